@@ -1,4 +1,132 @@
-/* acl.h — placeholder until the ACL language lands (owned by the ACL work). */
+/*
+ * acl.h — the ACL language of unisec (engine/ACL.md is its reference): parsing a policy
+ * directory's `acl`, `groups` and `credentials` files, compiling them into the binary blob
+ * that the guest enforces, deciding requests on that blob, and making credentials lines.
+ *
+ * The blob format, its validator and the decision function are in acl_abi.h, which the
+ * guest compiles on its own; this header adds what only the host needs.
+ *
+ * Errors: functions return 0 or a negative errno. Parse errors go to a struct engine_diag as
+ * FILE:LINE:COL and a sentence; parsing collects every error of a file and then either
+ * keeps the whole file or nothing of it.
+ */
 #ifndef UNISEC_ENGINE_ACL_H
 #define UNISEC_ENGINE_ACL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acl_abi.h"
+#include "diag.h"
+
+enum engine_acl_file {
+    ENGINE_ACL_FILE_ACL,         /* "acl": rules */
+    ENGINE_ACL_FILE_GROUPS,      /* "groups": NAME: member... */
+    ENGINE_ACL_FILE_CREDENTIALS, /* "credentials": USER:pbkdf2-sha256:IT:SALT:HASH */
+};
+
+/* A parsed policy set: rules, groups and credentials. Opaque. */
+struct engine_acl;
+
+struct engine_acl_stats {
+    size_t rules;       /* distinct rules (exact duplicates counted once) */
+    size_t policies;    /* distinct policy names among the rules */
+    size_t groups;      /* groups defined */
+    size_t members;     /* distinct users that are members of some group */
+    size_t credentials; /* users with a credential */
+};
+
+/* Allocates an empty set into *OUT; the caller frees it with engine_acl_free(). */
+int engine_acl_new(struct engine_acl **out);
+void engine_acl_free(struct engine_acl *a);
+
+/* The file kind named by BASENAME ("acl", "groups", "credentials"), or -EINVAL. */
+int engine_acl_file_kind(const char *basename);
+
+/*
+ * Parses BUF[0..LEN) (borrowed; need not be NUL-terminated) as a file of KIND, naming it
+ * NAME in messages. Each kind can be loaded once per set (-EEXIST otherwise). On any error
+ * every error of the file is appended to D, nothing of the file is kept, and -EINVAL is
+ * returned. Duplicate rules (same policy, subject, method and path) with the same effect are
+ * kept once; with opposite effects they are an error naming both lines.
+ */
+int engine_acl_parse(struct engine_acl *a, enum engine_acl_file kind, const char *name,
+                     const char *buf, size_t len, struct engine_diag *d);
+
+/*
+ * Reads the file at PATH and parses it as engine_acl_parse() does, naming it NAME (PATH
+ * when NULL). Unreadable files are reported in D with -errno.
+ */
+int engine_acl_load_file(struct engine_acl *a, enum engine_acl_file kind, const char *path,
+                         const char *name, struct engine_diag *d);
+
+/*
+ * Loads DIR/groups, DIR/acl and DIR/credentials, each optional, naming them by basename in
+ * messages, then checks group references (a missing groups file counts as an empty one).
+ * Returns 0, -EINVAL with D filled, or -errno.
+ */
+int engine_acl_load_dir(struct engine_acl *a, const char *dir, struct engine_diag *d);
+
+/*
+ * Checks that every `group:NAME` subject of the rules names a group of the groups file (one
+ * error per undefined group, at its first use). Call once all files are loaded; a set
+ * without a groups file is checked against no groups. Returns 0 or -EINVAL.
+ */
+int engine_acl_check_groups(const struct engine_acl *a, struct engine_diag *d);
+
+void engine_acl_stats_get(const struct engine_acl *a, struct engine_acl_stats *st);
+
+/* Does the set hold at least one rule of POLICY? */
+int engine_acl_has_policy(const struct engine_acl *a, const char *policy);
+
+/*
+ * Compiles the set — only POLICY's rules when POLICY is not NULL, plus every group and
+ * credential — into a new blob (*OUT, 8-byte aligned, freed with free(); *LEN its size)
+ * carrying VERSION. Same set and arguments give the same bytes. Returns 0, -ENOMEM, or
+ * -E2BIG when the blob would exceed the format's 4 GiB.
+ */
+int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, const char *policy,
+                       uint64_t version);
+
+/*
+ * Writes RULE's text form "POLICY SUBJECT METHOD PATTERN EFFECT" into BUF (always
+ * NUL-terminated when SIZE > 0). Returns the length it needs, like snprintf.
+ */
+int engine_acl_rule_format(char *buf, size_t size, const struct engine_acl_rule_view *rule);
+
+/* ---- credentials (credentials.c) ---- */
+
+struct engine_acl_cred {
+    uint32_t iterations;
+    uint32_t salt_len;
+    uint8_t salt[ENGINE_ACL_SALT_MAX];
+    uint8_t hash[32];
+};
+
+/*
+ * Parses the part of a credentials line after "USER:" (LINE[0..LEN)), i.e.
+ * "pbkdf2-sha256:ITERATIONS:SALT_HEX:HASH_HEX", into *C. On error returns -EINVAL, sets
+ * *COL to the 0-based offset of the offending field and *WHY to a static sentence that never
+ * quotes the line (it may hold a secret).
+ */
+int engine_acl_cred_parse(struct engine_acl_cred *c, const char *line, size_t len, size_t *col,
+                          const char **why);
+
+/* 1 when PASSWORD matches C, 0 when not, -EINVAL on bad arguments. Constant-time compare. */
+int engine_acl_cred_verify(const struct engine_acl_cred *c, const void *password, size_t pw_len);
+
+/*
+ * Makes the credentials line "USER:pbkdf2-sha256:IT:SALT_HEX:HASH_HEX" (no newline) for
+ * PASSWORD with ITERATIONS (0: the default, 600000) and SALT (NULL: 16 random bytes from
+ * getrandom). *OUT is allocated; the caller frees it. Returns 0, -EINVAL (bad user name,
+ * iterations or salt length) or -errno.
+ */
+int engine_acl_cred_line(char **out, const char *user, const void *password, size_t pw_len,
+                         uint32_t iterations, const uint8_t *salt, size_t salt_len);
+
+#define ENGINE_ACL_ITER_DEFAULT 600000u
+
+/* Is S[0..N) a valid user or group name ([A-Za-z0-9._-], not starting with '-', <= 64)? */
+int engine_acl_name_valid(const char *s, size_t n);
+
 #endif

@@ -1,0 +1,87 @@
+/*
+ * acl_int.h — internals shared by acl_parse.c, acl_blob.c and credentials.c. Not part of
+ * the engine's interface: callers use acl.h.
+ */
+#ifndef UNISEC_ENGINE_ACL_INT_H
+#define UNISEC_ENGINE_ACL_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acl.h"
+
+/* Per-string flags. */
+#define ACL_F_GROUP   0x01 /* "group:NAME" defined by the groups file */
+#define ACL_F_GREF    0x02 /* "group:NAME" used as a subject; first use in a->gref */
+#define ACL_F_CRED    0x04 /* a user with a credential */
+#define ACL_F_PENDING 0x08 /* defined by the file being parsed (rolled back on error) */
+#define ACL_F_SCRATCH 0x10 /* temporary mark inside one function; always cleared again */
+
+/* The string pool: every string once, NUL-terminated; ids index `off`. */
+struct acl_pool {
+    char *buf;
+    size_t len, cap;
+    uint32_t *off; /* id -> offset in buf */
+    uint8_t *flags;
+    size_t n, ncap;
+    uint32_t *tab; /* open addressing: id + 1, 0 empty */
+    uint32_t *tabh;
+    size_t tabcap; /* power of two */
+};
+
+struct acl_rule {
+    uint32_t policy, path, subject, method; /* string ids */
+    uint32_t line;
+    uint16_t col; /* column of the effect field, for conflict messages */
+    uint8_t kind, effect;
+};
+
+struct acl_group {
+    uint32_t name; /* id of "group:NAME" */
+    uint32_t line;
+    uint32_t first, count; /* into a->member */
+};
+
+struct acl_cred_rec {
+    uint32_t user, line;
+    struct engine_acl_cred c;
+};
+
+struct acl_gref {
+    uint32_t id, line, col;
+};
+
+struct engine_acl {
+    struct acl_pool s;
+    struct acl_rule *rule;
+    size_t nrule, rulecap, npolicy;
+    struct acl_group *group;
+    size_t ngroup, groupcap;
+    uint32_t *member; /* user ids */
+    size_t nmember, membercap, nmembers_distinct;
+    struct acl_cred_rec *cred;
+    size_t ncred, credcap;
+    struct acl_gref *gref;
+    size_t ngref, grefcap;
+    unsigned loaded; /* 1 << enum engine_acl_file */
+    char *acl_name;  /* name of the acl file, for group reference errors */
+};
+
+/* Interns S[0..N) and returns its id, or -ENOMEM. */
+int64_t acl_pool_intern(struct acl_pool *p, const char *s, size_t n);
+/* The id of S[0..N), or -1 when it was never interned. */
+int64_t acl_pool_find(const struct acl_pool *p, const char *s, size_t n);
+
+static inline const char *acl_pool_str(const struct acl_pool *p, uint32_t id)
+{
+    return p->buf + p->off[id];
+}
+
+/* Grows *V (of *CAP elements of SIZE) to hold at least NEED; 0 or -ENOMEM. */
+int acl_grow(void **v, size_t *cap, size_t need, size_t size);
+
+/* Parses one credentials line; used by acl_parse.c's line loop. Returns 0 or -EINVAL. */
+int acl_cred_line(struct engine_acl *a, const char *name, uint32_t lineno, const char *p,
+                  const char *e, struct engine_diag *d);
+
+#endif

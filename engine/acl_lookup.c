@@ -1,0 +1,487 @@
+/*
+ * acl_lookup.c — validation of a compiled ACL blob and decisions on its memory.
+ * Freestanding (no libc, no allocation): the guest compiles this file unchanged.
+ */
+#include "acl_abi.h"
+#include "sha256.h"
+
+#define ACL_FNV_OFFSET 0xcbf29ce484222325ull
+#define ACL_FNV_PRIME  0x100000001b3ull
+/* The inverse of the FNV prime modulo 2^64: it lets the lookup walk a path hash backwards. */
+#define ACL_FNV_PRIME_INV 0xce965057aff6957bull
+
+static uint64_t acl_fnv(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * ACL_FNV_PRIME;
+    return h;
+}
+
+/* The FNV state before byte C was hashed into H. */
+static uint64_t acl_fnv_back(uint64_t h, char c)
+{
+    return (h * ACL_FNV_PRIME_INV) ^ (uint8_t)c;
+}
+
+/* Spreads FNV's weak low bits over the whole word (the splitmix64 finaliser). */
+static uint64_t acl_mix(uint64_t h)
+{
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return h;
+}
+
+/* STATE is the FNV hash of POLICY '\0' PATH. */
+static uint64_t acl_path_final(uint64_t state, unsigned kind)
+{
+    state = (state ^ 0) * ACL_FNV_PRIME;
+    state = (state ^ (kind == ENGINE_ACL_KIND_PREFIX ? '*' : '=')) * ACL_FNV_PRIME;
+    return acl_mix(state);
+}
+
+static uint64_t acl_policy_state(const char *policy, size_t len)
+{
+    return acl_fnv(acl_fnv(ACL_FNV_OFFSET, policy, len), "", 1);
+}
+
+uint64_t engine_acl_hash_path(const char *policy, size_t policy_len, const char *path,
+                              size_t path_len, unsigned kind)
+{
+    return acl_path_final(acl_fnv(acl_policy_state(policy, policy_len), path, path_len), kind);
+}
+
+uint64_t engine_acl_hash_subject(uint64_t path_hash, uint32_t subject_off)
+{
+    return acl_mix(path_hash + 0x9e3779b97f4a7c15ull * ((uint64_t)subject_off + 1));
+}
+
+uint64_t engine_acl_hash_user(const char *name, size_t len)
+{
+    return acl_mix(acl_fnv(ACL_FNV_OFFSET, name, len));
+}
+
+/* ---- validation ---- */
+
+static uint64_t acl_align(uint64_t x)
+{
+    return (x + ENGINE_ACL_BLOB_ALIGN - 1) & ~(uint64_t)(ENGINE_ACL_BLOB_ALIGN - 1);
+}
+
+static const uint32_t acl_record_size[ENGINE_ACL_SEC_COUNT] = {
+    [ENGINE_ACL_SEC_STR] = 1,
+    [ENGINE_ACL_SEC_RULE] = sizeof(struct engine_acl_blob_rule),
+    [ENGINE_ACL_SEC_PSLOT] = sizeof(struct engine_acl_blob_slot),
+    [ENGINE_ACL_SEC_SSLOT] = sizeof(struct engine_acl_blob_slot),
+    [ENGINE_ACL_SEC_USER] = sizeof(struct engine_acl_blob_user),
+    [ENGINE_ACL_SEC_USLOT] = sizeof(struct engine_acl_blob_slot),
+    [ENGINE_ACL_SEC_GRP] = sizeof(uint32_t),
+    [ENGINE_ACL_SEC_CRED] = sizeof(struct engine_acl_blob_cred),
+};
+
+static int acl_bad(const char **why, const char *msg)
+{
+    if (why != 0)
+        *why = msg;
+    return -ENGINE_ACL_EBADMSG;
+}
+
+static int acl_check_slots(const struct engine_acl_blob_slot *s, uint32_t n, uint32_t records)
+{
+    if (n == 0)
+        return records == 0 ? 0 : -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (s[i].idx > records)
+            return -1;
+    return 0;
+}
+
+static int acl_blob_checksum_ok(const uint8_t *p, size_t len)
+{
+    static const uint8_t zero[32];
+    struct engine_sha256 c;
+    uint8_t sum[ENGINE_SHA256_LEN];
+    size_t at = offsetof(struct engine_acl_blob_header, sha256);
+    uint8_t diff = 0;
+
+    engine_sha256_init(&c);
+    engine_sha256_update(&c, p, at);
+    engine_sha256_update(&c, zero, sizeof(zero));
+    engine_sha256_update(&c, p + at + 32, len - at - 32);
+    engine_sha256_final(&c, sum);
+    for (int i = 0; i < ENGINE_SHA256_LEN; i++)
+        diff |= sum[i] ^ p[at + i];
+    return diff == 0;
+}
+
+int engine_acl_blob_open(struct engine_acl_blob *b, const void *buf, size_t len, const char **why)
+{
+    const uint8_t *p = buf;
+    const struct engine_acl_blob_header *h = buf;
+    const char *magic = ENGINE_ACL_BLOB_MAGIC;
+    struct engine_acl_blob v;
+    uint64_t off;
+
+    if (b == 0 || buf == 0 || ((uintptr_t)buf & (ENGINE_ACL_BLOB_ALIGN - 1)) != 0) {
+        if (why)
+            *why = "the blob buffer is missing or not 8-byte aligned";
+        return -ENGINE_ACL_EINVAL;
+    }
+    if (len < sizeof(*h))
+        return acl_bad(why, "the blob is shorter than its header");
+    for (int i = 0; i < 8; i++)
+        if (h->magic[i] != (uint8_t)magic[i])
+            return acl_bad(why, "bad magic: not an ACL blob");
+    if (h->format != ENGINE_ACL_BLOB_FORMAT)
+        return acl_bad(why, "unsupported blob format version");
+    if (h->header_size != sizeof(*h) || h->flags != 0 || h->reserved != 0)
+        return acl_bad(why, "bad header size or reserved fields");
+    if (h->total_size != len)
+        return acl_bad(why, "the blob's recorded size differs from its length");
+
+    /* Canonical layout: every section where the counts say, in order, inside the blob. */
+    off = acl_align(sizeof(*h));
+    for (int s = 0; s < ENGINE_ACL_SEC_COUNT; s++) {
+        if (h->sec[s].off != off)
+            return acl_bad(why, "a section is not at its canonical offset");
+        off += (uint64_t)h->sec[s].count * acl_record_size[s];
+        off = acl_align(off);
+        if (off > len || off > 0xffffffffull)
+            return acl_bad(why, "a section runs past the end of the blob");
+    }
+    if (off != len)
+        return acl_bad(why, "bytes after the last section");
+    if (!acl_blob_checksum_ok(p, len))
+        return acl_bad(why, "checksum mismatch: the blob is corrupt");
+
+    v.base = p;
+    v.len = len;
+    v.hdr = h;
+    v.str = (const char *)(p + h->sec[ENGINE_ACL_SEC_STR].off);
+    v.str_size = h->sec[ENGINE_ACL_SEC_STR].count;
+    v.rule = (const void *)(p + h->sec[ENGINE_ACL_SEC_RULE].off);
+    v.rule_count = h->sec[ENGINE_ACL_SEC_RULE].count;
+    v.pslot = (const void *)(p + h->sec[ENGINE_ACL_SEC_PSLOT].off);
+    v.pslot_count = h->sec[ENGINE_ACL_SEC_PSLOT].count;
+    v.sslot = (const void *)(p + h->sec[ENGINE_ACL_SEC_SSLOT].off);
+    v.sslot_count = h->sec[ENGINE_ACL_SEC_SSLOT].count;
+    v.user = (const void *)(p + h->sec[ENGINE_ACL_SEC_USER].off);
+    v.user_count = h->sec[ENGINE_ACL_SEC_USER].count;
+    v.uslot = (const void *)(p + h->sec[ENGINE_ACL_SEC_USLOT].off);
+    v.uslot_count = h->sec[ENGINE_ACL_SEC_USLOT].count;
+    v.grp = (const void *)(p + h->sec[ENGINE_ACL_SEC_GRP].off);
+    v.grp_count = h->sec[ENGINE_ACL_SEC_GRP].count;
+    v.cred = (const void *)(p + h->sec[ENGINE_ACL_SEC_CRED].off);
+    v.cred_count = h->sec[ENGINE_ACL_SEC_CRED].count;
+
+    /* Every string reference ends inside the table because the table ends with a NUL. */
+    if (v.str_size == 0 || v.str[v.str_size - 1] != 0)
+        return acl_bad(why, "the string table is empty or not NUL-terminated");
+    if (h->star_off != ENGINE_ACL_NO_STRING &&
+        (h->star_off >= v.str_size || v.str[h->star_off] != '*' || v.str[h->star_off + 1] != 0))
+        return acl_bad(why, "the \"*\" string offset is wrong");
+    for (uint32_t i = 0; i < v.rule_count; i++) {
+        const struct engine_acl_blob_rule *r = &v.rule[i];
+        if (r->policy >= v.str_size || r->path >= v.str_size || r->subject >= v.str_size ||
+            r->method >= v.str_size)
+            return acl_bad(why, "a rule refers to a string outside the string table");
+        if ((r->meta >> 2) == 0)
+            return acl_bad(why, "a rule has no line number");
+    }
+    if (acl_check_slots(v.pslot, v.pslot_count, v.rule_count) < 0 ||
+        acl_check_slots(v.sslot, v.sslot_count, v.rule_count) < 0)
+        return acl_bad(why, "a rule index slot points outside the rules");
+    for (uint32_t i = 0; i < v.user_count; i++) {
+        const struct engine_acl_blob_user *u = &v.user[i];
+        if (u->name >= v.str_size)
+            return acl_bad(why, "a user refers to a string outside the string table");
+        if (u->grp_first > v.grp_count || u->grp_count > v.grp_count - u->grp_first ||
+            u->grp_count > ENGINE_ACL_GROUPS_MAX)
+            return acl_bad(why, "a user's group list lies outside the group section");
+        if (u->cred != ENGINE_ACL_NO_CRED && u->cred >= v.cred_count)
+            return acl_bad(why, "a user refers to a credential that does not exist");
+    }
+    if (acl_check_slots(v.uslot, v.uslot_count, v.user_count) < 0)
+        return acl_bad(why, "a user index slot points outside the users");
+    for (uint32_t i = 0; i < v.grp_count; i++)
+        if (v.grp[i] >= v.str_size)
+            return acl_bad(why, "a group refers to a string outside the string table");
+    for (uint32_t i = 0; i < v.cred_count; i++) {
+        const struct engine_acl_blob_cred *c = &v.cred[i];
+        if (c->user >= v.str_size || c->reserved != 0)
+            return acl_bad(why, "a credential refers to a string outside the string table");
+        if (c->iterations < ENGINE_ACL_ITER_MIN || c->iterations > ENGINE_ACL_ITER_MAX ||
+            c->salt_len < ENGINE_ACL_SALT_MIN || c->salt_len > ENGINE_ACL_SALT_MAX)
+            return acl_bad(why, "a credential has out-of-range iterations or salt length");
+    }
+    *b = v;
+    return 0;
+}
+
+int engine_acl_blob_check(const void *buf, size_t len, const char **why)
+{
+    struct engine_acl_blob b;
+    return engine_acl_blob_open(&b, buf, len, why);
+}
+
+/* ---- decisions ---- */
+
+/* Does the table string at OFF equal S[0..N)? S holds no NUL, the table ends with one. */
+static int acl_str_eq(const struct engine_acl_blob *b, uint32_t off, const char *s, size_t n)
+{
+    const char *t = b->str + off;
+    for (size_t i = 0; i < n; i++)
+        if (t[i] != s[i])
+            return 0;
+    return t[n] == 0;
+}
+
+static uint32_t acl_rule_kind(const struct engine_acl_blob_rule *r)
+{
+    return (r->meta >> 1) & 1;
+}
+
+static int acl_same_key(const struct engine_acl_blob_rule *a, const struct engine_acl_blob_rule *b)
+{
+    return a->policy == b->policy && a->path == b->path && a->subject == b->subject &&
+           acl_rule_kind(a) == acl_rule_kind(b);
+}
+
+static int acl_name_ok(const char *s, size_t n, size_t max)
+{
+    if (n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((uint8_t)s[i] <= 0x20 || (uint8_t)s[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
+static int acl_request_ok(const struct engine_acl_request *rq)
+{
+    size_t seg = 1;
+
+    if (rq->policy == 0 || rq->method == 0 || rq->path == 0 || (rq->user_len && rq->user == 0))
+        return 0;
+    if (rq->policy_len == 0 || rq->method_len == 0 || rq->path_len == 0)
+        return 0;
+    if (!acl_name_ok(rq->policy, rq->policy_len, ENGINE_ACL_NAME_MAX) ||
+        !acl_name_ok(rq->user, rq->user_len, ENGINE_ACL_NAME_MAX) ||
+        !acl_name_ok(rq->method, rq->method_len, ENGINE_ACL_METHOD_MAX))
+        return 0;
+    if (rq->path[0] != '/' || rq->path_len > ENGINE_ACL_PATH_MAX)
+        return 0;
+    /* Dot segments would let "/public/../admin" match the prefix "/public": refuse them. */
+    for (size_t i = 1; i <= rq->path_len; i++) {
+        if (i == rq->path_len || rq->path[i] == '/') {
+            size_t n = i - seg;
+            if ((n == 1 && rq->path[seg] == '.') ||
+                (n == 2 && rq->path[seg] == '.' && rq->path[seg + 1] == '.'))
+                return 0;
+            seg = i + 1;
+            continue;
+        }
+        if ((uint8_t)rq->path[i] < 0x20 || (uint8_t)rq->path[i] == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* The first rule of the (policy, path prefix, kind) run, or ENGINE_ACL_NO_RULE. */
+static uint32_t acl_find_path(const struct engine_acl_blob *b, uint64_t hash,
+                              const struct engine_acl_request *rq, size_t path_len, unsigned kind)
+{
+    uint32_t n = b->pslot_count, i, tag = (uint32_t)(hash >> 32);
+
+    if (n == 0)
+        return ENGINE_ACL_NO_RULE;
+    i = engine_acl_slot_start(hash, n);
+    for (uint32_t probes = 0; probes < n; probes++) {
+        const struct engine_acl_blob_slot *s = &b->pslot[i];
+        if (s->idx == 0)
+            break;
+        if (s->tag == tag) {
+            const struct engine_acl_blob_rule *r = &b->rule[s->idx - 1];
+            if (acl_rule_kind(r) == kind && acl_str_eq(b, r->path, rq->path, path_len) &&
+                acl_str_eq(b, r->policy, rq->policy, rq->policy_len))
+                return s->idx - 1;
+        }
+        if (++i == n)
+            i = 0;
+    }
+    return ENGINE_ACL_NO_RULE;
+}
+
+/* A candidate's rank inside one subject class: lower wins. */
+struct acl_pick {
+    uint32_t rule;
+    unsigned rank; /* method (0 exact, 1 '*') * 2 + effect (0 deny, 1 allow) */
+};
+
+/* Folds the rules for SUBJECT at the path run starting at FIRST into *BEST. */
+static void acl_pick_subject(const struct engine_acl_blob *b, uint64_t path_hash, uint32_t first,
+                             uint32_t subject, const struct engine_acl_request *rq,
+                             struct acl_pick *best)
+{
+    const struct engine_acl_blob_rule *r0 = &b->rule[first];
+    uint64_t hash = engine_acl_hash_subject(path_hash, subject);
+    uint32_t n = b->sslot_count, i, tag = (uint32_t)(hash >> 32), start = ENGINE_ACL_NO_RULE;
+
+    if (n == 0 || subject == ENGINE_ACL_NO_STRING)
+        return;
+    i = engine_acl_slot_start(hash, n);
+    for (uint32_t probes = 0; probes < n; probes++) {
+        const struct engine_acl_blob_slot *s = &b->sslot[i];
+        if (s->idx == 0)
+            break;
+        if (s->tag == tag) {
+            const struct engine_acl_blob_rule *r = &b->rule[s->idx - 1];
+            if (r->subject == subject && r->policy == r0->policy && r->path == r0->path &&
+                acl_rule_kind(r) == acl_rule_kind(r0)) {
+                start = s->idx - 1;
+                break;
+            }
+        }
+        if (++i == n)
+            i = 0;
+    }
+    if (start == ENGINE_ACL_NO_RULE)
+        return;
+    for (uint32_t j = start; j < b->rule_count && acl_same_key(&b->rule[j], &b->rule[start]); j++) {
+        const struct engine_acl_blob_rule *r = &b->rule[j];
+        unsigned rank;
+        if (acl_str_eq(b, r->method, rq->method, rq->method_len))
+            rank = 0;
+        else if (b->str[r->method] == '*' && b->str[r->method + 1] == 0)
+            rank = 2;
+        else
+            continue;
+        rank += r->meta & 1;
+        if (best->rule == ENGINE_ACL_NO_RULE || rank < best->rank ||
+            (rank == best->rank && j < best->rule)) {
+            best->rule = j;
+            best->rank = rank;
+        }
+    }
+}
+
+/* Decides at one path level; returns the deciding rule or ENGINE_ACL_NO_RULE. */
+static uint32_t acl_try_level(const struct engine_acl_blob *b, uint64_t state, size_t path_len,
+                              unsigned kind, const struct engine_acl_request *rq,
+                              const struct engine_acl_blob_user *u)
+{
+    uint64_t ph = acl_path_final(state, kind);
+    uint32_t first = acl_find_path(b, ph, rq, path_len, kind);
+    struct acl_pick best = {ENGINE_ACL_NO_RULE, 0};
+
+    if (first == ENGINE_ACL_NO_RULE)
+        return ENGINE_ACL_NO_RULE;
+    if (u != 0) {
+        acl_pick_subject(b, ph, first, u->name, rq, &best);
+        if (best.rule != ENGINE_ACL_NO_RULE)
+            return best.rule;
+        for (uint32_t g = 0; g < u->grp_count; g++)
+            acl_pick_subject(b, ph, first, b->grp[u->grp_first + g], rq, &best);
+        if (best.rule != ENGINE_ACL_NO_RULE)
+            return best.rule;
+    }
+    acl_pick_subject(b, ph, first, b->hdr->star_off, rq, &best);
+    return best.rule;
+}
+
+static const struct engine_acl_blob_user *acl_find_user(const struct engine_acl_blob *b,
+                                                        const char *name, size_t len)
+{
+    uint64_t hash = engine_acl_hash_user(name, len);
+    uint32_t n = b->uslot_count, i, tag = (uint32_t)(hash >> 32);
+
+    if (n == 0 || len == 0)
+        return 0;
+    i = engine_acl_slot_start(hash, n);
+    for (uint32_t probes = 0; probes < n; probes++) {
+        const struct engine_acl_blob_slot *s = &b->uslot[i];
+        if (s->idx == 0)
+            break;
+        if (s->tag == tag && acl_str_eq(b, b->user[s->idx - 1].name, name, len))
+            return &b->user[s->idx - 1];
+        if (++i == n)
+            i = 0;
+    }
+    return 0;
+}
+
+int engine_acl_blob_decide(const struct engine_acl_blob *b, const struct engine_acl_request *rq,
+                           struct engine_acl_decision *d)
+{
+    const struct engine_acl_blob_user *u;
+    uint64_t state;
+    uint32_t rule;
+
+    if (b == 0 || rq == 0 || d == 0)
+        return -ENGINE_ACL_EINVAL;
+    d->allow = 0;
+    d->rule = ENGINE_ACL_NO_RULE;
+    d->line = 0;
+    if (!acl_request_ok(rq))
+        return -ENGINE_ACL_EINVAL;
+    u = acl_find_user(b, rq->user, rq->user_len);
+    /* Longest pattern first: the exact path, then the prefix PATH, then each '/' boundary
+     * leftwards; the FNV state of a shorter prefix is recovered by hashing backwards. */
+    state = acl_fnv(acl_policy_state(rq->policy, rq->policy_len), rq->path, rq->path_len);
+    rule = acl_try_level(b, state, rq->path_len, ENGINE_ACL_KIND_EXACT, rq, u);
+    if (rule == ENGINE_ACL_NO_RULE)
+        rule = acl_try_level(b, state, rq->path_len, ENGINE_ACL_KIND_PREFIX, rq, u);
+    for (size_t i = rq->path_len; rule == ENGINE_ACL_NO_RULE && i-- > 0;) {
+        state = acl_fnv_back(state, rq->path[i]);
+        if (rq->path[i] == '/')
+            rule = acl_try_level(b, state, i, ENGINE_ACL_KIND_PREFIX, rq, u);
+    }
+    if (rule == ENGINE_ACL_NO_RULE)
+        return 0;
+    d->rule = rule;
+    d->allow = (int)(b->rule[rule].meta & 1);
+    d->line = b->rule[rule].meta >> 2;
+    return 0;
+}
+
+int engine_acl_blob_rule(const struct engine_acl_blob *b, uint32_t i,
+                         struct engine_acl_rule_view *v)
+{
+    const struct engine_acl_blob_rule *r;
+
+    if (b == 0 || v == 0 || i >= b->rule_count)
+        return -ENGINE_ACL_EINVAL;
+    r = &b->rule[i];
+    v->policy = b->str + r->policy;
+    v->subject = b->str + r->subject;
+    v->method = b->str + r->method;
+    v->path = b->str + r->path;
+    v->kind = acl_rule_kind(r);
+    v->allow = (int)(r->meta & 1);
+    v->line = r->meta >> 2;
+    return 0;
+}
+
+int engine_acl_blob_verify(const struct engine_acl_blob *b, const char *user, size_t user_len,
+                           const void *password, size_t pw_len)
+{
+    const struct engine_acl_blob_user *u;
+    const struct engine_acl_blob_cred *c;
+    uint8_t dk[32], diff = 0;
+
+    if (b == 0 || (user_len && user == 0) || (pw_len && password == 0) ||
+        !acl_name_ok(user, user_len, ENGINE_ACL_NAME_MAX))
+        return -ENGINE_ACL_EINVAL;
+    u = acl_find_user(b, user, user_len);
+    if (u == 0 || u->cred == ENGINE_ACL_NO_CRED)
+        return -ENGINE_ACL_ENOENT;
+    c = &b->cred[u->cred];
+    if (engine_pbkdf2_sha256(dk, sizeof(dk), password, pw_len, c->salt, c->salt_len,
+                             c->iterations) < 0)
+        return -ENGINE_ACL_EINVAL;
+    for (int i = 0; i < 32; i++)
+        diff |= dk[i] ^ c->hash[i];
+    return diff == 0;
+}

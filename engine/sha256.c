@@ -1,0 +1,200 @@
+/* sha256.c — SHA-256, HMAC-SHA256 and PBKDF2-HMAC-SHA256, freestanding (no libc). */
+#include "sha256.h"
+
+static const uint32_t sha256_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+static uint32_t sha256_ror(uint32_t x, unsigned n)
+{
+    return (x >> n) | (x << (32 - n));
+}
+
+/* No libc in the guest: the two byte helpers this file needs. */
+static void sha256_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = src[i];
+}
+
+static void sha256_wipe(void *p, size_t n)
+{
+    volatile uint8_t *v = p;
+    for (size_t i = 0; i < n; i++)
+        v[i] = 0;
+}
+
+static void sha256_block(uint32_t h[8], const uint8_t *p)
+{
+    uint32_t w[64], a, b, c, d, e, f, g, hh;
+
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = sha256_ror(w[i - 15], 7) ^ sha256_ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = sha256_ror(w[i - 2], 17) ^ sha256_ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t S1 = sha256_ror(e, 6) ^ sha256_ror(e, 11) ^ sha256_ror(e, 25);
+        uint32_t ch = (e & f) ^ (~e & g);
+        uint32_t t1 = hh + S1 + ch + sha256_k[i] + w[i];
+        uint32_t S0 = sha256_ror(a, 2) ^ sha256_ror(a, 13) ^ sha256_ror(a, 22);
+        uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
+        uint32_t t2 = S0 + maj;
+        hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+}
+
+void engine_sha256_init(struct engine_sha256 *c)
+{
+    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    for (int i = 0; i < 8; i++)
+        c->h[i] = iv[i];
+    c->total = 0;
+    c->n = 0;
+}
+
+void engine_sha256_update(struct engine_sha256 *c, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+
+    c->total += len;
+    if (c->n > 0) {
+        size_t take = ENGINE_SHA256_BLOCK - c->n;
+        if (take > len)
+            take = len;
+        sha256_copy(c->buf + c->n, p, take);
+        c->n += take, p += take, len -= take;
+        if (c->n < ENGINE_SHA256_BLOCK)
+            return;
+        sha256_block(c->h, c->buf);
+        c->n = 0;
+    }
+    for (; len >= ENGINE_SHA256_BLOCK; p += ENGINE_SHA256_BLOCK, len -= ENGINE_SHA256_BLOCK)
+        sha256_block(c->h, p);
+    sha256_copy(c->buf, p, len);
+    c->n = len;
+}
+
+void engine_sha256_final(struct engine_sha256 *c, uint8_t out[ENGINE_SHA256_LEN])
+{
+    uint64_t bits = c->total * 8;
+
+    c->buf[c->n++] = 0x80;
+    if (c->n > ENGINE_SHA256_BLOCK - 8) {
+        while (c->n < ENGINE_SHA256_BLOCK)
+            c->buf[c->n++] = 0;
+        sha256_block(c->h, c->buf);
+        c->n = 0;
+    }
+    while (c->n < ENGINE_SHA256_BLOCK - 8)
+        c->buf[c->n++] = 0;
+    for (int i = 0; i < 8; i++)
+        c->buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+    sha256_block(c->h, c->buf);
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(c->h[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
+        out[4 * i + 3] = (uint8_t)c->h[i];
+    }
+    sha256_wipe(c, sizeof(*c));
+}
+
+void engine_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *data, size_t len)
+{
+    struct engine_sha256 c;
+    engine_sha256_init(&c);
+    engine_sha256_update(&c, data, len);
+    engine_sha256_final(&c, out);
+}
+
+/* The keyed inner and outer states, computed once per key (PBKDF2 reuses them). */
+struct sha256_hmac {
+    struct engine_sha256 inner, outer;
+};
+
+static void sha256_hmac_init(struct sha256_hmac *m, const void *key, size_t keylen)
+{
+    uint8_t k[ENGINE_SHA256_BLOCK] = {0}, pad[ENGINE_SHA256_BLOCK];
+
+    if (keylen > ENGINE_SHA256_BLOCK)
+        engine_sha256(k, key, keylen);
+    else
+        sha256_copy(k, key, keylen);
+    for (int i = 0; i < ENGINE_SHA256_BLOCK; i++)
+        pad[i] = k[i] ^ 0x36;
+    engine_sha256_init(&m->inner);
+    engine_sha256_update(&m->inner, pad, sizeof(pad));
+    for (int i = 0; i < ENGINE_SHA256_BLOCK; i++)
+        pad[i] = k[i] ^ 0x5c;
+    engine_sha256_init(&m->outer);
+    engine_sha256_update(&m->outer, pad, sizeof(pad));
+    sha256_wipe(k, sizeof(k));
+    sha256_wipe(pad, sizeof(pad));
+}
+
+/* OUT = HMAC(key of M, A || B), leaving M reusable. */
+static void sha256_hmac_run(const struct sha256_hmac *m, uint8_t out[ENGINE_SHA256_LEN],
+                            const void *a, size_t alen, const void *b, size_t blen)
+{
+    struct engine_sha256 c = m->inner;
+    uint8_t ih[ENGINE_SHA256_LEN];
+
+    engine_sha256_update(&c, a, alen);
+    engine_sha256_update(&c, b, blen);
+    engine_sha256_final(&c, ih);
+    c = m->outer;
+    engine_sha256_update(&c, ih, sizeof(ih));
+    engine_sha256_final(&c, out);
+    sha256_wipe(ih, sizeof(ih));
+}
+
+void engine_hmac_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *key, size_t keylen,
+                        const void *data, size_t len)
+{
+    struct sha256_hmac m;
+    sha256_hmac_init(&m, key, keylen);
+    sha256_hmac_run(&m, out, data, len, "", 0);
+    sha256_wipe(&m, sizeof(m));
+}
+
+int engine_pbkdf2_sha256(uint8_t *out, size_t outlen, const void *password, size_t pwlen,
+                         const void *salt, size_t saltlen, uint32_t iterations)
+{
+    struct sha256_hmac m;
+    uint8_t u[ENGINE_SHA256_LEN], t[ENGINE_SHA256_LEN], ctr[4];
+
+    if (iterations == 0 || outlen == 0 || saltlen > 1024)
+        return -22;
+    sha256_hmac_init(&m, password, pwlen);
+    for (uint32_t block = 1; outlen > 0; block++) {
+        size_t take = outlen < ENGINE_SHA256_LEN ? outlen : ENGINE_SHA256_LEN;
+        ctr[0] = (uint8_t)(block >> 24), ctr[1] = (uint8_t)(block >> 16);
+        ctr[2] = (uint8_t)(block >> 8), ctr[3] = (uint8_t)block;
+        sha256_hmac_run(&m, u, salt, saltlen, ctr, 4);
+        sha256_copy(t, u, sizeof(t));
+        for (uint32_t i = 1; i < iterations; i++) {
+            sha256_hmac_run(&m, u, u, sizeof(u), "", 0);
+            for (int j = 0; j < ENGINE_SHA256_LEN; j++)
+                t[j] ^= u[j];
+        }
+        sha256_copy(out, t, take);
+        out += take, outlen -= take;
+    }
+    sha256_wipe(&m, sizeof(m));
+    sha256_wipe(u, sizeof(u));
+    sha256_wipe(t, sizeof(t));
+    return 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * sha256.h — the one hash of unisec: SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104) and
+ * PBKDF2-HMAC-SHA256 (RFC 8018).
+ *
+ * Freestanding: sha256.c uses no libc and allocates nothing, so the guest compiles the same
+ * file. Every function works on caller-owned memory; nothing is retained after it returns.
+ */
+#ifndef UNISEC_ENGINE_SHA256_H
+#define UNISEC_ENGINE_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ENGINE_SHA256_LEN   32 /* digest bytes */
+#define ENGINE_SHA256_BLOCK 64 /* block bytes */
+
+struct engine_sha256 {
+    uint32_t h[8];
+    uint64_t total;                   /* bytes hashed so far */
+    uint8_t buf[ENGINE_SHA256_BLOCK]; /* pending partial block */
+    size_t n;                         /* bytes in buf */
+};
+
+void engine_sha256_init(struct engine_sha256 *c);
+void engine_sha256_update(struct engine_sha256 *c, const void *data, size_t len);
+/* Writes the digest to OUT and wipes the context. */
+void engine_sha256_final(struct engine_sha256 *c, uint8_t out[ENGINE_SHA256_LEN]);
+/* One call: OUT = SHA-256(DATA). */
+void engine_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *data, size_t len);
+
+/* OUT = HMAC-SHA256(KEY, DATA); any key length. */
+void engine_hmac_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *key, size_t keylen,
+                        const void *data, size_t len);
+
+/*
+ * OUT[0..outlen) = PBKDF2-HMAC-SHA256(PASSWORD, SALT, ITERATIONS). Returns 0, or -22
+ * (EINVAL) when iterations is 0, outlen is 0 or saltlen exceeds 1024 bytes.
+ */
+int engine_pbkdf2_sha256(uint8_t *out, size_t outlen, const void *password, size_t pwlen,
+                         const void *salt, size_t saltlen, uint32_t iterations);
+
+#endif
