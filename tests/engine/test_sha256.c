@@ -1,0 +1,136 @@
+/* test_sha256.c — SHA-256 (FIPS 180-4 examples), HMAC-SHA256 (RFC 4231) and
+ * PBKDF2-HMAC-SHA256 (RFC 7914 section 11, and the RFC 6070 inputs with SHA-256). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/sha256.h"
+
+static void hex(char *out, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+static void check_sha(const void *msg, size_t len, const char *want)
+{
+    uint8_t d[32];
+    char h[65];
+    engine_sha256(d, msg, len);
+    hex(h, d, 32);
+    assert_string_equal(h, want);
+}
+
+static void test_sha256_fips_vectors(void **state)
+{
+    (void)state;
+    check_sha("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    check_sha("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    check_sha("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56,
+              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    const char *m896 = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnop"
+                       "jklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
+    check_sha(m896, strlen(m896),
+              "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+}
+
+static void test_sha256_million_a_in_uneven_pieces(void **state)
+{
+    struct engine_sha256 c;
+    uint8_t d[32];
+    char h[65], chunk[997];
+    size_t left = 1000000;
+    (void)state;
+    memset(chunk, 'a', sizeof(chunk));
+    engine_sha256_init(&c);
+    for (size_t step = 1; left > 0; step = step % 990 + 7) {
+        size_t n = step < left ? step : left;
+        engine_sha256_update(&c, chunk, n);
+        left -= n;
+    }
+    engine_sha256_final(&c, d);
+    hex(h, d, 32);
+    assert_string_equal(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+static void check_hmac(const void *key, size_t kl, const char *msg, const char *want)
+{
+    uint8_t d[32];
+    char h[65];
+    engine_hmac_sha256(d, key, kl, msg, strlen(msg));
+    hex(h, d, 32);
+    assert_string_equal(h, want);
+}
+
+static void test_sha256_hmac_rfc4231(void **state)
+{
+    uint8_t k1[20], k6[131];
+    (void)state;
+    memset(k1, 0x0b, sizeof(k1));
+    memset(k6, 0xaa, sizeof(k6));
+    check_hmac(k1, sizeof(k1), "Hi There",
+               "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    check_hmac("Jefe", 4, "what do ya want for nothing?",
+               "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    check_hmac(k6, sizeof(k6), "Test Using Larger Than Block-Size Key - Hash Key First",
+               "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+static void check_pbkdf2(const char *pw, size_t pl, const char *salt, size_t sl, uint32_t it,
+                         size_t dklen, const char *want)
+{
+    uint8_t dk[64];
+    char h[129];
+    assert_int_equal(engine_pbkdf2_sha256(dk, dklen, pw, pl, salt, sl, it), 0);
+    hex(h, dk, dklen);
+    assert_string_equal(h, want);
+}
+
+static void test_sha256_pbkdf2_vectors(void **state)
+{
+    (void)state;
+    /* RFC 7914, section 11. */
+    check_pbkdf2("passwd", 6, "salt", 4, 1, 64,
+                 "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b6"
+                 "45991664b39d77ef317c71b845b1e30bd509112041d3a19783");
+    check_pbkdf2("Password", 8, "NaCl", 4, 80000, 64,
+                 "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56a1d425a1225833"
+                 "549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d");
+    /* The RFC 6070 inputs, with HMAC-SHA256. */
+    check_pbkdf2("password", 8, "salt", 4, 1, 32,
+                 "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b");
+    check_pbkdf2("password", 8, "salt", 4, 2, 32,
+                 "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43");
+    check_pbkdf2("password", 8, "salt", 4, 4096, 32,
+                 "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a");
+    check_pbkdf2("passwordPASSWORDpassword", 24, "saltSALTsaltSALTsaltSALTsaltSALTsalt", 36, 4096,
+                 40,
+                 "348c89dbcbd32b2f32d814b8116e84cf2b17347ebc1800181c4e2a1fb8dd53e1c6355"
+                 "18c7dac47e9");
+    check_pbkdf2("pass\0word", 9, "sa\0lt", 5, 4096, 16, "89b69d0516f829893c696226650a8687");
+}
+
+static void test_sha256_pbkdf2_refuses_bad_arguments(void **state)
+{
+    uint8_t dk[32];
+    (void)state;
+    assert_int_equal(engine_pbkdf2_sha256(dk, 32, "p", 1, "s", 1, 0), -22);
+    assert_int_equal(engine_pbkdf2_sha256(dk, 0, "p", 1, "s", 1, 1), -22);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sha256_fips_vectors),
+        cmocka_unit_test(test_sha256_million_a_in_uneven_pieces),
+        cmocka_unit_test(test_sha256_hmac_rfc4231),
+        cmocka_unit_test(test_sha256_pbkdf2_vectors),
+        cmocka_unit_test(test_sha256_pbkdf2_refuses_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
