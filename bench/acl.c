@@ -1,0 +1,316 @@
+/*
+ * bench/acl.c — the ACL engine at scale: for 10, 10k, 100k and 1M rules, parse + compile
+ * time, blob bytes per rule, peak RSS growth per rule, and decision time (mean and p99 over
+ * random hits and misses), with the 1M / 10 decision-time ratio from the same run.
+ * Usage: acl [MAX_RULES]   (run from a release build; each size runs in its own process)
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/acl.h"
+
+#define BENCH_QUERIES 200000
+
+static const char *const bench_policies[] = {"regular", "restricted", "partner"};
+static const char *const bench_methods[] = {"GET", "GET", "POST", "PUT", "DELETE", "*"};
+
+struct bench_result {
+    size_t rules, blob;
+    double parse_s, compile_s, rss_per_rule;
+    double mean_ns, mean_hit_ns, mean_miss_ns, p99_ns;
+    double allow_share;
+};
+
+/* Users and groups grow with the policy: 1 user per 50 rules, 1 group per 100 users. */
+static unsigned bench_users = 10, bench_groups = 2;
+
+static void bench_population(size_t rules)
+{
+    bench_users = rules / 50 < 10 ? 10 : rules / 50 > 20000 ? 20000 : (unsigned)(rules / 50);
+    bench_groups = bench_users / 100 < 2 ? 2 : bench_users / 100;
+}
+
+static uint64_t bench_rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t bench_rand(void)
+{
+    bench_rng ^= bench_rng << 13;
+    bench_rng ^= bench_rng >> 7;
+    bench_rng ^= bench_rng << 17;
+    return bench_rng;
+}
+
+static double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Path J of the pool: nested, 1 to 4 segments, unique. */
+static int bench_path(char *out, size_t size, size_t j)
+{
+    switch (j % 4) {
+    case 0:
+        return snprintf(out, size, "/s%zu", j);
+    case 1:
+        return snprintf(out, size, "/svc%zu/r%zu", j % 50, j);
+    case 2:
+        return snprintf(out, size, "/svc%zu/r%zu/x%zu", j % 50, j % 1000, j);
+    default:
+        return snprintf(out, size, "/api/v%zu/svc%zu/o%zu", j % 3, j % 50, j);
+    }
+}
+
+static size_t bench_npaths(size_t rules)
+{
+    return rules / 4 + 1;
+}
+
+static long bench_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, field, n) == 0)
+            v = atol(line + n);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* Writes DIR/acl with N rules and DIR/groups; the effect is a function of the rule's key so
+ * that repeated keys are duplicates, never conflicts. */
+static int bench_generate(const char *dir, size_t n)
+{
+    char path[4200], p[128];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/groups", dir);
+    if ((f = fopen(path, "w")) == NULL)
+        return -errno;
+    for (unsigned g = 0; g < bench_groups; g++) {
+        fprintf(f, "g%u:", g);
+        for (unsigned u = (unsigned)g; u < bench_users; u += bench_groups / 2)
+            fprintf(f, " u%u", u);
+        fputc('\n', f);
+    }
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/acl", dir);
+    if ((f = fopen(path, "w")) == NULL)
+        return -errno;
+    fprintf(f, "# generated: %zu rules\n", n);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = (size_t)(bench_rand() % bench_npaths(n));
+        uint64_t r = bench_rand();
+        const char *pol = bench_policies[j % 3];
+        const char *m = bench_methods[r % 6];
+        char subj[32];
+        unsigned s = (unsigned)(r >> 8) % 10;
+        if (s < 6)
+            snprintf(subj, sizeof(subj), "u%u", (unsigned)((r >> 16) % bench_users));
+        else if (s < 9)
+            snprintf(subj, sizeof(subj), "group:g%u", (unsigned)((r >> 16) % bench_groups));
+        else
+            strcpy(subj, "*");
+        bench_path(p, sizeof(p), j);
+        int prefix = j % 10 < 7;
+        char line[256];
+        int len =
+            snprintf(line, sizeof(line), "%s %s %s %s%s", pol, subj, m, p, prefix ? "/*" : "");
+        uint64_t key = 14695981039346656037ull;
+        for (int c = 0; c < len; c++)
+            key = (key ^ (uint8_t)line[c]) * 1099511628211ull;
+        fprintf(f, "%s %s\n", line, (key >> 20) % 5 ? "allow" : "deny");
+    }
+    /* A catch-all per policy, as real policies have. */
+    for (int k = 0; k < 3; k++)
+        fprintf(f, "%s * GET /public/* allow\n", bench_policies[k]);
+    return fclose(f) == 0 ? 0 : -errno;
+}
+
+static int bench_cmp(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+struct bench_query {
+    struct engine_acl_request rq;
+    char user[16], path[160];
+    int hit;
+};
+
+static int bench_run(const char *dir, size_t n, struct bench_result *res)
+{
+    struct engine_acl *a = NULL;
+    struct engine_diag d;
+    struct engine_acl_blob b;
+    void *blob = NULL;
+    size_t len = 0, npaths = bench_npaths(n), allowed = 0;
+    double t0, t1, t2, hit_t = 0, miss_t = 0;
+    size_t hits = 0;
+    long rss0, hwm;
+    FILE *f;
+
+    memset(res, 0, sizeof(*res));
+    /* Reset the peak-RSS mark so that VmHWM measures this size alone. */
+    if ((f = fopen("/proc/self/clear_refs", "w")) != NULL) {
+        fputs("5", f);
+        fclose(f);
+    }
+    rss0 = bench_kb("VmRSS:");
+    engine_diag_init(&d);
+    t0 = bench_now();
+    if (engine_acl_new(&a) < 0 || engine_acl_load_dir(a, dir, &d) < 0) {
+        engine_diag_print(&d, stderr);
+        return 1;
+    }
+    t1 = bench_now();
+    if (engine_acl_compile(&blob, &len, a, NULL, 1) < 0)
+        return 1;
+    t2 = bench_now();
+    hwm = bench_kb("VmHWM:");
+    {
+        struct engine_acl_stats st;
+        engine_acl_stats_get(a, &st);
+        res->rules = st.rules;
+    }
+    engine_acl_free(a);
+    engine_diag_free(&d);
+    if (engine_acl_blob_open(&b, blob, len, NULL) < 0)
+        return 1;
+    res->blob = len;
+    res->parse_s = t1 - t0;
+    res->compile_s = t2 - t1;
+    res->rss_per_rule = (double)(hwm - rss0) * 1024.0 / (double)res->rules;
+
+    struct bench_query *q = calloc(BENCH_QUERIES, sizeof(*q));
+    double *lat = calloc(BENCH_QUERIES, sizeof(*lat));
+    if (q == NULL || lat == NULL)
+        return 1;
+    for (size_t i = 0; i < BENCH_QUERIES; i++) {
+        size_t j = (size_t)(bench_rand() % npaths);
+        uint64_t r = bench_rand();
+        int plen;
+        q[i].hit = r % 2 == 0;
+        if (q[i].hit) {
+            plen = bench_path(q[i].path, sizeof(q[i].path), j);
+            if (j % 10 < 7) /* below a prefix pattern */
+                plen += snprintf(q[i].path + plen, sizeof(q[i].path) - (size_t)plen, "/doc%u/leaf",
+                                 (unsigned)(r >> 40) % 100);
+        } else {
+            plen = snprintf(q[i].path, sizeof(q[i].path), "/nowhere/%zu/deeper/still", j);
+        }
+        int ulen =
+            snprintf(q[i].user, sizeof(q[i].user), "u%u", (unsigned)((r >> 16) % bench_users));
+        const char *m = bench_methods[(r >> 8) % 5];
+        q[i].rq = (struct engine_acl_request){
+            bench_policies[j % 3],         q[i].user,    m,         q[i].path,
+            strlen(bench_policies[j % 3]), (size_t)ulen, strlen(m), (size_t)plen};
+    }
+    /* The mean: one timed loop. The p99: each decision timed on its own (the clock's cost of
+     * about 20 ns is included). */
+    struct engine_acl_decision dec;
+    t0 = bench_now();
+    for (size_t i = 0; i < BENCH_QUERIES; i++) {
+        if (engine_acl_blob_decide(&b, &q[i].rq, &dec) < 0)
+            return 1;
+        allowed += (size_t)dec.allow;
+    }
+    t1 = bench_now();
+    res->mean_ns = (t1 - t0) * 1e9 / BENCH_QUERIES;
+    res->allow_share = (double)allowed / BENCH_QUERIES;
+    for (size_t i = 0; i < BENCH_QUERIES; i++) {
+        struct timespec s0, s1;
+        clock_gettime(CLOCK_MONOTONIC, &s0);
+        engine_acl_blob_decide(&b, &q[i].rq, &dec);
+        clock_gettime(CLOCK_MONOTONIC, &s1);
+        lat[i] = (double)(s1.tv_sec - s0.tv_sec) * 1e9 + (double)(s1.tv_nsec - s0.tv_nsec);
+        if (q[i].hit) {
+            hit_t += lat[i];
+            hits++;
+        } else {
+            miss_t += lat[i];
+        }
+    }
+    res->mean_hit_ns = hits ? hit_t / (double)hits : 0;
+    res->mean_miss_ns = hits < BENCH_QUERIES ? miss_t / (double)(BENCH_QUERIES - hits) : 0;
+    qsort(lat, BENCH_QUERIES, sizeof(*lat), bench_cmp);
+    res->p99_ns = lat[BENCH_QUERIES * 99 / 100];
+    free(q);
+    free(lat);
+    free(blob);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const size_t sizes[] = {10, 10000, 100000, 1000000};
+    size_t max = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 1000000;
+    struct bench_result res[4];
+    int nres = 0;
+    char tmpl[4096];
+    const char *tmp = getenv("TMPDIR");
+
+    snprintf(tmpl, sizeof(tmpl), "%s/unisec-bench-acl-XXXXXX", tmp ? tmp : "/tmp");
+    if (mkdtemp(tmpl) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    printf("%9s %9s %9s %9s %11s %10s %10s %9s %9s %9s %9s %6s\n", "rules", "parse_s", "compile_s",
+           "total_s", "blob_bytes", "blob_B/r", "peakRSS_B/r", "mean_ns", "hit_ns", "miss_ns",
+           "p99_ns", "allow");
+    for (size_t k = 0; k < 4 && sizes[k] <= max; k++) {
+        int fds[2];
+        pid_t pid;
+        bench_rng = 0x9e3779b97f4a7c15ull + sizes[k];
+        bench_population(sizes[k]);
+        if (bench_generate(tmpl, sizes[k]) < 0 || pipe(fds) < 0)
+            return 1;
+        /* A fresh process per size, so that one size's memory does not hide the next's. */
+        if ((pid = fork()) == 0) {
+            struct bench_result r;
+            close(fds[0]);
+            int rc = bench_run(tmpl, sizes[k], &r);
+            if (write(fds[1], &r, sizeof(r)) != (ssize_t)sizeof(r))
+                rc = 1;
+            _exit(rc);
+        }
+        close(fds[1]);
+        struct bench_result *r = &res[nres];
+        ssize_t got = read(fds[0], r, sizeof(*r));
+        int status;
+        close(fds[0]);
+        waitpid(pid, &status, 0);
+        if (got != (ssize_t)sizeof(*r) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "bench: size %zu failed\n", sizes[k]);
+            return 1;
+        }
+        printf("%9zu %9.3f %9.3f %9.3f %11zu %10.1f %10.1f %9.0f %9.0f %9.0f %9.0f %5.0f%%\n",
+               r->rules, r->parse_s, r->compile_s, r->parse_s + r->compile_s, r->blob,
+               (double)r->blob / (double)r->rules, r->rss_per_rule, r->mean_ns, r->mean_hit_ns,
+               r->mean_miss_ns, r->p99_ns, r->allow_share * 100);
+        fflush(stdout);
+        nres++;
+    }
+    if (nres >= 2)
+        printf("decision time ratio, %zu rules vs %zu rules: mean %.2fx, p99 %.2fx\n",
+               res[nres - 1].rules, res[0].rules, res[nres - 1].mean_ns / res[0].mean_ns,
+               res[nres - 1].p99_ns / res[0].p99_ns);
+    char p[4200];
+    snprintf(p, sizeof(p), "%s/acl", tmpl);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/groups", tmpl);
+    unlink(p);
+    rmdir(tmpl);
+    return 0;
+}
