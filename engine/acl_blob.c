@@ -237,7 +237,8 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
             for (uint32_t m = 0; m < a->group[g].count; m++)
                 pairs[k++] = (struct blob_pair){b.uidx[a->member[a->group[g].first + m]],
                                                 b.remap[a->group[g].name]};
-        qsort(pairs, npairs, sizeof(*pairs), blob_pair_cmp);
+        if (npairs > 1)
+            qsort(pairs, npairs, sizeof(*pairs), blob_pair_cmp);
         for (uint32_t u = 0; u < b.nuser; u++) {
             const char *name = acl_pool_str(&a->s, b.users[u]);
             bu[u] = (struct engine_acl_blob_user){b.remap[b.users[u]], 0, 0, ENGINE_ACL_NO_CRED};

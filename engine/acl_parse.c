@@ -603,7 +603,8 @@ static int acl_rules_finish(struct acl_ctx *x)
     struct acl_conflict *cf = NULL;
     size_t ncf = 0, cfcap = 0, w = 0;
 
-    qsort(a->rule, a->nrule, sizeof(*a->rule), acl_rule_cmp);
+    if (a->nrule > 1)
+        qsort(a->rule, a->nrule, sizeof(*a->rule), acl_rule_cmp);
     for (size_t i = 0; i < a->nrule; i++) {
         struct acl_rule *r = &a->rule[i];
         if (w > 0) {
@@ -623,7 +624,8 @@ static int acl_rules_finish(struct acl_ctx *x)
         a->rule[w++] = *r;
     }
     a->nrule = w;
-    qsort(cf, ncf, sizeof(*cf), acl_conflict_cmp);
+    if (ncf > 1)
+        qsort(cf, ncf, sizeof(*cf), acl_conflict_cmp);
     for (size_t i = 0; i < ncf; i++) {
         x->lineno = cf[i].line;
         acl_err(x, cf[i].col,
