@@ -412,6 +412,35 @@ static const struct engine_acl_blob_user *acl_find_user(const struct engine_acl_
     return 0;
 }
 
+/*
+ * Touches the first index slot of every level (up to 16) before any is needed: at a million
+ * rules each probe is a cache miss, and issuing them together overlaps their latencies.
+ */
+static void acl_prefetch_levels(const struct engine_acl_blob *b, uint64_t state,
+                                const struct engine_acl_request *rq)
+{
+#if defined(__GNUC__)
+    unsigned n = 0;
+
+    if (b->pslot_count == 0)
+        return;
+    __builtin_prefetch(&b->pslot[engine_acl_slot_start(acl_path_final(state, ENGINE_ACL_KIND_EXACT),
+                                                       b->pslot_count)]);
+    __builtin_prefetch(&b->pslot[engine_acl_slot_start(
+        acl_path_final(state, ENGINE_ACL_KIND_PREFIX), b->pslot_count)]);
+    for (size_t i = rq->path_len; n < 16 && i-- > 0;) {
+        state = acl_fnv_back(state, rq->path[i]);
+        if (rq->path[i] == '/') {
+            __builtin_prefetch(&b->pslot[engine_acl_slot_start(
+                acl_path_final(state, ENGINE_ACL_KIND_PREFIX), b->pslot_count)]);
+            n++;
+        }
+    }
+#else
+    (void)b, (void)state, (void)rq;
+#endif
+}
+
 int engine_acl_blob_decide(const struct engine_acl_blob *b, const struct engine_acl_request *rq,
                            struct engine_acl_decision *d)
 {
@@ -426,10 +455,11 @@ int engine_acl_blob_decide(const struct engine_acl_blob *b, const struct engine_
     d->line = 0;
     if (!acl_request_ok(rq))
         return -ENGINE_ACL_EINVAL;
+    state = acl_fnv(acl_policy_state(rq->policy, rq->policy_len), rq->path, rq->path_len);
+    acl_prefetch_levels(b, state, rq);
     u = acl_find_user(b, rq->user, rq->user_len);
     /* Longest pattern first: the exact path, then the prefix PATH, then each '/' boundary
      * leftwards; the FNV state of a shorter prefix is recovered by hashing backwards. */
-    state = acl_fnv(acl_policy_state(rq->policy, rq->policy_len), rq->path, rq->path_len);
     rule = acl_try_level(b, state, rq->path_len, ENGINE_ACL_KIND_EXACT, rq, u);
     if (rule == ENGINE_ACL_NO_RULE)
         rule = acl_try_level(b, state, rq->path_len, ENGINE_ACL_KIND_PREFIX, rq, u);
