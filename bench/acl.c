@@ -261,7 +261,7 @@ int main(int argc, char **argv)
     char tmpl[4096];
     const char *tmp = getenv("TMPDIR");
 
-    snprintf(tmpl, sizeof(tmpl), "%s/unisec-bench-acl-XXXXXX", tmp ? tmp : "/tmp");
+    snprintf(tmpl, sizeof(tmpl), "%s/unisec-bench-acl-XXXXXX", tmp ? tmp : P_tmpdir);
     if (mkdtemp(tmpl) == NULL) {
         perror("mkdtemp");
         return 1;

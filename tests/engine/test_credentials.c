@@ -166,12 +166,14 @@ static void test_credentials_field_errors(void **state)
 static void test_credentials_cli_never_echoes_the_secret(void **state)
 {
     const char *unisec = getenv("UNISEC");
-    char dir[] = "/tmp/unisec-cred-XXXXXX", path[64], cmd[256], out[4096];
+    const char *tmp = getenv("TMPDIR");
+    char dir[512], path[600], cmd[1400], out[4096];
     FILE *f, *p;
     size_t n;
     (void)state;
     if (unisec == NULL)
         skip();
+    snprintf(dir, sizeof(dir), "%s/unisec-cred-XXXXXX", tmp ? tmp : P_tmpdir);
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/credentials", dir);
     f = fopen(path, "w");
