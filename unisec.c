@@ -18,10 +18,6 @@ static const struct unisec_cmd unisec_cmds[] = {
      "Loads FILE (and the files it imports), checks it against the SecTOSCA and UniTOSCA\n"
      "rules for the execution environment (default: hvt), and prints a one-line summary.\n"
      "On failure prints every error as FILE:LINE:COL: error: MESSAGE and exits 1.\n"},
-    {"translate", engine_cmd_translate, "[--target hvt|spt] FILE -o DIR",
-     "translate a topology into UniTOSCA, native TOSCA, P_SO, P_UG and a graph",
-     "Writes into DIR (created if missing): unitosca.yaml, tosca.yaml, p_so.json, p_ug.json\n"
-     "and topology.dot. Nothing is written unless the whole topology is valid.\n"},
     {"acl", engine_cmd_acl, "check|query|compile|passwd ...",
      "check, query and compile access-control policies",
      "  unisec acl check FILE...       validate acl, groups and credentials files\n"
