@@ -95,6 +95,26 @@ char *engine_diag_format(const struct engine_diag *d, size_t i)
     return out;
 }
 
+char *engine_diag_join(const struct engine_diag *d)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+
+    if (f == NULL)
+        return NULL;
+    for (size_t i = 0; i < d->n; i++) {
+        char *s = engine_diag_format(d, i);
+        fprintf(f, "%s%s", i ? "\n" : "", s ? s : "error: (message lost: out of memory)");
+        free(s);
+    }
+    if (fclose(f) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
 void engine_diag_print(const struct engine_diag *d, FILE *out)
 {
     for (size_t i = 0; i < d->n; i++) {

@@ -56,6 +56,10 @@ void engine_diag_print(const struct engine_diag *d, FILE *out);
 /* Formats entry I as above into a new string (caller frees), or NULL on allocation failure. */
 char *engine_diag_format(const struct engine_diag *d, size_t i);
 
+/* Every entry formatted as above, joined by newlines (no trailing one); "" when empty.
+ * Returns a new string (caller frees), or NULL on allocation failure. */
+char *engine_diag_join(const struct engine_diag *d);
+
 /* The one logging call. LEVEL is "error", "warning" or "info". Goes to stderr. */
 void engine_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -17,19 +17,14 @@ static char *parse(enum engine_acl_file kind, const char *text, int *rc, struct 
 {
     struct engine_acl *a = NULL;
     struct engine_diag d;
-    char *out = calloc(1, 1);
-    size_t len = 0;
+    char *out;
 
     engine_diag_init(&d);
     assert_int_equal(engine_acl_new(&a), 0);
     *rc = engine_acl_parse(a, kind, kind == ENGINE_ACL_FILE_ACL ? "acl" : "groups", text,
                            strlen(text), &d);
-    for (size_t i = 0; i < d.n; i++) {
-        char *s = engine_diag_format(&d, i);
-        out = realloc(out, len + strlen(s) + 2);
-        len += (size_t)sprintf(out + len, "%s%s", len ? "\n" : "", s);
-        free(s);
-    }
+    out = engine_diag_join(&d);
+    assert_non_null(out);
     engine_diag_free(&d);
     if (keep)
         *keep = a;
