@@ -1,0 +1,246 @@
+/*
+ * store.h — the store: the git repository (with a work tree) that holds unisec's desired
+ * state. Every accepted change is one commit on branch `main`; operators audit it with
+ * `git log` and may change it from outside (`git revert`, `git pull`, an edit in the work
+ * tree), which the daemon notices with engine_store_refresh() and
+ * engine_store_worktree_changes().
+ *
+ * Layout of the tree (DESIGN.md section 2): topology.yaml, state/levels, state/properties,
+ * state/deployed, policy/acl, policy/groups, policy/credentials. The store itself does not
+ * interpret file contents; it only checks paths.
+ *
+ * Errors: every function returns 0 (or a documented positive code) on success and a negative
+ * errno on failure: -EINVAL (bad argument or path), -ENOENT (no such file at HEAD), -ENOTDIR,
+ * -EISDIR, -EEXIST, -EBUSY, -EAGAIN (see each function), -ENOMEM, -EIO (any other libgit2 or
+ * file-system failure). Functions that take a `struct engine_diag *diag` append one message
+ * naming the store's directory (as the entry's file) and the operation; DIAG may be NULL when
+ * the caller does not want the text. The store never prints and never exits.
+ *
+ * Thread-safety: one store may be used from many threads. Every call that touches the
+ * repository takes the store's mutex, so commits are serialised (one change at a time) and
+ * readers wait while a commit is being made. Distinct stores are independent.
+ *
+ * libgit2: the store initialises libgit2 itself (one git_libgit2_init() per open store, the
+ * matching shutdown in engine_store_free()) and, once per process, turns on libgit2's fsync
+ * of objects, refs and the index (GIT_OPT_ENABLE_FSYNC_GITDIR). That option is global: other
+ * libgit2 users in the same process get it too.
+ *
+ * Durability: engine_store_init(), engine_store_commit() and engine_store_restore() return
+ * only after the objects, the ref, the index and the work-tree files and directories they
+ * wrote are on stable storage. A commit that is interrupted (kill -9, power loss) leaves
+ * either the old `main` or the new one, never a broken ref; a work tree left half-updated is
+ * finished by the next engine_store_open(), engine_store_commit() or engine_store_refresh()
+ * (the store keeps a small journal, .git/unisec-sync, while it updates the work tree).
+ */
+#ifndef UNISEC_ENGINE_STORE_H
+#define UNISEC_ENGINE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "diag.h"
+
+/* Longest path accepted inside the store, and longest single path segment. */
+#define ENGINE_STORE_PATH_MAX    1024
+#define ENGINE_STORE_SEGMENT_MAX 255
+
+/* The branch every commit goes to. */
+#define ENGINE_STORE_BRANCH "refs/heads/main"
+
+/* engine_store_commit(): committed, but the work tree could not be updated yet (see there). */
+#define ENGINE_STORE_WORKTREE_STALE 1
+
+/* An opened store. Opaque; see engine_store_open(). */
+struct engine_store;
+
+/* Who made a change. Both strings are borrowed; neither may be empty or contain '<', '>' or
+ * control characters. */
+struct engine_store_author {
+    const char *name;
+    const char *email;
+};
+
+/* Storage for an author made by engine_store_author_from_uid(); `author` points into it. */
+struct engine_store_author_buf {
+    struct engine_store_author author;
+    char name[256];
+    char email[256 + 1 + 256];
+};
+
+/*
+ * Fills OUT with the author for UID: the user name from the password database
+ * (getpwuid_r), or `uid-UID` (e.g. `uid-1234`) when the uid has no entry; the email is
+ * `NAME@HOST` with HOST this machine's host name (gethostname), or `NAME@localhost` when the
+ * host name is unavailable or not a plain DNS name. A user name containing characters a git
+ * signature cannot hold is replaced by `uid-UID` too.
+ * Returns 0, or -EIO when the password database itself fails (not for an unknown uid).
+ * Thread-safe.
+ */
+int engine_store_author_from_uid(struct engine_store_author_buf *out, uid_t uid);
+
+/* One file of a change: write DATA (LEN bytes, borrowed; may hold any bytes) at PATH, or,
+ * when REMOVE is nonzero, delete PATH (DATA and LEN are ignored). PATH is relative to the
+ * root of the store, '/'-separated, e.g. "state/levels". */
+struct engine_store_change {
+    const char *path;
+    const char *data;
+    size_t len;
+    int remove;
+};
+
+/*
+ * Checks PATH as a store path: relative, non-empty, '/'-separated, no empty segment, no `.`
+ * or `..` segment, no segment named `.git` (in any case), no control character, at most
+ * ENGINE_STORE_PATH_MAX bytes and ENGINE_STORE_SEGMENT_MAX per segment. Returns 0 or -EINVAL
+ * (with a message naming PATH in DIAG, which may be NULL). Every function below that takes a
+ * path applies this check.
+ */
+int engine_store_path_check(const char *path, struct engine_diag *diag);
+
+/*
+ * Creates DIR as a git repository with a work tree, writes FILES (N entries; `remove` must be
+ * 0; N may be 0 for an empty tree) and makes the first commit on branch main, with AUTHOR as
+ * author and committer and MESSAGE as message (see engine_store_commit()). DIR is created if
+ * it does not exist (its parent must); an existing DIR must be an empty directory, otherwise
+ * -EEXIST. On success *OUT is the opened store (free with engine_store_free()). On failure
+ * *OUT is NULL and DIR may hold a partial repository: remove it before trying again.
+ */
+int engine_store_init(struct engine_store **out, const char *dir,
+                      const struct engine_store_change *files, size_t n,
+                      const struct engine_store_author *author, const char *message,
+                      struct engine_diag *diag);
+
+/*
+ * Opens the store in DIR (the work tree; the repository is DIR/.git). DIR must be a
+ * non-bare repository whose HEAD is branch main with at least one commit (-EINVAL
+ * otherwise, -ENOENT when DIR is not a repository). Finishes a work-tree update that an
+ * interrupted commit left (see Durability). The store remembers main's commit as the one
+ * the caller has seen (see engine_store_refresh()). *OUT is NULL on failure.
+ */
+int engine_store_open(struct engine_store **out, const char *dir, struct engine_diag *diag);
+
+/* Closes the store and releases its libgit2 reference. Accepts NULL. No other thread may be
+ * using the store. */
+void engine_store_free(struct engine_store *s);
+
+/* The store's directory as given to init/open (borrowed, valid until engine_store_free()). */
+const char *engine_store_dir(const struct engine_store *s);
+
+/*
+ * Reads the file PATH as it is in main's latest commit (not the work tree). On success *DATA
+ * is a new buffer of *LEN bytes plus a terminating NUL (not counted; the caller frees it).
+ * -ENOENT when PATH is absent, -EISDIR when it is a directory, -ENOTDIR when a parent is a
+ * file. *DATA is NULL on failure.
+ */
+int engine_store_read(const struct engine_store *s, const char *path, char **data, size_t *len,
+                      struct engine_diag *diag);
+
+/* An entry of a directory listing. */
+struct engine_store_dirent {
+    char *name;  /* owned by the array; one segment, no '/' */
+    int is_dir;  /* 1 for a directory, 0 for a file */
+    size_t size; /* bytes of a file; 0 for a directory */
+};
+
+/*
+ * Lists directory DIR ("" or NULL for the root) of main's latest commit, sorted by name
+ * (git's order). *OUT is a new array of *N entries (NULL when *N is 0); free it with
+ * engine_store_list_free(). -ENOENT when DIR is absent, -ENOTDIR when it is a file.
+ */
+int engine_store_list(const struct engine_store *s, const char *dir,
+                      struct engine_store_dirent **out, size_t *n, struct engine_diag *diag);
+void engine_store_list_free(struct engine_store_dirent *v, size_t n);
+
+/*
+ * Makes one commit on main from the commit the store last saw (its own last commit, or what
+ * engine_store_open() / engine_store_refresh() found) plus CHANGES (N >= 1 entries, paths
+ * distinct and none inside another). Author and committer are both AUTHOR, with the current
+ * time; the design makes the writer the committer. The message is MESSAGE, with a newline
+ * appended when it has none (git's convention); it must not be empty. The index and the work
+ * tree are updated for the changed paths, so `git status` stays clean.
+ *
+ * OUT_ID receives the new commit's id (40 hex digits and a NUL). A change that leaves the tree
+ * identical makes no commit: returns 0 with OUT_ID set to "" (empty string).
+ *
+ * Refusals, each with a message in DIAG and nothing committed:
+ *  -EINVAL  a bad path, author or message, duplicate or nested paths;
+ *  -ENOENT  removing a path that is absent; -EISDIR/-ENOTDIR writing over a directory or
+ *           below a file (or removing a directory);
+ *  -EBUSY   a changed path has uncommitted edits in the work tree or index (an operator's
+ *           hand edit, which the store does not overwrite: commit or restore it first);
+ *  -EAGAIN  main moved outside the store since it was last seen (call engine_store_refresh(),
+ *           validate, and try again), or another git process holds main's lock.
+ * ENGINE_STORE_WORKTREE_STALE (positive): the commit is made and durable (OUT_ID is set) but
+ * the work tree or index could not be updated (DIAG says why, e.g. a foreign index.lock);
+ * the next commit, refresh or open finishes the update.
+ * Durable before it returns (see the top of this file). Thread-safe (serialised).
+ */
+int engine_store_commit(struct engine_store *s, const struct engine_store_change *changes, size_t n,
+                        const struct engine_store_author *author, const char *message,
+                        char out_id[41], struct engine_diag *diag);
+
+/* The id of main's latest commit as it is on disk now (40 hex digits and a NUL). */
+int engine_store_head(const struct engine_store *s, char out_id[41], struct engine_diag *diag);
+
+/* One commit, as the log walk reports it. Every pointer is borrowed for the callback only. */
+struct engine_store_commit_info {
+    char id[41];
+    const char *author_name;
+    const char *author_email;
+    int64_t time;        /* author time, seconds since the epoch */
+    int tz_offset;       /* author's time-zone offset from UTC, in minutes */
+    const char *summary; /* the first paragraph of the message, on one line */
+};
+
+/*
+ * Calls CB for at most MAX commits reachable from main, newest first (by commit time, then
+ * topological). Stops early when CB returns nonzero and returns that value. CB runs with
+ * the store's mutex held: it must not call the store.
+ */
+int engine_store_log(const struct engine_store *s, size_t max,
+                     int (*cb)(const struct engine_store_commit_info *info, void *arg), void *arg,
+                     struct engine_diag *diag);
+
+/*
+ * Notices that main moved outside the store (an operator's `git commit`, `git revert`,
+ * `git pull`): *CHANGED is 1 when main's commit differs from the one the store last saw, 0
+ * otherwise; OUT_ID (may be NULL) receives main's commit id; the store then takes it as
+ * seen, so the next engine_store_commit() builds on it. The caller validates the new state
+ * (engine_store_read()) before applying it. Also finishes an interrupted work-tree update.
+ * -EINVAL when HEAD no longer points at main.
+ */
+int engine_store_refresh(struct engine_store *s, int *changed, char out_id[41],
+                         struct engine_diag *diag);
+
+/* How a work-tree file differs from main's latest commit. */
+enum engine_store_wt_kind {
+    ENGINE_STORE_WT_MODIFIED = 1, /* content (or file type) differs */
+    ENGINE_STORE_WT_ADDED,        /* in the work tree only (untracked, not ignored) */
+    ENGINE_STORE_WT_DELETED,      /* in the commit only */
+};
+
+struct engine_store_wtchange {
+    char *path; /* owned by the array; relative to the store's directory */
+    enum engine_store_wt_kind kind;
+};
+
+/*
+ * Lists the work-tree files that differ from main's latest commit (an operator's hand edit),
+ * sorted by path; files that .gitignore ignores are left out. *OUT is a new array of *N
+ * entries (NULL when *N is 0); free it with engine_store_wtchanges_free(). The caller reads
+ * the files from engine_store_dir() and either commits them with engine_store_commit() or
+ * puts HEAD's content back with engine_store_restore().
+ */
+int engine_store_worktree_changes(struct engine_store *s, struct engine_store_wtchange **out,
+                                  size_t *n, struct engine_diag *diag);
+void engine_store_wtchanges_free(struct engine_store_wtchange *v, size_t n);
+
+/*
+ * Puts PATH in the work tree and the index back to its content in main's latest commit,
+ * discarding a hand edit; a PATH absent from the commit is deleted from the work tree. Durable
+ * before it returns.
+ */
+int engine_store_restore(struct engine_store *s, const char *path, struct engine_diag *diag);
+
+#endif

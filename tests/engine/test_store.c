@@ -1,0 +1,853 @@
+/* test_store.c — the store: commits with the writer as author, a work tree that stays equal to
+ * main, external changes noticed, concurrent and interrupted commits that lose nothing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <git2.h>
+
+#include "engine/store.h"
+
+static const struct engine_store_author alice = {"alice", "alice@example.org"};
+
+#define TEXT(s) s, sizeof(s) - 1
+
+static const struct engine_store_change initial[] = {
+    {"topology.yaml", TEXT("tosca_definitions_version: tosca_simple_yaml_1_2\n"), 0},
+    {"state/levels", TEXT("web: default\n"), 0},
+    {"policy/acl", TEXT("regular * GET / allow\n"), 0},
+};
+
+/* A temporary directory for one test and the store path inside it. */
+struct fixture {
+    char tmp[2048];
+    char dir[4096];
+};
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int fixture_setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    const char *base = getenv("TMPDIR");
+
+    assert_non_null(f);
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    snprintf(f->tmp, sizeof(f->tmp), "%s/unisec-store-XXXXXX", base);
+    assert_non_null(mkdtemp(f->tmp));
+    snprintf(f->dir, sizeof(f->dir), "%s/store", f->tmp);
+    *state = f;
+    return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+    struct fixture *f = *state;
+    nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static struct engine_store *make_store(const struct fixture *f)
+{
+    struct engine_store *s = NULL;
+    struct engine_diag d;
+    engine_diag_init(&d);
+    assert_int_equal(engine_store_init(&s, f->dir, initial, 3, &alice, "store: created", &d), 0);
+    assert_int_equal(d.n, 0);
+    assert_non_null(s);
+    return s;
+}
+
+static int have_git(void)
+{
+    return system("git --version >/dev/null 2>&1") == 0;
+}
+
+#define SKIP_WITHOUT_GIT()                                                                         \
+    do {                                                                                           \
+        if (!have_git()) {                                                                         \
+            print_message("SKIP: the git command is not installed\n");                             \
+            skip();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* Runs `git -C DIR ARGS` (ARGS formatted) and returns its output (caller frees); *STATUS is
+ * its exit status. */
+static char *git_run(int *status, const char *dir, const char *fmt, ...)
+{
+    char args[2048], cmd[4096 + 2048], *out = NULL;
+    size_t len = 0, cap = 0;
+    va_list ap;
+    FILE *p;
+    int c;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof(cmd),
+             "git -C '%s' -c user.name=operator -c user.email=op@example.org %s 2>&1", dir, args);
+    assert_non_null(p = popen(cmd, "r"));
+    while ((c = fgetc(p)) != EOF) {
+        if (len + 1 >= cap) {
+            cap = cap ? 2 * cap : 256;
+            assert_non_null(out = realloc(out, cap));
+        }
+        out[len++] = (char)c;
+    }
+    if (out == NULL)
+        assert_non_null(out = malloc(1));
+    out[len] = '\0';
+    *status = pclose(p);
+    return out;
+}
+
+/* Asserts that `git status --porcelain` (untracked files included) prints nothing. */
+static void assert_git_clean(const char *dir)
+{
+    int st;
+    char *out = git_run(&st, dir, "status --porcelain --untracked-files=all");
+    if (st != 0 || out[0] != '\0')
+        fail_msg("git status in the store: exit %d, output:\n%s", st, out);
+    free(out);
+}
+
+static void assert_git_fsck(const char *dir)
+{
+    int st;
+    char *out = git_run(&st, dir, "fsck --strict --no-dangling");
+    if (st != 0)
+        fail_msg("git fsck --strict failed (%d):\n%s", st, out);
+    free(out);
+}
+
+static void assert_file(const char *dir, const char *rel, const char *want)
+{
+    char path[8192], buf[4096];
+    ssize_t n;
+    int fd;
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    if (want == NULL) {
+        assert_int_equal(access(path, F_OK), -1);
+        return;
+    }
+    assert_true((fd = open(path, O_RDONLY)) >= 0);
+    assert_true((n = read(fd, buf, sizeof(buf) - 1)) >= 0);
+    close(fd);
+    buf[n] = '\0';
+    assert_string_equal(buf, want);
+}
+
+static void write_file(const char *dir, const char *rel, const char *text)
+{
+    char path[8192];
+    FILE *fp;
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    assert_non_null(fp = fopen(path, "w"));
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void assert_read(const struct engine_store *s, const char *path, const char *want)
+{
+    char *data;
+    size_t len;
+    assert_int_equal(engine_store_read(s, path, &data, &len, NULL), 0);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(data, want, len);
+    assert_int_equal(data[len], '\0');
+    free(data);
+}
+
+static int count_cb(const struct engine_store_commit_info *info, void *arg)
+{
+    (void)info;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+static size_t log_count(const struct engine_store *s)
+{
+    size_t n = 0;
+    assert_int_equal(engine_store_log(s, SIZE_MAX, count_cb, &n, NULL), 0);
+    return n;
+}
+
+static void commit1(struct engine_store *s, const char *path, const char *data, char id[41])
+{
+    struct engine_store_change c = {path, data, strlen(data), 0};
+    struct engine_diag d;
+    engine_diag_init(&d);
+    assert_int_equal(engine_store_commit(s, &c, 1, &alice, "change", id, &d), 0);
+    assert_int_equal(d.n, 0);
+    assert_int_equal(strlen(id), 40);
+}
+
+static void test_store_init_then_open(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s, *again;
+    struct engine_store_dirent *v;
+    struct engine_diag d;
+    char head[41], head2[41];
+    size_t n;
+
+    s = make_store(f);
+    assert_string_equal(engine_store_dir(s), f->dir);
+    assert_int_equal(engine_store_head(s, head, NULL), 0);
+    assert_int_equal(strlen(head), 40);
+    engine_store_free(s);
+
+    assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
+    assert_int_equal(engine_store_head(s, head2, NULL), 0);
+    assert_string_equal(head, head2);
+    assert_read(s, "topology.yaml", initial[0].data);
+    assert_read(s, "state/levels", initial[1].data);
+    assert_read(s, "policy/acl", initial[2].data);
+    assert_int_equal(log_count(s), 1);
+
+    assert_int_equal(engine_store_list(s, NULL, &v, &n, NULL), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0].name, "policy");
+    assert_int_equal(v[0].is_dir, 1);
+    assert_string_equal(v[1].name, "state");
+    assert_int_equal(v[1].is_dir, 1);
+    assert_string_equal(v[2].name, "topology.yaml");
+    assert_int_equal(v[2].is_dir, 0);
+    assert_int_equal(v[2].size, initial[0].len);
+    engine_store_list_free(v, n);
+    assert_int_equal(engine_store_list(s, "state", &v, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].name, "levels");
+    engine_store_list_free(v, n);
+    assert_int_equal(engine_store_list(s, "topology.yaml", &v, &n, NULL), -ENOTDIR);
+    assert_int_equal(engine_store_list(s, "nothing", &v, &n, NULL), -ENOENT);
+    {
+        char *data;
+        size_t len;
+        assert_int_equal(engine_store_read(s, "state", &data, &len, NULL), -EISDIR);
+        assert_int_equal(engine_store_read(s, "state/absent", &data, &len, NULL), -ENOENT);
+        assert_null(data);
+        assert_int_equal(engine_store_read(s, "topology.yaml/x", &data, &len, NULL), -ENOTDIR);
+    }
+
+    /* A second init over the store, or over any non-empty directory, is refused. */
+    engine_diag_init(&d);
+    assert_int_equal(engine_store_init(&again, f->dir, initial, 1, &alice, "again", &d), -EEXIST);
+    assert_null(again);
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.v[0].msg, "not empty"));
+    engine_diag_free(&d);
+    /* Opening something that is not a store says so. */
+    assert_int_equal(engine_store_open(&again, f->tmp, &d), -ENOENT);
+    assert_null(again);
+    assert_int_equal(d.n, 1);
+    engine_diag_free(&d);
+    engine_store_free(s);
+    engine_store_free(NULL);
+
+    /* The work tree holds the files, on branch main. */
+    assert_file(f->dir, "state/levels", initial[1].data);
+    if (have_git()) {
+        int st;
+        char *out = git_run(&st, f->dir, "symbolic-ref HEAD");
+        assert_string_equal(out, "refs/heads/main\n");
+        free(out);
+        assert_git_clean(f->dir);
+        assert_git_fsck(f->dir);
+    }
+}
+
+/* Reads commit ID with libgit2 on its own and checks author, committer, message and parent. */
+static void check_commit(const char *dir, const char *id, const char *parent, const char *msg)
+{
+    git_repository *repo;
+    git_commit *c;
+    git_oid oid;
+    const git_signature *a, *cm;
+
+    git_libgit2_init();
+    assert_int_equal(git_repository_open(&repo, dir), 0);
+    assert_int_equal(git_oid_fromstr(&oid, id), 0);
+    assert_int_equal(git_commit_lookup(&c, repo, &oid), 0);
+    a = git_commit_author(c);
+    cm = git_commit_committer(c);
+    assert_string_equal(a->name, alice.name);
+    assert_string_equal(a->email, alice.email);
+    assert_string_equal(cm->name, alice.name);
+    assert_string_equal(cm->email, alice.email);
+    assert_true(llabs((long long)(time(NULL) - a->when.time)) < 60);
+    assert_string_equal(git_commit_message(c), msg);
+    assert_int_equal(git_commit_parentcount(c), 1);
+    assert_string_equal(git_oid_tostr_s(git_commit_parent_id(c, 0)), parent);
+    git_commit_free(c);
+    git_repository_free(repo);
+    git_libgit2_shutdown();
+}
+
+struct last_info {
+    char id[41];
+    char name[64], email[64], summary[128];
+    size_t seen;
+};
+
+static int first_cb(const struct engine_store_commit_info *info, void *arg)
+{
+    struct last_info *l = arg;
+    if (l->seen++ > 0)
+        return 0;
+    strcpy(l->id, info->id);
+    snprintf(l->name, sizeof(l->name), "%s", info->author_name);
+    snprintf(l->email, sizeof(l->email), "%s", info->author_email);
+    snprintf(l->summary, sizeof(l->summary), "%s", info->summary);
+    return 0;
+}
+
+static void test_store_commit_nested_paths_with_author(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    const struct engine_store_change c[] = {
+        {"state/levels", TEXT("web: critical\n"), 0},
+        {"policy/groups", TEXT("admins: alice\n"), 0},
+        {"state/deployed/web/image", TEXT("abc\n"), 0},
+        {"empty", "", 0, 0},
+    };
+    const struct engine_store_change rm[] = {{"policy/acl", NULL, 0, 1}};
+    char h0[41], id[41], id2[41];
+    struct last_info li = {0};
+
+    assert_int_equal(engine_store_head(s, h0, NULL), 0);
+    assert_int_equal(
+        engine_store_commit(s, c, 4, &alice, "web: security_level default -> critical", id, NULL),
+        0);
+    assert_int_equal(strlen(id), 40);
+    check_commit(f->dir, id, h0, "web: security_level default -> critical\n");
+    assert_read(s, "state/levels", "web: critical\n");
+    assert_read(s, "policy/groups", "admins: alice\n");
+    assert_read(s, "state/deployed/web/image", "abc\n");
+    assert_read(s, "empty", "");
+    assert_read(s, "topology.yaml", initial[0].data);
+
+    /* A message that ends with a newline keeps it; removal of a file. */
+    assert_int_equal(engine_store_commit(s, rm, 1, &alice, "policy: drop acl\n\nwhy\n", id2, NULL),
+                     0);
+    check_commit(f->dir, id2, id, "policy: drop acl\n\nwhy\n");
+    {
+        char *data;
+        size_t len;
+        assert_int_equal(engine_store_read(s, "policy/acl", &data, &len, NULL), -ENOENT);
+    }
+    assert_int_equal(engine_store_log(s, 1, first_cb, &li, NULL), 0);
+    assert_int_equal(li.seen, 1);
+    assert_string_equal(li.id, id2);
+    assert_string_equal(li.name, "alice");
+    assert_string_equal(li.email, "alice@example.org");
+    assert_string_equal(li.summary, "policy: drop acl");
+    assert_int_equal(log_count(s), 3);
+    engine_store_free(s);
+}
+
+static int stop_cb(const struct engine_store_commit_info *info, void *arg)
+{
+    (void)info;
+    return ++*(int *)arg == 2 ? 42 : 0;
+}
+
+static void test_store_commit_unchanged_makes_no_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    char h0[41], h1[41], id[41] = "x";
+    int calls = 0;
+
+    assert_int_equal(engine_store_head(s, h0, NULL), 0);
+    assert_int_equal(engine_store_commit(s, &initial[1], 1, &alice, "same", id, NULL), 0);
+    assert_string_equal(id, "");
+    assert_int_equal(engine_store_commit(s, initial, 3, &alice, "same", id, NULL), 0);
+    assert_string_equal(id, "");
+    assert_int_equal(engine_store_head(s, h1, NULL), 0);
+    assert_string_equal(h0, h1);
+    assert_int_equal(log_count(s), 1);
+
+    /* The log stops when the callback says so and passes its value on. */
+    commit1(s, "state/levels", "web: critical\n", id);
+    assert_int_equal(engine_store_log(s, 10, stop_cb, &calls, NULL), 42);
+    assert_int_equal(calls, 2);
+    engine_store_free(s);
+}
+
+static void test_store_invalid_paths_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    static const char *const bad[] = {
+        "",  "/etc/passwd", "a//b",     "a/",   "../x", "a/../b",    "./a",
+        ".", ".git/config", "a/.GIT/x", ".git", "a\nb", "tab\there", "del\x7f",
+    };
+    char longpath[ENGINE_STORE_PATH_MAX + 2], longseg[ENGINE_STORE_SEGMENT_MAX + 2];
+    char h0[41], h1[41], id[41];
+    struct engine_diag d;
+
+    assert_int_equal(engine_store_head(s, h0, NULL), 0);
+    engine_diag_init(&d);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct engine_store_change c = {bad[i], "x", 1, 0};
+        char *data;
+        size_t len;
+        assert_int_equal(engine_store_path_check(bad[i], &d), -EINVAL);
+        assert_int_equal(engine_store_commit(s, &c, 1, &alice, "bad", id, &d), -EINVAL);
+        assert_int_equal(engine_store_read(s, bad[i], &data, &len, &d), -EINVAL);
+        assert_int_equal(engine_store_restore(s, bad[i], &d), -EINVAL);
+        assert_int_equal(d.n, 4);
+        /* The message names the store's directory. */
+        assert_string_equal(d.v[1].file, f->dir);
+        engine_diag_free(&d);
+    }
+    memset(longpath, 'a', sizeof(longpath) - 1);
+    longpath[sizeof(longpath) - 1] = '\0';
+    for (size_t i = 100; i < sizeof(longpath) - 1; i += 100)
+        longpath[i] = '/';
+    assert_int_equal(engine_store_path_check(longpath, NULL), -EINVAL);
+    longpath[sizeof(longpath) - 2] = '\0'; /* exactly the maximum */
+    assert_int_equal(engine_store_path_check(longpath, NULL), 0);
+    memset(longseg, 'b', sizeof(longseg) - 1);
+    longseg[sizeof(longseg) - 1] = '\0';
+    assert_int_equal(engine_store_path_check(longseg, NULL), -EINVAL);
+    assert_int_equal(engine_store_path_check("state/levels", NULL), 0);
+    assert_int_equal(engine_store_path_check("a/.gitignore/..b/...", NULL), 0);
+
+    {
+        const struct engine_store_change dup[] = {{"a", "1", 1, 0}, {"a", "2", 1, 0}};
+        const struct engine_store_change nest[] = {{"a/b", "1", 1, 0}, {"a", "2", 1, 0}};
+        const struct engine_store_change over_dir[] = {{"state", "1", 1, 0}};
+        const struct engine_store_change under_file[] = {{"topology.yaml/x", "1", 1, 0}};
+        const struct engine_store_change rm_absent[] = {{"state/none", NULL, 0, 1}};
+        const struct engine_store_change rm_dir[] = {{"state", NULL, 0, 1}};
+        const struct engine_store_change no_buf[] = {{"a", NULL, 3, 0}};
+        const struct engine_store_author bad_author[] = {
+            {"al<ice", "a@b"}, {"alice", ""}, {"", "a@b"}, {" alice", "a@b"}, {"al\nice", "a@b"}};
+        assert_int_equal(engine_store_commit(s, dup, 2, &alice, "m", id, NULL), -EINVAL);
+        assert_int_equal(engine_store_commit(s, nest, 2, &alice, "m", id, NULL), -EINVAL);
+        assert_int_equal(engine_store_commit(s, over_dir, 1, &alice, "m", id, NULL), -EISDIR);
+        assert_int_equal(engine_store_commit(s, under_file, 1, &alice, "m", id, NULL), -ENOTDIR);
+        assert_int_equal(engine_store_commit(s, rm_absent, 1, &alice, "m", id, NULL), -ENOENT);
+        assert_int_equal(engine_store_commit(s, rm_dir, 1, &alice, "m", id, NULL), -EISDIR);
+        assert_int_equal(engine_store_commit(s, no_buf, 1, &alice, "m", id, NULL), -EINVAL);
+        assert_int_equal(engine_store_commit(s, initial, 0, &alice, "m", id, NULL), -EINVAL);
+        assert_int_equal(engine_store_commit(s, initial, 1, &alice, "", id, NULL), -EINVAL);
+        for (size_t i = 0; i < sizeof(bad_author) / sizeof(bad_author[0]); i++)
+            assert_int_equal(engine_store_commit(s, initial, 1, &bad_author[i], "m", id, NULL),
+                             -EINVAL);
+    }
+    assert_int_equal(engine_store_head(s, h1, NULL), 0);
+    assert_string_equal(h0, h1);
+    assert_int_equal(log_count(s), 1);
+    engine_store_free(s);
+}
+
+static void test_store_worktree_matches_head(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s;
+    char id[41];
+    const struct engine_store_change rm[] = {{"policy/acl", NULL, 0, 1}};
+    const struct engine_store_change two[] = {
+        {"state/properties", TEXT("web.http_port: 8081\n"), 0},
+        {"deep/er/path/file", "x", 1, 0},
+    };
+
+    SKIP_WITHOUT_GIT();
+    s = make_store(f);
+    assert_git_clean(f->dir);
+    commit1(s, "state/levels", "web: critical\n", id);
+    assert_git_clean(f->dir);
+    assert_file(f->dir, "state/levels", "web: critical\n");
+    assert_int_equal(engine_store_commit(s, two, 2, &alice, "two files", id, NULL), 0);
+    assert_git_clean(f->dir);
+    assert_file(f->dir, "deep/er/path/file", "x");
+    assert_int_equal(engine_store_commit(s, rm, 1, &alice, "remove", id, NULL), 0);
+    assert_git_clean(f->dir);
+    assert_file(f->dir, "policy/acl", NULL);
+    commit1(s, "policy/acl", "restricted * * / deny\n", id);
+    assert_git_clean(f->dir);
+    assert_file(f->dir, "policy/acl", "restricted * * / deny\n");
+    {
+        int st;
+        char *out = git_run(&st, f->dir, "rev-parse main");
+        assert_int_equal(st, 0);
+        assert_memory_equal(out, id, 40);
+        free(out);
+        out = git_run(&st, f->dir, "log --format=%%an%%x09%%ae%%x09%%s -1");
+        assert_string_equal(out, "alice\talice@example.org\tchange\n");
+        free(out);
+    }
+    assert_git_fsck(f->dir);
+    engine_store_free(s);
+}
+
+static void test_store_refresh_notices_external_revert(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s;
+    char id[41], now[41];
+    struct engine_diag d;
+    int changed = -1, st;
+    char *out;
+
+    SKIP_WITHOUT_GIT();
+    s = make_store(f);
+    commit1(s, "state/levels", "web: critical\n", id);
+    assert_int_equal(engine_store_refresh(s, &changed, now, NULL), 0);
+    assert_int_equal(changed, 0);
+    assert_string_equal(now, id);
+
+    out = git_run(&st, f->dir, "revert --no-edit HEAD");
+    assert_int_equal(st, 0);
+    free(out);
+
+    /* The store will not build on a main it has not seen. */
+    engine_diag_init(&d);
+    assert_int_equal(engine_store_commit(s, &initial[0], 1, &alice, "m", id, &d), -EAGAIN);
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.v[0].msg, "moved outside"));
+    engine_diag_free(&d);
+    assert_read(s, "state/levels", "web: critical\n");
+
+    assert_int_equal(engine_store_refresh(s, &changed, now, NULL), 0);
+    assert_int_equal(changed, 1);
+    out = git_run(&st, f->dir, "rev-parse HEAD");
+    assert_memory_equal(out, now, 40);
+    free(out);
+    assert_read(s, "state/levels", initial[1].data);
+    assert_int_equal(engine_store_refresh(s, &changed, NULL, NULL), 0);
+    assert_int_equal(changed, 0);
+
+    commit1(s, "state/levels", "web: paranoid\n", id);
+    assert_int_equal(log_count(s), 4);
+    assert_git_clean(f->dir);
+    assert_git_fsck(f->dir);
+
+    /* An operator's own commit from the work tree is noticed too. */
+    write_file(f->dir, "topology.yaml", "edited by hand\n");
+    out = git_run(&st, f->dir, "commit -q -a -m hand");
+    assert_int_equal(st, 0);
+    free(out);
+    assert_int_equal(engine_store_refresh(s, &changed, now, NULL), 0);
+    assert_int_equal(changed, 1);
+    assert_read(s, "topology.yaml", "edited by hand\n");
+    engine_store_free(s);
+
+    /* HEAD moved off main: the store refuses to work on it. */
+    out = git_run(&st, f->dir, "checkout -q -b other");
+    assert_int_equal(st, 0);
+    free(out);
+    assert_int_equal(engine_store_open(&s, f->dir, NULL), -EINVAL);
+    assert_null(s);
+}
+
+static void test_store_worktree_changes_and_restore(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    struct engine_store_wtchange *v;
+    struct engine_diag d;
+    char path[8192], id[41];
+    size_t n;
+
+    assert_int_equal(engine_store_worktree_changes(s, &v, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    assert_null(v);
+
+    write_file(f->dir, "topology.yaml", "broken: [\n");
+    write_file(f->dir, "notes", "operator notes\n");
+    snprintf(path, sizeof(path), "%s/policy/acl", f->dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(engine_store_worktree_changes(s, &v, &n, NULL), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0].path, "notes");
+    assert_int_equal(v[0].kind, ENGINE_STORE_WT_ADDED);
+    assert_string_equal(v[1].path, "policy/acl");
+    assert_int_equal(v[1].kind, ENGINE_STORE_WT_DELETED);
+    assert_string_equal(v[2].path, "topology.yaml");
+    assert_int_equal(v[2].kind, ENGINE_STORE_WT_MODIFIED);
+    engine_store_wtchanges_free(v, n);
+
+    /* A commit does not overwrite a hand edit of the same file. */
+    engine_diag_init(&d);
+    assert_int_equal(engine_store_commit(s, &initial[0], 1, &alice, "m", id, &d), -EBUSY);
+    assert_non_null(strstr(d.v[0].msg, "topology.yaml"));
+    engine_diag_free(&d);
+    /* Other files still commit. */
+    commit1(s, "state/levels", "web: critical\n", id);
+
+    assert_int_equal(engine_store_restore(s, "topology.yaml", NULL), 0);
+    assert_file(f->dir, "topology.yaml", initial[0].data);
+    assert_int_equal(engine_store_restore(s, "policy/acl", NULL), 0);
+    assert_file(f->dir, "policy/acl", initial[2].data);
+    assert_int_equal(engine_store_restore(s, "notes", NULL), 0);
+    assert_file(f->dir, "notes", NULL);
+    assert_int_equal(engine_store_worktree_changes(s, &v, &n, NULL), 0);
+    assert_int_equal(n, 0);
+
+    /* A hand edit that the daemon accepts is committed like any write. */
+    write_file(f->dir, "topology.yaml", "valid: edit\n");
+    assert_int_equal(engine_store_worktree_changes(s, &v, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    engine_store_wtchanges_free(v, n);
+    assert_int_equal(engine_store_commit(s, &initial[0], 1, &alice, "m", id, &d), -EBUSY);
+    engine_diag_free(&d);
+    assert_int_equal(engine_store_restore(s, "topology.yaml", NULL), 0);
+    commit1(s, "topology.yaml", "valid: edit\n", id);
+    assert_file(f->dir, "topology.yaml", "valid: edit\n");
+    if (have_git())
+        assert_git_clean(f->dir);
+    engine_store_free(s);
+}
+
+static void test_store_foreign_index_lock_finished_later(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    struct engine_diag d;
+    char lock[8192], id[41];
+    int changed, fd;
+
+    snprintf(lock, sizeof(lock), "%s/.git/index.lock", f->dir);
+    assert_true((fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644)) >= 0);
+    close(fd);
+    {
+        struct engine_store_change c = {"state/levels", TEXT("web: critical\n"), 0};
+        engine_diag_init(&d);
+        assert_int_equal(engine_store_commit(s, &c, 1, &alice, "m", id, &d),
+                         ENGINE_STORE_WORKTREE_STALE);
+        assert_int_equal(strlen(id), 40);
+        assert_true(d.n >= 1);
+        engine_diag_free(&d);
+    }
+    /* The commit itself landed. */
+    assert_read(s, "state/levels", "web: critical\n");
+    assert_int_equal(log_count(s), 2);
+    /* Still locked: the update stays pending. */
+    assert_int_equal(engine_store_refresh(s, &changed, NULL, NULL), -EAGAIN);
+    assert_int_equal(unlink(lock), 0);
+    assert_int_equal(engine_store_refresh(s, &changed, NULL, NULL), 0);
+    assert_int_equal(changed, 0);
+    assert_file(f->dir, "state/levels", "web: critical\n");
+    if (have_git())
+        assert_git_clean(f->dir);
+    engine_store_free(s);
+}
+
+#define THREADS 8
+#define PER     25
+
+struct worker {
+    struct engine_store *s;
+    int no, failures;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    char path[32], data[32], msg[64], id[41];
+    for (int i = 0; i < PER; i++) {
+        struct engine_store_change c = {path, data, 0, 0};
+        snprintf(path, sizeof(path), "threads/t%d", w->no);
+        c.len = (size_t)snprintf(data, sizeof(data), "%d\n", i);
+        snprintf(msg, sizeof(msg), "thread %d commit %d", w->no, i);
+        if (engine_store_commit(w->s, &c, 1, &alice, msg, id, NULL) != 0 || strlen(id) != 40)
+            w->failures++;
+    }
+    return NULL;
+}
+
+static void test_store_concurrent_commits_all_land(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    struct worker w[THREADS];
+    pthread_t t[THREADS];
+
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){s, i, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].failures, 0);
+    }
+    assert_int_equal(log_count(s), 1 + THREADS * PER);
+    for (int i = 0; i < THREADS; i++) {
+        char path[32], want[32];
+        snprintf(path, sizeof(path), "threads/t%d", i);
+        snprintf(want, sizeof(want), "%d\n", PER - 1);
+        assert_read(s, path, want);
+    }
+    if (have_git()) {
+        assert_git_clean(f->dir);
+        assert_git_fsck(f->dir);
+    }
+    engine_store_free(s);
+}
+
+static void test_store_author_from_uid(void **state)
+{
+    struct engine_store_author_buf b;
+    uid_t unknown = 3999999;
+    (void)state;
+
+    assert_int_equal(engine_store_author_from_uid(&b, 0), 0);
+    assert_ptr_equal(b.author.name, b.name);
+    assert_string_equal(b.author.name, "root");
+    assert_true(strncmp(b.author.email, "root@", 5) == 0);
+    assert_true(strlen(b.author.email) > 5);
+
+    while (getpwuid(unknown) != NULL)
+        unknown++;
+    assert_int_equal(engine_store_author_from_uid(&b, unknown), 0);
+    {
+        char want[64];
+        snprintf(want, sizeof(want), "uid-%lu", (unsigned long)unknown);
+        assert_string_equal(b.author.name, want);
+        assert_true(strncmp(b.author.email, want, strlen(want)) == 0);
+        assert_int_equal(b.author.email[strlen(want)], '@');
+    }
+}
+
+/* Child of the kill test: commits in a loop and reports each id once it is returned. */
+static void kill_child(const char *dir, int fd)
+{
+    struct engine_store *s;
+    char line[42], data[64];
+    if (engine_store_open(&s, dir, NULL) != 0)
+        _exit(2);
+    for (int i = 0; i < 100000; i++) {
+        int n = snprintf(data, sizeof(data), "web: level-%d\n", i);
+        const struct engine_store_change c[] = {
+            {"state/levels", data, (size_t)n, 0},
+            {i % 2 ? "state/odd" : "state/even", data, (size_t)n, 0},
+        };
+        if (engine_store_commit(s, c, 2, &alice, "loop", line, NULL) != 0)
+            _exit(3);
+        line[40] = '\n';
+        /* 41 bytes: below PIPE_BUF, so the parent gets whole ids only. */
+        if (write(fd, line, 41) != 41)
+            _exit(4);
+    }
+    _exit(0);
+}
+
+static void test_store_kill9_loses_no_reported_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+
+    engine_store_free(s);
+    print_message("kill -9 test seed %u\n", seed);
+    srand(seed);
+    for (int round = 0; round < 4; round++) {
+        char *ids = NULL, buf[4096], id[41];
+        size_t len = 0, reported;
+        int p[2], status;
+        ssize_t r;
+        pid_t pid;
+        git_repository *repo;
+        git_oid main_id, oid;
+
+        assert_int_equal(pipe(p), 0);
+        assert_true((pid = fork()) >= 0);
+        if (pid == 0) {
+            close(p[0]);
+            kill_child(f->dir, p[1]);
+        }
+        close(p[1]);
+        usleep((useconds_t)(20000 + rand() % 300000));
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status));
+        while ((r = read(p[0], buf, sizeof(buf))) > 0) {
+            assert_non_null(ids = realloc(ids, len + (size_t)r + 1));
+            memcpy(ids + len, buf, (size_t)r);
+            len += (size_t)r;
+        }
+        close(p[0]);
+        assert_int_equal(len % 41, 0);
+        reported = len / 41;
+
+        /* Reopening recovers; every reported commit is on main; git is happy. */
+        assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
+        assert_int_equal(engine_store_head(s, id, NULL), 0);
+        git_libgit2_init();
+        assert_int_equal(git_repository_open(&repo, f->dir), 0);
+        assert_int_equal(git_oid_fromstr(&main_id, id), 0);
+        for (size_t i = 0; i < reported; i++) {
+            ids[i * 41 + 40] = '\0';
+            assert_int_equal(git_oid_fromstr(&oid, ids + i * 41), 0);
+            if (!git_oid_equal(&oid, &main_id) &&
+                git_graph_descendant_of(repo, &main_id, &oid) != 1)
+                fail_msg("round %d: reported commit %s is not reachable from main", round,
+                         ids + i * 41);
+        }
+        git_repository_free(repo);
+        git_libgit2_shutdown();
+        print_message("round %d: %zu commits reported before the kill\n", round, reported);
+        if (have_git()) {
+            assert_git_fsck(f->dir);
+            assert_git_clean(f->dir);
+        }
+        snprintf(buf, sizeof(buf), "after round %d\n", round);
+        commit1(s, "state/after", buf, id);
+        engine_store_free(s);
+        free(ids);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_store_init_then_open, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_commit_nested_paths_with_author, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_commit_unchanged_makes_no_commit, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_invalid_paths_refused, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_worktree_matches_head, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_refresh_notices_external_revert, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_worktree_changes_and_restore, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_foreign_index_lock_finished_later, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_concurrent_commits_all_land, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test(test_store_author_from_uid),
+        cmocka_unit_test_setup_teardown(test_store_kill9_loses_no_reported_commit, fixture_setup,
+                                        fixture_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
