@@ -307,6 +307,17 @@ static int store_fsync_worktree(const char *root, const char *rel)
     }
 }
 
+/* fsyncs REL inside the git directory ("" for the directory itself). */
+static int store_fsync_git(const struct engine_store *s, const char *rel)
+{
+    char buf[PATH_MAX];
+
+    if ((size_t)snprintf(buf, sizeof(buf), "%s%s", git_repository_path(s->repo), rel) >=
+        sizeof(buf))
+        return -ENAMETOOLONG;
+    return store_fsync_one(buf);
+}
+
 static int store_write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -355,7 +366,7 @@ static int store_journal_write(struct engine_store *s, char **paths, size_t n,
         error = -errno;
         goto cleanup;
     }
-    error = store_fsync_one(git_repository_path(s->repo));
+    error = store_fsync_git(s, "");
 
 cleanup:
     if (fd >= 0)
@@ -375,7 +386,7 @@ static int store_journal_remove(struct engine_store *s, struct engine_diag *diag
     if (unlink(path) < 0 && errno != ENOENT)
         return store_err(diag, s->dir, -errno, "removing %s: %s", path, strerror(errno));
     /* Durable, so that a later recovery does not redo an update over newer hand edits. */
-    if ((error = store_fsync_one(git_repository_path(s->repo))) < 0)
+    if ((error = store_fsync_git(s, "")) < 0)
         return store_err(diag, s->dir, error, "fsync of %s: %s", git_repository_path(s->repo),
                          strerror(-error));
     return 0;
@@ -430,6 +441,9 @@ static int store_checkout(struct engine_store *s, git_tree *tree, char **paths, 
             goto cleanup;
         }
     }
+    /* libgit2 1.5 renames the new index into place without fsync. */
+    if ((error = store_fsync_git(s, "index")) < 0 || (error = store_fsync_git(s, "")) < 0)
+        error = store_err(diag, s->dir, error, "%s: fsync of the index: %s", op, strerror(-error));
 
 cleanup:
     git_index_free(index);
@@ -788,9 +802,11 @@ int engine_store_open(struct engine_store **out, const char *dir, struct engine_
                           "work tree");
         goto cleanup;
     }
-    if ((error = store_main_lookup(&s->head, s, "open", diag)) < 0 ||
-        (error = store_journal_finish(s, 1, "open: finishing an interrupted commit", diag)) < 0)
+    if ((error = store_main_lookup(&s->head, s, "open", diag)) < 0)
         goto cleanup;
+    /* The store is usable even if the work tree cannot be finished now (a foreign lock). */
+    if (store_journal_finish(s, 1, "open: finishing an interrupted commit", diag) < 0)
+        error = ENGINE_STORE_WORKTREE_STALE;
     *out = s;
     s = NULL;
 
@@ -1138,8 +1154,8 @@ int engine_store_refresh(struct engine_store *s, int *changed, char out_id[41],
         *changed = 1;
     }
     /* A work-tree update of ours left unfinished is finished against the head now seen. */
-    if ((error = store_journal_finish(s, 0, "refresh: finishing an earlier commit", diag)) < 0)
-        goto cleanup;
+    if (store_journal_finish(s, 0, "refresh: finishing an earlier commit", diag) < 0)
+        error = ENGINE_STORE_WORKTREE_STALE;
     if (out_id != NULL)
         git_oid_tostr(out_id, GIT_OID_HEXSZ + 1, &s->head);
 

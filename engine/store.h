@@ -22,8 +22,9 @@
  *
  * libgit2: the store initialises libgit2 itself (one git_libgit2_init() per open store, the
  * matching shutdown in engine_store_free()) and, once per process, turns on libgit2's fsync
- * of objects, refs and the index (GIT_OPT_ENABLE_FSYNC_GITDIR). That option is global: other
- * libgit2 users in the same process get it too.
+ * of objects, refs and reflogs (GIT_OPT_ENABLE_FSYNC_GITDIR). That option is global: other
+ * libgit2 users in the same process get it too. The index and the work tree the store fsyncs
+ * itself.
  *
  * Durability: engine_store_init(), engine_store_commit() and engine_store_restore() return
  * only after the objects, the ref, the index and the work-tree files and directories they
@@ -48,7 +49,12 @@
 /* The branch every commit goes to. */
 #define ENGINE_STORE_BRANCH "refs/heads/main"
 
-/* engine_store_commit(): committed, but the work tree could not be updated yet (see there). */
+/*
+ * Success, but the work tree and index are not yet equal to main for the paths of a commit
+ * (e.g. another git process holds .git/index.lock); DIAG says why. The store keeps the update
+ * pending and retries it at the next engine_store_commit(), engine_store_refresh() or
+ * engine_store_open(). Returned by those three.
+ */
 #define ENGINE_STORE_WORKTREE_STALE 1
 
 /* An opened store. Opaque; see engine_store_open(). */
@@ -115,8 +121,12 @@ int engine_store_init(struct engine_store **out, const char *dir,
  * Opens the store in DIR (the work tree; the repository is DIR/.git). DIR must be a
  * non-bare repository whose HEAD is branch main with at least one commit (-EINVAL
  * otherwise, -ENOENT when DIR is not a repository). Finishes a work-tree update that an
- * interrupted commit left (see Durability). The store remembers main's commit as the one
- * the caller has seen (see engine_store_refresh()). *OUT is NULL on failure.
+ * interrupted commit left (see Durability): when the writer of that commit is no longer
+ * running, the lock files it left behind (.git/index.lock, .git/refs/heads/main.lock, those
+ * not older than its journal) are removed first. Returns ENGINE_STORE_WORKTREE_STALE (with
+ * *OUT set) when that update cannot be finished now. The store remembers main's commit as
+ * the one the caller has seen (see engine_store_refresh()). One process at a time may have a
+ * store open for writing. *OUT is NULL on failure.
  */
 int engine_store_open(struct engine_store **out, const char *dir, struct engine_diag *diag);
 
@@ -172,8 +182,8 @@ void engine_store_list_free(struct engine_store_dirent *v, size_t n);
  *  -EAGAIN  main moved outside the store since it was last seen (call engine_store_refresh(),
  *           validate, and try again), or another git process holds main's lock.
  * ENGINE_STORE_WORKTREE_STALE (positive): the commit is made and durable (OUT_ID is set) but
- * the work tree or index could not be updated (DIAG says why, e.g. a foreign index.lock);
- * the next commit, refresh or open finishes the update.
+ * the work tree or index could not be updated (see there). A pending update that an earlier
+ * commit left and that still cannot be finished makes this commit fail with its error.
  * Durable before it returns (see the top of this file). Thread-safe (serialised).
  */
 int engine_store_commit(struct engine_store *s, const struct engine_store_change *changes, size_t n,
@@ -207,7 +217,8 @@ int engine_store_log(const struct engine_store *s, size_t max,
  * `git pull`): *CHANGED is 1 when main's commit differs from the one the store last saw, 0
  * otherwise; OUT_ID (may be NULL) receives main's commit id; the store then takes it as
  * seen, so the next engine_store_commit() builds on it. The caller validates the new state
- * (engine_store_read()) before applying it. Also finishes an interrupted work-tree update.
+ * (engine_store_read()) before applying it. Also finishes a pending work-tree update, or
+ * returns ENGINE_STORE_WORKTREE_STALE (with *CHANGED and OUT_ID set) when it still cannot.
  * -EINVAL when HEAD no longer points at main.
  */
 int engine_store_refresh(struct engine_store *s, int *changed, char out_id[41],
