@@ -515,17 +515,19 @@ static int store_journal_finish(struct engine_store *s, int at_open, const char 
         store_remove_stale_lock(s, "index.lock", &st.st_mtim);
         store_remove_stale_lock(s, ENGINE_STORE_BRANCH ".lock", &st.st_mtim);
     }
+    /* One path a line between the pid line and the end line; anything else is skipped. */
     text[len - strlen(STORE_JOURNAL_END)] = '\0';
-    line = strchr(text, '\n') + 1;
-    for (; *line != '\0'; line = end + 1) {
-        end = strchr(line, '\n');
+    for (line = strchr(text, '\n'); line != NULL; line = end) {
+        *line++ = '\0';
+        if ((end = strchr(line, '\n')) == NULL)
+            break;
         *end = '\0';
         if (store_path_check_in(s->dir, line, NULL) < 0)
             continue;
         if (n == cap) {
             char **v = realloc(paths, (cap = cap ? 2 * cap : 8) * sizeof(*v));
             if (v == NULL) {
-                error = -ENOMEM;
+                error = store_err(diag, s->dir, -ENOMEM, "%s: out of memory", op);
                 goto cleanup;
             }
             paths = v;
@@ -1011,9 +1013,10 @@ int engine_store_commit(struct engine_store *s, const struct engine_store_change
         paths[i] = (char *)changes[i].path;
 
     store_lock(s);
-    if ((error = store_journal_finish(s, 0, "commit: finishing an earlier commit", diag)) < 0 ||
-        (error = store_main_lookup(&main_id, s, "commit", diag)) < 0)
+    if ((error = store_main_lookup(&main_id, s, "commit", diag)) < 0)
         goto cleanup;
+    /* Checked before finishing a pending update, which writes the head's content: after an
+     * outside move that content is no longer main's. */
     if (!git_oid_equal(&main_id, &s->head)) {
         char seen[GIT_OID_HEXSZ + 1], now[GIT_OID_HEXSZ + 1];
         git_oid_tostr(seen, sizeof(seen), &s->head);
@@ -1024,6 +1027,8 @@ int engine_store_commit(struct engine_store *s, const struct engine_store_change
                           now, seen);
         goto cleanup;
     }
+    if ((error = store_journal_finish(s, 0, "commit: finishing an earlier commit", diag)) < 0)
+        goto cleanup;
     if ((error = git_commit_lookup(&parent, s->repo, &s->head)) < 0 ||
         (error = git_commit_tree(&base, parent)) < 0) {
         error = store_git_err(diag, s->dir, error, "commit: reading main");

@@ -652,11 +652,30 @@ static void test_store_foreign_index_lock_finished_later(void **state)
     /* Still locked: the update stays pending. */
     assert_int_equal(engine_store_refresh(s, &changed, NULL, NULL), ENGINE_STORE_WORKTREE_STALE);
     assert_int_equal(unlink(lock), 0);
-    assert_int_equal(engine_store_refresh(s, &changed, NULL, NULL), 0);
-    assert_int_equal(changed, 0);
-    assert_file(f->dir, "state/levels", "web: critical\n");
-    if (have_git())
+    if (have_git()) {
+        /* An operator commits meanwhile: the store neither builds on it nor rewrites the work
+         * tree with its old head; refresh finishes the update against the new main. */
+        int st;
+        char *out;
+        write_file(f->dir, "state/levels", "operator: edit\n");
+        out = git_run(&st, f->dir, "commit -q -m op -- state/levels");
+        assert_int_equal(st, 0);
+        free(out);
+        {
+            struct engine_store_change c = {"state/levels", TEXT("web: paranoid\n"), 0};
+            assert_int_equal(engine_store_commit(s, &c, 1, &alice, "m", id, NULL), -EAGAIN);
+        }
+        assert_file(f->dir, "state/levels", "operator: edit\n");
+        assert_int_equal(engine_store_refresh(s, &changed, NULL, NULL), 0);
+        assert_int_equal(changed, 1);
+        assert_read(s, "state/levels", "operator: edit\n");
+        assert_file(f->dir, "state/levels", "operator: edit\n");
         assert_git_clean(f->dir);
+    } else {
+        assert_int_equal(engine_store_refresh(s, &changed, NULL, NULL), 0);
+        assert_int_equal(changed, 0);
+        assert_file(f->dir, "state/levels", "web: critical\n");
+    }
     engine_store_free(s);
 }
 
