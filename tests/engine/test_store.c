@@ -825,12 +825,13 @@ static void kill_child(const char *dir, int fd)
     if (engine_store_open(&s, dir, NULL) != 0)
         _exit(2);
     for (int i = 0; i < 100000; i++) {
-        int n = snprintf(data, sizeof(data), "web: level-%d\n", i);
+        /* The pid makes every round's contents new, so every commit changes the tree. */
+        int n = snprintf(data, sizeof(data), "web: level-%d-%ld\n", i, (long)getpid());
         const struct engine_store_change c[] = {
             {"state/levels", data, (size_t)n, 0},
             {i % 2 ? "state/odd" : "state/even", data, (size_t)n, 0},
         };
-        if (engine_store_commit(s, c, 2, &alice, "loop", line, NULL) != 0)
+        if (engine_store_commit(s, c, 2, &alice, "loop", line, NULL) != 0 || strlen(line) != 40)
             _exit(3);
         line[40] = '\n';
         /* 41 bytes: below PIPE_BUF, so the parent gets whole ids only. */
