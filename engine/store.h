@@ -16,9 +16,15 @@
  * naming the store's directory (as the entry's file) and the operation; DIAG may be NULL when
  * the caller does not want the text. The store never prints and never exits.
  *
+ * The store's head: main's commit as the store last saw it, i.e. its own last commit or what
+ * engine_store_open() or engine_store_refresh() found. Reads, the log and the work-tree
+ * comparison are relative to it, so an outside change is invisible until the caller has
+ * refreshed (and can validate it).
+ *
  * Thread-safety: one store may be used from many threads. Every call that touches the
  * repository takes the store's mutex, so commits are serialised (one change at a time) and
- * readers wait while a commit is being made. Distinct stores are independent.
+ * readers wait while a commit is being made. Distinct store objects are independent: open
+ * one per directory per process, and let one process (the daemon) write a store.
  *
  * libgit2: the store initialises libgit2 itself (one git_libgit2_init() per open store, the
  * matching shutdown in engine_store_free()) and, once per process, turns on libgit2's fsync
@@ -138,7 +144,7 @@ void engine_store_free(struct engine_store *s);
 const char *engine_store_dir(const struct engine_store *s);
 
 /*
- * Reads the file PATH as it is in main's latest commit (not the work tree). On success *DATA
+ * Reads the file PATH as it is in the store's head (not the work tree). On success *DATA
  * is a new buffer of *LEN bytes plus a terminating NUL (not counted; the caller frees it).
  * -ENOENT when PATH is absent, -EISDIR when it is a directory, -ENOTDIR when a parent is a
  * file. *DATA is NULL on failure.
@@ -154,7 +160,7 @@ struct engine_store_dirent {
 };
 
 /*
- * Lists directory DIR ("" or NULL for the root) of main's latest commit, sorted by name
+ * Lists directory DIR ("" or NULL for the root) of the store's head, sorted by name
  * (git's order). *OUT is a new array of *N entries (NULL when *N is 0); free it with
  * engine_store_list_free(). -ENOENT when DIR is absent, -ENOTDIR when it is a file.
  */
@@ -163,8 +169,7 @@ int engine_store_list(const struct engine_store *s, const char *dir,
 void engine_store_list_free(struct engine_store_dirent *v, size_t n);
 
 /*
- * Makes one commit on main from the commit the store last saw (its own last commit, or what
- * engine_store_open() / engine_store_refresh() found) plus CHANGES (N >= 1 entries, paths
+ * Makes one commit on main from the store's head plus CHANGES (N >= 1 entries, paths
  * distinct and none inside another). Author and committer are both AUTHOR, with the current
  * time; the design makes the writer the committer. The message is MESSAGE, with a newline
  * appended when it has none (git's convention); it must not be empty. The index and the work
@@ -190,7 +195,7 @@ int engine_store_commit(struct engine_store *s, const struct engine_store_change
                         const struct engine_store_author *author, const char *message,
                         char out_id[41], struct engine_diag *diag);
 
-/* The id of main's latest commit as it is on disk now (40 hex digits and a NUL). */
+/* The id of the store's head (40 hex digits and a NUL). Never fails. */
 int engine_store_head(const struct engine_store *s, char out_id[41], struct engine_diag *diag);
 
 /* One commit, as the log walk reports it. Every pointer is borrowed for the callback only. */
@@ -204,9 +209,9 @@ struct engine_store_commit_info {
 };
 
 /*
- * Calls CB for at most MAX commits reachable from main, newest first (by commit time, then
- * topological). Stops early when CB returns nonzero and returns that value. CB runs with
- * the store's mutex held: it must not call the store.
+ * Calls CB for at most MAX commits reachable from the store's head, newest first (every commit
+ * before its parents, otherwise by commit time). Stops early when CB returns nonzero and returns
+ * that value. CB runs with the store's mutex held: it must not call the store.
  */
 int engine_store_log(const struct engine_store *s, size_t max,
                      int (*cb)(const struct engine_store_commit_info *info, void *arg), void *arg,
@@ -224,7 +229,7 @@ int engine_store_log(const struct engine_store *s, size_t max,
 int engine_store_refresh(struct engine_store *s, int *changed, char out_id[41],
                          struct engine_diag *diag);
 
-/* How a work-tree file differs from main's latest commit. */
+/* How a work-tree file differs from the store's head. */
 enum engine_store_wt_kind {
     ENGINE_STORE_WT_MODIFIED = 1, /* content (or file type) differs */
     ENGINE_STORE_WT_ADDED,        /* in the work tree only (untracked, not ignored) */
@@ -237,7 +242,7 @@ struct engine_store_wtchange {
 };
 
 /*
- * Lists the work-tree files that differ from main's latest commit (an operator's hand edit),
+ * Lists the work-tree files that differ from the store's head (an operator's hand edit),
  * sorted by path; files that .gitignore ignores are left out. *OUT is a new array of *N
  * entries (NULL when *N is 0); free it with engine_store_wtchanges_free(). The caller reads
  * the files from engine_store_dir() and either commits them with engine_store_commit() or
@@ -248,7 +253,7 @@ int engine_store_worktree_changes(struct engine_store *s, struct engine_store_wt
 void engine_store_wtchanges_free(struct engine_store_wtchange *v, size_t n);
 
 /*
- * Puts PATH in the work tree and the index back to its content in main's latest commit,
+ * Puts PATH in the work tree and the index back to its content in the store's head,
  * discarding a hand edit; a PATH absent from the commit is deleted from the work tree. Durable
  * before it returns.
  */

@@ -764,13 +764,41 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+struct reader {
+    struct engine_store *s;
+    int stop; /* set by the main thread, read with atomics */
+    int failures;
+    long reads;
+};
+
+/* Reads while the writers commit: every read sees a whole file of some commit. */
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+        char *data, id[41];
+        size_t len, n = 0;
+        if (engine_store_read(r->s, "topology.yaml", &data, &len, NULL) != 0 ||
+            len != initial[0].len || memcmp(data, initial[0].data, len) != 0)
+            r->failures++;
+        free(data);
+        if (engine_store_head(r->s, id, NULL) != 0 || strlen(id) != 40 ||
+            engine_store_log(r->s, 3, count_cb, &n, NULL) != 0 || n == 0)
+            r->failures++;
+        r->reads++;
+    }
+    return NULL;
+}
+
 static void test_store_concurrent_commits_all_land(void **state)
 {
     struct fixture *f = *state;
     struct engine_store *s = make_store(f);
     struct worker w[THREADS];
-    pthread_t t[THREADS];
+    struct reader r = {s, 0, 0, 0};
+    pthread_t t[THREADS], rt;
 
+    assert_int_equal(pthread_create(&rt, NULL, reader_main, &r), 0);
     for (int i = 0; i < THREADS; i++) {
         w[i] = (struct worker){s, i, 0};
         assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
@@ -779,6 +807,10 @@ static void test_store_concurrent_commits_all_land(void **state)
         assert_int_equal(pthread_join(t[i], NULL), 0);
         assert_int_equal(w[i].failures, 0);
     }
+    __atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+    assert_int_equal(pthread_join(rt, NULL), 0);
+    assert_int_equal(r.failures, 0);
+    assert_true(r.reads > 0);
     assert_int_equal(log_count(s), 1 + THREADS * PER);
     for (int i = 0; i < THREADS; i++) {
         char path[32], want[32];
