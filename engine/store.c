@@ -986,33 +986,18 @@ static int store_path_clean(struct engine_store *s, const char *path, struct eng
     return 0;
 }
 
-int engine_store_commit(struct engine_store *s, const struct engine_store_change *changes, size_t n,
-                        const struct engine_store_author *author, const char *message,
-                        char out_id[41], struct engine_diag *diag)
+/* The body of engine_store_commit(), with the store locked and the arguments checked. */
+static int store_commit_locked(struct engine_store *s, const struct engine_store_change *changes,
+                               size_t n, git_tree_update *upd, char **paths,
+                               const struct engine_store_author *author, const char *msg,
+                               char out_id[41], struct engine_diag *diag)
 {
-    git_tree_update *upd = NULL;
     git_tree *base = NULL, *tree = NULL;
     git_commit *parent = NULL;
     git_signature *sig = NULL;
-    char **paths = NULL, *msg = NULL;
     git_oid main_id, tree_id, id;
     int error, journal = 0;
 
-    out_id[0] = '\0';
-    if (n == 0)
-        return store_err(diag, s->dir, -EINVAL, "commit: no changes given");
-    if ((error = store_changes_check(s->dir, changes, n, 1, diag)) < 0 ||
-        (error = store_author_check(s->dir, author, message, diag)) < 0)
-        return error;
-    if ((upd = calloc(n, sizeof(*upd))) == NULL || (paths = calloc(n, sizeof(*paths))) == NULL ||
-        (msg = store_message(message)) == NULL) {
-        error = store_err(diag, s->dir, -ENOMEM, "commit: out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        paths[i] = (char *)changes[i].path;
-
-    store_lock(s);
     if ((error = store_main_lookup(&main_id, s, "commit", diag)) < 0)
         goto cleanup;
     /* Checked before finishing a pending update, which writes the head's content: after an
@@ -1072,12 +1057,39 @@ cleanup:
     /* The ref did not move: the journal's paths were never touched. */
     if (journal)
         store_journal_remove(s, NULL);
-    store_unlock(s);
     git_signature_free(sig);
     git_tree_free(tree);
     git_tree_free(base);
     git_commit_free(parent);
-out:
+    return error;
+}
+
+int engine_store_commit(struct engine_store *s, const struct engine_store_change *changes, size_t n,
+                        const struct engine_store_author *author, const char *message,
+                        char out_id[41], struct engine_diag *diag)
+{
+    git_tree_update *upd = NULL;
+    char **paths = NULL, *msg = NULL;
+    int error;
+
+    out_id[0] = '\0';
+    if (n == 0)
+        return store_err(diag, s->dir, -EINVAL, "commit: no changes given");
+    if ((error = store_changes_check(s->dir, changes, n, 1, diag)) < 0 ||
+        (error = store_author_check(s->dir, author, message, diag)) < 0)
+        return error;
+    if ((upd = calloc(n, sizeof(*upd))) == NULL || (paths = calloc(n, sizeof(*paths))) == NULL ||
+        (msg = store_message(message)) == NULL) {
+        error = store_err(diag, s->dir, -ENOMEM, "commit: out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++)
+        paths[i] = (char *)changes[i].path;
+    store_lock(s);
+    error = store_commit_locked(s, changes, n, upd, paths, author, msg, out_id, diag);
+    store_unlock(s);
+
+cleanup:
     free(upd);
     free(paths);
     free(msg);
