@@ -677,6 +677,33 @@ static int store_updates(git_tree_update *upd, struct engine_store *s,
     return 0;
 }
 
+/* Makes what git_repository_init() wrote, and the new directory's name, durable: libgit2
+ * fsyncs only what it writes afterwards. */
+static int store_fsync_skeleton(const struct engine_store *s)
+{
+    static const char *const skel[] = {"config", "HEAD", "refs/heads", "refs", "objects", ""};
+    char parent[PATH_MAX], *slash;
+    int error;
+
+    for (size_t i = 0; i < sizeof(skel) / sizeof(skel[0]); i++) {
+        if ((error = store_fsync_git(s, skel[i])) < 0)
+            return error;
+    }
+    if ((error = store_fsync_one(s->dir)) < 0)
+        return error;
+    if ((size_t)snprintf(parent, sizeof(parent), "%s", s->dir) >= sizeof(parent))
+        return -ENAMETOOLONG;
+    for (size_t len = strlen(parent); len > 1 && parent[len - 1] == '/'; len--)
+        parent[len - 1] = '\0';
+    if ((slash = strrchr(parent, '/')) == NULL)
+        strcpy(parent, ".");
+    else if (slash == parent)
+        parent[1] = '\0';
+    else
+        *slash = '\0';
+    return store_fsync_one(parent);
+}
+
 int engine_store_init(struct engine_store **out, const char *dir,
                       const struct engine_store_change *files, size_t n,
                       const struct engine_store_author *author, const char *message,
@@ -688,7 +715,7 @@ int engine_store_init(struct engine_store **out, const char *dir,
     git_tree_update *upd = NULL;
     git_tree *empty = NULL, *tree = NULL;
     git_signature *sig = NULL;
-    char **paths = NULL, *msg = NULL, parent[PATH_MAX], *slash;
+    char **paths = NULL, *msg = NULL;
     git_oid empty_id, tree_id;
     int error;
 
@@ -744,40 +771,19 @@ int engine_store_init(struct engine_store **out, const char *dir,
             goto cleanup;
         }
     }
-    /* libgit2 fsyncs what it writes after init; the skeleton init made and the new
-     * directory's own name are ours to sync. */
-    snprintf(parent, sizeof(parent), "%s", dir);
-    if ((slash = strrchr(parent, '/')) != NULL)
-        *slash = '\0';
-    else
-        strcpy(parent, ".");
-    {
-        const char *gd = git_repository_path(s->repo);
-        char p[PATH_MAX];
-        static const char *const skel[] = {"config", "HEAD", "refs/heads", "refs", "objects", ""};
-        for (size_t i = 0; i < sizeof(skel) / sizeof(skel[0]); i++) {
-            snprintf(p, sizeof(p), "%s%s", gd, skel[i]);
-            if ((error = store_fsync_one(p)) < 0)
-                break;
-        }
-        if (error == 0)
-            error = store_fsync_one(dir);
-        if (error == 0 && parent[0] != '\0')
-            error = store_fsync_one(parent);
-        if (error < 0) {
-            error = store_err(diag, dir, error, "init: fsync: %s", strerror(-error));
-            goto cleanup;
-        }
+    if ((error = store_fsync_skeleton(s)) < 0) {
+        error = store_err(diag, dir, error, "init: fsync: %s", strerror(-error));
+        goto cleanup;
     }
     *out = s;
     s = NULL;
 
 cleanup:
-    engine_store_free(s);
     git_signature_free(sig);
     git_tree_free(tree);
     git_tree_free(empty);
     git_treebuilder_free(tb);
+    engine_store_free(s); /* after the objects: they belong to its repository */
     free(upd);
     free(paths);
     free(msg);

@@ -259,6 +259,19 @@ static void test_store_init_then_open(void **state)
     assert_int_equal(d.n, 1);
     assert_non_null(strstr(d.v[0].msg, "not empty"));
     engine_diag_free(&d);
+    /* An empty directory is fine; a missing parent is not. */
+    {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/empty/", f->tmp);
+        assert_int_equal(mkdir(path, 0700), 0);
+        assert_int_equal(engine_store_init(&again, path, initial, 1, &alice, "m", NULL), 0);
+        engine_store_free(again);
+        snprintf(path, sizeof(path), "%s/missing/store", f->tmp);
+        assert_int_equal(engine_store_init(&again, path, initial, 1, &alice, "m", &d), -ENOENT);
+        assert_null(again);
+        assert_int_equal(d.n, 1);
+        engine_diag_free(&d);
+    }
     /* Opening something that is not a store says so. */
     assert_int_equal(engine_store_open(&again, f->tmp, &d), -ENOENT);
     assert_null(again);
