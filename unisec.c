@@ -1,8 +1,10 @@
 /* unisec.c — the unisec command: dispatches a subcommand from a table. */
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "engine/engine.h"
+#include "fs/fs.h"
 
 struct unisec_cmd {
     const char *name;
@@ -27,6 +29,26 @@ static const struct unisec_cmd unisec_cmds[] = {
      "  unisec acl compile POLICYDIR [--policy NAME] [--version N] -o BLOB\n"
      "                                  write the compiled, versioned binary form\n"
      "  unisec acl passwd USER          read a password on stdin, print a credentials line\n"},
+    {"init", fs_cmd_init, "STORE --from TOPOLOGY [--policy DIR]",
+     "create a store: a git repository holding the desired state",
+     "Creates STORE (a new or empty directory) as a git repository whose tree is the desired\n"
+     "state: topology.yaml (from TOPOLOGY), state/levels, state/properties, and\n"
+     "policy/acl, policy/groups, policy/credentials (from DIR's files of those names, each\n"
+     "optional; empty otherwise), in one first commit authored by you. The policy files are\n"
+     "validated first; nothing is created when one is invalid.\n"},
+    {"mount", fs_cmd_mount, "[-f] [-o OPTIONS] [--no-run] [--log FILE] --store STORE MOUNTPOINT",
+     "serve a store as a file system (FUSE); every accepted write is a commit",
+     "Mounts STORE on MOUNTPOINT (fs/MOUNT.md describes the tree and the write rules) and\n"
+     "runs in the background; `fusermount3 -u MOUNTPOINT` unmounts it and ends the daemon.\n"
+     "  -f            stay in the foreground, log to stderr\n"
+     "  -o OPTIONS    FUSE mount options, e.g. allow_other (default_permissions is always on)\n"
+     "  --no-run      serve files and history without starting instances (this unisec has\n"
+     "                no runtime yet, so no instance is started either way)\n"
+     "  --log FILE    the daemon's log (default: STORE/.git/unisec.log)\n"
+     "From /etc/fstab: `STORE MOUNTPOINT fuse.unisec allow_other 0 0` (see README).\n"},
+    {"status", fs_cmd_status, "--store STORE",
+     "say what a store holds and what runs (no runtime yet: nothing runs)",
+     "Prints the store's last change, its policy, and the state of images and instances.\n"},
 };
 
 #define UNISEC_NCMDS (sizeof(unisec_cmds) / sizeof(unisec_cmds[0]))
@@ -53,6 +75,10 @@ static int unisec_wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* The mount helper form: mount(8) runs /sbin/mount.unisec, mount.fuse3 runs
+     * `unisec STORE MOUNTPOINT -o OPTIONS` for type fuse.unisec (an absolute STORE). */
+    if (strcmp(basename(argv[0]), "mount.unisec") == 0 || (argc >= 3 && argv[1][0] == '/'))
+        return fs_cmd_mount_helper(argc, argv);
     if (argc < 2) {
         unisec_usage(stderr);
         return 2;

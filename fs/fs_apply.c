@@ -1,0 +1,484 @@
+/* fs_apply.c — one change at a time: validate the whole new state, commit it, serve it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/sha256.h"
+#include "fs_int.h"
+
+size_t fs_target_max(const struct fs_target *t)
+{
+    if (t->kind != FS_TARGET_FILE)
+        return FS_VALUE_MAX;
+    return t->file == FS_FILE_TOPOLOGY ? FS_TOPOLOGY_MAX : FS_POLICY_MAX;
+}
+
+static const char *fs_errno_name(int rc)
+{
+    switch (-rc) {
+    case EINVAL:
+        return "EINVAL";
+    case ENOENT:
+        return "ENOENT";
+    case EFBIG:
+        return "EFBIG";
+    case EBUSY:
+        return "EBUSY";
+    case EACCES:
+        return "EACCES";
+    case EPERM:
+        return "EPERM";
+    case EAGAIN:
+        return "EAGAIN";
+    case ENOMEM:
+        return "ENOMEM";
+    default:
+        return "EIO";
+    }
+}
+
+/* Records a refused change of PATH by UID in errors, events and the log; returns RC. */
+static int fs_refuse(struct fs_ctx *c, const char *path, uid_t uid, int rc, const char *why,
+                     const struct engine_diag *diag)
+{
+    struct engine_store_author_buf who;
+    char *text = NULL;
+
+    if (diag != NULL && diag->n > 0 && (text = engine_diag_join(diag)) != NULL) {
+        for (char *p = text; *p; p++)
+            if (*p == '\n')
+                *p = ';';
+    }
+    if (engine_store_author_from_uid(&who, uid) < 0)
+        snprintf(who.name, sizeof(who.name), "uid-%lu", (unsigned long)uid);
+    fs_error(c, "refused %s (%s) written by %s: %s%s%s", path, fs_errno_name(rc), who.name,
+             why != NULL ? why : "", why != NULL && text != NULL ? ": " : "",
+             text != NULL ? text : "");
+    free(text);
+    return rc;
+}
+
+/* Serves NS (taking the caller's reference) in place of the current snapshot. */
+static void fs_install(struct fs_ctx *c, struct fs_snap *ns)
+{
+    struct fs_snap *old;
+
+    pthread_mutex_lock(&c->mu);
+    old = c->snap;
+    c->snap = ns;
+    c->changes++;
+    pthread_mutex_unlock(&c->mu);
+    fs_snap_put(c, old);
+}
+
+/* Copies every file of S into FILE[] (for a candidate state). */
+static int fs_files_copy(struct fs_text file[FS_FILE_N], const struct fs_snap *s)
+{
+    for (int f = 0; f < FS_FILE_N; f++) {
+        file[f].data = NULL;
+        file[f].len = 0;
+    }
+    for (int f = 0; f < FS_FILE_N; f++) {
+        if (s->file[f].data == NULL)
+            continue;
+        if (fs_text_set(&file[f], s->file[f].data, s->file[f].len) < 0) {
+            for (int g = 0; g < FS_FILE_N; g++)
+                fs_text_free(&file[g]);
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static int fs_text_equal(const struct fs_text *a, const struct fs_text *b)
+{
+    if ((a->data == NULL) != (b->data == NULL))
+        return 0;
+    return a->data == NULL || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
+}
+
+/*
+ * Commits NS's files that differ from the store's head (usually just the changed one; after
+ * a refused outside change, also the files that put the last good state back). OUT_ID is ""
+ * when nothing differs.
+ */
+static int fs_commit(struct fs_ctx *c, const struct fs_snap *ns,
+                     const struct engine_store_author *author, const char *msg, char out_id[41],
+                     struct engine_diag *diag)
+{
+    struct engine_store_change ch[FS_FILE_N];
+    struct fs_text head[FS_FILE_N];
+    size_t n = 0;
+    int rc;
+
+    out_id[0] = '\0';
+    if ((rc = fs_snap_read_store(head, c->store, diag)) < 0)
+        return rc;
+    for (int f = 0; f < FS_FILE_N; f++) {
+        if (fs_text_equal(&head[f], &ns->file[f]))
+            continue;
+        ch[n].path = fs_file_path(f);
+        ch[n].data = ns->file[f].data;
+        ch[n].len = ns->file[f].len;
+        ch[n].remove = ns->file[f].data == NULL;
+        n++;
+    }
+    if (n > 0)
+        rc = engine_store_commit(c->store, ch, n, author, msg, out_id, diag);
+    for (int f = 0; f < FS_FILE_N; f++)
+        fs_text_free(&head[f]);
+    /* The commit is made and durable; only the work tree lags (the store retries). */
+    if (rc == ENGINE_STORE_WORKTREE_STALE)
+        rc = 0;
+    return rc;
+}
+
+static const char *fs_file_unit(enum fs_file f)
+{
+    switch (f) {
+    case FS_FILE_ACL:
+        return "rules";
+    case FS_FILE_GROUPS:
+        return "groups";
+    case FS_FILE_CREDENTIALS:
+        return "credentials";
+    default:
+        return "bytes";
+    }
+}
+
+static size_t fs_file_count(const struct fs_snap *s, enum fs_file f)
+{
+    switch (f) {
+    case FS_FILE_ACL:
+        return s->acl_stats.rules;
+    case FS_FILE_GROUPS:
+        return s->acl_stats.groups;
+    case FS_FILE_CREDENTIALS:
+        return s->acl_stats.credentials;
+    default:
+        return s->file[f].len;
+    }
+}
+
+static void fs_external_locked(struct fs_ctx *c);
+
+static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
+                       uid_t uid, int check_only)
+{
+    struct engine_store_author_buf who;
+    struct engine_diag diag = {0};
+    struct fs_text cand[FS_FILE_N];
+    struct fs_snap *cur = NULL, *ns = NULL;
+    char id[41] = "", *msg = NULL;
+    int rc, attempt;
+
+    if (len > fs_target_max(t))
+        return fs_refuse(c, t->path, uid, -EFBIG, "larger than the bound of this file", NULL);
+    if (t->kind != FS_TARGET_FILE)
+        return fs_refuse(c, t->path, uid, -ENOENT, "no such node in the served topology", NULL);
+    if ((rc = engine_store_author_from_uid(&who, uid)) < 0)
+        return fs_refuse(c, t->path, uid, rc, "cannot name the writer's user", NULL);
+
+    pthread_mutex_lock(&c->apply_mu);
+    for (attempt = 0;; attempt++) {
+        cur = fs_snap_get(c);
+        if ((rc = fs_files_copy(cand, cur)) < 0)
+            goto done;
+        if ((rc = fs_text_set(&cand[t->file], data, len)) < 0) {
+            for (int f = 0; f < FS_FILE_N; f++)
+                fs_text_free(&cand[f]);
+            goto done;
+        }
+        if (fs_text_equal(&cand[t->file], &cur->file[t->file])) {
+            for (int f = 0; f < FS_FILE_N; f++)
+                fs_text_free(&cand[f]);
+            rc = 0; /* the same content again: nothing to commit */
+            goto done;
+        }
+        if ((rc = fs_snap_build(&ns, cand, "", &diag)) < 0) {
+            rc = fs_refuse(c, t->path, uid, rc, NULL, &diag);
+            goto done;
+        }
+        if (check_only)
+            goto done;
+        free(msg);
+        msg = fs_msg_replace(fs_file_path(t->file), fs_file_count(cur, t->file),
+                             fs_file_count(ns, t->file), fs_file_unit(t->file));
+        if (msg == NULL) {
+            rc = -ENOMEM;
+            goto done;
+        }
+        rc = fs_commit(c, ns, &who.author, msg, id, &diag);
+        if (rc != -EAGAIN || attempt >= 2)
+            break;
+        /* main moved outside the mount: take that change in (or refuse it) and redo ours on
+         * top of what is then served. */
+        engine_diag_free(&diag);
+        fs_snap_free(ns);
+        ns = NULL;
+        fs_snap_put(c, cur);
+        cur = NULL;
+        fs_external_locked(c);
+    }
+    if (rc < 0) {
+        rc = fs_refuse(c, t->path, uid, rc == -EBUSY ? -EBUSY : -EIO,
+                       rc == -EBUSY ? "the store's work tree has an uncommitted edit of this "
+                                      "file (see errors); commit or restore it first"
+                                    : "the store could not commit",
+                       &diag);
+        goto done;
+    }
+    snprintf(ns->head, sizeof(ns->head), "%s", id[0] ? id : cur->head);
+    fs_install(c, ns);
+    ns = NULL;
+    if (id[0])
+        fs_event(c, "commit %.12s by %s: %s", id, who.name, msg);
+
+done:
+    pthread_mutex_unlock(&c->apply_mu);
+    fs_snap_free(ns);
+    fs_snap_put(c, cur);
+    engine_diag_free(&diag);
+    free(msg);
+    return rc;
+}
+
+int fs_apply(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len, uid_t uid)
+{
+    return fs_apply_do(c, t, data, len, uid, 0);
+}
+
+int fs_apply_check(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
+                   uid_t uid)
+{
+    return fs_apply_do(c, t, data, len, uid, 1);
+}
+
+/* ---- changes made in the store from outside ---- */
+
+/* The author of commit ID's summary, for events. */
+struct fs_head_info {
+    char author[256];
+    char summary[256];
+};
+
+static int fs_head_info_cb(const struct engine_store_commit_info *info, void *arg)
+{
+    struct fs_head_info *hi = arg;
+
+    snprintf(hi->author, sizeof(hi->author), "%s", info->author_name);
+    snprintf(hi->summary, sizeof(hi->summary), "%s", info->summary);
+    return 1;
+}
+
+/* A new commit on main: serve it if valid, else keep the last good state and say why. */
+static void fs_external_head(struct fs_ctx *c, const char *id)
+{
+    struct engine_diag diag = {0};
+    struct fs_text file[FS_FILE_N];
+    struct fs_head_info hi = {"?", "?"};
+    struct fs_snap *ns = NULL;
+    char *text = NULL;
+    int rc;
+
+    engine_store_log(c->store, 1, fs_head_info_cb, &hi, NULL);
+    if ((rc = fs_snap_read_store(file, c->store, &diag)) == 0)
+        rc = fs_snap_build(&ns, file, id, &diag);
+    if (rc == 0) {
+        fs_install(c, ns);
+        c->refused_wt[0] = '\0';
+        fs_event(c, "external commit %.12s by %s applied: %s", id, hi.author, hi.summary);
+        goto out;
+    }
+    if (strcmp(c->refused_wt, id) != 0) {
+        struct fs_snap *cur = fs_snap_get(c);
+        if ((text = engine_diag_join(&diag)) != NULL)
+            for (char *p = text; *p; p++)
+                if (*p == '\n')
+                    *p = ';';
+        fs_error(c,
+                 "refused external commit %.12s by %s (%s): %s; still serving %.12s; the next "
+                 "change made through the mount puts its files back",
+                 id, hi.author, hi.summary, text != NULL ? text : "invalid", cur->head);
+        fs_snap_put(c, cur);
+        snprintf(c->refused_wt, sizeof(c->refused_wt), "%s", id);
+    }
+out:
+    free(text);
+    engine_diag_free(&diag);
+}
+
+/* Reads the work-tree file REL of the store (absent: data NULL). */
+static int fs_read_worktree(struct fs_ctx *c, const char *rel, struct fs_text *out, uid_t *owner)
+{
+    char path[4096];
+    struct stat st;
+    char *buf;
+    ssize_t got;
+    size_t len = 0;
+    int fd, rc = 0;
+
+    out->data = NULL;
+    out->len = 0;
+    snprintf(path, sizeof(path), "%s/%s", c->store_dir, rel);
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > FS_POLICY_MAX) {
+        close(fd);
+        return -EINVAL;
+    }
+    *owner = st.st_uid;
+    if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+        close(fd);
+        return -ENOMEM;
+    }
+    while (len < (size_t)st.st_size) {
+        got = read(fd, buf + len, (size_t)st.st_size - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            rc = got < 0 ? -errno : 0;
+            break;
+        }
+        len += (size_t)got;
+    }
+    close(fd);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    buf[len] = '\0';
+    out->data = buf;
+    out->len = len;
+    return 0;
+}
+
+/* Edits in the store's work tree of the files the mount serves: validated, then committed. */
+static void fs_external_worktree(struct fs_ctx *c)
+{
+    struct engine_store_wtchange *wt = NULL;
+    struct engine_diag diag = {0};
+    struct fs_text cand[FS_FILE_N];
+    struct fs_snap *cur = NULL, *ns = NULL;
+    struct engine_store_author_buf who;
+    char sig[2048] = "", paths[1024] = "", id[41] = "", *text = NULL, *msg = NULL;
+    int touched[FS_FILE_N] = {0}, any = 0, rc;
+    uid_t owner = 0;
+    size_t n = 0;
+
+    if (engine_store_worktree_changes(c->store, &wt, &n, &diag) < 0 || n == 0)
+        goto out;
+    cur = fs_snap_get(c);
+    if (fs_files_copy(cand, cur) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        for (int f = 0; f < FS_FILE_N; f++) {
+            if (strcmp(wt[i].path, fs_file_path(f)) != 0)
+                continue;
+            fs_text_free(&cand[f]);
+            if (fs_read_worktree(c, wt[i].path, &cand[f], &owner) < 0)
+                continue;
+            touched[f] = 1;
+            any = 1;
+            snprintf(paths + strlen(paths), sizeof(paths) - strlen(paths), "%s%s",
+                     paths[0] ? ", " : "", wt[i].path);
+            {
+                uint8_t d[ENGINE_SHA256_LEN];
+                engine_sha256(d, cand[f].data != NULL ? cand[f].data : "", cand[f].len);
+                snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%s:", wt[i].path);
+                for (int b = 0; b < 8; b++)
+                    snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%02x", d[b]);
+            }
+        }
+    }
+    if (!any) {
+        for (int f = 0; f < FS_FILE_N; f++)
+            fs_text_free(&cand[f]);
+        goto out;
+    }
+    if (c->refused_wt_sig != NULL && strcmp(c->refused_wt_sig, sig) == 0) {
+        for (int f = 0; f < FS_FILE_N; f++)
+            fs_text_free(&cand[f]);
+        goto out; /* this very edit was refused already */
+    }
+    if ((rc = fs_snap_build(&ns, cand, "", &diag)) < 0) {
+        if ((text = engine_diag_join(&diag)) != NULL)
+            for (char *p = text; *p; p++)
+                if (*p == '\n')
+                    *p = ';';
+        fs_error(c,
+                 "refused edit of %s in the store's work tree: %s; still serving %.12s; the "
+                 "file stays as edited: fix it, or run `git checkout -- %s` in the store",
+                 paths, text != NULL ? text : "invalid", cur->head, paths);
+        free(c->refused_wt_sig);
+        c->refused_wt_sig = strdup(sig);
+        goto out;
+    }
+    if (engine_store_author_from_uid(&who, owner) < 0 ||
+        asprintf(&msg, "%s: edited in the store's work tree", paths) < 0) {
+        msg = NULL;
+        goto out;
+    }
+    /* The store commits only over a clean work tree: put the committed content back, then
+     * commit the edit (which writes it again). */
+    for (int f = 0; f < FS_FILE_N; f++)
+        if (touched[f])
+            engine_store_restore(c->store, fs_file_path(f), NULL);
+    rc = fs_commit(c, ns, &who.author, msg, id, &diag);
+    if (rc < 0) {
+        if ((text = engine_diag_join(&diag)) != NULL)
+            for (char *p = text; *p; p++)
+                if (*p == '\n')
+                    *p = ';';
+        fs_error(c, "could not commit the edit of %s in the store's work tree: %s", paths,
+                 text != NULL ? text : "error");
+        goto out;
+    }
+    snprintf(ns->head, sizeof(ns->head), "%s", id[0] ? id : cur->head);
+    fs_install(c, ns);
+    ns = NULL;
+    free(c->refused_wt_sig);
+    c->refused_wt_sig = NULL;
+    if (id[0])
+        fs_event(c, "commit %.12s by %s: %s", id, who.name, msg);
+
+out:
+    free(msg);
+    free(text);
+    fs_snap_free(ns);
+    fs_snap_put(c, cur);
+    engine_store_wtchanges_free(wt, n);
+    engine_diag_free(&diag);
+}
+
+static void fs_external_locked(struct fs_ctx *c)
+{
+    struct engine_diag diag = {0};
+    char id[41] = "";
+    int changed = 0, rc;
+
+    rc = engine_store_refresh(c->store, &changed, id, &diag);
+    if (rc < 0) {
+        char *text = engine_diag_join(&diag);
+        fs_error(c, "cannot read the store's main branch: %s", text != NULL ? text : "error");
+        free(text);
+        engine_diag_free(&diag);
+        return;
+    }
+    engine_diag_free(&diag);
+    if (changed)
+        fs_external_head(c, id);
+    fs_external_worktree(c);
+}
+
+void fs_apply_external(struct fs_ctx *c)
+{
+    pthread_mutex_lock(&c->apply_mu);
+    fs_external_locked(c);
+    pthread_mutex_unlock(&c->apply_mu);
+}

@@ -1,0 +1,414 @@
+/* fs_cmd.c — the mount's subcommands: init, mount (and its mount(8) helper form), status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "fs_int.h"
+
+/* Reads the whole file PATH (at most MAX bytes) into T; prints why not. */
+static int fs_read_file(struct fs_text *t, const char *path, size_t max, const char *cmd)
+{
+    struct stat st;
+    size_t len = 0;
+    ssize_t got;
+    char *buf;
+    int fd;
+
+    t->data = NULL;
+    t->len = 0;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        if (errno == ENOENT)
+            return -ENOENT;
+        fprintf(stderr, "unisec %s: %s: %s\n", cmd, path, strerror(errno));
+        return -errno;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+        fprintf(stderr, "unisec %s: %s: not a regular file of at most %zu bytes\n", cmd, path, max);
+        close(fd);
+        return -EINVAL;
+    }
+    if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+        close(fd);
+        return -ENOMEM;
+    }
+    while (len < (size_t)st.st_size && (got = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
+        len += (size_t)got;
+    close(fd);
+    buf[len] = '\0';
+    t->data = buf;
+    t->len = len;
+    return 0;
+}
+
+static void fs_files_free(struct fs_text file[FS_FILE_N])
+{
+    for (int f = 0; f < FS_FILE_N; f++)
+        fs_text_free(&file[f]);
+}
+
+/* ---- init ---- */
+
+int fs_cmd_init(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"from", required_argument, NULL, 'F'},
+        {"policy", required_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0},
+    };
+    struct fs_text file[FS_FILE_N] = {{0}};
+    struct engine_store_change ch[FS_FILE_N];
+    struct engine_store_author_buf who;
+    struct engine_diag diag = {0};
+    struct engine_store *store = NULL;
+    struct fs_snap *snap = NULL;
+    const char *from = NULL, *policy = NULL, *dir;
+    char *msg = NULL;
+    size_t n = 0;
+    int opt, rc = 1;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt == 'F')
+            from = optarg;
+        else if (opt == 'P')
+            policy = optarg;
+        else
+            return 2;
+    }
+    if (from == NULL || optind != argc - 1) {
+        fprintf(stderr, "usage: unisec init STORE --from TOPOLOGY [--policy DIR]\n");
+        return 2;
+    }
+    dir = argv[optind];
+    if (fs_read_file(&file[FS_FILE_TOPOLOGY], from, FS_TOPOLOGY_MAX, "init") < 0) {
+        if (file[FS_FILE_TOPOLOGY].data == NULL)
+            fprintf(stderr, "unisec init: cannot read the topology %s\n", from);
+        goto out;
+    }
+    for (int f = FS_FILE_ACL; f <= FS_FILE_CREDENTIALS; f++) {
+        char path[PATH_MAX];
+        const char *base = strchr(fs_file_path(f), '/') + 1;
+        if (policy != NULL) {
+            snprintf(path, sizeof(path), "%s/%s", policy, base);
+            int r = fs_read_file(&file[f], path, FS_POLICY_MAX, "init");
+            if (r < 0 && r != -ENOENT)
+                goto out;
+        }
+        /* Every policy file exists in the store, empty when not given, so that the mount
+         * shows it and a write to it is a change of a tracked file. */
+        if (file[f].data == NULL && fs_text_set(&file[f], "", 0) < 0)
+            goto out;
+    }
+    if (fs_text_set(&file[FS_FILE_LEVELS], "", 0) < 0 ||
+        fs_text_set(&file[FS_FILE_PROPERTIES], "", 0) < 0)
+        goto out;
+    for (int f = 0; f < FS_FILE_N; f++) {
+        ch[n].path = fs_file_path(f);
+        ch[n].data = file[f].data;
+        ch[n].len = file[f].len;
+        ch[n].remove = 0;
+        n++;
+    }
+    /* Validate before creating anything. The snapshot takes the files: keep copies. */
+    {
+        struct fs_text copy[FS_FILE_N] = {{0}};
+        for (int f = 0; f < FS_FILE_N; f++)
+            if (fs_text_set(&copy[f], file[f].data, file[f].len) < 0) {
+                fs_files_free(copy);
+                goto out;
+            }
+        if (fs_snap_build(&snap, copy, "", &diag) < 0) {
+            engine_diag_print(&diag, stderr);
+            goto out;
+        }
+    }
+    if (engine_store_author_from_uid(&who, getuid()) < 0 ||
+        asprintf(&msg, "init: topology.yaml from %s, policy %s%s (%zu rules, %zu groups)", from,
+                 policy != NULL ? "from " : "empty", policy != NULL ? policy : "",
+                 snap->acl_stats.rules, snap->acl_stats.groups) < 0) {
+        msg = NULL;
+        goto out;
+    }
+    if (engine_store_init(&store, dir, ch, n, &who.author, msg, &diag) < 0) {
+        engine_diag_print(&diag, stderr);
+        goto out;
+    }
+    printf("unisec init: created the store %s (policy: %zu rules, %zu groups, %zu "
+           "credentials)\n",
+           dir, snap->acl_stats.rules, snap->acl_stats.groups, snap->acl_stats.credentials);
+    printf("note: the topology is stored as given; it is not validated yet (this unisec does "
+           "not load topologies in the mount yet)\n");
+    rc = 0;
+out:
+    engine_store_free(store);
+    fs_snap_free(snap);
+    fs_files_free(file);
+    engine_diag_free(&diag);
+    free(msg);
+    return rc;
+}
+
+/* ---- mount ---- */
+
+/* Opens the store in DIR and reads its head as the state to serve. */
+static int fs_ctx_open(struct fs_ctx *c, const char *dir, const char *cmd)
+{
+    struct engine_diag diag = {0};
+    struct fs_text file[FS_FILE_N];
+    char head[41];
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    c->watch_fd = c->stop_fd = -1;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->apply_mu, NULL);
+    fs_log_init(&c->events, FS_EVENTS_MAX, 0);
+    fs_log_init(&c->errors, 0, FS_ERRORS_KEEP);
+    clock_gettime(CLOCK_REALTIME, &c->started);
+    c->owner_uid = getuid();
+    c->owner_gid = getgid();
+    if ((c->store_dir = realpath(dir, NULL)) == NULL) {
+        fprintf(stderr, "unisec %s: the store %s: %s\n", cmd, dir, strerror(errno));
+        return -errno;
+    }
+    rc = engine_store_open(&c->store, c->store_dir, &diag);
+    if (rc < 0)
+        goto fail;
+    engine_store_head(c->store, head, NULL);
+    if ((rc = fs_snap_read_store(file, c->store, &diag)) < 0 ||
+        (rc = fs_snap_build(&c->snap, file, head, &diag)) < 0)
+        goto fail;
+    engine_diag_free(&diag);
+    return 0;
+fail:
+    engine_diag_print(&diag, stderr);
+    fprintf(stderr, "unisec %s: cannot serve the store %s (create one with `unisec init`)\n", cmd,
+            dir);
+    engine_diag_free(&diag);
+    return rc < 0 ? rc : -EINVAL;
+}
+
+static void fs_ctx_close(struct fs_ctx *c)
+{
+    /* Temporary files live in memory only: they end with the mount. */
+    while (c->temps != NULL) {
+        struct fs_temp *t = c->temps;
+        c->temps = t->next;
+        free(t->dir);
+        free(t->name);
+        free(t->body.data);
+        free(t);
+    }
+    fs_snap_free(c->snap);
+    engine_store_free(c->store);
+    fs_log_free(&c->events);
+    fs_log_free(&c->errors);
+    free(c->refused_wt_sig);
+    free(c->store_dir);
+    pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->apply_mu);
+}
+
+/* The core of `unisec mount` and of the mount helper. */
+static int fs_mount_run(const char *store, const char *mountpoint, int foreground, int no_run,
+                        const char *fuse_opts, const char *log_path)
+{
+    struct fs_ctx c;
+    char *log_default = NULL;
+    int rc;
+
+    if (fs_ctx_open(&c, store, "mount") < 0) {
+        fs_ctx_close(&c);
+        return 1;
+    }
+    c.no_run = 1; /* there is no runtime yet: nothing is ever started */
+    if (log_path == NULL) {
+        if (asprintf(&log_default, "%s/.git/unisec.log", c.store_dir) < 0) {
+            fs_ctx_close(&c);
+            return 1;
+        }
+        log_path = log_default;
+    }
+    fprintf(stderr, "unisec mount: serving %s (commit %.12s) on %s%s\n", c.store_dir, c.snap->head,
+            mountpoint, foreground ? "" : "; log: ");
+    if (!foreground)
+        fprintf(stderr, "  %s\n", log_path);
+    if (!no_run)
+        fprintf(stderr, "unisec mount: instances are not started: this unisec has no runtime "
+                        "yet (files and history are served as with --no-run)\n");
+    /* Edits made in the store while nothing served it are looked at before serving. */
+    fs_apply_external(&c);
+    rc = fs_serve(&c, mountpoint, foreground, fuse_opts, log_path);
+    fs_ctx_close(&c);
+    free(log_default);
+    return rc;
+}
+
+/* Appends OPT to the comma-separated list *LIST. */
+static int fs_opts_add(char **list, const char *opt)
+{
+    char *n = NULL;
+
+    if (asprintf(&n, "%s%s%s", *list != NULL ? *list : "", *list != NULL ? "," : "", opt) < 0)
+        return -ENOMEM;
+    free(*list);
+    *list = n;
+    return 0;
+}
+
+int fs_cmd_mount(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"store", required_argument, NULL, 'S'},
+        {"no-run", no_argument, NULL, 'N'},
+        {"log", required_argument, NULL, 'L'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *store = NULL, *log_path = NULL;
+    char *fuse_opts = NULL;
+    int opt, fg = 0, no_run = 0, rc;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "fo:", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'f':
+            fg = 1;
+            break;
+        case 'o':
+            if (fs_opts_add(&fuse_opts, optarg) < 0)
+                return 1;
+            break;
+        case 'S':
+            store = optarg;
+            break;
+        case 'N':
+            no_run = 1;
+            break;
+        case 'L':
+            log_path = optarg;
+            break;
+        default:
+            free(fuse_opts);
+            return 2;
+        }
+    }
+    if (store == NULL || optind != argc - 1) {
+        fprintf(stderr, "usage: unisec mount [-f] [-o OPTIONS] [--no-run] [--log FILE] "
+                        "--store STORE MOUNTPOINT\n");
+        free(fuse_opts);
+        return 2;
+    }
+    rc = fs_mount_run(store, argv[optind], fg, no_run, fuse_opts, log_path);
+    free(fuse_opts);
+    return rc;
+}
+
+/* fstab options that mount(8) or mount.fuse3 handle and libfuse does not know. */
+static int fs_opt_dropped(const char *o)
+{
+    static const char *const drop[] = {"defaults", "auto",  "noauto", "nofail",
+                                       "_netdev",  "user",  "users",  "nouser",
+                                       "owner",    "group", "rw",     "norun"};
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+        if (strcmp(o, drop[i]) == 0)
+            return 1;
+    return strncmp(o, "x-", 2) == 0 || strncmp(o, "comment=", 8) == 0;
+}
+
+int fs_cmd_mount_helper(int argc, char **argv)
+{
+    char *fuse_opts = NULL, *log_path = NULL;
+    const char *pos[2] = {NULL, NULL};
+    int npos = 0, fake = 0, rc;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-o") == 0 && i + 1 < argc) {
+            char *list = strdup(argv[++i]), *save = NULL;
+            if (list == NULL)
+                return 1;
+            for (char *o = strtok_r(list, ",", &save); o != NULL; o = strtok_r(NULL, ",", &save)) {
+                if (strncmp(o, "log=", 4) == 0) {
+                    free(log_path);
+                    log_path = strdup(o + 4);
+                } else if (!fs_opt_dropped(o) && fs_opts_add(&fuse_opts, o) < 0) {
+                    free(list);
+                    return 1;
+                }
+            }
+            free(list);
+        } else if (strcmp(a, "-t") == 0 && i + 1 < argc) {
+            i++;
+        } else if (strcmp(a, "-f") == 0) {
+            fake = 1; /* mount(8)'s "fake": do everything but mount */
+        } else if (a[0] == '-' && a[1] != '\0') {
+            continue; /* -s -n -v and the like */
+        } else if (npos < 2) {
+            pos[npos++] = a;
+        } else {
+            npos = 3;
+        }
+    }
+    if (npos != 2) {
+        fprintf(stderr, "usage: %s STORE MOUNTPOINT [-o OPTIONS]\n", argv[0]);
+        free(fuse_opts);
+        free(log_path);
+        return 2;
+    }
+    rc = fake ? 0 : fs_mount_run(pos[0], pos[1], 0, 1, fuse_opts, log_path);
+    free(fuse_opts);
+    free(log_path);
+    return rc;
+}
+
+/* ---- status ---- */
+
+static int fs_status_cb(const struct engine_store_commit_info *info, void *arg)
+{
+    char ts[32];
+
+    (void)arg;
+    fs_time_format(ts, sizeof(ts), (time_t)info->time);
+    printf("last change: %.12s %s %s: %s\n", info->id, ts, info->author_name, info->summary);
+    return 1;
+}
+
+int fs_cmd_status(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"store", required_argument, NULL, 'S'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *store = NULL;
+    struct fs_ctx c;
+    int opt;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt != 'S')
+            return 2;
+        store = optarg;
+    }
+    if (store == NULL || optind != argc) {
+        fprintf(stderr, "usage: unisec status --store STORE\n");
+        return 2;
+    }
+    if (fs_ctx_open(&c, store, "status") < 0) {
+        fs_ctx_close(&c);
+        return 1;
+    }
+    printf("store: %s at %.12s\n", c.store_dir, c.snap->head);
+    engine_store_log(c.store, 1, fs_status_cb, NULL, NULL);
+    printf("policy: %zu rules, %zu groups, %zu credentials\n", c.snap->acl_stats.rules,
+           c.snap->acl_stats.groups, c.snap->acl_stats.credentials);
+    printf("images: not built; instances: not running (this unisec has no runtime yet)\n");
+    fs_ctx_close(&c);
+    return 0;
+}

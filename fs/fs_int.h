@@ -1,0 +1,271 @@
+/*
+ * fs_int.h — the inside of the mount, shared by the files of fs/ and their tests. Not for
+ * other parts of unisec (they use fs.h).
+ *
+ * Structure. One `struct fs_ctx` per daemon. It serves a `struct fs_snap`: an immutable,
+ * reference-counted copy of the store's files as last accepted (the last good state), with
+ * what is parsed from them. A change (a write, a rename onto a control file, a change made
+ * in the store from outside) builds a new snapshot, validates it as a whole, commits it,
+ * and only then installs it; a refused change leaves the served snapshot as it was.
+ *
+ * Locking (two locks, always taken in this order):
+ *  - ctx->apply_mu serialises changes: validate, commit, install, one at a time. Held across
+ *    the commit (milliseconds); readers never take it.
+ *  - ctx->mu protects the pointer ctx->snap, the temporary files, the events and errors
+ *    logs. Held only for short copies; never across a commit or a libgit2 call.
+ *  - each open handle has its own mutex for its write buffer.
+ *
+ * Lifetime of what the kernel sees: this is libfuse's high-level (path) API, so inodes and
+ * their lookup counts are libfuse's. Every path is resolved again on every call against the
+ * served snapshot; a handle (fuse_file_info.fh) holds what the file's content was at open
+ * (read-only files), its own write buffer (control files), or a counted reference to an
+ * in-memory temporary file, which stays readable after unlink until its last release.
+ */
+#ifndef UNISEC_FS_INT_H
+#define UNISEC_FS_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "engine/acl.h"
+#include "engine/diag.h"
+#include "engine/store.h"
+
+/* ---- limits (fs/MOUNT.md, "Limits") ---- */
+
+/* Largest value of nodes/<node>/security_level or a property, newline included. */
+#define FS_VALUE_MAX (4u << 10)
+/* Largest topology.yaml (the topology loader's own bound). */
+#define FS_TOPOLOGY_MAX (4u << 20)
+/* Largest policy file (acl, groups, credentials) and largest temporary file. */
+#define FS_POLICY_MAX (64u << 20)
+/* All temporary files of a mount together, and how many may exist at once. */
+#define FS_TEMP_TOTAL_MAX (256u << 20)
+#define FS_TEMP_COUNT_MAX 256
+/* Longest name of one file, as the kernel allows. */
+#define FS_NAME_MAX 255
+/* The events log keeps at most this many bytes (the oldest half is dropped beyond). */
+#define FS_EVENTS_MAX (1u << 20)
+/* The errors file keeps this many of the most recent entries. */
+#define FS_ERRORS_KEEP 100
+/* history shows this many of the most recent commits. */
+#define FS_HISTORY_MAX 100
+
+/* ---- the store files the mount serves ---- */
+
+enum fs_file {
+    FS_FILE_TOPOLOGY,    /* topology.yaml */
+    FS_FILE_LEVELS,      /* state/levels */
+    FS_FILE_PROPERTIES,  /* state/properties */
+    FS_FILE_ACL,         /* policy/acl */
+    FS_FILE_GROUPS,      /* policy/groups */
+    FS_FILE_CREDENTIALS, /* policy/credentials */
+    FS_FILE_N,
+};
+
+/* The path of F inside the store ("policy/acl"). */
+const char *fs_file_path(enum fs_file f);
+
+/* A byte string; data is NUL-terminated (not counted in len). */
+struct fs_text {
+    char *data; /* owned; NULL when absent */
+    size_t len;
+};
+
+/* ---- the served state ---- */
+
+struct fs_snap {
+    unsigned refs;                  /* ctx->mu */
+    char head[41];                  /* the commit it was read from or committed as */
+    struct fs_text file[FS_FILE_N]; /* owned; data NULL for a file absent from the store */
+    struct engine_acl *acl;         /* owned: acl, groups and credentials, parsed */
+    struct engine_acl_stats acl_stats;
+    struct timespec since; /* when it was installed */
+};
+
+/*
+ * Parses and checks FILE[] (moved into the new snapshot whatever the outcome: the array is
+ * left empty) as a whole: the policy files together (group references included). HEAD is
+ * the commit id to record ("" when not committed yet). Returns 0 with *OUT (refs 1), or
+ * -EINVAL with every reason in DIAG, or -ENOMEM.
+ */
+int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], const char *head,
+                  struct engine_diag *diag);
+
+/* Reads every file of the store's head into FILE[] (absent files left NULL). */
+int fs_snap_read_store(struct fs_text file[FS_FILE_N], const struct engine_store *store,
+                       struct engine_diag *diag);
+
+void fs_text_free(struct fs_text *t);
+int fs_text_set(struct fs_text *t, const char *data, size_t len);
+
+/* ---- names and values (fs_names.c: pure functions, unit-tested) ---- */
+
+/*
+ * Is NAME acceptable as the name of one file of the mount: not empty, not `.` or `..`, no
+ * '/', no control character, at most FS_NAME_MAX bytes? Returns 0 or -EINVAL (-ENAMETOOLONG
+ * for a long one).
+ */
+int fs_name_check(const char *name);
+
+/*
+ * Is NAME one that editors and tools use for a temporary, swap, probe or backup file (so
+ * that the mount keeps it in memory)? See fs/MOUNT.md "Temporary files": vim's `4913`
+ * probe (digits only), hidden names (`.x.swp`, `.x.tmp`, rsync's `.x.AbC123`), `x~`,
+ * `#x#`, sed's `sedXXXXXX`, `tmp*` and `*.tmp`. Returns 1 or 0.
+ */
+int fs_name_is_temp(const char *name);
+
+/*
+ * The value in a write of one value (BUF[0..LEN)): the text with one trailing "\n" (or
+ * "\r\n") removed. Refuses an empty value, a NUL byte, a line break or another control
+ * character inside, and leading or trailing blanks, with *WHY a static sentence. On success
+ * *OUT is a new NUL-terminated string (caller frees).
+ */
+int fs_value_parse(char **out, const char *buf, size_t len, const char **why);
+
+/*
+ * Commit messages (new strings, caller frees; NULL when out of memory):
+ *   fs_msg_value("web", "security_level", "default", "critical")
+ *       -> "web: security_level default -> critical"
+ *   fs_msg_replace("policy/acl", 3, 4, "rules") -> "policy/acl: replaced (3 -> 4 rules)"
+ */
+char *fs_msg_value(const char *node, const char *what, const char *old, const char *new_value);
+char *fs_msg_replace(const char *path, size_t old_n, size_t new_n, const char *unit);
+
+/* "2026-11-24T01:02:03Z" for T into BUF (at least 21 bytes). */
+void fs_time_format(char *buf, size_t size, time_t t);
+
+/* ---- logs: events and errors (fs_log.c) ---- */
+
+/* An append-only text log with a size bound; the oldest lines go first. */
+struct fs_log {
+    char *buf; /* owned */
+    size_t len, cap;
+    size_t max;       /* bytes kept at most (0: no bound) */
+    size_t max_lines; /* lines kept at most (0: no bound) */
+    size_t lines;
+    time_t mtime;
+};
+
+void fs_log_init(struct fs_log *l, size_t max, size_t max_lines);
+void fs_log_free(struct fs_log *l);
+/* Appends "TIME LINE\n" (TIME as fs_time_format); LINE has no newline (any is replaced by a
+ * space). Drops the oldest lines past the bounds. Returns 0 or -ENOMEM. */
+int fs_log_append(struct fs_log *l, time_t now, const char *line);
+
+/* ---- temporary files (in memory, never committed) ---- */
+
+struct fs_temp {
+    struct fs_temp *next; /* ctx->mu */
+    char *dir;            /* the directory, "" for the root, "nodes/web" */
+    char *name;
+    struct fs_text body; /* bytes written (data may be NULL when len is 0) */
+    size_t cap;
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+    struct timespec atime, mtime, ctime;
+    unsigned opens; /* open handles */
+    int linked;     /* 0 once unlinked or renamed over; freed at the last release */
+};
+
+/* ---- the daemon ---- */
+
+struct fs_ctx {
+    struct engine_store *store; /* owned; thread-safe itself */
+    char *store_dir;            /* owned; absolute */
+    uid_t owner_uid;            /* who owns the tree's files: the mount's owner */
+    gid_t owner_gid;
+    int no_run; /* 1: --no-run (and always, until a runtime exists) */
+    struct timespec started;
+
+    pthread_mutex_t apply_mu; /* serialises changes (see the top of this file) */
+
+    pthread_mutex_t mu;
+    struct fs_snap *snap;  /* mu: the served state */
+    struct fs_temp *temps; /* mu */
+    size_t temp_bytes;     /* mu */
+    size_t temp_count;     /* mu */
+    struct fs_log events;  /* mu */
+    struct fs_log errors;  /* mu */
+    uint64_t changes;      /* mu: accepted changes since the start */
+    char refused_wt[41];   /* apply_mu: the last refused external head, reported once */
+    char *refused_wt_sig;  /* apply_mu: signature of the last refused work-tree edit */
+
+    int watch_fd; /* inotify descriptor, -1 when none */
+    int stop_fd;  /* eventfd that stops the watcher */
+    pthread_t watcher;
+    int watcher_running;
+};
+
+/* Takes a reference on the served snapshot (never NULL while the daemon runs). */
+struct fs_snap *fs_snap_get(struct fs_ctx *c);
+void fs_snap_put(struct fs_ctx *c, struct fs_snap *s);
+/* Frees a snapshot nobody else holds (refs must be 0 or 1). */
+void fs_snap_free(struct fs_snap *s);
+
+/* Appends to events / errors (and errors to the daemon log too). Thread-safe (takes mu). */
+void fs_event(struct fs_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fs_error(struct fs_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- changes (fs_apply.c) ---- */
+
+/* What a change writes. */
+enum fs_target_kind {
+    FS_TARGET_FILE,     /* a whole store file: topology.yaml, policy/... */
+    FS_TARGET_LEVEL,    /* nodes/<node>/security_level */
+    FS_TARGET_PROPERTY, /* nodes/<node>/properties/<prop> */
+};
+
+struct fs_target {
+    enum fs_target_kind kind;
+    enum fs_file file; /* FS_TARGET_FILE */
+    const char *node;  /* LEVEL, PROPERTY (borrowed) */
+    const char *prop;  /* PROPERTY (borrowed) */
+    const char *path;  /* the path in the mount, for messages (borrowed) */
+};
+
+/* Largest write accepted for T (EFBIG beyond). */
+size_t fs_target_max(const struct fs_target *t);
+
+/*
+ * Validates DATA[0..LEN) as the new content of T, commits it as UID, and serves it.
+ * Serialised with every other change. Returns 0 (also when nothing changed: no commit) or a
+ * negative errno: -EINVAL (invalid; the reason is in errors), -ENOENT, -EFBIG, -EBUSY (the
+ * store's work tree has an edit of that file), -EIO. Every refusal is appended to errors
+ * and the daemon log; every commit to events.
+ */
+int fs_apply(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len, uid_t uid);
+
+/*
+ * Validates DATA[0..LEN) as fs_apply() does, without committing or serving it: the check a
+ * write() makes early, so that a shell whose builtin ignores close(2)'s error still sees the
+ * refusal. A refusal is recorded as fs_apply() records it.
+ */
+int fs_apply_check(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
+                   uid_t uid);
+
+/*
+ * Looks for changes made in the store from outside (a commit on main, an edit of the work
+ * tree), validates them, and serves them or reports why not. Serialised with fs_apply().
+ */
+void fs_apply_external(struct fs_ctx *c);
+
+/* ---- watcher (fs_watch.c) ---- */
+
+/* Starts / stops the inotify thread that calls fs_apply_external(). */
+int fs_watch_start(struct fs_ctx *c, struct engine_diag *diag);
+void fs_watch_stop(struct fs_ctx *c);
+
+/* ---- FUSE (fs_ops.c) ---- */
+
+/* Serves C at MOUNTPOINT with libfuse; FUSE_ARGC/ARGV are libfuse's options. Returns the
+ * exit status. FOREGROUND 0 daemonises after mounting, sending stderr to LOG_PATH. */
+int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const char *fuse_opts,
+             const char *log_path);
+
+#endif

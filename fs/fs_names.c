@@ -1,0 +1,140 @@
+/* fs_names.c — the mount's rules for names and values, and its commit messages (pure). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_int.h"
+
+static const char *const fs_file_paths[FS_FILE_N] = {
+    [FS_FILE_TOPOLOGY] = "topology.yaml",      [FS_FILE_LEVELS] = "state/levels",
+    [FS_FILE_PROPERTIES] = "state/properties", [FS_FILE_ACL] = "policy/acl",
+    [FS_FILE_GROUPS] = "policy/groups",        [FS_FILE_CREDENTIALS] = "policy/credentials",
+};
+
+const char *fs_file_path(enum fs_file f)
+{
+    return (unsigned)f < FS_FILE_N ? fs_file_paths[f] : NULL;
+}
+
+int fs_name_check(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return -EINVAL;
+    if (n > FS_NAME_MAX)
+        return -ENAMETOOLONG;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch == '/' || ch < 0x20 || ch == 0x7f)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+static int fs_all_digits(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+static int fs_ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+int fs_name_is_temp(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (fs_name_check(name) < 0)
+        return 0;
+    /* vim's probe for "can I create a file here and give it the owner": 4913, 5036, ... */
+    if (fs_all_digits(name))
+        return 1;
+    /* Hidden names: vim's swap (.x.swp), emacs' lock (.#x), rsync and install (.x.XXXXXX),
+     * and what scripts usually call their temporary file (.x.tmp). */
+    if (name[0] == '.' && n > 1)
+        return 1;
+    /* Backups (vim, nano -B, emacs) and emacs' auto-save file. */
+    if (name[n - 1] == '~' || (n > 2 && name[0] == '#' && name[n - 1] == '#'))
+        return 1;
+    /* sed -i: "sed" and six random characters. */
+    if (n == 9 && strncmp(name, "sed", 3) == 0)
+        return 1;
+    /* Python's tempfile (tmpXXXXXXXX), mktemp (tmp.XXXXXXXXXX), and x.tmp. */
+    if (strncmp(name, "tmp", 3) == 0 && n > 3)
+        return 1;
+    if (fs_ends_with(name, ".tmp") || fs_ends_with(name, ".swp"))
+        return 1;
+    return 0;
+}
+
+int fs_value_parse(char **out, const char *buf, size_t len, const char **why)
+{
+    char *v;
+
+    *out = NULL;
+    if (len > 0 && buf[len - 1] == '\n')
+        len--;
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    if (len == 0) {
+        *why = "the value is empty; write one value, e.g. `echo VALUE > FILE`";
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)buf[i];
+        if (ch == '\n') {
+            *why = "the file holds one value on one line; this write has several lines";
+            return -EINVAL;
+        }
+        if (ch < 0x20 || ch == 0x7f) {
+            *why = "the value holds a control character";
+            return -EINVAL;
+        }
+    }
+    if (buf[0] == ' ' || buf[0] == '\t' || buf[len - 1] == ' ' || buf[len - 1] == '\t') {
+        *why = "the value starts or ends with a blank";
+        return -EINVAL;
+    }
+    if ((v = malloc(len + 1)) == NULL)
+        return -ENOMEM;
+    memcpy(v, buf, len);
+    v[len] = '\0';
+    *out = v;
+    return 0;
+}
+
+char *fs_msg_value(const char *node, const char *what, const char *old, const char *new_value)
+{
+    char *m = NULL;
+
+    if (asprintf(&m, "%s: %s %s -> %s", node, what, old != NULL ? old : "(none)",
+                 new_value != NULL ? new_value : "(none)") < 0)
+        return NULL;
+    return m;
+}
+
+char *fs_msg_replace(const char *path, size_t old_n, size_t new_n, const char *unit)
+{
+    char *m = NULL;
+
+    if (asprintf(&m, "%s: replaced (%zu -> %zu %s)", path, old_n, new_n, unit) < 0)
+        return NULL;
+    return m;
+}
+
+void fs_time_format(char *buf, size_t size, time_t t)
+{
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

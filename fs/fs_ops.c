@@ -1,0 +1,1262 @@
+/* fs_ops.c — the FUSE file system: the table of paths, their content, and the write rules. */
+#define FUSE_USE_VERSION 312
+#include <fuse.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fs_int.h"
+
+/* ---- content of the read-only files ---- */
+
+/* Where a path points once resolved. */
+struct fs_where {
+    const struct fs_entry *e; /* NULL for a temporary file or nothing */
+    char dir[PATH_MAX];       /* the parent directory, "" for the root */
+    char name[FS_NAME_MAX + 1];
+};
+
+/* Generates a file's content into OUT (an open_memstream). */
+typedef int (*fs_gen_fn)(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                         FILE *out);
+
+/* One row of the tree: a path pattern ('*' stands for one segment) and what it is. */
+struct fs_entry {
+    const char *pattern;
+    mode_t mode;    /* S_IFDIR / S_IFREG and permission bits */
+    fs_gen_fn gen;  /* regular files: the content (NULL for live logs) */
+    int store_file; /* >= 0: writable, a whole store file (enum fs_file); -1 otherwise */
+    int live;       /* 1 events, 2 errors: read from the log as it grows */
+    int temp_dir;   /* directories: editors' temporary files may be created here */
+};
+
+static const char fs_readme[] =
+    "unisec mount: the desired state of a unikernel cloud as files (see fs/MOUNT.md).\n"
+    "\n"
+    "  topology.yaml        the SecTOSCA topology the mount serves\n"
+    "  policy/acl           access-control rules (rw; validated as a whole)\n"
+    "  policy/groups        group membership (rw)\n"
+    "  policy/credentials   hashed credentials only (rw; plaintext is refused)\n"
+    "  history              the latest commits of the store\n"
+    "  events               what happens, as it happens (tail -f events)\n"
+    "  errors               the latest refused changes and why\n"
+    "  settle               blocks until pending work has converged, then says so\n"
+    "  nodes/ tosca/ images/  nodes, derived artifacts and images\n"
+    "\n"
+    "A write is applied when the file is closed: close(2) returns its error (EINVAL,\n"
+    "EACCES, ENOENT, EFBIG) and `errors` says why. Every accepted change is one git commit\n"
+    "in the store, authored by the writer.\n";
+
+static int fs_gen_readme(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                         FILE *out)
+{
+    (void)c, (void)s, (void)w;
+    fputs(fs_readme, out);
+    return 0;
+}
+
+static int fs_gen_store_file(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                             FILE *out)
+{
+    (void)c;
+    for (int f = 0; f < FS_FILE_N; f++) {
+        const char *p = fs_file_path(f);
+        size_t dl = strlen(w->dir);
+        /* the entry's pattern is the store path itself */
+        if ((dl == 0 && strcmp(p, w->name) == 0) ||
+            (dl > 0 && strncmp(p, w->dir, dl) == 0 && p[dl] == '/' &&
+             strcmp(p + dl + 1, w->name) == 0)) {
+            if (s->file[f].data != NULL)
+                fwrite(s->file[f].data, 1, s->file[f].len, out);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+static int fs_history_cb(const struct engine_store_commit_info *info, void *arg)
+{
+    char ts[32];
+
+    fs_time_format(ts, sizeof(ts), (time_t)info->time);
+    fprintf((FILE *)arg, "%.12s %s %s %s\n", info->id, ts, info->author_name, info->summary);
+    return 0;
+}
+
+static int fs_gen_history(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                          FILE *out)
+{
+    (void)s, (void)w;
+    return engine_store_log(c->store, FS_HISTORY_MAX, fs_history_cb, out, NULL) < 0 ? -EIO : 0;
+}
+
+static int fs_gen_settle(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                         FILE *out)
+{
+    (void)w;
+    /* Nothing is ever pending while unisec has no runtime: builds, pushes and swaps are
+     * what a read of settle waits for, and none is started. */
+    fprintf(out, "settled at %.12s: no build, push or swap pending\n", s->head);
+    (void)c;
+    fprintf(out, "instances are not running: this unisec has no runtime yet\n");
+    return 0;
+}
+
+/* The tree. Node paths come with the topology model; see fs/MOUNT.md. */
+static const struct fs_entry fs_tree[] = {
+    {"", S_IFDIR | 0755, NULL, -1, 0, 1},
+    {"README", S_IFREG | 0444, fs_gen_readme, -1, 0, 0},
+    {"topology.yaml", S_IFREG | 0444, fs_gen_store_file, -1, 0, 0},
+    {"history", S_IFREG | 0444, fs_gen_history, -1, 0, 0},
+    {"events", S_IFREG | 0444, NULL, -1, 1, 0},
+    {"errors", S_IFREG | 0444, NULL, -1, 2, 0},
+    {"settle", S_IFREG | 0444, fs_gen_settle, -1, 0, 0},
+    {"nodes", S_IFDIR | 0555, NULL, -1, 0, 0},
+    {"images", S_IFDIR | 0555, NULL, -1, 0, 0},
+    {"tosca", S_IFDIR | 0555, NULL, -1, 0, 0},
+    {"policy", S_IFDIR | 0755, NULL, -1, 0, 1},
+    {"policy/acl", S_IFREG | 0644, fs_gen_store_file, FS_FILE_ACL, 0, 0},
+    {"policy/groups", S_IFREG | 0644, fs_gen_store_file, FS_FILE_GROUPS, 0, 0},
+    {"policy/credentials", S_IFREG | 0640, fs_gen_store_file, FS_FILE_CREDENTIALS, 0, 0},
+};
+
+#define FS_TREE_N (sizeof(fs_tree) / sizeof(fs_tree[0]))
+
+static struct fs_ctx *fs_ctx_get(void)
+{
+    return fuse_get_context()->private_data;
+}
+
+/* Splits PATH ("/a/b/c") into W->dir ("a/b") and W->name ("c"); -ENAMETOOLONG or 0. */
+static int fs_split(const char *path, struct fs_where *w)
+{
+    const char *p = path[0] == '/' ? path + 1 : path, *slash = strrchr(p, '/');
+    size_t dl = slash != NULL ? (size_t)(slash - p) : 0;
+    const char *name = slash != NULL ? slash + 1 : p;
+
+    if (dl >= sizeof(w->dir) || strlen(name) > FS_NAME_MAX)
+        return -ENAMETOOLONG;
+    memcpy(w->dir, p, dl);
+    w->dir[dl] = '\0';
+    strcpy(w->name, name);
+    return 0;
+}
+
+/* Finds PATH's row in the tree (W->e), or leaves it NULL. */
+static int fs_resolve(const char *path, struct fs_where *w)
+{
+    const char *p = path[0] == '/' ? path + 1 : path;
+    int rc;
+
+    w->e = NULL;
+    if ((rc = fs_split(path, w)) < 0)
+        return rc;
+    for (size_t i = 0; i < FS_TREE_N; i++) {
+        if (strcmp(fs_tree[i].pattern, p) == 0) {
+            w->e = &fs_tree[i];
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* The row of directory DIR ("" for the root), or NULL. */
+static const struct fs_entry *fs_dir_entry(const char *dir)
+{
+    for (size_t i = 0; i < FS_TREE_N; i++)
+        if (S_ISDIR(fs_tree[i].mode) && strcmp(fs_tree[i].pattern, dir) == 0)
+            return &fs_tree[i];
+    return NULL;
+}
+
+/* The temporary file DIR/NAME that is still linked, or NULL. Caller holds c->mu. */
+static struct fs_temp *fs_temp_find(struct fs_ctx *c, const char *dir, const char *name)
+{
+    for (struct fs_temp *t = c->temps; t != NULL; t = t->next)
+        if (t->linked && strcmp(t->dir, dir) == 0 && strcmp(t->name, name) == 0)
+            return t;
+    return NULL;
+}
+
+static void fs_temp_free(struct fs_temp *t)
+{
+    free(t->dir);
+    free(t->name);
+    free(t->body.data);
+    free(t);
+}
+
+/* Unlinks T (caller holds c->mu); frees it now when no handle has it open. */
+static void fs_temp_unlink(struct fs_ctx *c, struct fs_temp *t)
+{
+    struct fs_temp **pp;
+
+    t->linked = 0;
+    for (pp = &c->temps; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    t->next = NULL;
+    c->temp_count--;
+    c->temp_bytes -= t->cap;
+    if (t->opens == 0)
+        fs_temp_free(t);
+}
+
+/* Resizes T's buffer to hold LEN bytes (caller holds c->mu): -EFBIG, -ENOSPC or 0. */
+static int fs_temp_reserve(struct fs_ctx *c, struct fs_temp *t, size_t len)
+{
+    size_t cap = t->cap;
+    char *nb;
+
+    if (len > FS_POLICY_MAX)
+        return -EFBIG;
+    if (len <= cap)
+        return 0;
+    cap = cap ? cap : 256;
+    while (cap < len)
+        cap *= 2;
+    if (cap > FS_POLICY_MAX)
+        cap = FS_POLICY_MAX;
+    if (t->linked && c->temp_bytes - t->cap + cap > FS_TEMP_TOTAL_MAX)
+        return -ENOSPC;
+    if ((nb = realloc(t->body.data, cap)) == NULL)
+        return -ENOMEM;
+    if (t->linked)
+        c->temp_bytes = c->temp_bytes - t->cap + cap;
+    t->body.data = nb;
+    t->cap = cap;
+    return 0;
+}
+
+static int fs_temp_truncate(struct fs_ctx *c, struct fs_temp *t, size_t len)
+{
+    int rc;
+
+    if ((rc = fs_temp_reserve(c, t, len)) < 0)
+        return rc;
+    if (len > t->body.len)
+        memset(t->body.data + t->body.len, 0, len - t->body.len);
+    t->body.len = len;
+    clock_gettime(CLOCK_REALTIME, &t->mtime);
+    t->ctime = t->mtime;
+    return 0;
+}
+
+/* Generates the content of W's file into a new buffer. */
+static int fs_generate(struct fs_ctx *c, const struct fs_where *w, char **out, size_t *len)
+{
+    struct fs_snap *s;
+    FILE *f;
+    int rc;
+
+    *out = NULL;
+    *len = 0;
+    if ((f = open_memstream(out, len)) == NULL)
+        return -ENOMEM;
+    s = fs_snap_get(c);
+    rc = w->e->gen(c, s, w, f);
+    fs_snap_put(c, s);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *len = 0;
+    }
+    return rc;
+}
+
+/* The store path of W's row, as the target of a change. */
+static void fs_target_of(struct fs_target *t, const struct fs_where *w, const char *path)
+{
+    memset(t, 0, sizeof(*t));
+    t->kind = FS_TARGET_FILE;
+    t->file = (enum fs_file)w->e->store_file;
+    t->path = path[0] == '/' ? path + 1 : path;
+}
+
+/* ---- open files ---- */
+
+enum fs_handle_kind {
+    FS_H_SNAPSHOT, /* a read-only file: its content at open */
+    FS_H_CONTROL,  /* a writable store file: a private buffer, applied at flush */
+    FS_H_TEMP,     /* an in-memory temporary file (shared by its handles) */
+    FS_H_LIVE,     /* events or errors: read as they grow */
+};
+
+struct fs_handle {
+    enum fs_handle_kind kind;
+    struct fs_where w;
+    char *path;
+    pthread_mutex_t mu; /* protects buf, len, cap, dirty */
+    char *buf;
+    size_t len, cap;
+    int dirty;            /* CONTROL: written since the last flush */
+    int append;           /* opened with O_APPEND */
+    int trunc;            /* CONTROL: opened with O_TRUNC */
+    int wrote;            /* CONTROL: write() was called (even if refused) */
+    int applied;          /* CONTROL: a change was applied from this handle */
+    uid_t uid;            /* who opened it (release comes without the closer's credentials) */
+    int failed;           /* CONTROL: a write was refused with this errno: nothing of the handle is
+                           * applied any more, every later flush returns it again */
+    struct fs_temp *temp; /* TEMP: counted in temp->opens (ctx->mu) */
+};
+
+static void fs_handle_free(struct fs_handle *h)
+{
+    if (h == NULL)
+        return;
+    pthread_mutex_destroy(&h->mu);
+    free(h->buf);
+    free(h->path);
+    free(h);
+}
+
+static struct fs_handle *fs_handle_new(enum fs_handle_kind kind, const char *path,
+                                       const struct fs_where *w)
+{
+    struct fs_handle *h = calloc(1, sizeof(*h));
+
+    if (h == NULL)
+        return NULL;
+    if ((h->path = strdup(path[0] == '/' ? path + 1 : path)) == NULL) {
+        free(h);
+        return NULL;
+    }
+    h->kind = kind;
+    h->w = *w;
+    h->uid = fuse_get_context()->uid;
+    pthread_mutex_init(&h->mu, NULL);
+    return h;
+}
+
+static struct fs_handle *fs_fh(struct fuse_file_info *fi)
+{
+    return fi != NULL ? (struct fs_handle *)(uintptr_t)fi->fh : NULL;
+}
+
+/* Applies a control handle's buffer when it was written; clears its dirty mark. */
+static int fs_handle_apply(struct fs_ctx *c, struct fs_handle *h)
+{
+    struct fs_target t;
+    int rc = 0;
+
+    pthread_mutex_lock(&h->mu);
+    if (h->kind == FS_H_CONTROL && h->failed) {
+        /* What remains is what the writer did not mean to apply (e.g. vim truncates, then
+         * its write is refused): all of it or nothing, and here nothing. */
+        h->dirty = 0;
+        rc = h->failed;
+    } else if (h->kind == FS_H_CONTROL && h->dirty) {
+        h->dirty = 0;
+        h->applied = 1;
+        fs_target_of(&t, &h->w, h->path);
+        rc = fs_apply(c, &t, h->buf != NULL ? h->buf : "", h->len, fuse_get_context()->uid);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
+/*
+ * The early check of a write (see fs_apply_check()): made when the buffer ends a line and is
+ * small, for every writable file but topology.yaml. For these files a prefix that ends a
+ * line of a valid file is valid itself, so the check never refuses what the whole write
+ * would make valid. A YAML prefix can be invalid on its own: topology.yaml is checked at
+ * close only. Caller holds h->mu.
+ */
+#define FS_EARLY_CHECK_MAX (64u << 10)
+
+static int fs_handle_check(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
+{
+    struct fs_target t;
+
+    fs_target_of(&t, &h->w, h->path);
+    if (h->len == 0 || h->len > FS_EARLY_CHECK_MAX || h->buf[h->len - 1] != '\n' ||
+        (t.kind == FS_TARGET_FILE && t.file == FS_FILE_TOPOLOGY))
+        return 0;
+    return fs_apply_check(c, &t, h->buf, h->len, uid);
+}
+
+/* ---- operations ---- */
+
+static void fs_stat_fill(struct fs_ctx *c, struct stat *st, mode_t mode, size_t size,
+                         const struct timespec *mtime)
+{
+    memset(st, 0, sizeof(*st));
+    st->st_mode = mode;
+    st->st_nlink = S_ISDIR(mode) ? 2 : 1;
+    st->st_uid = c->owner_uid;
+    st->st_gid = c->owner_gid;
+    st->st_size = (off_t)size;
+    st->st_blksize = 4096;
+    st->st_blocks = (blkcnt_t)((size + 511) / 512);
+    st->st_atim = st->st_mtim = st->st_ctim = *mtime;
+}
+
+static int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_handle *h = fs_fh(fi);
+    struct fs_where w;
+    struct fs_temp *t;
+    int rc;
+
+    if (h != NULL && h->kind == FS_H_TEMP) {
+        pthread_mutex_lock(&c->mu);
+        t = h->temp;
+        goto temp;
+    }
+    if ((rc = fs_resolve(path, &w)) < 0)
+        return rc;
+    if (w.e != NULL) {
+        struct timespec mt = c->started;
+        size_t size = 0;
+        if (S_ISREG(w.e->mode) && w.e->live) {
+            struct fs_log *l = w.e->live == 1 ? &c->events : &c->errors;
+            pthread_mutex_lock(&c->mu);
+            size = l->len;
+            if (l->mtime != 0)
+                mt.tv_sec = l->mtime, mt.tv_nsec = 0;
+            pthread_mutex_unlock(&c->mu);
+        } else if (S_ISREG(w.e->mode)) {
+            char *buf;
+            struct fs_snap *s = fs_snap_get(c);
+            mt = s->since;
+            fs_snap_put(c, s);
+            if ((rc = fs_generate(c, &w, &buf, &size)) < 0)
+                return rc;
+            free(buf);
+        }
+        fs_stat_fill(c, st, w.e->mode, size, &mt);
+        return 0;
+    }
+    pthread_mutex_lock(&c->mu);
+    t = fs_temp_find(c, w.dir, w.name);
+    if (t == NULL) {
+        pthread_mutex_unlock(&c->mu);
+        return -ENOENT;
+    }
+temp:
+    fs_stat_fill(c, st, S_IFREG | (t->mode & 07777), t->body.len, &t->mtime);
+    st->st_uid = t->uid;
+    st->st_gid = t->gid;
+    st->st_atim = t->atime;
+    st->st_ctim = t->ctime;
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+static int fs_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+                         struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    const char *p = path[0] == '/' ? path + 1 : path;
+    size_t pl = strlen(p);
+    const struct fs_entry *d = fs_dir_entry(p);
+
+    (void)off, (void)fi, (void)flags;
+    if (d == NULL)
+        return -ENOTDIR;
+    fill(buf, ".", NULL, 0, 0);
+    fill(buf, "..", NULL, 0, 0);
+    for (size_t i = 0; i < FS_TREE_N; i++) {
+        const char *q = fs_tree[i].pattern;
+        if (q[0] == '\0')
+            continue;
+        if (pl > 0 && (strncmp(q, p, pl) != 0 || q[pl] != '/'))
+            continue;
+        q += pl > 0 ? pl + 1 : 0;
+        if (strchr(q, '/') == NULL)
+            fill(buf, q, NULL, 0, 0);
+    }
+    pthread_mutex_lock(&c->mu);
+    for (struct fs_temp *t = c->temps; t != NULL; t = t->next)
+        if (strcmp(t->dir, p) == 0)
+            fill(buf, t->name, NULL, 0, 0);
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+static int fs_op_open(const char *path, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    int acc = fi->flags & O_ACCMODE, wr = acc != O_RDONLY, rc;
+    struct fs_handle *h = NULL;
+    struct fs_where w;
+    struct fs_temp *t;
+
+    if ((rc = fs_resolve(path, &w)) < 0)
+        return rc;
+    fi->direct_io = 1;
+    if (w.e == NULL) {
+        pthread_mutex_lock(&c->mu);
+        if ((t = fs_temp_find(c, w.dir, w.name)) == NULL) {
+            pthread_mutex_unlock(&c->mu);
+            return -ENOENT;
+        }
+        if ((h = fs_handle_new(FS_H_TEMP, path, &w)) == NULL) {
+            pthread_mutex_unlock(&c->mu);
+            return -ENOMEM;
+        }
+        if (wr && (fi->flags & O_TRUNC))
+            fs_temp_truncate(c, t, 0);
+        h->temp = t;
+        h->append = (fi->flags & O_APPEND) != 0;
+        t->opens++;
+        pthread_mutex_unlock(&c->mu);
+        fi->fh = (uintptr_t)h;
+        return 0;
+    }
+    if (S_ISDIR(w.e->mode))
+        return -EISDIR;
+    if (wr && w.e->store_file < 0)
+        return -EACCES; /* read-only, even for root */
+    if (w.e->live) {
+        if ((h = fs_handle_new(FS_H_LIVE, path, &w)) == NULL)
+            return -ENOMEM;
+        fi->fh = (uintptr_t)h;
+        return 0;
+    }
+    if ((h = fs_handle_new(wr ? FS_H_CONTROL : FS_H_SNAPSHOT, path, &w)) == NULL)
+        return -ENOMEM;
+    if (wr && (fi->flags & O_TRUNC)) {
+        h->trunc = 1; /* empty; applied as such at release if nothing is written */
+    } else if ((rc = fs_generate(c, &w, &h->buf, &h->len)) < 0) {
+        fs_handle_free(h);
+        return rc;
+    }
+    h->cap = h->len;
+    h->append = (fi->flags & O_APPEND) != 0;
+    fi->fh = (uintptr_t)h;
+    return 0;
+}
+
+static int fs_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    const struct fuse_context *ctx = fuse_get_context();
+    const struct fs_entry *d;
+    struct fs_handle *h;
+    struct fs_where w;
+    struct fs_temp *t;
+    int rc;
+
+    if ((rc = fs_resolve(path, &w)) < 0)
+        return rc;
+    if (w.e != NULL) {
+        if (fi->flags & O_EXCL)
+            return -EEXIST;
+        return fs_op_open(path, fi);
+    }
+    if ((rc = fs_name_check(w.name)) < 0)
+        return rc;
+    if ((d = fs_dir_entry(w.dir)) == NULL)
+        return -ENOENT;
+    if (!d->temp_dir || !fs_name_is_temp(w.name)) {
+        fs_error(c,
+                 "refused creating %s (EPERM) by uid %lu: no such file here; only editors' "
+                 "temporary files (see fs/MOUNT.md) may be created%s",
+                 path + 1, (unsigned long)ctx->uid,
+                 d->temp_dir ? "" : ", and not in this directory");
+        return -EPERM;
+    }
+    pthread_mutex_lock(&c->mu);
+    if ((t = fs_temp_find(c, w.dir, w.name)) != NULL) {
+        pthread_mutex_unlock(&c->mu);
+        if (fi->flags & O_EXCL)
+            return -EEXIST;
+        return fs_op_open(path, fi);
+    }
+    if (c->temp_count >= FS_TEMP_COUNT_MAX) {
+        pthread_mutex_unlock(&c->mu);
+        return -ENOSPC;
+    }
+    t = calloc(1, sizeof(*t));
+    h = fs_handle_new(FS_H_TEMP, path, &w);
+    if (t == NULL || h == NULL || (t->dir = strdup(w.dir)) == NULL ||
+        (t->name = strdup(w.name)) == NULL) {
+        pthread_mutex_unlock(&c->mu);
+        if (t != NULL)
+            fs_temp_free(t);
+        fs_handle_free(h);
+        return -ENOMEM;
+    }
+    t->mode = mode & 07777;
+    t->uid = ctx->uid;
+    t->gid = ctx->gid;
+    clock_gettime(CLOCK_REALTIME, &t->mtime);
+    t->atime = t->ctime = t->mtime;
+    t->linked = 1;
+    t->opens = 1;
+    t->next = c->temps;
+    c->temps = t;
+    c->temp_count++;
+    h->temp = t;
+    h->append = (fi->flags & O_APPEND) != 0;
+    pthread_mutex_unlock(&c->mu);
+    fi->direct_io = 1;
+    fi->fh = (uintptr_t)h;
+    return 0;
+}
+
+static int fs_copy_out(char *buf, size_t size, off_t off, const char *data, size_t len)
+{
+    if (off < 0 || (size_t)off >= len)
+        return 0;
+    if (size > len - (size_t)off)
+        size = len - (size_t)off;
+    memcpy(buf, data + off, size);
+    return (int)size;
+}
+
+static int fs_op_read(const char *path, char *buf, size_t size, off_t off,
+                      struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_handle *h = fs_fh(fi);
+    int n;
+
+    (void)path;
+    if (size > INT_MAX)
+        size = INT_MAX;
+    switch (h->kind) {
+    case FS_H_TEMP:
+        pthread_mutex_lock(&c->mu);
+        n = fs_copy_out(buf, size, off, h->temp->body.data, h->temp->body.len);
+        pthread_mutex_unlock(&c->mu);
+        return n;
+    case FS_H_LIVE: {
+        struct fs_log *l = h->w.e->live == 1 ? &c->events : &c->errors;
+        pthread_mutex_lock(&c->mu);
+        n = fs_copy_out(buf, size, off, l->buf, l->len);
+        pthread_mutex_unlock(&c->mu);
+        return n;
+    }
+    default:
+        pthread_mutex_lock(&h->mu);
+        n = fs_copy_out(buf, size, off, h->buf, h->len);
+        pthread_mutex_unlock(&h->mu);
+        return n;
+    }
+}
+
+static int fs_op_write(const char *path, const char *buf, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_handle *h = fs_fh(fi);
+    size_t end;
+    int rc;
+
+    if (size > INT_MAX || off < 0)
+        return -EINVAL;
+    if (h->kind == FS_H_TEMP) {
+        struct fs_temp *t = h->temp;
+        pthread_mutex_lock(&c->mu);
+        if (h->append)
+            off = (off_t)t->body.len;
+        end = (size_t)off + size;
+        if (end > t->body.len && (rc = fs_temp_truncate(c, t, end)) < 0) {
+            pthread_mutex_unlock(&c->mu);
+            return rc;
+        }
+        memcpy(t->body.data + off, buf, size);
+        clock_gettime(CLOCK_REALTIME, &t->mtime);
+        pthread_mutex_unlock(&c->mu);
+        return (int)size;
+    }
+    if (h->kind != FS_H_CONTROL)
+        return -EBADF;
+    pthread_mutex_lock(&h->mu);
+    h->wrote = 1;
+    if (h->append)
+        off = (off_t)h->len;
+    end = (size_t)off + size;
+    {
+        struct fs_target t;
+        fs_target_of(&t, &h->w, path);
+        if (end > fs_target_max(&t)) {
+            pthread_mutex_unlock(&h->mu);
+            fs_error(c, "refused %s (EFBIG) written by uid %lu: larger than %zu bytes", h->path,
+                     (unsigned long)fuse_get_context()->uid, fs_target_max(&t));
+            return -EFBIG;
+        }
+    }
+    if (end > h->cap) {
+        size_t cap = h->cap ? h->cap : 256;
+        char *nb;
+        while (cap < end)
+            cap *= 2;
+        if ((nb = realloc(h->buf, cap)) == NULL) {
+            pthread_mutex_unlock(&h->mu);
+            return -ENOMEM;
+        }
+        h->buf = nb;
+        h->cap = cap;
+    }
+    {
+        /* What this write overwrites, to put it back if the early check refuses it. */
+        size_t old_len = h->len, over = (size_t)off < old_len ? old_len - (size_t)off : 0;
+        char *saved = NULL;
+        if (over > size)
+            over = size;
+        if (over > 0 && (saved = malloc(over)) == NULL) {
+            pthread_mutex_unlock(&h->mu);
+            return -ENOMEM;
+        }
+        if (over > 0)
+            memcpy(saved, h->buf + off, over);
+        if ((size_t)off > h->len)
+            memset(h->buf + h->len, 0, (size_t)off - h->len);
+        memcpy(h->buf + off, buf, size);
+        if (end > h->len)
+            h->len = end;
+        rc = fs_handle_check(c, h, fuse_get_context()->uid);
+        if (rc < 0) {
+            if (over > 0)
+                memcpy(h->buf + off, saved, over);
+            h->len = old_len;
+            h->failed = rc;
+            free(saved);
+            pthread_mutex_unlock(&h->mu);
+            return rc;
+        }
+        free(saved);
+    }
+    h->dirty = 1;
+    pthread_mutex_unlock(&h->mu);
+    return (int)size;
+}
+
+static int fs_op_flush(const char *path, struct fuse_file_info *fi)
+{
+    (void)path;
+    return fs_handle_apply(fs_ctx_get(), fs_fh(fi));
+}
+
+static int fs_op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+    (void)path, (void)datasync;
+    return fs_handle_apply(fs_ctx_get(), fs_fh(fi));
+}
+
+static int fs_op_release(const char *path, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_handle *h = fs_fh(fi);
+
+    (void)path;
+    /* `: > FILE` opens with O_TRUNC and writes nothing: the empty content is the change.
+     * Applied here, after the last close, as no flush can tell it from the close that a
+     * shell makes before writing (its error is recorded in errors, close(2) cannot see it). */
+    if (h->kind == FS_H_CONTROL && h->trunc && !h->wrote && !h->applied && !h->failed) {
+        struct fs_target t;
+        fs_target_of(&t, &h->w, h->path);
+        fs_apply(c, &t, "", 0, h->uid);
+    }
+    if (h->kind == FS_H_TEMP) {
+        pthread_mutex_lock(&c->mu);
+        if (--h->temp->opens == 0 && !h->temp->linked)
+            fs_temp_free(h->temp);
+        pthread_mutex_unlock(&c->mu);
+    }
+    fs_handle_free(h);
+    return 0;
+}
+
+static int fs_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_handle *h = fs_fh(fi);
+    struct fs_where w;
+    struct fs_temp *t;
+    int rc;
+
+    if (size < 0)
+        return -EINVAL;
+    if (h != NULL && h->kind == FS_H_CONTROL) {
+        pthread_mutex_lock(&h->mu);
+        if ((size_t)size > h->len) {
+            char *nb = realloc(h->buf, (size_t)size);
+            if (nb == NULL) {
+                pthread_mutex_unlock(&h->mu);
+                return -ENOMEM;
+            }
+            memset(nb + h->len, 0, (size_t)size - h->len);
+            h->buf = nb;
+            h->cap = (size_t)size;
+        }
+        h->len = (size_t)size;
+        h->dirty = 1;
+        h->wrote = 1;
+        pthread_mutex_unlock(&h->mu);
+        return 0;
+    }
+    if (h != NULL && h->kind == FS_H_TEMP) {
+        pthread_mutex_lock(&c->mu);
+        rc = fs_temp_truncate(c, h->temp, (size_t)size);
+        pthread_mutex_unlock(&c->mu);
+        return rc;
+    }
+    if ((rc = fs_resolve(path, &w)) < 0)
+        return rc;
+    if (w.e == NULL) {
+        pthread_mutex_lock(&c->mu);
+        t = fs_temp_find(c, w.dir, w.name);
+        rc = t != NULL ? fs_temp_truncate(c, t, (size_t)size) : -ENOENT;
+        pthread_mutex_unlock(&c->mu);
+        return rc;
+    }
+    if (S_ISDIR(w.e->mode))
+        return -EISDIR;
+    if (w.e->store_file < 0)
+        return -EACCES;
+    /* truncate(2) by path is a write of its own: the shortened content, applied now. */
+    {
+        struct fs_target tg;
+        char *buf;
+        size_t len;
+        if ((rc = fs_generate(c, &w, &buf, &len)) < 0)
+            return rc;
+        if ((size_t)size < len) {
+            len = (size_t)size;
+        } else if ((size_t)size > len) {
+            char *nb = realloc(buf, (size_t)size);
+            if (nb == NULL) {
+                free(buf);
+                return -ENOMEM;
+            }
+            memset(nb + len, 0, (size_t)size - len);
+            buf = nb;
+            len = (size_t)size;
+        }
+        fs_target_of(&tg, &w, path);
+        rc = fs_apply(c, &tg, buf, len, fuse_get_context()->uid);
+        free(buf);
+        return rc;
+    }
+}
+
+static int fs_op_unlink(const char *path)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_where w;
+    struct fs_temp *t;
+    int rc;
+
+    if ((rc = fs_resolve(path, &w)) < 0)
+        return rc;
+    if (w.e != NULL) {
+        fs_error(c,
+                 "refused removing %s (EPERM) by uid %lu: the files of the tree cannot be "
+                 "removed",
+                 path + 1, (unsigned long)fuse_get_context()->uid);
+        return -EPERM;
+    }
+    pthread_mutex_lock(&c->mu);
+    t = fs_temp_find(c, w.dir, w.name);
+    if (t != NULL)
+        fs_temp_unlink(c, t);
+    pthread_mutex_unlock(&c->mu);
+    return t != NULL ? 0 : -ENOENT;
+}
+
+/* Makes a new temporary file DIR/NAME holding DATA (caller holds c->mu). */
+static int fs_temp_make(struct fs_ctx *c, const struct fs_where *w, const char *data, size_t len,
+                        mode_t mode, uid_t uid, gid_t gid)
+{
+    struct fs_temp *t;
+    int rc;
+
+    if (c->temp_count >= FS_TEMP_COUNT_MAX)
+        return -ENOSPC;
+    if ((t = calloc(1, sizeof(*t))) == NULL || (t->dir = strdup(w->dir)) == NULL ||
+        (t->name = strdup(w->name)) == NULL) {
+        if (t != NULL)
+            fs_temp_free(t);
+        return -ENOMEM;
+    }
+    t->linked = 1;
+    t->mode = mode;
+    t->uid = uid;
+    t->gid = gid;
+    t->next = c->temps;
+    c->temps = t;
+    c->temp_count++;
+    if ((rc = fs_temp_truncate(c, t, len)) < 0) {
+        fs_temp_unlink(c, t);
+        return rc;
+    }
+    if (len > 0)
+        memcpy(t->body.data, data, len);
+    t->atime = t->mtime;
+    return 0;
+}
+
+static int fs_op_rename(const char *from, const char *to, unsigned int flags)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    uid_t uid = fuse_get_context()->uid;
+    struct fs_where wf, wt;
+    const struct fs_entry *d;
+    struct fs_temp *tf, *tt;
+    int rc;
+
+    if (flags & RENAME_EXCHANGE)
+        return -EINVAL;
+    if ((rc = fs_resolve(from, &wf)) < 0 || (rc = fs_resolve(to, &wt)) < 0)
+        return rc;
+    if (wt.e != NULL && S_ISDIR(wt.e->mode))
+        return -EISDIR;
+    if (wf.e != NULL && S_ISDIR(wf.e->mode))
+        return -EPERM;
+
+    if (wf.e == NULL) {
+        /* From a temporary file. */
+        pthread_mutex_lock(&c->mu);
+        if ((tf = fs_temp_find(c, wf.dir, wf.name)) == NULL) {
+            pthread_mutex_unlock(&c->mu);
+            return -ENOENT;
+        }
+        if (wt.e != NULL) {
+            /* Onto a file of the tree: the temporary file's content is the write. */
+            struct fs_target tg;
+            char *data = NULL;
+            size_t len = tf->body.len;
+            if (wt.e->store_file < 0) {
+                pthread_mutex_unlock(&c->mu);
+                return -EACCES;
+            }
+            if (flags & RENAME_NOREPLACE) {
+                pthread_mutex_unlock(&c->mu);
+                return -EEXIST;
+            }
+            if ((data = malloc(len + 1)) == NULL) {
+                pthread_mutex_unlock(&c->mu);
+                return -ENOMEM;
+            }
+            if (len > 0)
+                memcpy(data, tf->body.data, len);
+            tf->opens++; /* kept alive while the change is applied without the lock */
+            pthread_mutex_unlock(&c->mu);
+            fs_target_of(&tg, &wt, to);
+            rc = fs_apply(c, &tg, data, len, uid);
+            free(data);
+            pthread_mutex_lock(&c->mu);
+            tf->opens--;
+            if (rc == 0 && tf->linked)
+                fs_temp_unlink(c, tf);
+            else if (!tf->linked && tf->opens == 0)
+                fs_temp_free(tf);
+            pthread_mutex_unlock(&c->mu);
+            return rc;
+        }
+        /* Onto another temporary name. */
+        d = fs_dir_entry(wt.dir);
+        if (d == NULL || !d->temp_dir || !fs_name_is_temp(wt.name)) {
+            pthread_mutex_unlock(&c->mu);
+            return -EPERM;
+        }
+        tt = fs_temp_find(c, wt.dir, wt.name);
+        if (tt == tf) {
+            pthread_mutex_unlock(&c->mu);
+            return 0;
+        }
+        if (tt != NULL && (flags & RENAME_NOREPLACE)) {
+            pthread_mutex_unlock(&c->mu);
+            return -EEXIST;
+        }
+        if (tt != NULL)
+            fs_temp_unlink(c, tt);
+        {
+            char *nd = strdup(wt.dir), *nn = strdup(wt.name);
+            if (nd == NULL || nn == NULL) {
+                free(nd);
+                free(nn);
+                pthread_mutex_unlock(&c->mu);
+                return -ENOMEM;
+            }
+            free(tf->dir);
+            free(tf->name);
+            tf->dir = nd;
+            tf->name = nn;
+            clock_gettime(CLOCK_REALTIME, &tf->ctime);
+        }
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
+
+    /* From a file of the tree: only onto a temporary name (an editor's backup by rename),
+     * which gets a copy of the content; the file itself stays, as it cannot be removed. */
+    d = fs_dir_entry(wt.dir);
+    if (wt.e != NULL || d == NULL || !d->temp_dir || !fs_name_is_temp(wt.name)) {
+        fs_error(c,
+                 "refused renaming %s to %s (EPERM) by uid %lu: the files of the tree stay "
+                 "where they are",
+                 from + 1, to + 1, (unsigned long)uid);
+        return -EPERM;
+    }
+    {
+        char *buf;
+        size_t len;
+        if ((rc = fs_generate(c, &wf, &buf, &len)) < 0)
+            return rc;
+        pthread_mutex_lock(&c->mu);
+        tt = fs_temp_find(c, wt.dir, wt.name);
+        if (tt != NULL && (flags & RENAME_NOREPLACE))
+            rc = -EEXIST;
+        else {
+            if (tt != NULL)
+                fs_temp_unlink(c, tt);
+            rc = fs_temp_make(c, &wt, buf, len, wf.e->mode & 07777, c->owner_uid, c->owner_gid);
+        }
+        pthread_mutex_unlock(&c->mu);
+        free(buf);
+        return rc;
+    }
+}
+
+/* chmod, chown and utimens change temporary files; on the tree's files they succeed only
+ * when they change nothing (editors set the mode and owner a file already has). */
+static int fs_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_handle *h = fs_fh(fi);
+    struct fs_where w;
+    struct fs_temp *t;
+    int rc;
+
+    if ((rc = fs_resolve(path, &w)) < 0)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    t = h != NULL && h->kind == FS_H_TEMP ? h->temp
+        : w.e == NULL                     ? fs_temp_find(c, w.dir, w.name)
+                                          : NULL;
+    if (t != NULL) {
+        t->mode = mode & 07777;
+        clock_gettime(CLOCK_REALTIME, &t->ctime);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (t != NULL)
+        return 0;
+    if (w.e == NULL)
+        return -ENOENT;
+    return (mode & 07777) == (w.e->mode & 07777) ? 0 : -EPERM;
+}
+
+static int fs_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_handle *h = fs_fh(fi);
+    struct fs_where w;
+    struct fs_temp *t;
+    int rc;
+
+    if ((rc = fs_resolve(path, &w)) < 0)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    t = h != NULL && h->kind == FS_H_TEMP ? h->temp
+        : w.e == NULL                     ? fs_temp_find(c, w.dir, w.name)
+                                          : NULL;
+    if (t != NULL) {
+        if (uid != (uid_t)-1)
+            t->uid = uid;
+        if (gid != (gid_t)-1)
+            t->gid = gid;
+        clock_gettime(CLOCK_REALTIME, &t->ctime);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (t != NULL)
+        return 0;
+    if (w.e == NULL)
+        return -ENOENT;
+    if ((uid != (uid_t)-1 && uid != c->owner_uid) || (gid != (gid_t)-1 && gid != c->owner_gid))
+        return -EPERM;
+    return 0;
+}
+
+static int fs_op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_handle *h = fs_fh(fi);
+    struct fs_where w;
+    struct fs_temp *t;
+    struct timespec now;
+    int rc;
+
+    if ((rc = fs_resolve(path, &w)) < 0)
+        return rc;
+    clock_gettime(CLOCK_REALTIME, &now);
+    pthread_mutex_lock(&c->mu);
+    t = h != NULL && h->kind == FS_H_TEMP ? h->temp
+        : w.e == NULL                     ? fs_temp_find(c, w.dir, w.name)
+                                          : NULL;
+    if (t != NULL) {
+        t->atime = tv[0].tv_nsec == UTIME_NOW ? now : tv[0];
+        t->mtime = tv[1].tv_nsec == UTIME_NOW ? now : tv[1];
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (t == NULL && w.e == NULL)
+        return -ENOENT;
+    return 0; /* the tree's times are those of the state they show */
+}
+
+static int fs_op_statfs(const char *path, struct statvfs *st)
+{
+    (void)path;
+    memset(st, 0, sizeof(*st));
+    st->f_bsize = 4096;
+    st->f_frsize = 4096;
+    st->f_namemax = FS_NAME_MAX;
+    return 0;
+}
+
+static int fs_op_refuse(const char *path, mode_t mode)
+{
+    (void)path, (void)mode;
+    return -EPERM;
+}
+
+static int fs_op_refuse2(const char *a, const char *b)
+{
+    (void)a, (void)b;
+    return -EPERM;
+}
+
+static int fs_op_rmdir(const char *path)
+{
+    (void)path;
+    return -EPERM;
+}
+
+static void *fs_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+    /* O_TRUNC arrives with open(), so truncating and writing are one change. */
+    if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+        conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+    /* Content and attributes change with every accepted change: nothing is cached. */
+    cfg->entry_timeout = 0;
+    cfg->attr_timeout = 0;
+    cfg->negative_timeout = 0;
+    cfg->direct_io = 1;
+    cfg->hard_remove = 1; /* unlinked temporary files live in their handles */
+    cfg->use_ino = 0;
+    return fuse_get_context()->private_data;
+}
+
+static const struct fuse_operations fs_ops = {
+    .init = fs_op_init,
+    .getattr = fs_op_getattr,
+    .readdir = fs_op_readdir,
+    .open = fs_op_open,
+    .create = fs_op_create,
+    .read = fs_op_read,
+    .write = fs_op_write,
+    .flush = fs_op_flush,
+    .fsync = fs_op_fsync,
+    .release = fs_op_release,
+    .truncate = fs_op_truncate,
+    .unlink = fs_op_unlink,
+    .rename = fs_op_rename,
+    .chmod = fs_op_chmod,
+    .chown = fs_op_chown,
+    .utimens = fs_op_utimens,
+    .statfs = fs_op_statfs,
+    .mkdir = fs_op_refuse,
+    .rmdir = fs_op_rmdir,
+    .symlink = fs_op_refuse2,
+    .link = fs_op_refuse2,
+};
+
+int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const char *fuse_opts,
+             const char *log_path)
+{
+    struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+    struct fuse_loop_config *lc = NULL;
+    struct fuse *f = NULL;
+    char *opts = NULL;
+    int rc = 1, mounted = 0, handlers = 0;
+
+    if (asprintf(&opts, "fsname=unisec,subtype=unisec,default_permissions%s%s",
+                 fuse_opts != NULL && fuse_opts[0] ? "," : "",
+                 fuse_opts != NULL ? fuse_opts : "") < 0) {
+        opts = NULL;
+        goto out;
+    }
+    if (fuse_opt_add_arg(&args, "unisec") < 0 || fuse_opt_add_arg(&args, "-o") < 0 ||
+        fuse_opt_add_arg(&args, opts) < 0)
+        goto out;
+    if ((f = fuse_new(&args, &fs_ops, sizeof(fs_ops), c)) == NULL) {
+        fprintf(stderr, "unisec mount: libfuse refused the options '%s'\n", opts);
+        goto out;
+    }
+    if (fuse_mount(f, mountpoint) != 0) {
+        fprintf(stderr,
+                "unisec mount: cannot mount on %s (is it an empty directory you may "
+                "write, not already mounted? `fusermount3 -u %s` ends a stale mount)\n",
+                mountpoint, mountpoint);
+        goto out;
+    }
+    mounted = 1;
+    if (!foreground) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            fprintf(stderr, "unisec mount: cannot open the log %s: %s\n", log_path,
+                    strerror(errno));
+            goto out;
+        }
+        if (fuse_daemonize(0) != 0) {
+            close(fd);
+            goto out;
+        }
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+    if (fuse_set_signal_handlers(fuse_get_session(f)) != 0)
+        goto out;
+    handlers = 1;
+    {
+        struct engine_diag d = {0};
+        if (fs_watch_start(c, &d) < 0) {
+            char *t = engine_diag_join(&d);
+            engine_log("warning",
+                       "changes made in the store from outside are noticed only "
+                       "at the next write: %s",
+                       t != NULL ? t : "");
+            free(t);
+        }
+        engine_diag_free(&d);
+    }
+    fs_event(c, "mounted %s on %s", c->store_dir, mountpoint);
+    if ((lc = fuse_loop_cfg_create()) == NULL)
+        goto out;
+    fuse_loop_cfg_set_clone_fd(lc, 0);
+    fuse_loop_cfg_set_max_threads(lc, 64);
+    rc = fuse_loop_mt(f, lc) == 0 ? 0 : 1;
+    fs_watch_stop(c);
+    engine_log("info", "unmounted %s", mountpoint);
+
+out:
+    if (lc != NULL)
+        fuse_loop_cfg_destroy(lc);
+    if (handlers)
+        fuse_remove_signal_handlers(fuse_get_session(f));
+    if (mounted)
+        fuse_unmount(f);
+    if (f != NULL)
+        fuse_destroy(f);
+    fuse_opt_free_args(&args);
+    free(opts);
+    return rc;
+}

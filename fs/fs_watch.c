@@ -1,0 +1,148 @@
+/* fs_watch.c — notices changes made in the store from outside (inotify) and hands them to
+ * fs_apply_external(). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "fs_int.h"
+
+/* A burst of file events (git writes several files) is handled once it has been quiet this
+ * long, or at the latest after FS_WATCH_MAX_MS; with no event at all, the store is looked at
+ * every FS_WATCH_IDLE_MS anyway (a directory created after the start has no watch yet). */
+#define FS_WATCH_QUIET_MS 40
+#define FS_WATCH_MAX_MS   400
+#define FS_WATCH_IDLE_MS  5000
+
+#define FS_WATCH_MASK                                                                              \
+    (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB)
+
+/* The directories watched, relative to the store. */
+static const char *const fs_watch_dirs[] = {"", "state", "policy", ".git", ".git/refs/heads"};
+
+static void fs_watch_add(struct fs_ctx *c)
+{
+    char path[4096];
+
+    for (size_t i = 0; i < sizeof(fs_watch_dirs) / sizeof(fs_watch_dirs[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", c->store_dir, fs_watch_dirs[i]);
+        inotify_add_watch(c->watch_fd, path, FS_WATCH_MASK | IN_ONLYDIR);
+    }
+}
+
+/* Does this event say something the mount must look at? Lock files come and go during
+ * every git operation; the rename that ends one is what counts. */
+static int fs_watch_relevant(const struct inotify_event *ev)
+{
+    size_t n;
+
+    if (ev->len == 0)
+        return 1;
+    n = strlen(ev->name);
+    if (n > 5 && strcmp(ev->name + n - 5, ".lock") == 0)
+        return 0;
+    return 1;
+}
+
+/* Reads every pending event; returns 1 when one of them is relevant. */
+static int fs_watch_drain(struct fs_ctx *c)
+{
+    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    int relevant = 0;
+    ssize_t n;
+
+    while ((n = read(c->watch_fd, buf, sizeof(buf))) > 0) {
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            relevant |= fs_watch_relevant(ev);
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+    return relevant;
+}
+
+static int64_t fs_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *fs_watch_main(void *arg)
+{
+    struct fs_ctx *c = arg;
+    struct pollfd pf[2] = {{.fd = c->stop_fd, .events = POLLIN},
+                           {.fd = c->watch_fd, .events = POLLIN}};
+    int64_t first = 0; /* when the pending burst began, 0 when none */
+
+    for (;;) {
+        int timeout = FS_WATCH_IDLE_MS;
+        if (first != 0) {
+            int64_t left = first + FS_WATCH_MAX_MS - fs_now_ms();
+            timeout = left < FS_WATCH_QUIET_MS ? (left < 0 ? 0 : (int)left) : FS_WATCH_QUIET_MS;
+        }
+        int n = poll(pf, 2, timeout);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (pf[0].revents & POLLIN)
+            break;
+        if (n > 0 && (pf[1].revents & POLLIN)) {
+            if (fs_watch_drain(c) && first == 0)
+                first = fs_now_ms();
+            if (first == 0 || fs_now_ms() - first < FS_WATCH_MAX_MS)
+                continue;
+        }
+        /* Quiet now (or the burst has lasted long enough, or the idle period ended). */
+        first = 0;
+        fs_watch_add(c);
+        fs_apply_external(c);
+    }
+    return NULL;
+}
+
+int fs_watch_start(struct fs_ctx *c, struct engine_diag *diag)
+{
+    int rc;
+
+    c->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    c->stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (c->watch_fd < 0 || c->stop_fd < 0) {
+        rc = -errno;
+        engine_diag_add(diag, c->store_dir, 0, 0, "inotify: %s", strerror(errno));
+        goto fail;
+    }
+    fs_watch_add(c);
+    if ((rc = pthread_create(&c->watcher, NULL, fs_watch_main, c)) != 0) {
+        engine_diag_add(diag, c->store_dir, 0, 0, "cannot start the watcher: %s", strerror(rc));
+        rc = -rc;
+        goto fail;
+    }
+    c->watcher_running = 1;
+    return 0;
+fail:
+    if (c->watch_fd >= 0)
+        close(c->watch_fd);
+    if (c->stop_fd >= 0)
+        close(c->stop_fd);
+    c->watch_fd = c->stop_fd = -1;
+    return rc;
+}
+
+void fs_watch_stop(struct fs_ctx *c)
+{
+    uint64_t one = 1;
+
+    if (!c->watcher_running)
+        return;
+    if (write(c->stop_fd, &one, sizeof(one)) < 0)
+        engine_log("warning", "cannot stop the store watcher: %s", strerror(errno));
+    pthread_join(c->watcher, NULL);
+    c->watcher_running = 0;
+    close(c->watch_fd);
+    close(c->stop_fd);
+    c->watch_fd = c->stop_fd = -1;
+}
