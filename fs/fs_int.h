@@ -143,7 +143,7 @@ void fs_time_format(char *buf, size_t size, time_t t);
 
 /* An append-only text log with a size bound; the oldest lines go first. */
 struct fs_log {
-    char *buf; /* owned */
+    char *buf; /* owned; NUL-terminated (not counted in len) once anything is appended */
     size_t len, cap;
     size_t max;       /* bytes kept at most (0: no bound) */
     size_t max_lines; /* lines kept at most (0: no bound) */

@@ -35,6 +35,7 @@ static void fs_log_drop_to(struct fs_log *l, size_t keep)
     }
     memmove(l->buf, l->buf + cut, l->len - cut);
     l->len -= cut;
+    l->buf[l->len] = '\0';
 }
 
 int fs_log_append(struct fs_log *l, time_t now, const char *line)
@@ -45,10 +46,10 @@ int fs_log_append(struct fs_log *l, time_t now, const char *line)
     fs_time_format(ts, sizeof(ts), now);
     tl = strlen(ts);
     need = l->len + tl + 1 + ll + 1;
-    if (need > l->cap) {
+    if (need + 1 > l->cap) {
         size_t cap = l->cap ? l->cap : 1024;
         char *nb;
-        while (cap < need)
+        while (cap < need + 1)
             cap *= 2;
         if ((nb = realloc(l->buf, cap)) == NULL)
             return -ENOMEM;
@@ -62,6 +63,7 @@ int fs_log_append(struct fs_log *l, time_t now, const char *line)
         l->buf[l->len + tl + 1 + i] = (ch == '\n' || ch == '\r') ? ' ' : ch;
     }
     l->buf[need - 1] = '\n';
+    l->buf[need] = '\0';
     l->len = need;
     l->lines++;
     l->mtime = now;

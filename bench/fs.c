@@ -1,0 +1,229 @@
+/* bench/fs.c — the mount's write and read latency beside a plain file write and a `git commit`
+ * with the git command line, measured in one run on the same file system. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef BENCH_UNISEC
+#define BENCH_UNISEC "unisec"
+#endif
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+struct stats {
+    double p50, p99;
+};
+
+static struct stats summarise(double *v, size_t n)
+{
+    struct stats s;
+    qsort(v, n, sizeof(*v), cmp_double);
+    s.p50 = v[n / 2];
+    s.p99 = v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
+    return s;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench/fs: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+static void write_file(const char *path, const char *data)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    size_t n = strlen(data);
+    if (fd < 0 || write(fd, data, n) != (ssize_t)n || close(fd) != 0)
+        die(path);
+}
+
+/* Runs ARGV, waits, returns its exit status (stdout and stderr to /dev/null when QUIET). */
+static int run(char *const argv[], int quiet)
+{
+    pid_t pid = fork();
+    int st;
+
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        if (quiet) {
+            int fd = open("/dev/null", O_WRONLY);
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    if (waitpid(pid, &st, 0) < 0)
+        die("waitpid");
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* One write the way `echo V > PATH` makes it: open with O_TRUNC, write, close (the close
+ * returns once the change is committed). FSYNC adds an fsync before the close. */
+static double timed_write(const char *path, const char *v, int do_fsync)
+{
+    double t0 = now_us();
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CREAT, 0644);
+    size_t n = strlen(v);
+    if (fd < 0 || write(fd, v, n) != (ssize_t)n)
+        die(path);
+    if (do_fsync && fsync(fd) != 0)
+        die("fsync");
+    if (close(fd) != 0)
+        die("close");
+    return now_us() - t0;
+}
+
+static double timed_read(const char *path)
+{
+    char buf[4096];
+    double t0 = now_us();
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        die(path);
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    close(fd);
+    return now_us() - t0;
+}
+
+static void report(const char *what, struct stats s, size_t n)
+{
+    printf("%-52s p50 %9.1f us   p99 %9.1f us   (n=%zu)\n", what, s.p50, s.p99, n);
+}
+
+int main(int argc, char **argv)
+{
+    const char *unisec = argc > 1 ? argv[1] : BENCH_UNISEC;
+    const char *tmp = getenv("TMPDIR");
+    char dir[PATH_MAX / 4], store[PATH_MAX / 2], mnt[PATH_MAX / 2], path[PATH_MAX], plain[PATH_MAX],
+        gitdir[PATH_MAX], gitfile[PATH_MAX], topo[PATH_MAX], readme[PATH_MAX];
+    enum { NW = 400, NR = 2000, NG = 100 };
+    static double w[NW], pw[NW], pwf[NW], r[NR], g[NG];
+    struct stats sw, spw, spwf, sr, sg;
+    pid_t daemon;
+
+    snprintf(dir, sizeof(dir), "%s/unisec-bench-fs.XXXXXX", tmp != NULL ? tmp : "/tmp");
+    if (mkdtemp(dir) == NULL)
+        die("mkdtemp");
+    snprintf(store, sizeof(store), "%s/store", dir);
+    snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+    snprintf(topo, sizeof(topo), "%s/topology.yaml", dir);
+    snprintf(plain, sizeof(plain), "%s/plain", dir);
+    snprintf(gitdir, sizeof(gitdir), "%s/git", dir);
+    snprintf(gitfile, sizeof(gitfile), "%s/git/value", dir);
+    snprintf(readme, sizeof(readme), "%s/README", mnt);
+    if (mkdir(mnt, 0755) != 0)
+        die(mnt);
+    write_file(topo, "tosca_definitions_version: tosca_simple_yaml_1_2\n");
+    {
+        char *init[] = {(char *)unisec, "init", store, "--from", topo, NULL};
+        if (run(init, 1) != 0) {
+            fprintf(stderr, "bench/fs: `%s init` failed (give the unisec binary as argument)\n",
+                    unisec);
+            return 1;
+        }
+    }
+    daemon = fork();
+    if (daemon == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 2);
+        execlp(unisec, unisec, "mount", "-f", "--store", store, mnt, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && access(readme, F_OK) != 0; i++)
+        usleep(20000);
+    if (access(readme, F_OK) != 0) {
+        fprintf(stderr, "bench/fs: the mount did not come up (is /dev/fuse there?)\n");
+        return 1;
+    }
+
+    /* The mount: a write that is validated and committed (fsync'd) before close returns. */
+    snprintf(path, sizeof(path), "%s/policy/groups", mnt);
+    for (int i = 0; i < NW; i++)
+        w[i] = timed_write(path, i % 2 ? "ops: alice\n" : "ops: bob\n", 0);
+    sw = summarise(w, NW);
+    for (int i = 0; i < NR; i++)
+        r[i] = timed_read(path);
+    sr = summarise(r, NR);
+
+    /* The same writes to a plain file of the store's file system, without and with fsync. */
+    for (int i = 0; i < NW; i++)
+        pw[i] = timed_write(plain, i % 2 ? "ops: alice\n" : "ops: bob\n", 0);
+    spw = summarise(pw, NW);
+    for (int i = 0; i < NW; i++)
+        pwf[i] = timed_write(plain, i % 2 ? "ops: alice\n" : "ops: bob\n", 1);
+    spwf = summarise(pwf, NW);
+
+    /* The same change committed with the git command line: write the file, `git commit -a`. */
+    {
+        char *init[] = {"git", "init", "-q", gitdir, NULL};
+        char *add[] = {"git", "-C", gitdir, "add", "value", NULL};
+        if (run(init, 1) != 0)
+            die("git init");
+        write_file(gitfile, "ops: carol\n");
+        if (run(add, 1) != 0)
+            die("git add");
+        for (int i = 0; i < NG; i++) {
+            char *commit[] = {"git",
+                              "-C",
+                              gitdir,
+                              "-c",
+                              "user.name=bench",
+                              "-c",
+                              "user.email=bench@localhost",
+                              "-c",
+                              "core.fsync=all",
+                              "commit",
+                              "-q",
+                              "-a",
+                              "-m",
+                              "bench",
+                              NULL};
+            double t0 = now_us();
+            write_file(gitfile, i % 2 ? "ops: alice\n" : "ops: bob\n");
+            if (run(commit, 1) != 0)
+                die("git commit");
+            g[i] = now_us() - t0;
+        }
+        sg = summarise(g, NG);
+    }
+
+    printf("bench/fs: one run, same file system (%s)\n\n", dir);
+    report("mount: write policy/groups (validated, committed)", sw, NW);
+    report("mount: read policy/groups", sr, NR);
+    report("plain file: open/write/close", spw, NW);
+    report("plain file: open/write/fsync/close", spwf, NW);
+    report("git CLI: write + git commit -a (core.fsync=all)", sg, NG);
+    printf("\nratios at p50: mount write / plain write %.1fx, / plain write+fsync %.2fx, "
+           "/ git commit %.2fx\n",
+           sw.p50 / spw.p50, sw.p50 / spwf.p50, sw.p50 / sg.p50);
+
+    {
+        char *um[] = {"fusermount3", "-u", mnt, NULL};
+        run(um, 1);
+        waitpid(daemon, NULL, 0);
+        char *rm[] = {"rm", "-rf", dir, NULL};
+        run(rm, 1);
+    }
+    return 0;
+}
