@@ -1,4 +1,275 @@
-/* topology.h — placeholder until the topology model lands (owned by the topology work). */
+/*
+ * topology.h — the SecTOSCA topology (engine/TOPOLOGY.md is its reference): loading a
+ * topology file and the module catalogue it is built from, walking its nodes, the run-time
+ * state kept beside it (each node's current security level and property overrides), and
+ * what the interpreters derive from topology + state + target (NetSoft 2019, eq. 3-5).
+ *
+ * Ownership: every `struct engine_topology*`, `struct engine_topology_state*` and
+ * `struct engine_topology_derived*` is made by one function here and freed by its `_free`
+ * (which accepts NULL). Every `const char *` and every `const struct ...*` these functions
+ * return is borrowed from the object it was read from and stays valid until that object is
+ * freed; none of them is ever modified after it is returned.
+ *
+ * Errors: functions return 0 or a negative errno (-EINVAL: invalid input, with every error
+ * appended to DIAG as FILE:LINE:COL and a sentence; -ENOENT: no such node, property or
+ * file; -ENOMEM; -EIO). Loading is all-or-nothing: on failure *OUT is NULL.
+ *
+ * Thread-safety: a loaded topology, a state and a derived result are immutable except through
+ * the state setters; any number of threads may read them concurrently, a setter needs the
+ * caller's exclusive access to that state.
+ */
 #ifndef UNISEC_ENGINE_TOPOLOGY_H
 #define UNISEC_ENGINE_TOPOLOGY_H
+
+#include <stddef.h>
+
+#include "diag.h"
+
+/* Largest topology or imported file read, in bytes. */
+#define ENGINE_TOPOLOGY_FILE_MAX (4u << 20)
+
+/* The environment variable that overrides the compiled-in module catalogue directory. */
+#define ENGINE_TOPOLOGY_MODULES_ENV "UNISEC_MODULES_DIR"
+
+/* The execution environment of the unikernels (DESIGN.md section 4). */
+enum engine_target {
+    ENGINE_TARGET_HVT, /* KVM, unisec's tender */
+    ENGINE_TARGET_SPT, /* seccomp-confined process */
+};
+
+/* "hvt" / "spt"; and the reverse (returns -EINVAL for another name). */
+const char *engine_target_name(enum engine_target t);
+int engine_target_parse(enum engine_target *out, const char *name);
+
+/* Scalar property types (TOSCA's names). */
+enum engine_topology_type {
+    ENGINE_TOPOLOGY_STRING,
+    ENGINE_TOPOLOGY_INTEGER,
+    ENGINE_TOPOLOGY_FLOAT,
+    ENGINE_TOPOLOGY_BOOLEAN,
+};
+
+/* "string", "integer", "float", "boolean". */
+const char *engine_topology_type_name(enum engine_topology_type t);
+
+/* A loaded topology. Opaque. */
+struct engine_topology;
+
+/*
+ * The directory of the module catalogue (builder/modules): $UNISEC_MODULES_DIR when set and
+ * not empty, else the directory compiled in by meson (the source tree's builder/modules).
+ * Borrowed (static or the environment's).
+ */
+const char *engine_topology_modules_dir(void);
+
+/*
+ * Loads the topology file PATH, the files it imports (relative to PATH's directory) and the
+ * module catalogue (engine_topology_modules_dir()), and checks the model: types, properties,
+ * levels, security functions, requirements between nodes, groups. Messages name files as
+ * given (PATH itself, imports as PATH's directory joined with the import). This does not run
+ * the interpreters: engine_topology_derive() checks what depends on the target.
+ * On success *OUT is the topology (free with engine_topology_free()).
+ */
+int engine_topology_load_file(struct engine_topology **out, const char *path,
+                              struct engine_diag *diag);
+
+/*
+ * The same from BUF[0..LEN) (borrowed; need not be NUL-terminated), named NAME in messages;
+ * imports resolve relative to BASE_DIR (NULL: imports are refused). For the mount, which
+ * validates a new topology.yaml before accepting it.
+ */
+int engine_topology_load_buffer(struct engine_topology **out, const char *buf, size_t len,
+                                const char *name, const char *base_dir, struct engine_diag *diag);
+
+void engine_topology_free(struct engine_topology *t);
+
+/* "tosca_simple_yaml_1_0", "_1_2" or "_1_3", as the topology declares it. */
+const char *engine_topology_version(const struct engine_topology *t);
+
+/* One scalar property of a node: its declared type and its value in the topology. */
+struct engine_topology_prop {
+    const char *name;
+    enum engine_topology_type type;
+    const char *value; /* canonical text (see TOPOLOGY.md), or NULL when it has none */
+};
+
+/* A node template, read-only. */
+struct engine_topology_node {
+    const char *name;
+    const char *type;
+    size_t nlevels;
+    const char *const *levels; /* the levels it declares; levels[0] is "default" */
+    size_t nprops;
+    const struct engine_topology_prop *props; /* its scalar properties, sorted by name */
+};
+
+size_t engine_topology_node_count(const struct engine_topology *t);
+
+/* Node I (0 <= I < count), in the order of the topology file. */
+const struct engine_topology_node *engine_topology_node_at(const struct engine_topology *t,
+                                                           size_t i);
+
+/* The node named NAME, or NULL. */
+const struct engine_topology_node *engine_topology_node_find(const struct engine_topology *t,
+                                                             const char *name);
+
+/* The index of LEVEL in N->levels, or -ENOENT. */
+int engine_topology_node_level_index(const struct engine_topology_node *n, const char *level);
+
+/* N's property NAME, or NULL. */
+const struct engine_topology_prop *engine_topology_node_prop(const struct engine_topology_node *n,
+                                                             const char *name);
+
+/*
+ * Checks TEXT as a value of type TYPE and writes its canonical form into a new string
+ * (*OUT, caller frees). Returns 0, -EINVAL (with *WHY a static sentence saying what was
+ * expected) or -ENOMEM.
+ */
+int engine_topology_value_parse(char **out, enum engine_topology_type type, const char *text,
+                                const char **why);
+
+/* ---- state: current levels and property overrides (store files state/levels and
+ * state/properties; TOPOLOGY.md gives their line format) ---- */
+
+struct engine_topology_state;
+
+/* A state for T with every node at level "default" and no override. T is borrowed and must
+ * outlive the state. */
+int engine_topology_state_new(struct engine_topology_state **out, const struct engine_topology *t);
+void engine_topology_state_free(struct engine_topology_state *s);
+
+/*
+ * Parses the contents of state/levels (LEVELS[0..LLEN)) and state/properties
+ * (PROPS[0..PLEN)) for T; either may be NULL (empty). Messages name the files
+ * "state/levels" and "state/properties". Every line is checked as the setters check it.
+ * On failure *OUT is NULL.
+ */
+int engine_topology_state_parse(struct engine_topology_state **out, const struct engine_topology *t,
+                                const char *levels, size_t llen, const char *props, size_t plen,
+                                struct engine_diag *diag);
+
+/*
+ * A state for NEW_T keeping from OLD what still applies to it: the level of every node that
+ * NEW_T still has with that level, every override whose node and property still exist with a
+ * value valid for the property's (possibly new) type. Other entries are dropped, each one
+ * described by an entry in DIAG (without position; DIAG may be NULL): a caller shows them as
+ * warnings, since the carried state is valid.
+ */
+int engine_topology_state_carry(struct engine_topology_state **out,
+                                const struct engine_topology *new_t,
+                                const struct engine_topology_state *old, struct engine_diag *diag);
+
+/* The texts of state/levels and state/properties (new strings, *LEN without the NUL; caller
+ * frees). Parsing them back gives an equal state. */
+int engine_topology_state_format_levels(const struct engine_topology_state *s, char **out,
+                                        size_t *len);
+int engine_topology_state_format_properties(const struct engine_topology_state *s, char **out,
+                                            size_t *len);
+
+/* NODE's current level, or NULL when T has no such node. */
+const char *engine_topology_state_level(const struct engine_topology_state *s, const char *node);
+
+/*
+ * Sets NODE's level. -ENOENT when there is no such node; -EINVAL when LEVEL is not one the
+ * node declares, with a message in DIAG naming the allowed values ("level 'x' of node web:
+ * expected default or critical"). DIAG may be NULL.
+ */
+int engine_topology_state_set_level(struct engine_topology_state *s, const char *node,
+                                    const char *level, struct engine_diag *diag);
+
+/*
+ * NODE's property NAME as it is in force: the override if any, else the topology's value.
+ * NULL when the property has neither, or when there is no such node or property.
+ */
+const char *engine_topology_state_property(const struct engine_topology_state *s, const char *node,
+                                           const char *name);
+
+/*
+ * Overrides NODE's property NAME with VALUE, checked against the property's type and stored in
+ * canonical form. -ENOENT for an unknown node or property (message in DIAG), -EINVAL for a
+ * value of the wrong type (message says the type expected). Setting the topology's own value
+ * removes the override.
+ */
+int engine_topology_state_set_property(struct engine_topology_state *s, const char *node,
+                                       const char *name, const char *value,
+                                       struct engine_diag *diag);
+
+/* ---- what the interpreters derive (SecTOSCA eq. 3-4, UniTOSCA eq. 5) ---- */
+
+/* Where a node's access-control decisions are taken (NetSoft 2019, section VI). */
+enum engine_pdp {
+    ENGINE_PDP_NONE,     /* no access control at this level */
+    ENGINE_PDP_INTERNAL, /* rules compiled into the image */
+    ENGINE_PDP_PUSH,     /* rules pushed to the running instance */
+    ENGINE_PDP_PULL,     /* the instance asks the orchestrator */
+};
+
+/* "none", "internal", "push", "pull". */
+const char *engine_pdp_name(enum engine_pdp p);
+
+/* One configuration value of a module (a manifest property, or a value the engine derives). */
+struct engine_topology_param {
+    const char *name;
+    enum engine_topology_type type;
+    const char *value; /* canonical text */
+};
+
+/* A module of an image with its configuration. */
+struct engine_topology_module {
+    const char *name;
+    size_t nparams;
+    const struct engine_topology_param *params; /* in the manifest's order */
+};
+
+/* What one node runs at one level: P_UG's entry (eq. 5) and P_SO's (eq. 3). */
+struct engine_topology_image {
+    const char *level;
+    size_t nmodules;
+    const struct engine_topology_module *modules; /* ordered: every provider before its users */
+    size_t nenv;
+    const char *const *env; /* capabilities taken from the environment, sorted */
+    enum engine_pdp pdp;
+    const char *policy;          /* the access-control policy's name, or NULL */
+    const char *access_function; /* the security function deciding access, or NULL */
+    int authentication;          /* 1 when requests are authenticated (authn) */
+    long long rate_rps;          /* rate limit: requests per second, 0 when none */
+    long long rate_burst;        /* rate limit: burst (>= rate_rps when a limit is set) */
+    int hardware_isolation;      /* 1 when a function demands hardware isolation */
+    const char *artifact;        /* deployment artifact path, e.g. "images/web/default.hvt";
+                                    NULL when the node is not a unikernel */
+};
+
+/* Everything derived for one node. */
+struct engine_topology_plan {
+    const char *node;
+    const char *type;
+    size_t current; /* index into images of the node's current level */
+    size_t nimages;
+    const struct engine_topology_image *images; /* one per level, in the node's level order */
+    size_t nports;
+    const int *ports; /* listening ports, ascending (from properties marked listen) */
+};
+
+/* The interpreters' result for one (topology, state, target). Opaque. */
+struct engine_topology_derived;
+
+/*
+ * Runs the SecTOSCA interpreter (isEnforceable for every security function of every node at
+ * every level on TARGET) and the UniTOSCA interpreter (every module requirement met by another
+ * module or the environment) and derives the plans and the five artifacts. S may be NULL (every
+ * node at default, no override). T and S are only read during the call; the result holds its
+ * own copies. Every failure is in DIAG, naming node, level, function and what is missing.
+ */
+int engine_topology_derive(struct engine_topology_derived **out, const struct engine_topology *t,
+                           const struct engine_topology_state *s, enum engine_target target,
+                           struct engine_diag *diag);
+void engine_topology_derived_free(struct engine_topology_derived *x);
+
+size_t engine_topology_derived_count(const struct engine_topology_derived *x);
+/* Plan I, in the topology's node order; or the plan of NODE (NULL when absent). */
+const struct engine_topology_plan *
+engine_topology_derived_plan(const struct engine_topology_derived *x, size_t i);
+const struct engine_topology_plan *
+engine_topology_derived_find(const struct engine_topology_derived *x, const char *node);
+
 #endif

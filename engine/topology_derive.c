@@ -1,0 +1,540 @@
+/*
+ * topology_derive.c — the interpreters: for every node and each of its levels, the security
+ * functions in force and whether they are enforceable (SecTOSCA, eq. 3-4), the modules of the
+ * image, every requirement met and the modules ordered (UniTOSCA, eq. 5).
+ */
+#include "topology_derive.h"
+
+#include <stdarg.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const topo_pdp_names[] = {"none", "internal", "push", "pull"};
+
+const char *engine_pdp_name(enum engine_pdp p)
+{
+    return (unsigned)p < 4 ? topo_pdp_names[p] : "?";
+}
+
+/* ---- the arena that owns every allocation of a derived result ---- */
+
+void *topo_arena_alloc(struct topo_arena *a, size_t size)
+{
+    void **slot, *p;
+
+    if ((slot = topo_push(&a->v, a->n, sizeof(*slot))) == NULL)
+        return NULL;
+    if ((p = calloc(1, size ? size : 1)) == NULL)
+        return NULL;
+    *slot = p;
+    a->n++;
+    return p;
+}
+
+char *topo_arena_strdup(struct topo_arena *a, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = topo_arena_alloc(a, n);
+    return p ? memcpy(p, s, n) : NULL;
+}
+
+char *topo_arena_printf(struct topo_arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL, *p;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    p = topo_arena_strdup(a, s);
+    free(s);
+    return p;
+}
+
+void topo_arena_free(struct topo_arena *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+    a->v = NULL;
+    a->n = 0;
+}
+
+/* ---- one image: a node at a level ---- */
+
+/* A module being composed, before ordering. */
+struct topo_comp {
+    size_t module;
+    const struct topo_sf *sf; /* the function that added it, NULL for the type's own modules */
+    struct engine_topology_param *params;
+    size_t nparams;
+    size_t *deps; /* indices (in the composition) of the modules it needs */
+    size_t ndeps;
+};
+
+struct topo_img_ctx {
+    const struct engine_topology *t;
+    const struct engine_topology_state *s;
+    enum engine_target target;
+    size_t node;
+    const char *level;
+    struct topo_arena *a;
+    struct engine_diag *d;
+    const struct topo_sf *by_mech[TOPO_MECH_MAX];
+    const struct topo_level *at_mech[TOPO_MECH_MAX];
+    struct topo_comp comp[TOPO_COMP_MAX];
+    size_t ncomp;
+};
+
+/* The value in force of node N's property NAME (state over topology), or NULL. */
+static const char *topo_node_value(const struct topo_img_ctx *c, const char *name)
+{
+    const struct topo_node *n = &c->t->nodes[c->node];
+    for (size_t p = 0; p < n->pub.nprops; p++)
+        if (strcmp(n->props[p].name, name) == 0)
+            return topo_state_prop(c->s, c->node, p);
+    return NULL;
+}
+
+int topo_node_ports(const struct engine_topology *t, const struct engine_topology_state *s,
+                    size_t node, int *ports, size_t max)
+{
+    const struct topo_node *n = &t->nodes[node];
+    const struct topo_type *ty = &t->types[n->type];
+    size_t k = 0;
+
+    for (size_t p = 0; p < n->pub.nprops && k < max; p++) {
+        const char *v = topo_state_prop(s, node, p);
+        int port, dup = 0;
+        if (!ty->eprops[p].def->listen || v == NULL)
+            continue;
+        port = (int)strtol(v, NULL, 10);
+        for (size_t j = 0; j < k; j++)
+            dup |= ports[j] == port;
+        if (dup)
+            continue;
+        size_t j = k++;
+        for (; j > 0 && ports[j - 1] > port; j--)
+            ports[j] = ports[j - 1];
+        ports[j] = port;
+    }
+    return (int)k;
+}
+
+/* The lb_proxy's backends: "NODE:PORT" of each application requirement, space-separated. */
+static char *topo_backends(struct topo_img_ctx *c)
+{
+    const struct topo_node *n = &c->t->nodes[c->node];
+    char *out = NULL, *res;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+
+    if (f == NULL)
+        return NULL;
+    for (size_t i = 0, k = 0; i < n->nreqs; i++) {
+        int ports[8];
+        if (strcmp(n->reqs[i].name, "application") != 0)
+            continue;
+        if (topo_node_ports(c->t, c->s, n->reqs[i].target, ports, 8) < 1)
+            continue;
+        fprintf(f, "%s%s:%d", k++ ? " " : "", n->reqs[i].node, ports[0]);
+    }
+    if (fclose(f) != 0) {
+        free(out);
+        return NULL;
+    }
+    res = topo_arena_strdup(c->a, out);
+    free(out);
+    return res;
+}
+
+/* The configuration of module COMP: each manifest property from the security function's
+ * parameter of the same name, else the node's value, else the manifest's default. */
+static int topo_comp_config(struct topo_img_ctx *c, struct topo_comp *comp)
+{
+    const struct topo_module *m = &c->t->mods[comp->module];
+    int extra = strcmp(m->name, "lb_proxy") == 0;
+
+    comp->params = topo_arena_alloc(c->a, (m->nprops + 1) * sizeof(*comp->params));
+    if (comp->params == NULL)
+        return -ENOMEM;
+    for (size_t j = 0; j < m->nprops; j++) {
+        const char *v = comp->sf ? topo_sf_param(comp->sf, m->props[j].name) : NULL;
+        if (v == NULL)
+            v = topo_node_value(c, m->props[j].name);
+        if (v == NULL)
+            v = m->props[j].def;
+        if (v == NULL)
+            continue;
+        struct engine_topology_param *q = &comp->params[comp->nparams++];
+        q->type = m->props[j].type;
+        if ((q->name = topo_arena_strdup(c->a, m->props[j].name)) == NULL ||
+            (q->value = topo_arena_strdup(c->a, v)) == NULL)
+            return -ENOMEM;
+    }
+    if (extra) {
+        char *b = topo_backends(c);
+        if (b == NULL)
+            return -ENOMEM;
+        comp->params[comp->nparams++] =
+            (struct engine_topology_param){"backends", ENGINE_TOPOLOGY_STRING, b};
+    }
+    return 0;
+}
+
+static int topo_comp_add(struct topo_img_ctx *c, size_t module, const struct topo_sf *sf)
+{
+    struct topo_comp *comp;
+
+    if (c->ncomp == TOPO_COMP_MAX)
+        return topo_diag_at(c->d, &c->t->nodes[c->node].pos,
+                            "node %s at level %s: more than %d modules", c->t->nodes[c->node].name,
+                            c->level, TOPO_COMP_MAX);
+    comp = &c->comp[c->ncomp++];
+    memset(comp, 0, sizeof(*comp));
+    comp->module = module;
+    comp->sf = sf;
+    return topo_comp_config(c, comp);
+}
+
+/* SecTOSCA (eq. 3-4): the functions in force at the level, each checked enforceable. */
+static int topo_img_functions(struct topo_img_ctx *c)
+{
+    const struct topo_node *n = &c->t->nodes[c->node];
+    int bad = 0;
+
+    for (size_t m = 0; m < n->nmls; m++) {
+        const struct topo_level *lv = topo_mls_level(&n->mls[m], c->level);
+        for (size_t i = 0; lv != NULL && i < lv->nsfs; i++) {
+            const struct topo_sf *sf = &c->t->sfs[lv->sfs[i]];
+            if (topo_is_supported(c->t, n, c->level, sf, c->target, &lv->pos, c->d) < 0) {
+                bad = -EINVAL;
+                continue;
+            }
+            c->by_mech[sf->mech] = sf;
+            c->at_mech[sf->mech] = lv;
+        }
+    }
+    return bad;
+}
+
+/* The modules: the type's own, then each function's in the mechanisms' order. */
+static int topo_img_modules(struct topo_img_ctx *c)
+{
+    const struct topo_type *ty = &c->t->types[c->t->nodes[c->node].type];
+    int r;
+
+    for (size_t i = 0; i < ty->nmods; i++)
+        if ((r = topo_comp_add(c, ty->mods[i], NULL)) < 0)
+            return r;
+    for (size_t m = 0; m < topo_nmechs; m++) {
+        const struct topo_sf *sf = c->by_mech[m];
+        for (size_t i = 0; sf != NULL && i < TOPO_MECH_MODS && topo_mechs[m].mods[i].module; i++) {
+            const char *when = topo_mechs[m].mods[i].when;
+            if (when != NULL && strcmp(topo_sf_param(sf, when), "true") != 0)
+                continue;
+            r = topo_comp_add(c, (size_t)topo_module_find(c->t, topo_mechs[m].mods[i].module), sf);
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+static const char *topo_comp_value(const struct topo_comp *comp, const char *name)
+{
+    for (size_t i = 0; i < comp->nparams; i++)
+        if (strcmp(comp->params[i].name, name) == 0)
+            return comp->params[i].value;
+    return NULL;
+}
+
+/* The first module of the composition other than SELF offering capability type CAP, or -1. */
+static int topo_comp_provider(const struct topo_img_ctx *c, size_t self, const char *cap)
+{
+    for (size_t i = 0; i < c->ncomp; i++) {
+        const struct topo_module *m = &c->t->mods[c->comp[i].module];
+        if (i == self)
+            continue;
+        for (size_t k = 0; k < m->ncaps; k++)
+            if (strcmp(m->caps[k].type, cap) == 0)
+                return (int)i;
+    }
+    return -1;
+}
+
+static void topo_comp_names(const struct topo_img_ctx *c, char *buf, size_t size)
+{
+    size_t off = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < c->ncomp && off < size; i++) {
+        int w = snprintf(buf + off, size - off, "%s%s", i ? ", " : "",
+                         c->t->mods[c->comp[i].module].name);
+        if (w < 0)
+            return;
+        off += (size_t)w;
+    }
+}
+
+/* UniTOSCA (eq. 5): every active requirement of every module is met by another module's
+ * capability or by the environment's; ENV collects what the environment provides. */
+static int topo_img_requirements(struct topo_img_ctx *c, const char **env, size_t *nenv)
+{
+    const struct topo_node *n = &c->t->nodes[c->node];
+    int bad = 0;
+
+    for (size_t i = 0; i < c->ncomp; i++) {
+        struct topo_comp *comp = &c->comp[i];
+        const struct topo_module *m = &c->t->mods[comp->module];
+        comp->deps = topo_arena_alloc(c->a, (m->nreqs + 1) * sizeof(*comp->deps));
+        if (comp->deps == NULL)
+            return -ENOMEM;
+        for (size_t r = 0; r < m->nreqs; r++) {
+            const struct topo_req *q = &m->reqs[r];
+            const char *w = q->when_prop ? topo_comp_value(comp, q->when_prop) : NULL;
+            int p;
+            if (q->when_prop != NULL && (w == NULL || strcmp(w, q->when_value) != 0))
+                continue;
+            if ((p = topo_comp_provider(c, i, q->type)) >= 0) {
+                comp->deps[comp->ndeps++] = (size_t)p;
+                continue;
+            }
+            if (topo_env_has(c->target, q->type)) {
+                size_t k;
+                for (k = 0; k < *nenv && strcmp(env[k], q->type) != 0; k++)
+                    ;
+                if (k == *nenv && *nenv < TOPO_ENV_MAX)
+                    env[(*nenv)++] = q->type;
+                continue;
+            }
+            char names[512];
+            topo_comp_names(c, names, sizeof(names));
+            bad = topo_diag_at(c->d, &n->pos,
+                               "node %s at level %s: module %s requires %s (%s), which no other "
+                               "module of the image (%s) and not the %s environment provides",
+                               n->name, c->level, m->name, q->name, q->type, names,
+                               engine_target_name(c->target));
+        }
+    }
+    return bad;
+}
+
+/* Orders the composition so that every provider precedes its users; ties keep list order. */
+static int topo_img_order(struct topo_img_ctx *c, size_t *order)
+{
+    int placed[TOPO_COMP_MAX] = {0};
+
+    for (size_t k = 0; k < c->ncomp; k++) {
+        size_t i;
+        for (i = 0; i < c->ncomp; i++) {
+            size_t d;
+            if (placed[i])
+                continue;
+            for (d = 0; d < c->comp[i].ndeps && placed[c->comp[i].deps[d]]; d++)
+                ;
+            if (d == c->comp[i].ndeps)
+                break;
+        }
+        if (i == c->ncomp) {
+            char names[512];
+            topo_comp_names(c, names, sizeof(names));
+            return topo_diag_at(c->d, &c->t->nodes[c->node].pos,
+                                "node %s at level %s: the modules' requirements form a cycle "
+                                "(%s); expected an order in which every provider comes first",
+                                c->t->nodes[c->node].name, c->level, names);
+        }
+        placed[i] = 1;
+        order[k] = i;
+    }
+    return 0;
+}
+
+/* P_SO's part of the image: PDP, policy, rate limit, isolation. */
+static int topo_img_security(const struct topo_img_ctx *c, struct engine_topology_image *img)
+{
+    for (size_t m = 0; m < topo_nmechs; m++) {
+        const struct topo_sf *sf = c->by_mech[m];
+        if (sf == NULL)
+            continue;
+        if (strcmp(topo_mechs[m].name, "access_control") == 0) {
+            const char *pdp = topo_sf_param(sf, "pdp");
+            for (int p = 1; p < 4; p++)
+                if (strcmp(pdp, topo_pdp_names[p]) == 0)
+                    img->pdp = (enum engine_pdp)p;
+            img->policy = topo_arena_strdup(c->a, topo_sf_param(sf, "policy"));
+            img->access_function = topo_arena_strdup(c->a, sf->name);
+            if (img->policy == NULL || img->access_function == NULL)
+                return -ENOMEM;
+            img->authentication = strcmp(topo_sf_param(sf, "authentication"), "true") == 0;
+        } else if (strcmp(topo_mechs[m].name, "rate_limit") == 0) {
+            img->rate_rps = strtoll(topo_sf_param(sf, "requests_per_second"), NULL, 10);
+            img->rate_burst = strtoll(topo_sf_param(sf, "burst"), NULL, 10);
+            if (img->rate_burst < img->rate_rps)
+                img->rate_burst = img->rate_rps;
+        } else if (strcmp(topo_mechs[m].name, "hardware_isolation") == 0) {
+            img->hardware_isolation = 1;
+        }
+    }
+    return 0;
+}
+
+int topo_derive_image(const struct engine_topology *t, const struct engine_topology_state *s,
+                      enum engine_target target, size_t node, size_t level, struct topo_arena *a,
+                      struct engine_topology_image *img, struct engine_diag *d)
+{
+    struct topo_img_ctx *c = calloc(1, sizeof(*c));
+    const char *env[TOPO_ENV_MAX];
+    size_t nenv = 0, order[TOPO_COMP_MAX];
+    struct engine_topology_module *mods;
+    int r;
+
+    if (c == NULL)
+        return -ENOMEM;
+    *c = (struct topo_img_ctx){t, s, target, node, t->nodes[node].pub.levels[level], a, d};
+    memset(img, 0, sizeof(*img));
+    img->level = c->level;
+    if ((r = topo_img_functions(c)) < 0 || (r = topo_img_modules(c)) < 0 ||
+        (r = topo_img_requirements(c, env, &nenv)) < 0 || (r = topo_img_order(c, order)) < 0)
+        goto cleanup;
+    r = -ENOMEM;
+    if ((mods = topo_arena_alloc(a, (c->ncomp + 1) * sizeof(*mods))) == NULL)
+        goto cleanup;
+    for (size_t k = 0; k < c->ncomp; k++) {
+        mods[k] = (struct engine_topology_module){NULL, c->comp[order[k]].nparams,
+                                                  c->comp[order[k]].params};
+        if ((mods[k].name = topo_arena_strdup(a, t->mods[c->comp[order[k]].module].name)) == NULL)
+            goto cleanup;
+    }
+    img->modules = mods;
+    img->nmodules = c->ncomp;
+    const char **e = topo_arena_alloc(a, (nenv + 1) * sizeof(*e));
+    if (e == NULL)
+        goto cleanup;
+    /* sorted, as the environment's table is */
+    for (const char *const *cap = topo_env_caps(target); *cap; cap++)
+        for (size_t k = 0; k < nenv; k++)
+            if (strcmp(env[k], *cap) == 0)
+                e[img->nenv++] = *cap;
+    img->env = e;
+    if (topo_img_security(c, img) < 0)
+        goto cleanup;
+    if (c->ncomp > 0 &&
+        (img->artifact = topo_arena_printf(a, "images/%s/%s.%s", t->nodes[node].name, c->level,
+                                           engine_target_name(target))) == NULL)
+        goto cleanup;
+    r = 0;
+cleanup:
+    free(c);
+    return r;
+}
+
+/* ---- the derived result ---- */
+
+static int topo_derive_plan(struct engine_topology_derived *x, const struct engine_topology *t,
+                            const struct engine_topology_state *s, size_t node,
+                            struct engine_diag *d)
+{
+    const struct topo_node *n = &t->nodes[node];
+    struct engine_topology_plan *p = &x->plans[node];
+    struct engine_topology_image *imgs;
+    int ports[64], np, bad = 0;
+
+    p->node = topo_arena_strdup(&x->a, n->name);
+    p->type = topo_arena_strdup(&x->a, n->pub.type);
+    imgs = topo_arena_alloc(&x->a, n->pub.nlevels * sizeof(*imgs));
+    if (p->node == NULL || p->type == NULL || imgs == NULL)
+        return -ENOMEM;
+    p->images = imgs;
+    p->nimages = n->pub.nlevels;
+    p->current = topo_state_level_index(s, node);
+    for (size_t l = 0; l < n->pub.nlevels; l++) {
+        int r = topo_derive_image(t, s, x->target, node, l, &x->a, &imgs[l], d);
+        if (r == -ENOMEM)
+            return r;
+        bad |= r;
+        /* the level's name must outlive T */
+        if ((imgs[l].level = topo_arena_strdup(&x->a, n->pub.levels[l])) == NULL)
+            return -ENOMEM;
+    }
+    np = topo_node_ports(t, s, node, ports, 64);
+    int *pp = topo_arena_alloc(&x->a, (size_t)(np + 1) * sizeof(*pp));
+    if (pp == NULL)
+        return -ENOMEM;
+    memcpy(pp, ports, (size_t)np * sizeof(*pp));
+    p->ports = pp;
+    p->nports = (size_t)np;
+    return bad;
+}
+
+int engine_topology_derive(struct engine_topology_derived **out, const struct engine_topology *t,
+                           const struct engine_topology_state *s, enum engine_target target,
+                           struct engine_diag *d)
+{
+    struct engine_topology_derived *x = calloc(1, sizeof(*x));
+    struct engine_topology_state *def = NULL;
+    int r = -ENOMEM, bad = 0;
+
+    *out = NULL;
+    if (x == NULL)
+        return -ENOMEM;
+    x->target = target;
+    if (s == NULL && (r = engine_topology_state_new(&def, t)) < 0)
+        goto fail;
+    if (s == NULL)
+        s = def;
+    x->nplans = t->nnodes;
+    if ((x->plans = topo_arena_alloc(&x->a, (t->nnodes + 1) * sizeof(*x->plans))) == NULL) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < t->nnodes; i++) {
+        if ((r = topo_derive_plan(x, t, s, i, d)) == -ENOMEM)
+            goto fail;
+        bad |= r;
+    }
+    if (bad) {
+        r = -EINVAL;
+        goto fail;
+    }
+    engine_topology_state_free(def);
+    *out = x;
+    return 0;
+fail:
+    engine_topology_state_free(def);
+    engine_topology_derived_free(x);
+    return r;
+}
+
+void engine_topology_derived_free(struct engine_topology_derived *x)
+{
+    if (x == NULL)
+        return;
+    topo_arena_free(&x->a);
+    free(x);
+}
+
+size_t engine_topology_derived_count(const struct engine_topology_derived *x)
+{
+    return x->nplans;
+}
+
+const struct engine_topology_plan *
+engine_topology_derived_plan(const struct engine_topology_derived *x, size_t i)
+{
+    return i < x->nplans ? &x->plans[i] : NULL;
+}
+
+const struct engine_topology_plan *
+engine_topology_derived_find(const struct engine_topology_derived *x, const char *node)
+{
+    for (size_t i = 0; i < x->nplans; i++)
+        if (strcmp(x->plans[i].node, node) == 0)
+            return &x->plans[i];
+    return NULL;
+}

@@ -1,0 +1,46 @@
+/* topology_derive.h — the derived result's representation, shared by derive and the emitters. */
+#ifndef UNISEC_ENGINE_TOPOLOGY_DERIVE_H
+#define UNISEC_ENGINE_TOPOLOGY_DERIVE_H
+
+#include <stdarg.h>
+
+#include "topology_sec.h"
+
+/* Most modules in one image, and environment capabilities one image uses. */
+#define TOPO_COMP_MAX 32
+#define TOPO_ENV_MAX  16
+
+/* Every allocation of a derived result, freed together. */
+struct topo_arena {
+    void **v;
+    size_t n;
+};
+
+void *topo_arena_alloc(struct topo_arena *a, size_t size); /* zeroed */
+char *topo_arena_strdup(struct topo_arena *a, const char *s);
+char *topo_arena_printf(struct topo_arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void topo_arena_free(struct topo_arena *a);
+
+struct engine_topology_derived {
+    enum engine_target target;
+    struct topo_arena a;
+    struct engine_topology_plan *plans;
+    size_t nplans;
+};
+
+/* The state's value of property PROP of node NODE (override, else topology), or NULL; the
+ * state's level index of NODE (0 when S is NULL). */
+const char *topo_state_prop(const struct engine_topology_state *s, size_t node, size_t prop);
+size_t topo_state_level_index(const struct engine_topology_state *s, size_t node);
+
+/* Node NODE's listening ports (ascending, distinct) into PORTS; returns how many. */
+int topo_node_ports(const struct engine_topology *t, const struct engine_topology_state *s,
+                    size_t node, int *ports, size_t max);
+
+/* Derives node NODE at its level LEVEL into IMG (allocations in A). */
+int topo_derive_image(const struct engine_topology *t, const struct engine_topology_state *s,
+                      enum engine_target target, size_t node, size_t level, struct topo_arena *a,
+                      struct engine_topology_image *img, struct engine_diag *d);
+
+#endif

@@ -1,0 +1,767 @@
+/* topology_load.c — a SecTOSCA topology file and its imports into the model (libyaml). */
+#include "topology_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TOPO_IMPORT_DEPTH 8
+
+static const char *const topo_versions[] = {"tosca_simple_yaml_1_0", "tosca_simple_yaml_1_2",
+                                            "tosca_simple_yaml_1_3", NULL};
+
+/* ---- files and documents ---- */
+
+int topo_read_file(const char *path, const char *name, char **buf, size_t *len,
+                   struct engine_diag *d)
+{
+    struct stat st;
+    char *b = NULL;
+    size_t off = 0;
+    int fd, r = 0;
+
+    *buf = NULL;
+    *len = 0;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        r = -errno;
+        engine_diag_add(d, name, 0, 0, "cannot open: %s", strerror(errno));
+        return r;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+        engine_diag_add(d, name, 0, 0, "expected a regular file");
+        goto cleanup;
+    }
+    if ((uint64_t)st.st_size > ENGINE_TOPOLOGY_FILE_MAX) {
+        r = engine_diag_add(d, name, 0, 0, "larger than %u bytes", ENGINE_TOPOLOGY_FILE_MAX);
+        goto cleanup;
+    }
+    if ((b = malloc((size_t)st.st_size + 1)) == NULL) {
+        r = -ENOMEM;
+        goto cleanup;
+    }
+    while (off < (size_t)st.st_size) {
+        ssize_t n = read(fd, b + off, (size_t)st.st_size - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r = n < 0 ? -errno : -EIO;
+            engine_diag_add(d, name, 0, 0, "cannot read: %s", n < 0 ? strerror(errno) : "short");
+            goto cleanup;
+        }
+        off += (size_t)n;
+    }
+    b[off] = 0;
+    *buf = b;
+    *len = off;
+    b = NULL;
+cleanup:
+    free(b);
+    close(fd);
+    return r;
+}
+
+static int topo_yaml_error(struct engine_diag *d, const char *file, const yaml_parser_t *p)
+{
+    const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->context_mark;
+    if (p->error == YAML_MEMORY_ERROR)
+        return -ENOMEM;
+    engine_diag_add(d, file, (int)m->line + 1, (int)m->column + 1, "invalid YAML: %s%s%s",
+                    p->problem ? p->problem : "syntax error", p->context ? " " : "",
+                    p->context ? p->context : "");
+    return -EINVAL;
+}
+
+int topo_with_document(struct engine_topology *t, const char *file, const char *buf, size_t len,
+                       struct engine_diag *d, int (*fn)(struct topo_ld *ld, void *arg), void *arg)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc, extra;
+    struct topo_ld ld;
+    int r;
+
+    memset(&ld, 0, sizeof(ld));
+    if ((ld.file = topo_file_intern(t, file)) == NULL)
+        return -ENOMEM;
+    if (!yaml_parser_initialize(&parser))
+        return -ENOMEM;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        r = topo_yaml_error(d, ld.file, &parser);
+        yaml_parser_delete(&parser);
+        return r;
+    }
+    if (!yaml_parser_load(&parser, &extra)) {
+        r = topo_yaml_error(d, ld.file, &parser);
+        goto cleanup;
+    }
+    if (yaml_document_get_root_node(&extra) != NULL) {
+        r = engine_diag_add(d, ld.file, (int)extra.start_mark.line + 1,
+                            (int)extra.start_mark.column + 1,
+                            "a second YAML document; expected one document per file");
+        yaml_document_delete(&extra);
+        goto cleanup;
+    }
+    yaml_document_delete(&extra);
+    ld.t = t;
+    ld.d = d;
+    ld.doc = &doc;
+    r = fn(&ld, arg);
+    if (ld.oom)
+        r = -ENOMEM;
+    else if (r == 0 && ld.errors > 0)
+        r = -EINVAL;
+    if (r == 0 && ld.visits > TOPO_VISIT_MAX)
+        r = engine_diag_add(d, ld.file, 0, 0,
+                            "the document expands (through aliases) to more than %u nodes",
+                            TOPO_VISIT_MAX);
+cleanup:
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    return r;
+}
+
+/* ---- the file being loaded ---- */
+
+struct topo_file {
+    const char *dir;  /* imports resolve here; NULL refuses imports */
+    const char *name; /* as it appears in messages */
+    int depth;        /* 0 for the topology file itself */
+    char ***seen;     /* real paths of the files loaded so far */
+    size_t *nseen;
+};
+
+static int topo_load_definitions(struct topo_ld *ld, yaml_node_t *root);
+static int topo_load_template(struct topo_ld *ld, yaml_node_t *tt);
+static int topo_load_imports(struct topo_ld *ld, const struct topo_file *f, yaml_node_t *imps);
+
+static const char *const topo_top_keys[] = {
+    "tosca_definitions_version", "description",        "metadata",          "imports", "node_types",
+    "unikernel_modules",         "security_functions", "topology_template", NULL};
+
+static int topo_load_version(struct topo_ld *ld, yaml_node_t *root, int main)
+{
+    yaml_node_t *v = topo_ld_get(ld, root, "tosca_definitions_version");
+    const char *s;
+    size_t i;
+
+    if (v == NULL)
+        return topo_ld_err(ld, root,
+                           "expected tosca_definitions_version: tosca_simple_yaml_1_0, "
+                           "tosca_simple_yaml_1_2 or tosca_simple_yaml_1_3");
+    if ((s = topo_ld_scalar(ld, v, "tosca_definitions_version")) == NULL)
+        return -EINVAL;
+    for (i = 0; topo_versions[i] != NULL && strcmp(topo_versions[i], s) != 0; i++)
+        ;
+    if (topo_versions[i] == NULL)
+        return topo_ld_err(ld, v,
+                           "tosca_definitions_version '%.64s': expected tosca_simple_yaml_1_0, "
+                           "tosca_simple_yaml_1_2 or tosca_simple_yaml_1_3",
+                           s);
+    if (main)
+        return (ld->t->version = topo_ld_strdup(ld, s)) ? 0 : -ENOMEM;
+    if (strcmp(s, ld->t->version) != 0)
+        return topo_ld_err(ld, v,
+                           "tosca_definitions_version '%s': expected '%s', the version of the "
+                           "importing topology",
+                           s, ld->t->version);
+    return 0;
+}
+
+static int topo_load_file_doc(struct topo_ld *ld, void *arg)
+{
+    const struct topo_file *f = arg;
+    yaml_node_t *root = yaml_document_get_root_node(ld->doc), *v;
+    int r, bad = 0;
+
+    if (root == NULL)
+        return topo_ld_err(ld, NULL,
+                           "empty file; expected a SecTOSCA topology "
+                           "(tosca_definitions_version, ..., topology_template)");
+    if (topo_ld_map(ld, root, "topology", topo_top_keys) < 0)
+        return -EINVAL;
+    if ((r = topo_load_version(ld, root, f->depth == 0)) < 0)
+        return r;
+    if ((v = topo_ld_get(ld, root, "description")) != NULL) {
+        const char *s = topo_ld_scalar(ld, v, "description");
+        if (s != NULL && f->depth == 0 && (ld->t->description = topo_ld_strdup(ld, s)) == NULL)
+            return -ENOMEM;
+    }
+    if ((v = topo_ld_get(ld, root, "metadata")) != NULL)
+        bad |= topo_ld_map(ld, v, "metadata", NULL);
+    if ((v = topo_ld_get(ld, root, "imports")) != NULL &&
+        (r = topo_load_imports(ld, f, v)) == -ENOMEM)
+        return r;
+    if ((r = topo_load_definitions(ld, root)) == -ENOMEM)
+        return r;
+    if (f->depth > 0) {
+        if ((v = topo_ld_get(ld, root, "topology_template")) != NULL)
+            return topo_ld_err(ld, v,
+                               "topology_template in an imported file; expected definitions "
+                               "only (node_types, unikernel_modules, security_functions)");
+        return bad;
+    }
+    /* Every definition is in: resolve types before reading the templates that use them. */
+    if (ld->errors > 0)
+        return -EINVAL;
+    if ((r = topo_types_resolve(ld->t, ld->d)) < 0)
+        return r;
+    if ((v = topo_ld_get(ld, root, "topology_template")) == NULL)
+        return topo_ld_err(ld, root, "expected topology_template with node_templates");
+    r = topo_load_template(ld, v);
+    return r < 0 ? r : bad;
+}
+
+/* ---- imports ---- */
+
+static int topo_import_one(struct topo_ld *ld, const struct topo_file *f, yaml_node_t *item)
+{
+    static const char *const keys[] = {"file", NULL};
+    yaml_node_t *fv = item;
+    const char *rel;
+    char *path = NULL, *name = NULL, *buf = NULL, real[PATH_MAX];
+    struct topo_file sub = *f;
+    size_t len;
+    int r;
+
+    if (item->type == YAML_MAPPING_NODE) {
+        if (topo_ld_map(ld, item, "import", keys) < 0)
+            return -EINVAL;
+        if ((fv = topo_ld_get(ld, item, "file")) == NULL)
+            return topo_ld_err(ld, item, "import: expected a key 'file'");
+    }
+    if ((rel = topo_ld_scalar(ld, fv, "import")) == NULL)
+        return -EINVAL;
+    if (strstr(rel, "://") != NULL)
+        return topo_ld_err(ld, fv, "import '%.64s': expected a local file, not a URL", rel);
+    if (f->dir == NULL)
+        return topo_ld_err(ld, fv, "import '%.64s': this topology has no directory to import from",
+                           rel);
+    if (f->depth + 1 >= TOPO_IMPORT_DEPTH)
+        return topo_ld_err(ld, fv, "import '%.64s': imports nested more than %d deep", rel,
+                           TOPO_IMPORT_DEPTH);
+    if (asprintf(&path, "%s/%s", rel[0] == '/' ? "" : f->dir, rel) < 0 ||
+        asprintf(&name, "%s%s%s", rel[0] == '/' || strcmp(f->dir, ".") == 0 ? "" : f->dir,
+                 rel[0] == '/' || strcmp(f->dir, ".") == 0 ? "" : "/", rel) < 0) {
+        free(path);
+        return ld->oom = 1, -ENOMEM;
+    }
+    if (realpath(path, real) == NULL) {
+        r = topo_ld_err(ld, fv, "import '%.64s': cannot open %s: %s", rel, name, strerror(errno));
+        goto cleanup;
+    }
+    r = 0;
+    for (size_t i = 0; i < *f->nseen; i++)
+        if (strcmp((*f->seen)[i], real) == 0)
+            goto cleanup; /* already loaded (a diamond or a cycle): its definitions are in */
+    {
+        char **slot = topo_push(f->seen, *f->nseen, sizeof(*slot));
+        if (slot == NULL || (*slot = strdup(real)) == NULL) {
+            r = -ENOMEM;
+            goto cleanup;
+        }
+        (*f->nseen)++;
+    }
+    if ((r = topo_read_file(path, name, &buf, &len, ld->d)) < 0) {
+        ld->errors++;
+        goto cleanup;
+    }
+    char *dir = strdup(name), *slash;
+    if (dir == NULL) {
+        r = -ENOMEM;
+        goto cleanup;
+    }
+    if ((slash = strrchr(dir, '/')) != NULL)
+        *(slash == dir ? slash + 1 : slash) = 0;
+    else
+        strcpy(dir, ".");
+    sub.dir = dir;
+    sub.name = name;
+    sub.depth = f->depth + 1;
+    r = topo_with_document(ld->t, name, buf, len, ld->d, topo_load_file_doc, &sub);
+    free(dir);
+    if (r == -EINVAL)
+        ld->errors++;
+cleanup:
+    if (r == -ENOMEM)
+        ld->oom = 1;
+    free(buf);
+    free(path);
+    free(name);
+    return r;
+}
+
+static int topo_load_imports(struct topo_ld *ld, const struct topo_file *f, yaml_node_t *imps)
+{
+    int bad = 0;
+
+    if (topo_ld_seq(ld, imps, "imports") < 0)
+        return -EINVAL;
+    for (yaml_node_item_t *i = imps->data.sequence.items.start; i < imps->data.sequence.items.top;
+         i++) {
+        int r = topo_import_one(ld, f, topo_ld_node(ld, *i));
+        if (r == -ENOMEM)
+            return r;
+        bad |= r;
+    }
+    return bad;
+}
+
+/* ---- definitions: node_types, unikernel_modules, security_functions ---- */
+
+/* The type record for NAME, created when absent. */
+static struct topo_type *topo_type_get(struct topo_ld *ld, const char *name)
+{
+    int i = topo_type_find(ld->t, name);
+    struct topo_type *ty;
+
+    if (i >= 0)
+        return &ld->t->types[i];
+    if ((ty = topo_push(&ld->t->types, ld->t->ntypes, sizeof(*ty))) == NULL) {
+        ld->oom = 1;
+        return NULL;
+    }
+    ld->t->ntypes++;
+    ty->parent = -1;
+    ty->builtin = -1;
+    if ((ty->name = topo_ld_strdup(ld, name)) == NULL)
+        return NULL;
+    return ty;
+}
+
+static int topo_type_name_check(struct topo_ld *ld, yaml_node_t *k, const char *name)
+{
+    if (strncmp(name, "tosca.", 6) == 0)
+        return topo_ld_err(ld, k,
+                           "type '%s': names starting with 'tosca.' are TOSCA's normative "
+                           "types; expected a name of your own",
+                           name);
+    return 0;
+}
+
+static int topo_load_node_type(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
+{
+    static const char *const keys[] = {"derived_from", "description", "properties", NULL};
+    const char *name = topo_ld_name(ld, k, "node type"), *s;
+    struct topo_type *ty;
+    yaml_node_t *x;
+    int bad = 0;
+
+    if (name == NULL || topo_type_name_check(ld, k, name) < 0)
+        return -EINVAL;
+    if (topo_ld_map(ld, v, name, keys) < 0)
+        return -EINVAL;
+    if ((ty = topo_type_get(ld, name)) == NULL)
+        return -ENOMEM;
+    if (ty->declared)
+        return topo_ld_err(ld, k, "node type '%s' is defined twice (first at %s:%d:%d)", name,
+                           ty->pos.file, ty->pos.line, ty->pos.col);
+    ty->declared = 1;
+    ty->pos = topo_ld_pos(ld, k);
+    if ((x = topo_ld_get(ld, v, "derived_from")) != NULL) {
+        if ((s = topo_ld_name(ld, x, "derived_from")) == NULL)
+            bad = -EINVAL;
+        else if ((ty->derived_from = topo_ld_strdup(ld, s)) == NULL)
+            return -ENOMEM;
+    }
+    if ((x = topo_ld_get(ld, v, "description")) != NULL) {
+        if ((s = topo_ld_scalar(ld, x, "description")) == NULL)
+            bad = -EINVAL;
+        else if ((ty->description = topo_ld_strdup(ld, s)) == NULL)
+            return -ENOMEM;
+    }
+    if ((x = topo_ld_get(ld, v, "properties")) != NULL)
+        bad |= topo_ld_propdefs(ld, x, "properties", 0, &ty->props, &ty->nprops);
+    return bad;
+}
+
+/* A restated capability or requirement must be the manifest's. */
+static int topo_umod_check_caps(struct topo_ld *ld, const struct topo_module *m,
+                                const struct topo_cap *c, size_t n)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < m->ncaps && strcmp(m->caps[j].name, c[i].name) != 0; j++)
+            ;
+        if (j == m->ncaps || strcmp(m->caps[j].type, c[i].type) != 0)
+            bad = topo_diag_at(ld->d, &c[i].pos,
+                               "module %s: capability %s: %s; expected what its manifest "
+                               "declares or nothing",
+                               m->name, c[i].name,
+                               j == m->ncaps ? "the module has no such capability"
+                                             : "a different type than the manifest's");
+    }
+    return bad;
+}
+
+static int topo_umod_check_reqs(struct topo_ld *ld, const struct topo_module *m,
+                                const struct topo_req *r, size_t n)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < m->nreqs && strcmp(m->reqs[j].name, r[i].name) != 0; j++)
+            ;
+        if (j == m->nreqs || strcmp(m->reqs[j].type, r[i].type) != 0)
+            bad = topo_diag_at(ld->d, &r[i].pos,
+                               "module %s: requirement %s: %s; expected what its manifest "
+                               "declares or nothing",
+                               m->name, r[i].name,
+                               j == m->nreqs ? "the module has no such requirement"
+                                             : "a different type than the manifest's");
+    }
+    return bad;
+}
+
+static int topo_umod_check_props(struct topo_ld *ld, const struct topo_module *m,
+                                 const struct topo_umod *u)
+{
+    int bad = 0;
+    for (size_t i = 0; i < u->nprops; i++) {
+        const struct topo_propdef *p = &u->props[i];
+        size_t j;
+        for (j = 0; j < m->nprops && strcmp(m->props[j].name, p->name) != 0; j++)
+            ;
+        if (j == m->nprops)
+            bad = topo_diag_at(ld->d, &p->pos, "module %s has no property '%s'", m->name, p->name);
+        else if (m->props[j].type != p->type)
+            bad = topo_diag_at(ld->d, &p->pos, "module %s: property '%s' has type %s, not %s",
+                               m->name, p->name, engine_topology_type_name(m->props[j].type),
+                               engine_topology_type_name(p->type));
+    }
+    return bad;
+}
+
+static void topo_catalog_names(const struct engine_topology *t, char *buf, size_t size)
+{
+    size_t off = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < t->nmods && off < size; i++) {
+        int w = snprintf(buf + off, size - off, "%s%s", i ? ", " : "", t->mods[i].name);
+        if (w < 0)
+            return;
+        off += (size_t)w;
+    }
+}
+
+static int topo_load_umod(struct topo_ld *ld, struct topo_type *ty, yaml_node_t *k, yaml_node_t *v)
+{
+    static const char *const keys[] = {"properties", "capabilities", "requirements", NULL};
+    const char *name = topo_ld_name(ld, k, "unikernel module");
+    struct topo_cap *caps = NULL;
+    struct topo_req *reqs = NULL;
+    size_t ncaps = 0, nreqs = 0;
+    struct topo_umod *u;
+    yaml_node_t *x;
+    int m, bad = 0;
+
+    if (name == NULL)
+        return -EINVAL;
+    if ((m = topo_module_find(ld->t, name)) < 0) {
+        char list[512];
+        topo_catalog_names(ld->t, list, sizeof(list));
+        return topo_ld_err(ld, k, "unknown unikernel module '%s'; the catalogue has %s", name,
+                           list[0] ? list : "no module");
+    }
+    if (topo_module_is_security(name))
+        return topo_ld_err(ld, k,
+                           "module %s is a security module: the SecTOSCA interpreter adds it "
+                           "from the node's security functions; expected an application module",
+                           name);
+    if ((u = topo_push(&ty->umods, ty->numods, sizeof(*u))) == NULL)
+        return ld->oom = 1, -ENOMEM;
+    ty->numods++;
+    u->module = (size_t)m;
+    u->pos = topo_ld_pos(ld, k);
+    if (v->type == YAML_SCALAR_NODE && v->data.scalar.length == 0 &&
+        v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+        return 0; /* `log:` alone: the module as its manifest defines it */
+    if (topo_ld_map(ld, v, name, keys) < 0)
+        return -EINVAL;
+    if ((x = topo_ld_get(ld, v, "properties")) != NULL &&
+        (bad |= topo_ld_propdefs(ld, x, "properties", 0, &u->props, &u->nprops)) == 0)
+        bad |= topo_umod_check_props(ld, &ld->t->mods[m], u);
+    if ((x = topo_ld_get(ld, v, "capabilities")) != NULL &&
+        (bad |= topo_ld_caps(ld, x, "capabilities", &caps, &ncaps)) == 0)
+        bad |= topo_umod_check_caps(ld, &ld->t->mods[m], caps, ncaps);
+    if ((x = topo_ld_get(ld, v, "requirements")) != NULL &&
+        (bad |= topo_ld_reqs(ld, x, "requirements", &reqs, &nreqs)) == 0)
+        bad |= topo_umod_check_reqs(ld, &ld->t->mods[m], reqs, nreqs);
+    for (size_t i = 0; i < ncaps; i++) {
+        free(caps[i].name);
+        free(caps[i].type);
+    }
+    free(caps);
+    for (size_t i = 0; i < nreqs; i++) {
+        free(reqs[i].name);
+        free(reqs[i].type);
+        free(reqs[i].when_prop);
+        free(reqs[i].when_value);
+    }
+    free(reqs);
+    if (bad < 0)
+        ld->errors++;
+    return bad;
+}
+
+static int topo_load_utype(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
+{
+    const char *name = topo_ld_name(ld, k, "unikernel type");
+    struct topo_type *ty;
+    int bad = 0;
+
+    if (name == NULL || topo_type_name_check(ld, k, name) < 0)
+        return -EINVAL;
+    if (topo_ld_map(ld, v, name, NULL) < 0)
+        return -EINVAL;
+    if (v->data.mapping.pairs.top == v->data.mapping.pairs.start)
+        return topo_ld_err(ld, v, "unikernel type '%s': expected at least one module", name);
+    if ((ty = topo_type_get(ld, name)) == NULL)
+        return -ENOMEM;
+    if (ty->unikernel)
+        return topo_ld_err(ld, k, "unikernel type '%s' is defined twice (first at %s:%d:%d)", name,
+                           ty->upos.file, ty->upos.line, ty->upos.col);
+    ty->unikernel = 1;
+    ty->upos = topo_ld_pos(ld, k);
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        int r = topo_load_umod(ld, ty, topo_ld_node(ld, p->key), topo_ld_node(ld, p->value));
+        if (r == -ENOMEM)
+            return r;
+        bad |= r;
+    }
+    return bad;
+}
+
+static int topo_load_sf(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
+{
+    const char *name = topo_ld_name(ld, k, "security function");
+    struct topo_sf *sf;
+    int i;
+
+    if (name == NULL)
+        return -EINVAL;
+    if ((i = topo_sf_find(ld->t, name)) >= 0)
+        return topo_ld_err(ld, k, "security function '%s' is defined twice (first at %s:%d:%d)",
+                           name, ld->t->sfs[i].pos.file, ld->t->sfs[i].pos.line,
+                           ld->t->sfs[i].pos.col);
+    if ((sf = topo_push(&ld->t->sfs, ld->t->nsfs, sizeof(*sf))) == NULL)
+        return ld->oom = 1, -ENOMEM;
+    ld->t->nsfs++;
+    sf->pos = topo_ld_pos(ld, k);
+    if ((sf->name = topo_ld_strdup(ld, name)) == NULL)
+        return -ENOMEM;
+    return topo_sf_parse(ld, name, v, sf);
+}
+
+typedef int (*topo_entry_loader)(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v);
+
+static const struct {
+    const char *key;
+    topo_entry_loader load;
+} topo_sections[] = {
+    {"node_types", topo_load_node_type},
+    {"unikernel_modules", topo_load_utype},
+    {"security_functions", topo_load_sf},
+};
+
+static int topo_load_definitions(struct topo_ld *ld, yaml_node_t *root)
+{
+    int bad = 0;
+
+    for (size_t s = 0; s < sizeof(topo_sections) / sizeof(topo_sections[0]); s++) {
+        yaml_node_t *sec = topo_ld_get(ld, root, topo_sections[s].key);
+        if (sec == NULL)
+            continue;
+        if (topo_ld_map(ld, sec, topo_sections[s].key, NULL) < 0) {
+            bad = -EINVAL;
+            continue;
+        }
+        for (yaml_node_pair_t *p = sec->data.mapping.pairs.start; p < sec->data.mapping.pairs.top;
+             p++) {
+            int r = topo_sections[s].load(ld, topo_ld_node(ld, p->key), topo_ld_node(ld, p->value));
+            if (r == -ENOMEM || ld->oom)
+                return -ENOMEM;
+            bad |= r;
+        }
+    }
+    return bad;
+}
+
+/* ---- topology_template ---- */
+
+int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v);
+int topo_nodes_link(struct engine_topology *t, struct engine_diag *d);
+
+static int topo_load_group(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
+{
+    static const char *const keys[] = {"type", "description", "members", NULL};
+    const char *name = topo_ld_name(ld, k, "group"), *s;
+    struct topo_group *g;
+    yaml_node_t *x;
+    int bad = 0;
+
+    if (name == NULL || topo_ld_map(ld, v, name, keys) < 0)
+        return -EINVAL;
+    for (size_t i = 0; i < ld->t->ngroups; i++)
+        if (strcmp(ld->t->groups[i].name, name) == 0)
+            return topo_ld_err(ld, k, "group '%s' is defined twice", name);
+    if ((g = topo_push(&ld->t->groups, ld->t->ngroups, sizeof(*g))) == NULL)
+        return ld->oom = 1, -ENOMEM;
+    ld->t->ngroups++;
+    g->pos = topo_ld_pos(ld, k);
+    if ((g->name = topo_ld_strdup(ld, name)) == NULL)
+        return -ENOMEM;
+    s = "tosca.groups.Root";
+    if ((x = topo_ld_get(ld, v, "type")) != NULL && (s = topo_ld_name(ld, x, "group type")) &&
+        strcmp(s, "tosca.groups.Root") != 0)
+        bad = topo_ld_err(ld, x, "group type '%s': expected tosca.groups.Root", s);
+    if ((g->type = topo_ld_strdup(ld, "tosca.groups.Root")) == NULL)
+        return -ENOMEM;
+    if ((x = topo_ld_get(ld, v, "description")) != NULL) {
+        if ((s = topo_ld_scalar(ld, x, "description")) == NULL)
+            bad = -EINVAL;
+        else if ((g->description = topo_ld_strdup(ld, s)) == NULL)
+            return -ENOMEM;
+    }
+    if ((x = topo_ld_get(ld, v, "members")) == NULL)
+        return topo_ld_err(ld, v, "group '%s': expected members: [NODE, ...]", name);
+    if (topo_ld_seq(ld, x, "members") < 0)
+        return -EINVAL;
+    for (yaml_node_item_t *i = x->data.sequence.items.start; i < x->data.sequence.items.top; i++) {
+        yaml_node_t *m = topo_ld_node(ld, *i);
+        int n;
+        if ((s = topo_ld_name(ld, m, "group member")) == NULL) {
+            bad = -EINVAL;
+            continue;
+        }
+        if ((n = topo_node_find(ld->t, s)) < 0) {
+            bad = topo_ld_err(ld, m, "group '%s': member '%s' is not a node of node_templates",
+                              name, s);
+            continue;
+        }
+        size_t *slot = topo_push(&g->members, g->nmembers, sizeof(*slot));
+        if (slot == NULL)
+            return ld->oom = 1, -ENOMEM;
+        *slot = (size_t)n;
+        g->nmembers++;
+    }
+    return bad;
+}
+
+static int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
+{
+    static const char *const keys[] = {"description", "node_templates", "groups", NULL};
+    yaml_node_t *nt, *gs;
+    int bad = 0, r;
+
+    if (topo_ld_map(ld, tt, "topology_template", keys) < 0)
+        return -EINVAL;
+    if ((nt = topo_ld_get(ld, tt, "node_templates")) == NULL)
+        return topo_ld_err(ld, tt, "topology_template: expected node_templates");
+    if (topo_ld_map(ld, nt, "node_templates", NULL) < 0)
+        return -EINVAL;
+    if (nt->data.mapping.pairs.top == nt->data.mapping.pairs.start)
+        return topo_ld_err(ld, nt, "node_templates: expected at least one node");
+    for (yaml_node_pair_t *p = nt->data.mapping.pairs.start; p < nt->data.mapping.pairs.top; p++) {
+        if ((r = topo_load_node(ld, topo_ld_node(ld, p->key), topo_ld_node(ld, p->value))) ==
+            -ENOMEM)
+            return r;
+        bad |= r;
+    }
+    if ((r = topo_nodes_link(ld->t, ld->d)) == -ENOMEM)
+        return r;
+    bad |= r;
+    if ((gs = topo_ld_get(ld, tt, "groups")) == NULL)
+        return bad;
+    if (topo_ld_map(ld, gs, "groups", NULL) < 0)
+        return -EINVAL;
+    for (yaml_node_pair_t *p = gs->data.mapping.pairs.start; p < gs->data.mapping.pairs.top; p++) {
+        if ((r = topo_load_group(ld, topo_ld_node(ld, p->key), topo_ld_node(ld, p->value))) ==
+            -ENOMEM)
+            return r;
+        bad |= r;
+    }
+    return bad;
+}
+
+/* ---- entry points ---- */
+
+static int topo_load(struct engine_topology **out, const char *buf, size_t len, const char *name,
+                     const char *dir, const char *real, struct engine_diag *d)
+{
+    struct engine_topology *t = calloc(1, sizeof(*t));
+    struct engine_diag local;
+    char **seen = NULL;
+    size_t nseen = 0;
+    struct topo_file f = {dir, name, 0, &seen, &nseen};
+    int r;
+
+    *out = NULL;
+    engine_diag_init(&local);
+    if (t == NULL)
+        return -ENOMEM;
+    if (real != NULL) {
+        char **slot = topo_push(&seen, 0, sizeof(*slot));
+        if (slot == NULL || (*slot = strdup(real)) == NULL) {
+            free(seen);
+            engine_topology_free(t);
+            return -ENOMEM;
+        }
+        nseen = 1;
+    }
+    r = topo_catalog_load(t, engine_topology_modules_dir(), &local);
+    if (r == 0)
+        r = topo_with_document(t, name, buf, len, &local, topo_load_file_doc, &f);
+    if (r == 0 && local.n > 0)
+        r = -EINVAL;
+    for (size_t i = 0; i < nseen; i++)
+        free(seen[i]);
+    free(seen);
+    if (r < 0 && r != -ENOMEM && local.n == 0)
+        engine_diag_add(&local, name, 0, 0, "cannot load: %s", strerror(-r));
+    if (local.oom && r == 0)
+        r = -ENOMEM;
+    engine_diag_move(d, &local);
+    if (r < 0) {
+        engine_topology_free(t);
+        return r;
+    }
+    *out = t;
+    return 0;
+}
+
+int engine_topology_load_buffer(struct engine_topology **out, const char *buf, size_t len,
+                                const char *name, const char *base_dir, struct engine_diag *d)
+{
+    return topo_load(out, buf, len, name, base_dir, NULL, d);
+}
+
+int engine_topology_load_file(struct engine_topology **out, const char *path, struct engine_diag *d)
+{
+    char *buf = NULL, *dir = NULL, *slash, real[PATH_MAX];
+    size_t len;
+    int r;
+
+    *out = NULL;
+    if ((r = topo_read_file(path, path, &buf, &len, d)) < 0)
+        return r;
+    if ((dir = strdup(path)) == NULL) {
+        free(buf);
+        return -ENOMEM;
+    }
+    if ((slash = strrchr(dir, '/')) != NULL)
+        *(slash == dir ? slash + 1 : slash) = 0;
+    else
+        strcpy(dir, ".");
+    r = topo_load(out, buf, len, path, dir, realpath(path, real) ? real : NULL, d);
+    free(dir);
+    free(buf);
+    return r;
+}

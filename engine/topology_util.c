@@ -1,0 +1,239 @@
+/* topology_util.c — the model's lookups, accessors and destructor. */
+#include "topology_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const topo_target_names[] = {"hvt", "spt"};
+
+const char *engine_target_name(enum engine_target t)
+{
+    return (unsigned)t < 2 ? topo_target_names[t] : "?";
+}
+
+int engine_target_parse(enum engine_target *out, const char *name)
+{
+    for (int i = 0; i < 2; i++)
+        if (strcmp(name, topo_target_names[i]) == 0) {
+            *out = (enum engine_target)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+void *topo_push(void *vp, size_t n, size_t size)
+{
+    void **v = vp;
+    char *p;
+
+    if (n == 0 || (n & (n - 1)) == 0) {
+        size_t cap = n ? n * 2 : 1;
+        if ((p = realloc(*v, cap * size)) == NULL)
+            return NULL;
+        *v = p;
+    }
+    p = (char *)*v + n * size;
+    memset(p, 0, size);
+    return p;
+}
+
+const char *topo_file_intern(struct engine_topology *t, const char *file)
+{
+    char **slot;
+
+    for (size_t i = 0; i < t->nfiles; i++)
+        if (strcmp(t->files[i], file) == 0)
+            return t->files[i];
+    if ((slot = topo_push(&t->files, t->nfiles, sizeof(*slot))) == NULL)
+        return NULL;
+    if ((*slot = strdup(file)) == NULL)
+        return NULL;
+    t->nfiles++;
+    return *slot;
+}
+
+void topo_propdefs_free(struct topo_propdef *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].def);
+    }
+    free(v);
+}
+
+void topo_params_free(struct topo_param *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].value);
+    }
+    free(v);
+}
+
+#define TOPO_FIND(arr, count, field)                                                               \
+    do {                                                                                           \
+        for (size_t i_ = 0; i_ < (count); i_++)                                                    \
+            if ((arr)[i_].field != NULL && strcmp((arr)[i_].field, name) == 0)                     \
+                return (int)i_;                                                                    \
+        return -1;                                                                                 \
+    } while (0)
+
+int topo_module_find(const struct engine_topology *t, const char *name)
+{
+    TOPO_FIND(t->mods, t->nmods, name);
+}
+
+int topo_type_find(const struct engine_topology *t, const char *name)
+{
+    TOPO_FIND(t->types, t->ntypes, name);
+}
+
+int topo_sf_find(const struct engine_topology *t, const char *name)
+{
+    TOPO_FIND(t->sfs, t->nsfs, name);
+}
+
+int topo_node_find(const struct engine_topology *t, const char *name)
+{
+    TOPO_FIND(t->nodes, t->nnodes, name);
+}
+
+const struct topo_eprop *topo_eprop_find(const struct topo_type *ty, const char *name)
+{
+    for (size_t i = 0; i < ty->neprops; i++)
+        if (strcmp(ty->eprops[i].def->name, name) == 0)
+            return &ty->eprops[i];
+    return NULL;
+}
+
+static void topo_module_free(struct topo_module *m)
+{
+    free(m->name);
+    free(m->description);
+    topo_propdefs_free(m->props, m->nprops);
+    for (size_t i = 0; i < m->ncaps; i++) {
+        free(m->caps[i].name);
+        free(m->caps[i].type);
+    }
+    free(m->caps);
+    for (size_t i = 0; i < m->nreqs; i++) {
+        free(m->reqs[i].name);
+        free(m->reqs[i].type);
+        free(m->reqs[i].when_prop);
+        free(m->reqs[i].when_value);
+    }
+    free(m->reqs);
+}
+
+static void topo_type_free(struct topo_type *ty)
+{
+    free(ty->name);
+    free(ty->derived_from);
+    free(ty->description);
+    topo_propdefs_free(ty->props, ty->nprops);
+    for (size_t i = 0; i < ty->numods; i++)
+        topo_propdefs_free(ty->umods[i].props, ty->umods[i].nprops);
+    free(ty->umods);
+    free(ty->eprops);
+    free(ty->mods);
+}
+
+static void topo_node_free(struct topo_node *n)
+{
+    free(n->name);
+    for (size_t i = 0; i < n->pub.nlevels; i++)
+        free(n->levels[i]);
+    free(n->levels);
+    for (size_t i = 0; i < n->pub.nprops; i++)
+        free((char *)n->props[i].value);
+    free(n->props);
+    for (size_t i = 0; i < n->nmls; i++) {
+        free(n->mls[i].prop);
+        for (size_t j = 0; j < n->mls[i].nlevels; j++) {
+            free(n->mls[i].levels[j].name);
+            free(n->mls[i].levels[j].sfs);
+        }
+        free(n->mls[i].levels);
+    }
+    free(n->mls);
+    for (size_t i = 0; i < n->nreqs; i++) {
+        free(n->reqs[i].name);
+        free(n->reqs[i].node);
+        free(n->reqs[i].relationship);
+    }
+    free(n->reqs);
+}
+
+void engine_topology_free(struct engine_topology *t)
+{
+    if (t == NULL)
+        return;
+    free(t->version);
+    free(t->description);
+    for (size_t i = 0; i < t->nmods; i++)
+        topo_module_free(&t->mods[i]);
+    free(t->mods);
+    for (size_t i = 0; i < t->ntypes; i++)
+        topo_type_free(&t->types[i]);
+    free(t->types);
+    for (size_t i = 0; i < t->nsfs; i++) {
+        free(t->sfs[i].name);
+        topo_params_free(t->sfs[i].params, t->sfs[i].nparams);
+    }
+    free(t->sfs);
+    for (size_t i = 0; i < t->nnodes; i++)
+        topo_node_free(&t->nodes[i]);
+    free(t->nodes);
+    for (size_t i = 0; i < t->ngroups; i++) {
+        free(t->groups[i].name);
+        free(t->groups[i].type);
+        free(t->groups[i].description);
+        free(t->groups[i].members);
+    }
+    free(t->groups);
+    for (size_t i = 0; i < t->nfiles; i++)
+        free(t->files[i]);
+    free(t->files);
+    free(t);
+}
+
+const char *engine_topology_version(const struct engine_topology *t)
+{
+    return t->version;
+}
+
+size_t engine_topology_node_count(const struct engine_topology *t)
+{
+    return t->nnodes;
+}
+
+const struct engine_topology_node *engine_topology_node_at(const struct engine_topology *t,
+                                                           size_t i)
+{
+    return i < t->nnodes ? &t->nodes[i].pub : NULL;
+}
+
+const struct engine_topology_node *engine_topology_node_find(const struct engine_topology *t,
+                                                             const char *name)
+{
+    int i = topo_node_find(t, name);
+    return i < 0 ? NULL : &t->nodes[i].pub;
+}
+
+int engine_topology_node_level_index(const struct engine_topology_node *n, const char *level)
+{
+    for (size_t i = 0; i < n->nlevels; i++)
+        if (strcmp(n->levels[i], level) == 0)
+            return (int)i;
+    return -ENOENT;
+}
+
+const struct engine_topology_prop *engine_topology_node_prop(const struct engine_topology_node *n,
+                                                             const char *name)
+{
+    for (size_t i = 0; i < n->nprops; i++)
+        if (strcmp(n->props[i].name, name) == 0)
+            return &n->props[i];
+    return NULL;
+}

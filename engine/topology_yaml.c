@@ -1,0 +1,426 @@
+/* topology_yaml.c — reading a libyaml document with positions: scalars, maps, typed values. */
+#include "topology_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const topo_type_names[] = {"string", "integer", "float", "boolean"};
+
+const char *engine_topology_type_name(enum engine_topology_type t)
+{
+    return (unsigned)t < 4 ? topo_type_names[t] : "?";
+}
+
+int topo_type_parse(const char *s)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, topo_type_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static const char *topo_kind_name(const yaml_node_t *n)
+{
+    if (n->type == YAML_MAPPING_NODE)
+        return "a mapping";
+    if (n->type == YAML_SEQUENCE_NODE)
+        return "a sequence";
+    return "a scalar";
+}
+
+yaml_node_t *topo_ld_node(struct topo_ld *ld, int index)
+{
+    yaml_node_t *n = yaml_document_get_node(ld->doc, index);
+    ld->visits++;
+    return n;
+}
+
+struct topo_pos topo_ld_pos(const struct topo_ld *ld, const yaml_node_t *n)
+{
+    struct topo_pos p = {ld->file, 0, 0};
+    if (n != NULL) {
+        p.line = (int)n->start_mark.line + 1;
+        p.col = (int)n->start_mark.column + 1;
+    }
+    return p;
+}
+
+int topo_diag_at(struct engine_diag *d, const struct topo_pos *pos, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    engine_diag_vadd(d, pos->file, pos->line, pos->col, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+int topo_ld_err(struct topo_ld *ld, const yaml_node_t *n, const char *fmt, ...)
+{
+    struct topo_pos p = topo_ld_pos(ld, n);
+    va_list ap;
+    va_start(ap, fmt);
+    engine_diag_vadd(ld->d, p.file, p.line, p.col, fmt, ap);
+    va_end(ap);
+    ld->errors++;
+    return -EINVAL;
+}
+
+char *topo_ld_strdup(struct topo_ld *ld, const char *s)
+{
+    char *c = strdup(s);
+    if (c == NULL)
+        ld->oom = 1;
+    return c;
+}
+
+/* Is the plain scalar S one that YAML reads as null? */
+static int topo_is_null(const yaml_node_t *n)
+{
+    const char *s = (const char *)n->data.scalar.value;
+    if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    return s[0] == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+           strcmp(s, "NULL") == 0;
+}
+
+const char *topo_ld_scalar(struct topo_ld *ld, const yaml_node_t *n, const char *what)
+{
+    const char *s;
+
+    if (n->type != YAML_SCALAR_NODE) {
+        topo_ld_err(ld, n, "%s: expected a string, found %s", what, topo_kind_name(n));
+        return NULL;
+    }
+    s = (const char *)n->data.scalar.value;
+    if (topo_is_null(n)) {
+        topo_ld_err(ld, n, "%s: expected a string, found nothing (null)", what);
+        return NULL;
+    }
+    if (strlen(s) != n->data.scalar.length) {
+        topo_ld_err(ld, n, "%s: expected text, found a NUL character", what);
+        return NULL;
+    }
+    return s;
+}
+
+int topo_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > TOPO_NAME_MAX)
+        return 0;
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+const char *topo_ld_name(struct topo_ld *ld, const yaml_node_t *n, const char *what)
+{
+    const char *s = topo_ld_scalar(ld, n, what);
+
+    if (s != NULL && !topo_name_valid(s)) {
+        topo_ld_err(ld, n,
+                    "%s '%.*s': expected a name of 1 to %d characters from [A-Za-z0-9_.-], "
+                    "starting with a letter or '_'",
+                    what, 64, s, TOPO_NAME_MAX);
+        return NULL;
+    }
+    return s;
+}
+
+const char *topo_ld_key(struct topo_ld *ld, const yaml_node_pair_t *p)
+{
+    yaml_node_t *k = topo_ld_node(ld, p->key);
+    return (const char *)k->data.scalar.value;
+}
+
+static int topo_key_cmp(const void *a, const void *b)
+{
+    const yaml_node_t *x = *(yaml_node_t *const *)a, *y = *(yaml_node_t *const *)b;
+    int c = strcmp((const char *)x->data.scalar.value, (const char *)y->data.scalar.value);
+    if (c != 0)
+        return c;
+    if (x->start_mark.index != y->start_mark.index)
+        return x->start_mark.index < y->start_mark.index ? -1 : 1;
+    return 0;
+}
+
+/* Reports every key that appears twice, at its second occurrence. */
+static int topo_ld_dupkeys(struct topo_ld *ld, const yaml_node_t *n, const char *what)
+{
+    size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    yaml_node_t **keys;
+    int bad = 0;
+
+    if (cnt < 2)
+        return 0;
+    if ((keys = malloc(cnt * sizeof(*keys))) == NULL) {
+        ld->oom = 1;
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < cnt; i++)
+        keys[i] = topo_ld_node(ld, n->data.mapping.pairs.start[i].key);
+    qsort(keys, cnt, sizeof(*keys), topo_key_cmp);
+    for (size_t i = 1; i < cnt; i++) {
+        const char *a = (const char *)keys[i - 1]->data.scalar.value;
+        if (strcmp(a, (const char *)keys[i]->data.scalar.value) != 0)
+            continue;
+        /* an alias of the same key node is the same key written twice too */
+        bad = topo_ld_err(ld, keys[i], "%s: duplicate key '%.64s' (first at line %d)", what, a,
+                          (int)keys[i - 1]->start_mark.line + 1);
+    }
+    free(keys);
+    return bad;
+}
+
+static void topo_list_keys(char *buf, size_t size, const char *const *keys)
+{
+    size_t off = 0;
+    buf[0] = 0;
+    for (size_t i = 0; keys[i] != NULL && off < size; i++) {
+        const char *sep = keys[i + 1] == NULL ? (i ? " or " : "") : (i ? ", " : "");
+        int w = snprintf(buf + off, size - off, "%s%s", sep, keys[i]);
+        if (w < 0)
+            return;
+        off += (size_t)w;
+    }
+}
+
+int topo_ld_map(struct topo_ld *ld, const yaml_node_t *n, const char *what, const char *const *keys)
+{
+    int bad = 0;
+
+    if (n->type != YAML_MAPPING_NODE)
+        return topo_ld_err(ld, n, "%s: expected a mapping, found %s", what, topo_kind_name(n));
+    if (n->data.mapping.pairs.top - n->data.mapping.pairs.start > TOPO_COLLECTION_MAX)
+        return topo_ld_err(ld, n, "%s: more than %d entries", what, TOPO_COLLECTION_MAX);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = topo_ld_node(ld, p->key);
+        if (k->type != YAML_SCALAR_NODE || topo_is_null(k)) {
+            bad = topo_ld_err(ld, k, "%s: expected a key that is a string, found %s", what,
+                              k->type == YAML_SCALAR_NODE ? "null" : topo_kind_name(k));
+        }
+    }
+    if (bad)
+        return bad;
+    if (topo_ld_dupkeys(ld, n, what) < 0)
+        return -EINVAL;
+    if (keys == NULL)
+        return 0;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        const char *k = topo_ld_key(ld, p);
+        size_t i;
+        for (i = 0; keys[i] != NULL && strcmp(keys[i], k) != 0; i++)
+            ;
+        if (keys[i] == NULL) {
+            char list[512];
+            topo_list_keys(list, sizeof(list), keys);
+            bad = topo_ld_err(ld, topo_ld_node(ld, p->key), "%s: unknown key '%.64s'; expected %s",
+                              what, k, list);
+        }
+    }
+    return bad;
+}
+
+int topo_ld_seq(struct topo_ld *ld, const yaml_node_t *n, const char *what)
+{
+    if (n->type != YAML_SEQUENCE_NODE)
+        return topo_ld_err(ld, n, "%s: expected a sequence, found %s", what, topo_kind_name(n));
+    if (n->data.sequence.items.top - n->data.sequence.items.start > TOPO_COLLECTION_MAX)
+        return topo_ld_err(ld, n, "%s: more than %d entries", what, TOPO_COLLECTION_MAX);
+    return 0;
+}
+
+yaml_node_t *topo_ld_get(struct topo_ld *ld, const yaml_node_t *n, const char *key)
+{
+    if (n == NULL || n->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = topo_ld_node(ld, p->key);
+        if (k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, key) == 0)
+            return topo_ld_node(ld, p->value);
+    }
+    return NULL;
+}
+
+/* ---- typed values ---- */
+
+static int topo_parse_integer(char **out, const char *s, const char **why)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (end == s || *end != 0 || errno != 0 || s[0] == ' ' || s[0] == '\t' || s[0] == '+') {
+        *why = "expected an integer (decimal digits, optional '-', 64 bits)";
+        return -EINVAL;
+    }
+    return asprintf(out, "%lld", v) < 0 ? (*out = NULL, -ENOMEM) : 0;
+}
+
+static int topo_parse_float(char **out, const char *s, const char **why)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (end == s || *end != 0 || errno != 0 || !isfinite(v) || s[0] == ' ' || s[0] == '\t' ||
+        (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))) {
+        *why = "expected a finite decimal number";
+        return -EINVAL;
+    }
+    /* the shortest form that reads back as the same number */
+    for (int prec = 15; prec <= 17; prec++) {
+        if (asprintf(out, "%.*g", prec, v) < 0)
+            return *out = NULL, -ENOMEM;
+        if (strtod(*out, NULL) == v || prec == 17)
+            break;
+        free(*out);
+    }
+    return 0;
+}
+
+static int topo_parse_boolean(char **out, const char *s, const char **why)
+{
+    static const char *const yes[] = {"true", "True", "TRUE"}, *const no[] = {"false", "False",
+                                                                              "FALSE"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
+            *out = strdup(strcmp(s, yes[i]) == 0 ? "true" : "false");
+            return *out ? 0 : -ENOMEM;
+        }
+    }
+    *why = "expected true or false";
+    return -EINVAL;
+}
+
+static int topo_parse_string(char **out, const char *s, const char **why)
+{
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            *why = "expected text without control characters (no newline or tab)";
+            return -EINVAL;
+        }
+    if (strlen(s) > 4096) {
+        *why = "expected at most 4096 bytes";
+        return -EINVAL;
+    }
+    *out = strdup(s);
+    return *out ? 0 : -ENOMEM;
+}
+
+typedef int (*topo_value_parser)(char **out, const char *s, const char **why);
+
+static const topo_value_parser topo_value_parsers[] = {
+    [ENGINE_TOPOLOGY_STRING] = topo_parse_string,
+    [ENGINE_TOPOLOGY_INTEGER] = topo_parse_integer,
+    [ENGINE_TOPOLOGY_FLOAT] = topo_parse_float,
+    [ENGINE_TOPOLOGY_BOOLEAN] = topo_parse_boolean,
+};
+
+int engine_topology_value_parse(char **out, enum engine_topology_type type, const char *text,
+                                const char **why)
+{
+    *out = NULL;
+    *why = "unknown type";
+    if ((unsigned)type >= 4)
+        return -EINVAL;
+    return topo_value_parsers[type](out, text, why);
+}
+
+int topo_ld_value(struct topo_ld *ld, const yaml_node_t *n, enum engine_topology_type type,
+                  const char *what, char **out)
+{
+    const char *why = NULL, *s;
+    int r;
+
+    *out = NULL;
+    if (n->type != YAML_SCALAR_NODE || topo_is_null(n))
+        return topo_ld_err(ld, n, "%s: expected %s %s, found %s", what,
+                           type == ENGINE_TOPOLOGY_INTEGER ? "an" : "a",
+                           engine_topology_type_name(type),
+                           n->type == YAML_SCALAR_NODE ? "nothing (null)" : topo_kind_name(n));
+    s = (const char *)n->data.scalar.value;
+    if (strlen(s) != n->data.scalar.length)
+        return topo_ld_err(ld, n, "%s: expected text, found a NUL character", what);
+    if (type != ENGINE_TOPOLOGY_STRING && n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return topo_ld_err(ld, n, "%s: expected %s %s, found the quoted string \"%.64s\"", what,
+                           type == ENGINE_TOPOLOGY_INTEGER ? "an" : "a",
+                           engine_topology_type_name(type), s);
+    r = engine_topology_value_parse(out, type, s, &why);
+    if (r == -ENOMEM) {
+        ld->oom = 1;
+        return r;
+    }
+    if (r < 0)
+        return topo_ld_err(ld, n, "%s: '%.64s' is not %s %s: %s", what, s,
+                           type == ENGINE_TOPOLOGY_INTEGER ? "an" : "a",
+                           engine_topology_type_name(type), why);
+    return 0;
+}
+
+static int topo_ld_bool(struct topo_ld *ld, const yaml_node_t *n, const char *what, int *out)
+{
+    char *v = NULL;
+    if (topo_ld_value(ld, n, ENGINE_TOPOLOGY_BOOLEAN, what, &v) < 0)
+        return -EINVAL;
+    *out = strcmp(v, "true") == 0;
+    free(v);
+    return 0;
+}
+
+int topo_ld_propdef(struct topo_ld *ld, const char *name, const yaml_node_t *n, const char *what,
+                    int allow_listen, struct topo_propdef *out)
+{
+    static const char *const keys[] = {"type",   "default",     "required",
+                                       "listen", "description", NULL};
+    static const char *const keys_nolisten[] = {"type", "default", "required", "description", NULL};
+    char w[256];
+    yaml_node_t *v;
+    const char *ty;
+    int t, bad = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->pos = topo_ld_pos(ld, n);
+    out->required = 1; /* TOSCA's default */
+    snprintf(w, sizeof(w), "%s '%.64s'", what, name);
+    if (topo_ld_map(ld, n, w, allow_listen ? keys : keys_nolisten) < 0)
+        return -EINVAL;
+    if ((out->name = topo_ld_strdup(ld, name)) == NULL)
+        return -ENOMEM;
+    if ((v = topo_ld_get(ld, n, "type")) == NULL)
+        return topo_ld_err(ld, n, "%s: expected a key 'type' (string, integer, float or boolean)",
+                           w);
+    if ((ty = topo_ld_scalar(ld, v, w)) == NULL)
+        return -EINVAL;
+    if ((t = topo_type_parse(ty)) < 0)
+        return topo_ld_err(ld, v,
+                           "%s: unknown type '%.64s'; expected string, integer, float or "
+                           "boolean",
+                           w, ty);
+    out->type = (enum engine_topology_type)t;
+    if ((v = topo_ld_get(ld, n, "default")) != NULL)
+        bad |= topo_ld_value(ld, v, out->type, w, &out->def);
+    if ((v = topo_ld_get(ld, n, "required")) != NULL)
+        bad |= topo_ld_bool(ld, v, w, &out->required);
+    if ((v = topo_ld_get(ld, n, "listen")) != NULL) {
+        bad |= topo_ld_bool(ld, v, w, &out->listen);
+        if (out->listen && out->type != ENGINE_TOPOLOGY_INTEGER)
+            bad |= topo_ld_err(ld, v, "%s: a listening port must have type integer", w);
+    }
+    if ((v = topo_ld_get(ld, n, "description")) != NULL && topo_ld_scalar(ld, v, w) == NULL)
+        bad = -EINVAL;
+    return bad ? -EINVAL : 0;
+}

@@ -1,0 +1,168 @@
+/*
+ * test_topology_alloc.c — the allocation-failure sweep: makes the Nth allocation of the engine
+ * fail, for every N, while loading the example topologies, deriving their images and artifacts
+ * and editing a state; each run must fail cleanly (-ENOMEM, no partial result) and, under
+ * AddressSanitizer, leak nothing. The engine's calls to malloc and friends are redirected here
+ * at link time (-Wl,--wrap, see meson.build); libyaml's own allocations are not counted.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/topology.h"
+
+static long alloc_count, alloc_fail_at; /* fail_at 0: never fail */
+
+static int alloc_fails(void)
+{
+    return alloc_fail_at > 0 && ++alloc_count == alloc_fail_at;
+}
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+int __real_vasprintf(char **out, const char *fmt, va_list ap);
+FILE *__real_open_memstream(char **buf, size_t *len);
+
+void *__wrap_malloc(size_t n)
+{
+    return alloc_fails() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t m)
+{
+    return alloc_fails() ? NULL : __real_calloc(n, m);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    return alloc_fails() ? NULL : __real_realloc(p, n);
+}
+
+char *__wrap_strdup(const char *s)
+{
+    return alloc_fails() ? NULL : __real_strdup(s);
+}
+
+char *__wrap_strndup(const char *s, size_t n)
+{
+    return alloc_fails() ? NULL : __real_strndup(s, n);
+}
+
+int __wrap_vasprintf(char **out, const char *fmt, va_list ap)
+{
+    return alloc_fails() ? -1 : __real_vasprintf(out, fmt, ap);
+}
+
+int __wrap_asprintf(char **out, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+    if (alloc_fails())
+        return -1;
+    va_start(ap, fmt);
+    r = __real_vasprintf(out, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+FILE *__wrap_open_memstream(char **buf, size_t *len)
+{
+    return alloc_fails() ? NULL : __real_open_memstream(buf, len);
+}
+
+/* One run of everything the sweep covers; returns the first failure's code. */
+static int run_once(const char *path)
+{
+    struct engine_topology *t = NULL;
+    struct engine_topology_state *s = NULL, *s2 = NULL;
+    struct engine_topology_derived *x = NULL;
+    struct engine_diag d;
+    char *lv = NULL, *pr = NULL;
+    size_t ll, pl;
+    int r;
+
+    engine_diag_init(&d);
+    if ((r = engine_topology_load_file(&t, path, &d)) < 0) {
+        assert_null(t);
+        goto done;
+    }
+    if ((r = engine_topology_state_new(&s, t)) < 0)
+        goto done;
+    const struct engine_topology_node *n = engine_topology_node_at(t, 0);
+    if ((r = engine_topology_state_set_level(s, n->name, n->levels[n->nlevels - 1], &d)) < 0)
+        goto done;
+    if (n->nprops > 0 && n->props[0].type == ENGINE_TOPOLOGY_INTEGER &&
+        (r = engine_topology_state_set_property(s, n->name, n->props[0].name, "7", &d)) < 0)
+        goto done;
+    if ((r = engine_topology_state_format_levels(s, &lv, &ll)) < 0 ||
+        (r = engine_topology_state_format_properties(s, &pr, &pl)) < 0)
+        goto done;
+    if ((r = engine_topology_state_parse(&s2, t, lv, ll, pr, pl, &d)) < 0) {
+        assert_null(s2);
+        goto done;
+    }
+    if ((r = engine_topology_derive(&x, t, s2, ENGINE_TARGET_HVT, &d)) < 0)
+        assert_null(x);
+done:
+    free(lv);
+    free(pr);
+    engine_topology_derived_free(x);
+    engine_topology_state_free(s2);
+    engine_topology_state_free(s);
+    engine_topology_free(t);
+    engine_diag_free(&d);
+    return r;
+}
+
+static void sweep(const char *path, int valid)
+{
+    long n;
+
+    alloc_fail_at = 0;
+    assert_int_equal(run_once(path) == 0, valid);
+    for (n = 1;; n++) {
+        int r;
+        alloc_count = 0;
+        alloc_fail_at = n;
+        r = run_once(path);
+        if (alloc_count < n) /* the run made fewer than n allocations: all were tried */
+            break;
+        /* an allocation failing while recording an error may leave the input's verdict */
+        if (r != -ENOMEM && !(r == -EINVAL && !valid))
+            fail_msg("%s: allocation %ld failed and the run returned %d, not -ENOMEM", path, n, r);
+    }
+    alloc_fail_at = 0;
+    print_message("%s: failed each of %ld allocations in turn\n", path, n - 1);
+    assert_true(n > 100); /* the sweep reached the engine's allocations */
+}
+
+static void test_topology_alloc_paper(void **state)
+{
+    (void)state;
+    sweep("mount-examples/paper.yaml", 1);
+}
+
+static void test_topology_alloc_invalid(void **state)
+{
+    (void)state;
+    sweep("tests/golden/topology/wrong-property-type/input.yaml", 0);
+    sweep("tests/golden/topology/import-error/input.yaml", 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_topology_alloc_paper),
+        cmocka_unit_test(test_topology_alloc_invalid),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,194 @@
+/* test_topology_derive.c — the interpreters: images per node and level (modules, order,
+ * configuration, PDP), isEnforceable per target (eq. 4) and module requirements (eq. 5). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/topology.h"
+
+static struct engine_topology *load(const char *text)
+{
+    struct engine_topology *t = NULL;
+    struct engine_diag d;
+    engine_diag_init(&d);
+    assert_int_equal(engine_topology_load_buffer(&t, text, strlen(text), "t.yaml", NULL, &d), 0);
+    engine_diag_free(&d);
+    return t;
+}
+
+/* "a b c" from an image's module names. */
+static void names(const struct engine_topology_image *img, char *buf, size_t size)
+{
+    buf[0] = 0;
+    for (size_t i = 0; i < img->nmodules; i++)
+        snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? " " : "", img->modules[i].name);
+}
+
+static const char *param(const struct engine_topology_module *m, const char *name)
+{
+    for (size_t i = 0; i < m->nparams; i++)
+        if (strcmp(m->params[i].name, name) == 0)
+            return m->params[i].value;
+    return NULL;
+}
+
+static void test_topology_derive_paper(void **state)
+{
+    struct engine_topology *t = NULL;
+    struct engine_topology_state *s;
+    struct engine_topology_derived *x;
+    const struct engine_topology_plan *web, *portal;
+    struct engine_diag d;
+    char buf[256];
+
+    (void)state;
+    engine_diag_init(&d);
+    assert_int_equal(engine_topology_load_file(&t, "mount-examples/paper.yaml", &d), 0);
+    assert_int_equal(engine_topology_state_new(&s, t), 0);
+    assert_int_equal(engine_topology_state_set_level(s, "portal", "critical", NULL), 0);
+    assert_int_equal(engine_topology_state_set_property(s, "web", "http_port", "8081", NULL), 0);
+    assert_int_equal(engine_topology_derive(&x, t, s, ENGINE_TARGET_HVT, &d), 0);
+    assert_int_equal(d.n, 0);
+    engine_topology_state_free(s);
+    engine_topology_free(t); /* the result holds its own copies */
+    assert_int_equal(engine_topology_derived_count(x), 2);
+    web = engine_topology_derived_find(x, "web");
+    portal = engine_topology_derived_plan(x, 1);
+    assert_string_equal(portal->node, "portal");
+    assert_int_equal(web->current, 0);
+    assert_int_equal(portal->current, 1);
+    assert_int_equal(web->nimages, 2);
+    names(&web->images[0], buf, sizeof(buf));
+    assert_string_equal(buf, "http_server log dispatch authn acl_pep");
+    assert_int_equal(web->images[0].pdp, ENGINE_PDP_PUSH);
+    assert_string_equal(web->images[0].policy, "regular");
+    assert_string_equal(param(&web->images[0].modules[4], "pdp"), "push");
+    assert_string_equal(param(&web->images[0].modules[2], "http_port"), "8081");
+    assert_int_equal(web->images[1].pdp, ENGINE_PDP_INTERNAL);
+    assert_string_equal(web->images[1].policy, "restricted");
+    assert_string_equal(web->images[1].artifact, "images/web/critical.hvt");
+    assert_int_equal(web->nports, 1);
+    assert_int_equal(web->ports[0], 8081);
+    /* push needs the policy channel; internal does not */
+    assert_int_equal(web->images[0].nenv, 4);
+    assert_string_equal(web->images[0].env[3], "unikernel.virtualenv.policy_channel");
+    assert_int_equal(web->images[1].nenv, 3);
+    names(&portal->images[1], buf, sizeof(buf));
+    assert_string_equal(buf, "log lb_proxy rate_limit");
+    assert_int_equal(portal->images[1].rate_rps, 20);
+    assert_int_equal(portal->images[1].rate_burst, 40);
+    assert_int_equal(portal->images[0].rate_burst, 1000);
+    assert_int_equal(portal->images[1].pdp, ENGINE_PDP_NONE);
+    assert_null(portal->images[1].policy);
+    assert_string_equal(param(&portal->images[1].modules[1], "backends"), "web:8081");
+    assert_int_equal(portal->ports[0], 8000);
+    engine_topology_derived_free(x);
+    engine_diag_free(&d);
+}
+
+static const char *const iso =
+    "tosca_definitions_version: tosca_simple_yaml_1_3\n"
+    "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+    "security_functions:\n"
+    "  vm: {mechanism: hardware_isolation}\n"
+    "  ac: {mechanism: access_control, pdp: pull, policy: p, authentication: false}\n"
+    "topology_template:\n"
+    "  node_templates:\n"
+    "    a:\n"
+    "      type: ws\n"
+    "      properties:\n"
+    "        s: {multi_level_security: {default_security_level: ac,\n"
+    "                                   critical_security_level: [ac, vm]}}\n";
+
+static void test_topology_derive_targets(void **state)
+{
+    struct engine_topology *t = load(iso);
+    struct engine_topology_derived *x = NULL;
+    struct engine_diag d;
+    char *msg, buf[256];
+
+    (void)state;
+    engine_diag_init(&d);
+    assert_int_equal(engine_topology_derive(&x, t, NULL, ENGINE_TARGET_HVT, &d), 0);
+    names(&engine_topology_derived_plan(x, 0)->images[0], buf, sizeof(buf));
+    assert_string_equal(buf, "http_server dispatch acl_pep"); /* no authn */
+    assert_int_equal(engine_topology_derived_plan(x, 0)->images[1].hardware_isolation, 1);
+    assert_int_equal(engine_topology_derived_plan(x, 0)->images[0].pdp, ENGINE_PDP_PULL);
+    engine_topology_derived_free(x);
+    assert_int_equal(engine_topology_derive(&x, t, NULL, ENGINE_TARGET_SPT, &d), -EINVAL);
+    assert_null(x);
+    msg = engine_diag_join(&d);
+    assert_string_equal(msg, "t.yaml:12:36: error: node a at level critical: security function vm "
+                             "(hardware_isolation) is not enforceable on target spt: it needs "
+                             "unikernel.virtualenv.isolation.hardware, which spt lacks (spt runs "
+                             "a unikernel as a seccomp-confined host process, not in a virtual "
+                             "machine; use --target hvt)");
+    free(msg);
+    engine_diag_free(&d);
+    engine_topology_free(t);
+}
+
+static void expect_derive_error(const char *text, const char *want)
+{
+    struct engine_topology *t = load(text);
+    struct engine_topology_derived *x = NULL;
+    struct engine_diag d;
+    char *msg;
+
+    engine_diag_init(&d);
+    assert_int_equal(engine_topology_derive(&x, t, NULL, ENGINE_TARGET_HVT, &d), -EINVAL);
+    msg = engine_diag_join(&d);
+    assert_string_equal(msg, want);
+    free(msg);
+    engine_diag_free(&d);
+    engine_topology_free(t);
+}
+
+static void test_topology_derive_unmet_requirement(void **state)
+{
+    (void)state;
+    expect_derive_error("tosca_definitions_version: tosca_simple_yaml_1_2\n"
+                        "unikernel_modules: {ws: {dispatch: }}\n"
+                        "topology_template: {node_templates: {a: {type: ws}}}\n",
+                        "t.yaml:3:38: error: node a at level default: module dispatch requires "
+                        "http_processing (tosca.capabilities.Endpoint), which no other module of "
+                        "the image (dispatch) and not the hvt environment provides");
+}
+
+static void test_topology_derive_not_enforceable(void **state)
+{
+    (void)state;
+    expect_derive_error(
+        "tosca_definitions_version: tosca_simple_yaml_1_2\n"
+        "unikernel_modules: {logger: {log: }}\n"
+        "security_functions: {f: {mechanism: rate_limit, requests_per_second: 3}}\n"
+        "topology_template:\n"
+        "  node_templates:\n"
+        "    a: {type: logger, properties: {s: {multi_level_security: "
+        "{default_security_level: f}}}}\n"
+        "    db: {type: tosca.nodes.Database, properties: {s: {multi_level_security: "
+        "{default_security_level: f}}}}\n",
+        "t.yaml:6:63: error: node a at level default: security function f (rate_limit) is not "
+        "enforceable: none of the modules of type logger (log) offers a "
+        "unisec.capabilities.RequestHook capability to hook requests into\n"
+        "t.yaml:7:78: error: node db at level default: security function f (rate_limit) is not "
+        "enforceable: type tosca.nodes.Database is not realised by a unikernel (no "
+        "unikernel_modules, not a tosca.nodes.LoadBalancer), so no module can enforce it");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_topology_derive_paper),
+        cmocka_unit_test(test_topology_derive_targets),
+        cmocka_unit_test(test_topology_derive_unmet_requirement),
+        cmocka_unit_test(test_topology_derive_not_enforceable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,304 @@
+/* test_topology_load.c — the topology loader: the model of a valid file, imports, YAML
+ * features, and errors with their positions (all-or-nothing). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "engine/topology.h"
+
+#define HEAD "tosca_definitions_version: tosca_simple_yaml_1_2\n"
+
+/* Loads TEXT named "t.yaml" (imports from BASE); returns the errors joined (caller frees), ""
+ * when it loaded. */
+static char *load(const char *text, const char *base, struct engine_topology **keep, int *rc)
+{
+    struct engine_topology *t = NULL;
+    struct engine_diag d;
+    char *out;
+
+    engine_diag_init(&d);
+    *rc = engine_topology_load_buffer(&t, text, strlen(text), "t.yaml", base, &d);
+    out = engine_diag_join(&d);
+    assert_non_null(out);
+    engine_diag_free(&d);
+    if (*rc != 0)
+        assert_null(t);
+    if (keep)
+        *keep = t;
+    else
+        engine_topology_free(t);
+    return out;
+}
+
+static void expect_error(const char *text, const char *want)
+{
+    int rc;
+    char *got = load(text, NULL, NULL, &rc);
+    assert_int_equal(rc, -EINVAL);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_topology_load_paper(void **state)
+{
+    struct engine_topology *t = NULL;
+    struct engine_diag d;
+    const struct engine_topology_node *web, *portal;
+    const struct engine_topology_prop *p;
+
+    (void)state;
+    engine_diag_init(&d);
+    assert_int_equal(engine_topology_load_file(&t, "mount-examples/paper.yaml", &d), 0);
+    assert_int_equal(d.n, 0);
+    assert_string_equal(engine_topology_version(t), "tosca_simple_yaml_1_2");
+    assert_int_equal(engine_topology_node_count(t), 2);
+    web = engine_topology_node_at(t, 0);
+    portal = engine_topology_node_at(t, 1);
+    assert_null(engine_topology_node_at(t, 2));
+    assert_string_equal(web->name, "web");
+    assert_string_equal(web->type, "webserver_unikernel_type");
+    assert_int_equal(web->nlevels, 2);
+    assert_string_equal(web->levels[0], "default");
+    assert_string_equal(web->levels[1], "critical");
+    assert_int_equal(engine_topology_node_level_index(web, "critical"), 1);
+    assert_int_equal(engine_topology_node_level_index(web, "high"), -ENOENT);
+    p = engine_topology_node_prop(web, "http_port");
+    assert_non_null(p);
+    assert_int_equal(p->type, ENGINE_TOPOLOGY_INTEGER);
+    assert_string_equal(p->value, "8080");
+    /* properties come sorted, with the manifests' defaults */
+    for (size_t i = 1; i < web->nprops; i++)
+        assert_true(strcmp(web->props[i - 1].name, web->props[i].name) < 0);
+    assert_string_equal(engine_topology_node_prop(web, "log_level")->value, "info");
+    assert_null(engine_topology_node_prop(web, "vm_security_level"));
+    assert_string_equal(portal->type, "tosca.nodes.LoadBalancer");
+    assert_string_equal(engine_topology_node_prop(portal, "listen_port")->value, "8000");
+    assert_ptr_equal(engine_topology_node_find(t, "portal"), portal);
+    assert_null(engine_topology_node_find(t, "nope"));
+    engine_topology_free(t);
+    engine_diag_free(&d);
+}
+
+static const char *const minimal = HEAD "unikernel_modules:\n"
+                                        "  ws: {http_server: , dispatch: }\n"
+                                        "topology_template:\n"
+                                        "  node_templates:\n"
+                                        "    web: {type: ws}\n";
+
+static void test_topology_load_versions(void **state)
+{
+    static const char *const v[] = {"1_0", "1_2", "1_3"};
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        char *text = NULL, *e;
+        struct engine_topology *t;
+        int rc;
+        assert_true(asprintf(&text, "tosca_definitions_version: tosca_simple_yaml_%s\n%s", v[i],
+                             minimal + strlen(HEAD)) > 0);
+        e = load(text, NULL, &t, &rc);
+        assert_string_equal(e, "");
+        assert_int_equal(rc, 0);
+        assert_true(strstr(engine_topology_version(t), v[i]) != NULL);
+        engine_topology_free(t);
+        free(e);
+        free(text);
+    }
+    expect_error("tosca_definitions_version: tosca_simple_yaml_2_0\n",
+                 "t.yaml:1:28: error: tosca_definitions_version 'tosca_simple_yaml_2_0': expected "
+                 "tosca_simple_yaml_1_0, tosca_simple_yaml_1_2 or tosca_simple_yaml_1_3");
+    expect_error("topology_template: {}\n",
+                 "t.yaml:1:1: error: expected tosca_definitions_version: tosca_simple_yaml_1_0, "
+                 "tosca_simple_yaml_1_2 or tosca_simple_yaml_1_3");
+}
+
+static void test_topology_load_defaults_first_level(void **state)
+{
+    struct engine_topology *t;
+    int rc;
+    char *e = load(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                        "security_functions:\n"
+                        "  a: {mechanism: rate_limit, requests_per_second: 5}\n"
+                        "  b: {mechanism: rate_limit, requests_per_second: 1}\n"
+                        "topology_template:\n"
+                        "  node_templates:\n"
+                        "    web:\n"
+                        "      type: ws\n"
+                        "      properties:\n"
+                        "        one: {multi_level_security: {high_security_level: b,\n"
+                        "                                     default_security_level: a}}\n"
+                        "        two: {multi_level_security: {default_security_level: [],\n"
+                        "                                     low_security_level: [],\n"
+                        "                                     high_security_level: []}}\n",
+                   NULL, &t, &rc);
+    const struct engine_topology_node *n;
+
+    (void)state;
+    assert_string_equal(e, "");
+    n = engine_topology_node_at(t, 0);
+    assert_int_equal(n->nlevels, 3);
+    assert_string_equal(n->levels[0], "default");
+    assert_string_equal(n->levels[1], "high");
+    assert_string_equal(n->levels[2], "low");
+    engine_topology_free(t);
+    free(e);
+}
+
+static void test_topology_load_anchors(void **state)
+{
+    struct engine_topology *t;
+    int rc;
+    char *e = load(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                        "topology_template:\n"
+                        "  node_templates:\n"
+                        "    a: {type: ws, properties: &p {http_port: 81}}\n"
+                        "    b: {type: ws, properties: *p}\n",
+                   NULL, &t, &rc);
+
+    (void)state;
+    assert_string_equal(e, "");
+    assert_string_equal(
+        engine_topology_node_prop(engine_topology_node_find(t, "b"), "http_port")->value, "81");
+    engine_topology_free(t);
+    free(e);
+}
+
+static void test_topology_load_duplicate_keys(void **state)
+{
+    (void)state;
+    expect_error(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                      "topology_template:\n"
+                      "  node_templates:\n"
+                      "    a: {type: ws, properties: {http_port: 81, http_port: 82}}\n",
+                 "t.yaml:5:47: error: properties: duplicate key 'http_port' (first at line 5)");
+    expect_error(HEAD "node_types: {}\nnode_types: {}\n",
+                 "t.yaml:3:1: error: topology: duplicate key 'node_types' (first at line 2)");
+}
+
+static void test_topology_load_errors(void **state)
+{
+    (void)state;
+    expect_error(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                      "topology_template:\n"
+                      "  node_templates:\n"
+                      "    a: {type: ws, properties: {http_port: eighty}}\n"
+                      "    b: {type: nope}\n",
+                 "t.yaml:5:43: error: node a: property http_port: 'eighty' is not an integer: "
+                 "expected an integer (decimal digits, optional '-', 64 bits)\n"
+                 "t.yaml:6:15: error: node b: unknown type 'nope'; expected a type of node_types "
+                 "or unikernel_modules, or a normative TOSCA node type");
+    expect_error(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                      "security_functions: {f: {mechanism: rate_limit, requests_per_second: 1}}\n"
+                      "topology_template:\n"
+                      "  node_templates:\n"
+                      "    a:\n"
+                      "      type: ws\n"
+                      "      properties:\n"
+                      "        s: {multi_level_security: {default_security_level: f,\n"
+                      "                                   hot_security_level: g}}\n",
+                 "t.yaml:10:56: error: node a: property s: unknown security function 'g'; "
+                 "expected one defined under security_functions");
+    expect_error(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                      "security_functions: {f: {mechanism: rate_limit, requests_per_second: 1}}\n"
+                      "topology_template:\n"
+                      "  node_templates:\n"
+                      "    a:\n"
+                      "      type: ws\n"
+                      "      properties:\n"
+                      "        s: {multi_level_security: {hot_security_level: f}}\n",
+                 "t.yaml:9:35: error: node a: property s: expected a default_security_level "
+                 "(the level every node starts at)");
+    expect_error(HEAD "topology_template:\n  node_templates: {}\n",
+                 "t.yaml:3:19: error: node_templates: expected at least one node");
+    expect_error(HEAD "bogus: 1\n",
+                 "t.yaml:2:1: error: topology: unknown key 'bogus'; expected "
+                 "tosca_definitions_version, description, metadata, imports, node_types, "
+                 "unikernel_modules, security_functions or topology_template");
+}
+
+static void test_topology_load_imports(void **state)
+{
+    char path[256], file[300];
+    const char *base = getenv("TMPDIR");
+    struct engine_topology *t;
+    FILE *f;
+    int rc;
+    char *e;
+
+    (void)state;
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    snprintf(path, sizeof(path), "%s/unisec-topo-XXXXXX", base);
+    assert_non_null(mkdtemp(path));
+    snprintf(file, sizeof(file), "%s/types.yaml", path);
+    assert_non_null(f = fopen(file, "w"));
+    fputs(HEAD "imports: [types.yaml]\n" /* a cycle: loaded once */
+               "unikernel_modules: {ws: {http_server: , dispatch: }}\n",
+          f);
+    fclose(f);
+    e = load(HEAD "imports: [types.yaml, {file: types.yaml}]\n"
+                  "topology_template: {node_templates: {a: {type: ws}}}\n",
+             path, &t, &rc);
+    assert_string_equal(e, "");
+    assert_string_equal(engine_topology_node_at(t, 0)->type, "ws");
+    engine_topology_free(t);
+    free(e);
+    e = load(HEAD "imports: [missing.yaml]\n"
+                  "topology_template: {node_templates: {a: {type: ws}}}\n",
+             path, &t, &rc);
+    assert_int_equal(rc, -EINVAL);
+    assert_non_null(strstr(e, "t.yaml:2:11: error: import 'missing.yaml': cannot open"));
+    free(e);
+    e = load(HEAD "imports: [types.yaml]\n"
+                  "topology_template: {node_templates: {a: {type: ws}}}\n",
+             NULL, &t, &rc);
+    assert_string_equal(e, "t.yaml:2:11: error: import 'types.yaml': this topology has no "
+                           "directory to import from");
+    free(e);
+    unlink(file);
+    rmdir(path);
+}
+
+static void test_topology_load_value_parse(void **state)
+{
+    char *v;
+    const char *why;
+
+    (void)state;
+    assert_int_equal(engine_topology_value_parse(&v, ENGINE_TOPOLOGY_INTEGER, "-12", &why), 0);
+    assert_string_equal(v, "-12");
+    free(v);
+    assert_int_equal(engine_topology_value_parse(&v, ENGINE_TOPOLOGY_INTEGER, "1.5", &why),
+                     -EINVAL);
+    assert_null(v);
+    assert_int_equal(engine_topology_value_parse(&v, ENGINE_TOPOLOGY_BOOLEAN, "True", &why), 0);
+    assert_string_equal(v, "true");
+    free(v);
+    assert_int_equal(engine_topology_value_parse(&v, ENGINE_TOPOLOGY_FLOAT, "nan", &why), -EINVAL);
+    assert_int_equal(engine_topology_value_parse(&v, ENGINE_TOPOLOGY_STRING, "a\nb", &why),
+                     -EINVAL);
+    assert_int_equal(engine_topology_value_parse(&v, ENGINE_TOPOLOGY_FLOAT, "0.5", &why), 0);
+    assert_string_equal(v, "0.5");
+    free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_topology_load_paper),
+        cmocka_unit_test(test_topology_load_versions),
+        cmocka_unit_test(test_topology_load_defaults_first_level),
+        cmocka_unit_test(test_topology_load_anchors),
+        cmocka_unit_test(test_topology_load_duplicate_keys),
+        cmocka_unit_test(test_topology_load_errors),
+        cmocka_unit_test(test_topology_load_imports),
+        cmocka_unit_test(test_topology_load_value_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
