@@ -134,6 +134,7 @@ struct topo_node {
     struct engine_topology_node pub; /* strings and arrays owned through the fields below */
     char *name;
     size_t type;
+    int typed; /* type and properties are set (a node whose type failed has neither) */
     char **levels;
     struct engine_topology_prop *props; /* value strings owned */
     struct topo_mls *mls;

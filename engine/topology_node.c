@@ -329,6 +329,7 @@ int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
     const struct topo_type *ty = &ld->t->types[ti];
     if ((r = topo_node_props_init(ld, n, ty)) < 0)
         return r;
+    n->typed = 1;
     if ((x = topo_ld_get(ld, v, "description")) != NULL && !topo_ld_scalar(ld, x, "description"))
         bad = -EINVAL;
     if ((x = topo_ld_get(ld, v, "metadata")) != NULL)
@@ -364,7 +365,10 @@ int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
 /* Does node N listen on some port? */
 static int topo_node_listens(const struct engine_topology *t, const struct topo_node *n)
 {
-    const struct topo_type *ty = &t->types[n->type];
+    const struct topo_type *ty;
+    if (!n->typed)
+        return 1; /* its type failed: that error is reported already */
+    ty = &t->types[n->type];
     for (size_t i = 0; i < ty->neprops; i++)
         if (ty->eprops[i].def->listen && n->props[i].value != NULL)
             return 1;
@@ -373,11 +377,12 @@ static int topo_node_listens(const struct engine_topology *t, const struct topo_
 
 int topo_nodes_link(struct engine_topology *t, struct engine_diag *d)
 {
+    static const struct topo_type untyped = {.builtin = -1};
     int bad = 0;
 
     for (size_t i = 0; i < t->nnodes; i++) {
         struct topo_node *n = &t->nodes[i];
-        const struct topo_type *ty = &t->types[n->type];
+        const struct topo_type *ty = n->typed ? &t->types[n->type] : &untyped;
         int backends = 0;
         for (size_t j = 0; j < n->nreqs; j++) {
             struct topo_nreq *r = &n->reqs[j];
