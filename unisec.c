@@ -20,6 +20,15 @@ static const struct unisec_cmd unisec_cmds[] = {
      "Loads FILE (and the files it imports), checks it against the SecTOSCA and UniTOSCA\n"
      "rules for the execution environment (default: hvt), and prints a one-line summary.\n"
      "On failure prints every error as FILE:LINE:COL: error: MESSAGE and exits 1.\n"},
+    {"translate", engine_cmd_translate, "[--target hvt|spt] FILE -o DIR",
+     "derive the UniTOSCA, TOSCA, P_SO, P_UG and Graphviz artifacts of a topology",
+     "Checks FILE as `unisec check` does, then writes into DIR (created if missing):\n"
+     "  unitosca.yaml  D_uniTOSCA: each node's unikernel composition at every level (eq. 3)\n"
+     "  tosca.yaml     D_TOSCA: native TOSCA with the images as artifacts (eq. 5)\n"
+     "  p_so.json      P_SO: the security orchestrator's policy per node and level\n"
+     "  p_ug.json      P_UG: the unikernel generation policy (modules, configuration)\n"
+     "  topology.dot   the topology for Graphviz\n"
+     "and prints the path of each. Every node is taken at level default.\n"},
     {"acl", engine_cmd_acl, "check|query|compile|passwd ...",
      "check, query and compile access-control policies",
      "  unisec acl check FILE...       validate acl, groups and credentials files\n"

@@ -16,6 +16,7 @@
  * errors, and returns the process exit status (0 success, 1 invalid input, 2 usage error).
  */
 int engine_cmd_check(int argc, char **argv);
+int engine_cmd_translate(int argc, char **argv);
 int engine_cmd_acl(int argc, char **argv);
 
 #endif

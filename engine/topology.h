@@ -128,6 +128,16 @@ const struct engine_topology_prop *engine_topology_node_prop(const struct engine
 int engine_topology_value_parse(char **out, enum engine_topology_type type, const char *text,
                                 const char **why);
 
+struct engine_acl;
+
+/*
+ * Checks that every policy named by an access_control security function of T has at least one
+ * rule in ACL (a policy set loaded by engine_acl_load_dir()). Returns 0 or -EINVAL with one
+ * error per missing policy, at the security function.
+ */
+int engine_topology_check_policies(const struct engine_topology *t, const struct engine_acl *acl,
+                                   struct engine_diag *diag);
+
 /* ---- state: current levels and property overrides (store files state/levels and
  * state/properties; TOPOLOGY.md gives their line format) ---- */
 
@@ -224,6 +234,8 @@ struct engine_topology_module {
 /* What one node runs at one level: P_UG's entry (eq. 5) and P_SO's (eq. 3). */
 struct engine_topology_image {
     const char *level;
+    size_t nfunctions;
+    const char *const *functions; /* the security functions in force, in mechanism order */
     size_t nmodules;
     const struct engine_topology_module *modules; /* ordered: every provider before its users */
     size_t nenv;
@@ -271,5 +283,23 @@ const struct engine_topology_plan *
 engine_topology_derived_plan(const struct engine_topology_derived *x, size_t i);
 const struct engine_topology_plan *
 engine_topology_derived_find(const struct engine_topology_derived *x, const char *node);
+
+/* The derived artifacts: what `unisec translate` writes and the mount serves under tosca/. */
+enum engine_topology_artifact {
+    ENGINE_ARTIFACT_UNITOSCA, /* unitosca.yaml: D_uniTOSCA (eq. 3) */
+    ENGINE_ARTIFACT_TOSCA,    /* tosca.yaml: D_TOSCA, native TOSCA (eq. 5) */
+    ENGINE_ARTIFACT_P_SO,     /* p_so.json: the security orchestrator's policy (eq. 3) */
+    ENGINE_ARTIFACT_P_UG,     /* p_ug.json: the unikernel generation policy (eq. 5) */
+    ENGINE_ARTIFACT_DOT,      /* topology.dot: Graphviz */
+    ENGINE_ARTIFACT_COUNT,
+};
+
+/* The artifact's file name ("unitosca.yaml", ...), or NULL for a value out of range. */
+const char *engine_topology_artifact_name(enum engine_topology_artifact a);
+
+/* Artifact A of X as NUL-terminated text (borrowed from X; *LEN, when LEN is not NULL, gets
+ * its length). The five reflect the state given to engine_topology_derive(). */
+const char *engine_topology_derived_artifact(const struct engine_topology_derived *x,
+                                             enum engine_topology_artifact a, size_t *len);
 
 #endif

@@ -87,7 +87,6 @@ struct topo_img_ctx {
     struct topo_arena *a;
     struct engine_diag *d;
     const struct topo_sf *by_mech[TOPO_MECH_MAX];
-    const struct topo_level *at_mech[TOPO_MECH_MAX];
     struct topo_comp comp[TOPO_COMP_MAX];
     size_t ncomp;
 };
@@ -218,7 +217,6 @@ static int topo_img_functions(struct topo_img_ctx *c)
                 continue;
             }
             c->by_mech[sf->mech] = sf;
-            c->at_mech[sf->mech] = lv;
         }
     }
     return bad;
@@ -384,6 +382,20 @@ static int topo_img_security(const struct topo_img_ctx *c, struct engine_topolog
     return 0;
 }
 
+static int topo_img_functions_list(const struct topo_img_ctx *c, struct engine_topology_image *img)
+{
+    const char **f = topo_arena_alloc(c->a, (topo_nmechs + 1) * sizeof(*f));
+
+    if (f == NULL)
+        return -ENOMEM;
+    for (size_t m = 0; m < topo_nmechs; m++)
+        if (c->by_mech[m] != NULL &&
+            (f[img->nfunctions++] = topo_arena_strdup(c->a, c->by_mech[m]->name)) == NULL)
+            return -ENOMEM;
+    img->functions = f;
+    return 0;
+}
+
 int topo_derive_image(const struct engine_topology *t, const struct engine_topology_state *s,
                       enum engine_target target, size_t node, size_t level, struct topo_arena *a,
                       struct engine_topology_image *img, struct engine_diag *d)
@@ -422,7 +434,7 @@ int topo_derive_image(const struct engine_topology *t, const struct engine_topol
             if (strcmp(env[k], *cap) == 0)
                 e[img->nenv++] = *cap;
     img->env = e;
-    if (topo_img_security(c, img) < 0)
+    if (topo_img_security(c, img) < 0 || topo_img_functions_list(c, img) < 0)
         goto cleanup;
     if (c->ncomp > 0 &&
         (img->artifact = topo_arena_printf(a, "images/%s/%s.%s", t->nodes[node].name, c->level,
@@ -502,6 +514,8 @@ int engine_topology_derive(struct engine_topology_derived **out, const struct en
         r = -EINVAL;
         goto fail;
     }
+    if ((r = topo_artifacts(x, t, s)) < 0)
+        goto fail;
     engine_topology_state_free(def);
     *out = x;
     return 0;

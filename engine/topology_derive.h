@@ -27,7 +27,13 @@ struct engine_topology_derived {
     struct topo_arena a;
     struct engine_topology_plan *plans;
     size_t nplans;
+    const char *art[ENGINE_ARTIFACT_COUNT]; /* in the arena */
+    size_t artlen[ENGINE_ARTIFACT_COUNT];
 };
+
+/* Writes the five artifacts of X (whose plans are derived) into X->art. */
+int topo_artifacts(struct engine_topology_derived *x, const struct engine_topology *t,
+                   const struct engine_topology_state *s);
 
 /* The state's value of property PROP of node NODE (override, else topology), or NULL; the
  * state's level index of NODE (0 when S is NULL). */

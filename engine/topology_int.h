@@ -125,8 +125,8 @@ struct topo_mls {
 };
 
 struct topo_nreq {
-    char *name, *node, *relationship;
-    size_t target; /* index into engine_topology.nodes */
+    char *name, *node, *relationship; /* relationship: NULL when the topology names none */
+    size_t target;                    /* index into engine_topology.nodes */
     struct topo_pos pos;
 };
 

@@ -228,7 +228,7 @@ static int topo_load_nreq(struct topo_ld *ld, struct topo_node *n, yaml_node_t *
     static const char *const keys[] = {"node", "relationship", NULL};
     yaml_node_pair_t *p;
     yaml_node_t *k, *v, *x;
-    const char *name, *target, *rel = "tosca.relationships.ConnectsTo";
+    const char *name, *target, *rel = NULL;
     struct topo_nreq *r;
 
     if (topo_ld_map(ld, item, "requirement", NULL) < 0)
@@ -259,7 +259,7 @@ static int topo_load_nreq(struct topo_ld *ld, struct topo_node *n, yaml_node_t *
     r->pos = topo_ld_pos(ld, v);
     if ((r->name = topo_ld_strdup(ld, name)) == NULL ||
         (r->node = topo_ld_strdup(ld, target)) == NULL ||
-        (r->relationship = topo_ld_strdup(ld, rel)) == NULL)
+        (rel != NULL && (r->relationship = topo_ld_strdup(ld, rel)) == NULL))
         return -ENOMEM;
     return 0;
 }

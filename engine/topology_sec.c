@@ -1,6 +1,8 @@
 /* topology_sec.c — security functions and their mechanisms: parsing, and isEnforceable (eq. 4). */
 #include "topology_sec.h"
 
+#include "acl.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,4 +308,22 @@ int topo_is_supported(const struct engine_topology *t, const struct topo_node *n
                             n->name, level, sf->name, m->name, engine_target_name(target),
                             m->needs_env, engine_target_name(target), m->why_env);
     return 0;
+}
+
+int engine_topology_check_policies(const struct engine_topology *t, const struct engine_acl *acl,
+                                   struct engine_diag *d)
+{
+    int bad = 0;
+
+    for (size_t i = 0; i < t->nsfs; i++) {
+        const char *policy = topo_sf_param(&t->sfs[i], "policy");
+        if (strcmp(topo_mechs[t->sfs[i].mech].name, "access_control") != 0 || policy == NULL ||
+            engine_acl_has_policy(acl, policy))
+            continue;
+        bad = topo_diag_at(d, &t->sfs[i].pos,
+                           "security function %s: policy '%s' has no rule in the policy's acl "
+                           "file; expected rules 'POLICY SUBJECT METHOD PATH EFFECT' for it",
+                           t->sfs[i].name, policy);
+    }
+    return bad;
 }
