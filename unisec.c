@@ -19,6 +19,8 @@ static const struct unisec_cmd unisec_cmds[] = {
      "validate a SecTOSCA topology and print a one-line summary",
      "Loads FILE (and the files it imports), checks it against the SecTOSCA and UniTOSCA\n"
      "rules for the execution environment (default: hvt), and prints a one-line summary.\n"
+     "When a policy/ directory sits beside FILE, every policy the topology names must have\n"
+     "rules in it.\n"
      "On failure prints every error as FILE:LINE:COL: error: MESSAGE and exits 1.\n"},
     {"translate", engine_cmd_translate, "[--target hvt|spt] FILE -o DIR",
      "derive the UniTOSCA, TOSCA, P_SO, P_UG and Graphviz artifacts of a topology",

@@ -186,7 +186,7 @@ static void topo_unitosca_module(FILE *f, const struct topo_emit *e,
     }
 }
 
-static void topo_emit_unitosca(FILE *f, const struct topo_emit *e)
+static int topo_emit_unitosca(FILE *f, const struct topo_emit *e)
 {
     topo_yaml_head(f, e, "D_uniTOSCA: the unikernel composition of every node at every level");
     fputs("# One unikernel type per node and level (eq. 2, building_sec): the type's modules\n"
@@ -218,6 +218,7 @@ static void topo_emit_unitosca(FILE *f, const struct topo_emit *e)
             fprintf(f, "        %s: %s.%s\n", p->images[l].level, p->node, p->images[l].level);
     }
     topo_yaml_groups(f, e->t);
+    return 0;
 }
 
 /* ---- tosca.yaml: native TOSCA (eq. 5's D_TOSCA) ---- */
@@ -416,7 +417,7 @@ static void topo_tosca_types(FILE *f, const struct topo_emit *e)
     }
 }
 
-static void topo_emit_tosca(FILE *f, const struct topo_emit *e)
+static int topo_emit_tosca(FILE *f, const struct topo_emit *e)
 {
     const struct engine_topology *t = e->t;
 
@@ -444,14 +445,31 @@ static void topo_emit_tosca(FILE *f, const struct topo_emit *e)
                     p->images[l].level, TOPO_ARTIFACT_TYPE, p->images[l].artifact);
     }
     topo_yaml_groups(f, t);
+    return 0;
 }
 
 /* ---- p_so.json and p_ug.json (jansson) ---- */
 
-/* Sets KEY of O to V, which it steals; a NULL V (allocation failure) fails. */
+/* Sets KEY of O to V. Consumes V in every case (jansson's _new functions steal the reference
+ * even when they fail), so children are made right where they are set; fails when V is NULL
+ * (an allocation failed while making it). */
 static int topo_json_set(json_t *o, const char *key, json_t *v)
 {
     return v != NULL && json_object_set_new(o, key, v) == 0 ? 0 : -ENOMEM;
+}
+
+static int topo_json_append(json_t *a, json_t *v)
+{
+    return v != NULL && json_array_append_new(a, v) == 0 ? 0 : -ENOMEM;
+}
+
+/* Returns O, or NULL (freeing O) when R reports a failure. */
+static json_t *topo_json_done(json_t *o, int r)
+{
+    if (r == 0)
+        return o;
+    json_decref(o);
+    return NULL;
 }
 
 static json_t *topo_json_value(enum engine_topology_type type, const char *v)
@@ -471,12 +489,11 @@ static json_t *topo_json_value(enum engine_topology_type type, const char *v)
 static json_t *topo_json_strings(const char *const *v, size_t n)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a != NULL && i < n; i++)
-        if (json_array_append_new(a, json_string(v[i])) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    return a;
+    int r = a ? 0 : -ENOMEM;
+
+    for (size_t i = 0; r == 0 && i < n; i++)
+        r = topo_json_append(a, json_string(v[i]));
+    return topo_json_done(a, r);
 }
 
 /* Two images are the same unikernel except for a policy the PDP can change at run time. */
@@ -498,180 +515,191 @@ static int topo_same_but_policy(const struct engine_topology_image *a,
     return 1;
 }
 
+static json_t *topo_pso_access(const struct engine_topology_image *img)
+{
+    json_t *o;
+
+    if (img->pdp == ENGINE_PDP_NONE)
+        return json_null();
+    if ((o = json_object()) == NULL)
+        return NULL;
+    return topo_json_done(
+        o, topo_json_set(o, "function", json_string(img->access_function)) ||
+               topo_json_set(o, "pdp", json_string(engine_pdp_name(img->pdp))) ||
+               topo_json_set(o, "policy", json_string(img->policy)) ||
+               topo_json_set(o, "authentication", json_boolean(img->authentication)));
+}
+
+static json_t *topo_pso_rate(const struct engine_topology_image *img)
+{
+    json_t *o;
+
+    if (img->rate_rps == 0)
+        return json_null();
+    if ((o = json_object()) == NULL)
+        return NULL;
+    return topo_json_done(o, topo_json_set(o, "requests_per_second", json_integer(img->rate_rps)) ||
+                                 topo_json_set(o, "burst", json_integer(img->rate_burst)));
+}
+
 static json_t *topo_pso_level(const struct engine_topology_plan *p, size_t l)
 {
     const struct engine_topology_image *img = &p->images[l];
-    json_t *o = json_object(), *ac = json_null(), *rl = json_null();
     const char *apply = l == p->current                                     ? "current"
                         : topo_same_but_policy(&p->images[p->current], img) ? "configure"
                                                                             : "swap";
+    json_t *o = json_object();
 
-    if (img->pdp != ENGINE_PDP_NONE && (ac = json_object()) != NULL &&
-        (topo_json_set(ac, "function", json_string(img->access_function)) < 0 ||
-         topo_json_set(ac, "pdp", json_string(engine_pdp_name(img->pdp))) < 0 ||
-         topo_json_set(ac, "policy", json_string(img->policy)) < 0 ||
-         topo_json_set(ac, "authentication", json_boolean(img->authentication)) < 0)) {
-        json_decref(ac);
-        ac = NULL;
-    }
-    if (img->rate_rps > 0 && (rl = json_object()) != NULL &&
-        (topo_json_set(rl, "requests_per_second", json_integer(img->rate_rps)) < 0 ||
-         topo_json_set(rl, "burst", json_integer(img->rate_burst)) < 0)) {
-        json_decref(rl);
-        rl = NULL;
-    }
-    if (o == NULL ||
-        topo_json_set(o, "functions", topo_json_strings(img->functions, img->nfunctions)) < 0 ||
-        topo_json_set(o, "access_control", ac) < 0 || topo_json_set(o, "rate_limit", rl) < 0 ||
-        topo_json_set(o, "hardware_isolation", json_boolean(img->hardware_isolation)) < 0 ||
-        topo_json_set(o, "apply", json_string(apply)) < 0) {
-        json_decref(o);
+    if (o == NULL)
         return NULL;
-    }
-    return o;
+    return topo_json_done(
+        o, topo_json_set(o, "functions", topo_json_strings(img->functions, img->nfunctions)) ||
+               topo_json_set(o, "access_control", topo_pso_access(img)) ||
+               topo_json_set(o, "rate_limit", topo_pso_rate(img)) ||
+               topo_json_set(o, "hardware_isolation", json_boolean(img->hardware_isolation)) ||
+               topo_json_set(o, "apply", json_string(apply)));
+}
+
+/* The names of the groups node I belongs to. */
+static json_t *topo_pso_node_groups(const struct engine_topology *t, size_t i)
+{
+    json_t *a = json_array();
+    int r = a ? 0 : -ENOMEM;
+
+    for (size_t g = 0; r == 0 && g < t->ngroups; g++)
+        for (size_t m = 0; r == 0 && m < t->groups[g].nmembers; m++)
+            if (t->groups[g].members[m] == i)
+                r = topo_json_append(a, json_string(t->groups[g].name));
+    return topo_json_done(a, r);
+}
+
+static json_t *topo_pso_levels(const struct engine_topology_plan *p)
+{
+    json_t *o = json_object();
+    int r = o ? 0 : -ENOMEM;
+
+    for (size_t l = 0; r == 0 && l < p->nimages; l++)
+        r = topo_json_set(o, p->images[l].level, topo_pso_level(p, l));
+    return topo_json_done(o, r);
 }
 
 static json_t *topo_pso_node(const struct topo_emit *e, size_t i)
 {
     const struct engine_topology_plan *p = &e->x->plans[i];
-    json_t *o = json_object(), *levels = json_object(), *groups = json_array();
+    json_t *o = json_object();
 
-    if (o == NULL || levels == NULL || groups == NULL)
-        goto fail;
-    for (size_t g = 0; g < e->t->ngroups; g++)
-        for (size_t m = 0; m < e->t->groups[g].nmembers; m++)
-            if (e->t->groups[g].members[m] == i &&
-                json_array_append_new(groups, json_string(e->t->groups[g].name)) != 0)
-                goto fail;
-    for (size_t l = 0; l < p->nimages; l++)
-        if (topo_json_set(levels, p->images[l].level, topo_pso_level(p, l)) < 0)
-            goto fail;
-    if (topo_json_set(o, "type", json_string(p->type)) < 0 ||
-        topo_json_set(o, "security_level", json_string(p->images[p->current].level)) < 0 ||
-        topo_json_set(o, "groups", groups) < 0)
-        goto fail_owned;
-    groups = NULL;
-    if (topo_json_set(o, "levels", levels) < 0)
-        goto fail_owned;
-    return o;
-fail:
-    json_decref(groups);
-fail_owned:
-    json_decref(levels);
-    json_decref(o);
-    return NULL;
+    if (o == NULL)
+        return NULL;
+    return topo_json_done(
+        o, topo_json_set(o, "type", json_string(p->type)) ||
+               topo_json_set(o, "security_level", json_string(p->images[p->current].level)) ||
+               topo_json_set(o, "groups", topo_pso_node_groups(e->t, i)) ||
+               topo_json_set(o, "levels", topo_pso_levels(p)));
+}
+
+static json_t *topo_pso_groups(const struct engine_topology *t)
+{
+    json_t *o = json_object();
+    int r = o ? 0 : -ENOMEM;
+
+    for (size_t g = 0; r == 0 && g < t->ngroups; g++) {
+        json_t *m = json_array();
+        for (size_t k = 0; m != NULL && k < t->groups[g].nmembers; k++)
+            if (topo_json_append(m, json_string(t->nodes[t->groups[g].members[k]].name)) < 0) {
+                json_decref(m);
+                m = NULL;
+            }
+        r = topo_json_set(o, t->groups[g].name, m);
+    }
+    return topo_json_done(o, r);
 }
 
 static json_t *topo_pso(const struct topo_emit *e)
 {
-    json_t *o = json_object(), *nodes = json_object(), *groups = json_object();
+    json_t *o = json_object(), *nodes = NULL;
+    int r;
 
-    if (o == NULL || nodes == NULL || groups == NULL)
-        goto fail;
-    for (size_t g = 0; g < e->t->ngroups; g++) {
-        json_t *m = json_array();
-        for (size_t k = 0; m != NULL && k < e->t->groups[g].nmembers; k++)
-            if (json_array_append_new(
-                    m, json_string(e->t->nodes[e->t->groups[g].members[k]].name)) != 0)
-                break;
-        if (topo_json_set(groups, e->t->groups[g].name, m) < 0)
-            goto fail;
-    }
-    for (size_t i = 0; i < e->x->nplans; i++)
-        if (topo_json_set(nodes, e->x->plans[i].node, topo_pso_node(e, i)) < 0)
-            goto fail;
-    if (topo_json_set(o, "target", json_string(engine_target_name(e->x->target))) == 0 &&
-        topo_json_set(o, "groups", groups) == 0 && (groups = NULL, 1) &&
-        topo_json_set(o, "nodes", nodes) == 0)
-        return o;
-    nodes = NULL;
-fail:
-    json_decref(groups);
-    json_decref(nodes);
-    json_decref(o);
-    return NULL;
+    if (o == NULL)
+        return NULL;
+    r = topo_json_set(o, "target", json_string(engine_target_name(e->x->target))) ||
+        topo_json_set(o, "groups", topo_pso_groups(e->t)) ||
+        topo_json_set(o, "nodes", nodes = json_object());
+    for (size_t i = 0; r == 0 && i < e->x->nplans; i++)
+        r = topo_json_set(nodes, e->x->plans[i].node, topo_pso_node(e, i));
+    return topo_json_done(o, r);
 }
 
-static json_t *topo_pug_module(const struct engine_topology_module *m)
+static json_t *topo_pug_config(const struct engine_topology_module *m)
 {
-    json_t *o = json_object(), *cfg = json_object();
+    json_t *o = json_object();
+    int r = o ? 0 : -ENOMEM;
 
-    if (o == NULL || cfg == NULL)
-        goto fail;
-    for (size_t i = 0; i < m->nparams; i++)
-        if (topo_json_set(cfg, m->params[i].name,
-                          topo_json_value(m->params[i].type, m->params[i].value)) < 0)
-            goto fail;
-    if (topo_json_set(o, "name", json_string(m->name)) < 0)
-        goto fail;
-    if (topo_json_set(o, "config", cfg) < 0) {
-        cfg = NULL;
-        goto fail;
+    for (size_t i = 0; r == 0 && i < m->nparams; i++)
+        r = topo_json_set(o, m->params[i].name,
+                          topo_json_value(m->params[i].type, m->params[i].value));
+    return topo_json_done(o, r);
+}
+
+static json_t *topo_pug_modules(const struct engine_topology_image *img)
+{
+    json_t *a = json_array();
+    int r = a ? 0 : -ENOMEM;
+
+    for (size_t m = 0; r == 0 && m < img->nmodules; m++) {
+        json_t *o = json_object();
+        if (o != NULL && (topo_json_set(o, "name", json_string(img->modules[m].name)) ||
+                          topo_json_set(o, "config", topo_pug_config(&img->modules[m])))) {
+            json_decref(o);
+            o = NULL;
+        }
+        r = topo_json_append(a, o);
     }
-    return o;
-fail:
-    json_decref(cfg);
-    json_decref(o);
-    return NULL;
+    return topo_json_done(a, r);
+}
+
+static json_t *topo_pug_ports(const struct engine_topology_plan *p)
+{
+    json_t *a = json_array();
+    int r = a ? 0 : -ENOMEM;
+
+    for (size_t k = 0; r == 0 && k < p->nports; k++)
+        r = topo_json_append(a, json_integer(p->ports[k]));
+    return topo_json_done(a, r);
 }
 
 static json_t *topo_pug_image(const struct engine_topology_plan *p, size_t l)
 {
     const struct engine_topology_image *img = &p->images[l];
-    json_t *o = json_object(), *mods = json_array(), *ports = json_array();
+    json_t *o = json_object();
 
-    if (o == NULL || mods == NULL || ports == NULL)
-        goto fail;
-    for (size_t m = 0; m < img->nmodules; m++)
-        if (json_array_append_new(mods, topo_pug_module(&img->modules[m])) != 0)
-            goto fail;
-    for (size_t k = 0; k < p->nports; k++)
-        if (json_array_append_new(ports, json_integer(p->ports[k])) != 0)
-            goto fail;
-    if (topo_json_set(o, "node", json_string(p->node)) < 0 ||
-        topo_json_set(o, "level", json_string(img->level)) < 0 ||
-        topo_json_set(o, "current", json_boolean(l == p->current)) < 0 ||
-        topo_json_set(o, "artifact", json_string(img->artifact)) < 0 ||
-        topo_json_set(o, "pdp", json_string(engine_pdp_name(img->pdp))) < 0 ||
-        topo_json_set(o, "policy", img->policy ? json_string(img->policy) : json_null()) < 0 ||
-        topo_json_set(o, "environment", topo_json_strings(img->env, img->nenv)) < 0)
-        goto fail;
-    if (topo_json_set(o, "listen", ports) < 0) {
-        ports = NULL;
-        goto fail;
-    }
-    ports = NULL;
-    if (topo_json_set(o, "modules", mods) < 0)
-        mods = NULL;
-    else
-        return o;
-fail:
-    json_decref(mods);
-    json_decref(ports);
-    json_decref(o);
-    return NULL;
+    if (o == NULL)
+        return NULL;
+    return topo_json_done(
+        o, topo_json_set(o, "node", json_string(p->node)) ||
+               topo_json_set(o, "level", json_string(img->level)) ||
+               topo_json_set(o, "current", json_boolean(l == p->current)) ||
+               topo_json_set(o, "artifact", json_string(img->artifact)) ||
+               topo_json_set(o, "pdp", json_string(engine_pdp_name(img->pdp))) ||
+               topo_json_set(o, "policy", img->policy ? json_string(img->policy) : json_null()) ||
+               topo_json_set(o, "environment", topo_json_strings(img->env, img->nenv)) ||
+               topo_json_set(o, "listen", topo_pug_ports(p)) ||
+               topo_json_set(o, "modules", topo_pug_modules(img)));
 }
 
 static json_t *topo_pug(const struct topo_emit *e)
 {
-    json_t *o = json_object(), *imgs = json_array();
+    json_t *o = json_object(), *imgs = NULL;
+    int r;
 
-    if (o == NULL || imgs == NULL)
-        goto fail;
-    for (size_t i = 0; i < e->x->nplans; i++)
-        for (size_t l = 0; l < e->x->plans[i].nimages; l++)
-            if (e->x->plans[i].images[l].nmodules > 0 &&
-                json_array_append_new(imgs, topo_pug_image(&e->x->plans[i], l)) != 0)
-                goto fail;
-    if (topo_json_set(o, "target", json_string(engine_target_name(e->x->target))) < 0)
-        goto fail;
-    if (topo_json_set(o, "images", imgs) == 0)
-        return o;
-    imgs = NULL;
-fail:
-    json_decref(imgs);
-    json_decref(o);
-    return NULL;
+    if (o == NULL)
+        return NULL;
+    r = topo_json_set(o, "target", json_string(engine_target_name(e->x->target))) ||
+        topo_json_set(o, "images", imgs = json_array());
+    for (size_t i = 0; r == 0 && i < e->x->nplans; i++)
+        for (size_t l = 0; r == 0 && l < e->x->plans[i].nimages; l++)
+            if (e->x->plans[i].images[l].nmodules > 0)
+                r = topo_json_append(imgs, topo_pug_image(&e->x->plans[i], l));
+    return topo_json_done(o, r);
 }
 
 /* ---- topology.dot ---- */
@@ -692,7 +720,7 @@ static void topo_dot_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void topo_emit_dot(FILE *f, const struct topo_emit *e)
+static int topo_emit_dot(FILE *f, const struct topo_emit *e)
 {
     fprintf(f,
             "// the topology at its current levels, derived by unisec for target %s\n"
@@ -705,7 +733,7 @@ static void topo_emit_dot(FILE *f, const struct topo_emit *e)
         size_t len = 0;
         FILE *lf = open_memstream(&label, &len);
         if (lf == NULL)
-            continue;
+            return -ENOMEM;
         fprintf(lf, "%s\n%s\nlevel: %s", p->node, p->type, img->level);
         for (size_t m = 0; m < img->nmodules; m++)
             fprintf(lf, "%s%s", m ? ", " : "\n", img->modules[m].name);
@@ -713,8 +741,10 @@ static void topo_emit_dot(FILE *f, const struct topo_emit *e)
             fprintf(lf, "\npdp: %s, policy %s", engine_pdp_name(img->pdp), img->policy);
         if (img->rate_rps > 0)
             fprintf(lf, "\nrate limit: %lld/s", img->rate_rps);
-        if (fclose(lf) != 0)
-            continue;
+        if (fclose(lf) != 0) {
+            free(label);
+            return -ENOMEM;
+        }
         fputs("  ", f);
         topo_dot_str(f, p->node);
         fputs(" [label=", f);
@@ -744,12 +774,13 @@ static void topo_emit_dot(FILE *f, const struct topo_emit *e)
         fputs("  }\n", f);
     }
     fputs("}\n", f);
+    return 0;
 }
 
 /* ---- all five ---- */
 
 static int topo_artifact_text(struct engine_topology_derived *x, enum engine_topology_artifact a,
-                              void (*emit)(FILE *f, const struct topo_emit *e),
+                              int (*emit)(FILE *f, const struct topo_emit *e),
                               const struct topo_emit *e)
 {
     char *buf = NULL;
@@ -758,7 +789,11 @@ static int topo_artifact_text(struct engine_topology_derived *x, enum engine_top
 
     if (f == NULL)
         return -ENOMEM;
-    emit(f, e);
+    if (emit(f, e) < 0) {
+        fclose(f);
+        free(buf);
+        return -ENOMEM;
+    }
     if (fclose(f) != 0 || buf == NULL) {
         free(buf);
         return -ENOMEM;
@@ -769,19 +804,55 @@ static int topo_artifact_text(struct engine_topology_derived *x, enum engine_top
     return x->art[a] ? 0 : -ENOMEM;
 }
 
+/* The text jansson dumps, in a buffer whose first failure to grow is final: jansson 2.14
+ * ignores the result of dumping an object's key, so a failure there would otherwise leave a
+ * document with bytes missing and no error. */
+struct topo_json_buf {
+    char *buf;
+    size_t len, cap;
+    int failed;
+};
+
+static int topo_json_put(const char *s, size_t n, void *arg)
+{
+    struct topo_json_buf *b = arg;
+
+    if (b->failed)
+        return -1;
+    if (b->len + n + 2 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        char *p;
+        while (cap < b->len + n + 2)
+            cap *= 2;
+        if ((p = realloc(b->buf, cap)) == NULL) {
+            b->failed = 1;
+            return -1;
+        }
+        b->buf = p;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
 static int topo_artifact_json(struct engine_topology_derived *x, enum engine_topology_artifact a,
                               json_t *j)
 {
-    char *s;
+    struct topo_json_buf b = {0};
+    int r;
 
     if (j == NULL)
         return -ENOMEM;
-    s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    r = json_dump_callback(j, topo_json_put, &b, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(j);
-    if (s == NULL)
+    if (r != 0 || b.failed || topo_json_put("\n", 1, &b) < 0) {
+        free(b.buf);
         return -ENOMEM;
-    x->art[a] = topo_arena_printf(&x->a, "%s\n", s);
-    free(s);
+    }
+    b.buf[b.len] = 0;
+    x->art[a] = topo_arena_strdup(&x->a, b.buf);
+    free(b.buf);
     if (x->art[a] == NULL)
         return -ENOMEM;
     x->artlen[a] = strlen(x->art[a]);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "engine/topology.h"
 
@@ -182,6 +183,119 @@ static void test_topology_derive_not_enforceable(void **state)
         "unikernel_modules, not a tosca.nodes.LoadBalancer), so no module can enforce it");
 }
 
+/* The artifact A of X parsed as JSON (the caller decrefs). */
+static json_t *artifact_json(const struct engine_topology_derived *x,
+                             enum engine_topology_artifact a)
+{
+    size_t len;
+    const char *text = engine_topology_derived_artifact(x, a, &len);
+    json_error_t err;
+    json_t *j;
+
+    assert_non_null(text);
+    assert_int_equal(strlen(text), len);
+    j = json_loads(text, 0, &err);
+    if (j == NULL)
+        fail_msg("%s: line %d: %s", engine_topology_artifact_name(a), err.line, err.text);
+    return j;
+}
+
+static void test_topology_derive_artifacts(void **state)
+{
+    struct engine_topology *t = NULL;
+    struct engine_topology_state *s;
+    struct engine_topology_derived *x;
+    struct engine_diag d;
+    json_t *pso, *pug;
+    const char *tosca;
+
+    (void)state;
+    engine_diag_init(&d);
+    assert_int_equal(engine_topology_load_file(&t, "mount-examples/paper.yaml", &d), 0);
+    assert_int_equal(engine_topology_state_new(&s, t), 0);
+    assert_int_equal(engine_topology_state_set_level(s, "web", "critical", NULL), 0);
+    assert_int_equal(engine_topology_derive(&x, t, s, ENGINE_TARGET_SPT, &d), 0);
+    assert_string_equal(engine_topology_artifact_name(ENGINE_ARTIFACT_P_UG), "p_ug.json");
+    assert_null(engine_topology_artifact_name(ENGINE_ARTIFACT_COUNT));
+    pso = artifact_json(x, ENGINE_ARTIFACT_P_SO);
+    assert_string_equal(json_string_value(json_object_get(pso, "target")), "spt");
+    json_t *web = json_object_get(json_object_get(pso, "nodes"), "web");
+    assert_string_equal(json_string_value(json_object_get(web, "security_level")), "critical");
+    json_t *lv = json_object_get(web, "levels");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(lv, "critical"), "apply")), "current");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(lv, "default"), "apply")),
+                        "swap");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(lv, "default"), "access_control"), "pdp")),
+        "push");
+    pug = artifact_json(x, ENGINE_ARTIFACT_P_UG);
+    json_t *imgs = json_object_get(pug, "images");
+    assert_int_equal(json_array_size(imgs), 4);
+    json_t *img = json_array_get(imgs, 1); /* web at critical */
+    assert_string_equal(json_string_value(json_object_get(img, "artifact")),
+                        "images/web/critical.spt");
+    assert_true(json_is_true(json_object_get(img, "current")));
+    json_t *mods = json_object_get(img, "modules");
+    assert_int_equal(json_array_size(mods), 5);
+    json_t *dispatch = json_array_get(mods, 2);
+    assert_string_equal(json_string_value(json_object_get(dispatch, "name")), "dispatch");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(dispatch, "config"), "http_port")),
+        8080);
+    json_decref(pso);
+    json_decref(pug);
+    tosca = engine_topology_derived_artifact(x, ENGINE_ARTIFACT_TOSCA, NULL);
+    assert_non_null(strstr(tosca, "\ntosca_definitions_version: tosca_simple_yaml_1_2\n"));
+    assert_non_null(strstr(tosca, "file: images/portal/critical.spt\n"));
+    assert_non_null(strstr(tosca, "    portal:\n      type: unisec.nodes.LoadBalancer\n"));
+    assert_non_null(strstr(engine_topology_derived_artifact(x, ENGINE_ARTIFACT_UNITOSCA, NULL),
+                           "\n  web.critical:\n    http_server:\n"));
+    assert_non_null(strstr(engine_topology_derived_artifact(x, ENGINE_ARTIFACT_DOT, NULL),
+                           "\"portal\" -> \"web\" [label=\"application\"];\n"));
+    engine_topology_derived_free(x);
+    engine_topology_state_free(s);
+    engine_topology_free(t);
+    engine_diag_free(&d);
+}
+
+/* Switching between two levels that differ only by a pushed policy needs no new image. */
+static void test_topology_derive_apply_configure(void **state)
+{
+    struct engine_topology *t = load(
+        "tosca_definitions_version: tosca_simple_yaml_1_0\n"
+        "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+        "security_functions:\n"
+        "  a: {mechanism: access_control, pdp: push, policy: open}\n"
+        "  b: {mechanism: access_control, pdp: push, policy: closed}\n"
+        "  c: {mechanism: access_control, pdp: internal, policy: closed}\n"
+        "topology_template:\n"
+        "  node_templates:\n"
+        "    w:\n"
+        "      type: ws\n"
+        "      properties:\n"
+        "        s: {multi_level_security: {default_security_level: a, high_security_level: b,\n"
+        "                                   critical_security_level: c}}\n");
+    struct engine_topology_derived *x = NULL;
+    struct engine_diag d;
+    json_t *pso, *lv;
+
+    (void)state;
+    engine_diag_init(&d);
+    assert_int_equal(engine_topology_derive(&x, t, NULL, ENGINE_TARGET_HVT, &d), 0);
+    pso = artifact_json(x, ENGINE_ARTIFACT_P_SO);
+    lv = json_object_get(json_object_get(json_object_get(pso, "nodes"), "w"), "levels");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(lv, "high"), "apply")),
+                        "configure");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(lv, "critical"), "apply")), "swap");
+    json_decref(pso);
+    engine_topology_derived_free(x);
+    engine_topology_free(t);
+    engine_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +303,8 @@ int main(void)
         cmocka_unit_test(test_topology_derive_targets),
         cmocka_unit_test(test_topology_derive_unmet_requirement),
         cmocka_unit_test(test_topology_derive_not_enforceable),
+        cmocka_unit_test(test_topology_derive_artifacts),
+        cmocka_unit_test(test_topology_derive_apply_configure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
