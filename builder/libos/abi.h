@@ -1,0 +1,285 @@
+/*
+ * abi.h — the one interface between a unisec guest and its tender (runtime/hvt, runtime/spt).
+ * Both sides include this header; nothing else crosses the boundary.
+ *
+ * The image. A static, non-PIE x86_64 ELF linked at UNISEC_IMAGE_BASE (builder/libos/unisec.ld)
+ * carrying two ELF notes named "UNISEC" in a PT_NOTE segment:
+ *   - UNISEC_NOTE_TARGET (struct unisec_target), emitted by the target binding object, says
+ *     whether the image runs on hvt or spt;
+ *   - UNISEC_NOTE_MANIFEST (struct unisec_manifest), emitted by UNISEC_MANIFEST() in the
+ *     image's configuration, lists the devices the image uses. A tender enables exactly
+ *     those; a hypercall naming any other device kills the guest.
+ *
+ * Guest memory. Guest addresses [mem_lo, mem_hi) are guest memory (hvt: mem_lo 0, the VM's
+ * physical memory; spt: a region of the tender's address space mapped at the same
+ * addresses). Everything the guest hands the tender is a guest address inside that range;
+ * the tender checks every (address, length) pair for bounds and overflow and kills the guest
+ * on a bad one. mem_hi never exceeds UNISEC_MEM_MAX, so an address fits in 32 bits.
+ *
+ * Boot. The tender loads the PT_LOAD segments, zero-fills the rest, writes a struct
+ * unisec_boot_info and the NUL-terminated command line near the top of memory, points the
+ * stack at mem_hi and enters the ELF entry point as the C function
+ *     void _start(struct unisec_boot_info *bi)
+ * (System V ABI: BI in %rdi, %rsp + 8 aligned to 16). hvt enters in 64-bit long mode with
+ * paging (identity map), interrupts off, SSE enabled. spt calls it on the guest's stack.
+ * _start never returns; the guest ends with UNISEC_HC_HALT.
+ *
+ * Hypercalls. A hypercall is a number and one guest address of an argument struct. The
+ * tender copies the struct in, checks it, acts, and copies the result out (field `ret`: 0 or
+ * a byte count on success, a negative UNISEC_E* value on failure).
+ *   hvt: a 32-bit `outl` of the struct's address to port UNISEC_HVT_PIO_BASE + number;
+ *   spt: a call to the host function whose address is boot_info.spt_hypercall, as
+ *        void fn(uint32_t number, uint64_t address).
+ * Any other VM exit (hvt), or any system call outside the image's seccomp set (spt), kills
+ * the guest with a message naming what it did.
+ *
+ * Streams. The tender terminates TCP on the host. A listening device accepts connections
+ * into streams; an upstream or PDP device connects one. A stream is a handle (generation in
+ * the high 16 bits, slot in the low 16). All stream I/O is non-blocking: READ and WRITE move
+ * at most LEN bytes directly between guest memory and the socket and fail with UNISEC_EAGAIN
+ * when nothing can move now. The tender buffers no stream data of its own, so a slow or
+ * hostile client costs it one socket and one table slot.
+ *
+ * Readiness is edge-triggered: POLL reports a READ (or WRITE) event for a stream when it
+ * becomes readable (writable) after the guest last saw UNISEC_EAGAIN from it. The guest keeps
+ * a readiness flag per stream and clears it only on UNISEC_EAGAIN (builder/libos/loop.c).
+ */
+#ifndef UNISEC_BUILDER_LIBOS_ABI_H
+#define UNISEC_BUILDER_LIBOS_ABI_H
+
+#include <stdint.h>
+
+#define UNISEC_ABI_VERSION 1u
+
+/* ---- layout ---- */
+
+#define UNISEC_IMAGE_BASE   0x100000ull    /* link address of every image */
+#define UNISEC_MEM_MIN      (8ull << 20)   /* smallest guest memory a tender gives */
+#define UNISEC_MEM_DEFAULT  (256ull << 20) /* when the run command names none */
+#define UNISEC_MEM_MAX      (2ull << 30)   /* guest addresses fit in 32 bits */
+#define UNISEC_STACK_SIZE   (1ull << 20)   /* at the top of guest memory */
+#define UNISEC_CMDLINE_MAX  4096           /* bytes, NUL included */
+#define UNISEC_HVT_PIO_BASE 0x500u         /* hvt: hypercall N is an outl to this + N */
+#define UNISEC_STREAMS_MAX  4096           /* open streams per guest; slot = handle & 0xffff */
+
+/* ---- errors: negative Linux errno values (the guest has no errno.h) ---- */
+
+#define UNISEC_ENOENT       2   /* no such device, no blob pending */
+#define UNISEC_EBADF        9   /* not an open stream handle */
+#define UNISEC_EAGAIN       11  /* nothing can move now; wait for an event */
+#define UNISEC_ENOMEM       12  /* out of memory (guest allocator) */
+#define UNISEC_EINVAL       22  /* malformed request */
+#define UNISEC_EMFILE       24  /* the tender's stream table is full */
+#define UNISEC_EPIPE        32  /* the peer closed; writing is over */
+#define UNISEC_ENOSYS       38  /* no such hypercall */
+#define UNISEC_EMSGSIZE     90  /* buffer too small (the needed size is returned) */
+#define UNISEC_ECONNRESET   104 /* connection reset by peer */
+#define UNISEC_ENOTCONN     107 /* connect still in progress */
+#define UNISEC_ETIMEDOUT    110 /* connect timed out */
+#define UNISEC_ECONNREFUSED 111 /* upstream refused the connection */
+#define UNISEC_EIO          5   /* any other host-side failure */
+
+/* ---- ELF notes and the manifest ---- */
+
+#define UNISEC_NOTE_NAME     "UNISEC" /* namesz 7, padded to 8 */
+#define UNISEC_NOTE_MANIFEST 1u
+#define UNISEC_NOTE_TARGET   2u
+
+#define UNISEC_TARGET_HVT 1u
+#define UNISEC_TARGET_SPT 2u
+
+struct unisec_target {
+    uint32_t abi_version; /* UNISEC_ABI_VERSION */
+    uint32_t target;      /* UNISEC_TARGET_* */
+};
+
+enum unisec_device_type {
+    UNISEC_DEV_END = 0,      /* terminates the list */
+    UNISEC_DEV_LISTEN = 1,   /* a TCP port the tender listens on; streams are accepted */
+    UNISEC_DEV_UPSTREAM = 2, /* a named TCP destination the guest may connect to */
+    UNISEC_DEV_POLICY = 3,   /* the policy channel: versioned blobs in, acks out */
+    UNISEC_DEV_PDP = 4,      /* a stream to the policy decision point (pull mode) */
+};
+
+#define UNISEC_DEVICE_NAME_MAX 32 /* bytes, NUL included; [a-z0-9_-], non-empty */
+#define UNISEC_MANIFEST_MAX    16 /* devices per image */
+
+struct unisec_device {
+    uint32_t type;     /* enum unisec_device_type */
+    uint32_t reserved; /* 0 */
+    char name[UNISEC_DEVICE_NAME_MAX];
+};
+
+/* A device is named by its index in dev[]; names are unique within the manifest. */
+struct unisec_manifest {
+    uint32_t abi_version; /* UNISEC_ABI_VERSION */
+    uint32_t reserved;    /* 0 */
+    struct unisec_device dev[UNISEC_MANIFEST_MAX];
+};
+
+/* An ELF note as laid out in the image: header, name padded to 4, descriptor. */
+#define UNISEC_NOTE(desc_type)                                                                     \
+    struct {                                                                                       \
+        uint32_t namesz, descsz, type;                                                             \
+        char name[8];                                                                              \
+        desc_type desc;                                                                            \
+    }
+
+/* ---- boot ---- */
+
+#define UNISEC_BOOT_MAGIC 0x554e4953u /* "UNIS" */
+
+struct unisec_boot_info {
+    uint32_t magic;         /* UNISEC_BOOT_MAGIC */
+    uint32_t abi_version;   /* UNISEC_ABI_VERSION */
+    uint64_t mem_lo;        /* guest memory is [mem_lo, mem_hi) */
+    uint64_t mem_hi;        /* the stack grows down from here */
+    uint64_t heap_start;    /* first free byte after the image, page aligned */
+    uint64_t heap_end;      /* end of the heap: below boot info, cmdline and stack */
+    uint64_t cmdline;       /* guest address of the NUL-terminated boot arguments */
+    uint64_t spt_hypercall; /* spt: host function to call; hvt: 0 */
+    uint64_t tsc_khz;       /* TSC frequency if the tender knows it, else 0 */
+};
+
+/* ---- hypercalls ---- */
+
+enum unisec_hypercall {
+    UNISEC_HC_CONSOLE = 1,     /* struct unisec_hc_console */
+    UNISEC_HC_CLOCK = 2,       /* struct unisec_hc_clock */
+    UNISEC_HC_POLL = 3,        /* struct unisec_hc_poll */
+    UNISEC_HC_ACCEPT = 4,      /* struct unisec_hc_accept */
+    UNISEC_HC_READ = 5,        /* struct unisec_hc_io */
+    UNISEC_HC_WRITE = 6,       /* struct unisec_hc_io */
+    UNISEC_HC_CLOSE = 7,       /* struct unisec_hc_close */
+    UNISEC_HC_CONNECT = 8,     /* struct unisec_hc_connect */
+    UNISEC_HC_POLICY_RECV = 9, /* struct unisec_hc_policy_recv */
+    UNISEC_HC_POLICY_ACK = 10, /* struct unisec_hc_policy_ack */
+    UNISEC_HC_HALT = 11,       /* struct unisec_hc_halt */
+    UNISEC_HC_COUNT
+};
+
+/* Writes DATA[0..LEN) to the console. ret: 0. */
+struct unisec_hc_console {
+    uint64_t data; /* guest address */
+    uint64_t len;
+    int64_t ret;
+};
+
+/* ret: 0; monotonic_ns counts from an arbitrary origin, wall_ns from the Unix epoch. */
+struct unisec_hc_clock {
+    uint64_t monotonic_ns;
+    uint64_t wall_ns;
+    int64_t ret;
+};
+
+enum unisec_event_kind {
+    UNISEC_EV_LISTENER = 1, /* handle: the listening device's index; flags: READ */
+    UNISEC_EV_STREAM = 2,   /* handle: the stream */
+    UNISEC_EV_POLICY = 3,   /* handle: the policy device's index; flags: READ (blob pending) */
+};
+
+#define UNISEC_EV_READ  1u /* became readable (or the peer closed: read returns 0) */
+#define UNISEC_EV_WRITE 2u /* became writable (a connect completed) */
+#define UNISEC_EV_HUP   4u /* the peer closed or reset; reads will end */
+#define UNISEC_EV_ERR   8u /* an error is pending: the next read or write returns it */
+
+struct unisec_event {
+    uint32_t kind;   /* enum unisec_event_kind */
+    uint32_t handle; /* see the kind */
+    uint32_t flags;  /* UNISEC_EV_* */
+    uint32_t reserved;
+};
+
+/*
+ * Waits until at least one event is pending or the monotonic clock reaches DEADLINE_NS
+ * (0: do not wait; UINT64_MAX: no deadline), then stores up to CAP events at EVENTS.
+ * count: events stored; now_ns: the monotonic clock on return. ret: 0.
+ */
+struct unisec_hc_poll {
+    uint64_t deadline_ns;
+    uint64_t events; /* guest address of struct unisec_event[cap] */
+    uint32_t cap;
+    uint32_t count;
+    uint64_t now_ns;
+    int64_t ret;
+};
+
+#define UNISEC_AF_INET  4
+#define UNISEC_AF_INET6 6
+
+struct unisec_addr {
+    uint16_t family; /* UNISEC_AF_INET or UNISEC_AF_INET6 */
+    uint16_t port;   /* host byte order */
+    uint8_t addr[16];
+};
+
+/*
+ * Accepts one pending connection on listening device DEVICE. ret: 0 and handle/peer set,
+ * or -UNISEC_EAGAIN (none pending), -UNISEC_EMFILE (stream table full; the connection
+ * stays queued in the kernel).
+ */
+struct unisec_hc_accept {
+    uint32_t device;
+    uint32_t handle;
+    struct unisec_addr peer;
+    int64_t ret;
+};
+
+/* READ / WRITE: ret is bytes moved (READ: 0 at end of stream), or -UNISEC_E*. */
+struct unisec_hc_io {
+    uint32_t handle;
+    uint32_t reserved;
+    uint64_t buf; /* guest address */
+    uint64_t len;
+    int64_t ret;
+};
+
+/* Closes the stream and frees its handle. ret: 0 or -UNISEC_EBADF. */
+struct unisec_hc_close {
+    uint32_t handle;
+    uint32_t reserved;
+    int64_t ret;
+};
+
+/*
+ * Starts a connection to upstream or PDP device DEVICE. ret: 0 and handle set; the stream
+ * reports WRITE when connected, or ERR (then a read or write returns the reason).
+ */
+struct unisec_hc_connect {
+    uint32_t device;
+    uint32_t handle;
+    int64_t ret;
+};
+
+/*
+ * Takes the pending policy blob: copies it to BUF (8-byte aligned, CAP bytes). ret: 0 and
+ * len set; -UNISEC_ENOENT when none is pending; -UNISEC_EMSGSIZE with len set to the size
+ * needed (the blob stays pending). The tender never interprets the blob.
+ */
+struct unisec_hc_policy_recv {
+    uint64_t buf;
+    uint64_t cap;
+    uint64_t len;
+    int64_t ret;
+};
+
+/*
+ * Answers the last blob taken: STATUS 0 accepts it as VERSION; a negative UNISEC_E* value
+ * refuses it, with REASON[0..REASON_LEN) (at most 256 bytes) saying why. ret: 0.
+ */
+#define UNISEC_REASON_MAX 256
+struct unisec_hc_policy_ack {
+    uint64_t version;
+    int32_t status;
+    uint32_t reason_len;
+    uint64_t reason; /* guest address */
+    int64_t ret;
+};
+
+/* Ends the guest; STATUS (0..255) becomes the tender's exit status. Does not return. */
+struct unisec_hc_halt {
+    int32_t status;
+    uint32_t reserved;
+};
+
+#endif

@@ -1,0 +1,13 @@
+/* libos_int.h — what the library OS's own files share; not for modules. */
+#ifndef UNISEC_BUILDER_LIBOS_INT_H
+#define UNISEC_BUILDER_LIBOS_INT_H
+
+#include <stdint.h>
+
+/* Gives the allocator the heap [START, END). Called once by _start. */
+void libos_heap_init(uintptr_t start, uintptr_t end);
+
+/* The device index named NAME with TYPE in the image's manifest, or -UNISEC_ENOENT. */
+int libos_manifest_find(uint32_t type, const char *name);
+
+#endif
