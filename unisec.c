@@ -5,6 +5,7 @@
 
 #include "engine/engine.h"
 #include "fs/fs.h"
+#include "runtime/tender.h"
 
 struct unisec_cmd {
     const char *name;
@@ -60,6 +61,25 @@ static const struct unisec_cmd unisec_cmds[] = {
     {"status", fs_cmd_status, "--store STORE",
      "say what a store holds and what runs (no runtime yet: nothing runs)",
      "Prints the store's last change, its policy, and the state of images and instances.\n"},
+    {"run", tender_cmd_run,
+     "IMAGE [--port [HOST:]PORT] [--listen NAME=[HOST:]PORT]... [--upstream NAME=HOST:PORT]... "
+     "[--policy BLOB] [--policy-fd N] [--mem MIB] [--quiet] [-- ARGS...]",
+     "run one unikernel image in the foreground and print its console",
+     "Reads IMAGE's target note and runs it on hvt (KVM) or spt (a seccomp-confined\n"
+     "process). The console goes to stdout; listening addresses, policy answers and, if\n"
+     "the guest breaks the rules, why it was killed go to stderr. Exits with the guest's\n"
+     "status, 255 when it was killed, 1 when it could not start.\n\n"
+     "  --port [HOST:]PORT        address of the image's (first) listening device; HOST\n"
+     "                            defaults to 127.0.0.1, PORT 0 picks a free port\n"
+     "  --listen NAME=[HOST:]PORT address of the listening device NAME\n"
+     "  --upstream NAME=HOST:PORT where the upstream or PDP device NAME connects\n"
+     "  --policy BLOB             a policy blob delivered on the policy channel at boot\n"
+     "  --policy-fd N             an inherited stream socket: each blob as an 8-byte\n"
+     "                            little-endian length and the bytes; answers come back as\n"
+     "                            lines \"ack VERSION\" or \"refuse VERSION ERRNO REASON\"\n"
+     "  --mem MIB                 guest memory (default 256)\n"
+     "  --quiet                   no listening or policy reports on stderr\n"
+     "  -- ARGS                   boot arguments, passed to the guest's libos_main\n"},
 };
 
 #define UNISEC_NCMDS (sizeof(unisec_cmds) / sizeof(unisec_cmds[0]))

@@ -20,14 +20,19 @@
  * unisec_boot_info and the NUL-terminated command line near the top of memory, points the
  * stack at mem_hi and enters the ELF entry point as the C function
  *     void _start(struct unisec_boot_info *bi)
- * (System V ABI: BI in %rdi, %rsp + 8 aligned to 16). hvt enters in 64-bit long mode with
- * paging (identity map), interrupts off, SSE enabled. spt calls it on the guest's stack.
+ * (System V ABI: BI in %rdi, %rsp + 8 aligned to 16). hvt enters in 64-bit long mode at
+ * CPL 3 with paging (identity map), no IDT, interrupts off, SSE enabled. spt calls it on the
+ * guest's stack.
  * _start never returns; the guest ends with UNISEC_HC_HALT.
  *
  * Hypercalls. A hypercall is a number and one guest address of an argument struct. The
  * tender copies the struct in, checks it, acts, and copies the result out (field `ret`: 0 or
  * a byte count on success, a negative UNISEC_E* value on failure).
- *   hvt: a 32-bit `outl` of the struct's address to port UNISEC_HVT_PIO_BASE + number;
+ *   hvt: a 32-bit store of the struct's address to guest-physical UNISEC_HVT_MMIO_BASE +
+ *        4 * number, a page the tender maps for the guest but backs with no memory, so the
+ *        store exits to the tender (an MMIO exit). The guest runs at CPL 3: on nested KVM
+ *        (kvm-pvm) only user-mode guest code runs natively, and port I/O from CPL 3 faults;
+ *        an MMIO exit works on every KVM.
  *   spt: a call to the host function whose address is boot_info.spt_hypercall, as
  *        void fn(uint32_t number, uint64_t address).
  * Any other VM exit (hvt), or any system call outside the image's seccomp set (spt), kills
@@ -53,14 +58,14 @@
 
 /* ---- layout ---- */
 
-#define UNISEC_IMAGE_BASE   0x100000ull    /* link address of every image */
-#define UNISEC_MEM_MIN      (8ull << 20)   /* smallest guest memory a tender gives */
-#define UNISEC_MEM_DEFAULT  (256ull << 20) /* when the run command names none */
-#define UNISEC_MEM_MAX      (2ull << 30)   /* guest addresses fit in 32 bits */
-#define UNISEC_STACK_SIZE   (1ull << 20)   /* at the top of guest memory */
-#define UNISEC_CMDLINE_MAX  4096           /* bytes, NUL included */
-#define UNISEC_HVT_PIO_BASE 0x500u         /* hvt: hypercall N is an outl to this + N */
-#define UNISEC_STREAMS_MAX  4096           /* open streams per guest; slot = handle & 0xffff */
+#define UNISEC_IMAGE_BASE    0x100000ull    /* link address of every image */
+#define UNISEC_MEM_MIN       (8ull << 20)   /* smallest guest memory a tender gives */
+#define UNISEC_MEM_DEFAULT   (256ull << 20) /* when the run command names none */
+#define UNISEC_MEM_MAX       (2ull << 30)   /* guest addresses fit in 32 bits */
+#define UNISEC_STACK_SIZE    (1ull << 20)   /* at the top of guest memory */
+#define UNISEC_CMDLINE_MAX   4096           /* bytes, NUL included */
+#define UNISEC_HVT_MMIO_BASE 0xf0000000ull  /* hvt: hypercall N is a 32-bit store to this + 4N */
+#define UNISEC_STREAMS_MAX   4096           /* open streams per guest; slot = handle & 0xffff */
 
 /* ---- errors: negative Linux errno values (the guest has no errno.h) ---- */
 

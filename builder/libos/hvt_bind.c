@@ -1,4 +1,5 @@
-/* hvt_bind.c — the hvt binding: a hypercall is an outl of the argument's address. */
+/* hvt_bind.c — the hvt binding: a hypercall is a store of the argument's address to the
+ * hypercall page, which exits to the tender. */
 #include "libos.h"
 
 __attribute__((section(".note.unisec"), used, aligned(4)))
@@ -13,8 +14,6 @@ void libos_hypercall(uint32_t nr, void *arg)
 {
     /* Guest memory lies below UNISEC_MEM_MAX, so the address fits in 32 bits. The "memory"
      * clobber makes the compiler store ARG before the exit and reload it after. */
-    __asm__ __volatile__("outl %0, %1"
-                         :
-                         : "a"((uint32_t)(uintptr_t)arg), "d"((uint16_t)(UNISEC_HVT_PIO_BASE + nr))
-                         : "memory");
+    volatile uint32_t *port = (volatile uint32_t *)(uintptr_t)(UNISEC_HVT_MMIO_BASE + 4ull * nr);
+    __asm__ __volatile__("movl %1, %0" : "=m"(*port) : "r"((uint32_t)(uintptr_t)arg) : "memory");
 }

@@ -1,0 +1,112 @@
+/* cmd_run.c — `unisec run IMAGE`: runs one image in the foreground on the tender its target
+ * note names, with its console on stdout. */
+#include "tender.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int cmd_run_usage(const char *msg)
+{
+    fprintf(stderr,
+            "unisec run: %s\n"
+            "usage: unisec run IMAGE [--port [HOST:]PORT] [--listen NAME=[HOST:]PORT]...\n"
+            "                  [--upstream NAME=HOST:PORT]... [--policy BLOB] [--policy-fd N]\n"
+            "                  [--mem MIB] [--quiet] [-- ARGS...]\n",
+            msg);
+    return 2;
+}
+
+/* Splits "NAME=VALUE" in place. */
+static int cmd_run_pair(char *arg, const char **name, const char **value)
+{
+    char *eq = strchr(arg, '=');
+    if (eq == NULL || eq == arg || eq[1] == 0)
+        return -1;
+    *eq = 0;
+    *name = arg;
+    *value = eq + 1;
+    return 0;
+}
+
+int tender_cmd_run(int argc, char **argv)
+{
+    struct tender_config cfg = {.policy_fd = -1, .console_fd = STDOUT_FILENO, .verbose = 1};
+    char *cmdline = NULL;
+    int i;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else if (strcmp(a, "--port") == 0 && more) {
+            if (cfg.nlisten == TENDER_CONFIG_MAX)
+                return cmd_run_usage("too many listening devices");
+            cfg.listen[cfg.nlisten++] = (struct tender_listen){NULL, argv[++i]};
+        } else if (strcmp(a, "--listen") == 0 && more) {
+            struct tender_listen *l = &cfg.listen[cfg.nlisten];
+            if (cfg.nlisten == TENDER_CONFIG_MAX || cmd_run_pair(argv[++i], &l->device, &l->addr))
+                return cmd_run_usage("--listen wants NAME=[HOST:]PORT");
+            cfg.nlisten++;
+        } else if (strcmp(a, "--upstream") == 0 && more) {
+            struct tender_upstream *u = &cfg.upstream[cfg.nupstream];
+            if (cfg.nupstream == TENDER_CONFIG_MAX || cmd_run_pair(argv[++i], &u->device, &u->addr))
+                return cmd_run_usage("--upstream wants NAME=HOST:PORT");
+            cfg.nupstream++;
+        } else if (strcmp(a, "--policy") == 0 && more) {
+            cfg.policy_file = argv[++i];
+        } else if (strcmp(a, "--policy-fd") == 0 && more) {
+            char *end;
+            long fd = strtol(argv[++i], &end, 10);
+            if (*end || fd < 3 || fd > 65535)
+                return cmd_run_usage("--policy-fd wants an open descriptor number above 2");
+            cfg.policy_fd = (int)fd;
+        } else if (strcmp(a, "--mem") == 0 && more) {
+            char *end;
+            unsigned long mib = strtoul(argv[++i], &end, 10);
+            if (*end || mib == 0 || mib > (UNISEC_MEM_MAX >> 20))
+                return cmd_run_usage("--mem wants a size in MiB");
+            cfg.mem_size = (uint64_t)mib << 20;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            cfg.verbose = 0;
+        } else if (a[0] == '-' || cfg.image) {
+            return cmd_run_usage(a[0] == '-' ? "unknown option or missing value"
+                                             : "one image at a time");
+        } else {
+            cfg.image = a;
+        }
+    }
+    if (cfg.image == NULL)
+        return cmd_run_usage("no image given");
+    size_t len = 1;
+    for (int k = i; k < argc; k++)
+        len += strlen(argv[k]) + 1;
+    cmdline = calloc(1, len);
+    if (cmdline == NULL)
+        return 1;
+    for (int k = i; k < argc; k++) {
+        if (k > i)
+            strcat(cmdline, " ");
+        strcat(cmdline, argv[k]);
+    }
+    cfg.cmdline = cmdline;
+
+    struct engine_diag d;
+    engine_diag_init(&d);
+    struct tender t;
+    int rc = tender_init(&t, &cfg, &d);
+    if (rc == 0) {
+        rc = t.img.target == UNISEC_TARGET_HVT ? tender_hvt_run(&t, &d) : tender_spt_run(&t, &d);
+        tender_fini(&t);
+    }
+    if (rc < 0) {
+        engine_diag_print(&d, stderr);
+        rc = 1;
+    }
+    engine_diag_free(&d);
+    free(cmdline);
+    return rc;
+}

@@ -1,0 +1,29 @@
+/* hvt.h — what the hvt tender's files share: the KVM handles of one single-vCPU VM. */
+#ifndef UNISEC_RUNTIME_HVT_H
+#define UNISEC_RUNTIME_HVT_H
+
+#include <linux/kvm.h>
+
+#include "tender.h"
+
+struct hvt {
+    int kvm, vm, vcpu; /* -1 when closed */
+    struct kvm_run *run;
+    size_t run_size;
+    uint8_t *mem; /* guest physical 0 .. mem_size */
+    uint64_t mem_size;
+};
+
+/*
+ * Puts the vCPU in 64-bit long mode at CPL 3 at ENTRY: identity page tables over all guest
+ * memory and the hypercall page, a flat GDT, SSE enabled, the host's supported CPUID,
+ * %rdi = BOOT_INFO, %rsp = STACK_TOP - 8.
+ * The tables live below UNISEC_IMAGE_BASE. Returns 0 or a negative errno with D filled.
+ */
+int hvt_x86_64_setup(struct hvt *h, uint64_t entry, uint64_t boot_info, uint64_t stack_top,
+                     struct engine_diag *d);
+
+/* Describes the vCPU's state (rip, rsp, cr2...) for a kill message. */
+void hvt_x86_64_describe(struct hvt *h, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * hvt_kvm_x86_64.c — x86_64 long-mode set-up of the hvt vCPU: page tables, GDT, registers.
+ *
+ * The guest runs in 64-bit mode at CPL 3 with no IDT: it needs no privilege (it never
+ * touches control registers or devices), and on nested KVM (kvm-pvm) only user-mode guest
+ * code runs natively; CPL 0 code is emulated instruction by instruction. Any exception
+ * becomes a triple fault, which the tender reports.
+ */
+#include "hvt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+/* Guest-physical layout below the image. */
+#define HVT_GDT_BASE  0x1000ull
+#define HVT_PML4_BASE 0x2000ull
+#define HVT_PDPT_BASE 0x3000ull
+#define HVT_PD_BASE   0x4000ull /* one page per GiB, 4 pages for 4 GiB */
+
+#define HVT_PTE_P  (1ull << 0)
+#define HVT_PTE_RW (1ull << 1)
+#define HVT_PTE_US (1ull << 2)
+#define HVT_PTE_PS (1ull << 7)
+
+#define HVT_CR0_PE (1ull << 0)
+#define HVT_CR0_MP (1ull << 1)
+#define HVT_CR0_ET (1ull << 4)
+#define HVT_CR0_NE (1ull << 5)
+#define HVT_CR0_WP (1ull << 16)
+#define HVT_CR0_PG (1ull << 31)
+
+#define HVT_CR4_PAE        (1ull << 5)
+#define HVT_CR4_OSFXSR     (1ull << 9)
+#define HVT_CR4_OSXMMEXCPT (1ull << 10)
+
+#define HVT_EFER_LME (1ull << 8)
+#define HVT_EFER_LMA (1ull << 10)
+
+static void hvt_put64(struct hvt *h, uint64_t gpa, uint64_t v)
+{
+    memcpy(h->mem + gpa, &v, sizeof(v));
+}
+
+static int hvt_fail(struct engine_diag *d, const char *what)
+{
+    int e = errno;
+    engine_diag_add(d, NULL, 0, 0, "KVM: %s failed: %s", what, strerror(e));
+    return -e;
+}
+
+int hvt_x86_64_setup(struct hvt *h, uint64_t entry, uint64_t boot_info, uint64_t stack_top,
+                     struct engine_diag *d)
+{
+    /* Identity map of guest memory with 2 MiB pages; nothing above it is mapped, so a
+     * stray access faults (and, with no IDT, ends the guest as a triple fault). */
+    hvt_put64(h, HVT_PML4_BASE, HVT_PDPT_BASE | HVT_PTE_P | HVT_PTE_RW | HVT_PTE_US);
+    for (uint64_t gib = 0; gib < 4; gib++)
+        hvt_put64(h, HVT_PDPT_BASE + gib * 8,
+                  (HVT_PD_BASE + gib * 4096) | HVT_PTE_P | HVT_PTE_RW | HVT_PTE_US);
+    for (uint64_t pa = 0; pa < h->mem_size; pa += 2ull << 20)
+        hvt_put64(h, HVT_PD_BASE + (pa >> 21) * 8,
+                  pa | HVT_PTE_P | HVT_PTE_RW | HVT_PTE_US | HVT_PTE_PS);
+    /* The hypercall page: mapped, but no memory slot behind it, so a store exits. */
+    hvt_put64(h, HVT_PD_BASE + (UNISEC_HVT_MMIO_BASE >> 21) * 8,
+              UNISEC_HVT_MMIO_BASE | HVT_PTE_P | HVT_PTE_RW | HVT_PTE_US | HVT_PTE_PS);
+
+    /* GDT: null, 64-bit code (0x08), data (0x10). */
+    hvt_put64(h, HVT_GDT_BASE, 0);
+    hvt_put64(h, HVT_GDT_BASE + 8, 0x00affb000000ffffull);
+    hvt_put64(h, HVT_GDT_BASE + 16, 0x00cff3000000ffffull);
+
+    /* The host's supported CPUID, so the guest's SSE code sees what it runs on. */
+    int n = 128;
+    struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(struct kvm_cpuid_entry2));
+    if (cpuid == NULL)
+        return -ENOMEM;
+    cpuid->nent = n;
+    int rc = 0;
+    if (ioctl(h->kvm, KVM_GET_SUPPORTED_CPUID, cpuid) < 0)
+        rc = hvt_fail(d, "KVM_GET_SUPPORTED_CPUID");
+    else if (ioctl(h->vcpu, KVM_SET_CPUID2, cpuid) < 0)
+        rc = hvt_fail(d, "KVM_SET_CPUID2");
+    free(cpuid);
+    if (rc < 0)
+        return rc;
+
+    struct kvm_sregs sregs;
+    if (ioctl(h->vcpu, KVM_GET_SREGS, &sregs) < 0)
+        return hvt_fail(d, "KVM_GET_SREGS");
+    struct kvm_segment code = {.base = 0,
+                               .limit = 0xffffffff,
+                               .selector = 0x08 | 3,
+                               .type = 11,
+                               .present = 1,
+                               .dpl = 3,
+                               .db = 0,
+                               .s = 1,
+                               .l = 1,
+                               .g = 1};
+    struct kvm_segment data = {.base = 0,
+                               .limit = 0xffffffff,
+                               .selector = 0x10 | 3,
+                               .type = 3,
+                               .present = 1,
+                               .dpl = 3,
+                               .db = 1,
+                               .s = 1,
+                               .l = 0,
+                               .g = 1};
+    /* VMX wants a usable task register (a busy 64-bit TSS type) even though no task switch
+     * ever happens; otherwise KVM falls back to emulating every instruction. */
+    struct kvm_segment tr = {
+        .base = 0, .limit = 0x67, .selector = 0x18, .type = 11, .present = 1, .s = 0};
+    struct kvm_segment ldt = {.selector = 0, .type = 2, .present = 1, .s = 0, .limit = 0xffff};
+    sregs.cs = code;
+    sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+    sregs.tr = tr;
+    sregs.ldt = ldt;
+    sregs.gdt.base = HVT_GDT_BASE;
+    sregs.gdt.limit = 3 * 8 - 1;
+    sregs.cr3 = HVT_PML4_BASE;
+    sregs.cr4 = HVT_CR4_PAE | HVT_CR4_OSFXSR | HVT_CR4_OSXMMEXCPT;
+    sregs.cr0 = HVT_CR0_PE | HVT_CR0_MP | HVT_CR0_ET | HVT_CR0_NE | HVT_CR0_WP | HVT_CR0_PG;
+    sregs.efer = HVT_EFER_LME | HVT_EFER_LMA;
+    if (ioctl(h->vcpu, KVM_SET_SREGS, &sregs) < 0)
+        return hvt_fail(d, "KVM_SET_SREGS");
+
+    /* The FPU and SSE control words as after FNINIT / reset. */
+    struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
+    if (ioctl(h->vcpu, KVM_SET_FPU, &fpu) < 0)
+        return hvt_fail(d, "KVM_SET_FPU");
+
+    struct kvm_regs regs = {
+        .rip = entry,
+        .rsp = stack_top - 8, /* as if _start had been called */
+        .rdi = boot_info,
+        .rflags = 0x2 | 3 << 12, /* IOPL 3: the hypercall's outl is allowed at CPL 3 */
+    };
+    if (ioctl(h->vcpu, KVM_SET_REGS, &regs) < 0)
+        return hvt_fail(d, "KVM_SET_REGS");
+    return 0;
+}
+
+void hvt_x86_64_describe(struct hvt *h, char *buf, size_t size)
+{
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    if (ioctl(h->vcpu, KVM_GET_REGS, &regs) < 0 || ioctl(h->vcpu, KVM_GET_SREGS, &sregs) < 0) {
+        snprintf(buf, size, "registers unavailable");
+        return;
+    }
+    snprintf(buf, size, "rip=0x%llx rsp=0x%llx cr2=0x%llx cr0=0x%llx cr4=0x%llx",
+             (unsigned long long)regs.rip, (unsigned long long)regs.rsp,
+             (unsigned long long)sregs.cr2, (unsigned long long)sregs.cr0,
+             (unsigned long long)sregs.cr4);
+}

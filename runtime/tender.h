@@ -1,0 +1,177 @@
+/*
+ * tender.h — the tenders that run unisec images: the shared core (image loading, devices,
+ * hypercall handlers, seccomp rules for the declared devices) and its two backends, hvt
+ * (runtime/hvt_*.c: a KVM monitor) and spt (runtime/spt_*.c: a seccomp-confined process).
+ *
+ * Life of a tender: tender_image_open() reads and checks the ELF; tender_init() acquires
+ * every host resource the manifest's devices need (listening sockets, upstream addresses,
+ * the policy blob) and refuses devices the configuration does not provide; the backend maps
+ * guest memory, loads the image (tender_image_load), locks the process down with seccomp
+ * (its own rules plus tender_seccomp_add()) and runs the guest, handing each hypercall to
+ * tender_hypercall(). Nothing after the lockdown opens files or creates listeners.
+ *
+ * Errors before the guest starts go to a struct engine_diag and return a negative errno.
+ * Once it runs, a guest that breaks the ABI is killed: t->why says why, in a sentence.
+ */
+#ifndef UNISEC_RUNTIME_TENDER_H
+#define UNISEC_RUNTIME_TENDER_H
+
+#include <netinet/in.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "builder/libos/abi.h"
+#include "engine/diag.h"
+
+#define TENDER_EXIT_KILLED 255 /* exit status of a tender whose guest was killed */
+#define TENDER_IMAGE_MAX   (64u << 20)
+
+/* A checked image: the file's bytes and what its headers and notes say. */
+struct tender_image {
+    uint8_t *buf; /* owned: the whole file */
+    size_t len;
+    uint64_t entry;
+    uint32_t target;                 /* UNISEC_TARGET_* */
+    struct unisec_manifest manifest; /* devices; names NUL-terminated and checked */
+    uint64_t end;                    /* highest guest address a segment occupies, exclusive */
+};
+
+/*
+ * Reads and checks the image at PATH: ELF64 x86_64 executable, loadable segments inside
+ * [UNISEC_IMAGE_BASE, UNISEC_MEM_MAX) and within the file, one target note and one manifest
+ * whose devices are well formed. Fills *IMG (free with tender_image_free) or reports to D.
+ */
+int tender_image_open(struct tender_image *img, const char *path, struct engine_diag *d);
+void tender_image_free(struct tender_image *img);
+
+/*
+ * Copies the image's segments into guest memory MEM (host address of guest address MEM_LO,
+ * size MEM_HI - MEM_LO), zero-filling the rest of each segment. The image must fit below
+ * the boot area (tender_layout). Returns 0 or -ENOMEM with a message in D.
+ */
+int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem_lo,
+                      uint64_t mem_hi, struct engine_diag *d);
+
+/* What the user asked for on the command line. Strings are borrowed. */
+struct tender_listen {
+    const char *device; /* NULL: the first listening device */
+    const char *addr;   /* "[HOST:]PORT"; host defaults to 127.0.0.1 */
+};
+
+struct tender_upstream {
+    const char *device; /* an upstream or PDP device */
+    const char *addr;   /* "HOST:PORT" */
+};
+
+#define TENDER_CONFIG_MAX 16
+
+struct tender_config {
+    const char *image;
+    uint64_t mem_size; /* bytes; 0: UNISEC_MEM_DEFAULT */
+    const char *cmdline;
+    struct tender_listen listen[TENDER_CONFIG_MAX];
+    size_t nlisten;
+    struct tender_upstream upstream[TENDER_CONFIG_MAX];
+    size_t nupstream;
+    const char *policy_file; /* NULL or a blob delivered at boot */
+    int policy_fd;           /* -1 or a stream socket: frames in, ack lines out */
+    uint32_t max_streams;    /* 0: UNISEC_STREAMS_MAX */
+    int console_fd;          /* where the guest's console goes */
+    int verbose;             /* report listening addresses and policy acks on stderr */
+};
+
+struct tender_stream {
+    int fd;       /* -1 when the slot is free */
+    uint16_t gen; /* bumped on close, so a stale handle never matches */
+};
+
+struct tender_device {
+    int fd; /* LISTEN: the listening socket */
+    struct sockaddr_storage addr;
+    socklen_t addrlen; /* UPSTREAM, PDP: where to connect */
+};
+
+/* The state of one running guest. Owned by the backend, which calls tender_fini(). */
+struct tender {
+    const char *name; /* "hvt" or "spt", for messages */
+    struct tender_image img;
+    struct tender_config cfg;
+
+    uint8_t *mem; /* host address of guest address mem_lo */
+    uint64_t mem_lo, mem_hi;
+
+    struct tender_device dev[UNISEC_MANIFEST_MAX];
+    int epfd;
+    struct tender_stream *streams; /* owned, cfg.max_streams slots */
+    uint32_t nstreams;
+
+    uint8_t *policy_blob; /* owned: the pending blob, NULL when none */
+    size_t policy_len;
+    uint8_t *policy_in; /* owned: the frame being read from policy_fd */
+    size_t policy_in_len, policy_in_have;
+    uint8_t policy_hdr[8];
+    size_t policy_hdr_have;
+    int policy_notify; /* a blob arrived since the last POLL */
+
+    int status;    /* the exit status once halted or killed */
+    char why[512]; /* why the guest was killed */
+    uint64_t hypercalls;
+};
+
+/*
+ * Opens cfg->image (tender_image_open) and acquires the host resources CFG asks for its
+ * devices. t->name becomes "hvt" or "spt" from the image's target note. CFG's strings are
+ * borrowed for the tender's life. On failure everything acquired is released.
+ */
+int tender_init(struct tender *t, const struct tender_config *cfg, struct engine_diag *d);
+void tender_fini(struct tender *t);
+
+/*
+ * Lays out guest memory [MEM_LO, MEM_HI) for the loaded image (heap, boot info, command
+ * line, stack) and writes the boot info. Returns the guest address of the boot info and sets
+ * *STACK_TOP, or 0 with a message in D when the image does not fit.
+ */
+uint64_t tender_boot_info(struct tender *t, uint64_t spt_hypercall, uint64_t *stack_top,
+                          struct engine_diag *d);
+
+/* Adds to CTX the system calls the core's devices need after the lockdown. */
+int tender_seccomp_add(struct tender *t, scmp_filter_ctx ctx);
+
+/* Installs handlers for SIGSYS (a system call seccomp forbids) and the fault signals that
+ * say in one line why the guest died, then end the process with TENDER_EXIT_KILLED. */
+int tender_seccomp_report(const char *name);
+
+#define TENDER_CONTINUE 0
+#define TENDER_HALT     1 /* t->status is the guest's exit status */
+#define TENDER_KILL     2 /* t->why says why; t->status is TENDER_EXIT_KILLED */
+
+/* Serves hypercall NR whose argument struct is at guest address ARG. */
+int tender_hypercall(struct tender *t, uint32_t nr, uint64_t arg);
+
+/* Kills the guest: formats t->why, returns TENDER_KILL. */
+int tender_kill(struct tender *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * The host address of guest range [GPA, GPA + LEN), or NULL when any of it lies outside
+ * guest memory (overflow included). With LEN 0 any GPA is accepted (nothing is touched) and
+ * the result is the start of guest memory.
+ */
+void *tender_guest_ptr(const struct tender *t, uint64_t gpa, uint64_t len);
+
+/*
+ * The backends: run T's guest to its end. hvt returns the tender's exit status (the guest's,
+ * or TENDER_EXIT_KILLED), or a negative errno with D filled when set-up fails. spt returns
+ * only on set-up failure: once its guest runs, the process exits with the guest.
+ */
+int tender_hvt_run(struct tender *t, struct engine_diag *d);
+int tender_spt_run(struct tender *t, struct engine_diag *d);
+
+/* Prints how the guest ended (killed: t->why) and returns the exit status. */
+int tender_finish(struct tender *t, int how);
+
+/* `unisec run`. */
+int tender_cmd_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,434 @@
+/* tender_core.c — what hvt and spt share: the image, guest memory checks, boot info, the
+ * hypercall table and the console, clock and halt hypercalls. */
+#include "tender_int.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the image ---- */
+
+void tender_image_free(struct tender_image *img)
+{
+    if (img == NULL)
+        return;
+    free(img->buf);
+    img->buf = NULL;
+}
+
+static int tender_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                            struct engine_diag *d)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return engine_diag_add(d, path, 0, 0, "cannot open: %s", strerror(errno)), -errno;
+    struct stat st;
+    uint8_t *buf = NULL;
+    int rc = 0;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        rc = engine_diag_add(d, path, 0, 0, "not a regular file");
+        goto cleanup;
+    }
+    if ((uint64_t)st.st_size > max) {
+        rc = engine_diag_add(d, path, 0, 0, "is %lld bytes; at most %zu are accepted",
+                             (long long)st.st_size, max);
+        rc = -EFBIG;
+        goto cleanup;
+    }
+    buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+    if (buf == NULL) {
+        rc = -ENOMEM;
+        goto cleanup;
+    }
+    size_t have = 0;
+    while (have < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + have, (size_t)st.st_size - have);
+        if (n <= 0) {
+            rc = engine_diag_add(d, path, 0, 0, "cannot read: %s",
+                                 n < 0 ? strerror(errno) : "file shrank");
+            goto cleanup;
+        }
+        have += (size_t)n;
+    }
+    *out = buf;
+    *len = have;
+    buf = NULL;
+cleanup:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+/* Checks one device of the manifest: known type, non-empty [a-z0-9_-] name, unique. */
+static int tender_device_check(const struct unisec_manifest *m, int i, const char *path,
+                               struct engine_diag *d)
+{
+    const struct unisec_device *dev = &m->dev[i];
+    if (dev->type > UNISEC_DEV_PDP || dev->reserved != 0)
+        return engine_diag_add(d, path, 0, 0, "manifest device %d has unknown type %u", i,
+                               dev->type);
+    size_t n = strnlen(dev->name, sizeof(dev->name));
+    if (n == 0 || n == sizeof(dev->name))
+        return engine_diag_add(d, path, 0, 0, "manifest device %d: the name must be 1 to %d bytes",
+                               i, UNISEC_DEVICE_NAME_MAX - 1);
+    for (size_t k = 0; k < n; k++) {
+        char c = dev->name[k];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return engine_diag_add(d, path, 0, 0,
+                                   "manifest device %d: the name may hold only a-z 0-9 _ -", i);
+    }
+    for (int j = 0; j < i; j++)
+        if (strcmp(m->dev[j].name, dev->name) == 0)
+            return engine_diag_add(d, path, 0, 0, "manifest declares device '%s' twice", dev->name);
+    return 0;
+}
+
+/* Reads the notes in BUF[off, off + size): the target and the manifest. */
+static int tender_image_notes(struct tender_image *img, uint64_t off, uint64_t size,
+                              int *have_target, int *have_manifest, const char *path,
+                              struct engine_diag *d)
+{
+    while (size >= 12) {
+        uint32_t hdr[3];
+        memcpy(hdr, img->buf + off, sizeof(hdr));
+        uint64_t namesz = (hdr[0] + 3ull) & ~3ull, descsz = (hdr[1] + 3ull) & ~3ull;
+        if (12 + namesz + descsz > size)
+            return engine_diag_add(d, path, 0, 0, "a note runs past its segment");
+        const uint8_t *name = img->buf + off + 12, *desc = name + namesz;
+        if (hdr[0] == sizeof(UNISEC_NOTE_NAME) && memcmp(name, UNISEC_NOTE_NAME, hdr[0]) == 0) {
+            if (hdr[2] == UNISEC_NOTE_TARGET && hdr[1] == sizeof(struct unisec_target)) {
+                struct unisec_target tg;
+                memcpy(&tg, desc, sizeof(tg));
+                if (tg.abi_version != UNISEC_ABI_VERSION)
+                    return engine_diag_add(d, path, 0, 0,
+                                           "image is built for ABI version %u; this tender "
+                                           "speaks version %u: rebuild it",
+                                           tg.abi_version, UNISEC_ABI_VERSION);
+                if (tg.target != UNISEC_TARGET_HVT && tg.target != UNISEC_TARGET_SPT)
+                    return engine_diag_add(d, path, 0, 0, "unknown target %u", tg.target);
+                if ((*have_target)++)
+                    return engine_diag_add(d, path, 0, 0, "image has two target notes");
+                img->target = tg.target;
+            } else if (hdr[2] == UNISEC_NOTE_MANIFEST && hdr[1] == sizeof(struct unisec_manifest)) {
+                if ((*have_manifest)++)
+                    return engine_diag_add(d, path, 0, 0,
+                                           "image has two manifests (UNISEC_MANIFEST twice)");
+                memcpy(&img->manifest, desc, sizeof(img->manifest));
+                if (img->manifest.abi_version != UNISEC_ABI_VERSION)
+                    return engine_diag_add(d, path, 0, 0, "manifest has ABI version %u, not %u",
+                                           img->manifest.abi_version, UNISEC_ABI_VERSION);
+                int end = 0;
+                for (int i = 0; i < UNISEC_MANIFEST_MAX; i++) {
+                    if (img->manifest.dev[i].type == UNISEC_DEV_END) {
+                        end = 1;
+                        continue;
+                    }
+                    if (end)
+                        return engine_diag_add(d, path, 0, 0,
+                                               "manifest device %d follows the end of the list", i);
+                    if (tender_device_check(&img->manifest, i, path, d) < 0)
+                        return -EINVAL;
+                }
+            } else {
+                return engine_diag_add(d, path, 0, 0, "unknown UNISEC note type %u (size %u)",
+                                       hdr[2], hdr[1]);
+            }
+        }
+        off += 12 + namesz + descsz;
+        size -= 12 + namesz + descsz;
+    }
+    return 0;
+}
+
+int tender_image_open(struct tender_image *img, const char *path, struct engine_diag *d)
+{
+    memset(img, 0, sizeof(*img));
+    int rc = tender_read_file(path, TENDER_IMAGE_MAX, &img->buf, &img->len, d);
+    if (rc < 0)
+        return rc;
+    Elf64_Ehdr eh;
+    if (img->len < sizeof(eh) || memcmp(img->buf, ELFMAG, SELFMAG) != 0) {
+        rc = engine_diag_add(d, path, 0, 0, "not an ELF file");
+        goto fail;
+    }
+    memcpy(&eh, img->buf, sizeof(eh));
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+        eh.e_machine != EM_X86_64 || eh.e_type != ET_EXEC) {
+        rc = engine_diag_add(d, path, 0, 0,
+                             "not a static x86_64 ELF executable (a unisec "
+                             "image is linked with builder/libos/unisec.ld)");
+        goto fail;
+    }
+    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64 ||
+        eh.e_phoff > img->len ||
+        img->len - eh.e_phoff < (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr)) {
+        rc = engine_diag_add(d, path, 0, 0, "program headers are missing or out of the file");
+        goto fail;
+    }
+    int have_target = 0, have_manifest = 0, entry_ok = 0;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, img->buf + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+        if (ph.p_type != PT_LOAD && ph.p_type != PT_NOTE)
+            continue;
+        if (ph.p_offset > img->len || img->len - ph.p_offset < ph.p_filesz) {
+            rc = engine_diag_add(d, path, 0, 0, "segment %u lies outside the file", i);
+            goto fail;
+        }
+        if (ph.p_type == PT_NOTE) {
+            rc = tender_image_notes(img, ph.p_offset, ph.p_filesz, &have_target, &have_manifest,
+                                    path, d);
+            if (rc < 0)
+                goto fail;
+            continue;
+        }
+        if (ph.p_filesz > ph.p_memsz || ph.p_vaddr < UNISEC_IMAGE_BASE ||
+            ph.p_vaddr >= UNISEC_MEM_MAX || UNISEC_MEM_MAX - ph.p_vaddr < ph.p_memsz ||
+            ph.p_vaddr % 4096 != 0) {
+            rc = engine_diag_add(d, path, 0, 0,
+                                 "segment %u at 0x%llx (+0x%llx) is not a page-aligned range "
+                                 "inside guest memory",
+                                 i, (unsigned long long)ph.p_vaddr, (unsigned long long)ph.p_memsz);
+            goto fail;
+        }
+        if ((ph.p_flags & PF_X) && eh.e_entry >= ph.p_vaddr && eh.e_entry < ph.p_vaddr + ph.p_memsz)
+            entry_ok = 1;
+        if (ph.p_vaddr + ph.p_memsz > img->end)
+            img->end = ph.p_vaddr + ph.p_memsz;
+    }
+    if (!entry_ok) {
+        rc = engine_diag_add(d, path, 0, 0, "the entry point is not in an executable segment");
+        goto fail;
+    }
+    if (!have_target || !have_manifest) {
+        rc = engine_diag_add(d, path, 0, 0,
+                             "image has no %s note: link it with hvt_bind.o or spt_bind.o and "
+                             "declare UNISEC_MANIFEST(...)",
+                             have_target ? "manifest" : "target");
+        goto fail;
+    }
+    img->entry = eh.e_entry;
+    return 0;
+fail:
+    tender_image_free(img);
+    return rc < 0 ? rc : -EINVAL;
+}
+
+int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem_lo,
+                      uint64_t mem_hi, struct engine_diag *d)
+{
+    Elf64_Ehdr eh;
+    memcpy(&eh, img->buf, sizeof(eh));
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, img->buf + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+        if (ph.p_type != PT_LOAD)
+            continue;
+        /* tender_image_open bounded both ranges; only the memory size is new here. */
+        if (ph.p_vaddr < mem_lo || ph.p_vaddr + ph.p_memsz > mem_hi)
+            return engine_diag_add(d, NULL, 0, 0, "the image does not fit in guest memory"),
+                   -ENOMEM;
+        memcpy(mem + (ph.p_vaddr - mem_lo), img->buf + ph.p_offset, ph.p_filesz);
+        memset(mem + (ph.p_vaddr - mem_lo) + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+    }
+    return 0;
+}
+
+/* ---- guest memory ---- */
+
+void *tender_guest_ptr(const struct tender *t, uint64_t gpa, uint64_t len)
+{
+    if (len == 0) /* nothing will be touched: any address will do, NULL included */
+        return t->mem;
+    if (gpa < t->mem_lo || gpa > t->mem_hi || len > t->mem_hi - gpa)
+        return NULL;
+    return t->mem + (gpa - t->mem_lo);
+}
+
+uint64_t tender_boot_info(struct tender *t, uint64_t spt_hypercall, uint64_t *stack_top,
+                          struct engine_diag *d)
+{
+    uint64_t boot = t->mem_hi - UNISEC_STACK_SIZE - 2 * 4096;
+    uint64_t heap = (t->img.end + 4095) & ~4095ull;
+    if (heap + 4096 > boot) {
+        engine_diag_add(d, t->cfg.image, 0, 0,
+                        "the image (%llu KiB) leaves no heap in %llu MiB of guest memory: give "
+                        "more with --mem",
+                        (unsigned long long)(t->img.end >> 10),
+                        (unsigned long long)(t->mem_hi >> 20));
+        return 0;
+    }
+    const char *cmdline = t->cfg.cmdline ? t->cfg.cmdline : "";
+    size_t n = strlen(cmdline);
+    if (n >= UNISEC_CMDLINE_MAX) {
+        engine_diag_add(d, NULL, 0, 0, "boot arguments are %zu bytes; at most %d are allowed", n,
+                        UNISEC_CMDLINE_MAX - 1);
+        return 0;
+    }
+    struct unisec_boot_info bi = {
+        .magic = UNISEC_BOOT_MAGIC,
+        .abi_version = UNISEC_ABI_VERSION,
+        .mem_lo = t->mem_lo,
+        .mem_hi = t->mem_hi,
+        .heap_start = heap,
+        .heap_end = boot,
+        .cmdline = boot + 4096,
+        .spt_hypercall = spt_hypercall,
+    };
+    memcpy(tender_guest_ptr(t, boot, sizeof(bi)), &bi, sizeof(bi));
+    memcpy(tender_guest_ptr(t, boot + 4096, n + 1), cmdline, n + 1);
+    *stack_top = t->mem_hi;
+    return boot;
+}
+
+/* ---- killing and finishing ---- */
+
+int tender_kill(struct tender *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->why, sizeof(t->why), fmt, ap);
+    va_end(ap);
+    t->status = TENDER_EXIT_KILLED;
+    return TENDER_KILL;
+}
+
+int tender_finish(struct tender *t, int how)
+{
+    if (how == TENDER_KILL)
+        fprintf(stderr, "%s: guest killed: %s\n", t->name, t->why);
+    return t->status;
+}
+
+/* ---- console, clock, halt ---- */
+
+static int tender_hc_console(struct tender *t, void *arg)
+{
+    struct unisec_hc_console *a = arg;
+    const uint8_t *p = tender_guest_ptr(t, a->data, a->len);
+    if (p == NULL)
+        return tender_kill(t, "console: buffer 0x%llx+%llu lies outside guest memory",
+                           (unsigned long long)a->data, (unsigned long long)a->len);
+    for (uint64_t done = 0; done < a->len;) {
+        ssize_t n = write(t->cfg.console_fd, p + done, a->len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* the console went away: the guest keeps running */
+        done += (uint64_t)n;
+    }
+    a->ret = 0;
+    return TENDER_CONTINUE;
+}
+
+uint64_t tender_now(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int tender_hc_clock(struct tender *t, void *arg)
+{
+    (void)t;
+    struct unisec_hc_clock *a = arg;
+    a->monotonic_ns = tender_now(CLOCK_MONOTONIC);
+    a->wall_ns = tender_now(CLOCK_REALTIME);
+    a->ret = 0;
+    return TENDER_CONTINUE;
+}
+
+static int tender_hc_halt(struct tender *t, void *arg)
+{
+    struct unisec_hc_halt *a = arg;
+    t->status = a->status & 0xff;
+    return TENDER_HALT;
+}
+
+/* ---- the hypercall table ---- */
+
+struct tender_hc {
+    const char *name;
+    size_t size; /* of the argument struct */
+    int (*fn)(struct tender *t, void *arg);
+};
+
+static const struct tender_hc tender_hcs[UNISEC_HC_COUNT] = {
+    [UNISEC_HC_CONSOLE] = {"console", sizeof(struct unisec_hc_console), tender_hc_console},
+    [UNISEC_HC_CLOCK] = {"clock", sizeof(struct unisec_hc_clock), tender_hc_clock},
+    [UNISEC_HC_POLL] = {"poll", sizeof(struct unisec_hc_poll), tender_hc_poll},
+    [UNISEC_HC_ACCEPT] = {"accept", sizeof(struct unisec_hc_accept), tender_hc_accept},
+    [UNISEC_HC_READ] = {"read", sizeof(struct unisec_hc_io), tender_hc_read},
+    [UNISEC_HC_WRITE] = {"write", sizeof(struct unisec_hc_io), tender_hc_write},
+    [UNISEC_HC_CLOSE] = {"close", sizeof(struct unisec_hc_close), tender_hc_close},
+    [UNISEC_HC_CONNECT] = {"connect", sizeof(struct unisec_hc_connect), tender_hc_connect},
+    [UNISEC_HC_POLICY_RECV] = {"policy_recv", sizeof(struct unisec_hc_policy_recv),
+                               tender_hc_policy_recv},
+    [UNISEC_HC_POLICY_ACK] = {"policy_ack", sizeof(struct unisec_hc_policy_ack),
+                              tender_hc_policy_ack},
+    [UNISEC_HC_HALT] = {"halt", sizeof(struct unisec_hc_halt), tender_hc_halt},
+};
+
+int tender_hypercall(struct tender *t, uint32_t nr, uint64_t arg)
+{
+    /* The largest argument struct; the guest's copy is never read twice. */
+    union {
+        struct unisec_hc_poll poll;
+        struct unisec_hc_accept accept;
+        struct unisec_hc_policy_ack ack;
+        uint8_t bytes[64];
+    } a;
+    _Static_assert(sizeof(struct unisec_hc_accept) <= 64, "argument buffer too small");
+    t->hypercalls++;
+    if (nr >= UNISEC_HC_COUNT || tender_hcs[nr].fn == NULL)
+        return tender_kill(t, "unknown hypercall %u", nr);
+    const struct tender_hc *hc = &tender_hcs[nr];
+    void *p = tender_guest_ptr(t, arg, hc->size);
+    if (p == NULL)
+        return tender_kill(t, "hypercall %s: argument 0x%llx+%zu lies outside guest memory",
+                           hc->name, (unsigned long long)arg, hc->size);
+    memcpy(&a, p, hc->size);
+    int how = hc->fn(t, &a);
+    if (how == TENDER_CONTINUE)
+        memcpy(p, &a, hc->size);
+    return how;
+}
+
+/* ---- set-up ---- */
+
+int tender_init(struct tender *t, const struct tender_config *cfg, struct engine_diag *d)
+{
+    memset(t, 0, sizeof(*t));
+    t->epfd = -1;
+    t->cfg = *cfg;
+    if (t->cfg.mem_size == 0)
+        t->cfg.mem_size = UNISEC_MEM_DEFAULT;
+    if (t->cfg.mem_size < UNISEC_MEM_MIN || t->cfg.mem_size > UNISEC_MEM_MAX)
+        return engine_diag_add(d, NULL, 0, 0, "guest memory must be %llu to %llu MiB",
+                               UNISEC_MEM_MIN >> 20, UNISEC_MEM_MAX >> 20);
+    t->cfg.mem_size &= ~((2ull << 20) - 1); /* hvt maps it with 2 MiB pages */
+    int rc = tender_image_open(&t->img, cfg->image, d);
+    if (rc < 0)
+        return rc;
+    t->name = t->img.target == UNISEC_TARGET_HVT ? "hvt" : "spt";
+    if ((rc = tender_net_init(t, d)) < 0 || (rc = tender_policy_init(t, d)) < 0) {
+        tender_fini(t);
+        return rc;
+    }
+    return 0;
+}
+
+void tender_fini(struct tender *t)
+{
+    tender_policy_fini(t);
+    tender_net_fini(t);
+    tender_image_free(&t->img);
+}

@@ -1,0 +1,42 @@
+/* tender_int.h — what the tender core's files share: the device hypercall handlers and the
+ * set-up of each device family. Backends use tender.h only. */
+#ifndef UNISEC_RUNTIME_TENDER_INT_H
+#define UNISEC_RUNTIME_TENDER_INT_H
+
+#include <time.h>
+
+#include "tender.h"
+
+/* Hypercall handlers: ARG is the tender's copy of the guest's argument struct. */
+int tender_hc_poll(struct tender *t, void *arg);
+int tender_hc_accept(struct tender *t, void *arg);
+int tender_hc_read(struct tender *t, void *arg);
+int tender_hc_write(struct tender *t, void *arg);
+int tender_hc_close(struct tender *t, void *arg);
+int tender_hc_connect(struct tender *t, void *arg);
+int tender_hc_policy_recv(struct tender *t, void *arg);
+int tender_hc_policy_ack(struct tender *t, void *arg);
+
+/* Listening sockets, upstream addresses, the stream table and the epoll set. */
+int tender_net_init(struct tender *t, struct engine_diag *d);
+void tender_net_fini(struct tender *t);
+int tender_net_seccomp(struct tender *t, scmp_filter_ctx ctx);
+
+/* The policy channel: the boot blob and the control socket. */
+int tender_policy_init(struct tender *t, struct engine_diag *d);
+void tender_policy_fini(struct tender *t);
+/* Reads what policy_fd has ready; sets t->policy_notify when a whole blob is in. */
+void tender_policy_input(struct tender *t);
+
+/* The index of the manifest's first device of TYPE, or -1. */
+int tender_device_first(const struct tender *t, uint32_t type);
+
+/* Nanoseconds on CLOCK. */
+uint64_t tender_now(clockid_t clock);
+
+/* epoll data: kind in the high 32 bits, handle or device in the low. */
+#define TENDER_EP_STREAM   1ull
+#define TENDER_EP_LISTENER 2ull
+#define TENDER_EP_POLICY   3ull
+
+#endif

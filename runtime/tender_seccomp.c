@@ -1,0 +1,101 @@
+/* tender_seccomp.c — the system calls a tender keeps after its lockdown, and the report of
+ * one it does not. */
+#include "tender_int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <stdint.h>
+#include <unistd.h>
+
+int tender_seccomp_add(struct tender *t, scmp_filter_ctx ctx)
+{
+    int rc = 0;
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+                           SCMP_A0(SCMP_CMP_EQ, (unsigned)t->cfg.console_fd));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+                           SCMP_A0(SCMP_CMP_EQ, (unsigned)STDERR_FILENO));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clock_gettime), 0);
+    /* The tender's own allocations (policy blobs): memory, never executable. */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(brk), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(munmap), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    if (t->cfg.policy_fd >= 0) {
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+                               SCMP_A0(SCMP_CMP_EQ, (unsigned)t->cfg.policy_fd));
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(epoll_ctl), 2,
+                               SCMP_A0(SCMP_CMP_EQ, (unsigned)t->epfd),
+                               SCMP_A1(SCMP_CMP_EQ, EPOLL_CTL_DEL));
+    }
+    rc |= tender_net_seccomp(t, ctx);
+    return rc < 0 ? -EINVAL : 0;
+}
+
+static const char *tender_seccomp_name;
+
+/* Appends S, or the decimal (BASE 10) or hex (BASE 16) form of V, to BUF at *N. */
+static void tender_sig_put(char *buf, size_t size, size_t *n, const char *s, uint64_t v, int base)
+{
+    char num[24];
+    if (s == NULL) {
+        int k = sizeof(num);
+        num[--k] = 0;
+        do
+            num[--k] = "0123456789abcdef"[v % (unsigned)base];
+        while ((v /= (unsigned)base) > 0 && k > 0);
+        s = num + k;
+    }
+    for (; *s && *n < size; s++)
+        buf[(*n)++] = *s;
+}
+
+/* Async-signal-safe: formats with nothing but write. The process ends here. */
+static void tender_sig_report(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    char buf[256];
+    size_t n = 0;
+    tender_sig_put(buf, sizeof(buf), &n, tender_seccomp_name, 0, 0);
+    tender_sig_put(buf, sizeof(buf), &n, ": guest killed: ", 0, 0);
+    if (sig == SIGSYS) {
+        tender_sig_put(buf, sizeof(buf), &n, "system call ", 0, 0);
+        tender_sig_put(buf, sizeof(buf), &n, NULL, (unsigned)si->si_syscall, 10);
+        tender_sig_put(buf, sizeof(buf), &n, " is not allowed for this image (seccomp)\n", 0, 0);
+    } else {
+        tender_sig_put(buf, sizeof(buf), &n,
+                       sig == SIGSEGV  ? "segmentation fault"
+                       : sig == SIGBUS ? "bus error"
+                       : sig == SIGILL ? "illegal instruction"
+                                       : "arithmetic fault",
+                       0, 0);
+        tender_sig_put(buf, sizeof(buf), &n, " (signal ", 0, 0);
+        tender_sig_put(buf, sizeof(buf), &n, NULL, (unsigned)sig, 10);
+        tender_sig_put(buf, sizeof(buf), &n, ", address 0x", 0, 0);
+        tender_sig_put(buf, sizeof(buf), &n, NULL, (uint64_t)(uintptr_t)si->si_addr, 16);
+        tender_sig_put(buf, sizeof(buf), &n,
+                       "): a privileged instruction or an access outside its memory\n", 0, 0);
+    }
+    if (write(STDERR_FILENO, buf, n) < 0) {
+        /* nothing left to report with */
+    }
+    _exit(TENDER_EXIT_KILLED);
+}
+
+int tender_seccomp_report(const char *name)
+{
+    tender_seccomp_name = name;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = tender_sig_report;
+    sa.sa_flags = SA_SIGINFO;
+    sigfillset(&sa.sa_mask);
+    static const int sigs[] = {SIGSYS, SIGSEGV, SIGBUS, SIGILL, SIGFPE};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (sigaction(sigs[i], &sa, NULL) < 0)
+            return -errno;
+    return 0;
+}

@@ -1,0 +1,454 @@
+/*
+ * test_tender.c — boots the test guests (tests/runtime/guests) with `unisec run` on one
+ * target and checks their console, exit status, streams, policy channel, and that hostile
+ * guests are killed with a clear message. Usage: test_tender IMAGEDIR hvt|spt. The hvt run
+ * exits 77 when /dev/kvm cannot be opened.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static const char *unisec_bin, *image_dir, *target;
+static char blob_dir[1024], blob_good[2048], blob_bad[2048];
+
+struct proc {
+    pid_t pid;
+    int out, err; /* read ends of the child's stdout and stderr */
+};
+
+static char *image(const char *name)
+{
+    static char path[4][4096];
+    static int k;
+    char *p = path[k++ % 4];
+    snprintf(p, sizeof(path[0]), "%s/%s.%s", image_dir, name, target);
+    return p;
+}
+
+/* Starts unisec with ARGS (NULL-terminated, without argv[0]); KEEP_FD stays open in it. */
+static struct proc spawn(const char *const *args, int keep_fd)
+{
+    int out[2], err[2];
+    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+    const char *argv[32] = {unisec_bin};
+    for (int i = 0; args[i]; i++)
+        argv[i + 1] = args[i];
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        if (keep_fd >= 0)
+            fcntl(keep_fd, F_SETFD, 0);
+        execv(unisec_bin, (char **)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    return (struct proc){pid, out[0], err[0]};
+}
+
+static char *read_rest(int fd)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (;;) {
+        if (n + 1 == cap)
+            assert_non_null(buf = realloc(buf, cap *= 2));
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = 0;
+    close(fd);
+    return buf;
+}
+
+/* Waits for P; returns its exit status (128 + signal when killed) and its output. */
+static int finish(struct proc p, char **out, char **err)
+{
+    *out = read_rest(p.out);
+    *err = read_rest(p.err);
+    int st;
+    assert_int_equal(waitpid(p.pid, &st, 0), p.pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int run(char **out, char **err, const char *first, ...)
+{
+    const char *args[32];
+    int n = 0;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    return finish(spawn(args, -1), out, err);
+}
+
+/* Reads P's stderr until the "listening on 127.0.0.1:PORT" line; returns PORT. */
+static int listening_port(struct proc *p)
+{
+    char line[512];
+    size_t n = 0;
+    while (n + 1 < sizeof(line)) {
+        ssize_t r = read(p->err, line + n, 1);
+        assert_true(r == 1);
+        if (line[n++] != '\n')
+            continue;
+        line[n] = 0;
+        const char *at = strstr(line, "listening on 127.0.0.1:");
+        if (at)
+            return atoi(at + strlen("listening on 127.0.0.1:"));
+        n = 0;
+    }
+    fail_msg("no listening line on stderr");
+    return -1;
+}
+
+static int tcp_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(fd, (const char *)buf + done, len - done);
+        assert_true(n > 0);
+        done += (size_t)n;
+    }
+}
+
+static void read_exact(int fd, void *buf, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t n = read(fd, (char *)buf + done, len - done);
+        assert_true(n > 0);
+        done += (size_t)n;
+    }
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+    if (strstr(hay, needle) == NULL)
+        fail_msg("expected \"%s\" in:\n%s", needle, hay);
+}
+
+/* ---- tests ---- */
+
+static void test_tender_hello_exit_status(void **state)
+{
+    (void)state;
+    char *out, *err;
+    assert_int_equal(run(&out, &err, "run", image("hello"), "--", "a", "b", NULL), 7);
+    assert_contains(out, "hello from unisec: cmdline=\"a b\"");
+    assert_contains(out, "used=100016 mono=1");
+    free(out);
+    free(err);
+}
+
+static void test_tender_echo_streams(void **state)
+{
+    (void)state;
+    const char *args[] = {"run",        image("echo"),    "--port", "0",
+                          "--upstream", "up=127.0.0.1:1", NULL};
+    struct proc p = spawn(args, -1);
+    int port = listening_port(&p);
+    int fd = tcp_connect(port);
+    char buf[16];
+    write_all(fd, "ping", 4);
+    read_exact(fd, buf, 4);
+    assert_memory_equal(buf, "ping", 4);
+
+    /* 1 MiB through the guest while reading back concurrently: exercises partial writes,
+     * EAGAIN and the writable callback. */
+    size_t len = 1 << 20, sent = 0, got = 0;
+    unsigned char *data = malloc(len), *back = malloc(len);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (unsigned char)(i * 7 + (i >> 12));
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    while (got < len) {
+        struct pollfd pfd = {fd, POLLIN | (sent < len ? POLLOUT : 0), 0};
+        assert_true(poll(&pfd, 1, 10000) > 0);
+        if ((pfd.revents & POLLOUT) && sent < len) {
+            ssize_t n = write(fd, data + sent, len - sent > 65536 ? 65536 : len - sent);
+            if (n > 0)
+                sent += (size_t)n;
+        }
+        if (pfd.revents & POLLIN) {
+            ssize_t n = read(fd, back + got, len - got);
+            assert_true(n > 0);
+            got += (size_t)n;
+        }
+    }
+    assert_memory_equal(data, back, len);
+    free(data);
+    free(back);
+    close(fd);
+
+    fd = tcp_connect(port);
+    write_all(fd, "quit", 4);
+    char *out, *err;
+    assert_int_equal(finish(p, &out, &err), 0);
+    close(fd);
+    assert_contains(out, "timer fired");
+    assert_contains(out, "accepted 127.0.0.1:");
+    assert_contains(out, "quit requested");
+    free(out);
+    free(err);
+}
+
+static void test_tender_connect_upstream(void **state)
+{
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t slen = sizeof(sa);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    getsockname(lfd, (struct sockaddr *)&sa, &slen);
+    char up[64];
+    snprintf(up, sizeof(up), "up=127.0.0.1:%d", ntohs(sa.sin_port));
+    const char *args[] = {"run", image("echo"), "--port",  "0", "--upstream",
+                          up,    "--",          "connect", NULL};
+    struct proc p = spawn(args, -1);
+    int fd = accept(lfd, NULL, NULL);
+    assert_true(fd >= 0);
+    char buf[15];
+    read_exact(fd, buf, sizeof(buf));
+    assert_memory_equal(buf, "hello upstream\n", sizeof(buf));
+    write_all(fd, "hi\n", 3);
+    char *out, *err;
+    assert_int_equal(finish(p, &out, &err), 0);
+    assert_contains(out, "upstream said: hi");
+    close(fd);
+    close(lfd);
+    free(out);
+    free(err);
+}
+
+static void test_tender_policy_boot_blob(void **state)
+{
+    (void)state;
+    char *out, *err;
+    assert_int_equal(run(&out, &err, "run", image("policy"), "--policy", blob_good, NULL), 0);
+    assert_contains(out, "policy version 5 accepted (8 rules)");
+    assert_contains(err, "policy ack 5");
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "run", image("policy"), "--policy", blob_bad, NULL), 0);
+    assert_contains(out, "policy refused: ");
+    assert_contains(err, "policy refuse 0 74 ");
+    free(out);
+    free(err);
+}
+
+static void test_tender_policy_channel(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    char fdarg[16];
+    snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
+    const char *args[] = {"run", image("policy"), "--policy-fd", fdarg, "--", "2", NULL};
+    struct proc p = spawn(args, sv[1]);
+    close(sv[1]);
+    const char *files[] = {blob_good, blob_bad};
+    const char *answers[] = {"ack 5\n", "refuse 0 74 "};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(files[i], "rb");
+        assert_non_null(f);
+        unsigned char blob[8192];
+        size_t n = fread(blob, 1, sizeof(blob), f);
+        fclose(f);
+        unsigned char hdr[8];
+        for (int k = 0; k < 8; k++)
+            hdr[k] = (unsigned char)((uint64_t)n >> (8 * k));
+        write_all(sv[0], hdr, 8);
+        write_all(sv[0], blob, n);
+        char line[300];
+        ssize_t r = read(sv[0], line, sizeof(line) - 1);
+        assert_true(r > 0);
+        line[r] = 0;
+        assert_contains(line, answers[i]);
+    }
+    char *out, *err;
+    assert_int_equal(finish(p, &out, &err), 0);
+    close(sv[0]);
+    free(out);
+    free(err);
+}
+
+static void expect_killed(const char *why, const char *first, ...)
+{
+    const char *args[32];
+    int n = 0;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    char *out, *err;
+    assert_int_equal(finish(spawn(args, -1), &out, &err), 255);
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "%s: guest killed: ", target);
+    assert_contains(err, prefix);
+    assert_contains(err, why);
+    if (strstr(out, "still alive"))
+        fail_msg("the guest ran on after breaking the rules:\n%s", out);
+    free(out);
+    free(err);
+}
+
+static void test_tender_hostile_bad_pointer(void **state)
+{
+    (void)state;
+    expect_killed("console: buffer 0xfffff000+4096 lies outside guest memory", "run",
+                  image("badptr"), "--", "console", NULL);
+    expect_killed("hypercall clock: argument 0xfffffff8+24 lies outside guest memory", "run",
+                  image("badptr"), "--", "arg", NULL);
+    expect_killed(strcmp(target, "hvt") == 0 ? "which is neither its memory nor a hypercall"
+                                             : "unknown hypercall 99",
+                  "run", image("badptr"), "--", "hc", NULL);
+    expect_killed(strcmp(target, "hvt") == 0 ? "is not a hypercall" : "segmentation fault", "run",
+                  image("badptr"), "--", "port", NULL);
+}
+
+static void test_tender_hostile_undeclared_device(void **state)
+{
+    (void)state;
+    expect_killed("accept on device 0, which the manifest does not declare as a listener", "run",
+                  image("undeclared"), "--upstream", "up=127.0.0.1:1", NULL);
+}
+
+static void test_tender_hostile_syscall(void **state)
+{
+    (void)state;
+    expect_killed(strcmp(target, "hvt") == 0 ? "triple-faulted"
+                                             : "system call 39 is not allowed for this image",
+                  "run", image("syscall"), NULL);
+    /* The host is unaffected: the next guest boots as before. */
+    test_tender_hello_exit_status(state);
+}
+
+static void test_tender_refuses_bad_configuration(void **state)
+{
+    (void)state;
+    char *out, *err;
+    assert_int_equal(run(&out, &err, "run", image("echo"), "--upstream", "up=127.0.0.1:1", NULL),
+                     1);
+    assert_contains(err, "give --port PORT or --listen echo=[HOST:]PORT");
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "run", image("hello"), "--upstream", "up=127.0.0.1:1", NULL),
+                     1);
+    assert_contains(err, "the image declares no upstream or PDP device named up");
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "run", "README", NULL), 1);
+    assert_contains(err, "README: error: not an ELF file");
+    free(out);
+    free(err);
+}
+
+/* Compiles the example policy into a blob and a corrupted copy of it. */
+static void make_blobs(void)
+{
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(blob_dir, sizeof(blob_dir), "%s/unisec-tender-XXXXXX", tmp);
+    if (mkdtemp(blob_dir) == NULL) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    snprintf(blob_good, sizeof(blob_good), "%s/good.blob", blob_dir);
+    snprintf(blob_bad, sizeof(blob_bad), "%s/bad.blob", blob_dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execl(unisec_bin, unisec_bin, "acl", "compile", "mount-examples/policy", "--version", "5",
+              "-o", blob_good, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    FILE *f = fopen(blob_good, "rb");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || f == NULL) {
+        fprintf(stderr, "cannot compile the example policy\n");
+        exit(1);
+    }
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    buf[0] ^= 0x20; /* breaks the magic */
+    f = fopen(blob_bad, "wb");
+    fwrite(buf, 1, n, f);
+    fclose(f);
+}
+
+static void remove_blobs(void)
+{
+    unlink(blob_good);
+    unlink(blob_bad);
+    rmdir(blob_dir);
+}
+
+int main(int argc, char **argv)
+{
+    unisec_bin = getenv("UNISEC");
+    if (argc != 3 || unisec_bin == NULL) {
+        fprintf(stderr, "usage: UNISEC=PATH test_tender IMAGEDIR hvt|spt\n");
+        return 2;
+    }
+    image_dir = argv[1];
+    target = argv[2];
+    if (strcmp(target, "hvt") == 0) {
+        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        if (fd < 0) {
+            printf("SKIP: hvt needs /dev/kvm: %s\n", strerror(errno));
+            return 77;
+        }
+        close(fd);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    make_blobs();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tender_hello_exit_status),
+        cmocka_unit_test(test_tender_echo_streams),
+        cmocka_unit_test(test_tender_connect_upstream),
+        cmocka_unit_test(test_tender_policy_boot_blob),
+        cmocka_unit_test(test_tender_policy_channel),
+        cmocka_unit_test(test_tender_hostile_bad_pointer),
+        cmocka_unit_test(test_tender_hostile_undeclared_device),
+        cmocka_unit_test(test_tender_hostile_syscall),
+        cmocka_unit_test(test_tender_refuses_bad_configuration),
+    };
+    int rc = cmocka_run_group_tests_name(target, tests, NULL, NULL);
+    remove_blobs();
+    return rc;
+}
