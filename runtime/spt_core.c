@@ -17,7 +17,7 @@ static void spt_hypercall(uint32_t nr, uint64_t arg)
 {
     int how = tender_hypercall(spt_tender, nr, arg);
     if (how != TENDER_CONTINUE)
-        _exit(tender_finish(spt_tender, how)); /* the host stack is gone: nothing to return to */
+        tender_exit_now(tender_finish(spt_tender, how)); /* no host stack to return to */
 }
 
 /* Text read-only and executable, read-only data read-only, the rest read-write. */
