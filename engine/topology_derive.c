@@ -353,32 +353,12 @@ static int topo_img_order(struct topo_img_ctx *c, size_t *order)
     return 0;
 }
 
-/* P_SO's part of the image: PDP, policy, rate limit, isolation. */
+/* P_SO's part of the image: what each function in force means (the mechanisms' table). */
 static int topo_img_security(const struct topo_img_ctx *c, struct engine_topology_image *img)
 {
-    for (size_t m = 0; m < topo_nmechs; m++) {
-        const struct topo_sf *sf = c->by_mech[m];
-        if (sf == NULL)
-            continue;
-        if (strcmp(topo_mechs[m].name, "access_control") == 0) {
-            const char *pdp = topo_sf_param(sf, "pdp");
-            for (int p = 1; p < 4; p++)
-                if (strcmp(pdp, topo_pdp_names[p]) == 0)
-                    img->pdp = (enum engine_pdp)p;
-            img->policy = topo_arena_strdup(c->a, topo_sf_param(sf, "policy"));
-            img->access_function = topo_arena_strdup(c->a, sf->name);
-            if (img->policy == NULL || img->access_function == NULL)
-                return -ENOMEM;
-            img->authentication = strcmp(topo_sf_param(sf, "authentication"), "true") == 0;
-        } else if (strcmp(topo_mechs[m].name, "rate_limit") == 0) {
-            img->rate_rps = strtoll(topo_sf_param(sf, "requests_per_second"), NULL, 10);
-            img->rate_burst = strtoll(topo_sf_param(sf, "burst"), NULL, 10);
-            if (img->rate_burst < img->rate_rps)
-                img->rate_burst = img->rate_rps;
-        } else if (strcmp(topo_mechs[m].name, "hardware_isolation") == 0) {
-            img->hardware_isolation = 1;
-        }
-    }
+    for (size_t m = 0; m < topo_nmechs; m++)
+        if (c->by_mech[m] != NULL && topo_mechs[m].plan(c->by_mech[m], c->a, img) < 0)
+            return -ENOMEM;
     return 0;
 }
 

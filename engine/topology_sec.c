@@ -1,5 +1,5 @@
 /* topology_sec.c — security functions and their mechanisms: parsing, and isEnforceable (eq. 4). */
-#include "topology_sec.h"
+#include "topology_derive.h"
 
 #include "acl.h"
 
@@ -46,24 +46,61 @@ static const struct topo_mech_param topo_no_params[] = {
     {NULL, 0, NULL, NULL, NULL},
 };
 
+static int topo_plan_rate(const struct topo_sf *sf, struct topo_arena *a,
+                          struct engine_topology_image *img)
+{
+    (void)a;
+    img->rate_rps = strtoll(topo_sf_param(sf, "requests_per_second"), NULL, 10);
+    img->rate_burst = strtoll(topo_sf_param(sf, "burst"), NULL, 10);
+    if (img->rate_burst < img->rate_rps)
+        img->rate_burst = img->rate_rps;
+    return 0;
+}
+
+static int topo_plan_access(const struct topo_sf *sf, struct topo_arena *a,
+                            struct engine_topology_image *img)
+{
+    const char *pdp = topo_sf_param(sf, "pdp");
+
+    for (int p = ENGINE_PDP_INTERNAL; p <= ENGINE_PDP_PULL; p++)
+        if (strcmp(pdp, engine_pdp_name((enum engine_pdp)p)) == 0)
+            img->pdp = (enum engine_pdp)p;
+    img->authentication = strcmp(topo_sf_param(sf, "authentication"), "true") == 0;
+    img->policy = topo_arena_strdup(a, topo_sf_param(sf, "policy"));
+    img->access_function = topo_arena_strdup(a, sf->name);
+    return img->policy && img->access_function ? 0 : -ENOMEM;
+}
+
+static int topo_plan_isolation(const struct topo_sf *sf, struct topo_arena *a,
+                               struct engine_topology_image *img)
+{
+    (void)sf;
+    (void)a;
+    img->hardware_isolation = 1;
+    return 0;
+}
+
 /*
  * The mechanisms, in the order their modules sit in a request's path: rate limiting first (it
  * is cheapest and protects the rest), then authentication, then the access-control decision.
  */
 const struct topo_mech topo_mechs[] = {
     {"rate_limit",
+     topo_plan_rate,
      topo_rl_params,
      {{"rate_limit", NULL}},
      "unisec.capabilities.RequestHook",
      NULL,
      NULL},
     {"access_control",
+     topo_plan_access,
      topo_ac_params,
      {{"authn", "authentication"}, {"acl_pep", NULL}},
      "unisec.capabilities.RequestHook",
      NULL,
      NULL},
     {"hardware_isolation",
+     topo_plan_isolation,
      topo_no_params,
      {{NULL, NULL}},
      NULL,
@@ -321,9 +358,9 @@ int engine_topology_check_policies(const struct engine_topology *t, const struct
             engine_acl_has_policy(acl, policy))
             continue;
         bad = topo_diag_at(d, &t->sfs[i].pos,
-                           "security function %s: policy '%s' has no rule in the policy's acl "
-                           "file; expected rules 'POLICY SUBJECT METHOD PATH EFFECT' for it",
-                           t->sfs[i].name, policy);
+                           "security function %s: policy '%s' has no rule in policy/acl; "
+                           "expected lines '%s SUBJECT METHOD PATH allow|deny'",
+                           t->sfs[i].name, policy, policy);
     }
     return bad;
 }

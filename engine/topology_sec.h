@@ -25,8 +25,12 @@ struct topo_mech_mod {
     const char *when;
 };
 
+struct topo_arena;
+
 struct topo_mech {
     const char *name;
+    /* records what function SF of this mechanism means for an image (P_SO's fields) */
+    int (*plan)(const struct topo_sf *sf, struct topo_arena *a, struct engine_topology_image *img);
     const struct topo_mech_param *params;
     struct topo_mech_mod mods[TOPO_MECH_MODS]; /* ends at the first NULL module */
     const char *needs_cap; /* a capability the node's own modules must offer, or NULL */
