@@ -153,14 +153,25 @@ static char *topo_backends(struct topo_img_ctx *c)
     return res;
 }
 
+/* Configuration values the engine derives from the topology for a module, beyond its
+ * manifest's properties. */
+static const struct {
+    const char *module, *param;
+    char *(*value)(struct topo_img_ctx *c); /* in the arena; NULL: out of memory */
+} topo_derived_params[] = {
+    {"lb_proxy", "backends", topo_backends},
+};
+
+#define TOPO_NDERIVED (sizeof(topo_derived_params) / sizeof(topo_derived_params[0]))
+
 /* The configuration of module COMP: each manifest property from the security function's
- * parameter of the same name, else the node's value, else the manifest's default. */
+ * parameter of the same name, else the node's value, else the manifest's default; then the
+ * derived values. */
 static int topo_comp_config(struct topo_img_ctx *c, struct topo_comp *comp)
 {
     const struct topo_module *m = &c->t->mods[comp->module];
-    int extra = strcmp(m->name, "lb_proxy") == 0;
 
-    comp->params = topo_arena_alloc(c->a, (m->nprops + 1) * sizeof(*comp->params));
+    comp->params = topo_arena_alloc(c->a, (m->nprops + TOPO_NDERIVED) * sizeof(*comp->params));
     if (comp->params == NULL)
         return -ENOMEM;
     for (size_t j = 0; j < m->nprops; j++) {
@@ -177,12 +188,14 @@ static int topo_comp_config(struct topo_img_ctx *c, struct topo_comp *comp)
             (q->value = topo_arena_strdup(c->a, v)) == NULL)
             return -ENOMEM;
     }
-    if (extra) {
-        char *b = topo_backends(c);
-        if (b == NULL)
+    for (size_t k = 0; k < TOPO_NDERIVED; k++) {
+        char *v;
+        if (strcmp(topo_derived_params[k].module, m->name) != 0)
+            continue;
+        if ((v = topo_derived_params[k].value(c)) == NULL)
             return -ENOMEM;
         comp->params[comp->nparams++] =
-            (struct engine_topology_param){"backends", ENGINE_TOPOLOGY_STRING, b};
+            (struct engine_topology_param){topo_derived_params[k].param, ENGINE_TOPOLOGY_STRING, v};
     }
     return 0;
 }
