@@ -16,6 +16,9 @@
  * make a small file expand; this bounds the work). */
 #define TOPO_COLLECTION_MAX 4096
 #define TOPO_VISIT_MAX      (1u << 20)
+/* The property D_TOSCA gives every node for its current level: no type may declare it. */
+#define TOPO_PROP_RESERVED "security_level"
+
 /* Longest name (node, type, module, level, property, capability). */
 #define TOPO_NAME_MAX 128
 

@@ -223,11 +223,23 @@ static int topo_node_levels(struct topo_ld *ld, struct topo_node *n)
     return 0;
 }
 
+static int topo_relationship_normative(const char *rel)
+{
+    static const char *const types[] = {"Root",       "DependsOn", "HostedOn",
+                                        "ConnectsTo", "AttachesTo", "RoutesTo", NULL};
+    if (strncmp(rel, "tosca.relationships.", 20) != 0)
+        return 0;
+    for (size_t i = 0; types[i] != NULL; i++)
+        if (strcmp(rel + 20, types[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int topo_load_nreq(struct topo_ld *ld, struct topo_node *n, yaml_node_t *item)
 {
     static const char *const keys[] = {"node", "relationship", NULL};
     yaml_node_pair_t *p;
-    yaml_node_t *k, *v, *x;
+    yaml_node_t *k, *v, *x = NULL;
     const char *name, *target, *rel = NULL;
     struct topo_nreq *r;
 
@@ -253,6 +265,12 @@ static int topo_load_nreq(struct topo_ld *ld, struct topo_node *n, yaml_node_t *
     }
     if ((target = topo_ld_name(ld, v, "requirement target")) == NULL)
         return -EINVAL;
+    if (rel != NULL && !topo_relationship_normative(rel))
+        return topo_ld_err(ld, x,
+                           "node %s: requirement %s: relationship '%s': expected a normative "
+                           "TOSCA relationship type (tosca.relationships.DependsOn, HostedOn, "
+                           "ConnectsTo, AttachesTo or RoutesTo)",
+                           n->name, name, rel);
     if ((r = topo_push(&n->reqs, n->nreqs, sizeof(*r))) == NULL)
         return ld->oom = 1, -ENOMEM;
     n->nreqs++;

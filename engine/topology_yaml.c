@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const topo_type_names[] = {"string", "integer", "float", "boolean"};
 
@@ -109,10 +110,16 @@ const char *topo_ld_scalar(struct topo_ld *ld, const yaml_node_t *n, const char 
 
 int topo_name_valid(const char *s)
 {
+    /* words a YAML 1.1 reader (such as the TOSCA parsers') takes for a boolean or null */
+    static const char *const words[] = {"y",  "n",   "yes",  "no",    "on",
+                                        "off", "true", "false", "null", NULL};
     size_t n = strlen(s);
 
     if (n == 0 || n > TOPO_NAME_MAX)
         return 0;
+    for (size_t i = 0; words[i] != NULL; i++)
+        if (strcasecmp(s, words[i]) == 0)
+            return 0;
     if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
         return 0;
     for (size_t i = 1; i < n; i++) {
@@ -131,7 +138,7 @@ const char *topo_ld_name(struct topo_ld *ld, const yaml_node_t *n, const char *w
     if (s != NULL && !topo_name_valid(s)) {
         topo_ld_err(ld, n,
                     "%s '%.*s': expected a name of 1 to %d characters from [A-Za-z0-9_.-], "
-                    "starting with a letter or '_'",
+                    "starting with a letter or '_', other than a YAML boolean or null word",
                     what, 64, s, TOPO_NAME_MAX);
         return NULL;
     }
@@ -206,6 +213,14 @@ int topo_ld_map(struct topo_ld *ld, const yaml_node_t *n, const char *what, cons
         return topo_ld_err(ld, n, "%s: more than %d entries", what, TOPO_COLLECTION_MAX);
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = topo_ld_node(ld, p->key);
+        if (k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, "<<") == 0 &&
+            k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+            bad = topo_ld_err(ld, k,
+                              "%s: YAML merge keys (<<) are not supported; expected the keys "
+                              "written out, or an alias of the whole mapping",
+                              what);
+            continue;
+        }
         if (k->type != YAML_SCALAR_NODE || topo_is_null(k)) {
             bad = topo_ld_err(ld, k, "%s: expected a key that is a string, found %s", what,
                               k->type == YAML_SCALAR_NODE ? "null" : topo_kind_name(k));
@@ -396,6 +411,11 @@ int topo_ld_propdef(struct topo_ld *ld, const char *name, const yaml_node_t *n, 
     out->pos = topo_ld_pos(ld, n);
     out->required = 1; /* TOSCA's default */
     snprintf(w, sizeof(w), "%s '%.64s'", what, name);
+    if (strcmp(name, TOPO_PROP_RESERVED) == 0)
+        return topo_ld_err(ld, n,
+                           "%s: the name %s is reserved for the node's current level (D_TOSCA "
+                           "sets it); expected another name",
+                           w, TOPO_PROP_RESERVED);
     if (topo_ld_map(ld, n, w, allow_listen ? keys : keys_nolisten) < 0)
         return -EINVAL;
     if ((out->name = topo_ld_strdup(ld, name)) == NULL)

@@ -222,6 +222,64 @@ static void test_topology_load_errors(void **state)
                  "unikernel_modules, security_functions or topology_template");
 }
 
+static void test_topology_load_reserved(void **state)
+{
+    (void)state;
+    expect_error(HEAD "node_types: {t: {properties: {security_level: {type: string}}}}\n",
+                 "t.yaml:2:47: error: property 'security_level': the name security_level is "
+                 "reserved for the node's current level (D_TOSCA sets it); expected another name");
+    expect_error(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                      "topology_template: {node_templates: {yes: {type: ws}}}\n",
+                 "t.yaml:3:38: error: node 'yes': expected a name of 1 to 128 characters from "
+                 "[A-Za-z0-9_.-], starting with a letter or '_', other than a YAML boolean or "
+                 "null word");
+    expect_error(HEAD "base: &b {type: ws}\n",
+                 "t.yaml:2:1: error: topology: unknown key 'base'; expected "
+                 "tosca_definitions_version, description, metadata, imports, node_types, "
+                 "unikernel_modules, security_functions or topology_template");
+    expect_error(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                      "topology_template:\n"
+                      "  node_templates:\n"
+                      "    a: &a {type: ws}\n"
+                      "    b: {<<: *a}\n",
+                 "t.yaml:6:9: error: b: YAML merge keys (<<) are not supported; expected the "
+                 "keys written out, or an alias of the whole mapping");
+    expect_error(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                      "topology_template:\n"
+                      "  node_templates:\n"
+                      "    a: {type: ws}\n"
+                      "    b: {type: ws, requirements: [{x: {node: a, relationship: Uses}}]}\n",
+                 "t.yaml:6:62: error: node b: requirement x: relationship 'Uses': expected a "
+                 "normative TOSCA relationship type (tosca.relationships.DependsOn, HostedOn, "
+                 "ConnectsTo, AttachesTo or RoutesTo)");
+}
+
+/* A type given both under node_types and unikernel_modules is one type. */
+static void test_topology_load_merged_type(void **state)
+{
+    struct engine_topology *t;
+    int rc;
+    char *e = load(HEAD "node_types:\n"
+                        "  ws:\n"
+                        "    derived_from: tosca.nodes.WebServer\n"
+                        "    properties: {tier: {type: string, default: front}}\n"
+                        "unikernel_modules:\n"
+                        "  ws: {http_server: , dispatch: {properties: {http_port: "
+                        "{type: integer, default: 81}}}}\n"
+                        "topology_template: {node_templates: {a: {type: ws}}}\n",
+                   NULL, &t, &rc);
+    const struct engine_topology_node *n;
+
+    (void)state;
+    assert_string_equal(e, "");
+    n = engine_topology_node_at(t, 0);
+    assert_string_equal(engine_topology_node_prop(n, "tier")->value, "front");
+    assert_string_equal(engine_topology_node_prop(n, "http_port")->value, "81");
+    assert_string_equal(engine_topology_node_prop(n, "max_connections")->value, "1024");
+    engine_topology_free(t);
+    free(e);
+}
+
 static void test_topology_load_imports(void **state)
 {
     char path[256], file[300];
@@ -297,6 +355,8 @@ int main(void)
         cmocka_unit_test(test_topology_load_anchors),
         cmocka_unit_test(test_topology_load_duplicate_keys),
         cmocka_unit_test(test_topology_load_errors),
+        cmocka_unit_test(test_topology_load_reserved),
+        cmocka_unit_test(test_topology_load_merged_type),
         cmocka_unit_test(test_topology_load_imports),
         cmocka_unit_test(test_topology_load_value_parse),
     };
