@@ -280,17 +280,15 @@ static int topo_comp_provider(const struct topo_img_ctx *c, size_t self, const c
     return -1;
 }
 
+static const char *topo_comp_name_at(const void *arg, size_t i)
+{
+    const struct topo_img_ctx *c = arg;
+    return c->t->mods[c->comp[i].module].name;
+}
+
 static void topo_comp_names(const struct topo_img_ctx *c, char *buf, size_t size)
 {
-    size_t off = 0;
-    buf[0] = 0;
-    for (size_t i = 0; i < c->ncomp && off < size; i++) {
-        int w = snprintf(buf + off, size - off, "%s%s", i ? ", " : "",
-                         c->t->mods[c->comp[i].module].name);
-        if (w < 0)
-            return;
-        off += (size_t)w;
-    }
+    topo_join(buf, size, c->ncomp, topo_comp_name_at, c, ", ");
 }
 
 /* UniTOSCA (eq. 5): every active requirement of every module is met by another module's

@@ -191,6 +191,11 @@ int topo_node_find(const struct engine_topology *t, const char *name);
 /* The type's effective property NAME, or NULL. */
 const struct topo_eprop *topo_eprop_find(const struct topo_type *ty, const char *name);
 
+/* Writes the N names NAME_AT(ARG, i) into BUF (at most SIZE bytes, always terminated),
+ * separated by ", ", with LAST (e.g. " or ") before the last one. */
+void topo_join(char *buf, size_t size, size_t n, const char *(*name_at)(const void *arg, size_t i),
+               const void *arg, const char *last);
+
 /* Is S a valid name (1..TOPO_NAME_MAX of [A-Za-z0-9_.-], starting with a letter or '_')? */
 int topo_name_valid(const char *s);
 

@@ -439,16 +439,14 @@ static int topo_umod_check_props(struct topo_ld *ld, const struct topo_module *m
     return bad;
 }
 
+static const char *topo_catalog_name_at(const void *arg, size_t i)
+{
+    return ((const struct engine_topology *)arg)->mods[i].name;
+}
+
 static void topo_catalog_names(const struct engine_topology *t, char *buf, size_t size)
 {
-    size_t off = 0;
-    buf[0] = 0;
-    for (size_t i = 0; i < t->nmods && off < size; i++) {
-        int w = snprintf(buf + off, size - off, "%s%s", i ? ", " : "", t->mods[i].name);
-        if (w < 0)
-            return;
-        off += (size_t)w;
-    }
+    topo_join(buf, size, t->nmods, topo_catalog_name_at, t, ", ");
 }
 
 static int topo_load_umod(struct topo_ld *ld, struct topo_type *ty, yaml_node_t *k, yaml_node_t *v)

@@ -8,22 +8,18 @@
 
 #define TOPO_LEVEL_SUFFIX "_security_level"
 
+static const char *topo_prop_name_at(const void *arg, size_t i)
+{
+    return ((const struct topo_type *)arg)->eprops[i].def->name;
+}
+
 /* "a, b or c" from the names of TY's effective properties. */
 static void topo_prop_names(const struct topo_type *ty, char *buf, size_t size)
 {
-    size_t off = 0;
-    buf[0] = 0;
-    if (ty->neprops == 0) {
+    if (ty->neprops == 0)
         snprintf(buf, size, "none");
-        return;
-    }
-    for (size_t i = 0; i < ty->neprops && off < size; i++) {
-        const char *sep = i == 0 ? "" : i + 1 == ty->neprops ? " or " : ", ";
-        int w = snprintf(buf + off, size - off, "%s%s", sep, ty->eprops[i].def->name);
-        if (w < 0)
-            return;
-        off += (size_t)w;
-    }
+    else
+        topo_join(buf, size, ty->neprops, topo_prop_name_at, ty, " or ");
 }
 
 /* One level of a multi_level_security map: NAME_security_level: FUNCTION | [FUNCTION, ...]. */
@@ -225,8 +221,8 @@ static int topo_node_levels(struct topo_ld *ld, struct topo_node *n)
 
 static int topo_relationship_normative(const char *rel)
 {
-    static const char *const types[] = {"Root",       "DependsOn", "HostedOn",
-                                        "ConnectsTo", "AttachesTo", "RoutesTo", NULL};
+    static const char *const types[] = {"Root",       "DependsOn", "HostedOn", "ConnectsTo",
+                                        "AttachesTo", "RoutesTo",  NULL};
     if (strncmp(rel, "tosca.relationships.", 20) != 0)
         return 0;
     for (size_t i = 0; types[i] != NULL; i++)

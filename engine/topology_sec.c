@@ -180,19 +180,15 @@ const char *topo_sf_param(const struct topo_sf *sf, const char *name)
 
 /* ---- parsing ---- */
 
+static const char *topo_mech_name_at(const void *arg, size_t i)
+{
+    (void)arg;
+    return topo_mechs[i].name;
+}
+
 static void topo_mech_list(char *buf, size_t size)
 {
-    size_t off = 0;
-    for (size_t m = 0; m < topo_nmechs && off < size; m++) {
-        int w = snprintf(buf + off, size - off, "%s%s",
-                         m == 0                 ? ""
-                         : m + 1 == topo_nmechs ? " or "
-                                                : ", ",
-                         topo_mechs[m].name);
-        if (w < 0)
-            return;
-        off += (size_t)w;
-    }
+    topo_join(buf, size, topo_nmechs, topo_mech_name_at, NULL, " or ");
 }
 
 static int topo_sf_value(struct topo_ld *ld, const struct topo_mech_param *p, yaml_node_t *v,
@@ -297,17 +293,22 @@ static int topo_mods_offer(const struct engine_topology *t, const size_t *mods, 
     return 0;
 }
 
+struct topo_mods_arg {
+    const struct engine_topology *t;
+    const size_t *mods;
+};
+
+static const char *topo_mods_name_at(const void *arg, size_t i)
+{
+    const struct topo_mods_arg *m = arg;
+    return m->t->mods[m->mods[i]].name;
+}
+
 static void topo_mods_names(const struct engine_topology *t, const size_t *mods, size_t n,
                             char *buf, size_t size)
 {
-    size_t off = 0;
-    buf[0] = 0;
-    for (size_t i = 0; i < n && off < size; i++) {
-        int w = snprintf(buf + off, size - off, "%s%s", i ? ", " : "", t->mods[mods[i]].name);
-        if (w < 0)
-            return;
-        off += (size_t)w;
-    }
+    struct topo_mods_arg m = {t, mods};
+    topo_join(buf, size, n, topo_mods_name_at, &m, ", ");
 }
 
 int topo_is_supported(const struct engine_topology *t, const struct topo_node *n, const char *level,

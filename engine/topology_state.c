@@ -57,18 +57,15 @@ size_t topo_state_level_index(const struct engine_topology_state *s, size_t node
     return s ? s->level[node] : 0;
 }
 
+static const char *topo_level_at(const void *arg, size_t i)
+{
+    return ((const struct engine_topology_node *)arg)->levels[i];
+}
+
 /* "default, high or critical" */
 static void topo_levels_list(const struct engine_topology_node *n, char *buf, size_t size)
 {
-    size_t off = 0;
-    buf[0] = 0;
-    for (size_t i = 0; i < n->nlevels && off < size; i++) {
-        const char *sep = i == 0 ? "" : i + 1 == n->nlevels ? " or " : ", ";
-        int w = snprintf(buf + off, size - off, "%s%s", sep, n->levels[i]);
-        if (w < 0)
-            return;
-        off += (size_t)w;
-    }
+    topo_join(buf, size, n->nlevels, topo_level_at, n, " or ");
 }
 
 /* Sets a level; errors go to D at FILE:LINE:COL (FILE NULL: no position). */

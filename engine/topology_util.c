@@ -2,6 +2,7 @@
 #include "topology_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,4 +237,19 @@ const struct engine_topology_prop *engine_topology_node_prop(const struct engine
         if (strcmp(n->props[i].name, name) == 0)
             return &n->props[i];
     return NULL;
+}
+
+void topo_join(char *buf, size_t size, size_t n, const char *(*name_at)(const void *arg, size_t i),
+               const void *arg, const char *last)
+{
+    size_t off = 0;
+
+    buf[0] = 0;
+    for (size_t i = 0; i < n && off < size; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? last : ", ";
+        int w = snprintf(buf + off, size - off, "%s%s", sep, name_at(arg, i));
+        if (w < 0)
+            return;
+        off += (size_t)w;
+    }
 }

@@ -111,7 +111,7 @@ const char *topo_ld_scalar(struct topo_ld *ld, const yaml_node_t *n, const char 
 int topo_name_valid(const char *s)
 {
     /* words a YAML 1.1 reader (such as the TOSCA parsers') takes for a boolean or null */
-    static const char *const words[] = {"y",  "n",   "yes",  "no",    "on",
+    static const char *const words[] = {"y",   "n",    "yes",   "no",   "on",
                                         "off", "true", "false", "null", NULL};
     size_t n = strlen(s);
 
@@ -190,17 +190,17 @@ static int topo_ld_dupkeys(struct topo_ld *ld, const yaml_node_t *n, const char 
     return bad;
 }
 
+static const char *topo_key_at(const void *arg, size_t i)
+{
+    return ((const char *const *)arg)[i];
+}
+
 static void topo_list_keys(char *buf, size_t size, const char *const *keys)
 {
-    size_t off = 0;
-    buf[0] = 0;
-    for (size_t i = 0; keys[i] != NULL && off < size; i++) {
-        const char *sep = keys[i + 1] == NULL ? (i ? " or " : "") : (i ? ", " : "");
-        int w = snprintf(buf + off, size - off, "%s%s", sep, keys[i]);
-        if (w < 0)
-            return;
-        off += (size_t)w;
-    }
+    size_t n = 0;
+    while (keys[n] != NULL)
+        n++;
+    topo_join(buf, size, n, topo_key_at, keys, " or ");
 }
 
 int topo_ld_map(struct topo_ld *ld, const yaml_node_t *n, const char *what, const char *const *keys)
