@@ -12,7 +12,8 @@
  *
  * Errors: functions return 0 or a negative errno (-EINVAL: invalid input, with every error
  * appended to DIAG as FILE:LINE:COL and a sentence; -ENOENT: no such node, property or
- * file; -ENOMEM; -EIO). Loading is all-or-nothing: on failure *OUT is NULL.
+ * file; -ENOMEM; -EIO). Every DIAG may be NULL when the caller does not want the messages.
+ * Loading is all-or-nothing: on failure *OUT is NULL.
  *
  * Thread-safety: a loaded topology, a state and a derived result are immutable except through
  * the state setters; any number of threads may read them concurrently, a setter needs the

@@ -439,6 +439,10 @@ cleanup:
 
 /* ---- the derived result ---- */
 
+static int topo_derive(struct engine_topology_derived **out, const struct engine_topology *t,
+                       const struct engine_topology_state *s, enum engine_target target,
+                       struct engine_diag *d);
+
 static int topo_derive_plan(struct engine_topology_derived *x, const struct engine_topology *t,
                             const struct engine_topology_state *s, size_t node,
                             struct engine_diag *d)
@@ -477,7 +481,22 @@ static int topo_derive_plan(struct engine_topology_derived *x, const struct engi
 
 int engine_topology_derive(struct engine_topology_derived **out, const struct engine_topology *t,
                            const struct engine_topology_state *s, enum engine_target target,
-                           struct engine_diag *d)
+                           struct engine_diag *diag)
+{
+    struct engine_diag local;
+    int r;
+
+    engine_diag_init(&local);
+    r = topo_derive(out, t, s, target, &local);
+    if (diag != NULL)
+        engine_diag_move(diag, &local);
+    engine_diag_free(&local);
+    return r;
+}
+
+static int topo_derive(struct engine_topology_derived **out, const struct engine_topology *t,
+                       const struct engine_topology_state *s, enum engine_target target,
+                       struct engine_diag *d)
 {
     struct engine_topology_derived *x = calloc(1, sizeof(*x));
     struct engine_topology_state *def = NULL;

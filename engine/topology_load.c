@@ -726,7 +726,9 @@ static int topo_load(struct engine_topology **out, const char *buf, size_t len, 
         engine_diag_add(&local, name, 0, 0, "cannot load: %s", strerror(-r));
     if (local.oom && r == 0)
         r = -ENOMEM;
-    engine_diag_move(d, &local);
+    if (d != NULL)
+        engine_diag_move(d, &local);
+    engine_diag_free(&local);
     if (r < 0) {
         engine_topology_free(t);
         return r;
@@ -747,8 +749,15 @@ int engine_topology_load_file(struct engine_topology **out, const char *path, st
     size_t len;
     int r;
 
+    struct engine_diag local;
+
     *out = NULL;
-    if ((r = topo_read_file(path, path, &buf, &len, d)) < 0)
+    engine_diag_init(&local);
+    r = topo_read_file(path, path, &buf, &len, &local);
+    if (d != NULL)
+        engine_diag_move(d, &local);
+    engine_diag_free(&local);
+    if (r < 0)
         return r;
     if ((dir = strdup(path)) == NULL) {
         free(buf);

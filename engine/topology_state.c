@@ -204,7 +204,8 @@ static int topo_state_lines(struct engine_topology_state *s, const char *buf, si
         if (e > at && buf[e - 1] == '\r')
             e--;
         if (memchr(buf + at, 0, e - at) != NULL) {
-            bad = engine_diag_add(d, file, lineno, 1, "a NUL character; expected text");
+            bad =
+                d ? engine_diag_add(d, file, lineno, 1, "a NUL character; expected text") : -EINVAL;
             at = end + 1;
             continue;
         }
@@ -231,8 +232,9 @@ static int topo_state_lines(struct engine_topology_state *s, const char *buf, si
             p += strspn(p, " \t");
         }
         if (k < nf || (nf == 2 && f[1][strcspn(f[1], " \t")] != 0)) {
-            bad = engine_diag_add(d, file, lineno, 1, "expected %s",
-                                  nf == 2 ? "NODE LEVEL" : "NODE PROPERTY VALUE");
+            bad = d ? engine_diag_add(d, file, lineno, 1, "expected %s",
+                                      nf == 2 ? "NODE LEVEL" : "NODE PROPERTY VALUE")
+                    : -EINVAL;
             free(line);
             continue;
         }

@@ -53,6 +53,8 @@ struct topo_pos topo_ld_pos(const struct topo_ld *ld, const yaml_node_t *n)
 int topo_diag_at(struct engine_diag *d, const struct topo_pos *pos, const char *fmt, ...)
 {
     va_list ap;
+    if (d == NULL)
+        return -EINVAL;
     va_start(ap, fmt);
     engine_diag_vadd(d, pos->file, pos->line, pos->col, fmt, ap);
     va_end(ap);

@@ -296,6 +296,25 @@ static void test_topology_derive_apply_configure(void **state)
     engine_diag_free(&d);
 }
 
+/* Every DIAG may be NULL: the result is the same, without the messages. */
+static void test_topology_derive_null_diag(void **state)
+{
+    struct engine_topology *t = NULL;
+    struct engine_topology_state *s = (void *)1;
+    struct engine_topology_derived *x = (void *)1;
+
+    (void)state;
+    assert_int_equal(engine_topology_load_file(&t, "no/such/file.yaml", NULL), -ENOENT);
+    assert_int_equal(engine_topology_load_buffer(&t, "a: [", 4, "t.yaml", NULL, NULL), -EINVAL);
+    assert_null(t);
+    t = load(iso);
+    assert_int_equal(engine_topology_derive(&x, t, NULL, ENGINE_TARGET_SPT, NULL), -EINVAL);
+    assert_null(x);
+    assert_int_equal(engine_topology_state_parse(&s, t, "a\n", 2, "a b c\n", 6, NULL), -EINVAL);
+    assert_null(s);
+    engine_topology_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_topology_derive_not_enforceable),
         cmocka_unit_test(test_topology_derive_artifacts),
         cmocka_unit_test(test_topology_derive_apply_configure),
+        cmocka_unit_test(test_topology_derive_null_diag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
