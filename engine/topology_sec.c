@@ -19,14 +19,20 @@ static const char *topo_check_policy(const char *v)
     return NULL;
 }
 
-static const char *topo_check_positive(const char *v)
+/* The rate_limit module's bounds (builder/modules/rate_limit/bucket.h): a bucket holds at most
+ * a million tokens, and the burst in force is at least the rate. */
+#define TOPO_RATE_MAX 1000000
+
+static const char *topo_check_rate(const char *v)
 {
-    return strtoll(v, NULL, 10) >= 1 ? NULL : "expected at least 1";
+    long long n = strtoll(v, NULL, 10);
+    return n >= 1 && n <= TOPO_RATE_MAX ? NULL : "expected 1 to 1000000 requests per second";
 }
 
-static const char *topo_check_nonnegative(const char *v)
+static const char *topo_check_burst(const char *v)
 {
-    return strtoll(v, NULL, 10) >= 0 ? NULL : "expected 0 or more";
+    long long n = strtoll(v, NULL, 10);
+    return n >= 0 && n <= TOPO_RATE_MAX ? NULL : "expected 0 (the rate) to 1000000";
 }
 
 static const struct topo_mech_param topo_ac_params[] = {
@@ -37,8 +43,8 @@ static const struct topo_mech_param topo_ac_params[] = {
 };
 
 static const struct topo_mech_param topo_rl_params[] = {
-    {"requests_per_second", ENGINE_TOPOLOGY_INTEGER, NULL, NULL, topo_check_positive},
-    {"burst", ENGINE_TOPOLOGY_INTEGER, "0", NULL, topo_check_nonnegative},
+    {"requests_per_second", ENGINE_TOPOLOGY_INTEGER, NULL, NULL, topo_check_rate},
+    {"burst", ENGINE_TOPOLOGY_INTEGER, "0", NULL, topo_check_burst},
     {NULL, 0, NULL, NULL, NULL},
 };
 
