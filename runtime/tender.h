@@ -83,12 +83,17 @@ struct tender_config {
 };
 
 struct tender_stream {
-    int fd;       /* -1 when the slot is free */
-    uint16_t gen; /* bumped on close, so a stale handle never matches */
+    int fd;                  /* -1 when the slot is free */
+    uint16_t gen;            /* bumped on close, so a stale handle never matches */
+    int tx_blocked;          /* a WRITE could not send everything: report the next WRITE edge */
+    int rx_lent;             /* the guest lent a RECV buffer: */
+    uint64_t rx_buf, rx_len; /* its guest address and size, checked when lent */
 };
 
 struct tender_device {
-    int fd; /* LISTEN: the listening socket */
+    int fd;      /* LISTEN: the listening socket */
+    int armed;   /* LISTEN: the guest asked for connections (an ACCEPT operation) */
+    int pending; /* LISTEN: connections may be waiting in the backlog */
     struct sockaddr_storage addr;
     socklen_t addrlen; /* UPSTREAM, PDP: where to connect */
 };
@@ -115,8 +120,9 @@ struct tender {
     size_t policy_hdr_have;
     int policy_notify; /* a blob arrived since the last POLL */
 
-    int status;    /* the exit status once halted or killed */
-    char why[512]; /* why the guest was killed */
+    uint64_t polls; /* POLL hypercalls served */
+    int status;     /* the exit status once halted or killed */
+    char why[512];  /* why the guest was killed */
     uint64_t hypercalls;
 };
 

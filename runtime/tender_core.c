@@ -365,10 +365,6 @@ static const struct tender_hc tender_hcs[UNISEC_HC_COUNT] = {
     [UNISEC_HC_CONSOLE] = {"console", sizeof(struct unisec_hc_console), tender_hc_console},
     [UNISEC_HC_CLOCK] = {"clock", sizeof(struct unisec_hc_clock), tender_hc_clock},
     [UNISEC_HC_POLL] = {"poll", sizeof(struct unisec_hc_poll), tender_hc_poll},
-    [UNISEC_HC_ACCEPT] = {"accept", sizeof(struct unisec_hc_accept), tender_hc_accept},
-    [UNISEC_HC_READ] = {"read", sizeof(struct unisec_hc_io), tender_hc_read},
-    [UNISEC_HC_WRITE] = {"write", sizeof(struct unisec_hc_io), tender_hc_write},
-    [UNISEC_HC_CLOSE] = {"close", sizeof(struct unisec_hc_close), tender_hc_close},
     [UNISEC_HC_CONNECT] = {"connect", sizeof(struct unisec_hc_connect), tender_hc_connect},
     [UNISEC_HC_POLICY_RECV] = {"policy_recv", sizeof(struct unisec_hc_policy_recv),
                                tender_hc_policy_recv},
@@ -382,11 +378,10 @@ int tender_hypercall(struct tender *t, uint32_t nr, uint64_t arg)
     /* The largest argument struct; the guest's copy is never read twice. */
     union {
         struct unisec_hc_poll poll;
-        struct unisec_hc_accept accept;
         struct unisec_hc_policy_ack ack;
         uint8_t bytes[64];
     } a;
-    _Static_assert(sizeof(struct unisec_hc_accept) <= 64, "argument buffer too small");
+    _Static_assert(sizeof(struct unisec_hc_poll) <= 64, "argument buffer too small");
     t->hypercalls++;
     if (nr >= UNISEC_HC_COUNT || tender_hcs[nr].fn == NULL)
         return tender_kill(t, "unknown hypercall %u", nr);

@@ -9,10 +9,6 @@
 
 /* Hypercall handlers: ARG is the tender's copy of the guest's argument struct. */
 int tender_hc_poll(struct tender *t, void *arg);
-int tender_hc_accept(struct tender *t, void *arg);
-int tender_hc_read(struct tender *t, void *arg);
-int tender_hc_write(struct tender *t, void *arg);
-int tender_hc_close(struct tender *t, void *arg);
 int tender_hc_connect(struct tender *t, void *arg);
 int tender_hc_policy_recv(struct tender *t, void *arg);
 int tender_hc_policy_ack(struct tender *t, void *arg);

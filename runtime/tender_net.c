@@ -209,6 +209,8 @@ static int64_t tender_stream_add(struct tender *t, int fd)
         if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
             return -errno;
         t->streams[i].fd = fd;
+        t->streams[i].rx_lent = 0;
+        t->streams[i].tx_blocked = 0;
         return handle;
     }
     return -EMFILE;
@@ -230,86 +232,123 @@ static void tender_addr_to_guest(const struct sockaddr_storage *ss, struct unise
     }
 }
 
-int tender_hc_accept(struct tender *t, void *arg)
+/* The events being gathered for one POLL: the guest's array, checked, and what is in it. */
+struct tender_batch {
+    struct unisec_event *ev; /* host address of the guest's array */
+    uint32_t cap, count;
+    int wake; /* the guest has something to act on: do not wait */
+};
+
+static void tender_emit(struct tender_batch *b, uint32_t kind, uint32_t handle, uint32_t flags,
+                        int64_t res, const struct unisec_addr *peer, int wake)
 {
-    struct unisec_hc_accept *a = arg;
-    if (a->device >= UNISEC_MANIFEST_MAX ||
-        t->img.manifest.dev[a->device].type != UNISEC_DEV_LISTEN)
-        return tender_kill(t,
-                           "accept on device %u, which the manifest does not declare as a "
-                           "listener",
-                           a->device);
-    for (;;) {
+    struct unisec_event e = {kind, handle, flags, 0, res, {0, 0, {0}}, 0};
+    if (peer)
+        e.peer = *peer;
+    memcpy(&b->ev[b->count++], &e, sizeof(e));
+    b->wake |= wake;
+}
+
+/* Fills stream S's lent buffer if data, end or an error is there; EAGAIN leaves it lent. */
+static void tender_stream_fill(struct tender *t, struct tender_batch *b, struct tender_stream *s)
+{
+    uint32_t handle = (uint32_t)s->gen << 16 | (uint32_t)(s - t->streams);
+    ssize_t n;
+    do
+        n = read(s->fd, tender_guest_ptr(t, s->rx_buf, s->rx_len), s->rx_len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN)
+        return;
+    s->rx_lent = 0;
+    tender_emit(b, UNISEC_EV_RECV, handle, 0, n < 0 ? -errno : n, NULL, 1);
+}
+
+/* Accepts waiting connections on armed listener I while the batch and the table have room. */
+static void tender_listener_drain(struct tender *t, struct tender_batch *b, int i)
+{
+    struct tender_device *dev = &t->dev[i];
+    while (dev->armed && dev->pending && b->count < b->cap) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
-        int fd = accept4(t->dev[a->device].fd, (struct sockaddr *)&ss, &len,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(dev->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == ECONNABORTED || errno == EINTR)
                 continue;
-            a->ret = errno == EMFILE || errno == ENFILE ? -EMFILE : -EAGAIN;
-            return TENDER_CONTINUE;
+            /* Empty, or no descriptor left: a new connection's edge, or the next POLL after
+             * a close, tries again. */
+            dev->pending = errno != EAGAIN && errno != EMFILE && errno != ENFILE;
+            if (errno == EMFILE || errno == ENFILE)
+                dev->pending = 1;
+            return;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         int64_t h = tender_stream_add(t, fd);
         if (h < 0) {
-            /* The table is full: the connection was taken from the backlog, so refuse it
-             * rather than hold a socket the guest cannot see. */
+            /* The table is full: refuse the connection rather than hold a socket the guest
+             * cannot see. */
             close(fd);
-            a->ret = -EMFILE;
-            return TENDER_CONTINUE;
+            continue;
         }
-        a->handle = (uint32_t)h;
-        tender_addr_to_guest(&ss, &a->peer);
-        a->ret = 0;
-        return TENDER_CONTINUE;
+        struct unisec_addr peer;
+        tender_addr_to_guest(&ss, &peer);
+        tender_emit(b, UNISEC_EV_ACCEPTED, (uint32_t)h, 0, i, &peer, 1);
     }
 }
 
-static int tender_hc_io(struct tender *t, void *arg, int is_write)
+/* Performs one queued operation. Returns TENDER_CONTINUE or TENDER_KILL. */
+static int tender_sqe(struct tender *t, struct tender_batch *b, const struct unisec_sqe *q)
 {
-    struct unisec_hc_io *a = arg;
-    void *p = tender_guest_ptr(t, a->buf, a->len);
-    if (p == NULL)
-        return tender_kill(t, "%s: buffer 0x%llx+%llu lies outside guest memory",
-                           is_write ? "write" : "read", (unsigned long long)a->buf,
-                           (unsigned long long)a->len);
-    struct tender_stream *s = tender_stream_of(t, a->handle);
+    static const char *const names[] = {"?", "accept", "recv", "write", "close"};
+    if (q->op == UNISEC_OP_ACCEPT) {
+        if (q->handle >= UNISEC_MANIFEST_MAX ||
+            t->img.manifest.dev[q->handle].type != UNISEC_DEV_LISTEN)
+            return tender_kill(t,
+                               "accept on device %u, which the manifest does not declare as "
+                               "a listener",
+                               q->handle);
+        t->dev[q->handle].armed = t->dev[q->handle].pending = 1;
+        tender_listener_drain(t, b, (int)q->handle);
+        return TENDER_CONTINUE;
+    }
+    if (q->op < UNISEC_OP_RECV || q->op > UNISEC_OP_CLOSE)
+        return tender_kill(t, "poll: unknown operation %u", q->op);
+    if (q->op != UNISEC_OP_CLOSE && tender_guest_ptr(t, q->buf, q->len) == NULL)
+        return tender_kill(t, "%s: buffer 0x%llx+%llu lies outside guest memory", names[q->op],
+                           (unsigned long long)q->buf, (unsigned long long)q->len);
+    struct tender_stream *s = tender_stream_of(t, q->handle);
     if (s == NULL) {
-        a->ret = -EBADF;
+        if (q->op != UNISEC_OP_CLOSE)
+            tender_emit(b, q->op == UNISEC_OP_RECV ? UNISEC_EV_RECV : UNISEC_EV_SENT, q->handle, 0,
+                        -EBADF, NULL, 1);
+        return TENDER_CONTINUE;
+    }
+    if (q->op == UNISEC_OP_CLOSE) {
+        close(s->fd); /* also leaves the epoll set */
+        s->fd = -1;
+        s->gen++;
+        s->rx_lent = 0;
+        return TENDER_CONTINUE;
+    }
+    if (q->op == UNISEC_OP_RECV) {
+        if (s->rx_lent || q->len == 0) {
+            tender_emit(b, UNISEC_EV_RECV, q->handle, 0, -EINVAL, NULL, 1);
+            return TENDER_CONTINUE;
+        }
+        s->rx_lent = 1;
+        s->rx_buf = q->buf;
+        s->rx_len = q->len;
+        tender_stream_fill(t, b, s);
         return TENDER_CONTINUE;
     }
     ssize_t n;
     do
-        n = is_write ? send(s->fd, p, a->len, MSG_NOSIGNAL) : read(s->fd, p, a->len);
+        n = send(s->fd, tender_guest_ptr(t, q->buf, q->len), q->len, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
-    a->ret = n < 0 ? -errno : n;
-    return TENDER_CONTINUE;
-}
-
-int tender_hc_read(struct tender *t, void *arg)
-{
-    return tender_hc_io(t, arg, 0);
-}
-
-int tender_hc_write(struct tender *t, void *arg)
-{
-    return tender_hc_io(t, arg, 1);
-}
-
-int tender_hc_close(struct tender *t, void *arg)
-{
-    struct unisec_hc_close *a = arg;
-    struct tender_stream *s = tender_stream_of(t, a->handle);
-    if (s == NULL) {
-        a->ret = -EBADF;
-        return TENDER_CONTINUE;
-    }
-    close(s->fd); /* also leaves the epoll set */
-    s->fd = -1;
-    s->gen++;
-    a->ret = 0;
+    int partial = n < 0 || (uint64_t)n != q->len;
+    if (partial)
+        s->tx_blocked = 1;
+    tender_emit(b, UNISEC_EV_SENT, q->handle, 0, n < 0 ? -errno : n, NULL, partial);
     return TENDER_CONTINUE;
 }
 
@@ -342,6 +381,7 @@ int tender_hc_connect(struct tender *t, void *arg)
         a->ret = h;
         return TENDER_CONTINUE;
     }
+    t->streams[h & 0xffff].tx_blocked = 1; /* the guest waits for the connection's edge */
     a->handle = (uint32_t)h;
     a->ret = 0;
     return TENDER_CONTINUE;
@@ -352,59 +392,92 @@ int tender_hc_connect(struct tender *t, void *arg)
 int tender_hc_poll(struct tender *t, void *arg)
 {
     struct unisec_hc_poll *a = arg;
-    uint64_t cap = a->cap;
-    struct unisec_event *out = tender_guest_ptr(t, a->events, cap * sizeof(*out));
-    if (out == NULL || cap > 0x10000)
+    uint64_t cap = a->cap, nsq = a->sq_count;
+    struct tender_batch b = {tender_guest_ptr(t, a->events, cap * sizeof(struct unisec_event)),
+                             (uint32_t)cap, 0, 0};
+    const struct unisec_sqe *sq = tender_guest_ptr(t, a->sq, nsq * sizeof(struct unisec_sqe));
+    if (b.ev == NULL || cap == 0 || cap > 0x10000)
         return tender_kill(t, "poll: event array 0x%llx[%llu] lies outside guest memory",
                            (unsigned long long)a->events, (unsigned long long)cap);
-    struct epoll_event ev[256];
-    uint32_t count = 0;
+    if (sq == NULL || nsq > 0x10000)
+        return tender_kill(t, "poll: operation array 0x%llx[%llu] lies outside guest memory",
+                           (unsigned long long)a->sq, (unsigned long long)nsq);
+    t->polls++;
+    /* Each operation completes at most once while performed, except ACCEPT, which stops
+     * accepting when the array is full. */
+    uint32_t done = 0;
+    for (; done < nsq && b.count < b.cap; done++) {
+        struct unisec_sqe q;
+        memcpy(&q, &sq[done], sizeof(q));
+        if (tender_sqe(t, &b, &q) != TENDER_CONTINUE)
+            return TENDER_KILL;
+    }
+    struct epoll_event ev[128];
     for (;;) {
-        if (t->policy_notify && count < cap) {
+        for (int i = 0; i < UNISEC_MANIFEST_MAX; i++)
+            tender_listener_drain(t, &b, i);
+        if (t->policy_notify && b.count < b.cap) {
             t->policy_notify = 0;
-            int i = tender_device_first(t, UNISEC_DEV_POLICY);
-            struct unisec_event e = {UNISEC_EV_POLICY, (uint32_t)i, UNISEC_EV_READ, 0};
-            memcpy(&out[count++], &e, sizeof(e));
+            tender_emit(&b, UNISEC_EV_POLICY, (uint32_t)tender_device_first(t, UNISEC_DEV_POLICY),
+                        UNISEC_EV_READ, 0, NULL, 1);
         }
+        /* Each epoll event may give two guest events (a RECV and a WRITE readiness). */
+        int room = (int)((b.cap - b.count) / 2);
+        if (room > (int)(sizeof(ev) / sizeof(ev[0])))
+            room = sizeof(ev) / sizeof(ev[0]);
+        if (room == 0)
+            break;
         uint64_t now = tender_now(CLOCK_MONOTONIC);
         struct timespec ts = {0, 0}, *tsp = &ts;
-        if (count == 0 && a->deadline_ns == UINT64_MAX) {
+        int waiting = !b.wake && a->deadline_ns > now;
+        if (waiting && a->deadline_ns == UINT64_MAX) {
             tsp = NULL;
-        } else if (count == 0 && a->deadline_ns > now) {
+        } else if (waiting) {
             ts.tv_sec = (time_t)((a->deadline_ns - now) / 1000000000ull);
             ts.tv_nsec = (long)((a->deadline_ns - now) % 1000000000ull);
         }
-        int room = (int)(cap - count < 256 ? cap - count : 256);
-        int n = room > 0 ? epoll_pwait2(t->epfd, ev, room, tsp, NULL) : 0;
+        int n = epoll_pwait2(t->epfd, ev, room, tsp, NULL);
         if (n < 0 && errno != EINTR)
             return tender_kill(t, "poll: epoll failed: %s", strerror(errno));
         for (int i = 0; i < n; i++) {
             uint64_t kind = ev[i].data.u64 >> 32;
             uint32_t h = (uint32_t)ev[i].data.u64;
-            struct unisec_event e = {0, h, 0, 0};
             if (kind == TENDER_EP_POLICY) {
                 tender_policy_input(t);
                 continue;
             }
-            e.kind = kind == TENDER_EP_STREAM ? UNISEC_EV_STREAM : UNISEC_EV_LISTENER;
-            if (ev[i].events & EPOLLIN)
-                e.flags |= UNISEC_EV_READ;
-            if (ev[i].events & EPOLLOUT)
-                e.flags |= UNISEC_EV_WRITE;
-            if (ev[i].events & (EPOLLHUP | EPOLLRDHUP))
-                e.flags |= UNISEC_EV_HUP;
-            if (ev[i].events & EPOLLERR)
-                e.flags |= UNISEC_EV_ERR;
-            memcpy(&out[count++], &e, sizeof(e));
+            if (kind == TENDER_EP_LISTENER) {
+                t->dev[h].pending = 1;
+                continue;
+            }
+            struct tender_stream *s = tender_stream_of(t, h);
+            if (s == NULL)
+                continue;
+            uint32_t flags = 0;
+            if ((ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && s->rx_lent)
+                tender_stream_fill(t, &b, s);
+            else if (ev[i].events & EPOLLIN)
+                flags |= UNISEC_EV_READ;
+            /* A WRITE edge matters only to a stream that is waiting for one: on other
+             * streams it would wake the guest for nothing (every new socket has one). */
+            if ((ev[i].events & (EPOLLOUT | EPOLLERR)) && s->tx_blocked) {
+                flags |= UNISEC_EV_WRITE;
+                s->tx_blocked = 0;
+            }
+            if (!s->rx_lent && (ev[i].events & (EPOLLHUP | EPOLLRDHUP)))
+                flags |= UNISEC_EV_HUP;
+            if (!s->rx_lent && (ev[i].events & EPOLLERR))
+                flags |= UNISEC_EV_ERR;
+            if (flags)
+                tender_emit(&b, UNISEC_EV_STREAM, h, flags, 0, NULL, 1);
         }
-        if (t->policy_notify && count < cap)
-            continue;
-        /* Only the policy socket woke us with a partial blob: wait again, same deadline. */
-        if (count > 0 || (tsp && tender_now(CLOCK_MONOTONIC) >= a->deadline_ns) || n < 0 ||
-            room == 0)
+        if (b.wake || (tsp && tender_now(CLOCK_MONOTONIC) >= a->deadline_ns) || n < 0)
             break;
     }
-    a->count = count;
+    for (int i = 0; i < UNISEC_MANIFEST_MAX; i++)
+        tender_listener_drain(t, &b, i);
+    a->sq_done = done;
+    a->count = b.count;
     a->now_ns = tender_now(CLOCK_MONOTONIC);
     a->ret = 0;
     return TENDER_CONTINUE;

@@ -40,14 +40,23 @@
  *
  * Streams. The tender terminates TCP on the host. A listening device accepts connections
  * into streams; an upstream or PDP device connects one. A stream is a handle (generation in
- * the high 16 bits, slot in the low 16). All stream I/O is non-blocking: READ and WRITE move
- * at most LEN bytes directly between guest memory and the socket and fail with UNISEC_EAGAIN
- * when nothing can move now. The tender buffers no stream data of its own, so a slow or
- * hostile client costs it one socket and one table slot.
+ * the high 16 bits, slot in the low 16). Stream I/O is batched, because an exit is dear on
+ * hvt (tens of microseconds on nested KVM): the guest queues operations (struct unisec_sqe)
+ * in its own memory and hands the whole queue to one POLL, which performs them, waits, and
+ * returns every completion and readiness event (struct unisec_event) that is ready. A
+ * keep-alive request and its response cost one exit.
+ *   ACCEPT arms a listening device: from then on the tender accepts each connection as it
+ *          arrives and reports it as UNISEC_EV_ACCEPTED (new handle, peer address).
+ *   RECV   lends BUF[0..LEN) to the tender until a UNISEC_EV_RECV completion says what it
+ *          holds (bytes; 0 at end of stream; or an error). One RECV per stream at a time.
+ *   WRITE  sends BUF[0..LEN) during this POLL, as much as the socket takes now; UNISEC_EV_SENT
+ *          says how much. The rest waits for a UNISEC_EV_STREAM WRITE event.
+ *   CLOSE  closes the stream; a RECV it had lent is returned silently.
+ * The tender copies stream data straight between guest memory and its sockets and buffers
+ * none itself, so a slow or hostile client costs it one socket and one table slot.
  *
- * Readiness is edge-triggered: POLL reports a READ (or WRITE) event for a stream when it
- * becomes readable (writable) after the guest last saw UNISEC_EAGAIN from it. The guest keeps
- * a readiness flag per stream and clears it only on UNISEC_EAGAIN (builder/libos/loop.c).
+ * Readiness is edge-triggered: a UNISEC_EV_STREAM WRITE event says the socket became
+ * writable again after a WRITE could not send everything.
  */
 #ifndef UNISEC_BUILDER_LIBOS_ABI_H
 #define UNISEC_BUILDER_LIBOS_ABI_H
@@ -151,15 +160,11 @@ struct unisec_boot_info {
 enum unisec_hypercall {
     UNISEC_HC_CONSOLE = 1,     /* struct unisec_hc_console */
     UNISEC_HC_CLOCK = 2,       /* struct unisec_hc_clock */
-    UNISEC_HC_POLL = 3,        /* struct unisec_hc_poll */
-    UNISEC_HC_ACCEPT = 4,      /* struct unisec_hc_accept */
-    UNISEC_HC_READ = 5,        /* struct unisec_hc_io */
-    UNISEC_HC_WRITE = 6,       /* struct unisec_hc_io */
-    UNISEC_HC_CLOSE = 7,       /* struct unisec_hc_close */
-    UNISEC_HC_CONNECT = 8,     /* struct unisec_hc_connect */
-    UNISEC_HC_POLICY_RECV = 9, /* struct unisec_hc_policy_recv */
-    UNISEC_HC_POLICY_ACK = 10, /* struct unisec_hc_policy_ack */
-    UNISEC_HC_HALT = 11,       /* struct unisec_hc_halt */
+    UNISEC_HC_POLL = 3,        /* struct unisec_hc_poll: stream I/O and waiting */
+    UNISEC_HC_CONNECT = 4,     /* struct unisec_hc_connect */
+    UNISEC_HC_POLICY_RECV = 5, /* struct unisec_hc_policy_recv */
+    UNISEC_HC_POLICY_ACK = 6,  /* struct unisec_hc_policy_ack */
+    UNISEC_HC_HALT = 7,        /* struct unisec_hc_halt */
     UNISEC_HC_COUNT
 };
 
@@ -177,36 +182,18 @@ struct unisec_hc_clock {
     int64_t ret;
 };
 
-enum unisec_event_kind {
-    UNISEC_EV_LISTENER = 1, /* handle: the listening device's index; flags: READ */
-    UNISEC_EV_STREAM = 2,   /* handle: the stream */
-    UNISEC_EV_POLICY = 3,   /* handle: the policy device's index; flags: READ (blob pending) */
+enum unisec_op {
+    UNISEC_OP_ACCEPT = 1, /* handle: a listening device's index */
+    UNISEC_OP_RECV = 2,   /* handle: a stream; buf, len: the buffer lent */
+    UNISEC_OP_WRITE = 3,  /* handle: a stream; buf, len: the bytes to send */
+    UNISEC_OP_CLOSE = 4,  /* handle: a stream */
 };
 
-#define UNISEC_EV_READ  1u /* became readable (or the peer closed: read returns 0) */
-#define UNISEC_EV_WRITE 2u /* became writable (a connect completed) */
-#define UNISEC_EV_HUP   4u /* the peer closed or reset; reads will end */
-#define UNISEC_EV_ERR   8u /* an error is pending: the next read or write returns it */
-
-struct unisec_event {
-    uint32_t kind;   /* enum unisec_event_kind */
-    uint32_t handle; /* see the kind */
-    uint32_t flags;  /* UNISEC_EV_* */
-    uint32_t reserved;
-};
-
-/*
- * Waits until at least one event is pending or the monotonic clock reaches DEADLINE_NS
- * (0: do not wait; UINT64_MAX: no deadline), then stores up to CAP events at EVENTS.
- * count: events stored; now_ns: the monotonic clock on return. ret: 0.
- */
-struct unisec_hc_poll {
-    uint64_t deadline_ns;
-    uint64_t events; /* guest address of struct unisec_event[cap] */
-    uint32_t cap;
-    uint32_t count;
-    uint64_t now_ns;
-    int64_t ret;
+struct unisec_sqe {
+    uint32_t op; /* enum unisec_op */
+    uint32_t handle;
+    uint64_t buf; /* guest address */
+    uint64_t len;
 };
 
 #define UNISEC_AF_INET  4
@@ -218,37 +205,55 @@ struct unisec_addr {
     uint8_t addr[16];
 };
 
+enum unisec_event_kind {
+    UNISEC_EV_STREAM = 1,   /* readiness of stream HANDLE: flags */
+    UNISEC_EV_POLICY = 3,   /* handle: the policy device; a blob is pending */
+    UNISEC_EV_ACCEPTED = 4, /* handle: the new stream; res: the listening device; peer */
+    UNISEC_EV_RECV = 5,     /* a RECV on HANDLE completed: res bytes, 0 end, or -error */
+    UNISEC_EV_SENT = 6,     /* a WRITE on HANDLE sent res bytes (or failed: -error) */
+};
+
+#define UNISEC_EV_READ  1u /* readable (only reported for a stream with no RECV lent) */
+#define UNISEC_EV_WRITE 2u /* writable again, or a connect completed */
+#define UNISEC_EV_HUP   4u /* the peer closed or reset */
+#define UNISEC_EV_ERR   8u /* an error is pending: the next RECV or WRITE returns it */
+
+struct unisec_event {
+    uint32_t kind;   /* enum unisec_event_kind */
+    uint32_t handle; /* see the kind */
+    uint32_t flags;  /* UNISEC_EV_* for UNISEC_EV_STREAM */
+    uint32_t reserved;
+    int64_t res;             /* RECV, SENT, ACCEPTED */
+    struct unisec_addr peer; /* ACCEPTED */
+    uint32_t reserved2;
+};
+
 /*
- * Accepts one pending connection on listening device DEVICE. ret: 0 and handle/peer set,
- * or -UNISEC_EAGAIN (none pending), -UNISEC_EMFILE (stream table full; the connection
- * stays queued in the kernel).
+ * Performs SQ[0..SQ_COUNT) in order, stopping early when the events array cannot hold their
+ * completions (sq_done says how many were performed; the guest resubmits the rest). Then,
+ * unless something the guest must act on already happened, waits until it does or the
+ * monotonic clock reaches DEADLINE_NS (0: do not wait; UINT64_MAX: no deadline). Stores up
+ * to CAP events at EVENTS. A WRITE that sent everything completes without cutting the wait
+ * short. count: events stored; now_ns: the monotonic clock on return. ret: 0.
+ * A RECV or WRITE naming a closed or stale stream completes with -UNISEC_EBADF; an ACCEPT
+ * naming a device that is not a declared listener kills the guest.
  */
-struct unisec_hc_accept {
-    uint32_t device;
-    uint32_t handle;
-    struct unisec_addr peer;
-    int64_t ret;
-};
-
-/* READ / WRITE: ret is bytes moved (READ: 0 at end of stream), or -UNISEC_E*. */
-struct unisec_hc_io {
-    uint32_t handle;
-    uint32_t reserved;
-    uint64_t buf; /* guest address */
-    uint64_t len;
-    int64_t ret;
-};
-
-/* Closes the stream and frees its handle. ret: 0 or -UNISEC_EBADF. */
-struct unisec_hc_close {
-    uint32_t handle;
-    uint32_t reserved;
+struct unisec_hc_poll {
+    uint64_t deadline_ns;
+    uint64_t sq; /* guest address of struct unisec_sqe[sq_count] */
+    uint32_t sq_count;
+    uint32_t sq_done;
+    uint64_t events; /* guest address of struct unisec_event[cap] */
+    uint32_t cap;
+    uint32_t count;
+    uint64_t now_ns;
     int64_t ret;
 };
 
 /*
- * Starts a connection to upstream or PDP device DEVICE. ret: 0 and handle set; the stream
- * reports WRITE when connected, or ERR (then a read or write returns the reason).
+ * Starts a connection to upstream or PDP device DEVICE. ret: 0 and handle set, or an
+ * immediate failure (-UNISEC_ECONNREFUSED, -UNISEC_EMFILE...). The stream reports a WRITE
+ * event once connected; a failure later completes its RECV with the reason.
  */
 struct unisec_hc_connect {
     uint32_t device;

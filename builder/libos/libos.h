@@ -167,20 +167,26 @@ void libos_stream_set_ops(struct libos_stream *s, const struct libos_stream_ops 
 void libos_stream_want(struct libos_stream *s, unsigned want);
 
 /*
- * Reads up to LEN bytes. Returns the count (> 0), 0 at end of stream, -UNISEC_EAGAIN when
- * nothing is available now (the readable op runs again when data arrives), or another
- * negative error (the stream is dead: close it).
+ * Reads up to LEN bytes from the stream's receive buffer (no exit: the loop refills the
+ * buffer, up to 32 KiB at a time, in its next POLL). Returns the count (> 0), 0 at end of
+ * stream, -UNISEC_EAGAIN when nothing is buffered now (the readable op runs again when data
+ * arrives), or another negative error (the stream is dead: close it).
  */
 long libos_stream_read(struct libos_stream *s, void *buf, size_t len);
 
 /*
- * Writes up to LEN bytes; may write fewer. Returns the count (> 0), -UNISEC_EAGAIN when the
- * socket is full (the writable op runs when it drains), or another negative error
- * (-UNISEC_EPIPE, -UNISEC_ECONNRESET, -UNISEC_ECONNREFUSED...).
+ * Copies up to LEN bytes into the stream's send buffer (64 KiB; no exit: the loop sends it
+ * in its next POLL); may take fewer. Returns the count (> 0), -UNISEC_EAGAIN when the buffer
+ * is full (the writable op runs when it drains), or another negative error (-UNISEC_EPIPE,
+ * -UNISEC_ECONNRESET, -UNISEC_ECONNREFUSED...), which may show only on a later call.
  */
 long libos_stream_write(struct libos_stream *s, const void *buf, size_t len);
 
-/* Closes S and frees it; S must not be used afterwards. Safe inside S's own callbacks. */
+/*
+ * Closes S; S must not be used afterwards. Safe inside S's own callbacks. What was written
+ * before is still sent: the stream lingers, invisible, until its send buffer is out (or the
+ * peer is gone), then the connection is closed and S freed.
+ */
 void libos_stream_close(struct libos_stream *s);
 
 /* The client's address (accepted streams) or the upstream's (connected streams). */

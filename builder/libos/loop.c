@@ -2,43 +2,64 @@
  * loop.c — the guest's single-threaded event loop: streams (accepted and connected), timers
  * and the policy channel, driven by the tender's POLL hypercall.
  *
- * Readiness is edge-triggered (abi.h): a stream's ready bits are set by events and cleared
- * only when a read or write returns UNISEC_EAGAIN. A stream whose ready bits meet its wanted
- * directions sits on the run queue; each turn runs the queue, fires due timers, and only
- * when the queue is empty waits in POLL (so a busy guest makes one exit per turn, not one
- * per stream).
+ * Stream I/O is batched (abi.h): each stream owns a receive buffer, lent to the tender with a
+ * RECV operation and returned full by a RECV completion, and a send buffer that
+ * libos_stream_write() fills and the next POLL sends with a WRITE operation. Reads and
+ * writes therefore cost no exit; one POLL per turn of the loop carries every queued
+ * operation out and every completion in.
+ *
+ * A stream's ready bits say which directions can move now (data or an end in the receive
+ * buffer; room in the send buffer). A stream whose ready bits meet its wanted directions
+ * sits on the run queue; each turn runs the queue, fires due timers, then polls, waiting
+ * only when the queue is empty. A stream the guest closes lingers, invisible, until its
+ * send buffer has gone out, then is closed and freed.
  */
 #include "libos.h"
 #include "libos_int.h"
 
+#define LOOP_RX_SIZE 32768
+#define LOOP_TX_SIZE 65536
+#define LOOP_EVENTS  128
+#define LOOP_SQ      (LOOP_EVENTS / 2) /* every operation's completion fits in one POLL */
+
 struct libos_stream {
     uint32_t handle;
-    unsigned ready; /* LIBOS_WANT_* directions the tender said can move */
+    unsigned ready; /* LIBOS_WANT_* directions that can move now */
     unsigned want;  /* LIBOS_WANT_* directions whose callbacks may run */
     int queued;     /* on the run queue */
-    int closed;     /* closed by the guest; freed at the end of the turn */
-    int dead;       /* on the dead list */
+    int dirty;      /* on the dirty list: has operations for the next POLL */
+    int closed;     /* closed by the guest: lingers until its data is sent */
+    int close_sent; /* the CLOSE operation went out: freed after this POLL */
     const struct libos_stream_ops *ops;
     void *ctx;
     struct unisec_addr peer;
-    struct libos_stream *next; /* run queue or dead list */
+    struct libos_stream *next;       /* run queue or free list */
+    struct libos_stream *next_dirty; /* dirty list */
+
+    int rx_lent;              /* the tender holds rx */
+    uint32_t rx_off, rx_have; /* rx[rx_off, rx_have) is unread data */
+    long rx_end;              /* 0 open, 1 end of stream, < 0 the error */
+    uint32_t tx_off, tx_len;  /* tx[tx_off, tx_len) waits to be sent */
+    int tx_blocked;           /* the socket is full: wait for a WRITE event */
+    long tx_err;              /* < 0: writing failed for good */
+    char rx[LOOP_RX_SIZE];
+    char tx[LOOP_TX_SIZE];
 };
 
 struct loop_listener {
     libos_accept_fn fn;
     void *ctx;
     int active;
-    int ready; /* connections may be pending */
+    int armed; /* the ACCEPT operation went out */
 };
 
 extern const UNISEC_NOTE(struct unisec_manifest) libos_manifest_note;
 
 static struct libos_stream *loop_streams[UNISEC_STREAMS_MAX];
-static size_t loop_nstreams;
-static struct libos_stream *loop_queue, *loop_queue_tail, *loop_dead;
+static size_t loop_nstreams; /* in the table, lingering ones included */
+static struct libos_stream *loop_queue, *loop_queue_tail, *loop_dirty, *loop_free;
 static struct loop_listener loop_listeners[UNISEC_MANIFEST_MAX];
 static int loop_nlisteners;
-static int loop_table_full; /* the tender said EMFILE; retry accepts after a close */
 static struct libos_timer *loop_timers;
 static void (*loop_policy_fn)(void *ctx);
 static void *loop_policy_ctx;
@@ -68,23 +89,32 @@ static void loop_enqueue(struct libos_stream *s)
     loop_queue_tail = s;
 }
 
-static struct libos_stream *loop_stream_new(uint32_t handle, unsigned ready, unsigned want)
+static void loop_mark_dirty(struct libos_stream *s)
 {
-    struct libos_stream *s = calloc(1, sizeof(*s));
-    if (s == NULL)
-        return NULL;
+    if (s->dirty)
+        return;
+    s->dirty = 1;
+    s->next_dirty = loop_dirty;
+    loop_dirty = s;
+}
+
+static struct libos_stream *loop_stream_init(struct libos_stream *s, uint32_t handle,
+                                             unsigned ready, unsigned want)
+{
+    memset(s, 0, offsetof(struct libos_stream, rx));
     s->handle = handle;
     s->ready = ready;
     s->want = want;
     loop_streams[handle & 0xffff] = s;
     loop_nstreams++;
+    loop_mark_dirty(s); /* lend it a receive buffer */
     return s;
 }
 
 static struct libos_stream *loop_stream_of(uint32_t handle)
 {
     struct libos_stream *s = loop_streams[handle & 0xffff];
-    return s && s->handle == handle && !s->closed ? s : NULL;
+    return s && s->handle == handle ? s : NULL;
 }
 
 int libos_listen(const char *device, libos_accept_fn fn, void *ctx)
@@ -94,7 +124,9 @@ int libos_listen(const char *device, libos_accept_fn fn, void *ctx)
         return d;
     if (!loop_listeners[d].active)
         loop_nlisteners++;
-    loop_listeners[d] = (struct loop_listener){fn, ctx, 1, 1};
+    loop_listeners[d].fn = fn;
+    loop_listeners[d].ctx = ctx;
+    loop_listeners[d].active = 1;
     return 0;
 }
 
@@ -105,17 +137,17 @@ int libos_connect(struct libos_stream **out, const char *device)
         d = libos_manifest_find(UNISEC_DEV_PDP, device);
     if (d < 0)
         return d;
+    struct libos_stream *s = malloc(sizeof(*s));
+    if (s == NULL)
+        return -UNISEC_ENOMEM;
     struct unisec_hc_connect a = {(uint32_t)d, 0, 0};
     libos_hypercall(UNISEC_HC_CONNECT, &a);
-    if (a.ret < 0)
+    if (a.ret < 0) {
+        free(s);
         return (int)a.ret;
-    struct libos_stream *s = loop_stream_new(a.handle, 0, LIBOS_WANT_WRITE);
-    if (s == NULL) {
-        struct unisec_hc_close c = {a.handle, 0, 0};
-        libos_hypercall(UNISEC_HC_CLOSE, &c);
-        return -UNISEC_ENOMEM;
     }
-    *out = s;
+    /* Writable once connected: the tender reports the connection's WRITE edge. */
+    *out = loop_stream_init(s, a.handle, 0, LIBOS_WANT_WRITE);
     return 0;
 }
 
@@ -136,39 +168,58 @@ long libos_stream_read(struct libos_stream *s, void *buf, size_t len)
 {
     if (s->closed)
         return -UNISEC_EBADF;
-    struct unisec_hc_io a = {s->handle, 0, (uint64_t)(uintptr_t)buf, len, 0};
-    libos_hypercall(UNISEC_HC_READ, &a);
-    if (a.ret == -UNISEC_EAGAIN)
-        s->ready &= ~LIBOS_WANT_READ;
-    return (long)a.ret;
+    if (s->rx_off < s->rx_have) {
+        size_t n = s->rx_have - s->rx_off;
+        if (n > len)
+            n = len;
+        memcpy(buf, s->rx + s->rx_off, n);
+        s->rx_off += (uint32_t)n;
+        if (s->rx_off == s->rx_have) {
+            s->rx_off = s->rx_have = 0;
+            if (s->rx_end == 0) {
+                s->ready &= ~LIBOS_WANT_READ;
+                loop_mark_dirty(s); /* lend the buffer again */
+            }
+        }
+        return (long)n;
+    }
+    if (s->rx_end != 0)
+        return s->rx_end > 0 ? 0 : s->rx_end;
+    s->ready &= ~LIBOS_WANT_READ;
+    return -UNISEC_EAGAIN;
 }
 
 long libos_stream_write(struct libos_stream *s, const void *buf, size_t len)
 {
     if (s->closed)
         return -UNISEC_EBADF;
-    struct unisec_hc_io a = {s->handle, 0, (uint64_t)(uintptr_t)buf, len, 0};
-    libos_hypercall(UNISEC_HC_WRITE, &a);
-    if (a.ret == -UNISEC_EAGAIN)
+    if (s->tx_err < 0)
+        return s->tx_err;
+    if (s->tx_off > 0 && LOOP_TX_SIZE - s->tx_len < len) {
+        memmove(s->tx, s->tx + s->tx_off, s->tx_len - s->tx_off);
+        s->tx_len -= s->tx_off;
+        s->tx_off = 0;
+    }
+    size_t room = LOOP_TX_SIZE - s->tx_len;
+    if (room == 0) {
         s->ready &= ~LIBOS_WANT_WRITE;
-    return (long)a.ret;
+        return -UNISEC_EAGAIN;
+    }
+    if (len > room)
+        len = room;
+    memcpy(s->tx + s->tx_len, buf, len);
+    s->tx_len += (uint32_t)len;
+    loop_mark_dirty(s);
+    return (long)len;
 }
 
 void libos_stream_close(struct libos_stream *s)
 {
     if (s->closed)
         return;
-    struct unisec_hc_close a = {s->handle, 0, 0};
-    libos_hypercall(UNISEC_HC_CLOSE, &a);
     s->closed = 1;
-    loop_streams[s->handle & 0xffff] = NULL;
-    loop_nstreams--;
-    loop_table_full = 0;
-    if (!s->queued) { /* a queued stream goes to the dead list when the queue reaches it */
-        s->dead = 1;
-        s->next = loop_dead;
-        loop_dead = s;
-    }
+    s->ops = NULL;
+    loop_mark_dirty(s);
 }
 
 const struct unisec_addr *libos_stream_peer(const struct libos_stream *s)
@@ -275,36 +326,6 @@ uint64_t libos_loop_now(void)
     return loop_now;
 }
 
-static void loop_accept(int d)
-{
-    struct loop_listener *l = &loop_listeners[d];
-    while (l->ready && !loop_table_full && !loop_stopped) {
-        struct unisec_hc_accept a = {(uint32_t)d, 0, {0, 0, {0}}, 0};
-        libos_hypercall(UNISEC_HC_ACCEPT, &a);
-        if (a.ret == -UNISEC_EAGAIN) {
-            l->ready = 0;
-            return;
-        }
-        if (a.ret == -UNISEC_EMFILE) {
-            loop_table_full = 1;
-            return;
-        }
-        if (a.ret < 0)
-            libos_panic("accept on device %d failed: %lld", d, (long long)a.ret);
-        /* Optimistically ready: a client usually sends its request with the connection. */
-        struct libos_stream *s =
-            loop_stream_new(a.handle, LIBOS_WANT_READ | LIBOS_WANT_WRITE, LIBOS_WANT_READ);
-        if (s == NULL) {
-            struct unisec_hc_close c = {a.handle, 0, 0};
-            libos_hypercall(UNISEC_HC_CLOSE, &c);
-            continue;
-        }
-        s->peer = a.peer;
-        l->fn(s, l->ctx);
-        loop_enqueue(s);
-    }
-}
-
 /* Runs the streams queued at the start of this turn; re-queues those still ready. */
 static void loop_run_queue(void)
 {
@@ -317,47 +338,163 @@ static void loop_run_queue(void)
             s->ops->readable(s, s->ctx);
         if (!s->closed && s->ops && (s->ready & s->want & LIBOS_WANT_WRITE) && s->ops->writable)
             s->ops->writable(s, s->ctx);
-        if (s->closed && !s->dead) {
-            s->dead = 1;
-            s->next = loop_dead;
-            loop_dead = s;
-        } else if (!s->closed && s->ops) {
+        if (!s->closed && s->ops)
             loop_enqueue(s);
-        }
         s = next;
     }
+}
+
+/* The operations of the dirty streams and listeners, in SQ; streams whose operations do not
+ * fit stay dirty. OWNER[i] is the stream of SQ[i] (NULL for an ACCEPT). */
+static struct unisec_sqe loop_sq[LOOP_SQ];
+static struct libos_stream *loop_owner[LOOP_SQ];
+
+static uint32_t loop_sq_put(uint32_t n, struct libos_stream *s, uint32_t op, uint32_t handle,
+                            const void *buf, uint64_t len)
+{
+    loop_sq[n] = (struct unisec_sqe){op, handle, (uint64_t)(uintptr_t)buf, len};
+    loop_owner[n] = s;
+    return n + 1;
+}
+
+static uint32_t loop_sq_build(void)
+{
+    uint32_t n = 0;
+    struct libos_stream **p = &loop_dirty;
+    while (*p && n + 3 <= LOOP_SQ) {
+        struct libos_stream *s = *p;
+        *p = s->next_dirty;
+        s->dirty = 0;
+        if (!s->closed && !s->rx_lent && s->rx_have == 0 && s->rx_end == 0) {
+            n = loop_sq_put(n, s, UNISEC_OP_RECV, s->handle, s->rx, LOOP_RX_SIZE);
+            s->rx_lent = 1;
+        }
+        if (s->tx_off < s->tx_len && !s->tx_blocked && s->tx_err == 0)
+            n = loop_sq_put(n, s, UNISEC_OP_WRITE, s->handle, s->tx + s->tx_off,
+                            s->tx_len - s->tx_off);
+        if (s->closed && !s->close_sent && (s->tx_off == s->tx_len || s->tx_err < 0)) {
+            n = loop_sq_put(n, s, UNISEC_OP_CLOSE, s->handle, NULL, 0);
+            s->close_sent = 1;
+        }
+    }
+    for (int d = 0; d < UNISEC_MANIFEST_MAX && n < LOOP_SQ; d++) {
+        if (loop_listeners[d].active && !loop_listeners[d].armed) {
+            n = loop_sq_put(n, NULL, UNISEC_OP_ACCEPT, (uint32_t)d, NULL, 0);
+            loop_listeners[d].armed = 1;
+        }
+    }
+    return n;
+}
+
+/* Takes back the operations the tender did not perform (it ran out of event room). */
+static void loop_sq_unsent(uint32_t from, uint32_t n)
+{
+    for (uint32_t i = from; i < n; i++) {
+        struct libos_stream *s = loop_owner[i];
+        if (s == NULL) {
+            loop_listeners[loop_sq[i].handle].armed = 0;
+            continue;
+        }
+        if (loop_sq[i].op == UNISEC_OP_RECV)
+            s->rx_lent = 0;
+        else if (loop_sq[i].op == UNISEC_OP_CLOSE)
+            s->close_sent = 0;
+        loop_mark_dirty(s);
+    }
+}
+
+/* Frees the streams whose CLOSE the tender has performed. */
+static void loop_reap(uint32_t done)
+{
+    for (uint32_t i = 0; i < done; i++) {
+        struct libos_stream *s = loop_owner[i];
+        if (s == NULL || loop_sq[i].op != UNISEC_OP_CLOSE)
+            continue;
+        /* The tender may have given the slot to a stream accepted in the same POLL. */
+        if (loop_streams[s->handle & 0xffff] == s)
+            loop_streams[s->handle & 0xffff] = NULL;
+        loop_nstreams--;
+        if (s->queued || s->dirty) { /* unlinked from those lists when they are next walked */
+            s->handle = 0xffffffffu;
+            s->closed = 1;
+        }
+        s->next = loop_free;
+        loop_free = s;
+    }
+}
+
+static void loop_accepted(const struct unisec_event *e)
+{
+    if (e->res < 0 || e->res >= UNISEC_MANIFEST_MAX || !loop_listeners[e->res].active)
+        return;
+    struct loop_listener *l = &loop_listeners[e->res];
+    struct libos_stream *s = malloc(sizeof(*s));
+    if (s == NULL)
+        libos_panic("out of memory for a new stream");
+    loop_stream_init(s, e->handle, LIBOS_WANT_WRITE, LIBOS_WANT_READ);
+    s->peer = e->peer;
+    l->fn(s, l->ctx);
+    loop_enqueue(s);
 }
 
 static void loop_events(const struct unisec_event *ev, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
-        if (ev[i].kind == UNISEC_EV_STREAM) {
-            struct libos_stream *s = loop_stream_of(ev[i].handle);
-            if (s == NULL)
-                continue; /* closed since the tender queued the event */
-            if (ev[i].flags & (UNISEC_EV_READ | UNISEC_EV_HUP | UNISEC_EV_ERR))
-                s->ready |= LIBOS_WANT_READ;
-            if (ev[i].flags & (UNISEC_EV_WRITE | UNISEC_EV_ERR))
-                s->ready |= LIBOS_WANT_WRITE;
-            loop_enqueue(s);
-        } else if (ev[i].kind == UNISEC_EV_LISTENER && ev[i].handle < UNISEC_MANIFEST_MAX) {
-            loop_listeners[ev[i].handle].ready = 1;
-        } else if (ev[i].kind == UNISEC_EV_POLICY) {
-            loop_policy_pending = 1;
+        const struct unisec_event *e = &ev[i];
+        if (e->kind == UNISEC_EV_ACCEPTED) {
+            loop_accepted(e);
+            continue;
         }
+        if (e->kind == UNISEC_EV_POLICY) {
+            loop_policy_pending = 1;
+            continue;
+        }
+        struct libos_stream *s = loop_stream_of(e->handle);
+        if (s == NULL)
+            continue;
+        if (e->kind == UNISEC_EV_RECV) {
+            s->rx_lent = 0;
+            if (e->res > 0) {
+                s->rx_have = (uint32_t)e->res;
+                s->rx_off = 0;
+            } else {
+                s->rx_end = e->res == 0 ? 1 : e->res;
+                if (e->res < 0 && s->tx_err == 0)
+                    s->tx_err = e->res;
+            }
+            s->ready |= LIBOS_WANT_READ | (e->res < 0 ? LIBOS_WANT_WRITE : 0);
+            if (s->closed)
+                loop_mark_dirty(s);
+        } else if (e->kind == UNISEC_EV_SENT) {
+            if (e->res > 0) {
+                s->tx_off += (uint32_t)e->res;
+                if (s->tx_off == s->tx_len)
+                    s->tx_off = s->tx_len = 0;
+            }
+            if (e->res < 0 && e->res != -UNISEC_EAGAIN)
+                s->tx_err = e->res;
+            else if (s->tx_off < s->tx_len)
+                s->tx_blocked = 1;
+            if (s->tx_len < LOOP_TX_SIZE || s->tx_err < 0)
+                s->ready |= LIBOS_WANT_WRITE;
+            if (s->closed)
+                loop_mark_dirty(s);
+        } else if (e->kind == UNISEC_EV_STREAM && (e->flags & UNISEC_EV_WRITE)) {
+            s->tx_blocked = 0;
+            s->ready |= LIBOS_WANT_WRITE;
+            loop_mark_dirty(s);
+        }
+        loop_enqueue(s);
     }
 }
 
 int libos_loop_run(void)
 {
-    static struct unisec_event ev[64];
+    static struct unisec_event ev[LOOP_EVENTS];
     loop_stopped = 0;
     loop_now = libos_clock_monotonic();
     while (!loop_stopped) {
-        for (int d = 0; d < UNISEC_MANIFEST_MAX; d++)
-            if (loop_listeners[d].active && loop_listeners[d].ready)
-                loop_accept(d);
-        if (loop_policy_pending && loop_policy_fn && !loop_stopped) {
+        if (loop_policy_pending && loop_policy_fn) {
             loop_policy_pending = 0;
             loop_policy_fn(loop_policy_ctx);
         }
@@ -368,22 +505,55 @@ int libos_loop_run(void)
             t->armed = 0;
             t->fn(t, t->ctx);
         }
-        while (loop_dead) {
-            struct libos_stream *s = loop_dead;
-            loop_dead = s->next;
-            free(s);
-        }
         if (loop_stopped)
             break;
         if (loop_queue == NULL && loop_timers == NULL && loop_nlisteners == 0 &&
             loop_nstreams == 0 && loop_policy_fn == NULL)
             return 0; /* nothing can ever happen again */
-        struct unisec_hc_poll a = {0, (uint64_t)(uintptr_t)ev, 64, 0, 0, 0};
-        a.deadline_ns = loop_queue ? 0 : loop_timers ? loop_timers->deadline : UINT64_MAX;
+        uint32_t nsq = loop_sq_build();
+        struct unisec_hc_poll a = {
+            0, (uint64_t)(uintptr_t)loop_sq, nsq, 0, (uint64_t)(uintptr_t)ev, LOOP_EVENTS, 0, 0, 0};
+        a.deadline_ns = loop_queue || loop_dirty ? 0
+                        : loop_timers            ? loop_timers->deadline
+                                                 : UINT64_MAX;
         libos_console_flush();
         libos_hypercall(UNISEC_HC_POLL, &a);
         loop_now = a.now_ns;
-        loop_events(ev, a.count < 64 ? a.count : 64);
+        uint32_t done = a.sq_done < nsq ? a.sq_done : nsq;
+        loop_sq_unsent(done, nsq);
+        loop_reap(done);
+        loop_events(ev, a.count < LOOP_EVENTS ? a.count : LOOP_EVENTS);
+        /* Freed streams may still sit on the dirty list or run queue: rebuild both without
+         * them before freeing. */
+        if (loop_free) {
+            struct libos_stream **p = &loop_dirty;
+            while (*p)
+                if ((*p)->handle == 0xffffffffu)
+                    *p = (*p)->next_dirty;
+                else
+                    p = &(*p)->next_dirty;
+            struct libos_stream *q = loop_queue;
+            loop_queue = loop_queue_tail = NULL;
+            while (q) {
+                struct libos_stream *next = q->next;
+                q->queued = 0;
+                if (q->handle != 0xffffffffu)
+                    loop_enqueue(q);
+                q = next;
+            }
+            while (loop_free) {
+                struct libos_stream *s = loop_free;
+                loop_free = s->next;
+                free(s);
+            }
+        }
+    }
+    /* Stopped: what the guest wrote before stopping still goes out, in one last POLL. */
+    uint32_t nsq = loop_sq_build();
+    if (nsq > 0) {
+        struct unisec_hc_poll a = {
+            0, (uint64_t)(uintptr_t)loop_sq, nsq, 0, (uint64_t)(uintptr_t)ev, LOOP_EVENTS, 0, 0, 0};
+        libos_hypercall(UNISEC_HC_POLL, &a);
     }
     return loop_status;
 }

@@ -337,6 +337,8 @@ static void test_tender_hostile_bad_pointer(void **state)
                   "run", image("badptr"), "--", "hc", NULL);
     expect_killed(strcmp(target, "hvt") == 0 ? "is not a hypercall" : "segmentation fault", "run",
                   image("badptr"), "--", "port", NULL);
+    expect_killed("recv: buffer 0xfffff000+8192 lies outside guest memory", "run", image("badptr"),
+                  "--", "recv", NULL);
 }
 
 static void test_tender_hostile_undeclared_device(void **state)
