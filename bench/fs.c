@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NODES 1000
+
 #ifndef BENCH_UNISEC
 #define BENCH_UNISEC "unisec"
 #endif
@@ -93,6 +95,49 @@ static double timed_write(const char *path, const char *v, int do_fsync)
     return now_us() - t0;
 }
 
+/* The paper's web server type, and NODES nodes of it, each with two levels. */
+static void write_topology(const char *path, int nodes)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f == NULL)
+        die(path);
+    fputs("tosca_definitions_version: tosca_simple_yaml_1_2\n"
+          "unikernel_modules:\n"
+          "  webserver_unikernel_type:\n"
+          "    http_server:\n"
+          "      capabilities: {http_processing: tosca.capabilities.Endpoint}\n"
+          "      requirements: [{available_nic: unikernel.virtualenv.networking.nic}]\n"
+          "    log:\n"
+          "      capabilities: {console_logging: unikernel.virtualenv.console}\n"
+          "    dispatch:\n"
+          "      properties: {http_port: {type: integer}}\n"
+          "      capabilities: {webserver_front: tosca.capabilities.Endpoint}\n"
+          "      requirements:\n"
+          "        - {http_processing: tosca.capabilities.Endpoint}\n"
+          "        - {console_logging: unikernel.virtualenv.console}\n"
+          "security_functions:\n"
+          "  regular_access_control: {mechanism: access_control, pdp: push, policy: regular}\n"
+          "  restricted_access_control: {mechanism: access_control, pdp: internal, policy: "
+          "restricted}\n"
+          "topology_template:\n"
+          "  node_templates:\n",
+          f);
+    for (int i = 0; i < nodes; i++)
+        fprintf(f,
+                "    n%04d:\n"
+                "      type: webserver_unikernel_type\n"
+                "      properties:\n"
+                "        http_port: %d\n"
+                "        vm_security_level:\n"
+                "          multi_level_security:\n"
+                "            default_security_level: regular_access_control\n"
+                "            critical_security_level: restricted_access_control\n",
+                i, 10000 + i);
+    if (fclose(f) != 0)
+        die(path);
+}
+
 static double timed_read(const char *path)
 {
     char buf[4096];
@@ -117,9 +162,9 @@ int main(int argc, char **argv)
     const char *tmp = getenv("TMPDIR");
     char dir[PATH_MAX / 4], store[PATH_MAX / 2], mnt[PATH_MAX / 2], path[PATH_MAX], plain[PATH_MAX],
         gitdir[PATH_MAX], gitfile[PATH_MAX], topo[PATH_MAX], readme[PATH_MAX];
-    enum { NW = 400, NR = 2000, NG = 100 };
-    static double w[NW], pw[NW], pwf[NW], r[NR], g[NG];
-    struct stats sw, spw, spwf, sr, sg;
+    enum { NW = 400, NR = 2000, NG = 100, NC = 20 };
+    static double w[NW], pw[NW], pwf[NW], r[NR], g[NG], cat[NC];
+    struct stats sw, spw, spwf, sr, sg, scat;
     pid_t daemon;
 
     snprintf(dir, sizeof(dir), "%s/unisec-bench-fs.XXXXXX", tmp != NULL ? tmp : "/tmp");
@@ -134,7 +179,7 @@ int main(int argc, char **argv)
     snprintf(readme, sizeof(readme), "%s/README", mnt);
     if (mkdir(mnt, 0755) != 0)
         die(mnt);
-    write_file(topo, "tosca_definitions_version: tosca_simple_yaml_1_2\n");
+    write_topology(topo, BENCH_NODES);
     {
         char *init[] = {(char *)unisec, "init", store, "--from", topo, NULL};
         if (run(init, 1) != 0) {
@@ -157,21 +202,33 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    /* The mount: a write that is validated and committed (fsync'd) before close returns. */
-    snprintf(path, sizeof(path), "%s/policy/groups", mnt);
+    /* The mount: `echo V > nodes/X/security_level`, validated against the whole state (1,000
+     * nodes) and committed (fsync'd) before the write returns. */
+    snprintf(path, sizeof(path), "%s/nodes/n0500/security_level", mnt);
     for (int i = 0; i < NW; i++)
-        w[i] = timed_write(path, i % 2 ? "ops: alice\n" : "ops: bob\n", 0);
+        w[i] = timed_write(path, i % 2 ? "default\n" : "critical\n", 0);
     sw = summarise(w, NW);
     for (int i = 0; i < NR; i++)
         r[i] = timed_read(path);
     sr = summarise(r, NR);
+    /* cat of every node's security_level, one file after the other. */
+    for (int k = 0; k < NC; k++) {
+        char p[PATH_MAX];
+        double t0 = now_us();
+        for (int i = 0; i < BENCH_NODES; i++) {
+            snprintf(p, sizeof(p), "%s/nodes/n%04d/security_level", mnt, i);
+            timed_read(p);
+        }
+        cat[k] = now_us() - t0;
+    }
+    scat = summarise(cat, NC);
 
     /* The same writes to a plain file of the store's file system, without and with fsync. */
     for (int i = 0; i < NW; i++)
-        pw[i] = timed_write(plain, i % 2 ? "ops: alice\n" : "ops: bob\n", 0);
+        pw[i] = timed_write(plain, i % 2 ? "default\n" : "critical\n", 0);
     spw = summarise(pw, NW);
     for (int i = 0; i < NW; i++)
-        pwf[i] = timed_write(plain, i % 2 ? "ops: alice\n" : "ops: bob\n", 1);
+        pwf[i] = timed_write(plain, i % 2 ? "default\n" : "critical\n", 1);
     spwf = summarise(pwf, NW);
 
     /* The same change committed with the git command line: write the file, `git commit -a`. */
@@ -180,7 +237,7 @@ int main(int argc, char **argv)
         char *add[] = {"git", "-C", gitdir, "add", "value", NULL};
         if (run(init, 1) != 0)
             die("git init");
-        write_file(gitfile, "ops: carol\n");
+        write_file(gitfile, "default\n");
         if (run(add, 1) != 0)
             die("git add");
         for (int i = 0; i < NG; i++) {
@@ -200,7 +257,7 @@ int main(int argc, char **argv)
                               "bench",
                               NULL};
             double t0 = now_us();
-            write_file(gitfile, i % 2 ? "ops: alice\n" : "ops: bob\n");
+            write_file(gitfile, i % 2 ? "default\n" : "critical\n");
             if (run(commit, 1) != 0)
                 die("git commit");
             g[i] = now_us() - t0;
@@ -209,8 +266,9 @@ int main(int argc, char **argv)
     }
 
     printf("bench/fs: one run, same file system (%s)\n\n", dir);
-    report("mount: write policy/groups (validated, committed)", sw, NW);
-    report("mount: read policy/groups", sr, NR);
+    report("mount: echo V > nodes/X/security_level (committed)", sw, NW);
+    report("mount: read nodes/X/security_level", sr, NR);
+    report("mount: cat nodes/*/security_level, 1000 nodes", scat, NC);
     report("plain file: open/write/close", spw, NW);
     report("plain file: open/write/fsync/close", spwf, NW);
     report("git CLI: write + git commit -a (core.fsync=all)", sg, NG);

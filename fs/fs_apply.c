@@ -167,6 +167,109 @@ static size_t fs_file_count(const struct fs_snap *s, enum fs_file f)
 
 static void fs_external_locked(struct fs_ctx *c);
 
+static void fs_files_free(struct fs_text file[FS_FILE_N])
+{
+    for (int f = 0; f < FS_FILE_N; f++)
+        fs_text_free(&file[f]);
+}
+
+/* Replaces CAND's state files by S's text. */
+static int fs_cand_state(struct fs_text cand[FS_FILE_N], const struct engine_topology_state *s)
+{
+    struct fs_text lv = {0}, pr = {0};
+
+    if (engine_topology_state_format_levels(s, &lv.data, &lv.len) < 0)
+        return -ENOMEM;
+    if (engine_topology_state_format_properties(s, &pr.data, &pr.len) < 0) {
+        free(lv.data);
+        return -ENOMEM;
+    }
+    fs_text_free(&cand[FS_FILE_LEVELS]);
+    fs_text_free(&cand[FS_FILE_PROPERTIES]);
+    cand[FS_FILE_LEVELS] = lv;
+    cand[FS_FILE_PROPERTIES] = pr;
+    return 0;
+}
+
+/*
+ * Turns the write of DATA into T into the candidate files CAND (a copy of CUR's): the file
+ * itself, or the state files for a level or a property. *MODEL receives the parsed new
+ * topology for topology.yaml; *MSG the commit message when it is known before validation.
+ * Returns 1 when nothing changes, 0, or a negative errno with the reason in DIAG.
+ */
+static int fs_candidate(const struct fs_target *t, const struct fs_snap *cur,
+                        struct fs_text cand[FS_FILE_N], const char *data, size_t len,
+                        struct fs_model **model, struct engine_topology_state **state, char **msg,
+                        struct engine_diag *diag)
+{
+    struct engine_topology_state *st = NULL;
+    const char *why = NULL, *old;
+    char *value = NULL;
+    int rc;
+
+    if (t->kind == FS_TARGET_FILE) {
+        if ((rc = fs_text_set(&cand[t->file], data, len)) < 0)
+            return rc;
+        if (fs_text_equal(&cand[t->file], &cur->file[t->file]))
+            return 1;
+        if (t->file != FS_FILE_TOPOLOGY)
+            return 0;
+        /* A new topology keeps the levels and overrides that still apply to it. */
+        if ((rc = fs_model_load(model, data, len, diag)) < 0)
+            return rc;
+        if ((rc = engine_topology_state_carry(&st, (*model)->t, cur->state, NULL)) < 0 ||
+            (rc = fs_cand_state(cand, st)) < 0)
+            goto out;
+        *state = st;
+        st = NULL;
+        *msg = fs_msg_replace("topology.yaml", engine_topology_node_count(cur->model->t),
+                              engine_topology_node_count((*model)->t), "nodes");
+        rc = *msg != NULL ? 0 : -ENOMEM;
+        goto out;
+    }
+    if ((rc = fs_value_parse(&value, data, len, &why)) < 0) {
+        if (rc == -EINVAL)
+            engine_diag_add(diag, t->path, 1, 0, "%s", why);
+        return rc;
+    }
+    /* A copy of the served state, changed by the engine's validating setter. */
+    if ((rc = engine_topology_state_carry(&st, cur->model->t, cur->state, NULL)) < 0)
+        goto out;
+    if (t->kind == FS_TARGET_LEVEL) {
+        old = engine_topology_state_level(cur->state, t->node);
+        if (old != NULL && strcmp(old, value) == 0) {
+            rc = 1;
+            goto out;
+        }
+        if ((rc = engine_topology_state_set_level(st, t->node, value, diag)) < 0)
+            goto out;
+        *msg = fs_msg_value(t->node, "security_level", old, value);
+    } else {
+        const char *now;
+        old = engine_topology_state_property(cur->state, t->node, t->prop);
+        if ((rc = engine_topology_state_set_property(st, t->node, t->prop, value, diag)) < 0)
+            goto out;
+        now = engine_topology_state_property(st, t->node, t->prop);
+        if (old != NULL && now != NULL && strcmp(old, now) == 0) {
+            rc = 1;
+            goto out;
+        }
+        *msg = fs_msg_value(t->node, t->prop, old, now);
+    }
+    if (*msg == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if ((rc = fs_cand_state(cand, st)) == 0) {
+        *state = st; /* parsed already: the snapshot takes it */
+        st = NULL;
+    }
+out:
+    engine_topology_state_free(st);
+    free(value);
+    return rc;
+}
+
 static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
                        uid_t uid, int check_only)
 {
@@ -174,13 +277,13 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
     struct engine_diag diag = {0};
     struct fs_text cand[FS_FILE_N];
     struct fs_snap *cur = NULL, *ns = NULL;
+    struct fs_model *model = NULL;
+    struct engine_topology_state *state = NULL;
     char id[41] = "", *msg = NULL;
     int rc, attempt;
 
     if (len > fs_target_max(t))
         return fs_refuse(c, t->path, uid, -EFBIG, "larger than the bound of this file", NULL);
-    if (t->kind != FS_TARGET_FILE)
-        return fs_refuse(c, t->path, uid, -ENOENT, "no such node in the served topology", NULL);
     if ((rc = engine_store_author_from_uid(&who, uid)) < 0)
         return fs_refuse(c, t->path, uid, rc, "cannot name the writer's user", NULL);
 
@@ -189,27 +292,32 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
         cur = fs_snap_get(c);
         if ((rc = fs_files_copy(cand, cur)) < 0)
             goto done;
-        if ((rc = fs_text_set(&cand[t->file], data, len)) < 0) {
-            for (int f = 0; f < FS_FILE_N; f++)
-                fs_text_free(&cand[f]);
+        free(msg);
+        msg = NULL;
+        rc = fs_candidate(t, cur, cand, data, len, &model, &state, &msg, &diag);
+        if (rc != 0) {
+            fs_files_free(cand);
+            engine_topology_state_free(state);
+            state = NULL;
+            if (rc < 0)
+                rc = fs_refuse(c, t->path, uid, rc == -ENOENT ? -ENOENT : rc, NULL, &diag);
+            else
+                rc = 0; /* the same value again: nothing to commit */
             goto done;
         }
-        if (fs_text_equal(&cand[t->file], &cur->file[t->file])) {
-            for (int f = 0; f < FS_FILE_N; f++)
-                fs_text_free(&cand[f]);
-            rc = 0; /* the same content again: nothing to commit */
-            goto done;
-        }
-        if ((rc = fs_snap_build(&ns, cand, "", &diag)) < 0) {
+        rc = fs_snap_build(&ns, cand, "", cur, model, state, c->target, &diag);
+        state = NULL;
+        fs_model_put(model);
+        model = NULL;
+        if (rc < 0) {
             rc = fs_refuse(c, t->path, uid, rc, NULL, &diag);
             goto done;
         }
         if (check_only)
             goto done;
-        free(msg);
-        msg = fs_msg_replace(fs_file_path(t->file), fs_file_count(cur, t->file),
-                             fs_file_count(ns, t->file), fs_file_unit(t->file));
-        if (msg == NULL) {
+        if (msg == NULL &&
+            (msg = fs_msg_replace(fs_file_path(t->file), fs_file_count(cur, t->file),
+                                  fs_file_count(ns, t->file), fs_file_unit(t->file))) == NULL) {
             rc = -ENOMEM;
             goto done;
         }
@@ -241,6 +349,7 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
 
 done:
     pthread_mutex_unlock(&c->apply_mu);
+    fs_model_put(model);
     fs_snap_free(ns);
     fs_snap_put(c, cur);
     engine_diag_free(&diag);
@@ -288,7 +397,7 @@ static void fs_external_head(struct fs_ctx *c, const char *id)
 
     engine_store_log(c->store, 1, fs_head_info_cb, &hi, NULL);
     if ((rc = fs_snap_read_store(file, c->store, &diag)) == 0)
-        rc = fs_snap_build(&ns, file, id, &diag);
+        rc = fs_snap_build(&ns, file, id, c->snap, NULL, NULL, c->target, &diag);
     if (rc == 0) {
         fs_install(c, ns);
         c->refused_wt[0] = '\0';
@@ -406,7 +515,7 @@ static void fs_external_worktree(struct fs_ctx *c)
             fs_text_free(&cand[f]);
         goto out; /* this very edit was refused already */
     }
-    if ((rc = fs_snap_build(&ns, cand, "", &diag)) < 0) {
+    if ((rc = fs_snap_build(&ns, cand, "", cur, NULL, NULL, c->target, &diag)) < 0) {
         if ((text = engine_diag_join(&diag)) != NULL)
             for (char *p = text; *p; p++)
                 if (*p == '\n')

@@ -60,6 +60,7 @@ int fs_cmd_init(int argc, char **argv)
     static const struct option opts[] = {
         {"from", required_argument, NULL, 'F'},
         {"policy", required_argument, NULL, 'P'},
+        {"target", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     struct fs_text file[FS_FILE_N] = {{0}};
@@ -68,6 +69,9 @@ int fs_cmd_init(int argc, char **argv)
     struct engine_diag diag = {0};
     struct engine_store *store = NULL;
     struct fs_snap *snap = NULL;
+    struct fs_model *model = NULL;
+    struct engine_topology_state *st = NULL;
+    enum engine_target target = ENGINE_TARGET_HVT;
     const char *from = NULL, *policy = NULL, *dir;
     char *msg = NULL;
     size_t n = 0;
@@ -79,11 +83,12 @@ int fs_cmd_init(int argc, char **argv)
             from = optarg;
         else if (opt == 'P')
             policy = optarg;
-        else
+        else if (opt != 'T' || engine_target_parse(&target, optarg) < 0)
             return 2;
     }
     if (from == NULL || optind != argc - 1) {
-        fprintf(stderr, "usage: unisec init STORE --from TOPOLOGY [--policy DIR]\n");
+        fprintf(stderr,
+                "usage: unisec init STORE --from TOPOLOGY [--policy DIR] [--target hvt|spt]\n");
         return 2;
     }
     dir = argv[optind];
@@ -106,8 +111,17 @@ int fs_cmd_init(int argc, char **argv)
         if (file[f].data == NULL && fs_text_set(&file[f], "", 0) < 0)
             goto out;
     }
-    if (fs_text_set(&file[FS_FILE_LEVELS], "", 0) < 0 ||
-        fs_text_set(&file[FS_FILE_PROPERTIES], "", 0) < 0)
+    /* The topology: valid on its own (no imports: the store holds one file), every node at
+     * level default, no override. */
+    if (fs_model_load(&model, file[FS_FILE_TOPOLOGY].data, file[FS_FILE_TOPOLOGY].len, &diag) < 0) {
+        engine_diag_print(&diag, stderr);
+        goto out;
+    }
+    if (engine_topology_state_new(&st, model->t) < 0 ||
+        engine_topology_state_format_levels(st, &file[FS_FILE_LEVELS].data,
+                                            &file[FS_FILE_LEVELS].len) < 0 ||
+        engine_topology_state_format_properties(st, &file[FS_FILE_PROPERTIES].data,
+                                                &file[FS_FILE_PROPERTIES].len) < 0)
         goto out;
     for (int f = 0; f < FS_FILE_N; f++) {
         ch[n].path = fs_file_path(f);
@@ -124,15 +138,15 @@ int fs_cmd_init(int argc, char **argv)
                 fs_files_free(copy);
                 goto out;
             }
-        if (fs_snap_build(&snap, copy, "", &diag) < 0) {
+        if (fs_snap_build(&snap, copy, "", NULL, model, NULL, target, &diag) < 0) {
             engine_diag_print(&diag, stderr);
             goto out;
         }
     }
     if (engine_store_author_from_uid(&who, getuid()) < 0 ||
-        asprintf(&msg, "init: topology.yaml from %s, policy %s%s (%zu rules, %zu groups)", from,
-                 policy != NULL ? "from " : "empty", policy != NULL ? policy : "",
-                 snap->acl_stats.rules, snap->acl_stats.groups) < 0) {
+        asprintf(&msg, "init: %zu nodes from %s, policy %s%s (%zu rules, %zu groups)",
+                 engine_topology_node_count(model->t), from, policy != NULL ? "from " : "empty",
+                 policy != NULL ? policy : "", snap->acl_stats.rules, snap->acl_stats.groups) < 0) {
         msg = NULL;
         goto out;
     }
@@ -140,15 +154,16 @@ int fs_cmd_init(int argc, char **argv)
         engine_diag_print(&diag, stderr);
         goto out;
     }
-    printf("unisec init: created the store %s (policy: %zu rules, %zu groups, %zu "
-           "credentials)\n",
-           dir, snap->acl_stats.rules, snap->acl_stats.groups, snap->acl_stats.credentials);
-    printf("note: the topology is stored as given; it is not validated yet (this unisec does "
-           "not load topologies in the mount yet)\n");
+    printf("unisec init: created the store %s: %zu nodes, every one at level default; policy "
+           "%zu rules, %zu groups, %zu credentials\n",
+           dir, engine_topology_node_count(model->t), snap->acl_stats.rules, snap->acl_stats.groups,
+           snap->acl_stats.credentials);
     rc = 0;
 out:
     engine_store_free(store);
     fs_snap_free(snap);
+    engine_topology_state_free(st);
+    fs_model_put(model);
     fs_files_free(file);
     engine_diag_free(&diag);
     free(msg);
@@ -158,7 +173,8 @@ out:
 /* ---- mount ---- */
 
 /* Opens the store in DIR and reads its head as the state to serve. */
-static int fs_ctx_open(struct fs_ctx *c, const char *dir, const char *cmd)
+static int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target,
+                       const char *cmd)
 {
     struct engine_diag diag = {0};
     struct fs_text file[FS_FILE_N];
@@ -172,6 +188,7 @@ static int fs_ctx_open(struct fs_ctx *c, const char *dir, const char *cmd)
     fs_log_init(&c->events, FS_EVENTS_MAX, 0);
     fs_log_init(&c->errors, 0, FS_ERRORS_KEEP);
     clock_gettime(CLOCK_REALTIME, &c->started);
+    c->target = target;
     c->owner_uid = getuid();
     c->owner_gid = getgid();
     if ((c->store_dir = realpath(dir, NULL)) == NULL) {
@@ -183,7 +200,7 @@ static int fs_ctx_open(struct fs_ctx *c, const char *dir, const char *cmd)
         goto fail;
     engine_store_head(c->store, head, NULL);
     if ((rc = fs_snap_read_store(file, c->store, &diag)) < 0 ||
-        (rc = fs_snap_build(&c->snap, file, head, &diag)) < 0)
+        (rc = fs_snap_build(&c->snap, file, head, NULL, NULL, NULL, target, &diag)) < 0)
         goto fail;
     engine_diag_free(&diag);
     return 0;
@@ -218,13 +235,13 @@ static void fs_ctx_close(struct fs_ctx *c)
 
 /* The core of `unisec mount` and of the mount helper. */
 static int fs_mount_run(const char *store, const char *mountpoint, int foreground, int no_run,
-                        const char *fuse_opts, const char *log_path)
+                        enum engine_target target, const char *fuse_opts, const char *log_path)
 {
     struct fs_ctx c;
     char *log_default = NULL;
     int rc;
 
-    if (fs_ctx_open(&c, store, "mount") < 0) {
+    if (fs_ctx_open(&c, store, target, "mount") < 0) {
         fs_ctx_close(&c);
         return 1;
     }
@@ -269,9 +286,11 @@ int fs_cmd_mount(int argc, char **argv)
         {"store", required_argument, NULL, 'S'},
         {"no-run", no_argument, NULL, 'N'},
         {"log", required_argument, NULL, 'L'},
+        {"target", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     const char *store = NULL, *log_path = NULL;
+    enum engine_target target = ENGINE_TARGET_HVT;
     char *fuse_opts = NULL;
     int opt, fg = 0, no_run = 0, rc;
 
@@ -294,6 +313,13 @@ int fs_cmd_mount(int argc, char **argv)
         case 'L':
             log_path = optarg;
             break;
+        case 'T':
+            if (engine_target_parse(&target, optarg) < 0) {
+                fprintf(stderr, "unisec mount: --target is hvt or spt\n");
+                free(fuse_opts);
+                return 2;
+            }
+            break;
         default:
             free(fuse_opts);
             return 2;
@@ -305,7 +331,7 @@ int fs_cmd_mount(int argc, char **argv)
         free(fuse_opts);
         return 2;
     }
-    rc = fs_mount_run(store, argv[optind], fg, no_run, fuse_opts, log_path);
+    rc = fs_mount_run(store, argv[optind], fg, no_run, target, fuse_opts, log_path);
     free(fuse_opts);
     return rc;
 }
@@ -362,7 +388,7 @@ int fs_cmd_mount_helper(int argc, char **argv)
         free(log_path);
         return 2;
     }
-    rc = fake ? 0 : fs_mount_run(pos[0], pos[1], 0, 1, fuse_opts, log_path);
+    rc = fake ? 0 : fs_mount_run(pos[0], pos[1], 0, 1, ENGINE_TARGET_HVT, fuse_opts, log_path);
     free(fuse_opts);
     free(log_path);
     return rc;
@@ -400,7 +426,7 @@ int fs_cmd_status(int argc, char **argv)
         fprintf(stderr, "usage: unisec status --store STORE\n");
         return 2;
     }
-    if (fs_ctx_open(&c, store, "status") < 0) {
+    if (fs_ctx_open(&c, store, ENGINE_TARGET_HVT, "status") < 0) {
         fs_ctx_close(&c);
         return 1;
     }
@@ -408,6 +434,13 @@ int fs_cmd_status(int argc, char **argv)
     engine_store_log(c.store, 1, fs_status_cb, NULL, NULL);
     printf("policy: %zu rules, %zu groups, %zu credentials\n", c.snap->acl_stats.rules,
            c.snap->acl_stats.groups, c.snap->acl_stats.credentials);
+    for (size_t i = 0; i < engine_topology_derived_count(c.snap->derived); i++) {
+        const struct engine_topology_plan *p = engine_topology_derived_plan(c.snap->derived, i);
+        /* (a snapshot read from the store is derived at once: it is checked whole) */
+        const struct engine_topology_image *img = &p->images[p->current];
+        printf("node %s: level %s, pdp %s, image not built, not running\n", p->node, img->level,
+               engine_pdp_name(img->pdp));
+    }
     printf("images: not built; instances: not running (this unisec has no runtime yet)\n");
     fs_ctx_close(&c);
     return 0;

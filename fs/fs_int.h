@@ -33,6 +33,7 @@
 #include "engine/acl.h"
 #include "engine/diag.h"
 #include "engine/store.h"
+#include "engine/topology.h"
 
 /* ---- limits (fs/MOUNT.md, "Limits") ---- */
 
@@ -77,23 +78,61 @@ struct fs_text {
 
 /* ---- the served state ---- */
 
+/* A parsed topology, shared by the snapshots whose topology.yaml is the same text. */
+struct fs_model {
+    unsigned refs; /* atomic */
+    struct engine_topology *t;
+};
+
+/* Loads BUF[0..LEN) as the store's topology.yaml (no imports: a store holds one file). */
+int fs_model_load(struct fs_model **out, const char *buf, size_t len, struct engine_diag *diag);
+struct fs_model *fs_model_ref(struct fs_model *m);
+void fs_model_put(struct fs_model *m);
+
+/* The parsed policy files, shared by the snapshots whose three policy files are the same. */
+struct fs_policy {
+    unsigned refs; /* atomic */
+    struct engine_acl *acl;
+    struct engine_acl_stats stats;
+};
+
 struct fs_snap {
     unsigned refs;                  /* ctx->mu */
     char head[41];                  /* the commit it was read from or committed as */
     struct fs_text file[FS_FILE_N]; /* owned; data NULL for a file absent from the store */
-    struct engine_acl *acl;         /* owned: acl, groups and credentials, parsed */
+    struct fs_policy *policy;       /* counted reference: acl, groups, credentials */
+    const struct engine_acl *acl;   /* policy->acl */
     struct engine_acl_stats acl_stats;
-    struct timespec since; /* when it was installed */
+    struct fs_model *model;              /* counted reference: topology.yaml */
+    struct engine_topology_state *state; /* owned: state/levels, state/properties */
+    struct timespec since;               /* when it was installed */
+
+    /* What the interpreters derive, made on first use (fs_snap_derived()) when the snapshot
+     * differs from a valid one by levels only: a level picks one of the images that were
+     * checked already (the interpreters check every level of every node). */
+    pthread_mutex_t derive_mu;
+    struct engine_topology_derived *derived; /* derive_mu; owned */
+    enum engine_target target;
 };
 
 /*
  * Parses and checks FILE[] (moved into the new snapshot whatever the outcome: the array is
- * left empty) as a whole: the policy files together (group references included). HEAD is
- * the commit id to record ("" when not committed yet). Returns 0 with *OUT (refs 1), or
- * -EINVAL with every reason in DIAG, or -ENOMEM.
+ * left empty) as a whole: the policy files together (group references included), the
+ * topology, the state against it, and the interpreters on TARGET. PREV (may be NULL) lends
+ * its parsed topology and policy when their files are the same text; MODEL (may be NULL) is
+ * the parsed FILE[FS_FILE_TOPOLOGY] already (the snapshot takes its own reference); STATE
+ * (may be NULL) is FILE's state files parsed already, for MODEL or PREV's topology (moved
+ * into the snapshot whatever the outcome). HEAD is the commit id to record ("" when not
+ * committed yet). Returns 0 with *OUT (refs 1), or -EINVAL with every reason in DIAG, or
+ * -ENOMEM.
  */
 int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], const char *head,
+                  const struct fs_snap *prev, struct fs_model *model,
+                  struct engine_topology_state *state, enum engine_target target,
                   struct engine_diag *diag);
+
+/* S's derived result (made now if not yet), or NULL when that fails (out of memory). */
+const struct engine_topology_derived *fs_snap_derived(struct fs_snap *s);
 
 /* Reads every file of the store's head into FILE[] (absent files left NULL). */
 int fs_snap_read_store(struct fs_text file[FS_FILE_N], const struct engine_store *store,
@@ -180,7 +219,8 @@ struct fs_ctx {
     char *store_dir;            /* owned; absolute */
     uid_t owner_uid;            /* who owns the tree's files: the mount's owner */
     gid_t owner_gid;
-    int no_run; /* 1: --no-run (and always, until a runtime exists) */
+    int no_run;                /* 1: --no-run (and always, until a runtime exists) */
+    enum engine_target target; /* the execution environment the interpreters check */
     struct timespec started;
 
     pthread_mutex_t apply_mu; /* serialises changes (see the top of this file) */

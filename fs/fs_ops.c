@@ -14,27 +14,39 @@
 
 #include "fs_int.h"
 
-/* ---- content of the read-only files ---- */
+/* ---- the tree ---- */
 
 /* Where a path points once resolved. */
 struct fs_where {
-    const struct fs_entry *e; /* NULL for a temporary file or nothing */
-    char dir[PATH_MAX];       /* the parent directory, "" for the root */
-    char name[FS_NAME_MAX + 1];
+    const struct fs_entry *e;   /* NULL for a temporary file or nothing */
+    char dir[PATH_MAX];         /* the parent directory, "" for the root */
+    char name[FS_NAME_MAX + 1]; /* the last segment */
+    char node[FS_NAME_MAX + 1]; /* the node of a nodes/<node>/... path */
+    char prop[FS_NAME_MAX + 1]; /* the property of a nodes/<node>/properties/<prop> path */
 };
 
 /* Generates a file's content into OUT (an open_memstream). */
 typedef int (*fs_gen_fn)(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                          FILE *out);
 
-/* One row of the tree: a path pattern ('*' stands for one segment) and what it is. */
+/* What a write to a file of the tree changes. */
+enum fs_write {
+    FS_W_NONE,     /* read-only */
+    FS_W_FILE,     /* the whole store file `file` */
+    FS_W_LEVEL,    /* a node's level */
+    FS_W_PROPERTY, /* a node's property */
+};
+
+/* One row of the tree: a path pattern ('*' stands for one segment: a node's name first, a
+ * property's name second) and what it is. */
 struct fs_entry {
     const char *pattern;
-    mode_t mode;    /* S_IFDIR / S_IFREG and permission bits */
-    fs_gen_fn gen;  /* regular files: the content (NULL for live logs) */
-    int store_file; /* >= 0: writable, a whole store file (enum fs_file); -1 otherwise */
-    int live;       /* 1 events, 2 errors: read from the log as it grows */
-    int temp_dir;   /* directories: editors' temporary files may be created here */
+    mode_t mode;         /* S_IFDIR / S_IFREG and permission bits */
+    fs_gen_fn gen;       /* regular files: the content (NULL for live logs) */
+    enum fs_write write; /* what a write changes */
+    enum fs_file file;   /* FS_W_FILE: which store file */
+    int live;            /* 1 events, 2 errors: read from the log as it grows */
+    int temp_dir;        /* directories: editors' temporary files may be created here */
 };
 
 static const char fs_readme[] =
@@ -65,20 +77,12 @@ static int fs_gen_readme(struct fs_ctx *c, const struct fs_snap *s, const struct
 static int fs_gen_store_file(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                              FILE *out)
 {
+    const struct fs_text *t = &s->file[w->e->file];
+
     (void)c;
-    for (int f = 0; f < FS_FILE_N; f++) {
-        const char *p = fs_file_path(f);
-        size_t dl = strlen(w->dir);
-        /* the entry's pattern is the store path itself */
-        if ((dl == 0 && strcmp(p, w->name) == 0) ||
-            (dl > 0 && strncmp(p, w->dir, dl) == 0 && p[dl] == '/' &&
-             strcmp(p + dl + 1, w->name) == 0)) {
-            if (s->file[f].data != NULL)
-                fwrite(s->file[f].data, 1, s->file[f].len, out);
-            return 0;
-        }
-    }
-    return -ENOENT;
+    if (t->data != NULL)
+        fwrite(t->data, 1, t->len, out);
+    return 0;
 }
 
 static int fs_history_cb(const struct engine_store_commit_info *info, void *arg)
@@ -109,22 +113,192 @@ static int fs_gen_settle(struct fs_ctx *c, const struct fs_snap *s, const struct
     return 0;
 }
 
-/* The tree. Node paths come with the topology model; see fs/MOUNT.md. */
+/* ---- nodes/<node>/... ---- */
+
+static const struct engine_topology_node *fs_node(const struct fs_snap *s, const char *name)
+{
+    return s->model != NULL ? engine_topology_node_find(s->model->t, name) : NULL;
+}
+
+/* The image NODE runs at its current level, as derived. */
+static const struct engine_topology_image *fs_image(const struct fs_snap *s, const char *node)
+{
+    const struct engine_topology_derived *d = fs_snap_derived((struct fs_snap *)s);
+    const struct engine_topology_plan *p = d != NULL ? engine_topology_derived_find(d, node) : NULL;
+    return p != NULL && p->current < p->nimages ? &p->images[p->current] : NULL;
+}
+
+static int fs_gen_level(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                        FILE *out)
+{
+    const char *v = engine_topology_state_level(s->state, w->node);
+
+    (void)c;
+    if (v == NULL)
+        return -ENOENT;
+    fprintf(out, "%s\n", v);
+    return 0;
+}
+
+static int fs_gen_levels(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                         FILE *out)
+{
+    const struct engine_topology_node *n = fs_node(s, w->node);
+
+    (void)c;
+    if (n == NULL)
+        return -ENOENT;
+    for (size_t i = 0; i < n->nlevels; i++)
+        fprintf(out, "%s\n", n->levels[i]);
+    return 0;
+}
+
+static int fs_gen_type(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                       FILE *out)
+{
+    const struct engine_topology_node *n = fs_node(s, w->node);
+
+    (void)c;
+    if (n == NULL)
+        return -ENOENT;
+    fprintf(out, "%s\n", n->type);
+    return 0;
+}
+
+static int fs_gen_property(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                           FILE *out)
+{
+    const char *v = engine_topology_state_property(s->state, w->node, w->prop);
+
+    (void)c;
+    if (v != NULL) /* a property without a value reads as an empty file */
+        fprintf(out, "%s\n", v);
+    return 0;
+}
+
+static int fs_gen_modules(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                          FILE *out)
+{
+    const struct engine_topology_image *img = fs_image(s, w->node);
+
+    (void)c;
+    if (img == NULL)
+        return -ENOENT;
+    for (size_t i = 0; i < img->nmodules; i++)
+        fprintf(out, "%s\n", img->modules[i].name);
+    return 0;
+}
+
+static int fs_gen_pdp(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                      FILE *out)
+{
+    const struct engine_topology_image *img = fs_image(s, w->node);
+
+    (void)c;
+    if (img == NULL)
+        return -ENOENT;
+    fprintf(out, "%s\n", engine_pdp_name(img->pdp));
+    return 0;
+}
+
+/* The rules of the node's policy at its current level, in the policy language. */
+static int fs_gen_acl(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                      FILE *out)
+{
+    const struct engine_topology_image *img = fs_image(s, w->node);
+    struct engine_acl_blob b;
+    struct engine_acl_rule_view v;
+    void *blob = NULL;
+    size_t len = 0;
+    char line[4096];
+
+    (void)c;
+    if (img == NULL)
+        return -ENOENT;
+    if (img->policy == NULL) {
+        fprintf(out, "# %s at level %s enforces no access control\n", w->node, img->level);
+        return 0;
+    }
+    fprintf(out, "# %s at level %s: policy %s, pdp %s\n", w->node, img->level, img->policy,
+            engine_pdp_name(img->pdp));
+    if (!engine_acl_has_policy(s->acl, img->policy)) {
+        fprintf(out, "# policy/acl has no rule of policy %s: every request is denied\n",
+                img->policy);
+        return 0;
+    }
+    if (engine_acl_compile(&blob, &len, s->acl, img->policy, 0) < 0)
+        return -ENOMEM;
+    if (engine_acl_blob_open(&b, blob, len, NULL) == 0) {
+        for (uint32_t i = 0; engine_acl_blob_rule(&b, i, &v) == 0; i++) {
+            engine_acl_rule_format(line, sizeof(line), &v);
+            fprintf(out, "%s\n", line);
+        }
+    }
+    free(blob);
+    return 0;
+}
+
+/* Images and instances: nothing is built or started while unisec has no runtime. */
+static int fs_gen_status(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                         FILE *out)
+{
+    (void)c, (void)s, (void)w;
+    fprintf(out, "not running\n");
+    return 0;
+}
+
+static int fs_gen_status_json(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                              FILE *out)
+{
+    const struct engine_topology_image *img = fs_image(s, w->node);
+
+    (void)c;
+    if (img == NULL)
+        return -ENOENT;
+    fprintf(out,
+            "{\"node\": \"%s\", \"state\": \"not running\", \"level\": \"%s\", "
+            "\"image\": null, \"image_built\": false, \"policy_version_acked\": null, "
+            "\"pid\": null, \"since\": null, \"detail\": \"this unisec has no runtime "
+            "yet: images are not built and instances are not started\"}\n",
+            w->node, img->level);
+    return 0;
+}
+
+static int fs_gen_empty(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                        FILE *out)
+{
+    (void)c, (void)s, (void)w, (void)out;
+    return 0; /* the console of an instance that never ran */
+}
+
+/* The tree (fs/MOUNT.md). */
 static const struct fs_entry fs_tree[] = {
-    {"", S_IFDIR | 0755, NULL, -1, 0, 1},
-    {"README", S_IFREG | 0444, fs_gen_readme, -1, 0, 0},
-    {"topology.yaml", S_IFREG | 0444, fs_gen_store_file, -1, 0, 0},
-    {"history", S_IFREG | 0444, fs_gen_history, -1, 0, 0},
-    {"events", S_IFREG | 0444, NULL, -1, 1, 0},
-    {"errors", S_IFREG | 0444, NULL, -1, 2, 0},
-    {"settle", S_IFREG | 0444, fs_gen_settle, -1, 0, 0},
-    {"nodes", S_IFDIR | 0555, NULL, -1, 0, 0},
-    {"images", S_IFDIR | 0555, NULL, -1, 0, 0},
-    {"tosca", S_IFDIR | 0555, NULL, -1, 0, 0},
-    {"policy", S_IFDIR | 0755, NULL, -1, 0, 1},
-    {"policy/acl", S_IFREG | 0644, fs_gen_store_file, FS_FILE_ACL, 0, 0},
-    {"policy/groups", S_IFREG | 0644, fs_gen_store_file, FS_FILE_GROUPS, 0, 0},
-    {"policy/credentials", S_IFREG | 0640, fs_gen_store_file, FS_FILE_CREDENTIALS, 0, 0},
+    {"", S_IFDIR | 0755, NULL, FS_W_NONE, 0, 0, 1},
+    {"README", S_IFREG | 0444, fs_gen_readme, FS_W_NONE, 0, 0, 0},
+    {"topology.yaml", S_IFREG | 0644, fs_gen_store_file, FS_W_FILE, FS_FILE_TOPOLOGY, 0, 0},
+    {"history", S_IFREG | 0444, fs_gen_history, FS_W_NONE, 0, 0, 0},
+    {"events", S_IFREG | 0444, NULL, FS_W_NONE, 0, 1, 0},
+    {"errors", S_IFREG | 0444, NULL, FS_W_NONE, 0, 2, 0},
+    {"settle", S_IFREG | 0444, fs_gen_settle, FS_W_NONE, 0, 0, 0},
+    {"nodes", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
+    {"nodes/*", S_IFDIR | 0755, NULL, FS_W_NONE, 0, 0, 1},
+    {"nodes/*/security_level", S_IFREG | 0644, fs_gen_level, FS_W_LEVEL, 0, 0, 0},
+    {"nodes/*/security_levels", S_IFREG | 0444, fs_gen_levels, FS_W_NONE, 0, 0, 0},
+    {"nodes/*/type", S_IFREG | 0444, fs_gen_type, FS_W_NONE, 0, 0, 0},
+    {"nodes/*/properties", S_IFDIR | 0755, NULL, FS_W_NONE, 0, 0, 1},
+    {"nodes/*/properties/*", S_IFREG | 0644, fs_gen_property, FS_W_PROPERTY, 0, 0, 0},
+    {"nodes/*/modules", S_IFREG | 0444, fs_gen_modules, FS_W_NONE, 0, 0, 0},
+    {"nodes/*/pdp", S_IFREG | 0444, fs_gen_pdp, FS_W_NONE, 0, 0, 0},
+    {"nodes/*/acl", S_IFREG | 0444, fs_gen_acl, FS_W_NONE, 0, 0, 0},
+    {"nodes/*/status", S_IFREG | 0444, fs_gen_status, FS_W_NONE, 0, 0, 0},
+    {"nodes/*/status.json", S_IFREG | 0444, fs_gen_status_json, FS_W_NONE, 0, 0, 0},
+    {"nodes/*/console", S_IFREG | 0444, fs_gen_empty, FS_W_NONE, 0, 0, 0},
+    {"images", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
+    {"tosca", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
+    {"policy", S_IFDIR | 0755, NULL, FS_W_NONE, 0, 0, 1},
+    {"policy/acl", S_IFREG | 0644, fs_gen_store_file, FS_W_FILE, FS_FILE_ACL, 0, 0},
+    {"policy/groups", S_IFREG | 0644, fs_gen_store_file, FS_W_FILE, FS_FILE_GROUPS, 0, 0},
+    {"policy/credentials", S_IFREG | 0640, fs_gen_store_file, FS_W_FILE, FS_FILE_CREDENTIALS, 0, 0},
 };
 
 #define FS_TREE_N (sizeof(fs_tree) / sizeof(fs_tree[0]))
@@ -149,31 +323,86 @@ static int fs_split(const char *path, struct fs_where *w)
     return 0;
 }
 
+/*
+ * Does the relative path P match PATTERN? Each '*' takes one segment: the first into NODE,
+ * the second into PROP (both FS_NAME_MAX + 1 bytes).
+ */
+static int fs_pattern_match(const char *pattern, const char *p, char *node, char *prop)
+{
+    int star = 0;
+
+    for (;;) {
+        const char *pe = strchr(pattern, '/'), *se = strchr(p, '/');
+        size_t pl = pe ? (size_t)(pe - pattern) : strlen(pattern);
+        size_t sl = se ? (size_t)(se - p) : strlen(p);
+        if (pl == 1 && pattern[0] == '*') {
+            char *dst = star++ == 0 ? node : prop;
+            if (sl == 0 || sl > FS_NAME_MAX)
+                return 0;
+            memcpy(dst, p, sl);
+            dst[sl] = '\0';
+        } else if (pl != sl || memcmp(pattern, p, pl) != 0) {
+            return 0;
+        }
+        if ((pe == NULL) != (se == NULL))
+            return 0;
+        if (pe == NULL)
+            return 1;
+        pattern = pe + 1;
+        p = se + 1;
+    }
+}
+
+/* The row of relative path P whose node and property exist in the served state, or NULL. */
+static const struct fs_entry *fs_match(struct fs_ctx *c, const char *p, char *node, char *prop)
+{
+    const struct fs_entry *found = NULL;
+    struct fs_snap *s = NULL;
+
+    node[0] = prop[0] = '\0';
+    for (size_t i = 0; i < FS_TREE_N && found == NULL; i++) {
+        if (!fs_pattern_match(fs_tree[i].pattern, p, node, prop))
+            continue;
+        if (node[0] == '\0') {
+            found = &fs_tree[i];
+            break;
+        }
+        if (s == NULL)
+            s = fs_snap_get(c);
+        const struct engine_topology_node *n = fs_node(s, node);
+        if (n != NULL && (prop[0] == '\0' || engine_topology_node_prop(n, prop) != NULL))
+            found = &fs_tree[i];
+        else
+            break; /* a literal row never follows a starred one for the same path */
+    }
+    fs_snap_put(c, s);
+    return found;
+}
+
 /* Finds PATH's row in the tree (W->e), or leaves it NULL. */
-static int fs_resolve(const char *path, struct fs_where *w)
+static int fs_resolve(struct fs_ctx *c, const char *path, struct fs_where *w)
 {
     const char *p = path[0] == '/' ? path + 1 : path;
     int rc;
 
-    w->e = NULL;
     if ((rc = fs_split(path, w)) < 0)
         return rc;
-    for (size_t i = 0; i < FS_TREE_N; i++) {
-        if (strcmp(fs_tree[i].pattern, p) == 0) {
-            w->e = &fs_tree[i];
-            return 0;
-        }
-    }
+    w->e = fs_match(c, p, w->node, w->prop);
     return 0;
 }
 
 /* The row of directory DIR ("" for the root), or NULL. */
-static const struct fs_entry *fs_dir_entry(const char *dir)
+static const struct fs_entry *fs_dir_entry(struct fs_ctx *c, const char *dir)
 {
-    for (size_t i = 0; i < FS_TREE_N; i++)
-        if (S_ISDIR(fs_tree[i].mode) && strcmp(fs_tree[i].pattern, dir) == 0)
-            return &fs_tree[i];
-    return NULL;
+    char node[FS_NAME_MAX + 1], prop[FS_NAME_MAX + 1];
+    const struct fs_entry *e = fs_match(c, dir, node, prop);
+
+    return e != NULL && S_ISDIR(e->mode) ? e : NULL;
+}
+
+static int fs_writable(const struct fs_entry *e)
+{
+    return e->write != FS_W_NONE;
 }
 
 /* The temporary file DIR/NAME that is still linked, or NULL. Caller holds c->mu. */
@@ -280,8 +509,12 @@ static int fs_generate(struct fs_ctx *c, const struct fs_where *w, char **out, s
 static void fs_target_of(struct fs_target *t, const struct fs_where *w, const char *path)
 {
     memset(t, 0, sizeof(*t));
-    t->kind = FS_TARGET_FILE;
-    t->file = (enum fs_file)w->e->store_file;
+    t->kind = w->e->write == FS_W_LEVEL      ? FS_TARGET_LEVEL
+              : w->e->write == FS_W_PROPERTY ? FS_TARGET_PROPERTY
+                                             : FS_TARGET_FILE;
+    t->file = w->e->file;
+    t->node = w->node;
+    t->prop = w->prop;
     t->path = path[0] == '/' ? path + 1 : path;
 }
 
@@ -379,12 +612,21 @@ static int fs_handle_apply(struct fs_ctx *c, struct fs_handle *h)
 static int fs_handle_check(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
 {
     struct fs_target t;
+    int rc;
 
     fs_target_of(&t, &h->w, h->path);
     if (h->len == 0 || h->len > FS_EARLY_CHECK_MAX || h->buf[h->len - 1] != '\n' ||
         (t.kind == FS_TARGET_FILE && t.file == FS_FILE_TOPOLOGY))
         return 0;
-    return fs_apply_check(c, &t, h->buf, h->len, uid);
+    if (t.kind == FS_TARGET_FILE)
+        return fs_apply_check(c, &t, h->buf, h->len, uid);
+    /* A level or a property is one line: once it is written whole, any further write could
+     * only make it invalid. So it is applied (committed) now, and the write returns once the
+     * change is durable, also for a shell builtin that never looks at close(2). */
+    if ((rc = fs_apply(c, &t, h->buf, h->len, uid)) < 0)
+        return rc;
+    h->applied = 1;
+    return 1;
 }
 
 /* ---- operations ---- */
@@ -416,7 +658,7 @@ static int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_inf
         t = h->temp;
         goto temp;
     }
-    if ((rc = fs_resolve(path, &w)) < 0)
+    if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     if (w.e != NULL) {
         struct timespec mt = c->started;
@@ -461,23 +703,41 @@ static int fs_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
 {
     struct fs_ctx *c = fs_ctx_get();
     const char *p = path[0] == '/' ? path + 1 : path;
-    size_t pl = strlen(p);
-    const struct fs_entry *d = fs_dir_entry(p);
+    char node[FS_NAME_MAX + 1], prop[FS_NAME_MAX + 1];
+    const struct fs_entry *d = fs_match(c, p, node, prop);
+    size_t dl;
 
     (void)off, (void)fi, (void)flags;
-    if (d == NULL)
-        return -ENOTDIR;
+    if (d == NULL || !S_ISDIR(d->mode))
+        return d == NULL ? -ENOENT : -ENOTDIR;
+    dl = strlen(d->pattern);
     fill(buf, ".", NULL, 0, 0);
     fill(buf, "..", NULL, 0, 0);
+    /* The rows one segment below D's pattern; a starred one stands for every node or
+     * every property of the node. */
     for (size_t i = 0; i < FS_TREE_N; i++) {
         const char *q = fs_tree[i].pattern;
         if (q[0] == '\0')
             continue;
-        if (pl > 0 && (strncmp(q, p, pl) != 0 || q[pl] != '/'))
+        if (dl > 0 && (strncmp(q, d->pattern, dl) != 0 || q[dl] != '/'))
             continue;
-        q += pl > 0 ? pl + 1 : 0;
-        if (strchr(q, '/') == NULL)
+        q += dl > 0 ? dl + 1 : 0;
+        if (strchr(q, '/') != NULL)
+            continue;
+        if (strcmp(q, "*") != 0) {
             fill(buf, q, NULL, 0, 0);
+            continue;
+        }
+        struct fs_snap *s = fs_snap_get(c);
+        if (s->model != NULL && node[0] == '\0') {
+            for (size_t n = 0; n < engine_topology_node_count(s->model->t); n++)
+                fill(buf, engine_topology_node_at(s->model->t, n)->name, NULL, 0, 0);
+        } else if (s->model != NULL) {
+            const struct engine_topology_node *nd = fs_node(s, node);
+            for (size_t k = 0; nd != NULL && k < nd->nprops; k++)
+                fill(buf, nd->props[k].name, NULL, 0, 0);
+        }
+        fs_snap_put(c, s);
     }
     pthread_mutex_lock(&c->mu);
     for (struct fs_temp *t = c->temps; t != NULL; t = t->next)
@@ -495,7 +755,7 @@ static int fs_op_open(const char *path, struct fuse_file_info *fi)
     struct fs_where w;
     struct fs_temp *t;
 
-    if ((rc = fs_resolve(path, &w)) < 0)
+    if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     fi->direct_io = 1;
     if (w.e == NULL) {
@@ -519,7 +779,7 @@ static int fs_op_open(const char *path, struct fuse_file_info *fi)
     }
     if (S_ISDIR(w.e->mode))
         return -EISDIR;
-    if (wr && w.e->store_file < 0)
+    if (wr && !fs_writable(w.e))
         return -EACCES; /* read-only, even for root */
     if (w.e->live) {
         if ((h = fs_handle_new(FS_H_LIVE, path, &w)) == NULL)
@@ -551,7 +811,7 @@ static int fs_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
     struct fs_temp *t;
     int rc;
 
-    if ((rc = fs_resolve(path, &w)) < 0)
+    if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     if (w.e != NULL) {
         if (fi->flags & O_EXCL)
@@ -560,7 +820,7 @@ static int fs_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
     }
     if ((rc = fs_name_check(w.name)) < 0)
         return rc;
-    if ((d = fs_dir_entry(w.dir)) == NULL)
+    if ((d = fs_dir_entry(c, w.dir)) == NULL)
         return -ENOENT;
     if (!d->temp_dir || !fs_name_is_temp(w.name)) {
         fs_error(c,
@@ -722,6 +982,13 @@ static int fs_op_write(const char *path, const char *buf, size_t size, off_t off
         if (end > h->len)
             h->len = end;
         rc = fs_handle_check(c, h, fuse_get_context()->uid);
+        if (rc > 0) {
+            /* applied already: nothing left for flush */
+            free(saved);
+            h->dirty = 0;
+            pthread_mutex_unlock(&h->mu);
+            return (int)size;
+        }
         if (rc < 0) {
             if (over > 0)
                 memcpy(h->buf + off, saved, over);
@@ -808,7 +1075,7 @@ static int fs_op_truncate(const char *path, off_t size, struct fuse_file_info *f
         pthread_mutex_unlock(&c->mu);
         return rc;
     }
-    if ((rc = fs_resolve(path, &w)) < 0)
+    if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     if (w.e == NULL) {
         pthread_mutex_lock(&c->mu);
@@ -819,7 +1086,7 @@ static int fs_op_truncate(const char *path, off_t size, struct fuse_file_info *f
     }
     if (S_ISDIR(w.e->mode))
         return -EISDIR;
-    if (w.e->store_file < 0)
+    if (!fs_writable(w.e))
         return -EACCES;
     /* truncate(2) by path is a write of its own: the shortened content, applied now. */
     {
@@ -854,7 +1121,7 @@ static int fs_op_unlink(const char *path)
     struct fs_temp *t;
     int rc;
 
-    if ((rc = fs_resolve(path, &w)) < 0)
+    if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     if (w.e != NULL) {
         fs_error(c,
@@ -914,7 +1181,7 @@ static int fs_op_rename(const char *from, const char *to, unsigned int flags)
 
     if (flags & RENAME_EXCHANGE)
         return -EINVAL;
-    if ((rc = fs_resolve(from, &wf)) < 0 || (rc = fs_resolve(to, &wt)) < 0)
+    if ((rc = fs_resolve(c, from, &wf)) < 0 || (rc = fs_resolve(c, to, &wt)) < 0)
         return rc;
     if (wt.e != NULL && S_ISDIR(wt.e->mode))
         return -EISDIR;
@@ -933,7 +1200,7 @@ static int fs_op_rename(const char *from, const char *to, unsigned int flags)
             struct fs_target tg;
             char *data = NULL;
             size_t len = tf->body.len;
-            if (wt.e->store_file < 0) {
+            if (!fs_writable(wt.e)) {
                 pthread_mutex_unlock(&c->mu);
                 return -EACCES;
             }
@@ -962,7 +1229,7 @@ static int fs_op_rename(const char *from, const char *to, unsigned int flags)
             return rc;
         }
         /* Onto another temporary name. */
-        d = fs_dir_entry(wt.dir);
+        d = fs_dir_entry(c, wt.dir);
         if (d == NULL || !d->temp_dir || !fs_name_is_temp(wt.name)) {
             pthread_mutex_unlock(&c->mu);
             return -EPERM;
@@ -998,7 +1265,7 @@ static int fs_op_rename(const char *from, const char *to, unsigned int flags)
 
     /* From a file of the tree: only onto a temporary name (an editor's backup by rename),
      * which gets a copy of the content; the file itself stays, as it cannot be removed. */
-    d = fs_dir_entry(wt.dir);
+    d = fs_dir_entry(c, wt.dir);
     if (wt.e != NULL || d == NULL || !d->temp_dir || !fs_name_is_temp(wt.name)) {
         fs_error(c,
                  "refused renaming %s to %s (EPERM) by uid %lu: the files of the tree stay "
@@ -1036,7 +1303,7 @@ static int fs_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
     struct fs_temp *t;
     int rc;
 
-    if ((rc = fs_resolve(path, &w)) < 0)
+    if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     pthread_mutex_lock(&c->mu);
     t = h != NULL && h->kind == FS_H_TEMP ? h->temp
@@ -1062,7 +1329,7 @@ static int fs_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_
     struct fs_temp *t;
     int rc;
 
-    if ((rc = fs_resolve(path, &w)) < 0)
+    if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     pthread_mutex_lock(&c->mu);
     t = h != NULL && h->kind == FS_H_TEMP ? h->temp
@@ -1094,7 +1361,7 @@ static int fs_op_utimens(const char *path, const struct timespec tv[2], struct f
     struct timespec now;
     int rc;
 
-    if ((rc = fs_resolve(path, &w)) < 0)
+    if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     clock_gettime(CLOCK_REALTIME, &now);
     pthread_mutex_lock(&c->mu);

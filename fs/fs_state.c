@@ -52,18 +52,70 @@ fail:
     return rc;
 }
 
+int fs_model_load(struct fs_model **out, const char *buf, size_t len, struct engine_diag *diag)
+{
+    struct fs_model *m;
+    int rc;
+
+    *out = NULL;
+    if ((m = calloc(1, sizeof(*m))) == NULL)
+        return -ENOMEM;
+    if ((rc = engine_topology_load_buffer(&m->t, buf, len, "topology.yaml", NULL, diag)) < 0) {
+        free(m);
+        return rc;
+    }
+    m->refs = 1;
+    *out = m;
+    return 0;
+}
+
+struct fs_model *fs_model_ref(struct fs_model *m)
+{
+    if (m != NULL)
+        __atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+    return m;
+}
+
+void fs_model_put(struct fs_model *m)
+{
+    if (m == NULL || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    engine_topology_free(m->t);
+    free(m);
+}
+
+static void fs_policy_put(struct fs_policy *p)
+{
+    if (p == NULL || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    engine_acl_free(p->acl);
+    free(p);
+}
+
 void fs_snap_free(struct fs_snap *s)
 {
     if (s == NULL)
         return;
     for (int f = 0; f < FS_FILE_N; f++)
         fs_text_free(&s->file[f]);
-    engine_acl_free(s->acl);
+    fs_policy_put(s->policy);
+    engine_topology_derived_free(s->derived);
+    engine_topology_state_free(s->state);
+    fs_model_put(s->model);
+    pthread_mutex_destroy(&s->derive_mu);
     free(s);
 }
 
-/* The policy files, parsed together: each file on its own, then group references. */
-static int fs_snap_policy(struct fs_snap *s, struct engine_diag *diag)
+static int fs_same_text(const struct fs_text *a, const struct fs_text *b)
+{
+    if ((a->data == NULL) != (b->data == NULL))
+        return 0;
+    return a->data == NULL || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* The policy files, parsed together (each file on its own, then group references), or
+ * PREV's when the three files are the same text. */
+static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct engine_diag *diag)
 {
     static const struct {
         enum fs_file f;
@@ -73,34 +125,105 @@ static int fs_snap_policy(struct fs_snap *s, struct engine_diag *diag)
         {FS_FILE_ACL, ENGINE_ACL_FILE_ACL},
         {FS_FILE_CREDENTIALS, ENGINE_ACL_FILE_CREDENTIALS},
     };
+    struct fs_policy *p;
     int rc, bad = 0;
 
-    if ((rc = engine_acl_new(&s->acl)) < 0)
+    if (prev != NULL && prev->policy != NULL &&
+        fs_same_text(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]) &&
+        fs_same_text(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) &&
+        fs_same_text(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS])) {
+        p = prev->policy;
+        __atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+        goto done;
+    }
+    if ((p = calloc(1, sizeof(*p))) == NULL)
+        return -ENOMEM;
+    p->refs = 1;
+    if ((rc = engine_acl_new(&p->acl)) < 0) {
+        fs_policy_put(p);
         return rc;
+    }
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         const struct fs_text *t = &s->file[order[i].f];
         if (t->data == NULL)
             continue;
-        rc = engine_acl_parse(s->acl, order[i].kind, fs_file_path(order[i].f), t->data, t->len,
+        rc = engine_acl_parse(p->acl, order[i].kind, fs_file_path(order[i].f), t->data, t->len,
                               diag);
-        if (rc == -ENOMEM)
+        if (rc == -ENOMEM) {
+            fs_policy_put(p);
             return rc;
+        }
         if (rc < 0)
             bad = 1;
     }
-    if (bad)
+    if (bad || (rc = engine_acl_check_groups(p->acl, diag)) < 0) {
+        fs_policy_put(p);
         return -EINVAL;
-    if ((rc = engine_acl_check_groups(s->acl, diag)) < 0)
-        return rc;
-    engine_acl_stats_get(s->acl, &s->acl_stats);
+    }
+    engine_acl_stats_get(p->acl, &p->stats);
+done:
+    s->policy = p;
+    s->acl = p->acl;
+    s->acl_stats = p->stats;
     return 0;
 }
 
+/* The topology, the state against it, and (when the levels are not all that changed) what
+ * the interpreters derive. */
+static int fs_snap_topology(struct fs_snap *s, const struct fs_snap *prev, struct fs_model *model,
+                            struct engine_topology_state *state, struct engine_diag *diag)
+{
+    const struct fs_text *t = &s->file[FS_FILE_TOPOLOGY];
+    const struct fs_text *lv = &s->file[FS_FILE_LEVELS], *pr = &s->file[FS_FILE_PROPERTIES];
+    int same_topology, rc;
+
+    if (t->data == NULL) {
+        engine_topology_state_free(state);
+        return engine_diag_add(diag, "topology.yaml", 0, 0,
+                               "the store has no topology.yaml; put the topology back");
+    }
+    same_topology =
+        prev != NULL && prev->model != NULL && fs_same_text(&prev->file[FS_FILE_TOPOLOGY], t);
+    if (model != NULL) {
+        s->model = fs_model_ref(model);
+    } else if (same_topology) {
+        s->model = fs_model_ref(prev->model); /* parsed once, shared while unchanged */
+    } else if ((rc = fs_model_load(&s->model, t->data, t->len, diag)) < 0) {
+        engine_topology_state_free(state);
+        return rc;
+    }
+    if (state != NULL)
+        s->state = state;
+    else if ((rc = engine_topology_state_parse(&s->state, s->model->t, lv->data, lv->len, pr->data,
+                                               pr->len, diag)) < 0)
+        return rc;
+    /* Levels only: PREV was derived (or inherited) valid with this topology and these
+     * properties, and a level only picks another of the images checked then. */
+    if (same_topology && model == NULL && fs_same_text(&prev->file[FS_FILE_PROPERTIES], pr))
+        return 0;
+    return engine_topology_derive(&s->derived, s->model->t, s->state, s->target, diag);
+}
+
+const struct engine_topology_derived *fs_snap_derived(struct fs_snap *s)
+{
+    const struct engine_topology_derived *d;
+
+    pthread_mutex_lock(&s->derive_mu);
+    if (s->derived == NULL &&
+        engine_topology_derive(&s->derived, s->model->t, s->state, s->target, NULL) < 0)
+        s->derived = NULL;
+    d = s->derived;
+    pthread_mutex_unlock(&s->derive_mu);
+    return d;
+}
+
 int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], const char *head,
+                  const struct fs_snap *prev, struct fs_model *model,
+                  struct engine_topology_state *state, enum engine_target target,
                   struct engine_diag *diag)
 {
     struct fs_snap *s;
-    int rc;
+    int rc, rc_topo;
 
     *out = NULL;
     s = calloc(1, sizeof(*s));
@@ -112,14 +235,26 @@ int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], const ch
         file[f].data = NULL;
         file[f].len = 0;
     }
-    if (s == NULL)
+    if (s == NULL) {
+        engine_topology_state_free(state);
         return -ENOMEM;
+    }
     s->refs = 1;
+    s->target = target;
+    pthread_mutex_init(&s->derive_mu, NULL);
     snprintf(s->head, sizeof(s->head), "%s", head != NULL ? head : "");
     clock_gettime(CLOCK_REALTIME, &s->since);
-    if ((rc = fs_snap_policy(s, diag)) < 0) {
+    /* Both parts are checked, so that every reason is reported at once. */
+    rc = fs_snap_policy(s, prev, diag);
+    if (rc == -ENOMEM) {
+        engine_topology_state_free(state);
         fs_snap_free(s);
         return rc;
+    }
+    rc_topo = fs_snap_topology(s, prev, model, state, diag);
+    if (rc < 0 || rc_topo < 0) {
+        fs_snap_free(s);
+        return rc_topo == -ENOMEM ? -ENOMEM : -EINVAL;
     }
     *out = s;
     return 0;
