@@ -41,14 +41,16 @@ static const struct unisec_cmd unisec_cmds[] = {
      "  unisec acl compile POLICYDIR [--policy NAME] [--version N] -o BLOB\n"
      "                                  write the compiled, versioned binary form\n"
      "  unisec acl passwd USER          read a password on stdin, print a credentials line\n"},
-    {"init", fs_cmd_init, "STORE --from TOPOLOGY [--policy DIR]",
+    {"init", fs_cmd_init, "STORE --from TOPOLOGY [--policy DIR] [--target hvt|spt]",
      "create a store: a git repository holding the desired state",
      "Creates STORE (a new or empty directory) as a git repository whose tree is the desired\n"
      "state: topology.yaml (from TOPOLOGY), state/levels, state/properties, and\n"
      "policy/acl, policy/groups, policy/credentials (from DIR's files of those names, each\n"
-     "optional; empty otherwise), in one first commit authored by you. The policy files are\n"
-     "validated first; nothing is created when one is invalid.\n"},
-    {"mount", fs_cmd_mount, "[-f] [-o OPTIONS] [--no-run] [--log FILE] --store STORE MOUNTPOINT",
+     "optional; empty otherwise), in one first commit authored by you. Every node starts at\n"
+     "level default. Everything is validated first (the topology on the target, default\n"
+     "hvt); nothing is created when something is invalid.\n"},
+    {"mount", fs_cmd_mount,
+     "[-f] [-o OPTIONS] [--no-run] [--log FILE] [--target hvt|spt] --store STORE MOUNTPOINT",
      "serve a store as a file system (FUSE); every accepted write is a commit",
      "Mounts STORE on MOUNTPOINT (fs/MOUNT.md describes the tree and the write rules) and\n"
      "runs in the background; `fusermount3 -u MOUNTPOINT` unmounts it and ends the daemon.\n"
@@ -57,6 +59,7 @@ static const struct unisec_cmd unisec_cmds[] = {
      "  --no-run      serve files and history without starting instances (this unisec has\n"
      "                no runtime yet, so no instance is started either way)\n"
      "  --log FILE    the daemon's log (default: STORE/.git/unisec.log)\n"
+     "  --target T    the execution environment the topology is checked for (hvt, spt)\n"
      "From /etc/fstab: `STORE MOUNTPOINT fuse.unisec allow_other 0 0` (see README).\n"},
     {"status", fs_cmd_status, "--store STORE",
      "say what a store holds and what runs (no runtime yet: nothing runs)",

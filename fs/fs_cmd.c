@@ -327,7 +327,7 @@ int fs_cmd_mount(int argc, char **argv)
     }
     if (store == NULL || optind != argc - 1) {
         fprintf(stderr, "usage: unisec mount [-f] [-o OPTIONS] [--no-run] [--log FILE] "
-                        "--store STORE MOUNTPOINT\n");
+                        "[--target hvt|spt] --store STORE MOUNTPOINT\n");
         free(fuse_opts);
         return 2;
     }
