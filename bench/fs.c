@@ -161,7 +161,7 @@ int main(int argc, char **argv)
     const char *unisec = argc > 1 ? argv[1] : BENCH_UNISEC;
     const char *tmp = getenv("TMPDIR");
     char dir[PATH_MAX / 4], store[PATH_MAX / 2], mnt[PATH_MAX / 2], path[PATH_MAX], plain[PATH_MAX],
-        gitdir[PATH_MAX], gitfile[PATH_MAX], topo[PATH_MAX], readme[PATH_MAX];
+        gitdir[PATH_MAX], gitfile[PATH_MAX], topo[PATH_MAX], readme[PATH_MAX], policy[PATH_MAX];
     enum { NW = 400, NR = 2000, NG = 100, NC = 20 };
     static double w[NW], pw[NW], pwf[NW], r[NR], g[NG], cat[NC];
     struct stats sw, spw, spwf, sr, sg, scat;
@@ -180,8 +180,13 @@ int main(int argc, char **argv)
     if (mkdir(mnt, 0755) != 0)
         die(mnt);
     write_topology(topo, BENCH_NODES);
+    snprintf(policy, sizeof(policy), "%s/policy", dir);
+    snprintf(path, sizeof(path), "%s/policy/acl", dir);
+    if (mkdir(policy, 0755) != 0)
+        die(policy);
+    write_file(path, "regular * GET /* allow\nrestricted admin * /* allow\n");
     {
-        char *init[] = {(char *)unisec, "init", store, "--from", topo, NULL};
+        char *init[] = {(char *)unisec, "init", store, "--from", topo, "--policy", policy, NULL};
         if (run(init, 1) != 0) {
             fprintf(stderr, "bench/fs: `%s init` failed (give the unisec binary as argument)\n",
                     unisec);

@@ -63,7 +63,9 @@ static const char fs_readme[] =
     "  events               what happens, as it happens (tail -f events)\n"
     "  errors               the latest refused changes and why\n"
     "  settle               blocks until pending work has converged, then says so\n"
-    "  tosca/ images/       derived artifacts and images (none yet)\n"
+    "  tosca/               derived: unitosca.yaml, tosca.yaml, p_so.json, p_ug.json,\n"
+    "                       topology.dot (regenerated with every accepted change)\n"
+    "  images/              built images (none yet: no runtime)\n"
     "\n"
     "A write is applied when the file is closed: close(2) returns its error (EINVAL,\n"
     "EACCES, ENOENT, EFBIG) and `errors` says why. Every accepted change is one git commit\n"
@@ -274,6 +276,28 @@ static int fs_gen_empty(struct fs_ctx *c, const struct fs_snap *s, const struct 
     return 0; /* the console of an instance that never ran */
 }
 
+/* tosca/NAME: the interpreters' artifacts for the served state. */
+static int fs_gen_artifact(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                           FILE *out)
+{
+    const struct engine_topology_derived *d = fs_snap_derived((struct fs_snap *)s);
+    const char *text;
+    size_t len = 0;
+
+    (void)c;
+    if (d == NULL)
+        return -ENOMEM;
+    for (int a = 0; a < ENGINE_ARTIFACT_COUNT; a++) {
+        if (strcmp(engine_topology_artifact_name(a), w->name) != 0)
+            continue;
+        if ((text = engine_topology_derived_artifact(d, a, &len)) == NULL)
+            return -EIO;
+        fwrite(text, 1, len, out);
+        return 0;
+    }
+    return -ENOENT;
+}
+
 /* The tree (fs/MOUNT.md). */
 static const struct fs_entry fs_tree[] = {
     {"", S_IFDIR | 0755, NULL, FS_W_NONE, 0, 0, 1},
@@ -298,6 +322,11 @@ static const struct fs_entry fs_tree[] = {
     {"nodes/*/console", S_IFREG | 0444, fs_gen_empty, FS_W_NONE, 0, 0, 0},
     {"images", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
     {"tosca", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
+    {"tosca/unitosca.yaml", S_IFREG | 0444, fs_gen_artifact, FS_W_NONE, 0, 0, 0},
+    {"tosca/tosca.yaml", S_IFREG | 0444, fs_gen_artifact, FS_W_NONE, 0, 0, 0},
+    {"tosca/p_so.json", S_IFREG | 0444, fs_gen_artifact, FS_W_NONE, 0, 0, 0},
+    {"tosca/p_ug.json", S_IFREG | 0444, fs_gen_artifact, FS_W_NONE, 0, 0, 0},
+    {"tosca/topology.dot", S_IFREG | 0444, fs_gen_artifact, FS_W_NONE, 0, 0, 0},
     {"policy", S_IFDIR | 0755, NULL, FS_W_NONE, 0, 0, 1},
     {"policy/acl", S_IFREG | 0644, fs_gen_store_file, FS_W_FILE, FS_FILE_ACL, 0, 0},
     {"policy/groups", S_IFREG | 0644, fs_gen_store_file, FS_W_FILE, FS_FILE_GROUPS, 0, 0},

@@ -252,9 +252,12 @@ int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], const ch
         return rc;
     }
     rc_topo = fs_snap_topology(s, prev, model, state, diag);
+    /* Every policy the topology names must have rules: a node would deny everything. */
+    if (rc == 0 && rc_topo == 0)
+        rc = engine_topology_check_policies(s->model->t, s->acl, diag);
     if (rc < 0 || rc_topo < 0) {
         fs_snap_free(s);
-        return rc_topo == -ENOMEM ? -ENOMEM : -EINVAL;
+        return rc == -ENOMEM || rc_topo == -ENOMEM ? -ENOMEM : -EINVAL;
     }
     *out = s;
     return 0;

@@ -57,7 +57,9 @@ daemon_pid() {
 }
 
 # ---- init ------------------------------------------------------------------------------
-cp mount-examples/paper.yaml "$T/topo.yaml"
+# The paper's topology, with one access-control policy (regular) at both levels, so that the
+# write tests below can replace policy/acl by rules of that one policy.
+sed 's/policy: restricted/policy: regular/' mount-examples/paper.yaml >"$T/topo.yaml"
 printf 'tosca_definitions_version: tosca_simple_yaml_1_2\ntopology_template: [\n' >"$T/bad.yaml"
 refuse "init refuses an invalid topology" "$U" init "$T/s0" --from "$T/bad.yaml"
 check "and creates nothing" test ! -e "$T/s0/.git"
@@ -97,6 +99,13 @@ same "http_port as the topology says" "$W/properties/http_port" "8080"
 refuse "no such node" test -e "$M/nodes/nosuch"
 refuse "no such property" test -e "$W/properties/nosuch"
 refuse "type is read-only" sh -c "echo x > '$W/type'"
+for f in unitosca.yaml tosca.yaml p_so.json p_ug.json topology.dot; do
+    check "tosca/$f is there" test -s "$M/tosca/$f"
+done
+check "tosca/tosca.yaml is TOSCA" grep -q "^tosca_definitions_version:" "$M/tosca/tosca.yaml"
+check "tosca/p_so.json is JSON" python3 -c "import json; json.load(open('$M/tosca/p_so.json'))"
+check "tosca/topology.dot is Graphviz" grep -q "digraph" "$M/tosca/topology.dot"
+cp "$M/tosca/p_so.json" "$T/p_so.before"
 check "policy/acl reads as the store's file" cmp "$M/policy/acl" mount-examples/policy/acl
 check "history shows the init commit" grep -q "init:" "$M/history"
 check "settle says nothing is pending and nothing runs" grep -q "no runtime" "$M/settle"
@@ -113,7 +122,8 @@ check "message: web: security_level default -> critical" test "$(git -C "$S" log
 check "author: the writer" test "$(git -C "$S" log -1 --format=%an)" = "$(id -un)"
 check "the store's state/levels says so" grep -qx "web critical" "$S/state/levels"
 same "the PDP follows the level" "$W/pdp" "internal"
-check "the ACL follows the level" grep -q "^restricted " "$W/acl"
+refuse "tosca/ follows the level" cmp -s "$M/tosca/p_so.json" "$T/p_so.before"
+check "the ACL follows the level" grep -q "^# web at level critical: policy regular, pdp internal" "$W/acl"
 check "writing the same value commits nothing" sh -c "echo critical > '$W/security_level'"
 check "no commit" test "$(commits)" = $((n0 + 1))
 # bash names the errno (dash's echo says "I/O error" for any failed write).
@@ -203,10 +213,12 @@ same "os.replace refused: old content" "$A" "regular * GET /replace allow"
 check "the refused temporary file is still there to fix" test -f "$M/policy/tmpbad"
 check "and can be removed" rm "$M/policy/tmpbad"
 check "no commit for it" test "$(commits)" = "$n0"
-check "truncate -s 0 empties the file at once" truncate -s 0 "$A"
-check "empty now" test ! -s "$A"
-check ": > is applied at the last close" sh -c "echo 'regular * GET /x allow' > '$A' && : > '$A'"
-check "empty again" wait_for 5 test ! -s "$A"
+refuse "an ACL without a rule of a policy the topology uses is refused" truncate -s 0 "$A"
+check "errors names the policy" grep -q "policy 'regular' has no rule" "$M/errors"
+check "truncate -s 0 empties a file at once" truncate -s 0 "$M/policy/credentials"
+check "empty now" test ! -s "$M/policy/credentials"
+check ": > is applied at the last close" sh -c "echo 'ops: bob' > '$M/policy/groups' && : > '$M/policy/groups'"
+check "empty again" wait_for 5 test ! -s "$M/policy/groups"
 echo 'regular * GET /x allow' >"$A"
 
 # Editors on a level: vim (a pty, default settings) and nano.
