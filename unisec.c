@@ -66,7 +66,7 @@ static const struct unisec_cmd unisec_cmds[] = {
      "Prints the store's last change, its policy, and the state of images and instances.\n"},
     {"run", tender_cmd_run,
      "IMAGE [--port [HOST:]PORT] [--listen NAME=[HOST:]PORT]... [--upstream NAME=HOST:PORT]... "
-     "[--policy BLOB] [--policy-fd N] [--mem MIB] [--quiet] [-- ARGS...]",
+     "[--policy BLOB] [--policy-fd N] [--mem MIB] [--streams N] [--quiet] [-- ARGS...]",
      "run one unikernel image in the foreground and print its console",
      "Reads IMAGE's target note and runs it on hvt (KVM) or spt (a seccomp-confined\n"
      "process). The console goes to stdout; listening addresses, policy answers and, if\n"
@@ -81,6 +81,8 @@ static const struct unisec_cmd unisec_cmds[] = {
      "                            little-endian length and the bytes; answers come back as\n"
      "                            lines \"ack VERSION\" or \"refuse VERSION ERRNO REASON\"\n"
      "  --mem MIB                 guest memory (default 256)\n"
+     "  --streams N               most connections open at once (default 4096); beyond\n"
+     "                            it new connections are closed at once\n"
      "  --quiet                   no listening or policy reports on stderr\n"
      "  -- ARGS                   boot arguments, passed to the guest's libos_main\n"},
 };

@@ -14,7 +14,7 @@ static int cmd_run_usage(const char *msg)
             "unisec run: %s\n"
             "usage: unisec run IMAGE [--port [HOST:]PORT] [--listen NAME=[HOST:]PORT]...\n"
             "                  [--upstream NAME=HOST:PORT]... [--policy BLOB] [--policy-fd N]\n"
-            "                  [--mem MIB] [--quiet] [-- ARGS...]\n",
+            "                  [--mem MIB] [--streams N] [--quiet] [-- ARGS...]\n",
             msg);
     return 2;
 }
@@ -70,6 +70,12 @@ int tender_cmd_run(int argc, char **argv)
             if (*end || mib == 0 || mib > (UNISEC_MEM_MAX >> 20))
                 return cmd_run_usage("--mem wants a size in MiB");
             cfg.mem_size = (uint64_t)mib << 20;
+        } else if (strcmp(a, "--streams") == 0 && more) {
+            char *end;
+            unsigned long n = strtoul(argv[++i], &end, 10);
+            if (*end || n == 0 || n > UNISEC_STREAMS_MAX)
+                return cmd_run_usage("--streams wants 1 to 4096");
+            cfg.max_streams = (uint32_t)n;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             cfg.verbose = 0;
         } else if (a[0] == '-' || cfg.image) {

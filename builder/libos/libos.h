@@ -79,6 +79,8 @@ int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- clocks ---- */
 
+/* Each call is a hypercall, an exit on hvt (tens of microseconds on nested KVM): per request,
+ * use libos_loop_now(), which the loop refreshes at every POLL for free. */
 uint64_t libos_clock_monotonic(void); /* nanoseconds from an arbitrary origin */
 uint64_t libos_clock_wall(void);      /* nanoseconds since the Unix epoch */
 

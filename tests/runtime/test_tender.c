@@ -221,6 +221,58 @@ static void test_tender_echo_streams(void **state)
     free(err);
 }
 
+/* Echoes LEN bytes of MSG through FD. */
+static void echo_once(int fd, const char *msg)
+{
+    char buf[64];
+    size_t len = strlen(msg);
+    write_all(fd, msg, len);
+    read_exact(fd, buf, len);
+    assert_memory_equal(buf, msg, len);
+}
+
+/* A client that never reads stalls only itself; beyond --streams, connections are closed
+ * at once and the ones open keep being served. */
+static void test_tender_streams_bounded(void **state)
+{
+    (void)state;
+    const char *args[] = {"run",       image("echo"), "--port", "0", "--upstream", "up=127.0.0.1:1",
+                          "--streams", "2",           NULL};
+    struct proc p = spawn(args, -1);
+    int port = listening_port(&p);
+    int slow = tcp_connect(port);
+    echo_once(slow, "slow");
+    fcntl(slow, F_SETFL, O_NONBLOCK);
+    static char junk[1 << 16];
+    size_t pushed = 0;
+    for (int idle = 0; idle < 50 && pushed < (64u << 20);) {
+        ssize_t n = write(slow, junk, sizeof(junk));
+        if (n > 0) {
+            pushed += (size_t)n;
+            idle = 0;
+        } else {
+            idle++;
+            usleep(2000);
+        }
+    }
+    int fast = tcp_connect(port);
+    echo_once(fast, "fast");
+    int third = tcp_connect(port); /* over the limit: closed by the tender */
+    char c;
+    struct pollfd pfd = {third, POLLIN, 0};
+    assert_int_equal(poll(&pfd, 1, 5000), 1);
+    assert_true(read(third, &c, 1) <= 0);
+    close(third);
+    echo_once(fast, "still served");
+    close(slow);
+    write_all(fast, "quit", 4);
+    char *out, *err;
+    assert_int_equal(finish(p, &out, &err), 0);
+    close(fast);
+    free(out);
+    free(err);
+}
+
 static void test_tender_connect_upstream(void **state)
 {
     (void)state;
@@ -442,6 +494,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tender_hello_exit_status),
         cmocka_unit_test(test_tender_echo_streams),
+        cmocka_unit_test(test_tender_streams_bounded),
         cmocka_unit_test(test_tender_connect_upstream),
         cmocka_unit_test(test_tender_policy_boot_blob),
         cmocka_unit_test(test_tender_policy_channel),
