@@ -44,6 +44,11 @@ struct tender_image {
  * whose devices are well formed. Fills *IMG (free with tender_image_free) or reports to D.
  */
 int tender_image_open(struct tender_image *img, const char *path, struct engine_diag *d);
+
+/* The same checks on BUF[0..LEN), which the image takes over (freed on failure too); NAME
+ * names it in messages. */
+int tender_image_parse(struct tender_image *img, uint8_t *buf, size_t len, const char *name,
+                       struct engine_diag *d);
 void tender_image_free(struct tender_image *img);
 
 /*

@@ -150,10 +150,22 @@ static int tender_image_notes(struct tender_image *img, uint64_t off, uint64_t s
 
 int tender_image_open(struct tender_image *img, const char *path, struct engine_diag *d)
 {
+    uint8_t *buf = NULL;
+    size_t len = 0;
     memset(img, 0, sizeof(*img));
-    int rc = tender_read_file(path, TENDER_IMAGE_MAX, &img->buf, &img->len, d);
+    int rc = tender_read_file(path, TENDER_IMAGE_MAX, &buf, &len, d);
     if (rc < 0)
         return rc;
+    return tender_image_parse(img, buf, len, path, d);
+}
+
+int tender_image_parse(struct tender_image *img, uint8_t *buf, size_t len, const char *path,
+                       struct engine_diag *d)
+{
+    int rc = 0;
+    memset(img, 0, sizeof(*img));
+    img->buf = buf;
+    img->len = len;
     Elf64_Ehdr eh;
     if (img->len < sizeof(eh) || memcmp(img->buf, ELFMAG, SELFMAG) != 0) {
         rc = engine_diag_add(d, path, 0, 0, "not an ELF file");

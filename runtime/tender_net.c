@@ -274,11 +274,9 @@ static void tender_listener_drain(struct tender *t, struct tender_batch *b, int 
         if (fd < 0) {
             if (errno == ECONNABORTED || errno == EINTR)
                 continue;
-            /* Empty, or no descriptor left: a new connection's edge, or the next POLL after
-             * a close, tries again. */
-            dev->pending = errno != EAGAIN && errno != EMFILE && errno != ENFILE;
-            if (errno == EMFILE || errno == ENFILE)
-                dev->pending = 1;
+            /* Empty: wait for the next edge. Out of descriptors: retry at the next POLL.
+             * Anything else: give up until the next edge rather than spin. */
+            dev->pending = errno == EMFILE || errno == ENFILE;
             return;
         }
         int one = 1;
