@@ -11,8 +11,9 @@
 #include <stdint.h>
 #include <unistd.h>
 
-/* Sanitizer builds (tests/run.sh): the runtime needs sigaltstack at exit, and LeakSanitizer's
- * end-of-process check (threads, ptrace) cannot run under the filter, so it runs before. */
+/* Sanitizer builds (tests/run.sh): the runtime needs sigaltstack and madvise at exit, and
+ * LeakSanitizer's end-of-process check (threads, ptrace) cannot run under the filter, so it runs
+ * before. */
 #if defined(__SANITIZE_ADDRESS__)
 #define TENDER_ASAN 1
 #elif defined(__has_feature)
@@ -48,6 +49,7 @@ int tender_seccomp_add(struct tender *t, scmp_filter_ctx ctx)
     rc |= tender_net_seccomp(t, ctx);
 #ifdef TENDER_ASAN
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 0);
     __lsan_do_leak_check();
 #endif
     return rc < 0 ? -EINVAL : 0;
