@@ -21,6 +21,8 @@
 #define LOOP_TX_SIZE 65536
 #define LOOP_EVENTS  128
 #define LOOP_SQ      (LOOP_EVENTS / 2) /* every operation's completion fits in one POLL */
+/* How long a closed stream may wait for a peer that does not read what was sent to it. */
+#define LOOP_LINGER_NS (30ull * 1000000000ull)
 
 struct libos_stream {
     uint32_t handle;
@@ -36,12 +38,13 @@ struct libos_stream {
     struct libos_stream *next;       /* run queue or free list */
     struct libos_stream *next_dirty; /* dirty list */
 
-    int rx_lent;              /* the tender holds rx */
-    uint32_t rx_off, rx_have; /* rx[rx_off, rx_have) is unread data */
-    long rx_end;              /* 0 open, 1 end of stream, < 0 the error */
-    uint32_t tx_off, tx_len;  /* tx[tx_off, tx_len) waits to be sent */
-    int tx_blocked;           /* the socket is full: wait for a WRITE event */
-    long tx_err;              /* < 0: writing failed for good */
+    int rx_lent;               /* the tender holds rx */
+    uint32_t rx_off, rx_have;  /* rx[rx_off, rx_have) is unread data */
+    long rx_end;               /* 0 open, 1 end of stream, < 0 the error */
+    uint32_t tx_off, tx_len;   /* tx[tx_off, tx_len) waits to be sent */
+    int tx_blocked;            /* the socket is full: wait for a WRITE event */
+    long tx_err;               /* < 0: writing failed for good */
+    struct libos_timer linger; /* armed while a closed stream still has data to send */
     char rx[LOOP_RX_SIZE];
     char tx[LOOP_TX_SIZE];
 };
@@ -213,12 +216,22 @@ long libos_stream_write(struct libos_stream *s, const void *buf, size_t len)
     return (long)len;
 }
 
+static void loop_linger_expired(struct libos_timer *t, void *ctx)
+{
+    (void)t;
+    struct libos_stream *s = ctx;
+    s->tx_err = -UNISEC_ETIMEDOUT; /* give up on the rest: the CLOSE goes out */
+    loop_mark_dirty(s);
+}
+
 void libos_stream_close(struct libos_stream *s)
 {
     if (s->closed)
         return;
     s->closed = 1;
     s->ops = NULL;
+    if (s->tx_off < s->tx_len)
+        libos_timer_arm(&s->linger, libos_loop_now() + LOOP_LINGER_NS, loop_linger_expired, s);
     loop_mark_dirty(s);
 }
 
@@ -410,6 +423,7 @@ static void loop_reap(uint32_t done)
         struct libos_stream *s = loop_owner[i];
         if (s == NULL || loop_sq[i].op != UNISEC_OP_CLOSE)
             continue;
+        libos_timer_disarm(&s->linger);
         /* The tender may have given the slot to a stream accepted in the same POLL. */
         if (loop_streams[s->handle & 0xffff] == s)
             loop_streams[s->handle & 0xffff] = NULL;
