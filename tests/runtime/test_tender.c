@@ -301,6 +301,14 @@ static void test_tender_connect_upstream(void **state)
     close(lfd);
     free(out);
     free(err);
+
+    /* Nobody listens there any more: the guest learns it from its write. */
+    assert_int_equal(run(&out, &err, "run", image("echo"), "--port", "0", "--upstream", up, "--",
+                         "connect", NULL),
+                     1);
+    assert_contains(out, "upstream write failed: -111");
+    free(out);
+    free(err);
 }
 
 static void test_tender_policy_boot_blob(void **state)
