@@ -137,7 +137,7 @@ int hvt_x86_64_setup(struct hvt *h, uint64_t entry, uint64_t boot_info, uint64_t
         .rip = entry,
         .rsp = stack_top - 8, /* as if _start had been called */
         .rdi = boot_info,
-        .rflags = 0x2 | 3 << 12, /* IOPL 3: the hypercall's outl is allowed at CPL 3 */
+        .rflags = 0x2, /* IOPL 0: port I/O at CPL 3 faults; hypercalls are MMIO stores */
     };
     if (ioctl(h->vcpu, KVM_SET_REGS, &regs) < 0)
         return hvt_fail(d, "KVM_SET_REGS");
