@@ -199,6 +199,11 @@ static int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target tar
     if (rc < 0)
         goto fail;
     engine_store_head(c->store, head, NULL);
+    if ((rc = fs_perm_load(c)) < 0) {
+        engine_diag_add(&diag, c->store_dir, 0, 0, "cannot read .git/%s: %s", FS_PERM_FILE,
+                        strerror(-rc));
+        goto fail;
+    }
     if ((rc = fs_snap_read_store(file, c->store, &diag)) < 0 ||
         (rc = fs_snap_build(&c->snap, file, head, NULL, NULL, NULL, target, &diag)) < 0)
         goto fail;
@@ -223,6 +228,7 @@ static void fs_ctx_close(struct fs_ctx *c)
         free(t->body.data);
         free(t);
     }
+    fs_perm_free_all(c);
     fs_snap_free(c->snap);
     engine_store_free(c->store);
     fs_log_free(&c->events);

@@ -212,6 +212,32 @@ struct fs_temp {
     int linked;     /* 0 once unlinked or renamed over; freed at the last release */
 };
 
+/* ---- modes and owners set with chmod / chown (fs_perm.c) ---- */
+
+/* One file or directory of the tree whose mode or owner the mount's owner changed. */
+struct fs_perm {
+    struct fs_perm *next;
+    char *path;  /* in the mount, "" for the root */
+    mode_t mode; /* permission bits (0777 at most) */
+    uid_t uid;
+    gid_t gid;
+};
+
+/* Kept in the store's git directory (never committed): "MODE UID GID PATH" lines. */
+#define FS_PERM_FILE "unisec-perms"
+
+struct fs_ctx;
+
+/* Reads the kept entries (a missing file is none). Before serving; not thread-safe. */
+int fs_perm_load(struct fs_ctx *c);
+void fs_perm_free_all(struct fs_ctx *c);
+/* PATH's entry or NULL. Caller holds c->mu. */
+const struct fs_perm *fs_perm_find(const struct fs_ctx *c, const char *path);
+/* Records PATH's new mode and owner and writes them down (fsync, rename). Caller holds
+ * c->mu. Returns 0 or a negative errno (the change is in force even when it could not be
+ * written down; the log says so). */
+int fs_perm_set(struct fs_ctx *c, const char *path, mode_t mode, uid_t uid, gid_t gid);
+
 /* ---- the daemon ---- */
 
 struct fs_ctx {
@@ -228,6 +254,7 @@ struct fs_ctx {
     pthread_mutex_t mu;
     struct fs_snap *snap;  /* mu: the served state */
     struct fs_temp *temps; /* mu */
+    struct fs_perm *perms; /* mu: modes and owners set with chmod and chown */
     size_t temp_bytes;     /* mu */
     size_t temp_count;     /* mu */
     struct fs_log events;  /* mu */

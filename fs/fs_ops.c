@@ -663,6 +663,22 @@ static int fs_handle_check(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
 
 /* ---- operations ---- */
 
+/* The mode and owner of tree path P: the table's, or what chmod / chown made them. */
+static void fs_perm_of(struct fs_ctx *c, const char *p, mode_t *mode, uid_t *uid, gid_t *gid)
+{
+    const struct fs_perm *pm;
+
+    *uid = c->owner_uid;
+    *gid = c->owner_gid;
+    pthread_mutex_lock(&c->mu);
+    if ((pm = fs_perm_find(c, p)) != NULL) {
+        *mode = (*mode & S_IFMT) | pm->mode;
+        *uid = pm->uid;
+        *gid = pm->gid;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
 static void fs_stat_fill(struct fs_ctx *c, struct stat *st, mode_t mode, size_t size,
                          const struct timespec *mtime)
 {
@@ -712,6 +728,7 @@ static int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_inf
             free(buf);
         }
         fs_stat_fill(c, st, w.e->mode, size, &mt);
+        fs_perm_of(c, path[0] == '/' ? path + 1 : path, &st->st_mode, &st->st_uid, &st->st_gid);
         return 0;
     }
     pthread_mutex_lock(&c->mu);
@@ -1325,8 +1342,39 @@ static int fs_op_rename(const char *from, const char *to, unsigned int flags)
     }
 }
 
-/* chmod, chown and utimens change temporary files; on the tree's files they succeed only
- * when they change nothing (editors set the mode and owner a file already has). */
+/*
+ * chmod and chown of a file or directory of the tree: the kernel has checked that the caller
+ * may (default_permissions: the owner for chmod and chgrp, root for chown). The new mode and
+ * owner are kept across remounts (fs_perm.c). A read-only file stays read-only: a mode with a
+ * write bit on one is refused (EPERM). MODE is -1 to keep the mode. Setuid, setgid and sticky
+ * bits are dropped.
+ */
+static int fs_tree_setattr(struct fs_ctx *c, const char *path, const struct fs_entry *e, int mode,
+                           uid_t uid, gid_t gid)
+{
+    const char *p = path[0] == '/' ? path + 1 : path;
+    mode_t cur = e->mode;
+    uid_t cu;
+    gid_t cg;
+    int rc;
+
+    if (mode >= 0 && S_ISREG(e->mode) && !fs_writable(e) && (mode & 0222) != 0)
+        return -EPERM;
+    fs_perm_of(c, p, &cur, &cu, &cg);
+    if (mode >= 0)
+        cur = (cur & S_IFMT) | ((mode_t)mode & 0777);
+    if (uid != (uid_t)-1)
+        cu = uid;
+    if (gid != (gid_t)-1)
+        cg = gid;
+    pthread_mutex_lock(&c->mu);
+    rc = fs_perm_set(c, p, cur & 0777, cu, cg);
+    pthread_mutex_unlock(&c->mu);
+    return rc == -ENOMEM ? rc : 0;
+}
+
+/* chmod, chown and utimens of temporary files change them; see fs_tree_setattr() for the
+ * tree's files. */
 static int fs_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
     struct fs_ctx *c = fs_ctx_get();
@@ -1350,7 +1398,7 @@ static int fs_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
         return 0;
     if (w.e == NULL)
         return -ENOENT;
-    return (mode & 07777) == (w.e->mode & 07777) ? 0 : -EPERM;
+    return fs_tree_setattr(c, path, w.e, (int)(mode & 07777), (uid_t)-1, (gid_t)-1);
 }
 
 static int fs_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
@@ -1379,9 +1427,7 @@ static int fs_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_
         return 0;
     if (w.e == NULL)
         return -ENOENT;
-    if ((uid != (uid_t)-1 && uid != c->owner_uid) || (gid != (gid_t)-1 && gid != c->owner_gid))
-        return -EPERM;
-    return 0;
+    return fs_tree_setattr(c, path, w.e, -1, uid, gid);
 }
 
 static int fs_op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)

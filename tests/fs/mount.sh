@@ -144,6 +144,15 @@ same "the old property stays" "$W/properties/http_port" "8081"
 refuse "a value past 4 KiB gets EFBIG" sh -c "head -c 5000 /dev/zero | tr '\\0' a > '$W/properties/document_root'"
 refuse "a typo of a file name fails" sh -c "echo critical > '$W/securty_level'"
 
+tail -n 0 -f "$M/events" >"$T/tail.out" 2>/dev/null &
+tailpid=$!
+sleep 0.3
+echo critical >"$W/security_level"
+check "tail -f events follows the changes" wait_for 10 grep -q "web: security_level default -> critical" "$T/tail.out"
+kill "$tailpid"
+wait "$tailpid" 2>/dev/null
+echo default >"$W/security_level"
+
 # ---- writes: topology.yaml -------------------------------------------------------------------
 n0=$(commits)
 check "sed -i on topology.yaml" sed -i 's/http_port: 8080/http_port: 9090/' "$M/topology.yaml"
@@ -279,6 +288,7 @@ check "EFBIG is reported" grep -q "EFBIG" "$M/errors"
 # ---- permissions (as an unprivileged user) ----------------------------------------------------
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
     as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+    as_nobody_ok=1
     check "nobody reads the ACL" as_nobody cat "$A"
     out=$(as_nobody sh -c "echo 'regular * GET /nobody allow' > '$A'" 2>&1)
     case $out in *"Permission denied"*) ok ;; *) bad "nobody's write is EACCES: $out" ;; esac
@@ -287,6 +297,18 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2
     check "nobody reads a level" as_nobody cat "$W/security_level"
     refuse "nobody cannot read credentials (mode 0640)" as_nobody cat "$M/policy/credentials"
     refuse "nobody cannot create temporary files" as_nobody sh -c "echo x > '$M/policy/.x.swp'"
+    # The mount's owner lets a group write the ACL; a member's write is committed as theirs.
+    check "the owner gives group nogroup the ACL and policy/" sh -c "chgrp nogroup '$A' '$M/policy' && chmod 664 '$A' && chmod 775 '$M/policy'"
+    check "ls -l shows it" sh -c "ls -l '$A' | grep -q '^-rw-rw-r-- .* nogroup '"
+    check "a member of the group writes the ACL" as_nobody sh -c "echo 'regular * GET /by-nobody allow' >> '$A'"
+    check "the commit's author is that user" test "$(git -C "$S" log -1 --format=%an)" = nobody
+    check "and may use temporary files in policy/" as_nobody sh -c "echo x > '$M/policy/.x.swp' && rm '$M/policy/.x.swp'"
+    refuse "a user cannot chmod a file that is not theirs" as_nobody chmod 666 "$A"
+    refuse "a read-only file cannot be made writable" chmod 644 "$M/README"
+    check "the owner takes it back" sh -c "chmod 644 '$A' && chmod 755 '$M/policy'"
+    out=$(as_nobody sh -c "echo 'regular * GET /nobody allow' > '$A'" 2>&1)
+    case $out in *"Permission denied"*) ok ;; *) bad "nobody's write is EACCES again: $out" ;; esac
+    chmod 664 "$A"
 else
     echo "note: permission checks need root, setpriv and user nobody; skipped"
 fi
@@ -362,6 +384,9 @@ if [ -x /sbin/mount.fuse3 ] && [ "$(id -u)" = 0 ]; then
     check "mount.fuse3 -t fuse.unisec mounts" env PATH="$T/bin:$PATH" /sbin/mount.fuse3 "$S" "$M" -t fuse.unisec -o allow_other,nofail
     check "it serves the store" grep -q "GET /after" "$A"
     check "the temporary file of the last mount is gone" test ! -e "$M/policy/.acl.swp"
+    if [ -n "${as_nobody_ok:-}" ]; then
+        check "modes set with chmod survive a remount" sh -c "ls -l '$A' | grep -q '^-rw-rw-r-- .* nogroup '"
+    fi
     check "and unmounts" umount_wait
 fi
 check "mount.unisec STORE MOUNTPOINT -o defaults mounts" "$T/bin/mount.unisec" "$S" "$M" -o defaults
