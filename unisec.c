@@ -56,13 +56,13 @@ static const struct unisec_cmd unisec_cmds[] = {
      "runs in the background; `fusermount3 -u MOUNTPOINT` unmounts it and ends the daemon.\n"
      "  -f            stay in the foreground, log to stderr\n"
      "  -o OPTIONS    FUSE mount options, e.g. allow_other (default_permissions is always on)\n"
-     "  --no-run      serve files and history without starting instances (this unisec has\n"
-     "                no runtime yet, so no instance is started either way)\n"
+     "  --no-run      serve files and history without starting instances (the mount has no\n"
+     "                image builder or supervisor yet, so none is started either way)\n"
      "  --log FILE    the daemon's log (default: STORE/.git/unisec.log)\n"
      "  --target T    the execution environment the topology is checked for (hvt, spt)\n"
      "From /etc/fstab: `STORE MOUNTPOINT fuse.unisec allow_other 0 0` (see README).\n"},
     {"status", fs_cmd_status, "--store STORE",
-     "say what a store holds and what runs (no runtime yet: nothing runs)",
+     "say what a store holds and what runs (nothing is started yet)",
      "Prints the store's last change, its policy, and the state of images and instances.\n"},
     {"run", tender_cmd_run,
      "IMAGE [--port [HOST:]PORT] [--listen NAME=[HOST:]PORT]... [--upstream NAME=HOST:PORT]... "

@@ -251,7 +251,7 @@ static int fs_mount_run(const char *store, const char *mountpoint, int foregroun
         fs_ctx_close(&c);
         return 1;
     }
-    c.no_run = 1; /* there is no runtime yet: nothing is ever started */
+    c.no_run = 1; /* no builder or supervisor is wired in: nothing is ever started */
     if (log_path == NULL) {
         if (asprintf(&log_default, "%s/.git/unisec.log", c.store_dir) < 0) {
             fs_ctx_close(&c);
@@ -264,7 +264,7 @@ static int fs_mount_run(const char *store, const char *mountpoint, int foregroun
     if (!foreground)
         fprintf(stderr, "  %s\n", log_path);
     if (!no_run)
-        fprintf(stderr, "unisec mount: instances are not started: this unisec has no runtime "
+        fprintf(stderr, "unisec mount: instances are not started: the mount does not build images "
                         "yet (files and history are served as with --no-run)\n");
     /* Edits made in the store while nothing served it are looked at before serving. */
     fs_apply_external(&c);
@@ -447,7 +447,8 @@ int fs_cmd_status(int argc, char **argv)
         printf("node %s: level %s, pdp %s, image not built, not running\n", p->node, img->level,
                engine_pdp_name(img->pdp));
     }
-    printf("images: not built; instances: not running (this unisec has no runtime yet)\n");
+    printf("images: not built; instances: not running (the mount does not build images or "
+           "start instances yet)\n");
     fs_ctx_close(&c);
     return 0;
 }

@@ -65,7 +65,7 @@ static const char fs_readme[] =
     "  settle               blocks until pending work has converged, then says so\n"
     "  tosca/               derived: unitosca.yaml, tosca.yaml, p_so.json, p_ug.json,\n"
     "                       topology.dot (regenerated with every accepted change)\n"
-    "  images/              built images (none yet: no runtime)\n"
+    "  images/              built images (none: nothing builds them yet)\n"
     "\n"
     "A write is applied when the file is closed: close(2) returns its error (EINVAL,\n"
     "EACCES, ENOENT, EFBIG) and `errors` says why. Every accepted change is one git commit\n"
@@ -110,11 +110,12 @@ static int fs_gen_settle(struct fs_ctx *c, const struct fs_snap *s, const struct
                          FILE *out)
 {
     (void)w;
-    /* Nothing is ever pending while unisec has no runtime: builds, pushes and swaps are
-     * what a read of settle waits for, and none is started. */
+    /* Nothing is ever pending while the mount starts no build or instance: builds, pushes and swaps
+     * are what a read of settle waits for, and none is started. */
     fprintf(out, "settled at %.12s: no build, push or swap pending\n", s->head);
     (void)c;
-    fprintf(out, "instances are not running: this unisec has no runtime yet\n");
+    fprintf(out,
+            "instances are not running: the mount does not build images or start instances yet\n");
     return 0;
 }
 
@@ -243,7 +244,7 @@ static int fs_gen_acl(struct fs_ctx *c, const struct fs_snap *s, const struct fs
     return 0;
 }
 
-/* Images and instances: nothing is built or started while unisec has no runtime. */
+/* Images and instances: the mount builds and starts nothing yet. */
 static int fs_gen_status(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                          FILE *out)
 {
@@ -263,8 +264,8 @@ static int fs_gen_status_json(struct fs_ctx *c, const struct fs_snap *s, const s
     fprintf(out,
             "{\"node\": \"%s\", \"state\": \"not running\", \"level\": \"%s\", "
             "\"image\": null, \"image_built\": false, \"policy_version_acked\": null, "
-            "\"pid\": null, \"since\": null, \"detail\": \"this unisec has no runtime "
-            "yet: images are not built and instances are not started\"}\n",
+            "\"pid\": null, \"since\": null, \"detail\": \"the mount does not build "
+            "images or start instances yet\"}\n",
             w->node, img->level);
     return 0;
 }

@@ -78,7 +78,7 @@ AO=""
 out=$("$U" mount --store "$S" "$M" $AO 2>&1) || bad "mount daemonises: $out"
 check "the mount is there when mount returns" mounted
 check "the daemon runs in the background" daemon_pid
-case $out in *"no runtime"*) ok ;; *) bad "mount without --no-run says no instance starts: $out" ;; esac
+case $out in *"instances are not started"*) ok ;; *) bad "mount without --no-run says no instance starts: $out" ;; esac
 check "status says nothing runs" sh -c "'$U' status --store '$S' | grep -q 'instances: not running'"
 for f in README topology.yaml history events errors settle policy/acl policy/groups \
     policy/credentials; do
@@ -112,7 +112,7 @@ check "tosca/topology.dot is Graphviz" grep -q "digraph" "$M/tosca/topology.dot"
 cp "$M/tosca/p_so.json" "$T/p_so.before"
 check "policy/acl reads as the store's file" cmp "$M/policy/acl" mount-examples/policy/acl
 check "history shows the init commit" grep -q "init:" "$M/history"
-check "settle says nothing is pending and nothing runs" grep -q "no runtime" "$M/settle"
+check "settle says nothing is pending and nothing runs" grep -q "instances are not running" "$M/settle"
 check "events shows the mount" grep -q "mounted" "$M/events"
 refuse "README is read-only, even for root" sh -c "echo x > '$M/README'"
 refuse "history is read-only" sh -c "echo x >> '$M/history'"
