@@ -2,7 +2,7 @@
 # Every C file of the project is formatted as the root .clang-format says.
 cd "$UNISEC_SRCDIR" || exit 1
 command -v clang-format >/dev/null || { echo "SKIP: clang-format is not installed"; exit 77; }
-command -v git >/dev/null && [ -d .git ] || { echo "SKIP: not a git checkout"; exit 77; }
+command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1 || { echo "SKIP: not a git checkout"; exit 77; }
 bad=0; n=0
 for f in $(git ls-files '*.c' '*.h'); do
     n=$((n+1))
