@@ -21,17 +21,42 @@ const char *engine_pdp_name(enum engine_pdp p)
 
 /* ---- the arena that owns every allocation of a derived result ---- */
 
+int topo_arena_adopt(struct topo_arena *a, void *p)
+{
+    void **slot;
+
+    if ((slot = topo_push(&a->blocks, a->nblocks, sizeof(*slot))) == NULL) {
+        free(p);
+        return -ENOMEM;
+    }
+    *slot = p;
+    a->nblocks++;
+    return 0;
+}
+
 void *topo_arena_alloc(struct topo_arena *a, size_t size)
 {
-    void **slot, *p;
+    char *p;
 
-    if ((slot = topo_push(&a->v, a->n, sizeof(*slot))) == NULL)
-        return NULL;
-    if ((p = calloc(1, size ? size : 1)) == NULL)
-        return NULL;
-    *slot = p;
-    a->n++;
-    return p;
+    size = (size + 15) & ~(size_t)15;
+    if (size == 0)
+        size = 16;
+    if (size > TOPO_ARENA_BLOCK / 4) {
+        /* a large object gets its own block, so the current block keeps its free space */
+        if ((p = calloc(1, size)) == NULL || topo_arena_adopt(a, p) < 0)
+            return NULL;
+        return p;
+    }
+    if (size > a->left) {
+        if ((p = calloc(1, TOPO_ARENA_BLOCK)) == NULL || topo_arena_adopt(a, p) < 0)
+            return NULL;
+        a->cur = p;
+        a->left = TOPO_ARENA_BLOCK;
+    }
+    p = a->cur;
+    a->cur += size;
+    a->left -= size;
+    return p; /* zero: blocks come from calloc and are never reused */
 }
 
 char *topo_arena_strdup(struct topo_arena *a, const char *s)
@@ -59,11 +84,10 @@ char *topo_arena_printf(struct topo_arena *a, const char *fmt, ...)
 
 void topo_arena_free(struct topo_arena *a)
 {
-    for (size_t i = 0; i < a->n; i++)
-        free(a->v[i]);
-    free(a->v);
-    a->v = NULL;
-    a->n = 0;
+    for (size_t i = 0; i < a->nblocks; i++)
+        free(a->blocks[i]);
+    free(a->blocks);
+    memset(a, 0, sizeof(*a));
 }
 
 /* ---- one image: a node at a level ---- */

@@ -10,16 +10,25 @@
 #define TOPO_COMP_MAX 32
 #define TOPO_ENV_MAX  16
 
-/* Every allocation of a derived result, freed together. */
+/* Every allocation of a derived result, freed together: small ones are carved from blocks of
+ * TOPO_ARENA_BLOCK bytes (a derived result holds many thousands of short strings), large ones
+ * get a block of their own. */
+#define TOPO_ARENA_BLOCK (64u << 10)
+
 struct topo_arena {
-    void **v;
-    size_t n;
+    void **blocks;
+    size_t nblocks;
+    char *cur;   /* free space in the last small block */
+    size_t left; /* bytes at cur */
 };
 
-void *topo_arena_alloc(struct topo_arena *a, size_t size); /* zeroed */
+void *topo_arena_alloc(struct topo_arena *a, size_t size); /* zeroed, 16-byte aligned */
 char *topo_arena_strdup(struct topo_arena *a, const char *s);
 char *topo_arena_printf(struct topo_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Hands P (from malloc) to the arena, which frees it with the rest; frees P and returns -ENOMEM
+ * when it cannot. */
+int topo_arena_adopt(struct topo_arena *a, void *p);
 void topo_arena_free(struct topo_arena *a);
 
 struct engine_topology_derived {

@@ -798,10 +798,11 @@ static int topo_artifact_text(struct engine_topology_derived *x, enum engine_top
         free(buf);
         return -ENOMEM;
     }
-    x->art[a] = topo_arena_strdup(&x->a, buf);
+    if (topo_arena_adopt(&x->a, buf) < 0)
+        return -ENOMEM;
+    x->art[a] = buf;
     x->artlen[a] = len;
-    free(buf);
-    return x->art[a] ? 0 : -ENOMEM;
+    return 0;
 }
 
 /* The text jansson dumps, in a buffer whose first failure to grow is final: jansson 2.14
@@ -851,11 +852,10 @@ static int topo_artifact_json(struct engine_topology_derived *x, enum engine_top
         return -ENOMEM;
     }
     b.buf[b.len] = 0;
-    x->art[a] = topo_arena_strdup(&x->a, b.buf);
-    free(b.buf);
-    if (x->art[a] == NULL)
+    if (topo_arena_adopt(&x->a, b.buf) < 0)
         return -ENOMEM;
-    x->artlen[a] = strlen(x->art[a]);
+    x->art[a] = b.buf;
+    x->artlen[a] = b.len;
     return 0;
 }
 
