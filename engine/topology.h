@@ -276,6 +276,15 @@ struct engine_topology_derived;
 int engine_topology_derive(struct engine_topology_derived **out, const struct engine_topology *t,
                            const struct engine_topology_state *s, enum engine_target target,
                            struct engine_diag *diag);
+
+/* The same checks and plans without the five artifacts (engine_topology_derived_artifact()
+ * then returns NULL): several times cheaper, for a caller that needs the artifacts only when
+ * someone reads them. */
+int engine_topology_derive_plans(struct engine_topology_derived **out,
+                                 const struct engine_topology *t,
+                                 const struct engine_topology_state *s, enum engine_target target,
+                                 struct engine_diag *diag);
+
 void engine_topology_derived_free(struct engine_topology_derived *x);
 
 size_t engine_topology_derived_count(const struct engine_topology_derived *x);
@@ -299,7 +308,8 @@ enum engine_topology_artifact {
 const char *engine_topology_artifact_name(enum engine_topology_artifact a);
 
 /* Artifact A of X as NUL-terminated text (borrowed from X; *LEN, when LEN is not NULL, gets
- * its length). The five reflect the state given to engine_topology_derive(). */
+ * its length), or NULL (and 0) when X was made by engine_topology_derive_plans(). The five
+ * reflect the state given to engine_topology_derive(). */
 const char *engine_topology_derived_artifact(const struct engine_topology_derived *x,
                                              enum engine_topology_artifact a, size_t *len);
 

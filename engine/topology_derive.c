@@ -465,7 +465,7 @@ cleanup:
 
 static int topo_derive(struct engine_topology_derived **out, const struct engine_topology *t,
                        const struct engine_topology_state *s, enum engine_target target,
-                       struct engine_diag *d);
+                       int artifacts, struct engine_diag *d);
 
 static int topo_derive_plan(struct engine_topology_derived *x, const struct engine_topology *t,
                             const struct engine_topology_state *s, size_t node,
@@ -503,24 +503,40 @@ static int topo_derive_plan(struct engine_topology_derived *x, const struct engi
     return bad;
 }
 
-int engine_topology_derive(struct engine_topology_derived **out, const struct engine_topology *t,
-                           const struct engine_topology_state *s, enum engine_target target,
-                           struct engine_diag *diag)
+/* Runs topo_derive with its messages collected apart, so that DIAG may be NULL. */
+static int topo_derive_diag(struct engine_topology_derived **out, const struct engine_topology *t,
+                            const struct engine_topology_state *s, enum engine_target target,
+                            int artifacts, struct engine_diag *diag)
 {
     struct engine_diag local;
     int r;
 
     engine_diag_init(&local);
-    r = topo_derive(out, t, s, target, &local);
+    r = topo_derive(out, t, s, target, artifacts, &local);
     if (diag != NULL)
         engine_diag_move(diag, &local);
     engine_diag_free(&local);
     return r;
 }
 
+int engine_topology_derive(struct engine_topology_derived **out, const struct engine_topology *t,
+                           const struct engine_topology_state *s, enum engine_target target,
+                           struct engine_diag *diag)
+{
+    return topo_derive_diag(out, t, s, target, 1, diag);
+}
+
+int engine_topology_derive_plans(struct engine_topology_derived **out,
+                                 const struct engine_topology *t,
+                                 const struct engine_topology_state *s, enum engine_target target,
+                                 struct engine_diag *diag)
+{
+    return topo_derive_diag(out, t, s, target, 0, diag);
+}
+
 static int topo_derive(struct engine_topology_derived **out, const struct engine_topology *t,
                        const struct engine_topology_state *s, enum engine_target target,
-                       struct engine_diag *d)
+                       int artifacts, struct engine_diag *d)
 {
     struct engine_topology_derived *x = calloc(1, sizeof(*x));
     struct engine_topology_state *def = NULL;
@@ -548,7 +564,7 @@ static int topo_derive(struct engine_topology_derived **out, const struct engine
         r = -EINVAL;
         goto fail;
     }
-    if ((r = topo_artifacts(x, t, s)) < 0)
+    if (artifacts && (r = topo_artifacts(x, t, s)) < 0)
         goto fail;
     engine_topology_state_free(def);
     *out = x;

@@ -24,11 +24,9 @@ const char *engine_topology_artifact_name(enum engine_topology_artifact a)
 const char *engine_topology_derived_artifact(const struct engine_topology_derived *x,
                                              enum engine_topology_artifact a, size_t *len)
 {
-    if ((unsigned)a >= ENGINE_ARTIFACT_COUNT)
-        return NULL;
     if (len != NULL)
-        *len = x->artlen[a];
-    return x->art[a];
+        *len = (unsigned)a < ENGINE_ARTIFACT_COUNT ? x->artlen[a] : 0;
+    return (unsigned)a < ENGINE_ARTIFACT_COUNT ? x->art[a] : NULL;
 }
 
 /* What every emitter reads. */

@@ -296,6 +296,33 @@ static void test_topology_derive_apply_configure(void **state)
     engine_diag_free(&d);
 }
 
+/* Plans without artifacts: the same plans, no text. */
+static void test_topology_derive_plans_only(void **state)
+{
+    struct engine_topology *t = load(iso);
+    struct engine_topology_derived *x = NULL, *y = NULL;
+    size_t len = 1;
+    char a[256], b[256];
+
+    (void)state;
+    assert_int_equal(engine_topology_derive_plans(&x, t, NULL, ENGINE_TARGET_HVT, NULL), 0);
+    assert_int_equal(engine_topology_derive(&y, t, NULL, ENGINE_TARGET_HVT, NULL), 0);
+    assert_null(engine_topology_derived_artifact(x, ENGINE_ARTIFACT_P_UG, &len));
+    assert_int_equal(len, 0);
+    assert_non_null(engine_topology_derived_artifact(y, ENGINE_ARTIFACT_P_UG, NULL));
+    for (size_t l = 0; l < 2; l++) {
+        names(&engine_topology_derived_plan(x, 0)->images[l], a, sizeof(a));
+        names(&engine_topology_derived_plan(y, 0)->images[l], b, sizeof(b));
+        assert_string_equal(a, b);
+    }
+    engine_topology_derived_free(x);
+    /* the checks are the same: hardware isolation on spt is refused */
+    assert_int_equal(engine_topology_derive_plans(&x, t, NULL, ENGINE_TARGET_SPT, NULL), -EINVAL);
+    assert_null(x);
+    engine_topology_derived_free(y);
+    engine_topology_free(t);
+}
+
 /* Every DIAG may be NULL: the result is the same, without the messages. */
 static void test_topology_derive_null_diag(void **state)
 {
@@ -325,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_topology_derive_artifacts),
         cmocka_unit_test(test_topology_derive_apply_configure),
         cmocka_unit_test(test_topology_derive_null_diag),
+        cmocka_unit_test(test_topology_derive_plans_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
