@@ -36,12 +36,29 @@ static void fuzz_topology_model(const uint8_t *data, size_t size)
 
     engine_diag_init(&d);
     if (engine_topology_load_buffer(&t, (const char *)data, size, "fuzz.yaml", NULL, &d) == 0) {
+        struct engine_topology_state *s = NULL;
         for (int target = 0; target < 2; target++) {
             struct engine_topology_derived *x = NULL;
             if (engine_topology_derive(&x, t, NULL, (enum engine_target)target, &d) == 0)
                 fuzz_topology_check_plans(t, x);
             engine_topology_derived_free(x);
         }
+        /* every node at its last level: the plans must follow the state */
+        if (engine_topology_state_new(&s, t) == 0) {
+            struct engine_topology_derived *x = NULL;
+            for (size_t i = 0; i < engine_topology_node_count(t); i++) {
+                const struct engine_topology_node *n = engine_topology_node_at(t, i);
+                if (engine_topology_state_set_level(s, n->name, n->levels[n->nlevels - 1], &d) < 0)
+                    abort();
+            }
+            if (engine_topology_derive_plans(&x, t, s, ENGINE_TARGET_HVT, &d) == 0)
+                for (size_t i = 0; i < engine_topology_derived_count(x); i++)
+                    if (engine_topology_derived_plan(x, i)->current !=
+                        engine_topology_node_at(t, i)->nlevels - 1)
+                        abort();
+            engine_topology_derived_free(x);
+        }
+        engine_topology_state_free(s);
     }
     engine_topology_free(t);
     engine_diag_free(&d);
