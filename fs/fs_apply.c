@@ -103,23 +103,27 @@ static int fs_text_equal(const struct fs_text *a, const struct fs_text *b)
 
 /*
  * Commits NS's files that differ from the store's head (usually just the changed one; after
- * a refused outside change, also the files that put the last good state back). OUT_ID is ""
- * when nothing differs.
+ * a refused outside change, also the files that put the last good state back). CUR is the
+ * served snapshot: while it is the store's head (c->served_is_head), its files are the head's
+ * and need not be read again. OUT_ID is "" when nothing differs. Caller holds apply_mu.
  */
-static int fs_commit(struct fs_ctx *c, const struct fs_snap *ns,
+static int fs_commit(struct fs_ctx *c, const struct fs_snap *cur, const struct fs_snap *ns,
                      const struct engine_store_author *author, const char *msg, char out_id[41],
                      struct engine_diag *diag)
 {
     struct engine_store_change ch[FS_FILE_N];
-    struct fs_text head[FS_FILE_N];
+    struct fs_text head[FS_FILE_N] = {{0}};
+    const struct fs_text *base = head;
     size_t n = 0;
-    int rc;
+    int rc = 0;
 
     out_id[0] = '\0';
-    if ((rc = fs_snap_read_store(head, c->store, diag)) < 0)
+    if (c->served_is_head && cur == c->snap)
+        base = cur->file;
+    else if ((rc = fs_snap_read_store(head, c->store, diag)) < 0)
         return rc;
     for (int f = 0; f < FS_FILE_N; f++) {
-        if (fs_text_equal(&head[f], &ns->file[f]))
+        if (fs_text_equal(&base[f], &ns->file[f]))
             continue;
         ch[n].path = fs_file_path(f);
         ch[n].data = ns->file[f].data;
@@ -134,6 +138,8 @@ static int fs_commit(struct fs_ctx *c, const struct fs_snap *ns,
     /* The commit is made and durable; only the work tree lags (the store retries). */
     if (rc == ENGINE_STORE_WORKTREE_STALE)
         rc = 0;
+    if (rc == 0)
+        c->served_is_head = 1; /* NS is served next, and it is now what main holds */
     return rc;
 }
 
@@ -321,7 +327,7 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
             rc = -ENOMEM;
             goto done;
         }
-        rc = fs_commit(c, ns, &who.author, msg, id, &diag);
+        rc = fs_commit(c, cur, ns, &who.author, msg, id, &diag);
         if (rc != -EAGAIN || attempt >= 2)
             break;
         /* main moved outside the mount: take that change in (or refuse it) and redo ours on
@@ -400,6 +406,7 @@ static void fs_external_head(struct fs_ctx *c, const char *id)
         rc = fs_snap_build(&ns, file, id, c->snap, NULL, NULL, c->target, &diag);
     if (rc == 0) {
         fs_install(c, ns);
+        c->served_is_head = 1;
         c->refused_wt[0] = '\0';
         fs_event(c, "external commit %.12s by %s applied: %s", id, hi.author, hi.summary);
         goto out;
@@ -417,6 +424,7 @@ static void fs_external_head(struct fs_ctx *c, const char *id)
         fs_snap_put(c, cur);
         snprintf(c->refused_wt, sizeof(c->refused_wt), "%s", id);
     }
+    c->served_is_head = 0; /* main holds the refused commit; the last good state is served */
 out:
     free(text);
     engine_diag_free(&diag);
@@ -538,7 +546,7 @@ static void fs_external_worktree(struct fs_ctx *c)
     for (int f = 0; f < FS_FILE_N; f++)
         if (touched[f])
             engine_store_restore(c->store, fs_file_path(f), NULL);
-    rc = fs_commit(c, ns, &who.author, msg, id, &diag);
+    rc = fs_commit(c, cur, ns, &who.author, msg, id, &diag);
     if (rc < 0) {
         if ((text = engine_diag_join(&diag)) != NULL)
             for (char *p = text; *p; p++)

@@ -261,6 +261,7 @@ struct fs_ctx {
     struct fs_log errors;  /* mu */
     uint64_t changes;      /* mu: accepted changes since the start */
     char refused_wt[41];   /* apply_mu: the last refused external head, reported once */
+    int served_is_head;    /* apply_mu: the served snapshot's files are main's */
     char *refused_wt_sig;  /* apply_mu: signature of the last refused work-tree edit */
 
     int watch_fd; /* inotify descriptor, -1 when none */
