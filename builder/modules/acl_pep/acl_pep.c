@@ -1,0 +1,373 @@
+/*
+ * acl_pep.c — the acl_pep module: the policy enforcement point. Decides every request on
+ * the node's policy with one of three PDPs (NetSoft 2019, section VI):
+ *   internal  the rules compiled into the image (a data section the builder links in);
+ *   push      rules received over the policy channel, validated, swapped in atomically
+ *             and acknowledged by version; a bad blob is refused and the old rules stay;
+ *   pull      a query per request to the PDP over the "pdp" stream (pdp.h), answers cached
+ *             until their time-to-live ends or the PDP announces a new policy version.
+ * Denied: 403; denied and anonymous while authn is in the chain: 401 with its challenge.
+ * No rules yet (push before the first blob, pull with the PDP unreachable): 503.
+ */
+#include "../module.h"
+#include "../authn/basic.h"
+#include "acl_pep.h"
+#include "pdp.h"
+
+enum acl_mode { ACL_INTERNAL, ACL_PUSH, ACL_PULL };
+
+/* The internal PDP's rules: a section the builder links in (absent from other images). */
+extern const char mod_acl_internal_blob[] __attribute__((weak));
+extern const char mod_acl_internal_blob_end[] __attribute__((weak));
+
+static enum acl_mode acl_mode;
+static char acl_policy_name[ENGINE_ACL_NAME_MAX + 1];
+static size_t acl_policy_len;
+static struct mod_policy acl_policy;
+
+const struct mod_policy *mod_acl_policy(void)
+{
+    return acl_mode != ACL_PULL && acl_policy.buf ? &acl_policy : NULL;
+}
+
+int mod_acl_pull(void)
+{
+    return acl_mode == ACL_PULL;
+}
+
+static void acl_respond_status(struct mod_req *rq, int status)
+{
+    char body[64];
+    struct mod_http_response r = {status, "text/plain", NULL, body, 0};
+    r.body_len = (size_t)snprintf(body, sizeof(body), "%d %s\n", status, mod_http_reason(status));
+    if (status == 401)
+        r.headers = rq->challenge;
+    if (status == 503)
+        r.headers = "Retry-After: 1\r\n";
+    mod_req_respond(rq, &r);
+}
+
+static void acl_deny(struct mod_req *rq)
+{
+    acl_respond_status(rq, rq->user == NULL && rq->challenge ? 401 : 403);
+}
+
+/* ---- push: the policy channel ---- */
+
+static void acl_policy_arrived(void *ctx)
+{
+    void *buf, *old;
+    size_t len;
+    const char *why = NULL;
+    (void)ctx;
+    while (libos_policy_take(&buf, &len) == 0) {
+        int e = mod_policy_install(&acl_policy, buf, len, &old, &why);
+        if (e < 0) {
+            uint64_t v = mod_policy_claimed_version(buf, len);
+            printf("acl_pep: refused policy version %llu: %s; the previous rules stay\n",
+                   (unsigned long long)v, why);
+            libos_policy_refuse(v, e, why);
+            free(buf);
+            continue;
+        }
+        free(old);
+        printf("acl_pep: policy version %llu in force (%u rules)\n",
+               (unsigned long long)acl_policy.version, acl_policy.blob.rule_count);
+        libos_policy_ack(acl_policy.version);
+    }
+}
+
+/* ---- pull: the PDP stream ---- */
+
+struct acl_pending {
+    uint64_t id;
+    uint8_t key[32];
+    struct mod_req *rq;
+    struct acl_pending *next;
+};
+
+static struct libos_stream *acl_pdp;
+static int acl_pdp_up; /* connected */
+static struct mod_pdp_cache acl_cache;
+static struct acl_pending *acl_pending;
+static uint64_t acl_next_id = 1;
+static char acl_pdp_in[4096];
+static size_t acl_pdp_in_len;
+static char *acl_pdp_out; /* queries not yet written */
+static size_t acl_pdp_out_len, acl_pdp_out_off;
+static struct libos_timer acl_retry;
+
+#define ACL_PDP_OUT_MAX (256u * 1024u)
+
+static int acl_pdp_connect(void);
+
+static void acl_retry_fire(struct libos_timer *t, void *ctx)
+{
+    (void)t;
+    (void)ctx;
+    acl_pdp_connect();
+}
+
+static void acl_answer(struct mod_req *rq, int32_t allow, int32_t auth)
+{
+    if (auth == MOD_PDP_AUTH_BAD || auth == MOD_PDP_AUTH_UNKNOWN) {
+        rq->user = NULL; /* not proven: never logged as that user */
+        acl_respond_status(rq, 401);
+    } else if (!allow) {
+        acl_deny(rq);
+    } else {
+        mod_req_resume(rq);
+    }
+}
+
+/* The PDP is gone: every waiting request gets 503, and we try again in a second. */
+static void acl_pdp_lost(const char *why)
+{
+    printf("acl_pep: PDP stream %s; retrying in 1 s\n", why);
+    if (acl_pdp)
+        libos_stream_close(acl_pdp);
+    acl_pdp = NULL;
+    acl_pdp_up = 0;
+    acl_pdp_in_len = acl_pdp_out_len = acl_pdp_out_off = 0;
+    while (acl_pending) {
+        struct acl_pending *p = acl_pending;
+        acl_pending = p->next;
+        acl_respond_status(p->rq, 503);
+        free(p);
+    }
+    libos_timer_arm(&acl_retry, libos_loop_now() + 1000000000ull, acl_retry_fire, NULL);
+}
+
+static void acl_pdp_message(const char *m, uint32_t magic)
+{
+    struct mod_pdp_answer a;
+    memcpy(&a, m, sizeof(a));
+    if (magic == MOD_PDP_NOTICE_MAGIC) {
+        mod_pdp_cache_version(&acl_cache, a.version);
+        return;
+    }
+    if (magic != MOD_PDP_ANSWER_MAGIC) {
+        acl_pdp_lost("sent a query");
+        return;
+    }
+    for (struct acl_pending **pp = &acl_pending; *pp; pp = &(*pp)->next) {
+        struct acl_pending *p = *pp;
+        if (p->id != a.id)
+            continue;
+        *pp = p->next;
+        mod_pdp_cache_put(&acl_cache, p->key, libos_loop_now(), a.version, a.allow, a.auth);
+        acl_answer(p->rq, a.allow, a.auth);
+        free(p);
+        return;
+    }
+}
+
+static void acl_pdp_readable(struct libos_stream *s, void *ctx)
+{
+    (void)ctx;
+    for (;;) {
+        long n =
+            libos_stream_read(s, acl_pdp_in + acl_pdp_in_len, sizeof(acl_pdp_in) - acl_pdp_in_len);
+        if (n == -UNISEC_EAGAIN)
+            return;
+        if (n <= 0) {
+            acl_pdp_lost(n == 0 ? "closed" : "failed");
+            return;
+        }
+        acl_pdp_in_len += (size_t)n;
+        size_t off = 0;
+        for (;;) {
+            uint32_t magic = 0;
+            long m = mod_pdp_message_len(acl_pdp_in + off, acl_pdp_in_len - off, &magic);
+            if (m < 0) {
+                acl_pdp_lost("sent a malformed message");
+                return;
+            }
+            if (m == 0)
+                break;
+            acl_pdp_message(acl_pdp_in + off, magic);
+            if (acl_pdp == NULL)
+                return;
+            off += (size_t)m;
+        }
+        memmove(acl_pdp_in, acl_pdp_in + off, acl_pdp_in_len - off);
+        acl_pdp_in_len -= off;
+    }
+}
+
+static void acl_pdp_writable(struct libos_stream *s, void *ctx)
+{
+    (void)ctx;
+    acl_pdp_up = 1;
+    while (acl_pdp_out_off < acl_pdp_out_len) {
+        long n =
+            libos_stream_write(s, acl_pdp_out + acl_pdp_out_off, acl_pdp_out_len - acl_pdp_out_off);
+        if (n == -UNISEC_EAGAIN)
+            break;
+        if (n <= 0) {
+            acl_pdp_lost("refused a write");
+            return;
+        }
+        acl_pdp_out_off += (size_t)n;
+    }
+    if (acl_pdp_out_off == acl_pdp_out_len)
+        acl_pdp_out_off = acl_pdp_out_len = 0;
+    libos_stream_want(s, LIBOS_WANT_READ | (acl_pdp_out_len ? LIBOS_WANT_WRITE : 0));
+}
+
+static const struct libos_stream_ops acl_pdp_ops = {acl_pdp_readable, acl_pdp_writable};
+
+/* Returns 0, or -UNISEC_ENOENT when the image declares no PDP stream. */
+static int acl_pdp_connect(void)
+{
+    int e = libos_connect(&acl_pdp, "pdp");
+    if (e < 0) {
+        acl_pdp = NULL;
+        if (e != -UNISEC_ENOENT)
+            libos_timer_arm(&acl_retry, libos_loop_now() + 1000000000ull, acl_retry_fire, NULL);
+        return e == -UNISEC_ENOENT ? e : 0;
+    }
+    libos_stream_set_ops(acl_pdp, &acl_pdp_ops, NULL);
+    return 0;
+}
+
+static int acl_pull(struct mod_req *rq, const struct mod_pdp_request *q)
+{
+    uint8_t key[32];
+    int32_t allow, auth;
+
+    mod_pdp_cache_key(key, q);
+    if (mod_pdp_cache_get(&acl_cache, key, libos_loop_now(), &allow, &auth)) {
+        if (allow && (auth == MOD_PDP_AUTH_OK || auth == MOD_PDP_AUTH_NONE))
+            return MOD_NEXT;
+        acl_answer(rq, allow, auth);
+        return MOD_DONE;
+    }
+    if (acl_pdp == NULL || acl_pdp_out_len + MOD_PDP_QUERY_MAX > ACL_PDP_OUT_MAX) {
+        acl_respond_status(rq, 503);
+        return MOD_DONE;
+    }
+    struct acl_pending *p = malloc(sizeof(*p));
+    if (acl_pdp_out == NULL)
+        acl_pdp_out = malloc(ACL_PDP_OUT_MAX);
+    if (p == NULL || acl_pdp_out == NULL) {
+        free(p);
+        acl_respond_status(rq, 503);
+        return MOD_DONE;
+    }
+    long n = mod_pdp_query_encode(acl_pdp_out + acl_pdp_out_len, ACL_PDP_OUT_MAX - acl_pdp_out_len,
+                                  acl_next_id, q);
+    if (n < 0) {
+        free(p);
+        acl_deny(rq); /* over the ACL's bounds: no rule can allow it */
+        return MOD_DONE;
+    }
+    acl_pdp_out_len += (size_t)n;
+    p->id = acl_next_id++;
+    memcpy(p->key, key, 32);
+    p->rq = rq;
+    p->next = acl_pending;
+    acl_pending = p;
+    if (acl_pdp_up)
+        acl_pdp_writable(acl_pdp, NULL);
+    return MOD_WAIT;
+}
+
+/* ---- the module ---- */
+
+static int acl_handle(struct mod_req *rq)
+{
+    const struct mod_http_request *h = rq->http;
+    if (acl_mode == ACL_PULL) {
+        struct mod_basic_cred cred;
+        struct mod_pdp_request q = {acl_policy_name, NULL, h->method,     h->path,     NULL,
+                                    acl_policy_len,  0,    h->method_len, h->path_len, 0};
+        if (rq->auth_deferred) {
+            if (mod_basic_decode(&cred, h->authorization, h->authorization_len) < 0) {
+                acl_respond_status(rq, 401);
+                return MOD_DONE;
+            }
+            q.user = cred.user;
+            q.user_len = cred.user_len;
+            q.password = cred.password;
+            q.password_len = cred.password_len;
+        }
+        int r = acl_pull(rq, &q);
+        if (rq->auth_deferred)
+            mod_basic_wipe(&cred);
+        return r;
+    }
+    const struct engine_acl_blob *b = mod_acl_policy() ? &acl_policy.blob : NULL;
+    if (b == NULL) {
+        acl_respond_status(rq, 503);
+        return MOD_DONE;
+    }
+    struct engine_acl_request ar = {acl_policy_name, rq->user,     h->method,     h->path,
+                                    acl_policy_len,  rq->user_len, h->method_len, h->path_len};
+    struct engine_acl_decision d;
+    if (engine_acl_blob_decide(b, &ar, &d) == 0 && d.allow)
+        return MOD_NEXT;
+    acl_deny(rq); /* denied, or a request the lookup refuses (a ".." segment...) */
+    return MOD_DONE;
+}
+
+static int acl_init(const struct mod_props *p)
+{
+    const char *mode = mod_prop_get(p, "pdp"), *policy = mod_prop_get(p, "policy");
+    uint64_t ttl, entries;
+
+    if (policy == NULL || (acl_policy_len = strlen(policy)) == 0 ||
+        acl_policy_len > ENGINE_ACL_NAME_MAX) {
+        printf("acl_pep: property policy: expected the name of the policy to enforce\n");
+        return -UNISEC_EINVAL;
+    }
+    memcpy(acl_policy_name, policy, acl_policy_len);
+    if (mode == NULL || strcmp(mode, "internal") == 0) {
+        const char *why = NULL;
+        void *old;
+        size_t len = (size_t)(mod_acl_internal_blob_end - mod_acl_internal_blob);
+        acl_mode = ACL_INTERNAL;
+        if (mod_acl_internal_blob == NULL ||
+            mod_policy_install(&acl_policy, (void *)mod_acl_internal_blob, len, &old, &why) < 0) {
+            printf("acl_pep: the image's compiled rules are missing or corrupt: %s\n",
+                   why ? why : "no data section");
+            return -UNISEC_EINVAL;
+        }
+        printf("acl_pep: internal PDP, policy %s version %llu (%u rules)\n", acl_policy_name,
+               (unsigned long long)acl_policy.version, acl_policy.blob.rule_count);
+        return 0;
+    }
+    if (strcmp(mode, "push") == 0) {
+        acl_mode = ACL_PUSH;
+        if (libos_policy_watch("policy", acl_policy_arrived, NULL) < 0) {
+            printf("acl_pep: the image declares no policy channel 'policy'\n");
+            return -UNISEC_EINVAL;
+        }
+        printf("acl_pep: push PDP, policy %s; waiting for rules\n", acl_policy_name);
+        return 0;
+    }
+    if (strcmp(mode, "pull") != 0) {
+        printf("acl_pep: property pdp: expected internal, push or pull, got '%s'\n", mode);
+        return -UNISEC_EINVAL;
+    }
+    acl_mode = ACL_PULL;
+    if (mod_prop_uint(p, "acl_pep", "cache_ttl", 60, 0, 86400, &ttl) < 0 ||
+        mod_prop_uint(p, "acl_pep", "cache_entries", 4096, 1, 1u << 20, &entries) < 0)
+        return -UNISEC_EINVAL;
+    uint32_t n = 1;
+    while (n < entries)
+        n <<= 1;
+    struct mod_pdp_entry *e = calloc(n, sizeof(*e));
+    if (e == NULL || mod_pdp_cache_init(&acl_cache, e, n, ttl * 1000000000ull) < 0) {
+        printf("acl_pep: no memory for %u cache entries\n", n);
+        return -UNISEC_ENOMEM;
+    }
+    if (acl_pdp_connect() < 0) {
+        printf("acl_pep: the image declares no PDP stream 'pdp'\n");
+        return -UNISEC_EINVAL;
+    }
+    printf("acl_pep: pull PDP, policy %s\n", acl_policy_name);
+    return 0;
+}
+
+const struct mod_module mod_acl_pep = {"acl_pep", acl_init, acl_handle, NULL};

@@ -1,0 +1,375 @@
+/*
+ * http_server.c — the http_server module: HTTP/1.1 connections on the library OS's streams,
+ * with keep-alive and pipelining, bounded buffers, and idle and slow-client timeouts; each
+ * complete request goes down the module chain (module.h).
+ */
+#include "../module.h"
+
+struct http_conn {
+    struct libos_stream *s;
+    char *in; /* received bytes: the current request head and body, then pipelined ones */
+    size_t in_len, in_cap;
+    char *out; /* responses not yet written: out[out_off..out_len) */
+    size_t out_len, out_off, out_cap;
+    struct mod_http_scan scan;
+    struct mod_http_request rq;
+    struct mod_req mreq;
+    uint64_t last;     /* monotonic ns of the last progress, for the timeouts */
+    int busy;          /* mreq is in the chain */
+    int closing;       /* close once the output is written */
+    int in_process;    /* http_process() is on the stack */
+    int sent_continue; /* answered "Expect: 100-continue" for the current request */
+    struct http_conn *prev, *next;
+};
+
+static struct mod_http_limits http_lim = MOD_HTTP_LIMITS_DEFAULT;
+static uint64_t http_keepalive_ns, http_header_ns;
+static struct http_conn *http_conns;
+static size_t http_nconns;
+static struct libos_timer http_sweep_timer;
+
+#define HTTP_IN_FIRST  4096 /* first receive buffer; grows to head_max + body_max */
+#define HTTP_OUT_FIRST 1024
+
+static void http_flush(struct http_conn *c);
+static void http_process(struct http_conn *c);
+
+static void http_free(struct http_conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        http_conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    http_nconns--;
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+/* Closes the stream; the connection itself lives on while a module still holds its request. */
+static void http_close(struct http_conn *c)
+{
+    if (c->s) {
+        libos_stream_close(c->s);
+        c->s = NULL;
+    }
+    if (c->busy)
+        c->mreq.aborted = 1;
+    else
+        http_free(c);
+}
+
+static int http_out_reserve(struct http_conn *c, size_t n)
+{
+    if (c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    if (n <= c->out_cap - c->out_len)
+        return 0;
+    size_t cap = c->out_cap ? c->out_cap : HTTP_OUT_FIRST;
+    while (cap - c->out_len < n)
+        cap *= 2;
+    char *p = realloc(c->out, cap);
+    if (p == NULL)
+        return -UNISEC_ENOMEM;
+    c->out = p;
+    c->out_cap = cap;
+    return 0;
+}
+
+static void http_want(struct http_conn *c)
+{
+    unsigned w = 0;
+    if (c->out_off < c->out_len)
+        w |= LIBOS_WANT_WRITE;
+    if (!c->busy && !c->closing)
+        w |= LIBOS_WANT_READ;
+    libos_stream_want(c->s, w);
+}
+
+/* Formats a response into the output buffer (its exact size is known after one try). */
+static int http_append(struct http_conn *c, const struct mod_http_response *r, int keep_alive,
+                       int head_only)
+{
+    struct mod_http_out o;
+    size_t need = 256 + r->body_len;
+    for (int tries = 0; tries < 2; tries++) {
+        if (http_out_reserve(c, need) < 0)
+            return -UNISEC_ENOMEM;
+        mod_http_out_init(&o, c->out + c->out_len, c->out_cap - c->out_len);
+        if (mod_http_respond(&o, r, c->rq.minor, keep_alive, head_only) == 0) {
+            c->out_len += o.len;
+            return 0;
+        }
+        need = 256 + r->body_len + (r->headers ? strlen(r->headers) : 0) +
+               (r->content_type ? strlen(r->content_type) : 0);
+    }
+    return -UNISEC_ENOMEM;
+}
+
+static void http_error(struct http_conn *c, int status)
+{
+    struct mod_http_out o;
+    if (http_out_reserve(c, 256) == 0) {
+        mod_http_out_init(&o, c->out + c->out_len, c->out_cap - c->out_len);
+        if (mod_http_respond_error(&o, status, NULL, 1, 0) == 0)
+            c->out_len += o.len;
+    }
+    c->closing = 1;
+}
+
+/* The current request is answered: drop its bytes, go on with the next one. */
+static void http_finish(struct http_conn *c, int keep_alive)
+{
+    size_t used = c->rq.head_len + (size_t)c->rq.body_len;
+    mod_chain_done(&c->mreq);
+    memmove(c->in, c->in + used, c->in_len - used);
+    c->in_len -= used;
+    c->scan = (struct mod_http_scan){0, 0};
+    c->sent_continue = 0;
+    c->busy = 0;
+    if (!keep_alive)
+        c->closing = 1;
+    if (!c->in_process) {
+        http_process(c); /* an answer that came later: pipelined requests may be waiting */
+        if (c->s)
+            http_flush(c);
+    }
+}
+
+static struct http_conn *http_of(struct mod_req *rq)
+{
+    struct http_conn *c = rq->conn;
+    if (rq->aborted) {
+        http_free(c); /* the client left while a module was working on its request */
+        return NULL;
+    }
+    return c;
+}
+
+void mod_req_respond(struct mod_req *rq, const struct mod_http_response *r)
+{
+    struct http_conn *c = http_of(rq);
+    if (c == NULL)
+        return;
+    int head = c->rq.method_len == 4 && memcmp(c->rq.method, "HEAD", 4) == 0;
+    int keep = c->rq.keep_alive;
+    rq->status = r->status;
+    if (http_append(c, r, keep, head) < 0) {
+        rq->status = 500;
+        http_error(c, 500);
+        keep = 0;
+    }
+    http_finish(c, keep);
+}
+
+void mod_req_respond_raw(struct mod_req *rq, int status, const char *bytes, size_t len,
+                         int keep_alive)
+{
+    struct http_conn *c = http_of(rq);
+    if (c == NULL)
+        return;
+    rq->status = status;
+    if (http_out_reserve(c, len) == 0) {
+        memcpy(c->out + c->out_len, bytes, len);
+        c->out_len += len;
+    } else {
+        rq->status = 500;
+        http_error(c, 500);
+        keep_alive = 0;
+    }
+    http_finish(c, keep_alive && c->rq.keep_alive);
+}
+
+void mod_req_resume(struct mod_req *rq)
+{
+    if (http_of(rq) == NULL)
+        return;
+    rq->stage++;
+    mod_chain_run(rq);
+}
+
+static int http_in_reserve(struct http_conn *c, size_t need)
+{
+    if (need <= c->in_cap)
+        return 0;
+    size_t cap = c->in_cap ? c->in_cap : HTTP_IN_FIRST;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(c->in, cap);
+    if (p == NULL)
+        return -UNISEC_ENOMEM;
+    c->in = p;
+    c->in_cap = cap;
+    c->scan = (struct mod_http_scan){0, 0}; /* parsed pointers moved: parse again */
+    return 0;
+}
+
+static int http_expects_continue(const struct mod_http_request *rq)
+{
+    size_t n;
+    const char *v = mod_http_header_get(rq, "expect", &n);
+    return v && n == 12 && strncasecmp(v, "100-continue", 12) == 0;
+}
+
+/* Parses and dispatches the requests received so far, one at a time. */
+static void http_process(struct http_conn *c)
+{
+    c->in_process = 1;
+    while (!c->busy && !c->closing) {
+        /* RFC 9112 2.2: ignore empty lines before a request line. */
+        while (c->scan.pos == 0 && c->in_len >= 2 && c->in[0] == '\r' && c->in[1] == '\n') {
+            memmove(c->in, c->in + 2, c->in_len - 2);
+            c->in_len -= 2;
+        }
+        int r = mod_http_parse(&c->rq, &c->scan, c->in, c->in_len, &http_lim);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            http_error(c, -r);
+            break;
+        }
+        size_t need = c->rq.head_len + (size_t)c->rq.body_len;
+        if (c->in_len < need) {
+            if (http_in_reserve(c, need) < 0) {
+                http_error(c, 503);
+                break;
+            }
+            if (!c->sent_continue && http_expects_continue(&c->rq) && c->rq.minor == 1 &&
+                http_out_reserve(c, 25) == 0) {
+                memcpy(c->out + c->out_len, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+                c->out_len += 25;
+                c->sent_continue = 1;
+            }
+            break;
+        }
+        c->mreq = (struct mod_req){0};
+        c->mreq.http = &c->rq;
+        c->mreq.head = c->in;
+        c->mreq.body = c->in + c->rq.head_len;
+        c->mreq.body_len = (size_t)c->rq.body_len;
+        c->mreq.peer = libos_stream_peer(c->s);
+        c->mreq.conn = c;
+        c->busy = 1;
+        mod_chain_run(&c->mreq);
+    }
+    c->in_process = 0;
+}
+
+static void http_flush(struct http_conn *c)
+{
+    while (c->out_off < c->out_len) {
+        long n = libos_stream_write(c->s, c->out + c->out_off, c->out_len - c->out_off);
+        if (n == -UNISEC_EAGAIN)
+            break;
+        if (n <= 0) {
+            http_close(c);
+            return;
+        }
+        c->out_off += (size_t)n;
+        c->last = libos_loop_now();
+    }
+    if (c->out_off == c->out_len && c->closing) {
+        http_close(c);
+        return;
+    }
+    http_want(c);
+}
+
+static void http_readable(struct libos_stream *s, void *ctx)
+{
+    struct http_conn *c = ctx;
+    (void)s;
+    while (!c->busy && !c->closing) {
+        /* Grow towards a whole head; a body's room is made once its length is known. A full
+         * buffer of head_max bytes never stays full: the parser has answered 431 by then. */
+        if (c->in_len == c->in_cap) {
+            size_t cap = c->in_cap < HTTP_IN_FIRST ? HTTP_IN_FIRST : 2 * c->in_cap;
+            if (cap > http_lim.head_max)
+                cap = http_lim.head_max > c->in_cap ? http_lim.head_max : c->in_cap + 1;
+            if (http_in_reserve(c, cap) < 0) {
+                http_error(c, 503);
+                break;
+            }
+        }
+        long n = libos_stream_read(c->s, c->in + c->in_len, c->in_cap - c->in_len);
+        if (n == -UNISEC_EAGAIN)
+            break;
+        if (n <= 0) {
+            http_close(c); /* end of stream or an error: nothing more to answer */
+            return;
+        }
+        c->in_len += (size_t)n;
+        c->last = libos_loop_now();
+        http_process(c);
+    }
+    http_flush(c);
+}
+
+static void http_writable(struct libos_stream *s, void *ctx)
+{
+    (void)s;
+    http_flush(ctx);
+}
+
+static const struct libos_stream_ops http_ops = {http_readable, http_writable};
+
+static void http_accept(struct libos_stream *s, void *ctx)
+{
+    (void)ctx;
+    struct http_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        libos_stream_close(s);
+        return;
+    }
+    c->s = s;
+    c->last = libos_loop_now();
+    c->next = http_conns;
+    if (http_conns)
+        http_conns->prev = c;
+    http_conns = c;
+    http_nconns++;
+    libos_stream_set_ops(s, &http_ops, c);
+}
+
+/* Closes connections idle past keepalive_timeout, or stuck in a head or an unread answer
+ * past header_timeout: a slow or silent client holds nothing for long. */
+static void http_sweep(struct libos_timer *t, void *ctx)
+{
+    uint64_t now = libos_loop_now();
+    (void)ctx;
+    for (struct http_conn *c = http_conns, *next; c; c = next) {
+        next = c->next;
+        if (c->busy || c->s == NULL)
+            continue;
+        int partial = c->in_len > 0 || c->out_off < c->out_len;
+        if (now - c->last > (partial ? http_header_ns : http_keepalive_ns))
+            http_close(c);
+    }
+    libos_timer_arm(t, now + 1000000000ull, http_sweep, NULL);
+}
+
+static int http_init(const struct mod_props *p)
+{
+    uint64_t line, head, nh, body, ka, ht;
+    if (mod_prop_uint(p, "http_server", "max_request_line", 8192, 64, 65536, &line) < 0 ||
+        mod_prop_uint(p, "http_server", "max_header_bytes", 16384, 256, 1048576, &head) < 0 ||
+        mod_prop_uint(p, "http_server", "max_headers", 64, 1, MOD_HTTP_HEADERS_MAX, &nh) < 0 ||
+        mod_prop_uint(p, "http_server", "max_body_bytes", 1048576, 0, 1ull << 30, &body) < 0 ||
+        mod_prop_uint(p, "http_server", "keepalive_timeout", 60, 1, 86400, &ka) < 0 ||
+        mod_prop_uint(p, "http_server", "header_timeout", 10, 1, 3600, &ht) < 0)
+        return -UNISEC_EINVAL;
+    http_lim = (struct mod_http_limits){line, head > line + 2 ? head : line + 2, nh, body};
+    http_keepalive_ns = ka * 1000000000ull;
+    http_header_ns = ht * 1000000000ull;
+    int e = libos_listen("http", http_accept, NULL);
+    if (e < 0) {
+        printf("http_server: the image declares no listening device 'http'\n");
+        return e;
+    }
+    libos_timer_arm(&http_sweep_timer, libos_clock_monotonic() + 1000000000ull, http_sweep, NULL);
+    return 0;
+}
+
+const struct mod_module mod_http_server = {"http_server", http_init, NULL, NULL};

@@ -1,0 +1,69 @@
+/* image.c — the image's entry point and module chain: boots every module in the order the
+ * builder chose, then runs the library OS's event loop. */
+#include "module.h"
+
+const char *mod_prop_get(const struct mod_props *p, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->v[i].name, name) == 0)
+            return p->v[i].value;
+    return NULL;
+}
+
+int mod_prop_uint(const struct mod_props *p, const char *module, const char *name, uint64_t def,
+                  uint64_t min, uint64_t max, uint64_t *out)
+{
+    const char *v = mod_prop_get(p, name);
+    uint64_t x = 0;
+    size_t i = 0;
+
+    if (v == NULL) {
+        *out = def;
+        return 0;
+    }
+    for (; v[i] >= '0' && v[i] <= '9' && i < 19; i++)
+        x = x * 10 + (uint64_t)(v[i] - '0');
+    if (i == 0 || v[i] != '\0' || x < min || x > max) {
+        printf("%s: property %s: expected an integer from %llu to %llu, got '%s'\n", module, name,
+               (unsigned long long)min, (unsigned long long)max, v);
+        return -UNISEC_EINVAL;
+    }
+    *out = x;
+    return 0;
+}
+
+void mod_chain_run(struct mod_req *rq)
+{
+    for (; rq->stage < mod_image.n; rq->stage++) {
+        const struct mod_module *m = mod_image.chain[rq->stage].module;
+        if (m->handle == NULL)
+            continue;
+        int r = m->handle(rq);
+        if (r == MOD_DONE || r == MOD_WAIT)
+            return;
+    }
+    static const struct mod_http_response none = {404, "text/plain", NULL, "404 Not Found\n", 14};
+    mod_req_respond(rq, &none);
+}
+
+void mod_chain_done(const struct mod_req *rq)
+{
+    for (size_t i = 0; i < mod_image.n; i++)
+        if (mod_image.chain[i].module->done)
+            mod_image.chain[i].module->done(rq);
+}
+
+int libos_main(const char *cmdline)
+{
+    (void)cmdline;
+    printf("unisec image: node %s, level %s, target %s, %zu modules\n", mod_image.node,
+           mod_image.level, mod_image.target, mod_image.n);
+    for (size_t i = 0; i < mod_image.n; i++) {
+        const struct mod_instance *in = &mod_image.chain[i];
+        if (in->module->init && in->module->init(&in->props) < 0) {
+            printf("unisec image: module %s failed to start\n", in->module->name);
+            return 2;
+        }
+    }
+    return libos_loop_run();
+}

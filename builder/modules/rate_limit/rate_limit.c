@@ -1,0 +1,43 @@
+/* rate_limit.c — the rate_limit module: a token bucket per client address (bucket.h) with the
+ * level's rate and burst; 429 with Retry-After beyond them. */
+#include "../module.h"
+#include "bucket.h"
+
+static struct mod_rate_table rate_table;
+
+static int rate_init(const struct mod_props *p)
+{
+    uint64_t rps, burst, clients;
+    if (mod_prop_uint(p, "rate_limit", "requests_per_second", 1000, 1, MOD_RATE_RATE_MAX, &rps) <
+            0 ||
+        mod_prop_uint(p, "rate_limit", "burst", rps < MOD_RATE_BURST_MAX ? rps : MOD_RATE_BURST_MAX,
+                      1, MOD_RATE_BURST_MAX, &burst) < 0 ||
+        mod_prop_uint(p, "rate_limit", "clients", 4096, MOD_RATE_PROBE, 1u << 20, &clients) < 0)
+        return -UNISEC_EINVAL;
+    struct mod_rate_slot *slots = malloc(clients * sizeof(*slots));
+    if (slots == NULL) {
+        printf("rate_limit: no memory for %llu clients\n", (unsigned long long)clients);
+        return -UNISEC_ENOMEM;
+    }
+    return mod_rate_init(&rate_table, slots, (uint32_t)clients, (uint32_t)rps, (uint32_t)burst);
+}
+
+static int rate_handle(struct mod_req *rq)
+{
+    /* The client is its address without the port: one host, one bucket. */
+    uint8_t key[18];
+    uint64_t wait = 0;
+    key[0] = (uint8_t)rq->peer->family;
+    key[1] = 0;
+    memcpy(key + 2, rq->peer->addr, 16);
+    if (mod_rate_take(&rate_table, mod_rate_key(key, sizeof(key)), libos_loop_now(), &wait))
+        return MOD_NEXT;
+    char hdr[48];
+    snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n",
+             (unsigned long long)((wait + 999999999ull) / 1000000000ull));
+    struct mod_http_response r = {429, "text/plain", hdr, "429 Too Many Requests\n", 22};
+    mod_req_respond(rq, &r);
+    return MOD_DONE;
+}
+
+const struct mod_module mod_rate_limit = {"rate_limit", rate_init, rate_handle, NULL};
