@@ -1,0 +1,1236 @@
+/* builder.c — from P_UG to bootable images: configuration, cached compilation, link, id. */
+#include "builder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "builder/modules/dispatch/routes.h"
+#include "engine/acl_abi.h"
+#include "engine/sha256.h"
+
+#ifndef UNISEC_SOURCE_DIR_DEFAULT
+#error "meson defines UNISEC_SOURCE_DIR_DEFAULT (the source tree)"
+#endif
+
+/* Bumped whenever the builder changes what it generates: part of every id. */
+#define BUILDER_FORMAT "unisec-builder-1"
+#define BUILDER_OUTPUT_MAX (64 * 1024) /* compiler output kept per command */
+
+/* Flags of every guest object (builder/libos/README.md), plus the reproducibility ones. */
+static const char *const builder_cflags[] = {
+    "-std=gnu11", "-O2", "-Wall", "-Wextra", "-ffreestanding", "-nostdinc",
+    "-fno-pie", "-fno-pic", "-fno-stack-protector", "-fno-builtin-printf",
+    "-fno-asynchronous-unwind-tables", "-fno-unwind-tables", "-mno-red-zone",
+    "-fno-sanitize=all", "-fno-ident", NULL};
+
+/* Guest sources, relative to the source tree: globs expanded in sorted order. */
+static const char *const builder_unit_globs[] = {
+    "builder/libos/*.c", "builder/modules/*.c", "builder/modules/*/*.c", "engine/acl_lookup.c",
+    "engine/sha256.c", NULL};
+static const char *const builder_header_globs[] = {
+    "builder/libos/*.h", "builder/libos/*.ld", "builder/modules/*.h", "builder/modules/*/*.h",
+    "engine/acl_abi.h", "engine/sha256.h", NULL};
+
+struct builder_file {
+    char *rel;         /* path relative to the source tree */
+    uint8_t hash[32];  /* of its contents */
+    int binding;       /* a target binding (builder/libos/<target>_bind.c) */
+};
+
+struct builder {
+    char *src;      /* the source tree */
+    char *cache;    /* cache directory */
+    char *cc;       /* compiler command */
+    char *isystem;  /* the compiler's own freestanding headers */
+    unsigned jobs;
+    uint8_t toolchain[32]; /* compiler identity + flags + format */
+    uint8_t headers[32];   /* every guest header and the linker script */
+    struct builder_file *units;
+    size_t nunits;
+};
+
+const char *builder_source_dir(void)
+{
+    const char *e = getenv(BUILDER_SOURCE_ENV);
+    return e && *e ? e : UNISEC_SOURCE_DIR_DEFAULT;
+}
+
+/* ---- small helpers ---- */
+
+static char *builder_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *builder_fmt(const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+static void builder_hex(char *out, const uint8_t *h, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[h[i] >> 4];
+        out[2 * i + 1] = digits[h[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int builder_read(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    if (f == NULL)
+        return -errno;
+    for (;;) {
+        if (n == cap) {
+            char *p = realloc(buf, cap = cap ? 2 * cap : 8192);
+            if (p == NULL) {
+                free(buf);
+                fclose(f);
+                return -ENOMEM;
+            }
+            buf = p;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    int err = ferror(f) ? -EIO : 0;
+    fclose(f);
+    if (err) {
+        free(buf);
+        return err;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int builder_hash_file(uint8_t out[32], const char *path)
+{
+    char *buf;
+    size_t len;
+    int e = builder_read(path, &buf, &len);
+    if (e < 0)
+        return e;
+    engine_sha256(out, buf, len);
+    free(buf);
+    return 0;
+}
+
+/* Writes DATA to PATH through a temporary file in the same directory and a rename. */
+static int builder_write_atomic(const char *path, const void *data, size_t len)
+{
+    char *tmp = builder_fmt("%s.tmp-XXXXXX", path);
+    int fd, e = 0;
+    if (tmp == NULL)
+        return -ENOMEM;
+    if ((fd = mkstemp(tmp)) < 0) {
+        e = -errno;
+        free(tmp);
+        return e;
+    }
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            e = -errno;
+            break;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    if (e == 0 && fchmod(fd, 0644) < 0)
+        e = -errno;
+    if (close(fd) < 0 && e == 0)
+        e = -errno;
+    if (e == 0 && rename(tmp, path) < 0)
+        e = -errno;
+    if (e < 0)
+        unlink(tmp);
+    free(tmp);
+    return e;
+}
+
+static int builder_mkdirs(const char *path)
+{
+    char *p = strdup(path);
+    int e = 0;
+    if (p == NULL)
+        return -ENOMEM;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+            e = -errno;
+            break;
+        }
+        *s = c;
+        if (c == '\0')
+            break;
+    }
+    free(p);
+    return e;
+}
+
+static void builder_rmtree(const char *dir)
+{
+    glob_t g;
+    char *pat = builder_fmt("%s/*", dir);
+    if (pat && glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            unlink(g.gl_pathv[i]);
+        globfree(&g);
+    }
+    free(pat);
+    rmdir(dir);
+}
+
+/*
+ * Runs ARGV in directory CWD, its stdout and stderr captured into *OUTPUT (caller frees; at
+ * most BUILDER_OUTPUT_MAX bytes kept). Returns the exit status (0..255), or a negative errno
+ * when it could not run (then *OUTPUT says why).
+ */
+static int builder_run(const char *cwd, char *const argv[], char **output)
+{
+    int fds[2], status;
+    char *buf = malloc(BUILDER_OUTPUT_MAX + 1);
+    size_t n = 0;
+    pid_t pid;
+
+    *output = NULL;
+    if (buf == NULL)
+        return -ENOMEM;
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        free(buf);
+        return -errno;
+    }
+    if ((pid = fork()) < 0) {
+        int e = -errno;
+        close(fds[0]);
+        close(fds[1]);
+        free(buf);
+        return e;
+    }
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        if (chdir(cwd) == 0)
+            execvp(argv[0], argv);
+        dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    for (;;) {
+        char tmp[4096];
+        ssize_t r = read(fds[0], tmp, sizeof(tmp));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        size_t k = (size_t)r < BUILDER_OUTPUT_MAX - n ? (size_t)r : BUILDER_OUTPUT_MAX - n;
+        memcpy(buf + n, tmp, k);
+        n += k;
+    }
+    close(fds[0]);
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            free(buf);
+            return -errno;
+        }
+    buf[n] = '\0';
+    *output = buf;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ---- the worker pool ---- */
+
+struct builder_pool {
+    pthread_mutex_t lock;
+    size_t next, n;
+    void (*fn)(void *job, size_t i);
+    void *jobs;
+};
+
+static void *builder_worker(void *arg)
+{
+    struct builder_pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        size_t i = p->next < p->n ? p->next++ : p->n;
+        pthread_mutex_unlock(&p->lock);
+        if (i == p->n)
+            return NULL;
+        p->fn(p->jobs, i);
+    }
+}
+
+/* Runs FN(JOBS, i) for i in [0, N) on up to THREADS threads; returns when all are done. */
+static void builder_pool_run(unsigned threads, void *jobs, size_t n, void (*fn)(void *, size_t))
+{
+    struct builder_pool p = {PTHREAD_MUTEX_INITIALIZER, 0, n, fn, jobs};
+    pthread_t t[64];
+    unsigned k = 0;
+    if (threads > 64)
+        threads = 64;
+    for (; k + 1 < threads && k + 1 < n; k++)
+        if (pthread_create(&t[k], NULL, builder_worker, &p) != 0)
+            break;
+    builder_worker(&p); /* the calling thread works too */
+    for (unsigned i = 0; i < k; i++)
+        pthread_join(t[i], NULL);
+}
+
+/* ---- sources ---- */
+
+static int builder_scan(struct builder *b, struct engine_diag *d)
+{
+    struct engine_sha256 hh;
+    engine_sha256_init(&hh);
+    for (int pass = 0; pass < 2; pass++) {
+        const char *const *globs = pass ? builder_unit_globs : builder_header_globs;
+        for (size_t gi = 0; globs[gi]; gi++) {
+            glob_t g;
+            char *pat = builder_fmt("%s/%s", b->src, globs[gi]);
+            int r = pat ? glob(pat, 0, NULL, &g) : GLOB_NOSPACE;
+            free(pat);
+            if (r == GLOB_NOMATCH)
+                return engine_diag_add(d, NULL, 0, 0,
+                                       "the guest sources are missing: nothing matches %s/%s "
+                                       "(set %s to the unisec source tree)",
+                                       b->src, globs[gi], BUILDER_SOURCE_ENV);
+            if (r != 0)
+                return -ENOMEM;
+            for (size_t i = 0; i < g.gl_pathc; i++) {
+                const char *rel = g.gl_pathv[i] + strlen(b->src) + 1;
+                uint8_t h[32];
+                int e = builder_hash_file(h, g.gl_pathv[i]);
+                if (e < 0) {
+                    globfree(&g);
+                    return engine_diag_add(d, g.gl_pathv[i], 0, 0, "cannot read: %s",
+                                           strerror(-e)),
+                           e;
+                }
+                if (!pass) {
+                    engine_sha256_update(&hh, rel, strlen(rel) + 1);
+                    engine_sha256_update(&hh, h, 32);
+                    continue;
+                }
+                struct builder_file *u = realloc(b->units, (b->nunits + 1) * sizeof(*u));
+                if (u == NULL) {
+                    globfree(&g);
+                    return -ENOMEM;
+                }
+                b->units = u;
+                u = &b->units[b->nunits];
+                if ((u->rel = strdup(rel)) == NULL) {
+                    globfree(&g);
+                    return -ENOMEM;
+                }
+                b->nunits++;
+                memcpy(u->hash, h, 32);
+                size_t l = strlen(rel);
+                u->binding = l > 7 && strcmp(rel + l - 7, "_bind.c") == 0;
+            }
+            globfree(&g);
+        }
+    }
+    engine_sha256_final(&hh, b->headers);
+    return 0;
+}
+
+static int builder_toolchain(struct builder *b, struct engine_diag *d)
+{
+    char *argv[] = {b->cc, "--version", NULL}, *ver = NULL, *inc = NULL;
+    char *argv2[] = {b->cc, "-print-file-name=include", NULL};
+    int r = builder_run(b->src, argv, &ver);
+    if (r != 0) {
+        engine_diag_add(d, NULL, 0, 0, "the C compiler '%s' does not run: %s", b->cc,
+                        ver ? ver : "cannot start it");
+        free(ver);
+        return -ENOENT;
+    }
+    if ((r = builder_run(b->src, argv2, &inc)) != 0 || inc[0] != '/') {
+        engine_diag_add(d, NULL, 0, 0, "the C compiler '%s' has no freestanding headers", b->cc);
+        free(ver);
+        free(inc);
+        return -ENOENT;
+    }
+    inc[strcspn(inc, "\n")] = '\0';
+    b->isystem = inc;
+    struct engine_sha256 h;
+    engine_sha256_init(&h);
+    engine_sha256_update(&h, BUILDER_FORMAT, sizeof(BUILDER_FORMAT));
+    engine_sha256_update(&h, ver, strlen(ver) + 1);
+    for (size_t i = 0; builder_cflags[i]; i++)
+        engine_sha256_update(&h, builder_cflags[i], strlen(builder_cflags[i]) + 1);
+    engine_sha256_final(&h, b->toolchain);
+    free(ver);
+    return 0;
+}
+
+int builder_new(struct builder **out, const struct builder_options *opt, struct engine_diag *d)
+{
+    struct builder *b = calloc(1, sizeof(*b));
+    const char *cache = opt ? opt->cache_dir : NULL, *cc = opt ? opt->cc : NULL;
+    int e;
+
+    *out = NULL;
+    if (b == NULL)
+        return -ENOMEM;
+    if (cache == NULL && (cache = getenv(BUILDER_CACHE_ENV)) && !*cache)
+        cache = NULL;
+    if (cache)
+        b->cache = strdup(cache);
+    else if (getenv("XDG_CACHE_HOME") && *getenv("XDG_CACHE_HOME"))
+        b->cache = builder_fmt("%s/unisec", getenv("XDG_CACHE_HOME"));
+    else if (getenv("HOME") && *getenv("HOME"))
+        b->cache = builder_fmt("%s/.cache/unisec", getenv("HOME"));
+    else
+        b->cache = strdup(".unisec-cache");
+    if (cc == NULL && (cc = getenv("CC")) && !*cc)
+        cc = NULL;
+    b->cc = strdup(cc ? cc : "cc");
+    b->src = realpath(builder_source_dir(), NULL);
+    if (b->src == NULL) {
+        e = -errno;
+        engine_diag_add(d, builder_source_dir(), 0, 0,
+                        "the unisec source tree is not there: %s (set %s)", strerror(-e),
+                        BUILDER_SOURCE_ENV);
+        builder_free(b);
+        return e;
+    }
+    b->jobs = opt && opt->jobs ? opt->jobs : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    if (b->jobs == 0)
+        b->jobs = 1;
+    if (b->cache == NULL || b->cc == NULL) {
+        builder_free(b);
+        return -ENOMEM;
+    }
+    char *obj = builder_fmt("%s/obj", b->cache), *lib = builder_fmt("%s/lib", b->cache);
+    e = obj && lib ? builder_mkdirs(obj) : -ENOMEM;
+    if (e == 0)
+        e = builder_mkdirs(lib);
+    if (e < 0)
+        engine_diag_add(d, b->cache, 0, 0, "cannot create the build cache: %s", strerror(-e));
+    free(obj);
+    free(lib);
+    if (e == 0)
+        e = builder_toolchain(b, d);
+    if (e == 0)
+        e = builder_scan(b, d);
+    if (e < 0) {
+        builder_free(b);
+        return e;
+    }
+    *out = b;
+    return 0;
+}
+
+void builder_free(struct builder *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->nunits; i++)
+        free(b->units[i].rel);
+    free(b->units);
+    free(b->src);
+    free(b->cache);
+    free(b->cc);
+    free(b->isystem);
+    free(b);
+}
+
+/* ---- compiling the guest objects ---- */
+
+/* One object of one target: compiled unless the cache holds it. */
+struct builder_obj {
+    struct builder *b;
+    const struct builder_file *unit;
+    const char *target;
+    uint8_t key[32];
+    char *path;   /* CACHE/obj/KEY.o */
+    char *output; /* the compiler's messages on failure */
+    int status;
+};
+
+static void builder_obj_key(struct builder *b, const struct builder_file *u, const char *target,
+                            uint8_t key[32])
+{
+    struct engine_sha256 h;
+    engine_sha256_init(&h);
+    engine_sha256_update(&h, b->toolchain, 32);
+    engine_sha256_update(&h, b->headers, 32);
+    engine_sha256_update(&h, target, strlen(target) + 1);
+    engine_sha256_update(&h, u->rel, strlen(u->rel) + 1);
+    engine_sha256_update(&h, u->hash, 32);
+    engine_sha256_final(&h, key);
+}
+
+/* The compiler's command line for SRC (relative to CWD) into OUT. ARGV has room for 40. */
+static void builder_cc_argv(struct builder *b, char **argv, char *isys, char *inc1, char *inc2,
+                            char *map, const char *src, const char *out)
+{
+    size_t k = 0;
+    argv[k++] = b->cc;
+    for (size_t i = 0; builder_cflags[i]; i++)
+        argv[k++] = (char *)builder_cflags[i];
+    argv[k++] = "-isystem";
+    argv[k++] = isys;
+    argv[k++] = inc1;
+    argv[k++] = inc2;
+    argv[k++] = map;
+    argv[k++] = "-c";
+    argv[k++] = (char *)src;
+    argv[k++] = "-o";
+    argv[k++] = (char *)out;
+    argv[k] = NULL;
+}
+
+/* Compiles SRC (relative to CWD, so that no directory is recorded in the object) into the
+ * file OUT (an absolute path, written through a temporary name). */
+static int builder_compile(struct builder *b, const char *cwd, const char *src, const char *out,
+                           char **output)
+{
+    char *tmp = builder_fmt("%s.tmp-%d-%lu", out, (int)getpid(), (unsigned long)pthread_self());
+    char *inc1 = builder_fmt("-I%s/builder/libos", b->src), *inc2 = builder_fmt("-I%s", b->src);
+    char *map = builder_fmt("-ffile-prefix-map=%s=.", b->src);
+    char *argv[40];
+    int r = -ENOMEM;
+
+    *output = NULL;
+    if (tmp && inc1 && inc2 && map) {
+        builder_cc_argv(b, argv, b->isystem, inc1, inc2, map, src, tmp);
+        r = builder_run(cwd, argv, output);
+        if (r == 0 && rename(tmp, out) < 0)
+            r = -errno;
+        if (r != 0)
+            unlink(tmp);
+    }
+    free(tmp);
+    free(inc1);
+    free(inc2);
+    free(map);
+    return r;
+}
+
+static void builder_obj_job(void *jobs, size_t i)
+{
+    struct builder_obj *o = &((struct builder_obj *)jobs)[i];
+    if (access(o->path, F_OK) == 0)
+        return;
+    o->status = builder_compile(o->b, o->b->src, o->unit->rel, o->path, &o->output);
+}
+
+/* ---- the image ---- */
+
+struct builder_image {
+    struct builder *b;
+    const struct builder_spec *spec;
+    const char *out_dir;
+    struct builder_result *res;
+    char *config;      /* generated config.c */
+    const char *lib;   /* the target's module archive */
+    const char *bind;  /* the target's binding object */
+    struct engine_diag diag;
+};
+
+static int builder_name_ok(const char *s, size_t max, int dash)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+              (dash && s[i] == '-')))
+            return 0;
+    return 1;
+}
+
+static const char *builder_prop(const struct builder_module *m, const char *name)
+{
+    for (size_t i = 0; i < m->nprops; i++)
+        if (strcmp(m->props[i].name, name) == 0)
+            return m->props[i].value;
+    return NULL;
+}
+
+static const struct builder_module *builder_module_find(const struct builder_spec *s,
+                                                        const char *name)
+{
+    for (size_t i = 0; i < s->nmodules; i++)
+        if (strcmp(s->modules[i].name, name) == 0)
+            return &s->modules[i];
+    return NULL;
+}
+
+/* The upstream device names of lb_proxy's `upstreams` property (blank- or comma-separated). */
+static int builder_upstreams(const char *v, char names[][32], size_t max, size_t *n)
+{
+    *n = 0;
+    while (v && *v) {
+        while (*v == ' ' || *v == ',' || *v == '\t')
+            v++;
+        size_t l = strcspn(v, " ,\t");
+        if (l == 0)
+            break;
+        if (l > 31 || *n == max)
+            return -EINVAL;
+        memcpy(names[*n], v, l);
+        names[*n][l] = '\0';
+        if (!builder_name_ok(names[*n], 31, 1))
+            return -EINVAL;
+        (*n)++;
+        v += l;
+    }
+    return 0;
+}
+
+int builder_spec_check(const struct builder_spec *s, struct engine_diag *d)
+{
+    int bad = 0;
+    const char *src = builder_source_dir();
+
+    if (s->node == NULL || !builder_name_ok(s->node, 64, 1))
+        bad = engine_diag_add(d, NULL, 0, 0, "node name '%s': expected 1-64 of [a-z0-9_-]",
+                              s->node ? s->node : "");
+    if (s->level == NULL || !builder_name_ok(s->level, 64, 1))
+        bad = engine_diag_add(d, NULL, 0, 0, "level name '%s': expected 1-64 of [a-z0-9_-]",
+                              s->level ? s->level : "");
+    if (s->target == NULL || (strcmp(s->target, "hvt") != 0 && strcmp(s->target, "spt") != 0))
+        bad = engine_diag_add(d, NULL, 0, 0, "target '%s': expected hvt or spt",
+                              s->target ? s->target : "");
+    if (builder_module_find(s, "http_server") == NULL)
+        bad = engine_diag_add(d, NULL, 0, 0,
+                              "node %s: an image needs the http_server module to serve anything",
+                              s->node ? s->node : "");
+    for (size_t i = 0; i < s->nmodules; i++) {
+        const struct builder_module *m = &s->modules[i];
+        struct stat st;
+        char *dir = builder_fmt("%s/builder/modules/%s", src, m->name);
+        if (!builder_name_ok(m->name, 31, 0) || dir == NULL || stat(dir, &st) != 0 ||
+            !S_ISDIR(st.st_mode))
+            bad = engine_diag_add(d, NULL, 0, 0, "module '%s' has no sources in %s/builder/modules",
+                                  m->name, src);
+        free(dir);
+        if (builder_module_find(s, m->name) != m)
+            bad = engine_diag_add(d, NULL, 0, 0, "module %s appears twice in the chain", m->name);
+    }
+    const struct builder_module *m = builder_module_find(s, "dispatch");
+    const char *routes = m ? builder_prop(m, "routes") : NULL;
+    if (routes) {
+        static struct mod_routes rt; /* 64 routes: too large for a worker's stack */
+        static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
+        size_t line, col;
+        const char *why;
+        pthread_mutex_lock(&rt_lock);
+        if (mod_routes_parse(&rt, routes, strlen(routes), &line, &col, &why) < 0)
+            bad = engine_diag_add(d, "dispatch.routes", (int)line, (int)col, "%s", why);
+        pthread_mutex_unlock(&rt_lock);
+    }
+    if ((m = builder_module_find(s, "acl_pep")) != NULL) {
+        const char *pdp = builder_prop(m, "pdp"), *policy = builder_prop(m, "policy");
+        if (pdp == NULL || (strcmp(pdp, "internal") && strcmp(pdp, "push") && strcmp(pdp, "pull")))
+            bad = engine_diag_add(d, NULL, 0, 0,
+                                  "acl_pep: property pdp is '%s': expected internal, push or pull",
+                                  pdp ? pdp : "");
+        if (policy == NULL || !builder_name_ok(policy, ENGINE_ACL_NAME_MAX, 1))
+            bad = engine_diag_add(d, NULL, 0, 0, "acl_pep: property policy: expected a policy name");
+        if (pdp && strcmp(pdp, "internal") == 0) {
+            const char *why = "no compiled rules were given";
+            if (s->acl_blob == NULL || engine_acl_blob_check(s->acl_blob, s->acl_len, &why) < 0)
+                bad = engine_diag_add(d, NULL, 0, 0,
+                                      "acl_pep: an internal PDP needs the node's compiled rules: %s",
+                                      why);
+        } else if (s->acl_blob) {
+            bad = engine_diag_add(d, NULL, 0, 0,
+                                  "acl_pep: compiled rules are linked in only for an internal PDP");
+        }
+    } else if (s->acl_blob) {
+        bad = engine_diag_add(d, NULL, 0, 0, "compiled rules given but no acl_pep module");
+    } else if (builder_module_find(s, "authn")) {
+        bad = engine_diag_add(d, NULL, 0, 0, "authn needs acl_pep: the credentials are in its rules");
+    }
+    if ((m = builder_module_find(s, "lb_proxy")) != NULL) {
+        char names[8][32];
+        size_t n;
+        if (builder_upstreams(builder_prop(m, "upstreams"), names, 8, &n) < 0 || n == 0)
+            bad = engine_diag_add(d, NULL, 0, 0,
+                                  "lb_proxy: property upstreams: expected 1 to 8 node names");
+    }
+    return bad;
+}
+
+/* Writes S to F as a C string literal. */
+static void builder_cstr(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f || c == '?') /* '?': no trigraphs */
+            fprintf(f, "\\%03o", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* The devices the image's manifest declares, derived from its modules. */
+static void builder_devices(const struct builder_spec *s, FILE *f)
+{
+    const struct builder_module *m;
+    int first = 1;
+    fputs("UNISEC_MANIFEST(", f);
+    if (builder_module_find(s, "http_server")) {
+        fputs("UNISEC_LISTEN(\"http\")", f);
+        first = 0;
+    }
+    if ((m = builder_module_find(s, "acl_pep")) != NULL) {
+        const char *pdp = builder_prop(m, "pdp");
+        if (strcmp(pdp, "push") == 0)
+            fprintf(f, "%sUNISEC_POLICY(\"policy\")", first ? "" : ", "), first = 0;
+        else if (strcmp(pdp, "pull") == 0)
+            fprintf(f, "%sUNISEC_PDP(\"pdp\")", first ? "" : ", "), first = 0;
+    }
+    if ((m = builder_module_find(s, "lb_proxy")) != NULL) {
+        char names[8][32];
+        size_t n = 0;
+        builder_upstreams(builder_prop(m, "upstreams"), names, 8, &n);
+        for (size_t i = 0; i < n; i++)
+            fprintf(f, "%sUNISEC_UPSTREAM(\"%s\")", first ? "" : ", ", names[i]), first = 0;
+    }
+    fputs(");\n\n", f);
+}
+
+/* Generates config.c: the manifest note and the module chain with its properties. */
+static char *builder_config(const struct builder_spec *s)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return NULL;
+    fprintf(f, "/* Generated by the unisec builder (%s): node %s, level %s, target %s. */\n",
+            BUILDER_FORMAT, s->node, s->level, s->target);
+    fputs("#include \"builder/modules/module.h\"\n\n", f);
+    builder_devices(s, f);
+    for (size_t i = 0; i < s->nmodules; i++)
+        fprintf(f, "extern const struct mod_module mod_%s;\n", s->modules[i].name);
+    fputc('\n', f);
+    for (size_t i = 0; i < s->nmodules; i++) {
+        const struct builder_module *m = &s->modules[i];
+        if (m->nprops == 0)
+            continue;
+        fprintf(f, "static const struct mod_prop mod_props_%zu[] = {\n", i);
+        for (size_t k = 0; k < m->nprops; k++) {
+            fputs("    {", f);
+            builder_cstr(f, m->props[k].name);
+            fputs(", ", f);
+            builder_cstr(f, m->props[k].value);
+            fputs("},\n", f);
+        }
+        fputs("};\n", f);
+    }
+    fputs("\nstatic const struct mod_instance mod_chain[] = {\n", f);
+    for (size_t i = 0; i < s->nmodules; i++) {
+        if (s->modules[i].nprops)
+            fprintf(f, "    {&mod_%s, {mod_props_%zu, %zu}},\n", s->modules[i].name, i,
+                    s->modules[i].nprops);
+        else
+            fprintf(f, "    {&mod_%s, {0, 0}},\n", s->modules[i].name);
+    }
+    fputs("};\n\nconst struct mod_image mod_image = {", f);
+    builder_cstr(f, s->node);
+    fputs(", ", f);
+    builder_cstr(f, s->level);
+    fputs(", ", f);
+    builder_cstr(f, s->target);
+    fprintf(f, ", %zu, mod_chain};\n", s->nmodules);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static const char builder_blob_asm[] =
+    "/* The internal PDP's compiled rules (acl_pep.c). Generated by the unisec builder. */\n"
+    "    .section .rodata.unisec_acl, \"a\"\n"
+    "    .balign 16\n"
+    "    .globl mod_acl_internal_blob\n"
+    "mod_acl_internal_blob:\n"
+    "    .incbin \"acl.blob\"\n"
+    "    .globl mod_acl_internal_blob_end\n"
+    "mod_acl_internal_blob_end:\n"
+    "    .section .note.GNU-stack, \"\", @progbits\n";
+
+static void builder_image_id(struct builder_image *im, const uint8_t lib_key[32])
+{
+    struct engine_sha256 h;
+    uint8_t id[32];
+    engine_sha256_init(&h);
+    engine_sha256_update(&h, im->b->toolchain, 32);
+    engine_sha256_update(&h, lib_key, 32);
+    engine_sha256_update(&h, im->spec->target, strlen(im->spec->target) + 1);
+    engine_sha256_update(&h, im->config, strlen(im->config) + 1);
+    uint64_t bl = im->spec->acl_blob ? im->spec->acl_len : 0;
+    engine_sha256_update(&h, &bl, sizeof(bl));
+    if (bl)
+        engine_sha256_update(&h, im->spec->acl_blob, im->spec->acl_len);
+    engine_sha256_final(&h, id);
+    builder_hex(im->res->id, id, BUILDER_ID_LEN / 2);
+}
+
+static json_t *builder_manifest(const struct builder_image *im, const uint8_t sha[32], size_t size)
+{
+    const struct builder_spec *s = im->spec;
+    json_t *j = json_object(), *mods = json_array(), *devs = json_array();
+    char hex[65];
+    const struct builder_module *m;
+
+    json_object_set_new(j, "id", json_string(im->res->id));
+    json_object_set_new(j, "node", json_string(s->node));
+    json_object_set_new(j, "level", json_string(s->level));
+    json_object_set_new(j, "target", json_string(s->target));
+    for (size_t i = 0; i < s->nmodules; i++) {
+        json_t *mo = json_object(), *props = json_object();
+        for (size_t k = 0; k < s->modules[i].nprops; k++)
+            json_object_set_new(props, s->modules[i].props[k].name,
+                                json_string(s->modules[i].props[k].value));
+        json_object_set_new(mo, "name", json_string(s->modules[i].name));
+        json_object_set_new(mo, "properties", props);
+        json_array_append_new(mods, mo);
+    }
+    json_object_set_new(j, "modules", mods);
+    if (builder_module_find(s, "http_server")) {
+        json_t *dv = json_pack("{s:s, s:s}", "type", "listen", "name", "http");
+        for (size_t i = 0; i < s->nmodules; i++) {
+            const char *port = builder_prop(&s->modules[i], "http_port");
+            if (port) {
+                json_object_set_new(dv, "port", json_integer(strtoll(port, NULL, 10)));
+                break;
+            }
+        }
+        json_array_append_new(devs, dv);
+    }
+    if ((m = builder_module_find(s, "acl_pep")) != NULL) {
+        const char *pdp = builder_prop(m, "pdp");
+        json_object_set_new(j, "pdp", json_string(pdp));
+        json_object_set_new(j, "policy", json_string(builder_prop(m, "policy")));
+        if (strcmp(pdp, "push") == 0)
+            json_array_append_new(devs, json_pack("{s:s, s:s}", "type", "policy", "name", "policy"));
+        if (strcmp(pdp, "pull") == 0)
+            json_array_append_new(devs, json_pack("{s:s, s:s}", "type", "pdp", "name", "pdp"));
+        if (s->acl_blob) {
+            const struct engine_acl_blob_header *h = s->acl_blob;
+            json_object_set_new(j, "policy_version", json_integer((json_int_t)h->policy_version));
+            json_object_set_new(j, "acl_bytes", json_integer((json_int_t)s->acl_len));
+        }
+    }
+    if ((m = builder_module_find(s, "lb_proxy")) != NULL) {
+        char names[8][32];
+        size_t n = 0;
+        builder_upstreams(builder_prop(m, "upstreams"), names, 8, &n);
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(devs,
+                                  json_pack("{s:s, s:s}", "type", "upstream", "name", names[i]));
+    }
+    json_object_set_new(j, "devices", devs);
+    builder_hex(hex, sha, 32);
+    json_object_set_new(j, "image_sha256", json_string(hex));
+    json_object_set_new(j, "image_bytes", json_integer((json_int_t)size));
+    json_object_set_new(j, "builder", json_string(BUILDER_FORMAT));
+    return j;
+}
+
+/* Appends a command and its output to the build log. */
+static void builder_log_cmd(FILE *log, const char *what, const char *output)
+{
+    fprintf(log, "$ %s\n%s", what, output ? output : "");
+    if (output && *output && output[strlen(output) - 1] != '\n')
+        fputc('\n', log);
+}
+
+static int builder_fail(struct builder_image *im, FILE *log, const char *step, int r,
+                        const char *output)
+{
+    engine_diag_add(&im->diag, NULL, 0, 0, "node %s level %s (%s): %s failed%s%s", im->spec->node,
+                    im->spec->level, im->spec->target, step, output && *output ? ":\n" : "",
+                    output ? output : "");
+    if (log)
+        fprintf(log, "FAILED: %s (status %d)\n", step, r);
+    return r < 0 ? r : -EIO;
+}
+
+static void builder_image_job(void *jobs, size_t i)
+{
+    struct builder_image *im = &((struct builder_image *)jobs)[i];
+    struct builder *b = im->b;
+    char *tmp = NULL, *final = NULL, *out = NULL, *logtext = NULL;
+    size_t loglen = 0;
+    FILE *log = NULL;
+    int r = 0;
+
+    final = builder_fmt("%s/%s", im->out_dir, im->res->id);
+    if (final == NULL) {
+        im->res->status = -ENOMEM;
+        return;
+    }
+    char *img = builder_fmt("%s/image", final);
+    if (img && access(img, F_OK) == 0) {
+        struct stat st;
+        im->res->cached = 1;
+        im->res->size = stat(img, &st) == 0 ? (size_t)st.st_size : 0;
+        im->res->dir = final;
+        free(img);
+        return;
+    }
+    free(img);
+    tmp = builder_fmt("%s/.tmp-%s-XXXXXX", im->out_dir, im->res->id);
+    if (tmp == NULL || mkdtemp(tmp) == NULL || (log = open_memstream(&logtext, &loglen)) == NULL) {
+        r = builder_fail(im, NULL, "creating a temporary directory", -errno, strerror(errno));
+        goto cleanup;
+    }
+    fprintf(log, "unisec builder (%s): node %s, level %s, target %s, image %s\n", BUILDER_FORMAT,
+            im->spec->node, im->spec->level, im->spec->target, im->res->id);
+    char *path = builder_fmt("%s/config.c", tmp);
+    r = path ? builder_write_atomic(path, im->config, strlen(im->config)) : -ENOMEM;
+    free(path);
+    if (r < 0) {
+        r = builder_fail(im, log, "writing config.c", r, strerror(-r));
+        goto cleanup;
+    }
+    char *obj = builder_fmt("%s/config.o", tmp);
+    r = obj ? builder_compile(b, tmp, "config.c", obj, &out) : -ENOMEM;
+    free(obj);
+    builder_log_cmd(log, "cc -c config.c", out);
+    if (r != 0) {
+        r = builder_fail(im, log, "compiling the configuration", r, out);
+        goto cleanup;
+    }
+    free(out);
+    out = NULL;
+    char *argv[32];
+    size_t k = 0;
+    char *ld = builder_fmt("-Wl,-T,%s/builder/libos/unisec.ld", b->src);
+    argv[k++] = b->cc;
+    argv[k++] = "-nostdlib";
+    argv[k++] = "-static";
+    argv[k++] = "-no-pie";
+    argv[k++] = ld;
+    argv[k++] = "-Wl,--build-id=none";
+    argv[k++] = "-Wl,-z,noexecstack";
+    argv[k++] = "-Wl,-z,max-page-size=4096";
+    argv[k++] = "-fno-sanitize=all";
+    argv[k++] = "-o";
+    argv[k++] = "image";
+    argv[k++] = "config.o";
+    if (im->spec->acl_blob) {
+        char *bp = builder_fmt("%s/acl.blob", tmp), *sp = builder_fmt("%s/acl_blob.S", tmp);
+        r = bp && sp ? builder_write_atomic(bp, im->spec->acl_blob, im->spec->acl_len) : -ENOMEM;
+        if (r == 0)
+            r = builder_write_atomic(sp, builder_blob_asm, strlen(builder_blob_asm));
+        free(bp);
+        free(sp);
+        char *bo = builder_fmt("%s/acl_blob.o", tmp);
+        if (r == 0) {
+            r = bo ? builder_compile(b, tmp, "acl_blob.S", bo, &out) : -ENOMEM;
+            builder_log_cmd(log, "cc -c acl_blob.S", out);
+        }
+        free(bo);
+        if (r != 0) {
+            r = builder_fail(im, log, "assembling the compiled rules", r, out);
+            free(ld);
+            goto cleanup;
+        }
+        free(out);
+        out = NULL;
+        argv[k++] = "acl_blob.o";
+    }
+    argv[k++] = (char *)im->bind;
+    argv[k++] = (char *)im->lib;
+    argv[k] = NULL;
+    r = ld ? builder_run(tmp, argv, &out) : -ENOMEM;
+    free(ld);
+    builder_log_cmd(log, "cc -nostdlib -static -T unisec.ld -o image ...", out);
+    if (r != 0) {
+        r = builder_fail(im, log, "linking", r, out);
+        goto cleanup;
+    }
+
+    char *ip = builder_fmt("%s/image", tmp), *buf = NULL;
+    size_t len = 0;
+    uint8_t sha[32];
+    r = ip ? builder_read(ip, &buf, &len) : -ENOMEM;
+    free(ip);
+    if (r < 0) {
+        r = builder_fail(im, log, "reading the image", r, strerror(-r));
+        goto cleanup;
+    }
+    engine_sha256(sha, buf, len);
+    free(buf);
+    im->res->size = len;
+    json_t *mj = builder_manifest(im, sha, len);
+    char *mtext = mj ? json_dumps(mj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(mj);
+    char *mp = builder_fmt("%s/manifest.json", tmp), *mline = mtext ? builder_fmt("%s\n", mtext) : NULL;
+    r = mline && mp ? builder_write_atomic(mp, mline, strlen(mline)) : -ENOMEM;
+    free(mtext);
+    free(mline);
+    free(mp);
+    if (r < 0) {
+        r = builder_fail(im, log, "writing manifest.json", r, strerror(-r));
+        goto cleanup;
+    }
+    fprintf(log, "image: %zu bytes, sha256 ", len);
+    char hex[65];
+    builder_hex(hex, sha, 32);
+    fprintf(log, "%s\n", hex);
+    fclose(log);
+    log = NULL;
+    char *lp = builder_fmt("%s/build.log", tmp);
+    r = lp ? builder_write_atomic(lp, logtext, loglen) : -ENOMEM;
+    free(lp);
+    if (r < 0) {
+        r = builder_fail(im, NULL, "writing build.log", r, strerror(-r));
+        goto cleanup;
+    }
+    /* Intermediate files go; the directory becomes the image in one rename. */
+    const char *inter[] = {"config.c", "config.o", "acl.blob", "acl_blob.S", "acl_blob.o"};
+    for (size_t n = 0; n < sizeof(inter) / sizeof(inter[0]); n++) {
+        char *p = builder_fmt("%s/%s", tmp, inter[n]);
+        if (p)
+            unlink(p);
+        free(p);
+    }
+    if (rename(tmp, final) < 0) {
+        if (errno != EEXIST && errno != ENOTEMPTY) {
+            r = builder_fail(im, NULL, "renaming the image into place", -errno, strerror(errno));
+            goto cleanup;
+        }
+        builder_rmtree(tmp); /* a concurrent build of the same inputs won: same bytes */
+    }
+    free(tmp);
+    tmp = NULL;
+    im->res->dir = final;
+    final = NULL;
+
+cleanup:
+    if (log) {
+        fclose(log);
+        log = NULL;
+    }
+    if (r != 0 && tmp) {
+        /* Keep the failure's log where the user looks: OUT/ID.failed.log. */
+        char *fl = builder_fmt("%s/%s.failed.log", im->out_dir, im->res->id);
+        if (fl && logtext)
+            builder_write_atomic(fl, logtext, loglen);
+        free(fl);
+        builder_rmtree(tmp);
+    }
+    im->res->status = r;
+    free(logtext);
+    free(out);
+    free(tmp);
+    free(final);
+}
+
+/* Compiles what the cache lacks for TARGET and archives the modules: *LIB and *BIND. */
+static int builder_target(struct builder *b, const char *target, char **lib, char **bind,
+                          uint8_t lib_key[32], struct engine_diag *d)
+{
+    struct builder_obj *objs = calloc(b->nunits, sizeof(*objs));
+    char *bind_name = builder_fmt("builder/libos/%s_bind.c", target);
+    size_t n = 0;
+    int r = 0;
+    struct engine_sha256 h;
+
+    *lib = *bind = NULL;
+    if (objs == NULL || bind_name == NULL) {
+        free(objs);
+        free(bind_name);
+        return -ENOMEM;
+    }
+    engine_sha256_init(&h);
+    for (size_t i = 0; i < b->nunits; i++) {
+        const struct builder_file *u = &b->units[i];
+        if (u->binding && strcmp(u->rel, bind_name) != 0)
+            continue;
+        struct builder_obj *o = &objs[n++];
+        char hex[65];
+        o->b = b;
+        o->unit = u;
+        o->target = target;
+        builder_obj_key(b, u, target, o->key);
+        builder_hex(hex, o->key, 32);
+        o->path = builder_fmt("%s/obj/%s.o", b->cache, hex);
+        if (o->path == NULL) {
+            r = -ENOMEM;
+            goto cleanup;
+        }
+        if (u->binding)
+            *bind = strdup(o->path);
+        else
+            engine_sha256_update(&h, o->key, 32);
+    }
+    engine_sha256_final(&h, lib_key);
+    if (*bind == NULL) {
+        r = engine_diag_add(d, NULL, 0, 0, "target %s has no binding %s/%s", target, b->src,
+                            bind_name);
+        goto cleanup;
+    }
+    builder_pool_run(b->jobs, objs, n, builder_obj_job);
+    for (size_t i = 0; i < n; i++)
+        if (objs[i].status != 0) {
+            engine_diag_add(d, objs[i].unit->rel, 0, 0, "compiling for %s failed:\n%s", target,
+                            objs[i].output ? objs[i].output : "");
+            r = objs[i].status < 0 ? objs[i].status : -EIO;
+        }
+    if (r != 0)
+        goto cleanup;
+    char hex[65];
+    builder_hex(hex, lib_key, 32);
+    *lib = builder_fmt("%s/lib/%s.a", b->cache, hex);
+    if (*lib == NULL) {
+        r = -ENOMEM;
+        goto cleanup;
+    }
+    if (access(*lib, F_OK) != 0) {
+        /* D: deterministic (no timestamps, uids or modes in the archive). */
+        char *tmp = builder_fmt("%s.tmp-%d", *lib, (int)getpid()), *out = NULL;
+        char **argv = calloc(n + 4, sizeof(*argv));
+        size_t k = 0;
+        if (tmp == NULL || argv == NULL) {
+            free(tmp);
+            free(argv);
+            r = -ENOMEM;
+            goto cleanup;
+        }
+        argv[k++] = "ar";
+        argv[k++] = "rcD";
+        argv[k++] = tmp;
+        for (size_t i = 0; i < n; i++)
+            if (!objs[i].unit->binding)
+                argv[k++] = objs[i].path;
+        unlink(tmp);
+        r = builder_run(b->cache, argv, &out);
+        if (r == 0 && rename(tmp, *lib) < 0)
+            r = -errno;
+        if (r != 0) {
+            engine_diag_add(d, NULL, 0, 0, "archiving the modules failed: %s", out ? out : "");
+            unlink(tmp);
+            r = r < 0 ? r : -EIO;
+        }
+        free(out);
+        free(tmp);
+        free(argv);
+    }
+
+cleanup:
+    for (size_t i = 0; i < n; i++) {
+        free(objs[i].path);
+        free(objs[i].output);
+    }
+    free(objs);
+    free(bind_name);
+    if (r != 0) {
+        free(*lib);
+        free(*bind);
+        *lib = *bind = NULL;
+    }
+    return r;
+}
+
+int builder_build(struct builder *b, const struct builder_spec *specs, size_t n,
+                  const char *out_dir, struct builder_result *results, struct engine_diag *d)
+{
+    static const char *const targets[] = {"hvt", "spt"};
+    char *lib[2] = {NULL, NULL}, *bind[2] = {NULL, NULL};
+    uint8_t lib_key[2][32];
+    struct builder_image *ims = calloc(n ? n : 1, sizeof(*ims));
+    int r = 0, bad = 0;
+
+    memset(results, 0, n * sizeof(*results));
+    if (ims == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (builder_spec_check(&specs[i], d) < 0)
+            bad = -EINVAL;
+    if (bad) {
+        free(ims);
+        return bad;
+    }
+    /* Commands run in other directories: every path handed to them is absolute. */
+    char *out = NULL;
+    if ((r = builder_mkdirs(out_dir)) < 0 || (out = realpath(out_dir, NULL)) == NULL) {
+        r = r < 0 ? r : -errno;
+        engine_diag_add(d, out_dir, 0, 0, "cannot create the output directory: %s", strerror(-r));
+        free(ims);
+        return r;
+    }
+    out_dir = out;
+    for (int t = 0; t < 2 && r == 0; t++)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(specs[i].target, targets[t]) == 0) {
+                r = builder_target(b, targets[t], &lib[t], &bind[t], lib_key[t], d);
+                break;
+            }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        int t = strcmp(specs[i].target, "hvt") == 0 ? 0 : 1;
+        ims[i] = (struct builder_image){b, &specs[i], out_dir, &results[i], NULL, lib[t], bind[t]};
+        if ((ims[i].config = builder_config(&specs[i])) == NULL)
+            r = -ENOMEM;
+        else
+            builder_image_id(&ims[i], lib_key[t]);
+    }
+    if (r == 0) {
+        builder_pool_run(b->jobs, ims, n, builder_image_job);
+        for (size_t i = 0; i < n; i++) {
+            engine_diag_move(d, &ims[i].diag);
+            if (results[i].status != 0 && r == 0)
+                r = results[i].status;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(ims[i].config);
+        engine_diag_free(&ims[i].diag);
+    }
+    free(ims);
+    free(out);
+    for (int t = 0; t < 2; t++) {
+        free(lib[t]);
+        free(bind[t]);
+    }
+    return r;
+}
+
+void builder_results_free(struct builder_result *results, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(results[i].dir);
+        results[i].dir = NULL;
+    }
+}

@@ -1,0 +1,104 @@
+/*
+ * builder.h — the unikernel image builder: turns the unikernel generation policy of one node
+ * at one level (its ordered modules with their properties, P_UG) into a bootable image for
+ * one target, as DESIGN.md section 4 says.
+ *
+ * An image is the library OS (builder/libos), the module chain and a generated configuration
+ * (builder/modules/module.h's `mod_image` and the manifest note naming its devices), plus,
+ * for an internal PDP, the node's compiled ACL blob as a data section. Every guest source is
+ * compiled once per target into a cache (objects keyed by the hash of what went into them),
+ * the modules are archived, and each image links its configuration against that archive.
+ *
+ * The image's id is the SHA-256 (40 hex digits shown) of everything that determines its
+ * bytes: the compiler's identity, the flags, every guest source and header, the target, the
+ * configuration and the blob. The same inputs give the same id and byte-identical images:
+ * deterministic flags, no timestamps, no build ids, paths mapped out of the objects. An image
+ * whose id is already in the output directory is not built again.
+ *
+ * Outputs are written under a temporary name and renamed into place: a failed or interrupted
+ * build leaves nothing half-written, and concurrent builds of one id are harmless.
+ *
+ * Sources are found at run time under builder_source_dir(): $UNISEC_SOURCE_DIR when set,
+ * else the source tree meson compiled in.
+ *
+ * Errors: 0 or a negative errno; messages (the compiler's own included) go to a struct
+ * engine_diag. Thread-safety: one struct builder may be used by one thread at a time; it
+ * runs its own worker threads inside builder_build().
+ */
+#ifndef UNISEC_BUILDER_H
+#define UNISEC_BUILDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/diag.h"
+
+#define BUILDER_SOURCE_ENV "UNISEC_SOURCE_DIR"
+#define BUILDER_CACHE_ENV  "UNISEC_CACHE_DIR"
+#define BUILDER_ID_LEN     40 /* hex digits of an image id */
+
+/* The source tree the guest sources are read from. Borrowed (static or the environment's). */
+const char *builder_source_dir(void);
+
+struct builder_prop {
+    const char *name, *value; /* borrowed; value is the canonical text */
+};
+
+struct builder_module {
+    const char *name; /* a directory of builder/modules, e.g. "http_server" */
+    size_t nprops;
+    const struct builder_prop *props;
+};
+
+/* One image to build: what P_UG says for NODE at LEVEL, for TARGET. All borrowed. */
+struct builder_spec {
+    const char *node, *level;
+    const char *target; /* "hvt" or "spt" */
+    size_t nmodules;
+    const struct builder_module *modules; /* in chain order */
+    /* The internal PDP's compiled rules (engine_acl_compile), linked in as a data section;
+     * NULL when acl_pep is absent or asks a push or pull PDP. */
+    const void *acl_blob;
+    size_t acl_len;
+};
+
+struct builder_result {
+    char id[BUILDER_ID_LEN + 1];
+    char *dir;      /* OUT/ID, holding image, manifest.json and build.log (owned) */
+    int cached;     /* the image was already there */
+    size_t size;    /* bytes of the image file */
+    int status;     /* 0, or the negative errno of this image's failure */
+};
+
+struct builder_options {
+    const char *cache_dir; /* NULL: $UNISEC_CACHE_DIR, else $XDG_CACHE_HOME/unisec, else
+                              $HOME/.cache/unisec */
+    const char *cc;        /* NULL: $CC, else "cc" */
+    unsigned jobs;         /* worker threads; 0: the number of online CPUs */
+};
+
+struct builder;
+
+/* Makes a builder (creating the cache directory). *OUT is freed with builder_free(). */
+int builder_new(struct builder **out, const struct builder_options *opt, struct engine_diag *d);
+void builder_free(struct builder *b);
+
+/*
+ * Checks SPEC without building: known modules, device names, the routes property of
+ * dispatch, acl_pep's pdp and policy, the blob. Returns 0 or -EINVAL with every error in D.
+ */
+int builder_spec_check(const struct builder_spec *spec, struct engine_diag *d);
+
+/*
+ * Builds the N images of SPECS into OUT_DIR (created if missing) on the worker pool.
+ * RESULTS[i] (caller-allocated, N entries) receives each outcome; free their dir with
+ * builder_results_free(). Returns 0 when every image was built (or found), else the first
+ * failure's negative errno, with the messages of every failure in D (a compiler's output
+ * is quoted there and kept in the failed image's build log).
+ */
+int builder_build(struct builder *b, const struct builder_spec *specs, size_t n,
+                  const char *out_dir, struct builder_result *results, struct engine_diag *d);
+
+void builder_results_free(struct builder_result *results, size_t n);
+
+#endif

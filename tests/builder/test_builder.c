@@ -1,0 +1,277 @@
+/* test_builder.c — the image builder on a P_UG given directly: images for both targets,
+ * ids that follow the inputs, byte-identical rebuilds, the cache, worker-pool builds, and
+ * failures that report the compiler's message and leave nothing half-written. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "builder/builder.h"
+#include "engine/acl.h"
+
+static char tmp[4096], cache[4096 + 16];
+static void *blob;
+static size_t blob_len;
+
+static const struct builder_prop dispatch_props[] = {
+    {"http_port", "8080"}, {"routes", "GET /* 200 text/plain hello from web\n"}};
+static const struct builder_prop acl_internal[] = {{"pdp", "internal"}, {"policy", "regular"}};
+static const struct builder_prop acl_push[] = {{"pdp", "push"}, {"policy", "regular"}};
+static const struct builder_prop rate_props[] = {{"requests_per_second", "20"}};
+
+static const struct builder_module chain_internal[] = {
+    {"log", 0, NULL},
+    {"http_server", 0, NULL},
+    {"rate_limit", 1, rate_props},
+    {"authn", 0, NULL},
+    {"acl_pep", 2, acl_internal},
+    {"dispatch", 2, dispatch_props},
+};
+static const struct builder_module chain_push[] = {
+    {"log", 0, NULL},           {"http_server", 0, NULL}, {"rate_limit", 1, rate_props},
+    {"authn", 0, NULL},         {"acl_pep", 2, acl_push}, {"dispatch", 2, dispatch_props},
+};
+
+static struct builder_spec spec(const char *target, int internal)
+{
+    struct builder_spec s = {"web", "default", target, 6, internal ? chain_internal : chain_push,
+                             internal ? blob : NULL, internal ? blob_len : 0};
+    return s;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *t = getenv("TMPDIR");
+    struct engine_acl *a;
+    struct engine_diag d;
+    snprintf(tmp, sizeof(tmp), "%s/unisec-builder-XXXXXX", t && *t ? t : "/tmp");
+    if (mkdtemp(tmp) == NULL)
+        return -1;
+    snprintf(cache, sizeof(cache), "%s/cache", tmp);
+    engine_diag_init(&d);
+    if (engine_acl_new(&a) || engine_acl_load_dir(a, "mount-examples/policy", &d) ||
+        engine_acl_compile(&blob, &blob_len, a, "regular", 3))
+        return -1;
+    engine_acl_free(a);
+    engine_diag_free(&d);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+    free(blob);
+    return system(cmd);
+}
+
+static struct builder *new_builder(const char *cc)
+{
+    struct builder *b;
+    struct engine_diag d;
+    struct builder_options o = {cache, cc, 2};
+    engine_diag_init(&d);
+    int r = builder_new(&b, &o, &d);
+    if (r != 0)
+        engine_diag_print(&d, stderr);
+    assert_int_equal(r, 0);
+    engine_diag_free(&d);
+    return b;
+}
+
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+    char p[8192];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = malloc(1 << 22);
+    *len = fread(buf, 1, 1 << 22, f);
+    fclose(f);
+    return buf;
+}
+
+static void test_builder_both_targets(void **state)
+{
+    (void)state;
+    struct builder *b = new_builder(NULL);
+    struct builder_spec s[3] = {spec("hvt", 1), spec("spt", 1), spec("hvt", 0)};
+    struct builder_result r[3];
+    struct engine_diag d;
+    char out[4200];
+    engine_diag_init(&d);
+    snprintf(out, sizeof(out), "%s/out", tmp);
+    int e = builder_build(b, s, 3, out, r, &d);
+    if (e != 0)
+        engine_diag_print(&d, stderr);
+    assert_int_equal(e, 0);
+    assert_int_equal(d.n, 0);
+    /* Each target and each PDP mode is a different image. */
+    assert_string_not_equal(r[0].id, r[1].id);
+    assert_string_not_equal(r[0].id, r[2].id);
+    for (int i = 0; i < 3; i++) {
+        size_t len;
+        char *m = slurp(r[i].dir, "manifest.json", &len), *img, *log;
+        assert_non_null(m);
+        assert_non_null(strstr(m, r[i].id));
+        assert_non_null(strstr(m, i == 1 ? "\"target\": \"spt\"" : "\"target\": \"hvt\""));
+        assert_non_null(strstr(m, "\"port\": 8080"));
+        assert_non_null(strstr(m, i == 2 ? "\"pdp\": \"push\"" : "\"policy_version\": 3"));
+        free(m);
+        assert_non_null(img = slurp(r[i].dir, "image", &len));
+        assert_int_equal(len, r[i].size);
+        assert_memory_equal(img, "\177ELF", 4);
+        free(img);
+        assert_non_null(log = slurp(r[i].dir, "build.log", &len));
+        free(log);
+        assert_int_equal(r[i].cached, 0);
+        assert_true(r[i].size < 128 * 1024); /* the images stay small */
+    }
+    /* The same inputs again: found, not built. */
+    struct builder_result again[3];
+    assert_int_equal(builder_build(b, s, 3, out, again, &d), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(again[i].id, r[i].id);
+        assert_int_equal(again[i].cached, 1);
+    }
+    builder_results_free(again, 3);
+    builder_results_free(r, 3);
+    engine_diag_free(&d);
+    builder_free(b);
+}
+
+static void test_builder_reproducible(void **state)
+{
+    (void)state;
+    struct builder_spec s = spec("spt", 1);
+    struct builder_result r1, r2;
+    struct engine_diag d;
+    char out1[4200], out2[4200], cache2[4200];
+    engine_diag_init(&d);
+    snprintf(out1, sizeof(out1), "%s/rep1", tmp);
+    snprintf(out2, sizeof(out2), "%s/rep2", tmp);
+    snprintf(cache2, sizeof(cache2), "%s/cache2", tmp);
+    struct builder *b1 = new_builder(NULL), *b2;
+    struct builder_options o = {cache2, NULL, 1};
+    assert_int_equal(builder_new(&b2, &o, &d), 0);
+    /* One build from a warm cache, one from an empty cache on one thread: same bytes. */
+    assert_int_equal(builder_build(b1, &s, 1, out1, &r1, &d), 0);
+    assert_int_equal(builder_build(b2, &s, 1, out2, &r2, &d), 0);
+    assert_string_equal(r1.id, r2.id);
+    size_t l1, l2;
+    char *i1 = slurp(r1.dir, "image", &l1), *i2 = slurp(r2.dir, "image", &l2);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(i1, i2, l1);
+    free(i1);
+    free(i2);
+    /* A property changes the id. */
+    struct builder_prop p2[] = {{"http_port", "8080"}, {"routes", "GET /* 200 text/plain hi\n"}};
+    struct builder_module c2[6];
+    memcpy(c2, chain_internal, sizeof(c2));
+    c2[5].props = p2;
+    struct builder_spec s2 = s;
+    s2.modules = c2;
+    struct builder_result r3;
+    assert_int_equal(builder_build(b1, &s2, 1, out1, &r3, &d), 0);
+    assert_string_not_equal(r3.id, r1.id);
+    builder_results_free(&r1, 1);
+    builder_results_free(&r2, 1);
+    builder_results_free(&r3, 1);
+    engine_diag_free(&d);
+    builder_free(b1);
+    builder_free(b2);
+}
+
+static void test_builder_spec_errors(void **state)
+{
+    (void)state;
+    struct engine_diag d;
+    engine_diag_init(&d);
+    struct builder_spec s = spec("hvt", 0);
+    s.target = "xen";
+    assert_int_equal(builder_spec_check(&s, &d), -EINVAL);
+    s = spec("hvt", 0);
+    s.acl_blob = blob; /* rules linked in, but the PDP is push */
+    s.acl_len = blob_len;
+    assert_int_equal(builder_spec_check(&s, &d), -EINVAL);
+    s = spec("hvt", 1);
+    s.acl_blob = NULL; /* internal without rules */
+    assert_int_equal(builder_spec_check(&s, &d), -EINVAL);
+    struct builder_prop bad_routes[] = {{"routes", "GET /a* 200\n"}};
+    struct builder_module c2[6];
+    memcpy(c2, chain_internal, sizeof(c2));
+    c2[5] = (struct builder_module){"dispatch", 1, bad_routes};
+    s = spec("hvt", 1);
+    s.modules = c2;
+    assert_int_equal(builder_spec_check(&s, &d), -EINVAL);
+    c2[5] = (struct builder_module){"no_such_module", 0, NULL};
+    assert_int_equal(builder_spec_check(&s, &d), -EINVAL);
+    char *all = engine_diag_join(&d);
+    assert_non_null(strstr(all, "target 'xen'"));
+    assert_non_null(strstr(all, "dispatch.routes:1:5:"));
+    assert_non_null(strstr(all, "no_such_module"));
+    free(all);
+    engine_diag_free(&d);
+}
+
+/* A compiler that fails: its message reaches the caller and no image directory appears. */
+static void test_builder_failure_leaves_nothing(void **state)
+{
+    (void)state;
+    char cc[4200], out[4200];
+    snprintf(cc, sizeof(cc), "%s/failcc", tmp);
+    snprintf(out, sizeof(out), "%s/failout", tmp);
+    FILE *f = fopen(cc, "w");
+    assert_non_null(f);
+    /* Runs like cc for --version and the header query, fails on the configuration. */
+    fprintf(f, "#!/bin/sh\nfor a; do case $a in config.c) echo 'config.c:1:1: error: broken "
+               "on purpose' >&2; exit 1;; esac; done\nexec cc \"$@\"\n");
+    fclose(f);
+    chmod(cc, 0755);
+    struct builder *b = new_builder(cc);
+    struct builder_spec s = spec("hvt", 1);
+    struct builder_result r;
+    struct engine_diag d;
+    engine_diag_init(&d);
+    assert_true(builder_build(b, &s, 1, out, &r, &d) < 0);
+    char *all = engine_diag_join(&d);
+    assert_non_null(strstr(all, "broken on purpose"));
+    assert_non_null(strstr(all, "compiling the configuration"));
+    free(all);
+    char p[8400];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/%s", out, r.id);
+    assert_int_equal(stat(p, &st), -1); /* no image directory */
+    snprintf(p, sizeof(p), "%s/%s.failed.log", out, r.id);
+    assert_int_equal(stat(p, &st), 0); /* the log of the failure */
+    snprintf(p, sizeof(p), "ls -a '%s' | grep -c tmp", out);
+    FILE *ls = popen(p, "r");
+    char line[16] = "";
+    assert_non_null(fgets(line, sizeof(line), ls));
+    pclose(ls);
+    assert_string_equal(line, "0\n"); /* no temporary left */
+    engine_diag_free(&d);
+    builder_results_free(&r, 1);
+    builder_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_builder_both_targets),
+        cmocka_unit_test(test_builder_reproducible),
+        cmocka_unit_test(test_builder_spec_errors),
+        cmocka_unit_test(test_builder_failure_leaves_nothing),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
