@@ -24,35 +24,50 @@
 #endif
 
 /* Bumped whenever the builder changes what it generates: part of every id. */
-#define BUILDER_FORMAT "unisec-builder-1"
+#define BUILDER_FORMAT     "unisec-builder-1"
 #define BUILDER_OUTPUT_MAX (64 * 1024) /* compiler output kept per command */
 
 /* Flags of every guest object (builder/libos/README.md), plus the reproducibility ones. */
-static const char *const builder_cflags[] = {
-    "-std=gnu11", "-O2", "-Wall", "-Wextra", "-ffreestanding", "-nostdinc",
-    "-fno-pie", "-fno-pic", "-fno-stack-protector", "-fno-builtin-printf",
-    "-fno-asynchronous-unwind-tables", "-fno-unwind-tables", "-mno-red-zone",
-    "-fno-sanitize=all", "-fno-ident", NULL};
+static const char *const builder_cflags[] = {"-std=gnu11",
+                                             "-O2",
+                                             "-Wall",
+                                             "-Wextra",
+                                             "-ffreestanding",
+                                             "-nostdinc",
+                                             "-fno-pie",
+                                             "-fno-pic",
+                                             "-fno-stack-protector",
+                                             "-fno-builtin-printf",
+                                             "-fno-asynchronous-unwind-tables",
+                                             "-fno-unwind-tables",
+                                             "-mno-red-zone",
+                                             "-fno-sanitize=all",
+                                             "-fno-ident",
+                                             NULL};
 
 /* Guest sources, relative to the source tree: globs expanded in sorted order. */
-static const char *const builder_unit_globs[] = {
-    "builder/libos/*.c", "builder/modules/*.c", "builder/modules/*/*.c", "engine/acl_lookup.c",
-    "engine/sha256.c", NULL};
-static const char *const builder_header_globs[] = {
-    "builder/libos/*.h", "builder/libos/*.ld", "builder/modules/*.h", "builder/modules/*/*.h",
-    "engine/acl_abi.h", "engine/sha256.h", NULL};
+static const char *const builder_unit_globs[] = {"builder/libos/*.c",     "builder/modules/*.c",
+                                                 "builder/modules/*/*.c", "engine/acl_lookup.c",
+                                                 "engine/sha256.c",       NULL};
+static const char *const builder_header_globs[] = {"builder/libos/*.h",
+                                                   "builder/libos/*.ld",
+                                                   "builder/modules/*.h",
+                                                   "builder/modules/*/*.h",
+                                                   "engine/acl_abi.h",
+                                                   "engine/sha256.h",
+                                                   NULL};
 
 struct builder_file {
-    char *rel;         /* path relative to the source tree */
-    uint8_t hash[32];  /* of its contents */
-    int binding;       /* a target binding (builder/libos/<target>_bind.c) */
+    char *rel;        /* path relative to the source tree */
+    uint8_t hash[32]; /* of its contents */
+    int binding;      /* a target binding (builder/libos/<target>_bind.c) */
 };
 
 struct builder {
-    char *src;      /* the source tree */
-    char *cache;    /* cache directory */
-    char *cc;       /* compiler command */
-    char *isystem;  /* the compiler's own freestanding headers */
+    char *src;     /* the source tree */
+    char *cache;   /* cache directory */
+    char *cc;      /* compiler command */
+    char *isystem; /* the compiler's own freestanding headers */
     unsigned jobs;
     uint8_t toolchain[32]; /* compiler identity + flags + format */
     uint8_t headers[32];   /* every guest header and the linker script */
@@ -328,8 +343,7 @@ static int builder_scan(struct builder *b, struct engine_diag *d)
                 int e = builder_hash_file(h, g.gl_pathv[i]);
                 if (e < 0) {
                     globfree(&g);
-                    return engine_diag_add(d, g.gl_pathv[i], 0, 0, "cannot read: %s",
-                                           strerror(-e)),
+                    return engine_diag_add(d, g.gl_pathv[i], 0, 0, "cannot read: %s", strerror(-e)),
                            e;
                 }
                 if (!pass) {
@@ -550,9 +564,9 @@ struct builder_image {
     const struct builder_spec *spec;
     const char *out_dir;
     struct builder_result *res;
-    char *config;      /* generated config.c */
-    const char *lib;   /* the target's module archive */
-    const char *bind;  /* the target's binding object */
+    char *config;     /* generated config.c */
+    const char *lib;  /* the target's module archive */
+    const char *bind; /* the target's binding object */
     struct engine_diag diag;
 };
 
@@ -585,14 +599,14 @@ static const struct builder_module *builder_module_find(const struct builder_spe
     return NULL;
 }
 
-/* The upstream device names of lb_proxy's `upstreams` property (blank- or comma-separated). */
-static int builder_upstreams(const char *v, char names[][32], size_t max, size_t *n)
+/* The upstream device names of lb_proxy's `backends` parameter ("NODE:PORT NODE:PORT"). */
+static int builder_upstreams(const char *v, char names[][32], long *ports, size_t max, size_t *n)
 {
     *n = 0;
     while (v && *v) {
         while (*v == ' ' || *v == ',' || *v == '\t')
             v++;
-        size_t l = strcspn(v, " ,\t");
+        size_t l = strcspn(v, " ,\t:");
         if (l == 0)
             break;
         if (l > 31 || *n == max)
@@ -601,8 +615,10 @@ static int builder_upstreams(const char *v, char names[][32], size_t max, size_t
         names[*n][l] = '\0';
         if (!builder_name_ok(names[*n], 31, 1))
             return -EINVAL;
-        (*n)++;
         v += l;
+        ports[*n] = *v == ':' ? strtol(v + 1, NULL, 10) : 0; /* for the runtime */
+        (*n)++;
+        v += strcspn(v, " ,\t");
     }
     return 0;
 }
@@ -621,9 +637,9 @@ int builder_spec_check(const struct builder_spec *s, struct engine_diag *d)
     if (s->target == NULL || (strcmp(s->target, "hvt") != 0 && strcmp(s->target, "spt") != 0))
         bad = engine_diag_add(d, NULL, 0, 0, "target '%s': expected hvt or spt",
                               s->target ? s->target : "");
-    if (builder_module_find(s, "http_server") == NULL)
+    if (builder_module_find(s, "http_server") == NULL && builder_module_find(s, "lb_proxy") == NULL)
         bad = engine_diag_add(d, NULL, 0, 0,
-                              "node %s: an image needs the http_server module to serve anything",
+                              "node %s: an image needs http_server or lb_proxy to serve anything",
                               s->node ? s->node : "");
     for (size_t i = 0; i < s->nmodules; i++) {
         const struct builder_module *m = &s->modules[i];
@@ -656,13 +672,14 @@ int builder_spec_check(const struct builder_spec *s, struct engine_diag *d)
                                   "acl_pep: property pdp is '%s': expected internal, push or pull",
                                   pdp ? pdp : "");
         if (policy == NULL || !builder_name_ok(policy, ENGINE_ACL_NAME_MAX, 1))
-            bad = engine_diag_add(d, NULL, 0, 0, "acl_pep: property policy: expected a policy name");
+            bad =
+                engine_diag_add(d, NULL, 0, 0, "acl_pep: property policy: expected a policy name");
         if (pdp && strcmp(pdp, "internal") == 0) {
             const char *why = "no compiled rules were given";
             if (s->acl_blob == NULL || engine_acl_blob_check(s->acl_blob, s->acl_len, &why) < 0)
-                bad = engine_diag_add(d, NULL, 0, 0,
-                                      "acl_pep: an internal PDP needs the node's compiled rules: %s",
-                                      why);
+                bad = engine_diag_add(
+                    d, NULL, 0, 0, "acl_pep: an internal PDP needs the node's compiled rules: %s",
+                    why);
         } else if (s->acl_blob) {
             bad = engine_diag_add(d, NULL, 0, 0,
                                   "acl_pep: compiled rules are linked in only for an internal PDP");
@@ -670,14 +687,16 @@ int builder_spec_check(const struct builder_spec *s, struct engine_diag *d)
     } else if (s->acl_blob) {
         bad = engine_diag_add(d, NULL, 0, 0, "compiled rules given but no acl_pep module");
     } else if (builder_module_find(s, "authn")) {
-        bad = engine_diag_add(d, NULL, 0, 0, "authn needs acl_pep: the credentials are in its rules");
+        bad =
+            engine_diag_add(d, NULL, 0, 0, "authn needs acl_pep: the credentials are in its rules");
     }
     if ((m = builder_module_find(s, "lb_proxy")) != NULL) {
         char names[8][32];
+        long ports[8];
         size_t n;
-        if (builder_upstreams(builder_prop(m, "upstreams"), names, 8, &n) < 0 || n == 0)
+        if (builder_upstreams(builder_prop(m, "backends"), names, ports, 8, &n) < 0 || n == 0)
             bad = engine_diag_add(d, NULL, 0, 0,
-                                  "lb_proxy: property upstreams: expected 1 to 8 node names");
+                                  "lb_proxy: parameter backends: expected 1 to 8 NODE:PORT");
     }
     return bad;
 }
@@ -704,7 +723,7 @@ static void builder_devices(const struct builder_spec *s, FILE *f)
     const struct builder_module *m;
     int first = 1;
     fputs("UNISEC_MANIFEST(", f);
-    if (builder_module_find(s, "http_server")) {
+    if (builder_module_find(s, "http_server") || builder_module_find(s, "lb_proxy")) {
         fputs("UNISEC_LISTEN(\"http\")", f);
         first = 0;
     }
@@ -717,8 +736,9 @@ static void builder_devices(const struct builder_spec *s, FILE *f)
     }
     if ((m = builder_module_find(s, "lb_proxy")) != NULL) {
         char names[8][32];
+        long ports[8];
         size_t n = 0;
-        builder_upstreams(builder_prop(m, "upstreams"), names, 8, &n);
+        builder_upstreams(builder_prop(m, "backends"), names, ports, 8, &n);
         for (size_t i = 0; i < n; i++)
             fprintf(f, "%sUNISEC_UPSTREAM(\"%s\")", first ? "" : ", ", names[i]), first = 0;
     }
@@ -825,10 +845,12 @@ static json_t *builder_manifest(const struct builder_image *im, const uint8_t sh
         json_array_append_new(mods, mo);
     }
     json_object_set_new(j, "modules", mods);
-    if (builder_module_find(s, "http_server")) {
+    if (builder_module_find(s, "http_server") || builder_module_find(s, "lb_proxy")) {
         json_t *dv = json_pack("{s:s, s:s}", "type", "listen", "name", "http");
         for (size_t i = 0; i < s->nmodules; i++) {
             const char *port = builder_prop(&s->modules[i], "http_port");
+            if (port == NULL)
+                port = builder_prop(&s->modules[i], "listen_port");
             if (port) {
                 json_object_set_new(dv, "port", json_integer(strtoll(port, NULL, 10)));
                 break;
@@ -841,7 +863,8 @@ static json_t *builder_manifest(const struct builder_image *im, const uint8_t sh
         json_object_set_new(j, "pdp", json_string(pdp));
         json_object_set_new(j, "policy", json_string(builder_prop(m, "policy")));
         if (strcmp(pdp, "push") == 0)
-            json_array_append_new(devs, json_pack("{s:s, s:s}", "type", "policy", "name", "policy"));
+            json_array_append_new(devs,
+                                  json_pack("{s:s, s:s}", "type", "policy", "name", "policy"));
         if (strcmp(pdp, "pull") == 0)
             json_array_append_new(devs, json_pack("{s:s, s:s}", "type", "pdp", "name", "pdp"));
         if (s->acl_blob) {
@@ -852,11 +875,15 @@ static json_t *builder_manifest(const struct builder_image *im, const uint8_t sh
     }
     if ((m = builder_module_find(s, "lb_proxy")) != NULL) {
         char names[8][32];
+        long ports[8];
         size_t n = 0;
-        builder_upstreams(builder_prop(m, "upstreams"), names, 8, &n);
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(devs,
-                                  json_pack("{s:s, s:s}", "type", "upstream", "name", names[i]));
+        builder_upstreams(builder_prop(m, "backends"), names, ports, 8, &n);
+        for (size_t i = 0; i < n; i++) {
+            json_t *dv = json_pack("{s:s, s:s}", "type", "upstream", "name", names[i]);
+            if (ports[i] > 0) /* the backend's port as the topology says */
+                json_object_set_new(dv, "port", json_integer(ports[i]));
+            json_array_append_new(devs, dv);
+        }
     }
     json_object_set_new(j, "devices", devs);
     builder_hex(hex, sha, 32);
@@ -996,7 +1023,8 @@ static void builder_image_job(void *jobs, size_t i)
     json_t *mj = builder_manifest(im, sha, len);
     char *mtext = mj ? json_dumps(mj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(mj);
-    char *mp = builder_fmt("%s/manifest.json", tmp), *mline = mtext ? builder_fmt("%s\n", mtext) : NULL;
+    char *mp = builder_fmt("%s/manifest.json", tmp),
+         *mline = mtext ? builder_fmt("%s\n", mtext) : NULL;
     r = mline && mp ? builder_write_atomic(mp, mline, strlen(mline)) : -ENOMEM;
     free(mtext);
     free(mline);

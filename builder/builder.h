@@ -64,10 +64,10 @@ struct builder_spec {
 
 struct builder_result {
     char id[BUILDER_ID_LEN + 1];
-    char *dir;      /* OUT/ID, holding image, manifest.json and build.log (owned) */
-    int cached;     /* the image was already there */
-    size_t size;    /* bytes of the image file */
-    int status;     /* 0, or the negative errno of this image's failure */
+    char *dir;   /* OUT/ID, holding image, manifest.json and build.log (owned) */
+    int cached;  /* the image was already there */
+    size_t size; /* bytes of the image file */
+    int status;  /* 0, or the negative errno of this image's failure */
 };
 
 struct builder_options {

@@ -1,6 +1,12 @@
-/* image.c — the image's entry point and module chain: boots every module in the order the
- * builder chose, then runs the library OS's event loop. */
+/* image.c — the image's entry point and module chain: boots every module in P_UG's order,
+ * orders the request hooks by phase, then runs the library OS's event loop. */
 #include "module.h"
+
+#define IMAGE_MODULES_MAX 32
+
+/* The modules with a handle(), in phase order (stable: P_UG's order within a phase). */
+static const struct mod_module *image_hooks[IMAGE_MODULES_MAX];
+static size_t image_nhooks;
 
 const char *mod_prop_get(const struct mod_props *p, const char *name)
 {
@@ -34,11 +40,8 @@ int mod_prop_uint(const struct mod_props *p, const char *module, const char *nam
 
 void mod_chain_run(struct mod_req *rq)
 {
-    for (; rq->stage < mod_image.n; rq->stage++) {
-        const struct mod_module *m = mod_image.chain[rq->stage].module;
-        if (m->handle == NULL)
-            continue;
-        int r = m->handle(rq);
+    for (; rq->stage < image_nhooks; rq->stage++) {
+        int r = image_hooks[rq->stage]->handle(rq);
         if (r == MOD_DONE || r == MOD_WAIT)
             return;
     }
@@ -58,6 +61,16 @@ int libos_main(const char *cmdline)
     (void)cmdline;
     printf("unisec image: node %s, level %s, target %s, %zu modules\n", mod_image.node,
            mod_image.level, mod_image.target, mod_image.n);
+    if (mod_image.n > IMAGE_MODULES_MAX) {
+        printf("unisec image: more than %d modules\n", IMAGE_MODULES_MAX);
+        return 2;
+    }
+    for (int phase = MOD_PHASE_LIMIT; phase <= MOD_PHASE_CONTENT; phase++)
+        for (size_t i = 0; i < mod_image.n; i++) {
+            const struct mod_module *m = mod_image.chain[i].module;
+            if (m->handle && (int)m->phase == phase)
+                image_hooks[image_nhooks++] = m;
+        }
     for (size_t i = 0; i < mod_image.n; i++) {
         const struct mod_instance *in = &mod_image.chain[i];
         if (in->module->init && in->module->init(&in->props) < 0) {

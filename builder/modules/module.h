@@ -1,14 +1,18 @@
 /*
  * module.h — how the modules of one unikernel image fit together (guest side).
  *
- * An image is the library OS plus an ordered chain of modules that the builder generates
- * from P_UG (builder/config.c writes `mod_image`). At boot, image.c calls every module's
- * init in chain order with its properties; http_server then accepts connections and passes
- * each parsed request down the chain: every module's handle() either lets it through
- * (MOD_NEXT), answers it (MOD_DONE, after mod_req_respond()), or keeps it to answer later
- * (MOD_WAIT: it will call mod_req_respond() or mod_req_resume() from an event callback).
- * After the answer is written every module's done() sees the final status (the log module
- * prints the access line there). A request that no module answers gets 404.
+ * An image is the library OS plus the modules that the builder generates from P_UG
+ * (builder/builder.c writes `mod_image`). At boot, image.c calls every module's init in
+ * P_UG's order (every provider before its users) with its properties. The module that owns
+ * the listening device (http_server, or lb_proxy in a load balancer) then accepts
+ * connections and passes each parsed request through the modules' handle() hooks in the
+ * order of their phase, whatever their place in P_UG: rate limiting, then authentication,
+ * then access control, then the content (dispatch or lb_proxy) — so no configuration can put
+ * a response before the checks. A hook either lets the request through (MOD_NEXT), answers
+ * it (MOD_DONE, after mod_req_respond()), or keeps it to answer later (MOD_WAIT: it will call
+ * mod_req_respond() or mod_req_resume() from an event callback). After the answer is queued
+ * every module's done() sees the final status (the log module prints the access line). A
+ * request that no module answers gets 404.
  *
  * Everything runs on the library OS's single event loop: no locks, no preemption.
  */
@@ -54,8 +58,17 @@ struct mod_req {
 #define MOD_DONE 1
 #define MOD_WAIT 2
 
+/* The phases of request handling, in the order hooks run. */
+enum mod_phase {
+    MOD_PHASE_LIMIT = 1,   /* rate_limit */
+    MOD_PHASE_AUTHN = 2,   /* authn */
+    MOD_PHASE_ACCESS = 3,  /* acl_pep */
+    MOD_PHASE_CONTENT = 4, /* dispatch, lb_proxy: answer */
+};
+
 struct mod_module {
     const char *name;
+    enum mod_phase phase; /* when handle() runs; ignored without one */
     /* Once at boot, in chain order. Returns 0, or a negative UNISEC_E* value after printing
      * what is wrong: the image then exits with status 2. May be NULL. */
     int (*init)(const struct mod_props *props);
@@ -106,7 +119,11 @@ void mod_req_respond_raw(struct mod_req *rq, int status, const char *bytes, size
 /* Passes RQ on to the module after the one that returned MOD_WAIT. */
 void mod_req_resume(struct mod_req *rq);
 
-/* Runs the chain from RQ->stage (http_server calls it with stage 0 for each request). */
+/* Starts accepting HTTP connections on the listening device "http" (http_server's init does;
+ * lb_proxy does in an image without http_server). Idempotent. Returns 0 or -UNISEC_ENOENT. */
+int mod_http_front_start(void);
+
+/* Runs the hooks from RQ->stage on (the front calls it with stage 0 for each request). */
 void mod_chain_run(struct mod_req *rq);
 
 /* Calls every module's done() for RQ. */

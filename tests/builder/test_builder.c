@@ -27,22 +27,23 @@ static const struct builder_prop acl_push[] = {{"pdp", "push"}, {"policy", "regu
 static const struct builder_prop rate_props[] = {{"requests_per_second", "20"}};
 
 static const struct builder_module chain_internal[] = {
-    {"log", 0, NULL},
-    {"http_server", 0, NULL},
-    {"rate_limit", 1, rate_props},
-    {"authn", 0, NULL},
-    {"acl_pep", 2, acl_internal},
-    {"dispatch", 2, dispatch_props},
+    {"log", 0, NULL},   {"http_server", 0, NULL},     {"rate_limit", 1, rate_props},
+    {"authn", 0, NULL}, {"acl_pep", 2, acl_internal}, {"dispatch", 2, dispatch_props},
 };
 static const struct builder_module chain_push[] = {
-    {"log", 0, NULL},           {"http_server", 0, NULL}, {"rate_limit", 1, rate_props},
-    {"authn", 0, NULL},         {"acl_pep", 2, acl_push}, {"dispatch", 2, dispatch_props},
+    {"log", 0, NULL},   {"http_server", 0, NULL}, {"rate_limit", 1, rate_props},
+    {"authn", 0, NULL}, {"acl_pep", 2, acl_push}, {"dispatch", 2, dispatch_props},
 };
 
 static struct builder_spec spec(const char *target, int internal)
 {
-    struct builder_spec s = {"web", "default", target, 6, internal ? chain_internal : chain_push,
-                             internal ? blob : NULL, internal ? blob_len : 0};
+    struct builder_spec s = {"web",
+                             "default",
+                             target,
+                             6,
+                             internal ? chain_internal : chain_push,
+                             internal ? blob : NULL,
+                             internal ? blob_len : 0};
     return s;
 }
 

@@ -219,6 +219,46 @@ static void test_http_parse_limits(void **state)
     assert_int_equal(mod_http_parse(&rq, &scan, buf, 128, &l), -431);
 }
 
+static int status_of(struct mod_http_status *st, const char *s)
+{
+    struct mod_http_scan scan = {0};
+    return mod_http_parse_status(st, &scan, s, strlen(s), &lim);
+}
+
+static void test_http_parse_status(void **state)
+{
+    (void)state;
+    struct mod_http_status st;
+    const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+    assert_int_equal(status_of(&st, r), (int)strlen(r) - 5);
+    assert_int_equal(st.status, 200);
+    assert_int_equal(st.content_length, 5);
+    assert_false(st.close);
+    assert_false(st.chunked);
+    assert_true(status_of(&st, "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n") > 0);
+    assert_true(st.close); /* 1.0 without keep-alive */
+    assert_true(status_of(&st, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n"
+                               "Content-Length: 0\r\n\r\n") > 0);
+    assert_false(st.close);
+    assert_true(status_of(&st, "HTTP/1.1 200 OK\r\n\r\n") > 0);
+    assert_true(st.close); /* no length: the body runs to the end */
+    assert_int_equal(st.content_length, -1);
+    assert_true(status_of(&st, "HTTP/1.1 204\r\n\r\n") > 0); /* empty reason, no body */
+    assert_false(st.close);
+    assert_true(status_of(&st, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") > 0);
+    assert_true(st.chunked);
+    assert_int_equal(status_of(&st, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n"
+                                    "Transfer-Encoding: chunked\r\n\r\n"),
+                     -502);
+    assert_int_equal(status_of(&st, "HTTP/1.1 20 OK\r\n\r\n"), -502);
+    assert_int_equal(status_of(&st, "HTTP/1.1 099 OK\r\n\r\n"), -502);
+    assert_int_equal(status_of(&st, "HTTP/1.1 200OK\r\n\r\n"), -502);
+    assert_int_equal(status_of(&st, "HTTP/1.1 200 OK\nX: y\r\n\r\n"), -502);
+    assert_int_equal(status_of(&st, "HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n"),
+                     -502); /* over body_max */
+    assert_int_equal(status_of(&st, "HTTP/1.1 200 OK\r\nContent"), 0);
+}
+
 static void test_http_respond(void **state)
 {
     (void)state;
@@ -273,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_http_parse_header_errors),
         cmocka_unit_test(test_http_parse_body_framing),
         cmocka_unit_test(test_http_parse_limits),
+        cmocka_unit_test(test_http_parse_status),
         cmocka_unit_test(test_http_respond),
         cmocka_unit_test(test_http_reason),
     };

@@ -1,9 +1,10 @@
 /*
  * fuzz_http.c — libFuzzer harness for the modules' parsers of untrusted input. The first byte
  * picks the target:
- *   0..127: the HTTP request parser, fed in two pieces split at a point taken from the
+ *   0..95:  the HTTP request parser, fed in two pieces split at a point taken from the
  *           input, with small limits half of the time; the verdict must match a parse in
  *           one piece and every pointer must lie inside the input; then a response is written
+ *   96..127: the response parser (lb_proxy's view of an upstream), in one piece and in two
  *   128..191: the Basic credentials decoder
  *   192..255: the dispatch routes parser, then matching requests against the table
  */
@@ -64,6 +65,23 @@ static void fuzz_http_parse(const uint8_t *data, size_t size, uint8_t sel)
         abort();
 }
 
+static void fuzz_http_status(const uint8_t *data, size_t size, uint8_t sel)
+{
+    static const struct mod_http_limits lim = MOD_HTTP_LIMITS_DEFAULT;
+    struct mod_http_status a, b;
+    struct mod_http_scan sa = {0}, sb = {0};
+    size_t split = size ? (size_t)sel * 7919u % size : 0;
+    int one = mod_http_parse_status(&a, &sa, (const char *)data, size, &lim);
+    int two = mod_http_parse_status(&b, &sb, (const char *)data, split, &lim);
+    if (two == 0)
+        two = mod_http_parse_status(&b, &sb, (const char *)data, size, &lim);
+    if ((one > 0) != (two > 0) || (one > 0 && (one != two || a.status != b.status)))
+        abort();
+    if (one > 0 && ((size_t)one > size || a.status < 100 || a.status > 999 ||
+                    a.content_length > (int64_t)lim.body_max))
+        abort();
+}
+
 static void fuzz_basic(const uint8_t *data, size_t size)
 {
     struct mod_basic_cred c;
@@ -110,8 +128,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (copy == NULL)
         return 0;
     memcpy(copy, data + 1, size - 1);
-    if (sel < 128)
+    if (sel < 96)
         fuzz_http_parse(copy, size - 1, sel);
+    else if (sel < 128)
+        fuzz_http_status(copy, size - 1, sel);
     else if (sel < 192)
         fuzz_basic(copy, size - 1);
     else

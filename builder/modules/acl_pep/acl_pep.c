@@ -370,4 +370,5 @@ static int acl_init(const struct mod_props *p)
     return 0;
 }
 
-const struct mod_module mod_acl_pep = {"acl_pep", acl_init, acl_handle, NULL};
+const struct mod_module mod_acl_pep = {
+    .name = "acl_pep", .phase = MOD_PHASE_ACCESS, .init = acl_init, .handle = acl_handle};

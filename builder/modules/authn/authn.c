@@ -122,4 +122,5 @@ static int authn_init(const struct mod_props *p)
     return 0;
 }
 
-const struct mod_module mod_authn = {"authn", authn_init, authn_handle, NULL};
+const struct mod_module mod_authn = {
+    .name = "authn", .phase = MOD_PHASE_AUTHN, .init = authn_init, .handle = authn_handle};

@@ -1,9 +1,11 @@
-/* dispatch.c — the dispatch module: answers requests with the static responses of its
- * `routes` property (routes.h), 404 and 405 included. */
+/* dispatch.c — the dispatch module: answers requests under its document_root with the static
+ * responses of its `routes` property (routes.h), 404 and 405 included. */
 #include "../module.h"
 #include "routes.h"
 
 static struct mod_routes dispatch_routes;
+static const char *dispatch_root = "/"; /* document_root: the URL prefix served */
+static size_t dispatch_root_len = 0;    /* without its trailing slash */
 /* Per route: its response's Content-Type and body (with the newline), made once at boot. */
 static struct mod_http_response dispatch_resp[MOD_ROUTES_MAX];
 static const char dispatch_default[] = "GET /* 200 text/plain hello from unisec\n";
@@ -12,8 +14,18 @@ static int dispatch_init(const struct mod_props *p)
 {
     const char *text = mod_prop_get(p, "routes"), *why = NULL;
     size_t line = 0, col = 0;
+    const char *root = mod_prop_get(p, "document_root");
     if (text == NULL)
         text = dispatch_default;
+    if (root) {
+        size_t n = strlen(root);
+        if (n == 0 || root[0] != '/' || strchr(root, '?') || strchr(root, ' ')) {
+            printf("dispatch: property document_root: expected a path starting with /\n");
+            return -UNISEC_EINVAL;
+        }
+        dispatch_root = root;
+        dispatch_root_len = root[n - 1] == '/' ? n - 1 : n;
+    }
     if (mod_routes_parse(&dispatch_routes, text, strlen(text), &line, &col, &why) < 0) {
         printf("dispatch: property routes:%zu:%zu: %s\n", line, col, why);
         return -UNISEC_EINVAL;
@@ -58,4 +70,7 @@ static int dispatch_handle(struct mod_req *rq)
     return MOD_DONE;
 }
 
-const struct mod_module mod_dispatch = {"dispatch", dispatch_init, dispatch_handle, NULL};
+const struct mod_module mod_dispatch = {.name = "dispatch",
+                                        .phase = MOD_PHASE_CONTENT,
+                                        .init = dispatch_init,
+                                        .handle = dispatch_handle};

@@ -257,6 +257,58 @@ int mod_http_parse(struct mod_http_request *rq, struct mod_http_scan *scan, cons
     return end;
 }
 
+int mod_http_parse_status(struct mod_http_status *st, struct mod_http_scan *scan, const char *buf,
+                          size_t len, const struct mod_http_limits *lim)
+{
+    int end = http_scan(scan, buf, len, lim), err, keep = 0, close = 0, seen_length = 0;
+    if (end <= 0)
+        return end == 0 ? 0 : -502;
+    size_t n = scan->line_end - 2;
+    *st = (struct mod_http_status){0, 0, -1, 0, 0, (size_t)end};
+    /* "HTTP/1.x NNN" then a blank and a reason phrase, possibly empty. */
+    if (n < 12 || http_parse_version(buf, 8, &st->minor) < 0 || buf[8] != ' ' ||
+        (n > 12 && buf[12] != ' '))
+        return -502;
+    for (int i = 9; i < 12; i++) {
+        if (buf[i] < '0' || buf[i] > '9')
+            return -502;
+        st->status = st->status * 10 + (buf[i] - '0');
+    }
+    if (st->status < 100)
+        return -502;
+    for (size_t i = 12; i < n; i++)
+        if ((unsigned char)buf[i] < 0x20 && buf[i] != '\t')
+            return -502;
+    size_t p = scan->line_end, nh = 0;
+    while (p < (size_t)end - 2) {
+        struct mod_http_header h;
+        size_t e = p;
+        while (buf[e] != '\r')
+            e++;
+        if (++nh > lim->headers_max || (err = http_parse_field(&h, buf + p, e - p)) < 0)
+            return -502;
+        if (mod_ci_eq(h.name, h.name_len, "content-length")) {
+            uint64_t v;
+            if (seen_length++ || http_content_length(h.value, h.value_len, &v) < 0 ||
+                v > lim->body_max)
+                return -502;
+            st->content_length = (int64_t)v;
+        } else if (mod_ci_eq(h.name, h.name_len, "transfer-encoding")) {
+            st->chunked = 1;
+        } else if (mod_ci_eq(h.name, h.name_len, "connection")) {
+            http_connection(h.value, h.value_len, &close, &keep);
+        }
+        p = e + 2;
+    }
+    if (st->chunked && seen_length)
+        return -502;
+    st->close = st->minor == 1 ? close : !keep || close;
+    int bodiless = st->status < 200 || st->status == 204 || st->status == 304;
+    if (!bodiless && !st->chunked && st->content_length < 0)
+        st->close = 1; /* the body runs to the end of the connection */
+    return end;
+}
+
 const char *mod_http_header_get(const struct mod_http_request *rq, const char *name, size_t *len)
 {
     for (size_t i = 0; i < rq->nheaders; i++)

@@ -76,6 +76,24 @@ struct mod_http_scan {
 int mod_http_parse(struct mod_http_request *rq, struct mod_http_scan *scan, const char *buf,
                    size_t len, const struct mod_http_limits *lim);
 
+/* A parsed response head (lb_proxy reads its upstreams' answers). */
+struct mod_http_status {
+    int minor;              /* HTTP/1.MINOR */
+    int status;             /* 100..599 */
+    int64_t content_length; /* -1 without one */
+    int chunked;            /* Transfer-Encoding: chunked */
+    int close;              /* the upstream will not carry another request on the connection */
+    size_t head_len;
+};
+
+/*
+ * Parses the response head at BUF[0..LEN) as mod_http_parse() parses a request head (same
+ * scan state and limits). Returns the head's length, 0 when more bytes are needed, or -502
+ * when it is malformed or over the limits (the proxy then answers 502 Bad Gateway).
+ */
+int mod_http_parse_status(struct mod_http_status *st, struct mod_http_scan *scan, const char *buf,
+                          size_t len, const struct mod_http_limits *lim);
+
 /* The value of the first header NAME (case-insensitive), or NULL; *LEN gets its length. */
 const char *mod_http_header_get(const struct mod_http_request *rq, const char *name, size_t *len);
 

@@ -1,7 +1,9 @@
 /*
  * http_server.c — the http_server module: HTTP/1.1 connections on the library OS's streams,
- * with keep-alive and pipelining, bounded buffers, and idle and slow-client timeouts; each
- * complete request goes down the module chain (module.h).
+ * with keep-alive and pipelining, bounded buffers, at most max_connections served at once
+ * (later ones wait, unread, for a free place), a request_timeout_ms for a request to arrive
+ * (408 after it) and an idle timeout for kept-alive connections; each complete request goes
+ * through the modules' hooks (module.h). lb_proxy starts the same front in a load balancer.
  */
 #include "../module.h"
 
@@ -14,7 +16,9 @@ struct http_conn {
     struct mod_http_scan scan;
     struct mod_http_request rq;
     struct mod_req mreq;
-    uint64_t last;     /* monotonic ns of the last progress, for the timeouts */
+    uint64_t last;     /* monotonic ns of the last progress, for the idle timeout */
+    uint64_t started;  /* when the first byte of the current request arrived */
+    int parked;        /* accepted beyond max_connections: waits, unread */
     int busy;          /* mreq is in the chain */
     int closing;       /* close once the output is written */
     int in_process;    /* http_process() is on the stack */
@@ -23,16 +27,37 @@ struct http_conn {
 };
 
 static struct mod_http_limits http_lim = MOD_HTTP_LIMITS_DEFAULT;
-static uint64_t http_keepalive_ns, http_header_ns;
+static uint64_t http_request_ns = 10000000000ull, http_sweep_ns = 1000000000ull;
+static uint64_t http_max_conns = 1024;
 static struct http_conn *http_conns;
-static size_t http_nconns;
+static size_t http_nconns, http_nactive; /* all, and those not parked */
 static struct libos_timer http_sweep_timer;
+static int http_started;
+
+/* A kept-alive connection with no request under way is closed after this long. */
+#define HTTP_IDLE_NS (60ull * 1000000000ull)
 
 #define HTTP_IN_FIRST  4096 /* first receive buffer; grows to head_max + body_max */
 #define HTTP_OUT_FIRST 1024
 
 static void http_flush(struct http_conn *c);
 static void http_process(struct http_conn *c);
+static const struct libos_stream_ops http_ops;
+
+/* Gives a free place to the connection that has waited longest (the list's tail). */
+static void http_unpark(void)
+{
+    struct http_conn *c = http_conns, *oldest = NULL;
+    for (; c; c = c->next)
+        if (c->parked)
+            oldest = c;
+    if (oldest == NULL)
+        return;
+    oldest->parked = 0;
+    oldest->last = libos_loop_now();
+    http_nactive++;
+    libos_stream_want(oldest->s, LIBOS_WANT_READ);
+}
 
 static void http_free(struct http_conn *c)
 {
@@ -43,6 +68,10 @@ static void http_free(struct http_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     http_nconns--;
+    if (!c->parked) {
+        http_nactive--;
+        http_unpark();
+    }
     free(c->in);
     free(c->out);
     free(c);
@@ -126,6 +155,7 @@ static void http_finish(struct http_conn *c, int keep_alive)
     mod_chain_done(&c->mreq);
     memmove(c->in, c->in + used, c->in_len - used);
     c->in_len -= used;
+    c->started = libos_loop_now(); /* a pipelined request's clock starts now */
     c->scan = (struct mod_http_scan){0, 0};
     c->sent_continue = 0;
     c->busy = 0;
@@ -300,6 +330,8 @@ static void http_readable(struct libos_stream *s, void *ctx)
             http_close(c); /* end of stream or an error: nothing more to answer */
             return;
         }
+        if (c->in_len == 0)
+            c->started = libos_loop_now();
         c->in_len += (size_t)n;
         c->last = libos_loop_now();
         http_process(c);
@@ -331,45 +363,58 @@ static void http_accept(struct libos_stream *s, void *ctx)
     http_conns = c;
     http_nconns++;
     libos_stream_set_ops(s, &http_ops, c);
+    if (http_nactive >= http_max_conns) {
+        c->parked = 1;
+        libos_stream_want(s, 0);
+        return;
+    }
+    http_nactive++;
 }
 
-/* Closes connections idle past keepalive_timeout, or stuck in a head or an unread answer
- * past header_timeout: a slow or silent client holds nothing for long. */
+/* Answers 408 to a request not complete within request_timeout_ms, and closes kept-alive
+ * connections idle for HTTP_IDLE_NS: a slow or silent client holds nothing for long. */
 static void http_sweep(struct libos_timer *t, void *ctx)
 {
     uint64_t now = libos_loop_now();
     (void)ctx;
     for (struct http_conn *c = http_conns, *next; c; c = next) {
         next = c->next;
-        if (c->busy || c->s == NULL)
+        if (c->busy || c->s == NULL || c->parked || c->closing)
             continue;
-        int partial = c->in_len > 0 || c->out_off < c->out_len;
-        if (now - c->last > (partial ? http_header_ns : http_keepalive_ns))
+        if (c->in_len > 0 && now - c->started > http_request_ns) {
+            http_error(c, 408);
+            http_flush(c);
+        } else if (now - c->last > HTTP_IDLE_NS) {
             http_close(c);
+        }
     }
-    libos_timer_arm(t, now + 1000000000ull, http_sweep, NULL);
+    libos_timer_arm(t, now + http_sweep_ns, http_sweep, NULL);
 }
 
-static int http_init(const struct mod_props *p)
+int mod_http_front_start(void)
 {
-    uint64_t line, head, nh, body, ka, ht;
-    if (mod_prop_uint(p, "http_server", "max_request_line", 8192, 64, 65536, &line) < 0 ||
-        mod_prop_uint(p, "http_server", "max_header_bytes", 16384, 256, 1048576, &head) < 0 ||
-        mod_prop_uint(p, "http_server", "max_headers", 64, 1, MOD_HTTP_HEADERS_MAX, &nh) < 0 ||
-        mod_prop_uint(p, "http_server", "max_body_bytes", 1048576, 0, 1ull << 30, &body) < 0 ||
-        mod_prop_uint(p, "http_server", "keepalive_timeout", 60, 1, 86400, &ka) < 0 ||
-        mod_prop_uint(p, "http_server", "header_timeout", 10, 1, 3600, &ht) < 0)
-        return -UNISEC_EINVAL;
-    http_lim = (struct mod_http_limits){line, head > line + 2 ? head : line + 2, nh, body};
-    http_keepalive_ns = ka * 1000000000ull;
-    http_header_ns = ht * 1000000000ull;
+    if (http_started)
+        return 0;
     int e = libos_listen("http", http_accept, NULL);
     if (e < 0) {
         printf("http_server: the image declares no listening device 'http'\n");
         return e;
     }
-    libos_timer_arm(&http_sweep_timer, libos_clock_monotonic() + 1000000000ull, http_sweep, NULL);
+    http_started = 1;
+    libos_timer_arm(&http_sweep_timer, libos_clock_monotonic() + http_sweep_ns, http_sweep, NULL);
     return 0;
 }
 
-const struct mod_module mod_http_server = {"http_server", http_init, NULL, NULL};
+static int http_init(const struct mod_props *p)
+{
+    uint64_t ms;
+    if (mod_prop_uint(p, "http_server", "max_connections", 1024, 1, 1u << 20, &http_max_conns) <
+            0 ||
+        mod_prop_uint(p, "http_server", "request_timeout_ms", 10000, 10, 3600000, &ms) < 0)
+        return -UNISEC_EINVAL;
+    http_request_ns = ms * 1000000ull;
+    http_sweep_ns = http_request_ns / 4 < 1000000000ull ? http_request_ns / 4 : 1000000000ull;
+    return mod_http_front_start();
+}
+
+const struct mod_module mod_http_server = {.name = "http_server", .init = http_init};

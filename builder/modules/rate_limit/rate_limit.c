@@ -5,21 +5,22 @@
 
 static struct mod_rate_table rate_table;
 
+/* Clients tracked at once (bucket.h says what happens beyond). */
+#define RATE_CLIENTS 4096
+
 static int rate_init(const struct mod_props *p)
 {
-    uint64_t rps, burst, clients;
+    static struct mod_rate_slot slots[RATE_CLIENTS];
+    uint64_t rps, burst;
     if (mod_prop_uint(p, "rate_limit", "requests_per_second", 1000, 1, MOD_RATE_RATE_MAX, &rps) <
             0 ||
-        mod_prop_uint(p, "rate_limit", "burst", rps < MOD_RATE_BURST_MAX ? rps : MOD_RATE_BURST_MAX,
-                      1, MOD_RATE_BURST_MAX, &burst) < 0 ||
-        mod_prop_uint(p, "rate_limit", "clients", 4096, MOD_RATE_PROBE, 1u << 20, &clients) < 0)
+        mod_prop_uint(p, "rate_limit", "burst", 0, 0, MOD_RATE_BURST_MAX, &burst) < 0)
         return -UNISEC_EINVAL;
-    struct mod_rate_slot *slots = malloc(clients * sizeof(*slots));
-    if (slots == NULL) {
-        printf("rate_limit: no memory for %llu clients\n", (unsigned long long)clients);
-        return -UNISEC_ENOMEM;
-    }
-    return mod_rate_init(&rate_table, slots, (uint32_t)clients, (uint32_t)rps, (uint32_t)burst);
+    if (burst == 0) /* the manifest's default: one second's worth */
+        burst = rps < MOD_RATE_BURST_MAX ? rps : MOD_RATE_BURST_MAX;
+    printf("rate_limit: %llu requests/s per client, burst %llu\n", (unsigned long long)rps,
+           (unsigned long long)burst);
+    return mod_rate_init(&rate_table, slots, RATE_CLIENTS, (uint32_t)rps, (uint32_t)burst);
 }
 
 static int rate_handle(struct mod_req *rq)
@@ -40,4 +41,5 @@ static int rate_handle(struct mod_req *rq)
     return MOD_DONE;
 }
 
-const struct mod_module mod_rate_limit = {"rate_limit", rate_init, rate_handle, NULL};
+const struct mod_module mod_rate_limit = {
+    .name = "rate_limit", .phase = MOD_PHASE_LIMIT, .init = rate_init, .handle = rate_handle};
