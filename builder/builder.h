@@ -101,4 +101,10 @@ int builder_build(struct builder *b, const struct builder_spec *specs, size_t n,
 
 void builder_results_free(struct builder_result *results, size_t n);
 
+/*
+ * `unisec build TOPOLOGY --node N [--level L] [--target hvt|spt] -o DIR`: argv[0] is "build".
+ * Prints one line per image and every error; returns the exit status (0, 1 failed, 2 usage).
+ */
+int builder_cmd_build(int argc, char **argv);
+
 #endif

@@ -1,0 +1,180 @@
+/* cmd_build.c — `unisec build`: the images of one node of a topology, from its P_UG. */
+#include "builder.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/acl.h"
+#include "engine/topology.h"
+
+static int build_usage(void)
+{
+    fprintf(stderr, "usage: unisec build TOPOLOGY --node NODE [--level LEVEL] [--target hvt|spt]\n"
+                    "                    [--policy-dir DIR] [--policy-version N] [--cache DIR]\n"
+                    "                    [-j JOBS] -o DIR\n");
+    return 2;
+}
+
+static double build_ms(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* The compiled rules of POLICY for an internal PDP, from the policy directory DIR. */
+static int build_blob(void **blob, size_t *len, const char *dir, const char *policy,
+                      uint64_t version, struct engine_diag *d)
+{
+    struct engine_acl *a = NULL;
+    int r = engine_acl_new(&a);
+    if (r == 0)
+        r = engine_acl_load_dir(a, dir, d);
+    if (r == 0 && !engine_acl_has_policy(a, policy))
+        r = engine_diag_add(d, dir, 0, 0,
+                            "the policy directory has no rule of policy '%s' (an internal PDP "
+                            "would deny everything)",
+                            policy);
+    if (r == 0 && (r = engine_acl_compile(blob, len, a, policy, version)) < 0)
+        engine_diag_add(d, dir, 0, 0, "cannot compile policy '%s': %s", policy, strerror(-r));
+    engine_acl_free(a);
+    return r;
+}
+
+int builder_cmd_build(int argc, char **argv)
+{
+    const char *file = NULL, *node = NULL, *level = NULL, *target_name = "hvt", *out = NULL;
+    const char *policy_dir = NULL, *cache = NULL;
+    unsigned long long version = 0;
+    unsigned jobs = 0;
+    struct engine_diag d;
+    struct engine_topology *t = NULL;
+    struct engine_topology_derived *x = NULL;
+    struct builder *b = NULL;
+    struct builder_spec specs[16];
+    struct builder_module *mods[16] = {0};
+    struct builder_prop *props[16] = {0};
+    struct builder_result res[16];
+    void *blobs[16] = {0};
+    size_t n = 0;
+    char *dir_copy = NULL, *pdir = NULL;
+    enum engine_target target;
+    int status = 1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--node") == 0 && v)
+            node = v, i++;
+        else if (strcmp(a, "--level") == 0 && v)
+            level = v, i++;
+        else if (strcmp(a, "--target") == 0 && v)
+            target_name = v, i++;
+        else if (strcmp(a, "--policy-dir") == 0 && v)
+            policy_dir = v, i++;
+        else if (strcmp(a, "--policy-version") == 0 && v)
+            version = strtoull(v, NULL, 10), i++;
+        else if (strcmp(a, "--cache") == 0 && v)
+            cache = v, i++;
+        else if (strcmp(a, "-j") == 0 && v)
+            jobs = (unsigned)strtoul(v, NULL, 10), i++;
+        else if (strcmp(a, "-o") == 0 && v)
+            out = v, i++;
+        else if (a[0] != '-' && file == NULL)
+            file = a;
+        else
+            return build_usage();
+    }
+    if (file == NULL || node == NULL || out == NULL)
+        return build_usage();
+    if (engine_target_parse(&target, target_name) < 0) {
+        fprintf(stderr, "unisec build: unknown target '%s': expected hvt or spt\n", target_name);
+        return 2;
+    }
+
+    engine_diag_init(&d);
+    if (engine_topology_load_file(&t, file, &d) < 0 ||
+        engine_topology_derive(&x, t, NULL, target, &d) < 0)
+        goto cleanup;
+    const struct engine_topology_plan *plan = engine_topology_derived_find(x, node);
+    if (plan == NULL) {
+        engine_diag_add(&d, file, 0, 0, "no node '%s' in the topology", node);
+        goto cleanup;
+    }
+    if (policy_dir == NULL) {
+        /* Beside the topology file, as in mount-examples/. */
+        if ((dir_copy = strdup(file)) == NULL || asprintf(&pdir, "%s/policy", dirname(dir_copy)) < 0)
+            goto cleanup;
+        policy_dir = pdir;
+    }
+    if (plan->nimages > 16) {
+        engine_diag_add(&d, file, 0, 0, "node %s has more than 16 levels", node);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < plan->nimages; i++) {
+        const struct engine_topology_image *im = &plan->images[i];
+        if (level && strcmp(level, im->level) != 0)
+            continue;
+        struct builder_spec *s = &specs[n];
+        size_t np = 0;
+        for (size_t m = 0; m < im->nmodules; m++)
+            np += im->modules[m].nparams;
+        mods[n] = calloc(im->nmodules ? im->nmodules : 1, sizeof(*mods[n]));
+        props[n] = calloc(np ? np : 1, sizeof(*props[n]));
+        if (mods[n] == NULL || props[n] == NULL)
+            goto cleanup;
+        np = 0;
+        for (size_t m = 0; m < im->nmodules; m++) {
+            const struct engine_topology_module *tm = &im->modules[m];
+            mods[n][m] = (struct builder_module){tm->name, tm->nparams, &props[n][np]};
+            for (size_t k = 0; k < tm->nparams; k++)
+                props[n][np++] = (struct builder_prop){tm->params[k].name, tm->params[k].value};
+        }
+        *s = (struct builder_spec){plan->node, im->level, target_name, im->nmodules, mods[n],
+                                   NULL, 0};
+        if (im->pdp == ENGINE_PDP_INTERNAL &&
+            build_blob(&blobs[n], &s->acl_len, policy_dir, im->policy, version, &d) < 0)
+            goto cleanup;
+        s->acl_blob = blobs[n];
+        n++;
+    }
+    if (n == 0) {
+        engine_diag_add(&d, file, 0, 0, "node %s declares no level '%s'", node, level);
+        goto cleanup;
+    }
+
+    struct builder_options opt = {cache, NULL, jobs};
+    struct timespec t0, t1;
+    if (builder_new(&b, &opt, &d) < 0)
+        goto cleanup;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int r = builder_build(b, specs, n, out, res, &d);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    for (size_t i = 0; i < n; i++)
+        if (res[i].status == 0 && res[i].dir)
+            printf("%s %s %s %s %s %zu bytes %s/image\n", specs[i].node, specs[i].level,
+                   specs[i].target, res[i].id, res[i].cached ? "cached" : "built", res[i].size,
+                   res[i].dir);
+    fprintf(stderr, "unisec build: %zu image%s in %.1f ms\n", n, n == 1 ? "" : "s",
+            build_ms(&t0, &t1));
+    builder_results_free(res, n);
+    status = r < 0 ? 1 : 0;
+
+cleanup:
+    engine_diag_print(&d, stderr);
+    if (d.oom)
+        fprintf(stderr, "unisec build: out of memory\n");
+    engine_diag_free(&d);
+    for (size_t i = 0; i < 16; i++) {
+        free(mods[i]);
+        free(props[i]);
+        free(blobs[i]);
+    }
+    builder_free(b);
+    engine_topology_derived_free(x);
+    engine_topology_free(t);
+    free(dir_copy);
+    free(pdir);
+    return status;
+}
