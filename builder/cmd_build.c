@@ -104,7 +104,8 @@ int builder_cmd_build(int argc, char **argv)
     }
     if (policy_dir == NULL) {
         /* Beside the topology file, as in mount-examples/. */
-        if ((dir_copy = strdup(file)) == NULL || asprintf(&pdir, "%s/policy", dirname(dir_copy)) < 0)
+        if ((dir_copy = strdup(file)) == NULL ||
+            asprintf(&pdir, "%s/policy", dirname(dir_copy)) < 0)
             goto cleanup;
         policy_dir = pdir;
     }
@@ -132,7 +133,7 @@ int builder_cmd_build(int argc, char **argv)
                 props[n][np++] = (struct builder_prop){tm->params[k].name, tm->params[k].value};
         }
         *s = (struct builder_spec){plan->node, im->level, target_name, im->nmodules, mods[n],
-                                   NULL, 0};
+                                   NULL,       0};
         if (im->pdp == ENGINE_PDP_INTERNAL &&
             build_blob(&blobs[n], &s->acl_len, policy_dir, im->policy, version, &d) < 0)
             goto cleanup;

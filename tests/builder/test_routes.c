@@ -108,6 +108,24 @@ static void test_routes_match_404(void **state)
     assert_int_equal(mod_routes_match(&none, "GET", 3, "/", 1, &r, NULL, 0), 404);
 }
 
+static void test_routes_semicolons(void **state)
+{
+    (void)state;
+    struct mod_routes x;
+    size_t line, col;
+    const char *why, *t = "GET /* 200 text/plain a; POST /o/* 201 text/plain b ;* /h 204";
+    const struct mod_route *r;
+    assert_int_equal(mod_routes_parse(&x, t, strlen(t), &line, &col, &why), 0);
+    assert_int_equal(x.n, 3);
+    assert_int_equal(mod_routes_match(&x, "POST", 4, "/o/1", 4, &r, NULL, 0), 200);
+    assert_true(body_is(r, "b "));
+    assert_true(body_is(&x.r[0], "a"));
+    t = "GET /a 200; GET b 200";
+    assert_int_equal(mod_routes_parse(&x, t, strlen(t), &line, &col, &why), -22);
+    assert_int_equal(line, 2);
+    assert_int_equal(col, 6);
+}
+
 static void expect_error(const char *t, size_t want_line, size_t want_col)
 {
     struct mod_routes x;
@@ -144,7 +162,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes_parse_fields), cmocka_unit_test(test_routes_match_longest),
         cmocka_unit_test(test_routes_match_405),    cmocka_unit_test(test_routes_match_404),
-        cmocka_unit_test(test_routes_parse_errors),
+        cmocka_unit_test(test_routes_parse_errors), cmocka_unit_test(test_routes_semicolons),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -108,7 +108,7 @@ int mod_routes_parse(struct mod_routes *rt, const char *text, size_t len, size_t
     rt->n = 0;
     while (p < len) {
         size_t e = p, s = p;
-        while (e < len && text[e] != '\n')
+        while (e < len && text[e] != '\n' && text[e] != ';')
             e++;
         ln++;
         size_t end = e > p && text[e - 1] == '\r' ? e - 1 : e;

@@ -2,7 +2,8 @@
 // path, configured by the module's `routes` property. (Line comments here, since the patterns
 // hold slash-star.)
 //
-// The property is text, one route a line, blank lines and `#` comment lines ignored:
+// The property is text, one route a line or routes separated by `;` (a topology's string
+// values hold no newline), blank lines and `#` comment lines ignored:
 //
 //     METHOD PATH STATUS [CONTENT-TYPE [BODY...]]
 //     GET    /*         200 text/plain hello from web
@@ -11,7 +12,8 @@
 //
 // METHOD is a token or `*`; PATH is exact or a prefix pattern `P/*` with the ACL's meaning
 // (engine/ACL.md: `/admin/*` matches `/admin`, `/admin/` and below, not `/administrator`);
-// STATUS is 200..599; BODY is the rest of the line, sent followed by a newline.
+// STATUS is 200..599; BODY is the rest of the route (so it holds no `;`), sent followed by a
+// newline. *LINE in errors counts routes.
 //
 // Matching: the longest pattern that matches the path wins (an exact pattern beats a prefix
 // one of the same length); at that pattern the exact method, else `*`; HEAD is served by a
