@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "builder/builder.h"
 #include "engine/engine.h"
 #include "fs/fs.h"
 #include "runtime/tender.h"
@@ -85,6 +86,14 @@ static const struct unisec_cmd unisec_cmds[] = {
      "                            it new connections are closed at once\n"
      "  --quiet                   no listening or policy reports on stderr\n"
      "  -- ARGS                   boot arguments, passed to the guest's libos_main\n"},
+    {"pdp", builder_cmd_pdp, "POLICYDIR --listen [HOST:]PORT [--version N]",
+     "serve access decisions to unikernels with a pull PDP",
+     "Compiles POLICYDIR (every policy, groups and credentials) as policy version N (default\n"
+     "1) and answers the queries of acl_pep modules in pull mode on the TCP address (HOST\n"
+     "defaults to 127.0.0.1; `unisec run IMAGE --upstream pdp=HOST:PORT` points an image at\n"
+     "it): each query's credential is checked against the salted hashes, then the request\n"
+     "is decided. SIGHUP reloads POLICYDIR as the next version and tells every connected\n"
+     "guest to drop its cached decisions. Runs until killed.\n"},
 };
 
 #define UNISEC_NCMDS (sizeof(unisec_cmds) / sizeof(unisec_cmds[0]))
