@@ -70,10 +70,11 @@ static int authn_handle(struct mod_req *rq)
     }
     memcpy(rq->user_buf, c.user, c.user_len);
     rq->user_buf[c.user_len] = '\0';
+    size_t ulen = c.user_len;
     if (mod_acl_pull()) {
         mod_basic_wipe(&c);
         rq->user = rq->user_buf;
-        rq->user_len = c.user_len;
+        rq->user_len = ulen;
         rq->auth_deferred = 1;
         return MOD_NEXT;
     }
@@ -85,7 +86,6 @@ static int authn_handle(struct mod_req *rq)
         mod_req_respond(rq, &r);
         return MOD_DONE;
     }
-    size_t ulen = c.user_len;
     int ok = authn_check(p, &c);
     mod_basic_wipe(&c);
     if (!ok) {
