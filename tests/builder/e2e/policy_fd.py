@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""policy_fd.py CTL ANSWERS CMD...: runs CMD (unisec run ... --policy-fd 3) with one end of a
+stream socket as its fd 3. Each line read from the FIFO CTL names a blob file, sent as a frame
+(8-byte little-endian length, then the bytes); each answer line the tender writes back
+(ack VERSION / refuse VERSION ERRNO REASON) is appended to ANSWERS. When CTL is closed, CMD
+is stopped; exits with CMD's status."""
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+
+ctl, answers, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
+ours, theirs = socket.socketpair()
+os.dup2(theirs.fileno(), 3)
+child = subprocess.Popen(cmd, pass_fds=(3,))
+os.close(3)
+theirs.close()
+
+
+def relay_answers():
+    for line in ours.makefile("r"):
+        with open(answers, "a") as f:
+            f.write(line)
+
+
+threading.Thread(target=relay_answers, daemon=True).start()
+with open(ctl) as f:
+    for line in f:
+        with open(line.strip(), "rb") as b:
+            data = b.read()
+        ours.sendall(struct.pack("<Q", len(data)) + data)
+child.terminate()
+sys.exit(child.wait())
