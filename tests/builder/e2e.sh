@@ -82,8 +82,8 @@ for target in hvt spt; do
     if [ $target = hvt ] && [ ! -c /dev/kvm ]; then
         echo "SKIP hvt: /dev/kvm is missing"; continue
     fi
-    if ! "$UNISEC" build $topo --node web --target $target -o "$tmp/out" >"$tmp/built.$target" ||
-       ! "$UNISEC" build $topo --node portal --target $target -o "$tmp/out" >>"$tmp/built.$target"; then
+    if ! "$UNISEC" build $topo --node web --target $target --policy-dir $pol -o "$tmp/out" >"$tmp/built.$target" ||
+       ! "$UNISEC" build $topo --node portal --target $target --policy-dir $pol -o "$tmp/out" >>"$tmp/built.$target"; then
         bad "$target: unisec build failed"; continue
     fi
     ok
