@@ -5,7 +5,8 @@
 # rules pushed into a running instance change its decisions without a restart, a corrupt blob
 # is refused and the rules in force stay; a pull PDP's new version reaches the guest; the load
 # balancer relays and its rate limit answers 429; malformed HTTP gets its 4xx and the instance
-# keeps serving. Skips (77) without curl or python3, and hvt without /dev/kvm.
+# keeps serving. Skips (77) without curl or python3, and hvt without /dev/kvm. E2E_TARGETS
+# narrows the targets (default: "hvt spt").
 set -u
 cd "$UNISEC_SRCDIR"
 for c in curl python3; do
@@ -78,7 +79,7 @@ cp "$tmp/v2.blob" "$tmp/bad.blob"
 printf '\377' | dd of="$tmp/bad.blob" bs=1 seek=200 conv=notrunc 2>/dev/null
 A="-u alice:alice-demo-password"; B="-u bob:bob-demo-password"; C="-u carol:carol-demo-password"
 
-for target in hvt spt; do
+for target in ${E2E_TARGETS:-hvt spt}; do
     if [ $target = hvt ] && [ ! -c /dev/kvm ]; then
         echo "SKIP hvt: /dev/kvm is missing"; continue
     fi
