@@ -106,7 +106,7 @@ for target in ${E2E_TARGETS:-hvt spt}; do
     # Push PDP (default: policy `regular` over the policy channel).
     rm -f "$tmp/ctl" "$tmp/answers"; mkfifo "$tmp/ctl"
     start push.$target python3 tests/builder/e2e/policy_fd.py "$tmp/ctl" "$tmp/answers" \
-        "$UNISEC" run "$(image web default)" --port 0 --policy-fd 3 || continue
+        "$UNISEC" run "$(image web default)" --port 0 --policy-fd "{fd}" || continue
     exec 4>"$tmp/ctl" # the helper sends each blob named on this FIFO
     u=http://127.0.0.1:$port
     expect 503 "push: no rules yet" $u/catalogue/x

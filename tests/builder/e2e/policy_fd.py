@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
-"""policy_fd.py CTL ANSWERS CMD...: runs CMD (unisec run ... --policy-fd 3) with one end of a
-stream socket as its fd 3. Each line read from the FIFO CTL names a blob file, sent as a frame
+"""policy_fd.py CTL ANSWERS CMD...: runs CMD (unisec run ... --policy-fd {fd}) with one end of
+a stream socket, whose descriptor number replaces the argument "{fd}". Each line read from the FIFO CTL names a blob file, sent as a frame
 (8-byte little-endian length, then the bytes); each answer line the tender writes back
 (ack VERSION / refuse VERSION ERRNO REASON) is appended to ANSWERS. When CTL is closed, CMD
 is stopped; exits with CMD's status."""
-import os
 import socket
 import struct
 import subprocess
@@ -13,9 +12,8 @@ import threading
 
 ctl, answers, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
 ours, theirs = socket.socketpair()
-os.dup2(theirs.fileno(), 3)
-child = subprocess.Popen(cmd, pass_fds=(3,))
-os.close(3)
+fd = theirs.fileno()
+child = subprocess.Popen([str(fd) if a == "{fd}" else a for a in cmd], pass_fds=(fd,))
 theirs.close()
 
 
