@@ -86,6 +86,19 @@ static const struct unisec_cmd unisec_cmds[] = {
      "                            it new connections are closed at once\n"
      "  --quiet                   no listening or policy reports on stderr\n"
      "  -- ARGS                   boot arguments, passed to the guest's libos_main\n"},
+    {"build", builder_cmd_build,
+     "TOPOLOGY --node NODE [--level LEVEL] [--target hvt|spt] [--policy-dir DIR]\n"
+     "             [--policy-version N] [--cache DIR] [-j JOBS] -o DIR",
+     "build a node's unikernel images from the topology",
+     "Derives NODE's modules and configuration at LEVEL (default: every level it declares)\n"
+     "for the target (default: hvt) and builds each image into DIR/ID/ (image, manifest.json,\n"
+     "build.log), ID being the hash of everything that went into it: the same inputs give the\n"
+     "same bytes, and an image already in DIR is not built again. Objects are cached per\n"
+     "target in --cache DIR (default: $UNISEC_CACHE_DIR, else ~/.cache/unisec). An internal\n"
+     "PDP links in the node's policy compiled from --policy-dir (default: the directory\n"
+     "'policy' beside TOPOLOGY) with --policy-version (default 0). Guest sources are read\n"
+     "from $UNISEC_SOURCE_DIR, else the source tree unisec was built from. Prints one line\n"
+     "per image: NODE LEVEL TARGET ID built|cached SIZE bytes PATH.\n"},
     {"pdp", builder_cmd_pdp, "POLICYDIR --listen [HOST:]PORT [--version N]",
      "serve access decisions to unikernels with a pull PDP",
      "Compiles POLICYDIR (every policy, groups and credentials) as policy version N (default\n"
