@@ -2,14 +2,17 @@
 # packages unisec needs, or tells a non-root user the exact command.
 #   deps_install build     what building and running unisec needs
 #   deps_install test      that, plus what the test suite uses
+#   deps_install bench     that, plus what bench/unikernel compares against (ab, wrk, nginx)
 
 DEPS_BUILD="gcc libc6-dev pkg-config meson ninja-build git fuse3 libfuse3-dev libyaml-dev
  libjansson-dev libgit2-dev libcmocka-dev libseccomp-dev"
 DEPS_TEST="clang clang-format libclang-rt-14-dev python3 python3-tosca-parser graphviz vim nano curl"
+DEPS_BENCH="apache2-utils wrk nginx-light openssl"
 
 deps_install() {
     pkgs=$DEPS_BUILD
     [ "$1" = test ] && pkgs="$pkgs $DEPS_TEST"
+    [ "$1" = bench ] && pkgs="$pkgs $DEPS_TEST $DEPS_BENCH"
     missing=""
     for p in $pkgs; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
