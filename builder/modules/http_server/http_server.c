@@ -14,7 +14,7 @@ struct http_conn {
     char *out; /* responses not yet written: out[out_off..out_len) */
     size_t out_len, out_off, out_cap;
     struct mod_http_scan scan;
-    struct mod_http_request rq;
+    struct mod_http_request *rq; /* while a request is under way (NULL when idle) */
     struct mod_req mreq;
     uint64_t last;     /* monotonic ns of the last progress, for the idle timeout */
     uint64_t started;  /* when the first byte of the current request arrived */
@@ -74,6 +74,7 @@ static void http_free(struct http_conn *c)
     }
     free(c->in);
     free(c->out);
+    free(c->rq);
     free(c);
 }
 
@@ -127,7 +128,7 @@ static int http_append(struct http_conn *c, const struct mod_http_response *r, i
         if (http_out_reserve(c, need) < 0)
             return -UNISEC_ENOMEM;
         mod_http_out_init(&o, c->out + c->out_len, c->out_cap - c->out_len);
-        if (mod_http_respond(&o, r, c->rq.minor, keep_alive, head_only) == 0) {
+        if (mod_http_respond(&o, r, c->rq->minor, keep_alive, head_only) == 0) {
             c->out_len += o.len;
             return 0;
         }
@@ -151,7 +152,7 @@ static void http_error(struct http_conn *c, int status)
 /* The current request is answered: drop its bytes, go on with the next one. */
 static void http_finish(struct http_conn *c, int keep_alive)
 {
-    size_t used = c->rq.head_len + (size_t)c->rq.body_len;
+    size_t used = c->rq->head_len + (size_t)c->rq->body_len;
     mod_chain_done(&c->mreq);
     memmove(c->in, c->in + used, c->in_len - used);
     c->in_len -= used;
@@ -183,8 +184,8 @@ void mod_req_respond(struct mod_req *rq, const struct mod_http_response *r)
     struct http_conn *c = http_of(rq);
     if (c == NULL)
         return;
-    int head = c->rq.method_len == 4 && memcmp(c->rq.method, "HEAD", 4) == 0;
-    int keep = c->rq.keep_alive;
+    int head = c->rq->method_len == 4 && memcmp(c->rq->method, "HEAD", 4) == 0;
+    int keep = c->rq->keep_alive;
     rq->status = r->status;
     if (http_append(c, r, keep, head) < 0) {
         rq->status = 500;
@@ -209,7 +210,7 @@ void mod_req_respond_raw(struct mod_req *rq, int status, const char *bytes, size
         http_error(c, 500);
         keep_alive = 0;
     }
-    http_finish(c, keep_alive && c->rq.keep_alive);
+    http_finish(c, keep_alive && c->rq->keep_alive);
 }
 
 void mod_req_resume(struct mod_req *rq)
@@ -253,20 +254,24 @@ static void http_process(struct http_conn *c)
             memmove(c->in, c->in + 2, c->in_len - 2);
             c->in_len -= 2;
         }
-        int r = mod_http_parse(&c->rq, &c->scan, c->in, c->in_len, &http_lim);
+        if (c->rq == NULL && (c->rq = malloc(sizeof(*c->rq))) == NULL) {
+            http_error(c, 503);
+            break;
+        }
+        int r = mod_http_parse(c->rq, &c->scan, c->in, c->in_len, &http_lim);
         if (r == 0)
             break;
         if (r < 0) {
             http_error(c, -r);
             break;
         }
-        size_t need = c->rq.head_len + (size_t)c->rq.body_len;
+        size_t need = c->rq->head_len + (size_t)c->rq->body_len;
         if (c->in_len < need) {
             if (http_in_reserve(c, need) < 0) {
                 http_error(c, 503);
                 break;
             }
-            if (!c->sent_continue && http_expects_continue(&c->rq) && c->rq.minor == 1 &&
+            if (!c->sent_continue && http_expects_continue(c->rq) && c->rq->minor == 1 &&
                 http_out_reserve(c, 25) == 0) {
                 memcpy(c->out + c->out_len, "HTTP/1.1 100 Continue\r\n\r\n", 25);
                 c->out_len += 25;
@@ -275,10 +280,10 @@ static void http_process(struct http_conn *c)
             break;
         }
         c->mreq = (struct mod_req){0};
-        c->mreq.http = &c->rq;
+        c->mreq.http = c->rq;
         c->mreq.head = c->in;
-        c->mreq.body = c->in + c->rq.head_len;
-        c->mreq.body_len = (size_t)c->rq.body_len;
+        c->mreq.body = c->in + c->rq->head_len;
+        c->mreq.body_len = (size_t)c->rq->body_len;
         c->mreq.peer = libos_stream_peer(c->s);
         c->mreq.conn = c;
         c->busy = 1;
@@ -303,6 +308,16 @@ static void http_flush(struct http_conn *c)
     if (c->out_off == c->out_len && c->closing) {
         http_close(c);
         return;
+    }
+    if (c->out_off == c->out_len && c->in_len == 0 && !c->busy) {
+        /* Idle between requests: a kept-alive connection holds no buffer (nginx does the
+         * same); the allocator's bins make getting them back cheap. */
+        free(c->in);
+        free(c->out);
+        free(c->rq);
+        c->rq = NULL;
+        c->in = c->out = NULL;
+        c->in_cap = c->out_cap = c->out_len = c->out_off = 0;
     }
     http_want(c);
 }
