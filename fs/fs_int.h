@@ -111,7 +111,9 @@ struct fs_snap {
      * differs from a valid one by levels only: a level picks one of the images that were
      * checked already (the interpreters check every level of every node). */
     pthread_mutex_t derive_mu;
-    struct engine_topology_derived *derived; /* derive_mu; owned */
+    struct engine_topology_derived *derived;   /* derive_mu; owned: checks and plans */
+    struct engine_topology_derived *artifacts; /* derive_mu; owned: with the five artifacts,
+                                                * made when tosca/ is read */
     enum engine_target target;
 };
 
@@ -131,8 +133,10 @@ int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], const ch
                   struct engine_topology_state *state, enum engine_target target,
                   struct engine_diag *diag);
 
-/* S's derived result (made now if not yet), or NULL when that fails (out of memory). */
+/* S's derived plans / its plans and artifacts (made now if not yet), or NULL when that fails
+ * (out of memory). */
 const struct engine_topology_derived *fs_snap_derived(struct fs_snap *s);
+const struct engine_topology_derived *fs_snap_artifacts(struct fs_snap *s);
 
 /* Reads every file of the store's head into FILE[] (absent files left NULL). */
 int fs_snap_read_store(struct fs_text file[FS_FILE_N], const struct engine_store *store,

@@ -281,7 +281,7 @@ static int fs_gen_empty(struct fs_ctx *c, const struct fs_snap *s, const struct 
 static int fs_gen_artifact(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                            FILE *out)
 {
-    const struct engine_topology_derived *d = fs_snap_derived((struct fs_snap *)s);
+    const struct engine_topology_derived *d = fs_snap_artifacts((struct fs_snap *)s);
     const char *text;
     size_t len = 0;
 

@@ -100,6 +100,7 @@ void fs_snap_free(struct fs_snap *s)
         fs_text_free(&s->file[f]);
     fs_policy_put(s->policy);
     engine_topology_derived_free(s->derived);
+    engine_topology_derived_free(s->artifacts);
     engine_topology_state_free(s->state);
     fs_model_put(s->model);
     pthread_mutex_destroy(&s->derive_mu);
@@ -201,7 +202,7 @@ static int fs_snap_topology(struct fs_snap *s, const struct fs_snap *prev, struc
      * properties, and a level only picks another of the images checked then. */
     if (same_topology && model == NULL && fs_same_text(&prev->file[FS_FILE_PROPERTIES], pr))
         return 0;
-    return engine_topology_derive(&s->derived, s->model->t, s->state, s->target, diag);
+    return engine_topology_derive_plans(&s->derived, s->model->t, s->state, s->target, diag);
 }
 
 const struct engine_topology_derived *fs_snap_derived(struct fs_snap *s)
@@ -210,9 +211,22 @@ const struct engine_topology_derived *fs_snap_derived(struct fs_snap *s)
 
     pthread_mutex_lock(&s->derive_mu);
     if (s->derived == NULL &&
-        engine_topology_derive(&s->derived, s->model->t, s->state, s->target, NULL) < 0)
+        engine_topology_derive_plans(&s->derived, s->model->t, s->state, s->target, NULL) < 0)
         s->derived = NULL;
     d = s->derived;
+    pthread_mutex_unlock(&s->derive_mu);
+    return d;
+}
+
+const struct engine_topology_derived *fs_snap_artifacts(struct fs_snap *s)
+{
+    const struct engine_topology_derived *d;
+
+    pthread_mutex_lock(&s->derive_mu);
+    if (s->artifacts == NULL &&
+        engine_topology_derive(&s->artifacts, s->model->t, s->state, s->target, NULL) < 0)
+        s->artifacts = NULL;
+    d = s->artifacts;
     pthread_mutex_unlock(&s->derive_mu);
     return d;
 }
