@@ -231,6 +231,7 @@ struct fs_perm {
 #define FS_PERM_FILE "unisec-perms"
 
 struct fs_ctx;
+struct fs_handle;
 
 /* Reads the kept entries (a missing file is none). Before serving; not thread-safe. */
 int fs_perm_load(struct fs_ctx *c);
@@ -256,17 +257,18 @@ struct fs_ctx {
     pthread_mutex_t apply_mu; /* serialises changes (see the top of this file) */
 
     pthread_mutex_t mu;
-    struct fs_snap *snap;  /* mu: the served state */
-    struct fs_temp *temps; /* mu */
-    struct fs_perm *perms; /* mu: modes and owners set with chmod and chown */
-    size_t temp_bytes;     /* mu */
-    size_t temp_count;     /* mu */
-    struct fs_log events;  /* mu */
-    struct fs_log errors;  /* mu */
-    uint64_t changes;      /* mu: accepted changes since the start */
-    char refused_wt[41];   /* apply_mu: the last refused external head, reported once */
-    int served_is_head;    /* apply_mu: the served snapshot's files are main's */
-    char *refused_wt_sig;  /* apply_mu: signature of the last refused work-tree edit */
+    struct fs_snap *snap;      /* mu: the served state */
+    struct fs_temp *temps;     /* mu */
+    struct fs_perm *perms;     /* mu: modes and owners set with chmod and chown */
+    struct fs_handle *handles; /* mu: open files (fs_ops.c); any left at unmount are freed */
+    size_t temp_bytes;         /* mu */
+    size_t temp_count;         /* mu */
+    struct fs_log events;      /* mu */
+    struct fs_log errors;      /* mu */
+    uint64_t changes;          /* mu: accepted changes since the start */
+    char refused_wt[41];       /* apply_mu: the last refused external head, reported once */
+    int served_is_head;        /* apply_mu: the served snapshot's files are main's */
+    char *refused_wt_sig;      /* apply_mu: signature of the last refused work-tree edit */
 
     int watch_fd; /* inotify descriptor, -1 when none */
     int stop_fd;  /* eventfd that stops the watcher */

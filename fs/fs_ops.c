@@ -576,6 +576,7 @@ struct fs_handle {
     int failed;           /* CONTROL: a write was refused with this errno: nothing of the handle is
                            * applied any more, every later flush returns it again */
     struct fs_temp *temp; /* TEMP: counted in temp->opens (ctx->mu) */
+    struct fs_handle *prev, *next; /* ctx->mu: ctx->handles, from open to release */
 };
 
 static void fs_handle_free(struct fs_handle *h)
@@ -604,6 +605,45 @@ static struct fs_handle *fs_handle_new(enum fs_handle_kind kind, const char *pat
     h->uid = fuse_get_context()->uid;
     pthread_mutex_init(&h->mu, NULL);
     return h;
+}
+
+/* Hands H to the kernel as FI's file handle; it is counted in C until its release. */
+static void fs_handle_give(struct fs_ctx *c, struct fs_handle *h, struct fuse_file_info *fi)
+{
+    pthread_mutex_lock(&c->mu);
+    h->prev = NULL;
+    h->next = c->handles;
+    if (c->handles != NULL)
+        c->handles->prev = h;
+    c->handles = h;
+    pthread_mutex_unlock(&c->mu);
+    fi->fh = (uintptr_t)h;
+}
+
+/* Takes H out of C's list (at its release). Caller holds c->mu. */
+static void fs_handle_untrack(struct fs_ctx *c, struct fs_handle *h)
+{
+    if (h->prev != NULL)
+        h->prev->next = h->next;
+    else if (c->handles == h)
+        c->handles = h->next;
+    if (h->next != NULL)
+        h->next->prev = h->prev;
+    h->prev = h->next = NULL;
+}
+
+/* At unmount: releases that the kernel had not sent before the session ended. */
+static void fs_handles_drop(struct fs_ctx *c)
+{
+    pthread_mutex_lock(&c->mu);
+    while (c->handles != NULL) {
+        struct fs_handle *h = c->handles;
+        fs_handle_untrack(c, h);
+        if (h->kind == FS_H_TEMP && --h->temp->opens == 0 && !h->temp->linked)
+            fs_temp_free(h->temp);
+        fs_handle_free(h);
+    }
+    pthread_mutex_unlock(&c->mu);
 }
 
 static struct fs_handle *fs_fh(struct fuse_file_info *fi)
@@ -824,7 +864,7 @@ static int fs_op_open(const char *path, struct fuse_file_info *fi)
         h->append = (fi->flags & O_APPEND) != 0;
         t->opens++;
         pthread_mutex_unlock(&c->mu);
-        fi->fh = (uintptr_t)h;
+        fs_handle_give(c, h, fi);
         return 0;
     }
     if (S_ISDIR(w.e->mode))
@@ -834,7 +874,7 @@ static int fs_op_open(const char *path, struct fuse_file_info *fi)
     if (w.e->live) {
         if ((h = fs_handle_new(FS_H_LIVE, path, &w)) == NULL)
             return -ENOMEM;
-        fi->fh = (uintptr_t)h;
+        fs_handle_give(c, h, fi);
         return 0;
     }
     if ((h = fs_handle_new(wr ? FS_H_CONTROL : FS_H_SNAPSHOT, path, &w)) == NULL)
@@ -847,7 +887,7 @@ static int fs_op_open(const char *path, struct fuse_file_info *fi)
     }
     h->cap = h->len;
     h->append = (fi->flags & O_APPEND) != 0;
-    fi->fh = (uintptr_t)h;
+    fs_handle_give(c, h, fi);
     return 0;
 }
 
@@ -915,7 +955,7 @@ static int fs_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
     h->append = (fi->flags & O_APPEND) != 0;
     pthread_mutex_unlock(&c->mu);
     fi->direct_io = 1;
-    fi->fh = (uintptr_t)h;
+    fs_handle_give(c, h, fi);
     return 0;
 }
 
@@ -1081,12 +1121,11 @@ static int fs_op_release(const char *path, struct fuse_file_info *fi)
         fs_target_of(&t, &h->w, h->path);
         fs_apply(c, &t, "", 0, h->uid);
     }
-    if (h->kind == FS_H_TEMP) {
-        pthread_mutex_lock(&c->mu);
-        if (--h->temp->opens == 0 && !h->temp->linked)
-            fs_temp_free(h->temp);
-        pthread_mutex_unlock(&c->mu);
-    }
+    pthread_mutex_lock(&c->mu);
+    fs_handle_untrack(c, h);
+    if (h->kind == FS_H_TEMP && --h->temp->opens == 0 && !h->temp->linked)
+        fs_temp_free(h->temp);
+    pthread_mutex_unlock(&c->mu);
     fs_handle_free(h);
     return 0;
 }
@@ -1591,6 +1630,7 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
     fuse_loop_cfg_set_max_threads(lc, 64);
     rc = fuse_loop_mt(f, lc) == 0 ? 0 : 1;
     fs_watch_stop(c);
+    fs_handles_drop(c);
     engine_log("info", "unmounted %s", mountpoint);
 
 out:

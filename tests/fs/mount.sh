@@ -430,6 +430,7 @@ check "and unmounts" umount_wait
 
 # A sanitizer build's daemon reports leaks and errors in its log when it ends.
 check "the daemon's log has no sanitizer report" sh -c "! grep -q 'Sanitizer' '$S/.git/unisec.log'"
+grep -q 'Sanitizer' "$S/.git/unisec.log" && grep -B2 -A40 'Sanitizer' "$S/.git/unisec.log" | head -80
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
