@@ -66,8 +66,9 @@ static const struct unisec_cmd unisec_cmds[] = {
      "say what a store holds and what runs (nothing is started yet)",
      "Prints the store's last change, its policy, and the state of images and instances.\n"},
     {"run", tender_cmd_run,
-     "IMAGE [--port [HOST:]PORT] [--listen NAME=[HOST:]PORT]... [--upstream NAME=HOST:PORT]... "
-     "[--policy BLOB] [--policy-fd N] [--mem MIB] [--streams N] [--quiet] [-- ARGS...]",
+     "IMAGE [--port [HOST:]PORT] [--listen NAME=[HOST:]PORT]... [--listen-fd NAME=FD]... "
+     "[--upstream NAME=HOST:PORT]... [--policy BLOB] [--policy-fd N] [--control-fd N] "
+     "[--mem MIB] [--streams N] [--quiet] [-- ARGS...]",
      "run one unikernel image in the foreground and print its console",
      "Reads IMAGE's target note and runs it on hvt (KVM) or spt (a seccomp-confined\n"
      "process). The console goes to stdout; listening addresses, policy answers and, if\n"
@@ -81,6 +82,13 @@ static const struct unisec_cmd unisec_cmds[] = {
      "  --policy-fd N             an inherited stream socket: each blob as an 8-byte\n"
      "                            little-endian length and the bytes; answers come back as\n"
      "                            lines \"ack VERSION\" or \"refuse VERSION ERRNO REASON\"\n"
+     "  --listen-fd NAME=FD       an inherited listening socket for device NAME (the\n"
+     "                            supervisor's, shared by successive instances)\n"
+     "  --control-fd N            an inherited stream socket to a supervisor: the tender\n"
+     "                            says \"ready\" when the guest first waits for events,\n"
+     "                            answers \"ping N\" with \"pong N\", and on \"drain\" stops\n"
+     "                            accepting and ends once its accepted streams are closed\n"
+     "                            (runtime/README.md)\n"
      "  --mem MIB                 guest memory (default 256)\n"
      "  --streams N               most connections open at once (default 4096); beyond\n"
      "                            it new connections are closed at once\n"

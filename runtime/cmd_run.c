@@ -13,10 +13,19 @@ static int cmd_run_usage(const char *msg)
     fprintf(stderr,
             "unisec run: %s\n"
             "usage: unisec run IMAGE [--port [HOST:]PORT] [--listen NAME=[HOST:]PORT]...\n"
-            "                  [--upstream NAME=HOST:PORT]... [--policy BLOB] [--policy-fd N]\n"
+            "                  [--listen-fd NAME=FD]... [--upstream NAME=HOST:PORT]...\n"
+            "                  [--policy BLOB] [--policy-fd N] [--control-fd N]\n"
             "                  [--mem MIB] [--streams N] [--quiet] [-- ARGS...]\n",
             msg);
     return 2;
+}
+
+/* An inherited descriptor number: above 2 (0 to 2 are the standard streams). */
+static int cmd_run_fd(const char *s)
+{
+    char *end;
+    long fd = strtol(s, &end, 10);
+    return *s == 0 || *end || fd < 3 || fd > 65535 ? -1 : (int)fd;
 }
 
 /* Splits "NAME=VALUE" in place. */
@@ -33,7 +42,8 @@ static int cmd_run_pair(char *arg, const char **name, const char **value)
 
 int tender_cmd_run(int argc, char **argv)
 {
-    struct tender_config cfg = {.policy_fd = -1, .console_fd = STDOUT_FILENO, .verbose = 1};
+    struct tender_config cfg = {
+        .policy_fd = -1, .control_fd = -1, .console_fd = STDOUT_FILENO, .verbose = 1};
     char *cmdline = NULL;
     int i;
     for (i = 1; i < argc; i++) {
@@ -51,6 +61,17 @@ int tender_cmd_run(int argc, char **argv)
             if (cfg.nlisten == TENDER_CONFIG_MAX || cmd_run_pair(argv[++i], &l->device, &l->addr))
                 return cmd_run_usage("--listen wants NAME=[HOST:]PORT");
             cfg.nlisten++;
+        } else if (strcmp(a, "--listen-fd") == 0 && more) {
+            struct tender_listen *l = &cfg.listen[cfg.nlisten];
+            const char *fd = NULL;
+            if (cfg.nlisten == TENDER_CONFIG_MAX || cmd_run_pair(argv[++i], &l->device, &fd) ||
+                (l->fd = cmd_run_fd(fd)) < 0)
+                return cmd_run_usage("--listen-fd wants NAME=FD, FD an inherited listening "
+                                     "socket above 2");
+            cfg.nlisten++;
+        } else if (strcmp(a, "--control-fd") == 0 && more) {
+            if ((cfg.control_fd = cmd_run_fd(argv[++i])) < 0)
+                return cmd_run_usage("--control-fd wants an open descriptor number above 2");
         } else if (strcmp(a, "--upstream") == 0 && more) {
             struct tender_upstream *u = &cfg.upstream[cfg.nupstream];
             if (cfg.nupstream == TENDER_CONFIG_MAX || cmd_run_pair(argv[++i], &u->device, &u->addr))
@@ -59,11 +80,8 @@ int tender_cmd_run(int argc, char **argv)
         } else if (strcmp(a, "--policy") == 0 && more) {
             cfg.policy_file = argv[++i];
         } else if (strcmp(a, "--policy-fd") == 0 && more) {
-            char *end;
-            long fd = strtol(argv[++i], &end, 10);
-            if (*end || fd < 3 || fd > 65535)
+            if ((cfg.policy_fd = cmd_run_fd(argv[++i])) < 0)
                 return cmd_run_usage("--policy-fd wants an open descriptor number above 2");
-            cfg.policy_fd = (int)fd;
         } else if (strcmp(a, "--mem") == 0 && more) {
             char *end;
             unsigned long mib = strtoul(argv[++i], &end, 10);

@@ -63,7 +63,9 @@ int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem
 /* What the user asked for on the command line. Strings are borrowed. */
 struct tender_listen {
     const char *device; /* NULL: the first listening device */
-    const char *addr;   /* "[HOST:]PORT"; host defaults to 127.0.0.1 */
+    const char *addr;   /* "[HOST:]PORT"; host defaults to 127.0.0.1; NULL when FD is given */
+    int fd; /* > 2: an inherited listening socket to use instead of ADDR (the supervisor's,
+               shared across instance generations); 0: none */
 };
 
 struct tender_upstream {
@@ -85,12 +87,15 @@ struct tender_config {
     int policy_fd;           /* -1 or a stream socket: frames in, ack lines out */
     uint32_t max_streams;    /* 0: UNISEC_STREAMS_MAX */
     int console_fd;          /* where the guest's console goes */
+    int control_fd;          /* > 2: the supervisor's stream socket (see tender_control.c);
+                                0 or -1: none */
     int verbose;             /* report listening addresses and policy acks on stderr */
 };
 
 struct tender_stream {
     int fd;                  /* -1 when the slot is free */
     uint16_t gen;            /* bumped on close, so a stale handle never matches */
+    uint8_t inbound;         /* accepted from a listener (counted in t->ninbound) */
     int tx_blocked;          /* a WRITE could not send everything: report the next WRITE edge */
     int rx_lent;             /* the guest lent a RECV buffer: */
     uint64_t rx_buf, rx_len; /* its guest address and size, checked when lent */
@@ -125,6 +130,16 @@ struct tender {
     uint8_t policy_hdr[8];
     size_t policy_hdr_have;
     int policy_notify; /* a blob arrived since the last POLL */
+
+    uint32_t ninbound; /* open accepted streams: a draining tender ends when none is left */
+
+    /* The control socket (cfg.control_fd; tender_control.c). */
+    char control_in[64]; /* a partial command line */
+    size_t control_have;
+    int ready_sent;  /* "ready" was written: the guest waits for events */
+    int drain_asked; /* "drain" arrived and is not yet done */
+    int draining;    /* the listeners are closed; the guest finishes its streams */
+    uint64_t pong;   /* a ping to answer at the next POLL; 0: none */
 
     uint64_t polls; /* POLL hypercalls served */
     int status;     /* the exit status once halted or killed */

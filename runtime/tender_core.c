@@ -426,7 +426,8 @@ int tender_init(struct tender *t, const struct tender_config *cfg, struct engine
     if (rc < 0)
         return rc;
     t->name = t->img.target == UNISEC_TARGET_HVT ? "hvt" : "spt";
-    if ((rc = tender_net_init(t, d)) < 0 || (rc = tender_policy_init(t, d)) < 0) {
+    if ((rc = tender_net_init(t, d)) < 0 || (rc = tender_policy_init(t, d)) < 0 ||
+        (rc = tender_control_init(t, d)) < 0) {
         tender_fini(t);
         return rc;
     }

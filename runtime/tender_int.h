@@ -24,6 +24,15 @@ void tender_policy_fini(struct tender *t);
 /* Reads what policy_fd has ready; sets t->policy_notify when a whole blob is in. */
 void tender_policy_input(struct tender *t);
 
+/* The control socket: set-up, reading commands, and the work due at each POLL. */
+int tender_control_init(struct tender *t, struct engine_diag *d);
+void tender_control_input(struct tender *t);
+/* Called by POLL before it waits: says "ready" once, answers a ping, starts a drain; returns
+ * TENDER_HALT (status 0) once a drain has no stream left, else TENDER_CONTINUE. */
+int tender_control_poll(struct tender *t);
+/* Closes the listening sockets (after taking them out of the epoll set). */
+void tender_net_close_listeners(struct tender *t);
+
 /* The index of the manifest's first device of TYPE, or -1. */
 int tender_device_first(const struct tender *t, uint32_t type);
 
@@ -40,5 +49,6 @@ uint64_t tender_now(clockid_t clock);
 #define TENDER_EP_STREAM   1ull
 #define TENDER_EP_LISTENER 2ull
 #define TENDER_EP_POLICY   3ull
+#define TENDER_EP_CONTROL  4ull
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -81,19 +82,45 @@ static void tender_addr_print(const struct sockaddr_storage *ss, char *buf, size
     }
 }
 
-static int tender_listen_open(struct tender *t, int i, const char *spec, struct engine_diag *d)
+/* Takes FD, inherited from the supervisor, as device I's listener: it must be a listening
+ * stream socket. The supervisor keeps its own copy open across instances. */
+static int tender_listen_inherit(struct tender *t, int i, int fd, struct engine_diag *d)
 {
     struct tender_device *dev = &t->dev[i];
     const char *name = t->img.manifest.dev[i].name;
-    if (tender_resolve(spec, 1, &dev->addr, &dev->addrlen, d, name) < 0)
-        return -EINVAL;
-    int one = 1;
-    dev->fd = socket(dev->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (dev->fd < 0 || setsockopt(dev->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-        bind(dev->fd, (struct sockaddr *)&dev->addr, dev->addrlen) < 0 ||
-        listen(dev->fd, TENDER_BACKLOG) < 0)
-        return engine_diag_add(d, NULL, 0, 0, "%s: cannot listen on %s: %s", name, spec,
-                               strerror(errno));
+    int listening = 0, type = 0, fl;
+    socklen_t len = sizeof(listening), tlen = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || !listening ||
+        type != SOCK_STREAM || (fl = fcntl(fd, F_GETFL)) < 0 ||
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return engine_diag_add(d, NULL, 0, 0,
+                               "%s: descriptor %d is not an inherited listening stream socket",
+                               name, fd);
+    dev->fd = fd;
+    return 0;
+}
+
+static int tender_listen_open(struct tender *t, int i, const struct tender_listen *l,
+                              struct engine_diag *d)
+{
+    struct tender_device *dev = &t->dev[i];
+    const char *name = t->img.manifest.dev[i].name;
+    if (l->fd > STDERR_FILENO) {
+        if (tender_listen_inherit(t, i, l->fd, d) < 0)
+            return -EINVAL;
+    } else {
+        const char *spec = l->addr;
+        if (tender_resolve(spec, 1, &dev->addr, &dev->addrlen, d, name) < 0)
+            return -EINVAL;
+        int one = 1;
+        dev->fd = socket(dev->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (dev->fd < 0 || setsockopt(dev->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+            bind(dev->fd, (struct sockaddr *)&dev->addr, dev->addrlen) < 0 ||
+            listen(dev->fd, TENDER_BACKLOG) < 0)
+            return engine_diag_add(d, NULL, 0, 0, "%s: cannot listen on %s: %s", name, spec,
+                                   strerror(errno));
+    }
     dev->addrlen = sizeof(dev->addr);
     getsockname(dev->fd, (struct sockaddr *)&dev->addr, &dev->addrlen);
     struct epoll_event ev = {EPOLLIN | EPOLLET, {.u64 = TENDER_EP_LISTENER << 32 | (unsigned)i}};
@@ -139,7 +166,7 @@ int tender_net_init(struct tender *t, struct engine_diag *d)
         if (t->dev[i].fd >= 0)
             return engine_diag_add(d, NULL, 0, 0, "listening device %s is given twice",
                                    m->dev[i].name);
-        if ((rc = tender_listen_open(t, i, l->addr, d)) < 0)
+        if ((rc = tender_listen_open(t, i, l, d)) < 0)
             return rc;
     }
     for (size_t k = 0; k < t->cfg.nupstream; k++) {
@@ -172,6 +199,20 @@ int tender_net_init(struct tender *t, struct engine_diag *d)
     return 0;
 }
 
+void tender_net_close_listeners(struct tender *t)
+{
+    for (int i = 0; i < UNISEC_MANIFEST_MAX; i++) {
+        if (t->img.manifest.dev[i].type != UNISEC_DEV_LISTEN || t->dev[i].fd < 0)
+            continue;
+        /* Out of the epoll set first: the supervisor and the next instance keep the socket
+         * open, so closing our descriptor alone would leave it registered. */
+        epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->dev[i].fd, NULL);
+        close(t->dev[i].fd);
+        t->dev[i].fd = -1;
+        t->dev[i].armed = t->dev[i].pending = 0;
+    }
+}
+
 void tender_net_fini(struct tender *t)
 {
     for (uint32_t i = 0; t->streams && i < t->nstreams; i++)
@@ -198,7 +239,7 @@ static struct tender_stream *tender_stream_of(struct tender *t, uint32_t handle)
 }
 
 /* Puts FD in a free slot and the epoll set; returns the handle, or -EMFILE. */
-static int64_t tender_stream_add(struct tender *t, int fd)
+static int64_t tender_stream_add(struct tender *t, int fd, int inbound)
 {
     for (uint32_t i = 0; i < t->nstreams; i++) {
         if (t->streams[i].fd >= 0)
@@ -209,6 +250,8 @@ static int64_t tender_stream_add(struct tender *t, int fd)
         if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
             return -errno;
         t->streams[i].fd = fd;
+        t->streams[i].inbound = (uint8_t)inbound;
+        t->ninbound += inbound != 0;
         t->streams[i].rx_lent = 0;
         t->streams[i].tx_blocked = 0;
         return handle;
@@ -267,7 +310,7 @@ static void tender_stream_fill(struct tender *t, struct tender_batch *b, struct 
 static void tender_listener_drain(struct tender *t, struct tender_batch *b, int i)
 {
     struct tender_device *dev = &t->dev[i];
-    while (dev->armed && dev->pending && b->count < b->cap) {
+    while (dev->fd >= 0 && dev->armed && dev->pending && b->count < b->cap) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
         int fd = accept4(dev->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -281,7 +324,7 @@ static void tender_listener_drain(struct tender *t, struct tender_batch *b, int 
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        int64_t h = tender_stream_add(t, fd);
+        int64_t h = tender_stream_add(t, fd, 1);
         if (h < 0) {
             /* The table is full: refuse the connection rather than hold a socket the guest
              * cannot see. */
@@ -305,6 +348,8 @@ static int tender_sqe(struct tender *t, struct tender_batch *b, const struct uni
                                "accept on device %u, which the manifest does not declare as "
                                "a listener",
                                q->handle);
+        if (t->dev[q->handle].fd < 0)
+            return TENDER_CONTINUE; /* draining: the listener is closed for good */
         t->dev[q->handle].armed = t->dev[q->handle].pending = 1;
         tender_listener_drain(t, b, (int)q->handle);
         return TENDER_CONTINUE;
@@ -324,6 +369,8 @@ static int tender_sqe(struct tender *t, struct tender_batch *b, const struct uni
     if (q->op == UNISEC_OP_CLOSE) {
         close(s->fd); /* also leaves the epoll set */
         s->fd = -1;
+        t->ninbound -= s->inbound;
+        s->inbound = 0;
         s->gen++;
         s->rx_lent = 0;
         return TENDER_CONTINUE;
@@ -373,7 +420,7 @@ int tender_hc_connect(struct tender *t, void *arg)
         close(fd);
         return TENDER_CONTINUE;
     }
-    int64_t h = tender_stream_add(t, fd);
+    int64_t h = tender_stream_add(t, fd, 0);
     if (h < 0) {
         close(fd);
         a->ret = h;
@@ -412,6 +459,9 @@ int tender_hc_poll(struct tender *t, void *arg)
     }
     struct epoll_event ev[128];
     for (;;) {
+        int how = tender_control_poll(t);
+        if (how != TENDER_CONTINUE)
+            return how;
         for (int i = 0; i < UNISEC_MANIFEST_MAX; i++)
             tender_listener_drain(t, &b, i);
         if (t->policy_notify && b.count < b.cap) {
@@ -442,6 +492,10 @@ int tender_hc_poll(struct tender *t, void *arg)
             uint32_t h = (uint32_t)ev[i].data.u64;
             if (kind == TENDER_EP_POLICY) {
                 tender_policy_input(t);
+                continue;
+            }
+            if (kind == TENDER_EP_CONTROL) {
+                tender_control_input(t);
                 continue;
             }
             if (kind == TENDER_EP_LISTENER) {

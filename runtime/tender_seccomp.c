@@ -39,13 +39,18 @@ int tender_seccomp_add(struct tender *t, scmp_filter_ctx ctx)
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(munmap), 0);
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
                            SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-    if (t->cfg.policy_fd >= 0) {
+    if (t->cfg.policy_fd >= 0)
         rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
                                SCMP_A0(SCMP_CMP_EQ, (unsigned)t->cfg.policy_fd));
+    if (t->cfg.control_fd >= 0)
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+                               SCMP_A0(SCMP_CMP_EQ, (unsigned)t->cfg.control_fd));
+    /* A broken policy channel, the end of the control channel and a drain take descriptors
+     * out of the epoll set. */
+    if (t->cfg.policy_fd >= 0 || t->cfg.control_fd >= 0)
         rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(epoll_ctl), 2,
                                SCMP_A0(SCMP_CMP_EQ, (unsigned)t->epfd),
                                SCMP_A1(SCMP_CMP_EQ, EPOLL_CTL_DEL));
-    }
     rc |= tender_net_seccomp(t, ctx);
 #ifdef TENDER_ASAN
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 0);

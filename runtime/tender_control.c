@@ -1,0 +1,129 @@
+/*
+ * tender_control.c — the control socket between a tender and its supervisor
+ * (runtime/supervisor.h): readiness, liveness and drain, as short text lines.
+ *
+ * Tender to supervisor:
+ *     ready        the guest waits for events for the first time (its listeners are in the
+ *                  event set, so it serves from now on)
+ *     pong N       answer to "ping N", written when the guest next waits for events: its
+ *                  event loop is alive
+ *     draining K   the listening sockets are closed; K accepted streams are still open
+ *     drained      no accepted stream is left: the tender ends with status 0
+ * Supervisor to tender:
+ *     ping N       N a decimal number
+ *     drain        stop accepting, finish the open streams, then end
+ * Every line ends with '\n'. The end of the socket means the supervisor is gone: the guest
+ * is killed. An unknown or overlong line is reported on stderr and ignored. Commands take
+ * effect when the guest next waits for events (the POLL hypercall), which is also the only
+ * time the tender runs while a guest computes.
+ */
+#include "tender_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+int tender_control_init(struct tender *t, struct engine_diag *d)
+{
+    if (t->cfg.control_fd <= STDERR_FILENO) {
+        t->cfg.control_fd = -1;
+        return 0;
+    }
+    int fl = fcntl(t->cfg.control_fd, F_GETFL);
+    struct epoll_event ev = {EPOLLIN, {.u64 = TENDER_EP_CONTROL << 32}};
+    if (fl < 0 || fcntl(t->cfg.control_fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+        epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->cfg.control_fd, &ev) < 0)
+        return engine_diag_add(d, NULL, 0, 0, "control channel: %s", strerror(errno));
+    return 0;
+}
+
+/* Best effort: the supervisor reads promptly, and a lost line is covered by its timeouts. */
+static void tender_control_say(struct tender *t, const char *line, size_t len)
+{
+    if (write(t->cfg.control_fd, line, len) < 0) {
+        /* the supervisor is gone or slow: its end of the socket tells the rest */
+    }
+}
+
+static void tender_control_line(struct tender *t, const char *line)
+{
+    if (strncmp(line, "ping ", 5) == 0) {
+        char *end;
+        unsigned long long n = strtoull(line + 5, &end, 10);
+        if (*end == 0 && n > 0) {
+            t->pong = n;
+            return;
+        }
+    } else if (strcmp(line, "drain") == 0) {
+        t->drain_asked = !t->draining;
+        return;
+    }
+    fprintf(stderr, "%s: control channel: unknown command ignored\n", t->name);
+}
+
+void tender_control_input(struct tender *t)
+{
+    for (;;) {
+        ssize_t n = read(t->cfg.control_fd, t->control_in + t->control_have,
+                         sizeof(t->control_in) - t->control_have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) {
+            /* The supervisor is gone. Stop reading; the next POLL ends the guest. */
+            epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->cfg.control_fd, NULL);
+            close(t->cfg.control_fd);
+            t->cfg.control_fd = -2;
+            return;
+        }
+        t->control_have += (size_t)n;
+        char *nl;
+        while ((nl = memchr(t->control_in, '\n', t->control_have)) != NULL) {
+            *nl = 0;
+            tender_control_line(t, t->control_in);
+            size_t used = (size_t)(nl + 1 - t->control_in);
+            memmove(t->control_in, nl + 1, t->control_have - used);
+            t->control_have -= used;
+        }
+        if (t->control_have == sizeof(t->control_in)) {
+            fprintf(stderr, "%s: control channel: a line is too long, dropped\n", t->name);
+            t->control_have = 0;
+        }
+    }
+}
+
+int tender_control_poll(struct tender *t)
+{
+    char line[64];
+    if (t->cfg.control_fd == -2)
+        return tender_kill(t, "the supervisor closed the control channel");
+    if (t->cfg.control_fd < 0)
+        return TENDER_CONTINUE;
+    if (!t->ready_sent) {
+        t->ready_sent = 1;
+        tender_control_say(t, "ready\n", 6);
+    }
+    if (t->pong) {
+        int n = snprintf(line, sizeof(line), "pong %llu\n", (unsigned long long)t->pong);
+        t->pong = 0;
+        tender_control_say(t, line, (size_t)n);
+    }
+    if (t->drain_asked) {
+        t->drain_asked = 0;
+        t->draining = 1;
+        tender_net_close_listeners(t);
+        int n = snprintf(line, sizeof(line), "draining %u\n", t->ninbound);
+        tender_control_say(t, line, (size_t)n);
+    }
+    if (t->draining && t->ninbound == 0) {
+        tender_control_say(t, "drained\n", 8);
+        t->status = 0;
+        return TENDER_HALT;
+    }
+    return TENDER_CONTINUE;
+}
