@@ -7,8 +7,7 @@
  * - runs the node's image as a child process `unisec run IMAGE --quiet --control-fd ...`
  *   (the binary given in the options), with its boot arguments, an inherited copy of every
  *   listening socket (`--listen-fd DEVICE=FD`), the node's policy channel (`--policy-fd`)
- *   when the image declares one, and the supervisor's pull PDP as the address of the
- *   image's PDP device;
+ *   when the image declares one, and the addresses of its upstream and PDP devices;
  * - owns the listening sockets: each (device, address) of a node is bound once, when
  *   sup_node_run() first names it, and stays open across instance generations, so that a
  *   swap never closes a port (connections queue in the kernel while no guest accepts);
@@ -129,8 +128,7 @@ struct sup_spec {
     const struct sup_port *ports;
     size_t nports; /* every listening device of the image must have one */
     const struct sup_upstream *upstreams;
-    size_t nupstreams; /* every upstream device must have one; a PDP device is pointed at
-                          the supervisor's own pull PDP unless given here */
+    size_t nupstreams; /* every upstream and PDP device must have one */
     const char *const *args;
     size_t nargs;     /* boot arguments, passed to the guest's libos_main */
     unsigned mem_mib; /* 0: the tender's default */
@@ -164,18 +162,6 @@ int sup_node_stop(struct sup *s, const char *node);
  */
 int sup_policy_push(struct sup *s, const char *node, const void *blob, size_t len, uint64_t version,
                     struct engine_diag *d);
-
-/*
- * Pull PDP: the supervisor serves acl_pep's decision protocol (builder/modules/acl_pep/pdp.h)
- * on a loopback TCP port of its own, and every image with a PDP device is pointed at it.
- * Makes BLOB (LEN bytes, copied; a compiled ACL holding every policy the nodes name, of
- * VERSION) the one decisions are taken on; every connected guest is sent the new version,
- * which makes it drop its decision cache. Until the first call every query is denied.
- * -EINVAL (with a message in D) when BLOB is not a valid compiled ACL; the previous one
- * stays.
- */
-int sup_pdp_update(struct sup *s, const void *blob, size_t len, uint64_t version,
-                   struct engine_diag *d);
 
 /* A copy of the node's state, as the last report gave it, with strings copied into the
  * struct. -ENOENT when the supervisor has no such node. */
