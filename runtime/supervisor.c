@@ -951,14 +951,34 @@ static void sup_inst_close_fds(struct sup_inst *in)
         }
 }
 
+/* The last non-empty line of ring R into BUF (NUL-terminated, truncated); "" when none. */
+static void sup_ring_last_line(const struct sup_ring *r, char *buf, size_t size)
+{
+    size_t end = r->len;
+    while (end > 0 && r->buf[(r->start + end - 1) % r->cap] == '\n')
+        end--;
+    size_t begin = end;
+    while (begin > 0 && r->buf[(r->start + begin - 1) % r->cap] != '\n')
+        begin--;
+    size_t n = 0;
+    for (size_t i = begin; i < end && n + 1 < size; i++)
+        buf[n++] = r->buf[(r->start + i) % r->cap];
+    if (size)
+        buf[n] = 0;
+}
+
 /* How the instance ended, in words. */
 static void sup_inst_end_text(const struct sup_inst *in, char *buf, size_t size)
 {
     int st = in->status;
+    char last[200];
     if (in->kill_why[0])
         snprintf(buf, size, "%s", in->kill_why);
     else if (WIFEXITED(st) && WEXITSTATUS(st) == TENDER_EXIT_KILLED && in->last_err[0])
         snprintf(buf, size, "%s", in->last_err);
+    else if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && in->console.buf &&
+             (sup_ring_last_line(&in->console, last, sizeof(last)), last[0]))
+        snprintf(buf, size, "exited with status %d after \"%s\"", WEXITSTATUS(st), last);
     else if (WIFEXITED(st) && WEXITSTATUS(st) == 1 && in->last_err[0])
         snprintf(buf, size, "could not start: %s", in->last_err);
     else if (WIFEXITED(st))
