@@ -370,9 +370,15 @@ static uint32_t loop_sq_put(uint32_t n, struct libos_stream *s, uint32_t op, uin
     return n + 1;
 }
 
+/* The SQ being built sends the last bytes of a closed stream: its CLOSE can go out only once
+ * their completion is back, and a complete WRITE does not wake the guest, so that POLL must
+ * not wait (else the close, and a client reading to the end, waits for some other event). */
+static int loop_closing;
+
 static uint32_t loop_sq_build(void)
 {
     uint32_t n = 0;
+    loop_closing = 0;
     struct libos_stream **p = &loop_dirty;
     while (*p && n + 3 <= LOOP_SQ) {
         struct libos_stream *s = *p;
@@ -382,9 +388,11 @@ static uint32_t loop_sq_build(void)
             n = loop_sq_put(n, s, UNISEC_OP_RECV, s->handle, s->rx, LOOP_RX_SIZE);
             s->rx_lent = 1;
         }
-        if (s->tx_off < s->tx_len && !s->tx_blocked && s->tx_err == 0)
+        if (s->tx_off < s->tx_len && !s->tx_blocked && s->tx_err == 0) {
             n = loop_sq_put(n, s, UNISEC_OP_WRITE, s->handle, s->tx + s->tx_off,
                             s->tx_len - s->tx_off);
+            loop_closing |= s->closed;
+        }
         if (s->closed && !s->close_sent && (s->tx_off == s->tx_len || s->tx_err < 0)) {
             n = loop_sq_put(n, s, UNISEC_OP_CLOSE, s->handle, NULL, 0);
             s->close_sent = 1;
@@ -527,9 +535,9 @@ int libos_loop_run(void)
         uint32_t nsq = loop_sq_build();
         struct unisec_hc_poll a = {
             0, (uint64_t)(uintptr_t)loop_sq, nsq, 0, (uint64_t)(uintptr_t)ev, LOOP_EVENTS, 0, 0, 0};
-        a.deadline_ns = loop_queue || loop_dirty ? 0
-                        : loop_timers            ? loop_timers->deadline
-                                                 : UINT64_MAX;
+        a.deadline_ns = loop_queue || loop_dirty || loop_closing ? 0
+                        : loop_timers                            ? loop_timers->deadline
+                                                                 : UINT64_MAX;
         libos_console_flush();
         libos_hypercall(UNISEC_HC_POLL, &a);
         loop_now = a.now_ns;
