@@ -1458,7 +1458,12 @@ int sup_policy_push(struct sup *s, const char *node, const void *blob, size_t le
     memcpy(b->frame + 8, blob, len);
     pthread_mutex_lock(&s->lock);
     struct sup_node *n = sup_node_find(s, node);
-    struct sup_nspec *spec = n ? (n->want ? n->want : n->spec) : NULL;
+    /* The newest image counts: one still starting (swapped in for an image without a policy
+     * channel) is given the blob and becomes ready only once it has acknowledged it. */
+    struct sup_nspec *spec = n == NULL     ? NULL
+                             : n->want     ? n->want
+                             : n->starting ? n->starting->spec
+                                           : n->spec;
     int rc = 0;
     if (n == NULL || spec == NULL) {
         rc = -ENOENT;
