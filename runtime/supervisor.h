@@ -1,7 +1,7 @@
 /*
  * supervisor.h — the supervisor: runs the instances of the nodes (one tender process per
- * instance), used in-process by the mount daemon. runtime/README.md states the contract in
- * prose; this header is its reference.
+ * instance), to be used in-process by the mount daemon. runtime/README.md states the
+ * contract in prose; this header is its reference.
  *
  * What it does for each node:
  * - runs the node's image as a child process `unisec run IMAGE --quiet --control-fd ...`
