@@ -942,10 +942,14 @@ static void sup_inst_output(struct sup_inst *in, int kind)
     }
 }
 
-static void sup_inst_close_fds(struct sup_inst *in)
+static void sup_inst_close_fds(struct sup *s, struct sup_inst *in)
 {
+    /* Out of the epoll set first: a tender forked meanwhile holds a copy of these
+     * descriptors until its exec, and a registration lives as long as any copy does, so
+     * events for this (soon freed) instance would keep coming. */
     for (int k = 0; k < SUP_W_N; k++)
         if (in->fd[k] >= 0) {
+            epoll_ctl(s->ep, EPOLL_CTL_DEL, in->fd[k], NULL);
             close(in->fd[k]);
             in->fd[k] = -1;
         }
@@ -1006,7 +1010,7 @@ static void sup_inst_reap(struct sup *s, struct sup_inst *in)
         memcpy(in->last_err, in->err_line, in->err_have);
         in->last_err[in->err_have] = 0;
     }
-    sup_inst_close_fds(in);
+    sup_inst_close_fds(s, in);
     struct sup_node *n = in->node;
     char end[512];
     sup_inst_end_text(in, end, sizeof(end));
@@ -1053,10 +1057,10 @@ static void sup_inst_reap(struct sup *s, struct sup_inst *in)
     }
 }
 
-static void sup_inst_free(struct sup_inst *in)
+static void sup_inst_free(struct sup *s, struct sup_inst *in)
 {
     struct sup_node *n = in->node;
-    sup_inst_close_fds(in);
+    sup_inst_close_fds(s, in);
     sup_blob_unref(in->pol_send);
     sup_blob_unref(in->pol_next);
     sup_nspec_unref(in->spec);
@@ -1201,7 +1205,7 @@ static void sup_collect(struct sup *s)
         }
         *p = in->next;
         struct sup_node *n = in->node;
-        sup_inst_free(in);
+        sup_inst_free(s, in);
         if (n->stopping && !sup_node_has_insts(s, n)) {
             n->stopping = 0;
             sup_nspec_unref(n->spec);
@@ -1343,7 +1347,7 @@ void sup_free(struct sup *s)
             while (waitpid(in->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
         in->node = NULL;
-        sup_inst_free(in);
+        sup_inst_free(s, in);
     }
     while (s->nodes) {
         struct sup_node *n = s->nodes;
