@@ -1,0 +1,102 @@
+/*
+ * orch.h — the security orchestrator (DESIGN.md section 3): it turns the desired state the
+ * mount accepted (the interpreters' plans for every node, the policy) into running unikernel
+ * instances, and keeps them equal to it as it changes.
+ *
+ * For each node it builds the image of the node's current level (builder/), starts it under
+ * the supervisor (runtime/supervisor.h) on the ports the node's properties give, and, on
+ * every later change, touches only the nodes the change affects:
+ *  - configure_sec: the node's image stays; a push-mode node gets the new rules over its
+ *    policy channel (and acknowledges their version), a pull-mode node sees the PDP's version
+ *    move;
+ *  - building_sec: the node needs another image (a new level, a rebuilt image with new
+ *    internal rules, a new property): it is built (or found built), started beside the old
+ *    instance, and swapped in once ready; the old one drains and stops.
+ * Images of every declared level of every node are built ahead of time on a second thread
+ * (proactive generation), so a level switch is a swap, not a compilation.
+ *
+ * A failed build or a new instance that never becomes ready leaves the old instance serving;
+ * the node's status says why. Every realised deployment is recorded as a commit of
+ * state/deployed in the store (author: the daemon; the message names the change it realises).
+ *
+ * Threads: the orchestrator runs two threads of its own (reconcile, proactive builds); every
+ * function here is thread-safe. Events (one line per step) go to the callback given at
+ * creation, called without any lock of the orchestrator held.
+ *
+ * Errors: 0 or a negative errno, with a sentence in a struct engine_diag.
+ */
+#ifndef UNISEC_ORCH_H
+#define UNISEC_ORCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine/acl.h"
+#include "engine/diag.h"
+#include "engine/store.h"
+#include "engine/topology.h"
+
+struct orch;
+
+struct orch_options {
+    enum engine_target target;  /* where instances run */
+    const char *image_dir;      /* images/<id>/ go here (created if missing) */
+    const char *cache_dir;      /* the builder's object cache; NULL: its default */
+    const char *listen_host;    /* NULL: "127.0.0.1" */
+    struct engine_store *store; /* borrowed: state/deployed is committed here */
+    /* One line per step (no newline). Called from the orchestrator's threads. */
+    void (*event)(void *arg, const char *line);
+    void *event_arg;
+};
+
+/* Makes an orchestrator; nothing runs until orch_apply(). Free with orch_free(). */
+int orch_new(struct orch **out, const struct orch_options *opt, struct engine_diag *d);
+
+/* Stops every instance (each drains), joins the threads, frees O. Accepts NULL. */
+void orch_free(struct orch *o);
+
+/* The desired state, as the mount accepted it. Everything is borrowed for the call only. */
+struct orch_desired {
+    const struct engine_topology_derived *x; /* plans of every node at its current level */
+    const struct engine_acl *acl;            /* the policy files, parsed */
+    int policy_changed; /* ACL differs from the one given last (0 lets the rules be reused) */
+    const char *head;   /* the store commit this state is ("" when not committed) */
+    const char *who;    /* who made that change (commit author) */
+    const char *what;   /* its summary, e.g. "web: security_level default -> critical" */
+};
+
+/*
+ * Takes WANT as the state to converge to and returns; the work follows on the orchestrator's
+ * threads (status, events, orch_settle()). Compiles the policies the nodes use (a new policy
+ * version when their rules changed). Returns 0, or -ENOMEM / -EINVAL with D filled (the state
+ * in force is kept).
+ */
+int orch_apply(struct orch *o, const struct orch_desired *want, struct engine_diag *d);
+
+/*
+ * Blocks until every node has converged to the last desired state (or failed to) and the
+ * images of the other levels are built (proactive generation), then writes the outcome to
+ * OUT: "settled at COMMIT: ..." and one line per node. Returns 0 when every node
+ * runs what is desired, -EIO when some failed (the lines say why), -EINTR when O is stopping.
+ */
+int orch_settle(struct orch *o, FILE *out);
+
+/* NODE's status as text (one line: state, image, level, policy version, pid, since, why)
+ * or as a JSON object, into OUT. -ENOENT for a node the orchestrator does not know. */
+int orch_status(struct orch *o, const char *node, FILE *out);
+int orch_status_json(struct orch *o, const char *node, FILE *out);
+
+/* The id of the image NODE runs (into ID, BUFFER of 41 bytes), or -ENOENT when none. */
+int orch_node_image(struct orch *o, const char *node, char id[41]);
+
+/* NODE's console output (the last bytes kept) into OUT. -ENOENT for an unknown node. */
+int orch_console(struct orch *o, const char *node, FILE *out);
+
+/* The directory images are kept in (borrowed). */
+const char *orch_image_dir(const struct orch *o);
+
+/* The best target on this machine: hvt when /dev/kvm can be opened, else spt. */
+enum engine_target orch_target_best(void);
+
+#endif

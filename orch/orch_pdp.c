@@ -1,0 +1,242 @@
+/* orch_pdp.c — the daemon's pull PDP: answers the queries of acl_pep modules in pull mode
+ * (builder/modules/acl_pep/pdp.h) on a loopback port, from the compiled policy the
+ * orchestrator gives it, and tells every connected guest when that policy's version moves. */
+#include "orch_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "builder/modules/acl_pep/pdp.h"
+
+#define ORCH_PDP_CLIENTS 256
+#define ORCH_PDP_IN      (2 * MOD_PDP_QUERY_MAX)
+
+struct orch_pdp_client {
+    int fd; /* -1: free */
+    size_t len;
+    char in[ORCH_PDP_IN];
+};
+
+struct orch_pdp {
+    int lfd, efd; /* listening socket; eventfd: a new blob, or stop */
+    uint16_t port;
+    pthread_t th;
+    pthread_mutex_t mu;
+    struct orch_blob *next; /* mu: the blob to take in, NULL when none is pending */
+    int stop;               /* mu */
+    /* the serving thread's own */
+    struct orch_blob *cur;
+    struct engine_acl_blob b;
+    struct orch_pdp_client c[ORCH_PDP_CLIENTS];
+};
+
+static int orch_pdp_send(int fd, const void *p, size_t n)
+{
+    const char *s = p;
+    while (n > 0) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Answers every complete query C holds; -1 when the guest must be disconnected. */
+static int orch_pdp_serve(struct orch_pdp *p, struct orch_pdp_client *c)
+{
+    size_t off = 0;
+    for (;;) {
+        uint32_t magic;
+        long n = mod_pdp_message_len(c->in + off, c->len - off, &magic);
+        struct mod_pdp_answer a;
+        if (n == 0)
+            break;
+        if (n < 0 || magic != MOD_PDP_QUERY_MAGIC)
+            return -1;
+        if (p->cur == NULL) { /* no policy yet: deny */
+            struct mod_pdp_query q;
+            memcpy(&q, c->in + off, sizeof(q));
+            a = (struct mod_pdp_answer){MOD_PDP_ANSWER_MAGIC, sizeof(a), q.id, 0, 0,
+                                        MOD_PDP_AUTH_UNKNOWN, 0,         0};
+        } else if (mod_pdp_answer_query(&p->b, c->in + off, (size_t)n, &a) < 0) {
+            return -1;
+        }
+        if (orch_pdp_send(c->fd, &a, sizeof(a)) < 0)
+            return -1;
+        off += (size_t)n;
+    }
+    memmove(c->in, c->in + off, c->len - off);
+    c->len -= off;
+    return 0;
+}
+
+/* Takes in the pending blob, if any, and sends every guest the notice. */
+static void orch_pdp_take(struct orch_pdp *p)
+{
+    pthread_mutex_lock(&p->mu);
+    struct orch_blob *nb = p->next;
+    p->next = NULL;
+    pthread_mutex_unlock(&p->mu);
+    if (nb == NULL)
+        return;
+    if (engine_acl_blob_open(&p->b, nb->data, nb->len, NULL) != 0) {
+        orch_blob_put(nb); /* compiled by us: cannot happen; keep the one in force */
+        if (p->cur != NULL)
+            engine_acl_blob_open(&p->b, p->cur->data, p->cur->len, NULL);
+        return;
+    }
+    orch_blob_put(p->cur);
+    p->cur = nb;
+    struct mod_pdp_answer notice = {
+        MOD_PDP_NOTICE_MAGIC, sizeof(notice), 0, nb->version, 0, 0, 0, 0};
+    for (int i = 0; i < ORCH_PDP_CLIENTS; i++)
+        if (p->c[i].fd >= 0 && orch_pdp_send(p->c[i].fd, &notice, sizeof(notice)) < 0) {
+            close(p->c[i].fd);
+            p->c[i].fd = -1;
+        }
+}
+
+static void *orch_pdp_main(void *arg)
+{
+    struct orch_pdp *p = arg;
+    struct pollfd pfd[ORCH_PDP_CLIENTS + 2];
+
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        int stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            break;
+        pfd[0] = (struct pollfd){p->lfd, POLLIN, 0};
+        pfd[1] = (struct pollfd){p->efd, POLLIN, 0};
+        for (int i = 0; i < ORCH_PDP_CLIENTS; i++)
+            pfd[i + 2] = (struct pollfd){p->c[i].fd, POLLIN, 0};
+        if (poll(pfd, ORCH_PDP_CLIENTS + 2, -1) < 0)
+            continue;
+        if (pfd[1].revents & POLLIN) {
+            uint64_t v;
+            if (read(p->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+                break;
+            orch_pdp_take(p);
+        }
+        if (pfd[0].revents & POLLIN) {
+            int fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC);
+            int i = 0;
+            while (fd >= 0 && i < ORCH_PDP_CLIENTS && p->c[i].fd >= 0)
+                i++;
+            if (fd >= 0 && i == ORCH_PDP_CLIENTS)
+                close(fd); /* the guest's acl_pep reconnects later */
+            else if (fd >= 0)
+                p->c[i].fd = fd, p->c[i].len = 0;
+        }
+        for (int i = 0; i < ORCH_PDP_CLIENTS; i++) {
+            struct orch_pdp_client *c = &p->c[i];
+            if (c->fd < 0 || !(pfd[i + 2].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t r = read(c->fd, c->in + c->len, sizeof(c->in) - c->len);
+            if (r <= 0 || (c->len += (size_t)r, orch_pdp_serve(p, c) < 0)) {
+                close(c->fd);
+                c->fd = -1;
+            }
+        }
+    }
+    return NULL;
+}
+
+int orch_pdp_new(struct orch_pdp **out, const char *host, struct engine_diag *d)
+{
+    struct orch_pdp *p = calloc(1, sizeof(*p));
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t sl = sizeof(sa);
+    int one = 1;
+
+    *out = NULL;
+    if (p == NULL)
+        return -ENOMEM;
+    p->lfd = p->efd = -1;
+    for (int i = 0; i < ORCH_PDP_CLIENTS; i++)
+        p->c[i].fd = -1;
+    pthread_mutex_init(&p->mu, NULL);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        orch_pdp_free(p);
+        return engine_diag_add(d, NULL, 0, 0,
+                               "the pull PDP needs an IPv4 address to listen on, not '%s'", host);
+    }
+    if ((p->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+        setsockopt(p->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(p->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(p->lfd, 128) < 0 ||
+        getsockname(p->lfd, (struct sockaddr *)&sa, &sl) < 0 ||
+        (p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        int e = -errno;
+        orch_pdp_free(p);
+        engine_diag_add(d, NULL, 0, 0, "the pull PDP cannot listen on %s: %s", host, strerror(-e));
+        return e;
+    }
+    p->port = ntohs(sa.sin_port);
+    if (pthread_create(&p->th, NULL, orch_pdp_main, p) != 0) {
+        close(p->lfd);
+        p->lfd = -1;
+        orch_pdp_free(p);
+        return -EAGAIN;
+    }
+    *out = p;
+    return 0;
+}
+
+int orch_pdp_port(const struct orch_pdp *p)
+{
+    return p->port;
+}
+
+void orch_pdp_update(struct orch_pdp *p, struct orch_blob *b)
+{
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&p->mu);
+    orch_blob_put(p->next);
+    p->next = orch_blob_ref(b);
+    pthread_mutex_unlock(&p->mu);
+    if (write(p->efd, &one, sizeof(one)) < 0) {
+        /* the counter is already non-zero: the thread wakes anyway */
+    }
+}
+
+void orch_pdp_free(struct orch_pdp *p)
+{
+    uint64_t one = 1;
+
+    if (p == NULL)
+        return;
+    if (p->lfd >= 0 && p->efd >= 0) {
+        pthread_mutex_lock(&p->mu);
+        p->stop = 1;
+        pthread_mutex_unlock(&p->mu);
+        if (write(p->efd, &one, sizeof(one)) < 0) {
+            /* the thread is woken by the non-zero counter anyway */
+        }
+        pthread_join(p->th, NULL);
+    }
+    for (int i = 0; i < ORCH_PDP_CLIENTS; i++)
+        if (p->c[i].fd >= 0)
+            close(p->c[i].fd);
+    if (p->lfd >= 0)
+        close(p->lfd);
+    if (p->efd >= 0)
+        close(p->efd);
+    orch_blob_put(p->cur);
+    orch_blob_put(p->next);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}

@@ -1,0 +1,259 @@
+/* orch_want.c — the desired state as the orchestrator keeps it: a deep copy of what the
+ * interpreters derived (every node, every level, the image spec of each) and the compiled
+ * policies, independent of the mount's snapshot it came from. */
+#include "orch_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void orch_blob_put(struct orch_blob *b)
+{
+    if (b == NULL || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    free(b->name);
+    free(b->data);
+    free(b);
+}
+
+struct orch_blob *orch_blob_ref(struct orch_blob *b)
+{
+    if (b != NULL)
+        __atomic_add_fetch(&b->refs, 1, __ATOMIC_ACQ_REL);
+    return b;
+}
+
+/* Do A and B hold the same rules (everything but the version and the checksum)? */
+static int orch_blob_same_rules(const struct orch_blob *a, const void *data, size_t len)
+{
+    const size_t ver = offsetof(struct engine_acl_blob_header, policy_version);
+    const size_t sum = offsetof(struct engine_acl_blob_header, sha256);
+    const uint8_t *x = a->data, *y = data;
+
+    if (a->len != len || len < sizeof(struct engine_acl_blob_header))
+        return 0;
+    return memcmp(x, y, ver) == 0 &&
+           memcmp(x + ver + sizeof(uint64_t), y + ver + sizeof(uint64_t),
+                  sum - ver - sizeof(uint64_t)) == 0 &&
+           memcmp(x + sum + 32, y + sum + 32, len - sum - 32) == 0;
+}
+
+struct orch_blob *orch_policy_find(struct orch_blob *const *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i]->name, name) == 0)
+            return v[i];
+    return NULL;
+}
+
+int orch_policy_compile(struct orch_blob **out, const struct engine_acl *acl, const char *name,
+                        struct orch_blob *old, uint64_t version, struct engine_diag *d)
+{
+    void *data = NULL;
+    size_t len = 0;
+    int r;
+
+    *out = NULL;
+    if (name != NULL && !engine_acl_has_policy(acl, name))
+        return engine_diag_add(d, "policy/acl", 0, 0,
+                               "policy/acl has no rule of policy '%s', which a node enforces",
+                               name);
+    if ((r = engine_acl_compile(&data, &len, acl, name, version)) < 0) {
+        engine_diag_add(d, "policy/acl", 0, 0, "cannot compile policy '%s': %s",
+                        name ? name : ORCH_POLICY_ALL, strerror(-r));
+        return r;
+    }
+    if (old != NULL && orch_blob_same_rules(old, data, len)) {
+        free(data); /* same rules: the version in force stays, nothing is pushed */
+        *out = orch_blob_ref(old);
+        return 0;
+    }
+    struct orch_blob *b = calloc(1, sizeof(*b));
+    if (b == NULL || (b->name = strdup(name ? name : ORCH_POLICY_ALL)) == NULL) {
+        free(b);
+        free(data);
+        return -ENOMEM;
+    }
+    b->refs = 1;
+    b->data = data;
+    b->len = len;
+    b->version = version;
+    *out = b;
+    return 0;
+}
+
+static void orch_level_free(struct orch_level *l)
+{
+    for (size_t m = 0; m < l->nmodules; m++) {
+        free((char *)l->modules[m].name);
+        for (size_t k = 0; k < l->modules[m].nprops; k++) {
+            free((char *)l->modules[m].props[k].name);
+            free((char *)l->modules[m].props[k].value);
+        }
+        free((void *)l->modules[m].props);
+    }
+    free(l->modules);
+    free(l->level);
+    free(l->policy);
+    orch_blob_put(l->blob);
+}
+
+void orch_want_put(struct orch_want *w)
+{
+    if (w == NULL || __atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    for (size_t i = 0; i < w->nnodes; i++) {
+        struct orch_want_node *n = &w->nodes[i];
+        for (size_t l = 0; l < n->nlevels; l++)
+            orch_level_free(&n->levels[l]);
+        free(n->levels);
+        free(n->name);
+    }
+    free(w->nodes);
+    for (size_t i = 0; i < w->npolicies; i++)
+        orch_blob_put(w->policies[i]);
+    free(w->policies);
+    orch_blob_put(w->pull);
+    free(w->head);
+    free(w->who);
+    free(w->what);
+    free(w);
+}
+
+struct orch_want *orch_want_ref(struct orch_want *w)
+{
+    __atomic_add_fetch(&w->refs, 1, __ATOMIC_ACQ_REL);
+    return w;
+}
+
+static int orch_level_copy(struct orch_level *l, const struct engine_topology_image *im)
+{
+    l->pdp = im->pdp;
+    if ((l->level = strdup(im->level)) == NULL ||
+        (im->policy && (l->policy = strdup(im->policy)) == NULL))
+        return -ENOMEM;
+    if (im->nmodules == 0)
+        return 0;
+    if ((l->modules = calloc(im->nmodules, sizeof(*l->modules))) == NULL)
+        return -ENOMEM;
+    l->nmodules = im->nmodules;
+    for (size_t m = 0; m < im->nmodules; m++) {
+        const struct engine_topology_module *tm = &im->modules[m];
+        struct builder_module *bm = &l->modules[m];
+        struct builder_prop *p = calloc(tm->nparams ? tm->nparams : 1, sizeof(*p));
+        if (p == NULL || (bm->name = strdup(tm->name)) == NULL) {
+            free(p);
+            return -ENOMEM;
+        }
+        bm->props = p;
+        for (size_t k = 0; k < tm->nparams; k++, bm->nprops++)
+            if ((p[k].name = strdup(tm->params[k].name)) == NULL ||
+                (p[k].value = strdup(tm->params[k].value)) == NULL)
+                return -ENOMEM;
+    }
+    return 0;
+}
+
+/* The policies the nodes enforce at any level, compiled: reused from OLD when the rules did
+ * not change, else at version NEXT (a pull PDP serves every policy under one version). */
+static int orch_want_policies(struct orch_want *w, const struct engine_acl *acl,
+                              const struct orch_want *old, int changed, uint64_t next,
+                              struct engine_diag *d)
+{
+    size_t cap = 1;
+    int r, pull = 0;
+
+    for (size_t i = 0; i < w->nnodes; i++)
+        cap += w->nodes[i].nlevels;
+    if ((w->policies = calloc(cap, sizeof(*w->policies))) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < w->nnodes; i++)
+        for (size_t l = 0; l < w->nodes[i].nlevels; l++) {
+            struct orch_level *lv = &w->nodes[i].levels[l];
+            struct orch_blob *b;
+            if (lv->policy == NULL)
+                continue;
+            if ((b = orch_policy_find(w->policies, w->npolicies, lv->policy)) == NULL) {
+                struct orch_blob *prev =
+                    old ? orch_policy_find(old->policies, old->npolicies, lv->policy) : NULL;
+                if (prev != NULL && !changed)
+                    b = orch_blob_ref(prev);
+                else if ((r = orch_policy_compile(&b, acl, lv->policy, prev, next, d)) < 0)
+                    return r;
+                w->policies[w->npolicies++] = b;
+            }
+            lv->blob = orch_blob_ref(b);
+            if (lv->pdp == ENGINE_PDP_PULL)
+                pull = 1;
+        }
+    if (pull) { /* the pull PDP decides for every policy */
+        struct orch_blob *prev =
+            old ? orch_policy_find(old->policies, old->npolicies, ORCH_POLICY_ALL) : NULL;
+        if (prev != NULL && !changed)
+            w->pull = orch_blob_ref(prev);
+        else if ((r = orch_policy_compile(&w->pull, acl, NULL, prev, next, d)) < 0)
+            return r;
+        w->policies[w->npolicies++] = orch_blob_ref(w->pull);
+    }
+    return 0;
+}
+
+int orch_want_make(struct orch_want **out, const struct orch_desired *want,
+                   const struct orch_want *old, uint64_t next_version, struct engine_diag *d)
+{
+    const struct engine_topology_derived *x = want->x;
+    size_t n = engine_topology_derived_count(x);
+    struct orch_want *w = calloc(1, sizeof(*w));
+    int r = -ENOMEM;
+
+    *out = NULL;
+    if (w == NULL)
+        return -ENOMEM;
+    w->refs = 1;
+    if ((w->head = strdup(want->head ? want->head : "")) == NULL ||
+        (w->who = strdup(want->who ? want->who : "")) == NULL ||
+        (w->what = strdup(want->what ? want->what : "")) == NULL)
+        goto fail;
+    if (n > 0 && (w->nodes = calloc(n, sizeof(*w->nodes))) == NULL)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const struct engine_topology_plan *p = engine_topology_derived_plan(x, i);
+        struct orch_want_node *wn = &w->nodes[w->nnodes];
+        if (p->nimages == 0 || p->images[p->current].artifact == NULL)
+            continue; /* not a unikernel: nothing to run */
+        w->nnodes++;
+        if ((wn->name = strdup(p->node)) == NULL ||
+            (wn->levels = calloc(p->nimages, sizeof(*wn->levels))) == NULL)
+            goto fail;
+        wn->current = p->current;
+        for (size_t l = 0; l < p->nimages; l++, wn->nlevels++)
+            if ((r = orch_level_copy(&wn->levels[l], &p->images[l])) < 0)
+                goto fail;
+        r = -ENOMEM;
+    }
+    if ((r = orch_want_policies(w, want->acl, old, want->policy_changed, next_version, d)) < 0)
+        goto fail;
+    *out = w;
+    return 0;
+fail:
+    orch_want_put(w);
+    return r;
+}
+
+struct orch_want_node *orch_want_node(const struct orch_want *w, const char *name)
+{
+    for (size_t i = 0; w != NULL && i < w->nnodes; i++)
+        if (strcmp(w->nodes[i].name, name) == 0)
+            return &w->nodes[i];
+    return NULL;
+}
+
+void orch_level_spec(struct builder_spec *s, const char *node, const struct orch_level *l,
+                     const char *target)
+{
+    *s = (struct builder_spec){node, l->level, target, l->nmodules, l->modules, NULL, 0};
+    if (l->pdp == ENGINE_PDP_INTERNAL && l->blob != NULL) {
+        s->acl_blob = l->blob->data;
+        s->acl_len = l->blob->len;
+    }
+}
