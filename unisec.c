@@ -52,19 +52,25 @@ static const struct unisec_cmd unisec_cmds[] = {
      "hvt); nothing is created when something is invalid.\n"},
     {"mount", fs_cmd_mount,
      "[-f] [-o OPTIONS] [--no-run] [--log FILE] [--target hvt|spt] --store STORE MOUNTPOINT",
-     "serve a store as a file system (FUSE); every accepted write is a commit",
+     "serve a store as a file system (FUSE) and run its topology",
      "Mounts STORE on MOUNTPOINT (fs/MOUNT.md describes the tree and the write rules) and\n"
-     "runs in the background; `fusermount3 -u MOUNTPOINT` unmounts it and ends the daemon.\n"
+     "runs in the background; `fusermount3 -u MOUNTPOINT` unmounts it, stops every instance\n"
+     "and ends the daemon. Every node runs as a unikernel instance at its current level on\n"
+     "the ports its properties give; every accepted change is a commit, then realised (pushed\n"
+     "rules, or a new image swapped in), and each deployment is a commit too.\n"
+     "`cat MOUNTPOINT/settle` waits until the last change has converged.\n"
      "  -f            stay in the foreground, log to stderr\n"
-     "  -o OPTIONS    FUSE mount options, e.g. allow_other (default_permissions is always on)\n"
-     "  --no-run      serve files and history without starting instances (the mount has no\n"
-     "                image builder or supervisor yet, so none is started either way)\n"
+     "  -o OPTIONS    FUSE mount options, e.g. allow_other (default_permissions is always on),\n"
+     "                and unisec's: target=hvt|spt, host=ADDR (where instances listen,\n"
+     "                default 127.0.0.1), norun, log=FILE\n"
+     "  --no-run      serve files and history without building or starting anything\n"
      "  --log FILE    the daemon's log (default: STORE/.git/unisec.log)\n"
-     "  --target T    the execution environment the topology is checked for (hvt, spt)\n"
+     "  --target T    where instances run and the topology is checked for (hvt, spt;\n"
+     "                default hvt where /dev/kvm can be opened, else spt)\n"
      "From /etc/fstab: `STORE MOUNTPOINT fuse.unisec allow_other 0 0` (see README).\n"},
-    {"status", fs_cmd_status, "--store STORE",
-     "say what a store holds and what runs (nothing is started yet)",
-     "Prints the store's last change, its policy, and the state of images and instances.\n"},
+    {"status", fs_cmd_status, "--store STORE", "say what a store holds and what it last deployed",
+     "Prints the store's last change, its policy, each node's level and PDP, and the last\n"
+     "deployment recorded in state/deployed (a mount's nodes/NODE/status says what runs).\n"},
     {"run", tender_cmd_run,
      "IMAGE [--port [HOST:]PORT] [--listen NAME=[HOST:]PORT]... [--listen-fd NAME=FD]... "
      "[--upstream NAME=HOST:PORT]... [--policy BLOB] [--policy-fd N] [--control-fd N] "

@@ -73,6 +73,7 @@ static void fs_install(struct fs_ctx *c, struct fs_snap *ns)
     c->changes++;
     pthread_mutex_unlock(&c->mu);
     fs_snap_put(c, old);
+    fs_orch_installed(c, ns); /* still under apply_mu, which `settle` waits for */
 }
 
 /* Copies every file of S into FILE[] (for a candidate state). */

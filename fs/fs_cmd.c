@@ -11,6 +11,7 @@
 
 #include "fs.h"
 #include "fs_int.h"
+#include "orch/orch.h"
 
 /* Reads the whole file PATH (at most MAX bytes) into T; prints why not. */
 static int fs_read_file(struct fs_text *t, const char *path, size_t max, const char *cmd)
@@ -236,23 +237,40 @@ static void fs_ctx_close(struct fs_ctx *c)
     fs_log_free(&c->errors);
     free(c->refused_wt_sig);
     free(c->store_dir);
+    free(c->image_dir);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->apply_mu);
 }
 
+/* What `unisec mount` takes besides libfuse's options. */
+struct fs_mount_opts {
+    int foreground, no_run;
+    int target_set;
+    enum engine_target target;
+    char host[256]; /* -o host=: the address instances listen on ("" loopback) */
+    char *log;      /* -o log=FILE (owned) */
+};
+
 /* The core of `unisec mount` and of the mount helper. */
-static int fs_mount_run(const char *store, const char *mountpoint, int foreground, int no_run,
-                        enum engine_target target, const char *fuse_opts, const char *log_path)
+static int fs_mount_run(const char *store, const char *mountpoint, const struct fs_mount_opts *mo,
+                        const char *fuse_opts, const char *log_path)
 {
     struct fs_ctx c;
     char *log_default = NULL;
+    enum engine_target target = mo->target_set ? mo->target : orch_target_best();
     int rc;
 
     if (fs_ctx_open(&c, store, target, "mount") < 0) {
         fs_ctx_close(&c);
         return 1;
     }
-    c.no_run = 1; /* no builder or supervisor is wired in: nothing is ever started */
+    c.no_run = mo->no_run;
+    c.listen_host = mo->host[0] ? mo->host : NULL;
+    if (asprintf(&c.image_dir, "%s/.git/unisec-images", c.store_dir) < 0) {
+        c.image_dir = NULL;
+        fs_ctx_close(&c);
+        return 1;
+    }
     if (log_path == NULL) {
         if (asprintf(&log_default, "%s/.git/unisec.log", c.store_dir) < 0) {
             fs_ctx_close(&c);
@@ -261,18 +279,60 @@ static int fs_mount_run(const char *store, const char *mountpoint, int foregroun
         log_path = log_default;
     }
     fprintf(stderr, "unisec mount: serving %s (commit %.12s) on %s%s\n", c.store_dir, c.snap->head,
-            mountpoint, foreground ? "" : "; log: ");
-    if (!foreground)
+            mountpoint, mo->foreground ? "" : "; log: ");
+    if (!mo->foreground)
         fprintf(stderr, "  %s\n", log_path);
-    if (!no_run)
-        fprintf(stderr, "unisec mount: instances are not started: the mount does not build images "
-                        "yet (files and history are served as with --no-run)\n");
+    if (mo->no_run)
+        fprintf(stderr, "unisec mount: --no-run: no image is built and no instance started\n");
+    else
+        fprintf(stderr, "unisec mount: instances run on %s; `cat %s/settle` waits for them\n",
+                engine_target_name(target), mountpoint);
     /* Edits made in the store while nothing served it are looked at before serving. */
     fs_apply_external(&c);
-    rc = fs_serve(&c, mountpoint, foreground, fuse_opts, log_path);
+    rc = fs_serve(&c, mountpoint, mo->foreground, fuse_opts, log_path);
     fs_ctx_close(&c);
     free(log_default);
     return rc;
+}
+
+/* Takes unisec's own options out of the -o list O (target=hvt|spt, host=ADDR, norun,
+ * log=FILE); the others are appended to *FUSE_OPTS unless DROP says mount(8) handles them.
+ * Returns 0, -EINVAL (message printed) or -ENOMEM. */
+static int fs_opts_add(char **list, const char *opt);
+static int fs_mount_opt(struct fs_mount_opts *mo, char **fuse_opts, const char *o,
+                        int (*drop)(const char *))
+{
+    char *list = strdup(o), *save = NULL;
+    int r = 0;
+
+    if (list == NULL)
+        return -ENOMEM;
+    for (char *x = strtok_r(list, ",", &save); x != NULL && r == 0;
+         x = strtok_r(NULL, ",", &save)) {
+        if (strncmp(x, "target=", 7) == 0) {
+            if (engine_target_parse(&mo->target, x + 7) < 0) {
+                fprintf(stderr, "unisec mount: -o target= is hvt or spt\n");
+                r = -EINVAL;
+            }
+            mo->target_set = 1;
+        } else if (strncmp(x, "host=", 5) == 0) {
+            if (strlen(x + 5) >= sizeof(mo->host) || x[5] == 0) {
+                fprintf(stderr, "unisec mount: -o host= wants an address\n");
+                r = -EINVAL;
+            }
+            snprintf(mo->host, sizeof(mo->host), "%s", x + 5);
+        } else if (strncmp(x, "log=", 4) == 0) {
+            free(mo->log);
+            if ((mo->log = strdup(x + 4)) == NULL)
+                r = -ENOMEM;
+        } else if (strcmp(x, "norun") == 0) {
+            mo->no_run = 1;
+        } else if (drop == NULL || !drop(x)) {
+            r = fs_opts_add(fuse_opts, x);
+        }
+    }
+    free(list);
+    return r;
 }
 
 /* Appends OPT to the comma-separated list *LIST. */
@@ -297,31 +357,34 @@ int fs_cmd_mount(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *store = NULL, *log_path = NULL;
-    enum engine_target target = ENGINE_TARGET_HVT;
+    struct fs_mount_opts mo = {0};
     char *fuse_opts = NULL;
-    int opt, fg = 0, no_run = 0, rc;
+    int opt, rc;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "fo:", opts, NULL)) != -1) {
         switch (opt) {
         case 'f':
-            fg = 1;
+            mo.foreground = 1;
             break;
         case 'o':
-            if (fs_opts_add(&fuse_opts, optarg) < 0)
-                return 1;
+            if (fs_mount_opt(&mo, &fuse_opts, optarg, NULL) < 0) {
+                free(fuse_opts);
+                return 2;
+            }
             break;
         case 'S':
             store = optarg;
             break;
         case 'N':
-            no_run = 1;
+            mo.no_run = 1;
             break;
         case 'L':
             log_path = optarg;
             break;
         case 'T':
-            if (engine_target_parse(&target, optarg) < 0) {
+            mo.target_set = 1;
+            if (engine_target_parse(&mo.target, optarg) < 0) {
                 fprintf(stderr, "unisec mount: --target is hvt or spt\n");
                 free(fuse_opts);
                 return 2;
@@ -338,17 +401,17 @@ int fs_cmd_mount(int argc, char **argv)
         free(fuse_opts);
         return 2;
     }
-    rc = fs_mount_run(store, argv[optind], fg, no_run, target, fuse_opts, log_path);
+    rc = fs_mount_run(store, argv[optind], &mo, fuse_opts, log_path ? log_path : mo.log);
     free(fuse_opts);
+    free(mo.log);
     return rc;
 }
 
 /* fstab options that mount(8) or mount.fuse3 handle and libfuse does not know. */
 static int fs_opt_dropped(const char *o)
 {
-    static const char *const drop[] = {"defaults", "auto",  "noauto", "nofail",
-                                       "_netdev",  "user",  "users",  "nouser",
-                                       "owner",    "group", "rw",     "norun"};
+    static const char *const drop[] = {"defaults", "auto",   "noauto", "nofail", "_netdev", "user",
+                                       "users",    "nouser", "owner",  "group",  "rw"};
     for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
         if (strcmp(o, drop[i]) == 0)
             return 1;
@@ -357,26 +420,16 @@ static int fs_opt_dropped(const char *o)
 
 int fs_cmd_mount_helper(int argc, char **argv)
 {
-    char *fuse_opts = NULL, *log_path = NULL;
+    struct fs_mount_opts mo = {0};
+    char *fuse_opts = NULL;
     const char *pos[2] = {NULL, NULL};
-    int npos = 0, fake = 0, rc;
+    int npos = 0, fake = 0, rc = 2;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-o") == 0 && i + 1 < argc) {
-            char *list = strdup(argv[++i]), *save = NULL;
-            if (list == NULL)
-                return 1;
-            for (char *o = strtok_r(list, ",", &save); o != NULL; o = strtok_r(NULL, ",", &save)) {
-                if (strncmp(o, "log=", 4) == 0) {
-                    free(log_path);
-                    log_path = strdup(o + 4);
-                } else if (!fs_opt_dropped(o) && fs_opts_add(&fuse_opts, o) < 0) {
-                    free(list);
-                    return 1;
-                }
-            }
-            free(list);
+            if (fs_mount_opt(&mo, &fuse_opts, argv[++i], fs_opt_dropped) < 0)
+                goto out;
         } else if (strcmp(a, "-t") == 0 && i + 1 < argc) {
             i++;
         } else if (strcmp(a, "-f") == 0) {
@@ -391,13 +444,12 @@ int fs_cmd_mount_helper(int argc, char **argv)
     }
     if (npos != 2) {
         fprintf(stderr, "usage: %s STORE MOUNTPOINT [-o OPTIONS]\n", argv[0]);
-        free(fuse_opts);
-        free(log_path);
-        return 2;
+        goto out;
     }
-    rc = fake ? 0 : fs_mount_run(pos[0], pos[1], 0, 1, ENGINE_TARGET_HVT, fuse_opts, log_path);
+    rc = fake ? 0 : fs_mount_run(pos[0], pos[1], &mo, fuse_opts, mo.log);
+out:
     free(fuse_opts);
-    free(log_path);
+    free(mo.log);
     return rc;
 }
 
@@ -445,11 +497,22 @@ int fs_cmd_status(int argc, char **argv)
         const struct engine_topology_plan *p = engine_topology_derived_plan(c.snap->derived, i);
         /* (a snapshot read from the store is derived at once: it is checked whole) */
         const struct engine_topology_image *img = &p->images[p->current];
-        printf("node %s: level %s, pdp %s, image not built, not running\n", p->node, img->level,
-               engine_pdp_name(img->pdp));
+        printf("node %s: level %s, pdp %s\n", p->node, img->level, engine_pdp_name(img->pdp));
     }
-    printf("images: not built; instances: not running (the mount does not build images or "
-           "start instances yet)\n");
+    /* What ran is what the daemon recorded; whether it still runs, only a mount can say
+     * (nodes/NODE/status). */
+    char *dep = NULL;
+    size_t dlen = 0;
+    if (engine_store_read(c.store, "state/deployed", &dep, &dlen, NULL) == 0) {
+        printf("last recorded deployment (state/deployed; a mount's nodes/NODE/status says "
+               "what runs now):\n");
+        for (char *line = strtok(dep, "\n"); line != NULL; line = strtok(NULL, "\n"))
+            if (line[0] != '#')
+                printf("  %s\n", line);
+    } else {
+        printf("instances: not running (nothing was ever deployed from this store)\n");
+    }
+    free(dep);
     fs_ctx_close(&c);
     return 0;
 }

@@ -96,6 +96,10 @@ struct fs_policy {
     struct engine_acl_stats stats;
 };
 
+/* Counted references (fs_policy_put accepts NULL). */
+struct fs_policy *fs_policy_ref(struct fs_policy *p);
+void fs_policy_put(struct fs_policy *p);
+
 struct fs_snap {
     unsigned refs;                  /* ctx->mu */
     char head[41];                  /* the commit it was read from or committed as */
@@ -250,8 +254,12 @@ struct fs_ctx {
     char *store_dir;            /* owned; absolute */
     uid_t owner_uid;            /* who owns the tree's files: the mount's owner */
     gid_t owner_gid;
-    int no_run;                /* 1: --no-run (and always, until a runtime exists) */
-    enum engine_target target; /* the execution environment the interpreters check */
+    int no_run;                    /* 1: --no-run: nothing is built or started */
+    enum engine_target target;     /* the execution environment the interpreters check */
+    char *image_dir;               /* owned: where the orchestrator keeps images */
+    const char *listen_host;       /* the address instances listen on (NULL: loopback) */
+    struct orch *orch;             /* owned: the orchestrator, NULL with --no-run */
+    struct fs_policy *orch_policy; /* apply_mu: the policy last given to the orchestrator */
     struct timespec started;
 
     pthread_mutex_t apply_mu; /* serialises changes (see the top of this file) */
@@ -334,6 +342,18 @@ void fs_apply_external(struct fs_ctx *c);
 /* Starts / stops the inotify thread that calls fs_apply_external(). */
 int fs_watch_start(struct fs_ctx *c, struct engine_diag *diag);
 void fs_watch_stop(struct fs_ctx *c);
+
+/* ---- the orchestrator (fs_orch.c) ---- */
+
+struct orch;
+
+/* Starts the orchestrator (unless no_run) and gives it the served state. After daemonising:
+ * it runs threads. Returns 0 or a negative errno with D filled. */
+int fs_orch_start(struct fs_ctx *c, struct engine_diag *d);
+/* Gives the orchestrator S, just installed (apply_mu held). */
+void fs_orch_installed(struct fs_ctx *c, struct fs_snap *s);
+/* Stops every instance and the orchestrator. */
+void fs_orch_stop(struct fs_ctx *c);
 
 /* ---- FUSE (fs_ops.c) ---- */
 

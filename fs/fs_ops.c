@@ -3,6 +3,7 @@
 #include <fuse.h>
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "fs_int.h"
+#include "orch/orch.h"
 
 /* ---- the tree ---- */
 
@@ -47,6 +49,7 @@ struct fs_entry {
     enum fs_file file;   /* FS_W_FILE: which store file */
     int live;            /* 1 events, 2 errors: read from the log as it grows */
     int temp_dir;        /* directories: editors' temporary files may be created here */
+    int at_open;         /* made only when opened (a read may block): stat says size 0 */
 };
 
 static const char fs_readme[] =
@@ -65,7 +68,8 @@ static const char fs_readme[] =
     "  settle               blocks until pending work has converged, then says so\n"
     "  tosca/               derived: unitosca.yaml, tosca.yaml, p_so.json, p_ug.json,\n"
     "                       topology.dot (regenerated with every accepted change)\n"
-    "  images/              built images (none: nothing builds them yet)\n"
+    "  nodes/NODE/image     symlink to the image NODE runs, images/ID\n"
+    "  images/ID/           built images: manifest.json, image, build.log\n"
     "\n"
     "A write is applied when the file is closed: close(2) returns its error (EINVAL,\n"
     "EACCES, ENOENT, EFBIG) and `errors` says why. Every accepted change is one git commit\n"
@@ -110,12 +114,17 @@ static int fs_gen_settle(struct fs_ctx *c, const struct fs_snap *s, const struct
                          FILE *out)
 {
     (void)w;
-    /* Nothing is ever pending while the mount starts no build or instance: builds, pushes and swaps
-     * are what a read of settle waits for, and none is started. */
-    fprintf(out, "settled at %.12s: no build, push or swap pending\n", s->head);
-    (void)c;
-    fprintf(out,
-            "instances are not running: the mount does not build images or start instances yet\n");
+    if (c->orch == NULL) {
+        fprintf(out, "settled at %.12s: nothing runs (--no-run)\n", s->head);
+        return 0;
+    }
+    /* Blocks (in open: a handle keeps what settle said) until the orchestrator has realised
+     * the last accepted change or failed to; the outcome is the content either way. A change
+     * being applied right now is waited for too: it is given to the orchestrator under
+     * apply_mu. */
+    pthread_mutex_lock(&c->apply_mu);
+    pthread_mutex_unlock(&c->apply_mu);
+    orch_settle(c->orch, out);
     return 0;
 }
 
@@ -244,13 +253,16 @@ static int fs_gen_acl(struct fs_ctx *c, const struct fs_snap *s, const struct fs
     return 0;
 }
 
-/* Images and instances: the mount builds and starts nothing yet. */
+/* nodes/<node>/status and status.json: what the orchestrator and the supervisor say. */
 static int fs_gen_status(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                          FILE *out)
 {
-    (void)c, (void)s, (void)w;
-    fprintf(out, "not running\n");
-    return 0;
+    (void)s;
+    if (c->orch == NULL) {
+        fprintf(out, "not running (--no-run)\n");
+        return 0;
+    }
+    return orch_status(c->orch, w->node, out);
 }
 
 static int fs_gen_status_json(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
@@ -258,23 +270,43 @@ static int fs_gen_status_json(struct fs_ctx *c, const struct fs_snap *s, const s
 {
     const struct engine_topology_image *img = fs_image(s, w->node);
 
-    (void)c;
     if (img == NULL)
         return -ENOENT;
-    fprintf(out,
-            "{\"node\": \"%s\", \"state\": \"not running\", \"level\": \"%s\", "
-            "\"image\": null, \"image_built\": false, \"policy_version_acked\": null, "
-            "\"pid\": null, \"since\": null, \"detail\": \"the mount does not build "
-            "images or start instances yet\"}\n",
-            w->node, img->level);
-    return 0;
+    if (c->orch == NULL) {
+        fprintf(out,
+                "{\"node\": \"%s\", \"state\": \"not running\", \"level\": \"%s\", "
+                "\"image\": null, \"policy_version_acked\": null, \"pid\": null, "
+                "\"since\": null, \"why\": \"the mount runs with --no-run\"}\n",
+                w->node, img->level);
+        return 0;
+    }
+    return orch_status_json(c->orch, w->node, out);
 }
 
-static int fs_gen_empty(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
-                        FILE *out)
+static int fs_gen_console(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                          FILE *out)
 {
-    (void)c, (void)s, (void)w, (void)out;
-    return 0; /* the console of an instance that never ran */
+    (void)s;
+    return c->orch != NULL ? orch_console(c->orch, w->node, out) : 0;
+}
+
+/* images/<id>/<file>: the file the builder wrote. */
+static int fs_gen_image_file(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                             FILE *out)
+{
+    char path[PATH_MAX], buf[65536];
+    size_t n;
+    FILE *f;
+
+    (void)s;
+    if (snprintf(path, sizeof(path), "%s/%s/%s", c->image_dir, w->node, w->name) >=
+            (int)sizeof(path) ||
+        (f = fopen(path, "rbe")) == NULL)
+        return -ENOENT;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        fwrite(buf, 1, n, out);
+    fclose(f);
+    return 0;
 }
 
 /* tosca/NAME: the interpreters' artifacts for the served state. */
@@ -307,7 +339,7 @@ static const struct fs_entry fs_tree[] = {
     {"history", S_IFREG | 0444, fs_gen_history, FS_W_NONE, 0, 0, 0},
     {"events", S_IFREG | 0444, NULL, FS_W_NONE, 0, 1, 0},
     {"errors", S_IFREG | 0444, NULL, FS_W_NONE, 0, 2, 0},
-    {"settle", S_IFREG | 0444, fs_gen_settle, FS_W_NONE, 0, 0, 0},
+    {"settle", S_IFREG | 0444, fs_gen_settle, FS_W_NONE, 0, 0, 0, 1},
     {"nodes", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
     {"nodes/*", S_IFDIR | 0755, NULL, FS_W_NONE, 0, 0, 1},
     {"nodes/*/security_level", S_IFREG | 0644, fs_gen_level, FS_W_LEVEL, 0, 0, 0},
@@ -320,8 +352,13 @@ static const struct fs_entry fs_tree[] = {
     {"nodes/*/acl", S_IFREG | 0444, fs_gen_acl, FS_W_NONE, 0, 0, 0},
     {"nodes/*/status", S_IFREG | 0444, fs_gen_status, FS_W_NONE, 0, 0, 0},
     {"nodes/*/status.json", S_IFREG | 0444, fs_gen_status_json, FS_W_NONE, 0, 0, 0},
-    {"nodes/*/console", S_IFREG | 0444, fs_gen_empty, FS_W_NONE, 0, 0, 0},
+    {"nodes/*/console", S_IFREG | 0444, fs_gen_console, FS_W_NONE, 0, 0, 0},
+    {"nodes/*/image", S_IFLNK | 0777, NULL, FS_W_NONE, 0, 0, 0},
     {"images", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
+    {"images/*", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
+    {"images/*/manifest.json", S_IFREG | 0444, fs_gen_image_file, FS_W_NONE, 0, 0, 0},
+    {"images/*/image", S_IFREG | 0444, fs_gen_image_file, FS_W_NONE, 0, 0, 0},
+    {"images/*/build.log", S_IFREG | 0444, fs_gen_image_file, FS_W_NONE, 0, 0, 0},
     {"tosca", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
     {"tosca/unitosca.yaml", S_IFREG | 0444, fs_gen_artifact, FS_W_NONE, 0, 0, 0},
     {"tosca/tosca.yaml", S_IFREG | 0444, fs_gen_artifact, FS_W_NONE, 0, 0, 0},
@@ -386,6 +423,30 @@ static int fs_pattern_match(const char *pattern, const char *p, char *node, char
     }
 }
 
+/* Is ID an image the orchestrator built (a directory of its image directory)? */
+static int fs_image_exists(struct fs_ctx *c, const char *id)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    size_t n = strlen(id);
+
+    if (c->image_dir == NULL || n != 40 || strspn(id, "0123456789abcdef") != n)
+        return 0;
+    snprintf(path, sizeof(path), "%s/%s", c->image_dir, id);
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* nodes/NODE/image: "../../images/ID" of the image NODE runs; -ENOENT when none. */
+static int fs_image_link(struct fs_ctx *c, const char *node, char *buf, size_t size)
+{
+    char id[41];
+
+    if (c->orch == NULL || orch_node_image(c->orch, node, id) < 0)
+        return -ENOENT;
+    snprintf(buf, size, "../../images/%s", id);
+    return 0;
+}
+
 /* The row of relative path P whose node and property exist in the served state, or NULL. */
 static const struct fs_entry *fs_match(struct fs_ctx *c, const char *p, char *node, char *prop)
 {
@@ -398,6 +459,10 @@ static const struct fs_entry *fs_match(struct fs_ctx *c, const char *p, char *no
             continue;
         if (node[0] == '\0') {
             found = &fs_tree[i];
+            break;
+        }
+        if (strncmp(fs_tree[i].pattern, "images/", 7) == 0) {
+            found = fs_image_exists(c, node) ? &fs_tree[i] : NULL;
             break;
         }
         if (s == NULL)
@@ -752,7 +817,14 @@ static int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_inf
     if (w.e != NULL) {
         struct timespec mt = c->started;
         size_t size = 0;
-        if (S_ISREG(w.e->mode) && w.e->live) {
+        if (S_ISLNK(w.e->mode)) {
+            char link[PATH_MAX];
+            if ((rc = fs_image_link(c, w.node, link, sizeof(link))) < 0)
+                return rc;
+            size = strlen(link);
+        } else if (S_ISREG(w.e->mode) && w.e->at_open) {
+            size = 0; /* settle: reading it waits; stat must not */
+        } else if (S_ISREG(w.e->mode) && w.e->live) {
             struct fs_log *l = w.e->live == 1 ? &c->events : &c->errors;
             pthread_mutex_lock(&c->mu);
             size = l->len;
@@ -788,6 +860,32 @@ temp:
     return 0;
 }
 
+/* The entries of images/: every image built for this mount. */
+static void fs_images_fill(struct fs_ctx *c, void *buf, fuse_fill_dir_t fill)
+{
+    DIR *dir = c->image_dir != NULL ? opendir(c->image_dir) : NULL;
+    struct dirent *e;
+
+    while (dir != NULL && (e = readdir(dir)) != NULL)
+        if (fs_image_exists(c, e->d_name))
+            fill(buf, e->d_name, NULL, 0, 0);
+    if (dir != NULL)
+        closedir(dir);
+}
+
+static int fs_op_readlink(const char *path, char *buf, size_t size)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_where w;
+    int rc;
+
+    if ((rc = fs_resolve(c, path, &w)) < 0)
+        return rc;
+    if (w.e == NULL || !S_ISLNK(w.e->mode))
+        return w.e == NULL ? -ENOENT : -EINVAL;
+    return fs_image_link(c, w.node, buf, size);
+}
+
 static int fs_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
                          struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -814,8 +912,18 @@ static int fs_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
         q += dl > 0 ? dl + 1 : 0;
         if (strchr(q, '/') != NULL)
             continue;
+        if (strcmp(q, "image") == 0 && strcmp(d->pattern, "nodes/*") == 0) {
+            char link[PATH_MAX];
+            if (fs_image_link(c, node, link, sizeof(link)) == 0)
+                fill(buf, q, NULL, 0, 0);
+            continue;
+        }
         if (strcmp(q, "*") != 0) {
             fill(buf, q, NULL, 0, 0);
+            continue;
+        }
+        if (strcmp(d->pattern, "images") == 0) {
+            fs_images_fill(c, buf, fill);
             continue;
         }
         struct fs_snap *s = fs_snap_get(c);
@@ -1544,6 +1652,7 @@ static const struct fuse_operations fs_ops = {
     .init = fs_op_init,
     .getattr = fs_op_getattr,
     .readdir = fs_op_readdir,
+    .readlink = fs_op_readlink,
     .open = fs_op_open,
     .create = fs_op_create,
     .read = fs_op_read,
@@ -1624,6 +1733,17 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
         engine_diag_free(&d);
     }
     fs_event(c, "mounted %s on %s", c->store_dir, mountpoint);
+    {
+        /* After daemonising: the orchestrator and the supervisor run threads. */
+        struct engine_diag d = {0};
+        if (fs_orch_start(c, &d) < 0) {
+            char *t = engine_diag_join(&d);
+            engine_log("error", "instances cannot be started: %s", t != NULL ? t : "");
+            fs_error(c, "instances cannot be started: %s", t != NULL ? t : "");
+            free(t);
+        }
+        engine_diag_free(&d);
+    }
     if ((lc = fuse_loop_cfg_create()) == NULL)
         goto out;
     fuse_loop_cfg_set_clone_fd(lc, 0);
@@ -1631,6 +1751,7 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
     rc = fuse_loop_mt(f, lc) == 0 ? 0 : 1;
     fs_watch_stop(c);
     fs_handles_drop(c);
+    fs_orch_stop(c);
     engine_log("info", "unmounted %s", mountpoint);
 
 out:

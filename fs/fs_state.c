@@ -84,7 +84,14 @@ void fs_model_put(struct fs_model *m)
     free(m);
 }
 
-static void fs_policy_put(struct fs_policy *p)
+struct fs_policy *fs_policy_ref(struct fs_policy *p)
+{
+    if (p != NULL)
+        __atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+    return p;
+}
+
+void fs_policy_put(struct fs_policy *p)
 {
     if (p == NULL || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;

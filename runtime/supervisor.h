@@ -1,6 +1,6 @@
 /*
  * supervisor.h — the supervisor: runs the instances of the nodes (one tender process per
- * instance), to be used in-process by the mount daemon. runtime/README.md states the
+ * instance), used in-process by the mount daemon (orch/). runtime/README.md states the
  * contract in prose; this header is its reference.
  *
  * What it does for each node:

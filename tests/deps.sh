@@ -1,6 +1,7 @@
 # deps.sh — sourced by mount-examples/demo.sh and tests/run.sh: installs the Debian 12
 # packages unisec needs, or tells a non-root user the exact command.
 #   deps_install build     what building and running unisec needs
+#   deps_install demo      that, plus curl (mount-examples/demo.sh talks to the unikernels)
 #   deps_install test      that, plus what the test suite uses
 #   deps_install bench     that, plus what bench/unikernel compares against (ab, wrk, nginx)
 
@@ -12,6 +13,7 @@ DEPS_BENCH="apache2-utils wrk nginx-light openssl"
 
 deps_install() {
     pkgs=$DEPS_BUILD
+    [ "$1" = demo ] && pkgs="$pkgs curl"
     [ "$1" = test ] && pkgs="$pkgs $DEPS_TEST"
     [ "$1" = bench ] && pkgs="$pkgs $DEPS_TEST $DEPS_BENCH"
     missing=""

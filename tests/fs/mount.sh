@@ -75,10 +75,10 @@ check "nothing is created for an invalid policy" test ! -e "$T/s2/.git"
 AO=""
 [ "$(id -u)" = 0 ] && AO="-o allow_other"
 # shellcheck disable=SC2086
-out=$("$U" mount --store "$S" "$M" $AO 2>&1) || bad "mount daemonises: $out"
+out=$("$U" mount --no-run --store "$S" "$M" $AO 2>&1) || bad "mount daemonises: $out"
 check "the mount is there when mount returns" mounted
 check "the daemon runs in the background" daemon_pid
-case $out in *"instances are not started"*) ok ;; *) bad "mount without --no-run says no instance starts: $out" ;; esac
+case $out in *"--no-run"*) ok ;; *) bad "mount --no-run says no instance starts: $out" ;; esac
 check "status says nothing runs" sh -c "'$U' status --store '$S' | grep -q 'instances: not running'"
 for f in README topology.yaml history events errors settle policy/acl policy/groups \
     policy/credentials; do
@@ -96,8 +96,8 @@ same "its type" "$W/type" "webserver_unikernel_type"
 same "its PDP at level default" "$W/pdp" "push"
 check "its modules" grep -qx dispatch "$W/modules"
 check "its ACL is policy regular's slice" sh -c "grep -q '^# web at level default: policy regular' '$W/acl' && grep -q '^regular \* GET /\* allow' '$W/acl' && ! grep -q '^restricted' '$W/acl'"
-same "its status: nothing runs" "$W/status" "not running"
-check "status.json is JSON saying so" python3 -c "import json,sys; d=json.load(open('$W/status.json')); sys.exit(d['state'] != 'not running' or d['image_built'])"
+same "its status: nothing runs" "$W/status" "not running (--no-run)"
+check "status.json is JSON saying so" python3 -c "import json,sys; d=json.load(open('$W/status.json')); sys.exit(d['state'] != 'not running' or d['image'] is not None)"
 check "its properties" test -f "$W/properties/http_port"
 same "http_port as the topology says" "$W/properties/http_port" "8080"
 refuse "no such node" test -e "$M/nodes/nosuch"
@@ -112,7 +112,7 @@ check "tosca/topology.dot is Graphviz" grep -q "digraph" "$M/tosca/topology.dot"
 cp "$M/tosca/p_so.json" "$T/p_so.before"
 check "policy/acl reads as the store's file" cmp "$M/policy/acl" mount-examples/policy/acl
 check "history shows the init commit" grep -q "init:" "$M/history"
-check "settle says nothing is pending and nothing runs" grep -q "instances are not running" "$M/settle"
+check "settle says nothing is pending and nothing runs" grep -q "nothing runs" "$M/settle"
 check "events shows the mount" grep -q "mounted" "$M/events"
 refuse "README is read-only, even for root" sh -c "echo x > '$M/README'"
 refuse "history is read-only" sh -c "echo x >> '$M/history'"
@@ -385,7 +385,7 @@ check "the log has the refusals" grep -q "refused" "$S/.git/unisec.log"
 # ---- the fstab helper: mount.fuse3 runs `unisec STORE MOUNTPOINT -o OPTIONS` ------------------------
 mkdir "$T/bin" && ln -s "$(command -v "$U" || echo "$U")" "$T/bin/unisec" && ln -s "$U" "$T/bin/mount.unisec"
 if [ -x /sbin/mount.fuse3 ] && [ "$(id -u)" = 0 ]; then
-    check "mount.fuse3 -t fuse.unisec mounts" env PATH="$T/bin:$PATH" /sbin/mount.fuse3 "$S" "$M" -t fuse.unisec -o allow_other,nofail
+    check "mount.fuse3 -t fuse.unisec mounts" env PATH="$T/bin:$PATH" /sbin/mount.fuse3 "$S" "$M" -t fuse.unisec -o allow_other,nofail,norun
     check "it serves the store" grep -q "GET /after" "$A"
     check "the temporary file of the last mount is gone" test ! -e "$M/policy/.acl.swp"
     if [ -n "${as_nobody_ok:-}" ]; then
@@ -393,12 +393,12 @@ if [ -x /sbin/mount.fuse3 ] && [ "$(id -u)" = 0 ]; then
     fi
     check "and unmounts" umount_wait
 fi
-check "mount.unisec STORE MOUNTPOINT -o defaults mounts" "$T/bin/mount.unisec" "$S" "$M" -o defaults
+check "mount.unisec STORE MOUNTPOINT -o defaults mounts" "$T/bin/mount.unisec" "$S" "$M" -o defaults,norun
 check "it serves the store" grep -q "GET /after" "$A"
 check "and unmounts" umount_wait
 
 # ---- kill -9: every acknowledged write survives, the store is sound, it serves again ------------------
-"$U" mount -f --store "$S" "$M" 2>"$T/fg.log" &
+"$U" mount -f --no-run --store "$S" "$M" 2>"$T/fg.log" &
 fgpid=$!
 check "mount -f serves" wait_for 10 test -f "$M/README"
 # A property written with the shell's builtin echo: the write returns once the commit is
@@ -424,7 +424,7 @@ git -C "$S" log --format=%s -n $(($(commits) - nk)) main | sed -n 's|^web: max_c
 sort -u "$T/acked.k" >"$T/acked.k.sorted"
 check "every acknowledged write is a commit" test -z "$(comm -23 "$T/acked.k.sorted" "$T/committed.k")"
 [ "$fail" = 0 ] || { git -C "$S" log --oneline -3; git -C "$S" show main:policy/acl; tail -5 "$T/fg.log"; comm -23 "$T/acked.k.sorted" "$T/committed.k" | head; }
-check "the daemon serves the store again" "$U" mount --store "$S" "$M"
+check "the daemon serves the store again" "$U" mount --no-run --store "$S" "$M"
 check "with the last acknowledged write" sh -c "v=\$(cat '$W/properties/max_connections'); [ \$v = $((1000 + last)) ] || [ \$v = $((1001 + last)) ]"
 check "and unmounts" umount_wait
 

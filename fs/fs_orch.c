@@ -1,0 +1,94 @@
+/* fs_orch.c — the mount's side of the orchestrator: starts it with the served state, hands it
+ * every state the mount installs, and stops it at unmount. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_int.h"
+#include "orch/orch.h"
+
+static void fs_orch_event(void *arg, const char *line)
+{
+    fs_event(arg, "%s", line);
+}
+
+struct fs_orch_head {
+    char who[256];
+    char what[512];
+};
+
+static int fs_orch_head_cb(const struct engine_store_commit_info *info, void *arg)
+{
+    struct fs_orch_head *h = arg;
+
+    snprintf(h->who, sizeof(h->who), "%s", info->author_name);
+    snprintf(h->what, sizeof(h->what), "%s", info->summary);
+    return 1;
+}
+
+/* Hands S to the orchestrator as the desired state. apply_mu held (or no change can run). */
+static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
+{
+    struct fs_orch_head h = {"", ""};
+    struct engine_diag d;
+    const struct engine_topology_derived *x;
+
+    if (c->orch == NULL)
+        return;
+    if ((x = fs_snap_derived(s)) == NULL) {
+        fs_error(c, "the orchestrator was not given commit %.12s: out of memory", s->head);
+        return;
+    }
+    /* The change's author and summary, for the deployment commits that realise it. */
+    engine_store_log(c->store, 1, fs_orch_head_cb, &h, NULL);
+    struct orch_desired want = {x, s->acl, s->policy != c->orch_policy, s->head, h.who, h.what};
+    engine_diag_init(&d);
+    if (orch_apply(c->orch, &want, &d) < 0) {
+        char *why = engine_diag_join(&d);
+        fs_error(c, "commit %.12s is not deployed: %s", s->head, why ? why : "out of memory");
+        free(why);
+    } else {
+        struct fs_policy *old = c->orch_policy;
+        c->orch_policy = fs_policy_ref(s->policy);
+        fs_policy_put(old);
+    }
+    engine_diag_free(&d);
+}
+
+void fs_orch_installed(struct fs_ctx *c, struct fs_snap *s)
+{
+    fs_orch_give(c, s);
+}
+
+int fs_orch_start(struct fs_ctx *c, struct engine_diag *d)
+{
+    struct orch_options opt = {c->target, c->image_dir,  NULL, c->listen_host,
+                               c->store,  fs_orch_event, c};
+    struct fs_snap *s;
+    int r;
+
+    if (c->no_run)
+        return 0;
+    if ((r = orch_new(&c->orch, &opt, d)) < 0)
+        return r;
+    fs_event(c, "orchestrator: instances run on %s, images in %s", engine_target_name(c->target),
+             c->image_dir);
+    pthread_mutex_lock(&c->apply_mu);
+    s = fs_snap_get(c);
+    fs_orch_give(c, s);
+    fs_snap_put(c, s);
+    pthread_mutex_unlock(&c->apply_mu);
+    return 0;
+}
+
+void fs_orch_stop(struct fs_ctx *c)
+{
+    if (c->orch == NULL)
+        return;
+    fs_event(c, "orchestrator: stopping every instance");
+    orch_free(c->orch);
+    c->orch = NULL;
+    fs_policy_put(c->orch_policy);
+    c->orch_policy = NULL;
+}
