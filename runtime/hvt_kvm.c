@@ -79,28 +79,21 @@ static void hvt_close(struct hvt *h)
 
 /* After set-up the tender needs KVM_RUN (and register reads for kill messages) on its one
  * vCPU, and what its devices need; nothing else. */
-static int hvt_lockdown(struct hvt *h, struct tender *t, struct engine_diag *d)
+static int hvt_seccomp_rules(scmp_filter_ctx ctx, void *arg)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-    if (ctx == NULL)
-        return engine_diag_add(d, NULL, 0, 0, "seccomp: cannot initialise a filter"), -ENOMEM;
-    int rc = 0;
+    const struct hvt *h = arg;
     static const unsigned long ioctls[] = {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS};
+    int rc = 0;
     for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]); i++)
         rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
                                SCMP_A0(SCMP_CMP_EQ, (unsigned)h->vcpu),
                                SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
-    rc |= tender_seccomp_add(t, ctx);
-    if (rc == 0)
-        rc = tender_seccomp_report(t->name);
-    if (rc == 0)
-        rc = seccomp_load(ctx);
-    seccomp_release(ctx);
-    if (rc < 0)
-        return engine_diag_add(d, NULL, 0, 0, "seccomp: cannot lock the tender down: %s",
-                               strerror(-rc)),
-               rc;
-    return 0;
+    return rc < 0 ? -EINVAL : 0;
+}
+
+static int hvt_lockdown(struct hvt *h, struct tender *t, struct engine_diag *d)
+{
+    return tender_lockdown(t, hvt_seccomp_rules, h, d);
 }
 
 static int hvt_loop(struct hvt *h, struct tender *t)

@@ -41,20 +41,7 @@ static int spt_protect(struct tender *t, struct engine_diag *d)
 
 static int spt_lockdown(struct tender *t, struct engine_diag *d)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-    if (ctx == NULL)
-        return engine_diag_add(d, NULL, 0, 0, "seccomp: cannot initialise a filter"), -ENOMEM;
-    int rc = tender_seccomp_add(t, ctx);
-    if (rc == 0)
-        rc = tender_seccomp_report(t->name);
-    if (rc == 0)
-        rc = seccomp_load(ctx);
-    seccomp_release(ctx);
-    if (rc < 0)
-        return engine_diag_add(d, NULL, 0, 0, "seccomp: cannot lock the tender down: %s",
-                               strerror(-rc)),
-               rc;
-    return 0;
+    return tender_lockdown(t, NULL, NULL, d);
 }
 
 /* Switches to the guest's stack and calls _start(bi); the guest ends in a hypercall. */

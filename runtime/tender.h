@@ -170,6 +170,15 @@ int tender_seccomp_add(struct tender *t, scmp_filter_ctx ctx);
  * say in one line why the guest died, then end the process with TENDER_EXIT_KILLED. */
 int tender_seccomp_report(const char *name);
 
+/*
+ * Locks the process down, the one way both backends do it: a filter that traps every system
+ * call but the backend's (BACKEND_RULES(CTX, ARG), may be NULL) and the core devices'
+ * (tender_seccomp_add), with tender_seccomp_report's handlers installed first. Returns 0, or a
+ * negative errno with a message in D; the filter is released either way.
+ */
+int tender_lockdown(struct tender *t, int (*backend_rules)(scmp_filter_ctx ctx, void *arg),
+                    void *arg, struct engine_diag *d);
+
 #define TENDER_CONTINUE 0
 #define TENDER_HALT     1 /* t->status is the guest's exit status */
 #define TENDER_KILL     2 /* t->why says why; t->status is TENDER_EXIT_KILLED */

@@ -116,6 +116,27 @@ void tender_exit_now(int status)
         syscall(SYS_exit_group, status);
 }
 
+int tender_lockdown(struct tender *t, int (*backend_rules)(scmp_filter_ctx ctx, void *arg),
+                    void *arg, struct engine_diag *d)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+    if (ctx == NULL)
+        return engine_diag_add(d, NULL, 0, 0, "seccomp: cannot initialise a filter"), -ENOMEM;
+    int rc = backend_rules != NULL ? backend_rules(ctx, arg) : 0;
+    if (rc == 0)
+        rc = tender_seccomp_add(t, ctx);
+    if (rc == 0)
+        rc = tender_seccomp_report(t->name);
+    if (rc == 0)
+        rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (rc < 0)
+        return engine_diag_add(d, NULL, 0, 0, "seccomp: cannot lock the tender down: %s",
+                               strerror(-rc)),
+               rc;
+    return 0;
+}
+
 int tender_seccomp_report(const char *name)
 {
     tender_seccomp_name = name;
