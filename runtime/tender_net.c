@@ -457,7 +457,8 @@ int tender_hc_poll(struct tender *t, void *arg)
         if (tender_sqe(t, &b, &q) != TENDER_CONTINUE)
             return TENDER_KILL;
     }
-    struct epoll_event ev[128];
+    /* One round of a thousand busy connections fits in one wait. */
+    struct epoll_event ev[1024];
     for (;;) {
         int how = tender_control_poll(t);
         if (how != TENDER_CONTINUE)

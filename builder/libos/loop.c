@@ -13,13 +13,17 @@
  * sits on the run queue; each turn runs the queue, fires due timers, then polls, waiting
  * only when the queue is empty. A stream the guest closes lingers, invisible, until its
  * send buffer has gone out, then is closed and freed.
+ *
+ * Fairness: the run queue and the dirty list are both first in, first out, and a POLL
+ * carries up to LOOP_SQ operations (a whole round of about a thousand busy streams); what
+ * does not fit goes first in the next POLL, so no stream waits behind newer ones.
  */
 #include "libos.h"
 #include "libos_int.h"
 
 #define LOOP_RX_SIZE 32768
 #define LOOP_TX_SIZE 65536
-#define LOOP_EVENTS  128
+#define LOOP_EVENTS  4096
 #define LOOP_SQ      (LOOP_EVENTS / 2) /* every operation's completion fits in one POLL */
 /* How long a closed stream may wait for a peer that does not read what was sent to it. */
 #define LOOP_LINGER_NS (30ull * 1000000000ull)
@@ -60,7 +64,10 @@ extern const UNISEC_NOTE(struct unisec_manifest) libos_manifest_note;
 
 static struct libos_stream *loop_streams[UNISEC_STREAMS_MAX];
 static size_t loop_nstreams; /* in the table, lingering ones included */
-static struct libos_stream *loop_queue, *loop_queue_tail, *loop_dirty, *loop_free;
+static struct libos_stream *loop_queue, *loop_queue_tail, *loop_free;
+/* Streams with operations for the next POLL, oldest first: one POLL may not carry them all,
+ * and those left over go first in the next one, so no stream waits behind newer ones. */
+static struct libos_stream *loop_dirty, *loop_dirty_tail;
 static struct loop_listener loop_listeners[UNISEC_MANIFEST_MAX];
 static int loop_nlisteners;
 static struct libos_timer *loop_timers;
@@ -97,8 +104,12 @@ static void loop_mark_dirty(struct libos_stream *s)
     if (s->dirty)
         return;
     s->dirty = 1;
-    s->next_dirty = loop_dirty;
-    loop_dirty = s;
+    s->next_dirty = NULL;
+    if (loop_dirty_tail)
+        loop_dirty_tail->next_dirty = s;
+    else
+        loop_dirty = s;
+    loop_dirty_tail = s;
 }
 
 static struct libos_stream *loop_stream_init(struct libos_stream *s, uint32_t handle,
@@ -379,10 +390,11 @@ static uint32_t loop_sq_build(void)
 {
     uint32_t n = 0;
     loop_closing = 0;
-    struct libos_stream **p = &loop_dirty;
-    while (*p && n + 3 <= LOOP_SQ) {
-        struct libos_stream *s = *p;
-        *p = s->next_dirty;
+    while (loop_dirty && n + 3 <= LOOP_SQ) {
+        struct libos_stream *s = loop_dirty;
+        loop_dirty = s->next_dirty;
+        if (loop_dirty == NULL)
+            loop_dirty_tail = NULL;
         s->dirty = 0;
         if (!s->closed && !s->rx_lent && s->rx_have == 0 && s->rx_end == 0) {
             n = loop_sq_put(n, s, UNISEC_OP_RECV, s->handle, s->rx, LOOP_RX_SIZE);
@@ -407,9 +419,12 @@ static uint32_t loop_sq_build(void)
     return n;
 }
 
-/* Takes back the operations the tender did not perform (it ran out of event room). */
+/* Takes back the operations the tender did not perform (it ran out of event room). Their
+ * streams were the oldest on the dirty list: they go back at its head, in their order. */
 static void loop_sq_unsent(uint32_t from, uint32_t n)
 {
+    struct libos_stream *rest = loop_dirty, *rest_tail = loop_dirty_tail;
+    loop_dirty = loop_dirty_tail = NULL;
     for (uint32_t i = from; i < n; i++) {
         struct libos_stream *s = loop_owner[i];
         if (s == NULL) {
@@ -421,6 +436,13 @@ static void loop_sq_unsent(uint32_t from, uint32_t n)
         else if (loop_sq[i].op == UNISEC_OP_CLOSE)
             s->close_sent = 0;
         loop_mark_dirty(s);
+    }
+    if (rest) {
+        if (loop_dirty_tail)
+            loop_dirty_tail->next_dirty = rest;
+        else
+            loop_dirty = rest;
+        loop_dirty_tail = rest_tail;
     }
 }
 
@@ -548,12 +570,15 @@ int libos_loop_run(void)
         /* Freed streams may still sit on the dirty list or run queue: rebuild both without
          * them before freeing. */
         if (loop_free) {
-            struct libos_stream **p = &loop_dirty;
-            while (*p)
-                if ((*p)->handle == 0xffffffffu)
-                    *p = (*p)->next_dirty;
-                else
-                    p = &(*p)->next_dirty;
+            struct libos_stream *d = loop_dirty;
+            loop_dirty = loop_dirty_tail = NULL;
+            while (d) {
+                struct libos_stream *next = d->next_dirty;
+                d->dirty = 0;
+                if (d->handle != 0xffffffffu)
+                    loop_mark_dirty(d);
+                d = next;
+            }
             struct libos_stream *q = loop_queue;
             loop_queue = loop_queue_tail = NULL;
             while (q) {

@@ -273,6 +273,84 @@ static void test_tender_streams_bounded(void **state)
     free(err);
 }
 
+/* Many busy keep-alive clients at once: each sends a message as soon as its last one came
+ * back. While they exchange FAIR_ROUNDS messages each on average, every client must get a
+ * fair part of the answers (served round by round, each gets about FAIR_ROUNDS; a guest
+ * that served the newest streams first left some with none or few: their answers waited
+ * while newer ones kept arriving), and in the end each gets all of its own. */
+#define FAIR_CLIENTS 400
+#define FAIR_ROUNDS  30
+
+static void test_tender_many_clients_none_starved(void **state)
+{
+    (void)state;
+    const char *args[] = {"run",        image("echo"),    "--port", "0",
+                          "--upstream", "up=127.0.0.1:1", NULL};
+    struct proc p = spawn(args, -1);
+    int port = listening_port(&p);
+    static struct pollfd pfd[FAIR_CLIENTS];
+    static unsigned got[FAIR_CLIENTS], sent[FAIR_CLIENTS];
+    static size_t have[FAIR_CLIENTS];
+    static char in[FAIR_CLIENTS][8];
+    char msg[9];
+    for (int i = 0; i < FAIR_CLIENTS; i++) {
+        pfd[i] = (struct pollfd){tcp_connect(port), POLLIN, 0};
+        snprintf(msg, sizeof(msg), "%04d%04u", i, 0u);
+        write_all(pfd[i].fd, msg, 8);
+        sent[i] = 1;
+    }
+    unsigned total = 0, open = FAIR_CLIENTS;
+    while (open > 0) {
+        assert_true(poll(pfd, FAIR_CLIENTS, 10000) > 0);
+        for (int i = 0; i < FAIR_CLIENTS; i++) {
+            if (!(pfd[i].revents & POLLIN))
+                continue;
+            ssize_t n = read(pfd[i].fd, in[i] + have[i], 8 - have[i]);
+            assert_true(n > 0);
+            have[i] += (size_t)n;
+            if (have[i] < 8)
+                continue;
+            snprintf(msg, sizeof(msg), "%04d%04u", i, got[i]);
+            assert_memory_equal(in[i], msg, 8);
+            have[i] = 0;
+            got[i]++;
+            total++;
+            if (total < FAIR_CLIENTS * FAIR_ROUNDS) {
+                snprintf(msg, sizeof(msg), "%04d%04u", i, sent[i]++);
+                write_all(pfd[i].fd, msg, 8);
+            } else if (got[i] == sent[i]) {
+                pfd[i].fd = -pfd[i].fd - 1; /* done: poll skips it */
+                open--;
+            }
+            if (total == FAIR_CLIENTS * FAIR_ROUNDS) { /* stop sending; take what is due */
+                for (int k = 0; k < FAIR_CLIENTS; k++)
+                    if (pfd[k].fd >= 0 && got[k] == sent[k]) {
+                        pfd[k].fd = -pfd[k].fd - 1;
+                        open--;
+                    }
+                for (int k = 0; k < FAIR_CLIENTS; k++)
+                    if (got[k] < FAIR_ROUNDS / 5)
+                        fail_msg("client %d got %u answers, the %d clients %u", k, got[k],
+                                 FAIR_CLIENTS, total);
+            }
+        }
+    }
+    unsigned lo = got[0], hi = got[0];
+    for (int i = 0; i < FAIR_CLIENTS; i++) {
+        lo = got[i] < lo ? got[i] : lo;
+        hi = got[i] > hi ? got[i] : hi;
+        close(-pfd[i].fd - 1);
+    }
+    print_message("%d clients: %u to %u answers each\n", FAIR_CLIENTS, lo, hi);
+    int fd = tcp_connect(port);
+    write_all(fd, "quit", 4);
+    char *out, *err;
+    assert_int_equal(finish(p, &out, &err), 0);
+    close(fd);
+    free(out);
+    free(err);
+}
+
 static void test_tender_connect_upstream(void **state)
 {
     (void)state;
@@ -504,6 +582,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tender_hello_exit_status),
         cmocka_unit_test(test_tender_echo_streams),
         cmocka_unit_test(test_tender_streams_bounded),
+        cmocka_unit_test(test_tender_many_clients_none_starved),
         cmocka_unit_test(test_tender_connect_upstream),
         cmocka_unit_test(test_tender_policy_boot_blob),
         cmocka_unit_test(test_tender_policy_channel),
