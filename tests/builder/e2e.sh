@@ -5,8 +5,9 @@
 # rules pushed into a running instance change its decisions without a restart, a corrupt blob
 # is refused and the rules in force stay; a pull PDP's new version reaches the guest; the load
 # balancer relays and its rate limit answers 429; malformed HTTP gets its 4xx and the instance
-# keeps serving. Skips (77) without curl or python3, and hvt without /dev/kvm. E2E_TARGETS
-# narrows the targets (default: "hvt spt").
+# keeps serving; a slow request gets 408 and idle connections are closed (timeouts.yaml).
+# Skips (77) without curl or python3, and hvt without /dev/kvm. E2E_TARGETS narrows the
+# targets (default: "hvt spt").
 set -u
 cd "$UNISEC_SRCDIR"
 for c in curl python3; do
@@ -138,6 +139,41 @@ for target in ${E2E_TARGETS:-hvt spt}; do
     [ "$(raw $port 'GET /public/x HTTP/1.1\nHost: h\n\n')" = 400 ] && ok || bad "$target: bare LF not 400"
     [ "$(raw $port 'GET /public/x HTTP/1.1\r\n\r\n')" = 400 ] && ok || bad "$target: no Host not 400"
     expect 200 "after malformed requests: still serving" $u/public/x
+
+    # Timeouts (timeouts.yaml: request 400 ms, idle 300 ms): a request still incomplete is
+    # answered 408 and closed; a connection that never sends and a kept-alive one after its
+    # answer are closed; the server goes on serving.
+    if "$UNISEC" build tests/builder/e2e/timeouts.yaml --node timed --target $target \
+            -o "$tmp/out" >"$tmp/timed.$target" &&
+        start timed.$target "$UNISEC" run "$(awk '{ print $NF }' "$tmp/timed.$target")" --port 0; then
+        got=$(python3 - $port <<'PY'
+import socket, sys
+def until_end(s):  # what the server sends until it closes; None if it never does
+    data = b""
+    try:
+        while True:
+            b = s.recv(4096)
+            if not b:
+                return data
+            data += b
+    except OSError:
+        return None
+def conn(send):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+    s.sendall(send)
+    return until_end(s)
+slow = conn(b"GET /x HTTP/1.1\r\nHost: h\r\n")
+silent = conn(b"")
+kept = conn(b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n")
+print(slow and slow.split(b" ")[1].decode(), silent == b"" and "closed",
+      kept is not None and kept.startswith(b"HTTP/1.1 200") and "closed")
+PY
+)
+        [ "$got" = "408 closed closed" ] && ok || bad "$target timeouts: got '$got', expected '408 closed closed'"
+        expect 200 "timeouts: still serving" http://127.0.0.1:$port/x
+    else
+        bad "$target: the timeouts node did not build or start"
+    fi
 
     # Load balancer with a rate limit of 5/s (burst 5), relaying to the push instance.
     start portal.$target "$UNISEC" run "$(image portal default)" --port 0 --upstream web=127.0.0.1:$port || continue

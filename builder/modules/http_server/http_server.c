@@ -2,7 +2,8 @@
  * http_server.c — the http_server module: HTTP/1.1 connections on the library OS's streams,
  * with keep-alive and pipelining, bounded buffers, at most max_connections served at once
  * (later ones wait, unread, for a free place), a request_timeout_ms for a request to arrive
- * (408 after it) and an idle timeout for kept-alive connections; each complete request goes
+ * (408 after it) and an idle_timeout_ms after which a connection with no request under way
+ * (kept alive, or never used) is closed; each complete request goes
  * through the modules' hooks (module.h). lb_proxy starts the same front in a load balancer.
  */
 #include "../module.h"
@@ -28,14 +29,12 @@ struct http_conn {
 
 static struct mod_http_limits http_lim = MOD_HTTP_LIMITS_DEFAULT;
 static uint64_t http_request_ns = 10000000000ull, http_sweep_ns = 1000000000ull;
+static uint64_t http_idle_ns = 60000000000ull; /* idle_timeout_ms */
 static uint64_t http_max_conns = 1024;
 static struct http_conn *http_conns;
 static size_t http_nconns, http_nactive; /* all, and those not parked */
 static struct libos_timer http_sweep_timer;
 static int http_started;
-
-/* A kept-alive connection with no request under way is closed after this long. */
-#define HTTP_IDLE_NS (60ull * 1000000000ull)
 
 #define HTTP_IN_FIRST  4096 /* first receive buffer; grows to head_max + body_max */
 #define HTTP_OUT_FIRST 1024
@@ -386,8 +385,8 @@ static void http_accept(struct libos_stream *s, void *ctx)
     http_nactive++;
 }
 
-/* Answers 408 to a request not complete within request_timeout_ms, and closes kept-alive
- * connections idle for HTTP_IDLE_NS: a slow or silent client holds nothing for long. */
+/* Answers 408 to a request not complete within request_timeout_ms, and closes connections
+ * idle for idle_timeout_ms: a slow or silent client holds nothing for long. */
 static void http_sweep(struct libos_timer *t, void *ctx)
 {
     uint64_t now = libos_loop_now();
@@ -399,7 +398,7 @@ static void http_sweep(struct libos_timer *t, void *ctx)
         if (c->in_len > 0 && now - c->started > http_request_ns) {
             http_error(c, 408);
             http_flush(c);
-        } else if (now - c->last > HTTP_IDLE_NS) {
+        } else if (c->in_len == 0 && now - c->last > http_idle_ns) {
             http_close(c);
         }
     }
@@ -422,13 +421,17 @@ int mod_http_front_start(void)
 
 static int http_init(const struct mod_props *p)
 {
-    uint64_t ms;
+    uint64_t ms, idle_ms;
     if (mod_prop_uint(p, "http_server", "max_connections", 1024, 1, 1u << 20, &http_max_conns) <
             0 ||
-        mod_prop_uint(p, "http_server", "request_timeout_ms", 10000, 10, 3600000, &ms) < 0)
+        mod_prop_uint(p, "http_server", "request_timeout_ms", 10000, 10, 3600000, &ms) < 0 ||
+        mod_prop_uint(p, "http_server", "idle_timeout_ms", 60000, 10, 3600000, &idle_ms) < 0)
         return -UNISEC_EINVAL;
     http_request_ns = ms * 1000000ull;
-    http_sweep_ns = http_request_ns / 4 < 1000000000ull ? http_request_ns / 4 : 1000000000ull;
+    http_idle_ns = idle_ms * 1000000ull;
+    /* Swept four times per timeout, at least once a second. */
+    uint64_t shortest = http_request_ns < http_idle_ns ? http_request_ns : http_idle_ns;
+    http_sweep_ns = shortest / 4 < 1000000000ull ? shortest / 4 : 1000000000ull;
     return mod_http_front_start();
 }
 
