@@ -322,23 +322,28 @@ int tender_finish(struct tender *t, int how)
 
 /* ---- console, clock, halt ---- */
 
-static int tender_hc_console(struct tender *t, void *arg)
+int tender_console_out(struct tender *t, uint64_t data, uint64_t len)
 {
-    struct unisec_hc_console *a = arg;
-    const uint8_t *p = tender_guest_ptr(t, a->data, a->len);
+    const uint8_t *p = tender_guest_ptr(t, data, len);
     if (p == NULL)
         return tender_kill(t, "console: buffer 0x%llx+%llu lies outside guest memory",
-                           (unsigned long long)a->data, (unsigned long long)a->len);
-    for (uint64_t done = 0; done < a->len;) {
-        ssize_t n = write(t->cfg.console_fd, p + done, a->len - done);
+                           (unsigned long long)data, (unsigned long long)len);
+    for (uint64_t done = 0; done < len;) {
+        ssize_t n = write(t->cfg.console_fd, p + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break; /* the console went away: the guest keeps running */
         done += (uint64_t)n;
     }
-    a->ret = 0;
     return TENDER_CONTINUE;
+}
+
+static int tender_hc_console(struct tender *t, void *arg)
+{
+    struct unisec_hc_console *a = arg;
+    a->ret = 0;
+    return tender_console_out(t, a->data, a->len);
 }
 
 uint64_t tender_now(clockid_t clock)
@@ -391,9 +396,9 @@ int tender_hypercall(struct tender *t, uint32_t nr, uint64_t arg)
     union {
         struct unisec_hc_poll poll;
         struct unisec_hc_policy_ack ack;
-        uint8_t bytes[64];
+        uint8_t bytes[128];
     } a;
-    _Static_assert(sizeof(struct unisec_hc_poll) <= 64, "argument buffer too small");
+    _Static_assert(sizeof(struct unisec_hc_poll) <= sizeof(a), "argument buffer too small");
     t->hypercalls++;
     if (nr >= UNISEC_HC_COUNT || tender_hcs[nr].fn == NULL)
         return tender_kill(t, "unknown hypercall %u", nr);

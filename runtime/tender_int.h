@@ -13,6 +13,10 @@ int tender_hc_connect(struct tender *t, void *arg);
 int tender_hc_policy_recv(struct tender *t, void *arg);
 int tender_hc_policy_ack(struct tender *t, void *arg);
 
+/* Writes guest bytes [DATA, DATA + LEN) to the console (a bad range kills the guest).
+ * Returns TENDER_CONTINUE or TENDER_KILL. */
+int tender_console_out(struct tender *t, uint64_t data, uint64_t len);
+
 /* Listening sockets, upstream addresses, the stream table and the epoll set. */
 int tender_net_init(struct tender *t, struct engine_diag *d);
 void tender_net_fini(struct tender *t);

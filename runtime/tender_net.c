@@ -253,6 +253,7 @@ static int64_t tender_stream_add(struct tender *t, int fd, int inbound)
         t->streams[i].inbound = (uint8_t)inbound;
         t->ninbound += inbound != 0;
         t->streams[i].rx_lent = 0;
+        t->streams[i].rx_ready = 1;
         t->streams[i].tx_blocked = 0;
         return handle;
     }
@@ -292,14 +293,20 @@ static void tender_emit(struct tender_batch *b, uint32_t kind, uint32_t handle, 
     b->wake |= wake;
 }
 
-/* Fills stream S's lent buffer if data, end or an error is there; EAGAIN leaves it lent. */
+/* Fills stream S's lent buffer if data, end or an error is there; EAGAIN leaves it lent. A
+ * socket read dry (a short read or EAGAIN) is not read again before its next read edge:
+ * epoll reports every arrival, so the lent buffer waits without a read that would fail. */
 static void tender_stream_fill(struct tender *t, struct tender_batch *b, struct tender_stream *s)
 {
     uint32_t handle = (uint32_t)s->gen << 16 | (uint32_t)(s - t->streams);
     ssize_t n;
+    if (!s->rx_ready)
+        return;
     do
         n = read(s->fd, tender_guest_ptr(t, s->rx_buf, s->rx_len), s->rx_len);
     while (n < 0 && errno == EINTR);
+    if ((n < 0 && errno == EAGAIN) || (n > 0 && (uint64_t)n < s->rx_len))
+        s->rx_ready = 0;
     if (n < 0 && errno == EAGAIN)
         return;
     s->rx_lent = 0;
@@ -448,6 +455,8 @@ int tender_hc_poll(struct tender *t, void *arg)
         return tender_kill(t, "poll: operation array 0x%llx[%llu] lies outside guest memory",
                            (unsigned long long)a->sq, (unsigned long long)nsq);
     t->polls++;
+    if (a->console_len > 0 && tender_console_out(t, a->console, a->console_len) != TENDER_CONTINUE)
+        return TENDER_KILL;
     /* Each operation completes at most once while performed, except ACCEPT, which stops
      * accepting when the array is full. */
     uint32_t done = 0;
@@ -507,6 +516,8 @@ int tender_hc_poll(struct tender *t, void *arg)
             if (s == NULL)
                 continue;
             uint32_t flags = 0;
+            if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                s->rx_ready = 1;
             if ((ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && s->rx_lent)
                 tender_stream_fill(t, &b, s);
             else if (ev[i].events & EPOLLIN)

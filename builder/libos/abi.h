@@ -63,7 +63,7 @@
 
 #include <stdint.h>
 
-#define UNISEC_ABI_VERSION 1u
+#define UNISEC_ABI_VERSION 2u
 
 /* ---- layout ---- */
 
@@ -229,7 +229,9 @@ struct unisec_event {
 };
 
 /*
- * Performs SQ[0..SQ_COUNT) in order, stopping early when the events array cannot hold their
+ * First writes CONSOLE[0..CONSOLE_LEN) to the console, as UNISEC_HC_CONSOLE would (so a guest
+ * that logs per request needs no exit of its own for it; CONSOLE_LEN 0: nothing). Then
+ * performs SQ[0..SQ_COUNT) in order, stopping early when the events array cannot hold their
  * completions (sq_done says how many were performed; the guest resubmits the rest). Then,
  * unless something the guest must act on already happened, waits until it does or the
  * monotonic clock reaches DEADLINE_NS (0: do not wait; UINT64_MAX: no deadline). Stores up
@@ -247,6 +249,8 @@ struct unisec_hc_poll {
     uint32_t cap;
     uint32_t count;
     uint64_t now_ns;
+    uint64_t console; /* guest address of console output, CONSOLE_LEN bytes */
+    uint64_t console_len;
     int64_t ret;
 };
 

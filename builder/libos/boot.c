@@ -22,6 +22,17 @@ void libos_console_flush(void)
     libos_console_len = 0;
 }
 
+const char *libos_console_pending(size_t *len)
+{
+    *len = libos_console_len;
+    return libos_console_buf;
+}
+
+void libos_console_taken(void)
+{
+    libos_console_len = 0;
+}
+
 void libos_console_write(const char *buf, size_t len)
 {
     if (len >= sizeof(libos_console_buf)) {

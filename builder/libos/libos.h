@@ -70,8 +70,9 @@ __attribute__((noreturn, format(printf, 1, 2))) void libos_panic(const char *fmt
 /* ---- console ---- */
 
 /*
- * Appends to the console. Output is buffered in the guest and flushed when the buffer fills,
- * when the loop is about to wait, and at exit, so logging a line costs no VM exit.
+ * Appends to the console. Output is buffered in the guest and flushed when the buffer fills
+ * and at exit; the loop hands what is buffered to the tender inside its POLL, so logging a
+ * line (an access log per request) costs no VM exit.
  */
 void libos_console_write(const char *buf, size_t len);
 void libos_console_flush(void);

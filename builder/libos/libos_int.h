@@ -7,6 +7,11 @@
 /* Gives the allocator the heap [START, END). Called once by _start. */
 void libos_heap_init(uintptr_t start, uintptr_t end);
 
+/* The console output buffered so far (*LEN bytes), for the loop to hand to its POLL, which
+ * writes it like a flush; libos_console_taken() empties the buffer once the POLL is back. */
+const char *libos_console_pending(size_t *len);
+void libos_console_taken(void);
+
 /* The device index named NAME with TYPE in the image's manifest, or -UNISEC_ENOENT. */
 int libos_manifest_find(uint32_t type, const char *name);
 

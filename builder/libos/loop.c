@@ -555,13 +555,18 @@ int libos_loop_run(void)
             loop_nstreams == 0 && loop_policy_fn == NULL)
             return 0; /* nothing can ever happen again */
         uint32_t nsq = loop_sq_build();
-        struct unisec_hc_poll a = {
-            0, (uint64_t)(uintptr_t)loop_sq, nsq, 0, (uint64_t)(uintptr_t)ev, LOOP_EVENTS, 0, 0, 0};
+        struct unisec_hc_poll a = {.sq = (uint64_t)(uintptr_t)loop_sq,
+                                   .sq_count = nsq,
+                                   .events = (uint64_t)(uintptr_t)ev,
+                                   .cap = LOOP_EVENTS};
         a.deadline_ns = loop_queue || loop_dirty || loop_closing ? 0
                         : loop_timers                            ? loop_timers->deadline
                                                                  : UINT64_MAX;
-        libos_console_flush();
+        size_t console_len;
+        a.console = (uint64_t)(uintptr_t)libos_console_pending(&console_len);
+        a.console_len = console_len; /* the access log goes out without an exit of its own */
         libos_hypercall(UNISEC_HC_POLL, &a);
+        libos_console_taken();
         loop_now = a.now_ns;
         uint32_t done = a.sq_done < nsq ? a.sq_done : nsq;
         loop_sq_unsent(done, nsq);
@@ -598,8 +603,10 @@ int libos_loop_run(void)
     /* Stopped: what the guest wrote before stopping still goes out, in one last POLL. */
     uint32_t nsq = loop_sq_build();
     if (nsq > 0) {
-        struct unisec_hc_poll a = {
-            0, (uint64_t)(uintptr_t)loop_sq, nsq, 0, (uint64_t)(uintptr_t)ev, LOOP_EVENTS, 0, 0, 0};
+        struct unisec_hc_poll a = {.sq = (uint64_t)(uintptr_t)loop_sq,
+                                   .sq_count = nsq,
+                                   .events = (uint64_t)(uintptr_t)ev,
+                                   .cap = LOOP_EVENTS};
         libos_hypercall(UNISEC_HC_POLL, &a);
     }
     return loop_status;
