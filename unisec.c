@@ -71,7 +71,7 @@ static const struct unisec_cmd unisec_cmds[] = {
     {"status", fs_cmd_status, "--store STORE", "say what a store holds and what it last deployed",
      "Prints the store's last change, its policy, each node's level and PDP, and the last\n"
      "deployment recorded in state/deployed (a mount's nodes/NODE/status says what runs).\n"},
-    {"run", tender_cmd_run,
+    {"run", tender_cmd_exec,
      "IMAGE [--port [HOST:]PORT] [--listen NAME=[HOST:]PORT]... [--listen-fd NAME=FD]... "
      "[--upstream NAME=HOST:PORT]... [--policy BLOB] [--policy-fd N] [--control-fd N] "
      "[--mem MIB] [--streams N] [--quiet] [-- ARGS...]",
@@ -79,7 +79,9 @@ static const struct unisec_cmd unisec_cmds[] = {
      "Reads IMAGE's target note and runs it on hvt (KVM) or spt (a seccomp-confined\n"
      "process). The console goes to stdout; listening addresses, policy answers and, if\n"
      "the guest breaks the rules, why it was killed go to stderr. Exits with the guest's\n"
-     "status, 255 when it was killed, 1 when it could not start.\n\n"
+     "status, 255 when it was killed, 1 when it could not start. The tender is the small\n"
+     "program unisec-tender, installed beside unisec, which this command becomes (same\n"
+     "process, same arguments: `unisec-tender IMAGE ...` does the same).\n\n"
      "  --port [HOST:]PORT        address of the image's (first) listening device; HOST\n"
      "                            defaults to 127.0.0.1, PORT 0 picks a free port\n"
      "  --listen NAME=[HOST:]PORT address of the listening device NAME\n"

@@ -196,7 +196,7 @@ struct sup_queued {
 
 struct sup {
     struct sup_options opt;
-    char *unisec;
+    char *tender; /* the unisec-tender executable */
     pthread_t thread;
     pthread_mutex_t lock;
     int ep, wake, devnull;
@@ -440,8 +440,7 @@ static int sup_nspec_make(struct sup *s, struct sup_node *n, const struct sup_sp
         rc = -ENOMEM;
         goto cleanup;
     }
-    if ((rc = sup_argv_add(ns, &cap, "%s", s->unisec)) < 0 ||
-        (rc = sup_argv_add(ns, &cap, "run")) < 0 ||
+    if ((rc = sup_argv_add(ns, &cap, "%s", s->tender)) < 0 ||
         (rc = sup_argv_add(ns, &cap, "%s", spec->image)) < 0 ||
         (rc = sup_argv_add(ns, &cap, "--quiet")) < 0 ||
         (rc = sup_argv_add(ns, &cap, "--control-fd")) < 0)
@@ -695,7 +694,7 @@ static struct sup_inst *sup_inst_start(struct sup *s, struct sup_node *n, struct
             fcntl(spec->listen[k]->fd, F_SETFD, 0);
         if (mfd >= 0)
             fcntl(mfd, F_SETFD, 0);
-        execv(s->unisec, av);
+        execv(s->tender, av);
         static const char msg[] = "supervisor: cannot execute the tender\n";
         if (write(2, msg, sizeof(msg) - 1) < 0) {
             /* nothing left to say it with */
@@ -1274,25 +1273,23 @@ int sup_new(struct sup **out, const struct sup_options *opt, struct engine_diag 
     if (s->opt.backoff_max_ms < s->opt.backoff_min_ms)
         s->opt.backoff_max_ms = s->opt.backoff_min_ms;
     int rc = 0;
-    if (opt->unisec) {
-        s->unisec = strdup(opt->unisec);
+    if (opt->tender) {
+        s->tender = strdup(opt->tender);
     } else {
         char buf[4096];
-        ssize_t len = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-        if (len <= 0) {
-            rc = engine_diag_add(d, "/proc/self/exe", 0, 0, "cannot find the unisec executable: %s",
-                                 strerror(errno));
+        if ((rc = tender_exe_path(buf, sizeof(buf), d)) < 0)
             goto fail;
-        }
-        buf[len] = 0;
-        s->unisec = strdup(buf);
+        s->tender = strdup(buf);
     }
-    if (s->unisec == NULL) {
+    if (s->tender == NULL) {
         rc = -ENOMEM;
         goto fail;
     }
-    if (access(s->unisec, X_OK) < 0) {
-        rc = engine_diag_add(d, s->unisec, 0, 0, "cannot execute: %s", strerror(errno));
+    if (access(s->tender, X_OK) < 0) {
+        rc = engine_diag_add(d, s->tender, 0, 0,
+                             "cannot execute the tender: %s (unisec-tender is installed beside "
+                             "unisec)",
+                             strerror(errno));
         goto fail;
     }
     s->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -1323,7 +1320,7 @@ fail:
         close(s->wake);
     if (s->devnull >= 0)
         close(s->devnull);
-    free(s->unisec);
+    free(s->tender);
     free(s);
     return rc;
 }
@@ -1368,7 +1365,7 @@ void sup_free(struct sup *s)
     close(s->wake);
     close(s->devnull);
     pthread_mutex_destroy(&s->lock);
-    free(s->unisec);
+    free(s->tender);
     free(s);
 }
 

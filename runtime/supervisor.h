@@ -4,8 +4,8 @@
  * contract in prose; this header is its reference.
  *
  * What it does for each node:
- * - runs the node's image as a child process `unisec run IMAGE --quiet --control-fd ...`
- *   (the binary given in the options), with its boot arguments, an inherited copy of every
+ * - runs the node's image as a child process `unisec-tender IMAGE --quiet --control-fd ...`
+ *   (the tender given in the options), with its boot arguments, an inherited copy of every
  *   listening socket (`--listen-fd DEVICE=FD`), the node's policy channel (`--policy-fd`)
  *   when the image declares one, and the addresses of its upstream and PDP devices;
  * - owns the listening sockets: each (device, address) of a node is bound once, when
@@ -85,8 +85,8 @@ struct sup_report {
 typedef void (*sup_report_fn)(void *arg, const struct sup_report *r);
 
 struct sup_options {
-    const char *unisec;      /* the unisec binary whose `run` is the tender; NULL: this process's
-                                own executable (/proc/self/exe) */
+    const char *tender;      /* the unisec-tender executable; NULL: the one beside this
+                                process's executable (tender_exe_path) */
     unsigned ready_ms;       /* 0: 10000. Time a new instance has to become ready */
     unsigned drain_ms;       /* 0: 10000. Time a draining instance has to finish its streams */
     unsigned hang_ms;        /* 0: 5000. A running instance's loop must answer a ping in this */

@@ -208,7 +208,19 @@ int tender_spt_run(struct tender *t, struct engine_diag *d);
 /* Prints how the guest ended (killed: t->why) and returns the exit status. */
 int tender_finish(struct tender *t, int how);
 
-/* `unisec run`. */
+#define TENDER_EXE_NAME "unisec-tender"
+
+/* unisec-tender's main (`unisec-tender IMAGE [OPTIONS] [-- ARGS]`): parses the command line
+ * and runs the image. ARGV[0] names the program in messages: "unisec-tender" when its base
+ * name is that, else "unisec run". */
 int tender_cmd_run(int argc, char **argv);
+
+/* `unisec run`: executes unisec-tender (tender_exe_path) in this process with the same
+ * arguments. Returns only when that fails (1, after printing why). */
+int tender_cmd_exec(int argc, char **argv);
+
+/* Writes into BUF (SIZE bytes) the path of unisec-tender beside this process's executable
+ * (where meson builds and installs it). Returns 0, or a negative errno with D filled. */
+int tender_exe_path(char *buf, size_t size, struct engine_diag *d);
 
 #endif

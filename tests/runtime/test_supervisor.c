@@ -28,7 +28,7 @@
 #include "engine/acl.h"
 #include "runtime/supervisor.h"
 
-static const char *unisec_bin, *image_dir, *target;
+static const char *tender_bin, *image_dir, *target;
 static char image_path[4096];
 
 /* ---- the reports, as a log the tests wait on ---- */
@@ -117,7 +117,7 @@ static size_t reports_now(void)
 
 static struct sup *sup_start(unsigned ready_ms, unsigned hang_ms)
 {
-    struct sup_options opt = {.unisec = unisec_bin,
+    struct sup_options opt = {.tender = tender_bin,
                               .ready_ms = ready_ms,
                               .drain_ms = 5000,
                               .hang_ms = hang_ms,
@@ -542,8 +542,8 @@ static void test_supervisor_no_orphans(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (unisec_bin = getenv("UNISEC")) == NULL) {
-        fprintf(stderr, "usage: UNISEC=BIN test_supervisor IMAGEDIR hvt|spt\n");
+    if (argc != 3 || (tender_bin = getenv("UNISEC_TENDER")) == NULL) {
+        fprintf(stderr, "usage: UNISEC_TENDER=BIN test_supervisor IMAGEDIR hvt|spt\n");
         return 2;
     }
     image_dir = argv[1];

@@ -1,8 +1,8 @@
 /*
- * test_tender.c — boots the test guests (tests/runtime/guests) with `unisec run` on one
- * target and checks their console, exit status, streams, policy channel, and that hostile
- * guests are killed with a clear message. Usage: test_tender IMAGEDIR hvt|spt. The hvt run
- * exits 77 when /dev/kvm cannot be opened.
+ * test_tender.c — boots the test guests (tests/runtime/guests) with `unisec run` (and
+ * unisec-tender directly) on one target and checks their console, exit status, streams, policy
+ * channel, and that hostile guests are killed with a clear message. Usage: test_tender IMAGEDIR
+ * hvt|spt. The hvt run exits 77 when /dev/kvm cannot be opened.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-static const char *unisec_bin, *image_dir, *target;
+static const char *unisec_bin, *tender_bin, *image_dir, *target;
 static char blob_dir[1024], blob_good[2048], blob_bad[2048];
 
 struct proc {
@@ -39,13 +39,13 @@ static char *image(const char *name)
     return p;
 }
 
-/* Starts unisec with ARGS (NULL-terminated, without argv[0]); KEEP_FD stays open in it. */
-static struct proc spawn(const char *const *args, int keep_fd)
+/* Starts EXE with ARGS (NULL-terminated, without argv[0]); KEEP_FD stays open in it. */
+static struct proc spawn_exe(const char *exe, const char *const *args, int keep_fd)
 {
     int out[2], err[2];
     assert_int_equal(pipe2(out, O_CLOEXEC), 0);
     assert_int_equal(pipe2(err, O_CLOEXEC), 0);
-    const char *argv[32] = {unisec_bin};
+    const char *argv[32] = {exe};
     for (int i = 0; args[i]; i++)
         argv[i + 1] = args[i];
     pid_t pid = fork();
@@ -55,12 +55,18 @@ static struct proc spawn(const char *const *args, int keep_fd)
         dup2(err[1], 2);
         if (keep_fd >= 0)
             fcntl(keep_fd, F_SETFD, 0);
-        execv(unisec_bin, (char **)argv);
+        execv(exe, (char **)argv);
         _exit(127);
     }
     close(out[1]);
     close(err[1]);
     return (struct proc){pid, out[0], err[0]};
+}
+
+/* Starts unisec with ARGS. */
+static struct proc spawn(const char *const *args, int keep_fd)
+{
+    return spawn_exe(unisec_bin, args, keep_fd);
 }
 
 static char *read_rest(int fd)
@@ -91,7 +97,8 @@ static int finish(struct proc p, char **out, char **err)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static int run(char **out, char **err, const char *first, ...)
+/* Runs EXE with the NULL-terminated arguments from FIRST; returns its exit status. */
+static int run_exe(const char *exe, char **out, char **err, const char *first, ...)
 {
     const char *args[32];
     int n = 0;
@@ -101,8 +108,10 @@ static int run(char **out, char **err, const char *first, ...)
         args[n++] = a;
     va_end(ap);
     args[n] = NULL;
-    return finish(spawn(args, -1), out, err);
+    return finish(spawn_exe(exe, args, -1), out, err);
 }
+
+#define run(out, err, ...) run_exe(unisec_bin, out, err, __VA_ARGS__)
 
 /* Reads P's stderr until the "listening on 127.0.0.1:PORT" line; returns PORT. */
 static int listening_port(struct proc *p)
@@ -517,6 +526,69 @@ static void test_tender_refuses_bad_configuration(void **state)
     free(err);
 }
 
+/* unisec-tender itself: the same run without unisec, its own name in messages, bad
+ * arguments refused with a usage message, and `unisec run` failing clearly without it. */
+static void test_tender_exe_arguments(void **state)
+{
+    (void)state;
+    char *out, *err;
+    assert_int_equal(run_exe(tender_bin, &out, &err, image("hello"), "--", "a", "b", NULL), 7);
+    assert_contains(out, "hello from unisec: cmdline=\"a b\"");
+    free(out);
+    free(err);
+    assert_int_equal(run_exe(tender_bin, &out, &err, NULL), 2);
+    assert_contains(err, "unisec-tender: no image given");
+    assert_contains(err, "usage: unisec-tender IMAGE [--port [HOST:]PORT]");
+    free(out);
+    free(err);
+    assert_int_equal(run_exe(tender_bin, &out, &err, image("hello"), "--mem", NULL), 2);
+    assert_contains(err, "unisec-tender: unknown option or missing value");
+    free(out);
+    free(err);
+    assert_int_equal(run_exe(tender_bin, &out, &err, image("hello"), "--mem", "0", NULL), 2);
+    assert_contains(err, "unisec-tender: --mem wants a size in MiB");
+    free(out);
+    free(err);
+    assert_int_equal(run_exe(tender_bin, &out, &err, image("hello"), image("echo"), NULL), 2);
+    assert_contains(err, "unisec-tender: one image at a time");
+    free(out);
+    free(err);
+    assert_int_equal(run_exe(tender_bin, &out, &err, "--help", NULL), 0);
+    assert_contains(out, "usage: unisec-tender IMAGE");
+    free(out);
+    free(err);
+    /* Through unisec, messages name the command the user typed. */
+    assert_int_equal(run(&out, &err, "run", "--control-fd", "1", NULL), 2);
+    assert_contains(err, "unisec run: --control-fd wants an open descriptor number above 2");
+    assert_contains(err, "usage: unisec run IMAGE");
+    free(out);
+    free(err);
+
+    /* A unisec with no unisec-tender beside it. */
+    char dir[1024], copy[1100];
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(dir, sizeof(dir), "%s/unisec-notender-XXXXXX", tmp);
+    assert_non_null(mkdtemp(dir));
+    snprintf(copy, sizeof(copy), "%s/unisec", dir);
+    int in = open(unisec_bin, O_RDONLY | O_CLOEXEC);
+    int outfd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+    assert_true(in >= 0 && outfd >= 0);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        write_all(outfd, buf, (size_t)n);
+    assert_int_equal(n, 0);
+    close(in);
+    close(outfd);
+    assert_int_equal(run_exe(copy, &out, &err, "run", image("hello"), NULL), 1);
+    assert_contains(err, "unisec-tender: error: cannot execute the tender");
+    assert_contains(err, "installed beside unisec");
+    free(out);
+    free(err);
+    unlink(copy);
+    rmdir(dir);
+}
+
 /* Compiles the example policy into a blob and a corrupted copy of it. */
 static void make_blobs(void)
 {
@@ -562,8 +634,9 @@ static void remove_blobs(void)
 int main(int argc, char **argv)
 {
     unisec_bin = getenv("UNISEC");
-    if (argc != 3 || unisec_bin == NULL) {
-        fprintf(stderr, "usage: UNISEC=PATH test_tender IMAGEDIR hvt|spt\n");
+    tender_bin = getenv("UNISEC_TENDER");
+    if (argc != 3 || unisec_bin == NULL || tender_bin == NULL) {
+        fprintf(stderr, "usage: UNISEC=PATH UNISEC_TENDER=PATH test_tender IMAGEDIR hvt|spt\n");
         return 2;
     }
     image_dir = argv[1];
@@ -590,6 +663,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tender_hostile_undeclared_device),
         cmocka_unit_test(test_tender_hostile_syscall),
         cmocka_unit_test(test_tender_refuses_bad_configuration),
+        cmocka_unit_test(test_tender_exe_arguments),
     };
     int rc = cmocka_run_group_tests_name(target, tests, NULL, NULL);
     remove_blobs();
