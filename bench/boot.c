@@ -1,0 +1,266 @@
+/*
+ * bench/boot — boot to first response of one image, measured with a tight C client.
+ *
+ *     boot [--runs N] [--auth HEADER] [--path PATH] [--expect CODE] TENDER IMAGE DEVICE
+ *
+ * TENDER is the program whose `run` subcommand or whose own arguments run an image: a path
+ * ending in "unisec" is given `run IMAGE ...`, anything else (unisec-tender) `IMAGE ...`.
+ * Each boot starts the tender with posix_spawn and measures from just before the spawn:
+ *   - to the guest's first console byte (the image booted and runs its init);
+ *   - to the first response of a GET for PATH (with HEADER as Authorization), on a
+ *     listening socket the bench bound beforehand and passes with --listen-fd DEVICE=FD, as
+ *     the supervisor does: the client connects and sends at once (the kernel queues the
+ *     connection) and blocks in read, so nothing is polled;
+ *   - the same GET again on a new connection (a warm request, credentials cached);
+ *   - to the first 200 with `--port P` instead, the client retrying connect every 50 us
+ *     (what a caller of `unisec run --port` sees).
+ * Each response must have status CODE (default 200). Prints the median, minimum and maximum
+ * of each. Nothing is asserted.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define BOOT_RUNS_MAX 1000
+
+static double boot_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int boot_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void boot_print(const char *what, double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), boot_cmp);
+    printf("  %-52s median %7.3f ms, min %7.3f ms, max %7.3f ms\n", what, v[n / 2], v[0], v[n - 1]);
+}
+
+static void boot_die(const char *what)
+{
+    fprintf(stderr, "boot: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+/* A listening socket on 127.0.0.1, port 0 (any); *PORT gets the port. */
+static int boot_listener(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+        boot_die("listening socket");
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* Connects to 127.0.0.1:PORT; with RETRY, again every 50 us while refused. */
+static int boot_connect(int port, int retry)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (;;) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            boot_die("socket");
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            return fd;
+        }
+        if (errno != ECONNREFUSED || !retry)
+            boot_die("connect");
+        close(fd);
+        usleep(50);
+    }
+}
+
+static char boot_status[16] = "HTTP/1.1 200 "; /* the status line's start to expect */
+
+/* Sends REQ on FD and reads until the status line is in; 1 when it is the expected one. */
+static int boot_get(int fd, const char *req)
+{
+    size_t len = strlen(req), have = 0;
+    char buf[64];
+    if (write(fd, req, len) != (ssize_t)len)
+        boot_die("write");
+    while (have < 13) {
+        ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+        if (n <= 0)
+            return 0;
+        have += (size_t)n;
+    }
+    return memcmp(buf, boot_status, 13) == 0;
+}
+
+struct boot_spawn {
+    pid_t pid;
+    int console; /* read end of the tender's stdout */
+};
+
+/* Starts TENDER on IMAGE with ARG1 ARG2 (--listen-fd D=FD or --port P), console on a pipe. */
+static void boot_spawn(struct boot_spawn *s, const char *tender, const char *image,
+                       const char *arg1, const char *arg2)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        boot_die("pipe");
+    const char *base = strrchr(tender, '/');
+    base = base ? base + 1 : tender;
+    const char *argv[8];
+    int n = 0;
+    argv[n++] = tender;
+    if (strcmp(base, "unisec") == 0)
+        argv[n++] = "run";
+    argv[n++] = image;
+    argv[n++] = arg1;
+    argv[n++] = arg2;
+    argv[n++] = "--quiet";
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    int rc = posix_spawn(&s->pid, tender, &fa, NULL, (char **)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        errno = rc;
+        boot_die(tender);
+    }
+    close(p[1]);
+    s->console = p[0];
+}
+
+static void boot_stop(struct boot_spawn *s)
+{
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    close(s->console);
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 20;
+    const char *auth = NULL, *path = "/";
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i += 2) {
+        if (i + 1 >= argc)
+            break;
+        if (strcmp(argv[i], "--runs") == 0)
+            runs = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--auth") == 0)
+            auth = argv[i + 1];
+        else if (strcmp(argv[i], "--path") == 0)
+            path = argv[i + 1];
+        else if (strcmp(argv[i], "--expect") == 0)
+            snprintf(boot_status, sizeof(boot_status), "HTTP/1.1 %.3s ", argv[i + 1]);
+        else
+            break;
+    }
+    if (argc - i != 3 || runs < 1 || runs > BOOT_RUNS_MAX) {
+        fprintf(stderr,
+                "usage: boot [--runs 1-%d] [--auth HEADER] [--path PATH] TENDER IMAGE "
+                "DEVICE\n",
+                BOOT_RUNS_MAX);
+        return 2;
+    }
+    const char *tender = argv[i], *image = argv[i + 1], *device = argv[i + 2];
+    signal(SIGPIPE, SIG_IGN);
+    char req[1024];
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: b\r\n%s%s%s\r\n", path,
+             auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
+
+    static double console[BOOT_RUNS_MAX], first[BOOT_RUNS_MAX], warm[BOOT_RUNS_MAX],
+        polled[BOOT_RUNS_MAX];
+    for (int r = 0; r < runs; r++) {
+        int port, lfd = boot_listener(&port);
+        char arg[128];
+        snprintf(arg, sizeof(arg), "%s=%d", device, lfd);
+        struct boot_spawn s;
+        double t0 = boot_now();
+        boot_spawn(&s, tender, image, "--listen-fd", arg);
+        int fd = boot_connect(port, 0);
+        int ok = boot_get(fd, req);
+        first[r] = boot_now() - t0;
+        close(fd);
+        close(lfd);
+        if (!ok) {
+            fprintf(stderr, "boot: no %.12s from %s (is %s the listening device?)\n", boot_status,
+                    image, device);
+            boot_stop(&s);
+            return 1;
+        }
+        double t1 = boot_now();
+        fd = boot_connect(port, 0);
+        if (!boot_get(fd, req))
+            fprintf(stderr, "boot: the second request was not answered %.12s\n", boot_status);
+        warm[r] = boot_now() - t1;
+        close(fd);
+        boot_stop(&s);
+    }
+
+    /* The console alone: read the first byte of stdout as it comes. */
+    for (int r = 0; r < runs; r++) {
+        int port, lfd = boot_listener(&port);
+        char arg[128];
+        snprintf(arg, sizeof(arg), "%s=%d", device, lfd);
+        struct boot_spawn s;
+        double t0 = boot_now();
+        boot_spawn(&s, tender, image, "--listen-fd", arg);
+        char c;
+        if (read(s.console, &c, 1) != 1) {
+            fprintf(stderr, "boot: %s wrote nothing on its console\n", image);
+            return 1;
+        }
+        console[r] = boot_now() - t0;
+        close(lfd);
+        boot_stop(&s);
+    }
+
+    for (int r = 0; r < runs; r++) {
+        int port, lfd = boot_listener(&port);
+        close(lfd); /* free again: the tender binds it */
+        char arg[32];
+        snprintf(arg, sizeof(arg), "%d", port);
+        struct boot_spawn s;
+        double t0 = boot_now();
+        boot_spawn(&s, tender, image, "--port", arg);
+        int fd = boot_connect(port, 1);
+        int ok = boot_get(fd, req);
+        polled[r] = boot_now() - t0;
+        close(fd);
+        boot_stop(&s);
+        if (!ok) {
+            fprintf(stderr, "boot: no %.12s from %s with --port\n", boot_status, image);
+            return 1;
+        }
+    }
+
+    printf("%s: GET %s%s, expecting %.12s (%d boots each)\n", tender, path,
+           auth ? " with credentials" : "", boot_status, runs);
+    boot_print("spawn to first console byte", console, runs);
+    boot_print("spawn to first response, inherited listener", first, runs);
+    boot_print("a second request, new connection (warm)", warm, runs);
+    boot_print("spawn to first response, --port, connect every 50 us", polled, runs);
+    return 0;
+}
