@@ -16,7 +16,8 @@ struct hvt {
 
 /*
  * Puts the vCPU in 64-bit long mode at CPL 3 at ENTRY: identity page tables over all guest
- * memory and the hypercall page, a flat GDT, SSE enabled, the host's supported CPUID,
+ * memory and the hypercall page, a flat GDT, SSE enabled, a CPUID of the host's user-mode
+ * instruction sets,
  * %rdi = BOOT_INFO, %rsp = STACK_TOP - 8.
  * The tables live below UNISEC_IMAGE_BASE. Returns 0 or a negative errno with D filled.
  */
