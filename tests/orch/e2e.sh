@@ -180,9 +180,10 @@ check "its port is closed" test "$(code /catalogue/x)" = 000
 # ---- a restart rebuilds from the store; a port another process holds is a clear error -------
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(120)' "$P1" &
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); open(sys.argv[2], "w").close()
+time.sleep(120)' "$P1" "$T/held" &
 holder=$!
-sleep 0.3
+check "another process holds web's port" wait_for 20 test -f "$T/held"
 UNISEC_SOURCE_DIR=$T/src "$U" mount -f --store "$S" "$M" 2>"$T/daemon2.log" &
 fgpid=$!
 check "the mount is served again" wait_for 10 test -f "$M/README"
