@@ -1,7 +1,8 @@
 /*
  * bench/tender — what a VM exit costs and what that means for a guest, on hvt and spt side
  * by side: boot to the first hypercall, boot to the first TCP response, the cost of one
- * hypercall, ping-pong round trips and bulk stream throughput through an echo guest.
+ * hypercall, ping-pong round trips and bulk stream throughput through an echo guest; then, on
+ * a bare vCPU, what each kind of exit costs on this machine's KVM.
  * Medians of repeated runs; nothing here is asserted.
  */
 #include <arpa/inet.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/tender_kvm.h"
 #include "runtime/tender.h"
 
 #define BENCH_RUNS 15
@@ -315,5 +317,21 @@ int main(void)
     ROW("64-byte echo round trip (us)", rtt_us, "%12.1f");
     ROW("echo throughput, 64 MiB (MB/s)", mbps, "%12.1f");
     ROW("64-byte echoes/s, 50 connections", rps50, "%12.0f");
+
+    struct bench_kvm_result k;
+    if (kvm && bench_kvm_mechanisms(&k) == 0) {
+        printf("\nexits on this KVM: one guest-to-host round trip, bare vCPU at CPL 3 (us; ratio "
+               "to the MMIO store)\n");
+#define KROW(name, v) printf("%-62s %8.2f %8.2f\n", name, v, k.store_us > 0 ? (v) / k.store_us : 0)
+        KROW("MMIO store, exit to the tender (hvt's hypercall)", k.store_us);
+        if (k.out_us >= 0)
+            KROW("port I/O with IOPL 3, exit to the tender", k.out_us);
+        else
+            printf("%-62s %s\n", "port I/O with IOPL 3, exit to the tender", k.out_why);
+        KROW("KVM_RUN returning at once (immediate_exit), no guest entry", k.floor_us);
+        KROW("MMIO store claimed by an ioeventfd (kernel only, no exit)", k.kick_us);
+        KROW("ioeventfd kick + host thread woken by it answers in memory", k.ring_wake_us);
+        KROW("ioeventfd kick + host thread polling memory answers", k.ring_spin_us);
+    }
     return 0;
 }

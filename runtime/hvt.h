@@ -15,6 +15,14 @@ struct hvt {
 };
 
 /*
+ * Opens /dev/kvm and creates a VM with MEM_SIZE bytes of guest memory at guest-physical 0 and
+ * one vCPU whose run area is mapped. H's descriptors start at -1. Returns 0 or a negative
+ * errno with D filled; hvt_vm_close() releases what was made either way.
+ */
+int hvt_vm_open(struct hvt *h, uint64_t mem_size, struct engine_diag *d);
+void hvt_vm_close(struct hvt *h);
+
+/*
  * Puts the vCPU in 64-bit long mode at CPL 3 at ENTRY: identity page tables over all guest
  * memory and the hypercall page, a flat GDT, SSE enabled, a CPUID of the host's user-mode
  * instruction sets,

@@ -18,7 +18,7 @@ static int hvt_fail(struct engine_diag *d, const char *what)
     return -e;
 }
 
-static int hvt_open(struct hvt *h, struct tender *t, struct engine_diag *d)
+int hvt_vm_open(struct hvt *h, uint64_t mem_size, struct engine_diag *d)
 {
     h->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (h->kvm < 0)
@@ -31,7 +31,7 @@ static int hvt_open(struct hvt *h, struct tender *t, struct engine_diag *d)
         return engine_diag_add(d, "/dev/kvm", 0, 0, "unexpected KVM API version"), -ENODEV;
     if ((h->vm = ioctl(h->kvm, KVM_CREATE_VM, 0)) < 0)
         return hvt_fail(d, "KVM_CREATE_VM");
-    h->mem_size = t->cfg.mem_size;
+    h->mem_size = mem_size;
     h->mem = mmap(NULL, h->mem_size, PROT_READ | PROT_WRITE,
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (h->mem == MAP_FAILED) {
@@ -57,13 +57,10 @@ static int hvt_open(struct hvt *h, struct tender *t, struct engine_diag *d)
         h->run = NULL;
         return hvt_fail(d, "mapping the vCPU's run area");
     }
-    t->mem = h->mem;
-    t->mem_lo = 0;
-    t->mem_hi = h->mem_size;
     return 0;
 }
 
-static void hvt_close(struct hvt *h)
+void hvt_vm_close(struct hvt *h)
 {
     if (h->run)
         munmap(h->run, h->run_size);
@@ -159,9 +156,12 @@ int tender_hvt_run(struct tender *t, struct engine_diag *d)
 {
     struct hvt h = {.kvm = -1, .vm = -1, .vcpu = -1};
     uint64_t stack_top, bi;
-    int rc = hvt_open(&h, t, d);
+    int rc = hvt_vm_open(&h, t->cfg.mem_size, d);
     if (rc < 0)
         goto cleanup;
+    t->mem = h.mem;
+    t->mem_lo = 0;
+    t->mem_hi = h.mem_size;
     if ((rc = tender_image_load(&t->img, h.mem, 0, h.mem_size, d)) < 0)
         goto cleanup;
     if ((bi = tender_boot_info(t, 0, &stack_top, d)) == 0) {
@@ -178,6 +178,6 @@ int tender_hvt_run(struct tender *t, struct engine_diag *d)
         goto cleanup;
     rc = tender_finish(t, hvt_loop(&h, t));
 cleanup:
-    hvt_close(&h);
+    hvt_vm_close(&h);
     return rc;
 }
