@@ -171,17 +171,19 @@ void libos_stream_want(struct libos_stream *s, unsigned want);
 
 /*
  * Reads up to LEN bytes from the stream's receive buffer (no exit: the loop refills the
- * buffer, up to 32 KiB at a time, in its next POLL). Returns the count (> 0), 0 at end of
- * stream, -UNISEC_EAGAIN when nothing is buffered now (the readable op runs again when data
- * arrives), or another negative error (the stream is dead: close it).
+ * buffer in its next POLL, 1 KiB at a time, 32 KiB while refills come back full). Returns the count
+ * (> 0), 0 at end of stream, -UNISEC_EAGAIN when nothing is buffered now (the readable op runs
+ * again when data arrives), or another negative error (the stream is dead: close it).
  */
 long libos_stream_read(struct libos_stream *s, void *buf, size_t len);
 
 /*
- * Copies up to LEN bytes into the stream's send buffer (64 KiB; no exit: the loop sends it
- * in its next POLL); may take fewer. Returns the count (> 0), -UNISEC_EAGAIN when the buffer
- * is full (the writable op runs when it drains), or another negative error (-UNISEC_EPIPE,
- * -UNISEC_ECONNRESET, -UNISEC_ECONNREFUSED...), which may show only on a later call.
+ * Copies up to LEN bytes into the stream's send buffer (taken from the heap as needed, up to
+ * 64 KiB, and given back once sent; no exit: the loop sends it in its next POLL); may take
+ * fewer. Returns the count (> 0), -UNISEC_EAGAIN when the buffer is full (the writable op
+ * runs when it drains), -UNISEC_ENOMEM when the heap has no room for an empty buffer, or
+ * another negative error (-UNISEC_EPIPE, -UNISEC_ECONNRESET, -UNISEC_ECONNREFUSED...), which
+ * may show only on a later call.
  */
 long libos_stream_write(struct libos_stream *s, const void *buf, size_t len);
 

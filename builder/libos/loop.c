@@ -8,6 +8,12 @@
  * writes therefore cost no exit; one POLL per turn of the loop carries every queued
  * operation out and every completion in.
  *
+ * Memory: an idle stream holds only its small receive buffer, inline (LOOP_RX_SMALL: a usual
+ * request head fits); a RECV that comes back full makes the next one lend a LOOP_RX_SIZE
+ * buffer from the heap, until a RECV comes back less than full. The send buffer is taken
+ * from the heap when something is written, grows up to LOOP_TX_SIZE, and is given back once
+ * everything in it is sent.
+ *
  * A stream's ready bits say which directions can move now (data or an end in the receive
  * buffer; room in the send buffer). A stream whose ready bits meet its wanted directions
  * sits on the run queue; each turn runs the queue, fires due timers, then polls, waiting
@@ -21,10 +27,12 @@
 #include "libos.h"
 #include "libos_int.h"
 
-#define LOOP_RX_SIZE 32768
-#define LOOP_TX_SIZE 65536
-#define LOOP_EVENTS  4096
-#define LOOP_SQ      (LOOP_EVENTS / 2) /* every operation's completion fits in one POLL */
+#define LOOP_RX_SMALL 1024  /* inline, lent while requests are small (nginx: 1 KiB too) */
+#define LOOP_RX_SIZE  32768 /* lent after a RECV that filled the buffer */
+#define LOOP_TX_FIRST 512   /* the send buffer's first size; it doubles as needed */
+#define LOOP_TX_SIZE  65536
+#define LOOP_EVENTS   4096
+#define LOOP_SQ       (LOOP_EVENTS / 2) /* every operation's completion fits in one POLL */
 /* How long a closed stream may wait for a peer that does not read what was sent to it. */
 #define LOOP_LINGER_NS (30ull * 1000000000ull)
 
@@ -45,12 +53,16 @@ struct libos_stream {
     int rx_lent;               /* the tender holds rx */
     uint32_t rx_off, rx_have;  /* rx[rx_off, rx_have) is unread data */
     long rx_end;               /* 0 open, 1 end of stream, < 0 the error */
+    char *rx;                  /* rx_small, or a LOOP_RX_SIZE heap buffer */
+    uint32_t rx_cap;           /* rx's size */
+    int rx_full;               /* the last RECV filled rx: lend a large one next */
+    char *tx;                  /* heap, NULL while nothing waits to be sent */
+    uint32_t tx_cap;           /* tx's size */
     uint32_t tx_off, tx_len;   /* tx[tx_off, tx_len) waits to be sent */
     int tx_blocked;            /* the socket is full: wait for a WRITE event */
     long tx_err;               /* < 0: writing failed for good */
     struct libos_timer linger; /* armed while a closed stream still has data to send */
-    char rx[LOOP_RX_SIZE];
-    char tx[LOOP_TX_SIZE];
+    char rx_small[LOOP_RX_SMALL];
 };
 
 struct loop_listener {
@@ -115,7 +127,9 @@ static void loop_mark_dirty(struct libos_stream *s)
 static struct libos_stream *loop_stream_init(struct libos_stream *s, uint32_t handle,
                                              unsigned ready, unsigned want)
 {
-    memset(s, 0, offsetof(struct libos_stream, rx));
+    memset(s, 0, offsetof(struct libos_stream, rx_small));
+    s->rx = s->rx_small;
+    s->rx_cap = LOOP_RX_SMALL;
     s->handle = handle;
     s->ready = ready;
     s->want = want;
@@ -209,12 +223,25 @@ long libos_stream_write(struct libos_stream *s, const void *buf, size_t len)
         return -UNISEC_EBADF;
     if (s->tx_err < 0)
         return s->tx_err;
-    if (s->tx_off > 0 && LOOP_TX_SIZE - s->tx_len < len) {
+    if (s->tx_off > 0 && s->tx_cap - s->tx_len < len) {
         memmove(s->tx, s->tx + s->tx_off, s->tx_len - s->tx_off);
         s->tx_len -= s->tx_off;
         s->tx_off = 0;
     }
-    size_t room = LOOP_TX_SIZE - s->tx_len;
+    size_t room = s->tx_cap - s->tx_len;
+    if (room < len && s->tx_cap < LOOP_TX_SIZE) {
+        size_t cap = s->tx_cap ? s->tx_cap : LOOP_TX_FIRST;
+        while (cap - s->tx_len < len && cap < LOOP_TX_SIZE)
+            cap *= 2;
+        char *p = realloc(s->tx, cap);
+        if (p == NULL && s->tx_len == 0)
+            return -UNISEC_ENOMEM; /* nothing is on its way out that would make room */
+        if (p) {
+            s->tx = p;
+            s->tx_cap = (uint32_t)cap;
+            room = cap - s->tx_len;
+        }
+    }
     if (room == 0) {
         s->ready &= ~LIBOS_WANT_WRITE;
         return -UNISEC_EAGAIN;
@@ -386,6 +413,32 @@ static uint32_t loop_sq_put(uint32_t n, struct libos_stream *s, uint32_t op, uin
  * not wait (else the close, and a client reading to the end, waits for some other event). */
 static int loop_closing;
 
+/* Picks the buffer S lends next: the large one while RECVs come back full, else the inline
+ * one (a failed allocation keeps the inline one: the data then comes in smaller pieces). */
+static void loop_rx_size(struct libos_stream *s)
+{
+    if (!s->rx_full && s->rx != s->rx_small) {
+        free(s->rx);
+        s->rx = s->rx_small;
+        s->rx_cap = LOOP_RX_SMALL;
+    } else if (s->rx_full && s->rx == s->rx_small) {
+        char *p = malloc(LOOP_RX_SIZE);
+        if (p) {
+            s->rx = p;
+            s->rx_cap = LOOP_RX_SIZE;
+        }
+    }
+}
+
+/* Frees a stream and the buffers it took from the heap. */
+static void loop_stream_free(struct libos_stream *s)
+{
+    if (s->rx != s->rx_small)
+        free(s->rx);
+    free(s->tx);
+    free(s);
+}
+
 static uint32_t loop_sq_build(void)
 {
     uint32_t n = 0;
@@ -397,7 +450,8 @@ static uint32_t loop_sq_build(void)
             loop_dirty_tail = NULL;
         s->dirty = 0;
         if (!s->closed && !s->rx_lent && s->rx_have == 0 && s->rx_end == 0) {
-            n = loop_sq_put(n, s, UNISEC_OP_RECV, s->handle, s->rx, LOOP_RX_SIZE);
+            loop_rx_size(s);
+            n = loop_sq_put(n, s, UNISEC_OP_RECV, s->handle, s->rx, s->rx_cap);
             s->rx_lent = 1;
         }
         if (s->tx_off < s->tx_len && !s->tx_blocked && s->tx_err == 0) {
@@ -501,6 +555,7 @@ static void loop_events(const struct unisec_event *ev, uint32_t n)
             if (e->res > 0) {
                 s->rx_have = (uint32_t)e->res;
                 s->rx_off = 0;
+                s->rx_full = (uint64_t)e->res >= s->rx_cap;
             } else {
                 s->rx_end = e->res == 0 ? 1 : e->res;
                 if (e->res < 0 && s->tx_err == 0)
@@ -512,8 +567,11 @@ static void loop_events(const struct unisec_event *ev, uint32_t n)
         } else if (e->kind == UNISEC_EV_SENT) {
             if (e->res > 0) {
                 s->tx_off += (uint32_t)e->res;
-                if (s->tx_off == s->tx_len)
-                    s->tx_off = s->tx_len = 0;
+                if (s->tx_off == s->tx_len) { /* all sent: the buffer goes back to the heap */
+                    s->tx_off = s->tx_len = s->tx_cap = 0;
+                    free(s->tx);
+                    s->tx = NULL;
+                }
             }
             if (e->res < 0 && e->res != -UNISEC_EAGAIN)
                 s->tx_err = e->res;
@@ -596,7 +654,7 @@ int libos_loop_run(void)
             while (loop_free) {
                 struct libos_stream *s = loop_free;
                 loop_free = s->next;
-                free(s);
+                loop_stream_free(s);
             }
         }
     }
