@@ -94,9 +94,10 @@ bad:
 
 void mod_basic_wipe(struct mod_basic_cred *c)
 {
-    volatile char *p = c->buf;
-    for (size_t i = 0; i < sizeof(c->buf); i++)
-        p[i] = 0;
+    /* A word-wide memset, kept by the barrier (the buffer counts as read after it), instead
+     * of a volatile byte loop: this runs for every authenticated request. */
+    __builtin_memset(c->buf, 0, sizeof(c->buf));
+    __asm__ __volatile__("" : : "r"(c->buf) : "memory");
     c->user = c->password = NULL;
     c->user_len = c->password_len = 0;
 }
