@@ -53,9 +53,11 @@ void tender_image_free(struct tender_image *img);
 
 /*
  * Copies the image's segments into guest memory MEM (host address of guest address MEM_LO,
- * size MEM_HI - MEM_LO), zero-filling the rest of each segment. The image must fit in
- * guest memory (tender_boot_info then checks that a heap is left). Returns 0 or -ENOMEM
- * with a message in D.
+ * size MEM_HI - MEM_LO). MEM must be fresh anonymous memory, all zero: the rest of each
+ * segment (.bss, 300 KiB in a web image) is left untouched rather than zero-filled, so only
+ * the pages the guest uses are ever faulted in. The image must fit in guest memory
+ * (tender_boot_info then checks that a heap is left). Returns 0 or -ENOMEM with a message
+ * in D.
  */
 int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem_lo,
                       uint64_t mem_hi, struct engine_diag *d);

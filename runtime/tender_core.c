@@ -249,7 +249,6 @@ int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem
             return engine_diag_add(d, NULL, 0, 0, "the image does not fit in guest memory"),
                    -ENOMEM;
         memcpy(mem + (ph.p_vaddr - mem_lo), img->buf + ph.p_offset, ph.p_filesz);
-        memset(mem + (ph.p_vaddr - mem_lo) + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
     }
     return 0;
 }
