@@ -1,5 +1,18 @@
-/* sha256.c — SHA-256, HMAC-SHA256 and PBKDF2-HMAC-SHA256, freestanding (no libc). */
+/* sha256.c — SHA-256, HMAC-SHA256 and PBKDF2-HMAC-SHA256, freestanding (no libc). On x86_64
+ * processors with the SHA extensions the compression runs on them (about 8 times faster:
+ * a password check's PBKDF2 is most of a guest's first authenticated request). */
 #include "sha256.h"
+
+#if defined(__x86_64__)
+/* The intrinsics headers include mm_malloc.h, which includes the libc's stdlib.h that a
+ * freestanding guest does not have; nothing here uses _mm_malloc, so its header is skipped
+ * (GCC's and clang's include guards). */
+#define _MM_MALLOC_H_INCLUDED
+#define __MM_MALLOC_H
+#include <cpuid.h>
+#include <immintrin.h>
+#define SHA256_NI 1
+#endif
 
 static const uint32_t sha256_k[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -55,6 +68,88 @@ static void sha256_block(uint32_t h[8], const uint8_t *p)
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
+#ifdef SHA256_NI
+/* The SHA extensions' compression: the state as ABEF and CDGH words, four rounds per message
+ * vector, the schedule computed four words at a time (SHA256MSG1 and SHA256MSG2). */
+__attribute__((target("sha,ssse3,sse4.1"))) static void sha256_block_ni(uint32_t h[8],
+                                                                        const uint8_t *p)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
+    __m128i dcba = _mm_loadu_si128((const __m128i *)h);
+    __m128i hgfe = _mm_loadu_si128((const __m128i *)(h + 4));
+    __m128i cdab = _mm_shuffle_epi32(dcba, 0xb1);
+    __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1b);
+    __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+    __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xf0);
+    __m128i abef0 = abef, cdgh0 = cdgh, w[4];
+
+    for (int i = 0; i < 4; i++)
+        w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+    for (int i = 0; i < 16; i++) {
+        __m128i cur = w[i % 4];
+        __m128i m = _mm_add_epi32(cur, _mm_loadu_si128((const __m128i *)(sha256_k + 4 * i)));
+        cdgh = _mm_sha256rnds2_epu32(cdgh, abef, m);
+        /* Words 4(i+1).. from the vector three back (SHA256MSG1 applied) and this one. */
+        if (i >= 3 && i < 15) {
+            __m128i next = _mm_add_epi32(w[(i + 1) % 4], _mm_alignr_epi8(cur, w[(i + 3) % 4], 4));
+            w[(i + 1) % 4] = _mm_sha256msg2_epu32(next, cur);
+        }
+        abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(m, 0x0e));
+        if (i >= 1 && i < 13)
+            w[(i + 3) % 4] = _mm_sha256msg1_epu32(w[(i + 3) % 4], cur);
+    }
+    abef = _mm_add_epi32(abef, abef0);
+    cdgh = _mm_add_epi32(cdgh, cdgh0);
+    /* Back to DCBA and HGFE. */
+    __m128i feba = _mm_shuffle_epi32(abef, 0x1b);
+    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xb1);
+    _mm_storeu_si128((__m128i *)h, _mm_blend_epi16(feba, dchg, 0xf0));
+    _mm_storeu_si128((__m128i *)(h + 4), _mm_alignr_epi8(dchg, feba, 8));
+}
+
+static int sha256_ni_off; /* engine_sha256_use_extensions(0) was called */
+
+/* 1 when the processor has the SHA extensions (and the SSSE3 and SSE4.1 they come with) and
+ * they are not turned off. */
+static int sha256_have_ni(void)
+{
+    static int have = -1; /* -1: not asked yet; every thread computes the same answer */
+    if (__atomic_load_n(&sha256_ni_off, __ATOMIC_RELAXED))
+        return 0;
+    int v = __atomic_load_n(&have, __ATOMIC_RELAXED);
+    if (v < 0) {
+        unsigned a, b, c, d;
+        v = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSSE3) && (c & bit_SSE4_1) &&
+            __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+        __atomic_store_n(&have, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+#endif
+
+int engine_sha256_use_extensions(int use)
+{
+#ifdef SHA256_NI
+    int was = sha256_have_ni();
+    __atomic_store_n(&sha256_ni_off, !use, __ATOMIC_RELAXED);
+    return was;
+#else
+    (void)use;
+    return 0;
+#endif
+}
+
+static void sha256_compress(uint32_t h[8], const uint8_t *p)
+{
+#ifdef SHA256_NI
+    if (sha256_have_ni()) {
+        sha256_block_ni(h, p);
+        return;
+    }
+#endif
+    sha256_block(h, p);
+}
+
 void engine_sha256_init(struct engine_sha256 *c)
 {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -78,11 +173,11 @@ void engine_sha256_update(struct engine_sha256 *c, const void *data, size_t len)
         c->n += take, p += take, len -= take;
         if (c->n < ENGINE_SHA256_BLOCK)
             return;
-        sha256_block(c->h, c->buf);
+        sha256_compress(c->h, c->buf);
         c->n = 0;
     }
     for (; len >= ENGINE_SHA256_BLOCK; p += ENGINE_SHA256_BLOCK, len -= ENGINE_SHA256_BLOCK)
-        sha256_block(c->h, p);
+        sha256_compress(c->h, p);
     sha256_copy(c->buf, p, len);
     c->n = len;
 }
@@ -95,14 +190,14 @@ void engine_sha256_final(struct engine_sha256 *c, uint8_t out[ENGINE_SHA256_LEN]
     if (c->n > ENGINE_SHA256_BLOCK - 8) {
         while (c->n < ENGINE_SHA256_BLOCK)
             c->buf[c->n++] = 0;
-        sha256_block(c->h, c->buf);
+        sha256_compress(c->h, c->buf);
         c->n = 0;
     }
     while (c->n < ENGINE_SHA256_BLOCK - 8)
         c->buf[c->n++] = 0;
     for (int i = 0; i < 8; i++)
         c->buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
-    sha256_block(c->h, c->buf);
+    sha256_compress(c->h, c->buf);
     for (int i = 0; i < 8; i++) {
         out[4 * i] = (uint8_t)(c->h[i] >> 24);
         out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
@@ -170,11 +265,43 @@ void engine_hmac_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *key, size_t 
     sha256_wipe(&m, sizeof(m));
 }
 
+/* Writes H as the big-endian digest bytes at P. */
+static void sha256_put(uint8_t *p, const uint32_t h[8])
+{
+    for (int i = 0; i < 8; i++) {
+        p[4 * i] = (uint8_t)(h[i] >> 24);
+        p[4 * i + 1] = (uint8_t)(h[i] >> 16);
+        p[4 * i + 2] = (uint8_t)(h[i] >> 8);
+        p[4 * i + 3] = (uint8_t)h[i];
+    }
+}
+
+/*
+ * U = HMAC(key of M, U) for a 32-byte U, the inner loop of PBKDF2: both hashes are one block
+ * after the key's (32 bytes, then the padding and the length, 768 bits, which stay in BLK
+ * from one call to the next), so each is one compression of the keyed state, with none of
+ * the general path's copying, padding and wiping per call.
+ */
+static void sha256_hmac_32(const struct sha256_hmac *m, uint8_t blk[ENGINE_SHA256_BLOCK],
+                           uint32_t h[8])
+{
+    for (int i = 0; i < 8; i++)
+        h[i] = m->inner.h[i];
+    sha256_compress(h, blk);
+    sha256_put(blk, h);
+    for (int i = 0; i < 8; i++)
+        h[i] = m->outer.h[i];
+    sha256_compress(h, blk);
+    sha256_put(blk, h);
+}
+
 int engine_pbkdf2_sha256(uint8_t *out, size_t outlen, const void *password, size_t pwlen,
                          const void *salt, size_t saltlen, uint32_t iterations)
 {
     struct sha256_hmac m;
     uint8_t u[ENGINE_SHA256_LEN], t[ENGINE_SHA256_LEN], ctr[4];
+    uint8_t blk[ENGINE_SHA256_BLOCK] = {0};
+    uint32_t h[8];
 
     if (iterations == 0 || outlen == 0 || saltlen > 1024)
         return -22;
@@ -185,10 +312,13 @@ int engine_pbkdf2_sha256(uint8_t *out, size_t outlen, const void *password, size
         ctr[2] = (uint8_t)(block >> 8), ctr[3] = (uint8_t)block;
         sha256_hmac_run(&m, u, salt, saltlen, ctr, 4);
         sha256_copy(t, u, sizeof(t));
+        sha256_copy(blk, u, sizeof(u));
+        blk[ENGINE_SHA256_LEN] = 0x80;
+        blk[ENGINE_SHA256_BLOCK - 2] = (ENGINE_SHA256_BLOCK + ENGINE_SHA256_LEN) * 8 >> 8;
         for (uint32_t i = 1; i < iterations; i++) {
-            sha256_hmac_run(&m, u, u, sizeof(u), "", 0);
+            sha256_hmac_32(&m, blk, h);
             for (int j = 0; j < ENGINE_SHA256_LEN; j++)
-                t[j] ^= u[j];
+                t[j] ^= blk[j];
         }
         sha256_copy(out, t, take);
         out += take, outlen -= take;
@@ -196,5 +326,7 @@ int engine_pbkdf2_sha256(uint8_t *out, size_t outlen, const void *password, size
     sha256_wipe(&m, sizeof(m));
     sha256_wipe(u, sizeof(u));
     sha256_wipe(t, sizeof(t));
+    sha256_wipe(blk, sizeof(blk));
+    sha256_wipe(h, sizeof(h));
     return 0;
 }

@@ -28,6 +28,13 @@ void engine_sha256_final(struct engine_sha256 *c, uint8_t out[ENGINE_SHA256_LEN]
 /* One call: OUT = SHA-256(DATA). */
 void engine_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *data, size_t len);
 
+/*
+ * Whether the compression uses the processor's SHA extensions (x86_64 SHA-NI), which it does
+ * wherever they exist. USE 0 turns them off for the whole process, 1 back on; returns 1 when
+ * they were in use before the call. For tests, which compare both ways.
+ */
+int engine_sha256_use_extensions(int use);
+
 /* OUT = HMAC-SHA256(KEY, DATA); any key length. */
 void engine_hmac_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *key, size_t keylen,
                         const void *data, size_t len);
