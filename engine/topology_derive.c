@@ -8,6 +8,7 @@
 #include <stdarg.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -564,6 +565,14 @@ static int topo_derive(struct engine_topology_derived **out, const struct engine
         r = -EINVAL;
         goto fail;
     }
+    /* Plans are in the topology's node order: its name index sorts them too. */
+    if (t->nnodes > 0) {
+        if ((x->index = topo_arena_alloc(&x->a, t->nnodes * sizeof(*x->index))) == NULL) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        memcpy(x->index, t->node_index, t->nnodes * sizeof(*x->index));
+    }
     if (artifacts && (r = topo_artifacts(x, t, s)) < 0)
         goto fail;
     engine_topology_state_free(def);
@@ -597,8 +606,7 @@ engine_topology_derived_plan(const struct engine_topology_derived *x, size_t i)
 const struct engine_topology_plan *
 engine_topology_derived_find(const struct engine_topology_derived *x, const char *node)
 {
-    for (size_t i = 0; i < x->nplans; i++)
-        if (strcmp(x->plans[i].node, node) == 0)
-            return &x->plans[i];
-    return NULL;
+    int i = topo_index_find(x->index, x->plans, x->nplans, sizeof(*x->plans),
+                            offsetof(struct engine_topology_plan, node), node);
+    return i < 0 ? NULL : &x->plans[i];
 }

@@ -36,6 +36,7 @@ struct engine_topology_derived {
     struct topo_arena a;
     struct engine_topology_plan *plans;
     size_t nplans;
+    size_t *index; /* positions of plans sorted by node name (the topology's node index) */
     const char *art[ENGINE_ARTIFACT_COUNT]; /* in the arena */
     size_t artlen[ENGINE_ARTIFACT_COUNT];
 };

@@ -2,6 +2,7 @@
 #include "topology_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -673,6 +674,10 @@ static int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
             return r;
         bad |= r;
     }
+    /* Every later lookup of a node by name (requirements, groups, state) uses the index. */
+    if (topo_index_build(&ld->t->node_index, ld->t->nodes, ld->t->nnodes, sizeof(*ld->t->nodes),
+                         offsetof(struct topo_node, name)) < 0)
+        return ld->oom = 1, -ENOMEM;
     if ((r = topo_nodes_link(ld->t, ld->d)) == -ENOMEM)
         return r;
     bad |= r;
