@@ -284,9 +284,9 @@ static int store_fsync_one(const char *path)
     return rc;
 }
 
-/* fsyncs work-tree file REL of ROOT, then each directory from its parent up to ROOT, so that
- * the file and the names leading to it (or its removal) are durable. */
-static int store_fsync_worktree(const char *root, const char *rel)
+/* fsyncs work-tree file REL of ROOT, then, when NAMES, each directory from its parent up to
+ * ROOT, so that the file and the names leading to it (or its removal) are durable. */
+static int store_fsync_worktree(const char *root, const char *rel, int names)
 {
     char buf[PATH_MAX];
     size_t rootlen = strlen(root);
@@ -296,7 +296,7 @@ static int store_fsync_worktree(const char *root, const char *rel)
         return -ENAMETOOLONG;
     for (;;) {
         char *slash;
-        if ((rc = store_fsync_one(buf)) < 0)
+        if ((rc = store_fsync_one(buf)) < 0 || !names)
             return rc;
         slash = strrchr(buf, '/');
         if (slash == NULL || (size_t)(slash - buf) < rootlen)
@@ -339,16 +339,25 @@ static int store_journal_path(char *buf, size_t size, const struct engine_store 
     return 0;
 }
 
-/* Records, durably, that the work tree is about to be updated for PATHS. */
+/*
+ * Records, durably, that the work tree is about to be updated for PATHS. The journal is one
+ * file kept for the store's life: written in place and emptied when done (an empty journal is
+ * no journal), so that a commit neither creates nor deletes a file for it and only a journal
+ * made now needs its directory synced.
+ */
 static int store_journal_write(struct engine_store *s, char **paths, size_t n,
                                struct engine_diag *diag)
 {
     char path[PATH_MAX], head[64];
-    int fd = -1, error;
+    int fd = -1, error, made = 0;
 
     if ((error = store_journal_path(path, sizeof(path), s)) < 0)
         return store_err(diag, s->dir, error, "commit: git directory path too long");
-    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0 && errno == ENOENT) {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        made = 1;
+    }
+    if (fd < 0) {
         error = -errno;
         goto cleanup;
     }
@@ -366,7 +375,8 @@ static int store_journal_write(struct engine_store *s, char **paths, size_t n,
         error = -errno;
         goto cleanup;
     }
-    error = store_fsync_git(s, "");
+    if (made)
+        error = store_fsync_git(s, "");
 
 cleanup:
     if (fd >= 0)
@@ -376,20 +386,23 @@ cleanup:
     return error;
 }
 
+/* Empties the journal, durably, so that a later recovery does not redo an update over newer
+ * hand edits. */
 static int store_journal_remove(struct engine_store *s, struct engine_diag *diag)
 {
     char path[PATH_MAX];
-    int error;
+    int fd, error = 0;
 
     if ((error = store_journal_path(path, sizeof(path), s)) < 0)
         return store_err(diag, s->dir, error, "git directory path too long");
-    if (unlink(path) < 0 && errno != ENOENT)
-        return store_err(diag, s->dir, -errno, "removing %s: %s", path, strerror(errno));
-    /* Durable, so that a later recovery does not redo an update over newer hand edits. */
-    if ((error = store_fsync_git(s, "")) < 0)
-        return store_err(diag, s->dir, error, "fsync of %s: %s", git_repository_path(s->repo),
-                         strerror(-error));
-    return 0;
+    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0)
+        return errno == ENOENT
+                   ? 0
+                   : store_err(diag, s->dir, -errno, "emptying %s: %s", path, strerror(errno));
+    if (fsync(fd) < 0)
+        error = store_err(diag, s->dir, -errno, "fsync of %s: %s", path, strerror(errno));
+    close(fd);
+    return error;
 }
 
 static int store_commit_tree(git_tree **out, struct engine_store *s, const git_oid *id,
@@ -405,17 +418,41 @@ static int store_commit_tree(git_tree **out, struct engine_store *s, const git_o
     return error;
 }
 
+/* The inode of work-tree file REL of S (0 when it is absent or not a regular file). */
+static ino_t store_worktree_inode(const struct engine_store *s, const char *rel, dev_t *dev)
+{
+    char buf[PATH_MAX];
+    struct stat st;
+
+    if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", s->dir, rel) >= sizeof(buf) ||
+        lstat(buf, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    *dev = st.st_dev;
+    return st.st_ino;
+}
+
 /*
  * Makes PATHS (N of them; all of the tree when N is 0) in the work tree and the index equal to
- * TREE: writes, replaces, deletes (also untracked files at those paths), then fsyncs them.
+ * TREE: writes, replaces, deletes (also untracked files at those paths), then fsyncs them. A
+ * file rewritten in place (same inode before and after) is synced alone: the names leading to
+ * it did not change; any other path syncs its directories up to the root too.
  */
 static int store_checkout(struct engine_store *s, git_tree *tree, char **paths, size_t n,
                           const char *op, struct engine_diag *diag)
 {
     git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
     git_index *index = NULL;
+    ino_t *before = NULL;
+    dev_t *dev = NULL;
     int error;
 
+    if (n > 0 && ((before = calloc(n, sizeof(*before))) == NULL ||
+                  (dev = calloc(n, sizeof(*dev))) == NULL)) {
+        error = store_err(diag, s->dir, -ENOMEM, "%s: out of memory", op);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++)
+        before[i] = store_worktree_inode(s, paths[i], &dev[i]);
     /* What the index tracks is what was checked out: with it as the baseline, a path the
      * index has and TREE lacks is deleted. */
     if ((error = git_repository_index(&index, s->repo)) < 0 ||
@@ -435,7 +472,13 @@ static int store_checkout(struct engine_store *s, git_tree *tree, char **paths, 
         goto cleanup;
     }
     for (size_t i = 0; i < n; i++) {
-        if ((error = store_fsync_worktree(s->dir, paths[i])) < 0) {
+        dev_t d = 0;
+        ino_t after = store_worktree_inode(s, paths[i], &d);
+        if (before[i] != 0 && after == before[i] && d == dev[i])
+            error = store_fsync_worktree(s->dir, paths[i], 0);
+        else
+            error = store_fsync_worktree(s->dir, paths[i], 1);
+        if (error < 0) {
             error = store_err(diag, s->dir, error, "%s: fsync of %s: %s", op, paths[i],
                               strerror(-error));
             goto cleanup;
@@ -446,6 +489,8 @@ static int store_checkout(struct engine_store *s, git_tree *tree, char **paths, 
         error = store_err(diag, s->dir, error, "%s: fsync of the index: %s", op, strerror(-error));
 
 cleanup:
+    free(before);
+    free(dev);
     git_index_free(index);
     return error;
 }
@@ -503,6 +548,8 @@ static int store_journal_finish(struct engine_store *s, int at_open, const char 
         goto cleanup;
     }
     text[len] = '\0';
+    if (len == 0)
+        goto cleanup; /* emptied: nothing pending */
     /* Without its end line the journal was cut short: the commit never got past it, the ref
      * and the work tree are untouched. */
     if (len < (ssize_t)strlen(STORE_JOURNAL_END) ||
@@ -765,7 +812,7 @@ int engine_store_init(struct engine_store **out, const char *dir,
     if ((error = store_checkout(s, tree, NULL, 0, "init: writing the work tree", diag)) < 0)
         goto cleanup;
     for (size_t i = 0; i < n; i++) {
-        if ((error = store_fsync_worktree(dir, paths[i])) < 0) {
+        if ((error = store_fsync_worktree(dir, paths[i], 1)) < 0) {
             error =
                 store_err(diag, dir, error, "init: fsync of %s: %s", paths[i], strerror(-error));
             goto cleanup;
