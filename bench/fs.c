@@ -219,7 +219,7 @@ int main(int argc, char **argv)
     if (daemon == 0) {
         int fd = open("/dev/null", O_WRONLY);
         dup2(fd, 2);
-        execlp(unisec, unisec, "mount", "-f", "--store", store, mnt, (char *)NULL);
+        execlp(unisec, unisec, "mount", "-f", "--no-run", "--store", store, mnt, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200 && access(readme, F_OK) != 0; i++)
