@@ -208,8 +208,9 @@ static int store_changes_check(const char *dir, const struct engine_store_change
     for (size_t i = 0; i < n; i++) {
         if ((error = store_path_check_in(dir, c[i].path, diag)) < 0)
             return error;
-        if (c[i].remove && !allow_remove)
-            return store_err(diag, dir, -EINVAL, "%s: a new store cannot remove files", c[i].path);
+        if ((c[i].remove || c[i].from_worktree) && !allow_remove)
+            return store_err(diag, dir, -EINVAL, "%s: a new store %s", c[i].path,
+                             c[i].remove ? "cannot remove files" : "has no work-tree edit to take");
         if (!c[i].remove && c[i].data == NULL && c[i].len > 0)
             return store_err(diag, dir, -EINVAL, "%s: %zu bytes of data but no buffer", c[i].path,
                              c[i].len);
@@ -340,13 +341,13 @@ static int store_journal_path(char *buf, size_t size, const struct engine_store 
 }
 
 /*
- * Records, durably, that the work tree is about to be updated for PATHS. The journal is one
- * file kept for the store's life: written in place and emptied when done (an empty journal is
+ * Records, durably, that the work tree is about to be updated for the paths of C. The journal is
+ * one file kept for the store's life: written in place and emptied when done (an empty journal is
  * no journal), so that a commit neither creates nor deletes a file for it and only a journal
  * made now needs its directory synced.
  */
-static int store_journal_write(struct engine_store *s, char **paths, size_t n,
-                               struct engine_diag *diag)
+static int store_journal_write(struct engine_store *s, const struct engine_store_change *c,
+                               size_t n, struct engine_diag *diag)
 {
     char path[PATH_MAX], head[64];
     int fd = -1, error, made = 0;
@@ -364,8 +365,11 @@ static int store_journal_write(struct engine_store *s, char **paths, size_t n,
     snprintf(head, sizeof(head), "pid %ld\n", (long)getpid());
     if ((error = store_write_all(fd, head, strlen(head))) < 0)
         goto cleanup;
+    /* A path whose work-tree file already holds the commit's content is marked with a leading
+     * tab (no store path holds one): only its index entry is finished. */
     for (size_t i = 0; i < n; i++) {
-        if ((error = store_write_all(fd, paths[i], strlen(paths[i]))) < 0 ||
+        if ((c[i].from_worktree && (error = store_write_all(fd, "\t", 1)) < 0) ||
+            (error = store_write_all(fd, c[i].path, strlen(c[i].path))) < 0 ||
             (error = store_write_all(fd, "\n", 1)) < 0)
             goto cleanup;
     }
@@ -495,6 +499,68 @@ cleanup:
     return error;
 }
 
+/*
+ * Makes the index entries of PATHS (N of them) equal to TREE without touching the work tree,
+ * whose files already hold TREE's content (a hand edit the commit took as it is): each entry
+ * gets TREE's blob, or is removed when TREE lacks the path. The entries carry no file stat, so
+ * git compares their content with the work tree's rather than trust a time stamp. Durable.
+ */
+static int store_index_adopt(struct engine_store *s, git_tree *tree, char **paths, size_t n,
+                             const char *op, struct engine_diag *diag)
+{
+    git_index *index = NULL;
+    git_tree_entry *e = NULL;
+    int error;
+
+    if ((error = git_repository_index(&index, s->repo)) < 0 ||
+        (error = git_index_read(index, 0)) < 0) {
+        error = store_git_err(diag, s->dir, error, op);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        git_index_entry ie;
+        if ((error = git_tree_entry_bypath(&e, tree, paths[i])) == GIT_ENOTFOUND) {
+            error = git_index_remove_bypath(index, paths[i]);
+        } else if (error == 0) {
+            memset(&ie, 0, sizeof(ie));
+            ie.path = paths[i];
+            ie.mode = git_tree_entry_filemode(e);
+            git_oid_cpy(&ie.id, git_tree_entry_id(e));
+            error = git_index_add(index, &ie);
+        }
+        git_tree_entry_free(e);
+        e = NULL;
+        if (error < 0) {
+            error = store_git_err(diag, s->dir, error, op);
+            goto cleanup;
+        }
+    }
+    if ((error = git_index_write(index)) < 0) {
+        error = store_git_err(diag, s->dir, error, op);
+        goto cleanup;
+    }
+    if ((error = store_fsync_git(s, "index")) < 0 || (error = store_fsync_git(s, "")) < 0)
+        error = store_err(diag, s->dir, error, "%s: fsync of the index: %s", op, strerror(-error));
+
+cleanup:
+    git_index_free(index);
+    return error;
+}
+
+/* Brings the work tree and the index to TREE for CHECKOUT (N paths, rewritten) and ADOPT (NA
+ * paths whose work-tree files already hold TREE's content: index only). */
+static int store_finish_paths(struct engine_store *s, git_tree *tree, char **checkout, size_t n,
+                              char **adopt, size_t na, const char *op, struct engine_diag *diag)
+{
+    int error = 0;
+
+    if (n > 0 && (error = store_checkout(s, tree, checkout, n, op, diag)) < 0)
+        return error;
+    if (na > 0)
+        error = store_index_adopt(s, tree, adopt, na, op, diag);
+    return error;
+}
+
 /* Removes a lock file left by the crashed writer of a journal dated JOURNAL_MTIME. */
 static void store_remove_stale_lock(struct engine_store *s, const char *rel,
                                     const struct timespec *journal_mtime)
@@ -524,7 +590,7 @@ static int store_journal_finish(struct engine_store *s, int at_open, const char 
                                 struct engine_diag *diag)
 {
     char path[PATH_MAX], *text = NULL, **paths = NULL, *line, *end;
-    size_t n = 0, cap = 0;
+    size_t n = 0, nw = 0, cap = 0;
     git_tree *tree = NULL;
     struct stat st;
     long pid;
@@ -569,7 +635,7 @@ static int store_journal_finish(struct engine_store *s, int at_open, const char 
         if ((end = strchr(line, '\n')) == NULL)
             break;
         *end = '\0';
-        if (store_path_check_in(s->dir, line, NULL) < 0)
+        if (store_path_check_in(s->dir, line + (line[0] == '\t'), NULL) < 0)
             continue;
         if (n == cap) {
             char **v = realloc(paths, (cap = cap ? 2 * cap : 8) * sizeof(*v));
@@ -581,9 +647,19 @@ static int store_journal_finish(struct engine_store *s, int at_open, const char 
         }
         paths[n++] = line;
     }
+    /* Paths to rewrite first, then those marked as already in the work tree (tab). */
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (paths[i][0] != '\t') {
+            char *p = paths[i];
+            paths[i] = paths[j];
+            paths[j++] = p;
+            nw = j;
+        }
+    for (size_t i = nw; i < n; i++)
+        paths[i]++;
     if (n > 0) {
         if ((error = store_commit_tree(&tree, s, &s->head, op, diag)) < 0 ||
-            (error = store_checkout(s, tree, paths, n, op, diag)) < 0)
+            (error = store_finish_paths(s, tree, paths, nw, paths + nw, n - nw, op, diag)) < 0)
             goto cleanup;
     }
     error = store_journal_remove(s, diag);
@@ -1039,9 +1115,48 @@ static int store_path_clean(struct engine_store *s, const char *path, struct eng
     return 0;
 }
 
+/* Fails with -EBUSY unless the work-tree file of C holds exactly C's data (or is absent when C
+ * removes it): the edit the caller read and validated is the one committed. */
+static int store_worktree_holds(struct engine_store *s, const struct engine_store_change *c,
+                                struct engine_diag *diag)
+{
+    char path[PATH_MAX], *buf = NULL;
+    struct stat st;
+    size_t len = 0;
+    int fd, same = 0;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", s->dir, c->path) >= sizeof(path))
+        return store_err(diag, s->dir, -ENAMETOOLONG, "commit: %s: path too long", c->path);
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+        if (errno != ENOENT)
+            return store_err(diag, s->dir, -errno, "commit: reading %s: %s", c->path,
+                             strerror(errno));
+        same = c->remove;
+    } else if (!c->remove && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+               (size_t)st.st_size == c->len && (buf = malloc(c->len + 1)) != NULL) {
+        while (len < c->len) {
+            ssize_t r = read(fd, buf + len, c->len - len);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+        }
+        same = len == c->len && (c->len == 0 || memcmp(buf, c->data, c->len) == 0);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    if (!same)
+        return store_err(diag, s->dir, -EBUSY,
+                         "commit: %s changed in the work tree since it was read; read it again",
+                         c->path);
+    return 0;
+}
+
 /* The body of engine_store_commit(), with the store locked and the arguments checked. */
 static int store_commit_locked(struct engine_store *s, const struct engine_store_change *changes,
-                               size_t n, git_tree_update *upd, char **paths,
+                               size_t n, git_tree_update *upd, char **paths, size_t nw,
                                const struct engine_store_author *author, const char *msg,
                                char out_id[41], struct engine_diag *diag)
 {
@@ -1074,7 +1189,8 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     }
     for (size_t i = 0; i < n; i++) {
         if ((error = store_change_fits(s, base, &changes[i], diag)) < 0 ||
-            (error = store_path_clean(s, changes[i].path, diag)) < 0)
+            (error = changes[i].from_worktree ? store_worktree_holds(s, &changes[i], diag)
+                                              : store_path_clean(s, changes[i].path, diag)) < 0)
             goto cleanup;
     }
     if ((error = store_updates(upd, s, changes, n, "commit: writing a file", diag)) < 0)
@@ -1090,7 +1206,7 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
         error = store_git_err(diag, s->dir, error, "commit");
         goto cleanup;
     }
-    if ((error = store_journal_write(s, paths, n, diag)) < 0)
+    if ((error = store_journal_write(s, changes, n, diag)) < 0)
         goto cleanup;
     journal = 1;
     /* Moves main only if it is still PARENT (libgit2 compares under the ref's lock). */
@@ -1102,7 +1218,8 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     git_oid_cpy(&s->head, &id);
     git_oid_tostr(out_id, GIT_OID_HEXSZ + 1, &id);
     journal = 0;
-    if (store_checkout(s, tree, paths, n, "commit: updating the work tree", diag) < 0 ||
+    if (store_finish_paths(s, tree, paths, nw, paths + nw, n - nw, "commit: updating the work tree",
+                           diag) < 0 ||
         store_journal_remove(s, diag) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
 
@@ -1123,6 +1240,7 @@ int engine_store_commit(struct engine_store *s, const struct engine_store_change
 {
     git_tree_update *upd = NULL;
     char **paths = NULL, *msg = NULL;
+    size_t nw = 0;
     int error;
 
     out_id[0] = '\0';
@@ -1136,10 +1254,15 @@ int engine_store_commit(struct engine_store *s, const struct engine_store_change
         error = store_err(diag, s->dir, -ENOMEM, "commit: out of memory");
         goto cleanup;
     }
+    /* The paths to rewrite in the work tree first, then those it already holds. */
     for (size_t i = 0; i < n; i++)
-        paths[i] = (char *)changes[i].path;
+        if (!changes[i].from_worktree)
+            paths[nw++] = (char *)changes[i].path;
+    for (size_t i = 0, j = nw; i < n; i++)
+        if (changes[i].from_worktree)
+            paths[j++] = (char *)changes[i].path;
     store_lock(s);
-    error = store_commit_locked(s, changes, n, upd, paths, author, msg, out_id, diag);
+    error = store_commit_locked(s, changes, n, upd, paths, nw, author, msg, out_id, diag);
     store_unlock(s);
 
 cleanup:

@@ -93,12 +93,17 @@ int engine_store_author_from_uid(struct engine_store_author_buf *out, uid_t uid)
 
 /* One file of a change: write DATA (LEN bytes, borrowed; may hold any bytes) at PATH, or,
  * when REMOVE is nonzero, delete PATH (DATA and LEN are ignored). PATH is relative to the
- * root of the store, '/'-separated, e.g. "state/levels". */
+ * root of the store, '/'-separated, e.g. "state/levels".
+ * FROM_WORKTREE nonzero takes an operator's hand edit as it is: DATA is what the caller read
+ * (and validated) from PATH's work-tree file (REMOVE: the file is gone). The commit checks
+ * that the file still holds exactly that, commits it and brings the index to it; the work-tree
+ * file is never rewritten, so no crash can lose the edit. */
 struct engine_store_change {
     const char *path;
     const char *data;
     size_t len;
     int remove;
+    int from_worktree;
 };
 
 /*
@@ -183,7 +188,9 @@ void engine_store_list_free(struct engine_store_dirent *v, size_t n);
  *  -ENOENT  removing a path that is absent; -EISDIR/-ENOTDIR writing over a directory or
  *           below a file (or removing a directory);
  *  -EBUSY   a changed path has uncommitted edits in the work tree or index (an operator's
- *           hand edit, which the store does not overwrite: commit or restore it first);
+ *           hand edit, which the store does not overwrite: commit it with FROM_WORKTREE or
+ *           restore it first); or a FROM_WORKTREE path whose file no longer holds DATA (it
+ *           was edited again: read it again);
  *  -EAGAIN  main moved outside the store since it was last seen (call engine_store_refresh(),
  *           validate, and try again), or another git process holds main's lock.
  * ENGINE_STORE_WORKTREE_STALE (positive): the commit is made and durable (OUT_ID is set) but
@@ -245,8 +252,9 @@ struct engine_store_wtchange {
  * Lists the work-tree files that differ from the store's head (an operator's hand edit),
  * sorted by path; files that .gitignore ignores are left out. *OUT is a new array of *N
  * entries (NULL when *N is 0); free it with engine_store_wtchanges_free(). The caller reads
- * the files from engine_store_dir() and either commits them with engine_store_commit() or
- * puts HEAD's content back with engine_store_restore().
+ * the files from engine_store_dir() and either commits them in place with
+ * engine_store_commit() (changes marked FROM_WORKTREE) or puts HEAD's content back with
+ * engine_store_restore().
  */
 int engine_store_worktree_changes(struct engine_store *s, struct engine_store_wtchange **out,
                                   size_t *n, struct engine_diag *diag);

@@ -109,10 +109,10 @@ static int fs_text_equal(const struct fs_text *a, const struct fs_text *b)
  * and need not be read again. OUT_ID is "" when nothing differs. Caller holds apply_mu.
  */
 static int fs_commit(struct fs_ctx *c, const struct fs_snap *cur, const struct fs_snap *ns,
-                     const struct engine_store_author *author, const char *msg, char out_id[41],
-                     struct engine_diag *diag)
+                     const int *from_worktree, const struct engine_store_author *author,
+                     const char *msg, char out_id[41], struct engine_diag *diag)
 {
-    struct engine_store_change ch[FS_FILE_N];
+    struct engine_store_change ch[FS_FILE_N] = {{0}};
     struct fs_text head[FS_FILE_N] = {{0}};
     const struct fs_text *base = head;
     size_t n = 0;
@@ -130,6 +130,7 @@ static int fs_commit(struct fs_ctx *c, const struct fs_snap *cur, const struct f
         ch[n].data = ns->file[f].data;
         ch[n].len = ns->file[f].len;
         ch[n].remove = ns->file[f].data == NULL;
+        ch[n].from_worktree = from_worktree != NULL && from_worktree[f];
         n++;
     }
     if (n > 0)
@@ -328,7 +329,7 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
             rc = -ENOMEM;
             goto done;
         }
-        rc = fs_commit(c, cur, ns, &who.author, msg, id, &diag);
+        rc = fs_commit(c, cur, ns, NULL, &who.author, msg, id, &diag);
         if (rc != -EAGAIN || attempt >= 2)
             break;
         /* main moved outside the mount: take that change in (or refuse it) and redo ours on
@@ -542,12 +543,9 @@ static void fs_external_worktree(struct fs_ctx *c)
         msg = NULL;
         goto out;
     }
-    /* The store commits only over a clean work tree: put the committed content back, then
-     * commit the edit (which writes it again). */
-    for (int f = 0; f < FS_FILE_N; f++)
-        if (touched[f])
-            engine_store_restore(c->store, fs_file_path(f), NULL);
-    rc = fs_commit(c, cur, ns, &who.author, msg, id, &diag);
+    /* The edit is committed as it is in the work tree, which is never rewritten: a crash
+     * cannot lose it (the store checks that the files still hold what was read). */
+    rc = fs_commit(c, cur, ns, touched, &who.author, msg, id, &diag);
     if (rc < 0) {
         if ((text = engine_diag_join(&diag)) != NULL)
             for (char *p = text; *p; p++)

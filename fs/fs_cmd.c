@@ -65,7 +65,7 @@ int fs_cmd_init(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct fs_text file[FS_FILE_N] = {{0}};
-    struct engine_store_change ch[FS_FILE_N];
+    struct engine_store_change ch[FS_FILE_N] = {{0}};
     struct engine_store_author_buf who;
     struct engine_diag diag = {0};
     struct engine_store *store = NULL;

@@ -652,6 +652,90 @@ static void test_store_worktree_changes_and_restore(void **state)
     engine_store_free(s);
 }
 
+/* A hand edit committed as it is: the work-tree file is never rewritten (same inode, same
+ * modification time), the index follows, git sees a clean tree; an edit made again since it
+ * was read is refused; a removal is taken too. */
+static void test_store_commit_from_worktree_keeps_the_file(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    struct engine_store_change c = {"topology.yaml", TEXT("valid: edit\n"), 0, 1};
+    struct engine_store_change gone = {"policy/acl", NULL, 0, 1, 1};
+    struct engine_store_wtchange *v;
+    struct stat before, after;
+    struct engine_diag d;
+    char path[8192], id[41];
+    size_t n;
+
+    snprintf(path, sizeof(path), "%s/topology.yaml", f->dir);
+    write_file(f->dir, "topology.yaml", "valid: edit\n");
+    assert_int_equal(stat(path, &before), 0);
+    /* The store would not overwrite the edit with a plain commit... */
+    assert_int_equal(engine_store_commit(s, &initial[0], 1, &alice, "m", id, NULL), -EBUSY);
+    /* ...and refuses content the file does not hold (it was edited again since). */
+    {
+        struct engine_store_change stale = {"topology.yaml", TEXT("older: edit\n"), 0, 1};
+        engine_diag_init(&d);
+        assert_int_equal(engine_store_commit(s, &stale, 1, &alice, "m", id, &d), -EBUSY);
+        assert_non_null(strstr(d.v[0].msg, "changed in the work tree since it was read"));
+        engine_diag_free(&d);
+    }
+    assert_int_equal(log_count(s), 1);
+    assert_int_equal(engine_store_commit(s, &c, 1, &alice, "edited", id, NULL), 0);
+    assert_int_equal(strlen(id), 40);
+    assert_read(s, "topology.yaml", "valid: edit\n");
+    assert_int_equal(stat(path, &after), 0);
+    assert_int_equal(after.st_ino, before.st_ino);
+    assert_int_equal(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+    assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+    assert_int_equal(engine_store_worktree_changes(s, &v, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    /* The next plain commit of that path is not refused: the index follows main. */
+    commit1(s, "topology.yaml", "next: write\n", id);
+
+    snprintf(path, sizeof(path), "%s/policy/acl", f->dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(engine_store_commit(s, &gone, 1, &alice, "removed", id, NULL), 0);
+    assert_int_equal(engine_store_read(s, "policy/acl", &(char *){NULL}, &n, NULL), -ENOENT);
+    if (have_git())
+        assert_git_clean(f->dir);
+    engine_store_free(s);
+}
+
+/* A crash after main moved but before the index followed a hand edit (here: another git
+ * process holds the index lock) leaves the edit in place; the next open finishes the index
+ * from the journal without touching the file. */
+static void test_store_commit_from_worktree_finished_after_a_crash(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    struct engine_store_change c = {"state/levels", TEXT("web: edited\n"), 0, 1};
+    struct stat before, after;
+    char lock[8192], path[8192], id[41];
+    int fd;
+
+    snprintf(lock, sizeof(lock), "%s/.git/index.lock", f->dir);
+    snprintf(path, sizeof(path), "%s/state/levels", f->dir);
+    write_file(f->dir, "state/levels", "web: edited\n");
+    assert_int_equal(stat(path, &before), 0);
+    assert_true((fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644)) >= 0);
+    close(fd);
+    assert_int_equal(engine_store_commit(s, &c, 1, &alice, "edited", id, NULL),
+                     ENGINE_STORE_WORKTREE_STALE);
+    engine_store_free(s);
+    assert_file(f->dir, "state/levels", "web: edited\n");
+    assert_int_equal(unlink(lock), 0);
+    assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
+    assert_read(s, "state/levels", "web: edited\n");
+    assert_int_equal(stat(path, &after), 0);
+    assert_int_equal(after.st_ino, before.st_ino);
+    assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+    if (have_git())
+        assert_git_clean(f->dir);
+    commit1(s, "state/levels", "web: critical\n", id);
+    engine_store_free(s);
+}
+
 static void test_store_foreign_index_lock_finished_later(void **state)
 {
     struct fixture *f = *state;
@@ -1012,6 +1096,10 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_worktree_changes_and_restore, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_commit_from_worktree_keeps_the_file,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_commit_from_worktree_finished_after_a_crash,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_foreign_index_lock_finished_later, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_commit_syncs_only_what_changed, fixture_setup,

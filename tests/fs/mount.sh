@@ -367,10 +367,13 @@ same "the last good state stays served" "$A" "regular * GET /before-revert allow
 check "a write through the mount puts the good files back" sh -c "echo 'regular * GET /after allow' > '$A'"
 check "so main is valid again" sh -c "git -C '$S' show main:policy/acl | grep -q /after"
 printf 'ops: alice\n' >"$S/policy/groups"
+edited=$(stat -c '%i %y' "$S/policy/groups")
 # (the commit comes first, then the new state is served: wait for the latter)
 check "a valid work-tree edit is served" wait_for 10 sh -c "test \"\$(cat '$M/policy/groups')\" = 'ops: alice'"
 check "and committed" sh -c "git -C '$S' log -1 --format=%s | grep -q 'policy/groups: edited in the store'"
 check "the work tree is clean again" test -z "$(git -C "$S" status --porcelain)"
+check "the edited file was committed in place, never rewritten (no crash can lose it)" \
+    test "$(stat -c '%i %y' "$S/policy/groups")" = "$edited"
 printf 'regular group:nosuch GET / allow\n' >"$S/policy/acl"
 check "an invalid work-tree edit is refused" wait_for 10 grep -q "refused edit of policy/acl" "$M/errors"
 same "the served ACL is unchanged" "$A" "regular * GET /after allow"
