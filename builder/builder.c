@@ -150,6 +150,16 @@ static int builder_hash_file(uint8_t out[32], const char *path)
     return 0;
 }
 
+/* A temporary name beside PATH that no other build uses: this process's id and a counter
+ * shared by every builder and thread of the process (two builders of one daemon may write the
+ * same cache entry at once). Freed by the caller; NULL when out of memory. */
+static char *builder_tmp_name(const char *path)
+{
+    static unsigned long counter;
+    unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+    return builder_fmt("%s.tmp-%ld-%lu", path, (long)getpid(), n);
+}
+
 /* Writes DATA to PATH through a temporary file in the same directory and a rename. */
 static int builder_write_atomic(const char *path, const void *data, size_t len)
 {
@@ -319,59 +329,84 @@ static void builder_pool_run(unsigned threads, void *jobs, size_t n, void (*fn)(
 
 /* ---- sources ---- */
 
-static int builder_scan(struct builder *b, struct engine_diag *d)
+/* Calls FN(ARG, REL, HASH) for every file under SRC that GLOBS match (sorted within each glob),
+ * REL relative to SRC and HASH the SHA-256 of its contents. Returns 0, FN's nonzero value, or a
+ * negative errno with a message in D (which may be NULL). */
+static int builder_glob_files(const char *src, const char *const *globs,
+                              int (*fn)(void *arg, const char *rel, const uint8_t hash[32]),
+                              void *arg, struct engine_diag *d)
 {
-    struct engine_sha256 hh;
-    engine_sha256_init(&hh);
-    for (int pass = 0; pass < 2; pass++) {
-        const char *const *globs = pass ? builder_unit_globs : builder_header_globs;
-        for (size_t gi = 0; globs[gi]; gi++) {
-            glob_t g;
-            char *pat = builder_fmt("%s/%s", b->src, globs[gi]);
-            int r = pat ? glob(pat, 0, NULL, &g) : GLOB_NOSPACE;
-            free(pat);
-            if (r == GLOB_NOMATCH)
-                return engine_diag_add(d, NULL, 0, 0,
+    for (size_t gi = 0; globs[gi]; gi++) {
+        glob_t g;
+        char *pat = builder_fmt("%s/%s", src, globs[gi]);
+        int r = pat ? glob(pat, 0, NULL, &g) : GLOB_NOSPACE;
+        free(pat);
+        if (r == GLOB_NOMATCH)
+            return d ? engine_diag_add(d, NULL, 0, 0,
                                        "the guest sources are missing: nothing matches %s/%s "
                                        "(set %s to the unisec source tree)",
-                                       b->src, globs[gi], BUILDER_SOURCE_ENV);
-            if (r != 0)
-                return -ENOMEM;
-            for (size_t i = 0; i < g.gl_pathc; i++) {
-                const char *rel = g.gl_pathv[i] + strlen(b->src) + 1;
-                uint8_t h[32];
-                int e = builder_hash_file(h, g.gl_pathv[i]);
-                if (e < 0) {
-                    globfree(&g);
-                    return engine_diag_add(d, g.gl_pathv[i], 0, 0, "cannot read: %s", strerror(-e)),
-                           e;
-                }
-                if (!pass) {
-                    engine_sha256_update(&hh, rel, strlen(rel) + 1);
-                    engine_sha256_update(&hh, h, 32);
-                    continue;
-                }
-                struct builder_file *u = realloc(b->units, (b->nunits + 1) * sizeof(*u));
-                if (u == NULL) {
-                    globfree(&g);
-                    return -ENOMEM;
-                }
-                b->units = u;
-                u = &b->units[b->nunits];
-                if ((u->rel = strdup(rel)) == NULL) {
-                    globfree(&g);
-                    return -ENOMEM;
-                }
-                b->nunits++;
-                memcpy(u->hash, h, 32);
-                size_t l = strlen(rel);
-                u->binding = l > 7 && strcmp(rel + l - 7, "_bind.c") == 0;
+                                       src, globs[gi], BUILDER_SOURCE_ENV)
+                     : -ENOENT;
+        if (r != 0)
+            return -ENOMEM;
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            uint8_t h[32];
+            int e = builder_hash_file(h, g.gl_pathv[i]);
+            if (e < 0 && d)
+                engine_diag_add(d, g.gl_pathv[i], 0, 0, "cannot read: %s", strerror(-e));
+            if (e == 0)
+                e = fn(arg, g.gl_pathv[i] + strlen(src) + 1, h);
+            if (e != 0) {
+                globfree(&g);
+                return e;
             }
-            globfree(&g);
         }
+        globfree(&g);
     }
-    engine_sha256_final(&hh, b->headers);
     return 0;
+}
+
+static int builder_header_add(void *arg, const char *rel, const uint8_t hash[32])
+{
+    engine_sha256_update(arg, rel, strlen(rel) + 1);
+    engine_sha256_update(arg, hash, 32);
+    return 0;
+}
+
+/* OUT: one hash of every guest header under SRC (names and contents). */
+static int builder_headers_hash(const char *src, uint8_t out[32], struct engine_diag *d)
+{
+    struct engine_sha256 hh;
+    int r;
+
+    engine_sha256_init(&hh);
+    if ((r = builder_glob_files(src, builder_header_globs, builder_header_add, &hh, d)) == 0)
+        engine_sha256_final(&hh, out);
+    return r;
+}
+
+static int builder_unit_add(void *arg, const char *rel, const uint8_t hash[32])
+{
+    struct builder *b = arg;
+    struct builder_file *u = realloc(b->units, (b->nunits + 1) * sizeof(*u));
+    size_t l = strlen(rel);
+
+    if (u == NULL)
+        return -ENOMEM;
+    b->units = u;
+    u = &b->units[b->nunits];
+    if ((u->rel = strdup(rel)) == NULL)
+        return -ENOMEM;
+    b->nunits++;
+    memcpy(u->hash, hash, 32);
+    u->binding = l > 7 && strcmp(rel + l - 7, "_bind.c") == 0;
+    return 0;
+}
+
+static int builder_scan(struct builder *b, struct engine_diag *d)
+{
+    int r = builder_headers_hash(b->src, b->headers, d);
+    return r != 0 ? r : builder_glob_files(b->src, builder_unit_globs, builder_unit_add, b, d);
 }
 
 static int builder_toolchain(struct builder *b, struct engine_diag *d)
@@ -485,6 +520,7 @@ struct builder_obj {
     const char *target;
     uint8_t key[32];
     char *path;   /* CACHE/obj/KEY.o */
+    char *tmp;    /* where it was compiled, before it is stored at PATH; NULL when cached */
     char *output; /* the compiler's messages on failure */
     int status;
 };
@@ -523,38 +559,75 @@ static void builder_cc_argv(struct builder *b, char **argv, char *isys, char *in
 }
 
 /* Compiles SRC (relative to CWD, so that no directory is recorded in the object) into the
- * file OUT (an absolute path, written through a temporary name). */
-static int builder_compile(struct builder *b, const char *cwd, const char *src, const char *out,
-                           char **output)
+ * file OUT as it is (no temporary name: see builder_compile()). */
+static int builder_compile_to(struct builder *b, const char *cwd, const char *src, const char *out,
+                              char **output)
 {
-    char *tmp = builder_fmt("%s.tmp-%d-%lu", out, (int)getpid(), (unsigned long)pthread_self());
     char *inc1 = builder_fmt("-I%s/builder/libos", b->src), *inc2 = builder_fmt("-I%s", b->src);
     char *map = builder_fmt("-ffile-prefix-map=%s=.", b->src);
     char *argv[40];
     int r = -ENOMEM;
 
     *output = NULL;
-    if (tmp && inc1 && inc2 && map) {
-        builder_cc_argv(b, argv, b->isystem, inc1, inc2, map, src, tmp);
+    if (inc1 && inc2 && map) {
+        builder_cc_argv(b, argv, b->isystem, inc1, inc2, map, src, out);
         r = builder_run(cwd, argv, output);
-        if (r == 0 && rename(tmp, out) < 0)
-            r = -errno;
-        if (r != 0)
-            unlink(tmp);
     }
-    free(tmp);
     free(inc1);
     free(inc2);
     free(map);
     return r;
 }
 
+/* The same into OUT (an absolute path) through a temporary name and a rename. */
+static int builder_compile(struct builder *b, const char *cwd, const char *src, const char *out,
+                           char **output)
+{
+    char *tmp = builder_tmp_name(out);
+    int r;
+
+    *output = NULL;
+    if (tmp == NULL)
+        return -ENOMEM;
+    r = builder_compile_to(b, cwd, src, tmp, output);
+    if (r == 0 && rename(tmp, out) < 0)
+        r = -errno;
+    if (r != 0)
+        unlink(tmp);
+    free(tmp);
+    return r;
+}
+
+/* Compiles a guest object the cache lacks into O->tmp; builder_target() stores it once it has
+ * checked that the sources compiled are still those the key was made from. */
 static void builder_obj_job(void *jobs, size_t i)
 {
     struct builder_obj *o = &((struct builder_obj *)jobs)[i];
+    uint8_t h[32];
+    char *src;
+
     if (access(o->path, F_OK) == 0)
         return;
-    o->status = builder_compile(o->b, o->b->src, o->unit->rel, o->path, &o->output);
+    if ((o->tmp = builder_tmp_name(o->path)) == NULL) {
+        o->status = -ENOMEM;
+        return;
+    }
+    o->status = builder_compile_to(o->b, o->b->src, o->unit->rel, o->tmp, &o->output);
+    if (o->status != 0)
+        return;
+    /* The key holds the hash the source had when the builder was made: the bytes just
+     * compiled must be those, or the cache would keep another source's object under it. */
+    if ((src = builder_fmt("%s/%s", o->b->src, o->unit->rel)) == NULL ||
+        builder_hash_file(h, src) < 0 || memcmp(h, o->unit->hash, 32) != 0) {
+        o->status = src == NULL ? -ENOMEM : -ESTALE;
+        free(o->output); /* the compiler's (empty) messages */
+        o->output = NULL;
+        if (src != NULL && (o->output = builder_fmt("%s changed since the builder read it (during "
+                                                    "this build); build again",
+                                                    src)) == NULL)
+            o->status = -ENOMEM;
+    }
+    free(src);
 }
 
 /* ---- the image ---- */
@@ -1139,6 +1212,24 @@ static int builder_target(struct builder *b, const char *target, char **lib, cha
         }
     if (r != 0)
         goto cleanup;
+    /* What was compiled included the headers as they are now: they must be those the keys
+     * were made from before the objects are stored under them. */
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (objs[i].tmp != NULL) {
+            uint8_t hh[32];
+            if ((r = builder_headers_hash(b->src, hh, d)) == 0 && memcmp(hh, b->headers, 32) != 0)
+                r = engine_diag_add(d, b->src, 0, 0,
+                                    "the guest headers changed since the builder read them "
+                                    "(during this build); build again");
+            break;
+        }
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (objs[i].tmp != NULL && rename(objs[i].tmp, objs[i].path) < 0) {
+            r = -errno;
+            engine_diag_add(d, objs[i].path, 0, 0, "cannot store the object: %s", strerror(-r));
+        }
+    if (r != 0)
+        goto cleanup;
     char hex[65];
     builder_hex(hex, lib_key, 32);
     *lib = builder_fmt("%s/lib/%s.a", b->cache, hex);
@@ -1148,7 +1239,7 @@ static int builder_target(struct builder *b, const char *target, char **lib, cha
     }
     if (access(*lib, F_OK) != 0) {
         /* D: deterministic (no timestamps, uids or modes in the archive). */
-        char *tmp = builder_fmt("%s.tmp-%d", *lib, (int)getpid()), *out = NULL;
+        char *tmp = builder_tmp_name(*lib), *out = NULL;
         char **argv = calloc(n + 4, sizeof(*argv));
         size_t k = 0;
         if (tmp == NULL || argv == NULL) {
@@ -1179,6 +1270,9 @@ static int builder_target(struct builder *b, const char *target, char **lib, cha
 
 cleanup:
     for (size_t i = 0; i < n; i++) {
+        if (objs[i].tmp != NULL)
+            unlink(objs[i].tmp); /* stored, or not to be */
+        free(objs[i].tmp);
         free(objs[i].path);
         free(objs[i].output);
     }

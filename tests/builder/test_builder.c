@@ -2,6 +2,7 @@
  * ids that follow the inputs, byte-identical rebuilds, the cache, worker-pool builds, and
  * failures that report the compiler's message and leave nothing half-written. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -266,6 +267,102 @@ static void test_builder_failure_leaves_nothing(void **state)
     builder_free(b);
 }
 
+/* Two builders of one process (the orchestrator's two threads) fill the same cache at once:
+ * their temporary names never collide. Each round makes both archive the modules anew. */
+struct racer {
+    struct builder *b;
+    char out[4200];
+    struct builder_result r;
+    int status;
+    char *why;
+};
+
+static void *racer_main(void *arg)
+{
+    struct racer *x = arg;
+    struct builder_spec s = spec("spt", 0);
+    struct engine_diag d;
+    engine_diag_init(&d);
+    x->status = builder_build(x->b, &s, 1, x->out, &x->r, &d);
+    x->why = engine_diag_join(&d);
+    engine_diag_free(&d);
+    return NULL;
+}
+
+static void test_builder_two_builders_share_a_cache(void **state)
+{
+    (void)state;
+    struct racer x[2];
+    char cmd[8400];
+
+    for (int i = 0; i < 2; i++) {
+        memset(&x[i], 0, sizeof(x[i]));
+        x[i].b = new_builder(NULL);
+    }
+    for (int round = 0; round < 6; round++) {
+        pthread_t t[2];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'/lib/* '%s'/race-*", cache, tmp);
+        assert_int_equal(system(cmd), 0);
+        for (int i = 0; i < 2; i++) {
+            snprintf(x[i].out, sizeof(x[i].out), "%s/race-%d", tmp, i);
+            assert_int_equal(pthread_create(&t[i], NULL, racer_main, &x[i]), 0);
+        }
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(pthread_join(t[i], NULL), 0);
+            if (x[i].status != 0)
+                fail_msg("round %d, builder %d: %s", round, i, x[i].why ? x[i].why : "?");
+            free(x[i].why);
+            builder_results_free(&x[i].r, 1);
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        builder_free(x[i].b);
+}
+
+/* A source that changes between the builder's reading it (its hash, the object's key) and its
+ * compilation: the object compiled from the new bytes is not stored under the old key. */
+static void test_builder_source_changed_during_build(void **state)
+{
+    (void)state;
+    char src[4200], cmd[16800], log[4300], out[4200];
+    struct builder_spec s = spec("spt", 0);
+    struct builder_result r;
+    struct engine_diag d;
+    FILE *f;
+
+    snprintf(src, sizeof(src), "%s/src", tmp);
+    snprintf(out, sizeof(out), "%s/changed-out", tmp);
+    snprintf(log, sizeof(log), "%s/builder/modules/log/log.c", src);
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp -r builder engine '%s'/", src, src);
+    assert_int_equal(system(cmd), 0);
+    /* A version of log.c no cache holds yet, read by the builder... */
+    assert_non_null(f = fopen(log, "a"));
+    fprintf(f, "/* read by the builder (%s) */\n", tmp);
+    fclose(f);
+    assert_int_equal(setenv("UNISEC_SOURCE_DIR", src, 1), 0);
+    struct builder *b = new_builder(NULL);
+    /* ...then edited before the build compiles it. */
+    assert_non_null(f = fopen(log, "a"));
+    fprintf(f, "/* edited afterwards */\n");
+    fclose(f);
+    engine_diag_init(&d);
+    assert_true(builder_build(b, &s, 1, out, &r, &d) < 0);
+    char *all = engine_diag_join(&d);
+    assert_non_null(strstr(all, "changed since the builder read it"));
+    free(all);
+    engine_diag_free(&d);
+    builder_results_free(&r, 1);
+    builder_free(b);
+    /* A builder made now reads the new bytes and builds. */
+    b = new_builder(NULL);
+    engine_diag_init(&d);
+    assert_int_equal(builder_build(b, &s, 1, out, &r, &d), 0);
+    engine_diag_free(&d);
+    builder_results_free(&r, 1);
+    builder_free(b);
+    assert_int_equal(unsetenv("UNISEC_SOURCE_DIR"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +370,8 @@ int main(void)
         cmocka_unit_test(test_builder_reproducible),
         cmocka_unit_test(test_builder_spec_errors),
         cmocka_unit_test(test_builder_failure_leaves_nothing),
+        cmocka_unit_test(test_builder_two_builders_share_a_cache),
+        cmocka_unit_test(test_builder_source_changed_during_build),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
