@@ -52,10 +52,11 @@ struct orch {
     char pdp_addr[300];          /* where images' PDP devices connect */
     struct builder_options bopt; /* a builder is made per pass: it reads the sources anew */
 
-    /* One build at a time: two builders of one process may not share the object cache (their
-     * temporary names are per process). The reconcile thread goes first: the proactive one
-     * starts a batch only once the want it builds for has been realised. */
-    pthread_mutex_t build_mu;
+    /* The reconcile and proactive threads build at the same time, each with its own builder
+     * over the one cache (the builder's temporary names are unique in the process, and equal
+     * inputs give equal bytes, so either may store an entry): a level switch needing an
+     * image is not held up by a batch of proactive builds. The proactive thread starts a
+     * batch only once the want it builds for has been realised. */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;        /* mu: a new want, a report, stop */
@@ -625,9 +626,7 @@ static int orch_node_reconcile(struct orch *o, const struct orch_want *w,
         if (asprintf(&res.dir, "%s/%s", o->image_dir, res.id) < 0)
             res.dir = NULL, r = -ENOMEM;
     } else if ((b = orch_pass_builder(o, pass)) != NULL) {
-        pthread_mutex_lock(&o->build_mu);
         r = builder_build(b, &spec, 1, o->image_dir, &res, &d);
-        pthread_mutex_unlock(&o->build_mu);
         if (r == 0) {
             pthread_mutex_lock(&o->mu);
             orch_built_add(o, key, res.id);
@@ -820,9 +819,7 @@ static void *orch_proactive_main(void *arg)
                     orch_level_spec(&specs[k++], w->nodes[i].name, &w->nodes[i].levels[l],
                                     engine_target_name(o->target));
             engine_diag_init(&d);
-            pthread_mutex_lock(&o->build_mu);
             builder_build(b, specs, n, o->image_dir, res, &d);
-            pthread_mutex_unlock(&o->build_mu);
             pthread_mutex_lock(&o->mu);
             for (size_t i = 0; i < n; i++) {
                 uint8_t key[ENGINE_SHA256_LEN];
@@ -907,7 +904,6 @@ int orch_new(struct orch **out, const struct orch_options *opt, struct engine_di
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* orch_wait()'s deadlines */
     pthread_mutex_init(&o->mu, NULL);
-    pthread_mutex_init(&o->build_mu, NULL);
     pthread_cond_init(&o->cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&o->settle_cv, NULL);
@@ -991,7 +987,6 @@ void orch_free(struct orch *o)
     pthread_cond_destroy(&o->cv);
     pthread_cond_destroy(&o->settle_cv);
     pthread_mutex_destroy(&o->mu);
-    pthread_mutex_destroy(&o->build_mu);
     free(o);
 }
 
