@@ -17,6 +17,7 @@
 
 #include "builder/modules/dispatch/routes.h"
 #include "engine/acl_abi.h"
+#include "engine/json.h"
 #include "engine/sha256.h"
 
 #ifndef UNISEC_SOURCE_DIR_DEFAULT
@@ -1094,13 +1095,13 @@ static void builder_image_job(void *jobs, size_t i)
     free(buf);
     im->res->size = len;
     json_t *mj = builder_manifest(im, sha, len);
-    char *mtext = mj ? json_dumps(mj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    char *mtext = NULL, *mp = builder_fmt("%s/manifest.json", tmp);
+    size_t mlen = 0;
+    r = engine_json_dumps(&mtext, &mlen, mj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(mj);
-    char *mp = builder_fmt("%s/manifest.json", tmp),
-         *mline = mtext ? builder_fmt("%s\n", mtext) : NULL;
-    r = mline && mp ? builder_write_atomic(mp, mline, strlen(mline)) : -ENOMEM;
+    if (r == 0)
+        r = mp ? builder_write_atomic(mp, mtext, mlen) : -ENOMEM;
     free(mtext);
-    free(mline);
     free(mp);
     if (r < 0) {
         r = builder_fail(im, log, "writing manifest.json", r, strerror(-r));

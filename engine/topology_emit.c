@@ -2,6 +2,7 @@
  * topology_emit.c — the five derived artifacts as text: unitosca.yaml (D_uniTOSCA, eq. 3),
  * tosca.yaml (D_TOSCA, eq. 5), p_so.json (P_SO), p_ug.json (P_UG) and topology.dot.
  */
+#include "json.h"
 #include "topology_derive.h"
 
 #include <errno.h>
@@ -803,57 +804,20 @@ static int topo_artifact_text(struct engine_topology_derived *x, enum engine_top
     return 0;
 }
 
-/* The text jansson dumps, in a buffer whose first failure to grow is final: jansson 2.14
- * ignores the result of dumping an object's key, so a failure there would otherwise leave a
- * document with bytes missing and no error. */
-struct topo_json_buf {
-    char *buf;
-    size_t len, cap;
-    int failed;
-};
-
-static int topo_json_put(const char *s, size_t n, void *arg)
-{
-    struct topo_json_buf *b = arg;
-
-    if (b->failed)
-        return -1;
-    if (b->len + n + 2 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        char *p;
-        while (cap < b->len + n + 2)
-            cap *= 2;
-        if ((p = realloc(b->buf, cap)) == NULL) {
-            b->failed = 1;
-            return -1;
-        }
-        b->buf = p;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    return 0;
-}
-
 static int topo_artifact_json(struct engine_topology_derived *x, enum engine_topology_artifact a,
                               json_t *j)
 {
-    struct topo_json_buf b = {0};
-    int r;
+    size_t len;
+    char *text;
+    int r = engine_json_dumps(&text, &len, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
-    if (j == NULL)
-        return -ENOMEM;
-    r = json_dump_callback(j, topo_json_put, &b, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(j);
-    if (r != 0 || b.failed || topo_json_put("\n", 1, &b) < 0) {
-        free(b.buf);
+    if (r < 0)
+        return r;
+    if (topo_arena_adopt(&x->a, text) < 0)
         return -ENOMEM;
-    }
-    b.buf[b.len] = 0;
-    if (topo_arena_adopt(&x->a, b.buf) < 0)
-        return -ENOMEM;
-    x->art[a] = b.buf;
-    x->artlen[a] = b.len;
+    x->art[a] = text;
+    x->artlen[a] = len;
     return 0;
 }
 

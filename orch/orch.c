@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/json.h"
 #include "engine/sha256.h"
 #include "runtime/supervisor.h"
 
@@ -1084,13 +1085,14 @@ int orch_status_json(struct orch *o, const char *node, FILE *out)
     json_t *j;
     char since[32] = "";
     char *s;
+    int r;
 
     pthread_mutex_lock(&o->mu);
     const struct orch_node *n = orch_node_get(o, node, 0);
     if (n == NULL) {
         pthread_mutex_unlock(&o->mu);
-        fprintf(out, "{\"node\": \"%s\", \"state\": \"pending\"}\n", node);
-        return 0;
+        j = json_pack("{s:s, s:s}", "node", node, "state", "pending");
+        goto dump;
     }
     if (n->have_sup && n->sup.since_ns)
         orch_time(since, sizeof(since), n->sup.since_ns);
@@ -1105,13 +1107,12 @@ int orch_status_json(struct orch *o, const char *node, FILE *out)
                   n->have_sup && n->sup.why[0] ? n->sup.why : NULL, "error",
                   n->error[0] ? n->error : NULL, "building", n->building);
     pthread_mutex_unlock(&o->mu);
-    if (j == NULL)
-        return -ENOMEM;
-    s = json_dumps(j, JSON_INDENT(2));
+dump:
+    r = engine_json_dumps(&s, NULL, j, JSON_INDENT(2));
     json_decref(j);
-    if (s == NULL)
-        return -ENOMEM;
-    fprintf(out, "%s\n", s);
+    if (r < 0)
+        return r;
+    fputs(s, out);
     free(s);
     return 0;
 }
