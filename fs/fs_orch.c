@@ -61,10 +61,17 @@ void fs_orch_installed(struct fs_ctx *c, struct fs_snap *s)
     fs_orch_give(c, s);
 }
 
+/* A deployment commit found main moved outside: take that change in now, as the watcher would
+ * (validated, served, given to the orchestrator), so that the commit goes on top of it. */
+static void fs_orch_store_moved(void *arg)
+{
+    fs_apply_external(arg);
+}
+
 int fs_orch_start(struct fs_ctx *c, struct engine_diag *d)
 {
     struct orch_options opt = {c->target, c->image_dir,  NULL, c->listen_host,
-                               c->store,  fs_orch_event, c};
+                               c->store,  fs_orch_event, c,    fs_orch_store_moved};
     struct fs_snap *s;
     int r;
 

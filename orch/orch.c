@@ -47,6 +47,7 @@ struct orch {
     struct engine_store *store;
     void (*event)(void *arg, const char *line);
     void *event_arg;
+    void (*store_moved)(void *arg);
 
     struct sup *sup;
     struct orch_pdp *pdp;        /* the pull PDP */
@@ -354,6 +355,26 @@ static char *orch_deployed_text(struct orch *o, size_t *len)
     return buf;
 }
 
+int orch_record_commit(struct engine_store *s, const struct engine_store_change *ch,
+                       const struct engine_store_author *author, const char *msg,
+                       void (*moved)(void *arg), void *arg, char id[41], struct engine_diag *d)
+{
+    int r = -EAGAIN;
+
+    for (int attempt = 0; attempt < ORCH_RECORD_TRIES && r == -EAGAIN; attempt++) {
+        if (attempt > 0) {
+            /* Let the mount take the outside change in (or the other git process finish). */
+            engine_diag_free(d);
+            engine_diag_init(d);
+            if (moved != NULL)
+                moved(arg);
+            usleep(20000u << (attempt - 1));
+        }
+        r = engine_store_commit(s, ch, 1, author, msg, id, d);
+    }
+    return r;
+}
+
 /* Records NODE's deployment as a commit of state/deployed. */
 static void orch_deployed_commit(struct orch *o, const struct orch_want *w, const char *node)
 {
@@ -387,7 +408,7 @@ static void orch_deployed_commit(struct orch *o, const struct orch_want *w, cons
     if (text != NULL && msg != NULL && engine_store_author_from_uid(&ab, getuid()) == 0) {
         a = (struct engine_store_author){"unisec", ab.author.email};
         struct engine_store_change ch = {"state/deployed", text, len, 0};
-        r = engine_store_commit(o->store, &ch, 1, &a, msg, id, &d);
+        r = orch_record_commit(o->store, &ch, &a, msg, o->store_moved, o->event_arg, id, &d);
         if (r < 0) {
             char *why = engine_diag_join(&d);
             orch_event(o, "%s: deployment not recorded in the store: %s", node,
@@ -912,6 +933,7 @@ int orch_new(struct orch **out, const struct orch_options *opt, struct engine_di
     o->store = opt->store;
     o->event = opt->event;
     o->event_arg = opt->event_arg;
+    o->store_moved = opt->store_moved;
     o->next_version = orch_version_recorded(opt->store) + 1;
     if ((o->image_dir = strdup(opt->image_dir)) == NULL ||
         (opt->cache_dir && (o->cache_dir = strdup(opt->cache_dir)) == NULL) ||

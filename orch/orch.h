@@ -48,6 +48,11 @@ struct orch_options {
     /* One line per step (no newline). Called from the orchestrator's threads. */
     void (*event)(void *arg, const char *line);
     void *event_arg;
+    /* Called (with EVENT_ARG, from the orchestrator's threads, no lock of it held) when a
+     * deployment commit finds that main moved outside the store: the caller takes that change
+     * in as it does any outside change (engine_store_refresh(), validation), then the commit
+     * is tried again on top of it. NULL: the orchestrator only waits and tries again. */
+    void (*store_moved)(void *arg);
 };
 
 /* Makes an orchestrator; nothing runs until orch_apply(). Free with orch_free(). */

@@ -101,4 +101,17 @@ int orch_pdp_port(const struct orch_pdp *p);
  * and tells every connected guest its version. Returns at once; the PDP thread takes it in. */
 void orch_pdp_update(struct orch_pdp *p, struct orch_blob *b);
 
+/* How many times a deployment commit is tried when main moved or is locked (-EAGAIN). */
+#define ORCH_RECORD_TRIES 6
+
+/*
+ * Commits CH to S with AUTHOR and MSG (engine_store_commit()); on -EAGAIN (main moved outside
+ * the store, or another git process holds its lock) calls MOVED(ARG) when not NULL, waits a
+ * little longer each time (20 ms, 40 ms, ...) and tries again, ORCH_RECORD_TRIES times in all.
+ * Returns engine_store_commit()'s last result; D holds the last attempt's messages only.
+ */
+int orch_record_commit(struct engine_store *s, const struct engine_store_change *ch,
+                       const struct engine_store_author *author, const char *msg,
+                       void (*moved)(void *arg), void *arg, char id[41], struct engine_diag *d);
+
 #endif
