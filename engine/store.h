@@ -37,7 +37,8 @@
  * wrote are on stable storage. A commit that is interrupted (kill -9, power loss) leaves
  * either the old `main` or the new one, never a broken ref; a work tree left half-updated is
  * finished by the next engine_store_open(), engine_store_commit() or engine_store_refresh()
- * (the store keeps a small journal, .git/unisec-sync, while it updates the work tree).
+ * (the store keeps a small journal, .git/unisec-sync, which names the paths while it updates
+ * the work tree and is empty otherwise).
  */
 #ifndef UNISEC_ENGINE_STORE_H
 #define UNISEC_ENGINE_STORE_H
