@@ -332,6 +332,11 @@ int main(void)
         KROW("MMIO store claimed by an ioeventfd (kernel only, no exit)", k.kick_us);
         KROW("ioeventfd kick + host thread woken by it answers in memory", k.ring_wake_us);
         KROW("ioeventfd kick + host thread polling memory answers", k.ring_spin_us);
+        if (k.block_us >= 0)
+            KROW("guest read blocked in KVM till a host thread supplies the page", k.block_us);
+        else
+            printf("%-62s %s\n", "guest read blocked in KVM till a host thread supplies the page",
+                   k.block_why);
     }
     return 0;
 }

@@ -5,12 +5,17 @@
  * hypercalls are made (runtime/README.md).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,7 +23,8 @@
 #include "runtime/hvt.h"
 
 extern const unsigned char bench_kvm_code[], bench_kvm_code_end[];
-extern const unsigned char bench_kvm_store[], bench_kvm_kick[], bench_kvm_ring[], bench_kvm_out[];
+extern const unsigned char bench_kvm_store[], bench_kvm_kick[], bench_kvm_ring[], bench_kvm_block[],
+    bench_kvm_out[];
 
 #define BK_MEM    (8ull << 20)
 #define BK_SHARED 0x200000ull /* request at +0, answer at +0x40 */
@@ -111,6 +117,70 @@ static double bk_ring(struct hvt *h, int efd, int spin, char *why, size_t size)
     return us;
 }
 
+struct bk_pager {
+    struct hvt *h;
+    int uffd, stopfd;
+};
+
+/* The host side of the block loop: supplies each page the guest waits for, with the turn's
+ * number in it, after removing the other page (which the guest is done with). */
+static void *bk_page(void *arg)
+{
+    struct bk_pager *p = arg;
+    static uint64_t page[4096 / 8];
+    uint8_t *wait = p->h->mem + BK_SHARED + 0x1000;
+    uint64_t turn = 0;
+    for (;;) {
+        struct pollfd fds[2] = {{p->uffd, POLLIN, 0}, {p->stopfd, POLLIN, 0}};
+        if (poll(fds, 2, -1) < 0 || fds[1].revents)
+            return NULL;
+        struct uffd_msg m;
+        if (read(p->uffd, &m, sizeof(m)) != sizeof(m) || m.event != UFFD_EVENT_PAGEFAULT)
+            continue;
+        uint8_t *at = (uint8_t *)(uintptr_t)(m.arg.pagefault.address & ~4095ull);
+        madvise(at == wait ? wait + 4096 : wait, 4096, MADV_DONTNEED);
+        page[0] = ++turn;
+        struct uffdio_copy c = {(uint64_t)(uintptr_t)at, (uint64_t)(uintptr_t)page, 4096, 0, 0};
+        if (ioctl(p->uffd, UFFDIO_COPY, &c) < 0 && errno == EEXIST) {
+            turn--; /* a second report of a fault already served */
+            struct uffdio_range w = {(uint64_t)(uintptr_t)at, 4096};
+            ioctl(p->uffd, UFFDIO_WAKE, &w);
+        }
+    }
+}
+
+/* A guest read that blocks inside KVM until a host thread supplies the page: what waiting
+ * without an exit would cost (two thread wakes, a page removal and a copy per turn). */
+static double bk_block(struct hvt *h, char *why, size_t size)
+{
+    uint8_t *wait = h->mem + BK_SHARED + 0x1000;
+    madvise(wait, 2 * 4096, MADV_DONTNEED);
+    struct bk_pager p = {h, (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK),
+                         eventfd(0, EFD_CLOEXEC)};
+    struct uffdio_api api = {.api = UFFD_API};
+    struct uffdio_register reg = {.range = {(uint64_t)(uintptr_t)wait, 2 * 4096},
+                                  .mode = UFFDIO_REGISTER_MODE_MISSING};
+    double us = -1;
+    pthread_t th;
+    if (p.uffd < 0 || p.stopfd < 0 || ioctl(p.uffd, UFFDIO_API, &api) < 0 ||
+        ioctl(p.uffd, UFFDIO_REGISTER, &reg) < 0) {
+        snprintf(why, size, "userfaultfd: %s", strerror(errno));
+    } else if (pthread_create(&th, NULL, bk_page, &p) != 0) {
+        snprintf(why, size, "no thread");
+    } else {
+        us = bk_loop(h, bench_kvm_block, BK_TURNS, 0x2, why, size);
+        uint64_t one = 1;
+        if (write(p.stopfd, &one, sizeof(one)) < 0)
+            us = -1;
+        pthread_join(th, NULL);
+    }
+    if (p.uffd >= 0)
+        close(p.uffd);
+    if (p.stopfd >= 0)
+        close(p.stopfd);
+    return us;
+}
+
 int bench_kvm_mechanisms(struct bench_kvm_result *r)
 {
     memset(r, 0, sizeof(*r));
@@ -142,6 +212,7 @@ int bench_kvm_mechanisms(struct bench_kvm_result *r)
     r->kick_us = bk_loop(&h, bench_kvm_kick, BK_TURNS, 0x2, why, sizeof(why));
     r->ring_wake_us = bk_ring(&h, efd, 0, why, sizeof(why));
     r->ring_spin_us = bk_ring(&h, efd, 1, why, sizeof(why));
+    r->block_us = bk_block(&h, r->block_why, sizeof(r->block_why));
     /* Last, as it may shut the vCPU down: port I/O at CPL 3, allowed by IOPL 3 in RFLAGS. */
     r->out_us = bk_loop(&h, bench_kvm_out, BK_TURNS, 0x3002, r->out_why, sizeof(r->out_why));
     rc = 0;

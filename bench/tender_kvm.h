@@ -11,6 +11,9 @@ struct bench_kvm_result {
     double kick_us;      /* MMIO store claimed by an ioeventfd: handled in the kernel */
     double ring_wake_us; /* kick, then a host thread woken by the eventfd answers in memory */
     double ring_spin_us; /* kick, then a host thread polling memory answers */
+    double block_us;     /* a read that blocks inside KVM until a host thread supplies the
+                            page (userfaultfd): how a guest could wait without an exit */
+    char block_why[64];  /* why that did not work */
 };
 
 /* Measures each mechanism; 0, or -1 (with a message on stderr) without a usable KVM. */

@@ -4,7 +4,7 @@
  * to %rbx + 0x100, which no ioeventfd claims: that exit ends the measurement. */
     .section .rodata
     .globl bench_kvm_code, bench_kvm_code_end
-    .globl bench_kvm_store, bench_kvm_kick, bench_kvm_ring, bench_kvm_out
+    .globl bench_kvm_store, bench_kvm_kick, bench_kvm_ring, bench_kvm_block, bench_kvm_out
     .p2align 4
 bench_kvm_code:
 /* A 32-bit store to the hypercall page: an MMIO exit. */
@@ -34,6 +34,22 @@ bench_kvm_ring:
     jnz 1b
     movl %ecx, 0x100(%rbx)
     jmp bench_kvm_ring
+/* Turn K reads the page at %rdi + 0x1000 * (1 + K % 2) until it holds K: the host removes
+ * each page before its turn, so the read blocks inside KVM until a host thread supplies the
+ * page (userfaultfd). */
+bench_kvm_block:
+    mov $1, %r9
+1:  mov %r9, %rax
+    and $1, %rax
+    shl $12, %rax
+    lea 0x1000(%rdi,%rax), %r10
+2:  cmp (%r10), %r9
+    jne 2b
+    inc %r9
+    dec %rsi
+    jnz 1b
+    movl %ecx, 0x100(%rbx)
+    jmp bench_kvm_block
 /* Port I/O (the bench sets IOPL 3). */
 bench_kvm_out:
     mov $0x500, %dx
