@@ -530,6 +530,17 @@ static int orch_push(struct orch *o, const char *node, const struct orch_blob *b
     return r;
 }
 
+/* Hands BLOB to the supervisor as NODE's rules without waiting for an acknowledgement (the
+ * supervisor gives them to every instance of the node, and to the next one at its start). */
+static int orch_push_blob(struct orch *o, const char *node, const struct orch_blob *b)
+{
+    struct engine_diag pd;
+    engine_diag_init(&pd);
+    int r = sup_policy_push(o->sup, node, b->data, b->len, b->version, &pd);
+    engine_diag_free(&pd);
+    return r;
+}
+
 /* Runs image ID (built in DIR) for node WN at level LV; waits until it is ready. */
 static int orch_start(struct orch *o, const struct orch_want_node *wn, const struct orch_level *lv,
                       const char *id, const char *dir, struct engine_diag *d)
@@ -551,31 +562,23 @@ static int orch_start(struct orch *o, const struct orch_want_node *wn, const str
     pthread_mutex_unlock(&o->mu);
     /* A push-mode image starts with its rules: the supervisor gives a new instance the
      * node's blob and counts it ready once acknowledged, so a swap never serves without. */
+    int pushed = 0;
     if (lv->pdp == ENGINE_PDP_PUSH && lv->blob != NULL && exists && dv.policy) {
-        struct engine_diag pd;
-        engine_diag_init(&pd);
         /* -ENOTSUP: the image serving now has no policy channel; the blob follows the run */
-        r = sup_policy_push(o->sup, wn->name, lv->blob->data, lv->blob->len, lv->blob->version,
-                            &pd);
-        engine_diag_free(&pd);
-        if (r < 0 && r != -ENOTSUP)
+        if ((r = orch_push_blob(o, wn->name, lv->blob)) < 0 && r != -ENOTSUP)
             return r;
+        pushed = r == 0;
     }
     if ((r = sup_node_run(o->sup, &spec, d)) < 0)
         return r;
     /* The node's rules follow at once when the serving image could not take them: a new
      * instance is handed the node's blob when it starts (and counts as ready once it has
      * acknowledged it), or gets it queued as soon as it runs. */
-    if (lv->pdp == ENGINE_PDP_PUSH && lv->blob != NULL && dv.policy) {
-        struct engine_diag pd;
-        engine_diag_init(&pd);
+    if (lv->pdp == ENGINE_PDP_PUSH && lv->blob != NULL && dv.policy && !pushed) {
         /* -ENOTSUP: the supervisor took the new image in already and an image without a
          * policy channel still serves: the rules are pushed once the new one serves (and
          * until they are acknowledged it answers 503). */
-        r = sup_policy_push(o->sup, wn->name, lv->blob->data, lv->blob->len, lv->blob->version,
-                            &pd);
-        engine_diag_free(&pd);
-        if (r < 0 && r != -ENOTSUP)
+        if ((r = orch_push_blob(o, wn->name, lv->blob)) < 0 && r != -ENOTSUP)
             return r;
     }
     orch_event(o, "%s: starting image %.12s (%s) on %s%s", wn->name, id, lv->level,
