@@ -530,17 +530,6 @@ static int orch_push(struct orch *o, const char *node, const struct orch_blob *b
     return r;
 }
 
-/* Hands BLOB to the supervisor as NODE's rules without waiting for an acknowledgement (the
- * supervisor gives them to every instance of the node, and to the next one at its start). */
-static int orch_push_blob(struct orch *o, const char *node, const struct orch_blob *b)
-{
-    struct engine_diag pd;
-    engine_diag_init(&pd);
-    int r = sup_policy_push(o->sup, node, b->data, b->len, b->version, &pd);
-    engine_diag_free(&pd);
-    return r;
-}
-
 /* Runs image ID (built in DIR) for node WN at level LV; waits until it is ready. */
 static int orch_start(struct orch *o, const struct orch_want_node *wn, const struct orch_level *lv,
                       const char *id, const char *dir, struct engine_diag *d)
@@ -555,32 +544,21 @@ static int orch_start(struct orch *o, const struct orch_want_node *wn, const str
     snprintf(image, sizeof(image), "%s/image", dir);
     struct sup_spec spec = {wn->name, image,   id,   lv->level, dv.ports, dv.nports,
                             dv.ups,   dv.nups, NULL, 0,         0};
+    /* A push-mode image starts with its rules: they go with the spec, so the supervisor
+     * cannot start the instance before they are the node's; it gives them at boot and
+     * counts the instance ready once acknowledged, so a swap never serves without. */
+    if (lv->pdp == ENGINE_PDP_PUSH && lv->blob != NULL && dv.policy) {
+        spec.policy = lv->blob->data;
+        spec.policy_len = lv->blob->len;
+        spec.policy_version = lv->blob->version;
+    }
     pthread_mutex_lock(&o->mu);
     const struct orch_node *n = orch_node_get(o, wn->name, 0);
     a.seq = n ? n->seq : 0;
     int exists = n != NULL && n->have_sup && n->sup.state != SUP_STOPPED;
     pthread_mutex_unlock(&o->mu);
-    /* A push-mode image starts with its rules: the supervisor gives a new instance the
-     * node's blob and counts it ready once acknowledged, so a swap never serves without. */
-    int pushed = 0;
-    if (lv->pdp == ENGINE_PDP_PUSH && lv->blob != NULL && exists && dv.policy) {
-        /* -ENOTSUP: the image serving now has no policy channel; the blob follows the run */
-        if ((r = orch_push_blob(o, wn->name, lv->blob)) < 0 && r != -ENOTSUP)
-            return r;
-        pushed = r == 0;
-    }
     if ((r = sup_node_run(o->sup, &spec, d)) < 0)
         return r;
-    /* The node's rules follow at once when the serving image could not take them: a new
-     * instance is handed the node's blob when it starts (and counts as ready once it has
-     * acknowledged it), or gets it queued as soon as it runs. */
-    if (lv->pdp == ENGINE_PDP_PUSH && lv->blob != NULL && dv.policy && !pushed) {
-        /* -ENOTSUP: the supervisor took the new image in already and an image without a
-         * policy channel still serves: the rules are pushed once the new one serves (and
-         * until they are acknowledged it answers 503). */
-        if ((r = orch_push_blob(o, wn->name, lv->blob)) < 0 && r != -ENOTSUP)
-            return r;
-    }
     orch_event(o, "%s: starting image %.12s (%s) on %s%s", wn->name, id, lv->level,
                dv.nports ? dv.ports[0].addr : "no port", exists ? ", to swap in" : "");
     pthread_mutex_lock(&o->mu);

@@ -101,6 +101,21 @@ static void sup_blob_unref(struct sup_blob *b)
         free(b);
 }
 
+/* A new blob (refs 1) framing a copy of BLOB[0..LEN), or NULL when out of memory. */
+static struct sup_blob *sup_blob_make(const void *blob, size_t len, uint64_t version)
+{
+    struct sup_blob *b = malloc(sizeof(*b) + 8 + len);
+    if (b == NULL)
+        return NULL;
+    b->refs = 1;
+    b->version = version;
+    b->len = 8 + len;
+    for (int i = 0; i < 8; i++)
+        b->frame[i] = (uint8_t)((uint64_t)len >> (8 * i));
+    memcpy(b->frame + 8, blob, len);
+    return b;
+}
+
 /* A copy of a struct sup_spec, with its sockets and what the image's manifest declares. */
 struct sup_nspec {
     unsigned refs;
@@ -1371,9 +1386,13 @@ void sup_free(struct sup *s)
 
 int sup_node_run(struct sup *s, const struct sup_spec *spec, struct engine_diag *d)
 {
+    struct sup_blob *b = NULL;
     int rc;
     if ((rc = sup_name_check(spec->node, d)) < 0)
         return rc;
+    if (spec->policy != NULL &&
+        (b = sup_blob_make(spec->policy, spec->policy_len, spec->policy_version)) == NULL)
+        return -ENOMEM;
     pthread_mutex_lock(&s->lock);
     struct sup_node *n = sup_node_find(s, spec->node), *fresh = NULL;
     if (n == NULL) {
@@ -1381,6 +1400,7 @@ int sup_node_run(struct sup *s, const struct sup_spec *spec, struct engine_diag 
         if (n == NULL || (n->name = strdup(spec->node)) == NULL) {
             free(n);
             pthread_mutex_unlock(&s->lock);
+            sup_blob_unref(b);
             return -ENOMEM;
         }
         n->state = SUP_STOPPED;
@@ -1392,6 +1412,14 @@ int sup_node_run(struct sup *s, const struct sup_spec *spec, struct engine_diag 
         if (ns->has_policy == 0 && n->blob) {
             sup_blob_unref(n->blob);
             n->blob = NULL;
+        }
+        /* Under the lock that publishes the spec: the thread cannot start the instance
+         * before its rules are the node's (sup_inst_start() gives them at boot). The
+         * instances running now keep theirs: they are being replaced. */
+        if (ns->has_policy && b != NULL) {
+            sup_blob_unref(n->blob);
+            n->blob = b;
+            b = NULL;
         }
         sup_nspec_unref(n->want);
         n->want = ns;
@@ -1405,6 +1433,7 @@ int sup_node_run(struct sup *s, const struct sup_spec *spec, struct engine_diag 
         free(fresh);
     }
     pthread_mutex_unlock(&s->lock);
+    sup_blob_unref(b);
     return rc;
 }
 
@@ -1448,15 +1477,9 @@ int sup_node_stop(struct sup *s, const char *node)
 int sup_policy_push(struct sup *s, const char *node, const void *blob, size_t len, uint64_t version,
                     struct engine_diag *d)
 {
-    struct sup_blob *b = malloc(sizeof(*b) + 8 + len);
+    struct sup_blob *b = sup_blob_make(blob, len, version);
     if (b == NULL)
         return -ENOMEM;
-    b->refs = 1;
-    b->version = version;
-    b->len = 8 + len;
-    for (int i = 0; i < 8; i++)
-        b->frame[i] = (uint8_t)((uint64_t)len >> (8 * i));
-    memcpy(b->frame + 8, blob, len);
     pthread_mutex_lock(&s->lock);
     struct sup_node *n = sup_node_find(s, node);
     /* The newest image counts: one still starting (swapped in for an image without a policy

@@ -132,14 +132,21 @@ struct sup_spec {
     const char *const *args;
     size_t nargs;     /* boot arguments, passed to the guest's libos_main */
     unsigned mem_mib; /* 0: the tender's default */
+    /* Push PDP: the rules this image serves with (a compiled ACL of POLICY_VERSION,
+     * POLICY_LEN bytes, copied). They become the node's blob in the same step as the spec,
+     * so the new instance boots with them and accepts no connection without them. NULL
+     * keeps the node's blob; an image without a policy channel drops it. */
+    const void *policy;
+    size_t policy_len;
+    uint64_t policy_version;
 };
 
 /*
- * Makes SPEC what node SPEC->node runs. When the node runs nothing, its first instance is
- * started; when it runs an instance, a new one is started and swapped in as described
- * above (a swap still starting for the node is abandoned for this newer one). Checked before
- * returning: the image (readable, well formed, its devices), the ports (every listening
- * device has one, each address binds: -EADDRINUSE when another process or node holds it)
+ * Makes SPEC what node SPEC->node runs (and SPEC->policy, if given, its blob). When the node
+ * runs nothing, its first instance is started; when it runs an instance, a new one is started and
+ * swapped in as described above (a swap still starting for the node is abandoned for this newer
+ * one). Checked before returning: the image (readable, well formed, its devices), the ports (every
+ * listening device has one, each address binds: -EADDRINUSE when another process or node holds it)
  * and the upstreams. Returns 0 once the change is recorded; its progress and outcome come
  * as reports. On error nothing changes.
  */

@@ -341,6 +341,26 @@ static void test_supervisor_policy_push(void **state)
     assert_int_equal(e.policy_version, 7);
     assert_int_equal(wait_report(&at, "p", SUP_RUNNING, "drained and ended", NULL), 0);
     check_get(port, "img-p2 policy=7\n");
+
+    /* Rules given with the spec are the new instance's from its boot (the orchestrator's
+     * swaps: no push after the run can come too late). */
+    struct sup_port http = {"http", "127.0.0.1:0"};
+    const char *args[1] = {"img-p3"};
+    struct sup_spec spec = {.node = "p",
+                            .image = image_path,
+                            .image_id = "img-p3",
+                            .ports = &http,
+                            .nports = 1,
+                            .args = args,
+                            .nargs = 1,
+                            .mem_mib = 64};
+    spec.policy = compile_blob(9, &spec.policy_len);
+    spec.policy_version = 9;
+    assert_int_equal(sup_node_run(s, &spec, &d), 0);
+    free((void *)spec.policy);
+    assert_int_equal(wait_report(&at, "p", SUP_RUNNING, "image img-p3 serves", &e), 0);
+    assert_int_equal(e.policy_version, 9);
+    check_get(port, "img-p3 policy=9\n");
     engine_diag_free(&d);
     sup_free(s);
 }
