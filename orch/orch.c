@@ -729,10 +729,15 @@ static void orch_reconcile(struct orch *o, const struct orch_want *w)
 
     engine_diag_init(&pass.why);
     if (w->pull != NULL && w->pull->version != o->pdp_version) {
-        orch_pdp_update(o->pdp, w->pull);
+        if (orch_pdp_update(o->pdp, w->pull) < 0)
+            orch_event(o,
+                       "pull PDP: policy v%" PRIu64 " not yet in force after %d ms (a guest "
+                       "does not read its PDP stream)",
+                       w->pull->version, ORCH_PDP_TAKE_MS);
+        else
+            orch_event(o, "pull PDP: policy v%" PRIu64 " in force (%zu bytes)", w->pull->version,
+                       w->pull->len);
         o->pdp_version = w->pull->version;
-        orch_event(o, "pull PDP: policy v%" PRIu64 " in force (%zu bytes)", w->pull->version,
-                   w->pull->len);
     }
     for (size_t i = 0; i < w->nnodes; i++) {
         pthread_mutex_lock(&o->mu);

@@ -1,6 +1,7 @@
 /* orch_pdp.c — the daemon's pull PDP: answers the queries of acl_pep modules in pull mode
  * (builder/modules/acl_pep/pdp.h) on a loopback port, from the compiled policy the
- * orchestrator gives it, and tells every connected guest when that policy's version moves. */
+ * orchestrator gives it, and tells every connected guest when that policy's version moves
+ * (and a guest that connects, the version in force: it may hold answers of an older one). */
 #include "orch_int.h"
 
 #include <arpa/inet.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builder/modules/acl_pep/pdp.h"
@@ -30,8 +32,10 @@ struct orch_pdp {
     uint16_t port;
     pthread_t th;
     pthread_mutex_t mu;
-    struct orch_blob *next; /* mu: the blob to take in, NULL when none is pending */
-    int stop;               /* mu */
+    pthread_cond_t taken_cv; /* mu: TAKEN moved, or stop */
+    struct orch_blob *next;  /* mu: the blob to take in, NULL when none is pending */
+    uint64_t given, taken;   /* mu: updates handed over; those in force and announced */
+    int stop;                /* mu */
     /* the serving thread's own */
     struct orch_blob *cur;
     struct engine_acl_blob b;
@@ -82,30 +86,41 @@ static int orch_pdp_serve(struct orch_pdp *p, struct orch_pdp_client *c)
     return 0;
 }
 
-/* Takes in the pending blob, if any, and sends every guest the notice. */
+/* Tells guest C the version in force (it drops answers cached under another); closes C
+ * when it cannot be told. */
+static void orch_pdp_notice(struct orch_pdp *p, struct orch_pdp_client *c)
+{
+    struct mod_pdp_answer notice = {
+        MOD_PDP_NOTICE_MAGIC, sizeof(notice), 0, p->cur->version, 0, 0, 0, 0};
+    if (orch_pdp_send(c->fd, &notice, sizeof(notice)) < 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+}
+
+/* Takes in the pending blob, if any, sends every guest the notice, then says it is done. */
 static void orch_pdp_take(struct orch_pdp *p)
 {
     pthread_mutex_lock(&p->mu);
     struct orch_blob *nb = p->next;
+    uint64_t given = p->given;
     p->next = NULL;
     pthread_mutex_unlock(&p->mu);
-    if (nb == NULL)
-        return;
-    if (engine_acl_blob_open(&p->b, nb->data, nb->len, NULL) != 0) {
+    if (nb != NULL && engine_acl_blob_open(&p->b, nb->data, nb->len, NULL) != 0) {
         orch_blob_put(nb); /* compiled by us: cannot happen; keep the one in force */
         if (p->cur != NULL)
             engine_acl_blob_open(&p->b, p->cur->data, p->cur->len, NULL);
-        return;
+    } else if (nb != NULL) {
+        orch_blob_put(p->cur);
+        p->cur = nb;
+        for (int i = 0; i < ORCH_PDP_CLIENTS; i++)
+            if (p->c[i].fd >= 0)
+                orch_pdp_notice(p, &p->c[i]);
     }
-    orch_blob_put(p->cur);
-    p->cur = nb;
-    struct mod_pdp_answer notice = {
-        MOD_PDP_NOTICE_MAGIC, sizeof(notice), 0, nb->version, 0, 0, 0, 0};
-    for (int i = 0; i < ORCH_PDP_CLIENTS; i++)
-        if (p->c[i].fd >= 0 && orch_pdp_send(p->c[i].fd, &notice, sizeof(notice)) < 0) {
-            close(p->c[i].fd);
-            p->c[i].fd = -1;
-        }
+    pthread_mutex_lock(&p->mu);
+    p->taken = given;
+    pthread_cond_broadcast(&p->taken_cv);
+    pthread_mutex_unlock(&p->mu);
 }
 
 static void *orch_pdp_main(void *arg)
@@ -138,8 +153,11 @@ static void *orch_pdp_main(void *arg)
                 i++;
             if (fd >= 0 && i == ORCH_PDP_CLIENTS)
                 close(fd); /* the guest's acl_pep reconnects later */
-            else if (fd >= 0)
+            else if (fd >= 0) {
                 p->c[i].fd = fd, p->c[i].len = 0;
+                if (p->cur != NULL)
+                    orch_pdp_notice(p, &p->c[i]);
+            }
         }
         for (int i = 0; i < ORCH_PDP_CLIENTS; i++) {
             struct orch_pdp_client *c = &p->c[i];
@@ -169,6 +187,11 @@ int orch_pdp_new(struct orch_pdp **out, const char *host, struct engine_diag *d)
     for (int i = 0; i < ORCH_PDP_CLIENTS; i++)
         p->c[i].fd = -1;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->taken_cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
         orch_pdp_free(p);
         return engine_diag_add(d, NULL, 0, 0,
@@ -200,17 +223,27 @@ int orch_pdp_port(const struct orch_pdp *p)
     return p->port;
 }
 
-void orch_pdp_update(struct orch_pdp *p, struct orch_blob *b)
+int orch_pdp_update(struct orch_pdp *p, struct orch_blob *b)
 {
     uint64_t one = 1;
+    struct timespec until;
+    int r = 0;
 
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ORCH_PDP_TAKE_MS / 1000; /* a whole number of seconds */
     pthread_mutex_lock(&p->mu);
     orch_blob_put(p->next);
     p->next = orch_blob_ref(b);
-    pthread_mutex_unlock(&p->mu);
+    uint64_t mine = ++p->given;
     if (write(p->efd, &one, sizeof(one)) < 0) {
         /* the counter is already non-zero: the thread wakes anyway */
     }
+    /* Until the decisions are taken on B and every guest was told: a guest answers from its
+     * cache until the notice drops it, so settle must not say "in force" before. */
+    while (p->taken < mine && !p->stop && r == 0)
+        r = -pthread_cond_timedwait(&p->taken_cv, &p->mu, &until);
+    pthread_mutex_unlock(&p->mu);
+    return r;
 }
 
 void orch_pdp_free(struct orch_pdp *p)
@@ -222,6 +255,7 @@ void orch_pdp_free(struct orch_pdp *p)
     if (p->lfd >= 0 && p->efd >= 0) {
         pthread_mutex_lock(&p->mu);
         p->stop = 1;
+        pthread_cond_broadcast(&p->taken_cv);
         pthread_mutex_unlock(&p->mu);
         if (write(p->efd, &one, sizeof(one)) < 0) {
             /* the thread is woken by the non-zero counter anyway */
@@ -237,6 +271,7 @@ void orch_pdp_free(struct orch_pdp *p)
         close(p->efd);
     orch_blob_put(p->cur);
     orch_blob_put(p->next);
+    pthread_cond_destroy(&p->taken_cv);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
