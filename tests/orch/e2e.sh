@@ -20,9 +20,10 @@ W=$M/nodes/web
 GIT="git -C $S -c user.name=operator -c user.email=operator@example.org"
 export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
 mkdir -p "$M" "$T/src"
-pass=0; fail=0; fgpid=
+pass=0; fail=0; fgpid=; probepid=
 
 cleanup() {
+    [ -n "$probepid" ] && kill "$probepid" 2>/dev/null
     fusermount3 -u -z "$M" 2>/dev/null
     [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
     rm -rf "$T"
@@ -30,20 +31,29 @@ cleanup() {
 trap cleanup EXIT
 
 ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+# A failure also keeps what web showed then (its status, the end of its console), printed at
+# the end with the daemon's log: enough to tell a request served without rules from one lost.
+bad() {
+    echo "FAIL: $*"; fail=$((fail + 1))
+    [ -f "$M/README" ] || return 0
+    { echo "--- at '$*' ($(date +%T.%N)): web's status, then the end of its console"
+      cat "$W/status"; tail -n 30 "$W/console"; } >>"$T/diag" 2>&1
+}
 check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
 wait_for() {
     n=$(($1 * 10)); shift
     while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
     return 1
 }
-# code URL-PATH [CURL-ARGS...]: the status code web answers.
-code() { p=$1; shift; curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" "http://127.0.0.1:$P1$p"; }
+# code URL-PATH [CURL-ARGS...]: the status code web answers (the body goes to $T/body).
+code() { p=$1; shift; curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$@" "http://127.0.0.1:$P1$p"; }
 # expect CODE WHAT PATH [CURL-ARGS...]
 expect() {
     want=$1; what=$2; shift 2
     got=$(code "$@")
-    if [ "$got" = "$want" ]; then ok; else bad "$what: got $got, expected $want"; fi
+    if [ "$got" = "$want" ]; then ok; else
+        bad "$what: got $got, expected $want; body: $(head -c 200 "$T/body" 2>/dev/null | tr '\n' ' ')"
+    fi
 }
 # settled WHAT: reads settle (which waits) and expects every node to run what is desired.
 settled() {
@@ -150,6 +160,18 @@ check "the new routes serve" sh -c "curl -s --max-time 10 http://127.0.0.1:$P1/x
 ab -l -r -q -c 100 -t 60 -n 100000000 -A bob:bob-demo-password \
     "http://127.0.0.1:$P1/public/x" >"$T/ab.out" 2>&1 &
 abpid=$!
+# ab counts answers other than 2xx but does not say which: a second client beside it keeps
+# every such answer (time, code, body, the last event), to read against the daemon's log.
+(
+    while :; do
+        c=$(curl -s -o "$T/probe.body" -w '%{http_code}' --max-time 10 -u bob:bob-demo-password \
+            "http://127.0.0.1:$P1/public/x")
+        [ "$c" = 200 ] || echo "$(date +%T.%N) $c $(head -c 200 "$T/probe.body" | tr '\n' ' ')" \
+            "(last event: $(tail -n 1 "$M/events"))"
+        sleep 0.05
+    done
+) >"$T/probe.out" 2>&1 &
+probepid=$!
 sleep 0.5
 i=0
 while [ $i -lt 20 ]; do
@@ -160,6 +182,7 @@ while [ $i -lt 20 ]; do
 done
 check "ab was still running when the flips ended" kill -0 $abpid
 wait $abpid
+kill $probepid; wait $probepid 2>/dev/null; probepid=
 done=$(sed -n 's/^Complete requests: *//p' "$T/ab.out")
 failed=$(sed -n 's/^Failed requests: *//p' "$T/ab.out")
 non2xx=$(sed -n 's/^Non-2xx responses: *//p' "$T/ab.out")
@@ -167,6 +190,7 @@ echo "under load: ${done:-?} requests, ${failed:-?} failed, ${non2xx:-0} non-2xx
 check "ab completed requests" test "${done:-0}" -gt 0
 check "no request failed during the flips and pushes" test "${failed:-1}" = 0
 check "no request was answered other than 200" test "${non2xx:-0}" = 0
+check "the second client was answered 200 each time" test ! -s "$T/probe.out"
 check "40 level flips and 20 pushes were deployed" sh -c "[ \$($GIT log --format=%s | grep -c '^deploy: web') -ge 60 ]"
 
 # ---- unmount stops every instance ------------------------------------------------------------
@@ -198,6 +222,11 @@ fgpid=
 
 check "the daemon's logs hold no sanitizer report" sh -c "! grep -q 'Sanitizer' '$T/daemon.log' '$T/daemon2.log'"
 
-[ "$fail" = 0 ] || { echo "--- ab"; cat "$T/ab.out"; echo "--- the daemon's log"; cat "$T/daemon.log"; }
+if [ "$fail" != 0 ]; then
+    echo "--- ab"; cat "$T/ab.out"
+    echo "--- answers other than 200 to the second client under load"; cat "$T/probe.out"
+    [ -f "$T/diag" ] && cat "$T/diag"
+    echo "--- the daemon's log"; cat "$T/daemon.log"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
