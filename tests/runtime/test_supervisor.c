@@ -26,10 +26,10 @@
 #include <cmocka.h>
 
 #include "engine/acl.h"
+#include "harness.h"
 #include "runtime/supervisor.h"
 
-static const char *tender_bin, *image_dir, *target;
-static char image_path[4096];
+static const char *tender_bin, *image_path;
 
 /* ---- the reports, as a log the tests wait on ---- */
 
@@ -169,15 +169,11 @@ static void run_web_ok(struct sup *s, const char *node, const char *id, const ch
 static const char *http_get(int port, const char *path)
 {
     static char buf[4096];
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = rt_tcp_connect(port);
     struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
+    if (fd < 0)
         return NULL;
-    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     char req[256];
     int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
     if (write(fd, req, (size_t)n) != n) {
@@ -403,10 +399,8 @@ static void test_supervisor_hang_restart(void **state)
     assert_int_equal(wait_report(&at, "h", SUP_RUNNING, "serves", &e), 0);
     int port = sup_node_port(s, "h", "http");
     /* The guest spins on /hang: no answer to the supervisor's pings, so it is killed. */
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    int fd = rt_tcp_connect(port);
+    assert_true(fd >= 0);
     assert_int_equal(write(fd, "GET /hang HTTP/1.0\r\n\r\n", 22), 22);
     assert_int_equal(wait_report(&at, "h", SUP_FAILED, "hung", NULL), 0);
     close(fd);
@@ -562,22 +556,13 @@ static void test_supervisor_no_orphans(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (tender_bin = getenv("UNISEC_TENDER")) == NULL) {
-        fprintf(stderr, "usage: UNISEC_TENDER=BIN test_supervisor IMAGEDIR hvt|spt\n");
-        return 2;
-    }
-    image_dir = argv[1];
-    target = argv[2];
-    if (strcmp(target, "hvt") == 0) {
-        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-        if (fd < 0) {
-            printf("SKIP: hvt needs /dev/kvm: %s\n", strerror(errno));
-            return 77;
-        }
-        close(fd);
-    }
-    snprintf(image_path, sizeof(image_path), "%s/web.%s", image_dir, target);
-    signal(SIGPIPE, SIG_IGN);
+    static const char *const env[] = {"UNISEC_TENDER", NULL};
+    int rc =
+        rt_harness_start(argc, argv, env, "UNISEC_TENDER=BIN test_supervisor IMAGEDIR hvt|spt");
+    if (rc != 0)
+        return rc;
+    tender_bin = getenv("UNISEC_TENDER");
+    image_path = rt_image("web");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_supervisor_start_stop),
         cmocka_unit_test(test_supervisor_bad_spec),
@@ -588,5 +573,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_supervisor_swap_under_load),
         cmocka_unit_test(test_supervisor_no_orphans),
     };
-    return cmocka_run_group_tests_name(target, tests, NULL, NULL);
+    return cmocka_run_group_tests_name(rt_target, tests, NULL, NULL);
 }

@@ -22,22 +22,15 @@
 
 #include <cmocka.h>
 
-static const char *unisec_bin, *tender_bin, *image_dir, *target;
+#include "harness.h"
+
+static const char *unisec_bin, *tender_bin;
 static char blob_dir[1024], blob_good[2048], blob_bad[2048];
 
 struct proc {
     pid_t pid;
     int out, err; /* read ends of the child's stdout and stderr */
 };
-
-static char *image(const char *name)
-{
-    static char path[4][4096];
-    static int k;
-    char *p = path[k++ % 4];
-    snprintf(p, sizeof(path[0]), "%s/%s.%s", image_dir, name, target);
-    return p;
-}
 
 /* Starts EXE with ARGS (NULL-terminated, without argv[0]); KEEP_FD stays open in it. */
 static struct proc spawn_exe(const char *exe, const char *const *args, int keep_fd)
@@ -135,10 +128,8 @@ static int listening_port(struct proc *p)
 
 static int tcp_connect(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    int fd = rt_tcp_connect(port);
+    assert_true(fd >= 0);
     return fd;
 }
 
@@ -172,7 +163,7 @@ static void test_tender_hello_exit_status(void **state)
 {
     (void)state;
     char *out, *err;
-    assert_int_equal(run(&out, &err, "run", image("hello"), "--", "a", "b", NULL), 7);
+    assert_int_equal(run(&out, &err, "run", rt_image("hello"), "--", "a", "b", NULL), 7);
     assert_contains(out, "hello from unisec: cmdline=\"a b\"");
     assert_contains(out, "used=100016 mono=1");
     free(out);
@@ -182,7 +173,7 @@ static void test_tender_hello_exit_status(void **state)
 static void test_tender_echo_streams(void **state)
 {
     (void)state;
-    const char *args[] = {"run",        image("echo"),    "--port", "0",
+    const char *args[] = {"run",        rt_image("echo"), "--port", "0",
                           "--upstream", "up=127.0.0.1:1", NULL};
     struct proc p = spawn(args, -1);
     int port = listening_port(&p);
@@ -245,8 +236,9 @@ static void echo_once(int fd, const char *msg)
 static void test_tender_streams_bounded(void **state)
 {
     (void)state;
-    const char *args[] = {"run",       image("echo"), "--port", "0", "--upstream", "up=127.0.0.1:1",
-                          "--streams", "2",           NULL};
+    const char *args[] = {"run",        rt_image("echo"), "--port",    "0",
+                          "--upstream", "up=127.0.0.1:1", "--streams", "2",
+                          NULL};
     struct proc p = spawn(args, -1);
     int port = listening_port(&p);
     int slow = tcp_connect(port);
@@ -293,7 +285,7 @@ static void test_tender_streams_bounded(void **state)
 static void test_tender_many_clients_none_starved(void **state)
 {
     (void)state;
-    const char *args[] = {"run",        image("echo"),    "--port", "0",
+    const char *args[] = {"run",        rt_image("echo"), "--port", "0",
                           "--upstream", "up=127.0.0.1:1", NULL};
     struct proc p = spawn(args, -1);
     int port = listening_port(&p);
@@ -372,8 +364,8 @@ static void test_tender_connect_upstream(void **state)
     getsockname(lfd, (struct sockaddr *)&sa, &slen);
     char up[64];
     snprintf(up, sizeof(up), "up=127.0.0.1:%d", ntohs(sa.sin_port));
-    const char *args[] = {"run", image("echo"), "--port",  "0", "--upstream",
-                          up,    "--",          "connect", NULL};
+    const char *args[] = {"run", rt_image("echo"), "--port", "0", "--upstream", up,
+                          "--",  "connect",        NULL};
     struct proc p = spawn(args, -1);
     int fd = accept(lfd, NULL, NULL);
     assert_true(fd >= 0);
@@ -390,7 +382,7 @@ static void test_tender_connect_upstream(void **state)
     free(err);
 
     /* Nobody listens there any more: the guest learns it from its write. */
-    assert_int_equal(run(&out, &err, "run", image("echo"), "--port", "0", "--upstream", up, "--",
+    assert_int_equal(run(&out, &err, "run", rt_image("echo"), "--port", "0", "--upstream", up, "--",
                          "connect", NULL),
                      1);
     assert_contains(out, "upstream write failed: -111");
@@ -402,12 +394,12 @@ static void test_tender_policy_boot_blob(void **state)
 {
     (void)state;
     char *out, *err;
-    assert_int_equal(run(&out, &err, "run", image("policy"), "--policy", blob_good, NULL), 0);
+    assert_int_equal(run(&out, &err, "run", rt_image("policy"), "--policy", blob_good, NULL), 0);
     assert_contains(out, "policy version 5 accepted (8 rules)");
     assert_contains(err, "policy ack 5");
     free(out);
     free(err);
-    assert_int_equal(run(&out, &err, "run", image("policy"), "--policy", blob_bad, NULL), 0);
+    assert_int_equal(run(&out, &err, "run", rt_image("policy"), "--policy", blob_bad, NULL), 0);
     assert_contains(out, "policy refused: ");
     assert_contains(err, "policy refuse 0 74 ");
     free(out);
@@ -421,7 +413,7 @@ static void test_tender_policy_channel(void **state)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     char fdarg[16];
     snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
-    const char *args[] = {"run", image("policy"), "--policy-fd", fdarg, "--", "2", NULL};
+    const char *args[] = {"run", rt_image("policy"), "--policy-fd", fdarg, "--", "2", NULL};
     struct proc p = spawn(args, sv[1]);
     close(sv[1]);
     const char *files[] = {blob_good, blob_bad};
@@ -463,7 +455,7 @@ static void expect_killed(const char *why, const char *first, ...)
     char *out, *err;
     assert_int_equal(finish(spawn(args, -1), &out, &err), 255);
     char prefix[64];
-    snprintf(prefix, sizeof(prefix), "%s: guest killed: ", target);
+    snprintf(prefix, sizeof(prefix), "%s: guest killed: ", rt_target);
     assert_contains(err, prefix);
     assert_contains(err, why);
     if (strstr(out, "still alive"))
@@ -476,32 +468,32 @@ static void test_tender_hostile_bad_pointer(void **state)
 {
     (void)state;
     expect_killed("console: buffer 0xfffff000+4096 lies outside guest memory", "run",
-                  image("badptr"), "--", "console", NULL);
+                  rt_image("badptr"), "--", "console", NULL);
     expect_killed("hypercall clock: argument 0xfffffff8+24 lies outside guest memory", "run",
-                  image("badptr"), "--", "arg", NULL);
-    expect_killed(strcmp(target, "hvt") == 0 ? "which is neither its memory nor a hypercall"
-                                             : "unknown hypercall 99",
-                  "run", image("badptr"), "--", "hc", NULL);
+                  rt_image("badptr"), "--", "arg", NULL);
+    expect_killed(strcmp(rt_target, "hvt") == 0 ? "which is neither its memory nor a hypercall"
+                                                : "unknown hypercall 99",
+                  "run", rt_image("badptr"), "--", "hc", NULL);
     /* hvt: a port I/O exit or a #GP turned triple fault, depending on the hypervisor. */
-    expect_killed(strcmp(target, "hvt") == 0 ? "(rip=0x" : "segmentation fault", "run",
-                  image("badptr"), "--", "port", NULL);
-    expect_killed("recv: buffer 0xfffff000+8192 lies outside guest memory", "run", image("badptr"),
-                  "--", "recv", NULL);
+    expect_killed(strcmp(rt_target, "hvt") == 0 ? "(rip=0x" : "segmentation fault", "run",
+                  rt_image("badptr"), "--", "port", NULL);
+    expect_killed("recv: buffer 0xfffff000+8192 lies outside guest memory", "run",
+                  rt_image("badptr"), "--", "recv", NULL);
 }
 
 static void test_tender_hostile_undeclared_device(void **state)
 {
     (void)state;
     expect_killed("accept on device 0, which the manifest does not declare as a listener", "run",
-                  image("undeclared"), "--upstream", "up=127.0.0.1:1", NULL);
+                  rt_image("undeclared"), "--upstream", "up=127.0.0.1:1", NULL);
 }
 
 static void test_tender_hostile_syscall(void **state)
 {
     (void)state;
-    expect_killed(strcmp(target, "hvt") == 0 ? "triple-faulted"
-                                             : "system call 39 is not allowed for this image",
-                  "run", image("syscall"), NULL);
+    expect_killed(strcmp(rt_target, "hvt") == 0 ? "triple-faulted"
+                                                : "system call 39 is not allowed for this image",
+                  "run", rt_image("syscall"), NULL);
     /* The host is unaffected: the next guest boots as before. */
     test_tender_hello_exit_status(state);
 }
@@ -510,13 +502,13 @@ static void test_tender_refuses_bad_configuration(void **state)
 {
     (void)state;
     char *out, *err;
-    assert_int_equal(run(&out, &err, "run", image("echo"), "--upstream", "up=127.0.0.1:1", NULL),
+    assert_int_equal(run(&out, &err, "run", rt_image("echo"), "--upstream", "up=127.0.0.1:1", NULL),
                      1);
     assert_contains(err, "give --port PORT or --listen echo=[HOST:]PORT");
     free(out);
     free(err);
-    assert_int_equal(run(&out, &err, "run", image("hello"), "--upstream", "up=127.0.0.1:1", NULL),
-                     1);
+    assert_int_equal(
+        run(&out, &err, "run", rt_image("hello"), "--upstream", "up=127.0.0.1:1", NULL), 1);
     assert_contains(err, "the image declares no upstream or PDP device named up");
     free(out);
     free(err);
@@ -532,7 +524,7 @@ static void test_tender_exe_arguments(void **state)
 {
     (void)state;
     char *out, *err;
-    assert_int_equal(run_exe(tender_bin, &out, &err, image("hello"), "--", "a", "b", NULL), 7);
+    assert_int_equal(run_exe(tender_bin, &out, &err, rt_image("hello"), "--", "a", "b", NULL), 7);
     assert_contains(out, "hello from unisec: cmdline=\"a b\"");
     free(out);
     free(err);
@@ -541,15 +533,15 @@ static void test_tender_exe_arguments(void **state)
     assert_contains(err, "usage: unisec-tender IMAGE [--port [HOST:]PORT]");
     free(out);
     free(err);
-    assert_int_equal(run_exe(tender_bin, &out, &err, image("hello"), "--mem", NULL), 2);
+    assert_int_equal(run_exe(tender_bin, &out, &err, rt_image("hello"), "--mem", NULL), 2);
     assert_contains(err, "unisec-tender: unknown option or missing value");
     free(out);
     free(err);
-    assert_int_equal(run_exe(tender_bin, &out, &err, image("hello"), "--mem", "0", NULL), 2);
+    assert_int_equal(run_exe(tender_bin, &out, &err, rt_image("hello"), "--mem", "0", NULL), 2);
     assert_contains(err, "unisec-tender: --mem wants a size in MiB");
     free(out);
     free(err);
-    assert_int_equal(run_exe(tender_bin, &out, &err, image("hello"), image("echo"), NULL), 2);
+    assert_int_equal(run_exe(tender_bin, &out, &err, rt_image("hello"), rt_image("echo"), NULL), 2);
     assert_contains(err, "unisec-tender: one image at a time");
     free(out);
     free(err);
@@ -580,7 +572,7 @@ static void test_tender_exe_arguments(void **state)
     assert_int_equal(n, 0);
     close(in);
     close(outfd);
-    assert_int_equal(run_exe(copy, &out, &err, "run", image("hello"), NULL), 1);
+    assert_int_equal(run_exe(copy, &out, &err, "run", rt_image("hello"), NULL), 1);
     assert_contains(err, "unisec-tender: error: cannot execute the tender");
     assert_contains(err, "installed beside unisec");
     free(out);
@@ -633,23 +625,13 @@ static void remove_blobs(void)
 
 int main(int argc, char **argv)
 {
+    static const char *const env[] = {"UNISEC", "UNISEC_TENDER", NULL};
+    int rc = rt_harness_start(argc, argv, env,
+                              "UNISEC=PATH UNISEC_TENDER=PATH test_tender IMAGEDIR hvt|spt");
+    if (rc != 0)
+        return rc;
     unisec_bin = getenv("UNISEC");
     tender_bin = getenv("UNISEC_TENDER");
-    if (argc != 3 || unisec_bin == NULL || tender_bin == NULL) {
-        fprintf(stderr, "usage: UNISEC=PATH UNISEC_TENDER=PATH test_tender IMAGEDIR hvt|spt\n");
-        return 2;
-    }
-    image_dir = argv[1];
-    target = argv[2];
-    if (strcmp(target, "hvt") == 0) {
-        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-        if (fd < 0) {
-            printf("SKIP: hvt needs /dev/kvm: %s\n", strerror(errno));
-            return 77;
-        }
-        close(fd);
-    }
-    signal(SIGPIPE, SIG_IGN);
     make_blobs();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tender_hello_exit_status),
@@ -665,7 +647,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tender_refuses_bad_configuration),
         cmocka_unit_test(test_tender_exe_arguments),
     };
-    int rc = cmocka_run_group_tests_name(target, tests, NULL, NULL);
+    rc = cmocka_run_group_tests_name(rt_target, tests, NULL, NULL);
     remove_blobs();
     return rc;
 }
