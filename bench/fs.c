@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/engine/topology_gen.h"
+
 #define BENCH_NODES 1000
 
 #ifndef BENCH_UNISEC
@@ -95,49 +97,6 @@ static double timed_write(const char *path, const char *v, int do_fsync)
     return now_us() - t0;
 }
 
-/* The paper's web server type, and NODES nodes of it, each with two levels. */
-static void write_topology(const char *path, int nodes)
-{
-    FILE *f = fopen(path, "w");
-
-    if (f == NULL)
-        die(path);
-    fputs("tosca_definitions_version: tosca_simple_yaml_1_2\n"
-          "unikernel_modules:\n"
-          "  webserver_unikernel_type:\n"
-          "    http_server:\n"
-          "      capabilities: {http_processing: tosca.capabilities.Endpoint}\n"
-          "      requirements: [{available_nic: unikernel.virtualenv.networking.nic}]\n"
-          "    log:\n"
-          "      capabilities: {console_logging: unikernel.virtualenv.console}\n"
-          "    dispatch:\n"
-          "      properties: {http_port: {type: integer}}\n"
-          "      capabilities: {webserver_front: tosca.capabilities.Endpoint}\n"
-          "      requirements:\n"
-          "        - {http_processing: tosca.capabilities.Endpoint}\n"
-          "        - {console_logging: unikernel.virtualenv.console}\n"
-          "security_functions:\n"
-          "  regular_access_control: {mechanism: access_control, pdp: push, policy: regular}\n"
-          "  restricted_access_control: {mechanism: access_control, pdp: internal, policy: "
-          "restricted}\n"
-          "topology_template:\n"
-          "  node_templates:\n",
-          f);
-    for (int i = 0; i < nodes; i++)
-        fprintf(f,
-                "    n%04d:\n"
-                "      type: webserver_unikernel_type\n"
-                "      properties:\n"
-                "        http_port: %d\n"
-                "        vm_security_level:\n"
-                "          multi_level_security:\n"
-                "            default_security_level: regular_access_control\n"
-                "            critical_security_level: restricted_access_control\n",
-                i, 10000 + i);
-    if (fclose(f) != 0)
-        die(path);
-}
-
 static double timed_read(const char *path)
 {
     char buf[4096];
@@ -201,7 +160,11 @@ int main(int argc, char **argv)
     snprintf(readme, sizeof(readme), "%s/README", mnt);
     if (mkdir(mnt, 0755) != 0)
         die(mnt);
-    write_topology(topo, BENCH_NODES);
+    {
+        FILE *f = fopen(topo, "w");
+        if (f == NULL || topology_gen_write(f, BENCH_NODES, 0) < 0 || fclose(f) != 0)
+            die(topo);
+    }
     snprintf(policy, sizeof(policy), "%s/policy", dir);
     snprintf(path, sizeof(path), "%s/policy/acl", dir);
     if (mkdir(policy, 0755) != 0)
@@ -231,7 +194,7 @@ int main(int argc, char **argv)
 
     /* The mount: `echo V > nodes/X/security_level`, validated against the whole state (1,000
      * nodes) and committed (fsync'd) before the write returns. */
-    snprintf(path, sizeof(path), "%s/nodes/n0500/security_level", mnt);
+    snprintf(path, sizeof(path), "%s/nodes/n500/security_level", mnt);
     cpu0 = cpu_us(daemon);
     for (int i = 0; i < NW; i++)
         w[i] = timed_write(path, i % 2 ? "default\n" : "critical\n", 0);
@@ -245,7 +208,7 @@ int main(int argc, char **argv)
         char p[PATH_MAX];
         double t0 = now_us();
         for (int i = 0; i < BENCH_NODES; i++) {
-            snprintf(p, sizeof(p), "%s/nodes/n%04d/security_level", mnt, i);
+            snprintf(p, sizeof(p), "%s/nodes/n%d/security_level", mnt, i);
             timed_read(p);
         }
         cat[k] = now_us() - t0;

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "engine/topology.h"
+#include "topology_gen.h"
 
 #define NODES 2000
 
@@ -37,37 +38,7 @@ static struct engine_topology *many(int nodes, int shift)
     FILE *f = open_memstream(&text, &len);
 
     assert_non_null(f);
-    fputs("tosca_definitions_version: tosca_simple_yaml_1_2\n"
-          "unikernel_modules:\n"
-          "  web_type:\n"
-          "    http_server:\n"
-          "      capabilities: {http_processing: tosca.capabilities.Endpoint}\n"
-          "      requirements: [{available_nic: unikernel.virtualenv.networking.nic}]\n"
-          "    log:\n"
-          "      capabilities: {console_logging: unikernel.virtualenv.console}\n"
-          "    dispatch:\n"
-          "      properties: {http_port: {type: integer}}\n"
-          "      capabilities: {webserver_front: tosca.capabilities.Endpoint}\n"
-          "      requirements:\n"
-          "        - {http_processing: tosca.capabilities.Endpoint}\n"
-          "        - {console_logging: unikernel.virtualenv.console}\n"
-          "security_functions:\n"
-          "  open: {mechanism: access_control, pdp: push, policy: regular}\n"
-          "  closed: {mechanism: access_control, pdp: internal, policy: restricted}\n"
-          "topology_template:\n"
-          "  node_templates:\n",
-          f);
-    for (int i = 0; i < nodes; i++)
-        fprintf(f,
-                "    n%d:\n"
-                "      type: web_type\n"
-                "      properties:\n"
-                "        http_port: %d\n"
-                "        vm_security_level:\n"
-                "          multi_level_security:\n"
-                "            default_security_level: open\n"
-                "            critical_security_level: closed\n",
-                (i * 7919 + shift) % nodes, 10000 + i);
+    assert_int_equal(topology_gen_write(f, nodes, shift), 0);
     assert_int_equal(fclose(f), 0);
     engine_diag_init(&d);
     assert_int_equal(engine_topology_load_buffer(&t, text, len, "t.yaml", NULL, &d), 0);
