@@ -102,6 +102,16 @@ static void test_orch_record_after_an_outside_commit(void **state)
     engine_store_free(s);
 }
 
+/* Another git process holds main: its lock file is in LOCK (SIZE bytes) on return. */
+static void hold_main_lock(char *lock, size_t size)
+{
+    int fd;
+
+    snprintf(lock, size, "%s/.git/refs/heads/main.lock", dir);
+    assert_true((fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644)) >= 0);
+    close(fd);
+}
+
 static void test_orch_record_after_a_lock_is_dropped(void **state)
 {
     struct engine_store *s = make_store();
@@ -109,12 +119,9 @@ static void test_orch_record_after_a_lock_is_dropped(void **state)
     char lock[4300], id[41];
     struct mount m = {s, 0, lock};
     struct engine_diag d;
-    int fd;
 
     (void)state;
-    snprintf(lock, sizeof(lock), "%s/.git/refs/heads/main.lock", dir);
-    assert_true((fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644)) >= 0);
-    close(fd);
+    hold_main_lock(lock, sizeof(lock));
     engine_diag_init(&d);
     assert_int_equal(
         orch_record_commit(s, &ch, &daemon_author, "deploy: web", mount_moved, &m, id, &d), 0);
@@ -131,12 +138,9 @@ static void test_orch_record_gives_up(void **state)
     struct engine_store_change ch = {"state/deployed", "web image=z\n", 12, 0};
     char lock[4300], id[41];
     struct engine_diag d;
-    int fd;
 
     (void)state;
-    snprintf(lock, sizeof(lock), "%s/.git/refs/heads/main.lock", dir);
-    assert_true((fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644)) >= 0);
-    close(fd);
+    hold_main_lock(lock, sizeof(lock));
     engine_diag_init(&d);
     assert_int_equal(orch_record_commit(s, &ch, &daemon_author, "deploy: web", NULL, NULL, id, &d),
                      -EAGAIN);
