@@ -158,6 +158,69 @@ static void boot_stop(struct boot_spawn *s)
     close(s->console);
 }
 
+/* One way to boot and what is timed from the spawn: the modes share one loop (boot_once()). */
+struct boot_mode {
+    const char *label;
+    int own_port;     /* --port P: the tender binds the port, the client retries connect */
+    int console;      /* time the first console byte instead of the first response */
+    const char *warm; /* then time a second request on a new connection, so labelled; NULL: no */
+};
+
+static const struct boot_mode boot_modes[] = {
+    {"spawn to first response, inherited listener", 0, 0,
+     "a second request, new connection (warm)"},
+    {"spawn to first console byte", 0, 1, NULL},
+    {"spawn to first response, --port, connect every 50 us", 1, 0, NULL},
+};
+
+#define BOOT_MODES (sizeof(boot_modes) / sizeof(boot_modes[0]))
+
+/* Boots IMAGE once in mode M: *T gets the time to what M times, *WARM the warm request's.
+ * Returns 0, or 1 after saying what did not come. */
+static int boot_once(const struct boot_mode *m, const char *tender, const char *image,
+                     const char *device, const char *req, double *t, double *warm)
+{
+    int port, lfd = boot_listener(&port), fd, ok;
+    char arg[128], c;
+    struct boot_spawn s;
+
+    if (m->own_port) {
+        close(lfd); /* free again: the tender binds it */
+        lfd = -1;
+        snprintf(arg, sizeof(arg), "%d", port);
+    } else {
+        snprintf(arg, sizeof(arg), "%s=%d", device, lfd);
+    }
+    double t0 = boot_now();
+    boot_spawn(&s, tender, image, m->own_port ? "--port" : "--listen-fd", arg);
+    if (m->console) {
+        ok = read(s.console, &c, 1) == 1;
+        *t = boot_now() - t0;
+    } else {
+        fd = boot_connect(port, m->own_port);
+        ok = boot_get(fd, req);
+        *t = boot_now() - t0;
+        close(fd);
+    }
+    if (lfd >= 0)
+        close(lfd); /* the tender keeps its copy */
+    if (ok && m->warm) {
+        double t1 = boot_now();
+        fd = boot_connect(port, 0);
+        if (!boot_get(fd, req))
+            fprintf(stderr, "boot: the second request was not answered %.12s\n", boot_status);
+        *warm = boot_now() - t1;
+        close(fd);
+    }
+    boot_stop(&s);
+    if (!ok && m->console)
+        fprintf(stderr, "boot: %s wrote nothing on its console\n", image);
+    else if (!ok)
+        fprintf(stderr, "boot: no %.12s from %s (%s)\n", boot_status, image,
+                m->own_port ? "with --port" : "is the device the listening one?");
+    return !ok;
+}
+
 int main(int argc, char **argv)
 {
     int runs = 20;
@@ -190,77 +253,18 @@ int main(int argc, char **argv)
     snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: b\r\n%s%s%s\r\n", path,
              auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
 
-    static double console[BOOT_RUNS_MAX], first[BOOT_RUNS_MAX], warm[BOOT_RUNS_MAX],
-        polled[BOOT_RUNS_MAX];
-    for (int r = 0; r < runs; r++) {
-        int port, lfd = boot_listener(&port);
-        char arg[128];
-        snprintf(arg, sizeof(arg), "%s=%d", device, lfd);
-        struct boot_spawn s;
-        double t0 = boot_now();
-        boot_spawn(&s, tender, image, "--listen-fd", arg);
-        int fd = boot_connect(port, 0);
-        int ok = boot_get(fd, req);
-        first[r] = boot_now() - t0;
-        close(fd);
-        close(lfd);
-        if (!ok) {
-            fprintf(stderr, "boot: no %.12s from %s (is %s the listening device?)\n", boot_status,
-                    image, device);
-            boot_stop(&s);
-            return 1;
-        }
-        double t1 = boot_now();
-        fd = boot_connect(port, 0);
-        if (!boot_get(fd, req))
-            fprintf(stderr, "boot: the second request was not answered %.12s\n", boot_status);
-        warm[r] = boot_now() - t1;
-        close(fd);
-        boot_stop(&s);
-    }
-
-    /* The console alone: read the first byte of stdout as it comes. */
-    for (int r = 0; r < runs; r++) {
-        int port, lfd = boot_listener(&port);
-        char arg[128];
-        snprintf(arg, sizeof(arg), "%s=%d", device, lfd);
-        struct boot_spawn s;
-        double t0 = boot_now();
-        boot_spawn(&s, tender, image, "--listen-fd", arg);
-        char c;
-        if (read(s.console, &c, 1) != 1) {
-            fprintf(stderr, "boot: %s wrote nothing on its console\n", image);
-            return 1;
-        }
-        console[r] = boot_now() - t0;
-        close(lfd);
-        boot_stop(&s);
-    }
-
-    for (int r = 0; r < runs; r++) {
-        int port, lfd = boot_listener(&port);
-        close(lfd); /* free again: the tender binds it */
-        char arg[32];
-        snprintf(arg, sizeof(arg), "%d", port);
-        struct boot_spawn s;
-        double t0 = boot_now();
-        boot_spawn(&s, tender, image, "--port", arg);
-        int fd = boot_connect(port, 1);
-        int ok = boot_get(fd, req);
-        polled[r] = boot_now() - t0;
-        close(fd);
-        boot_stop(&s);
-        if (!ok) {
-            fprintf(stderr, "boot: no %.12s from %s with --port\n", boot_status, image);
-            return 1;
-        }
-    }
+    static double t[BOOT_MODES][BOOT_RUNS_MAX], warm[BOOT_RUNS_MAX];
+    for (size_t k = 0; k < BOOT_MODES; k++)
+        for (int r = 0; r < runs; r++)
+            if (boot_once(&boot_modes[k], tender, image, device, req, &t[k][r], &warm[r]) != 0)
+                return 1;
 
     printf("%s: GET %s%s, expecting %.12s (%d boots each)\n", tender, path,
            auth ? " with credentials" : "", boot_status, runs);
-    boot_print("spawn to first console byte", console, runs);
-    boot_print("spawn to first response, inherited listener", first, runs);
-    boot_print("a second request, new connection (warm)", warm, runs);
-    boot_print("spawn to first response, --port, connect every 50 us", polled, runs);
+    for (size_t k = 0; k < BOOT_MODES; k++) {
+        boot_print(boot_modes[k].label, t[k], runs);
+        if (boot_modes[k].warm != NULL)
+            boot_print(boot_modes[k].warm, warm, runs);
+    }
     return 0;
 }
