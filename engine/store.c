@@ -505,6 +505,38 @@ cleanup:
  * gets TREE's blob, or is removed when TREE lacks the path. The entries carry no file stat, so
  * git compares their content with the work tree's rather than trust a time stamp. Durable.
  */
+/*
+ * Fills IE's file fields (times, device, inode, owner, size) from its work-tree file when that
+ * file holds IE's blob, so that git and libgit2 find it unchanged from its stat alone instead
+ * of reading it again at every status; otherwise they stay zero (content is compared). The
+ * file is hashed between two lstat()s that must agree: an edit made meanwhile is never
+ * recorded as clean.
+ */
+static void store_index_stat(struct engine_store *s, git_index_entry *ie)
+{
+    char path[PATH_MAX];
+    struct stat a, b;
+    git_oid id;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", s->dir, ie->path) >= sizeof(path) ||
+        lstat(path, &a) < 0 || !S_ISREG(a.st_mode) ||
+        git_repository_hashfile(&id, s->repo, ie->path, GIT_OBJECT_BLOB, NULL) < 0 ||
+        !git_oid_equal(&id, &ie->id) || lstat(path, &b) < 0 || a.st_ino != b.st_ino ||
+        a.st_dev != b.st_dev || a.st_size != b.st_size || a.st_mtim.tv_sec != b.st_mtim.tv_sec ||
+        a.st_mtim.tv_nsec != b.st_mtim.tv_nsec || a.st_ctim.tv_sec != b.st_ctim.tv_sec ||
+        a.st_ctim.tv_nsec != b.st_ctim.tv_nsec)
+        return;
+    ie->ctime.seconds = (int32_t)a.st_ctim.tv_sec;
+    ie->ctime.nanoseconds = (uint32_t)a.st_ctim.tv_nsec;
+    ie->mtime.seconds = (int32_t)a.st_mtim.tv_sec;
+    ie->mtime.nanoseconds = (uint32_t)a.st_mtim.tv_nsec;
+    ie->dev = (uint32_t)a.st_dev;
+    ie->ino = (uint32_t)a.st_ino;
+    ie->uid = (uint32_t)a.st_uid;
+    ie->gid = (uint32_t)a.st_gid;
+    ie->file_size = (uint32_t)a.st_size;
+}
+
 static int store_index_adopt(struct engine_store *s, git_tree *tree, char **paths, size_t n,
                              const char *op, struct engine_diag *diag)
 {
@@ -526,6 +558,7 @@ static int store_index_adopt(struct engine_store *s, git_tree *tree, char **path
             ie.path = paths[i];
             ie.mode = git_tree_entry_filemode(e);
             git_oid_cpy(&ie.id, git_tree_entry_id(e));
+            store_index_stat(s, &ie);
             error = git_index_add(index, &ie);
         }
         git_tree_entry_free(e);

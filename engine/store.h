@@ -97,8 +97,9 @@ int engine_store_author_from_uid(struct engine_store_author_buf *out, uid_t uid)
  * root of the store, '/'-separated, e.g. "state/levels".
  * FROM_WORKTREE nonzero takes an operator's hand edit as it is: DATA is what the caller read
  * (and validated) from PATH's work-tree file (REMOVE: the file is gone). The commit checks
- * that the file still holds exactly that, commits it and brings the index to it; the work-tree
- * file is never rewritten, so no crash can lose the edit. */
+ * that the file still holds exactly that, commits it and brings the index to it, with the
+ * file's stat (so `git status` need not read it again); the work-tree file is never
+ * rewritten, so no crash can lose the edit. */
 struct engine_store_change {
     const char *path;
     const char *data;

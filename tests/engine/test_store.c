@@ -702,6 +702,71 @@ static void test_store_commit_from_worktree_keeps_the_file(void **state)
     engine_store_free(s);
 }
 
+/* The whole index file of the store in DIR (caller frees), *LEN its size. */
+static char *index_bytes(const char *dir, size_t *len)
+{
+    char path[8192], *buf;
+    struct stat st;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/.git/index", dir);
+    assert_true((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_non_null(buf = malloc((size_t)st.st_size + 1));
+    assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+    close(fd);
+    *len = (size_t)st.st_size;
+    return buf;
+}
+
+/* After a hand edit is committed as it is, the index entry carries the file's stat (it had
+ * none), so `git status` sees the file unchanged from its stat alone: clean, and nothing to
+ * refresh (git status rewrites the index when it had to read a file to know). */
+static void test_store_commit_from_worktree_index_has_stat(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    struct engine_store_change c = {"state/levels", TEXT("web: by hand\n"), 0, 1};
+    struct timespec past[2];
+    git_repository *repo;
+    git_index *index;
+    const git_index_entry *e;
+    struct stat st;
+    char path[8192], id[41], *before, *after;
+    size_t len, len2;
+
+    SKIP_WITHOUT_GIT();
+    snprintf(path, sizeof(path), "%s/state/levels", f->dir);
+    write_file(f->dir, "state/levels", "web: by hand\n");
+    /* Edited two seconds before the commit: not "racily clean" for a git that compares whole
+     * seconds, which would read the file anyway. */
+    assert_int_equal(clock_gettime(CLOCK_REALTIME, &past[0]), 0);
+    past[0].tv_sec -= 2;
+    past[1] = past[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, past, 0), 0);
+    assert_int_equal(engine_store_commit(s, &c, 1, &alice, "by hand", id, NULL), 0);
+    assert_int_equal(stat(path, &st), 0);
+
+    assert_int_equal(git_repository_open(&repo, f->dir), 0);
+    assert_int_equal(git_repository_index(&index, repo), 0);
+    assert_non_null(e = git_index_get_bypath(index, "state/levels", 0));
+    assert_int_equal(e->mtime.seconds, (int32_t)st.st_mtim.tv_sec);
+    assert_int_equal(e->mtime.nanoseconds, (uint32_t)st.st_mtim.tv_nsec);
+    assert_int_equal(e->ino, (uint32_t)st.st_ino);
+    assert_int_equal(e->file_size, (uint32_t)st.st_size);
+    git_index_free(index);
+    git_repository_free(repo);
+
+    before = index_bytes(f->dir, &len);
+    assert_git_clean(f->dir);
+    after = index_bytes(f->dir, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(after, before, len);
+    free(before);
+    free(after);
+    engine_store_free(s);
+}
+
 /* A crash after main moved but before the index followed a hand edit (here: another git
  * process holds the index lock) leaves the edit in place; the next open finishes the index
  * from the journal without touching the file. */
@@ -1097,6 +1162,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_worktree_changes_and_restore, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_commit_from_worktree_keeps_the_file,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_commit_from_worktree_index_has_stat,
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_commit_from_worktree_finished_after_a_crash,
                                         fixture_setup, fixture_teardown),
