@@ -606,7 +606,7 @@ engine_topology_derived_plan(const struct engine_topology_derived *x, size_t i)
 const struct engine_topology_plan *
 engine_topology_derived_find(const struct engine_topology_derived *x, const char *node)
 {
-    int i = topo_index_find(x->index, x->plans, x->nplans, sizeof(*x->plans),
-                            offsetof(struct engine_topology_plan, node), node);
+    int i = engine_name_index_find(x->index, x->plans, x->nplans, sizeof(*x->plans),
+                                   offsetof(struct engine_topology_plan, node), node);
     return i < 0 ? NULL : &x->plans[i];
 }

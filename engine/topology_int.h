@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <yaml.h>
 
+#include "name_index.h"
 #include "topology.h"
 
 /* Most entries in one YAML mapping or sequence, and YAML nodes visited per load (aliases can
@@ -166,7 +167,7 @@ struct engine_topology {
     size_t nsfs;
     struct topo_node *nodes;
     size_t nnodes;
-    size_t *node_index; /* positions of nodes, sorted by name (topo_index_build); owned */
+    size_t *node_index; /* positions of nodes, sorted by name (engine_name_index_build); owned */
     struct topo_group *groups;
     size_t ngroups;
 };
@@ -188,18 +189,6 @@ int topo_module_find(const struct engine_topology *t, const char *name);
 int topo_type_find(const struct engine_topology *t, const char *name);
 int topo_sf_find(const struct engine_topology *t, const char *name);
 int topo_node_find(const struct engine_topology *t, const char *name);
-
-/*
- * A name index: *OUT is a new array of the positions 0..N-1 of the N elements at BASE (STRIDE
- * bytes apart), sorted by the name (a `const char *`, NULL sorts first and is never found) at
- * OFFSET in each element. Returns 0, or -ENOMEM (*OUT NULL). N may be 0 (*OUT NULL).
- */
-int topo_index_build(size_t **out, const void *base, size_t n, size_t stride, size_t offset);
-
-/* The position of the element named NAME in an index built by topo_index_build() over the same
- * elements, or -1. O(log N). */
-int topo_index_find(const size_t *index, const void *base, size_t n, size_t stride, size_t offset,
-                    const char *name);
 
 /* The type's effective property NAME, or NULL. */
 const struct topo_eprop *topo_eprop_find(const struct topo_type *ty, const char *name);

@@ -675,8 +675,8 @@ static int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
         bad |= r;
     }
     /* Every later lookup of a node by name (requirements, groups, state) uses the index. */
-    if (topo_index_build(&ld->t->node_index, ld->t->nodes, ld->t->nnodes, sizeof(*ld->t->nodes),
-                         offsetof(struct topo_node, name)) < 0)
+    if (engine_name_index_build(&ld->t->node_index, ld->t->nodes, ld->t->nnodes,
+                                sizeof(*ld->t->nodes), offsetof(struct topo_node, name)) < 0)
         return ld->oom = 1, -ENOMEM;
     if ((r = topo_nodes_link(ld->t, ld->d)) == -ENOMEM)
         return r;

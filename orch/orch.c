@@ -9,12 +9,14 @@
 #include <pthread.h>
 #include <sys/stat.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "engine/json.h"
+#include "engine/name_index.h"
 #include "engine/sha256.h"
 #include "runtime/supervisor.h"
 
@@ -70,6 +72,7 @@ struct orch {
     uint64_t next_version;    /* mu: the next policy version */
     uint64_t pdp_version;     /* reconcile thread: the version the pull PDP serves */
     struct orch_node *nodes;  /* mu */
+    size_t *node_index;       /* mu: positions of NODES sorted by name (engine/name_index.h) */
     struct orch_built *built; /* mu: the images built so far, by spec */
     size_t nbuilt, capbuilt;
     size_t nnodes, cap;
@@ -114,9 +117,12 @@ static int64_t orch_now_ns(void)
 /* mu held. The node NAME, added when absent (NULL when out of memory). */
 static struct orch_node *orch_node_get(struct orch *o, const char *name, int add)
 {
-    for (size_t i = 0; i < o->nnodes; i++)
-        if (strcmp(o->nodes[i].name, name) == 0)
-            return &o->nodes[i];
+    size_t *index;
+    int i = engine_name_index_find(o->node_index, o->nodes, o->nnodes, sizeof(*o->nodes),
+                                   offsetof(struct orch_node, name), name);
+
+    if (i >= 0)
+        return &o->nodes[i];
     if (!add)
         return NULL;
     if (o->nnodes == o->cap) {
@@ -131,6 +137,14 @@ static struct orch_node *orch_node_get(struct orch *o, const char *name, int add
     memset(n, 0, sizeof(*n));
     if ((n->name = strdup(name)) == NULL)
         return NULL;
+    /* A node is added once in the daemon's life: the index is simply built again. */
+    if (engine_name_index_build(&index, o->nodes, o->nnodes + 1, sizeof(*o->nodes),
+                                offsetof(struct orch_node, name)) < 0) {
+        free(n->name);
+        return NULL;
+    }
+    free(o->node_index);
+    o->node_index = index;
     o->nnodes++;
     return n;
 }
@@ -989,6 +1003,7 @@ void orch_free(struct orch *o)
     for (size_t i = 0; i < o->nnodes; i++)
         free(o->nodes[i].name);
     free(o->nodes);
+    free(o->node_index);
     free(o->built);
     free(o->image_dir);
     free(o->cache_dir);
