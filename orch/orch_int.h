@@ -97,14 +97,15 @@ struct orch_pdp;
 int orch_pdp_new(struct orch_pdp **out, const char *host, struct engine_diag *d);
 void orch_pdp_free(struct orch_pdp *p);
 int orch_pdp_port(const struct orch_pdp *p);
-/* How long orch_pdp_update() waits for the PDP thread (a guest that does not read its stream
- * holds it until the supervisor finds the guest hung). */
+/* How long orch_pdp_update() waits for every guest's acknowledgement (a hung guest is killed
+ * by the supervisor within its hang_ms, 5 s, which ends its stream). */
 #define ORCH_PDP_TAKE_MS 5000
 
 /* Makes B (every policy, compiled; a new reference is taken) the one decisions are taken on,
  * and tells every connected guest its version (a guest connecting later is told at once).
- * Returns 0 once the PDP thread has done both or is stopping, -ETIMEDOUT when it has not
- * within ORCH_PDP_TAKE_MS (it still will). */
+ * Returns 0 once every connected guest has acknowledged it (its cache holds no older
+ * answer) or the PDP is stopping, -ETIMEDOUT when some guest has not within
+ * ORCH_PDP_TAKE_MS (the PDP decides on B all the same). */
 int orch_pdp_update(struct orch_pdp *p, struct orch_blob *b);
 
 /* How many times a deployment commit is tried when main moved or is locked (-EAGAIN). */

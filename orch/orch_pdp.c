@@ -1,7 +1,8 @@
 /* orch_pdp.c — the daemon's pull PDP: answers the queries of acl_pep modules in pull mode
  * (builder/modules/acl_pep/pdp.h) on a loopback port, from the compiled policy the
  * orchestrator gives it, and tells every connected guest when that policy's version moves
- * (and a guest that connects, the version in force: it may hold answers of an older one). */
+ * (and a guest that connects, the version in force: it may hold answers of an older one); a
+ * new policy is in force once every guest has acknowledged dropping its cached answers. */
 #include "orch_int.h"
 
 #include <arpa/inet.h>
@@ -22,7 +23,8 @@
 #define ORCH_PDP_IN      (2 * MOD_PDP_QUERY_MAX)
 
 struct orch_pdp_client {
-    int fd; /* -1: free */
+    int fd;         /* -1: free */
+    uint64_t acked; /* the last version the guest acknowledged (its cache holds no older) */
     size_t len;
     char in[ORCH_PDP_IN];
 };
@@ -34,10 +36,11 @@ struct orch_pdp {
     pthread_mutex_t mu;
     pthread_cond_t taken_cv; /* mu: TAKEN moved, or stop */
     struct orch_blob *next;  /* mu: the blob to take in, NULL when none is pending */
-    uint64_t given, taken;   /* mu: updates handed over; those in force and announced */
+    uint64_t given, taken;   /* mu: updates handed over; those in force everywhere */
     int stop;                /* mu */
     /* the serving thread's own */
     struct orch_blob *cur;
+    uint64_t awaited; /* the update CUR is, until every guest has acknowledged it; 0 none */
     struct engine_acl_blob b;
     struct orch_pdp_client c[ORCH_PDP_CLIENTS];
 };
@@ -67,6 +70,12 @@ static int orch_pdp_serve(struct orch_pdp *p, struct orch_pdp_client *c)
         struct mod_pdp_answer a;
         if (n == 0)
             break;
+        if (n > 0 && magic == MOD_PDP_ACK_MAGIC) {
+            memcpy(&a, c->in + off, sizeof(a));
+            c->acked = a.version;
+            off += (size_t)n;
+            continue;
+        }
         if (n < 0 || magic != MOD_PDP_QUERY_MAGIC)
             return -1;
         if (p->cur == NULL) { /* no policy yet: deny */
@@ -98,7 +107,24 @@ static void orch_pdp_notice(struct orch_pdp *p, struct orch_pdp_client *c)
     }
 }
 
-/* Takes in the pending blob, if any, sends every guest the notice, then says it is done. */
+/* Once every connected guest has acknowledged the version in force, says the update awaited
+ * is done. */
+static void orch_pdp_settle(struct orch_pdp *p)
+{
+    if (p->awaited == 0)
+        return;
+    for (int i = 0; i < ORCH_PDP_CLIENTS; i++)
+        if (p->c[i].fd >= 0 && p->cur != NULL && p->c[i].acked != p->cur->version)
+            return;
+    pthread_mutex_lock(&p->mu);
+    p->taken = p->awaited;
+    pthread_cond_broadcast(&p->taken_cv);
+    pthread_mutex_unlock(&p->mu);
+    p->awaited = 0;
+}
+
+/* Takes in the pending blob, if any, and sends every guest the notice; the update is done
+ * when they have all acknowledged it (orch_pdp_settle()). */
 static void orch_pdp_take(struct orch_pdp *p)
 {
     pthread_mutex_lock(&p->mu);
@@ -117,10 +143,7 @@ static void orch_pdp_take(struct orch_pdp *p)
             if (p->c[i].fd >= 0)
                 orch_pdp_notice(p, &p->c[i]);
     }
-    pthread_mutex_lock(&p->mu);
-    p->taken = given;
-    pthread_cond_broadcast(&p->taken_cv);
-    pthread_mutex_unlock(&p->mu);
+    p->awaited = given;
 }
 
 static void *orch_pdp_main(void *arg)
@@ -154,7 +177,7 @@ static void *orch_pdp_main(void *arg)
             if (fd >= 0 && i == ORCH_PDP_CLIENTS)
                 close(fd); /* the guest's acl_pep reconnects later */
             else if (fd >= 0) {
-                p->c[i].fd = fd, p->c[i].len = 0;
+                p->c[i].fd = fd, p->c[i].len = 0, p->c[i].acked = 0;
                 if (p->cur != NULL)
                     orch_pdp_notice(p, &p->c[i]);
             }
@@ -169,6 +192,7 @@ static void *orch_pdp_main(void *arg)
                 c->fd = -1;
             }
         }
+        orch_pdp_settle(p); /* a guest that is gone has nothing left to acknowledge */
     }
     return NULL;
 }
@@ -238,8 +262,9 @@ int orch_pdp_update(struct orch_pdp *p, struct orch_blob *b)
     if (write(p->efd, &one, sizeof(one)) < 0) {
         /* the counter is already non-zero: the thread wakes anyway */
     }
-    /* Until the decisions are taken on B and every guest was told: a guest answers from its
-     * cache until the notice drops it, so settle must not say "in force" before. */
+    /* Until the decisions are taken on B and every guest has acknowledged the notice: a guest
+     * answers from its cache until the notice drops it, and may read a request that came in
+     * beside the notice first, so settle must not say "in force" before. */
     while (p->taken < mine && !p->stop && r == 0)
         r = -pthread_cond_timedwait(&p->taken_cv, &p->mu, &until);
     pthread_mutex_unlock(&p->mu);

@@ -135,6 +135,12 @@ static void test_pdp_malformed(void **state)
     assert_int_equal(magic, MOD_PDP_NOTICE_MAGIC);
     notice.len = 8;
     assert_int_equal(mod_pdp_message_len(&notice, sizeof(notice), &magic), -22);
+    /* The guest's acknowledgement of a notice has the same frame. */
+    struct mod_pdp_answer ack = {MOD_PDP_ACK_MAGIC, sizeof(ack), 0, 43, 0, 0, 0, 0};
+    assert_int_equal(mod_pdp_message_len(&ack, sizeof(ack), &magic), sizeof(ack));
+    assert_int_equal(magic, MOD_PDP_ACK_MAGIC);
+    ack.len = sizeof(ack) + 1;
+    assert_int_equal(mod_pdp_message_len(&ack, sizeof(ack) + 1, &magic), -22);
 }
 
 static void test_pdp_cache(void **state)

@@ -1,9 +1,11 @@
 /* test_orch_pdp.c — the daemon's pull PDP: a new policy is announced to every connected
- * guest, and a guest that connects later is told the version in force (its cache may hold
- * answers of an older one, kept since its stream was lost). */
+ * guest, and orch_pdp_update() returns only once each has acknowledged dropping its cached
+ * answers (settle relied on the update while a guest could still answer from the old version);
+ * a guest that connects later is told the version in force. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -50,30 +51,68 @@ static int fx_teardown(void **state)
     return 0;
 }
 
-/* A guest's PDP stream: connected, reads bounded by 5 s. */
-static int guest_connect(struct fx *f)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(orch_pdp_port(f->pdp))};
-    struct timeval tv = {5, 0};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+/* A guest's side of the PDP stream, on a thread of its own: it records every notice and
+ * acknowledges it, as acl_pep does once its cache is dropped, a little later. */
+struct guest {
+    int fd;
+    pthread_t th;
+    pthread_mutex_t mu;
+    uint64_t seen; /* mu: the last notice's version, 0 none */
+};
 
-    assert_true(fd >= 0);
-    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-    return fd;
+static void *guest_main(void *arg)
+{
+    struct guest *g = arg;
+    struct mod_pdp_answer a;
+
+    while (recv(g->fd, &a, sizeof(a), MSG_WAITALL) == sizeof(a)) {
+        if (a.magic != MOD_PDP_NOTICE_MAGIC)
+            continue;
+        usleep(50000); /* a guest busy with other work: the update must wait for it */
+        pthread_mutex_lock(&g->mu);
+        g->seen = a.version;
+        pthread_mutex_unlock(&g->mu);
+        struct mod_pdp_answer ack = {MOD_PDP_ACK_MAGIC, sizeof(ack), 0, a.version, 0, 0, 0, 0};
+        if (send(g->fd, &ack, sizeof(ack), MSG_NOSIGNAL) != sizeof(ack))
+            break;
+    }
+    return NULL;
 }
 
-/* The next message on FD (FLAGS: 0 waits up to 5 s, MSG_DONTWAIT not at all) is a notice of
- * VERSION. */
-static void expect_notice(int fd, int flags, uint64_t version)
+static void guest_start(struct guest *g, struct fx *f)
 {
-    struct mod_pdp_answer a;
-    ssize_t n = recv(fd, &a, sizeof(a), MSG_WAITALL | flags);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(orch_pdp_port(f->pdp))};
 
-    assert_int_equal(n, sizeof(a));
-    assert_int_equal(a.magic, MOD_PDP_NOTICE_MAGIC);
-    assert_int_equal(a.version, version);
+    memset(g, 0, sizeof(*g));
+    pthread_mutex_init(&g->mu, NULL);
+    assert_true((g->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
+    assert_int_equal(connect(g->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(pthread_create(&g->th, NULL, guest_main, g), 0);
+}
+
+static void guest_stop(struct guest *g)
+{
+    shutdown(g->fd, SHUT_RDWR);
+    pthread_join(g->th, NULL);
+    close(g->fd);
+    pthread_mutex_destroy(&g->mu);
+}
+
+static uint64_t guest_seen(struct guest *g)
+{
+    pthread_mutex_lock(&g->mu);
+    uint64_t v = g->seen;
+    pthread_mutex_unlock(&g->mu);
+    return v;
+}
+
+/* Waits (5 s at most, a bound for a broken run) until G was told VERSION. */
+static void guest_wait(struct guest *g, uint64_t version)
+{
+    for (int i = 0; guest_seen(g) != version && i < 500; i++)
+        usleep(10000);
+    assert_int_equal(guest_seen(g), version);
 }
 
 /* Policy version VERSION of every rule in the fixture's ACL, put in force. */
@@ -88,53 +127,46 @@ static void update(struct fx *f, uint64_t version)
     engine_diag_free(&d);
 }
 
-static void test_orch_pdp_update_tells_guests(void **state)
+static void test_orch_pdp_update_waits_for_every_guest(void **state)
 {
     struct fx *f = *state;
-    int fd = guest_connect(f), fd2 = guest_connect(f);
+    struct guest g, g2;
 
+    guest_start(&g, f);
+    guest_start(&g2, f);
+    /* Told at once, or at its accept if that came after the update. */
     update(f, 1);
-    /* Told at once, or at its accept if that came after: either way the version is known. */
-    expect_notice(fd, 0, 1);
-    expect_notice(fd2, 0, 1);
+    guest_wait(&g, 1);
+    guest_wait(&g2, 1);
+    /* Both are known to the PDP now: each has acknowledged when the update returns. */
     update(f, 2);
-    expect_notice(fd, 0, 2);
-    expect_notice(fd2, 0, 2);
-    close(fd);
-    close(fd2);
+    assert_int_equal(guest_seen(&g), 2);
+    assert_int_equal(guest_seen(&g2), 2);
+    guest_stop(&g);
+    /* A guest that is gone is not waited for. */
+    update(f, 3);
+    assert_int_equal(guest_seen(&g2), 3);
+    guest_stop(&g2);
 }
 
 static void test_orch_pdp_late_guest_told_version(void **state)
 {
     struct fx *f = *state;
+    struct guest g;
 
     update(f, 7);
-    int fd = guest_connect(f);
-    expect_notice(fd, 0, 7);
-    close(fd);
-}
-
-static void test_orch_pdp_no_policy_no_notice(void **state)
-{
-    struct fx *f = *state;
-    struct mod_pdp_answer a;
-    struct timeval tv = {0, 200000};
-    int fd = guest_connect(f);
-
-    /* Nothing is in force yet: a notice would claim a version that decides nothing. */
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-    assert_true(recv(fd, &a, sizeof(a), 0) < 0);
-    assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
-    close(fd);
+    guest_start(&g, f);
+    guest_wait(&g, 7);
+    guest_stop(&g);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_orch_pdp_update_tells_guests, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_orch_pdp_update_waits_for_every_guest, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_orch_pdp_late_guest_told_version, fx_setup,
                                         fx_teardown),
-        cmocka_unit_test_setup_teardown(test_orch_pdp_no_policy_no_notice, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

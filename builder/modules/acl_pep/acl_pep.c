@@ -100,6 +100,7 @@ static struct libos_timer acl_retry;
 #define ACL_PDP_OUT_MAX (256u * 1024u)
 
 static int acl_pdp_connect(void);
+static void acl_pdp_writable(struct libos_stream *s, void *ctx);
 
 static void acl_retry_fire(struct libos_timer *t, void *ctx)
 {
@@ -144,6 +145,17 @@ static void acl_pdp_message(const char *m, uint32_t magic)
     memcpy(&a, m, sizeof(a));
     if (magic == MOD_PDP_NOTICE_MAGIC) {
         mod_pdp_cache_version(&acl_cache, a.version);
+        /* Said once the cache is dropped: the PDP waits for it before it calls the version
+         * in force (a request that came in beside the notice could be answered first). */
+        struct mod_pdp_answer ack = {MOD_PDP_ACK_MAGIC, sizeof(ack), 0, a.version, 0, 0, 0, 0};
+        if (acl_pdp_out == NULL)
+            acl_pdp_out = malloc(ACL_PDP_OUT_MAX);
+        if (acl_pdp_out != NULL && acl_pdp_out_len + sizeof(ack) <= ACL_PDP_OUT_MAX) {
+            memcpy(acl_pdp_out + acl_pdp_out_len, &ack, sizeof(ack));
+            acl_pdp_out_len += sizeof(ack);
+            if (acl_pdp_up)
+                acl_pdp_writable(acl_pdp, NULL);
+        }
         return;
     }
     if (magic != MOD_PDP_ANSWER_MAGIC) {

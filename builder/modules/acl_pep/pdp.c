@@ -51,7 +51,8 @@ long mod_pdp_message_len(const void *buf, size_t len, uint32_t *magic)
     if (h[0] == MOD_PDP_QUERY_MAGIC) {
         if (h[1] < sizeof(struct mod_pdp_query) || h[1] > MOD_PDP_QUERY_MAX)
             return -PDP_EINVAL;
-    } else if (h[0] == MOD_PDP_ANSWER_MAGIC || h[0] == MOD_PDP_NOTICE_MAGIC) {
+    } else if (h[0] == MOD_PDP_ANSWER_MAGIC || h[0] == MOD_PDP_NOTICE_MAGIC ||
+               h[0] == MOD_PDP_ACK_MAGIC) {
         if (h[1] != sizeof(struct mod_pdp_answer))
             return -PDP_EINVAL;
     } else {

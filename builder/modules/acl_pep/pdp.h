@@ -12,7 +12,11 @@
  *   answer  (PDP -> guest): struct mod_pdp_answer with magic MOD_PDP_ANSWER_MAGIC and the
  *           query's id.
  *   notice  (PDP -> guest, unsolicited): struct mod_pdp_answer with magic MOD_PDP_NOTICE_MAGIC,
- *           id 0 and the new policy version: the guest drops its cache.
+ *           id 0 and the new policy version: the guest drops its cache. Sent when the
+ *           version moves, and at once to a guest that connects.
+ *   ack     (guest -> PDP): struct mod_pdp_answer with magic MOD_PDP_ACK_MAGIC, id 0 and the
+ *           notice's version, once the cache is dropped: from then on no answer of an older
+ *           version is given, so the PDP can say the new policy is in force.
  * A user name travels only with MOD_PDP_F_AUTH and its password: the PDP checks the
  * credential (the blob's salted PBKDF2 hash) before deciding for that user, so the guest
  * never asserts an identity it has not proven. Answers may come in any order.
@@ -28,6 +32,7 @@
 #define MOD_PDP_QUERY_MAGIC  0x51445055u /* "UPDQ" */
 #define MOD_PDP_ANSWER_MAGIC 0x41445055u /* "UPDA" */
 #define MOD_PDP_NOTICE_MAGIC 0x56445055u /* "UPDV" */
+#define MOD_PDP_ACK_MAGIC    0x4b445055u /* "UPDK" */
 #define MOD_PDP_PASSWORD_MAX 512
 #define MOD_PDP_QUERY_MAX                                                                          \
     (32 + ENGINE_ACL_NAME_MAX * 2 + ENGINE_ACL_METHOD_MAX + ENGINE_ACL_PATH_MAX +                  \
