@@ -1,8 +1,10 @@
 /*
  * cmd_pdp.c — `unisec pdp`: a pull PDP on a TCP port, answering acl_pep's queries (the
  * protocol of builder/modules/acl_pep/pdp.h) from a policy directory; SIGHUP reloads the
- * directory as the next policy version and tells every connected guest to drop its cache.
- * A guest that sends a malformed message is disconnected. Single-threaded: one poll loop.
+ * directory as the next policy version and tells every connected guest to drop its cache,
+ * then says on stderr when every guest has acknowledged ("policy version N acknowledged by
+ * every guest": no answer of an older version comes after it). A guest that sends a
+ * malformed message is disconnected. Single-threaded: one poll loop.
  */
 #include "builder.h"
 
@@ -26,6 +28,7 @@
 
 struct pdp_client {
     int fd;
+    uint64_t acked; /* the last version the guest acknowledged */
     size_t len;
     char in[PDP_IN];
 };
@@ -120,6 +123,12 @@ static int pdp_serve(struct pdp_state *s, struct pdp_client *c)
         if (n == 0)
             break;
         struct mod_pdp_answer a;
+        if (n > 0 && magic == MOD_PDP_ACK_MAGIC) {
+            memcpy(&a, c->in + off, sizeof(a));
+            c->acked = a.version;
+            off += (size_t)n;
+            continue;
+        }
         if (n < 0 || magic != MOD_PDP_QUERY_MAGIC ||
             mod_pdp_answer_query(&s->b, c->in + off, (size_t)n, &a) < 0) {
             fprintf(stderr, "pdp: malformed query: disconnecting the guest\n");
@@ -142,7 +151,7 @@ int builder_cmd_pdp(int argc, char **argv)
     struct pdp_state st = {0};
     struct pollfd pfd[PDP_CLIENTS + 2];
     sigset_t mask;
-    int lfd, sfd;
+    int lfd, sfd, awaited = 0;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
@@ -196,6 +205,7 @@ int builder_cmd_pdp(int argc, char **argv)
                 for (int i = 0; i < PDP_CLIENTS; i++)
                     if (clients[i].fd >= 0 && pdp_send(clients[i].fd, &notice, sizeof(notice)))
                         close(clients[i].fd), clients[i].fd = -1;
+                awaited = 1;
             }
         }
         if (pfd[0].revents & POLLIN) {
@@ -206,7 +216,7 @@ int builder_cmd_pdp(int argc, char **argv)
             if (fd >= 0 && i == PDP_CLIENTS)
                 close(fd);
             else if (fd >= 0)
-                clients[i] = (struct pdp_client){.fd = fd, .len = 0};
+                clients[i] = (struct pdp_client){.fd = fd, .acked = st.version, .len = 0};
         }
         for (int i = 0; i < PDP_CLIENTS; i++) {
             struct pdp_client *c = &clients[i];
@@ -217,6 +227,14 @@ int builder_cmd_pdp(int argc, char **argv)
                 close(c->fd);
                 c->fd = -1;
             }
+        }
+        int all = awaited; /* a new guest has nothing older cached: it counts as acknowledged */
+        for (int i = 0; all && i < PDP_CLIENTS; i++)
+            all = clients[i].fd < 0 || clients[i].acked == st.version;
+        if (all) {
+            fprintf(stderr, "pdp: policy version %llu acknowledged by every guest\n",
+                    (unsigned long long)st.version);
+            awaited = 0;
         }
     }
 }

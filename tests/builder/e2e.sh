@@ -200,8 +200,8 @@ PY
     expect 403 "pull: staff denied /admin" $B $u/admin/users
     cp "$tmp/pol2/acl" "$tmp/pol3.$target/acl"
     kill -HUP "$pdp_pid"
-    waitfor "$tmp/pdp.$target.err" "policy version 2" && ok || bad "$target pull: no reload"
-    sleep 0.2
+    waitfor "$tmp/pdp.$target.err" "policy version 2 acknowledged by every guest" && ok ||
+        bad "$target pull: no reload acknowledged"
     expect 401 "pull: new version drops the cached allow" $u/catalogue/x
 done
 
