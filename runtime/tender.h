@@ -125,6 +125,8 @@ struct tender {
     int epfd;
     struct tender_stream *streams; /* owned, cfg.max_streams slots */
     uint32_t nstreams;
+    struct tender_jobs *jobs; /* owned: a POLL's gathered socket work (tender_net.c; taken
+                                 at the first POLL) */
 
     uint8_t *policy_blob; /* owned: the pending blob, NULL when none */
     size_t policy_len;

@@ -37,6 +37,10 @@ int tender_control_poll(struct tender *t);
 /* Closes the listening sockets (after taking them out of the epoll set). */
 void tender_net_close_listeners(struct tender *t);
 
+/* Whether the image has stream devices (a listener, an upstream or a PDP): then POLL
+ * shares its socket work with a helper thread (tender_io.h). */
+int tender_net_streams(const struct tender *t);
+
 /* The index of the manifest's first device of TYPE, or -1. */
 int tender_device_first(const struct tender *t, uint32_t type);
 

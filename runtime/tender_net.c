@@ -1,6 +1,7 @@
 /* tender_net.c — host-terminated networking: listening devices, upstream and PDP devices,
  * the stream table, and the POLL, ACCEPT, READ, WRITE, CLOSE and CONNECT hypercalls. */
 #include "tender_int.h"
+#include "tender_io.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +16,17 @@
 
 #define TENDER_BACKLOG 1024
 
+/* The socket work a POLL gathers and hands to tender_io_run() at once (tender_io.h): the
+ * sends of its WRITE operations, then the reads after each wait. HANDLE[i] is JOB[i]'s
+ * stream. Owned by the serving thread, like the rest of struct tender. */
+#define TENDER_JOBS_MAX 1024
+
+struct tender_jobs {
+    struct tender_job job[TENDER_JOBS_MAX];
+    uint32_t handle[TENDER_JOBS_MAX];
+    uint32_t n;
+};
+
 _Static_assert(UNISEC_EAGAIN == EAGAIN && UNISEC_EPIPE == EPIPE && UNISEC_EBADF == EBADF &&
                    UNISEC_ECONNRESET == ECONNRESET && UNISEC_ECONNREFUSED == ECONNREFUSED &&
                    UNISEC_EMSGSIZE == EMSGSIZE && UNISEC_ETIMEDOUT == ETIMEDOUT &&
@@ -27,6 +39,13 @@ int tender_device_first(const struct tender *t, uint32_t type)
         if (t->img.manifest.dev[i].type == type)
             return i;
     return -1;
+}
+
+int tender_net_streams(const struct tender *t)
+{
+    return tender_device_first(t, UNISEC_DEV_LISTEN) >= 0 ||
+           tender_device_first(t, UNISEC_DEV_UPSTREAM) >= 0 ||
+           tender_device_first(t, UNISEC_DEV_PDP) >= 0;
 }
 
 /* Splits "[HOST:]PORT", "HOST:PORT" or "[V6]:PORT" and resolves it (before the lockdown). */
@@ -220,6 +239,8 @@ void tender_net_fini(struct tender *t)
             close(t->streams[i].fd);
     free(t->streams);
     t->streams = NULL;
+    free(t->jobs);
+    t->jobs = NULL;
     for (int i = 0; i < UNISEC_MANIFEST_MAX; i++)
         if (t->dev[i].fd >= 0)
             close(t->dev[i].fd);
@@ -293,24 +314,56 @@ static void tender_emit(struct tender_batch *b, uint32_t kind, uint32_t handle, 
     b->wake |= wake;
 }
 
-/* Fills stream S's lent buffer if data, end or an error is there; EAGAIN leaves it lent. A
- * socket read dry (a short read or EAGAIN) is not read again before its next read edge:
+/* Makes *J the read that stream S's lent buffer waits for; 0 when S is not to be read: a
+ * socket read dry (a short read or EAGAIN) is not read again before its next read edge, as
  * epoll reports every arrival, so the lent buffer waits without a read that would fail. */
-static void tender_stream_fill(struct tender *t, struct tender_batch *b, struct tender_stream *s)
+static int tender_stream_read_job(struct tender *t, struct tender_stream *s, struct tender_job *j)
+{
+    if (!s->rx_lent || !s->rx_ready)
+        return 0;
+    *j = (struct tender_job){s->fd, TENDER_JOB_READ, tender_guest_ptr(t, s->rx_buf, s->rx_len),
+                             s->rx_len, 0};
+    return 1;
+}
+
+/* Completes stream S's read of N bytes (or -errno): the lent buffer goes back to the guest
+ * with data, the end or an error; EAGAIN leaves it lent. */
+static void tender_stream_filled(struct tender *t, struct tender_batch *b, struct tender_stream *s,
+                                 ssize_t n)
 {
     uint32_t handle = (uint32_t)s->gen << 16 | (uint32_t)(s - t->streams);
-    ssize_t n;
-    if (!s->rx_ready)
-        return;
-    do
-        n = read(s->fd, tender_guest_ptr(t, s->rx_buf, s->rx_len), s->rx_len);
-    while (n < 0 && errno == EINTR);
-    if ((n < 0 && errno == EAGAIN) || (n > 0 && (uint64_t)n < s->rx_len))
+    if (n == -EAGAIN || (n > 0 && (uint64_t)n < s->rx_len))
         s->rx_ready = 0;
-    if (n < 0 && errno == EAGAIN)
+    if (n == -EAGAIN)
         return;
     s->rx_lent = 0;
-    tender_emit(b, UNISEC_EV_RECV, handle, 0, n < 0 ? -errno : n, NULL, 1);
+    tender_emit(b, UNISEC_EV_RECV, handle, 0, n, NULL, 1);
+}
+
+/* Fills stream S's lent buffer now if data, end or an error is there. */
+static void tender_stream_fill(struct tender *t, struct tender_batch *b, struct tender_stream *s)
+{
+    struct tender_job j;
+    if (!tender_stream_read_job(t, s, &j))
+        return;
+    tender_io_run(&j, 1);
+    tender_stream_filled(t, b, s, j.res);
+}
+
+/* Performs the gathered sends and emits their SENT events, in the operations' order. */
+static void tender_sends_flush(struct tender *t, struct tender_batch *b)
+{
+    struct tender_jobs *w = t->jobs;
+    tender_io_run(w->job, w->n);
+    for (uint32_t i = 0; i < w->n; i++) {
+        struct tender_stream *s = tender_stream_of(t, w->handle[i]);
+        ssize_t n = w->job[i].res;
+        int partial = n < 0 || (size_t)n != w->job[i].len;
+        if (partial && s)
+            s->tx_blocked = 1;
+        tender_emit(b, UNISEC_EV_SENT, w->handle[i], 0, n, NULL, partial);
+    }
+    w->n = 0;
 }
 
 /* Accepts waiting connections on armed listener I while the batch and the table have room. */
@@ -348,6 +401,9 @@ static void tender_listener_drain(struct tender *t, struct tender_batch *b, int 
 static int tender_sqe(struct tender *t, struct tender_batch *b, const struct unisec_sqe *q)
 {
     static const char *const names[] = {"?", "accept", "recv", "write", "close"};
+    if (t->jobs->n > 0 &&
+        (q->op == UNISEC_OP_ACCEPT || q->op == UNISEC_OP_CLOSE || t->jobs->n == TENDER_JOBS_MAX))
+        tender_sends_flush(t, b); /* no descriptor closes and no event is taken meanwhile */
     if (q->op == UNISEC_OP_ACCEPT) {
         if (q->handle >= UNISEC_MANIFEST_MAX ||
             t->img.manifest.dev[q->handle].type != UNISEC_DEV_LISTEN)
@@ -393,14 +449,10 @@ static int tender_sqe(struct tender *t, struct tender_batch *b, const struct uni
         tender_stream_fill(t, b, s);
         return TENDER_CONTINUE;
     }
-    ssize_t n;
-    do
-        n = send(s->fd, tender_guest_ptr(t, q->buf, q->len), q->len, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    int partial = n < 0 || (uint64_t)n != q->len;
-    if (partial)
-        s->tx_blocked = 1;
-    tender_emit(b, UNISEC_EV_SENT, q->handle, 0, n < 0 ? -errno : n, NULL, partial);
+    struct tender_jobs *w = t->jobs;
+    w->job[w->n] =
+        (struct tender_job){s->fd, TENDER_JOB_SEND, tender_guest_ptr(t, q->buf, q->len), q->len, 0};
+    w->handle[w->n++] = q->handle; /* its SENT event is emitted by tender_sends_flush */
     return TENDER_CONTINUE;
 }
 
@@ -454,18 +506,22 @@ int tender_hc_poll(struct tender *t, void *arg)
     if (sq == NULL || nsq > 0x10000)
         return tender_kill(t, "poll: operation array 0x%llx[%llu] lies outside guest memory",
                            (unsigned long long)a->sq, (unsigned long long)nsq);
+    if (t->jobs == NULL && (t->jobs = calloc(1, sizeof(*t->jobs))) == NULL)
+        return tender_kill(t, "poll: out of memory");
+    t->jobs->n = 0; /* a POLL that killed its guest may have left some (the fuzz harness) */
     t->polls++;
     if (a->console_len > 0 && tender_console_out(t, a->console, a->console_len) != TENDER_CONTINUE)
         return TENDER_KILL;
     /* Each operation completes at most once while performed, except ACCEPT, which stops
      * accepting when the array is full. */
     uint32_t done = 0;
-    for (; done < nsq && b.count < b.cap; done++) {
+    for (; done < nsq && b.count + t->jobs->n < b.cap; done++) {
         struct unisec_sqe q;
         memcpy(&q, &sq[done], sizeof(q));
         if (tender_sqe(t, &b, &q) != TENDER_CONTINUE)
             return TENDER_KILL;
     }
+    tender_sends_flush(t, &b);
     /* One round of a thousand busy connections fits in one wait. */
     struct epoll_event ev[1024];
     for (;;) {
@@ -497,29 +553,42 @@ int tender_hc_poll(struct tender *t, void *arg)
         int n = epoll_pwait2(t->epfd, ev, room, tsp, NULL);
         if (n < 0 && errno != EINTR)
             return tender_kill(t, "poll: epoll failed: %s", strerror(errno));
+        /* First the reads the events call for, gathered and performed together; then each
+         * event's completions, in the events' order. ev[i].data.u64 becomes 0 for an event
+         * handled in the first pass. */
+        struct tender_jobs *w = t->jobs;
         for (int i = 0; i < n; i++) {
             uint64_t kind = ev[i].data.u64 >> 32;
             uint32_t h = (uint32_t)ev[i].data.u64;
-            if (kind == TENDER_EP_POLICY) {
-                tender_policy_input(t);
-                continue;
-            }
-            if (kind == TENDER_EP_CONTROL) {
-                tender_control_input(t);
-                continue;
-            }
-            if (kind == TENDER_EP_LISTENER) {
-                t->dev[h].pending = 1;
+            if (kind != TENDER_EP_STREAM) {
+                if (kind == TENDER_EP_POLICY)
+                    tender_policy_input(t);
+                else if (kind == TENDER_EP_CONTROL)
+                    tender_control_input(t);
+                else if (kind == TENDER_EP_LISTENER)
+                    t->dev[h].pending = 1;
+                ev[i].data.u64 = 0;
                 continue;
             }
             struct tender_stream *s = tender_stream_of(t, h);
             if (s == NULL)
                 continue;
-            uint32_t flags = 0;
-            if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
                 s->rx_ready = 1;
-            if ((ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && s->rx_lent)
-                tender_stream_fill(t, &b, s);
+                if (tender_stream_read_job(t, s, &w->job[w->n]))
+                    w->handle[w->n++] = h;
+            }
+        }
+        tender_io_run(w->job, w->n);
+        uint32_t r = 0;
+        for (int i = 0; i < n; i++) {
+            uint32_t h = (uint32_t)ev[i].data.u64;
+            struct tender_stream *s;
+            if (ev[i].data.u64 >> 32 != TENDER_EP_STREAM || (s = tender_stream_of(t, h)) == NULL)
+                continue;
+            uint32_t flags = 0;
+            if (r < w->n && w->handle[r] == h)
+                tender_stream_filled(t, &b, s, w->job[r++].res);
             else if (ev[i].events & EPOLLIN)
                 flags |= UNISEC_EV_READ;
             /* A WRITE edge matters only to a stream that is waiting for one: on other
@@ -535,6 +604,7 @@ int tender_hc_poll(struct tender *t, void *arg)
             if (flags)
                 tender_emit(&b, UNISEC_EV_STREAM, h, flags, 0, NULL, 1);
         }
+        w->n = 0;
         if (b.wake || (tsp && tender_now(CLOCK_MONOTONIC) >= a->deadline_ns) || n < 0)
             break;
     }

@@ -1,6 +1,7 @@
 /* tender_seccomp.c — the system calls a tender keeps after its lockdown, and the report of
  * one it does not. */
 #include "tender_int.h"
+#include "tender_io.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -52,6 +53,8 @@ int tender_seccomp_add(struct tender *t, scmp_filter_ctx ctx)
                                SCMP_A0(SCMP_CMP_EQ, (unsigned)t->epfd),
                                SCMP_A1(SCMP_CMP_EQ, EPOLL_CTL_DEL));
     rc |= tender_net_seccomp(t, ctx);
+    if (tender_net_streams(t))
+        rc |= tender_io_seccomp(ctx);
 #ifdef TENDER_ASAN
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 0);
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 0);
@@ -127,6 +130,10 @@ int tender_lockdown(struct tender *t, int (*backend_rules)(scmp_filter_ctx ctx, 
         rc = tender_seccomp_add(t, ctx);
     if (rc == 0)
         rc = tender_seccomp_report(t->name);
+    /* The helper thread starts last, after LeakSanitizer's check (tender_seccomp_add), and
+     * the filter (with TSYNC) covers it. */
+    if (rc == 0 && tender_net_streams(t))
+        rc = tender_io_start();
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);

@@ -352,6 +352,123 @@ static void test_tender_many_clients_none_starved(void **state)
     free(err);
 }
 
+/* Many clients at once, each sending a large message while reading the echo back slowly
+ * (every other one reads a small piece only now and then): a POLL then carries many sends
+ * at once, several of them partial (tender_io.h shares them with a helper thread), and every
+ * client must still get back exactly what it sent. */
+#define SLOW_CLIENTS 48
+#define SLOW_BYTES   (256u << 10)
+
+static unsigned char slow_byte(int client, size_t off)
+{
+    return (unsigned char)(client * 31 + off * 7 + (off >> 10));
+}
+
+static void test_tender_slow_readers_get_everything(void **state)
+{
+    (void)state;
+    const char *args[] = {"run",        rt_image("echo"), "--port", "0",
+                          "--upstream", "up=127.0.0.1:1", NULL};
+    struct proc p = spawn(args, -1);
+    int port = listening_port(&p);
+    static struct pollfd pfd[SLOW_CLIENTS];
+    static size_t sent[SLOW_CLIENTS], got[SLOW_CLIENTS];
+    static unsigned char out[16384], in[16384];
+    for (int i = 0; i < SLOW_CLIENTS; i++) {
+        pfd[i] = (struct pollfd){tcp_connect(port), POLLIN | POLLOUT, 0};
+        fcntl(pfd[i].fd, F_SETFL, O_NONBLOCK);
+    }
+    unsigned open = SLOW_CLIENTS, turn = 0;
+    while (open > 0) {
+        assert_true(poll(pfd, SLOW_CLIENTS, 10000) > 0);
+        turn++;
+        for (int i = 0; i < SLOW_CLIENTS; i++) {
+            if ((pfd[i].revents & POLLOUT) && sent[i] < SLOW_BYTES) {
+                size_t n = SLOW_BYTES - sent[i] < sizeof(out) ? SLOW_BYTES - sent[i] : sizeof(out);
+                for (size_t k = 0; k < n; k++)
+                    out[k] = slow_byte(i, sent[i] + k);
+                ssize_t w = write(pfd[i].fd, out, n);
+                assert_true(w > 0 || errno == EAGAIN);
+                if (w > 0)
+                    sent[i] += (size_t)w;
+            }
+            int slow = i % 2 == 1;
+            if ((pfd[i].revents & POLLIN) && (!slow || turn % 8 == 0)) {
+                ssize_t r = read(pfd[i].fd, in, slow ? 1024 : sizeof(in));
+                assert_true(r > 0 || (r < 0 && errno == EAGAIN));
+                for (ssize_t k = 0; k < r; k++)
+                    if (in[k] != slow_byte(i, got[i] + (size_t)k))
+                        fail_msg("client %d: byte %zu differs", i, got[i] + (size_t)k);
+                if (r > 0)
+                    got[i] += (size_t)r;
+            }
+            pfd[i].events = (short)((sent[i] < SLOW_BYTES ? POLLOUT : 0) | POLLIN);
+            if (got[i] == SLOW_BYTES && pfd[i].fd >= 0) {
+                close(pfd[i].fd);
+                pfd[i].fd = -1;
+                open--;
+            }
+        }
+    }
+    int fd = tcp_connect(port);
+    write_all(fd, "quit", 4);
+    char *o, *e;
+    assert_int_equal(finish(p, &o, &e), 0);
+    close(fd);
+    free(o);
+    free(e);
+}
+
+/* A guest killed while busy streams keep the tender's POLLs full of socket work: the
+ * process ends with the kill message, and nothing of it lives on: every client's
+ * connection ends (no thread keeps a socket open). */
+#define KILL_CLIENTS 32
+
+static void test_tender_killed_under_load_leaves_nothing(void **state)
+{
+    (void)state;
+    const char *args[] = {"run",        rt_image("echo"), "--port", "0",
+                          "--upstream", "up=127.0.0.1:1", NULL};
+    struct proc p = spawn(args, -1);
+    int port = listening_port(&p);
+    static struct pollfd pfd[KILL_CLIENTS];
+    static char buf[65536];
+    for (int i = 0; i < KILL_CLIENTS; i++) {
+        pfd[i] = (struct pollfd){tcp_connect(port), POLLIN | POLLOUT, 0};
+        fcntl(pfd[i].fd, F_SETFL, O_NONBLOCK);
+    }
+    /* Busy: every client writes and reads as fast as it can for a while. */
+    size_t echoed = 0;
+    while (echoed < (16u << 20)) {
+        assert_true(poll(pfd, KILL_CLIENTS, 10000) > 0);
+        for (int i = 0; i < KILL_CLIENTS; i++) {
+            if (pfd[i].revents & POLLOUT)
+                (void)!write(pfd[i].fd, buf, 8192);
+            ssize_t r = (pfd[i].revents & POLLIN) ? read(pfd[i].fd, buf, sizeof(buf)) : 0;
+            assert_true(r >= 0 || errno == EAGAIN);
+            echoed += r > 0 ? (size_t)r : 0;
+        }
+    }
+    int fd = tcp_connect(port);
+    write_all(fd, "kill", 4);
+    char *out, *err;
+    assert_int_equal(finish(p, &out, &err), 255);
+    assert_contains(err, "write: buffer 0xfffff000+16 lies outside guest memory");
+    close(fd);
+    for (int i = 0; i < KILL_CLIENTS; i++) {
+        for (;;) {
+            struct pollfd one = {pfd[i].fd, POLLIN, 0};
+            assert_int_equal(poll(&one, 1, 5000), 1);
+            ssize_t r = read(pfd[i].fd, buf, sizeof(buf));
+            if (r == 0 || (r < 0 && errno != EAGAIN))
+                break; /* the end, or a reset */
+        }
+        close(pfd[i].fd);
+    }
+    free(out);
+    free(err);
+}
+
 static void test_tender_connect_upstream(void **state)
 {
     (void)state;
@@ -638,6 +755,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tender_echo_streams),
         cmocka_unit_test(test_tender_streams_bounded),
         cmocka_unit_test(test_tender_many_clients_none_starved),
+        cmocka_unit_test(test_tender_slow_readers_get_everything),
+        cmocka_unit_test(test_tender_killed_under_load_leaves_nothing),
         cmocka_unit_test(test_tender_connect_upstream),
         cmocka_unit_test(test_tender_policy_boot_blob),
         cmocka_unit_test(test_tender_policy_channel),

@@ -1,6 +1,7 @@
 /* echo.c — test guest: echoes every stream on the "echo" listener (a client sending "quit"
- * stops the guest with status 0); with boot argument "connect", instead sends a line to the
- * "up" upstream and prints the answer. */
+ * stops the guest with status 0; one sending "kill" makes it break the ABI: a WRITE from
+ * outside its memory); with boot argument "connect", instead sends a line to the "up"
+ * upstream and prints the answer. */
 #include "libos.h"
 
 UNISEC_MANIFEST(UNISEC_LISTEN("echo"), UNISEC_UPSTREAM("up"));
@@ -55,6 +56,13 @@ static void echo_readable(struct libos_stream *s, void *ctx)
         echo_close(s, c);
         libos_loop_stop(0);
         return;
+    }
+    if (n == 4 && memcmp(c->buf, "kill", 4) == 0) {
+        static struct unisec_sqe sq[1] = {{UNISEC_OP_WRITE, 0, 0xfffff000ull, 16}};
+        static struct unisec_event ev[4];
+        struct unisec_hc_poll a = {
+            0, (uint64_t)(uintptr_t)sq, 1, 0, (uint64_t)(uintptr_t)ev, 4, 0, 0, 0};
+        libos_hypercall(UNISEC_HC_POLL, &a);
     }
     c->have = (size_t)n;
     c->sent = 0;

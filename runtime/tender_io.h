@@ -1,0 +1,55 @@
+/*
+ * tender_io.h — a helper thread that performs part of a POLL's socket work.
+ *
+ * A busy POLL sends dozens of responses and reads dozens of requests; on this kind of
+ * host most of a request's cost is the kernel's TCP work in those calls. The thread that
+ * serves the hypercall gathers them as jobs (a descriptor and a checked host pointer into
+ * guest memory) and tender_io_run() performs them on both threads at once, returning when
+ * all are done: completion stays synchronous, so the guest, the ABI and the event order are
+ * unchanged. Small batches (a connection or two) are performed inline: waking a thread
+ * costs more here than the work it would take over.
+ *
+ * Ownership: the helper touches nothing but the job it claimed (the descriptor, the guest
+ * bytes it names, its result) and the hand-off words in tender_io.c. Everything else —
+ * the stream table, the epoll set, guest state, the decision to kill the guest — stays with
+ * the serving thread, which checks every pointer before making a job of it and closes no
+ * descriptor while a batch runs. Between batches the helper sleeps in a futex wait.
+ *
+ * The helper is created just before the seccomp filter is loaded, and the filter is
+ * synchronized to every thread (TSYNC): it keeps what the serving thread may do plus
+ * futex wait and wake. A guest killed or halted ends the process with exit_group, which
+ * ends the helper too.
+ */
+#ifndef UNISEC_RUNTIME_TENDER_IO_H
+#define UNISEC_RUNTIME_TENDER_IO_H
+
+#include <seccomp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TENDER_JOB_SEND 1 /* send(fd, buf, len, MSG_NOSIGNAL) */
+#define TENDER_JOB_READ 2 /* read(fd, buf, len) */
+
+#define TENDER_IO_MIN 4      /* smaller batches are performed inline */
+#define TENDER_IO_MAX 0xffff /* larger ones too (never, with the ABI's limits) */
+
+struct tender_job {
+    int fd;
+    int op;    /* TENDER_JOB_* */
+    void *buf; /* host address, inside guest memory (checked by the caller) */
+    size_t len;
+    ssize_t res; /* out: bytes moved, or -errno */
+};
+
+/* Starts the helper (once per process). Returns 0 or a negative errno. */
+int tender_io_start(void);
+
+/* Performs JOBS[0..N) and returns when every job has its result. Without a helper, or for
+ * a small batch, on this thread alone. */
+void tender_io_run(struct tender_job *jobs, uint32_t n);
+
+/* Adds the helper's system calls (futex wait and wake) and thread synchronization to CTX. */
+int tender_io_seccomp(scmp_filter_ctx ctx);
+
+#endif
