@@ -13,6 +13,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#define TENDER_IO_STACK (256u << 10)
+
 /* The state both threads share. Everything else in the tender belongs to the thread that
  * serves hypercalls (the vCPU's thread on hvt, the guest's own on spt). */
 static struct tender_io {
@@ -86,18 +88,21 @@ int tender_io_start(void)
     int rc = pthread_attr_init(&attr);
     if (rc == 0)
         rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (rc == 0) /* the helper calls nothing deep: a small stack is mapped faster */
+        rc = pthread_attr_setstacksize(&attr, TENDER_IO_STACK);
     if (rc == 0)
         rc = pthread_create(&th, &attr, tender_io_main, &tender_io);
     pthread_attr_destroy(&attr);
     if (rc != 0)
         return -rc;
-    /* The filter is loaded only once the new thread is past the C library's start-up (its
-     * rseq, robust list and signal mask calls, with every signal blocked: a call the filter
-     * refuses there would kill the process without a report). */
-    while (!atomic_load(&tender_io.up))
-        tender_futex(&tender_io.up, FUTEX_WAIT, 0);
     tender_io.started = 1;
     return 0;
+}
+
+void tender_io_wait_started(void)
+{
+    while (tender_io.started && !atomic_load(&tender_io.up))
+        tender_futex(&tender_io.up, FUTEX_WAIT, 0);
 }
 
 void tender_io_run(struct tender_job *jobs, uint32_t n)

@@ -15,10 +15,10 @@
  * the serving thread, which checks every pointer before making a job of it and closes no
  * descriptor while a batch runs. Between batches the helper sleeps in a futex wait.
  *
- * The helper is created just before the seccomp filter is loaded, and the filter is
- * synchronized to every thread (TSYNC): it keeps what the serving thread may do plus
- * futex wait and wake. A guest killed or halted ends the process with exit_group, which
- * ends the helper too.
+ * The helper is created when the devices are set up (tender_net_init) and is running its
+ * loop before the seccomp filter is loaded; the filter is synchronized to every thread
+ * (TSYNC): it keeps what the serving thread may do plus futex wait and wake. A guest killed or
+ * halted ends the process with exit_group, which ends the helper too.
  */
 #ifndef UNISEC_RUNTIME_TENDER_IO_H
 #define UNISEC_RUNTIME_TENDER_IO_H
@@ -42,8 +42,15 @@ struct tender_job {
     ssize_t res; /* out: bytes moved, or -errno */
 };
 
-/* Starts the helper (once per process). Returns 0 or a negative errno. */
+/* Starts the helper (once per process), early, so that its start overlaps the rest of the
+ * set-up. Returns 0 or a negative errno. */
 int tender_io_start(void);
+
+/* Returns once the helper started by tender_io_start() is past the C library's start-up
+ * (its rseq, robust list and signal mask calls, made with every signal blocked: a call the
+ * filter refused there would kill the process without a report). The filter is loaded
+ * after this. */
+void tender_io_wait_started(void);
 
 /* Performs JOBS[0..N) and returns when every job has its result. Without a helper, or for
  * a small batch, on this thread alone. */

@@ -215,6 +215,8 @@ int tender_net_init(struct tender *t, struct engine_diag *d)
                 d, NULL, 0, 0, "the image connects to %s '%s': give --upstream %s=HOST:PORT",
                 type == UNISEC_DEV_PDP ? "PDP" : "upstream", m->dev[i].name, m->dev[i].name);
     }
+    if (tender_net_streams(t) && (rc = tender_io_start()) < 0)
+        return engine_diag_add(d, NULL, 0, 0, "cannot start the I/O thread: %s", strerror(-rc)), rc;
     return 0;
 }
 

@@ -130,10 +130,7 @@ int tender_lockdown(struct tender *t, int (*backend_rules)(scmp_filter_ctx ctx, 
         rc = tender_seccomp_add(t, ctx);
     if (rc == 0)
         rc = tender_seccomp_report(t->name);
-    /* The helper thread starts last, after LeakSanitizer's check (tender_seccomp_add), and
-     * the filter (with TSYNC) covers it. */
-    if (rc == 0 && tender_net_streams(t))
-        rc = tender_io_start();
+    tender_io_wait_started(); /* the filter (with TSYNC) then covers the helper thread */
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);
