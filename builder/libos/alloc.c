@@ -7,6 +7,11 @@
  * with bit 0 set when free, and the size of the block just before it (0 for the first).
  * A free block keeps its bin links in its payload. The heap ends with a zero-size,
  * allocated sentinel header, so walking forward never leaves the heap.
+ *
+ * The heap is zero at boot (abi.h), and memory the allocator never wrote nor handed out is
+ * still zero: calloc clears only what lies below that mark. On hvt the first touch of a guest
+ * page costs a fault in the host, so a table calloc'd at start (authn's cache: 48 KiB) is
+ * touched page by page as it fills, not all at boot.
  */
 #include "libos.h"
 #include "libos_int.h"
@@ -26,6 +31,7 @@ struct alloc_block {
 static struct alloc_block *alloc_bin[ALLOC_BINS];
 static uintptr_t alloc_start, alloc_end;
 static size_t alloc_used;
+static uintptr_t alloc_clean; /* [alloc_clean, the sentinel) was never written: it is zero */
 
 static size_t alloc_size(const struct alloc_block *b)
 {
@@ -57,6 +63,8 @@ static void alloc_unlink(struct alloc_block *b)
 static void alloc_insert(struct alloc_block *b, size_t size)
 {
     int k = alloc_bin_of(size);
+    if ((uintptr_t)b + ALLOC_MIN > alloc_clean) /* the header and the free links */
+        alloc_clean = (uintptr_t)b + ALLOC_MIN;
     b->size = size | ALLOC_FREE;
     alloc_next(b)->prev = size;
     b->prev_free = NULL;
@@ -103,6 +111,8 @@ void *malloc(size_t n)
             b->size = size;
             alloc_next(b)->prev = size;
             alloc_used += size;
+            if ((uintptr_t)b + size > alloc_clean)
+                alloc_clean = (uintptr_t)b + size;
             return (char *)b + ALLOC_HDR;
         }
     }
@@ -138,9 +148,10 @@ void *calloc(size_t count, size_t size)
 {
     if (size != 0 && count > (size_t)-1 / size)
         return NULL;
-    void *p = malloc(count * size);
-    if (p)
-        memset(p, 0, count * size);
+    uintptr_t clean = alloc_clean; /* malloc moves the mark past the block it returns */
+    char *p = malloc(count * size);
+    if (p && (uintptr_t)p < clean)
+        memset(p, 0, clean - (uintptr_t)p < count * size ? clean - (uintptr_t)p : count * size);
     return p;
 }
 

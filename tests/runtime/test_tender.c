@@ -166,6 +166,7 @@ static void test_tender_hello_exit_status(void **state)
     assert_int_equal(run(&out, &err, "run", rt_image("hello"), "--", "a", "b", NULL), 7);
     assert_contains(out, "hello from unisec: cmdline=\"a b\"");
     assert_contains(out, "used=100016 mono=1");
+    assert_contains(out, "calloc zeroed");
     free(out);
     free(err);
 }

@@ -1,7 +1,18 @@
-/* hello.c — test guest: prints its boot arguments and heap figures, exits with status 7. */
+/* hello.c — test guest: prints its boot arguments and heap figures, checks that calloc's memory
+ * is zero (memory used and freed before, and fresh heap, which calloc does not clear), and exits
+ * with status 7. */
 #include "libos.h"
 
 UNISEC_MANIFEST();
+
+/* 1 when every byte of P[0..N) is zero. */
+static int hello_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return 0;
+    return 1;
+}
 
 int libos_main(const char *cmdline)
 {
@@ -10,6 +21,18 @@ int libos_main(const char *cmdline)
     libos_heap_stats(&st);
     printf("hello from unisec: cmdline=\"%s\" heap=%zu used=%zu mono=%d\n", cmdline, st.total,
            st.used, libos_clock_monotonic() > 0);
+    /* A block written and freed, then a calloc that takes it and fresh memory beyond it. */
+    char *dirty = malloc(5000);
+    memset(dirty, 0xa5, 5000);
+    free(dirty);
+    unsigned char *z = calloc(3, 4096);
+    int zero = z != NULL && hello_zero(z, 3 * 4096);
+    memset(z, 0x5a, 3 * 4096);
+    free(z);
+    unsigned char *again = calloc(1, 3 * 4096); /* all of it used before */
+    zero = zero && again != NULL && hello_zero(again, 3 * 4096);
+    printf("calloc %s\n", zero ? "zeroed" : "NOT ZEROED");
+    free(again);
     free(p);
     return 7;
 }
