@@ -12,6 +12,7 @@ struct hvt {
     size_t run_size;
     uint8_t *mem; /* guest physical 0 .. mem_size */
     uint64_t mem_size;
+    uint32_t cpu[3]; /* the guest's instruction sets for the boot info (hvt_x86_64_setup) */
 };
 
 /*
@@ -25,7 +26,7 @@ void hvt_vm_close(struct hvt *h);
 /*
  * Puts the vCPU in 64-bit long mode at CPL 3 at ENTRY: identity page tables over all guest
  * memory and the hypercall page, a flat GDT, SSE enabled, a CPUID of the host's user-mode
- * instruction sets,
+ * instruction sets (also left in h->cpu for the boot info),
  * %rdi = BOOT_INFO, %rsp = STACK_TOP - 8.
  * The tables live below UNISEC_IMAGE_BASE. Returns 0 or a negative errno with D filled.
  */

@@ -176,6 +176,7 @@ int tender_hvt_run(struct tender *t, struct engine_diag *d)
     h.kvm = -1;
     if ((rc = hvt_lockdown(&h, t, d)) < 0)
         goto cleanup;
+    tender_boot_start(t, h.cpu);
     rc = tender_finish(t, hvt_loop(&h, t));
 cleanup:
     hvt_vm_close(&h);

@@ -84,6 +84,8 @@ static int hvt_cpuid_set(struct hvt *h, struct engine_diag *d)
     e[n++] = (struct kvm_cpuid_entry2){
         .function = 0, .eax = max < 7 ? max : 7, .ebx = b, .ecx = cx, .edx = dx};
     __cpuid(1, a, b, cx, dx);
+    h->cpu[0] = cx & HVT_CPUID1_ECX;
+    h->cpu[1] = dx & HVT_CPUID1_EDX;
     e[n++] = (struct kvm_cpuid_entry2){.function = 1,
                                        .eax = a,
                                        .ebx = b & 0xff00, /* CLFLUSH line size */
@@ -91,6 +93,7 @@ static int hvt_cpuid_set(struct hvt *h, struct engine_diag *d)
                                        .edx = dx & HVT_CPUID1_EDX};
     if (max >= 7) {
         __cpuid_count(7, 0, a, b, cx, dx);
+        h->cpu[2] = b & HVT_CPUID7_EBX;
         e[n++] = (struct kvm_cpuid_entry2){.function = 7,
                                            .index = 0,
                                            .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,

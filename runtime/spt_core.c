@@ -3,6 +3,7 @@
  * process confined by seccomp to what the image's declared devices need. */
 #include "tender_int.h"
 
+#include <cpuid.h>
 #include <elf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -85,10 +86,19 @@ int tender_spt_run(struct tender *t, struct engine_diag *d)
         goto fail;
     uint64_t entry = t->img.entry;
     tender_image_free(&t->img);
+    /* The guest runs on the host's processor: it may use whatever the host has. */
+    uint32_t cpu[3] = {0, 0, 0}, a, b, c, dx;
+    if (__get_cpuid(1, &a, &b, &c, &dx)) {
+        cpu[0] = c;
+        cpu[1] = dx;
+    }
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &dx))
+        cpu[2] = b;
     if ((rc = spt_lockdown(t, d)) < 0)
         goto fail;
     spt_tender = t;
     fflush(NULL);
+    tender_boot_start(t, cpu);
     spt_launch(entry, stack_top, bi);
 fail:
     munmap(t->mem, t->mem_hi - t->mem_lo);

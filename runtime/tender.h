@@ -120,6 +120,7 @@ struct tender {
 
     uint8_t *mem; /* host address of guest address mem_lo */
     uint64_t mem_lo, mem_hi;
+    uint64_t boot_info; /* guest address of the boot info (tender_boot_info), 0 before */
 
     struct tender_device dev[UNISEC_MANIFEST_MAX];
     int epfd;
@@ -167,6 +168,12 @@ void tender_fini(struct tender *t);
  */
 uint64_t tender_boot_info(struct tender *t, uint64_t spt_hypercall, uint64_t *stack_top,
                           struct engine_diag *d);
+
+/*
+ * Completes the boot info just before the backend enters the guest: the processor features
+ * CPU (CPUID leaf 1 ECX, leaf 1 EDX, leaf 7 EBX) the guest may use, and both clocks now.
+ */
+void tender_boot_start(struct tender *t, const uint32_t cpu[3]);
 
 /* Adds to CTX the system calls the core's devices need after the lockdown. */
 int tender_seccomp_add(struct tender *t, scmp_filter_ctx ctx);

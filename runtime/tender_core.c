@@ -297,7 +297,18 @@ uint64_t tender_boot_info(struct tender *t, uint64_t spt_hypercall, uint64_t *st
     memcpy(tender_guest_ptr(t, boot, sizeof(bi)), &bi, sizeof(bi));
     memcpy(tender_guest_ptr(t, boot + 4096, n + 1), cmdline, n + 1);
     *stack_top = t->mem_hi;
+    t->boot_info = boot;
     return boot;
+}
+
+void tender_boot_start(struct tender *t, const uint32_t cpu[3])
+{
+    struct unisec_boot_info *bi = tender_guest_ptr(t, t->boot_info, sizeof(*bi));
+    bi->cpuid1_ecx = cpu[0];
+    bi->cpuid1_edx = cpu[1];
+    bi->cpuid7_ebx = cpu[2];
+    bi->monotonic_ns = tender_now(CLOCK_MONOTONIC);
+    bi->wall_ns = tender_now(CLOCK_REALTIME);
 }
 
 /* ---- killing and finishing ---- */

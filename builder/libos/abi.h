@@ -16,7 +16,8 @@
  * the tender checks every (address, length) pair for bounds and overflow and kills the guest
  * on a bad one. mem_hi never exceeds UNISEC_MEM_MAX, so an address fits in 32 bits.
  *
- * Boot. The tender loads the PT_LOAD segments, zero-fills the rest, writes a struct
+ * Boot. The tender loads the PT_LOAD segments (their bytes beyond the file are zero, as is
+ * all guest memory it does not write: the heap starts zero), writes a struct
  * unisec_boot_info and the NUL-terminated command line near the top of memory, points the
  * stack at mem_hi and enters the ELF entry point as the C function
  *     void _start(struct unisec_boot_info *bi)
@@ -24,6 +25,10 @@
  * CPL 3 with paging (identity map), no IDT, interrupts off, SSE enabled. spt calls it on the
  * guest's stack.
  * _start never returns; the guest ends with UNISEC_HC_HALT.
+ * The boot info also says what a guest would otherwise ask for with an exit of its own at
+ * start (each costs tens of microseconds on nested KVM): both clocks at the moment the guest
+ * is entered, and the processor's instruction sets it may use (so it need not execute CPUID,
+ * which exits on hvt).
  *
  * Hypercalls. A hypercall is a number and one guest address of an argument struct. The
  * tender copies the struct in, checks it, acts, and copies the result out (field `ret`: 0 or
@@ -63,7 +68,7 @@
 
 #include <stdint.h>
 
-#define UNISEC_ABI_VERSION 2u
+#define UNISEC_ABI_VERSION 3u
 
 /* ---- layout ---- */
 
@@ -153,6 +158,16 @@ struct unisec_boot_info {
     uint64_t cmdline;       /* guest address of the NUL-terminated boot arguments */
     uint64_t spt_hypercall; /* spt: host function to call; hvt: 0 */
     uint64_t tsc_khz;       /* TSC frequency if the tender knows it, else 0 */
+    /* The clocks of UNISEC_HC_CLOCK, read just before the tender entered the guest. */
+    uint64_t monotonic_ns;
+    uint64_t wall_ns;
+    /* x86 instruction sets the guest may use, as CPUID would report them: leaf 1 ECX and EDX,
+     * leaf 7 (subleaf 0) EBX. hvt: the host's user-mode ones (SSE to SSE4.2, AES, SHA...);
+     * spt: the host's. The vCPU's own CPUID need not report them. */
+    uint32_t cpuid1_ecx;
+    uint32_t cpuid1_edx;
+    uint32_t cpuid7_ebx;
+    uint32_t reserved; /* 0 */
 };
 
 /* ---- hypercalls ---- */

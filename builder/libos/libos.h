@@ -80,8 +80,9 @@ int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- clocks ---- */
 
-/* Each call is a hypercall, an exit on hvt (tens of microseconds on nested KVM): per request,
- * use libos_loop_now(), which the loop refreshes at every POLL for free. */
+/* Each call is a hypercall, an exit on hvt (tens of microseconds on nested KVM): per request
+ * and at start, use libos_loop_now(), which the loop refreshes at every POLL for free (and
+ * the boot info's clocks, read when the guest was entered). */
 uint64_t libos_clock_monotonic(void); /* nanoseconds from an arbitrary origin */
 uint64_t libos_clock_wall(void);      /* nanoseconds since the Unix epoch */
 
@@ -248,7 +249,8 @@ void libos_policy_refuse(uint64_t version, int error, const char *reason);
 int libos_loop_run(void);
 void libos_loop_stop(int status);
 
-/* The monotonic time at the start of the current turn of the loop (no hypercall). */
+/* The monotonic time at the start of the current turn of the loop (no hypercall); before the
+ * loop's first POLL, the time the guest was entered (the boot info's monotonic_ns). */
 uint64_t libos_loop_now(void);
 
 /* ---- raw hypercalls (the binding; modules use the calls above) ---- */

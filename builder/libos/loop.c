@@ -374,7 +374,7 @@ void libos_loop_stop(int status)
 
 uint64_t libos_loop_now(void)
 {
-    return loop_now;
+    return loop_now ? loop_now : libos_boot_info()->monotonic_ns;
 }
 
 /* Runs the streams queued at the start of this turn; re-queues those still ready. */
@@ -594,7 +594,8 @@ int libos_loop_run(void)
 {
     static struct unisec_event ev[LOOP_EVENTS];
     loop_stopped = 0;
-    loop_now = libos_clock_monotonic();
+    /* A first run starts from the boot clock: no exit before the first POLL. */
+    loop_now = loop_now ? libos_clock_monotonic() : libos_loop_now();
     while (!loop_stopped) {
         if (loop_policy_pending && loop_policy_fn) {
             loop_policy_pending = 0;

@@ -18,10 +18,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "builder/libos/abi.h"
 #include "harness.h"
 
 static const char *unisec_bin, *tender_bin;
@@ -167,8 +169,56 @@ static void test_tender_hello_exit_status(void **state)
     assert_contains(out, "hello from unisec: cmdline=\"a b\"");
     assert_contains(out, "used=100016 mono=1");
     assert_contains(out, "calloc zeroed");
+    assert_contains(out, "boot: monotonic sane");
+    assert_contains(out, "sse2=1");
+    /* The wall clock in the boot info, which the guest printed before any clock hypercall. */
+    const char *wall = strstr(out, "boot: wall=");
+    assert_non_null(wall);
+    long long diff = atoll(wall + strlen("boot: wall=")) - (long long)time(NULL);
+    assert_true(diff >= -60 && diff <= 60);
     free(out);
     free(err);
+}
+
+/* An image built for the previous ABI version is refused before it runs, with the fix. */
+static void test_tender_refuses_old_abi(void **state)
+{
+    (void)state;
+    char dir[1024], copy[1100], *out, *err;
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(dir, sizeof(dir), "%s/unisec-oldabi-XXXXXX", tmp);
+    assert_non_null(mkdtemp(dir));
+    snprintf(copy, sizeof(copy), "%s/hello", dir);
+    static uint8_t buf[1 << 20];
+    int fd = open(rt_image("hello"), O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    ssize_t n = read(fd, buf, sizeof(buf));
+    close(fd);
+    assert_true(n > 0 && n < (ssize_t)sizeof(buf));
+    /* The target note: namesz, descsz, type, "UNISEC" padded to 8, then its abi_version. */
+    uint32_t hdr[3] = {sizeof(UNISEC_NOTE_NAME), sizeof(struct unisec_target), UNISEC_NOTE_TARGET};
+    uint8_t want[20];
+    memcpy(want, hdr, sizeof(hdr));
+    memcpy(want + 12, UNISEC_NOTE_NAME "\0", 8);
+    uint8_t *note = memmem(buf, (size_t)n, want, sizeof(want));
+    assert_non_null(note);
+    uint32_t old = UNISEC_ABI_VERSION - 1;
+    memcpy(note + sizeof(want), &old, sizeof(old));
+    fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    write_all(fd, buf, (size_t)n);
+    close(fd);
+    assert_int_equal(run_exe(tender_bin, &out, &err, copy, NULL), 1);
+    char msg[128];
+    snprintf(msg, sizeof(msg), "image is built for ABI version %u; this tender speaks version %u",
+             UNISEC_ABI_VERSION - 1, UNISEC_ABI_VERSION);
+    assert_contains(err, msg);
+    assert_contains(err, "rebuild it");
+    assert_string_equal(out, "");
+    free(out);
+    free(err);
+    unlink(copy);
+    rmdir(dir);
 }
 
 static void test_tender_echo_streams(void **state)
@@ -753,6 +803,7 @@ int main(int argc, char **argv)
     make_blobs();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tender_hello_exit_status),
+        cmocka_unit_test(test_tender_refuses_old_abi),
         cmocka_unit_test(test_tender_echo_streams),
         cmocka_unit_test(test_tender_streams_bounded),
         cmocka_unit_test(test_tender_many_clients_none_starved),

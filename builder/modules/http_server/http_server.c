@@ -415,7 +415,7 @@ int mod_http_front_start(void)
         return e;
     }
     http_started = 1;
-    libos_timer_arm(&http_sweep_timer, libos_clock_monotonic() + http_sweep_ns, http_sweep, NULL);
+    libos_timer_arm(&http_sweep_timer, libos_loop_now() + http_sweep_ns, http_sweep, NULL);
     return 0;
 }
 

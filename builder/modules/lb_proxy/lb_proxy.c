@@ -339,7 +339,7 @@ static int lb_init(const struct mod_props *p)
         return -UNISEC_EINVAL;
     }
     printf("lb_proxy: %zu backends, %s\n", lb_n, lb_least ? "least_connections" : "round_robin");
-    libos_timer_arm(&lb_timer, libos_clock_monotonic() + 1000000000ull, lb_sweep, NULL);
+    libos_timer_arm(&lb_timer, libos_loop_now() + 1000000000ull, lb_sweep, NULL);
     return mod_http_front_start();
 }
 

@@ -1,6 +1,7 @@
-/* hello.c — test guest: prints its boot arguments and heap figures, checks that calloc's memory
- * is zero (memory used and freed before, and fresh heap, which calloc does not clear), and exits
- * with status 7. */
+/* hello.c — test guest: prints the boot info's wall clock (read before any clock hypercall)
+ * and whether its monotonic clock and instruction sets are sane, its boot arguments and heap
+ * figures, checks that calloc's memory is zero (memory used and freed before, and fresh heap,
+ * which calloc does not clear), and exits with status 7. */
 #include "libos.h"
 
 UNISEC_MANIFEST();
@@ -16,6 +17,15 @@ static int hello_zero(const unsigned char *p, size_t n)
 
 int libos_main(const char *cmdline)
 {
+    const struct unisec_boot_info *bi = libos_boot_info();
+    /* SSE2 (leaf 1 EDX bit 26) is part of x86_64: every host has it. */
+    printf("boot: wall=%llu s, sse2=%d\n", (unsigned long long)(bi->wall_ns / 1000000000ull),
+           (bi->cpuid1_edx >> 26) & 1);
+    uint64_t mono = libos_clock_monotonic();
+    printf("boot: monotonic %s\n",
+           bi->monotonic_ns > 0 && bi->monotonic_ns <= mono && libos_loop_now() == bi->monotonic_ns
+               ? "sane"
+               : "WRONG");
     struct libos_heap_stats st;
     char *p = malloc(100000);
     libos_heap_stats(&st);
