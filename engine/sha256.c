@@ -107,25 +107,41 @@ __attribute__((target("sha,ssse3,sse4.1"))) static void sha256_block_ni(uint32_t
     _mm_storeu_si128((__m128i *)(h + 4), _mm_alignr_epi8(dchg, feba, 8));
 }
 
-static int sha256_ni_off; /* engine_sha256_use_extensions(0) was called */
+static int sha256_ni_off;  /* engine_sha256_use_extensions(0) was called */
+static int sha256_ni = -1; /* -1: not asked yet; every thread computes the same answer */
 
-/* 1 when the processor has the SHA extensions (and the SSSE3 and SSE4.1 they come with) and
- * they are not turned off. */
+/* 1 when CPUID leaf 1 ECX and leaf 7 EBX say the SHA extensions (and the SSSE3 and SSE4.1
+ * they come with) are there. */
+static int sha256_ni_in(uint32_t leaf1_ecx, uint32_t leaf7_ebx)
+{
+    return (leaf1_ecx & bit_SSSE3) && (leaf1_ecx & bit_SSE4_1) && (leaf7_ebx & bit_SHA);
+}
+
+/* 1 when the processor has the SHA extensions and they are not turned off. */
 static int sha256_have_ni(void)
 {
-    static int have = -1; /* -1: not asked yet; every thread computes the same answer */
     if (__atomic_load_n(&sha256_ni_off, __ATOMIC_RELAXED))
         return 0;
-    int v = __atomic_load_n(&have, __ATOMIC_RELAXED);
+    int v = __atomic_load_n(&sha256_ni, __ATOMIC_RELAXED);
     if (v < 0) {
-        unsigned a, b, c, d;
-        v = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSSE3) && (c & bit_SSE4_1) &&
-            __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
-        __atomic_store_n(&have, v, __ATOMIC_RELAXED);
+        unsigned a, b, c1, c, d;
+        v = __get_cpuid(1, &a, &b, &c1, &d) && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+            sha256_ni_in(c1, b);
+        __atomic_store_n(&sha256_ni, v, __ATOMIC_RELAXED);
     }
     return v;
 }
 #endif
+
+void engine_sha256_cpu(uint32_t leaf1_ecx, uint32_t leaf7_ebx)
+{
+#ifdef SHA256_NI
+    __atomic_store_n(&sha256_ni, sha256_ni_in(leaf1_ecx, leaf7_ebx), __ATOMIC_RELAXED);
+#else
+    (void)leaf1_ecx;
+    (void)leaf7_ebx;
+#endif
+}
 
 int engine_sha256_use_extensions(int use)
 {

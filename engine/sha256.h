@@ -35,6 +35,14 @@ void engine_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *data, size_t len)
  */
 int engine_sha256_use_extensions(int use);
 
+/*
+ * Tells the compression what the processor has instead of letting it ask with CPUID:
+ * LEAF1_ECX and LEAF7_EBX as CPUID leaf 1 and leaf 7 (subleaf 0) report them. For a unisec
+ * guest, whose tender passes them in the boot info (on hvt, CPUID exits and the vCPU's own
+ * CPUID does not list them). engine_sha256_use_extensions(0) still turns them off.
+ */
+void engine_sha256_cpu(uint32_t leaf1_ecx, uint32_t leaf7_ebx);
+
 /* OUT = HMAC-SHA256(KEY, DATA); any key length. */
 void engine_hmac_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *key, size_t keylen,
                         const void *data, size_t len);

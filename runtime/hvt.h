@@ -25,8 +25,8 @@ void hvt_vm_close(struct hvt *h);
 
 /*
  * Puts the vCPU in 64-bit long mode at CPL 3 at ENTRY: identity page tables over all guest
- * memory and the hypercall page, a flat GDT, SSE enabled, a CPUID of the host's user-mode
- * instruction sets (also left in h->cpu for the boot info),
+ * memory and the hypercall page, a flat GDT, SSE enabled, a CPUID of the host's vendor, long
+ * mode and NX; the host's user-mode instruction sets are left in h->cpu for the boot info,
  * %rdi = BOOT_INFO, %rsp = STACK_TOP - 8.
  * The tables live below UNISEC_IMAGE_BASE. Returns 0 or a negative errno with D filled.
  */

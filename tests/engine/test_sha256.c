@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <cpuid.h>
 
 #include "engine/sha256.h"
 
@@ -157,6 +158,30 @@ static void test_sha256_extensions_match_portable(void **state)
     engine_sha256_use_extensions(1);
 }
 
+/* The features a caller passes (a guest's boot info) decide instead of CPUID: none given, no
+ * extensions; the host's own bits, the same answer as CPUID's. Digests stay right either way. */
+static void test_sha256_cpu_features_decide(void **state)
+{
+    (void)state;
+    unsigned a, b, c1 = 0, c, d, b7 = 0;
+    if (__get_cpuid(1, &a, &b, &c1, &d) == 0 || __get_cpuid_count(7, 0, &a, &b7, &c, &d) == 0)
+        c1 = b7 = 0;
+    engine_sha256_use_extensions(1);
+    int host = engine_sha256_use_extensions(1); /* what CPUID said */
+    uint8_t out[32];
+    char h[65];
+    engine_sha256_cpu(0, 0);
+    assert_int_equal(engine_sha256_use_extensions(1), 0);
+    engine_sha256(out, "abc", 3);
+    hex(h, out, 32);
+    assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    engine_sha256_cpu(c1, b7);
+    assert_int_equal(engine_sha256_use_extensions(1), host);
+    engine_sha256(out, "abc", 3);
+    hex(h, out, 32);
+    assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 static int use_portable(void **state)
 {
     (void)state;
@@ -180,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_sha256_pbkdf2_vectors),
         cmocka_unit_test(test_sha256_pbkdf2_refuses_bad_arguments),
         cmocka_unit_test(test_sha256_extensions_match_portable),
+        cmocka_unit_test(test_sha256_cpu_features_decide),
     };
     /* Every vector both ways: with the SHA extensions where the processor has them, then with
      * the portable code. */
