@@ -267,9 +267,13 @@ void *tender_guest_ptr(const struct tender *t, uint64_t gpa, uint64_t len)
 uint64_t tender_boot_info(struct tender *t, uint64_t spt_hypercall, uint64_t *stack_top,
                           struct engine_diag *d)
 {
-    uint64_t boot = t->mem_hi - UNISEC_STACK_SIZE - 2 * 4096;
+    /* The heap ends a stack and two pages below the top of memory. The command line and the
+     * boot info sit at the very top and the stack starts just below them, so the guest's
+     * first stack frames, its boot info and a short command line share one page: on hvt each
+     * page the guest touches first costs a fault. */
+    uint64_t heap_end = t->mem_hi - UNISEC_STACK_SIZE - 2 * 4096;
     uint64_t heap = (t->img.end + 4095) & ~4095ull;
-    if (heap + 4096 > boot) {
+    if (heap + 4096 > heap_end) {
         engine_diag_add(d, t->cfg.image, 0, 0,
                         "the image (%llu KiB) leaves no heap in %llu MiB of guest memory: give "
                         "more with --mem",
@@ -284,19 +288,21 @@ uint64_t tender_boot_info(struct tender *t, uint64_t spt_hypercall, uint64_t *st
                         UNISEC_CMDLINE_MAX - 1);
         return 0;
     }
+    uint64_t cmd = (t->mem_hi - (n + 1)) & ~15ull;
+    uint64_t boot = (cmd - sizeof(struct unisec_boot_info)) & ~15ull;
     struct unisec_boot_info bi = {
         .magic = UNISEC_BOOT_MAGIC,
         .abi_version = UNISEC_ABI_VERSION,
         .mem_lo = t->mem_lo,
         .mem_hi = t->mem_hi,
         .heap_start = heap,
-        .heap_end = boot,
-        .cmdline = boot + 4096,
+        .heap_end = heap_end,
+        .cmdline = cmd,
         .spt_hypercall = spt_hypercall,
     };
     memcpy(tender_guest_ptr(t, boot, sizeof(bi)), &bi, sizeof(bi));
-    memcpy(tender_guest_ptr(t, boot + 4096, n + 1), cmdline, n + 1);
-    *stack_top = t->mem_hi;
+    memcpy(tender_guest_ptr(t, cmd, n + 1), cmdline, n + 1);
+    *stack_top = boot;
     t->boot_info = boot;
     return boot;
 }

@@ -17,9 +17,9 @@
  * on a bad one. mem_hi never exceeds UNISEC_MEM_MAX, so an address fits in 32 bits.
  *
  * Boot. The tender loads the PT_LOAD segments (their bytes beyond the file are zero, as is
- * all guest memory it does not write: the heap starts zero), writes a struct
- * unisec_boot_info and the NUL-terminated command line near the top of memory, points the
- * stack at mem_hi and enters the ELF entry point as the C function
+ * all guest memory it does not write: the heap starts zero), writes the NUL-terminated
+ * command line and a struct unisec_boot_info at the top of memory, points the stack just
+ * below them and enters the ELF entry point as the C function
  *     void _start(struct unisec_boot_info *bi)
  * (System V ABI: BI in %rdi, %rsp + 8 aligned to 16). hvt enters in 64-bit long mode at
  * CPL 3 with paging (identity map), no IDT, interrupts off, SSE enabled. spt calls it on the
@@ -152,9 +152,9 @@ struct unisec_boot_info {
     uint32_t magic;         /* UNISEC_BOOT_MAGIC */
     uint32_t abi_version;   /* UNISEC_ABI_VERSION */
     uint64_t mem_lo;        /* guest memory is [mem_lo, mem_hi) */
-    uint64_t mem_hi;        /* the stack grows down from here */
+    uint64_t mem_hi;        /* the command line, the boot info, then the stack, below it */
     uint64_t heap_start;    /* first free byte after the image, page aligned */
-    uint64_t heap_end;      /* end of the heap: below boot info, cmdline and stack */
+    uint64_t heap_end;      /* end of the heap: UNISEC_STACK_SIZE and more below mem_hi */
     uint64_t cmdline;       /* guest address of the NUL-terminated boot arguments */
     uint64_t spt_hypercall; /* spt: host function to call; hvt: 0 */
     uint64_t tsc_khz;       /* TSC frequency if the tender knows it, else 0 */

@@ -60,13 +60,23 @@ static void alloc_unlink(struct alloc_block *b)
         b->next_free->prev_free = b->prev_free;
 }
 
+/* Records SIZE as the previous size of the block after B. Not in the sentinel, whose prev
+ * nothing reads (no block follows it and free() refuses it): the heap's last page stays
+ * untouched until the heap grows up to it. */
+static void alloc_link_next(struct alloc_block *b, size_t size)
+{
+    struct alloc_block *next = alloc_next(b);
+    if ((uintptr_t)next != alloc_end - ALLOC_HDR)
+        next->prev = size;
+}
+
 static void alloc_insert(struct alloc_block *b, size_t size)
 {
     int k = alloc_bin_of(size);
     if ((uintptr_t)b + ALLOC_MIN > alloc_clean) /* the header and the free links */
         alloc_clean = (uintptr_t)b + ALLOC_MIN;
     b->size = size | ALLOC_FREE;
-    alloc_next(b)->prev = size;
+    alloc_link_next(b, size);
     b->prev_free = NULL;
     b->next_free = alloc_bin[k];
     if (b->next_free)
@@ -82,9 +92,9 @@ void libos_heap_init(uintptr_t start, uintptr_t end)
         return; /* no heap: every malloc fails */
     alloc_start = start;
     alloc_end = end;
+    /* The sentinel at END - ALLOC_HDR is a zero header, and the heap starts zero (abi.h): it
+     * is not written. */
     struct alloc_block *first = (struct alloc_block *)start;
-    struct alloc_block *sentinel = (struct alloc_block *)(end - ALLOC_HDR);
-    sentinel->size = 0;
     first->prev = 0;
     alloc_insert(first, (size_t)(end - ALLOC_HDR - start));
 }
@@ -109,7 +119,7 @@ void *malloc(size_t n)
                 size = need;
             }
             b->size = size;
-            alloc_next(b)->prev = size;
+            alloc_link_next(b, size);
             alloc_used += size;
             if ((uintptr_t)b + size > alloc_clean)
                 alloc_clean = (uintptr_t)b + size;
@@ -124,7 +134,8 @@ void free(void *p)
     if (p == NULL)
         return;
     struct alloc_block *b = (struct alloc_block *)((char *)p - ALLOC_HDR);
-    if ((uintptr_t)b < alloc_start || (uintptr_t)b >= alloc_end || (b->size & ALLOC_FREE))
+    if ((uintptr_t)b < alloc_start || (uintptr_t)b >= alloc_end - ALLOC_HDR ||
+        (b->size & ALLOC_FREE))
         libos_panic("free(%p): not an allocated block", p);
     size_t size = alloc_size(b);
     alloc_used -= size;
