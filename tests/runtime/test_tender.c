@@ -556,6 +556,15 @@ static void test_tender_connect_upstream(void **state)
     assert_contains(out, "upstream write failed: -111");
     free(out);
     free(err);
+
+    /* A host name is resolved too (unisec-tender is linked statically: its own glibc reads
+     * /etc/hosts), to 127.0.0.1 or ::1; nobody listens on port 1 of either. */
+    assert_int_equal(run(&out, &err, "run", rt_image("echo"), "--port", "0", "--upstream",
+                         "up=localhost:1", "--", "connect", NULL),
+                     1);
+    assert_contains(out, "upstream write failed: -111");
+    free(out);
+    free(err);
 }
 
 static void test_tender_policy_boot_blob(void **state)
