@@ -4,6 +4,7 @@
  * channel, and that hostile guests are killed with a clear message. Usage: test_tender IMAGEDIR
  * hvt|spt. The hvt run exits 77 when /dev/kvm cannot be opened.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -520,6 +521,48 @@ static void test_tender_killed_under_load_leaves_nothing(void **state)
     free(err);
 }
 
+/* Every thread of a tender with streams runs under the filter, the I/O helper included
+ * (synchronized with TSYNC): /proc says so for each of its two threads (KVM's own worker
+ * threads, listed under an hvt tender too, are the kernel's and not counted). */
+static void test_tender_every_thread_locked_down(void **state)
+{
+    (void)state;
+    const char *args[] = {"run",        rt_image("echo"), "--port", "0",
+                          "--upstream", "up=127.0.0.1:1", NULL};
+    struct proc p = spawn(args, -1);
+    int port = listening_port(&p);
+    int fd = tcp_connect(port);
+    echo_once(fd, "ping"); /* the guest runs: the lockdown is behind */
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/task", (int)p.pid);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int threads = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[400], buf[4096];
+        snprintf(path, sizeof(path), "%s/%s/status", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        if (strncmp(buf, "Name:\tkvm", 9) == 0)
+            continue;
+        assert_contains(buf, "\nSeccomp:\t2\n");
+        threads++;
+    }
+    closedir(d);
+    assert_int_equal(threads, 2);
+    write_all(fd, "quit", 4);
+    char *out, *err;
+    assert_int_equal(finish(p, &out, &err), 0);
+    close(fd);
+    free(out);
+    free(err);
+}
+
 static void test_tender_connect_upstream(void **state)
 {
     (void)state;
@@ -818,6 +861,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tender_many_clients_none_starved),
         cmocka_unit_test(test_tender_slow_readers_get_everything),
         cmocka_unit_test(test_tender_killed_under_load_leaves_nothing),
+        cmocka_unit_test(test_tender_every_thread_locked_down),
         cmocka_unit_test(test_tender_connect_upstream),
         cmocka_unit_test(test_tender_policy_boot_blob),
         cmocka_unit_test(test_tender_policy_channel),
