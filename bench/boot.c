@@ -14,8 +14,9 @@
  *   - the same GET again on a new connection (a warm request, credentials cached);
  *   - to the first 200 with `--port P` instead, the client retrying connect every 50 us
  *     (what a caller of `unisec run --port` sees).
- * Each response must have status CODE (default 200). Prints the median, minimum and maximum
- * of each. Nothing is asserted.
+ * Each response must have status CODE (default 200), within 10 s; a tender that ended first
+ * is named with its exit status. Prints the median, minimum and maximum of each. Nothing is
+ * asserted.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@
 extern char **environ;
 
 #define BOOT_RUNS_MAX 1000
+#define BOOT_WAIT_S   10 /* a boot not answered by then failed (the tender may have ended) */
 
 static double boot_now(void)
 {
@@ -75,21 +78,25 @@ static int boot_listener(int *port)
     return fd;
 }
 
-/* Connects to 127.0.0.1:PORT; with RETRY, again every 50 us while refused. */
+/* Connects to 127.0.0.1:PORT; with RETRY, again every 50 us while refused, for BOOT_WAIT_S
+ * at most. Replies are awaited for BOOT_WAIT_S at most too. */
 static int boot_connect(int port, int retry)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    double give_up = boot_now() + BOOT_WAIT_S * 1e3;
     for (;;) {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
             boot_die("socket");
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
             int one = 1;
+            struct timeval wait = {BOOT_WAIT_S, 0};
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
             return fd;
         }
-        if (errno != ECONNREFUSED || !retry)
+        if (errno != ECONNREFUSED || !retry || boot_now() > give_up)
             boot_die("connect");
         close(fd);
         usleep(50);
@@ -153,8 +160,10 @@ static void boot_spawn(struct boot_spawn *s, const char *tender, const char *ima
 
 static void boot_stop(struct boot_spawn *s)
 {
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, NULL, 0);
+    if (s->pid > 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+    }
     close(s->console);
 }
 
@@ -204,6 +213,13 @@ static int boot_once(const struct boot_mode *m, const char *tender, const char *
     }
     if (lfd >= 0)
         close(lfd); /* the tender keeps its copy */
+    int status;
+    if (!ok && waitpid(s.pid, &status, WNOHANG) == s.pid) {
+        fprintf(stderr, "boot: %s ended before answering (%s %d)\n", tender,
+                WIFEXITED(status) ? "exit status" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        s.pid = -1;
+    }
     if (ok && m->warm) {
         double t1 = boot_now();
         fd = boot_connect(port, 0);
@@ -212,10 +228,11 @@ static int boot_once(const struct boot_mode *m, const char *tender, const char *
         *warm = boot_now() - t1;
         close(fd);
     }
+    int ended = s.pid < 0; /* said above */
     boot_stop(&s);
-    if (!ok && m->console)
+    if (!ok && !ended && m->console)
         fprintf(stderr, "boot: %s wrote nothing on its console\n", image);
-    else if (!ok)
+    else if (!ok && !ended)
         fprintf(stderr, "boot: no %.12s from %s (%s)\n", boot_status, image,
                 m->own_port ? "with --port" : "is the device the listening one?");
     return !ok;
