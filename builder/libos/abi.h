@@ -162,8 +162,9 @@ struct unisec_boot_info {
     uint64_t monotonic_ns;
     uint64_t wall_ns;
     /* x86 instruction sets the guest may use, as CPUID would report them: leaf 1 ECX and EDX,
-     * leaf 7 (subleaf 0) EBX. hvt: the host's user-mode ones (SSE to SSE4.2, AES, SHA...);
-     * spt: the host's. The vCPU's own CPUID need not report them. */
+     * leaf 7 (subleaf 0) EBX. hvt: the host's user-mode ones (SSE to SSE4.2, AES, SHA...),
+     * which the vCPU's own CPUID does not list (its leaves 1 to 7 read as zeros); spt: the
+     * host's, which CPUID reports too. */
     uint32_t cpuid1_ecx;
     uint32_t cpuid1_edx;
     uint32_t cpuid7_ebx;
