@@ -6,6 +6,7 @@
 #include "builder/builder.h"
 #include "engine/engine.h"
 #include "fs/fs.h"
+#include "orch/orch.h"
 #include "runtime/tender.h"
 
 struct unisec_cmd {
@@ -115,14 +116,15 @@ static const struct unisec_cmd unisec_cmds[] = {
      "'policy' beside TOPOLOGY) with --policy-version (default 0). Guest sources are read\n"
      "from $UNISEC_SOURCE_DIR, else the source tree unisec was built from. Prints one line\n"
      "per image: NODE LEVEL TARGET ID built|cached SIZE bytes PATH.\n"},
-    {"pdp", builder_cmd_pdp, "POLICYDIR --listen [HOST:]PORT [--version N]",
+    {"pdp", orch_cmd_pdp, "POLICYDIR --listen [HOST:]PORT [--version N]",
      "serve access decisions to unikernels with a pull PDP",
      "Compiles POLICYDIR (every policy, groups and credentials) as policy version N (default\n"
      "1) and answers the queries of acl_pep modules in pull mode on the TCP address (HOST\n"
      "defaults to 127.0.0.1; `unisec run IMAGE --upstream pdp=HOST:PORT` points an image at\n"
      "it): each query's credential is checked against the salted hashes, then the request\n"
      "is decided. SIGHUP reloads POLICYDIR as the next version and tells every connected\n"
-     "guest to drop its cached decisions. Runs until killed.\n"},
+     "guest to drop its cached decisions; stderr says when every guest has acknowledged.\n"
+     "Runs until killed.\n"},
 };
 
 #define UNISEC_NCMDS (sizeof(unisec_cmds) / sizeof(unisec_cmds[0]))

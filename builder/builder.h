@@ -107,11 +107,4 @@ void builder_results_free(struct builder_result *results, size_t n);
  */
 int builder_cmd_build(int argc, char **argv);
 
-/*
- * `unisec pdp POLICYDIR --listen [HOST:]PORT [--version N]`: serves acl_pep's pull PDP
- * protocol (builder/modules/acl_pep/pdp.h) until killed; SIGHUP reloads POLICYDIR as the next
- * version and tells the guests. Returns the exit status (1 failed, 2 usage).
- */
-int builder_cmd_pdp(int argc, char **argv);
-
 #endif

@@ -944,7 +944,7 @@ int orch_new(struct orch **out, const struct orch_options *opt, struct engine_di
     if ((r = builder_new(&probe, &o->bopt, d)) < 0)
         goto fail;
     builder_free(probe);
-    if ((r = orch_pdp_new(&o->pdp, o->host, d)) < 0)
+    if ((r = orch_pdp_new(&o->pdp, o->host, 0, d)) < 0)
         goto fail;
     snprintf(o->pdp_addr, sizeof(o->pdp_addr), "%s:%d", o->host, orch_pdp_port(o->pdp));
     struct sup_options so = {.report = orch_report, .report_arg = o};

@@ -104,4 +104,9 @@ const char *orch_image_dir(const struct orch *o);
 /* The best target on this machine: hvt when /dev/kvm can be opened, else spt. */
 enum engine_target orch_target_best(void);
 
+/* `unisec pdp POLICYDIR --listen [HOST:]PORT [--version N]`: the pull PDP on its own, until
+ * killed (SIGHUP compiles POLICYDIR again as the next version). Returns the exit status of a
+ * bad command line (2) or of a policy or address it cannot use (1). */
+int orch_cmd_pdp(int argc, char **argv);
+
 #endif

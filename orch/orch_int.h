@@ -92,9 +92,9 @@ void orch_level_spec(struct builder_spec *s, const char *node, const struct orch
 
 struct orch_pdp;
 
-/* Starts a pull PDP on HOST, port chosen by the kernel; it denies every query until the first
- * orch_pdp_update(). */
-int orch_pdp_new(struct orch_pdp **out, const char *host, struct engine_diag *d);
+/* Starts a pull PDP on HOST (IPv4) and PORT (0: chosen by the kernel); it denies every query
+ * until the first orch_pdp_update(). */
+int orch_pdp_new(struct orch_pdp **out, const char *host, uint16_t port, struct engine_diag *d);
 void orch_pdp_free(struct orch_pdp *p);
 int orch_pdp_port(const struct orch_pdp *p);
 /* How long orch_pdp_update() waits for every guest's acknowledgement (a hung guest is killed

@@ -197,10 +197,10 @@ static void *orch_pdp_main(void *arg)
     return NULL;
 }
 
-int orch_pdp_new(struct orch_pdp **out, const char *host, struct engine_diag *d)
+int orch_pdp_new(struct orch_pdp **out, const char *host, uint16_t port, struct engine_diag *d)
 {
     struct orch_pdp *p = calloc(1, sizeof(*p));
-    struct sockaddr_in sa = {.sin_family = AF_INET};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
     socklen_t sl = sizeof(sa);
     int one = 1;
 
@@ -228,7 +228,8 @@ int orch_pdp_new(struct orch_pdp **out, const char *host, struct engine_diag *d)
         (p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
         int e = -errno;
         orch_pdp_free(p);
-        engine_diag_add(d, NULL, 0, 0, "the pull PDP cannot listen on %s: %s", host, strerror(-e));
+        engine_diag_add(d, NULL, 0, 0, "the pull PDP cannot listen on %s:%u: %s", host, port,
+                        strerror(-e));
         return e;
     }
     p->port = ntohs(sa.sin_port);

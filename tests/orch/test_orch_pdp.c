@@ -36,7 +36,7 @@ static int fx_setup(void **state)
     assert_non_null(f);
     assert_int_equal(engine_acl_new(&f->acl), 0);
     assert_int_equal(engine_acl_load_dir(f->acl, POL, &d), 0);
-    assert_int_equal(orch_pdp_new(&f->pdp, "127.0.0.1", &d), 0);
+    assert_int_equal(orch_pdp_new(&f->pdp, "127.0.0.1", 0, &d), 0);
     engine_diag_free(&d);
     *state = f;
     return 0;
