@@ -140,7 +140,7 @@ for target in ${E2E_TARGETS:-hvt spt}; do
     [ "$(raw $port 'GET /public/x HTTP/1.1\r\n\r\n')" = 400 ] && ok || bad "$target: no Host not 400"
     expect 200 "after malformed requests: still serving" $u/public/x
 
-    # Timeouts (timeouts.yaml: request 400 ms, idle 300 ms): a request still incomplete is
+    # Timeouts (timeouts.yaml: request 1.2 s, idle 1 s): a request still incomplete is
     # answered 408 and closed; a connection that never sends and a kept-alive one after its
     # answer are closed; the server goes on serving.
     if "$UNISEC" build tests/builder/e2e/timeouts.yaml --node timed --target $target \
