@@ -63,7 +63,7 @@ int engine_acl_load_file(struct engine_acl *a, enum engine_acl_file kind, const 
 /*
  * Loads DIR/groups, DIR/acl and DIR/credentials, each optional, naming them by basename in
  * messages, then checks group references (a missing groups file counts as an empty one).
- * Returns 0, -EINVAL with D filled, or -errno.
+ * DIR itself must exist and be a directory. Returns 0, -EINVAL with D filled, or -errno.
  */
 int engine_acl_load_dir(struct engine_acl *a, const char *dir, struct engine_diag *d);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ACL_READ_CHUNK (1u << 20)
@@ -781,8 +782,14 @@ int engine_acl_load_dir(struct engine_acl *a, const char *dir, struct engine_dia
 {
     static const enum engine_acl_file order[] = {ENGINE_ACL_FILE_GROUPS, ENGINE_ACL_FILE_ACL,
                                                  ENGINE_ACL_FILE_CREDENTIALS};
+    struct stat st;
     int r = 0, e;
 
+    if (stat(dir, &st) != 0)
+        return engine_diag_add(d, dir, 0, 0, "cannot read the policy directory: %s",
+                               strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return engine_diag_add(d, dir, 0, 0, "not a policy directory");
     for (int i = 0; i < 3; i++) {
         char *path = NULL;
         const char *base = acl_file_names[order[i]];

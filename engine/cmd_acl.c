@@ -156,14 +156,9 @@ cleanup:
 static int cmd_acl_load(struct engine_acl **out, const char *dir)
 {
     struct engine_diag d;
-    struct stat st;
     int r;
 
     *out = NULL;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "unisec acl: %s: not a policy directory\n", dir);
-        return -EINVAL;
-    }
     engine_diag_init(&d);
     if ((r = engine_acl_new(out)) < 0 || (r = engine_acl_load_dir(*out, dir, &d)) < 0) {
         if (d.n > 0)

@@ -64,9 +64,15 @@ int orch_cmd_pdp(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
             listen_at = argv[++i];
-        else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc)
-            version = strtoull(argv[++i], NULL, 10);
-        else if (argv[i][0] != '-' && dir == NULL)
+        else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            errno = 0;
+            version = strtoull(v, &end, 10);
+            if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || version == 0) {
+                fprintf(stderr, "unisec pdp: --version '%s': a positive number is needed\n", v);
+                return 2;
+            }
+        } else if (argv[i][0] != '-' && dir == NULL)
             dir = argv[i];
         else
             return orch_cmd_pdp_usage();

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "engine/acl.h"
@@ -258,6 +259,48 @@ static void test_acl_parse_group_references(void **state)
     engine_acl_free(a);
 }
 
+/* A policy directory that is missing or is a file is an error naming it; an empty one is an
+ * empty policy set. */
+static void test_acl_parse_load_dir_needs_a_directory(void **state)
+{
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char dir[4096], missing[4200], file[4200];
+    struct engine_acl *a = NULL;
+    struct engine_diag d;
+    char *got;
+    FILE *f;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/acl-dir-XXXXXX", tmp);
+    assert_non_null(mkdtemp(dir));
+    snprintf(missing, sizeof(missing), "%s/none", dir);
+    snprintf(file, sizeof(file), "%s/plain", dir);
+    assert_non_null(f = fopen(file, "w"));
+    fclose(f);
+
+    engine_diag_init(&d);
+    assert_int_equal(engine_acl_new(&a), 0);
+    assert_int_equal(engine_acl_load_dir(a, missing, &d), -EINVAL);
+    assert_non_null(got = engine_diag_join(&d));
+    assert_non_null(strstr(got, missing));
+    assert_non_null(strstr(got, strerror(ENOENT)));
+    free(got);
+    engine_diag_free(&d);
+
+    assert_int_equal(engine_acl_load_dir(a, file, &d), -EINVAL);
+    assert_non_null(got = engine_diag_join(&d));
+    assert_non_null(strstr(got, "not a policy directory"));
+    free(got);
+    engine_diag_free(&d);
+
+    assert_int_equal(engine_acl_load_dir(a, dir, &d), 0);
+    assert_int_equal(d.n, 0);
+    engine_diag_free(&d);
+    engine_acl_free(a);
+    assert_int_equal(unlink(file), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_acl_parse_duplicates_and_conflicts),
         cmocka_unit_test(test_acl_parse_groups),
         cmocka_unit_test(test_acl_parse_group_references),
+        cmocka_unit_test(test_acl_parse_load_dir_needs_a_directory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
