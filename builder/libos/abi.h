@@ -248,7 +248,10 @@ struct unisec_event {
  * First writes CONSOLE[0..CONSOLE_LEN) to the console, as UNISEC_HC_CONSOLE would (so a guest
  * that logs per request needs no exit of its own for it; CONSOLE_LEN 0: nothing). Then
  * performs SQ[0..SQ_COUNT) in order, stopping early when the events array cannot hold their
- * completions (sq_done says how many were performed; the guest resubmits the rest). Then,
+ * completions (sq_done says how many were performed; the guest resubmits the rest). WRITEs
+ * are the exception: those queued since the last ACCEPT or CLOSE are sent together after
+ * them, so a RECV may be filled, and complete, before an earlier WRITE's SENT (the two
+ * directions of a stream are independent; no CLOSE overtakes a WRITE). Then,
  * unless something the guest must act on already happened, waits until it does or the
  * monotonic clock reaches DEADLINE_NS (0: do not wait; UINT64_MAX: no deadline). Stores up
  * to CAP events at EVENTS. A WRITE that sent everything completes without cutting the wait

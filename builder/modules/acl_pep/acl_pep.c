@@ -102,6 +102,17 @@ static struct libos_timer acl_retry;
 static int acl_pdp_connect(void);
 static void acl_pdp_writable(struct libos_stream *s, void *ctx);
 
+/* Where NEED more bytes for the PDP can be queued (the buffer is taken at first use), or
+ * NULL when it is full or memory is out. */
+static char *acl_pdp_out_room(size_t need)
+{
+    if (acl_pdp_out == NULL)
+        acl_pdp_out = malloc(ACL_PDP_OUT_MAX);
+    if (acl_pdp_out == NULL || acl_pdp_out_len + need > ACL_PDP_OUT_MAX)
+        return NULL;
+    return acl_pdp_out + acl_pdp_out_len;
+}
+
 static void acl_retry_fire(struct libos_timer *t, void *ctx)
 {
     (void)t;
@@ -148,10 +159,9 @@ static void acl_pdp_message(const char *m, uint32_t magic)
         /* Said once the cache is dropped: the PDP waits for it before it calls the version
          * in force (a request that came in beside the notice could be answered first). */
         struct mod_pdp_answer ack = {MOD_PDP_ACK_MAGIC, sizeof(ack), 0, a.version, 0, 0, 0, 0};
-        if (acl_pdp_out == NULL)
-            acl_pdp_out = malloc(ACL_PDP_OUT_MAX);
-        if (acl_pdp_out != NULL && acl_pdp_out_len + sizeof(ack) <= ACL_PDP_OUT_MAX) {
-            memcpy(acl_pdp_out + acl_pdp_out_len, &ack, sizeof(ack));
+        char *room = acl_pdp_out_room(sizeof(ack));
+        if (room != NULL) { /* else the PDP calls the version not yet in force */
+            memcpy(room, &ack, sizeof(ack));
             acl_pdp_out_len += sizeof(ack);
             if (acl_pdp_up)
                 acl_pdp_writable(acl_pdp, NULL);
@@ -255,20 +265,13 @@ static int acl_pull(struct mod_req *rq, const struct mod_pdp_request *q)
         acl_answer(rq, allow, auth);
         return MOD_DONE;
     }
-    if (acl_pdp == NULL || acl_pdp_out_len + MOD_PDP_QUERY_MAX > ACL_PDP_OUT_MAX) {
+    char *room = acl_pdp ? acl_pdp_out_room(MOD_PDP_QUERY_MAX) : NULL;
+    struct acl_pending *p = room ? malloc(sizeof(*p)) : NULL;
+    if (p == NULL) {
         acl_respond_status(rq, 503);
         return MOD_DONE;
     }
-    struct acl_pending *p = malloc(sizeof(*p));
-    if (acl_pdp_out == NULL)
-        acl_pdp_out = malloc(ACL_PDP_OUT_MAX);
-    if (p == NULL || acl_pdp_out == NULL) {
-        free(p);
-        acl_respond_status(rq, 503);
-        return MOD_DONE;
-    }
-    long n = mod_pdp_query_encode(acl_pdp_out + acl_pdp_out_len, ACL_PDP_OUT_MAX - acl_pdp_out_len,
-                                  acl_next_id, q);
+    long n = mod_pdp_query_encode(room, MOD_PDP_QUERY_MAX, acl_next_id, q);
     if (n < 0) {
         free(p);
         acl_deny(rq); /* over the ACL's bounds: no rule can allow it */
