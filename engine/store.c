@@ -500,12 +500,6 @@ cleanup:
 }
 
 /*
- * Makes the index entries of PATHS (N of them) equal to TREE without touching the work tree,
- * whose files already hold TREE's content (a hand edit the commit took as it is): each entry
- * gets TREE's blob, or is removed when TREE lacks the path. The entries carry no file stat, so
- * git compares their content with the work tree's rather than trust a time stamp. Durable.
- */
-/*
  * Fills IE's file fields (times, device, inode, owner, size) from its work-tree file when that
  * file holds IE's blob, so that git and libgit2 find it unchanged from its stat alone instead
  * of reading it again at every status; otherwise they stay zero (content is compared). The
@@ -537,6 +531,12 @@ static void store_index_stat(struct engine_store *s, git_index_entry *ie)
     ie->file_size = (uint32_t)a.st_size;
 }
 
+/*
+ * Makes the index entries of PATHS (N of them) equal to TREE without touching the work tree,
+ * whose files already hold TREE's content (a hand edit the commit took as it is): each entry
+ * gets TREE's blob and its file's stat (store_index_stat()), or is removed when TREE lacks the
+ * path. Durable.
+ */
 static int store_index_adopt(struct engine_store *s, git_tree *tree, char **paths, size_t n,
                              const char *op, struct engine_diag *diag)
 {
