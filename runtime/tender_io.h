@@ -7,8 +7,8 @@
  * guest memory) and tender_io_run() performs them on both threads at once, returning when
  * all are done: completion stays synchronous, so neither the guest nor the ABI changed. A
  * POLL's WRITEs are gathered until an ACCEPT, a CLOSE or the end of its operations (abi.h
- * says so: a RECV queued after a WRITE may complete first). Small batches (a connection or two) are performed inline: waking a thread
- * costs more here than the work it would take over.
+ * says so: a RECV queued after a WRITE may complete first). Small batches (a connection or
+ * two) are performed inline: waking a thread costs more here than the work it would take over.
  *
  * Ownership: the helper touches nothing but the job it claimed (the descriptor, the guest
  * bytes it names, its result) and the hand-off words in tender_io.c. Everything else —

@@ -136,6 +136,26 @@ static int tcp_connect(int port)
     return fd;
 }
 
+/* Starts the echo guest on a port of the kernel's choice (its upstream goes nowhere); *PORT
+ * gets the port. */
+static struct proc echo_spawn(int *port)
+{
+    const char *args[] = {"run",        rt_image("echo"), "--port", "0",
+                          "--upstream", "up=127.0.0.1:1", NULL};
+    struct proc p = spawn(args, -1);
+    *port = listening_port(&p);
+    return p;
+}
+
+/* Connects N non-blocking clients to PORT, each polled for reading and writing. */
+static void clients_connect(struct pollfd *pfd, int n, int port)
+{
+    for (int i = 0; i < n; i++) {
+        pfd[i] = (struct pollfd){tcp_connect(port), POLLIN | POLLOUT, 0};
+        fcntl(pfd[i].fd, F_SETFL, O_NONBLOCK);
+    }
+}
+
 static void write_all(int fd, const void *buf, size_t len)
 {
     for (size_t done = 0; done < len;) {
@@ -225,10 +245,8 @@ static void test_tender_refuses_old_abi(void **state)
 static void test_tender_echo_streams(void **state)
 {
     (void)state;
-    const char *args[] = {"run",        rt_image("echo"), "--port", "0",
-                          "--upstream", "up=127.0.0.1:1", NULL};
-    struct proc p = spawn(args, -1);
-    int port = listening_port(&p);
+    int port;
+    struct proc p = echo_spawn(&port);
     int fd = tcp_connect(port);
     char buf[16];
     write_all(fd, "ping", 4);
@@ -337,10 +355,8 @@ static void test_tender_streams_bounded(void **state)
 static void test_tender_many_clients_none_starved(void **state)
 {
     (void)state;
-    const char *args[] = {"run",        rt_image("echo"), "--port", "0",
-                          "--upstream", "up=127.0.0.1:1", NULL};
-    struct proc p = spawn(args, -1);
-    int port = listening_port(&p);
+    int port;
+    struct proc p = echo_spawn(&port);
     static struct pollfd pfd[FAIR_CLIENTS];
     static unsigned got[FAIR_CLIENTS], sent[FAIR_CLIENTS];
     static size_t have[FAIR_CLIENTS];
@@ -419,17 +435,12 @@ static unsigned char slow_byte(int client, size_t off)
 static void test_tender_slow_readers_get_everything(void **state)
 {
     (void)state;
-    const char *args[] = {"run",        rt_image("echo"), "--port", "0",
-                          "--upstream", "up=127.0.0.1:1", NULL};
-    struct proc p = spawn(args, -1);
-    int port = listening_port(&p);
+    int port;
+    struct proc p = echo_spawn(&port);
     static struct pollfd pfd[SLOW_CLIENTS];
     static size_t sent[SLOW_CLIENTS], got[SLOW_CLIENTS];
     static unsigned char out[16384], in[16384];
-    for (int i = 0; i < SLOW_CLIENTS; i++) {
-        pfd[i] = (struct pollfd){tcp_connect(port), POLLIN | POLLOUT, 0};
-        fcntl(pfd[i].fd, F_SETFL, O_NONBLOCK);
-    }
+    clients_connect(pfd, SLOW_CLIENTS, port);
     unsigned open = SLOW_CLIENTS, turn = 0;
     while (open > 0) {
         assert_true(poll(pfd, SLOW_CLIENTS, 10000) > 0);
@@ -479,16 +490,11 @@ static void test_tender_slow_readers_get_everything(void **state)
 static void test_tender_killed_under_load_leaves_nothing(void **state)
 {
     (void)state;
-    const char *args[] = {"run",        rt_image("echo"), "--port", "0",
-                          "--upstream", "up=127.0.0.1:1", NULL};
-    struct proc p = spawn(args, -1);
-    int port = listening_port(&p);
+    int port;
+    struct proc p = echo_spawn(&port);
     static struct pollfd pfd[KILL_CLIENTS];
     static char buf[65536];
-    for (int i = 0; i < KILL_CLIENTS; i++) {
-        pfd[i] = (struct pollfd){tcp_connect(port), POLLIN | POLLOUT, 0};
-        fcntl(pfd[i].fd, F_SETFL, O_NONBLOCK);
-    }
+    clients_connect(pfd, KILL_CLIENTS, port);
     /* Busy: every client writes and reads as fast as it can for a while. */
     size_t echoed = 0;
     while (echoed < (16u << 20)) {
@@ -527,10 +533,8 @@ static void test_tender_killed_under_load_leaves_nothing(void **state)
 static void test_tender_every_thread_locked_down(void **state)
 {
     (void)state;
-    const char *args[] = {"run",        rt_image("echo"), "--port", "0",
-                          "--upstream", "up=127.0.0.1:1", NULL};
-    struct proc p = spawn(args, -1);
-    int port = listening_port(&p);
+    int port;
+    struct proc p = echo_spawn(&port);
     int fd = tcp_connect(port);
     echo_once(fd, "ping"); /* the guest runs: the lockdown is behind */
     char dir[64];
