@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "acl.h"
+#include "grow.h"
 
 /* Per-string flags. */
 #define ACL_F_GROUP   0x01 /* "group:NAME" defined by the groups file */
@@ -76,9 +77,6 @@ static inline const char *acl_pool_str(const struct acl_pool *p, uint32_t id)
 {
     return p->buf + p->off[id];
 }
-
-/* Grows *V (of *CAP elements of SIZE) to hold at least NEED; 0 or -ENOMEM. */
-int acl_grow(void **v, size_t *cap, size_t need, size_t size);
 
 /* Parses one credentials line; used by acl_parse.c's line loop. Returns 0 or -EINVAL. */
 int acl_cred_line(struct engine_acl *a, const char *name, uint32_t lineno, const char *p,

@@ -13,25 +13,6 @@
 
 static const char *const acl_file_names[] = {"acl", "groups", "credentials"};
 
-int acl_grow(void **v, size_t *cap, size_t need, size_t size)
-{
-    size_t n = *cap ? *cap : 16;
-    void *p;
-
-    if (need <= *cap)
-        return 0;
-    while (n < need)
-        n *= 2;
-    if (n > SIZE_MAX / size)
-        return -ENOMEM;
-    p = realloc(*v, n * size);
-    if (p == NULL)
-        return -ENOMEM;
-    *v = p;
-    *cap = n;
-    return 0;
-}
-
 /* ---- the string pool ---- */
 
 static uint32_t acl_pool_hash(const char *s, size_t n)
@@ -103,14 +84,14 @@ int64_t acl_pool_intern(struct acl_pool *p, const char *s, size_t n)
         return p->tab[j] - 1;
     if (p->n >= UINT32_MAX - 1 || p->len + n + 1 > UINT32_MAX)
         return -ENOMEM;
-    if (acl_grow((void **)&p->buf, &p->cap, p->len + n + 1, 1) < 0)
+    if (engine_grow((void **)&p->buf, &p->cap, p->len + n + 1, 1) < 0)
         return -ENOMEM;
     if (p->n == p->ncap) {
         size_t c = p->ncap;
-        if (acl_grow((void **)&p->off, &c, p->n + 1, sizeof(*p->off)) < 0)
+        if (engine_grow((void **)&p->off, &c, p->n + 1, sizeof(*p->off)) < 0)
             return -ENOMEM;
         c = p->ncap;
-        if (acl_grow((void **)&p->flags, &c, p->n + 1, 1) < 0)
+        if (engine_grow((void **)&p->flags, &c, p->n + 1, 1) < 0)
             return -ENOMEM;
         p->ncap = c;
     }
@@ -407,12 +388,12 @@ static int acl_rule_line(struct acl_ctx *x, const char *line, const char *e)
         (id[3] = acl_pool_intern(&a->s, f[3].s, plen)) < 0)
         return acl_oom(x);
     if (f[1].n > 6 && f[1].s[5] == ':' && !(a->s.flags[id[1]] & ACL_F_GREF)) {
-        if (acl_grow((void **)&a->gref, &a->grefcap, a->ngref + 1, sizeof(*a->gref)) < 0)
+        if (engine_grow((void **)&a->gref, &a->grefcap, a->ngref + 1, sizeof(*a->gref)) < 0)
             return acl_oom(x);
         a->s.flags[id[1]] |= ACL_F_GREF;
         a->gref[a->ngref++] = (struct acl_gref){(uint32_t)id[1], x->lineno, (uint32_t)f[1].col};
     }
-    if (acl_grow((void **)&a->rule, &a->rulecap, a->nrule + 1, sizeof(*a->rule)) < 0)
+    if (engine_grow((void **)&a->rule, &a->rulecap, a->nrule + 1, sizeof(*a->rule)) < 0)
         return acl_oom(x);
     a->rule[a->nrule++] = (struct acl_rule){
         (uint32_t)id[0], (uint32_t)id[3], (uint32_t)id[1],
@@ -487,7 +468,7 @@ static int acl_group_line(struct acl_ctx *x, const char *line, const char *e)
             return acl_oom(x);
         if (a->s.flags[uid] & ACL_F_SCRATCH)
             continue; /* a repeated member changes nothing */
-        if (acl_grow((void **)&a->member, &a->membercap, a->nmember + 1, sizeof(*a->member)) < 0)
+        if (engine_grow((void **)&a->member, &a->membercap, a->nmember + 1, sizeof(*a->member)) < 0)
             return acl_oom(x);
         a->s.flags[uid] |= ACL_F_SCRATCH;
         a->member[a->nmember++] = (uint32_t)uid;
@@ -498,7 +479,7 @@ static int acl_group_line(struct acl_ctx *x, const char *line, const char *e)
         a->nmember = first;
         return 0;
     }
-    if (acl_grow((void **)&a->group, &a->groupcap, a->ngroup + 1, sizeof(*a->group)) < 0)
+    if (engine_grow((void **)&a->group, &a->groupcap, a->ngroup + 1, sizeof(*a->group)) < 0)
         return acl_oom(x);
     a->s.flags[gid] |= ACL_F_PENDING;
     a->group[a->ngroup++] =
@@ -613,7 +594,7 @@ static int acl_rules_finish(struct acl_ctx *x)
             if (k->policy == r->policy && k->path == r->path && k->kind == r->kind &&
                 k->subject == r->subject && k->method == r->method) {
                 if (k->effect != r->effect) {
-                    if (acl_grow((void **)&cf, &cfcap, ncf + 1, sizeof(*cf)) < 0) {
+                    if (engine_grow((void **)&cf, &cfcap, ncf + 1, sizeof(*cf)) < 0) {
                         free(cf);
                         return acl_oom(x);
                     }

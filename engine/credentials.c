@@ -169,7 +169,7 @@ int acl_cred_line(struct engine_acl *a, const char *name, uint32_t lineno, const
                                "user '%.*s' already has a credential at line %u",
                                (int)(colon - user), user, first);
     }
-    if (acl_grow((void **)&a->cred, &a->credcap, a->ncred + 1, sizeof(*a->cred)) < 0)
+    if (engine_grow((void **)&a->cred, &a->credcap, a->ncred + 1, sizeof(*a->cred)) < 0)
         return engine_diag_add(d, name, (int)lineno, 0, "out of memory");
     a->s.flags[uid] |= ACL_F_CRED;
     a->cred[a->ncred++] = (struct acl_cred_rec){(uint32_t)uid, lineno, c};
