@@ -3,8 +3,8 @@
  * at one level (its ordered modules with their properties, P_UG) into a bootable image for
  * one target, as DESIGN.md section 4 says.
  *
- * An image is the library OS (builder/libos), the module chain and a generated configuration
- * (builder/modules/module.h's `mod_image` and the manifest note naming its devices), plus,
+ * An image is the library OS (guest/libos), the module chain and a generated configuration
+ * (guest/modules/module.h's `mod_image` and the manifest note naming its devices), plus,
  * for an internal PDP, the node's compiled ACL blob as a data section. Every guest source is
  * compiled once per target into a cache (objects keyed by the hash of what went into them),
  * the modules are archived, and each image links its configuration against that archive.
@@ -45,7 +45,7 @@ struct builder_prop {
 };
 
 struct builder_module {
-    const char *name; /* a directory of builder/modules, e.g. "http_server" */
+    const char *name; /* a directory of guest/modules, e.g. "http_server" */
     size_t nprops;
     const struct builder_prop *props;
 };

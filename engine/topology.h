@@ -57,8 +57,8 @@ const char *engine_topology_type_name(enum engine_topology_type t);
 struct engine_topology;
 
 /*
- * The directory of the module catalogue (builder/modules): $UNISEC_MODULES_DIR when set and
- * not empty, else the directory compiled in by meson (the source tree's builder/modules).
+ * The directory of the module catalogue (guest/modules): $UNISEC_MODULES_DIR when set and
+ * not empty, else the directory compiled in by meson (the source tree's guest/modules).
  * Borrowed (static or the environment's).
  */
 const char *engine_topology_modules_dir(void);

@@ -1,4 +1,4 @@
-/* topology_catalog.c — the module catalogue: builder/modules/<name>/manifest.yaml. */
+/* topology_catalog.c — the module catalogue: guest/modules/<name>/manifest.yaml. */
 #include "topology_int.h"
 
 #include <dirent.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #ifndef UNISEC_MODULES_DIR_DEFAULT
-#error "meson defines UNISEC_MODULES_DIR_DEFAULT (the source tree's builder/modules)"
+#error "meson defines UNISEC_MODULES_DIR_DEFAULT (the source tree's guest/modules)"
 #endif
 
 const char *engine_topology_modules_dir(void)
@@ -256,7 +256,7 @@ int topo_catalog_load(struct engine_topology *t, const char *dir, struct engine_
     if (dp == NULL)
         return engine_diag_add(d, dir, 0, 0,
                                "cannot open the module catalogue (%s); set %s to the "
-                               "directory holding builder/modules",
+                               "directory holding guest/modules",
                                strerror(errno), ENGINE_TOPOLOGY_MODULES_ENV),
                -ENOENT;
     while ((e = readdir(dp)) != NULL) {

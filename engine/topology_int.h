@@ -50,7 +50,7 @@ struct topo_req {
     struct topo_pos pos;
 };
 
-/* A module of the catalogue: builder/modules/NAME/manifest.yaml. */
+/* A module of the catalogue: guest/modules/NAME/manifest.yaml. */
 struct topo_module {
     char *name, *description;
     struct topo_propdef *props;

@@ -19,7 +19,7 @@ static const char *topo_check_policy(const char *v)
     return NULL;
 }
 
-/* The rate_limit module's bounds (builder/modules/rate_limit/bucket.h): a bucket holds at most
+/* The rate_limit module's bounds (guest/modules/rate_limit/bucket.h): a bucket holds at most
  * a million tokens, and the burst in force is at least the rate. */
 #define TOPO_RATE_MAX 1000000
 

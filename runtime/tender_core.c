@@ -176,7 +176,7 @@ int tender_image_parse(struct tender_image *img, uint8_t *buf, size_t len, const
         eh.e_machine != EM_X86_64 || eh.e_type != ET_EXEC) {
         rc = engine_diag_add(d, path, 0, 0,
                              "not a static x86_64 ELF executable (a unisec "
-                             "image is linked with builder/libos/unisec.ld)");
+                             "image is linked with guest/libos/unisec.ld)");
         goto fail;
     }
     if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64 ||

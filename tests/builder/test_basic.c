@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "builder/modules/authn/basic.h"
+#include "guest/modules/authn/basic.h"
 
 static int decode(struct mod_basic_cred *c, const char *v)
 {

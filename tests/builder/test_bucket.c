@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "builder/modules/rate_limit/bucket.h"
+#include "guest/modules/rate_limit/bucket.h"
 
 #define SEC 1000000000ull
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "builder/modules/http_server/http.h"
+#include "guest/modules/http_server/http.h"
 
 static const struct mod_http_limits lim = MOD_HTTP_LIMITS_DEFAULT;
 

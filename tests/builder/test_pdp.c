@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "builder/modules/acl_pep/pdp.h"
+#include "guest/modules/acl_pep/pdp.h"
 #include "engine/acl.h"
 
 /* alice's password is "alice-demo-password" (mount-examples/policy/credentials). */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "builder/modules/acl_pep/policy.h"
+#include "guest/modules/acl_pep/policy.h"
 #include "engine/acl.h"
 
 static void *blob_of(const char *acl, uint64_t version, size_t *len)

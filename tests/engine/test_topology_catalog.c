@@ -161,7 +161,7 @@ static void test_topology_catalog_missing(void **state)
     assert_int_equal(rc, -ENOENT);
     assert_string_equal(e, "/nonexistent-unisec-catalogue: error: cannot open the module "
                            "catalogue (No such file or directory); set UNISEC_MODULES_DIR to the "
-                           "directory holding builder/modules");
+                           "directory holding guest/modules");
     free(e);
     setenv(ENGINE_TOPOLOGY_MODULES_ENV, root, 1);
 }

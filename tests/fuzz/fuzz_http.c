@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builder/modules/authn/basic.h"
-#include "builder/modules/dispatch/routes.h"
-#include "builder/modules/http_server/http.h"
+#include "guest/modules/authn/basic.h"
+#include "guest/modules/dispatch/routes.h"
+#include "guest/modules/http_server/http.h"
 
 static void fuzz_inside(const char *p, size_t n, const uint8_t *base, size_t size)
 {

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builder/modules/acl_pep/pdp.h"
-#include "builder/modules/acl_pep/policy.h"
+#include "guest/modules/acl_pep/pdp.h"
+#include "guest/modules/acl_pep/policy.h"
 #include "engine/acl.h"
 #include "engine/sha256.h"
 

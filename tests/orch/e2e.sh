@@ -71,7 +71,7 @@ P1=$1 P2=$2
 sed -e "s/http_port: 8080/http_port: $P1/" -e "s/listen_port: 8000/listen_port: $P2/" \
     tests/builder/e2e/topology.yaml >"$T/topo.yaml"
 # The sources the daemon builds from: a copy, so that a test can break one.
-cp -r builder engine "$T/src/"
+cp -r guest engine "$T/src/"
 
 check "init" "$U" init "$S" --from "$T/topo.yaml" --policy mount-examples/policy
 UNISEC_SOURCE_DIR=$T/src "$U" mount -f --store "$S" "$M" 2>"$T/daemon.log" &
@@ -139,7 +139,7 @@ settled "back to default"
 id0=$(readlink "$W/image")
 # (Unique text: the builder caches objects by the hash of their source, and a copy of this
 # source fixed while an earlier run still compiled it may sit in the cache under that hash.)
-echo "#error this module is broken on purpose ($$ $(date +%s%N))" >>"$T/src/builder/modules/dispatch/dispatch.c"
+echo "#error this module is broken on purpose ($$ $(date +%s%N))" >>"$T/src/guest/modules/dispatch/dispatch.c"
 echo "GET /* 200 text/plain changed" >"$W/properties/routes"
 out=$(cat "$M/settle")
 case $out in *"failed"*) ok ;; *) bad "settle after a broken build: $out" ;; esac
@@ -148,7 +148,7 @@ case $(cat "$W/status") in failed*|running*"last change failed: build of level d
 check "the reason is in events" grep -q "build of level default failed" "$M/events"
 check "the old image still runs" test "$(readlink "$W/image")" = "$id0"
 expect 200 "the old instance keeps serving" /catalogue/x
-sed -i '/broken on purpose/d' "$T/src/builder/modules/dispatch/dispatch.c"
+sed -i '/broken on purpose/d' "$T/src/guest/modules/dispatch/dispatch.c"
 echo "GET /* 200 text/plain changed again" >"$W/properties/routes"
 settled "fixed source"
 check "the new routes serve" sh -c "curl -s --max-time 10 http://127.0.0.1:$P1/x | grep -q 'changed again'"

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "builder/modules/acl_pep/pdp.h"
+#include "guest/modules/acl_pep/pdp.h"
 #include "orch/orch_int.h"
 
 #define POL "mount-examples/policy"

@@ -2,7 +2,7 @@
  * abi.h — the one interface between a unisec guest and its tender (runtime/hvt, runtime/spt).
  * Both sides include this header; nothing else crosses the boundary.
  *
- * The image. A static, non-PIE x86_64 ELF linked at UNISEC_IMAGE_BASE (builder/libos/unisec.ld)
+ * The image. A static, non-PIE x86_64 ELF linked at UNISEC_IMAGE_BASE (guest/libos/unisec.ld)
  * carrying two ELF notes named "UNISEC" in a PT_NOTE segment:
  *   - UNISEC_NOTE_TARGET (struct unisec_target), emitted by the target binding object, says
  *     whether the image runs on hvt or spt;
