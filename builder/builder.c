@@ -15,10 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "guest/modules/dispatch/routes.h"
-#include "engine/acl_abi.h"
+#include "common/routes.h"
+#include "common/acl_lookup.h"
 #include "engine/json.h"
-#include "engine/sha256.h"
+#include "common/sha256.h"
 
 #ifndef UNISEC_SOURCE_DIR_DEFAULT
 #error "meson defines UNISEC_SOURCE_DIR_DEFAULT (the source tree)"
@@ -47,15 +47,14 @@ static const char *const builder_cflags[] = {"-std=gnu11",
                                              NULL};
 
 /* Guest sources, relative to the source tree: globs expanded in sorted order. */
-static const char *const builder_unit_globs[] = {"guest/libos/*.c",     "guest/modules/*.c",
-                                                 "guest/modules/*/*.c", "engine/acl_lookup.c",
-                                                 "engine/sha256.c",     NULL};
+static const char *const builder_unit_globs[] = {"guest/libos/*.c", "guest/modules/*.c",
+                                                 "guest/modules/*/*.c", "common/*.c", NULL};
 static const char *const builder_header_globs[] = {"guest/libos/*.h",
                                                    "guest/libos/*.ld",
                                                    "guest/modules/*.h",
                                                    "guest/modules/*/*.h",
-                                                   "engine/acl_abi.h",
-                                                   "engine/sha256.h",
+                                                   "common/*.h",
+                                                   "contract/*.h",
                                                    NULL};
 
 struct builder_file {

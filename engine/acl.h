@@ -3,8 +3,8 @@
  * directory's `acl`, `groups` and `credentials` files, compiling them into the binary blob
  * that the guest enforces, deciding requests on that blob, and making credentials lines.
  *
- * The blob format, its validator and the decision function are in acl_abi.h, which the
- * guest compiles on its own; this header adds what only the host needs.
+ * The blob format is contract/acl_blob.h; its validator and the decision function are
+ * common/acl_lookup.h, which the guest compiles too; this header adds what only the host needs.
  *
  * Errors: functions return 0 or a negative errno. Parse errors go to a struct engine_diag as
  * FILE:LINE:COL and a sentence; parsing collects every error of a file and then either
@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "acl_abi.h"
+#include "common/acl_lookup.h"
 #include "diag.h"
 
 enum engine_acl_file {

@@ -1,6 +1,6 @@
-/* acl_blob.c — compiles a parsed policy set into the blob of acl_abi.h. */
+/* acl_blob.c — compiles a parsed policy set into the blob of contract/acl_blob.h. */
 #include "acl_int.h"
-#include "sha256.h"
+#include "common/sha256.h"
 
 #include <errno.h>
 #include <stdlib.h>

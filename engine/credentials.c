@@ -3,7 +3,7 @@
  * is not a hash is refused without ever repeating what it holds (it may be a password).
  */
 #include "acl_int.h"
-#include "sha256.h"
+#include "common/sha256.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/sha256.h"
+#include "common/sha256.h"
 #include "fs_int.h"
 
 size_t fs_target_max(const struct fs_target *t)

@@ -1,6 +1,6 @@
 /*
  * cmd_pdp.c — `unisec pdp`: the daemon's pull PDP (orch_pdp.c) on its own, on a TCP address,
- * answering acl_pep's queries (guest/modules/acl_pep/pdp.h) from a policy directory. SIGHUP
+ * answering acl_pep's queries (contract/pdp.h) from a policy directory. SIGHUP
  * compiles the directory again as the next policy version and tells every connected guest to
  * drop its cache; stderr says when every guest has acknowledged it ("policy version N
  * acknowledged by every guest": no answer of an older version comes after it).

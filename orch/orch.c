@@ -17,7 +17,7 @@
 
 #include "engine/json.h"
 #include "engine/name_index.h"
-#include "engine/sha256.h"
+#include "common/sha256.h"
 #include "runtime/supervisor.h"
 
 /* Longer than the supervisor's own readiness bound, so that its verdict arrives first. */

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "builder/builder.h"
-#include "engine/acl_abi.h"
+#include "common/acl_lookup.h"
 #include "orch.h"
 
 /* A policy compiled for the guests (engine_acl_compile), shared between wants while its

@@ -1,5 +1,5 @@
 /* orch_pdp.c — the daemon's pull PDP: answers the queries of acl_pep modules in pull mode
- * (guest/modules/acl_pep/pdp.h) on a loopback port, from the compiled policy the
+ * (contract/pdp.h) on a loopback port, from the compiled policy the
  * orchestrator gives it, and tells every connected guest when that policy's version moves
  * (and a guest that connects, the version in force: it may hold answers of an older one); a
  * new policy is in force once every guest has acknowledged dropping its cached answers. */
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "guest/modules/acl_pep/pdp.h"
+#include "common/pdp_codec.h"
 
 #define ORCH_PDP_CLIENTS 256
 #define ORCH_PDP_IN      (2 * MOD_PDP_QUERY_MAX)

@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "guest/libos/abi.h"
+#include "contract/abi.h"
 #include "engine/diag.h"
 
 #define TENDER_EXIT_KILLED 255 /* exit status of a tender whose guest was killed */

@@ -18,14 +18,14 @@
  *         return libos_loop_run();
  *     }
  */
-#ifndef UNISEC_BUILDER_LIBOS_H
-#define UNISEC_BUILDER_LIBOS_H
+#ifndef UNISEC_GUEST_LIBOS_H
+#define UNISEC_GUEST_LIBOS_H
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "abi.h"
+#include "contract/abi.h"
 
 /* ---- the image ---- */
 

@@ -1,6 +1,6 @@
 /* libos_int.h — what the library OS's own files share; not for modules. */
-#ifndef UNISEC_BUILDER_LIBOS_INT_H
-#define UNISEC_BUILDER_LIBOS_INT_H
+#ifndef UNISEC_GUEST_LIBOS_INT_H
+#define UNISEC_GUEST_LIBOS_INT_H
 
 #include <stdint.h>
 

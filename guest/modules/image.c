@@ -1,7 +1,7 @@
 /* image.c — the image's entry point and module chain: boots every module in P_UG's order,
  * orders the request hooks by phase, then runs the library OS's event loop. */
 #include "module.h"
-#include "engine/sha256.h"
+#include "common/sha256.h"
 
 #define IMAGE_MODULES_MAX 32
 

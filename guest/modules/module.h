@@ -16,8 +16,8 @@
  *
  * Everything runs on the library OS's single event loop: no locks, no preemption.
  */
-#ifndef UNISEC_BUILDER_MODULE_H
-#define UNISEC_BUILDER_MODULE_H
+#ifndef UNISEC_GUEST_MODULE_H
+#define UNISEC_GUEST_MODULE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -333,7 +333,7 @@ static void test_builder_source_changed_during_build(void **state)
     snprintf(src, sizeof(src), "%s/src", tmp);
     snprintf(out, sizeof(out), "%s/changed-out", tmp);
     snprintf(log, sizeof(log), "%s/guest/modules/log/log.c", src);
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp -r guest engine '%s'/", src, src);
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp -r guest common contract '%s'/", src, src);
     assert_int_equal(system(cmd), 0);
     /* A version of log.c no cache holds yet, read by the builder... */
     assert_non_null(f = fopen(log, "a"));

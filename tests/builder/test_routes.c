@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "guest/modules/dispatch/routes.h"
+#include "common/routes.h"
 
 static const char *table = "# the web node's pages\n"
                            "GET  /*           200 text/plain hello from web\n"

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "engine/acl.h"
-#include "engine/sha256.h"
+#include "common/sha256.h"
 
 static const char *small_acl = "regular * GET /* allow\n"
                                "regular group:admins * /admin/* allow\n"

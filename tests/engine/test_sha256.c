@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <cpuid.h>
 
-#include "engine/sha256.h"
+#include "common/sha256.h"
 
 static void hex(char *out, const uint8_t *p, size_t n)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "engine/acl.h"
-#include "engine/sha256.h"
+#include "common/sha256.h"
 
 static void fuzz_acl_decide(const struct engine_acl_blob *b)
 {

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "guest/modules/authn/basic.h"
-#include "guest/modules/dispatch/routes.h"
+#include "common/routes.h"
 #include "guest/modules/http_server/http.h"
 
 static void fuzz_inside(const char *p, size_t n, const uint8_t *base, size_t size)

@@ -15,7 +15,7 @@
 #include "guest/modules/acl_pep/pdp.h"
 #include "guest/modules/acl_pep/policy.h"
 #include "engine/acl.h"
-#include "engine/sha256.h"
+#include "common/sha256.h"
 
 static void *fuzz_blob;
 static size_t fuzz_blob_len;

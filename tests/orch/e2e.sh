@@ -71,7 +71,7 @@ P1=$1 P2=$2
 sed -e "s/http_port: 8080/http_port: $P1/" -e "s/listen_port: 8000/listen_port: $P2/" \
     tests/builder/e2e/topology.yaml >"$T/topo.yaml"
 # The sources the daemon builds from: a copy, so that a test can break one.
-cp -r guest engine "$T/src/"
+cp -r guest common contract "$T/src/"
 
 check "init" "$U" init "$S" --from "$T/topo.yaml" --policy mount-examples/policy
 UNISEC_SOURCE_DIR=$T/src "$U" mount -f --store "$S" "$M" 2>"$T/daemon.log" &

@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "guest/libos/abi.h"
+#include "contract/abi.h"
 #include "harness.h"
 
 static const char *unisec_bin, *tender_bin;

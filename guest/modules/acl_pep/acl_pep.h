@@ -2,8 +2,8 @@
  * acl_pep.h — what the acl_pep module offers the modules beside it (authn): the policy it
  * enforces. Guest only.
  */
-#ifndef UNISEC_BUILDER_ACL_PEP_H
-#define UNISEC_BUILDER_ACL_PEP_H
+#ifndef UNISEC_GUEST_ACL_PEP_H
+#define UNISEC_GUEST_ACL_PEP_H
 
 #include "policy.h"
 

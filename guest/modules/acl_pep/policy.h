@@ -7,13 +7,13 @@
  * request ever sees a half-installed policy: validation happens on the new buffer before
  * anything changes, and the switch is a few assignments between two events.
  */
-#ifndef UNISEC_BUILDER_ACL_POLICY_H
-#define UNISEC_BUILDER_ACL_POLICY_H
+#ifndef UNISEC_GUEST_ACL_POLICY_H
+#define UNISEC_GUEST_ACL_POLICY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/acl_abi.h"
+#include "common/acl_lookup.h"
 
 struct mod_policy {
     void *buf; /* the installed blob (BLOB points into it); NULL before the first */

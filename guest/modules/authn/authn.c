@@ -13,7 +13,7 @@
 #include "../module.h"
 #include "../acl_pep/acl_pep.h"
 #include "basic.h"
-#include "engine/sha256.h"
+#include "common/sha256.h"
 
 struct authn_entry {
     uint8_t key[32];

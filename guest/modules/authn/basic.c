@@ -1,7 +1,7 @@
 /* basic.c — HTTP Basic credentials: scheme, base64, user and password. */
 #include "basic.h"
 
-#include "../mod_str.h"
+#include "common/mod_str.h"
 
 static int basic_b64(unsigned char c)
 {

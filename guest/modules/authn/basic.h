@@ -2,8 +2,8 @@
  * basic.h — decoding the credentials of HTTP Basic authentication (RFC 7617) for the authn
  * module. Freestanding, no allocation: the decoded "user:password" goes to a caller buffer.
  */
-#ifndef UNISEC_BUILDER_AUTHN_BASIC_H
-#define UNISEC_BUILDER_AUTHN_BASIC_H
+#ifndef UNISEC_GUEST_AUTHN_BASIC_H
+#define UNISEC_GUEST_AUTHN_BASIC_H
 
 #include <stddef.h>
 

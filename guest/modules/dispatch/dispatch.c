@@ -1,7 +1,7 @@
 /* dispatch.c — the dispatch module: answers requests under its document_root with the static
  * responses of its `routes` property (routes.h), 404 and 405 included. */
 #include "../module.h"
-#include "routes.h"
+#include "common/routes.h"
 
 static struct mod_routes dispatch_routes;
 static const char *dispatch_root = "/"; /* document_root: the URL prefix served */

@@ -1,7 +1,7 @@
 /* http.c — bounded, allocation-free HTTP/1.1 request parsing and response formatting. */
 #include "http.h"
 
-#include "../mod_str.h"
+#include "common/mod_str.h"
 
 /* Scans for the end of the head from where the last call stopped. Returns the head's length,
  * 0 when it is not complete yet, or a negative status. */

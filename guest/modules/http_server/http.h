@@ -12,8 +12,8 @@
  * shuts the door on request smuggling. The request target is origin-form ("/path?query"),
  * absolute-form (reduced to its path) or "*" for OPTIONS.
  */
-#ifndef UNISEC_BUILDER_HTTP_H
-#define UNISEC_BUILDER_HTTP_H
+#ifndef UNISEC_GUEST_HTTP_H
+#define UNISEC_GUEST_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -13,8 +13,8 @@
  * starts full). The table thus bounds memory against a client spraying source addresses;
  * size it above the number of clients expected to be limited at once.
  */
-#ifndef UNISEC_BUILDER_RATE_BUCKET_H
-#define UNISEC_BUILDER_RATE_BUCKET_H
+#ifndef UNISEC_GUEST_RATE_BUCKET_H
+#define UNISEC_GUEST_RATE_BUCKET_H
 
 #include <stddef.h>
 #include <stdint.h>

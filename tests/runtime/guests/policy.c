@@ -3,7 +3,7 @@
  * blobs as its boot argument says (default 1). */
 #include "libos.h"
 
-#include "engine/acl_abi.h"
+#include "common/acl_lookup.h"
 
 UNISEC_MANIFEST(UNISEC_POLICY("policy"));
 

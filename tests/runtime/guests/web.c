@@ -9,7 +9,7 @@
  *   and a request for /hang makes the loop spin forever (a hung instance). */
 #include "libos.h"
 
-#include "engine/acl_abi.h"
+#include "common/acl_lookup.h"
 
 UNISEC_MANIFEST(UNISEC_LISTEN("http"), UNISEC_POLICY("policy"));
 

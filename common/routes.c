@@ -1,7 +1,7 @@
 /* routes.c — parsing and matching the dispatch module's static routes. */
 #include "routes.h"
 
-#include "../mod_str.h"
+#include "mod_str.h"
 
 struct routes_lex {
     const char *p;

@@ -2,7 +2,7 @@
  * acl_lookup.c — validation of a compiled ACL blob and decisions on its memory.
  * Freestanding (no libc, no allocation): the guest compiles this file unchanged.
  */
-#include "acl_abi.h"
+#include "acl_lookup.h"
 #include "sha256.h"
 
 #define ACL_FNV_OFFSET 0xcbf29ce484222325ull

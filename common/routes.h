@@ -21,8 +21,8 @@
 // for the method is 405 with an Allow header.
 //
 // Freestanding, no allocation: routes point into the caller's text, which must outlive them.
-#ifndef UNISEC_BUILDER_DISPATCH_ROUTES_H
-#define UNISEC_BUILDER_DISPATCH_ROUTES_H
+#ifndef UNISEC_COMMON_ROUTES_H
+#define UNISEC_COMMON_ROUTES_H
 
 #include <stddef.h>
 

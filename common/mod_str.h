@@ -1,9 +1,9 @@
 /*
- * mod_str.h — the few byte-string helpers the modules share. Freestanding: no libc, so the
- * same code compiles into a unikernel image and into the host's unit tests and fuzzers.
+ * mod_str.h — the few byte-string helpers the modules and common/ share. Freestanding: no libc, so
+ * the same code compiles into a unikernel image and into the host's unit tests and fuzzers.
  */
-#ifndef UNISEC_BUILDER_MOD_STR_H
-#define UNISEC_BUILDER_MOD_STR_H
+#ifndef UNISEC_COMMON_MOD_STR_H
+#define UNISEC_COMMON_MOD_STR_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -63,8 +63,8 @@
  * Readiness is edge-triggered: a UNISEC_EV_STREAM WRITE event says the socket became
  * writable again after a WRITE could not send everything.
  */
-#ifndef UNISEC_BUILDER_LIBOS_ABI_H
-#define UNISEC_BUILDER_LIBOS_ABI_H
+#ifndef UNISEC_CONTRACT_ABI_H
+#define UNISEC_CONTRACT_ABI_H
 
 #include <stdint.h>
 

@@ -5,8 +5,8 @@
  * Freestanding: sha256.c uses no libc and allocates nothing, so the guest compiles the same
  * file. Every function works on caller-owned memory; nothing is retained after it returns.
  */
-#ifndef UNISEC_ENGINE_SHA256_H
-#define UNISEC_ENGINE_SHA256_H
+#ifndef UNISEC_COMMON_SHA256_H
+#define UNISEC_COMMON_SHA256_H
 
 #include <stddef.h>
 #include <stdint.h>

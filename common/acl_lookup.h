@@ -1,0 +1,98 @@
+/*
+ * acl_lookup.h — the validator of a compiled ACL blob (contract/acl_blob.h) and the decision
+ * on its memory, built for both sides: linked into the host's engine and into every image.
+ *
+ * Freestanding: this code and sha256.c use no libc and allocate nothing; nothing is read
+ * outside the caller's buffer. Not thread-safe state: an opened blob is read-only, so any
+ * number of threads may decide on it at once.
+ */
+#ifndef UNISEC_COMMON_ACL_LOOKUP_H
+#define UNISEC_COMMON_ACL_LOOKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contract/acl_blob.h"
+
+/* A validated blob: pointers into the caller's buffer, which must outlive this struct. */
+struct engine_acl_blob {
+    const uint8_t *base;
+    size_t len;
+    const struct engine_acl_blob_header *hdr;
+    const char *str;
+    uint32_t str_size;
+    const struct engine_acl_blob_rule *rule;
+    const struct engine_acl_blob_slot *pslot, *sslot, *uslot;
+    const struct engine_acl_blob_user *user;
+    const uint32_t *grp;
+    const struct engine_acl_blob_cred *cred;
+    uint32_t rule_count, pslot_count, sslot_count, user_count, uslot_count, grp_count, cred_count;
+};
+
+/* One request. Strings need no NUL; they must not contain NUL bytes. */
+struct engine_acl_request {
+    const char *policy, *user, *method, *path;
+    size_t policy_len, user_len, method_len, path_len; /* user_len 0: anonymous */
+};
+
+struct engine_acl_decision {
+    int allow;     /* 1 allow, 0 deny */
+    uint32_t rule; /* the deciding rule's index, or ENGINE_ACL_NO_RULE (default deny) */
+    uint32_t line; /* its line in the acl file, 0 for default deny */
+};
+
+/* The strings of one rule, all NUL-terminated inside the blob. */
+struct engine_acl_rule_view {
+    const char *policy, *subject, *method, *path; /* a prefix pattern without its slash-star */
+    unsigned kind;                                /* ENGINE_ACL_KIND_* */
+    int allow;
+    uint32_t line;
+};
+
+/*
+ * Validates BUF[0..LEN) completely (header, layout, every offset, every slot, every string
+ * reference, bounds of every record, checksum) and on success fills *B to point into BUF.
+ * BUF must be 8-byte aligned. Returns 0, -ENGINE_ACL_EINVAL for bad arguments, or
+ * -ENGINE_ACL_EBADMSG with *WHY (if WHY is not NULL) set to a static sentence. Nothing is
+ * read outside BUF[0..LEN), whatever it holds.
+ */
+int engine_acl_blob_open(struct engine_acl_blob *b, const void *buf, size_t len, const char **why);
+
+/* The same check without keeping the result. */
+int engine_acl_blob_check(const void *buf, size_t len, const char **why);
+
+/*
+ * Decides RQ on an opened blob, in the order documented in ACL.md: longest path pattern,
+ * then user / group / `*`, then exact method / `*`, then deny over allow; default deny.
+ * Returns 0 and fills *D, or -ENGINE_ACL_EINVAL when the request itself is malformed (path
+ * not starting with '/', longer than ENGINE_ACL_PATH_MAX, holding a NUL, a control byte or a
+ * "." or ".." segment; oversized names) — the caller must then deny. Allocates nothing;
+ * costs O(path length + path depth * groups of the user) hash probes, not O(rules).
+ */
+int engine_acl_blob_decide(const struct engine_acl_blob *b, const struct engine_acl_request *rq,
+                           struct engine_acl_decision *d);
+
+/* Fills *V for rule I. Returns 0 or -ENGINE_ACL_EINVAL when I is out of range. */
+int engine_acl_blob_rule(const struct engine_acl_blob *b, uint32_t i,
+                         struct engine_acl_rule_view *v);
+
+/*
+ * Checks PASSWORD against USER's stored credential. Returns 1 when it matches, 0 when it
+ * does not, -ENGINE_ACL_ENOENT when USER has no credential. Constant-time comparison.
+ */
+int engine_acl_blob_verify(const struct engine_acl_blob *b, const char *user, size_t user_len,
+                           const void *password, size_t pw_len);
+
+/* The key hashes of the index, shared by the compiler and the lookup. */
+uint64_t engine_acl_hash_path(const char *policy, size_t policy_len, const char *path,
+                              size_t path_len, unsigned kind);
+uint64_t engine_acl_hash_subject(uint64_t path_hash, uint32_t subject_off);
+uint64_t engine_acl_hash_user(const char *name, size_t len);
+
+/* The slot where probing for HASH starts in a table of N slots (N > 0). */
+static inline uint32_t engine_acl_slot_start(uint64_t hash, uint32_t n)
+{
+    return (uint32_t)(((uint64_t)(uint32_t)hash * n) >> 32);
+}
+
+#endif
