@@ -39,15 +39,14 @@ int mod_prop_uint(const struct mod_props *p, const char *module, const char *nam
     return 0;
 }
 
-void mod_chain_run(struct mod_req *rq)
+int mod_chain_run(struct mod_req *rq)
 {
     for (; rq->stage < image_nhooks; rq->stage++) {
         int r = image_hooks[rq->stage]->handle(rq);
         if (r == MOD_DONE || r == MOD_WAIT)
-            return;
+            return r;
     }
-    static const struct mod_http_response none = {404, "text/plain", NULL, "404 Not Found\n", 14};
-    mod_req_respond(rq, &none);
+    return MOD_NEXT;
 }
 
 void mod_chain_done(const struct mod_req *rq)

@@ -123,8 +123,10 @@ void mod_req_resume(struct mod_req *rq);
  * lb_proxy does in an image without http_server). Idempotent. Returns 0 or -UNISEC_ENOENT. */
 int mod_http_front_start(void);
 
-/* Runs the hooks from RQ->stage on (the front calls it with stage 0 for each request). */
-void mod_chain_run(struct mod_req *rq);
+/* Runs the hooks from RQ->stage on (the front calls it with stage 0 for each request) until
+ * one answers (MOD_DONE) or keeps RQ (MOD_WAIT), and returns that; MOD_NEXT when none did:
+ * the front then answers 404. */
+int mod_chain_run(struct mod_req *rq);
 
 /* Calls every module's done() for RQ. */
 void mod_chain_done(const struct mod_req *rq);

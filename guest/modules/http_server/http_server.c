@@ -212,12 +212,20 @@ void mod_req_respond_raw(struct mod_req *rq, int status, const char *bytes, size
     http_finish(c, keep_alive && c->rq->keep_alive);
 }
 
+/* Runs the module chain on RQ; a request that no module answers gets 404. */
+static void http_chain(struct mod_req *rq)
+{
+    static const struct mod_http_response none = {404, "text/plain", NULL, "404 Not Found\n", 14};
+    if (mod_chain_run(rq) == MOD_NEXT)
+        mod_req_respond(rq, &none);
+}
+
 void mod_req_resume(struct mod_req *rq)
 {
     if (http_of(rq) == NULL)
         return;
     rq->stage++;
-    mod_chain_run(rq);
+    http_chain(rq);
 }
 
 static int http_in_reserve(struct http_conn *c, size_t need)
@@ -286,7 +294,7 @@ static void http_process(struct http_conn *c)
         c->mreq.peer = libos_stream_peer(c->s);
         c->mreq.conn = c;
         c->busy = 1;
-        mod_chain_run(&c->mreq);
+        http_chain(&c->mreq);
     }
     c->in_process = 0;
 }
