@@ -26,6 +26,7 @@ uint64_t libos_clock_wall(void)
 __attribute__((section(".text.boot"), noreturn, used)) void _start(struct unisec_boot_info *bi)
 {
     libos_bi = bi;
+    libos_bind_init(bi);
     if (bi->magic != UNISEC_BOOT_MAGIC || bi->abi_version != UNISEC_ABI_VERSION)
         libos_exit(254); /* the tender and the image disagree on the ABI: nothing is safe */
     libos_heap_init((uintptr_t)bi->heap_start, (uintptr_t)bi->heap_end);

@@ -1,6 +1,7 @@
 /* hvt_bind.c — the hvt binding: a hypercall is a store of the argument's address to the
  * hypercall page, which exits to the tender. */
 #include "libos.h"
+#include "libos_int.h"
 
 __attribute__((section(".note.unisec"), used, aligned(4)))
 const UNISEC_NOTE(struct unisec_target) libos_target_note = {
@@ -9,6 +10,11 @@ const UNISEC_NOTE(struct unisec_target) libos_target_note = {
     UNISEC_NOTE_TARGET,
     UNISEC_NOTE_NAME,
     {UNISEC_ABI_VERSION, UNISEC_TARGET_HVT}};
+
+void libos_bind_init(const struct unisec_boot_info *bi)
+{
+    (void)bi; /* hvt's hypercalls are stores to a fixed address: nothing to keep */
+}
 
 void libos_hypercall(uint32_t nr, void *arg)
 {

@@ -2,7 +2,14 @@
 #ifndef UNISEC_GUEST_LIBOS_INT_H
 #define UNISEC_GUEST_LIBOS_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "contract/abi.h"
+
+/* Gives the target binding what it needs of the boot info (spt: the tender's hypercall
+ * entry). Called first by _start, before any hypercall. */
+void libos_bind_init(const struct unisec_boot_info *bi);
 
 /* Gives the allocator the heap [START, END). Called once by _start. */
 void libos_heap_init(uintptr_t start, uintptr_t end);
