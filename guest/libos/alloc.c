@@ -186,6 +186,24 @@ void *realloc(void *p, size_t n)
     return q;
 }
 
+int libos_grow(char **buf, size_t *cap, size_t need, size_t first)
+{
+    size_t n = *cap ? *cap : first;
+    if (need <= *cap)
+        return 0;
+    while (n < need) {
+        if (n > (size_t)-1 / 2)
+            return -UNISEC_ENOMEM;
+        n *= 2;
+    }
+    char *p = realloc(*buf, n);
+    if (p == NULL)
+        return -UNISEC_ENOMEM;
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
 void libos_heap_stats(struct libos_heap_stats *s)
 {
     s->total = alloc_end - alloc_start;

@@ -118,6 +118,11 @@ void *calloc(size_t count, size_t size);
 void *realloc(void *p, size_t n);
 void free(void *p);
 
+/* The guest's one growth rule for a byte buffer: makes *BUF (of *CAP bytes, NULL when *CAP is
+ * 0) hold at least NEED bytes, its capacity doubling from FIRST. Returns 0, or
+ * -UNISEC_ENOMEM with *BUF and *CAP unchanged (the old buffer stays valid). */
+int libos_grow(char **buf, size_t *cap, size_t need, size_t first);
+
 /* Heap usage, for tests and statistics. */
 struct libos_heap_stats {
     size_t total; /* bytes the heap spans */

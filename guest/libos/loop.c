@@ -230,14 +230,13 @@ long libos_stream_write(struct libos_stream *s, const void *buf, size_t len)
     }
     size_t room = s->tx_cap - s->tx_len;
     if (room < len && s->tx_cap < LOOP_TX_SIZE) {
-        size_t cap = s->tx_cap ? s->tx_cap : LOOP_TX_FIRST;
-        while (cap - s->tx_len < len && cap < LOOP_TX_SIZE)
-            cap *= 2;
-        char *p = realloc(s->tx, cap);
-        if (p == NULL && s->tx_len == 0)
-            return -UNISEC_ENOMEM; /* nothing is on its way out that would make room */
-        if (p) {
-            s->tx = p;
+        /* As much as LEN needs, at most LOOP_TX_SIZE (a power-of-two multiple of the first). */
+        size_t cap = s->tx_cap, need = s->tx_len + len;
+        if (libos_grow(&s->tx, &cap, need < LOOP_TX_SIZE ? need : LOOP_TX_SIZE, LOOP_TX_FIRST) <
+            0) {
+            if (s->tx_len == 0)
+                return -UNISEC_ENOMEM; /* nothing is on its way out that would make room */
+        } else {
             s->tx_cap = (uint32_t)cap;
             room = cap - s->tx_len;
         }

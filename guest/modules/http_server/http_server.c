@@ -96,15 +96,7 @@ static int http_out_reserve(struct http_conn *c, size_t n)
         c->out_off = c->out_len = 0;
     if (n <= c->out_cap - c->out_len)
         return 0;
-    size_t cap = c->out_cap ? c->out_cap : HTTP_OUT_FIRST;
-    while (cap - c->out_len < n)
-        cap *= 2;
-    char *p = realloc(c->out, cap);
-    if (p == NULL)
-        return -UNISEC_ENOMEM;
-    c->out = p;
-    c->out_cap = cap;
-    return 0;
+    return libos_grow(&c->out, &c->out_cap, c->out_len + n, HTTP_OUT_FIRST);
 }
 
 static void http_want(struct http_conn *c)
@@ -232,14 +224,8 @@ static int http_in_reserve(struct http_conn *c, size_t need)
 {
     if (need <= c->in_cap)
         return 0;
-    size_t cap = c->in_cap ? c->in_cap : HTTP_IN_FIRST;
-    while (cap < need)
-        cap *= 2;
-    char *p = realloc(c->in, cap);
-    if (p == NULL)
+    if (libos_grow(&c->in, &c->in_cap, need, HTTP_IN_FIRST) < 0)
         return -UNISEC_ENOMEM;
-    c->in = p;
-    c->in_cap = cap;
     c->scan = (struct mod_http_scan){0, 0}; /* parsed pointers moved: parse again */
     return 0;
 }

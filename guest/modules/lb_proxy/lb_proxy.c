@@ -143,13 +143,10 @@ static void lb_readable(struct libos_stream *s, void *ctx)
                 lb_fail(c, 502); /* larger than anything the front relays */
                 return;
             }
-            char *p = realloc(c->in, cap);
-            if (p == NULL) {
+            if (libos_grow(&c->in, &c->in_cap, cap, 4096) < 0) {
                 lb_fail(c, 502);
                 return;
             }
-            c->in = p;
-            c->in_cap = cap;
             c->scan = (struct mod_http_scan){0, 0};
             c->head = 0; /* pointers moved: parse again */
         }
