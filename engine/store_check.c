@@ -1,0 +1,263 @@
+/* store_check.c — what the store checks before it writes: paths, authors and messages, a
+ * change list against itself, against the head's tree and against the work tree. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int store_path_check_in(const char *dir, const char *path, struct engine_diag *diag)
+{
+    size_t len, seg;
+    const char *start;
+
+    if (path == NULL || path[0] == '\0')
+        return store_err(diag, dir, -EINVAL, "empty path; give a path such as state/levels");
+    len = strnlen(path, ENGINE_STORE_PATH_MAX + 1);
+    if (len > ENGINE_STORE_PATH_MAX)
+        return store_err(diag, dir, -EINVAL, "path longer than %d bytes", ENGINE_STORE_PATH_MAX);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)path[i];
+        if (c < 0x20 || c == 0x7f)
+            return store_err(diag, dir, -EINVAL,
+                             "path has a control character (byte 0x%02x at offset %zu)", c, i);
+    }
+    if (path[0] == '/')
+        return store_err(diag, dir, -EINVAL,
+                         "path %s is absolute; store paths are relative to the store's root", path);
+    for (start = path;; start += seg + 1) {
+        const char *slash = strchr(start, '/');
+        seg = slash != NULL ? (size_t)(slash - start) : strlen(start);
+        if (seg == 0)
+            return store_err(diag, dir, -EINVAL, "path %s has an empty segment", path);
+        if (seg > ENGINE_STORE_SEGMENT_MAX)
+            return store_err(diag, dir, -EINVAL, "path %s has a segment longer than %d bytes", path,
+                             ENGINE_STORE_SEGMENT_MAX);
+        if ((seg == 1 && start[0] == '.') || (seg == 2 && start[0] == '.' && start[1] == '.'))
+            return store_err(diag, dir, -EINVAL, "path %s has a . or .. segment", path);
+        if (seg == 4 && strncasecmp(start, ".git", 4) == 0)
+            return store_err(diag, dir, -EINVAL, "path %s names the repository's .git", path);
+        if (slash == NULL)
+            return 0;
+    }
+}
+
+int engine_store_path_check(const char *path, struct engine_diag *diag)
+{
+    return store_path_check_in(NULL, path, diag);
+}
+
+/* A name or email a git signature holds exactly: no '<', '>', control character, nor
+ * surrounding space (libgit2 would trim it). */
+static int store_sig_field_ok(const char *v, size_t max)
+{
+    size_t len;
+
+    if (v == NULL || v[0] == '\0' || (len = strnlen(v, max)) >= max)
+        return 0;
+    if (v[0] == ' ' || v[len - 1] == ' ')
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c < 0x20 || c == 0x7f || c == '<' || c == '>')
+            return 0;
+    }
+    return 1;
+}
+
+int store_author_check(const char *dir, const struct engine_store_author *a, const char *message,
+                       struct engine_diag *diag)
+{
+    if (a == NULL || !store_sig_field_ok(a->name, 256))
+        return store_err(diag, dir, -EINVAL,
+                         "author name is empty, too long, or has '<', '>', a control character "
+                         "or surrounding spaces");
+    if (!store_sig_field_ok(a->email, 513))
+        return store_err(diag, dir, -EINVAL,
+                         "author email is empty, too long, or has '<', '>', a control character "
+                         "or surrounding spaces");
+    if (message == NULL || message[0] == '\0')
+        return store_err(diag, dir, -EINVAL, "commit message is empty; say what changed");
+    return 0;
+}
+
+int engine_store_author_from_uid(struct engine_store_author_buf *out, uid_t uid)
+{
+    struct passwd pw, *res = NULL;
+    char *buf = NULL, host[256];
+    size_t cap = 1024;
+    int rc, named = 0;
+
+    for (;;) {
+        if ((buf = malloc(cap)) == NULL)
+            return -ENOMEM;
+        rc = getpwuid_r(uid, &pw, buf, cap, &res);
+        if (rc != ERANGE || cap >= (1u << 20))
+            break;
+        free(buf);
+        cap *= 2;
+    }
+    /* POSIX allows these codes for "no such user" besides 0 with a NULL result. */
+    if (rc != 0 && rc != ENOENT && rc != ESRCH && rc != EBADF && rc != EPERM) {
+        free(buf);
+        return -EIO;
+    }
+    if (rc == 0 && res != NULL && store_sig_field_ok(pw.pw_name, sizeof(out->name))) {
+        strcpy(out->name, pw.pw_name);
+        named = 1;
+    }
+    free(buf);
+    if (!named)
+        snprintf(out->name, sizeof(out->name), "uid-%lu", (unsigned long)uid);
+
+    /* A host name only when it is a plain DNS name; anything else would make a bad address. */
+    if (gethostname(host, sizeof(host)) < 0 || host[0] == '\0' ||
+        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+            strnlen(host, sizeof(host)) ||
+        strnlen(host, sizeof(host)) == sizeof(host))
+        strcpy(host, "localhost");
+    snprintf(out->email, sizeof(out->email), "%s@%s", out->name, host);
+    out->author.name = out->name;
+    out->author.email = out->email;
+    return 0;
+}
+
+/* Checks a change list on its own: paths, flags, no path twice, none inside another. */
+int store_changes_check(const char *dir, const struct engine_store_change *c, size_t n,
+                        int allow_remove, struct engine_diag *diag)
+{
+    int error;
+
+    if (n > 0 && c == NULL)
+        return store_err(diag, dir, -EINVAL, "no changes given");
+    for (size_t i = 0; i < n; i++) {
+        if ((error = store_path_check_in(dir, c[i].path, diag)) < 0)
+            return error;
+        if ((c[i].remove || c[i].from_worktree) && !allow_remove)
+            return store_err(diag, dir, -EINVAL, "%s: a new store %s", c[i].path,
+                             c[i].remove ? "cannot remove files" : "has no work-tree edit to take");
+        if (!c[i].remove && c[i].data == NULL && c[i].len > 0)
+            return store_err(diag, dir, -EINVAL, "%s: %zu bytes of data but no buffer", c[i].path,
+                             c[i].len);
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t li = strlen(c[i].path);
+        for (size_t j = i + 1; j < n; j++) {
+            size_t lj = strlen(c[j].path), l = li < lj ? li : lj;
+            const char *longer = li < lj ? c[j].path : c[i].path;
+            if (strcmp(c[i].path, c[j].path) == 0)
+                return store_err(diag, dir, -EINVAL, "%s appears twice in one change", c[i].path);
+            if (memcmp(c[i].path, c[j].path, l) == 0 && longer[l] == '/')
+                return store_err(diag, dir, -EINVAL, "%s and %s: one is inside the other",
+                                 c[i].path, c[j].path);
+        }
+    }
+    return 0;
+}
+
+/* Checks that change C fits BASE: parents are directories, the path itself is not one, and
+ * a removed path exists. */
+int store_change_fits(struct engine_store *s, git_tree *base, const struct engine_store_change *c,
+                      struct engine_diag *diag)
+{
+    char buf[ENGINE_STORE_PATH_MAX + 1];
+    git_tree_entry *e = NULL;
+    git_object_t type;
+    int error;
+
+    strcpy(buf, c->path);
+    for (char *p = strchr(buf, '/'); p != NULL; p = strchr(p + 1, '/')) {
+        *p = '\0';
+        error = git_tree_entry_bypath(&e, base, buf);
+        if (error == GIT_ENOTFOUND)
+            break;
+        if (error < 0)
+            return store_git_err(diag, s->dir, error, "commit: looking up a path");
+        type = git_tree_entry_type(e);
+        git_tree_entry_free(e);
+        e = NULL;
+        if (type != GIT_OBJECT_TREE)
+            return store_err(diag, s->dir, -ENOTDIR, "%s: %s is a file, not a directory", c->path,
+                             buf);
+        *p = '/';
+    }
+    error = git_tree_entry_bypath(&e, base, c->path);
+    if (error == GIT_ENOTFOUND) {
+        if (c->remove)
+            return store_err(diag, s->dir, -ENOENT, "%s: cannot remove, no such file", c->path);
+        return 0;
+    }
+    if (error < 0)
+        return store_git_err(diag, s->dir, error, "commit: looking up a path");
+    type = git_tree_entry_type(e);
+    git_tree_entry_free(e);
+    if (type == GIT_OBJECT_TREE)
+        return store_err(diag, s->dir, -EISDIR, "%s is a directory; only files can change",
+                         c->path);
+    return 0;
+}
+
+/* Fails with -EBUSY when PATH has uncommitted edits in the work tree or the index. */
+int store_path_clean(struct engine_store *s, const char *path, struct engine_diag *diag)
+{
+    unsigned int flags = 0;
+    int error = git_status_file(&flags, s->repo, path);
+
+    /* Absent everywhere (a new file): nothing to lose. */
+    if (error == GIT_ENOTFOUND)
+        return 0;
+    if (error < 0)
+        return store_git_err(diag, s->dir, error, "commit: checking the work tree");
+    if ((flags & ~(unsigned int)GIT_STATUS_IGNORED) != 0)
+        return store_err(diag, s->dir, -EBUSY,
+                         "commit: %s has uncommitted edits in the work tree; commit or restore "
+                         "them first",
+                         path);
+    return 0;
+}
+
+/* Fails with -EBUSY unless the work-tree file of C holds exactly C's data (or is absent when C
+ * removes it): the edit the caller read and validated is the one committed. */
+int store_worktree_holds(struct engine_store *s, const struct engine_store_change *c,
+                         struct engine_diag *diag)
+{
+    char path[PATH_MAX], *buf = NULL;
+    struct stat st;
+    size_t len = 0;
+    int fd, same = 0;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", s->dir, c->path) >= sizeof(path))
+        return store_err(diag, s->dir, -ENAMETOOLONG, "commit: %s: path too long", c->path);
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+        if (errno != ENOENT)
+            return store_err(diag, s->dir, -errno, "commit: reading %s: %s", c->path,
+                             strerror(errno));
+        same = c->remove;
+    } else if (!c->remove && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+               (size_t)st.st_size == c->len && (buf = malloc(c->len + 1)) != NULL) {
+        while (len < c->len) {
+            ssize_t r = read(fd, buf + len, c->len - len);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+        }
+        same = len == c->len && (c->len == 0 || memcmp(buf, c->data, c->len) == 0);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    if (!same)
+        return store_err(diag, s->dir, -EBUSY,
+                         "commit: %s changed in the work tree since it was read; read it again",
+                         c->path);
+    return 0;
+}

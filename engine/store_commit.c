@@ -1,0 +1,236 @@
+/* store_commit.c — changes to the store: a commit, taking main as moved from outside
+ * (refresh), the work tree's hand edits listed, and one put back (restore). */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The body of engine_store_commit(), with the store locked and the arguments checked. */
+static int store_commit_locked(struct engine_store *s, const struct engine_store_change *changes,
+                               size_t n, git_tree_update *upd, char **paths, size_t nw,
+                               const struct engine_store_author *author, const char *msg,
+                               char out_id[41], struct engine_diag *diag)
+{
+    git_tree *base = NULL, *tree = NULL;
+    git_commit *parent = NULL;
+    git_signature *sig = NULL;
+    git_oid main_id, tree_id, id;
+    int error, journal = 0;
+
+    if ((error = store_main_lookup(&main_id, s, "commit", diag)) < 0)
+        goto cleanup;
+    /* Checked before finishing a pending update, which writes the head's content: after an
+     * outside move that content is no longer main's. */
+    if (!git_oid_equal(&main_id, &s->head)) {
+        char seen[GIT_OID_HEXSZ + 1], now[GIT_OID_HEXSZ + 1];
+        git_oid_tostr(seen, sizeof(seen), &s->head);
+        git_oid_tostr(now, sizeof(now), &main_id);
+        error = store_err(diag, s->dir, -EAGAIN,
+                          "commit: main moved outside the store (now %s, last seen %s); "
+                          "refresh and validate it first",
+                          now, seen);
+        goto cleanup;
+    }
+    if ((error = store_journal_finish(s, 0, "commit: finishing an earlier commit", diag)) < 0)
+        goto cleanup;
+    if ((error = git_commit_lookup(&parent, s->repo, &s->head)) < 0 ||
+        (error = git_commit_tree(&base, parent)) < 0) {
+        error = store_git_err(diag, s->dir, error, "commit: reading main");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((error = store_change_fits(s, base, &changes[i], diag)) < 0 ||
+            (error = changes[i].from_worktree ? store_worktree_holds(s, &changes[i], diag)
+                                              : store_path_clean(s, changes[i].path, diag)) < 0)
+            goto cleanup;
+    }
+    if ((error = store_updates(upd, s, changes, n, "commit: writing a file", diag)) < 0)
+        goto cleanup;
+    if ((error = git_tree_create_updated(&tree_id, s->repo, base, n, upd)) < 0) {
+        error = store_git_err(diag, s->dir, error, "commit: building the tree");
+        goto cleanup;
+    }
+    if (git_oid_equal(&tree_id, git_tree_id(base)))
+        goto cleanup; /* nothing changed: no commit, empty id */
+    if ((error = git_tree_lookup(&tree, s->repo, &tree_id)) < 0 ||
+        (error = git_signature_now(&sig, author->name, author->email)) < 0) {
+        error = store_git_err(diag, s->dir, error, "commit");
+        goto cleanup;
+    }
+    if ((error = store_journal_write(s, changes, n, diag)) < 0)
+        goto cleanup;
+    journal = 1;
+    /* Moves main only if it is still PARENT (libgit2 compares under the ref's lock). */
+    if ((error = git_commit_create(&id, s->repo, ENGINE_STORE_BRANCH, sig, sig, NULL, msg, tree, 1,
+                                   (const git_commit **)&parent)) < 0) {
+        error = store_git_err(diag, s->dir, error, "commit: moving main");
+        goto cleanup;
+    }
+    git_oid_cpy(&s->head, &id);
+    git_oid_tostr(out_id, GIT_OID_HEXSZ + 1, &id);
+    journal = 0;
+    if (store_finish_paths(s, tree, paths, nw, paths + nw, n - nw, "commit: updating the work tree",
+                           diag) < 0 ||
+        store_journal_remove(s, diag) < 0)
+        error = ENGINE_STORE_WORKTREE_STALE;
+
+cleanup:
+    /* The ref did not move: the journal's paths were never touched. */
+    if (journal)
+        store_journal_remove(s, NULL);
+    git_signature_free(sig);
+    git_tree_free(tree);
+    git_tree_free(base);
+    git_commit_free(parent);
+    return error;
+}
+
+int engine_store_commit(struct engine_store *s, const struct engine_store_change *changes, size_t n,
+                        const struct engine_store_author *author, const char *message,
+                        char out_id[41], struct engine_diag *diag)
+{
+    git_tree_update *upd = NULL;
+    char **paths = NULL, *msg = NULL;
+    size_t nw = 0;
+    int error;
+
+    out_id[0] = '\0';
+    if (n == 0)
+        return store_err(diag, s->dir, -EINVAL, "commit: no changes given");
+    if ((error = store_changes_check(s->dir, changes, n, 1, diag)) < 0 ||
+        (error = store_author_check(s->dir, author, message, diag)) < 0)
+        return error;
+    if ((upd = calloc(n, sizeof(*upd))) == NULL || (paths = calloc(n, sizeof(*paths))) == NULL ||
+        (msg = store_message(message)) == NULL) {
+        error = store_err(diag, s->dir, -ENOMEM, "commit: out of memory");
+        goto cleanup;
+    }
+    /* The paths to rewrite in the work tree first, then those it already holds. */
+    for (size_t i = 0; i < n; i++)
+        if (!changes[i].from_worktree)
+            paths[nw++] = (char *)changes[i].path;
+    for (size_t i = 0, j = nw; i < n; i++)
+        if (changes[i].from_worktree)
+            paths[j++] = (char *)changes[i].path;
+    store_lock(s);
+    error = store_commit_locked(s, changes, n, upd, paths, nw, author, msg, out_id, diag);
+    store_unlock(s);
+
+cleanup:
+    free(upd);
+    free(paths);
+    free(msg);
+    return error;
+}
+
+int engine_store_refresh(struct engine_store *s, int *changed, char out_id[41],
+                         struct engine_diag *diag)
+{
+    git_oid main_id;
+    int error;
+
+    *changed = 0;
+    store_lock(s);
+    if ((error = store_main_lookup(&main_id, s, "refresh", diag)) < 0)
+        goto cleanup;
+    if (!git_oid_equal(&main_id, &s->head)) {
+        git_oid_cpy(&s->head, &main_id);
+        *changed = 1;
+    }
+    /* A work-tree update of ours left unfinished is finished against the head now seen. */
+    if (store_journal_finish(s, 0, "refresh: finishing an earlier commit", diag) < 0)
+        error = ENGINE_STORE_WORKTREE_STALE;
+    if (out_id != NULL)
+        git_oid_tostr(out_id, GIT_OID_HEXSZ + 1, &s->head);
+
+cleanup:
+    store_unlock(s);
+    return error;
+}
+
+void engine_store_wtchanges_free(struct engine_store_wtchange *v, size_t n)
+{
+    for (size_t i = 0; v != NULL && i < n; i++)
+        free(v[i].path);
+    free(v);
+}
+
+int engine_store_worktree_changes(struct engine_store *s, struct engine_store_wtchange **out,
+                                  size_t *n, struct engine_diag *diag)
+{
+    git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+    struct engine_store_wtchange *v = NULL;
+    git_tree *tree = NULL;
+    git_diff *diff = NULL;
+    size_t count = 0;
+    int error;
+
+    *out = NULL;
+    *n = 0;
+    opts.flags =
+        GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS | GIT_DIFF_INCLUDE_TYPECHANGE;
+    store_lock(s);
+    if ((error = store_commit_tree(&tree, s, &s->head, "worktree changes", diag)) < 0)
+        goto cleanup;
+    if ((error = git_diff_tree_to_workdir_with_index(&diff, s->repo, tree, &opts)) < 0) {
+        error = store_git_err(diag, s->dir, error, "worktree changes");
+        goto cleanup;
+    }
+    count = git_diff_num_deltas(diff);
+    if (count > 0 && (v = calloc(count, sizeof(*v))) == NULL) {
+        error = store_err(diag, s->dir, -ENOMEM, "worktree changes: out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const git_diff_delta *d = git_diff_get_delta(diff, i);
+        const char *path = d->new_file.path;
+        switch (d->status) {
+        case GIT_DELTA_ADDED:
+        case GIT_DELTA_UNTRACKED:
+            v[i].kind = ENGINE_STORE_WT_ADDED;
+            break;
+        case GIT_DELTA_DELETED:
+            v[i].kind = ENGINE_STORE_WT_DELETED;
+            path = d->old_file.path;
+            break;
+        default:
+            v[i].kind = ENGINE_STORE_WT_MODIFIED;
+            break;
+        }
+        if ((v[i].path = strdup(path)) == NULL) {
+            error = store_err(diag, s->dir, -ENOMEM, "worktree changes: out of memory");
+            goto cleanup;
+        }
+    }
+    *out = v;
+    *n = count;
+    v = NULL;
+
+cleanup:
+    engine_store_wtchanges_free(v, count);
+    git_diff_free(diff);
+    git_tree_free(tree);
+    store_unlock(s);
+    return error;
+}
+
+int engine_store_restore(struct engine_store *s, const char *path, struct engine_diag *diag)
+{
+    git_tree *tree = NULL;
+    char *paths[1];
+    int error;
+
+    if ((error = store_path_check_in(s->dir, path, diag)) < 0)
+        return error;
+    paths[0] = (char *)path;
+    store_lock(s);
+    if ((error = store_commit_tree(&tree, s, &s->head, "restore", diag)) < 0)
+        goto cleanup;
+    error = store_checkout(s, tree, paths, 1, "restore", diag);
+
+cleanup:
+    git_tree_free(tree);
+    store_unlock(s);
+    return error;
+}

@@ -1,0 +1,120 @@
+/*
+ * store_int.h — what the pieces of the store share (not for other parts: they use store.h).
+ *
+ * The pieces, and the direction of their calls (each calls only the ones below it):
+ *   store.c           open, create, free; read, list, head, log          (store.h)
+ *   store_commit.c    commit, refresh, work-tree changes, restore         (store.h)
+ *   store_journal.c   the journal of a work-tree update, and its recovery
+ *   store_worktree.c  the work tree and the index brought to a tree
+ *   store_check.c     paths, authors, change lists; a change against the tree and work tree
+ *   store_util.c      errors, fsync, commits, trees and blobs
+ * Every function here that takes a store expects its mutex held by the caller (the public
+ * functions take it), or the store not yet shared (engine_store_init(), engine_store_open()).
+ */
+#ifndef UNISEC_ENGINE_STORE_INT_H
+#define UNISEC_ENGINE_STORE_INT_H
+
+#include <git2.h>
+#include <pthread.h>
+
+#include "store.h"
+
+struct engine_store {
+    pthread_mutex_t lock; /* serialises every use of repo and head */
+    git_repository *repo; /* lock */
+    git_oid head;         /* lock: main's commit as the store last saw it */
+    char *dir;            /* immutable: the work tree as given */
+    int git_ref;          /* immutable: holds one git_libgit2_init() reference */
+};
+
+/* The mutex is not part of the store's value: readers that take a const store lock it too. */
+static inline void store_lock(const struct engine_store *s)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&s->lock);
+}
+
+static inline void store_unlock(const struct engine_store *s)
+{
+    pthread_mutex_unlock((pthread_mutex_t *)&s->lock);
+}
+
+/* ---- store_util.c ---- */
+
+/* Appends a message naming DIR to DIAG (when not NULL) and returns RC. */
+int store_err(struct engine_diag *diag, const char *dir, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Turns libgit2's error GERR of operation OP into a negative errno and a message. */
+int store_git_err(struct engine_diag *diag, const char *dir, int gerr, const char *op);
+
+/* fsync of PATH (a missing PATH is not an error); of work-tree file REL of ROOT and, when
+ * NAMES, the directories up to ROOT; of REL inside the git directory ("" for itself). Each
+ * returns 0 or a negative errno. */
+int store_fsync_one(const char *path);
+int store_fsync_worktree(const char *root, const char *rel, int names);
+int store_fsync_git(const struct engine_store *s, const char *rel);
+
+/* *OUT is the tree of commit ID (caller frees). */
+int store_commit_tree(git_tree **out, struct engine_store *s, const git_oid *id, const char *op,
+                      struct engine_diag *diag);
+
+/* Reads main's commit id, checking that HEAD still points at main. */
+int store_main_lookup(git_oid *out, struct engine_store *s, const char *op,
+                      struct engine_diag *diag);
+
+/* MESSAGE ending with a newline, as a new string; NULL when memory runs out. */
+char *store_message(const char *message);
+
+/* Writes a blob for every non-removal change of C and fills UPD (N entries). */
+int store_updates(git_tree_update *upd, struct engine_store *s, const struct engine_store_change *c,
+                  size_t n, const char *op, struct engine_diag *diag);
+
+/* ---- store_check.c ---- */
+
+/* engine_store_path_check() with messages naming DIR. */
+int store_path_check_in(const char *dir, const char *path, struct engine_diag *diag);
+
+/* The author A and the commit MESSAGE are usable. */
+int store_author_check(const char *dir, const struct engine_store_author *a, const char *message,
+                       struct engine_diag *diag);
+
+/* The change list C (N entries) on its own; ALLOW_REMOVE: removals and work-tree edits are
+ * allowed (not in a new store). */
+int store_changes_check(const char *dir, const struct engine_store_change *c, size_t n,
+                        int allow_remove, struct engine_diag *diag);
+
+/* Change C fits tree BASE. */
+int store_change_fits(struct engine_store *s, git_tree *base, const struct engine_store_change *c,
+                      struct engine_diag *diag);
+
+/* -EBUSY when PATH has uncommitted edits; when C's work-tree file does not hold C's data. */
+int store_path_clean(struct engine_store *s, const char *path, struct engine_diag *diag);
+int store_worktree_holds(struct engine_store *s, const struct engine_store_change *c,
+                         struct engine_diag *diag);
+
+/* ---- store_worktree.c ---- */
+
+/* Makes PATHS (N; all of the tree when N is 0) in the work tree and the index equal to TREE. */
+int store_checkout(struct engine_store *s, git_tree *tree, char **paths, size_t n, const char *op,
+                   struct engine_diag *diag);
+
+/* Brings CHECKOUT (N paths, rewritten) and ADOPT (NA paths whose files already hold TREE's
+ * content: index only) to TREE. */
+int store_finish_paths(struct engine_store *s, git_tree *tree, char **checkout, size_t n,
+                       char **adopt, size_t na, const char *op, struct engine_diag *diag);
+
+/* ---- store_journal.c ---- */
+
+/* Records durably that the work tree is about to be updated for the paths of C (N). */
+int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
+                        struct engine_diag *diag);
+
+/* Empties the journal, durably. */
+int store_journal_remove(struct engine_store *s, struct engine_diag *diag);
+
+/* Finishes a work-tree update that the journal names; AT_OPEN: the store was just opened, and
+ * a dead writer's lock files are removed first. */
+int store_journal_finish(struct engine_store *s, int at_open, const char *op,
+                         struct engine_diag *diag);
+
+#endif

@@ -1,0 +1,220 @@
+/* store_journal.c — the journal that names the paths of a work-tree update while a commit
+ * makes it (.git/unisec-sync), and the recovery that finishes an update left unfinished. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* In the git directory: the paths whose work-tree update a commit has not finished yet. */
+#define STORE_JOURNAL     "unisec-sync"
+#define STORE_JOURNAL_END "end\n"
+#define STORE_JOURNAL_MAX (1 << 20)
+
+static int store_write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int store_journal_path(char *buf, size_t size, const struct engine_store *s)
+{
+    if ((size_t)snprintf(buf, size, "%s%s", git_repository_path(s->repo), STORE_JOURNAL) >= size)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+/*
+ * Records, durably, that the work tree is about to be updated for the paths of C. The journal is
+ * one file kept for the store's life: written in place and emptied when done (an empty journal is
+ * no journal), so that a commit neither creates nor deletes a file for it and only a journal
+ * made now needs its directory synced.
+ */
+int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
+                        struct engine_diag *diag)
+{
+    char path[PATH_MAX], head[64];
+    int fd = -1, error, made = 0;
+
+    if ((error = store_journal_path(path, sizeof(path), s)) < 0)
+        return store_err(diag, s->dir, error, "commit: git directory path too long");
+    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0 && errno == ENOENT) {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        made = 1;
+    }
+    if (fd < 0) {
+        error = -errno;
+        goto cleanup;
+    }
+    snprintf(head, sizeof(head), "pid %ld\n", (long)getpid());
+    if ((error = store_write_all(fd, head, strlen(head))) < 0)
+        goto cleanup;
+    /* A path whose work-tree file already holds the commit's content is marked with a leading
+     * tab (no store path holds one): only its index entry is finished. */
+    for (size_t i = 0; i < n; i++) {
+        if ((c[i].from_worktree && (error = store_write_all(fd, "\t", 1)) < 0) ||
+            (error = store_write_all(fd, c[i].path, strlen(c[i].path))) < 0 ||
+            (error = store_write_all(fd, "\n", 1)) < 0)
+            goto cleanup;
+    }
+    if ((error = store_write_all(fd, STORE_JOURNAL_END, strlen(STORE_JOURNAL_END))) < 0)
+        goto cleanup;
+    if (fsync(fd) < 0) {
+        error = -errno;
+        goto cleanup;
+    }
+    if (made)
+        error = store_fsync_git(s, "");
+
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (error < 0)
+        store_err(diag, s->dir, error, "commit: writing %s: %s", path, strerror(-error));
+    return error;
+}
+
+/* Empties the journal, durably, so that a later recovery does not redo an update over newer
+ * hand edits. */
+int store_journal_remove(struct engine_store *s, struct engine_diag *diag)
+{
+    char path[PATH_MAX];
+    int fd, error = 0;
+
+    if ((error = store_journal_path(path, sizeof(path), s)) < 0)
+        return store_err(diag, s->dir, error, "git directory path too long");
+    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0)
+        return errno == ENOENT
+                   ? 0
+                   : store_err(diag, s->dir, -errno, "emptying %s: %s", path, strerror(errno));
+    if (fsync(fd) < 0)
+        error = store_err(diag, s->dir, -errno, "fsync of %s: %s", path, strerror(errno));
+    close(fd);
+    return error;
+}
+
+/* Removes a lock file left by the crashed writer of a journal dated JOURNAL_MTIME. */
+static void store_remove_stale_lock(struct engine_store *s, const char *rel,
+                                    const struct timespec *journal_mtime)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s%s", git_repository_path(s->repo), rel) >=
+        sizeof(path))
+        return;
+    if (stat(path, &st) < 0)
+        return;
+    /* Older than the journal: somebody else's lock, not ours. */
+    if (st.st_mtim.tv_sec < journal_mtime->tv_sec ||
+        (st.st_mtim.tv_sec == journal_mtime->tv_sec && st.st_mtim.tv_nsec < journal_mtime->tv_nsec))
+        return;
+    unlink(path);
+}
+
+/*
+ * Finishes a work-tree update that a commit left unfinished (the journal exists): puts the
+ * journal's paths in the work tree and index to the store's head. AT_OPEN: the store was just
+ * opened, so a journal whose writer is no longer running was left by a crash, and the lock
+ * files that writer made after the journal are removed.
+ */
+int store_journal_finish(struct engine_store *s, int at_open, const char *op,
+                         struct engine_diag *diag)
+{
+    char path[PATH_MAX], *text = NULL, **paths = NULL, *line, *end;
+    size_t n = 0, nw = 0, cap = 0;
+    git_tree *tree = NULL;
+    struct stat st;
+    long pid;
+    int fd = -1, error;
+    ssize_t len;
+
+    if ((error = store_journal_path(path, sizeof(path), s)) < 0)
+        return store_err(diag, s->dir, error, "%s: git directory path too long", op);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return store_err(diag, s->dir, -errno, "%s: opening %s: %s", op, path, strerror(errno));
+    }
+    if (fstat(fd, &st) < 0 || st.st_size > STORE_JOURNAL_MAX ||
+        (text = malloc((size_t)st.st_size + 1)) == NULL) {
+        error = store_err(diag, s->dir, -EIO, "%s: cannot read %s", op, path);
+        goto cleanup;
+    }
+    if ((len = read(fd, text, (size_t)st.st_size)) != st.st_size) {
+        error = store_err(diag, s->dir, -EIO, "%s: short read of %s", op, path);
+        goto cleanup;
+    }
+    text[len] = '\0';
+    if (len == 0)
+        goto cleanup; /* emptied: nothing pending */
+    /* Without its end line the journal was cut short: the commit never got past it, the ref
+     * and the work tree are untouched. */
+    if (len < (ssize_t)strlen(STORE_JOURNAL_END) ||
+        strcmp(text + len - strlen(STORE_JOURNAL_END), STORE_JOURNAL_END) != 0 ||
+        sscanf(text, "pid %ld\n", &pid) != 1) {
+        error = store_journal_remove(s, diag);
+        goto cleanup;
+    }
+    if (at_open && pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+        store_remove_stale_lock(s, "index.lock", &st.st_mtim);
+        store_remove_stale_lock(s, ENGINE_STORE_BRANCH ".lock", &st.st_mtim);
+    }
+    /* One path a line between the pid line and the end line; anything else is skipped. */
+    text[len - strlen(STORE_JOURNAL_END)] = '\0';
+    for (line = strchr(text, '\n'); line != NULL; line = end) {
+        *line++ = '\0';
+        if ((end = strchr(line, '\n')) == NULL)
+            break;
+        *end = '\0';
+        if (store_path_check_in(s->dir, line + (line[0] == '\t'), NULL) < 0)
+            continue;
+        if (n == cap) {
+            char **v = realloc(paths, (cap = cap ? 2 * cap : 8) * sizeof(*v));
+            if (v == NULL) {
+                error = store_err(diag, s->dir, -ENOMEM, "%s: out of memory", op);
+                goto cleanup;
+            }
+            paths = v;
+        }
+        paths[n++] = line;
+    }
+    /* Paths to rewrite first, then those marked as already in the work tree (tab). */
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (paths[i][0] != '\t') {
+            char *p = paths[i];
+            paths[i] = paths[j];
+            paths[j++] = p;
+            nw = j;
+        }
+    for (size_t i = nw; i < n; i++)
+        paths[i]++;
+    if (n > 0) {
+        if ((error = store_commit_tree(&tree, s, &s->head, op, diag)) < 0 ||
+            (error = store_finish_paths(s, tree, paths, nw, paths + nw, n - nw, op, diag)) < 0)
+            goto cleanup;
+    }
+    error = store_journal_remove(s, diag);
+
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    git_tree_free(tree);
+    free(paths);
+    free(text);
+    return error;
+}
