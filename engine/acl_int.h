@@ -1,6 +1,14 @@
 /*
- * acl_int.h — internals shared by acl_parse.c, acl_blob.c and credentials.c. Not part of
- * the engine's interface: callers use acl.h.
+ * acl_int.h — internals shared by the ACL language's files. Not part of the engine's
+ * interface: callers use acl.h.
+ *
+ * The files, and the direction of their calls (each calls only the ones below it):
+ *   cmd_acl.c       `unisec acl`
+ *   acl_blob.c      a rule set into the blob (common/acl_lookup.c validates and decides on it)
+ *   acl_parse.c     the text of a policy directory into a rule set
+ *   credentials.c   the credentials file's lines, and making one
+ *   acl_lex.c       the lexical rules: fields, names, methods, path patterns
+ *   acl_set.c       the rule set and its string pool
  */
 #ifndef UNISEC_ENGINE_ACL_INT_H
 #define UNISEC_ENGINE_ACL_INT_H
@@ -68,6 +76,8 @@ struct engine_acl {
     char *acl_name;  /* name of the acl file, for group reference errors */
 };
 
+/* ---- the string pool (acl_set.c) ---- */
+
 /* Interns S[0..N) and returns its id, or -ENOMEM. */
 int64_t acl_pool_intern(struct acl_pool *p, const char *s, size_t n);
 /* The id of S[0..N), or -1 when it was never interned. */
@@ -77,6 +87,37 @@ static inline const char *acl_pool_str(const struct acl_pool *p, uint32_t id)
 {
     return p->buf + p->off[id];
 }
+
+/* ---- the lexical rules (acl_lex.c) ---- */
+
+/* A field separator: space, tab, or the '\r' of a CRLF line end. */
+static inline int acl_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* A field of a line: S[0..N), at 1-based column COL. */
+struct acl_field {
+    const char *s;
+    size_t n, col;
+};
+
+/* Splits LINE up to E into blank-separated fields up to a '#' at a field start; stores at most
+ * MAX of them in F and returns how many there are. */
+size_t acl_fields(const char *line, const char *e, struct acl_field *f, size_t max);
+
+/* Is C a character of a policy name ([a-z0-9_-])? Is S[0..N) an HTTP method or '*'? */
+int acl_policy_char(char c);
+int acl_method_valid(const char *s, size_t n);
+
+/* S[0..N) quoted for a message when it is short printable ASCII, else described; in BUF. */
+const char *acl_quote(char *buf, size_t size, const char *s, size_t n);
+
+/* Checks path pattern S[0..N): NULL with its stored form (*PLEN bytes of S, *KIND), or a
+ * message and in *BAD the offset of the offending byte. */
+const char *acl_path_check(const char *s, size_t n, size_t *plen, unsigned *kind, size_t *bad);
+
+/* ---- the credentials file (credentials.c) ---- */
 
 /* Parses one credentials line; used by acl_parse.c's line loop. Returns 0 or -EINVAL. */
 int acl_cred_line(struct engine_acl *a, const char *name, uint32_t lineno, const char *p,

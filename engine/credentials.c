@@ -123,13 +123,13 @@ int acl_cred_line(struct engine_acl *a, const char *name, uint32_t lineno, const
     const char *why;
     int64_t uid;
 
-    while (p < e && (*p == ' ' || *p == '\t' || *p == '\r'))
+    while (p < e && acl_blank(*p))
         p++;
     if (p == e || *p == '#')
         return 0;
     /* The record is one token; after it only blanks and a comment may follow. */
     end = p;
-    while (end < e && *end != ' ' && *end != '\t' && *end != '\r')
+    while (end < e && !acl_blank(*end))
         end++;
     user = p;
     colon = memchr(p, ':', (size_t)(end - p));
@@ -149,7 +149,7 @@ int acl_cred_line(struct engine_acl *a, const char *name, uint32_t lineno, const
         return engine_diag_add(d, name, (int)lineno, (int)(colon + 1 + col - line) + 1, "%s", why);
     }
     for (const char *q = end; q < e; q++) {
-        if (*q == ' ' || *q == '\t' || *q == '\r')
+        if (acl_blank(*q))
             continue;
         if (*q == '#')
             break;
