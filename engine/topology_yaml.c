@@ -1,13 +1,17 @@
-/* topology_yaml.c — reading a libyaml document with positions: scalars, maps, typed values. */
+/* topology_yaml.c — reading a libyaml document with positions: a file read whole and parsed as
+ * one document, then its scalars, maps and typed values. */
 #include "topology_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const topo_type_names[] = {"string", "integer", "float", "boolean"};
 
@@ -23,6 +27,119 @@ int topo_type_parse(const char *s)
             return i;
     return -1;
 }
+
+/* ---- files and documents ---- */
+
+int topo_read_file(const char *path, const char *name, char **buf, size_t *len,
+                   struct engine_diag *d)
+{
+    struct stat st;
+    char *b = NULL;
+    size_t off = 0;
+    int fd, r = 0;
+
+    *buf = NULL;
+    *len = 0;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        r = -errno;
+        engine_diag_add(d, name, 0, 0, "cannot open: %s", strerror(errno));
+        return r;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+        engine_diag_add(d, name, 0, 0, "expected a regular file");
+        goto cleanup;
+    }
+    if ((uint64_t)st.st_size > ENGINE_TOPOLOGY_FILE_MAX) {
+        r = engine_diag_add(d, name, 0, 0, "larger than %u bytes", ENGINE_TOPOLOGY_FILE_MAX);
+        goto cleanup;
+    }
+    if ((b = malloc((size_t)st.st_size + 1)) == NULL) {
+        r = -ENOMEM;
+        goto cleanup;
+    }
+    while (off < (size_t)st.st_size) {
+        ssize_t n = read(fd, b + off, (size_t)st.st_size - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r = n < 0 ? -errno : -EIO;
+            engine_diag_add(d, name, 0, 0, "cannot read: %s", n < 0 ? strerror(errno) : "short");
+            goto cleanup;
+        }
+        off += (size_t)n;
+    }
+    b[off] = 0;
+    *buf = b;
+    *len = off;
+    b = NULL;
+cleanup:
+    free(b);
+    close(fd);
+    return r;
+}
+
+static int topo_yaml_error(struct engine_diag *d, const char *file, const yaml_parser_t *p)
+{
+    const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->context_mark;
+    if (p->error == YAML_MEMORY_ERROR)
+        return -ENOMEM;
+    engine_diag_add(d, file, (int)m->line + 1, (int)m->column + 1, "invalid YAML: %s%s%s",
+                    p->problem ? p->problem : "syntax error", p->context ? " " : "",
+                    p->context ? p->context : "");
+    return -EINVAL;
+}
+
+int topo_with_document(struct engine_topology *t, const char *file, const char *buf, size_t len,
+                       struct engine_diag *d, int (*fn)(struct topo_ld *ld, void *arg), void *arg)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc, extra;
+    struct topo_ld ld;
+    int r;
+
+    memset(&ld, 0, sizeof(ld));
+    if ((ld.file = topo_file_intern(t, file)) == NULL)
+        return -ENOMEM;
+    if (!yaml_parser_initialize(&parser))
+        return -ENOMEM;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        r = topo_yaml_error(d, ld.file, &parser);
+        yaml_parser_delete(&parser);
+        return r;
+    }
+    if (!yaml_parser_load(&parser, &extra)) {
+        r = topo_yaml_error(d, ld.file, &parser);
+        goto cleanup;
+    }
+    if (yaml_document_get_root_node(&extra) != NULL) {
+        r = engine_diag_add(d, ld.file, (int)extra.start_mark.line + 1,
+                            (int)extra.start_mark.column + 1,
+                            "a second YAML document; expected one document per file");
+        yaml_document_delete(&extra);
+        goto cleanup;
+    }
+    yaml_document_delete(&extra);
+    ld.t = t;
+    ld.d = d;
+    ld.doc = &doc;
+    r = fn(&ld, arg);
+    if (ld.oom)
+        r = -ENOMEM;
+    else if (r == 0 && ld.errors > 0)
+        r = -EINVAL;
+    if (r == 0 && ld.visits > TOPO_VISIT_MAX)
+        r = engine_diag_add(d, ld.file, 0, 0,
+                            "the document expands (through aliases) to more than %u nodes",
+                            TOPO_VISIT_MAX);
+cleanup:
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    return r;
+}
+
+/* ---- the reader ---- */
 
 static const char *topo_kind_name(const yaml_node_t *n)
 {
