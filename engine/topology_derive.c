@@ -13,84 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const topo_pdp_names[] = {"none", "internal", "push", "pull"};
-
-const char *engine_pdp_name(enum engine_pdp p)
-{
-    return (unsigned)p < 4 ? topo_pdp_names[p] : "?";
-}
-
-/* ---- the arena that owns every allocation of a derived result ---- */
-
-int topo_arena_adopt(struct topo_arena *a, void *p)
-{
-    void **slot;
-
-    if ((slot = topo_push(&a->blocks, a->nblocks, sizeof(*slot))) == NULL) {
-        free(p);
-        return -ENOMEM;
-    }
-    *slot = p;
-    a->nblocks++;
-    return 0;
-}
-
-void *topo_arena_alloc(struct topo_arena *a, size_t size)
-{
-    char *p;
-
-    size = (size + 15) & ~(size_t)15;
-    if (size == 0)
-        size = 16;
-    if (size > TOPO_ARENA_BLOCK / 4) {
-        /* a large object gets its own block, so the current block keeps its free space */
-        if ((p = calloc(1, size)) == NULL || topo_arena_adopt(a, p) < 0)
-            return NULL;
-        return p;
-    }
-    if (size > a->left) {
-        if ((p = calloc(1, TOPO_ARENA_BLOCK)) == NULL || topo_arena_adopt(a, p) < 0)
-            return NULL;
-        a->cur = p;
-        a->left = TOPO_ARENA_BLOCK;
-    }
-    p = a->cur;
-    a->cur += size;
-    a->left -= size;
-    return p; /* zero: blocks come from calloc and are never reused */
-}
-
-char *topo_arena_strdup(struct topo_arena *a, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = topo_arena_alloc(a, n);
-    return p ? memcpy(p, s, n) : NULL;
-}
-
-char *topo_arena_printf(struct topo_arena *a, const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL, *p;
-    int n;
-
-    va_start(ap, fmt);
-    n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    p = topo_arena_strdup(a, s);
-    free(s);
-    return p;
-}
-
-void topo_arena_free(struct topo_arena *a)
-{
-    for (size_t i = 0; i < a->nblocks; i++)
-        free(a->blocks[i]);
-    free(a->blocks);
-    memset(a, 0, sizeof(*a));
-}
-
 /* ---- one image: a node at a level ---- */
 
 /* A module being composed, before ordering. */
@@ -126,8 +48,9 @@ static const char *topo_node_value(const struct topo_img_ctx *c, const char *nam
     return NULL;
 }
 
-int topo_node_ports(const struct engine_topology *t, const struct engine_topology_state *s,
-                    size_t node, int *ports, size_t max)
+/* Node NODE's listening ports (ascending, distinct) into PORTS; returns how many. */
+static int topo_node_ports(const struct engine_topology *t, const struct engine_topology_state *s,
+                           size_t node, int *ports, size_t max)
 {
     const struct topo_node *n = &t->nodes[node];
     const struct topo_type *ty = &t->types[n->type];
@@ -412,9 +335,11 @@ static int topo_img_functions_list(const struct topo_img_ctx *c, struct engine_t
     return 0;
 }
 
-int topo_derive_image(const struct engine_topology *t, const struct engine_topology_state *s,
-                      enum engine_target target, size_t node, size_t level, struct topo_arena *a,
-                      struct engine_topology_image *img, struct engine_diag *d)
+/* Derives node NODE at its level LEVEL into IMG (allocations in A). */
+static int topo_derive_image(const struct engine_topology *t, const struct engine_topology_state *s,
+                             enum engine_target target, size_t node, size_t level,
+                             struct topo_arena *a, struct engine_topology_image *img,
+                             struct engine_diag *d)
 {
     struct topo_img_ctx *c = calloc(1, sizeof(*c));
     const char *env[TOPO_ENV_MAX];

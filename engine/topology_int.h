@@ -2,6 +2,21 @@
  * topology_int.h — the topology model as the engine's own files see it (not for other parts:
  * they use topology.h). Every array is owned by the struct holding it; `struct topo_pos.file`
  * is borrowed from engine_topology.files.
+ *
+ * The files, and the direction of their calls (each calls only the ones below it):
+ *   cmd_topology.c        `unisec check`, `unisec translate`
+ *   topology_derive.c     the interpreters: a plan per node, an image per level
+ *   topology_emit.c       the five artifacts
+ *   topology_load.c       a topology file and its imports into the model
+ *   topology_node.c       node templates
+ *   topology_catalog.c    the module catalogue
+ *   topology_types.c      node types resolved
+ *   topology_state.c      the run-time state: levels, property overrides
+ *   topology_sec.c        security functions and their mechanisms (topology_sec.h)
+ *   topology_yaml.c       the YAML reader
+ *   topology_arena.c      the arena of a derived result
+ *   topology_util.c       lookups, accessors, the destructor
+ * topology_derive.h holds what derive, the emitters and the state share about a derived result.
  */
 #ifndef UNISEC_ENGINE_TOPOLOGY_INT_H
 #define UNISEC_ENGINE_TOPOLOGY_INT_H
@@ -200,6 +215,26 @@ void topo_join(char *buf, size_t size, size_t n, const char *(*name_at)(const vo
 
 /* Is S a valid name (1..TOPO_NAME_MAX of [A-Za-z0-9_.-], starting with a letter or '_')? */
 int topo_name_valid(const char *s);
+
+/* ---- the arena (topology_arena.c) ---- */
+
+/* Every allocation of a derived result, freed together by topo_arena_free(). A zeroed struct
+ * is an empty arena. */
+struct topo_arena {
+    void **blocks;
+    size_t nblocks;
+    char *cur;   /* free space in the last small block */
+    size_t left; /* bytes at cur */
+};
+
+void *topo_arena_alloc(struct topo_arena *a, size_t size); /* zeroed, 16-byte aligned */
+char *topo_arena_strdup(struct topo_arena *a, const char *s);
+char *topo_arena_printf(struct topo_arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Hands P (from malloc) to the arena, which frees it with the rest; frees P and returns -ENOMEM
+ * when it cannot. */
+int topo_arena_adopt(struct topo_arena *a, void *p);
+void topo_arena_free(struct topo_arena *a);
 
 /* ---- the YAML reader (topology_yaml.c) ---- */
 

@@ -1,5 +1,5 @@
 /* topology_sec.c — security functions and their mechanisms: parsing, and isEnforceable (eq. 4). */
-#include "topology_derive.h"
+#include "topology_sec.h"
 
 #include "acl.h"
 
@@ -8,7 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const topo_pdp_values[] = {"internal", "push", "pull", NULL};
+/* enum engine_pdp's names; from "internal" on, the values a function's `pdp` may take. */
+static const char *const topo_pdp_names[] = {"none", "internal", "push", "pull", NULL};
+
+const char *engine_pdp_name(enum engine_pdp p)
+{
+    return (unsigned)p <= ENGINE_PDP_PULL ? topo_pdp_names[p] : "?";
+}
 
 /* A policy name as the ACL language spells it ([a-z0-9_-], 1 to 64). */
 static const char *topo_check_policy(const char *v)
@@ -36,7 +42,7 @@ static const char *topo_check_burst(const char *v)
 }
 
 static const struct topo_mech_param topo_ac_params[] = {
-    {"pdp", ENGINE_TOPOLOGY_STRING, NULL, topo_pdp_values, NULL},
+    {"pdp", ENGINE_TOPOLOGY_STRING, NULL, topo_pdp_names + ENGINE_PDP_INTERNAL, NULL},
     {"policy", ENGINE_TOPOLOGY_STRING, NULL, NULL, topo_check_policy},
     {"authentication", ENGINE_TOPOLOGY_BOOLEAN, "true", NULL, NULL},
     {NULL, 0, NULL, NULL, NULL},

@@ -25,8 +25,6 @@ struct topo_mech_mod {
     const char *when;
 };
 
-struct topo_arena;
-
 struct topo_mech {
     const char *name;
     /* records what function SF of this mechanism means for an image (P_SO's fields) */
