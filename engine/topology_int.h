@@ -6,7 +6,7 @@
  * The files, and the direction of their calls (each calls only the ones below it):
  *   cmd_topology.c        `unisec check`, `unisec translate`
  *   topology_derive.c     the interpreters: a plan per node, an image per level
- *   topology_emit.c       the five artifacts
+ *   topology_emit.c       the five artifacts, by topology_emit_yaml.c, _json.c and _dot.c
  *   topology_load.c       a topology file and its imports into the model
  *   topology_node.c       node templates
  *   topology_catalog.c    the module catalogue
