@@ -1,5 +1,6 @@
 /* diag.c — the positioned error list shared by every part of unisec, and the log call. */
 #include "diag.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -31,14 +32,8 @@ int engine_diag_vadd(struct engine_diag *d, const char *file, int line, int col,
         d->dropped++;
         return -EINVAL;
     }
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 8;
-        struct engine_diag_entry *v = realloc(d->v, cap * sizeof(*v));
-        if (v == NULL)
-            goto oom;
-        d->v = v;
-        d->cap = cap;
-    }
+    if (ENGINE_GROW(&d->v, &d->cap, d->n + 1) < 0)
+        goto oom;
     if (vasprintf(&msg, fmt, ap) < 0) {
         msg = NULL;
         goto oom;

@@ -2,7 +2,8 @@
  * grow.h — the one growth rule of unisec's host code: an array grows by doubling.
  *
  * Library code keeps an array as (pointer, capacity in elements) and asks for room before it
- * appends; nothing else in the host reallocates by hand.
+ * appends; nothing else in the host reallocates by hand, but the topology model's topo_push()
+ * (topology_int.h), whose arrays keep no capacity.
  */
 #ifndef UNISEC_ENGINE_GROW_H
 #define UNISEC_ENGINE_GROW_H

@@ -1,5 +1,6 @@
 /* store_journal.c — the journal that names the paths of a work-tree update while a commit
  * makes it (.git/unisec-sync), and the recovery that finishes an update left unfinished. */
+#include "grow.h"
 #include "store_int.h"
 
 #include <errno.h>
@@ -183,13 +184,9 @@ int store_journal_finish(struct engine_store *s, int at_open, const char *op,
         *end = '\0';
         if (store_path_check_in(s->dir, line + (line[0] == '\t'), NULL) < 0)
             continue;
-        if (n == cap) {
-            char **v = realloc(paths, (cap = cap ? 2 * cap : 8) * sizeof(*v));
-            if (v == NULL) {
-                error = store_err(diag, s->dir, -ENOMEM, "%s: out of memory", op);
-                goto cleanup;
-            }
-            paths = v;
+        if (ENGINE_GROW(&paths, &cap, n + 1) < 0) {
+            error = store_err(diag, s->dir, -ENOMEM, "%s: out of memory", op);
+            goto cleanup;
         }
         paths[n++] = line;
     }

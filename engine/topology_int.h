@@ -190,7 +190,9 @@ struct engine_topology {
 /* ---- helpers shared by the topology's files (topology_util.c) ---- */
 
 /* Makes room for element N of *V (elements of SIZE bytes) and zeroes it; capacity doubles at
- * powers of two, so no capacity field is needed. Returns a pointer to element N or NULL. */
+ * powers of two, so no capacity field is needed. Returns a pointer to element N or NULL.
+ * Not engine_grow(): the model's many arrays keep no capacity field and most hold one or two
+ * elements, so they start at one element, not 16. */
 void *topo_push(void *vp, size_t n, size_t size);
 
 /* Interned file name: returns the copy kept in T->files (or NULL on allocation failure). */
