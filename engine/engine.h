@@ -1,14 +1,49 @@
 /*
- * engine.h — what the other parts of unisec may use of the engine: the error list, the
- * topology model and its interpreters (SecTOSCA -> UniTOSCA -> TOSCA), the ACL language,
- * and the engine's command-line subcommands.
+ * engine.h — the engine's public header: everything the other parts of unisec (fs, orch,
+ * builder, runtime, the unisec binary) may use of it. Include this one, not the sub-headers
+ * it gathers; each sub-header is the reference of its sub-part.
+ *
+ * Sub-parts:
+ *   diag.h        the one error type (positioned messages) and the one logging call
+ *   grow.h        the one growth rule of arrays (doubling)
+ *   name_index.h  an array's positions sorted by name, searched in O(log n)
+ *   topology.h    the SecTOSCA topology, its run-time state, the interpreters and the
+ *                 artifacts they derive (engine/TOPOLOGY.md)
+ *   acl.h         the ACL language: policy files, the compiled blob, credentials (engine/ACL.md)
+ *   store.h       the git repository (libgit2) that holds the desired state
+ * Not gathered here: json.h (JSON text made completely or not at all) includes <jansson.h>,
+ * which only the parts that write JSON build with; the tender, which links the diagnostics
+ * alone, does not. Those parts include engine/json.h themselves.
+ *
+ * Calls: the engine calls no other part of unisec; the others call it. Reports come back as
+ * return values and diagnostics, never as calls into the caller (except the store log's
+ * callback, which runs with the store locked).
+ *
+ * Threads: the engine starts none. A loaded topology, a derived result and a loaded ACL set
+ * are read-only: any number of threads may read them at once. A topology state or an ACL set
+ * being changed needs its caller's exclusive access. A store serialises its own calls (one
+ * mutex per store); its only process-wide effect is libgit2's fsync option (store.h).
+ *
+ * Ownership: each object (topology, state, derived result, ACL set, store) is made by one
+ * function and freed by its _free(), which accepts NULL. What a getter returns is borrowed
+ * from the object it came from, valid until that object is freed. A buffer returned through
+ * an out-pointer (char **, void **, arrays) is the caller's, freed as its function says.
+ *
+ * Errors: functions return 0 (or a documented positive code) or a negative errno: -EINVAL for
+ * input a user can fix, with every problem appended to a struct engine_diag as FILE:LINE:COL
+ * and a sentence (DIAG may be NULL where the function says so), -ENOMEM, -ENOENT, -EIO, and
+ * the codes each function documents. Library code never prints and never exits: only the
+ * subcommands below, and diag.h's print and log calls when a caller makes them, write out.
  */
 #ifndef UNISEC_ENGINE_H
 #define UNISEC_ENGINE_H
 
-#include "diag.h"
-#include "topology.h"
 #include "acl.h"
+#include "diag.h"
+#include "grow.h"
+#include "name_index.h"
+#include "store.h"
+#include "topology.h"
 
 /*
  * Subcommands of the unisec binary that the engine implements. Each takes the arguments
