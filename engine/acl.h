@@ -129,4 +129,7 @@ int engine_acl_cred_line(char **out, const char *user, const void *password, siz
 /* Is S[0..N) a valid user or group name ([A-Za-z0-9._-], not starting with '-', <= 64)? */
 int engine_acl_name_valid(const char *s, size_t n);
 
+/* Is S[0..N) a valid policy name ([a-z0-9_-], 1 to 64)? */
+int engine_acl_policy_valid(const char *s, size_t n);
+
 #endif

@@ -106,8 +106,7 @@ struct acl_field {
  * MAX of them in F and returns how many there are. */
 size_t acl_fields(const char *line, const char *e, struct acl_field *f, size_t max);
 
-/* Is C a character of a policy name ([a-z0-9_-])? Is S[0..N) an HTTP method or '*'? */
-int acl_policy_char(char c);
+/* Is S[0..N) an HTTP method or '*'? */
 int acl_method_valid(const char *s, size_t n);
 
 /* S[0..N) quoted for a message when it is short printable ASCII, else described; in BUF. */

@@ -5,9 +5,19 @@
 #include <stdio.h>
 #include <string.h>
 
-int acl_policy_char(char c)
+static int acl_policy_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+int engine_acl_policy_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > ENGINE_ACL_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!acl_policy_char(s[i]))
+            return 0;
+    return 1;
 }
 
 static int acl_name_char(char c)

@@ -70,16 +70,11 @@ static int acl_rule_line(struct acl_ctx *x, const char *line, const char *e)
                 "missing %s: a rule is POLICY SUBJECT METHOD PATH EFFECT", what[k]);
         return 0;
     }
-    if (f[0].n == 0 || f[0].n > ENGINE_ACL_NAME_MAX) {
+    if (f[0].n == 0 || f[0].n > ENGINE_ACL_NAME_MAX)
         acl_err(x, f[0].col, "expected a policy name of 1 to 64 characters from [a-z0-9_-]");
-    } else {
-        for (size_t i = 0; i < f[0].n; i++)
-            if (!acl_policy_char(f[0].s[i])) {
-                acl_err(x, f[0].col, "policy name %s: expected 1 to 64 characters from [a-z0-9_-]",
-                        acl_quote(q, sizeof(q), f[0].s, f[0].n));
-                break;
-            }
-    }
+    else if (!engine_acl_policy_valid(f[0].s, f[0].n))
+        acl_err(x, f[0].col, "policy name %s: expected 1 to 64 characters from [a-z0-9_-]",
+                acl_quote(q, sizeof(q), f[0].s, f[0].n));
     if (!(f[1].n == 1 && f[1].s[0] == '*') && !engine_acl_name_valid(f[1].s, f[1].n) &&
         !(f[1].n > 6 && memcmp(f[1].s, "group:", 6) == 0 &&
           engine_acl_name_valid(f[1].s + 6, f[1].n - 6)))

@@ -19,8 +19,7 @@ const char *engine_pdp_name(enum engine_pdp p)
 /* A policy name as the ACL language spells it ([a-z0-9_-], 1 to 64). */
 static const char *topo_check_policy(const char *v)
 {
-    size_t n = strlen(v);
-    if (n == 0 || n > 64 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+    if (!engine_acl_policy_valid(v, strlen(v)))
         return "expected a policy name of 1 to 64 characters from [a-z0-9_-] (engine/ACL.md)";
     return NULL;
 }
