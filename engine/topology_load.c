@@ -107,6 +107,17 @@ static int topo_load_file_doc(struct topo_ld *ld, void *arg)
 
 /* ---- imports ---- */
 
+/* The directory of PATH as a new string: "/" for a file at the root, "." when PATH names no
+ * directory; NULL when memory runs out. */
+static char *topo_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL)
+        return strdup(".");
+    return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
 static int topo_import_one(struct topo_ld *ld, const struct topo_file *f, yaml_node_t *item)
 {
     static const char *const keys[] = {"file", NULL};
@@ -159,15 +170,11 @@ static int topo_import_one(struct topo_ld *ld, const struct topo_file *f, yaml_n
         ld->errors++;
         goto cleanup;
     }
-    char *dir = strdup(name), *slash;
+    char *dir = topo_dir_of(name);
     if (dir == NULL) {
         r = -ENOMEM;
         goto cleanup;
     }
-    if ((slash = strrchr(dir, '/')) != NULL)
-        *(slash == dir ? slash + 1 : slash) = 0;
-    else
-        strcpy(dir, ".");
     sub.dir = dir;
     sub.name = name;
     sub.depth = f->depth + 1;
@@ -636,7 +643,7 @@ int engine_topology_load_buffer(struct engine_topology **out, const char *buf, s
 
 int engine_topology_load_file(struct engine_topology **out, const char *path, struct engine_diag *d)
 {
-    char *buf = NULL, *dir = NULL, *slash, real[PATH_MAX];
+    char *buf = NULL, *dir = NULL, real[PATH_MAX];
     size_t len;
     int r;
 
@@ -650,14 +657,10 @@ int engine_topology_load_file(struct engine_topology **out, const char *path, st
     engine_diag_free(&local);
     if (r < 0)
         return r;
-    if ((dir = strdup(path)) == NULL) {
+    if ((dir = topo_dir_of(path)) == NULL) {
         free(buf);
         return -ENOMEM;
     }
-    if ((slash = strrchr(dir, '/')) != NULL)
-        *(slash == dir ? slash + 1 : slash) = 0;
-    else
-        strcpy(dir, ".");
     r = topo_load(out, buf, len, path, dir, realpath(path, real) ? real : NULL, d);
     free(dir);
     free(buf);

@@ -68,19 +68,27 @@ static void topo_levels_list(const struct engine_topology_node *n, char *buf, si
     topo_join(buf, size, n->nlevels, topo_level_at, n, " or ");
 }
 
+/* The index of node NODE, or -ENOENT with an error in D at FILE:LINE:COL. */
+static int topo_state_node(const struct engine_topology_state *s, const char *node,
+                           struct engine_diag *d, const char *file, int line, int col)
+{
+    int i = topo_node_find(s->t, node);
+
+    if (i < 0 && d)
+        engine_diag_add(d, file, line, col, "no node '%.64s' in the topology", node);
+    return i < 0 ? -ENOENT : i;
+}
+
 /* Sets a level; errors go to D at FILE:LINE:COL (FILE NULL: no position). */
 static int topo_state_level_set(struct engine_topology_state *s, const char *node,
                                 const char *level, struct engine_diag *d, const char *file,
                                 int line, int col)
 {
-    int i = topo_node_find(s->t, node), l;
+    int i = topo_state_node(s, node, d, file, line, col), l;
     char list[512];
 
-    if (i < 0) {
-        if (d)
-            engine_diag_add(d, file, line, col, "no node '%.64s' in the topology", node);
-        return -ENOENT;
-    }
+    if (i < 0)
+        return i;
     if ((l = engine_topology_node_level_index(&s->t->nodes[i].pub, level)) < 0) {
         topo_levels_list(&s->t->nodes[i].pub, list, sizeof(list));
         if (d)
@@ -129,16 +137,13 @@ static int topo_state_prop_set(struct engine_topology_state *s, const char *node
                                const char *value, struct engine_diag *d, const char *file, int line,
                                int col)
 {
-    int i = topo_node_find(s->t, node), p, r;
+    int i = topo_state_node(s, node, d, file, line, col), p, r;
     const struct topo_node *n;
     const char *why = NULL;
     char *canon = NULL;
 
-    if (i < 0) {
-        if (d)
-            engine_diag_add(d, file, line, col, "no node '%.64s' in the topology", node);
-        return -ENOENT;
-    }
+    if (i < 0)
+        return i;
     n = &s->t->nodes[i];
     if ((p = topo_prop_index(n, name)) < 0) {
         if (d)
