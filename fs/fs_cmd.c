@@ -59,10 +59,10 @@ static void fs_files_free(struct fs_text file[FS_FILE_N])
 int fs_cmd_init(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"from", required_argument, NULL, 'F'},
-        {"policy", required_argument, NULL, 'P'},
-        {"target", required_argument, NULL, 'T'},
-        {NULL, 0, NULL, 0},
+        {.name = "from", .has_arg = required_argument, .val = 'F'},
+        {.name = "policy", .has_arg = required_argument, .val = 'P'},
+        {.name = "target", .has_arg = required_argument, .val = 'T'},
+        {0},
     };
     struct fs_text file[FS_FILE_N] = {{0}};
     struct engine_store_change ch[FS_FILE_N] = {{0}};
@@ -350,11 +350,11 @@ static int fs_opts_add(char **list, const char *opt)
 int fs_cmd_mount(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"store", required_argument, NULL, 'S'},
-        {"no-run", no_argument, NULL, 'N'},
-        {"log", required_argument, NULL, 'L'},
-        {"target", required_argument, NULL, 'T'},
-        {NULL, 0, NULL, 0},
+        {.name = "store", .has_arg = required_argument, .val = 'S'},
+        {.name = "no-run", .has_arg = no_argument, .val = 'N'},
+        {.name = "log", .has_arg = required_argument, .val = 'L'},
+        {.name = "target", .has_arg = required_argument, .val = 'T'},
+        {0},
     };
     const char *store = NULL, *log_path = NULL;
     struct fs_mount_opts mo = {0};
@@ -468,8 +468,8 @@ static int fs_status_cb(const struct engine_store_commit_info *info, void *arg)
 int fs_cmd_status(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"store", required_argument, NULL, 'S'},
-        {NULL, 0, NULL, 0},
+        {.name = "store", .has_arg = required_argument, .val = 'S'},
+        {0},
     };
     const char *store = NULL;
     struct fs_ctx c;

@@ -39,6 +39,13 @@ enum fs_write {
     FS_W_PROPERTY, /* a node's property */
 };
 
+/* The logs read as they grow. */
+enum fs_live {
+    FS_LIVE_NONE,
+    FS_LIVE_EVENTS,
+    FS_LIVE_ERRORS,
+};
+
 /* One row of the tree: a path pattern ('*' stands for one segment: a node's name first, a
  * property's name second) and what it is. */
 struct fs_entry {
@@ -47,7 +54,7 @@ struct fs_entry {
     fs_gen_fn gen;       /* regular files: the content (NULL for live logs) */
     enum fs_write write; /* what a write changes */
     enum fs_file file;   /* FS_W_FILE: which store file */
-    int live;            /* 1 events, 2 errors: read from the log as it grows */
+    enum fs_live live;   /* events, errors: read from the log as it grows */
     int temp_dir;        /* directories: editors' temporary files may be created here */
     int at_open;         /* made only when opened (a read may block): stat says size 0 */
 };
@@ -331,44 +338,66 @@ static int fs_gen_artifact(struct fs_ctx *c, const struct fs_snap *s, const stru
     return -ENOENT;
 }
 
-/* The tree (fs/MOUNT.md). */
+/* The tree (fs/MOUNT.md). Fields left out are 0: read-only, no live log, no temporary files. */
 static const struct fs_entry fs_tree[] = {
-    {"", S_IFDIR | 0755, NULL, FS_W_NONE, 0, 0, 1},
-    {"README", S_IFREG | 0444, fs_gen_readme, FS_W_NONE, 0, 0, 0},
-    {"topology.yaml", S_IFREG | 0644, fs_gen_store_file, FS_W_FILE, FS_FILE_TOPOLOGY, 0, 0},
-    {"history", S_IFREG | 0444, fs_gen_history, FS_W_NONE, 0, 0, 0},
-    {"events", S_IFREG | 0444, NULL, FS_W_NONE, 0, 1, 0},
-    {"errors", S_IFREG | 0444, NULL, FS_W_NONE, 0, 2, 0},
-    {"settle", S_IFREG | 0444, fs_gen_settle, FS_W_NONE, 0, 0, 0, 1},
-    {"nodes", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
-    {"nodes/*", S_IFDIR | 0755, NULL, FS_W_NONE, 0, 0, 1},
-    {"nodes/*/security_level", S_IFREG | 0644, fs_gen_level, FS_W_LEVEL, 0, 0, 0},
-    {"nodes/*/security_levels", S_IFREG | 0444, fs_gen_levels, FS_W_NONE, 0, 0, 0},
-    {"nodes/*/type", S_IFREG | 0444, fs_gen_type, FS_W_NONE, 0, 0, 0},
-    {"nodes/*/properties", S_IFDIR | 0755, NULL, FS_W_NONE, 0, 0, 1},
-    {"nodes/*/properties/*", S_IFREG | 0644, fs_gen_property, FS_W_PROPERTY, 0, 0, 0},
-    {"nodes/*/modules", S_IFREG | 0444, fs_gen_modules, FS_W_NONE, 0, 0, 0},
-    {"nodes/*/pdp", S_IFREG | 0444, fs_gen_pdp, FS_W_NONE, 0, 0, 0},
-    {"nodes/*/acl", S_IFREG | 0444, fs_gen_acl, FS_W_NONE, 0, 0, 0},
-    {"nodes/*/status", S_IFREG | 0444, fs_gen_status, FS_W_NONE, 0, 0, 0},
-    {"nodes/*/status.json", S_IFREG | 0444, fs_gen_status_json, FS_W_NONE, 0, 0, 0},
-    {"nodes/*/console", S_IFREG | 0444, fs_gen_console, FS_W_NONE, 0, 0, 0},
-    {"nodes/*/image", S_IFLNK | 0777, NULL, FS_W_NONE, 0, 0, 0},
-    {"images", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
-    {"images/*", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
-    {"images/*/manifest.json", S_IFREG | 0444, fs_gen_image_file, FS_W_NONE, 0, 0, 0},
-    {"images/*/image", S_IFREG | 0444, fs_gen_image_file, FS_W_NONE, 0, 0, 0},
-    {"images/*/build.log", S_IFREG | 0444, fs_gen_image_file, FS_W_NONE, 0, 0, 0},
-    {"tosca", S_IFDIR | 0555, NULL, FS_W_NONE, 0, 0, 0},
-    {"tosca/unitosca.yaml", S_IFREG | 0444, fs_gen_artifact, FS_W_NONE, 0, 0, 0},
-    {"tosca/tosca.yaml", S_IFREG | 0444, fs_gen_artifact, FS_W_NONE, 0, 0, 0},
-    {"tosca/p_so.json", S_IFREG | 0444, fs_gen_artifact, FS_W_NONE, 0, 0, 0},
-    {"tosca/p_ug.json", S_IFREG | 0444, fs_gen_artifact, FS_W_NONE, 0, 0, 0},
-    {"tosca/topology.dot", S_IFREG | 0444, fs_gen_artifact, FS_W_NONE, 0, 0, 0},
-    {"policy", S_IFDIR | 0755, NULL, FS_W_NONE, 0, 0, 1},
-    {"policy/acl", S_IFREG | 0644, fs_gen_store_file, FS_W_FILE, FS_FILE_ACL, 0, 0},
-    {"policy/groups", S_IFREG | 0644, fs_gen_store_file, FS_W_FILE, FS_FILE_GROUPS, 0, 0},
-    {"policy/credentials", S_IFREG | 0640, fs_gen_store_file, FS_W_FILE, FS_FILE_CREDENTIALS, 0, 0},
+    {.pattern = "", .mode = S_IFDIR | 0755, .temp_dir = 1},
+    {.pattern = "README", .mode = S_IFREG | 0444, .gen = fs_gen_readme},
+    {.pattern = "topology.yaml",
+     .mode = S_IFREG | 0644,
+     .gen = fs_gen_store_file,
+     .write = FS_W_FILE,
+     .file = FS_FILE_TOPOLOGY},
+    {.pattern = "history", .mode = S_IFREG | 0444, .gen = fs_gen_history},
+    {.pattern = "events", .mode = S_IFREG | 0444, .live = FS_LIVE_EVENTS},
+    {.pattern = "errors", .mode = S_IFREG | 0444, .live = FS_LIVE_ERRORS},
+    {.pattern = "settle", .mode = S_IFREG | 0444, .gen = fs_gen_settle, .at_open = 1},
+    {.pattern = "nodes", .mode = S_IFDIR | 0555},
+    {.pattern = "nodes/*", .mode = S_IFDIR | 0755, .temp_dir = 1},
+    {.pattern = "nodes/*/security_level",
+     .mode = S_IFREG | 0644,
+     .gen = fs_gen_level,
+     .write = FS_W_LEVEL},
+    {.pattern = "nodes/*/security_levels", .mode = S_IFREG | 0444, .gen = fs_gen_levels},
+    {.pattern = "nodes/*/type", .mode = S_IFREG | 0444, .gen = fs_gen_type},
+    {.pattern = "nodes/*/properties", .mode = S_IFDIR | 0755, .temp_dir = 1},
+    {.pattern = "nodes/*/properties/*",
+     .mode = S_IFREG | 0644,
+     .gen = fs_gen_property,
+     .write = FS_W_PROPERTY},
+    {.pattern = "nodes/*/modules", .mode = S_IFREG | 0444, .gen = fs_gen_modules},
+    {.pattern = "nodes/*/pdp", .mode = S_IFREG | 0444, .gen = fs_gen_pdp},
+    {.pattern = "nodes/*/acl", .mode = S_IFREG | 0444, .gen = fs_gen_acl},
+    {.pattern = "nodes/*/status", .mode = S_IFREG | 0444, .gen = fs_gen_status},
+    {.pattern = "nodes/*/status.json", .mode = S_IFREG | 0444, .gen = fs_gen_status_json},
+    {.pattern = "nodes/*/console", .mode = S_IFREG | 0444, .gen = fs_gen_console},
+    {.pattern = "nodes/*/image", .mode = S_IFLNK | 0777},
+    {.pattern = "images", .mode = S_IFDIR | 0555},
+    {.pattern = "images/*", .mode = S_IFDIR | 0555},
+    {.pattern = "images/*/manifest.json", .mode = S_IFREG | 0444, .gen = fs_gen_image_file},
+    {.pattern = "images/*/image", .mode = S_IFREG | 0444, .gen = fs_gen_image_file},
+    {.pattern = "images/*/build.log", .mode = S_IFREG | 0444, .gen = fs_gen_image_file},
+    {.pattern = "tosca", .mode = S_IFDIR | 0555},
+    {.pattern = "tosca/unitosca.yaml", .mode = S_IFREG | 0444, .gen = fs_gen_artifact},
+    {.pattern = "tosca/tosca.yaml", .mode = S_IFREG | 0444, .gen = fs_gen_artifact},
+    {.pattern = "tosca/p_so.json", .mode = S_IFREG | 0444, .gen = fs_gen_artifact},
+    {.pattern = "tosca/p_ug.json", .mode = S_IFREG | 0444, .gen = fs_gen_artifact},
+    {.pattern = "tosca/topology.dot", .mode = S_IFREG | 0444, .gen = fs_gen_artifact},
+    {.pattern = "policy", .mode = S_IFDIR | 0755, .temp_dir = 1},
+    {.pattern = "policy/acl",
+     .mode = S_IFREG | 0644,
+     .gen = fs_gen_store_file,
+     .write = FS_W_FILE,
+     .file = FS_FILE_ACL},
+    {.pattern = "policy/groups",
+     .mode = S_IFREG | 0644,
+     .gen = fs_gen_store_file,
+     .write = FS_W_FILE,
+     .file = FS_FILE_GROUPS},
+    {.pattern = "policy/credentials",
+     .mode = S_IFREG | 0640,
+     .gen = fs_gen_store_file,
+     .write = FS_W_FILE,
+     .file = FS_FILE_CREDENTIALS},
 };
 
 #define FS_TREE_N (sizeof(fs_tree) / sizeof(fs_tree[0]))
@@ -501,6 +530,12 @@ static const struct fs_entry *fs_dir_entry(struct fs_ctx *c, const char *dir)
 static int fs_writable(const struct fs_entry *e)
 {
     return e->write != FS_W_NONE;
+}
+
+/* The log a live row reads (events or errors). */
+static struct fs_log *fs_live_log(struct fs_ctx *c, const struct fs_entry *e)
+{
+    return e->live == FS_LIVE_EVENTS ? &c->events : &c->errors;
 }
 
 /* The temporary file DIR/NAME that is still linked, or NULL. Caller holds c->mu. */
@@ -825,7 +860,7 @@ static int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_inf
         } else if (S_ISREG(w.e->mode) && w.e->at_open) {
             size = 0; /* settle: reading it waits; stat must not */
         } else if (S_ISREG(w.e->mode) && w.e->live) {
-            struct fs_log *l = w.e->live == 1 ? &c->events : &c->errors;
+            struct fs_log *l = fs_live_log(c, w.e);
             pthread_mutex_lock(&c->mu);
             size = l->len;
             if (l->mtime != 0)
@@ -1094,7 +1129,7 @@ static int fs_op_read(const char *path, char *buf, size_t size, off_t off,
         pthread_mutex_unlock(&c->mu);
         return n;
     case FS_H_LIVE: {
-        struct fs_log *l = h->w.e->live == 1 ? &c->events : &c->errors;
+        struct fs_log *l = fs_live_log(c, h->w.e);
         pthread_mutex_lock(&c->mu);
         n = fs_copy_out(buf, size, off, l->buf, l->len);
         pthread_mutex_unlock(&c->mu);

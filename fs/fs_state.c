@@ -129,9 +129,9 @@ static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct 
         enum fs_file f;
         enum engine_acl_file kind;
     } order[] = {
-        {FS_FILE_GROUPS, ENGINE_ACL_FILE_GROUPS},
-        {FS_FILE_ACL, ENGINE_ACL_FILE_ACL},
-        {FS_FILE_CREDENTIALS, ENGINE_ACL_FILE_CREDENTIALS},
+        {.f = FS_FILE_GROUPS, .kind = ENGINE_ACL_FILE_GROUPS},
+        {.f = FS_FILE_ACL, .kind = ENGINE_ACL_FILE_ACL},
+        {.f = FS_FILE_CREDENTIALS, .kind = ENGINE_ACL_FILE_CREDENTIALS},
     };
     struct fs_policy *p;
     int rc, bad = 0;
