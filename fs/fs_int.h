@@ -24,9 +24,11 @@
 #ifndef UNISEC_FS_INT_H
 #define UNISEC_FS_INT_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -354,6 +356,73 @@ int fs_orch_start(struct fs_ctx *c, struct engine_diag *d);
 void fs_orch_installed(struct fs_ctx *c, struct fs_snap *s);
 /* Stops every instance and the orchestrator. */
 void fs_orch_stop(struct fs_ctx *c);
+
+/* ---- the tree (fs_tree.c) ---- */
+
+struct fs_entry;
+
+/* Where a path points once resolved. */
+struct fs_where {
+    const struct fs_entry *e;   /* NULL for a temporary file or nothing */
+    char dir[PATH_MAX];         /* the parent directory, "" for the root */
+    char name[FS_NAME_MAX + 1]; /* the last segment */
+    char node[FS_NAME_MAX + 1]; /* the node of a nodes/<node>/... path */
+    char prop[FS_NAME_MAX + 1]; /* the property of a nodes/<node>/properties/<prop> path */
+};
+
+/* Generates a file's content into OUT (an open_memstream). */
+typedef int (*fs_gen_fn)(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                         FILE *out);
+
+/* What a write to a file of the tree changes. */
+enum fs_write {
+    FS_W_NONE,     /* read-only */
+    FS_W_FILE,     /* the whole store file `file` */
+    FS_W_LEVEL,    /* a node's level */
+    FS_W_PROPERTY, /* a node's property */
+};
+
+/* The logs read as they grow. */
+enum fs_live {
+    FS_LIVE_NONE,
+    FS_LIVE_EVENTS,
+    FS_LIVE_ERRORS,
+};
+
+/* One row of the tree: a path pattern ('*' stands for one segment: a node's name first, a
+ * property's name second) and what it is. */
+struct fs_entry {
+    const char *pattern;
+    mode_t mode;         /* S_IFDIR / S_IFREG and permission bits */
+    fs_gen_fn gen;       /* regular files: the content (NULL for live logs) */
+    enum fs_write write; /* what a write changes */
+    enum fs_file file;   /* FS_W_FILE: which store file */
+    enum fs_live live;   /* events, errors: read from the log as it grows */
+    int temp_dir;        /* directories: editors' temporary files may be created here */
+    int at_open;         /* made only when opened (a read may block): stat says size 0 */
+};
+
+/* Finds PATH's row in the tree (W->e), or leaves it NULL (a temporary file or nothing), with
+ * PATH's parts in W. Returns 0 or -ENAMETOOLONG. */
+int fs_resolve(struct fs_ctx *c, const char *path, struct fs_where *w);
+/* The row of directory DIR ("" for the root), or NULL. */
+const struct fs_entry *fs_dir_entry(struct fs_ctx *c, const char *dir);
+/* Is E a file a write changes? */
+int fs_writable(const struct fs_entry *e);
+/* The log a live row reads (events or errors). */
+struct fs_log *fs_live_log(struct fs_ctx *c, const struct fs_entry *e);
+/* Generates the content of W's file (a regular file, not live) into a new buffer *OUT. */
+int fs_generate(struct fs_ctx *c, const struct fs_where *w, char **out, size_t *len);
+/* The change a write to W's row makes (PATH names it in messages; borrowed, as W is). */
+void fs_target_of(struct fs_target *t, const struct fs_where *w, const char *path);
+/* nodes/NODE/image: "../../images/ID" of the image NODE runs into BUF; -ENOENT when none. */
+int fs_image_link(struct fs_ctx *c, const char *node, char *buf, size_t size);
+
+/* Called once per name of a directory listing. */
+typedef void (*fs_list_fn)(void *arg, const char *name);
+/* Lists the tree's directory P (relative, "" for the root): ".", "..", then its rows, every
+ * node, property or image a starred row stands for. Returns 0, -ENOENT or -ENOTDIR. */
+int fs_tree_list(struct fs_ctx *c, const char *p, fs_list_fn fn, void *arg);
 
 /* ---- FUSE (fs_ops.c) ---- */
 
