@@ -206,22 +206,6 @@ void fs_log_free(struct fs_log *l);
  * space). Drops the oldest lines past the bounds. Returns 0 or -ENOMEM. */
 int fs_log_append(struct fs_log *l, time_t now, const char *line);
 
-/* ---- temporary files (in memory, never committed) ---- */
-
-struct fs_temp {
-    struct fs_temp *next; /* ctx->mu */
-    char *dir;            /* the directory, "" for the root, "nodes/web" */
-    char *name;
-    struct fs_text body; /* bytes written (data may be NULL when len is 0) */
-    size_t cap;
-    mode_t mode;
-    uid_t uid;
-    gid_t gid;
-    struct timespec atime, mtime, ctime;
-    unsigned opens; /* open handles */
-    int linked;     /* 0 once unlinked or renamed over; freed at the last release */
-};
-
 /* ---- modes and owners set with chmod / chown (fs_perm.c) ---- */
 
 /* One file or directory of the tree whose mode or owner the mount's owner changed. */
@@ -423,6 +407,38 @@ typedef void (*fs_list_fn)(void *arg, const char *name);
 /* Lists the tree's directory P (relative, "" for the root): ".", "..", then its rows, every
  * node, property or image a starred row stands for. Returns 0, -ENOENT or -ENOTDIR. */
 int fs_tree_list(struct fs_ctx *c, const char *p, fs_list_fn fn, void *arg);
+
+/* ---- temporary files (fs_temp.c: in memory, never committed) ---- */
+
+struct fs_temp {
+    struct fs_temp *next; /* ctx->mu */
+    char *dir;            /* the directory, "" for the root, "nodes/web" */
+    char *name;
+    struct fs_text body; /* bytes written (data may be NULL when len is 0) */
+    size_t cap;
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+    struct timespec atime, mtime, ctime;
+    unsigned opens; /* open handles */
+    int linked;     /* 0 once unlinked or renamed over; freed at the last release */
+};
+
+/* The functions below are called with c->mu held. */
+
+/* The temporary file DIR/NAME that is still linked, or NULL. */
+struct fs_temp *fs_temp_find(struct fs_ctx *c, const char *dir, const char *name);
+/* Makes a new temporary file DIR/NAME holding DATA[0..LEN), of MODE, UID and GID. Returns 0,
+ * -ENOSPC (too many or too large together), -EFBIG or -ENOMEM. */
+int fs_temp_make(struct fs_ctx *c, const char *dir, const char *name, const char *data, size_t len,
+                 mode_t mode, uid_t uid, gid_t gid);
+/* Unlinks T; frees it now when no handle has it open (else at the last release). */
+void fs_temp_unlink(struct fs_ctx *c, struct fs_temp *t);
+void fs_temp_free(struct fs_temp *t);
+/* Makes T LEN bytes long (zeros added at the end): 0, -EFBIG, -ENOSPC or -ENOMEM. */
+int fs_temp_truncate(struct fs_ctx *c, struct fs_temp *t, size_t len);
+/* Calls FN(ARG, name) for every temporary file of directory DIR. */
+void fs_temp_list(struct fs_ctx *c, const char *dir, fs_list_fn fn, void *arg);
 
 /* ---- FUSE (fs_ops.c) ---- */
 

@@ -19,82 +19,6 @@ static struct fs_ctx *fs_ctx_get(void)
     return fuse_get_context()->private_data;
 }
 
-/* The temporary file DIR/NAME that is still linked, or NULL. Caller holds c->mu. */
-static struct fs_temp *fs_temp_find(struct fs_ctx *c, const char *dir, const char *name)
-{
-    for (struct fs_temp *t = c->temps; t != NULL; t = t->next)
-        if (t->linked && strcmp(t->dir, dir) == 0 && strcmp(t->name, name) == 0)
-            return t;
-    return NULL;
-}
-
-static void fs_temp_free(struct fs_temp *t)
-{
-    free(t->dir);
-    free(t->name);
-    free(t->body.data);
-    free(t);
-}
-
-/* Unlinks T (caller holds c->mu); frees it now when no handle has it open. */
-static void fs_temp_unlink(struct fs_ctx *c, struct fs_temp *t)
-{
-    struct fs_temp **pp;
-
-    t->linked = 0;
-    for (pp = &c->temps; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == t) {
-            *pp = t->next;
-            break;
-        }
-    }
-    t->next = NULL;
-    c->temp_count--;
-    c->temp_bytes -= t->cap;
-    if (t->opens == 0)
-        fs_temp_free(t);
-}
-
-/* Resizes T's buffer to hold LEN bytes (caller holds c->mu): -EFBIG, -ENOSPC or 0. */
-static int fs_temp_reserve(struct fs_ctx *c, struct fs_temp *t, size_t len)
-{
-    size_t cap = t->cap;
-    char *nb;
-
-    if (len > FS_POLICY_MAX)
-        return -EFBIG;
-    if (len <= cap)
-        return 0;
-    cap = cap ? cap : 256;
-    while (cap < len)
-        cap *= 2;
-    if (cap > FS_POLICY_MAX)
-        cap = FS_POLICY_MAX;
-    if (t->linked && c->temp_bytes - t->cap + cap > FS_TEMP_TOTAL_MAX)
-        return -ENOSPC;
-    if ((nb = realloc(t->body.data, cap)) == NULL)
-        return -ENOMEM;
-    if (t->linked)
-        c->temp_bytes = c->temp_bytes - t->cap + cap;
-    t->body.data = nb;
-    t->cap = cap;
-    return 0;
-}
-
-static int fs_temp_truncate(struct fs_ctx *c, struct fs_temp *t, size_t len)
-{
-    int rc;
-
-    if ((rc = fs_temp_reserve(c, t, len)) < 0)
-        return rc;
-    if (len > t->body.len)
-        memset(t->body.data + t->body.len, 0, len - t->body.len);
-    t->body.len = len;
-    clock_gettime(CLOCK_REALTIME, &t->mtime);
-    t->ctime = t->mtime;
-    return 0;
-}
-
 /* ---- open files ---- */
 
 enum fs_handle_kind {
@@ -377,9 +301,7 @@ static int fs_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
     if ((rc = fs_tree_list(c, p, fs_fill_one, &f)) < 0)
         return rc;
     pthread_mutex_lock(&c->mu);
-    for (struct fs_temp *t = c->temps; t != NULL; t = t->next)
-        if (strcmp(t->dir, p) == 0)
-            fill(buf, t->name, NULL, 0, 0);
+    fs_temp_list(c, p, fs_fill_one, &f);
     pthread_mutex_unlock(&c->mu);
     return 0;
 }
@@ -774,38 +696,6 @@ static int fs_op_unlink(const char *path)
     return t != NULL ? 0 : -ENOENT;
 }
 
-/* Makes a new temporary file DIR/NAME holding DATA (caller holds c->mu). */
-static int fs_temp_make(struct fs_ctx *c, const struct fs_where *w, const char *data, size_t len,
-                        mode_t mode, uid_t uid, gid_t gid)
-{
-    struct fs_temp *t;
-    int rc;
-
-    if (c->temp_count >= FS_TEMP_COUNT_MAX)
-        return -ENOSPC;
-    if ((t = calloc(1, sizeof(*t))) == NULL || (t->dir = strdup(w->dir)) == NULL ||
-        (t->name = strdup(w->name)) == NULL) {
-        if (t != NULL)
-            fs_temp_free(t);
-        return -ENOMEM;
-    }
-    t->linked = 1;
-    t->mode = mode;
-    t->uid = uid;
-    t->gid = gid;
-    t->next = c->temps;
-    c->temps = t;
-    c->temp_count++;
-    if ((rc = fs_temp_truncate(c, t, len)) < 0) {
-        fs_temp_unlink(c, t);
-        return rc;
-    }
-    if (len > 0)
-        memcpy(t->body.data, data, len);
-    t->atime = t->mtime;
-    return 0;
-}
-
 static int fs_op_rename(const char *from, const char *to, unsigned int flags)
 {
     struct fs_ctx *c = fs_ctx_get();
@@ -921,7 +811,8 @@ static int fs_op_rename(const char *from, const char *to, unsigned int flags)
         else {
             if (tt != NULL)
                 fs_temp_unlink(c, tt);
-            rc = fs_temp_make(c, &wt, buf, len, wf.e->mode & 07777, c->owner_uid, c->owner_gid);
+            rc = fs_temp_make(c, wt.dir, wt.name, buf, len, wf.e->mode & 07777, c->owner_uid,
+                              c->owner_gid);
         }
         pthread_mutex_unlock(&c->mu);
         free(buf);

@@ -1,0 +1,123 @@
+/*
+ * fs_temp.c — editors' temporary files: kept in memory, never committed, counted against the
+ * mount's bounds (fs/MOUNT.md, "Temporary files"). Every function here is called with
+ * ctx->mu held.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs_int.h"
+
+struct fs_temp *fs_temp_find(struct fs_ctx *c, const char *dir, const char *name)
+{
+    for (struct fs_temp *t = c->temps; t != NULL; t = t->next)
+        if (t->linked && strcmp(t->dir, dir) == 0 && strcmp(t->name, name) == 0)
+            return t;
+    return NULL;
+}
+
+void fs_temp_free(struct fs_temp *t)
+{
+    free(t->dir);
+    free(t->name);
+    free(t->body.data);
+    free(t);
+}
+
+void fs_temp_unlink(struct fs_ctx *c, struct fs_temp *t)
+{
+    struct fs_temp **pp;
+
+    t->linked = 0;
+    for (pp = &c->temps; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    t->next = NULL;
+    c->temp_count--;
+    c->temp_bytes -= t->cap;
+    if (t->opens == 0)
+        fs_temp_free(t);
+}
+
+/* Resizes T's buffer to hold LEN bytes (caller holds c->mu): -EFBIG, -ENOSPC or 0. */
+static int fs_temp_reserve(struct fs_ctx *c, struct fs_temp *t, size_t len)
+{
+    size_t cap = t->cap;
+    char *nb;
+
+    if (len > FS_POLICY_MAX)
+        return -EFBIG;
+    if (len <= cap)
+        return 0;
+    cap = cap ? cap : 256;
+    while (cap < len)
+        cap *= 2;
+    if (cap > FS_POLICY_MAX)
+        cap = FS_POLICY_MAX;
+    if (t->linked && c->temp_bytes - t->cap + cap > FS_TEMP_TOTAL_MAX)
+        return -ENOSPC;
+    if ((nb = realloc(t->body.data, cap)) == NULL)
+        return -ENOMEM;
+    if (t->linked)
+        c->temp_bytes = c->temp_bytes - t->cap + cap;
+    t->body.data = nb;
+    t->cap = cap;
+    return 0;
+}
+
+int fs_temp_truncate(struct fs_ctx *c, struct fs_temp *t, size_t len)
+{
+    int rc;
+
+    if ((rc = fs_temp_reserve(c, t, len)) < 0)
+        return rc;
+    if (len > t->body.len)
+        memset(t->body.data + t->body.len, 0, len - t->body.len);
+    t->body.len = len;
+    clock_gettime(CLOCK_REALTIME, &t->mtime);
+    t->ctime = t->mtime;
+    return 0;
+}
+
+int fs_temp_make(struct fs_ctx *c, const char *dir, const char *name, const char *data, size_t len,
+                 mode_t mode, uid_t uid, gid_t gid)
+{
+    struct fs_temp *t;
+    int rc;
+
+    if (c->temp_count >= FS_TEMP_COUNT_MAX)
+        return -ENOSPC;
+    if ((t = calloc(1, sizeof(*t))) == NULL || (t->dir = strdup(dir)) == NULL ||
+        (t->name = strdup(name)) == NULL) {
+        if (t != NULL)
+            fs_temp_free(t);
+        return -ENOMEM;
+    }
+    t->linked = 1;
+    t->mode = mode;
+    t->uid = uid;
+    t->gid = gid;
+    t->next = c->temps;
+    c->temps = t;
+    c->temp_count++;
+    if ((rc = fs_temp_truncate(c, t, len)) < 0) {
+        fs_temp_unlink(c, t);
+        return rc;
+    }
+    if (len > 0)
+        memcpy(t->body.data, data, len);
+    t->atime = t->mtime;
+    return 0;
+}
+
+void fs_temp_list(struct fs_ctx *c, const char *dir, fs_list_fn fn, void *arg)
+{
+    for (struct fs_temp *t = c->temps; t != NULL; t = t->next)
+        if (strcmp(t->dir, dir) == 0)
+            fn(arg, t->name);
+}

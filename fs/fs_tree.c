@@ -1,0 +1,591 @@
+/*
+ * fs_tree.c — the table of the mount's tree: every path the mount serves, what each file
+ * holds (its generator) and what a write to it changes; resolving a path against the table
+ * and the served state, and listing a directory of it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs_int.h"
+#include "orch/orch.h"
+
+static const char fs_readme[] =
+    "unisec mount: the desired state of a unikernel cloud as files (see fs/MOUNT.md).\n"
+    "\n"
+    "  topology.yaml        the SecTOSCA topology the mount serves (rw)\n"
+    "  nodes/NODE/security_level   its current level (rw), e.g. echo critical > ...\n"
+    "  nodes/NODE/properties/NAME  its scalar properties (rw)\n"
+    "  nodes/NODE/{security_levels,type,modules,pdp,acl,status,status.json,console}\n"
+    "  policy/acl           access-control rules (rw; validated as a whole)\n"
+    "  policy/groups        group membership (rw)\n"
+    "  policy/credentials   hashed credentials only (rw; plaintext is refused)\n"
+    "  history              the latest commits of the store\n"
+    "  events               what happens, as it happens (tail -f events)\n"
+    "  errors               the latest refused changes and why\n"
+    "  settle               blocks until pending work has converged, then says so\n"
+    "  tosca/               derived: unitosca.yaml, tosca.yaml, p_so.json, p_ug.json,\n"
+    "                       topology.dot (regenerated with every accepted change)\n"
+    "  nodes/NODE/image     symlink to the image NODE runs, images/ID\n"
+    "  images/ID/           built images: manifest.json, image, build.log\n"
+    "\n"
+    "A write is applied when the file is closed: close(2) returns its error (EINVAL,\n"
+    "EACCES, ENOENT, EFBIG) and `errors` says why. Every accepted change is one git commit\n"
+    "in the store, authored by the writer.\n";
+
+static int fs_gen_readme(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                         FILE *out)
+{
+    (void)c, (void)s, (void)w;
+    fputs(fs_readme, out);
+    return 0;
+}
+
+static int fs_gen_store_file(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                             FILE *out)
+{
+    const struct fs_text *t = &s->file[w->e->file];
+
+    (void)c;
+    if (t->data != NULL)
+        fwrite(t->data, 1, t->len, out);
+    return 0;
+}
+
+static int fs_history_cb(const struct engine_store_commit_info *info, void *arg)
+{
+    char ts[32];
+
+    fs_time_format(ts, sizeof(ts), (time_t)info->time);
+    fprintf((FILE *)arg, "%.12s %s %s %s\n", info->id, ts, info->author_name, info->summary);
+    return 0;
+}
+
+static int fs_gen_history(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                          FILE *out)
+{
+    (void)s, (void)w;
+    return engine_store_log(c->store, FS_HISTORY_MAX, fs_history_cb, out, NULL) < 0 ? -EIO : 0;
+}
+
+static int fs_gen_settle(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                         FILE *out)
+{
+    (void)w;
+    if (c->orch == NULL) {
+        fprintf(out, "settled at %.12s: nothing runs (--no-run)\n", s->head);
+        return 0;
+    }
+    /* Blocks (in open: a handle keeps what settle said) until the orchestrator has realised
+     * the last accepted change or failed to; the outcome is the content either way. A change
+     * being applied right now is waited for too: it is given to the orchestrator under
+     * apply_mu. */
+    pthread_mutex_lock(&c->apply_mu);
+    pthread_mutex_unlock(&c->apply_mu);
+    orch_settle(c->orch, out);
+    return 0;
+}
+
+/* ---- nodes/<node>/... ---- */
+
+static const struct engine_topology_node *fs_node(const struct fs_snap *s, const char *name)
+{
+    return s->model != NULL ? engine_topology_node_find(s->model->t, name) : NULL;
+}
+
+/* The image NODE runs at its current level, as derived. */
+static const struct engine_topology_image *fs_image(const struct fs_snap *s, const char *node)
+{
+    const struct engine_topology_derived *d = fs_snap_derived((struct fs_snap *)s);
+    const struct engine_topology_plan *p = d != NULL ? engine_topology_derived_find(d, node) : NULL;
+    return p != NULL && p->current < p->nimages ? &p->images[p->current] : NULL;
+}
+
+static int fs_gen_level(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                        FILE *out)
+{
+    const char *v = engine_topology_state_level(s->state, w->node);
+
+    (void)c;
+    if (v == NULL)
+        return -ENOENT;
+    fprintf(out, "%s\n", v);
+    return 0;
+}
+
+static int fs_gen_levels(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                         FILE *out)
+{
+    const struct engine_topology_node *n = fs_node(s, w->node);
+
+    (void)c;
+    if (n == NULL)
+        return -ENOENT;
+    for (size_t i = 0; i < n->nlevels; i++)
+        fprintf(out, "%s\n", n->levels[i]);
+    return 0;
+}
+
+static int fs_gen_type(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                       FILE *out)
+{
+    const struct engine_topology_node *n = fs_node(s, w->node);
+
+    (void)c;
+    if (n == NULL)
+        return -ENOENT;
+    fprintf(out, "%s\n", n->type);
+    return 0;
+}
+
+static int fs_gen_property(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                           FILE *out)
+{
+    const char *v = engine_topology_state_property(s->state, w->node, w->prop);
+
+    (void)c;
+    if (v != NULL) /* a property without a value reads as an empty file */
+        fprintf(out, "%s\n", v);
+    return 0;
+}
+
+static int fs_gen_modules(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                          FILE *out)
+{
+    const struct engine_topology_image *img = fs_image(s, w->node);
+
+    (void)c;
+    if (img == NULL)
+        return -ENOENT;
+    for (size_t i = 0; i < img->nmodules; i++)
+        fprintf(out, "%s\n", img->modules[i].name);
+    return 0;
+}
+
+static int fs_gen_pdp(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                      FILE *out)
+{
+    const struct engine_topology_image *img = fs_image(s, w->node);
+
+    (void)c;
+    if (img == NULL)
+        return -ENOENT;
+    fprintf(out, "%s\n", engine_pdp_name(img->pdp));
+    return 0;
+}
+
+/* The rules of the node's policy at its current level, in the policy language. */
+static int fs_gen_acl(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                      FILE *out)
+{
+    const struct engine_topology_image *img = fs_image(s, w->node);
+    struct engine_acl_blob b;
+    struct engine_acl_rule_view v;
+    void *blob = NULL;
+    size_t len = 0;
+    char line[4096];
+
+    (void)c;
+    if (img == NULL)
+        return -ENOENT;
+    if (img->policy == NULL) {
+        fprintf(out, "# %s at level %s enforces no access control\n", w->node, img->level);
+        return 0;
+    }
+    fprintf(out, "# %s at level %s: policy %s, pdp %s\n", w->node, img->level, img->policy,
+            engine_pdp_name(img->pdp));
+    if (!engine_acl_has_policy(s->acl, img->policy)) {
+        fprintf(out, "# policy/acl has no rule of policy %s: every request is denied\n",
+                img->policy);
+        return 0;
+    }
+    if (engine_acl_compile(&blob, &len, s->acl, img->policy, 0) < 0)
+        return -ENOMEM;
+    if (engine_acl_blob_open(&b, blob, len, NULL) == 0) {
+        for (uint32_t i = 0; engine_acl_blob_rule(&b, i, &v) == 0; i++) {
+            engine_acl_rule_format(line, sizeof(line), &v);
+            fprintf(out, "%s\n", line);
+        }
+    }
+    free(blob);
+    return 0;
+}
+
+/* nodes/<node>/status and status.json: what the orchestrator and the supervisor say. */
+static int fs_gen_status(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                         FILE *out)
+{
+    (void)s;
+    if (c->orch == NULL) {
+        fprintf(out, "not running (--no-run)\n");
+        return 0;
+    }
+    return orch_status(c->orch, w->node, out);
+}
+
+static int fs_gen_status_json(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                              FILE *out)
+{
+    const struct engine_topology_image *img = fs_image(s, w->node);
+
+    if (img == NULL)
+        return -ENOENT;
+    if (c->orch == NULL) {
+        fprintf(out,
+                "{\"node\": \"%s\", \"state\": \"not running\", \"level\": \"%s\", "
+                "\"image\": null, \"policy_version_acked\": null, \"pid\": null, "
+                "\"since\": null, \"why\": \"the mount runs with --no-run\"}\n",
+                w->node, img->level);
+        return 0;
+    }
+    return orch_status_json(c->orch, w->node, out);
+}
+
+static int fs_gen_console(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                          FILE *out)
+{
+    (void)s;
+    return c->orch != NULL ? orch_console(c->orch, w->node, out) : 0;
+}
+
+/* images/<id>/<file>: the file the builder wrote. */
+static int fs_gen_image_file(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                             FILE *out)
+{
+    char path[PATH_MAX], buf[65536];
+    size_t n;
+    FILE *f;
+
+    (void)s;
+    if (snprintf(path, sizeof(path), "%s/%s/%s", c->image_dir, w->node, w->name) >=
+            (int)sizeof(path) ||
+        (f = fopen(path, "rbe")) == NULL)
+        return -ENOENT;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        fwrite(buf, 1, n, out);
+    fclose(f);
+    return 0;
+}
+
+/* tosca/NAME: the interpreters' artifacts for the served state. */
+static int fs_gen_artifact(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                           FILE *out)
+{
+    const struct engine_topology_derived *d = fs_snap_artifacts((struct fs_snap *)s);
+    const char *text;
+    size_t len = 0;
+
+    (void)c;
+    if (d == NULL)
+        return -ENOMEM;
+    for (int a = 0; a < ENGINE_ARTIFACT_COUNT; a++) {
+        if (strcmp(engine_topology_artifact_name(a), w->name) != 0)
+            continue;
+        if ((text = engine_topology_derived_artifact(d, a, &len)) == NULL)
+            return -EIO;
+        fwrite(text, 1, len, out);
+        return 0;
+    }
+    return -ENOENT;
+}
+
+/* The tree (fs/MOUNT.md). Fields left out are 0: read-only, no live log, no temporary files. */
+static const struct fs_entry fs_tree[] = {
+    {.pattern = "", .mode = S_IFDIR | 0755, .temp_dir = 1},
+    {.pattern = "README", .mode = S_IFREG | 0444, .gen = fs_gen_readme},
+    {.pattern = "topology.yaml",
+     .mode = S_IFREG | 0644,
+     .gen = fs_gen_store_file,
+     .write = FS_W_FILE,
+     .file = FS_FILE_TOPOLOGY},
+    {.pattern = "history", .mode = S_IFREG | 0444, .gen = fs_gen_history},
+    {.pattern = "events", .mode = S_IFREG | 0444, .live = FS_LIVE_EVENTS},
+    {.pattern = "errors", .mode = S_IFREG | 0444, .live = FS_LIVE_ERRORS},
+    {.pattern = "settle", .mode = S_IFREG | 0444, .gen = fs_gen_settle, .at_open = 1},
+    {.pattern = "nodes", .mode = S_IFDIR | 0555},
+    {.pattern = "nodes/*", .mode = S_IFDIR | 0755, .temp_dir = 1},
+    {.pattern = "nodes/*/security_level",
+     .mode = S_IFREG | 0644,
+     .gen = fs_gen_level,
+     .write = FS_W_LEVEL},
+    {.pattern = "nodes/*/security_levels", .mode = S_IFREG | 0444, .gen = fs_gen_levels},
+    {.pattern = "nodes/*/type", .mode = S_IFREG | 0444, .gen = fs_gen_type},
+    {.pattern = "nodes/*/properties", .mode = S_IFDIR | 0755, .temp_dir = 1},
+    {.pattern = "nodes/*/properties/*",
+     .mode = S_IFREG | 0644,
+     .gen = fs_gen_property,
+     .write = FS_W_PROPERTY},
+    {.pattern = "nodes/*/modules", .mode = S_IFREG | 0444, .gen = fs_gen_modules},
+    {.pattern = "nodes/*/pdp", .mode = S_IFREG | 0444, .gen = fs_gen_pdp},
+    {.pattern = "nodes/*/acl", .mode = S_IFREG | 0444, .gen = fs_gen_acl},
+    {.pattern = "nodes/*/status", .mode = S_IFREG | 0444, .gen = fs_gen_status},
+    {.pattern = "nodes/*/status.json", .mode = S_IFREG | 0444, .gen = fs_gen_status_json},
+    {.pattern = "nodes/*/console", .mode = S_IFREG | 0444, .gen = fs_gen_console},
+    {.pattern = "nodes/*/image", .mode = S_IFLNK | 0777},
+    {.pattern = "images", .mode = S_IFDIR | 0555},
+    {.pattern = "images/*", .mode = S_IFDIR | 0555},
+    {.pattern = "images/*/manifest.json", .mode = S_IFREG | 0444, .gen = fs_gen_image_file},
+    {.pattern = "images/*/image", .mode = S_IFREG | 0444, .gen = fs_gen_image_file},
+    {.pattern = "images/*/build.log", .mode = S_IFREG | 0444, .gen = fs_gen_image_file},
+    {.pattern = "tosca", .mode = S_IFDIR | 0555},
+    {.pattern = "tosca/unitosca.yaml", .mode = S_IFREG | 0444, .gen = fs_gen_artifact},
+    {.pattern = "tosca/tosca.yaml", .mode = S_IFREG | 0444, .gen = fs_gen_artifact},
+    {.pattern = "tosca/p_so.json", .mode = S_IFREG | 0444, .gen = fs_gen_artifact},
+    {.pattern = "tosca/p_ug.json", .mode = S_IFREG | 0444, .gen = fs_gen_artifact},
+    {.pattern = "tosca/topology.dot", .mode = S_IFREG | 0444, .gen = fs_gen_artifact},
+    {.pattern = "policy", .mode = S_IFDIR | 0755, .temp_dir = 1},
+    {.pattern = "policy/acl",
+     .mode = S_IFREG | 0644,
+     .gen = fs_gen_store_file,
+     .write = FS_W_FILE,
+     .file = FS_FILE_ACL},
+    {.pattern = "policy/groups",
+     .mode = S_IFREG | 0644,
+     .gen = fs_gen_store_file,
+     .write = FS_W_FILE,
+     .file = FS_FILE_GROUPS},
+    {.pattern = "policy/credentials",
+     .mode = S_IFREG | 0640,
+     .gen = fs_gen_store_file,
+     .write = FS_W_FILE,
+     .file = FS_FILE_CREDENTIALS},
+};
+
+#define FS_TREE_N (sizeof(fs_tree) / sizeof(fs_tree[0]))
+
+/* ---- resolving a path ---- */
+
+/* Splits PATH ("/a/b/c") into W->dir ("a/b") and W->name ("c"); -ENAMETOOLONG or 0. */
+static int fs_split(const char *path, struct fs_where *w)
+{
+    const char *p = path[0] == '/' ? path + 1 : path, *slash = strrchr(p, '/');
+    size_t dl = slash != NULL ? (size_t)(slash - p) : 0;
+    const char *name = slash != NULL ? slash + 1 : p;
+
+    if (dl >= sizeof(w->dir) || strlen(name) > FS_NAME_MAX)
+        return -ENAMETOOLONG;
+    memcpy(w->dir, p, dl);
+    w->dir[dl] = '\0';
+    strcpy(w->name, name);
+    return 0;
+}
+
+/*
+ * Does the relative path P match PATTERN? Each '*' takes one segment: the first into NODE,
+ * the second into PROP (both FS_NAME_MAX + 1 bytes).
+ */
+static int fs_pattern_match(const char *pattern, const char *p, char *node, char *prop)
+{
+    int star = 0;
+
+    for (;;) {
+        const char *pe = strchr(pattern, '/'), *se = strchr(p, '/');
+        size_t pl = pe ? (size_t)(pe - pattern) : strlen(pattern);
+        size_t sl = se ? (size_t)(se - p) : strlen(p);
+        if (pl == 1 && pattern[0] == '*') {
+            char *dst = star++ == 0 ? node : prop;
+            if (sl == 0 || sl > FS_NAME_MAX)
+                return 0;
+            memcpy(dst, p, sl);
+            dst[sl] = '\0';
+        } else if (pl != sl || memcmp(pattern, p, pl) != 0) {
+            return 0;
+        }
+        if ((pe == NULL) != (se == NULL))
+            return 0;
+        if (pe == NULL)
+            return 1;
+        pattern = pe + 1;
+        p = se + 1;
+    }
+}
+
+/* Is ID an image the orchestrator built (a directory of its image directory)? */
+static int fs_image_exists(struct fs_ctx *c, const char *id)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    size_t n = strlen(id);
+
+    if (c->image_dir == NULL || n != 40 || strspn(id, "0123456789abcdef") != n)
+        return 0;
+    snprintf(path, sizeof(path), "%s/%s", c->image_dir, id);
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* nodes/NODE/image: "../../images/ID" of the image NODE runs; -ENOENT when none. */
+int fs_image_link(struct fs_ctx *c, const char *node, char *buf, size_t size)
+{
+    char id[41];
+
+    if (c->orch == NULL || orch_node_image(c->orch, node, id) < 0)
+        return -ENOENT;
+    snprintf(buf, size, "../../images/%s", id);
+    return 0;
+}
+
+/* The row of relative path P whose node and property exist in the served state, or NULL. */
+static const struct fs_entry *fs_match(struct fs_ctx *c, const char *p, char *node, char *prop)
+{
+    const struct fs_entry *found = NULL;
+    struct fs_snap *s = NULL;
+
+    node[0] = prop[0] = '\0';
+    for (size_t i = 0; i < FS_TREE_N && found == NULL; i++) {
+        if (!fs_pattern_match(fs_tree[i].pattern, p, node, prop))
+            continue;
+        if (node[0] == '\0') {
+            found = &fs_tree[i];
+            break;
+        }
+        if (strncmp(fs_tree[i].pattern, "images/", 7) == 0) {
+            found = fs_image_exists(c, node) ? &fs_tree[i] : NULL;
+            break;
+        }
+        if (s == NULL)
+            s = fs_snap_get(c);
+        const struct engine_topology_node *n = fs_node(s, node);
+        if (n != NULL && (prop[0] == '\0' || engine_topology_node_prop(n, prop) != NULL))
+            found = &fs_tree[i];
+        else
+            break; /* a literal row never follows a starred one for the same path */
+    }
+    fs_snap_put(c, s);
+    return found;
+}
+
+/* Finds PATH's row in the tree (W->e), or leaves it NULL. */
+int fs_resolve(struct fs_ctx *c, const char *path, struct fs_where *w)
+{
+    const char *p = path[0] == '/' ? path + 1 : path;
+    int rc;
+
+    if ((rc = fs_split(path, w)) < 0)
+        return rc;
+    w->e = fs_match(c, p, w->node, w->prop);
+    return 0;
+}
+
+/* The row of directory DIR ("" for the root), or NULL. */
+const struct fs_entry *fs_dir_entry(struct fs_ctx *c, const char *dir)
+{
+    char node[FS_NAME_MAX + 1], prop[FS_NAME_MAX + 1];
+    const struct fs_entry *e = fs_match(c, dir, node, prop);
+
+    return e != NULL && S_ISDIR(e->mode) ? e : NULL;
+}
+
+/* The entries of images/: every image built for this mount. */
+static void fs_images_list(struct fs_ctx *c, fs_list_fn fn, void *arg)
+{
+    DIR *dir = c->image_dir != NULL ? opendir(c->image_dir) : NULL;
+    struct dirent *e;
+
+    while (dir != NULL && (e = readdir(dir)) != NULL)
+        if (fs_image_exists(c, e->d_name))
+            fn(arg, e->d_name);
+    if (dir != NULL)
+        closedir(dir);
+}
+
+int fs_tree_list(struct fs_ctx *c, const char *p, fs_list_fn fn, void *arg)
+{
+    char node[FS_NAME_MAX + 1], prop[FS_NAME_MAX + 1];
+    const struct fs_entry *d = fs_match(c, p, node, prop);
+    size_t dl;
+
+    if (d == NULL || !S_ISDIR(d->mode))
+        return d == NULL ? -ENOENT : -ENOTDIR;
+    dl = strlen(d->pattern);
+    fn(arg, ".");
+    fn(arg, "..");
+    /* The rows one segment below D's pattern; a starred one stands for every node or
+     * every property of the node. */
+    for (size_t i = 0; i < FS_TREE_N; i++) {
+        const char *q = fs_tree[i].pattern;
+        if (q[0] == '\0')
+            continue;
+        if (dl > 0 && (strncmp(q, d->pattern, dl) != 0 || q[dl] != '/'))
+            continue;
+        q += dl > 0 ? dl + 1 : 0;
+        if (strchr(q, '/') != NULL)
+            continue;
+        if (strcmp(q, "image") == 0 && strcmp(d->pattern, "nodes/*") == 0) {
+            char link[PATH_MAX];
+            if (fs_image_link(c, node, link, sizeof(link)) == 0)
+                fn(arg, q);
+            continue;
+        }
+        if (strcmp(q, "*") != 0) {
+            fn(arg, q);
+            continue;
+        }
+        if (strcmp(d->pattern, "images") == 0) {
+            fs_images_list(c, fn, arg);
+            continue;
+        }
+        struct fs_snap *s = fs_snap_get(c);
+        if (s->model != NULL && node[0] == '\0') {
+            for (size_t n = 0; n < engine_topology_node_count(s->model->t); n++)
+                fn(arg, engine_topology_node_at(s->model->t, n)->name);
+        } else if (s->model != NULL) {
+            const struct engine_topology_node *nd = fs_node(s, node);
+            for (size_t k = 0; nd != NULL && k < nd->nprops; k++)
+                fn(arg, nd->props[k].name);
+        }
+        fs_snap_put(c, s);
+    }
+    return 0;
+}
+
+int fs_writable(const struct fs_entry *e)
+{
+    return e->write != FS_W_NONE;
+}
+
+/* The log a live row reads (events or errors). */
+struct fs_log *fs_live_log(struct fs_ctx *c, const struct fs_entry *e)
+{
+    return e->live == FS_LIVE_EVENTS ? &c->events : &c->errors;
+}
+
+/* Generates the content of W's file into a new buffer. */
+int fs_generate(struct fs_ctx *c, const struct fs_where *w, char **out, size_t *len)
+{
+    struct fs_snap *s;
+    FILE *f;
+    int rc;
+
+    *out = NULL;
+    *len = 0;
+    if ((f = open_memstream(out, len)) == NULL)
+        return -ENOMEM;
+    s = fs_snap_get(c);
+    rc = w->e->gen(c, s, w, f);
+    fs_snap_put(c, s);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *len = 0;
+    }
+    return rc;
+}
+
+/* The store path of W's row, as the target of a change. */
+void fs_target_of(struct fs_target *t, const struct fs_where *w, const char *path)
+{
+    memset(t, 0, sizeof(*t));
+    t->kind = w->e->write == FS_W_LEVEL      ? FS_TARGET_LEVEL
+              : w->e->write == FS_W_PROPERTY ? FS_TARGET_PROPERTY
+                                             : FS_TARGET_FILE;
+    t->file = w->e->file;
+    t->node = w->node;
+    t->prop = w->prop;
+    t->path = path[0] == '/' ? path + 1 : path;
+}
