@@ -254,7 +254,7 @@ struct fs_ctx {
     struct fs_snap *snap;      /* mu: the served state */
     struct fs_temp *temps;     /* mu */
     struct fs_perm *perms;     /* mu: modes and owners set with chmod and chown */
-    struct fs_handle *handles; /* mu: open files (fs_ops.c); any left at unmount are freed */
+    struct fs_handle *handles; /* mu: open files (fs_handle.c); any left at unmount are freed */
     size_t temp_bytes;         /* mu */
     size_t temp_count;         /* mu */
     struct fs_log events;      /* mu */
@@ -439,6 +439,57 @@ void fs_temp_free(struct fs_temp *t);
 int fs_temp_truncate(struct fs_ctx *c, struct fs_temp *t, size_t len);
 /* Calls FN(ARG, name) for every temporary file of directory DIR. */
 void fs_temp_list(struct fs_ctx *c, const char *dir, fs_list_fn fn, void *arg);
+
+/* ---- open files (fs_handle.c) ---- */
+
+/* What the kernel's file handle (fuse_file_info.fh) points to, from open to release. */
+enum fs_handle_kind {
+    FS_H_SNAPSHOT, /* a read-only file: its content at open */
+    FS_H_CONTROL,  /* a writable store file: a private buffer, applied at flush */
+    FS_H_TEMP,     /* an in-memory temporary file (shared by its handles) */
+    FS_H_LIVE,     /* events or errors: read as they grow */
+};
+
+struct fs_handle {
+    enum fs_handle_kind kind;
+    struct fs_where w;
+    char *path;
+    pthread_mutex_t mu; /* protects buf, len, cap, dirty */
+    char *buf;
+    size_t len, cap;
+    int dirty;            /* CONTROL: written since the last flush */
+    int append;           /* opened with O_APPEND */
+    int trunc;            /* CONTROL: opened with O_TRUNC */
+    int wrote;            /* CONTROL: write() was called (even if refused) */
+    int applied;          /* CONTROL: a change was applied from this handle */
+    uid_t uid;            /* who opened it (release comes without the closer's credentials) */
+    int failed;           /* CONTROL: a write was refused with this errno: nothing of the handle is
+                           * applied any more, every later flush returns it again */
+    struct fs_temp *temp; /* TEMP: counted in temp->opens (ctx->mu) */
+    struct fs_handle *prev, *next; /* ctx->mu: ctx->handles, from open to release */
+};
+
+/* A handle of KIND on PATH (resolved as W), opened by UID; NULL when out of memory. */
+struct fs_handle *fs_handle_new(enum fs_handle_kind kind, const char *path,
+                                const struct fs_where *w, uid_t uid);
+void fs_handle_free(struct fs_handle *h);
+/* Counts H in C's open handles (from its open until fs_handle_release()). */
+void fs_handle_track(struct fs_ctx *c, struct fs_handle *h);
+/* The kernel's release of H: applies an O_TRUNC open that wrote nothing, then frees H. */
+void fs_handle_release(struct fs_ctx *c, struct fs_handle *h);
+/* At unmount: frees the handles whose release the kernel had not sent before the session
+ * ended. */
+void fs_handles_drop(struct fs_ctx *c);
+/* Flush and fsync: applies a control handle's buffer as UID when it was written; clears its
+ * dirty mark. Returns 0 or the change's error. */
+int fs_handle_apply(struct fs_ctx *c, struct fs_handle *h, uid_t uid);
+/* A write of BUF[0..SIZE) at OFF to a control handle by UID: kept in its buffer and checked
+ * early (a line of a level or a property is applied at once). Returns SIZE or a negative
+ * errno (-EFBIG, the check's error). */
+int fs_handle_write(struct fs_ctx *c, struct fs_handle *h, const char *buf, size_t size, off_t off,
+                    uid_t uid);
+/* ftruncate of a control handle to SIZE bytes. Returns 0 or -ENOMEM. */
+int fs_handle_truncate(struct fs_handle *h, size_t size);
 
 /* ---- FUSE (fs_ops.c) ---- */
 

@@ -19,155 +19,16 @@ static struct fs_ctx *fs_ctx_get(void)
     return fuse_get_context()->private_data;
 }
 
-/* ---- open files ---- */
-
-enum fs_handle_kind {
-    FS_H_SNAPSHOT, /* a read-only file: its content at open */
-    FS_H_CONTROL,  /* a writable store file: a private buffer, applied at flush */
-    FS_H_TEMP,     /* an in-memory temporary file (shared by its handles) */
-    FS_H_LIVE,     /* events or errors: read as they grow */
-};
-
-struct fs_handle {
-    enum fs_handle_kind kind;
-    struct fs_where w;
-    char *path;
-    pthread_mutex_t mu; /* protects buf, len, cap, dirty */
-    char *buf;
-    size_t len, cap;
-    int dirty;            /* CONTROL: written since the last flush */
-    int append;           /* opened with O_APPEND */
-    int trunc;            /* CONTROL: opened with O_TRUNC */
-    int wrote;            /* CONTROL: write() was called (even if refused) */
-    int applied;          /* CONTROL: a change was applied from this handle */
-    uid_t uid;            /* who opened it (release comes without the closer's credentials) */
-    int failed;           /* CONTROL: a write was refused with this errno: nothing of the handle is
-                           * applied any more, every later flush returns it again */
-    struct fs_temp *temp; /* TEMP: counted in temp->opens (ctx->mu) */
-    struct fs_handle *prev, *next; /* ctx->mu: ctx->handles, from open to release */
-};
-
-static void fs_handle_free(struct fs_handle *h)
-{
-    if (h == NULL)
-        return;
-    pthread_mutex_destroy(&h->mu);
-    free(h->buf);
-    free(h->path);
-    free(h);
-}
-
-static struct fs_handle *fs_handle_new(enum fs_handle_kind kind, const char *path,
-                                       const struct fs_where *w)
-{
-    struct fs_handle *h = calloc(1, sizeof(*h));
-
-    if (h == NULL)
-        return NULL;
-    if ((h->path = strdup(path[0] == '/' ? path + 1 : path)) == NULL) {
-        free(h);
-        return NULL;
-    }
-    h->kind = kind;
-    h->w = *w;
-    h->uid = fuse_get_context()->uid;
-    pthread_mutex_init(&h->mu, NULL);
-    return h;
-}
-
 /* Hands H to the kernel as FI's file handle; it is counted in C until its release. */
 static void fs_handle_give(struct fs_ctx *c, struct fs_handle *h, struct fuse_file_info *fi)
 {
-    pthread_mutex_lock(&c->mu);
-    h->prev = NULL;
-    h->next = c->handles;
-    if (c->handles != NULL)
-        c->handles->prev = h;
-    c->handles = h;
-    pthread_mutex_unlock(&c->mu);
+    fs_handle_track(c, h);
     fi->fh = (uintptr_t)h;
-}
-
-/* Takes H out of C's list (at its release). Caller holds c->mu. */
-static void fs_handle_untrack(struct fs_ctx *c, struct fs_handle *h)
-{
-    if (h->prev != NULL)
-        h->prev->next = h->next;
-    else if (c->handles == h)
-        c->handles = h->next;
-    if (h->next != NULL)
-        h->next->prev = h->prev;
-    h->prev = h->next = NULL;
-}
-
-/* At unmount: releases that the kernel had not sent before the session ended. */
-static void fs_handles_drop(struct fs_ctx *c)
-{
-    pthread_mutex_lock(&c->mu);
-    while (c->handles != NULL) {
-        struct fs_handle *h = c->handles;
-        fs_handle_untrack(c, h);
-        if (h->kind == FS_H_TEMP && --h->temp->opens == 0 && !h->temp->linked)
-            fs_temp_free(h->temp);
-        fs_handle_free(h);
-    }
-    pthread_mutex_unlock(&c->mu);
 }
 
 static struct fs_handle *fs_fh(struct fuse_file_info *fi)
 {
     return fi != NULL ? (struct fs_handle *)(uintptr_t)fi->fh : NULL;
-}
-
-/* Applies a control handle's buffer when it was written; clears its dirty mark. */
-static int fs_handle_apply(struct fs_ctx *c, struct fs_handle *h)
-{
-    struct fs_target t;
-    int rc = 0;
-
-    pthread_mutex_lock(&h->mu);
-    if (h->kind == FS_H_CONTROL && h->failed) {
-        /* What remains is what the writer did not mean to apply (e.g. vim truncates, then
-         * its write is refused): all of it or nothing, and here nothing. */
-        h->dirty = 0;
-        rc = h->failed;
-    } else if (h->kind == FS_H_CONTROL && h->dirty) {
-        h->dirty = 0;
-        h->applied = 1;
-        fs_target_of(&t, &h->w, h->path);
-        rc = fs_apply(c, &t, h->buf != NULL ? h->buf : "", h->len, fuse_get_context()->uid);
-    }
-    pthread_mutex_unlock(&h->mu);
-    return rc;
-}
-
-/*
- * The early check of a write (see fs_apply_check()): made when the buffer ends a line and is
- * small, for every writable file but topology.yaml. For these files a prefix that ends a
- * line of a valid file is valid itself, so the check never refuses what the whole write
- * would make valid. A YAML prefix can be invalid on its own: topology.yaml is checked at
- * close only. Caller holds h->mu.
- */
-#define FS_EARLY_CHECK_MAX (64u << 10)
-
-static int fs_handle_check(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
-{
-    struct fs_target t;
-    int rc;
-
-    fs_target_of(&t, &h->w, h->path);
-    if (h->len == 0 || h->len > FS_EARLY_CHECK_MAX || h->buf[h->len - 1] != '\n' ||
-        (t.kind == FS_TARGET_FILE && t.file == FS_FILE_TOPOLOGY))
-        return 0;
-    if (t.kind == FS_TARGET_FILE)
-        return fs_apply_check(c, &t, h->buf, h->len, uid);
-    /* A level or a property is one line: once it is written whole, any further write could
-     * only make it invalid. So it is applied (committed) now, and the write returns once the
-     * change is durable, also for a shell builtin that never looks at close(2). */
-    if ((rc = fs_apply(c, &t, h->buf, h->len, uid)) < 0)
-        return rc;
-    h->applied = 1;
-    return 1;
 }
 
 /* ---- operations ---- */
@@ -323,7 +184,7 @@ static int fs_op_open(const char *path, struct fuse_file_info *fi)
             pthread_mutex_unlock(&c->mu);
             return -ENOENT;
         }
-        if ((h = fs_handle_new(FS_H_TEMP, path, &w)) == NULL) {
+        if ((h = fs_handle_new(FS_H_TEMP, path, &w, fuse_get_context()->uid)) == NULL) {
             pthread_mutex_unlock(&c->mu);
             return -ENOMEM;
         }
@@ -341,12 +202,13 @@ static int fs_op_open(const char *path, struct fuse_file_info *fi)
     if (wr && !fs_writable(w.e))
         return -EACCES; /* read-only, even for root */
     if (w.e->live) {
-        if ((h = fs_handle_new(FS_H_LIVE, path, &w)) == NULL)
+        if ((h = fs_handle_new(FS_H_LIVE, path, &w, fuse_get_context()->uid)) == NULL)
             return -ENOMEM;
         fs_handle_give(c, h, fi);
         return 0;
     }
-    if ((h = fs_handle_new(wr ? FS_H_CONTROL : FS_H_SNAPSHOT, path, &w)) == NULL)
+    if ((h = fs_handle_new(wr ? FS_H_CONTROL : FS_H_SNAPSHOT, path, &w, fuse_get_context()->uid)) ==
+        NULL)
         return -ENOMEM;
     if (wr && (fi->flags & O_TRUNC)) {
         h->trunc = 1; /* empty; applied as such at release if nothing is written */
@@ -401,7 +263,7 @@ static int fs_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
         return -ENOSPC;
     }
     t = calloc(1, sizeof(*t));
-    h = fs_handle_new(FS_H_TEMP, path, &w);
+    h = fs_handle_new(FS_H_TEMP, path, &w, fuse_get_context()->uid);
     if (t == NULL || h == NULL || (t->dir = strdup(w.dir)) == NULL ||
         (t->name = strdup(w.name)) == NULL) {
         pthread_mutex_unlock(&c->mu);
@@ -477,6 +339,7 @@ static int fs_op_write(const char *path, const char *buf, size_t size, off_t off
     size_t end;
     int rc;
 
+    (void)path;
     if (size > INT_MAX || off < 0)
         return -EINVAL;
     if (h->kind == FS_H_TEMP) {
@@ -496,84 +359,19 @@ static int fs_op_write(const char *path, const char *buf, size_t size, off_t off
     }
     if (h->kind != FS_H_CONTROL)
         return -EBADF;
-    pthread_mutex_lock(&h->mu);
-    h->wrote = 1;
-    if (h->append)
-        off = (off_t)h->len;
-    end = (size_t)off + size;
-    {
-        struct fs_target t;
-        fs_target_of(&t, &h->w, path);
-        if (end > fs_target_max(&t)) {
-            pthread_mutex_unlock(&h->mu);
-            fs_error(c, "refused %s (EFBIG) written by uid %lu: larger than %zu bytes", h->path,
-                     (unsigned long)fuse_get_context()->uid, fs_target_max(&t));
-            return -EFBIG;
-        }
-    }
-    if (end > h->cap) {
-        size_t cap = h->cap ? h->cap : 256;
-        char *nb;
-        while (cap < end)
-            cap *= 2;
-        if ((nb = realloc(h->buf, cap)) == NULL) {
-            pthread_mutex_unlock(&h->mu);
-            return -ENOMEM;
-        }
-        h->buf = nb;
-        h->cap = cap;
-    }
-    {
-        /* What this write overwrites, to put it back if the early check refuses it. */
-        size_t old_len = h->len, over = (size_t)off < old_len ? old_len - (size_t)off : 0;
-        char *saved = NULL;
-        if (over > size)
-            over = size;
-        if (over > 0 && (saved = malloc(over)) == NULL) {
-            pthread_mutex_unlock(&h->mu);
-            return -ENOMEM;
-        }
-        if (over > 0)
-            memcpy(saved, h->buf + off, over);
-        if ((size_t)off > h->len)
-            memset(h->buf + h->len, 0, (size_t)off - h->len);
-        memcpy(h->buf + off, buf, size);
-        if (end > h->len)
-            h->len = end;
-        rc = fs_handle_check(c, h, fuse_get_context()->uid);
-        if (rc > 0) {
-            /* applied already: nothing left for flush */
-            free(saved);
-            h->dirty = 0;
-            pthread_mutex_unlock(&h->mu);
-            return (int)size;
-        }
-        if (rc < 0) {
-            if (over > 0)
-                memcpy(h->buf + off, saved, over);
-            h->len = old_len;
-            h->failed = rc;
-            free(saved);
-            pthread_mutex_unlock(&h->mu);
-            return rc;
-        }
-        free(saved);
-    }
-    h->dirty = 1;
-    pthread_mutex_unlock(&h->mu);
-    return (int)size;
+    return fs_handle_write(c, h, buf, size, off, fuse_get_context()->uid);
 }
 
 static int fs_op_flush(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
-    return fs_handle_apply(fs_ctx_get(), fs_fh(fi));
+    return fs_handle_apply(fs_ctx_get(), fs_fh(fi), fuse_get_context()->uid);
 }
 
 static int fs_op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
     (void)path, (void)datasync;
-    return fs_handle_apply(fs_ctx_get(), fs_fh(fi));
+    return fs_handle_apply(fs_ctx_get(), fs_fh(fi), fuse_get_context()->uid);
 }
 
 static int fs_op_release(const char *path, struct fuse_file_info *fi)
@@ -582,20 +380,7 @@ static int fs_op_release(const char *path, struct fuse_file_info *fi)
     struct fs_handle *h = fs_fh(fi);
 
     (void)path;
-    /* `: > FILE` opens with O_TRUNC and writes nothing: the empty content is the change.
-     * Applied here, after the last close, as no flush can tell it from the close that a
-     * shell makes before writing (its error is recorded in errors, close(2) cannot see it). */
-    if (h->kind == FS_H_CONTROL && h->trunc && !h->wrote && !h->applied && !h->failed) {
-        struct fs_target t;
-        fs_target_of(&t, &h->w, h->path);
-        fs_apply(c, &t, "", 0, h->uid);
-    }
-    pthread_mutex_lock(&c->mu);
-    fs_handle_untrack(c, h);
-    if (h->kind == FS_H_TEMP && --h->temp->opens == 0 && !h->temp->linked)
-        fs_temp_free(h->temp);
-    pthread_mutex_unlock(&c->mu);
-    fs_handle_free(h);
+    fs_handle_release(c, h);
     return 0;
 }
 
@@ -609,24 +394,8 @@ static int fs_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 
     if (size < 0)
         return -EINVAL;
-    if (h != NULL && h->kind == FS_H_CONTROL) {
-        pthread_mutex_lock(&h->mu);
-        if ((size_t)size > h->len) {
-            char *nb = realloc(h->buf, (size_t)size);
-            if (nb == NULL) {
-                pthread_mutex_unlock(&h->mu);
-                return -ENOMEM;
-            }
-            memset(nb + h->len, 0, (size_t)size - h->len);
-            h->buf = nb;
-            h->cap = (size_t)size;
-        }
-        h->len = (size_t)size;
-        h->dirty = 1;
-        h->wrote = 1;
-        pthread_mutex_unlock(&h->mu);
-        return 0;
-    }
+    if (h != NULL && h->kind == FS_H_CONTROL)
+        return fs_handle_truncate(h, (size_t)size);
     if (h != NULL && h->kind == FS_H_TEMP) {
         pthread_mutex_lock(&c->mu);
         rc = fs_temp_truncate(c, h->temp, (size_t)size);

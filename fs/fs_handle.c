@@ -1,0 +1,235 @@
+/*
+ * fs_handle.c — open files: what a handle holds (fs_int.h), the handles a mount has open, and
+ * the write buffer of a control file, checked early and applied at flush or release.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_int.h"
+
+void fs_handle_free(struct fs_handle *h)
+{
+    if (h == NULL)
+        return;
+    pthread_mutex_destroy(&h->mu);
+    free(h->buf);
+    free(h->path);
+    free(h);
+}
+
+struct fs_handle *fs_handle_new(enum fs_handle_kind kind, const char *path,
+                                const struct fs_where *w, uid_t uid)
+{
+    struct fs_handle *h = calloc(1, sizeof(*h));
+
+    if (h == NULL)
+        return NULL;
+    if ((h->path = strdup(path[0] == '/' ? path + 1 : path)) == NULL) {
+        free(h);
+        return NULL;
+    }
+    h->kind = kind;
+    h->w = *w;
+    h->uid = uid;
+    pthread_mutex_init(&h->mu, NULL);
+    return h;
+}
+
+void fs_handle_track(struct fs_ctx *c, struct fs_handle *h)
+{
+    pthread_mutex_lock(&c->mu);
+    h->prev = NULL;
+    h->next = c->handles;
+    if (c->handles != NULL)
+        c->handles->prev = h;
+    c->handles = h;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Takes H out of C's list (at its release). Caller holds c->mu. */
+static void fs_handle_untrack(struct fs_ctx *c, struct fs_handle *h)
+{
+    if (h->prev != NULL)
+        h->prev->next = h->next;
+    else if (c->handles == h)
+        c->handles = h->next;
+    if (h->next != NULL)
+        h->next->prev = h->prev;
+    h->prev = h->next = NULL;
+}
+
+void fs_handles_drop(struct fs_ctx *c)
+{
+    pthread_mutex_lock(&c->mu);
+    while (c->handles != NULL) {
+        struct fs_handle *h = c->handles;
+        fs_handle_untrack(c, h);
+        if (h->kind == FS_H_TEMP && --h->temp->opens == 0 && !h->temp->linked)
+            fs_temp_free(h->temp);
+        fs_handle_free(h);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+void fs_handle_release(struct fs_ctx *c, struct fs_handle *h)
+{
+    /* `: > FILE` opens with O_TRUNC and writes nothing: the empty content is the change.
+     * Applied here, after the last close, as no flush can tell it from the close that a
+     * shell makes before writing (its error is recorded in errors, close(2) cannot see it). */
+    if (h->kind == FS_H_CONTROL && h->trunc && !h->wrote && !h->applied && !h->failed) {
+        struct fs_target t;
+        fs_target_of(&t, &h->w, h->path);
+        fs_apply(c, &t, "", 0, h->uid);
+    }
+    pthread_mutex_lock(&c->mu);
+    fs_handle_untrack(c, h);
+    if (h->kind == FS_H_TEMP && --h->temp->opens == 0 && !h->temp->linked)
+        fs_temp_free(h->temp);
+    pthread_mutex_unlock(&c->mu);
+    fs_handle_free(h);
+}
+
+int fs_handle_apply(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
+{
+    struct fs_target t;
+    int rc = 0;
+
+    pthread_mutex_lock(&h->mu);
+    if (h->kind == FS_H_CONTROL && h->failed) {
+        /* What remains is what the writer did not mean to apply (e.g. vim truncates, then
+         * its write is refused): all of it or nothing, and here nothing. */
+        h->dirty = 0;
+        rc = h->failed;
+    } else if (h->kind == FS_H_CONTROL && h->dirty) {
+        h->dirty = 0;
+        h->applied = 1;
+        fs_target_of(&t, &h->w, h->path);
+        rc = fs_apply(c, &t, h->buf != NULL ? h->buf : "", h->len, uid);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
+/*
+ * The early check of a write (see fs_apply_check()): made when the buffer ends a line and is
+ * small, for every writable file but topology.yaml. For these files a prefix that ends a
+ * line of a valid file is valid itself, so the check never refuses what the whole write
+ * would make valid. A YAML prefix can be invalid on its own: topology.yaml is checked at
+ * close only. Caller holds h->mu.
+ */
+#define FS_EARLY_CHECK_MAX (64u << 10)
+
+static int fs_handle_check(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
+{
+    struct fs_target t;
+    int rc;
+
+    fs_target_of(&t, &h->w, h->path);
+    if (h->len == 0 || h->len > FS_EARLY_CHECK_MAX || h->buf[h->len - 1] != '\n' ||
+        (t.kind == FS_TARGET_FILE && t.file == FS_FILE_TOPOLOGY))
+        return 0;
+    if (t.kind == FS_TARGET_FILE)
+        return fs_apply_check(c, &t, h->buf, h->len, uid);
+    /* A level or a property is one line: once it is written whole, any further write could
+     * only make it invalid. So it is applied (committed) now, and the write returns once the
+     * change is durable, also for a shell builtin that never looks at close(2). */
+    if ((rc = fs_apply(c, &t, h->buf, h->len, uid)) < 0)
+        return rc;
+    h->applied = 1;
+    return 1;
+}
+
+int fs_handle_write(struct fs_ctx *c, struct fs_handle *h, const char *buf, size_t size, off_t off,
+                    uid_t uid)
+{
+    size_t end;
+    int rc;
+
+    pthread_mutex_lock(&h->mu);
+    h->wrote = 1;
+    if (h->append)
+        off = (off_t)h->len;
+    end = (size_t)off + size;
+    {
+        struct fs_target t;
+        fs_target_of(&t, &h->w, h->path);
+        if (end > fs_target_max(&t)) {
+            pthread_mutex_unlock(&h->mu);
+            fs_error(c, "refused %s (EFBIG) written by uid %lu: larger than %zu bytes", h->path,
+                     (unsigned long)uid, fs_target_max(&t));
+            return -EFBIG;
+        }
+    }
+    if (end > h->cap) {
+        size_t cap = h->cap ? h->cap : 256;
+        char *nb;
+        while (cap < end)
+            cap *= 2;
+        if ((nb = realloc(h->buf, cap)) == NULL) {
+            pthread_mutex_unlock(&h->mu);
+            return -ENOMEM;
+        }
+        h->buf = nb;
+        h->cap = cap;
+    }
+    {
+        /* What this write overwrites, to put it back if the early check refuses it. */
+        size_t old_len = h->len, over = (size_t)off < old_len ? old_len - (size_t)off : 0;
+        char *saved = NULL;
+        if (over > size)
+            over = size;
+        if (over > 0 && (saved = malloc(over)) == NULL) {
+            pthread_mutex_unlock(&h->mu);
+            return -ENOMEM;
+        }
+        if (over > 0)
+            memcpy(saved, h->buf + off, over);
+        if ((size_t)off > h->len)
+            memset(h->buf + h->len, 0, (size_t)off - h->len);
+        memcpy(h->buf + off, buf, size);
+        if (end > h->len)
+            h->len = end;
+        rc = fs_handle_check(c, h, uid);
+        if (rc > 0) {
+            /* applied already: nothing left for flush */
+            free(saved);
+            h->dirty = 0;
+            pthread_mutex_unlock(&h->mu);
+            return (int)size;
+        }
+        if (rc < 0) {
+            if (over > 0)
+                memcpy(h->buf + off, saved, over);
+            h->len = old_len;
+            h->failed = rc;
+            free(saved);
+            pthread_mutex_unlock(&h->mu);
+            return rc;
+        }
+        free(saved);
+    }
+    h->dirty = 1;
+    pthread_mutex_unlock(&h->mu);
+    return (int)size;
+}
+
+int fs_handle_truncate(struct fs_handle *h, size_t size)
+{
+    pthread_mutex_lock(&h->mu);
+    if (size > h->len) {
+        char *nb = realloc(h->buf, size);
+        if (nb == NULL) {
+            pthread_mutex_unlock(&h->mu);
+            return -ENOMEM;
+        }
+        memset(nb + h->len, 0, size - h->len);
+        h->buf = nb;
+        h->cap = size;
+    }
+    h->len = size;
+    h->dirty = 1;
+    h->wrote = 1;
+    pthread_mutex_unlock(&h->mu);
+    return 0;
+}
