@@ -491,7 +491,7 @@ int fs_handle_write(struct fs_ctx *c, struct fs_handle *h, const char *buf, size
 /* ftruncate of a control handle to SIZE bytes. Returns 0 or -ENOMEM. */
 int fs_handle_truncate(struct fs_handle *h, size_t size);
 
-/* ---- FUSE (fs_ops.c) ---- */
+/* ---- serving (fs_serve.c; the FUSE operations are in fs_fuse.h) ---- */
 
 /* Serves C at MOUNTPOINT with libfuse; FUSE_ARGC/ARGV are libfuse's options. Returns the
  * exit status. FOREGROUND 0 daemonises after mounting, sending stderr to LOG_PATH. */

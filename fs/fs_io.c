@@ -1,0 +1,292 @@
+/*
+ * fs_io.c — the FUSE operations on open files: open and create (a handle per open, fs_handle.c),
+ * read, write, flush, fsync, release, and truncate (by handle or by path).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs_fuse.h"
+
+/* Hands H to the kernel as FI's file handle; it is counted in C until its release. */
+static void fs_handle_give(struct fs_ctx *c, struct fs_handle *h, struct fuse_file_info *fi)
+{
+    fs_handle_track(c, h);
+    fi->fh = (uintptr_t)h;
+}
+
+int fs_op_open(const char *path, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    int acc = fi->flags & O_ACCMODE, wr = acc != O_RDONLY, rc;
+    struct fs_handle *h = NULL;
+    struct fs_where w;
+    struct fs_temp *t;
+
+    if ((rc = fs_resolve(c, path, &w)) < 0)
+        return rc;
+    fi->direct_io = 1;
+    if (w.e == NULL) {
+        pthread_mutex_lock(&c->mu);
+        if ((t = fs_temp_find(c, w.dir, w.name)) == NULL) {
+            pthread_mutex_unlock(&c->mu);
+            return -ENOENT;
+        }
+        if ((h = fs_handle_new(FS_H_TEMP, path, &w, fuse_get_context()->uid)) == NULL) {
+            pthread_mutex_unlock(&c->mu);
+            return -ENOMEM;
+        }
+        if (wr && (fi->flags & O_TRUNC))
+            fs_temp_truncate(c, t, 0);
+        h->temp = t;
+        h->append = (fi->flags & O_APPEND) != 0;
+        t->opens++;
+        pthread_mutex_unlock(&c->mu);
+        fs_handle_give(c, h, fi);
+        return 0;
+    }
+    if (S_ISDIR(w.e->mode))
+        return -EISDIR;
+    if (wr && !fs_writable(w.e))
+        return -EACCES; /* read-only, even for root */
+    if (w.e->live) {
+        if ((h = fs_handle_new(FS_H_LIVE, path, &w, fuse_get_context()->uid)) == NULL)
+            return -ENOMEM;
+        fs_handle_give(c, h, fi);
+        return 0;
+    }
+    if ((h = fs_handle_new(wr ? FS_H_CONTROL : FS_H_SNAPSHOT, path, &w, fuse_get_context()->uid)) ==
+        NULL)
+        return -ENOMEM;
+    if (wr && (fi->flags & O_TRUNC)) {
+        h->trunc = 1; /* empty; applied as such at release if nothing is written */
+    } else if ((rc = fs_generate(c, &w, &h->buf, &h->len)) < 0) {
+        fs_handle_free(h);
+        return rc;
+    }
+    h->cap = h->len;
+    h->append = (fi->flags & O_APPEND) != 0;
+    fs_handle_give(c, h, fi);
+    return 0;
+}
+
+int fs_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    const struct fuse_context *ctx = fuse_get_context();
+    const struct fs_entry *d;
+    struct fs_handle *h;
+    struct fs_where w;
+    struct fs_temp *t;
+    int rc;
+
+    if ((rc = fs_resolve(c, path, &w)) < 0)
+        return rc;
+    if (w.e != NULL) {
+        if (fi->flags & O_EXCL)
+            return -EEXIST;
+        return fs_op_open(path, fi);
+    }
+    if ((rc = fs_name_check(w.name)) < 0)
+        return rc;
+    if ((d = fs_dir_entry(c, w.dir)) == NULL)
+        return -ENOENT;
+    if (!d->temp_dir || !fs_name_is_temp(w.name)) {
+        fs_error(c,
+                 "refused creating %s (EPERM) by uid %lu: no such file here; only editors' "
+                 "temporary files (see fs/MOUNT.md) may be created%s",
+                 path + 1, (unsigned long)ctx->uid,
+                 d->temp_dir ? "" : ", and not in this directory");
+        return -EPERM;
+    }
+    pthread_mutex_lock(&c->mu);
+    if ((t = fs_temp_find(c, w.dir, w.name)) != NULL) {
+        pthread_mutex_unlock(&c->mu);
+        if (fi->flags & O_EXCL)
+            return -EEXIST;
+        return fs_op_open(path, fi);
+    }
+    if (c->temp_count >= FS_TEMP_COUNT_MAX) {
+        pthread_mutex_unlock(&c->mu);
+        return -ENOSPC;
+    }
+    t = calloc(1, sizeof(*t));
+    h = fs_handle_new(FS_H_TEMP, path, &w, fuse_get_context()->uid);
+    if (t == NULL || h == NULL || (t->dir = strdup(w.dir)) == NULL ||
+        (t->name = strdup(w.name)) == NULL) {
+        pthread_mutex_unlock(&c->mu);
+        if (t != NULL)
+            fs_temp_free(t);
+        fs_handle_free(h);
+        return -ENOMEM;
+    }
+    t->mode = mode & 07777;
+    t->uid = ctx->uid;
+    t->gid = ctx->gid;
+    clock_gettime(CLOCK_REALTIME, &t->mtime);
+    t->atime = t->ctime = t->mtime;
+    t->linked = 1;
+    t->opens = 1;
+    t->next = c->temps;
+    c->temps = t;
+    c->temp_count++;
+    h->temp = t;
+    h->append = (fi->flags & O_APPEND) != 0;
+    pthread_mutex_unlock(&c->mu);
+    fi->direct_io = 1;
+    fs_handle_give(c, h, fi);
+    return 0;
+}
+
+static int fs_copy_out(char *buf, size_t size, off_t off, const char *data, size_t len)
+{
+    if (off < 0 || (size_t)off >= len)
+        return 0;
+    if (size > len - (size_t)off)
+        size = len - (size_t)off;
+    memcpy(buf, data + off, size);
+    return (int)size;
+}
+
+int fs_op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_handle *h = fs_fh(fi);
+    int n;
+
+    (void)path;
+    if (size > INT_MAX)
+        size = INT_MAX;
+    switch (h->kind) {
+    case FS_H_TEMP:
+        pthread_mutex_lock(&c->mu);
+        n = fs_copy_out(buf, size, off, h->temp->body.data, h->temp->body.len);
+        pthread_mutex_unlock(&c->mu);
+        return n;
+    case FS_H_LIVE: {
+        struct fs_log *l = fs_live_log(c, h->w.e);
+        pthread_mutex_lock(&c->mu);
+        n = fs_copy_out(buf, size, off, l->buf, l->len);
+        pthread_mutex_unlock(&c->mu);
+        return n;
+    }
+    default:
+        pthread_mutex_lock(&h->mu);
+        n = fs_copy_out(buf, size, off, h->buf, h->len);
+        pthread_mutex_unlock(&h->mu);
+        return n;
+    }
+}
+
+int fs_op_write(const char *path, const char *buf, size_t size, off_t off,
+                struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_handle *h = fs_fh(fi);
+    size_t end;
+    int rc;
+
+    (void)path;
+    if (size > INT_MAX || off < 0)
+        return -EINVAL;
+    if (h->kind == FS_H_TEMP) {
+        struct fs_temp *t = h->temp;
+        pthread_mutex_lock(&c->mu);
+        if (h->append)
+            off = (off_t)t->body.len;
+        end = (size_t)off + size;
+        if (end > t->body.len && (rc = fs_temp_truncate(c, t, end)) < 0) {
+            pthread_mutex_unlock(&c->mu);
+            return rc;
+        }
+        memcpy(t->body.data + off, buf, size);
+        clock_gettime(CLOCK_REALTIME, &t->mtime);
+        pthread_mutex_unlock(&c->mu);
+        return (int)size;
+    }
+    if (h->kind != FS_H_CONTROL)
+        return -EBADF;
+    return fs_handle_write(c, h, buf, size, off, fuse_get_context()->uid);
+}
+
+int fs_op_flush(const char *path, struct fuse_file_info *fi)
+{
+    (void)path;
+    return fs_handle_apply(fs_ctx_get(), fs_fh(fi), fuse_get_context()->uid);
+}
+
+int fs_op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+    (void)path, (void)datasync;
+    return fs_handle_apply(fs_ctx_get(), fs_fh(fi), fuse_get_context()->uid);
+}
+
+int fs_op_release(const char *path, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_handle *h = fs_fh(fi);
+
+    (void)path;
+    fs_handle_release(c, h);
+    return 0;
+}
+
+int fs_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+    struct fs_ctx *c = fs_ctx_get();
+    struct fs_handle *h = fs_fh(fi);
+    struct fs_where w;
+    struct fs_temp *t;
+    int rc;
+
+    if (size < 0)
+        return -EINVAL;
+    if (h != NULL && h->kind == FS_H_CONTROL)
+        return fs_handle_truncate(h, (size_t)size);
+    if (h != NULL && h->kind == FS_H_TEMP) {
+        pthread_mutex_lock(&c->mu);
+        rc = fs_temp_truncate(c, h->temp, (size_t)size);
+        pthread_mutex_unlock(&c->mu);
+        return rc;
+    }
+    if ((rc = fs_resolve(c, path, &w)) < 0)
+        return rc;
+    if (w.e == NULL) {
+        pthread_mutex_lock(&c->mu);
+        t = fs_temp_find(c, w.dir, w.name);
+        rc = t != NULL ? fs_temp_truncate(c, t, (size_t)size) : -ENOENT;
+        pthread_mutex_unlock(&c->mu);
+        return rc;
+    }
+    if (S_ISDIR(w.e->mode))
+        return -EISDIR;
+    if (!fs_writable(w.e))
+        return -EACCES;
+    /* truncate(2) by path is a write of its own: the shortened content, applied now. */
+    {
+        struct fs_target tg;
+        char *buf;
+        size_t len;
+        if ((rc = fs_generate(c, &w, &buf, &len)) < 0)
+            return rc;
+        if ((size_t)size < len) {
+            len = (size_t)size;
+        } else if ((size_t)size > len) {
+            char *nb = realloc(buf, (size_t)size);
+            if (nb == NULL) {
+                free(buf);
+                return -ENOMEM;
+            }
+            memset(nb + len, 0, (size_t)size - len);
+            buf = nb;
+            len = (size_t)size;
+        }
+        fs_target_of(&tg, &w, path);
+        rc = fs_apply(c, &tg, buf, len, fuse_get_context()->uid);
+        free(buf);
+        return rc;
+    }
+}

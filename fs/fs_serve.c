@@ -1,0 +1,148 @@
+/*
+ * fs_serve.c — serving the mount with libfuse: the table of operations (fs_ops.c, fs_io.c),
+ * what the kernel may cache, mounting, daemonising, the loop, and the end of the mount.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs_fuse.h"
+
+static void *fs_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+    /* O_TRUNC arrives with open(), so truncating and writing are one change. */
+    if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+        conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+    /* Content and attributes change with every accepted change: nothing is cached. */
+    cfg->entry_timeout = 0;
+    cfg->attr_timeout = 0;
+    cfg->negative_timeout = 0;
+    cfg->direct_io = 1;
+    cfg->hard_remove = 1; /* unlinked temporary files live in their handles */
+    cfg->use_ino = 0;
+    return fuse_get_context()->private_data;
+}
+
+static const struct fuse_operations fs_ops = {
+    .init = fs_op_init,
+    .getattr = fs_op_getattr,
+    .readdir = fs_op_readdir,
+    .readlink = fs_op_readlink,
+    .open = fs_op_open,
+    .create = fs_op_create,
+    .read = fs_op_read,
+    .write = fs_op_write,
+    .flush = fs_op_flush,
+    .fsync = fs_op_fsync,
+    .release = fs_op_release,
+    .truncate = fs_op_truncate,
+    .unlink = fs_op_unlink,
+    .rename = fs_op_rename,
+    .chmod = fs_op_chmod,
+    .chown = fs_op_chown,
+    .utimens = fs_op_utimens,
+    .statfs = fs_op_statfs,
+    .mkdir = fs_op_refuse,
+    .rmdir = fs_op_rmdir,
+    .symlink = fs_op_refuse2,
+    .link = fs_op_refuse2,
+};
+
+int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const char *fuse_opts,
+             const char *log_path)
+{
+    struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+    struct fuse_loop_config *lc = NULL;
+    struct fuse *f = NULL;
+    char *opts = NULL;
+    int rc = 1, mounted = 0, handlers = 0;
+
+    if (asprintf(&opts, "fsname=unisec,subtype=unisec,default_permissions%s%s",
+                 fuse_opts != NULL && fuse_opts[0] ? "," : "",
+                 fuse_opts != NULL ? fuse_opts : "") < 0) {
+        opts = NULL;
+        goto out;
+    }
+    if (fuse_opt_add_arg(&args, "unisec") < 0 || fuse_opt_add_arg(&args, "-o") < 0 ||
+        fuse_opt_add_arg(&args, opts) < 0)
+        goto out;
+    if ((f = fuse_new(&args, &fs_ops, sizeof(fs_ops), c)) == NULL) {
+        fprintf(stderr, "unisec mount: libfuse refused the options '%s'\n", opts);
+        goto out;
+    }
+    if (fuse_mount(f, mountpoint) != 0) {
+        fprintf(stderr,
+                "unisec mount: cannot mount on %s (is it an empty directory you may "
+                "write, not already mounted? `fusermount3 -u %s` ends a stale mount)\n",
+                mountpoint, mountpoint);
+        goto out;
+    }
+    mounted = 1;
+    if (!foreground) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            fprintf(stderr, "unisec mount: cannot open the log %s: %s\n", log_path,
+                    strerror(errno));
+            goto out;
+        }
+        if (fuse_daemonize(0) != 0) {
+            close(fd);
+            goto out;
+        }
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+    if (fuse_set_signal_handlers(fuse_get_session(f)) != 0)
+        goto out;
+    handlers = 1;
+    {
+        struct engine_diag d = {0};
+        if (fs_watch_start(c, &d) < 0) {
+            char *t = engine_diag_join(&d);
+            engine_log("warning",
+                       "changes made in the store from outside are noticed only "
+                       "at the next write: %s",
+                       t != NULL ? t : "");
+            free(t);
+        }
+        engine_diag_free(&d);
+    }
+    fs_event(c, "mounted %s on %s", c->store_dir, mountpoint);
+    {
+        /* After daemonising: the orchestrator and the supervisor run threads. */
+        struct engine_diag d = {0};
+        if (fs_orch_start(c, &d) < 0) {
+            char *t = engine_diag_join(&d);
+            engine_log("error", "instances cannot be started: %s", t != NULL ? t : "");
+            fs_error(c, "instances cannot be started: %s", t != NULL ? t : "");
+            free(t);
+        }
+        engine_diag_free(&d);
+    }
+    if ((lc = fuse_loop_cfg_create()) == NULL)
+        goto out;
+    fuse_loop_cfg_set_clone_fd(lc, 0);
+    fuse_loop_cfg_set_max_threads(lc, 64);
+    rc = fuse_loop_mt(f, lc) == 0 ? 0 : 1;
+    fs_watch_stop(c);
+    fs_handles_drop(c);
+    fs_orch_stop(c);
+    engine_log("info", "unmounted %s", mountpoint);
+
+out:
+    if (lc != NULL)
+        fuse_loop_cfg_destroy(lc);
+    if (handlers)
+        fuse_remove_signal_handlers(fuse_get_session(f));
+    if (mounted)
+        fuse_unmount(f);
+    if (f != NULL)
+        fuse_destroy(f);
+    fuse_opt_free_args(&args);
+    free(opts);
+    return rc;
+}
