@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/grow.h"
 #include "fs_int.h"
 
 void fs_handle_free(struct fs_handle *h)
@@ -161,17 +162,9 @@ int fs_handle_write(struct fs_ctx *c, struct fs_handle *h, const char *buf, size
             return -EFBIG;
         }
     }
-    if (end > h->cap) {
-        size_t cap = h->cap ? h->cap : 256;
-        char *nb;
-        while (cap < end)
-            cap *= 2;
-        if ((nb = realloc(h->buf, cap)) == NULL) {
-            pthread_mutex_unlock(&h->mu);
-            return -ENOMEM;
-        }
-        h->buf = nb;
-        h->cap = cap;
+    if (ENGINE_GROW(&h->buf, &h->cap, end) < 0) {
+        pthread_mutex_unlock(&h->mu);
+        return -ENOMEM;
     }
     {
         /* What this write overwrites, to put it back if the early check refuses it. */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/grow.h"
 #include "fs_int.h"
 
 void fs_log_init(struct fs_log *l, size_t max, size_t max_lines)
@@ -46,16 +47,8 @@ int fs_log_append(struct fs_log *l, time_t now, const char *line)
     fs_time_format(ts, sizeof(ts), now);
     tl = strlen(ts);
     need = l->len + tl + 1 + ll + 1;
-    if (need + 1 > l->cap) {
-        size_t cap = l->cap ? l->cap : 1024;
-        char *nb;
-        while (cap < need + 1)
-            cap *= 2;
-        if ((nb = realloc(l->buf, cap)) == NULL)
-            return -ENOMEM;
-        l->buf = nb;
-        l->cap = cap;
-    }
+    if (ENGINE_GROW(&l->buf, &l->cap, need + 1) < 0)
+        return -ENOMEM;
     memcpy(l->buf + l->len, ts, tl);
     l->buf[l->len + tl] = ' ';
     for (size_t i = 0; i < ll; i++) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/grow.h"
 #include "fs_int.h"
 
 struct fs_temp *fs_temp_find(struct fs_ctx *c, const char *dir, const char *name)
@@ -44,29 +45,38 @@ void fs_temp_unlink(struct fs_ctx *c, struct fs_temp *t)
         fs_temp_free(t);
 }
 
-/* Resizes T's buffer to hold LEN bytes (caller holds c->mu): -EFBIG, -ENOSPC or 0. */
+/*
+ * Makes T's buffer hold LEN bytes (caller holds c->mu): -EFBIG, -ENOSPC, -ENOMEM or 0. The
+ * bound of all temporary files together counts their buffers' capacity: a growth that takes
+ * it past FS_TEMP_TOTAL_MAX is given back (LEN alone past it is refused before allocating).
+ */
 static int fs_temp_reserve(struct fs_ctx *c, struct fs_temp *t, size_t len)
 {
-    size_t cap = t->cap;
-    char *nb;
+    size_t old = t->cap;
+    int rc;
 
     if (len > FS_POLICY_MAX)
         return -EFBIG;
-    if (len <= cap)
+    if (len <= old)
         return 0;
-    cap = cap ? cap : 256;
-    while (cap < len)
-        cap *= 2;
-    if (cap > FS_POLICY_MAX)
-        cap = FS_POLICY_MAX;
-    if (t->linked && c->temp_bytes - t->cap + cap > FS_TEMP_TOTAL_MAX)
+    if (t->linked && c->temp_bytes - old + len > FS_TEMP_TOTAL_MAX)
         return -ENOSPC;
-    if ((nb = realloc(t->body.data, cap)) == NULL)
-        return -ENOMEM;
-    if (t->linked)
-        c->temp_bytes = c->temp_bytes - t->cap + cap;
-    t->body.data = nb;
-    t->cap = cap;
+    if ((rc = ENGINE_GROW(&t->body.data, &t->cap, len)) < 0)
+        return rc;
+    if (!t->linked)
+        return 0;
+    if (c->temp_bytes - old + t->cap > FS_TEMP_TOTAL_MAX) {
+        char *nb = old > 0 ? realloc(t->body.data, old) : NULL;
+        if (old == 0) { /* then body.len is 0 */
+            free(t->body.data);
+            t->body.data = NULL;
+        } else if (nb != NULL) {
+            t->body.data = nb;
+        }
+        t->cap = old;
+        return -ENOSPC;
+    }
+    c->temp_bytes = c->temp_bytes - old + t->cap;
     return 0;
 }
 
