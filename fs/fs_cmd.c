@@ -222,14 +222,7 @@ fail:
 static void fs_ctx_close(struct fs_ctx *c)
 {
     /* Temporary files live in memory only: they end with the mount. */
-    while (c->temps != NULL) {
-        struct fs_temp *t = c->temps;
-        c->temps = t->next;
-        free(t->dir);
-        free(t->name);
-        free(t->body.data);
-        free(t);
-    }
+    fs_temp_free_all(c);
     fs_perm_free_all(c);
     fs_snap_free(c->snap);
     engine_store_free(c->store);

@@ -60,16 +60,21 @@ static void fs_handle_untrack(struct fs_ctx *c, struct fs_handle *h)
     h->prev = h->next = NULL;
 }
 
+/* The end of H: out of C's list, its temporary file's open ended, freed. Caller holds
+ * c->mu. */
+static void fs_handle_end(struct fs_ctx *c, struct fs_handle *h)
+{
+    fs_handle_untrack(c, h);
+    if (h->kind == FS_H_TEMP)
+        fs_temp_put(h->temp);
+    fs_handle_free(h);
+}
+
 void fs_handles_drop(struct fs_ctx *c)
 {
     pthread_mutex_lock(&c->mu);
-    while (c->handles != NULL) {
-        struct fs_handle *h = c->handles;
-        fs_handle_untrack(c, h);
-        if (h->kind == FS_H_TEMP && --h->temp->opens == 0 && !h->temp->linked)
-            fs_temp_free(h->temp);
-        fs_handle_free(h);
-    }
+    while (c->handles != NULL)
+        fs_handle_end(c, c->handles);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -84,11 +89,8 @@ void fs_handle_release(struct fs_ctx *c, struct fs_handle *h)
         fs_apply(c, &t, "", 0, h->uid);
     }
     pthread_mutex_lock(&c->mu);
-    fs_handle_untrack(c, h);
-    if (h->kind == FS_H_TEMP && --h->temp->opens == 0 && !h->temp->linked)
-        fs_temp_free(h->temp);
+    fs_handle_end(c, h);
     pthread_mutex_unlock(&c->mu);
-    fs_handle_free(h);
 }
 
 int fs_handle_apply(struct fs_ctx *c, struct fs_handle *h, uid_t uid)

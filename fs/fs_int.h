@@ -428,15 +428,24 @@ struct fs_temp {
 
 /* The temporary file DIR/NAME that is still linked, or NULL. */
 struct fs_temp *fs_temp_find(struct fs_ctx *c, const char *dir, const char *name);
-/* Makes a new temporary file DIR/NAME holding DATA[0..LEN), of MODE, UID and GID. Returns 0,
- * -ENOSPC (too many or too large together), -EFBIG or -ENOMEM. */
-int fs_temp_make(struct fs_ctx *c, const char *dir, const char *name, const char *data, size_t len,
-                 mode_t mode, uid_t uid, gid_t gid);
-/* Unlinks T; frees it now when no handle has it open (else at the last release). */
+/* Makes a new temporary file DIR/NAME holding DATA[0..LEN), of MODE, UID and GID, not open
+ * (*OUT). Returns 0, -ENOSPC (too many or too large together), -EFBIG or -ENOMEM. */
+int fs_temp_make(struct fs_ctx *c, struct fs_temp **out, const char *dir, const char *name,
+                 const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid);
+/* Unlinks T; frees it now when nothing has it open (else at fs_temp_put()). */
 void fs_temp_unlink(struct fs_ctx *c, struct fs_temp *t);
-void fs_temp_free(struct fs_temp *t);
+/* Ends one of T's opens (counted in T->opens); frees T after the last when it is unlinked. */
+void fs_temp_put(struct fs_temp *t);
+/* At the end of the mount: frees every temporary file. */
+void fs_temp_free_all(struct fs_ctx *c);
 /* Makes T LEN bytes long (zeros added at the end): 0, -EFBIG, -ENOSPC or -ENOMEM. */
 int fs_temp_truncate(struct fs_ctx *c, struct fs_temp *t, size_t len);
+/* Writes BUF[0..SIZE) at OFF (at the end when APPEND). Returns SIZE or a negative errno as
+ * fs_temp_truncate(). */
+int fs_temp_write(struct fs_ctx *c, struct fs_temp *t, const char *buf, size_t size, off_t off,
+                  int append);
+/* Gives T (linked, no other file of that name) the name DIR/NAME: 0 or -ENOMEM. */
+int fs_temp_rename(struct fs_temp *t, const char *dir, const char *name);
 /* Calls FN(ARG, name) for every temporary file of directory DIR. */
 void fs_temp_list(struct fs_ctx *c, const char *dir, fs_list_fn fn, void *arg);
 

@@ -109,30 +109,16 @@ int fs_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
             return -EEXIST;
         return fs_op_open(path, fi);
     }
-    if (c->temp_count >= FS_TEMP_COUNT_MAX) {
+    if ((h = fs_handle_new(FS_H_TEMP, path, &w, ctx->uid)) == NULL) {
         pthread_mutex_unlock(&c->mu);
-        return -ENOSPC;
-    }
-    t = calloc(1, sizeof(*t));
-    h = fs_handle_new(FS_H_TEMP, path, &w, fuse_get_context()->uid);
-    if (t == NULL || h == NULL || (t->dir = strdup(w.dir)) == NULL ||
-        (t->name = strdup(w.name)) == NULL) {
-        pthread_mutex_unlock(&c->mu);
-        if (t != NULL)
-            fs_temp_free(t);
-        fs_handle_free(h);
         return -ENOMEM;
     }
-    t->mode = mode & 07777;
-    t->uid = ctx->uid;
-    t->gid = ctx->gid;
-    clock_gettime(CLOCK_REALTIME, &t->mtime);
-    t->atime = t->ctime = t->mtime;
-    t->linked = 1;
+    if ((rc = fs_temp_make(c, &t, w.dir, w.name, NULL, 0, mode & 07777, ctx->uid, ctx->gid)) < 0) {
+        pthread_mutex_unlock(&c->mu);
+        fs_handle_free(h);
+        return rc;
+    }
     t->opens = 1;
-    t->next = c->temps;
-    c->temps = t;
-    c->temp_count++;
     h->temp = t;
     h->append = (fi->flags & O_APPEND) != 0;
     pthread_mutex_unlock(&c->mu);
@@ -186,26 +172,16 @@ int fs_op_write(const char *path, const char *buf, size_t size, off_t off,
 {
     struct fs_ctx *c = fs_ctx_get();
     struct fs_handle *h = fs_fh(fi);
-    size_t end;
     int rc;
 
     (void)path;
     if (size > INT_MAX || off < 0)
         return -EINVAL;
     if (h->kind == FS_H_TEMP) {
-        struct fs_temp *t = h->temp;
         pthread_mutex_lock(&c->mu);
-        if (h->append)
-            off = (off_t)t->body.len;
-        end = (size_t)off + size;
-        if (end > t->body.len && (rc = fs_temp_truncate(c, t, end)) < 0) {
-            pthread_mutex_unlock(&c->mu);
-            return rc;
-        }
-        memcpy(t->body.data + off, buf, size);
-        clock_gettime(CLOCK_REALTIME, &t->mtime);
+        rc = fs_temp_write(c, h->temp, buf, size, off, h->append);
         pthread_mutex_unlock(&c->mu);
-        return (int)size;
+        return rc;
     }
     if (h->kind != FS_H_CONTROL)
         return -EBADF;

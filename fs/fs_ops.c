@@ -220,11 +220,9 @@ int fs_op_rename(const char *from, const char *to, unsigned int flags)
             rc = fs_apply(c, &tg, data, len, uid);
             free(data);
             pthread_mutex_lock(&c->mu);
-            tf->opens--;
             if (rc == 0 && tf->linked)
                 fs_temp_unlink(c, tf);
-            else if (!tf->linked && tf->opens == 0)
-                fs_temp_free(tf);
+            fs_temp_put(tf);
             pthread_mutex_unlock(&c->mu);
             return rc;
         }
@@ -245,22 +243,9 @@ int fs_op_rename(const char *from, const char *to, unsigned int flags)
         }
         if (tt != NULL)
             fs_temp_unlink(c, tt);
-        {
-            char *nd = strdup(wt.dir), *nn = strdup(wt.name);
-            if (nd == NULL || nn == NULL) {
-                free(nd);
-                free(nn);
-                pthread_mutex_unlock(&c->mu);
-                return -ENOMEM;
-            }
-            free(tf->dir);
-            free(tf->name);
-            tf->dir = nd;
-            tf->name = nn;
-            clock_gettime(CLOCK_REALTIME, &tf->ctime);
-        }
+        rc = fs_temp_rename(tf, wt.dir, wt.name);
         pthread_mutex_unlock(&c->mu);
-        return 0;
+        return rc;
     }
 
     /* From a file of the tree: only onto a temporary name (an editor's backup by rename),
@@ -285,7 +270,7 @@ int fs_op_rename(const char *from, const char *to, unsigned int flags)
         else {
             if (tt != NULL)
                 fs_temp_unlink(c, tt);
-            rc = fs_temp_make(c, wt.dir, wt.name, buf, len, wf.e->mode & 07777, c->owner_uid,
+            rc = fs_temp_make(c, &tt, wt.dir, wt.name, buf, len, wf.e->mode & 07777, c->owner_uid,
                               c->owner_gid);
         }
         pthread_mutex_unlock(&c->mu);
@@ -325,6 +310,15 @@ static int fs_tree_setattr(struct fs_ctx *c, const char *path, const struct fs_e
     return rc == -ENOMEM ? rc : 0;
 }
 
+/* The temporary file a call on H (may be NULL) or at W is about, or NULL. Caller holds
+ * c->mu. */
+static struct fs_temp *fs_temp_at(struct fs_ctx *c, struct fs_handle *h, const struct fs_where *w)
+{
+    if (h != NULL && h->kind == FS_H_TEMP)
+        return h->temp;
+    return w->e == NULL ? fs_temp_find(c, w->dir, w->name) : NULL;
+}
+
 /* chmod, chown and utimens of temporary files change them; see fs_tree_setattr() for the
  * tree's files. */
 int fs_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -338,9 +332,7 @@ int fs_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
     if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     pthread_mutex_lock(&c->mu);
-    t = h != NULL && h->kind == FS_H_TEMP ? h->temp
-        : w.e == NULL                     ? fs_temp_find(c, w.dir, w.name)
-                                          : NULL;
+    t = fs_temp_at(c, h, &w);
     if (t != NULL) {
         t->mode = mode & 07777;
         clock_gettime(CLOCK_REALTIME, &t->ctime);
@@ -364,9 +356,7 @@ int fs_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *f
     if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     pthread_mutex_lock(&c->mu);
-    t = h != NULL && h->kind == FS_H_TEMP ? h->temp
-        : w.e == NULL                     ? fs_temp_find(c, w.dir, w.name)
-                                          : NULL;
+    t = fs_temp_at(c, h, &w);
     if (t != NULL) {
         if (uid != (uid_t)-1)
             t->uid = uid;
@@ -395,9 +385,7 @@ int fs_op_utimens(const char *path, const struct timespec tv[2], struct fuse_fil
         return rc;
     clock_gettime(CLOCK_REALTIME, &now);
     pthread_mutex_lock(&c->mu);
-    t = h != NULL && h->kind == FS_H_TEMP ? h->temp
-        : w.e == NULL                     ? fs_temp_find(c, w.dir, w.name)
-                                          : NULL;
+    t = fs_temp_at(c, h, &w);
     if (t != NULL) {
         t->atime = tv[0].tv_nsec == UTIME_NOW ? now : tv[0];
         t->mtime = tv[1].tv_nsec == UTIME_NOW ? now : tv[1];

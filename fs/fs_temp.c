@@ -19,7 +19,7 @@ struct fs_temp *fs_temp_find(struct fs_ctx *c, const char *dir, const char *name
     return NULL;
 }
 
-void fs_temp_free(struct fs_temp *t)
+static void fs_temp_free(struct fs_temp *t)
 {
     free(t->dir);
     free(t->name);
@@ -94,8 +94,8 @@ int fs_temp_truncate(struct fs_ctx *c, struct fs_temp *t, size_t len)
     return 0;
 }
 
-int fs_temp_make(struct fs_ctx *c, const char *dir, const char *name, const char *data, size_t len,
-                 mode_t mode, uid_t uid, gid_t gid)
+int fs_temp_make(struct fs_ctx *c, struct fs_temp **out, const char *dir, const char *name,
+                 const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
 {
     struct fs_temp *t;
     int rc;
@@ -122,6 +122,55 @@ int fs_temp_make(struct fs_ctx *c, const char *dir, const char *name, const char
     if (len > 0)
         memcpy(t->body.data, data, len);
     t->atime = t->mtime;
+    *out = t;
+    return 0;
+}
+
+void fs_temp_put(struct fs_temp *t)
+{
+    if (--t->opens == 0 && !t->linked)
+        fs_temp_free(t);
+}
+
+void fs_temp_free_all(struct fs_ctx *c)
+{
+    while (c->temps != NULL) {
+        struct fs_temp *t = c->temps;
+        c->temps = t->next;
+        fs_temp_free(t);
+    }
+}
+
+int fs_temp_write(struct fs_ctx *c, struct fs_temp *t, const char *buf, size_t size, off_t off,
+                  int append)
+{
+    size_t end;
+    int rc;
+
+    if (append)
+        off = (off_t)t->body.len;
+    end = (size_t)off + size;
+    if (end > t->body.len && (rc = fs_temp_truncate(c, t, end)) < 0)
+        return rc;
+    memcpy(t->body.data + off, buf, size);
+    clock_gettime(CLOCK_REALTIME, &t->mtime);
+    return (int)size;
+}
+
+int fs_temp_rename(struct fs_temp *t, const char *dir, const char *name)
+{
+    char *nd = strdup(dir), *nn = strdup(name);
+
+    if (nd == NULL || nn == NULL) {
+        free(nd);
+        free(nn);
+        return -ENOMEM;
+    }
+    free(t->dir);
+    free(t->name);
+    t->dir = nd;
+    t->name = nn;
+    clock_gettime(CLOCK_REALTIME, &t->ctime);
     return 0;
 }
 
