@@ -1,32 +1,25 @@
 /* builder.c — from P_UG to bootable images: configuration, cached compilation, link, id. */
-#include "builder.h"
+#include "builder_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/routes.h"
 #include "common/acl_lookup.h"
-#include "engine/json.h"
+#include "common/routes.h"
 #include "common/sha256.h"
+#include "engine/json.h"
 
 #ifndef UNISEC_SOURCE_DIR_DEFAULT
 #error "meson defines UNISEC_SOURCE_DIR_DEFAULT (the source tree)"
 #endif
-
-/* Bumped whenever the builder changes what it generates: part of every id. */
-#define BUILDER_FORMAT     "unisec-builder-1"
-#define BUILDER_OUTPUT_MAX (64 * 1024) /* compiler output kept per command */
 
 /* Flags of every guest object (guest/libos/README.md), plus the reproducibility ones. */
 static const char *const builder_cflags[] = {"-std=gnu11",
@@ -57,274 +50,10 @@ static const char *const builder_header_globs[] = {"guest/libos/*.h",
                                                    "contract/*.h",
                                                    NULL};
 
-struct builder_file {
-    char *rel;        /* path relative to the source tree */
-    uint8_t hash[32]; /* of its contents */
-    int binding;      /* a target binding (guest/libos/<target>_bind.c) */
-};
-
-struct builder {
-    char *src;     /* the source tree */
-    char *cache;   /* cache directory */
-    char *cc;      /* compiler command */
-    char *isystem; /* the compiler's own freestanding headers */
-    unsigned jobs;
-    uint8_t toolchain[32]; /* compiler identity + flags + format */
-    uint8_t headers[32];   /* every guest header and the linker script */
-    struct builder_file *units;
-    size_t nunits;
-};
-
 const char *builder_source_dir(void)
 {
     const char *e = getenv(BUILDER_SOURCE_ENV);
     return e && *e ? e : UNISEC_SOURCE_DIR_DEFAULT;
-}
-
-/* ---- small helpers ---- */
-
-static char *builder_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *builder_fmt(const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
-}
-
-static void builder_hex(char *out, const uint8_t *h, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[h[i] >> 4];
-        out[2 * i + 1] = digits[h[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int builder_read(const char *path, char **out, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    if (f == NULL)
-        return -errno;
-    for (;;) {
-        if (n == cap) {
-            char *p = realloc(buf, cap = cap ? 2 * cap : 8192);
-            if (p == NULL) {
-                free(buf);
-                fclose(f);
-                return -ENOMEM;
-            }
-            buf = p;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    int err = ferror(f) ? -EIO : 0;
-    fclose(f);
-    if (err) {
-        free(buf);
-        return err;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
-static int builder_hash_file(uint8_t out[32], const char *path)
-{
-    char *buf;
-    size_t len;
-    int e = builder_read(path, &buf, &len);
-    if (e < 0)
-        return e;
-    engine_sha256(out, buf, len);
-    free(buf);
-    return 0;
-}
-
-/* A temporary name beside PATH that no other build uses: this process's id and a counter
- * shared by every builder and thread of the process (two builders of one daemon may write the
- * same cache entry at once). Freed by the caller; NULL when out of memory. */
-static char *builder_tmp_name(const char *path)
-{
-    static unsigned long counter;
-    unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
-    return builder_fmt("%s.tmp-%ld-%lu", path, (long)getpid(), n);
-}
-
-/* Writes DATA to PATH through a temporary file in the same directory and a rename. */
-static int builder_write_atomic(const char *path, const void *data, size_t len)
-{
-    char *tmp = builder_fmt("%s.tmp-XXXXXX", path);
-    int fd, e = 0;
-    if (tmp == NULL)
-        return -ENOMEM;
-    if ((fd = mkstemp(tmp)) < 0) {
-        e = -errno;
-        free(tmp);
-        return e;
-    }
-    const char *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            e = -errno;
-            break;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    if (e == 0 && fchmod(fd, 0644) < 0)
-        e = -errno;
-    if (close(fd) < 0 && e == 0)
-        e = -errno;
-    if (e == 0 && rename(tmp, path) < 0)
-        e = -errno;
-    if (e < 0)
-        unlink(tmp);
-    free(tmp);
-    return e;
-}
-
-static int builder_mkdirs(const char *path)
-{
-    char *p = strdup(path);
-    int e = 0;
-    if (p == NULL)
-        return -ENOMEM;
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char c = *s;
-        *s = '\0';
-        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-            e = -errno;
-            break;
-        }
-        *s = c;
-        if (c == '\0')
-            break;
-    }
-    free(p);
-    return e;
-}
-
-static void builder_rmtree(const char *dir)
-{
-    glob_t g;
-    char *pat = builder_fmt("%s/*", dir);
-    if (pat && glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
-        for (size_t i = 0; i < g.gl_pathc; i++)
-            unlink(g.gl_pathv[i]);
-        globfree(&g);
-    }
-    free(pat);
-    rmdir(dir);
-}
-
-/*
- * Runs ARGV in directory CWD, its stdout and stderr captured into *OUTPUT (caller frees; at
- * most BUILDER_OUTPUT_MAX bytes kept). Returns the exit status (0..255), or a negative errno
- * when it could not run (then *OUTPUT says why).
- */
-static int builder_run(const char *cwd, char *const argv[], char **output)
-{
-    int fds[2], status;
-    char *buf = malloc(BUILDER_OUTPUT_MAX + 1);
-    size_t n = 0;
-    pid_t pid;
-
-    *output = NULL;
-    if (buf == NULL)
-        return -ENOMEM;
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        free(buf);
-        return -errno;
-    }
-    if ((pid = fork()) < 0) {
-        int e = -errno;
-        close(fds[0]);
-        close(fds[1]);
-        free(buf);
-        return e;
-    }
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        if (chdir(cwd) == 0)
-            execvp(argv[0], argv);
-        dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(fds[1]);
-    for (;;) {
-        char tmp[4096];
-        ssize_t r = read(fds[0], tmp, sizeof(tmp));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        size_t k = (size_t)r < BUILDER_OUTPUT_MAX - n ? (size_t)r : BUILDER_OUTPUT_MAX - n;
-        memcpy(buf + n, tmp, k);
-        n += k;
-    }
-    close(fds[0]);
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            free(buf);
-            return -errno;
-        }
-    buf[n] = '\0';
-    *output = buf;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* ---- the worker pool ---- */
-
-struct builder_pool {
-    pthread_mutex_t lock;
-    size_t next, n;
-    void (*fn)(void *job, size_t i);
-    void *jobs;
-};
-
-static void *builder_worker(void *arg)
-{
-    struct builder_pool *p = arg;
-    for (;;) {
-        pthread_mutex_lock(&p->lock);
-        size_t i = p->next < p->n ? p->next++ : p->n;
-        pthread_mutex_unlock(&p->lock);
-        if (i == p->n)
-            return NULL;
-        p->fn(p->jobs, i);
-    }
-}
-
-/* Runs FN(JOBS, i) for i in [0, N) on up to THREADS threads; returns when all are done. */
-static void builder_pool_run(unsigned threads, void *jobs, size_t n, void (*fn)(void *, size_t))
-{
-    struct builder_pool p = {PTHREAD_MUTEX_INITIALIZER, 0, n, fn, jobs};
-    pthread_t t[64];
-    unsigned k = 0;
-    if (threads > 64)
-        threads = 64;
-    for (; k + 1 < threads && k + 1 < n; k++)
-        if (pthread_create(&t[k], NULL, builder_worker, &p) != 0)
-            break;
-    builder_worker(&p); /* the calling thread works too */
-    for (unsigned i = 0; i < k; i++)
-        pthread_join(t[i], NULL);
 }
 
 /* ---- sources ---- */

@@ -1,0 +1,58 @@
+/*
+ * builder_int.h — what the pieces of the builder share; not a public header (builder.h is).
+ *
+ * The pieces, each calling only those listed after it:
+ *   builder.c          the API: a builder (its compiler and sources), builds on the worker pool
+ *   builder_files.c    small helpers: formatting, reading, writing through a rename
+ *   builder_run.c      commands run with their output captured; the worker pool
+ */
+#ifndef UNISEC_BUILDER_INT_H
+#define UNISEC_BUILDER_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "builder.h"
+
+/* Bumped whenever the builder changes what it generates: part of every id. */
+#define BUILDER_FORMAT     "unisec-builder-1"
+#define BUILDER_OUTPUT_MAX (64 * 1024) /* compiler output kept per command */
+
+struct builder_file {
+    char *rel;        /* path relative to the source tree */
+    uint8_t hash[32]; /* of its contents */
+    int binding;      /* a target binding (guest/libos/<target>_bind.c) */
+};
+
+struct builder {
+    char *src;     /* the source tree */
+    char *cache;   /* cache directory */
+    char *cc;      /* compiler command */
+    char *isystem; /* the compiler's own freestanding headers */
+    unsigned jobs;
+    uint8_t toolchain[32]; /* compiler identity + flags + format */
+    uint8_t headers[32];   /* every guest header and the linker script */
+    struct builder_file *units;
+    size_t nunits;
+};
+
+/* ---- builder_files.c ---- */
+
+/* A new string (caller frees), or NULL when out of memory. */
+char *builder_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* OUT (2 N + 1 bytes): the N bytes of H in lowercase hex. */
+void builder_hex(char *out, const uint8_t *h, size_t n);
+/* The whole file PATH: *OUT (caller frees) of *LEN bytes. 0 or a negative errno. */
+int builder_read(const char *path, char **out, size_t *len);
+int builder_hash_file(uint8_t out[32], const char *path);
+char *builder_tmp_name(const char *path);
+int builder_write_atomic(const char *path, const void *data, size_t len);
+int builder_mkdirs(const char *path);
+void builder_rmtree(const char *dir);
+
+/* ---- builder_run.c ---- */
+
+int builder_run(const char *cwd, char *const argv[], char **output);
+void builder_pool_run(unsigned threads, void *jobs, size_t n, void (*fn)(void *, size_t));
+
+#endif
