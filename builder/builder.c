@@ -17,10 +17,6 @@
 #include "common/sha256.h"
 #include "engine/json.h"
 
-#ifndef UNISEC_SOURCE_DIR_DEFAULT
-#error "meson defines UNISEC_SOURCE_DIR_DEFAULT (the source tree)"
-#endif
-
 /* Flags of every guest object (guest/libos/README.md), plus the reproducibility ones. */
 static const char *const builder_cflags[] = {"-std=gnu11",
                                              "-O2",
@@ -40,103 +36,6 @@ static const char *const builder_cflags[] = {"-std=gnu11",
                                              NULL};
 
 /* Guest sources, relative to the source tree: globs expanded in sorted order. */
-static const char *const builder_unit_globs[] = {"guest/libos/*.c", "guest/modules/*.c",
-                                                 "guest/modules/*/*.c", "common/*.c", NULL};
-static const char *const builder_header_globs[] = {"guest/libos/*.h",
-                                                   "guest/libos/*.ld",
-                                                   "guest/modules/*.h",
-                                                   "guest/modules/*/*.h",
-                                                   "common/*.h",
-                                                   "contract/*.h",
-                                                   NULL};
-
-const char *builder_source_dir(void)
-{
-    const char *e = getenv(BUILDER_SOURCE_ENV);
-    return e && *e ? e : UNISEC_SOURCE_DIR_DEFAULT;
-}
-
-/* ---- sources ---- */
-
-/* Calls FN(ARG, REL, HASH) for every file under SRC that GLOBS match (sorted within each glob),
- * REL relative to SRC and HASH the SHA-256 of its contents. Returns 0, FN's nonzero value, or a
- * negative errno with a message in D (which may be NULL). */
-static int builder_glob_files(const char *src, const char *const *globs,
-                              int (*fn)(void *arg, const char *rel, const uint8_t hash[32]),
-                              void *arg, struct engine_diag *d)
-{
-    for (size_t gi = 0; globs[gi]; gi++) {
-        glob_t g;
-        char *pat = builder_fmt("%s/%s", src, globs[gi]);
-        int r = pat ? glob(pat, 0, NULL, &g) : GLOB_NOSPACE;
-        free(pat);
-        if (r == GLOB_NOMATCH)
-            return d ? engine_diag_add(d, NULL, 0, 0,
-                                       "the guest sources are missing: nothing matches %s/%s "
-                                       "(set %s to the unisec source tree)",
-                                       src, globs[gi], BUILDER_SOURCE_ENV)
-                     : -ENOENT;
-        if (r != 0)
-            return -ENOMEM;
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-            uint8_t h[32];
-            int e = builder_hash_file(h, g.gl_pathv[i]);
-            if (e < 0 && d)
-                engine_diag_add(d, g.gl_pathv[i], 0, 0, "cannot read: %s", strerror(-e));
-            if (e == 0)
-                e = fn(arg, g.gl_pathv[i] + strlen(src) + 1, h);
-            if (e != 0) {
-                globfree(&g);
-                return e;
-            }
-        }
-        globfree(&g);
-    }
-    return 0;
-}
-
-static int builder_header_add(void *arg, const char *rel, const uint8_t hash[32])
-{
-    engine_sha256_update(arg, rel, strlen(rel) + 1);
-    engine_sha256_update(arg, hash, 32);
-    return 0;
-}
-
-/* OUT: one hash of every guest header under SRC (names and contents). */
-static int builder_headers_hash(const char *src, uint8_t out[32], struct engine_diag *d)
-{
-    struct engine_sha256 hh;
-    int r;
-
-    engine_sha256_init(&hh);
-    if ((r = builder_glob_files(src, builder_header_globs, builder_header_add, &hh, d)) == 0)
-        engine_sha256_final(&hh, out);
-    return r;
-}
-
-static int builder_unit_add(void *arg, const char *rel, const uint8_t hash[32])
-{
-    struct builder *b = arg;
-    struct builder_file *u = realloc(b->units, (b->nunits + 1) * sizeof(*u));
-    size_t l = strlen(rel);
-
-    if (u == NULL)
-        return -ENOMEM;
-    b->units = u;
-    u = &b->units[b->nunits];
-    if ((u->rel = strdup(rel)) == NULL)
-        return -ENOMEM;
-    b->nunits++;
-    memcpy(u->hash, hash, 32);
-    u->binding = l > 7 && strcmp(rel + l - 7, "_bind.c") == 0;
-    return 0;
-}
-
-static int builder_scan(struct builder *b, struct engine_diag *d)
-{
-    int r = builder_headers_hash(b->src, b->headers, d);
-    return r != 0 ? r : builder_glob_files(b->src, builder_unit_globs, builder_unit_add, b, d);
-}
 
 static int builder_toolchain(struct builder *b, struct engine_diag *d)
 {
@@ -292,7 +191,8 @@ static void builder_cc_argv(struct builder *b, char **argv, char *isys, char *in
 static int builder_compile_to(struct builder *b, const char *cwd, const char *src, const char *out,
                               char **output)
 {
-    char *inc1 = builder_fmt("-I%s/guest/libos", b->src), *inc2 = builder_fmt("-I%s", b->src);
+    char *inc1 = builder_fmt("-I%s/%s", b->src, builder_paths.libos),
+         *inc2 = builder_fmt("-I%s", b->src);
     char *map = builder_fmt("-ffile-prefix-map=%s=.", b->src);
     char *argv[40];
     int r = -ENOMEM;
@@ -446,11 +346,11 @@ int builder_spec_check(const struct builder_spec *s, struct engine_diag *d)
     for (size_t i = 0; i < s->nmodules; i++) {
         const struct builder_module *m = &s->modules[i];
         struct stat st;
-        char *dir = builder_fmt("%s/guest/modules/%s", src, m->name);
+        char *dir = builder_fmt("%s/%s/%s", src, builder_paths.modules, m->name);
         if (!builder_name_ok(m->name, 31, 0) || dir == NULL || stat(dir, &st) != 0 ||
             !S_ISDIR(st.st_mode))
-            bad = engine_diag_add(d, NULL, 0, 0, "module '%s' has no sources in %s/guest/modules",
-                                  m->name, src);
+            bad = engine_diag_add(d, NULL, 0, 0, "module '%s' has no sources in %s/%s", m->name,
+                                  src, builder_paths.modules);
         free(dir);
         if (builder_module_find(s, m->name) != m)
             bad = engine_diag_add(d, NULL, 0, 0, "module %s appears twice in the chain", m->name);
@@ -557,7 +457,7 @@ static char *builder_config(const struct builder_spec *s)
         return NULL;
     fprintf(f, "/* Generated by the unisec builder (%s): node %s, level %s, target %s. */\n",
             BUILDER_FORMAT, s->node, s->level, s->target);
-    fputs("#include \"guest/modules/module.h\"\n\n", f);
+    fprintf(f, "#include \"%s\"\n\n", builder_paths.module_h);
     builder_devices(s, f);
     for (size_t i = 0; i < s->nmodules; i++)
         fprintf(f, "extern const struct mod_module mod_%s;\n", s->modules[i].name);
@@ -764,7 +664,7 @@ static void builder_image_job(void *jobs, size_t i)
     out = NULL;
     char *argv[32];
     size_t k = 0;
-    char *ld = builder_fmt("-Wl,-T,%s/guest/libos/unisec.ld", b->src);
+    char *ld = builder_fmt("-Wl,-T,%s/%s/unisec.ld", b->src, builder_paths.libos);
     argv[k++] = b->cc;
     argv[k++] = "-nostdlib";
     argv[k++] = "-static";
@@ -893,7 +793,7 @@ static int builder_target(struct builder *b, const char *target, char **lib, cha
                           uint8_t lib_key[32], struct engine_diag *d)
 {
     struct builder_obj *objs = calloc(b->nunits, sizeof(*objs));
-    char *bind_name = builder_fmt("guest/libos/%s_bind.c", target);
+    char *bind_name = builder_fmt("%s/%s_bind.c", builder_paths.libos, target);
     size_t n = 0;
     int r = 0;
     struct engine_sha256 h;

@@ -3,6 +3,8 @@
  *
  * The pieces, each calling only those listed after it:
  *   builder.c          the API: a builder (its compiler and sources), builds on the worker pool
+ *   builder_sources.c  the guest's sources and headers: names and hashes
+ *   builder_paths.c    where the guest is in the source tree (one table)
  *   builder_files.c    small helpers: formatting, reading, writing through a rename
  *   builder_run.c      commands run with their output captured; the worker pool
  */
@@ -21,7 +23,7 @@
 struct builder_file {
     char *rel;        /* path relative to the source tree */
     uint8_t hash[32]; /* of its contents */
-    int binding;      /* a target binding (guest/libos/<target>_bind.c) */
+    int binding;      /* a target binding (LIBOS/TARGET_bind.c) */
 };
 
 struct builder {
@@ -35,6 +37,25 @@ struct builder {
     struct builder_file *units;
     size_t nunits;
 };
+
+/* ---- builder_sources.c ---- */
+
+/* OUT: one hash of every guest header under SRC (names and contents). */
+int builder_headers_hash(const char *src, uint8_t out[32], struct engine_diag *d);
+/* Reads B's guest sources (B->units, sorted) and hashes its headers (B->headers). */
+int builder_scan(struct builder *b, struct engine_diag *d);
+
+/* ---- builder_paths.c: the guest's places, relative to the source tree ---- */
+
+struct builder_paths {
+    const char *const *units;   /* globs of the guest sources, NULL-terminated */
+    const char *const *headers; /* globs of the guest headers and the linker script */
+    const char *libos;          /* the library OS: -I, unisec.ld and TARGET_bind.c */
+    const char *modules;        /* one directory per module */
+    const char *module_h;       /* the modules' contract, included by the generated config.c */
+};
+
+extern const struct builder_paths builder_paths;
 
 /* ---- builder_files.c ---- */
 
