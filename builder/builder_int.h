@@ -3,6 +3,7 @@
  *
  * The pieces, each calling only those listed after it:
  *   builder.c          the API: a builder (its compiler and sources), builds on the worker pool
+ *   builder_cache.c    the compiler, the object cache and the modules' archive of a target
  *   builder_sources.c  the guest's sources and headers: names and hashes
  *   builder_paths.c    where the guest is in the source tree (one table)
  *   builder_files.c    small helpers: formatting, reading, writing through a rename
@@ -37,6 +38,18 @@ struct builder {
     struct builder_file *units;
     size_t nunits;
 };
+
+/* ---- builder_cache.c ---- */
+
+/* Runs B's compiler: its identity and flags (B->toolchain), its headers (B->isystem). */
+int builder_toolchain(struct builder *b, struct engine_diag *d);
+/* Compiles SRC (relative to CWD) into OUT through a temporary name; as builder_run(). */
+int builder_compile(struct builder *b, const char *cwd, const char *src, const char *out,
+                    char **output);
+/* Compiles what the cache lacks for TARGET and archives the modules: *LIB and *BIND (the
+ * target's binding object), both owned by the caller; LIB_KEY the archive's key. */
+int builder_target(struct builder *b, const char *target, char **lib, char **bind,
+                   uint8_t lib_key[32], struct engine_diag *d);
 
 /* ---- builder_sources.c ---- */
 
