@@ -3,6 +3,8 @@
  *
  * The pieces, each calling only those listed after it:
  *   builder.c          the API: a builder (its compiler and sources), builds on the worker pool
+ *   builder_config.c   the generated config.c: the manifest note and the module chain
+ *   builder_spec.c     an image's spec read: modules, properties, devices; the spec check
  *   builder_cache.c    the compiler, the object cache and the modules' archive of a target
  *   builder_sources.c  the guest's sources and headers: names and hashes
  *   builder_paths.c    where the guest is in the source tree (one table)
@@ -38,6 +40,21 @@ struct builder {
     struct builder_file *units;
     size_t nunits;
 };
+
+/* ---- builder_config.c ---- */
+
+/* The text of config.c for S (checked), or NULL when out of memory. Caller frees. */
+char *builder_config(const struct builder_spec *s);
+
+/* ---- builder_spec.c ---- */
+
+/* The value of M's property NAME (borrowed), or NULL. */
+const char *builder_prop(const struct builder_module *m, const char *name);
+/* The module NAME of S's chain, or NULL. */
+const struct builder_module *builder_module_find(const struct builder_spec *s, const char *name);
+/* The upstream device names (at most MAX, each < 32 bytes) and ports (0: none) of lb_proxy's
+ * `backends` parameter V ("NODE:PORT NODE:PORT"). 0, or -EINVAL when V is not such a list. */
+int builder_upstreams(const char *v, char names[][32], long *ports, size_t max, size_t *n);
 
 /* ---- builder_cache.c ---- */
 

@@ -1,0 +1,142 @@
+/* builder_spec.c — what an image is made of, read from its spec: its modules and their
+ * properties, its devices, and the check that the builder can make it. */
+#include "builder_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/acl_lookup.h"
+#include "common/routes.h"
+
+static int builder_name_ok(const char *s, size_t max, int dash)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+              (dash && s[i] == '-')))
+            return 0;
+    return 1;
+}
+
+const char *builder_prop(const struct builder_module *m, const char *name)
+{
+    for (size_t i = 0; i < m->nprops; i++)
+        if (strcmp(m->props[i].name, name) == 0)
+            return m->props[i].value;
+    return NULL;
+}
+
+const struct builder_module *builder_module_find(const struct builder_spec *s, const char *name)
+{
+    for (size_t i = 0; i < s->nmodules; i++)
+        if (strcmp(s->modules[i].name, name) == 0)
+            return &s->modules[i];
+    return NULL;
+}
+
+/* The upstream device names of lb_proxy's `backends` parameter ("NODE:PORT NODE:PORT"). */
+int builder_upstreams(const char *v, char names[][32], long *ports, size_t max, size_t *n)
+{
+    *n = 0;
+    while (v && *v) {
+        while (*v == ' ' || *v == ',' || *v == '\t')
+            v++;
+        size_t l = strcspn(v, " ,\t:");
+        if (l == 0)
+            break;
+        if (l > 31 || *n == max)
+            return -EINVAL;
+        memcpy(names[*n], v, l);
+        names[*n][l] = '\0';
+        if (!builder_name_ok(names[*n], 31, 1))
+            return -EINVAL;
+        v += l;
+        ports[*n] = *v == ':' ? strtol(v + 1, NULL, 10) : 0; /* for the runtime */
+        (*n)++;
+        v += strcspn(v, " ,\t");
+    }
+    return 0;
+}
+
+int builder_spec_check(const struct builder_spec *s, struct engine_diag *d)
+{
+    int bad = 0;
+    const char *src = builder_source_dir();
+
+    if (s->node == NULL || !builder_name_ok(s->node, 64, 1))
+        bad = engine_diag_add(d, NULL, 0, 0, "node name '%s': expected 1-64 of [a-z0-9_-]",
+                              s->node ? s->node : "");
+    if (s->level == NULL || !builder_name_ok(s->level, 64, 1))
+        bad = engine_diag_add(d, NULL, 0, 0, "level name '%s': expected 1-64 of [a-z0-9_-]",
+                              s->level ? s->level : "");
+    if (s->target == NULL || (strcmp(s->target, "hvt") != 0 && strcmp(s->target, "spt") != 0))
+        bad = engine_diag_add(d, NULL, 0, 0, "target '%s': expected hvt or spt",
+                              s->target ? s->target : "");
+    if (builder_module_find(s, "http_server") == NULL && builder_module_find(s, "lb_proxy") == NULL)
+        bad = engine_diag_add(d, NULL, 0, 0,
+                              "node %s: an image needs http_server or lb_proxy to serve anything",
+                              s->node ? s->node : "");
+    for (size_t i = 0; i < s->nmodules; i++) {
+        const struct builder_module *m = &s->modules[i];
+        struct stat st;
+        char *dir = builder_fmt("%s/%s/%s", src, builder_paths.modules, m->name);
+        if (!builder_name_ok(m->name, 31, 0) || dir == NULL || stat(dir, &st) != 0 ||
+            !S_ISDIR(st.st_mode))
+            bad = engine_diag_add(d, NULL, 0, 0, "module '%s' has no sources in %s/%s", m->name,
+                                  src, builder_paths.modules);
+        free(dir);
+        if (builder_module_find(s, m->name) != m)
+            bad = engine_diag_add(d, NULL, 0, 0, "module %s appears twice in the chain", m->name);
+    }
+    const struct builder_module *m = builder_module_find(s, "dispatch");
+    const char *routes = m ? builder_prop(m, "routes") : NULL;
+    if (routes) {
+        static struct mod_routes rt; /* 64 routes: too large for a worker's stack */
+        static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
+        size_t line, col;
+        const char *why;
+        pthread_mutex_lock(&rt_lock);
+        if (mod_routes_parse(&rt, routes, strlen(routes), &line, &col, &why) < 0)
+            bad = engine_diag_add(d, "dispatch.routes", (int)line, (int)col, "%s", why);
+        pthread_mutex_unlock(&rt_lock);
+    }
+    if ((m = builder_module_find(s, "acl_pep")) != NULL) {
+        const char *pdp = builder_prop(m, "pdp"), *policy = builder_prop(m, "policy");
+        if (pdp == NULL || (strcmp(pdp, "internal") && strcmp(pdp, "push") && strcmp(pdp, "pull")))
+            bad = engine_diag_add(d, NULL, 0, 0,
+                                  "acl_pep: property pdp is '%s': expected internal, push or pull",
+                                  pdp ? pdp : "");
+        if (policy == NULL || !builder_name_ok(policy, ENGINE_ACL_NAME_MAX, 1))
+            bad =
+                engine_diag_add(d, NULL, 0, 0, "acl_pep: property policy: expected a policy name");
+        if (pdp && strcmp(pdp, "internal") == 0) {
+            const char *why = "no compiled rules were given";
+            if (s->acl_blob == NULL || engine_acl_blob_check(s->acl_blob, s->acl_len, &why) < 0)
+                bad = engine_diag_add(
+                    d, NULL, 0, 0, "acl_pep: an internal PDP needs the node's compiled rules: %s",
+                    why);
+        } else if (s->acl_blob) {
+            bad = engine_diag_add(d, NULL, 0, 0,
+                                  "acl_pep: compiled rules are linked in only for an internal PDP");
+        }
+    } else if (s->acl_blob) {
+        bad = engine_diag_add(d, NULL, 0, 0, "compiled rules given but no acl_pep module");
+    } else if (builder_module_find(s, "authn")) {
+        bad =
+            engine_diag_add(d, NULL, 0, 0, "authn needs acl_pep: the credentials are in its rules");
+    }
+    if ((m = builder_module_find(s, "lb_proxy")) != NULL) {
+        char names[8][32];
+        long ports[8];
+        size_t n;
+        if (builder_upstreams(builder_prop(m, "backends"), names, ports, 8, &n) < 0 || n == 0)
+            bad = engine_diag_add(d, NULL, 0, 0,
+                                  "lb_proxy: parameter backends: expected 1 to 8 NODE:PORT");
+    }
+    return bad;
+}
