@@ -2,7 +2,6 @@
 #include "builder_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>

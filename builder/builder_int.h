@@ -3,8 +3,10 @@
  *
  * The pieces, each calling only those listed after it:
  *   builder.c          the API: a builder (its compiler and sources), builds on the worker pool
+ *   builder_image.c    one image: its id; configuration compiled, linked, put in place
+ *   builder_manifest.c its manifest.json
  *   builder_config.c   the generated config.c: the manifest note and the module chain
- *   builder_spec.c     an image's spec read: modules, properties, devices; the spec check
+ *   builder_spec.c     an image's spec read: modules, properties, upstreams; the check
  *   builder_cache.c    the compiler, the object cache and the modules' archive of a target
  *   builder_sources.c  the guest's sources and headers: names and hashes
  *   builder_paths.c    where the guest is in the source tree (one table)
@@ -40,6 +42,33 @@ struct builder {
     struct builder_file *units;
     size_t nunits;
 };
+
+/* ---- builder_image.c ---- */
+
+/* One image to build (a job of the worker pool). */
+struct builder_image {
+    struct builder *b;
+    const struct builder_spec *spec;
+    const char *out_dir;
+    struct builder_result *res;
+    char *config;     /* generated config.c */
+    const char *lib;  /* the target's module archive */
+    const char *bind; /* the target's binding object */
+    struct engine_diag diag;
+};
+
+/* IM->res->id from the toolchain, the target's archive (LIB_KEY) and IM's configuration. */
+void builder_image_id(struct builder_image *im, const uint8_t lib_key[32]);
+/* The worker pool's job I of the array JOBS of struct builder_image: builds it into
+ * OUT/ID unless it is there; the outcome in its res, messages in its diag. */
+void builder_image_job(void *jobs, size_t i);
+
+/* ---- builder_manifest.c ---- */
+
+/* The text of manifest.json for the image ID of S, SIZE bytes hashing to SHA: *OUT (caller
+ * frees) of *LEN bytes. 0 or -ENOMEM. */
+int builder_manifest_text(char **out, size_t *len, const struct builder_spec *s, const char *id,
+                          const uint8_t sha[32], size_t size);
 
 /* ---- builder_config.c ---- */
 
