@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/sha256.h"
+#include "engine/grow.h"
 
 char *builder_fmt(const char *fmt, ...)
 {
@@ -41,14 +42,10 @@ int builder_read(const char *path, char **out, size_t *len)
     if (f == NULL)
         return -errno;
     for (;;) {
-        if (n == cap) {
-            char *p = realloc(buf, cap = cap ? 2 * cap : 8192);
-            if (p == NULL) {
-                free(buf);
-                fclose(f);
-                return -ENOMEM;
-            }
-            buf = p;
+        if (n == cap && ENGINE_GROW(&buf, &cap, n + 8192) < 0) {
+            free(buf);
+            fclose(f);
+            return -ENOMEM;
         }
         size_t r = fread(buf + n, 1, cap - n, f);
         n += r;

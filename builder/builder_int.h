@@ -37,10 +37,10 @@ struct builder {
     char *cc;      /* compiler command */
     char *isystem; /* the compiler's own freestanding headers */
     unsigned jobs;
-    uint8_t toolchain[32]; /* compiler identity + flags + format */
-    uint8_t headers[32];   /* every guest header and the linker script */
-    struct builder_file *units;
-    size_t nunits;
+    uint8_t toolchain[32];      /* compiler identity + flags + format */
+    uint8_t headers[32];        /* every guest header and the linker script */
+    struct builder_file *units; /* the guest sources, sorted within each glob */
+    size_t nunits, ucap;
 };
 
 /* ---- builder_image.c ---- */

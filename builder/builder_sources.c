@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/sha256.h"
+#include "engine/grow.h"
 
 /* Calls FN(ARG, REL, HASH) for every file under SRC that GLOBS match (sorted within each glob),
  * REL relative to SRC and HASH the SHA-256 of its contents. Returns 0, FN's nonzero value, or a
@@ -68,12 +69,11 @@ int builder_headers_hash(const char *src, uint8_t out[32], struct engine_diag *d
 static int builder_unit_add(void *arg, const char *rel, const uint8_t hash[32])
 {
     struct builder *b = arg;
-    struct builder_file *u = realloc(b->units, (b->nunits + 1) * sizeof(*u));
+    struct builder_file *u;
     size_t l = strlen(rel);
 
-    if (u == NULL)
+    if (ENGINE_GROW(&b->units, &b->ucap, b->nunits + 1) < 0)
         return -ENOMEM;
-    b->units = u;
     u = &b->units[b->nunits];
     if ((u->rel = strdup(rel)) == NULL)
         return -ENOMEM;
