@@ -62,6 +62,22 @@ struct builder_spec {
     size_t acl_len;
 };
 
+/* A device of an image: what its manifest note declares and the runtime connects. */
+enum builder_device_type {
+    BUILDER_DEVICE_LISTEN,   /* "http", the port it serves on (http_server or lb_proxy) */
+    BUILDER_DEVICE_POLICY,   /* "policy", the channel a push PDP sends rules on */
+    BUILDER_DEVICE_PDP,      /* "pdp", the channel a pull PDP is asked on */
+    BUILDER_DEVICE_UPSTREAM, /* one per lb_proxy backend, named after its node */
+};
+
+struct builder_device {
+    enum builder_device_type type;
+    const char *name; /* the device's name in the image */
+    /* LISTEN: the node's http_port or listen_port; UPSTREAM: the backend's port as the
+     * topology gives it; 0 when there is none (always for POLICY and PDP). */
+    long port;
+};
+
 struct builder_result {
     char id[BUILDER_ID_LEN + 1];
     char *dir;   /* OUT/ID, holding image, manifest.json and build.log (owned) */

@@ -6,7 +6,7 @@
  *   builder_image.c    one image: its id; configuration compiled, linked, put in place
  *   builder_manifest.c its manifest.json
  *   builder_config.c   the generated config.c: the manifest note and the module chain
- *   builder_spec.c     an image's spec read: modules, properties, upstreams; the check
+ *   builder_spec.c     an image's spec read: modules, properties, devices; the check
  *   builder_cache.c    the compiler, the object cache and the modules' archive of a target
  *   builder_sources.c  the guest's sources and headers: names and hashes
  *   builder_paths.c    where the guest is in the source tree (one table)
@@ -81,9 +81,18 @@ char *builder_config(const struct builder_spec *s);
 const char *builder_prop(const struct builder_module *m, const char *name);
 /* The module NAME of S's chain, or NULL. */
 const struct builder_module *builder_module_find(const struct builder_spec *s, const char *name);
-/* The upstream device names (at most MAX, each < 32 bytes) and ports (0: none) of lb_proxy's
- * `backends` parameter V ("NODE:PORT NODE:PORT"). 0, or -EINVAL when V is not such a list. */
-int builder_upstreams(const char *v, char names[][32], long *ports, size_t max, size_t *n);
+
+#define BUILDER_UPSTREAM_MAX 8 /* backends of lb_proxy */
+
+/* The devices of an image, in the order its manifest note declares them. */
+struct builder_devices {
+    size_t n;
+    struct builder_device v[2 + BUILDER_UPSTREAM_MAX]; /* listen, policy or pdp, upstreams */
+    char names[BUILDER_UPSTREAM_MAX][32];              /* the upstreams' names */
+};
+
+/* OUT: the devices of S (which builder_spec_check() accepted); their names borrow S or OUT. */
+void builder_devices(const struct builder_spec *s, struct builder_devices *out);
 
 /* ---- builder_cache.c ---- */
 

@@ -9,12 +9,21 @@
 #include "contract/acl_blob.h"
 #include "engine/json.h"
 
+/* The manifest's name of each type of device. */
+static const char *const builder_device_types[] = {
+    [BUILDER_DEVICE_LISTEN] = "listen",
+    [BUILDER_DEVICE_POLICY] = "policy",
+    [BUILDER_DEVICE_PDP] = "pdp",
+    [BUILDER_DEVICE_UPSTREAM] = "upstream",
+};
+
 static json_t *builder_manifest_json(const struct builder_spec *s, const char *id,
                                      const uint8_t sha[32], size_t size)
 {
     json_t *j = json_object(), *mods = json_array(), *devs = json_array();
     char hex[65];
     const struct builder_module *m;
+    struct builder_devices dv;
 
     json_object_set_new(j, "id", json_string(id));
     json_object_set_new(j, "node", json_string(s->node));
@@ -30,45 +39,22 @@ static json_t *builder_manifest_json(const struct builder_spec *s, const char *i
         json_array_append_new(mods, mo);
     }
     json_object_set_new(j, "modules", mods);
-    if (builder_module_find(s, "http_server") || builder_module_find(s, "lb_proxy")) {
-        json_t *dv = json_pack("{s:s, s:s}", "type", "listen", "name", "http");
-        for (size_t i = 0; i < s->nmodules; i++) {
-            const char *port = builder_prop(&s->modules[i], "http_port");
-            if (port == NULL)
-                port = builder_prop(&s->modules[i], "listen_port");
-            if (port) {
-                json_object_set_new(dv, "port", json_integer(strtoll(port, NULL, 10)));
-                break;
-            }
-        }
-        json_array_append_new(devs, dv);
-    }
     if ((m = builder_module_find(s, "acl_pep")) != NULL) {
-        const char *pdp = builder_prop(m, "pdp");
-        json_object_set_new(j, "pdp", json_string(pdp));
+        json_object_set_new(j, "pdp", json_string(builder_prop(m, "pdp")));
         json_object_set_new(j, "policy", json_string(builder_prop(m, "policy")));
-        if (strcmp(pdp, "push") == 0)
-            json_array_append_new(devs,
-                                  json_pack("{s:s, s:s}", "type", "policy", "name", "policy"));
-        if (strcmp(pdp, "pull") == 0)
-            json_array_append_new(devs, json_pack("{s:s, s:s}", "type", "pdp", "name", "pdp"));
         if (s->acl_blob) {
             const struct engine_acl_blob_header *h = s->acl_blob;
             json_object_set_new(j, "policy_version", json_integer((json_int_t)h->policy_version));
             json_object_set_new(j, "acl_bytes", json_integer((json_int_t)s->acl_len));
         }
     }
-    if ((m = builder_module_find(s, "lb_proxy")) != NULL) {
-        char names[8][32];
-        long ports[8];
-        size_t n = 0;
-        builder_upstreams(builder_prop(m, "backends"), names, ports, 8, &n);
-        for (size_t i = 0; i < n; i++) {
-            json_t *dv = json_pack("{s:s, s:s}", "type", "upstream", "name", names[i]);
-            if (ports[i] > 0) /* the backend's port as the topology says */
-                json_object_set_new(dv, "port", json_integer(ports[i]));
-            json_array_append_new(devs, dv);
-        }
+    builder_devices(s, &dv);
+    for (size_t i = 0; i < dv.n; i++) {
+        json_t *o = json_pack("{s:s, s:s}", "type", builder_device_types[dv.v[i].type], "name",
+                              dv.v[i].name);
+        if (dv.v[i].port != 0)
+            json_object_set_new(o, "port", json_integer(dv.v[i].port));
+        json_array_append_new(devs, o);
     }
     json_object_set_new(j, "devices", devs);
     builder_hex(hex, sha, 32);

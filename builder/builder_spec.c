@@ -39,8 +39,9 @@ const struct builder_module *builder_module_find(const struct builder_spec *s, c
     return NULL;
 }
 
-/* The upstream device names of lb_proxy's `backends` parameter ("NODE:PORT NODE:PORT"). */
-int builder_upstreams(const char *v, char names[][32], long *ports, size_t max, size_t *n)
+/* The upstream device names (at most MAX) and ports (0: none) of lb_proxy's `backends`
+ * parameter V ("NODE:PORT NODE:PORT"). 0, or -EINVAL when V is not such a list. */
+static int builder_upstreams(const char *v, char names[][32], long *ports, size_t max, size_t *n)
 {
     *n = 0;
     while (v && *v) {
@@ -131,12 +132,52 @@ int builder_spec_check(const struct builder_spec *s, struct engine_diag *d)
             engine_diag_add(d, NULL, 0, 0, "authn needs acl_pep: the credentials are in its rules");
     }
     if ((m = builder_module_find(s, "lb_proxy")) != NULL) {
-        char names[8][32];
-        long ports[8];
+        char names[BUILDER_UPSTREAM_MAX][32];
+        long ports[BUILDER_UPSTREAM_MAX];
         size_t n;
-        if (builder_upstreams(builder_prop(m, "backends"), names, ports, 8, &n) < 0 || n == 0)
+        if (builder_upstreams(builder_prop(m, "backends"), names, ports, BUILDER_UPSTREAM_MAX, &n) <
+                0 ||
+            n == 0)
             bad = engine_diag_add(d, NULL, 0, 0,
-                                  "lb_proxy: parameter backends: expected 1 to 8 NODE:PORT");
+                                  "lb_proxy: parameter backends: expected 1 to %d NODE:PORT",
+                                  BUILDER_UPSTREAM_MAX);
     }
     return bad;
+}
+
+/* The port a listening module gives: the first module's http_port or listen_port, or 0. */
+static long builder_listen_port(const struct builder_spec *s)
+{
+    for (size_t i = 0; i < s->nmodules; i++) {
+        const char *port = builder_prop(&s->modules[i], "http_port");
+        if (port == NULL)
+            port = builder_prop(&s->modules[i], "listen_port");
+        if (port)
+            return strtol(port, NULL, 10);
+    }
+    return 0;
+}
+
+void builder_devices(const struct builder_spec *s, struct builder_devices *out)
+{
+    const struct builder_module *m;
+    long ports[BUILDER_UPSTREAM_MAX];
+    size_t n = 0;
+
+    out->n = 0;
+    if (builder_module_find(s, "http_server") || builder_module_find(s, "lb_proxy"))
+        out->v[out->n++] =
+            (struct builder_device){BUILDER_DEVICE_LISTEN, "http", builder_listen_port(s)};
+    if ((m = builder_module_find(s, "acl_pep")) != NULL) {
+        const char *pdp = builder_prop(m, "pdp");
+        if (strcmp(pdp, "push") == 0)
+            out->v[out->n++] = (struct builder_device){BUILDER_DEVICE_POLICY, "policy", 0};
+        else if (strcmp(pdp, "pull") == 0)
+            out->v[out->n++] = (struct builder_device){BUILDER_DEVICE_PDP, "pdp", 0};
+    }
+    if ((m = builder_module_find(s, "lb_proxy")) != NULL)
+        builder_upstreams(builder_prop(m, "backends"), out->names, ports, BUILDER_UPSTREAM_MAX, &n);
+    for (size_t i = 0; i < n; i++)
+        out->v[out->n++] = (struct builder_device){BUILDER_DEVICE_UPSTREAM, out->names[i],
+                                                   ports[i] > 0 ? ports[i] : 0};
 }
