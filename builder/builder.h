@@ -16,7 +16,9 @@
  * whose id is already in the output directory is not built again.
  *
  * Outputs are written under a temporary name and renamed into place: a failed or interrupted
- * build leaves nothing half-written, and concurrent builds of one id are harmless.
+ * build leaves nothing half-written, and concurrent builds of one id are harmless. What the
+ * builder writes it also reads back: builder_manifest_load() gives an image's manifest (its
+ * devices, modules, PDP), so no caller parses the builder's files.
  *
  * Sources are found at run time under builder_source_dir(): $UNISEC_SOURCE_DIR when set,
  * else the source tree meson compiled in.
@@ -116,6 +118,36 @@ int builder_build(struct builder *b, const struct builder_spec *specs, size_t n,
                   const char *out_dir, struct builder_result *results, struct engine_diag *d);
 
 void builder_results_free(struct builder_result *results, size_t n);
+
+/* What an image's manifest.json says (builder_manifest_load()). Every pointer points into the
+ * struct's own memory, valid until builder_manifest_free(). */
+struct builder_manifest {
+    char id[BUILDER_ID_LEN + 1];
+    const char *node, *level, *target;
+    size_t nmodules;
+    const struct builder_module *modules; /* chain order; properties in the manifest's order */
+    size_t ndevices;
+    const struct builder_device *devices; /* in the order the image declares them */
+    const char *pdp, *policy;             /* acl_pep's properties; NULL without acl_pep */
+    uint64_t policy_version;              /* the version of the rules linked in, else 0 */
+    size_t acl_bytes;                     /* their size; 0 when no rules are linked in */
+    char image_sha256[65];                /* the image file's SHA-256, hex */
+    size_t image_bytes;                   /* and its size */
+};
+
+/*
+ * Reads DIR/manifest.json, as builder_build() wrote it into the image directory DIR (a
+ * result's dir, OUT/ID). On success *OUT is a new manifest, freed with
+ * builder_manifest_free(); it borrows nothing from the caller. Returns 0, or on failure
+ * (*OUT NULL, the reason in D naming the file): a negative errno when the file cannot be read
+ * (-ENOENT: no such image); -EINVAL when it is not a manifest of this builder (not JSON, a
+ * field missing or of the wrong type, an unknown device type, a port outside 1 to 65535,
+ * another builder format); -ENOMEM. Needs no struct builder; safe from any thread.
+ */
+int builder_manifest_load(const char *dir, struct builder_manifest **out, struct engine_diag *d);
+
+/* Frees what builder_manifest_load() made; accepts NULL. */
+void builder_manifest_free(struct builder_manifest *m);
 
 /*
  * `unisec build TOPOLOGY --node N [--level L] [--target hvt|spt] -o DIR`: argv[0] is "build".

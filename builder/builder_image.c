@@ -167,7 +167,7 @@ void builder_image_job(void *jobs, size_t i)
     engine_sha256(sha, buf, len);
     free(buf);
     im->res->size = len;
-    char *mtext = NULL, *mp = builder_fmt("%s/manifest.json", tmp);
+    char *mtext = NULL, *mp = builder_fmt("%s/%s", tmp, BUILDER_MANIFEST);
     size_t mlen = 0;
     r = builder_manifest_text(&mtext, &mlen, im->spec, im->res->id, sha, len);
     if (r == 0)

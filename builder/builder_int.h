@@ -4,7 +4,7 @@
  * The pieces, each calling only those listed after it:
  *   builder.c          the API: a builder (its compiler and sources), builds on the worker pool
  *   builder_image.c    one image: its id; configuration compiled, linked, put in place
- *   builder_manifest.c its manifest.json
+ *   builder_manifest.c its manifest.json, written and read back
  *   builder_config.c   the generated config.c: the manifest note and the module chain
  *   builder_spec.c     an image's spec read: modules, properties, devices; the check
  *   builder_cache.c    the compiler, the object cache and the modules' archive of a target
@@ -24,6 +24,7 @@
 /* Bumped whenever the builder changes what it generates: part of every id. */
 #define BUILDER_FORMAT     "unisec-builder-1"
 #define BUILDER_OUTPUT_MAX (64 * 1024) /* compiler output kept per command */
+#define BUILDER_MANIFEST   "manifest.json"
 
 struct builder_file {
     char *rel;        /* path relative to the source tree */

@@ -1,8 +1,11 @@
 /* builder_manifest.c — an image's manifest.json: what it is made of, its devices, its size and
- * hash. */
+ * hash; written from the spec, and read back by the one reader of that format. */
 #include "builder_int.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,5 +73,192 @@ int builder_manifest_text(char **out, size_t *len, const struct builder_spec *s,
     json_t *j = builder_manifest_json(s, id, sha, size);
     int r = engine_json_dumps(out, len, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(j);
+    return r;
+}
+
+/* ---- reading it back ---- */
+
+#define BUILDER_WHY_MAX 256
+
+/* What builder_manifest_load() hands out, and what its pointers point into. */
+struct builder_manifest_own {
+    struct builder_manifest m; /* first: the public part */
+    json_t *json;              /* the parsed file: every string of M */
+    struct builder_module *modules;
+    struct builder_prop *props; /* every module's, one after the other */
+    struct builder_device *devices;
+};
+
+void builder_manifest_free(struct builder_manifest *m)
+{
+    struct builder_manifest_own *o = (struct builder_manifest_own *)m;
+
+    if (o == NULL)
+        return;
+    json_decref(o->json);
+    free(o->modules);
+    free(o->props);
+    free(o->devices);
+    free(o);
+}
+
+/* Says why (into WHY, BUILDER_WHY_MAX bytes) the manifest is refused; returns -EINVAL. */
+static int builder_bad(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int builder_bad(char *why, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, BUILDER_WHY_MAX, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+/* Is S exactly N lowercase hex digits (as builder_hex() writes them)? */
+static int builder_is_hex(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+        i++;
+    return i == n && s[n] == '\0';
+}
+
+static int builder_load_modules(struct builder_manifest_own *o, json_t *mods, char *why)
+{
+    size_t i, k = 0, nprops = 0;
+    json_t *mo, *v;
+    const char *key;
+
+    if (!json_is_array(mods))
+        return builder_bad(why, "modules: expected an array");
+    json_array_foreach(mods, i, mo)
+    {
+        if (!json_is_string(json_object_get(mo, "name")) ||
+            !json_is_object(json_object_get(mo, "properties")))
+            return builder_bad(why, "modules[%zu]: expected a name and properties", i);
+        nprops += json_object_size(json_object_get(mo, "properties"));
+    }
+    o->modules = calloc(json_array_size(mods) ? json_array_size(mods) : 1, sizeof(*o->modules));
+    o->props = calloc(nprops ? nprops : 1, sizeof(*o->props));
+    if (o->modules == NULL || o->props == NULL)
+        return -ENOMEM;
+    json_array_foreach(mods, i, mo)
+    {
+        struct builder_module *m = &o->modules[i];
+        m->name = json_string_value(json_object_get(mo, "name"));
+        m->props = &o->props[k];
+        json_object_foreach(json_object_get(mo, "properties"), key, v)
+        {
+            if (!json_is_string(v))
+                return builder_bad(why, "modules[%zu]: property %s: expected text", i, key);
+            o->props[k++] = (struct builder_prop){key, json_string_value(v)};
+        }
+        m->nprops = (size_t)(&o->props[k] - m->props);
+    }
+    o->m.modules = o->modules;
+    o->m.nmodules = json_array_size(mods);
+    return 0;
+}
+
+static int builder_load_devices(struct builder_manifest_own *o, json_t *devs, char *why)
+{
+    size_t i, ntypes = sizeof(builder_device_types) / sizeof(builder_device_types[0]);
+    json_t *dv;
+
+    if (!json_is_array(devs))
+        return builder_bad(why, "devices: expected an array");
+    o->devices = calloc(json_array_size(devs) ? json_array_size(devs) : 1, sizeof(*o->devices));
+    if (o->devices == NULL)
+        return -ENOMEM;
+    json_array_foreach(devs, i, dv)
+    {
+        const char *type, *name;
+        json_int_t port = 0;
+        json_error_t je;
+        size_t t = 0;
+
+        if (json_unpack_ex(dv, &je, 0, "{s:s, s:s, s?I}", "type", &type, "name", &name, "port",
+                           &port) < 0)
+            return builder_bad(why, "devices[%zu]: %s", i, je.text);
+        while (t < ntypes && strcmp(type, builder_device_types[t]) != 0)
+            t++;
+        if (t == ntypes)
+            return builder_bad(why, "devices[%zu]: unknown type '%s'", i, type);
+        if (json_object_get(dv, "port") != NULL && (port < 1 || port > 65535))
+            return builder_bad(
+                why, "devices[%zu]: port %" JSON_INTEGER_FORMAT ": expected 1 to 65535", i, port);
+        o->devices[i] = (struct builder_device){(enum builder_device_type)t, name, (long)port};
+    }
+    o->m.devices = o->devices;
+    o->m.ndevices = json_array_size(devs);
+    return 0;
+}
+
+/* Fills O->m from O->json; WHY says what is wrong when it returns -EINVAL. */
+static int builder_load_fields(struct builder_manifest_own *o, char *why)
+{
+    struct builder_manifest *m = &o->m;
+    const char *format = NULL, *id, *sha;
+    json_t *mods, *devs;
+    json_int_t version = 0, acl = 0, size;
+    json_error_t je;
+    int r;
+
+    /* First the format: another builder's fields may mean other things. */
+    if (json_unpack_ex(o->json, &je, 0, "{s:s}", "builder", &format) < 0 ||
+        strcmp(format, BUILDER_FORMAT) != 0)
+        return builder_bad(why, "written by builder '%s', read by '%s'", format ? format : "?",
+                           BUILDER_FORMAT);
+    if (json_unpack_ex(
+            o->json, &je, 0, "{s:s, s:s, s:s, s:s, s:o, s?s, s?s, s?I, s?I, s:o, s:s, s:I}", "id",
+            &id, "node", &m->node, "level", &m->level, "target", &m->target, "modules", &mods,
+            "pdp", &m->pdp, "policy", &m->policy, "policy_version", &version, "acl_bytes", &acl,
+            "devices", &devs, "image_sha256", &sha, "image_bytes", &size) < 0)
+        return builder_bad(why, "%s", je.text);
+    if (!builder_is_hex(id, BUILDER_ID_LEN))
+        return builder_bad(why, "id '%s': expected %d hex digits", id, BUILDER_ID_LEN);
+    if (!builder_is_hex(sha, 64))
+        return builder_bad(why, "image_sha256 '%s': expected 64 hex digits", sha);
+    if (acl < 0 || size < 0)
+        return builder_bad(why, "acl_bytes or image_bytes: expected a size");
+    memcpy(m->id, id, BUILDER_ID_LEN + 1);
+    memcpy(m->image_sha256, sha, 65);
+    m->policy_version = (uint64_t)version; /* written as the blob's uint64_t cast to json_int_t */
+    m->acl_bytes = (size_t)acl;
+    m->image_bytes = (size_t)size;
+    if ((r = builder_load_modules(o, mods, why)) < 0)
+        return r;
+    return builder_load_devices(o, devs, why);
+}
+
+int builder_manifest_load(const char *dir, struct builder_manifest **out, struct engine_diag *d)
+{
+    char *path = builder_fmt("%s/%s", dir, BUILDER_MANIFEST), *text = NULL;
+    char why[BUILDER_WHY_MAX] = "";
+    struct builder_manifest_own *o = NULL;
+    json_error_t je;
+    size_t len;
+    int r;
+
+    *out = NULL;
+    if (path == NULL)
+        return -ENOMEM;
+    if ((r = builder_read(path, &text, &len)) < 0) {
+        engine_diag_add(d, path, 0, 0, "cannot read the manifest: %s", strerror(-r));
+    } else if ((o = calloc(1, sizeof(*o))) == NULL) {
+        r = -ENOMEM;
+    } else if ((o->json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+        r = engine_diag_add(d, path, je.line > 0 ? je.line : 0, je.column > 0 ? je.column : 0,
+                            "cannot read the manifest: %s", je.text);
+    } else if ((r = builder_load_fields(o, why)) == -EINVAL) {
+        engine_diag_add(d, path, 0, 0, "not an image manifest of this builder: %s", why);
+    }
+    if (r == -ENOMEM)
+        engine_diag_add(d, path, 0, 0, "cannot read the manifest: %s", strerror(ENOMEM));
+    if (r == 0)
+        *out = &o->m;
+    else if (o != NULL)
+        builder_manifest_free(&o->m);
+    free(text);
+    free(path);
     return r;
 }

@@ -1,6 +1,7 @@
 /* test_builder.c — the image builder on a P_UG given directly: images for both targets,
- * ids that follow the inputs, byte-identical rebuilds, the cache, worker-pool builds, and
- * failures that report the compiler's message and leave nothing half-written. */
+ * ids that follow the inputs, byte-identical rebuilds, the cache, worker-pool builds,
+ * failures that report the compiler's message and leave nothing half-written, and the
+ * manifest read back as it was written. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "builder/builder.h"
+#include "common/sha256.h"
 #include "engine/acl.h"
 
 static char tmp[4096], cache[4096 + 16];
@@ -35,6 +37,10 @@ static const struct builder_module chain_push[] = {
     {"log", 0, NULL},   {"http_server", 0, NULL}, {"rate_limit", 1, rate_props},
     {"authn", 0, NULL}, {"acl_pep", 2, acl_push}, {"dispatch", 2, dispatch_props},
 };
+
+static const struct builder_prop lb_props[] = {{"listen_port", "9000"},
+                                               {"backends", "app1:8081 app2:8082"}};
+static const struct builder_module chain_lb[] = {{"log", 0, NULL}, {"lb_proxy", 2, lb_props}};
 
 static struct builder_spec spec(const char *target, int internal)
 {
@@ -363,6 +369,183 @@ static void test_builder_source_changed_during_build(void **state)
     assert_int_equal(unsetenv("UNISEC_SOURCE_DIR"), 0);
 }
 
+/* Builds S into OUT; returns the result (its dir freed by the caller). */
+static struct builder_result build_one(const struct builder_spec *s, const char *out)
+{
+    struct builder *b = new_builder(NULL);
+    struct builder_result r;
+    struct engine_diag d;
+    engine_diag_init(&d);
+    int e = builder_build(b, s, 1, out, &r, &d);
+    if (e != 0)
+        engine_diag_print(&d, stderr);
+    assert_int_equal(e, 0);
+    engine_diag_free(&d);
+    builder_free(b);
+    return r;
+}
+
+static void assert_device(const struct builder_device *dv, enum builder_device_type type,
+                          const char *name, long port)
+{
+    assert_int_equal(dv->type, type);
+    assert_string_equal(dv->name, name);
+    assert_int_equal(dv->port, port);
+}
+
+/* What builder_manifest_load() gives is what the builder was asked to build, and the image. */
+static void test_builder_manifest_round_trip(void **state)
+{
+    (void)state;
+    struct builder_spec s[3] = {spec("hvt", 1), spec("spt", 0), spec("spt", 0)};
+    char out[4200];
+    s[2].modules = chain_lb;
+    s[2].nmodules = 2;
+    s[2].node = "front";
+    s[2].level = "high";
+    snprintf(out, sizeof(out), "%s/manifests", tmp);
+    for (int i = 0; i < 3; i++) {
+        struct builder_result r = build_one(&s[i], out);
+        struct builder_manifest *m = NULL;
+        struct engine_diag d;
+        engine_diag_init(&d);
+        assert_int_equal(builder_manifest_load(r.dir, &m, &d), 0);
+        assert_int_equal(d.n, 0);
+        assert_string_equal(m->id, r.id);
+        assert_string_equal(m->node, s[i].node);
+        assert_string_equal(m->level, s[i].level);
+        assert_string_equal(m->target, s[i].target);
+        assert_int_equal(m->nmodules, s[i].nmodules);
+        for (size_t k = 0; k < s[i].nmodules; k++) {
+            assert_string_equal(m->modules[k].name, s[i].modules[k].name);
+            assert_int_equal(m->modules[k].nprops, s[i].modules[k].nprops);
+            for (size_t p = 0; p < s[i].modules[k].nprops; p++) {
+                assert_string_equal(m->modules[k].props[p].name, s[i].modules[k].props[p].name);
+                assert_string_equal(m->modules[k].props[p].value, s[i].modules[k].props[p].value);
+            }
+        }
+        if (i == 0) { /* internal PDP: its rules are linked in */
+            assert_string_equal(m->pdp, "internal");
+            assert_string_equal(m->policy, "regular");
+            assert_int_equal(m->policy_version, 3);
+            assert_int_equal(m->acl_bytes, blob_len);
+            assert_int_equal(m->ndevices, 1);
+            assert_device(&m->devices[0], BUILDER_DEVICE_LISTEN, "http", 8080);
+        } else if (i == 1) { /* push PDP: a policy channel, no rules linked in */
+            assert_string_equal(m->pdp, "push");
+            assert_int_equal(m->policy_version, 0);
+            assert_int_equal(m->acl_bytes, 0);
+            assert_int_equal(m->ndevices, 2);
+            assert_device(&m->devices[0], BUILDER_DEVICE_LISTEN, "http", 8080);
+            assert_device(&m->devices[1], BUILDER_DEVICE_POLICY, "policy", 0);
+        } else { /* a load balancer: no PDP, an upstream per backend */
+            assert_null(m->pdp);
+            assert_null(m->policy);
+            assert_int_equal(m->ndevices, 3);
+            assert_device(&m->devices[0], BUILDER_DEVICE_LISTEN, "http", 9000);
+            assert_device(&m->devices[1], BUILDER_DEVICE_UPSTREAM, "app1", 8081);
+            assert_device(&m->devices[2], BUILDER_DEVICE_UPSTREAM, "app2", 8082);
+        }
+        size_t len;
+        uint8_t h[32];
+        char hex[65], *img = slurp(r.dir, "image", &len);
+        assert_non_null(img);
+        engine_sha256(h, img, len);
+        for (int k = 0; k < 32; k++)
+            snprintf(hex + 2 * k, 3, "%02x", h[k]);
+        assert_string_equal(m->image_sha256, hex);
+        assert_int_equal(m->image_bytes, len);
+        free(img);
+        builder_manifest_free(m);
+        builder_results_free(&r, 1);
+        engine_diag_free(&d);
+    }
+    builder_manifest_free(NULL);
+}
+
+/* Writes TEXT with FROM replaced by TO as DIR/manifest.json and loads it: the result; *WHY
+ * (caller frees) what the diagnostics say, *LINE the first one's line. */
+static int load_changed(const char *dir, const char *text, const char *from, const char *to,
+                        char **why, int *line)
+{
+    char p[4300], *at = strstr(text, from);
+    struct builder_manifest *m = (struct builder_manifest *)&m;
+    struct engine_diag d;
+    assert_non_null(at);
+    snprintf(p, sizeof(p), "%s/manifest.json", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    assert_int_equal(fclose(f), 0);
+    engine_diag_init(&d);
+    int r = builder_manifest_load(dir, &m, &d);
+    assert_true(r == 0 ? m != NULL && d.n == 0 : m == NULL && d.n == 1);
+    if (r == 0)
+        assert_string_equal(m->node, "web");
+    builder_manifest_free(m);
+    *why = engine_diag_join(&d);
+    *line = d.n ? d.v[0].line : 0;
+    if (r != 0 && strstr(*why, p) == NULL)
+        fail_msg("replacing %s by %s: '%s' does not name the file", from, to, *why);
+    engine_diag_free(&d);
+    return r;
+}
+
+/* A manifest that is not one this builder wrote is refused, and the reason says why. */
+static void test_builder_manifest_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *to, *why;
+    } bad[] = {
+        {"\"node\"", "\"nodes\"", "node"},
+        {"\"builder\": \"", "\"builder\": \"x", "written by builder 'xunisec-builder-"},
+        {"\"type\": \"policy\"", "\"type\": \"serial\"", "devices[1]: unknown type 'serial'"},
+        {"\"port\": 8080", "\"port\": 70000", "port 70000: expected 1 to 65535"},
+        {"\"port\": 8080", "\"port\": \"8080\"", "devices[0]"},
+        {"\"id\": \"", "\"id\": \"0", "expected 40 hex digits"},
+        {"\"image_sha256\": \"", "\"image_sha256\": \"X", "expected 64 hex digits"},
+        {"\"properties\": {}", "\"properties\": {\"x\": 1}", "property x: expected text"},
+        {"\"modules\": [", "\"modules\": [1, ", "modules[0]"},
+    };
+    struct builder_spec s = spec("spt", 0);
+    struct builder_manifest *m = (struct builder_manifest *)&m;
+    struct engine_diag d;
+    char out[4200], dir[4200], *why, *text;
+    size_t len;
+    int line;
+
+    snprintf(out, sizeof(out), "%s/manifests", tmp);
+    snprintf(dir, sizeof(dir), "%s/bad-manifest", tmp);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    engine_diag_init(&d);
+    assert_int_equal(builder_manifest_load(dir, &m, &d), -ENOENT); /* no image there */
+    assert_null(m);
+    assert_int_equal(d.n, 1);
+    engine_diag_free(&d);
+
+    struct builder_result r = build_one(&s, out);
+    assert_non_null(text = slurp(r.dir, "manifest.json", &len));
+    text[len] = '\0';
+    /* What the builder wrote loads, also as a copy in another directory. */
+    assert_int_equal(load_changed(dir, text, "", "", &why, &line), 0);
+    free(why);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(load_changed(dir, text, bad[i].from, bad[i].to, &why, &line), -EINVAL);
+        if (strstr(why, bad[i].why) == NULL)
+            fail_msg("replacing %s by %s: got '%s', expected '%s'", bad[i].from, bad[i].to, why,
+                     bad[i].why);
+        free(why);
+    }
+    /* Not JSON: the position is given. */
+    assert_int_equal(load_changed(dir, text, "\"devices\"", "\"devices\" [", &why, &line), -EINVAL);
+    assert_non_null(strstr(why, "cannot read the manifest"));
+    assert_true(line > 1);
+    free(why);
+    free(text);
+    builder_results_free(&r, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +555,8 @@ int main(void)
         cmocka_unit_test(test_builder_failure_leaves_nothing),
         cmocka_unit_test(test_builder_two_builders_share_a_cache),
         cmocka_unit_test(test_builder_source_changed_during_build),
+        cmocka_unit_test(test_builder_manifest_round_trip),
+        cmocka_unit_test(test_builder_manifest_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
