@@ -115,7 +115,12 @@ int builder_build(struct builder *b, const struct builder_spec *specs, size_t n,
             }
     for (size_t i = 0; i < n && r == 0; i++) {
         int t = strcmp(specs[i].target, "hvt") == 0 ? 0 : 1;
-        ims[i] = (struct builder_image){b, &specs[i], out_dir, &results[i], NULL, lib[t], bind[t]};
+        ims[i] = (struct builder_image){.b = b,
+                                        .spec = &specs[i],
+                                        .out_dir = out_dir,
+                                        .res = &results[i],
+                                        .lib = lib[t],
+                                        .bind = bind[t]};
         if ((ims[i].config = builder_config(&specs[i])) == NULL)
             r = -ENOMEM;
         else

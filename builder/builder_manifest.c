@@ -150,7 +150,7 @@ static int builder_load_modules(struct builder_manifest_own *o, json_t *mods, ch
         {
             if (!json_is_string(v))
                 return builder_bad(why, "modules[%zu]: property %s: expected text", i, key);
-            o->props[k++] = (struct builder_prop){key, json_string_value(v)};
+            o->props[k++] = (struct builder_prop){.name = key, .value = json_string_value(v)};
         }
         m->nprops = (size_t)(&o->props[k] - m->props);
     }
@@ -186,7 +186,8 @@ static int builder_load_devices(struct builder_manifest_own *o, json_t *devs, ch
         if (json_object_get(dv, "port") != NULL && (port < 1 || port > 65535))
             return builder_bad(
                 why, "devices[%zu]: port %" JSON_INTEGER_FORMAT ": expected 1 to 65535", i, port);
-        o->devices[i] = (struct builder_device){(enum builder_device_type)t, name, (long)port};
+        o->devices[i] = (struct builder_device){
+            .type = (enum builder_device_type)t, .name = name, .port = (long)port};
     }
     o->m.devices = o->devices;
     o->m.ndevices = json_array_size(devs);

@@ -92,7 +92,7 @@ static void *builder_worker(void *arg)
 /* Runs FN(JOBS, i) for i in [0, N) on up to THREADS threads; returns when all are done. */
 void builder_pool_run(unsigned threads, void *jobs, size_t n, void (*fn)(void *, size_t))
 {
-    struct builder_pool p = {PTHREAD_MUTEX_INITIALIZER, 0, n, fn, jobs};
+    struct builder_pool p = {.lock = PTHREAD_MUTEX_INITIALIZER, .n = n, .fn = fn, .jobs = jobs};
     pthread_t t[64];
     unsigned k = 0;
     if (threads > 64)

@@ -166,18 +166,20 @@ void builder_devices(const struct builder_spec *s, struct builder_devices *out)
 
     out->n = 0;
     if (builder_module_find(s, "http_server") || builder_module_find(s, "lb_proxy"))
-        out->v[out->n++] =
-            (struct builder_device){BUILDER_DEVICE_LISTEN, "http", builder_listen_port(s)};
+        out->v[out->n++] = (struct builder_device){
+            .type = BUILDER_DEVICE_LISTEN, .name = "http", .port = builder_listen_port(s)};
     if ((m = builder_module_find(s, "acl_pep")) != NULL) {
         const char *pdp = builder_prop(m, "pdp");
         if (strcmp(pdp, "push") == 0)
-            out->v[out->n++] = (struct builder_device){BUILDER_DEVICE_POLICY, "policy", 0};
+            out->v[out->n++] =
+                (struct builder_device){.type = BUILDER_DEVICE_POLICY, .name = "policy"};
         else if (strcmp(pdp, "pull") == 0)
-            out->v[out->n++] = (struct builder_device){BUILDER_DEVICE_PDP, "pdp", 0};
+            out->v[out->n++] = (struct builder_device){.type = BUILDER_DEVICE_PDP, .name = "pdp"};
     }
     if ((m = builder_module_find(s, "lb_proxy")) != NULL)
         builder_upstreams(builder_prop(m, "backends"), out->names, ports, BUILDER_UPSTREAM_MAX, &n);
     for (size_t i = 0; i < n; i++)
-        out->v[out->n++] = (struct builder_device){BUILDER_DEVICE_UPSTREAM, out->names[i],
-                                                   ports[i] > 0 ? ports[i] : 0};
+        out->v[out->n++] = (struct builder_device){.type = BUILDER_DEVICE_UPSTREAM,
+                                                   .name = out->names[i],
+                                                   .port = ports[i] > 0 ? ports[i] : 0};
 }

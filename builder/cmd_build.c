@@ -128,12 +128,17 @@ int builder_cmd_build(int argc, char **argv)
         np = 0;
         for (size_t m = 0; m < im->nmodules; m++) {
             const struct engine_topology_module *tm = &im->modules[m];
-            mods[n][m] = (struct builder_module){tm->name, tm->nparams, &props[n][np]};
+            mods[n][m] = (struct builder_module){
+                .name = tm->name, .nprops = tm->nparams, .props = &props[n][np]};
             for (size_t k = 0; k < tm->nparams; k++)
-                props[n][np++] = (struct builder_prop){tm->params[k].name, tm->params[k].value};
+                props[n][np++] =
+                    (struct builder_prop){.name = tm->params[k].name, .value = tm->params[k].value};
         }
-        *s = (struct builder_spec){plan->node, im->level, target_name, im->nmodules, mods[n],
-                                   NULL,       0};
+        *s = (struct builder_spec){.node = plan->node,
+                                   .level = im->level,
+                                   .target = target_name,
+                                   .nmodules = im->nmodules,
+                                   .modules = mods[n]};
         if (im->pdp == ENGINE_PDP_INTERNAL &&
             build_blob(&blobs[n], &s->acl_len, policy_dir, im->policy, version, &d) < 0)
             goto cleanup;
@@ -145,7 +150,7 @@ int builder_cmd_build(int argc, char **argv)
         goto cleanup;
     }
 
-    struct builder_options opt = {cache, NULL, jobs};
+    struct builder_options opt = {.cache_dir = cache, .jobs = jobs};
     struct timespec t0, t1;
     if (builder_new(&b, &opt, &d) < 0)
         goto cleanup;

@@ -44,13 +44,13 @@ static const struct builder_module chain_lb[] = {{"log", 0, NULL}, {"lb_proxy", 
 
 static struct builder_spec spec(const char *target, int internal)
 {
-    struct builder_spec s = {"web",
-                             "default",
-                             target,
-                             6,
-                             internal ? chain_internal : chain_push,
-                             internal ? blob : NULL,
-                             internal ? blob_len : 0};
+    struct builder_spec s = {.node = "web",
+                             .level = "default",
+                             .target = target,
+                             .nmodules = 6,
+                             .modules = internal ? chain_internal : chain_push,
+                             .acl_blob = internal ? blob : NULL,
+                             .acl_len = internal ? blob_len : 0};
     return s;
 }
 
@@ -86,7 +86,7 @@ static struct builder *new_builder(const char *cc)
 {
     struct builder *b;
     struct engine_diag d;
-    struct builder_options o = {cache, cc, 2};
+    struct builder_options o = {.cache_dir = cache, .cc = cc, .jobs = 2};
     engine_diag_init(&d);
     int r = builder_new(&b, &o, &d);
     if (r != 0)
@@ -170,7 +170,7 @@ static void test_builder_reproducible(void **state)
     snprintf(out2, sizeof(out2), "%s/rep2", tmp);
     snprintf(cache2, sizeof(cache2), "%s/cache2", tmp);
     struct builder *b1 = new_builder(NULL), *b2;
-    struct builder_options o = {cache2, NULL, 1};
+    struct builder_options o = {.cache_dir = cache2, .jobs = 1};
     assert_int_equal(builder_new(&b2, &o, &d), 0);
     /* One build from a warm cache, one from an empty cache on one thread: same bytes. */
     assert_int_equal(builder_build(b1, &s, 1, out1, &r1, &d), 0);
