@@ -59,6 +59,66 @@ static int builder_fail(struct builder_image *im, FILE *log, const char *step, i
     return r < 0 ? r : -EIO;
 }
 
+/* Writes LEN bytes of DATA as DIR/NAME, through a temporary name. */
+static int builder_write_in(const char *dir, const char *name, const void *data, size_t len)
+{
+    char *p = builder_fmt("%s/%s", dir, name);
+    int r = p ? builder_write_atomic(p, data, len) : -ENOMEM;
+    free(p);
+    return r;
+}
+
+/* Compiles SRC into OBJ, both in DIR, and logs the command: builder_compile()'s result, *OUT
+ * the compiler's output (caller frees). */
+static int builder_compile_in(struct builder *b, FILE *log, const char *dir, const char *src,
+                              const char *obj, char **out)
+{
+    char *o = builder_fmt("%s/%s", dir, obj), what[64];
+    int r;
+
+    *out = NULL;
+    r = o ? builder_compile(b, dir, src, o, out) : -ENOMEM;
+    free(o);
+    snprintf(what, sizeof(what), "cc -c %s", src);
+    builder_log_cmd(log, what, *out);
+    return r;
+}
+
+/* Links DIR/image: the configuration (and the rules) against the target's binding and
+ * archive. As builder_run(). */
+static int builder_link(const struct builder_image *im, const char *dir, char **out)
+{
+    struct builder *b = im->b;
+    char *ld = builder_fmt("-Wl,-T,%s/%s/unisec.ld", b->src, builder_paths.libos);
+    char *argv[32];
+    size_t k = 0;
+    int r;
+
+    *out = NULL;
+    if (ld == NULL)
+        return -ENOMEM;
+    argv[k++] = b->cc;
+    argv[k++] = "-nostdlib";
+    argv[k++] = "-static";
+    argv[k++] = "-no-pie";
+    argv[k++] = ld;
+    argv[k++] = "-Wl,--build-id=none";
+    argv[k++] = "-Wl,-z,noexecstack";
+    argv[k++] = "-Wl,-z,max-page-size=4096";
+    argv[k++] = "-fno-sanitize=all";
+    argv[k++] = "-o";
+    argv[k++] = "image";
+    argv[k++] = "config.o";
+    if (im->spec->acl_blob)
+        argv[k++] = "acl_blob.o";
+    argv[k++] = (char *)im->bind;
+    argv[k++] = (char *)im->lib;
+    argv[k] = NULL;
+    r = builder_run(dir, argv, out);
+    free(ld);
+    return r;
+}
+
 void builder_image_job(void *jobs, size_t i)
 {
     struct builder_image *im = &((struct builder_image *)jobs)[i];
@@ -90,65 +150,30 @@ void builder_image_job(void *jobs, size_t i)
     }
     fprintf(log, "unisec builder (%s): node %s, level %s, target %s, image %s\n", BUILDER_FORMAT,
             im->spec->node, im->spec->level, im->spec->target, im->res->id);
-    char *path = builder_fmt("%s/config.c", tmp);
-    r = path ? builder_write_atomic(path, im->config, strlen(im->config)) : -ENOMEM;
-    free(path);
-    if (r < 0) {
+    if ((r = builder_write_in(tmp, "config.c", im->config, strlen(im->config))) < 0) {
         r = builder_fail(im, log, "writing config.c", r, strerror(-r));
         goto cleanup;
     }
-    char *obj = builder_fmt("%s/config.o", tmp);
-    r = obj ? builder_compile(b, tmp, "config.c", obj, &out) : -ENOMEM;
-    free(obj);
-    builder_log_cmd(log, "cc -c config.c", out);
-    if (r != 0) {
+    if ((r = builder_compile_in(b, log, tmp, "config.c", "config.o", &out)) != 0) {
         r = builder_fail(im, log, "compiling the configuration", r, out);
         goto cleanup;
     }
     free(out);
     out = NULL;
-    char *argv[32];
-    size_t k = 0;
-    char *ld = builder_fmt("-Wl,-T,%s/%s/unisec.ld", b->src, builder_paths.libos);
-    argv[k++] = b->cc;
-    argv[k++] = "-nostdlib";
-    argv[k++] = "-static";
-    argv[k++] = "-no-pie";
-    argv[k++] = ld;
-    argv[k++] = "-Wl,--build-id=none";
-    argv[k++] = "-Wl,-z,noexecstack";
-    argv[k++] = "-Wl,-z,max-page-size=4096";
-    argv[k++] = "-fno-sanitize=all";
-    argv[k++] = "-o";
-    argv[k++] = "image";
-    argv[k++] = "config.o";
     if (im->spec->acl_blob) {
-        char *bp = builder_fmt("%s/acl.blob", tmp), *sp = builder_fmt("%s/acl_blob.S", tmp);
-        r = bp && sp ? builder_write_atomic(bp, im->spec->acl_blob, im->spec->acl_len) : -ENOMEM;
+        r = builder_write_in(tmp, "acl.blob", im->spec->acl_blob, im->spec->acl_len);
         if (r == 0)
-            r = builder_write_atomic(sp, builder_blob_asm, strlen(builder_blob_asm));
-        free(bp);
-        free(sp);
-        char *bo = builder_fmt("%s/acl_blob.o", tmp);
-        if (r == 0) {
-            r = bo ? builder_compile(b, tmp, "acl_blob.S", bo, &out) : -ENOMEM;
-            builder_log_cmd(log, "cc -c acl_blob.S", out);
-        }
-        free(bo);
+            r = builder_write_in(tmp, "acl_blob.S", builder_blob_asm, strlen(builder_blob_asm));
+        if (r == 0)
+            r = builder_compile_in(b, log, tmp, "acl_blob.S", "acl_blob.o", &out);
         if (r != 0) {
             r = builder_fail(im, log, "assembling the compiled rules", r, out);
-            free(ld);
             goto cleanup;
         }
         free(out);
         out = NULL;
-        argv[k++] = "acl_blob.o";
     }
-    argv[k++] = (char *)im->bind;
-    argv[k++] = (char *)im->lib;
-    argv[k] = NULL;
-    r = ld ? builder_run(tmp, argv, &out) : -ENOMEM;
-    free(ld);
+    r = builder_link(im, tmp, &out);
     builder_log_cmd(log, "cc -nostdlib -static -T unisec.ld -o image ...", out);
     if (r != 0) {
         r = builder_fail(im, log, "linking", r, out);
@@ -167,13 +192,12 @@ void builder_image_job(void *jobs, size_t i)
     engine_sha256(sha, buf, len);
     free(buf);
     im->res->size = len;
-    char *mtext = NULL, *mp = builder_fmt("%s/%s", tmp, BUILDER_MANIFEST);
+    char *mtext = NULL;
     size_t mlen = 0;
     r = builder_manifest_text(&mtext, &mlen, im->spec, im->res->id, sha, len);
     if (r == 0)
-        r = mp ? builder_write_atomic(mp, mtext, mlen) : -ENOMEM;
+        r = builder_write_in(tmp, BUILDER_MANIFEST, mtext, mlen);
     free(mtext);
-    free(mp);
     if (r < 0) {
         r = builder_fail(im, log, "writing manifest.json", r, strerror(-r));
         goto cleanup;
@@ -184,10 +208,7 @@ void builder_image_job(void *jobs, size_t i)
     fprintf(log, "%s\n", hex);
     fclose(log);
     log = NULL;
-    char *lp = builder_fmt("%s/build.log", tmp);
-    r = lp ? builder_write_atomic(lp, logtext, loglen) : -ENOMEM;
-    free(lp);
-    if (r < 0) {
+    if ((r = builder_write_in(tmp, "build.log", logtext, loglen)) < 0) {
         r = builder_fail(im, NULL, "writing build.log", r, strerror(-r));
         goto cleanup;
     }
