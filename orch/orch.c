@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/grow.h"
 #include "engine/json.h"
 #include "engine/name_index.h"
 #include "common/sha256.h"
@@ -125,14 +126,8 @@ static struct orch_node *orch_node_get(struct orch *o, const char *name, int add
         return &o->nodes[i];
     if (!add)
         return NULL;
-    if (o->nnodes == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 8;
-        struct orch_node *v = realloc(o->nodes, cap * sizeof(*v));
-        if (v == NULL)
-            return NULL;
-        o->nodes = v;
-        o->cap = cap;
-    }
+    if (ENGINE_GROW(&o->nodes, &o->cap, o->nnodes + 1) < 0)
+        return NULL;
     struct orch_node *n = &o->nodes[o->nnodes];
     memset(n, 0, sizeof(*n));
     if ((n->name = strdup(name)) == NULL)
@@ -490,14 +485,8 @@ static void orch_built_add(struct orch *o, const uint8_t key[ENGINE_SHA256_LEN],
             orch_copy(o->built[i].id, sizeof(o->built[i].id), id);
             return;
         }
-    if (o->nbuilt == o->capbuilt) {
-        size_t cap = o->capbuilt ? o->capbuilt * 2 : 16;
-        struct orch_built *v = realloc(o->built, cap * sizeof(*v));
-        if (v == NULL)
-            return; /* only a later switch is slower */
-        o->built = v;
-        o->capbuilt = cap;
-    }
+    if (ENGINE_GROW(&o->built, &o->capbuilt, o->nbuilt + 1) < 0)
+        return; /* only a later switch is slower */
     memcpy(o->built[o->nbuilt].key, key, ENGINE_SHA256_LEN);
     orch_copy(o->built[o->nbuilt].id, sizeof(o->built[o->nbuilt].id), id);
     o->nbuilt++;
