@@ -323,6 +323,23 @@ int fs_apply_check(struct fs_ctx *c, const struct fs_target *t, const char *data
  */
 void fs_apply_external(struct fs_ctx *c);
 
+/* Where the orchestrator's deployment records go, and how many times one is tried when main
+ * moved or is locked (-EAGAIN). */
+#define FS_DEPLOYED_PATH "state/deployed"
+#define FS_RECORD_TRIES  6
+
+/*
+ * Commits TEXT[0..LEN) as FS_DEPLOYED_PATH with message MSG, authored by the daemon
+ * (`unisec`): the orchestrator's record of NODE's deployment. Serialised with every other
+ * change, so records and users' changes are committed one at a time. On -EAGAIN (main moved
+ * outside the mount, or another git process holds its lock) waits a little longer each time
+ * (20 ms, 40 ms, ...), takes the outside change in as fs_apply_external() does, and tries
+ * again, FS_RECORD_TRIES times in all. Says in events what became of it. Returns 0 or the
+ * store's last error.
+ */
+int fs_apply_record(struct fs_ctx *c, const char *node, const char *text, size_t len,
+                    const char *msg);
+
 /* ---- watcher (fs_watch.c) ---- */
 
 /* Starts / stops the inotify thread that calls fs_apply_external(). */

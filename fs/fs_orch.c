@@ -61,23 +61,36 @@ void fs_orch_installed(struct fs_ctx *c, struct fs_snap *s)
     fs_orch_give(c, s);
 }
 
-/* A deployment commit found main moved outside: take that change in now, as the watcher would
- * (validated, served, given to the orchestrator), so that the commit goes on top of it. */
-static void fs_orch_store_moved(void *arg)
+/* The orchestrator's record of a deployment: committed by the mount, the store's one writer,
+ * in turn with the users' changes. */
+static void fs_orch_record(void *arg, const struct orch_record *r)
 {
-    fs_apply_external(arg);
+    fs_apply_record(arg, r->node, r->deployed, r->len, r->message);
 }
 
 int fs_orch_start(struct fs_ctx *c, struct engine_diag *d)
 {
-    struct orch_options opt = {c->target, c->image_dir,  NULL, c->listen_host,
-                               c->store,  fs_orch_event, c,    fs_orch_store_moved};
     struct fs_snap *s;
+    char *deployed = NULL;
+    size_t len;
     int r;
 
     if (c->no_run)
         return 0;
-    if ((r = orch_new(&c->orch, &opt, d)) < 0)
+    /* Policy versions go on above those state/deployed records (absent: none). */
+    engine_store_read(c->store, FS_DEPLOYED_PATH, &deployed, &len, NULL);
+    struct orch_options opt = {
+        .target = c->target,
+        .image_dir = c->image_dir,
+        .listen_host = c->listen_host,
+        .deployed = deployed,
+        .event = fs_orch_event,
+        .event_arg = c,
+        .record = fs_orch_record,
+    };
+    r = orch_new(&c->orch, &opt, d);
+    free(deployed);
+    if (r < 0)
         return r;
     fs_event(c, "orchestrator: instances run on %s, images in %s", engine_target_name(c->target),
              c->image_dir);

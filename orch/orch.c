@@ -1,5 +1,6 @@
 /* orch.c — the security orchestrator: reconciles the running instances with the desired
- * state (configure_sec, building_sec), builds every level ahead of time, records deployments. */
+ * state (configure_sec, building_sec), builds every level ahead of time, hands each deployment
+ * on to be recorded. */
 #include "orch_int.h"
 
 #include <errno.h>
@@ -47,10 +48,9 @@ struct orch_node {
 struct orch {
     enum engine_target target;
     char *image_dir, *cache_dir, *host;
-    struct engine_store *store;
     void (*event)(void *arg, const char *line);
     void *event_arg;
-    void (*store_moved)(void *arg);
+    void (*record)(void *arg, const struct orch_record *r);
 
     struct sup *sup;
     struct orch_pdp *pdp;        /* the pull PDP */
@@ -364,37 +364,14 @@ static char *orch_deployed_text(struct orch *o, size_t *len)
     return buf;
 }
 
-int orch_record_commit(struct engine_store *s, const struct engine_store_change *ch,
-                       const struct engine_store_author *author, const char *msg,
-                       void (*moved)(void *arg), void *arg, char id[41], struct engine_diag *d)
+/* Hands NODE's deployment to the caller as a record of state/deployed (orch_options.record). */
+static void orch_deployed_record(struct orch *o, const struct orch_want *w, const char *node)
 {
-    int r = -EAGAIN;
-
-    for (int attempt = 0; attempt < ORCH_RECORD_TRIES && r == -EAGAIN; attempt++) {
-        if (attempt > 0) {
-            /* Let the mount take the outside change in (or the other git process finish). */
-            engine_diag_free(d);
-            engine_diag_init(d);
-            if (moved != NULL)
-                moved(arg);
-            usleep(20000u << (attempt - 1));
-        }
-        r = engine_store_commit(s, ch, 1, author, msg, id, d);
-    }
-    return r;
-}
-
-/* Records NODE's deployment as a commit of state/deployed. */
-static void orch_deployed_commit(struct orch *o, const struct orch_want *w, const char *node)
-{
-    struct engine_store_author_buf ab;
-    struct engine_store_author a;
-    struct engine_diag d;
-    char id[41], *msg = NULL, *text;
+    char *msg = NULL, *text;
     size_t len = 0;
     int r;
 
-    if (o->store == NULL)
+    if (o->record == NULL)
         return;
     pthread_mutex_lock(&o->mu);
     const struct orch_node *n = orch_node_get(o, node, 0);
@@ -413,21 +390,10 @@ static void orch_deployed_commit(struct orch *o, const struct orch_want *w, cons
             msg = NULL;
     }
     pthread_mutex_unlock(&o->mu);
-    engine_diag_init(&d);
-    if (text != NULL && msg != NULL && engine_store_author_from_uid(&ab, getuid()) == 0) {
-        a = (struct engine_store_author){"unisec", ab.author.email};
-        struct engine_store_change ch = {"state/deployed", text, len, 0};
-        r = orch_record_commit(o->store, &ch, &a, msg, o->store_moved, o->event_arg, id, &d);
-        if (r < 0) {
-            char *why = engine_diag_join(&d);
-            orch_event(o, "%s: deployment not recorded in the store: %s", node,
-                       why ? why : strerror(-r));
-            free(why);
-        } else if (id[0]) {
-            orch_event(o, "%s: deployment recorded as commit %.12s", node, id);
-        }
+    if (text != NULL && msg != NULL) {
+        struct orch_record rec = {.node = node, .deployed = text, .len = len, .message = msg};
+        o->record(o->event_arg, &rec);
     }
-    engine_diag_free(&d);
     free(text);
     free(msg);
 }
@@ -707,7 +673,7 @@ static int orch_node_reconcile(struct orch *o, const struct orch_want *w,
     if (deployed) {
         orch_event(o, "%s: deployed image %.12s (%s, pdp %s%s)", wn->name, res.id, lv->level,
                    engine_pdp_name(lv->pdp), lv->policy ? ", policy in force" : "");
-        orch_deployed_commit(o, w, wn->name);
+        orch_deployed_record(o, w, wn->name);
     }
     r = deployed;
     goto done;
@@ -762,7 +728,7 @@ static void orch_reconcile(struct orch *o, const struct orch_want *w)
         if (name != NULL && sup_node_stop(o->sup, name) == 0)
             orch_event(o, "%s: stopped (no longer in the topology)", name);
         if (name != NULL)
-            orch_deployed_commit(o, w, name);
+            orch_deployed_record(o, w, name);
         free(name);
         pthread_mutex_lock(&o->mu);
     }
@@ -884,22 +850,18 @@ enum engine_target orch_target_best(void)
     return ENGINE_TARGET_HVT;
 }
 
-/* The highest policy version state/deployed records, so a restarted daemon goes on above
- * it (a guest ignores nothing, but the history stays monotonic). */
-static uint64_t orch_version_recorded(struct engine_store *s)
+/* The highest policy version DEPLOYED (state/deployed's text, may be NULL) records, so a
+ * restarted daemon goes on above it (a guest ignores nothing, but the history stays
+ * monotonic). */
+static uint64_t orch_version_recorded(const char *deployed)
 {
-    char *text = NULL, *p;
-    size_t len = 0;
     uint64_t max = 0;
 
-    if (s == NULL || engine_store_read(s, "state/deployed", &text, &len, NULL) < 0)
-        return 0;
-    for (p = text; (p = strstr(p, " version=")) != NULL; p++) {
+    for (const char *p = deployed; p != NULL && (p = strstr(p, " version=")) != NULL; p++) {
         uint64_t v = strtoull(p + 9, NULL, 10);
         if (v > max)
             max = v;
     }
-    free(text);
     return max;
 }
 
@@ -919,11 +881,10 @@ int orch_new(struct orch **out, const struct orch_options *opt, struct engine_di
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&o->settle_cv, NULL);
     o->target = opt->target;
-    o->store = opt->store;
     o->event = opt->event;
     o->event_arg = opt->event_arg;
-    o->store_moved = opt->store_moved;
-    o->next_version = orch_version_recorded(opt->store) + 1;
+    o->record = opt->record;
+    o->next_version = orch_version_recorded(opt->deployed) + 1;
     if ((o->image_dir = strdup(opt->image_dir)) == NULL ||
         (opt->cache_dir && (o->cache_dir = strdup(opt->cache_dir)) == NULL) ||
         (o->host = strdup(opt->listen_host ? opt->listen_host : "127.0.0.1")) == NULL)

@@ -16,8 +16,9 @@
  * (proactive generation), so a level switch is a swap, not a compilation.
  *
  * A failed build or a new instance that never becomes ready leaves the old instance serving;
- * the node's status says why. Every realised deployment is recorded as a commit of
- * state/deployed in the store (author: the daemon; the message names the change it realises).
+ * the node's status says why. Every realised deployment is handed to the caller as a record
+ * (the text of state/deployed and a commit message naming the change it realises), which the
+ * mount commits to the store: the orchestrator never writes the store itself.
  *
  * Threads: the orchestrator runs two threads of its own (reconcile, proactive builds); every
  * function here is thread-safe. Events (one line per step) go to the callback given at
@@ -34,25 +35,36 @@
 
 #include "engine/acl.h"
 #include "engine/diag.h"
-#include "engine/store.h"
 #include "engine/topology.h"
 
 struct orch;
 
+/* A realised deployment, to be recorded (orch_options.record). Borrowed for the call only. */
+struct orch_record {
+    const char *node;     /* the node whose deployment it is */
+    const char *deployed; /* the new text of state/deployed: one line per deployed node */
+    size_t len;           /* of DEPLOYED */
+    /* The commit message: "deploy: web -> image 3f2a1b2c3d4e (critical, internal v12)", then a
+     * body naming the change it realises and who made it. */
+    const char *message;
+};
+
 struct orch_options {
-    enum engine_target target;  /* where instances run */
-    const char *image_dir;      /* images/<id>/ go here (created if missing) */
-    const char *cache_dir;      /* the builder's object cache; NULL: its default */
-    const char *listen_host;    /* NULL: "127.0.0.1" */
-    struct engine_store *store; /* borrowed: state/deployed is committed here */
+    enum engine_target target; /* where instances run */
+    const char *image_dir;     /* images/<id>/ go here (created if missing) */
+    const char *cache_dir;     /* the builder's object cache; NULL: its default */
+    const char *listen_host;   /* NULL: "127.0.0.1" */
+    /* state/deployed as the store holds it (NULL: none), read by orch_new() only: policy
+     * versions go on above the highest one it records. */
+    const char *deployed;
     /* One line per step (no newline). Called from the orchestrator's threads. */
     void (*event)(void *arg, const char *line);
     void *event_arg;
-    /* Called (with EVENT_ARG, from the orchestrator's threads, no lock of it held) when a
-     * deployment commit finds that main moved outside the store: the caller takes that change
-     * in as it does any outside change (engine_store_refresh(), validation), then the commit
-     * is tried again on top of it. NULL: the orchestrator only waits and tries again. */
-    void (*store_moved)(void *arg);
+    /* Called (with EVENT_ARG, from the reconcile thread, no lock of the orchestrator held) for
+     * every realised deployment, in the order they happen: the caller commits R->deployed as
+     * state/deployed with R->message (authored by the daemon) and says in its events what
+     * became of it; the reconcile thread goes on once it returns. NULL: nothing is recorded. */
+    void (*record)(void *arg, const struct orch_record *r);
 };
 
 /* Makes an orchestrator; nothing runs until orch_apply(). Free with orch_free(). */

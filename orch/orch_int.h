@@ -108,17 +108,4 @@ int orch_pdp_port(const struct orch_pdp *p);
  * ORCH_PDP_TAKE_MS (the PDP decides on B all the same). */
 int orch_pdp_update(struct orch_pdp *p, struct orch_blob *b);
 
-/* How many times a deployment commit is tried when main moved or is locked (-EAGAIN). */
-#define ORCH_RECORD_TRIES 6
-
-/*
- * Commits CH to S with AUTHOR and MSG (engine_store_commit()); on -EAGAIN (main moved outside
- * the store, or another git process holds its lock) calls MOVED(ARG) when not NULL, waits a
- * little longer each time (20 ms, 40 ms, ...) and tries again, ORCH_RECORD_TRIES times in all.
- * Returns engine_store_commit()'s last result; D holds the last attempt's messages only.
- */
-int orch_record_commit(struct engine_store *s, const struct engine_store_change *ch,
-                       const struct engine_store_author *author, const char *msg,
-                       void (*moved)(void *arg), void *arg, char id[41], struct engine_diag *d);
-
 #endif

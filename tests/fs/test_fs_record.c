@@ -1,0 +1,219 @@
+/* test_fs_record.c — the orchestrator's deployment records, committed by the mount
+ * (fs_apply_record()): on top of an outside commit that the mount takes in first, after
+ * another git process drops main's lock, and, when the lock stays, reported in events. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fs/fs_int.h"
+
+static char tmp[4096], dir[4200];
+
+static int setup(void **state)
+{
+    const char *t = getenv("TMPDIR");
+    (void)state;
+    snprintf(tmp, sizeof(tmp), "%s/unisec-fs-record-XXXXXX", t && *t ? t : "/tmp");
+    if (mkdtemp(tmp) == NULL)
+        return -1;
+    snprintf(dir, sizeof(dir), "%s/store", tmp);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[4300];
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+    return system(cmd);
+}
+
+/* A new store (`unisec init` of the paper's topology) served by C as a mount would serve it,
+ * without FUSE and without an orchestrator. */
+static void ctx_open(struct fs_ctx *c)
+{
+    struct fs_text file[FS_FILE_N];
+    char cmd[8800], head[41];
+    const char *u = getenv("UNISEC");
+
+    if (u == NULL || system("git --version >/dev/null 2>&1") != 0)
+        skip();
+    snprintf(cmd, sizeof(cmd),
+             "rm -rf '%s' && '%s' init '%s' --from mount-examples/paper.yaml --policy "
+             "mount-examples/policy >/dev/null",
+             dir, u, dir);
+    assert_int_equal(system(cmd), 0);
+    memset(c, 0, sizeof(*c));
+    c->watch_fd = c->stop_fd = -1;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->apply_mu, NULL);
+    fs_log_init(&c->events, FS_EVENTS_MAX, 0);
+    fs_log_init(&c->errors, 0, FS_ERRORS_KEEP);
+    c->target = ENGINE_TARGET_HVT;
+    assert_non_null(c->store_dir = strdup(dir));
+    assert_int_equal(engine_store_open(&c->store, dir, NULL), 0);
+    engine_store_head(c->store, head, NULL);
+    assert_int_equal(fs_snap_read_store(file, c->store, NULL), 0);
+    assert_int_equal(fs_snap_build(&c->snap, file, head, NULL, NULL, NULL, c->target, NULL), 0);
+    c->served_is_head = 1;
+}
+
+static void ctx_close(struct fs_ctx *c)
+{
+    fs_snap_free(c->snap);
+    engine_store_free(c->store);
+    fs_log_free(&c->events);
+    fs_log_free(&c->errors);
+    free(c->refused_wt_sig);
+    free(c->store_dir);
+    pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->apply_mu);
+}
+
+/* How many lines of C's events hold WHAT. */
+static int events_count(const struct fs_ctx *c, const char *what)
+{
+    int n = 0;
+    for (const char *p = c->events.buf; p != NULL && (p = strstr(p, what)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static void assert_read(struct fs_ctx *c, const char *path, const char *want)
+{
+    char *data;
+    size_t len;
+    assert_int_equal(engine_store_read(c->store, path, &data, &len, NULL), 0);
+    assert_string_equal(data, want);
+    free(data);
+}
+
+struct head {
+    char author[256], summary[256];
+};
+
+static int head_cb(const struct engine_store_commit_info *info, void *arg)
+{
+    struct head *h = arg;
+    snprintf(h->author, sizeof(h->author), "%s", info->author_name);
+    snprintf(h->summary, sizeof(h->summary), "%s", info->summary);
+    return 1;
+}
+
+static void test_fs_record_is_a_commit_by_the_daemon(void **state)
+{
+    struct fs_ctx c;
+    struct head h;
+
+    (void)state;
+    ctx_open(&c);
+    assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web\n\nbody\n"), 0);
+    assert_read(&c, FS_DEPLOYED_PATH, "web image=x\n");
+    assert_int_equal(engine_store_log(c.store, 1, head_cb, &h, NULL), 1);
+    assert_string_equal(h.author, "unisec");
+    assert_string_equal(h.summary, "deploy: web");
+    assert_int_equal(events_count(&c, "web: deployment recorded as commit"), 1);
+    ctx_close(&c);
+}
+
+static void test_fs_record_after_an_outside_commit(void **state)
+{
+    struct fs_ctx c;
+    char cmd[8800];
+
+    (void)state;
+    ctx_open(&c);
+    /* An operator commits in the store; the mount has not seen it yet. */
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && sed -i 's/^web default$/web critical/' state/levels && git -c "
+             "user.name=op -c user.email=op@example.org commit -qam operator",
+             dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web"), 0);
+    /* The mount took the operator's change in once, and serves it... */
+    assert_int_equal(events_count(&c, "external commit"), 1);
+    assert_int_equal(events_count(&c, "by op applied: operator"), 1);
+    assert_non_null(strstr(c.snap->file[FS_FILE_LEVELS].data, "web critical\n"));
+    /* ...and the record is on top of it, which stays. */
+    assert_int_equal(events_count(&c, "web: deployment recorded as commit"), 1);
+    assert_read(&c, FS_DEPLOYED_PATH, "web image=x\n");
+    char *levels;
+    size_t len;
+    assert_int_equal(engine_store_read(c.store, "state/levels", &levels, &len, NULL), 0);
+    assert_non_null(strstr(levels, "web critical\n"));
+    free(levels);
+    ctx_close(&c);
+}
+
+/* Another git process holds main: its lock file is in LOCK (SIZE bytes) on return. */
+static void hold_main_lock(char *lock, size_t size)
+{
+    int fd;
+
+    snprintf(lock, size, "%s/.git/refs/heads/main.lock", dir);
+    assert_true((fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644)) >= 0);
+    close(fd);
+}
+
+/* The other git process: done after 100 ms, when the record has been tried a few times
+ * (its tries span 620 ms). */
+static void *drop_lock(void *arg)
+{
+    usleep(100000);
+    unlink(arg);
+    return NULL;
+}
+
+static void test_fs_record_after_a_lock_is_dropped(void **state)
+{
+    struct fs_ctx c;
+    char lock[4300];
+    pthread_t t;
+
+    (void)state;
+    ctx_open(&c);
+    hold_main_lock(lock, sizeof(lock));
+    assert_int_equal(pthread_create(&t, NULL, drop_lock, lock), 0);
+    assert_int_equal(fs_apply_record(&c, "web", "web image=y\n", 12, "deploy: web"), 0);
+    pthread_join(t, NULL);
+    assert_read(&c, FS_DEPLOYED_PATH, "web image=y\n");
+    assert_int_equal(events_count(&c, "web: deployment recorded as commit"), 1);
+    ctx_close(&c);
+}
+
+/* The lock stays: after the tries, events say the deployment was not recorded. */
+static void test_fs_record_gives_up(void **state)
+{
+    struct fs_ctx c;
+    char lock[4300], *data;
+    size_t len;
+
+    (void)state;
+    ctx_open(&c);
+    hold_main_lock(lock, sizeof(lock));
+    assert_int_equal(fs_apply_record(&c, "web", "web image=z\n", 12, "deploy: web"), -EAGAIN);
+    assert_int_equal(events_count(&c, "web: deployment not recorded in the store: "), 1);
+    unlink(lock);
+    assert_int_equal(engine_store_read(c.store, FS_DEPLOYED_PATH, &data, &len, NULL), -ENOENT);
+    ctx_close(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fs_record_is_a_commit_by_the_daemon),
+        cmocka_unit_test(test_fs_record_after_an_outside_commit),
+        cmocka_unit_test(test_fs_record_after_a_lock_is_dropped),
+        cmocka_unit_test(test_fs_record_gives_up),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
