@@ -1,4 +1,6 @@
-/* fs_apply.c — one change at a time: validate the whole new state, commit it, serve it. */
+/* fs_apply.c — one change at a time: validate the whole new state, commit it, serve it; and
+ * the orchestrator's deployment records, committed in turn with the changes. A state it
+ * installs is reported through ctx->installed, so calls go one way: fs_orch.c -> fs_apply.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -73,7 +75,8 @@ static void fs_install(struct fs_ctx *c, struct fs_snap *ns)
     c->changes++;
     pthread_mutex_unlock(&c->mu);
     fs_snap_put(c, old);
-    fs_orch_installed(c, ns); /* still under apply_mu, which `settle` waits for */
+    if (c->installed != NULL)
+        c->installed(c, ns); /* still under apply_mu, which `settle` waits for */
 }
 
 /* Copies every file of S into FILE[] (for a candidate state). */

@@ -246,6 +246,9 @@ struct fs_ctx {
     const char *listen_host;       /* the address instances listen on (NULL: loopback) */
     struct orch *orch;             /* owned: the orchestrator, NULL with --no-run */
     struct fs_policy *orch_policy; /* apply_mu: the policy last given to the orchestrator */
+    /* apply_mu: told of every state the mount installs, under apply_mu (fs_orch.c gives it to
+     * the orchestrator); NULL: nobody is */
+    void (*installed)(struct fs_ctx *c, struct fs_snap *s);
     struct timespec started;
 
     pthread_mutex_t apply_mu; /* serialises changes (see the top of this file) */
@@ -350,11 +353,10 @@ void fs_watch_stop(struct fs_ctx *c);
 
 struct orch;
 
-/* Starts the orchestrator (unless no_run) and gives it the served state. After daemonising:
- * it runs threads. Returns 0 or a negative errno with D filled. */
+/* Starts the orchestrator (unless no_run), gives it the served state and every state installed
+ * later (ctx->installed), and has fs_apply_record() commit its deployment records. After
+ * daemonising: it runs threads. Returns 0 or a negative errno with D filled. */
 int fs_orch_start(struct fs_ctx *c, struct engine_diag *d);
-/* Gives the orchestrator S, just installed (apply_mu held). */
-void fs_orch_installed(struct fs_ctx *c, struct fs_snap *s);
 /* Stops every instance and the orchestrator. */
 void fs_orch_stop(struct fs_ctx *c);
 

@@ -1,5 +1,6 @@
 /* fs_orch.c — the mount's side of the orchestrator: starts it with the served state, hands it
- * every state the mount installs, and stops it at unmount. */
+ * every state the mount installs (told by fs_apply.c through ctx->installed), passes its
+ * deployment records to fs_apply_record(), and stops it at unmount. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@ static int fs_orch_head_cb(const struct engine_store_commit_info *info, void *ar
     return 1;
 }
 
-/* Hands S to the orchestrator as the desired state. apply_mu held (or no change can run). */
+/* Hands S, just installed, to the orchestrator as the desired state (ctx->installed).
+ * apply_mu held. */
 static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
 {
     struct fs_orch_head h = {"", ""};
@@ -54,11 +56,6 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
         fs_policy_put(old);
     }
     engine_diag_free(&d);
-}
-
-void fs_orch_installed(struct fs_ctx *c, struct fs_snap *s)
-{
-    fs_orch_give(c, s);
 }
 
 /* The orchestrator's record of a deployment: committed by the mount, the store's one writer,
@@ -95,6 +92,7 @@ int fs_orch_start(struct fs_ctx *c, struct engine_diag *d)
     fs_event(c, "orchestrator: instances run on %s, images in %s", engine_target_name(c->target),
              c->image_dir);
     pthread_mutex_lock(&c->apply_mu);
+    c->installed = fs_orch_give;
     s = fs_snap_get(c);
     fs_orch_give(c, s);
     fs_snap_put(c, s);
@@ -107,6 +105,9 @@ void fs_orch_stop(struct fs_ctx *c)
     if (c->orch == NULL)
         return;
     fs_event(c, "orchestrator: stopping every instance");
+    pthread_mutex_lock(&c->apply_mu);
+    c->installed = NULL;
+    pthread_mutex_unlock(&c->apply_mu);
     orch_free(c->orch);
     c->orch = NULL;
     fs_policy_put(c->orch_policy);
