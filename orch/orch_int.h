@@ -9,12 +9,15 @@
 #ifndef UNISEC_ORCH_INT_H
 #define UNISEC_ORCH_INT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "builder/builder.h"
 #include "common/acl_lookup.h"
+#include "common/sha256.h"
 #include "orch.h"
+#include "runtime/supervisor.h"
 
 /* A policy compiled for the guests (engine_acl_compile), shared between wants while its
  * rules do not change. */
@@ -107,5 +110,135 @@ int orch_pdp_port(const struct orch_pdp *p);
  * answer) or the PDP is stopping, -ETIMEDOUT when some guest has not within
  * ORCH_PDP_TAKE_MS (the PDP decides on B all the same). */
 int orch_pdp_update(struct orch_pdp *p, struct orch_blob *b);
+
+/* ---- the orchestrator's state (orch.c and the files below share it) ---- */
+
+/* What the orchestrator knows of one node. */
+struct orch_node {
+    char *name;
+    /* what was last deployed (the state/deployed line) */
+    char image[BUILDER_ID_LEN + 1]; /* "" when nothing was */
+    char level[128];
+    enum engine_pdp pdp;
+    char policy[128];
+    uint64_t version; /* the policy version in force (acknowledged, or the PDP's) */
+    /* the supervisor's view, from its reports */
+    struct sup_status sup;
+    int have_sup;
+    uint64_t seq; /* bumped with every report */
+    int building; /* the reconcile thread builds its image */
+    char building_level[128];
+    char error[1024]; /* why the last change of this node failed; "" when it did not */
+    int64_t error_ns;
+};
+
+/* An image built from a spec: the builder's id for the key of the spec (orch_spec_key()). */
+struct orch_built {
+    uint8_t key[ENGINE_SHA256_LEN];
+    char id[BUILDER_ID_LEN + 1];
+};
+
+struct orch {
+    enum engine_target target;
+    char *image_dir, *cache_dir, *host;
+    void (*event)(void *arg, const char *line);
+    void *event_arg;
+    void (*record)(void *arg, const struct orch_record *r);
+
+    struct sup *sup;
+    struct orch_pdp *pdp;        /* the pull PDP */
+    char pdp_addr[300];          /* where images' PDP devices connect */
+    struct builder_options bopt; /* a builder is made per pass: it reads the sources anew */
+
+    /* The reconcile and proactive threads build at the same time, each with its own builder
+     * over the one cache (the builder's temporary names are unique in the process, and equal
+     * inputs give equal bytes, so either may store an entry): a level switch needing an
+     * image is not held up by a batch of proactive builds. The proactive thread starts a
+     * batch only once the want it builds for has been realised. */
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;        /* mu: a new want, a report, stop */
+    pthread_cond_t settle_cv; /* mu: done_gen moved */
+    struct orch_want *want;   /* mu: the desired state (NULL before the first) */
+    uint64_t gen;             /* mu: want->gen */
+    uint64_t done_gen;        /* mu: the last want the reconcile thread finished */
+    uint64_t pro_gen;         /* mu: the last want the proactive thread finished */
+    uint64_t next_version;    /* mu: the next policy version */
+    uint64_t pdp_version;     /* reconcile thread: the version the pull PDP serves */
+    struct orch_node *nodes;  /* mu */
+    size_t *node_index;       /* mu: positions of NODES sorted by name (engine/name_index.h) */
+    struct orch_built *built; /* mu: the images built so far, by spec */
+    size_t nbuilt, capbuilt;
+    size_t nnodes, cap;
+    int stop; /* mu */
+    pthread_t rec, pro;
+    int threads;
+};
+
+/* ---- orch_node.c: the node table, the supervisor's reports, the events ---- */
+
+/* One line (newlines made blanks) to the event callback, or to the log when there is none. */
+void orch_event(struct orch *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* mu held. The node NAME, added when absent and ADD is set (NULL when absent, or out of
+ * memory). */
+struct orch_node *orch_node_get(struct orch *o, const char *name, int add);
+
+/* SRC (NULL: "") into DST of SIZE bytes, cut short if need be. */
+void orch_copy(char *dst, size_t size, const char *src);
+
+/* The supervisor's reports (sup_options.report; ARG is the orchestrator). */
+void orch_report(void *arg, const struct sup_report *r);
+
+/* mu held. Waits until DONE(N, ARG) for node NODE says 1 (success: 0) or -1 (failure: -EIO),
+ * or MS pass (-ETIMEDOUT), or the orchestrator stops (-EINTR). */
+int orch_wait(struct orch *o, const char *node, unsigned ms,
+              int (*done)(const struct orch_node *n, const void *arg), const void *arg);
+
+/* ---- orch_devices.c: an image's devices, from its manifest ---- */
+
+#define ORCH_DEV_MAX 16
+
+struct orch_devices {
+    size_t nports, nups;
+    struct sup_port ports[ORCH_DEV_MAX];
+    struct sup_upstream ups[ORCH_DEV_MAX];
+    char name[2 * ORCH_DEV_MAX][64];
+    char addr[2 * ORCH_DEV_MAX][300];
+    int policy; /* the image has a policy channel */
+};
+
+/* The devices of the image built in DIR, read from its manifest.json: the listening ones,
+ * each on HOST:its port (the node's property); the upstreams, each at HOST:the port of the
+ * node it names; a PDP device, at PDP. */
+int orch_devices_read(struct orch_devices *dv, const char *dir, const char *host, const char *pdp,
+                      struct engine_diag *d);
+
+/* ---- orch_record.c: state/deployed ---- */
+
+/* Hands NODE's deployment (realising W) to orch_options.record, when set. mu not held. */
+void orch_deployed_record(struct orch *o, const struct orch_want *w, const char *node);
+
+/* The highest policy version DEPLOYED (state/deployed's text, may be NULL) records. */
+uint64_t orch_version_recorded(const char *deployed);
+
+/* ---- orch_built.c: the images built so far ---- */
+
+/* The key of SPEC: everything of it that goes into the image (the module sources aside: a
+ * build pass reads them anew and records what it built). */
+void orch_spec_key(uint8_t key[ENGINE_SHA256_LEN], const struct builder_spec *s);
+
+/* mu held. The id recorded for KEY whose image is still in the image directory, or
+ * -ENOENT. */
+int orch_built_find(struct orch *o, const uint8_t key[ENGINE_SHA256_LEN],
+                    char id[BUILDER_ID_LEN + 1]);
+
+/* mu held. Records that KEY was built as ID (a later build of the same key replaces it). */
+void orch_built_add(struct orch *o, const uint8_t key[ENGINE_SHA256_LEN], const char *id);
+
+/* ---- the threads (ARG is the orchestrator) ---- */
+
+void *orch_reconcile_main(void *arg); /* orch_reconcile.c */
+void *orch_proactive_main(void *arg); /* orch_proactive.c */
 
 #endif

@@ -1,0 +1,387 @@
+/* orch_reconcile.c — the reconcile thread: brings every node to the desired state (configure_sec:
+ * new rules pushed to the running image; building_sec: another image built, started beside the
+ * old one and swapped in), and hands each deployment on to be recorded. */
+#include "orch_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Longer than the supervisor's own readiness bound, so that its verdict arrives first. */
+#define ORCH_READY_MS 12000
+#define ORCH_ACK_MS   10000
+
+static int64_t orch_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* mu held. */
+static void orch_node_error(struct orch_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void orch_node_error(struct orch_node *n, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(n->error, sizeof(n->error), fmt, ap);
+    va_end(ap);
+    for (char *p = n->error; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    n->error_ns = orch_now_ns();
+}
+
+struct orch_ready_arg {
+    const char *id;
+    uint64_t seq; /* reports up to this one came before the run */
+};
+
+/* The new image serves: ready. A report after the run that names another image as serving,
+ * or FAILED for ours, means it did not come up (the supervisor kept the old one). */
+static int orch_ready_done(const struct orch_node *n, const void *arg)
+{
+    const struct orch_ready_arg *a = arg;
+    int ours = strcmp(n->sup.image, a->id) == 0;
+
+    if (n->seq <= a->seq)
+        return 0;
+    if (ours && n->sup.state == SUP_RUNNING)
+        return 1;
+    if (n->sup.state == SUP_FAILED || n->sup.state == SUP_STOPPED)
+        return -1;
+    /* The old image still serves and the supervisor says ours did not come up. */
+    if (!ours && strstr(n->sup.why, a->id) != NULL && strstr(n->sup.why, "keeps serving") != NULL)
+        return -1;
+    return 0;
+}
+
+struct orch_ack_arg {
+    uint64_t version;
+    uint64_t seq;
+};
+
+static int orch_ack_done(const struct orch_node *n, const void *arg)
+{
+    const struct orch_ack_arg *a = arg;
+
+    if (n->seq <= a->seq)
+        return 0; /* only what the instance said after the push counts */
+    if (n->sup.policy_version >= a->version)
+        return 1;
+    if (strstr(n->sup.why, "refused") != NULL)
+        return -1;
+    return 0;
+}
+
+static char *orch_diag_text(struct engine_diag *d, int r)
+{
+    char *s = engine_diag_join(d);
+    if (s != NULL && *s == 0) {
+        free(s);
+        s = NULL;
+    }
+    if (s == NULL && asprintf(&s, "%s", strerror(r < 0 ? -r : EIO)) < 0)
+        s = NULL;
+    return s;
+}
+
+/* Pushes BLOB to NODE and waits for its acknowledgement. mu not held. */
+static int orch_push(struct orch *o, const char *node, const struct orch_blob *b,
+                     struct engine_diag *d)
+{
+    struct orch_ack_arg a = {b->version, 0};
+    int r;
+
+    pthread_mutex_lock(&o->mu);
+    const struct orch_node *n = orch_node_get(o, node, 0);
+    a.seq = n ? n->seq : 0;
+    pthread_mutex_unlock(&o->mu);
+    if ((r = sup_policy_push(o->sup, node, b->data, b->len, b->version, d)) < 0)
+        return r;
+    orch_event(o, "%s: policy %s v%" PRIu64 " pushed (%zu bytes)", node, b->name, b->version,
+               b->len);
+    pthread_mutex_lock(&o->mu);
+    r = orch_wait(o, node, ORCH_ACK_MS, orch_ack_done, &a);
+    pthread_mutex_unlock(&o->mu);
+    if (r == -ETIMEDOUT)
+        engine_diag_add(d, node, 0, 0, "policy v%" PRIu64 " was not acknowledged in %d ms",
+                        b->version, ORCH_ACK_MS);
+    else if (r == -EIO)
+        engine_diag_add(d, node, 0, 0, "policy v%" PRIu64 " was refused by the instance",
+                        b->version);
+    return r;
+}
+
+/* Runs image ID (built in DIR) for node WN at level LV; waits until it is ready. */
+static int orch_start(struct orch *o, const struct orch_want_node *wn, const struct orch_level *lv,
+                      const char *id, const char *dir, struct engine_diag *d)
+{
+    struct orch_devices dv;
+    struct orch_ready_arg a = {id, 0};
+    char image[4096];
+    int r;
+
+    if ((r = orch_devices_read(&dv, dir, o->host, o->pdp_addr, d)) < 0)
+        return r;
+    snprintf(image, sizeof(image), "%s/image", dir);
+    struct sup_spec spec = {wn->name, image,   id,   lv->level, dv.ports, dv.nports,
+                            dv.ups,   dv.nups, NULL, 0,         0};
+    /* A push-mode image starts with its rules: they go with the spec, so the supervisor
+     * cannot start the instance before they are the node's; it gives them at boot and
+     * counts the instance ready once acknowledged, so a swap never serves without. */
+    if (lv->pdp == ENGINE_PDP_PUSH && lv->blob != NULL && dv.policy) {
+        spec.policy = lv->blob->data;
+        spec.policy_len = lv->blob->len;
+        spec.policy_version = lv->blob->version;
+    }
+    pthread_mutex_lock(&o->mu);
+    const struct orch_node *n = orch_node_get(o, wn->name, 0);
+    a.seq = n ? n->seq : 0;
+    int exists = n != NULL && n->have_sup && n->sup.state != SUP_STOPPED;
+    pthread_mutex_unlock(&o->mu);
+    if ((r = sup_node_run(o->sup, &spec, d)) < 0)
+        return r;
+    orch_event(o, "%s: starting image %.12s (%s) on %s%s", wn->name, id, lv->level,
+               dv.nports ? dv.ports[0].addr : "no port", exists ? ", to swap in" : "");
+    pthread_mutex_lock(&o->mu);
+    r = orch_wait(o, wn->name, ORCH_READY_MS, orch_ready_done, &a);
+    char why[512];
+    n = orch_node_get(o, wn->name, 0);
+    orch_copy(why, sizeof(why), n ? n->sup.why : "");
+    pthread_mutex_unlock(&o->mu);
+    if (r == -ETIMEDOUT)
+        return engine_diag_add(d, wn->name, 0, 0, "image %.12s did not become ready in %d ms", id,
+                               ORCH_READY_MS);
+    if (r < 0 && r != -EINTR)
+        engine_diag_add(d, wn->name, 0, 0, "image %.12s did not start: %s", id, why);
+    return r;
+}
+
+/* A reconcile pass's builder, made when a first image is not built yet: making one reads the
+ * module sources, which a level switch to a built image does without. */
+struct orch_pass {
+    struct builder *b;
+    int tried;
+    struct engine_diag why; /* why B could not be made */
+};
+
+static struct builder *orch_pass_builder(struct orch *o, struct orch_pass *p)
+{
+    if (!p->tried) {
+        p->tried = 1;
+        builder_new(&p->b, &o->bopt, &p->why);
+    }
+    return p->b;
+}
+
+/* Brings node WN to what W wants, building with PASS's builder when its image is not built
+ * yet. Returns 1 when a deployment happened, 0 when nothing had to change, negative when the
+ * change failed (the reason is in the node's error). */
+static int orch_node_reconcile(struct orch *o, const struct orch_want *w,
+                               const struct orch_want_node *wn, struct orch_pass *pass)
+{
+    uint8_t key[ENGINE_SHA256_LEN];
+    struct builder *b;
+    const struct orch_level *lv = &wn->levels[wn->current];
+    struct builder_spec spec;
+    struct builder_result res;
+    struct engine_diag d;
+    int r, deployed = 0;
+    uint64_t version = 0;
+
+    engine_diag_init(&d);
+    orch_level_spec(&spec, wn->name, lv, engine_target_name(o->target));
+    pthread_mutex_lock(&o->mu);
+    struct orch_node *n = orch_node_get(o, wn->name, 1);
+    if (n == NULL) {
+        pthread_mutex_unlock(&o->mu);
+        return -ENOMEM;
+    }
+    n->building = 1;
+    orch_copy(n->building_level, sizeof(n->building_level), lv->level);
+    pthread_mutex_unlock(&o->mu);
+
+    memset(&res, 0, sizeof(res));
+    orch_spec_key(key, &spec);
+    pthread_mutex_lock(&o->mu);
+    r = orch_built_find(o, key, res.id);
+    pthread_mutex_unlock(&o->mu);
+    if (r == 0) {
+        res.cached = 1; /* built before (proactively, or for an earlier change) */
+        if (asprintf(&res.dir, "%s/%s", o->image_dir, res.id) < 0)
+            res.dir = NULL, r = -ENOMEM;
+    } else if ((b = orch_pass_builder(o, pass)) != NULL) {
+        r = builder_build(b, &spec, 1, o->image_dir, &res, &d);
+        if (r == 0) {
+            pthread_mutex_lock(&o->mu);
+            orch_built_add(o, key, res.id);
+            pthread_mutex_unlock(&o->mu);
+        }
+        if (r == 0 && !res.cached)
+            orch_event(o, "%s: built image %.12s (%s, %zu bytes)", wn->name, res.id, lv->level,
+                       res.size);
+    } else {
+        r = -EIO;
+        for (size_t i = 0; i < pass->why.n; i++)
+            engine_diag_add(&d, pass->why.v[i].file, pass->why.v[i].line, pass->why.v[i].col, "%s",
+                            pass->why.v[i].msg);
+    }
+
+    pthread_mutex_lock(&o->mu);
+    n = orch_node_get(o, wn->name, 0);
+    n->building = 0;
+    int same_image = r == 0 && strcmp(n->image, res.id) == 0 && n->have_sup &&
+                     n->sup.state != SUP_STOPPED && strcmp(n->sup.image, res.id) == 0;
+    uint64_t have_version = n->version;
+    pthread_mutex_unlock(&o->mu);
+    if (r < 0) {
+        char *why = orch_diag_text(&d, r);
+        pthread_mutex_lock(&o->mu);
+        orch_node_error(n, "build of level %s failed: %s", lv->level, why ? why : "");
+        pthread_mutex_unlock(&o->mu);
+        orch_event(o,
+                   "%s: build of level %s failed (the running instance, if any, keeps "
+                   "serving): %s",
+                   wn->name, lv->level, why ? why : "");
+        free(why);
+        r = -EIO;
+        goto done;
+    }
+
+    if (!same_image) {
+        if ((r = orch_start(o, wn, lv, res.id, res.dir, &d)) < 0)
+            goto failed;
+        deployed = 1;
+    }
+    if (lv->pdp == ENGINE_PDP_PUSH && lv->blob != NULL) {
+        pthread_mutex_lock(&o->mu);
+        n = orch_node_get(o, wn->name, 0);
+        uint64_t acked = n->sup.policy_version;
+        pthread_mutex_unlock(&o->mu);
+        /* A new instance's acknowledgement is waited for even when the node's last one says
+         * this version: that may be the replaced instance's. */
+        if (acked != lv->blob->version || deployed) {
+            if ((r = orch_push(o, wn->name, lv->blob, &d)) < 0)
+                goto failed;
+            deployed = 1;
+        }
+        version = lv->blob->version;
+    } else if (lv->pdp == ENGINE_PDP_PULL && w->pull != NULL) {
+        version = w->pull->version;
+    } else if (lv->blob != NULL) {
+        version = lv->blob->version;
+    }
+    if (version != have_version)
+        deployed = 1;
+
+    pthread_mutex_lock(&o->mu);
+    n = orch_node_get(o, wn->name, 0);
+    orch_copy(n->image, sizeof(n->image), res.id);
+    orch_copy(n->level, sizeof(n->level), lv->level);
+    orch_copy(n->policy, sizeof(n->policy), lv->policy);
+    n->pdp = lv->pdp;
+    n->version = version;
+    n->error[0] = 0;
+    pthread_mutex_unlock(&o->mu);
+    if (deployed) {
+        orch_event(o, "%s: deployed image %.12s (%s, pdp %s%s)", wn->name, res.id, lv->level,
+                   engine_pdp_name(lv->pdp), lv->policy ? ", policy in force" : "");
+        orch_deployed_record(o, w, wn->name);
+    }
+    r = deployed;
+    goto done;
+
+failed:;
+    char *why = orch_diag_text(&d, r);
+    pthread_mutex_lock(&o->mu);
+    orch_node_error(n, "%s", why ? why : "");
+    pthread_mutex_unlock(&o->mu);
+    orch_event(o, "%s: change to level %s failed: %s", wn->name, lv->level, why ? why : "");
+    free(why);
+    r = -EIO;
+done:
+    builder_results_free(&res, 1);
+    engine_diag_free(&d);
+    return r;
+}
+
+static void orch_reconcile(struct orch *o, const struct orch_want *w)
+{
+    struct orch_pass pass = {0};
+
+    engine_diag_init(&pass.why);
+    if (w->pull != NULL && w->pull->version != o->pdp_version) {
+        if (orch_pdp_update(o->pdp, w->pull) < 0)
+            orch_event(o,
+                       "pull PDP: policy v%" PRIu64 " not yet in force after %d ms (a guest "
+                       "does not read its PDP stream)",
+                       w->pull->version, ORCH_PDP_TAKE_MS);
+        else
+            orch_event(o, "pull PDP: policy v%" PRIu64 " in force (%zu bytes)", w->pull->version,
+                       w->pull->len);
+        o->pdp_version = w->pull->version;
+    }
+    for (size_t i = 0; i < w->nnodes; i++) {
+        pthread_mutex_lock(&o->mu);
+        int stop = o->stop, newer = o->gen != w->gen;
+        pthread_mutex_unlock(&o->mu);
+        if (stop || newer)
+            goto out; /* a newer want supersedes this one: start over with it */
+        orch_node_reconcile(o, w, &w->nodes[i], &pass);
+    }
+    /* Nodes the topology no longer has. */
+    pthread_mutex_lock(&o->mu);
+    for (size_t i = 0; i < o->nnodes; i++) {
+        struct orch_node *n = &o->nodes[i];
+        if (orch_want_node(w, n->name) != NULL || n->image[0] == 0)
+            continue;
+        n->image[0] = 0;
+        char *name = strdup(n->name);
+        pthread_mutex_unlock(&o->mu);
+        if (name != NULL && sup_node_stop(o->sup, name) == 0)
+            orch_event(o, "%s: stopped (no longer in the topology)", name);
+        if (name != NULL)
+            orch_deployed_record(o, w, name);
+        free(name);
+        pthread_mutex_lock(&o->mu);
+    }
+    pthread_mutex_unlock(&o->mu);
+out:
+    builder_free(pass.b);
+    engine_diag_free(&pass.why);
+}
+
+void *orch_reconcile_main(void *arg)
+{
+    struct orch *o = arg;
+
+    pthread_mutex_lock(&o->mu);
+    while (!o->stop) {
+        if (o->want == NULL || o->done_gen == o->gen) {
+            pthread_cond_wait(&o->cv, &o->mu);
+            continue;
+        }
+        struct orch_want *w = orch_want_ref(o->want);
+        pthread_mutex_unlock(&o->mu);
+        orch_reconcile(o, w);
+        pthread_mutex_lock(&o->mu);
+        if (o->gen == w->gen) {
+            o->done_gen = w->gen;
+            pthread_cond_broadcast(&o->settle_cv);
+            pthread_cond_broadcast(&o->cv); /* the proactive thread's turn */
+        }
+        pthread_mutex_unlock(&o->mu);
+        orch_want_put(w);
+        pthread_mutex_lock(&o->mu);
+    }
+    pthread_mutex_unlock(&o->mu);
+    return NULL;
+}

@@ -1,0 +1,82 @@
+/* orch_record.c — state/deployed: the record of what runs, one line per deployed node, handed
+ * to the caller with a commit message for every realised deployment (orch_options.record). */
+#include "orch_int.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* mu held. The text of state/deployed: one line per deployed node. */
+static char *orch_deployed_text(struct orch *o, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+
+    if (f == NULL)
+        return NULL;
+    fprintf(f, "# what runs, as the orchestrator deployed it (written by unisec; do not edit)\n");
+    for (size_t i = 0; i < o->nnodes; i++) {
+        const struct orch_node *n = &o->nodes[i];
+        if (n->image[0] == 0)
+            continue;
+        fprintf(f, "%s image=%s level=%s pdp=%s", n->name, n->image, n->level,
+                engine_pdp_name(n->pdp));
+        if (n->policy[0])
+            fprintf(f, " policy=%s version=%" PRIu64, n->policy, n->version);
+        fputc('\n', f);
+    }
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+void orch_deployed_record(struct orch *o, const struct orch_want *w, const char *node)
+{
+    char *msg = NULL, *text;
+    size_t len = 0;
+    int r;
+
+    if (o->record == NULL)
+        return;
+    pthread_mutex_lock(&o->mu);
+    const struct orch_node *n = orch_node_get(o, node, 0);
+    text = orch_deployed_text(o, &len);
+    if (n != NULL) {
+        char pol[160] = "";
+        if (n->pdp == ENGINE_PDP_PUSH || n->pdp == ENGINE_PDP_PULL)
+            snprintf(pol, sizeof(pol), ", %s v%" PRIu64, engine_pdp_name(n->pdp), n->version);
+        else if (n->pdp == ENGINE_PDP_INTERNAL)
+            snprintf(pol, sizeof(pol), ", internal v%" PRIu64, n->version);
+        r = asprintf(&msg, "deploy: %s -> image %.12s (%s%s)\n\nRealises %s%s%.12s%s%s%s.\n",
+                     n->name, n->image, n->level, pol, w->who[0] ? w->who : "the daemon",
+                     w->who[0] ? "'s change " : " at start from ", w->head, w->what[0] ? " (" : "",
+                     w->what, w->what[0] ? ")" : "");
+        if (r < 0)
+            msg = NULL;
+    }
+    pthread_mutex_unlock(&o->mu);
+    if (text != NULL && msg != NULL) {
+        struct orch_record rec = {.node = node, .deployed = text, .len = len, .message = msg};
+        o->record(o->event_arg, &rec);
+    }
+    free(text);
+    free(msg);
+}
+
+/* A restarted daemon goes on above the versions recorded: a guest ignores nothing, but the
+ * history stays monotonic. */
+uint64_t orch_version_recorded(const char *deployed)
+{
+    uint64_t max = 0;
+
+    for (const char *p = deployed; p != NULL && (p = strstr(p, " version=")) != NULL; p++) {
+        uint64_t v = strtoull(p + 9, NULL, 10);
+        if (v > max)
+            max = v;
+    }
+    return max;
+}
