@@ -496,7 +496,7 @@ int fs_cmd_status(int argc, char **argv)
      * (nodes/NODE/status). */
     char *dep = NULL;
     size_t dlen = 0;
-    if (engine_store_read(c.store, "state/deployed", &dep, &dlen, NULL) == 0) {
+    if (engine_store_read(c.store, FS_DEPLOYED_PATH, &dep, &dlen, NULL) == 0) {
         printf("last recorded deployment (state/deployed; a mount's nodes/NODE/status says "
                "what runs now):\n");
         for (char *line = strtok(dep, "\n"); line != NULL; line = strtok(NULL, "\n"))
