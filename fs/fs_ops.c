@@ -189,7 +189,9 @@ int fs_op_rename(const char *from, const char *to, unsigned int flags)
         return -EPERM;
 
     if (wf.e == NULL) {
-        /* From a temporary file. */
+        /* From a temporary file. The target's directory is looked up before the lock: a
+         * node's directory is found in the state snapshot, which takes the lock itself. */
+        d = fs_dir_entry(c, wt.dir);
         pthread_mutex_lock(&c->mu);
         if ((tf = fs_temp_find(c, wf.dir, wf.name)) == NULL) {
             pthread_mutex_unlock(&c->mu);
@@ -227,7 +229,6 @@ int fs_op_rename(const char *from, const char *to, unsigned int flags)
             return rc;
         }
         /* Onto another temporary name. */
-        d = fs_dir_entry(c, wt.dir);
         if (d == NULL || !d->temp_dir || !fs_name_is_temp(wt.name)) {
             pthread_mutex_unlock(&c->mu);
             return -EPERM;

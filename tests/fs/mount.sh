@@ -278,6 +278,11 @@ check "a swap-like file can be created" sh -c "echo swap > '$M/policy/.acl.swp'"
 check "and read back" grep -q swap "$M/policy/.acl.swp"
 check "it is listed" sh -c "ls -a '$M/policy' | grep -q '^.acl.swp$'"
 check "it is not in the store" test ! -e "$S/policy/.acl.swp"
+# Renaming one temporary file onto another in a node's directory (the lookup of nodes/* takes
+# the mount's lock, which the rename held: the whole mount hung). timeout ends a hang.
+check "a temporary file in a node's directory can be renamed" timeout 20 sh -c "echo x > '$W/.a.tmp' && mv '$W/.a.tmp' '$W/.b.tmp'"
+check "the renamed file holds its content" grep -qx x "$W/.b.tmp"
+check "and can be removed" timeout 20 rm "$W/.b.tmp"
 refuse "an unknown name cannot be created" sh -c "echo x > '$M/policy/acll'"
 check "errors says only temporary files may be created" grep -q "only editors' temporary files" "$M/errors"
 refuse "a name with a control character is refused" sh -c "echo x > \"\$(printf '$M/policy/.a\001b')\""
