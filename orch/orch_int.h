@@ -208,7 +208,7 @@ struct orch_devices {
     int policy; /* the image has a policy channel */
 };
 
-/* The devices of the image built in DIR, read from its manifest.json: the listening ones,
+/* The devices of the image built in DIR, as builder_manifest_load() reads them: the listening ones,
  * each on HOST:its port (the node's property); the upstreams, each at HOST:the port of the
  * node it names; a PDP device, at PDP. */
 int orch_devices_read(struct orch_devices *dv, const char *dir, const char *host, const char *pdp,
