@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/grow.h"
 #include "tender.h"
 
 #define SUP_NAME_MAX 255
@@ -267,14 +268,8 @@ static void sup_report(struct sup *s, struct sup_node *n, enum sup_state st, con
     n->state = st;
     if (s->opt.report == NULL || s->quit)
         return;
-    if (s->nq == s->capq) {
-        size_t cap = s->capq ? s->capq * 2 : 16;
-        struct sup_queued *q = realloc(s->q, cap * sizeof(*q));
-        if (q == NULL)
-            return; /* the state is recorded; only this report is lost */
-        s->q = q;
-        s->capq = cap;
-    }
+    if (ENGINE_GROW(&s->q, &s->capq, s->nq + 1) < 0)
+        return; /* the state is recorded; only this report is lost */
     struct sup_queued *e = &s->q[s->nq];
     e->node = strdup(n->name);
     e->image = strdup(n->image);
@@ -396,14 +391,8 @@ static int sup_argv_add(struct sup_nspec *n, size_t *cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int sup_argv_add(struct sup_nspec *n, size_t *cap, const char *fmt, ...)
 {
-    if (n->argc + 2 > *cap) {
-        size_t c = *cap ? *cap * 2 : 32;
-        char **v = realloc(n->argv, c * sizeof(*v));
-        if (v == NULL)
-            return -ENOMEM;
-        n->argv = v;
-        *cap = c;
-    }
+    if (ENGINE_GROW(&n->argv, cap, n->argc + 2) < 0)
+        return -ENOMEM;
     va_list ap;
     va_start(ap, fmt);
     int rc = vasprintf(&n->argv[n->argc], fmt, ap);
