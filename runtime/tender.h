@@ -175,7 +175,7 @@ uint64_t tender_boot_info(struct tender *t, uint64_t spt_hypercall, uint64_t *st
  */
 void tender_boot_start(struct tender *t, const uint32_t cpu[3]);
 
-/* Adds to CTX the system calls the core's devices need after the lockdown. */
+/* Adds to CTX the system calls the core and its devices need after the lockdown. */
 int tender_seccomp_add(struct tender *t, scmp_filter_ctx ctx);
 
 /* Installs handlers for SIGSYS (a system call seccomp forbids) and the fault signals that

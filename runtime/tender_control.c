@@ -27,14 +27,14 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-int tender_control_init(struct tender *t, struct engine_diag *d)
+static int tender_control_init(struct tender *t, uint32_t id, struct engine_diag *d)
 {
     if (t->cfg.control_fd <= STDERR_FILENO) {
         t->cfg.control_fd = -1;
         return 0;
     }
     int fl = fcntl(t->cfg.control_fd, F_GETFL);
-    struct epoll_event ev = {EPOLLIN, {.u64 = TENDER_EP_CONTROL << 32}};
+    struct epoll_event ev = {EPOLLIN, {.u64 = TENDER_EP_DEVICE << 32 | id}};
     if (fl < 0 || fcntl(t->cfg.control_fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
         epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->cfg.control_fd, &ev) < 0)
         return engine_diag_add(d, NULL, 0, 0, "control channel: %s", strerror(errno));
@@ -65,7 +65,7 @@ static void tender_control_line(struct tender *t, const char *line)
     fprintf(stderr, "%s: control channel: unknown command ignored\n", t->name);
 }
 
-void tender_control_input(struct tender *t)
+static void tender_control_input(struct tender *t)
 {
     for (;;) {
         ssize_t n = read(t->cfg.control_fd, t->control_in + t->control_have,
@@ -97,9 +97,13 @@ void tender_control_input(struct tender *t)
     }
 }
 
-int tender_control_poll(struct tender *t)
+/* Before each wait: says "ready" once, answers a ping, starts a drain (every device stops
+ * taking new work); ends the guest (status 0) once a drain has no stream left. */
+static int tender_control_poll(struct tender *t, struct tender_batch *b,
+                               const struct tender_devs *all)
 {
     char line[64];
+    (void)b;
     if (t->cfg.control_fd == -2)
         return tender_kill(t, "the supervisor closed the control channel");
     if (t->cfg.control_fd < 0)
@@ -116,7 +120,9 @@ int tender_control_poll(struct tender *t)
     if (t->drain_asked) {
         t->drain_asked = 0;
         t->draining = 1;
-        tender_net_close_listeners(t);
+        for (uint32_t k = 0; k < all->n; k++)
+            if (all->dev[k]->drain)
+                all->dev[k]->drain(t);
         int n = snprintf(line, sizeof(line), "draining %u\n", t->ninbound);
         tender_control_say(t, line, (size_t)n);
     }
@@ -127,3 +133,25 @@ int tender_control_poll(struct tender *t)
     }
     return TENDER_CONTINUE;
 }
+
+/* After the lockdown: the answers on control_fd, and its end leaves the epoll set. */
+static int tender_control_seccomp(const struct tender *t, scmp_filter_ctx ctx)
+{
+    int rc = 0;
+    if (t->cfg.control_fd >= 0) {
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+                               SCMP_A0(SCMP_CMP_EQ, (unsigned)t->cfg.control_fd));
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(epoll_ctl), 2,
+                               SCMP_A0(SCMP_CMP_EQ, (unsigned)t->epfd),
+                               SCMP_A1(SCMP_CMP_EQ, EPOLL_CTL_DEL));
+    }
+    return rc;
+}
+
+const struct tender_dev tender_control_dev = {
+    .name = "control",
+    .init = tender_control_init,
+    .seccomp = tender_control_seccomp,
+    .poll = tender_control_poll,
+    .event = tender_control_input,
+};

@@ -1,15 +1,16 @@
-/* tender_core.c — what hvt and spt share: the image, guest memory checks, boot info, the
- * hypercall table and the console, clock and halt hypercalls. */
+/* tender_core.c — what hvt and spt share: the image, boot info, the devices' set-up and
+ * release, and the hypercall dispatch to the device that serves each number
+ * (tender_devices.c lists the devices; tender_int.h says what a device is). */
 #include "tender_int.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -253,16 +254,7 @@ int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem
     return 0;
 }
 
-/* ---- guest memory ---- */
-
-void *tender_guest_ptr(const struct tender *t, uint64_t gpa, uint64_t len)
-{
-    if (len == 0) /* nothing will be touched: any address will do, NULL included */
-        return t->mem;
-    if (gpa < t->mem_lo || gpa > t->mem_hi || len > t->mem_hi - gpa)
-        return NULL;
-    return t->mem + (gpa - t->mem_lo);
-}
+/* ---- boot info ---- */
 
 uint64_t tender_boot_info(struct tender *t, uint64_t spt_hypercall, uint64_t *stack_top,
                           struct engine_diag *d)
@@ -317,17 +309,7 @@ void tender_boot_start(struct tender *t, const uint32_t cpu[3])
     bi->wall_ns = tender_now(CLOCK_REALTIME);
 }
 
-/* ---- killing and finishing ---- */
-
-int tender_kill(struct tender *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(t->why, sizeof(t->why), fmt, ap);
-    va_end(ap);
-    t->status = TENDER_EXIT_KILLED;
-    return TENDER_KILL;
-}
+/* ---- finishing ---- */
 
 int tender_finish(struct tender *t, int how)
 {
@@ -336,101 +318,48 @@ int tender_finish(struct tender *t, int how)
     return t->status;
 }
 
-/* ---- console, clock, halt ---- */
-
-int tender_console_out(struct tender *t, uint64_t data, uint64_t len)
-{
-    const uint8_t *p = tender_guest_ptr(t, data, len);
-    if (p == NULL)
-        return tender_kill(t, "console: buffer 0x%llx+%llu lies outside guest memory",
-                           (unsigned long long)data, (unsigned long long)len);
-    for (uint64_t done = 0; done < len;) {
-        ssize_t n = write(t->cfg.console_fd, p + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break; /* the console went away: the guest keeps running */
-        done += (uint64_t)n;
-    }
-    return TENDER_CONTINUE;
-}
-
-static int tender_hc_console(struct tender *t, void *arg)
-{
-    struct unisec_hc_console *a = arg;
-    a->ret = 0;
-    return tender_console_out(t, a->data, a->len);
-}
-
-uint64_t tender_now(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int tender_hc_clock(struct tender *t, void *arg)
-{
-    (void)t;
-    struct unisec_hc_clock *a = arg;
-    a->monotonic_ns = tender_now(CLOCK_MONOTONIC);
-    a->wall_ns = tender_now(CLOCK_REALTIME);
-    a->ret = 0;
-    return TENDER_CONTINUE;
-}
-
-static int tender_hc_halt(struct tender *t, void *arg)
-{
-    struct unisec_hc_halt *a = arg;
-    t->status = a->status & 0xff;
-    return TENDER_HALT;
-}
-
-/* ---- the hypercall table ---- */
-
-struct tender_hc {
-    const char *name;
-    size_t size; /* of the argument struct */
-    int (*fn)(struct tender *t, void *arg);
-};
-
-static const struct tender_hc tender_hcs[UNISEC_HC_COUNT] = {
-    [UNISEC_HC_CONSOLE] = {"console", sizeof(struct unisec_hc_console), tender_hc_console},
-    [UNISEC_HC_CLOCK] = {"clock", sizeof(struct unisec_hc_clock), tender_hc_clock},
-    [UNISEC_HC_POLL] = {"poll", sizeof(struct unisec_hc_poll), tender_hc_poll},
-    [UNISEC_HC_CONNECT] = {"connect", sizeof(struct unisec_hc_connect), tender_hc_connect},
-    [UNISEC_HC_POLICY_RECV] = {"policy_recv", sizeof(struct unisec_hc_policy_recv),
-                               tender_hc_policy_recv},
-    [UNISEC_HC_POLICY_ACK] = {"policy_ack", sizeof(struct unisec_hc_policy_ack),
-                              tender_hc_policy_ack},
-    [UNISEC_HC_HALT] = {"halt", sizeof(struct unisec_hc_halt), tender_hc_halt},
-};
+/* ---- the hypercalls ---- */
 
 int tender_hypercall(struct tender *t, uint32_t nr, uint64_t arg)
 {
-    /* The largest argument struct; the guest's copy is never read twice. */
+    /* The tender's copy of the argument struct: the guest's is never read twice. */
     union {
-        struct unisec_hc_poll poll;
-        struct unisec_hc_policy_ack ack;
-        uint8_t bytes[128];
+        max_align_t align;
+        uint8_t bytes[TENDER_HC_ARG_MAX];
     } a;
-    _Static_assert(sizeof(struct unisec_hc_poll) <= sizeof(a), "argument buffer too small");
+    const struct tender_devs *all = &tender_devices;
+    const struct tender_hc *hc = NULL;
     t->hypercalls++;
-    if (nr >= UNISEC_HC_COUNT || tender_hcs[nr].fn == NULL)
+    for (uint32_t i = 0; nr < UNISEC_HC_COUNT && i < all->n && hc == NULL; i++)
+        if (all->dev[i]->hc[nr].fn)
+            hc = &all->dev[i]->hc[nr];
+    if (hc == NULL)
         return tender_kill(t, "unknown hypercall %u", nr);
-    const struct tender_hc *hc = &tender_hcs[nr];
     void *p = tender_guest_ptr(t, arg, hc->size);
     if (p == NULL)
         return tender_kill(t, "hypercall %s: argument 0x%llx+%zu lies outside guest memory",
                            hc->name, (unsigned long long)arg, hc->size);
     memcpy(&a, p, hc->size);
-    int how = hc->fn(t, &a);
+    int how = hc->fn(t, &a, all);
     if (how == TENDER_CONTINUE)
         memcpy(p, &a, hc->size);
     return how;
 }
 
 /* ---- set-up ---- */
+
+/* Releases devices [0, N) (those whose set-up began), in the reverse order, then the event
+ * set and the image. */
+static void tender_fini_upto(struct tender *t, uint32_t n)
+{
+    while (n-- > 0)
+        if (tender_devices.dev[n]->fini)
+            tender_devices.dev[n]->fini(t);
+    if (t->epfd >= 0)
+        close(t->epfd);
+    t->epfd = -1;
+    tender_image_free(&t->img);
+}
 
 int tender_init(struct tender *t, const struct tender_config *cfg, struct engine_diag *d)
 {
@@ -447,17 +376,24 @@ int tender_init(struct tender *t, const struct tender_config *cfg, struct engine
     if (rc < 0)
         return rc;
     t->name = t->img.target == UNISEC_TARGET_HVT ? "hvt" : "spt";
-    if ((rc = tender_net_init(t, d)) < 0 || (rc = tender_policy_init(t, d)) < 0 ||
-        (rc = tender_control_init(t, d)) < 0) {
-        tender_fini(t);
+    /* The one event set every device registers its descriptors in, and POLL waits on. */
+    t->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (t->epfd < 0) {
+        rc = -errno;
+        engine_diag_add(d, NULL, 0, 0, "epoll: %s", strerror(errno));
+        tender_fini_upto(t, 0);
         return rc;
     }
+    const struct tender_devs *all = &tender_devices;
+    for (uint32_t i = 0; i < all->n; i++)
+        if (all->dev[i]->init && (rc = all->dev[i]->init(t, i, d)) < 0) {
+            tender_fini_upto(t, i + 1);
+            return rc;
+        }
     return 0;
 }
 
 void tender_fini(struct tender *t)
 {
-    tender_policy_fini(t);
-    tender_net_fini(t);
-    tender_image_free(&t->img);
+    tender_fini_upto(t, tender_devices.n);
 }

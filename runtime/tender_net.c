@@ -1,5 +1,6 @@
-/* tender_net.c — host-terminated networking: listening devices, upstream and PDP devices,
- * the stream table, and the POLL, ACCEPT, READ, WRITE, CLOSE and CONNECT hypercalls. */
+/* tender_net.c — the network device: host-terminated networking for the listening, upstream
+ * and PDP devices of the manifest, the stream table, and the POLL (ACCEPT, RECV, WRITE,
+ * CLOSE, and the one wait, in which every device takes its part) and CONNECT hypercalls. */
 #include "tender_int.h"
 #include "tender_io.h"
 
@@ -33,15 +34,9 @@ _Static_assert(UNISEC_EAGAIN == EAGAIN && UNISEC_EPIPE == EPIPE && UNISEC_EBADF 
                    UNISEC_ENOTCONN == ENOTCONN && UNISEC_EMFILE == EMFILE,
                "the ABI's errors are Linux errno values");
 
-int tender_device_first(const struct tender *t, uint32_t type)
-{
-    for (int i = 0; i < UNISEC_MANIFEST_MAX; i++)
-        if (t->img.manifest.dev[i].type == type)
-            return i;
-    return -1;
-}
-
-int tender_net_streams(const struct tender *t)
+/* Whether the image has stream devices (a listener, an upstream or a PDP): then POLL shares
+ * its socket work with a helper thread (tender_io.h). */
+static int tender_net_streams(const struct tender *t)
 {
     return tender_device_first(t, UNISEC_DEV_LISTEN) >= 0 ||
            tender_device_first(t, UNISEC_DEV_UPSTREAM) >= 0 ||
@@ -153,14 +148,12 @@ static int tender_listen_open(struct tender *t, int i, const struct tender_liste
     return 0;
 }
 
-int tender_net_init(struct tender *t, struct engine_diag *d)
+static int tender_net_init(struct tender *t, uint32_t id, struct engine_diag *d)
 {
     const struct unisec_manifest *m = &t->img.manifest;
+    (void)id;
     for (int i = 0; i < UNISEC_MANIFEST_MAX; i++)
         t->dev[i].fd = -1;
-    t->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (t->epfd < 0)
-        return engine_diag_add(d, NULL, 0, 0, "epoll: %s", strerror(errno)), -errno;
     t->nstreams = t->cfg.max_streams ? t->cfg.max_streams : UNISEC_STREAMS_MAX;
     if (t->nstreams > UNISEC_STREAMS_MAX)
         t->nstreams = UNISEC_STREAMS_MAX;
@@ -220,7 +213,8 @@ int tender_net_init(struct tender *t, struct engine_diag *d)
     return 0;
 }
 
-void tender_net_close_listeners(struct tender *t)
+/* A drain: the listening sockets are closed (after leaving the epoll set). */
+static void tender_net_drain(struct tender *t)
 {
     for (int i = 0; i < UNISEC_MANIFEST_MAX; i++) {
         if (t->img.manifest.dev[i].type != UNISEC_DEV_LISTEN || t->dev[i].fd < 0)
@@ -234,7 +228,7 @@ void tender_net_close_listeners(struct tender *t)
     }
 }
 
-void tender_net_fini(struct tender *t)
+static void tender_net_fini(struct tender *t)
 {
     for (uint32_t i = 0; t->streams && i < t->nstreams; i++)
         if (t->streams[i].fd >= 0)
@@ -246,9 +240,6 @@ void tender_net_fini(struct tender *t)
     for (int i = 0; i < UNISEC_MANIFEST_MAX; i++)
         if (t->dev[i].fd >= 0)
             close(t->dev[i].fd);
-    if (t->epfd >= 0)
-        close(t->epfd);
-    t->epfd = -1;
 }
 
 /* ---- streams ---- */
@@ -297,23 +288,6 @@ static void tender_addr_to_guest(const struct sockaddr_storage *ss, struct unise
         a->port = ntohs(in->sin6_port);
         memcpy(a->addr, &in->sin6_addr, 16);
     }
-}
-
-/* The events being gathered for one POLL: the guest's array, checked, and what is in it. */
-struct tender_batch {
-    struct unisec_event *ev; /* host address of the guest's array */
-    uint32_t cap, count;
-    int wake; /* the guest has something to act on: do not wait */
-};
-
-static void tender_emit(struct tender_batch *b, uint32_t kind, uint32_t handle, uint32_t flags,
-                        int64_t res, const struct unisec_addr *peer, int wake)
-{
-    struct unisec_event e = {kind, handle, flags, 0, res, {0, 0, {0}}, 0};
-    if (peer)
-        e.peer = *peer;
-    memcpy(&b->ev[b->count++], &e, sizeof(e));
-    b->wake |= wake;
 }
 
 /* Makes *J the read that stream S's lent buffer waits for; 0 when S is not to be read: a
@@ -458,9 +432,10 @@ static int tender_sqe(struct tender *t, struct tender_batch *b, const struct uni
     return TENDER_CONTINUE;
 }
 
-int tender_hc_connect(struct tender *t, void *arg)
+static int tender_hc_connect(struct tender *t, void *arg, const struct tender_devs *all)
 {
     struct unisec_hc_connect *a = arg;
+    (void)all;
     uint32_t type = a->device < UNISEC_MANIFEST_MAX ? t->img.manifest.dev[a->device].type : 0;
     if (type != UNISEC_DEV_UPSTREAM && type != UNISEC_DEV_PDP)
         return tender_kill(t,
@@ -495,7 +470,16 @@ int tender_hc_connect(struct tender *t, void *arg)
 
 /* ---- poll ---- */
 
-int tender_hc_poll(struct tender *t, void *arg)
+/* The network's part before each wait: the armed listeners accept. */
+static int tender_net_poll(struct tender *t, struct tender_batch *b, const struct tender_devs *all)
+{
+    (void)all;
+    for (int i = 0; i < UNISEC_MANIFEST_MAX; i++)
+        tender_listener_drain(t, b, i);
+    return TENDER_CONTINUE;
+}
+
+static int tender_hc_poll(struct tender *t, void *arg, const struct tender_devs *all)
 {
     struct unisec_hc_poll *a = arg;
     uint64_t cap = a->cap, nsq = a->sq_count;
@@ -527,15 +511,12 @@ int tender_hc_poll(struct tender *t, void *arg)
     /* One round of a thousand busy connections fits in one wait. */
     struct epoll_event ev[1024];
     for (;;) {
-        int how = tender_control_poll(t);
-        if (how != TENDER_CONTINUE)
-            return how;
-        for (int i = 0; i < UNISEC_MANIFEST_MAX; i++)
-            tender_listener_drain(t, &b, i);
-        if (t->policy_notify && b.count < b.cap) {
-            t->policy_notify = 0;
-            tender_emit(&b, UNISEC_EV_POLICY, (uint32_t)tender_device_first(t, UNISEC_DEV_POLICY),
-                        UNISEC_EV_READ, 0, NULL, 1);
+        /* Every device's part, in the list's order: the control channel first (a drain
+         * closes the listeners), then the accepts, then a policy blob's announcement. */
+        for (uint32_t k = 0; k < all->n; k++) {
+            int how = all->dev[k]->poll ? all->dev[k]->poll(t, &b, all) : TENDER_CONTINUE;
+            if (how != TENDER_CONTINUE)
+                return how;
         }
         /* Each epoll event may give two guest events (a RECV and a WRITE readiness). */
         int room = (int)((b.cap - b.count) / 2);
@@ -563,12 +544,10 @@ int tender_hc_poll(struct tender *t, void *arg)
             uint64_t kind = ev[i].data.u64 >> 32;
             uint32_t h = (uint32_t)ev[i].data.u64;
             if (kind != TENDER_EP_STREAM) {
-                if (kind == TENDER_EP_POLICY)
-                    tender_policy_input(t);
-                else if (kind == TENDER_EP_CONTROL)
-                    tender_control_input(t);
-                else if (kind == TENDER_EP_LISTENER)
+                if (kind == TENDER_EP_LISTENER)
                     t->dev[h].pending = 1;
+                else if (kind == TENDER_EP_DEVICE && h < all->n && all->dev[h]->event)
+                    all->dev[h]->event(t);
                 ev[i].data.u64 = 0;
                 continue;
             }
@@ -619,7 +598,7 @@ int tender_hc_poll(struct tender *t, void *arg)
     return TENDER_CONTINUE;
 }
 
-int tender_net_seccomp(struct tender *t, scmp_filter_ctx ctx)
+static int tender_net_seccomp(const struct tender *t, scmp_filter_ctx ctx)
 {
     int rc = 0;
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(epoll_pwait2), 1,
@@ -662,5 +641,21 @@ int tender_net_seccomp(struct tender *t, scmp_filter_ctx ctx)
                                    SCMP_A2(SCMP_CMP_EQ, TCP_NODELAY));
         }
     }
+    if (tender_net_streams(t))
+        rc |= tender_io_seccomp(ctx);
     return rc;
 }
+
+const struct tender_dev tender_net_dev = {
+    .name = "net",
+    .init = tender_net_init,
+    .fini = tender_net_fini,
+    .seccomp = tender_net_seccomp,
+    .poll = tender_net_poll,
+    .drain = tender_net_drain,
+    .hc =
+        {
+            [UNISEC_HC_POLL] = TENDER_HC("poll", struct unisec_hc_poll, tender_hc_poll),
+            [UNISEC_HC_CONNECT] = TENDER_HC("connect", struct unisec_hc_connect, tender_hc_connect),
+        },
+};

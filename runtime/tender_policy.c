@@ -1,5 +1,5 @@
 /*
- * tender_policy.c — the policy channel: versioned blobs in, acknowledgements out.
+ * tender_policy.c — the policy device: versioned blobs in, acknowledgements out.
  *
  * A blob comes from the boot configuration (--policy FILE, pending when the guest starts)
  * or from the control socket policy_fd: frames of an 8-byte little-endian length followed
@@ -26,7 +26,7 @@ static size_t tender_policy_max(const struct tender *t)
     return (size_t)((t->mem_hi ? t->mem_hi : t->cfg.mem_size) / 4);
 }
 
-int tender_policy_init(struct tender *t, struct engine_diag *d)
+static int tender_policy_init(struct tender *t, uint32_t id, struct engine_diag *d)
 {
     int dev = tender_device_first(t, UNISEC_DEV_POLICY);
     for (int i = dev + 1; dev >= 0 && i < UNISEC_MANIFEST_MAX; i++)
@@ -67,7 +67,7 @@ int tender_policy_init(struct tender *t, struct engine_diag *d)
     }
     if (t->cfg.policy_fd >= 0) {
         int fl = fcntl(t->cfg.policy_fd, F_GETFL);
-        struct epoll_event ev = {EPOLLIN, {.u64 = TENDER_EP_POLICY << 32}};
+        struct epoll_event ev = {EPOLLIN, {.u64 = TENDER_EP_DEVICE << 32 | id}};
         if (fl < 0 || fcntl(t->cfg.policy_fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
             epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->cfg.policy_fd, &ev) < 0)
             return engine_diag_add(d, NULL, 0, 0, "policy channel: %s", strerror(errno));
@@ -75,7 +75,7 @@ int tender_policy_init(struct tender *t, struct engine_diag *d)
     return 0;
 }
 
-void tender_policy_fini(struct tender *t)
+static void tender_policy_fini(struct tender *t)
 {
     free(t->policy_blob);
     free(t->policy_in);
@@ -92,7 +92,8 @@ static void tender_policy_drop(struct tender *t, const char *why)
     t->policy_hdr_have = 0;
 }
 
-void tender_policy_input(struct tender *t)
+/* Reads what policy_fd has ready; sets t->policy_notify when a whole blob is in. */
+static void tender_policy_input(struct tender *t)
 {
     int fd = t->cfg.policy_fd;
     for (;;) {
@@ -134,9 +135,23 @@ void tender_policy_input(struct tender *t)
     }
 }
 
-int tender_hc_policy_recv(struct tender *t, void *arg)
+/* Before each wait: a blob that arrived is announced to the guest. */
+static int tender_policy_poll(struct tender *t, struct tender_batch *b,
+                              const struct tender_devs *all)
+{
+    (void)all;
+    if (t->policy_notify && b->count < b->cap) {
+        t->policy_notify = 0;
+        tender_emit(b, UNISEC_EV_POLICY, (uint32_t)tender_device_first(t, UNISEC_DEV_POLICY),
+                    UNISEC_EV_READ, 0, NULL, 1);
+    }
+    return TENDER_CONTINUE;
+}
+
+static int tender_hc_policy_recv(struct tender *t, void *arg, const struct tender_devs *all)
 {
     struct unisec_hc_policy_recv *a = arg;
+    (void)all;
     if (tender_device_first(t, UNISEC_DEV_POLICY) < 0)
         return tender_kill(t, "policy_recv, but the manifest declares no policy channel");
     uint8_t *p = tender_guest_ptr(t, a->buf, a->cap);
@@ -159,9 +174,10 @@ int tender_hc_policy_recv(struct tender *t, void *arg)
     return TENDER_CONTINUE;
 }
 
-int tender_hc_policy_ack(struct tender *t, void *arg)
+static int tender_hc_policy_ack(struct tender *t, void *arg, const struct tender_devs *all)
 {
     struct unisec_hc_policy_ack *a = arg;
+    (void)all;
     if (tender_device_first(t, UNISEC_DEV_POLICY) < 0)
         return tender_kill(t, "policy_ack, but the manifest declares no policy channel");
     uint64_t rlen = a->reason_len < UNISEC_REASON_MAX ? a->reason_len : UNISEC_REASON_MAX;
@@ -190,3 +206,34 @@ int tender_hc_policy_ack(struct tender *t, void *arg)
     a->ret = 0;
     return TENDER_CONTINUE;
 }
+
+/* After the lockdown: the acknowledgements on policy_fd, and a broken channel leaves the
+ * epoll set. */
+static int tender_policy_seccomp(const struct tender *t, scmp_filter_ctx ctx)
+{
+    int rc = 0;
+    if (t->cfg.policy_fd >= 0) {
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+                               SCMP_A0(SCMP_CMP_EQ, (unsigned)t->cfg.policy_fd));
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(epoll_ctl), 2,
+                               SCMP_A0(SCMP_CMP_EQ, (unsigned)t->epfd),
+                               SCMP_A1(SCMP_CMP_EQ, EPOLL_CTL_DEL));
+    }
+    return rc;
+}
+
+const struct tender_dev tender_policy_dev = {
+    .name = "policy",
+    .init = tender_policy_init,
+    .fini = tender_policy_fini,
+    .seccomp = tender_policy_seccomp,
+    .poll = tender_policy_poll,
+    .event = tender_policy_input,
+    .hc =
+        {
+            [UNISEC_HC_POLICY_RECV] =
+                TENDER_HC("policy_recv", struct unisec_hc_policy_recv, tender_hc_policy_recv),
+            [UNISEC_HC_POLICY_ACK] =
+                TENDER_HC("policy_ack", struct unisec_hc_policy_ack, tender_hc_policy_ack),
+        },
+};

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <stdint.h>
@@ -29,8 +28,7 @@
 int tender_seccomp_add(struct tender *t, scmp_filter_ctx ctx)
 {
     int rc = 0;
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
-                           SCMP_A0(SCMP_CMP_EQ, (unsigned)t->cfg.console_fd));
+    /* What the core and every device need: stderr, the end, the clock, memory. */
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
                            SCMP_A0(SCMP_CMP_EQ, (unsigned)STDERR_FILENO));
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0);
@@ -40,21 +38,10 @@ int tender_seccomp_add(struct tender *t, scmp_filter_ctx ctx)
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(munmap), 0);
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
                            SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-    if (t->cfg.policy_fd >= 0)
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
-                               SCMP_A0(SCMP_CMP_EQ, (unsigned)t->cfg.policy_fd));
-    if (t->cfg.control_fd >= 0)
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
-                               SCMP_A0(SCMP_CMP_EQ, (unsigned)t->cfg.control_fd));
-    /* A broken policy channel, the end of the control channel and a drain take descriptors
-     * out of the epoll set. */
-    if (t->cfg.policy_fd >= 0 || t->cfg.control_fd >= 0)
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(epoll_ctl), 2,
-                               SCMP_A0(SCMP_CMP_EQ, (unsigned)t->epfd),
-                               SCMP_A1(SCMP_CMP_EQ, EPOLL_CTL_DEL));
-    rc |= tender_net_seccomp(t, ctx);
-    if (tender_net_streams(t))
-        rc |= tender_io_seccomp(ctx);
+    /* Then each device's (the console's descriptor, the channels', the network's). */
+    for (uint32_t i = 0; i < tender_devices.n; i++)
+        if (tender_devices.dev[i]->seccomp)
+            rc |= tender_devices.dev[i]->seccomp(t, ctx);
 #ifdef TENDER_ASAN
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 0);
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 0);
