@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "engine/grow.h"
 #include "tender.h"
 
@@ -169,7 +170,7 @@ struct sup_inst {
     struct sup_watch w[SUP_W_N];
     int dead;      /* reaped; freed at the end of the loop's turn */
     int status;    /* wait status once dead */
-    int ready;     /* the tender said "ready" */
+    int ready;     /* the tender said READY */
     int abandoned; /* a swap that a newer one replaced: its end is no failure */
     uint64_t t_start, t_ready, deadline; /* ms; deadline: to be ready, or to drain */
     uint64_t ping_seq, ping_at, pong_at;
@@ -178,8 +179,9 @@ struct sup_inst {
     struct sup_ring console;
     char err_line[256], last_err[256];
     size_t err_have;
-    char ctl_in[128], pol_in[768];
-    size_t ctl_have, pol_have;
+    struct ctl_in ctl_in; /* the tender's control messages (control.h) */
+    char pol_in[768];     /* its answer lines on the policy socket */
+    size_t pol_have;
     struct sup_blob *pol_send, *pol_next; /* the frame being written and the one after */
     size_t pol_off;
 };
@@ -572,9 +574,9 @@ static void sup_inst_kill(struct sup_inst *in, const char *fmt, ...)
         kill(in->pid, SIGKILL);
 }
 
-static void sup_inst_say(struct sup_inst *in, const char *line)
+static void sup_inst_say(struct sup_inst *in, uint32_t type, const void *payload, uint32_t len)
 {
-    if (in->fd[SUP_W_CTL] >= 0 && write(in->fd[SUP_W_CTL], line, strlen(line)) < 0) {
+    if (in->fd[SUP_W_CTL] >= 0 && ctl_send(in->fd[SUP_W_CTL], type, payload, len) < 0) {
         /* a full or closed control socket: the ping timeout decides */
     }
 }
@@ -816,7 +818,7 @@ static void sup_inst_promote(struct sup *s, struct sup_inst *in)
     if (old) {
         old->role = SUP_I_DRAINING;
         old->deadline = now + s->opt.drain_ms;
-        sup_inst_say(old, "drain\n");
+        sup_inst_say(old, CTL_DRAIN, NULL, 0);
         sup_report(s, n, SUP_RUNNING, "image %s serves (pid %d); image %s (pid %d) drains",
                    in->spec->image_id, in->pid, old->spec->image_id, old->pid);
     } else {
@@ -832,69 +834,147 @@ static void sup_inst_check_ready(struct sup *s, struct sup_inst *in)
         sup_inst_promote(s, in);
 }
 
-static void sup_inst_ctl_line(struct sup *s, struct sup_inst *in, const char *line)
+/* ---- the tender's control messages (control.h) ---- */
+
+struct sup_ctl_ctx {
+    struct sup *s;
+    struct sup_inst *in;
+};
+
+static int sup_ctl_ready(void *ctx, const void *payload, uint32_t len)
 {
-    if (strcmp(line, "ready") == 0) {
-        in->ready = 1;
-        sup_inst_check_ready(s, in);
-    } else if (strncmp(line, "pong ", 5) == 0) {
-        if (strtoull(line + 5, NULL, 10) == in->ping_seq) {
-            in->ping_at = 0;
-            in->pong_at = sup_now_ms();
-        }
-    }
-    /* "draining K" and "drained" need nothing: the end of the process is what counts. */
+    struct sup_ctl_ctx *c = ctx;
+    (void)payload, (void)len;
+    c->in->ready = 1;
+    sup_inst_check_ready(c->s, c->in);
+    return 0;
 }
 
-static void sup_inst_pol_line(struct sup *s, struct sup_inst *in, char *line)
+static int sup_ctl_pong(void *ctx, const void *payload, uint32_t len)
+{
+    struct sup_ctl_ctx *c = ctx;
+    struct ctl_seq q;
+    (void)len;
+    memcpy(&q, payload, sizeof(q));
+    if (q.n == c->in->ping_seq) {
+        c->in->ping_at = 0;
+        c->in->pong_at = sup_now_ms();
+    }
+    return 0;
+}
+
+/* DRAINING and DRAINED need nothing: the end of the process is what counts. */
+static int sup_ctl_note(void *ctx, const void *payload, uint32_t len)
+{
+    (void)ctx, (void)payload, (void)len;
+    return 0;
+}
+
+/* What the supervisor takes from a tender; anything else kills it (sup_inst_ctl_input). */
+static const struct ctl_handler sup_ctl_table[CTL_TYPES] = {
+    [CTL_READY] = {0, 0, sup_ctl_ready},
+    [CTL_PONG] = {sizeof(struct ctl_seq), sizeof(struct ctl_seq), sup_ctl_pong},
+    [CTL_DRAINING] = {sizeof(struct ctl_count), sizeof(struct ctl_count), sup_ctl_note},
+    [CTL_DRAINED] = {0, 0, sup_ctl_note},
+};
+
+/* Reads the control socket. At its end, or at a message the table refuses (a broken or
+ * hostile tender, which is then killed), the socket is closed. */
+static void sup_inst_ctl_input(struct sup *s, struct sup_inst *in)
+{
+    struct sup_ctl_ctx c = {s, in};
+    struct ctl_hdr bad;
+    int rc = ctl_read(in->fd[SUP_W_CTL], &in->ctl_in, sup_ctl_table, CTL_TYPES, &c, &bad);
+    if (rc < 0)
+        sup_inst_kill(in, "broke the control protocol (a message of type %u, %u bytes)", bad.type,
+                      bad.len);
+    if (rc <= 0) {
+        epoll_ctl(s->ep, EPOLL_CTL_DEL, in->fd[SUP_W_CTL], NULL);
+        close(in->fd[SUP_W_CTL]);
+        in->fd[SUP_W_CTL] = -1;
+    }
+}
+
+/* ---- the tender's answers on the policy socket (tender_policy.c) ---- */
+
+static void sup_pol_ack(struct sup *s, struct sup_inst *in, uint64_t v, const char *rest)
+{
+    struct sup_node *n = in->node;
+    (void)rest;
+    in->acked = v;
+    if (in->role == SUP_I_STARTING) {
+        sup_inst_check_ready(s, in);
+    } else if (in->role == SUP_I_SERVING) {
+        n->version_acked = v;
+        if (n->blob && n->blob->version == v && n->blob != n->blob_acked) {
+            sup_blob_unref(n->blob_acked);
+            n->blob_acked = n->blob;
+            n->blob_acked->refs++;
+        }
+        sup_report(s, n, SUP_RUNNING, "policy v%llu acknowledged by image %s (pid %d)",
+                   (unsigned long long)v, in->spec->image_id, in->pid);
+    }
+}
+
+/* REST: "ERRNO REASON". */
+static void sup_pol_refuse(struct sup *s, struct sup_inst *in, uint64_t v, const char *rest)
 {
     struct sup_node *n = in->node;
     char *end;
-    if (strncmp(line, "ack ", 4) == 0) {
-        uint64_t v = strtoull(line + 4, &end, 10);
-        in->acked = v;
-        if (in->role == SUP_I_STARTING) {
-            sup_inst_check_ready(s, in);
-        } else if (in->role == SUP_I_SERVING) {
-            n->version_acked = v;
-            if (n->blob && n->blob->version == v && n->blob != n->blob_acked) {
-                sup_blob_unref(n->blob_acked);
-                n->blob_acked = n->blob;
-                n->blob_acked->refs++;
-            }
-            sup_report(s, n, SUP_RUNNING, "policy v%llu acknowledged by image %s (pid %d)",
-                       (unsigned long long)v, in->spec->image_id, in->pid);
+    long err = strtol(rest, &end, 10);
+    const char *reason = *end == ' ' ? end + 1 : end;
+    if (in->role == SUP_I_STARTING && v == in->want_ack) {
+        sup_inst_kill(in, "refused policy v%llu at start: %s (errno %ld)", (unsigned long long)v,
+                      reason, err);
+    } else if (in->role == SUP_I_SERVING) {
+        /* The guest keeps its rules: new instances get the last acknowledged blob. */
+        if (n->blob && n->blob->version == v) {
+            sup_blob_unref(n->blob);
+            n->blob = n->blob_acked;
+            if (n->blob)
+                n->blob->refs++;
         }
-    } else if (strncmp(line, "refuse ", 7) == 0) {
-        uint64_t v = strtoull(line + 7, &end, 10);
-        long err = strtol(end, &end, 10);
-        const char *reason = *end == ' ' ? end + 1 : end;
-        if (in->role == SUP_I_STARTING && v == in->want_ack) {
-            sup_inst_kill(in, "refused policy v%llu at start: %s (errno %ld)",
-                          (unsigned long long)v, reason, err);
-        } else if (in->role == SUP_I_SERVING) {
-            /* The guest keeps its rules: new instances get the last acknowledged blob. */
-            if (n->blob && n->blob->version == v) {
-                sup_blob_unref(n->blob);
-                n->blob = n->blob_acked;
-                if (n->blob)
-                    n->blob->refs++;
-            }
-            sup_report(s, n, SUP_RUNNING,
-                       "policy v%llu refused by image %s (pid %d): %s (errno %ld); v%llu stays "
-                       "in force",
-                       (unsigned long long)v, in->spec->image_id, in->pid, reason, err,
-                       (unsigned long long)n->version_acked);
-        }
+        sup_report(s, n, SUP_RUNNING,
+                   "policy v%llu refused by image %s (pid %d): %s (errno %ld); v%llu stays "
+                   "in force",
+                   (unsigned long long)v, in->spec->image_id, in->pid, reason, err,
+                   (unsigned long long)n->version_acked);
     }
 }
 
-/* Reads lines from a socket into BUF; calls FN on each. 0 at EOF or error, 1 otherwise. */
-static int sup_read_lines(struct sup *s, struct sup_inst *in, int kind, char *buf, size_t size,
-                          size_t *have)
+/* The answer lines, "WORD VERSION [REST]" (`unisec run --policy-fd` documents them); a line
+ * of another word is ignored. */
+static const struct {
+    const char *word;
+    void (*fn)(struct sup *s, struct sup_inst *in, uint64_t version, const char *rest);
+} sup_pol_words[] = {
+    {"ack", sup_pol_ack},
+    {"refuse", sup_pol_refuse},
+};
+
+static void sup_inst_pol_line(struct sup *s, struct sup_inst *in, const char *line)
 {
+    const char *sp = strchr(line, ' ');
+    if (sp == NULL)
+        return;
+    for (size_t i = 0; i < sizeof(sup_pol_words) / sizeof(sup_pol_words[0]); i++) {
+        if (strlen(sup_pol_words[i].word) != (size_t)(sp - line) ||
+            memcmp(line, sup_pol_words[i].word, (size_t)(sp - line)) != 0)
+            continue;
+        char *end;
+        uint64_t v = strtoull(sp + 1, &end, 10);
+        sup_pol_words[i].fn(s, in, v, end);
+        return;
+    }
+}
+
+/* Reads answer lines from the policy socket; 0 at its end or on an error, 1 otherwise. */
+static int sup_inst_pol_input(struct sup *s, struct sup_inst *in)
+{
+    char *buf = in->pol_in;
+    size_t size = sizeof(in->pol_in), *have = &in->pol_have;
     for (;;) {
-        ssize_t r = read(in->fd[kind], buf + *have, size - 1 - *have);
+        ssize_t r = read(in->fd[SUP_W_POL], buf + *have, size - 1 - *have);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 && errno == EAGAIN)
@@ -905,10 +985,7 @@ static int sup_read_lines(struct sup *s, struct sup_inst *in, int kind, char *bu
         char *nl;
         while ((nl = memchr(buf, '\n', *have)) != NULL) {
             *nl = 0;
-            if (kind == SUP_W_CTL)
-                sup_inst_ctl_line(s, in, buf);
-            else
-                sup_inst_pol_line(s, in, buf);
+            sup_inst_pol_line(s, in, buf);
             size_t used = (size_t)(nl + 1 - buf);
             memmove(buf, nl + 1, *have - used);
             *have -= used;
@@ -1098,17 +1175,12 @@ static void sup_event(struct sup *s, struct sup_watch *w, uint32_t events)
         sup_inst_reap(s, in);
         break;
     case SUP_W_CTL:
-        if (!sup_read_lines(s, in, SUP_W_CTL, in->ctl_in, sizeof(in->ctl_in), &in->ctl_have)) {
-            epoll_ctl(s->ep, EPOLL_CTL_DEL, in->fd[SUP_W_CTL], NULL);
-            close(in->fd[SUP_W_CTL]);
-            in->fd[SUP_W_CTL] = -1;
-        }
+        sup_inst_ctl_input(s, in);
         break;
     case SUP_W_POL:
         if (events & EPOLLOUT)
             sup_inst_pol_flush(in);
-        if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
-            !sup_read_lines(s, in, SUP_W_POL, in->pol_in, sizeof(in->pol_in), &in->pol_have)) {
+        if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !sup_inst_pol_input(s, in)) {
             epoll_ctl(s->ep, EPOLL_CTL_DEL, in->fd[SUP_W_POL], NULL);
             close(in->fd[SUP_W_POL]);
             in->fd[SUP_W_POL] = -1;
@@ -1183,10 +1255,9 @@ static uint64_t sup_tick(struct sup *s)
             else
                 due = in->ping_at + s->opt.hang_ms;
         } else if (now >= in->pong_at + ping_every) {
-            char line[48];
-            snprintf(line, sizeof(line), "ping %llu\n", (unsigned long long)++in->ping_seq);
+            struct ctl_seq q = {++in->ping_seq};
             in->ping_at = now;
-            sup_inst_say(in, line);
+            sup_inst_say(in, CTL_PING, &q, sizeof(q));
             due = now + s->opt.hang_ms;
         } else {
             due = in->pong_at + ping_every;
@@ -1447,7 +1518,7 @@ int sup_node_stop(struct sup *s, const char *node)
         } else if (in->role == SUP_I_SERVING) {
             in->role = SUP_I_DRAINING;
             in->deadline = now + s->opt.drain_ms;
-            sup_inst_say(in, "drain\n");
+            sup_inst_say(in, CTL_DRAIN, NULL, 0);
         }
     }
     n->serving = n->starting = NULL;

@@ -13,7 +13,7 @@
  *   swap never closes a port (connections queue in the kernel while no guest accepts);
  * - captures the console (the tender's stdout) and the tender's own messages (its stderr)
  *   into a bounded ring per instance;
- * - knows when an instance is ready: the tender writes "ready" on its control socket when
+ * - knows when an instance is ready: the tender says READY on its control socket when
  *   the guest first waits for events (its listeners are then in the tender's event set),
  *   and, when the node has a policy blob, the guest has acknowledged the blob given at its
  *   start. An instance not ready within ready_ms is killed;

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "contract/abi.h"
+#include "control.h"
 #include "engine/diag.h"
 
 #define TENDER_EXIT_KILLED 255 /* exit status of a tender whose guest was killed */
@@ -140,12 +141,11 @@ struct tender {
     uint32_t ninbound; /* open accepted streams: a draining tender ends when none is left */
 
     /* The control socket (cfg.control_fd; tender_control.c). */
-    char control_in[64]; /* a partial command line */
-    size_t control_have;
-    int ready_sent;  /* "ready" was written: the guest waits for events */
-    int drain_asked; /* "drain" arrived and is not yet done */
-    int draining;    /* the listeners are closed; the guest finishes its streams */
-    uint64_t pong;   /* a ping to answer at the next POLL; 0: none */
+    struct ctl_in control_in; /* what has arrived of the supervisor's messages */
+    int ready_sent;           /* READY was written: the guest waits for events */
+    int drain_asked;          /* DRAIN arrived and is not yet done */
+    int draining;             /* the listeners are closed; the guest finishes its streams */
+    uint64_t pong;            /* a ping to answer at the next POLL; 0: none */
 
     uint64_t polls; /* POLL hypercalls served */
     int status;     /* the exit status once halted or killed */

@@ -1,22 +1,17 @@
 /*
- * tender_control.c — the control socket between a tender and its supervisor
- * (runtime/supervisor.h): readiness, liveness and drain, as short text lines.
+ * tender_control.c — the control device: the socket between a tender and its supervisor
+ * (runtime/supervisor.h), for readiness, liveness and drain, in the messages of control.h.
  *
- * Tender to supervisor:
- *     ready        the guest waits for events for the first time (its listeners are in the
- *                  event set, so it serves from now on)
- *     pong N       answer to "ping N", written when the guest next waits for events: its
- *                  event loop is alive
- *     draining K   the listening sockets are closed; K accepted streams are still open
- *     drained      no accepted stream is left: the tender ends with status 0
- * Supervisor to tender:
- *     ping N       N a decimal number
- *     drain        stop accepting, finish the open streams, then end
- * Every line ends with '\n'. The end of the socket means the supervisor is gone: the guest
- * is killed. An unknown or overlong line is reported on stderr and ignored. Commands take
- * effect when the guest next waits for events (the POLL hypercall), which is also the only
- * time the tender runs while a guest computes.
+ * The tender says READY when the guest waits for events for the first time (its listeners
+ * are in the event set, so it serves from now on); answers PING N with PONG N when the guest
+ * next waits for events (its event loop is alive); on DRAIN closes the listening sockets,
+ * says DRAINING with the accepted streams still open, and DRAINED when none is left (the
+ * tender then ends with status 0). The end of the socket means the supervisor is gone: the
+ * guest is killed. A message this side does not take is reported on stderr and ignored.
+ * Commands take effect when the guest next waits for events (the POLL hypercall), which is
+ * also the only time the tender runs while a guest computes.
  */
+#include "control.h"
 #include "tender_int.h"
 
 #include <errno.h>
@@ -41,68 +36,61 @@ static int tender_control_init(struct tender *t, uint32_t id, struct engine_diag
     return 0;
 }
 
-/* Best effort: the supervisor reads promptly, and a lost line is covered by its timeouts. */
-static void tender_control_say(struct tender *t, const char *line, size_t len)
+/* Best effort: the supervisor reads promptly, and a lost message is covered by its
+ * timeouts. */
+static void tender_control_say(struct tender *t, uint32_t type, const void *payload, uint32_t len)
 {
-    if (write(t->cfg.control_fd, line, len) < 0) {
+    if (ctl_send(t->cfg.control_fd, type, payload, len) < 0) {
         /* the supervisor is gone or slow: its end of the socket tells the rest */
     }
 }
 
-static void tender_control_line(struct tender *t, const char *line)
+static int tender_control_ping(void *ctx, const void *payload, uint32_t len)
 {
-    if (strncmp(line, "ping ", 5) == 0) {
-        char *end;
-        unsigned long long n = strtoull(line + 5, &end, 10);
-        if (*end == 0 && n > 0) {
-            t->pong = n;
-            return;
-        }
-    } else if (strcmp(line, "drain") == 0) {
-        t->drain_asked = !t->draining;
-        return;
-    }
-    fprintf(stderr, "%s: control channel: unknown command ignored\n", t->name);
+    struct tender *t = ctx;
+    struct ctl_seq q;
+    (void)len;
+    memcpy(&q, payload, sizeof(q));
+    if (q.n == 0)
+        return -EINVAL;
+    t->pong = q.n;
+    return 0;
 }
+
+static int tender_control_drain(void *ctx, const void *payload, uint32_t len)
+{
+    struct tender *t = ctx;
+    (void)payload, (void)len;
+    t->drain_asked = !t->draining;
+    return 0;
+}
+
+/* What the tender takes from the supervisor. */
+static const struct ctl_handler tender_control_table[CTL_TYPES] = {
+    [CTL_PING] = {sizeof(struct ctl_seq), sizeof(struct ctl_seq), tender_control_ping},
+    [CTL_DRAIN] = {0, 0, tender_control_drain},
+};
 
 static void tender_control_input(struct tender *t)
 {
-    for (;;) {
-        ssize_t n = read(t->cfg.control_fd, t->control_in + t->control_have,
-                         sizeof(t->control_in) - t->control_have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return;
-        if (n <= 0) {
-            /* The supervisor is gone. Stop reading; the next POLL ends the guest. */
-            epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->cfg.control_fd, NULL);
-            close(t->cfg.control_fd);
-            t->cfg.control_fd = -2;
-            return;
-        }
-        t->control_have += (size_t)n;
-        char *nl;
-        while ((nl = memchr(t->control_in, '\n', t->control_have)) != NULL) {
-            *nl = 0;
-            tender_control_line(t, t->control_in);
-            size_t used = (size_t)(nl + 1 - t->control_in);
-            memmove(t->control_in, nl + 1, t->control_have - used);
-            t->control_have -= used;
-        }
-        if (t->control_have == sizeof(t->control_in)) {
-            fprintf(stderr, "%s: control channel: a line is too long, dropped\n", t->name);
-            t->control_have = 0;
-        }
+    struct ctl_hdr bad;
+    int rc;
+    while ((rc = ctl_read(t->cfg.control_fd, &t->control_in, tender_control_table, CTL_TYPES, t,
+                          &bad)) < 0)
+        fprintf(stderr, "%s: control channel: unknown command ignored\n", t->name);
+    if (rc == 0) {
+        /* The supervisor is gone. Stop reading; the next POLL ends the guest. */
+        epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->cfg.control_fd, NULL);
+        close(t->cfg.control_fd);
+        t->cfg.control_fd = -2;
     }
 }
 
-/* Before each wait: says "ready" once, answers a ping, starts a drain (every device stops
+/* Before each wait: says READY once, answers a PING, starts a drain (every device stops
  * taking new work); ends the guest (status 0) once a drain has no stream left. */
 static int tender_control_poll(struct tender *t, struct tender_batch *b,
                                const struct tender_devs *all)
 {
-    char line[64];
     (void)b;
     if (t->cfg.control_fd == -2)
         return tender_kill(t, "the supervisor closed the control channel");
@@ -110,12 +98,12 @@ static int tender_control_poll(struct tender *t, struct tender_batch *b,
         return TENDER_CONTINUE;
     if (!t->ready_sent) {
         t->ready_sent = 1;
-        tender_control_say(t, "ready\n", 6);
+        tender_control_say(t, CTL_READY, NULL, 0);
     }
     if (t->pong) {
-        int n = snprintf(line, sizeof(line), "pong %llu\n", (unsigned long long)t->pong);
+        struct ctl_seq q = {t->pong};
         t->pong = 0;
-        tender_control_say(t, line, (size_t)n);
+        tender_control_say(t, CTL_PONG, &q, sizeof(q));
     }
     if (t->drain_asked) {
         t->drain_asked = 0;
@@ -123,11 +111,11 @@ static int tender_control_poll(struct tender *t, struct tender_batch *b,
         for (uint32_t k = 0; k < all->n; k++)
             if (all->dev[k]->drain)
                 all->dev[k]->drain(t);
-        int n = snprintf(line, sizeof(line), "draining %u\n", t->ninbound);
-        tender_control_say(t, line, (size_t)n);
+        struct ctl_count c = {t->ninbound};
+        tender_control_say(t, CTL_DRAINING, &c, sizeof(c));
     }
     if (t->draining && t->ninbound == 0) {
-        tender_control_say(t, "drained\n", 8);
+        tender_control_say(t, CTL_DRAINED, NULL, 0);
         t->status = 0;
         return TENDER_HALT;
     }

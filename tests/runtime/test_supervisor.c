@@ -27,6 +27,7 @@
 
 #include "engine/acl.h"
 #include "harness.h"
+#include "runtime/control.h"
 #include "runtime/supervisor.h"
 
 static const char *tender_bin, *image_path;
@@ -115,9 +116,10 @@ static size_t reports_now(void)
 
 /* ---- helpers ---- */
 
-static struct sup *sup_start(unsigned ready_ms, unsigned hang_ms)
+/* A supervisor running TENDER. */
+static struct sup *sup_start_tender(const char *tender, unsigned ready_ms, unsigned hang_ms)
 {
-    struct sup_options opt = {.tender = tender_bin,
+    struct sup_options opt = {.tender = tender,
                               .ready_ms = ready_ms,
                               .drain_ms = 5000,
                               .hang_ms = hang_ms,
@@ -134,6 +136,11 @@ static struct sup *sup_start(unsigned ready_ms, unsigned hang_ms)
     engine_diag_free(&d);
     assert_int_equal(rc, 0);
     return s;
+}
+
+static struct sup *sup_start(unsigned ready_ms, unsigned hang_ms)
+{
+    return sup_start_tender(tender_bin, ready_ms, hang_ms);
 }
 
 /* Runs the web guest as NODE with boot arguments NAME [MODE] on ADDR. */
@@ -437,6 +444,30 @@ static void test_supervisor_never_ready(void **state)
     sup_free(s);
 }
 
+/* A tender that sends a control message of an unknown type (then READY) is killed for it and
+ * never serves. */
+static void test_supervisor_broken_tender(void **state)
+{
+    (void)state;
+    char fake[4096], want[128];
+    snprintf(fake, sizeof(fake), "%s/fake_tender", rt_image_dir);
+    struct sup *s = sup_start_tender(fake, 5000, 0);
+    size_t at = reports_now(), from = at;
+    struct entry e;
+    run_web_ok(s, "x", "img-x", NULL);
+    assert_int_equal(wait_report(&at, "x", SUP_FAILED, "did not become ready", &e), 0);
+    snprintf(want, sizeof(want), "broke the control protocol (a message of type %u, 0 bytes)",
+             CTL_TYPES + 9);
+    if (strstr(e.why, want) == NULL)
+        fail_msg("not killed for the unknown message: %s", e.why);
+    pthread_mutex_lock(&reports.lock);
+    for (size_t i = from; i < reports.n; i++)
+        if (strcmp(reports.e[i].node, "x") == 0 && reports.e[i].state == SUP_RUNNING)
+            fail_msg("the broken tender served: %s", reports.e[i].why);
+    pthread_mutex_unlock(&reports.lock);
+    sup_free(s);
+}
+
 /* Starts ab with 100 connections against PORT for SECONDS; *OUT reads its output. */
 static void ab_start(int port, int seconds, pid_t *pid, int *out)
 {
@@ -570,6 +601,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_supervisor_crash_backoff),
         cmocka_unit_test(test_supervisor_hang_restart),
         cmocka_unit_test(test_supervisor_never_ready),
+        cmocka_unit_test(test_supervisor_broken_tender),
         cmocka_unit_test(test_supervisor_swap_under_load),
         cmocka_unit_test(test_supervisor_no_orphans),
     };
