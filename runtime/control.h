@@ -1,5 +1,5 @@
 /*
- * control.h — the messages between a supervisor (supervisor.c) and a tender
+ * control.h — the messages between a supervisor (supervisor_thread.c) and a tender
  * (tender_control.c) on the control socket (`unisec-tender --control-fd N`, one end of a
  * stream socket pair on one host), in the spirit of OpenBSD's imsg: each message is a
  * header (its type and the length of its payload, host byte order) and the payload.

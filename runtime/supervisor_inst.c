@@ -1,0 +1,354 @@
+/* supervisor_inst.c — one instance: its tender forked and executed with the descriptors it
+ * keeps, its sockets and pipes in the thread's epoll set, its control messages and policy
+ * frames out, its console into a ring, how it ended, its release (supervisor_int.h). */
+#include "supervisor_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void sup_ring_put(struct sup_ring *r, const char *p, size_t n)
+{
+    if (r->buf == NULL || r->cap == 0)
+        return;
+    if (n >= r->cap) {
+        memcpy(r->buf, p + n - r->cap, r->cap);
+        r->start = 0;
+        r->len = r->cap;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        r->buf[(r->start + r->len + i) % r->cap] = p[i];
+    if (r->len + n > r->cap) {
+        r->start = (r->start + r->len + n - r->cap) % r->cap;
+        r->len = r->cap;
+    } else {
+        r->len += n;
+    }
+}
+
+static void sup_inst_watch(struct sup *s, struct sup_inst *in, int kind, uint32_t events)
+{
+    in->w[kind] = (struct sup_watch){in, kind};
+    struct epoll_event ev = {events, {.ptr = &in->w[kind]}};
+    if (epoll_ctl(s->ep, EPOLL_CTL_ADD, in->fd[kind], &ev) < 0) {
+        /* Cannot happen for fresh descriptors short of memory; the timers still cover it. */
+    }
+}
+
+void sup_inst_kill(struct sup_inst *in, const char *fmt, ...)
+{
+    if (in->dead)
+        return;
+    if (in->kill_why[0] == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(in->kill_why, sizeof(in->kill_why), fmt, ap);
+        va_end(ap);
+    }
+    if (in->fd[SUP_W_PID] >= 0)
+        pidfd_send_signal(in->fd[SUP_W_PID], SIGKILL, NULL, 0);
+    else
+        kill(in->pid, SIGKILL);
+}
+
+void sup_inst_say(struct sup_inst *in, uint32_t type, const void *payload, uint32_t len)
+{
+    if (in->fd[SUP_W_CTL] >= 0 && ctl_send(in->fd[SUP_W_CTL], type, payload, len) < 0) {
+        /* a full or closed control socket: the ping timeout decides */
+    }
+}
+
+void sup_inst_drain(struct sup *s, struct sup_inst *in, uint64_t now)
+{
+    in->role = SUP_I_DRAINING;
+    in->deadline = now + s->opt.drain_ms;
+    sup_inst_say(in, CTL_DRAIN, NULL, 0);
+}
+
+void sup_inst_pol_flush(struct sup_inst *in)
+{
+    while (in->fd[SUP_W_POL] >= 0) {
+        if (in->pol_send == NULL) {
+            if (in->pol_next == NULL)
+                return;
+            in->pol_send = in->pol_next;
+            in->pol_next = NULL;
+            in->pol_off = 0;
+        }
+        ssize_t w = send(in->fd[SUP_W_POL], in->pol_send->frame + in->pol_off,
+                         in->pol_send->len - in->pol_off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return; /* EAGAIN: EPOLLOUT resumes; other errors: the reaper decides */
+        in->pol_off += (size_t)w;
+        if (in->pol_off == in->pol_send->len) {
+            sup_blob_unref(in->pol_send);
+            in->pol_send = NULL;
+        }
+    }
+}
+
+void sup_inst_pol_queue(struct sup_inst *in, struct sup_blob *b)
+{
+    if (b == NULL || in->fd[SUP_W_POL] < 0)
+        return;
+    sup_blob_unref(in->pol_next);
+    b->refs++;
+    in->pol_next = b;
+    if (in->role == SUP_I_STARTING)
+        in->want_ack = b->version;
+    sup_inst_pol_flush(in);
+}
+
+struct sup_inst *sup_inst_start(struct sup *s, struct sup_node *n, struct sup_nspec *spec,
+                                char *why, size_t whylen)
+{
+    struct sup_inst *in = calloc(1, sizeof(*in));
+    int ctl[2] = {-1, -1}, pol[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, mfd = -1;
+    char **argv = spec->argv, **av = NULL, mpath[32];
+    if (in == NULL || (in->console.buf = malloc(s->opt.console_max)) == NULL ||
+        (av = calloc(spec->argc + 3, sizeof(*av))) == NULL)
+        goto fail_errno;
+    for (int k = 0; k < SUP_W_N; k++)
+        in->fd[k] = -1;
+    in->console.cap = s->opt.console_max;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, ctl) < 0 ||
+        (spec->has_policy &&
+         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pol) < 0) ||
+        pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0)
+        goto fail_errno;
+    /* The child's ends block: the tender sets what it needs itself. */
+    fcntl(ctl[1], F_SETFL, 0);
+    if (pol[1] >= 0)
+        fcntl(pol[1], F_SETFL, 0);
+    fcntl(out[1], F_SETFL, 0);
+    fcntl(err[1], F_SETFL, 0);
+    /* The descriptor numbers go into the command line before the fork: the child may only
+     * make async-signal-safe calls. */
+    free(argv[spec->ctl_arg]);
+    if (asprintf(&argv[spec->ctl_arg], "%d", ctl[1]) < 0)
+        argv[spec->ctl_arg] = NULL;
+    if (spec->pol_arg) {
+        free(argv[spec->pol_arg]);
+        if (asprintf(&argv[spec->pol_arg], "%d", pol[1]) < 0)
+            argv[spec->pol_arg] = NULL;
+    }
+    if (argv[spec->ctl_arg] == NULL || (spec->pol_arg && argv[spec->pol_arg] == NULL))
+        goto fail_errno;
+    /* The node's blob goes in at boot (--policy, from a memory file), so that the guest has
+     * it before its first POLL and applies it before it serves a request. */
+    size_t ac = 0;
+    for (size_t k = 0; k < spec->argc; k++) {
+        if (k == spec->dd_arg && spec->has_policy && n->blob) {
+            mfd = memfd_create("unisec-policy", MFD_CLOEXEC);
+            size_t off = 8;
+            while (mfd >= 0 && off < n->blob->len) {
+                ssize_t w = write(mfd, n->blob->frame + off, n->blob->len - off);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0)
+                    goto fail_errno;
+                off += (size_t)w;
+            }
+            if (mfd < 0)
+                goto fail_errno;
+            snprintf(mpath, sizeof(mpath), "/dev/fd/%d", mfd);
+            av[ac++] = "--policy";
+            av[ac++] = mpath;
+            in->want_ack = n->blob->version;
+        }
+        av[ac++] = argv[k];
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        goto fail_errno;
+    if (pid == 0) {
+        /* The child: die with the supervisor's thread, keep only what the tender needs. */
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        if (dup2(s->devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+            _exit(127);
+        close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
+        fcntl(ctl[1], F_SETFD, 0);
+        if (pol[1] >= 0)
+            fcntl(pol[1], F_SETFD, 0);
+        for (size_t k = 0; k < spec->nlisten; k++)
+            fcntl(spec->listen[k]->fd, F_SETFD, 0);
+        if (mfd >= 0)
+            fcntl(mfd, F_SETFD, 0);
+        execv(s->tender, av);
+        static const char msg[] = "supervisor: cannot execute the tender\n";
+        if (write(2, msg, sizeof(msg) - 1) < 0) {
+            /* nothing left to say it with */
+        }
+        _exit(127);
+    }
+    close(ctl[1]), close(out[1]), close(err[1]);
+    if (pol[1] >= 0)
+        close(pol[1]);
+    if (mfd >= 0)
+        close(mfd);
+    free(av);
+    in->node = n;
+    in->spec = spec;
+    spec->refs++;
+    in->pid = pid;
+    in->role = SUP_I_STARTING;
+    in->t_start = sup_now_ms();
+    in->deadline = in->t_start + s->opt.ready_ms;
+    in->fd[SUP_W_PID] = pidfd_open(pid, 0);
+    in->fd[SUP_W_CTL] = ctl[0];
+    in->fd[SUP_W_POL] = pol[0];
+    in->fd[SUP_W_OUT] = out[0];
+    in->fd[SUP_W_ERR] = err[0];
+    if (in->fd[SUP_W_PID] >= 0)
+        sup_inst_watch(s, in, SUP_W_PID, EPOLLIN);
+    sup_inst_watch(s, in, SUP_W_CTL, EPOLLIN | EPOLLET);
+    if (pol[0] >= 0)
+        sup_inst_watch(s, in, SUP_W_POL, EPOLLIN | EPOLLOUT | EPOLLET);
+    sup_inst_watch(s, in, SUP_W_OUT, EPOLLIN | EPOLLET);
+    sup_inst_watch(s, in, SUP_W_ERR, EPOLLIN | EPOLLET);
+    in->next = s->insts;
+    s->insts = in;
+    return in;
+
+fail_errno:
+    snprintf(why, whylen, "cannot start a tender: %s", strerror(errno));
+    for (int k = 0; k < 2; k++) {
+        if (ctl[k] >= 0)
+            close(ctl[k]);
+        if (pol[k] >= 0)
+            close(pol[k]);
+        if (out[k] >= 0)
+            close(out[k]);
+        if (err[k] >= 0)
+            close(err[k]);
+    }
+    if (mfd >= 0)
+        close(mfd);
+    free(av);
+    if (in)
+        free(in->console.buf);
+    free(in);
+    return NULL;
+}
+
+void sup_inst_output(struct sup_inst *in, int kind)
+{
+    char buf[4096];
+    for (;;) {
+        ssize_t r = read(in->fd[kind], buf, sizeof(buf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return;
+        sup_ring_put(&in->console, buf, (size_t)r);
+        if (kind != SUP_W_ERR)
+            continue;
+        for (ssize_t i = 0; i < r; i++) {
+            if (buf[i] == '\n') {
+                if (in->err_have) {
+                    memcpy(in->last_err, in->err_line, in->err_have);
+                    in->last_err[in->err_have] = 0;
+                }
+                in->err_have = 0;
+            } else if (in->err_have < sizeof(in->err_line) - 1) {
+                in->err_line[in->err_have++] = buf[i];
+            }
+        }
+    }
+}
+
+void sup_inst_close(struct sup *s, struct sup_inst *in, int kind)
+{
+    /* Out of the epoll set first: a tender forked meanwhile holds a copy of the descriptor
+     * until its exec, and a registration lives as long as any copy does, so events for
+     * this (soon freed) instance would keep coming. */
+    if (in->fd[kind] >= 0) {
+        epoll_ctl(s->ep, EPOLL_CTL_DEL, in->fd[kind], NULL);
+        close(in->fd[kind]);
+        in->fd[kind] = -1;
+    }
+}
+
+void sup_inst_close_fds(struct sup *s, struct sup_inst *in)
+{
+    for (int k = 0; k < SUP_W_N; k++)
+        sup_inst_close(s, in, k);
+}
+
+/* The last non-empty line of ring R into BUF (NUL-terminated, truncated); "" when none. */
+static void sup_ring_last_line(const struct sup_ring *r, char *buf, size_t size)
+{
+    size_t end = r->len;
+    while (end > 0 && r->buf[(r->start + end - 1) % r->cap] == '\n')
+        end--;
+    size_t begin = end;
+    while (begin > 0 && r->buf[(r->start + begin - 1) % r->cap] != '\n')
+        begin--;
+    size_t n = 0;
+    for (size_t i = begin; i < end && n + 1 < size; i++)
+        buf[n++] = r->buf[(r->start + i) % r->cap];
+    if (size)
+        buf[n] = 0;
+}
+
+void sup_inst_end_text(const struct sup_inst *in, char *buf, size_t size)
+{
+    int st = in->status;
+    char last[200];
+    if (in->kill_why[0])
+        snprintf(buf, size, "%s", in->kill_why);
+    else if (WIFEXITED(st) && WEXITSTATUS(st) == TENDER_EXIT_KILLED && in->last_err[0])
+        snprintf(buf, size, "%s", in->last_err);
+    else if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && in->console.buf &&
+             (sup_ring_last_line(&in->console, last, sizeof(last)), last[0]))
+        snprintf(buf, size, "exited with status %d after \"%s\"", WEXITSTATUS(st), last);
+    else if (WIFEXITED(st) && WEXITSTATUS(st) == 1 && in->last_err[0])
+        snprintf(buf, size, "could not start: %s", in->last_err);
+    else if (WIFEXITED(st))
+        snprintf(buf, size, "exited with status %d", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+    else
+        snprintf(buf, size, "ended");
+}
+
+void sup_inst_free(struct sup *s, struct sup_inst *in)
+{
+    struct sup_node *n = in->node;
+    sup_inst_close_fds(s, in);
+    sup_blob_unref(in->pol_send);
+    sup_blob_unref(in->pol_next);
+    sup_nspec_unref(in->spec);
+    if (n)
+        sup_node_gc_listen(n);
+    free(in->console.buf);
+    free(in);
+}
+
+int sup_node_has_insts(struct sup *s, struct sup_node *n)
+{
+    for (struct sup_inst *in = s->insts; in; in = in->next)
+        if (in->node == n)
+            return 1;
+    return 0;
+}
