@@ -2,7 +2,9 @@
 #ifndef UNISEC_RUNTIME_HVT_H
 #define UNISEC_RUNTIME_HVT_H
 
+#include <errno.h>
 #include <linux/kvm.h>
+#include <string.h>
 
 #include "tender.h"
 
@@ -35,5 +37,13 @@ int hvt_x86_64_setup(struct hvt *h, uint64_t entry, uint64_t boot_info, uint64_t
 
 /* Describes the vCPU's state (rip, rsp, cr2...) for a kill message. */
 void hvt_x86_64_describe(struct hvt *h, char *buf, size_t size);
+
+/* Reports that the KVM step WHAT failed (with errno) to D; returns the negative errno. */
+static inline int hvt_fail(struct engine_diag *d, const char *what)
+{
+    int e = errno;
+    engine_diag_add(d, NULL, 0, 0, "KVM: %s failed: %s", what, strerror(e));
+    return -e;
+}
 
 #endif

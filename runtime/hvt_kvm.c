@@ -11,13 +11,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static int hvt_fail(struct engine_diag *d, const char *what)
-{
-    int e = errno;
-    engine_diag_add(d, NULL, 0, 0, "KVM: %s failed: %s", what, strerror(e));
-    return -e;
-}
-
 int hvt_vm_open(struct hvt *h, uint64_t mem_size, struct engine_diag *d)
 {
     h->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);

@@ -44,13 +44,6 @@ static void hvt_put64(struct hvt *h, uint64_t gpa, uint64_t v)
     memcpy(h->mem + gpa, &v, sizeof(v));
 }
 
-static int hvt_fail(struct engine_diag *d, const char *what)
-{
-    int e = errno;
-    engine_diag_add(d, NULL, 0, 0, "KVM: %s failed: %s", what, strerror(e));
-    return -e;
-}
-
 /* CPUID bits the guest may use (the boot info's), and long mode and NX for the vCPU. */
 #define HVT_CPUID1_ECX (1u << 0 | 1u << 1 | 1u << 9 | 1u << 19 | 1u << 20 | 1u << 23 | 1u << 25)
 #define HVT_CPUID1_EDX                                                                             \
