@@ -62,20 +62,11 @@ static int sup_listen_get(struct sup_node *n, const char *device, const char *ad
             return 0;
         }
     char host[256] = "127.0.0.1";
-    const char *port = addr, *colon = strrchr(addr, ':');
-    if (colon) {
-        size_t len = (size_t)(colon - addr);
-        if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']')
-            memcpy(host, addr + 1, len - 2), host[len - 2] = 0;
-        else if (len > 0 && len < sizeof(host))
-            memcpy(host, addr, len), host[len] = 0;
-        else
-            return engine_diag_add(d, n->name, 0, 0, "%s: bad address '%s'", device, addr);
-        port = colon + 1;
-    }
-    char *end;
-    unsigned long p = strtoul(port, &end, 10);
-    if (*port == 0 || *end || p > 65535)
+    const char *port = tender_addr_split(addr, host, sizeof(host));
+    if (port == NULL)
+        return engine_diag_add(d, n->name, 0, 0, "%s: bad address '%s'", device, addr);
+    long p = tender_port_parse(port);
+    if (p < 0)
         return engine_diag_add(d, n->name, 0, 0, "%s: bad port in '%s'", device, addr);
     struct sockaddr_storage ss;
     socklen_t sl;

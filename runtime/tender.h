@@ -78,6 +78,17 @@ struct tender_upstream {
 
 #define TENDER_CONFIG_MAX 16
 
+/*
+ * Splits an address of --listen or --upstream, or of a supervisor's port: "[HOST:]PORT",
+ * "HOST:PORT" or "[V6]:PORT". With a colon, copies HOST (brackets removed; "" from "[]")
+ * into HOST[SIZE], and returns the port's text: SPEC itself without a colon (HOST is left
+ * as the caller set it), NULL when the host part is missing or does not fit.
+ */
+const char *tender_addr_split(const char *spec, char *host, size_t size);
+
+/* The port TEXT names (decimal, 0 to 65535), or -1. */
+long tender_port_parse(const char *text);
+
 struct tender_config {
     const char *image;
     uint64_t mem_size; /* bytes; 0: UNISEC_MEM_DEFAULT */

@@ -43,30 +43,45 @@ static int tender_net_streams(const struct tender *t)
            tender_device_first(t, UNISEC_DEV_PDP) >= 0;
 }
 
-/* Splits "[HOST:]PORT", "HOST:PORT" or "[V6]:PORT" and resolves it (before the lockdown). */
+/* ---- addresses ---- */
+
+const char *tender_addr_split(const char *spec, char *host, size_t size)
+{
+    const char *colon = strrchr(spec, ':'), *h = spec;
+    if (colon == NULL)
+        return spec;
+    size_t n = (size_t)(colon - spec);
+    if (n >= 2 && spec[0] == '[' && spec[n - 1] == ']')
+        h++, n -= 2;
+    else if (n == 0)
+        return NULL;
+    if (n >= size)
+        return NULL;
+    memcpy(host, h, n);
+    host[n] = 0;
+    return colon + 1;
+}
+
+long tender_port_parse(const char *text)
+{
+    char *end;
+    unsigned long p = strtoul(text, &end, 10);
+    return *text == 0 || *end != 0 || p > 65535 ? -1 : (long)p;
+}
+
+/* Splits "[HOST:]PORT" (PASSIVE: a listener's) or "HOST:PORT" and resolves it (before the
+ * lockdown). */
 static int tender_resolve(const char *spec, int passive, struct sockaddr_storage *ss,
                           socklen_t *sslen, struct engine_diag *d, const char *what)
 {
     char host[256] = "127.0.0.1";
-    const char *port = spec;
-    const char *colon = strrchr(spec, ':');
-    if (colon) {
-        size_t n = (size_t)(colon - spec);
-        if (n >= 2 && spec[0] == '[' && spec[n - 1] == ']') {
-            spec++;
-            n -= 2;
-        }
-        if (n == 0 || n >= sizeof(host))
-            return engine_diag_add(d, NULL, 0, 0, "%s: bad address '%s'", what, spec);
-        memcpy(host, spec, n);
-        host[n] = 0;
-        port = colon + 1;
-    } else if (!passive) {
+    const char *port = tender_addr_split(spec, host, sizeof(host));
+    if (port == NULL || (port != spec && host[0] == 0))
+        return engine_diag_add(d, NULL, 0, 0, "%s: bad address '%s'", what, spec);
+    if (port == spec && !passive)
         return engine_diag_add(d, NULL, 0, 0, "%s: '%s' should be HOST:PORT", what, spec);
-    }
-    char *end;
-    unsigned long p = strtoul(port, &end, 10);
-    if (*port == 0 || *end != 0 || p > 65535 || (!passive && p == 0))
+    long p = tender_port_parse(port);
+    if (p < 0 || (!passive && p == 0))
         return engine_diag_add(d, NULL, 0, 0, "%s: bad port '%s'", what, port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     int rc = getaddrinfo(host, port, &hints, &res);

@@ -290,6 +290,17 @@ static void test_supervisor_bad_spec(void **state)
     engine_diag_free(&d);
     close(busy);
 
+    /* An address whose bracketed host is longer than any: refused, nothing overflows. */
+    char longaddr[400];
+    memset(longaddr, 'a', sizeof(longaddr));
+    longaddr[0] = '[';
+    snprintf(longaddr + 300, sizeof(longaddr) - 300, "]:80");
+    assert_int_equal(run_web(s, "b", "img-b", NULL, longaddr, &d), -EINVAL);
+    text = engine_diag_join(&d);
+    assert_non_null(strstr(text, "bad address"));
+    free(text);
+    engine_diag_free(&d);
+
     /* Not an image. */
     struct sup_spec spec = {.node = "b", .image = "/nonexistent/image"};
     assert_true(sup_node_run(s, &spec, &d) < 0);
