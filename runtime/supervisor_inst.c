@@ -251,6 +251,16 @@ fail_errno:
     return NULL;
 }
 
+/* The stderr line being gathered is whole: it becomes the last one. */
+static void sup_inst_err_line_end(struct sup_inst *in)
+{
+    if (in->err_have) {
+        memcpy(in->last_err, in->err_line, in->err_have);
+        in->last_err[in->err_have] = 0;
+    }
+    in->err_have = 0;
+}
+
 void sup_inst_output(struct sup_inst *in, int kind)
 {
     char buf[4096];
@@ -264,17 +274,22 @@ void sup_inst_output(struct sup_inst *in, int kind)
         if (kind != SUP_W_ERR)
             continue;
         for (ssize_t i = 0; i < r; i++) {
-            if (buf[i] == '\n') {
-                if (in->err_have) {
-                    memcpy(in->last_err, in->err_line, in->err_have);
-                    in->last_err[in->err_have] = 0;
-                }
-                in->err_have = 0;
-            } else if (in->err_have < sizeof(in->err_line) - 1) {
+            if (buf[i] == '\n')
+                sup_inst_err_line_end(in);
+            else if (in->err_have < sizeof(in->err_line) - 1) {
                 in->err_line[in->err_have++] = buf[i];
             }
         }
     }
+}
+
+void sup_inst_last_words(struct sup_inst *in)
+{
+    if (in->fd[SUP_W_OUT] >= 0)
+        sup_inst_output(in, SUP_W_OUT);
+    if (in->fd[SUP_W_ERR] >= 0)
+        sup_inst_output(in, SUP_W_ERR);
+    sup_inst_err_line_end(in); /* a last line without its newline counts too */
 }
 
 void sup_inst_close(struct sup *s, struct sup_inst *in, int kind)

@@ -200,6 +200,8 @@ void sup_inst_pol_flush(struct sup_inst *in);
 void sup_inst_pol_queue(struct sup_inst *in, struct sup_blob *b);
 /* Console (stdout) and the tender's own messages (stderr, SUP_W_ERR) into the ring. */
 void sup_inst_output(struct sup_inst *in, int kind);
+/* The process ended: what is left on its stdout and stderr, into the ring and last_err. */
+void sup_inst_last_words(struct sup_inst *in);
 /* Closes IN's descriptor KIND, out of the epoll set first; all of them. */
 void sup_inst_close(struct sup *s, struct sup_inst *in, int kind);
 void sup_inst_close_fds(struct sup *s, struct sup_inst *in);

@@ -253,14 +253,7 @@ static void sup_inst_reap(struct sup *s, struct sup_inst *in)
         return;
     in->status = st;
     in->dead = 1;
-    if (in->fd[SUP_W_OUT] >= 0)
-        sup_inst_output(in, SUP_W_OUT);
-    if (in->fd[SUP_W_ERR] >= 0)
-        sup_inst_output(in, SUP_W_ERR);
-    if (in->err_have) {
-        memcpy(in->last_err, in->err_line, in->err_have);
-        in->last_err[in->err_have] = 0;
-    }
+    sup_inst_last_words(in);
     sup_inst_close_fds(s, in);
     struct sup_node *n = in->node;
     char end[512];
