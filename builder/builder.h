@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/diag.h"
+#include "engine/engine.h"
 
 #define BUILDER_SOURCE_ENV "UNISEC_SOURCE_DIR"
 #define BUILDER_CACHE_ENV  "UNISEC_CACHE_DIR"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "common/sha256.h"
-#include "engine/grow.h"
+#include "engine/engine.h"
 
 char *builder_fmt(const char *fmt, ...)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/sha256.h"
-#include "engine/grow.h"
+#include "engine/engine.h"
 
 /* Calls FN(ARG, REL, HASH) for every file under SRC that GLOBS match (sorted within each glob),
  * REL relative to SRC and HASH the SHA-256 of its contents. Returns 0, FN's nonzero value, or a

@@ -8,8 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/acl.h"
-#include "engine/topology.h"
+#include "engine/engine.h"
 
 static int build_usage(void)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/grow.h"
+#include "engine/engine.h"
 #include "fs_int.h"
 
 void fs_handle_free(struct fs_handle *h)

@@ -32,10 +32,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "engine/acl.h"
-#include "engine/diag.h"
-#include "engine/store.h"
-#include "engine/topology.h"
+#include "engine/engine.h"
 
 /* ---- limits (fs/MOUNT.md, "Limits") ---- */
 

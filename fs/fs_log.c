@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/grow.h"
+#include "engine/engine.h"
 #include "fs_int.h"
 
 void fs_log_init(struct fs_log *l, size_t max, size_t max_lines)

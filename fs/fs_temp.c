@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/grow.h"
+#include "engine/engine.h"
 #include "fs_int.h"
 
 struct fs_temp *fs_temp_find(struct fs_ctx *c, const char *dir, const char *name)

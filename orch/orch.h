@@ -33,9 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "engine/acl.h"
-#include "engine/diag.h"
-#include "engine/topology.h"
+#include "engine/engine.h"
 
 struct orch;
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine/grow.h"
+#include "engine/engine.h"
 
 void orch_spec_key(uint8_t key[ENGINE_SHA256_LEN], const struct builder_spec *s)
 {

@@ -10,8 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/grow.h"
-#include "engine/name_index.h"
+#include "engine/engine.h"
 
 void orch_event(struct orch *o, const char *fmt, ...)
 {

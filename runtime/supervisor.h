@@ -47,7 +47,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "engine/diag.h"
+#include "engine/engine.h"
 
 /* A node's state as the mount shows it in nodes/<n>/status. The supervisor itself reports
  * STARTING, RUNNING, FAILED and STOPPED; BUILDING is the orchestrator's (an image is being

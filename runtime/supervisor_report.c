@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/grow.h"
+#include "engine/engine.h"
 
 const char *sup_state_name(enum sup_state st)
 {

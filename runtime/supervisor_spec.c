@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "engine/grow.h"
+#include "engine/engine.h"
 
 #define SUP_NAME_MAX 255
 

@@ -24,7 +24,7 @@
 
 #include "contract/abi.h"
 #include "control.h"
-#include "engine/diag.h"
+#include "engine/engine.h"
 
 #define TENDER_EXIT_KILLED 255 /* exit status of a tender whose guest was killed */
 #define TENDER_IMAGE_MAX   (64u << 20)
