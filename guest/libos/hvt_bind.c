@@ -3,13 +3,7 @@
 #include "libos.h"
 #include "libos_int.h"
 
-__attribute__((section(".note.unisec"), used, aligned(4)))
-const UNISEC_NOTE(struct unisec_target) libos_target_note = {
-    sizeof(UNISEC_NOTE_NAME),
-    sizeof(struct unisec_target),
-    UNISEC_NOTE_TARGET,
-    UNISEC_NOTE_NAME,
-    {UNISEC_ABI_VERSION, UNISEC_TARGET_HVT}};
+LIBOS_TARGET_NOTE(UNISEC_TARGET_HVT);
 
 void libos_bind_init(const struct unisec_boot_info *bi)
 {

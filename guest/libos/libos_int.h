@@ -7,6 +7,15 @@
 
 #include "contract/abi.h"
 
+/* The target note of a binding (contract/abi.h): which tender runs the image. */
+#define LIBOS_TARGET_NOTE(target)                                                                  \
+    __attribute__((section(".note.unisec"), used, aligned(4)))                                     \
+    const UNISEC_NOTE(struct unisec_target) libos_target_note = {sizeof(UNISEC_NOTE_NAME),         \
+                                                                 sizeof(struct unisec_target),     \
+                                                                 UNISEC_NOTE_TARGET,               \
+                                                                 UNISEC_NOTE_NAME,                 \
+                                                                 {UNISEC_ABI_VERSION, (target)}}
+
 /* Gives the target binding what it needs of the boot info (spt: the tender's hypercall
  * entry). Called first by _start, before any hypercall. */
 void libos_bind_init(const struct unisec_boot_info *bi);

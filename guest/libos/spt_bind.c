@@ -2,13 +2,7 @@
 #include "libos.h"
 #include "libos_int.h"
 
-__attribute__((section(".note.unisec"), used, aligned(4)))
-const UNISEC_NOTE(struct unisec_target) libos_target_note = {
-    sizeof(UNISEC_NOTE_NAME),
-    sizeof(struct unisec_target),
-    UNISEC_NOTE_TARGET,
-    UNISEC_NOTE_NAME,
-    {UNISEC_ABI_VERSION, UNISEC_TARGET_SPT}};
+LIBOS_TARGET_NOTE(UNISEC_TARGET_SPT);
 
 /* The tender's hypercall entry, from the boot info: kept here so that the binding, the
  * lowest file of the library OS, calls nothing above it. */
