@@ -43,14 +43,17 @@ static const struct unisec_cmd unisec_cmds[] = {
      "  unisec acl compile POLICYDIR [--policy NAME] [--version N] -o BLOB\n"
      "                                  write the compiled, versioned binary form\n"
      "  unisec acl passwd USER          read a password on stdin, print a credentials line\n"},
-    {"init", fs_cmd_init, "STORE --from TOPOLOGY [--policy DIR] [--target hvt|spt]",
+    {"init", fs_cmd_init,
+     "STORE --from TOPOLOGY [--policy DIR] [--target hvt|spt] [--signing-key KEY]",
      "create a store: a git repository holding the desired state",
      "Creates STORE (a new or empty directory) as a git repository whose tree is the desired\n"
      "state: topology.yaml (from TOPOLOGY), state/levels, state/properties, and\n"
      "policy/acl, policy/groups, policy/credentials (from DIR's files of those names, each\n"
      "optional; empty otherwise), in one first commit authored by you. Every node starts at\n"
      "level default. Everything is validated first (the topology on the target, default\n"
-     "hvt); nothing is created when something is invalid.\n"},
+     "hvt); nothing is created when something is invalid.\n"
+     "--signing-key KEY copies the SSH private key KEY (mode 0600) into STORE/.git; every\n"
+     "commit, the first included, is then signed with it (fs/MOUNT.md, Signed history).\n"},
     {"mount", fs_cmd_mount,
      "[-f] [-o OPTIONS] [--no-run] [--log FILE] [--target hvt|spt] --store STORE MOUNTPOINT",
      "serve a store as a file system (FUSE) and run its topology",

@@ -107,7 +107,7 @@ static int store_fsync_skeleton(const struct engine_store *s)
 int engine_store_init(struct engine_store **out, const char *dir,
                       const struct engine_store_change *files, size_t n,
                       const struct engine_store_author *author, const char *message,
-                      struct engine_diag *diag)
+                      const char *signing_key, struct engine_diag *diag)
 {
     git_repository_init_options iopts = GIT_REPOSITORY_INIT_OPTIONS_INIT;
     struct engine_store *s = NULL;
@@ -123,7 +123,8 @@ int engine_store_init(struct engine_store **out, const char *dir,
     if (dir == NULL || dir[0] == '\0')
         return store_err(diag, NULL, -EINVAL, "init: no directory given");
     if ((error = store_changes_check(dir, files, n, 0, diag)) < 0 ||
-        (error = store_author_check(dir, author, message, diag)) < 0)
+        (error = store_author_check(dir, author, message, diag)) < 0 ||
+        (signing_key != NULL && (error = store_key_try(dir, signing_key, diag)) < 0))
         return error;
     if ((error = store_dir_nonempty(dir, diag)) != 0)
         return error < 0 ? error
@@ -142,6 +143,9 @@ int engine_store_init(struct engine_store **out, const char *dir,
         error = store_git_err(diag, dir, error, "init: creating the repository");
         goto cleanup;
     }
+    if (signing_key != NULL &&
+        (error = store_key_install(dir, git_repository_path(s->repo), signing_key, diag)) < 0)
+        goto cleanup;
     if ((upd = calloc(n + 1, sizeof(*upd))) == NULL ||
         (paths = calloc(n + 1, sizeof(*paths))) == NULL || (msg = store_message(message)) == NULL) {
         error = store_err(diag, dir, -ENOMEM, "init: out of memory");
@@ -156,12 +160,13 @@ int engine_store_init(struct engine_store **out, const char *dir,
         (error = git_tree_lookup(&empty, s->repo, &empty_id)) < 0 ||
         (error = git_tree_create_updated(&tree_id, s->repo, empty, n, upd)) < 0 ||
         (error = git_tree_lookup(&tree, s->repo, &tree_id)) < 0 ||
-        (error = git_signature_now(&sig, author->name, author->email)) < 0 ||
-        (error = git_commit_create(&s->head, s->repo, "HEAD", sig, sig, NULL, msg, tree, 0, NULL)) <
-            0) {
+        (error = git_signature_now(&sig, author->name, author->email)) < 0) {
         error = store_git_err(diag, dir, error, "init: making the first commit");
         goto cleanup;
     }
+    if ((error = store_commit_make(&s->head, s, sig, msg, tree, NULL,
+                                   "init: making the first commit", diag)) < 0)
+        goto cleanup;
     if ((error = store_checkout(s, tree, NULL, 0, "init: writing the work tree", diag)) < 0)
         goto cleanup;
     for (size_t i = 0; i < n; i++) {
@@ -223,15 +228,16 @@ cleanup:
     return error;
 }
 
-/* Looks PATH up in the store's head: *OUT is the entry (caller frees). */
-static int store_entry(git_tree_entry **out, const struct engine_store *s, const char *path,
-                       const char *op, struct engine_diag *diag)
+/* Looks PATH up in commit ID (NULL: the store's head): *OUT is the entry (caller frees). */
+static int store_entry(git_tree_entry **out, const struct engine_store *s, const git_oid *id,
+                       const char *path, const char *op, struct engine_diag *diag)
 {
     git_tree *tree = NULL;
     int error;
 
     *out = NULL;
-    if ((error = store_commit_tree(&tree, (struct engine_store *)s, &s->head, op, diag)) < 0)
+    if ((error = store_commit_tree(&tree, (struct engine_store *)s, id ? id : &s->head, op, diag)) <
+        0)
         return error;
     error = git_tree_entry_bypath(out, tree, path);
     if (error == GIT_ENOTFOUND) {
@@ -263,16 +269,25 @@ static int store_entry(git_tree_entry **out, const struct engine_store *s, const
 int engine_store_read(const struct engine_store *s, const char *path, char **data, size_t *len,
                       struct engine_diag *diag)
 {
+    return engine_store_read_at(s, NULL, path, data, len, diag);
+}
+
+int engine_store_read_at(const struct engine_store *s, const char *commit, const char *path,
+                         char **data, size_t *len, struct engine_diag *diag)
+{
     git_tree_entry *e = NULL;
     git_blob *blob = NULL;
+    git_oid id;
     int error;
 
     *data = NULL;
     *len = 0;
     if ((error = store_path_check_in(s->dir, path, diag)) < 0)
         return error;
+    if (commit != NULL && git_oid_fromstr(&id, commit) < 0)
+        return store_err(diag, s->dir, -EINVAL, "read: %s is not a commit id", commit);
     store_lock(s);
-    if ((error = store_entry(&e, s, path, "read", diag)) < 0)
+    if ((error = store_entry(&e, s, commit ? &id : NULL, path, "read", diag)) < 0)
         goto cleanup;
     if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
         error = store_err(diag, s->dir, -EISDIR, "read: %s is a directory", path);
@@ -325,7 +340,7 @@ int engine_store_list(const struct engine_store *s, const char *dir,
             0)
             goto cleanup;
     } else {
-        if ((error = store_entry(&e, s, dir, "list", diag)) < 0)
+        if ((error = store_entry(&e, s, NULL, dir, "list", diag)) < 0)
             goto cleanup;
         if (git_tree_entry_type(e) != GIT_OBJECT_TREE) {
             error = store_err(diag, s->dir, -ENOTDIR, "list: %s is a file", dir);
@@ -416,7 +431,11 @@ int engine_store_log(const struct engine_store *s, size_t max,
         info.time = (int64_t)a->when.time;
         info.tz_offset = a->when.offset;
         info.summary = git_commit_summary(c);
-        if (info.summary == NULL) {
+        info.message = git_commit_message(c);
+        info.parent[0] = '\0';
+        if (git_commit_parentcount(c) > 0)
+            git_oid_tostr(info.parent, sizeof(info.parent), git_commit_parent_id(c, 0));
+        if (info.summary == NULL || info.message == NULL) {
             error = store_err(diag, s->dir, -ENOMEM, "log: out of memory");
             goto cleanup;
         }
@@ -431,4 +450,22 @@ cleanup:
     git_revwalk_free(walk);
     store_unlock(s);
     return error;
+}
+
+int engine_store_in_main(const struct engine_store *s, const char *id, struct engine_diag *diag)
+{
+    git_oid oid;
+    int r;
+
+    if (git_oid_fromstr(&oid, id) < 0)
+        return store_err(diag, s->dir, -EINVAL, "in main: %s is not a commit id", id);
+    store_lock(s);
+    if (git_oid_equal(&oid, &s->head))
+        r = 1;
+    else if ((r = git_graph_descendant_of(s->repo, &s->head, &oid)) < 0)
+        r = git_error_last() != NULL && git_error_last()->klass == GIT_ERROR_ODB
+                ? 0 /* an unknown commit is in no history */
+                : store_git_err(diag, s->dir, r, "in main");
+    store_unlock(s);
+    return r;
 }

@@ -26,6 +26,15 @@
  * readers wait while a commit is being made. Distinct store objects are independent: open
  * one per directory per process, and let one process (the daemon) write a store.
  *
+ * Signatures: when the git directory holds a private SSH key, .git/unisec-signing-key (mode
+ * 0600, the store owner's; engine_store_init() can install it), every commit the store makes
+ * is signed with it in git's SSH signature format (a `gpgsig` header holding an armored
+ * sshsig over the commit, namespace "git", made by `ssh-keygen -Y sign`), so that
+ * `git verify-commit` and `git log --show-signature` check it. The key never leaves that file:
+ * ssh-keygen reads it; the store never reads, logs or commits it. Signatures are checked with
+ * `ssh-keygen -Y find-principals` and `-Y verify` against the allowed signers file named by
+ * git's own `gpg.ssh.allowedSignersFile` in the store's configuration, as git does.
+ *
  * libgit2: the store initialises libgit2 itself (one git_libgit2_init() per open store, the
  * matching shutdown in engine_store_free()) and, once per process, turns on libgit2's fsync
  * of objects, refs and reflogs (GIT_OPT_ENABLE_FSYNC_GITDIR). That option is global: other
@@ -52,6 +61,13 @@
 /* Longest path accepted inside the store, and longest single path segment. */
 #define ENGINE_STORE_PATH_MAX    1024
 #define ENGINE_STORE_SEGMENT_MAX 255
+
+/* The store's signing key, inside its git directory. */
+#define ENGINE_STORE_KEY_FILE "unisec-signing-key"
+
+/* The store's git configuration key that makes the mount apply only commits signed by an
+ * allowed signer (engine_store_signed_only()). */
+#define ENGINE_STORE_SIGNED_ONLY "unisec.signedOnly"
 
 /* The branch every commit goes to. */
 #define ENGINE_STORE_BRANCH "refs/heads/main"
@@ -120,7 +136,11 @@ int engine_store_path_check(const char *path, struct engine_diag *diag);
 /*
  * Creates DIR as a git repository with a work tree, writes FILES (N entries; `remove` must be
  * 0; N may be 0 for an empty tree) and makes the first commit on branch main, with AUTHOR as
- * author and committer and MESSAGE as message (see engine_store_commit()). DIR is created if
+ * author and committer and MESSAGE as message (see engine_store_commit()). SIGNING_KEY (may
+ * be NULL) is a private SSH key file (mode 0600) copied to .git/unisec-signing-key before
+ * that commit, which is then signed like every later one; it is tried before anything is
+ * created (-EPERM when others may read it, -EIO when ssh-keygen cannot sign with it, e.g. a
+ * key with a passphrase). DIR is created if
  * it does not exist (its parent must); an existing DIR must be an empty directory, otherwise
  * -EEXIST. On success *OUT is the opened store (free with engine_store_free()). On failure
  * *OUT is NULL and DIR may hold a partial repository: remove it before trying again.
@@ -128,7 +148,7 @@ int engine_store_path_check(const char *path, struct engine_diag *diag);
 int engine_store_init(struct engine_store **out, const char *dir,
                       const struct engine_store_change *files, size_t n,
                       const struct engine_store_author *author, const char *message,
-                      struct engine_diag *diag);
+                      const char *signing_key, struct engine_diag *diag);
 
 /*
  * Opens the store in DIR (the work tree; the repository is DIR/.git). DIR must be a
@@ -158,6 +178,15 @@ const char *engine_store_dir(const struct engine_store *s);
  */
 int engine_store_read(const struct engine_store *s, const char *path, char **data, size_t *len,
                       struct engine_diag *diag);
+
+/* engine_store_read() of PATH as it is in commit COMMIT (40 hex digits; any commit of the
+ * repository) instead of the head; -ENOENT also for an unknown commit. */
+int engine_store_read_at(const struct engine_store *s, const char *commit, const char *path,
+                         char **data, size_t *len, struct engine_diag *diag);
+
+/* 1 when commit ID (40 hex digits) is the store's head or one of its ancestors, 0 when not
+ * (or unknown), a negative errno on failure. */
+int engine_store_in_main(const struct engine_store *s, const char *id, struct engine_diag *diag);
 
 /* An entry of a directory listing. */
 struct engine_store_dirent {
@@ -215,6 +244,8 @@ struct engine_store_commit_info {
     int64_t time;        /* author time, seconds since the epoch */
     int tz_offset;       /* author's time-zone offset from UTC, in minutes */
     const char *summary; /* the first paragraph of the message, on one line */
+    const char *message; /* the whole message */
+    char parent[41];     /* the first parent's id; "" for the first commit */
 };
 
 /*
@@ -268,5 +299,30 @@ void engine_store_wtchanges_free(struct engine_store_wtchange *v, size_t n);
  * before it returns.
  */
 int engine_store_restore(struct engine_store *s, const char *path, struct engine_diag *diag);
+
+/* ---- signatures (see the top of this file) ---- */
+
+/* 1 when the store's configuration sets ENGINE_STORE_SIGNED_ONLY (git config --bool), else
+ * 0. Read anew at every call. */
+int engine_store_signed_only(const struct engine_store *s);
+
+/*
+ * Checks the signature of commit ID (40 hex digits) against the allowed signers. Returns 0
+ * with PRINCIPAL set to the signer's name as the allowed signers file gives it; -EPERM when
+ * the commit is unsigned, signed by a key that is not an allowed signer, or its signature
+ * does not verify (DIAG says which and names the commit); -EINVAL when the store's
+ * configuration names no allowed signers file; -ENOENT for an unknown commit; -EIO when
+ * ssh-keygen cannot be run.
+ */
+int engine_store_verify_commit(struct engine_store *s, const char *id, char principal[256],
+                               struct engine_diag *diag);
+
+/*
+ * Checks TO and every commit TO reaches that FROM does not ("" for every one), newest first,
+ * as engine_store_verify_commit() does, stopping at the first that fails: its id goes to
+ * BAD ("" when all hold) and its error is returned.
+ */
+int engine_store_verify_new(struct engine_store *s, const char *from, const char *to, char bad[41],
+                            struct engine_diag *diag);
 
 #endif

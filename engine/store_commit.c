@@ -61,12 +61,10 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     if ((error = store_journal_write(s, changes, n, diag)) < 0)
         goto cleanup;
     journal = 1;
-    /* Moves main only if it is still PARENT (libgit2 compares under the ref's lock). */
-    if ((error = git_commit_create(&id, s->repo, ENGINE_STORE_BRANCH, sig, sig, NULL, msg, tree, 1,
-                                   (const git_commit **)&parent)) < 0) {
-        error = store_git_err(diag, s->dir, error, "commit: moving main");
+    /* Moves main only if it is still PARENT (compared under the ref's lock). */
+    if ((error = store_commit_make(&id, s, sig, msg, tree, parent, "commit: moving main", diag)) <
+        0)
         goto cleanup;
-    }
     git_oid_cpy(&s->head, &id);
     git_oid_tostr(out_id, GIT_OID_HEXSZ + 1, &id);
     journal = 0;

@@ -7,6 +7,9 @@
  *   store_journal.c   the journal of a work-tree update, and its recovery
  *   store_worktree.c  the work tree and the index brought to a tree
  *   store_check.c     paths, authors, change lists; a change against the tree and work tree
+ *   store_sign.c      a commit made (signed with the store's key when it has one); signatures
+ *                     checked against the allowed signers
+ *   store_ssh.c       ssh-keygen run to sign and to verify
  *   store_util.c      errors, fsync, commits, trees and blobs
  * Every function here that takes a store expects its mutex held by the caller (the public
  * functions take it), or the store not yet shared (engine_store_init(), engine_store_open()).
@@ -102,6 +105,35 @@ int store_checkout(struct engine_store *s, git_tree *tree, char **paths, size_t 
  * content: index only) to TREE. */
 int store_finish_paths(struct engine_store *s, git_tree *tree, char **checkout, size_t n,
                        char **adopt, size_t na, const char *op, struct engine_diag *diag);
+
+/* ---- store_sign.c ---- */
+
+/* Makes the commit of TREE with PARENT (NULL: the first commit) by SIG with message MSG and
+ * moves main to it, only from PARENT (-EAGAIN when main moved). Signed when the store has a
+ * key (.git/ENGINE_STORE_KEY_FILE); a key others may read is refused (-EPERM). */
+int store_commit_make(git_oid *out, struct engine_store *s, const git_signature *sig,
+                      const char *msg, git_tree *tree, git_commit *parent, const char *op,
+                      struct engine_diag *diag);
+
+/* Copies the key FROM to GITDIR/ENGINE_STORE_KEY_FILE, mode 0600 (GITDIR ends with '/'). */
+int store_key_install(const char *dir, const char *gitdir, const char *from,
+                      struct engine_diag *diag);
+
+/* Signs a test buffer with KEY: 0 when it can sign, else why not. */
+int store_key_try(const char *dir, const char *key, struct engine_diag *diag);
+
+/* ---- store_ssh.c ---- */
+
+/* Signs DATA (LEN bytes) with the private key file KEY in namespace "git": *ARMORED is the
+ * armored SSH signature (caller frees). */
+int store_ssh_sign(const char *dir, const char *key, const char *data, size_t len, char **armored,
+                   struct engine_diag *diag);
+
+/* Checks the armored SIG over DATA (of WHAT, for messages) against the allowed signers file
+ * ALLOWED: 0 with the signer's PRINCIPAL, -EPERM when the key is not allowed or the
+ * signature does not verify, another negative errno when ssh-keygen cannot be run. */
+int store_ssh_verify(const char *dir, const char *what, const char *allowed, const char *sig,
+                     const char *data, size_t len, char principal[256], struct engine_diag *diag);
 
 /* ---- store_journal.c ---- */
 

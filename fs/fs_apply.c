@@ -396,18 +396,25 @@ static int fs_head_info_cb(const struct engine_store_commit_info *info, void *ar
     return 1;
 }
 
-/* A new commit on main: serve it if valid, else keep the last good state and say why. */
-static void fs_external_head(struct fs_ctx *c, const char *id)
+/* A new commit on main: serve it if valid (and, in a store that applies only signed commits,
+ * if it and every commit since FROM, the last good state's, are signed by an allowed signer),
+ * else keep the last good state and say why. */
+static void fs_external_head(struct fs_ctx *c, const char *id, const char *from)
 {
     struct engine_diag diag = {0};
     struct fs_text file[FS_FILE_N];
     struct fs_head_info hi = {"?", "?"};
     struct fs_snap *ns = NULL;
-    char *text = NULL;
-    int rc;
+    char *text = NULL, bad[41];
+    int rc = 0;
 
     engine_store_log(c->store, 1, fs_head_info_cb, &hi, NULL);
-    if ((rc = fs_snap_read_store(file, c->store, &diag)) == 0)
+    if (engine_store_signed_only(c->store) &&
+        (rc = engine_store_verify_new(c->store, from, id, bad, &diag)) < 0)
+        engine_diag_add(&diag, NULL, 0, 0,
+                        "the store applies only commits signed by an allowed signer (%s)",
+                        ENGINE_STORE_SIGNED_ONLY);
+    if (rc == 0 && (rc = fs_snap_read_store(file, c->store, &diag)) == 0)
         rc = fs_snap_build(&ns, file, id, c->snap, NULL, NULL, c->target, &diag);
     if (rc == 0) {
         fs_install(c, ns);
@@ -528,7 +535,18 @@ static void fs_external_worktree(struct fs_ctx *c)
             fs_text_free(&cand[f]);
         goto out; /* this very edit was refused already */
     }
-    if ((rc = fs_snap_build(&ns, cand, "", cur, NULL, NULL, c->target, &diag)) < 0) {
+    /* An edit is no signed commit: committing it would sign it with the store's key. */
+    if (engine_store_signed_only(c->store)) {
+        fs_files_free(cand);
+        engine_diag_add(&diag, paths, 0, 0,
+                        "the store applies only commits signed by an allowed signer (%s): "
+                        "commit the edit signed (git commit -S) or write through the mount",
+                        ENGINE_STORE_SIGNED_ONLY);
+        rc = -EPERM;
+    } else {
+        rc = fs_snap_build(&ns, cand, "", cur, NULL, NULL, c->target, &diag);
+    }
+    if (rc < 0) {
         if ((text = engine_diag_join(&diag)) != NULL)
             for (char *p = text; *p; p++)
                 if (*p == '\n')
@@ -578,9 +596,15 @@ out:
 static void fs_external_locked(struct fs_ctx *c)
 {
     struct engine_diag diag = {0};
-    char id[41] = "";
+    char id[41] = "", from[41] = "";
     int changed = 0, rc;
 
+    /* The last good state's commit: every commit since must hold (signatures). */
+    {
+        struct fs_snap *cur = fs_snap_get(c);
+        snprintf(from, sizeof(from), "%s", cur->head);
+        fs_snap_put(c, cur);
+    }
     rc = engine_store_refresh(c->store, &changed, id, &diag);
     if (rc < 0) {
         char *text = engine_diag_join(&diag);
@@ -591,7 +615,7 @@ static void fs_external_locked(struct fs_ctx *c)
     }
     engine_diag_free(&diag);
     if (changed)
-        fs_external_head(c, id);
+        fs_external_head(c, id, from);
     fs_external_worktree(c);
 }
 

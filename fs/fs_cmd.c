@@ -62,6 +62,7 @@ int fs_cmd_init(int argc, char **argv)
         {.name = "from", .has_arg = required_argument, .val = 'F'},
         {.name = "policy", .has_arg = required_argument, .val = 'P'},
         {.name = "target", .has_arg = required_argument, .val = 'T'},
+        {.name = "signing-key", .has_arg = required_argument, .val = 'K'},
         {0},
     };
     struct fs_text file[FS_FILE_N] = {{0}};
@@ -73,7 +74,7 @@ int fs_cmd_init(int argc, char **argv)
     struct fs_model *model = NULL;
     struct engine_topology_state *st = NULL;
     enum engine_target target = ENGINE_TARGET_HVT;
-    const char *from = NULL, *policy = NULL, *dir;
+    const char *from = NULL, *policy = NULL, *key = NULL, *dir;
     char *msg = NULL;
     size_t n = 0;
     int opt, rc = 1;
@@ -84,12 +85,15 @@ int fs_cmd_init(int argc, char **argv)
             from = optarg;
         else if (opt == 'P')
             policy = optarg;
+        else if (opt == 'K')
+            key = optarg;
         else if (opt != 'T' || engine_target_parse(&target, optarg) < 0)
             return 2;
     }
     if (from == NULL || optind != argc - 1) {
         fprintf(stderr,
-                "usage: unisec init STORE --from TOPOLOGY [--policy DIR] [--target hvt|spt]\n");
+                "usage: unisec init STORE --from TOPOLOGY [--policy DIR] [--target hvt|spt] "
+                "[--signing-key KEY]\n");
         return 2;
     }
     dir = argv[optind];
@@ -151,7 +155,7 @@ int fs_cmd_init(int argc, char **argv)
         msg = NULL;
         goto out;
     }
-    if (engine_store_init(&store, dir, ch, n, &who.author, msg, &diag) < 0) {
+    if (engine_store_init(&store, dir, ch, n, &who.author, msg, key, &diag) < 0) {
         engine_diag_print(&diag, stderr);
         goto out;
     }
@@ -235,6 +239,25 @@ static void fs_ctx_close(struct fs_ctx *c)
     pthread_mutex_destroy(&c->apply_mu);
 }
 
+/* A store that applies only signed commits is served only from a signed head. */
+static int fs_signed_head(struct fs_ctx *c)
+{
+    struct engine_diag diag = {0};
+    char who[256];
+    int rc;
+
+    if (!engine_store_signed_only(c->store) ||
+        (rc = engine_store_verify_commit(c->store, c->snap->head, who, &diag)) == 0)
+        return 0;
+    engine_diag_print(&diag, stderr);
+    fprintf(stderr,
+            "unisec mount: the store applies only signed commits (%s) and its main is not "
+            "signed by an allowed signer; reset main to the last good commit first\n",
+            ENGINE_STORE_SIGNED_ONLY);
+    engine_diag_free(&diag);
+    return rc;
+}
+
 /* What `unisec mount` takes besides libfuse's options. */
 struct fs_mount_opts {
     int foreground, no_run;
@@ -253,7 +276,7 @@ static int fs_mount_run(const char *store, const char *mountpoint, const struct 
     enum engine_target target = mo->target_set ? mo->target : orch_target_best();
     int rc;
 
-    if (fs_ctx_open(&c, store, target, "mount") < 0) {
+    if (fs_ctx_open(&c, store, target, "mount") < 0 || fs_signed_head(&c) < 0) {
         fs_ctx_close(&c);
         return 1;
     }

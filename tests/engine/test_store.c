@@ -87,7 +87,8 @@ static struct engine_store *make_store(const struct fixture *f)
     struct engine_store *s = NULL;
     struct engine_diag d;
     engine_diag_init(&d);
-    assert_int_equal(engine_store_init(&s, f->dir, initial, 3, &alice, "store: created", &d), 0);
+    assert_int_equal(engine_store_init(&s, f->dir, initial, 3, &alice, "store: created", NULL, &d),
+                     0);
     assert_int_equal(d.n, 0);
     assert_non_null(s);
     return s;
@@ -267,7 +268,8 @@ static void test_store_init_then_open(void **state)
 
     /* A second init over the store, or over any non-empty directory, is refused. */
     engine_diag_init(&d);
-    assert_int_equal(engine_store_init(&again, f->dir, initial, 1, &alice, "again", &d), -EEXIST);
+    assert_int_equal(engine_store_init(&again, f->dir, initial, 1, &alice, "again", NULL, &d),
+                     -EEXIST);
     assert_null(again);
     assert_int_equal(d.n, 1);
     assert_non_null(strstr(d.v[0].msg, "not empty"));
@@ -277,10 +279,11 @@ static void test_store_init_then_open(void **state)
         char path[4096];
         snprintf(path, sizeof(path), "%s/empty/", f->tmp);
         assert_int_equal(mkdir(path, 0700), 0);
-        assert_int_equal(engine_store_init(&again, path, initial, 1, &alice, "m", NULL), 0);
+        assert_int_equal(engine_store_init(&again, path, initial, 1, &alice, "m", NULL, NULL), 0);
         engine_store_free(again);
         snprintf(path, sizeof(path), "%s/missing/store", f->tmp);
-        assert_int_equal(engine_store_init(&again, path, initial, 1, &alice, "m", &d), -ENOENT);
+        assert_int_equal(engine_store_init(&again, path, initial, 1, &alice, "m", NULL, &d),
+                         -ENOENT);
         assert_null(again);
         assert_int_equal(d.n, 1);
         engine_diag_free(&d);
