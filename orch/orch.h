@@ -37,13 +37,19 @@
 
 struct orch;
 
+/* The trailers of a deployment record's message: the commit it realises (40 hex digits) and
+ * the target its image was built for. */
+#define ORCH_TRAILER_COMMIT "Realises-commit"
+#define ORCH_TRAILER_TARGET "Target"
+
 /* A realised deployment, to be recorded (orch_options.record). Borrowed for the call only. */
 struct orch_record {
     const char *node;     /* the node whose deployment it is */
     const char *deployed; /* the new text of state/deployed: one line per deployed node */
     size_t len;           /* of DEPLOYED */
     /* The commit message: "deploy: web -> image 3f2a1b2c3d4e (critical, internal v12)", then a
-     * body naming the change it realises and who made it. */
+     * body naming the change it realises and who made it, then the trailers
+     * "Realises-commit: ID" and "Target: hvt|spt". */
     const char *message;
 };
 
@@ -118,5 +124,11 @@ enum engine_target orch_target_best(void);
  * killed (SIGHUP compiles POLICYDIR again as the next version). Returns the exit status of a
  * bad command line (2) or of a policy or address it cannot use (1). */
 int orch_cmd_pdp(int argc, char **argv);
+
+/* `unisec verify --store STORE [--cache DIR]`: checks that every commit of main is signed by
+ * an allowed signer and that every deployment record names a commit of main's history whose
+ * rebuilt image is the recorded one. Prints a line per record; names the first commit or
+ * record that does not hold on stderr and returns 1; 2 for a bad command line. */
+int orch_cmd_verify(int argc, char **argv);
 
 #endif

@@ -91,6 +91,11 @@ struct orch_want_node *orch_want_node(const struct orch_want *w, const char *nam
 void orch_level_spec(struct builder_spec *s, const char *node, const struct orch_level *l,
                      const char *target);
 
+/* L (zeroed by the caller) as a deep copy of the plan's image IM; freed with orch_level_free()
+ * (also after a failure), which leaves L's memory itself to the caller. */
+int orch_level_copy(struct orch_level *l, const struct engine_topology_image *im);
+void orch_level_free(struct orch_level *l);
+
 /* ---- the pull PDP (orch_pdp.c) ---- */
 
 struct orch_pdp;

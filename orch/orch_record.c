@@ -51,10 +51,15 @@ void orch_deployed_record(struct orch *o, const struct orch_want *w, const char 
             snprintf(pol, sizeof(pol), ", %s v%" PRIu64, engine_pdp_name(n->pdp), n->version);
         else if (n->pdp == ENGINE_PDP_INTERNAL)
             snprintf(pol, sizeof(pol), ", internal v%" PRIu64, n->version);
-        r = asprintf(&msg, "deploy: %s -> image %.12s (%s%s)\n\nRealises %s%s%.12s%s%s%s.\n",
+        /* The trailers name the commit in full and the target: what `unisec verify` rebuilds
+         * the image from. */
+        r = asprintf(&msg,
+                     "deploy: %s -> image %.12s (%s%s)\n\nRealises %s%s%.12s%s%s%s.\n\n"
+                     "%s: %s\n%s: %s\n",
                      n->name, n->image, n->level, pol, w->who[0] ? w->who : "the daemon",
                      w->who[0] ? "'s change " : " at start from ", w->head, w->what[0] ? " (" : "",
-                     w->what, w->what[0] ? ")" : "");
+                     w->what, w->what[0] ? ")" : "", ORCH_TRAILER_COMMIT, w->head,
+                     ORCH_TRAILER_TARGET, engine_target_name(o->target));
         if (r < 0)
             msg = NULL;
     }

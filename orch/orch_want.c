@@ -82,7 +82,7 @@ int orch_policy_compile(struct orch_blob **out, const struct engine_acl *acl, co
     return 0;
 }
 
-static void orch_level_free(struct orch_level *l)
+void orch_level_free(struct orch_level *l)
 {
     for (size_t m = 0; m < l->nmodules; m++) {
         free((char *)l->modules[m].name);
@@ -126,7 +126,7 @@ struct orch_want *orch_want_ref(struct orch_want *w)
     return w;
 }
 
-static int orch_level_copy(struct orch_level *l, const struct engine_topology_image *im)
+int orch_level_copy(struct orch_level *l, const struct engine_topology_image *im)
 {
     l->pdp = im->pdp;
     if ((l->level = strdup(im->level)) == NULL ||

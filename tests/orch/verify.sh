@@ -1,0 +1,158 @@
+#!/bin/sh
+# tests/orch/verify.sh — `unisec verify` on a real history: a store made with a signing key,
+# mounted for real (instances built and started), a level switched; its deployment records
+# are signed (git verify-commit) and `unisec verify` holds, rebuilding each recorded image.
+# Then each kind of tampering, on a copy of that history, makes it fail naming the commit or
+# record: an unsigned commit, a record realising a commit outside main, a record whose image
+# is not what its commit builds (another id, an internal PDP's rules at another version), and
+# a kept image whose bytes were changed. Skips (77) without /dev/fuse, git or ssh-keygen.
+set -u
+cd "$UNISEC_SRCDIR" || exit 1
+[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
+for c in fusermount3 git ssh-keygen python3; do
+    command -v $c >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
+done
+
+U=$UNISEC
+T=$(mktemp -d)
+S=$T/store
+M=$T/mnt
+W=$M/nodes/web
+export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
+mkdir -p "$M"
+pass=0; fail=0; fgpid=
+
+cleanup() {
+    fusermount3 -u -z "$M" 2>/dev/null
+    [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
+wait_for() {
+    n=$(($1 * 10)); shift
+    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
+    return 1
+}
+settled() {
+    out=$(cat "$M/settle")
+    case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
+}
+# A commit by alice (an allowed signer), signed; or by anyone, unsigned (SIGN=).
+SIGN="-c gpg.format=ssh -c user.signingkey=$T/alice"
+GIT="git -C $S -c user.name=alice -c user.email=alice@example.org"
+# fails_naming WHAT ID REASON: unisec verify exits 1, naming ID (and REASON) on stderr.
+fails_naming() {
+    [ -n "${VERIFY_DEBUG:-}" ] && { "$U" verify --store "$S" 2>&1 >/dev/null | cut -c1-400; }
+    if "$U" verify --store "$S" >"$T/out" 2>"$T/err"; then
+        bad "$1: unisec verify passed"; return
+    fi
+    if grep -q "$2.*$3" "$T/err"; then ok; else bad "$1: stderr: $(cat "$T/err")"; fi
+}
+
+for k in daemon alice mallory; do ssh-keygen -q -t ed25519 -N '' -C "$k" -f "$T/$k"; done
+{
+    echo "unisec@example.org $(cat "$T/daemon.pub")"
+    echo "alice@example.org $(cat "$T/alice.pub")"
+} >"$T/allowed_signers"
+
+set -- $(python3 -c 'import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))')
+sed -e "s/http_port: 8080/http_port: $1/" -e "s/listen_port: 8000/listen_port: $2/" \
+    tests/builder/e2e/topology.yaml >"$T/topo.yaml"
+
+check "init with a signing key" "$U" init "$S" --from "$T/topo.yaml" --policy mount-examples/policy --signing-key "$T/daemon"
+git -C "$S" config gpg.ssh.allowedSignersFile "$T/allowed_signers"
+"$U" mount -f --store "$S" "$M" 2>"$T/daemon.log" &
+fgpid=$!
+check "the mount is served" wait_for 10 test -f "$M/README"
+settled "mount"
+echo critical >"$W/security_level"
+settled "critical"
+check "unmount" fusermount3 -u "$M"
+wait "$fgpid"
+fgpid=
+
+rec=$(git -C "$S" log --format=%H -1 --grep='^deploy: web -> .*(critical, internal')
+check "the switch's deployment is recorded" test -n "$rec"
+check "the record is signed by the daemon (git verify-commit)" git -C "$S" verify-commit "$rec"
+check "it names the commit it realises in full" sh -c "git -C '$S' log -1 --format=%B $rec | grep -q '^Realises-commit: [0-9a-f]\{40\}\$'"
+check "unisec verify holds on the good history" "$U" verify --store "$S"
+"$U" verify --store "$S" >"$T/out" 2>&1
+check "it prints a line per record, comparing bytes" test "$(grep -c '^record .*same bytes as the kept image' "$T/out")" -ge 3
+check "the summary" grep -q "holds: .* commits, each signed by an allowed signer; [0-9]* deployment records" "$T/out"
+[ "$fail" = 0 ] && [ -z "${VERIFY_DEBUG:-}" ] || cat "$T/out"
+good=$(git -C "$S" rev-parse HEAD)
+deployed=$(git -C "$S" show HEAD:state/deployed)
+webline=$(printf '%s\n' "$deployed" | grep '^web ')
+src=$(git -C "$S" log -1 --format=%B "$rec" | sed -n 's/^Realises-commit: //p')
+target=$(git -C "$S" log -1 --format=%B "$rec" | sed -n 's/^Target: //p')
+
+# record MESSAGE-SUBJECT SOURCE STATE-DEPLOYED: alice commits a deployment record, signed.
+record() {
+    printf '%s\n' "$3" >"$S/state/deployed"
+    printf '%s\n\nRealises-commit: %s\nTarget: %s\n' "$1" "$2" "$target" >"$T/msg"
+    $GIT $SIGN commit -S -q -F "$T/msg" state/deployed
+}
+
+# ---- an unsigned commit ------------------------------------------------------------------------
+printf 'regular * GET /x allow\n' >>"$S/policy/acl"
+$GIT commit -qam "unsigned change"
+bad_id=$(git -C "$S" rev-parse HEAD)
+fails_naming "an unsigned commit" "commit $bad_id" "is not signed"
+git -C "$S" reset -q --hard "$good"
+
+# ---- signed by a stranger ----------------------------------------------------------------------
+printf 'regular * GET /x allow\n' >>"$S/policy/acl"
+$GIT -c gpg.format=ssh -c user.signingkey="$T/mallory" commit -S -qam "mallory's change"
+fails_naming "a commit signed by a key that is not allowed" "commit $(git -C "$S" rev-parse HEAD)" "not an allowed signer"
+git -C "$S" reset -q --hard "$good"
+
+# ---- a record realising a commit that is not in main -------------------------------------------
+git -C "$S" checkout -q -b side
+printf 'regular * GET /side allow\n' >>"$S/policy/acl"
+$GIT $SIGN commit -S -qam "on a side branch"
+side=$(git -C "$S" rev-parse HEAD)
+git -C "$S" checkout -q main
+record "deploy: web -> image 000000000000 (critical, internal v1)" "$side" "$deployed
+# realised from a side branch"
+fails_naming "a record realising a commit outside main" "record $(git -C "$S" rev-parse HEAD)" "not in main's history"
+git -C "$S" reset -q --hard "$good"
+git -C "$S" branch -q -D side
+
+# ---- a record whose image is not what its commit builds ----------------------------------------
+other=$(printf '%s\n' "$webline" | sed 's/image=[0-9a-f]*/image=0123456789abcdef0123456789abcdef01234567/')
+record "deploy: web -> image 0123456789ab (critical, internal v1)" "$src" "$(printf '%s\n' "$deployed" | sed "s/^web .*/$other/")"
+fails_naming "a record with another image id" "record $(git -C "$S" rev-parse HEAD)" "builds image"
+git -C "$S" reset -q --hard "$good"
+
+# The internal PDP's rules at another version: another image.
+v=$(printf '%s\n' "$webline" | sed -n 's/.* version=\([0-9]*\).*/\1/p')
+other=$(printf '%s\n' "$webline" | sed "s/version=$v/version=$((v + 7))/")
+record "deploy: web -> image (critical, internal v$((v + 7)))" "$src" "$(printf '%s\n' "$deployed" | sed "s/^web .*/$other/")"
+fails_naming "a record of rules at another version" "record $(git -C "$S" rev-parse HEAD)" "builds image"
+git -C "$S" reset -q --hard "$good"
+
+# A record that names no commit.
+printf '%s\n' "$deployed" | sed 's/level=critical/level=default/' >"$S/state/deployed"
+$GIT $SIGN commit -S -qm "tidy state/deployed" state/deployed
+fails_naming "a signed hand edit of state/deployed" "record $(git -C "$S" rev-parse HEAD)" "no deployment record"
+git -C "$S" reset -q --hard "$good"
+
+# ---- a kept image whose bytes changed -----------------------------------------------------------
+img=$(printf '%s\n' "$webline" | sed 's/.*image=\([0-9a-f]*\).*/\1/')
+f=$S/.git/unisec-images/$img/image
+chmod u+w "$f" "$(dirname "$f")" 2>/dev/null
+cp "$f" "$T/image.orig"
+printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
+fails_naming "a kept image changed" "record $rec" "differs"
+cp "$T/image.orig" "$f"
+check "unisec verify holds again once the image is restored" "$U" verify --store "$S"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
