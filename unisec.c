@@ -117,8 +117,9 @@ static const struct unisec_cmd unisec_cmds[] = {
      "target in --cache DIR (default: $UNISEC_CACHE_DIR, else ~/.cache/unisec). An internal\n"
      "PDP links in the node's policy compiled from --policy-dir (default: the directory\n"
      "'policy' beside TOPOLOGY) with --policy-version (default 0). Guest sources are read\n"
-     "from $UNISEC_SOURCE_DIR, else the source tree unisec was built from. Prints one line\n"
-     "per image: NODE LEVEL TARGET ID built|cached SIZE bytes PATH.\n"},
+     "from $UNISEC_SOURCE_DIR, else the installed DATADIR/unisec (builder/README.md), and\n"
+     "compiled with gcc and ar (binutils). Prints one line per image:\n"
+     "NODE LEVEL TARGET ID built|cached SIZE bytes PATH.\n"},
     {"pdp", orch_cmd_pdp, "POLICYDIR --listen [HOST:]PORT [--version N]",
      "serve access decisions to unikernels with a pull PDP",
      "Compiles POLICYDIR (every policy, groups and credentials) as policy version N (default\n"

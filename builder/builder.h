@@ -21,7 +21,8 @@
  * devices, modules, PDP), so no caller parses the builder's files.
  *
  * Sources are found at run time under builder_source_dir(): $UNISEC_SOURCE_DIR when set,
- * else the source tree meson compiled in.
+ * else engine_share_dir() (DATADIR/unisec beside an installed unisec, or the source tree).
+ * Building runs the C compiler ($CC, else `cc`: gcc) and `ar` (binutils).
  *
  * Errors: 0 or a negative errno; messages (the compiler's own included) go to a struct
  * engine_diag. Thread-safety: one struct builder may be used by one thread at a time; it

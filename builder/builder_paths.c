@@ -4,10 +4,6 @@
 
 #include <stdlib.h>
 
-#ifndef UNISEC_SOURCE_DIR_DEFAULT
-#error "meson defines UNISEC_SOURCE_DIR_DEFAULT (the source tree)"
-#endif
-
 /* Guest sources, relative to the source tree: globs expanded in sorted order. */
 static const char *const builder_unit_globs[] = {"guest/libos/*.c", "guest/modules/*.c",
                                                  "guest/modules/*/*.c", "common/*.c", NULL};
@@ -30,5 +26,5 @@ const struct builder_paths builder_paths = {
 const char *builder_source_dir(void)
 {
     const char *e = getenv(BUILDER_SOURCE_ENV);
-    return e && *e ? e : UNISEC_SOURCE_DIR_DEFAULT;
+    return e && *e ? e : engine_share_dir();
 }

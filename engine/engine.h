@@ -7,6 +7,7 @@
  *   diag.h        the one error type (positioned messages) and the one logging call
  *   grow.h        the one growth rule of arrays (doubling)
  *   name_index.h  an array's positions sorted by name, searched in O(log n)
+ *   share.h       where the guest sources and the module catalogue are (installed or not)
  *   topology.h    the SecTOSCA topology, its run-time state, the interpreters and the
  *                 artifacts they derive (engine/TOPOLOGY.md)
  *   acl.h         the ACL language: policy files, the compiled blob, credentials (engine/ACL.md)
@@ -42,6 +43,7 @@
 #include "diag.h"
 #include "grow.h"
 #include "name_index.h"
+#include "share.h"
 #include "store.h"
 #include "topology.h"
 

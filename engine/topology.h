@@ -58,7 +58,7 @@ struct engine_topology;
 
 /*
  * The directory of the module catalogue (guest/modules): $UNISEC_MODULES_DIR when set and
- * not empty, else the directory compiled in by meson (the source tree's guest/modules).
+ * not empty, else engine_share_dir()'s guest/modules (installed, or the source tree's).
  * Borrowed (static or the environment's).
  */
 const char *engine_topology_modules_dir(void);

@@ -1,22 +1,33 @@
 /* topology_catalog.c — the module catalogue: guest/modules/<name>/manifest.yaml. */
 #include "topology_int.h"
 
+#include "share.h"
+
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef UNISEC_MODULES_DIR_DEFAULT
-#error "meson defines UNISEC_MODULES_DIR_DEFAULT (the source tree's guest/modules)"
-#endif
+static pthread_once_t catalog_once = PTHREAD_ONCE_INIT;
+static char catalog_dir[PATH_MAX];
+
+static void catalog_find(void)
+{
+    snprintf(catalog_dir, sizeof(catalog_dir), "%s/guest/modules", engine_share_dir());
+}
 
 const char *engine_topology_modules_dir(void)
 {
     const char *e = getenv(ENGINE_TOPOLOGY_MODULES_ENV);
-    return e != NULL && e[0] != 0 ? e : UNISEC_MODULES_DIR_DEFAULT;
+    if (e != NULL && e[0] != 0)
+        return e;
+    pthread_once(&catalog_once, catalog_find);
+    return catalog_dir;
 }
 
 int topo_ld_caps(struct topo_ld *ld, const yaml_node_t *n, const char *what, struct topo_cap **out,
