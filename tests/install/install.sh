@@ -22,7 +22,5 @@ prefix=$(meson introspect "$UNISEC_BUILDDIR" --buildoptions |
 mkdir -p "$T/elsewhere"
 mv "$T/root$prefix" "$T/elsewhere/unisec"
 cp tests/install/installed.sh "$T/"
-# shellcheck disable=SC2016
-UNISEC_TEST_NS=1 unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs none "$1" &&
-    { [ ! -d "$2" ] || mount -t tmpfs none "$2"; } && exec sh "$3/installed.sh" "$3/elsewhere/unisec"' \
-    sh "$UNISEC_SRCDIR" "$UNISEC_BUILDDIR" "$T"
+UNISEC_TEST_NS=1 unshare -m sh "$T/installed.sh" "$T/elsewhere/unisec" "$UNISEC_SRCDIR" \
+    "$UNISEC_BUILDDIR"

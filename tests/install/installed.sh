@@ -1,14 +1,21 @@
 #!/bin/sh
-# tests/install/installed.sh PREFIX — an installed unisec, end to end, with no source tree:
-# `unisec check` and `unisec build` of the installed example, then a store mounted through
-# mount(8) (type fuse.unisec, which runs `unisec` from PATH; type unisec, which runs
-# /sbin/mount.unisec) and through PREFIX/sbin/mount.unisec itself, running real spt guests:
-# settle, curl at both levels of web, a level flip, unmount. install.sh and deb.sh run it in
-# a private mount namespace where the source tree is hidden or gone; UNISEC_TEST_NS=1 says so,
-# and lets this script put mount.unisec in /sbin there (a tmpfs over /usr/sbin holding links
-# to the real helpers and to PREFIX's).
+# tests/install/installed.sh PREFIX [HIDE...] — an installed unisec, end to end, with no
+# source tree: `unisec check` and `unisec build` of the installed example, then a store mounted
+# through PREFIX/sbin/mount.unisec (as mount(8) runs it) running real spt guests: settle, curl
+# at both levels of web, a level flip, unmount; then through mount(8) itself, for fstab types
+# fuse.unisec (mount.fuse3 runs `unisec` from its own PATH) and unisec (/sbin/mount.unisec).
+# install.sh and deb.sh run it as `unshare -m` with UNISEC_TEST_NS=1: in that private mount
+# namespace it hides each HIDE directory (the source and build trees) under an empty tmpfs,
+# and puts unisec and mount.unisec where mount(8) looks for them. Run from a copy outside HIDE.
 set -u
 P=$1
+shift
+if [ "${UNISEC_TEST_NS:-}" = 1 ]; then
+    mount --make-rprivate / || exit 1
+    for h in "$@"; do
+        [ ! -d "$h" ] || mount -t tmpfs none "$h" || exit 1
+    done
+fi
 T=$(mktemp -d)
 M=$T/mnt
 EX=$P/share/doc/unisec/examples
