@@ -516,6 +516,19 @@ int fs_handle_write(struct fs_ctx *c, struct fs_handle *h, const char *buf, size
 /* ftruncate of a control handle to SIZE bytes. Returns 0 or -ENOMEM. */
 int fs_handle_truncate(struct fs_handle *h, size_t size);
 
+/* ---- the service manager (fs_notify.c) ---- */
+
+/* The socket a service manager (systemd, Type=notify) listens on for the state of the mount. */
+#define FS_NOTIFY_ENV "NOTIFY_SOCKET"
+
+/* Reads $NOTIFY_SOCKET (a path, or '@' and an abstract name) and removes it from the
+ * environment. Returns 1 when there is one, 0 when not, -EINVAL when it is malformed (then
+ * fs_notify() sends nothing). Call once, from the main thread, before any thread starts. */
+int fs_notify_init(void);
+/* Sends STATE (newline-separated VAR=VALUE: "READY=1", "STOPPING=1", "STATUS=...") in one
+ * datagram. Returns 1 when sent, 0 when no manager listens, or a negative errno. */
+int fs_notify(const char *state);
+
 /* ---- serving (fs_serve.c; the FUSE operations are in fs_fuse.h) ---- */
 
 /* Serves C at MOUNTPOINT with libfuse; FUSE_ARGC/ARGV are libfuse's options. Returns the

@@ -61,6 +61,11 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
     char *opts = NULL;
     int rc = 1, mounted = 0, handlers = 0;
 
+    if (fs_notify_init() < 0)
+        engine_log("warning",
+                   "%s is neither a path nor @NAME: the service manager is not told "
+                   "when the mount is ready",
+                   FS_NOTIFY_ENV);
     if (asprintf(&opts, "fsname=unisec,subtype=unisec,default_permissions%s%s",
                  fuse_opts != NULL && fuse_opts[0] ? "," : "",
                  fuse_opts != NULL ? fuse_opts : "") < 0) {
@@ -127,7 +132,24 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
         goto out;
     fuse_loop_cfg_set_clone_fd(lc, 0);
     fuse_loop_cfg_set_max_threads(lc, 64);
-    rc = fuse_loop_mt(f, lc) == 0 ? 0 : 1;
+    {
+        /* Mounted, and answering as soon as the loop runs: a Type=notify unit is started. The
+         * pid is this process's, after fuse_daemonize() (a forking daemon's manager needs it). */
+        char *ready = NULL;
+        int r = -ENOMEM;
+        if (asprintf(&ready, "READY=1\nSTATUS=serving %s on %s\nMAINPID=%ld", c->store_dir,
+                     mountpoint, (long)getpid()) >= 0) {
+            r = fs_notify(ready);
+            free(ready);
+        }
+        if (r < 0)
+            engine_log("warning", "cannot tell the service manager that the mount is ready: %s",
+                       strerror(-r));
+    }
+    /* 0, -errno, or the signal that ended the loop (SIGTERM, SIGINT: a clean stop, exit 0, as
+     * a service manager expects of `systemctl stop`). */
+    rc = fuse_loop_mt(f, lc) < 0 ? 1 : 0;
+    fs_notify("STOPPING=1\nSTATUS=unmounting, stopping every instance");
     fs_watch_stop(c);
     fs_handles_drop(c);
     fs_orch_stop(c);
