@@ -66,9 +66,10 @@ static const struct unisec_cmd unisec_cmds[] = {
      "  -f            stay in the foreground, log to stderr\n"
      "  -o OPTIONS    FUSE mount options, e.g. allow_other (default_permissions is always on),\n"
      "                and unisec's: target=hvt|spt, host=ADDR (where instances listen,\n"
-     "                default 127.0.0.1), norun, log=FILE\n"
+     "                default 127.0.0.1), norun, log=FILE|syslog\n"
      "  --no-run      serve files and history without building or starting anything\n"
-     "  --log FILE    the daemon's log (default: STORE/.git/unisec.log)\n"
+     "  --log FILE    the daemon's log (default: STORE/.git/unisec.log; `syslog`: syslog(3));\n"
+     "                SIGHUP reopens it\n"
      "  --target T    where instances run and the topology is checked for (hvt, spt;\n"
      "                default hvt where /dev/kvm can be opened, else spt)\n"
      "From /etc/fstab: `STORE MOUNTPOINT fuse.unisec allow_other 0 0` (see README).\n"},

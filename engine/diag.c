@@ -122,13 +122,3 @@ void engine_diag_print(const struct engine_diag *d, FILE *out)
     if (d->oom)
         fprintf(out, "error: out of memory while recording errors; some are missing\n");
 }
-
-void engine_log(const char *level, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "unisec: %s: ", level);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}

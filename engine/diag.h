@@ -60,7 +60,7 @@ char *engine_diag_format(const struct engine_diag *d, size_t i);
  * Returns a new string (caller frees), or NULL on allocation failure. */
 char *engine_diag_join(const struct engine_diag *d);
 
-/* The one logging call. LEVEL is "error", "warning" or "info". Goes to stderr. */
-void engine_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The one logging call: log.h. */
+#include "log.h"
 
 #endif

@@ -4,7 +4,8 @@
  * it gathers; each sub-header is the reference of its sub-part.
  *
  * Sub-parts:
- *   diag.h        the one error type (positioned messages) and the one logging call
+ *   diag.h        the one error type (positioned messages)
+ *   log.h         the one logging call, its line format and sinks (stderr, file, syslog, journal)
  *   grow.h        the one growth rule of arrays (doubling)
  *   name_index.h  an array's positions sorted by name, searched in O(log n)
  *   share.h       where the guest sources and the module catalogue are (installed or not)

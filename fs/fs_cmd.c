@@ -287,22 +287,21 @@ static int fs_mount_run(const char *store, const char *mountpoint, const struct 
         fs_ctx_close(&c);
         return 1;
     }
-    if (log_path == NULL) {
+    /* In the foreground the log is stderr unless one was named. */
+    if (log_path == NULL && !mo->foreground) {
         if (asprintf(&log_default, "%s/.git/unisec.log", c.store_dir) < 0) {
             fs_ctx_close(&c);
             return 1;
         }
         log_path = log_default;
     }
-    fprintf(stderr, "unisec mount: serving %s (commit %.12s) on %s%s\n", c.store_dir, c.snap->head,
-            mountpoint, mo->foreground ? "" : "; log: ");
-    if (!mo->foreground)
-        fprintf(stderr, "  %s\n", log_path);
+    engine_log("info", "serving %s (commit %.12s) on %s%s%s", c.store_dir, c.snap->head, mountpoint,
+               log_path != NULL ? "; log: " : "", log_path != NULL ? log_path : "");
     if (mo->no_run)
-        fprintf(stderr, "unisec mount: --no-run: no image is built and no instance started\n");
+        engine_log("info", "--no-run: no image is built and no instance started");
     else
-        fprintf(stderr, "unisec mount: instances run on %s; `cat %s/settle` waits for them\n",
-                engine_target_name(target), mountpoint);
+        engine_log("info", "instances run on %s; `cat %s/settle` waits for them",
+                   engine_target_name(target), mountpoint);
     /* Edits made in the store while nothing served it are looked at before serving. */
     fs_apply_external(&c);
     rc = fs_serve(&c, mountpoint, mo->foreground, fuse_opts, log_path);

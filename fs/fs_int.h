@@ -531,8 +531,9 @@ int fs_notify(const char *state);
 
 /* ---- serving (fs_serve.c; the FUSE operations are in fs_fuse.h) ---- */
 
-/* Serves C at MOUNTPOINT with libfuse; FUSE_ARGC/ARGV are libfuse's options. Returns the
- * exit status. FOREGROUND 0 daemonises after mounting, sending stderr to LOG_PATH. */
+/* Serves C at MOUNTPOINT with libfuse; FUSE_OPTS are libfuse's options. Returns the exit
+ * status. FOREGROUND 0 daemonises after mounting. LOG_PATH is the log's sink (engine/log.h):
+ * NULL stderr (or the journal), "syslog", or a file; SIGHUP reopens a file. */
 int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const char *fuse_opts,
              const char *log_path);
 

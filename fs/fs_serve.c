@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,33 @@ static const struct fuse_operations fs_ops = {
     .link = fs_op_refuse2,
 };
 
+/* libfuse's own messages, as lines of the daemon's log. */
+static void fs_fuse_log(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+    char *msg = NULL;
+    size_t n;
+
+    if (vasprintf(&msg, fmt, ap) < 0)
+        return;
+    n = strlen(msg);
+    if (n > 0 && msg[n - 1] == '\n')
+        msg[n - 1] = '\0';
+    engine_log(level <= FUSE_LOG_ERR       ? "error"
+               : level <= FUSE_LOG_WARNING ? "warning"
+                                           : "info",
+               "libfuse: %s", msg);
+    free(msg);
+}
+
+static void fs_on_hup(int sig)
+{
+    int e = errno;
+
+    (void)sig;
+    engine_log_reopen();
+    errno = e;
+}
+
 int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const char *fuse_opts,
              const char *log_path)
 {
@@ -87,23 +116,26 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
         goto out;
     }
     mounted = 1;
-    if (!foreground) {
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            fprintf(stderr, "unisec mount: cannot open the log %s: %s\n", log_path,
-                    strerror(errno));
+    {
+        int r = engine_log_open(log_path);
+        if (r < 0) {
+            fprintf(stderr, "unisec mount: cannot open the log %s: %s\n", log_path, strerror(-r));
             goto out;
         }
-        if (fuse_daemonize(0) != 0) {
-            close(fd);
-            goto out;
-        }
-        dup2(fd, STDERR_FILENO);
-        close(fd);
     }
+    fuse_set_log_func(fs_fuse_log);
+    /* fuse_daemonize() points stderr at /dev/null: the log file is made stderr again. */
+    if (!foreground && (fuse_daemonize(0) != 0 || engine_log_reopen() < 0))
+        goto out;
     if (fuse_set_signal_handlers(fuse_get_session(f)) != 0)
         goto out;
     handlers = 1;
+    {
+        /* SIGHUP reopens the log (logrotate) instead of ending the mount as libfuse's would. */
+        struct sigaction sa = {.sa_handler = fs_on_hup, .sa_flags = SA_RESTART};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGHUP, &sa, NULL);
+    }
     {
         struct engine_diag d = {0};
         if (fs_watch_start(c, &d) < 0) {

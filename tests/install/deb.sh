@@ -40,8 +40,10 @@ for d in $(echo "$deps" | tr ',' '\n' | sed 's/^ *\([^ ]*\).*/\1/'); do
 done
 dpkg-deb -c "$deb" | grep -q "\./usr/sbin/mount.unisec -> \.\./bin/unisec" ||
     bad "the package lacks /usr/sbin/mount.unisec"
+dpkg-deb -c "$deb" | grep -q "\./lib/systemd/system/unisec@.service\$" ||
+    bad "the package lacks the unit unisec@.service"
 
 dpkg -x "$deb" "$T/root" || { echo "FAIL: dpkg -x"; exit 1; }
-cp tests/install/installed.sh "$T/"
+cp tests/install/installed.sh tests/install/shadow.sh "$T/"
 UNISEC_TEST_NS=1 unshare -m sh "$T/installed.sh" "$T/root/usr" "$UNISEC_SRCDIR" || fail=$((fail + 1))
 [ $fail -eq 0 ]

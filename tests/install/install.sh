@@ -21,6 +21,6 @@ prefix=$(meson introspect "$UNISEC_BUILDDIR" --buildoptions |
 # Moved: nothing installed may depend on where it was meant to go.
 mkdir -p "$T/elsewhere"
 mv "$T/root$prefix" "$T/elsewhere/unisec"
-cp tests/install/installed.sh "$T/"
+cp tests/install/installed.sh tests/install/shadow.sh "$T/"
 UNISEC_TEST_NS=1 unshare -m sh "$T/installed.sh" "$T/elsewhere/unisec" "$UNISEC_SRCDIR" \
     "$UNISEC_BUILDDIR"

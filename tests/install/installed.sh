@@ -41,20 +41,17 @@ wait_for() {
     return 1
 }
 # shadow DIR LINK...: in this (private) namespace, DIR holds links to its own files and to
-# each LINK: a tmpfs over DIR, its files reached through a read-only bind mount.
+# each LINK (shadow.sh, copied beside this script).
 shadows=
 shadow() {
     d=$1; shift
-    b=$T/shadow$(echo "$d" | tr / _)
-    mkdir "$b" && mount --bind "$d" "$b" && mount -o remount,bind,ro "$b" &&
-        shadows="$d $shadows" && mount -t tmpfs none "$d" || return 1
-    for f in "$b"/*; do ln -s "$f" "$d/" || return 1; done
-    for l in "$@"; do ln -sf "$l" "$d/" || return 1; done
+    shadows="$d $shadows"
+    sh "$(dirname "$0")/shadow.sh" "$d" "$T/shadow$(echo "$d" | tr / _)" "$@"
 }
 unshadow() {
     for d in $shadows; do
         b=$T/shadow$(echo "$d" | tr / _)
-        umount "$d" 2>/dev/null; umount "$b" && rmdir "$b"
+        umount "$d" 2>/dev/null; umount "$b" 2>/dev/null; rmdir "$b" 2>/dev/null
     done
     shadows=
 }

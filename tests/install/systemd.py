@@ -16,45 +16,20 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import time
 
 U = os.environ["UNISEC"]
 SRC = os.environ["UNISEC_SRCDIR"]
+sys.path.insert(0, os.path.join(SRC, "tests"))
+from checks import check, end, mounted, run, wait  # noqa: E402
 BUILD = os.environ["UNISEC_BUILDDIR"]
-failures = []
-passes = 0
 
 
-def check(cond, what):
-    global passes
-    if cond:
-        passes += 1
-    else:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
 
 
-def mounted(m):
-    with open("/proc/mounts") as f:
-        return any(line.split()[1] == m and line.split()[2].startswith("fuse") for line in f)
 
 
-def wait(pred, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
-def init_store(t):
-    store = os.path.join(t, "store")
-    subprocess.run([U, "init", store, "--from", os.path.join(SRC, "mount-examples/paper.yaml"),
-                    "--policy", os.path.join(SRC, "mount-examples/policy")],
-                   check=True, stdout=subprocess.DEVNULL)
-    return store
 
 
 def notify_run(t, store, name, abstract):
@@ -93,11 +68,7 @@ def notify_run(t, store, name, abstract):
     except socket.timeout:
         check(False, f"{name}: no datagram within 60 s; log: {open(log.name).read()[-800:]}")
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        if mounted(m):
-            subprocess.run(["fusermount3", "-u", "-z", m])
+        end(p, m)
         sock.close()
     return got
 
@@ -117,11 +88,7 @@ def quiet_run(t, store, name, value):
         check(p.wait(60) == 0, f"{name}: exits 0")
         check(not mounted(m), f"{name}: unmounted")
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        if mounted(m):
-            subprocess.run(["fusermount3", "-u", "-z", m])
+        end(p, m)
     return open(logp).read()
 
 
@@ -187,23 +154,18 @@ def systemd_run(t, store):
             subprocess.run(["fusermount3", "-u", "-z", m])
 
 
+def quiet_runs(t, store):
+    log = quiet_run(t, store, "nobody", os.path.join(t, "nobody.sock"))
+    check("cannot tell the service manager" in log, "a NOTIFY_SOCKET nobody listens on is logged")
+    log = quiet_run(t, store, "malformed", "relative/path")
+    check("neither a path nor @NAME" in log, "a malformed NOTIFY_SOCKET is logged")
+
+
 def main():
-    if not os.path.exists("/dev/fuse") or shutil.which("fusermount3") is None:
-        print("SKIP: /dev/fuse or fusermount3 is missing")
-        return 77
-    with tempfile.TemporaryDirectory() as t:
-        os.chmod(t, 0o755)
-        store = init_store(t)
-        notify_run(t, store, "path", abstract=False)
-        notify_run(t, store, "abstract", abstract=True)
-        log = quiet_run(t, store, "nobody", os.path.join(t, "nobody.sock"))
-        check("cannot tell the service manager" in log, "a NOTIFY_SOCKET nobody listens on is logged")
-        log = quiet_run(t, store, "malformed", "relative/path")
-        check("neither a path nor @NAME" in log, "a malformed NOTIFY_SOCKET is logged")
-        verify_unit(t)
-        systemd_run(t, store)
-    print(f"systemd: {passes} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    parts = [lambda t, s: notify_run(t, s, "path", abstract=False),
+             lambda t, s: notify_run(t, s, "abstract", abstract=True),
+             quiet_runs, lambda t, s: verify_unit(t), systemd_run]
+    return run("systemd", U, SRC, parts)
 
 
 if __name__ == "__main__":
