@@ -126,33 +126,6 @@ int topo_ld_reqs(struct topo_ld *ld, const yaml_node_t *n, const char *what, str
     return bad;
 }
 
-int topo_ld_propdefs(struct topo_ld *ld, const yaml_node_t *n, const char *what, int allow_listen,
-                     struct topo_propdef **out, size_t *nout)
-{
-    int bad = 0;
-
-    if (topo_ld_map(ld, n, what, NULL) < 0)
-        return -EINVAL;
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = topo_ld_node(ld, p->key);
-        const char *name = topo_ld_name(ld, k, what);
-        struct topo_propdef *pd;
-        int e;
-        if (name == NULL) {
-            bad = -EINVAL;
-            continue;
-        }
-        if ((pd = topo_push(out, *nout, sizeof(*pd))) == NULL)
-            return ld->oom = 1, -ENOMEM;
-        (*nout)++;
-        e = topo_ld_propdef(ld, name, topo_ld_node(ld, p->value), "property", allow_listen, pd);
-        if (e == -ENOMEM)
-            return e;
-        bad |= e;
-    }
-    return bad;
-}
-
 /* Checks that every `when` of M names one of M's properties. */
 static int topo_module_check_when(struct topo_ld *ld, const struct topo_module *m)
 {

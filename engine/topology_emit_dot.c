@@ -56,6 +56,8 @@ int topo_emit_dot(FILE *f, const struct topo_emit *e)
     }
     for (size_t i = 0; i < e->t->nnodes; i++)
         for (size_t r = 0; r < e->t->nodes[i].nreqs; r++) {
+            if (e->t->nodes[i].reqs[r].abstract)
+                continue; /* no node to draw an edge to */
             fputs("  ", f);
             topo_dot_str(f, e->t->nodes[i].name);
             fputs(" -> ", f);

@@ -91,10 +91,15 @@ static void topo_yaml_node_props(FILE *f, const struct topo_emit *e, size_t node
 
 static void topo_yaml_node_reqs(FILE *f, const struct topo_node *n, int indent)
 {
-    if (n->nreqs == 0)
+    size_t concrete = 0;
+    for (size_t r = 0; r < n->nreqs; r++)
+        concrete += !n->reqs[r].abstract;
+    if (concrete == 0)
         return;
     fprintf(f, "%*srequirements:\n", indent, "");
     for (size_t r = 0; r < n->nreqs; r++) {
+        if (n->reqs[r].abstract)
+            continue; /* not written yet: TOPOLOGY.md section 6 */
         if (n->reqs[r].relationship == NULL)
             fprintf(f, "%*s- %s: %s\n", indent + 2, "", n->reqs[r].name, n->reqs[r].node);
         else
@@ -315,7 +320,7 @@ static int topo_tosca_req_endpoint(const struct engine_topology *t,
 {
     for (size_t i = 0; i < t->nnodes; i++)
         for (size_t r = 0; t->nodes[i].type == ti && r < t->nodes[i].nreqs; r++)
-            if (strcmp(t->nodes[i].reqs[r].name, name) == 0 &&
+            if (strcmp(t->nodes[i].reqs[r].name, name) == 0 && !t->nodes[i].reqs[r].abstract &&
                 x->plans[t->nodes[i].reqs[r].target].nports == 0)
                 return 0;
     return 1;

@@ -43,13 +43,30 @@ struct topo_pos {
     int line, col;
 };
 
+/* A constraint clause of TOSCA (3.6.3): OP and its operands as canonical scalar texts. */
+struct topo_cons {
+    int op; /* index into the clause table (topology_value.c) */
+    char **args;
+    size_t nargs;
+    struct topo_pos pos;
+};
+
+/* A property, attribute, input or parameter definition. The four unisec scalars (`scalar`
+ * set) are the properties a node can change at run time; any other TOSCA type (list, map,
+ * scalar-unit.size, version, a data type, ...) is checked at load and kept as TOSCA says. */
 struct topo_propdef {
     char *name;
-    enum engine_topology_type type;
-    char *def; /* canonical default, or NULL */
+    enum engine_topology_type type; /* when scalar */
+    char *def;                      /* canonical default of a scalar, or NULL */
     int required;
     int listen; /* the value is a port the unikernel listens on */
-    struct topo_pos pos;
+    int scalar; /* type is string, integer, float or boolean */
+    int has_default;
+    char *ttype; /* the TOSCA type name as written, or NULL (then a scalar) */
+    char *entry; /* entry_schema's type, or NULL */
+    struct topo_cons *cons;
+    size_t ncons;
+    struct topo_pos pos, tpos; /* the definition; its type */
 };
 
 struct topo_cap {
@@ -146,6 +163,7 @@ struct topo_mls {
 struct topo_nreq {
     char *name, *node, *relationship; /* relationship: NULL when the topology names none */
     size_t target;                    /* index into engine_topology.nodes */
+    int abstract; /* NODE names a node type, or no node: the orchestrator would select one */
     struct topo_pos pos;
 };
 
@@ -160,6 +178,9 @@ struct topo_node {
     size_t nmls;
     struct topo_nreq *reqs;
     size_t nreqs;
+    char *fnset; /* per property: set by an intrinsic function kept for the orchestrator */
+    int tdef;    /* its type's TOSCA definition (index in engine_topology.tdefs), or -1 */
+    int runs;    /* realised by a unikernel: unisec runs it (else it is kept, not run) */
     struct topo_pos pos;
 };
 
@@ -170,8 +191,73 @@ struct topo_group {
     struct topo_pos pos;
 };
 
+/* ---- TOSCA's type kinds (topology_defs.c) ---- */
+
+enum topo_kind {
+    TOPO_K_ARTIFACT,
+    TOPO_K_DATA,
+    TOPO_K_CAPABILITY,
+    TOPO_K_INTERFACE,
+    TOPO_K_RELATIONSHIP,
+    TOPO_K_NODE,
+    TOPO_K_GROUP,
+    TOPO_K_POLICY,
+    TOPO_K_COUNT,
+};
+
+/* A requirement definition of a node type (3.7.3). */
+struct topo_reqdef {
+    char *name, *capability, *node, *relationship;
+    struct topo_pos pos;
+};
+
+/* A type of any kind as TOSCA defines it: the normative ones (tosca_normative.yaml) and the
+ * topology's. A node type of the topology also has its unisec record (`utype`), which holds
+ * its properties. */
+struct topo_tdef {
+    char *name, *derived_from;
+    int kind, builtin;
+    int parent; /* index in engine_topology.tdefs, -1 for a root or a primitive base */
+    int utype;  /* index in engine_topology.types for a node type of the topology, else -1 */
+    struct topo_propdef *props, *attrs;
+    size_t nprops, nattrs;
+    struct topo_cap *caps, *ifaces; /* capability and interface definitions: NAME: TYPE */
+    size_t ncaps, nifaces;
+    struct topo_reqdef *reqs;
+    size_t nreqs;
+    char **ops; /* an interface type's operations */
+    size_t nops;
+    struct topo_cons *cons; /* a data type's own constraints */
+    size_t ncons;
+    struct topo_pos pos, dpos; /* the name; derived_from */
+    int resolving, resolved;
+};
+
+/* An input of the topology template: its definition and the value in force (a scalar's
+ * canonical text: given, else the default), or NULL. */
+struct topo_input {
+    struct topo_propdef def;
+    char *value;
+};
+
+/* A node or relationship template named by a function (get_property, ...). */
+struct topo_ref {
+    char *name;
+    const char *function; /* static */
+    struct topo_pos pos;
+};
+
 struct engine_topology {
     char *version, *description;
+    struct topo_tdef *tdefs;
+    size_t ntdefs;
+    struct topo_input *inputs;
+    size_t ninputs;
+    int inputs_read;   /* the template's inputs are known: get_input is checked */
+    char **rtemplates; /* relationship templates' names */
+    size_t nrtemplates;
+    struct topo_ref *refs; /* entities named by functions, checked once every node is read */
+    size_t nrefs;
     char **files;
     size_t nfiles;
     struct topo_module *mods;
@@ -248,6 +334,7 @@ struct topo_ld {
     size_t visits;
     int errors;
     int oom;
+    int builtin; /* reading the normative types (tosca_normative.yaml) */
 };
 
 yaml_node_t *topo_ld_node(struct topo_ld *ld, int index);
@@ -293,9 +380,15 @@ int topo_ld_value(struct topo_ld *ld, const yaml_node_t *n, enum engine_topology
 /* strdup that counts a failure in LD. */
 char *topo_ld_strdup(struct topo_ld *ld, const char *s);
 
-/* Parses a property definition {type: T, default: V, required: B, listen: B, description}. */
+/* What a property definition may be (topology_propdef.c): TOPO_PD_LISTEN allows `listen`
+ * (module manifests); TOPO_PD_TOSCA allows every TOSCA type and key (type definitions,
+ * inputs), else only the four scalars. */
+#define TOPO_PD_LISTEN 1
+#define TOPO_PD_TOSCA  2
+
+/* Parses a property definition {type, default, required, description, constraints, ...}. */
 int topo_ld_propdef(struct topo_ld *ld, const char *name, const yaml_node_t *n, const char *what,
-                    int allow_listen, struct topo_propdef *out);
+                    int flags, struct topo_propdef *out);
 
 /* The type named by S, or -1. */
 int topo_type_parse(const char *s);
@@ -315,8 +408,86 @@ int topo_ld_caps(struct topo_ld *ld, const yaml_node_t *n, const char *what, str
                  size_t *nout);
 int topo_ld_reqs(struct topo_ld *ld, const yaml_node_t *n, const char *what, struct topo_req **out,
                  size_t *nout);
-int topo_ld_propdefs(struct topo_ld *ld, const yaml_node_t *n, const char *what, int allow_listen,
+int topo_ld_propdefs(struct topo_ld *ld, const yaml_node_t *n, const char *what, int flags,
                      struct topo_propdef **out, size_t *nout);
+void topo_propdef_clear(struct topo_propdef *p);
+
+/* ---- TOSCA types and values (topology_defs.c, topology_value.c) ---- */
+
+/* Reads the compiled-in normative types into T (before any file of the topology). */
+int topo_normative_load(struct engine_topology *t, struct engine_diag *d);
+
+/* The section key of KIND ("node_types", ...). */
+const char *topo_kind_section(int kind);
+
+/* Parses the definition of type NAME of KIND (key K, body V) into T->tdefs; *OUT gets its
+ * index. A node type of the topology also gets its unisec record by the caller. */
+int topo_tdef_load(struct topo_ld *ld, int kind, yaml_node_t *k, yaml_node_t *v, int *out);
+
+/* The index of type NAME of KIND (full name, or a normative type's short name: `Compute`,
+ * `tosca:Compute`), or -1. */
+int topo_tdef_find(const struct engine_topology *t, int kind, const char *name);
+
+/* Resolves every type's derived_from (same kind, no cycle) and property types. */
+int topo_tdefs_resolve(struct engine_topology *t, struct engine_diag *d);
+
+/* Is type I (of T->tdefs) ANCESTOR or derived from it? */
+int topo_tdef_is_a(const struct engine_topology *t, int i, const char *ancestor);
+
+/* Type I's property (or attribute when ATTR) NAME, inherited or its own, or NULL. */
+const struct topo_propdef *topo_tdef_prop(const struct engine_topology *t, int i, const char *name,
+                                          int attr);
+/* Type I's capability / interface definition NAME, or NULL. */
+const struct topo_cap *topo_tdef_cap(const struct engine_topology *t, int i, const char *name);
+const struct topo_cap *topo_tdef_iface(const struct engine_topology *t, int i, const char *name);
+const struct topo_reqdef *topo_tdef_req(const struct engine_topology *t, int i, const char *name);
+/* Does interface type I have operation OP? */
+int topo_tdef_has_op(const struct engine_topology *t, int i, const char *op);
+
+/* Calls FN for every property (ATTR: attribute) of type I, the most derived definition of each
+ * name once. Returns the first non-zero result of FN. */
+int topo_tdef_props_each(const struct engine_topology *t, int i, int attr,
+                         int (*fn)(const struct topo_propdef *p, void *arg), void *arg);
+
+/* Is S a TOSCA primitive or collection type name (string, integer, ..., list, map)? */
+int topo_type_primitive(const char *s);
+
+/* Checks value V against definition P (type, entry_schema, constraints), naming WHAT. A value
+ * that is an intrinsic function is checked as a function. */
+int topo_value_check(struct topo_ld *ld, const yaml_node_t *v, const struct topo_propdef *p,
+                     const char *what);
+
+/* Is V an intrinsic function call ({get_input: ...}, ...)? Checks its arguments when so and
+ * returns 1 (0: not a function, -EINVAL: a bad call). */
+int topo_function_check(struct topo_ld *ld, const yaml_node_t *v, const char *what);
+
+/* Parses a list of constraint clauses (3.6.3) checked against TYPE. */
+int topo_ld_constraints(struct topo_ld *ld, const yaml_node_t *n, const char *type,
+                        const char *what, struct topo_cons **out, size_t *nout);
+void topo_cons_free(struct topo_cons *c, size_t n);
+
+/* ---- the topology template beyond node templates (topology_template.c) ---- */
+
+/* Records that a function names entity A (a scalar), unless A is SELF, SOURCE, TARGET or HOST. */
+int topo_ref_add(struct topo_ld *ld, const yaml_node_t *a, const char *function);
+
+/* A node template's TOSCA parts (capabilities, attributes, interfaces, artifacts, node_filter,
+ * copy, directives) in V; N's type is resolved. */
+int topo_node_tosca(struct topo_ld *ld, struct topo_node *n, yaml_node_t *v);
+
+/* Property NAME (key K, value V) of node N that is not one of its scalars: a TOSCA property
+ * of its type, checked. Returns 1 when the type has it, 0 when not, or -EINVAL/-ENOMEM. */
+int topo_node_tosca_prop(struct topo_ld *ld, struct topo_node *n, const char *name, yaml_node_t *k,
+                         yaml_node_t *v);
+
+/* Every required TOSCA property of N's type has a value among N's PROPS (a mapping or NULL). */
+int topo_node_tosca_required(struct topo_ld *ld, struct topo_node *n, yaml_node_t *props,
+                             yaml_node_t *at);
+
+/* A requirement's long form (3.8.2): {node, capability, relationship, node_filter,
+ * occurrences}. Sets *NODE (or NULL), *REL (or NULL) and *RELN (its node). */
+int topo_nreq_long(struct topo_ld *ld, const char *node, const char *name, yaml_node_t *v,
+                   yaml_node_t **target, const char **rel, yaml_node_t **reln);
 
 /* ---- loading parts (topology_catalog.c, topology_sec.c, topology_types.c) ---- */
 

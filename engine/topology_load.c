@@ -25,12 +25,70 @@ struct topo_file {
 };
 
 static int topo_load_definitions(struct topo_ld *ld, yaml_node_t *root);
-static int topo_load_template(struct topo_ld *ld, yaml_node_t *tt);
+int topo_load_template(struct topo_ld *ld, yaml_node_t *tt); /* topology_template.c */
 static int topo_load_imports(struct topo_ld *ld, const struct topo_file *f, yaml_node_t *imps);
 
-static const char *const topo_top_keys[] = {
-    "tosca_definitions_version", "description",        "metadata",          "imports", "node_types",
-    "unikernel_modules",         "security_functions", "topology_template", NULL};
+/* TOSCA's keys (3.9.3 of 1.3, with 1.0's template_* and tosca_default_namespace) and the
+ * UniTOSCA and SecTOSCA sections. */
+static const char *const topo_top_keys[] = {"tosca_definitions_version",
+                                            "description",
+                                            "metadata",
+                                            "imports",
+                                            "node_types",
+                                            "unikernel_modules",
+                                            "security_functions",
+                                            "topology_template",
+                                            "repositories",
+                                            "dsl_definitions",
+                                            "artifact_types",
+                                            "data_types",
+                                            "capability_types",
+                                            "interface_types",
+                                            "relationship_types",
+                                            "group_types",
+                                            "policy_types",
+                                            "namespace",
+                                            "tosca_default_namespace",
+                                            "template_name",
+                                            "template_author",
+                                            "template_version",
+                                            NULL};
+
+/* Is N an empty plain scalar (`outputs:` with nothing under it)? */
+static int topo_empty(const yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0 &&
+           n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+/* repositories: NAME: URL | {url, description, credential} (3.6.2). */
+static int topo_load_repositories(struct topo_ld *ld, yaml_node_t *n)
+{
+    static const char *const keys[] = {"url", "description", "credential", NULL};
+    int bad = 0;
+
+    if (topo_ld_map(ld, n, "repositories", NULL) < 0)
+        return -EINVAL;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = topo_ld_node(ld, p->key), *v = topo_ld_node(ld, p->value), *u = v;
+        const char *name = topo_ld_name(ld, k, "repository");
+        if (name == NULL) {
+            bad = -EINVAL;
+            continue;
+        }
+        if (v->type == YAML_MAPPING_NODE) {
+            if (topo_ld_map(ld, v, name, keys) < 0 || (u = topo_ld_get(ld, v, "url")) == NULL) {
+                bad = v->type == YAML_MAPPING_NODE && topo_ld_get(ld, v, "url") == NULL
+                          ? topo_ld_err(ld, v, "repository %s: expected a key 'url'", name)
+                          : -EINVAL;
+                continue;
+            }
+        }
+        if (topo_ld_scalar(ld, u, "repository url") == NULL)
+            bad = -EINVAL;
+    }
+    return bad;
+}
 
 static int topo_load_version(struct topo_ld *ld, yaml_node_t *root, int main)
 {
@@ -53,12 +111,7 @@ static int topo_load_version(struct topo_ld *ld, yaml_node_t *root, int main)
                            s);
     if (main)
         return (ld->t->version = topo_ld_strdup(ld, s)) ? 0 : -ENOMEM;
-    if (strcmp(s, ld->t->version) != 0)
-        return topo_ld_err(ld, v,
-                           "tosca_definitions_version '%s': expected '%s', the version of the "
-                           "importing topology",
-                           s, ld->t->version);
-    return 0;
+    return 0; /* an import may use another version of the Simple Profile */
 }
 
 static int topo_load_file_doc(struct topo_ld *ld, void *arg)
@@ -82,25 +135,29 @@ static int topo_load_file_doc(struct topo_ld *ld, void *arg)
     }
     if ((v = topo_ld_get(ld, root, "metadata")) != NULL)
         bad |= topo_ld_map(ld, v, "metadata", NULL);
+    for (size_t i = 0; i < 5; i++) {
+        static const char *const texts[] = {"namespace", "tosca_default_namespace", "template_name",
+                                            "template_author", "template_version"};
+        if ((v = topo_ld_get(ld, root, texts[i])) != NULL && !topo_ld_scalar(ld, v, texts[i]))
+            bad = -EINVAL;
+    }
+    if ((v = topo_ld_get(ld, root, "repositories")) != NULL)
+        bad |= topo_load_repositories(ld, v);
     if ((v = topo_ld_get(ld, root, "imports")) != NULL &&
         (r = topo_load_imports(ld, f, v)) == -ENOMEM)
         return r;
     if ((r = topo_load_definitions(ld, root)) == -ENOMEM)
         return r;
-    if (f->depth > 0) {
-        if ((v = topo_ld_get(ld, root, "topology_template")) != NULL)
-            return topo_ld_err(ld, v,
-                               "topology_template in an imported file; expected definitions "
-                               "only (node_types, unikernel_modules, security_functions)");
+    if (f->depth > 0) /* an imported topology_template is not part of this one (3.9.4) */
         return bad;
-    }
     /* Every definition is in: resolve types before reading the templates that use them. */
     if (ld->errors > 0)
         return -EINVAL;
-    if ((r = topo_types_resolve(ld->t, ld->d)) < 0)
-        return r;
+    r = topo_types_resolve(ld->t, ld->d);
+    if (r == -ENOMEM || (r |= topo_tdefs_resolve(ld->t, ld->d)) < 0)
+        return r == -ENOMEM ? r : -EINVAL;
     if ((v = topo_ld_get(ld, root, "topology_template")) == NULL)
-        return topo_ld_err(ld, root, "expected topology_template with node_templates");
+        return bad; /* a file of definitions only is a valid service template */
     r = topo_load_template(ld, v);
     return r < 0 ? r : bad;
 }
@@ -118,22 +175,56 @@ static char *topo_dir_of(const char *path)
     return strndup(path, slash == path ? 1 : (size_t)(slash - path));
 }
 
+/* An import's file: FILE, {file, repository, namespace_uri, namespace_prefix} (3.6.7), or
+ * 1.0's named form {NAME: FILE or the long form}. *FV gets the file's node. */
+static int topo_import_file(struct topo_ld *ld, yaml_node_t *item, yaml_node_t **fv)
+{
+    static const char *const keys[] = {"file", "repository", "namespace_uri", "namespace_prefix",
+                                       NULL};
+    yaml_node_t *x;
+
+    *fv = item;
+    if (item->type != YAML_MAPPING_NODE)
+        return 0;
+    if (topo_ld_get(ld, item, "file") == NULL &&
+        item->data.mapping.pairs.top - item->data.mapping.pairs.start == 1) {
+        yaml_node_t *k = topo_ld_node(ld, item->data.mapping.pairs.start->key);
+        if (k->type != YAML_SCALAR_NODE || topo_ld_name(ld, k, "import name") == NULL)
+            return -EINVAL;
+        item = topo_ld_node(ld, item->data.mapping.pairs.start->value);
+        *fv = item;
+        if (item->type != YAML_MAPPING_NODE)
+            return 0;
+    }
+    if (topo_ld_map(ld, item, "import", keys) < 0)
+        return -EINVAL;
+    if ((*fv = topo_ld_get(ld, item, "file")) == NULL)
+        return topo_ld_err(ld, item, "import: expected a key 'file'");
+    if ((x = topo_ld_get(ld, item, "repository")) != NULL) {
+        const char *s = topo_ld_scalar(ld, x, "import repository");
+        return s == NULL ? -EINVAL
+                         : topo_ld_err(ld, x,
+                                       "import from repository '%.64s': expected a local file "
+                                       "(unisec does not fetch from the network)",
+                                       s);
+    }
+    for (size_t i = 0; i < 2; i++)
+        if ((x = topo_ld_get(ld, item, keys[2 + i])) != NULL && !topo_ld_scalar(ld, x, keys[2 + i]))
+            return -EINVAL;
+    return 0;
+}
+
 static int topo_import_one(struct topo_ld *ld, const struct topo_file *f, yaml_node_t *item)
 {
-    static const char *const keys[] = {"file", NULL};
-    yaml_node_t *fv = item;
+    yaml_node_t *fv;
     const char *rel;
     char *path = NULL, *name = NULL, *buf = NULL, real[PATH_MAX];
     struct topo_file sub = *f;
     size_t len;
     int r;
 
-    if (item->type == YAML_MAPPING_NODE) {
-        if (topo_ld_map(ld, item, "import", keys) < 0)
-            return -EINVAL;
-        if ((fv = topo_ld_get(ld, item, "file")) == NULL)
-            return topo_ld_err(ld, item, "import: expected a key 'file'");
-    }
+    if (topo_import_file(ld, item, &fv) < 0)
+        return -EINVAL;
     if ((rel = topo_ld_scalar(ld, fv, "import")) == NULL)
         return -EINVAL;
     if (strstr(rel, "://") != NULL)
@@ -195,6 +286,8 @@ static int topo_load_imports(struct topo_ld *ld, const struct topo_file *f, yaml
 {
     int bad = 0;
 
+    if (topo_empty(imps))
+        return 0;
     if (topo_ld_seq(ld, imps, "imports") < 0)
         return -EINVAL;
     for (yaml_node_item_t *i = imps->data.sequence.items.start; i < imps->data.sequence.items.top;
@@ -231,28 +324,37 @@ static struct topo_type *topo_type_get(struct topo_ld *ld, const char *name)
 
 static int topo_type_name_check(struct topo_ld *ld, yaml_node_t *k, const char *name)
 {
-    if (strncmp(name, "tosca.", 6) == 0)
-        return topo_ld_err(ld, k,
-                           "type '%s': names starting with 'tosca.' are TOSCA's normative "
-                           "types; expected a name of your own",
-                           name);
+    int i = topo_tdef_find(ld->t, TOPO_K_NODE, name);
+    if (i >= 0 && ld->t->tdefs[i].builtin && strcmp(ld->t->tdefs[i].name, name) == 0)
+        return topo_ld_err(
+            ld, k, "type '%s' is a normative TOSCA type; expected a name of your own", name);
     return 0;
 }
 
+/* A node type: its TOSCA definition (topology_defs.c) and its unisec record (properties,
+ * derivation, unikernel modules). */
 static int topo_load_node_type(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
 {
-    static const char *const keys[] = {"derived_from", "description", "properties", NULL};
     const char *name = topo_ld_name(ld, k, "node type"), *s;
     struct topo_type *ty;
     yaml_node_t *x;
-    int bad = 0;
+    int bad = 0, td, r;
 
     if (name == NULL || topo_type_name_check(ld, k, name) < 0)
         return -EINVAL;
-    if (topo_ld_map(ld, v, name, keys) < 0)
+    if ((r = topo_tdef_load(ld, TOPO_K_NODE, k, v, &td)) == -ENOMEM)
+        return r;
+    if (td < 0)
         return -EINVAL;
+    bad = r;
     if ((ty = topo_type_get(ld, name)) == NULL)
         return -ENOMEM;
+    ld->t->tdefs[td].utype = (int)(ty - ld->t->types);
+    if (v->type != YAML_MAPPING_NODE) {
+        ty->declared = 1;
+        ty->pos = topo_ld_pos(ld, k);
+        return bad;
+    }
     if (ty->declared)
         return topo_ld_err(ld, k, "node type '%s' is defined twice (first at %s:%d:%d)", name,
                            ty->pos.file, ty->pos.line, ty->pos.col);
@@ -271,7 +373,7 @@ static int topo_load_node_type(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *
             return -ENOMEM;
     }
     if ((x = topo_ld_get(ld, v, "properties")) != NULL)
-        bad |= topo_ld_propdefs(ld, x, "properties", 0, &ty->props, &ty->nprops);
+        bad |= topo_ld_propdefs(ld, x, "properties", TOPO_PD_TOSCA, &ty->props, &ty->nprops);
     return bad;
 }
 
@@ -463,13 +565,41 @@ static const struct {
     {"security_functions", topo_load_sf},
 };
 
-static int topo_load_definitions(struct topo_ld *ld, yaml_node_t *root)
+/* A type of a kind other than node (artifact, data, capability, ...). */
+static int topo_load_other_types(struct topo_ld *ld, yaml_node_t *root)
 {
     int bad = 0;
 
+    for (int kind = 0; kind < TOPO_K_COUNT; kind++) {
+        yaml_node_t *sec;
+        if (kind == TOPO_K_NODE || (sec = topo_ld_get(ld, root, topo_kind_section(kind))) == NULL ||
+            topo_empty(sec))
+            continue;
+        if (topo_ld_map(ld, sec, topo_kind_section(kind), NULL) < 0) {
+            bad = -EINVAL;
+            continue;
+        }
+        for (yaml_node_pair_t *p = sec->data.mapping.pairs.start; p < sec->data.mapping.pairs.top;
+             p++) {
+            int idx, r = topo_tdef_load(ld, kind, topo_ld_node(ld, p->key),
+                                        topo_ld_node(ld, p->value), &idx);
+            if (r == -ENOMEM || ld->oom)
+                return -ENOMEM;
+            bad |= r;
+        }
+    }
+    return bad;
+}
+
+static int topo_load_definitions(struct topo_ld *ld, yaml_node_t *root)
+{
+    int bad = topo_load_other_types(ld, root);
+
+    if (bad == -ENOMEM)
+        return bad;
     for (size_t s = 0; s < sizeof(topo_sections) / sizeof(topo_sections[0]); s++) {
         yaml_node_t *sec = topo_ld_get(ld, root, topo_sections[s].key);
-        if (sec == NULL)
+        if (sec == NULL || topo_empty(sec))
             continue;
         if (topo_ld_map(ld, sec, topo_sections[s].key, NULL) < 0) {
             bad = -EINVAL;
@@ -482,107 +612,6 @@ static int topo_load_definitions(struct topo_ld *ld, yaml_node_t *root)
                 return -ENOMEM;
             bad |= r;
         }
-    }
-    return bad;
-}
-
-/* ---- topology_template ---- */
-
-int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v);
-int topo_nodes_link(struct engine_topology *t, struct engine_diag *d);
-
-static int topo_load_group(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
-{
-    static const char *const keys[] = {"type", "description", "members", NULL};
-    const char *name = topo_ld_name(ld, k, "group"), *s;
-    struct topo_group *g;
-    yaml_node_t *x;
-    int bad = 0;
-
-    if (name == NULL || topo_ld_map(ld, v, name, keys) < 0)
-        return -EINVAL;
-    for (size_t i = 0; i < ld->t->ngroups; i++)
-        if (strcmp(ld->t->groups[i].name, name) == 0)
-            return topo_ld_err(ld, k, "group '%s' is defined twice", name);
-    if ((g = topo_push(&ld->t->groups, ld->t->ngroups, sizeof(*g))) == NULL)
-        return ld->oom = 1, -ENOMEM;
-    ld->t->ngroups++;
-    g->pos = topo_ld_pos(ld, k);
-    if ((g->name = topo_ld_strdup(ld, name)) == NULL)
-        return -ENOMEM;
-    s = "tosca.groups.Root";
-    if ((x = topo_ld_get(ld, v, "type")) != NULL && (s = topo_ld_name(ld, x, "group type")) &&
-        strcmp(s, "tosca.groups.Root") != 0)
-        bad = topo_ld_err(ld, x, "group type '%s': expected tosca.groups.Root", s);
-    if ((g->type = topo_ld_strdup(ld, "tosca.groups.Root")) == NULL)
-        return -ENOMEM;
-    if ((x = topo_ld_get(ld, v, "description")) != NULL) {
-        if ((s = topo_ld_scalar(ld, x, "description")) == NULL)
-            bad = -EINVAL;
-        else if ((g->description = topo_ld_strdup(ld, s)) == NULL)
-            return -ENOMEM;
-    }
-    if ((x = topo_ld_get(ld, v, "members")) == NULL)
-        return topo_ld_err(ld, v, "group '%s': expected members: [NODE, ...]", name);
-    if (topo_ld_seq(ld, x, "members") < 0)
-        return -EINVAL;
-    for (yaml_node_item_t *i = x->data.sequence.items.start; i < x->data.sequence.items.top; i++) {
-        yaml_node_t *m = topo_ld_node(ld, *i);
-        int n;
-        if ((s = topo_ld_name(ld, m, "group member")) == NULL) {
-            bad = -EINVAL;
-            continue;
-        }
-        if ((n = topo_node_find(ld->t, s)) < 0) {
-            bad = topo_ld_err(ld, m, "group '%s': member '%s' is not a node of node_templates",
-                              name, s);
-            continue;
-        }
-        size_t *slot = topo_push(&g->members, g->nmembers, sizeof(*slot));
-        if (slot == NULL)
-            return ld->oom = 1, -ENOMEM;
-        *slot = (size_t)n;
-        g->nmembers++;
-    }
-    return bad;
-}
-
-static int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
-{
-    static const char *const keys[] = {"description", "node_templates", "groups", NULL};
-    yaml_node_t *nt, *gs;
-    int bad = 0, r;
-
-    if (topo_ld_map(ld, tt, "topology_template", keys) < 0)
-        return -EINVAL;
-    if ((nt = topo_ld_get(ld, tt, "node_templates")) == NULL)
-        return topo_ld_err(ld, tt, "topology_template: expected node_templates");
-    if (topo_ld_map(ld, nt, "node_templates", NULL) < 0)
-        return -EINVAL;
-    if (nt->data.mapping.pairs.top == nt->data.mapping.pairs.start)
-        return topo_ld_err(ld, nt, "node_templates: expected at least one node");
-    for (yaml_node_pair_t *p = nt->data.mapping.pairs.start; p < nt->data.mapping.pairs.top; p++) {
-        if ((r = topo_load_node(ld, topo_ld_node(ld, p->key), topo_ld_node(ld, p->value))) ==
-            -ENOMEM)
-            return r;
-        bad |= r;
-    }
-    /* Every later lookup of a node by name (requirements, groups, state) uses the index. */
-    if (engine_name_index_build(&ld->t->node_index, ld->t->nodes, ld->t->nnodes,
-                                sizeof(*ld->t->nodes), offsetof(struct topo_node, name)) < 0)
-        return ld->oom = 1, -ENOMEM;
-    if ((r = topo_nodes_link(ld->t, ld->d)) == -ENOMEM)
-        return r;
-    bad |= r;
-    if ((gs = topo_ld_get(ld, tt, "groups")) == NULL)
-        return bad;
-    if (topo_ld_map(ld, gs, "groups", NULL) < 0)
-        return -EINVAL;
-    for (yaml_node_pair_t *p = gs->data.mapping.pairs.start; p < gs->data.mapping.pairs.top; p++) {
-        if ((r = topo_load_group(ld, topo_ld_node(ld, p->key), topo_ld_node(ld, p->value))) ==
-            -ENOMEM)
-            return r;
-        bad |= r;
     }
     return bad;
 }
@@ -613,6 +642,8 @@ static int topo_load(struct engine_topology **out, const char *buf, size_t len, 
         nseen = 1;
     }
     r = topo_catalog_load(t, engine_topology_modules_dir(), &local);
+    if (r == 0)
+        r = topo_normative_load(t, &local);
     if (r == 0)
         r = topo_with_document(t, name, buf, len, &local, topo_load_file_doc, &f);
     if (r == 0 && local.n > 0)

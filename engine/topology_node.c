@@ -111,6 +111,41 @@ static int topo_load_mls(struct topo_ld *ld, struct topo_node *n, const char *pr
     return bad;
 }
 
+/* Scalar property I of N set by function V: get_input of an input with a value takes that
+ * value (3.4.1: inputs are resolved when the template is deployed, which a check is); any
+ * other function is kept for the orchestrator and the property counts as set. */
+static int topo_node_prop_function(struct topo_ld *ld, struct topo_node *n, size_t i,
+                                   yaml_node_t *v, const char *what)
+{
+    yaml_node_t *arg = topo_ld_node(ld, v->data.mapping.pairs.start->value);
+    const char *fn = (const char *)topo_ld_node(ld, v->data.mapping.pairs.start->key)
+                         ->data.scalar.value,
+               *why = NULL;
+    char *canon = NULL;
+
+    if (n->fnset == NULL && (n->fnset = calloc(n->pub.nprops, 1)) == NULL)
+        return ld->oom = 1, -ENOMEM;
+    n->fnset[i] = 1;
+    if (strcmp(fn, "get_input") != 0 || arg->type != YAML_SCALAR_NODE)
+        return 0;
+    for (size_t j = 0; j < ld->t->ninputs; j++) {
+        const struct topo_input *in = &ld->t->inputs[j];
+        if (strcmp(in->def.name, (const char *)arg->data.scalar.value) != 0 || in->value == NULL)
+            continue;
+        int r = engine_topology_value_parse(&canon, n->props[i].type, in->value, &why);
+        if (r == -ENOMEM)
+            return ld->oom = 1, r;
+        if (r < 0)
+            return topo_ld_err(ld, v, "%s: input %s is '%.64s', not %s %s: %s", what, in->def.name,
+                               in->value, n->props[i].type == ENGINE_TOPOLOGY_INTEGER ? "an" : "a",
+                               engine_topology_type_name(n->props[i].type), why);
+        n->props[i].value = canon;
+        n->fnset[i] = 0;
+        return 0;
+    }
+    return 0;
+}
+
 /* A property assignment: a scalar of the type's property, or a multi_level_security map. */
 static int topo_load_prop(struct topo_ld *ld, struct topo_node *n, const struct topo_type *ty,
                           yaml_node_t *k, yaml_node_t *v)
@@ -142,6 +177,9 @@ static int topo_load_prop(struct topo_ld *ld, struct topo_node *n, const struct 
         ;
     if (i == n->pub.nprops) {
         char list[512];
+        int r = topo_node_tosca_prop(ld, n, name, k, v);
+        if (r != 0)
+            return r < 0 ? r : 0;
         topo_prop_names(ty, list, sizeof(list));
         return topo_ld_err(ld, k,
                            "node %s: type %s has no property '%s'; expected %s, or a "
@@ -151,8 +189,18 @@ static int topo_load_prop(struct topo_ld *ld, struct topo_node *n, const struct 
     snprintf(what, sizeof(what), "node %s: property %s", n->name, name);
     free((char *)n->props[i].value);
     n->props[i].value = NULL;
+    switch (topo_function_check(ld, v, what)) {
+    case 0:
+        break;
+    case 1:
+        return topo_node_prop_function(ld, n, i, v, what);
+    default:
+        return -EINVAL;
+    }
     if (topo_ld_value(ld, v, n->props[i].type, what, (char **)&n->props[i].value) < 0)
         return -EINVAL;
+    if (ty->eprops[i].def->ncons > 0 && topo_value_check(ld, v, ty->eprops[i].def, what) < 0)
+        return -EINVAL; /* TOSCA constraints (3.6.3) on a scalar */
     if (ty->eprops[i].def->listen) {
         long long port = strtoll(n->props[i].value, NULL, 10);
         if (port < 1 || port > 65535)
@@ -185,7 +233,8 @@ static int topo_node_props_required(struct topo_ld *ld, struct topo_node *n,
 {
     int bad = 0;
     for (size_t i = 0; i < ty->neprops; i++)
-        if (ty->eprops[i].def->required && n->props[i].value == NULL)
+        if (ty->eprops[i].def->required && n->props[i].value == NULL &&
+            !(n->fnset != NULL && n->fnset[i]))
             bad = topo_ld_err(ld, at,
                               "node %s: property %s (%s) is required by type %s and has no "
                               "default; expected a value under properties",
@@ -219,25 +268,24 @@ static int topo_node_levels(struct topo_ld *ld, struct topo_node *n)
     return 0;
 }
 
-static int topo_relationship_normative(const char *rel)
+/* A relationship type (normative or the topology's) or a relationship template. */
+static int topo_relationship_known(const struct engine_topology *t, const char *rel)
 {
-    static const char *const types[] = {"Root",       "DependsOn", "HostedOn", "ConnectsTo",
-                                        "AttachesTo", "RoutesTo",  NULL};
-    if (strncmp(rel, "tosca.relationships.", 20) != 0)
-        return 0;
-    for (size_t i = 0; types[i] != NULL; i++)
-        if (strcmp(rel + 20, types[i]) == 0)
+    if (topo_tdef_find(t, TOPO_K_RELATIONSHIP, rel) >= 0)
+        return 1;
+    for (size_t i = 0; i < t->nrtemplates; i++)
+        if (strcmp(t->rtemplates[i], rel) == 0)
             return 1;
     return 0;
 }
 
 static int topo_load_nreq(struct topo_ld *ld, struct topo_node *n, yaml_node_t *item)
 {
-    static const char *const keys[] = {"node", "relationship", NULL};
     yaml_node_pair_t *p;
     yaml_node_t *k, *v, *x = NULL;
     const char *name, *target, *rel = NULL;
     struct topo_nreq *r;
+    int abstract = 0;
 
     if (topo_ld_map(ld, item, "requirement", NULL) < 0)
         return -EINVAL;
@@ -250,29 +298,32 @@ static int topo_load_nreq(struct topo_ld *ld, struct topo_node *n, yaml_node_t *
     if ((name = topo_ld_name(ld, k, "requirement")) == NULL)
         return -EINVAL;
     if (v->type == YAML_MAPPING_NODE) {
-        if (topo_ld_map(ld, v, "requirement", keys) < 0)
+        yaml_node_t *tv;
+        if (topo_nreq_long(ld, n->name, name, v, &tv, &rel, &x) < 0)
             return -EINVAL;
-        if ((x = topo_ld_get(ld, v, "relationship")) != NULL &&
-            (rel = topo_ld_name(ld, x, "relationship")) == NULL)
-            return -EINVAL;
-        if ((v = topo_ld_get(ld, v, "node")) == NULL)
-            return topo_ld_err(ld, k, "node %s: requirement %s: expected a key 'node'", n->name,
-                               name);
+        v = tv != NULL ? tv : v;
+        abstract = tv == NULL;
     }
-    if ((target = topo_ld_name(ld, v, "requirement target")) == NULL)
+    if (abstract)
+        target = NULL;
+    else if ((target = topo_ld_name(ld, v, "requirement target")) == NULL)
         return -EINVAL;
-    if (rel != NULL && !topo_relationship_normative(rel))
+    else if (topo_node_find(ld->t, target) < 0 && topo_tdef_find(ld->t, TOPO_K_NODE, target) >= 0)
+        abstract = 1; /* a node type: the orchestrator selects a node (3.8.2) */
+    if (rel != NULL && !topo_relationship_known(ld->t, rel))
         return topo_ld_err(ld, x,
-                           "node %s: requirement %s: relationship '%s': expected a normative "
-                           "TOSCA relationship type (tosca.relationships.DependsOn, HostedOn, "
-                           "ConnectsTo, AttachesTo or RoutesTo)",
+                           "node %s: requirement %s: relationship '%s': expected a relationship "
+                           "type (tosca.relationships.DependsOn, HostedOn, ConnectsTo, "
+                           "AttachesTo, RoutesTo or one of relationship_types) or a "
+                           "relationship template",
                            n->name, name, rel);
     if ((r = topo_push(&n->reqs, n->nreqs, sizeof(*r))) == NULL)
         return ld->oom = 1, -ENOMEM;
     n->nreqs++;
     r->pos = topo_ld_pos(ld, v);
+    r->abstract = abstract;
     if ((r->name = topo_ld_strdup(ld, name)) == NULL ||
-        (r->node = topo_ld_strdup(ld, target)) == NULL ||
+        (target != NULL && (r->node = topo_ld_strdup(ld, target)) == NULL) ||
         (rel != NULL && (r->relationship = topo_ld_strdup(ld, rel)) == NULL))
         return -ENOMEM;
     return 0;
@@ -311,8 +362,10 @@ static int topo_node_check_mechs(struct topo_ld *ld, const struct topo_node *n)
 
 int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
 {
-    static const char *const keys[] = {"type",       "description",  "metadata",
-                                       "properties", "requirements", NULL};
+    static const char *const keys[] = {
+        "type",       "description",  "metadata",   "properties", "requirements",
+        "attributes", "capabilities", "interfaces", "artifacts",  "node_filter",
+        "copy",       "directives",   NULL};
     const char *name = topo_ld_name(ld, k, "node"), *tname;
     struct topo_node *n;
     yaml_node_t *x;
@@ -324,6 +377,7 @@ int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
         return ld->oom = 1, -ENOMEM;
     ld->t->nnodes++;
     n->pos = topo_ld_pos(ld, k);
+    n->tdef = -1;
     if ((n->name = topo_ld_strdup(ld, name)) == NULL)
         return -ENOMEM;
     n->pub.name = n->name;
@@ -341,6 +395,10 @@ int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
     n->type = (size_t)ti;
     n->pub.type = ld->t->types[ti].name;
     const struct topo_type *ty = &ld->t->types[ti];
+    n->tdef = topo_tdef_find(ld->t, TOPO_K_NODE, ty->name);
+    if (n->tdef < 0) /* a unikernel type with no node_types entry */
+        n->tdef = topo_tdef_find(ld->t, TOPO_K_NODE, ty->normative);
+    n->runs = ty->nmods > 0;
     if ((r = topo_node_props_init(ld, n, ty)) < 0)
         return r;
     n->typed = 1;
@@ -361,6 +419,11 @@ int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
     }
     if (!bad) /* a property whose value was refused would be reported twice */
         bad = topo_node_props_required(ld, n, ty, k);
+    if (!bad)
+        bad = topo_node_tosca_required(ld, n, topo_ld_get(ld, v, "properties"), k);
+    if ((r = topo_node_tosca(ld, n, v)) == -ENOMEM)
+        return r;
+    bad |= r;
     if ((x = topo_ld_get(ld, v, "requirements")) != NULL) {
         if (topo_ld_seq(ld, x, "requirements") < 0)
             return -EINVAL;
@@ -400,6 +463,8 @@ int topo_nodes_link(struct engine_topology *t, struct engine_diag *d)
         int backends = 0;
         for (size_t j = 0; j < n->nreqs; j++) {
             struct topo_nreq *r = &n->reqs[j];
+            if (r->abstract)
+                continue;
             int target = topo_node_find(t, r->node);
             if (ty->builtin >= 0 && strcmp(r->name, "application") == 0)
                 backends++;

@@ -17,6 +17,18 @@ static const struct {
     {"tosca.nodes.DBMS", "tosca.nodes.SoftwareComponent"},
     {"tosca.nodes.Database", "tosca.nodes.Root"},
     {"tosca.nodes.LoadBalancer", "tosca.nodes.Root"},
+    {"tosca.nodes.Abstract.Compute", "tosca.nodes.Root"},
+    {"tosca.nodes.Abstract.Storage", "tosca.nodes.Root"},
+    {"tosca.nodes.Storage.ObjectStorage", "tosca.nodes.Abstract.Storage"},
+    {"tosca.nodes.Storage.BlockStorage", "tosca.nodes.Abstract.Storage"},
+    {"tosca.nodes.BlockStorage", "tosca.nodes.Root"},
+    {"tosca.nodes.ObjectStorage", "tosca.nodes.Root"},
+    {"tosca.nodes.Container.Runtime", "tosca.nodes.SoftwareComponent"},
+    {"tosca.nodes.Container.Application", "tosca.nodes.Root"},
+    {"tosca.nodes.Container.Application.Docker", "tosca.nodes.Container.Application"},
+    {"tosca.nodes.network.Network", "tosca.nodes.Root"},
+    {"tosca.nodes.network.Port", "tosca.nodes.Root"},
+    {"tosca.nodes.network.FloatingIP", "tosca.nodes.Root"},
 };
 
 #define TOPO_NNORMATIVE (sizeof(topo_normative) / sizeof(topo_normative[0]))
@@ -29,10 +41,14 @@ static const struct {
     {"tosca.nodes.LoadBalancer", {"log", "lb_proxy", NULL}},
 };
 
+/* The normative node type NAME, also by its short name (`Compute`, `tosca:Compute`). */
 static int topo_normative_find(const char *name)
 {
+    if (strncmp(name, "tosca:", 6) == 0)
+        name += 6;
     for (size_t i = 0; i < TOPO_NNORMATIVE; i++)
-        if (strcmp(topo_normative[i].name, name) == 0)
+        if (strcmp(topo_normative[i].name, name) == 0 ||
+            (strchr(name, '.') == NULL && strcmp(topo_normative[i].name + 12, name) == 0))
             return (int)i;
     return -1;
 }
@@ -239,6 +255,8 @@ static int topo_type_resolve(struct engine_topology *t, size_t idx, struct engin
         bad |= r;
     }
     for (size_t i = 0; i < ty->nprops; i++) {
+        if (!ty->props[i].scalar)
+            continue; /* a TOSCA value, not one a node changes at run time */
         if ((r = topo_eprop_add(ty, &ty->props[i], ty->props[i].def, d)) == -ENOMEM)
             return r;
         bad |= r;

@@ -57,11 +57,61 @@ const char *topo_file_intern(struct engine_topology *t, const char *file)
 
 void topo_propdefs_free(struct topo_propdef *v, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        topo_propdef_clear(&v[i]);
+    free(v);
+}
+
+static void topo_caps_free(struct topo_cap *v, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         free(v[i].name);
-        free(v[i].def);
+        free(v[i].type);
     }
     free(v);
+}
+
+static void topo_strs_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void topo_tdef_free(struct topo_tdef *d)
+{
+    free(d->name);
+    free(d->derived_from);
+    topo_propdefs_free(d->props, d->nprops);
+    topo_propdefs_free(d->attrs, d->nattrs);
+    topo_caps_free(d->caps, d->ncaps);
+    topo_caps_free(d->ifaces, d->nifaces);
+    for (size_t i = 0; i < d->nreqs; i++) {
+        free(d->reqs[i].name);
+        free(d->reqs[i].capability);
+        free(d->reqs[i].node);
+        free(d->reqs[i].relationship);
+    }
+    free(d->reqs);
+    topo_strs_free(d->ops, d->nops);
+    topo_cons_free(d->cons, d->ncons);
+}
+
+/* What the TOSCA reader adds to the model: types of every kind, inputs, references. */
+static void topo_tosca_free(struct engine_topology *t)
+{
+    for (size_t i = 0; i < t->ntdefs; i++)
+        topo_tdef_free(&t->tdefs[i]);
+    free(t->tdefs);
+    for (size_t i = 0; i < t->ninputs; i++) {
+        topo_propdef_clear(&t->inputs[i].def);
+        free(t->inputs[i].value);
+    }
+    free(t->inputs);
+    topo_strs_free(t->rtemplates, t->nrtemplates);
+    for (size_t i = 0; i < t->nrefs; i++)
+        free(t->refs[i].name);
+    free(t->refs);
 }
 
 void topo_params_free(struct topo_param *v, size_t n)
@@ -151,6 +201,7 @@ static void topo_node_free(struct topo_node *n)
     for (size_t i = 0; i < n->pub.nprops; i++)
         free((char *)n->props[i].value);
     free(n->props);
+    free(n->fnset);
     for (size_t i = 0; i < n->nmls; i++) {
         free(n->mls[i].prop);
         for (size_t j = 0; j < n->mls[i].nlevels; j++) {
@@ -196,6 +247,7 @@ void engine_topology_free(struct engine_topology *t)
         free(t->groups[i].members);
     }
     free(t->groups);
+    topo_tosca_free(t);
     for (size_t i = 0; i < t->nfiles; i++)
         free(t->files[i]);
     free(t->files);

@@ -181,6 +181,14 @@ static void test_topology_load_duplicate_keys(void **state)
                  "t.yaml:3:1: error: topology: duplicate key 'node_types' (first at line 2)");
 }
 
+/* The top-level keys as an unknown key's message lists them. */
+#define TOP_KEYS                                                                                   \
+    "tosca_definitions_version, description, metadata, imports, node_types, unikernel_modules, "   \
+    "security_functions, topology_template, repositories, dsl_definitions, artifact_types, "       \
+    "data_types, capability_types, interface_types, relationship_types, group_types, "             \
+    "policy_types, namespace, tosca_default_namespace, template_name, template_author or "         \
+    "template_version"
+
 static void test_topology_load_errors(void **state)
 {
     (void)state;
@@ -217,9 +225,7 @@ static void test_topology_load_errors(void **state)
     expect_error(HEAD "topology_template:\n  node_templates: {}\n",
                  "t.yaml:3:19: error: node_templates: expected at least one node");
     expect_error(HEAD "bogus: 1\n",
-                 "t.yaml:2:1: error: topology: unknown key 'bogus'; expected "
-                 "tosca_definitions_version, description, metadata, imports, node_types, "
-                 "unikernel_modules, security_functions or topology_template");
+                 "t.yaml:2:1: error: topology: unknown key 'bogus'; expected " TOP_KEYS);
 }
 
 static void test_topology_load_reserved(void **state)
@@ -234,9 +240,7 @@ static void test_topology_load_reserved(void **state)
                  "[A-Za-z0-9_.-], starting with a letter or '_', other than a YAML boolean or "
                  "null word");
     expect_error(HEAD "base: &b {type: ws}\n",
-                 "t.yaml:2:1: error: topology: unknown key 'base'; expected "
-                 "tosca_definitions_version, description, metadata, imports, node_types, "
-                 "unikernel_modules, security_functions or topology_template");
+                 "t.yaml:2:1: error: topology: unknown key 'base'; expected " TOP_KEYS);
     expect_error(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
                       "topology_template:\n"
                       "  node_templates:\n"
@@ -250,8 +254,9 @@ static void test_topology_load_reserved(void **state)
                       "    a: {type: ws}\n"
                       "    b: {type: ws, requirements: [{x: {node: a, relationship: Uses}}]}\n",
                  "t.yaml:6:62: error: node b: requirement x: relationship 'Uses': expected a "
-                 "normative TOSCA relationship type (tosca.relationships.DependsOn, HostedOn, "
-                 "ConnectsTo, AttachesTo or RoutesTo)");
+                 "relationship type (tosca.relationships.DependsOn, HostedOn, ConnectsTo, "
+                 "AttachesTo, RoutesTo or one of relationship_types) or a relationship "
+                 "template");
 }
 
 /* A type given both under node_types and unikernel_modules is one type. */

@@ -1,0 +1,585 @@
+/* topology_defs.c — TOSCA type definitions of every kind (Simple Profile 3.7): artifact, data,
+ * capability, interface, relationship, node, group and policy types, the normative ones
+ * (compiled in from tosca_normative.yaml) and the topology's, their derivation and lookups. */
+#include "topology_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* tosca_normative.yaml, linked in by topology_normative.S. */
+extern const char topo_normative_yaml[];
+extern const char topo_normative_yaml_end[];
+
+static const char *const topo_common_keys[] = {"derived_from", "description", "version", "metadata",
+                                               NULL};
+
+static const struct {
+    const char *section, *prefix, *what;
+    const char *const keys[12]; /* beyond topo_common_keys */
+} topo_kinds[TOPO_K_COUNT] = {
+    [TOPO_K_ARTIFACT] = {"artifact_types",
+                         "tosca.artifacts.",
+                         "artifact type",
+                         {"mime_type", "file_ext", "properties", NULL}},
+    [TOPO_K_DATA] = {"data_types",
+                     "tosca.datatypes.",
+                     "data type",
+                     {"properties", "constraints", "key_schema", "entry_schema", NULL}},
+    [TOPO_K_CAPABILITY] = {"capability_types",
+                           "tosca.capabilities.",
+                           "capability type",
+                           {"properties", "attributes", "valid_source_types", NULL}},
+    [TOPO_K_INTERFACE] = {"interface_types",
+                          "tosca.interfaces.",
+                          "interface type",
+                          {"inputs", "operations", "notifications", NULL}},
+    [TOPO_K_RELATIONSHIP] = {"relationship_types",
+                             "tosca.relationships.",
+                             "relationship type",
+                             {"properties", "attributes", "interfaces", "valid_target_types",
+                              NULL}},
+    [TOPO_K_NODE] = {"node_types",
+                     "tosca.nodes.",
+                     "node type",
+                     {"properties", "attributes", "requirements", "capabilities", "interfaces",
+                      "artifacts", NULL}},
+    [TOPO_K_GROUP] = {"group_types",
+                      "tosca.groups.",
+                      "group type",
+                      {"properties", "attributes", "members", "requirements", "capabilities",
+                       "interfaces", NULL}},
+    [TOPO_K_POLICY] = {"policy_types",
+                       "tosca.policies.",
+                       "policy type",
+                       {"properties", "targets", "triggers", NULL}},
+};
+
+const char *topo_kind_section(int kind)
+{
+    return kind >= 0 && kind < TOPO_K_COUNT ? topo_kinds[kind].section : NULL;
+}
+
+/* ---- lookups ---- */
+
+static int topo_tdef_find_exact(const struct engine_topology *t, int kind, const char *name)
+{
+    for (size_t i = 0; i < t->ntdefs; i++)
+        if (t->tdefs[i].kind == kind && strcmp(t->tdefs[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int topo_tdef_find(const struct engine_topology *t, int kind, const char *name)
+{
+    char full[TOPO_NAME_MAX + 32];
+    int i = topo_tdef_find_exact(t, kind, name);
+
+    if (i >= 0 || kind < 0 || kind >= TOPO_K_COUNT)
+        return i;
+    /* a normative type's short name (3.1.3): Compute, tosca:Compute */
+    if (strncmp(name, "tosca:", 6) == 0)
+        name += 6;
+    if (strchr(name, '.') != NULL && strncmp(name, "tosca.", 6) != 0)
+        return -1;
+    snprintf(full, sizeof(full), "%s%s", topo_kinds[kind].prefix, name);
+    i = topo_tdef_find_exact(t, kind, full);
+    return i >= 0 && t->tdefs[i].builtin ? i : -1;
+}
+
+int topo_tdef_is_a(const struct engine_topology *t, int i, const char *ancestor)
+{
+    int a = i >= 0 ? topo_tdef_find(t, t->tdefs[i].kind, ancestor) : -1;
+    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++)
+        if (j == a)
+            return 1;
+    return 0;
+}
+
+static const struct topo_propdef *topo_propdef_in(const struct topo_propdef *v, size_t n,
+                                                  const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].name, name) == 0)
+            return &v[i];
+    return NULL;
+}
+
+const struct topo_propdef *topo_tdef_prop(const struct engine_topology *t, int i, const char *name,
+                                          int attr)
+{
+    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++) {
+        const struct topo_tdef *d = &t->tdefs[j];
+        const struct topo_propdef *p;
+        if (!attr && d->utype >= 0)
+            p = topo_propdef_in(t->types[d->utype].props, t->types[d->utype].nprops, name);
+        else
+            p = attr ? topo_propdef_in(d->attrs, d->nattrs, name)
+                     : topo_propdef_in(d->props, d->nprops, name);
+        if (p != NULL)
+            return p;
+    }
+    return NULL;
+}
+
+int topo_tdef_props_each(const struct engine_topology *t, int i, int attr,
+                         int (*fn)(const struct topo_propdef *p, void *arg), void *arg)
+{
+    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++) {
+        const struct topo_tdef *d = &t->tdefs[j];
+        const struct topo_propdef *v = attr ? d->attrs : d->props;
+        size_t n = attr ? d->nattrs : d->nprops;
+        if (!attr && d->utype >= 0) {
+            v = t->types[d->utype].props;
+            n = t->types[d->utype].nprops;
+        }
+        for (size_t k = 0; k < n; k++) {
+            int r;
+            if (topo_tdef_prop(t, i, v[k].name, attr) != &v[k])
+                continue; /* redefined by a type below */
+            if ((r = fn(&v[k], arg)) != 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+static const struct topo_cap *topo_cap_in(const struct topo_cap *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].name, name) == 0)
+            return &v[i];
+    return NULL;
+}
+
+const struct topo_cap *topo_tdef_cap(const struct engine_topology *t, int i, const char *name)
+{
+    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++) {
+        const struct topo_cap *c = topo_cap_in(t->tdefs[j].caps, t->tdefs[j].ncaps, name);
+        if (c != NULL)
+            return c;
+    }
+    return NULL;
+}
+
+const struct topo_cap *topo_tdef_iface(const struct engine_topology *t, int i, const char *name)
+{
+    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++) {
+        const struct topo_cap *c = topo_cap_in(t->tdefs[j].ifaces, t->tdefs[j].nifaces, name);
+        if (c != NULL && c->type != NULL)
+            return c;
+    }
+    return NULL;
+}
+
+const struct topo_reqdef *topo_tdef_req(const struct engine_topology *t, int i, const char *name)
+{
+    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++)
+        for (size_t k = 0; k < t->tdefs[j].nreqs; k++)
+            if (strcmp(t->tdefs[j].reqs[k].name, name) == 0)
+                return &t->tdefs[j].reqs[k];
+    return NULL;
+}
+
+int topo_tdef_has_op(const struct engine_topology *t, int i, const char *op)
+{
+    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++)
+        for (size_t k = 0; k < t->tdefs[j].nops; k++)
+            if (strcmp(t->tdefs[j].ops[k], op) == 0)
+                return 1;
+    return 0;
+}
+
+/* ---- reading a definition ---- */
+
+static int topo_ld_names(struct topo_ld *ld, const yaml_node_t *n, const char *what)
+{
+    int bad = 0;
+    if (topo_ld_seq(ld, n, what) < 0)
+        return -EINVAL;
+    for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+        if (topo_ld_name(ld, topo_ld_node(ld, *i), what) == NULL)
+            bad = -EINVAL;
+    return bad;
+}
+
+/* NAME: TYPE or NAME: {type: TYPE, ...} into *V; KEYS are the long form's keys. */
+static int topo_ld_named_types(struct topo_ld *ld, const yaml_node_t *n, const char *what,
+                               const char *const *keys, int type_required, struct topo_cap **v,
+                               size_t *nv)
+{
+    int bad = 0;
+
+    if (topo_ld_map(ld, n, what, NULL) < 0)
+        return -EINVAL;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = topo_ld_node(ld, p->key), *x = topo_ld_node(ld, p->value), *ty = x;
+        const char *name = topo_ld_name(ld, k, what), *s = NULL;
+        struct topo_cap *c;
+        if (name == NULL) {
+            bad = -EINVAL;
+            continue;
+        }
+        if (x->type == YAML_MAPPING_NODE) {
+            if (topo_ld_map(ld, x, name, keys) < 0) {
+                bad = -EINVAL;
+                continue;
+            }
+            ty = topo_ld_get(ld, x, "type");
+            if (ty == NULL && type_required) {
+                bad = topo_ld_err(ld, x, "%s %s: expected a key 'type'", what, name);
+                continue;
+            }
+        }
+        if (ty != NULL && (s = topo_ld_name(ld, ty, what)) == NULL) {
+            bad = -EINVAL;
+            continue;
+        }
+        if ((c = topo_push(v, *nv, sizeof(*c))) == NULL)
+            return ld->oom = 1, -ENOMEM;
+        (*nv)++;
+        c->pos = topo_ld_pos(ld, ty ? ty : k);
+        if ((c->name = topo_ld_strdup(ld, name)) == NULL ||
+            (s != NULL && (c->type = topo_ld_strdup(ld, s)) == NULL))
+            return -ENOMEM;
+    }
+    return bad;
+}
+
+/* requirements: [{NAME: CAPABILITY | {capability, node, relationship, occurrences, ...}}] */
+static int topo_ld_reqdefs(struct topo_ld *ld, const yaml_node_t *n, struct topo_tdef *d)
+{
+    static const char *const keys[] = {
+        "capability", "node", "relationship", "occurrences", "description", "node_filter", NULL};
+    int bad = 0;
+
+    if (topo_ld_seq(ld, n, "requirements") < 0)
+        return -EINVAL;
+    for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+        yaml_node_t *item = topo_ld_node(ld, *i), *k, *v, *x;
+        struct topo_reqdef *r;
+        const char *name, *s;
+        if (topo_ld_map(ld, item, "requirement", NULL) < 0 ||
+            item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1) {
+            bad = item->type == YAML_MAPPING_NODE
+                      ? topo_ld_err(ld, item, "requirement: expected one NAME: DEFINITION")
+                      : -EINVAL;
+            continue;
+        }
+        k = topo_ld_node(ld, item->data.mapping.pairs.start->key);
+        v = topo_ld_node(ld, item->data.mapping.pairs.start->value);
+        if ((name = topo_ld_name(ld, k, "requirement")) == NULL) {
+            bad = -EINVAL;
+            continue;
+        }
+        if ((r = topo_push(&d->reqs, d->nreqs, sizeof(*r))) == NULL)
+            return ld->oom = 1, -ENOMEM;
+        d->nreqs++;
+        r->pos = topo_ld_pos(ld, k);
+        if ((r->name = topo_ld_strdup(ld, name)) == NULL)
+            return -ENOMEM;
+        if (v->type == YAML_SCALAR_NODE) {
+            if ((s = topo_ld_name(ld, v, "requirement capability")) == NULL)
+                bad = -EINVAL;
+            else if ((r->capability = topo_ld_strdup(ld, s)) == NULL)
+                return -ENOMEM;
+            continue;
+        }
+        if (topo_ld_map(ld, v, name, keys) < 0) {
+            bad = -EINVAL;
+            continue;
+        }
+        if ((x = topo_ld_get(ld, v, "capability")) != NULL &&
+            (s = topo_ld_name(ld, x, "capability")) != NULL &&
+            (r->capability = topo_ld_strdup(ld, s)) == NULL)
+            return -ENOMEM;
+        if ((x = topo_ld_get(ld, v, "node")) != NULL && (s = topo_ld_name(ld, x, "node")) != NULL &&
+            (r->node = topo_ld_strdup(ld, s)) == NULL)
+            return -ENOMEM;
+        if ((x = topo_ld_get(ld, v, "relationship")) != NULL) {
+            yaml_node_t *rt = x->type == YAML_MAPPING_NODE ? topo_ld_get(ld, x, "type") : x;
+            if (rt == NULL || (s = topo_ld_name(ld, rt, "relationship")) == NULL)
+                bad = rt == NULL ? topo_ld_err(ld, x, "relationship: expected a key 'type'")
+                                 : -EINVAL;
+            else if ((r->relationship = topo_ld_strdup(ld, s)) == NULL)
+                return -ENOMEM;
+        }
+        if (ld->errors > 0)
+            bad = -EINVAL;
+    }
+    return bad;
+}
+
+/* An interface type's body: keys other than the fixed ones are operations (1.0, 1.2); 1.3's
+ * `operations:` holds them too. */
+static int topo_ld_iface_type(struct topo_ld *ld, const yaml_node_t *v, struct topo_tdef *d)
+{
+    static const char *const fixed[] = {"derived_from", "description",   "version", "metadata",
+                                        "inputs",       "notifications", NULL};
+    const yaml_node_t *ops = topo_ld_get(ld, v, "operations");
+
+    for (int pass = 0; pass < 2; pass++) {
+        const yaml_node_t *m = pass == 0 ? v : ops;
+        if (m == NULL)
+            continue;
+        if (pass == 1 && topo_ld_map(ld, m, "operations", NULL) < 0)
+            return -EINVAL;
+        for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+             p++) {
+            const char *k = topo_ld_key(ld, p);
+            size_t i;
+            char **slot;
+            for (i = 0; pass == 0 && fixed[i] && strcmp(fixed[i], k) != 0; i++)
+                ;
+            if ((pass == 0 && fixed[i] != NULL) || (pass == 0 && strcmp(k, "operations") == 0))
+                continue;
+            if ((slot = topo_push(&d->ops, d->nops, sizeof(*slot))) == NULL ||
+                (*slot = topo_ld_strdup(ld, k)) == NULL)
+                return ld->oom = 1, -ENOMEM;
+            d->nops++;
+        }
+    }
+    return 0;
+}
+
+static int topo_keys_of_kind(int kind, const char **keys, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; topo_common_keys[i] && n + 1 < max; i++)
+        keys[n++] = topo_common_keys[i];
+    for (size_t i = 0; topo_kinds[kind].keys[i] && n + 1 < max; i++)
+        keys[n++] = topo_kinds[kind].keys[i];
+    keys[n] = NULL;
+    return 0;
+}
+
+static int topo_tdef_body(struct topo_ld *ld, int kind, const char *name, yaml_node_t *v,
+                          struct topo_tdef *d)
+{
+    static const char *const cap_keys[] = {"type",       "description",        "properties",
+                                           "attributes", "valid_source_types", "occurrences",
+                                           NULL};
+    static const char *const if_keys[] = {"type",       "description",   "inputs",
+                                          "operations", "notifications", NULL};
+    yaml_node_t *x;
+    const char *s;
+    int bad = 0, r;
+
+    if ((x = topo_ld_get(ld, v, "derived_from")) != NULL) {
+        d->dpos = topo_ld_pos(ld, x);
+        if ((s = topo_ld_name(ld, x, "derived_from")) == NULL)
+            bad = -EINVAL;
+        else if ((d->derived_from = topo_ld_strdup(ld, s)) == NULL)
+            return -ENOMEM;
+    }
+    if ((x = topo_ld_get(ld, v, "description")) != NULL && !topo_ld_scalar(ld, x, "description"))
+        bad = -EINVAL;
+    if ((x = topo_ld_get(ld, v, "version")) != NULL && !topo_ld_scalar(ld, x, "version"))
+        bad = -EINVAL;
+    if ((x = topo_ld_get(ld, v, "metadata")) != NULL)
+        bad |= topo_ld_map(ld, x, "metadata", NULL);
+    if ((x = topo_ld_get(ld, v, "properties")) != NULL && (kind != TOPO_K_NODE || ld->builtin) &&
+        (r = topo_ld_propdefs(ld, x, "properties", TOPO_PD_TOSCA, &d->props, &d->nprops)) < 0)
+        bad = r;
+    if ((x = topo_ld_get(ld, v, "attributes")) != NULL &&
+        (r = topo_ld_propdefs(ld, x, "attributes", TOPO_PD_TOSCA, &d->attrs, &d->nattrs)) < 0)
+        bad = r;
+    if ((x = topo_ld_get(ld, v, "capabilities")) != NULL &&
+        (r = topo_ld_named_types(ld, x, "capability", cap_keys, 1, &d->caps, &d->ncaps)) < 0)
+        bad = r;
+    if ((x = topo_ld_get(ld, v, "interfaces")) != NULL &&
+        (r = topo_ld_named_types(ld, x, "interface", NULL, 0, &d->ifaces, &d->nifaces)) < 0)
+        bad = r;
+    else if (x != NULL && kind != TOPO_K_INTERFACE)
+        for (yaml_node_pair_t *p = x->data.mapping.pairs.start; p < x->data.mapping.pairs.top;
+             p++) /* operations a type adds to an interface (3.6.20) */
+            if (topo_ld_node(ld, p->value)->type == YAML_MAPPING_NODE &&
+                (r = topo_ld_iface_type(ld, topo_ld_node(ld, p->value), d)) < 0)
+                return r;
+    if ((x = topo_ld_get(ld, v, "requirements")) != NULL && (r = topo_ld_reqdefs(ld, x, d)) < 0)
+        bad = r;
+    if ((x = topo_ld_get(ld, v, "artifacts")) != NULL)
+        bad |= topo_ld_map(ld, x, "artifacts", NULL);
+    for (size_t i = 0; i < 4; i++) {
+        static const char *const lists[] = {"valid_source_types", "valid_target_types", "members",
+                                            "targets"};
+        if ((x = topo_ld_get(ld, v, lists[i])) != NULL)
+            bad |= topo_ld_names(ld, x, lists[i]);
+    }
+    if ((x = topo_ld_get(ld, v, "constraints")) != NULL &&
+        (r = topo_ld_constraints(ld, x, d->derived_from, name, &d->cons, &d->ncons)) < 0)
+        bad = r;
+    (void)if_keys;
+    if (kind == TOPO_K_INTERFACE && (r = topo_ld_iface_type(ld, v, d)) < 0)
+        bad = r;
+    return bad;
+}
+
+int topo_tdef_load(struct topo_ld *ld, int kind, yaml_node_t *k, yaml_node_t *v, int *out)
+{
+    const char *keys[24], *name = topo_ld_name(ld, k, topo_kinds[kind].what);
+    struct topo_tdef *d;
+    int i;
+
+    *out = -1;
+    if (name == NULL)
+        return -EINVAL;
+    if ((i = topo_tdef_find_exact(ld->t, kind, name)) >= 0) {
+        const struct topo_tdef *o = &ld->t->tdefs[i];
+        if (o->builtin)
+            return topo_ld_err(ld, k,
+                               "%s '%s' is a normative TOSCA type; expected a name of your own",
+                               topo_kinds[kind].what, name);
+        return topo_ld_err(ld, k, "%s '%s' is defined twice (first at %s:%d:%d)",
+                           topo_kinds[kind].what, name, o->pos.file, o->pos.line, o->pos.col);
+    }
+    topo_keys_of_kind(kind, keys, sizeof(keys) / sizeof(keys[0]));
+    if (v->type == YAML_SCALAR_NODE && v->data.scalar.length == 0 &&
+        v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+        ; /* `Name:` alone: an empty definition */
+    else if (topo_ld_map(ld, v, name, kind == TOPO_K_INTERFACE ? NULL : keys) < 0)
+        return -EINVAL;
+    if ((d = topo_push(&ld->t->tdefs, ld->t->ntdefs, sizeof(*d))) == NULL)
+        return ld->oom = 1, -ENOMEM;
+    *out = (int)ld->t->ntdefs++;
+    d->kind = kind;
+    d->builtin = ld->builtin;
+    d->parent = -1;
+    d->utype = -1;
+    d->pos = topo_ld_pos(ld, k);
+    if ((d->name = topo_ld_strdup(ld, name)) == NULL)
+        return -ENOMEM;
+    if (v->type != YAML_MAPPING_NODE)
+        return 0;
+    return topo_tdef_body(ld, kind, name, v, d);
+}
+
+/* ---- the normative types ---- */
+
+static int topo_normative_doc(struct topo_ld *ld, void *arg)
+{
+    yaml_node_t *root = yaml_document_get_root_node(ld->doc);
+    int bad = 0;
+
+    (void)arg;
+    ld->builtin = 1;
+    for (int kind = 0; root != NULL && kind < TOPO_K_COUNT; kind++) {
+        yaml_node_t *sec = topo_ld_get(ld, root, topo_kinds[kind].section);
+        if (sec == NULL || topo_ld_map(ld, sec, topo_kinds[kind].section, NULL) < 0)
+            continue;
+        for (yaml_node_pair_t *p = sec->data.mapping.pairs.start; p < sec->data.mapping.pairs.top;
+             p++) {
+            int idx, r = topo_tdef_load(ld, kind, topo_ld_node(ld, p->key),
+                                        topo_ld_node(ld, p->value), &idx);
+            if (r == -ENOMEM)
+                return r;
+            bad |= r;
+        }
+    }
+    return bad;
+}
+
+int topo_normative_load(struct engine_topology *t, struct engine_diag *d)
+{
+    return topo_with_document(t, "<normative types>", topo_normative_yaml,
+                              (size_t)(topo_normative_yaml_end - topo_normative_yaml), d,
+                              topo_normative_doc, NULL);
+}
+
+/* ---- resolution ---- */
+
+static int topo_tdef_resolve(struct engine_topology *t, size_t i, struct engine_diag *d);
+
+static int topo_tdef_parent(struct engine_topology *t, struct topo_tdef *x, struct engine_diag *d)
+{
+    char root[64];
+    int p;
+
+    if (x->derived_from == NULL) {
+        /* a type without derived_from derives from its kind's root (1.3, 3.7.1) */
+        snprintf(root, sizeof(root), "%sRoot", topo_kinds[x->kind].prefix);
+        p = topo_tdef_find_exact(t, x->kind, root);
+        x->parent = p >= 0 && &t->tdefs[p] != x ? p : -1;
+        return 0;
+    }
+    if (x->kind == TOPO_K_DATA && topo_type_primitive(x->derived_from))
+        return 0;
+    if ((p = topo_tdef_find(t, x->kind, x->derived_from)) < 0 && x->utype >= 0) {
+        /* derived from a unikernel type without a node_types entry (its TOSCA parts are its
+         * normative ancestor's), or unknown: topo_types_resolve says so, as it always has */
+        const char *nt = t->types[x->utype].normative;
+        x->parent = nt != NULL ? topo_tdef_find(t, x->kind, nt) : -1;
+        return 0;
+    }
+    if (p < 0) {
+        return topo_diag_at(
+            d, &x->dpos, "%s %s: derived_from '%s' is not a %s of this topology or of TOSCA",
+            topo_kinds[x->kind].what, x->name, x->derived_from, topo_kinds[x->kind].what);
+    }
+    if (t->tdefs[p].resolving)
+        return topo_diag_at(d, &x->dpos, "%s %s: derived_from forms a cycle through %s",
+                            topo_kinds[x->kind].what, x->name, x->derived_from);
+    x->parent = p;
+    return topo_tdef_resolve(t, (size_t)p, d);
+}
+
+/* A type named by a definition must exist, of the right kind. */
+static int topo_tdef_ref(const struct engine_topology *t, int kind, const char *name,
+                         const struct topo_pos *pos, const char *what, struct engine_diag *d)
+{
+    if (name == NULL || topo_tdef_find(t, kind, name) >= 0 ||
+        (kind == TOPO_K_DATA && topo_type_primitive(name)))
+        return 0;
+    return topo_diag_at(d, pos, "%s: unknown %s '%s'", what, topo_kinds[kind].what, name);
+}
+
+static int topo_propdefs_refs(const struct engine_topology *t, const struct topo_propdef *v,
+                              size_t n, struct engine_diag *d)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        bad |= topo_tdef_ref(t, TOPO_K_DATA, v[i].scalar ? NULL : v[i].ttype, &v[i].tpos, v[i].name,
+                             d);
+        bad |= topo_tdef_ref(t, TOPO_K_DATA, v[i].entry, &v[i].tpos, v[i].name, d);
+    }
+    return bad;
+}
+
+static int topo_tdef_resolve(struct engine_topology *t, size_t i, struct engine_diag *d)
+{
+    struct topo_tdef *x = &t->tdefs[i];
+    int bad;
+
+    if (x->resolved)
+        return 0;
+    x->resolving = 1;
+    bad = topo_tdef_parent(t, x, d);
+    x = &t->tdefs[i];
+    x->resolving = 0;
+    x->resolved = 1;
+    bad |= topo_propdefs_refs(t, x->props, x->nprops, d);
+    bad |= topo_propdefs_refs(t, x->attrs, x->nattrs, d);
+    if (x->utype >= 0)
+        bad |= topo_propdefs_refs(t, t->types[x->utype].props, t->types[x->utype].nprops, d);
+    for (size_t k = 0; k < x->ncaps; k++)
+        bad |= topo_tdef_ref(t, TOPO_K_CAPABILITY, x->caps[k].type, &x->caps[k].pos,
+                             x->caps[k].name, d);
+    for (size_t k = 0; k < x->nifaces; k++)
+        bad |= topo_tdef_ref(t, TOPO_K_INTERFACE, x->ifaces[k].type, &x->ifaces[k].pos,
+                             x->ifaces[k].name, d);
+    for (size_t k = 0; k < x->nreqs; k++) {
+        const struct topo_reqdef *r = &x->reqs[k];
+        bad |= topo_tdef_ref(t, TOPO_K_NODE, r->node, &r->pos, r->name, d);
+        bad |= topo_tdef_ref(t, TOPO_K_RELATIONSHIP, r->relationship, &r->pos, r->name, d);
+    }
+    return bad;
+}
+
+int topo_tdefs_resolve(struct engine_topology *t, struct engine_diag *d)
+{
+    int bad = 0;
+    for (size_t i = 0; i < t->ntdefs; i++)
+        bad |= topo_tdef_resolve(t, i, d);
+    return bad;
+}

@@ -1,0 +1,331 @@
+/* topology_node_tosca.c — what a node template holds beyond unisec's model (Simple Profile
+ * 3.8.3): TOSCA properties of its type, capabilities, attributes, interfaces (kept, never
+ * run), artifacts, node_filter, copy, directives, and the long form of requirements. */
+#include "topology_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int topo_empty(const yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0 &&
+           n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+int topo_node_tosca_prop(struct topo_ld *ld, struct topo_node *n, const char *name, yaml_node_t *k,
+                         yaml_node_t *v)
+{
+    const struct topo_propdef *pd = n->tdef >= 0 ? topo_tdef_prop(ld->t, n->tdef, name, 0) : NULL;
+    char what[256];
+
+    (void)k;
+    if (pd == NULL)
+        return 0;
+    snprintf(what, sizeof(what), "node %s: property %s", n->name, name);
+    return topo_value_check(ld, v, pd, what) < 0 ? -EINVAL : 1;
+}
+
+struct topo_required_arg {
+    struct topo_ld *ld;
+    struct topo_node *n;
+    yaml_node_t *props, *at;
+    int bad;
+};
+
+static int topo_required_one(const struct topo_propdef *p, void *argp)
+{
+    struct topo_required_arg *a = argp;
+    if (!p->required || p->has_default || (p->scalar && p->def != NULL) ||
+        topo_ld_get(a->ld, a->props, p->name) != NULL)
+        return 0;
+    if (topo_eprop_find(&a->ld->t->types[a->n->type], p->name) != NULL)
+        return 0; /* a unisec scalar: checked with the node's other scalars */
+    a->bad = topo_ld_err(a->ld, a->at,
+                         "node %s: property %s is required by type %s and has no default; "
+                         "expected a value under properties",
+                         a->n->name, p->name, a->ld->t->types[a->n->type].name);
+    return 0;
+}
+
+int topo_node_tosca_required(struct topo_ld *ld, struct topo_node *n, yaml_node_t *props,
+                             yaml_node_t *at)
+{
+    struct topo_required_arg a = {ld, n, props, at, 0};
+    if (n->tdef < 0)
+        return 0;
+    topo_tdef_props_each(ld->t, n->tdef, 0, topo_required_one, &a);
+    return a.bad;
+}
+
+/* capabilities: NAME: {properties, attributes, occurrences} against the type's definitions. */
+static int topo_node_caps(struct topo_ld *ld, struct topo_node *n, yaml_node_t *caps)
+{
+    static const char *const keys[] = {"properties", "attributes", "occurrences", NULL};
+    char what[256];
+    int bad = 0;
+
+    if (topo_ld_map(ld, caps, "capabilities", NULL) < 0)
+        return -EINVAL;
+    for (yaml_node_pair_t *p = caps->data.mapping.pairs.start; p < caps->data.mapping.pairs.top;
+         p++) {
+        const char *name = topo_ld_key(ld, p);
+        yaml_node_t *v = topo_ld_node(ld, p->value), *x;
+        const struct topo_cap *c = topo_tdef_cap(ld->t, n->tdef, name);
+        int ct;
+        if (c == NULL) {
+            bad = topo_ld_err(ld, topo_ld_node(ld, p->key),
+                              "node %s: type %s has no capability '%.64s'", n->name,
+                              ld->t->tdefs[n->tdef].name, name);
+            continue;
+        }
+        if (topo_empty(v))
+            continue;
+        if (topo_ld_map(ld, v, name, keys) < 0) {
+            bad = -EINVAL;
+            continue;
+        }
+        ct = c->type ? topo_tdef_find(ld->t, TOPO_K_CAPABILITY, c->type) : -1;
+        for (int attr = 0; attr < 2; attr++) {
+            if ((x = topo_ld_get(ld, v, attr ? "attributes" : "properties")) == NULL ||
+                topo_empty(x))
+                continue;
+            if (topo_ld_map(ld, x, attr ? "attributes" : "properties", NULL) < 0) {
+                bad = -EINVAL;
+                continue;
+            }
+            for (yaml_node_pair_t *q = x->data.mapping.pairs.start; q < x->data.mapping.pairs.top;
+                 q++) {
+                const char *pn = topo_ld_key(ld, q);
+                const struct topo_propdef *pd = ct >= 0 ? topo_tdef_prop(ld->t, ct, pn, attr) : 0;
+                if (pd == NULL) {
+                    bad =
+                        topo_ld_err(ld, topo_ld_node(ld, q->key),
+                                    "node %s: capability %s (%s) has no %s '%.64s'", n->name, name,
+                                    c->type ? c->type : "?", attr ? "attribute" : "property", pn);
+                    continue;
+                }
+                snprintf(what, sizeof(what), "node %s: capability %s: %s %s", n->name, name,
+                         attr ? "attribute" : "property", pn);
+                bad |= topo_value_check(ld, topo_ld_node(ld, q->value), pd, what);
+            }
+        }
+    }
+    return bad;
+}
+
+/* attributes: NAME: VALUE, each an attribute of the type. */
+static int topo_node_attrs(struct topo_ld *ld, struct topo_node *n, yaml_node_t *attrs)
+{
+    char what[256];
+    int bad = 0;
+
+    if (topo_ld_map(ld, attrs, "attributes", NULL) < 0)
+        return -EINVAL;
+    for (yaml_node_pair_t *p = attrs->data.mapping.pairs.start; p < attrs->data.mapping.pairs.top;
+         p++) {
+        const char *name = topo_ld_key(ld, p);
+        const struct topo_propdef *pd = topo_tdef_prop(ld->t, n->tdef, name, 1);
+        if (pd == NULL) {
+            bad = topo_ld_err(ld, topo_ld_node(ld, p->key),
+                              "node %s: type %s has no attribute '%.64s'", n->name,
+                              ld->t->tdefs[n->tdef].name, name);
+            continue;
+        }
+        snprintf(what, sizeof(what), "node %s: attribute %s", n->name, name);
+        bad |= topo_value_check(ld, topo_ld_node(ld, p->value), pd, what);
+    }
+    return bad;
+}
+
+/* An operation: IMPLEMENTATION or {description, implementation, inputs, ...}. */
+static int topo_operation(struct topo_ld *ld, const yaml_node_t *v, const char *what)
+{
+    static const char *const keys[] = {"description", "implementation", "inputs", "outputs", NULL};
+    yaml_node_t *x;
+    int bad = 0;
+
+    if (v->type == YAML_SCALAR_NODE)
+        return 0;
+    if (topo_ld_map(ld, v, what, keys) < 0)
+        return -EINVAL;
+    if ((x = topo_ld_get(ld, v, "inputs")) != NULL && !topo_empty(x)) {
+        if (topo_ld_map(ld, x, "inputs", NULL) < 0)
+            return -EINVAL;
+        for (yaml_node_pair_t *p = x->data.mapping.pairs.start; p < x->data.mapping.pairs.top; p++)
+            if (topo_function_check(ld, topo_ld_node(ld, p->value), what) < 0)
+                bad = -EINVAL;
+    }
+    return bad;
+}
+
+/* interfaces: NAME: {inputs, operations, OPERATION: ...}; each operation of its type. */
+static int topo_node_ifaces(struct topo_ld *ld, struct topo_node *n, yaml_node_t *ifs)
+{
+    char what[256];
+    int bad = 0;
+
+    if (topo_ld_map(ld, ifs, "interfaces", NULL) < 0)
+        return -EINVAL;
+    for (yaml_node_pair_t *p = ifs->data.mapping.pairs.start; p < ifs->data.mapping.pairs.top;
+         p++) {
+        const char *name = topo_ld_key(ld, p);
+        yaml_node_t *v = topo_ld_node(ld, p->value);
+        const struct topo_cap *c = topo_tdef_iface(ld->t, n->tdef, name);
+        int it = c ? topo_tdef_find(ld->t, TOPO_K_INTERFACE, c->type) : -1;
+        if (c == NULL) {
+            bad = topo_ld_err(ld, topo_ld_node(ld, p->key),
+                              "node %s: type %s has no interface '%.64s'", n->name,
+                              ld->t->tdefs[n->tdef].name, name);
+            continue;
+        }
+        if (topo_empty(v))
+            continue;
+        if (topo_ld_map(ld, v, name, NULL) < 0) {
+            bad = -EINVAL;
+            continue;
+        }
+        for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top;
+             q++) {
+            const char *op = topo_ld_key(ld, q);
+            snprintf(what, sizeof(what), "node %s: interface %s: %s", n->name, name, op);
+            if (strcmp(op, "inputs") == 0 || strcmp(op, "type") == 0)
+                continue;
+            if (strcmp(op, "operations") != 0 && it >= 0 && !topo_tdef_has_op(ld->t, it, op) &&
+                !topo_tdef_has_op(ld->t, n->tdef, op)) {
+                bad = topo_ld_err(ld, topo_ld_node(ld, q->key),
+                                  "node %s: interface %s (%s) has no operation '%.64s'", n->name,
+                                  name, c->type, op);
+                continue;
+            }
+            if (strcmp(op, "operations") != 0)
+                bad |= topo_operation(ld, topo_ld_node(ld, q->value), what);
+        }
+    }
+    return bad;
+}
+
+/* artifacts: NAME: FILE or {type, file, repository, description, deploy_path, ...}. */
+static int topo_node_artifacts(struct topo_ld *ld, struct topo_node *n, yaml_node_t *arts)
+{
+    static const char *const keys[] = {"type",        "file",    "repository", "description",
+                                       "deploy_path", "version", "checksum",   "checksum_algorithm",
+                                       "properties",  NULL};
+    int bad = 0;
+
+    if (topo_ld_map(ld, arts, "artifacts", NULL) < 0)
+        return -EINVAL;
+    for (yaml_node_pair_t *p = arts->data.mapping.pairs.start; p < arts->data.mapping.pairs.top;
+         p++) {
+        const char *name = topo_ld_key(ld, p);
+        yaml_node_t *v = topo_ld_node(ld, p->value), *x;
+        const char *s;
+        if (v->type == YAML_SCALAR_NODE) {
+            if (topo_ld_scalar(ld, v, name) == NULL)
+                bad = -EINVAL;
+            continue;
+        }
+        if (topo_ld_map(ld, v, name, keys) < 0) {
+            bad = -EINVAL;
+            continue;
+        }
+        if ((x = topo_ld_get(ld, v, "file")) == NULL)
+            bad = topo_ld_err(ld, v, "node %s: artifact %s: expected a key 'file'", n->name, name);
+        if ((x = topo_ld_get(ld, v, "type")) != NULL && (s = topo_ld_name(ld, x, "type")) &&
+            topo_tdef_find(ld->t, TOPO_K_ARTIFACT, s) < 0)
+            bad = topo_ld_err(ld, x, "node %s: artifact %s: unknown artifact type '%s'", n->name,
+                              name, s);
+    }
+    return bad;
+}
+
+/* node_filter: {properties: [{NAME: CONSTRAINT...}], capabilities: [{NAME: {properties}}]} */
+static int topo_node_filter(struct topo_ld *ld, const yaml_node_t *f, const char *what)
+{
+    static const char *const keys[] = {"properties", "capabilities", NULL};
+    yaml_node_t *x;
+    int bad = 0;
+
+    if (topo_ld_map(ld, f, what, keys) < 0)
+        return -EINVAL;
+    for (int i = 0; i < 2; i++)
+        if ((x = topo_ld_get(ld, f, keys[i])) != NULL && topo_ld_seq(ld, x, keys[i]) < 0)
+            bad = -EINVAL;
+    return bad;
+}
+
+int topo_node_tosca(struct topo_ld *ld, struct topo_node *n, yaml_node_t *v)
+{
+    yaml_node_t *x;
+    char what[160];
+    int bad = 0;
+
+    snprintf(what, sizeof(what), "node %s: node_filter", n->name);
+    if (n->tdef < 0)
+        return 0;
+    if ((x = topo_ld_get(ld, v, "capabilities")) != NULL && !topo_empty(x))
+        bad |= topo_node_caps(ld, n, x);
+    if ((x = topo_ld_get(ld, v, "attributes")) != NULL && !topo_empty(x))
+        bad |= topo_node_attrs(ld, n, x);
+    if ((x = topo_ld_get(ld, v, "interfaces")) != NULL && !topo_empty(x))
+        bad |= topo_node_ifaces(ld, n, x);
+    if ((x = topo_ld_get(ld, v, "artifacts")) != NULL && !topo_empty(x))
+        bad |= topo_node_artifacts(ld, n, x);
+    if ((x = topo_ld_get(ld, v, "node_filter")) != NULL)
+        bad |= topo_node_filter(ld, x, what);
+    if ((x = topo_ld_get(ld, v, "directives")) != NULL) {
+        if (topo_ld_seq(ld, x, "directives") < 0)
+            bad = -EINVAL;
+        else
+            for (yaml_node_item_t *i = x->data.sequence.items.start; i < x->data.sequence.items.top;
+                 i++)
+                if (topo_ld_name(ld, topo_ld_node(ld, *i), "directive") == NULL)
+                    bad = -EINVAL;
+    }
+    if ((x = topo_ld_get(ld, v, "copy")) != NULL) {
+        if (topo_ld_name(ld, x, "copy") == NULL)
+            bad = -EINVAL;
+        else
+            bad |= topo_ref_add(ld, x, "copy");
+    }
+    return bad;
+}
+
+int topo_nreq_long(struct topo_ld *ld, const char *node, const char *name, yaml_node_t *v,
+                   yaml_node_t **target, const char **rel, yaml_node_t **reln)
+{
+    static const char *const keys[] = {
+        "node", "capability", "relationship", "node_filter", "occurrences", "description", NULL};
+    static const char *const rkeys[] = {"type", "properties", "interfaces", NULL};
+    char what[160];
+    yaml_node_t *x;
+
+    *target = NULL;
+    *rel = NULL;
+    *reln = NULL;
+    if (topo_ld_map(ld, v, "requirement", keys) < 0)
+        return -EINVAL;
+    if ((x = topo_ld_get(ld, v, "relationship")) != NULL) {
+        *reln = x;
+        if (x->type == YAML_MAPPING_NODE) {
+            if (topo_ld_map(ld, x, "relationship", rkeys) < 0)
+                return -EINVAL;
+            if ((*reln = topo_ld_get(ld, x, "type")) == NULL)
+                return topo_ld_err(ld, x, "node %s: requirement %s: expected a key 'type'", node,
+                                   name);
+        }
+        if ((*rel = topo_ld_name(ld, *reln, "relationship")) == NULL)
+            return -EINVAL;
+    }
+    if ((x = topo_ld_get(ld, v, "capability")) != NULL && !topo_ld_name(ld, x, "capability"))
+        return -EINVAL;
+    snprintf(what, sizeof(what), "node %s: requirement %s: node_filter", node, name);
+    if ((x = topo_ld_get(ld, v, "node_filter")) != NULL && topo_node_filter(ld, x, what) < 0)
+        return -EINVAL;
+    *target = topo_ld_get(ld, v, "node");
+    if (*target == NULL && topo_ld_get(ld, v, "capability") == NULL &&
+        topo_ld_get(ld, v, "node_filter") == NULL)
+        return topo_ld_err(ld, v, "node %s: requirement %s: expected a key 'node'", node, name);
+    return 0;
+}
