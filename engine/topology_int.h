@@ -32,6 +32,8 @@
  * make a small file expand; this bounds the work). */
 #define TOPO_COLLECTION_MAX 4096
 #define TOPO_VISIT_MAX      (1u << 20)
+/* Deepest nesting of mappings and sequences in a document (topology_yaml.c says why). */
+#define TOPO_DEPTH_MAX 64
 /* The property D_TOSCA gives every node for its current level: no type may declare it. */
 #define TOPO_PROP_RESERVED "security_level"
 

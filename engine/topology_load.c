@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define TOPO_IMPORT_DEPTH 8
 
@@ -244,6 +245,14 @@ static int topo_import_one(struct topo_ld *ld, const struct topo_file *f, yaml_n
     if (realpath(path, real) == NULL) {
         r = topo_ld_err(ld, fv, "import '%.64s': cannot open %s: %s", rel, name, strerror(errno));
         goto cleanup;
+    }
+    {
+        struct stat st; /* stat does not open: a FIFO is refused before anyone waits on it */
+        if (stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
+            r = topo_ld_err(ld, fv, "import '%.64s': %s is not a regular file; expected a file",
+                            rel, name);
+            goto cleanup;
+        }
     }
     r = 0;
     for (size_t i = 0; i < *f->nseen; i++)

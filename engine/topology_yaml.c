@@ -40,7 +40,8 @@ int topo_read_file(const char *path, const char *name, char **buf, size_t *len,
 
     *buf = NULL;
     *len = 0;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is then refused below */
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0) {
         r = -errno;
         engine_diag_add(d, name, 0, 0, "cannot open: %s", strerror(errno));
         return r;
@@ -90,6 +91,42 @@ static int topo_yaml_error(struct engine_diag *d, const char *file, const yaml_p
     return -EINVAL;
 }
 
+/* Refuses a document nested deeper than TOPO_DEPTH_MAX before it is loaded: libyaml's
+ * scanner takes time quadratic in the nesting depth (a 300 KB file of nested flow sequences
+ * took a minute), and the readers recurse along the nesting. Stopping at the first event past
+ * the bound keeps the cost linear in the bytes read. */
+static int topo_depth_check(struct engine_diag *d, const char *file, const char *buf, size_t len)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    int depth = 0, r = 0;
+
+    if (!yaml_parser_initialize(&parser))
+        return -ENOMEM;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+    for (;;) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            r = topo_yaml_error(d, file, &parser);
+            break;
+        }
+        int type = ev.type;
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT)
+            depth++;
+        else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT)
+            depth--;
+        if (depth > TOPO_DEPTH_MAX)
+            r = engine_diag_add(d, file, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+                                "mappings and sequences nested more than %d deep; expected a "
+                                "flatter document",
+                                TOPO_DEPTH_MAX);
+        yaml_event_delete(&ev);
+        if (r < 0 || type == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&parser);
+    return r;
+}
+
 int topo_with_document(struct engine_topology *t, const char *file, const char *buf, size_t len,
                        struct engine_diag *d, int (*fn)(struct topo_ld *ld, void *arg), void *arg)
 {
@@ -101,6 +138,8 @@ int topo_with_document(struct engine_topology *t, const char *file, const char *
     memset(&ld, 0, sizeof(ld));
     if ((ld.file = topo_file_intern(t, file)) == NULL)
         return -ENOMEM;
+    if ((r = topo_depth_check(d, ld.file, buf, len)) < 0)
+        return r;
     if (!yaml_parser_initialize(&parser))
         return -ENOMEM;
     yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -328,6 +329,123 @@ static void test_topology_load_imports(void **state)
     rmdir(path);
 }
 
+/* An import that is a FIFO is refused at the import, without waiting for a writer (before
+ * the fix, the load blocked forever in open()). */
+static void test_topology_load_import_fifo(void **state)
+{
+    char path[256], fifo[300];
+    const char *base = getenv("TMPDIR");
+    struct engine_topology *t;
+    int rc;
+    char *e;
+
+    (void)state;
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    snprintf(path, sizeof(path), "%s/unisec-topo-XXXXXX", base);
+    assert_non_null(mkdtemp(path));
+    snprintf(fifo, sizeof(fifo), "%s/types.yaml", path);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    e = load(HEAD "imports: [types.yaml]\n"
+                  "topology_template: {node_templates: {a: {type: tosca.nodes.Compute}}}\n",
+             path, &t, &rc);
+    assert_int_equal(rc, -EINVAL);
+    assert_non_null(strstr(e, "t.yaml:2:11: error: import 'types.yaml': "));
+    assert_non_null(strstr(e, "types.yaml is not a regular file; expected a file"));
+    free(e);
+    /* the main file itself: refused at open, not waited on */
+    {
+        struct engine_diag d;
+        engine_diag_init(&d);
+        assert_int_equal(engine_topology_load_file(&t, fifo, &d), -EINVAL);
+        assert_null(t);
+        assert_non_null(e = engine_diag_join(&d));
+        assert_non_null(strstr(e, "expected a regular file"));
+        free(e);
+        engine_diag_free(&d);
+    }
+    unlink(fifo);
+    rmdir(path);
+}
+
+/* A document nested deeper than 64 is refused at the first level past the bound, whatever
+ * its size (a 300 KB one took a minute before the bound). */
+static void test_topology_load_depth(void **state)
+{
+    size_t n = 150000, head = strlen(HEAD "x: ");
+    char *text = malloc(head + 2 * n + 2);
+    int rc;
+    char *e;
+
+    (void)state;
+    assert_non_null(text);
+    memcpy(text, HEAD "x: ", head);
+    memset(text + head, '[', n);
+    memset(text + head + n, ']', n);
+    strcpy(text + head + 2 * n, "\n");
+    e = load(text, NULL, NULL, &rc);
+    assert_int_equal(rc, -EINVAL);
+    assert_string_equal(e, "t.yaml:2:67: error: mappings and sequences nested more than 64 "
+                           "deep; expected a flatter document");
+    free(e);
+    free(text);
+}
+
+/* TOSCA beyond unisec's dialect: a valid 1.3 template with types of every kind, values and
+ * functions (TOSCA 1.3 sections 3.6 to 3.9, 4). */
+static void test_topology_load_tosca13(void **state)
+{
+    struct engine_topology *t;
+    int rc;
+    char *e;
+
+    (void)state;
+    e = load(
+        "tosca_definitions_version: tosca_simple_yaml_1_3\n"
+        "dsl_definitions: {cpus: &cpus 2}\n"
+        "repositories: {docs: {url: 'https://example.org/'}}\n"
+        "data_types:\n"
+        "  my.Size: {derived_from: integer, constraints: [{greater_than: 0}]}\n"
+        "capability_types:\n"
+        "  my.Cap: {derived_from: tosca.capabilities.Root, properties: {count: {type: my.Size}}}\n"
+        "interface_types:\n"
+        "  my.If: {derived_from: tosca.interfaces.Root, operations: {go: {}}}\n"
+        "relationship_types:\n"
+        "  my.Rel: {derived_from: tosca.relationships.ConnectsTo}\n"
+        "policy_types:\n"
+        "  my.Pol: {derived_from: tosca.policies.Root}\n"
+        "node_types:\n"
+        "  tosca.nodes.My:\n"
+        "    derived_from: SoftwareComponent\n"
+        "    properties: {disk: {type: scalar-unit.size, default: 1 GB}}\n"
+        "    attributes: {seen: {type: timestamp}}\n"
+        "    capabilities: {c: {type: my.Cap}}\n"
+        "    interfaces: {I: {type: my.If}}\n"
+        "topology_template:\n"
+        "  inputs: {size: {type: scalar-unit.size, default: 2 GB}}\n"
+        "  node_templates:\n"
+        "    server:\n"
+        "      type: Compute\n"
+        "      capabilities: {host: {properties: {num_cpus: *cpus, mem_size: 2 GiB}}}\n"
+        "    app:\n"
+        "      type: tosca.nodes.My\n"
+        "      properties: {disk: {get_input: size}}\n"
+        "      capabilities: {c: {properties: {count: 4}}}\n"
+        "      interfaces: {I: {go: run.sh}}\n"
+        "      requirements:\n"
+        "        - host: server\n"
+        "        - dependency: {node: tosca.nodes.Database, relationship: my.Rel}\n"
+        "  policies: [{p: {type: my.Pol, targets: [app]}}]\n"
+        "  outputs: {ip: {value: {get_attribute: [server, private_address]}}}\n"
+        "  workflows: {deploy: {steps: {}}}\n",
+        NULL, &t, &rc);
+    assert_string_equal(e, "");
+    assert_int_equal(rc, 0);
+    assert_int_equal(engine_topology_node_count(t), 2);
+    engine_topology_free(t);
+    free(e);
+}
+
 static void test_topology_load_value_parse(void **state)
 {
     char *v;
@@ -364,6 +482,9 @@ int main(void)
         cmocka_unit_test(test_topology_load_merged_type),
         cmocka_unit_test(test_topology_load_imports),
         cmocka_unit_test(test_topology_load_value_parse),
+        cmocka_unit_test(test_topology_load_import_fifo),
+        cmocka_unit_test(test_topology_load_depth),
+        cmocka_unit_test(test_topology_load_tosca13),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
