@@ -435,10 +435,8 @@ int topo_tdef_load(struct topo_ld *ld, int kind, yaml_node_t *k, yaml_node_t *v,
                            topo_kinds[kind].what, name, o->pos.file, o->pos.line, o->pos.col);
     }
     topo_keys_of_kind(kind, keys, sizeof(keys) / sizeof(keys[0]));
-    if (v->type == YAML_SCALAR_NODE && v->data.scalar.length == 0 &&
-        v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-        ; /* `Name:` alone: an empty definition */
-    else if (topo_ld_map(ld, v, name, kind == TOPO_K_INTERFACE ? NULL : keys) < 0)
+    /* `Name:` alone is an empty definition */
+    if (!topo_ld_empty(v) && topo_ld_map(ld, v, name, kind == TOPO_K_INTERFACE ? NULL : keys) < 0)
         return -EINVAL;
     if ((d = topo_push(&ld->t->tdefs, ld->t->ntdefs, sizeof(*d))) == NULL)
         return ld->oom = 1, -ENOMEM;

@@ -340,6 +340,9 @@ struct topo_ld {
 };
 
 yaml_node_t *topo_ld_node(struct topo_ld *ld, int index);
+
+/* Is N an empty plain scalar (`outputs:` with nothing under it)? */
+int topo_ld_empty(const yaml_node_t *n);
 struct topo_pos topo_ld_pos(const struct topo_ld *ld, const yaml_node_t *n);
 
 /* Records an error at N (N may be NULL: no position) and returns -EINVAL. */

@@ -55,13 +55,6 @@ static const char *const topo_top_keys[] = {"tosca_definitions_version",
                                             "template_version",
                                             NULL};
 
-/* Is N an empty plain scalar (`outputs:` with nothing under it)? */
-static int topo_empty(const yaml_node_t *n)
-{
-    return n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0 &&
-           n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-}
-
 /* repositories: NAME: URL | {url, description, credential} (3.6.2). */
 static int topo_load_repositories(struct topo_ld *ld, yaml_node_t *n)
 {
@@ -295,7 +288,7 @@ static int topo_load_imports(struct topo_ld *ld, const struct topo_file *f, yaml
 {
     int bad = 0;
 
-    if (topo_empty(imps))
+    if (topo_ld_empty(imps))
         return 0;
     if (topo_ld_seq(ld, imps, "imports") < 0)
         return -EINVAL;
@@ -483,8 +476,7 @@ static int topo_load_umod(struct topo_ld *ld, struct topo_type *ty, yaml_node_t 
     ty->numods++;
     u->module = (size_t)m;
     u->pos = topo_ld_pos(ld, k);
-    if (v->type == YAML_SCALAR_NODE && v->data.scalar.length == 0 &&
-        v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+    if (topo_ld_empty(v))
         return 0; /* `log:` alone: the module as its manifest defines it */
     if (topo_ld_map(ld, v, name, keys) < 0)
         return -EINVAL;
@@ -582,7 +574,7 @@ static int topo_load_other_types(struct topo_ld *ld, yaml_node_t *root)
     for (int kind = 0; kind < TOPO_K_COUNT; kind++) {
         yaml_node_t *sec;
         if (kind == TOPO_K_NODE || (sec = topo_ld_get(ld, root, topo_kind_section(kind))) == NULL ||
-            topo_empty(sec))
+            topo_ld_empty(sec))
             continue;
         if (topo_ld_map(ld, sec, topo_kind_section(kind), NULL) < 0) {
             bad = -EINVAL;
@@ -608,7 +600,7 @@ static int topo_load_definitions(struct topo_ld *ld, yaml_node_t *root)
         return bad;
     for (size_t s = 0; s < sizeof(topo_sections) / sizeof(topo_sections[0]); s++) {
         yaml_node_t *sec = topo_ld_get(ld, root, topo_sections[s].key);
-        if (sec == NULL || topo_empty(sec))
+        if (sec == NULL || topo_ld_empty(sec))
             continue;
         if (topo_ld_map(ld, sec, topo_sections[s].key, NULL) < 0) {
             bad = -EINVAL;

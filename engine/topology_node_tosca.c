@@ -8,12 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int topo_empty(const yaml_node_t *n)
-{
-    return n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0 &&
-           n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-}
-
 int topo_node_tosca_prop(struct topo_ld *ld, struct topo_node *n, const char *name, yaml_node_t *k,
                          yaml_node_t *v)
 {
@@ -80,7 +74,7 @@ static int topo_node_caps(struct topo_ld *ld, struct topo_node *n, yaml_node_t *
                               ld->t->tdefs[n->tdef].name, name);
             continue;
         }
-        if (topo_empty(v))
+        if (topo_ld_empty(v))
             continue;
         if (topo_ld_map(ld, v, name, keys) < 0) {
             bad = -EINVAL;
@@ -89,7 +83,7 @@ static int topo_node_caps(struct topo_ld *ld, struct topo_node *n, yaml_node_t *
         ct = c->type ? topo_tdef_find(ld->t, TOPO_K_CAPABILITY, c->type) : -1;
         for (int attr = 0; attr < 2; attr++) {
             if ((x = topo_ld_get(ld, v, attr ? "attributes" : "properties")) == NULL ||
-                topo_empty(x))
+                topo_ld_empty(x))
                 continue;
             if (topo_ld_map(ld, x, attr ? "attributes" : "properties", NULL) < 0) {
                 bad = -EINVAL;
@@ -150,7 +144,7 @@ static int topo_operation(struct topo_ld *ld, const yaml_node_t *v, const char *
         return 0;
     if (topo_ld_map(ld, v, what, keys) < 0)
         return -EINVAL;
-    if ((x = topo_ld_get(ld, v, "inputs")) != NULL && !topo_empty(x)) {
+    if ((x = topo_ld_get(ld, v, "inputs")) != NULL && !topo_ld_empty(x)) {
         if (topo_ld_map(ld, x, "inputs", NULL) < 0)
             return -EINVAL;
         for (yaml_node_pair_t *p = x->data.mapping.pairs.start; p < x->data.mapping.pairs.top; p++)
@@ -180,7 +174,7 @@ static int topo_node_ifaces(struct topo_ld *ld, struct topo_node *n, yaml_node_t
                               ld->t->tdefs[n->tdef].name, name);
             continue;
         }
-        if (topo_empty(v))
+        if (topo_ld_empty(v))
             continue;
         if (topo_ld_map(ld, v, name, NULL) < 0) {
             bad = -EINVAL;
@@ -264,13 +258,13 @@ int topo_node_tosca(struct topo_ld *ld, struct topo_node *n, yaml_node_t *v)
     snprintf(what, sizeof(what), "node %s: node_filter", n->name);
     if (n->tdef < 0)
         return 0;
-    if ((x = topo_ld_get(ld, v, "capabilities")) != NULL && !topo_empty(x))
+    if ((x = topo_ld_get(ld, v, "capabilities")) != NULL && !topo_ld_empty(x))
         bad |= topo_node_caps(ld, n, x);
-    if ((x = topo_ld_get(ld, v, "attributes")) != NULL && !topo_empty(x))
+    if ((x = topo_ld_get(ld, v, "attributes")) != NULL && !topo_ld_empty(x))
         bad |= topo_node_attrs(ld, n, x);
-    if ((x = topo_ld_get(ld, v, "interfaces")) != NULL && !topo_empty(x))
+    if ((x = topo_ld_get(ld, v, "interfaces")) != NULL && !topo_ld_empty(x))
         bad |= topo_node_ifaces(ld, n, x);
-    if ((x = topo_ld_get(ld, v, "artifacts")) != NULL && !topo_empty(x))
+    if ((x = topo_ld_get(ld, v, "artifacts")) != NULL && !topo_ld_empty(x))
         bad |= topo_node_artifacts(ld, n, x);
     if ((x = topo_ld_get(ld, v, "node_filter")) != NULL)
         bad |= topo_node_filter(ld, x, what);

@@ -12,12 +12,6 @@
 int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v);
 int topo_nodes_link(struct engine_topology *t, struct engine_diag *d);
 
-static int topo_empty(const yaml_node_t *n)
-{
-    return n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0 &&
-           n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-}
-
 int topo_ref_add(struct topo_ld *ld, const yaml_node_t *a, const char *function)
 {
     static const char *const keywords[] = {"SELF", "SOURCE", "TARGET", "HOST", NULL};
@@ -122,7 +116,7 @@ static int topo_props_of_tdef(struct topo_ld *ld, int td, yaml_node_t *props, co
     char w[320];
     int bad = 0;
 
-    if (props == NULL || topo_empty(props))
+    if (props == NULL || topo_ld_empty(props))
         return 0;
     if (topo_ld_map(ld, props, "properties", NULL) < 0)
         return -EINVAL;
@@ -359,7 +353,7 @@ static int topo_load_submap(struct topo_ld *ld, yaml_node_t *n)
         bad = topo_ld_err(ld, x, "substitution_mappings: unknown node type '%s'", s);
     for (size_t i = 0; i < 3; i++) {
         static const char *const maps[] = {"capabilities", "requirements", "properties"};
-        if ((x = topo_ld_get(ld, n, maps[i])) != NULL && !topo_empty(x))
+        if ((x = topo_ld_get(ld, n, maps[i])) != NULL && !topo_ld_empty(x))
             bad |= topo_load_submap_pairs(ld, x, maps[i]);
     }
     return bad;
@@ -401,11 +395,11 @@ int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
         return -EINVAL;
     if ((x = topo_ld_get(ld, tt, "description")) != NULL && !topo_ld_scalar(ld, x, "description"))
         bad = -EINVAL;
-    if ((x = topo_ld_get(ld, tt, "inputs")) != NULL && !topo_empty(x) &&
+    if ((x = topo_ld_get(ld, tt, "inputs")) != NULL && !topo_ld_empty(x) &&
         (r = topo_load_inputs(ld, x)) < 0)
         bad = r;
     ld->t->inputs_read = 1;
-    if ((x = topo_ld_get(ld, tt, "relationship_templates")) != NULL && !topo_empty(x) &&
+    if ((x = topo_ld_get(ld, tt, "relationship_templates")) != NULL && !topo_ld_empty(x) &&
         (r = topo_load_rtemplates(ld, x)) < 0)
         bad = r;
     if (bad == -ENOMEM || ld->oom)
@@ -429,7 +423,7 @@ int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
     if ((r = topo_nodes_link(ld->t, ld->d)) == -ENOMEM)
         return r;
     bad |= r;
-    if ((x = topo_ld_get(ld, tt, "groups")) != NULL && !topo_empty(x)) {
+    if ((x = topo_ld_get(ld, tt, "groups")) != NULL && !topo_ld_empty(x)) {
         if (topo_ld_map(ld, x, "groups", NULL) < 0)
             return -EINVAL;
         for (yaml_node_pair_t *p = x->data.mapping.pairs.start; p < x->data.mapping.pairs.top;
@@ -440,13 +434,13 @@ int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
             bad |= r;
         }
     }
-    if ((x = topo_ld_get(ld, tt, "policies")) != NULL && !topo_empty(x))
+    if ((x = topo_ld_get(ld, tt, "policies")) != NULL && !topo_ld_empty(x))
         bad |= topo_load_policies(ld, x);
-    if ((x = topo_ld_get(ld, tt, "outputs")) != NULL && !topo_empty(x))
+    if ((x = topo_ld_get(ld, tt, "outputs")) != NULL && !topo_ld_empty(x))
         bad |= topo_load_outputs(ld, x);
     if ((x = topo_ld_get(ld, tt, "substitution_mappings")) != NULL)
         bad |= topo_load_submap(ld, x);
-    if ((x = topo_ld_get(ld, tt, "workflows")) != NULL && !topo_empty(x))
+    if ((x = topo_ld_get(ld, tt, "workflows")) != NULL && !topo_ld_empty(x))
         bad |= topo_load_workflows(ld, x);
     if ((r = topo_refs_check(ld->t, ld->d)) < 0) /* every template is read */
         bad = r;

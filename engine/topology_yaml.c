@@ -189,6 +189,12 @@ static const char *topo_kind_name(const yaml_node_t *n)
     return "a scalar";
 }
 
+int topo_ld_empty(const yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0 &&
+           n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
 yaml_node_t *topo_ld_node(struct topo_ld *ld, int index)
 {
     yaml_node_t *n = yaml_document_get_node(ld->doc, index);
