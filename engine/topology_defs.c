@@ -16,179 +16,39 @@ static const char *const topo_common_keys[] = {"derived_from", "description", "v
                                                NULL};
 
 static const struct {
-    const char *section, *prefix, *what;
+    const char *section, *what;
     const char *const keys[12]; /* beyond topo_common_keys */
 } topo_kinds[TOPO_K_COUNT] = {
     [TOPO_K_ARTIFACT] = {"artifact_types",
-                         "tosca.artifacts.",
                          "artifact type",
                          {"mime_type", "file_ext", "properties", NULL}},
     [TOPO_K_DATA] = {"data_types",
-                     "tosca.datatypes.",
                      "data type",
                      {"properties", "constraints", "key_schema", "entry_schema", NULL}},
     [TOPO_K_CAPABILITY] = {"capability_types",
-                           "tosca.capabilities.",
                            "capability type",
                            {"properties", "attributes", "valid_source_types", NULL}},
     [TOPO_K_INTERFACE] = {"interface_types",
-                          "tosca.interfaces.",
                           "interface type",
                           {"inputs", "operations", "notifications", NULL}},
     [TOPO_K_RELATIONSHIP] = {"relationship_types",
-                             "tosca.relationships.",
                              "relationship type",
                              {"properties", "attributes", "interfaces", "valid_target_types",
                               NULL}},
     [TOPO_K_NODE] = {"node_types",
-                     "tosca.nodes.",
                      "node type",
                      {"properties", "attributes", "requirements", "capabilities", "interfaces",
                       "artifacts", NULL}},
     [TOPO_K_GROUP] = {"group_types",
-                      "tosca.groups.",
                       "group type",
                       {"properties", "attributes", "members", "requirements", "capabilities",
                        "interfaces", NULL}},
-    [TOPO_K_POLICY] = {"policy_types",
-                       "tosca.policies.",
-                       "policy type",
-                       {"properties", "targets", "triggers", NULL}},
+    [TOPO_K_POLICY] = {"policy_types", "policy type", {"properties", "targets", "triggers", NULL}},
 };
 
 const char *topo_kind_section(int kind)
 {
     return kind >= 0 && kind < TOPO_K_COUNT ? topo_kinds[kind].section : NULL;
-}
-
-/* ---- lookups ---- */
-
-static int topo_tdef_find_exact(const struct engine_topology *t, int kind, const char *name)
-{
-    for (size_t i = 0; i < t->ntdefs; i++)
-        if (t->tdefs[i].kind == kind && strcmp(t->tdefs[i].name, name) == 0)
-            return (int)i;
-    return -1;
-}
-
-int topo_tdef_find(const struct engine_topology *t, int kind, const char *name)
-{
-    char full[TOPO_NAME_MAX + 32];
-    int i = topo_tdef_find_exact(t, kind, name);
-
-    if (i >= 0 || kind < 0 || kind >= TOPO_K_COUNT)
-        return i;
-    /* a normative type's short name (3.1.3): Compute, tosca:Compute */
-    if (strncmp(name, "tosca:", 6) == 0)
-        name += 6;
-    if (strchr(name, '.') != NULL && strncmp(name, "tosca.", 6) != 0)
-        return -1;
-    snprintf(full, sizeof(full), "%s%s", topo_kinds[kind].prefix, name);
-    i = topo_tdef_find_exact(t, kind, full);
-    return i >= 0 && t->tdefs[i].builtin ? i : -1;
-}
-
-int topo_tdef_is_a(const struct engine_topology *t, int i, const char *ancestor)
-{
-    int a = i >= 0 ? topo_tdef_find(t, t->tdefs[i].kind, ancestor) : -1;
-    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++)
-        if (j == a)
-            return 1;
-    return 0;
-}
-
-static const struct topo_propdef *topo_propdef_in(const struct topo_propdef *v, size_t n,
-                                                  const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i].name, name) == 0)
-            return &v[i];
-    return NULL;
-}
-
-const struct topo_propdef *topo_tdef_prop(const struct engine_topology *t, int i, const char *name,
-                                          int attr)
-{
-    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++) {
-        const struct topo_tdef *d = &t->tdefs[j];
-        const struct topo_propdef *p;
-        if (!attr && d->utype >= 0)
-            p = topo_propdef_in(t->types[d->utype].props, t->types[d->utype].nprops, name);
-        else
-            p = attr ? topo_propdef_in(d->attrs, d->nattrs, name)
-                     : topo_propdef_in(d->props, d->nprops, name);
-        if (p != NULL)
-            return p;
-    }
-    return NULL;
-}
-
-int topo_tdef_props_each(const struct engine_topology *t, int i, int attr,
-                         int (*fn)(const struct topo_propdef *p, void *arg), void *arg)
-{
-    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++) {
-        const struct topo_tdef *d = &t->tdefs[j];
-        const struct topo_propdef *v = attr ? d->attrs : d->props;
-        size_t n = attr ? d->nattrs : d->nprops;
-        if (!attr && d->utype >= 0) {
-            v = t->types[d->utype].props;
-            n = t->types[d->utype].nprops;
-        }
-        for (size_t k = 0; k < n; k++) {
-            int r;
-            if (topo_tdef_prop(t, i, v[k].name, attr) != &v[k])
-                continue; /* redefined by a type below */
-            if ((r = fn(&v[k], arg)) != 0)
-                return r;
-        }
-    }
-    return 0;
-}
-
-static const struct topo_cap *topo_cap_in(const struct topo_cap *v, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i].name, name) == 0)
-            return &v[i];
-    return NULL;
-}
-
-const struct topo_cap *topo_tdef_cap(const struct engine_topology *t, int i, const char *name)
-{
-    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++) {
-        const struct topo_cap *c = topo_cap_in(t->tdefs[j].caps, t->tdefs[j].ncaps, name);
-        if (c != NULL)
-            return c;
-    }
-    return NULL;
-}
-
-const struct topo_cap *topo_tdef_iface(const struct engine_topology *t, int i, const char *name)
-{
-    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++) {
-        const struct topo_cap *c = topo_cap_in(t->tdefs[j].ifaces, t->tdefs[j].nifaces, name);
-        if (c != NULL && c->type != NULL)
-            return c;
-    }
-    return NULL;
-}
-
-const struct topo_reqdef *topo_tdef_req(const struct engine_topology *t, int i, const char *name)
-{
-    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++)
-        for (size_t k = 0; k < t->tdefs[j].nreqs; k++)
-            if (strcmp(t->tdefs[j].reqs[k].name, name) == 0)
-                return &t->tdefs[j].reqs[k];
-    return NULL;
-}
-
-int topo_tdef_has_op(const struct engine_topology *t, int i, const char *op)
-{
-    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++)
-        for (size_t k = 0; k < t->tdefs[j].nops; k++)
-            if (strcmp(t->tdefs[j].ops[k], op) == 0)
-                return 1;
-    return 0;
 }
 
 /* ---- reading a definition ---- */
@@ -496,7 +356,7 @@ static int topo_tdef_parent(struct engine_topology *t, struct topo_tdef *x, stru
 
     if (x->derived_from == NULL) {
         /* a type without derived_from derives from its kind's root (1.3, 3.7.1) */
-        snprintf(root, sizeof(root), "%sRoot", topo_kinds[x->kind].prefix);
+        snprintf(root, sizeof(root), "%sRoot", topo_kind_prefix(x->kind));
         p = topo_tdef_find_exact(t, x->kind, root);
         x->parent = p >= 0 && &t->tdefs[p] != x ? p : -1;
         return 0;

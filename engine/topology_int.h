@@ -8,7 +8,14 @@
  *   topology_derive.c     the interpreters: a plan per node, an image per level
  *   topology_emit.c       the five artifacts, by topology_emit_yaml.c, _json.c and _dot.c
  *   topology_load.c       a topology file and its imports into the model
+ *   topology_template.c   topology_template: inputs, relationship templates, groups,
+ *                         policies, outputs, substitution mappings, workflows
  *   topology_node.c       node templates
+ *   topology_node_tosca.c a node template's TOSCA parts (capabilities, interfaces, ...)
+ *   topology_defs.c       TOSCA types of every kind, the normative ones (tosca_normative.yaml)
+ *   topology_propdef.c    property, attribute and input definitions
+ *   topology_value.c      TOSCA values, constraints, intrinsic functions
+ *   topology_lookup.c     types and their definitions found along derived_from
  *   topology_catalog.c    the module catalogue
  *   topology_types.c      node types resolved
  *   topology_state.c      the run-time state: levels, property overrides
@@ -428,6 +435,12 @@ const char *topo_kind_section(int kind);
 /* Parses the definition of type NAME of KIND (key K, body V) into T->tdefs; *OUT gets its
  * index. A node type of the topology also gets its unisec record by the caller. */
 int topo_tdef_load(struct topo_ld *ld, int kind, yaml_node_t *k, yaml_node_t *v, int *out);
+
+/* The normative names' prefix of KIND ("tosca.nodes.", ...), or NULL (topology_lookup.c). */
+const char *topo_kind_prefix(int kind);
+
+/* The index of type NAME of KIND exactly as written, or -1. */
+int topo_tdef_find_exact(const struct engine_topology *t, int kind, const char *name);
 
 /* The index of type NAME of KIND (full name, or a normative type's short name: `Compute`,
  * `tosca:Compute`), or -1. */

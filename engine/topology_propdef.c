@@ -17,16 +17,6 @@ static int topo_ld_bool(struct topo_ld *ld, const yaml_node_t *n, const char *wh
     return 0;
 }
 
-void topo_propdef_clear(struct topo_propdef *p)
-{
-    free(p->name);
-    free(p->def);
-    free(p->ttype);
-    free(p->entry);
-    topo_cons_free(p->cons, p->ncons);
-    memset(p, 0, sizeof(*p));
-}
-
 /* entry_schema: TYPE or {type: TYPE, description, constraints}. */
 static int topo_ld_entry(struct topo_ld *ld, const yaml_node_t *n, const char *what,
                          struct topo_propdef *out)

@@ -12,23 +12,6 @@
 int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v);
 int topo_nodes_link(struct engine_topology *t, struct engine_diag *d);
 
-int topo_ref_add(struct topo_ld *ld, const yaml_node_t *a, const char *function)
-{
-    static const char *const keywords[] = {"SELF", "SOURCE", "TARGET", "HOST", NULL};
-    const char *s = (const char *)a->data.scalar.value;
-    struct topo_ref *r;
-
-    for (size_t i = 0; keywords[i]; i++)
-        if (strcmp(s, keywords[i]) == 0)
-            return 0;
-    if ((r = topo_push(&ld->t->refs, ld->t->nrefs, sizeof(*r))) == NULL)
-        return ld->oom = 1, -ENOMEM;
-    ld->t->nrefs++;
-    r->function = function;
-    r->pos = topo_ld_pos(ld, a);
-    return (r->name = topo_ld_strdup(ld, s)) ? 0 : -ENOMEM;
-}
-
 static int topo_is_rtemplate(const struct engine_topology *t, const char *name)
 {
     for (size_t i = 0; i < t->nrtemplates; i++)

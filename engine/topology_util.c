@@ -55,6 +55,26 @@ const char *topo_file_intern(struct engine_topology *t, const char *file)
     return *slot;
 }
 
+void topo_cons_free(struct topo_cons *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < c[i].nargs; j++)
+            free(c[i].args[j]);
+        free(c[i].args);
+    }
+    free(c);
+}
+
+void topo_propdef_clear(struct topo_propdef *p)
+{
+    free(p->name);
+    free(p->def);
+    free(p->ttype);
+    free(p->entry);
+    topo_cons_free(p->cons, p->ncons);
+    memset(p, 0, sizeof(*p));
+}
+
 void topo_propdefs_free(struct topo_propdef *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -261,16 +261,6 @@ enum {
     TOPO_PATTERN
 };
 
-void topo_cons_free(struct topo_cons *c, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < c[i].nargs; j++)
-            free(c[i].args[j]);
-        free(c[i].args);
-    }
-    free(c);
-}
-
 static int topo_cons_arg(struct topo_ld *ld, struct topo_cons *c, const yaml_node_t *a,
                          const char *type, const char *what)
 {
@@ -606,6 +596,23 @@ static int topo_function_index(struct topo_ld *ld, const yaml_node_t *v)
         if (strcmp((const char *)k->data.scalar.value, topo_functions[i].name) == 0)
             return (int)i;
     return -1;
+}
+
+int topo_ref_add(struct topo_ld *ld, const yaml_node_t *a, const char *function)
+{
+    static const char *const keywords[] = {"SELF", "SOURCE", "TARGET", "HOST", NULL};
+    const char *s = (const char *)a->data.scalar.value;
+    struct topo_ref *r;
+
+    for (size_t i = 0; keywords[i]; i++)
+        if (strcmp(s, keywords[i]) == 0)
+            return 0;
+    if ((r = topo_push(&ld->t->refs, ld->t->nrefs, sizeof(*r))) == NULL)
+        return ld->oom = 1, -ENOMEM;
+    ld->t->nrefs++;
+    r->function = function;
+    r->pos = topo_ld_pos(ld, a);
+    return (r->name = topo_ld_strdup(ld, s)) ? 0 : -ENOMEM;
 }
 
 /* get_input's NAME must be an input of the topology template. */
