@@ -7,7 +7,8 @@
  *   pull      a query per request to the PDP over the "pdp" stream (pdp.h), answers cached
  *             until their time-to-live ends or the PDP announces a new policy version.
  * Denied: 403; denied and anonymous while authn is in the chain: 401 with its challenge.
- * No rules yet (push before the first blob, pull with the PDP unreachable): 503.
+ * No rules yet (push before the first blob, pull with the PDP unreachable): 503. A path
+ * longer than any rule can name (ENGINE_ACL_PATH_MAX): 414, before any PDP is asked.
  */
 #include "../module.h"
 #include "../authn/basic.h"
@@ -293,6 +294,12 @@ static int acl_pull(struct mod_req *rq, const struct mod_pdp_request *q)
 static int acl_handle(struct mod_req *rq)
 {
     const struct mod_http_request *h = rq->http;
+    if (h->path_len > ENGINE_ACL_PATH_MAX) {
+        /* The lookup would refuse it (and deny: a 401 that sends the client after a
+         * password no rule can use): the target is what is wrong. */
+        acl_respond_status(rq, 414);
+        return MOD_DONE;
+    }
     if (acl_mode == ACL_PULL) {
         struct mod_basic_cred cred;
         struct mod_pdp_request q = {acl_policy_name, NULL, h->method,     h->path,     NULL,
