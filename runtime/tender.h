@@ -111,6 +111,7 @@ struct tender_stream {
     uint16_t gen;            /* bumped on close, so a stale handle never matches */
     uint8_t inbound;         /* accepted from a listener (counted in t->ninbound) */
     uint8_t rx_ready;        /* not read dry since its last read edge */
+    uint8_t rx_hup;          /* the peer's end or an error was reported: reads never block */
     int tx_blocked;          /* a WRITE could not send everything: report the next WRITE edge */
     int rx_lent;             /* the guest lent a RECV buffer: */
     uint64_t rx_buf, rx_len; /* its guest address and size, checked when lent */

@@ -283,6 +283,7 @@ static int64_t tender_stream_add(struct tender *t, int fd, int inbound)
         t->ninbound += inbound != 0;
         t->streams[i].rx_lent = 0;
         t->streams[i].rx_ready = 1;
+        t->streams[i].rx_hup = 0;
         t->streams[i].tx_blocked = 0;
         return handle;
     }
@@ -323,7 +324,10 @@ static void tender_stream_filled(struct tender *t, struct tender_batch *b, struc
                                  ssize_t n)
 {
     uint32_t handle = (uint32_t)s->gen << 16 | (uint32_t)(s - t->streams);
-    if (n == -EAGAIN || (n > 0 && (uint64_t)n < s->rx_len))
+    /* A short read drains the socket, but once the peer's end was reported (in the same edge
+     * as its last bytes: a client that shuts down its side after a request), no edge follows:
+     * the next read must go ahead and see the end. */
+    if (n == -EAGAIN || (n > 0 && (uint64_t)n < s->rx_len && !s->rx_hup))
         s->rx_ready = 0;
     if (n == -EAGAIN)
         return;
@@ -571,6 +575,7 @@ static int tender_hc_poll(struct tender *t, void *arg, const struct tender_devs 
                 continue;
             if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
                 s->rx_ready = 1;
+                s->rx_hup |= (ev[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
                 if (tender_stream_read_job(t, s, &w->job[w->n]))
                     w->handle[w->n++] = h;
             }

@@ -334,8 +334,15 @@ static void http_readable(struct libos_stream *s, void *ctx)
         long n = libos_stream_read(c->s, c->in + c->in_len, c->in_cap - c->in_len);
         if (n == -UNISEC_EAGAIN)
             break;
-        if (n <= 0) {
-            http_close(c); /* end of stream or an error: nothing more to answer */
+        if (n == 0) {
+            /* The client has shut down its side: the requests it sent are answered by now
+             * (the loop reads nothing while one is under way), so close once the answers
+             * are written. */
+            c->closing = 1;
+            break;
+        }
+        if (n < 0) {
+            http_close(c); /* an error: nothing more can be answered */
             return;
         }
         if (c->in_len == 0)
@@ -387,8 +394,13 @@ static void http_sweep(struct libos_timer *t, void *ctx)
     (void)ctx;
     for (struct http_conn *c = http_conns, *next; c; c = next) {
         next = c->next;
-        if (c->busy || c->s == NULL || c->parked || c->closing)
+        if (c->busy || c->s == NULL || c->parked)
             continue;
+        if (c->closing) { /* answered, but the client does not read what is left */
+            if (now - c->last > http_request_ns)
+                http_close(c);
+            continue;
+        }
         if (c->in_len > 0 && now - c->started > http_request_ns) {
             http_error(c, 408);
             http_flush(c);
