@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "contract/acl_blob.h"
+#include "sha256.h"
 
 /* A validated blob: pointers into the caller's buffer, which must outlive this struct. */
 struct engine_acl_blob {
@@ -78,10 +79,33 @@ int engine_acl_blob_rule(const struct engine_acl_blob *b, uint32_t i,
 
 /*
  * Checks PASSWORD against USER's stored credential. Returns 1 when it matches, 0 when it
- * does not, -ENGINE_ACL_ENOENT when USER has no credential. Constant-time comparison.
+ * does not, -ENGINE_ACL_ENOENT when USER has no credential, -ENGINE_ACL_EINVAL for a
+ * malformed name. Constant-time comparison; a user without a credential costs as much as
+ * one with (engine_acl_check_start).
  */
 int engine_acl_blob_verify(const struct engine_acl_blob *b, const char *user, size_t user_len,
                            const void *password, size_t pw_len);
+
+/*
+ * The same check in slices, for a caller that must not stall: start, then step (at most MAX
+ * iterations each; returns how many are left) until none are left, then end (1 match, 0
+ * not, -ENGINE_ACL_ENOENT no credential), which wipes *C; end also abandons a check. The
+ * check keeps no pointer into the blob, which may be replaced meanwhile. So that the time
+ * taken does not tell which users exist, a user without a credential runs the same PBKDF2
+ * on a fixed salt with the iterations of the blob's costliest credential. Start returns 0 or
+ * -ENGINE_ACL_EINVAL (nothing to end then).
+ */
+struct engine_acl_check {
+    struct engine_pbkdf2 kdf;
+    uint8_t hash[32];    /* the credential's */
+    int known;           /* the user has a credential */
+    uint32_t iterations; /* the PBKDF2's in all */
+};
+
+int engine_acl_check_start(struct engine_acl_check *c, const struct engine_acl_blob *b,
+                           const char *user, size_t user_len, const void *password, size_t pw_len);
+uint32_t engine_acl_check_step(struct engine_acl_check *c, uint32_t max);
+int engine_acl_check_end(struct engine_acl_check *c);
 
 /* The key hashes of the index, shared by the compiler and the lookup. */
 uint64_t engine_acl_hash_path(const char *policy, size_t policy_len, const char *path,

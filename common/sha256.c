@@ -231,12 +231,7 @@ void engine_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *data, size_t len)
     engine_sha256_final(&c, out);
 }
 
-/* The keyed inner and outer states, computed once per key (PBKDF2 reuses them). */
-struct sha256_hmac {
-    struct engine_sha256 inner, outer;
-};
-
-static void sha256_hmac_init(struct sha256_hmac *m, const void *key, size_t keylen)
+static void sha256_hmac_init(struct engine_hmac_key *m, const void *key, size_t keylen)
 {
     uint8_t k[ENGINE_SHA256_BLOCK] = {0}, pad[ENGINE_SHA256_BLOCK];
 
@@ -257,7 +252,7 @@ static void sha256_hmac_init(struct sha256_hmac *m, const void *key, size_t keyl
 }
 
 /* OUT = HMAC(key of M, A || B), leaving M reusable. */
-static void sha256_hmac_run(const struct sha256_hmac *m, uint8_t out[ENGINE_SHA256_LEN],
+static void sha256_hmac_run(const struct engine_hmac_key *m, uint8_t out[ENGINE_SHA256_LEN],
                             const void *a, size_t alen, const void *b, size_t blen)
 {
     struct engine_sha256 c = m->inner;
@@ -275,7 +270,7 @@ static void sha256_hmac_run(const struct sha256_hmac *m, uint8_t out[ENGINE_SHA2
 void engine_hmac_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *key, size_t keylen,
                         const void *data, size_t len)
 {
-    struct sha256_hmac m;
+    struct engine_hmac_key m;
     sha256_hmac_init(&m, key, keylen);
     sha256_hmac_run(&m, out, data, len, "", 0);
     sha256_wipe(&m, sizeof(m));
@@ -298,7 +293,7 @@ static void sha256_put(uint8_t *p, const uint32_t h[8])
  * from one call to the next), so each is one compression of the keyed state, with none of
  * the general path's copying, padding and wiping per call.
  */
-static void sha256_hmac_32(const struct sha256_hmac *m, uint8_t blk[ENGINE_SHA256_BLOCK],
+static void sha256_hmac_32(const struct engine_hmac_key *m, uint8_t blk[ENGINE_SHA256_BLOCK],
                            uint32_t h[8])
 {
     for (int i = 0; i < 8; i++)
@@ -311,38 +306,73 @@ static void sha256_hmac_32(const struct sha256_hmac *m, uint8_t blk[ENGINE_SHA25
     sha256_put(blk, h);
 }
 
+/* Starts block BLOCK of a PBKDF2 whose keyed HMAC states are in ST: its first iteration. */
+static void sha256_pbkdf2_block(struct engine_pbkdf2 *st, const void *salt, size_t saltlen,
+                                uint32_t block, uint32_t iterations)
+{
+    const struct engine_hmac_key *m = &st->m;
+    uint8_t ctr[4] = {(uint8_t)(block >> 24), (uint8_t)(block >> 16), (uint8_t)(block >> 8),
+                      (uint8_t)block};
+    uint8_t u[ENGINE_SHA256_LEN];
+
+    sha256_hmac_run(m, u, salt, saltlen, ctr, 4);
+    sha256_copy(st->t, u, sizeof(u));
+    for (int i = 0; i < ENGINE_SHA256_BLOCK; i++)
+        st->blk[i] = 0;
+    sha256_copy(st->blk, u, sizeof(u));
+    st->blk[ENGINE_SHA256_LEN] = 0x80;
+    st->blk[ENGINE_SHA256_BLOCK - 2] = (ENGINE_SHA256_BLOCK + ENGINE_SHA256_LEN) * 8 >> 8;
+    st->left = iterations - 1;
+    sha256_wipe(u, sizeof(u));
+}
+
+int engine_pbkdf2_sha256_start(struct engine_pbkdf2 *st, const void *password, size_t pwlen,
+                               const void *salt, size_t saltlen, uint32_t iterations)
+{
+    if (iterations == 0 || saltlen > 1024)
+        return -22;
+    sha256_hmac_init(&st->m, password, pwlen);
+    sha256_pbkdf2_block(st, salt, saltlen, 1, iterations);
+    return 0;
+}
+
+uint32_t engine_pbkdf2_sha256_step(struct engine_pbkdf2 *st, uint32_t max)
+{
+    const struct engine_hmac_key *m = &st->m;
+    uint32_t h[8];
+    uint32_t n = max < st->left ? max : st->left;
+
+    for (uint32_t i = 0; i < n; i++) {
+        sha256_hmac_32(m, st->blk, h);
+        for (int j = 0; j < ENGINE_SHA256_LEN; j++)
+            st->t[j] ^= st->blk[j];
+    }
+    sha256_wipe(h, sizeof(h));
+    st->left -= n;
+    return st->left;
+}
+
+void engine_pbkdf2_sha256_end(struct engine_pbkdf2 *st, uint8_t out[ENGINE_SHA256_LEN])
+{
+    sha256_copy(out, st->t, ENGINE_SHA256_LEN);
+    sha256_wipe(st, sizeof(*st));
+}
+
 int engine_pbkdf2_sha256(uint8_t *out, size_t outlen, const void *password, size_t pwlen,
                          const void *salt, size_t saltlen, uint32_t iterations)
 {
-    struct sha256_hmac m;
-    uint8_t u[ENGINE_SHA256_LEN], t[ENGINE_SHA256_LEN], ctr[4];
-    uint8_t blk[ENGINE_SHA256_BLOCK] = {0};
-    uint32_t h[8];
+    struct engine_pbkdf2 st;
 
     if (iterations == 0 || outlen == 0 || saltlen > 1024)
         return -22;
-    sha256_hmac_init(&m, password, pwlen);
+    sha256_hmac_init(&st.m, password, pwlen);
     for (uint32_t block = 1; outlen > 0; block++) {
         size_t take = outlen < ENGINE_SHA256_LEN ? outlen : ENGINE_SHA256_LEN;
-        ctr[0] = (uint8_t)(block >> 24), ctr[1] = (uint8_t)(block >> 16);
-        ctr[2] = (uint8_t)(block >> 8), ctr[3] = (uint8_t)block;
-        sha256_hmac_run(&m, u, salt, saltlen, ctr, 4);
-        sha256_copy(t, u, sizeof(t));
-        sha256_copy(blk, u, sizeof(u));
-        blk[ENGINE_SHA256_LEN] = 0x80;
-        blk[ENGINE_SHA256_BLOCK - 2] = (ENGINE_SHA256_BLOCK + ENGINE_SHA256_LEN) * 8 >> 8;
-        for (uint32_t i = 1; i < iterations; i++) {
-            sha256_hmac_32(&m, blk, h);
-            for (int j = 0; j < ENGINE_SHA256_LEN; j++)
-                t[j] ^= blk[j];
-        }
-        sha256_copy(out, t, take);
+        sha256_pbkdf2_block(&st, salt, saltlen, block, iterations);
+        engine_pbkdf2_sha256_step(&st, st.left);
+        sha256_copy(out, st.t, take);
         out += take, outlen -= take;
     }
-    sha256_wipe(&m, sizeof(m));
-    sha256_wipe(u, sizeof(u));
-    sha256_wipe(t, sizeof(t));
-    sha256_wipe(blk, sizeof(blk));
-    sha256_wipe(h, sizeof(h));
+    sha256_wipe(&st, sizeof(st));
     return 0;
 }

@@ -54,4 +54,29 @@ void engine_hmac_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *key, size_t 
 int engine_pbkdf2_sha256(uint8_t *out, size_t outlen, const void *password, size_t pwlen,
                          const void *salt, size_t saltlen, uint32_t iterations);
 
+/*
+ * The same in slices, for a caller that must not stall (the guest's one event loop): the
+ * first ENGINE_SHA256_LEN bytes of the key, iteration by iteration. Start takes what
+ * engine_pbkdf2_sha256 takes (same errors) and runs the first iteration; each step runs at
+ * most MAX more and returns how many are left; once none are, end writes the key and wipes
+ * the state. The state holds no password, but the HMAC states keyed with it: wipe it with
+ * end (also to abandon a computation).
+ */
+/* HMAC's keyed inner and outer states, computed once per key. */
+struct engine_hmac_key {
+    struct engine_sha256 inner, outer;
+};
+
+struct engine_pbkdf2 {
+    struct engine_hmac_key m;         /* HMAC keyed with the password */
+    uint8_t t[ENGINE_SHA256_LEN];     /* the XOR of the iterations so far */
+    uint8_t blk[ENGINE_SHA256_BLOCK]; /* the last iteration's output, padded as one block */
+    uint32_t left;                    /* iterations still to run */
+};
+
+int engine_pbkdf2_sha256_start(struct engine_pbkdf2 *st, const void *password, size_t pwlen,
+                               const void *salt, size_t saltlen, uint32_t iterations);
+uint32_t engine_pbkdf2_sha256_step(struct engine_pbkdf2 *st, uint32_t max);
+void engine_pbkdf2_sha256_end(struct engine_pbkdf2 *st, uint8_t out[ENGINE_SHA256_LEN]);
+
 #endif

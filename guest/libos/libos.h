@@ -215,9 +215,13 @@ struct libos_timer {
     void *ctx;
     struct libos_timer *next; /* in the loop's list while armed */
     int armed;
+    uint64_t turn; /* the turn of the loop it was armed in */
 };
 
-/* Arms T (re-arming moves it) to call FN(T, CTX) once the monotonic clock reaches DEADLINE. */
+/* Arms T (re-arming moves it) to call FN(T, CTX) once the monotonic clock reaches DEADLINE,
+ * at the earliest in the next turn of the loop: a timer armed for libos_loop_now() runs after
+ * the streams ready by then, so a long computation can run in slices, one per turn, without
+ * holding up the connections. */
 void libos_timer_arm(struct libos_timer *t, uint64_t deadline_ns,
                      void (*fn)(struct libos_timer *t, void *ctx), void *ctx);
 /* Disarms T if armed; safe to call on a disarmed or fired timer. */

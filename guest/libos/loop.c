@@ -88,6 +88,7 @@ static void *loop_policy_ctx;
 static int loop_policy_pending;
 static int loop_stopped, loop_status;
 static uint64_t loop_now;
+static uint64_t loop_turn; /* counts the turns: a timer fires in a later turn than it was armed */
 
 int libos_manifest_find(uint32_t type, const char *name)
 {
@@ -310,6 +311,7 @@ void libos_timer_arm(struct libos_timer *t, uint64_t deadline_ns,
 {
     libos_timer_disarm(t);
     t->deadline = deadline_ns;
+    t->turn = loop_turn;
     t->fn = fn;
     t->ctx = ctx;
     t->armed = 1;
@@ -600,8 +602,12 @@ int libos_loop_run(void)
             loop_policy_pending = 0;
             loop_policy_fn(loop_policy_ctx);
         }
+        loop_turn++;
         loop_run_queue();
-        while (loop_timers && loop_timers->deadline <= loop_now && !loop_stopped) {
+        /* A timer armed in this turn waits for the next (so does any due one behind it, by
+         * one turn: the POLL does not wait while a timer is due). */
+        while (loop_timers && loop_timers->deadline <= loop_now && loop_timers->turn != loop_turn &&
+               !loop_stopped) {
             struct libos_timer *t = loop_timers;
             loop_timers = t->next;
             t->armed = 0;

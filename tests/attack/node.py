@@ -175,3 +175,25 @@ def get(inst, path="/", headers=(), source="127.0.0.1"):
         return read_response(s)[0]
     finally:
         s.close()
+
+
+def policy_dir(work, acl, users):
+    """A policy directory: ACL (text) and a credential per (user, password, iterations)."""
+    d = work.path("policy")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "acl"), "w") as f:
+        f.write(acl)
+    with open(os.path.join(d, "groups"), "w") as f:
+        f.write("")
+    with open(os.path.join(d, "credentials"), "w") as f:
+        for user, password, iterations in users:
+            f.write(work.passwd(user, password, iterations) + "\n")
+    return d
+
+
+def basic(user, password):
+    import base64
+    return "Authorization: Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+
+
+CHECK_LINE = r"authn: credential check: (\d+) PBKDF2 iterations"

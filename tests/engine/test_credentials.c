@@ -83,6 +83,24 @@ static void test_credentials_blob_verifies(void **state)
     assert_int_equal(engine_acl_blob_verify(&b, "carol", 5, "s3cret", 6), 1);
     assert_int_equal(engine_acl_blob_verify(&b, "carol", 5, "s3creT", 6), 0);
     assert_int_equal(engine_acl_blob_verify(&b, "dave", 4, "s3cret", 6), -ENGINE_ACL_ENOENT);
+    /* In slices: the same answers, and an unknown user runs as many iterations as a known
+     * one (a user's existence must not show in the time taken). */
+    static const struct {
+        const char *user, *pw;
+        int want;
+    } cases[] = {{"carol", "s3cret", 1}, {"carol", "s3creT", 0}, {"dave", "s3cret", -2}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct engine_acl_check c;
+        uint32_t steps = 0;
+        assert_int_equal(engine_acl_check_start(&c, &b, cases[i].user, strlen(cases[i].user),
+                                                cases[i].pw, strlen(cases[i].pw)),
+                         0);
+        assert_int_equal(c.iterations, 1000);
+        while (engine_acl_check_step(&c, 64) > 0)
+            steps++;
+        assert_int_equal(steps, 999 / 64);
+        assert_int_equal(engine_acl_check_end(&c), cases[i].want);
+    }
     free(blob);
     free(line);
     free(text);

@@ -117,6 +117,28 @@ static void test_sha256_pbkdf2_vectors(void **state)
     check_pbkdf2("pass\0word", 9, "sa\0lt", 5, 4096, 16, "89b69d0516f829893c696226650a8687");
 }
 
+/* In slices of any size: the same key as in one call. */
+static void test_sha256_pbkdf2_in_slices(void **state)
+{
+    static const uint32_t slices[] = {1, 7, 4095, 4096, 100000};
+    uint8_t want[32], got[32];
+    (void)state;
+    assert_int_equal(engine_pbkdf2_sha256(want, 32, "password", 8, "salt", 4, 4096), 0);
+    for (size_t i = 0; i < sizeof(slices) / sizeof(slices[0]); i++) {
+        struct engine_pbkdf2 st;
+        assert_int_equal(engine_pbkdf2_sha256_start(&st, "password", 8, "salt", 4, 4096), 0);
+        uint32_t left = st.left;
+        assert_int_equal(left, 4095);
+        while (left > 0) {
+            uint32_t next = engine_pbkdf2_sha256_step(&st, slices[i]);
+            assert_int_equal(left - next, left < slices[i] ? left : slices[i]);
+            left = next;
+        }
+        engine_pbkdf2_sha256_end(&st, got);
+        assert_memory_equal(got, want, 32);
+    }
+}
+
 static void test_sha256_pbkdf2_refuses_bad_arguments(void **state)
 {
     uint8_t dk[32];
@@ -203,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_sha256_million_a_in_uneven_pieces),
         cmocka_unit_test(test_sha256_hmac_rfc4231),
         cmocka_unit_test(test_sha256_pbkdf2_vectors),
+        cmocka_unit_test(test_sha256_pbkdf2_in_slices),
         cmocka_unit_test(test_sha256_pbkdf2_refuses_bad_arguments),
         cmocka_unit_test(test_sha256_extensions_match_portable),
         cmocka_unit_test(test_sha256_cpu_features_decide),

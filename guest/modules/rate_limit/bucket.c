@@ -1,19 +1,27 @@
 /* bucket.c — per-client token buckets (generic cell rate algorithm) in a fixed table. */
 #include "bucket.h"
 
-int mod_rate_init(struct mod_rate_table *t, struct mod_rate_slot *slots, uint32_t nslots,
-                  uint32_t rate, uint32_t burst)
+int mod_rate_init_interval(struct mod_rate_table *t, struct mod_rate_slot *slots, uint32_t nslots,
+                           uint64_t interval_ns, uint32_t burst)
 {
-    if (nslots < MOD_RATE_PROBE || rate == 0 || rate > MOD_RATE_RATE_MAX || burst == 0 ||
-        burst > MOD_RATE_BURST_MAX)
+    if (nslots < MOD_RATE_PROBE || interval_ns == 0 || interval_ns > 3600000000000ull ||
+        burst == 0 || burst > MOD_RATE_BURST_MAX)
         return -22;
     for (uint32_t i = 0; i < nslots; i++)
         slots[i] = (struct mod_rate_slot){0, 0};
     t->slot = slots;
     t->nslots = nslots;
-    t->interval_ns = 1000000000u / rate;
+    t->interval_ns = interval_ns;
     t->window_ns = (uint64_t)(burst - 1) * t->interval_ns;
     return 0;
+}
+
+int mod_rate_init(struct mod_rate_table *t, struct mod_rate_slot *slots, uint32_t nslots,
+                  uint32_t rate, uint32_t burst)
+{
+    if (rate == 0 || rate > MOD_RATE_RATE_MAX)
+        return -22;
+    return mod_rate_init_interval(t, slots, nslots, 1000000000u / rate, burst);
 }
 
 uint64_t mod_rate_key(const void *addr, size_t len)
@@ -26,6 +34,14 @@ uint64_t mod_rate_key(const void *addr, size_t len)
     h *= 0xbf58476d1ce4e5b9ull;
     h ^= h >> 29;
     return h ? h : 1;
+}
+
+uint64_t mod_rate_client(uint32_t family, const uint8_t addr[16])
+{
+    uint8_t key[18] = {(uint8_t)family, 0};
+    for (int i = 0; i < 16; i++)
+        key[2 + i] = addr[i];
+    return mod_rate_key(key, sizeof(key));
 }
 
 static struct mod_rate_slot *rate_find(struct mod_rate_table *t, uint64_t key, uint64_t now)

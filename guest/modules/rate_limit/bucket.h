@@ -43,8 +43,16 @@ struct mod_rate_table {
 int mod_rate_init(struct mod_rate_table *t, struct mod_rate_slot *slots, uint32_t nslots,
                   uint32_t rate, uint32_t burst);
 
+/* The same with one token earned every INTERVAL_NS (1 ms to 1 hour): rates below one a
+ * second. */
+int mod_rate_init_interval(struct mod_rate_table *t, struct mod_rate_slot *slots, uint32_t nslots,
+                           uint64_t interval_ns, uint32_t burst);
+
 /* The key of a client address (any bytes): never 0. */
 uint64_t mod_rate_key(const void *addr, size_t len);
+
+/* The key of a client: its address (FAMILY, 16 bytes) without the port: one host, one key. */
+uint64_t mod_rate_client(uint32_t family, const uint8_t addr[16]);
 
 /*
  * Takes a token for client KEY at time NOW_NS (monotonic). Returns 1 when the request may

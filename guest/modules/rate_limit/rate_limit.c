@@ -25,13 +25,9 @@ static int rate_init(const struct mod_props *p)
 
 static int rate_handle(struct mod_req *rq)
 {
-    /* The client is its address without the port: one host, one bucket. */
-    uint8_t key[18];
     uint64_t wait = 0;
-    key[0] = (uint8_t)rq->peer->family;
-    key[1] = 0;
-    memcpy(key + 2, rq->peer->addr, 16);
-    if (mod_rate_take(&rate_table, mod_rate_key(key, sizeof(key)), libos_loop_now(), &wait))
+    if (mod_rate_take(&rate_table, mod_rate_client(rq->peer->family, rq->peer->addr),
+                      libos_loop_now(), &wait))
         return MOD_NEXT;
     char hdr[48];
     snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n",
