@@ -3,8 +3,16 @@
  * with keep-alive and pipelining, bounded buffers, at most max_connections served at once
  * (later ones wait, unread, for a free place), a request_timeout_ms for a request to arrive
  * (408 after it) and an idle_timeout_ms after which a connection with no request under way
- * (kept alive, or never used) is closed; each complete request goes
- * through the modules' hooks (module.h). lb_proxy starts the same front in a load balancer.
+ * (kept alive) is closed; each complete request goes through the modules' hooks
+ * (module.h). lb_proxy starts the same front in a load balancer.
+ *
+ * Slow clients hold little: a request head must be complete header_timeout_ms after its
+ * first byte (a new connection's first head, after it was accepted), one client address
+ * holds at most max_connections_per_client, and a connection that finds no free place takes
+ * the place of the one that has waited longest for its client (idle, or a request not yet
+ * complete) rather than wait: for its own address once that address is at its cap, for any
+ * address once max_connections are served. Only when every place is busy with a complete
+ * request does a new connection wait.
  */
 #include "../module.h"
 
@@ -20,6 +28,8 @@ struct http_conn {
     uint64_t last;     /* monotonic ns of the last progress, for the idle timeout */
     uint64_t started;  /* when the first byte of the current request arrived */
     int parked;        /* accepted beyond max_connections: waits, unread */
+    int head_done;     /* the current request's head is complete (its body may not be) */
+    int served;        /* requests answered on this connection */
     int busy;          /* mreq is in the chain */
     int closing;       /* close once the output is written */
     int in_process;    /* http_process() is on the stack */
@@ -29,11 +39,15 @@ struct http_conn {
 
 static struct mod_http_limits http_lim = MOD_HTTP_LIMITS_DEFAULT;
 static uint64_t http_request_ns = 10000000000ull, http_sweep_ns = 1000000000ull;
-static uint64_t http_idle_ns = 60000000000ull; /* idle_timeout_ms */
-static uint64_t http_max_conns = 1024;
+static uint64_t http_idle_ns = 60000000000ull;  /* idle_timeout_ms */
+static uint64_t http_header_ns = 3000000000ull; /* header_timeout_ms */
+static uint64_t http_max_conns = 1024, http_max_per_client = 64;
 static struct http_conn *http_conns;
 static size_t http_nconns, http_nactive; /* all, and those not parked */
 static struct libos_timer http_sweep_timer;
+/* Since boot: connections shed for newer ones, and refused at the per-client cap; printed
+ * by the sweep when they change, so an attack shows on the console without a line each. */
+static uint64_t http_shed_count, http_refused_count, http_reported;
 static int http_started;
 
 #define HTTP_IN_FIRST  4096 /* first receive buffer; grows to head_max + body_max */
@@ -150,6 +164,8 @@ static void http_finish(struct http_conn *c, int keep_alive)
     c->started = libos_loop_now(); /* a pipelined request's clock starts now */
     c->scan = (struct mod_http_scan){0, 0};
     c->sent_continue = 0;
+    c->head_done = 0;
+    c->served++;
     c->busy = 0;
     if (!keep_alive)
         c->closing = 1;
@@ -259,6 +275,7 @@ static void http_process(struct http_conn *c)
             break;
         }
         size_t need = c->rq->head_len + (size_t)c->rq->body_len;
+        c->head_done = 1;
         if (c->in_len < need) {
             if (http_in_reserve(c, need) < 0) {
                 http_error(c, 503);
@@ -362,28 +379,83 @@ static void http_writable(struct libos_stream *s, void *ctx)
 
 static const struct libos_stream_ops http_ops = {http_readable, http_writable};
 
+static int http_same_client(const struct http_conn *a, const struct unisec_addr *b)
+{
+    const struct unisec_addr *p = libos_stream_peer(a->s);
+    return p->family == b->family && memcmp(p->addr, b->addr, 16) == 0;
+}
+
+/* Since when C has been waiting for its client: a request's first byte, or its last answer
+ * (idle); 0 when it holds nothing it could be shed for (a request under way, answers being
+ * written, or already closing). */
+static uint64_t http_waiting_since(const struct http_conn *c)
+{
+    if (c->s == NULL || c->parked || c->busy || c->closing || c->out_off < c->out_len)
+        return 0;
+    return c->in_len > 0 ? c->started : c->last;
+}
+
+/* Closes the connection of PEER (any client when NULL) that has waited longest for its
+ * client, if one can be shed: an incomplete request is answered 503 first. Returns 1 when a
+ * connection was shed. */
+static int http_shed(const struct unisec_addr *peer)
+{
+    struct http_conn *victim = NULL;
+    uint64_t oldest = 0;
+    for (struct http_conn *c = http_conns; c; c = c->next) {
+        uint64_t since = http_waiting_since(c);
+        if (since && (victim == NULL || since < oldest) && (!peer || http_same_client(c, peer))) {
+            victim = c;
+            oldest = since;
+        }
+    }
+    if (victim == NULL)
+        return 0;
+    http_shed_count++;
+    if (victim->in_len > 0) {
+        http_error(victim, 503);
+        http_flush(victim);
+    } else {
+        http_close(victim);
+    }
+    return 1;
+}
+
 static void http_accept(struct libos_stream *s, void *ctx)
 {
     (void)ctx;
+    const struct unisec_addr *peer = libos_stream_peer(s);
+    size_t mine = 0;
+    for (struct http_conn *o = http_conns; o; o = o->next)
+        mine += o->s != NULL && !o->closing && http_same_client(o, peer);
+    if (mine >= http_max_per_client && !http_shed(peer)) {
+        http_refused_count++;
+        libos_stream_close(s); /* every place of this client is busy with a request */
+        return;
+    }
     struct http_conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         libos_stream_close(s);
         return;
     }
     c->s = s;
-    c->last = libos_loop_now();
+    c->last = c->started = libos_loop_now();
     c->next = http_conns;
     if (http_conns)
         http_conns->prev = c;
     http_conns = c;
     http_nconns++;
     libos_stream_set_ops(s, &http_ops, c);
-    if (http_nactive >= http_max_conns) {
-        c->parked = 1;
-        libos_stream_want(s, 0);
-        return;
+    /* Parked first: a place that shedding frees goes to the connection parked longest. */
+    c->parked = 1;
+    libos_stream_want(s, 0);
+    if (http_nactive >= http_max_conns)
+        http_shed(NULL);
+    if (c->parked && http_nactive < http_max_conns) {
+        c->parked = 0;
+        http_nactive++;
+        libos_stream_want(s, LIBOS_WANT_READ);
     }
-    http_nactive++;
 }
 
 /* Answers 408 to a request not complete within request_timeout_ms, and closes connections
@@ -401,12 +473,21 @@ static void http_sweep(struct libos_timer *t, void *ctx)
                 http_close(c);
             continue;
         }
-        if (c->in_len > 0 && now - c->started > http_request_ns) {
+        int head = !c->head_done && (c->in_len > 0 || c->served == 0);
+        if (c->in_len > 0 &&
+            (now - c->started > http_request_ns || (head && now - c->started > http_header_ns))) {
             http_error(c, 408);
             http_flush(c);
-        } else if (c->in_len == 0 && now - c->last > http_idle_ns) {
-            http_close(c);
+        } else if (c->in_len == 0 &&
+                   (now - c->last > http_idle_ns || (head && now - c->last > http_header_ns))) {
+            http_close(c); /* idle, or a new connection that never sent a request */
         }
+    }
+    if (http_shed_count + http_refused_count != http_reported) {
+        http_reported = http_shed_count + http_refused_count;
+        printf("http_server: since boot, %llu connections shed for newer ones, %llu refused at "
+               "max_connections_per_client\n",
+               (unsigned long long)http_shed_count, (unsigned long long)http_refused_count);
     }
     libos_timer_arm(t, now + http_sweep_ns, http_sweep, NULL);
 }
@@ -428,15 +509,21 @@ int mod_http_front_start(void)
 static int http_init(const struct mod_props *p)
 {
     uint64_t ms, idle_ms;
+    uint64_t head_ms;
     if (mod_prop_uint(p, "http_server", "max_connections", 1024, 1, 1u << 20, &http_max_conns) <
             0 ||
+        mod_prop_uint(p, "http_server", "max_connections_per_client", 64, 1, 1u << 20,
+                      &http_max_per_client) < 0 ||
         mod_prop_uint(p, "http_server", "request_timeout_ms", 10000, 10, 3600000, &ms) < 0 ||
+        mod_prop_uint(p, "http_server", "header_timeout_ms", 3000, 10, 3600000, &head_ms) < 0 ||
         mod_prop_uint(p, "http_server", "idle_timeout_ms", 60000, 10, 3600000, &idle_ms) < 0)
         return -UNISEC_EINVAL;
     http_request_ns = ms * 1000000ull;
+    http_header_ns = head_ms * 1000000ull;
     http_idle_ns = idle_ms * 1000000ull;
     /* Swept four times per timeout, at least once a second. */
     uint64_t shortest = http_request_ns < http_idle_ns ? http_request_ns : http_idle_ns;
+    shortest = shortest < http_header_ns ? shortest : http_header_ns;
     http_sweep_ns = shortest / 4 < 1000000000ull ? shortest / 4 : 1000000000ull;
     return mod_http_front_start();
 }
