@@ -9,7 +9,7 @@ make the guest compute is bounded (answered 429 beyond).
    answered before the first check's 401 (the order of the guest's access log). Before the fix the first check held the loop: at most one anonymous
    answer fitted between two checks. The flood's requests all get 401.
 2. Budget: six concurrent bad-password requests from one address start one check (the
-   others 429); then one address's checks stop at client_checks_per_minute (10): 429 with
+   others 429); then one address's checks stop at client_failed_checks_per_minute (10): 429 with
    Retry-After, and the guest's count of checks says no more ran.
 3. The right password still gets in (200) from another address."""
 import os

@@ -2,11 +2,11 @@
 """Issue 15 item 10: slowloris. 2,000 connections that each send a byte now and then held
 every one of the 1,024 places, and a legitimate request waited for the request timeout to
 free one. Now a connection that finds no place takes that of the connection that has waited
-longest for its client, one address holds at most max_connections_per_client (64), and a
+longest for its client, one address holds at most max_connections_per_client (256), and a
 request head must be complete within header_timeout_ms.
 
 1. `held` (timeouts of 120 s, beyond this test): 2,000 slow connections from 40 addresses
-   (50 each, under the per-address cap) and 200 from one more (over it) have sent part of a
+   (50 each, under the per-address cap) and 300 from one more (over it) have sent part of a
    request head; a legitimate client (another address, then one of the slow ones') is
    answered 200 while most slow connections are still open. Before the fix it waited, unread,
    for a place that only the 120 s timeout would free (the hang guard is 20 s). The time it
@@ -53,7 +53,7 @@ try:
         slow = []
         try:
             sources = ["127.0.1.%d" % (1 + i) for i in range(40) for _ in range(50)]
-            sources += ["127.0.2.1"] * 200
+            sources += ["127.0.2.1"] * 300
             for src in sources:
                 s = inst.connect(src)
                 s.sendall(b"GET /slow HTTP/1.1\r\nHo")

@@ -12,7 +12,8 @@
  * check_slice iterations, one per turn of the event loop, so the other connections are
  * served between slices; its request waits (MOD_WAIT). What strangers can make the guest
  * compute is bounded: checks_pending jobs at once, client_checks_pending per client address
- * and client_checks_per_minute per client address (a token bucket); beyond: 429. An unknown
+ * and client_failed_checks_per_minute failed per client address (a token bucket); beyond:
+ * 429. An unknown
  * user costs what a known one does (engine_acl_check_start).
  *
  * With a pull PDP the blob is not in the image: the credential goes to the PDP with the

@@ -23,6 +23,8 @@ struct check_job {
 static struct check_job *check_head, *check_tail; /* first in, first served */
 static uint64_t check_njobs;
 static uint64_t check_slice, check_max, check_client_max;
+/* Failed checks per client; one pending check at a time per client (by default) keeps a
+ * client from starting more than client_checks_pending beyond its tokens. */
 static struct mod_rate_table check_rate;
 static struct libos_timer check_timer;
 static mod_check_done_fn check_done;
@@ -54,6 +56,8 @@ static void check_run(struct libos_timer *t, void *ctx)
     check_njobs--;
     uint32_t iterations = j->check.iterations;
     int ok = engine_acl_check_end(&j->check) == 1;
+    if (!ok) /* the budget counts failures: a policy replaced often costs its users nothing */
+        mod_rate_take(&check_rate, j->client, libos_loop_now(), NULL);
     check_count++;
     check_iterations += iterations;
     printf("authn: credential check: %u PBKDF2 iterations in %u slices (since boot: %llu "
@@ -95,9 +99,9 @@ int mod_check_submit(struct mod_req *rq, const uint8_t key[32], const struct mod
         }
         mine += j->client == client;
     }
-    /* The bucket last: a request refused for the others takes no token. */
+    /* Failed checks take a token when they end: a client with none left starts none. */
     if (check_njobs >= check_max || mine >= check_client_max ||
-        !mod_rate_take(&check_rate, client, libos_loop_now(), &wait)) {
+        !mod_rate_has(&check_rate, client, libos_loop_now(), &wait)) {
         free(w);
         return check_refuse(retry_s, wait);
     }
@@ -134,7 +138,7 @@ int mod_check_init(const struct mod_props *p, mod_check_done_fn done)
     if (mod_prop_uint(p, "authn", "check_slice", 2048, 1, 10000000, &check_slice) < 0 ||
         mod_prop_uint(p, "authn", "checks_pending", 32, 1, 65536, &check_max) < 0 ||
         mod_prop_uint(p, "authn", "client_checks_pending", 1, 1, 65536, &check_client_max) < 0 ||
-        mod_prop_uint(p, "authn", "client_checks_per_minute", 10, 1, 60000, &per_minute) < 0)
+        mod_prop_uint(p, "authn", "client_failed_checks_per_minute", 10, 1, 60000, &per_minute) < 0)
         return -UNISEC_EINVAL;
     check_done = done;
     /* A minute's worth at once, then one every 60 s / per_minute. */

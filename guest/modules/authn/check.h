@@ -3,7 +3,7 @@
  * job that runs PBKDF2 in slices, one per turn of the event loop, so that a check never holds
  * up the other connections; requests for the same credential under the same policy share one
  * job. Bounded: at most checks_pending jobs at once, client_checks_pending per client address,
- * and client_checks_per_minute started per client address. Every finished check prints its
+ * and client_failed_checks_per_minute failed per client address. Every finished check prints its
  * cost on the console with the totals, so what strangers make the guest compute is visible.
  * Guest only.
  */
@@ -20,7 +20,7 @@ typedef void (*mod_check_done_fn)(const uint8_t key[32], uint64_t generation, in
                                   struct mod_req *rq);
 
 /* Reads the properties check_slice, checks_pending, client_checks_pending and
- * client_checks_per_minute. Returns 0, or a negative UNISEC_E* value after printing why. */
+ * client_failed_checks_per_minute. Returns 0, or a negative UNISEC_E* value after printing why. */
 int mod_check_init(const struct mod_props *p, mod_check_done_fn done);
 
 #define MOD_CHECK_WAIT    0 /* RQ waits: DONE will be called for it */

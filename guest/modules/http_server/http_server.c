@@ -41,7 +41,7 @@ static struct mod_http_limits http_lim = MOD_HTTP_LIMITS_DEFAULT;
 static uint64_t http_request_ns = 10000000000ull, http_sweep_ns = 1000000000ull;
 static uint64_t http_idle_ns = 60000000000ull;  /* idle_timeout_ms */
 static uint64_t http_header_ns = 3000000000ull; /* header_timeout_ms */
-static uint64_t http_max_conns = 1024, http_max_per_client = 64;
+static uint64_t http_max_conns = 1024, http_max_per_client = 256;
 static struct http_conn *http_conns;
 static size_t http_nconns, http_nactive; /* all, and those not parked */
 static struct libos_timer http_sweep_timer;
@@ -512,7 +512,7 @@ static int http_init(const struct mod_props *p)
     uint64_t head_ms;
     if (mod_prop_uint(p, "http_server", "max_connections", 1024, 1, 1u << 20, &http_max_conns) <
             0 ||
-        mod_prop_uint(p, "http_server", "max_connections_per_client", 64, 1, 1u << 20,
+        mod_prop_uint(p, "http_server", "max_connections_per_client", 256, 1, 1u << 20,
                       &http_max_per_client) < 0 ||
         mod_prop_uint(p, "http_server", "request_timeout_ms", 10000, 10, 3600000, &ms) < 0 ||
         mod_prop_uint(p, "http_server", "header_timeout_ms", 3000, 10, 3600000, &head_ms) < 0 ||

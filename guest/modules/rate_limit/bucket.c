@@ -66,16 +66,33 @@ static struct mod_rate_slot *rate_find(struct mod_rate_table *t, uint64_t key, u
     return victim;
 }
 
-int mod_rate_take(struct mod_rate_table *t, uint64_t key, uint64_t now_ns, uint64_t *wait_ns)
+/* Whether client KEY has a token at NOW_NS; *S gets its slot and *TAT the bucket's time. */
+static int rate_peek(struct mod_rate_table *t, uint64_t key, uint64_t now_ns, uint64_t *wait_ns,
+                     struct mod_rate_slot **s, uint64_t *tat)
 {
-    struct mod_rate_slot *s = rate_find(t, key, now_ns);
-    uint64_t tat = s->tat > now_ns ? s->tat : now_ns;
-
-    if (tat - now_ns > t->window_ns) {
+    *s = rate_find(t, key, now_ns);
+    *tat = (*s)->tat > now_ns ? (*s)->tat : now_ns;
+    if (*tat - now_ns > t->window_ns) {
         if (wait_ns)
-            *wait_ns = tat - now_ns - t->window_ns;
+            *wait_ns = *tat - now_ns - t->window_ns;
         return 0;
     }
+    return 1;
+}
+
+int mod_rate_take(struct mod_rate_table *t, uint64_t key, uint64_t now_ns, uint64_t *wait_ns)
+{
+    struct mod_rate_slot *s;
+    uint64_t tat;
+    if (!rate_peek(t, key, now_ns, wait_ns, &s, &tat))
+        return 0;
     s->tat = tat + t->interval_ns;
     return 1;
+}
+
+int mod_rate_has(struct mod_rate_table *t, uint64_t key, uint64_t now_ns, uint64_t *wait_ns)
+{
+    struct mod_rate_slot *s;
+    uint64_t tat;
+    return rate_peek(t, key, now_ns, wait_ns, &s, &tat);
 }

@@ -61,4 +61,8 @@ uint64_t mod_rate_client(uint32_t family, const uint8_t addr[16]);
  */
 int mod_rate_take(struct mod_rate_table *t, uint64_t key, uint64_t now_ns, uint64_t *wait_ns);
 
+/* The same without taking the token: for a cost known only afterwards (a failed check),
+ * taken then with mod_rate_take. */
+int mod_rate_has(struct mod_rate_table *t, uint64_t key, uint64_t now_ns, uint64_t *wait_ns);
+
 #endif
