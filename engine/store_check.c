@@ -204,11 +204,30 @@ int store_change_fits(struct engine_store *s, git_tree *base, const struct engin
     return 0;
 }
 
-/* Fails with -EBUSY when PATH has uncommitted edits in the work tree or the index. */
+/* Fails with -EBUSY when PATH has uncommitted edits in the work tree or the index, or when a
+ * directory leading to it is something else in the work tree (a link would take the write
+ * outside the store). */
 int store_path_clean(struct engine_store *s, const char *path, struct engine_diag *diag)
 {
+    char buf[PATH_MAX];
+    size_t root = strlen(s->dir);
     unsigned int flags = 0;
-    int error = git_status_file(&flags, s->repo, path);
+    struct stat st;
+    int error;
+
+    if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", s->dir, path) >= sizeof(buf))
+        return store_err(diag, s->dir, -ENAMETOOLONG, "commit: %s: path too long", path);
+    for (char *p = buf + root + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        error = lstat(buf, &st) == 0 && !S_ISDIR(st.st_mode);
+        *p = '/';
+        if (error)
+            return store_err(diag, s->dir, -EBUSY,
+                             "commit: %s: %.*s in the work tree is not a directory (a link or a "
+                             "file is in the way); remove it first",
+                             path, (int)(p - buf - root - 1), buf + root + 1);
+    }
+    error = git_status_file(&flags, s->repo, path);
 
     /* Absent everywhere (a new file): nothing to lose. */
     if (error == GIT_ENOTFOUND)

@@ -68,8 +68,8 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     git_oid_cpy(&s->head, &id);
     git_oid_tostr(out_id, GIT_OID_HEXSZ + 1, &id);
     journal = 0;
-    if (store_finish_paths(s, tree, paths, nw, paths + nw, n - nw, "commit: updating the work tree",
-                           diag) < 0 ||
+    if (store_finish_changes(s, tree, changes, n, paths, nw, "commit: updating the work tree",
+                             diag) < 0 ||
         store_journal_remove(s, diag) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
 

@@ -106,6 +106,14 @@ int store_checkout(struct engine_store *s, git_tree *tree, char **paths, size_t 
 int store_finish_paths(struct engine_store *s, git_tree *tree, char **checkout, size_t n,
                        char **adopt, size_t na, const char *op, struct engine_diag *diag);
 
+/* Brings the work tree and the index to TREE for the N changes C (PATHS: their paths, the NW
+ * not FROM_WORKTREE first): writes the bytes of each change the store makes itself (git's
+ * checkout only for a path that is not a plain file under plain directories), then gives the
+ * index every path with its file's stat. Durable. */
+int store_finish_changes(struct engine_store *s, git_tree *tree,
+                         const struct engine_store_change *c, size_t n, char **paths, size_t nw,
+                         const char *op, struct engine_diag *diag);
+
 /* ---- store_sign.c ---- */
 
 /* Makes the commit of TREE with PARENT (NULL: the first commit) by SIG with message MSG and

@@ -148,8 +148,11 @@ char *store_message(const char *message)
 int store_updates(git_tree_update *upd, struct engine_store *s, const struct engine_store_change *c,
                   size_t n, const char *op, struct engine_diag *diag)
 {
+    git_odb *odb = NULL;
     int error;
 
+    if ((error = git_repository_odb(&odb, s->repo)) < 0)
+        return store_git_err(diag, s->dir, error, op);
     for (size_t i = 0; i < n; i++) {
         memset(&upd[i], 0, sizeof(upd[i]));
         upd[i].path = c[i].path;
@@ -159,9 +162,12 @@ int store_updates(git_tree_update *upd, struct engine_store *s, const struct eng
         }
         upd[i].action = GIT_TREE_UPDATE_UPSERT;
         upd[i].filemode = GIT_FILEMODE_BLOB;
-        if ((error = git_blob_create_from_buffer(&upd[i].id, s->repo, c[i].len ? c[i].data : "",
-                                                 c[i].len)) < 0)
-            return store_git_err(diag, s->dir, error, op);
+        /* The object database's write looks for the object first: a content that is stored
+         * already (a level set back) costs no temporary file. */
+        if ((error = git_odb_write(&upd[i].id, odb, c[i].len ? c[i].data : "", c[i].len,
+                                   GIT_OBJECT_BLOB)) < 0)
+            break;
     }
-    return 0;
+    git_odb_free(odb);
+    return error < 0 ? store_git_err(diag, s->dir, error, op) : 0;
 }

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The inode of work-tree file REL of S (0 when it is absent or not a regular file). */
 static ino_t store_worktree_inode(const struct engine_store *s, const char *rel, dev_t *dev)
@@ -93,6 +95,19 @@ cleanup:
  * file is hashed between two lstat()s that must agree: an edit made meanwhile is never
  * recorded as clean.
  */
+static void store_index_stat_set(git_index_entry *ie, const struct stat *a)
+{
+    ie->ctime.seconds = (int32_t)a->st_ctim.tv_sec;
+    ie->ctime.nanoseconds = (uint32_t)a->st_ctim.tv_nsec;
+    ie->mtime.seconds = (int32_t)a->st_mtim.tv_sec;
+    ie->mtime.nanoseconds = (uint32_t)a->st_mtim.tv_nsec;
+    ie->dev = (uint32_t)a->st_dev;
+    ie->ino = (uint32_t)a->st_ino;
+    ie->uid = (uint32_t)a->st_uid;
+    ie->gid = (uint32_t)a->st_gid;
+    ie->file_size = (uint32_t)a->st_size;
+}
+
 static void store_index_stat(struct engine_store *s, git_index_entry *ie)
 {
     char path[PATH_MAX];
@@ -107,25 +122,19 @@ static void store_index_stat(struct engine_store *s, git_index_entry *ie)
         a.st_mtim.tv_nsec != b.st_mtim.tv_nsec || a.st_ctim.tv_sec != b.st_ctim.tv_sec ||
         a.st_ctim.tv_nsec != b.st_ctim.tv_nsec)
         return;
-    ie->ctime.seconds = (int32_t)a.st_ctim.tv_sec;
-    ie->ctime.nanoseconds = (uint32_t)a.st_ctim.tv_nsec;
-    ie->mtime.seconds = (int32_t)a.st_mtim.tv_sec;
-    ie->mtime.nanoseconds = (uint32_t)a.st_mtim.tv_nsec;
-    ie->dev = (uint32_t)a.st_dev;
-    ie->ino = (uint32_t)a.st_ino;
-    ie->uid = (uint32_t)a.st_uid;
-    ie->gid = (uint32_t)a.st_gid;
-    ie->file_size = (uint32_t)a.st_size;
+    store_index_stat_set(ie, &a);
 }
 
 /*
  * Makes the index entries of PATHS (N of them) equal to TREE without touching the work tree,
  * whose files already hold TREE's content (a hand edit the commit took as it is): each entry
  * gets TREE's blob and its file's stat (store_index_stat()), or is removed when TREE lacks the
- * path. Durable.
+ * path. WRITTEN (may be NULL) holds, for each path the store has just written itself, the
+ * stat of that file taken on its descriptor (st_ino 0: none), which is used as it is, as git's
+ * checkout does. Durable.
  */
 static int store_index_adopt(struct engine_store *s, git_tree *tree, char **paths, size_t n,
-                             const char *op, struct engine_diag *diag)
+                             const struct stat *written, const char *op, struct engine_diag *diag)
 {
     git_index *index = NULL;
     git_tree_entry *e = NULL;
@@ -145,7 +154,10 @@ static int store_index_adopt(struct engine_store *s, git_tree *tree, char **path
             ie.path = paths[i];
             ie.mode = git_tree_entry_filemode(e);
             git_oid_cpy(&ie.id, git_tree_entry_id(e));
-            store_index_stat(s, &ie);
+            if (written != NULL && written[i].st_ino != 0)
+                store_index_stat_set(&ie, &written[i]);
+            else
+                store_index_stat(s, &ie);
             error = git_index_add(index, &ie);
         }
         git_tree_entry_free(e);
@@ -177,6 +189,99 @@ int store_finish_paths(struct engine_store *s, git_tree *tree, char **checkout, 
     if (n > 0 && (error = store_checkout(s, tree, checkout, n, op, diag)) < 0)
         return error;
     if (na > 0)
-        error = store_index_adopt(s, tree, adopt, na, op, diag);
+        error = store_index_adopt(s, tree, adopt, na, NULL, op, diag);
     return error;
+}
+
+/*
+ * Puts C's bytes in its work-tree file (or removes it), creating missing parent directories,
+ * and makes it durable: a file rewritten in place is synced alone, a created or removed one
+ * with its directories. Returns 0, 1 when the path is not a plain file under plain directories
+ * (a link, a directory: git's checkout is the one to replace those), or a negative errno.
+ */
+static int store_write_change(const struct engine_store *s, const struct engine_store_change *c,
+                              struct stat *out)
+{
+    char path[PATH_MAX];
+    size_t root = strlen(s->dir), done = 0;
+    struct stat st;
+    int fd, names = 0, rc = 0;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", s->dir, c->path) >= sizeof(path))
+        return -ENAMETOOLONG;
+    for (char *p = path + root + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        if (lstat(path, &st) == 0)
+            rc = S_ISDIR(st.st_mode) ? 0 : 1;
+        else if (errno != ENOENT)
+            rc = -errno;
+        else if (c->remove)
+            rc = 2; /* below a missing directory: nothing to remove */
+        else if (mkdir(path, 0755) < 0)
+            rc = -errno;
+        else
+            names = 1;
+        *p = '/';
+        if (rc != 0)
+            return rc == 2 ? 0 : rc;
+    }
+    if (lstat(path, &st) < 0) {
+        if (errno != ENOENT)
+            return -errno;
+        if (c->remove)
+            return 0;
+        names = 1;
+    } else if (!S_ISREG(st.st_mode)) {
+        return 1;
+    }
+    if (c->remove) {
+        if (unlink(path) < 0)
+            return -errno;
+        return store_fsync_worktree(s->dir, c->path, 1);
+    }
+    fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (names ? O_CREAT | O_EXCL : O_TRUNC), 0644);
+    if (fd < 0)
+        return -errno;
+    while (rc == 0 && done < c->len) {
+        ssize_t w = write(fd, c->data + done, c->len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            rc = w < 0 ? -errno : -EIO;
+        else
+            done += (size_t)w;
+    }
+    if (rc == 0 && fstat(fd, out) < 0)
+        rc = -errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    return rc < 0 ? rc : store_fsync_worktree(s->dir, c->path, names);
+}
+
+int store_finish_changes(struct engine_store *s, git_tree *tree,
+                         const struct engine_store_change *c, size_t n, char **paths, size_t nw,
+                         const char *op, struct engine_diag *diag)
+{
+    struct stat *written = calloc(n, sizeof(*written));
+    int rc = 0;
+
+    if (written == NULL)
+        return store_err(diag, s->dir, -ENOMEM, "%s: out of memory", op);
+    /* PATHS lists the changes in C's order, those the store writes first. */
+    for (size_t i = 0, k = 0; rc == 0 && i < n; i++) {
+        if (c[i].from_worktree)
+            continue;
+        if ((rc = store_write_change(s, &c[i], &written[k++])) > 0)
+            rc = store_finish_paths(s, tree, paths, nw, paths + nw, n - nw, op, diag);
+        else if (rc < 0)
+            store_err(diag, s->dir, rc, "%s: writing %s: %s", op, c[i].path, strerror(-rc));
+        else
+            continue;
+        free(written);
+        return rc;
+    }
+    /* Every file holds the tree's content now: the index takes it with the files' stat. */
+    rc = store_index_adopt(s, tree, paths, n, written, op, diag);
+    free(written);
+    return rc;
 }

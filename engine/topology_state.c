@@ -352,7 +352,19 @@ int engine_topology_state_carry(struct engine_topology_state **out,
 
     if ((r = engine_topology_state_new(&s, new_t)) < 0)
         return r;
-    for (size_t i = 0; i < ot->nnodes; i++) {
+    /* The same topology: every level and override still applies, copied as it is (a level
+     * write at 1,000 nodes must not look every node up again). */
+    for (size_t i = 0; new_t == ot && i < ot->nnodes; i++) {
+        s->level[i] = old->level[i];
+        if (old->over[i] == NULL || ot->nodes[i].pub.nprops == 0)
+            continue;
+        if ((s->over[i] = calloc(ot->nodes[i].pub.nprops, sizeof(char *))) == NULL)
+            goto nomem;
+        for (size_t p = 0; p < ot->nodes[i].pub.nprops; p++)
+            if (old->over[i][p] != NULL && (s->over[i][p] = strdup(old->over[i][p])) == NULL)
+                goto nomem;
+    }
+    for (size_t i = 0; new_t != ot && i < ot->nnodes; i++) {
         const struct topo_node *n = &ot->nodes[i];
         r = topo_state_level_set(s, n->name, n->pub.levels[old->level[i]], NULL, NULL, 0, 0);
         if (r < 0 && old->level[i] != 0 && d)
@@ -364,10 +376,8 @@ int engine_topology_state_carry(struct engine_topology_state **out,
                 continue;
             r = topo_state_prop_set(s, n->name, n->props[p].name, old->over[i][p], NULL, NULL, 0,
                                     0);
-            if (r == -ENOMEM) {
-                engine_topology_state_free(s);
-                return r;
-            }
+            if (r == -ENOMEM)
+                goto nomem;
             if (r < 0 && d)
                 engine_diag_add(d, NULL, 0, 0,
                                 "node %s: property %s = %s dropped (no longer valid)", n->name,
@@ -376,4 +386,7 @@ int engine_topology_state_carry(struct engine_topology_state **out,
     }
     *out = s;
     return 0;
+nomem:
+    engine_topology_state_free(s);
+    return -ENOMEM;
 }

@@ -770,6 +770,70 @@ static void test_store_commit_from_worktree_index_has_stat(void **state)
     engine_store_free(s);
 }
 
+/* A file the store writes itself is in the index with its stat (as git's checkout leaves it),
+ * so `git status` need not read it; new directories are made for a new path. */
+static void test_store_commit_writes_file_and_index_stat(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    git_repository *repo;
+    git_index *index;
+    const git_index_entry *e;
+    struct stat st;
+    char path[8192], id[41];
+
+    SKIP_WITHOUT_GIT();
+    commit1(s, "policy/acl.d/web", "regular * GET /x allow\n", id);
+    commit1(s, "state/levels", "web: critical\n", id);
+    assert_file(f->dir, "policy/acl.d/web", "regular * GET /x allow\n");
+    assert_file(f->dir, "state/levels", "web: critical\n");
+    snprintf(path, sizeof(path), "%s/state/levels", f->dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(git_repository_open(&repo, f->dir), 0);
+    assert_int_equal(git_repository_index(&index, repo), 0);
+    assert_non_null(e = git_index_get_bypath(index, "state/levels", 0));
+    assert_int_equal(e->mtime.nanoseconds, (uint32_t)st.st_mtim.tv_nsec);
+    assert_int_equal(e->ino, (uint32_t)st.st_ino);
+    assert_int_equal(e->file_size, (uint32_t)st.st_size);
+    git_index_free(index);
+    git_repository_free(repo);
+    assert_git_clean(f->dir);
+    engine_store_free(s);
+}
+
+/* A work-tree directory replaced by a link to elsewhere is never followed: the commit is
+ * refused (EBUSY, naming the link) before anything is committed, and nothing is written where
+ * the link points; once the link is gone the commit goes through. */
+static void test_store_commit_does_not_follow_a_linked_directory(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    char out[4200], link[8192], id[41];
+
+    SKIP_WITHOUT_GIT();
+    snprintf(out, sizeof(out), "%s/outside", f->tmp);
+    assert_int_equal(mkdir(out, 0755), 0);
+    snprintf(link, sizeof(link), "%s/extra", f->dir);
+    assert_int_equal(symlink(out, link), 0);
+    struct engine_store_change c = {"extra/file", TEXT("x\n"), 0, 0};
+    struct engine_diag d;
+    engine_diag_init(&d);
+    assert_int_equal(engine_store_commit(s, &c, 1, &alice, "m", id, &d), -EBUSY);
+    assert_non_null(strstr(d.v[0].msg, "extra in the work tree is not a directory"));
+    engine_diag_free(&d);
+    assert_file(f->tmp, "outside/file", NULL);
+    {
+        char *data = NULL;
+        size_t len = 0;
+        assert_int_equal(engine_store_read(s, "extra/file", &data, &len, NULL), -ENOENT);
+    }
+    assert_int_equal(unlink(link), 0);
+    commit1(s, "extra/file", "x\n", id);
+    assert_file(f->dir, "extra/file", "x\n");
+    assert_read(s, "extra/file", "x\n");
+    engine_store_free(s);
+}
+
 /* A crash after main moved but before the index followed a hand edit (here: another git
  * process holds the index lock) leaves the edit in place; the next open finishes the index
  * from the journal without touching the file. */
@@ -1172,6 +1236,10 @@ int main(void)
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_foreign_index_lock_finished_later, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_commit_writes_file_and_index_stat, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_commit_does_not_follow_a_linked_directory,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_commit_syncs_only_what_changed, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_open_after_crash_removes_only_its_locks,
