@@ -15,19 +15,25 @@ struct unisec_cmd {
     const char *args;    /* synopsis after the command name */
     const char *summary; /* one line */
     const char *help;    /* the rest of `unisec CMD --help` */
+    int old_version;     /* `--version N` is the old spelling of --policy-version N */
 };
 
 static const struct unisec_cmd unisec_cmds[] = {
-    {"check", engine_cmd_check, "[--target hvt|spt] FILE",
+    {"check", engine_cmd_check, "[--target=hvt|spt] [--policy-dir=DIR] [--json] FILE|-",
      "validate a SecTOSCA topology and print a one-line summary",
-     "Loads FILE (and the files it imports), checks it against the SecTOSCA and UniTOSCA\n"
-     "rules for the execution environment (default: hvt), and prints a one-line summary.\n"
-     "When a policy/ directory sits beside FILE, every policy the topology names must have\n"
-     "rules in it.\n"
-     "On failure prints every error as FILE:LINE:COL: error: MESSAGE and exits 1.\n"},
-    {"translate", engine_cmd_translate, "[--target hvt|spt] FILE -o DIR",
+     "Loads FILE (- for standard input; imports then resolve from the working directory),\n"
+     "checks it against the SecTOSCA and UniTOSCA rules for the execution environment\n"
+     "(default: hvt), and prints a one-line summary. Every policy the topology names must\n"
+     "have rules in --policy-dir DIR, or in the policy/ directory beside FILE when there is one.\n"
+     "On failure prints every error as FILE:LINE:COL: error: MESSAGE and exits 1.\n"
+     "  --json        one JSON object on stdout instead (fields: file, valid, target,\n"
+     "                tosca_version, nodes, node_levels, images, errors[] of file, line,\n"
+     "                column, message; see unisec-check(1))\n"
+     "Exit status: 0 valid, 1 invalid or unreadable, 2 usage error.\n"},
+    {"translate", engine_cmd_translate, "[--target=hvt|spt] [--policy-dir=DIR] FILE|- -o DIR",
      "derive the UniTOSCA, TOSCA, P_SO, P_UG and Graphviz artifacts of a topology",
-     "Checks FILE as `unisec check` does, then writes into DIR (created if missing):\n"
+     "Checks FILE as `unisec check` does, then writes into DIR (-o, --output; created if\n"
+     "missing):\n"
      "  unitosca.yaml  D_uniTOSCA: each node's unikernel composition at every level (eq. 3)\n"
      "  tosca.yaml     D_TOSCA: native TOSCA with the images as artifacts (eq. 5)\n"
      "  p_so.json      P_SO: the security orchestrator's policy per node and level\n"
@@ -36,33 +42,40 @@ static const struct unisec_cmd unisec_cmds[] = {
      "and prints the path of each. Every node is taken at level default.\n"},
     {"acl", engine_cmd_acl, "check|query|compile|passwd ...",
      "check, query and compile access-control policies",
-     "  unisec acl check FILE...       validate acl, groups and credentials files\n"
-     "                                  (or a policy directory holding them)\n"
-     "  unisec acl query POLICYDIR POLICY SUBJECT METHOD PATH\n"
-     "                                  print the decision and the rule that decided it\n"
-     "  unisec acl compile POLICYDIR [--policy NAME] [--version N] -o BLOB\n"
-     "                                  write the compiled, versioned binary form\n"
-     "  unisec acl passwd USER          read a password on stdin, print a credentials line\n"},
+     "  unisec acl check FILE|POLICYDIR...\n"
+     "        validate acl, groups and credentials files (or a policy directory holding them)\n"
+     "  unisec acl query [--json] POLICYDIR POLICY SUBJECT METHOD PATH\n"
+     "        print the decision and the rule that decided it (SUBJECT - : anonymous); exits\n"
+     "        0 allow, 3 deny. --json: one object (decision, policy, subject, method, path,\n"
+     "        rule: null or {file, line, text}; see unisec-acl(1))\n"
+     "  unisec acl compile [--policy-name=NAME] [--policy-version=N] POLICYDIR -o BLOB\n"
+     "        write the compiled, versioned binary form (--policy NAME and --version N are\n"
+     "        the old spellings, accepted until the next release)\n"
+     "  unisec acl passwd [--iterations=N] USER\n"
+     "        read a password on stdin, print a credentials line\n",
+     .old_version = 1},
     {"init", fs_cmd_init,
-     "STORE --from TOPOLOGY [--policy DIR] [--target hvt|spt] [--signing-key KEY]",
+     "STORE --from=TOPOLOGY|- [--policy-dir=DIR] [--target=hvt|spt] [--signing-key=KEY]",
      "create a store: a git repository holding the desired state",
      "Creates STORE (a new or empty directory) as a git repository whose tree is the desired\n"
-     "state: topology.yaml (from TOPOLOGY), state/levels, state/properties, and\n"
-     "policy/acl, policy/groups, policy/credentials (from DIR's files of those names, each\n"
-     "optional; empty otherwise), in one first commit authored by you. Every node starts at\n"
-     "level default. Everything is validated first (the topology on the target, default\n"
-     "hvt); nothing is created when something is invalid.\n"
+     "state: topology.yaml (from TOPOLOGY, - for standard input), state/levels,\n"
+     "state/properties, and policy/acl, policy/groups, policy/credentials (from DIR's files\n"
+     "of those names, each optional; empty otherwise), in one first commit authored by you.\n"
+     "Every node starts at level default. Everything is validated first (the topology on the\n"
+     "target, default hvt); nothing is created when something is invalid.\n"
      "--signing-key KEY copies the SSH private key KEY (mode 0600) into STORE/.git; every\n"
-     "commit, the first included, is then signed with it (fs/MOUNT.md, Signed history).\n"},
+     "commit, the first included, is then signed with it (fs/MOUNT.md, Signed history).\n"
+     "--policy DIR is the old spelling of --policy-dir DIR, accepted until the next release.\n"},
     {"mount", fs_cmd_mount,
-     "[-f] [-o OPTIONS] [--no-run] [--log FILE] [--target hvt|spt] --store STORE MOUNTPOINT",
+     "[-f] [-o OPTIONS] [--no-run] [--log=FILE] [--target=hvt|spt] --store=STORE MOUNTPOINT",
      "serve a store as a file system (FUSE) and run its topology",
      "Mounts STORE on MOUNTPOINT (fs/MOUNT.md describes the tree and the write rules) and\n"
      "runs in the background; `fusermount3 -u MOUNTPOINT` unmounts it, stops every instance\n"
      "and ends the daemon. Every node runs as a unikernel instance at its current level on\n"
      "the ports its properties give; every accepted change is a commit, then realised (pushed\n"
      "rules, or a new image swapped in), and each deployment is a commit too.\n"
-     "`cat MOUNTPOINT/settle` waits until the last change has converged.\n"
+     "`cat MOUNTPOINT/settle` waits until the last change has converged (and fails with EIO\n"
+     "after its report when a node failed). unisec-mount(5) describes the tree.\n"
      "  -f            stay in the foreground, log to stderr\n"
      "  -o OPTIONS    FUSE mount options, e.g. allow_other (default_permissions is always on),\n"
      "                and unisec's: target=hvt|spt, host=ADDR (where instances listen,\n"
@@ -73,13 +86,21 @@ static const struct unisec_cmd unisec_cmds[] = {
      "  --target T    where instances run and the topology is checked for (hvt, spt;\n"
      "                default hvt where /dev/kvm can be opened, else spt)\n"
      "From /etc/fstab: `STORE MOUNTPOINT fuse.unisec allow_other 0 0` (see README).\n"},
-    {"status", fs_cmd_status, "--store STORE", "say what a store holds and what it last deployed",
-     "Prints the store's last change, its policy, each node's level and PDP, and the last\n"
-     "deployment recorded in state/deployed (a mount's nodes/NODE/status says what runs).\n"},
+    {"status", fs_cmd_status, "--store=STORE [--json]",
+     "say what a store holds, whether a daemon serves it and whether a node failed",
+     "Prints the store's last change, its policy, whether a daemon serves it (and where it\n"
+     "is mounted), each node's level, PDP and, when served, what runs (the mount's\n"
+     "nodes/NODE/status), and the last deployment recorded in state/deployed.\n"
+     "  --json        one JSON object on stdout instead (fields: store, head, last_change,\n"
+     "                policy, served, mount, nodes[] of name, level, pdp, status, failed;\n"
+     "                failed, deployed; see unisec-status(1))\n"
+     "Exit status: 0 a daemon serves the store and no node failed; 1 the store (or the\n"
+     "mount) cannot be read; 2 usage error; 3 no daemon serves the store (not mounted, or\n"
+     "its daemon died); 4 served, and a node failed or its last change did.\n"},
     {"run", tender_cmd_exec,
-     "IMAGE [--port [HOST:]PORT] [--listen NAME=[HOST:]PORT]... [--listen-fd NAME=FD]... "
-     "[--upstream NAME=HOST:PORT]... [--policy BLOB] [--policy-fd N] [--control-fd N] "
-     "[--mem MIB] [--streams N] [--quiet] [-- ARGS...]",
+     "IMAGE [--port=[HOST:]PORT] [--listen=NAME=[HOST:]PORT]... [--listen-fd=NAME=FD]... "
+     "[--upstream=NAME=HOST:PORT]... [--policy-blob=BLOB] [--policy-fd=N] [--control-fd=N] "
+     "[--mem=MIB] [--streams=N] [--quiet] [-- ARGS...]",
      "run one unikernel image in the foreground and print its console",
      "Reads IMAGE's target note and runs it on hvt (KVM) or spt (a seccomp-confined\n"
      "process). The console goes to stdout; listening addresses, policy answers and, if\n"
@@ -91,7 +112,8 @@ static const struct unisec_cmd unisec_cmds[] = {
      "                            defaults to 127.0.0.1, PORT 0 picks a free port\n"
      "  --listen NAME=[HOST:]PORT address of the listening device NAME\n"
      "  --upstream NAME=HOST:PORT where the upstream or PDP device NAME connects\n"
-     "  --policy BLOB             a policy blob delivered on the policy channel at boot\n"
+     "  --policy-blob BLOB        a policy blob delivered on the policy channel at boot\n"
+     "                            (--policy BLOB: the old spelling, until the next release)\n"
      "  --policy-fd N             an inherited stream socket: each blob as an 8-byte\n"
      "                            little-endian length and the bytes; answers come back as\n"
      "                            lines \"ack VERSION\" or \"refuse VERSION ERRNO REASON\"\n"
@@ -105,11 +127,11 @@ static const struct unisec_cmd unisec_cmds[] = {
      "  --mem MIB                 guest memory (default 256)\n"
      "  --streams N               most connections open at once (default 4096); beyond\n"
      "                            it new connections are closed at once\n"
-     "  --quiet                   no listening or policy reports on stderr\n"
+     "  --quiet, -q               no listening or policy reports on stderr\n"
      "  -- ARGS                   boot arguments, passed to the guest's libos_main\n"},
     {"build", builder_cmd_build,
-     "TOPOLOGY --node NODE [--level LEVEL] [--target hvt|spt] [--policy-dir DIR]\n"
-     "             [--policy-version N] [--cache DIR] [-j JOBS] -o DIR",
+     "TOPOLOGY|- --node=NODE [--level=LEVEL] [--target=hvt|spt] [--policy-dir=DIR]\n"
+     "             [--policy-version=N] [--cache=DIR] [-j JOBS] -o DIR",
      "build a node's unikernel images from the topology",
      "Derives NODE's modules and configuration at LEVEL (default: every level it declares)\n"
      "for the target (default: hvt) and builds each image into DIR/ID/ (image, manifest.json,\n"
@@ -117,11 +139,12 @@ static const struct unisec_cmd unisec_cmds[] = {
      "same bytes, and an image already in DIR is not built again. Objects are cached per\n"
      "target in --cache DIR (default: $UNISEC_CACHE_DIR, else ~/.cache/unisec). An internal\n"
      "PDP links in the node's policy compiled from --policy-dir (default: the directory\n"
-     "'policy' beside TOPOLOGY) with --policy-version (default 0). Guest sources are read\n"
-     "from $UNISEC_SOURCE_DIR, else the installed DATADIR/unisec (builder/README.md), and\n"
-     "compiled with gcc and ar (binutils). Prints one line per image:\n"
-     "NODE LEVEL TARGET ID built|cached SIZE bytes PATH.\n"},
-    {"pdp", orch_cmd_pdp, "POLICYDIR --listen [HOST:]PORT [--version N]",
+     "'policy' beside TOPOLOGY; for - , the one in the working directory) with\n"
+     "--policy-version (default 0). -j (--jobs) runs 1 to 256 compilers at once (default: one\n"
+     "per CPU); -o is also --output. Guest sources are read from $UNISEC_SOURCE_DIR, else\n"
+     "the installed DATADIR/unisec (builder/README.md), and compiled with gcc and ar\n"
+     "(binutils). Prints one line per image: NODE LEVEL TARGET ID built|cached SIZE bytes PATH.\n"},
+    {"pdp", orch_cmd_pdp, "POLICYDIR --listen=[HOST:]PORT [--policy-version=N]",
      "serve access decisions to unikernels with a pull PDP",
      "Compiles POLICYDIR (every policy, groups and credentials) as policy version N (default\n"
      "1) and answers the queries of acl_pep modules in pull mode on the TCP address (HOST\n"
@@ -129,8 +152,10 @@ static const struct unisec_cmd unisec_cmds[] = {
      "it): each query's credential is checked against the salted hashes, then the request\n"
      "is decided. SIGHUP reloads POLICYDIR as the next version and tells every connected\n"
      "guest to drop its cached decisions; stderr says when every guest has acknowledged.\n"
-     "Runs until killed.\n"},
-    {"verify", orch_cmd_verify, "--store STORE [--cache DIR]",
+     "Runs until killed. --version N is the old spelling of --policy-version N, accepted\n"
+     "until the next release.\n",
+     .old_version = 1},
+    {"verify", orch_cmd_verify, "--store=STORE [--cache=DIR]",
      "check that a store's history proves itself: signatures, deployments, images",
      "Walks main, oldest first. Every commit must be signed by an allowed signer (git's\n"
      "gpg.ssh.allowedSignersFile in STORE's configuration; fs/MOUNT.md, Signed history).\n"
@@ -150,17 +175,33 @@ static void unisec_usage(FILE *out)
                  "unisec: software-defined security for unikernel clouds.\n\ncommands:\n");
     for (size_t i = 0; i < UNISEC_NCMDS; i++)
         fprintf(out, "  %-10s %s\n", unisec_cmds[i].name, unisec_cmds[i].summary);
-    fprintf(out, "\nRun `unisec COMMAND --help` for the arguments of one command.\n");
+    fprintf(out,
+            "\nRun `unisec COMMAND --help` for the arguments of one command, `unisec --version`\n"
+            "for the version; man unisec (and unisec-COMMAND) is the reference.\n");
 }
 
-static int unisec_wants_help(int argc, char **argv)
+/* Does ARGV (a command's) ask for its help (--help, -h) or, with VERSION, for the program's
+ * version? Options end at "--". A command whose old spelling `--version N` took a number
+ * keeps it: `--version` followed by a number is not the question. */
+static int unisec_wants(int argc, char **argv, int version, int old_version)
 {
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
             return 0;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+        if (!version && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0))
+            return 1;
+        if (version && strcmp(a, "--version") == 0 &&
+            !(old_version && i + 1 < argc && strspn(argv[i + 1], "0123456789") > 0 &&
+              argv[i + 1][strspn(argv[i + 1], "0123456789")] == '\0'))
             return 1;
     }
+    return 0;
+}
+
+static int unisec_version(void)
+{
+    printf("unisec %s\n", UNISEC_VERSION);
     return 0;
 }
 
@@ -179,14 +220,18 @@ int main(int argc, char **argv)
         unisec_usage(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)
+        return unisec_version();
     for (size_t i = 0; i < UNISEC_NCMDS; i++) {
         const struct unisec_cmd *c = &unisec_cmds[i];
         if (strcmp(argv[1], c->name) != 0)
             continue;
-        if (unisec_wants_help(argc - 1, argv + 1)) {
+        if (unisec_wants(argc - 1, argv + 1, 0, 0)) {
             printf("usage: unisec %s %s\n\n%s.\n\n%s", c->name, c->args, c->summary, c->help);
             return 0;
         }
+        if (unisec_wants(argc - 1, argv + 1, 1, c->old_version))
+            return unisec_version();
         return c->run(argc - 1, argv + 1);
     }
     fprintf(stderr, "unisec: unknown command '%s'\n\n", argv[1]);

@@ -171,7 +171,8 @@ int main(int argc, char **argv)
         die(policy);
     write_file(path, "regular * GET /* allow\nrestricted admin * /* allow\n");
     {
-        char *init[] = {(char *)unisec, "init", store, "--from", topo, "--policy", policy, NULL};
+        char *init[] = {(char *)unisec, "init",         store,  "--from",
+                        topo,           "--policy-dir", policy, NULL};
         if (run(init, 1) != 0) {
             fprintf(stderr, "bench/fs: `%s init` failed (give the unisec binary as argument)\n",
                     unisec);

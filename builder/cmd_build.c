@@ -10,13 +10,29 @@
 
 #include "engine/engine.h"
 
-static int build_usage(void)
-{
-    fprintf(stderr, "usage: unisec build TOPOLOGY --node NODE [--level LEVEL] [--target hvt|spt]\n"
-                    "                    [--policy-dir DIR] [--policy-version N] [--cache DIR]\n"
-                    "                    [-j JOBS] -o DIR\n");
-    return 2;
-}
+enum {
+    BUILD_NODE = 0x100,
+    BUILD_LEVEL,
+    BUILD_TARGET,
+    BUILD_POLICY_DIR,
+    BUILD_POLICY_VERSION,
+    BUILD_CACHE,
+};
+
+static const struct option build_opts[] = {
+    {.name = "node", .has_arg = required_argument, .val = BUILD_NODE},
+    {.name = "level", .has_arg = required_argument, .val = BUILD_LEVEL},
+    {.name = "target", .has_arg = required_argument, .val = BUILD_TARGET},
+    {.name = "policy-dir", .has_arg = required_argument, .val = BUILD_POLICY_DIR},
+    {.name = "policy-version", .has_arg = required_argument, .val = BUILD_POLICY_VERSION},
+    {.name = "cache", .has_arg = required_argument, .val = BUILD_CACHE},
+    {.name = "jobs", .has_arg = required_argument, .val = 'j'},
+    {.name = "output", .has_arg = required_argument, .val = 'o'},
+    {0},
+};
+
+/* Most compilers run at once (-j). */
+#define BUILD_JOBS_MAX 256
 
 static double build_ms(const struct timespec *a, const struct timespec *b)
 {
@@ -46,8 +62,14 @@ int builder_cmd_build(int argc, char **argv)
 {
     const char *file = NULL, *node = NULL, *level = NULL, *target_name = "hvt", *out = NULL;
     const char *policy_dir = NULL, *cache = NULL;
-    unsigned long long version = 0;
-    unsigned jobs = 0;
+    uint64_t version = 0, jobs = 0;
+    struct engine_cmd c = {
+        .name = "unisec build",
+        .usage = "unisec build TOPOLOGY|- --node=NODE [--level=LEVEL] [--target=hvt|spt]\n"
+                 "         [--policy-dir=DIR] [--policy-version=N] [--cache=DIR] [-j JOBS] -o DIR",
+        .shorts = "j:o:",
+        .longs = build_opts};
+    int opt;
     struct engine_diag d;
     struct engine_topology *t = NULL;
     struct engine_topology_derived *x = NULL;
@@ -62,38 +84,49 @@ int builder_cmd_build(int argc, char **argv)
     enum engine_target target;
     int status = 1;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--node") == 0 && v)
-            node = v, i++;
-        else if (strcmp(a, "--level") == 0 && v)
-            level = v, i++;
-        else if (strcmp(a, "--target") == 0 && v)
-            target_name = v, i++;
-        else if (strcmp(a, "--policy-dir") == 0 && v)
-            policy_dir = v, i++;
-        else if (strcmp(a, "--policy-version") == 0 && v)
-            version = strtoull(v, NULL, 10), i++;
-        else if (strcmp(a, "--cache") == 0 && v)
-            cache = v, i++;
-        else if (strcmp(a, "-j") == 0 && v)
-            jobs = (unsigned)strtoul(v, NULL, 10), i++;
-        else if (strcmp(a, "-o") == 0 && v)
-            out = v, i++;
-        else if (a[0] != '-' && file == NULL)
-            file = a;
-        else
-            return build_usage();
+    while ((opt = engine_cmd_next(&c, argc, argv)) != -1) {
+        switch (opt) {
+        case BUILD_NODE:
+            node = optarg;
+            break;
+        case BUILD_LEVEL:
+            level = optarg;
+            break;
+        case BUILD_TARGET:
+            target_name = optarg;
+            break;
+        case BUILD_POLICY_DIR:
+            policy_dir = optarg;
+            break;
+        case BUILD_POLICY_VERSION:
+            if (engine_cmd_u64(&c, "--policy-version", optarg, 0, UINT64_MAX, &version) < 0)
+                return ENGINE_CMD_USAGE;
+            break;
+        case BUILD_CACHE:
+            cache = optarg;
+            break;
+        case 'j':
+            if (engine_cmd_u64(&c, "-j", optarg, 1, BUILD_JOBS_MAX, &jobs) < 0)
+                return ENGINE_CMD_USAGE;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        default:
+            return ENGINE_CMD_USAGE;
+        }
     }
+    if (engine_cmd_operand(&c, argc, argv, "TOPOLOGY", &file) != 0)
+        return ENGINE_CMD_USAGE;
     if (file == NULL || node == NULL || out == NULL)
-        return build_usage();
+        return engine_cmd_usage(&c, "expected TOPOLOGY (or - for standard input), --node=NODE "
+                                    "and -o DIR");
     if (engine_target_parse(&target, target_name) < 0) {
-        fprintf(stderr, "unisec build: unknown target '%s': expected hvt or spt\n", target_name);
-        return 2;
+        return engine_cmd_usage(&c, "--target '%s': expected hvt or spt", target_name);
     }
 
     engine_diag_init(&d);
-    if (engine_topology_load_file(&t, file, &d) < 0 ||
+    if (engine_cmd_topology_load(&c, &t, file, &d) < 0 ||
         engine_topology_derive(&x, t, NULL, target, &d) < 0)
         goto cleanup;
     const struct engine_topology_plan *plan = engine_topology_derived_find(x, node);
@@ -102,8 +135,8 @@ int builder_cmd_build(int argc, char **argv)
         goto cleanup;
     }
     if (policy_dir == NULL) {
-        /* Beside the topology file, as in mount-examples/. */
-        if ((dir_copy = strdup(file)) == NULL ||
+        /* Beside the topology file, as in mount-examples/ (standard input: here). */
+        if ((dir_copy = strdup(strcmp(file, "-") == 0 ? "./-" : file)) == NULL ||
             asprintf(&pdir, "%s/policy", dirname(dir_copy)) < 0)
             goto cleanup;
         policy_dir = pdir;
@@ -149,9 +182,9 @@ int builder_cmd_build(int argc, char **argv)
         goto cleanup;
     }
 
-    struct builder_options opt = {.cache_dir = cache, .jobs = jobs};
+    struct builder_options bo = {.cache_dir = cache, .jobs = (unsigned)jobs};
     struct timespec t0, t1;
-    if (builder_new(&b, &opt, &d) < 0)
+    if (builder_new(&b, &bo, &d) < 0)
         goto cleanup;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int r = builder_build(b, specs, n, out, res, &d);

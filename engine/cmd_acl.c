@@ -1,5 +1,6 @@
 /* cmd_acl.c — `unisec acl check|query|compile|passwd`: the ACL language on the command line. */
 #include "engine.h"
+#include "json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,16 +16,48 @@
 
 static const char *const cmd_acl_kinds[] = {"acl", "groups", "credentials"};
 
+/* The subcommands' parsers: NAME and USAGE per subcommand; options as each takes them. */
+enum {
+    CMD_ACL_JSON = 0x100,
+    CMD_ACL_POLICY_NAME,
+    CMD_ACL_POLICY_VERSION,
+    CMD_ACL_OLD_POLICY,
+    CMD_ACL_OLD_VERSION,
+    CMD_ACL_ITERATIONS,
+};
+
+static const struct option cmd_acl_none[] = {{0}};
+
+static const struct option cmd_acl_query_opts[] = {
+    {.name = "json", .has_arg = no_argument, .val = CMD_ACL_JSON},
+    {0},
+};
+
+static const struct option cmd_acl_compile_opts[] = {
+    {.name = "policy-name", .has_arg = required_argument, .val = CMD_ACL_POLICY_NAME},
+    {.name = "policy-version", .has_arg = required_argument, .val = CMD_ACL_POLICY_VERSION},
+    {.name = "output", .has_arg = required_argument, .val = 'o'},
+    /* The spellings of the release before; they go in the next one. */
+    {.name = "policy", .has_arg = required_argument, .val = CMD_ACL_OLD_POLICY},
+    {.name = "version", .has_arg = required_argument, .val = CMD_ACL_OLD_VERSION},
+    {0},
+};
+
+static const struct option cmd_acl_passwd_opts[] = {
+    {.name = "iterations", .has_arg = required_argument, .val = CMD_ACL_ITERATIONS},
+    {0},
+};
+
+#define CMD_ACL_USAGE                                                                              \
+    "unisec acl check FILE...\n"                                                                   \
+    "       unisec acl query [--json] POLICYDIR POLICY SUBJECT METHOD PATH\n"                      \
+    "       unisec acl compile [--policy-name=NAME] [--policy-version=N] POLICYDIR -o BLOB\n"      \
+    "       unisec acl passwd [--iterations=N] USER"
+
 static int cmd_acl_usage(const char *msg)
 {
-    fprintf(stderr,
-            "unisec acl: %s\n"
-            "usage: unisec acl check FILE...\n"
-            "       unisec acl query POLICYDIR POLICY SUBJECT METHOD PATH\n"
-            "       unisec acl compile POLICYDIR [--policy NAME] [--version N] -o BLOB\n"
-            "       unisec acl passwd USER [--iterations N]\n",
-            msg);
-    return 2;
+    struct engine_cmd c = {.name = "unisec acl", .usage = CMD_ACL_USAGE};
+    return engine_cmd_usage(&c, "%s", msg);
 }
 
 /* ---- check ---- */
@@ -42,9 +75,16 @@ static int cmd_acl_check(int argc, char **argv)
     struct engine_acl *a = NULL;
     int rc = 1, bad = 0;
 
+    struct engine_cmd c = {.name = "unisec acl check",
+                           .usage = "unisec acl check FILE|POLICYDIR...",
+                           .longs = cmd_acl_none};
     memset(files, 0, sizeof(files));
+    if (engine_cmd_next(&c, argc, argv) != -1)
+        return ENGINE_CMD_USAGE;
+    argv += optind - 1;
+    argc -= optind - 1;
     if (argc < 2)
-        return cmd_acl_usage("check needs at least one FILE");
+        return engine_cmd_usage(&c, "expected at least one FILE or POLICYDIR");
     for (int i = 1; i < argc; i++) {
         struct stat st;
         int isdir = stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode);
@@ -176,6 +216,33 @@ static int cmd_acl_load(struct engine_acl **out, const char *dir)
 
 /* ---- query ---- */
 
+/* query --json: one object (unisec-acl(1) documents its fields). */
+static int cmd_acl_query_json(const struct engine_acl_request *rq,
+                              const struct engine_acl_decision *dec, const char *text)
+{
+    json_t *rule = dec->rule == ENGINE_ACL_NO_RULE
+                       ? json_null()
+                       : json_pack("{s:s, s:I, s:s}", "file", "acl", "line", (json_int_t)dec->line,
+                                   "text", text);
+    json_t *j =
+        json_pack("{s:s, s:s, s:s?, s:s, s:s, s:o}", "decision", dec->allow ? "allow" : "deny",
+                  "policy", rq->policy, "subject", rq->user[0] ? rq->user : NULL, "method",
+                  rq->method, "path", rq->path, "rule", rule);
+    char *out = NULL;
+    int r = engine_json_dumps(&out, NULL, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+    json_decref(j);
+    if (r < 0) {
+        /* (json_pack refuses a string that is not UTF-8, as it does running out of memory) */
+        fprintf(stderr, "unisec acl query: cannot write the answer as JSON: an argument is not "
+                        "UTF-8, or memory ran out\n");
+        return r;
+    }
+    fputs(out, stdout);
+    free(out);
+    return 0;
+}
+
 static int cmd_acl_query(int argc, char **argv)
 {
     struct engine_acl *a = NULL;
@@ -185,10 +252,21 @@ static int cmd_acl_query(int argc, char **argv)
     void *blob = NULL;
     size_t len = 0;
     const char *why = NULL;
-    int rc = 1, r;
+    int rc = 1, r, opt, json = 0;
+    struct engine_cmd c = {.name = "unisec acl query",
+                           .usage =
+                               "unisec acl query [--json] POLICYDIR POLICY SUBJECT METHOD PATH",
+                           .longs = cmd_acl_query_opts};
 
+    while ((opt = engine_cmd_next(&c, argc, argv)) != -1) {
+        if (opt != CMD_ACL_JSON)
+            return ENGINE_CMD_USAGE;
+        json = 1;
+    }
+    argv += optind - 1;
+    argc -= optind - 1;
     if (argc != 6)
-        return cmd_acl_usage("query needs POLICYDIR POLICY SUBJECT METHOD PATH");
+        return engine_cmd_usage(&c, "expected POLICYDIR POLICY SUBJECT METHOD PATH");
     const char *policy = argv[2], *user = argv[3], *method = argv[4], *path = argv[5];
     if (strcmp(user, "-") == 0) {
         user = "";
@@ -220,13 +298,18 @@ static int cmd_acl_query(int argc, char **argv)
                         "control characters and no '.' or '..' segments\n");
         goto cleanup;
     }
-    if (dec.rule == ENGINE_ACL_NO_RULE) {
-        printf("deny  (no rule matches: default deny)\n");
-    } else {
+    char text[2 * ENGINE_ACL_PATH_MAX] = "";
+    if (dec.rule != ENGINE_ACL_NO_RULE) {
         struct engine_acl_rule_view v;
-        char text[2 * ENGINE_ACL_PATH_MAX];
         engine_acl_blob_rule(&b, dec.rule, &v);
         engine_acl_rule_format(text, sizeof(text), &v);
+    }
+    if (json) {
+        if (cmd_acl_query_json(&rq, &dec, text) < 0)
+            goto cleanup;
+    } else if (dec.rule == ENGINE_ACL_NO_RULE) {
+        printf("deny  (no rule matches: default deny)\n");
+    } else {
         printf("%s  (acl:%" PRIu32 ": %s)\n", dec.allow ? "allow" : "deny", dec.line, text);
     }
     rc = dec.allow ? 0 : ACL_EXIT_DENY;
@@ -283,19 +366,6 @@ cleanup:
     return r;
 }
 
-static int cmd_acl_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (s == NULL || *s < '0' || *s > '9')
-        return -EINVAL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != 0)
-        return -EINVAL;
-    *out = v;
-    return 0;
-}
-
 static int cmd_acl_compile(int argc, char **argv)
 {
     const char *dir = NULL, *policy = NULL, *out = NULL;
@@ -303,25 +373,39 @@ static int cmd_acl_compile(int argc, char **argv)
     struct engine_acl *a = NULL;
     void *blob = NULL;
     size_t len = 0;
-    int rc = 1, r;
+    int rc = 1, r, opt;
+    struct engine_cmd c = {
+        .name = "unisec acl compile",
+        .usage = "unisec acl compile [--policy-name=NAME] [--policy-version=N] POLICYDIR -o BLOB",
+        .shorts = "o:",
+        .longs = cmd_acl_compile_opts};
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc)
-            policy = argv[++i];
-        else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc) {
-            if (cmd_acl_u64(argv[++i], &version) < 0)
-                return cmd_acl_usage("--version needs a decimal number");
-        } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
-            out = argv[++i];
-        else if (argv[i][0] == '-')
-            return cmd_acl_usage("compile: unknown option or missing value");
-        else if (dir == NULL)
-            dir = argv[i];
-        else
-            return cmd_acl_usage("compile takes one POLICYDIR");
+    while ((opt = engine_cmd_next(&c, argc, argv)) != -1) {
+        switch (opt) {
+        case CMD_ACL_OLD_POLICY:
+            engine_cmd_alias(&c, "--policy", "--policy-name");
+            /* fall through */
+        case CMD_ACL_POLICY_NAME:
+            policy = optarg;
+            break;
+        case CMD_ACL_OLD_VERSION:
+            engine_cmd_alias(&c, "--version N", "--policy-version N");
+            /* fall through */
+        case CMD_ACL_POLICY_VERSION:
+            if (engine_cmd_u64(&c, "--policy-version", optarg, 0, UINT64_MAX, &version) < 0)
+                return ENGINE_CMD_USAGE;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        default:
+            return ENGINE_CMD_USAGE;
+        }
     }
+    if (engine_cmd_operand(&c, argc, argv, "POLICYDIR", &dir) != 0)
+        return ENGINE_CMD_USAGE;
     if (dir == NULL || out == NULL)
-        return cmd_acl_usage("compile needs POLICYDIR and -o BLOB");
+        return engine_cmd_usage(&c, "expected POLICYDIR and -o BLOB");
     if (cmd_acl_load(&a, dir) < 0)
         return 1;
     if (policy != NULL && !engine_acl_has_policy(a, policy)) {
@@ -358,21 +442,21 @@ static int cmd_acl_passwd(int argc, char **argv)
     char *pw = NULL, *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    int r;
+    int r, opt;
+    struct engine_cmd c = {.name = "unisec acl passwd",
+                           .usage = "unisec acl passwd [--iterations=N] USER",
+                           .longs = cmd_acl_passwd_opts};
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) {
-            if (cmd_acl_u64(argv[++i], &it) < 0 || it < ENGINE_ACL_ITER_MIN ||
-                it > ENGINE_ACL_ITER_MAX)
-                return cmd_acl_usage("--iterations needs a number from 1000 to 10000000");
-        } else if (user == NULL && argv[i][0] != '-') {
-            user = argv[i];
-        } else {
-            return cmd_acl_usage("passwd takes one USER and --iterations N");
-        }
+    while ((opt = engine_cmd_next(&c, argc, argv)) != -1) {
+        if (opt != CMD_ACL_ITERATIONS ||
+            engine_cmd_u64(&c, "--iterations", optarg, ENGINE_ACL_ITER_MIN, ENGINE_ACL_ITER_MAX,
+                           &it) < 0)
+            return ENGINE_CMD_USAGE;
     }
+    if (engine_cmd_operand(&c, argc, argv, "USER", &user) != 0)
+        return ENGINE_CMD_USAGE;
     if (user == NULL)
-        return cmd_acl_usage("passwd needs a USER");
+        return engine_cmd_usage(&c, "expected USER");
     if (!engine_acl_name_valid(user, strlen(user))) {
         fprintf(stderr, "unisec acl passwd: USER: expected a user name ([A-Za-z0-9._-], at most "
                         "64, not starting with '-')\n");

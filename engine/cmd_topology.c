@@ -1,5 +1,6 @@
 /* cmd_topology.c — `unisec check` and `unisec translate`: the topology on the command line. */
 #include "engine.h"
+#include "json.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,63 +10,118 @@
 #include <unistd.h>
 
 struct cmd_topo_args {
+    struct engine_cmd cmd;
     enum engine_target target;
     const char *file;
     const char *outdir;
+    const char *policy_dir; /* NULL: the policy/ directory beside FILE, if any */
+    int json;
 };
 
-/* Parses [--target hvt|spt] FILE [-o DIR]; WANT_OUT says whether -o DIR is required. */
+enum { CMD_TOPO_TARGET = 0x100, CMD_TOPO_POLICY_DIR, CMD_TOPO_JSON };
+
+static const struct option cmd_topo_opts[] = {
+    {.name = "target", .has_arg = required_argument, .val = CMD_TOPO_TARGET},
+    {.name = "policy-dir", .has_arg = required_argument, .val = CMD_TOPO_POLICY_DIR},
+    {.name = "json", .has_arg = no_argument, .val = CMD_TOPO_JSON},
+    {.name = "output", .has_arg = required_argument, .val = 'o'},
+    {0},
+};
+
+/* Parses check's or translate's options; WANT_OUT says whether -o DIR is required (and
+ * --json refused). Returns 0 or ENGINE_CMD_USAGE (message printed). */
 static int cmd_topo_parse(int argc, char **argv, int want_out, struct cmd_topo_args *a)
 {
-    const char *usage = want_out ? "usage: unisec translate [--target hvt|spt] FILE -o DIR\n"
-                                 : "usage: unisec check [--target hvt|spt] FILE\n";
+    int opt;
 
     memset(a, 0, sizeof(*a));
+    a->cmd = (struct engine_cmd){
+        .name = want_out ? "unisec translate" : "unisec check",
+        .usage = want_out ? "unisec translate [--target=hvt|spt] [--policy-dir=DIR] FILE|- -o DIR"
+                          : "unisec check [--target=hvt|spt] [--policy-dir=DIR] [--json] FILE|-",
+        .shorts = want_out ? "o:" : "",
+        .longs = cmd_topo_opts,
+    };
     a->target = ENGINE_TARGET_HVT;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--target") == 0 && i + 1 < argc) {
-            if (engine_target_parse(&a->target, argv[++i]) < 0) {
-                fprintf(stderr, "unisec %s: --target '%s': expected hvt or spt\n%s", argv[0],
-                        argv[i], usage);
-                return -EINVAL;
-            }
-        } else if (strcmp(argv[i], "-o") == 0 && want_out && i + 1 < argc) {
-            a->outdir = argv[++i];
-        } else if (argv[i][0] == '-' && argv[i][1] != 0) {
-            fprintf(stderr, "unisec %s: unknown option '%s'\n%s", argv[0], argv[i], usage);
-            return -EINVAL;
-        } else if (a->file == NULL) {
-            a->file = argv[i];
-        } else {
-            fprintf(stderr, "unisec %s: one FILE at a time ('%s' is a second)\n%s", argv[0],
-                    argv[i], usage);
-            return -EINVAL;
+    while ((opt = engine_cmd_next(&a->cmd, argc, argv)) != -1) {
+        switch (opt) {
+        case CMD_TOPO_TARGET:
+            if (engine_target_parse(&a->target, optarg) < 0)
+                return engine_cmd_usage(&a->cmd, "--target '%s': expected hvt or spt", optarg);
+            break;
+        case CMD_TOPO_POLICY_DIR:
+            a->policy_dir = optarg;
+            break;
+        case CMD_TOPO_JSON:
+            if (want_out)
+                return engine_cmd_usage(&a->cmd, "--json is for unisec check");
+            a->json = 1;
+            break;
+        case 'o':
+            if (!want_out)
+                return engine_cmd_usage(&a->cmd, "-o is for unisec translate");
+            a->outdir = optarg;
+            break;
+        default:
+            return ENGINE_CMD_USAGE;
         }
     }
-    if (a->file == NULL || (want_out && a->outdir == NULL)) {
-        fprintf(stderr, "unisec %s: expected %s\n%s", argv[0], a->file ? "-o DIR" : "FILE", usage);
-        return -EINVAL;
-    }
+    if (engine_cmd_operand(&a->cmd, argc, argv, "FILE", &a->file) != 0)
+        return ENGINE_CMD_USAGE;
+    if (a->file == NULL)
+        return engine_cmd_usage(&a->cmd, "expected FILE (or - for standard input)");
+    if (want_out && a->outdir == NULL)
+        return engine_cmd_usage(&a->cmd, "expected -o DIR");
     return 0;
 }
 
-/* When a policy/ directory is beside FILE, checks that it holds every policy T names. */
-static int cmd_topo_policies(const char *file, const struct engine_topology *t,
+/* FILE as messages name it. */
+static const char *cmd_topo_shown(const struct cmd_topo_args *a)
+{
+    return strcmp(a->file, "-") == 0 ? ENGINE_CMD_STDIN_NAME : a->file;
+}
+
+int engine_cmd_topology_load(const struct engine_cmd *c, struct engine_topology **t,
+                             const char *path, struct engine_diag *d)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int r;
+
+    if (strcmp(path, "-") != 0)
+        return engine_topology_load_file(t, path, d);
+    if ((r = engine_cmd_read(c, path, ENGINE_CMD_STDIN_MAX, &buf, &len)) < 0)
+        return r;
+    r = engine_topology_load_buffer(t, buf, len, ENGINE_CMD_STDIN_NAME, ".", d);
+    free(buf);
+    return r;
+}
+
+/* Checks that the policy directory holds every policy T names: --policy-dir DIR (which must
+ * exist), else the policy/ directory beside FILE when there is one (none for standard input). */
+static int cmd_topo_policies(const struct cmd_topo_args *a, const struct engine_topology *t,
                              struct engine_diag *d)
 {
-    char *dir = NULL, *slash;
+    const char *file = a->file, *slash;
+    char *dir = NULL;
     struct engine_acl *acl = NULL;
     struct stat st;
     int r = 0;
 
-    if ((slash = strrchr(file, '/')) == NULL)
+    if (a->policy_dir != NULL)
+        r = asprintf(&dir, "%s", a->policy_dir);
+    else if (strcmp(file, "-") == 0)
+        return 0;
+    else if ((slash = strrchr(file, '/')) == NULL)
         r = asprintf(&dir, "policy");
     else
         r = asprintf(&dir, "%.*s/policy", (int)(slash - file), file);
     if (r < 0)
         return -ENOMEM;
     r = 0;
-    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (a->policy_dir != NULL && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+        r = engine_diag_add(d, dir, 0, 0, "--policy-dir: not a directory");
+    else if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
         if ((r = engine_acl_new(&acl)) == 0 && (r = engine_acl_load_dir(acl, dir, d)) == 0)
             r = engine_topology_check_policies(t, acl, d);
     }
@@ -74,22 +130,61 @@ static int cmd_topo_policies(const char *file, const struct engine_topology *t,
     return r;
 }
 
-/* Loads and derives; prints every error. Returns 0, 1 (invalid) or 2 (cannot run). */
+/* Loads and derives into D (printed on stderr unless the caller prints it as JSON). Returns
+ * 0 or 1 (invalid, or it could not be read). */
 static int cmd_topo_run(const struct cmd_topo_args *a, struct engine_topology **t,
-                        struct engine_topology_derived **x)
+                        struct engine_topology_derived **x, struct engine_diag *d)
 {
-    struct engine_diag d;
     int r;
 
-    engine_diag_init(&d);
-    if ((r = engine_topology_load_file(t, a->file, &d)) == 0 &&
-        (r = engine_topology_derive(x, *t, NULL, a->target, &d)) == 0)
-        r = cmd_topo_policies(a->file, *t, &d);
-    engine_diag_print(&d, stderr);
-    engine_diag_free(&d);
-    if (r == -ENOMEM)
-        fprintf(stderr, "unisec: out of memory\n");
+    if ((r = engine_cmd_topology_load(&a->cmd, t, a->file, d)) == 0 &&
+        (r = engine_topology_derive(x, *t, NULL, a->target, d)) == 0)
+        r = cmd_topo_policies(a, *t, d);
+    if (r == -ENOMEM && d->n == 0)
+        engine_diag_add(d, NULL, 0, 0, "out of memory");
+    if (!a->json)
+        engine_diag_print(d, stderr);
     return r == 0 ? 0 : 1;
+}
+
+/* check --json: one object (unisec-check(1) documents its fields). */
+static int cmd_check_json(const struct cmd_topo_args *a, const struct engine_topology *t,
+                          const struct engine_diag *d, size_t levels, size_t images, int valid)
+{
+    json_t *j = json_object(), *errs = json_array();
+    char *text = NULL;
+    int r;
+
+    for (size_t i = 0; errs != NULL && i < d->n; i++) {
+        const struct engine_diag_entry *e = &d->v[i];
+        json_array_append_new(errs, json_pack("{s:s?, s:i, s:i, s:s}", "file", e->file, "line",
+                                              e->line, "column", e->col, "message", e->msg));
+    }
+    if (j != NULL) {
+        json_object_set_new(j, "file", json_string(cmd_topo_shown(a)));
+        json_object_set_new(j, "valid", json_boolean(valid));
+        json_object_set_new(j, "target", json_string(engine_target_name(a->target)));
+        json_object_set_new(j, "tosca_version",
+                            valid ? json_string(engine_topology_version(t)) : json_null());
+        json_object_set_new(j, "nodes",
+                            valid ? json_integer((json_int_t)engine_topology_node_count(t))
+                                  : json_null());
+        json_object_set_new(j, "node_levels",
+                            valid ? json_integer((json_int_t)levels) : json_null());
+        json_object_set_new(j, "images", valid ? json_integer((json_int_t)images) : json_null());
+        json_object_set_new(j, "errors", errs);
+        errs = NULL;
+    }
+    json_decref(errs);
+    r = engine_json_dumps(&text, NULL, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    if (r < 0) {
+        fprintf(stderr, "unisec check: out of memory\n");
+        return 1;
+    }
+    fputs(text, stdout);
+    free(text);
+    return 0;
 }
 
 int engine_cmd_check(int argc, char **argv)
@@ -97,25 +192,35 @@ int engine_cmd_check(int argc, char **argv)
     struct cmd_topo_args a;
     struct engine_topology *t = NULL;
     struct engine_topology_derived *x = NULL;
+    struct engine_diag d;
     size_t levels = 0, images = 0;
     int rc;
 
-    if (cmd_topo_parse(argc, argv, 0, &a) < 0)
-        return 2;
-    if ((rc = cmd_topo_run(&a, &t, &x)) != 0)
+    if (cmd_topo_parse(argc, argv, 0, &a) != 0)
+        return ENGINE_CMD_USAGE;
+    engine_diag_init(&d);
+    if ((rc = cmd_topo_run(&a, &t, &x, &d)) != 0) {
+        if (a.json && cmd_check_json(&a, t, &d, 0, 0, 0) != 0)
+            rc = 1;
         goto cleanup;
+    }
     for (size_t i = 0; i < engine_topology_derived_count(x); i++) {
         const struct engine_topology_plan *p = engine_topology_derived_plan(x, i);
         levels += p->nimages;
         for (size_t l = 0; l < p->nimages; l++)
             images += p->images[l].nmodules > 0;
     }
+    if (a.json) {
+        rc = cmd_check_json(&a, t, &d, levels, images, 1);
+        goto cleanup;
+    }
     printf("%s: valid (%s): %zu node%s, %zu node level%s, %zu unikernel image%s, enforceable "
            "on %s\n",
-           a.file, engine_topology_version(t), engine_topology_node_count(t),
+           cmd_topo_shown(&a), engine_topology_version(t), engine_topology_node_count(t),
            engine_topology_node_count(t) == 1 ? "" : "s", levels, levels == 1 ? "" : "s", images,
            images == 1 ? "" : "s", engine_target_name(a.target));
 cleanup:
+    engine_diag_free(&d);
     engine_topology_derived_free(x);
     engine_topology_free(t);
     return rc;
@@ -152,11 +257,13 @@ int engine_cmd_translate(int argc, char **argv)
     struct cmd_topo_args a;
     struct engine_topology *t = NULL;
     struct engine_topology_derived *x = NULL;
+    struct engine_diag d;
     int rc;
 
-    if (cmd_topo_parse(argc, argv, 1, &a) < 0)
-        return 2;
-    if ((rc = cmd_topo_run(&a, &t, &x)) != 0)
+    if (cmd_topo_parse(argc, argv, 1, &a) != 0)
+        return ENGINE_CMD_USAGE;
+    engine_diag_init(&d);
+    if ((rc = cmd_topo_run(&a, &t, &x, &d)) != 0)
         goto cleanup;
     rc = 1;
     if (mkdir(a.outdir, 0777) != 0 && errno != EEXIST) {
@@ -172,6 +279,7 @@ int engine_cmd_translate(int argc, char **argv)
     }
     rc = 0;
 cleanup:
+    engine_diag_free(&d);
     engine_topology_derived_free(x);
     engine_topology_free(t);
     return rc;

@@ -13,6 +13,7 @@
  *                 artifacts they derive (engine/TOPOLOGY.md)
  *   acl.h         the ACL language: policy files, the compiled blob, credentials (engine/ACL.md)
  *   store.h       the git repository (libgit2) that holds the desired state
+ *   cmd.h         what every subcommand's option parser shares (getopt_long, numbers, "-")
  * Not gathered here: json.h (JSON text made completely or not at all) includes <jansson.h>,
  * which only the parts that write JSON build with; the tender, which links the diagnostics
  * alone, does not. Those parts include engine/json.h themselves.
@@ -41,6 +42,7 @@
 #define UNISEC_ENGINE_H
 
 #include "acl.h"
+#include "cmd.h"
 #include "diag.h"
 #include "grow.h"
 #include "name_index.h"

@@ -1,7 +1,7 @@
-/* fs_cmd.c — the mount's subcommands: init, mount (and its mount(8) helper form), status. */
+/* fs_cmd.c — the mount's subcommands: init, mount (and its mount(8) helper form); status is
+ * fs_status.c. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,39 +13,15 @@
 #include "fs_int.h"
 #include "orch/orch.h"
 
-/* Reads the whole file PATH (at most MAX bytes) into T; prints why not. */
-static int fs_read_file(struct fs_text *t, const char *path, size_t max, const char *cmd)
+/* Reads the whole file PATH ("-": standard input), at most MAX bytes, into T; prints why
+ * not, except that a missing file is -ENOENT in silence (the policy files are optional). */
+static int fs_read_file(struct fs_text *t, const char *path, size_t max, const struct engine_cmd *c)
 {
-    struct stat st;
-    size_t len = 0;
-    ssize_t got;
-    char *buf;
-    int fd;
-
     t->data = NULL;
     t->len = 0;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        if (errno == ENOENT)
-            return -ENOENT;
-        fprintf(stderr, "unisec %s: %s: %s\n", cmd, path, strerror(errno));
-        return -errno;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-        fprintf(stderr, "unisec %s: %s: not a regular file of at most %zu bytes\n", cmd, path, max);
-        close(fd);
-        return -EINVAL;
-    }
-    if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-        close(fd);
-        return -ENOMEM;
-    }
-    while (len < (size_t)st.st_size && (got = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
-        len += (size_t)got;
-    close(fd);
-    buf[len] = '\0';
-    t->data = buf;
-    t->len = len;
-    return 0;
+    if (strcmp(path, "-") != 0 && access(path, F_OK) != 0 && errno == ENOENT)
+        return -ENOENT;
+    return engine_cmd_read(c, path, max, &t->data, &t->len);
 }
 
 static void fs_files_free(struct fs_text file[FS_FILE_N])
@@ -60,11 +36,18 @@ int fs_cmd_init(int argc, char **argv)
 {
     static const struct option opts[] = {
         {.name = "from", .has_arg = required_argument, .val = 'F'},
-        {.name = "policy", .has_arg = required_argument, .val = 'P'},
+        {.name = "policy-dir", .has_arg = required_argument, .val = 'P'},
         {.name = "target", .has_arg = required_argument, .val = 'T'},
         {.name = "signing-key", .has_arg = required_argument, .val = 'K'},
+        /* The spelling of the release before; it goes in the next one. */
+        {.name = "policy", .has_arg = required_argument, .val = 'p'},
         {0},
     };
+    struct engine_cmd cmd = {
+        .name = "unisec init",
+        .usage = "unisec init STORE --from=TOPOLOGY|- [--policy-dir=DIR] [--target=hvt|spt]\n"
+                 "         [--signing-key=KEY]",
+        .longs = opts};
     struct fs_text file[FS_FILE_N] = {{0}};
     struct engine_store_change ch[FS_FILE_N] = {{0}};
     struct engine_store_author_buf who;
@@ -79,25 +62,27 @@ int fs_cmd_init(int argc, char **argv)
     size_t n = 0;
     int opt, rc = 1;
 
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (opt == 'F')
+    while ((opt = engine_cmd_next(&cmd, argc, argv)) != -1) {
+        if (opt == 'F') {
             from = optarg;
-        else if (opt == 'P')
+        } else if (opt == 'P' || opt == 'p') {
+            if (opt == 'p')
+                engine_cmd_alias(&cmd, "--policy", "--policy-dir");
             policy = optarg;
-        else if (opt == 'K')
+        } else if (opt == 'K') {
             key = optarg;
-        else if (opt != 'T' || engine_target_parse(&target, optarg) < 0)
-            return 2;
+        } else if (opt != 'T') {
+            return ENGINE_CMD_USAGE;
+        } else if (engine_target_parse(&target, optarg) < 0) {
+            return engine_cmd_usage(&cmd, "--target '%s': expected hvt or spt", optarg);
+        }
     }
-    if (from == NULL || optind != argc - 1) {
-        fprintf(stderr,
-                "usage: unisec init STORE --from TOPOLOGY [--policy DIR] [--target hvt|spt] "
-                "[--signing-key KEY]\n");
-        return 2;
-    }
+    if (optind != argc - 1)
+        return engine_cmd_usage(&cmd, optind == argc ? "expected STORE" : "one STORE at a time");
+    if (from == NULL)
+        return engine_cmd_usage(&cmd, "expected --from=TOPOLOGY (or - for standard input)");
     dir = argv[optind];
-    if (fs_read_file(&file[FS_FILE_TOPOLOGY], from, FS_TOPOLOGY_MAX, "init") < 0) {
+    if (fs_read_file(&file[FS_FILE_TOPOLOGY], from, FS_TOPOLOGY_MAX, &cmd) < 0) {
         if (file[FS_FILE_TOPOLOGY].data == NULL)
             fprintf(stderr, "unisec init: cannot read the topology %s\n", from);
         goto out;
@@ -107,7 +92,7 @@ int fs_cmd_init(int argc, char **argv)
         const char *base = strchr(fs_file_path(f), '/') + 1;
         if (policy != NULL) {
             snprintf(path, sizeof(path), "%s/%s", policy, base);
-            int r = fs_read_file(&file[f], path, FS_POLICY_MAX, "init");
+            int r = fs_read_file(&file[f], path, FS_POLICY_MAX, &cmd);
             if (r < 0 && r != -ENOENT)
                 goto out;
         }
@@ -150,8 +135,10 @@ int fs_cmd_init(int argc, char **argv)
     }
     if (engine_store_author_from_uid(&who, getuid()) < 0 ||
         asprintf(&msg, "init: %zu nodes from %s, policy %s%s (%zu rules, %zu groups)",
-                 engine_topology_node_count(model->t), from, policy != NULL ? "from " : "empty",
-                 policy != NULL ? policy : "", snap->acl_stats.rules, snap->acl_stats.groups) < 0) {
+                 engine_topology_node_count(model->t),
+                 strcmp(from, "-") == 0 ? ENGINE_CMD_STDIN_NAME : from,
+                 policy != NULL ? "from " : "empty", policy != NULL ? policy : "",
+                 snap->acl_stats.rules, snap->acl_stats.groups) < 0) {
         msg = NULL;
         goto out;
     }
@@ -178,8 +165,7 @@ out:
 /* ---- mount ---- */
 
 /* Opens the store in DIR and reads its head as the state to serve. */
-static int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target,
-                       const char *cmd)
+int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, const char *cmd)
 {
     struct engine_diag diag = {0};
     struct fs_text file[FS_FILE_N];
@@ -223,7 +209,7 @@ fail:
     return rc < 0 ? rc : -EINVAL;
 }
 
-static void fs_ctx_close(struct fs_ctx *c)
+void fs_ctx_close(struct fs_ctx *c)
 {
     /* Temporary files live in memory only: they end with the mount. */
     fs_temp_free_all(c);
@@ -371,13 +357,18 @@ int fs_cmd_mount(int argc, char **argv)
         {.name = "target", .has_arg = required_argument, .val = 'T'},
         {0},
     };
+    struct engine_cmd cmd = {
+        .name = "unisec mount",
+        .usage = "unisec mount [-f] [-o OPTIONS] [--no-run] [--log=FILE] [--target=hvt|spt]\n"
+                 "         --store=STORE MOUNTPOINT",
+        .shorts = "fo:",
+        .longs = opts};
     const char *store = NULL, *log_path = NULL;
     struct fs_mount_opts mo = {0};
     char *fuse_opts = NULL;
     int opt, rc;
 
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "fo:", opts, NULL)) != -1) {
+    while ((opt = engine_cmd_next(&cmd, argc, argv)) != -1) {
         switch (opt) {
         case 'f':
             mo.foreground = 1;
@@ -400,9 +391,8 @@ int fs_cmd_mount(int argc, char **argv)
         case 'T':
             mo.target_set = 1;
             if (engine_target_parse(&mo.target, optarg) < 0) {
-                fprintf(stderr, "unisec mount: --target is hvt or spt\n");
                 free(fuse_opts);
-                return 2;
+                return engine_cmd_usage(&cmd, "--target '%s': expected hvt or spt", optarg);
             }
             break;
         default:
@@ -411,10 +401,10 @@ int fs_cmd_mount(int argc, char **argv)
         }
     }
     if (store == NULL || optind != argc - 1) {
-        fprintf(stderr, "usage: unisec mount [-f] [-o OPTIONS] [--no-run] [--log FILE] "
-                        "[--target hvt|spt] --store STORE MOUNTPOINT\n");
         free(fuse_opts);
-        return 2;
+        return engine_cmd_usage(&cmd, store == NULL    ? "expected --store=STORE"
+                                      : optind == argc ? "expected MOUNTPOINT"
+                                                       : "one MOUNTPOINT at a time");
     }
     rc = fs_mount_run(store, argv[optind], &mo, fuse_opts, log_path ? log_path : mo.log);
     free(fuse_opts);
@@ -435,99 +425,33 @@ static int fs_opt_dropped(const char *o)
 
 int fs_cmd_mount_helper(int argc, char **argv)
 {
+    /* mount(8)'s helper conventions: "STORE MOUNTPOINT [-sfnvrw] [-N NS] [-o OPTS] [-t TYPE]". */
+    static const struct option none[] = {{0}};
+    struct engine_cmd cmd = {.name = argv[0],
+                             .usage = "mount.unisec STORE MOUNTPOINT [-o OPTIONS]",
+                             .shorts = "o:t:N:fnsvrw",
+                             .longs = none};
     struct fs_mount_opts mo = {0};
     char *fuse_opts = NULL;
-    const char *pos[2] = {NULL, NULL};
-    int npos = 0, fake = 0, rc = 2;
+    int opt, fake = 0, rc = ENGINE_CMD_USAGE;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-o") == 0 && i + 1 < argc) {
-            if (fs_mount_opt(&mo, &fuse_opts, argv[++i], fs_opt_dropped) < 0)
-                goto out;
-        } else if (strcmp(a, "-t") == 0 && i + 1 < argc) {
-            i++;
-        } else if (strcmp(a, "-f") == 0) {
+    while ((opt = engine_cmd_next(&cmd, argc, argv)) != -1) {
+        if (opt == 'o' && fs_mount_opt(&mo, &fuse_opts, optarg, fs_opt_dropped) < 0)
+            goto out;
+        if (opt == 'f')
             fake = 1; /* mount(8)'s "fake": do everything but mount */
-        } else if (a[0] == '-' && a[1] != '\0') {
-            continue; /* -s -n -v and the like */
-        } else if (npos < 2) {
-            pos[npos++] = a;
-        } else {
-            npos = 3;
-        }
+        if (opt == '?')
+            goto out;
+        /* -t (the type), -N (a namespace mount(8) entered already), -s -n -v -r -w: nothing
+         * for unisec to do */
     }
-    if (npos != 2) {
-        fprintf(stderr, "usage: %s STORE MOUNTPOINT [-o OPTIONS]\n", argv[0]);
+    if (argc - optind != 2) {
+        engine_cmd_usage(&cmd, "expected STORE and MOUNTPOINT");
         goto out;
     }
-    rc = fake ? 0 : fs_mount_run(pos[0], pos[1], &mo, fuse_opts, mo.log);
+    rc = fake ? 0 : fs_mount_run(argv[optind], argv[optind + 1], &mo, fuse_opts, mo.log);
 out:
     free(fuse_opts);
     free(mo.log);
     return rc;
-}
-
-/* ---- status ---- */
-
-static int fs_status_cb(const struct engine_store_commit_info *info, void *arg)
-{
-    char ts[32];
-
-    (void)arg;
-    fs_time_format(ts, sizeof(ts), (time_t)info->time);
-    printf("last change: %.12s %s %s: %s\n", info->id, ts, info->author_name, info->summary);
-    return 1;
-}
-
-int fs_cmd_status(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {.name = "store", .has_arg = required_argument, .val = 'S'},
-        {0},
-    };
-    const char *store = NULL;
-    struct fs_ctx c;
-    int opt;
-
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (opt != 'S')
-            return 2;
-        store = optarg;
-    }
-    if (store == NULL || optind != argc) {
-        fprintf(stderr, "usage: unisec status --store STORE\n");
-        return 2;
-    }
-    if (fs_ctx_open(&c, store, ENGINE_TARGET_HVT, "status") < 0) {
-        fs_ctx_close(&c);
-        return 1;
-    }
-    printf("store: %s at %.12s\n", c.store_dir, c.snap->head);
-    engine_store_log(c.store, 1, fs_status_cb, NULL, NULL);
-    printf("policy: %zu rules, %zu groups, %zu credentials\n", c.snap->acl_stats.rules,
-           c.snap->acl_stats.groups, c.snap->acl_stats.credentials);
-    for (size_t i = 0; i < engine_topology_derived_count(c.snap->derived); i++) {
-        const struct engine_topology_plan *p = engine_topology_derived_plan(c.snap->derived, i);
-        /* (a snapshot read from the store is derived at once: it is checked whole) */
-        const struct engine_topology_image *img = &p->images[p->current];
-        printf("node %s: level %s, pdp %s\n", p->node, img->level, engine_pdp_name(img->pdp));
-    }
-    /* What ran is what the daemon recorded; whether it still runs, only a mount can say
-     * (nodes/NODE/status). */
-    char *dep = NULL;
-    size_t dlen = 0;
-    if (engine_store_read(c.store, FS_DEPLOYED_PATH, &dep, &dlen, NULL) == 0) {
-        printf("last recorded deployment (state/deployed; a mount's nodes/NODE/status says "
-               "what runs now):\n");
-        for (char *line = strtok(dep, "\n"); line != NULL; line = strtok(NULL, "\n"))
-            if (line[0] != '#')
-                printf("  %s\n", line);
-    } else {
-        printf("instances: not running (nothing was ever deployed from this store)\n");
-    }
-    free(dep);
-    fs_ctx_close(&c);
-    return 0;
 }

@@ -370,7 +370,10 @@ struct fs_where {
     char prop[FS_NAME_MAX + 1]; /* the property of a nodes/<node>/properties/<prop> path */
 };
 
-/* Generates a file's content into OUT (an open_memstream). */
+/* Generates a file's content into OUT (an open_memstream). Returns 0, a negative errno (no
+ * content: the open fails), or FS_GEN_FAILED: the content is the report of a failure, read
+ * whole, after which a read at its end fails with EIO (`cat settle` exits non-zero). */
+#define FS_GEN_FAILED 1
 typedef int (*fs_gen_fn)(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                          FILE *out);
 
@@ -411,7 +414,8 @@ const struct fs_entry *fs_dir_entry(struct fs_ctx *c, const char *dir);
 int fs_writable(const struct fs_entry *e);
 /* The log a live row reads (events or errors). */
 struct fs_log *fs_live_log(struct fs_ctx *c, const struct fs_entry *e);
-/* Generates the content of W's file (a regular file, not live) into a new buffer *OUT. */
+/* Generates the content of W's file (a regular file, not live) into a new buffer *OUT;
+ * returns what the generator did (0, FS_GEN_FAILED with the content, or a negative errno). */
 int fs_generate(struct fs_ctx *c, const struct fs_where *w, char **out, size_t *len);
 /* The change a write to W's row makes (PATH names it in messages; borrowed, as W is). */
 void fs_target_of(struct fs_target *t, const struct fs_where *w, const char *path);
@@ -490,6 +494,8 @@ struct fs_handle {
     uid_t uid;            /* who opened it (release comes without the closer's credentials) */
     int failed;           /* CONTROL: a write was refused with this errno: nothing of the handle is
                            * applied any more, every later flush returns it again */
+    int eof_error;        /* SNAPSHOT: a read at the end of buf fails with this errno (the content
+                           * reports a failure: FS_GEN_FAILED) */
     struct fs_temp *temp; /* TEMP: counted in temp->opens (ctx->mu) */
     struct fs_handle *prev, *next; /* ctx->mu: ctx->handles, from open to release */
 };
@@ -536,5 +542,12 @@ int fs_notify(const char *state);
  * NULL stderr (or the journal), "syslog", or a file; SIGHUP reopens a file. */
 int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const char *fuse_opts,
              const char *log_path);
+
+/* ---- the commands (fs_cmd.c, fs_status.c) ---- */
+
+/* Opens the store in DIR and reads its head as the state to serve; prints why not (CMD names
+ * the command in messages). fs_ctx_close() frees C either way. Returns 0 or a negative errno. */
+int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, const char *cmd);
+void fs_ctx_close(struct fs_ctx *c);
 
 #endif

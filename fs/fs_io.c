@@ -66,6 +66,8 @@ int fs_op_open(const char *path, struct fuse_file_info *fi)
     } else if ((rc = fs_generate(c, &w, &h->buf, &h->len)) < 0) {
         fs_handle_free(h);
         return rc;
+    } else if (rc == FS_GEN_FAILED) {
+        h->eof_error = EIO;
     }
     h->cap = h->len;
     h->append = (fi->flags & O_APPEND) != 0;
@@ -162,6 +164,8 @@ int fs_op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_
     default:
         pthread_mutex_lock(&h->mu);
         n = fs_copy_out(buf, size, off, h->buf, h->len);
+        if (n == 0 && h->eof_error && off >= 0 && (size_t)off >= h->len)
+            n = -h->eof_error;
         pthread_mutex_unlock(&h->mu);
         return n;
     }

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -95,7 +96,18 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
                    "%s is neither a path nor @NAME: the service manager is not told "
                    "when the mount is ready",
                    FS_NOTIFY_ENV);
-    if (asprintf(&opts, "fsname=unisec,subtype=unisec,default_permissions%s%s",
+    /* The store's path is the mount's source in /proc/self/mountinfo (`unisec status` finds
+     * the mount serving a store by it, as `mount` shows it); libfuse splits options at
+     * commas unless escaped. */
+    char fsname[2 * PATH_MAX];
+    size_t k = 0;
+    for (const char *p = c->store_dir; *p != '\0' && k + 3 < sizeof(fsname); p++) {
+        if (*p == ',' || *p == '\\')
+            fsname[k++] = '\\';
+        fsname[k++] = *p;
+    }
+    fsname[k] = '\0';
+    if (asprintf(&opts, "fsname=%s,subtype=unisec,default_permissions%s%s", fsname,
                  fuse_opts != NULL && fuse_opts[0] ? "," : "",
                  fuse_opts != NULL ? fuse_opts : "") < 0) {
         opts = NULL;

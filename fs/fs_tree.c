@@ -81,13 +81,13 @@ static int fs_gen_settle(struct fs_ctx *c, const struct fs_snap *s, const struct
         return 0;
     }
     /* Blocks (in open: a handle keeps what settle said) until the orchestrator has realised
-     * the last accepted change or failed to; the outcome is the content either way. A change
+     * the last accepted change or failed to; the outcome is the content either way (a failure
+     * also fails the read at its end, so that `cat settle` does). A change
      * being applied right now is waited for too: it is given to the orchestrator under
      * apply_mu. */
     pthread_mutex_lock(&c->apply_mu);
     pthread_mutex_unlock(&c->apply_mu);
-    orch_settle(c->orch, out);
-    return 0;
+    return orch_settle(c->orch, out) < 0 ? FS_GEN_FAILED : 0;
 }
 
 /* ---- nodes/<node>/... ---- */

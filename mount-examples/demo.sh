@@ -59,7 +59,7 @@ for q in "bob GET /orders/12" "bob POST /orders/12" "carol GET /catalogue" \
 done
 
 step "unisec acl compile: the versioned blob the web node enforces at level default"
-$u acl compile $ex/policy --policy regular --version 1 -o "$out/regular.acl"
+$u acl compile $ex/policy --policy-name regular --policy-version 1 -o "$out/regular.acl"
 ls -l "$out/regular.acl"
 
 # ---- the whole story: a mount that runs the topology ------------------------------------
@@ -75,7 +75,7 @@ sed -e "s/http_port: 8080/http_port: $wp/" -e "s/listen_port: 8000/listen_port: 
 mkdir "$mnt"
 
 step "unisec init STORE, unisec mount: every node becomes a running unikernel"
-$u init "$out/store" --from "$out/paper.yaml" --policy $ex/policy
+$u init "$out/store" --from "$out/paper.yaml" --policy-dir $ex/policy
 $u mount --store "$out/store" "$mnt"
 cat "$mnt/settle"
 ls -l "$mnt/nodes/web/"

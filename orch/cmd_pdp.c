@@ -6,6 +6,7 @@
  * acknowledged by every guest": no answer of an older version comes after it).
  */
 #include "orch_int.h"
+#include "runtime/tender.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -13,11 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int orch_cmd_pdp_usage(void)
-{
-    fprintf(stderr, "usage: unisec pdp POLICYDIR --listen [HOST:]PORT [--version N]\n");
-    return 2;
-}
+enum { ORCH_CMD_PDP_LISTEN = 0x100, ORCH_CMD_PDP_VERSION, ORCH_CMD_PDP_OLD_VERSION };
+
+static const struct option orch_cmd_pdp_opts[] = {
+    {.name = "listen", .has_arg = required_argument, .val = ORCH_CMD_PDP_LISTEN},
+    {.name = "policy-version", .has_arg = required_argument, .val = ORCH_CMD_PDP_VERSION},
+    /* The spelling of the release before; it goes in the next one. */
+    {.name = "version", .has_arg = required_argument, .val = ORCH_CMD_PDP_OLD_VERSION},
+    {0},
+};
 
 /* Every policy of DIR compiled at VERSION into *OUT; prints why not on stderr. */
 static int orch_cmd_pdp_load(struct orch_blob **out, const char *dir, uint64_t version)
@@ -51,43 +56,44 @@ static void orch_cmd_pdp_update(struct orch_pdp *p, struct orch_blob *b, const c
 
 int orch_cmd_pdp(int argc, char **argv)
 {
-    const char *dir = NULL, *listen_at = NULL, *colon, *port;
-    char host[64] = "127.0.0.1", *end;
+    const char *dir = NULL, *listen_at = NULL, *port;
+    char host[64] = "127.0.0.1";
     struct orch_blob *b = NULL;
     struct orch_pdp *p = NULL;
     struct engine_diag d;
     uint64_t version = 1;
-    unsigned long n;
+    long n;
     sigset_t mask;
-    int sig;
+    int sig, opt;
+    struct engine_cmd c = {.name = "unisec pdp",
+                           .usage =
+                               "unisec pdp POLICYDIR --listen=[HOST:]PORT [--policy-version=N]",
+                           .longs = orch_cmd_pdp_opts};
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
-            listen_at = argv[++i];
-        else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc) {
-            const char *v = argv[++i];
-            errno = 0;
-            version = strtoull(v, &end, 10);
-            if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || version == 0) {
-                fprintf(stderr, "unisec pdp: --version '%s': a positive number is needed\n", v);
-                return 2;
-            }
-        } else if (argv[i][0] != '-' && dir == NULL)
-            dir = argv[i];
-        else
-            return orch_cmd_pdp_usage();
+    while ((opt = engine_cmd_next(&c, argc, argv)) != -1) {
+        switch (opt) {
+        case ORCH_CMD_PDP_LISTEN:
+            listen_at = optarg;
+            break;
+        case ORCH_CMD_PDP_OLD_VERSION:
+            engine_cmd_alias(&c, "--version N", "--policy-version N");
+            /* fall through */
+        case ORCH_CMD_PDP_VERSION:
+            if (engine_cmd_u64(&c, "--policy-version", optarg, 1, UINT64_MAX, &version) < 0)
+                return ENGINE_CMD_USAGE;
+            break;
+        default:
+            return ENGINE_CMD_USAGE;
+        }
     }
+    if (engine_cmd_operand(&c, argc, argv, "POLICYDIR", &dir) != 0)
+        return ENGINE_CMD_USAGE;
     if (dir == NULL || listen_at == NULL)
-        return orch_cmd_pdp_usage();
-    colon = strrchr(listen_at, ':');
-    port = colon ? colon + 1 : listen_at;
-    if (colon && (size_t)(colon - listen_at) >= sizeof(host))
-        return orch_cmd_pdp_usage();
-    if (colon)
-        snprintf(host, sizeof(host), "%.*s", (int)(colon - listen_at), listen_at);
-    n = strtoul(port, &end, 10);
-    if (*port == '\0' || *end != '\0' || n > 65535)
-        return orch_cmd_pdp_usage();
+        return engine_cmd_usage(&c, "expected POLICYDIR and --listen=[HOST:]PORT");
+    if ((port = tender_addr_split(listen_at, host, sizeof(host))) == NULL ||
+        (n = tender_port_parse(port)) < 0)
+        return engine_cmd_usage(&c, "--listen '%s': expected [HOST:]PORT, PORT from 0 to 65535",
+                                listen_at);
     if (orch_cmd_pdp_load(&b, dir, version) < 0)
         return 1;
     /* SIGHUP is taken with sigwait(), by this thread only: blocked before the PDP's thread

@@ -13,19 +13,43 @@
  * (unisec executes the tender with that argv[0]). */
 static const char *cmd_run_name = "unisec run";
 
-static int cmd_run_usage(FILE *out, const char *msg)
-{
-    if (msg)
-        fprintf(out, "%s: %s\n", cmd_run_name, msg);
-    fprintf(out,
-            "usage: %s IMAGE [--port [HOST:]PORT] [--listen NAME=[HOST:]PORT]...\n"
-            "         [--listen-fd NAME=FD]... [--upstream NAME=HOST:PORT]...\n"
-            "         [--policy BLOB] [--policy-fd N] [--control-fd N]\n"
-            "         [--mem MIB] [--streams N] [--quiet] [-- ARGS...]\n"
-            "(`unisec run --help` describes each option)\n",
-            cmd_run_name);
-    return msg ? 2 : 0;
-}
+#define CMD_RUN_USAGE                                                                              \
+    " IMAGE [--port=[HOST:]PORT] [--listen=NAME=[HOST:]PORT]...\n"                                 \
+    "         [--listen-fd=NAME=FD]... [--upstream=NAME=HOST:PORT]...\n"                           \
+    "         [--policy-blob=BLOB] [--policy-fd=N] [--control-fd=N]\n"                             \
+    "         [--mem=MIB] [--streams=N] [--quiet] [-- ARGS...]"
+
+enum {
+    CMD_RUN_PORT = 0x100,
+    CMD_RUN_LISTEN,
+    CMD_RUN_LISTEN_FD,
+    CMD_RUN_UPSTREAM,
+    CMD_RUN_POLICY_BLOB,
+    CMD_RUN_OLD_POLICY,
+    CMD_RUN_POLICY_FD,
+    CMD_RUN_CONTROL_FD,
+    CMD_RUN_MEM,
+    CMD_RUN_STREAMS,
+    CMD_RUN_VERSION,
+};
+
+static const struct option cmd_run_opts[] = {
+    {.name = "port", .has_arg = required_argument, .val = CMD_RUN_PORT},
+    {.name = "listen", .has_arg = required_argument, .val = CMD_RUN_LISTEN},
+    {.name = "listen-fd", .has_arg = required_argument, .val = CMD_RUN_LISTEN_FD},
+    {.name = "upstream", .has_arg = required_argument, .val = CMD_RUN_UPSTREAM},
+    {.name = "policy-blob", .has_arg = required_argument, .val = CMD_RUN_POLICY_BLOB},
+    /* The spelling of the release before; it goes in the next one. */
+    {.name = "policy", .has_arg = required_argument, .val = CMD_RUN_OLD_POLICY},
+    {.name = "policy-fd", .has_arg = required_argument, .val = CMD_RUN_POLICY_FD},
+    {.name = "control-fd", .has_arg = required_argument, .val = CMD_RUN_CONTROL_FD},
+    {.name = "mem", .has_arg = required_argument, .val = CMD_RUN_MEM},
+    {.name = "streams", .has_arg = required_argument, .val = CMD_RUN_STREAMS},
+    {.name = "quiet", .has_arg = no_argument, .val = 'q'},
+    {.name = "help", .has_arg = no_argument, .val = 'h'},
+    {.name = "version", .has_arg = no_argument, .val = CMD_RUN_VERSION},
+    {0},
+};
 
 /* An inherited descriptor number: above 2 (0 to 2 are the standard streams). */
 static int cmd_run_fd(const char *s)
@@ -47,6 +71,78 @@ static int cmd_run_pair(char *arg, const char **name, const char **value)
     return 0;
 }
 
+/* One option of the command line into CFG. Returns 0, or ENGINE_CMD_USAGE (message printed). */
+static int cmd_run_opt(struct engine_cmd *c, struct tender_config *cfg, int opt, char *arg)
+{
+    struct tender_listen *l = &cfg->listen[cfg->nlisten];
+    struct tender_upstream *u = &cfg->upstream[cfg->nupstream];
+    const char *fd = NULL;
+    uint64_t n;
+
+    switch (opt) {
+    case 1: /* an operand: the image */
+        if (cfg->image != NULL)
+            return engine_cmd_usage(c,
+                                    "one image at a time ('%s' is a second; boot arguments "
+                                    "go after --)",
+                                    arg);
+        cfg->image = arg;
+        return 0;
+    case CMD_RUN_PORT:
+        if (cfg->nlisten == TENDER_CONFIG_MAX)
+            return engine_cmd_usage(c, "too many listening devices");
+        *l = (struct tender_listen){NULL, arg};
+        cfg->nlisten++;
+        return 0;
+    case CMD_RUN_LISTEN:
+        if (cfg->nlisten == TENDER_CONFIG_MAX || cmd_run_pair(arg, &l->device, &l->addr))
+            return engine_cmd_usage(c, "--listen wants NAME=[HOST:]PORT");
+        cfg->nlisten++;
+        return 0;
+    case CMD_RUN_LISTEN_FD:
+        if (cfg->nlisten == TENDER_CONFIG_MAX || cmd_run_pair(arg, &l->device, &fd) ||
+            (l->fd = cmd_run_fd(fd)) < 0)
+            return engine_cmd_usage(c, "--listen-fd wants NAME=FD, FD an inherited listening "
+                                       "socket above 2");
+        cfg->nlisten++;
+        return 0;
+    case CMD_RUN_UPSTREAM:
+        if (cfg->nupstream == TENDER_CONFIG_MAX || cmd_run_pair(arg, &u->device, &u->addr))
+            return engine_cmd_usage(c, "--upstream wants NAME=HOST:PORT");
+        cfg->nupstream++;
+        return 0;
+    case CMD_RUN_OLD_POLICY:
+        engine_cmd_alias(c, "--policy", "--policy-blob");
+        /* fall through */
+    case CMD_RUN_POLICY_BLOB:
+        cfg->policy_file = arg;
+        return 0;
+    case CMD_RUN_POLICY_FD:
+        if ((cfg->policy_fd = cmd_run_fd(arg)) < 0)
+            return engine_cmd_usage(c, "--policy-fd wants an open descriptor number above 2");
+        return 0;
+    case CMD_RUN_CONTROL_FD:
+        if ((cfg->control_fd = cmd_run_fd(arg)) < 0)
+            return engine_cmd_usage(c, "--control-fd wants an open descriptor number above 2");
+        return 0;
+    case CMD_RUN_MEM:
+        if (engine_cmd_u64(c, "--mem", arg, 1, UNISEC_MEM_MAX >> 20, &n) < 0)
+            return ENGINE_CMD_USAGE;
+        cfg->mem_size = n << 20;
+        return 0;
+    case CMD_RUN_STREAMS:
+        if (engine_cmd_u64(c, "--streams", arg, 1, UNISEC_STREAMS_MAX, &n) < 0)
+            return ENGINE_CMD_USAGE;
+        cfg->max_streams = (uint32_t)n;
+        return 0;
+    case 'q':
+        cfg->verbose = 0;
+        return 0;
+    default:
+        return ENGINE_CMD_USAGE;
+    }
+}
+
 int tender_cmd_run(int argc, char **argv)
 {
     struct tender_config cfg = {
@@ -56,69 +152,28 @@ int tender_cmd_run(int argc, char **argv)
     base = base ? base + 1 : argc > 0 ? argv[0] : "";
     if (strcmp(base, TENDER_EXE_NAME) == 0)
         cmd_run_name = TENDER_EXE_NAME;
-    int i;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            return cmd_run_usage(stdout, NULL);
-        } else if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        } else if (strcmp(a, "--port") == 0 && more) {
-            if (cfg.nlisten == TENDER_CONFIG_MAX)
-                return cmd_run_usage(stderr, "too many listening devices");
-            cfg.listen[cfg.nlisten++] = (struct tender_listen){NULL, argv[++i]};
-        } else if (strcmp(a, "--listen") == 0 && more) {
-            struct tender_listen *l = &cfg.listen[cfg.nlisten];
-            if (cfg.nlisten == TENDER_CONFIG_MAX || cmd_run_pair(argv[++i], &l->device, &l->addr))
-                return cmd_run_usage(stderr, "--listen wants NAME=[HOST:]PORT");
-            cfg.nlisten++;
-        } else if (strcmp(a, "--listen-fd") == 0 && more) {
-            struct tender_listen *l = &cfg.listen[cfg.nlisten];
-            const char *fd = NULL;
-            if (cfg.nlisten == TENDER_CONFIG_MAX || cmd_run_pair(argv[++i], &l->device, &fd) ||
-                (l->fd = cmd_run_fd(fd)) < 0)
-                return cmd_run_usage(stderr, "--listen-fd wants NAME=FD, FD an inherited listening "
-                                             "socket above 2");
-            cfg.nlisten++;
-        } else if (strcmp(a, "--control-fd") == 0 && more) {
-            if ((cfg.control_fd = cmd_run_fd(argv[++i])) < 0)
-                return cmd_run_usage(stderr,
-                                     "--control-fd wants an open descriptor number above 2");
-        } else if (strcmp(a, "--upstream") == 0 && more) {
-            struct tender_upstream *u = &cfg.upstream[cfg.nupstream];
-            if (cfg.nupstream == TENDER_CONFIG_MAX || cmd_run_pair(argv[++i], &u->device, &u->addr))
-                return cmd_run_usage(stderr, "--upstream wants NAME=HOST:PORT");
-            cfg.nupstream++;
-        } else if (strcmp(a, "--policy") == 0 && more) {
-            cfg.policy_file = argv[++i];
-        } else if (strcmp(a, "--policy-fd") == 0 && more) {
-            if ((cfg.policy_fd = cmd_run_fd(argv[++i])) < 0)
-                return cmd_run_usage(stderr, "--policy-fd wants an open descriptor number above 2");
-        } else if (strcmp(a, "--mem") == 0 && more) {
-            char *end;
-            unsigned long mib = strtoul(argv[++i], &end, 10);
-            if (*end || mib == 0 || mib > (UNISEC_MEM_MAX >> 20))
-                return cmd_run_usage(stderr, "--mem wants a size in MiB");
-            cfg.mem_size = (uint64_t)mib << 20;
-        } else if (strcmp(a, "--streams") == 0 && more) {
-            char *end;
-            unsigned long n = strtoul(argv[++i], &end, 10);
-            if (*end || n == 0 || n > UNISEC_STREAMS_MAX)
-                return cmd_run_usage(stderr, "--streams wants 1 to 4096");
-            cfg.max_streams = (uint32_t)n;
-        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            cfg.verbose = 0;
-        } else if (a[0] == '-' || cfg.image) {
-            return cmd_run_usage(stderr, a[0] == '-' ? "unknown option or missing value"
-                                                     : "one image at a time");
-        } else {
-            cfg.image = a;
+    char usage[512];
+    snprintf(usage, sizeof(usage), "%s%s", cmd_run_name, CMD_RUN_USAGE);
+    /* '-': operands come back in order (the image), and "--" ends the options: what follows
+     * is the guest's boot arguments. */
+    struct engine_cmd c = {
+        .name = cmd_run_name, .usage = usage, .shorts = "-qh", .longs = cmd_run_opts};
+    int opt;
+    while ((opt = engine_cmd_next(&c, argc, argv)) != -1) {
+        if (opt == 'h') {
+            printf("usage: %s\n(`unisec run --help` describes each option)\n", usage);
+            return 0;
         }
+        if (opt == CMD_RUN_VERSION) {
+            printf("%s %s\n", TENDER_EXE_NAME, UNISEC_VERSION);
+            return 0;
+        }
+        if (cmd_run_opt(&c, &cfg, opt, optarg) != 0)
+            return ENGINE_CMD_USAGE;
     }
     if (cfg.image == NULL)
-        return cmd_run_usage(stderr, "no image given");
+        return engine_cmd_usage(&c, "no image given");
+    int i = optind;
     size_t len = 1;
     for (int k = i; k < argc; k++)
         len += strlen(argv[k]) + 1;

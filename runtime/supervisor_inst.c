@@ -166,7 +166,7 @@ struct sup_inst *sup_inst_start(struct sup *s, struct sup_node *n, struct sup_ns
             if (mfd < 0)
                 goto fail_errno;
             snprintf(mpath, sizeof(mpath), "/dev/fd/%d", mfd);
-            av[ac++] = "--policy";
+            av[ac++] = "--policy-blob";
             av[ac++] = mpath;
             in->want_ack = n->blob->version;
         }

@@ -72,11 +72,11 @@ PY
 image() { awk -v n="$1" -v l="$2" '$1 == n && $2 == l { print $NF }' "$tmp/built.$target"; }
 
 # Rules: v1 is the example's `regular`; v2 lets anonymous users read only /public.
-"$UNISEC" acl compile $pol --policy regular --version 1 -o "$tmp/v1.blob" || exit 1
+"$UNISEC" acl compile $pol --policy-name regular --policy-version 1 -o "$tmp/v1.blob" || exit 1
 mkdir "$tmp/pol2"
 cp $pol/* "$tmp/pol2/"
 sed -i 's|^regular  *\*  *GET  */\*  *allow|regular * GET /public/* allow|' "$tmp/pol2/acl"
-"$UNISEC" acl compile "$tmp/pol2" --policy regular --version 2 -o "$tmp/v2.blob" || exit 1
+"$UNISEC" acl compile "$tmp/pol2" --policy-name regular --policy-version 2 -o "$tmp/v2.blob" || exit 1
 cp "$tmp/v2.blob" "$tmp/bad.blob"
 printf '\377' | dd of="$tmp/bad.blob" bs=1 seek=200 conv=notrunc 2>/dev/null
 A="-u alice:alice-demo-password"; B="-u bob:bob-demo-password"; C="-u carol:carol-demo-password"

@@ -63,11 +63,11 @@ sed 's/policy: restricted/policy: regular/' mount-examples/paper.yaml >"$T/topo.
 printf 'tosca_definitions_version: tosca_simple_yaml_1_2\ntopology_template: [\n' >"$T/bad.yaml"
 refuse "init refuses an invalid topology" "$U" init "$T/s0" --from "$T/bad.yaml"
 check "and creates nothing" test ! -e "$T/s0/.git"
-check "init creates a store" "$U" init "$S" --from "$T/topo.yaml" --policy mount-examples/policy
+check "init creates a store" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy
 check "the store is a git repository with one commit" test "$(commits)" = 1
 refuse "init refuses an existing store" "$U" init "$S" --from "$T/topo.yaml"
 mkdir "$T/badpol" && echo 'regular bob GET' >"$T/badpol/acl"
-refuse "init refuses an invalid policy" "$U" init "$T/s2" --from "$T/topo.yaml" --policy "$T/badpol"
+refuse "init refuses an invalid policy" "$U" init "$T/s2" --from "$T/topo.yaml" --policy-dir "$T/badpol"
 check "nothing is created for an invalid policy" test ! -e "$T/s2/.git"
 
 # ---- mount (daemonised), tree ------------------------------------------------------------
@@ -79,7 +79,7 @@ out=$("$U" mount --no-run --store "$S" "$M" $AO 2>&1) || bad "mount daemonises: 
 check "the mount is there when mount returns" mounted
 check "the daemon runs in the background" daemon_pid
 case $out in *"--no-run"*) ok ;; *) bad "mount --no-run says no instance starts: $out" ;; esac
-check "status says nothing runs" sh -c "'$U' status --store '$S' | grep -q 'instances: not running'"
+check "status says the daemon serves it and nothing was deployed" sh -c "'$U' status --store '$S' | grep -q 'instances: nothing was ever deployed' && '$U' status --store '$S' | grep -q '^daemon: serving it on $M'"
 for f in README topology.yaml history events errors settle policy/acl policy/groups \
     policy/credentials; do
     check "$f exists" test -f "$M/$f"

@@ -60,6 +60,16 @@ settled() {
     out=$(cat "$M/settle")
     case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
 }
+# failed_settle WHAT: reads settle after a failure: the report, then cat fails (EIO); and
+# `unisec status` exits 4 (a node failed).
+failed_settle() {
+    out=$(cat "$M/settle" 2>"$T/settle.err"); rc=$?
+    case $out in *"failed"*) ok ;; *) bad "$1: settle says: $out" ;; esac
+    case "$rc $(cat "$T/settle.err")" in [1-9]*"Input/output error"*) ok ;;
+        *) bad "$1: cat settle exited $rc: $(cat "$T/settle.err")" ;; esac
+    "$U" status --store "$S" >/dev/null 2>&1; rc=$?
+    if [ $rc = 4 ]; then ok; else bad "$1: unisec status exited $rc, not 4"; fi
+}
 B="-u bob:bob-demo-password"
 
 # Two free ports for web and portal.
@@ -73,13 +83,14 @@ sed -e "s/http_port: 8080/http_port: $P1/" -e "s/listen_port: 8000/listen_port: 
 # The sources the daemon builds from: a copy, so that a test can break one.
 cp -r guest common contract "$T/src/"
 
-check "init" "$U" init "$S" --from "$T/topo.yaml" --policy mount-examples/policy
+check "init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy
 UNISEC_SOURCE_DIR=$T/src "$U" mount -f --store "$S" "$M" 2>"$T/daemon.log" &
 fgpid=$!
 check "the mount is served" wait_for 10 test -f "$M/README"
 
 # ---- start: every node runs at its level ---------------------------------------------------
 settled "mount"
+check "unisec status exits 0: served, no node failed" "$U" status --store "$S"
 case $(cat "$W/status") in running\ image*level\ default*pdp\ push*acked*pid*) ok ;;
     *) bad "web's status: $(cat "$W/status")" ;; esac
 check "status.json is JSON saying running" python3 -c "import json,sys; d=json.load(open('$W/status.json')); sys.exit(d['state'] != 'running' or not d['pid'] or d['level'] != 'default')"
@@ -141,8 +152,7 @@ id0=$(readlink "$W/image")
 # source fixed while an earlier run still compiled it may sit in the cache under that hash.)
 echo "#error this module is broken on purpose ($$ $(date +%s%N))" >>"$T/src/guest/modules/dispatch/dispatch.c"
 echo "GET /* 200 text/plain changed" >"$W/properties/routes"
-out=$(cat "$M/settle")
-case $out in *"failed"*) ok ;; *) bad "settle after a broken build: $out" ;; esac
+failed_settle "settle after a broken build"
 case $(cat "$W/status") in failed*|running*"last change failed: build of level default failed"*) ok ;;
     *) bad "status after a broken build: $(cat "$W/status")" ;; esac
 check "the reason is in events" grep -q "build of level default failed" "$M/events"
@@ -211,7 +221,7 @@ check "another process holds web's port" wait_for 20 test -f "$T/held"
 UNISEC_SOURCE_DIR=$T/src "$U" mount -f --store "$S" "$M" 2>"$T/daemon2.log" &
 fgpid=$!
 check "the mount is served again" wait_for 10 test -f "$M/README"
-out=$(cat "$M/settle")
+failed_settle "settle with web's port taken"
 case $out in *"1 of 2 nodes failed"*) ok ;; *) bad "settle with web's port taken: $out" ;; esac
 case $(cat "$W/status") in failed*"in use"*) ok ;; *) bad "status with web's port taken: $(cat "$W/status")" ;; esac
 check "portal runs again (from the store, at its level)" grep -q "^running" "$M/nodes/portal/status"
@@ -219,6 +229,8 @@ kill $holder; wait $holder 2>/dev/null
 check "unmount" fusermount3 -u "$M"
 check "the daemon ends" wait_for 20 sh -c "! kill -0 $fgpid"
 fgpid=
+"$U" status --store "$S" >/dev/null 2>&1; rc=$?
+if [ $rc = 3 ]; then ok; else bad "unisec status exited $rc once unmounted, not 3"; fi
 
 check "the daemon's logs hold no sanitizer report" sh -c "! grep -q 'Sanitizer' '$T/daemon.log' '$T/daemon2.log'"
 

@@ -618,12 +618,14 @@ static void test_tender_policy_boot_blob(void **state)
 {
     (void)state;
     char *out, *err;
-    assert_int_equal(run(&out, &err, "run", rt_image("policy"), "--policy", blob_good, NULL), 0);
+    assert_int_equal(run(&out, &err, "run", rt_image("policy"), "--policy-blob", blob_good, NULL),
+                     0);
     assert_contains(out, "policy version 5 accepted (8 rules)");
     assert_contains(err, "policy ack 5");
     free(out);
     free(err);
-    assert_int_equal(run(&out, &err, "run", rt_image("policy"), "--policy", blob_bad, NULL), 0);
+    assert_int_equal(run(&out, &err, "run", rt_image("policy"), "--policy-blob", blob_bad, NULL),
+                     0);
     assert_contains(out, "policy refused: ");
     assert_contains(err, "policy refuse 0 74 ");
     free(out);
@@ -754,15 +756,15 @@ static void test_tender_exe_arguments(void **state)
     free(err);
     assert_int_equal(run_exe(tender_bin, &out, &err, NULL), 2);
     assert_contains(err, "unisec-tender: no image given");
-    assert_contains(err, "usage: unisec-tender IMAGE [--port [HOST:]PORT]");
+    assert_contains(err, "usage: unisec-tender IMAGE [--port=[HOST:]PORT]");
     free(out);
     free(err);
     assert_int_equal(run_exe(tender_bin, &out, &err, rt_image("hello"), "--mem", NULL), 2);
-    assert_contains(err, "unisec-tender: unknown option or missing value");
+    assert_contains(err, "unisec-tender: option '--mem' needs a value");
     free(out);
     free(err);
     assert_int_equal(run_exe(tender_bin, &out, &err, rt_image("hello"), "--mem", "0", NULL), 2);
-    assert_contains(err, "unisec-tender: --mem wants a size in MiB");
+    assert_contains(err, "unisec-tender: --mem '0': expected a whole number from 1 to");
     free(out);
     free(err);
     assert_int_equal(run_exe(tender_bin, &out, &err, rt_image("hello"), rt_image("echo"), NULL), 2);

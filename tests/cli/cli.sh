@@ -1,0 +1,217 @@
+#!/bin/bash
+# tests/cli/cli.sh — the command line of unisec and unisec-tender: every command's --help and
+# --version; usage errors (unknown option, missing value, bad number, missing operand) exit 2
+# with a message naming the option; --opt=value everywhere; the old option spellings still
+# work with a note; --json of check, acl query and status parses and holds its documented
+# fields; "-" reads standard input.
+# The part that mounts skips without /dev/fuse (the rest runs).
+set -u
+cd "$UNISEC_SRCDIR" || exit 1
+
+U=$UNISEC
+TENDER=$UNISEC_TENDER
+V=$UNISEC_VERSION
+T=$(mktemp -d)
+EX=mount-examples
+fgpid=
+pass=0
+fail=0
+
+cleanup() {
+    [ -d "$T/m" ] && fusermount3 -u -z "$T/m" 2>/dev/null
+    [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+# run CMD...: runs it with stdout in $T/out, stderr in $T/err; $rc its status.
+run() { "$@" >"$T/out" 2>"$T/err" </dev/null; rc=$?; }
+# expect_rc WANT WHAT CMD...: CMD exits WANT.
+expect_rc() {
+    want=$1 what=$2; shift 2
+    run "$@"
+    if [ "$rc" = "$want" ]; then ok; else
+        bad "$what: exit $rc, expected $want; stderr: $(head -c 300 "$T/err")"; fi
+}
+# usage_error WHAT PATTERN CMD...: CMD exits 2, prints PATTERN and a usage line on stderr,
+# nothing on stdout.
+usage_error() {
+    what=$1 pat=$2; shift 2
+    expect_rc 2 "$what" "$@"
+    if grep -qF -- "$pat" "$T/err" && grep -q "^usage: " "$T/err" && [ ! -s "$T/out" ]; then
+        ok; else bad "$what: stderr lacks '$pat' or a usage line: $(head -c 300 "$T/err")"; fi
+}
+# json_field FILE EXPR: prints the Python expression EXPR on the JSON document j of FILE.
+json_field() {
+    python3 -c "import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"
+}
+# expect_json WHAT EXPR WANT: the document in $T/out parses and EXPR on it is WANT.
+expect_json() {
+    if ! python3 -m json.tool "$T/out" >/dev/null 2>&1; then
+        bad "$1: not JSON: $(head -c 300 "$T/out")"; return; fi
+    got=$(json_field "$T/out" "$2" 2>&1)
+    if [ "$got" = "$3" ]; then ok; else bad "$1: $2 is '$got', expected '$3'"; fi
+}
+
+commands="check translate acl init mount status run build pdp"
+
+# ---- --help and --version ------------------------------------------------------------------
+expect_rc 0 "unisec --help" "$U" --help
+for c in $commands; do
+    expect_rc 0 "unisec $c --help" "$U" $c --help
+    grep -q "^usage: unisec $c " "$T/out" || bad "unisec $c --help: no usage line"
+    expect_rc 0 "unisec $c --version" "$U" $c --version
+    [ "$(cat "$T/out")" = "unisec $V" ] || bad "unisec $c --version says '$(cat "$T/out")'"
+done
+expect_rc 0 "unisec --version" "$U" --version
+[ "$(cat "$T/out")" = "unisec $V" ] && ok || bad "unisec --version says '$(cat "$T/out")'"
+expect_rc 0 "unisec-tender --version" "$TENDER" --version
+[ "$(cat "$T/out")" = "unisec-tender $V" ] && ok || bad "unisec-tender --version: $(cat "$T/out")"
+expect_rc 0 "unisec-tender --help" "$TENDER" --help
+grep -q "^usage: unisec-tender IMAGE" "$T/out" && ok || bad "unisec-tender --help: no usage"
+expect_rc 2 "unisec with no command" "$U"
+expect_rc 2 "an unknown command" "$U" frobnicate
+
+# ---- usage errors ----------------------------------------------------------------------------
+for c in check translate init mount status build pdp; do
+    usage_error "unisec $c --no-such-option" "unisec $c: unknown option '--no-such-option'" \
+        "$U" $c --no-such-option x
+done
+for s in check query compile passwd; do
+    usage_error "unisec acl $s --no-such-option" "unisec acl $s: unknown option '--no-such-option'" \
+        "$U" acl $s --no-such-option x
+done
+usage_error "unisec run --no-such-option" "unisec run: unknown option '--no-such-option'" \
+    "$U" run --no-such-option x
+usage_error "unisec-tender -Z" "unisec-tender: unknown option '-Z'" "$TENDER" -Z x
+usage_error "check --target without a value" "option '--target' needs a value" "$U" check --target
+usage_error "build -j without a value" "option '-j' needs a value" "$U" build x --node=web -o d -j
+usage_error "init --from without a value" "option '--from' needs a value" "$U" init s --from
+usage_error "status --store without a value" "option '--store' needs a value" "$U" status --store
+usage_error "pdp --listen without a value" "option '--listen' needs a value" "$U" pdp d --listen
+usage_error "a value for a flag" "option '--json' takes no value" "$U" check --json=yes x
+usage_error "check --target=arm" "--target 'arm': expected hvt or spt" "$U" check --target=arm x
+usage_error "check without FILE" "expected FILE" "$U" check
+usage_error "check with two FILEs" "one FILE at a time" "$U" check a b
+usage_error "translate without -o" "expected -o DIR" "$U" translate x
+usage_error "build without --node" "expected TOPOLOGY" "$U" build x -o d
+usage_error "status without --store" "expected --store=STORE" "$U" status
+usage_error "status with an operand" "unexpected 'x'" "$U" status --store=s x
+usage_error "init without STORE" "expected STORE" "$U" init --from=x
+usage_error "mount without MOUNTPOINT" "expected MOUNTPOINT" "$U" mount --store=s
+usage_error "acl query, too few operands" "expected POLICYDIR POLICY" "$U" acl query d p
+usage_error "unisec-tender without an image" "no image given" "$TENDER"
+usage_error "unisec run, a second image" "one image at a time" "$U" run a b
+
+# Numbers: checked, with the range they must be in.
+nums="build -j abc|build -j 0|build -j 257|build --jobs=1x|build --policy-version=-1"
+nums="$nums|acl compile --policy-version=1x|acl passwd --iterations=5|pdp --policy-version=0"
+nums="$nums|pdp --policy-version=18446744073709551616|run --mem=abc|run --streams=5000"
+nums="$nums|run --mem=0"
+IFS='|'
+for n in $nums; do
+    IFS=' '
+    # shellcheck disable=SC2086
+    set -- $n
+    usage_error "unisec $n" "expected a whole number from" "$U" "$@" x --node=web -o d \
+        --listen=127.0.0.1:0
+    IFS='|'
+done
+unset IFS
+usage_error "pdp --listen with a bad port" "--listen 'h:99999': expected [HOST:]PORT" \
+    "$U" pdp d --listen=h:99999
+
+# ---- --opt=value everywhere, operands anywhere -------------------------------------------------
+expect_rc 0 "check --target=spt" "$U" check --target=spt $EX/paper.yaml
+grep -q "enforceable on spt" "$T/out" && ok || bad "check --target=spt: $(cat "$T/out")"
+expect_rc 0 "check FILE --target spt" "$U" check $EX/paper.yaml --target spt
+expect_rc 1 "build --node=NODE (parsed; no such node)" "$U" build --node=nosuch $EX/paper.yaml \
+    --output="$T/img" --jobs=2
+grep -q "no node 'nosuch'" "$T/err" && ok || bad "build --node=: $(cat "$T/err")"
+expect_rc 1 "pdp --listen= (parsed; no such policy directory)" "$U" pdp "$T/nope" \
+    --listen=127.0.0.1:0
+expect_rc 0 "translate -o DIR" "$U" translate $EX/paper.yaml -o "$T/tr"
+expect_rc 0 "translate --output=DIR" "$U" translate --output="$T/tr2" $EX/paper.yaml
+[ -f "$T/tr2/p_ug.json" ] && ok || bad "translate --output= wrote nothing"
+expect_rc 0 "check --policy-dir=DIR" "$U" check --policy-dir=$EX/policy $EX/paper.yaml
+expect_rc 1 "check --policy-dir=missing" "$U" check --policy-dir="$T/nope" $EX/paper.yaml
+expect_rc 0 "acl passwd --iterations=N" sh -c "echo pw | '$U' acl passwd --iterations=1000 bob"
+
+# ---- the old spellings still work (with a note) ----------------------------------------------
+expect_rc 0 "acl compile --policy NAME --version N" "$U" acl compile $EX/policy --policy regular \
+    --version 7 -o "$T/old.blob"
+grep -q "version 7" "$T/out" && ok || bad "acl compile --version 7: $(cat "$T/out")"
+grep -q "note: --policy is the old spelling of --policy-name" "$T/err" && ok ||
+    bad "acl compile --policy: no note: $(cat "$T/err")"
+expect_rc 0 "acl compile --policy-name --policy-version" "$U" acl compile $EX/policy \
+    --policy-name=regular --policy-version=7 -o "$T/new.blob"
+cmp -s "$T/old.blob" "$T/new.blob" && ok || bad "old and new spellings compile different blobs"
+expect_rc 0 "init --policy DIR" "$U" init "$T/s-old" --from $EX/paper.yaml --policy $EX/policy
+grep -q "policy 8 rules" "$T/out" && ok || bad "init --policy: $(cat "$T/out")"
+grep -q "note: --policy is the old spelling of --policy-dir" "$T/err" && ok || bad "init: no note"
+expect_rc 1 "run --policy BLOB (accepted; no such image)" "$U" run "$T/nope" --policy "$T/old.blob"
+grep -q "note: --policy is the old spelling of --policy-blob" "$T/err" && ok || bad "run: no note"
+"$U" pdp $EX/policy --listen=127.0.0.1:0 --version 5 2>"$T/pdp.err" &
+pdppid=$!
+n=100
+while [ $n -gt 0 ] && ! grep -q "policy version 5 from" "$T/pdp.err"; do sleep 0.1; n=$((n - 1)); done
+kill $pdppid; wait $pdppid 2>/dev/null
+grep -q "policy version 5 from" "$T/pdp.err" && ok || bad "pdp --version 5: $(cat "$T/pdp.err")"
+
+# ---- standard input ----------------------------------------------------------------------------
+expect_rc 0 "check - (standard input)" sh -c "'$U' check - <$EX/paper.yaml"
+grep -q "^<stdin>: valid" "$T/out" && ok || bad "check -: $(cat "$T/out")"
+expect_rc 1 "check - of a broken topology" sh -c "printf 'a: [\n' | '$U' check -"
+grep -q "^<stdin>:2:1: error: " "$T/err" && ok || bad "check - error: $(cat "$T/err")"
+expect_rc 0 "translate - -o DIR" sh -c "'$U' translate - -o '$T/tr3' <$EX/paper.yaml"
+expect_rc 0 "init --from=-" sh -c "'$U' init '$T/s' --from=- --policy-dir=$EX/policy <$EX/paper.yaml"
+grep -q "from <stdin>" "$T/s/.git/logs/HEAD" 2>/dev/null && ok || bad "init --from=-: log"
+
+# ---- JSON --------------------------------------------------------------------------------------
+expect_rc 0 "check --json" "$U" check --json $EX/paper.yaml
+expect_json "check --json" "[j['valid'], j['nodes'], j['node_levels'], j['images'], j['errors']]" \
+    "[True, 2, 4, 4, []]"
+expect_json "check --json" "j['tosca_version'], j['target'], j['file']" \
+    "('tosca_simple_yaml_1_2', 'hvt', '$EX/paper.yaml')"
+expect_rc 1 "check --json of an invalid topology" sh -c "printf 'a: [\n' | '$U' check --json -"
+expect_json "check --json, invalid" "j['valid'], j['nodes'], j['errors'][0]['line']" \
+    "(False, None, 2)"
+[ -s "$T/err" ] && bad "check --json wrote on stderr: $(cat "$T/err")" || ok
+expect_rc 0 "acl query --json (allow)" "$U" acl query --json $EX/policy regular alice GET /admin
+expect_json "acl query --json" "j['decision'], j['subject'], j['rule']['line'], j['rule']['file']" \
+    "('allow', 'alice', 8, 'acl')"
+expect_rc 3 "acl query --json (deny)" "$U" acl query $EX/policy regular - DELETE /x --json
+expect_json "acl query --json, deny" "j['decision'], j['subject'], j['rule']" "('deny', None, None)"
+expect_rc 3 "status of a store no daemon serves" "$U" status --store="$T/s"
+grep -q "^daemon: none serves this store" "$T/out" && ok || bad "status text: $(cat "$T/out")"
+expect_rc 3 "status --json of a store no daemon serves" "$U" status --json --store="$T/s"
+expect_json "status --json" "j['served'], j['mount'], [n['name'] for n in j['nodes']], j['failed']" \
+    "(False, None, ['web', 'portal'], 0)"
+expect_json "status --json" "j['policy'], j['deployed'], len(j['head'])" \
+    "({'rules': 8, 'groups': 2, 'credentials': 3}, None, 40)"
+expect_json "status --json" "sorted(j['last_change'])" "['author', 'id', 'summary', 'time']"
+expect_rc 1 "status of a directory that is no store" "$U" status --store="$T"
+
+# A mount (--no-run: nothing fails) is served: status exits 0; a stale one is not served.
+if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
+    mkdir "$T/m"
+    "$U" mount -f --no-run --store="$T/s" "$T/m" 2>"$T/daemon.log" &
+    fgpid=$!
+    n=100
+    while [ $n -gt 0 ] && [ ! -f "$T/m/README" ]; do sleep 0.1; n=$((n - 1)); done
+    expect_rc 0 "status of a served store" "$U" status --store="$T/s" --json
+    expect_json "status --json, served" "j['served'], j['mount'], j['nodes'][0]['status']['state']" \
+        "(True, '$T/m', 'not running')"
+    expect_rc 0 "cat settle (--no-run)" cat "$T/m/settle"
+    fusermount3 -u "$T/m"
+    wait $fgpid
+    fgpid=
+    expect_rc 3 "status once unmounted" "$U" status --store="$T/s"
+else
+    echo "SKIP (part): /dev/fuse or fusermount3 is missing: status of a served store"
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]
