@@ -3,7 +3,8 @@
 # --version; usage errors (unknown option, missing value, bad number, missing operand) exit 2
 # with a message naming the option; --opt=value everywhere; the old option spellings still
 # work with a note; --json of check, acl query and status parses and holds its documented
-# fields; "-" reads standard input.
+# fields; "-" reads standard input; the man pages build and render without a warning and name
+# every option; the bash completion completes commands, options, values and node names.
 # The part that mounts skips without /dev/fuse (the rest runs).
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
@@ -211,6 +212,83 @@ if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
     expect_rc 3 "status once unmounted" "$U" status --store="$T/s"
 else
     echo "SKIP (part): /dev/fuse or fusermount3 is missing: status of a served store"
+fi
+
+# ---- the man pages -----------------------------------------------------------------------------
+D=$UNISEC_BUILDDIR/doc
+if [ -f "$D/unisec.1" ]; then
+    pages="unisec.1 unisec-mount.5 unisec-tender.1"
+    for c in $commands; do pages="$pages unisec-$c.1"; done
+    for p in $pages; do
+        [ -f "$D/$p" ] || { bad "man page $p is not built"; continue; }
+        w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$D/$p" 2>&1 >"$T/man.txt")
+        [ -z "$w" ] && ok || bad "man $p warns: $w"
+        w=$(groff -ww -mandoc -Tutf8 -z "$D/$p" 2>&1)
+        [ -z "$w" ] && ok || bad "groff $p warns: $w"
+        grep -q "^NAME" "$T/man.txt" && ok || bad "man $p renders no NAME"
+    done
+    # Each command's page names every long option its --help synopsis shows.
+    for c in $commands; do
+        "$U" $c --help | sed -n '1,/^$/p' | grep -o -- '--[a-z][a-z-]*' | sort -u >"$T/opts"
+        MANWIDTH=200 man -l "$D/unisec-$c.1" 2>/dev/null >"$T/man.txt"
+        while read -r o; do
+            grep -q -- "$o" "$T/man.txt" && ok || bad "unisec-$c(1) does not name $o"
+        done <"$T/opts"
+    done
+else
+    echo "SKIP (part): the man pages are not built (scdoc is missing)"
+fi
+
+# ---- bash completion ---------------------------------------------------------------------------
+# comp WORDS...: what the completion offers for the last word, space-separated.
+comp() {
+    timeout 30 bash -c 'source completion/unisec.bash; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+        _unisec; printf "%s\n" "${COMPREPLY[@]}"' comp "$@" | sort | tr '\n' ' '
+}
+expect_comp() {
+    what=$1 want=$2; shift 2
+    got=$(comp "$@")
+    case " $got " in *" $want "*) ok ;; *) bad "completion of $what: '$got' lacks '$want'" ;; esac
+}
+expect_comp "commands" "check" unisec ""
+expect_comp "commands" "status" unisec st
+expect_comp "--version" "--version" unisec --v
+expect_comp "acl subcommands" "compile" unisec acl co
+expect_comp "check options" "--json" unisec check --j
+expect_comp "--target values" "spt" unisec check --target ""
+expect_comp "--target=values" "spt" unisec check --target = s
+expect_comp "build --node from the topology" "portal" unisec build $EX/paper.yaml --node ""
+expect_comp "build --node= from the topology" "web" unisec build -j 2 $EX/paper.yaml --node = w
+expect_comp "unisec-tender options" "--policy-blob=" unisec-tender x --policy-b
+# Every long option of each command's synopsis is offered.
+for c in $commands; do
+    [ $c = acl ] && continue
+    "$U" $c --help | sed -n '1,/^$/p' | grep -o -- '--[a-z][a-z-]*' | sort -u >"$T/opts"
+    got=" $(comp unisec $c --) "
+    while read -r o; do
+        case $got in *" $o "* | *" $o= "*) ok ;; *) bad "completion of unisec $c lacks $o" ;; esac
+    done <"$T/opts"
+done
+for s in query compile passwd; do
+    for o in $("$U" acl --help | grep "unisec acl $s" | grep -o -- '--[a-z][a-z-]*'); do
+        case " $(comp unisec acl $s --) " in *" $o "* | *" $o= "*) ok ;;
+            *) bad "completion of unisec acl $s lacks $o" ;; esac
+    done
+done
+# Node names of a mounted store.
+if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
+    "$U" mount -f --no-run --store="$T/s" "$T/m" 2>>"$T/daemon.log" &
+    fgpid=$!
+    n=100
+    while [ $n -gt 0 ] && [ ! -f "$T/m/README" ]; do sleep 0.1; n=$((n - 1)); done
+    expect_comp "--node of a mounted store's topology" "portal" unisec build "$T/m/topology.yaml" \
+        --node ""
+    expect_comp "--node of mounted stores" "web" unisec build --node ""
+    expect_comp "--level of a mounted node" "critical" unisec build --node web --level ""
+    expect_comp "--store of mounted stores" "$T/s" unisec status --store ""
+    fusermount3 -u "$T/m"
+    wait $fgpid
+    fgpid=
 fi
 
 echo "cli: $pass passed, $fail failed"
