@@ -4,7 +4,7 @@
 # The option lists follow each command's usage line (`unisec COMMAND --help`); the test suite
 # checks that they name every option it shows.
 
-_unisec_commands="check translate acl init mount status run build pdp"
+_unisec_commands="check translate acl init mount status run build pdp verify"
 
 # _unisec_opts COMMAND: the options COMMAND takes ("acl-SUB" for an acl subcommand). A
 # trailing '=' marks an option that takes a value.
@@ -16,7 +16,7 @@ _unisec_opts() {
     acl-query) echo "--json" ;;
     acl-compile) echo "--policy-name= --policy-version= -o --output=" ;;
     acl-passwd) echo "--iterations=" ;;
-    init) echo "--from= --policy-dir= --target=" ;;
+    init) echo "--from= --policy-dir= --target= --signing-key=" ;;
     mount) echo "-f -o --no-run --log= --target= --store=" ;;
     status) echo "--store= --json" ;;
     run | tender) echo "--port= --listen= --listen-fd= --upstream= --policy-blob= --policy-fd=
@@ -24,6 +24,7 @@ _unisec_opts() {
     build) echo "--node= --level= --target= --policy-dir= --policy-version= --cache= -j --jobs=
         -o --output=" ;;
     pdp) echo "--listen= --policy-version=" ;;
+    verify) echo "--store= --cache=" ;;
     esac
 }
 
@@ -111,7 +112,7 @@ _unisec_value() {
         else
             COMPREPLY=($(compgen -d -- "$cur"))
         fi ;;
-    --from | --log | --policy-blob) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    --from | --log | --policy-blob | --signing-key) COMPREPLY=($(compgen -f -- "$cur")) ;;
     *) COMPREPLY=() ;;
     esac
 }

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -359,24 +358,27 @@ int orch_cmd_verify(int argc, char **argv)
         {.name = "cache", .has_arg = required_argument, .val = 'C'},
         {0},
     };
+    struct engine_cmd cmd = {.name = "unisec verify",
+                             .usage = "unisec verify --store=STORE [--cache=DIR]",
+                             .longs = opts};
     struct verify vf = {0};
     struct engine_diag d = {0};
     const char *base = getenv("TMPDIR");
     int opt, rc = 1;
 
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = engine_cmd_next(&cmd, argc, argv)) != -1) {
         if (opt == 'S')
             vf.dir = optarg;
         else if (opt == 'C')
             vf.cache = optarg;
         else
-            return 2;
+            return ENGINE_CMD_USAGE;
     }
-    if (vf.dir == NULL || optind != argc) {
-        fprintf(stderr, "usage: unisec verify --store STORE [--cache DIR]\n");
-        return 2;
-    }
+    if (optind != argc)
+        return engine_cmd_usage(&cmd, "unexpected '%s' (the store is given with --store)",
+                                argv[optind]);
+    if (vf.dir == NULL)
+        return engine_cmd_usage(&cmd, "expected --store=STORE");
     if (engine_store_open(&vf.store, vf.dir, &d) < 0) {
         engine_diag_print(&d, stderr);
         goto out;

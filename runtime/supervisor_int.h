@@ -59,7 +59,7 @@ struct sup_nspec {
     char **argv; /* the tender's command line, NULL-terminated, descriptors filled at fork */
     size_t argc;
     size_t ctl_arg, pol_arg; /* indexes of the --control-fd and --policy-fd values; 0: none */
-    size_t dd_arg;           /* index of "--" (a start blob's --policy goes before it) */
+    size_t dd_arg;           /* index of "--" (a start blob's --policy-blob goes before it) */
     struct sup_listen *listen[TENDER_CONFIG_MAX];
     size_t lfd_arg[TENDER_CONFIG_MAX]; /* indexes of the --listen-fd values */
     size_t nlisten;

@@ -1,7 +1,7 @@
 /*
  * tender_policy.c — the policy device: versioned blobs in, acknowledgements out.
  *
- * A blob comes from the boot configuration (--policy FILE, pending when the guest starts)
+ * A blob comes from the boot configuration (--policy-blob FILE, pending when the guest starts)
  * or from the control socket policy_fd: frames of an 8-byte little-endian length followed
  * by that many bytes. A newer blob replaces one the guest has not taken yet. The tender
  * never interprets a blob; the guest validates it and answers with POLICY_ACK, which the

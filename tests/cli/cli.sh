@@ -56,7 +56,7 @@ expect_json() {
     if [ "$got" = "$3" ]; then ok; else bad "$1: $2 is '$got', expected '$3'"; fi
 }
 
-commands="check translate acl init mount status run build pdp"
+commands="check translate acl init mount status run build pdp verify"
 
 # ---- --help and --version ------------------------------------------------------------------
 expect_rc 0 "unisec --help" "$U" --help
@@ -76,7 +76,7 @@ expect_rc 2 "unisec with no command" "$U"
 expect_rc 2 "an unknown command" "$U" frobnicate
 
 # ---- usage errors ----------------------------------------------------------------------------
-for c in check translate init mount status build pdp; do
+for c in check translate init mount status build pdp verify; do
     usage_error "unisec $c --no-such-option" "unisec $c: unknown option '--no-such-option'" \
         "$U" $c --no-such-option x
 done
@@ -100,6 +100,7 @@ usage_error "translate without -o" "expected -o DIR" "$U" translate x
 usage_error "build without --node" "expected TOPOLOGY" "$U" build x -o d
 usage_error "status without --store" "expected --store=STORE" "$U" status
 usage_error "status with an operand" "unexpected 'x'" "$U" status --store=s x
+usage_error "verify without --store" "expected --store=STORE" "$U" verify
 usage_error "init without STORE" "expected STORE" "$U" init --from=x
 usage_error "mount without MOUNTPOINT" "expected MOUNTPOINT" "$U" mount --store=s
 usage_error "acl query, too few operands" "expected POLICYDIR POLICY" "$U" acl query d p

@@ -57,7 +57,7 @@ refuse "init refuses a key others may read" "$U" init "$T/s0" --from "$T/topo.ya
 check "and creates nothing" test ! -e "$T/s0/.git"
 refuse "init refuses a key it cannot sign with (passphrase)" "$U" init "$T/s1" --from "$T/topo.yaml" --signing-key "$T/locked"
 check "and creates nothing" test ! -e "$T/s1/.git"
-check "init with a signing key" "$U" init "$S" --from "$T/topo.yaml" --policy mount-examples/policy --signing-key "$T/daemon"
+check "init with a signing key" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy --signing-key "$T/daemon"
 check "the key is in the git directory, mode 0600" test "$(stat -c %a "$S/.git/unisec-signing-key")" = 600
 check "the key is not in the tree" test -z "$(git -C "$S" ls-files | grep -i key)"
 git -C "$S" config gpg.ssh.allowedSignersFile "$T/allowed_signers"

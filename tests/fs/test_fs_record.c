@@ -48,7 +48,7 @@ static void ctx_open(struct fs_ctx *c)
     if (u == NULL || system("git --version >/dev/null 2>&1") != 0)
         skip();
     snprintf(cmd, sizeof(cmd),
-             "rm -rf '%s' && '%s' init '%s' --from mount-examples/paper.yaml --policy "
+             "rm -rf '%s' && '%s' init '%s' --from mount-examples/paper.yaml --policy-dir "
              "mount-examples/policy >/dev/null",
              dir, u, dir);
     assert_int_equal(system(cmd), 0);

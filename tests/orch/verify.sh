@@ -65,7 +65,7 @@ print(" ".join(str(x.getsockname()[1]) for x in s))')
 sed -e "s/http_port: 8080/http_port: $1/" -e "s/listen_port: 8000/listen_port: $2/" \
     tests/builder/e2e/topology.yaml >"$T/topo.yaml"
 
-check "init with a signing key" "$U" init "$S" --from "$T/topo.yaml" --policy mount-examples/policy --signing-key "$T/daemon"
+check "init with a signing key" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy --signing-key "$T/daemon"
 git -C "$S" config gpg.ssh.allowedSignersFile "$T/allowed_signers"
 "$U" mount -f --store "$S" "$M" 2>"$T/daemon.log" &
 fgpid=$!
