@@ -68,7 +68,7 @@ def paper_store(unisec, src, t):
 
     store = os.path.join(t, "store")
     subprocess.run([unisec, "init", store, "--from", os.path.join(src, "mount-examples/paper.yaml"),
-                    "--policy", os.path.join(src, "mount-examples/policy")],
+                    "--policy-dir", os.path.join(src, "mount-examples/policy")],
                    check=True, stdout=subprocess.DEVNULL)
     return store
 

@@ -73,6 +73,9 @@ umount_wait() {
 echo "installed unisec: $U (share: $P/share/unisec)"
 check "the installed catalogue and sources are there" test -f "$P/share/unisec/guest/modules/http_server/manifest.yaml"
 check "mount.unisec is installed" test -x "$P/sbin/mount.unisec"
+# (the package compresses them: unisec.1.gz)
+check "the man pages are installed and render" sh -c "man -l '$P'/share/man/man1/unisec.1* | grep -q '^NAME' && man -l '$P'/share/man/man5/unisec-mount.5* | grep -q '^NAME'"
+check "the bash completion is installed" bash -c "source '$P/share/bash-completion/completions/unisec' && complete -p unisec"
 
 # Two free ports for web and portal.
 set -- $(python3 -c 'import socket
@@ -91,7 +94,7 @@ grep -q "enforceable on spt" "$T/out" || bad "check's summary: $(cat "$T/out")"
 grep -q "^web default spt [0-9a-f]* built" "$T/out" && ok || bad "build's line: $(cat "$T/out")"
 check "the built image is there" sh -c "test -s $T/img/*/image"
 
-check "init" "$U" init "$T/store" --from "$T/paper.yaml" --policy "$T/policy" --target spt
+check "init" "$U" init "$T/store" --from "$T/paper.yaml" --policy-dir "$T/policy" --target spt
 
 # As mount(8) runs the helper for fstab type unisec: mount.unisec STORE DIR -o OPTIONS.
 check "mount.unisec STORE DIR -o ..." "$P/sbin/mount.unisec" "$T/store" "$M" -o "target=spt,log=$T/daemon.log"
