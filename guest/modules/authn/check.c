@@ -97,7 +97,9 @@ int mod_check_submit(struct mod_req *rq, const uint8_t key[32], const struct mod
             j->waiters = w;
             return MOD_CHECK_WAIT;
         }
-        mine += j->client == client;
+        /* A check begun under an older policy is not this client's doing now: a policy
+         * push while it runs must not turn the client's next request into a 429. */
+        mine += j->client == client && j->generation == p->generation;
     }
     /* Failed checks take a token when they end: a client with none left starts none. */
     if (check_njobs >= check_max || mine >= check_client_max ||
