@@ -4,6 +4,7 @@
 #include "topology_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,11 +339,65 @@ static int topo_normative_doc(struct topo_ld *ld, void *arg)
     return bad;
 }
 
+/* The normative types, parsed and resolved once per process (every load used to parse them,
+ * which was most of the time of a small topology's load). Immutable once set: each load gets
+ * a copy of the array whose entries borrow their strings and arrays from it (`borrowed`). A
+ * failed parse (no memory) leaves it unset, so the next load tries again. Never freed: a
+ * thread may be loading while the process exits. */
+static pthread_mutex_t topo_normative_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct engine_topology *topo_normative_model;
+
+static int topo_normative_parse(struct engine_topology **out, struct engine_diag *d)
+{
+    struct engine_topology *t = calloc(1, sizeof(*t));
+    int r;
+
+    if (t == NULL)
+        return -ENOMEM;
+    r = topo_with_document(t, "<normative types>", topo_normative_yaml,
+                           (size_t)(topo_normative_yaml_end - topo_normative_yaml), d,
+                           topo_normative_doc, NULL);
+    if (r == 0 && topo_tdefs_resolve(t, d) != 0)
+        r = -EINVAL;
+    if (r < 0) {
+        engine_topology_free(t);
+        return r;
+    }
+    *out = t;
+    return 0;
+}
+
+int topo_normative_ready(void)
+{
+    pthread_mutex_lock(&topo_normative_lock);
+    int ready = topo_normative_model != NULL;
+    pthread_mutex_unlock(&topo_normative_lock);
+    return ready;
+}
+
 int topo_normative_load(struct engine_topology *t, struct engine_diag *d)
 {
-    return topo_with_document(t, "<normative types>", topo_normative_yaml,
-                              (size_t)(topo_normative_yaml_end - topo_normative_yaml), d,
-                              topo_normative_doc, NULL);
+    const struct engine_topology *m;
+    size_t cap = 1;
+    int r = 0;
+
+    pthread_mutex_lock(&topo_normative_lock);
+    if (topo_normative_model == NULL)
+        r = topo_normative_parse(&topo_normative_model, d);
+    m = topo_normative_model;
+    pthread_mutex_unlock(&topo_normative_lock);
+    if (r < 0)
+        return r;
+    /* the capacity topo_push() expects of an array of ntdefs elements */
+    while (cap < m->ntdefs)
+        cap *= 2;
+    if ((t->tdefs = malloc(cap * sizeof(*t->tdefs))) == NULL)
+        return -ENOMEM;
+    memcpy(t->tdefs, m->tdefs, m->ntdefs * sizeof(*t->tdefs));
+    for (size_t i = 0; i < m->ntdefs; i++)
+        t->tdefs[i].borrowed = 1;
+    t->ntdefs = m->ntdefs;
+    return 0;
 }
 
 /* ---- resolution ---- */

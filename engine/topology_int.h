@@ -240,6 +240,7 @@ struct topo_tdef {
     size_t ncons;
     struct topo_pos pos, dpos; /* the name; derived_from */
     int resolving, resolved;
+    int borrowed; /* a normative type: its strings and arrays are the shared model's */
 };
 
 /* An input of the topology template: its definition and the value in force (a scalar's
@@ -426,8 +427,12 @@ void topo_propdef_clear(struct topo_propdef *p);
 
 /* ---- TOSCA types and values (topology_defs.c, topology_value.c) ---- */
 
-/* Reads the compiled-in normative types into T (before any file of the topology). */
+/* Puts the compiled-in normative types, resolved, into T (before any file of the topology).
+ * They are parsed once per process (thread-safe) and shared: T's entries are `borrowed`. */
 int topo_normative_load(struct engine_topology *t, struct engine_diag *d);
+
+/* Have the normative types been parsed in this process (for the allocation-failure sweep)? */
+int topo_normative_ready(void);
 
 /* The section key of KIND ("node_types", ...). */
 const char *topo_kind_section(int kind);

@@ -100,6 +100,8 @@ static void topo_strs_free(char **v, size_t n)
 
 static void topo_tdef_free(struct topo_tdef *d)
 {
+    if (d->borrowed)
+        return;
     free(d->name);
     free(d->derived_from);
     topo_propdefs_free(d->props, d->nprops);
