@@ -89,7 +89,11 @@ static void topo_yaml_node_props(FILE *f, const struct topo_emit *e, size_t node
     fprintf(f, "%*ssecurity_level: %s\n", indent + 2, "", level);
 }
 
-static void topo_yaml_node_reqs(FILE *f, const struct topo_node *n, int indent)
+/* N's requirements. T given (D_TOSCA): a relationship that names a relationship template is
+ * left out (D_TOSCA does not write the templates; the requirement's default relationship
+ * applies), one that names a type is kept (topo_tosca_rel_types writes the topology's). */
+static void topo_yaml_node_reqs(FILE *f, const struct engine_topology *t, const struct topo_node *n,
+                                int indent)
 {
     size_t concrete = 0;
     for (size_t r = 0; r < n->nreqs; r++)
@@ -98,14 +102,16 @@ static void topo_yaml_node_reqs(FILE *f, const struct topo_node *n, int indent)
         return;
     fprintf(f, "%*srequirements:\n", indent, "");
     for (size_t r = 0; r < n->nreqs; r++) {
+        const char *rel = n->reqs[r].relationship;
         if (n->reqs[r].abstract)
             continue; /* not written yet: TOPOLOGY.md section 6 */
-        if (n->reqs[r].relationship == NULL)
+        if (rel != NULL && t != NULL && topo_tdef_find(t, TOPO_K_RELATIONSHIP, rel) < 0)
+            rel = NULL;
+        if (rel == NULL)
             fprintf(f, "%*s- %s: %s\n", indent + 2, "", n->reqs[r].name, n->reqs[r].node);
         else
             fprintf(f, "%*s- %s:\n%*snode: %s\n%*srelationship: %s\n", indent + 2, "",
-                    n->reqs[r].name, indent + 6, "", n->reqs[r].node, indent + 6, "",
-                    n->reqs[r].relationship);
+                    n->reqs[r].name, indent + 6, "", n->reqs[r].node, indent + 6, "", rel);
     }
 }
 
@@ -182,7 +188,7 @@ int topo_emit_unitosca(FILE *f, const struct topo_emit *e)
         const struct engine_topology_plan *p = &e->x->plans[i];
         fprintf(f, "    %s:\n      type: %s\n", p->node, p->type);
         topo_yaml_node_props(f, e, i, NULL, 6);
-        topo_yaml_node_reqs(f, &e->t->nodes[i], 6);
+        topo_yaml_node_reqs(f, NULL, &e->t->nodes[i], 6);
         fprintf(f, "      security_level: %s\n", p->images[p->current].level);
         if (p->images[0].nmodules == 0)
             continue;
@@ -216,6 +222,21 @@ static int topo_type_used(const struct engine_topology *t, size_t ti)
             if ((size_t)k == ti)
                 return 1;
     return 0;
+}
+
+/* The topology's relationship types, by name and derivation (what a requirement names). */
+static void topo_tosca_rel_types(FILE *f, const struct engine_topology *t)
+{
+    int any = 0;
+    for (size_t i = 0; i < t->ntdefs; i++) {
+        const struct topo_tdef *d = &t->tdefs[i];
+        if (d->kind != TOPO_K_RELATIONSHIP || d->builtin)
+            continue;
+        if (!any++)
+            fputs("relationship_types:\n", f);
+        fprintf(f, "  %s:\n    derived_from: %s\n", d->name,
+                d->parent >= 0 ? t->tdefs[d->parent].name : "tosca.relationships.Root");
+    }
 }
 
 static void topo_tosca_capability_types(FILE *f, const struct engine_topology *t)
@@ -326,14 +347,23 @@ static int topo_tosca_req_endpoint(const struct engine_topology *t,
     return 1;
 }
 
-/* Requirement definitions for the names TI's nodes use that no ancestor defines: a connection
- * to an endpoint when every target listens, else a dependency. */
+/* Is RD one of type TD's own requirement definitions (not an ancestor's)? */
+static int topo_reqdef_own(const struct engine_topology *t, int td, const struct topo_reqdef *rd)
+{
+    const struct topo_tdef *d = &t->tdefs[td];
+    return !d->builtin && rd >= d->reqs && rd < d->reqs + d->nreqs;
+}
+
+/* Requirement definitions for the names TI's nodes use that no ancestor defines: the type's
+ * own definition when it has one; else a connection to an endpoint when every target listens,
+ * else a dependency. */
 static void topo_tosca_type_reqs(FILE *f, const struct topo_emit *e, size_t ti)
 {
     const struct engine_topology *t = e->t;
     const struct topo_type *ty = &t->types[ti];
     const char *seen[64];
     size_t n = 0;
+    int td = topo_tdef_find_exact(t, TOPO_K_NODE, ty->name);
 
     for (size_t i = 0; i < t->nnodes; i++) {
         if (t->nodes[i].type != ti)
@@ -342,7 +372,9 @@ static void topo_tosca_type_reqs(FILE *f, const struct topo_emit *e, size_t ti)
             const char *name = t->nodes[i].reqs[r].name;
             int ep;
             size_t k;
-            if (topo_tosca_normative_req(t, ty, name))
+            const struct topo_reqdef *rd = td >= 0 ? topo_tdef_req(t, td, name) : NULL;
+            if (topo_tosca_normative_req(t, ty, name) ||
+                (rd != NULL && !topo_reqdef_own(t, td, rd)))
                 continue;
             for (k = 0; k < n && strcmp(seen[k], name) != 0; k++)
                 ;
@@ -351,6 +383,16 @@ static void topo_tosca_type_reqs(FILE *f, const struct topo_emit *e, size_t ti)
             if (n == 0)
                 fputs("    requirements:\n", f);
             seen[n++] = name;
+            if (rd != NULL) { /* the type's own definition, as written */
+                fprintf(f, "      - %s:\n", name);
+                if (rd->capability != NULL)
+                    fprintf(f, "          capability: %s\n", rd->capability);
+                if (rd->node != NULL)
+                    fprintf(f, "          node: %s\n", rd->node);
+                if (rd->relationship != NULL)
+                    fprintf(f, "          relationship: %s\n", rd->relationship);
+                continue;
+            }
             ep = topo_tosca_req_endpoint(t, e->x, ti, name);
             fprintf(f,
                     "      - %s:\n          capability: %s\n          relationship: %s\n"
@@ -401,7 +443,10 @@ int topo_emit_tosca(FILE *f, const struct topo_emit *e)
             "seccomp-confined process)\"\n    file_ext: [hvt, spt]\n",
             TOPO_ARTIFACT_TYPE);
     topo_tosca_capability_types(f, t);
+    topo_tosca_rel_types(f, t);
     topo_tosca_types(f, e);
+    if (e->x->nplans == 0)
+        return 0; /* a file of types alone: no topology_template (node_templates needs one) */
     fputs("topology_template:\n  node_templates:\n", f);
     for (size_t i = 0; i < e->x->nplans; i++) {
         const struct engine_topology_plan *p = &e->x->plans[i];
@@ -409,7 +454,7 @@ int topo_emit_tosca(FILE *f, const struct topo_emit *e)
         topo_tosca_type_name(&t->types[t->nodes[i].type], name, sizeof(name));
         fprintf(f, "    %s:\n      type: %s\n", p->node, name);
         topo_yaml_node_props(f, e, i, p->images[p->current].level, 6);
-        topo_yaml_node_reqs(f, &t->nodes[i], 6);
+        topo_yaml_node_reqs(f, t, &t->nodes[i], 6);
         if (p->images[0].artifact == NULL)
             continue;
         fputs("      artifacts:\n", f);

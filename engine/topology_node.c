@@ -439,12 +439,14 @@ int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
     return bad ? bad : topo_node_check_mechs(ld, n);
 }
 
-/* Does node N listen on some port? */
+/* Does node N listen on some port? A node unisec does not run (D_TOSCA's nodes read back, a
+ * Compute-hosted application) is taken as listening: its address and ports are the
+ * orchestrator's, and it gives a load balancer unisec runs no backend (topology_derive.c). */
 static int topo_node_listens(const struct engine_topology *t, const struct topo_node *n)
 {
     const struct topo_type *ty;
-    if (!n->typed)
-        return 1; /* its type failed: that error is reported already */
+    if (!n->typed || !n->runs)
+        return 1; /* its type failed (that error is reported already), or not run */
     ty = &t->types[n->type];
     for (size_t i = 0; i < ty->neprops; i++)
         if (ty->eprops[i].def->listen && n->props[i].value != NULL)

@@ -82,6 +82,24 @@ static int topo_ld_propdef_tosca(struct topo_ld *ld, const yaml_node_t *n, const
     return bad;
 }
 
+/* security_level declared by a type of the topology: only as D_TOSCA declares it (a string,
+ * not required, no default), so that a translated template reads back. It is then a TOSCA
+ * value a node may give (kept, not one of its run-time scalars): the level in force is the
+ * state's, and D_TOSCA writes that one. */
+static int topo_propdef_reserved(struct topo_ld *ld, const yaml_node_t *n, const char *w,
+                                 struct topo_propdef *out)
+{
+    if (!out->scalar || out->type != ENGINE_TOPOLOGY_STRING || out->required || out->has_default ||
+        out->ncons > 0 || out->listen)
+        return topo_ld_err(ld, n,
+                           "%s: the name %s is reserved for the node's current level (D_TOSCA "
+                           "sets it); expected another name, or the definition D_TOSCA writes "
+                           "({type: string, required: false})",
+                           w, TOPO_PROP_RESERVED);
+    out->scalar = 0;
+    return 0;
+}
+
 int topo_ld_propdef(struct topo_ld *ld, const char *name, const yaml_node_t *n, const char *what,
                     int flags, struct topo_propdef *out)
 {
@@ -103,7 +121,7 @@ int topo_ld_propdef(struct topo_ld *ld, const char *name, const yaml_node_t *n, 
     out->pos = topo_ld_pos(ld, n);
     out->required = 1; /* TOSCA's default */
     snprintf(w, sizeof(w), "%s '%.64s'", what, name);
-    if (strcmp(name, TOPO_PROP_RESERVED) == 0 && !(flags & TOPO_PD_TOSCA && ld->builtin))
+    if (strcmp(name, TOPO_PROP_RESERVED) == 0 && !(flags & TOPO_PD_TOSCA))
         return topo_ld_err(ld, n,
                            "%s: the name %s is reserved for the node's current level (D_TOSCA "
                            "sets it); expected another name",
@@ -145,6 +163,8 @@ int topo_ld_propdef(struct topo_ld *ld, const char *name, const yaml_node_t *n, 
         bad = -EINVAL;
     if ((flags & TOPO_PD_TOSCA) && topo_ld_propdef_tosca(ld, n, w, out, bad) < 0)
         bad = -EINVAL;
+    if (bad == 0 && strcmp(name, TOPO_PROP_RESERVED) == 0 && !ld->builtin)
+        return topo_propdef_reserved(ld, n, w, out);
     return bad ? -EINVAL : 0;
 }
 

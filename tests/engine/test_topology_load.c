@@ -229,12 +229,66 @@ static void test_topology_load_errors(void **state)
                  "t.yaml:2:1: error: topology: unknown key 'bogus'; expected " TOP_KEYS);
 }
 
+/* What D_TOSCA (translate's tosca.yaml) writes reads back: security_level declared as it
+ * declares it, a load balancer in front of nodes unisec does not run. */
+static void test_topology_load_dtosca(void **state)
+{
+    struct engine_topology *t = NULL;
+    int rc;
+    char *got = load(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                          "node_types:\n"
+                          "  t:\n"
+                          "    derived_from: ws\n"
+                          "    properties:\n"
+                          "      security_level: {type: string, required: false}\n"
+                          "topology_template:\n"
+                          "  node_templates:\n"
+                          "    a: {type: t, properties: {security_level: critical}}\n"
+                          "    c: {type: tosca.nodes.Compute}\n"
+                          "    lb: {type: tosca.nodes.LoadBalancer, requirements: "
+                          "[{application: c}, {application: a}]}\n",
+                     NULL, &t, &rc);
+    (void)state;
+    assert_string_equal(got, "");
+    assert_int_equal(rc, 0);
+    /* a TOSCA value, not one of the node's run-time scalars */
+    const struct engine_topology_node *a = engine_topology_node_at(t, 0);
+    for (size_t i = 0; i < a->nprops; i++)
+        assert_string_not_equal(a->props[i].name, "security_level");
+    free(got);
+    engine_topology_free(t);
+    /* a node unisec runs must still listen */
+    expect_error(HEAD "unikernel_modules: {ws: {http_server: , log: }}\n"
+                      "topology_template:\n"
+                      "  node_templates:\n"
+                      "    web: {type: ws}\n"
+                      "    lb: {type: tosca.nodes.LoadBalancer, requirements: [{application: "
+                      "web}]}\n",
+                 "t.yaml:6:71: error: node lb: requirement application is unmet: node web "
+                 "listens on no port; expected a node whose modules declare a listening port "
+                 "(e.g. dispatch's http_port)");
+}
+
 static void test_topology_load_reserved(void **state)
 {
     (void)state;
     expect_error(HEAD "node_types: {t: {properties: {security_level: {type: string}}}}\n",
                  "t.yaml:2:47: error: property 'security_level': the name security_level is "
-                 "reserved for the node's current level (D_TOSCA sets it); expected another name");
+                 "reserved for the node's current level (D_TOSCA sets it); expected another "
+                 "name, or the definition D_TOSCA writes ({type: string, required: false})");
+    expect_error(HEAD "node_types: {t: {properties: {security_level: {type: integer, "
+                      "required: false}}}}\n",
+                 "t.yaml:2:47: error: property 'security_level': the name security_level is "
+                 "reserved for the node's current level (D_TOSCA sets it); expected another "
+                 "name, or the definition D_TOSCA writes ({type: string, required: false})");
+    expect_error(
+        HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+             "node_types: {t: {derived_from: ws, properties: {security_level: {type: "
+             "string, required: false}}}}\n"
+             "topology_template: {node_templates: {a: {type: t, properties: "
+             "{security_level: [1]}}}}\n",
+        "t.yaml:4:80: error: node a: property security_level: expected a value of type string, "
+        "found a sequence");
     expect_error(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
                       "topology_template: {node_templates: {yes: {type: ws}}}\n",
                  "t.yaml:3:38: error: node 'yes': expected a name of 1 to 128 characters from "
@@ -479,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_topology_load_duplicate_keys),
         cmocka_unit_test(test_topology_load_errors),
         cmocka_unit_test(test_topology_load_reserved),
+        cmocka_unit_test(test_topology_load_dtosca),
         cmocka_unit_test(test_topology_load_merged_type),
         cmocka_unit_test(test_topology_load_imports),
         cmocka_unit_test(test_topology_load_value_parse),
