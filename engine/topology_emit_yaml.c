@@ -89,9 +89,18 @@ static void topo_yaml_node_props(FILE *f, const struct topo_emit *e, size_t node
     fprintf(f, "%*ssecurity_level: %s\n", indent + 2, "", level);
 }
 
+/* The type of relationship template NAME, or NULL. */
+static const char *topo_rtemplate_type(const struct engine_topology *t, const char *name)
+{
+    for (size_t i = 0; i < t->nrtemplates; i++)
+        if (strcmp(t->rtemplates[i], name) == 0)
+            return t->rttypes[i] >= 0 ? t->tdefs[t->rttypes[i]].name : NULL;
+    return NULL;
+}
+
 /* N's requirements. T given (D_TOSCA): a relationship that names a relationship template is
- * left out (D_TOSCA does not write the templates; the requirement's default relationship
- * applies), one that names a type is kept (topo_tosca_rel_types writes the topology's). */
+ * written as the template's type (D_TOSCA does not write the templates), one that names a
+ * type is kept (topo_tosca_rel_types writes the topology's). */
 static void topo_yaml_node_reqs(FILE *f, const struct engine_topology *t, const struct topo_node *n,
                                 int indent)
 {
@@ -106,7 +115,7 @@ static void topo_yaml_node_reqs(FILE *f, const struct engine_topology *t, const 
         if (n->reqs[r].abstract)
             continue; /* not written yet: TOPOLOGY.md section 6 */
         if (rel != NULL && t != NULL && topo_tdef_find(t, TOPO_K_RELATIONSHIP, rel) < 0)
-            rel = NULL;
+            rel = topo_rtemplate_type(t, rel);
         if (rel == NULL)
             fprintf(f, "%*s- %s: %s\n", indent + 2, "", n->reqs[r].name, n->reqs[r].node);
         else

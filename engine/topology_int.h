@@ -265,6 +265,7 @@ struct engine_topology {
     size_t ninputs;
     int inputs_read;   /* the template's inputs are known: get_input is checked */
     char **rtemplates; /* relationship templates' names */
+    int *rttypes;      /* and types (index in tdefs, or -1) */
     size_t nrtemplates;
     struct topo_ref *refs; /* entities named by functions, checked once every node is read */
     size_t nrefs;

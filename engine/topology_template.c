@@ -147,7 +147,7 @@ static int topo_load_rtemplates(struct topo_ld *ld, yaml_node_t *n)
         yaml_node_t *k = topo_ld_node(ld, p->key), *v = topo_ld_node(ld, p->value);
         const char *name = topo_ld_name(ld, k, "relationship template");
         char what[160], **slot;
-        int td;
+        int td, *ty;
         if (name == NULL || topo_ld_map(ld, v, name, keys) < 0) {
             bad = -EINVAL;
             continue;
@@ -158,6 +158,9 @@ static int topo_load_rtemplates(struct topo_ld *ld, yaml_node_t *n)
             continue;
         }
         bad |= topo_props_of_tdef(ld, td, topo_ld_get(ld, v, "properties"), what);
+        if ((ty = topo_push(&ld->t->rttypes, ld->t->nrtemplates, sizeof(*ty))) == NULL)
+            return ld->oom = 1, -ENOMEM;
+        *ty = td;
         if ((slot = topo_push(&ld->t->rtemplates, ld->t->nrtemplates, sizeof(*slot))) == NULL ||
             (*slot = topo_ld_strdup(ld, name)) == NULL)
             return ld->oom = 1, -ENOMEM;

@@ -131,6 +131,7 @@ static void topo_tosca_free(struct engine_topology *t)
     }
     free(t->inputs);
     topo_strs_free(t->rtemplates, t->nrtemplates);
+    free(t->rttypes);
     for (size_t i = 0; i < t->nrefs; i++)
         free(t->refs[i].name);
     free(t->refs);
