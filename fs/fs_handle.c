@@ -143,6 +143,20 @@ static int fs_handle_check(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
     return 1;
 }
 
+/* Refuses END bytes for H's file when past its bound (EFBIG, recorded in errors); a refusal
+ * fails the handle: nothing of it is applied any more. Caller holds h->mu. */
+static int fs_handle_bound(struct fs_ctx *c, struct fs_handle *h, size_t end, uid_t uid)
+{
+    struct fs_target t;
+
+    fs_target_of(&t, &h->w, h->path);
+    if (end <= fs_target_max(&t))
+        return 0;
+    fs_error(c, "refused %s (EFBIG) written by uid %lu: larger than %zu bytes", h->path,
+             (unsigned long)uid, fs_target_max(&t));
+    return h->failed = -EFBIG;
+}
+
 int fs_handle_write(struct fs_ctx *c, struct fs_handle *h, const char *buf, size_t size, off_t off,
                     uid_t uid)
 {
@@ -151,22 +165,21 @@ int fs_handle_write(struct fs_ctx *c, struct fs_handle *h, const char *buf, size
 
     pthread_mutex_lock(&h->mu);
     h->wrote = 1;
+    if (h->failed) {
+        /* A write was refused: the content can no longer be what the writer meant, so no
+         * later write may complete it (a level's line would be applied at once). */
+        rc = h->failed;
+        pthread_mutex_unlock(&h->mu);
+        return rc;
+    }
     if (h->append)
         off = (off_t)h->len;
     end = (size_t)off + size;
-    {
-        struct fs_target t;
-        fs_target_of(&t, &h->w, h->path);
-        if (end > fs_target_max(&t)) {
-            pthread_mutex_unlock(&h->mu);
-            fs_error(c, "refused %s (EFBIG) written by uid %lu: larger than %zu bytes", h->path,
-                     (unsigned long)uid, fs_target_max(&t));
-            return -EFBIG;
-        }
-    }
-    if (ENGINE_GROW(&h->buf, &h->cap, end) < 0) {
+    if ((rc = fs_handle_bound(c, h, end, uid)) == 0 && ENGINE_GROW(&h->buf, &h->cap, end) < 0)
+        rc = h->failed = -ENOMEM;
+    if (rc < 0) {
         pthread_mutex_unlock(&h->mu);
-        return -ENOMEM;
+        return rc;
     }
     {
         /* What this write overwrites, to put it back if the early check refuses it. */
@@ -209,14 +222,22 @@ int fs_handle_write(struct fs_ctx *c, struct fs_handle *h, const char *buf, size
     return (int)size;
 }
 
-int fs_handle_truncate(struct fs_handle *h, size_t size)
+int fs_handle_truncate(struct fs_ctx *c, struct fs_handle *h, size_t size, uid_t uid)
 {
+    int rc;
+
     pthread_mutex_lock(&h->mu);
+    /* Bounded now: the buffer is not grown to whatever size is asked before the close. */
+    if ((rc = h->failed) < 0 || (rc = fs_handle_bound(c, h, size, uid)) < 0) {
+        pthread_mutex_unlock(&h->mu);
+        return rc;
+    }
     if (size > h->len) {
         char *nb = realloc(h->buf, size);
         if (nb == NULL) {
+            rc = h->failed = -ENOMEM;
             pthread_mutex_unlock(&h->mu);
-            return -ENOMEM;
+            return rc;
         }
         memset(nb + h->len, 0, size - h->len);
         h->buf = nb;

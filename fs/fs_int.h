@@ -492,8 +492,9 @@ struct fs_handle {
     int wrote;            /* CONTROL: write() was called (even if refused) */
     int applied;          /* CONTROL: a change was applied from this handle */
     uid_t uid;            /* who opened it (release comes without the closer's credentials) */
-    int failed;           /* CONTROL: a write was refused with this errno: nothing of the handle is
-                           * applied any more, every later flush returns it again */
+    int failed;           /* CONTROL: a write or ftruncate was refused with this errno: nothing of
+                           * the handle is applied any more (no later write, flush or release), every
+                           * later write and flush returns it again */
     int eof_error;        /* SNAPSHOT: a read at the end of buf fails with this errno (the content
                            * reports a failure: FS_GEN_FAILED) */
     struct fs_temp *temp; /* TEMP: counted in temp->opens (ctx->mu) */
@@ -519,8 +520,10 @@ int fs_handle_apply(struct fs_ctx *c, struct fs_handle *h, uid_t uid);
  * errno (-EFBIG, the check's error). */
 int fs_handle_write(struct fs_ctx *c, struct fs_handle *h, const char *buf, size_t size, off_t off,
                     uid_t uid);
-/* ftruncate of a control handle to SIZE bytes. Returns 0 or -ENOMEM. */
-int fs_handle_truncate(struct fs_handle *h, size_t size);
+/* ftruncate of a control handle to SIZE bytes by UID. Returns 0 or a negative errno: -EFBIG past
+ * the file's bound, -ENOMEM, or the error of an earlier refused write; a refusal fails the
+ * handle as a refused write does. */
+int fs_handle_truncate(struct fs_ctx *c, struct fs_handle *h, size_t size, uid_t uid);
 
 /* ---- the service manager (fs_notify.c) ---- */
 

@@ -225,7 +225,7 @@ int fs_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     if (size < 0)
         return -EINVAL;
     if (h != NULL && h->kind == FS_H_CONTROL)
-        return fs_handle_truncate(h, (size_t)size);
+        return fs_handle_truncate(c, h, (size_t)size, fuse_get_context()->uid);
     if (h != NULL && h->kind == FS_H_TEMP) {
         pthread_mutex_lock(&c->mu);
         rc = fs_temp_truncate(c, h->temp, (size_t)size);
@@ -250,6 +250,9 @@ int fs_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         struct fs_target tg;
         char *buf;
         size_t len;
+        fs_target_of(&tg, &w, path);
+        if ((size_t)size > fs_target_max(&tg)) /* before anything that size is allocated */
+            return fs_apply(c, &tg, NULL, (size_t)size, fuse_get_context()->uid);
         if ((rc = fs_generate(c, &w, &buf, &len)) < 0)
             return rc;
         if ((size_t)size < len) {
@@ -264,7 +267,6 @@ int fs_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
             buf = nb;
             len = (size_t)size;
         }
-        fs_target_of(&tg, &w, path);
         rc = fs_apply(c, &tg, buf, len, fuse_get_context()->uid);
         free(buf);
         return rc;

@@ -1,0 +1,68 @@
+# tests/attack/lib.sh — what the attack scripts share: a store made from the paper's topology
+# and the example policy, mounted for real (--no-run), and the check helpers. A script sources
+# it, calls attack_mount, then checks; the mount is undone at exit. Skips (exit 77) where
+# FUSE is unavailable.
+set -u
+cd "$UNISEC_SRCDIR" || exit 1
+[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
+command -v fusermount3 >/dev/null || { echo "SKIP: fusermount3 is not installed"; exit 77; }
+command -v git >/dev/null || { echo "SKIP: git is not installed"; exit 77; }
+
+U=$UNISEC
+T=$(mktemp -d)
+chmod 755 "$T" # an unprivileged user must reach the mount point
+S=$T/store
+M=$T/mnt
+mkdir -p "$M"
+pass=0; fail=0
+
+attack_cleanup() {
+    mountpoint -q "$M" 2>/dev/null && fusermount3 -u -z "$M" 2>/dev/null
+    rm -rf "$T"
+}
+trap attack_cleanup EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
+# refuse DESCRIPTION COMMAND...: passes when COMMAND fails.
+refuse() { d=$1; shift; if "$@" >/dev/null 2>&1; then bad "$d (succeeded)"; else ok; fi; }
+commits() { git -C "$S" rev-list --count main; }
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s.
+wait_for() {
+    n=$(($1 * 10)); shift
+    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
+    return 1
+}
+# daemon_pid: the daemon serving $M (found by its unique mount point).
+daemon_pid() {
+    for p in /proc/[0-9]*; do
+        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "--store $S $M" && { echo "${p#/proc/}"; return 0; }
+    done
+    return 1
+}
+# as_nobody COMMAND...: runs COMMAND as user nobody (attack_nobody says whether it can).
+attack_nobody() {
+    [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1
+}
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+
+# attack_mount [MOUNT OPTIONS...]: makes the store (the paper's topology, policy `regular` at
+# both levels, the example policy files) and mounts it without running anything.
+attack_mount() {
+    sed 's/policy: restricted/policy: regular/' mount-examples/paper.yaml >"$T/topo.yaml"
+    "$U" init "$S" --from "$T/topo.yaml" --policy mount-examples/policy >/dev/null ||
+        { echo "FAIL: init"; exit 1; }
+    ao=""
+    [ "$(id -u)" = 0 ] && ao="-o allow_other"
+    # shellcheck disable=SC2086
+    "$U" mount --no-run --store "$S" "$M" $ao "$@" >/dev/null || { echo "FAIL: mount"; exit 1; }
+}
+
+# attack_done: prints the counts and exits with the result.
+attack_done() {
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+    exit
+}
