@@ -90,10 +90,11 @@ static inline const char *acl_pool_str(const struct acl_pool *p, uint32_t id)
 
 /* ---- the lexical rules (acl_lex.c) ---- */
 
-/* A field separator: space, tab, or the '\r' of a CRLF line end. */
+/* A field separator: space or tab (a CR is allowed only before LF, and taken off the line
+ * before it is split). */
 static inline int acl_blank(char c)
 {
-    return c == ' ' || c == '\t' || c == '\r';
+    return c == ' ' || c == '\t';
 }
 
 /* A field of a line: S[0..N), at 1-based column COL. */

@@ -235,12 +235,21 @@ static int acl_feed(struct acl_ctx *x, const char *p, const char *e)
 {
     while (p < e) {
         const char *nl = memchr(p, '\n', (size_t)(e - p));
-        const char *end = nl ? nl : e;
+        const char *end = nl ? nl : e, *cr;
         int r;
+        if (nl != NULL && end > p && end[-1] == '\r')
+            end--; /* a CRLF line end */
         if (memchr(p, 0, (size_t)(end - p)) != NULL) {
             x->lineno++;
             acl_err(x, (size_t)((const char *)memchr(p, 0, (size_t)(end - p)) - p) + 1,
                     "NUL byte in a text file");
+        } else if ((cr = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+            /* Any other CR: a terminal would show the line cut there (a rule shown as a
+             * comment, say) while the parser reads on. */
+            x->lineno++;
+            acl_err(x, (size_t)(cr - p) + 1,
+                    "carriage return (CR) inside a line: CR is allowed only right before the "
+                    "line's LF");
         } else if ((r = acl_line(x, p, end)) < 0) {
             return r;
         }
