@@ -114,6 +114,43 @@ int engine_acl_cred_verify(const struct engine_acl_cred *c, const void *password
     return diff == 0;
 }
 
+/*
+ * A comment of the credentials file (from its '#' at C to E) that holds a word pairing
+ * something with a value — a ':' or '=' with a character on each side, as `alice:hunter2` or
+ * `pw=hunter2` — is refused, unless that word is a well-formed hashed record (a credential
+ * commented out). Git keeps whatever is committed forever; the message never quotes the word.
+ */
+static int cred_comment_check(const char *name, uint32_t lineno, const char *line, const char *c,
+                              const char *e, struct engine_diag *d)
+{
+    const char *w = c + 1;
+
+    for (;;) {
+        const char *end, *colon;
+        struct engine_acl_cred rec;
+        size_t col;
+        const char *why;
+        int pair = 0;
+
+        while (w < e && acl_blank(*w))
+            w++;
+        if (w == e)
+            return 0;
+        for (end = w; end < e && !acl_blank(*end); end++)
+            if ((*end == ':' || *end == '=') && end > w && end + 1 < e && !acl_blank(end[1]))
+                pair = 1;
+        colon = memchr(w, ':', (size_t)(end - w));
+        if (pair &&
+            !(colon != NULL && engine_acl_name_valid(w, (size_t)(colon - w)) &&
+              engine_acl_cred_parse(&rec, colon + 1, (size_t)(end - colon - 1), &col, &why) == 0))
+            return engine_diag_add(d, name, (int)lineno, (int)(w - line) + 1,
+                                   "a comment holds what looks like a plaintext secret (a word "
+                                   "NAME:VALUE or NAME=VALUE): not accepted, as history keeps "
+                                   "it forever; remove it");
+        w = end;
+    }
+}
+
 int acl_cred_line(struct engine_acl *a, const char *name, uint32_t lineno, const char *p,
                   const char *e, struct engine_diag *d)
 {
@@ -125,8 +162,10 @@ int acl_cred_line(struct engine_acl *a, const char *name, uint32_t lineno, const
 
     while (p < e && acl_blank(*p))
         p++;
-    if (p == e || *p == '#')
+    if (p == e)
         return 0;
+    if (*p == '#')
+        return cred_comment_check(name, lineno, line, p, e, d);
     /* The record is one token; after it only blanks and a comment may follow. */
     end = p;
     while (end < e && !acl_blank(*end))
@@ -151,8 +190,13 @@ int acl_cred_line(struct engine_acl *a, const char *name, uint32_t lineno, const
     for (const char *q = end; q < e; q++) {
         if (acl_blank(*q))
             continue;
-        if (*q == '#')
+        if (*q == '#') {
+            if (cred_comment_check(name, lineno, line, q, e, d) < 0) {
+                memset(&c, 0, sizeof(c));
+                return -EINVAL;
+            }
             break;
+        }
         memset(&c, 0, sizeof(c));
         return engine_diag_add(d, name, (int)lineno, (int)(q - line) + 1,
                                "unexpected text after the hash ('#' starts a comment)");
