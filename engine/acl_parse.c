@@ -31,6 +31,8 @@ struct acl_ctx {
     uint32_t lineno;
     size_t errors;
     size_t nrule0, ngroup0, nmember0, ncred0, ngref0; /* rollback marks */
+    uint32_t *ngrp; /* groups file: string id -> how many groups that user is in so far */
+    size_t ngrpcap;
 };
 
 static void acl_err(struct acl_ctx *x, size_t col, const char *fmt, ...)
@@ -189,6 +191,17 @@ static int acl_group_line(struct acl_ctx *x, const char *line, const char *e)
             return acl_oom(x);
         if (a->s.flags[uid] & ACL_F_SCRATCH)
             continue; /* a repeated member changes nothing */
+        /* The blob holds at most ENGINE_ACL_GROUPS_MAX groups per user: refused here, where
+         * the file is accepted, not when it is compiled. */
+        if ((size_t)uid >= x->ngrpcap) {
+            size_t old = x->ngrpcap;
+            if (engine_grow((void **)&x->ngrp, &x->ngrpcap, (size_t)uid + 1, sizeof(*x->ngrp)) < 0)
+                return acl_oom(x);
+            memset(x->ngrp + old, 0, (x->ngrpcap - old) * sizeof(*x->ngrp));
+        }
+        if (++x->ngrp[uid] == ENGINE_ACL_GROUPS_MAX + 1)
+            acl_err(x, col, "user '%.*s' is in more than %u groups", (int)f[0].n, s,
+                    ENGINE_ACL_GROUPS_MAX);
         if (engine_grow((void **)&a->member, &a->membercap, a->nmember + 1, sizeof(*a->member)) < 0)
             return acl_oom(x);
         a->s.flags[uid] |= ACL_F_SCRATCH;
@@ -358,6 +371,9 @@ static int acl_end(struct acl_ctx *x)
     struct engine_acl *a = x->a;
     int r = 0;
 
+    free(x->ngrp);
+    x->ngrp = NULL;
+
     /* Conflicts are reported even when other lines are wrong: every error at once. */
     if (x->kind == ENGINE_ACL_FILE_ACL)
         r = acl_rules_finish(x);
@@ -469,6 +485,7 @@ int engine_acl_load_file(struct engine_acl *a, enum engine_acl_file kind, const 
     }
     r = acl_end(&x);
 cleanup:
+    free(x.ngrp); /* NULL once acl_end() ran */
     free(buf);
     close(fd);
     return r;
