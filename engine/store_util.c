@@ -27,16 +27,22 @@ int store_err(struct engine_diag *diag, const char *dir, int rc, const char *fmt
 int store_git_err(struct engine_diag *diag, const char *dir, int gerr, const char *op)
 {
     const git_error *e = git_error_last();
-    int rc = -EIO;
+    int rc = -EIO, os = errno;
 
-    if (gerr == GIT_ENOTFOUND)
+    /* A write that failed on a full disk leaves its errno (libgit2 sets no message for some
+     * of them): the caller says ENOSPC, not EIO. */
+    if ((e == NULL || e->klass == GIT_ERROR_OS) && (os == ENOSPC || os == EDQUOT))
+        rc = -ENOSPC;
+    else if (gerr == GIT_ENOTFOUND)
         rc = -ENOENT;
     else if (gerr == GIT_ELOCKED || gerr == GIT_EMODIFIED)
         rc = -EAGAIN;
     else if (e != NULL && e->klass == GIT_ERROR_NOMEMORY)
         rc = -ENOMEM;
     return store_err(diag, dir, rc, "%s: %s", op,
-                     e != NULL && e->message != NULL ? e->message : "libgit2 failed");
+                     e != NULL && e->message != NULL ? e->message
+                     : rc == -ENOSPC                 ? strerror(ENOSPC)
+                                                     : "libgit2 failed");
 }
 /* fsyncs PATH, a file or a directory; a missing PATH is not an error. */
 int store_fsync_one(const char *path)

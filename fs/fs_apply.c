@@ -38,6 +38,8 @@ static const char *fs_errno_name(int rc)
         return "EAGAIN";
     case ENOMEM:
         return "ENOMEM";
+    case ENOSPC:
+        return "ENOSPC";
     default:
         return "EIO";
     }
@@ -345,10 +347,11 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
         fs_external_locked(c);
     }
     if (rc < 0) {
-        rc = fs_refuse(c, t->path, uid, rc == -EBUSY ? -EBUSY : -EIO,
-                       rc == -EBUSY ? "the store's work tree has an uncommitted edit of this "
-                                      "file (see errors); commit or restore it first"
-                                    : "the store could not commit",
+        rc = fs_refuse(c, t->path, uid, rc == -EBUSY || rc == -ENOSPC ? rc : -EIO,
+                       rc == -EBUSY    ? "the store's work tree has an uncommitted edit of this "
+                                         "file (see errors); commit or restore it first"
+                       : rc == -ENOSPC ? "the store's disk is full"
+                                       : "the store could not commit",
                        &diag);
         goto done;
     }

@@ -34,6 +34,9 @@ int fs_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi);
 int fs_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi);
 int fs_op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi);
 int fs_op_statfs(const char *path, struct statvfs *st);
+/* mknod: a regular file is made as a temporary file (fs_op_create); anything else is
+ * refused (EPERM). */
+int fs_op_mknod(const char *path, mode_t mode, dev_t dev);
 /* mkdir; symlink and link; rmdir: the tree's shape is the table's (EPERM). */
 int fs_op_refuse(const char *path, mode_t mode);
 int fs_op_refuse2(const char *a, const char *b);

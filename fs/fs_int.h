@@ -219,6 +219,7 @@ struct fs_perm {
 
 struct fs_ctx;
 struct fs_handle;
+struct fs_dir_time;
 
 /* Reads the kept entries (a missing file is none). Before serving; not thread-safe. */
 int fs_perm_load(struct fs_ctx *c);
@@ -251,18 +252,19 @@ struct fs_ctx {
     pthread_mutex_t apply_mu; /* serialises changes (see the top of this file) */
 
     pthread_mutex_t mu;
-    struct fs_snap *snap;      /* mu: the served state */
-    struct fs_temp *temps;     /* mu */
-    struct fs_perm *perms;     /* mu: modes and owners set with chmod and chown */
-    struct fs_handle *handles; /* mu: open files (fs_handle.c); any left at unmount are freed */
-    size_t temp_bytes;         /* mu */
-    size_t temp_count;         /* mu */
-    struct fs_log events;      /* mu */
-    struct fs_log errors;      /* mu */
-    uint64_t changes;          /* mu: accepted changes since the start */
-    char refused_wt[41];       /* apply_mu: the last refused external head, reported once */
-    int served_is_head;        /* apply_mu: the served snapshot's files are main's */
-    char *refused_wt_sig;      /* apply_mu: signature of the last refused work-tree edit */
+    struct fs_snap *snap;          /* mu: the served state */
+    struct fs_temp *temps;         /* mu */
+    struct fs_dir_time *dir_times; /* mu: fs_temp.c, when temporary files last changed */
+    struct fs_perm *perms;         /* mu: modes and owners set with chmod and chown */
+    struct fs_handle *handles;     /* mu: open files (fs_handle.c); any left at unmount are freed */
+    size_t temp_bytes;             /* mu */
+    size_t temp_count;             /* mu */
+    struct fs_log events;          /* mu */
+    struct fs_log errors;          /* mu */
+    uint64_t changes;              /* mu: accepted changes since the start */
+    char refused_wt[41];           /* apply_mu: the last refused external head, reported once */
+    int served_is_head;            /* apply_mu: the served snapshot's files are main's */
+    char *refused_wt_sig;          /* apply_mu: signature of the last refused work-tree edit */
 
     int watch_fd; /* inotify descriptor, -1 when none */
     int stop_fd;  /* eventfd that stops the watcher */
@@ -465,7 +467,10 @@ int fs_temp_truncate(struct fs_ctx *c, struct fs_temp *t, size_t len);
 int fs_temp_write(struct fs_ctx *c, struct fs_temp *t, const char *buf, size_t size, off_t off,
                   int append);
 /* Gives T (linked, no other file of that name) the name DIR/NAME: 0 or -ENOMEM. */
-int fs_temp_rename(struct fs_temp *t, const char *dir, const char *name);
+int fs_temp_rename(struct fs_ctx *c, struct fs_temp *t, const char *dir, const char *name);
+/* Moves *MTIME forward to when a temporary file was last made, removed or renamed in DIR
+ * (a directory's mtime changes with its entries, which editors and make look at). */
+void fs_temp_dir_mtime(struct fs_ctx *c, const char *dir, struct timespec *mtime);
 /* Calls FN(ARG, name) for every temporary file of directory DIR. */
 void fs_temp_list(struct fs_ctx *c, const char *dir, fs_list_fn fn, void *arg);
 

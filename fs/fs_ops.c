@@ -3,6 +3,7 @@
  * rename, chmod, chown, utimens, statfs, and the refusals (mkdir, rmdir, symlink, link).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,10 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
             if ((rc = fs_generate(c, &w, &buf, &size)) < 0)
                 return rc;
             free(buf);
+        } else if (S_ISDIR(w.e->mode)) {
+            pthread_mutex_lock(&c->mu);
+            fs_temp_dir_mtime(c, path[0] == '/' ? path + 1 : path, &mt);
+            pthread_mutex_unlock(&c->mu);
         }
         fs_stat_fill(c, st, w.e->mode, size, &mt);
         fs_perm_of(c, path[0] == '/' ? path + 1 : path, &st->st_mode, &st->st_uid, &st->st_gid);
@@ -244,7 +249,7 @@ int fs_op_rename(const char *from, const char *to, unsigned int flags)
         }
         if (tt != NULL)
             fs_temp_unlink(c, tt);
-        rc = fs_temp_rename(tf, wt.dir, wt.name);
+        rc = fs_temp_rename(c, tf, wt.dir, wt.name);
         pthread_mutex_unlock(&c->mu);
         return rc;
     }
@@ -394,7 +399,11 @@ int fs_op_utimens(const char *path, const struct timespec tv[2], struct fuse_fil
     pthread_mutex_unlock(&c->mu);
     if (t == NULL && w.e == NULL)
         return -ENOENT;
-    return 0; /* the tree's times are those of the state they show */
+    /* The tree's times are those of the state they show: setting them would succeed and
+     * change nothing, so it is refused (asking for no change at all is no change). */
+    if (t == NULL && !(tv[0].tv_nsec == UTIME_OMIT && tv[1].tv_nsec == UTIME_OMIT))
+        return -EPERM;
+    return 0;
 }
 
 int fs_op_statfs(const char *path, struct statvfs *st)
@@ -405,6 +414,26 @@ int fs_op_statfs(const char *path, struct statvfs *st)
     st->f_frsize = 4096;
     st->f_namemax = FS_NAME_MAX;
     return 0;
+}
+
+int fs_op_mknod(const char *path, mode_t mode, dev_t dev)
+{
+    struct fuse_file_info fi = {.flags = O_WRONLY | O_CREAT | O_EXCL};
+    int rc;
+
+    (void)dev;
+    /* A regular file is a temporary file made as create(2) makes it; FIFOs, sockets and
+     * devices have no place in the tree. */
+    if (!S_ISREG(mode)) {
+        fs_error(fs_ctx_get(),
+                 "refused making %s (EPERM) by uid %lu: FIFOs, sockets and device files cannot be "
+                 "made",
+                 path + 1, (unsigned long)fuse_get_context()->uid);
+        return -EPERM;
+    }
+    if ((rc = fs_op_create(path, mode, &fi)) < 0)
+        return rc;
+    return fs_op_release(path, &fi);
 }
 
 int fs_op_refuse(const char *path, mode_t mode)

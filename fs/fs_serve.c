@@ -49,6 +49,7 @@ static const struct fuse_operations fs_ops = {
     .chown = fs_op_chown,
     .utimens = fs_op_utimens,
     .statfs = fs_op_statfs,
+    .mknod = fs_op_mknod,
     .mkdir = fs_op_refuse,
     .rmdir = fs_op_rmdir,
     .symlink = fs_op_refuse2,

@@ -19,6 +19,43 @@ struct fs_temp *fs_temp_find(struct fs_ctx *c, const char *dir, const char *name
     return NULL;
 }
 
+/* When a temporary file was last made, removed or renamed in each directory. */
+struct fs_dir_time {
+    struct fs_dir_time *next;
+    struct timespec mtime;
+    char dir[];
+};
+
+/* Records that DIR's entries changed now (best effort: out of memory, its time stays). */
+static void fs_temp_dir_touch(struct fs_ctx *c, const char *dir)
+{
+    struct fs_dir_time *d;
+    size_t n = strlen(dir) + 1;
+
+    for (d = c->dir_times; d != NULL; d = d->next)
+        if (strcmp(d->dir, dir) == 0)
+            break;
+    if (d == NULL) {
+        if ((d = malloc(sizeof(*d) + n)) == NULL)
+            return;
+        memcpy(d->dir, dir, n);
+        d->next = c->dir_times;
+        c->dir_times = d;
+    }
+    clock_gettime(CLOCK_REALTIME, &d->mtime);
+}
+
+void fs_temp_dir_mtime(struct fs_ctx *c, const char *dir, struct timespec *mtime)
+{
+    for (const struct fs_dir_time *d = c->dir_times; d != NULL; d = d->next)
+        if (strcmp(d->dir, dir) == 0) {
+            if (d->mtime.tv_sec > mtime->tv_sec ||
+                (d->mtime.tv_sec == mtime->tv_sec && d->mtime.tv_nsec > mtime->tv_nsec))
+                *mtime = d->mtime;
+            return;
+        }
+}
+
 static void fs_temp_free(struct fs_temp *t)
 {
     free(t->dir);
@@ -31,6 +68,8 @@ void fs_temp_unlink(struct fs_ctx *c, struct fs_temp *t)
 {
     struct fs_temp **pp;
 
+    if (t->linked)
+        fs_temp_dir_touch(c, t->dir);
     t->linked = 0;
     for (pp = &c->temps; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == t) {
@@ -115,6 +154,7 @@ int fs_temp_make(struct fs_ctx *c, struct fs_temp **out, const char *dir, const 
     t->next = c->temps;
     c->temps = t;
     c->temp_count++;
+    fs_temp_dir_touch(c, dir);
     if ((rc = fs_temp_truncate(c, t, len)) < 0) {
         fs_temp_unlink(c, t);
         return rc;
@@ -139,6 +179,11 @@ void fs_temp_free_all(struct fs_ctx *c)
         c->temps = t->next;
         fs_temp_free(t);
     }
+    while (c->dir_times != NULL) {
+        struct fs_dir_time *d = c->dir_times;
+        c->dir_times = d->next;
+        free(d);
+    }
 }
 
 int fs_temp_write(struct fs_ctx *c, struct fs_temp *t, const char *buf, size_t size, off_t off,
@@ -157,7 +202,7 @@ int fs_temp_write(struct fs_ctx *c, struct fs_temp *t, const char *buf, size_t s
     return (int)size;
 }
 
-int fs_temp_rename(struct fs_temp *t, const char *dir, const char *name)
+int fs_temp_rename(struct fs_ctx *c, struct fs_temp *t, const char *dir, const char *name)
 {
     char *nd = strdup(dir), *nn = strdup(name);
 
@@ -166,6 +211,8 @@ int fs_temp_rename(struct fs_temp *t, const char *dir, const char *name)
         free(nn);
         return -ENOMEM;
     }
+    fs_temp_dir_touch(c, t->dir);
+    fs_temp_dir_touch(c, dir);
     free(t->dir);
     free(t->name);
     t->dir = nd;

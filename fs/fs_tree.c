@@ -34,8 +34,8 @@ static const char fs_readme[] =
     "  images/ID/           built images: manifest.json, image, build.log\n"
     "\n"
     "A write is applied when the file is closed: close(2) returns its error (EINVAL,\n"
-    "EACCES, ENOENT, EFBIG) and `errors` says why. Every accepted change is one git commit\n"
-    "in the store, authored by the writer.\n";
+    "EACCES, ENOENT, EFBIG, ENOSPC) and `errors` says why. Every accepted change is one\n"
+    "git commit in the store, authored by the writer.\n";
 
 static int fs_gen_readme(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                          FILE *out)
