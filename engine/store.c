@@ -132,7 +132,9 @@ int engine_store_init(struct engine_store **out, const char *dir,
                                      "init: %s exists and is not empty; a new store needs a new "
                                      "or empty directory",
                                      dir);
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+    /* The store holds the credentials' salted hashes (and images carrying them): its owner's
+     * alone, whatever the umask. */
+    if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || chmod(dir, 0700) < 0)
         return store_err(diag, dir, -errno, "init: creating %s: %s", dir, strerror(errno));
     if ((error = store_new(&s, dir, diag)) < 0)
         return error;

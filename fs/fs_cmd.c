@@ -82,6 +82,7 @@ int fs_cmd_init(int argc, char **argv)
     if (from == NULL)
         return engine_cmd_usage(&cmd, "expected --from=TOPOLOGY (or - for standard input)");
     dir = argv[optind];
+    umask(077); /* the store's files and objects: its owner's alone (fs/MOUNT.md) */
     if (fs_read_file(&file[FS_FILE_TOPOLOGY], from, FS_TOPOLOGY_MAX, &cmd) < 0) {
         if (file[FS_FILE_TOPOLOGY].data == NULL)
             fprintf(stderr, "unisec init: cannot read the topology %s\n", from);
@@ -253,6 +254,33 @@ struct fs_mount_opts {
     char *log;      /* -o log=FILE (owned) */
 };
 
+/*
+ * The store holds the credentials' salted hashes, in its work tree, its git objects and the
+ * images with an internal PDP: nobody but its owner may read it. What the daemon makes is
+ * made so (umask; the image cache is made now, before anything is built into it), and a store
+ * made before (or opened up since) is closed again, saying so.
+ */
+static void fs_store_private(const struct fs_ctx *c)
+{
+    const char *dirs[] = {c->store_dir, c->image_dir};
+    struct stat st;
+
+    umask(077);
+    if (mkdir(c->image_dir, 0700) < 0 && errno != EEXIST)
+        fprintf(stderr, "unisec mount: cannot make the image cache %s: %s\n", c->image_dir,
+                strerror(errno));
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        if (stat(dirs[i], &st) < 0 || (st.st_mode & 077) == 0)
+            continue;
+        if (chmod(dirs[i], st.st_mode & 0700) < 0)
+            fprintf(stderr, "unisec mount: %s is readable by others and chmod failed: %s\n",
+                    dirs[i], strerror(errno));
+        else
+            fprintf(stderr, "unisec mount: %s was open to others (mode %04o): made %04o\n", dirs[i],
+                    (unsigned)(st.st_mode & 07777), (unsigned)(st.st_mode & 0700));
+    }
+}
+
 /* The core of `unisec mount` and of the mount helper. */
 static int fs_mount_run(const char *store, const char *mountpoint, const struct fs_mount_opts *mo,
                         const char *fuse_opts, const char *log_path)
@@ -273,6 +301,7 @@ static int fs_mount_run(const char *store, const char *mountpoint, const struct 
         fs_ctx_close(&c);
         return 1;
     }
+    fs_store_private(&c);
     /* In the foreground the log is stderr unless one was named. */
     if (log_path == NULL && !mo->foreground) {
         if (asprintf(&log_default, "%s/.git/unisec.log", c.store_dir) < 0) {

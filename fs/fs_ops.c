@@ -43,6 +43,23 @@ static void fs_stat_fill(struct fs_ctx *c, struct stat *st, mode_t mode, size_t 
     st->st_atim = st->st_mtim = st->st_ctim = *mtime;
 }
 
+/* An image with an internal PDP carries the credentials' salted hashes: images/ID/image may
+ * be read by those who may read policy/credentials (its owner, group and read bits), no one
+ * else. */
+static void fs_image_perm(struct fs_ctx *c, struct stat *st)
+{
+    struct fs_where w;
+    mode_t mode;
+
+    if (fs_resolve(c, "/policy/credentials", &w) < 0 || w.e == NULL) {
+        st->st_mode &= ~(mode_t)0077;
+        return;
+    }
+    mode = w.e->mode;
+    fs_perm_of(c, "policy/credentials", &mode, &st->st_uid, &st->st_gid);
+    st->st_mode = (st->st_mode & ~(mode_t)07777) | (mode & 0444);
+}
+
 int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
     struct fs_ctx *c = fs_ctx_get();
@@ -90,6 +107,8 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
         }
         fs_stat_fill(c, st, w.e->mode, size, &mt);
         fs_perm_of(c, path[0] == '/' ? path + 1 : path, &st->st_mode, &st->st_uid, &st->st_gid);
+        if (strcmp(w.e->pattern, "images/*/image") == 0)
+            fs_image_perm(c, st);
         return 0;
     }
     pthread_mutex_lock(&c->mu);
