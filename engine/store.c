@@ -17,6 +17,11 @@ static void store_once_init(void)
 {
     /* Objects, refs and the index are fsync'd by libgit2 itself; the work tree is ours. */
     git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+    /* libgit2 keeps the commits and trees it read or wrote in an object cache of up to
+     * 256 MiB: each change adds some, so a long-running daemon grew by about 1 KiB per change
+     * (a smaller bound still grew). The store reads few objects per change, from the page
+     * cache: no object cache at all. */
+    git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
 }
 
 static int store_new(struct engine_store **out, const char *dir, struct engine_diag *diag)

@@ -624,9 +624,21 @@ static void fs_external_locked(struct fs_ctx *c)
 
 void fs_apply_external(struct fs_ctx *c)
 {
+    struct fs_snap *s;
+    size_t before, after;
+
     pthread_mutex_lock(&c->apply_mu);
+    s = fs_snap_get(c);
+    before = fs_snap_bytes(s);
+    fs_snap_put(c, s);
     fs_external_locked(c);
+    s = fs_snap_get(c);
+    after = fs_snap_bytes(s);
+    fs_snap_put(c, s);
     pthread_mutex_unlock(&c->apply_mu);
+    /* The look compared the store's files with the served ones, copies of their size freed
+     * in this thread's arena. */
+    fs_memory_trim(before > after ? before : after);
 }
 
 /* ---- the orchestrator's deployment records ---- */

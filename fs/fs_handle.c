@@ -11,12 +11,16 @@
 
 void fs_handle_free(struct fs_handle *h)
 {
+    size_t cap;
+
     if (h == NULL)
         return;
+    cap = h->cap;
     pthread_mutex_destroy(&h->mu);
     free(h->buf);
     free(h->path);
     free(h);
+    fs_memory_trim(cap);
 }
 
 struct fs_handle *fs_handle_new(enum fs_handle_kind kind, const char *path,

@@ -278,6 +278,14 @@ void fs_snap_put(struct fs_ctx *c, struct fs_snap *s);
 /* Frees a snapshot nobody else holds (refs must be 0 or 1). */
 void fs_snap_free(struct fs_snap *s);
 
+/* After FREED bytes of one file were freed: from FS_TRIM_MIN on, the memory glibc keeps is
+ * given back to the system (malloc_trim), so that a large file does not leave the daemon at
+ * its peak. */
+#define FS_TRIM_MIN (1u << 20)
+void fs_memory_trim(size_t freed);
+/* The size of S's files together. */
+size_t fs_snap_bytes(const struct fs_snap *s);
+
 /* Appends to events / errors (and errors to the daemon log too). Thread-safe (takes mu). */
 void fs_event(struct fs_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fs_error(struct fs_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,5 +1,6 @@
 /* fs_state.c — the served state: snapshots of the store's files, checked as a whole. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,10 +100,30 @@ void fs_policy_put(struct fs_policy *p)
     free(p);
 }
 
+void fs_memory_trim(size_t freed)
+{
+    /* glibc keeps freed memory in the arena of the thread that used it (each FUSE thread may
+     * have its own): after a large file, give it back, or the daemon keeps its peak. */
+    if (freed >= FS_TRIM_MIN)
+        malloc_trim(0);
+}
+
+size_t fs_snap_bytes(const struct fs_snap *s)
+{
+    size_t bytes = 0;
+
+    for (int f = 0; f < FS_FILE_N; f++)
+        bytes += s->file[f].len;
+    return bytes;
+}
+
 void fs_snap_free(struct fs_snap *s)
 {
+    size_t bytes;
+
     if (s == NULL)
         return;
+    bytes = fs_snap_bytes(s);
     for (int f = 0; f < FS_FILE_N; f++)
         fs_text_free(&s->file[f]);
     fs_policy_put(s->policy);
@@ -112,6 +133,7 @@ void fs_snap_free(struct fs_snap *s)
     fs_model_put(s->model);
     pthread_mutex_destroy(&s->derive_mu);
     free(s);
+    fs_memory_trim(bytes);
 }
 
 static int fs_same_text(const struct fs_text *a, const struct fs_text *b)

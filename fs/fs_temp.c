@@ -58,10 +58,13 @@ void fs_temp_dir_mtime(struct fs_ctx *c, const char *dir, struct timespec *mtime
 
 static void fs_temp_free(struct fs_temp *t)
 {
+    size_t cap = t->cap;
+
     free(t->dir);
     free(t->name);
     free(t->body.data);
     free(t);
+    fs_memory_trim(cap);
 }
 
 void fs_temp_unlink(struct fs_ctx *c, struct fs_temp *t)
