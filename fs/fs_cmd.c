@@ -257,16 +257,15 @@ struct fs_mount_opts {
 
 /*
  * The store holds the credentials' salted hashes, in its work tree, its git objects and the
- * images with an internal PDP: nobody but its owner may read it. What the daemon makes is
- * made so (umask; the image cache is made now, before anything is built into it), and a store
- * made before (or opened up since) is closed again, saying so.
+ * images with an internal PDP: nobody but its owner may enter it. The image cache is made
+ * now, before anything is built into it, and a store made before (or opened up since) is
+ * closed again, saying so. (The daemon's umask stays: instances' files are made under it.)
  */
 static void fs_store_private(const struct fs_ctx *c)
 {
     const char *dirs[] = {c->store_dir, c->image_dir};
     struct stat st;
 
-    umask(077);
     if (mkdir(c->image_dir, 0700) < 0 && errno != EEXIST)
         fprintf(stderr, "unisec mount: cannot make the image cache %s: %s\n", c->image_dir,
                 strerror(errno));
