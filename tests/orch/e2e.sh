@@ -200,6 +200,8 @@ echo "under load: ${done:-?} requests, ${failed:-?} failed, ${non2xx:-0} non-2xx
 check "ab completed requests" test "${done:-0}" -gt 0
 check "no request failed during the flips and pushes" test "${failed:-1}" = 0
 check "no request was answered other than 200" test "${non2xx:-0}" = 0
+# What the probe beside ab saw that was not 200 (code, body, the last event), to tell why.
+[ ! -s "$T/probe.out" ] || { echo "the probe's answers other than 200:"; head -20 "$T/probe.out"; }
 check "the second client was answered 200 each time" test ! -s "$T/probe.out"
 check "40 level flips and 20 pushes were deployed" sh -c "[ \$($GIT log --format=%s | grep -c '^deploy: web') -ge 60 ]"
 
