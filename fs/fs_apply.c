@@ -59,6 +59,7 @@ static int fs_refuse(struct fs_ctx *c, const char *path, uid_t uid, int rc, cons
     }
     if (engine_store_author_from_uid(&who, uid) < 0)
         snprintf(who.name, sizeof(who.name), "uid-%lu", (unsigned long)uid);
+    fs_count(&c->refusals[FS_SRC_MOUNT]);
     fs_error(c, "refused %s (%s) written by %s: %s%s%s", path, fs_errno_name(rc), who.name,
              why != NULL ? why : "", why != NULL && text != NULL ? ": " : "",
              text != NULL ? text : "");
@@ -358,8 +359,10 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
     snprintf(ns->head, sizeof(ns->head), "%s", id[0] ? id : cur->head);
     fs_install(c, ns);
     ns = NULL;
-    if (id[0])
+    if (id[0]) {
+        fs_count(&c->commits[FS_SRC_MOUNT]);
         fs_event(c, "commit %.12s by %s: %s", id, who.name, msg);
+    }
 
 done:
     pthread_mutex_unlock(&c->apply_mu);
@@ -423,6 +426,7 @@ static void fs_external_head(struct fs_ctx *c, const char *id, const char *from)
         fs_install(c, ns);
         c->served_is_head = 1;
         c->refused_wt[0] = '\0';
+        fs_count(&c->commits[FS_SRC_EXTERNAL]);
         fs_event(c, "external commit %.12s by %s applied: %s", id, hi.author, hi.summary);
         goto out;
     }
@@ -438,6 +442,7 @@ static void fs_external_head(struct fs_ctx *c, const char *id, const char *from)
                  id, hi.author, hi.summary, text != NULL ? text : "invalid", cur->head);
         fs_snap_put(c, cur);
         snprintf(c->refused_wt, sizeof(c->refused_wt), "%s", id);
+        fs_count(&c->refusals[FS_SRC_EXTERNAL]);
     }
     c->served_is_head = 0; /* main holds the refused commit; the last good state is served */
 out:
@@ -560,6 +565,7 @@ static void fs_external_worktree(struct fs_ctx *c)
                  paths, text != NULL ? text : "invalid", cur->head, paths);
         free(c->refused_wt_sig);
         c->refused_wt_sig = strdup(sig);
+        fs_count(&c->refusals[FS_SRC_WORKTREE]);
         goto out;
     }
     if (engine_store_author_from_uid(&who, owner) < 0 ||
@@ -584,8 +590,10 @@ static void fs_external_worktree(struct fs_ctx *c)
     ns = NULL;
     free(c->refused_wt_sig);
     c->refused_wt_sig = NULL;
-    if (id[0])
+    if (id[0]) {
+        fs_count(&c->commits[FS_SRC_WORKTREE]);
         fs_event(c, "commit %.12s by %s: %s", id, who.name, msg);
+    }
 
 out:
     free(msg);
@@ -679,6 +687,7 @@ int fs_apply_record(struct fs_ctx *c, const char *node, const char *text, size_t
                  why != NULL ? why : strerror(-rc));
         free(why);
     } else if (id[0]) {
+        fs_count(&c->commits[FS_SRC_DEPLOY]);
         fs_event(c, "%s: deployment recorded as commit %.12s", node, id);
     }
     engine_diag_free(&diag);

@@ -231,6 +231,23 @@ const struct fs_perm *fs_perm_find(const struct fs_ctx *c, const char *path);
  * written down; the log says so). */
 int fs_perm_set(struct fs_ctx *c, const char *path, mode_t mode, uid_t uid, gid_t gid);
 
+/* ---- counts for the `metrics` file (fs_metrics.c) ---- */
+
+/* Where a change came from. */
+enum fs_source {
+    FS_SRC_MOUNT,    /* a write, rename or truncate through the mount */
+    FS_SRC_WORKTREE, /* an edit of the store's work tree */
+    FS_SRC_EXTERNAL, /* a commit made on main outside the mount */
+    FS_SRC_DEPLOY,   /* the orchestrator's deployment record */
+    FS_SRC_N,
+};
+
+/* Adds one to *COUNTER (any thread). */
+static inline void fs_count(uint64_t *counter)
+{
+    __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
 /* ---- the daemon ---- */
 
 struct fs_ctx {
@@ -265,6 +282,10 @@ struct fs_ctx {
     char refused_wt[41];           /* apply_mu: the last refused external head, reported once */
     int served_is_head;            /* apply_mu: the served snapshot's files are main's */
     char *refused_wt_sig;          /* apply_mu: signature of the last refused work-tree edit */
+
+    /* atomic (fs_count): commits made, and changes refused (none for DEPLOY), by source */
+    uint64_t commits[FS_SRC_N];
+    uint64_t refusals[FS_SRC_N];
 
     int watch_fd; /* inotify descriptor, -1 when none */
     int stop_fd;  /* eventfd that stops the watcher */
@@ -386,6 +407,10 @@ struct fs_where {
 #define FS_GEN_FAILED 1
 typedef int (*fs_gen_fn)(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                          FILE *out);
+
+/* The `metrics` file: C's counts and the orchestrator's, in Prometheus' text format
+ * (fs_metrics.c; an fs_gen_fn of the tree). */
+int fs_gen_metrics(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w, FILE *out);
 
 /* What a write to a file of the tree changes. */
 enum fs_write {

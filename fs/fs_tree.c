@@ -28,6 +28,7 @@ static const char fs_readme[] =
     "  events               what happens, as it happens (tail -f events)\n"
     "  errors               the latest refused changes and why\n"
     "  settle               blocks until pending work has converged, then says so\n"
+    "  metrics              counts in Prometheus' text format (commits, builds, swaps, ...)\n"
     "  tosca/               derived: unitosca.yaml, tosca.yaml, p_so.json, p_ug.json,\n"
     "                       topology.dot (regenerated with every accepted change)\n"
     "  nodes/NODE/image     symlink to the image NODE runs, images/ID\n"
@@ -306,6 +307,7 @@ static const struct fs_entry fs_tree[] = {
     {.pattern = "events", .mode = S_IFREG | 0444, .live = FS_LIVE_EVENTS},
     {.pattern = "errors", .mode = S_IFREG | 0444, .live = FS_LIVE_ERRORS},
     {.pattern = "settle", .mode = S_IFREG | 0444, .gen = fs_gen_settle, .at_open = 1},
+    {.pattern = "metrics", .mode = S_IFREG | 0444, .gen = fs_gen_metrics},
     {.pattern = "nodes", .mode = S_IFDIR | 0555},
     {.pattern = "nodes/*", .mode = S_IFDIR | 0755, .temp_dir = 1},
     {.pattern = "nodes/*/security_level",

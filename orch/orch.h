@@ -114,6 +114,35 @@ int orch_node_image(struct orch *o, const char *node, char id[41]);
 /* NODE's console output (the last bytes kept) into OUT. -ENOENT for an unknown node. */
 int orch_console(struct orch *o, const char *node, FILE *out);
 
+/* Counts of what the orchestrator did since it was made, for the mount's `metrics` file.
+ * A histogram counts observations (seconds) at most each bound of orch_hist_bounds (cumulative,
+ * as Prometheus has it); COUNT and SUM cover them all. */
+#define ORCH_HIST_N 12
+extern const double orch_hist_bounds[ORCH_HIST_N];
+struct orch_hist {
+    uint64_t le[ORCH_HIST_N];
+    uint64_t count;
+    double sum;
+};
+
+enum orch_build_kind { ORCH_BUILD_CHANGE, ORCH_BUILD_PROACTIVE, ORCH_BUILD_KINDS };
+
+struct orch_metrics {
+    uint64_t builds[ORCH_BUILD_KINDS];        /* images compiled (a cache hit is not a build) */
+    uint64_t builds_failed[ORCH_BUILD_KINDS]; /* images that failed to build */
+    struct orch_hist build_seconds;           /* a change's build of one image, compiled */
+    uint64_t starts;                          /* first instances of a node that became ready */
+    uint64_t swaps;                           /* new instances swapped in for a running one */
+    uint64_t start_failures;                  /* instances that never became ready */
+    uint64_t restarts;             /* restarts after a crash or hang (the supervisor's count) */
+    uint64_t pushes;               /* policy blobs pushed to a running instance */
+    uint64_t pushes_failed;        /* refused or not acknowledged in time */
+    struct orch_hist push_seconds; /* from a push to its acknowledgement */
+};
+
+/* A copy of O's counts into OUT. */
+void orch_metrics(struct orch *o, struct orch_metrics *out);
+
 /* The directory images are kept in (borrowed). */
 const char *orch_image_dir(const struct orch *o);
 

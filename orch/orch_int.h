@@ -175,7 +175,8 @@ struct orch {
     struct orch_built *built; /* mu: the images built so far, by spec */
     size_t nbuilt, capbuilt;
     size_t nnodes, cap;
-    int stop; /* mu */
+    int stop;              /* mu */
+    struct orch_metrics m; /* mu: counts (orch_metrics.c), restarts aside */
     pthread_t rec, pro;
     int threads;
 };
@@ -240,6 +241,13 @@ int orch_built_find(struct orch *o, const uint8_t key[ENGINE_SHA256_LEN],
 
 /* mu held. Records that KEY was built as ID (a later build of the same key replaces it). */
 void orch_built_add(struct orch *o, const uint8_t key[ENGINE_SHA256_LEN], const char *id);
+
+/* ---- orch_metrics.c: counts ---- */
+
+/* mu held. Adds SECONDS to H. */
+void orch_hist_observe(struct orch_hist *h, double seconds);
+/* Seconds on the monotonic clock, to time a step. */
+double orch_clock(void);
 
 /* ---- the threads (ARG is the orchestrator) ---- */
 

@@ -55,6 +55,10 @@ void *orch_proactive_main(void *arg)
                     built++;
                 }
             }
+            pthread_mutex_lock(&o->mu);
+            o->m.builds[ORCH_BUILD_PROACTIVE] += built;
+            o->m.builds_failed[ORCH_BUILD_PROACTIVE] += failed;
+            pthread_mutex_unlock(&o->mu);
             if (built || failed)
                 orch_event(o,
                            "proactive generation: %zu images built, %zu already there, %zu "

@@ -104,12 +104,18 @@ static int orch_push(struct orch *o, const char *node, const struct orch_blob *b
     const struct orch_node *n = orch_node_get(o, node, 0);
     a.seq = n ? n->seq : 0;
     pthread_mutex_unlock(&o->mu);
+    double t0 = orch_clock();
     if ((r = sup_policy_push(o->sup, node, b->data, b->len, b->version, d)) < 0)
         return r;
     orch_event(o, "%s: policy %s v%" PRIu64 " pushed (%zu bytes)", node, b->name, b->version,
                b->len);
     pthread_mutex_lock(&o->mu);
     r = orch_wait(o, node, ORCH_ACK_MS, orch_ack_done, &a);
+    o->m.pushes++;
+    if (r == 0)
+        orch_hist_observe(&o->m.push_seconds, orch_clock() - t0);
+    else if (r != -EINTR)
+        o->m.pushes_failed++;
     pthread_mutex_unlock(&o->mu);
     if (r == -ETIMEDOUT)
         engine_diag_add(d, node, 0, 0, "policy v%" PRIu64 " was not acknowledged in %d ms",
@@ -156,6 +162,10 @@ static int orch_start(struct orch *o, const struct orch_want_node *wn, const str
     char why[512];
     n = orch_node_get(o, wn->name, 0);
     orch_copy(why, sizeof(why), n ? n->sup.why : "");
+    if (r == 0)
+        (*(exists ? &o->m.swaps : &o->m.starts))++;
+    else if (r != -EINTR)
+        o->m.start_failures++;
     pthread_mutex_unlock(&o->mu);
     if (r == -ETIMEDOUT)
         return engine_diag_add(d, wn->name, 0, 0, "image %.12s did not become ready in %d ms", id,
@@ -219,12 +229,18 @@ static int orch_node_reconcile(struct orch *o, const struct orch_want *w,
         if (asprintf(&res.dir, "%s/%s", o->image_dir, res.id) < 0)
             res.dir = NULL, r = -ENOMEM;
     } else if ((b = orch_pass_builder(o, pass)) != NULL) {
+        double t0 = orch_clock();
         r = builder_build(b, &spec, 1, o->image_dir, &res, &d);
-        if (r == 0) {
-            pthread_mutex_lock(&o->mu);
+        pthread_mutex_lock(&o->mu);
+        if (r == 0)
             orch_built_add(o, key, res.id);
-            pthread_mutex_unlock(&o->mu);
+        if (r < 0) {
+            o->m.builds_failed[ORCH_BUILD_CHANGE]++;
+        } else if (!res.cached) {
+            o->m.builds[ORCH_BUILD_CHANGE]++;
+            orch_hist_observe(&o->m.build_seconds, orch_clock() - t0);
         }
+        pthread_mutex_unlock(&o->mu);
         if (r == 0 && !res.cached)
             orch_event(o, "%s: built image %.12s (%s, %zu bytes)", wn->name, res.id, lv->level,
                        res.size);
