@@ -102,6 +102,11 @@ struct engine_topology_node {
     const char *const *levels; /* the levels it declares; levels[0] is "default" */
     size_t nprops;
     const struct engine_topology_prop *props; /* its scalar properties, sorted by name */
+    /* Placement (TOPOLOGY.md section 1.10): for a unikernel node, the tosca.nodes.Compute node
+     * its `host` requirement names and that host's address; for a Compute node, NULL and its
+     * own address (attribute private_address). NULL when there is none. */
+    const char *host;
+    const char *address;
 };
 
 size_t engine_topology_node_count(const struct engine_topology *t);
@@ -260,7 +265,9 @@ struct engine_topology_plan {
     size_t nimages;
     const struct engine_topology_image *images; /* one per level, in the node's level order */
     size_t nports;
-    const int *ports; /* listening ports, ascending (from properties marked listen) */
+    const int *ports;    /* listening ports, ascending (from properties marked listen) */
+    const char *host;    /* the Compute node it is placed on, or NULL (no hosts declared) */
+    const char *address; /* that host's address (where it listens), or NULL */
 };
 
 /* The interpreters' result for one (topology, state, target). Opaque. */

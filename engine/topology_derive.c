@@ -426,6 +426,9 @@ static int topo_derive_plan(struct engine_topology_derived *x, const struct engi
     memcpy(pp, ports, (size_t)np * sizeof(*pp));
     p->ports = pp;
     p->nports = (size_t)np;
+    if ((n->pub.host != NULL && (p->host = topo_arena_strdup(&x->a, n->pub.host)) == NULL) ||
+        (n->pub.address != NULL && (p->address = topo_arena_strdup(&x->a, n->pub.address)) == NULL))
+        return -ENOMEM;
     return bad;
 }
 
@@ -486,6 +489,8 @@ static int topo_derive(struct engine_topology_derived **out, const struct engine
             goto fail;
         bad |= r;
     }
+    if (!bad)
+        bad = topo_place_ports_check(t, x, d);
     if (bad) {
         r = -EINVAL;
         goto fail;

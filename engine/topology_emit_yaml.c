@@ -65,7 +65,7 @@ static void topo_yaml_head(FILE *f, const struct topo_emit *e, const char *what)
 }
 
 /* The node's scalar properties that have a value, then security_level: LEVEL when LEVEL is
- * not NULL, at INDENT. */
+ * not NULL, then a host's private_address, at INDENT. */
 static void topo_yaml_node_props(FILE *f, const struct topo_emit *e, size_t node, const char *level,
                                  int indent)
 {
@@ -82,11 +82,16 @@ static void topo_yaml_node_props(FILE *f, const struct topo_emit *e, size_t node
         topo_yaml_value(f, n->props[p].type, v);
         fputc('\n', f);
     }
-    if (level == NULL)
-        return;
-    if (!any)
-        fprintf(f, "%*sproperties:\n", indent, "");
-    fprintf(f, "%*ssecurity_level: %s\n", indent + 2, "", level);
+    if (level != NULL) {
+        if (!any)
+            fprintf(f, "%*sproperties:\n", indent, "");
+        fprintf(f, "%*ssecurity_level: %s\n", indent + 2, "", level);
+    }
+    if (n->pub.address != NULL && n->pub.host == NULL) { /* a host keeps its address */
+        fprintf(f, "%*sattributes:\n%*sprivate_address: ", indent, "", indent + 2, "");
+        topo_yaml_str(f, n->pub.address);
+        fputc('\n', f);
+    }
 }
 
 /* The type of relationship template NAME, or NULL. */
@@ -403,11 +408,17 @@ static void topo_tosca_type_reqs(FILE *f, const struct topo_emit *e, size_t ti)
                 continue;
             }
             ep = topo_tosca_req_endpoint(t, e->x, ti, name);
-            fprintf(f,
-                    "      - %s:\n          capability: %s\n          relationship: %s\n"
-                    "          occurrences: [0, UNBOUNDED]\n",
-                    name, ep ? "tosca.capabilities.Endpoint" : "tosca.capabilities.Node",
-                    ep ? "tosca.relationships.ConnectsTo" : "tosca.relationships.DependsOn");
+            if (strcmp(name, "host") == 0 && t->nodes[i].pub.host != NULL) /* placement */
+                fputs("      - host:\n          capability: tosca.capabilities.Compute\n"
+                      "          node: tosca.nodes.Compute\n"
+                      "          relationship: tosca.relationships.HostedOn\n",
+                      f);
+            else
+                fprintf(f,
+                        "      - %s:\n          capability: %s\n          relationship: %s\n"
+                        "          occurrences: [0, UNBOUNDED]\n",
+                        name, ep ? "tosca.capabilities.Endpoint" : "tosca.capabilities.Node",
+                        ep ? "tosca.relationships.ConnectsTo" : "tosca.relationships.DependsOn");
         }
     }
 }

@@ -12,6 +12,7 @@
  *                         policies, outputs, substitution mappings, workflows
  *   topology_node.c       node templates
  *   topology_node_tosca.c a node template's TOSCA parts (capabilities, interfaces, ...)
+ *   topology_place.c      placement: hosts (tosca.nodes.Compute), `host` requirements, ports
  *   topology_defs.c       TOSCA types of every kind, the normative ones (tosca_normative.yaml)
  *   topology_propdef.c    property, attribute and input definitions
  *   topology_value.c      TOSCA values, constraints, intrinsic functions
@@ -187,9 +188,10 @@ struct topo_node {
     size_t nmls;
     struct topo_nreq *reqs;
     size_t nreqs;
-    char *fnset; /* per property: set by an intrinsic function kept for the orchestrator */
-    int tdef;    /* its type's TOSCA definition (index in engine_topology.tdefs), or -1 */
-    int runs;    /* realised by a unikernel: unisec runs it (else it is kept, not run) */
+    char *fnset;   /* per property: set by an intrinsic function kept for the orchestrator */
+    int tdef;      /* its type's TOSCA definition (index in engine_topology.tdefs), or -1 */
+    int runs;      /* realised by a unikernel: unisec runs it (else it is kept, not run) */
+    char *address; /* a Compute node's attribute private_address, or NULL */
     struct topo_pos pos;
 };
 
@@ -283,6 +285,18 @@ struct engine_topology {
     struct topo_group *groups;
     size_t ngroups;
 };
+
+/* ---- placement (topology_place.c) ---- */
+
+/* Places every unikernel node on the Compute node its `host` requirement names (sets the
+ * nodes' pub.host and pub.address), once requirements are linked. Errors in D. */
+int topo_nodes_place(struct engine_topology *t, struct engine_diag *d);
+
+/* Two plans of X placed on hosts that would listen on the same address and port: an error at
+ * the second node. */
+struct engine_topology_derived;
+int topo_place_ports_check(const struct engine_topology *t, const struct engine_topology_derived *x,
+                           struct engine_diag *d);
 
 /* ---- helpers shared by the topology's files (topology_util.c) ---- */
 

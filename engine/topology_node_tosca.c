@@ -128,7 +128,14 @@ static int topo_node_attrs(struct topo_ld *ld, struct topo_node *n, yaml_node_t 
             continue;
         }
         snprintf(what, sizeof(what), "node %s: attribute %s", n->name, name);
-        bad |= topo_value_check(ld, topo_ld_node(ld, p->value), pd, what);
+        yaml_node_t *v = topo_ld_node(ld, p->value);
+        int r = topo_value_check(ld, v, pd, what);
+        bad |= r;
+        /* A Compute node's address, for placement (topology_place.c checks it). */
+        if (r == 0 && strcmp(name, "private_address") == 0 && v->type == YAML_SCALAR_NODE &&
+            n->address == NULL &&
+            (n->address = topo_ld_strdup(ld, (char *)v->data.scalar.value)) == NULL)
+            return -ENOMEM;
     }
     return bad;
 }

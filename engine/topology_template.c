@@ -409,6 +409,9 @@ int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
     if ((r = topo_nodes_link(ld->t, ld->d)) == -ENOMEM)
         return r;
     bad |= r;
+    if (r == 0 && (r = topo_nodes_place(ld->t, ld->d)) == -ENOMEM)
+        return r;
+    bad |= r;
     if ((x = topo_ld_get(ld, tt, "groups")) != NULL && !topo_ld_empty(x)) {
         if (topo_ld_map(ld, x, "groups", NULL) < 0)
             return -EINVAL;

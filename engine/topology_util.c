@@ -218,6 +218,7 @@ static void topo_type_free(struct topo_type *ty)
 static void topo_node_free(struct topo_node *n)
 {
     free(n->name);
+    free(n->address);
     for (size_t i = 0; i < n->pub.nlevels; i++)
         free(n->levels[i]);
     free(n->levels);

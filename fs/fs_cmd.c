@@ -1,5 +1,6 @@
 /* fs_cmd.c — the mount's subcommands: init, mount (and its mount(8) helper form); status is
  * fs_status.c. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -251,8 +252,9 @@ struct fs_mount_opts {
     int foreground, no_run;
     int target_set;
     enum engine_target target;
-    char host[256]; /* -o host=: the address instances listen on ("" loopback) */
-    char *log;      /* -o log=FILE (owned) */
+    char host[256];      /* -o host=ADDR: the address instances listen on ("" loopback) */
+    char host_name[256]; /* -o host=NAME: the Compute node this daemon serves ("" every node) */
+    char *log;           /* -o log=FILE (owned) */
 };
 
 /*
@@ -296,6 +298,12 @@ static int fs_mount_run(const char *store, const char *mountpoint, const struct 
     }
     c.no_run = mo->no_run;
     c.listen_host = mo->host[0] ? mo->host : NULL;
+    c.host_name = mo->host_name[0] ? mo->host_name : NULL;
+    if (c.host_name && c.snap->model && !engine_topology_node_find(c.snap->model->t, c.host_name))
+        engine_log("warning",
+                   "-o host=%s: the topology has no such node; no node runs here "
+                   "until it places one on %s",
+                   c.host_name, c.host_name);
     if (asprintf(&c.image_dir, "%s/.git/unisec-images", c.store_dir) < 0) {
         c.image_dir = NULL;
         fs_ctx_close(&c);
@@ -328,7 +336,7 @@ static int fs_mount_run(const char *store, const char *mountpoint, const struct 
     return rc;
 }
 
-/* Takes unisec's own options out of the -o list O (target=hvt|spt, host=ADDR, norun,
+/* Takes unisec's own options out of the -o list O (target=hvt|spt, host=ADDR|NAME, norun,
  * log=FILE); the others are appended to *FUSE_OPTS unless DROP says mount(8) handles them.
  * Returns 0, -EINVAL (message printed) or -ENOMEM. */
 static int fs_opts_add(char **list, const char *opt);
@@ -349,11 +357,13 @@ static int fs_mount_opt(struct fs_mount_opts *mo, char **fuse_opts, const char *
             }
             mo->target_set = 1;
         } else if (strncmp(x, "host=", 5) == 0) {
+            unsigned char a[16]; /* an IP address, else the name of a host of the topology */
+            int ip = inet_pton(AF_INET, x + 5, a) == 1 || inet_pton(AF_INET6, x + 5, a) == 1;
             if (strlen(x + 5) >= sizeof(mo->host) || x[5] == 0) {
-                fprintf(stderr, "unisec mount: -o host= wants an address\n");
+                fprintf(stderr, "unisec mount: -o host= wants an address or a host's name\n");
                 r = -EINVAL;
             }
-            snprintf(mo->host, sizeof(mo->host), "%s", x + 5);
+            snprintf(ip ? mo->host : mo->host_name, sizeof(mo->host), "%s", x + 5);
         } else if (strncmp(x, "log=", 4) == 0) {
             free(mo->log);
             if ((mo->log = strdup(x + 4)) == NULL)

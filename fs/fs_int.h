@@ -255,11 +255,12 @@ struct fs_ctx {
     char *store_dir;            /* owned; absolute */
     uid_t owner_uid;            /* who owns the tree's files: the mount's owner */
     gid_t owner_gid;
-    int no_run;                    /* 1: --no-run: nothing is built or started */
-    enum engine_target target;     /* the execution environment the interpreters check */
-    char *image_dir;               /* owned: where the orchestrator keeps images */
-    const char *listen_host;       /* the address instances listen on (NULL: loopback) */
-    struct orch *orch;             /* owned: the orchestrator, NULL with --no-run */
+    int no_run;                /* 1: --no-run: nothing is built or started */
+    enum engine_target target; /* the execution environment the interpreters check */
+    char *image_dir;           /* owned: where the orchestrator keeps images */
+    const char *listen_host;   /* the address instances listen on (NULL: loopback) */
+    const char *host_name; /* the Compute node whose nodes this daemon runs (NULL: every node) */
+    struct orch *orch;     /* owned: the orchestrator, NULL with --no-run */
     struct fs_policy *orch_policy; /* apply_mu: the policy last given to the orchestrator */
     /* apply_mu: told of every state the mount installs, under apply_mu (fs_orch.c gives it to
      * the orchestrator); NULL: nobody is */

@@ -80,6 +80,7 @@ int fs_orch_start(struct fs_ctx *c, struct engine_diag *d)
         .target = c->target,
         .image_dir = c->image_dir,
         .listen_host = c->listen_host,
+        .host_name = c->host_name,
         .deployed = deployed,
         .event = fs_orch_event,
         .event_arg = c,

@@ -50,7 +50,8 @@ int orch_new(struct orch **out, const struct orch_options *opt, struct engine_di
     o->next_version = orch_version_recorded(opt->deployed) + 1;
     if ((o->image_dir = strdup(opt->image_dir)) == NULL ||
         (opt->cache_dir && (o->cache_dir = strdup(opt->cache_dir)) == NULL) ||
-        (o->host = strdup(opt->listen_host ? opt->listen_host : "127.0.0.1")) == NULL)
+        (o->host = strdup(opt->listen_host ? opt->listen_host : "127.0.0.1")) == NULL ||
+        (opt->host_name && (o->host_name = strdup(opt->host_name)) == NULL))
         goto fail;
     o->bopt = (struct builder_options){o->cache_dir, NULL, 0};
     struct builder *probe = NULL; /* the sources and the cache are usable: say so now */
@@ -121,6 +122,7 @@ void orch_free(struct orch *o)
     free(o->image_dir);
     free(o->cache_dir);
     free(o->host);
+    free(o->host_name);
     pthread_cond_destroy(&o->cv);
     pthread_cond_destroy(&o->settle_cv);
     pthread_mutex_destroy(&o->mu);
@@ -138,7 +140,7 @@ int orch_apply(struct orch *o, const struct orch_desired *want, struct engine_di
     pthread_mutex_unlock(&o->mu);
     /* Compiling the policies is the costly part; nothing else changes the want meanwhile,
      * since the mount applies one change at a time. */
-    r = orch_want_make(&w, want, old, next, d);
+    r = orch_want_make(&w, want, old, next, o->host_name, d);
     orch_want_put(old);
     if (r < 0)
         return r;

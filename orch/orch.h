@@ -58,6 +58,11 @@ struct orch_options {
     const char *image_dir;     /* images/<id>/ go here (created if missing) */
     const char *cache_dir;     /* the builder's object cache; NULL: its default */
     const char *listen_host;   /* NULL: "127.0.0.1" */
+    /* The host (a tosca.nodes.Compute node of the topology, engine/TOPOLOGY.md section 1.10)
+     * this daemon serves: it runs only the nodes placed on it, each on the host's address, and
+     * reaches an upstream on another host at that host's address. NULL: every node, on
+     * LISTEN_HOST. */
+    const char *host_name;
     /* state/deployed as the store holds it (NULL: none), read by orch_new() only: policy
      * versions go on above the highest one it records. */
     const char *deployed;

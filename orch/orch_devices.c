@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-int orch_devices_read(struct orch_devices *dv, const char *dir, const char *host, const char *pdp,
-                      struct engine_diag *d)
+int orch_devices_read(struct orch_devices *dv, const char *dir, const char *host,
+                      const struct orch_want *w, const char *pdp, struct engine_diag *d)
 {
     struct builder_manifest *m;
     char path[4096];
@@ -43,7 +43,10 @@ int orch_devices_read(struct orch_devices *dv, const char *dir, const char *host
             break;
         }
         orch_copy(dv->name[k], sizeof(dv->name[k]), dev->name);
-        snprintf(dv->addr[k], sizeof(dv->addr[k]), "%s:%ld", host, dev->port);
+        const struct orch_place *pl =
+            dev->type == BUILDER_DEVICE_UPSTREAM ? orch_want_place(w, dev->name) : NULL;
+        snprintf(dv->addr[k], sizeof(dv->addr[k]), "%s:%ld",
+                 pl != NULL && pl->address != NULL ? pl->address : host, dev->port);
         if (dev->type == BUILDER_DEVICE_LISTEN)
             dv->ports[dv->nports++] = (struct sup_port){dv->name[k], dv->addr[k]};
         else

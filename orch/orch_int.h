@@ -58,6 +58,7 @@ struct orch_level {
 
 struct orch_want_node {
     char *name;
+    char *address;  /* where it listens: its host's address (NULL: the daemon's listen_host) */
     size_t current; /* index into levels */
     size_t nlevels;
     struct orch_level *levels;
@@ -67,7 +68,15 @@ struct orch_want {
     unsigned refs; /* atomic */
     uint64_t gen;  /* set by orch_apply: increases with every want */
     size_t nnodes;
-    struct orch_want_node *nodes; /* the unikernel nodes, in topology order */
+    struct orch_want_node *nodes; /* the unikernel nodes this daemon runs, in topology order */
+    /* Every unikernel node placed on a host (none in a topology without hosts): where it
+     * runs, so that an upstream on another host is reached there and the status of a node
+     * of another host says where it is. */
+    struct orch_place {
+        char *node, *host, *address;
+        int here; /* in NODES */
+    } * places;
+    size_t nplaces;
     size_t npolicies;
     struct orch_blob **policies; /* counted */
     struct orch_blob *pull;      /* counted: every policy, when a node has a pull PDP */
@@ -75,12 +84,17 @@ struct orch_want {
 };
 
 /*
- * Copies WANT into a new *OUT (refs 1). Policies are compiled at NEXT_VERSION, except those
+ * Copies WANT into a new *OUT (refs 1), with only the nodes placed on HOST_NAME in its
+ * nodes (every node when HOST_NAME is NULL). Policies are compiled at NEXT_VERSION, except those
  * whose rules OLD (may be NULL) already holds, or every policy of OLD when WANT says the
  * policy did not change.
  */
 int orch_want_make(struct orch_want **out, const struct orch_desired *want,
-                   const struct orch_want *old, uint64_t next_version, struct engine_diag *d);
+                   const struct orch_want *old, uint64_t next_version, const char *host_name,
+                   struct engine_diag *d);
+
+/* NODE's placement in W, or NULL (no such node, or no hosts). */
+const struct orch_place *orch_want_place(const struct orch_want *w, const char *node);
 struct orch_want *orch_want_ref(struct orch_want *w);
 void orch_want_put(struct orch_want *w);
 
@@ -146,6 +160,7 @@ struct orch_built {
 struct orch {
     enum engine_target target;
     char *image_dir, *cache_dir, *host;
+    char *host_name; /* the Compute node this daemon serves (orch_options.host_name), or NULL */
     void (*event)(void *arg, const char *line);
     void *event_arg;
     void (*record)(void *arg, const struct orch_record *r);
@@ -215,10 +230,11 @@ struct orch_devices {
 };
 
 /* The devices of the image built in DIR, as builder_manifest_load() reads them: the listening ones,
- * each on HOST:its port (the node's property); the upstreams, each at HOST:the port of the
- * node it names; a PDP device, at PDP. */
-int orch_devices_read(struct orch_devices *dv, const char *dir, const char *host, const char *pdp,
-                      struct engine_diag *d);
+ * each on HOST:its port (the node's property); the upstreams, each at the port of the node it
+ * names, on that node's host's address in W (on HOST when W places it nowhere); a PDP device,
+ * at PDP. */
+int orch_devices_read(struct orch_devices *dv, const char *dir, const char *host,
+                      const struct orch_want *w, const char *pdp, struct engine_diag *d);
 
 /* ---- orch_record.c: state/deployed ---- */
 

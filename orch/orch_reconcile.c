@@ -135,7 +135,12 @@ static int orch_start(struct orch *o, const struct orch_want_node *wn, const str
     char image[4096];
     int r;
 
-    if ((r = orch_devices_read(&dv, dir, o->host, o->pdp_addr, d)) < 0)
+    pthread_mutex_lock(&o->mu);
+    struct orch_want *w = orch_want_ref(o->want);
+    pthread_mutex_unlock(&o->mu);
+    r = orch_devices_read(&dv, dir, wn->address ? wn->address : o->host, w, o->pdp_addr, d);
+    orch_want_put(w);
+    if (r < 0)
         return r;
     snprintf(image, sizeof(image), "%s/image", dir);
     struct sup_spec spec = {wn->name, image,   id,   lv->level, dv.ports, dv.nports,

@@ -33,7 +33,15 @@ static const char *orch_state_word(const struct orch_node *n)
     return sup_state_name(n->sup.state);
 }
 
-static void orch_status_line(const struct orch_node *n, FILE *out)
+/* mu held. Where NODE runs, when the topology places it on a host: " on host NAME (ADDRESS)". */
+static void orch_status_host(const struct orch *o, const char *node, FILE *out)
+{
+    const struct orch_place *pl = orch_want_place(o->want, node);
+    if (pl != NULL)
+        fprintf(out, " on host %s (%s)", pl->host, pl->address ? pl->address : "no address");
+}
+
+static void orch_status_line(const struct orch *o, const struct orch_node *n, FILE *out)
 {
     char since[32];
 
@@ -57,6 +65,7 @@ static void orch_status_line(const struct orch_node *n, FILE *out)
         fprintf(out, "; last change failed: %s", n->error);
     else if (n->have_sup && n->sup.state != SUP_RUNNING && n->sup.why[0])
         fprintf(out, ": %s", n->sup.why);
+    orch_status_host(o, n->name, out);
     fputc('\n', out);
 }
 
@@ -64,10 +73,19 @@ int orch_status(struct orch *o, const char *node, FILE *out)
 {
     pthread_mutex_lock(&o->mu);
     const struct orch_node *n = orch_node_get(o, node, 0);
-    if (n != NULL)
-        orch_status_line(n, out);
-    else if (o->want != NULL && orch_want_node(o->want, node) != NULL)
-        fprintf(out, "pending\n");
+    const struct orch_place *pl = orch_want_place(o->want, node);
+    if (pl != NULL && !pl->here) {
+        /* Another daemon runs it; a node this daemon ran before is being stopped. */
+        fprintf(out, "not on this host: runs");
+        orch_status_host(o, node, out);
+        fputc('\n', out);
+    } else if (n != NULL)
+        orch_status_line(o, n, out);
+    else if (o->want != NULL && orch_want_node(o->want, node) != NULL) {
+        fprintf(out, "pending");
+        orch_status_host(o, node, out);
+        fputc('\n', out);
+    }
     pthread_mutex_unlock(&o->mu);
     return n != NULL || (o->want != NULL) ? 0 : -ENOENT;
 }
@@ -81,9 +99,13 @@ int orch_status_json(struct orch *o, const char *node, FILE *out)
 
     pthread_mutex_lock(&o->mu);
     const struct orch_node *n = orch_node_get(o, node, 0);
-    if (n == NULL) {
+    const struct orch_place *pl = orch_want_place(o->want, node);
+    json_t *host =
+        pl ? json_pack("{s:s, s:s?}", "name", pl->host, "address", pl->address) : json_null();
+    if (n == NULL || (pl != NULL && !pl->here)) {
+        const char *state = pl != NULL && !pl->here ? "elsewhere" : "pending";
         pthread_mutex_unlock(&o->mu);
-        j = json_pack("{s:s, s:s}", "node", node, "state", "pending");
+        j = json_pack("{s:s, s:s, s:o*}", "node", node, "state", state, "host", host);
         goto dump;
     }
     if (n->have_sup && n->sup.since_ns)
@@ -98,6 +120,8 @@ int orch_status_json(struct orch *o, const char *node, FILE *out)
                   n->have_sup ? (int)n->sup.pid : 0, "since", since[0] ? since : NULL, "why",
                   n->have_sup && n->sup.why[0] ? n->sup.why : NULL, "error",
                   n->error[0] ? n->error : NULL, "building", n->building);
+    if (host != NULL)
+        json_object_set_new(j, "host", host);
     pthread_mutex_unlock(&o->mu);
 dump:
     r = engine_json_dumps(&s, NULL, j, JSON_INDENT(2));
@@ -163,7 +187,7 @@ int orch_settle(struct orch *o, FILE *out)
         const struct orch_node *n = orch_node_get(o, o->want->nodes[i].name, 0);
         fprintf(out, "%s: ", o->want->nodes[i].name);
         if (n != NULL)
-            orch_status_line(n, out);
+            orch_status_line(o, n, out);
         else
             fprintf(out, "pending\n");
     }

@@ -108,8 +108,15 @@ void orch_want_put(struct orch_want *w)
             orch_level_free(&n->levels[l]);
         free(n->levels);
         free(n->name);
+        free(n->address);
     }
     free(w->nodes);
+    for (size_t i = 0; i < w->nplaces; i++) {
+        free(w->places[i].node);
+        free(w->places[i].host);
+        free(w->places[i].address);
+    }
+    free(w->places);
     for (size_t i = 0; i < w->npolicies; i++)
         orch_blob_put(w->policies[i]);
     free(w->policies);
@@ -198,8 +205,27 @@ static int orch_want_policies(struct orch_want *w, const struct engine_acl *acl,
     return 0;
 }
 
+/* Records plan P's placement in W; returns 1 when this daemon (serving HOST_NAME, NULL: every
+ * node) runs it, 0 when another host does, -ENOMEM. */
+static int orch_want_placed(struct orch_want *w, const struct engine_topology_plan *p,
+                            const char *host_name)
+{
+    int here = host_name == NULL || (p->host != NULL && strcmp(p->host, host_name) == 0);
+    struct orch_place *pl;
+
+    if (p->host == NULL)
+        return here;
+    pl = &w->places[w->nplaces++];
+    pl->here = here;
+    if ((pl->node = strdup(p->node)) == NULL || (pl->host = strdup(p->host)) == NULL ||
+        (p->address != NULL && (pl->address = strdup(p->address)) == NULL))
+        return -ENOMEM;
+    return here;
+}
+
 int orch_want_make(struct orch_want **out, const struct orch_desired *want,
-                   const struct orch_want *old, uint64_t next_version, struct engine_diag *d)
+                   const struct orch_want *old, uint64_t next_version, const char *host_name,
+                   struct engine_diag *d)
 {
     const struct engine_topology_derived *x = want->x;
     size_t n = engine_topology_derived_count(x);
@@ -214,15 +240,22 @@ int orch_want_make(struct orch_want **out, const struct orch_desired *want,
         (w->who = strdup(want->who ? want->who : "")) == NULL ||
         (w->what = strdup(want->what ? want->what : "")) == NULL)
         goto fail;
-    if (n > 0 && (w->nodes = calloc(n, sizeof(*w->nodes))) == NULL)
+    if (n > 0 && ((w->nodes = calloc(n, sizeof(*w->nodes))) == NULL ||
+                  (w->places = calloc(n, sizeof(*w->places))) == NULL))
         goto fail;
     for (size_t i = 0; i < n; i++) {
         const struct engine_topology_plan *p = engine_topology_derived_plan(x, i);
         struct orch_want_node *wn = &w->nodes[w->nnodes];
+        int here;
         if (p->nimages == 0 || p->images[p->current].artifact == NULL)
             continue; /* not a unikernel: nothing to run */
+        if ((here = orch_want_placed(w, p, host_name)) < 0)
+            goto fail;
+        if (!here)
+            continue; /* another host's daemon runs it */
         w->nnodes++;
-        if ((wn->name = strdup(p->node)) == NULL ||
+        if ((p->address != NULL && (wn->address = strdup(p->address)) == NULL) ||
+            (wn->name = strdup(p->node)) == NULL ||
             (wn->levels = calloc(p->nimages, sizeof(*wn->levels))) == NULL)
             goto fail;
         wn->current = p->current;
@@ -238,6 +271,14 @@ int orch_want_make(struct orch_want **out, const struct orch_desired *want,
 fail:
     orch_want_put(w);
     return r;
+}
+
+const struct orch_place *orch_want_place(const struct orch_want *w, const char *node)
+{
+    for (size_t i = 0; w != NULL && i < w->nplaces; i++)
+        if (strcmp(w->places[i].node, node) == 0)
+            return &w->places[i];
+    return NULL;
 }
 
 struct orch_want_node *orch_want_node(const struct orch_want *w, const char *name)

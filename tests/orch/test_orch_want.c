@@ -89,7 +89,7 @@ static void test_orch_want_copies_every_level(void **state)
     struct orch_want *w = NULL;
     struct engine_diag d = {0};
 
-    assert_int_equal(orch_want_make(&w, &want, NULL, 7, &d), 0);
+    assert_int_equal(orch_want_make(&w, &want, NULL, 7, NULL, &d), 0);
     struct orch_want_node *web = orch_want_node(w, "web");
     assert_non_null(web);
     assert_non_null(orch_want_node(w, "portal"));
@@ -116,15 +116,15 @@ static void test_orch_want_reuses_unchanged_policy(void **state)
     struct orch_want *a = NULL, *b = NULL, *c = NULL;
     struct engine_diag d = {0};
 
-    assert_int_equal(orch_want_make(&a, &want, NULL, 1, &d), 0);
+    assert_int_equal(orch_want_make(&a, &want, NULL, 1, NULL, &d), 0);
     /* the mount says the policy did not change: the blobs are shared, no compilation */
     want.policy_changed = 0;
-    assert_int_equal(orch_want_make(&b, &want, a, 2, &d), 0);
+    assert_int_equal(orch_want_make(&b, &want, a, 2, NULL, &d), 0);
     assert_ptr_equal(orch_want_node(b, "web")->levels[0].blob,
                      orch_want_node(a, "web")->levels[0].blob);
     /* changed but with the same rules: the version in force stays */
     want.policy_changed = 1;
-    assert_int_equal(orch_want_make(&c, &want, b, 3, &d), 0);
+    assert_int_equal(orch_want_make(&c, &want, b, 3, NULL, &d), 0);
     assert_int_equal(orch_want_node(c, "web")->levels[0].blob->version, 1);
     assert_int_equal(c->pull->version, 1);
     orch_want_put(a);
@@ -141,9 +141,9 @@ static void test_orch_want_versions_changed_policy_only(void **state)
     struct orch_want *a = NULL, *b = NULL;
     struct engine_diag d = {0};
 
-    assert_int_equal(orch_want_make(&a, &want, NULL, 1, &d), 0);
+    assert_int_equal(orch_want_make(&a, &want, NULL, 1, NULL, &d), 0);
     want.acl = acl2;
-    assert_int_equal(orch_want_make(&b, &want, a, 2, &d), 0);
+    assert_int_equal(orch_want_make(&b, &want, a, 2, NULL, &d), 0);
     const struct orch_want_node *wa = orch_want_node(a, "web"), *wb = orch_want_node(b, "web");
     for (size_t l = 0; l < wb->nlevels; l++) {
         const char *pol = wb->levels[l].policy;
@@ -171,7 +171,7 @@ static void test_orch_want_internal_rules_in_spec(void **state)
     struct engine_diag d = {0};
     struct builder_spec s;
 
-    assert_int_equal(orch_want_make(&w, &want, NULL, 1, &d), 0);
+    assert_int_equal(orch_want_make(&w, &want, NULL, 1, NULL, &d), 0);
     const struct orch_want_node *web = orch_want_node(w, "web");
     for (size_t l = 0; l < web->nlevels; l++) {
         orch_level_spec(&s, web->name, &web->levels[l], "spt");
@@ -199,7 +199,7 @@ static void test_orch_want_missing_policy_refused(void **state)
     assert_int_equal(engine_acl_new(&a), 0);
     assert_int_equal(engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "acl", acl, sizeof(acl) - 1, &d), 0);
     struct orch_desired want = {f->x, a, 1, "", "", ""};
-    assert_int_equal(orch_want_make(&w, &want, NULL, 1, &d), -EINVAL);
+    assert_int_equal(orch_want_make(&w, &want, NULL, 1, NULL, &d), -EINVAL);
     assert_null(w);
     assert_true(d.n > 0);
     assert_non_null(strstr(d.v[0].msg, "regular"));
@@ -207,10 +207,59 @@ static void test_orch_want_missing_policy_refused(void **state)
     engine_diag_free(&d);
 }
 
+/* A daemon serving one host wants only the nodes placed on it, each at its host's address, and
+ * knows where every other node runs. */
+static void test_orch_want_one_host(void **state)
+{
+    static const char topo[] = "tosca_definitions_version: tosca_simple_yaml_1_3\n"
+                               "unikernel_modules:\n"
+                               "  ws: {http_server: , log: , dispatch: }\n"
+                               "topology_template:\n"
+                               "  node_templates:\n"
+                               "    a: {type: Compute, attributes: {private_address: 127.0.0.2}}\n"
+                               "    b: {type: Compute, attributes: {private_address: 127.0.0.3}}\n"
+                               "    web:\n"
+                               "      type: ws\n"
+                               "      properties: {http_port: 8080}\n"
+                               "      requirements: [{host: b}]\n"
+                               "    api:\n"
+                               "      type: ws\n"
+                               "      properties: {http_port: 8080}\n"
+                               "      requirements: [{host: a}]\n";
+    struct fx *f = *state;
+    struct engine_topology *t = NULL;
+    struct engine_topology_derived *x = NULL;
+    struct orch_want *w = NULL;
+    struct engine_diag d = {0};
+
+    assert_int_equal(engine_topology_load_buffer(&t, topo, strlen(topo), "t.yaml", NULL, &d), 0);
+    assert_int_equal(engine_topology_derive_plans(&x, t, NULL, ENGINE_TARGET_SPT, &d), 0);
+    struct orch_desired want = {x, f->acl, 1, "abc", "alice", "x"};
+    assert_int_equal(orch_want_make(&w, &want, NULL, 1, "a", &d), 0);
+    assert_int_equal(w->nnodes, 1);
+    assert_string_equal(w->nodes[0].name, "api");
+    assert_string_equal(w->nodes[0].address, "127.0.0.2");
+    assert_null(orch_want_node(w, "web"));
+    assert_int_equal(w->nplaces, 2);
+    assert_false(orch_want_place(w, "web")->here);
+    assert_string_equal(orch_want_place(w, "web")->host, "b");
+    assert_string_equal(orch_want_place(w, "web")->address, "127.0.0.3");
+    assert_true(orch_want_place(w, "api")->here);
+    orch_want_put(w);
+    /* No host named: every node, as on one machine. */
+    assert_int_equal(orch_want_make(&w, &want, NULL, 1, NULL, &d), 0);
+    assert_int_equal(w->nnodes, 2);
+    orch_want_put(w);
+    engine_topology_derived_free(x);
+    engine_topology_free(t);
+    engine_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_orch_want_copies_every_level, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_orch_want_one_host, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_orch_want_reuses_unchanged_policy, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_orch_want_versions_changed_policy_only, fx_setup,

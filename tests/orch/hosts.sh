@@ -1,0 +1,128 @@
+#!/bin/sh
+# tests/orch/hosts.sh — one topology over two hosts (engine/TOPOLOGY.md section 1.10): two
+# daemons, each mounted with -o host=NAME, run only the nodes placed on their host, each
+# instance on its host's address (127.0.0.2 and 127.0.0.3, loopback only); both mounts show
+# every node, and a node's status says which host runs it. The load balancer on host A reaches
+# its upstream on host B at B's address. Skips (77) without /dev/fuse, curl or git.
+set -u
+cd "$UNISEC_SRCDIR" || exit 1
+[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
+for c in fusermount3 curl git python3; do
+    command -v $c >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
+done
+
+U=$UNISEC
+T=$(mktemp -d)
+export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
+mkdir -p "$T/ma" "$T/mb"
+pass=0; fail=0; pida=; pidb=
+
+cleanup() {
+    for m in "$T/ma" "$T/mb"; do fusermount3 -u -z "$m" 2>/dev/null; done
+    for p in $pida $pidb; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
+wait_for() {
+    n=$(($1 * 10)); shift
+    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
+    return 1
+}
+# body ADDR PORT PATH: what an instance answers there ("" when nothing does).
+body() { curl -s --max-time 10 "http://$1:$2$3"; }
+# status MOUNT NODE PATTERN WHAT
+status() {
+    s=$(cat "$1/nodes/$2/status")
+    case $s in $3) ok ;; *) bad "$4: $2's status in $(basename "$1"): $s" ;; esac
+}
+settled() {
+    out=$(cat "$1/settle")
+    case $out in *"nodes run what is desired"*) ok ;; *) bad "$2: settle says: $out" ;; esac
+}
+
+# A port free on both addresses (web and api both use it, each on its own host), and one for
+# the load balancer.
+set -- $(python3 -c 'import socket
+def free(n):
+    while True:
+        s = socket.socket(); s.bind(("127.0.0.2", 0)); p = s.getsockname()[1]
+        try:
+            t = socket.socket(); t.bind(("127.0.0.3", p)); t.close(); s.close(); return p
+        except OSError:
+            s.close()
+print(free(0), free(1))') || { echo "SKIP: cannot bind 127.0.0.2 and 127.0.0.3"; exit 77; }
+P=$1 PL=$2
+cat >"$T/topo.yaml" <<YAML
+tosca_definitions_version: tosca_simple_yaml_1_3
+unikernel_modules:
+  web_type: {http_server: , log: , dispatch: }
+topology_template:
+  node_templates:
+    host_a:
+      type: tosca.nodes.Compute
+      attributes: {private_address: 127.0.0.2}
+    host_b:
+      type: tosca.nodes.Compute
+      attributes: {private_address: 127.0.0.3}
+    web:
+      type: web_type
+      properties: {http_port: $P, routes: "GET /* 200 text/plain web on b"}
+      requirements: [{host: host_b}]
+    api:
+      type: web_type
+      properties: {http_port: $P, routes: "GET /* 200 text/plain api on a"}
+      requirements: [{host: {node: host_a, relationship: tosca.relationships.HostedOn}}]
+    portal:
+      type: tosca.nodes.LoadBalancer
+      properties: {listen_port: $PL}
+      requirements: [{host: host_a}, {application: web}]
+YAML
+
+check "check accepts the placed topology" "$U" check "$T/topo.yaml"
+check "init store a" "$U" init "$T/a" --from "$T/topo.yaml"
+check "init store b" "$U" init "$T/b" --from "$T/topo.yaml"
+
+# ---- host A alone: its nodes run on 127.0.0.2, B's node is shown but not run -------------------
+"$U" mount -f --store "$T/a" "$T/ma" -o host=host_a 2>"$T/a.log" &
+pida=$!
+check "mount a is served" wait_for 10 test -f "$T/ma/README"
+settled "$T/ma" "host a"
+status "$T/ma" api "running image*on host host_a (127.0.0.2)" "a runs api"
+status "$T/ma" portal "running image*on host host_a (127.0.0.2)" "a runs portal"
+status "$T/ma" web "not on this host: runs on host host_b (127.0.0.3)" "a does not run web"
+check "a's web status.json says elsewhere, on host_b" python3 -c "import json,sys; d=json.load(open('$T/ma/nodes/web/status.json')); sys.exit(d['state'] != 'elsewhere' or d['host'] != {'name': 'host_b', 'address': '127.0.0.3'})"
+check "a's api status.json names host_a" python3 -c "import json,sys; d=json.load(open('$T/ma/nodes/api/status.json')); sys.exit(d['state'] != 'running' or d['host']['address'] != '127.0.0.2')"
+check "every node is in a's mount" test -d "$T/ma/nodes/web" -a -d "$T/ma/nodes/host_b"
+case $(body 127.0.0.2 $P /x) in *"api on a"*) ok ;; *) bad "api does not answer on 127.0.0.2:$P" ;; esac
+check "nothing listens on 127.0.0.3:$P (web is host b's)" sh -c "! curl -s --max-time 5 http://127.0.0.3:$P/x"
+check "api does not listen on 127.0.0.1" sh -c "! curl -s --max-time 5 http://127.0.0.1:$P/x"
+check "a's log names no start of web" sh -c "! grep -q 'web: starting' '$T/ma/events'"
+
+# ---- host B: web runs on 127.0.0.3; the portal on A reaches it there --------------------------
+"$U" mount -f --store "$T/b" "$T/mb" -o host=host_b 2>"$T/b.log" &
+pidb=$!
+check "mount b is served" wait_for 10 test -f "$T/mb/README"
+settled "$T/mb" "host b"
+status "$T/mb" web "running image*on host host_b (127.0.0.3)" "b runs web"
+status "$T/mb" api "not on this host: runs on host host_a (127.0.0.2)" "b does not run api"
+status "$T/mb" portal "not on this host: runs on host host_a (127.0.0.2)" "b does not run portal"
+case $(body 127.0.0.3 $P /x) in *"web on b"*) ok ;; *) bad "web does not answer on 127.0.0.3:$P" ;; esac
+case $(body 127.0.0.2 $P /x) in *"api on a"*) ok ;; *) bad "api no longer answers on 127.0.0.2:$P" ;; esac
+check "the portal on a relays to web on b" wait_for 10 sh -c "curl -s --max-time 5 http://127.0.0.2:$PL/x | grep -q 'web on b'"
+
+# ---- B stops: A keeps serving its own nodes --------------------------------------------------
+fusermount3 -u "$T/mb"; wait "$pidb"; pidb=
+check "web is gone with b" sh -c "! curl -s --max-time 5 http://127.0.0.3:$P/x"
+case $(body 127.0.0.2 $P /x) in *"api on a"*) ok ;; *) bad "api stopped serving when b left" ;; esac
+
+fusermount3 -u "$T/ma"; wait "$pida"; pida=
+
+echo "$pass passed, $fail failed"
+if [ $fail -gt 0 ]; then
+    echo "--- a's log"; tail -n 40 "$T/a.log"; echo "--- b's log"; tail -n 40 "$T/b.log"
+fi
+[ $fail -eq 0 ]
