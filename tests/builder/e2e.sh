@@ -117,6 +117,8 @@ for target in ${E2E_TARGETS:-hvt spt}; do
     expect 200 "push v1: anonymous read" $u/catalogue/x
     expect 401 "push v1: anonymous /admin" $u/admin/users
     expect 201 "push v1: staff orders" $B -X POST -d item=1 $u/orders/1
+    head -c 100000 /dev/zero >"$tmp/mid" # more than head_max: the head is found again
+    expect 201 "push v1: an order of 100 KB" $B --data-binary @"$tmp/mid" $u/orders/1
     expect 403 "push v1: no group orders" $C -X POST -d item=1 $u/orders/1
     expect 200 "push v1: admin" $A -X DELETE $u/admin/users
     echo "$tmp/v2.blob" >&4

@@ -287,6 +287,9 @@ static void http_process(struct http_conn *c)
                 c->out_len += 25;
                 c->sent_continue = 1;
             }
+            /* The head is parsed again once the body is in: the scan must start over, not
+             * go on looking for a head's end in the body (a 431 after head_max bytes). */
+            c->scan = (struct mod_http_scan){0, 0};
             break;
         }
         c->mreq = (struct mod_req){0};
