@@ -100,7 +100,8 @@ static const struct unisec_cmd unisec_cmds[] = {
     {"run", tender_cmd_exec,
      "IMAGE [--port=[HOST:]PORT] [--listen=NAME=[HOST:]PORT]... [--listen-fd=NAME=FD]... "
      "[--upstream=NAME=HOST:PORT]... [--policy-blob=BLOB] [--policy-fd=N] [--control-fd=N] "
-     "[--mem=MIB] [--streams=N] [--quiet] [-- ARGS...]",
+     "[--tls-cert=CHAIN --tls-key=KEY] [--tls-fd=N] [--mem=MIB] [--streams=N] [--quiet] "
+     "[-- ARGS...]",
      "run one unikernel image in the foreground and print its console",
      "Reads IMAGE's target note and runs it on hvt (KVM) or spt (a seccomp-confined\n"
      "process). The console goes to stdout; listening addresses, policy answers and, if\n"
@@ -124,6 +125,13 @@ static const struct unisec_cmd unisec_cmds[] = {
      "                            READY when the guest first waits for events, answers\n"
      "                            PING N with PONG N, and on DRAIN stops accepting and\n"
      "                            ends once its accepted streams are closed\n"
+     "  --tls-cert CHAIN          an image with the tls module: its certificate chain\n"
+     "                            (PEM, the server's first) and, with --tls-key KEY, its\n"
+     "                            private key (PEM), checked to match and be valid now;\n"
+     "                            the guest takes them once at start, then the tender\n"
+     "                            erases its copy\n"
+     "  --tls-fd N                an inherited descriptor holding the same credentials in\n"
+     "                            their binary form (contract/tls_creds.h; the supervisor's)\n"
      "  --mem MIB                 guest memory (default 256)\n"
      "  --streams N               most connections open at once (default 4096); beyond\n"
      "                            it new connections are closed at once\n"

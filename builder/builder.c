@@ -76,6 +76,8 @@ void builder_free(struct builder *b)
     free(b->cache);
     free(b->cc);
     free(b->isystem);
+    free(b->tls_lib);
+    free(b->tls_inc);
     free(b);
 }
 
@@ -91,9 +93,15 @@ int builder_build(struct builder *b, const struct builder_spec *specs, size_t n,
     memset(results, 0, n * sizeof(*results));
     if (ims == NULL)
         return -ENOMEM;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (builder_spec_check(&specs[i], d) < 0)
             bad = -EINVAL;
+        if (b->tls_lib == NULL && builder_module_find(&specs[i], "tls"))
+            bad = engine_diag_add(d, NULL, 0, 0,
+                                  "node %s level %s: the tls module needs BearSSL, and %s finds "
+                                  "no libbearssl.a with its headers: install libbearssl-dev",
+                                  specs[i].node, specs[i].level, b->cc);
+    }
     if (bad) {
         free(ims);
         return bad;

@@ -71,6 +71,7 @@ enum builder_device_type {
     BUILDER_DEVICE_POLICY,   /* "policy", the channel a push PDP sends rules on */
     BUILDER_DEVICE_PDP,      /* "pdp", the channel a pull PDP is asked on */
     BUILDER_DEVICE_UPSTREAM, /* one per lb_proxy backend, named after its node */
+    BUILDER_DEVICE_TLS,      /* "tls", the server credentials the tls module takes at start */
 };
 
 struct builder_device {

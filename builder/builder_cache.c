@@ -54,8 +54,10 @@ int builder_toolchain(struct builder *b, struct engine_diag *d)
     engine_sha256_update(&h, ver, strlen(ver) + 1);
     for (size_t i = 0; builder_cflags[i]; i++)
         engine_sha256_update(&h, builder_cflags[i], strlen(builder_cflags[i]) + 1);
-    engine_sha256_final(&h, b->toolchain);
     free(ver);
+    if ((r = builder_tls_find(b, &h)) < 0)
+        return r;
+    engine_sha256_final(&h, b->toolchain);
     return 0;
 }
 
@@ -96,6 +98,8 @@ static void builder_cc_argv(struct builder *b, char **argv, char *isys, char *in
     argv[k++] = isys;
     argv[k++] = inc1;
     argv[k++] = inc2;
+    if (b->tls_inc)
+        argv[k++] = b->tls_inc;
     argv[k++] = map;
     argv[k++] = "-c";
     argv[k++] = (char *)src;
@@ -196,7 +200,7 @@ int builder_target(struct builder *b, const char *target, char **lib, char **bin
     engine_sha256_init(&h);
     for (size_t i = 0; i < b->nunits; i++) {
         const struct builder_file *u = &b->units[i];
-        if (u->binding && strcmp(u->rel, bind_name) != 0)
+        if ((u->binding && strcmp(u->rel, bind_name) != 0) || !builder_tls_unit(b, u->rel))
             continue;
         struct builder_obj *o = &objs[n++];
         char hex[65];

@@ -24,10 +24,9 @@ static void builder_cstr(FILE *f, const char *s)
 
 /* The manifest note's macro (guest/modules/module.h) of each type of device. */
 static const char *const builder_note_macro[] = {
-    [BUILDER_DEVICE_LISTEN] = "UNISEC_LISTEN",
-    [BUILDER_DEVICE_POLICY] = "UNISEC_POLICY",
-    [BUILDER_DEVICE_PDP] = "UNISEC_PDP",
-    [BUILDER_DEVICE_UPSTREAM] = "UNISEC_UPSTREAM",
+    [BUILDER_DEVICE_LISTEN] = "UNISEC_LISTEN", [BUILDER_DEVICE_POLICY] = "UNISEC_POLICY",
+    [BUILDER_DEVICE_PDP] = "UNISEC_PDP",       [BUILDER_DEVICE_UPSTREAM] = "UNISEC_UPSTREAM",
+    [BUILDER_DEVICE_TLS] = "UNISEC_TLS",
 };
 
 /* The manifest note: the devices the image declares, derived from its modules. */

@@ -112,7 +112,15 @@ static int builder_link(const struct builder_image *im, const char *dir, char **
     if (im->spec->acl_blob)
         argv[k++] = "acl_blob.o";
     argv[k++] = (char *)im->bind;
-    argv[k++] = (char *)im->lib;
+    if (builder_module_find(im->spec, "tls")) {
+        /* BearSSL (builder_tls.c) and the library OS call each other: one group. */
+        argv[k++] = "-Wl,--start-group";
+        argv[k++] = (char *)im->lib;
+        argv[k++] = b->tls_lib;
+        argv[k++] = "-Wl,--end-group";
+    } else {
+        argv[k++] = (char *)im->lib;
+    }
     argv[k] = NULL;
     r = builder_run(dir, argv, out);
     free(ld);

@@ -37,6 +37,8 @@ struct builder {
     char *cache;   /* cache directory */
     char *cc;      /* compiler command */
     char *isystem; /* the compiler's own freestanding headers */
+    char *tls_lib; /* BearSSL's static archive (builder_tls.c), NULL when CC finds none */
+    char *tls_inc; /* -idirafter its headers, with TLS_LIB */
     unsigned jobs;
     uint8_t toolchain[32];      /* compiler identity + flags + format */
     uint8_t headers[32];        /* every guest header and the linker script */
@@ -88,7 +90,7 @@ const struct builder_module *builder_module_find(const struct builder_spec *s, c
 /* The devices of an image, in the order its manifest note declares them. */
 struct builder_devices {
     size_t n;
-    struct builder_device v[2 + BUILDER_UPSTREAM_MAX]; /* listen, policy or pdp, upstreams */
+    struct builder_device v[3 + BUILDER_UPSTREAM_MAX]; /* listen, policy or pdp, tls, upstreams */
     char names[BUILDER_UPSTREAM_MAX][32];              /* the upstreams' names */
 };
 
@@ -107,6 +109,15 @@ int builder_compile(struct builder *b, const char *cwd, const char *src, const c
 int builder_target(struct builder *b, const char *target, char **lib, char **bind,
                    uint8_t lib_key[32], struct engine_diag *d);
 
+/* ---- builder_tls.c ---- */
+
+struct engine_sha256;
+/* Finds BearSSL through B's compiler: B->tls_lib and B->tls_inc, both NULL when it is not
+ * installed; adds its archive's and headers' bytes to H. 0, or -ENOMEM. */
+int builder_tls_find(struct builder *b, struct engine_sha256 *h);
+/* Whether source REL can be compiled: all but the tls module's when BearSSL is missing. */
+int builder_tls_unit(const struct builder *b, const char *rel);
+
 /* ---- builder_sources.c ---- */
 
 /* OUT: one hash of every guest header under SRC (names and contents). */
@@ -122,6 +133,7 @@ struct builder_paths {
     const char *libos;          /* the library OS: -I, unisec.ld and TARGET_bind.c */
     const char *modules;        /* one directory per module */
     const char *module_h;       /* the modules' contract, included by the generated config.c */
+    const char *tls_module;     /* the sources that need the TLS library (builder_tls.c) */
 };
 
 extern const struct builder_paths builder_paths;

@@ -14,10 +14,9 @@
 
 /* The manifest's name of each type of device. */
 static const char *const builder_device_types[] = {
-    [BUILDER_DEVICE_LISTEN] = "listen",
-    [BUILDER_DEVICE_POLICY] = "policy",
-    [BUILDER_DEVICE_PDP] = "pdp",
-    [BUILDER_DEVICE_UPSTREAM] = "upstream",
+    [BUILDER_DEVICE_LISTEN] = "listen", [BUILDER_DEVICE_POLICY] = "policy",
+    [BUILDER_DEVICE_PDP] = "pdp",       [BUILDER_DEVICE_UPSTREAM] = "upstream",
+    [BUILDER_DEVICE_TLS] = "tls",
 };
 
 static json_t *builder_manifest_json(const struct builder_spec *s, const char *id,

@@ -21,6 +21,7 @@ const struct builder_paths builder_paths = {
     .libos = "guest/libos",
     .modules = "guest/modules",
     .module_h = "guest/modules/module.h",
+    .tls_module = "guest/modules/tls/",
 };
 
 const char *builder_source_dir(void)

@@ -176,6 +176,8 @@ void builder_devices(const struct builder_spec *s, struct builder_devices *out)
         else if (strcmp(pdp, "pull") == 0)
             out->v[out->n++] = (struct builder_device){.type = BUILDER_DEVICE_PDP, .name = "pdp"};
     }
+    if (builder_module_find(s, "tls"))
+        out->v[out->n++] = (struct builder_device){.type = BUILDER_DEVICE_TLS, .name = "tls"};
     if ((m = builder_module_find(s, "lb_proxy")) != NULL)
         builder_upstreams(builder_prop(m, "backends"), out->names, ports, BUILDER_UPSTREAM_MAX, &n);
     for (size_t i = 0; i < n; i++)

@@ -62,13 +62,22 @@
  *
  * Readiness is edge-triggered: a UNISEC_EV_STREAM WRITE event says the socket became
  * writable again after a WRITE could not send everything.
+ *
+ * Secrets. The boot info's SEED is 32 bytes the tender read from the host's getrandom() for
+ * this instance alone, at its start: never in the image, never shared with another instance
+ * (the guest seeds a DRBG from it and should erase it). The stack protector's canary of code
+ * built for x86_64 Linux (the word at %fs:0x28; Debian's static libraries use it) is random
+ * too: hvt leaves FS's base at 0 and writes a random word at guest address 0x28 (below the
+ * image, in no segment); spt runs the guest on the tender's own thread, whose canary the C
+ * library drew. A TLS device (UNISEC_DEV_TLS) hands the guest its server credentials
+ * (contract/tls_creds.h) once: the tender holds them only until the guest takes them.
  */
 #ifndef UNISEC_CONTRACT_ABI_H
 #define UNISEC_CONTRACT_ABI_H
 
 #include <stdint.h>
 
-#define UNISEC_ABI_VERSION 3u
+#define UNISEC_ABI_VERSION 4u
 
 /* ---- layout ---- */
 
@@ -118,6 +127,7 @@ enum unisec_device_type {
     UNISEC_DEV_UPSTREAM = 2, /* a named TCP destination the guest may connect to */
     UNISEC_DEV_POLICY = 3,   /* the policy channel: versioned blobs in, acks out */
     UNISEC_DEV_PDP = 4,      /* a stream to the policy decision point (pull mode) */
+    UNISEC_DEV_TLS = 5,      /* the TLS server credentials, taken once (UNISEC_HC_TLS_CREDS) */
 };
 
 #define UNISEC_DEVICE_NAME_MAX 32 /* bytes, NUL included; [a-z0-9_-], non-empty */
@@ -147,6 +157,8 @@ struct unisec_manifest {
 /* ---- boot ---- */
 
 #define UNISEC_BOOT_MAGIC 0x554e4953u /* "UNIS" */
+#define UNISEC_SEED_LEN   32
+#define UNISEC_HVT_CANARY 0x28ull /* hvt: guest address of the stack protector's canary */
 
 struct unisec_boot_info {
     uint32_t magic;         /* UNISEC_BOOT_MAGIC */
@@ -169,6 +181,8 @@ struct unisec_boot_info {
     uint32_t cpuid1_edx;
     uint32_t cpuid7_ebx;
     uint32_t reserved; /* 0 */
+    /* Fresh random bytes for this instance alone (see "Secrets" above). */
+    uint8_t seed[UNISEC_SEED_LEN];
 };
 
 /* ---- hypercalls ---- */
@@ -181,6 +195,7 @@ enum unisec_hypercall {
     UNISEC_HC_POLICY_RECV = 5, /* struct unisec_hc_policy_recv */
     UNISEC_HC_POLICY_ACK = 6,  /* struct unisec_hc_policy_ack */
     UNISEC_HC_HALT = 7,        /* struct unisec_hc_halt */
+    UNISEC_HC_TLS_CREDS = 8,   /* struct unisec_hc_tls_creds */
     UNISEC_HC_COUNT
 };
 
@@ -306,6 +321,19 @@ struct unisec_hc_policy_ack {
     int32_t status;
     uint32_t reason_len;
     uint64_t reason; /* guest address */
+    int64_t ret;
+};
+
+/*
+ * Takes the TLS credentials (contract/tls_creds.h) of the image's TLS device: copies them to
+ * BUF (CAP bytes). ret: 0 and len set; -UNISEC_EMSGSIZE with len set to the size needed (they
+ * stay); -UNISEC_ENOENT once they were taken: the tender erased its copy. A guest that
+ * declares no TLS device is killed.
+ */
+struct unisec_hc_tls_creds {
+    uint64_t buf;
+    uint64_t cap;
+    uint64_t len;
     int64_t ret;
 };
 

@@ -14,6 +14,7 @@
  *   acl.h         the ACL language: policy files, the compiled blob, credentials (engine/ACL.md)
  *   store.h       the git repository (libgit2) that holds the desired state
  *   cmd.h         what every subcommand's option parser shares (getopt_long, numbers, "-")
+ *   tls.h         a node's TLS certificate chain and key checked, its credentials made
  * Not gathered here: json.h (JSON text made completely or not at all) includes <jansson.h>,
  * which only the parts that write JSON build with; the tender, which links the diagnostics
  * alone, does not. Those parts include engine/json.h themselves.
@@ -48,6 +49,7 @@
 #include "name_index.h"
 #include "share.h"
 #include "store.h"
+#include "tls.h"
 #include "topology.h"
 
 /*

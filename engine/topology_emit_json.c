@@ -114,6 +114,7 @@ static json_t *topo_pso_level(const struct engine_topology_plan *p, size_t l)
                topo_json_set(o, "access_control", topo_pso_access(img)) ||
                topo_json_set(o, "rate_limit", topo_pso_rate(img)) ||
                topo_json_set(o, "hardware_isolation", json_boolean(img->hardware_isolation)) ||
+               topo_json_set(o, "tls", json_boolean(img->tls)) ||
                topo_json_set(o, "apply", json_string(apply)));
 }
 

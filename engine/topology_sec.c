@@ -91,6 +91,15 @@ static int topo_plan_isolation(const struct topo_sf *sf, struct topo_arena *a,
     return 0;
 }
 
+static int topo_plan_tls(const struct topo_sf *sf, struct topo_arena *a,
+                         struct engine_topology_image *img)
+{
+    (void)sf;
+    (void)a;
+    img->tls = 1;
+    return 0;
+}
+
 /*
  * The mechanisms, in the order their modules sit in a request's path: rate limiting first (it
  * is cheapest and protects the rest), then authentication, then the access-control decision.
@@ -118,6 +127,15 @@ const struct topo_mech topo_mechs[] = {
      "unikernel.virtualenv.isolation.hardware",
      "spt runs a unikernel as a seccomp-confined host process, not in a virtual machine; use "
      "--target hvt"},
+    /* Confidentiality: TLS beneath the HTTP front (the tls module), so the connection is in
+     * clear text only inside the unikernel. */
+    {"tls",
+     topo_plan_tls,
+     topo_no_params,
+     {{"tls", NULL}},
+     "tosca.capabilities.Endpoint",
+     NULL,
+     NULL},
 };
 
 const size_t topo_nmechs = sizeof(topo_mechs) / sizeof(topo_mechs[0]);
@@ -126,19 +144,23 @@ const size_t topo_nmechs = sizeof(topo_mechs) / sizeof(topo_mechs[0]);
 static const char *const topo_env_hvt[] = {
     "unikernel.virtualenv.clock",
     "unikernel.virtualenv.console",
+    "unikernel.virtualenv.entropy",
     "unikernel.virtualenv.isolation.hardware",
     "unikernel.virtualenv.networking.nic",
     "unikernel.virtualenv.pdp_stream",
     "unikernel.virtualenv.policy_channel",
+    "unikernel.virtualenv.tls_credentials",
     NULL,
 };
 static const char *const topo_env_spt[] = {
     "unikernel.virtualenv.clock",
     "unikernel.virtualenv.console",
+    "unikernel.virtualenv.entropy",
     "unikernel.virtualenv.isolation.process",
     "unikernel.virtualenv.networking.nic",
     "unikernel.virtualenv.pdp_stream",
     "unikernel.virtualenv.policy_channel",
+    "unikernel.virtualenv.tls_credentials",
     NULL,
 };
 

@@ -17,6 +17,7 @@ static const char *cmd_run_name = "unisec run";
     " IMAGE [--port=[HOST:]PORT] [--listen=NAME=[HOST:]PORT]...\n"                                 \
     "         [--listen-fd=NAME=FD]... [--upstream=NAME=HOST:PORT]...\n"                           \
     "         [--policy-blob=BLOB] [--policy-fd=N] [--control-fd=N]\n"                             \
+    "         [--tls-cert=CHAIN.pem --tls-key=KEY.pem] [--tls-fd=N]\n"                             \
     "         [--mem=MIB] [--streams=N] [--quiet] [-- ARGS...]"
 
 enum {
@@ -28,6 +29,9 @@ enum {
     CMD_RUN_OLD_POLICY,
     CMD_RUN_POLICY_FD,
     CMD_RUN_CONTROL_FD,
+    CMD_RUN_TLS_CERT,
+    CMD_RUN_TLS_KEY,
+    CMD_RUN_TLS_FD,
     CMD_RUN_MEM,
     CMD_RUN_STREAMS,
     CMD_RUN_VERSION,
@@ -43,6 +47,9 @@ static const struct option cmd_run_opts[] = {
     {.name = "policy", .has_arg = required_argument, .val = CMD_RUN_OLD_POLICY},
     {.name = "policy-fd", .has_arg = required_argument, .val = CMD_RUN_POLICY_FD},
     {.name = "control-fd", .has_arg = required_argument, .val = CMD_RUN_CONTROL_FD},
+    {.name = "tls-cert", .has_arg = required_argument, .val = CMD_RUN_TLS_CERT},
+    {.name = "tls-key", .has_arg = required_argument, .val = CMD_RUN_TLS_KEY},
+    {.name = "tls-fd", .has_arg = required_argument, .val = CMD_RUN_TLS_FD},
     {.name = "mem", .has_arg = required_argument, .val = CMD_RUN_MEM},
     {.name = "streams", .has_arg = required_argument, .val = CMD_RUN_STREAMS},
     {.name = "quiet", .has_arg = no_argument, .val = 'q'},
@@ -125,6 +132,16 @@ static int cmd_run_opt(struct engine_cmd *c, struct tender_config *cfg, int opt,
         if ((cfg->control_fd = cmd_run_fd(arg)) < 0)
             return engine_cmd_usage(c, "--control-fd wants an open descriptor number above 2");
         return 0;
+    case CMD_RUN_TLS_CERT:
+        cfg->tls_cert = arg;
+        return 0;
+    case CMD_RUN_TLS_KEY:
+        cfg->tls_key = arg;
+        return 0;
+    case CMD_RUN_TLS_FD:
+        if ((cfg->tls_fd = cmd_run_fd(arg)) < 0)
+            return engine_cmd_usage(c, "--tls-fd wants an open descriptor number above 2");
+        return 0;
     case CMD_RUN_MEM:
         if (engine_cmd_u64(c, "--mem", arg, 1, UNISEC_MEM_MAX >> 20, &n) < 0)
             return ENGINE_CMD_USAGE;
@@ -146,7 +163,7 @@ static int cmd_run_opt(struct engine_cmd *c, struct tender_config *cfg, int opt,
 int tender_cmd_run(int argc, char **argv)
 {
     struct tender_config cfg = {
-        .policy_fd = -1, .control_fd = -1, .console_fd = STDOUT_FILENO, .verbose = 1};
+        .policy_fd = -1, .tls_fd = -1, .control_fd = -1, .console_fd = STDOUT_FILENO, .verbose = 1};
     char *cmdline = NULL;
     const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
     base = base ? base + 1 : argc > 0 ? argv[0] : "";

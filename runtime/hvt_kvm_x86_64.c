@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 
 /* Guest-physical layout below the image. */
 #define HVT_GDT_BASE  0x1000ull
@@ -123,6 +124,10 @@ int hvt_x86_64_setup(struct hvt *h, uint64_t entry, uint64_t boot_info, uint64_t
     /* The hypercall page: mapped, but no memory slot behind it, so a store exits. */
     hvt_put64(h, HVT_PD_BASE + (UNISEC_HVT_MMIO_BASE >> 21) * 8,
               UNISEC_HVT_MMIO_BASE | HVT_PTE_P | HVT_PTE_RW | HVT_PTE_US | HVT_PTE_PS);
+
+    /* The stack protector's canary, %fs:0x28 with FS's base 0 (abi.h, "Secrets"). */
+    if (getrandom(h->mem + UNISEC_HVT_CANARY, 8, 0) != 8)
+        return hvt_fail(d, "getrandom");
 
     /* GDT: null, 64-bit code (0x08), data (0x10). */
     hvt_put64(h, HVT_GDT_BASE, 0);

@@ -139,6 +139,12 @@ struct sup_spec {
     const void *policy;
     size_t policy_len;
     uint64_t policy_version;
+    /* An image with the tls module: its TLS credentials (contract/tls_creds.h, from
+     * engine_tls_check(); copied, and wiped when no instance needs them any more). Each
+     * instance gets them at start in a memory file (--tls-fd) that only its tender reads.
+     * New credentials are a new spec: a swap. */
+    const void *tls;
+    size_t tls_len;
 };
 
 /*

@@ -113,14 +113,34 @@ void sup_inst_pol_queue(struct sup_inst *in, struct sup_blob *b)
     sup_inst_pol_flush(in);
 }
 
+/* A memory file (close-on-exec, read from its start) holding DATA[0..LEN), or -1 (errno). */
+static int sup_memfd(const char *name, const void *data, size_t len)
+{
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    for (size_t off = 0; fd >= 0 && off < len;) {
+        ssize_t w = write(fd, (const char *)data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : EIO;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    return fd;
+}
+
 struct sup_inst *sup_inst_start(struct sup *s, struct sup_node *n, struct sup_nspec *spec,
                                 char *why, size_t whylen)
 {
     struct sup_inst *in = calloc(1, sizeof(*in));
     int ctl[2] = {-1, -1}, pol[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, mfd = -1;
-    char **argv = spec->argv, **av = NULL, mpath[32];
+    int tfd = -1;
+    char **argv = spec->argv, **av = NULL, mpath[32], tfd_arg[16];
     if (in == NULL || (in->console.buf = malloc(s->opt.console_max)) == NULL ||
-        (av = calloc(spec->argc + 3, sizeof(*av))) == NULL)
+        (av = calloc(spec->argc + 5, sizeof(*av))) == NULL)
         goto fail_errno;
     for (int k = 0; k < SUP_W_N; k++)
         in->fd[k] = -1;
@@ -153,22 +173,20 @@ struct sup_inst *sup_inst_start(struct sup *s, struct sup_node *n, struct sup_ns
     size_t ac = 0;
     for (size_t k = 0; k < spec->argc; k++) {
         if (k == spec->dd_arg && spec->has_policy && n->blob) {
-            mfd = memfd_create("unisec-policy", MFD_CLOEXEC);
-            size_t off = 8;
-            while (mfd >= 0 && off < n->blob->len) {
-                ssize_t w = write(mfd, n->blob->frame + off, n->blob->len - off);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w <= 0)
-                    goto fail_errno;
-                off += (size_t)w;
-            }
-            if (mfd < 0)
+            if ((mfd = sup_memfd("unisec-policy", n->blob->frame + 8, n->blob->len - 8)) < 0)
                 goto fail_errno;
             snprintf(mpath, sizeof(mpath), "/dev/fd/%d", mfd);
             av[ac++] = "--policy-blob";
             av[ac++] = mpath;
             in->want_ack = n->blob->version;
+        }
+        /* The TLS credentials: a memory file only this tender holds, read once at its start. */
+        if (k == spec->dd_arg && spec->tls) {
+            if ((tfd = sup_memfd("unisec-tls", spec->tls, spec->tls_len)) < 0)
+                goto fail_errno;
+            snprintf(tfd_arg, sizeof(tfd_arg), "%d", tfd);
+            av[ac++] = "--tls-fd";
+            av[ac++] = tfd_arg;
         }
         av[ac++] = argv[k];
     }
@@ -194,6 +212,8 @@ struct sup_inst *sup_inst_start(struct sup *s, struct sup_node *n, struct sup_ns
             fcntl(spec->listen[k]->fd, F_SETFD, 0);
         if (mfd >= 0)
             fcntl(mfd, F_SETFD, 0);
+        if (tfd >= 0)
+            fcntl(tfd, F_SETFD, 0);
         execv(s->tender, av);
         static const char msg[] = "supervisor: cannot execute the tender\n";
         if (write(2, msg, sizeof(msg) - 1) < 0) {
@@ -206,6 +226,8 @@ struct sup_inst *sup_inst_start(struct sup *s, struct sup_node *n, struct sup_ns
         close(pol[1]);
     if (mfd >= 0)
         close(mfd);
+    if (tfd >= 0)
+        close(tfd);
     free(av);
     in->node = n;
     in->spec = spec;
@@ -244,6 +266,8 @@ fail_errno:
     }
     if (mfd >= 0)
         close(mfd);
+    if (tfd >= 0)
+        close(tfd);
     free(av);
     if (in)
         free(in->console.buf);

@@ -64,6 +64,8 @@ struct sup_nspec {
     size_t lfd_arg[TENDER_CONFIG_MAX]; /* indexes of the --listen-fd values */
     size_t nlisten;
     int has_policy;
+    uint8_t *tls; /* the TLS credentials (owned, wiped when freed), TLS_LEN bytes; or NULL */
+    size_t tls_len;
 };
 
 enum { SUP_W_WAKE, SUP_W_PID, SUP_W_CTL, SUP_W_POL, SUP_W_OUT, SUP_W_ERR, SUP_W_N };

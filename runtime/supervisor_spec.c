@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/tls_creds.h"
+
 #include "engine/engine.h"
 
 #define SUP_NAME_MAX 255
@@ -45,6 +47,10 @@ void sup_nspec_unref(struct sup_nspec *n)
     for (size_t i = 0; n->argv && i < n->argc; i++)
         free(n->argv[i]);
     free(n->argv);
+    if (n->tls) {
+        explicit_bzero(n->tls, n->tls_len);
+        free(n->tls);
+    }
     free(n->image);
     free(n->image_id);
     free(n->level);
@@ -163,6 +169,24 @@ int sup_name_check(const char *name, struct engine_diag *d)
     return 0;
 }
 
+/* The image terminates TLS: NS keeps a copy of the spec's credentials, checked. */
+static int sup_nspec_tls(const struct sup_node *n, const struct sup_spec *spec,
+                         struct sup_nspec *ns, struct engine_diag *d)
+{
+    struct tls_creds cr;
+    const char *why = "none were given";
+    if (spec->tls == NULL || tls_creds_parse(spec->tls, spec->tls_len, &cr, &why) < 0)
+        return engine_diag_add(d, spec->image, 0, 0,
+                               "node %s: the image terminates TLS and needs the node's "
+                               "certificate and key: %s",
+                               n->name, why);
+    if ((ns->tls = malloc(spec->tls_len)) == NULL)
+        return -ENOMEM;
+    memcpy(ns->tls, spec->tls, spec->tls_len);
+    ns->tls_len = spec->tls_len;
+    return 0;
+}
+
 int sup_nspec_make(struct sup *s, struct sup_node *n, const struct sup_spec *spec,
                    struct sup_nspec **out, struct engine_diag *d)
 {
@@ -221,6 +245,8 @@ int sup_nspec_make(struct sup *s, struct sup_node *n, const struct sup_spec *spe
         const struct unisec_device *dev = &m->dev[i];
         if (dev->type == UNISEC_DEV_POLICY)
             ns->has_policy = 1;
+        if (dev->type == UNISEC_DEV_TLS && (rc = sup_nspec_tls(n, spec, ns, d)) < 0)
+            goto cleanup;
         if (dev->type == UNISEC_DEV_LISTEN) {
             const struct sup_port *p = NULL;
             for (size_t k = 0; k < spec->nports && !p; k++)

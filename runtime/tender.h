@@ -99,6 +99,9 @@ struct tender_config {
     size_t nupstream;
     const char *policy_file; /* NULL or a blob delivered at boot */
     int policy_fd;           /* -1 or a stream socket: frames in, ack lines out */
+    const char *tls_cert;    /* NULL or the TLS certificate chain (PEM), with TLS_KEY */
+    const char *tls_key;     /* NULL or its private key (PEM) */
+    int tls_fd;              /* > 2: a descriptor holding the TLS credentials (tender_tls.c) */
     uint32_t max_streams;    /* 0: UNISEC_STREAMS_MAX */
     int console_fd;          /* where the guest's console goes */
     int control_fd;          /* > 2: the supervisor's stream socket (see tender_control.c);
@@ -149,6 +152,9 @@ struct tender {
     uint8_t policy_hdr[8];
     size_t policy_hdr_have;
     int policy_notify; /* a blob arrived since the last POLL */
+
+    uint8_t *tls_blob;        /* owned (mapped, TLS_LEN bytes): the TLS credentials until taken */
+    size_t tls_len, tls_have; /* the mapping's size; the credentials' */
 
     uint32_t ninbound; /* open accepted streams: a draining tender ends when none is left */
 

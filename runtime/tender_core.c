@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,7 +74,7 @@ static int tender_device_check(const struct unisec_manifest *m, int i, const cha
                                struct engine_diag *d)
 {
     const struct unisec_device *dev = &m->dev[i];
-    if (dev->type > UNISEC_DEV_PDP || dev->reserved != 0)
+    if (dev->type > UNISEC_DEV_TLS || dev->reserved != 0)
         return engine_diag_add(d, path, 0, 0, "manifest device %d has unknown type %u", i,
                                dev->type);
     size_t n = strnlen(dev->name, sizeof(dev->name));
@@ -86,9 +87,12 @@ static int tender_device_check(const struct unisec_manifest *m, int i, const cha
             return engine_diag_add(d, path, 0, 0,
                                    "manifest device %d: the name may hold only a-z 0-9 _ -", i);
     }
-    for (int j = 0; j < i; j++)
+    for (int j = 0; j < i; j++) {
         if (strcmp(m->dev[j].name, dev->name) == 0)
             return engine_diag_add(d, path, 0, 0, "manifest declares device '%s' twice", dev->name);
+        if (dev->type == UNISEC_DEV_TLS && m->dev[j].type == UNISEC_DEV_TLS)
+            return engine_diag_add(d, path, 0, 0, "manifest declares two TLS devices");
+    }
     return 0;
 }
 
@@ -292,7 +296,13 @@ uint64_t tender_boot_info(struct tender *t, uint64_t spt_hypercall, uint64_t *st
         .cmdline = cmd,
         .spt_hypercall = spt_hypercall,
     };
+    /* This instance's own seed (abi.h, "Secrets"): read now, for this guest alone. */
+    if (getrandom(bi.seed, sizeof(bi.seed), 0) != (ssize_t)sizeof(bi.seed)) {
+        engine_diag_add(d, NULL, 0, 0, "getrandom: %s", strerror(errno));
+        return 0;
+    }
     memcpy(tender_guest_ptr(t, boot, sizeof(bi)), &bi, sizeof(bi));
+    explicit_bzero(bi.seed, sizeof(bi.seed));
     memcpy(tender_guest_ptr(t, cmd, n + 1), cmdline, n + 1);
     *stack_top = boot;
     t->boot_info = boot;

@@ -5,13 +5,10 @@
 #include "tender_int.h"
 
 extern const struct tender_dev tender_console_dev, tender_control_dev, tender_net_dev,
-    tender_policy_dev;
+    tender_policy_dev, tender_tls_dev;
 
 static const struct tender_dev *const tender_dev_list[] = {
-    &tender_console_dev,
-    &tender_control_dev,
-    &tender_net_dev,
-    &tender_policy_dev,
+    &tender_console_dev, &tender_control_dev, &tender_net_dev, &tender_policy_dev, &tender_tls_dev,
 };
 
 const struct tender_devs tender_devices = {

@@ -52,6 +52,10 @@ int libos_main(const char *cmdline);
     {                                                                                              \
         UNISEC_DEV_PDP, 0, n                                                                       \
     }
+#define UNISEC_TLS(n)                                                                              \
+    {                                                                                              \
+        UNISEC_DEV_TLS, 0, n                                                                       \
+    }
 #define UNISEC_MANIFEST(...)                                                                       \
     __attribute__((section(".note.unisec"), used, aligned(4)))                                     \
     const UNISEC_NOTE(struct unisec_manifest)                                                      \
@@ -247,6 +251,24 @@ void libos_policy_ack(uint64_t version);
 
 /* Refuses the blob last taken (VERSION as far as known, 0 if unreadable), saying why. */
 void libos_policy_refuse(uint64_t version, int error, const char *reason);
+
+/* ---- secrets (abi.h, "Secrets") ---- */
+
+/*
+ * Copies the tender's fresh random seed for this instance into OUT and erases it from the
+ * boot info. Once per guest: a later call returns -UNISEC_ENOENT. Seed a DRBG with it.
+ */
+int libos_seed_take(uint8_t out[UNISEC_SEED_LEN]);
+
+/*
+ * Takes the TLS credentials (contract/tls_creds.h) of the image's TLS device into a new buffer:
+ * *BLOB (caller frees; wipe it first) and *LEN. The tender erases its copy: a second call
+ * returns -UNISEC_ENOENT. Also -UNISEC_ENOMEM.
+ */
+int libos_tls_creds_take(void **blob, size_t *len);
+
+/* Zeroes P[0..N) even where the compiler would see a dead store (a key about to be freed). */
+void libos_wipe(void *p, size_t n);
 
 /* ---- the event loop ---- */
 

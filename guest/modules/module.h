@@ -104,6 +104,42 @@ const char *mod_prop_get(const struct mod_props *p, const char *name);
 int mod_prop_uint(const struct mod_props *p, const char *module, const char *name, uint64_t def,
                   uint64_t min, uint64_t max, uint64_t *out);
 
+/* ---- the front's connections, and a layer beneath them (layer.c) ---- */
+
+/*
+ * A transform between the front (http_server) and the streams it accepts: the tls module
+ * sets one at init, and every connection accepted afterwards goes through it. Its calls
+ * mirror libos's stream calls (libos.h) on its own handle H; OPEN takes over the accepted
+ * stream S (S's callbacks become the layer's) and calls OPS's, with S and CTX, when its own
+ * data can move. OPEN returns H, or NULL after closing S.
+ */
+struct mod_layer {
+    const char *name;
+    void *(*open)(struct libos_stream *s, const struct libos_stream_ops *ops, void *ctx);
+    long (*read)(void *h, void *buf, size_t len);
+    long (*write)(void *h, const void *buf, size_t len);
+    void (*want)(void *h, unsigned want);
+    void (*close)(void *h);
+};
+
+/* Puts L beneath the front's connections (one layer per image). */
+void mod_layer_set(const struct mod_layer *l);
+
+/* A connection of the front: its stream, and the layer's handle when a layer is set. */
+struct mod_conn {
+    struct libos_stream *s; /* NULL once closed */
+    void *h;
+};
+
+/* Starts connection C on accepted stream S with the front's OPS and CTX. 0, or -UNISEC_ENOMEM
+ * after closing S. The other calls are libos_stream_*()'s, through the layer if any. */
+int mod_conn_open(struct mod_conn *c, struct libos_stream *s, const struct libos_stream_ops *ops,
+                  void *ctx);
+long mod_conn_read(struct mod_conn *c, void *buf, size_t len);
+long mod_conn_write(struct mod_conn *c, const void *buf, size_t len);
+void mod_conn_want(struct mod_conn *c, unsigned want);
+void mod_conn_close(struct mod_conn *c);
+
 /* ---- requests (implemented by http_server) ---- */
 
 /* Answers RQ with R (copied) and finishes it; then the connection goes on with the next

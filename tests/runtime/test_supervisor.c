@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "common/tls_creds.h"
 #include "engine/acl.h"
 #include "harness.h"
 #include "runtime/control.h"
@@ -229,6 +230,46 @@ static int pid_alive(pid_t pid)
 }
 
 /* ---- tests ---- */
+
+/* An image that terminates TLS gets the node's credentials at start through a memory file
+ * (--tls-fd); without them the spec is refused with the reason. */
+static void test_supervisor_tls_credentials(void **state)
+{
+    (void)state;
+    static const uint8_t x[32] = {1, 2, 3}, cert[5] = {0x30, 3, 2, 1, 1};
+    struct tls_creds cr = {.key_type = UNISEC_TLS_KEY_EC,
+                           .key_param = 23,
+                           .nkey = 1,
+                           .key = {{x, sizeof(x)}},
+                           .ncerts = 1,
+                           .cert = {{cert, sizeof(cert)}}};
+    uint8_t blob[256];
+    size_t len = tls_creds_encode(blob, sizeof(blob), &cr);
+    struct sup *s = sup_start(0, 0);
+    struct sup_port port = {"http", "127.0.0.1:0"};
+    struct sup_spec spec = {
+        .node = "t", .image = rt_image("creds"), .ports = &port, .nports = 1, .mem_mib = 64};
+    struct engine_diag d;
+    engine_diag_init(&d);
+    assert_int_equal(sup_node_run(s, &spec, &d), -EINVAL);
+    char *msg = engine_diag_join(&d);
+    assert_non_null(strstr(msg, "the image terminates TLS and needs the node's certificate"));
+    free(msg);
+    engine_diag_free(&d);
+    engine_diag_init(&d);
+    spec.tls = blob;
+    spec.tls_len = len;
+    size_t at = reports_now();
+    assert_int_equal(sup_node_run(s, &spec, &d), 0);
+    engine_diag_free(&d);
+    assert_int_equal(wait_report(&at, "t", SUP_RUNNING, "serves", NULL), 0);
+    char *con = NULL;
+    size_t clen = 0;
+    assert_int_equal(sup_node_console(s, "t", &con, &clen), 0);
+    assert_non_null(strstr(con, "creds: 69 bytes, key type 1, 1 certificate(s), taken once"));
+    free(con);
+    sup_free(s);
+}
 
 static void test_supervisor_start_stop(void **state)
 {
@@ -608,6 +649,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_supervisor_start_stop),
         cmocka_unit_test(test_supervisor_bad_spec),
+        cmocka_unit_test(test_supervisor_tls_credentials),
         cmocka_unit_test(test_supervisor_policy_push),
         cmocka_unit_test(test_supervisor_crash_backoff),
         cmocka_unit_test(test_supervisor_hang_restart),

@@ -197,6 +197,76 @@ static void test_tender_hello_exit_status(void **state)
     assert_non_null(wall);
     long long diff = atoll(wall + strlen("boot: wall=")) - (long long)time(NULL);
     assert_true(diff >= -60 && diff <= 60);
+    /* The seed: set, erased once taken, and another instance's is another (abi.h). */
+    assert_contains(out, "canary set");
+    const char *tag = strstr(out, "seed: tag ");
+    assert_non_null(tag);
+    assert_non_null(strstr(tag, ", set, taken once"));
+    char *out2, *err2;
+    assert_int_equal(run(&out2, &err2, "run", rt_image("hello"), NULL), 7);
+    const char *tag2 = strstr(out2, "seed: tag ");
+    assert_non_null(tag2);
+    assert_true(strncmp(tag, tag2, strlen("seed: tag 12345678")) != 0);
+    free(out2);
+    free(err2);
+    free(out);
+    free(err);
+}
+
+/* The TLS device: credentials from PEM files reach the guest once; none, a wrong key, or
+ * credentials for an image without the device are refused before it starts. The PEM files are
+ * made by openssl (skipped without it). */
+static void test_tender_tls_credentials(void **state)
+{
+    (void)state;
+    char dir[256], cmd[1024], crt[300], key[300], other[300], *out, *err;
+    if (system("command -v openssl >/dev/null") != 0)
+        skip();
+    snprintf(dir, sizeof(dir), "%s/unisec-tls-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+             "-subj /CN=t -days 2 -keyout k.pem -out c.pem 2>/dev/null && openssl ecparam -name "
+             "prime256v1 -genkey -noout -out o.pem 2>/dev/null",
+             dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(crt, sizeof(crt), "%s/c.pem", dir);
+    snprintf(key, sizeof(key), "%s/k.pem", dir);
+    snprintf(other, sizeof(other), "%s/o.pem", dir);
+    assert_int_equal(run(&out, &err, "run", rt_image("creds"), "--port", "0", "--tls-cert", crt,
+                         "--tls-key", key, "--", "once", NULL),
+                     0);
+    assert_contains(out, "key type 1, 1 certificate(s), taken once");
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "run", rt_image("creds"), "--port", "0", "--", "once", NULL),
+                     1);
+    assert_contains(err, "the image terminates TLS: give it its certificate chain and key");
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "run", rt_image("creds"), "--port", "0", "--tls-cert", crt,
+                         "--tls-key", other, "--", "once", NULL),
+                     1);
+    assert_contains(err, "is not the private key of the certificate");
+    free(out);
+    free(err);
+    assert_int_equal(
+        run(&out, &err, "run", rt_image("hello"), "--tls-cert", crt, "--tls-key", key, NULL), 1);
+    assert_contains(err, "the image has no tls module");
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* A library's checked copy that would overflow its destination panics the guest. */
+static void test_tender_checked_copy_panics(void **state)
+{
+    (void)state;
+    char *out, *err;
+    assert_int_equal(run(&out, &err, "run", rt_image("hello"), "--", "overflow", NULL), 255);
+    assert_contains(out, "panic: memcpy of 16 bytes into 8");
     free(out);
     free(err);
 }
@@ -861,6 +931,8 @@ int main(int argc, char **argv)
     make_blobs();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tender_hello_exit_status),
+        cmocka_unit_test(test_tender_checked_copy_panics),
+        cmocka_unit_test(test_tender_tls_credentials),
         cmocka_unit_test(test_tender_refuses_old_abi),
         cmocka_unit_test(test_tender_echo_streams),
         cmocka_unit_test(test_tender_streams_bounded),

@@ -17,8 +17,8 @@
 #include "../module.h"
 
 struct http_conn {
-    struct libos_stream *s;
-    char *in; /* received bytes: the current request head and body, then pipelined ones */
+    struct mod_conn io; /* its stream, through the layer if any (module.h); io.s NULL once closed */
+    char *in;           /* received bytes: the current request head and body, then pipelined ones */
     size_t in_len, in_cap;
     char *out; /* responses not yet written: out[out_off..out_len) */
     size_t out_len, out_off, out_cap;
@@ -69,7 +69,7 @@ static void http_unpark(void)
     oldest->parked = 0;
     oldest->last = libos_loop_now();
     http_nactive++;
-    libos_stream_want(oldest->s, LIBOS_WANT_READ);
+    mod_conn_want(&oldest->io, LIBOS_WANT_READ);
 }
 
 static void http_free(struct http_conn *c)
@@ -94,10 +94,7 @@ static void http_free(struct http_conn *c)
 /* Closes the stream; the connection itself lives on while a module still holds its request. */
 static void http_close(struct http_conn *c)
 {
-    if (c->s) {
-        libos_stream_close(c->s);
-        c->s = NULL;
-    }
+    mod_conn_close(&c->io);
     if (c->busy)
         c->mreq.aborted = 1;
     else
@@ -120,7 +117,7 @@ static void http_want(struct http_conn *c)
         w |= LIBOS_WANT_WRITE;
     if (!c->busy && !c->closing)
         w |= LIBOS_WANT_READ;
-    libos_stream_want(c->s, w);
+    mod_conn_want(&c->io, w);
 }
 
 /* Formats a response into the output buffer (its exact size is known after one try). */
@@ -171,7 +168,7 @@ static void http_finish(struct http_conn *c, int keep_alive)
         c->closing = 1;
     if (!c->in_process) {
         http_process(c); /* an answer that came later: pipelined requests may be waiting */
-        if (c->s)
+        if (c->io.s)
             http_flush(c);
     }
 }
@@ -297,7 +294,7 @@ static void http_process(struct http_conn *c)
         c->mreq.head = c->in;
         c->mreq.body = c->in + c->rq->head_len;
         c->mreq.body_len = (size_t)c->rq->body_len;
-        c->mreq.peer = libos_stream_peer(c->s);
+        c->mreq.peer = libos_stream_peer(c->io.s);
         c->mreq.conn = c;
         c->busy = 1;
         http_chain(&c->mreq);
@@ -308,7 +305,7 @@ static void http_process(struct http_conn *c)
 static void http_flush(struct http_conn *c)
 {
     while (c->out_off < c->out_len) {
-        long n = libos_stream_write(c->s, c->out + c->out_off, c->out_len - c->out_off);
+        long n = mod_conn_write(&c->io, c->out + c->out_off, c->out_len - c->out_off);
         if (n == -UNISEC_EAGAIN)
             break;
         if (n <= 0) {
@@ -351,7 +348,7 @@ static void http_readable(struct libos_stream *s, void *ctx)
                 break;
             }
         }
-        long n = libos_stream_read(c->s, c->in + c->in_len, c->in_cap - c->in_len);
+        long n = mod_conn_read(&c->io, c->in + c->in_len, c->in_cap - c->in_len);
         if (n == -UNISEC_EAGAIN)
             break;
         if (n == 0) {
@@ -384,7 +381,7 @@ static const struct libos_stream_ops http_ops = {http_readable, http_writable};
 
 static int http_same_client(const struct http_conn *a, const struct unisec_addr *b)
 {
-    const struct unisec_addr *p = libos_stream_peer(a->s);
+    const struct unisec_addr *p = libos_stream_peer(a->io.s);
     return p->family == b->family && memcmp(p->addr, b->addr, 16) == 0;
 }
 
@@ -393,7 +390,7 @@ static int http_same_client(const struct http_conn *a, const struct unisec_addr 
  * written, or already closing). */
 static uint64_t http_waiting_since(const struct http_conn *c)
 {
-    if (c->s == NULL || c->parked || c->busy || c->closing || c->out_off < c->out_len)
+    if (c->io.s == NULL || c->parked || c->busy || c->closing || c->out_off < c->out_len)
         return 0;
     return c->in_len > 0 ? c->started : c->last;
 }
@@ -430,7 +427,7 @@ static void http_accept(struct libos_stream *s, void *ctx)
     const struct unisec_addr *peer = libos_stream_peer(s);
     size_t mine = 0;
     for (struct http_conn *o = http_conns; o; o = o->next)
-        mine += o->s != NULL && !o->closing && http_same_client(o, peer);
+        mine += o->io.s != NULL && !o->closing && http_same_client(o, peer);
     if (mine >= http_max_per_client && !http_shed(peer)) {
         http_refused_count++;
         libos_stream_close(s); /* every place of this client is busy with a request */
@@ -441,23 +438,25 @@ static void http_accept(struct libos_stream *s, void *ctx)
         libos_stream_close(s);
         return;
     }
-    c->s = s;
+    if (mod_conn_open(&c->io, s, &http_ops, c) < 0) {
+        free(c);
+        return;
+    }
     c->last = c->started = libos_loop_now();
     c->next = http_conns;
     if (http_conns)
         http_conns->prev = c;
     http_conns = c;
     http_nconns++;
-    libos_stream_set_ops(s, &http_ops, c);
     /* Parked first: a place that shedding frees goes to the connection parked longest. */
     c->parked = 1;
-    libos_stream_want(s, 0);
+    mod_conn_want(&c->io, 0);
     if (http_nactive >= http_max_conns)
         http_shed(NULL);
     if (c->parked && http_nactive < http_max_conns) {
         c->parked = 0;
         http_nactive++;
-        libos_stream_want(s, LIBOS_WANT_READ);
+        mod_conn_want(&c->io, LIBOS_WANT_READ);
     }
 }
 
@@ -469,7 +468,7 @@ static void http_sweep(struct libos_timer *t, void *ctx)
     (void)ctx;
     for (struct http_conn *c = http_conns, *next; c; c = next) {
         next = c->next;
-        if (c->busy || c->s == NULL || c->parked)
+        if (c->busy || c->io.s == NULL || c->parked)
             continue;
         if (c->closing) { /* answered, but the client does not read what is left */
             if (now - c->last > http_request_ns)

@@ -1,8 +1,29 @@
 /* hello.c — test guest: prints the boot info's wall clock (read before any clock hypercall)
  * and whether its monotonic clock and instruction sets are sane, its boot arguments and heap
  * figures, checks that calloc's memory is zero (memory used and freed before, and fresh heap,
- * which calloc does not clear), and exits with status 7. */
+ * which calloc does not clear), and exits with status 7. It also prints a tag of its boot seed
+ * (not the seed), whether the seed was erased once taken and whether the stack protector's
+ * canary is set. With the boot argument "overflow" it makes a checked copy overflow, which
+ * must panic. */
 #include "libos.h"
+
+void *__memcpy_chk(void *dst, const void *src, size_t n, size_t dst_size);
+
+/* A 32-bit FNV-1a of the seed: equal seeds give equal tags, and the seed stays unprinted. */
+static unsigned hello_seed(void)
+{
+    uint8_t seed[UNISEC_SEED_LEN], again[UNISEC_SEED_LEN];
+    unsigned h = 2166136261u, nonzero = 0;
+    if (libos_seed_take(seed) < 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(seed); i++) {
+        h = (h ^ seed[i]) * 16777619u;
+        nonzero |= seed[i] | libos_boot_info()->seed[i];
+    }
+    printf("seed: tag %08x, %s, %s\n", h, nonzero ? "set" : "ZERO",
+           libos_seed_take(again) == -UNISEC_ENOENT ? "taken once" : "TAKEN TWICE");
+    return h;
+}
 
 UNISEC_MANIFEST();
 
@@ -18,6 +39,15 @@ static int hello_zero(const unsigned char *p, size_t n)
 int libos_main(const char *cmdline)
 {
     const struct unisec_boot_info *bi = libos_boot_info();
+    if (strcmp(cmdline, "overflow") == 0) {
+        char small[8], src[16] = "0123456789abcdef";
+        __memcpy_chk(small, src, sizeof(src), sizeof(small));
+        return 0;
+    }
+    uint64_t canary;
+    __asm__ __volatile__("movq %%fs:0x28, %0" : "=r"(canary));
+    printf("canary %s\n", canary ? "set" : "ZERO");
+    hello_seed();
     /* SSE2 (leaf 1 EDX bit 26) is part of x86_64: every host has it. */
     printf("boot: wall=%llu s, sse2=%d\n", (unsigned long long)(bi->wall_ns / 1000000000ull),
            (bi->cpuid1_edx >> 26) & 1);

@@ -1,0 +1,42 @@
+/*
+ * tls.h — a node's TLS certificate chain and private key (PEM) checked, and made into the
+ * credentials an instance takes at start (contract/tls_creds.h). Read with BearSSL.
+ *
+ * Accepted: a chain of 1 to 8 X.509 certificates (the server's first), each valid at the time
+ * given; a private key in PKCS#8, SEC 1 ("EC PRIVATE KEY") or PKCS#1 ("RSA PRIVATE KEY")
+ * PEM, on P-256, P-384 or P-521, or RSA of 2048 to 4096 bits, whose public key is the first
+ * certificate's. Every refusal names the file and the reason; none quotes the key.
+ */
+#ifndef UNISEC_ENGINE_TLS_H
+#define UNISEC_ENGINE_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+struct engine_tls_input {
+    const char *cert, *key; /* the PEM texts; KEY NULL to check the chain alone */
+    size_t cert_len, key_len;
+    const char *cert_name, *key_name; /* for messages */
+    int64_t now;                      /* seconds since the epoch the certificates must cover */
+};
+
+struct engine_tls_info {
+    uint32_t key_type;       /* UNISEC_TLS_KEY_EC or UNISEC_TLS_KEY_RSA: the certificate's */
+    unsigned key_bits;       /* the curve's size, or the modulus's */
+    size_t ncerts;           /* in the chain */
+    int64_t not_after;       /* the earliest end of validity in the chain */
+    uint8_t fingerprint[32]; /* SHA-256 of the public key (the EC point, or the RSA modulus) */
+};
+
+/*
+ * Checks IN's chain and, when IN->key is set, that the key is the chain's. Fills *INFO (may
+ * be NULL). When BLOB is not NULL and the key was given, *BLOB (the caller wipes it with
+ * explicit_bzero and frees it) holds the credentials, *LEN bytes. Returns 0, -EINVAL with the
+ * reasons in D, or -ENOMEM.
+ */
+int engine_tls_check(const struct engine_tls_input *in, struct engine_tls_info *info, void **blob,
+                     size_t *len, struct engine_diag *d);
+
+#endif

@@ -1,0 +1,228 @@
+/*
+ * fuzz_tls.c — libFuzzer harness for the tls module's record input: the glue between the
+ * library OS's streams and BearSSL (guest/modules/tls/tls_conn.c), with the module's real
+ * configuration (tls.c), built for the host over a stand-in for the library OS's stream and
+ * timer calls. The first byte picks the target:
+ *   0..223:   one connection: the rest of the input is what a client sends, in pieces whose
+ *             size the byte sets, the raw stream sometimes refusing writes; the front reads
+ *             every byte of plaintext and echoes it, and closes at the end of the stream
+ *   224..255: the credential blob reader (common/tls_creds.c)
+ * Every connection must end freed (AddressSanitizer's leak check) and nothing may read or
+ * write out of bounds.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "common/tls_creds.h"
+#include "guest/modules/tls/tls.h"
+
+extern const struct mod_module mod_tls;
+
+/* ---- the stand-in for the library OS ---- */
+
+struct libos_stream {
+    const struct libos_stream_ops *ops;
+    void *ctx;
+    const uint8_t *rx; /* what the client sent and the guest has not read */
+    size_t rx_len;
+    int eof;      /* the client ended the stream */
+    int stingy;   /* writes take at most 7 bytes, and every other one none */
+    unsigned nwr; /* writes so far */
+    unsigned want;
+    int closed;
+};
+
+static struct libos_timer *fz_timers;
+static uint8_t fz_blob[4096];
+static size_t fz_blob_len;
+static struct unisec_boot_info fz_bi = {.cpuid1_ecx = 1u << 1 | 1u << 9 | 1u << 19 | 1u << 25,
+                                        .cpuid1_edx = 1u << 26};
+
+long libos_stream_read(struct libos_stream *s, void *buf, size_t len)
+{
+    if (s->rx_len == 0)
+        return s->eof ? 0 : -UNISEC_EAGAIN;
+    size_t n = len < s->rx_len ? len : s->rx_len;
+    memcpy(buf, s->rx, n);
+    s->rx += n;
+    s->rx_len -= n;
+    return (long)n;
+}
+
+long libos_stream_write(struct libos_stream *s, const void *buf, size_t len)
+{
+    (void)buf;
+    if (s->closed)
+        abort(); /* the layer wrote to a stream it closed */
+    if (s->stingy && s->nwr++ % 2)
+        return -UNISEC_EAGAIN;
+    return (long)(s->stingy && len > 7 ? 7 : len);
+}
+
+void libos_stream_want(struct libos_stream *s, unsigned want)
+{
+    s->want = want;
+}
+
+void libos_stream_set_ops(struct libos_stream *s, const struct libos_stream_ops *ops, void *ctx)
+{
+    s->ops = ops;
+    s->ctx = ctx;
+}
+
+void libos_stream_close(struct libos_stream *s)
+{
+    s->closed = 1;
+}
+
+uint64_t libos_loop_now(void)
+{
+    return 1;
+}
+
+void libos_timer_disarm(struct libos_timer *t)
+{
+    for (struct libos_timer **p = &fz_timers; *p; p = &(*p)->next)
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    t->armed = 0;
+}
+
+void libos_timer_arm(struct libos_timer *t, uint64_t deadline,
+                     void (*fn)(struct libos_timer *t, void *ctx), void *ctx)
+{
+    libos_timer_disarm(t);
+    *t = (struct libos_timer){deadline, fn, ctx, fz_timers, 1};
+    fz_timers = t;
+}
+
+void libos_wipe(void *p, size_t n)
+{
+    memset(p, 0, n);
+}
+
+const struct unisec_boot_info *libos_boot_info(void)
+{
+    return &fz_bi;
+}
+
+int libos_seed_take(uint8_t out[UNISEC_SEED_LEN])
+{
+    memset(out, 7, UNISEC_SEED_LEN); /* fixed: the fuzzer must be reproducible */
+    return 0;
+}
+
+int libos_tls_creds_take(void **blob, size_t *len)
+{
+    if ((*blob = malloc(fz_blob_len)) == NULL)
+        return -UNISEC_ENOMEM;
+    memcpy(*blob, fz_blob, fz_blob_len);
+    *len = fz_blob_len;
+    return 0;
+}
+
+/* ---- the front: reads everything, echoes it, closes at the end ---- */
+
+static struct mod_conn fz_conn;
+
+static void fz_readable(struct libos_stream *s, void *ctx)
+{
+    char buf[700];
+    (void)s;
+    (void)ctx;
+    for (;;) {
+        long n = mod_conn_read(&fz_conn, buf, sizeof(buf));
+        if (n == -UNISEC_EAGAIN)
+            return;
+        if (n <= 0) {
+            mod_conn_close(&fz_conn);
+            return;
+        }
+        mod_conn_write(&fz_conn, buf, (size_t)n);
+    }
+}
+
+static const struct libos_stream_ops fz_front = {fz_readable, NULL};
+
+/* The module's set-up, once: an EC key from a fixed seed, a stand-in certificate. */
+static void fz_init(void)
+{
+    static int done;
+    if (done++)
+        return;
+    br_hmac_drbg_context rng;
+    unsigned char kbuf[BR_EC_KBUF_PRIV_MAX_SIZE];
+    static const uint8_t cert[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+    br_ec_private_key sk;
+    br_hmac_drbg_init(&rng, &br_sha256_vtable, "unisec-fuzz", 11);
+    if (br_ec_keygen(&rng.vtable, br_ec_get_default(), &sk, kbuf, BR_EC_secp256r1) == 0)
+        abort();
+    struct tls_creds cr = {.key_type = UNISEC_TLS_KEY_EC,
+                           .key_param = BR_EC_secp256r1,
+                           .nkey = 1,
+                           .key = {{sk.x, sk.xlen}},
+                           .ncerts = 1,
+                           .cert = {{cert, sizeof(cert)}}};
+    fz_blob_len = tls_creds_encode(fz_blob, sizeof(fz_blob), &cr);
+    static const struct mod_props none = {NULL, 0};
+    if (mod_tls.init(&none) != 0)
+        abort();
+}
+
+static void fz_timers_run(void)
+{
+    while (fz_timers) {
+        struct libos_timer *t = fz_timers;
+        fz_timers = t->next;
+        t->armed = 0;
+        t->fn(t, t->ctx);
+    }
+}
+
+static void fz_connection(const uint8_t *data, size_t size, uint8_t sel)
+{
+    struct libos_stream s = {.stingy = sel & 1};
+    size_t piece = 1 + (size_t)(sel >> 1) * 3;
+    if (mod_conn_open(&fz_conn, &s, &fz_front, NULL) < 0)
+        return;
+    for (size_t off = 0; off < size && fz_conn.s; off += piece) {
+        s.rx = data + off;
+        s.rx_len = size - off < piece ? size - off : piece;
+        for (int turn = 0; turn < 4 && fz_conn.s && (s.rx_len || s.want & LIBOS_WANT_WRITE);
+             turn++) {
+            if (s.want & LIBOS_WANT_READ)
+                s.ops->readable(&s, s.ctx);
+            if (fz_conn.s && (s.want & LIBOS_WANT_WRITE))
+                s.ops->writable(&s, s.ctx);
+            fz_timers_run();
+        }
+    }
+    s.eof = 1;
+    s.rx_len = 0;
+    if (fz_conn.s && !s.closed)
+        s.ops->readable(&s, s.ctx);
+    fz_timers_run();
+    if (fz_conn.s)
+        mod_conn_close(&fz_conn); /* a front that gives up */
+    fz_timers_run();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    fz_init();
+    if (data[0] < 224) {
+        fz_connection(data + 1, size - 1, data[0]);
+    } else {
+        struct tls_creds cr;
+        const char *why;
+        if (tls_creds_parse(data + 1, size - 1, &cr, &why) == 0)
+            for (uint32_t i = 0; i < cr.ncerts; i++)
+                if (cr.cert[i].p < data || cr.cert[i].p + cr.cert[i].len > data + size)
+                    abort();
+    }
+    return 0;
+}
