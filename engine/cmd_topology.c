@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "contract/tls_creds.h"
 
 struct cmd_topo_args {
     struct engine_cmd cmd;
@@ -16,6 +19,7 @@ struct cmd_topo_args {
     const char *outdir;
     const char *policy_dir; /* NULL: the policy/ directory beside FILE, if any */
     int json;
+    int certs; /* check: the TLS certificates beside FILE too */
 };
 
 enum { CMD_TOPO_TARGET = 0x100, CMD_TOPO_POLICY_DIR, CMD_TOPO_JSON };
@@ -97,25 +101,32 @@ int engine_cmd_topology_load(const struct engine_cmd *c, struct engine_topology 
     return r;
 }
 
+/* PATH beside FILE (in FILE's directory): *OUT, caller frees. */
+static int cmd_topo_beside(const char *file, const char *path, char **out)
+{
+    const char *slash = strrchr(file, '/');
+    int r = slash ? asprintf(out, "%.*s/%s", (int)(slash - file), file, path)
+                  : asprintf(out, "%s", path);
+    return r < 0 ? -ENOMEM : 0;
+}
+
 /* Checks that the policy directory holds every policy T names: --policy-dir DIR (which must
  * exist), else the policy/ directory beside FILE when there is one (none for standard input). */
 static int cmd_topo_policies(const struct cmd_topo_args *a, const struct engine_topology *t,
                              struct engine_diag *d)
 {
-    const char *file = a->file, *slash;
+    const char *file = a->file;
     char *dir = NULL;
     struct engine_acl *acl = NULL;
     struct stat st;
     int r = 0;
 
     if (a->policy_dir != NULL)
-        r = asprintf(&dir, "%s", a->policy_dir);
+        r = asprintf(&dir, "%s", a->policy_dir) < 0 ? -ENOMEM : 0;
     else if (strcmp(file, "-") == 0)
         return 0;
-    else if ((slash = strrchr(file, '/')) == NULL)
-        r = asprintf(&dir, "policy");
     else
-        r = asprintf(&dir, "%.*s/policy", (int)(slash - file), file);
+        r = cmd_topo_beside(file, "policy", &dir);
     if (r < 0)
         return -ENOMEM;
     r = 0;
@@ -130,6 +141,47 @@ static int cmd_topo_policies(const struct cmd_topo_args *a, const struct engine_
     return r;
 }
 
+/* A node with a level that requires TLS needs its certificate chain, valid now, in
+ * tls/NODE/cert beside FILE (none for standard input). */
+static int cmd_topo_certs(const char *file, const struct engine_topology_derived *x,
+                          struct engine_diag *d)
+{
+    int r = 0;
+    if (strcmp(file, "-") == 0)
+        return 0;
+    for (size_t i = 0; i < engine_topology_derived_count(x) && r != -ENOMEM; i++) {
+        const struct engine_topology_plan *p = engine_topology_derived_plan(x, i);
+        size_t l = 0;
+        while (l < p->nimages && !p->images[l].tls)
+            l++;
+        if (l == p->nimages)
+            continue;
+        char *rel = NULL, *path = NULL, buf[UNISEC_TLS_CREDS_MAX];
+        if (asprintf(&rel, "tls/%s/cert", p->node) < 0 || cmd_topo_beside(file, rel, &path) < 0) {
+            free(rel);
+            return -ENOMEM;
+        }
+        FILE *f = fopen(path, "rb");
+        if (f == NULL) {
+            r = engine_diag_add(d, file, 0, 0,
+                                "node %s, level %s: a confidentiality function requires TLS, and "
+                                "the node has no certificate (%s: %s)",
+                                p->node, p->images[l].level, path, strerror(errno));
+        } else {
+            size_t n = fread(buf, 1, sizeof(buf), f);
+            struct engine_tls_input in = {
+                .cert = buf, .cert_len = n, .cert_name = path, .now = (int64_t)time(NULL)};
+            fclose(f);
+            int e = engine_tls_check(&in, NULL, NULL, NULL, d);
+            if (e < 0)
+                r = e;
+        }
+        free(rel);
+        free(path);
+    }
+    return r;
+}
+
 /* Loads and derives into D (printed on stderr unless the caller prints it as JSON). Returns
  * 0 or 1 (invalid, or it could not be read). */
 static int cmd_topo_run(const struct cmd_topo_args *a, struct engine_topology **t,
@@ -140,6 +192,8 @@ static int cmd_topo_run(const struct cmd_topo_args *a, struct engine_topology **
     if ((r = engine_cmd_topology_load(&a->cmd, t, a->file, d)) == 0 &&
         (r = engine_topology_derive(x, *t, NULL, a->target, d)) == 0)
         r = cmd_topo_policies(a, *t, d);
+    if (r == 0 && a->certs)
+        r = cmd_topo_certs(a->file, *x, d);
     if (r == -ENOMEM && d->n == 0)
         engine_diag_add(d, NULL, 0, 0, "out of memory");
     if (!a->json)
@@ -198,6 +252,7 @@ int engine_cmd_check(int argc, char **argv)
 
     if (cmd_topo_parse(argc, argv, 0, &a) != 0)
         return ENGINE_CMD_USAGE;
+    a.certs = 1;
     engine_diag_init(&d);
     if ((rc = cmd_topo_run(&a, &t, &x, &d)) != 0) {
         if (a.json && cmd_check_json(&a, t, &d, 0, 0, 0) != 0)
