@@ -22,9 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 export UNISEC_CACHE_DIR="$tmp/cache"
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+. tests/builder/e2e_lib.sh
 
 # The node's certificates and keys: EC P-256 and RSA 2048 for localhost, another EC key, an
 # expired certificate (-days -1: it ended a day before it began).
@@ -52,24 +50,6 @@ open(f"{d}/ec.secret", "wb").write(priv("ec.key", "priv"))
 open(f"{d}/rsa.secret", "wb").write(priv("rsa.key", "prime1"))
 PY
 
-# waitfor FILE PATTERN: up to 10 s for PATTERN to appear in FILE.
-waitfor() {
-    i=0
-    while ! grep -q "$2" "$1" 2>/dev/null; do
-        i=$((i + 1)); [ $i -gt 100 ] && return 1; sleep 0.1
-    done
-}
-# start NAME CMD...: as e2e.sh; sets $port.
-start() {
-    name=$1; shift
-    rm -f "$tmp/$name.out" "$tmp/$name.err"
-    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pids="$pids $!"
-    if ! waitfor "$tmp/$name.err" "listening on"; then
-        bad "$name did not start: $(cat "$tmp/$name.err")"; port=0; return 1
-    fi
-    port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$tmp/$name.err" | head -1)
-}
 # expect CODE WHAT CURL-ARGS... (HTTPS, the EC certificate trusted)
 expect() {
     want=$1; what=$2; shift 2
