@@ -20,7 +20,7 @@ _unisec_opts() {
     mount) echo "-f -o --no-run --log= --target= --store=" ;;
     status) echo "--store= --json" ;;
     run | tender) echo "--port= --listen= --listen-fd= --upstream= --policy-blob= --policy-fd=
-        --control-fd= --mem= --streams= --quiet" ;;
+        --control-fd= --tls-cert= --tls-key= --tls-fd= --mem= --streams= --quiet" ;;
     build) echo "--node= --level= --target= --policy-dir= --policy-version= --cache= -j --jobs=
         -o --output=" ;;
     pdp) echo "--listen= --policy-version=" ;;
@@ -112,7 +112,7 @@ _unisec_value() {
         else
             COMPREPLY=($(compgen -d -- "$cur"))
         fi ;;
-    --from | --log | --policy-blob | --signing-key) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    --from | --log | --policy-blob | --signing-key | --tls-cert | --tls-key) COMPREPLY=($(compgen -f -- "$cur")) ;;
     *) COMPREPLY=() ;;
     esac
 }
