@@ -5,7 +5,8 @@
 # the handshake and --cacert verification; TLS 1.2 with ECDHE and AES-GCM or ChaCha20-Poly1305
 # only (TLS 1.3, 1.1, RSA key exchange, CBC and renegotiation refused); the authenticated and
 # denied requests of e2e.sh over HTTPS; keep-alive and a body of many records; an RSA pair;
-# plain HTTP on the TLS port answered by nothing; a wrong key, an expired certificate and a
+# plain HTTP on the TLS port answered by nothing; a load balancer that terminates TLS and
+# relays to the plain level; a wrong key, an expired certificate and a
 # missing key refused before the guest starts; the private key in no image, no cached file.
 # Skips (77) without curl, openssl or python3, and hvt without /dev/kvm.
 set -u
@@ -74,10 +75,12 @@ for target in ${E2E_TARGETS:-hvt spt}; do
         echo "SKIP hvt: /dev/kvm is missing"; continue
     fi
     if ! "$UNISEC" build tests/builder/e2e/tls.yaml --node web --target $target \
-            --policy-dir mount-examples/policy -o "$tmp/out" >"$tmp/built.$target"; then
+            --policy-dir mount-examples/policy -o "$tmp/out" >"$tmp/built.$target" ||
+       ! "$UNISEC" build tests/builder/e2e/tls.yaml --node portal --target $target \
+            -o "$tmp/out" >>"$tmp/built.$target"; then
         bad "$target: unisec build failed"; continue
     fi
-    img=$(awk '$2 == "default" { print $NF }' "$tmp/built.$target")
+    img=$(awk '$1 == "web" && $2 == "default" { print $NF }' "$tmp/built.$target")
     size=$(wc -c <"$img")
     [ "$size" -lt 196608 ] && ok || bad "$target: the TLS image is $size bytes, over 192 KiB"
 
@@ -125,6 +128,16 @@ for target in ${E2E_TARGETS:-hvt spt}; do
     expect 200 "https (RSA): staff reads" $B $u/catalogue/x
     got=$(sclient x -tls1_2 -cipher ECDHE-RSA-CHACHA20-POLY1305)
     [ "$got" = "TLSv1.2 ECDHE-RSA-CHACHA20-POLY1305" ] && ok || bad "$target RSA chacha: '$got'"
+
+    # The load balancer terminates TLS and relays in plain HTTP to the web node's plain level.
+    cacert=ec.crt
+    plain=$(awk '$1 == "web" && $2 == "plain" { print $NF }' "$tmp/built.$target")
+    lbimg=$(awk '$1 == "portal" { print $NF }' "$tmp/built.$target")
+    start plain.$target "$UNISEC" run "$plain" --port 0 || continue
+    start lb.$target "$UNISEC" run "$lbimg" --port 0 --upstream web=127.0.0.1:$port \
+        --tls-cert "$tmp/ec.crt" --tls-key "$tmp/ec.key" || continue
+    expect 200 "lb over https: staff reads" $B https://localhost:$port/catalogue/x
+    expect 403 "lb over https: staff denied /admin" $B https://localhost:$port/admin/users
 
     # Refused before the guest starts, with the reason.
     for case in "ec.crt other.key is not the private key of the certificate" \
