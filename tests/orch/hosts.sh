@@ -24,14 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
-wait_for() {
-    n=$(($1 * 10)); shift
-    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
-    return 1
-}
+. "$(dirname "$0")/lib.sh"
 # body ADDR PORT PATH: what an instance answers there ("" when nothing does).
 body() { curl -s --max-time 10 "http://$1:$2$3"; }
 # status MOUNT NODE PATTERN WHAT
