@@ -300,9 +300,16 @@ static void tender_addr_to_guest(const struct sockaddr_storage *ss, struct unise
         memcpy(a->addr, &in->sin_addr, 4);
     } else if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *in = (const struct sockaddr_in6 *)ss;
-        a->family = UNISEC_AF_INET6;
         a->port = ntohs(in->sin6_port);
-        memcpy(a->addr, &in->sin6_addr, 16);
+        /* An IPv4 client of a dual-stack socket is an IPv4 client: one identity for its
+         * limits and its log lines, however it reached the node. */
+        if (IN6_IS_ADDR_V4MAPPED(&in->sin6_addr)) {
+            a->family = UNISEC_AF_INET;
+            memcpy(a->addr, in->sin6_addr.s6_addr + 12, 4);
+        } else {
+            a->family = UNISEC_AF_INET6;
+            memcpy(a->addr, &in->sin6_addr, 16);
+        }
     }
 }
 

@@ -92,12 +92,13 @@ class Work:
 
 
 class Instance:
-    """`unisec run IMAGE --port 0`: its port and its console (stdout)."""
+    """`unisec run IMAGE --port LISTEN` (any free port of 127.0.0.1 by default): its port and
+    its console (stdout)."""
 
-    def __init__(self, work, image, name, extra=()):
+    def __init__(self, work, image, name, extra=(), listen="0"):
         self.out = work.path(name + ".out")
         self.err = work.path(name + ".err")
-        self.proc = subprocess.Popen([UNISEC, "run", image, "--port", "0"] + list(extra),
+        self.proc = subprocess.Popen([UNISEC, "run", image, "--port", listen] + list(extra),
                                      stdout=open(self.out, "w"), stderr=open(self.err, "w"),
                                      env=work.env)
         self.port = None

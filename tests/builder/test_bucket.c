@@ -98,6 +98,25 @@ static void test_bucket_table_full(void **state)
         assert_int_equal(mod_rate_take(&t, i, now, NULL), 1);
 }
 
+/* An IPv4 address is a client; an IPv6 address is its /64 (common/client_addr.h). */
+static void test_bucket_client_prefix(void **state)
+{
+    (void)state;
+    struct unisec_addr a = {.family = UNISEC_AF_INET6, .port = 1, .addr = {0xfd, 0, 5, 0xec}};
+    struct unisec_addr b = a, c = a, v4 = {.family = UNISEC_AF_INET, .addr = {127, 0, 0, 5}};
+    b.addr[15] = 0x10; /* same /64, another host and port */
+    b.port = 2;
+    c.addr[7] = 1; /* the next /64 */
+    assert_true(unisec_same_client(&a, &b));
+    assert_int_equal(mod_rate_client(&a), mod_rate_client(&b));
+    assert_false(unisec_same_client(&a, &c));
+    assert_int_not_equal(mod_rate_client(&a), mod_rate_client(&c));
+    struct unisec_addr w = v4;
+    w.addr[3] = 6;
+    assert_false(unisec_same_client(&v4, &w));
+    assert_false(unisec_same_client(&v4, &a));
+}
+
 static void test_bucket_key_nonzero(void **state)
 {
     (void)state;
@@ -109,6 +128,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bucket_init_bounds),
+        cmocka_unit_test(test_bucket_client_prefix),
         cmocka_unit_test(test_bucket_burst_then_refill),
         cmocka_unit_test(test_bucket_steady_rate),
         cmocka_unit_test(test_bucket_clients_independent),

@@ -85,7 +85,7 @@ static int check_refuse(uint64_t *retry_s, uint64_t wait_ns)
 int mod_check_submit(struct mod_req *rq, const uint8_t key[32], const struct mod_policy *p,
                      const struct mod_basic_cred *c, uint64_t *retry_s)
 {
-    uint64_t client = mod_rate_client(rq->peer->family, rq->peer->addr), mine = 0, wait = 0;
+    uint64_t client = mod_rate_client(rq->peer), mine = 0, wait = 0;
     struct check_waiter *w = malloc(sizeof(*w));
     if (w == NULL)
         return check_refuse(retry_s, 0);

@@ -15,6 +15,7 @@
  * request does a new connection wait.
  */
 #include "../module.h"
+#include "common/client_addr.h"
 
 struct http_conn {
     struct mod_conn io; /* its stream, through the layer if any (module.h); io.s NULL once closed */
@@ -381,8 +382,7 @@ static const struct libos_stream_ops http_ops = {http_readable, http_writable};
 
 static int http_same_client(const struct http_conn *a, const struct unisec_addr *b)
 {
-    const struct unisec_addr *p = libos_stream_peer(a->io.s);
-    return p->family == b->family && memcmp(p->addr, b->addr, 16) == 0;
+    return unisec_same_client(libos_stream_peer(a->io.s), b);
 }
 
 /* Since when C has been waiting for its client: a request's first byte, or its last answer

@@ -36,12 +36,10 @@ uint64_t mod_rate_key(const void *addr, size_t len)
     return h ? h : 1;
 }
 
-uint64_t mod_rate_client(uint32_t family, const uint8_t addr[16])
+uint64_t mod_rate_client(const struct unisec_addr *addr)
 {
-    uint8_t key[18] = {(uint8_t)family, 0};
-    for (int i = 0; i < 16; i++)
-        key[2 + i] = addr[i];
-    return mod_rate_key(key, sizeof(key));
+    struct unisec_addr c = unisec_client_of(addr);
+    return mod_rate_key(&c, sizeof(c));
 }
 
 static struct mod_rate_slot *rate_find(struct mod_rate_table *t, uint64_t key, uint64_t now)

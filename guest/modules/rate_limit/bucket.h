@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/client_addr.h"
+
 #define MOD_RATE_PROBE     8
 #define MOD_RATE_RATE_MAX  1000000000u /* tokens per second */
 #define MOD_RATE_BURST_MAX 1000000u
@@ -51,8 +53,8 @@ int mod_rate_init_interval(struct mod_rate_table *t, struct mod_rate_slot *slots
 /* The key of a client address (any bytes): never 0. */
 uint64_t mod_rate_key(const void *addr, size_t len);
 
-/* The key of a client: its address (FAMILY, 16 bytes) without the port: one host, one key. */
-uint64_t mod_rate_client(uint32_t family, const uint8_t addr[16]);
+/* The key of ADDR's client (unisec_client_of: an IPv4 address, an IPv6 /64; no port). */
+uint64_t mod_rate_client(const struct unisec_addr *addr);
 
 /*
  * Takes a token for client KEY at time NOW_NS (monotonic). Returns 1 when the request may

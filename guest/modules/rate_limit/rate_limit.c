@@ -26,8 +26,7 @@ static int rate_init(const struct mod_props *p)
 static int rate_handle(struct mod_req *rq)
 {
     uint64_t wait = 0;
-    if (mod_rate_take(&rate_table, mod_rate_client(rq->peer->family, rq->peer->addr),
-                      libos_loop_now(), &wait))
+    if (mod_rate_take(&rate_table, mod_rate_client(rq->peer), libos_loop_now(), &wait))
         return MOD_NEXT;
     char hdr[48];
     snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n",
