@@ -308,7 +308,9 @@ int engine_store_signed_only(const struct engine_store *s);
 
 /*
  * Checks the signature of commit ID (40 hex digits) against the allowed signers. Returns 0
- * with PRINCIPAL set to the signer's name as the allowed signers file gives it; -EPERM when
+ * with PRINCIPAL set to the signer's name as the allowed signers file gives it. A signer's
+ * valid-after and valid-before are judged at the commit's committer time, as git does (was
+ * the key allowed when the commit was made). -EPERM when
  * the commit is unsigned, signed by a key that is not an allowed signer, or its signature
  * does not verify (DIAG says which and names the commit); -EINVAL when the store's
  * configuration names no allowed signers file; -ENOENT for an unknown commit; -EIO when
@@ -319,7 +321,9 @@ int engine_store_verify_commit(struct engine_store *s, const char *id, char prin
 
 /*
  * Checks TO and every commit TO reaches that FROM does not ("" for every one), newest first,
- * as engine_store_verify_commit() does, stopping at the first that fails: its id goes to
+ * as engine_store_verify_commit() does but with signers' validity judged now (a key that is
+ * no longer valid brings no new commit, whatever time the commit claims), stopping at the
+ * first that fails: its id goes to
  * BAD ("" when all hold) and its error is returned.
  */
 int engine_store_verify_new(struct engine_store *s, const char *from, const char *to, char bad[41],

@@ -138,10 +138,12 @@ int store_ssh_sign(const char *dir, const char *key, const char *data, size_t le
                    struct engine_diag *diag);
 
 /* Checks the armored SIG over DATA (of WHAT, for messages) against the allowed signers file
- * ALLOWED: 0 with the signer's PRINCIPAL, -EPERM when the key is not allowed or the
- * signature does not verify, another negative errno when ssh-keygen cannot be run. */
+ * ALLOWED, whose keys' validity (valid-after, valid-before) is judged at AT (seconds since
+ * the epoch; 0: now): 0 with the signer's PRINCIPAL, -EPERM when the key is not allowed or
+ * the signature does not verify, another negative errno when ssh-keygen cannot be run. */
 int store_ssh_verify(const char *dir, const char *what, const char *allowed, const char *sig,
-                     const char *data, size_t len, char principal[256], struct engine_diag *diag);
+                     const char *data, size_t len, int64_t at, char principal[256],
+                     struct engine_diag *diag);
 
 /* ---- store_journal.c ---- */
 

@@ -172,10 +172,21 @@ static int store_allowed(char *out, const struct engine_store *s, struct engine_
     return error;
 }
 
-/* Checks commit ID's signature; the store is locked. */
+/* Checks commit ID's signature, its signer's validity judged at the commit's time when
+ * AT_COMMIT (as git does: was the key allowed when the commit was made), else now; the store
+ * is locked. */
 static int store_verify_locked(struct engine_store *s, const git_oid *id, const char *allowed,
-                               char principal[256], struct engine_diag *diag)
+                               int at_commit, char principal[256], struct engine_diag *diag)
 {
+    int64_t at = 0;
+    if (at_commit) {
+        git_commit *c = NULL;
+        if (git_commit_lookup(&c, s->repo, id) == 0)
+            at = (int64_t)git_commit_time(c);
+        git_commit_free(c);
+        if (at <= 0)
+            at = 1; /* unknown: the epoch, never "now" (ssh-keygen: 0 would mean now) */
+    }
     git_buf sig = {0}, data = {0};
     char what[32];
     int error;
@@ -188,8 +199,8 @@ static int store_verify_locked(struct engine_store *s, const git_oid *id, const 
     else if (error < 0)
         error = store_git_err(diag, s->dir, error, "verify");
     else
-        error =
-            store_ssh_verify(s->dir, what, allowed, sig.ptr, data.ptr, data.size, principal, diag);
+        error = store_ssh_verify(s->dir, what, allowed, sig.ptr, data.ptr, data.size, at, principal,
+                                 diag);
     git_buf_dispose(&sig);
     git_buf_dispose(&data);
     return error;
@@ -208,7 +219,7 @@ int engine_store_verify_commit(struct engine_store *s, const char *id, char prin
     if ((error = store_allowed(allowed, s, diag)) < 0)
         return error;
     store_lock(s);
-    error = store_verify_locked(s, &oid, allowed, principal, diag);
+    error = store_verify_locked(s, &oid, allowed, 1, principal, diag);
     store_unlock(s);
     return error;
 }
@@ -231,7 +242,7 @@ int engine_store_verify_new(struct engine_store *s, const char *from, const char
     store_lock(s);
     /* TO itself always (a reset to an older commit brings no new one), then every commit
      * that only TO reaches. */
-    if ((error = store_verify_locked(s, &oid, allowed, principal, diag)) < 0) {
+    if ((error = store_verify_locked(s, &oid, allowed, 0, principal, diag)) < 0) {
         git_oid_tostr(bad, 41, &oid);
         goto cleanup;
     }
@@ -244,7 +255,7 @@ int engine_store_verify_new(struct engine_store *s, const char *from, const char
     while ((error = git_revwalk_next(&oid, walk)) == 0) {
         if (git_oid_streq(&oid, to) == 0)
             continue; /* checked above */
-        if ((error = store_verify_locked(s, &oid, allowed, principal, diag)) < 0) {
+        if ((error = store_verify_locked(s, &oid, allowed, 0, principal, diag)) < 0) {
             git_oid_tostr(bad, 41, &oid);
             goto cleanup;
         }

@@ -221,9 +221,18 @@ int store_ssh_sign(const char *dir, const char *key, const char *data, size_t le
 }
 
 int store_ssh_verify(const char *dir, const char *what, const char *allowed, const char *sig,
-                     const char *data, size_t len, char principal[256], struct engine_diag *diag)
+                     const char *data, size_t len, int64_t at, char principal[256],
+                     struct engine_diag *diag)
 {
-    char *find[] = {"ssh-keygen",    "-Y", "find-principals", "-f",
+    /* An allowed signer's valid-after and valid-before are checked at AT (now
+     * when 0). */
+    char when[40] = "";
+    struct tm tm;
+    time_t t = at > 0 ? (time_t)at : time(NULL);
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(when, sizeof(when), "-Overify-time=%Y%m%d%H%M%SZ", &tm) == 0)
+        return store_err(diag, dir, -EINVAL, "%s: its time cannot be written", what);
+    char *find[] = {"ssh-keygen",    "-Y", "find-principals", when, "-f",
                     (char *)allowed, "-s", "/dev/fd/3",       NULL};
     struct ssh_run r;
     int st, rc;
@@ -238,15 +247,22 @@ int store_ssh_verify(const char *dir, const char *what, const char *allowed, con
         return rc;
     }
     if (st != 0 || r.out[0] == '\0') {
+        /* ssh-keygen says why a listed key does not count (expired, not yet valid). */
+        char *why = strstr(r.err, "key has expired");
+        if (why == NULL)
+            why = strstr(r.err, "key is not yet valid");
+        rc = store_err(diag, dir, -EPERM,
+                       "%s is signed by a key that is not an allowed signer%s%.*s", what,
+                       why ? ": " : "", why ? (int)strcspn(why, "\n") : 0, why ? why : "");
         free(r.out);
-        return store_err(diag, dir, -EPERM, "%s is signed by a key that is not an allowed signer",
-                         what);
+        return rc;
     }
     /* The first principal the allowed signers give for this key, as git takes it. */
     snprintf(principal, 256, "%.*s", (int)strcspn(r.out, "\n"), r.out);
     free(r.out);
-    char *verify[] = {"ssh-keygen", "-Y", "verify", "-f", (char *)allowed, "-I",
-                      principal,    "-n", "git",    "-s", "/dev/fd/3",     NULL};
+    char *verify[] = {"ssh-keygen", "-Y",      "verify", when,  "-f", (char *)allowed,
+                      "-I",         principal, "-n",     "git", "-s", "/dev/fd/3",
+                      NULL};
     st = ssh_keygen(verify, data, len, sig, &r);
     if (st < 0)
         rc = ssh_fail(diag, dir, -EIO, what, &r, st);

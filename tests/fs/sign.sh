@@ -140,6 +140,27 @@ $GIT reset -q --hard HEAD~1
 check "it mounts once main is reset to a signed commit" "$U" mount --no-run --store "$S" "$M"
 check "unmount" umount_wait
 
+# A signer's valid-before (ssh-keygen's allowed signers) is judged now for commits that arrive,
+# and at the commit's time for the history already served: dave's key was allowed until 2021.
+ssh-keygen -q -t ed25519 -N '' -C dave -f "$T/dave"
+echo "dave@example.org valid-before=\"20210101\" $(cat "$T/dave.pub")" >>"$T/allowed_signers"
+check "mount" "$U" mount --no-run --store "$S" "$M"
+good=$(git -C "$S" rev-parse HEAD)
+printf 'regular * GET /dave-now allow\n' >"$S/policy/acl"
+$GIT -c gpg.format=ssh -c user.signingkey="$T/dave" commit -S -qam "dave's change, today"
+check "a commit by a signer whose key has expired is refused" wait_for 10 grep -q "refused external commit .*key has expired" "$M/errors"
+$GIT reset -q --hard "$good"
+printf 'regular * GET /dave-2020 allow\n' >"$S/policy/acl"
+GIT_COMMITTER_DATE="2020-06-01T12:00:00Z" $GIT -c gpg.format=ssh -c user.signingkey="$T/dave" commit -S -qam "dave's change, dated 2020"
+check "and so is one it dates from before the key expired" wait_for 10 sh -c "grep 'refused external commit' '$M/errors' | tail -1 | grep -q 'dated 2020.*key has expired'"
+same "the last good state stays served" "$A" "regular * GET /mounted allow"
+check "unmount" umount_wait
+check "git verify-commit accepts the 2020 commit (judged at its time)" verified HEAD
+check "a main signed by dave in 2020 is served: the key was valid then" "$U" mount --no-run --store "$S" "$M"
+same "and it is what the mount serves" "$A" "regular * GET /dave-2020 allow"
+check "unmount" umount_wait
+$GIT reset -q --hard "$good"
+
 # A key that others may read is refused, not used or ignored.
 chmod 644 "$S/.git/unisec-signing-key"
 git -C "$S" config unisec.signedOnly false
