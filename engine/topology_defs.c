@@ -223,9 +223,15 @@ static int topo_tdef_body(struct topo_ld *ld, int kind, const char *name, yaml_n
                                            NULL};
     static const char *const if_keys[] = {"type",       "description",   "inputs",
                                           "operations", "notifications", NULL};
+    /* keys a kind gained after 1.0 (clauses of 1.3) */
+    static const struct topo_since since[TOPO_K_COUNT][3] = {
+        [TOPO_K_DATA] = {{"key_schema", 13, "3.7.6"}, {"entry_schema", 13, "3.7.6"}},
+        [TOPO_K_INTERFACE] = {{"notifications", 13, "3.7.5"}},
+        [TOPO_K_POLICY] = {{"triggers", 12, "3.7.12"}},
+    };
     yaml_node_t *x;
     const char *s;
-    int bad = 0, r;
+    int bad = topo_ld_since_keys(ld, v, since[kind]), r;
 
     if ((x = topo_ld_get(ld, v, "derived_from")) != NULL) {
         d->dpos = topo_ld_pos(ld, x);

@@ -252,11 +252,33 @@ struct topo_input {
     char *value;
 };
 
-/* A node or relationship template named by a function (get_property, ...). */
+/* An intrinsic function whose references are checked once every template is read
+ * (topology_function.c): NAME is its entity (a node or relationship template, or SELF,
+ * SOURCE, TARGET, HOST), or get_input's input; PATH the scalar arguments after it. */
 struct topo_ref {
     char *name;
     const char *function; /* static */
     struct topo_pos pos;
+    char **path;           /* NULL when an argument is itself a function */
+    struct topo_pos *ppos; /* each argument of PATH */
+    size_t npath;
+    int self; /* 1 + the node template holding the call, or 0 (none known) */
+};
+
+/* A property mapping of a substitution mapping: NAME: [INPUT] (INPUT set), or another form. */
+struct topo_pmap {
+    char *name, *input;
+    struct topo_pos pos, ipos;
+};
+
+/* A substitution mapping as written, checked once types are resolved. */
+struct topo_submap {
+    char *type;
+    char **inputs; /* the names of its template's inputs */
+    size_t ninputs;
+    struct topo_pmap *props;
+    size_t nprops;
+    struct topo_pos pos; /* of node_type */
 };
 
 struct engine_topology {
@@ -284,6 +306,8 @@ struct engine_topology {
     size_t *node_index; /* positions of nodes, sorted by name (engine_name_index_build); owned */
     struct topo_group *groups;
     size_t ngroups;
+    struct topo_submap *submaps;
+    size_t nsubmaps;
 };
 
 /* ---- placement (topology_place.c) ---- */
@@ -360,7 +384,24 @@ struct topo_ld {
     int errors;
     int oom;
     int builtin; /* reading the normative types (tosca_normative.yaml) */
+    int version; /* of this file: 10, 12 or 13 (tosca_simple_yaml_1_x); 0 for the normative */
+    int self;    /* 1 + the node template being read (SELF of its functions), or 0 */
 };
+
+/* Refuses KEY (at N) in a file older than TOSCA 1.VERSION (12, 13), naming the file's
+ * version and CLAUSE of 1.3. */
+int topo_ld_since(struct topo_ld *ld, const yaml_node_t *n, const char *key, int version,
+                  const char *clause);
+
+/* A key that TOSCA 1.0 (VERSION 12) or 1.0 and 1.2 (VERSION 13) do not have. */
+struct topo_since {
+    const char *key;
+    int version;
+    const char *clause; /* of 1.3 */
+};
+
+/* topo_ld_since() for each key of mapping N found in V (terminated by a NULL key). */
+int topo_ld_since_keys(struct topo_ld *ld, const yaml_node_t *n, const struct topo_since *v);
 
 yaml_node_t *topo_ld_node(struct topo_ld *ld, int index);
 
@@ -506,8 +547,22 @@ void topo_cons_free(struct topo_cons *c, size_t n);
 
 /* ---- the topology template beyond node templates (topology_template.c) ---- */
 
-/* Records that a function names entity A (a scalar), unless A is SELF, SOURCE, TARGET or HOST. */
-int topo_ref_add(struct topo_ld *ld, const yaml_node_t *a, const char *function);
+/* Records function FUNCTION's call (its arguments ARGS) for topo_functions_check(). */
+int topo_ref_add(struct topo_ld *ld, const yaml_node_t *args, const char *function);
+
+/* Checks every recorded function call against the model, once every template is read and
+ * requirements are linked: its entity, and the property, attribute, capability, interface
+ * and operation it names, along `host` for HOST (topology_function.c). */
+int topo_functions_check(struct engine_topology *t, struct engine_diag *d);
+
+/* Records the substitution mapping of topology template TT (of the topology file or of an
+ * import, whose template is otherwise not read), if it has one (topology_submap.c). */
+int topo_submap_record(struct topo_ld *ld, const yaml_node_t *tt);
+
+/* Checks every recorded substitution mapping against its node type, once types are resolved
+ * (3.8.13): each required property without a default is an input or is mapped; each mapped
+ * property is the type's, and an input it names exists. */
+int topo_submaps_check(struct engine_topology *t, struct engine_diag *d);
 
 /* A node template's TOSCA parts (capabilities, attributes, interfaces, artifacts, node_filter,
  * copy, directives) in V; N's type is resolved. */

@@ -103,6 +103,7 @@ static int topo_load_version(struct topo_ld *ld, yaml_node_t *root, int main)
                            "tosca_definitions_version '%.64s': expected tosca_simple_yaml_1_0, "
                            "tosca_simple_yaml_1_2 or tosca_simple_yaml_1_3",
                            s);
+    ld->version = i == 0 ? 10 : i == 1 ? 12 : 13;
     if (main)
         return (ld->t->version = topo_ld_strdup(ld, s)) ? 0 : -ENOMEM;
     return 0; /* an import may use another version of the Simple Profile */
@@ -142,7 +143,12 @@ static int topo_load_file_doc(struct topo_ld *ld, void *arg)
         return r;
     if ((r = topo_load_definitions(ld, root)) == -ENOMEM)
         return r;
-    if (f->depth > 0) /* an imported topology_template is not part of this one (3.9.4) */
+    /* An imported topology_template is not part of this one (3.9.4); its substitution
+     * mapping, which offers it as the implementation of a node type, is checked still. */
+    if ((v = topo_ld_get(ld, root, "topology_template")) != NULL &&
+        topo_submap_record(ld, v) == -ENOMEM)
+        return -ENOMEM;
+    if (f->depth > 0)
         return bad;
     /* Every definition is in: resolve types before reading the templates that use them. */
     if (ld->errors > 0)
@@ -150,7 +156,9 @@ static int topo_load_file_doc(struct topo_ld *ld, void *arg)
     r = topo_types_resolve(ld->t, ld->d);
     if (r == -ENOMEM || (r |= topo_tdefs_resolve(ld->t, ld->d)) < 0)
         return r == -ENOMEM ? r : -EINVAL;
-    if ((v = topo_ld_get(ld, root, "topology_template")) == NULL)
+    if (!ld->oom && topo_submaps_check(ld->t, ld->d) < 0)
+        bad = -EINVAL;
+    if (v == NULL)
         return bad; /* a file of definitions only is a valid service template */
     r = topo_load_template(ld, v);
     return r < 0 ? r : bad;

@@ -360,7 +360,7 @@ static int topo_node_check_mechs(struct topo_ld *ld, const struct topo_node *n)
     return bad;
 }
 
-int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
+static int topo_load_node_body(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
 {
     static const char *const keys[] = {
         "type",       "description",  "metadata",   "properties", "requirements",
@@ -376,6 +376,7 @@ int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
     if ((n = topo_push(&ld->t->nodes, ld->t->nnodes, sizeof(*n))) == NULL)
         return ld->oom = 1, -ENOMEM;
     ld->t->nnodes++;
+    ld->self = (int)ld->t->nnodes; /* SELF of the functions in its properties, ... */
     n->pos = topo_ld_pos(ld, k);
     n->tdef = -1;
     if ((n->name = topo_ld_strdup(ld, name)) == NULL)
@@ -424,6 +425,7 @@ int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
     if ((r = topo_node_tosca(ld, n, v)) == -ENOMEM)
         return r;
     bad |= r;
+    ld->self = 0; /* SELF in a requirement's relationship is the relationship */
     if ((x = topo_ld_get(ld, v, "requirements")) != NULL) {
         if (topo_ld_seq(ld, x, "requirements") < 0)
             return -EINVAL;
@@ -437,6 +439,13 @@ int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
     if ((r = topo_node_levels(ld, n)) < 0)
         return r;
     return bad ? bad : topo_node_check_mechs(ld, n);
+}
+
+int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
+{
+    int r = topo_load_node_body(ld, k, v);
+    ld->self = 0;
+    return r;
 }
 
 /* Does node N listen on some port? A node unisec does not run (D_TOSCA's nodes read back, a

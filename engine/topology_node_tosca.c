@@ -57,6 +57,7 @@ int topo_node_tosca_required(struct topo_ld *ld, struct topo_node *n, yaml_node_
 static int topo_node_caps(struct topo_ld *ld, struct topo_node *n, yaml_node_t *caps)
 {
     static const char *const keys[] = {"properties", "attributes", "occurrences", NULL};
+    static const struct topo_since since[] = {{"occurrences", 13, "3.8.1"}, {NULL, 0, NULL}};
     char what[256];
     int bad = 0;
 
@@ -80,6 +81,7 @@ static int topo_node_caps(struct topo_ld *ld, struct topo_node *n, yaml_node_t *
             bad = -EINVAL;
             continue;
         }
+        bad |= topo_ld_since_keys(ld, v, since);
         ct = c->type ? topo_tdef_find(ld->t, TOPO_K_CAPABILITY, c->type) : -1;
         for (int attr = 0; attr < 2; attr++) {
             if ((x = topo_ld_get(ld, v, attr ? "attributes" : "properties")) == NULL ||
@@ -144,6 +146,7 @@ static int topo_node_attrs(struct topo_ld *ld, struct topo_node *n, yaml_node_t 
 static int topo_operation(struct topo_ld *ld, const yaml_node_t *v, const char *what)
 {
     static const char *const keys[] = {"description", "implementation", "inputs", "outputs", NULL};
+    static const struct topo_since since[] = {{"outputs", 13, "3.6.17"}, {NULL, 0, NULL}};
     yaml_node_t *x;
     int bad = 0;
 
@@ -151,6 +154,7 @@ static int topo_operation(struct topo_ld *ld, const yaml_node_t *v, const char *
         return 0;
     if (topo_ld_map(ld, v, what, keys) < 0)
         return -EINVAL;
+    bad = topo_ld_since_keys(ld, v, since);
     if ((x = topo_ld_get(ld, v, "inputs")) != NULL && !topo_ld_empty(x)) {
         if (topo_ld_map(ld, x, "inputs", NULL) < 0)
             return -EINVAL;
@@ -213,6 +217,8 @@ static int topo_node_artifacts(struct topo_ld *ld, struct topo_node *n, yaml_nod
     static const char *const keys[] = {"type",        "file",    "repository", "description",
                                        "deploy_path", "version", "checksum",   "checksum_algorithm",
                                        "properties",  NULL};
+    static const struct topo_since since[] = {
+        {"checksum", 13, "3.6.7"}, {"checksum_algorithm", 13, "3.6.7"}, {NULL, 0, NULL}};
     int bad = 0;
 
     if (topo_ld_map(ld, arts, "artifacts", NULL) < 0)
@@ -231,6 +237,7 @@ static int topo_node_artifacts(struct topo_ld *ld, struct topo_node *n, yaml_nod
             bad = -EINVAL;
             continue;
         }
+        bad |= topo_ld_since_keys(ld, v, since);
         if ((x = topo_ld_get(ld, v, "file")) == NULL)
             bad = topo_ld_err(ld, v, "node %s: artifact %s: expected a key 'file'", n->name, name);
         if ((x = topo_ld_get(ld, v, "type")) != NULL && (s = topo_ld_name(ld, x, "type")) &&
@@ -258,9 +265,10 @@ static int topo_node_filter(struct topo_ld *ld, const yaml_node_t *f, const char
 
 int topo_node_tosca(struct topo_ld *ld, struct topo_node *n, yaml_node_t *v)
 {
+    static const struct topo_since since[] = {{"metadata", 12, "3.8.3"}, {NULL, 0, NULL}};
     yaml_node_t *x;
     char what[160];
-    int bad = 0;
+    int bad = topo_ld_since_keys(ld, v, since);
 
     snprintf(what, sizeof(what), "node %s: node_filter", n->name);
     if (n->tdef < 0)

@@ -43,9 +43,10 @@ static int topo_ld_propdef_tosca(struct topo_ld *ld, const yaml_node_t *n, const
 {
     static const char *const status[] = {"supported", "unsupported", "experimental", "deprecated",
                                          NULL};
+    static const struct topo_since since[] = {{"key_schema", 13, "3.6.10"}, {NULL, 0, NULL}};
     yaml_node_t *v;
     const char *s;
-    int bad = 0, r;
+    int bad = topo_ld_since_keys(ld, n, since), r;
 
     if ((v = topo_ld_get(ld, n, "entry_schema")) != NULL && (r = topo_ld_entry(ld, v, w, out)) < 0)
         bad = r;

@@ -12,27 +12,6 @@
 int topo_load_node(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v);
 int topo_nodes_link(struct engine_topology *t, struct engine_diag *d);
 
-static int topo_is_rtemplate(const struct engine_topology *t, const char *name)
-{
-    for (size_t i = 0; i < t->nrtemplates; i++)
-        if (strcmp(t->rtemplates[i], name) == 0)
-            return 1;
-    return 0;
-}
-
-/* Every entity a function names is a node or relationship template. */
-static int topo_refs_check(struct engine_topology *t, struct engine_diag *d)
-{
-    int bad = 0;
-    for (size_t i = 0; i < t->nrefs; i++)
-        if (topo_node_find(t, t->refs[i].name) < 0 && !topo_is_rtemplate(t, t->refs[i].name))
-            bad = topo_diag_at(d, &t->refs[i].pos,
-                               "%s: unknown entity '%s'; expected SELF, SOURCE, TARGET, HOST or "
-                               "a node or relationship template",
-                               t->refs[i].function, t->refs[i].name);
-    return bad;
-}
-
 /* ---- inputs and outputs ---- */
 
 static int topo_load_inputs(struct topo_ld *ld, yaml_node_t *n)
@@ -325,12 +304,15 @@ static int topo_load_submap(struct topo_ld *ld, yaml_node_t *n)
     static const char *const keys[] = {
         "node_type",    "substitution_filter", "properties", "capabilities",
         "requirements", "attributes",          "interfaces", NULL};
+    static const struct topo_since since[] = {
+        {"attributes", 13, "3.8.13"}, {"substitution_filter", 13, "3.8.13"}, {NULL, 0, NULL}};
     yaml_node_t *x;
     const char *s;
     int bad = 0;
 
     if (topo_ld_map(ld, n, "substitution_mappings", keys) < 0)
         return -EINVAL;
+    bad = topo_ld_since_keys(ld, n, since);
     if ((x = topo_ld_get(ld, n, "node_type")) == NULL)
         return topo_ld_err(ld, n, "substitution_mappings: expected a key 'node_type'");
     if ((s = topo_ld_name(ld, x, "node_type")) == NULL)
@@ -374,11 +356,13 @@ int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
         "description", "inputs",   "node_templates", "relationship_templates",
         "groups",      "policies", "outputs",        "substitution_mappings",
         "workflows",   NULL};
+    static const struct topo_since since[] = {{"workflows", 12, "3.9"}, {NULL, 0, NULL}};
     yaml_node_t *nt, *x;
     int bad = 0, r;
 
     if (topo_ld_map(ld, tt, "topology_template", keys) < 0)
         return -EINVAL;
+    bad = topo_ld_since_keys(ld, tt, since);
     if ((x = topo_ld_get(ld, tt, "description")) != NULL && !topo_ld_scalar(ld, x, "description"))
         bad = -EINVAL;
     if ((x = topo_ld_get(ld, tt, "inputs")) != NULL && !topo_ld_empty(x) &&
@@ -431,7 +415,7 @@ int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
         bad |= topo_load_submap(ld, x);
     if ((x = topo_ld_get(ld, tt, "workflows")) != NULL && !topo_ld_empty(x))
         bad |= topo_load_workflows(ld, x);
-    if ((r = topo_refs_check(ld->t, ld->d)) < 0) /* every template is read */
+    if (!ld->oom && (r = topo_functions_check(ld->t, ld->d)) < 0) /* every template is read */
         bad = r;
     return ld->oom ? -ENOMEM : bad < 0 ? -EINVAL : 0;
 }

@@ -119,6 +119,23 @@ static void topo_tdef_free(struct topo_tdef *d)
     topo_cons_free(d->cons, d->ncons);
 }
 
+static void topo_submaps_free(struct engine_topology *t)
+{
+    for (size_t i = 0; i < t->nsubmaps; i++) {
+        struct topo_submap *m = &t->submaps[i];
+        free(m->type);
+        for (size_t j = 0; j < m->ninputs; j++)
+            free(m->inputs[j]);
+        free(m->inputs);
+        for (size_t j = 0; j < m->nprops; j++) {
+            free(m->props[j].name);
+            free(m->props[j].input);
+        }
+        free(m->props);
+    }
+    free(t->submaps);
+}
+
 /* What the TOSCA reader adds to the model: types of every kind, inputs, references. */
 static void topo_tosca_free(struct engine_topology *t)
 {
@@ -132,9 +149,13 @@ static void topo_tosca_free(struct engine_topology *t)
     free(t->inputs);
     topo_strs_free(t->rtemplates, t->nrtemplates);
     free(t->rttypes);
-    for (size_t i = 0; i < t->nrefs; i++)
+    for (size_t i = 0; i < t->nrefs; i++) {
         free(t->refs[i].name);
+        topo_strs_free(t->refs[i].path, t->refs[i].npath);
+        free(t->refs[i].ppos);
+    }
     free(t->refs);
+    topo_submaps_free(t);
 }
 
 void topo_params_free(struct topo_param *v, size_t n)

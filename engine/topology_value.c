@@ -598,21 +598,45 @@ static int topo_function_index(struct topo_ld *ld, const yaml_node_t *v)
     return -1;
 }
 
-int topo_ref_add(struct topo_ld *ld, const yaml_node_t *a, const char *function)
+int topo_ref_add(struct topo_ld *ld, const yaml_node_t *args, const char *function)
 {
-    static const char *const keywords[] = {"SELF", "SOURCE", "TARGET", "HOST", NULL};
-    const char *s = (const char *)a->data.scalar.value;
+    size_t n = args->type == YAML_SEQUENCE_NODE
+                   ? (size_t)(args->data.sequence.items.top - args->data.sequence.items.start)
+                   : 1;
+    const yaml_node_t *a = args->type == YAML_SEQUENCE_NODE
+                               ? topo_ld_node(ld, args->data.sequence.items.start[0])
+                               : args;
     struct topo_ref *r;
 
-    for (size_t i = 0; keywords[i]; i++)
-        if (strcmp(s, keywords[i]) == 0)
-            return 0;
     if ((r = topo_push(&ld->t->refs, ld->t->nrefs, sizeof(*r))) == NULL)
         return ld->oom = 1, -ENOMEM;
     ld->t->nrefs++;
     r->function = function;
     r->pos = topo_ld_pos(ld, a);
-    return (r->name = topo_ld_strdup(ld, s)) ? 0 : -ENOMEM;
+    r->self = ld->self;
+    if ((r->name = topo_ld_strdup(ld, (const char *)a->data.scalar.value)) == NULL)
+        return -ENOMEM;
+    if (n < 2)
+        return 0;
+    if ((r->path = calloc(n - 1, sizeof(*r->path))) == NULL ||
+        (r->ppos = calloc(n - 1, sizeof(*r->ppos))) == NULL)
+        return ld->oom = 1, -ENOMEM;
+    r->npath = n - 1;
+    for (size_t i = 1; i < n; i++) {
+        a = topo_ld_node(ld, args->data.sequence.items.start[i]);
+        r->ppos[i - 1] = topo_ld_pos(ld, a);
+        if (a->type != YAML_SCALAR_NODE) { /* a function: the path is known at run time only */
+            for (size_t j = 0; j + 1 < i; j++)
+                free(r->path[j]);
+            free(r->path);
+            r->path = NULL;
+            r->npath = 0;
+            break;
+        }
+        if ((r->path[i - 1] = topo_ld_strdup(ld, (const char *)a->data.scalar.value)) == NULL)
+            return -ENOMEM;
+    }
+    return 0;
 }
 
 /* get_input's NAME must be an input of the topology template. */
@@ -659,10 +683,15 @@ int topo_function_check(struct topo_ld *ld, const yaml_node_t *v, const char *wh
         else if (r == 0 && a->type != YAML_SCALAR_NODE && !(f == 7 && i == 0))
             bad = topo_ld_err(ld, a, "%s: %s: argument %zu: expected a scalar or a function", what,
                               topo_functions[f].name, i + 1);
-        else if (r == 0 && f == 0 && i == 0)
-            bad |= topo_function_input(ld, a, what);
+        else if (r == 0 && f == 0 && i == 0 && topo_function_input(ld, a, what) < 0)
+            bad = -EINVAL;
+        else if (r == 0 && f == 0 && i == 0 && n > 1 &&
+                 topo_ld_since(ld, args, "get_input: [NAME, INDEX_OR_KEY, ...]", 12, "4.4.1") == 0)
+            bad |= topo_ref_add(ld, args, "get_input"); /* the path, checked against its type */
+        else if (r == 0 && f == 0 && i == 0 && n > 1)
+            bad = -EINVAL;
         else if (r == 0 && (f == 1 || f == 2 || f == 3 || f == 4) && i == 0)
-            bad |= topo_ref_add(ld, a, topo_functions[f].name);
+            bad |= topo_ref_add(ld, args, topo_functions[f].name);
         else if (r == 0 && f == 8 && i == 2 &&
                  topo_number("integer", (const char *)a->data.scalar.value, &(double){0}) < 0)
             bad = topo_ld_err(ld, a, "%s: token: INDEX: expected an integer", what);

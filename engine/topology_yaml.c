@@ -549,3 +549,32 @@ int topo_ld_value(struct topo_ld *ld, const yaml_node_t *n, enum engine_topology
                            engine_topology_type_name(type), why);
     return 0;
 }
+
+int topo_ld_since(struct topo_ld *ld, const yaml_node_t *n, const char *key, int version,
+                  const char *clause)
+{
+    if (ld->version == 0 || ld->version >= version)
+        return 0;
+    return topo_ld_err(ld, n,
+                       "%s is not in tosca_simple_yaml_1_%d (TOSCA 1.3 has it, section %s); "
+                       "declare a later tosca_definitions_version to use it",
+                       key, ld->version % 10, clause);
+}
+
+int topo_ld_since_keys(struct topo_ld *ld, const yaml_node_t *n, const struct topo_since *v)
+{
+    int bad = 0;
+
+    if (ld->version == 0 || ld->version >= 13 || n->type != YAML_MAPPING_NODE)
+        return 0;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = topo_ld_node(ld, p->key);
+        if (k->type != YAML_SCALAR_NODE)
+            continue;
+        for (size_t i = 0; v[i].key != NULL; i++)
+            if (strcmp((const char *)k->data.scalar.value, v[i].key) == 0 &&
+                topo_ld_since(ld, k, v[i].key, v[i].version, v[i].clause) < 0)
+                bad = -EINVAL;
+    }
+    return bad;
+}

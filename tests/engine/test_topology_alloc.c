@@ -222,6 +222,8 @@ static void test_topology_alloc_examples(void **state)
     (void)state;
     sweep("mount-examples/paper.yaml", 1);
     sweep("mount-examples/three-tier/topology.yaml", 1);
+    /* TOSCA 1.3: functions resolved along HOST and capabilities, a substitution mapping */
+    sweep("tests/fuzz/corpus/topology/tosca13-functions.yaml", 1);
 }
 
 static void test_topology_alloc_invalid(void **state)
@@ -229,6 +231,9 @@ static void test_topology_alloc_invalid(void **state)
     (void)state;
     sweep("tests/golden/topology/wrong-property-type/input.yaml", 0);
     sweep("tests/golden/topology/import-error/input.yaml", 0);
+    sweep("tests/golden/topology/tosca13-functions/input.yaml", 0);
+    sweep("tests/golden/topology/tosca13-substitution/input.yaml", 0);
+    sweep("tests/golden/topology/version-keys/input.yaml", 0);
 }
 
 int main(void)
