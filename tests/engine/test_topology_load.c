@@ -500,6 +500,79 @@ static void test_topology_load_tosca13(void **state)
     free(e);
 }
 
+/* Intrinsic functions' references (TOSCA 1.3 4.1, 4.4 to 4.6): what resolves, what is kept for
+ * the orchestrator, and the errors at the argument that is wrong. */
+static void test_topology_load_functions(void **state)
+{
+#define FN_HEAD                                                                                    \
+    "tosca_definitions_version: tosca_simple_yaml_1_3\n"                                           \
+    "topology_template:\n"                                                                         \
+    "  inputs: {x: {type: string, default: a}}\n"                                                  \
+    "  relationship_templates: {link: {type: tosca.relationships.ConnectsTo}}\n"                   \
+    "  node_templates:\n"                                                                          \
+    "    server: {type: Compute}\n"                                                                \
+    "    web: {type: WebServer, requirements: [host: server]}\n"                                   \
+    "    free: {type: SoftwareComponent, requirements: [{host: {node: tosca.nodes.Compute}}]}\n"   \
+    "    app:\n"                                                                                   \
+    "      type: WebApplication\n"                                                                 \
+    "      properties: {context_root: /}\n"                                                        \
+    "      requirements: [host: web]\n"                                                            \
+    "      interfaces:\n"                                                                          \
+    "        Standard:\n"                                                                          \
+    "          create:\n"                                                                          \
+    "            implementation: c.sh\n"                                                           \
+    "            inputs:\n"
+    static const char *const valid[] = {
+        "{get_attribute: [HOST, private_address]}",  /* two hops: web, then server */
+        "{get_property: [HOST, host, num_cpus]}",    /* a capability of a host */
+        "{get_attribute: [SELF, context_root]}",     /* a property is an attribute too */
+        "{get_attribute: [SELF, tosca_id]}",         /* inherited from tosca.nodes.Root */
+        "{get_property: [SELF, host, anything]}",    /* through a requirement: run time */
+        "{get_property: [SOURCE, anything]}",        /* kept */
+        "{get_attribute: [link, anything]}",         /* a relationship template: kept */
+        "{get_attribute: [SELF, {get_input: x}]}",   /* a function as an argument: kept */
+        "{get_attribute: [server, networks, net0]}", /* a key of a map */
+        "{get_operation_output: [web, Standard, start, pid]}",
+    };
+    char text[2048];
+    int rc;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+        snprintf(text, sizeof(text), FN_HEAD "              v: %s\n", valid[i]);
+        char *e = load(text, NULL, NULL, &rc);
+        if (rc != 0)
+            fail_msg("%s: %s", valid[i], e);
+        free(e);
+    }
+    expect_error(FN_HEAD "              v: {get_attribute: [HOST, nothing]}\n",
+                 "t.yaml:18:41: error: get_attribute: no node hosting app (along HostedOn) has an "
+                 "attribute 'nothing'");
+    expect_error(FN_HEAD "              v: {get_attribute: [nobody, x]}\n",
+                 "t.yaml:18:35: error: get_attribute: unknown entity 'nobody'; expected SELF, "
+                 "SOURCE, TARGET, HOST or a node or relationship template");
+    expect_error(FN_HEAD "              v: {get_property: [server, host, num_cpus, 0]}\n",
+                 "t.yaml:18:58: error: get_property: node server: capability host: property "
+                 "'num_cpus' is of type integer: it has no index or key '0'");
+    expect_error(FN_HEAD "              v: {get_attribute: [server, public_address]}\n"
+                         "    other:\n"
+                         "      type: SoftwareComponent\n"
+                         "      properties: {component_version: {get_property: [HOST, x]}}\n",
+                 "t.yaml:21:55: error: get_property: HOST: node other has no host (no requirement "
+                 "whose relationship is tosca.relationships.HostedOn)");
+    /* a host chosen by a node filter or a type: the chain ends unresolved, not in error */
+    snprintf(text, sizeof(text),
+             FN_HEAD "              v: {get_attribute: [server, state]}\n"
+                     "    other:\n"
+                     "      type: SoftwareComponent\n"
+                     "      requirements: [host: free]\n"
+                     "      properties: {component_version: {get_property: "
+                     "[HOST, x]}}\n");
+    free(load(text, NULL, NULL, &rc));
+    assert_int_equal(rc, 0);
+#undef FN_HEAD
+}
+
 static void test_topology_load_value_parse(void **state)
 {
     char *v;
@@ -540,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_topology_load_import_fifo),
         cmocka_unit_test(test_topology_load_depth),
         cmocka_unit_test(test_topology_load_tosca13),
+        cmocka_unit_test(test_topology_load_functions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
