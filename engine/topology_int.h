@@ -219,6 +219,8 @@ enum topo_kind {
 /* A requirement definition of a node type (3.7.3). */
 struct topo_reqdef {
     char *name, *capability, *node, *relationship;
+    long occ_max; /* the most assignments a node template may make: 1 unless occurrences says;
+                     -1 for UNBOUNDED */
     struct topo_pos pos;
 };
 
@@ -576,6 +578,10 @@ int topo_node_tosca_prop(struct topo_ld *ld, struct topo_node *n, const char *na
 /* Every required TOSCA property of N's type has a value among N's PROPS (a mapping or NULL). */
 int topo_node_tosca_required(struct topo_ld *ld, struct topo_node *n, yaml_node_t *props,
                              yaml_node_t *at);
+
+/* Each node template's requirement assignments against its type's requirement definitions
+ * (3.7.3): at most the occurrences' maximum of each. Once requirements are linked. */
+int topo_nodes_reqs_check(const struct engine_topology *t, struct engine_diag *d);
 
 /* A requirement's long form (3.8.2): {node, capability, relationship, node_filter,
  * occurrences}. Sets *NODE (or NULL), *REL (or NULL) and *RELN (its node). */

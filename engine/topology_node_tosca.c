@@ -338,3 +338,29 @@ int topo_nreq_long(struct topo_ld *ld, const char *node, const char *name, yaml_
         return topo_ld_err(ld, v, "node %s: requirement %s: expected a key 'node'", node, name);
     return 0;
 }
+
+int topo_nodes_reqs_check(const struct engine_topology *t, struct engine_diag *d)
+{
+    int bad = 0;
+
+    for (size_t i = 0; i < t->nnodes; i++) {
+        const struct topo_node *n = &t->nodes[i];
+        if (!n->typed || n->tdef < 0)
+            continue;
+        for (size_t k = 0; k < n->nreqs; k++) {
+            const struct topo_reqdef *rd = topo_tdef_req(t, n->tdef, n->reqs[k].name);
+            long seen = 0;
+            if (rd == NULL)
+                continue; /* one of unisec's own (a module's), or placement's `host` */
+            for (size_t j = 0; j <= k; j++)
+                seen += strcmp(n->reqs[j].name, rd->name) == 0;
+            if (rd->occ_max >= 0 && seen == rd->occ_max + 1)
+                bad = topo_diag_at(d, &n->reqs[k].pos,
+                                   "node %s: requirement %s is assigned more than %ld time%s; "
+                                   "its definition in %s allows at most %ld (occurrences)",
+                                   n->name, rd->name, rd->occ_max, rd->occ_max == 1 ? "" : "s",
+                                   t->tdefs[n->tdef].name, rd->occ_max);
+        }
+    }
+    return bad;
+}

@@ -396,6 +396,8 @@ int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
     if (r == 0 && (r = topo_nodes_place(ld->t, ld->d)) == -ENOMEM)
         return r;
     bad |= r;
+    if (r == 0 && topo_nodes_reqs_check(ld->t, ld->d) < 0)
+        bad = -EINVAL;
     if ((x = topo_ld_get(ld, tt, "groups")) != NULL && !topo_ld_empty(x)) {
         if (topo_ld_map(ld, x, "groups", NULL) < 0)
             return -EINVAL;
