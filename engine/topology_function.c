@@ -283,3 +283,147 @@ int topo_functions_check(struct engine_topology *t, struct engine_diag *d)
             bad = -EINVAL;
     return bad;
 }
+
+/* ---- evaluation at load (4.3): concat, join and token of what is known ---- */
+
+#define TOPO_EVAL_MAX 65536 /* longest value an evaluation builds */
+
+struct topo_buf {
+    char *p;
+    size_t n;
+};
+
+/* Appends S[0..N) to B; -E2BIG past TOPO_EVAL_MAX. */
+static int topo_buf_add(struct topo_buf *b, const char *s, size_t n)
+{
+    char *p;
+    if (b->n + n >= TOPO_EVAL_MAX)
+        return -E2BIG;
+    if ((p = realloc(b->p, b->n + n + 1)) == NULL)
+        return -ENOMEM;
+    memcpy(p + b->n, s, n);
+    b->p = p;
+    b->n += n;
+    p[b->n] = '\0';
+    return 0;
+}
+
+static int topo_eval(struct topo_ld *ld, const yaml_node_t *v, struct topo_buf *b, int depth);
+
+/* Each item of sequence V evaluated into B, with DELIM between them. */
+static int topo_eval_items(struct topo_ld *ld, const yaml_node_t *v, const char *delim,
+                           struct topo_buf *b, int depth)
+{
+    int r;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return 0;
+    for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+        if (i > v->data.sequence.items.start && (r = topo_buf_add(b, delim, strlen(delim))) < 0)
+            return r;
+        if ((r = topo_eval(ld, topo_ld_node(ld, *i), b, depth + 1)) <= 0)
+            return r;
+    }
+    return 1;
+}
+
+/* token: [STRING, SEPARATORS, INDEX]: the INDEXth field of STRING split at any of SEPARATORS. */
+static int topo_eval_token(struct topo_ld *ld, const yaml_node_t *args, struct topo_buf *b,
+                           int depth)
+{
+    struct topo_buf s = {0};
+    const yaml_node_t *sep, *ix;
+    long want, k = 0;
+    char *end;
+    int r;
+
+    if (args->type != YAML_SEQUENCE_NODE ||
+        args->data.sequence.items.top - args->data.sequence.items.start != 3)
+        return 0;
+    sep = topo_ld_node(ld, args->data.sequence.items.start[1]);
+    ix = topo_ld_node(ld, args->data.sequence.items.start[2]);
+    if (sep->type != YAML_SCALAR_NODE || ix->type != YAML_SCALAR_NODE)
+        return 0;
+    want = strtol((const char *)ix->data.scalar.value, &end, 10);
+    if (*end != '\0')
+        return 0; /* refused where the function is read */
+    if ((r = topo_eval(ld, topo_ld_node(ld, args->data.sequence.items.start[0]), &s, depth + 1)) <=
+        0) {
+        free(s.p);
+        return r;
+    }
+    for (const char *f = s.p ? s.p : "", *e;; f = e + 1, k++) {
+        e = f + strcspn(f, (const char *)sep->data.scalar.value);
+        if (k == want) {
+            r = topo_buf_add(b, f, (size_t)(e - f));
+            free(s.p);
+            return r < 0 ? r : 1;
+        }
+        if (*e == '\0')
+            break;
+    }
+    free(s.p);
+    return topo_ld_err(ld, ix, "token: index %ld: expected 0 to %ld (the string has %ld field%s)",
+                       want, k, k + 1, k ? "s" : "");
+}
+
+/* V into B: 1 when known, 0 when known only at run time, or a negative error. */
+static int topo_eval(struct topo_ld *ld, const yaml_node_t *v, struct topo_buf *b, int depth)
+{
+    const char *fn;
+    const yaml_node_t *args;
+
+    if (depth > TOPO_DEPTH_MAX)
+        return 0;
+    if (v->type == YAML_SCALAR_NODE) {
+        int r = topo_buf_add(b, (const char *)v->data.scalar.value, v->data.scalar.length);
+        return r < 0 ? r : 1;
+    }
+    if (v->type != YAML_MAPPING_NODE ||
+        v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1)
+        return 0;
+    fn = (const char *)topo_ld_node(ld, v->data.mapping.pairs.start->key)->data.scalar.value;
+    args = topo_ld_node(ld, v->data.mapping.pairs.start->value);
+    if (strcmp(fn, "get_input") == 0 && args->type == YAML_SCALAR_NODE) {
+        for (size_t i = 0; i < ld->t->ninputs; i++)
+            if (strcmp(ld->t->inputs[i].def.name, (const char *)args->data.scalar.value) == 0 &&
+                ld->t->inputs[i].value != NULL) {
+                int r = topo_buf_add(b, ld->t->inputs[i].value, strlen(ld->t->inputs[i].value));
+                return r < 0 ? r : 1;
+            }
+        return 0;
+    }
+    if (strcmp(fn, "concat") == 0)
+        return topo_eval_items(ld, args, "", b, depth);
+    if (strcmp(fn, "join") == 0 && args->type == YAML_SEQUENCE_NODE) {
+        const yaml_node_t *d = args->data.sequence.items.top - args->data.sequence.items.start > 1
+                                   ? topo_ld_node(ld, args->data.sequence.items.start[1])
+                                   : NULL;
+        if (d != NULL && d->type != YAML_SCALAR_NODE)
+            return 0;
+        return topo_eval_items(ld, topo_ld_node(ld, args->data.sequence.items.start[0]),
+                               d ? (const char *)d->data.scalar.value : "", b, depth);
+    }
+    if (strcmp(fn, "token") == 0)
+        return topo_eval_token(ld, args, b, depth);
+    return 0;
+}
+
+int topo_function_eval(struct topo_ld *ld, const yaml_node_t *v, const char *what, char **out)
+{
+    struct topo_buf b = {0};
+    int r = topo_eval(ld, v, &b, 0);
+
+    *out = NULL;
+    if (r == 1 && b.p == NULL && (b.p = strdup("")) == NULL)
+        r = -ENOMEM;
+    if (r == -ENOMEM)
+        ld->oom = 1;
+    else if (r == -E2BIG)
+        r = topo_ld_err(ld, v, "%s: the value this function builds exceeds %d bytes", what,
+                        TOPO_EVAL_MAX - 1);
+    if (r == 1)
+        *out = b.p;
+    else
+        free(b.p);
+    return r;
+}

@@ -557,6 +557,11 @@ int topo_ref_add(struct topo_ld *ld, const yaml_node_t *args, const char *functi
  * and operation it names, along `host` for HOST (topology_function.c). */
 int topo_functions_check(struct engine_topology *t, struct engine_diag *d);
 
+/* Evaluates function V at load when all it needs is known (4.3: concat, join and token of
+ * constants and of inputs with values): *OUT gets the value (caller frees) and 1 is returned;
+ * 0 when it is known only at run time (then kept); -EINVAL (errors naming WHAT) or -ENOMEM. */
+int topo_function_eval(struct topo_ld *ld, const yaml_node_t *v, const char *what, char **out);
+
 /* Records the substitution mapping of topology template TT (of the topology file or of an
  * import, whose template is otherwise not read), if it has one (topology_submap.c). */
 int topo_submap_record(struct topo_ld *ld, const yaml_node_t *tt);

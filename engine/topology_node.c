@@ -112,8 +112,9 @@ static int topo_load_mls(struct topo_ld *ld, struct topo_node *n, const char *pr
 }
 
 /* Scalar property I of N set by function V: get_input of an input with a value takes that
- * value (3.4.1: inputs are resolved when the template is deployed, which a check is); any
- * other function is kept for the orchestrator and the property counts as set. */
+ * value (3.4.1: inputs are resolved when the template is deployed, which a check is), and so
+ * do concat, join and token of what is known then (4.3); any other function is kept for the
+ * orchestrator and the property counts as set. */
 static int topo_node_prop_function(struct topo_ld *ld, struct topo_node *n, size_t i,
                                    yaml_node_t *v, const char *what)
 {
@@ -126,6 +127,23 @@ static int topo_node_prop_function(struct topo_ld *ld, struct topo_node *n, size
     if (n->fnset == NULL && (n->fnset = calloc(n->pub.nprops, 1)) == NULL)
         return ld->oom = 1, -ENOMEM;
     n->fnset[i] = 1;
+    if (strcmp(fn, "concat") == 0 || strcmp(fn, "join") == 0 || strcmp(fn, "token") == 0) {
+        char *s;
+        int r = topo_function_eval(ld, v, what, &s);
+        if (r <= 0)
+            return r; /* 0: known at run time only, kept */
+        r = engine_topology_value_parse(&canon, n->props[i].type, s, &why);
+        if (r < 0 && r != -ENOMEM)
+            r = topo_ld_err(ld, v, "%s: %s gives '%.64s', not %s %s: %s", what, fn, s,
+                            n->props[i].type == ENGINE_TOPOLOGY_INTEGER ? "an" : "a",
+                            engine_topology_type_name(n->props[i].type), why);
+        free(s);
+        if (r < 0)
+            return r == -ENOMEM ? (ld->oom = 1, r) : r;
+        n->props[i].value = canon;
+        n->fnset[i] = 0;
+        return 0;
+    }
     if (strcmp(fn, "get_input") != 0 || arg->type != YAML_SCALAR_NODE)
         return 0;
     for (size_t j = 0; j < ld->t->ninputs; j++) {

@@ -573,6 +573,51 @@ static void test_topology_load_functions(void **state)
 #undef FN_HEAD
 }
 
+/* concat, join and token of constants and inputs are evaluated at load into a scalar property
+ * unisec runs with (TOSCA 1.3 4.3.1 to 4.3.3); a function of run-time values is kept. */
+static void test_topology_load_evaluated(void **state)
+{
+#define EV_HEAD                                                                                    \
+    "tosca_definitions_version: tosca_simple_yaml_1_3\n"                                           \
+    "unikernel_modules:\n"                                                                         \
+    "  ws: {http_server: , dispatch: }\n"                                                          \
+    "topology_template:\n"                                                                         \
+    "  inputs: {site: {type: string, default: shop}, addr: {type: string, default: 'h:8443'}}\n"   \
+    "  node_templates:\n"                                                                          \
+    "    web:\n"                                                                                   \
+    "      type: ws\n"                                                                             \
+    "      properties:\n"
+    struct engine_topology *t;
+    const struct engine_topology_node *n;
+    int rc;
+    char *e;
+
+    (void)state;
+    e = load(EV_HEAD "        routes: {concat: ['GET /', {get_input: site}, ' 200 text/plain ',"
+                     " {join: [[a, b], '-']}]}\n"
+                     "        http_port: {token: [{get_input: addr}, ':', 1]}\n",
+             NULL, &t, &rc);
+    assert_string_equal(e, "");
+    free(e);
+    n = engine_topology_node_find(t, "web");
+    assert_string_equal(engine_topology_node_prop(n, "routes")->value,
+                        "GET /shop 200 text/plain a-b");
+    assert_string_equal(engine_topology_node_prop(n, "http_port")->value, "8443");
+    engine_topology_free(t);
+    e = load(EV_HEAD "        routes: {concat: ['GET /', {get_attribute: [SELF, tosca_id]}]}\n",
+             NULL, &t, &rc);
+    assert_int_equal(rc, 0);
+    assert_null(engine_topology_node_prop(engine_topology_node_find(t, "web"), "routes")->value);
+    engine_topology_free(t);
+    free(e);
+    expect_error(EV_HEAD "        http_port: {token: [{get_input: addr}, ':', 2]}\n",
+                 "t.yaml:10:53: error: token: index 2: expected 0 to 1 (the string has 2 fields)");
+    expect_error(EV_HEAD "        http_port: {token: [{get_input: addr}, ':', 0]}\n",
+                 "t.yaml:10:20: error: node web: property http_port: token gives 'h', not an "
+                 "integer: expected an integer (decimal digits, optional '-', 64 bits)");
+#undef EV_HEAD
+}
+
 static void test_topology_load_value_parse(void **state)
 {
     char *v;
@@ -614,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_topology_load_depth),
         cmocka_unit_test(test_topology_load_tosca13),
         cmocka_unit_test(test_topology_load_functions),
+        cmocka_unit_test(test_topology_load_evaluated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
