@@ -267,19 +267,22 @@ struct topo_ref {
     int self; /* 1 + the node template holding the call, or 0 (none known) */
 };
 
-/* A property mapping of a substitution mapping: NAME: [INPUT] (INPUT set), or another form. */
+/* A property or attribute mapping of a substitution mapping: NAME: [INPUT_OR_OUTPUT] (INPUT
+ * set), or another form. */
 struct topo_pmap {
     char *name, *input;
     struct topo_pos pos, ipos;
 };
 
-/* A substitution mapping as written, checked once types are resolved. */
+/* A substitution mapping as written, checked once types are resolved. Index 0 is the property
+ * side (mappings under `properties`, the template's inputs), 1 the attribute side (`attributes`,
+ * outputs). */
 struct topo_submap {
     char *type;
-    char **inputs; /* the names of its template's inputs */
-    size_t ninputs;
-    struct topo_pmap *props;
-    size_t nprops;
+    char **names[2]; /* the template's inputs, outputs */
+    size_t nnames[2];
+    struct topo_pmap *maps[2];
+    size_t nmaps[2];
     struct topo_pos pos; /* of node_type */
 };
 
@@ -587,6 +590,9 @@ int topo_node_tosca_required(struct topo_ld *ld, struct topo_node *n, yaml_node_
 /* Each node template's requirement assignments against its type's requirement definitions
  * (3.7.3): at most the occurrences' maximum of each. Once requirements are linked. */
 int topo_nodes_reqs_check(const struct engine_topology *t, struct engine_diag *d);
+
+/* A node filter (3.6.5): {properties: [...], capabilities: [...]}, naming WHAT. */
+int topo_ld_node_filter(struct topo_ld *ld, const yaml_node_t *f, const char *what);
 
 /* A requirement's long form (3.8.2): {node, capability, relationship, node_filter,
  * occurrences}. Sets *NODE (or NULL), *REL (or NULL) and *RELN (its node). */

@@ -249,7 +249,7 @@ static int topo_node_artifacts(struct topo_ld *ld, struct topo_node *n, yaml_nod
 }
 
 /* node_filter: {properties: [{NAME: CONSTRAINT...}], capabilities: [{NAME: {properties}}]} */
-static int topo_node_filter(struct topo_ld *ld, const yaml_node_t *f, const char *what)
+int topo_ld_node_filter(struct topo_ld *ld, const yaml_node_t *f, const char *what)
 {
     static const char *const keys[] = {"properties", "capabilities", NULL};
     yaml_node_t *x;
@@ -282,7 +282,7 @@ int topo_node_tosca(struct topo_ld *ld, struct topo_node *n, yaml_node_t *v)
     if ((x = topo_ld_get(ld, v, "artifacts")) != NULL && !topo_ld_empty(x))
         bad |= topo_node_artifacts(ld, n, x);
     if ((x = topo_ld_get(ld, v, "node_filter")) != NULL)
-        bad |= topo_node_filter(ld, x, what);
+        bad |= topo_ld_node_filter(ld, x, what);
     if ((x = topo_ld_get(ld, v, "directives")) != NULL) {
         if (topo_ld_seq(ld, x, "directives") < 0)
             bad = -EINVAL;
@@ -330,7 +330,7 @@ int topo_nreq_long(struct topo_ld *ld, const char *node, const char *name, yaml_
     if ((x = topo_ld_get(ld, v, "capability")) != NULL && !topo_ld_name(ld, x, "capability"))
         return -EINVAL;
     snprintf(what, sizeof(what), "node %s: requirement %s: node_filter", node, name);
-    if ((x = topo_ld_get(ld, v, "node_filter")) != NULL && topo_node_filter(ld, x, what) < 0)
+    if ((x = topo_ld_get(ld, v, "node_filter")) != NULL && topo_ld_node_filter(ld, x, what) < 0)
         return -EINVAL;
     *target = topo_ld_get(ld, v, "node");
     if (*target == NULL && topo_ld_get(ld, v, "capability") == NULL &&

@@ -269,9 +269,45 @@ static int topo_load_policies(struct topo_ld *ld, yaml_node_t *n)
 /* ---- substitution_mappings, workflows ---- */
 
 /* NAME: [NODE, CAPABILITY_OR_REQUIREMENT] entries of a substitution mapping. */
-static int topo_load_submap_pairs(struct topo_ld *ld, yaml_node_t *n, const char *what)
+/* Does node type or template (its type TD, node N or NULL) have capability (CAP) or
+ * requirement NAME? */
+static int topo_has_cap_req(const struct engine_topology *t, int td, const struct topo_node *n,
+                            int cap, const char *name)
 {
-    int bad = 0;
+    if (td >= 0 && (cap ? topo_tdef_cap(t, td, name) != NULL : topo_tdef_req(t, td, name) != NULL))
+        return 1;
+    for (size_t i = 0; n != NULL && !cap && i < n->nreqs; i++)
+        if (strcmp(n->reqs[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* A capability or requirement mapping NAME: [NODE, NAME2] (3.8.10, 3.8.11): NAME is one of
+ * node type NT's, NAME2 one of NODE's. */
+static int topo_submap_capreq(struct topo_ld *ld, int nt, const char *what, yaml_node_pair_t *p,
+                              yaml_node_t *v, int node)
+{
+    int cap = what[0] == 'c';
+    const char *kind = cap ? "capability" : "requirement";
+    const struct topo_node *m = &ld->t->nodes[node];
+    yaml_node_t *x;
+
+    if (nt >= 0 && !topo_has_cap_req(ld->t, nt, NULL, cap, topo_ld_key(ld, p)))
+        return topo_ld_err(ld, topo_ld_node(ld, p->key), "%s: node type %s has no %s '%.64s'", what,
+                           ld->t->tdefs[nt].name, kind, topo_ld_key(ld, p));
+    if (v->data.sequence.items.top - v->data.sequence.items.start < 2 || !m->typed)
+        return 0;
+    x = topo_ld_node(ld, v->data.sequence.items.start[1]);
+    if (x->type == YAML_SCALAR_NODE &&
+        !topo_has_cap_req(ld->t, m->tdef, m, cap, (const char *)x->data.scalar.value))
+        return topo_ld_err(ld, x, "%s %s: node %s has no %s '%.64s'", what, topo_ld_key(ld, p),
+                           m->name, kind, (const char *)x->data.scalar.value);
+    return 0;
+}
+
+static int topo_load_submap_pairs(struct topo_ld *ld, yaml_node_t *n, const char *what, int nt)
+{
+    int bad = 0, i;
 
     if (topo_ld_map(ld, n, what, NULL) < 0)
         return -EINVAL;
@@ -292,9 +328,11 @@ static int topo_load_submap_pairs(struct topo_ld *ld, yaml_node_t *n, const char
         node = topo_ld_node(ld, v->data.sequence.items.start[0]);
         if ((s = topo_ld_name(ld, node, "node")) == NULL)
             bad = -EINVAL;
-        else if (topo_node_find(ld->t, s) < 0 && strcmp(what, "properties") != 0)
+        else if ((i = topo_node_find(ld->t, s)) < 0 && strcmp(what, "properties") != 0)
             bad = topo_ld_err(ld, node, "%s %s: '%s' is not a node of node_templates", what,
                               topo_ld_key(ld, p), s);
+        else if (i >= 0 && strcmp(what, "properties") != 0)
+            bad |= topo_submap_capreq(ld, nt, what, p, v, i);
     }
     return bad;
 }
@@ -308,7 +346,7 @@ static int topo_load_submap(struct topo_ld *ld, yaml_node_t *n)
         {"attributes", 13, "3.8.13"}, {"substitution_filter", 13, "3.8.13"}, {NULL, 0, NULL}};
     yaml_node_t *x;
     const char *s;
-    int bad = 0;
+    int bad = 0, nt = -1;
 
     if (topo_ld_map(ld, n, "substitution_mappings", keys) < 0)
         return -EINVAL;
@@ -317,12 +355,14 @@ static int topo_load_submap(struct topo_ld *ld, yaml_node_t *n)
         return topo_ld_err(ld, n, "substitution_mappings: expected a key 'node_type'");
     if ((s = topo_ld_name(ld, x, "node_type")) == NULL)
         bad = -EINVAL;
-    else if (topo_tdef_find(ld->t, TOPO_K_NODE, s) < 0)
+    else if ((nt = topo_tdef_find(ld->t, TOPO_K_NODE, s)) < 0)
         bad = topo_ld_err(ld, x, "substitution_mappings: unknown node type '%s'", s);
+    if ((x = topo_ld_get(ld, n, "substitution_filter")) != NULL)
+        bad |= topo_ld_node_filter(ld, x, "substitution_filter"); /* 1.3: a node filter */
     for (size_t i = 0; i < 3; i++) {
         static const char *const maps[] = {"capabilities", "requirements", "properties"};
         if ((x = topo_ld_get(ld, n, maps[i])) != NULL && !topo_ld_empty(x))
-            bad |= topo_load_submap_pairs(ld, x, maps[i]);
+            bad |= topo_load_submap_pairs(ld, x, maps[i], nt);
     }
     return bad;
 }

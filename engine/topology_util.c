@@ -124,14 +124,14 @@ static void topo_submaps_free(struct engine_topology *t)
     for (size_t i = 0; i < t->nsubmaps; i++) {
         struct topo_submap *m = &t->submaps[i];
         free(m->type);
-        for (size_t j = 0; j < m->ninputs; j++)
-            free(m->inputs[j]);
-        free(m->inputs);
-        for (size_t j = 0; j < m->nprops; j++) {
-            free(m->props[j].name);
-            free(m->props[j].input);
+        for (int side = 0; side < 2; side++) {
+            topo_strs_free(m->names[side], m->nnames[side]);
+            for (size_t j = 0; j < m->nmaps[side]; j++) {
+                free(m->maps[side][j].name);
+                free(m->maps[side][j].input);
+            }
+            free(m->maps[side]);
         }
-        free(m->props);
     }
     free(t->submaps);
 }
