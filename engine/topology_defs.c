@@ -298,8 +298,10 @@ static int topo_tdef_body(struct topo_ld *ld, int kind, const char *name, yaml_n
                 return r;
     if ((x = topo_ld_get(ld, v, "requirements")) != NULL && (r = topo_ld_reqdefs(ld, x, d)) < 0)
         bad = r;
-    if ((x = topo_ld_get(ld, v, "artifacts")) != NULL)
-        bad |= topo_ld_map(ld, x, "artifacts", NULL);
+    if ((x = topo_ld_get(ld, v, "artifacts")) != NULL &&
+        (bad |= topo_ld_map(ld, x, "artifacts", NULL)) == 0 &&
+        topo_ld_keys(ld, x, &d->arts, &d->narts) < 0)
+        return -ENOMEM;
     for (size_t i = 0; i < 4; i++) {
         static const char *const lists[] = {"valid_source_types", "valid_target_types", "members",
                                             "targets"};

@@ -225,6 +225,21 @@ static int topo_fn_operation(const struct engine_topology *t, struct engine_diag
     return 0;
 }
 
+/* get_artifact: [ENTITY, ARTIFACT, ...]: an artifact of node N or of its type (4.8.1). */
+static int topo_fn_artifact(const struct engine_topology *t, struct engine_diag *d,
+                            const struct topo_ref *r, const struct topo_node *n)
+{
+    for (size_t i = 0; i < n->narts; i++)
+        if (strcmp(n->arts[i], r->path[0]) == 0)
+            return 0;
+    for (int j = n->tdef, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++)
+        for (size_t i = 0; i < t->tdefs[j].narts; i++)
+            if (strcmp(t->tdefs[j].arts[i], r->path[0]) == 0)
+                return 0;
+    return topo_diag_at(d, &r->ppos[0], "%s: node %s has no artifact '%.64s'", r->function, n->name,
+                        r->path[0]);
+}
+
 /* get_input: [NAME, INDEX_OR_KEY, ...] into the input's type. */
 static int topo_fn_input(const struct engine_topology *t, struct engine_diag *d,
                          const struct topo_ref *r)
@@ -260,6 +275,8 @@ static int topo_fn_check(const struct engine_topology *t, struct engine_diag *d,
         if (n != NULL && n->typed && n->tdef >= 0 && r->npath == 3 &&
             strcmp(r->function, "get_operation_output") == 0)
             return topo_fn_operation(t, d, r, n);
+        if (n != NULL && n->typed && r->npath >= 1 && strcmp(r->function, "get_artifact") == 0)
+            return topo_fn_artifact(t, d, r, n);
         return 0;
     }
     if (r->npath == 0)

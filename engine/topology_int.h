@@ -188,9 +188,11 @@ struct topo_node {
     size_t nmls;
     struct topo_nreq *reqs;
     size_t nreqs;
-    char *fnset;   /* per property: set by an intrinsic function kept for the orchestrator */
-    int tdef;      /* its type's TOSCA definition (index in engine_topology.tdefs), or -1 */
-    int runs;      /* realised by a unikernel: unisec runs it (else it is kept, not run) */
+    char *fnset; /* per property: set by an intrinsic function kept for the orchestrator */
+    int tdef;    /* its type's TOSCA definition (index in engine_topology.tdefs), or -1 */
+    int runs;    /* realised by a unikernel: unisec runs it (else it is kept, not run) */
+    char **arts; /* the names of its artifacts (get_artifact) */
+    size_t narts;
     char *address; /* a Compute node's attribute private_address, or NULL */
     struct topo_pos pos;
 };
@@ -242,6 +244,8 @@ struct topo_tdef {
     size_t nops;
     struct topo_cons *cons; /* a data type's own constraints */
     size_t ncons;
+    char **arts; /* a node type's artifacts' names */
+    size_t narts;
     struct topo_pos pos, dpos; /* the name; derived_from */
     int resolving, resolved;
     int borrowed; /* a normative type: its strings and arrays are the shared model's */
@@ -450,6 +454,9 @@ const char *topo_ld_key(struct topo_ld *ld, const yaml_node_pair_t *p);
  */
 int topo_ld_value(struct topo_ld *ld, const yaml_node_t *n, enum engine_topology_type type,
                   const char *what, char **out);
+
+/* The scalar keys of mapping N as new strings in *OUT (*NOUT of them); 0 or -ENOMEM. */
+int topo_ld_keys(struct topo_ld *ld, const yaml_node_t *n, char ***out, size_t *nout);
 
 /* strdup that counts a failure in LD. */
 char *topo_ld_strdup(struct topo_ld *ld, const char *s);

@@ -223,6 +223,8 @@ static int topo_node_artifacts(struct topo_ld *ld, struct topo_node *n, yaml_nod
 
     if (topo_ld_map(ld, arts, "artifacts", NULL) < 0)
         return -EINVAL;
+    if (topo_ld_keys(ld, arts, &n->arts, &n->narts) < 0)
+        return -ENOMEM;
     for (yaml_node_pair_t *p = arts->data.mapping.pairs.start; p < arts->data.mapping.pairs.top;
          p++) {
         const char *name = topo_ld_key(ld, p);

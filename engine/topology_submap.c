@@ -48,26 +48,6 @@ static int topo_submap_maps(struct topo_ld *ld, struct topo_submap *m, int side,
     return 0;
 }
 
-/* The names of mapping X (the template's inputs or outputs) into M's SIDE. */
-static int topo_submap_names(struct topo_ld *ld, struct topo_submap *m, int side,
-                             const yaml_node_t *x)
-{
-    size_t n = (size_t)(x->data.mapping.pairs.top - x->data.mapping.pairs.start);
-
-    if (n > 0 && (m->names[side] = calloc(n, sizeof(*m->names[side]))) == NULL)
-        return ld->oom = 1, -ENOMEM;
-    for (yaml_node_pair_t *p = x->data.mapping.pairs.start; p < x->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = topo_ld_node(ld, p->key);
-        if (!topo_scalar_is(k))
-            continue;
-        if ((m->names[side][m->nnames[side]] =
-                 topo_ld_strdup(ld, (const char *)k->data.scalar.value)) == NULL)
-            return -ENOMEM;
-        m->nnames[side]++;
-    }
-    return 0;
-}
-
 int topo_submap_record(struct topo_ld *ld, const yaml_node_t *tt)
 {
     yaml_node_t *sm, *nt, *x;
@@ -85,7 +65,7 @@ int topo_submap_record(struct topo_ld *ld, const yaml_node_t *tt)
         return -ENOMEM;
     for (int side = 0; side < 2; side++) {
         if ((x = topo_ld_get(ld, tt, topo_side_names[side])) != NULL &&
-            x->type == YAML_MAPPING_NODE && topo_submap_names(ld, m, side, x) < 0)
+            topo_ld_keys(ld, x, &m->names[side], &m->nnames[side]) < 0)
             return -ENOMEM;
         if ((x = topo_ld_get(ld, sm, topo_side_map[side])) != NULL &&
             x->type == YAML_MAPPING_NODE && topo_submap_maps(ld, m, side, x) < 0)

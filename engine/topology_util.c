@@ -116,6 +116,7 @@ static void topo_tdef_free(struct topo_tdef *d)
     }
     free(d->reqs);
     topo_strs_free(d->ops, d->nops);
+    topo_strs_free(d->arts, d->narts);
     topo_cons_free(d->cons, d->ncons);
 }
 
@@ -247,6 +248,7 @@ static void topo_node_free(struct topo_node *n)
         free((char *)n->props[i].value);
     free(n->props);
     free(n->fnset);
+    topo_strs_free(n->arts, n->narts);
     for (size_t i = 0; i < n->nmls; i++) {
         free(n->mls[i].prop);
         for (size_t j = 0; j < n->mls[i].nlevels; j++) {

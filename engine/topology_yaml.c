@@ -578,3 +578,23 @@ int topo_ld_since_keys(struct topo_ld *ld, const yaml_node_t *n, const struct to
     }
     return bad;
 }
+
+int topo_ld_keys(struct topo_ld *ld, const yaml_node_t *n, char ***out, size_t *nout)
+{
+    size_t max;
+
+    if (n->type != YAML_MAPPING_NODE ||
+        (max = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start)) == 0)
+        return 0;
+    if ((*out = calloc(max, sizeof(**out))) == NULL)
+        return ld->oom = 1, -ENOMEM;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = topo_ld_node(ld, p->key);
+        if (k->type != YAML_SCALAR_NODE)
+            continue;
+        if (((*out)[*nout] = topo_ld_strdup(ld, (const char *)k->data.scalar.value)) == NULL)
+            return -ENOMEM;
+        (*nout)++;
+    }
+    return 0;
+}
