@@ -1,9 +1,10 @@
-/* topology_function.c — the references of intrinsic functions (Simple Profile 4.4 to 4.6),
- * checked once every template is read and requirements are linked: the entity a function
- * names, and the property, attribute, capability, interface or operation under it, with
- * `host` followed for HOST (4.1). A function is kept, not evaluated: what can only be known
- * at run time (SOURCE and TARGET, a requirement's target, an argument that is a function) is
- * not checked. Also the substitution mapping's properties against its node type (3.8.13). */
+/* topology_function.c — intrinsic functions (Simple Profile 4.1 to 4.8) against the model,
+ * once every template is read and requirements are linked: the entity a function names and
+ * the property, attribute, capability, interface, operation or artifact under it, with `host`
+ * followed for HOST (4.1). What only the orchestrator can know (SOURCE and TARGET, a
+ * requirement's target, an argument that is a function) is kept, not checked. Also the
+ * evaluation at load of concat, join and token of what is known then (4.3), for the scalar
+ * properties a unikernel runs with. */
 #include "topology_int.h"
 
 #include <errno.h>

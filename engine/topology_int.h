@@ -10,8 +10,11 @@
  *   topology_load.c       a topology file and its imports into the model
  *   topology_template.c   topology_template: inputs, relationship templates, groups,
  *                         policies, outputs, substitution mappings, workflows
+ *   topology_submap.c     substitution mappings against their node type
  *   topology_node.c       node templates
- *   topology_node_tosca.c a node template's TOSCA parts (capabilities, interfaces, ...)
+ *   topology_node_tosca.c a node template's TOSCA parts (capabilities, interfaces, ...),
+ *                         requirement occurrences
+ *   topology_function.c   intrinsic functions' references; concat, join, token evaluated
  *   topology_place.c      placement: hosts (tosca.nodes.Compute), `host` requirements, ports
  *   topology_defs.c       TOSCA types of every kind, the normative ones (tosca_normative.yaml)
  *   topology_propdef.c    property, attribute and input definitions
