@@ -8,18 +8,20 @@
 #include "topology_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* How a walk along a function's path ends. */
 enum { TOPO_FN_FOUND = 1, TOPO_FN_UNKNOWN = 0 };
 
-static int topo_is_rtemplate(const struct engine_topology *t, const char *name)
+/* The index of relationship template NAME, or -1. */
+static int topo_rtemplate_find(const struct engine_topology *t, const char *name)
 {
     for (size_t i = 0; i < t->nrtemplates; i++)
         if (strcmp(t->rtemplates[i], name) == 0)
-            return 1;
-    return 0;
+            return (int)i;
+    return -1;
 }
 
 static const char *topo_def_type(const struct topo_propdef *p)
@@ -152,6 +154,24 @@ static int topo_fn_on_node(const struct engine_topology *t, struct engine_diag *
     return TOPO_FN_FOUND;
 }
 
+/* get_property / get_attribute: [RELATIONSHIP_TEMPLATE, NAME, ...] on template RT's type. */
+static int topo_fn_on_rel(const struct engine_topology *t, struct engine_diag *d,
+                          const struct topo_ref *r, int rt)
+{
+    int attr = r->function[4] == 'a', ty = t->rttypes[rt];
+    const struct topo_propdef *p;
+    char what[TOPO_NAME_MAX + 64];
+
+    if ((!attr || (p = topo_tdef_prop(t, ty, r->path[0], 1)) == NULL) &&
+        (p = topo_tdef_prop(t, ty, r->path[0], 0)) == NULL)
+        return topo_diag_at(d, &r->ppos[0], "%s: relationship template %s (%s) has no %s '%.64s'",
+                            r->function, t->rtemplates[rt], t->tdefs[ty].name,
+                            attr ? "attribute or property" : "property", r->path[0]);
+    snprintf(what, sizeof(what), "relationship template %s: %s", t->rtemplates[rt],
+             attr ? "attribute" : "property");
+    return topo_fn_path(t, d, r, p, what, 1);
+}
+
 /* The relationship type requirement Q of node N uses (written, or its definition's). */
 static int topo_fn_req_rel(const struct engine_topology *t, const struct topo_node *n,
                            const struct topo_nreq *q)
@@ -163,10 +183,8 @@ static int topo_fn_req_rel(const struct engine_topology *t, const struct topo_no
     }
     if (rel == NULL)
         return -1;
-    for (size_t i = 0; i < t->nrtemplates; i++)
-        if (strcmp(t->rtemplates[i], rel) == 0)
-            return t->rttypes[i];
-    return topo_tdef_find(t, TOPO_K_RELATIONSHIP, rel);
+    int rt = topo_rtemplate_find(t, rel);
+    return rt >= 0 ? t->rttypes[rt] : topo_tdef_find(t, TOPO_K_RELATIONSHIP, rel);
 }
 
 /* The node hosting node N (4.1: along HostedOn), -1 when none, -2 when the host is chosen at
@@ -256,16 +274,21 @@ static int topo_fn_check(const struct engine_topology *t, struct engine_diag *d,
 {
     static const char *const keywords[] = {"SELF", "SOURCE", "TARGET", "HOST", NULL};
     const struct topo_node *self = r->self > 0 ? &t->nodes[r->self - 1] : NULL, *n = NULL;
-    int kw = -1, i, err;
+    int kw = -1, i, rt = -1, err;
 
     if (strcmp(r->function, "get_input") == 0)
         return topo_fn_input(t, d, r);
     for (i = 0; keywords[i] != NULL; i++)
         if (strcmp(r->name, keywords[i]) == 0)
             kw = i;
+    if (strcmp(r->function, "get_nodes_of_type") == 0) {
+        if (topo_tdef_find(t, TOPO_K_NODE, r->name) < 0)
+            return topo_diag_at(d, &r->pos, "%s: unknown node type '%.64s'", r->function, r->name);
+        return 0;
+    }
     if (kw < 0 && (i = topo_node_find(t, r->name)) >= 0)
         n = &t->nodes[i];
-    else if (kw < 0 && !topo_is_rtemplate(t, r->name))
+    else if (kw < 0 && (rt = topo_rtemplate_find(t, r->name)) < 0)
         return topo_diag_at(d, &r->pos,
                             "%s: unknown entity '%s'; expected SELF, SOURCE, TARGET, HOST or "
                             "a node or relationship template",
@@ -282,6 +305,8 @@ static int topo_fn_check(const struct engine_topology *t, struct engine_diag *d,
     }
     if (r->npath == 0)
         return 0;
+    if (rt >= 0 && t->rttypes[rt] >= 0)
+        return topo_fn_on_rel(t, d, r, rt);
     if (kw == 3 && self != NULL && self->typed)
         return topo_fn_hosted(t, d, r, self);
     if (n == NULL || !n->typed || n->tdef < 0)

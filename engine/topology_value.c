@@ -690,7 +690,7 @@ int topo_function_check(struct topo_ld *ld, const yaml_node_t *v, const char *wh
             bad |= topo_ref_add(ld, args, "get_input"); /* the path, checked against its type */
         else if (r == 0 && f == 0 && i == 0 && n > 1)
             bad = -EINVAL;
-        else if (r == 0 && (f == 1 || f == 2 || f == 3 || f == 4) && i == 0)
+        else if (r == 0 && (f == 1 || f == 2 || f == 3 || f == 4 || f == 5) && i == 0)
             bad |= topo_ref_add(ld, args, topo_functions[f].name);
         else if (r == 0 && f == 8 && i == 2 &&
                  topo_number("integer", (const char *)a->data.scalar.value, &(double){0}) < 0)

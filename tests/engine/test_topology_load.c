@@ -523,13 +523,15 @@ static void test_topology_load_functions(void **state)
     "            implementation: c.sh\n"                                                           \
     "            inputs:\n"
     static const char *const valid[] = {
-        "{get_attribute: [HOST, private_address]}",  /* two hops: web, then server */
-        "{get_property: [HOST, host, num_cpus]}",    /* a capability of a host */
-        "{get_attribute: [SELF, context_root]}",     /* a property is an attribute too */
-        "{get_attribute: [SELF, tosca_id]}",         /* inherited from tosca.nodes.Root */
-        "{get_property: [SELF, host, anything]}",    /* through a requirement: run time */
-        "{get_property: [SOURCE, anything]}",        /* kept */
-        "{get_attribute: [link, anything]}",         /* a relationship template: kept */
+        "{get_attribute: [HOST, private_address]}", /* two hops: web, then server */
+        "{get_property: [HOST, host, num_cpus]}",   /* a capability of a host */
+        "{get_attribute: [SELF, context_root]}",    /* a property is an attribute too */
+        "{get_attribute: [SELF, tosca_id]}",        /* inherited from tosca.nodes.Root */
+        "{get_property: [SELF, host, anything]}",   /* through a requirement: run time */
+        "{get_property: [SOURCE, anything]}",       /* kept */
+        "{get_attribute: [link, tosca_id]}",        /* of a relationship template's type */
+        "{get_property: [link, credential, user]}", /* into a data type */
+        "{get_nodes_of_type: tosca.nodes.Compute}",
         "{get_attribute: [SELF, {get_input: x}]}",   /* a function as an argument: kept */
         "{get_attribute: [server, networks, net0]}", /* a key of a map */
         "{get_operation_output: [web, Standard, start, pid]}",
@@ -548,6 +550,11 @@ static void test_topology_load_functions(void **state)
     expect_error(FN_HEAD "              v: {get_attribute: [HOST, nothing]}\n",
                  "t.yaml:18:41: error: get_attribute: no node hosting app (along HostedOn) has an "
                  "attribute 'nothing'");
+    expect_error(FN_HEAD "              v: {get_property: [link, cred]}\n",
+                 "t.yaml:18:40: error: get_property: relationship template link "
+                 "(tosca.relationships.ConnectsTo) has no property 'cred'");
+    expect_error(FN_HEAD "              v: {get_nodes_of_type: my.Nothing}\n",
+                 "t.yaml:18:38: error: get_nodes_of_type: unknown node type 'my.Nothing'");
     expect_error(FN_HEAD "              v: {get_attribute: [nobody, x]}\n",
                  "t.yaml:18:35: error: get_attribute: unknown entity 'nobody'; expected SELF, "
                  "SOURCE, TARGET, HOST or a node or relationship template");
