@@ -165,13 +165,15 @@ static const struct unisec_cmd unisec_cmds[] = {
      .old_version = 1},
     {"verify", orch_cmd_verify, "--store=STORE [--cache=DIR]",
      "check that a store's history proves itself: signatures, deployments, images",
-     "Walks main, oldest first. Every commit must be signed by an allowed signer (git's\n"
+     "Walks main, oldest first, then each host's deployment records (refs/unisec/deployed/\n"
+     "HOST, oldest first). Every commit must be signed by an allowed signer (git's\n"
      "gpg.ssh.allowedSignersFile in STORE's configuration; fs/MOUNT.md, Signed history).\n"
-     "Every deployment record (a commit that changes state/deployed) must realise a commit\n"
-     "of main's history, and the image it records for its node must be the one that commit\n"
-     "builds: the image is built again from that commit's files (into a temporary directory;\n"
-     "objects cached in --cache DIR as for `unisec build`) and must have the recorded id and\n"
-     "the bytes of the image kept in STORE/.git/unisec-images. Prints a line per record.\n"
+     "Every deployment record (a commit of a host's ref; on main, as older stores made them,\n"
+     "a commit that changes state/deployed) must realise a commit of main's history, and the\n"
+     "image it records for its node must be the one that commit builds: the image is built\n"
+     "again from that commit's files (into a temporary directory; objects cached in --cache\n"
+     "DIR as for `unisec build`) and must have the recorded id and the bytes of the image\n"
+     "kept in STORE/.git/unisec-images. Prints a line per record.\n"
      "Exits 1 naming the first commit or record that does not hold, and why.\n"},
 };
 

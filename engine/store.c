@@ -24,7 +24,7 @@ static void store_once_init(void)
     git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
 }
 
-static int store_new(struct engine_store **out, const char *dir, struct engine_diag *diag)
+int store_new(struct engine_store **out, const char *dir, struct engine_diag *diag)
 {
     struct engine_store *s;
     int error;
@@ -404,7 +404,8 @@ int engine_store_head(const struct engine_store *s, char out_id[41], struct engi
     return 0;
 }
 
-int engine_store_log(const struct engine_store *s, size_t max,
+/* The log walk from FROM (NULL: the store's head). */
+static int store_log(const struct engine_store *s, const git_oid *from, size_t max,
                      int (*cb)(const struct engine_store_commit_info *info, void *arg), void *arg,
                      struct engine_diag *diag)
 {
@@ -417,7 +418,7 @@ int engine_store_log(const struct engine_store *s, size_t max,
     store_lock(s);
     if ((error = git_revwalk_new(&walk, s->repo)) < 0 ||
         (error = git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME)) < 0 ||
-        (error = git_revwalk_push(walk, &s->head)) < 0) {
+        (error = git_revwalk_push(walk, from != NULL ? from : &s->head)) < 0) {
         error = store_git_err(diag, s->dir, error, "log");
         goto cleanup;
     }
@@ -440,6 +441,7 @@ int engine_store_log(const struct engine_store *s, size_t max,
         info.summary = git_commit_summary(c);
         info.message = git_commit_message(c);
         info.parent[0] = '\0';
+        info.parents = git_commit_parentcount(c);
         if (git_commit_parentcount(c) > 0)
             git_oid_tostr(info.parent, sizeof(info.parent), git_commit_parent_id(c, 0));
         if (info.summary == NULL || info.message == NULL) {
@@ -457,6 +459,24 @@ cleanup:
     git_revwalk_free(walk);
     store_unlock(s);
     return error;
+}
+
+int engine_store_log(const struct engine_store *s, size_t max,
+                     int (*cb)(const struct engine_store_commit_info *info, void *arg), void *arg,
+                     struct engine_diag *diag)
+{
+    return store_log(s, NULL, max, cb, arg, diag);
+}
+
+int engine_store_log_from(const struct engine_store *s, const char *from, size_t max,
+                          int (*cb)(const struct engine_store_commit_info *info, void *arg),
+                          void *arg, struct engine_diag *diag)
+{
+    git_oid id;
+
+    if (git_oid_fromstr(&id, from) < 0)
+        return store_err(diag, s->dir, -EINVAL, "log: %s is not a commit id", from);
+    return store_log(s, &id, max, cb, arg, diag);
 }
 
 int engine_store_in_main(const struct engine_store *s, const char *id, struct engine_diag *diag)

@@ -246,6 +246,7 @@ struct engine_store_commit_info {
     const char *summary; /* the first paragraph of the message, on one line */
     const char *message; /* the whole message */
     char parent[41];     /* the first parent's id; "" for the first commit */
+    unsigned parents;    /* how many parents it has (more than one: a merge) */
 };
 
 /*
@@ -327,6 +328,93 @@ int engine_store_verify_commit(struct engine_store *s, const char *id, char prin
  * BAD ("" when all hold) and its error is returned.
  */
 int engine_store_verify_new(struct engine_store *s, const char *from, const char *to, char bad[41],
+                            struct engine_diag *diag);
+
+/* ---- beside main: records on side refs, a repository read only, a tree checked ---- */
+
+/* Each host records its deployments on its own ref, ENGINE_STORE_DEPLOYED_PREFIX HOST (HOST
+ * the daemon's `-o host=NAME`, or ENGINE_STORE_HOST_LOCAL without one), one commit per
+ * record whose parent is the host's previous record: main holds only people's decisions.
+ * The record's tree holds one file, ENGINE_STORE_DEPLOYED_PATH. */
+#define ENGINE_STORE_DEPLOYED_PREFIX "refs/unisec/deployed/"
+#define ENGINE_STORE_DEPLOYED_PATH   "state/deployed"
+#define ENGINE_STORE_HOST_LOCAL      "local"
+/* Longest full ref name the store makes. */
+#define ENGINE_STORE_REF_MAX (sizeof(ENGINE_STORE_DEPLOYED_PREFIX) + ENGINE_STORE_SEGMENT_MAX)
+
+/* 0 when NAME can name a host in a ref: 1 to ENGINE_STORE_SEGMENT_MAX of [A-Za-z0-9._-], not
+ * starting with '.' or '-', no "..", not ending ".lock"; else -EINVAL. */
+int engine_store_host_check(const char *name);
+
+/* OUT = ENGINE_STORE_DEPLOYED_PREFIX HOST; -EINVAL when engine_store_host_check() refuses. */
+int engine_store_deployed_ref(char out[ENGINE_STORE_REF_MAX], const char *host);
+
+/*
+ * Makes one commit on REFNAME (a full ref name under refs/, not main) whose tree holds only
+ * the file PATH with DATA (LEN bytes) and whose parent is REFNAME's commit (none when REFNAME
+ * does not exist yet); signed as main's commits are. REFNAME moves only from that commit:
+ * -EAGAIN when another process moved it meanwhile. AUTHOR and MESSAGE as for
+ * engine_store_commit(). OUT_ID receives the new commit's id. Main, the index and the work
+ * tree are not touched. Thread-safe (serialised with every other use of the store).
+ */
+int engine_store_commit_ref(struct engine_store *s, const char *refname, const char *path,
+                            const char *data, size_t len, const struct engine_store_author *author,
+                            const char *message, char out_id[41], struct engine_diag *diag);
+
+/* The commit REFNAME points at into OUT_ID; -ENOENT when there is no such ref. */
+int engine_store_ref_id(const struct engine_store *s, const char *refname, char out_id[41],
+                        struct engine_diag *diag);
+
+/* Calls CB for every ref whose name starts with PREFIX (sorted by name) with its commit id;
+ * stops when CB returns nonzero and returns that value. CB may call the store. */
+int engine_store_refs(const struct engine_store *s, const char *prefix,
+                      int (*cb)(const char *refname, const char *id, void *arg), void *arg,
+                      struct engine_diag *diag);
+
+/* engine_store_log() from commit FROM (40 hex digits) instead of the head. */
+int engine_store_log_from(const struct engine_store *s, const char *from, size_t max,
+                          int (*cb)(const struct engine_store_commit_info *info, void *arg),
+                          void *arg, struct engine_diag *diag);
+
+/* 1 when commit ID is TIP or one of its ancestors, 0 when not (or unknown), or -errno. */
+int engine_store_descends(const struct engine_store *s, const char *tip, const char *id,
+                          struct engine_diag *diag);
+
+/*
+ * Opens the repository DIR (bare or not) to be read only, or, when DIR is NULL, the one git's
+ * environment names as git does for a hook: GIT_DIR, with GIT_OBJECT_DIRECTORY and
+ * GIT_ALTERNATE_OBJECT_DIRECTORIES (a pre-receive hook finds the pushed objects, still in
+ * quarantine, only so). The head is main's commit, or none when main does not exist yet
+ * (engine_store_head() then gives 40 zeros). For engine_store_read_at(), the log functions,
+ * engine_store_in_main(), engine_store_descends(), the refs, the signature functions and
+ * engine_store_tree_check(); the functions that write refuse it with -EINVAL.
+ */
+int engine_store_open_repo(struct engine_store **out, const char *dir, struct engine_diag *diag);
+
+/* The repository's git directory (a bare repository's own directory), ending with '/'
+ * (borrowed, valid until engine_store_free()). */
+const char *engine_store_git_dir(const struct engine_store *s);
+
+/* Bounds of engine_store_tree_check(). */
+struct engine_store_tree_limits {
+    size_t entries;    /* files and directories in the whole tree */
+    size_t depth;      /* directories nested below the root */
+    size_t tree_bytes; /* the size of one directory's git object (its list of entries) */
+    size_t blob_bytes; /* the size of one file */
+};
+
+/*
+ * Walks the tree of COMMIT without reading any file's content (sizes come from the objects'
+ * headers), so that its cost is bounded by LIM whatever the commit holds: refuses a symbolic
+ * link, a submodule or any other entry that is not a regular file or a directory, a name that
+ * engine_store_path_check() refuses, and anything past LIM (-EFBIG), each with a message whose
+ * file is the entry's path. CB (may be NULL) is called with every file's path and size, with
+ * the store's mutex held (it must not call the store); a nonzero return stops the walk and is
+ * returned.
+ */
+int engine_store_tree_check(const struct engine_store *s, const char *commit,
+                            const struct engine_store_tree_limits *lim,
+                            int (*cb)(const char *path, size_t size, void *arg), void *arg,
                             struct engine_diag *diag);
 
 #endif

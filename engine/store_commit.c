@@ -94,6 +94,8 @@ int engine_store_commit(struct engine_store *s, const struct engine_store_change
     int error;
 
     out_id[0] = '\0';
+    if (s->read_only)
+        return store_err(diag, s->dir, -EINVAL, "commit: the store is open read-only");
     if (n == 0)
         return store_err(diag, s->dir, -EINVAL, "commit: no changes given");
     if ((error = store_changes_check(s->dir, changes, n, 1, diag)) < 0 ||

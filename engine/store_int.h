@@ -10,6 +10,8 @@
  *   store_sign.c      a commit made (signed with the store's key when it has one); signatures
  *                     checked against the allowed signers
  *   store_ssh.c       ssh-keygen run to sign and to verify
+ *   store_ref.c       side refs (each host's deployment records), a repository opened to be
+ *                     read only (a hook's), a commit's tree checked without reading its blobs
  *   store_util.c      errors, fsync, commits, trees and blobs
  * Every function here that takes a store expects its mutex held by the caller (the public
  * functions take it), or the store not yet shared (engine_store_init(), engine_store_open()).
@@ -28,6 +30,7 @@ struct engine_store {
     git_oid head;         /* lock: main's commit as the store last saw it */
     char *dir;            /* immutable: the work tree as given */
     int git_ref;          /* immutable: holds one git_libgit2_init() reference */
+    int read_only;        /* immutable: opened by engine_store_open_repo() (no work tree) */
 };
 
 /* The mutex is not part of the store's value: readers that take a const store lock it too. */
@@ -40,6 +43,11 @@ static inline void store_unlock(const struct engine_store *s)
 {
     pthread_mutex_unlock((pthread_mutex_t *)&s->lock);
 }
+
+/* ---- store.c ---- */
+
+/* A new store object for DIR holding one git_libgit2_init() reference, no repository yet. */
+int store_new(struct engine_store **out, const char *dir, struct engine_diag *diag);
 
 /* ---- store_util.c ---- */
 
@@ -122,6 +130,11 @@ int store_finish_changes(struct engine_store *s, git_tree *tree,
 int store_commit_make(git_oid *out, struct engine_store *s, const git_signature *sig,
                       const char *msg, git_tree *tree, git_commit *parent, const char *op,
                       struct engine_diag *diag);
+
+/* store_commit_make() onto REFNAME (a full ref name) instead of main. */
+int store_commit_make_on(git_oid *out, struct engine_store *s, const char *refname,
+                         const git_signature *sig, const char *msg, git_tree *tree,
+                         git_commit *parent, const char *op, struct engine_diag *diag);
 
 /* Copies the key FROM to GITDIR/ENGINE_STORE_KEY_FILE, mode 0600 (GITDIR ends with '/'). */
 int store_key_install(const char *dir, const char *gitdir, const char *from,

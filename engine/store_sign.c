@@ -43,6 +43,15 @@ int store_commit_make(git_oid *out, struct engine_store *s, const git_signature 
                       const char *msg, git_tree *tree, git_commit *parent, const char *op,
                       struct engine_diag *diag)
 {
+    return store_commit_make_on(out, s, ENGINE_STORE_BRANCH, sig, msg, tree, parent, op, diag);
+}
+
+int store_commit_make_on(git_oid *out, struct engine_store *s, const char *refname,
+                         const git_signature *sig, const char *msg, git_tree *tree,
+                         git_commit *parent, const char *op, struct engine_diag *diag)
+{
+    /* main's first commit goes through HEAD, which names main; another ref by its name. */
+    const char *first = strcmp(refname, ENGINE_STORE_BRANCH) == 0 ? "HEAD" : refname;
     const git_commit *parents[1] = {parent};
     git_buf buf = {0};
     git_reference *ref = NULL;
@@ -55,8 +64,8 @@ int store_commit_make(git_oid *out, struct engine_store *s, const git_signature 
         return error;
     if (error == 0) {
         /* No key: libgit2 moves the ref, only if it is still PARENT (under the ref's lock). */
-        if ((error = git_commit_create(out, s->repo, n ? ENGINE_STORE_BRANCH : "HEAD", sig, sig,
-                                       NULL, msg, tree, (size_t)n, parents)) < 0)
+        if ((error = git_commit_create(out, s->repo, n ? refname : first, sig, sig, NULL, msg, tree,
+                                       (size_t)n, parents)) < 0)
             return store_git_err(diag, s->dir, error, op);
         return 0;
     }
@@ -74,10 +83,10 @@ int store_commit_make(git_oid *out, struct engine_store *s, const git_signature 
         goto cleanup;
     }
     if ((error = git_commit_create_with_signature(out, s->repo, buf.ptr, armored, "gpgsig")) < 0 ||
-        /* Compare-and-swap, as git_commit_create() does: main moves only from PARENT. */
-        (error = n ? git_reference_create_matching(&ref, s->repo, ENGINE_STORE_BRANCH, out, 1,
+        /* Compare-and-swap, as git_commit_create() does: the ref moves only from PARENT. */
+        (error = n ? git_reference_create_matching(&ref, s->repo, refname, out, 1,
                                                    git_commit_id(parent), reflog)
-                   : git_reference_create(&ref, s->repo, ENGINE_STORE_BRANCH, out, 0, reflog)) < 0)
+                   : git_reference_create(&ref, s->repo, refname, out, 0, reflog)) < 0)
         error = store_git_err(diag, s->dir, error, op);
 
 cleanup:

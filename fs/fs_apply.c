@@ -1,6 +1,6 @@
-/* fs_apply.c — one change at a time: validate the whole new state, commit it, serve it; and
- * the orchestrator's deployment records, committed in turn with the changes. A state it
- * installs is reported through ctx->installed, so calls go one way: fs_orch.c -> fs_apply.c. */
+/* fs_apply.c — one change at a time: validate the whole new state, commit it, serve it. A
+ * state it installs is reported through ctx->installed, so calls go one way: fs_orch.c ->
+ * fs_apply.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -647,49 +647,4 @@ void fs_apply_external(struct fs_ctx *c)
     /* The look compared the store's files with the served ones, copies of their size freed
      * in this thread's arena. */
     fs_memory_trim(before > after ? before : after);
-}
-
-/* ---- the orchestrator's deployment records ---- */
-
-int fs_apply_record(struct fs_ctx *c, const char *node, const char *text, size_t len,
-                    const char *msg)
-{
-    struct engine_store_change ch = {.path = FS_DEPLOYED_PATH, .data = text, .len = len};
-    struct engine_store_author_buf ab;
-    struct engine_diag diag = {0};
-    char id[41] = "";
-    int rc;
-
-    if ((rc = engine_store_author_from_uid(&ab, getuid())) < 0)
-        return rc;
-    /* The daemon is the author, at its user's address. */
-    struct engine_store_author daemon = {"unisec", ab.author.email};
-    for (int attempt = 0; attempt < FS_RECORD_TRIES; attempt++) {
-        if (attempt > 0) {
-            /* Give the other git process time to finish (20 ms, 40 ms, ...). */
-            engine_diag_free(&diag);
-            engine_diag_init(&diag);
-            usleep(20000u << (attempt - 1));
-        }
-        pthread_mutex_lock(&c->apply_mu);
-        /* main moved outside the mount: take that change in (or refuse it), as the watcher
-         * would, so that the record goes on top of it. */
-        if (attempt > 0)
-            fs_external_locked(c);
-        rc = engine_store_commit(c->store, &ch, 1, &daemon, msg, id, &diag);
-        pthread_mutex_unlock(&c->apply_mu);
-        if (rc != -EAGAIN)
-            break;
-    }
-    if (rc < 0) {
-        char *why = engine_diag_join(&diag);
-        fs_event(c, "%s: deployment not recorded in the store: %s", node,
-                 why != NULL ? why : strerror(-rc));
-        free(why);
-    } else if (id[0]) {
-        fs_count(&c->commits[FS_SRC_DEPLOY]);
-        fs_event(c, "%s: deployment recorded as commit %.12s", node, id);
-    }
-    engine_diag_free(&diag);
-    return rc < 0 ? rc : 0;
 }

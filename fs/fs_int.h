@@ -355,22 +355,43 @@ int fs_apply_check(struct fs_ctx *c, const struct fs_target *t, const char *data
  */
 void fs_apply_external(struct fs_ctx *c);
 
-/* Where the orchestrator's deployment records go, and how many times one is tried when main
- * moved or is locked (-EAGAIN). */
-#define FS_DEPLOYED_PATH "state/deployed"
+/* ---- deployment records (fs_record.c) ---- */
+
+/* The file of a record, and how many times one is tried when another process moved the
+ * host's ref or holds its lock (-EAGAIN). */
+#define FS_DEPLOYED_PATH ENGINE_STORE_DEPLOYED_PATH
 #define FS_RECORD_TRIES  6
+
+/* The host whose ref this daemon records on: its -o host=NAME, else ENGINE_STORE_HOST_LOCAL. */
+const char *fs_record_host(const struct fs_ctx *c);
 
 /*
  * Commits TEXT[0..LEN) as FS_DEPLOYED_PATH with message MSG, authored by the daemon
- * (`unisec`): the orchestrator's record of NODE's deployment. Serialised with every other
- * change, so records and users' changes are committed one at a time. On -EAGAIN (main moved
- * outside the mount, or another git process holds its lock) waits a little longer each time
- * (20 ms, 40 ms, ...), takes the outside change in as fs_apply_external() does, and tries
- * again, FS_RECORD_TRIES times in all. Says in events what became of it. Returns 0 or the
- * store's last error.
+ * (`unisec`), on this daemon's host's ref (ENGINE_STORE_DEPLOYED_PREFIX HOST), its parent the
+ * host's previous record: the orchestrator's record of NODE's deployment. main, the work tree
+ * and the users' changes are not touched. On -EAGAIN waits a little longer each time (20 ms,
+ * 40 ms, ...) and tries again, FS_RECORD_TRIES times in all. Says in events what became of
+ * it. Returns 0 or the store's last error.
  */
 int fs_apply_record(struct fs_ctx *c, const char *node, const char *text, size_t len,
                     const char *msg);
+
+/*
+ * What HOST last recorded: the text of FS_DEPLOYED_PATH of its ref's commit (*TEXT, caller
+ * frees), that commit's id (ID, may be NULL) and time (*WHEN, may be NULL). A store whose
+ * host has no ref yet but whose main holds FS_DEPLOYED_PATH (records were committed on main
+ * before) gives main's, for HOST ENGINE_STORE_HOST_LOCAL only. -ENOENT when there is none.
+ */
+int fs_record_last(const struct engine_store *store, const char *host, char **text, size_t *len,
+                   char id[41], int64_t *when);
+
+/* Writes " ; last deployed by host H: LINE (record ID, TIME)" for NODE placed on HOST (NULL:
+ * ENGINE_STORE_HOST_LOCAL) to OUT, or "; host H has recorded no deployment of NODE". */
+void fs_record_status(struct fs_ctx *c, const char *node, const char *host, FILE *out);
+
+/* The same as a JSON object {host, record, time, line} (line null when none), or NULL. */
+struct json_t;
+struct json_t *fs_record_status_json(struct fs_ctx *c, const char *node, const char *host);
 
 /* ---- watcher (fs_watch.c) ---- */
 

@@ -59,7 +59,7 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
 }
 
 /* The orchestrator's record of a deployment: committed by the mount, the store's one writer,
- * in turn with the users' changes. */
+ * on this host's ref of records. */
 static void fs_orch_record(void *arg, const struct orch_record *r)
 {
     fs_apply_record(arg, r->node, r->deployed, r->len, r->message);
@@ -74,8 +74,8 @@ int fs_orch_start(struct fs_ctx *c, struct engine_diag *d)
 
     if (c->no_run)
         return 0;
-    /* Policy versions go on above those state/deployed records (absent: none). */
-    engine_store_read(c->store, FS_DEPLOYED_PATH, &deployed, &len, NULL);
+    /* Policy versions go on above those this host recorded (none: from 1). */
+    fs_record_last(c->store, fs_record_host(c), &deployed, &len, NULL, NULL);
     struct orch_options opt = {
         .target = c->target,
         .image_dir = c->image_dir,

@@ -126,13 +126,48 @@ static int fs_status_last_cb(const struct engine_store_commit_info *info, void *
     return 1;
 }
 
+/* HOST's last record (or a store's record on main, from before records had refs) appended to
+ * HOSTS as {host, record, lines}, its lines to ALL. */
+static void fs_status_host(struct fs_ctx *c, const char *host, json_t *hosts, json_t *all)
+{
+    json_t *lines;
+    char *dep = NULL, id[41];
+    size_t dlen = 0;
+
+    if (fs_record_last(c->store, host, &dep, &dlen, id, NULL) < 0 || (lines = json_array()) == NULL)
+        goto out;
+    for (char *save = NULL, *l = strtok_r(dep, "\n", &save); l != NULL;
+         l = strtok_r(NULL, "\n", &save))
+        if (l[0] != '#') {
+            json_array_append_new(lines, json_string(l));
+            json_array_append_new(all, json_string(l));
+        }
+    json_array_append_new(hosts,
+                          json_pack("{s:s, s:s, s:o}", "host", host, "record", id, "lines", lines));
+out:
+    free(dep);
+}
+
+struct fs_status_hosts {
+    struct fs_ctx *c;
+    json_t *hosts, *all;
+};
+
+static int fs_status_ref_cb(const char *refname, const char *id, void *arg)
+{
+    struct fs_status_hosts *h = arg;
+
+    (void)id;
+    fs_status_host(h->c, refname + strlen(ENGINE_STORE_DEPLOYED_PREFIX), h->hosts, h->all);
+    return 0;
+}
+
 /* What status reports, gathered once and printed as text or JSON. */
 static json_t *fs_status_gather(struct fs_ctx *c, const char *mnt, int served)
 {
-    json_t *last = NULL, *nodes = json_array(), *deployed = json_null();
+    json_t *last = NULL, *nodes = json_array(), *deployed = json_array(), *hosts = json_array();
+    struct fs_status_hosts arg = {.c = c, .hosts = hosts, .all = deployed};
     size_t failed = 0;
-    char *dep = NULL;
-    size_t dlen = 0;
 
     engine_store_log(c->store, 1, fs_status_last_cb, &last, NULL);
     for (size_t i = 0; nodes != NULL && i < engine_topology_derived_count(c->snap->derived); i++) {
@@ -151,20 +186,23 @@ static json_t *fs_status_gather(struct fs_ctx *c, const char *mnt, int served)
                                         img->level, "pdp", engine_pdp_name(img->pdp), "status",
                                         st != NULL ? st : json_null(), "failed", bad));
     }
-    if (engine_store_read(c->store, FS_DEPLOYED_PATH, &dep, &dlen, NULL) == 0) {
-        deployed = json_array();
-        for (char *save = NULL, *l = strtok_r(dep, "\n", &save); l != NULL;
-             l = strtok_r(NULL, "\n", &save))
-            if (l[0] != '#')
-                json_array_append_new(deployed, json_string(l));
+    /* Every host's last record; a store from before records left main has its on main. */
+    if (hosts != NULL && deployed != NULL) {
+        engine_store_refs(c->store, ENGINE_STORE_DEPLOYED_PREFIX, fs_status_ref_cb, &arg, NULL);
+        if (json_array_size(hosts) == 0)
+            fs_status_host(c, ENGINE_STORE_HOST_LOCAL, hosts, deployed);
+        if (json_array_size(hosts) == 0) {
+            json_decref(deployed);
+            deployed = json_null();
+        }
     }
-    free(dep);
     return json_pack(
-        "{s:s, s:s, s:o, s:{s:I, s:I, s:I}, s:b, s:s?, s:o, s:I, s:o}", "store", c->store_dir,
+        "{s:s, s:s, s:o, s:{s:I, s:I, s:I}, s:b, s:s?, s:o, s:I, s:o, s:o}", "store", c->store_dir,
         "head", c->snap->head, "last_change", last != NULL ? last : json_null(), "policy", "rules",
         (json_int_t)c->snap->acl_stats.rules, "groups", (json_int_t)c->snap->acl_stats.groups,
         "credentials", (json_int_t)c->snap->acl_stats.credentials, "served", served, "mount",
-        served ? mnt : NULL, "nodes", nodes, "failed", (json_int_t)failed, "deployed", deployed);
+        served ? mnt : NULL, "nodes", nodes, "failed", (json_int_t)failed, "deployed", deployed,
+        "hosts", hosts);
 }
 
 static void fs_status_text(const json_t *j)
@@ -205,15 +243,20 @@ static void fs_status_text(const json_t *j)
         }
         printf("\n");
     }
-    if (json_is_array(dep)) {
-        printf("last recorded deployment (state/deployed):\n");
-        json_array_foreach(dep, i, n)
+    json_array_foreach(json_object_get(j, "hosts"), i, n)
+    {
+        const json_t *l;
+        size_t k;
+        printf("last deployment recorded by host %s (record %.12s):\n",
+               json_string_value(json_object_get(n, "host")),
+               json_string_value(json_object_get(n, "record")));
+        json_array_foreach(json_object_get(n, "lines"), k, l)
         {
-            printf("  %s\n", json_string_value(n));
+            printf("  %s\n", json_string_value(l));
         }
-    } else {
-        printf("instances: nothing was ever deployed from this store\n");
     }
+    if (!json_is_array(dep))
+        printf("instances: nothing was ever deployed from this store\n");
 }
 
 int fs_cmd_status(int argc, char **argv)

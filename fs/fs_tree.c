@@ -11,6 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
+#include "engine/json.h"
 #include "fs_int.h"
 #include "orch/orch.h"
 
@@ -24,7 +27,8 @@ static const char fs_readme[] =
     "  policy/acl           access-control rules (rw; validated as a whole)\n"
     "  policy/groups        group membership (rw)\n"
     "  policy/credentials   hashed credentials only (rw; plaintext is refused)\n"
-    "  history              the latest commits of the store\n"
+    "  history              the latest commits of main (deployments: git log\n"
+    "                       refs/unisec/deployed/HOST in the store)\n"
     "  events               what happens, as it happens (tail -f events)\n"
     "  errors               the latest refused changes and why\n"
     "  settle               blocks until pending work has converged, then says so\n"
@@ -216,22 +220,41 @@ static int fs_gen_acl(struct fs_ctx *c, const struct fs_snap *s, const struct fs
     return 0;
 }
 
-/* nodes/<node>/status and status.json: what the orchestrator and the supervisor say. */
+/* The host NODE is placed on in S (NULL: none declared). */
+static const char *fs_node_host(struct fs_snap *s, const char *node)
+{
+    const struct engine_topology_derived *d = fs_snap_derived(s);
+    const struct engine_topology_plan *p = d != NULL ? engine_topology_derived_find(d, node) : NULL;
+
+    return p != NULL ? p->host : NULL;
+}
+
+/* nodes/<node>/status and status.json: what the orchestrator and the supervisor say, and what
+ * the node's host last recorded of it. */
 static int fs_gen_status(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                          FILE *out)
 {
-    (void)s;
+    int rc;
+
     if (c->orch == NULL) {
         fprintf(out, "not running (--no-run)\n");
         return 0;
     }
-    return orch_status(c->orch, w->node, out);
+    if ((rc = orch_status(c->orch, w->node, out)) < 0)
+        return rc;
+    fs_record_status(c, w->node, fs_node_host((struct fs_snap *)s, w->node), out);
+    return 0;
 }
 
 static int fs_gen_status_json(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                               FILE *out)
 {
     const struct engine_topology_image *img = fs_image(s, w->node);
+    char *buf = NULL, *text = NULL;
+    size_t len = 0;
+    json_t *j;
+    FILE *f;
+    int rc;
 
     if (img == NULL)
         return -ENOENT;
@@ -243,7 +266,29 @@ static int fs_gen_status_json(struct fs_ctx *c, const struct fs_snap *s, const s
                 w->node, img->level);
         return 0;
     }
-    return orch_status_json(c->orch, w->node, out);
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return -ENOMEM;
+    rc = orch_status_json(c->orch, w->node, f);
+    if (fclose(f) != 0 || rc < 0) {
+        free(buf);
+        return rc < 0 ? rc : -ENOMEM;
+    }
+    /* The orchestrator's object, with what the node's host last recorded. */
+    if ((j = json_loadb(buf, len, 0, NULL)) == NULL) {
+        free(buf);
+        return -EIO;
+    }
+    free(buf);
+    json_object_set_new(
+        j, "deployed",
+        fs_record_status_json(c, w->node, fs_node_host((struct fs_snap *)s, w->node)));
+    rc = engine_json_dumps(&text, NULL, j, JSON_INDENT(2));
+    json_decref(j);
+    if (rc < 0)
+        return rc;
+    fputs(text, out);
+    free(text);
+    return 0;
 }
 
 static int fs_gen_console(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,

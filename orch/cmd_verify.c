@@ -1,7 +1,8 @@
 /* cmd_verify.c — `unisec verify --store STORE`: a history that proves itself. Every commit of
- * main must be signed by an allowed signer; every deployment record (a commit that changes
- * state/deployed) must name a commit of main's history, and the image it records for its node
- * must be the one that commit builds: rebuilt from that commit's files, it has the recorded id
+ * main must be signed by an allowed signer; every deployment record (each commit of a host's
+ * ref refs/unisec/deployed/HOST, and a commit of main that changes state/deployed, as stores
+ * made them before) must be signed too, name a commit of main's history, and record for its
+ * node the image that commit builds: rebuilt from that commit's files, it has the recorded id
  * and the very bytes of the image kept in the store's image cache. */
 #include "orch_int.h"
 
@@ -32,12 +33,8 @@ struct verify {
     struct verify_commit *v;
     size_t n, cap;
     char tmp[PATH_MAX]; /* rebuilt images go here */
-};
-
-/* What a record says of its node: a line of state/deployed. */
-struct verify_line {
-    char image[BUILDER_ID_LEN + 1], level[256], pdp[16], policy[256];
-    uint64_t version;
+    const char *host;   /* the host whose ref is walked; NULL: main */
+    size_t commits, records, hosts;
 };
 
 static int verify_collect(const struct engine_store_commit_info *info, void *arg)
@@ -54,50 +51,6 @@ static int verify_collect(const struct engine_store_commit_info *info, void *arg
         return -ENOMEM;
     vf->n++;
     return 0;
-}
-
-/* The value of trailer KEY in MSG (a line "KEY: VALUE") into OUT, or "". */
-static void verify_trailer(const char *msg, const char *key, char *out, size_t cap)
-{
-    size_t k = strlen(key);
-
-    out[0] = '\0';
-    for (const char *p = msg; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        if (strncmp(p, key, k) == 0 && p[k] == ':' && p[k + 1] == ' ') {
-            snprintf(out, cap, "%.*s", (int)strcspn(p + k + 2, "\n"), p + k + 2);
-            return;
-        }
-}
-
-/* NODE's line of state/deployed TEXT into L; -ENOENT when it has none. */
-static int verify_line_parse(const char *text, const char *node, struct verify_line *l)
-{
-    size_t k = strlen(node);
-    const char *p = text;
-
-    memset(l, 0, sizeof(*l));
-    for (; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        if (strncmp(p, node, k) == 0 && p[k] == ' ')
-            break;
-    if (p == NULL || *p == '\0')
-        return -ENOENT;
-    size_t len = strcspn(p, "\n");
-    char line[1024];
-    snprintf(line, sizeof(line), "%.*s", (int)len, p);
-    for (char *save = NULL, *tok = strtok_r(line + k, " ", &save); tok != NULL;
-         tok = strtok_r(NULL, " ", &save)) {
-        if (strncmp(tok, "image=", 6) == 0)
-            snprintf(l->image, sizeof(l->image), "%s", tok + 6);
-        else if (strncmp(tok, "level=", 6) == 0)
-            snprintf(l->level, sizeof(l->level), "%s", tok + 6);
-        else if (strncmp(tok, "pdp=", 4) == 0)
-            snprintf(l->pdp, sizeof(l->pdp), "%s", tok + 4);
-        else if (strncmp(tok, "policy=", 7) == 0)
-            snprintf(l->policy, sizeof(l->policy), "%s", tok + 7);
-        else if (strncmp(tok, "version=", 8) == 0)
-            l->version = strtoull(tok + 8, NULL, 10);
-    }
-    return l->image[0] && l->level[0] ? 0 : -EINVAL;
 }
 
 /* Reads PATH at commit ID; an absent file reads as NULL. */
@@ -162,7 +115,7 @@ static int verify_acl(struct verify *vf, const char *id, struct engine_acl **out
 
 /* Rebuilds L's image of NODE from commit SRC for TARGET and compares it with the record. */
 static int verify_rebuild(struct verify *vf, const char *src, const char *node,
-                          const struct verify_line *l, enum engine_target target,
+                          const struct orch_record_info *l, enum engine_target target,
                           struct engine_diag *d)
 {
     struct engine_topology *t = NULL;
@@ -245,40 +198,31 @@ out:
     return r;
 }
 
-/* Checks record C (a commit that changes state/deployed). Prints what holds; D says why not. */
+/* Checks record C (a commit of a host's ref, or of main before records left it, that changes
+ * state/deployed). Prints what holds; D says why not. */
 static int verify_record(struct verify *vf, const struct verify_commit *c, struct engine_diag *d)
 {
-    char node[256] = "", src[64], tgt[16], *text = NULL;
-    const char *s = c->message, *arrow;
-    enum engine_target target;
-    struct verify_line l;
+    struct orch_record_info l;
+    char *text = NULL;
     size_t len = 0;
     int r;
 
-    if (strncmp(s, "deploy: ", 8) == 0 && (arrow = strstr(s + 8, " -> ")) != NULL)
-        snprintf(node, sizeof(node), "%.*s", (int)(arrow - s - 8), s + 8);
-    verify_trailer(s, ORCH_TRAILER_COMMIT, src, sizeof(src));
-    verify_trailer(s, ORCH_TRAILER_TARGET, tgt, sizeof(tgt));
-    if (node[0] == '\0' || strlen(src) != 40 || engine_target_parse(&target, tgt) < 0)
-        return engine_diag_add(d, NULL, 0, 0,
-                               "it changes %s but is no deployment record of unisec (a "
-                               "`deploy: NODE -> image` message with %s and %s trailers)",
-                               VERIFY_DEPLOYED, ORCH_TRAILER_COMMIT, ORCH_TRAILER_TARGET);
-    if ((r = engine_store_in_main(vf->store, src, d)) <= 0)
+    if ((r = verify_read(vf, c->id, VERIFY_DEPLOYED, &text, &len)) < 0)
+        return r;
+    r = orch_record_parse(&l, c->message, text, d);
+    free(text);
+    if (r < 0)
+        return r;
+    if ((r = engine_store_in_main(vf->store, l.realises, d)) <= 0)
         return r < 0 ? r
                      : engine_diag_add(d, NULL, 0, 0,
                                        "it realises commit %.12s, which is not in main's history",
-                                       src);
-    if ((r = verify_read(vf, c->id, VERIFY_DEPLOYED, &text, &len)) < 0)
+                                       l.realises);
+    if ((r = verify_rebuild(vf, l.realises, l.node, &l, l.target, d)) < 0)
         return r;
-    r = text != NULL ? verify_line_parse(text, node, &l) : -ENOENT;
-    free(text);
-    if (r < 0)
-        return engine_diag_add(d, NULL, 0, 0, "%s has no line of node %s", VERIFY_DEPLOYED, node);
-    if ((r = verify_rebuild(vf, src, node, &l, target, d)) < 0)
-        return r;
-    printf("record %.12s: %s image %.12s (%s) is what commit %.12s builds (%s)\n", c->id, node,
-           l.image, l.level, src, r == 1 ? "same bytes as the kept image" : "same id; not kept");
+    printf("record %.12s%s%s: %s image %.12s (%s) is what commit %.12s builds (%s)\n", c->id,
+           vf->host != NULL ? " of host " : "", vf->host != NULL ? vf->host : "", l.node, l.image,
+           l.level, l.realises, r == 1 ? "same bytes as the kept image" : "same id; not kept");
     return 0;
 }
 
@@ -290,27 +234,53 @@ static int verify_rm(const char *path, const struct stat *st, int flag, struct F
     return remove(path);
 }
 
-/* Walks main oldest first: each commit's signature, then, for a record, what it records.
- * Returns the exit status; names the first commit or record that does not hold. */
-static int verify_walk(struct verify *vf)
+/* Says why commit BAD (a WHAT) does not hold; returns the exit status. */
+static int verify_bad(const struct verify *vf, const struct verify_commit *bad, const char *what,
+                      struct engine_diag *d, int r)
 {
-    struct engine_diag d = {0};
-    const struct verify_commit *bad = NULL;
-    const char *what = "commit";
-    size_t records = 0;
+    char *why = engine_diag_join(d);
+
+    if (why != NULL)
+        for (char *p = why; *p; p++)
+            if (*p == '\n')
+                *p = ';';
+    fprintf(stderr, "unisec verify: %s %s%s%s (%.*s) does not hold: %s\n", what, bad->id,
+            vf->host != NULL ? " of host " : "", vf->host != NULL ? vf->host : "",
+            (int)strcspn(bad->message, "\n"), bad->message, why ? why : strerror(-r));
+    free(why);
+    return 1;
+}
+
+/* The commits from FROM ("" : main), oldest first, in vf->v. */
+static int verify_gather(struct verify *vf, const char *from, struct engine_diag *d)
+{
     int r;
 
-    if ((r = engine_store_log(vf->store, SIZE_MAX, verify_collect, vf, &d)) < 0) {
-        engine_diag_print(&d, stderr);
-        engine_diag_free(&d);
-        return 1;
-    }
+    for (size_t i = 0; i < vf->n; i++)
+        free(vf->v[i].message);
+    vf->n = 0;
+    r = from[0] ? engine_store_log_from(vf->store, from, SIZE_MAX, verify_collect, vf, d)
+                : engine_store_log(vf->store, SIZE_MAX, verify_collect, vf, d);
     for (size_t i = 0; i < vf->n / 2; i++) {
         struct verify_commit t = vf->v[i];
         vf->v[i] = vf->v[vf->n - 1 - i];
         vf->v[vf->n - 1 - i] = t;
     }
-    for (size_t i = 0; i < vf->n && bad == NULL; i++) {
+    return r;
+}
+
+/* Walks main oldest first: each commit's signature, then, for a record made on main (as
+ * stores did before records moved to each host's ref), what it records. Returns the exit
+ * status; names the first commit or record that does not hold. */
+static int verify_main(struct verify *vf, struct engine_diag *d)
+{
+    int r;
+
+    if ((r = verify_gather(vf, "", d)) < 0) {
+        engine_diag_print(d, stderr);
+        return 1;
+    }
+    for (size_t i = 0; i < vf->n; i++) {
         struct verify_commit *c = &vf->v[i];
         char who[256], *now = NULL, *before = NULL;
         size_t nlen = 0, blen = 0;
@@ -322,32 +292,62 @@ static int verify_walk(struct verify *vf)
                   (now != NULL && (nlen != blen || memcmp(now, before, nlen) != 0));
         free(now);
         free(before);
-        if (rec) {
-            what = "record";
-            records++;
-        }
-        if (r < 0 || (r = engine_store_verify_commit(vf->store, c->id, who, &d)) < 0 ||
-            (rec && (r = verify_record(vf, c, &d)) < 0))
-            bad = c;
-        else
-            what = "commit";
+        if (r < 0 || (r = engine_store_verify_commit(vf->store, c->id, who, d)) < 0)
+            return verify_bad(vf, c, "commit", d, r);
+        if (rec && (r = verify_record(vf, c, d)) < 0)
+            return verify_bad(vf, c, "record", d, r);
+        vf->records += rec;
     }
-    if (bad != NULL) {
-        char *why = engine_diag_join(&d);
-        if (why != NULL)
-            for (char *p = why; *p; p++)
-                if (*p == '\n')
-                    *p = ';';
-        fprintf(stderr, "unisec verify: %s %s (%.*s) does not hold: %s\n", what, bad->id,
-                (int)strcspn(bad->message, "\n"), bad->message, why ? why : strerror(-r));
-        free(why);
-        engine_diag_free(&d);
-        return 1;
+    vf->commits += vf->n;
+    return 0;
+}
+
+/* Walks one host's ref of records oldest first: each is signed and holds. */
+static int verify_host(const char *refname, const char *id, void *arg)
+{
+    struct verify *vf = arg;
+    struct engine_diag d = {0};
+    char who[256];
+    int r, rc = 0;
+
+    vf->host = refname + strlen(ENGINE_STORE_DEPLOYED_PREFIX);
+    if ((r = verify_gather(vf, id, &d)) < 0) {
+        engine_diag_print(&d, stderr);
+        rc = 1;
+    }
+    for (size_t i = 0; rc == 0 && i < vf->n; i++) {
+        struct verify_commit *c = &vf->v[i];
+        if ((r = engine_store_verify_commit(vf->store, c->id, who, &d)) < 0 ||
+            (r = verify_record(vf, c, &d)) < 0)
+            rc = verify_bad(vf, c, "record", &d, r);
+    }
+    if (rc == 0) {
+        vf->records += vf->n;
+        vf->hosts++;
+    }
+    vf->host = NULL;
+    engine_diag_free(&d);
+    return rc;
+}
+
+/* main, then every host's records. Returns the exit status. */
+static int verify_walk(struct verify *vf)
+{
+    struct engine_diag d = {0};
+    int rc;
+
+    if ((rc = verify_main(vf, &d)) == 0 &&
+        (rc = engine_store_refs(vf->store, ENGINE_STORE_DEPLOYED_PREFIX, verify_host, vf, &d)) <
+            0) {
+        engine_diag_print(&d, stderr);
+        rc = 1;
     }
     engine_diag_free(&d);
-    printf("unisec verify: %s holds: %zu commits, each signed by an allowed signer; %zu "
-           "deployment records, each built from a commit of main\n",
-           vf->dir, vf->n, records);
+    if (rc != 0)
+        return rc;
+    printf("unisec verify: %s holds: %zu commits of main, each signed by an allowed signer; %zu "
+           "deployment records of %zu hosts, each signed and built from a commit of main\n",
+           vf->dir, vf->commits, vf->records, vf->hosts);
     return 0;
 }
 

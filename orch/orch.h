@@ -53,6 +53,23 @@ struct orch_record {
     const char *message;
 };
 
+/* What a deployment record says: its commit message and its node's line of state/deployed. */
+struct orch_record_info {
+    char node[256];
+    char realises[41]; /* the commit it realises */
+    enum engine_target target;
+    char image[41], level[256], pdp[16], policy[256];
+    uint64_t version;
+};
+
+/*
+ * Reads a deployment record: MESSAGE (as orch_record.message describes it) and DEPLOYED (the
+ * record's state/deployed text, NUL-terminated; may be NULL), which must hold a line for the
+ * message's node. Returns 0, or -EINVAL with the reason in D.
+ */
+int orch_record_parse(struct orch_record_info *out, const char *message, const char *deployed,
+                      struct engine_diag *d);
+
 struct orch_options {
     enum engine_target target; /* where instances run */
     const char *image_dir;     /* images/<id>/ go here (created if missing) */

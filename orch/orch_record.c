@@ -2,6 +2,7 @@
  * to the caller with a commit message for every realised deployment (orch_options.record). */
 #include "orch_int.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -84,4 +85,70 @@ uint64_t orch_version_recorded(const char *deployed)
             max = v;
     }
     return max;
+}
+
+/* The value of trailer KEY in MSG (a line "KEY: VALUE") into OUT, or "". */
+static void orch_trailer(const char *msg, const char *key, char *out, size_t cap)
+{
+    size_t k = strlen(key);
+
+    out[0] = '\0';
+    for (const char *p = msg; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, key, k) == 0 && p[k] == ':' && p[k + 1] == ' ') {
+            snprintf(out, cap, "%.*s", (int)strcspn(p + k + 2, "\n"), p + k + 2);
+            return;
+        }
+}
+
+/* NODE's line of state/deployed TEXT into L; -ENOENT when it has none. */
+static int orch_line_parse(const char *text, const char *node, struct orch_record_info *l)
+{
+    size_t k = strlen(node);
+    const char *p = text;
+    char line[1024];
+
+    for (; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, node, k) == 0 && p[k] == ' ')
+            break;
+    if (p == NULL || *p == '\0')
+        return -ENOENT;
+    snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\n"), p);
+    for (char *save = NULL, *tok = strtok_r(line + k, " ", &save); tok != NULL;
+         tok = strtok_r(NULL, " ", &save)) {
+        if (strncmp(tok, "image=", 6) == 0)
+            snprintf(l->image, sizeof(l->image), "%s", tok + 6);
+        else if (strncmp(tok, "level=", 6) == 0)
+            snprintf(l->level, sizeof(l->level), "%s", tok + 6);
+        else if (strncmp(tok, "pdp=", 4) == 0)
+            snprintf(l->pdp, sizeof(l->pdp), "%s", tok + 4);
+        else if (strncmp(tok, "policy=", 7) == 0)
+            snprintf(l->policy, sizeof(l->policy), "%s", tok + 7);
+        else if (strncmp(tok, "version=", 8) == 0)
+            l->version = strtoull(tok + 8, NULL, 10);
+    }
+    return l->image[0] && l->level[0] ? 0 : -EINVAL;
+}
+
+int orch_record_parse(struct orch_record_info *out, const char *message, const char *deployed,
+                      struct engine_diag *d)
+{
+    char tgt[16];
+    const char *arrow;
+
+    memset(out, 0, sizeof(*out));
+    if (strncmp(message, "deploy: ", 8) == 0 && (arrow = strstr(message + 8, " -> ")) != NULL &&
+        (size_t)(arrow - message - 8) < sizeof(out->node))
+        snprintf(out->node, sizeof(out->node), "%.*s", (int)(arrow - message - 8), message + 8);
+    orch_trailer(message, ORCH_TRAILER_COMMIT, out->realises, sizeof(out->realises));
+    orch_trailer(message, ORCH_TRAILER_TARGET, tgt, sizeof(tgt));
+    if (out->node[0] == '\0' || strchr(out->node, '\n') != NULL || strlen(out->realises) != 40 ||
+        strspn(out->realises, "0123456789abcdef") != 40 ||
+        engine_target_parse(&out->target, tgt) < 0)
+        return engine_diag_add(d, NULL, 0, 0,
+                               "no deployment record of unisec (a `deploy: NODE -> image` "
+                               "message with %s and %s trailers)",
+                               ORCH_TRAILER_COMMIT, ORCH_TRAILER_TARGET);
+    if (deployed == NULL || orch_line_parse(deployed, out->node, out) < 0)
+        return engine_diag_add(d, NULL, 0, 0, "state/deployed has no line of node %s", out->node);
+    return 0;
 }

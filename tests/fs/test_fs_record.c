@@ -1,6 +1,7 @@
 /* test_fs_record.c — the orchestrator's deployment records, committed by the mount
- * (fs_apply_record()): on top of an outside commit that the mount takes in first, after
- * another git process drops main's lock, and, when the lock stays, reported in events. */
+ * (fs_apply_record()) on the host's own ref, refs/unisec/deployed/HOST, each on the previous
+ * one, never on main: beside an outside commit on main, after another git process drops the
+ * ref's lock, and, when the lock stays, reported in events. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -88,50 +89,98 @@ static int events_count(const struct fs_ctx *c, const char *what)
     return n;
 }
 
-static void assert_read(struct fs_ctx *c, const char *path, const char *want)
+/* The record file of HOST's last record reads WANT; ID (may be NULL) gets its commit. */
+static void assert_record(struct fs_ctx *c, const char *host, const char *want, char *id)
 {
-    char *data;
+    char *data, at[41];
     size_t len;
-    assert_int_equal(engine_store_read(c->store, path, &data, &len, NULL), 0);
+    assert_int_equal(fs_record_last(c->store, host, &data, &len, at, NULL), 0);
     assert_string_equal(data, want);
+    if (id != NULL)
+        memcpy(id, at, 41);
     free(data);
 }
 
 struct head {
-    char author[256], summary[256];
+    char author[256], summary[256], parent[41];
+    int n;
 };
 
 static int head_cb(const struct engine_store_commit_info *info, void *arg)
 {
     struct head *h = arg;
-    snprintf(h->author, sizeof(h->author), "%s", info->author_name);
-    snprintf(h->summary, sizeof(h->summary), "%s", info->summary);
-    return 1;
+    if (h->n++ == 0) {
+        snprintf(h->author, sizeof(h->author), "%s", info->author_name);
+        snprintf(h->summary, sizeof(h->summary), "%s", info->summary);
+        memcpy(h->parent, info->parent, sizeof(h->parent));
+    }
+    return 0;
 }
 
-static void test_fs_record_is_a_commit_by_the_daemon(void **state)
+/* main's commits, counted. */
+static int main_commits(struct fs_ctx *c)
+{
+    struct head h = {.n = 0};
+    assert_int_equal(engine_store_log(c->store, SIZE_MAX, head_cb, &h, NULL), 0);
+    return h.n;
+}
+
+static void test_fs_record_is_a_commit_on_the_hosts_ref(void **state)
 {
     struct fs_ctx c;
-    struct head h;
+    struct head h = {.n = 0};
+    char first[41], second[41], *data;
+    size_t len;
+    int n;
 
     (void)state;
     ctx_open(&c);
+    n = main_commits(&c);
     assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web\n\nbody\n"), 0);
-    assert_read(&c, FS_DEPLOYED_PATH, "web image=x\n");
-    assert_int_equal(engine_store_log(c.store, 1, head_cb, &h, NULL), 1);
+    assert_record(&c, "local", "web image=x\n", first);
+    assert_int_equal(fs_apply_record(&c, "web", "web image=y\n", 12, "deploy: web again"), 0);
+    assert_record(&c, "local", "web image=y\n", second);
+    /* The second record's parent is the first, by the daemon; main has neither. */
+    assert_int_equal(engine_store_log_from(c.store, second, SIZE_MAX, head_cb, &h, NULL), 0);
+    assert_int_equal(h.n, 2);
     assert_string_equal(h.author, "unisec");
-    assert_string_equal(h.summary, "deploy: web");
-    assert_int_equal(events_count(&c, "web: deployment recorded as commit"), 1);
+    assert_string_equal(h.summary, "deploy: web again");
+    assert_string_equal(h.parent, first);
+    assert_int_equal(main_commits(&c), n);
+    assert_int_equal(engine_store_read(c.store, FS_DEPLOYED_PATH, &data, &len, NULL), -ENOENT);
+    assert_int_equal(events_count(&c, "web: deployment recorded as commit"), 2);
+    assert_int_equal(events_count(&c, "on refs/unisec/deployed/local"), 2);
     ctx_close(&c);
 }
 
-static void test_fs_record_after_an_outside_commit(void **state)
+static void test_fs_record_of_a_named_host(void **state)
 {
     struct fs_ctx c;
-    char cmd[8800];
+    char *data;
+    size_t len;
 
     (void)state;
     ctx_open(&c);
+    c.host_name = "h1";
+    assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web"), 0);
+    assert_record(&c, "h1", "web image=x\n", NULL);
+    assert_int_equal(fs_record_last(c.store, "local", &data, &len, NULL, NULL), -ENOENT);
+    /* A host name that cannot name a ref is no record. */
+    c.host_name = "../main";
+    assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web"), -EINVAL);
+    ctx_close(&c);
+}
+
+static void test_fs_record_beside_an_outside_commit(void **state)
+{
+    struct fs_ctx c;
+    char cmd[8800], *levels;
+    size_t len;
+    int n;
+
+    (void)state;
+    ctx_open(&c);
+    n = main_commits(&c);
     /* An operator commits in the store; the mount has not seen it yet. */
     snprintf(cmd, sizeof(cmd),
              "cd '%s' && sed -i 's/^web default$/web critical/' state/levels && git -c "
@@ -139,27 +188,26 @@ static void test_fs_record_after_an_outside_commit(void **state)
              dir);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web"), 0);
-    /* The mount took the operator's change in once, and serves it... */
-    assert_int_equal(events_count(&c, "external commit"), 1);
-    assert_int_equal(events_count(&c, "by op applied: operator"), 1);
-    assert_non_null(strstr(c.snap->file[FS_FILE_LEVELS].data, "web critical\n"));
-    /* ...and the record is on top of it, which stays. */
+    /* The record needs nothing of main: the operator's commit stays main's head, as made. */
     assert_int_equal(events_count(&c, "web: deployment recorded as commit"), 1);
-    assert_read(&c, FS_DEPLOYED_PATH, "web image=x\n");
-    char *levels;
-    size_t len;
+    assert_record(&c, "local", "web image=x\n", NULL);
+    assert_int_equal(engine_store_refresh(c.store, &(int){0}, NULL, NULL), 0);
+    assert_int_equal(main_commits(&c), n + 1);
     assert_int_equal(engine_store_read(c.store, "state/levels", &levels, &len, NULL), 0);
     assert_non_null(strstr(levels, "web critical\n"));
     free(levels);
     ctx_close(&c);
 }
 
-/* Another git process holds main: its lock file is in LOCK (SIZE bytes) on return. */
-static void hold_main_lock(char *lock, size_t size)
+/* Another git process holds the host's ref: its lock file is in LOCK (SIZE bytes). */
+static void hold_ref_lock(char *lock, size_t size)
 {
+    char cmd[4400];
     int fd;
 
-    snprintf(lock, size, "%s/.git/refs/heads/main.lock", dir);
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/.git/refs/unisec/deployed'", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(lock, size, "%s/.git/refs/unisec/deployed/local.lock", dir);
     assert_true((fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644)) >= 0);
     close(fd);
 }
@@ -181,11 +229,11 @@ static void test_fs_record_after_a_lock_is_dropped(void **state)
 
     (void)state;
     ctx_open(&c);
-    hold_main_lock(lock, sizeof(lock));
+    hold_ref_lock(lock, sizeof(lock));
     assert_int_equal(pthread_create(&t, NULL, drop_lock, lock), 0);
     assert_int_equal(fs_apply_record(&c, "web", "web image=y\n", 12, "deploy: web"), 0);
     pthread_join(t, NULL);
-    assert_read(&c, FS_DEPLOYED_PATH, "web image=y\n");
+    assert_record(&c, "local", "web image=y\n", NULL);
     assert_int_equal(events_count(&c, "web: deployment recorded as commit"), 1);
     ctx_close(&c);
 }
@@ -199,19 +247,20 @@ static void test_fs_record_gives_up(void **state)
 
     (void)state;
     ctx_open(&c);
-    hold_main_lock(lock, sizeof(lock));
+    hold_ref_lock(lock, sizeof(lock));
     assert_int_equal(fs_apply_record(&c, "web", "web image=z\n", 12, "deploy: web"), -EAGAIN);
     assert_int_equal(events_count(&c, "web: deployment not recorded in the store: "), 1);
     unlink(lock);
-    assert_int_equal(engine_store_read(c.store, FS_DEPLOYED_PATH, &data, &len, NULL), -ENOENT);
+    assert_int_equal(fs_record_last(c.store, "local", &data, &len, NULL, NULL), -ENOENT);
     ctx_close(&c);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fs_record_is_a_commit_by_the_daemon),
-        cmocka_unit_test(test_fs_record_after_an_outside_commit),
+        cmocka_unit_test(test_fs_record_is_a_commit_on_the_hosts_ref),
+        cmocka_unit_test(test_fs_record_of_a_named_host),
+        cmocka_unit_test(test_fs_record_beside_an_outside_commit),
         cmocka_unit_test(test_fs_record_after_a_lock_is_dropped),
         cmocka_unit_test(test_fs_record_gives_up),
     };

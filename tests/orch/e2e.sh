@@ -98,8 +98,10 @@ check "nodes/web/image points into images/" sh -c "readlink '$W/image' | grep -q
 check "the image's manifest is served" python3 -c "import json; json.load(open('$W/image/manifest.json'))"
 check "and its build log" test -f "$W/image/build.log"
 check "the console is served" test -r "$W/console"
-check "state/deployed is committed" sh -c "$GIT log --format=%s | grep -q '^deploy: web -> image [0-9a-f]* (default, push v[0-9]*)'"
-check "the deployment names whose change it realises" sh -c "$GIT log -1 --format=%b --grep='^deploy: web' | grep -q 'Realises'"
+check "the deployment is recorded on the host's ref" sh -c "$GIT log --format=%s refs/unisec/deployed/local | grep -q '^deploy: web -> image [0-9a-f]* (default, push v[0-9]*)'"
+check "the deployment names whose change it realises" sh -c "$GIT log -1 --format=%b --grep='^deploy: web' refs/unisec/deployed/local | grep -q 'Realises'"
+check "main holds no deployment record" sh -c "! $GIT log --format=%s main | grep -q '^deploy:'"
+check "web's status says what its host last deployed" grep -q "^last deployed by host local: image=" "$W/status"
 check "events tell the steps" grep -q "web: deployed image" "$M/events"
 expect 200 "default (push, regular): anonymous read" /catalogue/x
 expect 401 "default: anonymous /admin" /admin/users
@@ -203,7 +205,7 @@ check "no request was answered other than 200" test "${non2xx:-0}" = 0
 # What the probe beside ab saw that was not 200 (code, body, the last event), to tell why.
 [ ! -s "$T/probe.out" ] || { echo "the probe's answers other than 200:"; head -20 "$T/probe.out"; }
 check "the second client was answered 200 each time" test ! -s "$T/probe.out"
-check "40 level flips and 20 pushes were deployed" sh -c "[ \$($GIT log --format=%s | grep -c '^deploy: web') -ge 60 ]"
+check "40 level flips and 20 pushes were deployed" sh -c "[ \$($GIT log --format=%s refs/unisec/deployed/local | grep -c '^deploy: web') -ge 60 ]"
 
 # ---- unmount stops every instance ------------------------------------------------------------
 pids=$(python3 -c "import json; print(json.load(open('$W/status.json'))['pid'])")

@@ -2,8 +2,10 @@
 # tests/orch/hosts.sh — one topology over two hosts (engine/TOPOLOGY.md section 1.10): two
 # daemons, each mounted with -o host=NAME, run only the nodes placed on their host, each
 # instance on its host's address (127.0.0.2 and 127.0.0.3, loopback only); both mounts show
-# every node, and a node's status says which host runs it. The load balancer on host A reaches
-# its upstream on host B at B's address. Skips (77) without /dev/fuse, curl or git.
+# every node, and a node's status says which host runs it and what that host last deployed
+# (read from the host's ref of records, refs/unisec/deployed/HOST, once it is in the store).
+# The load balancer on host A reaches its upstream on host B at B's address. Skips (77)
+# without /dev/fuse, curl or git.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
 [ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
@@ -29,7 +31,7 @@ trap cleanup EXIT
 body() { curl -s --max-time 10 "http://$1:$2$3"; }
 # status MOUNT NODE PATTERN WHAT
 status() {
-    s=$(cat "$1/nodes/$2/status")
+    s=$(head -n 1 "$1/nodes/$2/status")
     case $s in $3) ok ;; *) bad "$4: $2's status in $(basename "$1"): $s" ;; esac
 }
 settled() {
@@ -89,6 +91,9 @@ status "$T/ma" portal "running image*on host host_a (127.0.0.2)" "a runs portal"
 status "$T/ma" web "not on this host: runs on host host_b (127.0.0.3)" "a does not run web"
 check "a's web status.json says elsewhere, on host_b" python3 -c "import json,sys; d=json.load(open('$T/ma/nodes/web/status.json')); sys.exit(d['state'] != 'elsewhere' or d['host'] != {'name': 'host_b', 'address': '127.0.0.3'})"
 check "a's api status.json names host_a" python3 -c "import json,sys; d=json.load(open('$T/ma/nodes/api/status.json')); sys.exit(d['state'] != 'running' or d['host']['address'] != '127.0.0.2')"
+check "a records on its own ref, not on main" sh -c "git -C '$T/a' log --format=%s refs/unisec/deployed/host_a | grep -q '^deploy: api' && ! git -C '$T/a' log --format=%s main | grep -q '^deploy:'"
+check "api's status says what host_a last deployed" grep -q "^last deployed by host host_a: image=[0-9a-f]* level=default" "$T/ma/nodes/api/status"
+check "web's status: host_b's records are not in store a yet" grep -q "^host host_b has recorded no deployment of web" "$T/ma/nodes/web/status"
 check "every node is in a's mount" test -d "$T/ma/nodes/web" -a -d "$T/ma/nodes/host_b"
 case $(body 127.0.0.2 $P /x) in *"api on a"*) ok ;; *) bad "api does not answer on 127.0.0.2:$P" ;; esac
 check "nothing listens on 127.0.0.3:$P (web is host b's)" sh -c "! curl -s --max-time 5 http://127.0.0.3:$P/x"
@@ -106,6 +111,10 @@ status "$T/mb" portal "not on this host: runs on host host_a (127.0.0.2)" "b doe
 case $(body 127.0.0.3 $P /x) in *"web on b"*) ok ;; *) bad "web does not answer on 127.0.0.3:$P" ;; esac
 case $(body 127.0.0.2 $P /x) in *"api on a"*) ok ;; *) bad "api no longer answers on 127.0.0.2:$P" ;; esac
 check "the portal on a relays to web on b" wait_for 10 sh -c "curl -s --max-time 5 http://127.0.0.2:$PL/x | grep -q 'web on b'"
+# b's records brought into store a with git's own transport: a's mount tells what b deployed.
+check "fetch host_b's records into store a" git -C "$T/a" fetch -q "$T/b" "refs/unisec/deployed/*:refs/unisec/deployed/*"
+check "a's web status says what host_b last deployed" grep -q "^last deployed by host host_b: image=[0-9a-f]* level=default" "$T/ma/nodes/web/status"
+check "and its status.json" python3 -c "import json,sys; d=json.load(open('$T/ma/nodes/web/status.json'))['deployed']; sys.exit(d['host'] != 'host_b' or 'image=' not in d['line'] or len(d['record']) != 40)"
 
 # ---- B stops: A keeps serving its own nodes --------------------------------------------------
 fusermount3 -u "$T/mb"; wait "$pidb"; pidb=

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/orch/verify.sh — `unisec verify` on a real history: a store made with a signing key,
 # mounted for real (instances built and started), a level switched; its deployment records
-# are signed (git verify-commit) and `unisec verify` holds, rebuilding each recorded image.
+# are on the host's ref refs/unisec/deployed/local (main holds none), signed (git
+# verify-commit), and `unisec verify` holds, rebuilding each recorded image.
 # Then each kind of tampering, on a copy of that history, makes it fail naming the commit or
 # record: an unsigned commit, a record realising a commit outside main, a record whose image
 # is not what its commit builds (another id, an internal PDP's rules at another version), and
@@ -71,26 +72,43 @@ wait "$fgpid"
 fgpid=
 check "the daemon's log has no sanitizer report" sh -c "! grep -q 'Sanitizer' '$T/daemon.log'"
 
-rec=$(git -C "$S" log --format=%H -1 --grep='^deploy: web -> .*(critical, internal')
+R=refs/unisec/deployed/local
+rec=$(git -C "$S" log --format=%H -1 --grep='^deploy: web -> .*(critical, internal' $R)
 check "the switch's deployment is recorded" test -n "$rec"
 check "the record is signed by the daemon (git verify-commit)" git -C "$S" verify-commit "$rec"
+check "main holds no record: git log main is the history of decisions" sh -c "! git -C '$S' log --format=%s main | grep -q '^deploy:'"
+check "each record's parent is the previous record" sh -c "[ \$(git -C '$S' rev-list --count $R) -ge 3 ] && [ -z \"\$(git -C '$S' rev-list --merges $R)\" ] && ! git -C '$S' merge-base --is-ancestor main $R"
 check "it names the commit it realises in full" sh -c "git -C '$S' log -1 --format=%B $rec | grep -q '^Realises-commit: [0-9a-f]\{40\}\$'"
 check "unisec verify holds on the good history" "$U" verify --store "$S"
 "$U" verify --store "$S" >"$T/out" 2>&1
 check "it prints a line per record, comparing bytes" test "$(grep -c '^record .*same bytes as the kept image' "$T/out")" -ge 3
-check "the summary" grep -q "holds: .* commits, each signed by an allowed signer; [0-9]* deployment records" "$T/out"
+check "the summary" grep -q "holds: .* commits of main, each signed by an allowed signer; [0-9]* deployment records of 1 hosts" "$T/out"
 [ "$fail" = 0 ] || cat "$T/out"
 good=$(git -C "$S" rev-parse HEAD)
-deployed=$(git -C "$S" show HEAD:state/deployed)
+goodrec=$(git -C "$S" rev-parse $R)
+deployed=$(git -C "$S" show $R:state/deployed)
 webline=$(printf '%s\n' "$deployed" | grep '^web ')
 src=$(git -C "$S" log -1 --format=%B "$rec" | sed -n 's/^Realises-commit: //p')
 target=$(git -C "$S" log -1 --format=%B "$rec" | sed -n 's/^Target: //p')
 
-# record MESSAGE-SUBJECT SOURCE STATE-DEPLOYED: alice commits a deployment record, signed.
+# record MESSAGE-SUBJECT SOURCE STATE-DEPLOYED [UNSIGNED]: alice commits a deployment record
+# on the host's ref, signed (not with a fourth argument).
 record() {
-    printf '%s\n' "$3" >"$S/state/deployed"
+    blob=$(printf '%s\n' "$3" | git -C "$S" hash-object -w --stdin)
+    sub=$(printf '100644 blob %s\tdeployed\n' "$blob" | git -C "$S" mktree)
+    tree=$(printf '040000 tree %s\tstate\n' "$sub" | git -C "$S" mktree)
     printf '%s\n\nRealises-commit: %s\nTarget: %s\n' "$1" "$2" "$target" >"$T/msg"
-    $GIT $SIGN commit -S -q -F "$T/msg" state/deployed
+    if [ -n "${4:-}" ]; then
+        c=$($GIT commit-tree -p $R -F "$T/msg" "$tree")
+    else
+        c=$($GIT $SIGN commit-tree -S -p $R -F "$T/msg" "$tree")
+    fi
+    git -C "$S" update-ref $R "$c"
+}
+# Puts main and the host's ref back to the good history.
+restore() {
+    git -C "$S" reset -q --hard "$good"
+    git -C "$S" update-ref $R "$goodrec"
 }
 
 # ---- an unsigned commit ------------------------------------------------------------------------
@@ -114,28 +132,35 @@ side=$(git -C "$S" rev-parse HEAD)
 git -C "$S" checkout -q main
 record "deploy: web -> image 000000000000 (critical, internal v1)" "$side" "$deployed
 # realised from a side branch"
-fails_naming "a record realising a commit outside main" "record $(git -C "$S" rev-parse HEAD)" "not in main's history"
-git -C "$S" reset -q --hard "$good"
+fails_naming "a record realising a commit outside main" "record $(git -C "$S" rev-parse $R)" "not in main's history"
+restore
 git -C "$S" branch -q -D side
 
 # ---- a record whose image is not what its commit builds ----------------------------------------
 other=$(printf '%s\n' "$webline" | sed 's/image=[0-9a-f]*/image=0123456789abcdef0123456789abcdef01234567/')
 record "deploy: web -> image 0123456789ab (critical, internal v1)" "$src" "$(printf '%s\n' "$deployed" | sed "s/^web .*/$other/")"
-fails_naming "a record with another image id" "record $(git -C "$S" rev-parse HEAD)" "builds image"
-git -C "$S" reset -q --hard "$good"
+fails_naming "a record with another image id" "record $(git -C "$S" rev-parse $R)" "builds image"
+restore
+
+# An unsigned record.
+record "deploy: web -> image 0123456789ab (critical, internal v1)" "$src" "$deployed" unsigned
+fails_naming "an unsigned record" "record $(git -C "$S" rev-parse $R)" "is not signed"
+restore
 
 # The internal PDP's rules at another version: another image.
 v=$(printf '%s\n' "$webline" | sed -n 's/.* version=\([0-9]*\).*/\1/p')
 other=$(printf '%s\n' "$webline" | sed "s/version=$v/version=$((v + 7))/")
 record "deploy: web -> image (critical, internal v$((v + 7)))" "$src" "$(printf '%s\n' "$deployed" | sed "s/^web .*/$other/")"
-fails_naming "a record of rules at another version" "record $(git -C "$S" rev-parse HEAD)" "builds image"
-git -C "$S" reset -q --hard "$good"
+fails_naming "a record of rules at another version" "record $(git -C "$S" rev-parse $R)" "builds image"
+restore
 
-# A record that names no commit.
+# On main, a change of state/deployed is checked as a record (stores made them there before):
+# one that names no commit does not hold.
 printf '%s\n' "$deployed" | sed 's/level=critical/level=default/' >"$S/state/deployed"
+git -C "$S" add state/deployed
 $GIT $SIGN commit -S -qm "tidy state/deployed" state/deployed
 fails_naming "a signed hand edit of state/deployed" "record $(git -C "$S" rev-parse HEAD)" "no deployment record"
-git -C "$S" reset -q --hard "$good"
+restore
 
 # ---- a kept image whose bytes changed -----------------------------------------------------------
 img=$(printf '%s\n' "$webline" | sed 's/.*image=\([0-9a-f]*\).*/\1/')
