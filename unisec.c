@@ -175,6 +175,27 @@ static const struct unisec_cmd unisec_cmds[] = {
      "DIR as for `unisec build`) and must have the recorded id and the bytes of the image\n"
      "kept in STORE/.git/unisec-images. Prints a line per record.\n"
      "Exits 1 naming the first commit or record that does not hold, and why.\n"},
+    {"hook", fs_cmd_hook,
+     "pre-receive [--target=hvt|spt] | install [--target=hvt|spt] [--force] REPO",
+     "refuse, on a store's remote, a push that a mount would refuse",
+     "`unisec hook install REPO` writes REPO's hooks/pre-receive (REPO: the bare repository\n"
+     "that operators and hosts push to), which runs `unisec hook pre-receive` by this\n"
+     "program's absolute path; an existing hook it did not write is kept unless --force.\n"
+     "`unisec hook pre-receive` reads git's `OLD NEW REF` lines on standard input and\n"
+     "refuses the whole push (exit 1, every reason as FILE:LINE:COL: error: MESSAGE, which\n"
+     "git shows the pusher as `remote: ...`) when:\n"
+     "  refs/heads/main   is deleted, or its new tree is not what a mount accepts (topology,\n"
+     "                    state, policy files together, on --target, default hvt), holds a\n"
+     "                    symbolic link, a submodule, or passes the bounds (4096 entries,\n"
+     "                    16 levels, topology.yaml 4 MiB, other files 64 MiB); with\n"
+     "                    unisec.signedOnly set in REPO, when a new commit is not signed\n"
+     "                    by an allowed signer\n"
+     "  refs/unisec/deployed/HOST  is deleted or rewritten (records only grow), or a new\n"
+     "                    commit is not a deployment record (one parent, only\n"
+     "                    state/deployed, trailers naming a commit of main) or, with\n"
+     "                    unisec.signedOnly, not signed by an allowed signer\n"
+     "  refs/unisec/...   anything else there\n"
+     "Other branches and tags are taken as they are: nothing applies them.\n"},
 };
 
 #define UNISEC_NCMDS (sizeof(unisec_cmds) / sizeof(unisec_cmds[0]))

@@ -4,9 +4,9 @@
 # The option lists follow each command's usage line (`unisec COMMAND --help`); the test suite
 # checks that they name every option it shows.
 
-_unisec_commands="check translate acl init mount status run build pdp verify"
+_unisec_commands="check translate acl init mount status run build pdp verify hook"
 
-# _unisec_opts COMMAND: the options COMMAND takes ("acl-SUB" for an acl subcommand). A
+# _unisec_opts COMMAND: the options COMMAND takes ("acl-SUB", "hook-SUB" for a subcommand). A
 # trailing '=' marks an option that takes a value.
 _unisec_opts() {
     case $1 in
@@ -25,6 +25,8 @@ _unisec_opts() {
         -o --output=" ;;
     pdp) echo "--listen= --policy-version=" ;;
     verify) echo "--store= --cache=" ;;
+    hook-pre-receive) echo "--target=" ;;
+    hook-install) echo "--target= --force" ;;
     esac
 }
 
@@ -138,12 +140,13 @@ _unisec() {
     else
         cmd=${words[1]}
         start=2
-        if [[ $cmd == acl ]]; then
+        if [[ $cmd == acl || $cmd == hook ]]; then
             if [[ ${#words[@]} -le 3 ]]; then
-                COMPREPLY=($(compgen -W "check query compile passwd" -- "$cur"))
+                [[ $cmd == acl ]] && w="check query compile passwd" || w="pre-receive install"
+                COMPREPLY=($(compgen -W "$w" -- "$cur"))
                 return 0
             fi
-            cmd=acl-${words[2]}
+            cmd=$cmd-${words[2]}
             start=3
         fi
     fi
@@ -182,7 +185,7 @@ _unisec() {
         return 0
     fi
     case $cmd in
-    mount) COMPREPLY=($(compgen -d -- "$cur")) ;;
+    mount | hook-install) COMPREPLY=($(compgen -d -- "$cur")) ;;
     acl-query | acl-compile | pdp) COMPREPLY=($(compgen -d -- "$cur")) ;;
     *) COMPREPLY=($(compgen -f -- "$cur")) ;;
     esac

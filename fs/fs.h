@@ -20,6 +20,10 @@ int fs_cmd_mount(int argc, char **argv);
 /* unisec status --store STORE */
 int fs_cmd_status(int argc, char **argv);
 
+/* unisec hook pre-receive [--target T] | install [--target T] [--force] REPOSITORY: the
+ * server side of a store's remote (fs_hook.c). */
+int fs_cmd_hook(int argc, char **argv);
+
 /*
  * The mount helper form: `STORE MOUNTPOINT [-o OPTIONS] [-s] [-f] [-n] [-v]`, as mount(8)
  * runs /sbin/mount.unisec and as mount.fuse3 runs the program of type `fuse.unisec`. ARGV[0]

@@ -56,7 +56,7 @@ expect_json() {
     if [ "$got" = "$3" ]; then ok; else bad "$1: $2 is '$got', expected '$3'"; fi
 }
 
-commands="check translate acl init mount status run build pdp verify"
+commands="check translate acl init mount status run build pdp verify hook"
 
 # ---- --help and --version ------------------------------------------------------------------
 expect_rc 0 "unisec --help" "$U" --help
@@ -263,7 +263,7 @@ expect_comp "build --node= from the topology" "web" unisec build -j 2 $EX/paper.
 expect_comp "unisec-tender options" "--policy-blob=" unisec-tender x --policy-b
 # Every long option of each command's synopsis is offered.
 for c in $commands; do
-    [ $c = acl ] && continue
+    [ $c = acl ] || [ $c = hook ] && continue
     "$U" $c --help | sed -n '1,/^$/p' | grep -o -- '--[a-z][a-z-]*' | sort -u >"$T/opts"
     got=" $(comp unisec $c --) "
     while read -r o; do
@@ -274,6 +274,13 @@ for s in query compile passwd; do
     for o in $("$U" acl --help | grep "unisec acl $s" | grep -o -- '--[a-z][a-z-]*'); do
         case " $(comp unisec acl $s --) " in *" $o "* | *" $o= "*) ok ;;
             *) bad "completion of unisec acl $s lacks $o" ;; esac
+    done
+done
+expect_comp "hook subcommands" "pre-receive" unisec hook ""
+for s in pre-receive install; do
+    for o in $("$U" hook --help | sed -n 1p | tr '|' '\n' | grep "$s" | grep -o -- '--[a-z][a-z-]*'); do
+        case " $(comp unisec hook $s --) " in *" $o "* | *" $o= "*) ok ;;
+            *) bad "completion of unisec hook $s lacks $o" ;; esac
     done
 done
 # Node names of a mounted store.
