@@ -119,13 +119,12 @@ static int hook_record_path(const char *path, size_t size, void *arg)
     return 0;
 }
 
-/* Record ID of host ref REF: one parent, one file, a record's message naming a commit of main,
- * signed when the repository takes only signed commits. */
+/* Record ID of host ref REF: one parent, one file, a record's message naming a commit of main. */
 static int hook_record(struct hook *h, const char *ref, const char *id, struct hook_commit *c,
                        struct engine_diag *d)
 {
     struct orch_record_info info;
-    char *text = NULL, who[256];
+    char *text = NULL;
     size_t len;
     int rc;
 
@@ -148,11 +147,6 @@ static int hook_record(struct hook *h, const char *ref, const char *id, struct h
                                         "record %.12s realises commit %.12s, which is not in "
                                         "main's history",
                                         id, info.realises);
-    if (h->signed_only && (rc = engine_store_verify_commit(h->store, id, who, d)) < 0)
-        return engine_diag_add(d, ref, 0, 0,
-                               "the repository takes only records signed by an allowed signer "
-                               "(%s)",
-                               ENGINE_STORE_SIGNED_ONLY);
     return 0;
 }
 
@@ -175,6 +169,13 @@ static int hook_records(struct hook *h, const char *ref, const char *old, const 
                                         "a host's records are only added to: %.12s does not "
                                         "follow %.12s",
                                         new, old);
+    /* Signers judged now, as for main: a retired key brings no new record. */
+    if (h->signed_only &&
+        (rc = engine_store_verify_new(h->store, hook_is_zero(old) ? "" : old, new, id, d)) < 0)
+        return engine_diag_add(d, ref, 0, 0,
+                               "the repository takes only records signed by an allowed signer "
+                               "(%s); %.12s is not",
+                               ENGINE_STORE_SIGNED_ONLY, id);
     snprintf(id, sizeof(id), "%s", new);
     while (id[0] && (hook_is_zero(old) || strcmp(id, old) != 0)) {
         struct hook_commit c;
