@@ -5,8 +5,10 @@
  * tree), which the daemon notices with engine_store_refresh() and
  * engine_store_worktree_changes().
  *
- * Layout of the tree (DESIGN.md section 2): topology.yaml, state/levels, state/properties,
- * state/deployed, policy/acl, policy/groups, policy/credentials. The store itself does not
+ * Layout of main's tree (DESIGN.md section 2): topology.yaml, state/levels,
+ * state/properties, policy/acl, policy/groups, policy/credentials; each host's deployment
+ * records are commits on its own ref beside main (ENGINE_STORE_DEPLOYED_PREFIX HOST, below),
+ * each holding state/deployed (older stores have it on main). The store itself does not
  * interpret file contents; it only checks paths.
  *
  * Errors: every function returns 0 (or a documented positive code) on success and a negative

@@ -115,8 +115,8 @@ expect 401 "critical (internal, restricted): anonymous read" /catalogue/x
 expect 200 "critical: staff reads" /catalogue/x $B
 check "the image changed" test "$(readlink "$W/image")" != "$id0"
 case $(cat "$W/status") in running*level\ critical*) ok ;; *) bad "status at critical: $(cat "$W/status")" ;; esac
-check "the flip's deployment is a commit" sh -c "$GIT log -1 --format=%s | grep -q '^deploy: web -> image [0-9a-f]* (critical, internal'"
-check "the portal was not touched" sh -c "[ \$($GIT log --format=%s | grep -c '^deploy: portal') = 1 ]"
+check "the flip's deployment is a record" sh -c "$GIT log -1 --format=%s refs/unisec/deployed/local | grep -q '^deploy: web -> image [0-9a-f]* (critical, internal'"
+check "the portal was not touched" sh -c "[ \$($GIT log --format=%s refs/unisec/deployed/local | grep -c '^deploy: portal') = 1 ]"
 echo default >"$W/security_level"
 settled "default again"
 expect 200 "default again: anonymous read" /catalogue/x
