@@ -114,6 +114,7 @@ check "the portal on a relays to web on b" wait_for 10 sh -c "curl -s --max-time
 # b's records brought into store a with git's own transport: a's mount tells what b deployed.
 check "fetch host_b's records into store a" git -C "$T/a" fetch -q "$T/b" "refs/unisec/deployed/*:refs/unisec/deployed/*"
 check "a's web status says what host_b last deployed" grep -q "^last deployed by host host_b: image=[0-9a-f]* level=default" "$T/ma/nodes/web/status"
+check "unisec status lists both hosts' last records" sh -c "'$U' status --store '$T/a' --json | python3 -c \"import json,sys; j=json.load(sys.stdin); sys.exit([h['host'] for h in j['hosts']] != ['host_a', 'host_b'] or not any(l.startswith('web ') for l in j['deployed']))\""
 check "and its status.json" python3 -c "import json,sys; d=json.load(open('$T/ma/nodes/web/status.json'))['deployed']; sys.exit(d['host'] != 'host_b' or 'image=' not in d['line'] or len(d['record']) != 40)"
 
 # ---- B stops: A keeps serving its own nodes --------------------------------------------------
