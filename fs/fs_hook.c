@@ -169,13 +169,6 @@ static int hook_records(struct hook *h, const char *ref, const char *old, const 
                                         "a host's records are only added to: %.12s does not "
                                         "follow %.12s",
                                         new, old);
-    /* Signers judged now, as for main: a retired key brings no new record. */
-    if (h->signed_only &&
-        (rc = engine_store_verify_new(h->store, hook_is_zero(old) ? "" : old, new, id, d)) < 0)
-        return engine_diag_add(d, ref, 0, 0,
-                               "the repository takes only records signed by an allowed signer "
-                               "(%s); %.12s is not",
-                               ENGINE_STORE_SIGNED_ONLY, id);
     snprintf(id, sizeof(id), "%s", new);
     while (id[0] && (hook_is_zero(old) || strcmp(id, old) != 0)) {
         struct hook_commit c;
@@ -188,6 +181,14 @@ static int hook_records(struct hook *h, const char *ref, const char *old, const 
             return rc;
         memcpy(id, c.parent, sizeof(id));
     }
+    /* Signers judged now, as for main: a retired key brings no new record. (After the walk,
+     * which bounds how many there are.) */
+    if (h->signed_only &&
+        (rc = engine_store_verify_new(h->store, hook_is_zero(old) ? "" : old, new, id, d)) < 0)
+        return engine_diag_add(d, ref, 0, 0,
+                               "the repository takes only records signed by an allowed signer "
+                               "(%s); %.12s is not",
+                               ENGINE_STORE_SIGNED_ONLY, id);
     return 0;
 }
 
