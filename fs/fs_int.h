@@ -385,8 +385,8 @@ int fs_apply_record(struct fs_ctx *c, const char *node, const char *text, size_t
 int fs_record_last(const struct engine_store *store, const char *host, char **text, size_t *len,
                    char id[41], int64_t *when);
 
-/* Writes " ; last deployed by host H: LINE (record ID, TIME)" for NODE placed on HOST (NULL:
- * ENGINE_STORE_HOST_LOCAL) to OUT, or "; host H has recorded no deployment of NODE". */
+/* Writes the line "last deployed by host H: LINE (record ID, TIME)" for NODE placed on HOST
+ * (NULL: ENGINE_STORE_HOST_LOCAL) to OUT, or "host H has recorded no deployment of NODE". */
 void fs_record_status(struct fs_ctx *c, const char *node, const char *host, FILE *out);
 
 /* The same as a JSON object {host, record, time, line} (line null when none), or NULL. */
