@@ -220,13 +220,14 @@ static int fs_gen_acl(struct fs_ctx *c, const struct fs_snap *s, const struct fs
     return 0;
 }
 
-/* The host NODE is placed on in S (NULL: none declared). */
-static const char *fs_node_host(struct fs_snap *s, const char *node)
+/* The host whose records tell what runs NODE: the one S places it on, for a daemon that
+ * serves one host; this daemon's own (it runs every node) otherwise. */
+static const char *fs_node_host(struct fs_ctx *c, struct fs_snap *s, const char *node)
 {
     const struct engine_topology_derived *d = fs_snap_derived(s);
     const struct engine_topology_plan *p = d != NULL ? engine_topology_derived_find(d, node) : NULL;
 
-    return p != NULL ? p->host : NULL;
+    return c->host_name != NULL && p != NULL && p->host != NULL ? p->host : fs_record_host(c);
 }
 
 /* nodes/<node>/status and status.json: what the orchestrator and the supervisor say, and what
@@ -242,7 +243,7 @@ static int fs_gen_status(struct fs_ctx *c, const struct fs_snap *s, const struct
     }
     if ((rc = orch_status(c->orch, w->node, out)) < 0)
         return rc;
-    fs_record_status(c, w->node, fs_node_host((struct fs_snap *)s, w->node), out);
+    fs_record_status(c, w->node, fs_node_host(c, (struct fs_snap *)s, w->node), out);
     return 0;
 }
 
@@ -281,7 +282,7 @@ static int fs_gen_status_json(struct fs_ctx *c, const struct fs_snap *s, const s
     free(buf);
     json_object_set_new(
         j, "deployed",
-        fs_record_status_json(c, w->node, fs_node_host((struct fs_snap *)s, w->node)));
+        fs_record_status_json(c, w->node, fs_node_host(c, (struct fs_snap *)s, w->node)));
     rc = engine_json_dumps(&text, NULL, j, JSON_INDENT(2));
     json_decref(j);
     if (rc < 0)
