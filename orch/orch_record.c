@@ -132,23 +132,24 @@ static int orch_line_parse(const char *text, const char *node, struct orch_recor
 int orch_record_parse(struct orch_record_info *out, const char *message, const char *deployed,
                       struct engine_diag *d)
 {
-    char tgt[16];
+    char tgt[16], src[64];
     const char *arrow;
 
     memset(out, 0, sizeof(*out));
     if (strncmp(message, "deploy: ", 8) == 0 && (arrow = strstr(message + 8, " -> ")) != NULL &&
         (size_t)(arrow - message - 8) < sizeof(out->node))
         snprintf(out->node, sizeof(out->node), "%.*s", (int)(arrow - message - 8), message + 8);
-    orch_trailer(message, ORCH_TRAILER_COMMIT, out->realises, sizeof(out->realises));
+    /* (Read into more room than an id takes: a longer value is no id, not a truncated one.) */
+    orch_trailer(message, ORCH_TRAILER_COMMIT, src, sizeof(src));
     orch_trailer(message, ORCH_TRAILER_TARGET, tgt, sizeof(tgt));
-    if (out->node[0] == '\0' || strchr(out->node, '\n') != NULL || strlen(out->realises) != 40 ||
-        strspn(out->realises, "0123456789abcdef") != 40 ||
-        engine_target_parse(&out->target, tgt) < 0)
+    if (out->node[0] == '\0' || strchr(out->node, '\n') != NULL || strlen(src) != 40 ||
+        strspn(src, "0123456789abcdef") != 40 || engine_target_parse(&out->target, tgt) < 0)
         return engine_diag_add(d, NULL, 0, 0,
                                "no deployment record of unisec (a `deploy: NODE -> image` "
                                "message with %s and %s trailers)",
                                ORCH_TRAILER_COMMIT, ORCH_TRAILER_TARGET);
     if (deployed == NULL || orch_line_parse(deployed, out->node, out) < 0)
         return engine_diag_add(d, NULL, 0, 0, "state/deployed has no line of node %s", out->node);
+    memcpy(out->realises, src, sizeof(out->realises) - 1);
     return 0;
 }
