@@ -59,6 +59,29 @@ static int hook_main_size(const char *path, size_t size, void *arg)
     return 0;
 }
 
+/* Records go on the hosts' refs: a push that changes main's state/deployed (which stores
+ * kept there before) is refused; a history pushed whole (OLD none) keeps its own. */
+static int hook_main_records(struct hook *h, const char *old, const char *new,
+                             struct engine_diag *d)
+{
+    char *a = NULL, *b = NULL;
+    size_t alen = 0, blen = 0;
+    int rc = 0, ra, rb;
+
+    if (hook_is_zero(old))
+        return 0;
+    ra = engine_store_read_at(h->store, old, ENGINE_STORE_DEPLOYED_PATH, &a, &alen, NULL);
+    rb = engine_store_read_at(h->store, new, ENGINE_STORE_DEPLOYED_PATH, &b, &blen, NULL);
+    if (ra != rb || (ra == 0 && (alen != blen || memcmp(a, b, alen) != 0)))
+        rc = engine_diag_add(d, ENGINE_STORE_DEPLOYED_PATH, 0, 0,
+                             "deployment records are not changed on main: each host commits its "
+                             "own on %sHOST",
+                             ENGINE_STORE_DEPLOYED_PREFIX);
+    free(a);
+    free(b);
+    return rc;
+}
+
 /* main moving from OLD to NEW: checked as a mount checks the change. */
 static int hook_main(struct hook *h, const char *old, const char *new, struct engine_diag *d)
 {
@@ -77,6 +100,8 @@ static int hook_main(struct hook *h, const char *old, const char *new, struct en
                                "(%s); commit %.12s is not",
                                ENGINE_STORE_SIGNED_ONLY, bad);
     if ((rc = engine_store_tree_check(h->store, new, &hook_main_limits, hook_main_size, d, d)) < 0)
+        return rc;
+    if ((rc = hook_main_records(h, old, new, d)) < 0)
         return rc;
     for (int f = 0; f < FS_FILE_N; f++) {
         rc = engine_store_read_at(h->store, new, fs_file_path(f), &file[f].data, &file[f].len, d);

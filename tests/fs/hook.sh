@@ -88,6 +88,10 @@ sed -i 's/^web critical$/web no_such_level/' "$W/state/levels"
 commit "a level the node does not have"
 refused "a level the node does not declare" "state/levels:[0-9]*:.*no_such_level"
 
+mkdir -p "$W/state" && echo "web image=0123 level=default" >"$W/state/deployed"
+$GIT add state/deployed && commit "a record on main"
+refused "a record committed on main" "state/deployed: error: deployment records are not changed on main"
+
 git -C "$R" config receive.denyDeleteCurrent ignore
 refused "main deleted" "refs/heads/main: error: .*never deleted" :main
 
