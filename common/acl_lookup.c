@@ -53,9 +53,9 @@ uint64_t engine_acl_hash_path(const char *policy, size_t policy_len, const char 
     return acl_path_final(acl_fnv(acl_policy_state(policy, policy_len), path, path_len), kind);
 }
 
-uint64_t engine_acl_hash_subject(uint64_t path_hash, uint32_t subject_off)
+uint64_t engine_acl_hash_subject(uint64_t path_hash, uint64_t name_hash)
 {
-    return acl_mix(path_hash + 0x9e3779b97f4a7c15ull * ((uint64_t)subject_off + 1));
+    return acl_mix(path_hash + 0x9e3779b97f4a7c15ull * (name_hash | 1));
 }
 
 uint64_t engine_acl_hash_user(const char *name, size_t len)
@@ -98,24 +98,6 @@ static int acl_check_slots(const struct engine_acl_blob_slot *s, uint32_t n, uin
     return 0;
 }
 
-static int acl_blob_checksum_ok(const uint8_t *p, size_t len)
-{
-    static const uint8_t zero[32];
-    struct engine_sha256 c;
-    uint8_t sum[ENGINE_SHA256_LEN];
-    size_t at = offsetof(struct engine_acl_blob_header, sha256);
-    uint8_t diff = 0;
-
-    engine_sha256_init(&c);
-    engine_sha256_update(&c, p, at);
-    engine_sha256_update(&c, zero, sizeof(zero));
-    engine_sha256_update(&c, p + at + 32, len - at - 32);
-    engine_sha256_final(&c, sum);
-    for (int i = 0; i < ENGINE_SHA256_LEN; i++)
-        diff |= sum[i] ^ p[at + i];
-    return diff == 0;
-}
-
 int engine_acl_blob_open(struct engine_acl_blob *b, const void *buf, size_t len, const char **why)
 {
     const uint8_t *p = buf;
@@ -153,7 +135,7 @@ int engine_acl_blob_open(struct engine_acl_blob *b, const void *buf, size_t len,
     }
     if (off != len)
         return acl_bad(why, "bytes after the last section");
-    if (!acl_blob_checksum_ok(p, len))
+    if (!engine_sha256_sealed_ok(p, len, offsetof(struct engine_acl_blob_header, sha256)))
         return acl_bad(why, "checksum mismatch: the blob is corrupt");
 
     v.base = p;
@@ -191,7 +173,7 @@ int engine_acl_blob_open(struct engine_acl_blob *b, const void *buf, size_t len,
             return acl_bad(why, "a rule has no line number");
     }
     if (acl_check_slots(v.pslot, v.pslot_count, v.rule_count) < 0 ||
-        acl_check_slots(v.sslot, v.sslot_count, v.rule_count) < 0)
+        (v.sslot_count != 0 && acl_check_slots(v.sslot, v.sslot_count, v.rule_count) < 0))
         return acl_bad(why, "a rule index slot points outside the rules");
     for (uint32_t i = 0; i < v.user_count; i++) {
         const struct engine_acl_blob_user *u = &v.user[i];
@@ -314,23 +296,53 @@ static uint32_t acl_find_path(const struct engine_acl_blob *b, uint64_t hash,
     return ENGINE_ACL_NO_RULE;
 }
 
-/* A candidate's rank inside one subject class: lower wins. */
-struct acl_pick {
-    uint32_t rule;
-    unsigned rank; /* method (0 exact, 1 '*') * 2 + effect (0 deny, 1 allow) */
+/* A subject as the decision looks it up: its name and the name's hash (hash_user). */
+struct acl_subj {
+    const char *s;
+    size_t n;
+    uint64_t h;
 };
 
-/* Folds the rules for SUBJECT at the path run starting at FIRST into *BEST. */
-static void acl_pick_subject(const struct engine_acl_blob *b, uint64_t path_hash, uint32_t first,
-                             uint32_t subject, const struct engine_acl_request *rq,
-                             struct acl_pick *best)
+/* A candidate's rank inside one subject class: lower wins; then the base before the rules
+ * added over it, then the lower index. */
+struct acl_pick {
+    uint32_t rule;
+    unsigned rank;  /* method (0 exact, 1 '*') * 2 + effect (0 deny, 1 allow) */
+    unsigned layer; /* 0 the base, 1 the rules added over it */
+};
+
+/* Is base rule I among the removed ones (strictly ascending)? */
+static int acl_dead(const struct engine_acl_layers *l, uint32_t i)
+{
+    uint32_t lo = 0, hi = l->ndead;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (l->dead[mid] == i)
+            return 1;
+        if (l->dead[mid] < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* The first rule of SUBJECT's run inside the path run starting at FIRST, or NO_RULE. The
+ * path run's first subject has no slot of its own: it is the run's first rule. */
+static uint32_t acl_find_subject(const struct engine_acl_blob *b, uint64_t path_hash,
+                                 uint32_t first, const struct acl_subj *subj)
 {
     const struct engine_acl_blob_rule *r0 = &b->rule[first];
-    uint64_t hash = engine_acl_hash_subject(path_hash, subject);
-    uint32_t n = b->sslot_count, i, tag = (uint32_t)(hash >> 32), start = ENGINE_ACL_NO_RULE;
+    uint64_t hash;
+    uint32_t n = b->sslot_count, i, tag;
 
-    if (n == 0 || subject == ENGINE_ACL_NO_STRING)
-        return;
+    if (acl_str_eq(b, r0->subject, subj->s, subj->n))
+        return first;
+    if (n == 0)
+        return ENGINE_ACL_NO_RULE;
+    hash = engine_acl_hash_subject(path_hash, subj->h);
+    tag = (uint32_t)(hash >> 32);
     i = engine_acl_slot_start(hash, n);
     for (uint32_t probes = 0; probes < n; probes++) {
         const struct engine_acl_blob_slot *s = &b->sslot[i];
@@ -338,15 +350,28 @@ static void acl_pick_subject(const struct engine_acl_blob *b, uint64_t path_hash
             break;
         if (s->tag == tag) {
             const struct engine_acl_blob_rule *r = &b->rule[s->idx - 1];
-            if (r->subject == subject && r->policy == r0->policy && r->path == r0->path &&
-                acl_rule_kind(r) == acl_rule_kind(r0)) {
-                start = s->idx - 1;
-                break;
-            }
+            if (r->policy == r0->policy && r->path == r0->path &&
+                acl_rule_kind(r) == acl_rule_kind(r0) &&
+                acl_str_eq(b, r->subject, subj->s, subj->n))
+                return s->idx - 1;
         }
         if (++i == n)
             i = 0;
     }
+    return ENGINE_ACL_NO_RULE;
+}
+
+/* Folds the live rules of SUBJ in layer LAYER's path run starting at FIRST into *BEST. */
+static void acl_pick_subject(const struct engine_acl_layers *l, unsigned layer, uint64_t path_hash,
+                             uint32_t first, const struct acl_subj *subj,
+                             const struct engine_acl_request *rq, struct acl_pick *best)
+{
+    const struct engine_acl_blob *b = layer == 0 ? l->base : l->over;
+    uint32_t start;
+
+    if (first == ENGINE_ACL_NO_RULE)
+        return;
+    start = acl_find_subject(b, path_hash, first, subj);
     if (start == ENGINE_ACL_NO_RULE)
         return;
     for (uint32_t j = start; j < b->rule_count && acl_same_key(&b->rule[j], &b->rule[start]); j++) {
@@ -358,43 +383,66 @@ static void acl_pick_subject(const struct engine_acl_blob *b, uint64_t path_hash
             rank = 2;
         else
             continue;
+        if (layer == 0 && l->ndead != 0 && acl_dead(l, j))
+            continue;
         rank += r->meta & 1;
         if (best->rule == ENGINE_ACL_NO_RULE || rank < best->rank ||
-            (rank == best->rank && j < best->rule)) {
+            (rank == best->rank &&
+             (layer < best->layer || (layer == best->layer && j < best->rule)))) {
             best->rule = j;
             best->rank = rank;
+            best->layer = layer;
         }
     }
 }
 
-/* Decides at one path level; returns the deciding rule or ENGINE_ACL_NO_RULE. */
-static uint32_t acl_try_level(const struct engine_acl_blob *b, uint64_t state, size_t path_len,
-                              unsigned kind, const struct engine_acl_request *rq,
-                              const struct engine_acl_blob_user *u)
+/* Both layers' rules of SUBJ at one path level. */
+static void acl_pick_both(const struct engine_acl_layers *l, uint64_t ph, const uint32_t first[2],
+                          const struct acl_subj *subj, const struct engine_acl_request *rq,
+                          struct acl_pick *best)
 {
-    uint64_t ph = acl_path_final(state, kind);
-    uint32_t first = acl_find_path(b, ph, rq, path_len, kind);
-    struct acl_pick best = {ENGINE_ACL_NO_RULE, 0};
+    acl_pick_subject(l, 0, ph, first[0], subj, rq, best);
+    if (l->over != 0)
+        acl_pick_subject(l, 1, ph, first[1], subj, rq, best);
+}
 
-    if (first == ENGINE_ACL_NO_RULE)
-        return ENGINE_ACL_NO_RULE;
-    if (u != 0) {
-        acl_pick_subject(b, ph, first, u->name, rq, &best);
-        if (best.rule != ENGINE_ACL_NO_RULE)
-            return best.rule;
-        for (uint32_t g = 0; g < u->grp_count; g++)
-            acl_pick_subject(b, ph, first, b->grp[u->grp_first + g], rq, &best);
-        if (best.rule != ENGINE_ACL_NO_RULE)
-            return best.rule;
+/* Decides at one path level; returns 1 with *BEST filled, or 0 when no rule applies there. */
+static int acl_try_level(const struct engine_acl_layers *l, uint64_t state, size_t path_len,
+                         unsigned kind, const struct engine_acl_request *rq,
+                         const struct acl_subj *user, const struct engine_acl_blob_user *u,
+                         struct acl_pick *best)
+{
+    const struct engine_acl_blob *b = l->base;
+    uint64_t ph = acl_path_final(state, kind);
+    uint32_t first[2] = {acl_find_path(b, ph, rq, path_len, kind), ENGINE_ACL_NO_RULE};
+    struct acl_subj star = {"*", 1, engine_acl_hash_user("*", 1)};
+
+    if (l->over != 0)
+        first[1] = acl_find_path(l->over, ph, rq, path_len, kind);
+    if (first[0] == ENGINE_ACL_NO_RULE && first[1] == ENGINE_ACL_NO_RULE)
+        return 0;
+    best->rule = ENGINE_ACL_NO_RULE;
+    if (user->n != 0) {
+        acl_pick_both(l, ph, first, user, rq, best);
+        if (best->rule != ENGINE_ACL_NO_RULE)
+            return 1;
+        for (uint32_t g = 0; u != 0 && g < u->grp_count; g++) {
+            struct acl_subj gs = {b->str + b->grp[u->grp_first + g], 0, 0};
+            while (gs.s[gs.n] != 0)
+                gs.n++;
+            gs.h = engine_acl_hash_user(gs.s, gs.n);
+            acl_pick_both(l, ph, first, &gs, rq, best);
+        }
+        if (best->rule != ENGINE_ACL_NO_RULE)
+            return 1;
     }
-    acl_pick_subject(b, ph, first, b->hdr->star_off, rq, &best);
-    return best.rule;
+    acl_pick_both(l, ph, first, &star, rq, best);
+    return best->rule != ENGINE_ACL_NO_RULE;
 }
 
 static const struct engine_acl_blob_user *acl_find_user(const struct engine_acl_blob *b,
-                                                        const char *name, size_t len)
+                                                        const char *name, size_t len, uint64_t hash)
 {
-    uint64_t hash = engine_acl_hash_user(name, len);
     uint32_t n = b->uslot_count, i, tag = (uint32_t)(hash >> 32);
 
     if (n == 0 || len == 0)
@@ -441,15 +489,20 @@ static void acl_prefetch_levels(const struct engine_acl_blob *b, uint64_t state,
 #endif
 }
 
-int engine_acl_blob_decide(const struct engine_acl_blob *b, const struct engine_acl_request *rq,
-                           struct engine_acl_decision *d)
+int engine_acl_layers_decide(const struct engine_acl_layers *l, const struct engine_acl_request *rq,
+                             struct engine_acl_decision *d)
 {
+    const struct engine_acl_blob *b;
     const struct engine_acl_blob_user *u;
+    const struct engine_acl_blob_rule *r;
+    struct acl_subj user;
+    struct acl_pick best = {ENGINE_ACL_NO_RULE, 0, 0};
     uint64_t state;
-    uint32_t rule;
+    int found;
 
-    if (b == 0 || rq == 0 || d == 0)
+    if (l == 0 || l->base == 0 || rq == 0 || d == 0)
         return -ENGINE_ACL_EINVAL;
+    b = l->base;
     d->allow = 0;
     d->rule = ENGINE_ACL_NO_RULE;
     d->line = 0;
@@ -457,23 +510,63 @@ int engine_acl_blob_decide(const struct engine_acl_blob *b, const struct engine_
         return -ENGINE_ACL_EINVAL;
     state = acl_fnv(acl_policy_state(rq->policy, rq->policy_len), rq->path, rq->path_len);
     acl_prefetch_levels(b, state, rq);
-    u = acl_find_user(b, rq->user, rq->user_len);
+    /* A user's own rules are found by its name among the subjects: a name that spells "*" or
+     * a "group:" subject is no user's, and gets only what anyone gets. */
+    user = (struct acl_subj){rq->user, rq->user_len, 0};
+    for (size_t i = 0; i < user.n; i++)
+        if (user.s[i] == ':' || user.s[i] == '*')
+            user.n = 0;
+    if (user.n != 0)
+        user.h = engine_acl_hash_user(user.s, user.n);
+    u = acl_find_user(b, user.s, user.n, user.h);
     /* Longest pattern first: the exact path, then the prefix PATH, then each '/' boundary
      * leftwards; the FNV state of a shorter prefix is recovered by hashing backwards. */
-    rule = acl_try_level(b, state, rq->path_len, ENGINE_ACL_KIND_EXACT, rq, u);
-    if (rule == ENGINE_ACL_NO_RULE)
-        rule = acl_try_level(b, state, rq->path_len, ENGINE_ACL_KIND_PREFIX, rq, u);
-    for (size_t i = rq->path_len; rule == ENGINE_ACL_NO_RULE && i-- > 0;) {
+    found = acl_try_level(l, state, rq->path_len, ENGINE_ACL_KIND_EXACT, rq, &user, u, &best);
+    if (!found)
+        found = acl_try_level(l, state, rq->path_len, ENGINE_ACL_KIND_PREFIX, rq, &user, u, &best);
+    for (size_t i = rq->path_len; !found && i-- > 0;) {
         state = acl_fnv_back(state, rq->path[i]);
         if (rq->path[i] == '/')
-            rule = acl_try_level(b, state, i, ENGINE_ACL_KIND_PREFIX, rq, u);
+            found = acl_try_level(l, state, i, ENGINE_ACL_KIND_PREFIX, rq, &user, u, &best);
     }
-    if (rule == ENGINE_ACL_NO_RULE)
+    if (!found)
         return 0;
-    d->rule = rule;
-    d->allow = (int)(b->rule[rule].meta & 1);
-    d->line = b->rule[rule].meta >> 2;
+    r = best.layer == 0 ? &b->rule[best.rule] : &l->over->rule[best.rule];
+    d->rule = best.layer == 0 ? best.rule : b->rule_count + best.rule;
+    d->allow = (int)(r->meta & 1);
+    d->line = r->meta >> 2;
     return 0;
+}
+
+int engine_acl_blob_decide(const struct engine_acl_blob *b, const struct engine_acl_request *rq,
+                           struct engine_acl_decision *d)
+{
+    struct engine_acl_layers l = {.base = b};
+
+    return engine_acl_layers_decide(&l, rq, d);
+}
+
+uint32_t engine_acl_blob_find(const struct engine_acl_blob *b, const struct engine_acl_request *rq,
+                              const char *subject, size_t subject_len, unsigned kind)
+{
+    struct engine_acl_request path_rq = *rq;
+    struct acl_subj subj = {subject, subject_len, engine_acl_hash_user(subject, subject_len)};
+    uint64_t ph;
+    uint32_t first, start;
+
+    if (b == 0 || rq == 0 || rq->path == 0 || rq->policy == 0 || rq->method == 0)
+        return ENGINE_ACL_NO_RULE;
+    ph = engine_acl_hash_path(rq->policy, rq->policy_len, rq->path, rq->path_len, kind);
+    first = acl_find_path(b, ph, &path_rq, rq->path_len, kind);
+    if (first == ENGINE_ACL_NO_RULE)
+        return ENGINE_ACL_NO_RULE;
+    start = acl_find_subject(b, ph, first, &subj);
+    for (uint32_t j = start; start != ENGINE_ACL_NO_RULE && j < b->rule_count &&
+                             acl_same_key(&b->rule[j], &b->rule[start]);
+         j++)
+        if (acl_str_eq(b, b->rule[j].method, rq->method, rq->method_len))
+            return j;
+    return ENGINE_ACL_NO_RULE;
 }
 
 int engine_acl_blob_rule(const struct engine_acl_blob *b, uint32_t i,
@@ -509,7 +602,7 @@ int engine_acl_check_start(struct engine_acl_check *c, const struct engine_acl_b
     for (uint32_t i = 0; i < b->cred_count; i++)
         if (b->cred[i].iterations > iterations)
             iterations = b->cred[i].iterations;
-    u = acl_find_user(b, user, user_len);
+    u = acl_find_user(b, user, user_len, engine_acl_hash_user(user, user_len));
     c->known = u != 0 && u->cred != ENGINE_ACL_NO_CRED;
     if (c->known) {
         const struct engine_acl_blob_cred *cr = &b->cred[u->cred];

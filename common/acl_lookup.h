@@ -73,6 +73,36 @@ int engine_acl_blob_check(const void *buf, size_t len, const char **why);
 int engine_acl_blob_decide(const struct engine_acl_blob *b, const struct engine_acl_request *rq,
                            struct engine_acl_decision *d);
 
+/*
+ * A blob with rules removed and added since it was compiled (an applied patch,
+ * contract/acl_patch.h): BASE's rules but those listed in DEAD (indexes, strictly ascending),
+ * and OVER's rules (a blob of rules only; its users, groups and credentials are not used:
+ * BASE's are). OVER may be NULL, NDEAD 0.
+ */
+struct engine_acl_layers {
+    const struct engine_acl_blob *base;
+    const uint32_t *dead;
+    uint32_t ndead;
+    const struct engine_acl_blob *over;
+};
+
+/*
+ * Decides RQ as engine_acl_blob_decide() would on one blob compiled from the layers' rules,
+ * with the same result (allow or deny, by a rule or by default). D->rule is a rule of the base,
+ * or base->rule_count + a rule of OVER. Among rules of equal rank from both layers, the base's
+ * rule is named.
+ */
+int engine_acl_layers_decide(const struct engine_acl_layers *l, const struct engine_acl_request *rq,
+                             struct engine_acl_decision *d);
+
+/*
+ * The index of the rule of RQ's policy, SUBJECT, RQ's method (as written: "*" is the rule
+ * for any method) and RQ's path as a pattern of KIND (a prefix pattern without its slash-star),
+ * or ENGINE_ACL_NO_RULE. RQ's user is not used. Strings are not checked: for the host.
+ */
+uint32_t engine_acl_blob_find(const struct engine_acl_blob *b, const struct engine_acl_request *rq,
+                              const char *subject, size_t subject_len, unsigned kind);
+
 /* Fills *V for rule I. Returns 0 or -ENGINE_ACL_EINVAL when I is out of range. */
 int engine_acl_blob_rule(const struct engine_acl_blob *b, uint32_t i,
                          struct engine_acl_rule_view *v);
@@ -110,7 +140,9 @@ int engine_acl_check_end(struct engine_acl_check *c);
 /* The key hashes of the index, shared by the compiler and the lookup. */
 uint64_t engine_acl_hash_path(const char *policy, size_t policy_len, const char *path,
                               size_t path_len, unsigned kind);
-uint64_t engine_acl_hash_subject(uint64_t path_hash, uint32_t subject_off);
+/* A subject's key: its path run's hash and the hash of its name (engine_acl_hash_user). */
+uint64_t engine_acl_hash_subject(uint64_t path_hash, uint64_t name_hash);
+/* The hash of a name: a user, a "group:NAME" or "*". */
 uint64_t engine_acl_hash_user(const char *name, size_t len);
 
 /* The slot where probing for HASH starts in a table of N slots (N > 0). */

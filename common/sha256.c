@@ -376,3 +376,21 @@ int engine_pbkdf2_sha256(uint8_t *out, size_t outlen, const void *password, size
     sha256_wipe(&st, sizeof(st));
     return 0;
 }
+
+int engine_sha256_sealed_ok(const void *data, size_t len, size_t at)
+{
+    static const uint8_t zero[32];
+    const uint8_t *p = data;
+    struct engine_sha256 c;
+    uint8_t sum[ENGINE_SHA256_LEN];
+    uint8_t diff = 0;
+
+    engine_sha256_init(&c);
+    engine_sha256_update(&c, p, at);
+    engine_sha256_update(&c, zero, sizeof(zero));
+    engine_sha256_update(&c, p + at + 32, len - at - 32);
+    engine_sha256_final(&c, sum);
+    for (int i = 0; i < ENGINE_SHA256_LEN; i++)
+        diff |= sum[i] ^ p[at + i];
+    return diff == 0;
+}

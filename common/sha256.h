@@ -28,6 +28,10 @@ void engine_sha256_final(struct engine_sha256 *c, uint8_t out[ENGINE_SHA256_LEN]
 /* One call: OUT = SHA-256(DATA). */
 void engine_sha256(uint8_t out[ENGINE_SHA256_LEN], const void *data, size_t len);
 
+/* Is DATA[AT..AT+32) the SHA-256 of DATA[0..LEN) with those 32 bytes read as zeros (how a
+ * blob or patch seals itself)? AT + 32 <= LEN. Compares in constant time. */
+int engine_sha256_sealed_ok(const void *data, size_t len, size_t at);
+
 /*
  * Whether the compression uses the processor's SHA extensions (x86_64 SHA-NI), which it does
  * wherever they exist. USE 0 turns them off for the whole process, 1 back on; returns 1 when

@@ -27,7 +27,7 @@
 #define ENGINE_ACL_EBADMSG 74 /* EBADMSG: the blob is corrupt or hostile */
 
 #define ENGINE_ACL_BLOB_MAGIC  "UACLBLOB" /* 8 bytes, no NUL */
-#define ENGINE_ACL_BLOB_FORMAT 1u
+#define ENGINE_ACL_BLOB_FORMAT 2u
 #define ENGINE_ACL_BLOB_ALIGN  8u /* the buffer and every section */
 #define ENGINE_ACL_NO_RULE     0xffffffffu
 #define ENGINE_ACL_NO_STRING   0xffffffffu
@@ -48,8 +48,10 @@ enum engine_acl_section {
     ENGINE_ACL_SEC_STR,   /* string table: NUL-terminated strings; count = bytes */
     ENGINE_ACL_SEC_RULE,  /* struct engine_acl_blob_rule, sorted by key */
     ENGINE_ACL_SEC_PSLOT, /* struct engine_acl_blob_slot: (policy, path, kind) -> first rule */
-    ENGINE_ACL_SEC_SSLOT, /* struct engine_acl_blob_slot: (policy, path, kind, subject) */
-    ENGINE_ACL_SEC_USER,  /* struct engine_acl_blob_user, every user name the blob knows */
+    ENGINE_ACL_SEC_SSLOT, /* struct engine_acl_blob_slot: (policy, path, kind, subject name),
+                             but a path run's first subject, which its PSLOT finds */
+    ENGINE_ACL_SEC_USER,  /* struct engine_acl_blob_user: users in a group or with a
+                             credential (rules find a user's own rules by name) */
     ENGINE_ACL_SEC_USLOT, /* struct engine_acl_blob_slot: user name -> user */
     ENGINE_ACL_SEC_GRP,   /* uint32_t string offsets of "group:NAME" subjects */
     ENGINE_ACL_SEC_CRED,  /* struct engine_acl_blob_cred */

@@ -94,6 +94,71 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
  */
 int engine_acl_rule_format(char *buf, size_t size, const struct engine_acl_rule_view *rule);
 
+/* ---- the incremental index (acl_index.c, acl_diff.c) ---- */
+
+/*
+ * A compiled policy kept up to date rule by rule: the whole blob compiled once (the base), the
+ * base's rules removed since and a small blob of the rules added since. Deciding on it
+ * (engine_acl_layers_decide) gives what a whole compile of the rules in force would; a patch
+ * (contract/acl_patch.h) carries the same to a guest that holds the base. Not thread-safe: one
+ * writer; readers of the layers must not overlap a change.
+ */
+struct engine_acl_index;
+
+/* One rule as written in the acl file: PATTERN with its slash-star when it is a prefix. */
+struct engine_acl_change {
+    const char *policy, *subject, *method, *pattern;
+    int allow;
+    uint32_t line;
+};
+
+/* Compiles A's rules (POLICY's only, when not NULL) at VERSION as the base of a new index. */
+int engine_acl_index_new(struct engine_acl_index **out, const struct engine_acl *a,
+                         const char *policy, uint64_t version);
+void engine_acl_index_free(struct engine_acl_index *x);
+
+/*
+ * Removes the rules DEL[0..NDEL) from those in force, then adds ADD[0..NADD), at VERSION (which
+ * must be above the index's). Rules of another policy than the index's are skipped. All or
+ * nothing: 0; -EINVAL (a malformed rule, or VERSION); -ENOENT (a removed rule is not in force
+ * with that effect); -EEXIST (an added rule, or its key and method, is in force); -ENOMEM.
+ * Costs what the changed rules and the rules added since the base cost, not the base's.
+ */
+int engine_acl_index_apply(struct engine_acl_index *x, const struct engine_acl_change *del,
+                           size_t ndel, const struct engine_acl_change *add, size_t nadd,
+                           uint64_t version);
+
+/*
+ * Brings the index to A's rules at VERSION: the rules that differ are applied as a change
+ * (returns 0), or the base is compiled again (returns 1) when A's users, groups or credentials
+ * differ from the base's or the changes since the base would exceed
+ * engine_acl_index_limit(). Costs a pass over both rule sets (no compile) when it patches.
+ * Negative errno on failure, the index unchanged.
+ */
+int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a, uint64_t version);
+
+/* How many changed rules (removed from the base plus added) an index carries before its
+ * base is compiled again: a 64th of the base's rules, at least 1024. */
+size_t engine_acl_index_limit(const struct engine_acl_index *x);
+
+/* The rules in force, to decide on; valid until the next change. */
+void engine_acl_index_layers(const struct engine_acl_index *x, struct engine_acl_layers *l);
+/* The base blob (owned by the index) and its version. */
+void engine_acl_index_base(const struct engine_acl_index *x, const void **blob, size_t *len);
+uint64_t engine_acl_index_base_version(const struct engine_acl_index *x);
+/* The version of the rules in force. */
+uint64_t engine_acl_index_version(const struct engine_acl_index *x);
+/* Rules removed from the base plus rules added since it. */
+size_t engine_acl_index_changes(const struct engine_acl_index *x);
+
+/*
+ * Makes the patch (contract/acl_patch.h) that brings an instance holding the base and at
+ * FROM_VERSION to the rules in force; *OUT (8-byte aligned) is freed with free().
+ * -EINVAL when FROM_VERSION is not below the index's version.
+ */
+int engine_acl_index_patch(const struct engine_acl_index *x, uint64_t from_version, void **out,
+                           size_t *len);
+
 /* ---- credentials (credentials.c) ---- */
 
 struct engine_acl_cred {

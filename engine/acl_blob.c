@@ -109,20 +109,16 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
     /* Strings in order of first use, so that the same set gives the same bytes. */
     for (size_t i = 0; i < nrules; i++) {
         const struct acl_rule *ru = &rules[i];
-        const char *subj = acl_pool_str(&a->s, ru->subject);
+        /* A user named only by rules needs no record: the decision finds its rules by name. */
         blob_use(&b, ru->policy);
         blob_use(&b, ru->path);
-        if (subj[0] == '*' || strchr(subj, ':') != NULL)
-            blob_use(&b, ru->subject);
-        else
-            blob_user(&b, ru->subject);
+        blob_use(&b, ru->subject);
         blob_use(&b, ru->method);
         if (i == 0 || ru->policy != rules[i - 1].policy)
             npolicy++;
         if (i == 0 || ru->policy != rules[i - 1].policy || ru->path != rules[i - 1].path ||
             ru->kind != rules[i - 1].kind) {
-            npath++;
-            nsubj++;
+            npath++; /* the path run's first subject is found through the path's slot */
         } else if (ru->subject != rules[i - 1].subject) {
             nsubj++;
         }
@@ -218,9 +214,12 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
                 ph = engine_acl_hash_path(pol, strlen(pol), path, strlen(path), ru->kind);
                 blob_slot_put(ps, h.sec[ENGINE_ACL_SEC_PSLOT].count, ph, (uint32_t)i);
             }
-            if (newpath || ru->subject != rules[i - 1].subject)
+            if (!newpath && ru->subject != rules[i - 1].subject) {
+                const char *subj = str + br[i].subject;
                 blob_slot_put(ss, h.sec[ENGINE_ACL_SEC_SSLOT].count,
-                              engine_acl_hash_subject(ph, br[i].subject), (uint32_t)i);
+                              engine_acl_hash_subject(ph, engine_acl_hash_user(subj, strlen(subj))),
+                              (uint32_t)i);
+            }
         }
     }
     /* Users, their groups, their credentials. */

@@ -88,6 +88,30 @@ static inline const char *acl_pool_str(const struct acl_pool *p, uint32_t id)
     return p->buf + p->off[id];
 }
 
+/* The index order of rules (policy, path, kind, subject, method, line by id); acl_parse.c. */
+int acl_rule_cmp(const void *pa, const void *pb);
+
+/* ---- the incremental index (acl_index.c, acl_diff.c) ---- */
+
+/* One rule added or removed, in its stored form (PATH[0..PLEN) without a prefix's slash-star). */
+struct acl_chg {
+    const char *policy, *path, *subject, *method;
+    size_t plen;
+    unsigned kind;
+    int allow;
+    uint32_t line;
+};
+
+/* Applies checked changes (removals first); all or nothing. 0, -ENOENT (a removed rule is not
+ * in force), -EEXIST (an added one is), -EINVAL (VERSION does not increase) or -ENOMEM. */
+int acl_index_change(struct engine_acl_index *x, const struct acl_chg *del, size_t ndel,
+                     const struct acl_chg *add, size_t nadd, uint64_t version);
+/* Compiles A's rules as a new base; nothing changes on failure. */
+int acl_index_rebuild(struct engine_acl_index *x, const struct engine_acl *a, uint64_t version);
+/* Were X's users, groups and credentials compiled from the same as A's? */
+int acl_index_people_same(const struct engine_acl_index *x, const struct engine_acl *a);
+const char *acl_index_policy(const struct engine_acl_index *x);
+
 /* ---- the lexical rules (acl_lex.c) ---- */
 
 /* A field separator: space or tab (a CR is allowed only before LF, and taken off the line

@@ -294,7 +294,7 @@ static int acl_begin(struct acl_ctx *x, struct engine_acl *a, enum engine_acl_fi
     return 0;
 }
 
-static int acl_rule_cmp(const void *pa, const void *pb)
+int acl_rule_cmp(const void *pa, const void *pb)
 {
     const struct acl_rule *a = pa, *b = pb;
 #define ACL_CMP(f)                                                                                 \

@@ -224,7 +224,8 @@ static void test_acl_blob_hostile_offsets(void **state)
     TAMPER(h->sec[ENGINE_ACL_SEC_STR].off = 0xfffffff8, "a section is not at its canonical offset");
     TAMPER(h->sec[ENGINE_ACL_SEC_GRP].count += 1, "a section is not at its canonical offset");
     TAMPER(h->total_size = (uint64_t)-1, "the blob's recorded size differs from its length");
-    TAMPER(h->format = 2, "unsupported blob format version");
+    TAMPER(h->format = ENGINE_ACL_BLOB_FORMAT + 1, "unsupported blob format version");
+    TAMPER(h->format = 1, "unsupported blob format version");
     TAMPER(memcpy(blob, "XACLBLOB", 8), "bad magic: not an ACL blob");
     TAMPER(((struct engine_acl_blob_rule *)(void *)(blob + rule_off))->path = 0xfffffff0,
            "a rule refers to a string outside the string table");

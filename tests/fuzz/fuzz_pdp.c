@@ -67,13 +67,13 @@ static void fuzz_pdp_stream(const uint8_t *data, size_t size)
 static void fuzz_pdp_policy(const uint8_t *data, size_t size, int reseal)
 {
     struct mod_policy p = {0};
-    void *old, *cur = malloc(fuzz_blob_len), *buf = malloc(size ? size : 1);
+    void *old[2], *cur = malloc(fuzz_blob_len), *buf = malloc(size ? size : 1);
     const char *why = NULL;
     if (cur == NULL || buf == NULL)
         abort();
     memcpy(cur, fuzz_blob, fuzz_blob_len);
     memcpy(buf, data, size);
-    if (mod_policy_install(&p, cur, fuzz_blob_len, &old, &why) != 0 || old != NULL)
+    if (mod_policy_install(&p, cur, fuzz_blob_len, old, &why) != 0 || old[0] != NULL)
         abort();
     if (reseal && size >= sizeof(struct engine_acl_blob_header)) {
         struct engine_acl_blob_header *h = buf;
@@ -81,12 +81,15 @@ static void fuzz_pdp_policy(const uint8_t *data, size_t size, int reseal)
         engine_sha256(h->sha256, buf, size);
     }
     uint64_t v = p.version;
-    if (mod_policy_install(&p, buf, size, &old, &why) == 0) {
-        if (old != cur || p.buf != buf || mod_policy_current(&p) == NULL)
+    if (mod_policy_install(&p, buf, size, old, &why) == 0) {
+        /* A whole blob replaces the blob; a patch goes over it. */
+        if (p.patch == buf ? (old[0] != NULL || p.buf != cur)
+                           : (old[0] != cur || p.buf != buf || mod_policy_current(&p) == NULL))
             abort();
-        free(old);
+        free(old[0]);
+        free(p.patch);
     } else {
-        if (old != NULL || p.buf != cur || p.version != v || p.generation != 1 || why == NULL)
+        if (old[0] != NULL || p.buf != cur || p.version != v || p.generation != 1 || why == NULL)
             abort();
         free(buf);
     }

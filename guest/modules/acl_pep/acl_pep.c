@@ -57,23 +57,35 @@ static void acl_deny(struct mod_req *rq)
 
 static void acl_policy_arrived(void *ctx)
 {
-    void *buf, *old;
+    void *buf, *old[2];
     size_t len;
     const char *why = NULL;
     (void)ctx;
     while (libos_policy_take(&buf, &len) == 0) {
-        int e = mod_policy_install(&acl_policy, buf, len, &old, &why);
+        int e = mod_policy_install(&acl_policy, buf, len, old, &why);
         if (e < 0) {
             uint64_t v = mod_policy_claimed_version(buf, len);
-            printf("acl_pep: refused policy version %llu: %s; the previous rules stay\n",
-                   (unsigned long long)v, why);
+            /* A refused patch asks for the whole blob: the host sends it on any refusal. */
+            printf("acl_pep: refused policy version %llu: %s; the previous rules stay%s\n",
+                   (unsigned long long)v, why,
+                   engine_acl_is_patch(buf, len) ? " (send the whole blob)" : "");
             libos_policy_refuse(v, e, why);
             free(buf);
             continue;
         }
-        free(old);
-        printf("acl_pep: policy version %llu in force (%u rules)\n",
-               (unsigned long long)acl_policy.version, acl_policy.blob.rule_count);
+        free(old[0]);
+        free(old[1]);
+        if (acl_policy.patch != NULL)
+            printf("acl_pep: policy version %llu in force (patch over v%llu: %u removed, %u "
+                   "added; %llu patches, %llu whole blobs)\n",
+                   (unsigned long long)acl_policy.version,
+                   (unsigned long long)acl_policy.blob.hdr->policy_version,
+                   acl_policy.patched.ndead,
+                   acl_policy.patched.has_over ? acl_policy.patched.over.rule_count : 0,
+                   (unsigned long long)acl_policy.patches, (unsigned long long)acl_policy.wholes);
+        else
+            printf("acl_pep: policy version %llu in force (whole blob, %u rules)\n",
+                   (unsigned long long)acl_policy.version, acl_policy.blob.rule_count);
         libos_policy_ack(acl_policy.version);
     }
 }
@@ -319,15 +331,15 @@ static int acl_handle(struct mod_req *rq)
             mod_basic_wipe(&cred);
         return r;
     }
-    const struct engine_acl_blob *b = mod_acl_policy() ? &acl_policy.blob : NULL;
-    if (b == NULL) {
+    const struct engine_acl_layers *l = mod_acl_policy() ? &acl_policy.layers : NULL;
+    if (l == NULL) {
         acl_respond_status(rq, 503);
         return MOD_DONE;
     }
     struct engine_acl_request ar = {acl_policy_name, rq->user,     h->method,     h->path,
                                     acl_policy_len,  rq->user_len, h->method_len, h->path_len};
     struct engine_acl_decision d;
-    if (engine_acl_blob_decide(b, &ar, &d) == 0 && d.allow)
+    if (engine_acl_layers_decide(l, &ar, &d) == 0 && d.allow)
         return MOD_NEXT;
     acl_deny(rq); /* denied, or a request the lookup refuses (a ".." segment...) */
     return MOD_DONE;
@@ -346,11 +358,11 @@ static int acl_init(const struct mod_props *p)
     memcpy(acl_policy_name, policy, acl_policy_len);
     if (mode == NULL || strcmp(mode, "internal") == 0) {
         const char *why = NULL;
-        void *old;
+        void *old[2];
         size_t len = (size_t)(mod_acl_internal_blob_end - mod_acl_internal_blob);
         acl_mode = ACL_INTERNAL;
         if (mod_acl_internal_blob == NULL ||
-            mod_policy_install(&acl_policy, (void *)mod_acl_internal_blob, len, &old, &why) < 0) {
+            mod_policy_install(&acl_policy, (void *)mod_acl_internal_blob, len, old, &why) < 0) {
             printf("acl_pep: the image's compiled rules are missing or corrupt: %s\n",
                    why ? why : "no data section");
             return -UNISEC_EINVAL;

@@ -1,38 +1,73 @@
-/* policy.c — validating and atomically replacing the ACL blob an acl_pep enforces. */
+/* policy.c — validating and atomically replacing the ACL blob and patch an acl_pep enforces. */
 #include "policy.h"
 
-int mod_policy_install(struct mod_policy *p, void *buf, size_t len, void **old, const char **why)
+static int policy_patch(struct mod_policy *p, void *buf, size_t len, void *old[2], const char **why)
+{
+    struct engine_acl_patch np;
+    int e;
+
+    if (p->buf == 0) {
+        *why = "a patch, but no blob is in force to apply it to";
+        return -ENGINE_ACL_ESTALE;
+    }
+    if ((e = engine_acl_patch_open(&np, buf, len, &p->blob, p->version, why)) < 0)
+        return e;
+    old[0] = p->patch;
+    p->patch = buf;
+    p->patched = np;
+    engine_acl_patch_layers(&p->patched, &p->blob, &p->layers);
+    p->version = np.hdr->version;
+    p->generation++;
+    p->patches++;
+    return 0;
+}
+
+int mod_policy_install(struct mod_policy *p, void *buf, size_t len, void *old[2], const char **why)
 {
     struct engine_acl_blob b;
     int e;
 
-    *old = NULL;
+    old[0] = old[1] = NULL;
+    if (engine_acl_is_patch(buf, len))
+        return policy_patch(p, buf, len, old, why);
     if ((e = engine_acl_blob_open(&b, buf, len, why)) < 0) {
         if (e == -ENGINE_ACL_EINVAL)
             *why = "the blob is empty or not 8-byte aligned";
         return e;
     }
-    *old = p->buf;
+    old[0] = p->buf;
+    old[1] = p->patch;
     p->buf = buf;
     p->len = len;
     p->blob = b;
+    p->patch = NULL;
+    p->layers = (struct engine_acl_layers){.base = &p->blob};
     p->version = b.hdr->policy_version;
     p->generation++;
+    p->wholes++;
     return 0;
 }
 
 uint64_t mod_policy_claimed_version(const void *buf, size_t len)
 {
     const uint8_t *q = buf;
+    size_t at = engine_acl_is_patch(buf, len)
+                    ? offsetof(struct engine_acl_patch_header, version)
+                    : offsetof(struct engine_acl_blob_header, policy_version);
     uint64_t v = 0;
-    if (buf == NULL || len < 24)
+    if (buf == NULL || len < at + 8)
         return 0;
     for (int i = 7; i >= 0; i--)
-        v = v << 8 | q[16 + i]; /* header offset 16, little-endian */
+        v = v << 8 | q[at + i]; /* little-endian */
     return v;
 }
 
 const struct engine_acl_blob *mod_policy_current(const struct mod_policy *p)
 {
     return p->buf ? &p->blob : NULL;
+}
+
+const struct engine_acl_layers *mod_policy_layers(const struct mod_policy *p)
+{
+    return p->buf ? &p->layers : NULL;
 }

@@ -1,0 +1,44 @@
+/*
+ * acl_patch.h — the validator of an ACL patch (contract/acl_patch.h) against the whole blob an
+ * instance holds, built for both sides: the guest applies patches with it, the host's tests
+ * and fuzzers check what it makes.
+ *
+ * Freestanding: no libc, no allocation; nothing is read outside the caller's buffers. An
+ * opened patch points into its buffer, which must outlive it.
+ */
+#ifndef UNISEC_COMMON_ACL_PATCH_H
+#define UNISEC_COMMON_ACL_PATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acl_lookup.h"
+#include "contract/acl_patch.h"
+
+struct engine_acl_patch {
+    const struct engine_acl_patch_header *hdr;
+    const uint32_t *dead;
+    uint32_t ndead;
+    struct engine_acl_blob over; /* valid when has_over */
+    int has_over;
+};
+
+/* Does BUF[0..LEN) start as a patch does (its magic), rather than a whole blob? */
+int engine_acl_is_patch(const void *buf, size_t len);
+
+/*
+ * Validates BUF[0..LEN) (8-byte aligned) completely as a patch of BASE, the whole blob in
+ * force, when the version in force is CURRENT, and on success fills *P. Returns 0;
+ * -ENGINE_ACL_EBADMSG when the patch is corrupt or hostile; -ENGINE_ACL_ESTALE when it is
+ * sound but not for this instance: another base blob, or out of order (its from_version is
+ * not CURRENT); -ENGINE_ACL_EINVAL for bad arguments. *WHY (when WHY is not NULL) gets a
+ * static sentence on failure.
+ */
+int engine_acl_patch_open(struct engine_acl_patch *p, const void *buf, size_t len,
+                          const struct engine_acl_blob *base, uint64_t current, const char **why);
+
+/* The rules in force once P is applied to BASE, for engine_acl_layers_decide(). */
+void engine_acl_patch_layers(const struct engine_acl_patch *p, const struct engine_acl_blob *base,
+                             struct engine_acl_layers *l);
+
+#endif

@@ -1,0 +1,413 @@
+/*
+ * acl_index.c — a compiled policy kept up to date by the rules that change: the whole blob
+ * compiled once (the base), the base's rules that are gone since (dead) and a small blob of
+ * the rules added since (over). A change costs what the changed rules cost; the base is
+ * compiled again only when the users, groups or credentials change or the changes grow large.
+ */
+#include "acl_int.h"
+#include "common/acl_patch.h"
+#include "common/sha256.h"
+
+#include <errno.h>
+#include <sys/types.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct engine_acl_index {
+    char *policy; /* NULL: every policy */
+    void *base;
+    size_t base_len;
+    struct engine_acl_blob b;
+    uint8_t people[ENGINE_SHA256_LEN]; /* the users, groups and credentials it was compiled with */
+    uint32_t *dead;                    /* strictly ascending */
+    size_t ndead, deadcap;
+    struct engine_acl *over; /* the rules added since the base */
+    void *over_blob;
+    size_t over_len;
+    struct engine_acl_blob ob;
+    uint64_t version;
+};
+
+/* No policy is named so: a compile of it holds the users, groups and credentials alone. */
+#define INDEX_NO_POLICY "\x01"
+
+static int index_people_sum(const struct engine_acl *a, uint8_t out[ENGINE_SHA256_LEN])
+{
+    void *blob;
+    size_t len;
+    int r = engine_acl_compile(&blob, &len, a, INDEX_NO_POLICY, 0);
+
+    if (r < 0)
+        return r;
+    engine_sha256(out, blob, len);
+    free(blob);
+    return 0;
+}
+
+static int index_compile_base(struct engine_acl_index *x, const struct engine_acl *a,
+                              uint64_t version)
+{
+    void *blob;
+    size_t len;
+    struct engine_acl_blob b;
+    uint8_t people[ENGINE_SHA256_LEN];
+    struct engine_acl *over;
+    int r;
+
+    if ((r = index_people_sum(a, people)) < 0 ||
+        (r = engine_acl_compile(&blob, &len, a, x->policy, version)) < 0)
+        return r;
+    if (engine_acl_blob_open(&b, blob, len, NULL) < 0 || engine_acl_new(&over) < 0) {
+        free(blob);
+        return -ENOMEM;
+    }
+    free(x->base);
+    x->base = blob;
+    x->base_len = len;
+    x->b = b;
+    memcpy(x->people, people, sizeof(people));
+    x->ndead = 0;
+    engine_acl_free(x->over);
+    x->over = over;
+    free(x->over_blob);
+    x->over_blob = NULL;
+    x->over_len = 0;
+    x->version = version;
+    return 0;
+}
+
+int engine_acl_index_new(struct engine_acl_index **out, const struct engine_acl *a,
+                         const char *policy, uint64_t version)
+{
+    struct engine_acl_index *x = calloc(1, sizeof(*x));
+    int r = -ENOMEM;
+
+    *out = NULL;
+    if (x == NULL || (policy && (x->policy = strdup(policy)) == NULL))
+        goto fail;
+    if ((r = index_compile_base(x, a, version)) < 0)
+        goto fail;
+    *out = x;
+    return 0;
+fail:
+    engine_acl_index_free(x);
+    return r;
+}
+
+void engine_acl_index_free(struct engine_acl_index *x)
+{
+    if (x == NULL)
+        return;
+    free(x->policy);
+    free(x->base);
+    free(x->dead);
+    engine_acl_free(x->over);
+    free(x->over_blob);
+    free(x);
+}
+
+/* ---- one rule in or out ---- */
+
+/* A change's strings checked as the parser checks a line's fields, in the stored form. */
+static int index_change_norm(const struct engine_acl_change *c, struct acl_chg *n)
+{
+    size_t bad, sn;
+
+    if (c->policy == NULL || c->subject == NULL || c->method == NULL || c->pattern == NULL ||
+        c->line == 0 || c->line > ENGINE_ACL_LINE_MAX)
+        return -EINVAL;
+    sn = strlen(c->subject);
+    if (!engine_acl_policy_valid(c->policy, strlen(c->policy)) ||
+        !acl_method_valid(c->method, strlen(c->method)) ||
+        acl_path_check(c->pattern, strlen(c->pattern), &n->plen, &n->kind, &bad) != NULL)
+        return -EINVAL;
+    if (!(sn == 1 && c->subject[0] == '*') &&
+        !(sn > 6 && memcmp(c->subject, "group:", 6) == 0 &&
+          engine_acl_name_valid(c->subject + 6, sn - 6)) &&
+        !engine_acl_name_valid(c->subject, sn))
+        return -EINVAL;
+    n->policy = c->policy;
+    n->path = c->pattern;
+    n->subject = c->subject;
+    n->method = c->method;
+    n->allow = c->allow != 0;
+    n->line = c->line;
+    return 0;
+}
+
+/* The base's rule C names (live or dead), or ENGINE_ACL_NO_RULE. */
+static uint32_t index_base_find(const struct engine_acl_index *x, const struct acl_chg *c)
+{
+    struct engine_acl_request rq = {c->policy,         NULL, c->method,         c->path,
+                                    strlen(c->policy), 0,    strlen(c->method), c->plen};
+
+    return engine_acl_blob_find(&x->b, &rq, c->subject, strlen(c->subject), c->kind);
+}
+
+/* The position of base rule I in the dead list, or where it would go; *FOUND says which. */
+static size_t index_dead_pos(const struct engine_acl_index *x, uint32_t i, int *found)
+{
+    size_t lo = 0, hi = x->ndead;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x->dead[mid] < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < x->ndead && x->dead[lo] == i;
+    return lo;
+}
+
+/* The overlay's rule C names, or -1. */
+static ssize_t index_over_find(const struct engine_acl_index *x, const struct acl_chg *c)
+{
+    const struct acl_pool *p = &x->over->s;
+    int64_t pol = acl_pool_find(p, c->policy, strlen(c->policy)),
+            path = acl_pool_find(p, c->path, c->plen),
+            subj = acl_pool_find(p, c->subject, strlen(c->subject)),
+            meth = acl_pool_find(p, c->method, strlen(c->method));
+
+    if (pol < 0 || path < 0 || subj < 0 || meth < 0)
+        return -1;
+    for (size_t i = 0; i < x->over->nrule; i++) {
+        const struct acl_rule *r = &x->over->rule[i];
+        if (r->policy == pol && r->path == path && r->subject == subj && r->method == meth &&
+            r->kind == c->kind)
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
+/* Removes C from the rules in force: from the overlay, or marks the base's rule dead. */
+static int index_remove(struct engine_acl_index *x, const struct acl_chg *c)
+{
+    size_t pos;
+    ssize_t o;
+    uint32_t i;
+    int found;
+
+    if ((o = index_over_find(x, c)) >= 0) {
+        if (x->over->rule[o].effect != c->allow)
+            return -ENOENT;
+        x->over->rule[o] = x->over->rule[--x->over->nrule];
+        return 0;
+    }
+    i = index_base_find(x, c);
+    if (i == ENGINE_ACL_NO_RULE || (x->b.rule[i].meta & 1) != (uint32_t)c->allow)
+        return -ENOENT;
+    pos = index_dead_pos(x, i, &found);
+    if (found)
+        return -ENOENT;
+    if (ENGINE_GROW(&x->dead, &x->deadcap, x->ndead + 1) < 0)
+        return -ENOMEM;
+    memmove(x->dead + pos + 1, x->dead + pos, (x->ndead - pos) * sizeof(*x->dead));
+    x->dead[pos] = i;
+    x->ndead++;
+    return 0;
+}
+
+/* Adds C to the rules in force: revives the base's rule, or adds it to the overlay. */
+static int index_add(struct engine_acl_index *x, const struct acl_chg *c)
+{
+    struct engine_acl *ov = x->over;
+    size_t pos;
+    uint32_t i;
+    int64_t id[4];
+    int found;
+
+    if (index_over_find(x, c) >= 0)
+        return -EEXIST;
+    i = index_base_find(x, c);
+    if (i != ENGINE_ACL_NO_RULE) {
+        pos = index_dead_pos(x, i, &found);
+        if (!found)
+            return -EEXIST;
+        if ((x->b.rule[i].meta & 1) == (uint32_t)c->allow) {
+            memmove(x->dead + pos, x->dead + pos + 1, (x->ndead - pos - 1) * sizeof(*x->dead));
+            x->ndead--;
+            return 0;
+        }
+    }
+    if ((id[0] = acl_pool_intern(&ov->s, c->policy, strlen(c->policy))) < 0 ||
+        (id[1] = acl_pool_intern(&ov->s, c->path, c->plen)) < 0 ||
+        (id[2] = acl_pool_intern(&ov->s, c->subject, strlen(c->subject))) < 0 ||
+        (id[3] = acl_pool_intern(&ov->s, c->method, strlen(c->method))) < 0 ||
+        ENGINE_GROW(&ov->rule, &ov->rulecap, ov->nrule + 1) < 0)
+        return -ENOMEM;
+    ov->rule[ov->nrule++] = (struct acl_rule){
+        .policy = (uint32_t)id[0],
+        .path = (uint32_t)id[1],
+        .subject = (uint32_t)id[2],
+        .method = (uint32_t)id[3],
+        .line = c->line,
+        .kind = (uint8_t)c->kind,
+        .effect = (uint8_t)c->allow,
+    };
+    return 0;
+}
+
+/* The overlay compiled again after a change: few rules, so cheap. */
+static int index_compile_over(struct engine_acl_index *x, uint64_t version)
+{
+    void *blob = NULL;
+    size_t len = 0;
+    struct engine_acl_blob ob;
+    int r;
+
+    free(x->over_blob);
+    x->over_blob = NULL;
+    x->over_len = 0;
+    if (x->over->nrule == 0)
+        return 0;
+    qsort(x->over->rule, x->over->nrule, sizeof(*x->over->rule), acl_rule_cmp);
+    if ((r = engine_acl_compile(&blob, &len, x->over, NULL, version)) < 0)
+        return r;
+    if (engine_acl_blob_open(&ob, blob, len, NULL) < 0) {
+        free(blob);
+        return -EIO;
+    }
+    x->over_blob = blob;
+    x->over_len = len;
+    x->ob = ob;
+    return 0;
+}
+
+static int index_mine(const struct engine_acl_index *x, const struct acl_chg *c)
+{
+    return x->policy == NULL || strcmp(c->policy, x->policy) == 0;
+}
+
+int acl_index_change(struct engine_acl_index *x, const struct acl_chg *del, size_t ndel,
+                     const struct acl_chg *add, size_t nadd, uint64_t version)
+{
+    size_t done_del = 0, done_add = 0;
+    int r = 0;
+
+    if (version <= x->version)
+        return -EINVAL;
+    for (; r == 0 && done_del < ndel; done_del += r == 0)
+        if (index_mine(x, &del[done_del]))
+            r = index_remove(x, &del[done_del]);
+    for (; r == 0 && done_add < nadd; done_add += r == 0)
+        if (index_mine(x, &add[done_add]))
+            r = index_add(x, &add[done_add]);
+    if (r < 0) {
+        /* Undone in reverse, so that a refused change leaves the rules as they were. */
+        while (done_add-- > 0)
+            if (index_mine(x, &add[done_add]))
+                index_remove(x, &add[done_add]);
+        while (done_del-- > 0)
+            if (index_mine(x, &del[done_del]))
+                index_add(x, &del[done_del]);
+        return r;
+    }
+    if ((r = index_compile_over(x, version)) < 0)
+        return r;
+    x->version = version;
+    return 0;
+}
+
+int engine_acl_index_apply(struct engine_acl_index *x, const struct engine_acl_change *del,
+                           size_t ndel, const struct engine_acl_change *add, size_t nadd,
+                           uint64_t version)
+{
+    struct acl_chg *n = calloc(ndel + nadd + 1, sizeof(*n));
+    int r = 0;
+
+    if (n == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; r == 0 && i < ndel + nadd; i++)
+        r = index_change_norm(i < ndel ? &del[i] : &add[i - ndel], &n[i]);
+    if (r == 0)
+        r = acl_index_change(x, n, ndel, n + ndel, nadd, version);
+    free(n);
+    return r;
+}
+
+int acl_index_rebuild(struct engine_acl_index *x, const struct engine_acl *a, uint64_t version)
+{
+    return index_compile_base(x, a, version);
+}
+
+int acl_index_people_same(const struct engine_acl_index *x, const struct engine_acl *a)
+{
+    uint8_t sum[ENGINE_SHA256_LEN];
+
+    return index_people_sum(a, sum) == 0 && memcmp(sum, x->people, sizeof(sum)) == 0;
+}
+
+const char *acl_index_policy(const struct engine_acl_index *x)
+{
+    return x->policy;
+}
+
+/* ---- what the index gives ---- */
+
+void engine_acl_index_layers(const struct engine_acl_index *x, struct engine_acl_layers *l)
+{
+    l->base = &x->b;
+    l->dead = x->dead;
+    l->ndead = (uint32_t)x->ndead;
+    l->over = x->over_blob ? &x->ob : NULL;
+}
+
+void engine_acl_index_base(const struct engine_acl_index *x, const void **blob, size_t *len)
+{
+    *blob = x->base;
+    *len = x->base_len;
+}
+
+uint64_t engine_acl_index_version(const struct engine_acl_index *x)
+{
+    return x->version;
+}
+
+uint64_t engine_acl_index_base_version(const struct engine_acl_index *x)
+{
+    return x->b.hdr->policy_version;
+}
+
+size_t engine_acl_index_changes(const struct engine_acl_index *x)
+{
+    return x->ndead + x->over->nrule;
+}
+
+int engine_acl_index_patch(const struct engine_acl_index *x, uint64_t from_version, void **out,
+                           size_t *len)
+{
+    struct engine_acl_patch_header h = {
+        .format = ENGINE_ACL_PATCH_FORMAT,
+        .header_size = sizeof(h),
+        .base_version = x->b.hdr->policy_version,
+        .from_version = from_version,
+        .version = x->version,
+        .dead_off = sizeof(h),
+        .dead_count = (uint32_t)x->ndead,
+        .over_len = (uint32_t)x->over_len,
+    };
+    size_t dead_end = sizeof(h) + x->ndead * sizeof(uint32_t);
+    uint8_t *p;
+
+    *out = NULL;
+    *len = 0;
+    if (from_version >= x->version || x->ndead > UINT32_MAX / 8 || x->over_len > UINT32_MAX / 2)
+        return -EINVAL;
+    memcpy(h.magic, ENGINE_ACL_PATCH_MAGIC, 8);
+    memcpy(h.base_sha256, x->b.hdr->sha256, sizeof(h.base_sha256));
+    h.over_off = (uint32_t)((dead_end + ENGINE_ACL_BLOB_ALIGN - 1) & ~(size_t)7);
+    h.total_size = (uint64_t)h.over_off + x->over_len;
+    if (posix_memalign((void **)&p, ENGINE_ACL_BLOB_ALIGN, h.total_size) != 0)
+        return -ENOMEM;
+    memset(p, 0, h.total_size);
+    memcpy(p, &h, sizeof(h));
+    if (x->ndead)
+        memcpy(p + sizeof(h), x->dead, x->ndead * sizeof(uint32_t));
+    if (x->over_len)
+        memcpy(p + h.over_off, x->over_blob, x->over_len);
+    engine_sha256(((struct engine_acl_patch_header *)(void *)p)->sha256, p, h.total_size);
+    *out = p;
+    *len = h.total_size;
+    return 0;
+}

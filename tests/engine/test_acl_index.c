@@ -1,0 +1,332 @@
+/* test_acl_index.c — the incremental index and its patches: over random rule sets and random
+ * changes, the index's layers, and a patch applied to the base as a guest applies it, decide
+ * every request exactly as a whole compile of the new rules does; a corrupt, truncated,
+ * out-of-order or foreign patch is refused; a refused change leaves the rules as they were. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/acl_patch.h"
+#include "engine/acl.h"
+
+static const char *const pols[] = {"p", "q"};
+static const char *const subjs[] = {"u0", "u1", "u2", "u3", "group:g0", "group:g1", "*"};
+static const char *const meths[] = {"GET", "POST", "*"};
+static const char *const pats[] = {"/a", "/a/*", "/a/b", "/a/b/*", "/c", "/*", "/a/b/c", "/c/*"};
+static const char *const groups = "g0: u0 u1\ng1: u1 u2\n";
+
+#define NP    2
+#define NS    7
+#define NM    3
+#define NT    8
+#define NKEYS (NP * NS * NM * NT)
+
+/* A rule set: per key (policy, subject, method, pattern), 0 absent, 1 deny, 2 allow. */
+struct set {
+    uint8_t effect[NKEYS];
+    uint32_t line[NKEYS];
+};
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static struct engine_acl_change key_change(const struct set *s, size_t k, int allow)
+{
+    return (struct engine_acl_change){pols[k / (NS * NM * NT)],
+                                      subjs[k / (NM * NT) % NS],
+                                      meths[k / NT % NM],
+                                      pats[k % NT],
+                                      allow,
+                                      s->line[k] ? s->line[k] : 1};
+}
+
+static struct engine_acl *set_load(const struct set *s)
+{
+    char *text = malloc(NKEYS * 64 + 1);
+    size_t n = 0;
+    uint32_t line = 0;
+    struct engine_acl *a;
+    struct engine_diag d;
+
+    text[0] = 0;
+    for (size_t k = 0; k < NKEYS; k++) {
+        struct engine_acl_change c = key_change(s, k, 0);
+        line++;
+        if (s->effect[k] == 0) {
+            n += (size_t)sprintf(text + n, "# none\n");
+            continue;
+        }
+        n += (size_t)sprintf(text + n, "%s %s %s %s %s\n", c.policy, c.subject, c.method, c.pattern,
+                             s->effect[k] == 2 ? "allow" : "deny");
+    }
+    engine_diag_init(&d);
+    assert_int_equal(engine_acl_new(&a), 0);
+    assert_int_equal(
+        engine_acl_parse(a, ENGINE_ACL_FILE_GROUPS, "groups", groups, strlen(groups), &d), 0);
+    assert_int_equal(engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "acl", text, n, &d), 0);
+    engine_diag_free(&d);
+    free(text);
+    return a;
+}
+
+static void set_lines(struct set *s)
+{
+    for (size_t k = 0; k < NKEYS; k++)
+        s->line[k] = (uint32_t)k + 1;
+}
+
+static const char *const rq_users[] = {"", "u0", "u1", "u2", "u3", "u9", "group:g0", "*"};
+static const char *const rq_meths[] = {"GET", "POST", "PUT"};
+static const char *const rq_paths[] = {"/a", "/a/x", "/a/b", "/a/b/c", "/a/b/c/d",
+                                       "/c", "/c/d", "/d",   "/",      "/a/b/x"};
+
+/* Every request decided by full compile F and by layers L: the same answers. */
+static void same_decisions(const struct engine_acl_blob *f, const struct engine_acl_layers *l)
+{
+    for (size_t p = 0; p < NP; p++)
+        for (size_t u = 0; u < sizeof(rq_users) / sizeof(*rq_users); u++)
+            for (size_t m = 0; m < 3; m++)
+                for (size_t t = 0; t < sizeof(rq_paths) / sizeof(*rq_paths); t++) {
+                    struct engine_acl_request rq = {pols[p],
+                                                    rq_users[u],
+                                                    rq_meths[m],
+                                                    rq_paths[t],
+                                                    strlen(pols[p]),
+                                                    strlen(rq_users[u]),
+                                                    strlen(rq_meths[m]),
+                                                    strlen(rq_paths[t])};
+                    struct engine_acl_decision a, b;
+                    assert_int_equal(engine_acl_blob_decide(f, &rq, &a), 0);
+                    assert_int_equal(engine_acl_layers_decide(l, &rq, &b), 0);
+                    if (a.allow != b.allow ||
+                        (a.rule == ENGINE_ACL_NO_RULE) != (b.rule == ENGINE_ACL_NO_RULE))
+                        fail_msg("%s %s %s %s: full %d (line %u), layers %d (line %u)", pols[p],
+                                 rq_users[u], rq_meths[m], rq_paths[t], a.allow, a.line, b.allow,
+                                 b.line);
+                }
+}
+
+/* Checks index X against a whole compile of S, and a patch from FROM applied to the base. */
+static void check(const struct engine_acl_index *x, const struct set *s, uint64_t from)
+{
+    struct engine_acl *a = set_load(s);
+    struct engine_acl_blob fb, base, *bp = &base;
+    struct engine_acl_layers l;
+    struct engine_acl_patch p;
+    void *full, *patch;
+    const void *bb;
+    size_t flen, plen, blen;
+    const char *why = NULL;
+
+    assert_int_equal(engine_acl_compile(&full, &flen, a, NULL, 1), 0);
+    assert_int_equal(engine_acl_blob_open(&fb, full, flen, NULL), 0);
+    engine_acl_index_layers(x, &l);
+    same_decisions(&fb, &l);
+    if (engine_acl_index_version(x) != engine_acl_index_base_version(x)) {
+        engine_acl_index_base(x, &bb, &blen);
+        assert_int_equal(engine_acl_blob_open(bp, bb, blen, NULL), 0);
+        assert_int_equal(engine_acl_index_patch(x, from, &patch, &plen), 0);
+        assert_int_equal(engine_acl_patch_open(&p, patch, plen, bp, from, &why), 0);
+        engine_acl_patch_layers(&p, bp, &l);
+        same_decisions(&fb, &l);
+        free(patch);
+    }
+    free(full);
+    engine_acl_free(a);
+}
+
+/* One random change of S: a few keys added, removed or flipped. Fills DEL and ADD. */
+static void random_change(struct set *s, struct engine_acl_change *del, size_t *ndel,
+                          struct engine_acl_change *add, size_t *nadd, uint32_t *line)
+{
+    size_t n = 1 + next() % 4, keys[4], nkeys = 0;
+
+    *ndel = *nadd = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = next() % NKEYS;
+        int touched = 0;
+        for (size_t j = 0; j < nkeys; j++)
+            touched |= keys[j] == k;
+        if (touched)
+            continue;
+        keys[nkeys++] = k;
+        if (s->effect[k] != 0)
+            del[(*ndel)++] = key_change(s, k, s->effect[k] == 2);
+        if (s->effect[k] == 0 || next() % 2) {
+            s->effect[k] = (uint8_t)(1 + next() % 2);
+            s->line[k] = ++*line;
+            add[(*nadd)++] = key_change(s, k, s->effect[k] == 2);
+        } else {
+            s->effect[k] = 0;
+        }
+    }
+}
+
+static void test_index_random_changes_match_full_compile(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 30; round++) {
+        struct set s = {{0}, {0}};
+        struct engine_acl_index *x;
+        struct engine_acl *a;
+        uint64_t v = 1;
+        uint32_t line = NKEYS;
+        for (size_t k = 0; k < NKEYS; k++)
+            s.effect[k] = next() % 4 == 0 ? (uint8_t)(1 + next() % 2) : 0;
+        set_lines(&s);
+        a = set_load(&s);
+        assert_int_equal(engine_acl_index_new(&x, a, NULL, v), 0);
+        engine_acl_free(a);
+        check(x, &s, v);
+        for (int step = 0; step < 25; step++) {
+            struct engine_acl_change del[8], add[8];
+            size_t ndel, nadd;
+            uint64_t from = v;
+            random_change(&s, del, &ndel, add, &nadd, &line);
+            if (step % 3 == 2) {
+                /* The same change found by comparing whole sets. */
+                a = set_load(&s);
+                assert_true(engine_acl_index_sync(x, a, ++v) >= 0);
+                engine_acl_free(a);
+            } else {
+                assert_int_equal(engine_acl_index_apply(x, del, ndel, add, nadd, ++v), 0);
+            }
+            check(x, &s, from);
+        }
+        engine_acl_index_free(x);
+    }
+}
+
+/* Removing a rule that another rule shadows leaves the other in force, and back. */
+static void test_index_remove_shadowed(void **state)
+{
+    struct set s = {{0}, {0}};
+    struct engine_acl_index *x;
+    struct engine_acl *a;
+    (void)state;
+    set_lines(&s);
+    /* p u0 GET /a/slash-star allow shadows p u0 * /a/slash-star allow for GET; p group:g0
+     * GET /a/slash-star deny is below both */
+    size_t k1 = 0 * NS * NM * NT + 0 * NM * NT + 0 * NT + 1,
+           k2 = 0 * NS * NM * NT + 0 * NM * NT + 2 * NT + 1,
+           k3 = 0 * NS * NM * NT + 4 * NM * NT + 0 * NT + 1;
+    s.effect[k1] = 2;
+    s.effect[k2] = 2;
+    s.effect[k3] = 1;
+    a = set_load(&s);
+    assert_int_equal(engine_acl_index_new(&x, a, NULL, 1), 0);
+    engine_acl_free(a);
+    struct engine_acl_change del = key_change(&s, k1, 1);
+    assert_int_equal(engine_acl_index_apply(x, &del, 1, NULL, 0, 2), 0);
+    s.effect[k1] = 0;
+    check(x, &s, 1);
+    del = key_change(&s, k2, 1);
+    assert_int_equal(engine_acl_index_apply(x, &del, 1, NULL, 0, 3), 0);
+    s.effect[k2] = 0;
+    check(x, &s, 2);
+    /* Back again: the base's rule comes back to life rather than into the overlay. */
+    struct engine_acl_change add = key_change(&s, k1, 1);
+    assert_int_equal(engine_acl_index_apply(x, NULL, 0, &add, 1, 4), 0);
+    s.effect[k1] = 2;
+    check(x, &s, 3);
+    assert_int_equal(engine_acl_index_changes(x), 1);
+    engine_acl_index_free(x);
+}
+
+/* A refused change keeps the rules as they were. */
+static void test_index_refused_change(void **state)
+{
+    struct set s = {{0}, {0}};
+    struct engine_acl_index *x;
+    struct engine_acl *a;
+    (void)state;
+    set_lines(&s);
+    s.effect[3] = 2;
+    s.effect[9] = 1;
+    a = set_load(&s);
+    assert_int_equal(engine_acl_index_new(&x, a, NULL, 1), 0);
+    engine_acl_free(a);
+    struct engine_acl_change del[2] = {key_change(&s, 3, 1), key_change(&s, 20, 1)};
+    assert_int_equal(engine_acl_index_apply(x, del, 2, NULL, 0, 2), -ENOENT);
+    struct engine_acl_change add[2] = {key_change(&s, 21, 1), key_change(&s, 9, 0)};
+    assert_int_equal(engine_acl_index_apply(x, NULL, 0, add, 2, 2), -EEXIST);
+    struct engine_acl_change bad = {"p", "u0", "GET", "/a/../b", 1, 1};
+    assert_int_equal(engine_acl_index_apply(x, NULL, 0, &bad, 1, 2), -EINVAL);
+    assert_int_equal(engine_acl_index_apply(x, NULL, 0, NULL, 0, 1), -EINVAL);
+    assert_int_equal(engine_acl_index_version(x), 1);
+    assert_int_equal(engine_acl_index_changes(x), 0);
+    check(x, &s, 1);
+    engine_acl_index_free(x);
+}
+
+/* Every flipped byte and every truncation of a patch is refused; so are a patch out of order
+ * and one for another blob; the refusal says whether to send the whole blob. */
+static void test_patch_refused(void **state)
+{
+    struct set s = {{0}, {0}};
+    struct engine_acl_index *x, *y;
+    struct engine_acl *a;
+    struct engine_acl_blob base, other;
+    struct engine_acl_patch p;
+    const void *bb;
+    void *patch, *copy = NULL;
+    size_t plen, blen;
+    const char *why;
+    (void)state;
+    set_lines(&s);
+    s.effect[3] = 2;
+    s.effect[9] = 1;
+    a = set_load(&s);
+    assert_int_equal(engine_acl_index_new(&x, a, NULL, 1), 0);
+    assert_int_equal(engine_acl_index_new(&y, a, NULL, 7), 0);
+    engine_acl_free(a);
+    struct engine_acl_change del = key_change(&s, 3, 1), add = key_change(&s, 40, 0);
+    assert_int_equal(engine_acl_index_apply(x, &del, 1, &add, 1, 2), 0);
+    assert_int_equal(engine_acl_index_patch(x, 1, &patch, &plen), 0);
+    engine_acl_index_base(x, &bb, &blen);
+    assert_int_equal(engine_acl_blob_open(&base, bb, blen, NULL), 0);
+    engine_acl_index_base(y, &bb, &blen);
+    assert_int_equal(engine_acl_blob_open(&other, bb, blen, NULL), 0);
+    assert_int_equal(engine_acl_patch_open(&p, patch, plen, &base, 1, NULL), 0);
+    assert_int_equal(engine_acl_patch_open(&p, patch, plen, &base, 2, &why), -ENGINE_ACL_ESTALE);
+    assert_int_equal(engine_acl_patch_open(&p, patch, plen, &other, 1, &why), -ENGINE_ACL_ESTALE);
+    assert_non_null(why);
+    assert_int_equal(posix_memalign(&copy, 8, plen), 0);
+    for (size_t i = 0; i < plen; i++) {
+        memcpy(copy, patch, plen);
+        ((uint8_t *)copy)[i] ^= 0x20;
+        assert_true(engine_acl_patch_open(&p, copy, plen, &base, 1, NULL) < 0);
+    }
+    for (size_t n = 0; n < plen; n++) {
+        memcpy(copy, patch, n);
+        assert_true(engine_acl_patch_open(&p, copy, n, &base, 1, NULL) < 0);
+    }
+    free(copy);
+    free(patch);
+    engine_acl_index_free(x);
+    engine_acl_index_free(y);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_index_random_changes_match_full_compile),
+        cmocka_unit_test(test_index_remove_shadowed),
+        cmocka_unit_test(test_index_refused_change),
+        cmocka_unit_test(test_patch_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
