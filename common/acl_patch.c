@@ -56,9 +56,8 @@ int engine_acl_patch_open(struct engine_acl_patch *p, const void *buf, size_t le
             return patch_bad(why, "padding bytes are not zero", ENGINE_ACL_EBADMSG);
     if (!engine_sha256_sealed_ok(q, len, offsetof(struct engine_acl_patch_header, sha256)))
         return patch_bad(why, "checksum mismatch: the patch is corrupt", ENGINE_ACL_EBADMSG);
-    if (h->version <= h->from_version)
-        return patch_bad(why, "the patch's version does not follow its from_version",
-                         ENGINE_ACL_EBADMSG);
+    if (h->version <= h->from_version || h->from_version < h->base_version)
+        return patch_bad(why, "the patch's versions are not in order", ENGINE_ACL_EBADMSG);
     for (int i = 0; i < 32; i++)
         diff |= h->base_sha256[i] ^ base->hdr->sha256[i];
     if (h->base_version != base->hdr->policy_version || diff != 0)
@@ -76,7 +75,9 @@ int engine_acl_patch_open(struct engine_acl_patch *p, const void *buf, size_t le
             return -ENGINE_ACL_EBADMSG;
         v.has_over = 1;
     }
-    if (h->from_version != current)
+    /* Cumulative against the base: any version in force from FROM_VERSION on takes it, but
+     * never one that is not newer (a late or repeated patch). */
+    if (current < h->from_version || h->version <= current)
         return patch_bad(why, "the patch does not follow the version in force (out of order)",
                          ENGINE_ACL_ESTALE);
     *p = v;

@@ -30,9 +30,9 @@ int engine_acl_is_patch(const void *buf, size_t len);
  * Validates BUF[0..LEN) (8-byte aligned) completely as a patch of BASE, the whole blob in
  * force, when the version in force is CURRENT, and on success fills *P. Returns 0;
  * -ENGINE_ACL_EBADMSG when the patch is corrupt or hostile; -ENGINE_ACL_ESTALE when it is
- * sound but not for this instance: another base blob, or out of order (its from_version is
- * not CURRENT); -ENGINE_ACL_EINVAL for bad arguments. *WHY (when WHY is not NULL) gets a
- * static sentence on failure.
+ * sound but not for this instance: another base blob, or out of order (CURRENT is below its
+ * from_version, or its version is not above CURRENT); -ENGINE_ACL_EINVAL for bad arguments. *WHY
+ * (when WHY is not NULL) gets a static sentence on failure.
  */
 int engine_acl_patch_open(struct engine_acl_patch *p, const void *buf, size_t len,
                           const struct engine_acl_blob *base, uint64_t current, const char **why);

@@ -60,8 +60,8 @@ long mod_pdp_message_len(const void *buf, size_t len, uint32_t *magic)
     return len < h[1] ? 0 : (long)h[1];
 }
 
-int mod_pdp_answer_query(const struct engine_acl_blob *b, const void *msg, size_t len,
-                         struct mod_pdp_answer *out)
+int mod_pdp_answer_query(const struct engine_acl_layers *l, uint64_t version, const void *msg,
+                         size_t len, struct mod_pdp_answer *out)
 {
     struct mod_pdp_query q;
     struct mod_pdp_request rq;
@@ -89,16 +89,10 @@ int mod_pdp_answer_query(const struct engine_acl_blob *b, const void *msg, size_
     rq.password = rq.path + q.path_len;
     rq.password_len = q.password_len;
 
-    *out = (struct mod_pdp_answer){MOD_PDP_ANSWER_MAGIC,
-                                   sizeof(*out),
-                                   q.id,
-                                   b->hdr->policy_version,
-                                   0,
-                                   MOD_PDP_AUTH_NONE,
-                                   0,
-                                   0};
+    *out = (struct mod_pdp_answer){
+        MOD_PDP_ANSWER_MAGIC, sizeof(*out), q.id, version, 0, MOD_PDP_AUTH_NONE, 0, 0};
     if (q.flags & MOD_PDP_F_AUTH) {
-        int v = engine_acl_blob_verify(b, rq.user, rq.user_len, rq.password, rq.password_len);
+        int v = engine_acl_blob_verify(l->base, rq.user, rq.user_len, rq.password, rq.password_len);
         out->auth = v == 1 ? MOD_PDP_AUTH_OK : v == 0 ? MOD_PDP_AUTH_BAD : MOD_PDP_AUTH_UNKNOWN;
         if (v != 1)
             return 0;
@@ -106,7 +100,7 @@ int mod_pdp_answer_query(const struct engine_acl_blob *b, const void *msg, size_
     struct engine_acl_request ar = {rq.policy,     rq.user,     rq.method,     rq.path,
                                     rq.policy_len, rq.user_len, rq.method_len, rq.path_len};
     struct engine_acl_decision d;
-    if (engine_acl_blob_decide(b, &ar, &d) == 0) {
+    if (engine_acl_layers_decide(l, &ar, &d) == 0) {
         out->allow = d.allow;
         out->line = d.line;
     }

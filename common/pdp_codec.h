@@ -34,10 +34,11 @@ long mod_pdp_message_len(const void *buf, size_t len, uint32_t *magic);
 
 /*
  * The PDP's side: decodes the query MSG[0..LEN) (a complete message) and answers it on the
- * opened blob B into *OUT. Returns 0, or -22 (EINVAL) for a malformed query (the PDP then
- * closes the stream). Costs one PBKDF2 when the query carries a credential.
+ * rules L (an opened blob, and a patch over it) in force at VERSION into *OUT. Returns 0, or -22
+ * (EINVAL) for a malformed query (the PDP then closes the stream). Costs one PBKDF2 when the query
+ * carries a credential.
  */
-int mod_pdp_answer_query(const struct engine_acl_blob *b, const void *msg, size_t len,
-                         struct mod_pdp_answer *out);
+int mod_pdp_answer_query(const struct engine_acl_layers *l, uint64_t version, const void *msg,
+                         size_t len, struct mod_pdp_answer *out);
 
 #endif

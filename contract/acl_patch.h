@@ -7,9 +7,10 @@
  * A patch names the whole blob it applies to (its policy_version and its SHA-256) and says
  * which of that blob's rules are gone and which rules are added since: it is cumulative
  * against that blob, so applying it replaces the patch in force before it, and the guest
- * keeps at most one blob and one patch. It also names the version the instance must be at
- * now (FROM_VERSION: the blob's or the last patch's), so that a patch that arrives out of
- * order is refused; so is one whose blob the instance does not hold, or that fails any check.
+ * keeps at most one blob and one patch. It takes a patch only when the version in force is at
+ * least FROM_VERSION and below the patch's VERSION, so that a patch that arrives late or out
+ * of order is refused; so is one whose blob the instance does not hold, or that fails any
+ * check.
  * A refused patch leaves the rules in force as they were, and the instance asks for the
  * whole blob (engine/ACL.md, "Patches").
  *
@@ -40,7 +41,7 @@ struct engine_acl_patch_header {
     uint32_t header_size;    /* sizeof(struct engine_acl_patch_header) */
     uint64_t base_version;   /* the whole blob's policy_version */
     uint8_t base_sha256[32]; /* the whole blob's sha256 field */
-    uint64_t from_version;   /* the version in force that this patch follows */
+    uint64_t from_version;   /* the oldest version in force it follows; >= base_version */
     uint64_t version;        /* the version in force once applied; > from_version */
     uint64_t total_size;     /* the whole patch, header included */
     uint32_t dead_off, dead_count;

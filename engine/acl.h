@@ -132,7 +132,8 @@ int engine_acl_index_apply(struct engine_acl_index *x, const struct engine_acl_c
  * Brings the index to A's rules at VERSION: the rules that differ are applied as a change
  * (returns 0), or the base is compiled again (returns 1) when A's users, groups or credentials
  * differ from the base's or the changes since the base would exceed
- * engine_acl_index_limit(). Costs a pass over both rule sets (no compile) when it patches.
+ * engine_acl_index_limit(); when no rule differs nothing changes, not even the version
+ * (returns 2). Costs a pass over both rule sets (no compile) when it patches.
  * Negative errno on failure, the index unchanged.
  */
 int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a, uint64_t version);
@@ -152,9 +153,10 @@ uint64_t engine_acl_index_version(const struct engine_acl_index *x);
 size_t engine_acl_index_changes(const struct engine_acl_index *x);
 
 /*
- * Makes the patch (contract/acl_patch.h) that brings an instance holding the base and at
- * FROM_VERSION to the rules in force; *OUT (8-byte aligned) is freed with free().
- * -EINVAL when FROM_VERSION is not below the index's version.
+ * Makes the patch (contract/acl_patch.h) that brings an instance holding the base, at
+ * FROM_VERSION or later, to the rules in force (FROM_VERSION at least the base's version); *OUT
+ * (8-byte aligned) is freed with free(). -EINVAL when FROM_VERSION is not below the index's version
+ * or below the base's.
  */
 int engine_acl_index_patch(const struct engine_acl_index *x, uint64_t from_version, void **out,
                            size_t *len);

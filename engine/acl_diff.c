@@ -137,7 +137,9 @@ int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a
             r = diff_push(&d.add, &d.nadd, &d.addcap, &set[i]);
     if (r < 0)
         goto done;
-    if (engine_acl_index_changes(x) + d.nadd + d.ndel > engine_acl_index_limit(x))
+    if (d.nadd == 0 && d.ndel == 0)
+        r = 2; /* the same rules: the version in force stays */
+    else if (engine_acl_index_changes(x) + d.nadd + d.ndel > engine_acl_index_limit(x))
         r = (r = acl_index_rebuild(x, a, version)) < 0 ? r : 1;
     else
         r = acl_index_change(x, d.del, d.ndel, d.add, d.nadd, version);

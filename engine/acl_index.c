@@ -392,7 +392,8 @@ int engine_acl_index_patch(const struct engine_acl_index *x, uint64_t from_versi
 
     *out = NULL;
     *len = 0;
-    if (from_version >= x->version || x->ndead > UINT32_MAX / 8 || x->over_len > UINT32_MAX / 2)
+    if (from_version >= x->version || from_version < x->b.hdr->policy_version ||
+        x->ndead > UINT32_MAX / 8 || x->over_len > UINT32_MAX / 2)
         return -EINVAL;
     memcpy(h.magic, ENGINE_ACL_PATCH_MAGIC, 8);
     memcpy(h.base_sha256, x->b.hdr->sha256, sizeof(h.base_sha256));

@@ -19,14 +19,21 @@
 #include "orch.h"
 #include "runtime/supervisor.h"
 
-/* A policy compiled for the guests (engine_acl_compile), shared between wants while its
- * rules do not change. */
+/* A policy compiled for the guests, shared between wants while its rules do not change: a
+ * whole blob, or a whole blob (its base's) and a patch over it (contract/acl_patch.h). */
 struct orch_blob {
     unsigned refs; /* atomic */
     char *name;    /* the policy's name */
-    void *data;
+    void *data;    /* a whole blob: this version's, or with PATCH the base's (BASE owns it) */
     size_t len;
-    uint64_t version; /* the version compiled into it */
+    uint64_t version;      /* the version in force with it */
+    uint64_t data_version; /* DATA's: VERSION, or the base's */
+    void *patch;           /* over DATA, to VERSION; NULL when DATA is this version */
+    size_t patch_len;
+    struct orch_blob *base; /* with PATCH: the blob that owns DATA (counted) */
+    /* The policy's index (engine_acl_index), which the next version's compile takes over
+     * (orch_policy_compile runs on one thread): NULL for a blob compiled whole. */
+    struct engine_acl_index *index;
 };
 
 /* The name of the blob that holds every policy (the pull PDP's). */
@@ -41,10 +48,13 @@ struct orch_blob *orch_policy_find(struct orch_blob *const *v, size_t n, const c
 /*
  * Compiles policy NAME (NULL: every policy, named ORCH_POLICY_ALL) of ACL at VERSION into *OUT.
  * When OLD (may be NULL) holds the same rules, *OUT is a new reference to OLD instead (its version
- * stays). -EINVAL with a message when ACL has no rule of NAME.
+ * stays). When OLD has an index and WHOLE is 0, the rules that changed since OLD make a patch
+ * over OLD's base, unless the index compiles a new base (engine_acl_index_sync); WHOLE asks
+ * for a whole blob of VERSION (an image that links its rules in). -EINVAL with a message when
+ * ACL has no rule of NAME.
  */
 int orch_policy_compile(struct orch_blob **out, const struct engine_acl *acl, const char *name,
-                        struct orch_blob *old, uint64_t version, struct engine_diag *d);
+                        struct orch_blob *old, int whole, uint64_t version, struct engine_diag *d);
 
 /* One level of a node: the image that realises it. */
 struct orch_level {

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/acl_patch.h"
 #include "common/pdp_codec.h"
 
 #define ORCH_PDP_CLIENTS 256
@@ -40,8 +41,10 @@ struct orch_pdp {
     int stop;                /* mu */
     /* the serving thread's own */
     struct orch_blob *cur;
-    uint64_t awaited; /* the update CUR is, until every guest has acknowledged it; 0 none */
-    struct engine_acl_blob b;
+    uint64_t awaited;         /* the update CUR is, until every guest has acknowledged it; 0 none */
+    struct engine_acl_blob b; /* CUR's whole blob */
+    struct engine_acl_patch patch;  /* CUR's patch over it, when it has one */
+    struct engine_acl_layers rules; /* what the answers are decided on */
     struct orch_pdp_client c[ORCH_PDP_CLIENTS];
 };
 
@@ -83,7 +86,8 @@ static int orch_pdp_serve(struct orch_pdp *p, struct orch_pdp_client *c)
             memcpy(&q, c->in + off, sizeof(q));
             a = (struct mod_pdp_answer){MOD_PDP_ANSWER_MAGIC, sizeof(a), q.id, 0, 0,
                                         MOD_PDP_AUTH_UNKNOWN, 0,         0};
-        } else if (mod_pdp_answer_query(&p->b, c->in + off, (size_t)n, &a) < 0) {
+        } else if (mod_pdp_answer_query(&p->rules, p->cur->version, c->in + off, (size_t)n, &a) <
+                   0) {
             return -1;
         }
         if (orch_pdp_send(c->fd, &a, sizeof(a)) < 0)
@@ -123,6 +127,20 @@ static void orch_pdp_settle(struct orch_pdp *p)
     p->awaited = 0;
 }
 
+/* Opens B's whole blob and its patch, if any, as the rules the answers are decided on. */
+static int orch_pdp_open(struct orch_pdp *p, const struct orch_blob *b)
+{
+    if (engine_acl_blob_open(&p->b, b->data, b->len, NULL) != 0)
+        return -1;
+    p->rules = (struct engine_acl_layers){.base = &p->b};
+    if (b->patch == NULL)
+        return 0;
+    if (engine_acl_patch_open(&p->patch, b->patch, b->patch_len, &p->b, b->data_version, NULL))
+        return -1;
+    engine_acl_patch_layers(&p->patch, &p->b, &p->rules);
+    return 0;
+}
+
 /* Takes in the pending blob, if any, and sends every guest the notice; the update is done
  * when they have all acknowledged it (orch_pdp_settle()). */
 static void orch_pdp_take(struct orch_pdp *p)
@@ -132,10 +150,10 @@ static void orch_pdp_take(struct orch_pdp *p)
     uint64_t given = p->given;
     p->next = NULL;
     pthread_mutex_unlock(&p->mu);
-    if (nb != NULL && engine_acl_blob_open(&p->b, nb->data, nb->len, NULL) != 0) {
+    if (nb != NULL && orch_pdp_open(p, nb) != 0) {
         orch_blob_put(nb); /* compiled by us: cannot happen; keep the one in force */
         if (p->cur != NULL)
-            engine_acl_blob_open(&p->b, p->cur->data, p->cur->len, NULL);
+            orch_pdp_open(p, p->cur);
     } else if (nb != NULL) {
         orch_blob_put(p->cur);
         p->cur = nb;

@@ -93,11 +93,12 @@ static char *orch_diag_text(struct engine_diag *d, int r)
     return s;
 }
 
-/* Pushes BLOB to NODE and waits for its acknowledgement. mu not held. */
-static int orch_push(struct orch *o, const char *node, const struct orch_blob *b,
-                     struct engine_diag *d)
+/* Sends DATA (a whole blob, or a patch when PATCH) of VERSION to NODE and waits for its
+ * acknowledgement. mu not held. */
+static int orch_push_one(struct orch *o, const char *node, const struct orch_blob *b, int patch,
+                         const void *data, size_t len, uint64_t version, struct engine_diag *d)
 {
-    struct orch_ack_arg a = {b->version, 0};
+    struct orch_ack_arg a = {version, 0};
     int r;
 
     pthread_mutex_lock(&o->mu);
@@ -105,10 +106,14 @@ static int orch_push(struct orch *o, const char *node, const struct orch_blob *b
     a.seq = n ? n->seq : 0;
     pthread_mutex_unlock(&o->mu);
     double t0 = orch_clock();
-    if ((r = sup_policy_push(o->sup, node, b->data, b->len, b->version, d)) < 0)
+    if ((r = patch ? sup_policy_patch(o->sup, node, data, len, version, d)
+                   : sup_policy_push(o->sup, node, data, len, version, d)) < 0)
         return r;
-    orch_event(o, "%s: policy %s v%" PRIu64 " pushed (%zu bytes)", node, b->name, b->version,
-               b->len);
+    if (patch)
+        orch_event(o, "%s: policy %s v%" PRIu64 " pushed as a patch over v%" PRIu64 " (%zu bytes)",
+                   node, b->name, version, b->data_version, len);
+    else
+        orch_event(o, "%s: policy %s v%" PRIu64 " pushed (%zu bytes)", node, b->name, version, len);
     pthread_mutex_lock(&o->mu);
     r = orch_wait(o, node, ORCH_ACK_MS, orch_ack_done, &a);
     o->m.pushes++;
@@ -118,9 +123,40 @@ static int orch_push(struct orch *o, const char *node, const struct orch_blob *b
         o->m.pushes_failed++;
     pthread_mutex_unlock(&o->mu);
     if (r == -ETIMEDOUT)
-        engine_diag_add(d, node, 0, 0, "policy v%" PRIu64 " was not acknowledged in %d ms",
-                        b->version, ORCH_ACK_MS);
-    else if (r == -EIO)
+        engine_diag_add(d, node, 0, 0, "policy v%" PRIu64 " was not acknowledged in %d ms", version,
+                        ORCH_ACK_MS);
+    else if (r == -EIO && !patch)
+        engine_diag_add(d, node, 0, 0, "policy v%" PRIu64 " was refused by the instance", version);
+    return r;
+}
+
+/* Pushes BLOB to NODE and waits for its acknowledgement: a whole blob; or its patch, after
+ * the whole base blob when the instance does not hold it (it acknowledged no version since
+ * the base), and again after the base when the instance refuses the patch. mu not held. */
+static int orch_push(struct orch *o, const char *node, const struct orch_blob *b,
+                     struct engine_diag *d)
+{
+    int r;
+
+    if (b->patch == NULL)
+        return orch_push_one(o, node, b, 0, b->data, b->len, b->version, d);
+    pthread_mutex_lock(&o->mu);
+    const struct orch_node *n = orch_node_get(o, node, 0);
+    uint64_t acked = n ? n->sup.policy_version : 0;
+    pthread_mutex_unlock(&o->mu);
+    if (acked == b->version)
+        return 0; /* started with the base and the patch: ready only at this version */
+    if (acked < b->data_version &&
+        (r = orch_push_one(o, node, b, 0, b->data, b->len, b->data_version, d)) < 0)
+        return r;
+    r = orch_push_one(o, node, b, 1, b->patch, b->patch_len, b->version, d);
+    if (r != -EIO)
+        return r;
+    orch_event(o, "%s: policy %s v%" PRIu64 ": the patch was refused, the whole blob follows", node,
+               b->name, b->version);
+    if ((r = orch_push_one(o, node, b, 0, b->data, b->len, b->data_version, d)) < 0)
+        return r;
+    if ((r = orch_push_one(o, node, b, 1, b->patch, b->patch_len, b->version, d)) == -EIO)
         engine_diag_add(d, node, 0, 0, "policy v%" PRIu64 " was refused by the instance",
                         b->version);
     return r;
@@ -151,7 +187,10 @@ static int orch_start(struct orch *o, const struct orch_want_node *wn, const str
     if (lv->pdp == ENGINE_PDP_PUSH && lv->blob != NULL && dv.policy) {
         spec.policy = lv->blob->data;
         spec.policy_len = lv->blob->len;
-        spec.policy_version = lv->blob->version;
+        spec.policy_version = lv->blob->data_version;
+        spec.policy_patch = lv->blob->patch;
+        spec.policy_patch_len = lv->blob->patch_len;
+        spec.policy_patch_version = lv->blob->version;
     }
     pthread_mutex_lock(&o->mu);
     const struct orch_node *n = orch_node_get(o, wn->name, 0);

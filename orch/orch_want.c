@@ -12,7 +12,12 @@ void orch_blob_put(struct orch_blob *b)
     if (b == NULL || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     free(b->name);
-    free(b->data);
+    if (b->base != NULL)
+        orch_blob_put(b->base);
+    else
+        free(b->data);
+    free(b->patch);
+    engine_acl_index_free(b->index);
     free(b);
 }
 
@@ -46,11 +51,66 @@ struct orch_blob *orch_policy_find(struct orch_blob *const *v, size_t n, const c
     return NULL;
 }
 
-int orch_policy_compile(struct orch_blob **out, const struct engine_acl *acl, const char *name,
-                        struct orch_blob *old, uint64_t version, struct engine_diag *d)
+static struct orch_blob *orch_blob_new(const char *name, uint64_t version)
 {
-    void *data = NULL;
-    size_t len = 0;
+    struct orch_blob *b = calloc(1, sizeof(*b));
+
+    if (b == NULL || (b->name = strdup(name ? name : ORCH_POLICY_ALL)) == NULL) {
+        free(b);
+        return NULL;
+    }
+    b->refs = 1;
+    b->version = b->data_version = version;
+    return b;
+}
+
+/* The next version of OLD's policy from its index: a patch over OLD's base, or a new whole
+ * blob when the index compiled a new base; a reference to OLD when no rule changed. */
+static int orch_policy_patch(struct orch_blob **out, const struct engine_acl *acl,
+                             struct orch_blob *old, uint64_t version)
+{
+    struct engine_acl_index *x = old->index;
+    struct orch_blob *b;
+    const void *base;
+    int r = engine_acl_index_sync(x, acl, version);
+
+    if (r < 0)
+        return r;
+    if (r == 2) {
+        *out = orch_blob_ref(old);
+        return 0;
+    }
+    if ((b = orch_blob_new(old->name, version)) == NULL)
+        return -ENOMEM; /* the index stays OLD's, at VERSION: the next sync mends it */
+    if (r == 1) {       /* a new base */
+        engine_acl_index_base(x, &base, &b->len);
+        if ((b->data = malloc(b->len)) == NULL) {
+            orch_blob_put(b);
+            return -ENOMEM;
+        }
+        memcpy(b->data, base, b->len);
+    } else {
+        if ((r = engine_acl_index_patch(x, engine_acl_index_base_version(x), &b->patch,
+                                        &b->patch_len)) < 0) {
+            orch_blob_put(b);
+            return r;
+        }
+        b->base = orch_blob_ref(old->base ? old->base : old);
+        b->data = b->base->data;
+        b->len = b->base->len;
+        b->data_version = b->base->version;
+    }
+    b->index = x;
+    old->index = NULL;
+    *out = b;
+    return 0;
+}
+
+int orch_policy_compile(struct orch_blob **out, const struct engine_acl *acl, const char *name,
+                        struct orch_blob *old, int whole, uint64_t version, struct engine_diag *d)
+{
+    struct orch_blob *b;
+    const void *base;
     int r;
 
     *out = NULL;
@@ -58,28 +118,38 @@ int orch_policy_compile(struct orch_blob **out, const struct engine_acl *acl, co
         return engine_diag_add(d, "policy/acl", 0, 0,
                                "policy/acl has no rule of policy '%s', which a node enforces",
                                name);
-    if ((r = engine_acl_compile(&data, &len, acl, name, version)) < 0) {
+    if (!whole && old != NULL && old->index != NULL) {
+        r = orch_policy_patch(out, acl, old, version);
+    } else if ((b = orch_blob_new(name, version)) == NULL) {
+        r = -ENOMEM;
+    } else if (whole) {
+        r = engine_acl_compile(&b->data, &b->len, acl, name, version);
+        if (r == 0 && old != NULL && old->patch == NULL &&
+            orch_blob_same_rules(old, b->data, b->len)) {
+            orch_blob_put(b); /* same rules: the version in force stays, nothing is pushed */
+            b = orch_blob_ref(old);
+        }
+        *out = r == 0 ? b : NULL;
+        if (r < 0)
+            orch_blob_put(b);
+    } else {
+        /* The first compile of the policy: its index, kept for the next one. */
+        r = engine_acl_index_new(&b->index, acl, name, version);
+        if (r == 0) {
+            engine_acl_index_base(b->index, &base, &b->len);
+            if ((b->data = malloc(b->len)) == NULL)
+                r = -ENOMEM;
+            else
+                memcpy(b->data, base, b->len);
+        }
+        *out = r == 0 ? b : NULL;
+        if (r < 0)
+            orch_blob_put(b);
+    }
+    if (r < 0)
         engine_diag_add(d, "policy/acl", 0, 0, "cannot compile policy '%s': %s",
                         name ? name : ORCH_POLICY_ALL, strerror(-r));
-        return r;
-    }
-    if (old != NULL && orch_blob_same_rules(old, data, len)) {
-        free(data); /* same rules: the version in force stays, nothing is pushed */
-        *out = orch_blob_ref(old);
-        return 0;
-    }
-    struct orch_blob *b = calloc(1, sizeof(*b));
-    if (b == NULL || (b->name = strdup(name ? name : ORCH_POLICY_ALL)) == NULL) {
-        free(b);
-        free(data);
-        return -ENOMEM;
-    }
-    b->refs = 1;
-    b->data = data;
-    b->len = len;
-    b->version = version;
-    *out = b;
-    return 0;
+    return r;
 }
 
 void orch_level_free(struct orch_level *l)
@@ -161,6 +231,19 @@ int orch_level_copy(struct orch_level *l, const struct engine_topology_image *im
     return 0;
 }
 
+/* Does a level of W link POLICY's rules into its image (internal PDP)? That image needs the
+ * whole blob of the version, not a patch. */
+static int orch_policy_linked(const struct orch_want *w, const char *policy)
+{
+    for (size_t i = 0; i < w->nnodes; i++)
+        for (size_t l = 0; l < w->nodes[i].nlevels; l++)
+            if (w->nodes[i].levels[l].pdp == ENGINE_PDP_INTERNAL &&
+                w->nodes[i].levels[l].policy != NULL &&
+                strcmp(w->nodes[i].levels[l].policy, policy) == 0)
+                return 1;
+    return 0;
+}
+
 /* The policies the nodes enforce at any level, compiled: reused from OLD when the rules did
  * not change, else at version NEXT (a pull PDP serves every policy under one version). */
 static int orch_want_policies(struct orch_want *w, const struct engine_acl *acl,
@@ -185,7 +268,8 @@ static int orch_want_policies(struct orch_want *w, const struct engine_acl *acl,
                     old ? orch_policy_find(old->policies, old->npolicies, lv->policy) : NULL;
                 if (prev != NULL && !changed)
                     b = orch_blob_ref(prev);
-                else if ((r = orch_policy_compile(&b, acl, lv->policy, prev, next, d)) < 0)
+                else if ((r = orch_policy_compile(&b, acl, lv->policy, prev,
+                                                  orch_policy_linked(w, lv->policy), next, d)) < 0)
                     return r;
                 w->policies[w->npolicies++] = b;
             }
@@ -198,7 +282,7 @@ static int orch_want_policies(struct orch_want *w, const struct engine_acl *acl,
             old ? orch_policy_find(old->policies, old->npolicies, ORCH_POLICY_ALL) : NULL;
         if (prev != NULL && !changed)
             w->pull = orch_blob_ref(prev);
-        else if ((r = orch_policy_compile(&w->pull, acl, NULL, prev, next, d)) < 0)
+        else if ((r = orch_policy_compile(&w->pull, acl, NULL, prev, 0, next, d)) < 0)
             return r;
         w->policies[w->npolicies++] = orch_blob_ref(w->pull);
     }

@@ -135,6 +135,7 @@ void sup_free(struct sup *s)
         sup_node_gc_listen(n);
         sup_blob_unref(n->blob);
         sup_blob_unref(n->blob_acked);
+        sup_blob_unref(n->patch);
         free(n->last_console.buf);
         free(n->name);
         free(n);
@@ -150,13 +151,19 @@ void sup_free(struct sup *s)
 
 int sup_node_run(struct sup *s, const struct sup_spec *spec, struct engine_diag *d)
 {
-    struct sup_blob *b = NULL;
+    struct sup_blob *b = NULL, *patch = NULL;
     int rc;
     if ((rc = sup_name_check(spec->node, d)) < 0)
         return rc;
     if (spec->policy != NULL &&
         (b = sup_blob_make(spec->policy, spec->policy_len, spec->policy_version)) == NULL)
         return -ENOMEM;
+    if (b != NULL && spec->policy_patch != NULL &&
+        (patch = sup_blob_make(spec->policy_patch, spec->policy_patch_len,
+                               spec->policy_patch_version)) == NULL) {
+        sup_blob_unref(b);
+        return -ENOMEM;
+    }
     pthread_mutex_lock(&s->lock);
     struct sup_node *n = sup_node_find(s, spec->node), *fresh = NULL;
     if (n == NULL) {
@@ -165,6 +172,7 @@ int sup_node_run(struct sup *s, const struct sup_spec *spec, struct engine_diag 
             free(n);
             pthread_mutex_unlock(&s->lock);
             sup_blob_unref(b);
+            sup_blob_unref(patch);
             return -ENOMEM;
         }
         n->state = SUP_STOPPED;
@@ -176,6 +184,8 @@ int sup_node_run(struct sup *s, const struct sup_spec *spec, struct engine_diag 
         if (ns->has_policy == 0 && n->blob) {
             sup_blob_unref(n->blob);
             n->blob = NULL;
+            sup_blob_unref(n->patch);
+            n->patch = NULL;
         }
         /* Under the lock that publishes the spec: the thread cannot start the instance
          * before its rules are the node's (sup_inst_start() gives them at boot). The
@@ -184,6 +194,9 @@ int sup_node_run(struct sup *s, const struct sup_spec *spec, struct engine_diag 
             sup_blob_unref(n->blob);
             n->blob = b;
             b = NULL;
+            sup_blob_unref(n->patch);
+            n->patch = patch;
+            patch = NULL;
         }
         sup_nspec_unref(n->want);
         n->want = ns;
@@ -198,6 +211,7 @@ int sup_node_run(struct sup *s, const struct sup_spec *spec, struct engine_diag 
     }
     pthread_mutex_unlock(&s->lock);
     sup_blob_unref(b);
+    sup_blob_unref(patch);
     return rc;
 }
 
@@ -259,8 +273,39 @@ int sup_policy_push(struct sup *s, const char *node, const void *blob, size_t le
         sup_blob_unref(n->blob);
         n->blob = b;
         b->refs++;
+        sup_blob_unref(n->patch);
+        n->patch = NULL;
         for (struct sup_inst *in = s->insts; in; in = in->next)
             if (in->node == n && !in->dead && in->role != SUP_I_DRAINING)
+                sup_inst_pol_queue(in, b);
+        sup_wake(s);
+    }
+    pthread_mutex_unlock(&s->lock);
+    sup_blob_unref(b);
+    return rc;
+}
+
+int sup_policy_patch(struct sup *s, const char *node, const void *patch, size_t len,
+                     uint64_t version, struct engine_diag *d)
+{
+    struct sup_blob *b = sup_blob_make(patch, len, version);
+    if (b == NULL)
+        return -ENOMEM;
+    pthread_mutex_lock(&s->lock);
+    struct sup_node *n = sup_node_find(s, node);
+    int rc = 0;
+    if (n == NULL || n->blob == NULL) {
+        rc = -ENOENT;
+        engine_diag_add(d, node, 0, 0, "the supervisor holds no policy blob of that node to patch");
+    } else {
+        sup_blob_unref(n->patch);
+        n->patch = b;
+        b->refs++;
+        /* Only an instance that holds the node's blob takes the patch now; one still starting
+         * gets it when it acknowledges the blob (sup_pol_ack). */
+        for (struct sup_inst *in = s->insts; in; in = in->next)
+            if (in->node == n && !in->dead && in->role != SUP_I_DRAINING &&
+                (in->role == SUP_I_SERVING || in->acked >= n->blob->version))
                 sup_inst_pol_queue(in, b);
         sup_wake(s);
     }

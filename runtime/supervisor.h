@@ -139,6 +139,12 @@ struct sup_spec {
     const void *policy;
     size_t policy_len;
     uint64_t policy_version;
+    /* With POLICY: a patch over it (contract/acl_patch.h, copied) of POLICY_PATCH_VERSION, or
+     * NULL. A new instance gets it once it acknowledged POLICY and is ready only at its
+     * version. */
+    const void *policy_patch;
+    size_t policy_patch_len;
+    uint64_t policy_patch_version;
     /* An image with the tls module: its TLS credentials (contract/tls_creds.h, from
      * engine_tls_check(); copied, and wiped when no instance needs them any more). Each
      * instance gets them at start in a memory file (--tls-fd) that only its tender reads.
@@ -175,6 +181,16 @@ int sup_node_stop(struct sup *s, const char *node);
  */
 int sup_policy_push(struct sup *s, const char *node, const void *blob, size_t len, uint64_t version,
                     struct engine_diag *d);
+
+/*
+ * Push PDP: sends PATCH (LEN bytes, copied; an ACL patch of VERSION over the node's blob,
+ * contract/acl_patch.h) to the node's instances that hold the node's blob, and keeps it for
+ * instances started later (after the blob). Reports as sup_policy_push(); a refused patch is
+ * dropped (the guest keeps its rules; it wants the whole blob). A later sup_policy_push()
+ * drops it too. -ENOENT: no such node, or it holds no blob.
+ */
+int sup_policy_patch(struct sup *s, const char *node, const void *patch, size_t len,
+                     uint64_t version, struct engine_diag *d);
 
 /* A copy of the node's state, as the last report gave it, with strings copied into the
  * struct. -ENOENT when the supervisor has no such node. */

@@ -114,6 +114,8 @@ struct sup_node {
     struct sup_inst *starting;          /* at most one */
     struct sup_listen *listens;         /* sockets bound for this node */
     struct sup_blob *blob, *blob_acked; /* the node's policy; the last one acknowledged */
+    struct sup_blob *patch; /* a patch over BLOB (contract/acl_patch.h), or NULL: a new instance
+                               gets it once it acknowledged BLOB, and is ready at its version */
     uint64_t version_acked;
     enum sup_state state;
     int64_t since_ns;

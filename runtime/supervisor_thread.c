@@ -156,7 +156,10 @@ static void sup_pol_ack(struct sup *s, struct sup_inst *in, uint64_t v, const ch
     struct sup_node *n = in->node;
     (void)rest;
     in->acked = v;
-    if (in->role == SUP_I_STARTING) {
+    if (in->role == SUP_I_STARTING && n->patch != NULL && n->blob != NULL &&
+        v == n->blob->version && in->want_ack == v) {
+        sup_inst_pol_queue(in, n->patch); /* ready once the patch is in force too */
+    } else if (in->role == SUP_I_STARTING) {
         sup_inst_check_ready(s, in);
     } else if (in->role == SUP_I_SERVING) {
         sup_node_acked(n, v);
@@ -177,11 +180,17 @@ static void sup_pol_refuse(struct sup *s, struct sup_inst *in, uint64_t v, const
                       reason, err);
     } else if (in->role == SUP_I_SERVING) {
         /* The guest keeps its rules: new instances get the last acknowledged blob. */
-        if (n->blob && n->blob->version == v) {
+        int blob_refused = n->blob && n->blob->version == v;
+        if (blob_refused) {
             sup_blob_unref(n->blob);
             n->blob = n->blob_acked;
             if (n->blob)
                 n->blob->refs++;
+        }
+        /* A refused patch (or one over a refused blob) is given to no one any more. */
+        if (n->patch && (n->patch->version == v || blob_refused)) {
+            sup_blob_unref(n->patch);
+            n->patch = NULL;
         }
         sup_report(s, n, SUP_RUNNING,
                    "policy v%llu refused by image %s (pid %d): %s (errno %ld); v%llu stays "

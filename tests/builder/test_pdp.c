@@ -63,7 +63,9 @@ static struct mod_pdp_answer ask(struct mod_pdp_request r, uint64_t id)
     assert_int_equal(mod_pdp_message_len(msg, (size_t)n, &magic), n);
     assert_int_equal(magic, MOD_PDP_QUERY_MAGIC);
     assert_int_equal(mod_pdp_message_len(msg, (size_t)n - 1, &magic), 0); /* needs more */
-    assert_int_equal(mod_pdp_answer_query(&b, msg, (size_t)n, &a), 0);
+    assert_int_equal(mod_pdp_answer_query(&(struct engine_acl_layers){.base = &b},
+                                          b.hdr->policy_version, msg, (size_t)n, &a),
+                     0);
     assert_int_equal(a.magic, MOD_PDP_ANSWER_MAGIC);
     assert_int_equal(a.id, id);
     assert_int_equal(a.version, 42);
@@ -116,13 +118,19 @@ static void test_pdp_malformed(void **state)
     q.user_len = 1;
     q.method_len = 2;
     memcpy(msg, &q, sizeof(q));
-    assert_int_equal(mod_pdp_answer_query(&b, msg, (size_t)n, &a), -22);
+    assert_int_equal(mod_pdp_answer_query(&(struct engine_acl_layers){.base = &b},
+                                          b.hdr->policy_version, msg, (size_t)n, &a),
+                     -22);
     /* Lengths that do not add up, a bad magic, a length beyond the maximum. */
     q.user_len = 0;
     q.method_len = 4;
     memcpy(msg, &q, sizeof(q));
-    assert_int_equal(mod_pdp_answer_query(&b, msg, (size_t)n, &a), -22);
-    assert_int_equal(mod_pdp_answer_query(&b, msg, 8, &a), -22);
+    assert_int_equal(mod_pdp_answer_query(&(struct engine_acl_layers){.base = &b},
+                                          b.hdr->policy_version, msg, (size_t)n, &a),
+                     -22);
+    assert_int_equal(mod_pdp_answer_query(&(struct engine_acl_layers){.base = &b},
+                                          b.hdr->policy_version, msg, 8, &a),
+                     -22);
     q.magic = 0x12345678;
     memcpy(msg, &q, sizeof(q));
     assert_int_equal(mod_pdp_message_len(msg, (size_t)n, &magic), -22);

@@ -136,7 +136,7 @@ static void test_policy_patch(void **state)
     assert_int_equal(p.patches, 1);
     assert_true(allows(&p, "/b/x"));
     assert_true(allows(&p, "/a/x"));
-    /* The same patch again follows version 1, not 2: out of order, refused. */
+    /* The same version again (a late or repeated patch): out of order, refused. */
     assert_int_equal(engine_acl_index_patch(x, 1, &patch2, &plen), 0);
     assert_int_equal(mod_policy_install(&p, patch2, plen, old, &why), -ENGINE_ACL_ESTALE);
     assert_true(allows(&p, "/b/x"));

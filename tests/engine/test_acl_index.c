@@ -135,6 +135,8 @@ static void check(const struct engine_acl_index *x, const struct set *s, uint64_
     assert_int_equal(engine_acl_blob_open(&fb, full, flen, NULL), 0);
     engine_acl_index_layers(x, &l);
     same_decisions(&fb, &l);
+    if (from >= engine_acl_index_version(x)) /* a sync that found no change */
+        from = engine_acl_index_base_version(x);
     if (engine_acl_index_version(x) != engine_acl_index_base_version(x)) {
         engine_acl_index_base(x, &bb, &blen);
         assert_int_equal(engine_acl_blob_open(bp, bb, blen, NULL), 0);

@@ -56,7 +56,8 @@ static void fuzz_pdp_stream(const uint8_t *data, size_t size)
         if (magic == MOD_PDP_QUERY_MAGIC) {
             struct mod_pdp_answer a;
             /* A credential costs 1000 PBKDF2 rounds here: keep the run fast but reach it. */
-            if (mod_pdp_answer_query(&b, data + off, (size_t)n, &a) == 0 &&
+            if (mod_pdp_answer_query(&(struct engine_acl_layers){.base = &b}, b.hdr->policy_version,
+                                     data + off, (size_t)n, &a) == 0 &&
                 (a.allow != 0 && a.allow != 1))
                 abort();
         }

@@ -142,6 +142,9 @@ acl_line() {
     expect "$before" "$mode: git revert takes the line out" "$path" $args
 }
 acl_line push default "regular * GET /catalogue/* deny" /catalogue/x "" 200 401
+# A line changed goes to the running instance as a patch over the blob it holds, not whole.
+check "push: the change went as a patch" grep -q "web: policy regular v[0-9]* pushed as a patch over v" "$M/events"
+check "push: the guest applied a patch" grep -q "acl_pep: policy version [0-9]* in force (patch over v" "$W/console"
 acl_line internal critical "restricted group:staff GET /catalogue/* deny" /catalogue/x "$B" 200 403
 acl_line pull pulled "regular * GET /catalogue/* deny" /catalogue/x "" 200 401
 case $(cat "$W/status") in running*level\ pulled*pdp\ pull*) ok ;; *) bad "status at pulled: $(cat "$W/status")" ;; esac
