@@ -136,6 +136,7 @@ void sup_free(struct sup *s)
         sup_blob_unref(n->blob);
         sup_blob_unref(n->blob_acked);
         sup_blob_unref(n->patch);
+        sup_blob_unref(n->patch_acked);
         free(n->last_console.buf);
         free(n->name);
         free(n);

@@ -116,6 +116,7 @@ struct sup_node {
     struct sup_blob *blob, *blob_acked; /* the node's policy; the last one acknowledged */
     struct sup_blob *patch; /* a patch over BLOB (contract/acl_patch.h), or NULL: a new instance
                                gets it once it acknowledged BLOB, and is ready at its version */
+    struct sup_blob *patch_acked; /* the last patch acknowledged, over BLOB_ACKED */
     uint64_t version_acked;
     enum sup_state state;
     int64_t since_ns;

@@ -53,6 +53,14 @@ static void sup_node_acked(struct sup_node *n, uint64_t v)
         sup_blob_unref(n->blob_acked);
         n->blob_acked = n->blob;
         n->blob_acked->refs++;
+        sup_blob_unref(n->patch_acked); /* it was over the blob acknowledged before */
+        n->patch_acked = NULL;
+    }
+    if (n->patch && n->patch->version == v && n->patch != n->patch_acked &&
+        n->blob == n->blob_acked) {
+        sup_blob_unref(n->patch_acked);
+        n->patch_acked = n->patch;
+        n->patch_acked->refs++;
     }
 }
 
@@ -187,10 +195,13 @@ static void sup_pol_refuse(struct sup *s, struct sup_inst *in, uint64_t v, const
             if (n->blob)
                 n->blob->refs++;
         }
-        /* A refused patch (or one over a refused blob) is given to no one any more. */
-        if (n->patch && (n->patch->version == v || blob_refused)) {
+        /* A refused patch (or one over a refused blob) is given to no one any more: new
+         * instances get the last acknowledged blob and patch. */
+        if (blob_refused || (n->patch && n->patch->version == v)) {
             sup_blob_unref(n->patch);
-            n->patch = NULL;
+            n->patch = n->patch_acked;
+            if (n->patch)
+                n->patch->refs++;
         }
         sup_report(s, n, SUP_RUNNING,
                    "policy v%llu refused by image %s (pid %d): %s (errno %ld); v%llu stays "

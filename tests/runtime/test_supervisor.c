@@ -224,6 +224,28 @@ static void *compile_blob(uint64_t version, size_t *len)
     return blob;
 }
 
+/* A patch of VERSION over compile_blob(BASE)'s rules: one rule added. */
+static void *compile_patch(uint64_t base, uint64_t version, size_t *len)
+{
+    static const char rules[] = "regular * GET /* allow\n";
+    struct engine_acl *a = NULL;
+    struct engine_acl_index *x = NULL;
+    struct engine_diag d;
+    struct engine_acl_change add = {"regular", "*", "POST", "/p/*", 1, 2};
+    void *patch = NULL;
+    engine_diag_init(&d);
+    assert_int_equal(engine_acl_new(&a), 0);
+    assert_int_equal(engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "acl", rules, sizeof(rules) - 1, &d),
+                     0);
+    assert_int_equal(engine_acl_index_new(&x, a, NULL, base), 0);
+    assert_int_equal(engine_acl_index_apply(x, NULL, 0, &add, 1, version), 0);
+    assert_int_equal(engine_acl_index_patch(x, base, &patch, len), 0);
+    engine_acl_index_free(x);
+    engine_acl_free(a);
+    engine_diag_free(&d);
+    return patch;
+}
+
 static int pid_alive(pid_t pid)
 {
     return kill(pid, 0) == 0;
@@ -416,6 +438,51 @@ static void test_supervisor_policy_push(void **state)
     assert_int_equal(wait_report(&at, "p", SUP_RUNNING, "image img-p3 serves", &e), 0);
     assert_int_equal(e.policy_version, 9);
     check_get(port, "img-p3 policy=9\n");
+    engine_diag_free(&d);
+    sup_free(s);
+}
+
+/* A patch goes to the instance that holds the node's blob; a refused one leaves the last
+ * acknowledged version in force; a new instance gets the blob, then the patch, and serves only
+ * at the patch's version. */
+static void test_supervisor_policy_patch(void **state)
+{
+    (void)state;
+    struct sup *s = sup_start(0, 0);
+    size_t at = reports_now(), len;
+    struct entry e;
+    struct engine_diag d;
+    engine_diag_init(&d);
+    run_web_ok(s, "q", "img-q1", NULL);
+    assert_int_equal(wait_report(&at, "q", SUP_RUNNING, "serves", NULL), 0);
+    int port = sup_node_port(s, "q", "http");
+    void *blob = compile_patch(7, 8, &len);
+    assert_int_equal(sup_policy_patch(s, "q", blob, len, 8, &d), -ENOENT); /* no blob yet */
+    free(blob);
+
+    blob = compile_blob(7, &len);
+    assert_int_equal(sup_policy_push(s, "q", blob, len, 7, &d), 0);
+    free(blob);
+    assert_int_equal(wait_report(&at, "q", SUP_RUNNING, "policy v7 acknowledged", &e), 0);
+    blob = compile_patch(7, 8, &len);
+    assert_int_equal(sup_policy_patch(s, "q", blob, len, 8, &d), 0);
+    free(blob);
+    assert_int_equal(wait_report(&at, "q", SUP_RUNNING, "policy v8 acknowledged", &e), 0);
+    check_get(port, "img-q1 policy=8\n");
+
+    /* A corrupt patch: refused, v8 stays, and it is not what new instances get. */
+    uint8_t *bad = compile_patch(7, 9, &len);
+    bad[len - 1] ^= 1;
+    assert_int_equal(sup_policy_patch(s, "q", bad, len, 9, &d), 0);
+    free(bad);
+    assert_int_equal(wait_report(&at, "q", SUP_RUNNING, "policy v9 refused", &e), 0);
+    assert_int_equal(e.policy_version, 8);
+    check_get(port, "img-q1 policy=8\n");
+
+    run_web_ok(s, "q", "img-q2", NULL);
+    assert_int_equal(wait_report(&at, "q", SUP_RUNNING, "image img-q2 serves", &e), 0);
+    assert_int_equal(e.policy_version, 8);
+    check_get(port, "img-q2 policy=8\n");
     engine_diag_free(&d);
     sup_free(s);
 }
@@ -651,6 +718,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_supervisor_bad_spec),
         cmocka_unit_test(test_supervisor_tls_credentials),
         cmocka_unit_test(test_supervisor_policy_push),
+        cmocka_unit_test(test_supervisor_policy_patch),
         cmocka_unit_test(test_supervisor_crash_backoff),
         cmocka_unit_test(test_supervisor_hang_restart),
         cmocka_unit_test(test_supervisor_never_ready),

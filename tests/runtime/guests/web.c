@@ -10,6 +10,7 @@
 #include "libos.h"
 
 #include "common/acl_lookup.h"
+#include "common/acl_patch.h"
 
 UNISEC_MANIFEST(UNISEC_LISTEN("http"), UNISEC_POLICY("policy"));
 
@@ -118,6 +119,10 @@ static void web_accept(struct libos_stream *s, void *ctx)
     libos_stream_set_ops(s, &web_ops, c);
 }
 
+/* The blob in force (kept: a patch applies over it) and the patch over it, if any. */
+static void *web_blob, *web_patch;
+static struct engine_acl_blob web_b;
+
 static void web_policy(void *ctx)
 {
     (void)ctx;
@@ -126,21 +131,47 @@ static void web_policy(void *ctx)
     if (libos_policy_take(&blob, &len) < 0)
         return;
     struct engine_acl_blob b;
+    struct engine_acl_patch p;
     const char *why = "";
-    int rc = engine_acl_blob_open(&b, blob, len, &why);
-    if (rc == 0 && b.hdr->policy_version == 0) {
+    int patch = engine_acl_is_patch(blob, len), rc;
+    uint64_t v = 0;
+    if (patch && web_blob == NULL) {
+        rc = -UNISEC_EINVAL;
+        why = "a patch, but no blob";
+    } else if (patch) {
+        rc = engine_acl_patch_open(&p, blob, len, &web_b, web_version, &why);
+        v = rc == 0 ? p.hdr->version : 0;
+    } else {
+        rc = engine_acl_blob_open(&b, blob, len, &why);
+        v = rc == 0 ? b.hdr->policy_version : 0;
+    }
+    if (rc == 0 && v == 0) {
         rc = -UNISEC_EINVAL;
         why = "version 0 is refused by this test guest";
     }
     if (rc == 0) {
-        web_version = b.hdr->policy_version;
-        printf("%s: policy v%llu in force\n", web_name, (unsigned long long)web_version);
+        web_version = v;
+        printf("%s: policy v%llu in force%s\n", web_name, (unsigned long long)web_version,
+               patch ? " (a patch)" : "");
         libos_policy_ack(web_version);
+        free(patch ? web_patch : web_blob);
+        free(patch ? NULL : web_patch);
+        if (!patch) {
+            web_blob = blob;
+            web_b = b;
+            web_patch = NULL;
+        } else {
+            web_patch = blob;
+        }
     } else {
         printf("%s: policy refused: %s\n", web_name, why);
-        libos_policy_refuse(0, rc, why);
+        /* A patch is refused by the version it claims, as the acl_pep does. */
+        libos_policy_refuse(patch && len >= sizeof(struct engine_acl_patch_header)
+                                ? ((const struct engine_acl_patch_header *)blob)->version
+                                : 0,
+                            rc, why);
+        free(blob);
     }
-    free(blob);
 }
 
 static void web_crash(struct libos_timer *t, void *ctx)
