@@ -31,6 +31,7 @@ struct orch_blob {
     void *patch;           /* over DATA, to VERSION; NULL when DATA is this version */
     size_t patch_len;
     struct orch_blob *base; /* with PATCH: the blob that owns DATA (counted) */
+    int whole;              /* compiled whole for images that link it in (internal PDP) */
     /* The policy's index (engine_acl_index), which the next version's compile takes over
      * (orch_policy_compile runs on one thread): NULL for a blob compiled whole. */
     struct engine_acl_index *index;
@@ -42,8 +43,9 @@ struct orch_blob {
 struct orch_blob *orch_blob_ref(struct orch_blob *b);
 void orch_blob_put(struct orch_blob *b);
 
-/* The blob of policy NAME among V[0..N), or NULL. */
-struct orch_blob *orch_policy_find(struct orch_blob *const *v, size_t n, const char *name);
+/* The blob of policy NAME among V[0..N), compiled whole or not as WHOLE says, or NULL. */
+struct orch_blob *orch_policy_find(struct orch_blob *const *v, size_t n, const char *name,
+                                   int whole);
 
 /*
  * Compiles policy NAME (NULL: every policy, named ORCH_POLICY_ALL) of ACL at VERSION into *OUT.

@@ -43,15 +43,16 @@ static int orch_blob_same_rules(const struct orch_blob *a, const void *data, siz
            memcmp(x + sum + 32, y + sum + 32, len - sum - 32) == 0;
 }
 
-struct orch_blob *orch_policy_find(struct orch_blob *const *v, size_t n, const char *name)
+struct orch_blob *orch_policy_find(struct orch_blob *const *v, size_t n, const char *name,
+                                   int whole)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i]->name, name) == 0)
+        if (strcmp(v[i]->name, name) == 0 && v[i]->whole == whole)
             return v[i];
     return NULL;
 }
 
-static struct orch_blob *orch_blob_new(const char *name, uint64_t version)
+static struct orch_blob *orch_blob_new(const char *name, int whole, uint64_t version)
 {
     struct orch_blob *b = calloc(1, sizeof(*b));
 
@@ -60,6 +61,7 @@ static struct orch_blob *orch_blob_new(const char *name, uint64_t version)
         return NULL;
     }
     b->refs = 1;
+    b->whole = whole;
     b->version = b->data_version = version;
     return b;
 }
@@ -80,7 +82,7 @@ static int orch_policy_patch(struct orch_blob **out, const struct engine_acl *ac
         *out = orch_blob_ref(old);
         return 0;
     }
-    if ((b = orch_blob_new(old->name, version)) == NULL)
+    if ((b = orch_blob_new(old->name, 0, version)) == NULL)
         return -ENOMEM; /* the index stays OLD's, at VERSION: the next sync mends it */
     if (r == 1) {       /* a new base */
         engine_acl_index_base(x, &base, &b->len);
@@ -120,7 +122,7 @@ int orch_policy_compile(struct orch_blob **out, const struct engine_acl *acl, co
                                name);
     if (!whole && old != NULL && old->index != NULL) {
         r = orch_policy_patch(out, acl, old, version);
-    } else if ((b = orch_blob_new(name, version)) == NULL) {
+    } else if ((b = orch_blob_new(name, whole, version)) == NULL) {
         r = -ENOMEM;
     } else if (whole) {
         r = engine_acl_compile(&b->data, &b->len, acl, name, version);
@@ -231,19 +233,6 @@ int orch_level_copy(struct orch_level *l, const struct engine_topology_image *im
     return 0;
 }
 
-/* Does a level of W link POLICY's rules into its image (internal PDP)? That image needs the
- * whole blob of the version, not a patch. */
-static int orch_policy_linked(const struct orch_want *w, const char *policy)
-{
-    for (size_t i = 0; i < w->nnodes; i++)
-        for (size_t l = 0; l < w->nodes[i].nlevels; l++)
-            if (w->nodes[i].levels[l].pdp == ENGINE_PDP_INTERNAL &&
-                w->nodes[i].levels[l].policy != NULL &&
-                strcmp(w->nodes[i].levels[l].policy, policy) == 0)
-                return 1;
-    return 0;
-}
-
 /* The policies the nodes enforce at any level, compiled: reused from OLD when the rules did
  * not change, else at version NEXT (a pull PDP serves every policy under one version). */
 static int orch_want_policies(struct orch_want *w, const struct engine_acl *acl,
@@ -263,13 +252,15 @@ static int orch_want_policies(struct orch_want *w, const struct engine_acl *acl,
             struct orch_blob *b;
             if (lv->policy == NULL)
                 continue;
-            if ((b = orch_policy_find(w->policies, w->npolicies, lv->policy)) == NULL) {
+            /* An image that links the rules in needs the whole blob of the version; a
+             * running instance or the PDP takes patches. */
+            int whole = lv->pdp == ENGINE_PDP_INTERNAL;
+            if ((b = orch_policy_find(w->policies, w->npolicies, lv->policy, whole)) == NULL) {
                 struct orch_blob *prev =
-                    old ? orch_policy_find(old->policies, old->npolicies, lv->policy) : NULL;
+                    old ? orch_policy_find(old->policies, old->npolicies, lv->policy, whole) : NULL;
                 if (prev != NULL && !changed)
                     b = orch_blob_ref(prev);
-                else if ((r = orch_policy_compile(&b, acl, lv->policy, prev,
-                                                  orch_policy_linked(w, lv->policy), next, d)) < 0)
+                else if ((r = orch_policy_compile(&b, acl, lv->policy, prev, whole, next, d)) < 0)
                     return r;
                 w->policies[w->npolicies++] = b;
             }
@@ -279,7 +270,7 @@ static int orch_want_policies(struct orch_want *w, const struct engine_acl *acl,
         }
     if (pull) { /* the pull PDP decides for every policy */
         struct orch_blob *prev =
-            old ? orch_policy_find(old->policies, old->npolicies, ORCH_POLICY_ALL) : NULL;
+            old ? orch_policy_find(old->policies, old->npolicies, ORCH_POLICY_ALL, 0) : NULL;
         if (prev != NULL && !changed)
             w->pull = orch_blob_ref(prev);
         else if ((r = orch_policy_compile(&w->pull, acl, NULL, prev, 0, next, d)) < 0)
