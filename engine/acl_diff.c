@@ -9,20 +9,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The rule key and method's hash: equal rules hash alike whichever pool holds their strings. */
-static uint64_t diff_hash(const struct acl_chg *c)
+/* A rule's key and method hashed from the hashes of its strings, so that the new set's side
+ * hashes each distinct string once (ids) and the index's side from its strings. */
+static uint64_t diff_key(uint64_t policy, uint64_t path, unsigned kind, uint64_t subject,
+                         uint64_t method)
 {
-    uint64_t h = engine_acl_hash_path(c->policy, strlen(c->policy), c->path, c->plen, c->kind);
-
-    h = engine_acl_hash_subject(h, engine_acl_hash_user(c->subject, strlen(c->subject)));
-    return h ^ engine_acl_hash_user(c->method, strlen(c->method)) * 0x9e3779b97f4a7c15ull;
+    return engine_acl_hash_subject(policy ^ (path * 0x9e3779b97f4a7c15ull) ^ kind,
+                                   subject ^ (method * 0xbf58476d1ce4e5b9ull));
 }
 
-static int diff_same(const struct acl_chg *a, const struct acl_chg *b)
+static uint64_t diff_str(const char *s)
 {
-    return a->kind == b->kind && a->plen == b->plen && memcmp(a->path, b->path, a->plen) == 0 &&
-           strcmp(a->policy, b->policy) == 0 && strcmp(a->subject, b->subject) == 0 &&
-           strcmp(a->method, b->method) == 0;
+    return engine_acl_hash_user(s, strlen(s));
+}
+
+/* The new set's side: its rules by key, each string's hash computed once. */
+struct diff_set {
+    const struct engine_acl *a;
+    uint64_t *idh; /* string id -> hash | 1, 0 not yet */
+    uint32_t *tab; /* rule index + 1, 0 empty */
+    uint32_t *tag; /* the key's high 32 bits, beside TAB */
+    uint8_t *seen; /* by rule index: in force already */
+    size_t mask;
+};
+
+static uint64_t diff_id(struct diff_set *t, uint32_t id)
+{
+    if (t->idh[id] == 0)
+        t->idh[id] = diff_str(acl_pool_str(&t->a->s, id)) | 1;
+    return t->idh[id];
 }
 
 static struct acl_chg diff_from_set(const struct engine_acl *a, const struct acl_rule *r)
@@ -61,18 +76,26 @@ static int diff_push(struct acl_chg **v, size_t *n, size_t *cap, const struct ac
     return 0;
 }
 
-/* One rule in force against the new set's table: the same (marked seen), or gone or changed
+/* One rule in force against the new set: the same (marked seen), or gone or changed
  * (removed; a changed one is added again as unseen). */
-static int diff_one(struct diff *d, const struct acl_chg *in, const struct acl_chg *set,
-                    const uint32_t *tab, size_t mask, uint8_t *seen)
+static int diff_one(struct diff *d, const struct acl_chg *in, struct diff_set *t)
 {
-    for (size_t j = diff_hash(in) & mask; tab[j] != 0; j = (j + 1) & mask) {
-        const struct acl_chg *n = &set[tab[j] - 1];
-        if (!diff_same(in, n))
+    uint64_t key = diff_key(diff_str(in->policy) | 1, diff_str(in->path) | 1, in->kind,
+                            diff_str(in->subject) | 1, diff_str(in->method) | 1);
+    uint32_t tag = (uint32_t)(key >> 32);
+
+    for (size_t j = key & t->mask; t->tab[j] != 0; j = (j + 1) & t->mask) {
+        const struct acl_rule *r = &t->a->rule[t->tab[j] - 1];
+        const struct acl_pool *p = &t->a->s;
+        if (t->tag[j] != tag || r->kind != in->kind ||
+            strcmp(acl_pool_str(p, r->path), in->path) != 0 ||
+            strcmp(acl_pool_str(p, r->subject), in->subject) != 0 ||
+            strcmp(acl_pool_str(p, r->method), in->method) != 0 ||
+            strcmp(acl_pool_str(p, r->policy), in->policy) != 0)
             continue;
-        if (n->allow != in->allow)
+        if (r->effect != in->allow)
             break; /* removed here, added with its new effect as unseen */
-        seen[tab[j] - 1] = 1;
+        t->seen[t->tab[j] - 1] = 1;
         return 0;
     }
     return diff_push(&d->del, &d->ndel, &d->delcap, in);
@@ -91,10 +114,8 @@ int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a
     const char *policy = acl_index_policy(x);
     struct engine_acl_layers l;
     struct diff d = {0};
-    struct acl_chg *set = NULL;
-    uint32_t *tab = NULL;
-    uint8_t *seen = NULL;
-    size_t n = 0, cap = 16, k = 0;
+    struct diff_set t = {a, NULL, NULL, NULL, NULL, 0};
+    size_t n = 0, cap = 16;
     int64_t pid = policy ? acl_pool_find(&a->s, policy, strlen(policy)) : -1;
     int r = -ENOMEM;
 
@@ -107,17 +128,23 @@ int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a
         n += policy == NULL || a->rule[i].policy == (uint64_t)pid;
     while (cap < n * 2)
         cap *= 2;
-    if ((set = malloc((n + 1) * sizeof(*set))) == NULL ||
-        (tab = calloc(cap, sizeof(*tab))) == NULL || (seen = calloc(n + 1, 1)) == NULL)
+    t.mask = cap - 1;
+    if ((t.idh = calloc(a->s.n + 1, sizeof(*t.idh))) == NULL ||
+        (t.tab = calloc(cap, sizeof(*t.tab))) == NULL ||
+        (t.tag = malloc(cap * sizeof(*t.tag))) == NULL ||
+        (t.seen = calloc(a->nrule + 1, 1)) == NULL)
         goto done;
     for (size_t i = 0; i < a->nrule; i++) {
-        if (policy != NULL && a->rule[i].policy != (uint64_t)pid)
+        const struct acl_rule *ru = &a->rule[i];
+        if (policy != NULL && ru->policy != (uint64_t)pid)
             continue;
-        set[k] = diff_from_set(a, &a->rule[i]);
-        size_t j = diff_hash(&set[k]) & (cap - 1);
-        while (tab[j] != 0)
-            j = (j + 1) & (cap - 1);
-        tab[j] = (uint32_t)++k;
+        uint64_t key = diff_key(diff_id(&t, ru->policy), diff_id(&t, ru->path), ru->kind,
+                                diff_id(&t, ru->subject), diff_id(&t, ru->method));
+        size_t j = key & t.mask;
+        while (t.tab[j] != 0)
+            j = (j + 1) & t.mask;
+        t.tab[j] = (uint32_t)i + 1;
+        t.tag[j] = (uint32_t)(key >> 32);
     }
     r = 0;
     for (uint32_t i = 0, dd = 0; r == 0 && i < l.base->rule_count; i++) {
@@ -126,15 +153,17 @@ int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a
             continue;
         }
         struct acl_chg in = diff_from_blob(l.base, i);
-        r = diff_one(&d, &in, set, tab, cap - 1, seen);
+        r = diff_one(&d, &in, &t);
     }
     for (uint32_t i = 0; r == 0 && l.over != NULL && i < l.over->rule_count; i++) {
         struct acl_chg in = diff_from_blob(l.over, i);
-        r = diff_one(&d, &in, set, tab, cap - 1, seen);
+        r = diff_one(&d, &in, &t);
     }
-    for (size_t i = 0; r == 0 && i < n; i++)
-        if (!seen[i])
-            r = diff_push(&d.add, &d.nadd, &d.addcap, &set[i]);
+    for (size_t i = 0; r == 0 && i < a->nrule; i++)
+        if (!t.seen[i] && (policy == NULL || a->rule[i].policy == (uint64_t)pid)) {
+            struct acl_chg c = diff_from_set(a, &a->rule[i]);
+            r = diff_push(&d.add, &d.nadd, &d.addcap, &c);
+        }
     if (r < 0)
         goto done;
     if (d.nadd == 0 && d.ndel == 0)
@@ -144,9 +173,10 @@ int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a
     else
         r = acl_index_change(x, d.del, d.ndel, d.add, d.nadd, version);
 done:
-    free(set);
-    free(tab);
-    free(seen);
+    free(t.idh);
+    free(t.tab);
+    free(t.tag);
+    free(t.seen);
     free(d.add);
     free(d.del);
     return r;
