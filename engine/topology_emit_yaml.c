@@ -466,7 +466,7 @@ int topo_emit_tosca(FILE *f, const struct topo_emit *e)
     topo_tosca_rel_types(f, t);
     topo_tosca_types(f, e);
     if (e->x->nplans == 0)
-        return 0; /* a file of types alone: no topology_template (node_templates needs one) */
+        return 0; /* no node: the topology_template written holds only nodes and groups */
     fputs("topology_template:\n  node_templates:\n", f);
     for (size_t i = 0; i < e->x->nplans; i++) {
         const struct engine_topology_plan *p = &e->x->plans[i];

@@ -414,17 +414,18 @@ int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
         bad = r;
     if (bad == -ENOMEM || ld->oom)
         return -ENOMEM;
-    if ((nt = topo_ld_get(ld, tt, "node_templates")) == NULL)
-        return topo_ld_err(ld, tt, "topology_template: expected node_templates");
-    if (topo_ld_map(ld, nt, "node_templates", NULL) < 0)
-        return -EINVAL;
-    if (nt->data.mapping.pairs.top == nt->data.mapping.pairs.start)
-        return topo_ld_err(ld, nt, "node_templates: expected at least one node");
-    for (yaml_node_pair_t *p = nt->data.mapping.pairs.start; p < nt->data.mapping.pairs.top; p++) {
-        if ((r = topo_load_node(ld, topo_ld_node(ld, p->key), topo_ld_node(ld, p->value))) ==
-            -ENOMEM)
-            return r;
-        bad |= r;
+    /* node_templates is optional (3.9.1): a template of inputs, outputs or a substitution
+     * mapping alone has no node, like a file of definitions. */
+    if ((nt = topo_ld_get(ld, tt, "node_templates")) != NULL && !topo_ld_empty(nt)) {
+        if (topo_ld_map(ld, nt, "node_templates", NULL) < 0)
+            return -EINVAL;
+        for (yaml_node_pair_t *p = nt->data.mapping.pairs.start; p < nt->data.mapping.pairs.top;
+             p++) {
+            if ((r = topo_load_node(ld, topo_ld_node(ld, p->key), topo_ld_node(ld, p->value))) ==
+                -ENOMEM)
+                return r;
+            bad |= r;
+        }
     }
     /* Every later lookup of a node by name (requirements, groups, state) uses the index. */
     if (engine_name_index_build(&ld->t->node_index, ld->t->nodes, ld->t->nnodes,

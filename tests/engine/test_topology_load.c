@@ -223,8 +223,6 @@ static void test_topology_load_errors(void **state)
                       "        s: {multi_level_security: {hot_security_level: f}}\n",
                  "t.yaml:9:35: error: node a: property s: expected a default_security_level "
                  "(the level every node starts at)");
-    expect_error(HEAD "topology_template:\n  node_templates: {}\n",
-                 "t.yaml:3:19: error: node_templates: expected at least one node");
     expect_error(HEAD "bogus: 1\n",
                  "t.yaml:2:1: error: topology: unknown key 'bogus'; expected " TOP_KEYS);
 }
@@ -500,6 +498,35 @@ static void test_topology_load_tosca13(void **state)
     free(e);
 }
 
+/* node_templates is optional (TOSCA 1.3 3.9.1): a template of inputs and outputs alone, or with
+ * node_templates empty, has no node; its functions are still checked. */
+static void test_topology_load_no_nodes(void **state)
+{
+    static const char *const ok[] = {
+        HEAD "topology_template:\n  inputs: {p: {type: integer, default: 80}}\n"
+             "  outputs: {o: {value: {get_input: p}}}\n",
+        HEAD "topology_template:\n  node_templates: {}\n",
+        HEAD "topology_template:\n  node_templates:\n  description: none\n",
+    };
+    struct engine_topology *t;
+    int rc;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char *e = load(ok[i], NULL, &t, &rc);
+        assert_string_equal(e, "");
+        assert_int_equal(rc, 0);
+        assert_int_equal(engine_topology_node_count(t), 0);
+        engine_topology_free(t);
+        free(e);
+    }
+    expect_error(HEAD "topology_template:\n  outputs: {o: {value: {get_input: q}}}\n",
+                 "t.yaml:3:36: error: output o: get_input: unknown input 'q'; expected one of "
+                 "topology_template's inputs");
+    expect_error(HEAD "topology_template:\n  node_templates: [a]\n",
+                 "t.yaml:3:19: error: node_templates: expected a mapping, found a sequence");
+}
+
 /* Intrinsic functions' references (TOSCA 1.3 4.1, 4.4 to 4.6): what resolves, what is kept for
  * the orchestrator, and the errors at the argument that is wrong. */
 static void test_topology_load_functions(void **state)
@@ -667,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_topology_load_tosca13),
         cmocka_unit_test(test_topology_load_functions),
         cmocka_unit_test(test_topology_load_evaluated),
+        cmocka_unit_test(test_topology_load_no_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
