@@ -105,7 +105,7 @@ static const char *topo_rtemplate_type(const struct engine_topology *t, const ch
 
 /* N's requirements. T given (D_TOSCA): a relationship that names a relationship template is
  * written as the template's type (D_TOSCA does not write the templates), one that names a
- * type is kept (topo_tosca_rel_types writes the topology's). */
+ * type is kept (topo_tosca_own_types writes the topology's). */
 static void topo_yaml_node_reqs(FILE *f, const struct engine_topology *t, const struct topo_node *n,
                                 int indent)
 {
@@ -238,37 +238,44 @@ static int topo_type_used(const struct engine_topology *t, size_t ti)
     return 0;
 }
 
-/* The topology's relationship types, by name and derivation (what a requirement names). */
-static void topo_tosca_rel_types(FILE *f, const struct engine_topology *t)
+/* The topology's own types of KIND under SECTION, by name and derivation (what a requirement
+ * or a capability definition names). Returns whether SECTION was opened. */
+static int topo_tosca_own_types(FILE *f, const struct engine_topology *t, int kind,
+                                const char *section, const char *root)
 {
     int any = 0;
     for (size_t i = 0; i < t->ntdefs; i++) {
         const struct topo_tdef *d = &t->tdefs[i];
-        if (d->kind != TOPO_K_RELATIONSHIP || d->builtin)
+        if (d->kind != kind || d->builtin)
             continue;
         if (!any++)
-            fputs("relationship_types:\n", f);
+            fprintf(f, "%s:\n", section);
         fprintf(f, "  %s:\n    derived_from: %s\n", d->name,
-                d->parent >= 0 ? t->tdefs[d->parent].name : "tosca.relationships.Root");
+                d->parent >= 0 ? t->tdefs[d->parent].name : root);
     }
+    return any;
 }
 
+/* The topology's capability types, and those the modules' capabilities name. */
 static void topo_tosca_capability_types(FILE *f, const struct engine_topology *t)
 {
     const char *seen[64];
     size_t n = 0;
+    int any = topo_tosca_own_types(f, t, TOPO_K_CAPABILITY, "capability_types",
+                                   "tosca.capabilities.Root");
 
     for (size_t m = 0; m < t->nmods; m++)
         for (size_t c = 0; c < t->mods[m].ncaps; c++) {
             const char *ty = t->mods[m].caps[c].type;
             size_t k;
-            if (strncmp(ty, "tosca.", 6) == 0)
+            if (strncmp(ty, "tosca.", 6) == 0 ||
+                topo_tdef_find_exact(t, TOPO_K_CAPABILITY, ty) >= 0)
                 continue;
             for (k = 0; k < n && strcmp(seen[k], ty) != 0; k++)
                 ;
             if (k < n || n == 64)
                 continue;
-            if (n++ == 0)
+            if (n++ == 0 && !any)
                 fputs("capability_types:\n", f);
             seen[k] = ty;
             fprintf(f, "  %s:\n    derived_from: tosca.capabilities.Root\n", ty);
@@ -314,7 +321,18 @@ static void topo_tosca_type_caps(FILE *f, const struct engine_topology *t,
 {
     const char *seen[TOPO_COMP_MAX * 4];
     size_t n = 0;
+    int td = topo_tdef_find_exact(t, TOPO_K_NODE, ty->name);
 
+    /* the type's own capability definitions, as written (a requirement may name them) */
+    for (size_t c = 0; td >= 0 && !t->tdefs[td].builtin && c < t->tdefs[td].ncaps; c++) {
+        const struct topo_cap *cap = &t->tdefs[td].caps[c];
+        if (cap->type == NULL || n == TOPO_COMP_MAX * 4)
+            continue;
+        if (n == 0)
+            fputs("    capabilities:\n", f);
+        seen[n++] = cap->name;
+        fprintf(f, "      %s:\n        type: %s\n", cap->name, cap->type);
+    }
     if (ty->nmods == 0 || (ty->parent >= 0 && t->types[ty->parent].nmods > 0 && ty->numods == 0))
         return;
     for (size_t i = 0; i < ty->nmods; i++) {
@@ -387,8 +405,7 @@ static void topo_tosca_type_reqs(FILE *f, const struct topo_emit *e, size_t ti)
             int ep;
             size_t k;
             const struct topo_reqdef *rd = td >= 0 ? topo_tdef_req(t, td, name) : NULL;
-            if (topo_tosca_normative_req(t, ty, name) ||
-                (rd != NULL && !topo_reqdef_own(t, td, rd)))
+            if (rd != NULL ? !topo_reqdef_own(t, td, rd) : topo_tosca_normative_req(t, ty, name))
                 continue;
             for (k = 0; k < n && strcmp(seen[k], name) != 0; k++)
                 ;
@@ -463,7 +480,8 @@ int topo_emit_tosca(FILE *f, const struct topo_emit *e)
             "seccomp-confined process)\"\n    file_ext: [hvt, spt]\n",
             TOPO_ARTIFACT_TYPE);
     topo_tosca_capability_types(f, t);
-    topo_tosca_rel_types(f, t);
+    topo_tosca_own_types(f, t, TOPO_K_RELATIONSHIP, "relationship_types",
+                         "tosca.relationships.Root");
     topo_tosca_types(f, e);
     if (e->x->nplans == 0)
         return 0; /* no node: the topology_template written holds only nodes and groups */

@@ -535,6 +535,9 @@ const struct topo_propdef *topo_tdef_prop(const struct engine_topology *t, int i
 const struct topo_cap *topo_tdef_cap(const struct engine_topology *t, int i, const char *name);
 const struct topo_cap *topo_tdef_iface(const struct engine_topology *t, int i, const char *name);
 const struct topo_reqdef *topo_tdef_req(const struct engine_topology *t, int i, const char *name);
+/* Whether node type I has a capability named CAP or of capability type CAP (or one derived from
+ * it): what a requirement definition's `capability` may name (TOSCA 1.3 3.7.3). */
+int topo_tdef_offers(const struct engine_topology *t, int i, const char *cap);
 /* Does interface type I have operation OP? */
 int topo_tdef_has_op(const struct engine_topology *t, int i, const char *op);
 

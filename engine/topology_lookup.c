@@ -140,6 +140,19 @@ const struct topo_reqdef *topo_tdef_req(const struct engine_topology *t, int i, 
     return NULL;
 }
 
+int topo_tdef_offers(const struct engine_topology *t, int i, const char *cap)
+{
+    for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++)
+        for (size_t k = 0; k < t->tdefs[j].ncaps; k++) {
+            const struct topo_cap *c = &t->tdefs[j].caps[k];
+            if (strcmp(c->name, cap) == 0 ||
+                (c->type != NULL &&
+                 topo_tdef_is_a(t, topo_tdef_find(t, TOPO_K_CAPABILITY, c->type), cap)))
+                return 1;
+        }
+    return 0;
+}
+
 int topo_tdef_has_op(const struct engine_topology *t, int i, const char *op)
 {
     for (int j = i, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++)

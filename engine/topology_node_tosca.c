@@ -341,6 +341,64 @@ int topo_nreq_long(struct topo_ld *ld, const char *node, const char *name, yaml_
     return 0;
 }
 
+/* Whether node N offers capability CAP (a name or a type): its TOSCA type's capabilities, and
+ * those its unikernel modules declare in their manifests (a web server's Endpoint). */
+static int topo_node_offers(const struct engine_topology *t, const struct topo_node *n,
+                            const char *cap)
+{
+    const struct topo_type *ty = &t->types[n->type];
+    int ci = topo_tdef_find(t, TOPO_K_CAPABILITY, cap);
+
+    if (topo_tdef_offers(t, n->tdef, cap))
+        return 1;
+    for (size_t i = 0; n->typed && i < ty->nmods; i++) {
+        const struct topo_module *m = &t->mods[ty->mods[i]];
+        for (size_t k = 0; k < m->ncaps; k++)
+            if (strcmp(m->caps[k].name, cap) == 0 || strcmp(m->caps[k].type, cap) == 0 ||
+                (ci >= 0 &&
+                 topo_tdef_is_a(t, topo_tdef_find(t, TOPO_K_CAPABILITY, m->caps[k].type), cap)))
+                return 1;
+    }
+    return 0;
+}
+
+/* A requirement's target against its definition: a node of the `node` type it names, offering
+ * the `capability` it names (TOSCA 1.3 3.7.3, 3.8.2). A node type in place of a node is held
+ * to `node` too; a target chosen by a filter is the orchestrator's. */
+static int topo_nreq_target_check(const struct engine_topology *t, const struct topo_node *n,
+                                  const struct topo_nreq *r, const struct topo_reqdef *rd,
+                                  struct engine_diag *d)
+{
+    const char *tname = r->node;
+    int ti;
+
+    if (r->node == NULL)
+        return 0;
+    if (r->abstract)
+        ti = topo_tdef_find(t, TOPO_K_NODE, r->node);
+    else if ((ti = t->nodes[r->target].tdef) >= 0)
+        tname = t->tdefs[ti].name;
+    if (ti < 0)
+        return 0;
+    if (rd->node != NULL && !topo_tdef_is_a(t, ti, rd->node))
+        return topo_diag_at(d, &r->pos,
+                            "node %s: requirement %s: %s%s%s is not a %s; its definition in %s "
+                            "names node type %s (TOSCA 3.7.3)",
+                            n->name, r->name, r->abstract ? "node type " : r->node,
+                            r->abstract ? "" : " of type ", tname, rd->node, t->tdefs[n->tdef].name,
+                            rd->node);
+    if (rd->capability != NULL &&
+        (r->abstract ? !topo_tdef_offers(t, ti, rd->capability)
+                     : !topo_node_offers(t, &t->nodes[r->target], rd->capability)))
+        return topo_diag_at(d, &r->pos,
+                            "node %s: requirement %s: %s%s%s has no capability %s; its "
+                            "definition in %s names capability %s (TOSCA 3.7.3)",
+                            n->name, r->name, r->abstract ? "node type " : r->node,
+                            r->abstract ? "" : " of type ", tname, rd->capability,
+                            t->tdefs[n->tdef].name, rd->capability);
+    return 0;
+}
+
 int topo_nodes_reqs_check(const struct engine_topology *t, struct engine_diag *d)
 {
     int bad = 0;
@@ -362,6 +420,8 @@ int topo_nodes_reqs_check(const struct engine_topology *t, struct engine_diag *d
                                    "its definition in %s allows at most %ld (occurrences)",
                                    n->name, rd->name, rd->occ_max, rd->occ_max == 1 ? "" : "s",
                                    t->tdefs[n->tdef].name, rd->occ_max);
+            if (topo_nreq_target_check(t, n, &n->reqs[k], rd, d) < 0)
+                bad = -EINVAL;
         }
     }
     return bad;

@@ -539,7 +539,7 @@ static void test_topology_load_functions(void **state)
     "  node_templates:\n"                                                                          \
     "    server: {type: Compute}\n"                                                                \
     "    web: {type: WebServer, requirements: [host: server]}\n"                                   \
-    "    free: {type: SoftwareComponent, requirements: [{host: {node: tosca.nodes.Compute}}]}\n"   \
+    "    free: {type: WebServer, requirements: [{host: {node: tosca.nodes.Compute}}]}\n"           \
     "    app:\n"                                                                                   \
     "      type: WebApplication\n"                                                                 \
     "      properties: {context_root: /}\n"                                                        \
@@ -598,9 +598,9 @@ static void test_topology_load_functions(void **state)
     snprintf(text, sizeof(text),
              FN_HEAD "              v: {get_attribute: [server, state]}\n"
                      "    other:\n"
-                     "      type: SoftwareComponent\n"
+                     "      type: WebApplication\n"
                      "      requirements: [host: free]\n"
-                     "      properties: {component_version: {get_property: "
+                     "      properties: {context_root: {get_property: "
                      "[HOST, x]}}\n");
     free(load(text, NULL, NULL, &rc));
     assert_int_equal(rc, 0);
