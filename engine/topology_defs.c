@@ -54,15 +54,28 @@ const char *topo_kind_section(int kind)
 
 /* ---- reading a definition ---- */
 
-static int topo_ld_names(struct topo_ld *ld, const yaml_node_t *n, const char *what)
+/* A list of names; kept in *V (when V) once all are names. */
+static int topo_ld_names(struct topo_ld *ld, const yaml_node_t *n, const char *what, char ***v,
+                         size_t *nv)
 {
+    size_t max;
     int bad = 0;
+
     if (topo_ld_seq(ld, n, what) < 0)
         return -EINVAL;
     for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
         if (topo_ld_name(ld, topo_ld_node(ld, *i), what) == NULL)
             bad = -EINVAL;
-    return bad;
+    if (bad || v == NULL ||
+        (max = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start)) == 0)
+        return bad;
+    if ((*v = calloc(max, sizeof(**v))) == NULL)
+        return ld->oom = 1, -ENOMEM;
+    for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+        if (((*v)[(*nv)++] =
+                 topo_ld_strdup(ld, (const char *)topo_ld_node(ld, *i)->data.scalar.value)) == NULL)
+            return -ENOMEM;
+    return 0;
 }
 
 /* NAME: TYPE or NAME: {type: TYPE, ...} into *V; KEYS are the long form's keys. */
@@ -70,7 +83,7 @@ static int topo_ld_named_types(struct topo_ld *ld, const yaml_node_t *n, const c
                                const char *const *keys, int type_required, struct topo_cap **v,
                                size_t *nv)
 {
-    int bad = 0;
+    int bad = 0, r;
 
     if (topo_ld_map(ld, n, what, NULL) < 0)
         return -EINVAL;
@@ -104,6 +117,13 @@ static int topo_ld_named_types(struct topo_ld *ld, const yaml_node_t *n, const c
         if ((c->name = topo_ld_strdup(ld, name)) == NULL ||
             (s != NULL && (c->type = topo_ld_strdup(ld, s)) == NULL))
             return -ENOMEM;
+        if (x->type == YAML_MAPPING_NODE &&
+            (ty = topo_ld_get(ld, x, "valid_source_types")) != NULL &&
+            (r = topo_ld_names(ld, ty, "valid_source_types", &c->vst, &c->nvst)) < 0) {
+            if (r == -ENOMEM)
+                return r;
+            bad = r;
+        }
     }
     return bad;
 }
@@ -305,8 +325,11 @@ static int topo_tdef_body(struct topo_ld *ld, int kind, const char *name, yaml_n
     for (size_t i = 0; i < 4; i++) {
         static const char *const lists[] = {"valid_source_types", "valid_target_types", "members",
                                             "targets"};
-        if ((x = topo_ld_get(ld, v, lists[i])) != NULL)
-            bad |= topo_ld_names(ld, x, lists[i]);
+        if ((x = topo_ld_get(ld, v, lists[i])) == NULL)
+            continue;
+        if ((r = topo_ld_names(ld, x, lists[i], i == 0 ? &d->vst : NULL, &d->nvst)) == -ENOMEM)
+            return r;
+        bad |= r;
     }
     if ((x = topo_ld_get(ld, v, "constraints")) != NULL &&
         (r = topo_ld_constraints(ld, x, d->derived_from, name, &d->cons, &d->ncons)) < 0)

@@ -217,6 +217,8 @@ int topo_emit_unitosca(FILE *f, const struct topo_emit *e)
 /* ---- tosca.yaml: native TOSCA (eq. 5's D_TOSCA) ---- */
 
 #define TOPO_ARTIFACT_TYPE "unisec.artifacts.Deployment.Image.Unikernel"
+/* The capability a host offers placed unikernels of any type in D_TOSCA (TOPOLOGY.md 1.10). */
+#define TOPO_UNIKERNEL_HOST "unisec.capabilities.UnikernelHost"
 
 /* The name D_TOSCA gives type TY: its own, or unisec.nodes.X for a normative tosca.nodes.X. */
 static void topo_tosca_type_name(const struct topo_type *ty, char *buf, size_t size)
@@ -256,13 +258,28 @@ static int topo_tosca_own_types(FILE *f, const struct engine_topology *t, int ki
     return any;
 }
 
-/* The topology's capability types, and those the modules' capabilities name. */
+/* Does some unikernel node name a host (section 1.10)? */
+static int topo_tosca_placed(const struct engine_topology *t)
+{
+    for (size_t i = 0; i < t->nnodes; i++)
+        if (t->nodes[i].pub.host != NULL)
+            return 1;
+    return 0;
+}
+
+/* The topology's capability types, those the modules' capabilities name, and in a placed
+ * topology the capability a host offers unikernels of any type (Compute's `host` admits only
+ * software components: TOSCA 5.9). */
 static void topo_tosca_capability_types(FILE *f, const struct engine_topology *t)
 {
     const char *seen[64];
     size_t n = 0;
     int any = topo_tosca_own_types(f, t, TOPO_K_CAPABILITY, "capability_types",
                                    "tosca.capabilities.Root");
+
+    if (topo_tosca_placed(t) && topo_tdef_find_exact(t, TOPO_K_CAPABILITY, TOPO_UNIKERNEL_HOST) < 0)
+        fprintf(f, "%s  %s:\n    derived_from: tosca.capabilities.Container\n",
+                any++ ? "" : "capability_types:\n", TOPO_UNIKERNEL_HOST);
 
     for (size_t m = 0; m < t->nmods; m++)
         for (size_t c = 0; c < t->mods[m].ncaps; c++) {
@@ -323,6 +340,13 @@ static void topo_tosca_type_caps(FILE *f, const struct engine_topology *t,
     size_t n = 0;
     int td = topo_tdef_find_exact(t, TOPO_K_NODE, ty->name);
 
+    /* a host type (the first Compute of its line) offers placed unikernels their own capability */
+    if (topo_type_is_a(t, ty, "tosca.nodes.Compute") && topo_tosca_placed(t) &&
+        (ty->parent < 0 || !topo_type_is_a(t, &t->types[ty->parent], "tosca.nodes.Compute"))) {
+        fprintf(f, "    capabilities:\n      unikernel_host:\n        type: %s\n",
+                TOPO_UNIKERNEL_HOST);
+        seen[n++] = "unikernel_host";
+    }
     /* the type's own capability definitions, as written (a requirement may name them) */
     for (size_t c = 0; td >= 0 && !t->tdefs[td].builtin && c < t->tdefs[td].ncaps; c++) {
         const struct topo_cap *cap = &t->tdefs[td].caps[c];
@@ -426,10 +450,11 @@ static void topo_tosca_type_reqs(FILE *f, const struct topo_emit *e, size_t ti)
             }
             ep = topo_tosca_req_endpoint(t, e->x, ti, name);
             if (strcmp(name, "host") == 0 && t->nodes[i].pub.host != NULL) /* placement */
-                fputs("      - host:\n          capability: tosca.capabilities.Compute\n"
-                      "          node: tosca.nodes.Compute\n"
-                      "          relationship: tosca.relationships.HostedOn\n",
-                      f);
+                fprintf(f,
+                        "      - host:\n          capability: %s\n"
+                        "          node: tosca.nodes.Compute\n"
+                        "          relationship: tosca.relationships.HostedOn\n",
+                        TOPO_UNIKERNEL_HOST);
             else
                 fprintf(f,
                         "      - %s:\n          capability: %s\n          relationship: %s\n"

@@ -84,6 +84,8 @@ struct topo_propdef {
 
 struct topo_cap {
     char *name, *type;
+    char **vst; /* a capability definition's valid_source_types (node types), or NULL */
+    size_t nvst;
     struct topo_pos pos;
 };
 
@@ -249,6 +251,8 @@ struct topo_tdef {
     size_t ncons;
     char **arts; /* a node type's artifacts' names */
     size_t narts;
+    char **vst; /* a capability type's valid_source_types */
+    size_t nvst;
     struct topo_pos pos, dpos; /* the name; derived_from */
     int resolving, resolved;
     int borrowed; /* a normative type: its strings and arrays are the shared model's */

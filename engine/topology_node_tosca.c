@@ -341,16 +341,13 @@ int topo_nreq_long(struct topo_ld *ld, const char *node, const char *name, yaml_
     return 0;
 }
 
-/* Whether node N offers capability CAP (a name or a type): its TOSCA type's capabilities, and
- * those its unikernel modules declare in their manifests (a web server's Endpoint). */
-static int topo_node_offers(const struct engine_topology *t, const struct topo_node *n,
-                            const char *cap)
+/* Whether one of node N's unikernel modules declares capability CAP (a name or a type). */
+static int topo_node_offers_module(const struct engine_topology *t, const struct topo_node *n,
+                                   const char *cap)
 {
     const struct topo_type *ty = &t->types[n->type];
     int ci = topo_tdef_find(t, TOPO_K_CAPABILITY, cap);
 
-    if (topo_tdef_offers(t, n->tdef, cap))
-        return 1;
     for (size_t i = 0; n->typed && i < ty->nmods; i++) {
         const struct topo_module *m = &t->mods[ty->mods[i]];
         for (size_t k = 0; k < m->ncaps; k++)
@@ -362,6 +359,65 @@ static int topo_node_offers(const struct engine_topology *t, const struct topo_n
     return 0;
 }
 
+/* Whether node N offers capability CAP (a name or a type): its TOSCA type's capabilities, and
+ * those its unikernel modules declare in their manifests (a web server's Endpoint). */
+static int topo_node_offers(const struct engine_topology *t, const struct topo_node *n,
+                            const char *cap)
+{
+    return topo_tdef_offers(t, n->tdef, cap) || topo_node_offers_module(t, n, cap);
+}
+
+/* The node types capability definition C admits as sources: its valid_source_types, else its
+ * capability type's (nearest along derived_from); *N 0: any (3.7.2, 3.7.7). */
+static char *const *topo_cap_vst(const struct engine_topology *t, const struct topo_cap *c,
+                                 size_t *n)
+{
+    char *const *v = c->vst;
+
+    *n = c->nvst;
+    for (int j = topo_tdef_find(t, TOPO_K_CAPABILITY, c->type), hops = 0;
+         *n == 0 && j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++) {
+        v = t->tdefs[j].vst;
+        *n = t->tdefs[j].nvst;
+    }
+    return v;
+}
+
+static int topo_cap_admits(const struct engine_topology *t, const struct topo_cap *c, int src)
+{
+    size_t n;
+    char *const *v = topo_cap_vst(t, c, &n);
+
+    for (size_t i = 0; i < n; i++)
+        if (topo_tdef_is_a(t, src, v[i]))
+            return 1;
+    return n == 0;
+}
+
+/* The first capability of node type TI that matches CAP (name or type) but does not admit source
+ * type SRC, when none that matches admits it; else NULL. */
+static const struct topo_cap *topo_tdef_refuses(const struct engine_topology *t, int ti,
+                                                const char *cap, int src)
+{
+    const struct topo_cap *first = NULL;
+    int ci = topo_tdef_find(t, TOPO_K_CAPABILITY, cap);
+
+    for (int j = ti, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++)
+        for (size_t k = 0; k < t->tdefs[j].ncaps; k++) {
+            const struct topo_cap *c = &t->tdefs[j].caps[k];
+            if (c->type == NULL || topo_tdef_cap(t, ti, c->name) != c ||
+                (strcmp(c->name, cap) != 0 &&
+                 (ci < 0 ||
+                  !topo_tdef_is_a(t, topo_tdef_find(t, TOPO_K_CAPABILITY, c->type), cap))))
+                continue; /* redefined below, or no match */
+            if (topo_cap_admits(t, c, src))
+                return NULL;
+            if (first == NULL)
+                first = c;
+        }
+    return first;
+}
+
 /* A requirement's target against its definition: a node of the `node` type it names, offering
  * the `capability` it names (TOSCA 1.3 3.7.3, 3.8.2). A node type in place of a node is held
  * to `node` too; a target chosen by a filter is the orchestrator's. */
@@ -370,6 +426,7 @@ static int topo_nreq_target_check(const struct engine_topology *t, const struct 
                                   struct engine_diag *d)
 {
     const char *tname = r->node;
+    const struct topo_cap *c;
     int ti;
 
     if (r->node == NULL)
@@ -396,6 +453,16 @@ static int topo_nreq_target_check(const struct engine_topology *t, const struct 
                             n->name, r->name, r->abstract ? "node type " : r->node,
                             r->abstract ? "" : " of type ", tname, rd->capability,
                             t->tdefs[n->tdef].name, rd->capability);
+    if (rd->capability != NULL && (c = topo_tdef_refuses(t, ti, rd->capability, n->tdef)) != NULL &&
+        (r->abstract || !topo_node_offers_module(t, &t->nodes[r->target], rd->capability))) {
+        size_t nv;
+        char *const *v = topo_cap_vst(t, c, &nv);
+        return topo_diag_at(d, &r->pos,
+                            "node %s: requirement %s: capability %s (%s) of %s admits only %s%s "
+                            "as its source (valid_source_types), not %s (TOSCA 3.7.2)",
+                            n->name, r->name, c->name, c->type, tname, v[0], nv > 1 ? ", ..." : "",
+                            t->tdefs[n->tdef].name);
+    }
     return 0;
 }
 

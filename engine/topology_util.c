@@ -82,19 +82,20 @@ void topo_propdefs_free(struct topo_propdef *v, size_t n)
     free(v);
 }
 
+static void topo_strs_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 static void topo_caps_free(struct topo_cap *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(v[i].name);
         free(v[i].type);
+        topo_strs_free(v[i].vst, v[i].nvst);
     }
-    free(v);
-}
-
-static void topo_strs_free(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
     free(v);
 }
 
@@ -117,6 +118,7 @@ static void topo_tdef_free(struct topo_tdef *d)
     free(d->reqs);
     topo_strs_free(d->ops, d->nops);
     topo_strs_free(d->arts, d->narts);
+    topo_strs_free(d->vst, d->nvst);
     topo_cons_free(d->cons, d->ncons);
 }
 

@@ -234,6 +234,9 @@ static void test_topology_alloc_invalid(void **state)
     sweep("tests/golden/topology/tosca13-functions/input.yaml", 0);
     sweep("tests/golden/topology/tosca13-substitution/input.yaml", 0);
     sweep("tests/golden/topology/version-keys/input.yaml", 0);
+    /* a requirement's target against its definition; valid_source_types kept and checked */
+    sweep("tests/golden/topology/tosca13-valid-source-types/input.yaml", 0);
+    sweep("tests/golden/topology/tosca13-no-node-templates/input.yaml", 0);
 }
 
 int main(void)
