@@ -72,7 +72,9 @@ int engine_cmd_read(const struct engine_cmd *c, const char *path, size_t max, ch
 
 /*
  * Loads the topology PATH as engine_topology_load_file() does, or from standard input when
- * PATH is "-" (named <stdin> in messages; imports resolve from the working directory).
+ * PATH is "-" (named <stdin> in messages; imports resolve from the working directory); a
+ * CSAR archive (engine_csar_is_archive(), or standard input that starts as a zip file) as
+ * engine_topology_load_csar() does.
  * In cmd_topology.c: the tender, which links only this file's parser, does not call it.
  */
 struct engine_topology;

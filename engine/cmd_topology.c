@@ -92,11 +92,21 @@ int engine_cmd_topology_load(const struct engine_cmd *c, struct engine_topology 
     size_t len = 0;
     int r;
 
-    if (strcmp(path, "-") != 0)
+    struct engine_csar *csar = NULL;
+
+    if (strcmp(path, "-") != 0 && !engine_csar_is_archive(path))
         return engine_topology_load_file(t, path, d);
-    if ((r = engine_cmd_read(c, path, ENGINE_CMD_STDIN_MAX, &buf, &len)) < 0)
+    if (strcmp(path, "-") != 0)
+        r = engine_csar_open(&csar, path, d);
+    else if ((r = engine_cmd_read(c, path, ENGINE_CMD_STDIN_MAX, &buf, &len)) < 0)
         return r;
-    r = engine_topology_load_buffer(t, buf, len, ENGINE_CMD_STDIN_NAME, ".", d);
+    else if (engine_csar_is_zip(buf, len))
+        r = engine_csar_open_buffer(&csar, buf, len, ENGINE_CMD_STDIN_NAME, d);
+    else
+        r = engine_topology_load_buffer(t, buf, len, ENGINE_CMD_STDIN_NAME, ".", d);
+    if (r == 0 && csar != NULL)
+        r = engine_topology_load_csar(t, csar, d);
+    engine_csar_free(csar);
     free(buf);
     return r;
 }

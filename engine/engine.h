@@ -9,6 +9,7 @@
  *   grow.h        the one growth rule of arrays (doubling)
  *   name_index.h  an array's positions sorted by name, searched in O(log n)
  *   share.h       where the guest sources and the module catalogue are (installed or not)
+ *   csar.h        a CSAR archive (zip) checked and read, for the topology reader
  *   topology.h    the SecTOSCA topology, its run-time state, the interpreters and the
  *                 artifacts they derive (engine/TOPOLOGY.md)
  *   acl.h         the ACL language: policy files, the compiled blob, credentials (engine/ACL.md)
@@ -44,6 +45,7 @@
 
 #include "acl.h"
 #include "cmd.h"
+#include "csar.h"
 #include "diag.h"
 #include "grow.h"
 #include "name_index.h"

@@ -82,6 +82,17 @@ int engine_topology_load_file(struct engine_topology **out, const char *path,
 int engine_topology_load_buffer(struct engine_topology **out, const char *buf, size_t len,
                                 const char *name, const char *base_dir, struct engine_diag *diag);
 
+struct engine_csar;
+
+/*
+ * The same from the CSAR archive C (csar.h): its entry definitions, imports resolved inside
+ * the archive (one that leaves it is refused), every artifact file and operation
+ * implementation a node template names required to be in it, and an archive without
+ * TOSCA-Metadata refused for version 1.0. Messages name files "ARCHIVE/ENTRY".
+ */
+int engine_topology_load_csar(struct engine_topology **out, struct engine_csar *c,
+                              struct engine_diag *diag);
+
 void engine_topology_free(struct engine_topology *t);
 
 /* "tosca_simple_yaml_1_0", "_1_2" or "_1_3", as the topology declares it. */

@@ -481,6 +481,47 @@ int topo_ld_propdef(struct topo_ld *ld, const char *name, const yaml_node_t *n, 
 /* The type named by S, or -1. */
 int topo_type_parse(const char *s);
 
+/* ---- one file of a topology being loaded (topology_load.c), perhaps out of a CSAR
+ * archive (topology_csar.c) ---- */
+
+#define TOPO_IMPORT_DEPTH 8
+
+struct engine_csar;
+
+struct topo_file {
+    const char *dir;  /* imports resolve here; NULL refuses imports */
+    const char *name; /* as it appears in messages */
+    int depth;        /* 0 for the topology file itself */
+    char ***seen;     /* real paths (in an archive: entries) of the files loaded so far */
+    size_t *nseen;
+    /* A file out of a CSAR archive (topology_csar.c, which the loader calls back through
+     * these): the archive, this file's entry, how an import is resolved and read, and how a
+     * file's document is loaded. NULL for a file on disk or in memory. */
+    struct engine_csar *csar;
+    const char *entry;
+    int (*import)(struct topo_ld *ld, const struct topo_file *f, const yaml_node_t *fv,
+                  const char *rel);
+    int (*doc)(struct topo_ld *ld, void *arg);
+};
+
+/* Loads the topology from BUF[0..LEN) named NAME, imports resolving in DIR (REAL: the file's
+ * real path, or NULL); from an archive when ARCHIVE is not NULL (its csar, entry, import and
+ * doc are used). engine_topology_load_buffer()'s contract. */
+int topo_load_root(struct engine_topology **out, const char *buf, size_t len, const char *name,
+                   const char *dir, const char *real, const struct topo_file *archive,
+                   struct engine_diag *d);
+
+/* Loads the document of the imported file SUB (a copy of its importer's topo_file with its own
+ * name, and dir or entry), one level deeper, from BUF[0..LEN). */
+int topo_load_import(struct topo_ld *ld, struct topo_file *sub, const char *buf, size_t len);
+
+/* Whether the file KEY (a real path, or an entry) was loaded already: 1; else records it and
+ * returns 0 (-ENOMEM). */
+int topo_file_seen(const struct topo_file *f, const char *key);
+
+/* The document of the file ARG (a struct topo_file) into the model. */
+int topo_load_file_doc(struct topo_ld *ld, void *arg);
+
 /* Reads PATH (at most ENGINE_TOPOLOGY_FILE_MAX bytes) into a new NUL-terminated buffer; errors
  * name the file NAME. */
 int topo_read_file(const char *path, const char *name, char **buf, size_t *len,

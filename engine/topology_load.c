@@ -10,20 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define TOPO_IMPORT_DEPTH 8
-
 static const char *const topo_versions[] = {"tosca_simple_yaml_1_0", "tosca_simple_yaml_1_2",
                                             "tosca_simple_yaml_1_3", NULL};
-
-/* ---- the file being loaded ---- */
-
-struct topo_file {
-    const char *dir;  /* imports resolve here; NULL refuses imports */
-    const char *name; /* as it appears in messages */
-    int depth;        /* 0 for the topology file itself */
-    char ***seen;     /* real paths of the files loaded so far */
-    size_t *nseen;
-};
 
 static int topo_load_definitions(struct topo_ld *ld, yaml_node_t *root);
 int topo_load_template(struct topo_ld *ld, yaml_node_t *tt); /* topology_template.c */
@@ -109,7 +97,7 @@ static int topo_load_version(struct topo_ld *ld, yaml_node_t *root, int main)
     return 0; /* an import may use another version of the Simple Profile */
 }
 
-static int topo_load_file_doc(struct topo_ld *ld, void *arg)
+int topo_load_file_doc(struct topo_ld *ld, void *arg)
 {
     const struct topo_file *f = arg;
     yaml_node_t *root = yaml_document_get_root_node(ld->doc), *v;
@@ -237,6 +225,8 @@ static int topo_import_one(struct topo_ld *ld, const struct topo_file *f, yaml_n
     if (f->depth + 1 >= TOPO_IMPORT_DEPTH)
         return topo_ld_err(ld, fv, "import '%.64s': imports nested more than %d deep", rel,
                            TOPO_IMPORT_DEPTH);
+    if (f->import != NULL)
+        return f->import(ld, f, fv, rel);
     if (asprintf(&path, "%s/%s", rel[0] == '/' ? "" : f->dir, rel) < 0 ||
         asprintf(&name, "%s%s%s", rel[0] == '/' || strcmp(f->dir, ".") == 0 ? "" : f->dir,
                  rel[0] == '/' || strcmp(f->dir, ".") == 0 ? "" : "/", rel) < 0) {
@@ -255,17 +245,9 @@ static int topo_import_one(struct topo_ld *ld, const struct topo_file *f, yaml_n
             goto cleanup;
         }
     }
-    r = 0;
-    for (size_t i = 0; i < *f->nseen; i++)
-        if (strcmp((*f->seen)[i], real) == 0)
-            goto cleanup; /* already loaded (a diamond or a cycle): its definitions are in */
-    {
-        char **slot = topo_push(f->seen, *f->nseen, sizeof(*slot));
-        if (slot == NULL || (*slot = strdup(real)) == NULL) {
-            r = -ENOMEM;
-            goto cleanup;
-        }
-        (*f->nseen)++;
+    if ((r = topo_file_seen(f, real)) != 0) { /* a diamond or a cycle: read once */
+        r = r > 0 ? 0 : r;
+        goto cleanup;
     }
     if ((r = topo_read_file(path, name, &buf, &len, ld->d)) < 0) {
         ld->errors++;
@@ -278,11 +260,8 @@ static int topo_import_one(struct topo_ld *ld, const struct topo_file *f, yaml_n
     }
     sub.dir = dir;
     sub.name = name;
-    sub.depth = f->depth + 1;
-    r = topo_with_document(ld->t, name, buf, len, ld->d, topo_load_file_doc, &sub);
+    r = topo_load_import(ld, &sub, buf, len);
     free(dir);
-    if (r == -EINVAL)
-        ld->errors++;
 cleanup:
     if (r == -ENOMEM)
         ld->oom = 1;
@@ -290,6 +269,32 @@ cleanup:
     free(path);
     free(name);
     return r;
+}
+
+int topo_load_import(struct topo_ld *ld, struct topo_file *sub, const char *buf, size_t len)
+{
+    int r;
+
+    sub->depth++;
+    r = topo_with_document(ld->t, sub->name, buf, len, ld->d,
+                           sub->doc ? sub->doc : topo_load_file_doc, sub);
+    if (r == -EINVAL)
+        ld->errors++;
+    return r;
+}
+
+int topo_file_seen(const struct topo_file *f, const char *key)
+{
+    char **slot;
+
+    for (size_t i = 0; i < *f->nseen; i++)
+        if (strcmp((*f->seen)[i], key) == 0)
+            return 1; /* its definitions are in already */
+    if ((slot = topo_push(f->seen, *f->nseen, sizeof(*slot))) == NULL ||
+        (*slot = strdup(key)) == NULL)
+        return -ENOMEM;
+    (*f->nseen)++;
+    return 0;
 }
 
 static int topo_load_imports(struct topo_ld *ld, const struct topo_file *f, yaml_node_t *imps)
@@ -627,18 +632,25 @@ static int topo_load_definitions(struct topo_ld *ld, yaml_node_t *root)
 
 /* ---- entry points ---- */
 
-static int topo_load(struct engine_topology **out, const char *buf, size_t len, const char *name,
-                     const char *dir, const char *real, struct engine_diag *d)
+int topo_load_root(struct engine_topology **out, const char *buf, size_t len, const char *name,
+                   const char *dir, const char *real, const struct topo_file *archive,
+                   struct engine_diag *d)
 {
     struct engine_topology *t = calloc(1, sizeof(*t));
     struct engine_diag local;
     char **seen = NULL;
     size_t nseen = 0;
-    struct topo_file f = {dir, name, 0, &seen, &nseen};
+    struct topo_file f = {.dir = dir, .name = name, .seen = &seen, .nseen = &nseen};
     int r;
 
     *out = NULL;
     engine_diag_init(&local);
+    if (archive != NULL) {
+        f.csar = archive->csar;
+        f.entry = archive->entry;
+        f.import = archive->import;
+        f.doc = archive->doc;
+    }
     if (t == NULL)
         return -ENOMEM;
     if (real != NULL) {
@@ -654,7 +666,7 @@ static int topo_load(struct engine_topology **out, const char *buf, size_t len, 
     if (r == 0)
         r = topo_normative_load(t, &local);
     if (r == 0)
-        r = topo_with_document(t, name, buf, len, &local, topo_load_file_doc, &f);
+        r = topo_with_document(t, name, buf, len, &local, f.doc ? f.doc : topo_load_file_doc, &f);
     if (r == 0 && local.n > 0)
         r = -EINVAL;
     for (size_t i = 0; i < nseen; i++)
@@ -678,7 +690,7 @@ static int topo_load(struct engine_topology **out, const char *buf, size_t len, 
 int engine_topology_load_buffer(struct engine_topology **out, const char *buf, size_t len,
                                 const char *name, const char *base_dir, struct engine_diag *d)
 {
-    return topo_load(out, buf, len, name, base_dir, NULL, d);
+    return topo_load_root(out, buf, len, name, base_dir, NULL, NULL, d);
 }
 
 int engine_topology_load_file(struct engine_topology **out, const char *path, struct engine_diag *d)
@@ -701,7 +713,7 @@ int engine_topology_load_file(struct engine_topology **out, const char *path, st
         free(buf);
         return -ENOMEM;
     }
-    r = topo_load(out, buf, len, path, dir, realpath(path, real) ? real : NULL, d);
+    r = topo_load_root(out, buf, len, path, dir, realpath(path, real) ? real : NULL, NULL, d);
     free(dir);
     free(buf);
     return r;

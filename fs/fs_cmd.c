@@ -34,6 +34,48 @@ static void fs_files_free(struct fs_text file[FS_FILE_N])
 
 /* ---- init ---- */
 
+/* The topology of --from: a file as it is, or a CSAR archive (a path that engine_csar.h
+ * takes for one, or standard input that starts as a zip file) checked as `unisec check`
+ * checks it, messages naming its files, then merged into the one file a store holds. */
+static int fs_read_topology(struct fs_text *t, const char *from, const struct engine_cmd *c,
+                            struct engine_diag *d)
+{
+    struct engine_csar *csar = NULL;
+    struct engine_topology *topo = NULL;
+    char *flat = NULL;
+    size_t len = 0;
+    int r;
+
+    if (strcmp(from, "-") == 0 || !engine_csar_is_archive(from)) {
+        if ((r = fs_read_file(t, from, FS_TOPOLOGY_MAX, c)) < 0)
+            return r;
+        if (!engine_csar_is_zip(t->data, t->len))
+            return 0;
+        r = engine_csar_open_buffer(&csar, t->data, t->len, ENGINE_CMD_STDIN_NAME, d);
+    } else {
+        r = engine_csar_open(&csar, from, d);
+    }
+    if (r == 0)
+        r = engine_topology_load_csar(&topo, csar, d);
+    if (r == 0)
+        r = engine_csar_flatten(csar, &flat, &len, d);
+    if (r == 0 && len > FS_TOPOLOGY_MAX)
+        r = engine_diag_add(d, engine_csar_name(csar), 0, 0,
+                            "its template with its imports makes %zu bytes; a store's topology "
+                            "holds at most %u",
+                            len, FS_TOPOLOGY_MAX);
+    engine_topology_free(topo);
+    engine_csar_free(csar);
+    fs_text_free(t);
+    if (r == 0) {
+        t->data = flat;
+        t->len = len;
+        return 0;
+    }
+    free(flat);
+    return r == -ENOMEM && d->n == 0 ? engine_diag_add(d, from, 0, 0, "out of memory") : r;
+}
+
 int fs_cmd_init(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -47,7 +89,7 @@ int fs_cmd_init(int argc, char **argv)
     };
     struct engine_cmd cmd = {
         .name = "unisec init",
-        .usage = "unisec init STORE --from=TOPOLOGY|- [--policy-dir=DIR] [--target=hvt|spt]\n"
+        .usage = "unisec init STORE --from=TOPOLOGY|CSAR|- [--policy-dir=DIR] [--target=hvt|spt]\n"
                  "         [--signing-key=KEY]",
         .longs = opts};
     struct fs_text file[FS_FILE_N] = {{0}};
@@ -85,8 +127,10 @@ int fs_cmd_init(int argc, char **argv)
         return engine_cmd_usage(&cmd, "expected --from=TOPOLOGY (or - for standard input)");
     dir = argv[optind];
     umask(077); /* the store's files and objects: its owner's alone (fs/MOUNT.md) */
-    if (fs_read_file(&file[FS_FILE_TOPOLOGY], from, FS_TOPOLOGY_MAX, &cmd) < 0) {
-        if (file[FS_FILE_TOPOLOGY].data == NULL)
+    if (fs_read_topology(&file[FS_FILE_TOPOLOGY], from, &cmd, &diag) < 0) {
+        if (diag.n > 0)
+            engine_diag_print(&diag, stderr);
+        else if (file[FS_FILE_TOPOLOGY].data == NULL)
             fprintf(stderr, "unisec init: cannot read the topology %s\n", from);
         goto out;
     }

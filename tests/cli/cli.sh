@@ -171,6 +171,49 @@ expect_rc 0 "translate - -o DIR" sh -c "'$U' translate - -o '$T/tr3' <$EX/paper.
 expect_rc 0 "init --from=-" sh -c "'$U' init '$T/s' --from=- --policy-dir=$EX/policy <$EX/paper.yaml"
 grep -q "from <stdin>" "$T/s/.git/logs/HEAD" 2>/dev/null && ok || bad "init --from=-: log"
 
+# ---- CSAR archives (engine/TOPOLOGY.md 1.11) -----------------------------------------------------
+# mkzip OUT NAME=TEXT...: a zip archive of those entries (Python's zipfile, not unisec's reader).
+mkzip() {
+    python3 - "$@" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    for a in sys.argv[2:]:
+        name, text = a.split("=", 1)
+        z.writestr(name, text)
+PY
+}
+head12='tosca_definitions_version: tosca_simple_yaml_1_2'
+mkzip "$T/svc.csar" "TOSCA-Metadata/TOSCA.meta=Entry-Definitions: Definitions/main.yaml" \
+    "Definitions/main.yaml=$head12
+imports: [../Types/types.yaml]
+topology_template:
+  node_templates:
+    server: {type: my.Server, artifacts: {img: ../Files/disk.img}}" \
+    "Types/types.yaml=$head12
+node_types: {my.Server: {derived_from: tosca.nodes.Compute}}" "Files/disk.img=x"
+expect_rc 0 "check a CSAR" "$U" check "$T/svc.csar"
+grep -q "^$T/svc.csar: valid (tosca_simple_yaml_1_2): 1 node" "$T/out" && ok || bad "check csar: $(cat "$T/out")"
+cp "$T/svc.csar" "$T/svc.bin"
+expect_rc 0 "check a CSAR without its suffix (zip magic)" "$U" check "$T/svc.bin"
+expect_rc 0 "check - of a CSAR" sh -c "'$U' check - <'$T/svc.csar'"
+grep -q "^<stdin>: valid" "$T/out" && ok || bad "check - csar: $(cat "$T/out")"
+expect_rc 0 "init --from=CSAR" "$U" init "$T/cs" --from="$T/svc.csar"
+git -C "$T/cs" show HEAD:topology.yaml >"$T/flat.yaml" 2>&1
+grep -q "my.Server:" "$T/flat.yaml" && ! grep -q "imports" "$T/flat.yaml" && ok ||
+    bad "init --from=CSAR: the store's topology lacks the imported types: $(head -c 300 "$T/flat.yaml")"
+expect_rc 0 "the store's topology checks alone" "$U" check "$T/flat.yaml"
+expect_rc 0 "init --from=- of a CSAR" sh -c "'$U' init '$T/cs2' --from=- <'$T/svc.csar'"
+mkzip "$T/evil.zip" "a.yaml=$head12
+imports: [../../etc/passwd]" "../../tmp/evil=x"
+expect_rc 1 "check an archive with ../ in an entry name" "$U" check "$T/evil.zip"
+grep -q "^$T/evil.zip: error: entry '../../tmp/evil': a '.' or '..' part" "$T/err" && ok ||
+    bad "evil.zip: $(cat "$T/err")"
+mkzip "$T/esc.zip" "a.yaml=$head12
+imports: [../../etc/passwd]"
+expect_rc 1 "init from an archive whose import leaves it" "$U" init "$T/cs3" --from="$T/esc.zip"
+grep -q "^$T/esc.zip/a.yaml:2:11: error: import '../../etc/passwd': it leaves the archive" "$T/err" &&
+    [ ! -e "$T/cs3" ] && ok || bad "esc.zip: $(cat "$T/err")"
+
 # ---- JSON --------------------------------------------------------------------------------------
 expect_rc 0 "check --json" "$U" check --json $EX/paper.yaml
 expect_json "check --json" "[j['valid'], j['nodes'], j['node_levels'], j['images'], j['errors']]" \

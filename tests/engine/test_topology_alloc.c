@@ -1,11 +1,12 @@
 /*
  * test_topology_alloc.c — the allocation-failure sweep: makes the Nth allocation of the engine
- * fail, for every N, while loading the example topologies, deriving their images and artifacts
- * and editing a state; each run must fail cleanly (-ENOMEM, no partial result) and, under
- * AddressSanitizer, leak nothing. The engine's calls to malloc and friends are redirected here
- * at link time (-Wl,--wrap, see meson.build), and jansson's through json_set_alloc_funcs();
- * libyaml's own allocations are not counted (it has no allocator hook). The normative TOSCA
- * types are parsed once per process, by the first load: the first test sweeps that parse.
+ * fail, for every N, while loading the example topologies (one in a CSAR archive), deriving their
+ * images and artifacts and editing a state; each run must fail cleanly (-ENOMEM, no partial result)
+ * and, under AddressSanitizer, leak nothing. The engine's calls to malloc and friends are
+ * redirected here at link time (-Wl,--wrap, see meson.build), and jansson's through
+ * json_set_alloc_funcs(); libyaml's own allocations are not counted (it has no allocator hook). The
+ * normative TOSCA types are parsed once per process, by the first load: the first test sweeps that
+ * parse.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "engine/csar.h"
 #include "engine/topology.h"
 #include "engine/topology_int.h" /* topo_normative_ready() */
 
@@ -107,6 +109,29 @@ static char *artifacts_copy(const struct engine_topology_derived *x)
     return out;
 }
 
+/* A CSAR archive loaded, then merged into one file as `unisec init --from` does. */
+static int load_csar(const char *path, struct engine_topology **t, struct engine_diag *d)
+{
+    struct engine_csar *c = NULL;
+    char *flat = NULL;
+    size_t len;
+    int r;
+
+    if ((r = engine_csar_open(&c, path, d)) < 0) {
+        assert_null(c);
+        return r;
+    }
+    if ((r = engine_topology_load_csar(t, c, d)) == 0 &&
+        (r = engine_csar_flatten(c, &flat, &len, d)) < 0) {
+        assert_null(flat);
+        engine_topology_free(*t);
+        *t = NULL;
+    }
+    free(flat);
+    engine_csar_free(c);
+    return r;
+}
+
 /* One run of everything the sweep covers; returns the first failure's code. On success *OUT
  * gets the artifacts (see artifacts_copy). */
 static int run_once(const char *path, char **out)
@@ -120,7 +145,8 @@ static int run_once(const char *path, char **out)
     int r;
 
     engine_diag_init(&d);
-    if ((r = engine_topology_load_file(&t, path, &d)) < 0) {
+    if ((r = strstr(path, ".csar") ? load_csar(path, &t, &d)
+                                   : engine_topology_load_file(&t, path, &d)) < 0) {
         assert_null(t);
         goto done;
     }
@@ -224,6 +250,7 @@ static void test_topology_alloc_examples(void **state)
     sweep("mount-examples/three-tier/topology.yaml", 1);
     /* TOSCA 1.3: functions resolved along HOST and capabilities, a substitution mapping */
     sweep("tests/fuzz/corpus/topology/tosca13-functions.yaml", 1);
+    sweep("tests/fuzz/corpus/csar/meta.csar", 1); /* imports and an artifact in an archive */
 }
 
 static void test_topology_alloc_invalid(void **state)

@@ -1,0 +1,92 @@
+/*
+ * csar.h — a TOSCA Cloud Service Archive (CSAR, TOSCA Simple Profile 1.3 section 4; 1.0
+ * chapter 16): a zip file holding a service template, the files it imports and its
+ * artifacts. engine/TOPOLOGY.md (section "CSAR archives") is the reference.
+ *
+ * An archive is a stranger's input: opening it checks every entry before anything is read
+ * (at most ENGINE_CSAR_ENTRIES_MAX entries; the sizes they declare add up to at most
+ * ENGINE_CSAR_TOTAL_MAX; names that are relative, without `.`, `..`, empty parts,
+ * backslashes or control characters; each name once; no symbolic link, device or encrypted
+ * entry) and refuses the archive, naming it and the entry, if one fails. Nothing is
+ * extracted to disk: entries are read into memory when asked for, each one bounded by
+ * ENGINE_TOPOLOGY_FILE_MAX and all reads together by ENGINE_CSAR_READ_MAX, and a read stops
+ * where the entry's declared size ends.
+ *
+ * Ownership: engine_csar_open*() makes the archive, engine_csar_free() frees it (NULL too);
+ * strings returned are borrowed from it. Threads: one thread at a time per archive (reads
+ * move its zip handle and count against its budget).
+ */
+#ifndef UNISEC_ENGINE_CSAR_H
+#define UNISEC_ENGINE_CSAR_H
+
+#include <stddef.h>
+
+#include "diag.h"
+
+#define ENGINE_CSAR_ENTRIES_MAX 4096
+#define ENGINE_CSAR_TOTAL_MAX   (256ull << 20) /* declared uncompressed bytes, all entries */
+#define ENGINE_CSAR_READ_MAX    (32u << 20)    /* bytes read out of one archive, all reads */
+#define ENGINE_CSAR_META        "TOSCA-Metadata/TOSCA.meta"
+
+struct engine_csar;
+
+/*
+ * Opens the archive PATH (NAME in messages: PATH itself) or BUF[0..LEN) (borrowed, must
+ * outlive the archive; named NAME), checks its entries and finds its entry definitions:
+ * TOSCA-Metadata/TOSCA.meta's Entry-Definitions when the archive has that file, else its one
+ * .yaml or .yml file at the top. Returns 0, -EINVAL (every problem in DIAG, named
+ * "NAME" or "NAME/ENTRY"; DIAG may be NULL), -ENOMEM.
+ */
+int engine_csar_open(struct engine_csar **out, const char *path, struct engine_diag *diag);
+int engine_csar_open_buffer(struct engine_csar **out, const void *buf, size_t len, const char *name,
+                            struct engine_diag *diag);
+void engine_csar_free(struct engine_csar *c);
+
+/* The archive as messages name it. */
+const char *engine_csar_name(const struct engine_csar *c);
+
+/* The entry definitions: an entry name ("Definitions/service.yaml"). */
+const char *engine_csar_entry(const struct engine_csar *c);
+
+/* Whether the archive has TOSCA-Metadata/TOSCA.meta (a 1.0 template needs one). */
+int engine_csar_has_meta(const struct engine_csar *c);
+
+/* Whether ENTRY is a file of the archive. */
+int engine_csar_has_file(const struct engine_csar *c, const char *entry);
+
+/*
+ * Reads the file ENTRY into a new NUL-terminated buffer (*BUF, caller frees; *LEN without the
+ * NUL). -ENOENT when there is no such file (nothing in DIAG); -EINVAL for a file over
+ * ENGINE_TOPOLOGY_FILE_MAX, a read over the archive's budget, or a damaged entry (in DIAG,
+ * which must not be NULL).
+ */
+int engine_csar_read(struct engine_csar *c, const char *entry, char **buf, size_t *len,
+                     struct engine_diag *diag);
+
+/*
+ * The entry that REL names from a file in directory DIR of the archive ("" for the top),
+ * with `.` and `..` resolved: a new string in *OUT (caller frees). -EINVAL with *WHY a static
+ * sentence when REL is absolute or leaves the archive; -ENOMEM.
+ */
+int engine_csar_resolve(const char *dir, const char *rel, char **out, const char **why);
+
+/*
+ * The entry definitions with every file it imports (inside the archive, each once) merged in:
+ * one YAML document without `imports`, each imported file's definitions (node_types,
+ * data_types, ..., unikernel_modules, security_functions, every section but its description,
+ * metadata, dsl_definitions and topology_template) added to the entry's sections, in a new
+ * buffer *OUT (caller frees; *LEN bytes). For a store, which holds one topology file.
+ * Comments and layout are not kept; values, styles and anchors are. Call it on an archive that
+ * engine_topology_load_csar() accepted. Returns 0, -EINVAL (in DIAG: an import with a
+ * namespace_prefix, whose names a merge cannot keep) or -ENOMEM.
+ */
+int engine_csar_flatten(struct engine_csar *c, char **out, size_t *len, struct engine_diag *diag);
+
+/* Whether PATH is to be read as an archive: its name ends in .csar or .zip (any case), or
+ * it starts as a zip file does. */
+int engine_csar_is_archive(const char *path);
+
+/* Whether BUF[0..LEN) starts as a zip file does. */
+int engine_csar_is_zip(const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,320 @@
+/* csar_flatten.c — an archive's service template and the files it imports merged into one YAML
+ * document, for a store, which holds one topology file (libyaml's document API and emitter). */
+#include "csar.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "topology.h"
+
+/* Nodes copied out of imported files, all files together: aliases are copied out, so a file
+ * of few nodes may stand for many. */
+#define FLAT_NODES_MAX 1000000
+
+/* Top-level keys of an imported file that are not definitions to merge. */
+static const char *const flat_skip[] = {
+    "tosca_definitions_version",
+    "description",
+    "metadata",
+    "imports",
+    "topology_template",
+    "namespace",
+    "tosca_default_namespace",
+    "template_name",
+    "template_author",
+    "template_version",
+    "dsl_definitions", /* a place for anchors, which the copy has resolved */
+    NULL};
+
+struct flat {
+    struct engine_csar *c;
+    struct engine_diag *d;
+    yaml_document_t out; /* the entry definitions, growing */
+    int root;            /* its root mapping's id */
+    char **seen;         /* entries merged (and the entry definitions) */
+    size_t nseen;
+    size_t copied;
+};
+
+static yaml_node_t *flat_get(yaml_document_t *doc, yaml_node_t *map, const char *key, int *id)
+{
+    if (map == NULL || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key);
+        if (k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, key) == 0) {
+            if (id != NULL)
+                *id = p->value;
+            return yaml_document_get_node(doc, p->value);
+        }
+    }
+    return NULL;
+}
+
+/* A copy of SRC's node N in F->out: its id, 0 when memory or the node budget runs out. */
+static int flat_copy(struct flat *f, yaml_document_t *src, yaml_node_t *n, int depth)
+{
+    int id = 0;
+
+    if (++f->copied > FLAT_NODES_MAX || depth > 64)
+        return 0;
+    if (n->type == YAML_SCALAR_NODE)
+        return yaml_document_add_scalar(&f->out, n->tag, n->data.scalar.value,
+                                        (int)n->data.scalar.length, n->data.scalar.style);
+    if (n->type == YAML_SEQUENCE_NODE) {
+        yaml_node_item_t *i, *start = n->data.sequence.items.start,
+                             *top = n->data.sequence.items.top;
+        if (!(id = yaml_document_add_sequence(&f->out, n->tag, n->data.sequence.style)))
+            return 0;
+        for (i = start; i < top; i++) {
+            int c = flat_copy(f, src, yaml_document_get_node(src, *i), depth + 1);
+            if (!c || !yaml_document_append_sequence_item(&f->out, id, c))
+                return 0;
+        }
+        return id;
+    }
+    if (!(id = yaml_document_add_mapping(&f->out, n->tag, n->data.mapping.style)))
+        return 0;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        int k = flat_copy(f, src, yaml_document_get_node(src, p->key), depth + 1);
+        int v = k ? flat_copy(f, src, yaml_document_get_node(src, p->value), depth + 1) : 0;
+        if (!v || !yaml_document_append_mapping_pair(&f->out, id, k, v))
+            return 0;
+    }
+    return id;
+}
+
+/* Adds the pairs of the section KEY of SRC (mapping SEC) to the section KEY of the output,
+ * which is made when it is missing. A name already there is kept (the loader, which read the
+ * archive first, has refused a name defined twice). */
+static int flat_section(struct flat *f, yaml_document_t *src, const char *key, yaml_node_t *sec)
+{
+    int dst = 0;
+    yaml_node_t *have = flat_get(&f->out, yaml_document_get_node(&f->out, f->root), key, &dst);
+
+    if (sec->type != YAML_MAPPING_NODE)
+        return 0; /* empty (`node_types:`), or refused by the loader */
+    if (have == NULL || have->type != YAML_MAPPING_NODE) {
+        int k = yaml_document_add_scalar(&f->out, NULL, (yaml_char_t *)key, -1,
+                                         YAML_PLAIN_SCALAR_STYLE);
+        int v = k ? flat_copy(f, src, sec, 0) : 0;
+        if (v && have != NULL) { /* `node_types:` with nothing under it: replaced */
+            yaml_node_t *root = yaml_document_get_node(&f->out, f->root);
+            for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+                 p < root->data.mapping.pairs.top; p++)
+                if (p->value == dst)
+                    p->value = v;
+            return 0;
+        }
+        return v && yaml_document_append_mapping_pair(&f->out, f->root, k, v) ? 0 : -ENOMEM;
+    }
+    for (yaml_node_pair_t *p = sec->data.mapping.pairs.start; p < sec->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(src, p->key);
+        if (k->type != YAML_SCALAR_NODE ||
+            flat_get(&f->out, yaml_document_get_node(&f->out, dst),
+                     (const char *)k->data.scalar.value, NULL) != NULL)
+            continue;
+        int kc = flat_copy(f, src, k, 0);
+        int vc = kc ? flat_copy(f, src, yaml_document_get_node(src, p->value), 0) : 0;
+        if (!vc || !yaml_document_append_mapping_pair(&f->out, dst, kc, vc))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int flat_file(struct flat *f, const char *entry, int depth);
+
+/* The imports of ENTRY's document DOC, each merged once. */
+static int flat_imports(struct flat *f, const char *entry, yaml_document_t *doc, int depth)
+{
+    yaml_node_t *imps = flat_get(doc, yaml_document_get_root_node(doc), "imports", NULL);
+    const char *slash = strrchr(entry, '/');
+    char *dir = strndup(entry, slash ? (size_t)(slash - entry) : 0);
+    int r = 0;
+
+    /* DOC may be the output, whose nodes move as it grows: the list is taken first (its items
+     * are an array of their own) and nodes are found again by id */
+    yaml_node_item_t *start = NULL, *top = NULL;
+
+    if (imps != NULL && imps->type == YAML_SEQUENCE_NODE) {
+        start = imps->data.sequence.items.start;
+        top = imps->data.sequence.items.top;
+    }
+    if (dir == NULL)
+        return -ENOMEM;
+    for (yaml_node_item_t *i = start; r == 0 && i < top; i++) {
+        yaml_node_t *it = yaml_document_get_node(doc, *i), *file = it;
+        const char *why;
+        char *sub = NULL;
+        if (it->type == YAML_MAPPING_NODE && flat_get(doc, it, "file", NULL) == NULL &&
+            it->data.mapping.pairs.top - it->data.mapping.pairs.start == 1)
+            it = file = yaml_document_get_node(doc, it->data.mapping.pairs.start->value);
+        if (it->type == YAML_MAPPING_NODE) {
+            if (flat_get(doc, it, "namespace_prefix", NULL) != NULL)
+                r = engine_diag_add(f->d, engine_csar_name(f->c), 0, 0,
+                                    "%s: an import with a namespace_prefix; a store holds one "
+                                    "file, into which its definitions cannot be merged",
+                                    entry);
+            file = flat_get(doc, it, "file", NULL);
+        }
+        if (r < 0 || file == NULL || file->type != YAML_SCALAR_NODE)
+            break;
+        if ((r = engine_csar_resolve(dir, (const char *)file->data.scalar.value, &sub, &why)) == 0)
+            r = flat_file(f, sub, depth + 1);
+        free(sub);
+    }
+    free(dir);
+    return r;
+}
+
+/* Merges the archive's file ENTRY (and what it imports) into the output. */
+static int flat_file(struct flat *f, const char *entry, int depth)
+{
+    yaml_parser_t p;
+    yaml_document_t doc;
+    yaml_node_t *root;
+    char *buf = NULL, **slot;
+    size_t len;
+    int r;
+
+    for (size_t i = 0; i < f->nseen; i++)
+        if (strcmp(f->seen[i], entry) == 0)
+            return 0;
+    if (depth > 8 || (slot = realloc(f->seen, (f->nseen + 1) * sizeof(*slot))) == NULL)
+        return depth > 8 ? -EINVAL : -ENOMEM;
+    f->seen = slot;
+    if ((f->seen[f->nseen] = strdup(entry)) == NULL)
+        return -ENOMEM;
+    f->nseen++;
+    if ((r = engine_csar_read(f->c, entry, &buf, &len, f->d)) < 0)
+        return r == -ENOENT ? -EINVAL : r;
+    if (!yaml_parser_initialize(&p)) {
+        free(buf);
+        return -ENOMEM;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+    if (!yaml_parser_load(&p, &doc)) {
+        yaml_parser_delete(&p);
+        free(buf);
+        return -EINVAL;
+    }
+    root = yaml_document_get_root_node(&doc);
+    r = flat_imports(f, entry, &doc, depth);
+    for (yaml_node_pair_t *q =
+             root && root->type == YAML_MAPPING_NODE ? root->data.mapping.pairs.start : NULL;
+         r == 0 && q != NULL && q < root->data.mapping.pairs.top; q++) {
+        yaml_node_t *k = yaml_document_get_node(&doc, q->key);
+        size_t s;
+        if (k->type != YAML_SCALAR_NODE)
+            continue;
+        for (s = 0; flat_skip[s] && strcmp(flat_skip[s], (char *)k->data.scalar.value); s++)
+            ;
+        if (flat_skip[s] == NULL)
+            r = flat_section(f, &doc, (const char *)k->data.scalar.value,
+                             yaml_document_get_node(&doc, q->value));
+    }
+    if (f->copied > FLAT_NODES_MAX)
+        r = engine_diag_add(f->d, engine_csar_name(f->c), 0, 0,
+                            "the imported definitions make more than %d YAML nodes; expected "
+                            "fewer",
+                            FLAT_NODES_MAX);
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&p);
+    free(buf);
+    return r;
+}
+
+static int flat_write(void *data, unsigned char *buf, size_t size)
+{
+    return fwrite(buf, 1, size, data) == size;
+}
+
+int engine_csar_flatten(struct engine_csar *c, char **out, size_t *len, struct engine_diag *d)
+{
+    struct flat f = {.c = c, .d = d};
+    const char *entry = engine_csar_entry(c);
+    yaml_parser_t p;
+    yaml_emitter_t e;
+    yaml_node_t *root;
+    char *buf = NULL;
+    size_t blen;
+    FILE *mem;
+    int r;
+
+    *out = NULL;
+    *len = 0;
+    if ((r = engine_csar_read(c, entry, &buf, &blen, d)) < 0)
+        return r == -ENOENT ? -EINVAL : r;
+    if (!yaml_parser_initialize(&p)) {
+        free(buf);
+        return -ENOMEM;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)buf, blen);
+    r = yaml_parser_load(&p, &f.out) ? 0 : -EINVAL;
+    yaml_parser_delete(&p);
+    free(buf);
+    if (r < 0)
+        return r;
+    root = yaml_document_get_root_node(&f.out);
+    if (root == NULL || root->type != YAML_MAPPING_NODE) {
+        yaml_document_delete(&f.out);
+        return -EINVAL;
+    }
+    f.root = (int)(root - f.out.nodes.start) + 1;
+    if ((f.seen = malloc(sizeof(*f.seen))) == NULL || (f.seen[0] = strdup(entry)) == NULL)
+        r = -ENOMEM;
+    else
+        f.nseen = 1;
+    if (r == 0)
+        r = flat_imports(&f, entry, &f.out, 0);
+    for (size_t i = 0; i < f.nseen; i++)
+        free(f.seen[i]);
+    free(f.seen);
+    if (r == 0) {
+        /* the imports are merged: drop the key (the node stays, unreachable, not emitted) */
+        root = yaml_document_get_node(&f.out, f.root);
+        for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < root->data.mapping.pairs.top;
+             q++) {
+            yaml_node_t *k = yaml_document_get_node(&f.out, q->key);
+            if (k->type == YAML_SCALAR_NODE &&
+                strcmp((char *)k->data.scalar.value, "imports") == 0) {
+                memmove(q, q + 1, (size_t)(root->data.mapping.pairs.top - q - 1) * sizeof(*q));
+                root->data.mapping.pairs.top--;
+                break;
+            }
+        }
+    }
+    if (r < 0 || (mem = open_memstream(out, len)) == NULL) {
+        yaml_document_delete(&f.out);
+        return r < 0 ? r : -ENOMEM;
+    }
+    if (!yaml_emitter_initialize(&e)) {
+        yaml_document_delete(&f.out);
+        fclose(mem);
+        free(*out);
+        *out = NULL;
+        return -ENOMEM;
+    }
+    yaml_emitter_set_output(&e, flat_write, mem);
+    yaml_emitter_set_unicode(&e, 1);
+    yaml_emitter_set_width(&e, 100);
+    /* yaml_emitter_dump() frees the document, whether it succeeds or not */
+    r = yaml_emitter_open(&e) && yaml_emitter_dump(&e, &f.out) && yaml_emitter_close(&e) &&
+                yaml_emitter_flush(&e)
+            ? 0
+            : -ENOMEM;
+    yaml_emitter_delete(&e);
+    if (fclose(mem) != 0)
+        r = -ENOMEM;
+    if (r < 0) {
+        free(*out);
+        *out = NULL;
+        *len = 0;
+    }
+    return r;
+}
