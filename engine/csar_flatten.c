@@ -8,7 +8,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "topology.h"
+#include "topology_int.h"
 
 /* Nodes copied out of imported files, all files together: aliases are copied out, so a file
  * of few nodes may stand for many. */
@@ -36,57 +36,8 @@ struct flat {
     int root;            /* its root mapping's id */
     char **seen;         /* entries merged (and the entry definitions) */
     size_t nseen;
-    size_t copied;
+    size_t budget; /* nodes that copies may still make */
 };
-
-static yaml_node_t *flat_get(yaml_document_t *doc, yaml_node_t *map, const char *key, int *id)
-{
-    if (map == NULL || map->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = yaml_document_get_node(doc, p->key);
-        if (k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, key) == 0) {
-            if (id != NULL)
-                *id = p->value;
-            return yaml_document_get_node(doc, p->value);
-        }
-    }
-    return NULL;
-}
-
-/* A copy of SRC's node N in F->out: its id, 0 when memory or the node budget runs out. */
-static int flat_copy(struct flat *f, yaml_document_t *src, yaml_node_t *n, int depth)
-{
-    int id = 0;
-
-    if (++f->copied > FLAT_NODES_MAX || depth > 64)
-        return 0;
-    if (n->type == YAML_SCALAR_NODE)
-        return yaml_document_add_scalar(&f->out, n->tag, n->data.scalar.value,
-                                        (int)n->data.scalar.length, n->data.scalar.style);
-    if (n->type == YAML_SEQUENCE_NODE) {
-        yaml_node_item_t *i, *start = n->data.sequence.items.start,
-                             *top = n->data.sequence.items.top;
-        if (!(id = yaml_document_add_sequence(&f->out, n->tag, n->data.sequence.style)))
-            return 0;
-        for (i = start; i < top; i++) {
-            int c = flat_copy(f, src, yaml_document_get_node(src, *i), depth + 1);
-            if (!c || !yaml_document_append_sequence_item(&f->out, id, c))
-                return 0;
-        }
-        return id;
-    }
-    if (!(id = yaml_document_add_mapping(&f->out, n->tag, n->data.mapping.style)))
-        return 0;
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        int k = flat_copy(f, src, yaml_document_get_node(src, p->key), depth + 1);
-        int v = k ? flat_copy(f, src, yaml_document_get_node(src, p->value), depth + 1) : 0;
-        if (!v || !yaml_document_append_mapping_pair(&f->out, id, k, v))
-            return 0;
-    }
-    return id;
-}
 
 /* Adds the pairs of the section KEY of SRC (mapping SEC) to the section KEY of the output,
  * which is made when it is missing. A name already there is kept (the loader, which read the
@@ -94,14 +45,14 @@ static int flat_copy(struct flat *f, yaml_document_t *src, yaml_node_t *n, int d
 static int flat_section(struct flat *f, yaml_document_t *src, const char *key, yaml_node_t *sec)
 {
     int dst = 0;
-    yaml_node_t *have = flat_get(&f->out, yaml_document_get_node(&f->out, f->root), key, &dst);
+    yaml_node_t *have = topo_yaml_get(&f->out, yaml_document_get_node(&f->out, f->root), key, &dst);
 
     if (sec->type != YAML_MAPPING_NODE)
         return 0; /* empty (`node_types:`), or refused by the loader */
     if (have == NULL || have->type != YAML_MAPPING_NODE) {
         int k = yaml_document_add_scalar(&f->out, NULL, (yaml_char_t *)key, -1,
                                          YAML_PLAIN_SCALAR_STYLE);
-        int v = k ? flat_copy(f, src, sec, 0) : 0;
+        int v = k ? topo_yaml_copy(&f->out, src, sec, 0, &f->budget) : 0;
         if (v && have != NULL) { /* `node_types:` with nothing under it: replaced */
             yaml_node_t *root = yaml_document_get_node(&f->out, f->root);
             for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
@@ -116,11 +67,13 @@ static int flat_section(struct flat *f, yaml_document_t *src, const char *key, y
          p++) {
         yaml_node_t *k = yaml_document_get_node(src, p->key);
         if (k->type != YAML_SCALAR_NODE ||
-            flat_get(&f->out, yaml_document_get_node(&f->out, dst),
-                     (const char *)k->data.scalar.value, NULL) != NULL)
+            topo_yaml_get(&f->out, yaml_document_get_node(&f->out, dst),
+                          (const char *)k->data.scalar.value, NULL) != NULL)
             continue;
-        int kc = flat_copy(f, src, k, 0);
-        int vc = kc ? flat_copy(f, src, yaml_document_get_node(src, p->value), 0) : 0;
+        int kc = topo_yaml_copy(&f->out, src, k, 0, &f->budget);
+        int vc =
+            kc ? topo_yaml_copy(&f->out, src, yaml_document_get_node(src, p->value), 0, &f->budget)
+               : 0;
         if (!vc || !yaml_document_append_mapping_pair(&f->out, dst, kc, vc))
             return -ENOMEM;
     }
@@ -132,7 +85,7 @@ static int flat_file(struct flat *f, const char *entry, int depth);
 /* The imports of ENTRY's document DOC, each merged once. */
 static int flat_imports(struct flat *f, const char *entry, yaml_document_t *doc, int depth)
 {
-    yaml_node_t *imps = flat_get(doc, yaml_document_get_root_node(doc), "imports", NULL);
+    yaml_node_t *imps = topo_yaml_get(doc, yaml_document_get_root_node(doc), "imports", NULL);
     const char *slash = strrchr(entry, '/');
     char *dir = strndup(entry, slash ? (size_t)(slash - entry) : 0);
     int r = 0;
@@ -151,16 +104,16 @@ static int flat_imports(struct flat *f, const char *entry, yaml_document_t *doc,
         yaml_node_t *it = yaml_document_get_node(doc, *i), *file = it;
         const char *why;
         char *sub = NULL;
-        if (it->type == YAML_MAPPING_NODE && flat_get(doc, it, "file", NULL) == NULL &&
+        if (it->type == YAML_MAPPING_NODE && topo_yaml_get(doc, it, "file", NULL) == NULL &&
             it->data.mapping.pairs.top - it->data.mapping.pairs.start == 1)
             it = file = yaml_document_get_node(doc, it->data.mapping.pairs.start->value);
         if (it->type == YAML_MAPPING_NODE) {
-            if (flat_get(doc, it, "namespace_prefix", NULL) != NULL)
+            if (topo_yaml_get(doc, it, "namespace_prefix", NULL) != NULL)
                 r = engine_diag_add(f->d, engine_csar_name(f->c), 0, 0,
                                     "%s: an import with a namespace_prefix; a store holds one "
                                     "file, into which its definitions cannot be merged",
                                     entry);
-            file = flat_get(doc, it, "file", NULL);
+            file = topo_yaml_get(doc, it, "file", NULL);
         }
         if (r < 0 || file == NULL || file->type != YAML_SCALAR_NODE)
             break;
@@ -175,7 +128,6 @@ static int flat_imports(struct flat *f, const char *entry, yaml_document_t *doc,
 /* Merges the archive's file ENTRY (and what it imports) into the output. */
 static int flat_file(struct flat *f, const char *entry, int depth)
 {
-    yaml_parser_t p;
     yaml_document_t doc;
     yaml_node_t *root;
     char *buf = NULL, **slot;
@@ -193,16 +145,10 @@ static int flat_file(struct flat *f, const char *entry, int depth)
     f->nseen++;
     if ((r = engine_csar_read(f->c, entry, &buf, &len, f->d)) < 0)
         return r == -ENOENT ? -EINVAL : r;
-    if (!yaml_parser_initialize(&p)) {
-        free(buf);
-        return -ENOMEM;
-    }
-    yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
-    if (!yaml_parser_load(&p, &doc)) {
-        yaml_parser_delete(&p);
-        free(buf);
-        return -EINVAL;
-    }
+    r = topo_yaml_load(&doc, buf, len);
+    free(buf);
+    if (r < 0)
+        return r;
     root = yaml_document_get_root_node(&doc);
     r = flat_imports(f, entry, &doc, depth);
     for (yaml_node_pair_t *q =
@@ -218,45 +164,29 @@ static int flat_file(struct flat *f, const char *entry, int depth)
             r = flat_section(f, &doc, (const char *)k->data.scalar.value,
                              yaml_document_get_node(&doc, q->value));
     }
-    if (f->copied > FLAT_NODES_MAX)
+    if (f->budget == 0)
         r = engine_diag_add(f->d, engine_csar_name(f->c), 0, 0,
                             "the imported definitions make more than %d YAML nodes; expected "
                             "fewer",
                             FLAT_NODES_MAX);
     yaml_document_delete(&doc);
-    yaml_parser_delete(&p);
-    free(buf);
     return r;
-}
-
-static int flat_write(void *data, unsigned char *buf, size_t size)
-{
-    return fwrite(buf, 1, size, data) == size;
 }
 
 int engine_csar_flatten(struct engine_csar *c, char **out, size_t *len, struct engine_diag *d)
 {
-    struct flat f = {.c = c, .d = d};
+    struct flat f = {.c = c, .d = d, .budget = FLAT_NODES_MAX};
     const char *entry = engine_csar_entry(c);
-    yaml_parser_t p;
-    yaml_emitter_t e;
     yaml_node_t *root;
     char *buf = NULL;
     size_t blen;
-    FILE *mem;
     int r;
 
     *out = NULL;
     *len = 0;
     if ((r = engine_csar_read(c, entry, &buf, &blen, d)) < 0)
         return r == -ENOENT ? -EINVAL : r;
-    if (!yaml_parser_initialize(&p)) {
-        free(buf);
-        return -ENOMEM;
-    }
-    yaml_parser_set_input_string(&p, (const unsigned char *)buf, blen);
-    r = yaml_parser_load(&p, &f.out) ? 0 : -EINVAL;
-    yaml_parser_delete(&p);
+    r = topo_yaml_load(&f.out, buf, blen);
     free(buf);
     if (r < 0)
         return r;
@@ -275,46 +205,10 @@ int engine_csar_flatten(struct engine_csar *c, char **out, size_t *len, struct e
     for (size_t i = 0; i < f.nseen; i++)
         free(f.seen[i]);
     free(f.seen);
-    if (r == 0) {
-        /* the imports are merged: drop the key (the node stays, unreachable, not emitted) */
-        root = yaml_document_get_node(&f.out, f.root);
-        for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < root->data.mapping.pairs.top;
-             q++) {
-            yaml_node_t *k = yaml_document_get_node(&f.out, q->key);
-            if (k->type == YAML_SCALAR_NODE &&
-                strcmp((char *)k->data.scalar.value, "imports") == 0) {
-                memmove(q, q + 1, (size_t)(root->data.mapping.pairs.top - q - 1) * sizeof(*q));
-                root->data.mapping.pairs.top--;
-                break;
-            }
-        }
-    }
-    if (r < 0 || (mem = open_memstream(out, len)) == NULL) {
-        yaml_document_delete(&f.out);
-        return r < 0 ? r : -ENOMEM;
-    }
-    if (!yaml_emitter_initialize(&e)) {
-        yaml_document_delete(&f.out);
-        fclose(mem);
-        free(*out);
-        *out = NULL;
-        return -ENOMEM;
-    }
-    yaml_emitter_set_output(&e, flat_write, mem);
-    yaml_emitter_set_unicode(&e, 1);
-    yaml_emitter_set_width(&e, 100);
-    /* yaml_emitter_dump() frees the document, whether it succeeds or not */
-    r = yaml_emitter_open(&e) && yaml_emitter_dump(&e, &f.out) && yaml_emitter_close(&e) &&
-                yaml_emitter_flush(&e)
-            ? 0
-            : -ENOMEM;
-    yaml_emitter_delete(&e);
-    if (fclose(mem) != 0)
-        r = -ENOMEM;
     if (r < 0) {
-        free(*out);
-        *out = NULL;
-        *len = 0;
+        yaml_document_delete(&f.out);
+        return r;
     }
-    return r;
+    topo_yaml_unset(&f.out, yaml_document_get_node(&f.out, f.root), "imports"); /* merged */
+    return topo_yaml_emit(&f.out, out, len);
 }

@@ -522,6 +522,27 @@ int topo_file_seen(const struct topo_file *f, const char *key);
 /* The document of the file ARG (a struct topo_file) into the model. */
 int topo_load_file_doc(struct topo_ld *ld, void *arg);
 
+/* ---- YAML documents built and written back (topology_yamldoc.c) ---- */
+
+/* Parses BUF[0..LEN) into DOC (the caller deletes it): 0, -EINVAL (not YAML), -ENOMEM. */
+int topo_yaml_load(yaml_document_t *doc, const char *buf, size_t len);
+
+/* A copy of SRC's node N in DST: its id, or 0 when memory runs out, N nests deeper than
+ * TOPO_DEPTH_MAX, or the copy would pass *BUDGET nodes (counted down: aliases are copied
+ * out, so a few nodes may stand for many). */
+int topo_yaml_copy(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n, int depth,
+                   size_t *budget);
+
+/* The value of KEY in mapping MAP of DOC (and its id in *ID, if not NULL), or NULL. */
+yaml_node_t *topo_yaml_get(yaml_document_t *doc, yaml_node_t *map, const char *key, int *id);
+
+/* Removes KEY from mapping MAP. */
+void topo_yaml_unset(yaml_document_t *doc, yaml_node_t *map, const char *key);
+
+/* Writes DOC as YAML text into a new buffer (*OUT, caller frees; *LEN bytes) and deletes DOC
+ * (whatever the outcome). 0 or -ENOMEM. */
+int topo_yaml_emit(yaml_document_t *doc, char **out, size_t *len);
+
 /* Reads PATH (at most ENGINE_TOPOLOGY_FILE_MAX bytes) into a new NUL-terminated buffer; errors
  * name the file NAME. */
 int topo_read_file(const char *path, const char *name, char **buf, size_t *len,
