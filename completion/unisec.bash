@@ -16,7 +16,7 @@ _unisec_opts() {
     acl-query) echo "--json" ;;
     acl-compile) echo "--policy-name= --policy-version= -o --output=" ;;
     acl-passwd) echo "--iterations=" ;;
-    init) echo "--from= --policy-dir= --target= --signing-key=" ;;
+    init) echo "--from= --policy-dir= --target= --signing-key= --input= --inputs=" ;;
     mount) echo "-f -o --no-run --log= --target= --store=" ;;
     status) echo "--store= --json" ;;
     run | tender) echo "--port= --listen= --listen-fd= --upstream= --policy-blob= --policy-fd=
@@ -114,7 +114,7 @@ _unisec_value() {
         else
             COMPREPLY=($(compgen -d -- "$cur"))
         fi ;;
-    --from | --log | --policy-blob | --signing-key | --tls-cert | --tls-key) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    --from | --inputs | --log | --policy-blob | --signing-key | --tls-cert | --tls-key) COMPREPLY=($(compgen -f -- "$cur")) ;;
     *) COMPREPLY=() ;;
     esac
 }

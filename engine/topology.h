@@ -93,6 +93,31 @@ struct engine_csar;
 int engine_topology_load_csar(struct engine_topology **out, struct engine_csar *c,
                               struct engine_diag *diag);
 
+/*
+ * engine_topology_load_buffer() with values for the template's inputs: INPUTS[0..ILEN) (a
+ * store's inputs.yaml) is a YAML mapping NAME: VALUE, named INAME in messages; empty, it gives
+ * no value. Each value must be of an input the template declares and valid for its
+ * definition (type, entry_schema, constraints; a value, not a function); it takes the place of
+ * the input's default, so get_input resolves to it. An input that is required (TOSCA's
+ * default) and has no default must be given a value. INPUTS NULL: as
+ * engine_topology_load_buffer(), where no input needs a value.
+ */
+int engine_topology_load_inputs(struct engine_topology **out, const char *buf, size_t len,
+                                const char *name, const char *base_dir, const char *inputs,
+                                size_t ilen, const char *iname, struct engine_diag *diag);
+
+/*
+ * The text of an inputs.yaml: FILE[0..FLEN) (a YAML mapping NAME: VALUE named FNAME in
+ * messages; NULL: none) with each of ASSIGN[0..N) ("NAME=VALUE", VALUE one line read as YAML:
+ * `cpus=4`, `ports=[80, 443]`, `user=web`; `NAME=` is the empty string) set in it, in a new
+ * buffer (*OUT, caller frees; *LEN bytes). Without ASSIGN, FILE as it is (comments kept);
+ * with, the mapping written anew. Only the form is checked: engine_topology_load_inputs()
+ * checks the values. 0, -EINVAL (in DIAG), -ENOMEM.
+ */
+int engine_topology_inputs_text(char **out, size_t *len, const char *file, size_t flen,
+                                const char *fname, char *const *assign, size_t n,
+                                struct engine_diag *diag);
+
 void engine_topology_free(struct engine_topology *t);
 
 /* "tosca_simple_yaml_1_0", "_1_2" or "_1_3", as the topology declares it. */

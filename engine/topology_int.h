@@ -263,6 +263,7 @@ struct topo_tdef {
 struct topo_input {
     struct topo_propdef def;
     char *value;
+    int given; /* a value was given (inputs.yaml), not taken from the default */
 };
 
 /* An intrinsic function whose references are checked once every template is read
@@ -303,7 +304,12 @@ struct engine_topology {
     size_t ntdefs;
     struct topo_input *inputs;
     size_t ninputs;
-    int inputs_read;   /* the template's inputs are known: get_input is checked */
+    int inputs_read; /* the template's inputs are known: get_input is checked */
+    /* While loading: the values given to the inputs (a YAML mapping named given_name;
+     * topology_inputs.c), or NULL; borrowed from the caller. */
+    const char *given, *given_name;
+    size_t given_len;
+    int given_done;
     char **rtemplates; /* relationship templates' names */
     int *rttypes;      /* and types (index in tdefs, or -1) */
     size_t nrtemplates;
@@ -502,14 +508,23 @@ struct topo_file {
     int (*import)(struct topo_ld *ld, const struct topo_file *f, const yaml_node_t *fv,
                   const char *rel);
     int (*doc)(struct topo_ld *ld, void *arg);
+    /* The values given to the template's inputs (topo_load_root's HOW only), or NULL. */
+    const char *inputs, *inputs_name;
+    size_t inputs_len;
 };
 
 /* Loads the topology from BUF[0..LEN) named NAME, imports resolving in DIR (REAL: the file's
- * real path, or NULL); from an archive when ARCHIVE is not NULL (its csar, entry, import and
- * doc are used). engine_topology_load_buffer()'s contract. */
+ * real path, or NULL); HOW (may be NULL) gives an archive (its csar, entry, import and doc are
+ * used when csar is set) and the values of the inputs. engine_topology_load_buffer()'s
+ * contract. */
 int topo_load_root(struct engine_topology **out, const char *buf, size_t len, const char *name,
-                   const char *dir, const char *real, const struct topo_file *archive,
+                   const char *dir, const char *real, const struct topo_file *how,
                    struct engine_diag *d);
+
+/* Checks the values given to T's inputs (T->given) and puts them in force, once: called when
+ * the template's inputs are read (or after the load, for a template without inputs). An input
+ * required without a default needs a value. 0, -EINVAL (in D), -ENOMEM. */
+int topo_inputs_given(struct engine_topology *t, struct engine_diag *d);
 
 /* Loads the document of the imported file SUB (a copy of its importer's topo_file with its own
  * name, and dir or entry), one level deeper, from BUF[0..LEN). */

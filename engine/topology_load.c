@@ -633,7 +633,7 @@ static int topo_load_definitions(struct topo_ld *ld, yaml_node_t *root)
 /* ---- entry points ---- */
 
 int topo_load_root(struct engine_topology **out, const char *buf, size_t len, const char *name,
-                   const char *dir, const char *real, const struct topo_file *archive,
+                   const char *dir, const char *real, const struct topo_file *how,
                    struct engine_diag *d)
 {
     struct engine_topology *t = calloc(1, sizeof(*t));
@@ -645,14 +645,17 @@ int topo_load_root(struct engine_topology **out, const char *buf, size_t len, co
 
     *out = NULL;
     engine_diag_init(&local);
-    if (archive != NULL) {
-        f.csar = archive->csar;
-        f.entry = archive->entry;
-        f.import = archive->import;
-        f.doc = archive->doc;
-    }
     if (t == NULL)
         return -ENOMEM;
+    if (how != NULL) {
+        f.csar = how->csar;
+        f.entry = how->entry;
+        f.import = how->import;
+        f.doc = how->doc;
+        t->given = how->inputs;
+        t->given_len = how->inputs_len;
+        t->given_name = how->inputs_name;
+    }
     if (real != NULL) {
         char **slot = topo_push(&seen, 0, sizeof(*slot));
         if (slot == NULL || (*slot = strdup(real)) == NULL) {
@@ -667,8 +670,9 @@ int topo_load_root(struct engine_topology **out, const char *buf, size_t len, co
         r = topo_normative_load(t, &local);
     if (r == 0)
         r = topo_with_document(t, name, buf, len, &local, f.doc ? f.doc : topo_load_file_doc, &f);
-    if (r == 0 && local.n > 0)
+    if (r == 0 && (r = topo_inputs_given(t, &local)) == 0 && local.n > 0)
         r = -EINVAL;
+    t->given = t->given_name = NULL; /* the caller's */
     for (size_t i = 0; i < nseen; i++)
         free(seen[i]);
     free(seen);
@@ -691,6 +695,15 @@ int engine_topology_load_buffer(struct engine_topology **out, const char *buf, s
                                 const char *name, const char *base_dir, struct engine_diag *d)
 {
     return topo_load_root(out, buf, len, name, base_dir, NULL, NULL, d);
+}
+
+int engine_topology_load_inputs(struct engine_topology **out, const char *buf, size_t len,
+                                const char *name, const char *base_dir, const char *inputs,
+                                size_t ilen, const char *iname, struct engine_diag *d)
+{
+    const struct topo_file how = {.inputs = inputs, .inputs_len = ilen, .inputs_name = iname};
+
+    return topo_load_root(out, buf, len, name, base_dir, NULL, inputs ? &how : NULL, d);
 }
 
 int engine_topology_load_file(struct engine_topology **out, const char *path, struct engine_diag *d)

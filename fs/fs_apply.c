@@ -16,7 +16,8 @@ size_t fs_target_max(const struct fs_target *t)
 {
     if (t->kind != FS_TARGET_FILE)
         return FS_VALUE_MAX;
-    return t->file == FS_FILE_TOPOLOGY ? FS_TOPOLOGY_MAX : FS_POLICY_MAX;
+    return t->file == FS_FILE_TOPOLOGY || t->file == FS_FILE_INPUTS ? FS_TOPOLOGY_MAX
+                                                                    : FS_POLICY_MAX;
 }
 
 static const char *fs_errno_name(int rc)
@@ -226,11 +227,21 @@ static int fs_candidate(const struct fs_target *t, const struct fs_snap *cur,
             return rc;
         if (fs_text_equal(&cand[t->file], &cur->file[t->file]))
             return 1;
-        if (t->file != FS_FILE_TOPOLOGY)
+        if (t->file != FS_FILE_TOPOLOGY && t->file != FS_FILE_INPUTS)
             return 0;
-        /* A new topology keeps the levels and overrides that still apply to it. */
-        if ((rc = fs_model_load(model, data, len, diag)) < 0)
+        /* A new topology, or new values of its inputs (which get_input may put in a node's
+         * properties), keeps the levels and overrides that still apply to it. */
+        if ((rc = fs_model_load(model, cand[FS_FILE_TOPOLOGY].data, cand[FS_FILE_TOPOLOGY].len,
+                                &cand[FS_FILE_INPUTS], diag)) < 0)
             return rc;
+        if (t->file == FS_FILE_INPUTS) {
+            rc = engine_topology_state_carry(&st, (*model)->t, cur->state, NULL);
+            if (rc == 0 && (rc = fs_cand_state(cand, st)) == 0) {
+                *state = st;
+                st = NULL;
+            }
+            goto out;
+        }
         if ((rc = engine_topology_state_carry(&st, (*model)->t, cur->state, NULL)) < 0 ||
             (rc = fs_cand_state(cand, st)) < 0)
             goto out;

@@ -76,13 +76,16 @@ static int fs_read_topology(struct fs_text *t, const char *from, const struct en
     return r == -ENOMEM && d->n == 0 ? engine_diag_add(d, from, 0, 0, "out of memory") : r;
 }
 
-int fs_cmd_init(int argc, char **argv)
+/* init with ASSIGN, room for every --input NAME=VALUE (at most ARGC of them). */
+static int fs_cmd_init_with(int argc, char **argv, char **assign)
 {
     static const struct option opts[] = {
         {.name = "from", .has_arg = required_argument, .val = 'F'},
         {.name = "policy-dir", .has_arg = required_argument, .val = 'P'},
         {.name = "target", .has_arg = required_argument, .val = 'T'},
         {.name = "signing-key", .has_arg = required_argument, .val = 'K'},
+        {.name = "input", .has_arg = required_argument, .val = 'i'},
+        {.name = "inputs", .has_arg = required_argument, .val = 'I'},
         /* The spelling of the release before; it goes in the next one. */
         {.name = "policy", .has_arg = required_argument, .val = 'p'},
         {0},
@@ -90,7 +93,7 @@ int fs_cmd_init(int argc, char **argv)
     struct engine_cmd cmd = {
         .name = "unisec init",
         .usage = "unisec init STORE --from=TOPOLOGY|CSAR|- [--policy-dir=DIR] [--target=hvt|spt]\n"
-                 "         [--signing-key=KEY]",
+                 "         [--signing-key=KEY] [--input=NAME=VALUE]... [--inputs=FILE]",
         .longs = opts};
     struct fs_text file[FS_FILE_N] = {{0}};
     struct engine_store_change ch[FS_FILE_N] = {{0}};
@@ -101,7 +104,8 @@ int fs_cmd_init(int argc, char **argv)
     struct fs_model *model = NULL;
     struct engine_topology_state *st = NULL;
     enum engine_target target = ENGINE_TARGET_HVT;
-    const char *from = NULL, *policy = NULL, *key = NULL, *dir;
+    const char *from = NULL, *policy = NULL, *key = NULL, *inputs = NULL, *dir;
+    size_t nassign = 0;
     char *msg = NULL;
     size_t n = 0;
     int opt, rc = 1;
@@ -115,6 +119,10 @@ int fs_cmd_init(int argc, char **argv)
             policy = optarg;
         } else if (opt == 'K') {
             key = optarg;
+        } else if (opt == 'I') {
+            inputs = optarg;
+        } else if (opt == 'i') {
+            assign[nassign++] = optarg;
         } else if (opt != 'T') {
             return ENGINE_CMD_USAGE;
         } else if (engine_target_parse(&target, optarg) < 0) {
@@ -148,9 +156,29 @@ int fs_cmd_init(int argc, char **argv)
         if (file[f].data == NULL && fs_text_set(&file[f], "", 0) < 0)
             goto out;
     }
-    /* The topology: valid on its own (no imports: the store holds one file), every node at
-     * level default, no override. */
-    if (fs_model_load(&model, file[FS_FILE_TOPOLOGY].data, file[FS_FILE_TOPOLOGY].len, &diag) < 0) {
+    /* The inputs' values: --inputs FILE with every --input set in it; always a file of the
+     * store (empty when none is given), so that every input it needs must have a value. */
+    if (inputs != NULL && fs_read_file(&file[FS_FILE_INPUTS], inputs, FS_TOPOLOGY_MAX, &cmd) < 0) {
+        if (file[FS_FILE_INPUTS].data == NULL)
+            fprintf(stderr, "unisec init: cannot read the inputs %s\n", inputs);
+        goto out;
+    }
+    {
+        struct fs_text given = file[FS_FILE_INPUTS];
+        file[FS_FILE_INPUTS] = (struct fs_text){0};
+        int r = engine_topology_inputs_text(&file[FS_FILE_INPUTS].data, &file[FS_FILE_INPUTS].len,
+                                            given.data, given.len, inputs ? inputs : "--inputs",
+                                            assign, nassign, &diag);
+        fs_text_free(&given);
+        if (r < 0) {
+            engine_diag_print(&diag, stderr);
+            goto out;
+        }
+    }
+    /* The topology: valid on its own (no imports: the store holds one file) with those
+     * values, every node at level default, no override. */
+    if (fs_model_load(&model, file[FS_FILE_TOPOLOGY].data, file[FS_FILE_TOPOLOGY].len,
+                      &file[FS_FILE_INPUTS], &diag) < 0) {
         engine_diag_print(&diag, stderr);
         goto out;
     }
@@ -206,6 +234,20 @@ out:
     fs_files_free(file);
     engine_diag_free(&diag);
     free(msg);
+    return rc;
+}
+
+int fs_cmd_init(int argc, char **argv)
+{
+    char **assign = calloc((size_t)argc + 1, sizeof(*assign));
+    int rc;
+
+    if (assign == NULL) {
+        fprintf(stderr, "unisec init: out of memory\n");
+        return 1;
+    }
+    rc = fs_cmd_init_with(argc, argv, assign);
+    free(assign);
     return rc;
 }
 

@@ -120,10 +120,11 @@ int fs_handle_apply(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
 
 /*
  * The early check of a write (see fs_apply_check()): made when the buffer ends a line and is
- * small, for every writable file but topology.yaml. For these files a prefix that ends a
- * line of a valid file is valid itself, so the check never refuses what the whole write
- * would make valid. A YAML prefix can be invalid on its own: topology.yaml is checked at
- * close only. Caller holds h->mu.
+ * small, for every writable file but topology.yaml and inputs.yaml. For these files a prefix
+ * that ends a line of a valid file is valid itself, so the check never refuses what the whole
+ * write would make valid. A YAML prefix can be invalid on its own (and a prefix of
+ * inputs.yaml may lack a required input): the YAML files are checked at close only. Caller holds
+ * h->mu.
  */
 #define FS_EARLY_CHECK_MAX (64u << 10)
 
@@ -134,7 +135,7 @@ static int fs_handle_check(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
 
     fs_target_of(&t, &h->w, h->path);
     if (h->len == 0 || h->len > FS_EARLY_CHECK_MAX || h->buf[h->len - 1] != '\n' ||
-        (t.kind == FS_TARGET_FILE && t.file == FS_FILE_TOPOLOGY))
+        (t.kind == FS_TARGET_FILE && (t.file == FS_FILE_TOPOLOGY || t.file == FS_FILE_INPUTS)))
         return 0;
     if (t.kind == FS_TARGET_FILE)
         return fs_apply_check(c, &t, h->buf, h->len, uid);

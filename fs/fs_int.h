@@ -63,6 +63,7 @@ enum fs_file {
     FS_FILE_ACL,         /* policy/acl */
     FS_FILE_GROUPS,      /* policy/groups */
     FS_FILE_CREDENTIALS, /* policy/credentials */
+    FS_FILE_INPUTS,      /* inputs.yaml (absent in stores made before it: no input needs one) */
     FS_FILE_N,
 };
 
@@ -83,8 +84,10 @@ struct fs_model {
     struct engine_topology *t;
 };
 
-/* Loads BUF[0..LEN) as the store's topology.yaml (no imports: a store holds one file). */
-int fs_model_load(struct fs_model **out, const char *buf, size_t len, struct engine_diag *diag);
+/* Loads BUF[0..LEN) as the store's topology.yaml (no imports: a store holds one file) with
+ * the values of INPUTS (inputs.yaml; its data NULL when the store has none). */
+int fs_model_load(struct fs_model **out, const char *buf, size_t len, const struct fs_text *inputs,
+                  struct engine_diag *diag);
 struct fs_model *fs_model_ref(struct fs_model *m);
 void fs_model_put(struct fs_model *m);
 

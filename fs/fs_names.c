@@ -10,6 +10,7 @@ static const char *const fs_file_paths[FS_FILE_N] = {
     [FS_FILE_TOPOLOGY] = "topology.yaml",      [FS_FILE_LEVELS] = "state/levels",
     [FS_FILE_PROPERTIES] = "state/properties", [FS_FILE_ACL] = "policy/acl",
     [FS_FILE_GROUPS] = "policy/groups",        [FS_FILE_CREDENTIALS] = "policy/credentials",
+    [FS_FILE_INPUTS] = "inputs.yaml",
 };
 
 const char *fs_file_path(enum fs_file f)

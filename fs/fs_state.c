@@ -53,7 +53,8 @@ fail:
     return rc;
 }
 
-int fs_model_load(struct fs_model **out, const char *buf, size_t len, struct engine_diag *diag)
+int fs_model_load(struct fs_model **out, const char *buf, size_t len, const struct fs_text *inputs,
+                  struct engine_diag *diag)
 {
     struct fs_model *m;
     int rc;
@@ -61,7 +62,8 @@ int fs_model_load(struct fs_model **out, const char *buf, size_t len, struct eng
     *out = NULL;
     if ((m = calloc(1, sizeof(*m))) == NULL)
         return -ENOMEM;
-    if ((rc = engine_topology_load_buffer(&m->t, buf, len, "topology.yaml", NULL, diag)) < 0) {
+    if ((rc = engine_topology_load_inputs(&m->t, buf, len, "topology.yaml", NULL, inputs->data,
+                                          inputs->len, "inputs.yaml", diag)) < 0) {
         free(m);
         return rc;
     }
@@ -212,13 +214,16 @@ static int fs_snap_topology(struct fs_snap *s, const struct fs_snap *prev, struc
         return engine_diag_add(diag, "topology.yaml", 0, 0,
                                "the store has no topology.yaml; put the topology back");
     }
-    same_topology =
-        prev != NULL && prev->model != NULL && fs_same_text(&prev->file[FS_FILE_TOPOLOGY], t);
+    /* the model is the topology with its inputs' values */
+    same_topology = prev != NULL && prev->model != NULL &&
+                    fs_same_text(&prev->file[FS_FILE_TOPOLOGY], t) &&
+                    fs_same_text(&prev->file[FS_FILE_INPUTS], &s->file[FS_FILE_INPUTS]);
     if (model != NULL) {
         s->model = fs_model_ref(model);
     } else if (same_topology) {
         s->model = fs_model_ref(prev->model); /* parsed once, shared while unchanged */
-    } else if ((rc = fs_model_load(&s->model, t->data, t->len, diag)) < 0) {
+    } else if ((rc = fs_model_load(&s->model, t->data, t->len, &s->file[FS_FILE_INPUTS], diag)) <
+               0) {
         engine_topology_state_free(state);
         return rc;
     }

@@ -349,6 +349,11 @@ static const struct fs_entry fs_tree[] = {
      .gen = fs_gen_store_file,
      .write = FS_W_FILE,
      .file = FS_FILE_TOPOLOGY},
+    {.pattern = "inputs.yaml", /* may hold secrets, as policy/credentials does */
+     .mode = S_IFREG | 0640,
+     .gen = fs_gen_store_file,
+     .write = FS_W_FILE,
+     .file = FS_FILE_INPUTS},
     {.pattern = "history", .mode = S_IFREG | 0444, .gen = fs_gen_history},
     {.pattern = "events", .mode = S_IFREG | 0444, .live = FS_LIVE_EVENTS},
     {.pattern = "errors", .mode = S_IFREG | 0444, .live = FS_LIVE_ERRORS},

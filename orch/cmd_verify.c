@@ -128,20 +128,24 @@ static int verify_rebuild(struct verify *vf, const char *src, const char *node,
     struct builder_spec spec;
     struct builder_options bopt = {.cache_dir = vf->cache};
     const struct engine_topology_plan *p;
-    char *topo = NULL, *levels = NULL, *props = NULL, kept[PATH_MAX], built[PATH_MAX];
-    size_t tlen = 0, llen = 0, plen = 0, i;
+    char *topo = NULL, *levels = NULL, *props = NULL, *inputs = NULL, kept[PATH_MAX],
+         built[PATH_MAX];
+    size_t tlen = 0, llen = 0, plen = 0, ilen = 0, i;
     const char *now;
     int r;
 
     if ((r = verify_read(vf, src, "topology.yaml", &topo, &tlen)) < 0 ||
         (r = verify_read(vf, src, "state/levels", &levels, &llen)) < 0 ||
-        (r = verify_read(vf, src, "state/properties", &props, &plen)) < 0)
+        (r = verify_read(vf, src, "state/properties", &props, &plen)) < 0 ||
+        (r = verify_read(vf, src, "inputs.yaml", &inputs, &ilen)) < 0)
         goto out;
     if (topo == NULL) {
         r = engine_diag_add(d, NULL, 0, 0, "commit %.12s has no topology.yaml", src);
         goto out;
     }
-    if ((r = engine_topology_load_buffer(&t, topo, tlen, "topology.yaml", NULL, d)) < 0 ||
+    /* the topology with the values its inputs had (get_input may set a property) */
+    if ((r = engine_topology_load_inputs(&t, topo, tlen, "topology.yaml", NULL, inputs, ilen,
+                                         "inputs.yaml", d)) < 0 ||
         (r = engine_topology_state_parse(&st, t, levels, llen, props, plen, d)) < 0 ||
         (r = engine_topology_derive_plans(&x, t, st, target, d)) < 0)
         goto out;
@@ -195,6 +199,7 @@ out:
     free(topo);
     free(levels);
     free(props);
+    free(inputs);
     return r;
 }
 

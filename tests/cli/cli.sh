@@ -214,6 +214,18 @@ expect_rc 1 "init from an archive whose import leaves it" "$U" init "$T/cs3" --f
 grep -q "^$T/esc.zip/a.yaml:2:11: error: import '../../etc/passwd': it leaves the archive" "$T/err" &&
     [ ! -e "$T/cs3" ] && ok || bad "esc.zip: $(cat "$T/err")"
 
+# ---- inputs (fs/MOUNT.md) ---------------------------------------------------------------------
+printf 'tosca_definitions_version: tosca_simple_yaml_1_3\ntopology_template:\n  inputs:\n    cpus: {type: integer, constraints: [{valid_values: [1, 2, 4]}]}\n  node_templates:\n    s:\n      type: tosca.nodes.Compute\n      capabilities: {host: {properties: {num_cpus: {get_input: cpus}}}}\n' >"$T/in.yaml"
+expect_rc 1 "init without a required input" "$U" init "$T/in1" --from="$T/in.yaml"
+grep -q "^topology.yaml:4:11: error: input cpus: required and without a default" "$T/err" && ok || bad "init without an input: $(cat "$T/err")"
+expect_rc 1 "init --input of a bad value" "$U" init "$T/in1" --from="$T/in.yaml" --input=cpus=3
+grep -q "^inputs.yaml:1:7: error: input cpus: " "$T/err" && ok || bad "init --input cpus=3: $(cat "$T/err")"
+expect_rc 1 "init --input without =" "$U" init "$T/in1" --from="$T/in.yaml" --input=cpus
+grep -q "^--input: error: 'cpus': expected NAME=VALUE" "$T/err" && ok || bad "init --input cpus: $(cat "$T/err")"
+expect_rc 1 "init --inputs of a missing file" "$U" init "$T/in1" --from="$T/in.yaml" --inputs="$T/nope"
+expect_rc 0 "init --input" "$U" init "$T/in1" --from="$T/in.yaml" --input=cpus=4
+[ "$(cat "$T/in1/inputs.yaml")" = "cpus: 4" ] && ok || bad "inputs.yaml: $(cat "$T/in1/inputs.yaml")"
+
 # ---- JSON --------------------------------------------------------------------------------------
 expect_rc 0 "check --json" "$U" check --json $EX/paper.yaml
 expect_json "check --json" "[j['valid'], j['nodes'], j['node_levels'], j['images'], j['errors']]" \
@@ -299,6 +311,8 @@ expect_comp "commands" "status" unisec st
 expect_comp "--version" "--version" unisec --v
 expect_comp "acl subcommands" "compile" unisec acl co
 expect_comp "check options" "--json" unisec check --j
+expect_comp "init options" "--inputs=" unisec init --inp
+expect_comp "init --inputs FILE" "$EX/paper.yaml" unisec init s --inputs $EX/pap
 expect_comp "--target values" "spt" unisec check --target ""
 expect_comp "--target=values" "spt" unisec check --target = s
 expect_comp "build --node from the topology" "portal" unisec build $EX/paper.yaml --node ""

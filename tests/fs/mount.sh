@@ -80,7 +80,7 @@ check "the mount is there when mount returns" mounted
 check "the daemon runs in the background" daemon_pid
 case $out in *"--no-run"*) ok ;; *) bad "mount --no-run says no instance starts: $out" ;; esac
 check "status says the daemon serves it and nothing was deployed" sh -c "'$U' status --store '$S' | grep -q 'instances: nothing was ever deployed' && '$U' status --store '$S' | grep -q '^daemon: serving it on $M'"
-for f in README topology.yaml history events errors settle policy/acl policy/groups \
+for f in README topology.yaml inputs.yaml history events errors settle policy/acl policy/groups \
     policy/credentials; do
     check "$f exists" test -f "$M/$f"
 done
@@ -404,6 +404,37 @@ fi
 check "mount.unisec STORE MOUNTPOINT -o defaults mounts" "$T/bin/mount.unisec" "$S" "$M" -o defaults,norun
 check "it serves the store" grep -q "GET /after" "$A"
 check "and unmounts" umount_wait
+
+# ---- inputs: inputs.yaml, get_input resolved, writes validated --------------------------------
+IS=$T/istore
+IM=$T/imnt
+mkdir -p "$IM"
+awk '1; /^topology_template:/ {print "  inputs:\n    port:\n      type: integer\n      default: 8080\n      constraints: [{in_range: [1024, 65535]}]\n    banner: {type: string}"}' \
+    "$T/topo.yaml" | sed 's/        http_port: 8080/        http_port: {get_input: port}/' >"$T/itopo.yaml"
+IPOL="--policy-dir mount-examples/policy"
+# shellcheck disable=SC2086
+refuse "init refuses a required input without a value" "$U" init "$IS" --from "$T/itopo.yaml" $IPOL
+# shellcheck disable=SC2086
+refuse "init refuses a value against an input's constraints" "$U" init "$IS" --from "$T/itopo.yaml" $IPOL --input banner=hi --input port=80
+printf 'banner: hello\nport: 8081\n' >"$T/in.yaml"
+# shellcheck disable=SC2086
+check "init takes --inputs FILE and --input NAME=VALUE (which wins)" "$U" init "$IS" --from "$T/itopo.yaml" $IPOL --inputs "$T/in.yaml" --input port=8082
+check "inputs.yaml is a file of the store" sh -c "git -C '$IS' show main:inputs.yaml | grep -qx 'port: 8082'"
+check "the store with inputs mounts" "$U" mount --no-run --store "$IS" "$IM"
+check "inputs.yaml is in the mount" grep -qx "banner: hello" "$IM/inputs.yaml"
+same "get_input takes the given value" "$IM/nodes/web/properties/http_port" "8082"
+ni=$(git -C "$IS" rev-list --count main)
+refuse "a value against the constraints is refused at close" sh -c "printf 'banner: hello\nport: 80\n' | cat >'$IM/inputs.yaml'"
+check "with its reason in errors" grep -q "inputs.yaml:2:7: error: input port" "$IM/errors"
+refuse "an input the topology does not declare is refused" sh -c "printf 'banner: hi\nport: 9000\nnope: 1\n' | cat >'$IM/inputs.yaml'"
+refuse "a required input left out is refused" sh -c "printf 'port: 9000\n' | cat >'$IM/inputs.yaml'"
+check "nothing was committed" test "$(git -C "$IS" rev-list --count main)" = "$ni"
+same "the value in force is kept" "$IM/nodes/web/properties/http_port" "8082"
+check "a valid change is made with sed -i" sed -i 's/^port: .*/port: 9090/' "$IM/inputs.yaml"
+same "and is in force" "$IM/nodes/web/properties/http_port" "9090"
+check "as one commit" test "$(git -C "$IS" rev-list --count main)" = "$((ni + 1))"
+check "in the store" sh -c "git -C '$IS' show main:inputs.yaml | grep -qx 'port: 9090'"
+check "the store with inputs unmounts" fusermount3 -u "$IM"
 
 # ---- kill -9: every acknowledged write survives, the store is sound, it serves again ------------------
 "$U" mount -f --no-run --store "$S" "$M" 2>"$T/fg.log" &
