@@ -155,6 +155,23 @@ const struct engine_topology_node *engine_topology_node_at(const struct engine_t
 const struct engine_topology_node *engine_topology_node_find(const struct engine_topology *t,
                                                              const char *name);
 
+/*
+ * Whether unisec runs node N (of a loaded topology): 1 when its type is a unikernel type (it
+ * has unikernel modules), 0 for a node that stays in the model and is not run (a Compute,
+ * Database, SoftwareComponent, ... node: TOPOLOGY.md section 1.5).
+ */
+int engine_topology_node_runs(const struct engine_topology_node *n);
+
+/*
+ * The node template NODE of the topology text BUF[0..BLEN) (as the store holds it) as YAML:
+ * its type, properties, capabilities, requirements, interfaces, artifacts, ... as written
+ * (functions kept, anchors resolved, comments and layout not kept), in a new buffer (*OUT,
+ * caller frees; *LEN bytes). -ENOENT when there is no such node template, -EINVAL when BUF is
+ * not YAML, -ENOMEM.
+ */
+int engine_topology_node_template(char **out, size_t *len, const char *buf, size_t blen,
+                                  const char *node);
+
 /* The index of LEVEL in N->levels, or -ENOENT. */
 int engine_topology_node_level_index(const struct engine_topology_node *n, const char *level);
 

@@ -463,6 +463,7 @@ struct fs_entry {
     enum fs_live live;   /* events, errors: read from the log as it grows */
     int temp_dir;        /* directories: editors' temporary files may be created here */
     int at_open;         /* made only when opened (a read may block): stat says size 0 */
+    int runs_only;       /* nodes/NODE/...: only for a node unisec runs (a unikernel) */
 };
 
 /* Finds PATH's row in the tree (W->e), or leaves it NULL (a temporary file or nothing), with

@@ -21,9 +21,12 @@ static const char fs_readme[] =
     "unisec mount: the desired state of a unikernel cloud as files (see fs/MOUNT.md).\n"
     "\n"
     "  topology.yaml        the SecTOSCA topology the mount serves (rw)\n"
+    "  inputs.yaml          the values of its inputs (rw)\n"
     "  nodes/NODE/security_level   its current level (rw), e.g. echo critical > ...\n"
     "  nodes/NODE/properties/NAME  its scalar properties (rw)\n"
-    "  nodes/NODE/{security_levels,type,modules,pdp,acl,status,status.json,console}\n"
+    "  nodes/NODE/{security_levels,type,template.yaml,status,status.json}\n"
+    "  nodes/NODE/{modules,pdp,acl,console}   of a node unisec runs (a unikernel); the\n"
+    "                       others (Compute, Database, ...) are kept, not run: see status\n"
     "  policy/acl           access-control rules (rw; validated as a whole)\n"
     "  policy/groups        group membership (rw)\n"
     "  policy/credentials   hashed credentials only (rw; plaintext is refused)\n"
@@ -230,13 +233,28 @@ static const char *fs_node_host(struct fs_ctx *c, struct fs_snap *s, const char 
     return c->host_name != NULL && p != NULL && p->host != NULL ? p->host : fs_record_host(c);
 }
 
+/* A node unisec keeps in the model and does not run: why, or NULL for a node it runs. */
+static const char *fs_not_run(const struct fs_snap *s, const char *node)
+{
+    const struct engine_topology_node *n = fs_node(s, node);
+    return n != NULL && !engine_topology_node_runs(n)
+               ? "its type has no unikernel modules: unisec keeps it in the model and runs "
+                 "nothing for it"
+               : NULL;
+}
+
 /* nodes/<node>/status and status.json: what the orchestrator and the supervisor say, and what
  * the node's host last recorded of it. */
 static int fs_gen_status(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                          FILE *out)
 {
+    const char *why = fs_not_run(s, w->node);
     int rc;
 
+    if (why != NULL) {
+        fprintf(out, "not run (%s): %s\n", fs_node(s, w->node)->type, why);
+        return 0;
+    }
     if (c->orch == NULL) {
         fprintf(out, "not running (--no-run)\n");
         return 0;
@@ -256,7 +274,14 @@ static int fs_gen_status_json(struct fs_ctx *c, const struct fs_snap *s, const s
     json_t *j;
     FILE *f;
     int rc;
+    const char *why = fs_not_run(s, w->node);
 
+    if (why != NULL) { /* names are [A-Za-z0-9_.-] (TOPOLOGY.md 1), nothing to escape */
+        fprintf(out,
+                "{\"node\": \"%s\", \"state\": \"not run\", \"type\": \"%s\", \"why\": \"%s\"}\n",
+                w->node, fs_node(s, w->node)->type, why);
+        return 0;
+    }
     if (img == NULL)
         return -ENOENT;
     if (c->orch == NULL) {
@@ -288,6 +313,23 @@ static int fs_gen_status_json(struct fs_ctx *c, const struct fs_snap *s, const s
     if (rc < 0)
         return rc;
     fputs(text, out);
+    free(text);
+    return 0;
+}
+
+/* nodes/NODE/template.yaml: the node template as topology.yaml writes it. */
+static int fs_gen_template(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                           FILE *out)
+{
+    const struct fs_text *t = &s->file[FS_FILE_TOPOLOGY];
+    char *text = NULL;
+    size_t len = 0;
+    int r;
+
+    (void)c;
+    if ((r = engine_topology_node_template(&text, &len, t->data, t->len, w->node)) < 0)
+        return r == -ENOMEM ? r : -EIO; /* the served topology loaded: it has the node */
+    fwrite(text, 1, len, out);
     free(text);
     return 0;
 }
@@ -367,18 +409,19 @@ static const struct fs_entry fs_tree[] = {
      .write = FS_W_LEVEL},
     {.pattern = "nodes/*/security_levels", .mode = S_IFREG | 0444, .gen = fs_gen_levels},
     {.pattern = "nodes/*/type", .mode = S_IFREG | 0444, .gen = fs_gen_type},
+    {.pattern = "nodes/*/template.yaml", .mode = S_IFREG | 0444, .gen = fs_gen_template},
     {.pattern = "nodes/*/properties", .mode = S_IFDIR | 0755, .temp_dir = 1},
     {.pattern = "nodes/*/properties/*",
      .mode = S_IFREG | 0644,
      .gen = fs_gen_property,
      .write = FS_W_PROPERTY},
-    {.pattern = "nodes/*/modules", .mode = S_IFREG | 0444, .gen = fs_gen_modules},
-    {.pattern = "nodes/*/pdp", .mode = S_IFREG | 0444, .gen = fs_gen_pdp},
-    {.pattern = "nodes/*/acl", .mode = S_IFREG | 0444, .gen = fs_gen_acl},
+    {.pattern = "nodes/*/modules", .mode = S_IFREG | 0444, .gen = fs_gen_modules, .runs_only = 1},
+    {.pattern = "nodes/*/pdp", .mode = S_IFREG | 0444, .gen = fs_gen_pdp, .runs_only = 1},
+    {.pattern = "nodes/*/acl", .mode = S_IFREG | 0444, .gen = fs_gen_acl, .runs_only = 1},
     {.pattern = "nodes/*/status", .mode = S_IFREG | 0444, .gen = fs_gen_status},
     {.pattern = "nodes/*/status.json", .mode = S_IFREG | 0444, .gen = fs_gen_status_json},
-    {.pattern = "nodes/*/console", .mode = S_IFREG | 0444, .gen = fs_gen_console},
-    {.pattern = "nodes/*/image", .mode = S_IFLNK | 0777},
+    {.pattern = "nodes/*/console", .mode = S_IFREG | 0444, .gen = fs_gen_console, .runs_only = 1},
+    {.pattern = "nodes/*/image", .mode = S_IFLNK | 0777, .runs_only = 1},
     {.pattern = "images", .mode = S_IFDIR | 0555},
     {.pattern = "images/*", .mode = S_IFDIR | 0555},
     {.pattern = "images/*/manifest.json", .mode = S_IFREG | 0444, .gen = fs_gen_image_file},
@@ -502,7 +545,8 @@ static const struct fs_entry *fs_match(struct fs_ctx *c, const char *p, char *no
         if (s == NULL)
             s = fs_snap_get(c);
         const struct engine_topology_node *n = fs_node(s, node);
-        if (n != NULL && (prop[0] == '\0' || engine_topology_node_prop(n, prop) != NULL))
+        if (n != NULL && (prop[0] == '\0' || engine_topology_node_prop(n, prop) != NULL) &&
+            (!fs_tree[i].runs_only || engine_topology_node_runs(n)))
             found = &fs_tree[i];
         else
             break; /* a literal row never follows a starred one for the same path */
@@ -530,6 +574,17 @@ const struct fs_entry *fs_dir_entry(struct fs_ctx *c, const char *dir)
     const struct fs_entry *e = fs_match(c, dir, node, prop);
 
     return e != NULL && S_ISDIR(e->mode) ? e : NULL;
+}
+
+/* Whether unisec runs NODE (its runs_only rows are there). */
+static int fs_runs(struct fs_ctx *c, const char *node)
+{
+    struct fs_snap *s = fs_snap_get(c);
+    const struct engine_topology_node *n = fs_node(s, node);
+    int runs = n != NULL && engine_topology_node_runs(n);
+
+    fs_snap_put(c, s);
+    return runs;
 }
 
 /* The entries of images/: every image built for this mount. */
@@ -566,6 +621,8 @@ int fs_tree_list(struct fs_ctx *c, const char *p, fs_list_fn fn, void *arg)
             continue;
         q += dl > 0 ? dl + 1 : 0;
         if (strchr(q, '/') != NULL)
+            continue;
+        if (fs_tree[i].runs_only && !fs_runs(c, node))
             continue;
         if (strcmp(q, "image") == 0 && strcmp(d->pattern, "nodes/*") == 0) {
             char link[PATH_MAX];

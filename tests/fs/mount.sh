@@ -409,7 +409,9 @@ check "and unmounts" umount_wait
 IS=$T/istore
 IM=$T/imnt
 mkdir -p "$IM"
-awk '1; /^topology_template:/ {print "  inputs:\n    port:\n      type: integer\n      default: 8080\n      constraints: [{in_range: [1024, 65535]}]\n    banner: {type: string}"}' \
+# (with a Compute node, which unisec keeps in the model and does not run)
+awk '1; /^topology_template:/ {print "  inputs:\n    port:\n      type: integer\n      default: 8080\n      constraints: [{in_range: [1024, 65535]}]\n    banner: {type: string}"}
+    /^  node_templates:/ {print "    server:\n      type: tosca.nodes.Compute\n      capabilities:\n        host: {properties: {num_cpus: 2}}\n        os: {properties: {type: linux}}"}' \
     "$T/topo.yaml" | sed 's/        http_port: 8080/        http_port: {get_input: port}/' >"$T/itopo.yaml"
 IPOL="--policy-dir mount-examples/policy"
 # shellcheck disable=SC2086
@@ -434,6 +436,20 @@ check "a valid change is made with sed -i" sed -i 's/^port: .*/port: 9090/' "$IM
 same "and is in force" "$IM/nodes/web/properties/http_port" "9090"
 check "as one commit" test "$(git -C "$IS" rev-list --count main)" = "$((ni + 1))"
 check "in the store" sh -c "git -C '$IS' show main:inputs.yaml | grep -qx 'port: 9090'"
+# ---- nodes unisec does not run (a Compute node) ----------------------------------------------
+check "nodes/ lists the node unisec does not run" test "$(ls "$IM/nodes" | tr '\n' ' ')" = "portal server web "
+same "its type" "$IM/nodes/server/type" "tosca.nodes.Compute"
+check "its status says it is not run" grep -q "^not run (tosca.nodes.Compute): its type has no unikernel modules" "$IM/nodes/server/status"
+check "and status.json" python3 -c "import json,sys; d=json.load(open('$IM/nodes/server/status.json')); sys.exit(d['state'] != 'not run' or d['type'] != 'tosca.nodes.Compute')"
+check "its template.yaml holds its capabilities and their properties" grep -qx "  host: {properties: {num_cpus: 2}}" "$IM/nodes/server/template.yaml"
+check "a unikernel's template.yaml keeps get_input as written" grep -q "http_port: {get_input: port}" "$IM/nodes/web/template.yaml"
+for f in modules pdp acl console image; do
+    refuse "no $f for a node unisec does not run" test -e "$IM/nodes/server/$f"
+done
+check "which ls does not list either" sh -c "! ls '$IM/nodes/server' | grep -qx modules"
+check "a unikernel node keeps them" test -f "$IM/nodes/web/modules"
+refuse "template.yaml is read-only" sh -c "echo 'type: x' | cat >'$IM/nodes/server/template.yaml'"
+refuse "a level it does not declare is refused" sh -c "echo critical | cat >'$IM/nodes/server/security_level'"
 check "the store with inputs unmounts" fusermount3 -u "$IM"
 
 # ---- kill -9: every acknowledged write survives, the store is sound, it serves again ------------------

@@ -1,0 +1,93 @@
+/* test_topology_nodeinfo.c — the nodes unisec keeps in the model and does not run: which they
+ * are, and their node templates as written (what the mount shows under nodes/NODE/). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/topology.h"
+
+static const char topo[] = "tosca_definitions_version: tosca_simple_yaml_1_2\n"
+                           "unikernel_modules:\n"
+                           "  web_type:\n"
+                           "    http_server: {}\n"
+                           "    log: {}\n"
+                           "    dispatch:\n"
+                           "      properties: {http_port: {type: integer}}\n"
+                           "dsl_definitions:\n"
+                           "  os: &os {type: Linux, distribution: Debian}\n"
+                           "topology_template:\n"
+                           "  node_templates:\n"
+                           "    web:\n"
+                           "      type: web_type\n"
+                           "      properties: {http_port: 8080}\n"
+                           "    server:\n"
+                           "      type: tosca.nodes.Compute\n"
+                           "      capabilities:\n"
+                           "        host: {properties: {num_cpus: 2, mem_size: 2 GB}}\n"
+                           "        os: {properties: *os}  # an alias, copied out\n"
+                           "    db:\n"
+                           "      type: tosca.nodes.Database\n"
+                           "      properties: {name: shop}\n"
+                           "      requirements: [{host: dbms}]\n"
+                           "    dbms:\n"
+                           "      type: tosca.nodes.DBMS\n"
+                           "      requirements: [{host: server}]\n";
+
+static void test_topology_nodeinfo_runs(void **state)
+{
+    struct engine_topology *t = NULL;
+    struct engine_diag d;
+    char *err;
+
+    (void)state;
+    engine_diag_init(&d);
+    if (engine_topology_load_buffer(&t, topo, strlen(topo), "t.yaml", NULL, &d) != 0) {
+        err = engine_diag_join(&d);
+        fail_msg("%s", err);
+    }
+    assert_true(engine_topology_node_runs(engine_topology_node_find(t, "web")));
+    assert_false(engine_topology_node_runs(engine_topology_node_find(t, "server")));
+    assert_false(engine_topology_node_runs(engine_topology_node_find(t, "db")));
+    assert_false(engine_topology_node_runs(engine_topology_node_find(t, "dbms")));
+    engine_topology_free(t);
+    engine_diag_free(&d);
+}
+
+static void test_topology_nodeinfo_template(void **state)
+{
+    char *out = NULL;
+    size_t len = 0;
+
+    (void)state;
+    assert_int_equal(engine_topology_node_template(&out, &len, topo, strlen(topo), "server"), 0);
+    assert_int_equal(strlen(out), len);
+    assert_string_equal(out, "type: tosca.nodes.Compute\n"
+                             "capabilities:\n"
+                             "  host: {properties: {num_cpus: 2, mem_size: 2 GB}}\n"
+                             "  os: {properties: {type: Linux, distribution: Debian}}\n");
+    free(out);
+    assert_int_equal(engine_topology_node_template(&out, &len, topo, strlen(topo), "db"), 0);
+    assert_non_null(strstr(out, "properties: {name: shop}\n"));
+    assert_non_null(strstr(out, "requirements: [{host: dbms}]\n"));
+    free(out);
+    assert_int_equal(engine_topology_node_template(&out, &len, topo, strlen(topo), "nosuch"),
+                     -ENOENT);
+    assert_null(out);
+    assert_int_equal(engine_topology_node_template(&out, &len, "a: [", 4, "db"), -EINVAL);
+    assert_int_equal(engine_topology_node_template(&out, &len, "", 0, "db"), -ENOENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_topology_nodeinfo_runs),
+        cmocka_unit_test(test_topology_nodeinfo_template),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
