@@ -2,7 +2,8 @@
 # Golden tests: every directory tests/golden/KIND/CASE holds inputs and a file `error`
 # with the exact output expected from unisec (stdout and stderr together), run inside the
 # case directory so that file names in messages are relative.
-#   topology/CASE: `unisec check input.yaml`          must exit 1 and print `error`
+#   topology/CASE: `unisec check input.yaml` (or input.csar, a CSAR archive) must exit 1 and
+#                  print `error`
 #   acl/CASE:      `unisec acl check <files present>`  must exit 1 and print `error`
 # Usage: run.sh KIND   (with $UNISEC set to the binary)
 set -u
@@ -14,7 +15,7 @@ for dir in "$root"/*/; do
   case=$(basename "$dir")
   [ -f "$dir/error" ] || { echo "golden $kind/$case: missing file 'error'"; fail=$((fail+1)); continue; }
   case $kind in
-    topology) set -- check input.yaml ;;
+    topology) if [ -f "$dir/input.csar" ]; then set -- check input.csar; else set -- check input.yaml; fi ;;
     acl) set -- acl check; for f in acl groups credentials; do [ -f "$dir/$f" ] && set -- "$@" "$f"; done ;;
     *) echo "golden: unknown kind $kind"; exit 1 ;;
   esac
