@@ -175,6 +175,23 @@ static int topo_archive_file_doc(struct topo_ld *ld, void *arg)
     return r < 0 ? r : refs;
 }
 
+/* Whether the template BUF[0..LEN) declares tosca_simple_yaml_1_0 (1), or not (0: another
+ * version, none, or not YAML, which the load reports); -ENOMEM. */
+static int topo_csar_version_10(const char *buf, size_t len)
+{
+    yaml_document_t doc;
+    yaml_node_t *v;
+    int r = topo_yaml_load(&doc, buf, len);
+
+    if (r < 0)
+        return r == -ENOMEM ? r : 0;
+    v = topo_yaml_get(&doc, yaml_document_get_root_node(&doc), "tosca_definitions_version", NULL);
+    r = v != NULL && v->type == YAML_SCALAR_NODE &&
+        strcmp((const char *)v->data.scalar.value, "tosca_simple_yaml_1_0") == 0;
+    yaml_document_delete(&doc);
+    return r;
+}
+
 int engine_topology_load_csar(struct engine_topology **out, struct engine_csar *c,
                               struct engine_diag *d)
 {
@@ -193,18 +210,18 @@ int engine_topology_load_csar(struct engine_topology **out, struct engine_csar *
     {
         const struct topo_file archive = {
             .csar = c, .entry = entry, .import = topo_import_archive, .doc = topo_archive_file_doc};
-        r = topo_load_root(out, buf, len, name, ".", entry, &archive, d);
-    }
-    /* The archive without TOSCA-Metadata came with the Simple Profile 1.1 (1.3 section 4.2.2);
-     * 1.0 knows only the metadata file (1.0 section 16.1). */
-    if (r == 0 && !engine_csar_has_meta(c) &&
-        strcmp(engine_topology_version(*out), "tosca_simple_yaml_1_0") == 0) {
-        r = engine_diag_add(d, engine_csar_name(c), 0, 0,
-                            "no %s; expected it in an archive of tosca_simple_yaml_1_0 (an "
-                            "archive without it needs version 1.1 or later)",
-                            ENGINE_CSAR_META);
-        engine_topology_free(*out);
-        *out = NULL;
+        /* The archive without TOSCA-Metadata came with the Simple Profile 1.1 (1.3 section 4.2.2);
+         * 1.0 knows only the metadata file (1.0 section 16.1). Checked first: the archive's form
+         * is wrong whatever the template says. */
+        if (!engine_csar_has_meta(c) && (r = topo_csar_version_10(buf, len)) != 0)
+            r = r < 0 ? r
+                      : engine_diag_add(d, engine_csar_name(c), 0, 0,
+                                        "no %s; expected it in an archive of "
+                                        "tosca_simple_yaml_1_0 (an archive without it needs "
+                                        "version 1.1 or later)",
+                                        ENGINE_CSAR_META);
+        else
+            r = topo_load_root(out, buf, len, name, ".", entry, &archive, d);
     }
     free(name);
     free(buf);
