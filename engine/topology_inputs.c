@@ -15,7 +15,7 @@ static const char *topo_inputs_names(const struct engine_topology *t, char *buf,
     size_t off = 0;
 
     buf[0] = '\0';
-    for (size_t i = 0; i < t->ninputs && off < size; i++)
+    for (size_t i = 0; i < t->ninputs && off < size && t->inputs[i].def.name != NULL; i++)
         off += (size_t)snprintf(buf + off, size - off, "%s%s",
                                 i == 0                ? ""
                                 : i + 1 == t->ninputs ? " or "
@@ -26,8 +26,8 @@ static const char *topo_inputs_names(const struct engine_topology *t, char *buf,
 
 static struct topo_input *topo_input_find(struct engine_topology *t, const char *name)
 {
-    for (size_t i = 0; i < t->ninputs; i++)
-        if (strcmp(t->inputs[i].def.name, name) == 0)
+    for (size_t i = 0; i < t->ninputs; i++) /* (a definition that failed may have no name) */
+        if (t->inputs[i].def.name != NULL && strcmp(t->inputs[i].def.name, name) == 0)
             return &t->inputs[i];
     return NULL;
 }
@@ -93,7 +93,7 @@ int topo_inputs_given(struct engine_topology *t, struct engine_diag *d)
         return r;
     for (size_t i = 0; i < t->ninputs; i++) {
         const struct topo_input *in = &t->inputs[i];
-        if (in->def.required && !in->def.has_default && !in->given)
+        if (in->def.name != NULL && in->def.required && !in->def.has_default && !in->given)
             bad = topo_diag_at(d, &in->def.pos,
                                "input %s: required and without a default; expected a value in "
                                "%s (unisec init --input %s=VALUE)",

@@ -409,8 +409,8 @@ int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
         (r = topo_load_inputs(ld, x)) < 0)
         bad = r;
     ld->t->inputs_read = 1;
-    if ((r = topo_inputs_given(ld->t, ld->d)) < 0) /* before get_input takes their values */
-        bad = r;
+    if (bad != -ENOMEM && !ld->oom && (r = topo_inputs_given(ld->t, ld->d)) < 0)
+        bad = r; /* (before get_input takes their values) */
     if ((x = topo_ld_get(ld, tt, "relationship_templates")) != NULL && !topo_ld_empty(x) &&
         (r = topo_load_rtemplates(ld, x)) < 0)
         bad = r;

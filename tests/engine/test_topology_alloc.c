@@ -180,19 +180,21 @@ done:
     return r;
 }
 
-static void sweep(const char *path, int valid)
+/* Fails each allocation of RUN(ARG) in turn (WHAT names it in messages). */
+static void sweep_with(const char *what, int (*run)(const char *arg, char **out), const char *arg,
+                       int valid)
 {
     char *want = NULL;
     long n;
 
     alloc_fail_at = 0;
-    assert_int_equal(run_once(path, &want) == 0, valid);
+    assert_int_equal(run(arg, &want) == 0, valid);
     for (n = 1;; n++) {
         char *got = NULL;
         int r;
         alloc_count = 0;
         alloc_fail_at = n;
-        r = run_once(path, &got);
+        r = run(arg, &got);
         if (alloc_count < n) { /* the run made fewer than n allocations: all were tried */
             free(got);
             break;
@@ -205,12 +207,42 @@ static void sweep(const char *path, int valid)
         free(got);
         /* an allocation failing while recording an error may leave the input's verdict */
         if (r != -ENOMEM && !(r == -EINVAL && !valid))
-            fail_msg("%s: allocation %ld failed and the run returned %d, not -ENOMEM", path, n, r);
+            fail_msg("%s: allocation %ld failed and the run returned %d, not -ENOMEM", what, n, r);
     }
     alloc_fail_at = 0;
     free(want);
-    print_message("%s: failed each of %ld allocations in turn\n", path, n - 1);
+    print_message("%s: failed each of %ld allocations in turn\n", what, n - 1);
     assert_true(n > 100); /* the sweep reached the engine's allocations */
+}
+
+static void sweep(const char *path, int valid)
+{
+    sweep_with(path, run_once, path, valid);
+}
+
+/* The values of a template's inputs: an inputs.yaml made from a file and --input words, then
+ * loaded with the template (*OUT: the text made). */
+static int run_inputs(const char *topo, char **out)
+{
+    static char *assign[] = {"cpus=4", "ports=[80, 443]"};
+    struct engine_topology *t = NULL;
+    struct engine_diag d;
+    char *text = NULL;
+    size_t len;
+    int r;
+
+    engine_diag_init(&d);
+    r = engine_topology_inputs_text(&text, &len, "mem: 2 GB\n", 10, "in.yaml", assign, 2, &d);
+    if (r == 0 && (r = engine_topology_load_inputs(&t, topo, strlen(topo), "t.yaml", NULL, text,
+                                                   len, "inputs.yaml", &d)) < 0)
+        assert_null(t);
+    if (r == 0)
+        *out = text;
+    else
+        free(text);
+    engine_topology_free(t);
+    engine_diag_free(&d);
+    return r;
 }
 
 /* The first load of the process parses the normative types: fail each of its allocations in
@@ -251,6 +283,18 @@ static void test_topology_alloc_examples(void **state)
     /* TOSCA 1.3: functions resolved along HOST and capabilities, a substitution mapping */
     sweep("tests/fuzz/corpus/topology/tosca13-functions.yaml", 1);
     sweep("tests/fuzz/corpus/csar/meta.csar", 1); /* imports and an artifact in an archive */
+    sweep_with("inputs", run_inputs,
+               "tosca_definitions_version: tosca_simple_yaml_1_3\n"
+               "topology_template:\n"
+               "  inputs:\n"
+               "    cpus: {type: integer, constraints: [{in_range: [1, 8]}]}\n"
+               "    mem: {type: scalar-unit.size, default: 1 GB}\n"
+               "    ports: {type: list, entry_schema: {type: integer}}\n"
+               "  node_templates:\n"
+               "    s:\n"
+               "      type: tosca.nodes.Compute\n"
+               "      capabilities: {host: {properties: {num_cpus: {get_input: cpus}}}}\n",
+               1);
 }
 
 static void test_topology_alloc_invalid(void **state)
