@@ -165,12 +165,13 @@ int engine_topology_node_runs(const struct engine_topology_node *n);
 /*
  * The node template NODE of the topology text BUF[0..BLEN) (as the store holds it) as YAML:
  * its type, properties, capabilities, requirements, interfaces, artifacts, ... as written
- * (functions kept, anchors resolved, comments and layout not kept), in a new buffer (*OUT,
- * caller frees; *LEN bytes). -ENOENT when there is no such node template, -EINVAL when BUF is
- * not YAML, -ENOMEM.
+ * (anchors resolved, comments and layout not kept), in a new buffer (*OUT, caller frees; *LEN
+ * bytes). With T (BUF loaded, perhaps with values for its inputs; may be NULL), get_input of a
+ * scalar input with a value in force is that value; every other function is kept. -ENOENT
+ * when there is no such node template, -EINVAL when BUF is not YAML, -ENOMEM.
  */
 int engine_topology_node_template(char **out, size_t *len, const char *buf, size_t blen,
-                                  const char *node);
+                                  const char *node, const struct engine_topology *t);
 
 /* The index of LEVEL in N->levels, or -ENOENT. */
 int engine_topology_node_level_index(const struct engine_topology_node *n, const char *level);

@@ -548,6 +548,15 @@ int topo_yaml_load(yaml_document_t *doc, const char *buf, size_t len);
 int topo_yaml_copy(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n, int depth,
                    size_t *budget);
 
+/* What a copy puts in DST in place of SRC's node N: the id of a node it added, or 0 to copy
+ * N as it is. */
+typedef int (*topo_yaml_subst_fn)(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n,
+                                  void *arg);
+
+/* topo_yaml_copy() asking SUBST (with ARG) first for every node. */
+int topo_yaml_copy_with(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n, int depth,
+                        size_t *budget, topo_yaml_subst_fn subst, void *arg);
+
 /* The value of KEY in mapping MAP of DOC (and its id in *ID, if not NULL), or NULL. */
 yaml_node_t *topo_yaml_get(yaml_document_t *doc, yaml_node_t *map, const char *key, int *id);
 

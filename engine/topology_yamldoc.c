@@ -10,11 +10,19 @@
 int topo_yaml_copy(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n, int depth,
                    size_t *budget)
 {
+    return topo_yaml_copy_with(dst, src, n, depth, budget, NULL, NULL);
+}
+
+int topo_yaml_copy_with(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n, int depth,
+                        size_t *budget, topo_yaml_subst_fn subst, void *arg)
+{
     int id;
 
     if (*budget == 0 || depth > TOPO_DEPTH_MAX)
         return 0;
     (*budget)--;
+    if (subst != NULL && (id = subst(dst, src, n, arg)) != 0)
+        return id;
     if (n->type == YAML_SCALAR_NODE)
         return yaml_document_add_scalar(dst, n->tag, n->data.scalar.value,
                                         (int)n->data.scalar.length, n->data.scalar.style);
@@ -23,7 +31,8 @@ int topo_yaml_copy(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n, i
             return 0;
         for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
              i++) {
-            int c = topo_yaml_copy(dst, src, yaml_document_get_node(src, *i), depth + 1, budget);
+            int c = topo_yaml_copy_with(dst, src, yaml_document_get_node(src, *i), depth + 1,
+                                        budget, subst, arg);
             if (!c || !yaml_document_append_sequence_item(dst, id, c))
                 return 0;
         }
@@ -32,10 +41,11 @@ int topo_yaml_copy(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n, i
     if (!(id = yaml_document_add_mapping(dst, n->tag, n->data.mapping.style)))
         return 0;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        int k = topo_yaml_copy(dst, src, yaml_document_get_node(src, p->key), depth + 1, budget);
-        int v =
-            k ? topo_yaml_copy(dst, src, yaml_document_get_node(src, p->value), depth + 1, budget)
-              : 0;
+        int k = topo_yaml_copy_with(dst, src, yaml_document_get_node(src, p->key), depth + 1,
+                                    budget, subst, arg);
+        int v = k ? topo_yaml_copy_with(dst, src, yaml_document_get_node(src, p->value), depth + 1,
+                                        budget, subst, arg)
+                  : 0;
         if (!v || !yaml_document_append_mapping_pair(dst, id, k, v))
             return 0;
     }

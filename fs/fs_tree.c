@@ -317,7 +317,8 @@ static int fs_gen_status_json(struct fs_ctx *c, const struct fs_snap *s, const s
     return 0;
 }
 
-/* nodes/NODE/template.yaml: the node template as topology.yaml writes it. */
+/* nodes/NODE/template.yaml: the node template as topology.yaml writes it, get_input resolved
+ * to the values in force. */
 static int fs_gen_template(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                            FILE *out)
 {
@@ -327,7 +328,7 @@ static int fs_gen_template(struct fs_ctx *c, const struct fs_snap *s, const stru
     int r;
 
     (void)c;
-    if ((r = engine_topology_node_template(&text, &len, t->data, t->len, w->node)) < 0)
+    if ((r = engine_topology_node_template(&text, &len, t->data, t->len, w->node, s->model->t)) < 0)
         return r == -ENOMEM ? r : -EIO; /* the served topology loaded: it has the node */
     fwrite(text, 1, len, out);
     free(text);

@@ -442,7 +442,7 @@ same "its type" "$IM/nodes/server/type" "tosca.nodes.Compute"
 check "its status says it is not run" grep -q "^not run (tosca.nodes.Compute): its type has no unikernel modules" "$IM/nodes/server/status"
 check "and status.json" python3 -c "import json,sys; d=json.load(open('$IM/nodes/server/status.json')); sys.exit(d['state'] != 'not run' or d['type'] != 'tosca.nodes.Compute')"
 check "its template.yaml holds its capabilities and their properties" grep -qx "  host: {properties: {num_cpus: 2}}" "$IM/nodes/server/template.yaml"
-check "a unikernel's template.yaml keeps get_input as written" grep -q "http_port: {get_input: port}" "$IM/nodes/web/template.yaml"
+check "template.yaml has get_input resolved to the value in force" grep -q "http_port: 9090" "$IM/nodes/web/template.yaml"
 for f in modules pdp acl console image; do
     refuse "no $f for a node unisec does not run" test -e "$IM/nodes/server/$f"
 done
