@@ -49,12 +49,15 @@ static int hook_is_zero(const char *id)
     return strcmp(id, hook_zero) == 0;
 }
 
-/* A file of main's tree past its own bound (topology.yaml's is smaller than the others'). */
+/* A file of main's tree past its own bound (topology.yaml's and inputs.yaml's are smaller than
+ * the others'). */
 static int hook_main_size(const char *path, size_t size, void *arg)
 {
     struct engine_diag *d = arg;
 
-    if (strcmp(path, fs_file_path(FS_FILE_TOPOLOGY)) == 0 && size > FS_TOPOLOGY_MAX)
+    if ((strcmp(path, fs_file_path(FS_FILE_TOPOLOGY)) == 0 ||
+         strcmp(path, fs_file_path(FS_FILE_INPUTS)) == 0) &&
+        size > FS_TOPOLOGY_MAX)
         return engine_diag_add(d, path, 0, 0, "%zu bytes (at most %u)", size, FS_TOPOLOGY_MAX);
     return 0;
 }

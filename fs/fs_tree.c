@@ -276,10 +276,15 @@ static int fs_gen_status_json(struct fs_ctx *c, const struct fs_snap *s, const s
     int rc;
     const char *why = fs_not_run(s, w->node);
 
-    if (why != NULL) { /* names are [A-Za-z0-9_.-] (TOPOLOGY.md 1), nothing to escape */
-        fprintf(out,
-                "{\"node\": \"%s\", \"state\": \"not run\", \"type\": \"%s\", \"why\": \"%s\"}\n",
-                w->node, fs_node(s, w->node)->type, why);
+    if (why != NULL) {
+        j = json_pack("{s:s, s:s, s:s, s:s}", "node", w->node, "state", "not run", "type",
+                      fs_node(s, w->node)->type, "why", why);
+        rc = engine_json_dumps(&text, NULL, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(j);
+        if (rc < 0)
+            return rc;
+        fputs(text, out);
+        free(text);
         return 0;
     }
     if (img == NULL)
