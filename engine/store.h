@@ -419,4 +419,66 @@ int engine_store_tree_check(const struct engine_store *s, const char *commit,
                             int (*cb)(const char *path, size_t size, void *arg), void *arg,
                             struct engine_diag *diag);
 
+/* ---- a remote that holds main (fs/MOUNT.md, "A remote as the source of truth") ---- */
+
+/* Where engine_store_fetch() keeps the remote's main, so that `git log origin/main` in the
+ * store shows it. */
+#define ENGINE_STORE_REMOTE_REF "refs/remotes/origin/main"
+
+/* How the remote's main stands to the store's main. */
+enum engine_store_remote_rel {
+    ENGINE_STORE_REMOTE_SAME,     /* the same commit */
+    ENGINE_STORE_REMOTE_NEWER,    /* the remote's descends from ours: move to it */
+    ENGINE_STORE_REMOTE_OLDER,    /* ours descends from the remote's: ours is ahead */
+    ENGINE_STORE_REMOTE_DIVERGED, /* neither: each has commits the other lacks */
+};
+
+/*
+ * Fetches branch main of the repository at URL through libgit2's transports (file://, a
+ * local path, git://, ssh://; ssh keys come from ssh-agent, host keys from
+ * ~/.ssh/known_hosts) into ENGINE_STORE_REMOTE_REF (best effort: that ref is for operators),
+ * the objects downloaded only when the store lacks the remote's commit. OUT_ID receives that
+ * commit's id and *REL how it stands to the store's main. Does not move main. -ENOENT when the
+ * remote has no main (an empty bare repository); -EHOSTUNREACH when the remote cannot be reached or
+ * read (DIAG holds libgit2's words); -ENOMEM, -EIO.
+ */
+int engine_store_fetch(struct engine_store *s, const char *url, char out_id[41],
+                       enum engine_store_remote_rel *rel, struct engine_diag *diag);
+
+/* The bare repository's directory of a file:// URL or a path (borrowed from URL); NULL for
+ * another transport. */
+const char *engine_store_remote_dir(const char *url);
+
+/*
+ * Pushes the store's main to URL's main (libgit2's push; with file:// or a path, the
+ * pushers of one store serialise on an flock of the bare repository, as libgit2's local
+ * transport updates the ref without comparing its old value). Returns once the remote has
+ * the commit: 0; -EAGAIN when the remote's main is not an ancestor of ours (it moved:
+ * fetch, and build on it) or its ref was locked; -EHOSTUNREACH when the remote cannot be
+ * reached; -EPERM when the remote refused the update (a hook: DIAG holds what it said);
+ * -EIO.
+ */
+int engine_store_push(struct engine_store *s, const char *url, struct engine_diag *diag);
+
+/*
+ * Moves main to commit ID (40 hex digits; a commit the repository holds: fetched, or an
+ * ancestor) and brings the work tree and the index to it for every path that differs,
+ * durably (journaled like a commit). -EBUSY (nothing moved) when one of those paths has an
+ * uncommitted edit in the work tree; -EAGAIN when another git process moved main meanwhile.
+ * SEEN nonzero: the store takes ID as seen, so the next commit builds on it (taking back a
+ * commit of its own); zero: engine_store_refresh() then reports the move as a change, for the
+ * caller to validate. Thread-safe.
+ */
+int engine_store_move(struct engine_store *s, const char *id, int seen, struct engine_diag *diag);
+
+/*
+ * Runs git's own housekeeping, `git gc --auto`, in GITDIR (a store's .git, or a bare
+ * repository) and waits for it: libgit2 leaves each push to a file:// remote and each fetch as
+ * a small pack of its own, which slow every lookup as they pile up; git packs them together
+ * once there are more than gc.autoPackLimit (50) of them, and does nothing otherwise. Safe
+ * beside the store's own writes (git locks what it rewrites). 0; -ENOENT when git is not
+ * installed; -EIO when it failed.
+ */
+int engine_store_gc(const char *gitdir, struct engine_diag *diag);
+
 #endif

@@ -4,6 +4,7 @@
  * The pieces, and the direction of their calls (each calls only the ones below it):
  *   store.c           open, create, free; read, list, head, log          (store.h)
  *   store_commit.c    commit, refresh, work-tree changes, restore         (store.h)
+ *   store_remote.c    a remote: fetch, push, main moved to a commit       (store.h)
  *   store_journal.c   the journal of a work-tree update, and its recovery
  *   store_worktree.c  the work tree and the index brought to a tree
  *   store_check.c     paths, authors, change lists; a change against the tree and work tree

@@ -41,6 +41,8 @@ static const char *fs_errno_name(int rc)
         return "ENOMEM";
     case ENOSPC:
         return "ENOSPC";
+    case EHOSTUNREACH:
+        return "EHOSTUNREACH";
     default:
         return "EIO";
     }
@@ -122,10 +124,12 @@ static int fs_commit(struct fs_ctx *c, const struct fs_snap *cur, const struct f
     struct engine_store_change ch[FS_FILE_N] = {{0}};
     struct fs_text head[FS_FILE_N] = {{0}};
     const struct fs_text *base = head;
+    char parent[41];
     size_t n = 0;
     int rc = 0;
 
     out_id[0] = '\0';
+    engine_store_head(c->store, parent, NULL);
     if (c->served_is_head && cur == c->snap)
         base = cur->file;
     else if ((rc = fs_snap_read_store(head, c->store, diag)) < 0)
@@ -147,6 +151,9 @@ static int fs_commit(struct fs_ctx *c, const struct fs_snap *cur, const struct f
     /* The commit is made and durable; only the work tree lags (the store retries). */
     if (rc == ENGINE_STORE_WORKTREE_STALE)
         rc = 0;
+    /* With a remote, a change is made only once the remote has it. */
+    if (rc == 0 && out_id[0] && c->remote != NULL && (rc = fs_remote_publish(c, parent, diag)) < 0)
+        out_id[0] = '\0';
     if (rc == 0)
         c->served_is_head = 1; /* NS is served next, and it is now what main holds */
     return rc;
@@ -180,7 +187,7 @@ static size_t fs_file_count(const struct fs_snap *s, enum fs_file f)
     }
 }
 
-static void fs_external_locked(struct fs_ctx *c);
+static int fs_external_locked(struct fs_ctx *c);
 
 static void fs_files_free(struct fs_text file[FS_FILE_N])
 {
@@ -295,13 +302,40 @@ out:
     return rc;
 }
 
+/* Why a commit failed, as the writer is told (errno and reason); the last entry is the rest. */
+struct fs_commit_failure {
+    int rc;
+    const char *why;
+};
+
+static const struct fs_commit_failure fs_commit_failures[] = {
+    {-EBUSY, "the store's work tree has an uncommitted edit of this file (see errors); commit "
+             "or restore it first"},
+    {-ENOSPC, "the store's disk is full"},
+    {-EHOSTUNREACH, "the remote cannot be reached: nothing is changed (reads and running "
+                    "instances go on)"},
+    {-EPERM, "the remote refused the change"},
+    {-EAGAIN, "main kept moving on the remote: write again"},
+    {-EIO, "the store could not commit"},
+};
+
+static const struct fs_commit_failure *fs_commit_failure_of(int rc)
+{
+    size_t n = sizeof(fs_commit_failures) / sizeof(fs_commit_failures[0]);
+
+    for (size_t i = 0; i + 1 < n; i++)
+        if (fs_commit_failures[i].rc == rc)
+            return &fs_commit_failures[i];
+    return &fs_commit_failures[n - 1];
+}
+
 static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
                        uid_t uid, int check_only)
 {
     struct engine_store_author_buf who;
     struct engine_diag diag = {0};
     struct fs_text cand[FS_FILE_N];
-    struct fs_snap *cur = NULL, *ns = NULL;
+    struct fs_snap *cur = NULL, *ns = NULL, *base = NULL;
     struct fs_model *model = NULL;
     struct engine_topology_state *state = NULL;
     char id[41] = "", *msg = NULL;
@@ -347,24 +381,30 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
             goto done;
         }
         rc = fs_commit(c, cur, ns, NULL, &who.author, msg, id, &diag);
-        if (rc != -EAGAIN || attempt >= 2)
+        if (rc != -EAGAIN || attempt + 1 >= (c->remote != NULL ? FS_REMOTE_TRIES : 3))
             break;
-        /* main moved outside the mount: take that change in (or refuse it) and redo ours on
-         * top of what is then served. */
+        /* main moved (outside the mount, or on the remote): take that change in (or refuse
+         * it) and redo ours on top of what is then served. */
         engine_diag_free(&diag);
         fs_snap_free(ns);
         ns = NULL;
-        fs_snap_put(c, cur);
+        if (base == NULL)
+            base = cur; /* what this write replaced when it was made */
+        else
+            fs_snap_put(c, cur);
         cur = NULL;
-        fs_external_locked(c);
+        if (c->remote == NULL)
+            fs_external_locked(c);
+        else if ((rc = fs_apply_remote_locked(c)) < 0)
+            break;
+        if (c->remote != NULL && (rc = fs_remote_conflict(c, t, base, &diag)) < 0) {
+            rc = fs_refuse(c, t->path, uid, rc, NULL, &diag);
+            goto done;
+        }
     }
     if (rc < 0) {
-        rc = fs_refuse(c, t->path, uid, rc == -EBUSY || rc == -ENOSPC ? rc : -EIO,
-                       rc == -EBUSY    ? "the store's work tree has an uncommitted edit of this "
-                                         "file (see errors); commit or restore it first"
-                       : rc == -ENOSPC ? "the store's disk is full"
-                                       : "the store could not commit",
-                       &diag);
+        const struct fs_commit_failure *why = fs_commit_failure_of(rc);
+        rc = fs_refuse(c, t->path, uid, why->rc, why->why, &diag);
         goto done;
     }
     snprintf(ns->head, sizeof(ns->head), "%s", id[0] ? id : cur->head);
@@ -377,6 +417,7 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
 
 done:
     pthread_mutex_unlock(&c->apply_mu);
+    fs_snap_put(c, base);
     fs_model_put(model);
     fs_snap_free(ns);
     fs_snap_put(c, cur);
@@ -615,7 +656,7 @@ out:
     engine_diag_free(&diag);
 }
 
-static void fs_external_locked(struct fs_ctx *c)
+static int fs_external_locked(struct fs_ctx *c)
 {
     struct engine_diag diag = {0};
     char id[41] = "", from[41] = "";
@@ -633,12 +674,13 @@ static void fs_external_locked(struct fs_ctx *c)
         fs_error(c, "cannot read the store's main branch: %s", text != NULL ? text : "error");
         free(text);
         engine_diag_free(&diag);
-        return;
+        return 0;
     }
     engine_diag_free(&diag);
     if (changed)
         fs_external_head(c, id, from);
     fs_external_worktree(c);
+    return changed;
 }
 
 void fs_apply_external(struct fs_ctx *c)
@@ -650,7 +692,9 @@ void fs_apply_external(struct fs_ctx *c)
     s = fs_snap_get(c);
     before = fs_snap_bytes(s);
     fs_snap_put(c, s);
-    fs_external_locked(c);
+    /* An operator's commit in the store goes to the remote, as a write would. */
+    if (fs_external_locked(c) && c->remote != NULL)
+        fs_apply_remote_locked(c);
     s = fs_snap_get(c);
     after = fs_snap_bytes(s);
     fs_snap_put(c, s);
@@ -658,4 +702,23 @@ void fs_apply_external(struct fs_ctx *c)
     /* The look compared the store's files with the served ones, copies of their size freed
      * in this thread's arena. */
     fs_memory_trim(before > after ? before : after);
+}
+
+/* ---- a remote that holds main (fs_remote.c) ---- */
+
+int fs_apply_remote_locked(struct fs_ctx *c)
+{
+    int rc = fs_remote_follow_locked(c);
+
+    /* main moved to the remote's: validated and served, or refused, as an outside commit */
+    if (rc > 0)
+        fs_external_locked(c);
+    return rc < 0 ? rc : 0;
+}
+
+void fs_apply_remote(struct fs_ctx *c)
+{
+    pthread_mutex_lock(&c->apply_mu);
+    fs_apply_remote_locked(c);
+    pthread_mutex_unlock(&c->apply_mu);
 }

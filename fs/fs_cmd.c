@@ -263,6 +263,7 @@ int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, co
 
     memset(c, 0, sizeof(*c));
     c->watch_fd = c->stop_fd = -1;
+    c->remote_fd = c->remote_kick = c->remote_stop = -1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->apply_mu, NULL);
     fs_log_init(&c->events, FS_EVENTS_MAX, 0);
@@ -341,6 +342,8 @@ struct fs_mount_opts {
     char host[256];      /* -o host=ADDR: the address instances listen on ("" loopback) */
     char host_name[256]; /* -o host=NAME: the Compute node this daemon serves ("" every node) */
     char *log;           /* -o log=FILE (owned) */
+    char *remote;        /* -o remote=URL (owned): the repository whose main the store tracks */
+    int fetch_interval;  /* -o fetch_interval=SECONDS */
 };
 
 /*
@@ -383,6 +386,14 @@ static int fs_mount_run(const char *store, const char *mountpoint, const struct 
         return 1;
     }
     c.no_run = mo->no_run;
+    c.remote = mo->remote;
+    c.fetch_interval = mo->fetch_interval;
+    if (c.remote != NULL) {
+        /* The remote's main is what is served: converge to it before the mount answers. */
+        fs_apply_remote(&c);
+        engine_log("info", "main follows the remote %s (fetched every %d s, and when told)",
+                   c.remote, c.fetch_interval);
+    }
     c.listen_host = mo->host[0] ? mo->host : NULL;
     c.host_name = mo->host_name[0] ? mo->host_name : NULL;
     if (c.host_name && c.snap->model && !engine_topology_node_find(c.snap->model->t, c.host_name))
@@ -422,6 +433,34 @@ static int fs_mount_run(const char *store, const char *mountpoint, const struct 
     return rc;
 }
 
+/* A remote's URL: libgit2's transports the daemon can authenticate to (file://, a path,
+ * git://, ssh:// with ssh-agent), and no password (it would reach the log and errors). */
+static int fs_remote_url_check(const char *url)
+{
+    static const char *const schemes[] = {"file:///", "git://", "ssh://", "/"};
+    const char *at, *colon, *rest = NULL;
+
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]) && rest == NULL; i++)
+        if (strncmp(url, schemes[i], strlen(schemes[i])) == 0)
+            rest = url + strlen(schemes[i]);
+    for (const char *p = url; rest != NULL && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ',')
+            rest = NULL;
+    if (rest == NULL || strlen(url) > 4096) {
+        fprintf(stderr, "unisec mount: -o remote= is a bare repository's URL: file:///PATH, "
+                        "/PATH, git://HOST/PATH or ssh://[USER@]HOST/PATH\n");
+        return -EINVAL;
+    }
+    at = strchr(rest, '@');
+    colon = strchr(rest, ':');
+    if (strncmp(url, "ssh://", 6) == 0 && at != NULL && colon != NULL && colon < at) {
+        fprintf(stderr, "unisec mount: -o remote= holds a password: the daemon authenticates "
+                        "with ssh-agent's keys\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* Takes unisec's own options out of the -o list O (target=hvt|spt, host=ADDR|NAME, norun,
  * log=FILE); the others are appended to *FUSE_OPTS unless DROP says mount(8) handles them.
  * Returns 0, -EINVAL (message printed) or -ENOMEM. */
@@ -454,6 +493,19 @@ static int fs_mount_opt(struct fs_mount_opts *mo, char **fuse_opts, const char *
             free(mo->log);
             if ((mo->log = strdup(x + 4)) == NULL)
                 r = -ENOMEM;
+        } else if (strncmp(x, "remote=", 7) == 0) {
+            free(mo->remote);
+            mo->remote = NULL;
+            if ((r = fs_remote_url_check(x + 7)) == 0 && (mo->remote = strdup(x + 7)) == NULL)
+                r = -ENOMEM;
+        } else if (strncmp(x, "fetch_interval=", 15) == 0) {
+            char *end = NULL;
+            long v = strtol(x + 15, &end, 10);
+            if (x[15] == '\0' || *end != '\0' || v < 0 || v > 86400) {
+                fprintf(stderr, "unisec mount: -o fetch_interval= is seconds, 0 to 86400\n");
+                r = -EINVAL;
+            }
+            mo->fetch_interval = (int)v;
         } else if (strcmp(x, "norun") == 0) {
             mo->no_run = 1;
         } else if (drop == NULL || !drop(x)) {
@@ -492,7 +544,7 @@ int fs_cmd_mount(int argc, char **argv)
         .shorts = "fo:",
         .longs = opts};
     const char *store = NULL, *log_path = NULL;
-    struct fs_mount_opts mo = {0};
+    struct fs_mount_opts mo = {.fetch_interval = FS_FETCH_INTERVAL};
     char *fuse_opts = NULL;
     int opt, rc;
 
@@ -537,6 +589,7 @@ int fs_cmd_mount(int argc, char **argv)
     rc = fs_mount_run(store, argv[optind], &mo, fuse_opts, log_path ? log_path : mo.log);
     free(fuse_opts);
     free(mo.log);
+    free(mo.remote);
     return rc;
 }
 
@@ -559,7 +612,7 @@ int fs_cmd_mount_helper(int argc, char **argv)
                              .usage = "mount.unisec STORE MOUNTPOINT [-o OPTIONS]",
                              .shorts = "o:t:N:fnsvrw",
                              .longs = none};
-    struct fs_mount_opts mo = {0};
+    struct fs_mount_opts mo = {.fetch_interval = FS_FETCH_INTERVAL};
     char *fuse_opts = NULL;
     int opt, fake = 0, rc = ENGINE_CMD_USAGE;
 
@@ -581,5 +634,6 @@ int fs_cmd_mount_helper(int argc, char **argv)
 out:
     free(fuse_opts);
     free(mo.log);
+    free(mo.remote);
     return rc;
 }

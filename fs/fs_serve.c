@@ -161,6 +161,16 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
         }
         engine_diag_free(&d);
     }
+    if (c->remote != NULL) {
+        struct engine_diag d = {0};
+        if (fs_remote_watch_start(c, &d) < 0) {
+            char *t = engine_diag_join(&d);
+            engine_log("warning", "the remote is looked at only at the next write: %s",
+                       t != NULL ? t : "");
+            free(t);
+        }
+        engine_diag_free(&d);
+    }
     fs_event(c, "mounted %s on %s", c->store_dir, mountpoint);
     {
         /* After daemonising: the orchestrator and the supervisor run threads. */
@@ -196,6 +206,7 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
     rc = fuse_loop_mt(f, lc) < 0 ? 1 : 0;
     fs_notify("STOPPING=1\nSTATUS=unmounting, stopping every instance");
     fs_watch_stop(c);
+    fs_remote_watch_stop(c);
     fs_handles_drop(c);
     fs_orch_stop(c);
     engine_log("info", "unmounted %s", mountpoint);
