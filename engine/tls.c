@@ -144,6 +144,12 @@ static int tls_chain_check(const struct engine_tls_input *in, const struct tls_p
         br_x509_decoder_init(&dc, NULL, NULL);
         br_x509_decoder_push(&dc, pem->obj[i].p, pem->obj[i].len);
         const br_x509_pkey *k = br_x509_decoder_get_pkey(&dc);
+        if (k == NULL && br_x509_decoder_last_error(&dc) == BR_ERR_X509_UNSUPPORTED)
+            return engine_diag_add(d, in->cert_name, 0, 0,
+                                   "certificate %zu has a key of a type that is neither EC nor "
+                                   "RSA (Ed25519, Ed448, DSA): EC on P-256, P-384 or P-521, or RSA "
+                                   "of 2048 to 4096 bits are accepted",
+                                   i + 1);
         if (k == NULL)
             return engine_diag_add(d, in->cert_name, 0, 0,
                                    "certificate %zu is not a valid X.509 certificate (BearSSL "
@@ -335,6 +341,54 @@ out:
     return rc;
 }
 
+/* One DER element at *P (of *N bytes left): its tag, and its contents in *BODY, *BODY_LEN;
+ * *P and *N move past it. Returns the tag, or -1 when it does not fit. */
+static int tls_der(const unsigned char **p, size_t *n, const unsigned char **body, size_t *body_len)
+{
+    size_t len, hdr = 2;
+    if (*n < 2)
+        return -1;
+    int tag = (*p)[0];
+    len = (*p)[1];
+    if (len & 0x80) {
+        size_t k = len & 0x7f;
+        if (k == 0 || k > 3 || *n < 2 + k)
+            return -1;
+        len = 0;
+        for (size_t i = 0; i < k; i++)
+            len = len << 8 | (*p)[2 + i];
+        hdr += k;
+    }
+    if (len > *n - hdr)
+        return -1;
+    *body = *p + hdr;
+    *body_len = len;
+    *p += hdr + len;
+    *n -= hdr + len;
+    return tag;
+}
+
+/* The SubjectPublicKeyInfo of certificate DER (a checked X.509 certificate) as DER: what
+ * `openssl pkey -pubin -outform DER` prints, so the fingerprint can be compared with
+ * openssl's. NULL when it is not where X.509 puts it. */
+static const unsigned char *tls_spki(const unsigned char *der, size_t len, size_t *out_len)
+{
+    const unsigned char *cert, *tbs, *b, *at;
+    size_t cn, tn, bn;
+    if (tls_der(&der, &len, &cert, &cn) != 0x30 || tls_der(&cert, &cn, &tbs, &tn) != 0x30)
+        return NULL;
+    if (tn > 0 && tbs[0] == 0xa0 && tls_der(&tbs, &tn, &b, &bn) < 0) /* [0] version */
+        return NULL;
+    for (int i = 0; i < 5; i++) /* serial, signature, issuer, validity, subject */
+        if (tls_der(&tbs, &tn, &b, &bn) < 0)
+            return NULL;
+    at = tbs;
+    if (tls_der(&tbs, &tn, &b, &bn) != 0x30)
+        return NULL;
+    *out_len = (size_t)(tbs - at);
+    return at;
+}
+
 int engine_tls_check(const struct engine_tls_input *in, struct engine_tls_info *info_out,
                      void **blob, size_t *len, struct engine_diag *d)
 {
@@ -356,9 +410,15 @@ int engine_tls_check(const struct engine_tls_input *in, struct engine_tls_info *
     if ((rc = tls_chain_check(in, &chain, &pk, &keybuf, &info, d)) < 0)
         goto out;
     const unsigned char *pub = pk.key_type == BR_KEYTYPE_EC ? pk.key.ec.q : pk.key.rsa.n;
-    size_t publen = pk.key_type == BR_KEYTYPE_EC ? pk.key.ec.qlen : pk.key.rsa.nlen;
+    size_t publen = pk.key_type == BR_KEYTYPE_EC ? pk.key.ec.qlen : pk.key.rsa.nlen, spki_len;
     pub = tls_trim(pub, &publen);
-    engine_sha256(info.fingerprint, pub, publen);
+    const unsigned char *spki = tls_spki(chain.obj[0].p, chain.obj[0].len, &spki_len);
+    if (spki == NULL) {
+        rc = engine_diag_add(d, in->cert_name, 0, 0,
+                             "certificate 1: its subject public key info cannot be found");
+        goto out;
+    }
+    engine_sha256(info.fingerprint, spki, spki_len);
     info.key_type = pk.key_type == BR_KEYTYPE_EC ? UNISEC_TLS_KEY_EC : UNISEC_TLS_KEY_RSA;
     info.key_bits =
         pk.key_type == BR_KEYTYPE_EC ? tls_curve_bits(pk.key.ec.curve) : (unsigned)publen * 8;
@@ -377,4 +437,63 @@ out:
     if (rc == 0 && info_out)
         *info_out = info;
     return rc;
+}
+
+/* The label of a "-----BEGIN LABEL-----" line at P (N bytes), or NULL. */
+static const char *tls_begin(const char *p, size_t n, size_t *label_len)
+{
+    static const char pre[] = "-----BEGIN ";
+    if (n < sizeof(pre) - 1 + 5 || memcmp(p, pre, sizeof(pre) - 1) != 0)
+        return NULL;
+    const char *label = p + sizeof(pre) - 1, *end = memchr(label, '-', n - (sizeof(pre) - 1));
+    if (end == NULL)
+        return NULL;
+    *label_len = (size_t)(end - label);
+    return label;
+}
+
+int engine_tls_split(const char *text, size_t len, char **key, size_t *key_len, char **cert,
+                     size_t *cert_len)
+{
+    char *k = malloc(len + 2), *c = malloc(len + 2); /* an END line may need its newline */
+    size_t kn = 0, cn = 0;
+    int nkeys = 0;
+    char *into = NULL; /* the buffer the object being read goes to */
+    size_t *into_n = NULL;
+
+    if (k == NULL || c == NULL) {
+        free(k), free(c);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - (text + i)) + 1 : len - i, ll;
+        const char *label = tls_begin(text + i, n, &ll);
+        if (label != NULL) {
+            int is_key = ll >= 11 && memcmp(label + ll - 11, "PRIVATE KEY", 11) == 0;
+            into = is_key ? k : c;
+            into_n = is_key ? &kn : &cn;
+            nkeys += is_key;
+        }
+        if (into != NULL) {
+            memcpy(into + *into_n, text + i, n);
+            *into_n += n;
+            if (n >= 9 && memcmp(text + i, "-----END ", 9) == 0) {
+                if (text[i + n - 1] != '\n')
+                    into[(*into_n)++] = '\n';
+                into = NULL;
+            }
+        }
+        i += n;
+    }
+    k[kn] = c[cn] = 0;
+    *key = k, *key_len = kn, *cert = c, *cert_len = cn;
+    return nkeys;
+}
+
+void engine_tls_fingerprint_text(const uint8_t fp[32], char *buf)
+{
+    memcpy(buf, "sha256:", 7);
+    for (int i = 0; i < 32; i++)
+        snprintf(buf + 7 + 2 * i, 3, "%02x", fp[i]);
 }

@@ -27,7 +27,7 @@ struct engine_tls_info {
     unsigned key_bits;       /* the curve's size, or the modulus's */
     size_t ncerts;           /* in the chain */
     int64_t not_after;       /* the earliest end of validity in the chain */
-    uint8_t fingerprint[32]; /* SHA-256 of the public key (the EC point, or the RSA modulus) */
+    uint8_t fingerprint[32]; /* SHA-256 of the server certificate's SubjectPublicKeyInfo (DER) */
 };
 
 /*
@@ -38,5 +38,20 @@ struct engine_tls_info {
  */
 int engine_tls_check(const struct engine_tls_input *in, struct engine_tls_info *info, void **blob,
                      size_t *len, struct engine_diag *d);
+
+/*
+ * Splits the PEM text TEXT[0..LEN) into its private-key objects (a BEGIN line whose label ends
+ * in "PRIVATE KEY", to its END line) and every other object, each kept whole with its BEGIN
+ * and END lines; text between objects is dropped. *KEY and *CERT are new NUL-terminated
+ * buffers (*KEY_LEN, *CERT_LEN bytes; the caller wipes *KEY with explicit_bzero and frees
+ * both). Returns the number of private-key objects, or -ENOMEM.
+ */
+int engine_tls_split(const char *text, size_t len, char **key, size_t *key_len, char **cert,
+                     size_t *cert_len);
+
+/* "sha256:" and the 64 hex digits of FP (INFO's fingerprint) into BUF (at least
+ * ENGINE_TLS_FP_TEXT bytes). */
+#define ENGINE_TLS_FP_TEXT 72
+void engine_tls_fingerprint_text(const uint8_t fp[32], char *buf);
 
 #endif

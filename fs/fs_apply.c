@@ -14,6 +14,8 @@
 
 size_t fs_target_max(const struct fs_target *t)
 {
+    if (t->kind == FS_TARGET_TLS_CERT || t->kind == FS_TARGET_TLS_KEY)
+        return FS_TLS_MAX;
     if (t->kind != FS_TARGET_FILE)
         return FS_VALUE_MAX;
     return t->file == FS_FILE_TOPOLOGY || t->file == FS_FILE_INPUTS ? FS_TOPOLOGY_MAX
@@ -49,8 +51,8 @@ static const char *fs_errno_name(int rc)
 }
 
 /* Records a refused change of PATH by UID in errors, events and the log; returns RC. */
-static int fs_refuse(struct fs_ctx *c, const char *path, uid_t uid, int rc, const char *why,
-                     const struct engine_diag *diag)
+int fs_apply_refuse(struct fs_ctx *c, const char *path, uid_t uid, int rc, const char *why,
+                    const struct engine_diag *diag)
 {
     struct engine_store_author_buf who;
     char *text = NULL;
@@ -71,7 +73,7 @@ static int fs_refuse(struct fs_ctx *c, const char *path, uid_t uid, int rc, cons
 }
 
 /* Serves NS (taking the caller's reference) in place of the current snapshot. */
-static void fs_install(struct fs_ctx *c, struct fs_snap *ns)
+void fs_apply_install(struct fs_ctx *c, struct fs_snap *ns)
 {
     struct fs_snap *old;
 
@@ -86,7 +88,7 @@ static void fs_install(struct fs_ctx *c, struct fs_snap *ns)
 }
 
 /* Copies every file of S into FILE[] (for a candidate state). */
-static int fs_files_copy(struct fs_text file[FS_FILE_N], const struct fs_snap *s)
+int fs_snap_files_copy(struct fs_text file[FS_FILE_N], const struct fs_snap *s)
 {
     for (int f = 0; f < FS_FILE_N; f++) {
         file[f].data = NULL;
@@ -186,8 +188,6 @@ static size_t fs_file_count(const struct fs_snap *s, enum fs_file f)
         return s->file[f].len;
     }
 }
-
-static int fs_external_locked(struct fs_ctx *c);
 
 static void fs_files_free(struct fs_text file[FS_FILE_N])
 {
@@ -342,14 +342,14 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
     int rc, attempt;
 
     if (len > fs_target_max(t))
-        return fs_refuse(c, t->path, uid, -EFBIG, "larger than the bound of this file", NULL);
+        return fs_apply_refuse(c, t->path, uid, -EFBIG, "larger than the bound of this file", NULL);
     if ((rc = engine_store_author_from_uid(&who, uid)) < 0)
-        return fs_refuse(c, t->path, uid, rc, "cannot name the writer's user", NULL);
+        return fs_apply_refuse(c, t->path, uid, rc, "cannot name the writer's user", NULL);
 
     pthread_mutex_lock(&c->apply_mu);
     for (attempt = 0;; attempt++) {
         cur = fs_snap_get(c);
-        if ((rc = fs_files_copy(cand, cur)) < 0)
+        if ((rc = fs_snap_files_copy(cand, cur)) < 0)
             goto done;
         free(msg);
         msg = NULL;
@@ -359,7 +359,7 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
             engine_topology_state_free(state);
             state = NULL;
             if (rc < 0)
-                rc = fs_refuse(c, t->path, uid, rc == -ENOENT ? -ENOENT : rc, NULL, &diag);
+                rc = fs_apply_refuse(c, t->path, uid, rc == -ENOENT ? -ENOENT : rc, NULL, &diag);
             else
                 rc = 0; /* the same value again: nothing to commit */
             goto done;
@@ -369,7 +369,7 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
         fs_model_put(model);
         model = NULL;
         if (rc < 0) {
-            rc = fs_refuse(c, t->path, uid, rc, NULL, &diag);
+            rc = fs_apply_refuse(c, t->path, uid, rc, NULL, &diag);
             goto done;
         }
         if (check_only)
@@ -394,21 +394,21 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
             fs_snap_put(c, cur);
         cur = NULL;
         if (c->remote == NULL)
-            fs_external_locked(c);
+            fs_apply_external_locked(c);
         else if ((rc = fs_apply_remote_locked(c)) < 0)
             break;
         if (c->remote != NULL && (rc = fs_remote_conflict(c, t, base, &diag)) < 0) {
-            rc = fs_refuse(c, t->path, uid, rc, NULL, &diag);
+            rc = fs_apply_refuse(c, t->path, uid, rc, NULL, &diag);
             goto done;
         }
     }
     if (rc < 0) {
         const struct fs_commit_failure *why = fs_commit_failure_of(rc);
-        rc = fs_refuse(c, t->path, uid, why->rc, why->why, &diag);
+        rc = fs_apply_refuse(c, t->path, uid, why->rc, why->why, &diag);
         goto done;
     }
     snprintf(ns->head, sizeof(ns->head), "%s", id[0] ? id : cur->head);
-    fs_install(c, ns);
+    fs_apply_install(c, ns);
     ns = NULL;
     if (id[0]) {
         fs_count(&c->commits[FS_SRC_MOUNT]);
@@ -475,7 +475,13 @@ static void fs_external_head(struct fs_ctx *c, const char *id, const char *from)
     if (rc == 0 && (rc = fs_snap_read_store(file, c->store, &diag)) == 0)
         rc = fs_snap_build(&ns, file, id, c->snap, NULL, NULL, c->target, &diag);
     if (rc == 0) {
-        fs_install(c, ns);
+        /* Its tls/ files may be new (a revert, a pull): read again with the keys. */
+        struct fs_tls *tls = NULL;
+        if (fs_tls_load(c, &tls) == 0) {
+            fs_tls_put(ns->tls);
+            ns->tls = tls;
+        }
+        fs_apply_install(c, ns);
         c->served_is_head = 1;
         c->refused_wt[0] = '\0';
         fs_count(&c->commits[FS_SRC_EXTERNAL]);
@@ -563,7 +569,7 @@ static void fs_external_worktree(struct fs_ctx *c)
     if (engine_store_worktree_changes(c->store, &wt, &n, &diag) < 0 || n == 0)
         goto out;
     cur = fs_snap_get(c);
-    if (fs_files_copy(cand, cur) < 0)
+    if (fs_snap_files_copy(cand, cur) < 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
         for (int f = 0; f < FS_FILE_N; f++) {
@@ -638,7 +644,7 @@ static void fs_external_worktree(struct fs_ctx *c)
         goto out;
     }
     snprintf(ns->head, sizeof(ns->head), "%s", id[0] ? id : cur->head);
-    fs_install(c, ns);
+    fs_apply_install(c, ns);
     ns = NULL;
     free(c->refused_wt_sig);
     c->refused_wt_sig = NULL;
@@ -656,7 +662,7 @@ out:
     engine_diag_free(&diag);
 }
 
-static int fs_external_locked(struct fs_ctx *c)
+int fs_apply_external_locked(struct fs_ctx *c)
 {
     struct engine_diag diag = {0};
     char id[41] = "", from[41] = "";
@@ -693,7 +699,7 @@ void fs_apply_external(struct fs_ctx *c)
     before = fs_snap_bytes(s);
     fs_snap_put(c, s);
     /* An operator's commit in the store goes to the remote, as a write would. */
-    if (fs_external_locked(c) && c->remote != NULL)
+    if (fs_apply_external_locked(c) && c->remote != NULL)
         fs_apply_remote_locked(c);
     s = fs_snap_get(c);
     after = fs_snap_bytes(s);
@@ -712,7 +718,7 @@ int fs_apply_remote_locked(struct fs_ctx *c)
 
     /* main moved to the remote's: validated and served, or refused, as an outside commit */
     if (rc > 0)
-        fs_external_locked(c);
+        fs_apply_external_locked(c);
     return rc < 0 ? rc : 0;
 }
 

@@ -286,7 +286,8 @@ int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, co
         goto fail;
     }
     if ((rc = fs_snap_read_store(file, c->store, &diag)) < 0 ||
-        (rc = fs_snap_build(&c->snap, file, head, NULL, NULL, NULL, target, &diag)) < 0)
+        (rc = fs_snap_build(&c->snap, file, head, NULL, NULL, NULL, target, &diag)) < 0 ||
+        (rc = fs_tls_load(c, &c->snap->tls)) < 0)
         goto fail;
     c->served_is_head = 1;
     engine_diag_free(&diag);

@@ -9,6 +9,14 @@
 #include "engine/engine.h"
 #include "fs_int.h"
 
+/* Frees P (N bytes), wiped first: a control file's bytes may be a private key. */
+static void fs_handle_wipe(void *p, size_t n)
+{
+    if (p != NULL)
+        explicit_bzero(p, n);
+    free(p);
+}
+
 void fs_handle_free(struct fs_handle *h)
 {
     size_t cap;
@@ -17,7 +25,7 @@ void fs_handle_free(struct fs_handle *h)
         return;
     cap = h->cap;
     pthread_mutex_destroy(&h->mu);
-    free(h->buf);
+    fs_handle_wipe(h->buf, h->cap);
     free(h->path);
     free(h);
     fs_memory_trim(cap);
@@ -90,7 +98,7 @@ void fs_handle_release(struct fs_ctx *c, struct fs_handle *h)
     if (h->kind == FS_H_CONTROL && h->trunc && !h->wrote && !h->applied && !h->failed) {
         struct fs_target t;
         fs_target_of(&t, &h->w, h->path);
-        fs_apply(c, &t, "", 0, h->uid);
+        fs_change_apply(c, &t, "", 0, h->uid);
     }
     pthread_mutex_lock(&c->mu);
     fs_handle_end(c, h);
@@ -112,7 +120,7 @@ int fs_handle_apply(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
         h->dirty = 0;
         h->applied = 1;
         fs_target_of(&t, &h->w, h->path);
-        rc = fs_apply(c, &t, h->buf != NULL ? h->buf : "", h->len, uid);
+        rc = fs_change_apply(c, &t, h->buf != NULL ? h->buf : "", h->len, uid);
     }
     pthread_mutex_unlock(&h->mu);
     return rc;
@@ -135,14 +143,15 @@ static int fs_handle_check(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
 
     fs_target_of(&t, &h->w, h->path);
     if (h->len == 0 || h->len > FS_EARLY_CHECK_MAX || h->buf[h->len - 1] != '\n' ||
-        (t.kind == FS_TARGET_FILE && (t.file == FS_FILE_TOPOLOGY || t.file == FS_FILE_INPUTS)))
+        (t.kind == FS_TARGET_FILE && (t.file == FS_FILE_TOPOLOGY || t.file == FS_FILE_INPUTS)) ||
+        t.kind == FS_TARGET_TLS_CERT || t.kind == FS_TARGET_TLS_KEY)
         return 0;
     if (t.kind == FS_TARGET_FILE)
         return fs_apply_check(c, &t, h->buf, h->len, uid);
     /* A level or a property is one line: once it is written whole, any further write could
      * only make it invalid. So it is applied (committed) now, and the write returns once the
      * change is durable, also for a shell builtin that never looks at close(2). */
-    if ((rc = fs_apply(c, &t, h->buf, h->len, uid)) < 0)
+    if ((rc = fs_change_apply(c, &t, h->buf, h->len, uid)) < 0)
         return rc;
     h->applied = 1;
     return 1;
@@ -206,7 +215,7 @@ int fs_handle_write(struct fs_ctx *c, struct fs_handle *h, const char *buf, size
         rc = fs_handle_check(c, h, uid);
         if (rc > 0) {
             /* applied already: nothing left for flush */
-            free(saved);
+            fs_handle_wipe(saved, over);
             h->dirty = 0;
             pthread_mutex_unlock(&h->mu);
             return (int)size;
@@ -216,11 +225,11 @@ int fs_handle_write(struct fs_ctx *c, struct fs_handle *h, const char *buf, size
                 memcpy(h->buf + off, saved, over);
             h->len = old_len;
             h->failed = rc;
-            free(saved);
+            fs_handle_wipe(saved, over);
             pthread_mutex_unlock(&h->mu);
             return rc;
         }
-        free(saved);
+        fs_handle_wipe(saved, over);
     }
     h->dirty = 1;
     pthread_mutex_unlock(&h->mu);
@@ -237,17 +246,18 @@ int fs_handle_truncate(struct fs_ctx *c, struct fs_handle *h, size_t size, uid_t
         pthread_mutex_unlock(&h->mu);
         return rc;
     }
-    if (size > h->len) {
+    if (size > h->cap) {
         char *nb = realloc(h->buf, size);
         if (nb == NULL) {
             rc = h->failed = -ENOMEM;
             pthread_mutex_unlock(&h->mu);
             return rc;
         }
-        memset(nb + h->len, 0, size - h->len);
         h->buf = nb;
         h->cap = size;
     }
+    if (size > h->len)
+        memset(h->buf + h->len, 0, size - h->len);
     h->len = size;
     h->dirty = 1;
     h->wrote = 1;

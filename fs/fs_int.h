@@ -111,7 +111,9 @@ struct fs_snap {
     struct engine_acl_stats acl_stats;
     struct fs_model *model;              /* counted reference: topology.yaml */
     struct engine_topology_state *state; /* owned: state/levels, state/properties */
-    struct timespec since;               /* when it was installed */
+    struct fs_tls *tls;    /* counted reference: the nodes' certificates and keys (fs_tls.c), the
+                            * previous snapshot's unless a TLS change or a new head loads them */
+    struct timespec since; /* when it was installed */
 
     /* What the interpreters derive, made on first use (fs_snap_derived()) when the snapshot
      * differs from a valid one by levels only: a level picks one of the images that were
@@ -333,6 +335,8 @@ enum fs_target_kind {
     FS_TARGET_FILE,     /* a whole store file: topology.yaml, policy/... */
     FS_TARGET_LEVEL,    /* nodes/<node>/security_level */
     FS_TARGET_PROPERTY, /* nodes/<node>/properties/<prop> */
+    FS_TARGET_TLS_CERT, /* nodes/<node>/tls/cert */
+    FS_TARGET_TLS_KEY,  /* nodes/<node>/tls/key */
 };
 
 struct fs_target {
@@ -451,6 +455,81 @@ void fs_record_status(struct fs_ctx *c, const char *node, const char *host, FILE
 struct json_t;
 struct json_t *fs_record_status_json(struct fs_ctx *c, const char *node, const char *host);
 
+/* fs_apply.c's steps, for the other kinds of change (fs_tls.c). Caller holds apply_mu. */
+/* Copies every file of S into FILE[] (for a candidate state): 0 or -ENOMEM. */
+int fs_snap_files_copy(struct fs_text file[FS_FILE_N], const struct fs_snap *s);
+/* Records a refused change of PATH by UID in errors, events and the log (WHY and DIAG may be
+ * NULL); returns RC. */
+int fs_apply_refuse(struct fs_ctx *c, const char *path, uid_t uid, int rc, const char *why,
+                    const struct engine_diag *diag);
+/* Serves NS (taking the caller's reference) and tells ctx->installed. */
+void fs_apply_install(struct fs_ctx *c, struct fs_snap *ns);
+/* fs_apply_external() with apply_mu held. */
+int fs_apply_external_locked(struct fs_ctx *c);
+
+/* ---- TLS certificates and private keys (fs_tls.c; fs/MOUNT.md "TLS") ---- */
+
+/* Largest write of nodes/<node>/tls/cert or key. */
+#define FS_TLS_MAX (256u << 10)
+/* The private keys: STORE/.git/FS_TLS_KEYS/NODE/HEX (0600, in 0700 directories), never
+ * committed; the commit that installs one records its fingerprint, sha256:HEX, in
+ * tls/NODE/key.fingerprint, which names the key in force. The node's previous key is kept
+ * too, so that a git revert of a rotation has its key. */
+#define FS_TLS_KEYS "unisec-keys"
+
+/* One node's certificate chain and key. */
+struct fs_tls_node {
+    char *node;
+    struct fs_text cert;        /* tls/NODE/cert as committed (data NULL: none) */
+    struct fs_text fingerprint; /* tls/NODE/key.fingerprint as committed (data NULL: none) */
+    void *creds;                /* the credentials (contract/tls_creds.h) when the chain and the
+                                 * key check now, wiped when freed; else NULL */
+    size_t creds_len;
+    char why[512]; /* without credentials: why not */
+};
+
+/* The certificates and keys of a state, shared by snapshots while they do not change. */
+struct fs_tls {
+    unsigned refs; /* atomic */
+    size_t n;
+    struct fs_tls_node *v;
+};
+
+/* Frees P (N bytes), wiped first. */
+void fs_tls_wipe(void *p, size_t n);
+/* Frees N's contents (its credentials wiped) and zeroes it. */
+void fs_tls_node_free(struct fs_tls_node *n);
+/* The 64 hex digits of a tls/NODE/key.fingerprint text ("sha256:HEX", a newline optional)
+ * into HEX: 0, or -EINVAL when it is not one (nothing else names a file). */
+int fs_tls_fp_hex(const struct fs_text *fp, char hex[65]);
+/* NODE's key of fingerprint HEX in the private area into *OUT (NUL-terminated; the caller
+ * wipes it with fs_tls_wipe()): 0, -ENOENT or a negative errno. */
+int fs_tls_key_read(const struct fs_ctx *c, const char *node, const char *hex, struct fs_text *out);
+/* Keeps KEY as NODE's key of fingerprint HEX (written to a temporary name, 0600, on disk, then
+ * renamed: the file is whole or absent; the directories made 0700, or closed again, a link
+ * refused). *EXISTED says whether it was kept already. Returns 0 or a negative errno. */
+int fs_tls_key_put(const struct fs_ctx *c, const char *node, const char *hex, const char *key,
+                   size_t len, int *existed);
+/* Removes NODE's kept keys but KEEP1 and KEEP2 (hex fingerprints, may be NULL). */
+void fs_tls_key_prune(const struct fs_ctx *c, const char *node, const char *keep1,
+                      const char *keep2);
+/* Reads every tls/NODE/ of the store's head with the node's private key into *OUT (refs 1).
+ * A chain and key that do not check are kept without credentials, with the reason. Returns 0
+ * or -ENOMEM / -EIO. */
+int fs_tls_load(struct fs_ctx *c, struct fs_tls **out);
+struct fs_tls *fs_tls_ref(struct fs_tls *t);
+void fs_tls_put(struct fs_tls *t);
+/* NODE's entry of T (T may be NULL), or NULL. */
+const struct fs_tls_node *fs_tls_find(const struct fs_tls *t, const char *node);
+/* A write to nodes/NODE/tls/cert or key (T): checked (the chain valid now, the key its), the
+ * key written to its private file, the chain and the key's fingerprint committed, served.
+ * Returns 0 or a negative errno, the refusal recorded as fs_apply() records it. */
+int fs_tls_apply(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
+                 uid_t uid);
+/* A write of DATA to T, whatever T is: fs_tls_apply() for nodes/NODE/tls/, else fs_apply(). */
+int fs_change_apply(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
+                    uid_t uid);
+
 /* ---- watcher (fs_watch.c) ---- */
 
 /* Starts / stops the inotify thread that calls fs_apply_external(). */
@@ -492,12 +571,18 @@ typedef int (*fs_gen_fn)(struct fs_ctx *c, const struct fs_snap *s, const struct
  * (fs_metrics.c; an fs_gen_fn of the tree). */
 int fs_gen_metrics(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w, FILE *out);
 
+/* nodes/NODE/tls/cert and key.fingerprint: as committed; key: nothing (it is never read
+ * back; fs_io.c refuses to open it for reading). An fs_gen_fn of the tree (fs_tls.c). */
+int fs_gen_tls(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w, FILE *out);
+
 /* What a write to a file of the tree changes. */
 enum fs_write {
     FS_W_NONE,     /* read-only */
     FS_W_FILE,     /* the whole store file `file` */
     FS_W_LEVEL,    /* a node's level */
     FS_W_PROPERTY, /* a node's property */
+    FS_W_TLS_CERT, /* a node's certificate chain */
+    FS_W_TLS_KEY,  /* a node's private key (write-only: never read back) */
 };
 
 /* The logs read as they grow. */

@@ -52,6 +52,8 @@ int fs_op_open(const char *path, struct fuse_file_info *fi)
         return -EISDIR;
     if (wr && !fs_writable(w.e))
         return -EACCES; /* read-only, even for root */
+    if (acc != O_WRONLY && w.e->write == FS_W_TLS_KEY)
+        return -EACCES; /* a private key is never read back, even by root */
     if (w.e->live) {
         if ((h = fs_handle_new(FS_H_LIVE, path, &w, fuse_get_context()->uid)) == NULL)
             return -ENOMEM;
@@ -70,6 +72,17 @@ int fs_op_open(const char *path, struct fuse_file_info *fi)
         h->eof_error = EIO;
     }
     h->cap = h->len;
+    if (wr && w.e->write == FS_W_TLS_KEY) {
+        /* Room for the largest key write at once: the buffer is never moved by a realloc,
+         * which would leave a copy of the key in freed memory (fs_handle_free() wipes it). */
+        free(h->buf);
+        h->len = 0;
+        if ((h->buf = malloc(FS_TLS_MAX)) == NULL) {
+            fs_handle_free(h);
+            return -ENOMEM;
+        }
+        h->cap = FS_TLS_MAX;
+    }
     h->append = (fi->flags & O_APPEND) != 0;
     fs_handle_give(c, h, fi);
     return 0;

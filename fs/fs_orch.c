@@ -45,6 +45,19 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
     /* The change's author and summary, for the deployment commits that realise it. */
     engine_store_log(c->store, 1, fs_orch_head_cb, &h, NULL);
     struct orch_desired want = {x, s->acl, s->policy != c->orch_policy, s->head, h.who, h.what};
+    /* The nodes' TLS credentials: the key reaches the instance at start, from here only. */
+    size_t ntls = s->tls != NULL ? s->tls->n : 0;
+    struct orch_tls *tls = ntls > 0 ? calloc(ntls, sizeof(*tls)) : NULL;
+    if (ntls > 0 && tls == NULL) {
+        fs_error(c, "the orchestrator was not given commit %.12s: out of memory", s->head);
+        return;
+    }
+    for (size_t i = 0; i < ntls; i++) {
+        const struct fs_tls_node *n = &s->tls->v[i];
+        tls[i] = (struct orch_tls){n->node, n->creds, n->creds_len, n->why[0] ? n->why : NULL};
+    }
+    want.tls = tls;
+    want.ntls = ntls;
     engine_diag_init(&d);
     if (orch_apply(c->orch, &want, &d) < 0) {
         char *why = engine_diag_join(&d);
@@ -55,6 +68,7 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
         c->orch_policy = fs_policy_ref(s->policy);
         fs_policy_put(old);
     }
+    free(tls);
     engine_diag_free(&d);
 }
 

@@ -129,6 +129,7 @@ void fs_snap_free(struct fs_snap *s)
     for (int f = 0; f < FS_FILE_N; f++)
         fs_text_free(&s->file[f]);
     fs_policy_put(s->policy);
+    fs_tls_put(s->tls);
     engine_topology_derived_free(s->derived);
     engine_topology_derived_free(s->artifacts);
     engine_topology_state_free(s->state);
@@ -289,6 +290,7 @@ int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], const ch
     }
     s->refs = 1;
     s->target = target;
+    s->tls = prev != NULL ? fs_tls_ref(prev->tls) : NULL;
     pthread_mutex_init(&s->derive_mu, NULL);
     snprintf(s->head, sizeof(s->head), "%s", head != NULL ? head : "");
     clock_gettime(CLOCK_REALTIME, &s->since);
@@ -377,4 +379,47 @@ void fs_error(struct fs_ctx *c, const char *fmt, ...)
     }
     va_end(ap2);
     va_end(ap);
+}
+
+/* ---- the certificates and keys of a state (fs_tls_keys.c loads them) ---- */
+
+void fs_tls_wipe(void *p, size_t n)
+{
+    if (p != NULL)
+        explicit_bzero(p, n);
+    free(p);
+}
+
+void fs_tls_node_free(struct fs_tls_node *n)
+{
+    free(n->node);
+    fs_text_free(&n->cert);
+    fs_text_free(&n->fingerprint);
+    fs_tls_wipe(n->creds, n->creds_len);
+    memset(n, 0, sizeof(*n));
+}
+
+struct fs_tls *fs_tls_ref(struct fs_tls *t)
+{
+    if (t != NULL)
+        __atomic_fetch_add(&t->refs, 1, __ATOMIC_RELAXED);
+    return t;
+}
+
+void fs_tls_put(struct fs_tls *t)
+{
+    if (t == NULL || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        fs_tls_node_free(&t->v[i]);
+    free(t->v);
+    free(t);
+}
+
+const struct fs_tls_node *fs_tls_find(const struct fs_tls *t, const char *node)
+{
+    for (size_t i = 0; t != NULL && i < t->n; i++)
+        if (strcmp(t->v[i].node, node) == 0)
+            return &t->v[i];
+    return NULL;
 }

@@ -62,6 +62,8 @@ static void fs_temp_free(struct fs_temp *t)
 
     free(t->dir);
     free(t->name);
+    if (t->body.data != NULL) /* it may be a key renamed onto nodes/NODE/tls/key */
+        explicit_bzero(t->body.data, t->cap);
     free(t->body.data);
     free(t);
     fs_memory_trim(cap);

@@ -27,6 +27,8 @@ static const char fs_readme[] =
     "  nodes/NODE/{security_levels,type,template.yaml,status,status.json}\n"
     "  nodes/NODE/{modules,pdp,acl,console}   of a node unisec runs (a unikernel); the\n"
     "                       others (Compute, Database, ...) are kept, not run: see status\n"
+    "  nodes/NODE/tls/cert  its TLS certificate chain (rw, PEM; committed)\n"
+    "  nodes/NODE/tls/key   its private key (write-only; never committed: see key.fingerprint)\n"
     "  policy/acl           access-control rules (rw; validated as a whole)\n"
     "  policy/groups        group membership (rw)\n"
     "  policy/credentials   hashed credentials only (rw; plaintext is refused)\n"
@@ -428,6 +430,17 @@ static const struct fs_entry fs_tree[] = {
     {.pattern = "nodes/*/status.json", .mode = S_IFREG | 0444, .gen = fs_gen_status_json},
     {.pattern = "nodes/*/console", .mode = S_IFREG | 0444, .gen = fs_gen_console, .runs_only = 1},
     {.pattern = "nodes/*/image", .mode = S_IFLNK | 0777, .runs_only = 1},
+    /* No editor's temporary file here: a swap file would hold the private key. */
+    {.pattern = "nodes/*/tls", .mode = S_IFDIR | 0755},
+    {.pattern = "nodes/*/tls/cert",
+     .mode = S_IFREG | 0644,
+     .gen = fs_gen_tls,
+     .write = FS_W_TLS_CERT},
+    {.pattern = "nodes/*/tls/key",
+     .mode = S_IFREG | 0200,
+     .gen = fs_gen_tls,
+     .write = FS_W_TLS_KEY},
+    {.pattern = "nodes/*/tls/key.fingerprint", .mode = S_IFREG | 0444, .gen = fs_gen_tls},
     {.pattern = "images", .mode = S_IFDIR | 0555},
     {.pattern = "images/*", .mode = S_IFDIR | 0555},
     {.pattern = "images/*/manifest.json", .mode = S_IFREG | 0444, .gen = fs_gen_image_file},
@@ -699,6 +712,8 @@ void fs_target_of(struct fs_target *t, const struct fs_where *w, const char *pat
     memset(t, 0, sizeof(*t));
     t->kind = w->e->write == FS_W_LEVEL      ? FS_TARGET_LEVEL
               : w->e->write == FS_W_PROPERTY ? FS_TARGET_PROPERTY
+              : w->e->write == FS_W_TLS_CERT ? FS_TARGET_TLS_CERT
+              : w->e->write == FS_W_TLS_KEY  ? FS_TARGET_TLS_KEY
                                              : FS_TARGET_FILE;
     t->file = w->e->file;
     t->node = w->node;

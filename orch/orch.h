@@ -99,6 +99,14 @@ int orch_new(struct orch **out, const struct orch_options *opt, struct engine_di
 /* Stops every instance (each drains), joins the threads, frees O. Accepts NULL. */
 void orch_free(struct orch *o);
 
+/* A node's TLS credentials, for the levels whose image has the tls module. */
+struct orch_tls {
+    const char *node;
+    const void *creds; /* contract/tls_creds.h, made by engine_tls_check(); NULL: none */
+    size_t len;
+    const char *why; /* without credentials: why not (the node's error when a level needs them) */
+};
+
 /* The desired state, as the mount accepted it. Everything is borrowed for the call only. */
 struct orch_desired {
     const struct engine_topology_derived *x; /* plans of every node at its current level */
@@ -107,6 +115,11 @@ struct orch_desired {
     const char *head;   /* the store commit this state is ("" when not committed) */
     const char *who;    /* who made that change (commit author) */
     const char *what;   /* its summary, e.g. "web: security_level default -> critical" */
+    /* The nodes' TLS credentials (copied; wiped when no want holds them any more). New
+     * credentials for a node that runs a TLS image (rotation) start a new instance of the same
+     * image with them, swapped in as for a new level: no connection is dropped. */
+    const struct orch_tls *tls;
+    size_t ntls;
 };
 
 /*

@@ -23,6 +23,10 @@ int orch_devices_read(struct orch_devices *dv, const char *dir, const char *host
             dv->policy = 1;
             continue;
         }
+        if (dev->type == BUILDER_DEVICE_TLS) {
+            dv->tls = 1; /* its credentials go with the spec (orch_start()) */
+            continue;
+        }
         if (dev->type == BUILDER_DEVICE_PDP) {
             if (dv->nups < ORCH_DEV_MAX && k < 2 * ORCH_DEV_MAX) {
                 orch_copy(dv->name[k], sizeof(dv->name[k]), dev->name);

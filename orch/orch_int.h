@@ -61,6 +61,7 @@ int orch_policy_compile(struct orch_blob **out, const struct engine_acl *acl, co
 /* One level of a node: the image that realises it. */
 struct orch_level {
     char *level;
+    int tls; /* the image has the tls module: it needs the node's TLS credentials */
     enum engine_pdp pdp;
     char *policy;    /* NULL when no access control */
     size_t nmodules; /* owned, with every string */
@@ -72,6 +73,10 @@ struct orch_want_node {
     char *name;
     char *address;  /* where it listens: its host's address (NULL: the daemon's listen_host) */
     size_t current; /* index into levels */
+    void *tls;      /* the node's TLS credentials (wiped when freed), or NULL */
+    size_t tls_len;
+    uint8_t tls_sum[ENGINE_SHA256_LEN]; /* SHA-256 of TLS, to notice new credentials */
+    char *tls_why;                      /* without credentials: why not */
     size_t nlevels;
     struct orch_level *levels;
 };
@@ -153,6 +158,7 @@ struct orch_node {
     enum engine_pdp pdp;
     char policy[128];
     uint64_t version; /* the policy version in force (acknowledged, or the PDP's) */
+    uint8_t tls_sum[ENGINE_SHA256_LEN]; /* the TLS credentials the instance runs with (0s: none) */
     /* the supervisor's view, from its reports */
     struct sup_status sup;
     int have_sup;
@@ -239,6 +245,7 @@ struct orch_devices {
     char name[2 * ORCH_DEV_MAX][64];
     char addr[2 * ORCH_DEV_MAX][300];
     int policy; /* the image has a policy channel */
+    int tls;    /* the image takes TLS credentials */
 };
 
 /* The devices of the image built in DIR, as builder_manifest_load() reads them: the listening ones,

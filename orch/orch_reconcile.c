@@ -41,7 +41,8 @@ static void orch_node_error(struct orch_node *n, const char *fmt, ...)
 
 struct orch_ready_arg {
     const char *id;
-    uint64_t seq; /* reports up to this one came before the run */
+    uint64_t seq;  /* reports up to this one came before the run */
+    pid_t old_pid; /* the same image runs already (new TLS credentials): its instance */
 };
 
 /* The new image serves: ready. A report after the run that names another image as serving,
@@ -53,6 +54,9 @@ static int orch_ready_done(const struct orch_node *n, const void *arg)
 
     if (n->seq <= a->seq)
         return 0;
+    /* A new instance of the image that runs: ready once it serves in place of the old one. */
+    if (a->old_pid != 0 && ours && n->sup.state == SUP_RUNNING && n->sup.pid == a->old_pid)
+        return strstr(n->sup.why, "keeps serving") != NULL ? -1 : 0;
     if (ours && n->sup.state == SUP_RUNNING)
         return 1;
     if (n->sup.state == SUP_FAILED || n->sup.state == SUP_STOPPED)
@@ -167,7 +171,7 @@ static int orch_start(struct orch *o, const struct orch_want_node *wn, const str
                       const char *id, const char *dir, struct engine_diag *d)
 {
     struct orch_devices dv;
-    struct orch_ready_arg a = {id, 0};
+    struct orch_ready_arg a = {id, 0, 0};
     char image[4096];
     int r;
 
@@ -184,6 +188,20 @@ static int orch_start(struct orch *o, const struct orch_want_node *wn, const str
     /* A push-mode image starts with its rules: they go with the spec, so the supervisor
      * cannot start the instance before they are the node's; it gives them at boot and
      * counts the instance ready once acknowledged, so a swap never serves without. */
+    if ((lv->tls || dv.tls) && wn->tls == NULL && wn->tls_why != NULL)
+        return engine_diag_add(d, wn->name, 0, 0,
+                               "level %s serves TLS and the node has no usable certificate and "
+                               "key: %s",
+                               lv->level, wn->tls_why);
+    if ((lv->tls || dv.tls) && wn->tls == NULL)
+        return engine_diag_add(d, wn->name, 0, 0,
+                               "level %s serves TLS and the node has no usable certificate and "
+                               "key: write nodes/%s/tls/cert and nodes/%s/tls/key",
+                               lv->level, wn->name, wn->name);
+    if (lv->tls || dv.tls) {
+        spec.tls = wn->tls;
+        spec.tls_len = wn->tls_len;
+    }
     if (lv->pdp == ENGINE_PDP_PUSH && lv->blob != NULL && dv.policy) {
         spec.policy = lv->blob->data;
         spec.policy_len = lv->blob->len;
@@ -196,6 +214,8 @@ static int orch_start(struct orch *o, const struct orch_want_node *wn, const str
     const struct orch_node *n = orch_node_get(o, wn->name, 0);
     a.seq = n ? n->seq : 0;
     int exists = n != NULL && n->have_sup && n->sup.state != SUP_STOPPED;
+    if (exists && n->sup.state == SUP_RUNNING && strcmp(n->sup.image, id) == 0)
+        a.old_pid = n->sup.pid;
     pthread_mutex_unlock(&o->mu);
     if ((r = sup_node_run(o->sup, &spec, d)) < 0)
         return r;
@@ -299,7 +319,8 @@ static int orch_node_reconcile(struct orch *o, const struct orch_want *w,
     n = orch_node_get(o, wn->name, 0);
     n->building = 0;
     int same_image = r == 0 && strcmp(n->image, res.id) == 0 && n->have_sup &&
-                     n->sup.state != SUP_STOPPED && strcmp(n->sup.image, res.id) == 0;
+                     n->sup.state != SUP_STOPPED && strcmp(n->sup.image, res.id) == 0 &&
+                     (!lv->tls || memcmp(n->tls_sum, wn->tls_sum, sizeof(n->tls_sum)) == 0);
     uint64_t have_version = n->version;
     pthread_mutex_unlock(&o->mu);
     if (r < 0) {
@@ -349,6 +370,10 @@ static int orch_node_reconcile(struct orch *o, const struct orch_want *w,
     orch_copy(n->policy, sizeof(n->policy), lv->policy);
     n->pdp = lv->pdp;
     n->version = version;
+    if (lv->tls)
+        memcpy(n->tls_sum, wn->tls_sum, sizeof(n->tls_sum));
+    else
+        memset(n->tls_sum, 0, sizeof(n->tls_sum));
     n->error[0] = 0;
     pthread_mutex_unlock(&o->mu);
     if (deployed) {

@@ -181,6 +181,10 @@ void orch_want_put(struct orch_want *w)
         free(n->levels);
         free(n->name);
         free(n->address);
+        if (n->tls != NULL)
+            explicit_bzero(n->tls, n->tls_len);
+        free(n->tls);
+        free(n->tls_why);
     }
     free(w->nodes);
     for (size_t i = 0; i < w->nplaces; i++) {
@@ -208,6 +212,7 @@ struct orch_want *orch_want_ref(struct orch_want *w)
 int orch_level_copy(struct orch_level *l, const struct engine_topology_image *im)
 {
     l->pdp = im->pdp;
+    l->tls = im->tls;
     if ((l->level = strdup(im->level)) == NULL ||
         (im->policy && (l->policy = strdup(im->policy)) == NULL))
         return -ENOMEM;
@@ -298,6 +303,27 @@ static int orch_want_placed(struct orch_want *w, const struct engine_topology_pl
     return here;
 }
 
+/* WN's TLS credentials from WANT, copied. */
+static int orch_want_tls(struct orch_want_node *wn, const struct orch_desired *want)
+{
+    for (size_t i = 0; i < want->ntls; i++) {
+        const struct orch_tls *t = &want->tls[i];
+        if (strcmp(t->node, wn->name) != 0)
+            continue;
+        if (t->why != NULL && (wn->tls_why = strdup(t->why)) == NULL)
+            return -ENOMEM;
+        if (t->creds == NULL)
+            return 0;
+        if ((wn->tls = malloc(t->len)) == NULL)
+            return -ENOMEM;
+        memcpy(wn->tls, t->creds, t->len);
+        wn->tls_len = t->len;
+        engine_sha256(wn->tls_sum, t->creds, t->len);
+        return 0;
+    }
+    return 0;
+}
+
 int orch_want_make(struct orch_want **out, const struct orch_desired *want,
                    const struct orch_want *old, uint64_t next_version, const char *host_name,
                    struct engine_diag *d)
@@ -334,6 +360,9 @@ int orch_want_make(struct orch_want **out, const struct orch_desired *want,
             (wn->levels = calloc(p->nimages, sizeof(*wn->levels))) == NULL)
             goto fail;
         wn->current = p->current;
+        if ((r = orch_want_tls(wn, want)) < 0)
+            goto fail;
+        r = -ENOMEM;
         for (size_t l = 0; l < p->nimages; l++, wn->nlevels++)
             if ((r = orch_level_copy(&wn->levels[l], &p->images[l])) < 0)
                 goto fail;

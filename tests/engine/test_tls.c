@@ -75,7 +75,9 @@ static int setup(void **state)
              "openssl x509 -req -in leaf.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 "
              "-out leaf.crt && cat leaf.crt ca.crt >chain.crt && cat ec.crt ec.key >mixed.crt && "
              "printf -- '-----BEGIN CERTIFICATE-----\\nnot base64 at all\\n-----END "
-             "CERTIFICATE-----\\n' >bad.crt && head -c 300 ec.crt >cut.crt",
+             "CERTIFICATE-----\\n' >bad.crt && head -c 300 ec.crt >cut.crt && "
+             "openssl x509 -in rsa.crt -pubkey -noout | openssl pkey -pubin -outform DER | "
+             "sha256sum | cut -c1-64 >rsa.fp",
              tls_dir);
     assert_int_equal(system(cmd), 0);
     return 0;
@@ -238,6 +240,52 @@ static void test_tls_creds_framing(void **state)
     assert_int_equal(tls_creds_encode(buf, 10, &c), n); /* too small: the size, nothing more */
 }
 
+/* A combined write (fs_tls.c): the key's object apart from the chain's, text around dropped, an
+ * END line without its newline given one. */
+static void test_tls_split(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "junk before\n"
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+        "between\n"
+        "-----BEGIN EC PRIVATE KEY-----\nBBBB\n-----END EC PRIVATE KEY-----\n"
+        "-----BEGIN CERTIFICATE-----\nCCCC\n-----END CERTIFICATE-----";
+    char *key, *cert;
+    size_t kl, cl;
+    assert_int_equal(engine_tls_split(text, sizeof(text) - 1, &key, &kl, &cert, &cl), 1);
+    assert_string_equal(key,
+                        "-----BEGIN EC PRIVATE KEY-----\nBBBB\n-----END EC PRIVATE KEY-----\n");
+    assert_int_equal(kl, strlen(key));
+    assert_string_equal(cert, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+                              "-----BEGIN CERTIFICATE-----\nCCCC\n-----END CERTIFICATE-----\n");
+    assert_int_equal(cl, strlen(cert));
+    free(key);
+    free(cert);
+    assert_int_equal(engine_tls_split("", 0, &key, &kl, &cert, &cl), 0);
+    assert_int_equal(kl + cl, 0);
+    free(key);
+    free(cert);
+}
+
+/* The fingerprint is SHA-256 of the certificate's SubjectPublicKeyInfo, as openssl computes it
+ * (`openssl pkey -pubin -outform DER | sha256sum`); the same for the key's write. */
+static void test_tls_fingerprint_is_spki(void **state)
+{
+    (void)state;
+    NEED_OPENSSL();
+    struct engine_tls_info info;
+    char *msg, text[ENGINE_TLS_FP_TEXT];
+    size_t len;
+    assert_int_equal(check("rsa.crt", "rsa.key", time(NULL), &msg, &info, NULL, NULL), 0);
+    free(msg);
+    engine_tls_fingerprint_text(info.fingerprint, text);
+    char *want = slurp("rsa.fp", &len);
+    assert_int_equal(strncmp(text, "sha256:", 7), 0);
+    assert_memory_equal(text + 7, want, 64);
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +294,8 @@ int main(void)
         cmocka_unit_test(test_tls_refusals),
         cmocka_unit_test(test_tls_chain_alone),
         cmocka_unit_test(test_tls_creds_framing),
+        cmocka_unit_test(test_tls_split),
+        cmocka_unit_test(test_tls_fingerprint_is_spki),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
