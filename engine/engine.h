@@ -8,6 +8,7 @@
  *   log.h         the one logging call, its line format and sinks (stderr, file, syslog, journal)
  *   grow.h        the one growth rule of arrays (doubling)
  *   name_index.h  an array's positions sorted by name, searched in O(log n)
+ *   rlog.h        a size-bounded log on disk, rotated over a few files (access logs, consoles)
  *   share.h       where the guest sources and the module catalogue are (installed or not)
  *   csar.h        a CSAR archive (zip) checked and read, for the topology reader
  *   topology.h    the SecTOSCA topology, its run-time state, the interpreters and the
@@ -49,6 +50,7 @@
 #include "diag.h"
 #include "grow.h"
 #include "name_index.h"
+#include "rlog.h"
 #include "share.h"
 #include "store.h"
 #include "tls.h"

@@ -264,6 +264,7 @@ int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, co
     memset(c, 0, sizeof(*c));
     c->watch_fd = c->stop_fd = -1;
     c->remote_fd = c->remote_kick = c->remote_stop = -1;
+    c->http_fd = c->http_stop_fd = -1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->apply_mu, NULL);
     fs_log_init(&c->events, FS_EVENTS_MAX, 0);
@@ -312,6 +313,8 @@ void fs_ctx_close(struct fs_ctx *c)
     free(c->refused_wt_sig);
     free(c->store_dir);
     free(c->image_dir);
+    free(c->log_dir);
+    fs_http_stop(c);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->apply_mu);
 }
@@ -340,11 +343,14 @@ struct fs_mount_opts {
     int foreground, no_run;
     int target_set;
     enum engine_target target;
-    char host[256];      /* -o host=ADDR: the address instances listen on ("" loopback) */
-    char host_name[256]; /* -o host=NAME: the Compute node this daemon serves ("" every node) */
-    char *log;           /* -o log=FILE (owned) */
-    char *remote;        /* -o remote=URL (owned): the repository whose main the store tracks */
-    int fetch_interval;  /* -o fetch_interval=SECONDS */
+    char host[256];        /* -o host=ADDR: the address instances listen on ("" loopback) */
+    char host_name[256];   /* -o host=NAME: the Compute node this daemon serves ("" every node) */
+    char *log;             /* -o log=FILE (owned) */
+    char *remote;          /* -o remote=URL (owned): the repository whose main the store tracks */
+    int fetch_interval;    /* -o fetch_interval=SECONDS */
+    size_t nodelog_max;    /* -o nodelog_max=BYTES: one file of a node's console or access log */
+    unsigned nodelog_keep; /* -o nodelog_keep=N: files kept of each */
+    char *metrics;         /* -o metrics=HOST:PORT (owned): the HTTP listener of `metrics` */
 };
 
 /*
@@ -402,10 +408,25 @@ static int fs_mount_run(const char *store, const char *mountpoint, const struct 
                    "-o host=%s: the topology has no such node; no node runs here "
                    "until it places one on %s",
                    c.host_name, c.host_name);
-    if (asprintf(&c.image_dir, "%s/.git/unisec-images", c.store_dir) < 0) {
+    if (asprintf(&c.image_dir, "%s/.git/unisec-images", c.store_dir) < 0)
         c.image_dir = NULL;
+    if (asprintf(&c.log_dir, "%s/.git/unisec-logs", c.store_dir) < 0)
+        c.log_dir = NULL;
+    if (c.image_dir == NULL || c.log_dir == NULL) {
         fs_ctx_close(&c);
         return 1;
+    }
+    c.log_max = mo->nodelog_max;
+    c.log_keep = mo->nodelog_keep;
+    if (mo->metrics != NULL) {
+        const char *why;
+        int r = fs_http_bind(&c, mo->metrics, &why);
+        if (r < 0) {
+            fprintf(stderr, "unisec mount: -o metrics=%s: %s (%s)\n", mo->metrics, why,
+                    strerror(-r));
+            fs_ctx_close(&c);
+            return 1;
+        }
     }
     fs_store_private(&c);
     /* One arena per FUSE thread kept each thread's peak (a large policy file left the daemon
@@ -490,6 +511,10 @@ static int fs_mount_opt(struct fs_mount_opts *mo, char **fuse_opts, const char *
                 r = -EINVAL;
             }
             snprintf(ip ? mo->host : mo->host_name, sizeof(mo->host), "%s", x + 5);
+        } else if (strncmp(x, "metrics=", 8) == 0) {
+            free(mo->metrics);
+            if ((mo->metrics = strdup(x + 8)) == NULL)
+                r = -ENOMEM;
         } else if (strncmp(x, "log=", 4) == 0) {
             free(mo->log);
             if ((mo->log = strdup(x + 4)) == NULL)
@@ -507,6 +532,22 @@ static int fs_mount_opt(struct fs_mount_opts *mo, char **fuse_opts, const char *
                 r = -EINVAL;
             }
             mo->fetch_interval = (int)v;
+        } else if (strncmp(x, "nodelog_max=", 12) == 0 || strncmp(x, "nodelog_keep=", 13) == 0) {
+            /* The size of one file (4 KiB to 1 GiB) and how many are kept (1 to 16). */
+            int keep = x[8] == 'k';
+            char *end;
+            unsigned long long v = strtoull(strchr(x, '=') + 1, &end, 10);
+            if (*end != '\0' || end == strchr(x, '=') + 1 ||
+                (keep ? v < 1 || v > ENGINE_RLOG_KEEP_MAX : v < 4096 || v > (1ull << 30))) {
+                fprintf(stderr, "unisec mount: -o %s: %s\n", x,
+                        keep ? "nodelog_keep is 1 to 16 files"
+                             : "nodelog_max is 4096 to 1073741824 bytes");
+                r = -EINVAL;
+            } else if (keep) {
+                mo->nodelog_keep = (unsigned)v;
+            } else {
+                mo->nodelog_max = (size_t)v;
+            }
         } else if (strcmp(x, "norun") == 0) {
             mo->no_run = 1;
         } else if (drop == NULL || !drop(x)) {
@@ -591,6 +632,7 @@ int fs_cmd_mount(int argc, char **argv)
     free(fuse_opts);
     free(mo.log);
     free(mo.remote);
+    free(mo.metrics);
     return rc;
 }
 
@@ -636,5 +678,6 @@ out:
     free(fuse_opts);
     free(mo.log);
     free(mo.remote);
+    free(mo.metrics);
     return rc;
 }

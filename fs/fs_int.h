@@ -263,6 +263,9 @@ struct fs_ctx {
     int no_run;                /* 1: --no-run: nothing is built or started */
     enum engine_target target; /* the execution environment the interpreters check */
     char *image_dir;           /* owned: where the orchestrator keeps images */
+    char *log_dir;             /* owned: the nodes' consoles and access logs (fs_live.c) */
+    size_t log_max;            /* -o nodelog_max: bytes of one file of those logs (0: 1 MiB) */
+    unsigned log_keep;         /* -o nodelog_keep: files kept of each (0: 4) */
     const char *listen_host;   /* the address instances listen on (NULL: loopback) */
     const char *host_name; /* the Compute node whose nodes this daemon runs (NULL: every node) */
     struct orch *orch;     /* owned: the orchestrator, NULL with --no-run */
@@ -308,6 +311,12 @@ struct fs_ctx {
     int stop_fd;  /* eventfd that stops the watcher */
     pthread_t watcher;
     int watcher_running;
+
+    /* -o metrics=ADDR: the HTTP listener of `metrics` (fs_http.c) */
+    int http_fd;      /* the listening socket, -1 when none */
+    int http_stop_fd; /* eventfd that stops its thread */
+    pthread_t http_thread;
+    int http_running;
 };
 
 /* Takes a reference on the served snapshot (never NULL while the daemon runs). */
@@ -536,6 +545,20 @@ int fs_change_apply(struct fs_ctx *c, const struct fs_target *t, const char *dat
 int fs_watch_start(struct fs_ctx *c, struct engine_diag *diag);
 void fs_watch_stop(struct fs_ctx *c);
 
+/* ---- the metrics listener (fs_http.c; fs/MOUNT.md "Metrics") ---- */
+
+/* Connections served at once, the bytes of a request head, the time one may take. */
+#define FS_HTTP_CONNS      16
+#define FS_HTTP_HEAD_MAX   2048
+#define FS_HTTP_TIMEOUT_MS 5000
+
+/* Binds and listens on ADDR ("HOST:PORT", "[IPV6]:PORT") as c->http_fd. Before daemonising;
+ * returns 0 or a negative errno with *WHY a static sentence. */
+int fs_http_bind(struct fs_ctx *c, const char *addr, const char **why);
+/* Starts / stops the thread that answers on c->http_fd (nothing without one). */
+int fs_http_start(struct fs_ctx *c);
+void fs_http_stop(struct fs_ctx *c);
+
 /* ---- the orchestrator (fs_orch.c) ---- */
 
 struct orch;
@@ -590,6 +613,8 @@ enum fs_live {
     FS_LIVE_NONE,
     FS_LIVE_EVENTS,
     FS_LIVE_ERRORS,
+    FS_LIVE_CONSOLE, /* nodes/NODE/console: the node's console log on disk */
+    FS_LIVE_ACCESS,  /* nodes/NODE/access_log: its access log on disk */
 };
 
 /* One row of the tree: a path pattern ('*' stands for one segment: a node's name first, a
@@ -613,8 +638,13 @@ int fs_resolve(struct fs_ctx *c, const char *path, struct fs_where *w);
 const struct fs_entry *fs_dir_entry(struct fs_ctx *c, const char *dir);
 /* Is E a file a write changes? */
 int fs_writable(const struct fs_entry *e);
-/* The log a live row reads (events or errors). */
-struct fs_log *fs_live_log(struct fs_ctx *c, const struct fs_entry *e);
+/* A live file W (events, errors, a node's console or access log), read as it grows
+ * (fs_live.c): its size and when it last grew (left as it is when never), and SIZE bytes of it
+ * at OFF into BUF (the count, or a negative errno). */
+void fs_live_stat(struct fs_ctx *c, const struct fs_where *w, size_t *size, struct timespec *mt);
+int fs_live_read(struct fs_ctx *c, const struct fs_where *w, char *buf, size_t size, off_t off);
+/* BUF gets up to SIZE bytes at OFF of DATA[0..LEN): the count read. */
+int fs_copy_out(char *buf, size_t size, off_t off, const char *data, size_t len);
 /* Generates the content of W's file (a regular file, not live) into a new buffer *OUT;
  * returns what the generator did (0, FS_GEN_FAILED with the content, or a negative errno). */
 int fs_generate(struct fs_ctx *c, const struct fs_where *w, char **out, size_t *len);

@@ -142,16 +142,6 @@ int fs_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
     return 0;
 }
 
-static int fs_copy_out(char *buf, size_t size, off_t off, const char *data, size_t len)
-{
-    if (off < 0 || (size_t)off >= len)
-        return 0;
-    if (size > len - (size_t)off)
-        size = len - (size_t)off;
-    memcpy(buf, data + off, size);
-    return (int)size;
-}
-
 int fs_op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
     struct fs_ctx *c = fs_ctx_get();
@@ -167,13 +157,8 @@ int fs_op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_
         n = fs_copy_out(buf, size, off, h->temp->body.data, h->temp->body.len);
         pthread_mutex_unlock(&c->mu);
         return n;
-    case FS_H_LIVE: {
-        struct fs_log *l = fs_live_log(c, h->w.e);
-        pthread_mutex_lock(&c->mu);
-        n = fs_copy_out(buf, size, off, l->buf, l->len);
-        pthread_mutex_unlock(&c->mu);
-        return n;
-    }
+    case FS_H_LIVE:
+        return fs_live_read(c, &h->w, buf, size, off);
     default:
         pthread_mutex_lock(&h->mu);
         n = fs_copy_out(buf, size, off, h->buf, h->len);

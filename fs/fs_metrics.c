@@ -4,7 +4,9 @@
  * happens: fs_apply.c (commits, refusals), orch/ (builds, instances, pushes). */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "fs_int.h"
 #include "orch/orch.h"
@@ -43,6 +45,90 @@ static void fs_metric_hist(FILE *out, const char *name, const char *help, const 
         fprintf(out, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, orch_hist_bounds[i], h->le[i]);
     fprintf(out, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum %.6f\n%s_count %" PRIu64 "\n", name,
             h->count, name, h->sum, name, h->count);
+}
+
+/* V as a label value: backslash, quote and newline escaped, as the format has it. */
+static void fs_metric_label(FILE *out, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            fputc('\\', out);
+        if (*v == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*v, out);
+    }
+}
+
+/* One family of a counter per node: NAME{node="..."} with each node's value at OFFSET. */
+static void fs_metric_per_node(FILE *out, const char *name, const char *type, const char *help,
+                               const struct orch_node_metrics *m, size_t n, size_t offset)
+{
+    fs_metric_head(out, name, type, help);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "%s{node=\"", name);
+        fs_metric_label(out, m[i].node);
+        fprintf(out, "\"} %" PRIu64 "\n", *(const uint64_t *)((const char *)&m[i] + offset));
+    }
+}
+
+/* What each node did: its requests by status class, its decisions by rule set, its restarts
+ * and the pushes to it. */
+static void fs_metrics_nodes(FILE *out, struct orch *o)
+{
+    static const char *const code[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    struct orch_node_metrics *m = NULL;
+    size_t n = 0;
+
+    if (o != NULL && orch_metrics_nodes(o, &m, &n) < 0)
+        return;
+    fs_metric_head(out, "unisec_node_requests_total", "counter",
+                   "Requests a node's instances answered, by status class (their access log).");
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 6; k++) {
+            fputs("unisec_node_requests_total{node=\"", out);
+            fs_metric_label(out, m[i].node);
+            fprintf(out, "\",code=\"%s\"} %" PRIu64 "\n", code[k], m[i].requests[k]);
+        }
+    fs_metric_per_node(out, "unisec_node_response_bytes_total", "counter",
+                       "Bytes of the answers a node's instances sent.", m, n,
+                       offsetof(struct orch_node_metrics, bytes));
+    fs_metric_head(
+        out, "unisec_node_decisions_total", "counter",
+        "Access decisions of a node's instances, by rule set (policy=\"\": the others).");
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < m[i].nrules; k++)
+            for (int allow = 1; allow >= 0; allow--) {
+                fputs("unisec_node_decisions_total{node=\"", out);
+                fs_metric_label(out, m[i].node);
+                fputs("\",policy=\"", out);
+                fs_metric_label(out, m[i].rules[k].policy);
+                fprintf(out, "\",decision=\"%s\"} %" PRIu64 "\n", allow ? "allow" : "deny",
+                        allow ? m[i].rules[k].allow : m[i].rules[k].deny);
+            }
+    fs_metric_head(out, "unisec_node_restarts_total", "counter",
+                   "A node's instances restarted after a crash or a hang.");
+    for (size_t i = 0; i < n; i++) {
+        fputs("unisec_node_restarts_total{node=\"", out);
+        fs_metric_label(out, m[i].node);
+        fprintf(out, "\"} %u\n", m[i].restarts);
+    }
+    fs_metric_per_node(out, "unisec_node_policy_pushes_total", "counter",
+                       "Policy blobs pushed to a node's running instance.", m, n,
+                       offsetof(struct orch_node_metrics, pushes));
+    fs_metric_per_node(out, "unisec_node_policy_push_failures_total", "counter",
+                       "Pushes to a node refused or not acknowledged in time.", m, n,
+                       offsetof(struct orch_node_metrics, pushes_failed));
+    fs_metric_head(out, "unisec_node_policy_ack_seconds", "summary",
+                   "Time from a push to a node's acknowledgement.");
+    for (size_t i = 0; i < n; i++) {
+        fputs("unisec_node_policy_ack_seconds_sum{node=\"", out);
+        fs_metric_label(out, m[i].node);
+        fprintf(out, "\"} %.6f\nunisec_node_policy_ack_seconds_count{node=\"", m[i].push_seconds);
+        fs_metric_label(out, m[i].node);
+        fprintf(out, "\"} %" PRIu64 "\n", m[i].pushes_acked);
+    }
+    free(m);
 }
 
 int fs_gen_metrics(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w, FILE *out)
@@ -86,5 +172,6 @@ int fs_gen_metrics(struct fs_ctx *c, const struct fs_snap *s, const struct fs_wh
                       m.pushes_failed);
     fs_metric_hist(out, "unisec_policy_ack_seconds",
                    "Time from a push to the instance's acknowledgement.", &m.push_seconds);
+    fs_metrics_nodes(out, c->orch);
     return ferror(out) ? -ENOMEM : 0;
 }

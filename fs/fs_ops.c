@@ -86,12 +86,7 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
         } else if (S_ISREG(w.e->mode) && w.e->at_open) {
             size = 0; /* settle: reading it waits; stat must not */
         } else if (S_ISREG(w.e->mode) && w.e->live) {
-            struct fs_log *l = fs_live_log(c, w.e);
-            pthread_mutex_lock(&c->mu);
-            size = l->len;
-            if (l->mtime != 0)
-                mt.tv_sec = l->mtime, mt.tv_nsec = 0;
-            pthread_mutex_unlock(&c->mu);
+            fs_live_stat(c, &w, &size, &mt);
         } else if (S_ISREG(w.e->mode)) {
             char *buf;
             struct fs_snap *s = fs_snap_get(c);

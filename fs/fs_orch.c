@@ -99,6 +99,9 @@ int fs_orch_start(struct fs_ctx *c, struct engine_diag *d)
         .event = fs_orch_event,
         .event_arg = c,
         .record = fs_orch_record,
+        .log_dir = c->log_dir,
+        .log_max = c->log_max,
+        .log_keep = c->log_keep,
     };
     r = orch_new(&c->orch, &opt, d);
     free(deployed);

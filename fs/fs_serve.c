@@ -171,6 +171,11 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
         }
         engine_diag_free(&d);
     }
+    {
+        int r = fs_http_start(c);
+        if (r < 0)
+            engine_log("error", "the metrics listener cannot start: %s", strerror(-r));
+    }
     fs_event(c, "mounted %s on %s", c->store_dir, mountpoint);
     {
         /* After daemonising: the orchestrator and the supervisor run threads. */
@@ -207,6 +212,7 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
     fs_notify("STOPPING=1\nSTATUS=unmounting, stopping every instance");
     fs_watch_stop(c);
     fs_remote_watch_stop(c);
+    fs_http_stop(c);
     fs_handles_drop(c);
     fs_orch_stop(c);
     engine_log("info", "unmounted %s", mountpoint);

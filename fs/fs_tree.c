@@ -25,8 +25,9 @@ static const char fs_readme[] =
     "  nodes/NODE/security_level   its current level (rw), e.g. echo critical > ...\n"
     "  nodes/NODE/properties/NAME  its scalar properties (rw)\n"
     "  nodes/NODE/{security_levels,type,template.yaml,status,status.json}\n"
-    "  nodes/NODE/{modules,pdp,acl,console}   of a node unisec runs (a unikernel); the\n"
-    "                       others (Compute, Database, ...) are kept, not run: see status\n"
+    "  nodes/NODE/{modules,pdp,acl,console,access_log}  of a node unisec runs (a\n"
+    "                       unikernel); the others (Compute, Database, ...) are kept,\n"
+    "                       not run: see status\n"
     "  nodes/NODE/tls/cert  its TLS certificate chain (rw, PEM; committed)\n"
     "  nodes/NODE/tls/key   its private key (write-only; never committed: see key.fingerprint)\n"
     "  policy/acl           access-control rules (rw; validated as a whole)\n"
@@ -342,13 +343,6 @@ static int fs_gen_template(struct fs_ctx *c, const struct fs_snap *s, const stru
     return 0;
 }
 
-static int fs_gen_console(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
-                          FILE *out)
-{
-    (void)s;
-    return c->orch != NULL ? orch_console(c->orch, w->node, out) : 0;
-}
-
 /* images/<id>/<file>: the file the builder wrote. */
 static int fs_gen_image_file(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                              FILE *out)
@@ -428,7 +422,11 @@ static const struct fs_entry fs_tree[] = {
     {.pattern = "nodes/*/acl", .mode = S_IFREG | 0444, .gen = fs_gen_acl, .runs_only = 1},
     {.pattern = "nodes/*/status", .mode = S_IFREG | 0444, .gen = fs_gen_status},
     {.pattern = "nodes/*/status.json", .mode = S_IFREG | 0444, .gen = fs_gen_status_json},
-    {.pattern = "nodes/*/console", .mode = S_IFREG | 0444, .gen = fs_gen_console, .runs_only = 1},
+    {.pattern = "nodes/*/console", .mode = S_IFREG | 0444, .live = FS_LIVE_CONSOLE, .runs_only = 1},
+    {.pattern = "nodes/*/access_log",
+     .mode = S_IFREG | 0444,
+     .live = FS_LIVE_ACCESS,
+     .runs_only = 1},
     {.pattern = "nodes/*/image", .mode = S_IFLNK | 0777, .runs_only = 1},
     /* No editor's temporary file here: a swap file would hold the private key. */
     {.pattern = "nodes/*/tls", .mode = S_IFDIR | 0755},
@@ -674,12 +672,6 @@ int fs_tree_list(struct fs_ctx *c, const char *p, fs_list_fn fn, void *arg)
 int fs_writable(const struct fs_entry *e)
 {
     return e->write != FS_W_NONE;
-}
-
-/* The log a live row reads (events or errors). */
-struct fs_log *fs_live_log(struct fs_ctx *c, const struct fs_entry *e)
-{
-    return e->live == FS_LIVE_EVENTS ? &c->events : &c->errors;
 }
 
 /* Generates the content of W's file into a new buffer. */

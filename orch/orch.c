@@ -61,7 +61,11 @@ int orch_new(struct orch **out, const struct orch_options *opt, struct engine_di
     if ((r = orch_pdp_new(&o->pdp, o->host, 0, d)) < 0)
         goto fail;
     snprintf(o->pdp_addr, sizeof(o->pdp_addr), "%s:%d", o->host, orch_pdp_port(o->pdp));
-    struct sup_options so = {.report = orch_report, .report_arg = o};
+    struct sup_options so = {.report = orch_report,
+                             .report_arg = o,
+                             .log_dir = opt->log_dir,
+                             .log_max = opt->log_max,
+                             .log_keep = opt->log_keep};
     if ((r = sup_new(&o->sup, &so, d)) < 0)
         goto fail;
     if (pthread_create(&o->rec, NULL, orch_reconcile_main, o) != 0) {

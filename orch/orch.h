@@ -91,6 +91,11 @@ struct orch_options {
      * state/deployed with R->message (authored by the daemon) and says in its events what
      * became of it; the reconcile thread goes on once it returns. NULL: nothing is recorded. */
     void (*record)(void *arg, const struct orch_record *r);
+    /* Where each node's console and access log are kept (runtime/supervisor.h, sup_options:
+     * LOG_DIR/NODE/console and access, LOG_KEEP files of LOG_MAX bytes); NULL: nowhere. */
+    const char *log_dir;
+    size_t log_max;
+    unsigned log_keep;
 };
 
 /* Makes an orchestrator; nothing runs until orch_apply(). Free with orch_free(). */
@@ -146,8 +151,8 @@ int orch_status_json(struct orch *o, const char *node, FILE *out);
 /* The id of the image NODE runs (into ID, BUFFER of 41 bytes), or -ENOENT when none. */
 int orch_node_image(struct orch *o, const char *node, char id[41]);
 
-/* NODE's console output (the last bytes kept) into OUT. -ENOENT for an unknown node. */
-int orch_console(struct orch *o, const char *node, FILE *out);
+/* A node's console and access log are on disk (orch_options.log_dir): the mount reads them
+ * there (engine/rlog.h). */
 
 /* Counts of what the orchestrator did since it was made, for the mount's `metrics` file.
  * A histogram counts observations (seconds) at most each bound of orch_hist_bounds (cumulative,
@@ -177,6 +182,27 @@ struct orch_metrics {
 
 /* A copy of O's counts into OUT. */
 void orch_metrics(struct orch *o, struct orch_metrics *out);
+
+/* One node's counts: its restarts, the pushes to it, and what its instances answered (from
+ * their access lines: runtime/README.md, "Access log"). */
+#define ORCH_RULESETS_MAX 9 /* the supervisor's 8, then "" for any other */
+struct orch_node_metrics {
+    char node[256];
+    unsigned restarts;
+    uint64_t pushes, pushes_failed, pushes_acked;
+    double push_seconds;  /* the acknowledged pushes' time, summed */
+    uint64_t requests[6]; /* by status class: [1] 1xx ... [5] 5xx, [0] any other */
+    uint64_t bytes;
+    struct {
+        char policy[64]; /* the rule set that decided; "": the others */
+        uint64_t allow, deny;
+    } rules[ORCH_RULESETS_MAX];
+    size_t nrules;
+};
+
+/* Every node's counts: *OUT a new array of *N (caller frees; NULL when N is 0). Returns 0 or
+ * -ENOMEM. */
+int orch_metrics_nodes(struct orch *o, struct orch_node_metrics **out, size_t *n);
 
 /* The directory images are kept in (borrowed). */
 const char *orch_image_dir(const struct orch *o);

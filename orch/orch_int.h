@@ -167,6 +167,8 @@ struct orch_node {
     char building_level[128];
     char error[1024]; /* why the last change of this node failed; "" when it did not */
     int64_t error_ns;
+    uint64_t pushes, pushes_failed, pushes_acked; /* for metrics */
+    double push_seconds;
 };
 
 /* An image built from a spec: the builder's id for the key of the spec (orch_spec_key()). */

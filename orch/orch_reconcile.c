@@ -120,11 +120,20 @@ static int orch_push_one(struct orch *o, const char *node, const struct orch_blo
         orch_event(o, "%s: policy %s v%" PRIu64 " pushed (%zu bytes)", node, b->name, version, len);
     pthread_mutex_lock(&o->mu);
     r = orch_wait(o, node, ORCH_ACK_MS, orch_ack_done, &a);
+    double took = orch_clock() - t0;
+    struct orch_node *pn = orch_node_get(o, node, 0);
     o->m.pushes++;
-    if (r == 0)
-        orch_hist_observe(&o->m.push_seconds, orch_clock() - t0);
-    else if (r != -EINTR)
+    if (pn != NULL)
+        pn->pushes++;
+    if (r == 0) {
+        orch_hist_observe(&o->m.push_seconds, took);
+        if (pn != NULL)
+            pn->pushes_acked++, pn->push_seconds += took;
+    } else if (r != -EINTR) {
         o->m.pushes_failed++;
+        if (pn != NULL)
+            pn->pushes_failed++;
+    }
     pthread_mutex_unlock(&o->mu);
     if (r == -ETIMEDOUT)
         engine_diag_add(d, node, 0, 0, "policy v%" PRIu64 " was not acknowledged in %d ms", version,

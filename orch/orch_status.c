@@ -1,5 +1,5 @@
 /* orch_status.c — what the orchestrator tells of the nodes: each node's status (text, JSON), the
- * image it runs, its console, and `settle`. */
+ * image it runs, and `settle`. */
 #include "orch_int.h"
 
 #include <errno.h>
@@ -145,18 +145,6 @@ int orch_node_image(struct orch *o, const char *node, char id[41])
     }
     pthread_mutex_unlock(&o->mu);
     return r;
-}
-
-int orch_console(struct orch *o, const char *node, FILE *out)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    int r = sup_node_console(o->sup, node, &buf, &len);
-
-    if (r == 0)
-        fwrite(buf, 1, len, out);
-    free(buf);
-    return r == -ENOENT ? 0 : r; /* a node that never ran has an empty console */
 }
 
 int orch_settle(struct orch *o, FILE *out)

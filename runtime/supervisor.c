@@ -62,6 +62,11 @@ int sup_new(struct sup **out, const struct sup_options *opt, struct engine_diag 
             goto fail;
         s->tender = strdup(buf);
     }
+    if (opt->log_dir != NULL && (s->log_dir = strdup(opt->log_dir)) == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    s->opt.log_dir = s->log_dir;
     if (s->tender == NULL) {
         rc = -ENOMEM;
         goto fail;
@@ -102,6 +107,7 @@ fail:
     if (s->devnull >= 0)
         close(s->devnull);
     free(s->tender);
+    free(s->log_dir);
     free(s);
     return rc;
 }
@@ -138,6 +144,7 @@ void sup_free(struct sup *s)
         sup_blob_unref(n->patch);
         sup_blob_unref(n->patch_acked);
         free(n->last_console.buf);
+        sup_log_close(n);
         free(n->name);
         free(n);
     }
@@ -147,6 +154,7 @@ void sup_free(struct sup *s)
     close(s->devnull);
     pthread_mutex_destroy(&s->lock);
     free(s->tender);
+    free(s->log_dir);
     free(s);
 }
 
@@ -370,4 +378,14 @@ int sup_node_console(struct sup *s, const char *node, char **out, size_t *len)
     }
     pthread_mutex_unlock(&s->lock);
     return buf ? 0 : -ENOMEM;
+}
+
+int sup_node_traffic(struct sup *s, const char *node, struct sup_traffic *out)
+{
+    pthread_mutex_lock(&s->lock);
+    struct sup_node *n = sup_node_find(s, node);
+    if (n != NULL)
+        *out = n->traffic;
+    pthread_mutex_unlock(&s->lock);
+    return n ? 0 : -ENOENT;
 }

@@ -94,7 +94,13 @@ struct sup_options {
     unsigned backoff_max_ms; /* 0: 30000 */
     unsigned stable_ms;      /* 0: 10000 */
     size_t console_max;      /* bytes of console kept per instance; 0: 64 KiB */
-    sup_report_fn report;    /* may be NULL */
+    /* Where each node's console and access log are kept on disk: LOG_DIR/NODE/console and
+     * LOG_DIR/NODE/access (engine/rlog.h: LOG_KEEP files of LOG_MAX bytes; 0: 4 of 1 MiB).
+     * NULL: the console is kept in memory only and the access lines are counted only. */
+    const char *log_dir;
+    size_t log_max;
+    unsigned log_keep;
+    sup_report_fn report; /* may be NULL */
     void *report_arg;
 };
 
@@ -205,6 +211,21 @@ struct sup_status {
     char why[512];
 };
 int sup_node_status(struct sup *s, const char *node, struct sup_status *out);
+
+/* What a node's instances answered, from the access lines of their guests (the log module's,
+ * runtime/README.md "Access log"), since the node was first run. */
+#define SUP_RULESETS_MAX 8
+struct sup_traffic {
+    uint64_t requests[6]; /* by status class: [1] 1xx ... [5] 5xx, [0] any other */
+    uint64_t bytes;       /* bytes of the answers */
+    struct {
+        char policy[64]; /* the rule set that decided ("" after the first SUP_RULESETS_MAX:
+                            the others together) */
+        uint64_t allow, deny;
+    } rules[SUP_RULESETS_MAX + 1];
+    size_t nrules;
+};
+int sup_node_traffic(struct sup *s, const char *node, struct sup_traffic *out);
 
 /*
  * The port the node's listening device DEVICE is bound to (useful with PORT 0), or a

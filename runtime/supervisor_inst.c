@@ -18,26 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void sup_ring_put(struct sup_ring *r, const char *p, size_t n)
-{
-    if (r->buf == NULL || r->cap == 0)
-        return;
-    if (n >= r->cap) {
-        memcpy(r->buf, p + n - r->cap, r->cap);
-        r->start = 0;
-        r->len = r->cap;
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        r->buf[(r->start + r->len + i) % r->cap] = p[i];
-    if (r->len + n > r->cap) {
-        r->start = (r->start + r->len + n - r->cap) % r->cap;
-        r->len = r->cap;
-    } else {
-        r->len += n;
-    }
-}
-
 static void sup_inst_watch(struct sup *s, struct sup_inst *in, int kind, uint32_t events)
 {
     in->w[kind] = (struct sup_watch){in, kind};
@@ -234,6 +214,8 @@ struct sup_inst *sup_inst_start(struct sup *s, struct sup_node *n, struct sup_ns
     spec->refs++;
     in->pid = pid;
     in->role = SUP_I_STARTING;
+    sup_log_mark(s, n, "image %s (pid %d) starts%s%s", spec->image_id, (int)pid,
+                 spec->level[0] ? " for level " : "", spec->level);
     in->t_start = sup_now_ms();
     in->deadline = in->t_start + s->opt.ready_ms;
     in->fd[SUP_W_PID] = pidfd_open(pid, 0);
@@ -285,7 +267,7 @@ static void sup_inst_err_line_end(struct sup_inst *in)
     in->err_have = 0;
 }
 
-void sup_inst_output(struct sup_inst *in, int kind)
+void sup_inst_output(struct sup *s, struct sup_inst *in, int kind)
 {
     char buf[4096];
     for (;;) {
@@ -294,7 +276,7 @@ void sup_inst_output(struct sup_inst *in, int kind)
             continue;
         if (r <= 0)
             return;
-        sup_ring_put(&in->console, buf, (size_t)r);
+        sup_log_output(s, in, kind, buf, (size_t)r);
         if (kind != SUP_W_ERR)
             continue;
         for (ssize_t i = 0; i < r; i++) {
@@ -307,13 +289,16 @@ void sup_inst_output(struct sup_inst *in, int kind)
     }
 }
 
-void sup_inst_last_words(struct sup_inst *in)
+void sup_inst_last_words(struct sup *s, struct sup_inst *in)
 {
     if (in->fd[SUP_W_OUT] >= 0)
-        sup_inst_output(in, SUP_W_OUT);
+        sup_inst_output(s, in, SUP_W_OUT);
     if (in->fd[SUP_W_ERR] >= 0)
-        sup_inst_output(in, SUP_W_ERR);
+        sup_inst_output(s, in, SUP_W_ERR);
     sup_inst_err_line_end(in); /* a last line without its newline counts too */
+    if (in->out_have > 0) {
+        sup_log_output(s, in, SUP_W_OUT, "\n", 1); /* ends the guest's last line */
+    }
 }
 
 void sup_inst_close(struct sup *s, struct sup_inst *in, int kind)

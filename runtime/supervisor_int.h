@@ -7,6 +7,8 @@
  *   supervisor_spec.c    a node's spec: the image check, listening sockets, the command line,
  *                        policy blobs
  *   supervisor_report.c  a node's state and the queue of reports the thread delivers
+ *   supervisor_log.c     an instance's output: the console ring, the node's console and
+ *                        access logs on disk, the counts of its access lines
  *
  * Calls go down this list only (the API starts the thread, which runs instances of specs);
  * the report queue is below them all.
@@ -96,6 +98,8 @@ struct sup_inst {
     uint64_t want_ack, acked; /* the policy version given at start, and the last acked */
     char kill_why[256];       /* why the supervisor killed it; "" otherwise */
     struct sup_ring console;
+    char out_line[1024]; /* the stdout line being gathered (supervisor_log.c) */
+    size_t out_have;
     char err_line[256], last_err[256];
     size_t err_have;
     struct ctl_in ctl_in; /* the tender's control messages (control.h) */
@@ -127,6 +131,10 @@ struct sup_node {
     uint64_t restart_at; /* ms; 0: none scheduled */
     int stopping;
     struct sup_ring last_console; /* of the last instance that ended with none after it */
+    /* supervisor_log.c: the node's logs on disk (opened at its first output) and counts */
+    struct engine_rlog console_log, access_log;
+    int logs; /* 0: not opened yet; 1: open; -1: none (no log_dir, or they cannot be made) */
+    struct sup_traffic traffic;
 };
 
 struct sup_queued {
@@ -135,8 +143,9 @@ struct sup_queued {
 };
 
 struct sup {
-    struct sup_options opt;
-    char *tender; /* the unisec-tender executable */
+    struct sup_options opt; /* opt.log_dir: log_dir's */
+    char *log_dir;          /* owned; NULL: none */
+    char *tender;           /* the unisec-tender executable */
     pthread_t thread;
     pthread_mutex_t lock;
     int ep, wake, devnull;
@@ -163,6 +172,21 @@ static inline int64_t sup_wall_ns(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+/* ---- supervisor_log.c ---- */
+
+/* Appends P[0..N) to ring R (the newest cap bytes stay). */
+void sup_ring_put(struct sup_ring *r, const char *p, size_t n);
+/* Takes BUF[0..LEN) that IN's tender wrote on KIND (SUP_W_OUT: the guest's console; SUP_W_ERR:
+ * the tender's own messages) into its console ring and its node's logs; the guest's access
+ * lines also go to the access log, stamped, and are counted. */
+void sup_log_output(struct sup *s, struct sup_inst *in, int kind, const char *buf, size_t len);
+/* A line of the supervisor's own in NODE's console log ("--- " and the text), e.g. when an
+ * instance starts or ends. */
+void sup_log_mark(struct sup *s, struct sup_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Closes N's logs. */
+void sup_log_close(struct sup_node *n);
 
 /* ---- supervisor_report.c ---- */
 
@@ -204,9 +228,9 @@ void sup_inst_pol_flush(struct sup_inst *in);
 /* Makes B the next frame for IN's policy socket (a newer one replaces one not yet sent). */
 void sup_inst_pol_queue(struct sup_inst *in, struct sup_blob *b);
 /* Console (stdout) and the tender's own messages (stderr, SUP_W_ERR) into the ring. */
-void sup_inst_output(struct sup_inst *in, int kind);
+void sup_inst_output(struct sup *s, struct sup_inst *in, int kind);
 /* The process ended: what is left on its stdout and stderr, into the ring and last_err. */
-void sup_inst_last_words(struct sup_inst *in);
+void sup_inst_last_words(struct sup *s, struct sup_inst *in);
 /* Closes IN's descriptor KIND, out of the epoll set first; all of them. */
 void sup_inst_close(struct sup *s, struct sup_inst *in, int kind);
 void sup_inst_close_fds(struct sup *s, struct sup_inst *in);

@@ -273,11 +273,13 @@ static void sup_inst_reap(struct sup *s, struct sup_inst *in)
         return;
     in->status = st;
     in->dead = 1;
-    sup_inst_last_words(in);
+    sup_inst_last_words(s, in);
     sup_inst_close_fds(s, in);
     struct sup_node *n = in->node;
     char end[512];
     sup_inst_end_text(in, end, sizeof(end));
+    if (n != NULL)
+        sup_log_mark(s, n, "image %s (pid %d) ended: %s", in->spec->image_id, in->pid, end);
     if (in->role == SUP_I_DRAINING) {
         if (!n->stopping)
             sup_report(s, n, n->serving ? SUP_RUNNING : n->state,
@@ -347,7 +349,7 @@ static void sup_event(struct sup *s, struct sup_watch *w, uint32_t events)
             sup_inst_close(s, in, SUP_W_POL);
         break;
     default:
-        sup_inst_output(in, w->kind);
+        sup_inst_output(s, in, w->kind);
         break;
     }
 }

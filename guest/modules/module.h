@@ -50,9 +50,19 @@ struct mod_req {
     const char *challenge; /* the WWW-Authenticate line to send with a 401, or NULL */
     size_t stage;          /* index in the chain of the module that has the request */
     int status;            /* the status answered, 0 until then */
-    int aborted;           /* the client went away while a module was waiting */
-    void *conn;            /* http_server's */
+    size_t bytes;          /* the bytes of the answer queued (head and body) */
+    /* What access control decided (acl_pep), for the access line: */
+    int decision;       /* MOD_DECIDED_*: none (no acl_pep, or it answered before deciding) */
+    const char *policy; /* the rule set asked, policy_len bytes; NULL: none */
+    size_t policy_len;
+    uint32_t rule_line; /* the deciding rule's line in policy/acl; 0: the default or the PDP */
+    int aborted;        /* the client went away while a module was waiting */
+    void *conn;         /* http_server's */
 };
+
+#define MOD_DECIDED_NONE  0
+#define MOD_DECIDED_ALLOW 1
+#define MOD_DECIDED_DENY  2
 
 #define MOD_NEXT 0
 #define MOD_DONE 1

@@ -2,8 +2,11 @@
 # tests/orch/observe.sh — what an operator observes of a real mount running real guests: the
 # `metrics` file parses with prometheus_client's text-format parser and its counters move as
 # the steps happen (a start, a level write and its swap, a refused write, a policy push and
-# its acknowledgement, a build a property needs). Skips (77) without /dev/fuse, curl, git,
-# python3 or python3-prometheus-client.
+# its acknowledgement, a build a property needs, requests and decisions per node); the same
+# over HTTP (-o metrics=), which refuses junk (http_probe.py); each node's access_log and
+# console follow (`tail -f` shows a request made after it started) and rotate on disk
+# (-o nodelog_max, nodelog_keep). Skips (77) without /dev/fuse, curl, git, python3 or
+# python3-prometheus-client.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
 [ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
@@ -57,14 +60,22 @@ moved() {
 }
 
 set -- $(python3 -c 'import socket
-s = [socket.socket() for _ in range(2)]
+s = [socket.socket() for _ in range(3)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))')
 sed -e "s/http_port: 8080/http_port: $1/" -e "s/listen_port: 8000/listen_port: $2/" \
     tests/builder/e2e/topology.yaml >"$T/topo.yaml"
 
+MPORT=$3
+URL=http://127.0.0.1:$1
+
 check "init" "$U" init "$S" --from "$T/topo.yaml" --policy mount-examples/policy
-"$U" mount -f --store "$S" "$M" 2>"$T/daemon.log" &
+check "a metrics address that is no address is refused" sh -c \
+    "! '$U' mount -f -o metrics=nowhere --store '$S' '$M' 2>/dev/null"
+check "nodelog_keep over 16 is refused" sh -c \
+    "! '$U' mount -f -o nodelog_keep=17 --store '$S' '$M' 2>/dev/null"
+"$U" mount -f -o "metrics=127.0.0.1:$MPORT,nodelog_max=4096,nodelog_keep=2" --store "$S" "$M" \
+    2>"$T/daemon.log" &
 fgpid=$!
 check "the mount is served" wait_for 10 test -f "$M/README"
 settled "mount"
@@ -79,6 +90,53 @@ check "every family is there" sh -c "for f in unisec_start_time_seconds unisec_r
     unisec_builds_total unisec_build_duration_seconds_count unisec_swaps_total \
     unisec_instance_restarts_total unisec_policy_pushes_total unisec_policy_ack_seconds_sum; do \
     grep -q \"^\$f\" '$T/m0' || exit 1; done"
+
+# ---- the access log and the console follow, and count -------------------------------------
+tail -f "$W/access_log" >"$T/tail_access" 2>&1 &
+tpa=$!
+tail -f "$W/console" >"$T/tail_console" 2>&1 &
+tpc=$!
+sleep 1 # both tails have read what there was
+tag=followed-$$
+check "a request after the tails started" sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' '$URL/catalogue/$tag') = 200 ]"
+check "tail -f access_log shows it" wait_for 10 grep -q "\"GET /catalogue/$tag\" 200" "$T/tail_access"
+check "tail -f console shows it" wait_for 10 grep -q "\"GET /catalogue/$tag\" 200" "$T/tail_console"
+kill $tpa $tpc 2>/dev/null
+wait $tpa $tpc 2>/dev/null
+line=$(grep "GET /catalogue/$tag" "$W/access_log")
+check "an access line: time, client, user, request, status, bytes, decision, rule: $line" \
+    sh -c "echo '$line' | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z 127\.0\.0\.1:[0-9]+ - \"GET /catalogue/$tag\" 200 [1-9][0-9]* allow regular:[0-9]+\$'"
+check "the console keeps the guest's own lines" \
+    grep -q "acl_pep: policy version" "$W/console"
+check "a node that answered nothing has an empty access log" \
+    test "$(wc -c <"$M/nodes/portal/access_log")" = 0
+snap a0
+curl -s -o /dev/null "$URL/catalogue/one"
+curl -s -o /dev/null "$URL/nothing-routes-here"
+check "the two requests are counted" wait_for 10 sh -c \
+    "[ \$('$PY' tests/orch/metrics.py '$M/metrics' 'unisec_node_requests_total{code=\"4xx\",node=\"web\"}' | sed 's/\.0\$//') -gt $(val a0 'unisec_node_requests_total{code="4xx",node="web"}') ]"
+snap a1
+moved "requests" 'unisec_node_requests_total{code="2xx",node="web"}' a0 a1 1
+moved "requests" 'unisec_node_requests_total{code="4xx",node="web"}' a0 a1 1
+moved "requests" 'unisec_node_decisions_total{decision="allow",node="web",policy="regular"}' a0 a1 2
+moved "requests" 'unisec_node_decisions_total{decision="deny",node="web",policy="regular"}' a0 a1 0
+moved "requests" 'unisec_node_response_bytes_total{node="web"}' a0 a1 +
+
+# ---- the access log rotates: 2 files of 4 KiB at most ---------------------------------------
+i=0
+while [ $i -lt 80 ]; do curl -s -o /dev/null "$URL/catalogue/rotate-$i"; i=$((i + 1)); done
+check "the last request is logged" wait_for 10 grep -q "rotate-79\"" "$W/access_log"
+L=$S/.git/unisec-logs/web
+check "the access log was rotated on disk" test -f "$L/access.1"
+check "no third file is kept" test ! -e "$L/access.2"
+check "the access log keeps at most 2 x 4 KiB" test "$(cat "$L/access" "$L/access.1" | wc -c)" -le 8192
+check "access_log is the files on disk, oldest first" sh -c "cat '$L/access.1' '$L/access' | cmp -s - '$W/access_log'"
+check "the log files are the owner's alone" test "$(stat -c %a "$L/access")" = 600
+
+# ---- the metrics listener -----------------------------------------------------------------
+check "the HTTP listener answers and refuses junk" "$PY" tests/orch/http_probe.py "$MPORT" "$T/http"
+check "metrics over HTTP parse" "$PY" tests/orch/metrics.py "$T/http"
+check "metrics over HTTP are the file's" sh -c "grep -q '^unisec_node_requests_total{node=\"web\",code=\"2xx\"}' '$T/http'"
 
 # ---- a level write: one commit, one swap, one more deployment -------------------------------
 echo critical >"$W/security_level"
@@ -107,6 +165,13 @@ moved "ACL line" unisec_policy_pushes_total m3 m4 1
 moved "ACL line" unisec_policy_ack_seconds_count m3 m4 1
 moved "ACL line" unisec_policy_push_failures_total m3 m4 0
 moved "ACL line" unisec_swaps_total m3 m4 0
+moved "ACL line" 'unisec_node_policy_pushes_total{node="web"}' m3 m4 1
+moved "ACL line" 'unisec_node_policy_ack_seconds_count{node="web"}' m3 m4 1
+check "a denied request" sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' '$URL/catalogue/x') = 401 ]"
+check "its access line names the rule" wait_for 10 sh -c \
+    "grep '\"GET /catalogue/x\" 401' '$W/access_log' | grep -Eq ' deny regular:[0-9]+\$'"
+snap m4b
+moved "denied" 'unisec_node_decisions_total{decision="deny",node="web",policy="regular"}' m4 m4b 1
 
 # ---- a property never built before: one compilation, timed ----------------------------------
 echo "GET /* 200 text/plain observed $$ $(date +%s%N)" >"$W/properties/routes"
@@ -125,6 +190,9 @@ pid=$(sed -n 's/.* pid \([0-9]*\).*/\1/p' "$W/status")
 if [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; then
     check "the crashed instance is restarted" wait_for 30 sh -c \
         "[ \$('$PY' tests/orch/metrics.py '$M/metrics' unisec_instance_restarts_total | sed 's/\.0\$//') -ge 1 ]"
+    check "web's restart is counted as web's" wait_for 30 sh -c \
+        "[ \$('$PY' tests/orch/metrics.py '$M/metrics' 'unisec_node_restarts_total{node=\"web\"}' | sed 's/\.0\$//') -ge 1 ]"
+    check "the console tells of the instance that ended" wait_for 10 grep -q "(pid $pid) ended" "$W/console"
 else
     bad "web's tender pid not found in its status: $(cat "$W/status")"
 fi

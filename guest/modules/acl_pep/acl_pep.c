@@ -48,6 +48,15 @@ static void acl_respond_status(struct mod_req *rq, int status)
     mod_req_respond(rq, &r);
 }
 
+/* What was decided, for the access line (the log module). */
+static void acl_decided(struct mod_req *rq, int allow, uint32_t line)
+{
+    rq->decision = allow ? MOD_DECIDED_ALLOW : MOD_DECIDED_DENY;
+    rq->policy = acl_policy_name;
+    rq->policy_len = acl_policy_len;
+    rq->rule_line = line;
+}
+
 static void acl_deny(struct mod_req *rq)
 {
     acl_respond_status(rq, rq->user == NULL && rq->challenge ? 401 : 403);
@@ -135,6 +144,7 @@ static void acl_retry_fire(struct libos_timer *t, void *ctx)
 
 static void acl_answer(struct mod_req *rq, int32_t allow, int32_t auth)
 {
+    acl_decided(rq, allow, 0); /* the PDP does not say which rule */
     if (auth == MOD_PDP_AUTH_BAD || auth == MOD_PDP_AUTH_UNKNOWN) {
         rq->user = NULL; /* not proven: never logged as that user */
         acl_respond_status(rq, 401);
@@ -273,8 +283,10 @@ static int acl_pull(struct mod_req *rq, const struct mod_pdp_request *q)
 
     mod_pdp_cache_key(key, q);
     if (mod_pdp_cache_get(&acl_cache, key, libos_loop_now(), &allow, &auth)) {
-        if (allow && (auth == MOD_PDP_AUTH_OK || auth == MOD_PDP_AUTH_NONE))
+        if (allow && (auth == MOD_PDP_AUTH_OK || auth == MOD_PDP_AUTH_NONE)) {
+            acl_decided(rq, 1, 0);
             return MOD_NEXT;
+        }
         acl_answer(rq, allow, auth);
         return MOD_DONE;
     }
@@ -339,7 +351,9 @@ static int acl_handle(struct mod_req *rq)
     struct engine_acl_request ar = {acl_policy_name, rq->user,     h->method,     h->path,
                                     acl_policy_len,  rq->user_len, h->method_len, h->path_len};
     struct engine_acl_decision d;
-    if (engine_acl_layers_decide(l, &ar, &d) == 0 && d.allow)
+    int r = engine_acl_layers_decide(l, &ar, &d);
+    acl_decided(rq, r == 0 && d.allow, r == 0 ? d.line : 0);
+    if (r == 0 && d.allow)
         return MOD_NEXT;
     acl_deny(rq); /* denied, or a request the lookup refuses (a ".." segment...) */
     return MOD_DONE;

@@ -133,6 +133,7 @@ static int http_append(struct http_conn *c, const struct mod_http_response *r, i
         mod_http_out_init(&o, c->out + c->out_len, c->out_cap - c->out_len);
         if (mod_http_respond(&o, r, c->rq->minor, keep_alive, head_only) == 0) {
             c->out_len += o.len;
+            c->mreq.bytes = o.len;
             return 0;
         }
         need = 256 + r->body_len + (r->headers ? strlen(r->headers) : 0) +
@@ -146,8 +147,10 @@ static void http_error(struct http_conn *c, int status)
     struct mod_http_out o;
     if (http_out_reserve(c, 256) == 0) {
         mod_http_out_init(&o, c->out + c->out_len, c->out_cap - c->out_len);
-        if (mod_http_respond_error(&o, status, NULL, 1, 0) == 0)
+        if (mod_http_respond_error(&o, status, NULL, 1, 0) == 0) {
             c->out_len += o.len;
+            c->mreq.bytes = o.len;
+        }
     }
     c->closing = 1;
 }
@@ -210,6 +213,7 @@ void mod_req_respond_raw(struct mod_req *rq, int status, const char *bytes, size
     if (http_out_reserve(c, len) == 0) {
         memcpy(c->out + c->out_len, bytes, len);
         c->out_len += len;
+        rq->bytes = len;
     } else {
         rq->status = 500;
         http_error(c, 500);
