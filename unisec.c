@@ -241,6 +241,8 @@ int main(int argc, char **argv)
 {
     /* The mount helper form: mount(8) runs /sbin/mount.unisec, mount.fuse3 runs
      * `unisec STORE MOUNTPOINT -o OPTIONS` for type fuse.unisec (an absolute STORE). */
+    if (strcmp(argv[0], FS_TOUCH_ARGV0) == 0) /* the mount's own helper process */
+        return fs_touch_main(argc, argv);
     if (strcmp(basename(argv[0]), "mount.unisec") == 0 || (argc >= 3 && argv[1][0] == '/'))
         return fs_cmd_mount_helper(argc, argv);
     if (argc < 2) {

@@ -31,4 +31,10 @@ int fs_cmd_hook(int argc, char **argv);
  */
 int fs_cmd_mount_helper(int argc, char **argv);
 
+/* The process of the mount that touches changed files through it so that inotify watchers hear
+ * of them (fs/fs_touch.c): the daemon runs its own executable as FS_TOUCH_ARGV0 ROOT with the
+ * paths to touch on standard input, one a line. Not for users. */
+#define FS_TOUCH_ARGV0 "unisec-touch"
+int fs_touch_main(int argc, char **argv);
+
 #endif

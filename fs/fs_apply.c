@@ -82,6 +82,7 @@ void fs_apply_install(struct fs_ctx *c, struct fs_snap *ns)
     c->snap = ns;
     c->changes++;
     pthread_mutex_unlock(&c->mu);
+    fs_touch_installed(c, old, ns);
     fs_snap_put(c, old);
     if (c->installed != NULL)
         c->installed(c, ns); /* still under apply_mu, which `settle` waits for */

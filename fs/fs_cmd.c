@@ -265,6 +265,7 @@ int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, co
     c->watch_fd = c->stop_fd = -1;
     c->remote_fd = c->remote_kick = c->remote_stop = -1;
     c->http_fd = c->http_stop_fd = -1;
+    c->touch_fd = -1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->apply_mu, NULL);
     fs_log_init(&c->events, FS_EVENTS_MAX, 0);
@@ -315,6 +316,8 @@ void fs_ctx_close(struct fs_ctx *c)
     free(c->image_dir);
     free(c->log_dir);
     fs_http_stop(c);
+    fs_touch_stop(c);
+    fs_text_free(&c->history);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->apply_mu);
 }
@@ -351,6 +354,7 @@ struct fs_mount_opts {
     size_t nodelog_max;    /* -o nodelog_max=BYTES: one file of a node's console or access log */
     unsigned nodelog_keep; /* -o nodelog_keep=N: files kept of each */
     char *metrics;         /* -o metrics=HOST:PORT (owned): the HTTP listener of `metrics` */
+    int no_notify;         /* -o nonotify: inotify watchers are not told of changes */
 };
 
 /*
@@ -416,6 +420,7 @@ static int fs_mount_run(const char *store, const char *mountpoint, const struct 
         fs_ctx_close(&c);
         return 1;
     }
+    c.no_notify = mo->no_notify;
     c.log_max = mo->nodelog_max;
     c.log_keep = mo->nodelog_keep;
     if (mo->metrics != NULL) {
@@ -548,6 +553,8 @@ static int fs_mount_opt(struct fs_mount_opts *mo, char **fuse_opts, const char *
             } else {
                 mo->nodelog_max = (size_t)v;
             }
+        } else if (strcmp(x, "nonotify") == 0) {
+            mo->no_notify = 1;
         } else if (strcmp(x, "norun") == 0) {
             mo->no_run = 1;
         } else if (drop == NULL || !drop(x)) {

@@ -312,6 +312,15 @@ struct fs_ctx {
     pthread_t watcher;
     int watcher_running;
 
+    struct fs_text history; /* mu: `history` as made for the store's head HISTORY_HEAD */
+    char history_head[41];
+    /* fs_touch.c: each file's time, and the process that tells inotify */
+    struct fs_mtime *mtimes; /* mu: sorted by path */
+    size_t nmtimes, capmtimes;
+    int no_notify;   /* -o nonotify: no touching process (times are still recorded) */
+    int touch_fd;    /* the socket its paths go to, -1 when none */
+    pid_t touch_pid; /* the touching process, 0 when none */
+
     /* -o metrics=ADDR: the HTTP listener of `metrics` (fs_http.c) */
     int http_fd;      /* the listening socket, -1 when none */
     int http_stop_fd; /* eventfd that stops its thread */
@@ -545,6 +554,24 @@ int fs_change_apply(struct fs_ctx *c, const struct fs_target *t, const char *dat
 int fs_watch_start(struct fs_ctx *c, struct engine_diag *diag);
 void fs_watch_stop(struct fs_ctx *c);
 
+/* ---- files' times and inotify (fs_touch.c; fs/MOUNT.md "Times and watchers") ---- */
+
+/* Forks the process that touches changed files through the mount at ROOT (absolute). After
+ * daemonising, before any thread is started. Returns 0 or a negative errno. */
+int fs_touch_start(struct fs_ctx *c, const char *root);
+/* Ends it (the mount may be gone) and forgets every time. */
+void fs_touch_stop(struct fs_ctx *c);
+/* PATH (in the mount, no leading '/') changed at T: recorded, and touched. mu not held. */
+void fs_touch(struct fs_ctx *c, const char *path, const struct timespec *t);
+/* The time recorded for PATH (a leading '/' allowed) into *T: 1, or 0 when none. */
+int fs_touch_mtime(struct fs_ctx *c, const char *path, struct timespec *t);
+/* Is the FUSE call being served the touching process's? */
+int fs_touch_by_toucher(struct fs_ctx *c);
+/* S was installed in place of OLD: touches history and what differs. */
+void fs_touch_installed(struct fs_ctx *c, const struct fs_snap *old, const struct fs_snap *s);
+/* NODE's status may have changed (the orchestrator says so): touches status, status.json. */
+void fs_touch_node(struct fs_ctx *c, const char *node);
+
 /* ---- the metrics listener (fs_http.c; fs/MOUNT.md "Metrics") ---- */
 
 /* Connections served at once, the bytes of a request head, the time one may take. */
@@ -629,6 +656,8 @@ struct fs_entry {
     int temp_dir;        /* directories: editors' temporary files may be created here */
     int at_open;         /* made only when opened (a read may block): stat says size 0 */
     int runs_only;       /* nodes/NODE/...: only for a node unisec runs (a unikernel) */
+    int tracked;         /* its time is when it last changed (fs_touch.c), else the mount's
+                          * start; other files show the time of the last change of anything */
 };
 
 /* Finds PATH's row in the tree (W->e), or leaves it NULL (a temporary file or nothing), with
@@ -643,6 +672,8 @@ int fs_writable(const struct fs_entry *e);
  * at OFF into BUF (the count, or a negative errno). */
 void fs_live_stat(struct fs_ctx *c, const struct fs_where *w, size_t *size, struct timespec *mt);
 int fs_live_read(struct fs_ctx *c, const struct fs_where *w, char *buf, size_t size, off_t off);
+/* Memory log L (events or errors) grew: its watchers are told (fs_touch.c). */
+void fs_live_touched(struct fs_ctx *c, const struct fs_log *l);
 /* BUF gets up to SIZE bytes at OFF of DATA[0..LEN): the count read. */
 int fs_copy_out(char *buf, size_t size, off_t off, const char *data, size_t len);
 /* Generates the content of W's file (a regular file, not live) into a new buffer *OUT;

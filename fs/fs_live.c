@@ -81,3 +81,11 @@ int fs_live_read(struct fs_ctx *c, const struct fs_where *w, char *buf, size_t s
         return 0; /* a node that never ran has said nothing */
     return (int)engine_rlog_read(dir, name, c->log_keep, off, buf, size);
 }
+
+void fs_live_touched(struct fs_ctx *c, const struct fs_log *l)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    fs_touch(c, l == &c->errors ? "errors" : "events", &now);
+}

@@ -89,9 +89,13 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
             fs_live_stat(c, &w, &size, &mt);
         } else if (S_ISREG(w.e->mode)) {
             char *buf;
-            struct fs_snap *s = fs_snap_get(c);
-            mt = s->since;
-            fs_snap_put(c, s);
+            if (!w.e->tracked) {
+                struct fs_snap *s = fs_snap_get(c);
+                mt = s->since;
+                fs_snap_put(c, s);
+            } else {
+                fs_touch_mtime(c, path, &mt); /* else the mount's start */
+            }
             if ((rc = fs_generate(c, &w, &buf, &size)) < 0)
                 return rc;
             free(buf);
@@ -413,6 +417,8 @@ int fs_op_utimens(const char *path, const struct timespec tv[2], struct fuse_fil
     pthread_mutex_unlock(&c->mu);
     if (t == NULL && w.e == NULL)
         return -ENOENT;
+    if (t == NULL && fs_touch_by_toucher(c))
+        return 0; /* fs_touch.c: the time shown is the one it recorded */
     /* The tree's times are those of the state they show: setting them would succeed and
      * change nothing, so it is refused (asking for no change at all is no change). */
     if (t == NULL && !(tv[0].tv_nsec == UTIME_OMIT && tv[1].tv_nsec == UTIME_OMIT))

@@ -14,6 +14,11 @@ static void fs_orch_event(void *arg, const char *line)
     fs_event(arg, "%s", line);
 }
 
+static void fs_orch_changed(void *arg, const char *node)
+{
+    fs_touch_node(arg, node);
+}
+
 struct fs_orch_head {
     char who[256];
     char what[512];
@@ -99,6 +104,7 @@ int fs_orch_start(struct fs_ctx *c, struct engine_diag *d)
         .event = fs_orch_event,
         .event_arg = c,
         .record = fs_orch_record,
+        .changed = fs_orch_changed,
         .log_dir = c->log_dir,
         .log_max = c->log_max,
         .log_keep = c->log_keep,

@@ -89,7 +89,7 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
     struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
     struct fuse_loop_config *lc = NULL;
     struct fuse *f = NULL;
-    char *opts = NULL;
+    char *opts = NULL, root[PATH_MAX];
     int rc = 1, mounted = 0, handlers = 0;
 
     if (fs_notify_init() < 0)
@@ -121,6 +121,11 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
         fprintf(stderr, "unisec mount: libfuse refused the options '%s'\n", opts);
         goto out;
     }
+    /* Absolute, for the process that touches files through the mount (fs_touch.c), which
+     * starts after fuse_daemonize() has left the directory; resolved before the mount
+     * answers nothing yet. */
+    if (realpath(mountpoint, root) == NULL)
+        snprintf(root, sizeof(root), "%s", mountpoint);
     if (fuse_mount(f, mountpoint) != 0) {
         fprintf(stderr,
                 "unisec mount: cannot mount on %s (is it an empty directory you may "
@@ -149,6 +154,9 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
         sigemptyset(&sa.sa_mask);
         sigaction(SIGHUP, &sa, NULL);
     }
+    /* Forked before the first thread of the daemon. */
+    if (!c->no_notify && (root[0] != '/' || fs_touch_start(c, root) < 0))
+        engine_log("warning", "inotify watchers of the mount will not be told of changes");
     {
         struct engine_diag d = {0};
         if (fs_watch_start(c, &d) < 0) {
@@ -209,6 +217,9 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
     /* 0, -errno, or the signal that ended the loop (SIGTERM, SIGINT: a clean stop, exit 0, as
      * a service manager expects of `systemctl stop`). */
     rc = fuse_loop_mt(f, lc) < 0 ? 1 : 0;
+    /* Before anything else: a call of its own to the mount that nobody serves now would keep
+     * the mount busy (killed, a call that no thread read ends at once). */
+    fs_touch_stop(c);
     fs_notify("STOPPING=1\nSTATUS=unmounting, stopping every instance");
     fs_watch_stop(c);
     fs_remote_watch_stop(c);

@@ -347,6 +347,7 @@ static void fs_log_v(struct fs_ctx *c, struct fs_log *l, const char *level, cons
     pthread_mutex_lock(&c->mu);
     fs_log_append(l, time(NULL), line);
     pthread_mutex_unlock(&c->mu);
+    fs_live_touched(c, l);
     engine_log(level, "%s", line);
     free(line);
 }
@@ -374,6 +375,7 @@ void fs_error(struct fs_ctx *c, const char *fmt, ...)
             pthread_mutex_lock(&c->mu);
             fs_log_append(&c->events, time(NULL), line);
             pthread_mutex_unlock(&c->mu);
+            fs_live_touched(c, &c->events);
             free(line);
         }
     }

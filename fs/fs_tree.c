@@ -76,11 +76,39 @@ static int fs_history_cb(const struct engine_store_commit_info *info, void *arg)
     return 0;
 }
 
+/* Kept for the head it was made at: a stat (ls, the kernel's lookup at each touch of
+ * fs_touch.c) would otherwise read 100 commits from git each time. */
 static int fs_gen_history(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                           FILE *out)
 {
+    char head[41], *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
     (void)s, (void)w;
-    return engine_store_log(c->store, FS_HISTORY_MAX, fs_history_cb, out, NULL) < 0 ? -EIO : 0;
+    engine_store_head(c->store, head, NULL);
+    pthread_mutex_lock(&c->mu);
+    if (c->history.data != NULL && strcmp(c->history_head, head) == 0) {
+        fwrite(c->history.data, 1, c->history.len, out);
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return -ENOMEM;
+    int r = engine_store_log(c->store, FS_HISTORY_MAX, fs_history_cb, f, NULL);
+    if (fclose(f) != 0 || r < 0) {
+        free(buf);
+        return r < 0 ? -EIO : -ENOMEM;
+    }
+    fwrite(buf, 1, len, out);
+    pthread_mutex_lock(&c->mu);
+    fs_text_free(&c->history);
+    c->history.data = buf;
+    c->history.len = len;
+    memcpy(c->history_head, head, sizeof(head));
+    pthread_mutex_unlock(&c->mu);
+    return 0;
 }
 
 static int fs_gen_settle(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
@@ -390,6 +418,7 @@ static const struct fs_entry fs_tree[] = {
     {.pattern = "README", .mode = S_IFREG | 0444, .gen = fs_gen_readme},
     {.pattern = "topology.yaml",
      .mode = S_IFREG | 0644,
+     .tracked = 1,
      .gen = fs_gen_store_file,
      .write = FS_W_FILE,
      .file = FS_FILE_TOPOLOGY},
@@ -397,8 +426,9 @@ static const struct fs_entry fs_tree[] = {
      .mode = S_IFREG | 0640,
      .gen = fs_gen_store_file,
      .write = FS_W_FILE,
-     .file = FS_FILE_INPUTS},
-    {.pattern = "history", .mode = S_IFREG | 0444, .gen = fs_gen_history},
+     .file = FS_FILE_INPUTS,
+     .tracked = 1},
+    {.pattern = "history", .mode = S_IFREG | 0444, .gen = fs_gen_history, .tracked = 1},
     {.pattern = "events", .mode = S_IFREG | 0444, .live = FS_LIVE_EVENTS},
     {.pattern = "errors", .mode = S_IFREG | 0444, .live = FS_LIVE_ERRORS},
     {.pattern = "settle", .mode = S_IFREG | 0444, .gen = fs_gen_settle, .at_open = 1},
@@ -407,6 +437,7 @@ static const struct fs_entry fs_tree[] = {
     {.pattern = "nodes/*", .mode = S_IFDIR | 0755, .temp_dir = 1},
     {.pattern = "nodes/*/security_level",
      .mode = S_IFREG | 0644,
+     .tracked = 1,
      .gen = fs_gen_level,
      .write = FS_W_LEVEL},
     {.pattern = "nodes/*/security_levels", .mode = S_IFREG | 0444, .gen = fs_gen_levels},
@@ -420,8 +451,11 @@ static const struct fs_entry fs_tree[] = {
     {.pattern = "nodes/*/modules", .mode = S_IFREG | 0444, .gen = fs_gen_modules, .runs_only = 1},
     {.pattern = "nodes/*/pdp", .mode = S_IFREG | 0444, .gen = fs_gen_pdp, .runs_only = 1},
     {.pattern = "nodes/*/acl", .mode = S_IFREG | 0444, .gen = fs_gen_acl, .runs_only = 1},
-    {.pattern = "nodes/*/status", .mode = S_IFREG | 0444, .gen = fs_gen_status},
-    {.pattern = "nodes/*/status.json", .mode = S_IFREG | 0444, .gen = fs_gen_status_json},
+    {.pattern = "nodes/*/status", .mode = S_IFREG | 0444, .gen = fs_gen_status, .tracked = 1},
+    {.pattern = "nodes/*/status.json",
+     .mode = S_IFREG | 0444,
+     .gen = fs_gen_status_json,
+     .tracked = 1},
     {.pattern = "nodes/*/console", .mode = S_IFREG | 0444, .live = FS_LIVE_CONSOLE, .runs_only = 1},
     {.pattern = "nodes/*/access_log",
      .mode = S_IFREG | 0444,
@@ -453,6 +487,7 @@ static const struct fs_entry fs_tree[] = {
     {.pattern = "policy", .mode = S_IFDIR | 0755, .temp_dir = 1},
     {.pattern = "policy/acl",
      .mode = S_IFREG | 0644,
+     .tracked = 1,
      .gen = fs_gen_store_file,
      .write = FS_W_FILE,
      .file = FS_FILE_ACL},
@@ -460,12 +495,14 @@ static const struct fs_entry fs_tree[] = {
      .mode = S_IFREG | 0644,
      .gen = fs_gen_store_file,
      .write = FS_W_FILE,
-     .file = FS_FILE_GROUPS},
+     .file = FS_FILE_GROUPS,
+     .tracked = 1},
     {.pattern = "policy/credentials",
      .mode = S_IFREG | 0640,
      .gen = fs_gen_store_file,
      .write = FS_W_FILE,
-     .file = FS_FILE_CREDENTIALS},
+     .file = FS_FILE_CREDENTIALS,
+     .tracked = 1},
 };
 
 #define FS_TREE_N (sizeof(fs_tree) / sizeof(fs_tree[0]))

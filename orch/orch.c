@@ -46,6 +46,7 @@ int orch_new(struct orch **out, const struct orch_options *opt, struct engine_di
     o->target = opt->target;
     o->event = opt->event;
     o->event_arg = opt->event_arg;
+    o->changed = opt->changed;
     o->record = opt->record;
     o->next_version = orch_version_recorded(opt->deployed) + 1;
     if ((o->image_dir = strdup(opt->image_dir)) == NULL ||

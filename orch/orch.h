@@ -91,6 +91,9 @@ struct orch_options {
      * state/deployed with R->message (authored by the daemon) and says in its events what
      * became of it; the reconcile thread goes on once it returns. NULL: nothing is recorded. */
     void (*record)(void *arg, const struct orch_record *r);
+    /* Called (with EVENT_ARG, from the orchestrator's threads, no lock of the orchestrator
+     * held) when what orch_status() says of NODE may have changed. NULL: nobody is told. */
+    void (*changed)(void *arg, const char *node);
     /* Where each node's console and access log are kept (runtime/supervisor.h, sup_options:
      * LOG_DIR/NODE/console and access, LOG_KEEP files of LOG_MAX bytes); NULL: nowhere. */
     const char *log_dir;

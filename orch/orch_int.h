@@ -182,6 +182,7 @@ struct orch {
     char *image_dir, *cache_dir, *host;
     char *host_name; /* the Compute node this daemon serves (orch_options.host_name), or NULL */
     void (*event)(void *arg, const char *line);
+    void (*changed)(void *arg, const char *node); /* orch_options.changed */
     void *event_arg;
     void (*record)(void *arg, const struct orch_record *r);
 
@@ -230,6 +231,8 @@ void orch_copy(char *dst, size_t size, const char *src);
 
 /* The supervisor's reports (sup_options.report; ARG is the orchestrator). */
 void orch_report(void *arg, const struct sup_report *r);
+/* Tells orch_options.changed that NODE's status may have changed. mu not held. */
+void orch_changed(struct orch *o, const char *node);
 
 /* mu held. Waits until DONE(N, ARG) for node NODE says 1 (success: 0) or -1 (failure: -EIO),
  * or MS pass (-ETIMEDOUT), or the orchestrator stops (-EINTR). */

@@ -83,7 +83,14 @@ void orch_report(void *arg, const struct sup_report *r)
     }
     pthread_cond_broadcast(&o->cv);
     pthread_mutex_unlock(&o->mu);
+    orch_changed(o, r->node);
     orch_event(o, "%s: %s: %s", r->node, sup_state_name(r->state), r->why);
+}
+
+void orch_changed(struct orch *o, const char *node)
+{
+    if (o->changed != NULL)
+        o->changed(o->event_arg, node);
 }
 
 int orch_wait(struct orch *o, const char *node, unsigned ms,

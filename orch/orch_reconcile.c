@@ -291,6 +291,7 @@ static int orch_node_reconcile(struct orch *o, const struct orch_want *w,
     n->building = 1;
     orch_copy(n->building_level, sizeof(n->building_level), lv->level);
     pthread_mutex_unlock(&o->mu);
+    orch_changed(o, wn->name);
 
     memset(&res, 0, sizeof(res));
     orch_spec_key(key, &spec);
@@ -332,11 +333,13 @@ static int orch_node_reconcile(struct orch *o, const struct orch_want *w,
                      (!lv->tls || memcmp(n->tls_sum, wn->tls_sum, sizeof(n->tls_sum)) == 0);
     uint64_t have_version = n->version;
     pthread_mutex_unlock(&o->mu);
+    orch_changed(o, wn->name);
     if (r < 0) {
         char *why = orch_diag_text(&d, r);
         pthread_mutex_lock(&o->mu);
         orch_node_error(n, "build of level %s failed: %s", lv->level, why ? why : "");
         pthread_mutex_unlock(&o->mu);
+        orch_changed(o, wn->name);
         orch_event(o,
                    "%s: build of level %s failed (the running instance, if any, keeps "
                    "serving): %s",
@@ -385,6 +388,7 @@ static int orch_node_reconcile(struct orch *o, const struct orch_want *w,
         memset(n->tls_sum, 0, sizeof(n->tls_sum));
     n->error[0] = 0;
     pthread_mutex_unlock(&o->mu);
+    orch_changed(o, wn->name);
     if (deployed) {
         orch_event(o, "%s: deployed image %.12s (%s, pdp %s%s)", wn->name, res.id, lv->level,
                    engine_pdp_name(lv->pdp), lv->policy ? ", policy in force" : "");
@@ -398,6 +402,7 @@ failed:;
     pthread_mutex_lock(&o->mu);
     orch_node_error(n, "%s", why ? why : "");
     pthread_mutex_unlock(&o->mu);
+    orch_changed(o, wn->name);
     orch_event(o, "%s: change to level %s failed: %s", wn->name, lv->level, why ? why : "");
     free(why);
     r = -EIO;

@@ -5,12 +5,14 @@
 # its acknowledgement, a build a property needs, requests and decisions per node); the same
 # over HTTP (-o metrics=), which refuses junk (http_probe.py); each node's access_log and
 # console follow (`tail -f` shows a request made after it started) and rotate on disk
-# (-o nodelog_max, nodelog_keep). Skips (77) without /dev/fuse, curl, git, python3 or
+# (-o nodelog_max, nodelog_keep); inotifywait hears of a node's status during a swap and of
+# its level, history and events after a write, and each file's mtime is that of its last
+# change (find -newer). Skips (77) without /dev/fuse, curl, git, inotifywait, python3 or
 # python3-prometheus-client.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
 [ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
-for c in fusermount3 curl git python3; do
+for c in fusermount3 curl git inotifywait python3; do
     command -v $c >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
 done
 # The Debian package's module is for Debian's python3, which may not be the first in PATH.
@@ -70,6 +72,8 @@ MPORT=$3
 URL=http://127.0.0.1:$1
 
 check "init" "$U" init "$S" --from "$T/topo.yaml" --policy mount-examples/policy
+check "nonotify is unisec's option; an unknown one goes to libfuse, which refuses it" sh -c \
+    "! '$U' mount -f -o nonotify,bogus_option --store '$S' '$M' 2>/dev/null"
 check "a metrics address that is no address is refused" sh -c \
     "! '$U' mount -f -o metrics=nowhere --store '$S' '$M' 2>/dev/null"
 check "nodelog_keep over 16 is refused" sh -c \
@@ -138,9 +142,30 @@ check "the HTTP listener answers and refuses junk" "$PY" tests/orch/http_probe.p
 check "metrics over HTTP parse" "$PY" tests/orch/metrics.py "$T/http"
 check "metrics over HTTP are the file's" sh -c "grep -q '^unisec_node_requests_total{node=\"web\",code=\"2xx\"}' '$T/http'"
 
-# ---- a level write: one commit, one swap, one more deployment -------------------------------
+# ---- a level write: one commit, one swap, one more deployment; watchers are told ------------
+# (inotifywait -m: every event, one a line, from before the write on)
+inotifywait -m -e modify "$W/status" "$W/security_level" "$M/history" "$M/events" \
+    "$M/nodes/portal/security_level" >"$T/inotify" 2>"$T/inotify.err" &
+inw=$!
+check "inotifywait watches" wait_for 10 grep -q "Watches established" "$T/inotify.err"
+touch -r "$M/nodes/portal/security_level" "$T/before"
+sleep 1.1 # the times below are seconds apart from the mount's start
 echo critical >"$W/security_level"
 settled "critical"
+check "inotify: web's status changed during the swap" wait_for 10 grep -q "^$W/status MODIFY" "$T/inotify"
+check "inotify: web's level changed" wait_for 10 grep -q "^$W/security_level MODIFY" "$T/inotify"
+check "inotify: history changed" wait_for 10 grep -q "^$M/history MODIFY" "$T/inotify"
+check "inotify: events grew" wait_for 10 grep -q "^$M/events MODIFY" "$T/inotify"
+kill $inw 2>/dev/null
+wait $inw 2>/dev/null
+check "inotify: portal's level did not change" sh -c "! grep -q portal '$T/inotify'"
+check "find -newer: web's level is newer than before the write" \
+    sh -c "find '$M/nodes' -maxdepth 2 -name security_level -newer '$T/before' | grep -qx '$W/security_level'"
+check "find -newer: portal's level is not" \
+    sh -c "! find '$M/nodes' -maxdepth 2 -name security_level -newer '$T/before' | grep -q portal"
+check "ls -t: history is newer than portal's level" \
+    sh -c "[ \"\$(ls -t '$M/history' '$M/nodes/portal/security_level' | head -1)\" = '$M/history' ]"
+check "a user cannot set a file's time" sh -c "! touch -m '$M/nodes/portal/security_level' 2>/dev/null"
 snap m1
 moved "level write" 'unisec_commits_total{source="mount"}' m0 m1 1
 moved "level write" unisec_swaps_total m0 m1 1
@@ -199,6 +224,7 @@ fi
 
 check "unmount" fusermount3 -u "$M"
 check "the daemon ends" wait_for 20 sh -c "! kill -0 $fgpid"
+check "its touching process ends with it" sh -c "! pgrep -f '^unisec-touch $M\$'"
 fgpid=
 if [ "$fail" != 0 ]; then echo "--- the daemon's log"; tail -n 60 "$T/daemon.log"; fi
 echo "$pass passed, $fail failed"
