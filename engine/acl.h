@@ -68,6 +68,41 @@ int engine_acl_load_file(struct engine_acl *a, enum engine_acl_file kind, const 
 int engine_acl_load_dir(struct engine_acl *a, const char *dir, struct engine_diag *d);
 
 /*
+ * Rules from several files. The rules of a policy directory are `acl`, then every file of
+ * `acl.d/` in byte order of its name (engine/ACL.md); engine_acl_parse() of a second rules
+ * file into a set adds its rules after those of the first. Each file's own duplicates and
+ * conflicts are checked when it is parsed; the rules of different files are compared by
+ * engine_acl_finish(), which must follow before anything else uses the set.
+ *
+ * engine_acl_add_rules() adds the rules of PART — a set holding the rules of one file alone
+ * (one engine_acl_parse() of kind ACL into a new set), kept parsed by the caller — under the
+ * file name NAME, without parsing it again. Returns 0, -ENOMEM, -EINVAL (PART holds more than
+ * one file's rules), or -E2BIG with D filled (more than ENGINE_ACL_LINE_MAX lines together).
+ */
+int engine_acl_add_rules(struct engine_acl *a, const struct engine_acl *part, const char *name,
+                         struct engine_diag *d);
+
+/* Sorts the rules of all files together and reports a rule that repeats one of an earlier file
+ * with the other effect (FILE:LINE:COL, naming the other). Group references are checked apart
+ * (engine_acl_check_groups()). Returns 0, -EINVAL with D filled, or -ENOMEM. */
+int engine_acl_finish(struct engine_acl *a, struct engine_diag *d);
+
+/* The file and its line of the set's line LINE (a rule's or a decision's line): 0, or -ENOENT
+ * when the set has no rules file. *FILE is borrowed from A. */
+int engine_acl_line_file(const struct engine_acl *a, uint32_t line, const char **file,
+                         uint32_t *local);
+
+/* Is NAME a rules file name of acl.d/: 0 yes (1 to 64 characters of [A-Za-z0-9._-], not
+ * starting with '-'); 1 for what editors leave beside a file and is skipped (hidden names,
+ * `x~`, `#x#`, `*.swp`, `*.tmp`); -EINVAL for anything else. */
+int engine_acl_d_name(const char *name);
+
+/* The rules files of directory DIR (an acl.d/), by engine_acl_d_name(), in byte order of their
+ * names: *OUT (each and the array freed with free()), *N. A missing DIR has none. Returns 0,
+ * -EINVAL with D naming each refused name, or -ENOMEM. */
+int engine_acl_d_list(const char *dir, char ***out, size_t *n, struct engine_diag *d);
+
+/*
  * Checks that every `group:NAME` subject of the rules names a group of the groups file (one
  * error per undefined group, at its first use). Call once all files are loaded; a set
  * without a groups file is checked against no groups. Returns 0 or -EINVAL.

@@ -82,6 +82,8 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
 
     *out = NULL;
     *len = 0;
+    if (a->unsorted)
+        return -EINVAL; /* rules of several files: engine_acl_finish() first */
     /* Rules are sorted by policy first: one policy is one contiguous range. */
     if (policy != NULL) {
         size_t lo = 0;

@@ -6,6 +6,7 @@
  *   cmd_acl.c       `unisec acl`
  *   acl_blob.c      a rule set into the blob (common/acl_lookup.c validates and decides on it)
  *   acl_parse.c     the text of a policy directory into a rule set
+ *   acl_files.c     several rules files in one set: line space, adding, sorting together
  *   credentials.c   the credentials file's lines, and making one
  *   acl_lex.c       the lexical rules: fields, names, methods, path patterns
  *   acl_set.c       the rule set and its string pool
@@ -60,6 +61,13 @@ struct acl_gref {
     uint32_t id, line, col;
 };
 
+/* A rules file of the set, in rule order (acl, then acl.d files by name): its line N is the
+ * set's line BASE + N, so a rule's line names its file too (engine_acl_line_file()). */
+struct acl_file {
+    char *name;
+    uint32_t base;
+};
+
 struct engine_acl {
     struct acl_pool s;
     struct acl_rule *rule;
@@ -72,9 +80,25 @@ struct engine_acl {
     size_t ncred, credcap;
     struct acl_gref *gref;
     size_t ngref, grefcap;
-    unsigned loaded; /* 1 << enum engine_acl_file */
-    char *acl_name;  /* name of the acl file, for group reference errors */
+    unsigned loaded;       /* 1 << enum engine_acl_file */
+    struct acl_file *file; /* the rules files loaded, by base */
+    size_t nfile, filecap;
+    uint32_t nextbase; /* the base of the next rules file */
+    int unsorted;      /* rules of several files, not yet sorted together: engine_acl_finish() */
 };
+
+/* Appends a rules file NAME whose lines start after the set's last one (*BASE). Returns 0,
+ * -ENOMEM, or -E2BIG when the set would pass ENGINE_ACL_LINE_MAX lines. */
+int acl_file_add(struct engine_acl *a, const char *name, uint32_t lines, uint32_t *base);
+
+/* Sorts rules [FROM, nrule) into index order, merges duplicates, and calls CONFLICT for each
+ * rule that repeats an earlier one with the other effect (that rule dropped). Returns the
+ * number of rules kept or -ENOMEM. */
+typedef void (*acl_conflict_fn)(void *arg, const struct acl_rule *later,
+                                const struct acl_rule *earlier);
+int acl_rules_sort(struct engine_acl *a, size_t from, acl_conflict_fn fn, void *arg);
+/* Counts the policies of sorted rules into a->npolicy. */
+void acl_count_policies(struct engine_acl *a);
 
 /* ---- the string pool (acl_set.c) ---- */
 
@@ -88,7 +112,7 @@ static inline const char *acl_pool_str(const struct acl_pool *p, uint32_t id)
     return p->buf + p->off[id];
 }
 
-/* The index order of rules (policy, path, kind, subject, method, line by id); acl_parse.c. */
+/* The index order of rules (policy, path, kind, subject, method, line by id); acl_files.c. */
 int acl_rule_cmp(const void *pa, const void *pb);
 
 /* ---- the incremental index (acl_index.c, acl_diff.c) ---- */

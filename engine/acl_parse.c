@@ -29,6 +29,7 @@ struct acl_ctx {
     const char *name;
     struct engine_diag *d;
     uint32_t lineno;
+    uint32_t base; /* rules files: the set's line of this file's line 0 */
     size_t errors;
     size_t nrule0, ngroup0, nmember0, ncred0, ngref0; /* rollback marks */
     uint32_t *ngrp; /* groups file: string id -> how many groups that user is in so far */
@@ -114,13 +115,14 @@ static int acl_rule_line(struct acl_ctx *x, const char *line, const char *e)
         if (engine_grow((void **)&a->gref, &a->grefcap, a->ngref + 1, sizeof(*a->gref)) < 0)
             return acl_oom(x);
         a->s.flags[id[1]] |= ACL_F_GREF;
-        a->gref[a->ngref++] = (struct acl_gref){(uint32_t)id[1], x->lineno, (uint32_t)f[1].col};
+        a->gref[a->ngref++] =
+            (struct acl_gref){(uint32_t)id[1], x->base + x->lineno, (uint32_t)f[1].col};
     }
     if (engine_grow((void **)&a->rule, &a->rulecap, a->nrule + 1, sizeof(*a->rule)) < 0)
         return acl_oom(x);
     a->rule[a->nrule++] = (struct acl_rule){
-        (uint32_t)id[0], (uint32_t)id[3], (uint32_t)id[1],
-        (uint32_t)id[2], x->lineno,       (uint16_t)(f[4].col > 0xffff ? 0xffff : f[4].col),
+        (uint32_t)id[0], (uint32_t)id[3],     (uint32_t)id[1],
+        (uint32_t)id[2], x->base + x->lineno, (uint16_t)(f[4].col > 0xffff ? 0xffff : f[4].col),
         (uint8_t)kind,   (uint8_t)effect};
     return 0;
 }
@@ -223,9 +225,12 @@ static int acl_group_line(struct acl_ctx *x, const char *line, const char *e)
 
 static int acl_line(struct acl_ctx *x, const char *p, const char *e)
 {
-    if (x->lineno >= ENGINE_ACL_LINE_MAX) {
-        if (x->lineno == ENGINE_ACL_LINE_MAX)
-            acl_err(x, 0, "more than %u lines", ENGINE_ACL_LINE_MAX - 1);
+    /* Rules files share one line space (a rule's line names its file): their lines together
+     * are bounded. */
+    if (x->base + x->lineno >= ENGINE_ACL_LINE_MAX) {
+        if (x->base + x->lineno == ENGINE_ACL_LINE_MAX)
+            acl_err(x, 0, "more than %u lines%s", ENGINE_ACL_LINE_MAX - 1,
+                    x->base > 0 ? " in the rules files together" : "");
         x->lineno++;
         return 0;
     }
@@ -281,7 +286,15 @@ static int acl_begin(struct acl_ctx *x, struct engine_acl *a, enum engine_acl_fi
     x->d = d;
     if ((unsigned)kind > ENGINE_ACL_FILE_CREDENTIALS)
         return -EINVAL;
-    if (a->loaded & (1u << kind)) {
+    /* Rules may come from several files (acl, then acl.d/NAME): each takes the next lines. */
+    if (kind == ENGINE_ACL_FILE_ACL) {
+        x->base = a->nextbase;
+        for (size_t i = 0; i < a->nfile; i++)
+            if (strcmp(a->file[i].name, name) == 0) {
+                engine_diag_add(d, name, 0, 0, "this rules file is already loaded in this set");
+                return -EEXIST;
+            }
+    } else if (a->loaded & (1u << kind)) {
         engine_diag_add(d, name, 0, 0, "a %s file is already loaded in this policy set",
                         acl_file_names[kind]);
         return -EEXIST;
@@ -291,22 +304,6 @@ static int acl_begin(struct acl_ctx *x, struct engine_acl *a, enum engine_acl_fi
     x->nmember0 = a->nmember;
     x->ncred0 = a->ncred;
     x->ngref0 = a->ngref;
-    return 0;
-}
-
-int acl_rule_cmp(const void *pa, const void *pb)
-{
-    const struct acl_rule *a = pa, *b = pb;
-#define ACL_CMP(f)                                                                                 \
-    if (a->f != b->f)                                                                              \
-        return a->f < b->f ? -1 : 1;
-    ACL_CMP(policy)
-    ACL_CMP(path)
-    ACL_CMP(kind)
-    ACL_CMP(subject)
-    ACL_CMP(method)
-    ACL_CMP(line)
-#undef ACL_CMP
     return 0;
 }
 
@@ -321,48 +318,45 @@ static int acl_conflict_cmp(const void *pa, const void *pb)
     return a->line != b->line ? (a->line < b->line ? -1 : 1) : 0;
 }
 
-/* Sorts the rules into index order, merges duplicates and reports conflicting pairs. */
+struct acl_conflicts {
+    struct acl_conflict *v;
+    size_t n, cap;
+    int oom;
+};
+
+static void acl_conflict_note(void *arg, const struct acl_rule *r, const struct acl_rule *k)
+{
+    struct acl_conflicts *c = arg;
+
+    if (engine_grow((void **)&c->v, &c->cap, c->n + 1, sizeof(*c->v)) < 0) {
+        c->oom = 1;
+        return;
+    }
+    c->v[c->n++] = (struct acl_conflict){r->line, r->col, k->line, r->effect};
+}
+
+/* Sorts this file's rules into index order, merges duplicates and reports conflicting pairs
+ * (rules of earlier files are compared with these by engine_acl_finish()). */
 static int acl_rules_finish(struct acl_ctx *x)
 {
     struct engine_acl *a = x->a;
-    struct acl_conflict *cf = NULL;
-    size_t ncf = 0, cfcap = 0, w = 0;
+    struct acl_conflicts cf = {0};
 
-    if (a->nrule > 1)
-        qsort(a->rule, a->nrule, sizeof(*a->rule), acl_rule_cmp);
-    for (size_t i = 0; i < a->nrule; i++) {
-        struct acl_rule *r = &a->rule[i];
-        if (w > 0) {
-            struct acl_rule *k = &a->rule[w - 1];
-            if (k->policy == r->policy && k->path == r->path && k->kind == r->kind &&
-                k->subject == r->subject && k->method == r->method) {
-                if (k->effect != r->effect) {
-                    if (engine_grow((void **)&cf, &cfcap, ncf + 1, sizeof(*cf)) < 0) {
-                        free(cf);
-                        return acl_oom(x);
-                    }
-                    cf[ncf++] = (struct acl_conflict){r->line, r->col, k->line, r->effect};
-                }
-                continue;
-            }
-        }
-        a->rule[w++] = *r;
+    if (acl_rules_sort(a, x->nrule0, acl_conflict_note, &cf) < 0 || cf.oom) {
+        free(cf.v);
+        return acl_oom(x);
     }
-    a->nrule = w;
-    if (ncf > 1)
-        qsort(cf, ncf, sizeof(*cf), acl_conflict_cmp);
-    for (size_t i = 0; i < ncf; i++) {
-        x->lineno = cf[i].line;
-        acl_err(x, cf[i].col,
+    if (cf.n > 1)
+        qsort(cf.v, cf.n, sizeof(*cf.v), acl_conflict_cmp);
+    for (size_t i = 0; i < cf.n; i++) {
+        x->lineno = cf.v[i].line - x->base;
+        acl_err(x, cf.v[i].col,
                 "rule conflicts with line %u: same policy, subject, method and path, but '%s' "
                 "here and '%s' there",
-                cf[i].other, cf[i].effect ? "allow" : "deny", cf[i].effect ? "deny" : "allow");
+                cf.v[i].other - x->base, cf.v[i].effect ? "allow" : "deny",
+                cf.v[i].effect ? "deny" : "allow");
     }
-    free(cf);
-    a->npolicy = 0;
-    for (size_t i = 0; i < a->nrule; i++)
-        if (i == 0 || a->rule[i].policy != a->rule[i - 1].policy)
-            a->npolicy++;
+    free(cf.v);
     return 0;
 }
 
@@ -379,8 +373,15 @@ static int acl_end(struct acl_ctx *x)
         r = acl_rules_finish(x);
     if (x->errors == 0 && r == 0) {
         a->loaded |= 1u << x->kind;
-        if (x->kind == ENGINE_ACL_FILE_ACL && (a->acl_name = strdup(x->name)) == NULL)
-            return -ENOMEM;
+        if (x->kind == ENGINE_ACL_FILE_ACL) {
+            uint32_t base;
+            if (acl_file_add(a, x->name, x->lineno, &base) < 0)
+                return -ENOMEM;
+            if (x->nrule0 > 0)
+                a->unsorted = 1; /* sorted per file: engine_acl_finish() sorts them together */
+            else
+                acl_count_policies(a);
+        }
         if (x->kind == ENGINE_ACL_FILE_GROUPS) {
             for (size_t i = x->ngroup0; i < a->ngroup; i++)
                 a->s.flags[a->group[i].name] =
@@ -411,8 +412,6 @@ static int acl_end(struct acl_ctx *x)
     a->nmember = x->nmember0;
     a->ncred = x->ncred0;
     a->ngref = x->ngref0;
-    if (x->kind == ENGINE_ACL_FILE_ACL)
-        a->npolicy = 0;
     return r < 0 ? r : -EINVAL;
 }
 
@@ -499,10 +498,39 @@ int engine_acl_check_groups(const struct engine_acl *a, struct engine_diag *d)
         const struct acl_gref *g = &a->gref[i];
         if (a->s.flags[g->id] & ACL_F_GROUP)
             continue;
-        r = engine_diag_add(d, a->acl_name, (int)g->line, (int)g->col,
+        const char *file = "acl";
+        uint32_t line = g->line;
+        engine_acl_line_file(a, g->line, &file, &line);
+        r = engine_diag_add(d, file, (int)line, (int)g->col,
                             "group '%s' is not defined in the groups file",
                             acl_pool_str(&a->s, g->id) + 6);
     }
+    return r;
+}
+
+/* DIR/acl.d/NAME, after DIR/acl, in byte order of NAME; each named acl.d/NAME. */
+static int acl_load_d(struct engine_acl *a, const char *dir, struct engine_diag *d)
+{
+    char **names = NULL, *sub = NULL;
+    size_t n = 0;
+    int r, e;
+
+    if (asprintf(&sub, "%s/acl.d", dir) < 0)
+        return -ENOMEM;
+    r = engine_acl_d_list(sub, &names, &n, d);
+    for (size_t i = 0; i < n; i++) {
+        char *path = NULL, *name = NULL;
+        if (r != -ENOMEM && (asprintf(&path, "%s/%s", sub, names[i]) < 0 ||
+                             asprintf(&name, "acl.d/%s", names[i]) < 0))
+            r = -ENOMEM;
+        if (r != -ENOMEM && (e = engine_acl_load_file(a, ENGINE_ACL_FILE_ACL, path, name, d)) < 0)
+            r = e == -ENOMEM ? e : -EINVAL;
+        free(path);
+        free(name);
+        free(names[i]);
+    }
+    free(names);
+    free(sub);
     return r;
 }
 
@@ -523,18 +551,22 @@ int engine_acl_load_dir(struct engine_acl *a, const char *dir, struct engine_dia
         const char *base = acl_file_names[order[i]];
         if (asprintf(&path, "%s/%s", dir, base) < 0)
             return -ENOMEM;
-        if (access(path, F_OK) != 0 && errno == ENOENT) {
-            free(path);
-            continue;
-        }
-        e = engine_acl_load_file(a, order[i], path, base, d);
+        if (access(path, F_OK) != 0 && errno == ENOENT)
+            e = 0;
+        else
+            e = engine_acl_load_file(a, order[i], path, base, d);
         free(path);
         if (e == -ENOMEM)
             return e;
         if (e < 0)
             r = -EINVAL;
+        if (order[i] == ENGINE_ACL_FILE_ACL && (e = acl_load_d(a, dir, d)) < 0) {
+            if (e == -ENOMEM)
+                return e;
+            r = -EINVAL;
+        }
     }
-    if (r == 0 && (a->loaded & (1u << ENGINE_ACL_FILE_ACL)))
+    if (r == 0 && (a->loaded & (1u << ENGINE_ACL_FILE_ACL)) && (r = engine_acl_finish(a, d)) == 0)
         r = engine_acl_check_groups(a, d);
     return r;
 }

@@ -122,7 +122,9 @@ void engine_acl_free(struct engine_acl *a)
         memset(a->cred, 0, a->ncred * sizeof(*a->cred));
     free(a->cred);
     free(a->gref);
-    free(a->acl_name);
+    for (size_t i = 0; i < a->nfile; i++)
+        free(a->file[i].name);
+    free(a->file);
     free(a);
 }
 

@@ -65,20 +65,124 @@ static int cmd_acl_usage(const char *msg)
 struct cmd_acl_file {
     char *path;
     int kind;
+    int in_d; /* a rules file of an acl.d/ directory (several may be given) */
     struct engine_diag diag;
 };
 
+struct cmd_acl_files {
+    struct cmd_acl_file *v;
+    size_t n, cap;
+};
+
+static int cmd_acl_file_add(struct cmd_acl_files *fs, char *path, int kind, int in_d)
+{
+    if (engine_grow((void **)&fs->v, &fs->cap, fs->n + 1, sizeof(*fs->v)) < 0) {
+        free(path);
+        return -ENOMEM;
+    }
+    fs->v[fs->n++] = (struct cmd_acl_file){.path = path, .kind = kind, .in_d = in_d};
+    return 0;
+}
+
+/* The kind of file PATH by its name: acl, groups, credentials, or a file of a directory named
+ * acl.d (rules). *IN_D says which. */
+static int cmd_acl_kind_of(const char *path, int *in_d)
+{
+    char *a = strdup(path), *b = strdup(path);
+    int kind = -EINVAL;
+
+    *in_d = 0;
+    if (a != NULL && b != NULL) {
+        kind = engine_acl_file_kind(basename(a));
+        if (kind < 0 && strcmp(basename(dirname(b)), "acl.d") == 0)
+            kind = ENGINE_ACL_FILE_ACL, *in_d = 1;
+    }
+    free(a);
+    free(b);
+    return kind;
+}
+
+/* DIR's policy files: acl, groups, credentials, and acl.d/NAME. */
+static int cmd_acl_dir_files(struct cmd_acl_files *fs, const char *dir, struct engine_diag *d)
+{
+    char **names = NULL, *sub = NULL, *path;
+    size_t n = 0;
+    int r = 0;
+
+    for (int k = 0; k < 3; k++) {
+        if (asprintf(&path, "%s/%s", dir, cmd_acl_kinds[k]) < 0)
+            return -ENOMEM;
+        if (access(path, F_OK) != 0)
+            free(path);
+        else if (cmd_acl_file_add(fs, path, k, 0) < 0)
+            return -ENOMEM;
+    }
+    if (asprintf(&sub, "%s/acl.d", dir) < 0)
+        return -ENOMEM;
+    if ((r = engine_acl_d_list(sub, &names, &n, d)) == 0)
+        for (size_t i = 0; i < n && r == 0; i++)
+            if (asprintf(&path, "%s/%s", sub, names[i]) < 0 ||
+                cmd_acl_file_add(fs, path, ENGINE_ACL_FILE_ACL, 1) < 0)
+                r = -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(sub);
+    return r;
+}
+
+/* Rules files in the order they are read: acl, then acl.d files by their names' bytes. */
+static int cmd_acl_file_cmp(const void *pa, const void *pb)
+{
+    const struct cmd_acl_file *a = *(struct cmd_acl_file *const *)pa;
+    const struct cmd_acl_file *b = *(struct cmd_acl_file *const *)pb;
+    static const int rank[] = {
+        [ENGINE_ACL_FILE_GROUPS] = 0, [ENGINE_ACL_FILE_ACL] = 1, [ENGINE_ACL_FILE_CREDENTIALS] = 3};
+    int ra = rank[a->kind] + a->in_d, rb = rank[b->kind] + b->in_d;
+    char *x, *y;
+
+    if (ra != rb || !a->in_d)
+        return ra - rb;
+    x = strrchr(a->path, '/');
+    y = strrchr(b->path, '/');
+    return strcmp(x != NULL ? x + 1 : a->path, y != NULL ? y + 1 : b->path);
+}
+
+/* One file's summary; RULES is the file's own count when the rules come from several files
+ * (-1: one file, which holds all of them). */
+static void cmd_acl_check_print(const struct cmd_acl_file *f, const struct engine_acl_stats *st,
+                                ssize_t rules)
+{
+    switch (f->kind) {
+    case ENGINE_ACL_FILE_ACL:
+        if (rules >= 0)
+            printf("%s: %zd rule%s\n", f->path, rules, rules == 1 ? "" : "s");
+        else
+            printf("%s: %zu rule%s in %zu polic%s\n", f->path, st->rules, st->rules == 1 ? "" : "s",
+                   st->policies, st->policies == 1 ? "y" : "ies");
+        break;
+    case ENGINE_ACL_FILE_GROUPS:
+        printf("%s: %zu group%s, %zu member%s\n", f->path, st->groups, st->groups == 1 ? "" : "s",
+               st->members, st->members == 1 ? "" : "s");
+        break;
+    default:
+        printf("%s: %zu credential%s\n", f->path, st->credentials, st->credentials == 1 ? "" : "s");
+    }
+}
+
 static int cmd_acl_check(int argc, char **argv)
 {
-    struct cmd_acl_file files[3];
-    size_t nfiles = 0;
+    struct cmd_acl_files fs = {0};
+    struct engine_diag dd;
     struct engine_acl *a = NULL;
-    int rc = 1, bad = 0;
+    struct cmd_acl_file **ord = NULL;
+    size_t *rules = NULL, nacl = 0;
+    int rc = 1, bad = 0, have_groups = 0, groups_ok = 0, acl_at = -1;
 
     struct engine_cmd c = {.name = "unisec acl check",
                            .usage = "unisec acl check FILE|POLICYDIR...",
                            .longs = cmd_acl_none};
-    memset(files, 0, sizeof(files));
+    engine_diag_init(&dd);
     if (engine_cmd_next(&c, argc, argv) != -1)
         return ENGINE_CMD_USAGE;
     argv += optind - 1;
@@ -87,106 +191,100 @@ static int cmd_acl_check(int argc, char **argv)
         return engine_cmd_usage(&c, "expected at least one FILE or POLICYDIR");
     for (int i = 1; i < argc; i++) {
         struct stat st;
-        int isdir = stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode);
-        for (int k = 0; k < 3; k++) {
-            char *path = NULL, *copy;
-            int kind = k;
-            if (isdir) {
-                if (asprintf(&path, "%s/%s", argv[i], cmd_acl_kinds[k]) < 0)
-                    goto cleanup;
-                if (access(path, F_OK) != 0) {
-                    free(path);
-                    continue;
-                }
-            } else {
-                if (k > 0)
-                    break;
-                if ((copy = strdup(argv[i])) == NULL)
-                    goto cleanup;
-                kind = engine_acl_file_kind(basename(copy));
-                free(copy);
-                if (kind < 0) {
-                    fprintf(stderr,
-                            "unisec acl check: %s: the file's name must be acl, groups "
-                            "or credentials (or give a policy directory)\n",
-                            argv[i]);
-                    rc = 2;
-                    goto cleanup;
-                }
-                if ((path = strdup(argv[i])) == NULL)
-                    goto cleanup;
-            }
-            for (size_t j = 0; j < nfiles; j++)
-                if (files[j].kind == kind) {
-                    fprintf(stderr,
-                            "unisec acl check: %s: a second %s file; check one policy "
-                            "set at a time\n",
-                            path, cmd_acl_kinds[kind]);
-                    free(path);
-                    rc = 2;
-                    goto cleanup;
-                }
-            files[nfiles].path = path;
-            files[nfiles].kind = kind;
-            nfiles++;
+        int kind, in_d;
+        char *path;
+        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            int e = cmd_acl_dir_files(&fs, argv[i], &dd);
+            if (e == -ENOMEM)
+                goto cleanup;
+            bad |= e < 0;
+            continue;
         }
+        if ((kind = cmd_acl_kind_of(argv[i], &in_d)) < 0) {
+            fprintf(stderr,
+                    "unisec acl check: %s: the file's name must be acl, groups or credentials, "
+                    "or the file must be in a directory acl.d (or give a policy directory)\n",
+                    argv[i]);
+            rc = 2;
+            goto cleanup;
+        }
+        if ((path = strdup(argv[i])) == NULL || cmd_acl_file_add(&fs, path, kind, in_d) < 0)
+            goto cleanup;
     }
-    if (nfiles == 0) {
+    for (size_t j = 0; j < fs.n; j++)
+        for (size_t k = 0; k < j; k++)
+            if (fs.v[k].kind == fs.v[j].kind && !fs.v[j].in_d && !fs.v[k].in_d) {
+                fprintf(stderr,
+                        "unisec acl check: %s: a second %s file; check one policy set at a "
+                        "time\n",
+                        fs.v[j].path, cmd_acl_kinds[fs.v[j].kind]);
+                rc = 2;
+                goto cleanup;
+            }
+    if (fs.n == 0 && !bad) {
         fprintf(stderr, "unisec acl check: no acl, groups or credentials file found\n");
         goto cleanup;
     }
-    if (engine_acl_new(&a) < 0)
+    /* Loaded in their order (groups first, so that the rules' group references can be
+     * checked against them; rules files as they are read), reported in the order given. */
+    if ((ord = calloc(fs.n + 1, sizeof(*ord))) == NULL)
         goto cleanup;
-    /* Groups first, so that the acl's group references can be checked against them. */
-    static const int order[] = {ENGINE_ACL_FILE_GROUPS, ENGINE_ACL_FILE_ACL,
-                                ENGINE_ACL_FILE_CREDENTIALS};
-    int have_groups = 0, groups_ok = 0, acl_at = -1;
-    for (int o = 0; o < 3; o++)
-        for (size_t j = 0; j < nfiles; j++) {
-            if (files[j].kind != order[o])
-                continue;
-            int e = engine_acl_load_file(a, (enum engine_acl_file)files[j].kind, files[j].path,
-                                         NULL, &files[j].diag);
-            if (e == -ENOMEM) {
-                fprintf(stderr, "unisec acl check: out of memory\n");
-                goto cleanup;
-            }
-            bad |= e < 0;
-            if (files[j].kind == ENGINE_ACL_FILE_GROUPS)
-                have_groups = 1, groups_ok = e == 0;
-            if (files[j].kind == ENGINE_ACL_FILE_ACL && e == 0)
+    for (size_t j = 0; j < fs.n; j++)
+        ord[j] = &fs.v[j];
+    if (fs.n > 1)
+        qsort(ord, fs.n, sizeof(*ord), cmd_acl_file_cmp);
+    if (engine_acl_new(&a) < 0 || (rules = calloc(fs.n + 1, sizeof(*rules))) == NULL)
+        goto cleanup;
+    for (size_t o = 0; o < fs.n; o++) {
+        size_t j = (size_t)(ord[o] - fs.v);
+        struct engine_acl_stats before, after;
+        engine_acl_stats_get(a, &before);
+        int e = engine_acl_load_file(a, (enum engine_acl_file)fs.v[j].kind, fs.v[j].path, NULL,
+                                     &fs.v[j].diag);
+        if (e == -ENOMEM) {
+            fprintf(stderr, "unisec acl check: out of memory\n");
+            goto cleanup;
+        }
+        bad |= e < 0;
+        engine_acl_stats_get(a, &after);
+        rules[j] = after.rules - before.rules;
+        if (fs.v[j].kind == ENGINE_ACL_FILE_GROUPS)
+            have_groups = 1, groups_ok = e == 0;
+        if (fs.v[j].kind == ENGINE_ACL_FILE_ACL && e == 0) {
+            nacl++;
+            if (acl_at < 0)
                 acl_at = (int)j;
         }
+    }
+    /* Rules of several files are compared with each other; group references are checked
+     * when a groups file is given. */
+    if (acl_at >= 0 && engine_acl_finish(a, &fs.v[acl_at].diag) < 0)
+        bad = 1;
     if (have_groups && groups_ok && acl_at >= 0)
-        bad |= engine_acl_check_groups(a, &files[acl_at].diag) < 0;
+        bad |= engine_acl_check_groups(a, &fs.v[acl_at].diag) < 0;
     if (bad) {
-        for (size_t j = 0; j < nfiles; j++)
-            engine_diag_print(&files[j].diag, stderr);
+        engine_diag_print(&dd, stderr);
+        for (size_t j = 0; j < fs.n; j++)
+            engine_diag_print(&fs.v[j].diag, stderr);
         goto cleanup;
     }
     struct engine_acl_stats st;
     engine_acl_stats_get(a, &st);
-    for (size_t j = 0; j < nfiles; j++) {
-        switch (files[j].kind) {
-        case ENGINE_ACL_FILE_ACL:
-            printf("%s: %zu rule%s in %zu polic%s\n", files[j].path, st.rules,
-                   st.rules == 1 ? "" : "s", st.policies, st.policies == 1 ? "y" : "ies");
-            break;
-        case ENGINE_ACL_FILE_GROUPS:
-            printf("%s: %zu group%s, %zu member%s\n", files[j].path, st.groups,
-                   st.groups == 1 ? "" : "s", st.members, st.members == 1 ? "" : "s");
-            break;
-        default:
-            printf("%s: %zu credential%s\n", files[j].path, st.credentials,
-                   st.credentials == 1 ? "" : "s");
-        }
-    }
+    for (size_t j = 0; j < fs.n; j++)
+        cmd_acl_check_print(&fs.v[j], &st, nacl > 1 ? (ssize_t)rules[j] : -1);
+    if (nacl > 1)
+        printf("%zu rule%s in %zu polic%s\n", st.rules, st.rules == 1 ? "" : "s", st.policies,
+               st.policies == 1 ? "y" : "ies");
     rc = 0;
 cleanup:
-    for (size_t j = 0; j < nfiles; j++) {
-        free(files[j].path);
-        engine_diag_free(&files[j].diag);
+    for (size_t j = 0; j < fs.n; j++) {
+        free(fs.v[j].path);
+        engine_diag_free(&fs.v[j].diag);
     }
+    free(fs.v);
+    free(ord);
+    free(rules);
+    engine_diag_free(&dd);
     engine_acl_free(a);
     return rc;
 }
@@ -217,13 +315,17 @@ static int cmd_acl_load(struct engine_acl **out, const char *dir)
 /* ---- query ---- */
 
 /* query --json: one object (unisec-acl(1) documents its fields). */
-static int cmd_acl_query_json(const struct engine_acl_request *rq,
+static int cmd_acl_query_json(const struct engine_acl *a, const struct engine_acl_request *rq,
                               const struct engine_acl_decision *dec, const char *text)
 {
-    json_t *rule = dec->rule == ENGINE_ACL_NO_RULE
-                       ? json_null()
-                       : json_pack("{s:s, s:I, s:s}", "file", "acl", "line", (json_int_t)dec->line,
-                                   "text", text);
+    const char *file = "acl";
+    uint32_t line = dec->line;
+    json_t *rule;
+
+    engine_acl_line_file(a, dec->line, &file, &line);
+    rule = dec->rule == ENGINE_ACL_NO_RULE
+               ? json_null()
+               : json_pack("{s:s, s:I, s:s}", "file", file, "line", (json_int_t)line, "text", text);
     json_t *j =
         json_pack("{s:s, s:s, s:s?, s:s, s:s, s:o}", "decision", dec->allow ? "allow" : "deny",
                   "policy", rq->policy, "subject", rq->user[0] ? rq->user : NULL, "method",
@@ -305,12 +407,15 @@ static int cmd_acl_query(int argc, char **argv)
         engine_acl_rule_format(text, sizeof(text), &v);
     }
     if (json) {
-        if (cmd_acl_query_json(&rq, &dec, text) < 0)
+        if (cmd_acl_query_json(a, &rq, &dec, text) < 0)
             goto cleanup;
     } else if (dec.rule == ENGINE_ACL_NO_RULE) {
         printf("deny  (no rule matches: default deny)\n");
     } else {
-        printf("%s  (acl:%" PRIu32 ": %s)\n", dec.allow ? "allow" : "deny", dec.line, text);
+        const char *file = "acl";
+        uint32_t line = dec.line;
+        engine_acl_line_file(a, dec.line, &file, &line);
+        printf("%s  (%s:%" PRIu32 ": %s)\n", dec.allow ? "allow" : "deny", file, line, text);
     }
     rc = dec.allow ? 0 : ACL_EXIT_DENY;
 cleanup:

@@ -330,7 +330,23 @@ void engine_store_list_free(struct engine_store_dirent *v, size_t n)
 int engine_store_list(const struct engine_store *s, const char *dir,
                       struct engine_store_dirent **out, size_t *n, struct engine_diag *diag)
 {
+    return engine_store_list_at(s, NULL, dir, out, n, diag);
+}
+
+void engine_store_blob_id(const char *data, size_t len, char out[41])
+{
+    git_oid id;
+
+    if (git_odb_hash(&id, data, len, GIT_OBJECT_BLOB) < 0)
+        memset(&id, 0, sizeof(id));
+    git_oid_tostr(out, GIT_OID_HEXSZ + 1, &id);
+}
+
+int engine_store_list_at(const struct engine_store *s, const char *commit, const char *dir,
+                         struct engine_store_dirent **out, size_t *n, struct engine_diag *diag)
+{
     struct engine_store_dirent *v = NULL;
+    git_oid cid;
     git_tree_entry *e = NULL;
     git_tree *tree = NULL, *sub = NULL;
     git_odb *odb = NULL;
@@ -341,13 +357,15 @@ int engine_store_list(const struct engine_store *s, const char *dir,
     *n = 0;
     if (dir != NULL && dir[0] != '\0' && (error = store_path_check_in(s->dir, dir, diag)) < 0)
         return error;
+    if (commit != NULL && git_oid_fromstr(&cid, commit) < 0)
+        return store_err(diag, s->dir, -EINVAL, "list: %s is not a commit id", commit);
     store_lock(s);
     if (dir == NULL || dir[0] == '\0') {
-        if ((error = store_commit_tree(&tree, (struct engine_store *)s, &s->head, "list", diag)) <
-            0)
+        if ((error = store_commit_tree(&tree, (struct engine_store *)s,
+                                       commit != NULL ? &cid : &s->head, "list", diag)) < 0)
             goto cleanup;
     } else {
-        if ((error = store_entry(&e, s, NULL, dir, "list", diag)) < 0)
+        if ((error = store_entry(&e, s, commit != NULL ? &cid : NULL, dir, "list", diag)) < 0)
             goto cleanup;
         if (git_tree_entry_type(e) != GIT_OBJECT_TREE) {
             error = store_err(diag, s->dir, -ENOTDIR, "list: %s is a file", dir);
@@ -375,6 +393,7 @@ int engine_store_list(const struct engine_store *s, const char *dir,
             goto cleanup;
         }
         v[i].is_dir = git_tree_entry_type(te) == GIT_OBJECT_TREE;
+        git_oid_tostr(v[i].id, sizeof(v[i].id), git_tree_entry_id(te));
         if (!v[i].is_dir &&
             (error = git_odb_read_header(&v[i].size, &type, odb, git_tree_entry_id(te))) < 0) {
             error = store_git_err(diag, s->dir, error, "list: reading a file's size");

@@ -195,6 +195,7 @@ struct engine_store_dirent {
     char *name;  /* owned by the array; one segment, no '/' */
     int is_dir;  /* 1 for a directory, 0 for a file */
     size_t size; /* bytes of a file; 0 for a directory */
+    char id[41]; /* its git object id (a file's blob id: the same content, the same id) */
 };
 
 /*
@@ -204,6 +205,12 @@ struct engine_store_dirent {
  */
 int engine_store_list(const struct engine_store *s, const char *dir,
                       struct engine_store_dirent **out, size_t *n, struct engine_diag *diag);
+/* The same for commit COMMIT (40 hex digits; NULL: the head). */
+int engine_store_list_at(const struct engine_store *s, const char *commit, const char *dir,
+                         struct engine_store_dirent **out, size_t *n, struct engine_diag *diag);
+/* The blob id git gives DATA[0..LEN) as a file (40 hex digits and a NUL): hashes DATA only,
+ * writes nothing. */
+void engine_store_blob_id(const char *data, size_t len, char out[41]);
 void engine_store_list_free(struct engine_store_dirent *v, size_t n);
 
 /*

@@ -391,10 +391,11 @@ int engine_topology_check_policies(const struct engine_topology *t, const struct
         if (strcmp(topo_mechs[t->sfs[i].mech].name, "access_control") != 0 || policy == NULL ||
             engine_acl_has_policy(acl, policy))
             continue;
-        bad = topo_diag_at(d, &t->sfs[i].pos,
-                           "security function %s: policy '%s' has no rule in policy/acl; "
-                           "expected lines '%s SUBJECT METHOD PATH allow|deny'",
-                           t->sfs[i].name, policy, policy);
+        bad = topo_diag_at(
+            d, &t->sfs[i].pos,
+            "security function %s: policy '%s' has no rule in policy/acl or policy/acl.d; "
+            "expected lines '%s SUBJECT METHOD PATH allow|deny'",
+            t->sfs[i].name, policy, policy);
     }
     return bad;
 }

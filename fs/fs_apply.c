@@ -16,6 +16,8 @@ size_t fs_target_max(const struct fs_target *t)
 {
     if (t->kind == FS_TARGET_TLS_CERT || t->kind == FS_TARGET_TLS_KEY)
         return FS_TLS_MAX;
+    if (t->kind == FS_TARGET_RULES)
+        return FS_POLICY_MAX;
     if (t->kind != FS_TARGET_FILE)
         return FS_VALUE_MAX;
     return t->file == FS_FILE_TOPOLOGY || t->file == FS_FILE_INPUTS ? FS_TOPOLOGY_MAX
@@ -118,37 +120,56 @@ static int fs_text_equal(const struct fs_text *a, const struct fs_text *b)
  * Commits NS's files that differ from the store's head (usually just the changed one; after
  * a refused outside change, also the files that put the last good state back). CUR is the
  * served snapshot: while it is the store's head (c->served_is_head), its files are the head's
- * and need not be read again. OUT_ID is "" when nothing differs. Caller holds apply_mu.
+ * and need not be read again; an acl.d file that CUR holds too is the same entry, compared
+ * by pointer. FROM_WORKTREE[f] (and D_FROM_WORKTREE for acl.d files) says a file is committed
+ * from the work tree. OUT_ID is "" when nothing differs. Caller holds apply_mu.
  */
 static int fs_commit(struct fs_ctx *c, const struct fs_snap *cur, const struct fs_snap *ns,
-                     const int *from_worktree, const struct engine_store_author *author,
-                     const char *msg, char out_id[41], struct engine_diag *diag)
+                     const int *from_worktree, int d_from_worktree,
+                     const struct engine_store_author *author, const char *msg, char out_id[41],
+                     struct engine_diag *diag)
 {
-    struct engine_store_change ch[FS_FILE_N] = {{0}};
+    struct engine_store_change *ch = NULL;
     struct fs_text head[FS_FILE_N] = {{0}};
+    struct fs_rules_set head_d = {0};
     const struct fs_text *base = head;
+    const struct fs_rules_set *base_d = &head_d;
     char parent[41];
-    size_t n = 0;
+    size_t n = 0, cap = 0, fixed;
     int rc = 0;
 
     out_id[0] = '\0';
     engine_store_head(c->store, parent, NULL);
-    if (c->served_is_head && cur == c->snap)
+    if (c->served_is_head && cur == c->snap) {
         base = cur->file;
-    else if ((rc = fs_snap_read_store(head, c->store, diag)) < 0)
+        base_d = &cur->acld;
+    } else if ((rc = fs_snap_read_store(head, &head_d, c->store, &cur->acld, diag)) < 0) {
         return rc;
+    }
     for (int f = 0; f < FS_FILE_N; f++) {
         if (fs_text_equal(&base[f], &ns->file[f]))
             continue;
-        ch[n].path = fs_file_path(f);
-        ch[n].data = ns->file[f].data;
-        ch[n].len = ns->file[f].len;
-        ch[n].remove = ns->file[f].data == NULL;
-        ch[n].from_worktree = from_worktree != NULL && from_worktree[f];
+        if (engine_grow((void **)&ch, &cap, n + 1, sizeof(*ch)) < 0) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        ch[n] = (struct engine_store_change){
+            .path = fs_file_path(f),
+            .data = ns->file[f].data,
+            .len = ns->file[f].len,
+            .remove = ns->file[f].data == NULL,
+            .from_worktree = from_worktree != NULL && from_worktree[f],
+        };
         n++;
     }
-    if (n > 0)
+    fixed = n; /* the paths after these are the acl.d files', allocated */
+    if ((rc = fs_rules_changes(&ch, &n, &cap, base_d, &ns->acld, d_from_worktree)) == 0 && n > 0)
         rc = engine_store_commit(c->store, ch, n, author, msg, out_id, diag);
+    for (size_t i = fixed; i < n; i++)
+        free((char *)ch[i].path);
+out:
+    free(ch);
+    fs_rules_set_free(&head_d);
     for (int f = 0; f < FS_FILE_N; f++)
         fs_text_free(&head[f]);
     /* The commit is made and durable; only the work tree lags (the store retries). */
@@ -221,15 +242,17 @@ static int fs_cand_state(struct fs_text cand[FS_FILE_N], const struct engine_top
  * Returns 1 when nothing changes, 0, or a negative errno with the reason in DIAG.
  */
 static int fs_candidate(const struct fs_target *t, const struct fs_snap *cur,
-                        struct fs_text cand[FS_FILE_N], const char *data, size_t len,
-                        struct fs_model **model, struct engine_topology_state **state, char **msg,
-                        struct engine_diag *diag)
+                        struct fs_text cand[FS_FILE_N], struct fs_rules_set *cand_d,
+                        const char *data, size_t len, struct fs_model **model,
+                        struct engine_topology_state **state, char **msg, struct engine_diag *diag)
 {
     struct engine_topology_state *st = NULL;
     const char *why = NULL, *old;
     char *value = NULL;
     int rc;
 
+    if (t->kind == FS_TARGET_RULES)
+        return fs_rules_candidate(cand_d, t->node, data, len, t->remove);
     if (t->kind == FS_TARGET_FILE) {
         if ((rc = fs_text_set(&cand[t->file], data, len)) < 0)
             return rc;
@@ -336,6 +359,7 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
     struct engine_store_author_buf who;
     struct engine_diag diag = {0};
     struct fs_text cand[FS_FILE_N];
+    struct fs_rules_set cand_d = {0};
     struct fs_snap *cur = NULL, *ns = NULL, *base = NULL;
     struct fs_model *model = NULL;
     struct engine_topology_state *state = NULL;
@@ -352,11 +376,16 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
         cur = fs_snap_get(c);
         if ((rc = fs_snap_files_copy(cand, cur)) < 0)
             goto done;
+        if ((rc = fs_rules_set_copy(&cand_d, &cur->acld)) < 0) {
+            fs_files_free(cand);
+            goto done;
+        }
         free(msg);
         msg = NULL;
-        rc = fs_candidate(t, cur, cand, data, len, &model, &state, &msg, &diag);
+        rc = fs_candidate(t, cur, cand, &cand_d, data, len, &model, &state, &msg, &diag);
         if (rc != 0) {
             fs_files_free(cand);
+            fs_rules_set_free(&cand_d);
             engine_topology_state_free(state);
             state = NULL;
             if (rc < 0)
@@ -365,7 +394,7 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
                 rc = 0; /* the same value again: nothing to commit */
             goto done;
         }
-        rc = fs_snap_build(&ns, cand, "", cur, model, state, c->target, &diag);
+        rc = fs_snap_build(&ns, cand, &cand_d, "", cur, model, state, c->target, &diag);
         state = NULL;
         fs_model_put(model);
         model = NULL;
@@ -375,13 +404,16 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
         }
         if (check_only)
             goto done;
-        if (msg == NULL &&
-            (msg = fs_msg_replace(fs_file_path(t->file), fs_file_count(cur, t->file),
-                                  fs_file_count(ns, t->file), fs_file_unit(t->file))) == NULL) {
+        if (msg == NULL && t->kind == FS_TARGET_RULES)
+            msg = fs_rules_msg(&cur->acld, &ns->acld, t->node);
+        else if (msg == NULL)
+            msg = fs_msg_replace(fs_file_path(t->file), fs_file_count(cur, t->file),
+                                 fs_file_count(ns, t->file), fs_file_unit(t->file));
+        if (msg == NULL) {
             rc = -ENOMEM;
             goto done;
         }
-        rc = fs_commit(c, cur, ns, NULL, &who.author, msg, id, &diag);
+        rc = fs_commit(c, cur, ns, NULL, 0, &who.author, msg, id, &diag);
         if (rc != -EAGAIN || attempt + 1 >= (c->remote != NULL ? FS_REMOTE_TRIES : 3))
             break;
         /* main moved (outside the mount, or on the remote): take that change in (or refuse
@@ -462,6 +494,7 @@ static void fs_external_head(struct fs_ctx *c, const char *id, const char *from)
 {
     struct engine_diag diag = {0};
     struct fs_text file[FS_FILE_N];
+    struct fs_rules_set acld;
     struct fs_head_info hi = {"?", "?"};
     struct fs_snap *ns = NULL;
     char *text = NULL, bad[41];
@@ -473,8 +506,8 @@ static void fs_external_head(struct fs_ctx *c, const char *id, const char *from)
         engine_diag_add(&diag, NULL, 0, 0,
                         "the store applies only commits signed by an allowed signer (%s)",
                         ENGINE_STORE_SIGNED_ONLY);
-    if (rc == 0 && (rc = fs_snap_read_store(file, c->store, &diag)) == 0)
-        rc = fs_snap_build(&ns, file, id, c->snap, NULL, NULL, c->target, &diag);
+    if (rc == 0 && (rc = fs_snap_read_store(file, &acld, c->store, &c->snap->acld, &diag)) == 0)
+        rc = fs_snap_build(&ns, file, &acld, id, c->snap, NULL, NULL, c->target, &diag);
     if (rc == 0) {
         /* Its tls/ files may be new (a revert, a pull): read again with the keys. */
         struct fs_tls *tls = NULL;
@@ -554,12 +587,28 @@ static int fs_read_worktree(struct fs_ctx *c, const char *rel, struct fs_text *o
     return 0;
 }
 
+/* The file of work-tree path PATH: an fs_file, FS_FILE_N for a rules file of policy/acl.d
+ * (editors' leftovers there are no rules files), or -1 for a path the mount does not serve. */
+static int fs_worktree_file(const char *path)
+{
+    size_t dl = strlen(FS_RULES_DIR);
+
+    for (int f = 0; f < FS_FILE_N; f++)
+        if (strcmp(path, fs_file_path(f)) == 0)
+            return f;
+    if (strncmp(path, FS_RULES_DIR, dl) == 0 && path[dl] == '/' &&
+        strchr(path + dl + 1, '/') == NULL && engine_acl_d_name(path + dl + 1) == 0)
+        return FS_FILE_N;
+    return -1;
+}
+
 /* Edits in the store's work tree of the files the mount serves: validated, then committed. */
 static void fs_external_worktree(struct fs_ctx *c)
 {
     struct engine_store_wtchange *wt = NULL;
     struct engine_diag diag = {0};
     struct fs_text cand[FS_FILE_N];
+    struct fs_rules_set cand_d = {0};
     struct fs_snap *cur = NULL, *ns = NULL;
     struct engine_store_author_buf who;
     char sig[2048] = "", paths[1024] = "", id[41] = "", *text = NULL, *msg = NULL;
@@ -572,46 +621,64 @@ static void fs_external_worktree(struct fs_ctx *c)
     cur = fs_snap_get(c);
     if (fs_snap_files_copy(cand, cur) < 0)
         goto out;
+    if (fs_rules_set_copy(&cand_d, &cur->acld) < 0) {
+        fs_files_free(cand);
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
-        for (int f = 0; f < FS_FILE_N; f++) {
-            if (strcmp(wt[i].path, fs_file_path(f)) != 0)
+        struct fs_text got = {0};
+        int f = fs_worktree_file(wt[i].path);
+        if (f < 0 || fs_read_worktree(c, wt[i].path, &got, &owner) < 0)
+            continue;
+        if (f == FS_FILE_N) {
+            /* a file of policy/acl.d: changed, made or removed */
+            const char *name = wt[i].path + strlen(FS_RULES_DIR) + 1;
+            int rc2 = fs_rules_candidate(&cand_d, name, got.data != NULL ? got.data : "", got.len,
+                                         got.data == NULL);
+            if (rc2 < 0 && rc2 != -ENOENT) {
+                fs_text_free(&got);
                 continue;
-            fs_text_free(&cand[f]);
-            if (fs_read_worktree(c, wt[i].path, &cand[f], &owner) < 0)
-                continue;
-            touched[f] = 1;
-            any = 1;
-            snprintf(paths + strlen(paths), sizeof(paths) - strlen(paths), "%s%s",
-                     paths[0] ? ", " : "", wt[i].path);
-            {
-                uint8_t d[ENGINE_SHA256_LEN];
-                engine_sha256(d, cand[f].data != NULL ? cand[f].data : "", cand[f].len);
-                snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%s:", wt[i].path);
-                for (int b = 0; b < 8; b++)
-                    snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%02x", d[b]);
             }
+        } else {
+            fs_text_free(&cand[f]);
+            cand[f] = got;
+            got.data = NULL;
+            touched[f] = 1;
         }
+        any = 1;
+        snprintf(paths + strlen(paths), sizeof(paths) - strlen(paths), "%s%s", paths[0] ? ", " : "",
+                 wt[i].path);
+        {
+            const struct fs_text *t = f == FS_FILE_N ? &got : &cand[f];
+            uint8_t d[ENGINE_SHA256_LEN];
+            engine_sha256(d, t->data != NULL ? t->data : "", t->len);
+            snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%s:", wt[i].path);
+            for (int b = 0; b < 8; b++)
+                snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%02x", d[b]);
+        }
+        fs_text_free(&got);
     }
     if (!any) {
-        for (int f = 0; f < FS_FILE_N; f++)
-            fs_text_free(&cand[f]);
+        fs_files_free(cand);
+        fs_rules_set_free(&cand_d);
         goto out;
     }
     if (c->refused_wt_sig != NULL && strcmp(c->refused_wt_sig, sig) == 0) {
-        for (int f = 0; f < FS_FILE_N; f++)
-            fs_text_free(&cand[f]);
+        fs_files_free(cand);
+        fs_rules_set_free(&cand_d);
         goto out; /* this very edit was refused already */
     }
     /* An edit is no signed commit: committing it would sign it with the store's key. */
     if (engine_store_signed_only(c->store)) {
         fs_files_free(cand);
+        fs_rules_set_free(&cand_d);
         engine_diag_add(&diag, paths, 0, 0,
                         "the store applies only commits signed by an allowed signer (%s): "
                         "commit the edit signed (git commit -S) or write through the mount",
                         ENGINE_STORE_SIGNED_ONLY);
         rc = -EPERM;
     } else {
-        rc = fs_snap_build(&ns, cand, "", cur, NULL, NULL, c->target, &diag);
+        rc = fs_snap_build(&ns, cand, &cand_d, "", cur, NULL, NULL, c->target, &diag);
     }
     if (rc < 0) {
         if ((text = engine_diag_join(&diag)) != NULL)
@@ -634,7 +701,7 @@ static void fs_external_worktree(struct fs_ctx *c)
     }
     /* The edit is committed as it is in the work tree, which is never rewritten: a crash
      * cannot lose it (the store checks that the files still hold what was read). */
-    rc = fs_commit(c, cur, ns, touched, &who.author, msg, id, &diag);
+    rc = fs_commit(c, cur, ns, touched, 1, &who.author, msg, id, &diag);
     if (rc < 0) {
         if ((text = engine_diag_join(&diag)) != NULL)
             for (char *p = text; *p; p++)

@@ -76,6 +76,32 @@ static int fs_read_topology(struct fs_text *t, const char *from, const struct en
     return r == -ENOMEM && d->n == 0 ? engine_diag_add(d, from, 0, 0, "out of memory") : r;
 }
 
+/* DIR/acl.d's rules files into OUT (none when DIR has no acl.d). */
+static int fs_init_rules(struct fs_rules_set *out, const char *dir, const struct engine_cmd *cmd)
+{
+    struct engine_diag d = {0};
+    char sub[PATH_MAX], path[PATH_MAX + FS_NAME_MAX + 2], **names = NULL;
+    size_t k = 0;
+    int rc;
+
+    snprintf(sub, sizeof(sub), "%s/acl.d", dir);
+    if ((rc = engine_acl_d_list(sub, &names, &k, &d)) < 0)
+        engine_diag_print(&d, stderr);
+    for (size_t i = 0; i < k; i++) {
+        struct fs_text t = {0};
+        struct fs_rules *r = NULL;
+        snprintf(path, sizeof(path), "%s/%s", sub, names[i]);
+        if (rc == 0 && (rc = fs_read_file(&t, path, FS_POLICY_MAX, cmd)) == 0 &&
+            (rc = fs_rules_new(&r, names[i], t.data, t.len, NULL)) == 0)
+            rc = fs_rules_set_put(out, names[i], r);
+        fs_text_free(&t);
+        free(names[i]);
+    }
+    free(names);
+    engine_diag_free(&d);
+    return rc;
+}
+
 /* init with ASSIGN, room for every --input NAME=VALUE (at most ARGC of them). */
 static int fs_cmd_init_with(int argc, char **argv, char **assign)
 {
@@ -96,7 +122,8 @@ static int fs_cmd_init_with(int argc, char **argv, char **assign)
                  "         [--signing-key=KEY] [--input=NAME=VALUE]... [--inputs=FILE]",
         .longs = opts};
     struct fs_text file[FS_FILE_N] = {{0}};
-    struct engine_store_change ch[FS_FILE_N] = {{0}};
+    struct engine_store_change ch[FS_FILE_N] = {{0}}, *all = NULL;
+    struct fs_rules_set acld = {0}, acld_copy = {0};
     struct engine_store_author_buf who;
     struct engine_diag diag = {0};
     struct engine_store *store = NULL;
@@ -107,7 +134,7 @@ static int fs_cmd_init_with(int argc, char **argv, char **assign)
     const char *from = NULL, *policy = NULL, *key = NULL, *inputs = NULL, *dir;
     size_t nassign = 0;
     char *msg = NULL;
-    size_t n = 0;
+    size_t n = 0, nall = 0, cap = 0;
     int opt, rc = 1;
 
     while ((opt = engine_cmd_next(&cmd, argc, argv)) != -1) {
@@ -195,6 +222,16 @@ static int fs_cmd_init_with(int argc, char **argv, char **assign)
         ch[n].remove = 0;
         n++;
     }
+    /* DIR/acl.d/NAME: the rules files, committed beside the others. */
+    if (policy != NULL && fs_init_rules(&acld, policy, &cmd) < 0)
+        goto out;
+    if (engine_grow((void **)&all, &cap, n, sizeof(*all)) < 0)
+        goto out;
+    memcpy(all, ch, n * sizeof(*ch));
+    nall = n;
+    if (fs_rules_changes(&all, &nall, &cap, &(struct fs_rules_set){0}, &acld, 0) < 0 ||
+        fs_rules_set_copy(&acld_copy, &acld) < 0)
+        goto out;
     /* Validate before creating anything. The snapshot takes the files: keep copies. */
     {
         struct fs_text copy[FS_FILE_N] = {{0}};
@@ -203,7 +240,7 @@ static int fs_cmd_init_with(int argc, char **argv, char **assign)
                 fs_files_free(copy);
                 goto out;
             }
-        if (fs_snap_build(&snap, copy, "", NULL, model, NULL, target, &diag) < 0) {
+        if (fs_snap_build(&snap, copy, &acld_copy, "", NULL, model, NULL, target, &diag) < 0) {
             engine_diag_print(&diag, stderr);
             goto out;
         }
@@ -217,7 +254,7 @@ static int fs_cmd_init_with(int argc, char **argv, char **assign)
         msg = NULL;
         goto out;
     }
-    if (engine_store_init(&store, dir, ch, n, &who.author, msg, key, &diag) < 0) {
+    if (engine_store_init(&store, dir, all, nall, &who.author, msg, key, &diag) < 0) {
         engine_diag_print(&diag, stderr);
         goto out;
     }
@@ -227,6 +264,11 @@ static int fs_cmd_init_with(int argc, char **argv, char **assign)
            snap->acl_stats.credentials);
     rc = 0;
 out:
+    for (size_t i = n; i < nall; i++)
+        free((char *)all[i].path);
+    free(all);
+    fs_rules_set_free(&acld);
+    fs_rules_set_free(&acld_copy);
     engine_store_free(store);
     fs_snap_free(snap);
     engine_topology_state_free(st);
@@ -258,6 +300,7 @@ int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, co
 {
     struct engine_diag diag = {0};
     struct fs_text file[FS_FILE_N];
+    struct fs_rules_set acld;
     char head[41];
     int rc;
 
@@ -287,8 +330,8 @@ int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, co
                         strerror(-rc));
         goto fail;
     }
-    if ((rc = fs_snap_read_store(file, c->store, &diag)) < 0 ||
-        (rc = fs_snap_build(&c->snap, file, head, NULL, NULL, NULL, target, &diag)) < 0 ||
+    if ((rc = fs_snap_read_store(file, &acld, c->store, NULL, &diag)) < 0 ||
+        (rc = fs_snap_build(&c->snap, file, &acld, head, NULL, NULL, NULL, target, &diag)) < 0 ||
         (rc = fs_tls_load(c, &c->snap->tls)) < 0)
         goto fail;
     c->served_is_head = 1;

@@ -82,6 +82,14 @@ static void fs_handle_end(struct fs_ctx *c, struct fs_handle *h)
     fs_handle_free(h);
 }
 
+int fs_handle_making(struct fs_ctx *c, const char *name)
+{
+    for (const struct fs_handle *h = c->handles; h != NULL; h = h->next)
+        if (h->kind == FS_H_CONTROL && h->w.absent && strcmp(h->w.node, name) == 0)
+            return 1;
+    return 0;
+}
+
 void fs_handles_drop(struct fs_ctx *c)
 {
     pthread_mutex_lock(&c->mu);
@@ -146,7 +154,7 @@ static int fs_handle_check(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
         (t.kind == FS_TARGET_FILE && (t.file == FS_FILE_TOPOLOGY || t.file == FS_FILE_INPUTS)) ||
         t.kind == FS_TARGET_TLS_CERT || t.kind == FS_TARGET_TLS_KEY)
         return 0;
-    if (t.kind == FS_TARGET_FILE)
+    if (t.kind == FS_TARGET_FILE || t.kind == FS_TARGET_RULES)
         return fs_apply_check(c, &t, h->buf, h->len, uid);
     /* A level or a property is one line: once it is written whole, any further write could
      * only make it invalid. So it is applied (committed) now, and the write returns once the

@@ -89,6 +89,7 @@ static int hook_main_records(struct hook *h, const char *old, const char *new,
 static int hook_main(struct hook *h, const char *old, const char *new, struct engine_diag *d)
 {
     struct fs_text file[FS_FILE_N] = {{0}};
+    struct fs_rules_set acld = {0};
     struct fs_snap *snap = NULL;
     char bad[41];
     int rc;
@@ -114,9 +115,14 @@ static int hook_main(struct hook *h, const char *old, const char *new, struct en
             return rc;
         }
     }
-    /* The whole state as a mount takes it: policy files together, topology, state, the
-     * interpreters on the target. */
-    rc = fs_snap_build(&snap, file, new, NULL, NULL, NULL, h->target, d);
+    if ((rc = fs_rules_read_store(&acld, h->store, new, NULL, d)) < 0) {
+        for (int g = 0; g < FS_FILE_N; g++)
+            fs_text_free(&file[g]);
+        return rc;
+    }
+    /* The whole state as a mount takes it: policy files together (policy/acl.d's too),
+     * topology, state, the interpreters on the target. */
+    rc = fs_snap_build(&snap, file, &acld, new, NULL, NULL, NULL, h->target, d);
     fs_snap_free(snap);
     return rc;
 }

@@ -76,6 +76,75 @@ struct fs_text {
     size_t len;
 };
 
+/* ---- rules files: policy/acl.d/NAME (fs_rules.c) ---- */
+
+#define FS_RULES_DIR "policy/acl.d"
+/* Files in policy/acl.d at most (ENOSPC beyond). */
+#define FS_RULES_FILES_MAX 4096
+
+/* One rules file, shared by the snapshots that hold it unchanged: a change of another file
+ * neither reads, hashes nor parses it again. */
+struct fs_rules {
+    unsigned refs; /* atomic */
+    char *name;    /* NAME of policy/acl.d/NAME */
+    struct fs_text text;
+    char blob[41];           /* its git blob id: what it is known by in the store */
+    struct engine_acl *part; /* its rules parsed alone (fs_rules_part(), under apply_mu) */
+};
+
+/* The files of policy/acl.d, in byte order of their names: the order their rules are read. */
+struct fs_rules_set {
+    struct fs_rules **v; /* counted references */
+    size_t n;
+};
+
+/* A new file NAME holding a copy of DATA[0..LEN), whose blob id is BLOB (NULL: hashed now). */
+int fs_rules_new(struct fs_rules **out, const char *name, const char *data, size_t len,
+                 const char *blob);
+struct fs_rules *fs_rules_ref(struct fs_rules *r);
+void fs_rules_put(struct fs_rules *r);
+void fs_rules_set_free(struct fs_rules_set *s);
+/* DST (uninitialised) as a copy of SRC's list, its files shared. */
+int fs_rules_set_copy(struct fs_rules_set *dst, const struct fs_rules_set *src);
+struct fs_rules *fs_rules_find(const struct fs_rules_set *s, const char *name);
+/* Puts R (taking its reference) in place of NAME's file, or adds it; R NULL removes NAME.
+ * Returns 0, -ENOSPC (FS_RULES_FILES_MAX files) or -ENOMEM (R is released on failure). */
+int fs_rules_set_put(struct fs_rules_set *s, const char *name, struct fs_rules *r);
+/* Do A and B hold the same files (names and blob ids)? */
+int fs_rules_set_same(const struct fs_rules_set *a, const struct fs_rules_set *b);
+size_t fs_rules_set_bytes(const struct fs_rules_set *s);
+/* "policy/acl.d/NAME" into BUF: 0 or -ENAMETOOLONG. */
+int fs_rules_path(char *buf, size_t size, const char *name);
+/* The files of policy/acl.d at COMMIT (NULL: the store's head) into OUT; a file whose blob id
+ * is the one PREV (may be NULL) holds under that name is PREV's, not read again. Editors'
+ * leftovers (engine_acl_d_name() 1) are skipped; another name that is no rules file is an
+ * error. Returns 0 or a negative errno with DIAG filled. */
+int fs_rules_read_store(struct fs_rules_set *out, const struct engine_store *store,
+                        const char *commit, const struct fs_rules_set *prev,
+                        struct engine_diag *diag);
+/* R's rules parsed alone into R->part, naming it PATH in messages (kept: parsed once). */
+int fs_rules_part(struct fs_rules *r, const char *path, struct engine_diag *diag);
+/* The rules R holds (0 when not parsed). */
+size_t fs_rules_count(const struct fs_rules *r);
+/* Adds MAIN's rules (policy/acl; may be NULL) and D's into A in their order, each parsed once,
+ * then compares them (engine_acl_finish()). Returns 0, -EINVAL with every reason in DIAG, or
+ * -ENOMEM. */
+int fs_rules_add_all(struct engine_acl *a, struct fs_rules *main, const struct fs_rules_set *d,
+                     struct engine_diag *diag);
+
+/* The write of DATA[0..LEN) to NAME (REMOVE: its removal) into CAND: 0, 1 when it changes
+ * nothing, -ENOENT (removing a file that is not there), -ENOSPC or -ENOMEM. */
+int fs_rules_candidate(struct fs_rules_set *cand, const char *name, const char *data, size_t len,
+                       int remove);
+/* The commit message of NAME's change from CUR to NS: "policy/acl.d/NAME: replaced (3 -> 4
+ * rules)", "... created (4 rules)", "... removed (3 rules)" (a new string; NULL: no memory). */
+char *fs_rules_msg(const struct fs_rules_set *cur, const struct fs_rules_set *ns, const char *name);
+/* Appends to *CH (*N of *CAP; each path a new string the caller frees) a change for every file
+ * of NS that BASE does not hold the same, and a removal for every file of BASE that NS lacks. */
+int fs_rules_changes(struct engine_store_change **ch, size_t *n, size_t *cap,
+                     const struct fs_rules_set *base, const struct fs_rules_set *ns,
+                     int from_worktree);
+
 /* ---- the served state ---- */
 
 /* A parsed topology, shared by the snapshots whose topology.yaml is the same text. */
@@ -91,10 +160,11 @@ int fs_model_load(struct fs_model **out, const char *buf, size_t len, const stru
 struct fs_model *fs_model_ref(struct fs_model *m);
 void fs_model_put(struct fs_model *m);
 
-/* The parsed policy files, shared by the snapshots whose three policy files are the same. */
+/* The parsed policy files, shared by the snapshots whose policy files are the same. */
 struct fs_policy {
-    unsigned refs; /* atomic */
-    struct engine_acl *acl;
+    unsigned refs;          /* atomic */
+    struct fs_rules *main;  /* policy/acl, parsed alone (NULL when absent) */
+    struct engine_acl *acl; /* every file together */
     struct engine_acl_stats stats;
 };
 
@@ -106,6 +176,7 @@ struct fs_snap {
     unsigned refs;                  /* ctx->mu */
     char head[41];                  /* the commit it was read from or committed as */
     struct fs_text file[FS_FILE_N]; /* owned; data NULL for a file absent from the store */
+    struct fs_rules_set acld;       /* owned: policy/acl.d */
     struct fs_policy *policy;       /* counted reference: acl, groups, credentials */
     const struct engine_acl *acl;   /* policy->acl */
     struct engine_acl_stats acl_stats;
@@ -126,18 +197,18 @@ struct fs_snap {
 };
 
 /*
- * Parses and checks FILE[] (moved into the new snapshot whatever the outcome: the array is
- * left empty) as a whole: the policy files together (group references included), the
- * topology, the state against it, and the interpreters on TARGET. PREV (may be NULL) lends
- * its parsed topology and policy when their files are the same text; MODEL (may be NULL) is
- * the parsed FILE[FS_FILE_TOPOLOGY] already (the snapshot takes its own reference); STATE
- * (may be NULL) is FILE's state files parsed already, for MODEL or PREV's topology (moved
+ * Parses and checks FILE[] and ACLD (may be NULL: no acl.d file; both moved into the new
+ * snapshot whatever the outcome: they are left empty) as a whole: the policy files together (group
+ * references included), the topology, the state against it, and the interpreters on TARGET. PREV
+ * (may be NULL) lends its parsed topology and policy when their files are the same text; MODEL (may
+ * be NULL) is the parsed FILE[FS_FILE_TOPOLOGY] already (the snapshot takes its own reference);
+ * STATE (may be NULL) is FILE's state files parsed already, for MODEL or PREV's topology (moved
  * into the snapshot whatever the outcome). HEAD is the commit id to record ("" when not
  * committed yet). Returns 0 with *OUT (refs 1), or -EINVAL with every reason in DIAG, or
  * -ENOMEM.
  */
-int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], const char *head,
-                  const struct fs_snap *prev, struct fs_model *model,
+int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], struct fs_rules_set *acld,
+                  const char *head, const struct fs_snap *prev, struct fs_model *model,
                   struct engine_topology_state *state, enum engine_target target,
                   struct engine_diag *diag);
 
@@ -146,8 +217,10 @@ int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], const ch
 const struct engine_topology_derived *fs_snap_derived(struct fs_snap *s);
 const struct engine_topology_derived *fs_snap_artifacts(struct fs_snap *s);
 
-/* Reads every file of the store's head into FILE[] (absent files left NULL). */
-int fs_snap_read_store(struct fs_text file[FS_FILE_N], const struct engine_store *store,
+/* Reads every file of the store's head into FILE[] (absent files left NULL) and ACLD (PREV's
+ * acl.d files, may be NULL, are taken where their blob ids are the head's). */
+int fs_snap_read_store(struct fs_text file[FS_FILE_N], struct fs_rules_set *acld,
+                       const struct engine_store *store, const struct fs_rules_set *prev,
                        struct engine_diag *diag);
 
 void fs_text_free(struct fs_text *t);
@@ -355,14 +428,16 @@ enum fs_target_kind {
     FS_TARGET_PROPERTY, /* nodes/<node>/properties/<prop> */
     FS_TARGET_TLS_CERT, /* nodes/<node>/tls/cert */
     FS_TARGET_TLS_KEY,  /* nodes/<node>/tls/key */
+    FS_TARGET_RULES,    /* policy/acl.d/<node>: a rules file */
 };
 
 struct fs_target {
     enum fs_target_kind kind;
     enum fs_file file; /* FS_TARGET_FILE */
-    const char *node;  /* LEVEL, PROPERTY (borrowed) */
+    const char *node;  /* LEVEL, PROPERTY, RULES: the file's name (borrowed) */
     const char *prop;  /* PROPERTY (borrowed) */
     const char *path;  /* the path in the mount, for messages (borrowed) */
+    int remove;        /* RULES: the file is removed (unlink) */
 };
 
 /* Largest write accepted for T (EFBIG beyond). */
@@ -608,6 +683,8 @@ struct fs_where {
     char name[FS_NAME_MAX + 1]; /* the last segment */
     char node[FS_NAME_MAX + 1]; /* the node of a nodes/<node>/... path */
     char prop[FS_NAME_MAX + 1]; /* the property of a nodes/<node>/properties/<prop> path */
+    int absent; /* a rules file policy/acl.d/<node> that does not exist yet: a write (create,
+                 * rename onto it) makes it; anything else finds nothing (ENOENT) */
 };
 
 /* Generates a file's content into OUT (an open_memstream). Returns 0, a negative errno (no
@@ -633,6 +710,7 @@ enum fs_write {
     FS_W_PROPERTY, /* a node's property */
     FS_W_TLS_CERT, /* a node's certificate chain */
     FS_W_TLS_KEY,  /* a node's private key (write-only: never read back) */
+    FS_W_RULES,    /* a rules file of policy/acl.d */
 };
 
 /* The logs read as they grow. */
@@ -774,6 +852,8 @@ void fs_handle_free(struct fs_handle *h);
 void fs_handle_track(struct fs_ctx *c, struct fs_handle *h);
 /* The kernel's release of H: applies an O_TRUNC open that wrote nothing, then frees H. */
 void fs_handle_release(struct fs_ctx *c, struct fs_handle *h);
+/* Is a rules file NAME being made: open by a create, not applied yet? Caller holds c->mu. */
+int fs_handle_making(struct fs_ctx *c, const char *name);
 /* At unmount: frees the handles whose release the kernel had not sent before the session
  * ended. */
 void fs_handles_drop(struct fs_ctx *c);

@@ -50,6 +50,8 @@ int fs_op_open(const char *path, struct fuse_file_info *fi)
     }
     if (S_ISDIR(w.e->mode))
         return -EISDIR;
+    if (w.absent && !(fi->flags & O_CREAT))
+        return -ENOENT;
     if (wr && !fs_writable(w.e))
         return -EACCES; /* read-only, even for root */
     if (acc != O_WRONLY && w.e->write == FS_W_TLS_KEY)
@@ -63,8 +65,10 @@ int fs_op_open(const char *path, struct fuse_file_info *fi)
     if ((h = fs_handle_new(wr ? FS_H_CONTROL : FS_H_SNAPSHOT, path, &w, fuse_get_context()->uid)) ==
         NULL)
         return -ENOMEM;
-    if (wr && (fi->flags & O_TRUNC)) {
-        h->trunc = 1; /* empty; applied as such at release if nothing is written */
+    if (wr && ((fi->flags & O_TRUNC) || w.absent)) {
+        /* empty (a rules file being made too); applied as such at release if nothing is
+         * written */
+        h->trunc = 1;
     } else if ((rc = fs_generate(c, &w, &h->buf, &h->len)) < 0) {
         fs_handle_free(h);
         return rc;
@@ -101,8 +105,11 @@ int fs_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
     if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     if (w.e != NULL) {
-        if (fi->flags & O_EXCL)
+        if ((fi->flags & O_EXCL) && !w.absent)
             return -EEXIST;
+        if (w.absent && (fi->flags & O_ACCMODE) == O_RDONLY)
+            return -EACCES; /* a rules file is made by writing it */
+        fi->flags |= O_CREAT;
         return fs_op_open(path, fi);
     }
     if ((rc = fs_name_check(w.name)) < 0)
@@ -232,6 +239,8 @@ int fs_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     }
     if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
+    if (w.e != NULL && w.absent)
+        return -ENOENT;
     if (w.e == NULL) {
         pthread_mutex_lock(&c->mu);
         t = fs_temp_find(c, w.dir, w.name);

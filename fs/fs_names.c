@@ -1,4 +1,5 @@
-/* fs_names.c — the mount's rules for names and values, and its commit messages (pure). */
+/* fs_names.c — the mount's rules for names and values, its commit messages, and its byte
+ * strings (pure). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,4 +139,26 @@ void fs_time_format(char *buf, size_t size, time_t t)
 
     gmtime_r(&t, &tm);
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void fs_text_free(struct fs_text *t)
+{
+    free(t->data);
+    t->data = NULL;
+    t->len = 0;
+}
+
+int fs_text_set(struct fs_text *t, const char *data, size_t len)
+{
+    char *d = malloc(len + 1);
+
+    if (d == NULL)
+        return -ENOMEM;
+    if (len > 0)
+        memcpy(d, data, len);
+    d[len] = '\0';
+    free(t->data);
+    t->data = d;
+    t->len = len;
+    return 0;
 }

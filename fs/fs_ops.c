@@ -75,6 +75,19 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
     }
     if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
+    if (w.e != NULL && w.absent) {
+        /* A rules file being made (the kernel asks by path too): empty until it is applied. */
+        struct timespec now;
+        int pending;
+        pthread_mutex_lock(&c->mu);
+        pending = (h != NULL && h->kind == FS_H_CONTROL) || fs_handle_making(c, w.node);
+        pthread_mutex_unlock(&c->mu);
+        if (!pending)
+            return -ENOENT;
+        clock_gettime(CLOCK_REALTIME, &now);
+        fs_stat_fill(c, st, w.e->mode, 0, &now);
+        return 0;
+    }
     if (w.e != NULL) {
         struct timespec mt = c->started;
         size_t size = 0;
@@ -135,7 +148,7 @@ int fs_op_readlink(const char *path, char *buf, size_t size)
     if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     if (w.e == NULL || !S_ISLNK(w.e->mode))
-        return w.e == NULL ? -ENOENT : -EINVAL;
+        return w.e == NULL || w.absent ? -ENOENT : -EINVAL;
     return fs_image_link(c, w.node, buf, size);
 }
 
@@ -178,6 +191,15 @@ int fs_op_unlink(const char *path)
 
     if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
+    if (w.e != NULL && w.absent)
+        return -ENOENT;
+    if (w.e != NULL && w.e->write == FS_W_RULES) {
+        /* Removing a rules file is a change of its own: validated, committed. */
+        struct fs_target tg;
+        fs_target_of(&tg, &w, path);
+        tg.remove = 1;
+        return fs_apply(c, &tg, NULL, 0, fuse_get_context()->uid);
+    }
     if (w.e != NULL) {
         fs_error(c,
                  "refused removing %s (EPERM) by uid %lu: the files of the tree cannot be "
@@ -210,6 +232,8 @@ int fs_op_rename(const char *from, const char *to, unsigned int flags)
         return -EISDIR;
     if (wf.e != NULL && S_ISDIR(wf.e->mode))
         return -EPERM;
+    if (wf.e != NULL && wf.absent)
+        return -ENOENT;
 
     if (wf.e == NULL) {
         /* From a temporary file. The target's directory is looked up before the lock: a
@@ -229,7 +253,7 @@ int fs_op_rename(const char *from, const char *to, unsigned int flags)
                 pthread_mutex_unlock(&c->mu);
                 return -EACCES;
             }
-            if (flags & RENAME_NOREPLACE) {
+            if ((flags & RENAME_NOREPLACE) && !wt.absent) {
                 pthread_mutex_unlock(&c->mu);
                 return -EEXIST;
             }
@@ -364,7 +388,7 @@ int fs_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
     pthread_mutex_unlock(&c->mu);
     if (t != NULL)
         return 0;
-    if (w.e == NULL)
+    if (w.e == NULL || w.absent)
         return -ENOENT;
     return fs_tree_setattr(c, path, w.e, (int)(mode & 07777), (uid_t)-1, (gid_t)-1);
 }
@@ -391,7 +415,7 @@ int fs_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *f
     pthread_mutex_unlock(&c->mu);
     if (t != NULL)
         return 0;
-    if (w.e == NULL)
+    if (w.e == NULL || w.absent)
         return -ENOENT;
     return fs_tree_setattr(c, path, w.e, -1, uid, gid);
 }
@@ -415,7 +439,7 @@ int fs_op_utimens(const char *path, const struct timespec tv[2], struct fuse_fil
         t->mtime = tv[1].tv_nsec == UTIME_NOW ? now : tv[1];
     }
     pthread_mutex_unlock(&c->mu);
-    if (t == NULL && w.e == NULL)
+    if (t == NULL && (w.e == NULL || w.absent))
         return -ENOENT;
     if (t == NULL && fs_touch_by_toucher(c))
         return 0; /* fs_touch.c: the time shown is the one it recorded */

@@ -125,7 +125,11 @@ int fs_remote_conflict(struct fs_ctx *c, const struct fs_target *t, const struct
 
     if (t->kind == FS_TARGET_FILE)
         same = fs_remote_text_same(&base->file[t->file], &now->file[t->file]);
-    else if (t->kind == FS_TARGET_LEVEL)
+    else if (t->kind == FS_TARGET_RULES) {
+        const struct fs_rules *was = fs_rules_find(&base->acld, t->node);
+        const struct fs_rules *is = fs_rules_find(&now->acld, t->node);
+        same = was == is || (was != NULL && is != NULL && strcmp(was->blob, is->blob) == 0);
+    } else if (t->kind == FS_TARGET_LEVEL)
         same = fs_str_same(engine_topology_state_level(base->state, t->node),
                            engine_topology_state_level(now->state, t->node));
     else

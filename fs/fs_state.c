@@ -8,29 +8,8 @@
 
 #include "fs_int.h"
 
-void fs_text_free(struct fs_text *t)
-{
-    free(t->data);
-    t->data = NULL;
-    t->len = 0;
-}
-
-int fs_text_set(struct fs_text *t, const char *data, size_t len)
-{
-    char *d = malloc(len + 1);
-
-    if (d == NULL)
-        return -ENOMEM;
-    if (len > 0)
-        memcpy(d, data, len);
-    d[len] = '\0';
-    free(t->data);
-    t->data = d;
-    t->len = len;
-    return 0;
-}
-
-int fs_snap_read_store(struct fs_text file[FS_FILE_N], const struct engine_store *store,
+int fs_snap_read_store(struct fs_text file[FS_FILE_N], struct fs_rules_set *acld,
+                       const struct engine_store *store, const struct fs_rules_set *prev,
                        struct engine_diag *diag)
 {
     int rc;
@@ -46,6 +25,8 @@ int fs_snap_read_store(struct fs_text file[FS_FILE_N], const struct engine_store
         if (rc < 0)
             goto fail;
     }
+    if ((rc = fs_rules_read_store(acld, store, NULL, prev, diag)) < 0)
+        goto fail;
     return 0;
 fail:
     for (int f = 0; f < FS_FILE_N; f++)
@@ -99,6 +80,7 @@ void fs_policy_put(struct fs_policy *p)
     if (p == NULL || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     engine_acl_free(p->acl);
+    fs_rules_put(p->main);
     free(p);
 }
 
@@ -116,7 +98,7 @@ size_t fs_snap_bytes(const struct fs_snap *s)
 
     for (int f = 0; f < FS_FILE_N; f++)
         bytes += s->file[f].len;
-    return bytes;
+    return bytes + fs_rules_set_bytes(&s->acld);
 }
 
 void fs_snap_free(struct fs_snap *s)
@@ -128,6 +110,7 @@ void fs_snap_free(struct fs_snap *s)
     bytes = fs_snap_bytes(s);
     for (int f = 0; f < FS_FILE_N; f++)
         fs_text_free(&s->file[f]);
+    fs_rules_set_free(&s->acld);
     fs_policy_put(s->policy);
     fs_tls_put(s->tls);
     engine_topology_derived_free(s->derived);
@@ -146,8 +129,23 @@ static int fs_same_text(const struct fs_text *a, const struct fs_text *b)
     return a->data == NULL || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
 }
 
-/* The policy files, parsed together (each file on its own, then group references), or
- * PREV's when the three files are the same text. */
+/* policy/acl parsed alone: PREV's when it is the same text. */
+static int fs_snap_main(struct fs_policy *p, const struct fs_snap *s, const struct fs_snap *prev)
+{
+    const struct fs_text *t = &s->file[FS_FILE_ACL];
+
+    if (t->data == NULL)
+        return 0;
+    if (prev != NULL && prev->policy != NULL && prev->policy->main != NULL &&
+        fs_same_text(t, &prev->file[FS_FILE_ACL])) {
+        p->main = fs_rules_ref(prev->policy->main);
+        return 0;
+    }
+    return fs_rules_new(&p->main, "acl", t->data, t->len, "");
+}
+
+/* The policy files, parsed together (each rules file on its own, kept parsed while it does
+ * not change; then group references), or PREV's when every policy file is the same. */
 static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct engine_diag *diag)
 {
     static const struct {
@@ -164,7 +162,8 @@ static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct 
     if (prev != NULL && prev->policy != NULL &&
         fs_same_text(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]) &&
         fs_same_text(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) &&
-        fs_same_text(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS])) {
+        fs_same_text(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]) &&
+        fs_rules_set_same(&s->acld, &prev->acld)) {
         p = prev->policy;
         __atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
         goto done;
@@ -176,8 +175,21 @@ static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct 
         fs_policy_put(p);
         return rc;
     }
+    if ((rc = fs_snap_main(p, s, prev)) < 0) {
+        fs_policy_put(p);
+        return rc;
+    }
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         const struct fs_text *t = &s->file[order[i].f];
+        if (order[i].kind == ENGINE_ACL_FILE_ACL) {
+            rc = fs_rules_add_all(p->acl, p->main, &s->acld, diag);
+            if (rc == -ENOMEM) {
+                fs_policy_put(p);
+                return rc;
+            }
+            bad |= rc < 0;
+            continue;
+        }
         if (t->data == NULL)
             continue;
         rc = engine_acl_parse(p->acl, order[i].kind, fs_file_path(order[i].f), t->data, t->len,
@@ -266,8 +278,8 @@ const struct engine_topology_derived *fs_snap_artifacts(struct fs_snap *s)
     return d;
 }
 
-int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], const char *head,
-                  const struct fs_snap *prev, struct fs_model *model,
+int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], struct fs_rules_set *acld,
+                  const char *head, const struct fs_snap *prev, struct fs_model *model,
                   struct engine_topology_state *state, enum engine_target target,
                   struct engine_diag *diag)
 {
@@ -283,6 +295,13 @@ int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], const ch
             fs_text_free(&file[f]);
         file[f].data = NULL;
         file[f].len = 0;
+    }
+    if (s != NULL && acld != NULL) {
+        s->acld = *acld;
+        acld->v = NULL;
+        acld->n = 0;
+    } else if (acld != NULL) {
+        fs_rules_set_free(acld);
     }
     if (s == NULL) {
         engine_topology_state_free(state);

@@ -242,9 +242,12 @@ static int fs_tls_commit(struct fs_ctx *c, const struct fs_target *t, struct fs_
         return rc;
     /* The new state: the served files with the new certificates and keys. */
     struct fs_tls *tls = fs_tls_with(cur->tls, &ch->n);
+    struct fs_rules_set acld = {0};
     if (tls == NULL || (rc = fs_snap_files_copy(file, cur)) < 0 ||
-        (rc = fs_snap_build(&ns, file, id[0] ? id : cur->head, cur, NULL, NULL, c->target, d)) <
-            0) {
+        (rc = fs_rules_set_copy(&acld, &cur->acld)) < 0 ||
+        (rc = fs_snap_build(&ns, file, &acld, id[0] ? id : cur->head, cur, NULL, NULL, c->target,
+                            d)) < 0) {
+        fs_rules_set_free(&acld);
         fs_tls_put(tls);
         fs_error(c, "%s: committed as %.12s, but not served: out of memory", t->node, id);
         return -ENOMEM;

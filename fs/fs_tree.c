@@ -31,6 +31,8 @@ static const char fs_readme[] =
     "  nodes/NODE/tls/cert  its TLS certificate chain (rw, PEM; committed)\n"
     "  nodes/NODE/tls/key   its private key (write-only; never committed: see key.fingerprint)\n"
     "  policy/acl           access-control rules (rw; validated as a whole)\n"
+    "  policy/acl.d/NAME    more rules files, read after policy/acl in byte order of NAME\n"
+    "                       (create, write, remove; each committed on its own)\n"
     "  policy/groups        group membership (rw)\n"
     "  policy/credentials   hashed credentials only (rw; plaintext is refused)\n"
     "  history              the latest commits of main (deployments: git log\n"
@@ -64,6 +66,18 @@ static int fs_gen_store_file(struct fs_ctx *c, const struct fs_snap *s, const st
     (void)c;
     if (t->data != NULL)
         fwrite(t->data, 1, t->len, out);
+    return 0;
+}
+
+static int fs_gen_rules_file(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                             FILE *out)
+{
+    const struct fs_rules *r = fs_rules_find(&s->acld, w->node);
+
+    (void)c;
+    if (r == NULL)
+        return -ENOENT;
+    fwrite(r->text.data, 1, r->text.len, out);
     return 0;
 }
 
@@ -503,6 +517,11 @@ static const struct fs_entry fs_tree[] = {
      .write = FS_W_FILE,
      .file = FS_FILE_CREDENTIALS,
      .tracked = 1},
+    {.pattern = FS_RULES_DIR, .mode = S_IFDIR | 0755, .temp_dir = 1},
+    {.pattern = FS_RULES_DIR "/*",
+     .mode = S_IFREG | 0644,
+     .gen = fs_gen_rules_file,
+     .write = FS_W_RULES},
 };
 
 #define FS_TREE_N (sizeof(fs_tree) / sizeof(fs_tree[0]))
@@ -578,13 +597,16 @@ int fs_image_link(struct fs_ctx *c, const char *node, char *buf, size_t size)
     return 0;
 }
 
-/* The row of relative path P whose node and property exist in the served state, or NULL. */
-static const struct fs_entry *fs_match(struct fs_ctx *c, const char *p, char *node, char *prop)
+/* The row of relative path P whose node and property exist in the served state, or NULL. A
+ * rules file that does not exist but whose name a write could make sets *ABSENT. */
+static const struct fs_entry *fs_match(struct fs_ctx *c, const char *p, char *node, char *prop,
+                                       int *absent)
 {
     const struct fs_entry *found = NULL;
     struct fs_snap *s = NULL;
 
     node[0] = prop[0] = '\0';
+    *absent = 0;
     for (size_t i = 0; i < FS_TREE_N && found == NULL; i++) {
         if (!fs_pattern_match(fs_tree[i].pattern, p, node, prop))
             continue;
@@ -594,6 +616,15 @@ static const struct fs_entry *fs_match(struct fs_ctx *c, const char *p, char *no
         }
         if (strncmp(fs_tree[i].pattern, "images/", 7) == 0) {
             found = fs_image_exists(c, node) ? &fs_tree[i] : NULL;
+            break;
+        }
+        if (fs_tree[i].write == FS_W_RULES) {
+            /* Editors' names stay temporary files; a rules file's name may be made. */
+            if (fs_name_is_temp(node) || engine_acl_d_name(node) != 0)
+                break;
+            s = fs_snap_get(c);
+            *absent = fs_rules_find(&s->acld, node) == NULL;
+            found = &fs_tree[i];
             break;
         }
         if (s == NULL)
@@ -617,7 +648,7 @@ int fs_resolve(struct fs_ctx *c, const char *path, struct fs_where *w)
 
     if ((rc = fs_split(path, w)) < 0)
         return rc;
-    w->e = fs_match(c, p, w->node, w->prop);
+    w->e = fs_match(c, p, w->node, w->prop, &w->absent);
     return 0;
 }
 
@@ -625,7 +656,8 @@ int fs_resolve(struct fs_ctx *c, const char *path, struct fs_where *w)
 const struct fs_entry *fs_dir_entry(struct fs_ctx *c, const char *dir)
 {
     char node[FS_NAME_MAX + 1], prop[FS_NAME_MAX + 1];
-    const struct fs_entry *e = fs_match(c, dir, node, prop);
+    int absent;
+    const struct fs_entry *e = fs_match(c, dir, node, prop, &absent);
 
     return e != NULL && S_ISDIR(e->mode) ? e : NULL;
 }
@@ -657,7 +689,8 @@ static void fs_images_list(struct fs_ctx *c, fs_list_fn fn, void *arg)
 int fs_tree_list(struct fs_ctx *c, const char *p, fs_list_fn fn, void *arg)
 {
     char node[FS_NAME_MAX + 1], prop[FS_NAME_MAX + 1];
-    const struct fs_entry *d = fs_match(c, p, node, prop);
+    int absent;
+    const struct fs_entry *d = fs_match(c, p, node, prop, &absent);
     size_t dl;
 
     if (d == NULL || !S_ISDIR(d->mode))
@@ -693,7 +726,10 @@ int fs_tree_list(struct fs_ctx *c, const char *p, fs_list_fn fn, void *arg)
             continue;
         }
         struct fs_snap *s = fs_snap_get(c);
-        if (s->model != NULL && node[0] == '\0') {
+        if (strcmp(d->pattern, FS_RULES_DIR) == 0) {
+            for (size_t k = 0; k < s->acld.n; k++)
+                fn(arg, s->acld.v[k]->name);
+        } else if (s->model != NULL && node[0] == '\0') {
             for (size_t n = 0; n < engine_topology_node_count(s->model->t); n++)
                 fn(arg, engine_topology_node_at(s->model->t, n)->name);
         } else if (s->model != NULL) {
@@ -743,6 +779,7 @@ void fs_target_of(struct fs_target *t, const struct fs_where *w, const char *pat
               : w->e->write == FS_W_PROPERTY ? FS_TARGET_PROPERTY
               : w->e->write == FS_W_TLS_CERT ? FS_TARGET_TLS_CERT
               : w->e->write == FS_W_TLS_KEY  ? FS_TARGET_TLS_KEY
+              : w->e->write == FS_W_RULES    ? FS_TARGET_RULES
                                              : FS_TARGET_FILE;
     t->file = w->e->file;
     t->node = w->node;

@@ -22,7 +22,8 @@
     (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB)
 
 /* The directories watched, relative to the store. */
-static const char *const fs_watch_dirs[] = {"", "state", "policy", ".git", ".git/refs/heads"};
+static const char *const fs_watch_dirs[] = {"",           "state", "policy",
+                                            FS_RULES_DIR, ".git",  ".git/refs/heads"};
 
 static void fs_watch_add(struct fs_ctx *c)
 {

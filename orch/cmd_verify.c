@@ -85,6 +85,30 @@ out:
     return r;
 }
 
+/* The rules files of policy/acl.d at commit ID, after policy/acl, as the mount reads them. */
+static int verify_acl_d(struct verify *vf, const char *id, struct engine_acl *a,
+                        struct engine_diag *d)
+{
+    struct engine_store_dirent *v = NULL;
+    size_t n = 0;
+    int r = engine_store_list_at(vf->store, id, "policy/acl.d", &v, &n, NULL);
+
+    if (r == -ENOENT)
+        return 0;
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        char path[ENGINE_STORE_PATH_MAX + 1], *data = NULL;
+        size_t len = 0;
+        if (v[i].is_dir || engine_acl_d_name(v[i].name) == 1)
+            continue;
+        snprintf(path, sizeof(path), "policy/acl.d/%s", v[i].name);
+        if ((r = verify_read(vf, id, path, &data, &len)) == 0)
+            r = engine_acl_parse(a, ENGINE_ACL_FILE_ACL, path, data != NULL ? data : "", len, d);
+        free(data);
+    }
+    engine_store_list_free(v, n);
+    return r;
+}
+
 /* The policy files of commit ID, parsed and checked together. */
 static int verify_acl(struct verify *vf, const char *id, struct engine_acl **out,
                       struct engine_diag *d)
@@ -107,9 +131,13 @@ static int verify_acl(struct verify *vf, const char *id, struct engine_acl **out
         if ((r = verify_read(vf, id, files[i].path, &data, &len)) == 0 && data != NULL)
             r = engine_acl_parse(*out, files[i].kind, files[i].path, data, len, d);
         free(data);
+        if (r == 0 && files[i].kind == ENGINE_ACL_FILE_ACL)
+            r = verify_acl_d(vf, id, *out, d);
         if (r < 0)
             return r;
     }
+    if ((r = engine_acl_finish(*out, d)) < 0)
+        return r;
     return engine_acl_check_groups(*out, d);
 }
 

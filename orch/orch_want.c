@@ -117,9 +117,11 @@ int orch_policy_compile(struct orch_blob **out, const struct engine_acl *acl, co
 
     *out = NULL;
     if (name != NULL && !engine_acl_has_policy(acl, name))
-        return engine_diag_add(d, "policy/acl", 0, 0,
-                               "policy/acl has no rule of policy '%s', which a node enforces",
-                               name);
+        return engine_diag_add(
+            d, "policy/acl", 0, 0,
+            "policy/acl and policy/acl.d have no rule of policy '%s', which a node "
+            "enforces",
+            name);
     if (!whole && old != NULL && old->index != NULL) {
         r = orch_policy_patch(out, acl, old, version);
     } else if ((b = orch_blob_new(name, whole, version)) == NULL) {

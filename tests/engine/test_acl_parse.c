@@ -253,7 +253,7 @@ static void test_acl_parse_group_references(void **state)
     char *s = engine_diag_format(&d, 0);
     assert_string_equal(s, "acl:2:3: error: group 'ops' is not defined in the groups file");
     free(s);
-    /* A kind loads once per set. */
+    /* A file loads once per set (rules may come from several files of other names). */
     assert_int_equal(engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "acl", r, strlen(r), &d), -EEXIST);
     engine_diag_free(&d);
     engine_acl_free(a);

@@ -254,7 +254,7 @@ if command -v vim >/dev/null; then
         vim -u DEFAULTS -i NONE --cmd 'set backupskip=' "$A"
     same "vim content" "$A" "regular * GET /vim allow"
     check "vim made one commit" test "$(commits)" = $((n0 + 1))
-    check "no swap, probe or backup file is left" test -z "$(ls -A "$M/policy" | grep -v '^acl$\|^groups$\|^credentials$')"
+    check "no swap, probe or backup file is left" test -z "$(ls -A "$M/policy" | grep -v '^acl$\|^acl\.d$\|^groups$\|^credentials$')"
     e0=$(wc -l <"$M/errors")
     $TTY ':%s#GET /vim#GET#\r|:wq\r|:q!\r' -- vim -u DEFAULTS -i NONE --cmd 'set backupskip=' "$A" >/dev/null
     same "vim: an invalid write is refused, the old content stays" "$A" "regular * GET /vim allow"

@@ -63,8 +63,10 @@ static void ctx_open(struct fs_ctx *c)
     assert_non_null(c->store_dir = strdup(dir));
     assert_int_equal(engine_store_open(&c->store, dir, NULL), 0);
     engine_store_head(c->store, head, NULL);
-    assert_int_equal(fs_snap_read_store(file, c->store, NULL), 0);
-    assert_int_equal(fs_snap_build(&c->snap, file, head, NULL, NULL, NULL, c->target, NULL), 0);
+    struct fs_rules_set acld;
+    assert_int_equal(fs_snap_read_store(file, &acld, c->store, NULL, NULL), 0);
+    assert_int_equal(fs_snap_build(&c->snap, file, &acld, head, NULL, NULL, NULL, c->target, NULL),
+                     0);
     c->served_is_head = 1;
 }
 

@@ -5,6 +5,7 @@
 #   topology/CASE: `unisec check input.yaml` (or input.csar, a CSAR archive) must exit 1 and
 #                  print `error`
 #   acl/CASE:      `unisec acl check <files present>`  must exit 1 and print `error`
+#                  (acl, groups, credentials, then acl.d/NAME in byte order of NAME)
 # Usage: run.sh KIND   (with $UNISEC set to the binary)
 set -u
 kind=$1
@@ -16,7 +17,10 @@ for dir in "$root"/*/; do
   [ -f "$dir/error" ] || { echo "golden $kind/$case: missing file 'error'"; fail=$((fail+1)); continue; }
   case $kind in
     topology) if [ -f "$dir/input.csar" ]; then set -- check input.csar; else set -- check input.yaml; fi ;;
-    acl) set -- acl check; for f in acl groups credentials; do [ -f "$dir/$f" ] && set -- "$@" "$f"; done ;;
+    acl) set -- acl check; for f in acl groups credentials; do [ -f "$dir/$f" ] && set -- "$@" "$f"; done
+         if [ -d "$dir/acl.d" ]; then
+             for f in $(cd "$dir" && LC_ALL=C ls acl.d); do set -- "$@" "acl.d/$f"; done
+         fi ;;
     *) echo "golden: unknown kind $kind"; exit 1 ;;
   esac
   out=$(cd "$dir" && "$UNISEC" "$@" 2>&1); rc=$?
