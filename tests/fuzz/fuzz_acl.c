@@ -3,9 +3,12 @@
  *   0: acl parser (then compile and decide when it parses)   1: groups parser
  *   2: credentials parser   3: blob validator + lookup on the input as is
  *   4: the same with the checksum recomputed, so that the structural checks are reached
+ *   5: rules in several files (acl.d): the text cut at each "\n--\n" into files, parsed into
+ *      one set and, apart, each parsed alone and added; both must compile to the same bytes
  * Anything else: all three parsers on the same text, then compile.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +56,62 @@ static void fuzz_acl_blob(const uint8_t *data, size_t size, int reseal)
     free(buf);
 }
 
+/* Target 5: the files of TEXT[0..N) cut at "\n--\n", both ways into a set. */
+static void fuzz_acl_files(const char *text, size_t n)
+{
+    struct engine_acl *one = NULL, *added = NULL;
+    struct engine_diag d1, d2;
+    void *b1 = NULL, *b2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    int ok1 = 1, ok2 = 1;
+    char name[32];
+
+    engine_diag_init(&d1);
+    engine_diag_init(&d2);
+    if (engine_acl_new(&one) < 0 || engine_acl_new(&added) < 0)
+        goto out;
+    for (unsigned k = 0; n > 0 || k == 0; k++) {
+        const char *cut = memmem(text, n, "\n--\n", 4);
+        size_t len = cut != NULL ? (size_t)(cut - text) + 1 : n;
+        struct engine_acl *part = NULL;
+        snprintf(name, sizeof(name), "acl.d/%04u", k);
+        ok1 &= engine_acl_parse(one, ENGINE_ACL_FILE_ACL, name, text, len, &d1) == 0;
+        if (engine_acl_new(&part) < 0)
+            goto out;
+        if (engine_acl_parse(part, ENGINE_ACL_FILE_ACL, name, text, len, &d2) == 0)
+            ok2 &= engine_acl_add_rules(added, part, name, &d2) == 0;
+        else
+            ok2 = 0;
+        engine_acl_free(part);
+        if (cut == NULL)
+            break;
+        text = cut + 4;
+        n -= len + 3;
+    }
+    if (ok1 != ok2)
+        abort(); /* a file is valid or not whatever the route */
+    if (!ok1)
+        goto out;
+    ok1 = engine_acl_finish(one, &d1) == 0;
+    ok2 = engine_acl_finish(added, &d2) == 0;
+    if (ok1 != ok2)
+        abort();
+    if (ok1 && engine_acl_compile(&b1, &l1, one, NULL, 1) == 0 &&
+        engine_acl_compile(&b2, &l2, added, NULL, 1) == 0) {
+        struct engine_acl_blob b;
+        if (l1 != l2 || memcmp(b1, b2, l1) != 0 || engine_acl_blob_open(&b, b1, l1, NULL) != 0)
+            abort(); /* the same rules, the same bytes, a valid blob */
+        fuzz_acl_decide(&b);
+    }
+out:
+    free(b1);
+    free(b2);
+    engine_acl_free(one);
+    engine_acl_free(added);
+    engine_diag_free(&d1);
+    engine_diag_free(&d2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -68,6 +127,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (data[0] == 3 || data[0] == 4) {
         fuzz_acl_blob(data + 1, size - 1, data[0] == 4);
+        return 0;
+    }
+    if (data[0] == 5) {
+        fuzz_acl_files((const char *)data + 1, size - 1);
         return 0;
     }
     text = (const char *)data + 1;
