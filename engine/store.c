@@ -117,6 +117,7 @@ int engine_store_init(struct engine_store **out, const char *dir,
     git_repository_init_options iopts = GIT_REPOSITORY_INIT_OPTIONS_INIT;
     struct engine_store *s = NULL;
     git_treebuilder *tb = NULL;
+    git_config *cfg = NULL;
     git_tree_update *upd = NULL;
     git_tree *empty = NULL, *tree = NULL;
     git_signature *sig = NULL;
@@ -148,6 +149,13 @@ int engine_store_init(struct engine_store **out, const char *dir,
     iopts.initial_head = "main";
     if ((error = git_repository_init_ext(&s->repo, dir, &iopts)) < 0) {
         error = store_git_err(diag, dir, error, "init: creating the repository");
+        goto cleanup;
+    }
+    /* No reflog: main's history is the record (the daemon never rewrites it), and the two
+     * reflogs (main's and HEAD's) cost four fsyncs on every commit. */
+    if ((error = git_repository_config(&cfg, s->repo)) < 0 ||
+        (error = git_config_set_bool(cfg, "core.logAllRefUpdates", 0)) < 0) {
+        error = store_git_err(diag, dir, error, "init: configuring the repository");
         goto cleanup;
     }
     if (signing_key != NULL &&
@@ -195,6 +203,7 @@ cleanup:
     git_tree_free(tree);
     git_tree_free(empty);
     git_treebuilder_free(tb);
+    git_config_free(cfg);
     engine_store_free(s); /* after the objects: they belong to its repository */
     free(upd);
     free(paths);

@@ -967,6 +967,14 @@ static void test_store_commit_syncs_only_what_changed(void **state)
     assert_file(f->dir, "state/extra", "x\n");
     if (have_git())
         assert_git_clean(f->dir);
+    /* No reflog (core.logAllRefUpdates false): its two files cost libgit2 four fsyncs more. */
+    {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/.git/logs/refs/heads/main", f->dir);
+        assert_int_equal(access(path, F_OK), -1);
+        snprintf(path, sizeof(path), "%s/.git/logs/HEAD", f->dir);
+        assert_int_equal(access(path, F_OK), -1);
+    }
     engine_store_free(s);
 }
 
