@@ -619,12 +619,13 @@ static const struct fs_entry *fs_match(struct fs_ctx *c, const char *p, char *no
             break;
         }
         if (fs_tree[i].write == FS_W_RULES) {
-            /* Editors' names stay temporary files; a rules file's name may be made. */
-            if (fs_name_is_temp(node) || engine_acl_d_name(node) != 0)
-                break;
+            /* A rules file the state holds (even one committed from outside under a name
+             * the mount keeps for editors, `4913`), or a name a write may make: not one of
+             * editors' temporary names, which stay temporary files. */
             s = fs_snap_get(c);
             *absent = fs_rules_find(&s->acld, node) == NULL;
-            found = &fs_tree[i];
+            if (!*absent || (!fs_name_is_temp(node) && engine_acl_d_name(node) == 0))
+                found = &fs_tree[i];
             break;
         }
         if (s == NULL)

@@ -138,6 +138,12 @@ check "an invalid outside commit is refused, naming the file" wait_for 10 grep -
 check "and not served" test ! -e "$D/90-bad"
 $GIT rm -q policy/acl.d/90-bad && $GIT commit -q -m 'drop it' || bad "git rm"
 check "its removal is served again" wait_for 10 sh -c "grep -q 'drop it' '$M/events'"
+printf 'regular frank GET /f allow\n' >"$S/policy/acl.d/0100"
+$GIT add policy/acl.d/0100 && $GIT commit -q -m 'add 0100' || bad "git commit"
+check "a committed rules file whose name the mount keeps for editors (digits) is served" \
+    wait_for 10 sh -c "test -f '$D/0100' && grep -q frank '$D/0100'"
+check "and removed through the mount" rm "$D/0100"
+check "its removal committed" sh -c "! git -C '$S' cat-file -e main:policy/acl.d/0100"
 fusermount3 -u "$M" && wait_for 10 sh -c "! grep -q ' $M fuse' /proc/mounts" || bad "unmount"
 "$U" mount --no-run --store "$S" "$M" >/dev/null 2>&1 || bad "remount"
 check "after a remount the files are served" test "$(ls "$D" | tr '\n' ' ')" = "50-py 70-wt 80-git "
