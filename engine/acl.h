@@ -82,6 +82,11 @@ int engine_acl_load_dir(struct engine_acl *a, const char *dir, struct engine_dia
 int engine_acl_add_rules(struct engine_acl *a, const struct engine_acl *part, const char *name,
                          struct engine_diag *d);
 
+/* Makes room in A for the rules and strings of the N sets PARTS (entries may be NULL) about to
+ * be added with engine_acl_add_rules(), so that adding them never grows A's tables step by
+ * step. Returns 0 or -ENOMEM. */
+int engine_acl_reserve(struct engine_acl *a, const struct engine_acl *const *parts, size_t n);
+
 /* Sorts the rules of all files together and reports a rule that repeats one of an earlier file
  * with the other effect (FILE:LINE:COL, naming the other). Group references are checked apart
  * (engine_acl_check_groups()). Returns 0, -EINVAL with D filled, or -ENOMEM. */

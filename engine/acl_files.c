@@ -71,12 +71,19 @@ void acl_count_policies(struct engine_acl *a)
             a->npolicy++;
 }
 
-int acl_rules_sort(struct engine_acl *a, size_t from, acl_conflict_fn fn, void *arg)
+int acl_run_add(struct engine_acl *a, size_t from)
+{
+    if (engine_grow((void **)&a->run, &a->runcap, a->nrun + 1, sizeof(*a->run)) < 0)
+        return -ENOMEM;
+    a->run[a->nrun++] = from;
+    return 0;
+}
+
+/* Merges duplicates of the sorted rules from FROM on (see acl_rules_sort()). */
+static size_t acl_rules_merge_dups(struct engine_acl *a, size_t from, acl_conflict_fn fn, void *arg)
 {
     size_t w = from;
 
-    if (a->nrule - from > 1)
-        qsort(a->rule + from, a->nrule - from, sizeof(*a->rule), acl_rule_cmp);
     for (size_t i = from; i < a->nrule; i++) {
         struct acl_rule *r = &a->rule[i];
         if (w > from) {
@@ -92,14 +99,84 @@ int acl_rules_sort(struct engine_acl *a, size_t from, acl_conflict_fn fn, void *
         a->rule[w++] = *r;
     }
     a->nrule = w;
+    return w;
+}
+
+int acl_rules_sort(struct engine_acl *a, size_t from, acl_conflict_fn fn, void *arg)
+{
+    size_t w;
+
+    if (a->nrule - from > 1)
+        qsort(a->rule + from, a->nrule - from, sizeof(*a->rule), acl_rule_cmp);
+    w = acl_rules_merge_dups(a, from, fn, arg);
     return (int)(w > INT32_MAX ? INT32_MAX : w);
+}
+
+/* Sorts the rules by merging the files' sorted runs pairwise (O(N log files), where a sort of
+ * all would be O(N log N)), then merges duplicates. Returns 0 or -ENOMEM. */
+static int acl_rules_merge_runs(struct engine_acl *a, acl_conflict_fn fn, void *arg)
+{
+    struct acl_rule *src = a->rule, *dst;
+    size_t n = a->nrule, nrun = a->nrun;
+
+    if (n > 1 && nrun > 1) {
+        if ((dst = malloc(n * sizeof(*dst))) == NULL)
+            return -ENOMEM;
+        while (nrun > 1) {
+            size_t k = 0;
+            for (size_t r = 0; r < nrun; r += 2, k++) {
+                size_t lo = a->run[r], mid = r + 1 < nrun ? a->run[r + 1] : n;
+                size_t hi = r + 2 < nrun ? a->run[r + 2] : n, i = lo, j = mid, o = lo;
+                while (i < mid && j < hi)
+                    dst[o++] = acl_rule_cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];
+                memcpy(dst + o, src + i, (mid - i) * sizeof(*dst));
+                o += mid - i;
+                memcpy(dst + o, src + j, (hi - j) * sizeof(*dst));
+                a->run[k] = lo;
+            }
+            nrun = k;
+            struct acl_rule *t = src;
+            src = dst;
+            dst = t;
+        }
+        /* SRC holds the merged rules: keep it as the rules array (same size). */
+        if (src != a->rule) {
+            free(a->rule);
+            a->rule = src;
+            a->rulecap = n;
+        } else {
+            free(dst);
+        }
+    }
+    /* All of them are one sorted run now (a file parsed later adds its own). */
+    a->nrun = a->runcap > 0 ? 1 : 0;
+    if (a->nrun > 0)
+        a->run[0] = 0;
+    acl_rules_merge_dups(a, 0, fn, arg);
+    return 0;
+}
+
+int engine_acl_reserve(struct engine_acl *a, const struct engine_acl *const *parts, size_t n)
+{
+    size_t rules = a->nrule, strings = a->s.n, bytes = a->s.len;
+
+    for (size_t i = 0; i < n; i++)
+        if (parts[i] != NULL) {
+            rules += parts[i]->nrule;
+            strings += parts[i]->s.n;
+            bytes += parts[i]->s.len;
+        }
+    if (acl_pool_reserve(&a->s, strings, bytes) < 0 ||
+        engine_grow((void **)&a->rule, &a->rulecap, rules, sizeof(*a->rule)) < 0)
+        return -ENOMEM;
+    return 0;
 }
 
 int engine_acl_add_rules(struct engine_acl *a, const struct engine_acl *part, const char *name,
                          struct engine_diag *d)
 {
     uint32_t *remap = NULL, base, last;
-    size_t nrule0 = a->nrule, ngref0 = a->ngref;
+    size_t nrule0 = a->nrule;
     int r = -ENOMEM;
 
     if (part->nfile > 1 || part->ngroup > 0 || part->ncred > 0)
@@ -117,7 +194,11 @@ int engine_acl_add_rules(struct engine_acl *a, const struct engine_acl *part, co
             goto fail;
         remap[i] = (uint32_t)id;
     }
-    if (engine_grow((void **)&a->rule, &a->rulecap, a->nrule + part->nrule, sizeof(*a->rule)) < 0)
+    /* Room for everything first: once the file is added, nothing fails. */
+    if (engine_grow((void **)&a->rule, &a->rulecap, a->nrule + part->nrule, sizeof(*a->rule)) < 0 ||
+        engine_grow((void **)&a->gref, &a->grefcap, a->ngref + part->ngref + 1, sizeof(*a->gref)) <
+            0 ||
+        engine_grow((void **)&a->run, &a->runcap, a->nrun + 1, sizeof(*a->run)) < 0)
         goto fail;
     if ((r = acl_file_add(a, name, last, &base)) < 0) {
         if (r == -E2BIG)
@@ -139,22 +220,23 @@ int engine_acl_add_rules(struct engine_acl *a, const struct engine_acl *part, co
         g.id = remap[g.id];
         if (a->s.flags[g.id] & ACL_F_GREF)
             continue;
-        r = -ENOMEM;
-        if (engine_grow((void **)&a->gref, &a->grefcap, a->ngref + 1, sizeof(*a->gref)) < 0)
-            goto fail;
         a->s.flags[g.id] |= ACL_F_GREF;
         g.line += base;
         a->gref[a->ngref++] = g;
     }
+    /* Sorted by PART's string ids: most often in A's order too (new strings keep their
+     * order); sorted here when not. */
+    for (size_t i = nrule0 + 1; i < a->nrule; i++)
+        if (acl_rule_cmp(&a->rule[i - 1], &a->rule[i]) > 0) {
+            qsort(a->rule + nrule0, a->nrule - nrule0, sizeof(*a->rule), acl_rule_cmp);
+            break;
+        }
+    a->run[a->nrun++] = nrule0;
     a->loaded |= 1u << ENGINE_ACL_FILE_ACL;
-    a->unsorted = 1; /* sorted by PART's string ids, not by A's */
+    a->unsorted = 1;
     free(remap);
     return 0;
 fail:
-    for (size_t i = ngref0; i < a->ngref; i++)
-        a->s.flags[a->gref[i].id] &= (uint8_t)~ACL_F_GREF;
-    a->ngref = ngref0;
-    a->nrule = nrule0;
     free(remap);
     return r;
 }
@@ -191,7 +273,7 @@ int engine_acl_finish(struct engine_acl *a, struct engine_diag *d)
     if (a->unsorted) {
         /* Each file's rules are sorted with that file's own duplicates merged; sorting them
          * together compares rules of different files (the earlier file's line stays). */
-        if (acl_rules_sort(a, 0, acl_cross_conflict, &x) < 0 || x.oom)
+        if (acl_rules_merge_runs(a, acl_cross_conflict, &x) < 0 || x.oom)
             return -ENOMEM;
         a->unsorted = 0;
         acl_count_policies(a);

@@ -85,7 +85,12 @@ struct engine_acl {
     size_t nfile, filecap;
     uint32_t nextbase; /* the base of the next rules file */
     int unsorted;      /* rules of several files, not yet sorted together: engine_acl_finish() */
+    size_t *run;       /* where each file's rules begin: each file's run is sorted on its own */
+    size_t nrun, runcap;
 };
+
+/* Records that the rules from FROM to the end are one sorted run (a file's). 0 or -ENOMEM. */
+int acl_run_add(struct engine_acl *a, size_t from);
 
 /* Appends a rules file NAME whose lines start after the set's last one (*BASE). Returns 0,
  * -ENOMEM, or -E2BIG when the set would pass ENGINE_ACL_LINE_MAX lines. */
@@ -104,6 +109,8 @@ void acl_count_policies(struct engine_acl *a);
 
 /* Interns S[0..N) and returns its id, or -ENOMEM. */
 int64_t acl_pool_intern(struct acl_pool *p, const char *s, size_t n);
+/* Makes room for NSTR strings of NBYTES bytes in all (NULs included): 0 or -ENOMEM. */
+int acl_pool_reserve(struct acl_pool *p, size_t nstr, size_t nbytes);
 /* The id of S[0..N), or -1 when it was never interned. */
 int64_t acl_pool_find(const struct acl_pool *p, const char *s, size_t n);
 

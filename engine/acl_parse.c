@@ -375,7 +375,7 @@ static int acl_end(struct acl_ctx *x)
         a->loaded |= 1u << x->kind;
         if (x->kind == ENGINE_ACL_FILE_ACL) {
             uint32_t base;
-            if (acl_file_add(a, x->name, x->lineno, &base) < 0)
+            if (acl_file_add(a, x->name, x->lineno, &base) < 0 || acl_run_add(a, x->nrule0) < 0)
                 return -ENOMEM;
             if (x->nrule0 > 0)
                 a->unsorted = 1; /* sorted per file: engine_acl_finish() sorts them together */

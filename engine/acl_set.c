@@ -65,6 +65,28 @@ int64_t acl_pool_find(const struct acl_pool *p, const char *s, size_t n)
     return p->tab[j] ? (int64_t)p->tab[j] - 1 : -1;
 }
 
+int acl_pool_reserve(struct acl_pool *p, size_t nstr, size_t nbytes)
+{
+    size_t cap = p->tabcap ? p->tabcap : 1024, c;
+
+    while ((nstr + 1) * 2 > cap)
+        cap *= 2;
+    if (cap > p->tabcap && acl_pool_rehash(p, cap) < 0)
+        return -ENOMEM;
+    if (engine_grow((void **)&p->buf, &p->cap, nbytes, 1) < 0)
+        return -ENOMEM;
+    if (nstr > p->ncap) {
+        c = p->ncap;
+        if (engine_grow((void **)&p->off, &c, nstr, sizeof(*p->off)) < 0)
+            return -ENOMEM;
+        c = p->ncap;
+        if (engine_grow((void **)&p->flags, &c, nstr, 1) < 0)
+            return -ENOMEM;
+        p->ncap = c;
+    }
+    return 0;
+}
+
 int64_t acl_pool_intern(struct acl_pool *p, const char *s, size_t n)
 {
     uint32_t h = acl_pool_hash(s, n);
@@ -125,6 +147,7 @@ void engine_acl_free(struct engine_acl *a)
     for (size_t i = 0; i < a->nfile; i++)
         free(a->file[i].name);
     free(a->file);
+    free(a->run);
     free(a);
 }
 

@@ -236,36 +236,51 @@ size_t fs_rules_count(const struct fs_rules *r)
     return st.rules;
 }
 
+/* The I-th rules file in order (0: policy/acl, MAIN, may be NULL; then D's) and its path. */
+static struct fs_rules *fs_rules_nth(struct fs_rules *main, const struct fs_rules_set *d, size_t i,
+                                     char *path, size_t size)
+{
+    struct fs_rules *r = i == 0 ? main : d->v[i - 1];
+
+    if (r != NULL && i == 0)
+        snprintf(path, size, "%s", fs_file_path(FS_FILE_ACL));
+    else if (r != NULL)
+        fs_rules_path(path, size, r->name);
+    return r;
+}
+
 int fs_rules_add_all(struct engine_acl *a, struct fs_rules *main, const struct fs_rules_set *d,
                      struct engine_diag *diag)
 {
     char path[PATH_MAX];
-    int rc, bad = 0;
+    const struct engine_acl **parts = NULL;
+    struct fs_rules *r;
+    int rc = 0, bad = 0;
 
     /* Every file is parsed (or taken parsed), so that every error is reported at once; the
      * rules go in in their order: policy/acl, then policy/acl.d by name. */
     for (size_t i = 0; i <= d->n; i++) {
-        struct fs_rules *r = i == 0 ? main : d->v[i - 1];
-        if (r == NULL)
+        if ((r = fs_rules_nth(main, d, i, path, sizeof(path))) == NULL)
             continue;
-        if (i == 0)
-            snprintf(path, sizeof(path), "%s", fs_file_path(FS_FILE_ACL));
-        else
-            fs_rules_path(path, sizeof(path), r->name);
         if ((rc = fs_rules_part(r, path, diag)) == -ENOMEM)
-            return rc;
-        if (rc < 0) {
-            bad = 1;
-            continue;
-        }
-        if (bad)
-            continue;
-        if ((rc = engine_acl_add_rules(a, r->part, path, diag)) == -ENOMEM)
             return rc;
         bad |= rc < 0;
     }
     if (bad)
         return -EINVAL;
+    /* Room for every file's rules and strings at once: the tables are not grown (and
+     * rehashed) step by step. */
+    if ((parts = calloc(d->n + 1, sizeof(*parts))) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i <= d->n; i++)
+        parts[i] = (r = fs_rules_nth(main, d, i, path, sizeof(path))) != NULL ? r->part : NULL;
+    rc = engine_acl_reserve(a, parts, d->n + 1);
+    free(parts);
+    for (size_t i = 0; i <= d->n && rc == 0; i++)
+        if ((r = fs_rules_nth(main, d, i, path, sizeof(path))) != NULL)
+            rc = engine_acl_add_rules(a, r->part, path, diag);
+    if (rc < 0)
+        return rc == -ENOMEM ? rc : -EINVAL;
     return engine_acl_finish(a, diag);
 }
 
