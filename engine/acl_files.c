@@ -271,8 +271,8 @@ int engine_acl_finish(struct engine_acl *a, struct engine_diag *d)
     int r;
 
     if (a->unsorted) {
-        /* Each file's rules are sorted with that file's own duplicates merged; sorting them
-         * together compares rules of different files (the earlier file's line stays). */
+        /* Each file's rules are sorted with that file's own duplicates merged; merging the
+         * files compares rules of different files (the earlier file's line stays). */
         if (acl_rules_merge_runs(a, acl_cross_conflict, &x) < 0 || x.oom)
             return -ENOMEM;
         a->unsorted = 0;

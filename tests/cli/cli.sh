@@ -169,7 +169,7 @@ expect_rc 1 "check - of a broken topology" sh -c "printf 'a: [\n' | '$U' check -
 grep -q "^<stdin>:2:1: error: " "$T/err" && ok || bad "check - error: $(cat "$T/err")"
 expect_rc 0 "translate - -o DIR" sh -c "'$U' translate - -o '$T/tr3' <$EX/paper.yaml"
 expect_rc 0 "init --from=-" sh -c "'$U' init '$T/s' --from=- --policy-dir=$EX/policy <$EX/paper.yaml"
-grep -q "from <stdin>" "$T/s/.git/logs/HEAD" 2>/dev/null && ok || bad "init --from=-: log"
+git -C "$T/s" log -1 --format=%s 2>/dev/null | grep -q "from <stdin>" && ok || bad "init --from=-: commit message"
 
 # ---- CSAR archives (engine/TOPOLOGY.md 1.11) -----------------------------------------------------
 # mkzip OUT NAME=TEXT...: a zip archive of those entries (Python's zipfile, not unisec's reader).
