@@ -11,6 +11,8 @@
 
 #include "common/sha256.h"
 #include "fs_int.h"
+#include "fs_tls.h"
+#include "fs_remote.h"
 
 size_t fs_target_max(const struct fs_target *t)
 {

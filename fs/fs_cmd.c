@@ -13,6 +13,8 @@
 
 #include "fs.h"
 #include "fs_int.h"
+#include "fs_tls.h"
+#include "fs_remote.h"
 #include "orch/orch.h"
 
 /* Reads the whole file PATH ("-": standard input), at most MAX bytes, into T; prints why

@@ -8,6 +8,7 @@
 
 #include "engine/engine.h"
 #include "fs_int.h"
+#include "fs_tls.h"
 
 /* Frees P (N bytes), wiped first: a control file's bytes may be a private key. */
 static void fs_handle_wipe(void *p, size_t n)

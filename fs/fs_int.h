@@ -466,50 +466,6 @@ int fs_apply_check(struct fs_ctx *c, const struct fs_target *t, const char *data
  */
 void fs_apply_external(struct fs_ctx *c);
 
-/* ---- a remote as the source of truth (fs_remote.c, fs/MOUNT.md) ---- */
-
-/* How many times a write is committed again on the remote's newer main before it is
- * refused (EAGAIN). */
-#define FS_REMOTE_TRIES 8
-
-/* How often the remote is fetched anyway, by default (seconds): -o fetch_interval=. */
-#define FS_FETCH_INTERVAL 30
-
-/*
- * Pushes the commit just made on main (whose parent is PARENT) to the remote; when the
- * remote does not take it, the commit is taken back (main moved back to PARENT), so the
- * store is never ahead of the remote with a change nobody acknowledged. Returns 0 or
- * engine_store_push()'s error (-EAGAIN: main moved on the remote). Caller holds apply_mu.
- */
-int fs_remote_publish(struct fs_ctx *c, const char *parent, struct engine_diag *diag);
-
-/*
- * Brings main to the remote's: fetched, and main moved to it (returns 1: the caller validates
- * and serves it, or refuses it, as an outside commit); a main of ours the remote lacks is
- * pushed when it is the served state, else dropped (the remote wins); an empty remote is given
- * our main. Says in errors once when the remote cannot be reached, and in events when it can
- * again. Returns 0, 1, or a negative errno (-EHOSTUNREACH). Caller holds apply_mu.
- */
-int fs_remote_follow_locked(struct fs_ctx *c);
-
-/* fs_remote_follow_locked(), then the moved main validated and served (fs_apply.c): 0 or a
- * negative errno. fs_apply_remote() takes apply_mu itself. */
-int fs_apply_remote_locked(struct fs_ctx *c);
-void fs_apply_remote(struct fs_ctx *c);
-
-/*
- * A write made on BASE is replayed on the served state after main moved on the remote, unless
- * what it replaces (the file; the node's level or property) changed there too: then it would
- * undo another's acknowledged change unseen. Returns 0, or -EAGAIN with the reason in DIAG.
- */
-int fs_remote_conflict(struct fs_ctx *c, const struct fs_target *t, const struct fs_snap *base,
-                       struct engine_diag *diag);
-
-/* Starts / stops the thread (fs_remote_watch.c) that looks at the remote: at once when a file://
- * remote's main moves (inotify), on SIGUSR1, and every fetch_interval seconds. */
-int fs_remote_watch_start(struct fs_ctx *c, struct engine_diag *diag);
-void fs_remote_watch_stop(struct fs_ctx *c);
-
 /* ---- deployment records (fs_record.c) ---- */
 
 /* The file of a record, and how many times one is tried when another process moved the
@@ -559,69 +515,6 @@ int fs_apply_refuse(struct fs_ctx *c, const char *path, uid_t uid, int rc, const
 void fs_apply_install(struct fs_ctx *c, struct fs_snap *ns);
 /* fs_apply_external() with apply_mu held. */
 int fs_apply_external_locked(struct fs_ctx *c);
-
-/* ---- TLS certificates and private keys (fs_tls.c; fs/MOUNT.md "TLS") ---- */
-
-/* Largest write of nodes/<node>/tls/cert or key. */
-#define FS_TLS_MAX (256u << 10)
-/* The private keys: STORE/.git/FS_TLS_KEYS/NODE/HEX (0600, in 0700 directories), never
- * committed; the commit that installs one records its fingerprint, sha256:HEX, in
- * tls/NODE/key.fingerprint, which names the key in force. The node's previous key is kept
- * too, so that a git revert of a rotation has its key. */
-#define FS_TLS_KEYS "unisec-keys"
-
-/* One node's certificate chain and key. */
-struct fs_tls_node {
-    char *node;
-    struct fs_text cert;        /* tls/NODE/cert as committed (data NULL: none) */
-    struct fs_text fingerprint; /* tls/NODE/key.fingerprint as committed (data NULL: none) */
-    void *creds;                /* the credentials (contract/tls_creds.h) when the chain and the
-                                 * key check now, wiped when freed; else NULL */
-    size_t creds_len;
-    char why[512]; /* without credentials: why not */
-};
-
-/* The certificates and keys of a state, shared by snapshots while they do not change. */
-struct fs_tls {
-    unsigned refs; /* atomic */
-    size_t n;
-    struct fs_tls_node *v;
-};
-
-/* Frees P (N bytes), wiped first. */
-void fs_tls_wipe(void *p, size_t n);
-/* Frees N's contents (its credentials wiped) and zeroes it. */
-void fs_tls_node_free(struct fs_tls_node *n);
-/* The 64 hex digits of a tls/NODE/key.fingerprint text ("sha256:HEX", a newline optional)
- * into HEX: 0, or -EINVAL when it is not one (nothing else names a file). */
-int fs_tls_fp_hex(const struct fs_text *fp, char hex[65]);
-/* NODE's key of fingerprint HEX in the private area into *OUT (NUL-terminated; the caller
- * wipes it with fs_tls_wipe()): 0, -ENOENT or a negative errno. */
-int fs_tls_key_read(const struct fs_ctx *c, const char *node, const char *hex, struct fs_text *out);
-/* Keeps KEY as NODE's key of fingerprint HEX (written to a temporary name, 0600, on disk, then
- * renamed: the file is whole or absent; the directories made 0700, or closed again, a link
- * refused). *EXISTED says whether it was kept already. Returns 0 or a negative errno. */
-int fs_tls_key_put(const struct fs_ctx *c, const char *node, const char *hex, const char *key,
-                   size_t len, int *existed);
-/* Removes NODE's kept keys but KEEP1 and KEEP2 (hex fingerprints, may be NULL). */
-void fs_tls_key_prune(const struct fs_ctx *c, const char *node, const char *keep1,
-                      const char *keep2);
-/* Reads every tls/NODE/ of the store's head with the node's private key into *OUT (refs 1).
- * A chain and key that do not check are kept without credentials, with the reason. Returns 0
- * or -ENOMEM / -EIO. */
-int fs_tls_load(struct fs_ctx *c, struct fs_tls **out);
-struct fs_tls *fs_tls_ref(struct fs_tls *t);
-void fs_tls_put(struct fs_tls *t);
-/* NODE's entry of T (T may be NULL), or NULL. */
-const struct fs_tls_node *fs_tls_find(const struct fs_tls *t, const char *node);
-/* A write to nodes/NODE/tls/cert or key (T): checked (the chain valid now, the key its), the
- * key written to its private file, the chain and the key's fingerprint committed, served.
- * Returns 0 or a negative errno, the refusal recorded as fs_apply() records it. */
-int fs_tls_apply(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
-                 uid_t uid);
-/* A write of DATA to T, whatever T is: fs_tls_apply() for nodes/NODE/tls/, else fs_apply(). */
-int fs_change_apply(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
-                    uid_t uid);
 
 /* ---- watcher (fs_watch.c) ---- */
 

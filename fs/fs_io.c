@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "fs_fuse.h"
+#include "fs_tls.h"
 
 /* Hands H to the kernel as FI's file handle; it is counted in C until its release. */
 static void fs_handle_give(struct fs_ctx *c, struct fs_handle *h, struct fuse_file_info *fi)

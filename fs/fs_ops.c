@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 
 #include "fs_fuse.h"
+#include "fs_tls.h"
 
 /* The mode and owner of tree path P: the table's, or what chmod / chown made them. */
 static void fs_perm_of(struct fs_ctx *c, const char *p, mode_t *mode, uid_t *uid, gid_t *gid)

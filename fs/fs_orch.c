@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fs_int.h"
+#include "fs_tls.h"
 #include "orch/orch.h"
 
 static void fs_orch_event(void *arg, const char *line)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fs_int.h"
+#include "fs_remote.h"
 
 /* Joins DIAG's messages on one line (caller frees; NULL when none). */
 static char *fs_remote_text(const struct engine_diag *diag)

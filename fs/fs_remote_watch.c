@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fs_int.h"
+#include "fs_remote.h"
 
 /* A file:// remote's ref moves in a burst (lock, rename, reflog): looked at once it has been
  * quiet this long. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fs_fuse.h"
+#include "fs_remote.h"
 
 static void *fs_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {

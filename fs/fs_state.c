@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fs_int.h"
+#include "fs_tls.h"
 
 int fs_snap_read_store(struct fs_text file[FS_FILE_N], struct fs_rules_set *acld,
                        const struct engine_store *store, const struct fs_rules_set *prev,

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "fs_int.h"
+#include "fs_tls.h"
+#include "fs_remote.h"
 
 /* A copy of T (may be NULL) whose entry for NODE is N (moved in; N is left empty). */
 static struct fs_tls *fs_tls_with(const struct fs_tls *t, struct fs_tls_node *n)

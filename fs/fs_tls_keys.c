@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fs_int.h"
+#include "fs_tls.h"
 
 /* ---- the private keys' files ---- */
 
