@@ -108,7 +108,7 @@ _unisec_value() {
     --policy-dir | --cache) COMPREPLY=($(compgen -d -- "$cur")) ;;
     -o | --output)
         if [[ $cmd == mount ]]; then
-            COMPREPLY=($(compgen -W "allow_other target=hvt target=spt host= remote= fetch_interval= norun log= metrics= nodelog_max= nodelog_keep= nonotify" -- "$cur"))
+            COMPREPLY=($(compgen -W "allow_other target=hvt target=spt host= remote= fetch_interval= norun log= metrics= nodelog_max= nodelog_keep= notify nonotify" -- "$cur"))
         elif [[ $cmd == acl-compile ]]; then
             COMPREPLY=($(compgen -f -- "$cur"))
         else

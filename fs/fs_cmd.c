@@ -399,7 +399,7 @@ struct fs_mount_opts {
     size_t nodelog_max;    /* -o nodelog_max=BYTES: one file of a node's console or access log */
     unsigned nodelog_keep; /* -o nodelog_keep=N: files kept of each */
     char *metrics;         /* -o metrics=HOST:PORT (owned): the HTTP listener of `metrics` */
-    int no_notify;         /* -o nonotify: inotify watchers are not told of changes */
+    int no_notify;         /* without -o notify: inotify watchers are not told of changes */
 };
 
 /*
@@ -598,8 +598,8 @@ static int fs_mount_opt(struct fs_mount_opts *mo, char **fuse_opts, const char *
             } else {
                 mo->nodelog_max = (size_t)v;
             }
-        } else if (strcmp(x, "nonotify") == 0) {
-            mo->no_notify = 1;
+        } else if (strcmp(x, "notify") == 0 || strcmp(x, "nonotify") == 0) {
+            mo->no_notify = x[0] == 'n' && x[1] == 'o' && x[2] == 'n';
         } else if (strcmp(x, "norun") == 0) {
             mo->no_run = 1;
         } else if (drop == NULL || !drop(x)) {

@@ -390,7 +390,7 @@ struct fs_ctx {
     /* fs_touch.c: each file's time, and the process that tells inotify */
     struct fs_mtime *mtimes; /* mu: sorted by path */
     size_t nmtimes, capmtimes;
-    int no_notify;   /* -o nonotify: no touching process (times are still recorded) */
+    int no_notify;   /* without -o notify: no touching process (times are still recorded) */
     int touch_fd;    /* the socket its paths go to, -1 when none */
     pid_t touch_pid; /* the touching process, 0 when none */
 

@@ -78,7 +78,7 @@ check "a metrics address that is no address is refused" sh -c \
     "! '$U' mount -f -o metrics=nowhere --store '$S' '$M' 2>/dev/null"
 check "nodelog_keep over 16 is refused" sh -c \
     "! '$U' mount -f -o nodelog_keep=17 --store '$S' '$M' 2>/dev/null"
-"$U" mount -f -o "metrics=127.0.0.1:$MPORT,nodelog_max=4096,nodelog_keep=2" --store "$S" "$M" \
+"$U" mount -f -o "notify,metrics=127.0.0.1:$MPORT,nodelog_max=4096,nodelog_keep=2" --store "$S" "$M" \
     2>"$T/daemon.log" &
 fgpid=$!
 check "the mount is served" wait_for 10 test -f "$M/README"
@@ -222,7 +222,7 @@ else
     bad "web's tender pid not found in its status: $(cat "$W/status")"
 fi
 
-check "unmount" fusermount3 -u "$M"
+check "unmount (a touch in flight makes it EBUSY for a moment)" wait_for 10 fusermount3 -u "$M"
 check "the daemon ends" wait_for 20 sh -c "! kill -0 $fgpid"
 check "its touching process ends with it" sh -c "! pgrep -f '^unisec-touch $M\$'"
 fgpid=
