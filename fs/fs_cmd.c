@@ -638,7 +638,7 @@ int fs_cmd_mount(int argc, char **argv)
         .shorts = "fo:",
         .longs = opts};
     const char *store = NULL, *log_path = NULL;
-    struct fs_mount_opts mo = {.fetch_interval = FS_FETCH_INTERVAL};
+    struct fs_mount_opts mo = {.fetch_interval = FS_FETCH_INTERVAL, .no_notify = 1};
     char *fuse_opts = NULL;
     int opt, rc;
 
@@ -707,7 +707,7 @@ int fs_cmd_mount_helper(int argc, char **argv)
                              .usage = "mount.unisec STORE MOUNTPOINT [-o OPTIONS]",
                              .shorts = "o:t:N:fnsvrw",
                              .longs = none};
-    struct fs_mount_opts mo = {.fetch_interval = FS_FETCH_INTERVAL};
+    struct fs_mount_opts mo = {.fetch_interval = FS_FETCH_INTERVAL, .no_notify = 1};
     char *fuse_opts = NULL;
     int opt, fake = 0, rc = ENGINE_CMD_USAGE;
 

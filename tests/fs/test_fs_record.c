@@ -54,7 +54,7 @@ static void ctx_open(struct fs_ctx *c)
              dir, u, dir);
     assert_int_equal(system(cmd), 0);
     memset(c, 0, sizeof(*c));
-    c->watch_fd = c->stop_fd = -1;
+    c->watch_fd = c->stop_fd = c->touch_fd = -1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->apply_mu, NULL);
     fs_log_init(&c->events, FS_EVENTS_MAX, 0);
@@ -78,6 +78,7 @@ static void ctx_close(struct fs_ctx *c)
     fs_log_free(&c->errors);
     free(c->refused_wt_sig);
     free(c->store_dir);
+    fs_touch_stop(c); /* the times the records' events set */
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->apply_mu);
 }
