@@ -8,10 +8,8 @@
 # without /dev/fuse, curl or git.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
-for c in fusermount3 curl git python3; do
-    command -v $c >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
-done
+. "$(dirname "$0")/lib.sh"
+need fusermount3 curl git python3
 
 U=$UNISEC
 T=$(mktemp -d)
@@ -26,7 +24,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. "$(dirname "$0")/lib.sh"
 # body ADDR PORT PATH: what an instance answers there ("" when nothing does).
 body() { curl -s --max-time 10 "http://$1:$2$3"; }
 # status MOUNT NODE PATTERN WHAT

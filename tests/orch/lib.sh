@@ -8,3 +8,10 @@ wait_for() {
     while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
     return 1
 }
+# need CMD...: exits 77 (skip) saying why when /dev/fuse or one of the commands is missing.
+need() {
+    [ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
+    for c in "$@"; do
+        command -v "$c" >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
+    done
+}

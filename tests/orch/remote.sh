@@ -11,10 +11,8 @@
 # Skips (77) without /dev/fuse, curl or git.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
-for c in fusermount3 curl git python3; do
-    command -v $c >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
-done
+. "$(dirname "$0")/lib.sh"
+need fusermount3 curl git python3
 
 U=$UNISEC
 T=$(mktemp -d)
@@ -29,7 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. "$(dirname "$0")/lib.sh"
 body() { curl -s --max-time 10 "http://$1:$2$3"; }
 level() { cat "$1/nodes/$2/security_level" 2>/dev/null; }
 # write MOUNT FILE CONTENT: writes as a tool that checks close(2) does; the error's text is
