@@ -12,8 +12,7 @@ command -v dot >/dev/null || { echo "SKIP: graphviz (dot) is not installed"; exi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+. tests/lib.sh
 for f in mount-examples/*.yaml mount-examples/*/topology.yaml; do
     d=$out/$(echo "$f" | tr / _)
     "$UNISEC" check "$f" >/dev/null && ok || bad "unisec check $f"

@@ -2,8 +2,7 @@
 # a file's line, and starting an instance in the background. They set $tmp (a scratch
 # directory) and $pids (what cleanup kills) first.
 pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+. tests/lib.sh
 
 # waitfor FILE PATTERN: up to 10 s for PATTERN to appear in FILE.
 waitfor() {

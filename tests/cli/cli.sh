@@ -25,8 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+. tests/lib.sh
 # run CMD...: runs it with stdout in $T/out, stderr in $T/err; $rc its status.
 run() { "$@" >"$T/out" 2>"$T/err" </dev/null; rc=$?; }
 # expect_rc WANT WHAT CMD...: CMD exits WANT.

@@ -8,9 +8,8 @@
 # Skips (exit 77) where FUSE is unavailable.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
-command -v fusermount3 >/dev/null || { echo "SKIP: fusermount3 is not installed"; exit 77; }
-command -v git >/dev/null || { echo "SKIP: git is not installed"; exit 77; }
+. tests/lib.sh
+need fusermount3 git
 
 U=$UNISEC
 TTY="python3 tests/fs/tty_drive.py"
@@ -28,19 +27,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
-refuse() { d=$1; shift; if "$@" >/dev/null 2>&1; then bad "$d (succeeded)"; else ok; fi; }
 commits() { git -C "$S" rev-list --count main; }
 # changed: the paths the last commit touched, space-separated.
 changed() { git -C "$S" show --name-only --format= HEAD | tr '\n' ' '; }
 subject() { git -C "$S" log -1 --format=%s; }
-wait_for() {
-    n=$(($1 * 10)); shift
-    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
-    return 1
-}
 
 # ---- init from a policy directory with acl.d ---------------------------------------------
 sed 's/policy: restricted/policy: regular/' mount-examples/paper.yaml >"$T/topo.yaml"

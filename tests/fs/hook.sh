@@ -22,9 +22,7 @@ W=$T/clone
 pass=0; fail=0
 trap 'rm -rf "$T"' EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
+. tests/lib.sh
 GIT="git -C $W -c user.name=alice -c user.email=alice@example.org"
 SIGN="-c gpg.format=ssh -c user.signingkey=$T/alice"
 

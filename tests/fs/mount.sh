@@ -6,9 +6,8 @@
 # a work-tree edit), and kill -9 recovery. Skips (exit 77) where FUSE is unavailable.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
-command -v fusermount3 >/dev/null || { echo "SKIP: fusermount3 is not installed"; exit 77; }
-command -v git >/dev/null || { echo "SKIP: git is not installed"; exit 77; }
+. tests/lib.sh
+need fusermount3 git
 
 U=$UNISEC
 TTY="python3 tests/fs/tty_drive.py"
@@ -27,34 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
-check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
-# refuse DESCRIPTION COMMAND...: passes when COMMAND fails.
-refuse() { d=$1; shift; if "$@" >/dev/null 2>&1; then bad "$d (succeeded)"; else ok; fi; }
-# same DESCRIPTION FILE TEXT: FILE holds exactly TEXT and a newline.
-same() {
-    got=$(cat "$2" 2>&1)
-    if [ "$got" = "$3" ]; then ok; else bad "$1: '$2' holds '$got', expected '$3'"; fi
-}
 commits() { git -C "$S" rev-list --count main; }
-# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s.
-wait_for() {
-    n=$(($1 * 10)); shift
-    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
-    return 1
-}
 mounted() { grep -q " $M fuse" /proc/mounts; }
 no_daemon() { ! daemon_pid >/dev/null; }
-umount_wait() { fusermount3 -u "$M" && wait_for 10 sh -c "! grep -q ' $M fuse' /proc/mounts"; }
-# daemon_pid: the daemon serving $M (found by its unique mount point).
-daemon_pid() {
-    for p in /proc/[0-9]*; do
-        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "--store $S $M" && { echo "${p#/proc/}"; return 0; }
-    done
-    return 1
-}
 
 # ---- init ------------------------------------------------------------------------------
 # The paper's topology, with one access-control policy (regular) at both levels, so that the

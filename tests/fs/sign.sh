@@ -8,9 +8,8 @@
 # is refused; a key others can read is refused. Skips (exit 77) without FUSE or ssh-keygen.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
-command -v fusermount3 >/dev/null || { echo "SKIP: fusermount3 is not installed"; exit 77; }
-command -v git >/dev/null || { echo "SKIP: git is not installed"; exit 77; }
+. tests/lib.sh
+need fusermount3 git
 command -v ssh-keygen >/dev/null || { echo "SKIP: ssh-keygen is not installed (openssh-client)"; exit 77; }
 
 U=$UNISEC
@@ -27,20 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
-refuse() { d=$1; shift; if "$@" >/dev/null 2>&1; then bad "$d (succeeded)"; else ok; fi; }
-same() {
-    got=$(cat "$2" 2>&1)
-    if [ "$got" = "$3" ]; then ok; else bad "$1: '$2' holds '$got', expected '$3'"; fi
-}
-wait_for() {
-    n=$(($1 * 10)); shift
-    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
-    return 1
-}
-umount_wait() { fusermount3 -u "$M" && wait_for 10 sh -c "! grep -q ' $M fuse' /proc/mounts"; }
 verified() { git -C "$S" verify-commit "$1"; }
 
 # ---- keys: the daemon's, an operator's (both allowed), a stranger's (not allowed) -------------

@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); }
+. tests/lib.sh
 # A failure also keeps what web showed then (its status, the end of its console), printed at
 # the end with the daemon's log: enough to tell a request served without rules from one lost.
 bad() {
@@ -38,12 +38,6 @@ bad() {
     [ -f "$M/README" ] || return 0
     { echo "--- at '$*' ($(date +%T.%N)): web's status, then the end of its console"
       cat "$W/status"; tail -n 30 "$W/console"; } >>"$T/diag" 2>&1
-}
-check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
-wait_for() {
-    n=$(($1 * 10)); shift
-    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
-    return 1
 }
 # code URL-PATH [CURL-ARGS...]: the status code web answers (the body goes to $T/body).
 code() { p=$1; shift; curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$@" "http://127.0.0.1:$P1$p"; }

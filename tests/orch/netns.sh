@@ -32,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. "$(dirname "$0")/lib.sh"
+. tests/lib.sh
 in_ns() { ns=$1; shift; nsenter --net="/run/netns/$N$ns" "$@"; }
 # code NS ADDR PATH: the HTTP status a curl from namespace NS gets
 code() { in_ns "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$2:$P$3"; }

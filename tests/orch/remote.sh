@@ -11,7 +11,7 @@
 # Skips (77) without /dev/fuse, curl or git.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-. "$(dirname "$0")/lib.sh"
+. tests/lib.sh
 need fusermount3 curl git python3
 
 U=$UNISEC

@@ -21,7 +21,7 @@ U=$UNISEC
 T=$(mktemp -d)
 export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
 pass=0; fail=0; fgpid=; looppid=
-. tests/orch/lib.sh
+. tests/lib.sh
 
 cleanup() {
     [ -n "$looppid" ] && kill "$looppid" 2>/dev/null

@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. "$(dirname "$0")/lib.sh"
+. tests/lib.sh
 settled() {
     out=$(cat "$M/settle")
     case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac

@@ -1,0 +1,37 @@
+# tests/lib.sh — what the shell tests share (sourced, from the source tree's root): the pass and
+# fail counters, the checks, the wait, the skip. A test may redefine bad() after sourcing to keep
+# more evidence of a failure (tests/orch/e2e.sh does).
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
+# refuse DESCRIPTION COMMAND...: passes when COMMAND fails.
+refuse() { d=$1; shift; if "$@" >/dev/null 2>&1; then bad "$d (succeeded)"; else ok; fi; }
+# same DESCRIPTION FILE TEXT: FILE holds exactly TEXT (and a newline).
+same() {
+    got=$(cat "$2" 2>&1)
+    if [ "$got" = "$3" ]; then ok; else bad "$1: '$2' holds '$got', expected '$3'"; fi
+}
+# wait_for SECONDS COMMAND...: true as soon as COMMAND succeeds (polled every 0.1 s), false
+# after SECONDS.
+wait_for() {
+    n=$(($1 * 10)); shift
+    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
+    return 1
+}
+# need CMD...: exits 77 (skip) saying why when /dev/fuse or one of the commands is missing.
+need() {
+    [ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
+    for c in "$@"; do
+        command -v "$c" >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
+    done
+}
+# umount_wait: unmounts $M and waits (10 s) until the kernel no longer lists it.
+umount_wait() { fusermount3 -u "$M" && wait_for 10 sh -c "! grep -q ' $M fuse' /proc/mounts"; }
+# daemon_pid: the daemon serving $M from $S (found by its unique mount point).
+daemon_pid() {
+    for p in /proc/[0-9]*; do
+        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "--store $S $M" && { echo "${p#/proc/}"; return 0; }
+    done
+    return 1
+}
