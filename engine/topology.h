@@ -239,6 +239,10 @@ int engine_topology_state_format_properties(const struct engine_topology_state *
 /* NODE's current level, or NULL when T has no such node. */
 const char *engine_topology_state_level(const struct engine_topology_state *s, const char *node);
 
+/* The current level of node I of the state's topology (engine_topology_node_at()'s order),
+ * without a lookup by name: for a caller that walks every node. NULL when I is out of range. */
+const char *engine_topology_state_level_at(const struct engine_topology_state *s, size_t i);
+
 /*
  * Sets NODE's level. -ENOENT when there is no such node; -EINVAL when LEVEL is not one the
  * node declares, with a message in DIAG naming the allowed values ("level 'x' of node web:

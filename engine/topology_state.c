@@ -52,6 +52,11 @@ const char *engine_topology_state_level(const struct engine_topology_state *s, c
     return i < 0 ? NULL : s->t->nodes[i].pub.levels[s->level[i]];
 }
 
+const char *engine_topology_state_level_at(const struct engine_topology_state *s, size_t i)
+{
+    return i < s->t->nnodes ? s->t->nodes[i].pub.levels[s->level[i]] : NULL;
+}
+
 size_t topo_state_level_index(const struct engine_topology_state *s, size_t node)
 {
     return s ? s->level[node] : 0;

@@ -262,12 +262,15 @@ void fs_touch_installed(struct fs_ctx *c, const struct fs_snap *old, const struc
             fs_touch(c, fs_file_path(f), &s->since);
         if (f != FS_FILE_LEVELS || s->model == NULL || old->state == NULL || s->state == NULL)
             continue;
-        /* The nodes whose level changed. */
+        /* The nodes whose level changed: node by node when both states are of one topology
+         * (a level write), by name only when the topology changed. */
         size_t nn = engine_topology_node_count(s->model->t);
+        int same = old->model == s->model;
         for (size_t i = 0; i < nn; i++) {
             const char *name = engine_topology_node_at(s->model->t, i)->name;
-            const char *la = engine_topology_state_level(old->state, name);
-            const char *lb = engine_topology_state_level(s->state, name);
+            const char *la = same ? engine_topology_state_level_at(old->state, i)
+                                  : engine_topology_state_level(old->state, name);
+            const char *lb = engine_topology_state_level_at(s->state, i);
             if (la != NULL && lb != NULL && strcmp(la, lb) == 0)
                 continue;
             if ((size_t)snprintf(path, sizeof(path), "nodes/%s/security_level", name) <

@@ -104,6 +104,36 @@ static void test_topology_index_carry_is_not_quadratic(void **state)
     engine_topology_free(t);
 }
 
+/* A node's level by position is its level by name, for every node, with no name compared
+ * (the mount walks every node this way after each level write); out of range is NULL. */
+static void test_topology_index_level_at(void **state)
+{
+    struct engine_topology *t = many(NODES, 7);
+    struct engine_topology_state *s;
+    size_t n = engine_topology_node_count(t);
+    static const char *at[NODES];
+
+    (void)state;
+    assert_int_equal(n, NODES);
+    assert_int_equal(engine_topology_state_new(&s, t), 0);
+    for (size_t i = 0; i < n; i += 3)
+        assert_int_equal(engine_topology_state_set_level(s, engine_topology_node_at(t, i)->name,
+                                                         "critical", NULL),
+                         0);
+    strcmp_calls = 0;
+    for (size_t i = 0; i < n; i++)
+        at[i] = engine_topology_state_level_at(s, i);
+    assert_int_equal(strcmp_calls, 0);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(at[i], i % 3 == 0 ? "critical" : "default");
+    for (size_t i = 0; i < n; i++)
+        assert_ptr_equal(engine_topology_state_level_at(s, i),
+                         engine_topology_state_level(s, engine_topology_node_at(t, i)->name));
+    assert_null(engine_topology_state_level_at(s, n));
+    engine_topology_state_free(s);
+    engine_topology_free(t);
+}
+
 /* A derived plan is found by node name with the same index. */
 static void test_topology_index_derived_find(void **state)
 {
@@ -132,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_topology_index_finds_every_node),
         cmocka_unit_test(test_topology_index_carry_is_not_quadratic),
         cmocka_unit_test(test_topology_index_derived_find),
+        cmocka_unit_test(test_topology_index_level_at),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
