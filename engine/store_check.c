@@ -204,10 +204,69 @@ int store_change_fits(struct engine_store *s, git_tree *base, const struct engin
     return 0;
 }
 
+/* IE's stat is ST's (the fields the store records in an index entry, as the index keeps them). */
+static int store_stat_matches(const git_index_entry *ie, const struct stat *st)
+{
+    return ie->mtime.seconds == (int32_t)st->st_mtim.tv_sec &&
+           ie->mtime.nanoseconds == (uint32_t)st->st_mtim.tv_nsec &&
+           ie->ctime.seconds == (int32_t)st->st_ctim.tv_sec &&
+           ie->ctime.nanoseconds == (uint32_t)st->st_ctim.tv_nsec &&
+           ie->dev == (uint32_t)st->st_dev && ie->ino == (uint32_t)st->st_ino &&
+           ie->uid == (uint32_t)st->st_uid && ie->gid == (uint32_t)st->st_gid &&
+           ie->file_size == (uint32_t)st->st_size;
+}
+
+/*
+ * 1 when PATH (work-tree file FULL) is known clean without git's status machinery, which
+ * costs a level write more than the rest of this check (configuration, ignore rules, a walk of
+ * the directory): its index entry (stage 0, no extended flags) holds BASE's blob and mode, and
+ * the file is a plain, non-executable file whose stat the entry recorded and that is older
+ * than the index (not racily clean), or whose content hashes to that blob. 0 when this cannot
+ * tell: git_status_file() decides.
+ */
+static int store_path_clean_fast(struct engine_store *s, git_tree *base, const char *path,
+                                 const char *full)
+{
+    git_tree_entry *te = NULL;
+    git_index *index = NULL;
+    const git_index_entry *ie;
+    struct stat st, ix;
+    char ipath[PATH_MAX];
+    git_oid id;
+    int clean = 0;
+
+    if (base == NULL || (size_t)snprintf(ipath, sizeof(ipath), "%sindex",
+                                         git_repository_path(s->repo)) >= sizeof(ipath))
+        return 0;
+    /* The index's time before it is read: an index written meanwhile only makes more entries
+     * racy. */
+    if (lstat(ipath, &ix) < 0 || git_repository_index(&index, s->repo) < 0 ||
+        git_index_read(index, 0) < 0 || (ie = git_index_get_bypath(index, path, 0)) == NULL ||
+        ie->flags_extended != 0 || ie->mode != GIT_FILEMODE_BLOB ||
+        git_tree_entry_bypath(&te, base, path) < 0 ||
+        git_tree_entry_filemode(te) != GIT_FILEMODE_BLOB ||
+        !git_oid_equal(git_tree_entry_id(te), &ie->id) || lstat(full, &st) < 0 ||
+        !S_ISREG(st.st_mode) || (st.st_mode & S_IXUSR) != 0)
+        goto out;
+    if (store_stat_matches(ie, &st) &&
+        (st.st_mtim.tv_sec < ix.st_mtim.tv_sec ||
+         (st.st_mtim.tv_sec == ix.st_mtim.tv_sec && st.st_mtim.tv_nsec < ix.st_mtim.tv_nsec)))
+        clean = 1;
+    else
+        clean = git_repository_hashfile(&id, s->repo, path, GIT_OBJECT_BLOB, NULL) == 0 &&
+                git_oid_equal(&id, &ie->id);
+
+out:
+    git_tree_entry_free(te);
+    git_index_free(index);
+    return clean;
+}
+
 /* Fails with -EBUSY when PATH has uncommitted edits in the work tree or the index, or when a
  * directory leading to it is something else in the work tree (a link would take the write
- * outside the store). */
-int store_path_clean(struct engine_store *s, const char *path, struct engine_diag *diag)
+ * outside the store). BASE (may be NULL) is the tree of the store's head. */
+int store_path_clean_in(struct engine_store *s, git_tree *base, const char *path,
+                        struct engine_diag *diag)
 {
     char buf[PATH_MAX];
     size_t root = strlen(s->dir);
@@ -227,6 +286,8 @@ int store_path_clean(struct engine_store *s, const char *path, struct engine_dia
                              "file is in the way); remove it first",
                              path, (int)(p - buf - root - 1), buf + root + 1);
     }
+    if (store_path_clean_fast(s, base, path, buf))
+        return 0;
     error = git_status_file(&flags, s->repo, path);
 
     /* Absent everywhere (a new file): nothing to lose. */
@@ -240,6 +301,11 @@ int store_path_clean(struct engine_store *s, const char *path, struct engine_dia
                          "them first",
                          path);
     return 0;
+}
+
+int store_path_clean(struct engine_store *s, const char *path, struct engine_diag *diag)
+{
+    return store_path_clean_in(s, NULL, path, diag);
 }
 
 /* Fails with -EBUSY unless the work-tree file of C holds exactly C's data (or is absent when C

@@ -41,8 +41,9 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     }
     for (size_t i = 0; i < n; i++) {
         if ((error = store_change_fits(s, base, &changes[i], diag)) < 0 ||
-            (error = changes[i].from_worktree ? store_worktree_holds(s, &changes[i], diag)
-                                              : store_path_clean(s, changes[i].path, diag)) < 0)
+            (error = changes[i].from_worktree
+                         ? store_worktree_holds(s, &changes[i], diag)
+                         : store_path_clean_in(s, base, changes[i].path, diag)) < 0)
             goto cleanup;
     }
     if ((error = store_updates(upd, s, changes, n, "commit: writing a file", diag)) < 0)

@@ -99,8 +99,12 @@ int store_changes_check(const char *dir, const struct engine_store_change *c, si
 int store_change_fits(struct engine_store *s, git_tree *base, const struct engine_store_change *c,
                       struct engine_diag *diag);
 
-/* -EBUSY when PATH has uncommitted edits; when C's work-tree file does not hold C's data. */
+/* -EBUSY when PATH has uncommitted edits; when C's work-tree file does not hold C's data.
+ * store_path_clean_in() is given BASE, the tree of the store's head, and then tells a clean
+ * path from its index entry and stat where it can. */
 int store_path_clean(struct engine_store *s, const char *path, struct engine_diag *diag);
+int store_path_clean_in(struct engine_store *s, git_tree *base, const char *path,
+                        struct engine_diag *diag);
 int store_worktree_holds(struct engine_store *s, const struct engine_store_change *c,
                          struct engine_diag *diag);
 

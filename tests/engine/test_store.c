@@ -655,6 +655,49 @@ static void test_store_worktree_changes_and_restore(void **state)
     engine_store_free(s);
 }
 
+/* A commit tells a clean path from its index entry and stat, but never takes an edit for
+ * clean: an edit in place of the same size made at once (within the clock tick of the last
+ * commit, its modification time put back), or a staged change whose work-tree file is back to
+ * main's content, is refused as before; an untouched path commits. */
+static void test_store_commit_sees_edits_the_stat_hides(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    struct engine_store_change c = {"state/levels", TEXT("web: default\n"), 0};
+    char path[8192], id[41];
+    struct timespec times[2];
+    struct stat st;
+    int fd, status;
+
+    commit1(s, "state/levels", "web: critical\n", id);
+    snprintf(path, sizeof(path), "%s/state/levels", f->dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true((fd = open(path, O_WRONLY)) >= 0);
+    assert_int_equal(pwrite(fd, "web: crItical\n", 14, 0), 14);
+    assert_int_equal(close(fd), 0);
+    times[0] = st.st_atim;
+    times[1] = st.st_mtim;
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+    assert_int_equal(engine_store_commit(s, &c, 1, &alice, "m", id, NULL), -EBUSY);
+    assert_file(f->dir, "state/levels", "web: crItical\n");
+    /* Put back by hand (git's checkout, too, takes the file for unchanged from its stat). */
+    write_file(f->dir, "state/levels", "web: critical\n");
+    assert_int_equal(engine_store_commit(s, &c, 1, &alice, "m", id, NULL), 0);
+    assert_file(f->dir, "state/levels", "web: default\n");
+    if (!have_git())
+        goto out;
+    /* Staged, then the file put back: the index is not main's. */
+    write_file(f->dir, "state/levels", "web: staged\n");
+    free(git_run(&status, f->dir, "add state/levels"));
+    assert_int_equal(status, 0);
+    write_file(f->dir, "state/levels", "web: default\n");
+    c.data = "web: critical\n";
+    c.len = strlen(c.data);
+    assert_int_equal(engine_store_commit(s, &c, 1, &alice, "m", id, NULL), -EBUSY);
+out:
+    engine_store_free(s);
+}
+
 /* A hand edit committed as it is: the work-tree file is never rewritten (same inode, same
  * modification time), the index follows, git sees a clean tree; an edit made again since it
  * was read is refused; a removal is taken too. */
@@ -1235,6 +1278,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_refresh_notices_external_revert, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_worktree_changes_and_restore, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_commit_sees_edits_the_stat_hides, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_commit_from_worktree_keeps_the_file,
                                         fixture_setup, fixture_teardown),
