@@ -39,41 +39,81 @@ static int store_journal_path(char *buf, size_t size, const struct engine_store 
     return 0;
 }
 
+/* The first byte of a journal whose update is finished (it was "pid"'s 'p'): the file keeps
+ * its text, so that the next commit of the same paths writes back one byte. */
+#define STORE_JOURNAL_DONE '#'
+
+/* The journal's text for the paths of C (N): "pid PID", one path a line, "end" (caller frees). */
+static char *store_journal_text(const struct engine_store_change *c, size_t n, size_t *len)
+{
+    char *text = NULL;
+    FILE *f = open_memstream(&text, len);
+
+    if (f == NULL)
+        return NULL;
+    fprintf(f, "pid %ld\n", (long)getpid());
+    /* A path whose work-tree file already holds the commit's content is marked with a leading
+     * tab (no store path holds one): only its index entry is finished. */
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s%s\n", c[i].from_worktree ? "\t" : "", c[i].path);
+    fputs(STORE_JOURNAL_END, f);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* 1 when the file FD (SIZE bytes) is a finished journal of exactly TEXT (LEN bytes) but its
+ * first byte. */
+static int store_journal_same(int fd, off_t size, const char *text, size_t len)
+{
+    char buf[4096];
+
+    if ((size_t)size != len || len > sizeof(buf) || len < 2)
+        return 0;
+    if (pread(fd, buf, len, 0) != (ssize_t)len)
+        return 0;
+    return buf[0] == STORE_JOURNAL_DONE && memcmp(buf + 1, text + 1, len - 1) == 0;
+}
+
 /*
  * Records, durably, that the work tree is about to be updated for the paths of C. The journal is
- * one file kept for the store's life: written in place and emptied when done (an empty journal is
- * no journal), so that a commit neither creates nor deletes a file for it and only a journal
- * made now needs its directory synced.
+ * one file kept for the store's life, written in place and marked finished when done (its first
+ * byte), so that a commit neither creates nor deletes a file for it and only a journal made now
+ * needs its directory synced. A commit of the paths the last one named (every level write)
+ * writes back the one byte that marked it finished: one block, no size change, so fdatasync;
+ * other paths rewrite the file and fsync it.
  */
 int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
                         struct engine_diag *diag)
 {
-    char path[PATH_MAX], head[64];
-    int fd = -1, error, made = 0;
+    char path[PATH_MAX], *text = NULL;
+    size_t len = 0;
+    struct stat st;
+    int fd = -1, error = 0, made = 0;
 
     if ((error = store_journal_path(path, sizeof(path), s)) < 0)
         return store_err(diag, s->dir, error, "commit: git directory path too long");
-    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0 && errno == ENOENT) {
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if ((text = store_journal_text(c, n, &len)) == NULL)
+        return store_err(diag, s->dir, -ENOMEM, "commit: out of memory");
+    if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0 && errno == ENOENT) {
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         made = 1;
     }
-    if (fd < 0) {
+    if (fd < 0 || fstat(fd, &st) < 0) {
         error = -errno;
         goto cleanup;
     }
-    snprintf(head, sizeof(head), "pid %ld\n", (long)getpid());
-    if ((error = store_write_all(fd, head, strlen(head))) < 0)
+    if (store_journal_same(fd, st.st_size, text, len)) {
+        if (pwrite(fd, text, 1, 0) != 1 || fdatasync(fd) < 0)
+            error = -errno;
         goto cleanup;
-    /* A path whose work-tree file already holds the commit's content is marked with a leading
-     * tab (no store path holds one): only its index entry is finished. */
-    for (size_t i = 0; i < n; i++) {
-        if ((c[i].from_worktree && (error = store_write_all(fd, "\t", 1)) < 0) ||
-            (error = store_write_all(fd, c[i].path, strlen(c[i].path))) < 0 ||
-            (error = store_write_all(fd, "\n", 1)) < 0)
-            goto cleanup;
     }
-    if ((error = store_write_all(fd, STORE_JOURNAL_END, strlen(STORE_JOURNAL_END))) < 0)
+    if (ftruncate(fd, 0) < 0 || (error = store_write_all(fd, text, len)) < 0) {
+        error = error < 0 ? error : -errno;
         goto cleanup;
+    }
     if (fsync(fd) < 0) {
         error = -errno;
         goto cleanup;
@@ -84,26 +124,30 @@ int store_journal_write(struct engine_store *s, const struct engine_store_change
 cleanup:
     if (fd >= 0)
         close(fd);
+    free(text);
     if (error < 0)
         store_err(diag, s->dir, error, "commit: writing %s: %s", path, strerror(-error));
     return error;
 }
 
-/* Empties the journal, durably, so that a later recovery does not redo an update over newer
- * hand edits. */
+/* Marks the journal finished, durably, so that a later recovery does not redo an update over
+ * newer hand edits: its first byte, in place (one block, so fdatasync). */
 int store_journal_remove(struct engine_store *s, struct engine_diag *diag)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], done = STORE_JOURNAL_DONE;
+    struct stat st;
     int fd, error = 0;
 
     if ((error = store_journal_path(path, sizeof(path), s)) < 0)
         return store_err(diag, s->dir, error, "git directory path too long");
-    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0)
+    if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
         return errno == ENOENT
                    ? 0
                    : store_err(diag, s->dir, -errno, "emptying %s: %s", path, strerror(errno));
-    if (fsync(fd) < 0)
-        error = store_err(diag, s->dir, -errno, "fsync of %s: %s", path, strerror(errno));
+    if (fstat(fd, &st) < 0)
+        error = store_err(diag, s->dir, -errno, "emptying %s: %s", path, strerror(errno));
+    else if (st.st_size > 0 && (pwrite(fd, &done, 1, 0) != 1 || fdatasync(fd) < 0))
+        error = store_err(diag, s->dir, -errno, "emptying %s: %s", path, strerror(errno));
     close(fd);
     return error;
 }
@@ -161,8 +205,8 @@ int store_journal_finish(struct engine_store *s, int at_open, const char *op,
         goto cleanup;
     }
     text[len] = '\0';
-    if (len == 0)
-        goto cleanup; /* emptied: nothing pending */
+    if (len == 0 || text[0] == STORE_JOURNAL_DONE)
+        goto cleanup; /* finished (an empty journal is an older store's): nothing pending */
     /* Without its end line the journal was cut short: the commit never got past it, the ref
      * and the work tree are untouched. */
     if (len < (ssize_t)strlen(STORE_JOURNAL_END) ||

@@ -193,17 +193,63 @@ int store_finish_paths(struct engine_store *s, git_tree *tree, char **checkout, 
     return error;
 }
 
+/* The largest file rewritten in place from its first changed byte; a larger one is truncated
+ * and written whole. */
+#define STORE_INPLACE_MAX (1 << 20)
+
+/* Writes DATA (LEN bytes) to FD, from offset AT. */
+static int store_pwrite_all(int fd, const char *data, size_t len, size_t at)
+{
+    while (at < len) {
+        ssize_t w = pwrite(fd, data + at, len - at, (off_t)at);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        at += (size_t)w;
+    }
+    return 0;
+}
+
+/*
+ * Rewrites the existing plain file FD (SIZE bytes) with DATA (LEN bytes) in place: from the
+ * first byte that differs, then cut to LEN. A level write changes one line of state/levels:
+ * one block is written and none is freed or allocated, where a truncation freed and wrote them
+ * all. A crash meanwhile leaves a mixed file, as a truncation left a short one: the journal
+ * names the path and the recovery rewrites it from the head.
+ */
+static int store_rewrite_in_place(int fd, off_t size, const char *data, size_t len)
+{
+    size_t at = 0, old = (size_t)size;
+    char *buf;
+    int rc;
+
+    if (old > STORE_INPLACE_MAX || (buf = malloc(old > 0 ? old : 1)) == NULL) {
+        if (ftruncate(fd, 0) < 0)
+            return -errno;
+        return store_pwrite_all(fd, data, len, 0);
+    }
+    if (pread(fd, buf, old, 0) == (ssize_t)old)
+        while (at < old && at < len && buf[at] == data[at])
+            at++;
+    free(buf);
+    if ((rc = store_pwrite_all(fd, data, len, at)) < 0)
+        return rc;
+    return old > len && ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
+}
+
 /*
  * Puts C's bytes in its work-tree file (or removes it), creating missing parent directories,
- * and makes it durable: a file rewritten in place is synced alone, a created or removed one
- * with its directories. Returns 0, 1 when the path is not a plain file under plain directories
- * (a link, a directory: git's checkout is the one to replace those), or a negative errno.
+ * and makes it durable: a file rewritten in place is synced alone (fdatasync: its names did
+ * not change), a created or removed one with its directories. Returns 0, 1 when the path is
+ * not a plain file under plain directories (a link, a directory: git's checkout is the one to
+ * replace those), or a negative errno.
  */
 static int store_write_change(const struct engine_store *s, const struct engine_store_change *c,
                               struct stat *out)
 {
     char path[PATH_MAX];
-    size_t root = strlen(s->dir), done = 0;
+    size_t root = strlen(s->dir);
     struct stat st;
     int fd, names = 0, rc = 0;
 
@@ -239,23 +285,24 @@ static int store_write_change(const struct engine_store *s, const struct engine_
             return -errno;
         return store_fsync_worktree(s->dir, c->path, 1);
     }
-    fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (names ? O_CREAT | O_EXCL : O_TRUNC), 0644);
+    fd = open(path, O_CLOEXEC | O_NOFOLLOW | (names ? O_WRONLY | O_CREAT | O_EXCL : O_RDWR), 0644);
+    if (fd < 0 && errno == EACCES && !names) /* a file the store may write but not read */
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_TRUNC);
     if (fd < 0)
         return -errno;
-    while (rc == 0 && done < c->len) {
-        ssize_t w = write(fd, c->data + done, c->len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            rc = w < 0 ? -errno : -EIO;
-        else
-            done += (size_t)w;
-    }
+    if (names || (fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY)
+        rc = store_pwrite_all(fd, c->data, c->len, 0);
+    else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        rc = -EBUSY; /* replaced since the lstat() above */
+    else
+        rc = store_rewrite_in_place(fd, st.st_size, c->data, c->len);
+    if (rc == 0 && !names && fdatasync(fd) < 0)
+        rc = -errno;
     if (rc == 0 && fstat(fd, out) < 0)
         rc = -errno;
     if (close(fd) < 0 && rc == 0)
         rc = -errno;
-    return rc < 0 ? rc : store_fsync_worktree(s->dir, c->path, names);
+    return rc < 0 || !names ? rc : store_fsync_worktree(s->dir, c->path, 1);
 }
 
 int store_finish_changes(struct engine_store *s, git_tree *tree,
