@@ -169,7 +169,8 @@ int store_ssh_verify(const char *dir, const char *what, const char *allowed, con
 int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
                         struct engine_diag *diag);
 
-/* Marks the journal finished, durably (in place: its text stays, its first byte says done). */
+/* Marks the journal finished (in place: its text stays, its first byte says done); not synced:
+ * store_journal.c says why a recovery needs no more. */
 int store_journal_remove(struct engine_store *s, struct engine_diag *diag);
 
 /* Finishes a work-tree update that the journal names; AT_OPEN: the store was just opened, and

@@ -130,8 +130,12 @@ cleanup:
     return error;
 }
 
-/* Marks the journal finished, durably, so that a later recovery does not redo an update over
- * newer hand edits: its first byte, in place (one block, so fdatasync). */
+/*
+ * Marks the journal finished: its first byte, in place. Not synced: a recovery that still finds
+ * it unfinished after a crash redoes only the paths whose index entry is not the head's
+ * (store_path_finished()), and every path of a finished update has the head's entry, durably,
+ * before this mark is made.
+ */
 int store_journal_remove(struct engine_store *s, struct engine_diag *diag)
 {
     char path[PATH_MAX], done = STORE_JOURNAL_DONE;
@@ -144,12 +148,35 @@ int store_journal_remove(struct engine_store *s, struct engine_diag *diag)
         return errno == ENOENT
                    ? 0
                    : store_err(diag, s->dir, -errno, "emptying %s: %s", path, strerror(errno));
-    if (fstat(fd, &st) < 0)
-        error = store_err(diag, s->dir, -errno, "emptying %s: %s", path, strerror(errno));
-    else if (st.st_size > 0 && (pwrite(fd, &done, 1, 0) != 1 || fdatasync(fd) < 0))
+    if (fstat(fd, &st) < 0 || (st.st_size > 0 && pwrite(fd, &done, 1, 0) != 1))
         error = store_err(diag, s->dir, -errno, "emptying %s: %s", path, strerror(errno));
     close(fd);
     return error;
+}
+
+/*
+ * 1 when PATH's entry in the index IX is TREE's (both absent, or the same blob and mode): its
+ * update was finished, since a commit writes and syncs the index only after the work-tree file,
+ * and a difference in the file since is a hand edit, not the commit's to redo. 0 when IX is
+ * NULL (the index could not be read: the path is redone).
+ */
+static int store_path_finished(git_index *ix, git_tree *tree, const char *path)
+{
+    const git_index_entry *ie;
+    git_tree_entry *te = NULL;
+    int rc, done;
+
+    if (ix == NULL)
+        return 0;
+    ie = git_index_get_bypath(ix, path, 0);
+    if ((rc = git_tree_entry_bypath(&te, tree, path)) == GIT_ENOTFOUND)
+        return ie == NULL;
+    if (rc < 0)
+        return 0;
+    done = ie != NULL && ie->mode == git_tree_entry_filemode(te) &&
+           git_oid_equal(&ie->id, git_tree_entry_id(te));
+    git_tree_entry_free(te);
+    return done;
 }
 
 /* Removes a lock file left by the crashed writer of a journal dated JOURNAL_MTIME. */
@@ -244,11 +271,34 @@ int store_journal_finish(struct engine_store *s, int at_open, const char *op,
         }
     for (size_t i = nw; i < n; i++)
         paths[i]++;
+    if (n > 0 && (error = store_commit_tree(&tree, s, &s->head, op, diag)) < 0)
+        goto cleanup;
+    /* The paths already finished are left as they are (the mark of a finished journal is not
+     * synced). */
     if (n > 0) {
-        if ((error = store_commit_tree(&tree, s, &s->head, op, diag)) < 0 ||
-            (error = store_finish_paths(s, tree, paths, nw, paths + nw, n - nw, op, diag)) < 0)
-            goto cleanup;
+        git_index *ix = NULL;
+        char ipath[PATH_MAX];
+        size_t k = 0, kw = 0;
+        /* The index on disk, not the repository's copy in memory, which holds the entries of
+         * an index write that failed. */
+        if ((size_t)snprintf(ipath, sizeof(ipath), "%sindex", git_repository_path(s->repo)) >=
+                sizeof(ipath) ||
+            git_index_open(&ix, ipath) < 0) {
+            git_index_free(ix);
+            ix = NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (store_path_finished(ix, tree, paths[i]))
+                continue;
+            kw += i < nw;
+            paths[k++] = paths[i];
+        }
+        git_index_free(ix);
+        n = k;
+        nw = kw;
     }
+    if (n > 0 && (error = store_finish_paths(s, tree, paths, nw, paths + nw, n - nw, op, diag)) < 0)
+        goto cleanup;
     error = store_journal_remove(s, diag);
 
 cleanup:
