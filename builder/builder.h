@@ -67,7 +67,7 @@ struct builder_spec {
 
 /* A device of an image: what its manifest note declares and the runtime connects. */
 enum builder_device_type {
-    BUILDER_DEVICE_LISTEN,   /* "http", the port it serves on (http_server or lb_proxy) */
+    BUILDER_DEVICE_LISTEN,   /* "http" or "https", a port it serves on (http_server or lb_proxy) */
     BUILDER_DEVICE_POLICY,   /* "policy", the channel a push PDP sends rules on */
     BUILDER_DEVICE_PDP,      /* "pdp", the channel a pull PDP is asked on */
     BUILDER_DEVICE_UPSTREAM, /* one per lb_proxy backend, named after its node */
@@ -77,8 +77,8 @@ enum builder_device_type {
 struct builder_device {
     enum builder_device_type type;
     const char *name; /* the device's name in the image */
-    /* LISTEN: the node's http_port or listen_port; UPSTREAM: the backend's port as the
-     * topology gives it; 0 when there is none (always for POLICY and PDP). */
+    /* LISTEN: the node's http_port or listen_port ("http"), https_port ("https"); UPSTREAM: the
+     * backend's port as the topology gives it; 0 when there is none (always for POLICY and PDP). */
     long port;
 };
 

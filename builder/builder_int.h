@@ -90,7 +90,8 @@ const struct builder_module *builder_module_find(const struct builder_spec *s, c
 /* The devices of an image, in the order its manifest note declares them. */
 struct builder_devices {
     size_t n;
-    struct builder_device v[3 + BUILDER_UPSTREAM_MAX]; /* listen, policy or pdp, tls, upstreams */
+    struct builder_device v[4 + BUILDER_UPSTREAM_MAX]; /* http and https, policy or pdp, tls,
+                                                          upstreams */
     char names[BUILDER_UPSTREAM_MAX][32];              /* the upstreams' names */
 };
 

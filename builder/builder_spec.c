@@ -145,17 +145,35 @@ int builder_spec_check(const struct builder_spec *s, struct engine_diag *d)
     return bad;
 }
 
-/* The port a listening module gives: the first module's http_port or listen_port, or 0. */
-static long builder_listen_port(const struct builder_spec *s)
+/* The port a listening module gives: the first module's property NAME (else ALT), or 0. */
+static long builder_listen_port(const struct builder_spec *s, const char *name, const char *alt)
 {
     for (size_t i = 0; i < s->nmodules; i++) {
-        const char *port = builder_prop(&s->modules[i], "http_port");
-        if (port == NULL)
-            port = builder_prop(&s->modules[i], "listen_port");
+        const char *port = builder_prop(&s->modules[i], name);
+        if (port == NULL && alt != NULL)
+            port = builder_prop(&s->modules[i], alt);
         if (port)
             return strtol(port, NULL, 10);
     }
     return 0;
+}
+
+/* With the tls module, HTTPS is served on the device "https" (https_port) when the node has
+ * one, plain HTTP beside it on "http" only if plain_http; without https_port, on "http". The
+ * guest's front layers TLS on "https", or on "http" when the image has no "https". */
+static void builder_listeners(const struct builder_spec *s, struct builder_devices *out)
+{
+    const struct builder_module *tls = builder_module_find(s, "tls");
+    long front = builder_listen_port(s, "http_port", "listen_port");
+    long https = tls != NULL ? builder_listen_port(s, "https_port", NULL) : 0;
+    const char *plain = tls != NULL ? builder_prop(tls, "plain_http") : NULL;
+
+    if (https > 0)
+        out->v[out->n++] =
+            (struct builder_device){.type = BUILDER_DEVICE_LISTEN, .name = "https", .port = https};
+    if (https <= 0 || (plain != NULL && strcmp(plain, "true") == 0))
+        out->v[out->n++] =
+            (struct builder_device){.type = BUILDER_DEVICE_LISTEN, .name = "http", .port = front};
 }
 
 void builder_devices(const struct builder_spec *s, struct builder_devices *out)
@@ -166,8 +184,7 @@ void builder_devices(const struct builder_spec *s, struct builder_devices *out)
 
     out->n = 0;
     if (builder_module_find(s, "http_server") || builder_module_find(s, "lb_proxy"))
-        out->v[out->n++] = (struct builder_device){
-            .type = BUILDER_DEVICE_LISTEN, .name = "http", .port = builder_listen_port(s)};
+        builder_listeners(s, out);
     if ((m = builder_module_find(s, "acl_pep")) != NULL) {
         const char *pdp = builder_prop(m, "pdp");
         if (strcmp(pdp, "push") == 0)

@@ -312,6 +312,7 @@ struct engine_topology_image {
     long long rate_burst;        /* rate limit: burst (>= rate_rps when a limit is set) */
     int hardware_isolation;      /* 1 when a function demands hardware isolation */
     int tls;                     /* 1 when a confidentiality function demands TLS */
+    int tls_plain;               /* with tls: plain HTTP is served too (https_port apart) */
     const char *artifact;        /* deployment artifact path, e.g. "images/web/default.hvt";
                                     NULL when the node is not a unikernel */
 };

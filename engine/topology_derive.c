@@ -48,9 +48,10 @@ static const char *topo_node_value(const struct topo_img_ctx *c, const char *nam
     return NULL;
 }
 
-/* Node NODE's listening ports (ascending, distinct) into PORTS; returns how many. */
+/* Node NODE's listening ports (ascending, distinct) into PORTS, but for property SKIP (NULL:
+ * none); returns how many. */
 static int topo_node_ports(const struct engine_topology *t, const struct engine_topology_state *s,
-                           size_t node, int *ports, size_t max)
+                           size_t node, const char *skip, int *ports, size_t max)
 {
     const struct topo_node *n = &t->nodes[node];
     const struct topo_type *ty = &t->types[n->type];
@@ -59,7 +60,8 @@ static int topo_node_ports(const struct engine_topology *t, const struct engine_
     for (size_t p = 0; p < n->pub.nprops && k < max; p++) {
         const char *v = topo_state_prop(s, node, p);
         int port, dup = 0;
-        if (!ty->eprops[p].def->listen || v == NULL)
+        if (!ty->eprops[p].def->listen || v == NULL ||
+            (skip != NULL && strcmp(ty->eprops[p].def->name, skip) == 0))
             continue;
         port = (int)strtol(v, NULL, 10);
         for (size_t j = 0; j < k; j++)
@@ -74,7 +76,8 @@ static int topo_node_ports(const struct engine_topology *t, const struct engine_
     return (int)k;
 }
 
-/* The lb_proxy's backends: "NODE:PORT" of each application requirement, space-separated. */
+/* The lb_proxy's backends: "NODE:PORT" of each application requirement, space-separated; the
+ * port is the backend's plain HTTP one (lb_proxy relays plain HTTP, never to https_port). */
 static char *topo_backends(struct topo_img_ctx *c)
 {
     const struct topo_node *n = &c->t->nodes[c->node];
@@ -88,7 +91,7 @@ static char *topo_backends(struct topo_img_ctx *c)
         int ports[8];
         if (strcmp(n->reqs[i].name, "application") != 0)
             continue;
-        if (topo_node_ports(c->t, c->s, n->reqs[i].target, ports, 8) < 1)
+        if (topo_node_ports(c->t, c->s, n->reqs[i].target, "https_port", ports, 8) < 1)
             continue;
         fprintf(f, "%s%s:%d", k++ ? " " : "", n->reqs[i].node, ports[0]);
     }
@@ -335,6 +338,31 @@ static int topo_img_functions_list(const struct topo_img_ctx *c, struct engine_t
     return 0;
 }
 
+/* A level with TLS: HTTPS on https_port when the node sets one (else on its front's port), and
+ * plain HTTP beside it on the front's port only when plain_http asks: then both ports must be
+ * set, and differ. */
+static int topo_img_tls_ports(const struct topo_img_ctx *c, const struct engine_topology_image *img)
+{
+    const struct topo_node *n = &c->t->nodes[c->node];
+    const char *https = topo_node_value(c, "https_port"), *front = topo_node_value(c, "http_port");
+
+    if (!img->tls)
+        return 0;
+    if (front == NULL)
+        front = topo_node_value(c, "listen_port");
+    if (img->tls_plain && https == NULL)
+        return topo_diag_at(c->d, &n->pos,
+                            "node %s at level %s: plain_http serves HTTP beside HTTPS, on two "
+                            "ports: give the node an https_port",
+                            n->name, c->level);
+    if (https != NULL && front != NULL && strtol(https, NULL, 10) == strtol(front, NULL, 10))
+        return topo_diag_at(c->d, &n->pos,
+                            "node %s at level %s: https_port %s is also the front's port "
+                            "(http_port or listen_port); expected another",
+                            n->name, c->level, https);
+    return 0;
+}
+
 /* Derives node NODE at its level LEVEL into IMG (allocations in A). */
 static int topo_derive_image(const struct engine_topology *t, const struct engine_topology_state *s,
                              enum engine_target target, size_t node, size_t level,
@@ -377,6 +405,9 @@ static int topo_derive_image(const struct engine_topology *t, const struct engin
     img->env = e;
     if (topo_img_security(c, img) < 0 || topo_img_functions_list(c, img) < 0)
         goto cleanup;
+    if ((r = topo_img_tls_ports(c, img)) < 0)
+        goto cleanup;
+    r = -ENOMEM;
     if (c->ncomp > 0 &&
         (img->artifact = topo_arena_printf(a, "images/%s/%s.%s", t->nodes[node].name, c->level,
                                            engine_target_name(target))) == NULL)
@@ -419,7 +450,7 @@ static int topo_derive_plan(struct engine_topology_derived *x, const struct engi
         if ((imgs[l].level = topo_arena_strdup(&x->a, n->pub.levels[l])) == NULL)
             return -ENOMEM;
     }
-    np = topo_node_ports(t, s, node, ports, 64);
+    np = topo_node_ports(t, s, node, NULL, ports, 64);
     int *pp = topo_arena_alloc(&x->a, (size_t)(np + 1) * sizeof(*pp));
     if (pp == NULL)
         return -ENOMEM;

@@ -53,6 +53,11 @@ static const struct topo_mech_param topo_rl_params[] = {
     {NULL, 0, NULL, NULL, NULL},
 };
 
+static const struct topo_mech_param topo_tls_params[] = {
+    {"plain_http", ENGINE_TOPOLOGY_BOOLEAN, "false", NULL, NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
 static const struct topo_mech_param topo_no_params[] = {
     {NULL, 0, NULL, NULL, NULL},
 };
@@ -94,9 +99,9 @@ static int topo_plan_isolation(const struct topo_sf *sf, struct topo_arena *a,
 static int topo_plan_tls(const struct topo_sf *sf, struct topo_arena *a,
                          struct engine_topology_image *img)
 {
-    (void)sf;
     (void)a;
     img->tls = 1;
+    img->tls_plain = strcmp(topo_sf_param(sf, "plain_http"), "true") == 0;
     return 0;
 }
 
@@ -128,10 +133,10 @@ const struct topo_mech topo_mechs[] = {
      "spt runs a unikernel as a seccomp-confined host process, not in a virtual machine; use "
      "--target hvt"},
     /* Confidentiality: TLS beneath the HTTP front (the tls module), so the connection is in
-     * clear text only inside the unikernel. */
+     * clear text only inside the unikernel; HTTPS only unless plain_http. */
     {"tls",
      topo_plan_tls,
-     topo_no_params,
+     topo_tls_params,
      {{"tls", NULL}},
      "tosca.capabilities.Endpoint",
      NULL,

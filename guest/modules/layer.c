@@ -9,12 +9,18 @@ void mod_layer_set(const struct mod_layer *l)
     mod_layer = l;
 }
 
-int mod_conn_open(struct mod_conn *c, struct libos_stream *s, const struct libos_stream_ops *ops,
-                  void *ctx)
+int mod_conn_open(struct mod_conn *c, struct libos_stream *s, enum mod_conn_mode mode,
+                  const struct libos_stream_ops *ops, void *ctx)
 {
     c->s = s;
     c->h = NULL;
-    if (mod_layer == NULL) {
+    if (mode == MOD_CONN_LAYER && mod_layer == NULL) {
+        /* an "https" listener with nothing to terminate TLS: never served in clear */
+        libos_stream_close(s);
+        c->s = NULL;
+        return -UNISEC_ENOENT;
+    }
+    if (mode == MOD_CONN_PLAIN || mod_layer == NULL) {
         libos_stream_set_ops(s, ops, ctx);
         return 0;
     }

@@ -141,10 +141,16 @@ struct mod_conn {
     void *h;
 };
 
-/* Starts connection C on accepted stream S with the front's OPS and CTX. 0, or -UNISEC_ENOMEM
- * after closing S. The other calls are libos_stream_*()'s, through the layer if any. */
-int mod_conn_open(struct mod_conn *c, struct libos_stream *s, const struct libos_stream_ops *ops,
-                  void *ctx);
+/* How a connection of the front is carried: straight on its stream (PLAIN), through the layer
+ * (LAYER: the "https" listener; closed when no layer is set), or through the layer when one is
+ * set (AUTO: the "http" listener of an image without "https"). */
+enum mod_conn_mode { MOD_CONN_PLAIN, MOD_CONN_LAYER, MOD_CONN_AUTO };
+
+/* Starts connection C on accepted stream S, carried as MODE, with the front's OPS and CTX. 0,
+ * or -UNISEC_ENOMEM or -UNISEC_ENOENT (LAYER without a layer) after closing S. The other calls
+ * are libos_stream_*()'s, through the layer if C uses it. */
+int mod_conn_open(struct mod_conn *c, struct libos_stream *s, enum mod_conn_mode mode,
+                  const struct libos_stream_ops *ops, void *ctx);
 long mod_conn_read(struct mod_conn *c, void *buf, size_t len);
 long mod_conn_write(struct mod_conn *c, const void *buf, size_t len);
 void mod_conn_want(struct mod_conn *c, unsigned want);
@@ -165,8 +171,10 @@ void mod_req_respond_raw(struct mod_req *rq, int status, const char *bytes, size
 /* Passes RQ on to the module after the one that returned MOD_WAIT. */
 void mod_req_resume(struct mod_req *rq);
 
-/* Starts accepting HTTP connections on the listening device "http" (http_server's init does;
- * lb_proxy does in an image without http_server). Idempotent. Returns 0 or -UNISEC_ENOENT. */
+/* Starts accepting HTTP connections on the listening devices "http" and "https" the image
+ * declares (http_server's init does; lb_proxy does in an image without http_server): TLS on
+ * "https", and on "http" when there is no "https" and a layer is set. Idempotent. Returns 0,
+ * or -UNISEC_ENOENT when the image declares neither. */
 int mod_http_front_start(void);
 
 /* Runs the hooks from RQ->stage on (the front calls it with stage 0 for each request) until

@@ -185,7 +185,7 @@ static void fz_connection(const uint8_t *data, size_t size, uint8_t sel)
 {
     struct libos_stream s = {.stingy = sel & 1};
     size_t piece = 1 + (size_t)(sel >> 1) * 3;
-    if (mod_conn_open(&fz_conn, &s, &fz_front, NULL) < 0)
+    if (mod_conn_open(&fz_conn, &s, MOD_CONN_LAYER, &fz_front, NULL) < 0)
         return;
     for (size_t off = 0; off < size && fz_conn.s; off += piece) {
         s.rx = data + off;

@@ -425,9 +425,13 @@ static int http_shed(const struct unisec_addr *peer)
     return 1;
 }
 
+/* The listeners' contexts: which device a connection was accepted on. */
+static const enum mod_conn_mode http_mode_https = MOD_CONN_LAYER;
+static enum mod_conn_mode http_mode_http = MOD_CONN_AUTO;
+
 static void http_accept(struct libos_stream *s, void *ctx)
 {
-    (void)ctx;
+    const enum mod_conn_mode *mode = ctx;
     const struct unisec_addr *peer = libos_stream_peer(s);
     size_t mine = 0;
     for (struct http_conn *o = http_conns; o; o = o->next)
@@ -442,7 +446,7 @@ static void http_accept(struct libos_stream *s, void *ctx)
         libos_stream_close(s);
         return;
     }
-    if (mod_conn_open(&c->io, s, &http_ops, c) < 0) {
+    if (mod_conn_open(&c->io, s, *mode, &http_ops, c) < 0) {
         free(c);
         return;
     }
@@ -502,9 +506,13 @@ int mod_http_front_start(void)
 {
     if (http_started)
         return 0;
-    int e = libos_listen("http", http_accept, NULL);
-    if (e < 0) {
-        printf("http_server: the image declares no listening device 'http'\n");
+    /* With "https" (TLS, https_port), "http" beside it is plain HTTP (plain_http); alone, it
+     * carries TLS when the tls module set its layer. */
+    int es = libos_listen("https", http_accept, (void *)&http_mode_https);
+    http_mode_http = es == 0 ? MOD_CONN_PLAIN : MOD_CONN_AUTO;
+    int e = libos_listen("http", http_accept, &http_mode_http);
+    if (e < 0 && es < 0) {
+        printf("http_server: the image declares no listening device 'http' or 'https'\n");
         return e;
     }
     http_started = 1;

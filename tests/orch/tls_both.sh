@@ -1,0 +1,134 @@
+#!/bin/sh
+# tests/orch/tls_both.sh — one node serving plain HTTP and HTTPS at once, through a real mount
+# (engine/TOPOLOGY.md "security_functions"): at default (a tls function with plain_http) curl
+# gets the same answers over HTTP on http_port and over HTTPS on https_port (--cacert): the
+# authenticated, the denied and the anonymous request; `echo critical > security_level` (tls
+# without plain_http) swaps the instance under an HTTPS client loop and ab without a failed
+# request, then HTTP is refused while HTTPS answers; back at default HTTP answers again; at
+# plain (no tls function) HTTPS is refused and HTTP answers. Runs on spt, and on hvt where
+# /dev/kvm can be opened. Skips (77) without /dev/fuse, curl, openssl, ab or git.
+set -u
+cd "$UNISEC_SRCDIR" || exit 1
+. tests/orch/lib.sh
+need fusermount3 curl openssl ab git python3
+
+U=$UNISEC
+T=$(mktemp -d)
+export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
+pass=0; fail=0; fgpid=; looppid=
+
+cleanup() {
+    [ -n "$looppid" ] && kill "$looppid" 2>/dev/null
+    [ -n "${M:-}" ] && fusermount3 -u -z "$M" 2>/dev/null
+    [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+# A CA and a leaf for localhost signed by it, made now (nothing secret is in the tree).
+K=$T/keys
+mkdir -p "$K"
+(
+    cd "$K" || exit 1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=test-ca \
+        -days 30 -keyout ca.key -out ca.crt &&
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -subj /CN=localhost -keyout web.key -out web.csr &&
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext.cnf &&
+    openssl x509 -req -in web.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 \
+        -extfile ext.cnf -out web.crt
+) >/dev/null 2>&1 || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
+
+freeport() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+B="-u bob:bob-demo-password"
+# http PATH CURL-ARGS... / https PATH CURL-ARGS...: the status of a request to web (000: no
+# answer, the connection refused or closed).
+http() { p=$1; shift; curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" "http://127.0.0.1:$P$p"; }
+https() { p=$1; shift; curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$K/ca.crt" "$@" "https://localhost:$Q$p"; }
+# expect WHAT GOT WANT
+expect() { [ "$2" = "$3" ] && ok || bad "$1: got $2, expected $3"; }
+# refused PORT: a TCP connection to PORT is refused (nothing listens there any more).
+refused() {
+    python3 - "$1" <<'PY'
+import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2).close()
+except ConnectionRefusedError:
+    sys.exit(0)
+sys.exit(1)
+PY
+}
+settled() { cat "$M/settle" | grep -q 'nodes run what is desired'; }
+
+for target in ${TLS_TARGETS:-spt hvt}; do
+    if [ $target = hvt ] && { ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; }; then
+        echo "SKIP hvt: /dev/kvm cannot be opened"; continue
+    fi
+    S=$T/store.$target M=$T/mnt.$target W=$T/mnt.$target/nodes/web
+    mkdir -p "$M"
+    P=$(freeport) Q=$(freeport)
+    while [ "$Q" = "$P" ]; do Q=$(freeport); done
+    sed -e "s/http_port: 8080/http_port: $P/" -e "s/https_port: 8443/https_port: $Q/" \
+        tests/orch/tls_both.yaml >"$T/topo.yaml"
+    check "$target: init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy
+    "$U" mount -f --target $target --store "$S" "$M" 2>"$T/daemon.log" &
+    fgpid=$!
+    check "$target: the mount is served" wait_for 10 test -f "$M/README"
+    check "$target: cert written" sh -c "cat '$K/web.crt' '$K/ca.crt' >'$W/tls/cert'"
+    check "$target: key written" sh -c "cat '$K/web.key' >'$W/tls/key'"
+    check "$target: settled at default" settled
+
+    # ---- default: the same answers over HTTP and over HTTPS ---------------------------------
+    expect "$target: default, http, bob" "$(http /catalogue/x $B)" 200
+    expect "$target: default, https, bob" "$(https /catalogue/x $B)" 200
+    expect "$target: default, http, bob denied /admin" "$(http /admin/users $B)" 403
+    expect "$target: default, https, bob denied /admin" "$(https /admin/users $B)" 403
+    expect "$target: default, http, anonymous" "$(http /catalogue/x)" 401
+    expect "$target: default, https, anonymous" "$(https /catalogue/x)" 401
+    expect "$target: default, TLS on the HTTP port fails" \
+        "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$K/ca.crt" "https://localhost:$P/catalogue/x")" 000
+    expect "$target: default, plain HTTP on the HTTPS port gets no answer" \
+        "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$Q/catalogue/x")" 000
+
+    # ---- critical: HTTPS only, swapped under HTTPS load without a failed request ----------
+    (while :; do
+        c=$(https /catalogue/x $B); echo "$c" >>"$T/loop.$target"
+    done) &
+    looppid=$!
+    ab -l -r -q -c 20 -t 8 -n 100000000 -A bob:bob-demo-password \
+        "https://127.0.0.1:$Q/catalogue/x" >"$T/ab.$target" 2>&1 &
+    abpid=$!
+    sleep 2
+    echo critical >"$W/security_level"
+    check "$target: settled at critical" settled
+    wait $abpid
+    kill $looppid 2>/dev/null; wait $looppid 2>/dev/null; looppid=
+    n=$(wc -l <"$T/loop.$target"); badn=$(grep -vc '^200$' "$T/loop.$target")
+    if [ "$n" -gt 5 ] && [ "$badn" = 0 ]; then ok; else
+        bad "$target: default to critical under the client loop: $badn of $n requests not 200"; fi
+    abok=$(sed -n 's/^Complete requests: *//p' "$T/ab.$target")
+    abfail=$(sed -n 's/^Failed requests: *//p' "$T/ab.$target")
+    abnon=$(sed -n 's/^Non-2xx responses: *//p' "$T/ab.$target")
+    if [ "${abok:-0}" -gt 0 ] && [ "${abfail:-x}" = 0 ] && [ -z "$abnon" ]; then ok; else
+        bad "$target: default to critical under ab: $abok complete, ${abfail:-?} failed, ${abnon:-0} non-2xx"; fi
+    echo "$target: default to critical under load: $n curl requests, ab $abok requests, 0 failed expected"
+    check "$target: critical, the HTTP port is closed" wait_for 15 refused "$P"
+    expect "$target: critical, http" "$(http /catalogue/x $B)" 000
+    expect "$target: critical, https, bob" "$(https /catalogue/x $B)" 200
+    expect "$target: critical, https, bob denied /admin" "$(https /admin/users $B)" 403
+    check "$target: the swap is in the events" grep -q "web: starting image.*to swap in" "$M/events"
+
+    # ---- default again: HTTP is back; plain: HTTPS is gone ----------------------------------
+    echo default >"$W/security_level"
+    check "$target: settled at default again" settled
+    expect "$target: default again, http" "$(http /catalogue/x $B)" 200
+    expect "$target: default again, https" "$(https /catalogue/x $B)" 200
+    echo plain >"$W/security_level"
+    check "$target: settled at plain" settled
+    check "$target: plain, the HTTPS port is closed" wait_for 15 refused "$Q"
+    expect "$target: plain, http" "$(http /catalogue/x $B)" 200
+    check "$target: unisec check of the store's topology" "$U" check "$S/topology.yaml"
+    fusermount3 -u "$M"; wait "$fgpid"; fgpid=
+done
+echo "tls_both: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
