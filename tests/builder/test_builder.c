@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "builder/builder.h"
+#include "builder/builder_int.h"
 #include "common/sha256.h"
 #include "engine/acl.h"
 
@@ -463,6 +464,64 @@ static void test_builder_manifest_round_trip(void **state)
     builder_manifest_free(NULL);
 }
 
+/* The listening devices of a TLS level: HTTPS alone on "https" (https_port), plain HTTP beside
+ * it on "http" only with plain_http, and TLS on "http" when the node has no https_port; a
+ * level without the tls module ignores https_port. */
+static void test_builder_devices_tls(void **state)
+{
+    (void)state;
+    static const struct builder_prop front[] = {{"http_port", "8080"}, {"https_port", "8443"}};
+    static const struct builder_prop front_only[] = {{"http_port", "8080"}};
+    static const struct builder_prop lb[] = {
+        {"listen_port", "9000"}, {"https_port", "9443"}, {"backends", "app1:8081"}};
+    static const struct builder_prop plain[] = {{"plain_http", "true"}};
+    static const struct builder_prop https_only[] = {{"plain_http", "false"}};
+    static const struct {
+        struct builder_module m[3];
+        size_t n, ndev;
+        const char *name[2];
+        long port[2];
+    } cases[] = {
+        {{{"http_server", 0, NULL}, {"dispatch", 2, front}, {"tls", 1, plain}},
+         3,
+         3,
+         {"https", "http"},
+         {8443, 8080}},
+        {{{"http_server", 0, NULL}, {"dispatch", 2, front}, {"tls", 1, https_only}},
+         3,
+         2,
+         {"https", NULL},
+         {8443, 0}},
+        {{{"http_server", 0, NULL}, {"dispatch", 1, front_only}, {"tls", 1, https_only}},
+         3,
+         2,
+         {"http", NULL},
+         {8080, 0}},
+        {{{"http_server", 0, NULL}, {"dispatch", 2, front}}, 2, 1, {"http", NULL}, {8080, 0}},
+        {{{"log", 0, NULL}, {"lb_proxy", 3, lb}, {"tls", 1, plain}},
+         3,
+         4,
+         {"https", "http"},
+         {9443, 9000}},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct builder_spec s = {.node = "web",
+                                 .level = "l",
+                                 .target = "spt",
+                                 .nmodules = cases[i].n,
+                                 .modules = cases[i].m};
+        struct builder_devices dv;
+        builder_devices(&s, &dv);
+        assert_int_equal(dv.n, cases[i].ndev);
+        for (size_t k = 0; k < 2 && cases[i].name[k]; k++)
+            assert_device(&dv.v[k], BUILDER_DEVICE_LISTEN, cases[i].name[k], cases[i].port[k]);
+        size_t nlisten = 0;
+        for (size_t k = 0; k < dv.n; k++)
+            nlisten += dv.v[k].type == BUILDER_DEVICE_LISTEN;
+        assert_int_equal(nlisten, cases[i].name[1] ? 2 : 1);
+    }
+}
+
 /* Writes TEXT with FROM replaced by TO as DIR/manifest.json and loads it: the result; *WHY
  * (caller frees) what the diagnostics say, *LINE the first one's line. */
 static int load_changed(const char *dir, const char *text, const char *from, const char *to,
@@ -557,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_builder_source_changed_during_build),
         cmocka_unit_test(test_builder_manifest_round_trip),
         cmocka_unit_test(test_builder_manifest_refused),
+        cmocka_unit_test(test_builder_devices_tls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
