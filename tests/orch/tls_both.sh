@@ -9,7 +9,8 @@
 # /dev/kvm can be opened. Skips (77) without /dev/fuse, curl, openssl, ab or git.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-. tests/orch/lib.sh
+. tests/lib.sh
+. tests/orch/tls_lib.sh
 need fusermount3 curl openssl ab git python3
 
 U=$UNISEC
@@ -25,19 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A CA and a leaf for localhost signed by it, made now (nothing secret is in the tree).
 K=$T/keys
 mkdir -p "$K"
-(
-    cd "$K" || exit 1
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=test-ca \
-        -days 30 -keyout ca.key -out ca.crt &&
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-        -subj /CN=localhost -keyout web.key -out web.csr &&
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext.cnf &&
-    openssl x509 -req -in web.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 \
-        -extfile ext.cnf -out web.crt
-) >/dev/null 2>&1 || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
+tls_certs "$K" web || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
 
 freeport() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 B="-u bob:bob-demo-password"

@@ -22,6 +22,7 @@ T=$(mktemp -d)
 export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
 pass=0; fail=0; fgpid=; looppid=
 . tests/lib.sh
+. tests/orch/tls_lib.sh
 
 cleanup() {
     [ -n "$looppid" ] && kill "$looppid" 2>/dev/null
@@ -36,18 +37,9 @@ trap cleanup EXIT
 # Ed25519 and a 1024-bit RSA pair (unsupported), an expired certificate of the first key.
 K=$T/keys
 mkdir -p "$K"
+tls_certs "$K" one two || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
 (
     cd "$K" || exit 1
-    ext="subjectAltName=DNS:localhost,IP:127.0.0.1"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=test-ca \
-        -days 30 -keyout ca.key -out ca.crt &&
-    for n in one two; do
-        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-            -subj /CN=localhost -keyout $n.key -out $n.csr &&
-        printf '%s\n' "$ext" >ext.cnf &&
-        openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 \
-            -extfile ext.cnf -out $n.crt || exit 1
-    done
     openssl ecparam -name prime256v1 -genkey -noout -out other.key &&
     openssl req -x509 -newkey ed25519 -nodes -subj /CN=localhost -days 30 -keyout ed.key \
         -out ed.crt &&
