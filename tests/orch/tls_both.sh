@@ -18,12 +18,6 @@ T=$(mktemp -d)
 export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
 pass=0; fail=0; fgpid=; looppid=
 
-cleanup() {
-    [ -n "$looppid" ] && kill "$looppid" 2>/dev/null
-    [ -n "${M:-}" ] && fusermount3 -u -z "$M" 2>/dev/null
-    [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
-    rm -rf "$T"
-}
 trap cleanup EXIT
 
 K=$T/keys
@@ -82,27 +76,11 @@ for target in ${TLS_TARGETS:-spt hvt}; do
         "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$Q/catalogue/x")" 000
 
     # ---- critical: HTTPS only, swapped under HTTPS load without a failed request ----------
-    (while :; do
-        c=$(https /catalogue/x $B); echo "$c" >>"$T/loop.$target"
-    done) &
-    looppid=$!
-    ab -l -r -q -c 20 -t 8 -n 100000000 -A bob:bob-demo-password \
-        "https://127.0.0.1:$Q/catalogue/x" >"$T/ab.$target" 2>&1 &
-    abpid=$!
+    load_start $target "https://127.0.0.1:$Q/catalogue/x"
     sleep 2
     echo critical >"$W/security_level"
     check "$target: settled at critical" settled
-    wait $abpid
-    kill $looppid 2>/dev/null; wait $looppid 2>/dev/null; looppid=
-    n=$(wc -l <"$T/loop.$target"); badn=$(grep -vc '^200$' "$T/loop.$target")
-    if [ "$n" -gt 5 ] && [ "$badn" = 0 ]; then ok; else
-        bad "$target: default to critical under the client loop: $badn of $n requests not 200"; fi
-    abok=$(sed -n 's/^Complete requests: *//p' "$T/ab.$target")
-    abfail=$(sed -n 's/^Failed requests: *//p' "$T/ab.$target")
-    abnon=$(sed -n 's/^Non-2xx responses: *//p' "$T/ab.$target")
-    if [ "${abok:-0}" -gt 0 ] && [ "${abfail:-x}" = 0 ] && [ -z "$abnon" ]; then ok; else
-        bad "$target: default to critical under ab: $abok complete, ${abfail:-?} failed, ${abnon:-0} non-2xx"; fi
-    echo "$target: default to critical under load: $n curl requests, ab $abok requests, 0 failed expected"
+    load_check $target "$target: default to critical"
     check "$target: critical, the HTTP port is closed" wait_for 15 refused "$P"
     expect "$target: critical, http" "$(http /catalogue/x $B)" 000
     expect "$target: critical, https, bob" "$(https /catalogue/x $B)" 200

@@ -24,12 +24,6 @@ pass=0; fail=0; fgpid=; looppid=
 . tests/lib.sh
 . tests/orch/tls_lib.sh
 
-cleanup() {
-    [ -n "$looppid" ] && kill "$looppid" 2>/dev/null
-    [ -n "${M:-}" ] && fusermount3 -u -z "$M" 2>/dev/null
-    [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
-    rm -rf "$T"
-}
 trap cleanup EXIT
 
 # The test's keys and certificates, made now (nothing secret is in the tree): a CA, two
@@ -182,28 +176,11 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     check "$target: unisec check of the store's topology" "$U" check "$S/topology.yaml"
 
     # ---- rotation: the new key and chain in one write, under load ------------------------
-    (while :; do
-        c=$(code /catalogue/x $B); echo "$c" >>"$T/loop.$target"
-    done) &
-    looppid=$!
-    ab -l -r -q -c 20 -t 8 -n 100000000 -A bob:bob-demo-password \
-        "https://127.0.0.1:$P/catalogue/x" >"$T/ab.$target" 2>&1 &
-    abpid=$!
+    load_start $target "https://127.0.0.1:$P/catalogue/x"
     sleep 2
     check "$target: rotated (key and chain together)" sh -c "cat '$K/two.key' '$K/two.crt' '$K/ca.crt' >'$W/tls/key'"
     check "$target: settled after rotation" sh -c "cat '$M/settle' | grep -q 'nodes run what is desired'"
-    wait $abpid
-    sleep 1
-    kill $looppid 2>/dev/null; wait $looppid 2>/dev/null; looppid=
-    n=$(wc -l <"$T/loop.$target"); badn=$(grep -vc '^200$' "$T/loop.$target")
-    if [ "$n" -gt 5 ] && [ "$badn" = 0 ]; then ok; else
-        bad "$target: rotation under the client loop: $badn of $n requests not 200"; fi
-    abok=$(sed -n 's/^Complete requests: *//p' "$T/ab.$target")
-    abfail=$(sed -n 's/^Failed requests: *//p' "$T/ab.$target")
-    abnon=$(sed -n 's/^Non-2xx responses: *//p' "$T/ab.$target")
-    if [ "${abok:-0}" -gt 0 ] && [ "${abfail:-x}" = 0 ] && [ -z "$abnon" ]; then ok; else
-        bad "$target: rotation under ab: $abok complete, ${abfail:-?} failed, ${abnon:-0} non-2xx"; fi
-    echo "$target: rotation under load: $n curl requests, ab $abok requests, 0 failed expected"
+    load_check $target "$target: rotation"
     check "$target: the served certificate is two's" test "$(served_fp)" = "$(fp "$K/two.crt")"
     rot=$(git -C "$S" log -1 --format=%H --grep='tls certificate and key replaced')
     case $(git -C "$S" show --name-only --format= "$rot" | sort | tr '\n' ' ') in

@@ -18,3 +18,41 @@ tls_certs() {
         done
     ) >/dev/null 2>&1
 }
+
+# cleanup: ends the client loop, the mount $M and its daemon $fgpid, removes $T (trap EXIT).
+cleanup() {
+    [ -n "${looppid:-}" ] && kill "$looppid" 2>/dev/null
+    [ -n "${M:-}" ] && fusermount3 -u -z "$M" 2>/dev/null
+    [ -n "${fgpid:-}" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
+    rm -rf "$T"
+}
+
+# load_start NAME URL: HTTPS load on URL with bob's credentials, the CA $K/ca.crt trusted: a curl loop, one new connection after the other
+# (statuses in $T/loop.NAME, $looppid), and ab -c 20 over keep-alive for 8 s ($T/ab.NAME,
+# $abpid).
+load_start() {
+    (while :; do
+        curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 --cacert "$K/ca.crt" \
+            -u bob:bob-demo-password "$2" >>"$T/loop.$1"
+    done) &
+    looppid=$!
+    ab -l -r -q -c 20 -t 8 -n 100000000 -A bob:bob-demo-password "$2" >"$T/ab.$1" 2>&1 &
+    abpid=$!
+}
+
+# load_check NAME WHAT: waits for ab, stops the loop; passes when every request of both was
+# answered 200 (and there were some), and says how many there were.
+load_check() {
+    wait $abpid
+    sleep 1
+    kill $looppid 2>/dev/null; wait $looppid 2>/dev/null; looppid=
+    n=$(wc -l <"$T/loop.$1"); badn=$(grep -vc '^200$' "$T/loop.$1")
+    if [ "$n" -gt 5 ] && [ "$badn" = 0 ]; then ok; else
+        bad "$2 under the client loop: $badn of $n requests not 200"; fi
+    abok=$(sed -n 's/^Complete requests: *//p' "$T/ab.$1")
+    abfail=$(sed -n 's/^Failed requests: *//p' "$T/ab.$1")
+    abnon=$(sed -n 's/^Non-2xx responses: *//p' "$T/ab.$1")
+    if [ "${abok:-0}" -gt 0 ] && [ "${abfail:-x}" = 0 ] && [ -z "$abnon" ]; then ok; else
+        bad "$2 under ab: $abok complete, ${abfail:-?} failed, ${abnon:-0} non-2xx"; fi
+    echo "$2 under load: $n curl requests, ab $abok requests, 0 failed expected"
+}
