@@ -484,12 +484,19 @@ static void http_sweep(struct libos_timer *t, void *ctx)
             continue;
         }
         int head = !c->head_done && (c->in_len > 0 || c->served == 0);
+        /* Through the layer (TLS), a new connection is idle to the front until its first
+         * request byte: it gets idle_timeout_ms, as a kept-alive one, not the header
+         * deadline. Its handshake may wait for the server's CPU behind every other one (a
+         * thousand clients connecting at once); cut at the header deadline, their clients
+         * connected again to wait again. Shedding still frees the places such connections
+         * hold, longest waiting first; a head, once begun, has header_timeout_ms. */
+        uint64_t first_ns = c->io.h != NULL && c->served == 0 ? http_idle_ns : http_header_ns;
         if (c->in_len > 0 &&
             (now - c->started > http_request_ns || (head && now - c->started > http_header_ns))) {
             http_error(c, 408);
             http_flush(c);
         } else if (c->in_len == 0 &&
-                   (now - c->last > http_idle_ns || (head && now - c->last > http_header_ns))) {
+                   (now - c->last > http_idle_ns || (head && now - c->last > first_ns))) {
             http_close(c); /* idle, or a new connection that never sent a request */
         }
     }
