@@ -228,8 +228,14 @@ static int orch_start(struct orch *o, const struct orch_want_node *wn, const str
     pthread_mutex_unlock(&o->mu);
     if ((r = sup_node_run(o->sup, &spec, d)) < 0)
         return r;
-    orch_event(o, "%s: starting image %.12s (%s) on %s%s", wn->name, id, lv->level,
-               dv.nports ? dv.ports[0].addr : "no port", exists ? ", to swap in" : "");
+    char on[1024] = "no port"; /* ADDR, or ADDR (DEVICE), ... when there are several */
+    for (size_t k = 0, at = 0; k < dv.nports && at < sizeof(on); k++) {
+        at += (size_t)snprintf(on + at, sizeof(on) - at, "%s%s", k ? ", " : "", dv.ports[k].addr);
+        if (dv.nports > 1 && at < sizeof(on))
+            at += (size_t)snprintf(on + at, sizeof(on) - at, " (%s)", dv.ports[k].device);
+    }
+    orch_event(o, "%s: starting image %.12s (%s) on %s%s", wn->name, id, lv->level, on,
+               exists ? ", to swap in" : "");
     pthread_mutex_lock(&o->mu);
     r = orch_wait(o, wn->name, ORCH_READY_MS, orch_ready_done, &a);
     char why[512];

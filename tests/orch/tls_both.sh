@@ -62,6 +62,8 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     check "$target: cert written" sh -c "cat '$K/web.crt' '$K/ca.crt' >'$W/tls/cert'"
     check "$target: key written" sh -c "cat '$K/web.key' >'$W/tls/key'"
     check "$target: settled at default" settled
+    check "$target: events name both ports" grep -q \
+        "web: starting image .* (default) on 127.0.0.1:$Q (https), 127.0.0.1:$P (http)" "$M/events"
 
     # ---- default: the same answers over HTTP and over HTTPS ---------------------------------
     expect "$target: default, http, bob" "$(http /catalogue/x $B)" 200
