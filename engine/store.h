@@ -452,6 +452,16 @@ enum engine_store_remote_rel {
 int engine_store_fetch(struct engine_store *s, const char *url, char out_id[41],
                        enum engine_store_remote_rel *rel, struct engine_diag *diag);
 
+/*
+ * How long a remote reached over the network (git://, ssh://) may stay silent: connecting, or
+ * between two pieces of its answer (default 20 s; SECONDS <= 0 restores it). libgit2 sets no
+ * timeout of its own: a call that waits longer is interrupted (a timer signals the calling
+ * thread, SIGRTMIN+4, whose handler the store installs) and fails with -EHOSTUNREACH. An ssh
+ * server that accepts the connection but never starts the session is not given up on
+ * (libgit2 1.5 retries its handshake when interrupted). Returns the previous value.
+ */
+int engine_store_remote_timeout(int seconds);
+
 /* The bare repository's directory of a file:// URL or a path (borrowed from URL); NULL for
  * another transport. */
 const char *engine_store_remote_dir(const char *url);
@@ -466,6 +476,26 @@ const char *engine_store_remote_dir(const char *url);
  * -EIO.
  */
 int engine_store_push(struct engine_store *s, const char *url, struct engine_diag *diag);
+
+/* What engine_store_records_sync() did. */
+struct engine_store_records_sync {
+    int fetched; /* other hosts' refs moved to the remote's */
+    int pushed;  /* the store's own ref pushed */
+    int again;   /* the own ref's last record made again on the remote's (see below) */
+};
+
+/*
+ * Exchanges deployment records (ENGINE_STORE_DEPLOYED_PREFIX HOST) with URL, in one fetch and at
+ * most one push: every host's ref but OWN (a full ref name, this host's) is brought to the
+ * remote's, downloading only the records the store lacks (a ref the remote lacks is kept);
+ * OWN is pushed when the remote lacks some of its records. When the remote's OWN holds records
+ * the store lacks (a store made anew for the host), the store takes them, and when both have
+ * records the other lacks its last record is made again on the remote's (records only grow).
+ * 0; -EHOSTUNREACH when the remote cannot be reached; -EAGAIN, -EPERM as engine_store_push();
+ * -ENOMEM, -EIO. Thread-safe.
+ */
+int engine_store_records_sync(struct engine_store *s, const char *url, const char *own,
+                              struct engine_store_records_sync *out, struct engine_diag *diag);
 
 /*
  * Moves main to commit ID (40 hex digits; a commit the repository holds: fetched, or an

@@ -11,6 +11,7 @@
  *   store_sign.c      a commit made (signed with the store's key when it has one); signatures
  *                     checked against the allowed signers
  *   store_ssh.c       ssh-keygen run to sign and to verify
+ *   store_watchdog.c  how long a remote over the network may stay silent
  *   store_ref.c       side refs (each host's deployment records), a repository opened to be
  *                     read only (a hook's), a commit's tree checked without reading its blobs
  *   store_util.c      errors, fsync, commits, trees and blobs
@@ -22,6 +23,8 @@
 
 #include <git2.h>
 #include <pthread.h>
+#include <signal.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -126,6 +129,29 @@ int store_finish_paths(struct engine_store *s, git_tree *tree, char **checkout, 
 int store_finish_changes(struct engine_store *s, git_tree *tree,
                          const struct engine_store_change *c, size_t n, char **paths, size_t nw,
                          const char *op, struct engine_diag *diag);
+
+/* ---- store_watchdog.c ---- */
+
+/* How long a remote reached over the network (git://, ssh://) may stay silent, by default
+ * (engine_store_remote_timeout()). */
+#define STORE_REMOTE_IDLE_S 20
+/* The signal that interrupts the calling thread's blocked call once that passed. */
+#define STORE_WATCHDOG_SIG (SIGRTMIN + 4)
+
+struct store_watchdog {
+    timer_t timer;
+    int on;
+};
+
+/* Starts W for a remote call by the calling thread (nothing unless NETWORK: a local
+ * repository's calls use no socket); feed it
+ * whenever the remote answers; stop it when the call returned: 1 when it fired (the call was
+ * interrupted: the remote stayed silent for STORE_REMOTE_IDLE_S), else 0. */
+void store_watchdog_start(struct store_watchdog *w, int network);
+void store_watchdog_feed(struct store_watchdog *w);
+int store_watchdog_stop(struct store_watchdog *w);
+/* The silence allowed now, in seconds. */
+int store_watchdog_idle(void);
 
 /* ---- store_sign.c ---- */
 

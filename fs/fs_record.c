@@ -3,6 +3,7 @@
  * a push to main never has to wait for (or rebase over) a deployment. */
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,12 @@ int fs_apply_record(struct fs_ctx *c, const char *node, const char *text, size_t
     } else {
         fs_count(&c->commits[FS_SRC_DEPLOY]);
         fs_event(c, "%s: deployment recorded as commit %.12s on %s", node, id, ref);
+        /* The remote's watcher pushes it soon (its kick, as SIGUSR1's), never in a write's
+         * way; a full counter means a look is pending already. */
+        uint64_t one = 1;
+        if (c->remote != NULL && c->remote_kick >= 0 &&
+            write(c->remote_kick, &one, sizeof(one)) < 0) {
+        }
     }
     engine_diag_free(&diag);
     return rc < 0 ? rc : 0;

@@ -144,3 +144,38 @@ int fs_remote_conflict(struct fs_ctx *c, const struct fs_target *t, const struct
     fs_snap_put(c, now);
     return same ? 0 : -EAGAIN;
 }
+
+void fs_remote_records(struct fs_ctx *c, int *failed)
+{
+    struct engine_store_records_sync did;
+    struct engine_diag diag = {0};
+    char own[ENGINE_STORE_REF_MAX];
+    int rc;
+
+    if (engine_store_deployed_ref(own, fs_record_host(c)) < 0)
+        return; /* fs_apply_record() says so at each record */
+    rc = engine_store_records_sync(c->store, c->remote, own, &did, &diag);
+    if (rc < 0 && !*failed) {
+        char *text = fs_remote_text(&diag);
+        if (rc == -EHOSTUNREACH)
+            fs_event(c,
+                     "deployment records not exchanged with the remote %s: %s; tried again "
+                     "at the next look",
+                     c->remote, text != NULL ? text : strerror(-rc));
+        else
+            fs_error(c,
+                     "deployment records not exchanged with the remote %s: %s; tried again "
+                     "at the next look",
+                     c->remote, text != NULL ? text : strerror(-rc));
+        free(text);
+    } else if (rc == 0 && *failed) {
+        fs_event(c, "deployment records are exchanged with the remote %s again", c->remote);
+    }
+    if (rc == 0 && did.again)
+        fs_event(c,
+                 "the remote held records of host %s that the store lacked: taken, and the "
+                 "host's last record made again on them",
+                 fs_record_host(c));
+    *failed = rc < 0;
+    engine_diag_free(&diag);
+}

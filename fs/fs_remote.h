@@ -45,6 +45,15 @@ void fs_apply_remote(struct fs_ctx *c);
 int fs_remote_conflict(struct fs_ctx *c, const struct fs_target *t, const struct fs_snap *base,
                        struct engine_diag *diag);
 
+/*
+ * Exchanges deployment records with the remote (engine_store_records_sync()): pushes this
+ * host's ref when the remote lacks some of its records, and brings the other hosts' refs to
+ * the remote's, which the nodes' status reads. Never under apply_mu: a write does not wait for
+ * it. A failure is said once (in errors, unless the remote is unreachable, which the look at
+ * main says) while *FAILED stays set; the next look tries again. Called by the watcher only.
+ */
+void fs_remote_records(struct fs_ctx *c, int *failed);
+
 /* Starts / stops the thread (fs_remote_watch.c) that looks at the remote: at once when a file://
  * remote's main moves (inotify), on SIGUSR1, and every fetch_interval seconds. */
 int fs_remote_watch_start(struct fs_ctx *c, struct engine_diag *diag);

@@ -31,32 +31,63 @@ static int64_t fs_remote_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Watches where a local remote's main moves: refs/heads/main, packed-refs. */
-static void fs_remote_watch_add(struct fs_ctx *c)
+/* Watches where a local remote's main moves (refs/heads/main, packed-refs) and where the hosts'
+ * records land; returns the records directory's watch, -1 when none (not made yet). */
+static int fs_remote_watch_add(struct fs_ctx *c)
 {
     const char *dir = engine_store_remote_dir(c->remote);
     char path[4096];
 
     if (dir == NULL || c->remote_fd < 0)
-        return;
+        return -1;
     snprintf(path, sizeof(path), "%s/refs/heads", dir);
     inotify_add_watch(c->remote_fd, path, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
     inotify_add_watch(c->remote_fd, dir, IN_MOVED_TO | IN_ONLYDIR);
+    snprintf(path, sizeof(path), "%s/%.*s", dir, (int)strlen(ENGINE_STORE_DEPLOYED_PREFIX) - 1,
+             ENGINE_STORE_DEPLOYED_PREFIX);
+    /* libgit2 makes a new ref by link(2) of its lock file (IN_CREATE), moves it by rename(2) */
+    return inotify_add_watch(c->remote_fd, path, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
 }
 
-/* Reads every pending event; 1 when main or packed-refs moved. */
-static int fs_remote_drain(int fd)
+enum { FS_REMOTE_MAIN = 1, FS_REMOTE_RECORDS = 2 };
+
+/* A ref's lock file (NAME.lock): a host's name never ends so. */
+static int fs_remote_lock_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 5 && strcmp(name + n - 5, ".lock") == 0;
+}
+
+/* fs_remote_watch_add() again (the repository may have come back, or its records' directory
+ * been made): FS_REMOTE_RECORDS when the records' directory is watched from now on, for a look
+ * at what landed there before. */
+static int fs_remote_rewatch(struct fs_ctx *c, int *records)
+{
+    int was = *records;
+
+    *records = fs_remote_watch_add(c);
+    return was < 0 && *records >= 0 ? FS_REMOTE_RECORDS : 0;
+}
+
+/* Reads every pending event: FS_REMOTE_MAIN when main or packed-refs moved, FS_REMOTE_RECORDS
+ * when another host's records did (in RECORDS, the records directory's watch). */
+static int fs_remote_drain(const struct fs_ctx *c, int records)
 {
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
     int moved = 0;
     ssize_t n;
 
-    while ((n = read(fd, buf, sizeof(buf))) > 0)
+    while ((n = read(c->remote_fd, buf, sizeof(buf))) > 0)
         for (char *p = buf; p < buf + n;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
-            if (ev->len > 0 &&
-                (strcmp(ev->name, "main") == 0 || strcmp(ev->name, "packed-refs") == 0))
-                moved = 1;
+            if (ev->len == 0)
+                ;
+            else if (ev->wd == records)
+                moved |= strcmp(ev->name, fs_record_host(c)) != 0 && !fs_remote_lock_name(ev->name)
+                             ? FS_REMOTE_RECORDS
+                             : 0;
+            else if (strcmp(ev->name, "main") == 0 || strcmp(ev->name, "packed-refs") == 0)
+                moved |= FS_REMOTE_MAIN;
             p += sizeof(*ev) + ev->len;
         }
     return moved;
@@ -112,33 +143,47 @@ static void *fs_remote_main(void *arg)
                            {.fd = c->remote_fd, .events = POLLIN}};
     int64_t first = 0;               /* when the pending burst of ref events began, 0 when none */
     int64_t gc = fs_remote_now_ms(); /* when git's housekeeping last ran */
-    int gc_warned = 0;
+    int gc_warned = 0, records_failed = 0;
+    int records = -1;
+    int look = FS_REMOTE_RECORDS |
+               fs_remote_rewatch(
+                   c, &records); /* a host that comes back pushes what it recorded meanwhile */
 
     for (;;) {
-        int timeout = first != 0              ? FS_REMOTE_QUIET_MS
+        int waits = look == 0; /* else the poll only collects what is pending */
+        int timeout = !waits                  ? 0
+                      : first != 0            ? FS_REMOTE_QUIET_MS
                       : c->fetch_interval > 0 ? c->fetch_interval * 1000
                                               : -1;
-        int n = poll(pf, 3, timeout), look = n == 0;
+        int n = poll(pf, 3, timeout);
         uint64_t v;
 
         if (n < 0 && errno == EINTR)
             continue; /* SIGUSR1: its handler made the kick readable */
         if (n < 0 || (pf[0].revents & POLLIN))
             break;
+        if (n == 0 && waits) /* the burst went quiet, or fetch_interval passed */
+            look |= first != 0 ? FS_REMOTE_MAIN : FS_REMOTE_MAIN | FS_REMOTE_RECORDS;
         if (n > 0 && (pf[1].revents & POLLIN) && read(c->remote_kick, &v, sizeof(v)) > 0)
-            look = 1;
-        if (n > 0 && (pf[2].revents & POLLIN) && fs_remote_drain(c->remote_fd)) {
-            if (first == 0)
+            look |= FS_REMOTE_MAIN | FS_REMOTE_RECORDS;
+        if (n > 0 && (pf[2].revents & POLLIN)) {
+            int moved = fs_remote_drain(c, records);
+            look |= moved & FS_REMOTE_RECORDS;
+            if ((moved & FS_REMOTE_MAIN) && first == 0)
                 first = fs_remote_now_ms();
-            if (fs_remote_now_ms() - first < FS_REMOTE_MAX_MS)
-                continue;
-            look = 1;
+            if (first != 0 && fs_remote_now_ms() - first >= FS_REMOTE_MAX_MS)
+                look |= FS_REMOTE_MAIN;
         }
-        if (!look)
+        if (look == 0)
             continue;
-        first = 0;
-        fs_remote_watch_add(c); /* the repository may have come back */
-        fs_apply_remote(c);
+        look |= fs_remote_rewatch(c, &records);
+        if (look & FS_REMOTE_MAIN) {
+            first = 0;
+            fs_apply_remote(c);
+        }
+        if (look & FS_REMOTE_RECORDS)
+            fs_remote_records(c, &records_failed);
+        look = fs_remote_rewatch(c, &records); /* our first push may have made it */
         if (fs_remote_now_ms() - gc >= FS_REMOTE_GC_MS) {
             fs_remote_gc(c, &gc_warned);
             gc = fs_remote_now_ms();
@@ -159,9 +204,8 @@ int fs_remote_watch_start(struct fs_ctx *c, struct engine_diag *diag)
         engine_diag_add(diag, c->store_dir, 0, 0, "eventfd: %s", strerror(errno));
         goto fail;
     }
-    if (engine_store_remote_dir(c->remote) != NULL &&
-        (c->remote_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0)
-        fs_remote_watch_add(c);
+    if (engine_store_remote_dir(c->remote) != NULL)
+        c->remote_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     fs_remote_kick_fd = c->remote_kick;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -260,6 +263,155 @@ static void test_gc(void **state)
         engine_store_fetch(f->sa, f->url, id, &(enum engine_store_remote_rel){0}, NULL), 0);
 }
 
+/* A deployment record of HOST in store S: its id in ID. */
+static void record(struct engine_store *s, const char *host, const char *line, char id[41])
+{
+    char ref[ENGINE_STORE_REF_MAX];
+
+    assert_int_equal(engine_store_deployed_ref(ref, host), 0);
+    assert_int_equal(engine_store_commit_ref(s, ref, ENGINE_STORE_DEPLOYED_PATH, line, strlen(line),
+                                             &alice, "deploy: web -> img", id, NULL),
+                     0);
+}
+
+/* HOST's ref in S ("" when none). */
+static const char *ref_of(const struct engine_store *s, const char *host)
+{
+    static char id[41];
+    char ref[ENGINE_STORE_REF_MAX];
+
+    assert_int_equal(engine_store_deployed_ref(ref, host), 0);
+    if (engine_store_ref_id(s, ref, id, NULL) < 0)
+        id[0] = '\0';
+    return id;
+}
+
+/* HOST's ref on the remote ("" when none). */
+static const char *remote_ref(const struct fixture *f, const char *host)
+{
+    static char id[41];
+    struct engine_store *r = NULL;
+
+    assert_int_equal(engine_store_open_repo(&r, f->bare, NULL), 0);
+    snprintf(id, sizeof(id), "%s", ref_of(r, host));
+    engine_store_free(r);
+    return id;
+}
+
+/* Each store pushes its own host's records and takes the others' from the remote; an
+ * unreachable remote fails the exchange (nothing lost: the next one pushes); a store made anew
+ * takes its host's records from the remote; records on both sides are joined (the last one
+ * made again on the remote's). */
+static void test_records_sync(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store_records_sync did;
+    struct engine_diag d = {0};
+    char a1[41], a2[41], b1[41], ref_a[ENGINE_STORE_REF_MAX], ref_b[ENGINE_STORE_REF_MAX];
+    char moved[2200], *text;
+
+    assert_int_equal(engine_store_deployed_ref(ref_a, "a"), 0);
+    assert_int_equal(engine_store_deployed_ref(ref_b, "b"), 0);
+    record(f->sa, "a", "web img1\n", a1);
+    record(f->sb, "b", "db img2\n", b1);
+    assert_int_equal(engine_store_records_sync(f->sa, f->url, ref_a, &did, NULL), 0);
+    assert_true(did.pushed && did.fetched == 0 && !did.again);
+    assert_string_equal(remote_ref(f, "a"), a1);
+    assert_int_equal(engine_store_records_sync(f->sb, f->url, ref_b, &did, NULL), 0);
+    assert_true(did.pushed && did.fetched == 1);
+    assert_string_equal(ref_of(f->sb, "a"), a1);
+    assert_int_equal(engine_store_records_sync(f->sa, f->url, ref_a, &did, NULL), 0);
+    assert_true(!did.pushed && did.fetched == 1);
+    assert_string_equal(ref_of(f->sa, "b"), b1);
+    /* nothing new: nothing moves */
+    assert_int_equal(engine_store_records_sync(f->sa, f->url, ref_a, &did, NULL), 0);
+    assert_true(!did.pushed && did.fetched == 0);
+
+    /* unreachable: the record stays, and goes with the next exchange */
+    snprintf(moved, sizeof(moved), "%s.gone", f->bare);
+    assert_int_equal(rename(f->bare, moved), 0);
+    record(f->sa, "a", "web img3\n", a2);
+    assert_int_equal(engine_store_records_sync(f->sa, f->url, ref_a, &did, &d), -EHOSTUNREACH);
+    assert_non_null(text = engine_diag_join(&d));
+    assert_non_null(strstr(text, f->url));
+    free(text);
+    engine_diag_free(&d);
+    assert_int_equal(rename(moved, f->bare), 0);
+    assert_int_equal(engine_store_records_sync(f->sa, f->url, ref_a, &did, NULL), 0);
+    assert_true(did.pushed);
+    assert_string_equal(remote_ref(f, "a"), a2);
+
+    /* B made anew for host a: takes a's records; then both record, each unseen by the other */
+    assert_int_equal(git_libgit2_init() > 0, 1);
+    {
+        git_repository *repo = NULL;
+        git_reference *ref = NULL;
+        char path[2200];
+        snprintf(path, sizeof(path), "%s/.git", f->b);
+        assert_int_equal(git_repository_open(&repo, path), 0);
+        assert_int_equal(git_reference_lookup(&ref, repo, ref_a), 0);
+        assert_int_equal(git_reference_delete(ref), 0);
+        git_reference_free(ref);
+        git_repository_free(repo);
+    }
+    git_libgit2_shutdown();
+    assert_int_equal(engine_store_records_sync(f->sb, f->url, ref_a, &did, NULL), 0);
+    assert_string_equal(ref_of(f->sb, "a"), a2);
+    assert_false(did.pushed);
+    record(f->sb, "a", "web img4\n", a1);
+    assert_int_equal(engine_store_records_sync(f->sb, f->url, ref_a, &did, NULL), 0);
+    assert_true(did.pushed);
+    record(f->sa, "a", "web img5\n", b1);
+    assert_int_equal(engine_store_records_sync(f->sa, f->url, ref_a, &did, NULL), 0);
+    assert_true(did.pushed && did.again);
+    assert_string_equal(remote_ref(f, "a"), ref_of(f->sa, "a"));
+    /* the remote's a holds B's record, and A's last one on top of it */
+    assert_int_equal(engine_store_descends(f->sa, ref_of(f->sa, "a"), a1, NULL), 1);
+    {
+        char *t = NULL;
+        size_t len = 0;
+        assert_int_equal(engine_store_read_at(f->sa, ref_of(f->sa, "a"), ENGINE_STORE_DEPLOYED_PATH,
+                                              &t, &len, NULL),
+                         0);
+        assert_memory_equal(t, "web img5\n", len);
+        free(t);
+    }
+}
+
+/* A git:// remote that takes the connection and never answers: given up on, not waited for. */
+static void test_silent_remote(void **state)
+{
+    struct fixture *f = *state;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    struct engine_diag d = {0};
+    struct engine_store_records_sync did;
+    char url[128], id[41], *text;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    /* the kernel completes connections into the backlog: nobody reads or writes them */
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    snprintf(url, sizeof(url), "git://127.0.0.1:%u/remote.git", ntohs(sa.sin_port));
+    engine_store_remote_timeout(1);
+    assert_int_equal(engine_store_fetch(f->sa, url, id, &(enum engine_store_remote_rel){0}, &d),
+                     -EHOSTUNREACH);
+    assert_int_equal(engine_store_push(f->sa, url, &d), -EHOSTUNREACH);
+    assert_int_equal(engine_store_records_sync(f->sa, url, "refs/unisec/deployed/a", &did, &d),
+                     -EHOSTUNREACH);
+    engine_store_remote_timeout(0);
+    assert_non_null(text = engine_diag_join(&d));
+    assert_non_null(strstr(text, "fetch: the remote git://127.0.0.1:"));
+    assert_non_null(strstr(text, "push: the remote git://127.0.0.1:"));
+    assert_non_null(strstr(text, "records: the remote git://127.0.0.1:"));
+    assert_non_null(strstr(text, "did not answer for 1 s"));
+    free(text);
+    engine_diag_free(&d);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +420,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_move_keeps_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_remote, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,9 @@
 # namespace. A write on host A changes what curl from host B's namespace gets from the node on
 # host C; two hosts writing two nodes' levels at once both land; of two topology writes, the
 # one made on an old main is refused with the reason; the repository unreachable: writes
-# refused, reads and instances go on; a killed host comes back and converges. Skips (77) when
+# refused, reads and instances go on; a killed host comes back and converges. Each host pushes
+# its deployment records to its own ref of the repository, and host B's status of a node on
+# host C says what C last deployed, also after C was killed and came back. Skips (77) when
 # namespaces cannot be made (not root, no ip netns), without /dev/fuse, curl or git.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
@@ -127,6 +129,20 @@ for h in a b c; do
     check "host $h settles" grep -q "nodes run what is desired" "$T/m$h/settle"
 done
 check "b's namespace reaches c's node" test "$(code b 10.77.0.4 /probe/x)" = 200
+
+# ---- deployment records: each host's on its own ref of the repository, in every status -----
+rref() { git --git-dir="$T/srv/remote.git" rev-parse -q --verify "refs/unisec/deployed/$1"; }
+# shows MOUNT NODE HOST: MOUNT's status of NODE names the repository's last record of HOST
+shows() {
+    r=$(rref "$3") && grep -q "last deployed by host $3: .*(record $(printf %.12s "$r")" "$1/nodes/$2/status"
+}
+for h in a b c; do
+    check "the repository holds host $h's records" wait_for 20 rref host_$h
+    check "its log is host $h's deployment history" sh -c \
+        "git --git-dir='$T/srv/remote.git' log --format=%s refs/unisec/deployed/host_$h | grep -q '^deploy: web_$h'"
+done
+check "b's status of web_c says what host c last deployed" wait_for 20 shows "$T/mb" web_c host_c
+check "a's status of web_c too" wait_for 20 shows "$T/ma" web_c host_c
 check "c's node is not on loopback" sh -c "! curl -s --max-time 3 http://127.0.0.1:$P/"
 
 # ---- a write on A changes what B's namespace gets from C's node ---------------------------
@@ -172,6 +188,7 @@ check "a: the write works again" wait_for 30 write "$T/ma/nodes/web_a/security_l
 "
 
 # ---- a killed host comes back and converges ------------------------------------------------
+rc_before=$(rref host_c)
 kill -9 "$pid_c"; wait "$pid_c" 2>/dev/null; pid_c=
 fusermount3 -u -z "$T/mc"
 check "b: web_b default while c is down" write "$T/mb/nodes/web_b/security_level" "default
@@ -181,6 +198,11 @@ check "host c's daemon is served again" start c
 notify $pid_a $pid_b $pid_c
 check "c converged to the current main" grep -q default "$T/mc/nodes/web_b/security_level"
 check "c settles" grep -q "nodes run what is desired" "$T/mc/settle"
+check "c's deployment after coming back is on the repository" wait_for 20 sh -c \
+    "test \"\$(git --git-dir='$T/srv/remote.git' rev-parse refs/unisec/deployed/host_c)\" != $rc_before"
+check "its records grew (the one before is in its history)" \
+    git --git-dir="$T/srv/remote.git" merge-base --is-ancestor "$rc_before" refs/unisec/deployed/host_c
+check "b's status of web_c says what c deployed after coming back" wait_for 20 shows "$T/mb" web_c host_c
 check "c's node answers b's namespace again, under the current policy" \
     wait_for 30 sh -c "test \"\$(nsenter --net=/run/netns/${N}b curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://10.77.0.4:$P/probe/x)\" = 401"
 

@@ -6,7 +6,9 @@
 # old main on purpose. A write on A is seen in B's mount; two level writes at once on A and B
 # both land; a write made on an old main that no longer validates is refused (EINVAL), one that
 # would undo another's change of the same file is refused (EAGAIN); one the repository's hook
-# refuses fails with EPERM and the hook's words in errors; with the remote gone,
+# refuses fails with EPERM and the hook's words in errors; each host pushes its deployment
+# records to its own ref of the remote, and each mount's status of a node says what the node's
+# host last deployed (the remote's record); with the remote gone,
 # writes fail (EHOSTUNREACH), reads work, instances answer, and the store is not left ahead.
 # Skips (77) without /dev/fuse, curl or git.
 set -u
@@ -106,6 +108,23 @@ check "a settles" grep -q "nodes run what is desired" "$T/ma/settle"
 check "b settles" grep -q "nodes run what is desired" "$T/mb/settle"
 case $(body 127.0.0.2 $P /x) in *"api on a"*) ok ;; *) bad "api does not answer on 127.0.0.2" ;; esac
 
+# ---- each host's records on its own ref of the remote, in every mount's status ---------------
+rref() { git --git-dir="$T/srv/remote.git" rev-parse -q --verify "refs/unisec/deployed/$1"; }
+# shows MOUNT NODE HOST: MOUNT's status of NODE names the remote's last record of HOST
+shows() {
+    r=$(rref "$3") && grep -q "last deployed by host $3: .*(record $(printf %.12s "$r")" "$1/nodes/$2/status"
+}
+for h in host_a host_b; do
+    check "the remote holds $h's records" wait_for 20 rref $h
+done
+check "b's status of api says what host a last deployed" wait_for 20 shows "$T/mb" api host_a
+check "a's status of web says what host b last deployed" wait_for 20 shows "$T/ma" web host_b
+check "the remote's log of host a's ref is its deployment history" sh -c \
+    "git --git-dir='$T/srv/remote.git' log --format=%s refs/unisec/deployed/host_a | grep -q '^deploy: api'"
+check "main holds no deployment" sh -c \
+    "! git --git-dir='$T/srv/remote.git' log --format=%s main | grep -q '^deploy:'"
+ra=$(rref host_a)
+
 # ---- a write on A is seen in B's mount ----------------------------------------------------
 check "a: api critical" write "$T/ma" nodes/api/security_level "critical
 "
@@ -165,6 +184,8 @@ check "c's errors say the file changed on the remote (EAGAIN)" grep -q \
 check "the remote holds a's" sh -c "git -C '$T/srv/remote.git' show main:topology.yaml | grep -q 'api v2 by a'"
 check "c serves a's" grep -q "api v2 by a" "$T/mc/topology.yaml"
 check "a's new routes answer on host a" wait_for 60 sh -c "curl -s --max-time 5 http://127.0.0.2:$P/x | grep -q 'api v2 by a'"
+check "host a's redeployment is on the remote" wait_for 20 sh -c "test \"\$(git --git-dir='$T/srv/remote.git' rev-parse refs/unisec/deployed/host_a)\" != $ra"
+check "b's status of api says so" wait_for 20 shows "$T/mb" api host_a
 
 # ---- the remote's hook refuses a push: EPERM, and what it said in errors ---------------------
 cat >"$T/srv/remote.git/hooks/pre-receive" <<'HOOK'
