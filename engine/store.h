@@ -466,10 +466,17 @@ int engine_store_remote_timeout(int seconds);
  * another transport. */
 const char *engine_store_remote_dir(const char *url);
 
+/* The commit REF (a full ref name) names in the bare repository of a file:// URL or a path,
+ * read without a transport (a look at a repository on this machine that costs no fetch): 0;
+ * -EINVAL for another transport; -EHOSTUNREACH when there is no repository; -ENOENT when it
+ * has no such ref; -EIO. Needs a store opened (libgit2 initialised). */
+int engine_store_remote_peek(const char *url, const char *ref, char out_id[41]);
+
 /*
- * Pushes the store's main to URL's main (libgit2's push; with file:// or a path, the
- * pushers of one store serialise on an flock of the bare repository, as libgit2's local
- * transport updates the ref without comparing its old value). Returns once the remote has
+ * Pushes the store's main to URL's main (libgit2's push; with file:// or a path, without a
+ * transport: the objects the bare repository lacks written into it, loose and durably, then
+ * its main moved only from the value read, a compare-and-swap under the ref's lock). Returns
+ * once the remote has
  * the commit: 0; -EAGAIN when the remote's main is not an ancestor of ours (it moved:
  * fetch, and build on it) or its ref was locked; -EHOSTUNREACH when the remote cannot be
  * reached; -EPERM when the remote refused the update (a hook: DIAG holds what it said);
@@ -510,9 +517,10 @@ int engine_store_move(struct engine_store *s, const char *id, int seen, struct e
 
 /*
  * Runs git's own housekeeping, `git gc --auto`, in GITDIR (a store's .git, or a bare
- * repository) and waits for it: libgit2 leaves each push to a file:// remote and each fetch as
- * a small pack of its own, which slow every lookup as they pile up; git packs them together
- * once there are more than gc.autoPackLimit (50) of them, and does nothing otherwise. Safe
+ * repository) and waits for it: libgit2 leaves each fetch as a small pack of its own, and a
+ * push to a file:// remote leaves loose objects there, which slow lookups as they pile up;
+ * git packs them together once there are more than gc.autoPackLimit (50) packs or gc.auto
+ * (6700) loose objects, and does nothing otherwise. Safe
  * beside the store's own writes (git locks what it rewrites). 0; -ENOENT when git is not
  * installed; -EIO when it failed.
  */

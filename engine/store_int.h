@@ -11,6 +11,7 @@
  *   store_sign.c      a commit made (signed with the store's key when it has one); signatures
  *                     checked against the allowed signers
  *   store_ssh.c       ssh-keygen run to sign and to verify
+ *   store_local.c     a push to a bare repository on this machine, without a transport
  *   store_watchdog.c  how long a remote over the network may stay silent
  *   store_ref.c       side refs (each host's deployment records), a repository opened to be
  *                     read only (a hook's), a commit's tree checked without reading its blobs
@@ -129,6 +130,15 @@ int store_finish_paths(struct engine_store *s, git_tree *tree, char **checkout, 
 int store_finish_changes(struct engine_store *s, git_tree *tree,
                          const struct engine_store_change *c, size_t n, char **paths, size_t nw,
                          const char *op, struct engine_diag *diag);
+
+/* ---- store_local.c ---- */
+
+/* Pushes REF (a full ref name) of REPO to the same ref of the bare repository at PATH (URL's,
+ * for messages; DIR names the store): the objects it lacks written into it, then its ref moved
+ * only from the value read. 0; -EAGAIN when the remote's ref is not in our history or moved
+ * meanwhile; -EHOSTUNREACH when there is no repository at PATH; -EIO. */
+int store_local_push(git_repository *repo, const char *dir, const char *url, const char *path,
+                     const char *ref, struct engine_diag *diag);
 
 /* ---- store_watchdog.c ---- */
 

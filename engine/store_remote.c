@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -215,13 +214,6 @@ cleanup:
     return error;
 }
 
-const char *engine_store_remote_dir(const char *url)
-{
-    if (strncmp(url, "file://", 7) == 0)
-        return url + 7;
-    return url[0] == '/' ? url : NULL;
-}
-
 /* Pushes REF (a full ref name) of REPO (the store's, under its lock, or one of its own) to the
  * same ref of URL; DIR names the store in messages. */
 static int store_remote_push(git_repository *repo, const char *dir, const char *url,
@@ -233,22 +225,14 @@ static int store_remote_push(git_repository *repo, const char *dir, const char *
     const char *local = engine_store_remote_dir(url);
     struct store_remote_cb cb;
     git_remote *r = NULL;
-    int error, lock = -1;
+    int error;
 
+    /* A repository on this machine is written directly, its ref compared and swapped. */
+    if (local != NULL)
+        return store_local_push(repo, dir, url, local, ref, diag);
     store_remote_callbacks(&po.callbacks, &cb, url);
     cb.ref = ref;
     snprintf(spec, sizeof(spec), "%s:%s", ref, ref);
-    /* libgit2's local transport sets the remote's ref without comparing its old value: the
-     * daemons pushing to one bare repository take turns, each checking afresh that the
-     * remote's ref is its commit's ancestor. */
-    if (local != NULL) {
-        if ((lock = open(local, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-            flock(lock, LOCK_EX) < 0) {
-            error = store_err(diag, dir, -EHOSTUNREACH, "push: cannot reach the remote %s: %s", url,
-                              strerror(errno));
-            goto cleanup;
-        }
-    }
     if ((error = store_remote_connect(&r, repo, dir, url, GIT_DIRECTION_PUSH, &po.callbacks, "push",
                                       diag)) < 0)
         goto cleanup;
@@ -271,8 +255,6 @@ cleanup:
     if (r != NULL)
         git_remote_disconnect(r);
     git_remote_free(r);
-    if (lock >= 0)
-        close(lock); /* ends the flock */
     return store_remote_end(&cb, error, dir, "push", url, diag);
 }
 

@@ -49,7 +49,21 @@ static int fs_remote_watch_add(struct fs_ctx *c)
     return inotify_add_watch(c->remote_fd, path, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
 }
 
-enum { FS_REMOTE_MAIN = 1, FS_REMOTE_RECORDS = 2 };
+/* What a look does: fetch main; exchange records; MOVED: a file:// remote's main moved, which
+ * is fetched unless it is our own push (fs_remote_ours()). */
+enum { FS_REMOTE_MAIN = 1, FS_REMOTE_RECORDS = 2, FS_REMOTE_MOVED = 4 };
+
+/* A file:// remote's main is the store's: the move seen was this daemon's own push, and a
+ * fetch (which would hold the next write) has nothing to bring. */
+static int fs_remote_ours(struct fs_ctx *c)
+{
+    char theirs[41], ours[41];
+
+    if (engine_store_remote_peek(c->remote, ENGINE_STORE_BRANCH, theirs) < 0)
+        return 0;
+    engine_store_head(c->store, ours, NULL);
+    return strcmp(theirs, ours) == 0;
+}
 
 /* A ref's lock file (NAME.lock): a host's name never ends so. */
 static int fs_remote_lock_name(const char *name)
@@ -163,7 +177,7 @@ static void *fs_remote_main(void *arg)
         if (n < 0 || (pf[0].revents & POLLIN))
             break;
         if (n == 0 && waits) /* the burst went quiet, or fetch_interval passed */
-            look |= first != 0 ? FS_REMOTE_MAIN : FS_REMOTE_MAIN | FS_REMOTE_RECORDS;
+            look |= first != 0 ? FS_REMOTE_MOVED : FS_REMOTE_MAIN | FS_REMOTE_RECORDS;
         if (n > 0 && (pf[1].revents & POLLIN) && read(c->remote_kick, &v, sizeof(v)) > 0)
             look |= FS_REMOTE_MAIN | FS_REMOTE_RECORDS;
         if (n > 0 && (pf[2].revents & POLLIN)) {
@@ -172,15 +186,17 @@ static void *fs_remote_main(void *arg)
             if ((moved & FS_REMOTE_MAIN) && first == 0)
                 first = fs_remote_now_ms();
             if (first != 0 && fs_remote_now_ms() - first >= FS_REMOTE_MAX_MS)
-                look |= FS_REMOTE_MAIN;
+                look |= FS_REMOTE_MOVED;
         }
         if (look == 0)
             continue;
         look |= fs_remote_rewatch(c, &records);
-        if (look & FS_REMOTE_MAIN) {
-            first = 0;
+        if (look & (FS_REMOTE_MAIN | FS_REMOTE_MOVED))
+            first = 0; /* the burst is looked at */
+        if ((look & FS_REMOTE_MOVED) && !(look & FS_REMOTE_MAIN) && fs_remote_ours(c))
+            look &= ~FS_REMOTE_MOVED;
+        if (look & (FS_REMOTE_MAIN | FS_REMOTE_MOVED))
             fs_apply_remote(c);
-        }
         if (look & FS_REMOTE_RECORDS)
             fs_remote_records(c, &records_failed);
         look = fs_remote_rewatch(c, &records); /* our first push may have made it */

@@ -240,12 +240,14 @@ static int packs(const char *bare)
     return n;
 }
 
-/* Each push through libgit2's local transport adds a pack; git's housekeeping packs them
- * together once there are more than 50. */
+/* A push to a file:// remote writes loose objects there (no pack of its own); each fetch that
+ * brings objects adds a pack to the store; git's housekeeping packs them together once there
+ * are more than 50. */
 static void test_gc(void **state)
 {
     struct fixture *f = *state;
-    char id[41];
+    char gitdir[2200], id[41];
+    enum engine_store_remote_rel rel;
     int rc;
 
     assert_string_equal(engine_store_remote_dir(f->url), f->bare);
@@ -253,14 +255,18 @@ static void test_gc(void **state)
     for (int i = 0; i < 54; i++) {
         commit(f->sa, i % 2 ? "web: default\n" : "web: critical\n", id);
         assert_int_equal(engine_store_push(f->sa, f->url, NULL), 0);
+        assert_int_equal(engine_store_fetch(f->sb, f->url, id, &rel, NULL), 0);
     }
-    assert_true(packs(f->bare) > 50);
-    if ((rc = engine_store_gc(f->bare, NULL)) == -ENOENT)
+    assert_int_equal(packs(f->bare), 0);
+    snprintf(gitdir, sizeof(gitdir), "%s/.git", f->b);
+    assert_true(packs(gitdir) > 50);
+    if ((rc = engine_store_gc(gitdir, NULL)) == -ENOENT)
         skip(); /* git is not installed */
     assert_int_equal(rc, 0);
-    assert_true(packs(f->bare) <= 2);
-    assert_int_equal(
-        engine_store_fetch(f->sa, f->url, id, &(enum engine_store_remote_rel){0}, NULL), 0);
+    assert_true(packs(gitdir) <= 2);
+    assert_int_equal(engine_store_gc(f->bare, NULL), 0);
+    assert_int_equal(engine_store_fetch(f->sb, f->url, id, &rel, NULL), 0);
+    assert_int_equal(rel, ENGINE_STORE_REMOTE_DIVERGED); /* B's own init; the remote's history */
 }
 
 /* A deployment record of HOST in store S: its id in ID. */
