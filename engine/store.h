@@ -426,6 +426,26 @@ int engine_store_tree_check(const struct engine_store *s, const char *commit,
                             int (*cb)(const char *path, size_t size, void *arg), void *arg,
                             struct engine_diag *diag);
 
+/* A file a change brings: the commit (40 hex digits) it is in, its path, its bytes
+ * (NUL-terminated; LEN without the NUL; DATA NULL: the change removes the file). Called with the
+ * store's mutex held (it must not call the store); nonzero stops the walk and is returned. */
+typedef int (*engine_store_file_cb)(const char *commit, const char *path, const char *data,
+                                    size_t len, void *arg);
+
+/* CB with every file of commit TO that differs from commit FROM's (NULL or "": every file).
+ * A file over MAX_BYTES is refused (-EFBIG, naming its path) before it is read. */
+int engine_store_diff_files(const struct engine_store *s, const char *from, const char *to,
+                            size_t max_bytes, engine_store_file_cb cb, void *arg,
+                            struct engine_diag *diag);
+
+/* CB with every file that a commit reachable from TIP and from no ref of the repository adds or
+ * changes against its first parent (in a pre-receive hook: every file a push brings, those of
+ * intermediate commits too). More than MAX_COMMITS such commits: -E2BIG; a file over
+ * MAX_BYTES: -EFBIG, naming its path, before it is read. */
+int engine_store_new_files(const struct engine_store *s, const char *tip, size_t max_commits,
+                           size_t max_bytes, engine_store_file_cb cb, void *arg,
+                           struct engine_diag *diag);
+
 /* ---- a remote that holds main (fs/MOUNT.md, "A remote as the source of truth") ---- */
 
 /* Where engine_store_fetch() keeps the remote's main, so that `git log origin/main` in the

@@ -11,6 +11,7 @@
  *   store_sign.c      a commit made (signed with the store's key when it has one); signatures
  *                     checked against the allowed signers
  *   store_ssh.c       ssh-keygen run to sign and to verify
+ *   store_scan.c      the files a change (two commits, or a push) brings, read
  *   store_local.c     a push to a bare repository on this machine, without a transport
  *   store_watchdog.c  how long a remote over the network may stay silent
  *   store_ref.c       side refs (each host's deployment records), a repository opened to be

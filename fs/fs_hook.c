@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs.h"
 #include "fs_int.h"
+#include "fs_tls.h"
 #include "orch/orch.h"
 
 /* Ref updates one push may carry, records one push may add to a host's ref, and the longest
@@ -85,6 +87,154 @@ static int hook_main_records(struct hook *h, const char *old, const char *new,
     return rc;
 }
 
+/* ---- what no push may carry: a private key; what main's tls/ must hold ---- */
+
+/* The line of TEXT (LEN bytes) where a PEM private key begins ("-----BEGIN ...PRIVATE
+ * KEY-----": PKCS#8, encrypted or not, SEC 1, PKCS#1, OpenSSH, ...), 0 when none. */
+static int hook_pem_key_line(const char *text, size_t len)
+{
+    static const char begin[] = "-----BEGIN ", tail[] = "PRIVATE KEY-----";
+    const char *p = text, *end = text + len;
+
+    while ((p = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1)) != NULL) {
+        const char *label = p + sizeof(begin) - 1;
+        const char *eol = memchr(label, '\n', (size_t)(end - label));
+        const char *stop = eol != NULL ? eol : end;
+        const char *close = memmem(label, (size_t)(stop - label), "-----", 5);
+
+        if (close != NULL && (size_t)(close + 5 - label) >= sizeof(tail) - 1 &&
+            memcmp(close + 5 - (sizeof(tail) - 1), tail, sizeof(tail) - 1) == 0) {
+            int line = 1;
+            for (const char *q = text; q < p; q++)
+                line += *q == '\n';
+            return line;
+        }
+        p = label;
+    }
+    return 0;
+}
+
+static int hook_no_key(const char *commit, const char *path, const char *data, size_t len,
+                       void *arg)
+{
+    int line = data != NULL ? hook_pem_key_line(data, len) : 0;
+
+    if (line == 0)
+        return 0;
+    return engine_diag_add(arg, path, line, 1,
+                           "a PEM private key (commit %.12s): private keys never go into the "
+                           "repository; a node's key is written to nodes/NODE/tls/key through a "
+                           "mount, which keeps it in that host's store only",
+                           commit);
+}
+
+/* Every file the push brings to REF (at NEW), of every new commit: none holds a private key. */
+static int hook_keys(struct hook *h, const char *ref, const char *new, struct engine_diag *d)
+{
+    int rc;
+
+    if (hook_is_zero(new))
+        return 0;
+    if ((rc = engine_store_new_files(h->store, new, HOOK_RECORDS_MAX, FS_POLICY_MAX, hook_no_key, d,
+                                     d)) < 0 &&
+        rc != -EINVAL)
+        engine_diag_add(d, ref, 0, 0, "its files could not all be checked for private keys");
+    return rc;
+}
+
+/* The nodes whose tls/ files a change of main touches. */
+struct hook_tls {
+    char **node;
+    size_t n, cap;
+    struct engine_diag *d;
+};
+
+/* tls/NODE/cert or tls/NODE/key.fingerprint: NODE noted; anything else under tls/ refused. */
+static int hook_tls_path(const char *commit, const char *path, const char *data, size_t len,
+                         void *arg)
+{
+    struct hook_tls *t = arg;
+    const char *node = path + 4, *slash = strchr(node, '/');
+
+    (void)commit;
+    (void)data;
+    (void)len;
+    if (strncmp(path, "tls/", 4) != 0)
+        return 0;
+    if (slash == NULL || slash == node || strchr(slash + 1, '/') != NULL ||
+        (strcmp(slash + 1, "cert") != 0 && strcmp(slash + 1, "key.fingerprint") != 0))
+        return engine_diag_add(t->d, path, 0, 0,
+                               "tls/ holds only NODE/cert and NODE/key.fingerprint (a node's key "
+                               "stays on its host)");
+    for (size_t i = 0; i < t->n; i++)
+        if (strncmp(t->node[i], node, (size_t)(slash - node)) == 0 &&
+            t->node[i][slash - node] == '\0')
+            return 0;
+    if (engine_grow((void **)&t->node, &t->cap, t->n + 1, sizeof(*t->node)) < 0 ||
+        (t->node[t->n] = strndup(node, (size_t)(slash - node))) == NULL)
+        return -ENOMEM;
+    t->n++;
+    return 0;
+}
+
+/* NODE's tls/ at commit NEW: its chain parses and is valid now, and key.fingerprint names the
+ * chain's key (the key a host keeps for it); or neither file. */
+static int hook_tls_node(struct hook *h, const char *new, const char *node, struct engine_diag *d)
+{
+    char cert_path[FS_NAME_MAX + 16], fp_path[FS_NAME_MAX + 32], want[ENGINE_TLS_FP_TEXT];
+    struct fs_text cert = {0}, fp = {0};
+    struct engine_tls_info info;
+    char hex[65];
+    int rc = 0, rcert, rfp;
+
+    snprintf(cert_path, sizeof(cert_path), "tls/%s/cert", node);
+    snprintf(fp_path, sizeof(fp_path), "tls/%s/key.fingerprint", node);
+    rcert = engine_store_read_at(h->store, new, cert_path, &cert.data, &cert.len, NULL);
+    rfp = engine_store_read_at(h->store, new, fp_path, &fp.data, &fp.len, NULL);
+    if (rcert == -ENOENT && rfp == -ENOENT)
+        goto out; /* the node's TLS removed */
+    if (rcert < 0 || rfp < 0) {
+        rc = engine_diag_add(d, rcert < 0 ? cert_path : fp_path, 0, 0,
+                             "missing: a node's TLS is its certificate chain and the "
+                             "fingerprint of its key, together (a mount writes both)");
+        goto out;
+    }
+    struct engine_tls_input in = {.cert = cert.data,
+                                  .cert_len = cert.len,
+                                  .cert_name = cert_path,
+                                  .now = (int64_t)time(NULL)};
+    if ((rc = engine_tls_check(&in, &info, NULL, NULL, d)) < 0)
+        goto out;
+    engine_tls_fingerprint_text(info.fingerprint, want);
+    if (fs_tls_fp_hex(&fp, hex) < 0)
+        rc = engine_diag_add(d, fp_path, 1, 1, "not sha256: and 64 hex digits");
+    else if (strcmp(want + 7, hex) != 0)
+        rc = engine_diag_add(d, fp_path, 1, 1,
+                             "names key sha256:%.16s..., but the certificate's key is %.23s...: "
+                             "no host holds a key for this chain",
+                             hex, want);
+out:
+    fs_text_free(&cert);
+    fs_text_free(&fp);
+    return rc;
+}
+
+/* main moving from OLD to NEW: the tls/ files it changes, checked. */
+static int hook_tls(struct hook *h, const char *old, const char *new, struct engine_diag *d)
+{
+    struct hook_tls t = {.d = d};
+    int rc = engine_store_diff_files(h->store, hook_is_zero(old) ? NULL : old, new, FS_POLICY_MAX,
+                                     hook_tls_path, &t, d);
+
+    for (size_t i = 0; i < t.n; i++) {
+        if (rc == 0)
+            rc = hook_tls_node(h, new, t.node[i], d);
+        free(t.node[i]);
+    }
+    free(t.node);
+    return rc;
+}
+
 /* main moving from OLD to NEW: checked as a mount checks the change. */
 static int hook_main(struct hook *h, const char *old, const char *new, struct engine_diag *d)
 {
@@ -105,7 +255,7 @@ static int hook_main(struct hook *h, const char *old, const char *new, struct en
                                ENGINE_STORE_SIGNED_ONLY, bad);
     if ((rc = engine_store_tree_check(h->store, new, &hook_main_limits, hook_main_size, d, d)) < 0)
         return rc;
-    if ((rc = hook_main_records(h, old, new, d)) < 0)
+    if ((rc = hook_main_records(h, old, new, d)) < 0 || (rc = hook_tls(h, old, new, d)) < 0)
         return rc;
     for (int f = 0; f < FS_FILE_N; f++) {
         rc = engine_store_read_at(h->store, new, fs_file_path(f), &file[f].data, &file[f].len, d);
@@ -261,6 +411,9 @@ static int hook_check(struct hook *h, const struct hook_update *u)
         rc = engine_diag_add(&d, u->ref, 0, 0,
                              "refs/unisec/ is unisec's own; only %sHOST is pushed there",
                              ENGINE_STORE_DEPLOYED_PREFIX);
+    /* On every ref, drafts too: what is pushed stays in the repository's objects. */
+    if (rc == 0)
+        rc = hook_keys(h, u->ref, u->new, &d);
     /* Other branches and tags are drafts: nothing applies them until they reach main. */
     if (rc == 0) {
         engine_diag_free(&d);

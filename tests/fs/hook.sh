@@ -6,11 +6,13 @@
 # topology.yaml, YAML nested 100,000 deep, 5,000 files, directories nested 20 deep) are
 # refused from the objects' headers or the loader's first bounds; drafts on other branches
 # pass; a host's records (refs/unisec/deployed/HOST) only grow and must be records; with
-# unisec.signedOnly, unsigned or wrongly signed commits and records are refused. Skips (77)
-# without git or ssh-keygen.
+# unisec.signedOnly, unsigned or wrongly signed commits and records are refused; main's tls/
+# holds certificates that parse, are valid now and whose key's fingerprint is beside them; a
+# PEM private key is refused anywhere (main, a draft, a commit it removed it again), with its
+# path. Skips (77) without git, ssh-keygen or openssl.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-for c in git ssh-keygen; do
+for c in git ssh-keygen openssl; do
     command -v $c >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
 done
 
@@ -124,6 +126,46 @@ lands "an invalid draft on another branch" HEAD:refs/heads/draft
 draft=$(git -C "$W" rev-parse HEAD)
 git -C "$W" reset -q --hard origin/main
 refused "unisec's own namespace" "refs/unisec/other: error: " HEAD:refs/unisec/other
+
+# ---- tls/: certificates that hold, and never a private key anywhere ----------------------------
+( cd "$T" &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=web -days 30 \
+        -keyout web.key -out web.crt 2>/dev/null &&
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=web \
+        -keyout old.key -out old.csr 2>/dev/null &&
+    # -days -1: it ended a day before it began
+    openssl x509 -req -in old.csr -signkey old.key -days -1 -out old.crt 2>/dev/null ) ||
+    bad "openssl made no certificates"
+# fp CERT: the key.fingerprint a mount writes beside CERT (sha256 of its public key's DER)
+fp() { printf 'sha256:%s\n' "$(openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)"; }
+mkdir -p "$W/tls/web"
+cp "$T/web.crt" "$W/tls/web/cert" && fp "$T/web.crt" >"$W/tls/web/key.fingerprint"
+$GIT add tls && commit "web's certificate"
+lands "a certificate and its key's fingerprint"
+cp "$T/old.crt" "$W/tls/web/cert" && fp "$T/old.crt" >"$W/tls/web/key.fingerprint"
+commit "an expired certificate"
+refused "an expired certificate" "tls/web/cert: error: certificate 1 has expired"
+printf 'not a certificate\n' >"$W/tls/web/cert"
+commit "no certificate"
+refused "a certificate that does not parse" "tls/web/cert: error: "
+fp "$T/old.crt" >"$W/tls/web/key.fingerprint"
+commit "another key's fingerprint"
+refused "a fingerprint that is not the certificate's key" "tls/web/key.fingerprint:1:1: error: names key"
+git -C "$W" rm -q tls/web/key.fingerprint && commit "no fingerprint"
+refused "a certificate without its key's fingerprint" "tls/web/key.fingerprint: error: missing"
+cp "$T/web.key" "$W/tls/web/key" && $GIT add tls && commit "web's key"
+refused "a key under tls/" "tls/web/key: error: tls/ holds only"
+cp "$T/web.key" "$W/notes.txt" && $GIT add notes.txt && commit "a key"
+git -C "$W" rm -q notes.txt && commit "the key removed again"
+refused "a private key in a commit whose successor removed it" "notes.txt:1:1: error: a PEM private key"
+{ echo "an RSA key, indented, after text:"; openssl genrsa -traditional 2048 2>/dev/null | sed 's/^/  /'; } >"$W/README.keys"
+$GIT add README.keys && commit "an RSA key"
+refused "a PKCS#1 key after text" "README.keys:2:1: error: a PEM private key" HEAD:refs/heads/draft2
+check "the refused draft is not on the remote" sh -c "! git -C '$R' rev-parse -q --verify refs/heads/draft2"
+git -C "$W" rm -q -r tls && commit "web's TLS removed"
+lands "a node's TLS removed"
+cp "$T/web.crt" "$W/notes.txt" && $GIT add notes.txt && commit "a certificate is no secret"
+lands "a certificate elsewhere"
 
 # record PARENT REALISES [EXTRA]: a deployment record's commit (on PARENT, "" for none); EXTRA:
 # a second file in its tree.
