@@ -497,3 +497,26 @@ void engine_tls_fingerprint_text(const uint8_t fp[32], char *buf)
     for (int i = 0; i < 32; i++)
         snprintf(buf + 7 + 2 * i, 3, "%02x", fp[i]);
 }
+
+int engine_tls_key_line(const char *text, size_t len)
+{
+    static const char begin[] = "-----BEGIN ", tail[] = "PRIVATE KEY-----";
+    const char *p = text, *end = text + len;
+
+    while ((p = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1)) != NULL) {
+        const char *label = p + sizeof(begin) - 1;
+        const char *eol = memchr(label, '\n', (size_t)(end - label));
+        const char *stop = eol != NULL ? eol : end;
+        const char *close = memmem(label, (size_t)(stop - label), "-----", 5);
+
+        if (close != NULL && (size_t)(close + 5 - label) >= sizeof(tail) - 1 &&
+            memcmp(close + 5 - (sizeof(tail) - 1), tail, sizeof(tail) - 1) == 0) {
+            int line = 1;
+            for (const char *q = text; q < p; q++)
+                line += *q == '\n';
+            return line;
+        }
+        p = label;
+    }
+    return 0;
+}

@@ -49,6 +49,11 @@ int engine_tls_check(const struct engine_tls_input *in, struct engine_tls_info *
 int engine_tls_split(const char *text, size_t len, char **key, size_t *key_len, char **cert,
                      size_t *cert_len);
 
+/* The line of TEXT[0..LEN) where a PEM private key begins: a "-----BEGIN " whose label ends in
+ * "PRIVATE KEY-----" (PKCS#8, encrypted or not, SEC 1, PKCS#1, OpenSSH, ...), anywhere on a
+ * line (indented, quoted); 0 when there is none. Reads nothing past LEN. */
+int engine_tls_key_line(const char *text, size_t len);
+
 /* "sha256:" and the 64 hex digits of FP (INFO's fingerprint) into BUF (at least
  * ENGINE_TLS_FP_TEXT bytes). */
 #define ENGINE_TLS_FP_TEXT 72

@@ -89,35 +89,10 @@ static int hook_main_records(struct hook *h, const char *old, const char *new,
 
 /* ---- what no push may carry: a private key; what main's tls/ must hold ---- */
 
-/* The line of TEXT (LEN bytes) where a PEM private key begins ("-----BEGIN ...PRIVATE
- * KEY-----": PKCS#8, encrypted or not, SEC 1, PKCS#1, OpenSSH, ...), 0 when none. */
-static int hook_pem_key_line(const char *text, size_t len)
-{
-    static const char begin[] = "-----BEGIN ", tail[] = "PRIVATE KEY-----";
-    const char *p = text, *end = text + len;
-
-    while ((p = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1)) != NULL) {
-        const char *label = p + sizeof(begin) - 1;
-        const char *eol = memchr(label, '\n', (size_t)(end - label));
-        const char *stop = eol != NULL ? eol : end;
-        const char *close = memmem(label, (size_t)(stop - label), "-----", 5);
-
-        if (close != NULL && (size_t)(close + 5 - label) >= sizeof(tail) - 1 &&
-            memcmp(close + 5 - (sizeof(tail) - 1), tail, sizeof(tail) - 1) == 0) {
-            int line = 1;
-            for (const char *q = text; q < p; q++)
-                line += *q == '\n';
-            return line;
-        }
-        p = label;
-    }
-    return 0;
-}
-
 static int hook_no_key(const char *commit, const char *path, const char *data, size_t len,
                        void *arg)
 {
-    int line = data != NULL ? hook_pem_key_line(data, len) : 0;
+    int line = data != NULL ? engine_tls_key_line(data, len) : 0;
 
     if (line == 0)
         return 0;

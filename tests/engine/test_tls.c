@@ -286,6 +286,34 @@ static void test_tls_fingerprint_is_spki(void **state)
     free(want);
 }
 
+/* Where a pushed file holds a private key (the remote's hook): any label ending in PRIVATE KEY,
+ * anywhere on a line; not a certificate, a public key, a BEGIN cut short or a lookalike. */
+static void test_tls_key_line(void **state)
+{
+    static const struct {
+        const char *text;
+        int line;
+    } cases[] = {
+        {"-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n", 1},
+        {"notes\n\n  -----BEGIN RSA PRIVATE KEY-----\n", 3},
+        {"x: \"-----BEGIN OPENSSH PRIVATE KEY-----\"\n", 1},
+        {"a\n-----BEGIN ENCRYPTED PRIVATE KEY-----", 2},
+        {"-----BEGIN EC PRIVATE KEY-----", 1},
+        {"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", 0},
+        {"-----BEGIN PUBLIC KEY-----\n", 0},
+        {"-----BEGIN PRIVATE KEY", 0},
+        {"-----BEGIN PRIVATE\nKEY-----\n", 0},
+        {"-----BEGIN PRIVATE KEYS-----\n", 0},
+        {"", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(engine_tls_key_line(cases[i].text, strlen(cases[i].text)), cases[i].line);
+    /* LEN bounds the scan: a key past it is not seen */
+    assert_int_equal(engine_tls_key_line("ab-----BEGIN PRIVATE KEY-----", 2), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_tls_creds_framing),
         cmocka_unit_test(test_tls_split),
         cmocka_unit_test(test_tls_fingerprint_is_spki),
+        cmocka_unit_test(test_tls_key_line),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

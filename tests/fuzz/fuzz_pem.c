@@ -1,6 +1,7 @@
 /* fuzz_pem.c — what a write to nodes/NODE/tls/cert or key goes through (fs/fs_tls.c): the
  * text split into its private-key objects and the rest (engine_tls_split()), then both checked
- * together (engine_tls_check(): PEM, X.509, the key and whether it is the chain's). */
+ * together (engine_tls_check(): PEM, X.509, the key and whether it is the chain's); and what
+ * the remote's hook scans every pushed file with (engine_tls_key_line()). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t blob_len = 0;
     struct engine_diag d;
 
+    (void)engine_tls_key_line((const char *)data, size);
     if (engine_tls_split((const char *)data, size, &key, &key_len, &cert, &cert_len) < 0)
         return 0;
     struct engine_tls_input in = {.cert = cert,
