@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fs_int.h"
+#include "fs_remote.h"
 
 const char *fs_record_host(const struct fs_ctx *c)
 {
@@ -53,11 +54,11 @@ int fs_apply_record(struct fs_ctx *c, const char *node, const char *text, size_t
     } else {
         fs_count(&c->commits[FS_SRC_DEPLOY]);
         fs_event(c, "%s: deployment recorded as commit %.12s on %s", node, id, ref);
-        /* The remote's watcher pushes it soon (its kick, as SIGUSR1's), never in a write's
-         * way; a full counter means a look is pending already. */
-        uint64_t one = 1;
+        /* The remote's watcher pushes it soon, never in a write's way; a full counter means
+         * an exchange is pending already. */
+        uint64_t records = FS_REMOTE_KICK_RECORDS;
         if (c->remote != NULL && c->remote_kick >= 0 &&
-            write(c->remote_kick, &one, sizeof(one)) < 0) {
+            write(c->remote_kick, &records, sizeof(records)) < 0) {
         }
     }
     engine_diag_free(&diag);

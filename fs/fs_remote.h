@@ -54,6 +54,10 @@ int fs_remote_conflict(struct fs_ctx *c, const struct fs_target *t, const struct
  */
 void fs_remote_records(struct fs_ctx *c, int *failed);
 
+/* What fs_apply_record() adds to the watcher's kick (an eventfd): records to push, which it
+ * exchanges after a short wait (a burst of records, one exchange); SIGUSR1 adds 1, a full look. */
+#define FS_REMOTE_KICK_RECORDS (1ull << 32)
+
 /* Starts / stops the thread (fs_remote_watch.c) that looks at the remote: at once when a file://
  * remote's main moves (inotify), on SIGUSR1, and every fetch_interval seconds. */
 int fs_remote_watch_start(struct fs_ctx *c, struct engine_diag *diag);

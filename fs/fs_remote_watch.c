@@ -21,6 +21,12 @@
 /* ... or at the latest this long after it began (pushes back to back never go quiet). */
 #define FS_REMOTE_MAX_MS 100
 
+/* The hosts' records of one change come in a burst: exchanged once they have been quiet this
+ * long, at the latest this long after the first (the status of other hosts' nodes is not in a
+ * hurry; each exchange is a fetch). */
+#define FS_REMOTE_RECORDS_QUIET_MS 200
+#define FS_REMOTE_RECORDS_MAX_MS   1000
+
 /* How often git's housekeeping may run on the store and a file:// remote (fs_remote_gc()). */
 #define FS_REMOTE_GC_MS 60000
 
@@ -149,26 +155,42 @@ static void fs_on_usr1(int sig)
     errno = e;
 }
 
+/* When a pending exchange of records is due: RECORDS_QUIET_MS after the last record seen (the
+ * hosts' records of one change come in a burst), at the latest RECORDS_MAX_MS after the first;
+ * -1 when none is pending. */
+static int64_t fs_remote_records_due(int64_t first, int64_t last)
+{
+    if (first == 0)
+        return -1;
+    return last + FS_REMOTE_RECORDS_QUIET_MS < first + FS_REMOTE_RECORDS_MAX_MS
+               ? last + FS_REMOTE_RECORDS_QUIET_MS
+               : first + FS_REMOTE_RECORDS_MAX_MS;
+}
+
 static void *fs_remote_main(void *arg)
 {
     struct fs_ctx *c = arg;
     struct pollfd pf[3] = {{.fd = c->remote_stop, .events = POLLIN},
                            {.fd = c->remote_kick, .events = POLLIN},
                            {.fd = c->remote_fd, .events = POLLIN}};
-    int64_t first = 0;               /* when the pending burst of ref events began, 0 when none */
-    int64_t gc = fs_remote_now_ms(); /* when git's housekeeping last ran */
+    int64_t first = 0; /* when the pending burst of ref events began, 0 when none */
+    int64_t rec_first = 0, rec_last = 0; /* the pending records' first and last sign, or 0 */
+    int64_t gc = fs_remote_now_ms();     /* when git's housekeeping last ran */
     int gc_warned = 0, records_failed = 0;
     int records = -1;
-    int look = FS_REMOTE_RECORDS |
-               fs_remote_rewatch(
-                   c, &records); /* a host that comes back pushes what it recorded meanwhile */
+    /* a host that comes back pushes what it recorded meanwhile */
+    int look = FS_REMOTE_RECORDS | fs_remote_rewatch(c, &records);
 
     for (;;) {
-        int waits = look == 0; /* else the poll only collects what is pending */
-        int timeout = !waits                  ? 0
-                      : first != 0            ? FS_REMOTE_QUIET_MS
-                      : c->fetch_interval > 0 ? c->fetch_interval * 1000
-                                              : -1;
+        int64_t now = fs_remote_now_ms(), due = fs_remote_records_due(rec_first, rec_last);
+        int timeout = c->fetch_interval > 0 ? c->fetch_interval * 1000 : -1;
+        if (first != 0 && (timeout < 0 || timeout > FS_REMOTE_QUIET_MS))
+            timeout = FS_REMOTE_QUIET_MS;
+        if (due >= 0 && (timeout < 0 || due - now < timeout))
+            timeout = due > now ? (int)(due - now) : 0;
+        if (look != 0)
+            timeout = 0;                                /* the poll only collects what is pending */
+        int quiet = look == 0 && first == 0 && due < 0; /* a timeout is fetch_interval's */
         int n = poll(pf, 3, timeout);
         uint64_t v;
 
@@ -176,23 +198,38 @@ static void *fs_remote_main(void *arg)
             continue; /* SIGUSR1: its handler made the kick readable */
         if (n < 0 || (pf[0].revents & POLLIN))
             break;
-        if (n == 0 && waits) /* the burst went quiet, or fetch_interval passed */
-            look |= first != 0 ? FS_REMOTE_MOVED : FS_REMOTE_MAIN | FS_REMOTE_RECORDS;
-        if (n > 0 && (pf[1].revents & POLLIN) && read(c->remote_kick, &v, sizeof(v)) > 0)
+        now = fs_remote_now_ms();
+        if (n == 0 && quiet)
             look |= FS_REMOTE_MAIN | FS_REMOTE_RECORDS;
+        if (n == 0 && first != 0 && now - first >= FS_REMOTE_QUIET_MS)
+            look |= FS_REMOTE_MOVED; /* the burst went quiet */
+        if (n > 0 && (pf[1].revents & POLLIN) && read(c->remote_kick, &v, sizeof(v)) > 0) {
+            if (v % FS_REMOTE_KICK_RECORDS != 0) /* SIGUSR1 */
+                look |= FS_REMOTE_MAIN | FS_REMOTE_RECORDS;
+            if (v / FS_REMOTE_KICK_RECORDS != 0) /* records of ours to push */
+                rec_last = now;
+        }
         if (n > 0 && (pf[2].revents & POLLIN)) {
             int moved = fs_remote_drain(c, records);
-            look |= moved & FS_REMOTE_RECORDS;
+            if (moved & FS_REMOTE_RECORDS) /* another host's */
+                rec_last = now;
             if ((moved & FS_REMOTE_MAIN) && first == 0)
-                first = fs_remote_now_ms();
-            if (first != 0 && fs_remote_now_ms() - first >= FS_REMOTE_MAX_MS)
+                first = now;
+            if (first != 0 && now - first >= FS_REMOTE_MAX_MS)
                 look |= FS_REMOTE_MOVED;
         }
+        if (rec_last != 0 && rec_first == 0)
+            rec_first = rec_last;
+        due = fs_remote_records_due(rec_first, rec_last);
+        if (due >= 0 && now >= due)
+            look |= FS_REMOTE_RECORDS;
         if (look == 0)
             continue;
         look |= fs_remote_rewatch(c, &records);
         if (look & (FS_REMOTE_MAIN | FS_REMOTE_MOVED))
             first = 0; /* the burst is looked at */
+        if (look & FS_REMOTE_RECORDS)
+            rec_first = rec_last = 0;
         if ((look & FS_REMOTE_MOVED) && !(look & FS_REMOTE_MAIN) && fs_remote_ours(c))
             look &= ~FS_REMOTE_MOVED;
         if (look & (FS_REMOTE_MAIN | FS_REMOTE_MOVED))
