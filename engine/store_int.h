@@ -141,6 +141,15 @@ int store_finish_changes(struct engine_store *s, git_tree *tree,
 int store_local_push(git_repository *repo, const char *dir, const char *url, const char *path,
                      const char *ref, struct engine_diag *diag);
 
+/* The refs of the bare repository at PATH that match GLOB (at most MAX), into *OUT (N of them:
+ * name and oid; free with store_local_heads_free()), each one's objects the store REPO lacks
+ * copied in first (loose: no pack of its own per fetch). 0; -EHOSTUNREACH when there is no
+ * repository at PATH; -EIO; -ENOMEM. */
+int store_local_fetch(git_repository *repo, const char *dir, const char *url, const char *path,
+                      const char *glob, size_t max, git_remote_head **out, size_t *n,
+                      struct engine_diag *diag);
+void store_local_heads_free(git_remote_head *h, size_t n);
+
 /* ---- store_watchdog.c ---- */
 
 /* How long a remote reached over the network (git://, ssh://) may stay silent, by default

@@ -10,7 +10,10 @@
 #include "store_int.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "grow.h"
 
 const char *engine_store_remote_dir(const char *url)
 {
@@ -19,7 +22,8 @@ const char *engine_store_remote_dir(const char *url)
     return url[0] == '/' ? url : NULL;
 }
 
-/* The remote a push writes to: its repository, and both object databases. */
+/* A copy between the store and a repository on this machine: REPO is the one the objects
+ * come from (the store for a push, the remote for a fetch), FROM and TO the object databases. */
 struct local_push {
     git_repository *repo, *remote;
     git_odb *from, *to;
@@ -157,4 +161,80 @@ int engine_store_remote_peek(const char *url, const char *ref, char out_id[41])
         return error == GIT_ENOTFOUND ? -ENOENT : -EIO;
     git_oid_tostr(out_id, 41, &id);
     return 0;
+}
+
+void store_local_heads_free(git_remote_head *h, size_t n)
+{
+    for (size_t i = 0; h != NULL && i < n; i++)
+        free(h[i].name);
+    free(h);
+}
+
+/* Copies into the store what the commits from the remote's TIP back to the store's HAVE (NULL,
+ * or a commit the remote lacks: all) hold that the store lacks. */
+static int local_fetch_one(struct local_push *p, const git_oid *tip, const git_oid *have)
+{
+    if (have != NULL && !git_odb_exists(p->from, have))
+        have = NULL;
+    return local_copy_commits(p, tip, have);
+}
+
+int store_local_fetch(git_repository *repo, const char *dir, const char *url, const char *path,
+                      const char *glob, size_t max, git_remote_head **out, size_t *n,
+                      struct engine_diag *diag)
+{
+    struct local_push p = {0};
+    git_reference_iterator *it = NULL;
+    git_reference *ref = NULL;
+    git_remote_head *h = NULL;
+    size_t cap = 0;
+    int error;
+
+    *out = NULL;
+    *n = 0;
+    if ((error = git_repository_open_bare(&p.remote, path)) < 0)
+        return store_err(diag, dir, -EHOSTUNREACH, "fetch: cannot reach the remote %s: %s", url,
+                         git_error_last() != NULL ? git_error_last()->message : "no repository");
+    p.repo = p.remote; /* the objects come from the remote */
+    if ((error = git_repository_odb(&p.from, p.remote)) < 0 ||
+        (error = git_repository_odb(&p.to, repo)) < 0 ||
+        (error = git_reference_iterator_glob_new(&it, p.remote, glob)) < 0)
+        goto fail;
+    while (*n < max && (error = git_reference_next(&ref, it)) == 0) {
+        const git_oid *id = git_reference_target(ref);
+        git_oid have;
+        int has = id != NULL && git_reference_name_to_id(&have, repo, git_reference_name(ref)) == 0;
+        if (id != NULL && !git_odb_exists(p.to, id) &&
+            (error = local_fetch_one(&p, id, has ? &have : NULL)) < 0)
+            goto fail;
+        if (id != NULL &&
+            (engine_grow((void **)&h, &cap, *n + 1, sizeof(*h)) < 0 ||
+             (h[*n] = (git_remote_head){.name = strdup(git_reference_name(ref))}).name == NULL)) {
+            error = -ENOMEM;
+            goto fail;
+        }
+        if (id != NULL)
+            git_oid_cpy(&h[(*n)++].oid, id);
+        git_reference_free(ref);
+        ref = NULL;
+    }
+    if (error == GIT_ITEROVER || *n == max)
+        error = 0;
+fail:
+    if (error < 0) {
+        error = error == -ENOMEM
+                    ? store_err(diag, dir, -ENOMEM, "fetch: out of memory")
+                    : store_err(diag, dir, -EIO, "fetch: from the remote %s: %s", url,
+                                git_error_last() != NULL ? git_error_last()->message : "error");
+        store_local_heads_free(h, *n);
+        h = NULL;
+        *n = 0;
+    }
+    *out = h;
+    git_reference_free(ref);
+    git_reference_iterator_free(it);
+    git_odb_free(p.from);
+    git_odb_free(p.to);
+    git_repository_free(p.remote);
+    return error;
 }

@@ -361,6 +361,8 @@ int engine_store_records_sync(struct engine_store *s, const char *url, const cha
 {
     git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
     const git_remote_head **heads = NULL;
+    const char *local = engine_store_remote_dir(url);
+    git_remote_head *lheads = NULL, **lptr = NULL;
     size_t n = 0, k = strlen(ENGINE_STORE_DEPLOYED_PREFIX), nspec = 0;
     struct store_remote_cb cb;
     git_repository *repo = NULL;
@@ -381,6 +383,20 @@ int engine_store_records_sync(struct engine_store *s, const char *url, const cha
     if ((error = git_repository_open_ext(&repo, s->dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL)) < 0) {
         error = store_git_err(diag, s->dir, error, "records");
         goto cleanup;
+    }
+    if (local != NULL) {
+        /* A repository on this machine: its records copied in directly, no pack per fetch. */
+        if ((error = store_local_fetch(repo, s->dir, url, local, ENGINE_STORE_DEPLOYED_PREFIX "*",
+                                       STORE_RECORD_REFS_MAX, &lheads, &n, diag)) < 0 ||
+            (lptr = calloc(n + 1, sizeof(*lptr))) == NULL ||
+            (error = git_repository_odb(&odb, repo)) < 0) {
+            error = error < 0 ? error : store_err(diag, s->dir, -ENOMEM, "records: out of memory");
+            goto cleanup;
+        }
+        for (size_t i = 0; i < n; i++)
+            lptr[i] = &lheads[i];
+        heads = (const git_remote_head **)lptr;
+        goto take;
     }
     if ((error = store_remote_connect(&r, repo, s->dir, url, GIT_DIRECTION_FETCH, &fo.callbacks,
                                       "records", diag)) < 0)
@@ -406,8 +422,10 @@ int engine_store_records_sync(struct engine_store *s, const char *url, const cha
         goto cleanup;
     }
     git_odb_refresh(odb); /* the pack just downloaded */
+take:
     store_records_take(repo, odb, heads, n, own, &theirs, &have_theirs, out);
-    git_remote_disconnect(r);
+    if (r != NULL)
+        git_remote_disconnect(r);
     store_watchdog_stop(&cb.wd); /* the push has its own */
     have_mine = git_reference_name_to_id(&mine, repo, own) == 0;
     if (have_mine && have_theirs && git_oid_equal(&mine, &theirs))
@@ -429,6 +447,8 @@ int engine_store_records_sync(struct engine_store *s, const char *url, const cha
 
 cleanup:
     free(specs);
+    free(lptr);
+    store_local_heads_free(lheads, n);
     git_odb_free(odb);
     if (r != NULL)
         git_remote_disconnect(r);
