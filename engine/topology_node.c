@@ -497,7 +497,13 @@ int topo_nodes_link(struct engine_topology *t, struct engine_diag *d)
             int target = topo_node_find(t, r->node);
             if (ty->builtin >= 0 && strcmp(r->name, "application") == 0)
                 backends++;
-            if (target < 0 || (size_t)target == i) {
+            /* A node requiring itself is refused where unisec gives the requirement meaning (a
+             * node it runs: a balancer routing to itself); TOSCA forbids it nowhere, so for a
+             * node unisec does not run it is judged like any other target, by the capability
+             * and node type its definition names (topo_nodes_reqs_check). */
+            if (target < 0 ||
+                ((size_t)target == i &&
+                 (n->runs || n->tdef < 0 || topo_tdef_req(t, n->tdef, r->name) == NULL))) {
                 bad = topo_diag_at(d, &r->pos,
                                    "node %s: requirement %s is unmet: %s '%s'; expected another "
                                    "node of node_templates",

@@ -265,6 +265,15 @@ static void test_topology_load_dtosca(void **state)
                  "t.yaml:6:71: error: node lb: requirement application is unmet: node web "
                  "listens on no port; expected a node whose modules declare a listening port "
                  "(e.g. dispatch's http_port)");
+    /* nor route to itself (a node unisec does not run may name itself: TOSCA 3.8.2) */
+    expect_error(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                      "topology_template:\n"
+                      "  node_templates:\n"
+                      "    web: {type: ws}\n"
+                      "    lb: {type: tosca.nodes.LoadBalancer, requirements: [{application: "
+                      "web}, {application: lb}]}\n",
+                 "t.yaml:6:91: error: node lb: requirement application is unmet: a node cannot "
+                 "require itself 'lb'; expected another node of node_templates");
 }
 
 static void test_topology_load_reserved(void **state)
