@@ -19,7 +19,9 @@ struct unisec_cmd {
 };
 
 static const struct unisec_cmd unisec_cmds[] = {
-    {"check", engine_cmd_check, "[--target=hvt|spt] [--policy-dir=DIR] [--json] FILE|-",
+    {"check", engine_cmd_check,
+     "[--target=hvt|spt] [--policy-dir=DIR] [--json] [--input=NAME=VALUE]... [--inputs=FILE] "
+     "FILE|-",
      "validate a SecTOSCA topology and print a one-line summary",
      "Loads FILE (- for standard input; imports then resolve from the working directory),\n"
      "checks it against the SecTOSCA and UniTOSCA rules for the execution environment\n"
@@ -29,8 +31,14 @@ static const struct unisec_cmd unisec_cmds[] = {
      "  --json        one JSON object on stdout instead (fields: file, valid, target,\n"
      "                tosca_version, nodes, node_levels, images, errors[] of file, line,\n"
      "                column, message; see unisec-check(1))\n"
+     "  --input NAME=VALUE, --inputs FILE\n"
+     "                values for the template's inputs, as unisec init takes them: each is\n"
+     "                checked against its definition, and every input required without a\n"
+     "                default then needs one\n"
      "Exit status: 0 valid, 1 invalid or unreadable, 2 usage error.\n"},
-    {"translate", engine_cmd_translate, "[--target=hvt|spt] [--policy-dir=DIR] FILE|- -o DIR",
+    {"translate", engine_cmd_translate,
+     "[--target=hvt|spt] [--policy-dir=DIR] [--input=NAME=VALUE]... [--inputs=FILE] FILE|- -o "
+     "DIR",
      "derive the UniTOSCA, TOSCA, P_SO, P_UG and Graphviz artifacts of a topology",
      "Checks FILE as `unisec check` does, then writes into DIR (-o, --output; created if\n"
      "missing):\n"
@@ -39,7 +47,8 @@ static const struct unisec_cmd unisec_cmds[] = {
      "  p_so.json      P_SO: the security orchestrator's policy per node and level\n"
      "  p_ug.json      P_UG: the unikernel generation policy (modules, configuration)\n"
      "  topology.dot   the topology for Graphviz\n"
-     "and prints the path of each. Every node is taken at level default.\n"},
+     "and prints the path of each. Every node is taken at level default; --input and --inputs\n"
+     "give the template's inputs values, as for unisec check.\n"},
     {"acl", engine_cmd_acl, "check|query|compile|passwd ...",
      "check, query and compile access-control policies",
      "  unisec acl check FILE|POLICYDIR...\n"

@@ -10,8 +10,8 @@ _unisec_commands="check translate acl init mount status run build pdp verify hoo
 # trailing '=' marks an option that takes a value.
 _unisec_opts() {
     case $1 in
-    check) echo "--target= --policy-dir= --json" ;;
-    translate) echo "--target= --policy-dir= -o --output=" ;;
+    check) echo "--target= --policy-dir= --json --input= --inputs=" ;;
+    translate) echo "--target= --policy-dir= --input= --inputs= -o --output=" ;;
     acl-check) echo "" ;;
     acl-query) echo "--json" ;;
     acl-compile) echo "--policy-name= --policy-version= -o --output=" ;;

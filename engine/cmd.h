@@ -74,12 +74,17 @@ int engine_cmd_read(const struct engine_cmd *c, const char *path, size_t max, ch
  * Loads the topology PATH as engine_topology_load_file() does, or from standard input when
  * PATH is "-" (named <stdin> in messages; imports resolve from the working directory); a
  * CSAR archive (engine_csar_is_archive(), or standard input that starts as a zip file) as
- * engine_topology_load_csar() does.
+ * engine_topology_load_csar() does. The _given form with GIVEN's values for its inputs
+ * (engine_topology_load_file_given(); NULL: none).
  * In cmd_topology.c: the tender, which links only this file's parser, does not call it.
  */
 struct engine_topology;
+struct engine_topology_given;
 struct engine_diag;
 int engine_cmd_topology_load(const struct engine_cmd *c, struct engine_topology **t,
                              const char *path, struct engine_diag *d);
+int engine_cmd_topology_load_given(const struct engine_cmd *c, struct engine_topology **t,
+                                   const char *path, const struct engine_topology_given *given,
+                                   struct engine_diag *d);
 
 #endif

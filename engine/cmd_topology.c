@@ -20,30 +20,42 @@ struct cmd_topo_args {
     const char *policy_dir; /* NULL: the policy/ directory beside FILE, if any */
     int json;
     int certs; /* check: the TLS certificates beside FILE too */
+    /* Values for the template's inputs, as `unisec init` takes them: --inputs FILE (NULL:
+     * none) with each --input NAME=VALUE of assign[0..nassign) set in it (argv's). */
+    const char *inputs;
+    char **assign;
+    size_t nassign;
 };
 
-enum { CMD_TOPO_TARGET = 0x100, CMD_TOPO_POLICY_DIR, CMD_TOPO_JSON };
+enum { CMD_TOPO_TARGET = 0x100, CMD_TOPO_POLICY_DIR, CMD_TOPO_JSON, CMD_TOPO_INPUTS };
 
 static const struct option cmd_topo_opts[] = {
     {.name = "target", .has_arg = required_argument, .val = CMD_TOPO_TARGET},
     {.name = "policy-dir", .has_arg = required_argument, .val = CMD_TOPO_POLICY_DIR},
     {.name = "json", .has_arg = no_argument, .val = CMD_TOPO_JSON},
     {.name = "output", .has_arg = required_argument, .val = 'o'},
+    {.name = "input", .has_arg = required_argument, .val = 'i'},
+    {.name = "inputs", .has_arg = required_argument, .val = CMD_TOPO_INPUTS},
     {0},
 };
 
-/* Parses check's or translate's options; WANT_OUT says whether -o DIR is required (and
- * --json refused). Returns 0 or ENGINE_CMD_USAGE (message printed). */
+/* Parses check's or translate's options into A, whose ASSIGN has room for ARGC --input values;
+ * WANT_OUT says whether -o DIR is required (and --json refused). Returns 0 or ENGINE_CMD_USAGE
+ * (message printed). */
 static int cmd_topo_parse(int argc, char **argv, int want_out, struct cmd_topo_args *a)
 {
+    char **assign = a->assign;
     int opt;
 
     memset(a, 0, sizeof(*a));
+    a->assign = assign;
     a->cmd = (struct engine_cmd){
         .name = want_out ? "unisec translate" : "unisec check",
-        .usage = want_out ? "unisec translate [--target=hvt|spt] [--policy-dir=DIR] FILE|- -o DIR"
-                          : "unisec check [--target=hvt|spt] [--policy-dir=DIR] [--json] FILE|-",
-        .shorts = want_out ? "o:" : "",
+        .usage = want_out ? "unisec translate [--target=hvt|spt] [--policy-dir=DIR] "
+                            "[--input=NAME=VALUE]... [--inputs=FILE] FILE|- -o DIR"
+                          : "unisec check [--target=hvt|spt] [--policy-dir=DIR] [--json] "
+                            "[--input=NAME=VALUE]... [--inputs=FILE] FILE|-",
+        .shorts = want_out ? "o:i:" : "i:",
         .longs = cmd_topo_opts,
     };
     a->target = ENGINE_TARGET_HVT;
@@ -61,6 +73,12 @@ static int cmd_topo_parse(int argc, char **argv, int want_out, struct cmd_topo_a
                 return engine_cmd_usage(&a->cmd, "--json is for unisec check");
             a->json = 1;
             break;
+        case 'i':
+            a->assign[a->nassign++] = optarg;
+            break;
+        case CMD_TOPO_INPUTS:
+            a->inputs = optarg;
+            break;
         case 'o':
             if (!want_out)
                 return engine_cmd_usage(&a->cmd, "-o is for unisec translate");
@@ -76,6 +94,8 @@ static int cmd_topo_parse(int argc, char **argv, int want_out, struct cmd_topo_a
         return engine_cmd_usage(&a->cmd, "expected FILE (or - for standard input)");
     if (want_out && a->outdir == NULL)
         return engine_cmd_usage(&a->cmd, "expected -o DIR");
+    if (a->inputs != NULL && strcmp(a->inputs, "-") == 0 && strcmp(a->file, "-") == 0)
+        return engine_cmd_usage(&a->cmd, "--inputs - and FILE - both want standard input");
     return 0;
 }
 
@@ -88,6 +108,13 @@ static const char *cmd_topo_shown(const struct cmd_topo_args *a)
 int engine_cmd_topology_load(const struct engine_cmd *c, struct engine_topology **t,
                              const char *path, struct engine_diag *d)
 {
+    return engine_cmd_topology_load_given(c, t, path, NULL, d);
+}
+
+int engine_cmd_topology_load_given(const struct engine_cmd *c, struct engine_topology **t,
+                                   const char *path, const struct engine_topology_given *given,
+                                   struct engine_diag *d)
+{
     char *buf = NULL;
     size_t len = 0;
     int r;
@@ -95,7 +122,7 @@ int engine_cmd_topology_load(const struct engine_cmd *c, struct engine_topology 
     struct engine_csar *csar = NULL;
 
     if (strcmp(path, "-") != 0 && !engine_csar_is_archive(path))
-        return engine_topology_load_file(t, path, d);
+        return engine_topology_load_file_given(t, path, given, d);
     if (strcmp(path, "-") != 0)
         r = engine_csar_open(&csar, path, d);
     else if ((r = engine_cmd_read(c, path, ENGINE_CMD_STDIN_MAX, &buf, &len)) < 0)
@@ -103,9 +130,11 @@ int engine_cmd_topology_load(const struct engine_cmd *c, struct engine_topology 
     else if (engine_csar_is_zip(buf, len))
         r = engine_csar_open_buffer(&csar, buf, len, ENGINE_CMD_STDIN_NAME, d);
     else
-        r = engine_topology_load_buffer(t, buf, len, ENGINE_CMD_STDIN_NAME, ".", d);
+        r = engine_topology_load_inputs(t, buf, len, ENGINE_CMD_STDIN_NAME, ".",
+                                        given ? given->text : NULL, given ? given->len : 0,
+                                        given ? given->name : NULL, d);
     if (r == 0 && csar != NULL)
-        r = engine_topology_load_csar(t, csar, d);
+        r = engine_topology_load_csar_given(t, csar, given, d);
     engine_csar_free(csar);
     free(buf);
     return r;
@@ -192,15 +221,55 @@ static int cmd_topo_certs(const char *file, const struct engine_topology_derived
     return r;
 }
 
+/* The values --inputs and --input give, as `unisec init` makes its store's inputs.yaml, into
+ * *TEXT (caller frees; NULL when neither is given). 0, -EINVAL (in D, or printed: the file
+ * could not be read), -ENOMEM. */
+static int cmd_topo_given(const struct cmd_topo_args *a, char **text, size_t *len,
+                          struct engine_diag *d)
+{
+    char *file = NULL;
+    size_t flen = 0;
+    int r;
+
+    *text = NULL;
+    *len = 0;
+    if (a->inputs == NULL && a->nassign == 0)
+        return 0;
+    if (a->inputs != NULL &&
+        (r = engine_cmd_read(&a->cmd, a->inputs, ENGINE_CMD_STDIN_MAX, &file, &flen)) < 0)
+        return r == -ENOMEM ? r : -EINVAL;
+    r = engine_topology_inputs_text(text, len, file, flen,
+                                    a->inputs == NULL             ? "--inputs"
+                                    : strcmp(a->inputs, "-") == 0 ? ENGINE_CMD_STDIN_NAME
+                                                                  : a->inputs,
+                                    a->assign, a->nassign, d);
+    free(file);
+    return r;
+}
+
 /* Loads and derives into D (printed on stderr unless the caller prints it as JSON). Returns
  * 0 or 1 (invalid, or it could not be read). */
 static int cmd_topo_run(const struct cmd_topo_args *a, struct engine_topology **t,
                         struct engine_topology_derived **x, struct engine_diag *d)
 {
+    struct engine_topology_given given = {0};
+    char *text = NULL;
     int r;
 
-    if ((r = engine_cmd_topology_load(&a->cmd, t, a->file, d)) == 0 &&
-        (r = engine_topology_derive(x, *t, NULL, a->target, d)) == 0)
+    if ((r = cmd_topo_given(a, &text, &given.len, d)) == 0) {
+        given.text = text;
+        given.name = a->nassign > 0 || a->inputs == NULL ? "--input"
+                     : strcmp(a->inputs, "-") == 0       ? ENGINE_CMD_STDIN_NAME
+                                                         : a->inputs;
+        r = engine_cmd_topology_load_given(&a->cmd, t, a->file, text ? &given : NULL, d);
+        /* With --input the values were written anew: a place in that text is nowhere the user
+         * can look, so those messages name --input alone (as init's form errors do). */
+        for (size_t i = 0; a->nassign > 0 && i < d->n; i++)
+            if (d->v[i].file != NULL && strcmp(d->v[i].file, given.name) == 0)
+                d->v[i].line = d->v[i].col = 0;
+    }
+    free(text);
+    if (r == 0 && (r = engine_topology_derive(x, *t, NULL, a->target, d)) == 0)
         r = cmd_topo_policies(a, *t, d);
     if (r == 0 && a->certs)
         r = cmd_topo_certs(a->file, *x, d);
@@ -260,8 +329,15 @@ int engine_cmd_check(int argc, char **argv)
     size_t levels = 0, images = 0;
     int rc;
 
-    if (cmd_topo_parse(argc, argv, 0, &a) != 0)
+    a.assign = calloc((size_t)argc + 1, sizeof(*a.assign)); /* room for every --input */
+    if (a.assign == NULL) {
+        fprintf(stderr, "%s: out of memory\n", "unisec check");
+        return 1;
+    }
+    if (cmd_topo_parse(argc, argv, 0, &a) != 0) {
+        free(a.assign);
         return ENGINE_CMD_USAGE;
+    }
     a.certs = 1;
     engine_diag_init(&d);
     if ((rc = cmd_topo_run(&a, &t, &x, &d)) != 0) {
@@ -288,6 +364,7 @@ cleanup:
     engine_diag_free(&d);
     engine_topology_derived_free(x);
     engine_topology_free(t);
+    free(a.assign);
     return rc;
 }
 
@@ -325,8 +402,15 @@ int engine_cmd_translate(int argc, char **argv)
     struct engine_diag d;
     int rc;
 
-    if (cmd_topo_parse(argc, argv, 1, &a) != 0)
+    a.assign = calloc((size_t)argc + 1, sizeof(*a.assign)); /* room for every --input */
+    if (a.assign == NULL) {
+        fprintf(stderr, "%s: out of memory\n", "unisec translate");
+        return 1;
+    }
+    if (cmd_topo_parse(argc, argv, 1, &a) != 0) {
+        free(a.assign);
         return ENGINE_CMD_USAGE;
+    }
     engine_diag_init(&d);
     if ((rc = cmd_topo_run(&a, &t, &x, &d)) != 0)
         goto cleanup;
@@ -347,5 +431,6 @@ cleanup:
     engine_diag_free(&d);
     engine_topology_derived_free(x);
     engine_topology_free(t);
+    free(a.assign);
     return rc;
 }

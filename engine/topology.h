@@ -94,6 +94,29 @@ int engine_topology_load_csar(struct engine_topology **out, struct engine_csar *
                               struct engine_diag *diag);
 
 /*
+ * Values given to a template's inputs: TEXT[0..LEN), a YAML mapping NAME: VALUE (a store's
+ * inputs.yaml, what `unisec check --input/--inputs` make), named NAME in messages; checked as
+ * engine_topology_load_inputs() checks them.
+ */
+struct engine_topology_given {
+    const char *text;
+    size_t len;
+    const char *name;
+};
+
+/*
+ * engine_topology_load_file() and engine_topology_load_csar() with GIVEN's values for the
+ * template's inputs (as engine_topology_load_inputs(): every input required without a default
+ * needs one); GIVEN NULL: as those, where no input needs a value.
+ */
+int engine_topology_load_file_given(struct engine_topology **out, const char *path,
+                                    const struct engine_topology_given *given,
+                                    struct engine_diag *diag);
+int engine_topology_load_csar_given(struct engine_topology **out, struct engine_csar *c,
+                                    const struct engine_topology_given *given,
+                                    struct engine_diag *diag);
+
+/*
  * engine_topology_load_buffer() with values for the template's inputs: INPUTS[0..ILEN) (a
  * store's inputs.yaml) is a YAML mapping NAME: VALUE, named INAME in messages; empty, it gives
  * no value. Each value must be of an input the template declares and valid for its

@@ -195,6 +195,13 @@ static int topo_csar_version_10(const char *buf, size_t len)
 int engine_topology_load_csar(struct engine_topology **out, struct engine_csar *c,
                               struct engine_diag *d)
 {
+    return engine_topology_load_csar_given(out, c, NULL, d);
+}
+
+int engine_topology_load_csar_given(struct engine_topology **out, struct engine_csar *c,
+                                    const struct engine_topology_given *given,
+                                    struct engine_diag *d)
+{
     const char *entry = engine_csar_entry(c);
     char *buf = NULL, *name = NULL;
     size_t len;
@@ -209,7 +216,14 @@ int engine_topology_load_csar(struct engine_topology **out, struct engine_csar *
     }
     {
         const struct topo_file archive = {
-            .csar = c, .entry = entry, .import = topo_import_archive, .doc = topo_archive_file_doc};
+            .csar = c,
+            .entry = entry,
+            .import = topo_import_archive,
+            .doc = topo_archive_file_doc,
+            .inputs = given ? given->text : NULL,
+            .inputs_len = given ? given->len : 0,
+            .inputs_name = given ? given->name : NULL,
+        };
         /* The archive without TOSCA-Metadata came with the Simple Profile 1.1 (1.3 section 4.2.2);
          * 1.0 knows only the metadata file (1.0 section 16.1). Checked first: the archive's form
          * is wrong whatever the template says. */

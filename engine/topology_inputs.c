@@ -95,9 +95,10 @@ int topo_inputs_given(struct engine_topology *t, struct engine_diag *d)
         const struct topo_input *in = &t->inputs[i];
         if (in->def.name != NULL && in->def.required && !in->def.has_default && !in->given)
             bad = topo_diag_at(d, &in->def.pos,
-                               "input %s: required and without a default; expected a value in "
-                               "%s (unisec init --input %s=VALUE)",
-                               in->def.name, t->given_name, in->def.name);
+                               "input %s: required and without a default; expected a value%s%s "
+                               "(--input %s=VALUE)",
+                               in->def.name, strcmp(t->given_name, "--input") ? " in " : "",
+                               strcmp(t->given_name, "--input") ? t->given_name : "", in->def.name);
     }
     return r < 0 ? r : bad;
 }

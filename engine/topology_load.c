@@ -708,6 +708,18 @@ int engine_topology_load_inputs(struct engine_topology **out, const char *buf, s
 
 int engine_topology_load_file(struct engine_topology **out, const char *path, struct engine_diag *d)
 {
+    return engine_topology_load_file_given(out, path, NULL, d);
+}
+
+int engine_topology_load_file_given(struct engine_topology **out, const char *path,
+                                    const struct engine_topology_given *given,
+                                    struct engine_diag *d)
+{
+    const struct topo_file how = {
+        .inputs = given ? given->text : NULL,
+        .inputs_len = given ? given->len : 0,
+        .inputs_name = given ? given->name : NULL,
+    };
     char *buf = NULL, *dir = NULL, real[PATH_MAX];
     size_t len;
     int r;
@@ -726,7 +738,8 @@ int engine_topology_load_file(struct engine_topology **out, const char *path, st
         free(buf);
         return -ENOMEM;
     }
-    r = topo_load_root(out, buf, len, path, dir, realpath(path, real) ? real : NULL, NULL, d);
+    r = topo_load_root(out, buf, len, path, dir, realpath(path, real) ? real : NULL,
+                       given ? &how : NULL, d);
     free(dir);
     free(buf);
     return r;

@@ -224,6 +224,36 @@ grep -q "^--input: error: 'cpus': expected NAME=VALUE" "$T/err" && ok || bad "in
 expect_rc 1 "init --inputs of a missing file" "$U" init "$T/in1" --from="$T/in.yaml" --inputs="$T/nope"
 expect_rc 0 "init --input" "$U" init "$T/in1" --from="$T/in.yaml" --input=cpus=4
 [ "$(cat "$T/in1/inputs.yaml")" = "cpus: 4" ] && ok || bad "inputs.yaml: $(cat "$T/in1/inputs.yaml")"
+# check and translate take the same values (engine/TOPOLOGY.md 1.2): given, every required
+# input needs one; --input messages name --input, --inputs FILE's name FILE:LINE:COL
+expect_rc 0 "check without inputs (none needed)" "$U" check "$T/in.yaml"
+expect_rc 0 "check --input" "$U" check --input=cpus=4 "$T/in.yaml"
+expect_rc 1 "check --input of a bad value" "$U" check "$T/in.yaml" --input cpus=3
+grep -q "^--input: error: input cpus: the value does not meet the constraint valid_values" "$T/err" && ok ||
+    bad "check --input cpus=3: $(cat "$T/err")"
+expect_rc 1 "check --input of an unknown input" "$U" check "$T/in.yaml" --input=mem=1
+grep -q "^--input: error: input 'mem': the topology has no such input; expected cpus" "$T/err" && ok ||
+    bad "check --input mem=1: $(cat "$T/err")"
+printf '# the values\ncpus: 3\n' >"$T/in-values.yaml"
+expect_rc 1 "check --inputs of a bad value" "$U" check --inputs="$T/in-values.yaml" "$T/in.yaml"
+grep -q "^$T/in-values.yaml:2:7: error: input cpus: the value does not meet" "$T/err" && ok ||
+    bad "check --inputs: $(cat "$T/err")"
+expect_rc 0 "check --inputs with --input over it" "$U" check --inputs="$T/in-values.yaml" --input=cpus=2 "$T/in.yaml"
+printf '{}\n' >"$T/in-empty.yaml"
+expect_rc 1 "check --inputs without the required one" "$U" check --inputs="$T/in-empty.yaml" "$T/in.yaml"
+grep -q "^$T/in.yaml:4:11: error: input cpus: required and without a default; expected a value in $T/in-empty.yaml (--input cpus=VALUE)" "$T/err" && ok ||
+    bad "check --inputs {}: $(cat "$T/err")"
+expect_rc 1 "check --inputs of a missing file" "$U" check --inputs="$T/nope" "$T/in.yaml"
+expect_rc 1 "check --input without =" "$U" check --input=cpus "$T/in.yaml"
+usage_error "check --inputs - and -" "both want standard input" "$U" check --inputs=- -
+expect_rc 1 "check --inputs - of a bad value" sh -c "printf 'cpus: 8' | '$U' check --inputs=- '$T/in.yaml'"
+grep -q "^<stdin>:1:7: error: input cpus: " "$T/err" && ok || bad "check --inputs -: $(cat "$T/err")"
+mkzip "$T/in.csar" "TOSCA-Metadata/TOSCA.meta=Entry-Definitions: in.yaml" "in.yaml=$(cat "$T/in.yaml")"
+expect_rc 1 "check a CSAR --input of a bad value" "$U" check "$T/in.csar" --input=cpus=3
+expect_rc 0 "check a CSAR --input" "$U" check "$T/in.csar" --input=cpus=1
+expect_rc 1 "translate --input of a bad value" "$U" translate --input=cpus=3 "$T/in.yaml" -o "$T/in-out"
+[ ! -e "$T/in-out" ] && ok || bad "translate with a bad input wrote $T/in-out"
+expect_rc 0 "translate --input" "$U" translate --input=cpus=2 "$T/in.yaml" -o "$T/in-out"
 
 # ---- JSON --------------------------------------------------------------------------------------
 expect_rc 0 "check --json" "$U" check --json $EX/paper.yaml

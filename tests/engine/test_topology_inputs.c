@@ -87,7 +87,7 @@ static void test_topology_inputs_required(void **state)
     (void)state;
     expect("", -EINVAL,
            "topology.yaml:5:7: error: input cpus: required and without a default; expected a "
-           "value in inputs.yaml (unisec init --input cpus=VALUE)");
+           "value in inputs.yaml (--input cpus=VALUE)");
     expect("mem: 2 GB\n", -EINVAL, "input cpus: required and without a default");
 }
 
