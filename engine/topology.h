@@ -141,6 +141,20 @@ int engine_topology_inputs_text(char **out, size_t *len, const char *file, size_
                                 const char *fname, char *const *assign, size_t n,
                                 struct engine_diag *diag);
 
+/* The template's inputs: how many, and the name of the I-th (NULL for one that failed). */
+size_t engine_topology_input_count(const struct engine_topology *t);
+const char *engine_topology_input_name(const struct engine_topology *t, size_t i);
+
+/*
+ * The value of T's input NAME in force, one line of YAML and a newline, as `--input NAME=VALUE`
+ * takes it, in a new buffer (*OUT, caller frees; *LEN bytes): the one GIVEN[0..GLEN) (the
+ * inputs.yaml T was loaded with; NULL: none) gives, collections in flow style; else the
+ * default of a scalar input (canonical); else empty. 0, -ENOENT (T has no input NAME),
+ * -ENOMEM.
+ */
+int engine_topology_input_show(char **out, size_t *len, const struct engine_topology *t,
+                               const char *given, size_t glen, const char *name);
+
 void engine_topology_free(struct engine_topology *t);
 
 /* "tosca_simple_yaml_1_0", "_1_2" or "_1_3", as the topology declares it. */

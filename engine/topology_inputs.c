@@ -194,3 +194,77 @@ int engine_topology_inputs_text(char **out, size_t *len, const char *file, size_
     doc.start_implicit = doc.end_implicit = 1; /* no "---" */
     return topo_yaml_emit(&doc, out, len);
 }
+
+size_t engine_topology_input_count(const struct engine_topology *t)
+{
+    return t->ninputs;
+}
+
+const char *engine_topology_input_name(const struct engine_topology *t, size_t i)
+{
+    return i < t->ninputs ? t->inputs[i].def.name : NULL;
+}
+
+/* DOC on one line, as --input takes it: collections in flow style, a scalar with a line break
+ * double-quoted (the break escaped); written without a width. */
+static void topo_inputs_flow(yaml_document_t *doc)
+{
+    for (yaml_node_t *n = doc->nodes.start; n < doc->nodes.top; n++)
+        if (n->type == YAML_MAPPING_NODE)
+            n->data.mapping.style = YAML_FLOW_MAPPING_STYLE;
+        else if (n->type == YAML_SEQUENCE_NODE)
+            n->data.sequence.style = YAML_FLOW_SEQUENCE_STYLE;
+        else if (n->type == YAML_SCALAR_NODE &&
+                 (n->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+                  n->data.scalar.style == YAML_FOLDED_SCALAR_STYLE ||
+                  memchr(n->data.scalar.value, '\n', n->data.scalar.length) != NULL ||
+                  memchr(n->data.scalar.value, '\r', n->data.scalar.length) != NULL))
+            n->data.scalar.style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+}
+
+int topo_yaml_line(yaml_document_t *src, yaml_node_t *v, char **out, size_t *len)
+{
+    yaml_document_t doc;
+    size_t budget = TOPO_INPUTS_NODES_MAX;
+
+    *out = NULL;
+    *len = 0;
+    if (!yaml_document_initialize(&doc, NULL, NULL, NULL, 1, 1))
+        return -ENOMEM;
+    if (!topo_yaml_copy(&doc, src, v, 1, &budget)) {
+        yaml_document_delete(&doc);
+        return budget == 0 ? -E2BIG : -ENOMEM;
+    }
+    topo_inputs_flow(&doc);
+    return topo_yaml_emit_width(&doc, out, len, -1);
+}
+
+int engine_topology_input_show(char **out, size_t *len, const struct engine_topology *t,
+                               const char *given, size_t glen, const char *name)
+{
+    const struct topo_input *in = topo_input_find((struct engine_topology *)t, name);
+    yaml_document_t src;
+    yaml_node_t *root, *v = NULL;
+    int r;
+
+    *out = NULL;
+    *len = 0;
+    if (in == NULL)
+        return -ENOENT;
+    if (given != NULL && glen > 0) { /* the value given */
+        if ((r = topo_yaml_load(&src, given, glen)) < 0)
+            return r == -ENOMEM ? r : -EIO; /* the inputs.yaml T loaded with: it is YAML */
+        if ((root = yaml_document_get_root_node(&src)) != NULL && root->type == YAML_MAPPING_NODE)
+            v = topo_yaml_get(&src, root, name, NULL);
+        r = v != NULL ? topo_yaml_line(&src, v, out, len) : 0;
+        yaml_document_delete(&src);
+        if (v != NULL)
+            return r;
+    }
+    /* else its default, else nothing */
+    *len = in->shown != NULL ? strlen(in->shown) : 0;
+    if ((*out = malloc(*len + 1)) == NULL)
+        return -ENOMEM;
+    memcpy(*out, in->shown != NULL ? in->shown : "", *len + 1);
+    return 0;
+}

@@ -263,7 +263,8 @@ struct topo_tdef {
 struct topo_input {
     struct topo_propdef def;
     char *value;
-    int given; /* a value was given (inputs.yaml), not taken from the default */
+    char *shown; /* its default as one line of YAML (topo_yaml_line()), or NULL */
+    int given;   /* a value was given (inputs.yaml), not taken from the default */
 };
 
 /* An intrinsic function whose references are checked once every template is read
@@ -566,6 +567,14 @@ void topo_yaml_unset(yaml_document_t *doc, yaml_node_t *map, const char *key);
 /* Writes DOC as YAML text into a new buffer (*OUT, caller frees; *LEN bytes) and deletes DOC
  * (whatever the outcome). 0 or -ENOMEM. */
 int topo_yaml_emit(yaml_document_t *doc, char **out, size_t *len);
+/* The same with lines broken past WIDTH columns (-1: never); topo_yaml_emit()'s is 100. */
+int topo_yaml_emit_width(yaml_document_t *doc, char **out, size_t *len, int width);
+
+/* SRC's node V as one line of YAML and a newline, as `--input NAME=VALUE` takes a value:
+ * collections in flow style, a scalar with a line break double-quoted (topology_inputs.c).
+ * *OUT (caller frees, *LEN bytes). 0, -E2BIG (aliases copied out make it more than 100000
+ * nodes), -ENOMEM. */
+int topo_yaml_line(yaml_document_t *src, yaml_node_t *v, char **out, size_t *len);
 
 /* Reads PATH (at most ENGINE_TOPOLOGY_FILE_MAX bytes) into a new NUL-terminated buffer; errors
  * name the file NAME. */

@@ -39,6 +39,11 @@ static int topo_load_inputs(struct topo_ld *ld, yaml_node_t *n)
         if (r == 0 && in->def.scalar && in->def.def != NULL &&
             (in->value = topo_ld_strdup(ld, in->def.def)) == NULL)
             return -ENOMEM;
+        yaml_node_t *dv = topo_ld_get(ld, topo_ld_node(ld, p->value), "default");
+        size_t len;
+        /* what inputs/NAME shows without a value given (none for one too large) */
+        if (r == 0 && dv != NULL && topo_yaml_line(ld->doc, dv, &in->shown, &len) == -ENOMEM)
+            return ld->oom = 1, -ENOMEM;
     }
     ld->t->inputs_read = 1;
     return bad;

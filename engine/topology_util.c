@@ -148,6 +148,7 @@ static void topo_tosca_free(struct engine_topology *t)
     for (size_t i = 0; i < t->ninputs; i++) {
         topo_propdef_clear(&t->inputs[i].def);
         free(t->inputs[i].value);
+        free(t->inputs[i].shown);
     }
     free(t->inputs);
     topo_strs_free(t->rtemplates, t->nrtemplates);

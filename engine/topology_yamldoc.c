@@ -102,6 +102,11 @@ static int topo_yaml_write(void *data, unsigned char *buf, size_t size)
 
 int topo_yaml_emit(yaml_document_t *doc, char **out, size_t *len)
 {
+    return topo_yaml_emit_width(doc, out, len, 100);
+}
+
+int topo_yaml_emit_width(yaml_document_t *doc, char **out, size_t *len, int width)
+{
     yaml_emitter_t e;
     FILE *mem;
     int r;
@@ -121,7 +126,7 @@ int topo_yaml_emit(yaml_document_t *doc, char **out, size_t *len)
     }
     yaml_emitter_set_output(&e, topo_yaml_write, mem);
     yaml_emitter_set_unicode(&e, 1);
-    yaml_emitter_set_width(&e, 100);
+    yaml_emitter_set_width(&e, width);
     /* yaml_emitter_dump() frees the document, whether it succeeds or not */
     r = yaml_emitter_open(&e) && yaml_emitter_dump(&e, doc) && yaml_emitter_close(&e) &&
                 yaml_emitter_flush(&e)

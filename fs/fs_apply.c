@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/sha256.h"
-#include "fs_int.h"
+#include "fs_inputs.h"
 #include "fs_tls.h"
 #include "fs_remote.h"
 
@@ -255,8 +255,8 @@ static int fs_candidate(const struct fs_target *t, const struct fs_snap *cur,
 
     if (t->kind == FS_TARGET_RULES)
         return fs_rules_candidate(cand_d, t->node, data, len, t->remove);
-    if (t->kind == FS_TARGET_FILE) {
-        if ((rc = fs_text_set(&cand[t->file], data, len)) < 0)
+    if (t->kind == FS_TARGET_FILE || t->kind == FS_TARGET_INPUT) { /* inputs/NAME: in inputs.yaml */
+        if ((rc = fs_cand_text(&cand[t->file], t, data, len, msg, diag)) < 0)
             return rc;
         if (fs_text_equal(&cand[t->file], &cur->file[t->file]))
             return 1;

@@ -429,6 +429,7 @@ enum fs_target_kind {
     FS_TARGET_TLS_CERT, /* nodes/<node>/tls/cert */
     FS_TARGET_TLS_KEY,  /* nodes/<node>/tls/key */
     FS_TARGET_RULES,    /* policy/acl.d/<node>: a rules file */
+    FS_TARGET_INPUT,    /* inputs/<node>: one input, in file inputs.yaml */
 };
 
 struct fs_target {
@@ -604,6 +605,7 @@ enum fs_write {
     FS_W_TLS_CERT, /* a node's certificate chain */
     FS_W_TLS_KEY,  /* a node's private key (write-only: never read back) */
     FS_W_RULES,    /* a rules file of policy/acl.d */
+    FS_W_INPUT,    /* one input's value in inputs.yaml (fs_inputs.h) */
 };
 
 /* The logs read as they grow. */

@@ -124,7 +124,7 @@ int fs_remote_conflict(struct fs_ctx *c, const struct fs_target *t, const struct
     struct fs_snap *now = fs_snap_get(c);
     int same;
 
-    if (t->kind == FS_TARGET_FILE)
+    if (t->kind == FS_TARGET_FILE || t->kind == FS_TARGET_INPUT) /* inputs/NAME: inputs.yaml */
         same = fs_remote_text_same(&base->file[t->file], &now->file[t->file]);
     else if (t->kind == FS_TARGET_RULES) {
         const struct fs_rules *was = fs_rules_find(&base->acld, t->node);

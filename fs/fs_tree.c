@@ -14,14 +14,14 @@
 #include <jansson.h>
 
 #include "engine/json.h"
-#include "fs_int.h"
+#include "fs_inputs.h"
 #include "orch/orch.h"
 
 static const char fs_readme[] =
     "unisec mount: the desired state of a unikernel cloud as files (see fs/MOUNT.md).\n"
     "\n"
     "  topology.yaml        the SecTOSCA topology the mount serves (rw)\n"
-    "  inputs.yaml          the values of its inputs (rw)\n"
+    "  inputs.yaml          the values of its inputs (rw); inputs/NAME one of them (rw)\n"
     "  nodes/NODE/security_level   its current level (rw), e.g. echo critical > ...\n"
     "  nodes/NODE/properties/NAME  its scalar properties (rw)\n"
     "  nodes/NODE/{security_levels,type,template.yaml,status,status.json}\n"
@@ -442,6 +442,8 @@ static const struct fs_entry fs_tree[] = {
      .write = FS_W_FILE,
      .file = FS_FILE_INPUTS,
      .tracked = 1},
+    {.pattern = "inputs", .mode = S_IFDIR | 0755},
+    {.pattern = "inputs/*", .mode = S_IFREG | 0640, .gen = fs_gen_input, .write = FS_W_INPUT},
     {.pattern = "history", .mode = S_IFREG | 0444, .gen = fs_gen_history, .tracked = 1},
     {.pattern = "events", .mode = S_IFREG | 0444, .live = FS_LIVE_EVENTS},
     {.pattern = "errors", .mode = S_IFREG | 0444, .live = FS_LIVE_ERRORS},
@@ -618,6 +620,10 @@ static const struct fs_entry *fs_match(struct fs_ctx *c, const char *p, char *no
             found = fs_image_exists(c, node) ? &fs_tree[i] : NULL;
             break;
         }
+        if (fs_tree[i].write == FS_W_INPUT) { /* an input the served template declares */
+            found = fs_input_has(s = fs_snap_get(c), node) ? &fs_tree[i] : NULL;
+            break;
+        }
         if (fs_tree[i].write == FS_W_RULES) {
             /* A rules file the state holds (even one committed from outside under a name
              * the mount keeps for editors, `4913`), or a name a write may make: not one of
@@ -730,6 +736,8 @@ int fs_tree_list(struct fs_ctx *c, const char *p, fs_list_fn fn, void *arg)
         if (strcmp(d->pattern, FS_RULES_DIR) == 0) {
             for (size_t k = 0; k < s->acld.n; k++)
                 fn(arg, s->acld.v[k]->name);
+        } else if (strcmp(d->pattern, "inputs") == 0) {
+            fs_inputs_list(s, fn, arg);
         } else if (s->model != NULL && node[0] == '\0') {
             for (size_t n = 0; n < engine_topology_node_count(s->model->t); n++)
                 fn(arg, engine_topology_node_at(s->model->t, n)->name);
@@ -781,8 +789,9 @@ void fs_target_of(struct fs_target *t, const struct fs_where *w, const char *pat
               : w->e->write == FS_W_TLS_CERT ? FS_TARGET_TLS_CERT
               : w->e->write == FS_W_TLS_KEY  ? FS_TARGET_TLS_KEY
               : w->e->write == FS_W_RULES    ? FS_TARGET_RULES
+              : w->e->write == FS_W_INPUT    ? FS_TARGET_INPUT
                                              : FS_TARGET_FILE;
-    t->file = w->e->file;
+    t->file = w->e->write == FS_W_INPUT ? FS_FILE_INPUTS : w->e->file;
     t->node = w->node;
     t->prop = w->prop;
     t->path = path[0] == '/' ? path + 1 : path;

@@ -149,12 +149,84 @@ static void test_topology_inputs_text(void **state)
     free(got);
 }
 
+/* What inputs/NAME shows, for T loaded with GIVEN. */
+static char *show(const struct engine_topology *t, const char *given, const char *name, int *rc)
+{
+    char *out = NULL;
+    size_t len = 0;
+
+    *rc = engine_topology_input_show(&out, &len, t, given, given ? strlen(given) : 0, name);
+    if (*rc == 0)
+        assert_int_equal(strlen(out), len);
+    return out;
+}
+
+/* An input's value in force as one line of YAML, which --input takes back as the same value. */
+static void test_topology_inputs_show(void **state)
+{
+    static const char given[] = "cpus: 4\nuser: >-\n  web\n  admin\n";
+    struct engine_topology *t = NULL;
+    struct engine_diag d;
+    char *got;
+    int rc;
+
+    (void)state;
+    engine_diag_init(&d);
+    assert_int_equal(engine_topology_load_inputs(&t, topo, strlen(topo), "topology.yaml", NULL,
+                                                 given, strlen(given), "inputs.yaml", &d),
+                     0);
+    assert_int_equal(engine_topology_input_count(t), 3);
+    assert_string_equal(engine_topology_input_name(t, 1), "mem");
+    assert_null(engine_topology_input_name(t, 3));
+    got = show(t, given, "cpus", &rc); /* given */
+    assert_string_equal(got, "4\n");
+    free(got);
+    got = show(t, given, "mem", &rc); /* the default */
+    assert_string_equal(got, "1 GB\n");
+    free(got);
+    got = show(t, given, "user", &rc); /* a block scalar, on one line */
+    assert_string_equal(got, "\"web admin\"\n");
+    free(got);
+    got = show(t, NULL, "user", &rc); /* neither */
+    assert_int_equal(rc, 0);
+    assert_string_equal(got, "");
+    free(got);
+    got = show(t, given, "nope", &rc);
+    assert_int_equal(rc, -ENOENT);
+    assert_null(got);
+    engine_topology_free(t);
+    /* a list, and a string that is no plain scalar, read back as --input gives them */
+    {
+        static const char list[] = "cpus: 1\nuser: 'a: [b'\n";
+        char *text = NULL, *one = NULL;
+        size_t len = 0;
+        assert_int_equal(engine_topology_load_inputs(&t, topo, strlen(topo), "topology.yaml", NULL,
+                                                     list, strlen(list), "inputs.yaml", &d),
+                         0);
+        got = show(t, list, "user", &rc);
+        assert_string_equal(got, "'a: [b'\n");
+        got[strlen(got) - 1] = '\0';
+        assert_true(asprintf(&one, "user=%s", got) > 0);
+        assert_int_equal(
+            engine_topology_inputs_text(&text, &len, list, strlen(list), "in.yaml", &one, 1, &d),
+            0);
+        assert_string_equal(text, "cpus: 1\nuser: 'a: [b'\n");
+        free(text);
+        free(one);
+        free(got);
+        engine_topology_free(t);
+    }
+    assert_int_equal(d.n, 0);
+    engine_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topology_inputs_values),
         cmocka_unit_test(test_topology_inputs_required),
         cmocka_unit_test(test_topology_inputs_text),
+        cmocka_unit_test(test_topology_inputs_show),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,85 @@
+#!/bin/sh
+# tests/fs/inputs.sh — inputs/NAME through a real mount (fs/MOUNT.md "inputs"): one input of
+# the topology template a file, read as the value in force (given, else the default), written
+# as a value validated with the whole topology and committed in inputs.yaml like any change;
+# refusals leave the store and the values in force alone. Skips (exit 77) without FUSE.
+set -u
+cd "$UNISEC_SRCDIR" || exit 1
+[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
+command -v fusermount3 >/dev/null || { echo "SKIP: fusermount3 is not installed"; exit 77; }
+command -v git >/dev/null || { echo "SKIP: git is not installed"; exit 77; }
+
+U=$UNISEC
+T=$(mktemp -d)
+S=$T/store
+M=$T/mnt
+mkdir -p "$M"
+pass=0; fail=0
+
+cleanup() {
+    fusermount3 -u -z "$M" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
+refuse() { d=$1; shift; if "$@" >/dev/null 2>&1; then bad "$d (succeeded)"; else ok; fi; }
+same() {
+    got=$(cat "$2" 2>&1)
+    if [ "$got" = "$3" ]; then ok; else bad "$1: '$2' holds '$got', expected '$3'"; fi
+}
+commits() { git -C "$S" rev-list --count main; }
+
+# The paper's topology with three inputs: web's port (a default and a constraint), a required
+# string, and an optional list.
+awk '1; /^topology_template:/ {print "  inputs:\n    port:\n      type: integer\n      default: 8080\n      constraints: [{in_range: [1024, 65535]}]\n    banner: {type: string}\n    tags: {type: list, entry_schema: {type: string}, required: false}"}' \
+    mount-examples/paper.yaml | sed 's/        http_port: 8080/        http_port: {get_input: port}/' >"$T/topo.yaml"
+check "init with a value for the required input" "$U" init "$S" --from "$T/topo.yaml" \
+    --policy-dir mount-examples/policy --input banner=hello
+check "it mounts" "$U" mount --no-run --store "$S" "$M"
+
+check "inputs/ lists the template's inputs" test "$(ls "$M/inputs" | tr '\n' ' ')" = "banner port tags "
+check "inputs/NAME is 0640, as inputs.yaml" test "$(stat -c %a "$M/inputs/port")" = 640
+same "an input without a value reads as its default" "$M/inputs/port" "8080"
+same "an input with one reads as it" "$M/inputs/banner" "hello"
+same "an input with neither reads empty" "$M/inputs/tags" ""
+refuse "a name the template does not declare is not there" test -e "$M/inputs/nope"
+refuse "nor can it be made" sh -c "echo 1 >'$M/inputs/nope'"
+
+n=$(commits)
+check "a value is written with echo" sh -c "echo 9000 >'$M/inputs/port'"
+same "it reads back" "$M/inputs/port" "9000"
+same "get_input gives it to the node" "$M/nodes/web/properties/http_port" "9000"
+check "as one commit" test "$(commits)" = "$((n + 1))"
+check "in inputs.yaml, the stored form" sh -c "git -C '$S' show main:inputs.yaml | grep -qx 'port: 9000'"
+check "which the mount shows too" grep -qx "port: 9000" "$M/inputs.yaml"
+check "the other values stay" grep -qx "banner: hello" "$M/inputs.yaml"
+check "the commit names the input" sh -c "git -C '$S' log -1 --format=%s main | grep -qx 'inputs/port: a new value'"
+check "and no value (an input may be a secret)" sh -c "! git -C '$S' log -1 --format=%s main | grep -q 9000"
+check "the same value again commits nothing" sh -c "echo 9000 >'$M/inputs/port'"
+check "(no commit)" test "$(commits)" = "$((n + 1))"
+
+n=$(commits)
+refuse "a value against the input's constraints is refused" sh -c "echo 80 >'$M/inputs/port'"
+check "with its reason in errors" grep -q "refused inputs/port (EINVAL).*input port: the value does not meet the constraint in_range" "$M/errors"
+refuse "a value of the wrong type is refused" sh -c "echo many >'$M/inputs/port'"
+refuse "a value on two lines is refused" sh -c "printf '9001\n9002\n' >'$M/inputs/port'"
+refuse "an empty value is refused" sh -c "printf '\n' >'$M/inputs/port'"
+refuse "a value that is not YAML is refused" sh -c "echo '[1' >'$M/inputs/tags'"
+check "nothing was committed" test "$(commits)" = "$n"
+same "the value in force is kept" "$M/inputs/port" "9000"
+same "and the node's" "$M/nodes/web/properties/http_port" "9000"
+
+check "a list is written as one line of YAML" sh -c "echo '[a, \"b c\"]' >'$M/inputs/tags'"
+same "and reads back in flow style" "$M/inputs/tags" '[a, "b c"]'
+check "a write of inputs.yaml changes inputs/NAME" sh -c "printf 'banner: bye\nport: 9100\n' | cat >'$M/inputs.yaml'"
+same "inputs/banner follows" "$M/inputs/banner" "bye"
+same "inputs/port follows" "$M/inputs/port" "9100"
+same "inputs/tags, given no value, reads empty" "$M/inputs/tags" ""
+refuse "inputs/NAME cannot be removed" rm -f "$M/inputs/port"
+check "it unmounts" fusermount3 -u "$M"
+
+echo "inputs: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
