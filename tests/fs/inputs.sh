@@ -5,9 +5,8 @@
 # refusals leave the store and the values in force alone. Skips (exit 77) without FUSE.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
-command -v fusermount3 >/dev/null || { echo "SKIP: fusermount3 is not installed"; exit 77; }
-command -v git >/dev/null || { echo "SKIP: git is not installed"; exit 77; }
+. tests/lib.sh
+need fusermount3 git
 
 U=$UNISEC
 T=$(mktemp -d)
@@ -22,14 +21,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
-refuse() { d=$1; shift; if "$@" >/dev/null 2>&1; then bad "$d (succeeded)"; else ok; fi; }
-same() {
-    got=$(cat "$2" 2>&1)
-    if [ "$got" = "$3" ]; then ok; else bad "$1: '$2' holds '$got', expected '$3'"; fi
-}
 commits() { git -C "$S" rev-list --count main; }
 
 # The paper's topology with three inputs: web's port (a default and a constraint), a required
