@@ -4,6 +4,7 @@
 #include "topology_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,12 +129,11 @@ static int topo_ld_named_types(struct topo_ld *ld, const yaml_node_t *n, const c
     return bad;
 }
 
-/* occurrences: [MIN, MAX] of a requirement definition (MAX may be UNBOUNDED); *MAX gets MAX. */
-static int topo_ld_occurrences(struct topo_ld *ld, const yaml_node_t *n, long *max)
+/* occurrences: [MIN, MAX] of a requirement definition (MAX may be UNBOUNDED, -1 in *MAX). */
+static int topo_ld_occurrences(struct topo_ld *ld, const yaml_node_t *n, long *min, long *max)
 {
     const char *lo, *hi;
     char *end;
-    long min;
 
     if (n->type != YAML_SEQUENCE_NODE ||
         n->data.sequence.items.top - n->data.sequence.items.start != 2 ||
@@ -142,13 +142,13 @@ static int topo_ld_occurrences(struct topo_ld *ld, const yaml_node_t *n, long *m
         (hi = topo_ld_scalar(ld, topo_ld_node(ld, n->data.sequence.items.start[1]),
                              "occurrences")) == NULL)
         return topo_ld_err(ld, n, "occurrences: expected [MIN, MAX] (MAX an integer or UNBOUNDED)");
-    min = strtol(lo, &end, 10);
-    if (*lo == '\0' || *end != '\0' || min < 0)
+    *min = strtol(lo, &end, 10);
+    if (*lo == '\0' || *end != '\0' || *min < 0 || *min == LONG_MAX)
         return topo_ld_err(ld, n, "occurrences: MIN '%.32s' is not an integer of 0 or more", lo);
     if (strcmp(hi, "UNBOUNDED") == 0)
         return *max = -1, 0;
     *max = strtol(hi, &end, 10);
-    if (*hi == '\0' || *end != '\0' || *max < min || *max < 1)
+    if (*hi == '\0' || *end != '\0' || *max < *min || *max < 1)
         return topo_ld_err(ld, n,
                            "occurrences: MAX '%.32s' is neither UNBOUNDED nor an integer of at "
                            "least MIN and 1",
@@ -186,7 +186,7 @@ static int topo_ld_reqdefs(struct topo_ld *ld, const yaml_node_t *n, struct topo
             return ld->oom = 1, -ENOMEM;
         d->nreqs++;
         r->pos = topo_ld_pos(ld, k);
-        r->occ_max = 1; /* TOSCA's default occurrences: [1, 1] */
+        r->occ_min = r->occ_max = 1; /* TOSCA's default occurrences: [1, 1] */
         if ((r->name = topo_ld_strdup(ld, name)) == NULL)
             return -ENOMEM;
         if (v->type == YAML_SCALAR_NODE) {
@@ -205,7 +205,7 @@ static int topo_ld_reqdefs(struct topo_ld *ld, const yaml_node_t *n, struct topo
             (r->capability = topo_ld_strdup(ld, s)) == NULL)
             return -ENOMEM;
         if ((x = topo_ld_get(ld, v, "occurrences")) != NULL &&
-            topo_ld_occurrences(ld, x, &r->occ_max) < 0)
+            topo_ld_occurrences(ld, x, &r->occ_min, &r->occ_max) < 0)
             bad = -EINVAL;
         if ((x = topo_ld_get(ld, v, "node")) != NULL && (s = topo_ld_name(ld, x, "node")) != NULL &&
             (r->node = topo_ld_strdup(ld, s)) == NULL)

@@ -226,6 +226,8 @@ enum topo_kind {
 /* A requirement definition of a node type (3.7.3). */
 struct topo_reqdef {
     char *name, *capability, *node, *relationship;
+    long occ_min; /* the fewest assignments: 1 unless occurrences says (see
+                     topo_nodes_reqs_check() for one left to the orchestrator) */
     long occ_max; /* the most assignments a node template may make: 1 unless occurrences says;
                      -1 for UNBOUNDED */
     struct topo_pos pos;
@@ -700,7 +702,10 @@ int topo_node_tosca_required(struct topo_ld *ld, struct topo_node *n, yaml_node_
                              yaml_node_t *at);
 
 /* Each node template's requirement assignments against its type's requirement definitions
- * (3.7.3): at most the occurrences' maximum of each. Once requirements are linked. */
+ * (3.7.3): at most the occurrences' maximum of each; at least the minimum of one it assigns;
+ * one it leaves out is the orchestrator's to fulfil (TOSCA 2.0 8.7.4: an implicit, dangling
+ * assignment), refused for a node unisec runs (it selects no target), but `host` (placement).
+ * Once requirements are linked. */
 int topo_nodes_reqs_check(const struct engine_topology *t, struct engine_diag *d);
 
 /* A node filter (3.6.5): {properties: [...], capabilities: [...]}, naming WHAT. */

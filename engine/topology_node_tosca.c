@@ -466,6 +466,44 @@ static int topo_nreq_target_check(const struct engine_topology *t, const struct 
     return 0;
 }
 
+/* The minimum of N's requirement definitions (TOSCA 1.3 3.7.3 occurrences; 3.8.2: the
+ * assignments of one name together within its range; 2.0 8.7.4 makes explicit what 1.3
+ * leaves to the orchestrator). A requirement the template assigns is held to its minimum; one
+ * it leaves out is an implicit assignment of the definition's node, capability and filter that
+ * the orchestrator fulfils (a dangling requirement), which for a node unisec runs is unisec,
+ * and unisec selects no target: refused there, but for `host`, which placement fulfils. */
+static int topo_node_reqs_min(const struct engine_topology *t, const struct topo_node *n,
+                              struct engine_diag *d)
+{
+    int bad = 0;
+
+    for (int j = n->tdef, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++)
+        for (size_t k = 0; k < t->tdefs[j].nreqs; k++) {
+            const struct topo_reqdef *rd = &t->tdefs[j].reqs[k];
+            const struct topo_pos *last = NULL;
+            long seen = 0;
+            if (rd->occ_min == 0 || topo_tdef_req(t, n->tdef, rd->name) != rd)
+                continue; /* optional, or redefined below */
+            for (size_t i = 0; i < n->nreqs; i++)
+                if (strcmp(n->reqs[i].name, rd->name) == 0)
+                    seen++, last = &n->reqs[i].pos;
+            if (seen > 0 && seen < rd->occ_min)
+                bad = topo_diag_at(d, last,
+                                   "node %s: requirement %s is assigned %ld time%s; its "
+                                   "definition in %s requires at least %ld (occurrences)",
+                                   n->name, rd->name, seen, seen == 1 ? "" : "s",
+                                   t->tdefs[n->tdef].name, rd->occ_min);
+            else if (seen == 0 && n->runs && strcmp(rd->name, "host") != 0)
+                bad =
+                    topo_diag_at(d, &n->pos,
+                                 "node %s: requirement %s is not assigned; its definition in "
+                                 "%s requires at least %ld (occurrences), and unisec, which "
+                                 "runs the node, selects no target; expected '%s: NODE'",
+                                 n->name, rd->name, t->tdefs[n->tdef].name, rd->occ_min, rd->name);
+        }
+    return bad;
+}
+
 int topo_nodes_reqs_check(const struct engine_topology *t, struct engine_diag *d)
 {
     int bad = 0;
@@ -490,6 +528,8 @@ int topo_nodes_reqs_check(const struct engine_topology *t, struct engine_diag *d
             if (topo_nreq_target_check(t, n, &n->reqs[k], rd, d) < 0)
                 bad = -EINVAL;
         }
+        if (topo_node_reqs_min(t, n, d) < 0)
+            bad = -EINVAL;
     }
     return bad;
 }
