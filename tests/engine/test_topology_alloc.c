@@ -221,7 +221,8 @@ static void sweep(const char *path, int valid)
 }
 
 /* The values of a template's inputs: an inputs.yaml made from a file and --input words, then
- * loaded with the template (*OUT: the text made). */
+ * loaded with the template, and each input shown as inputs/NAME shows it (*OUT: the text
+ * made). */
 static int run_inputs(const char *topo, char **out)
 {
     static char *assign[] = {"cpus=4", "ports=[80, 443]"};
@@ -236,6 +237,15 @@ static int run_inputs(const char *topo, char **out)
     if (r == 0 && (r = engine_topology_load_inputs(&t, topo, strlen(topo), "t.yaml", NULL, text,
                                                    len, "inputs.yaml", &d)) < 0)
         assert_null(t);
+    for (size_t i = 0; r == 0 && i < engine_topology_input_count(t); i++) {
+        char *shown = NULL;
+        size_t slen;
+        r = engine_topology_input_show(&shown, &slen, t, text, len,
+                                       engine_topology_input_name(t, i));
+        if (r < 0)
+            assert_null(shown);
+        free(shown);
+    }
     if (r == 0)
         *out = text;
     else
@@ -290,6 +300,7 @@ static void test_topology_alloc_examples(void **state)
                "    cpus: {type: integer, constraints: [{in_range: [1, 8]}]}\n"
                "    mem: {type: scalar-unit.size, default: 1 GB}\n"
                "    ports: {type: list, entry_schema: {type: integer}}\n"
+               "    tags: {type: list, default: [a, b], required: false}\n"
                "  node_templates:\n"
                "    s:\n"
                "      type: tosca.nodes.Compute\n"
@@ -308,6 +319,9 @@ static void test_topology_alloc_invalid(void **state)
     /* a requirement's target against its definition; valid_source_types kept and checked */
     sweep("tests/golden/topology/tosca13-valid-source-types/input.yaml", 0);
     sweep("tests/golden/topology/tosca13-no-node-templates/input.yaml", 0);
+    /* a node naming itself; the minimum of requirement occurrences */
+    sweep("tests/golden/topology/tosca13-self-requirement/input.yaml", 0);
+    sweep("tests/golden/topology/tosca13-occurrences-min/input.yaml", 0);
 }
 
 int main(void)
