@@ -178,6 +178,25 @@ int engine_csar_has_file(const struct engine_csar *c, const char *entry)
 int engine_csar_read(struct engine_csar *c, const char *entry, char **buf, size_t *len,
                      struct engine_diag *d)
 {
+    return engine_csar_read_max(c, entry, ENGINE_TOPOLOGY_FILE_MAX, 0, buf, len, d);
+}
+
+size_t engine_csar_count(const struct engine_csar *c)
+{
+    return c->n;
+}
+
+const char *engine_csar_file_at(const struct engine_csar *c, size_t i, uint64_t *size)
+{
+    if (i >= c->n || c->v[i].dir || c->v[i].name[strlen(c->v[i].name) - 1] == '/')
+        return NULL;
+    *size = c->v[i].size;
+    return c->v[i].name;
+}
+
+int engine_csar_read_max(struct engine_csar *c, const char *entry, size_t max, int unbudgeted,
+                         char **buf, size_t *len, struct engine_diag *d)
+{
     const struct csar_entry *e = csar_find(c, entry);
     zip_file_t *f;
     zip_int64_t got = 0, r = 0;
@@ -187,10 +206,10 @@ int engine_csar_read(struct engine_csar *c, const char *entry, char **buf, size_
     *len = 0;
     if (e == NULL || !engine_csar_has_file(c, entry))
         return -ENOENT;
-    if (e->size > ENGINE_TOPOLOGY_FILE_MAX)
-        return csar_err(c, entry, d, "%llu bytes; expected at most %u", (unsigned long long)e->size,
-                        ENGINE_TOPOLOGY_FILE_MAX);
-    if (e->size > c->budget)
+    if (e->size > max)
+        return csar_err(c, entry, d, "%llu bytes; expected at most %zu",
+                        (unsigned long long)e->size, max);
+    if (!unbudgeted && e->size > c->budget)
         return csar_err(c, entry, d, "the files read from the archive pass %u MiB; expected less",
                         ENGINE_CSAR_READ_MAX >> 20);
     if ((*buf = malloc(e->size + 1)) == NULL)
@@ -215,7 +234,8 @@ int engine_csar_read(struct engine_csar *c, const char *entry, char **buf, size_
         return -EINVAL;
     }
     zip_fclose(f);
-    c->budget -= e->size;
+    if (!unbudgeted)
+        c->budget -= e->size;
     (*buf)[got] = '\0';
     *len = (size_t)got;
     return 0;

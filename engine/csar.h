@@ -20,6 +20,7 @@
 #define UNISEC_ENGINE_CSAR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "diag.h"
 
@@ -64,6 +65,19 @@ int engine_csar_read(struct engine_csar *c, const char *entry, char **buf, size_
                      struct engine_diag *diag);
 
 /*
+ * engine_csar_read() with MAX bytes as the bound of the file; UNBUDGETED: not counted against
+ * (nor held to) the archive's ENGINE_CSAR_READ_MAX, for a caller that bounds what it reads
+ * itself (init keeping an archive's files, at most ENGINE_CSAR_KEEP_MAX in all).
+ */
+int engine_csar_read_max(struct engine_csar *c, const char *entry, size_t max, int unbudgeted,
+                         char **buf, size_t *len, struct engine_diag *diag);
+
+/* The archive's entries (directories included), and the name of the I-th when it is a file
+ * (sorted by name), with the size it declares in *SIZE; NULL for a directory. */
+size_t engine_csar_count(const struct engine_csar *c);
+const char *engine_csar_file_at(const struct engine_csar *c, size_t i, uint64_t *size);
+
+/*
  * The entry that REL names from a file in directory DIR of the archive ("" for the top),
  * with `.` and `..` resolved: a new string in *OUT (caller frees). -EINVAL with *WHY a static
  * sentence when REL is absolute or leaves the archive; -ENOMEM.
@@ -77,10 +91,31 @@ int engine_csar_resolve(const char *dir, const char *rel, char **out, const char
  * metadata, dsl_definitions and topology_template) added to the entry's sections, in a new
  * buffer *OUT (caller frees; *LEN bytes). For a store, which holds one topology file.
  * Comments and layout are not kept; values, styles and anchors are. Call it on an archive that
- * engine_topology_load_csar() accepted. Returns 0, -EINVAL (in DIAG: an import with a
- * namespace_prefix, whose names a merge cannot keep) or -ENOMEM.
+ * engine_topology_load_csar() accepted. An import's namespace_uri and namespace_prefix are
+ * dropped: its definitions are merged by their own names, which is how the loader reads them
+ * (engine/TOPOLOGY.md 1.1). Returns 0, -EINVAL (in DIAG) or -ENOMEM.
  */
 int engine_csar_flatten(struct engine_csar *c, char **out, size_t *len, struct engine_diag *diag);
+
+/* A file of an archive: its entry name and contents (owned). */
+struct engine_csar_file {
+    char *entry;
+    char *data;
+    size_t len;
+};
+
+/* The bytes of an archive's other files a store keeps, all together (and so each). */
+#define ENGINE_CSAR_KEEP_MAX (64u << 20)
+
+/*
+ * engine_csar_flatten(), and in *FILES (caller frees with engine_csar_files_free(); *N of
+ * them) every other file of the archive, in byte order of its name: all but the definitions
+ * merged into *OUT (scripts, artifacts, images, TOSCA-Metadata/TOSCA.meta, templates nothing
+ * imports), so that a store keeps them. -EINVAL (in DIAG) when they pass ENGINE_CSAR_KEEP_MAX.
+ */
+int engine_csar_flatten_files(struct engine_csar *c, char **out, size_t *len,
+                              struct engine_csar_file **files, size_t *n, struct engine_diag *diag);
+void engine_csar_files_free(struct engine_csar_file *v, size_t n);
 
 /* Whether PATH is to be read as an archive: its name ends in .csar or .zip (any case), or
  * it starts as a zip file does. */

@@ -107,15 +107,9 @@ static int flat_imports(struct flat *f, const char *entry, yaml_document_t *doc,
         if (it->type == YAML_MAPPING_NODE && topo_yaml_get(doc, it, "file", NULL) == NULL &&
             it->data.mapping.pairs.top - it->data.mapping.pairs.start == 1)
             it = file = yaml_document_get_node(doc, it->data.mapping.pairs.start->value);
-        if (it->type == YAML_MAPPING_NODE) {
-            if (topo_yaml_get(doc, it, "namespace_prefix", NULL) != NULL)
-                r = engine_diag_add(f->d, engine_csar_name(f->c), 0, 0,
-                                    "%s: an import with a namespace_prefix; a store holds one "
-                                    "file, into which its definitions cannot be merged",
-                                    entry);
+        if (it->type == YAML_MAPPING_NODE) /* namespace_uri and _prefix: names as read */
             file = topo_yaml_get(doc, it, "file", NULL);
-        }
-        if (r < 0 || file == NULL || file->type != YAML_SCALAR_NODE)
+        if (file == NULL || file->type != YAML_SCALAR_NODE)
             break;
         if ((r = engine_csar_resolve(dir, (const char *)file->data.scalar.value, &sub, &why)) == 0)
             r = flat_file(f, sub, depth + 1);
@@ -173,7 +167,76 @@ static int flat_file(struct flat *f, const char *entry, int depth)
     return r;
 }
 
+/* The archive's files but those F merged (F->seen), into *FILES: at most ENGINE_CSAR_KEEP_MAX
+ * bytes in all, which is checked on the sizes the entries declare before anything is read (a
+ * read stops at that size). */
+static int flat_others(struct flat *f, struct engine_csar_file **files, size_t *n)
+{
+    uint64_t size, total = 0;
+    size_t k = 0;
+    const char *e;
+    int r = 0;
+
+    *files = NULL;
+    *n = 0;
+    for (size_t i = 0; i < engine_csar_count(f->c); i++) {
+        size_t s = 0;
+        if ((e = engine_csar_file_at(f->c, i, &size)) == NULL)
+            continue;
+        while (s < f->nseen && strcmp(f->seen[s], e) != 0)
+            s++;
+        if (s < f->nseen)
+            continue; /* merged into the topology */
+        if ((total += size) > ENGINE_CSAR_KEEP_MAX)
+            return engine_diag_add(f->d, engine_csar_name(f->c), 0, 0,
+                                   "its files other than the definitions pass %u MiB at %s; a "
+                                   "store keeps at most that much of an archive",
+                                   ENGINE_CSAR_KEEP_MAX >> 20, e);
+        k++;
+    }
+    if (k > 0 && (*files = calloc(k, sizeof(**files))) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; r == 0 && i < engine_csar_count(f->c); i++) {
+        struct engine_csar_file *out = &(*files)[*n];
+        size_t s = 0;
+        if ((e = engine_csar_file_at(f->c, i, &size)) == NULL)
+            continue;
+        while (s < f->nseen && strcmp(f->seen[s], e) != 0)
+            s++;
+        if (s < f->nseen)
+            continue;
+        if ((out->entry = strdup(e)) == NULL) {
+            r = -ENOMEM;
+        } else {
+            (*n)++; /* freed with the rest from now on */
+            r = engine_csar_read_max(f->c, e, ENGINE_CSAR_KEEP_MAX, 1, &out->data, &out->len, f->d);
+        }
+    }
+    if (r < 0) {
+        engine_csar_files_free(*files, *n);
+        *files = NULL;
+        *n = 0;
+    }
+    return r;
+}
+
+void engine_csar_files_free(struct engine_csar_file *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].entry);
+        free(v[i].data);
+    }
+    free(v);
+}
+
 int engine_csar_flatten(struct engine_csar *c, char **out, size_t *len, struct engine_diag *d)
+{
+    return engine_csar_flatten_files(c, out, len, NULL, NULL, d);
+}
+
+int engine_csar_flatten_files(struct engine_csar *c, char **out, size_t *len,
+                              struct engine_csar_file **files, size_t *nfiles,
+                              struct engine_diag *d)
 {
     struct flat f = {.c = c, .d = d, .budget = FLAT_NODES_MAX};
     const char *entry = engine_csar_entry(c);
@@ -184,6 +247,10 @@ int engine_csar_flatten(struct engine_csar *c, char **out, size_t *len, struct e
 
     *out = NULL;
     *len = 0;
+    if (files != NULL) {
+        *files = NULL;
+        *nfiles = 0;
+    }
     if ((r = engine_csar_read(c, entry, &buf, &blen, d)) < 0)
         return r == -ENOENT ? -EINVAL : r;
     r = topo_yaml_load(&f.out, buf, blen);
@@ -202,6 +269,8 @@ int engine_csar_flatten(struct engine_csar *c, char **out, size_t *len, struct e
         f.nseen = 1;
     if (r == 0)
         r = flat_imports(&f, entry, &f.out, 0);
+    if (r == 0 && files != NULL)
+        r = flat_others(&f, files, nfiles);
     for (size_t i = 0; i < f.nseen; i++)
         free(f.seen[i]);
     free(f.seen);
@@ -210,5 +279,10 @@ int engine_csar_flatten(struct engine_csar *c, char **out, size_t *len, struct e
         return r;
     }
     topo_yaml_unset(&f.out, yaml_document_get_node(&f.out, f.root), "imports"); /* merged */
-    return topo_yaml_emit(&f.out, out, len);
+    if ((r = topo_yaml_emit(&f.out, out, len)) < 0 && files != NULL) {
+        engine_csar_files_free(*files, *nfiles);
+        *files = NULL;
+        *nfiles = 0;
+    }
+    return r;
 }

@@ -36,11 +36,16 @@ static void fs_files_free(struct fs_text file[FS_FILE_N])
 
 /* ---- init ---- */
 
+/* Where a store keeps a CSAR archive's files other than its definitions, at their entry names
+ * (fs/MOUNT.md): in its history, not served by the mount. */
+#define FS_CSAR_DIR "csar"
+
 /* The topology of --from: a file as it is, or a CSAR archive (a path that engine_csar.h
  * takes for one, or standard input that starts as a zip file) checked as `unisec check`
- * checks it, messages naming its files, then merged into the one file a store holds. */
+ * checks it, messages naming its files, then merged into the one file a store holds, its
+ * other files in *KEEP (*NKEEP of them). */
 static int fs_read_topology(struct fs_text *t, const char *from, const struct engine_cmd *c,
-                            struct engine_diag *d)
+                            struct engine_csar_file **keep, size_t *nkeep, struct engine_diag *d)
 {
     struct engine_csar *csar = NULL;
     struct engine_topology *topo = NULL;
@@ -60,7 +65,7 @@ static int fs_read_topology(struct fs_text *t, const char *from, const struct en
     if (r == 0)
         r = engine_topology_load_csar(&topo, csar, d);
     if (r == 0)
-        r = engine_csar_flatten(csar, &flat, &len, d);
+        r = engine_csar_flatten_files(csar, &flat, &len, keep, nkeep, d);
     if (r == 0 && len > FS_TOPOLOGY_MAX)
         r = engine_diag_add(d, engine_csar_name(csar), 0, 0,
                             "its template with its imports makes %zu bytes; a store's topology "
@@ -76,6 +81,22 @@ static int fs_read_topology(struct fs_text *t, const char *from, const struct en
     }
     free(flat);
     return r == -ENOMEM && d->n == 0 ? engine_diag_add(d, from, 0, 0, "out of memory") : r;
+}
+
+/* The archive's files KEEP[0..N) as changes of *ALL (*NALL of *CAP): FS_CSAR_DIR/ENTRY, each
+ * path allocated (freed with the acl.d ones), the data KEEP's. */
+static int fs_init_keep(struct engine_store_change **all, size_t *nall, size_t *cap,
+                        const struct engine_csar_file *keep, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *path;
+        if (engine_grow((void **)all, cap, *nall + 1, sizeof(**all)) < 0 ||
+            asprintf(&path, "%s/%s", FS_CSAR_DIR, keep[i].entry) < 0)
+            return -ENOMEM;
+        (*all)[(*nall)++] =
+            (struct engine_store_change){.path = path, .data = keep[i].data, .len = keep[i].len};
+    }
+    return 0;
 }
 
 /* DIR/acl.d's rules files into OUT (none when DIR has no acl.d). */
@@ -125,6 +146,8 @@ static int fs_cmd_init_with(int argc, char **argv, char **assign)
         .longs = opts};
     struct fs_text file[FS_FILE_N] = {{0}};
     struct engine_store_change ch[FS_FILE_N] = {{0}}, *all = NULL;
+    struct engine_csar_file *keep = NULL; /* a CSAR's files other than its definitions */
+    size_t nkeep = 0;
     struct fs_rules_set acld = {0}, acld_copy = {0};
     struct engine_store_author_buf who;
     struct engine_diag diag = {0};
@@ -164,7 +187,7 @@ static int fs_cmd_init_with(int argc, char **argv, char **assign)
         return engine_cmd_usage(&cmd, "expected --from=TOPOLOGY (or - for standard input)");
     dir = argv[optind];
     umask(077); /* the store's files and objects: its owner's alone (fs/MOUNT.md) */
-    if (fs_read_topology(&file[FS_FILE_TOPOLOGY], from, &cmd, &diag) < 0) {
+    if (fs_read_topology(&file[FS_FILE_TOPOLOGY], from, &cmd, &keep, &nkeep, &diag) < 0) {
         if (diag.n > 0)
             engine_diag_print(&diag, stderr);
         else if (file[FS_FILE_TOPOLOGY].data == NULL)
@@ -232,6 +255,7 @@ static int fs_cmd_init_with(int argc, char **argv, char **assign)
     memcpy(all, ch, n * sizeof(*ch));
     nall = n;
     if (fs_rules_changes(&all, &nall, &cap, &(struct fs_rules_set){0}, &acld, 0) < 0 ||
+        fs_init_keep(&all, &nall, &cap, keep, nkeep) < 0 ||
         fs_rules_set_copy(&acld_copy, &acld) < 0)
         goto out;
     /* Validate before creating anything. The snapshot takes the files: keep copies. */
@@ -269,6 +293,7 @@ out:
     for (size_t i = n; i < nall; i++)
         free((char *)all[i].path);
     free(all);
+    engine_csar_files_free(keep, nkeep);
     fs_rules_set_free(&acld);
     fs_rules_set_free(&acld_copy);
     engine_store_free(store);

@@ -202,6 +202,22 @@ grep -q "my.Server:" "$T/flat.yaml" && ! grep -q "imports" "$T/flat.yaml" && ok 
     bad "init --from=CSAR: the store's topology lacks the imported types: $(head -c 300 "$T/flat.yaml")"
 expect_rc 0 "the store's topology checks alone" "$U" check "$T/flat.yaml"
 expect_rc 0 "init --from=- of a CSAR" sh -c "'$U' init '$T/cs2' --from=- <'$T/svc.csar'"
+# the archive's other files, kept under csar/ at their names; the merged definitions are not
+[ "$(git -C "$T/cs" ls-tree -r --name-only HEAD csar | tr '\n' ' ')" = "csar/Files/disk.img csar/TOSCA-Metadata/TOSCA.meta " ] &&
+    [ "$(git -C "$T/cs" show HEAD:csar/Files/disk.img)" = x ] && ok ||
+    bad "init --from=CSAR keeps its files: $(git -C "$T/cs" ls-tree -r --name-only HEAD)"
+mkzip "$T/ns.csar" "main.yaml=$head12
+imports:
+  - {file: defs/types.yaml, namespace_prefix: ex, namespace_uri: 'http://example.org/ex'}
+topology_template:
+  node_templates:
+    server: {type: my.Server, interfaces: {Standard: {create: scripts/setup.sh}}}" \
+    "defs/types.yaml=$head12
+node_types: {my.Server: {derived_from: tosca.nodes.Compute}}" "scripts/setup.sh=#!/bin/sh"
+expect_rc 0 "init from an archive whose import has a namespace_prefix" "$U" init "$T/cs4" --from="$T/ns.csar"
+[ "$(git -C "$T/cs4" ls-tree -r --name-only HEAD csar)" = "csar/scripts/setup.sh" ] &&
+    git -C "$T/cs4" show HEAD:topology.yaml | grep -q "my.Server:" && ok ||
+    bad "ns.csar: $(git -C "$T/cs4" ls-tree -r --name-only HEAD 2>&1)"
 mkzip "$T/evil.zip" "a.yaml=$head12
 imports: [../../etc/passwd]" "../../tmp/evil=x"
 expect_rc 1 "check an archive with ../ in an entry name" "$U" check "$T/evil.zip"

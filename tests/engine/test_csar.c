@@ -425,28 +425,39 @@ static void test_csar_resolve(void **state)
     }
 }
 
-/* Flattens the archive E (which must load) and loads the result as the store does. */
-static char *flatten(const struct ent *e, size_t n, int *rc, size_t *nodes)
+/* Flattens the archive E (which must load) and loads the result as the store does; *KEPT gets
+ * the other files' entries and sizes, "NAME:LEN " each (caller frees). */
+static char *flatten(const struct ent *e, size_t n, int *rc, size_t *nodes, char **kept)
 {
     struct engine_csar *c = NULL;
     struct engine_topology *t = NULL;
+    struct engine_csar_file *files = NULL;
     struct engine_diag d;
-    size_t len, flen = 0;
+    size_t len, flen = 0, nfiles = 0, klen = 0;
     unsigned char *z = make_zip(e, n, &len);
     char *flat = NULL, *out;
+    FILE *k = open_memstream(kept, &klen);
 
+    assert_non_null(k);
     engine_diag_init(&d);
     assert_int_equal(engine_csar_open_buffer(&c, z, len, "s.csar", &d), 0);
     assert_int_equal(engine_topology_load_csar(&t, c, &d), 0);
     engine_topology_free(t);
     t = NULL;
-    *rc = engine_csar_flatten(c, &flat, &flen, &d);
+    *rc = engine_csar_flatten_files(c, &flat, &flen, &files, &nfiles, &d);
     if (*rc == 0) {
         assert_null(memchr(flat, 0, flen));
         assert_null(strstr(flat, "imports"));
         *rc = engine_topology_load_buffer(&t, flat, flen, "topology.yaml", NULL, &d);
         *nodes = t ? engine_topology_node_count(t) : 0;
+    } else {
+        assert_null(files);
+        assert_int_equal(nfiles, 0);
     }
+    for (size_t i = 0; i < nfiles; i++)
+        fprintf(k, "%s:%zu ", files[i].entry, files[i].len);
+    fclose(k);
+    engine_csar_files_free(files, nfiles);
     out = engine_diag_join(&d);
     assert_non_null(out);
     engine_diag_free(&d);
@@ -466,6 +477,7 @@ static void test_csar_flatten(void **state)
              "node_types:\ndata_types:\n  my.Local:\n    derived_from: tosca.datatypes.Root\n"
              "dsl_definitions:\n  c: &c {num_cpus: 2}\n" SERVER
              "      capabilities:\n        host:\n          properties: *c\n"
+             "      artifacts: {setup: ../Scripts/setup.sh}\n"
              "    other:\n      type: my.Other\n",
          0},
         {"Types/t.yaml",
@@ -477,29 +489,70 @@ static void test_csar_flatten(void **state)
              "data_types:\n  my.Data:\n    derived_from: tosca.datatypes.Root\n"
              "topology_template:\n  node_templates:\n    ignored: {type: my.Server}\n",
          0},
+        {"Scripts/", NULL, 0},
+        {"Scripts/setup.sh", "#!/bin/sh\n", 0},
+        {"Types/unused.yaml", V12, 0}, /* imported by nothing: kept as a file */
     };
+    /* an import with a namespace: merged by the names the loader reads it by */
     const struct ent ns[] = {
         {"a.yaml",
          "tosca_definitions_version: tosca_simple_yaml_1_0\nimports:\n"
-         "  - {file: t.yaml, namespace_prefix: p}\n" SERVER,
+         "  - {file: t.yaml, namespace_prefix: p, namespace_uri: 'http://example.org/p'}\n"
+         "  - second: {file: t.yaml, namespace_prefix: q}\n" SERVER "    s2: {type: p.Server}\n",
          0},
-        {"t.yaml", "tosca_definitions_version: tosca_simple_yaml_1_0\n", 0},
+        {"t.yaml",
+         "tosca_definitions_version: tosca_simple_yaml_1_0\n"
+         "node_types:\n  p.Server: {derived_from: tosca.nodes.Compute}\n",
+         0},
         {"TOSCA-Metadata/TOSCA.meta", "Entry-Definitions: a.yaml\n", 0},
     };
     int rc;
     size_t nodes = 0;
-    char *got;
+    char *got, *kept = NULL;
 
     (void)state;
-    got = flatten(e, sizeof(e) / sizeof(e[0]), &rc, &nodes);
+    got = flatten(e, sizeof(e) / sizeof(e[0]), &rc, &nodes, &kept);
     assert_string_equal(got, "");
     assert_int_equal(rc, 0);
     assert_int_equal(nodes, 2);
+    {
+        char want[128];
+        snprintf(want, sizeof(want),
+                 "Scripts/setup.sh:10 TOSCA-Metadata/TOSCA.meta:%zu Types/unused.yaml:%zu ",
+                 strlen(META), strlen(V12));
+        assert_string_equal(kept, want);
+    }
+    free(kept);
     free(got);
-    got = flatten(ns, sizeof(ns) / sizeof(ns[0]), &rc, &nodes);
+    got = flatten(ns, sizeof(ns) / sizeof(ns[0]), &rc, &nodes, &kept);
+    assert_string_equal(got, "");
+    assert_int_equal(rc, 0);
+    assert_int_equal(nodes, 2);
+    assert_string_equal(kept, "TOSCA-Metadata/TOSCA.meta:26 ");
+    free(kept);
+    free(got);
+}
+
+/* What a store keeps of an archive is bounded, checked on the sizes entries declare. */
+static void test_csar_keep_bound(void **state)
+{
+    size_t big = ENGINE_CSAR_KEEP_MAX + 1, nodes = 0;
+    char *data = malloc(big + 1), *got, *kept = NULL;
+    int rc;
+
+    (void)state;
+    assert_non_null(data);
+    memset(data, 'x', big);
+    data[big] = '\0';
+    const struct ent e[] = {{"a.yaml", V12 SERVER, 0}, {"Files/big.img", data, 0}};
+    got = flatten(e, 2, &rc, &nodes, &kept);
     assert_int_equal(rc, -EINVAL);
-    assert_non_null(strstr(got, "s.csar: error: a.yaml: an import with a namespace_prefix"));
+    assert_string_equal(got, "s.csar: error: its files other than the definitions pass 64 MiB at "
+                             "Files/big.img; a store keeps at most that much of an archive");
+    assert_string_equal(kept, "");
+    free(kept);
     free(got);
+    free(data);
 }
 
 int main(void)
@@ -517,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_csar_not_zip),
         cmocka_unit_test(test_csar_resolve),
         cmocka_unit_test(test_csar_flatten),
+        cmocka_unit_test(test_csar_keep_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

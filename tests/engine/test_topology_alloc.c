@@ -109,12 +109,14 @@ static char *artifacts_copy(const struct engine_topology_derived *x)
     return out;
 }
 
-/* A CSAR archive loaded, then merged into one file as `unisec init --from` does. */
+/* A CSAR archive loaded, then merged into one file as `unisec init --from` does, its other
+ * files kept. */
 static int load_csar(const char *path, struct engine_topology **t, struct engine_diag *d)
 {
     struct engine_csar *c = NULL;
+    struct engine_csar_file *files = NULL;
     char *flat = NULL;
-    size_t len;
+    size_t len, n = 0;
     int r;
 
     if ((r = engine_csar_open(&c, path, d)) < 0) {
@@ -122,11 +124,13 @@ static int load_csar(const char *path, struct engine_topology **t, struct engine
         return r;
     }
     if ((r = engine_topology_load_csar(t, c, d)) == 0 &&
-        (r = engine_csar_flatten(c, &flat, &len, d)) < 0) {
+        (r = engine_csar_flatten_files(c, &flat, &len, &files, &n, d)) < 0) {
         assert_null(flat);
+        assert_null(files);
         engine_topology_free(*t);
         *t = NULL;
     }
+    engine_csar_files_free(files, n);
     free(flat);
     engine_csar_free(c);
     return r;

@@ -3,10 +3,12 @@
  * archive, opened, its entry definitions loaded with their imports inside the archive. The
  * opener must refuse or accept without a crash, a leak or a read past its bounds, and an
  * archive it accepts must name an entry definitions file that it holds. A template that
- * loads is merged into one file as `unisec init --from` does (engine_csar_flatten()).
+ * loads is merged into one file as `unisec init --from` does, its other files kept
+ * (engine_csar_flatten_files()): each a file of the archive, none of them the entry.
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/csar.h"
 #include "engine/topology.h"
@@ -22,9 +24,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!engine_csar_has_file(c, engine_csar_entry(c)))
             abort();
         if (engine_topology_load_csar(&t, c, &d) == 0) {
+            struct engine_csar_file *files = NULL;
             char *flat = NULL;
-            size_t len = 0;
-            engine_csar_flatten(c, &flat, &len, &d);
+            size_t len = 0, n = 0;
+            engine_csar_flatten_files(c, &flat, &len, &files, &n, &d);
+            for (size_t i = 0; i < n; i++)
+                if (!engine_csar_has_file(c, files[i].entry) ||
+                    strcmp(files[i].entry, engine_csar_entry(c)) == 0)
+                    abort();
+            engine_csar_files_free(files, n);
             free(flat);
         }
         engine_topology_free(t);
