@@ -446,6 +446,10 @@ static void topo_tosca_type_reqs(FILE *f, const struct topo_emit *e, size_t ti)
                     fprintf(f, "          node: %s\n", rd->node);
                 if (rd->relationship != NULL)
                     fprintf(f, "          relationship: %s\n", rd->relationship);
+                if (rd->occ_max < 0)
+                    fprintf(f, "          occurrences: [%ld, UNBOUNDED]\n", rd->occ_min);
+                else if (rd->occ_min != 1 || rd->occ_max != 1)
+                    fprintf(f, "          occurrences: [%ld, %ld]\n", rd->occ_min, rd->occ_max);
                 continue;
             }
             ep = topo_tosca_req_endpoint(t, e->x, ti, name);
@@ -455,10 +459,10 @@ static void topo_tosca_type_reqs(FILE *f, const struct topo_emit *e, size_t ti)
                         "          node: tosca.nodes.Compute\n"
                         "          relationship: tosca.relationships.HostedOn\n",
                         TOPO_UNIKERNEL_HOST);
-            else
+            else /* `node` too: tosca-parser finds no node type by tosca.capabilities.Node */
                 fprintf(f,
-                        "      - %s:\n          capability: %s\n          relationship: %s\n"
-                        "          occurrences: [0, UNBOUNDED]\n",
+                        "      - %s:\n          capability: %s\n          node: tosca.nodes.Root\n"
+                        "          relationship: %s\n          occurrences: [0, UNBOUNDED]\n",
                         name, ep ? "tosca.capabilities.Endpoint" : "tosca.capabilities.Node",
                         ep ? "tosca.relationships.ConnectsTo" : "tosca.relationships.DependsOn");
         }
