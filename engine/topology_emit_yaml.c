@@ -64,8 +64,18 @@ static void topo_yaml_head(FILE *f, const struct topo_emit *e, const char *what)
     }
 }
 
-/* The node's scalar properties that have a value, then security_level: LEVEL when LEVEL is
- * not NULL, then a host's private_address, at INDENT. */
+/* Writes each line of LINES ("NAME: VALUE\n" ...) at INDENT. */
+static void topo_yaml_lines(FILE *f, const char *lines, int indent)
+{
+    for (const char *l = lines, *nl; l != NULL && *l != '\0'; l = nl + 1) {
+        nl = strchr(l, '\n'); /* each line ends in one (topo_node_carry()) */
+        fprintf(f, "%*s%.*s\n", indent, "", (int)(nl - l), l);
+    }
+}
+
+/* The node's scalar properties that have a value, then security_level: LEVEL and the TOSCA
+ * properties D_TOSCA carries when LEVEL is not NULL, then a host's private_address, at
+ * INDENT. */
 static void topo_yaml_node_props(FILE *f, const struct topo_emit *e, size_t node, const char *level,
                                  int indent)
 {
@@ -86,6 +96,7 @@ static void topo_yaml_node_props(FILE *f, const struct topo_emit *e, size_t node
         if (!any)
             fprintf(f, "%*sproperties:\n", indent, "");
         fprintf(f, "%*ssecurity_level: %s\n", indent + 2, "", level);
+        topo_yaml_lines(f, n->carry_props, indent + 2);
     }
     if (n->pub.address != NULL && n->pub.host == NULL) { /* a host keeps its address */
         fprintf(f, "%*sattributes:\n%*sprivate_address: ", indent, "", indent + 2, "");
@@ -521,6 +532,10 @@ int topo_emit_tosca(FILE *f, const struct topo_emit *e)
         topo_tosca_type_name(&t->types[t->nodes[i].type], name, sizeof(name));
         fprintf(f, "    %s:\n      type: %s\n", p->node, name);
         topo_yaml_node_props(f, e, i, p->images[p->current].level, 6);
+        if (t->nodes[i].carry_caps != NULL) {
+            fputs("      capabilities:\n", f);
+            topo_yaml_lines(f, t->nodes[i].carry_caps, 8);
+        }
         topo_yaml_node_reqs(f, t, &t->nodes[i], 6);
         if (p->images[0].artifact == NULL)
             continue;

@@ -224,6 +224,12 @@ static void topo_inputs_flow(yaml_document_t *doc)
 
 int topo_yaml_line(yaml_document_t *src, yaml_node_t *v, char **out, size_t *len)
 {
+    return topo_yaml_line_with(src, v, NULL, NULL, out, len);
+}
+
+int topo_yaml_line_with(yaml_document_t *src, yaml_node_t *v, topo_yaml_subst_fn subst, void *arg,
+                        char **out, size_t *len)
+{
     yaml_document_t doc;
     size_t budget = TOPO_INPUTS_NODES_MAX;
 
@@ -231,7 +237,7 @@ int topo_yaml_line(yaml_document_t *src, yaml_node_t *v, char **out, size_t *len
     *len = 0;
     if (!yaml_document_initialize(&doc, NULL, NULL, NULL, 1, 1))
         return -ENOMEM;
-    if (!topo_yaml_copy(&doc, src, v, 1, &budget)) {
+    if (!topo_yaml_copy_with(&doc, src, v, 1, &budget, subst, arg)) {
         yaml_document_delete(&doc);
         return budget == 0 ? -E2BIG : -ENOMEM;
     }

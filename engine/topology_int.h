@@ -199,6 +199,9 @@ struct topo_node {
     char **arts; /* the names of its artifacts (get_artifact) */
     size_t narts;
     char *address; /* a Compute node's attribute private_address, or NULL */
+    /* What D_TOSCA carries of its TOSCA beyond unisec's own properties (topo_node_carry()):
+     * lines "NAME: VALUE\n" of properties and of capabilities, or NULL. */
+    char *carry_props, *carry_caps;
     struct topo_pos pos;
 };
 
@@ -577,6 +580,15 @@ int topo_yaml_emit_width(yaml_document_t *doc, char **out, size_t *len, int widt
  * *OUT (caller frees, *LEN bytes). 0, -E2BIG (aliases copied out make it more than 100000
  * nodes), -ENOMEM. */
 int topo_yaml_line(yaml_document_t *src, yaml_node_t *v, char **out, size_t *len);
+/* The same with SUBST (may be NULL) asked first for every node (topo_yaml_copy_with()). */
+int topo_yaml_line_with(yaml_document_t *src, yaml_node_t *v, topo_yaml_subst_fn subst, void *arg,
+                        char **out, size_t *len);
+
+/* Records what D_TOSCA carries of node N's template V (topology_nodeinfo.c): each property and
+ * capability it assigns whose definition is a normative type's (which D_TOSCA's types inherit)
+ * and that unisec does not keep as one of its own, with get_input of a scalar input with a
+ * value resolved; one that holds another function is not carried. 0 or -ENOMEM. */
+int topo_node_carry(struct topo_ld *ld, struct topo_node *n, yaml_node_t *v);
 
 /* Reads PATH (at most ENGINE_TOPOLOGY_FILE_MAX bytes) into a new NUL-terminated buffer; errors
  * name the file NAME. */

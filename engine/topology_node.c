@@ -443,6 +443,8 @@ static int topo_load_node_body(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *
     if ((r = topo_node_tosca(ld, n, v)) == -ENOMEM)
         return r;
     bad |= r;
+    if (!bad && topo_node_carry(ld, n, v) < 0)
+        return ld->oom = 1, -ENOMEM;
     ld->self = 0; /* SELF in a requirement's relationship is the relationship */
     if ((x = topo_ld_get(ld, v, "requirements")) != NULL) {
         if (topo_ld_seq(ld, x, "requirements") < 0)

@@ -244,6 +244,8 @@ static void topo_node_free(struct topo_node *n)
 {
     free(n->name);
     free(n->address);
+    free(n->carry_props);
+    free(n->carry_caps);
     for (size_t i = 0; i < n->pub.nlevels; i++)
         free(n->levels[i]);
     free(n->levels);

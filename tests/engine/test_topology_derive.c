@@ -342,6 +342,49 @@ static void test_topology_derive_null_diag(void **state)
     engine_topology_free(t);
 }
 
+/* D_TOSCA carries the TOSCA properties and capabilities a normative type defines (get_input
+ * resolved), not those of the topology's own types nor a value holding another function. */
+static void test_topology_derive_tosca_carry(void **state)
+{
+    struct engine_topology *t = NULL;
+    struct engine_topology_derived *x = NULL;
+    struct engine_diag d;
+    const char *tosca;
+    static const char text[] =
+        "tosca_definitions_version: tosca_simple_yaml_1_3\n"
+        "node_types:\n"
+        "  my.Disk:\n"
+        "    derived_from: tosca.nodes.BlockStorage\n"
+        "    properties: {label: {type: list, entry_schema: {type: string}, required: false}}\n"
+        "topology_template:\n"
+        "  inputs: {cpus: {type: integer, default: 4}}\n"
+        "  node_templates:\n"
+        "    server:\n"
+        "      type: tosca.nodes.Compute\n"
+        "      capabilities:\n"
+        "        host: {properties: {num_cpus: {get_input: cpus}, mem_size: 2 GB}}\n"
+        "        os: {properties: {type: linux, distribution: {get_property: [SELF, host, "
+        "num_cpus]}}}\n"
+        "    disk:\n"
+        "      type: my.Disk\n"
+        "      properties: {size: 10 GiB, label: [a, b]}\n";
+
+    (void)state;
+    engine_diag_init(&d);
+    assert_int_equal(engine_topology_load_buffer(&t, text, strlen(text), "t.yaml", NULL, &d), 0);
+    assert_int_equal(engine_topology_derive(&x, t, NULL, ENGINE_TARGET_HVT, &d), 0);
+    tosca = engine_topology_derived_artifact(x, ENGINE_ARTIFACT_TOSCA, NULL);
+    assert_non_null(strstr(tosca, "      capabilities:\n"
+                                  "        host: {properties: {num_cpus: 4, mem_size: 2 GB}}\n"));
+    assert_null(strstr(tosca, "os: {"));                      /* a function left: not carried */
+    assert_non_null(strstr(tosca, "        size: 10 GiB\n")); /* BlockStorage's */
+    assert_null(strstr(tosca, "label: [a, b]"));              /* my.Disk's own */
+    engine_topology_derived_free(x);
+    engine_topology_free(t);
+    assert_int_equal(d.n, 0);
+    engine_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_topology_derive_apply_configure),
         cmocka_unit_test(test_topology_derive_null_diag),
         cmocka_unit_test(test_topology_derive_plans_only),
+        cmocka_unit_test(test_topology_derive_tosca_carry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
