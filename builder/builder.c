@@ -45,14 +45,15 @@ int builder_new(struct builder **out, const struct builder_options *opt, struct 
         builder_free(b);
         return -ENOMEM;
     }
-    char *obj = builder_fmt("%s/obj", b->cache), *lib = builder_fmt("%s/lib", b->cache);
-    e = obj && lib ? builder_mkdirs(obj) : -ENOMEM;
-    if (e == 0)
-        e = builder_mkdirs(lib);
+    e = 0;
+    for (size_t i = 0; i < 3 && e == 0; i++) {
+        static const char *const sub[] = {"obj", "lib", "code"};
+        char *p = builder_fmt("%s/%s", b->cache, sub[i]);
+        e = p ? builder_mkdirs(p) : -ENOMEM;
+        free(p);
+    }
     if (e < 0)
         engine_diag_add(d, b->cache, 0, 0, "cannot create the build cache: %s", strerror(-e));
-    free(obj);
-    free(lib);
     if (e == 0)
         e = builder_toolchain(b, d);
     if (e == 0)

@@ -5,9 +5,11 @@
  *
  * An image is the library OS (guest/libos), the module chain and a generated configuration
  * (guest/modules/module.h's `mod_image` and the manifest note naming its devices), plus,
- * for an internal PDP, the node's compiled ACL blob as a data section. Every guest source is
- * compiled once per target into a cache (objects keyed by the hash of what went into them),
- * the modules are archived, and each image links its configuration against that archive.
+ * for an internal PDP, the node's compiled ACL blob in the image's rules region. Every guest
+ * source is compiled once per target into a cache (objects keyed by the hash of what went into
+ * them), the modules are archived, and each image's code (its configuration linked against
+ * that archive) is cached too: an image whose code is cached is that code with its rules
+ * placed in it (builder/README.md, "Rules"), no compiler or linker run.
  *
  * The image's id is the SHA-256 (40 hex digits shown) of everything that determines its
  * bytes: the compiler's identity, the flags, every guest source and header, the target, the
@@ -59,7 +61,7 @@ struct builder_spec {
     const char *target; /* "hvt" or "spt" */
     size_t nmodules;
     const struct builder_module *modules; /* in chain order */
-    /* The internal PDP's compiled rules (engine_acl_compile), linked in as a data section;
+    /* The internal PDP's compiled rules (engine_acl_compile), placed in the rules region;
      * NULL when acl_pep is absent or asks a push or pull PDP. */
     const void *acl_blob;
     size_t acl_len;
@@ -86,6 +88,7 @@ struct builder_result {
     char id[BUILDER_ID_LEN + 1];
     char *dir;   /* OUT/ID, holding image, manifest.json and build.log (owned) */
     int cached;  /* the image was already there */
+    int linked;  /* its code was compiled and linked; 0: found in the cache (rules placed) */
     size_t size; /* bytes of the image file */
     int status;  /* 0, or the negative errno of this image's failure */
 };

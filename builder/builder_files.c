@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/sha256.h"
@@ -85,8 +86,9 @@ char *builder_tmp_name(const char *path)
     return builder_fmt("%s.tmp-%ld-%lu", path, (long)getpid(), n);
 }
 
-/* Writes DATA to PATH through a temporary file in the same directory and a rename. */
-int builder_write_atomic(const char *path, const void *data, size_t len)
+/* Writes the buffers of IOV to PATH through a temporary file in the same directory and a
+ * rename. */
+int builder_write_atomicv(const char *path, const struct iovec *iov, int n)
 {
     char *tmp = builder_fmt("%s.tmp-XXXXXX", path);
     int fd, e = 0;
@@ -97,17 +99,20 @@ int builder_write_atomic(const char *path, const void *data, size_t len)
         free(tmp);
         return e;
     }
-    const char *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            e = -errno;
-            break;
+    for (int i = 0; i < n && e == 0; i++) {
+        const char *p = iov[i].iov_base;
+        size_t len = iov[i].iov_len;
+        while (len > 0) {
+            ssize_t w = write(fd, p, len);
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                e = -errno;
+                break;
+            }
+            p += w;
+            len -= (size_t)w;
         }
-        p += w;
-        len -= (size_t)w;
     }
     if (e == 0 && fchmod(fd, 0644) < 0)
         e = -errno;
@@ -119,6 +124,12 @@ int builder_write_atomic(const char *path, const void *data, size_t len)
         unlink(tmp);
     free(tmp);
     return e;
+}
+
+int builder_write_atomic(const char *path, const void *data, size_t len)
+{
+    struct iovec iov = {(void *)data, len};
+    return builder_write_atomicv(path, &iov, 1);
 }
 
 int builder_mkdirs(const char *path)

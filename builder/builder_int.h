@@ -3,7 +3,9 @@
  *
  * The pieces, each calling only those listed after it:
  *   builder.c          the API: a builder (its compiler and sources), builds on the worker pool
- *   builder_image.c    one image: its id; configuration compiled, linked, put in place
+ *   builder_image.c    one image: its id; its code linked (or found in the cache), its rules
+ *                      placed, put in place
+ *   builder_rules.c    the rules region placed in linked code (no compiler, no linker)
  *   builder_manifest.c its manifest.json, written and read back
  *   builder_config.c   the generated config.c: the manifest note and the module chain
  *   builder_spec.c     an image's spec read: modules, properties, devices; the check
@@ -22,7 +24,7 @@
 #include "builder.h"
 
 /* Bumped whenever the builder changes what it generates: part of every id. */
-#define BUILDER_FORMAT     "unisec-builder-1"
+#define BUILDER_FORMAT     "unisec-builder-2"
 #define BUILDER_OUTPUT_MAX (64 * 1024) /* compiler output kept per command */
 #define BUILDER_MANIFEST   "manifest.json"
 
@@ -55,16 +57,28 @@ struct builder_image {
     const char *out_dir;
     struct builder_result *res;
     char *config;     /* generated config.c */
+    char code[65];    /* the key of its linked code in CACHE/code (hex) */
     const char *lib;  /* the target's module archive */
     const char *bind; /* the target's binding object */
     struct engine_diag diag;
 };
 
-/* IM->res->id from the toolchain, the target's archive (LIB_KEY) and IM's configuration. */
+/* IM->code from the toolchain, the target's archive (LIB_KEY) and IM's configuration; IM->res->id
+ * from that and IM's rules. */
 void builder_image_id(struct builder_image *im, const uint8_t lib_key[32]);
 /* The worker pool's job I of the array JOBS of struct builder_image: builds it into
  * OUT/ID unless it is there; the outcome in its res, messages in its diag. */
 void builder_image_job(void *jobs, size_t i);
+
+/* ---- builder_rules.c ---- */
+
+/* Whether CODE[0..LEN) is linked code whose rules region can take rules: 0, or -1 with *WHY. */
+int builder_rules_check(const void *code, size_t len, const char **why);
+/* The image of CODE[0..LEN) with RULES_LEN bytes of rules is *HEAD (caller frees) of
+ * *HEAD_LEN bytes followed by the rules: the code with its rules segment and section pointed
+ * past its end, padding to a page, and the region's header. 0, or -1 with *WHY. */
+int builder_rules_head(const void *code, size_t len, size_t rules_len, void **head,
+                       size_t *head_len, const char **why);
 
 /* ---- builder_manifest.c ---- */
 
@@ -150,6 +164,9 @@ int builder_read(const char *path, char **out, size_t *len);
 int builder_hash_file(uint8_t out[32], const char *path);
 char *builder_tmp_name(const char *path);
 int builder_write_atomic(const char *path, const void *data, size_t len);
+struct iovec;
+/* The same with the N buffers of IOV one after the other. */
+int builder_write_atomicv(const char *path, const struct iovec *iov, int n);
 int builder_mkdirs(const char *path);
 void builder_rmtree(const char *dir);
 

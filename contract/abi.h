@@ -146,6 +146,23 @@ struct unisec_manifest {
     struct unisec_device dev[UNISEC_MANIFEST_MAX];
 };
 
+/* ---- the rules region ----
+ *
+ * Every image ends, in memory, with a read-only PT_LOAD segment holding the section
+ * UNISEC_RULES_SECTION (guest/libos/unisec.ld): a struct unisec_rules and LEN bytes after it
+ * (an internal PDP's compiled rules, contract/acl_blob.h; 16 bytes in, so 8-byte aligned).
+ * Linked code holds the header alone (LEN 0); the builder makes an image by appending a
+ * header and the rules to the file and pointing that segment at them, without relinking
+ * (builder/README.md). Being the last segment, it ends where the heap begins: a guest reads
+ * LEN bytes only when they end at or before the boot info's heap_start (libos_rules()). */
+#define UNISEC_RULES_MAGIC   "UNIRULES" /* 8 bytes, no NUL */
+#define UNISEC_RULES_SECTION ".unisec_rules"
+
+struct unisec_rules {
+    uint8_t magic[8]; /* UNISEC_RULES_MAGIC */
+    uint64_t len;     /* bytes that follow; 0 in linked code */
+};
+
 /* An ELF note as laid out in the image: header, name padded to 4, descriptor. */
 #define UNISEC_NOTE(desc_type)                                                                     \
     struct {                                                                                       \

@@ -9,6 +9,33 @@ const struct unisec_boot_info *libos_boot_info(void)
     return libos_bi;
 }
 
+/* The rules region of linked code: the header alone, which the builder's copy replaces. */
+__attribute__((section(UNISEC_RULES_SECTION), used,
+               aligned(16))) static const struct unisec_rules libos_rules_none = {
+    UNISEC_RULES_MAGIC, 0};
+
+int libos_rules(const void **data, size_t *len)
+{
+    /* The segment may have moved in the file but not in memory: the section's address is
+     * the linker's, and what the tender loaded there is the builder's header. */
+    const struct unisec_rules *r = &libos_rules_none;
+    __asm__("" : "+r"(r)); /* not the initializer above: the compiler may not fold it */
+    uintptr_t start = (uintptr_t)(r + 1), end = (uintptr_t)libos_bi->heap_start;
+    uint64_t n = r->len;
+
+    *data = NULL;
+    *len = 0;
+    if (memcmp(r->magic, UNISEC_RULES_MAGIC, 8) != 0 || start > end)
+        return -UNISEC_EINVAL;
+    if (n == 0)
+        return -UNISEC_ENOENT;
+    if (n > end - start)
+        return -UNISEC_EINVAL; /* past the region: the heap, not rules */
+    *data = (const void *)start;
+    *len = (size_t)n;
+    return 0;
+}
+
 uint64_t libos_clock_monotonic(void)
 {
     struct unisec_hc_clock a = {0, 0, 0};

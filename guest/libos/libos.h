@@ -270,6 +270,16 @@ int libos_tls_creds_take(void **blob, size_t *len);
 /* Zeroes P[0..N) even where the compiler would see a dead store (a key about to be freed). */
 void libos_wipe(void *p, size_t n);
 
+/* ---- the image's rules region (abi.h, "the rules region") ---- */
+
+/*
+ * The bytes the builder placed in the image's rules region: *DATA (read-only, 8-byte
+ * aligned) and *LEN. -UNISEC_ENOENT when the region is empty (linked code alone);
+ * -UNISEC_EINVAL when its header is not UNISEC_RULES_MAGIC or its length runs past the
+ * region (into the heap).
+ */
+int libos_rules(const void **data, size_t *len);
+
 /* ---- the event loop ---- */
 
 /*

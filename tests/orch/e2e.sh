@@ -128,6 +128,11 @@ acl_line() {
     settled "$mode: ACL line"
     # shellcheck disable=SC2086
     expect "$after" "$mode: the ACL line is enforced" "$path" $args
+    # Internal: the new rules made a new image from the level's linked code, no compiler run.
+    if [ "$mode" = internal ]; then
+        check "internal: the rules were placed in linked code" grep -q "linked before (no compiler or linker run)" "$W/image/build.log"
+        check "internal: no compiler or linker ran for the change" sh -c "! grep -q '^\$ cc' '$W/image/build.log'"
+    fi
     c=$($GIT log --format=%H -1 --grep='^policy/acl')
     $GIT revert --no-edit "$c" >/dev/null 2>&1 || bad "$mode: git revert failed"
     check "$mode: the mount serves the reverted policy" wait_for 10 sh -c "! grep -qF -- '$line' '$M/policy/acl'"

@@ -1,7 +1,8 @@
 /*
  * acl_pep.c — the acl_pep module: the policy enforcement point. Decides every request on
  * the node's policy with one of three PDPs (NetSoft 2019, section VI):
- *   internal  the rules compiled into the image (a data section the builder links in);
+ *   internal  the rules in the image's rules region (libos_rules(): the builder places them
+ *             in the linked code, contract/abi.h);
  *   push      rules received over the policy channel, validated, swapped in atomically
  *             and acknowledged by version; a bad blob is refused and the old rules stay;
  *   pull      a query per request to the PDP over the "pdp" stream (pdp.h), answers cached
@@ -16,10 +17,6 @@
 #include "pdp.h"
 
 enum acl_mode { ACL_INTERNAL, ACL_PUSH, ACL_PULL };
-
-/* The internal PDP's rules: a section the builder links in (absent from other images). */
-extern const char mod_acl_internal_blob[] __attribute__((weak));
-extern const char mod_acl_internal_blob_end[] __attribute__((weak));
 
 static enum acl_mode acl_mode;
 static char acl_policy_name[ENGINE_ACL_NAME_MAX + 1];
@@ -372,13 +369,20 @@ static int acl_init(const struct mod_props *p)
     memcpy(acl_policy_name, policy, acl_policy_len);
     if (mode == NULL || strcmp(mode, "internal") == 0) {
         const char *why = NULL;
+        const void *rules;
         void *old[2];
-        size_t len = (size_t)(mod_acl_internal_blob_end - mod_acl_internal_blob);
+        size_t len;
         acl_mode = ACL_INTERNAL;
-        if (mod_acl_internal_blob == NULL ||
-            mod_policy_install(&acl_policy, (void *)mod_acl_internal_blob, len, old, &why) < 0) {
-            printf("acl_pep: the image's compiled rules are missing or corrupt: %s\n",
-                   why ? why : "no data section");
+        int e = libos_rules(&rules, &len);
+        if (e < 0) {
+            why = e == -UNISEC_ENOENT ? "the image's rules region is empty"
+                                      : "the image's rules region is malformed (its length "
+                                        "runs past it)";
+        } else if (mod_policy_install(&acl_policy, (void *)rules, len, old, &why) < 0) {
+            e = -UNISEC_EINVAL;
+        }
+        if (e < 0) {
+            printf("acl_pep: the image's compiled rules are missing or corrupt: %s\n", why);
             return -UNISEC_EINVAL;
         }
         printf("acl_pep: internal PDP, policy %s version %llu (%u rules)\n", acl_policy_name,

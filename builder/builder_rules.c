@@ -1,0 +1,117 @@
+/* builder_rules.c — an image from linked code and rules, without the compiler or the linker:
+ * the rules region (contract/abi.h) appended to the code's file and its segment and section
+ * pointed at it. The code's bytes stay as they are but for those two headers. */
+#include "builder_int.h"
+
+#include <elf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contract/abi.h"
+
+#define BUILDER_PAGE 4096u
+
+/* The rules region of CODE[0..LEN): its program header's and section header's offsets in
+ * CODE. 0, or -1 with *WHY. */
+static int builder_rules_find(const uint8_t *code, size_t len, size_t *ph_at, size_t *sh_at,
+                              const char **why)
+{
+    Elf64_Ehdr eh;
+    Elf64_Shdr str;
+
+    *why = "not a static x86_64 ELF executable";
+    if (len < sizeof(eh) || memcmp(code, ELFMAG, SELFMAG) != 0)
+        return -1;
+    memcpy(&eh, code, sizeof(eh));
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+        eh.e_machine != EM_X86_64 || eh.e_type != ET_EXEC)
+        return -1;
+    *why = "its program or section headers lie outside the file";
+    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_shentsize != sizeof(Elf64_Shdr) ||
+        eh.e_phnum == 0 || eh.e_shnum == 0 || eh.e_shstrndx >= eh.e_shnum || eh.e_phoff > len ||
+        (len - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum || eh.e_shoff > len ||
+        (len - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum)
+        return -1;
+    memcpy(&str, code + eh.e_shoff + (size_t)eh.e_shstrndx * sizeof(str), sizeof(str));
+    if (str.sh_offset > len || len - str.sh_offset < str.sh_size)
+        return -1;
+    const char *names = (const char *)code + str.sh_offset;
+    const size_t want = sizeof(UNISEC_RULES_SECTION);
+    Elf64_Shdr sh;
+    size_t i;
+    for (i = 0; i < eh.e_shnum; i++) {
+        memcpy(&sh, code + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+        if (sh.sh_name < str.sh_size && str.sh_size - sh.sh_name >= want &&
+            memcmp(names + sh.sh_name, UNISEC_RULES_SECTION, want) == 0)
+            break;
+    }
+    *why = "it has no section " UNISEC_RULES_SECTION " (linked with an older unisec.ld?)";
+    if (i == eh.e_shnum)
+        return -1;
+    *sh_at = eh.e_shoff + i * sizeof(sh);
+    *why = "its rules region is not the empty header of linked code";
+    struct unisec_rules hdr;
+    if (sh.sh_size != sizeof(hdr) || sh.sh_offset > len || len - sh.sh_offset < sizeof(hdr))
+        return -1;
+    memcpy(&hdr, code + sh.sh_offset, sizeof(hdr));
+    if (memcmp(hdr.magic, UNISEC_RULES_MAGIC, 8) != 0 || hdr.len != 0)
+        return -1;
+    /* Its segment: the one at its address, which must be the last in memory (the heap
+     * follows the image's last segment: abi.h). */
+    uint64_t top = 0;
+    *ph_at = 0;
+    for (i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, code + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+        if (ph.p_type != PT_LOAD)
+            continue;
+        if (ph.p_vaddr == sh.sh_addr && ph.p_offset == sh.sh_offset && ph.p_filesz == sizeof(hdr) &&
+            ph.p_memsz == sizeof(hdr) && !(ph.p_flags & PF_W))
+            *ph_at = eh.e_phoff + i * sizeof(ph);
+        else if (ph.p_vaddr + ph.p_memsz > top)
+            top = ph.p_vaddr + ph.p_memsz;
+    }
+    *why = "its rules region is not a read-only segment of its own, last in memory";
+    if (*ph_at == 0 || sh.sh_addr % BUILDER_PAGE != 0 || sh.sh_addr < top)
+        return -1;
+    return 0;
+}
+
+int builder_rules_check(const void *code, size_t len, const char **why)
+{
+    size_t ph_at, sh_at;
+    return builder_rules_find(code, len, &ph_at, &sh_at, why);
+}
+
+int builder_rules_head(const void *code, size_t len, size_t rules_len, void **head,
+                       size_t *head_len, const char **why)
+{
+    size_t ph_at, sh_at, at = (len + BUILDER_PAGE - 1) / BUILDER_PAGE * BUILDER_PAGE;
+    struct unisec_rules hdr = {UNISEC_RULES_MAGIC, rules_len};
+    Elf64_Phdr ph;
+    Elf64_Shdr sh;
+    uint8_t *out;
+
+    *head = NULL;
+    if (builder_rules_find(code, len, &ph_at, &sh_at, why) < 0)
+        return -1;
+    /* The region starts on a page of its own in the file: the segment's offset and address
+     * agree modulo the page, as a loader expects. */
+    if ((out = calloc(1, at + sizeof(hdr))) == NULL) {
+        *why = "out of memory";
+        return -1;
+    }
+    memcpy(out, code, len);
+    memcpy(out + at, &hdr, sizeof(hdr));
+    memcpy(&ph, out + ph_at, sizeof(ph));
+    ph.p_offset = at;
+    ph.p_filesz = ph.p_memsz = sizeof(hdr) + rules_len;
+    memcpy(out + ph_at, &ph, sizeof(ph));
+    memcpy(&sh, out + sh_at, sizeof(sh));
+    sh.sh_offset = at;
+    sh.sh_size = sizeof(hdr) + rules_len;
+    memcpy(out + sh_at, &sh, sizeof(sh));
+    *head = out;
+    *head_len = at + sizeof(hdr);
+    return 0;
+}

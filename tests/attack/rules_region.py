@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Issue 14: an internal PDP's rules are a region the builder appends to linked code
+(contract/abi.h, "the rules region"), which the guest reads at boot. An image whose region
+lies is refused, never served from: a length past the region (into the heap, or 2^63), a
+broken magic, a rule byte changed (the blob's checksum), a segment pointing past the file
+(the tender). The image as built boots and decides (anonymous GET /catalogue/x: 401)."""
+import os
+import struct
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import node  # noqa: E402
+
+PT_LOAD = 1
+
+
+def region(img):
+    """The rules segment: (its program header's offset in IMG, offset, vaddr, filesz)."""
+    phoff, = struct.unpack_from("<Q", img, 0x20)
+    phnum, = struct.unpack_from("<H", img, 0x38)
+    best = None
+    for i in range(phnum):
+        at = phoff + i * 56
+        typ, flags, off, vaddr, _, filesz, memsz, _ = struct.unpack_from("<IIQQQQQQ", img, at)
+        if typ == PT_LOAD and (best is None or vaddr > best[2]):
+            best = (at, off, vaddr, filesz)
+    return best
+
+
+def boot(work, data, name):
+    """Runs the image DATA: (exit status or None when it served, what it printed)."""
+    path = work.path(name)
+    with open(path, "wb") as f:
+        f.write(data)
+    try:
+        inst = node.Instance(work, path, name)
+    except RuntimeError as e:
+        return 1, str(e) + open(work.path(name + ".out")).read()
+    try:
+        text = inst.wait_console(r"acl_pep: ", guard=10)
+        inst.proc.wait(timeout=10)
+        return inst.proc.returncode, text + open(inst.err).read()
+    except subprocess.TimeoutExpired:
+        return None, inst.console()
+    finally:
+        inst.stop()
+
+
+work = node.Work()
+topo = "tests/builder/e2e/topology.yaml"
+try:
+    for target in node.targets():
+        path = work.build(topo, "web", target, level="critical",
+                          policy_dir="mount-examples/policy")
+        img = open(path, "rb").read()
+        at, off, vaddr, filesz = region(img)
+        magic, n = struct.unpack_from("<8sQ", img, off)
+        node.check(magic == b"UNIRULES" and n == filesz - 16 and off + filesz == len(img),
+                   "%s: the rules region is the file's end, header then %d bytes" % (target, n))
+        inst = node.Instance(work, path, "good-" + target)
+        try:
+            node.check(node.get(inst, "/catalogue/x") == 401,
+                       "%s: the image as built decides (401 for anonymous)" % target)
+        finally:
+            inst.stop()
+        heap = (vaddr + filesz + 4095) // 4096 * 4096
+        cases = []
+        past = bytearray(img)
+        struct.pack_into("<Q", past, off + 8, heap - (vaddr + 16) + 1)
+        cases.append(("a length one byte into the heap", past, "rules region is malformed"))
+        huge = bytearray(img)
+        struct.pack_into("<Q", huge, off + 8, 1 << 63)
+        cases.append(("a length of 2^63", huge, "rules region is malformed"))
+        nomagic = bytearray(img)
+        nomagic[off] ^= 0x20
+        cases.append(("a broken magic", nomagic, "rules region is malformed"))
+        empty = bytearray(img)
+        struct.pack_into("<Q", empty, off + 8, 0)
+        cases.append(("an empty region", empty, "rules region is empty"))
+        flipped = bytearray(img)
+        flipped[len(img) - 40] ^= 0xff
+        cases.append(("a rule byte changed", flipped, "missing or corrupt"))
+        short = bytearray(img)
+        struct.pack_into("<Q", short, at + 32, filesz + 4096)  # p_filesz past the file
+        cases.append(("a segment past the end of the file", short, "outside the file"))
+        for k, (what, data, why) in enumerate(cases):
+            rc, text = boot(work, bytes(data), "bad-%s-%d" % (target, k))
+            node.check(rc not in (None, 0) and why in text,
+                       "%s: %s is refused at boot (%r; status %s)" % (target, what, why, rc))
+finally:
+    work.cleanup()
+node.finish()

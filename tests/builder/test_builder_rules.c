@@ -1,0 +1,291 @@
+/* test_builder_rules.c — an internal PDP's image made from linked code and its rules: a rule
+ * change runs neither the compiler nor the linker, the same rules give the same bytes, the
+ * rules sit verbatim in the rules region the guest reads; and the placement of the region
+ * (builder_rules.c) refuses what is not linked code. */
+#include <elf.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "builder/builder_int.h"
+#include "contract/abi.h"
+#include "engine/acl.h"
+
+static char tmp[4096], cache[4096 + 16];
+static void *blob[2];
+static size_t blob_len[2];
+
+static const struct builder_prop dispatch_props[] = {
+    {"http_port", "8080"}, {"routes", "GET /* 200 text/plain hello from web\n"}};
+static const struct builder_prop acl_internal[] = {{"pdp", "internal"}, {"policy", "regular"}};
+static const struct builder_module chain[] = {
+    {"log", 0, NULL},
+    {"http_server", 0, NULL},
+    {"authn", 0, NULL},
+    {"acl_pep", 2, acl_internal},
+    {"dispatch", 2, dispatch_props},
+};
+
+static struct builder_spec spec(int v)
+{
+    return (struct builder_spec){.node = "web",
+                                 .level = "critical",
+                                 .target = "spt",
+                                 .nmodules = 5,
+                                 .modules = chain,
+                                 .acl_blob = blob[v],
+                                 .acl_len = blob_len[v]};
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *t = getenv("TMPDIR");
+    struct engine_acl *a;
+    struct engine_diag d;
+    snprintf(tmp, sizeof(tmp), "%s/unisec-rules-XXXXXX", t && *t ? t : "/tmp");
+    if (mkdtemp(tmp) == NULL)
+        return -1;
+    snprintf(cache, sizeof(cache), "%s/cache", tmp);
+    engine_diag_init(&d);
+    /* Two rule sets: the example's, and the same with one rule more. */
+    char cmd[8800], pol2[4200];
+    snprintf(pol2, sizeof(pol2), "%s/pol2", tmp);
+    snprintf(cmd, sizeof(cmd),
+             "cp -r mount-examples/policy '%s' && echo 'regular * GET /more/* deny' >>'%s/acl'",
+             pol2, pol2);
+    if (system(cmd) != 0)
+        return -1;
+    for (int v = 0; v < 2; v++) {
+        if (engine_acl_new(&a) || engine_acl_load_dir(a, v ? pol2 : "mount-examples/policy", &d) ||
+            engine_acl_compile(&blob[v], &blob_len[v], a, "regular", 3 + (uint64_t)v))
+            return -1;
+        engine_acl_free(a);
+    }
+    engine_diag_free(&d);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+    free(blob[0]);
+    free(blob[1]);
+    return system(cmd);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    char *buf;
+    assert_int_equal(builder_read(path, &buf, len), 0);
+    return buf;
+}
+
+/* Builds spec(V) into OUT/SUB; returns the image's bytes (*LEN) and its result in *R. */
+static char *build(int v, const char *sub, struct builder_result *r, size_t *len)
+{
+    struct builder *b;
+    struct builder_options o = {.cache_dir = cache, .jobs = 1};
+    struct builder_spec s = spec(v);
+    struct engine_diag d;
+    char out[4300], p[8400];
+    engine_diag_init(&d);
+    snprintf(out, sizeof(out), "%s/%s", tmp, sub);
+    assert_int_equal(builder_new(&b, &o, &d), 0);
+    int e = builder_build(b, &s, 1, out, r, &d);
+    if (e != 0)
+        engine_diag_print(&d, stderr);
+    assert_int_equal(e, 0);
+    builder_free(b);
+    engine_diag_free(&d);
+    snprintf(p, sizeof(p), "%s/image", r->dir);
+    return slurp(p, len);
+}
+
+static char *build_log(const struct builder_result *r)
+{
+    char p[8400];
+    size_t len;
+    snprintf(p, sizeof(p), "%s/build.log", r->dir);
+    char *text = slurp(p, &len);
+    text = realloc(text, len + 1);
+    text[len] = '\0';
+    return text;
+}
+
+static void test_rules_change_links_nothing(void **state)
+{
+    (void)state;
+    struct builder_result r0, r1, r2;
+    size_t l0, l1, l2;
+    char *i0 = build(0, "a", &r0, &l0), *log;
+    /* Linked now or by an earlier run of this cache: either way the code is there now. */
+    (void)r0.linked;
+    /* New rules: the code comes from the cache; no compiler, no linker. */
+    char *i1 = build(1, "a", &r1, &l1);
+    assert_string_not_equal(r0.id, r1.id);
+    assert_int_equal(r1.cached, 0);
+    assert_int_equal(r1.linked, 0);
+    log = build_log(&r1);
+    assert_non_null(strstr(log, "linked before (no compiler or linker run)"));
+    assert_null(strstr(log, "$ cc"));
+    free(log);
+    /* The rules are the image's last bytes, verbatim, after the region's header. */
+    struct unisec_rules hdr;
+    assert_true(l1 > blob_len[1] + sizeof(hdr));
+    assert_memory_equal(i1 + l1 - blob_len[1], blob[1], blob_len[1]);
+    memcpy(&hdr, i1 + l1 - blob_len[1] - sizeof(hdr), sizeof(hdr));
+    assert_memory_equal(hdr.magic, UNISEC_RULES_MAGIC, 8);
+    assert_int_equal(hdr.len, blob_len[1]);
+    /* The code before the region is the same in both images but for the two headers that
+     * point at the region: the text is byte for byte the same. */
+    assert_true(l0 > 8192);
+    assert_memory_equal(i0 + 4096, i1 + 4096, 4096);
+    /* The same rules built again elsewhere: the same id, the same bytes. */
+    char *i2 = build(1, "b", &r2, &l2);
+    assert_string_equal(r2.id, r1.id);
+    assert_int_equal(r2.linked, 0);
+    assert_int_equal(l2, l1);
+    assert_memory_equal(i2, i1, l1);
+    free(i0);
+    free(i1);
+    free(i2);
+    builder_results_free(&r0, 1);
+    builder_results_free(&r1, 1);
+    builder_results_free(&r2, 1);
+}
+
+/* From an empty code cache: linked once, then the same bytes as from the cache. */
+static void test_rules_linked_or_cached_same_bytes(void **state)
+{
+    (void)state;
+    char rm[4300];
+    struct builder_result r1, r2;
+    size_t l1, l2;
+    snprintf(rm, sizeof(rm), "rm -rf '%s/code'", cache);
+    assert_int_equal(system(rm), 0);
+    char *i1 = build(0, "c", &r1, &l1);
+    assert_int_equal(r1.linked, 1);
+    char *log = build_log(&r1);
+    assert_non_null(strstr(log, "$ cc -nostdlib"));
+    free(log);
+    char *i2 = build(0, "d", &r2, &l2);
+    assert_int_equal(r2.linked, 0);
+    assert_string_equal(r1.id, r2.id);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(i1, i2, l1);
+    free(i1);
+    free(i2);
+    builder_results_free(&r1, 1);
+    builder_results_free(&r2, 1);
+}
+
+/* The linked code in the cache (any one: they all have the region). */
+static char *cached_code(size_t *len)
+{
+    char cmd[4400], path[4400] = "";
+    snprintf(cmd, sizeof(cmd), "ls -d '%s'/code/* | head -1", cache);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(path, sizeof(path), f));
+    pclose(f);
+    path[strcspn(path, "\n")] = '\0';
+    return slurp(path, len);
+}
+
+static void test_rules_head_placement(void **state)
+{
+    (void)state;
+    size_t len, hl;
+    char *code = cached_code(&len);
+    const char *why = NULL;
+    void *head;
+    assert_int_equal(builder_rules_check(code, len, &why), 0);
+    assert_int_equal(builder_rules_head(code, len, 1000, &head, &hl, &why), 0);
+    assert_int_equal(hl % 4096, sizeof(struct unisec_rules));
+    assert_true(hl >= len + sizeof(struct unisec_rules));
+    /* One segment points at the region, which is 16 + 1000 bytes at a page of the file. */
+    Elf64_Ehdr eh;
+    memcpy(&eh, head, sizeof(eh));
+    int found = 0;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, (char *)head + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+        if (ph.p_type == PT_LOAD && ph.p_offset == hl - sizeof(struct unisec_rules)) {
+            found++;
+            assert_int_equal(ph.p_filesz, 1016);
+            assert_int_equal(ph.p_memsz, 1016);
+            assert_int_equal(ph.p_flags, PF_R);
+            assert_int_equal(ph.p_vaddr % 4096, 0);
+        }
+    }
+    assert_int_equal(found, 1);
+    /* An image is not linked code: its region is not empty, so rules are not placed twice. */
+    assert_int_equal(builder_rules_check(head, hl, &why), -1);
+    assert_non_null(strstr(why, "not the empty header"));
+    free(head);
+    free(code);
+}
+
+static void test_rules_head_refuses(void **state)
+{
+    (void)state;
+    size_t len, hl;
+    char *code = cached_code(&len), *bad = malloc(len);
+    const char *why;
+    void *head;
+    Elf64_Ehdr eh;
+    memcpy(&eh, code, sizeof(eh));
+    /* Not ELF; cut short; headers out of the file; the region's header altered. */
+    assert_int_equal(builder_rules_head("hello", 5, 10, &head, &hl, &why), -1);
+    assert_null(head);
+    assert_non_null(strstr(why, "not a static x86_64 ELF"));
+    assert_int_equal(builder_rules_check(code, eh.e_shoff + 10, &why), -1);
+    assert_non_null(strstr(why, "outside the file"));
+    memcpy(bad, code, len);
+    Elf64_Ehdr e2 = eh;
+    e2.e_phnum = 0xffff;
+    memcpy(bad, &e2, sizeof(e2));
+    assert_int_equal(builder_rules_check(bad, len, &why), -1);
+    e2 = eh;
+    e2.e_shstrndx = e2.e_shnum;
+    memcpy(bad, &e2, sizeof(e2));
+    assert_int_equal(builder_rules_check(bad, len, &why), -1);
+    /* The section's name changed: no region (an image linked with an older script). */
+    memcpy(bad, code, len);
+    char *n = memmem(bad, len, UNISEC_RULES_SECTION, sizeof(UNISEC_RULES_SECTION));
+    assert_non_null(n);
+    n[1] = 'X';
+    assert_int_equal(builder_rules_check(bad, len, &why), -1);
+    assert_non_null(strstr(why, "no section"));
+    /* Its header not the empty one. */
+    memcpy(bad, code, len);
+    char *h = NULL; /* the last "UNIRULES": the region (the first is libos_rules()'s) */
+    for (char *x = bad; (x = memmem(x, len - (size_t)(x - bad), UNISEC_RULES_MAGIC, 8)); x++)
+        h = x;
+    assert_non_null(h);
+    h[8] = 1;
+    assert_int_equal(builder_rules_check(bad, len, &why), -1);
+    assert_non_null(strstr(why, "not the empty header"));
+    free(bad);
+    free(code);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rules_change_links_nothing),
+        cmocka_unit_test(test_rules_linked_or_cached_same_bytes),
+        cmocka_unit_test(test_rules_head_placement),
+        cmocka_unit_test(test_rules_head_refuses),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
