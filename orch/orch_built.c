@@ -26,8 +26,15 @@ void orch_spec_key(uint8_t key[ENGINE_SHA256_LEN], const struct builder_spec *s)
         }
         engine_sha256_update(&h, "", 1);
     }
-    if (s->acl_blob != NULL)
-        engine_sha256_update(&h, s->acl_blob, s->acl_len);
+    if (s->acl_blob != NULL) {
+        /* The rules by their length and header, which holds their SHA-256 (the engine's
+         * compiler sealed them; the builder checks them whole): a million rules are not
+         * hashed once more per change. */
+        uint64_t n = s->acl_len;
+        size_t hl = sizeof(struct engine_acl_blob_header);
+        engine_sha256_update(&h, &n, sizeof(n));
+        engine_sha256_update(&h, s->acl_blob, s->acl_len < hl ? s->acl_len : hl);
+    }
     engine_sha256_final(&h, key);
 }
 

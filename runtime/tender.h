@@ -33,6 +33,7 @@
 struct tender_image {
     uint8_t *buf; /* owned: the whole file */
     size_t len;
+    int mapped; /* BUF is the file mapped (tender_image_open), else malloc'd */
     uint64_t entry;
     uint32_t target;                 /* UNISEC_TARGET_* */
     struct unisec_manifest manifest; /* devices; names NUL-terminated and checked */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -22,49 +23,49 @@ void tender_image_free(struct tender_image *img)
 {
     if (img == NULL)
         return;
-    free(img->buf);
+    if (img->mapped)
+        munmap(img->buf, img->len);
+    else
+        free(img->buf);
     img->buf = NULL;
+    img->mapped = 0;
 }
 
-static int tender_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
-                            struct engine_diag *d)
+/* Maps the file PATH (at most MAX bytes) read-only: *OUT of *LEN bytes, or a malloc'd byte
+ * for an empty file (*MAPPED 0). Mapped, not read: an internal PDP's image carries its rules
+ * (tens of MB at a million), and only the pages loaded into the guest are ever read, once.
+ * Images are written under another name and renamed into place (builder/), never truncated:
+ * a mapped page cannot vanish under the reader. */
+static int tender_map_file(const char *path, size_t max, uint8_t **out, size_t *len, int *mapped,
+                           struct engine_diag *d)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return engine_diag_add(d, path, 0, 0, "cannot open: %s", strerror(errno)), -errno;
     struct stat st;
-    uint8_t *buf = NULL;
     int rc = 0;
+    *out = NULL;
+    *len = 0;
+    *mapped = 0;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         rc = engine_diag_add(d, path, 0, 0, "not a regular file");
-        goto cleanup;
-    }
-    if ((uint64_t)st.st_size > max) {
-        rc = engine_diag_add(d, path, 0, 0, "is %lld bytes; at most %zu are accepted",
-                             (long long)st.st_size, max);
+    } else if ((uint64_t)st.st_size > max) {
+        engine_diag_add(d, path, 0, 0, "is %lld bytes; at most %zu are accepted",
+                        (long long)st.st_size, max);
         rc = -EFBIG;
-        goto cleanup;
-    }
-    buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-    if (buf == NULL) {
-        rc = -ENOMEM;
-        goto cleanup;
-    }
-    size_t have = 0;
-    while (have < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + have, (size_t)st.st_size - have);
-        if (n <= 0) {
-            rc = engine_diag_add(d, path, 0, 0, "cannot read: %s",
-                                 n < 0 ? strerror(errno) : "file shrank");
-            goto cleanup;
+    } else if (st.st_size == 0) {
+        rc = (*out = malloc(1)) ? 0 : -ENOMEM;
+    } else {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            rc = -errno;
+            engine_diag_add(d, path, 0, 0, "cannot map: %s", strerror(-rc));
+        } else {
+            *out = p;
+            *len = (size_t)st.st_size;
+            *mapped = 1;
         }
-        have += (size_t)n;
     }
-    *out = buf;
-    *len = have;
-    buf = NULL;
-cleanup:
-    free(buf);
     close(fd);
     return rc;
 }
@@ -153,24 +154,35 @@ static int tender_image_notes(struct tender_image *img, uint64_t off, uint64_t s
     return 0;
 }
 
+static int tender_image_check(struct tender_image *img, uint8_t *buf, size_t len, int mapped,
+                              const char *path, struct engine_diag *d);
+
 int tender_image_open(struct tender_image *img, const char *path, struct engine_diag *d)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
+    int mapped;
     memset(img, 0, sizeof(*img));
-    int rc = tender_read_file(path, TENDER_IMAGE_MAX, &buf, &len, d);
+    int rc = tender_map_file(path, TENDER_IMAGE_MAX, &buf, &len, &mapped, d);
     if (rc < 0)
         return rc;
-    return tender_image_parse(img, buf, len, path, d);
+    return tender_image_check(img, buf, len, mapped, path, d);
 }
 
 int tender_image_parse(struct tender_image *img, uint8_t *buf, size_t len, const char *path,
                        struct engine_diag *d)
 {
+    return tender_image_check(img, buf, len, 0, path, d);
+}
+
+static int tender_image_check(struct tender_image *img, uint8_t *buf, size_t len, int mapped,
+                              const char *path, struct engine_diag *d)
+{
     int rc = 0;
     memset(img, 0, sizeof(*img));
     img->buf = buf;
     img->len = len;
+    img->mapped = mapped;
     Elf64_Ehdr eh;
     if (img->len < sizeof(eh) || memcmp(img->buf, ELFMAG, SELFMAG) != 0) {
         rc = engine_diag_add(d, path, 0, 0, "not an ELF file");
