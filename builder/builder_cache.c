@@ -31,31 +31,21 @@ static const char *const builder_cflags[] = {"-std=gnu11",
 
 int builder_toolchain(struct builder *b, struct engine_diag *d)
 {
-    char *argv[] = {b->cc, "--version", NULL}, *ver = NULL, *inc = NULL;
-    char *argv2[] = {b->cc, "-print-file-name=include", NULL};
-    int r = builder_run(b->src, argv, &ver);
-    if (r != 0) {
-        engine_diag_add(d, NULL, 0, 0, "the C compiler '%s' does not run: %s", b->cc,
-                        ver ? ver : "cannot start it");
-        free(ver);
-        return -ENOENT;
-    }
-    if ((r = builder_run(b->src, argv2, &inc)) != 0 || inc[0] != '/') {
-        engine_diag_add(d, NULL, 0, 0, "the C compiler '%s' has no freestanding headers", b->cc);
-        free(ver);
-        free(inc);
-        return -ENOENT;
-    }
-    inc[strcspn(inc, "\n")] = '\0';
-    b->isystem = inc;
+    char *ver, *tls_lib, *tls_dir;
+    int r = builder_probe(b, &ver, &b->isystem, &tls_lib, &tls_dir, d);
+    if (r < 0)
+        return r;
     struct engine_sha256 h;
     engine_sha256_init(&h);
     engine_sha256_update(&h, BUILDER_FORMAT, sizeof(BUILDER_FORMAT));
     engine_sha256_update(&h, ver, strlen(ver) + 1);
     for (size_t i = 0; builder_cflags[i]; i++)
         engine_sha256_update(&h, builder_cflags[i], strlen(builder_cflags[i]) + 1);
+    r = builder_tls_use(b, tls_lib, tls_dir, &h);
     free(ver);
-    if ((r = builder_tls_find(b, &h)) < 0)
+    free(tls_lib);
+    free(tls_dir);
+    if (r < 0)
         return r;
     engine_sha256_final(&h, b->toolchain);
     return 0;

@@ -10,6 +10,8 @@
  *   builder_config.c   the generated config.c: the manifest note and the module chain
  *   builder_spec.c     an image's spec read: modules, properties, devices; the check
  *   builder_cache.c    the compiler, the object cache and the modules' archive of a target
+ *   builder_probe.c    what the compiler says of itself, asked once per process
+ *   builder_tls.c      BearSSL found through the compiler, its bytes hashed
  *   builder_sources.c  the guest's sources and headers: names and hashes
  *   builder_paths.c    where the guest is in the source tree (one table)
  *   builder_files.c    small helpers: formatting, reading, writing through a rename
@@ -124,12 +126,24 @@ int builder_compile(struct builder *b, const char *cwd, const char *src, const c
 int builder_target(struct builder *b, const char *target, char **lib, char **bind,
                    uint8_t lib_key[32], struct engine_diag *d);
 
+/* ---- builder_probe.c ---- */
+
+/* What B's compiler says of itself, asked once per process per compiler program: *VER its
+ * --version, *INC its freestanding headers, *TLS_LIB and *TLS_DIR BearSSL's archive and
+ * headers (NULL: not installed; looked for again). All the caller's. 0, or -ENOENT or -ENOMEM
+ * with D. */
+int builder_probe(struct builder *b, char **ver, char **inc, char **tls_lib, char **tls_dir,
+                  struct engine_diag *d);
+
 /* ---- builder_tls.c ---- */
 
 struct engine_sha256;
-/* Finds BearSSL through B's compiler: B->tls_lib and B->tls_inc, both NULL when it is not
- * installed; adds its archive's and headers' bytes to H. 0, or -ENOMEM. */
-int builder_tls_find(struct builder *b, struct engine_sha256 *h);
+/* Asks B's compiler where BearSSL is: *LIB its archive and *DIR its headers (caller frees),
+ * both NULL when it is not installed. 0, or a negative errno. */
+int builder_tls_probe(struct builder *b, char **lib, char **dir);
+/* B->tls_lib and B->tls_inc from what builder_tls_probe() found (NULL: not installed), and the
+ * archive's and headers' bytes added to H. 0, or -ENOMEM. */
+int builder_tls_use(struct builder *b, const char *lib, const char *dir, struct engine_sha256 *h);
 /* Whether source REL can be compiled: all but the tls module's when BearSSL is missing. */
 int builder_tls_unit(const struct builder *b, const char *rel);
 

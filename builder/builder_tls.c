@@ -76,35 +76,41 @@ static int builder_tls_hash(const char *dir, const char *lib, struct engine_sha2
     return r;
 }
 
-int builder_tls_find(struct builder *b, struct engine_sha256 *h)
+int builder_tls_probe(struct builder *b, char **lib, char **dir)
 {
-    char *argv[] = {b->cc, "-print-file-name=" BUILDER_TLS_ARCHIVE, NULL}, *lib = NULL, *dir;
-    int r = builder_run(b->src, argv, &lib);
+    char *argv[] = {b->cc, "-print-file-name=" BUILDER_TLS_ARCHIVE, NULL};
+    int r = builder_run(b->src, argv, lib);
     struct stat st;
-    if (r != 0 || lib == NULL) {
-        free(lib);
+    *dir = NULL;
+    if (r != 0 || *lib == NULL) {
+        free(*lib);
+        *lib = NULL;
         return r < 0 ? r : 0;
     }
-    lib[strcspn(lib, "\n")] = '\0';
+    (*lib)[strcspn(*lib, "\n")] = '\0';
     /* The compiler prints the bare name back when no library directory holds it. */
-    if (lib[0] != '/' || stat(lib, &st) != 0 || !S_ISREG(st.st_mode)) {
-        free(lib);
+    if ((*lib)[0] != '/' || stat(*lib, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (r = builder_tls_headers(b, dir)) < 0 || *dir == NULL) {
+        free(*lib);
+        *lib = NULL;
+        return r < 0 ? r : 0;
+    }
+    return 0;
+}
+
+int builder_tls_use(struct builder *b, const char *lib, const char *dir, struct engine_sha256 *h)
+{
+    if (lib == NULL || dir == NULL)
         return 0;
-    }
-    if ((r = builder_tls_headers(b, &dir)) < 0 || dir == NULL) {
-        free(lib);
-        return r;
-    }
     b->tls_inc = builder_fmt("-idirafter%s", dir);
-    r = b->tls_inc ? builder_tls_hash(dir, lib, h) : -ENOMEM;
-    free(dir);
+    b->tls_lib = strdup(lib);
+    int r = b->tls_inc && b->tls_lib ? builder_tls_hash(dir, lib, h) : -ENOMEM;
     if (r < 0) {
-        free(lib);
+        free(b->tls_lib);
         free(b->tls_inc);
-        b->tls_inc = NULL;
-        return r == -ENOMEM ? r : 0;
+        b->tls_lib = b->tls_inc = NULL;
+        return r == -ENOMEM ? r : 0; /* gone since it was found: as if not installed */
     }
-    b->tls_lib = lib;
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "builder/builder_int.h"
@@ -279,6 +280,73 @@ static void test_rules_head_refuses(void **state)
     free(code);
 }
 
+/* Lines of the log the counting compiler writes (one per run), or 0. */
+static int runs(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    int n = 0, c;
+    if (f == NULL)
+        return 0;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* The compiler is run for real only when something needs it: a compiler that logs each of
+ * its runs sees none for a builder made again (its answers are kept per program) or for an
+ * image of new rules; a compiler file changed is asked again. */
+static void test_rules_compiler_runs_counted(void **state)
+{
+    (void)state;
+    char cc[4200], log[4200];
+    snprintf(cc, sizeof(cc), "%s/countcc", tmp);
+    snprintf(log, sizeof(log), "%s/countcc.log", tmp);
+    FILE *f = fopen(cc, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\necho \"$*\" >>'%s'\nexec cc \"$@\"\n", log);
+    fclose(f);
+    chmod(cc, 0755);
+    struct builder_options o = {.cache_dir = cache, .cc = cc, .jobs = 1};
+    struct builder_spec s = spec(0);
+    struct builder_result r;
+    struct engine_diag d;
+    struct builder *b;
+    char out[4300];
+    engine_diag_init(&d);
+    snprintf(out, sizeof(out), "%s/counted", tmp);
+    assert_int_equal(builder_new(&b, &o, &d), 0);
+    builder_free(b);
+    int first = runs(log);
+    assert_true(first >= 2); /* --version, its headers (and BearSSL's places) */
+    /* A builder made again, and an image of other rules than the cache's code had: none. */
+    assert_int_equal(builder_new(&b, &o, &d), 0);
+    s = spec(1);
+    s.level = "counted"; /* not an image built before: its rules are placed anew */
+    assert_int_equal(builder_build(b, &s, 1, out, &r, &d), 0);
+    builder_free(b);
+    assert_int_equal(r.linked, 1); /* a level never linked: its code is linked once */
+    builder_results_free(&r, 1);
+    int linked = runs(log);
+    assert_int_equal(builder_new(&b, &o, &d), 0);
+    s = spec(0);
+    s.level = "counted";
+    assert_int_equal(builder_build(b, &s, 1, out, &r, &d), 0);
+    builder_free(b);
+    assert_int_equal(r.linked, 0);
+    assert_int_equal(r.cached, 0);
+    builder_results_free(&r, 1);
+    assert_int_equal(runs(log), linked); /* the rule change ran the compiler not once */
+    /* The compiler's file changed: asked again. */
+    f = fopen(cc, "a");
+    fputs("# changed\n", f);
+    fclose(f);
+    assert_int_equal(builder_new(&b, &o, &d), 0);
+    builder_free(b);
+    assert_true(runs(log) > linked);
+    engine_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_rules_linked_or_cached_same_bytes),
         cmocka_unit_test(test_rules_head_placement),
         cmocka_unit_test(test_rules_head_refuses),
+        cmocka_unit_test(test_rules_compiler_runs_counted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
