@@ -264,7 +264,7 @@ void builder_image_job(void *jobs, size_t i)
         goto cleanup;
     }
     /* Intermediate files go; the directory becomes the image in one rename. */
-    const char *inter[] = {"config.c", "config.o", "code"};
+    const char *inter[] = {"config.c", "config.o"};
     for (size_t n = 0; n < sizeof(inter) / sizeof(inter[0]); n++) {
         char *p = builder_fmt("%s/%s", tmp, inter[n]);
         if (p)
