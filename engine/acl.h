@@ -201,6 +201,61 @@ size_t engine_acl_index_changes(const struct engine_acl_index *x);
 int engine_acl_index_patch(const struct engine_acl_index *x, uint64_t from_version, void **out,
                            size_t *len);
 
+/* ---- the rules of several files by key (acl_keys.c) ---- */
+
+/*
+ * The rules of the rules files of a policy (policy/acl, then policy/acl.d/NAME by NAME), each
+ * file's held as a set parsed alone (borrowed: the caller keeps it alive while it is held),
+ * indexed by key, so that one file's new rules are checked against the others' and its change
+ * of the rules in force is found at the cost of that file's rules. One writer.
+ */
+struct engine_acl_keys;
+/* The rules in force that one file's change removes and adds (strings borrowed from the
+ * sets involved), and its change of the count of distinct rules. */
+struct engine_acl_keys_change;
+
+int engine_acl_keys_new(struct engine_acl_keys **out);
+void engine_acl_keys_free(struct engine_acl_keys *k);
+void engine_acl_keys_change_free(struct engine_acl_keys_change *c);
+
+/*
+ * Checks PART (the rules of file PATH parsed alone; NULL: the file removed) as the new rules of
+ * that file, which is policy/acl when MAIN, against the rules of the other files held: a rule
+ * that repeats one of another file with the other effect is reported as engine_acl_finish()
+ * reports it (the later of the two, naming the earlier). Returns 0 with *OUT the change
+ * (freed with engine_acl_keys_change_free()), -EINVAL with D filled, or -ENOMEM. K unchanged.
+ */
+int engine_acl_keys_diff(const struct engine_acl_keys *k, const char *path, int main,
+                         const struct engine_acl *part, struct engine_acl_keys_change **out,
+                         struct engine_diag *d);
+
+/* Holds PART as file PATH's rules (NULL: the file is gone). 0, or -ENOMEM with K unchanged. */
+int engine_acl_keys_set(struct engine_acl_keys *k, const char *path, int main,
+                        const struct engine_acl *part);
+
+/* Would POLICY have a rule with PART as file PATH's rules (PATH NULL: as held)? */
+int engine_acl_keys_has_policy(const struct engine_acl_keys *k, const char *path,
+                               const struct engine_acl *part, const char *policy);
+
+/* The distinct rules and the policies held, after change C when not NULL (the policies'
+ * count is the one held). */
+void engine_acl_keys_stats(const struct engine_acl_keys *k, const struct engine_acl_keys_change *c,
+                           size_t *rules, size_t *policies);
+
+/* The rules C removes and adds. */
+size_t engine_acl_keys_change_count(const struct engine_acl_keys_change *c);
+/* Does C remove or add a rule of POLICY (NULL: of any)? */
+int engine_acl_keys_change_touches(const struct engine_acl_keys_change *c, const char *policy);
+
+/* Applies C to the index at VERSION, as engine_acl_index_apply() does. */
+int engine_acl_index_apply_keys(struct engine_acl_index *x, const struct engine_acl_keys_change *c,
+                                uint64_t version);
+
+/* Reports every `group:NAME` subject of PART (one file's rules parsed alone, named PATH) whose
+ * group PEOPLE's groups file does not define, as engine_acl_check_groups() does. 0 or -EINVAL. */
+int engine_acl_check_groups_of(const struct engine_acl *people, const struct engine_acl *part,
+                               const char *path, struct engine_diag *d);
+
 /* ---- credentials (credentials.c) ---- */
 
 struct engine_acl_cred {

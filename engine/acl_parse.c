@@ -508,6 +508,23 @@ int engine_acl_check_groups(const struct engine_acl *a, struct engine_diag *d)
     return r;
 }
 
+int engine_acl_check_groups_of(const struct engine_acl *people, const struct engine_acl *part,
+                               const char *path, struct engine_diag *d)
+{
+    int r = 0;
+
+    for (size_t i = 0; i < part->ngref; i++) {
+        const struct acl_gref *g = &part->gref[i];
+        const char *name = acl_pool_str(&part->s, g->id);
+        int64_t id = acl_pool_find(&people->s, name, strlen(name));
+        if (id >= 0 && (people->s.flags[id] & ACL_F_GROUP))
+            continue;
+        r = engine_diag_add(d, path, (int)g->line, (int)g->col,
+                            "group '%s' is not defined in the groups file", name + 6);
+    }
+    return r;
+}
+
 /* DIR/acl.d/NAME, after DIR/acl, in byte order of NAME; each named acl.d/NAME. */
 static int acl_load_d(struct engine_acl *a, const char *dir, struct engine_diag *d)
 {

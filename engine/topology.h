@@ -234,6 +234,10 @@ struct engine_acl;
  */
 int engine_topology_check_policies(const struct engine_topology *t, const struct engine_acl *acl,
                                    struct engine_diag *diag);
+/* The same, asking HAS(ARG, POLICY) whether a policy has a rule (a policy kept by file). */
+int engine_topology_check_policies_fn(const struct engine_topology *t,
+                                      int (*has)(const void *arg, const char *policy),
+                                      const void *arg, struct engine_diag *diag);
 
 /* ---- state: current levels and property overrides (store files state/levels and
  * state/properties; TOPOLOGY.md gives their line format) ---- */

@@ -386,15 +386,27 @@ int topo_is_supported(const struct engine_topology *t, const struct topo_node *n
     return 0;
 }
 
+static int topo_has_policy(const void *arg, const char *policy)
+{
+    return engine_acl_has_policy(arg, policy);
+}
+
 int engine_topology_check_policies(const struct engine_topology *t, const struct engine_acl *acl,
                                    struct engine_diag *d)
+{
+    return engine_topology_check_policies_fn(t, topo_has_policy, acl, d);
+}
+
+int engine_topology_check_policies_fn(const struct engine_topology *t,
+                                      int (*has)(const void *arg, const char *policy),
+                                      const void *arg, struct engine_diag *d)
 {
     int bad = 0;
 
     for (size_t i = 0; i < t->nsfs; i++) {
         const char *policy = topo_sf_param(&t->sfs[i], "policy");
         if (strcmp(topo_mechs[t->sfs[i].mech].name, "access_control") != 0 || policy == NULL ||
-            engine_acl_has_policy(acl, policy))
+            has(arg, policy))
             continue;
         bad = topo_diag_at(
             d, &t->sfs[i].pos,

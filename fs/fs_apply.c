@@ -1,6 +1,5 @@
-/* fs_apply.c — one change at a time: validate the whole new state, commit it, serve it. A
- * state it installs is reported through ctx->installed, so calls go one way: fs_orch.c ->
- * fs_apply.c. */
+/* fs_apply.c — one change at a time: validate the new state, commit it, serve it. A state it
+ * installs is reported through ctx->installed (calls go one way: fs_orch.c -> fs_apply.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -86,6 +85,7 @@ void fs_apply_install(struct fs_ctx *c, struct fs_snap *ns)
     c->snap = ns;
     c->changes++;
     pthread_mutex_unlock(&c->mu);
+    fs_keys_installed(ns);
     fs_touch_installed(c, old, ns);
     fs_snap_put(c, old);
     if (c->installed != NULL)

@@ -34,6 +34,11 @@ static int fs_orch_head_cb(const struct engine_store_commit_info *info, void *ar
     return 1;
 }
 
+static const struct engine_acl *fs_orch_acl(const void *s)
+{
+    return fs_snap_acl(s);
+}
+
 /* Hands S, just installed, to the orchestrator as the desired state (ctx->installed).
  * apply_mu held. */
 static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
@@ -50,7 +55,20 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
     }
     /* The change's author and summary, for the deployment commits that realise it. */
     engine_store_log(c->store, 1, fs_orch_head_cb, &h, NULL);
-    struct orch_desired want = {x, s->acl, s->policy != c->orch_policy, s->head, h.who, h.what};
+    struct fs_policy *op = c->orch_policy;
+    struct orch_desired want = {
+        .x = x,
+        .acl_get = fs_orch_acl,
+        .acl_arg = s,
+        .policy_changed = s->policy != op,
+        /* One rules file changed since the policy it was given: the rules that changed. */
+        .change = op != NULL && s->policy->change != NULL && s->policy->from == op->gen
+                      ? s->policy->change
+                      : NULL,
+        .head = s->head,
+        .who = h.who,
+        .what = h.what,
+    };
     /* The nodes' TLS credentials: the key reaches the instance at start, from here only. */
     size_t ntls = s->tls != NULL ? s->tls->n : 0;
     struct orch_tls *tls = ntls > 0 ? calloc(ntls, sizeof(*tls)) : NULL;

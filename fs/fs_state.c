@@ -82,6 +82,11 @@ void fs_policy_put(struct fs_policy *p)
         return;
     engine_acl_free(p->acl);
     fs_rules_put(p->main);
+    fs_rules_put(p->now);
+    fs_keys_put(p->keys);
+    engine_acl_keys_change_free(p->change);
+    free(p->changed);
+    pthread_mutex_destroy(&p->mu);
     free(p);
 }
 
@@ -145,6 +150,8 @@ static int fs_snap_main(struct fs_policy *p, const struct fs_snap *s, const stru
     return fs_rules_new(&p->main, "acl", t->data, t->len, "");
 }
 
+static uint64_t fs_policy_gen;
+
 /* The policy files, parsed together (each rules file on its own, kept parsed while it does
  * not change; then group references), or PREV's when every policy file is the same. */
 static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct engine_diag *diag)
@@ -172,6 +179,16 @@ static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct 
     if ((p = calloc(1, sizeof(*p))) == NULL)
         return -ENOMEM;
     p->refs = 1;
+    p->gen = __atomic_add_fetch(&fs_policy_gen, 1, __ATOMIC_RELAXED);
+    pthread_mutex_init(&p->mu, NULL);
+    /* One rules file of policy/acl.d changed: checked at that file's cost. */
+    if ((rc = fs_keys_policy(p, s, prev, diag)) <= 0) {
+        if (rc < 0) {
+            fs_policy_put(p);
+            return rc;
+        }
+        goto done;
+    }
     if ((rc = engine_acl_new(&p->acl)) < 0) {
         fs_policy_put(p);
         return rc;
@@ -209,7 +226,6 @@ static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct 
     engine_acl_stats_get(p->acl, &p->stats);
 done:
     s->policy = p;
-    s->acl = p->acl;
     s->acl_stats = p->stats;
     return 0;
 }
@@ -324,7 +340,7 @@ int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], struct f
     rc_topo = fs_snap_topology(s, prev, model, state, diag);
     /* Every policy the topology names must have rules: a node would deny everything. */
     if (rc == 0 && rc_topo == 0)
-        rc = engine_topology_check_policies(s->model->t, s->acl, diag);
+        rc = engine_topology_check_policies_fn(s->model->t, fs_snap_has_policy, s, diag);
     if (rc < 0 || rc_topo < 0) {
         fs_snap_free(s);
         return rc == -ENOMEM || rc_topo == -ENOMEM ? -ENOMEM : -EINVAL;

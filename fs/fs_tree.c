@@ -238,6 +238,7 @@ static int fs_gen_acl(struct fs_ctx *c, const struct fs_snap *s, const struct fs
     const struct engine_topology_image *img = fs_image(s, w->node);
     struct engine_acl_blob b;
     struct engine_acl_rule_view v;
+    const struct engine_acl *acl;
     void *blob = NULL;
     size_t len = 0;
     char line[4096];
@@ -251,12 +252,14 @@ static int fs_gen_acl(struct fs_ctx *c, const struct fs_snap *s, const struct fs
     }
     fprintf(out, "# %s at level %s: policy %s, pdp %s\n", w->node, img->level, img->policy,
             engine_pdp_name(img->pdp));
-    if (!engine_acl_has_policy(s->acl, img->policy)) {
+    if ((acl = fs_snap_acl(s)) == NULL)
+        return -ENOMEM;
+    if (!engine_acl_has_policy(acl, img->policy)) {
         fprintf(out, "# policy/acl has no rule of policy %s: every request is denied\n",
                 img->policy);
         return 0;
     }
-    if (engine_acl_compile(&blob, &len, s->acl, img->policy, 0) < 0)
+    if (engine_acl_compile(&blob, &len, acl, img->policy, 0) < 0)
         return -ENOMEM;
     if (engine_acl_blob_open(&b, blob, len, NULL) == 0) {
         for (uint32_t i = 0; engine_acl_blob_rule(&b, i, &v) == 0; i++) {

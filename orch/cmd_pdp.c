@@ -33,7 +33,7 @@ static int orch_cmd_pdp_load(struct orch_blob **out, const char *dir, uint64_t v
 
     engine_diag_init(&d);
     if ((r = engine_acl_new(&a)) == 0 && (r = engine_acl_load_dir(a, dir, &d)) == 0)
-        r = orch_policy_compile(out, a, NULL, NULL, 1, version, &d);
+        r = orch_policy_compile(out, &(struct orch_desired){.acl = a}, NULL, NULL, 1, version, &d);
     engine_diag_print(&d, stderr);
     engine_diag_free(&d);
     engine_acl_free(a);

@@ -194,7 +194,8 @@ static int verify_rebuild(struct verify *vf, const char *src, const char *node,
         goto out;
     if (lv.pdp == ENGINE_PDP_INTERNAL && lv.policy != NULL &&
         ((r = verify_acl(vf, src, &acl, d)) < 0 ||
-         (r = orch_policy_compile(&lv.blob, acl, lv.policy, NULL, 1, l->version, d)) < 0))
+         (r = orch_policy_compile(&lv.blob, &(struct orch_desired){.acl = acl}, lv.policy, NULL, 1,
+                                  l->version, d)) < 0))
         goto out;
     orch_level_spec(&spec, node, &lv, engine_target_name(target));
     if ((r = builder_new(&b, &bopt, d)) < 0 ||

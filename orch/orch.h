@@ -128,6 +128,14 @@ struct orch_desired {
      * image with them, swapped in as for a new level: no connection is dropped. */
     const struct orch_tls *tls;
     size_t ntls;
+    /* With ACL NULL: ACL_GET(ACL_ARG) makes the policy files parsed together, asked only when a
+     * policy must be compiled whole (NULL: no memory). */
+    const struct engine_acl *(*acl_get)(const void *arg);
+    const void *acl_arg;
+    /* When not NULL, what POLICY_CHANGED is: the rules in force removed and added since the
+     * policy given last (one rules file changed). A policy it leaves alone keeps its blobs; one
+     * it touches is patched by these rules without comparing the rule sets. */
+    const struct engine_acl_keys_change *change;
 };
 
 /*

@@ -48,14 +48,16 @@ struct orch_blob *orch_policy_find(struct orch_blob *const *v, size_t n, const c
                                    int whole);
 
 /*
- * Compiles policy NAME (NULL: every policy, named ORCH_POLICY_ALL) of ACL at VERSION into *OUT.
+ * Compiles policy NAME (NULL: every policy, named ORCH_POLICY_ALL) of WANT's rules at VERSION
+ * into *OUT.
  * When OLD (may be NULL) holds the same rules, *OUT is a new reference to OLD instead (its version
  * stays). When OLD has an index and WHOLE is 0, the rules that changed since OLD make a patch
- * over OLD's base, unless the index compiles a new base (engine_acl_index_sync); WHOLE asks
+ * over OLD's base (WANT's change applied to the index, or the rule sets compared), unless the
+ * index compiles a new base (engine_acl_index_sync); WHOLE asks
  * for a whole blob of VERSION (an image that links its rules in). -EINVAL with a message when
  * ACL has no rule of NAME.
  */
-int orch_policy_compile(struct orch_blob **out, const struct engine_acl *acl, const char *name,
+int orch_policy_compile(struct orch_blob **out, const struct orch_desired *want, const char *name,
                         struct orch_blob *old, int whole, uint64_t version, struct engine_diag *d);
 
 /* One level of a node: the image that realises it. */

@@ -66,18 +66,35 @@ static struct orch_blob *orch_blob_new(const char *name, int whole, uint64_t ver
     return b;
 }
 
+static const struct engine_acl *orch_acl(const struct orch_desired *want)
+{
+    return want->acl != NULL ? want->acl : want->acl_get(want->acl_arg);
+}
+
 /* The next version of OLD's policy from its index: a patch over OLD's base, or a new whole
- * blob when the index compiled a new base; a reference to OLD when no rule changed. */
-static int orch_policy_patch(struct orch_blob **out, const struct engine_acl *acl,
+ * blob when the index compiled a new base; a reference to OLD when no rule changed. WANT's
+ * change, when it has one, is applied to the index as it is; else the rule sets are compared. */
+static int orch_policy_patch(struct orch_blob **out, const struct orch_desired *want,
                              struct orch_blob *old, uint64_t version)
 {
     struct engine_acl_index *x = old->index;
+    const struct engine_acl *acl;
     struct orch_blob *b;
     const void *base;
-    int r = engine_acl_index_sync(x, acl, version);
+    int r = -EAGAIN;
 
-    if (r < 0)
-        return r;
+    if (want->change != NULL &&
+        engine_acl_index_changes(x) + engine_acl_keys_change_count(want->change) <=
+            engine_acl_index_limit(x))
+        r = engine_acl_index_apply_keys(x, want->change, version);
+    if (r < 0) {
+        /* No change to apply (or it would pass the index's limit, or did not fit it): the
+         * rule sets compared. */
+        if ((acl = orch_acl(want)) == NULL)
+            return -ENOMEM;
+        if ((r = engine_acl_index_sync(x, acl, version)) < 0)
+            return r;
+    }
     if (r == 2) {
         *out = orch_blob_ref(old);
         return 0;
@@ -108,22 +125,28 @@ static int orch_policy_patch(struct orch_blob **out, const struct engine_acl *ac
     return 0;
 }
 
-int orch_policy_compile(struct orch_blob **out, const struct engine_acl *acl, const char *name,
+int orch_policy_compile(struct orch_blob **out, const struct orch_desired *want, const char *name,
                         struct orch_blob *old, int whole, uint64_t version, struct engine_diag *d)
 {
+    const struct engine_acl *acl = NULL;
     struct orch_blob *b;
     const void *base;
     int r;
 
     *out = NULL;
-    if (name != NULL && !engine_acl_has_policy(acl, name))
+    /* A patch needs no whole rule set; anything else does. */
+    if ((whole || old == NULL || old->index == NULL || want->change == NULL) &&
+        (acl = orch_acl(want)) == NULL)
+        return engine_diag_add(d, "policy/acl", 0, 0, "cannot compile policy '%s': %s",
+                               name ? name : ORCH_POLICY_ALL, strerror(ENOMEM));
+    if (acl != NULL && name != NULL && !engine_acl_has_policy(acl, name))
         return engine_diag_add(
             d, "policy/acl", 0, 0,
             "policy/acl and policy/acl.d have no rule of policy '%s', which a node "
             "enforces",
             name);
     if (!whole && old != NULL && old->index != NULL) {
-        r = orch_policy_patch(out, acl, old, version);
+        r = orch_policy_patch(out, want, old, version);
     } else if ((b = orch_blob_new(name, whole, version)) == NULL) {
         r = -ENOMEM;
     } else if (whole) {
@@ -242,10 +265,12 @@ int orch_level_copy(struct orch_level *l, const struct engine_topology_image *im
 
 /* The policies the nodes enforce at any level, compiled: reused from OLD when the rules did
  * not change, else at version NEXT (a pull PDP serves every policy under one version). */
-static int orch_want_policies(struct orch_want *w, const struct engine_acl *acl,
-                              const struct orch_want *old, int changed, uint64_t next,
-                              struct engine_diag *d)
+static int orch_want_policies(struct orch_want *w, const struct orch_desired *want,
+                              const struct orch_want *old, uint64_t next, struct engine_diag *d)
 {
+    const struct engine_acl_keys_change *c = want->change;
+    int changed = want->policy_changed;
+
     size_t cap = 1;
     int r, pull = 0;
 
@@ -265,9 +290,10 @@ static int orch_want_policies(struct orch_want *w, const struct engine_acl *acl,
             if ((b = orch_policy_find(w->policies, w->npolicies, lv->policy, whole)) == NULL) {
                 struct orch_blob *prev =
                     old ? orch_policy_find(old->policies, old->npolicies, lv->policy, whole) : NULL;
-                if (prev != NULL && !changed)
-                    b = orch_blob_ref(prev);
-                else if ((r = orch_policy_compile(&b, acl, lv->policy, prev, whole, next, d)) < 0)
+                if (prev != NULL &&
+                    (!changed || (c != NULL && !engine_acl_keys_change_touches(c, lv->policy))))
+                    b = orch_blob_ref(prev); /* its rules are the same */
+                else if ((r = orch_policy_compile(&b, want, lv->policy, prev, whole, next, d)) < 0)
                     return r;
                 w->policies[w->npolicies++] = b;
             }
@@ -278,9 +304,9 @@ static int orch_want_policies(struct orch_want *w, const struct engine_acl *acl,
     if (pull) { /* the pull PDP decides for every policy */
         struct orch_blob *prev =
             old ? orch_policy_find(old->policies, old->npolicies, ORCH_POLICY_ALL, 0) : NULL;
-        if (prev != NULL && !changed)
+        if (prev != NULL && (!changed || (c != NULL && !engine_acl_keys_change_touches(c, NULL))))
             w->pull = orch_blob_ref(prev);
-        else if ((r = orch_policy_compile(&w->pull, acl, NULL, prev, 0, next, d)) < 0)
+        else if ((r = orch_policy_compile(&w->pull, want, NULL, prev, 0, next, d)) < 0)
             return r;
         w->policies[w->npolicies++] = orch_blob_ref(w->pull);
     }
@@ -370,7 +396,7 @@ int orch_want_make(struct orch_want **out, const struct orch_desired *want,
                 goto fail;
         r = -ENOMEM;
     }
-    if ((r = orch_want_policies(w, want->acl, old, want->policy_changed, next_version, d)) < 0)
+    if ((r = orch_want_policies(w, want, old, next_version, d)) < 0)
         goto fail;
     *out = w;
     return 0;

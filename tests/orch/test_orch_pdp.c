@@ -121,7 +121,9 @@ static void update(struct fx *f, uint64_t version)
     struct orch_blob *b = NULL;
     struct engine_diag d = {0};
 
-    assert_int_equal(orch_policy_compile(&b, f->acl, NULL, NULL, 0, version, &d), 0);
+    assert_int_equal(
+        orch_policy_compile(&b, &(struct orch_desired){.acl = f->acl}, NULL, NULL, 0, version, &d),
+        0);
     assert_int_equal(orch_pdp_update(f->pdp, b), 0);
     orch_blob_put(b);
     engine_diag_free(&d);

@@ -1,0 +1,481 @@
+/*
+ * acl_keys.c — the rules of several rules files held by key (policy, path, subject, method),
+ * kept while the files change one at a time: one file's new rules are checked against the
+ * others' as engine_acl_finish() checks them, and the rules the change adds to or removes from
+ * those in force are found, at the cost of that file's rules, not the others'.
+ */
+#include "acl_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEYS_FREE 0u
+#define KEYS_GONE UINT32_MAX
+
+/* A file held: its rules parsed alone (borrowed), its order and line count. */
+struct keys_file {
+    char *path;
+    int main; /* policy/acl: before every acl.d file */
+    const struct engine_acl *part;
+    uint32_t lines;
+};
+
+/* A slot of the table: the file's index + 1 (KEYS_FREE empty, KEYS_GONE removed), the rule's
+ * index in that file's set, the key hash's high bits. */
+struct keys_slot {
+    uint32_t file, rule, tag;
+};
+
+struct keys_policy {
+    char *name;
+    size_t rules;
+};
+
+struct engine_acl_keys {
+    struct keys_file *file;
+    size_t nfile, filecap;
+    struct keys_slot *tab;
+    size_t cap, used;        /* power of two; slots not empty (held and removed) */
+    struct keys_policy *pol; /* by name */
+    size_t npol, polcap;
+    size_t distinct; /* keys held at least once */
+};
+
+struct engine_acl_keys_change {
+    struct acl_chg *del, *add;
+    size_t ndel, nadd, delcap, addcap;
+    long distinct; /* distinct rules after the change less those before */
+};
+
+int engine_acl_keys_new(struct engine_acl_keys **out)
+{
+    return (*out = calloc(1, sizeof(**out))) == NULL ? -ENOMEM : 0;
+}
+
+void engine_acl_keys_free(struct engine_acl_keys *k)
+{
+    if (k == NULL)
+        return;
+    for (size_t i = 0; i < k->nfile; i++)
+        free(k->file[i].path);
+    for (size_t i = 0; i < k->npol; i++)
+        free(k->pol[i].name);
+    free(k->file);
+    free(k->tab);
+    free(k->pol);
+    free(k);
+}
+
+void engine_acl_keys_change_free(struct engine_acl_keys_change *c)
+{
+    if (c == NULL)
+        return;
+    free(c->del);
+    free(c->add);
+    free(c);
+}
+
+static uint64_t keys_str(const struct engine_acl *a, uint32_t id)
+{
+    const char *s = acl_pool_str(&a->s, id);
+    return engine_acl_hash_user(s, strlen(s));
+}
+
+static uint64_t keys_hash(const struct engine_acl *a, const struct acl_rule *r)
+{
+    return engine_acl_hash_subject(
+        keys_str(a, r->policy) ^ (keys_str(a, r->path) * 0x9e3779b97f4a7c15ull) ^ r->kind,
+        keys_str(a, r->subject) ^ (keys_str(a, r->method) * 0xbf58476d1ce4e5b9ull));
+}
+
+static int keys_same(const struct engine_acl *a, const struct acl_rule *r,
+                     const struct engine_acl *b, const struct acl_rule *q)
+{
+    return r->kind == q->kind &&
+           strcmp(acl_pool_str(&a->s, r->path), acl_pool_str(&b->s, q->path)) == 0 &&
+           strcmp(acl_pool_str(&a->s, r->subject), acl_pool_str(&b->s, q->subject)) == 0 &&
+           strcmp(acl_pool_str(&a->s, r->method), acl_pool_str(&b->s, q->method)) == 0 &&
+           strcmp(acl_pool_str(&a->s, r->policy), acl_pool_str(&b->s, q->policy)) == 0;
+}
+
+/* Does file F come before file G in rule order? */
+static int keys_before(const struct keys_file *f, const struct keys_file *g)
+{
+    if (f->main != g->main)
+        return f->main;
+    return strcmp(f->path, g->path) < 0;
+}
+
+static ssize_t keys_file_find(const struct engine_acl_keys *k, const char *path)
+{
+    for (size_t i = 0; i < k->nfile; i++)
+        if (k->file[i].path != NULL && strcmp(k->file[i].path, path) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* The earliest held rule, in another file than SKIP (an index, or -1), with the key of rule R
+ * of A: its file's index (or -1) and rule in *RULE. */
+static ssize_t keys_first(const struct engine_acl_keys *k, const struct engine_acl *a,
+                          const struct acl_rule *r, ssize_t skip, uint32_t *rule)
+{
+    uint64_t h = keys_hash(a, r);
+    ssize_t best = -1;
+
+    if (k->cap == 0)
+        return -1;
+    for (size_t j = h & (k->cap - 1); k->tab[j].file != KEYS_FREE; j = (j + 1) & (k->cap - 1)) {
+        const struct keys_slot *s = &k->tab[j];
+        if (s->file == KEYS_GONE || s->tag != (uint32_t)(h >> 32) || (ssize_t)s->file - 1 == skip)
+            continue;
+        const struct keys_file *f = &k->file[s->file - 1];
+        if (!keys_same(a, r, f->part, &f->part->rule[s->rule]))
+            continue;
+        if (best < 0 || keys_before(f, &k->file[best])) {
+            best = (ssize_t)s->file - 1;
+            *rule = s->rule;
+        }
+    }
+    return best;
+}
+
+/* The rule of PART with the key of rule R of A (binary search: a part's rules are sorted). */
+static const struct acl_rule *keys_in_part(const struct engine_acl *part,
+                                           const struct engine_acl *a, const struct acl_rule *r)
+{
+    struct acl_rule q;
+    int64_t id[4];
+    size_t lo = 0, hi;
+
+    if (part == NULL)
+        return NULL;
+    const uint32_t ids[4] = {r->policy, r->path, r->subject, r->method};
+    for (int i = 0; i < 4; i++) {
+        const char *s = acl_pool_str(&a->s, ids[i]);
+        if ((id[i] = acl_pool_find(&part->s, s, strlen(s))) < 0)
+            return NULL;
+    }
+    q = (struct acl_rule){.policy = (uint32_t)id[0],
+                          .path = (uint32_t)id[1],
+                          .subject = (uint32_t)id[2],
+                          .method = (uint32_t)id[3],
+                          .kind = r->kind};
+    hi = part->nrule;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct acl_rule *m = &part->rule[mid];
+        int c = m->policy != q.policy     ? (m->policy < q.policy ? -1 : 1)
+                : m->path != q.path       ? (m->path < q.path ? -1 : 1)
+                : m->kind != q.kind       ? (m->kind < q.kind ? -1 : 1)
+                : m->subject != q.subject ? (m->subject < q.subject ? -1 : 1)
+                : m->method != q.method   ? (m->method < q.method ? -1 : 1)
+                                          : 0;
+        if (c == 0)
+            return m;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* The set's line of PART's line LINE when PART is file PATH: the lines of the files before it,
+ * each one more than it has (acl_file_add()). */
+static uint32_t keys_line(const struct engine_acl_keys *k, const char *path, int main,
+                          uint32_t line)
+{
+    struct keys_file me = {(char *)path, main, NULL, 0};
+    uint64_t base = 0;
+
+    for (size_t i = 0; i < k->nfile; i++)
+        if (k->file[i].path != NULL && strcmp(k->file[i].path, path) != 0 &&
+            keys_before(&k->file[i], &me))
+            base += (uint64_t)k->file[i].lines + 1;
+    base += line;
+    return base >= ENGINE_ACL_LINE_MAX ? ENGINE_ACL_LINE_MAX - 1 : (uint32_t)base;
+}
+
+static int keys_push(struct acl_chg **v, size_t *n, size_t *cap, const struct engine_acl *a,
+                     const struct acl_rule *r, uint32_t line)
+{
+    const char *path = acl_pool_str(&a->s, r->path);
+
+    if (ENGINE_GROW(v, cap, *n + 1) < 0)
+        return -ENOMEM;
+    (*v)[(*n)++] = (struct acl_chg){acl_pool_str(&a->s, r->policy),
+                                    path,
+                                    acl_pool_str(&a->s, r->subject),
+                                    acl_pool_str(&a->s, r->method),
+                                    strlen(path),
+                                    r->kind,
+                                    r->effect,
+                                    line};
+    return 0;
+}
+
+int engine_acl_keys_diff(const struct engine_acl_keys *k, const char *path, int main,
+                         const struct engine_acl *part, struct engine_acl_keys_change **out,
+                         struct engine_diag *d)
+{
+    struct engine_acl_keys_change *c = calloc(1, sizeof(*c));
+    ssize_t self = keys_file_find(k, path);
+    const struct engine_acl *old = self >= 0 ? k->file[self].part : NULL;
+    struct keys_file me = {(char *)path, main, part, 0};
+    size_t errors = d != NULL ? d->n : 0;
+    int r = 0;
+
+    *out = NULL;
+    if (c == NULL)
+        return -ENOMEM;
+    /* The old rules that go: out of force unless another file holds them too. */
+    for (size_t i = 0; r == 0 && old != NULL && i < old->nrule; i++) {
+        const struct acl_rule *o = &old->rule[i], *n = keys_in_part(part, old, o);
+        uint32_t at;
+        if (n != NULL && n->effect == o->effect)
+            continue;
+        if (keys_first(k, old, o, self, &at) >= 0)
+            continue;
+        c->distinct -= n == NULL;
+        r = keys_push(&c->del, &c->ndel, &c->delcap, old, o, keys_line(k, path, main, o->line));
+    }
+    /* The new rules: each against the earliest other file that holds its key. */
+    for (size_t i = 0; r == 0 && part != NULL && i < part->nrule; i++) {
+        const struct acl_rule *n = &part->rule[i], *o = keys_in_part(old, part, n);
+        uint32_t at;
+        ssize_t f = keys_first(k, part, n, self, &at);
+        if (f < 0) {
+            if (o != NULL && o->effect == n->effect)
+                continue;
+            c->distinct += o == NULL;
+            r = keys_push(&c->add, &c->nadd, &c->addcap, part, n,
+                          keys_line(k, path, main, n->line));
+            continue;
+        }
+        const struct keys_file *g = &k->file[f];
+        const struct acl_rule *q = &g->part->rule[at];
+        if (q->effect == n->effect)
+            continue;
+        /* The later of the two is reported, naming the earlier (engine_acl_finish()). */
+        const int mine_later = keys_before(g, &me);
+        const struct acl_rule *later = mine_later ? n : q, *earlier = mine_later ? q : n;
+        const char *lf = mine_later ? path : g->path, *ef = mine_later ? g->path : path;
+        r = engine_diag_add(d, lf, (int)later->line, (int)later->col,
+                            "rule conflicts with %s:%u: same policy, subject, method and path, but "
+                            "'%s' here and '%s' there",
+                            ef, earlier->line, later->effect ? "allow" : "deny",
+                            later->effect ? "deny" : "allow");
+        if (r == -ENOMEM)
+            break;
+        r = 0;
+        if (!mine_later) {
+            /* Every later holder of the key conflicts with this rule: report each. */
+            for (size_t j = 0; j < k->nfile; j++) {
+                const struct engine_acl *p = k->file[j].part;
+                const struct acl_rule *q2;
+                if ((ssize_t)j == f || (ssize_t)j == self || p == NULL ||
+                    (q2 = keys_in_part(p, part, n)) == NULL)
+                    continue;
+                if (engine_diag_add(d, k->file[j].path, (int)q2->line, (int)q2->col,
+                                    "rule conflicts with %s:%u: same policy, subject, method and "
+                                    "path, but '%s' here and '%s' there",
+                                    path, n->line, q2->effect ? "allow" : "deny",
+                                    q2->effect ? "deny" : "allow") == -ENOMEM) {
+                    r = -ENOMEM;
+                    break;
+                }
+            }
+        }
+    }
+    if (r == 0 && d != NULL && d->n > errors)
+        r = -EINVAL;
+    if (r < 0) {
+        engine_acl_keys_change_free(c);
+        return r;
+    }
+    *out = c;
+    return 0;
+}
+
+/* The count of POLICY's rules held, by name; created (zero) when CREATE. NULL: no memory. */
+static struct keys_policy *keys_pol(struct engine_acl_keys *k, const char *name, int create)
+{
+    size_t lo = 0, hi = k->npol;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(k->pol[mid].name, name);
+        if (c == 0)
+            return &k->pol[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!create || ENGINE_GROW(&k->pol, &k->polcap, k->npol + 1) < 0)
+        return NULL;
+    char *dup = strdup(name);
+    if (dup == NULL)
+        return NULL;
+    memmove(&k->pol[lo + 1], &k->pol[lo], (k->npol - lo) * sizeof(*k->pol));
+    k->pol[lo] = (struct keys_policy){dup, 0};
+    k->npol++;
+    return &k->pol[lo];
+}
+
+static void keys_put(struct engine_acl_keys *k, uint64_t h, uint32_t file, uint32_t rule)
+{
+    size_t j = h & (k->cap - 1);
+
+    while (k->tab[j].file != KEYS_FREE && k->tab[j].file != KEYS_GONE)
+        j = (j + 1) & (k->cap - 1);
+    if (k->tab[j].file == KEYS_FREE)
+        k->used++;
+    k->tab[j] = (struct keys_slot){file, rule, (uint32_t)(h >> 32)};
+}
+
+/* Makes room for N more rules: a table at most half full, removed slots dropped. */
+static int keys_room(struct engine_acl_keys *k, size_t n)
+{
+    size_t live = 0, cap = 1024;
+    struct keys_slot *old = k->tab;
+
+    for (size_t i = 0; i < k->nfile; i++)
+        live += k->file[i].part != NULL ? k->file[i].part->nrule : 0;
+    if (k->cap > 0 && (k->used + n) * 2 <= k->cap)
+        return 0;
+    while (cap < (live + n) * 2)
+        cap *= 2;
+    if ((k->tab = calloc(cap, sizeof(*k->tab))) == NULL) {
+        k->tab = old;
+        return -ENOMEM;
+    }
+    free(old);
+    k->cap = cap;
+    k->used = 0;
+    for (size_t i = 0; i < k->nfile; i++)
+        for (size_t r = 0; k->file[i].part != NULL && r < k->file[i].part->nrule; r++)
+            keys_put(k, keys_hash(k->file[i].part, &k->file[i].part->rule[r]), (uint32_t)i + 1,
+                     (uint32_t)r);
+    return 0;
+}
+
+int engine_acl_keys_set(struct engine_acl_keys *k, const char *path, int main,
+                        const struct engine_acl *part)
+{
+    ssize_t self = keys_file_find(k, path);
+    struct keys_policy *pc = NULL;
+    uint32_t at;
+
+    /* Everything that can fail first: the room, the file's entry, its policies' counts. */
+    if (part != NULL && keys_room(k, part->nrule) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; part != NULL && i < part->nrule; i++)
+        if ((i == 0 || part->rule[i].policy != part->rule[i - 1].policy) &&
+            keys_pol(k, acl_pool_str(&part->s, part->rule[i].policy), 1) == NULL)
+            return -ENOMEM;
+    if (self < 0 && part != NULL) {
+        char *dup = strdup(path);
+        if (dup == NULL)
+            return -ENOMEM;
+        for (size_t i = 0; i < k->nfile && self < 0; i++)
+            if (k->file[i].path == NULL)
+                self = (ssize_t)i;
+        if (self < 0) {
+            if (ENGINE_GROW(&k->file, &k->filecap, k->nfile + 1) < 0) {
+                free(dup);
+                return -ENOMEM;
+            }
+            self = (ssize_t)k->nfile++;
+        }
+        k->file[self] = (struct keys_file){dup, main, NULL, 0};
+    }
+    if (self < 0)
+        return 0; /* a file removed that was never held */
+    /* The old rules out. */
+    const struct engine_acl *old = k->file[self].part;
+    for (size_t i = 0; old != NULL && i < old->nrule; i++) {
+        const struct acl_rule *o = &old->rule[i];
+        uint64_t h = keys_hash(old, o);
+        for (size_t j = h & (k->cap - 1); k->tab[j].file != KEYS_FREE; j = (j + 1) & (k->cap - 1))
+            if (k->tab[j].file == (uint32_t)self + 1 && k->tab[j].rule == i) {
+                k->tab[j].file = KEYS_GONE;
+                break;
+            }
+        if (i == 0 || o->policy != old->rule[i - 1].policy)
+            pc = keys_pol(k, acl_pool_str(&old->s, o->policy), 0);
+        if (pc != NULL)
+            pc->rules--;
+        k->distinct -= keys_first(k, old, o, -1, &at) < 0;
+    }
+    k->file[self].part = part;
+    if (part == NULL) {
+        free(k->file[self].path);
+        k->file[self] = (struct keys_file){0};
+        return 0;
+    }
+    k->file[self].lines = part->nfile == 1 ? part->nextbase - 1 : 0;
+    /* The new ones in. */
+    for (size_t i = 0; i < part->nrule; i++) {
+        const struct acl_rule *n = &part->rule[i];
+        k->distinct += keys_first(k, part, n, self, &at) < 0;
+        keys_put(k, keys_hash(part, n), (uint32_t)self + 1, (uint32_t)i);
+        if (i == 0 || n->policy != part->rule[i - 1].policy)
+            pc = keys_pol(k, acl_pool_str(&part->s, n->policy), 0);
+        pc->rules++;
+    }
+    return 0;
+}
+
+/* POLICY's rules in PART. */
+static size_t keys_part_policy(const struct engine_acl *part, const char *policy)
+{
+    int64_t id = part != NULL ? acl_pool_find(&part->s, policy, strlen(policy)) : -1;
+    size_t n = 0;
+
+    for (size_t i = 0; id >= 0 && i < part->nrule; i++)
+        n += part->rule[i].policy == (uint64_t)id;
+    return n;
+}
+
+int engine_acl_keys_has_policy(const struct engine_acl_keys *k, const char *path,
+                               const struct engine_acl *part, const char *policy)
+{
+    struct keys_policy *p = keys_pol((struct engine_acl_keys *)k, policy, 0);
+    ssize_t self = path != NULL ? keys_file_find(k, path) : -1;
+    size_t n = p != NULL ? p->rules : 0;
+
+    if (self >= 0)
+        n -= keys_part_policy(k->file[self].part, policy);
+    return n + (path != NULL ? keys_part_policy(part, policy) : 0) > 0;
+}
+
+void engine_acl_keys_stats(const struct engine_acl_keys *k, const struct engine_acl_keys_change *c,
+                           size_t *rules, size_t *policies)
+{
+    *rules = k->distinct + (c != NULL ? (size_t)c->distinct : 0);
+    *policies = 0;
+    for (size_t i = 0; i < k->npol; i++)
+        *policies += k->pol[i].rules > 0;
+}
+
+int engine_acl_index_apply_keys(struct engine_acl_index *x, const struct engine_acl_keys_change *c,
+                                uint64_t version)
+{
+    return acl_index_change(x, c->del, c->ndel, c->add, c->nadd, version);
+}
+
+size_t engine_acl_keys_change_count(const struct engine_acl_keys_change *c)
+{
+    return c->ndel + c->nadd;
+}
+
+int engine_acl_keys_change_touches(const struct engine_acl_keys_change *c, const char *policy)
+{
+    for (size_t i = 0; i < c->ndel + c->nadd; i++)
+        if (policy == NULL ||
+            strcmp(i < c->ndel ? c->del[i].policy : c->add[i - c->ndel].policy, policy) == 0)
+            return 1;
+    return 0;
+}

@@ -1,0 +1,204 @@
+/*
+ * fs_keys.c — a change of one rules file of policy/acl.d checked at the cost of that file: the
+ * policy's rules are kept by key (engine_acl_keys) from one served policy to the next, the
+ * changed file is parsed alone, its group references checked against the groups kept beside
+ * them, and its rules against the other files' by key. The rules of every file together
+ * (struct engine_acl) are made only when something asks for them (fs_snap_acl()).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_int.h"
+
+void fs_keys_put(struct fs_keys *k)
+{
+    if (k == NULL || __atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    engine_acl_keys_free(k->k);
+    fs_rules_put(k->main);
+    fs_rules_set_free(&k->held);
+    engine_acl_free(k->people);
+    free(k);
+}
+
+static int fs_same(const struct fs_text *a, const struct fs_text *b)
+{
+    if ((a->data == NULL) != (b->data == NULL))
+        return 0;
+    return a->data == NULL || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* The rules of PREV (a valid snapshot: every file parsed) by key, at PREV's policy. */
+static int fs_keys_make(struct fs_keys **out, const struct fs_snap *prev)
+{
+    struct fs_keys *k = calloc(1, sizeof(*k));
+    struct fs_policy *p = prev->policy;
+    char path[PATH_MAX];
+    int rc = -ENOMEM;
+
+    *out = NULL;
+    if (k == NULL)
+        return -ENOMEM;
+    k->refs = 1;
+    k->at = p->gen;
+    if (engine_acl_keys_new(&k->k) < 0 || engine_acl_new(&k->people) < 0 ||
+        fs_rules_set_copy(&k->held, &prev->acld) < 0)
+        goto fail;
+    k->main = fs_rules_ref(p->main);
+    /* The groups and credentials alone: valid, since PREV is. */
+    if (prev->file[FS_FILE_GROUPS].data != NULL &&
+        (rc = engine_acl_parse(k->people, ENGINE_ACL_FILE_GROUPS, "groups",
+                               prev->file[FS_FILE_GROUPS].data, prev->file[FS_FILE_GROUPS].len,
+                               NULL)) < 0)
+        goto fail;
+    if (prev->file[FS_FILE_CREDENTIALS].data != NULL &&
+        (rc = engine_acl_parse(k->people, ENGINE_ACL_FILE_CREDENTIALS, "credentials",
+                               prev->file[FS_FILE_CREDENTIALS].data,
+                               prev->file[FS_FILE_CREDENTIALS].len, NULL)) < 0)
+        goto fail;
+    rc = -ENOMEM;
+    if (k->main != NULL &&
+        (k->main->part == NULL ||
+         engine_acl_keys_set(k->k, fs_file_path(FS_FILE_ACL), 1, k->main->part) < 0))
+        goto fail;
+    for (size_t i = 0; i < k->held.n; i++) {
+        struct fs_rules *r = k->held.v[i];
+        fs_rules_path(path, sizeof(path), r->name);
+        if (r->part == NULL || engine_acl_keys_set(k->k, path, 0, r->part) < 0)
+            goto fail;
+    }
+    *out = k;
+    return 0;
+fail:
+    fs_keys_put(k);
+    return rc < 0 ? rc : -ENOMEM;
+}
+
+/* The one name whose rules file differs between A and B, or NULL (none, or several). */
+static const char *fs_keys_one(const struct fs_rules_set *a, const struct fs_rules_set *b)
+{
+    const char *one = NULL;
+    size_t i = 0, j = 0;
+
+    while (i < a->n || j < b->n) {
+        int c = i == a->n ? 1 : j == b->n ? -1 : strcmp(a->v[i]->name, b->v[j]->name);
+        const char *name = c <= 0 ? a->v[i]->name : b->v[j]->name;
+        int differs = c != 0 || (a->v[i] != b->v[j] && strcmp(a->v[i]->blob, b->v[j]->blob) != 0);
+        i += c <= 0;
+        j += c >= 0;
+        if (!differs)
+            continue;
+        if (one != NULL)
+            return NULL;
+        one = name;
+    }
+    return one;
+}
+
+int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs_snap *prev,
+                   struct engine_diag *diag)
+{
+    struct fs_policy *pp = prev != NULL ? prev->policy : NULL;
+    struct engine_acl_stats st = {0};
+    char path[PATH_MAX];
+    const char *name;
+    struct fs_rules *now;
+    struct fs_keys *k;
+    int rc;
+
+    if (pp == NULL || !fs_same(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]) ||
+        !fs_same(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) ||
+        !fs_same(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]) ||
+        (name = fs_keys_one(&prev->acld, &s->acld)) == NULL)
+        return 1;
+    /* PREV's policy by key: made once, then moved along as each change is served. */
+    if (pp->keys == NULL || pp->keys->at != pp->gen) {
+        if ((rc = fs_keys_make(&k, prev)) < 0)
+            return rc;
+        fs_keys_put(pp->keys);
+        pp->keys = k;
+    }
+    k = pp->keys;
+    now = fs_rules_find(&s->acld, name);
+    fs_rules_path(path, sizeof(path), name);
+    if (now != NULL && (rc = fs_rules_part(now, path, diag)) < 0)
+        return rc;
+    if ((rc = engine_acl_keys_diff(k->k, path, 0, now != NULL ? now->part : NULL, &p->change,
+                                   diag)) < 0)
+        return rc;
+    if (now != NULL && engine_acl_check_groups_of(k->people, now->part, path, diag) < 0) {
+        engine_acl_keys_change_free(p->change);
+        p->change = NULL;
+        return -EINVAL;
+    }
+    if ((p->changed = strdup(path)) == NULL) {
+        engine_acl_keys_change_free(p->change);
+        p->change = NULL;
+        return -ENOMEM;
+    }
+    p->main = fs_rules_ref(pp->main);
+    p->now = fs_rules_ref(now);
+    p->keys = k;
+    __atomic_add_fetch(&k->refs, 1, __ATOMIC_RELAXED);
+    p->from = pp->gen;
+    engine_acl_stats_get(k->people, &st);
+    p->stats = st;
+    engine_acl_keys_stats(k->k, p->change, &p->stats.rules, &p->stats.policies);
+    return 0;
+}
+
+int fs_snap_has_policy(const void *arg, const char *policy)
+{
+    const struct fs_snap *s = arg;
+    const struct fs_policy *p = s->policy;
+
+    const struct engine_acl *a;
+
+    /* The index holds the rules of the policy this one was made from, or of this one. */
+    if (p->change != NULL && (p->keys->at == p->from || p->keys->at == p->gen))
+        return engine_acl_keys_has_policy(p->keys->k, p->changed, p->now ? p->now->part : NULL,
+                                          policy);
+    return (a = fs_snap_acl(s)) != NULL && engine_acl_has_policy(a, policy);
+}
+
+void fs_keys_installed(struct fs_snap *s)
+{
+    struct fs_policy *p = s->policy;
+    struct fs_keys *k = p->keys;
+    const char *name;
+
+    if (k == NULL || p->change == NULL || k->at != p->from)
+        return;
+    name = p->changed + strlen(FS_RULES_DIR) + 1;
+    if (engine_acl_keys_set(k->k, p->changed, 0, p->now ? p->now->part : NULL) < 0 ||
+        fs_rules_set_put(&k->held, name, fs_rules_ref(p->now)) < 0) {
+        k->at = 0; /* out of step: made again at the next change */
+        return;
+    }
+    k->at = p->gen;
+}
+
+const struct engine_acl *fs_snap_acl(const struct fs_snap *s)
+{
+    struct fs_policy *p = s->policy;
+    struct engine_acl *a = NULL;
+    const struct fs_text *g = &s->file[FS_FILE_GROUPS], *cr = &s->file[FS_FILE_CREDENTIALS];
+
+    pthread_mutex_lock(&p->mu);
+    /* Every file of a served snapshot is valid and parsed: no message can come. */
+    if (p->acl == NULL && engine_acl_new(&a) == 0) {
+        if ((g->data != NULL &&
+             engine_acl_parse(a, ENGINE_ACL_FILE_GROUPS, "groups", g->data, g->len, NULL) < 0) ||
+            fs_rules_add_all(a, p->main, &s->acld, NULL) < 0 ||
+            (cr->data != NULL && engine_acl_parse(a, ENGINE_ACL_FILE_CREDENTIALS, "credentials",
+                                                  cr->data, cr->len, NULL) < 0)) {
+            engine_acl_free(a);
+            a = NULL;
+        }
+        p->acl = a;
+    }
+    a = p->acl;
+    pthread_mutex_unlock(&p->mu);
+    return a;
+}
