@@ -1,0 +1,286 @@
+/* test_acl_keys.c — a policy's rules kept by key while its files change one at a time: over
+ * random files and random replacements of one file (made, changed, removed), the change is
+ * refused with exactly the messages a whole load of the new files gives (a rule repeated in
+ * another file with the other effect), and otherwise, applied to an index of the old rules,
+ * decides every request as a whole compile of the new rules does; the counts follow. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/acl.h"
+
+static const char *const pols[] = {"p", "q"};
+static const char *const subjs[] = {"u0", "u1", "group:g0", "*"};
+static const char *const meths[] = {"GET", "*"};
+static const char *const pats[] = {"/a", "/a/*", "/a/b", "/*"};
+static const char *const groups = "g0: u0 u1\n";
+
+#define NF    4 /* files f0 .. f3 */
+#define NKEYS (2 * 4 * 2 * 4)
+
+/* A file: per key 0 absent, 1 deny, 2 allow; ABSENT: no such file. */
+struct file {
+    uint8_t effect[NKEYS];
+    int absent;
+};
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static const char *const names[NF] = {"policy/acl.d/f0", "policy/acl.d/f1", "policy/acl.d/f2",
+                                      "policy/acl.d/f3"};
+
+/* F's text, its rules in a random order, with comment lines between. */
+static size_t file_text(const struct file *f, char *buf)
+{
+    size_t n = 0, order[NKEYS];
+
+    for (size_t k = 0; k < NKEYS; k++)
+        order[k] = k;
+    for (size_t k = NKEYS - 1; k > 0; k--) {
+        size_t j = next() % (k + 1), t = order[k];
+        order[k] = order[j];
+        order[j] = t;
+    }
+    buf[0] = 0;
+    for (size_t i = 0; i < NKEYS; i++) {
+        size_t k = order[i];
+        if (f->effect[k] == 0) {
+            if (next() % 4 == 0)
+                n += (size_t)sprintf(buf + n, "# -\n");
+            continue;
+        }
+        n += (size_t)sprintf(buf + n, "%s %s %s %s %s\n", pols[k / 32], subjs[k / 8 % 4],
+                             meths[k / 4 % 2], pats[k % 4], f->effect[k] == 2 ? "allow" : "deny");
+    }
+    return n;
+}
+
+static struct engine_acl *part_of(const struct file *f)
+{
+    static char buf[NKEYS * 64];
+    struct engine_acl *a;
+    size_t n;
+
+    if (f->absent)
+        return NULL;
+    n = file_text(f, buf);
+    assert_int_equal(engine_acl_new(&a), 0);
+    assert_int_equal(engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "x", buf, n, NULL), 0);
+    return a;
+}
+
+/* The files PARTS together as a whole load makes them: 0, or -EINVAL with D filled. */
+static int whole(struct engine_acl **out, struct engine_acl *const parts[NF], struct engine_diag *d)
+{
+    struct engine_acl *a;
+    int r;
+
+    assert_int_equal(engine_acl_new(&a), 0);
+    assert_int_equal(
+        engine_acl_parse(a, ENGINE_ACL_FILE_GROUPS, "groups", groups, strlen(groups), NULL), 0);
+    for (int i = 0; i < NF; i++)
+        if (parts[i] != NULL)
+            assert_int_equal(engine_acl_add_rules(a, parts[i], names[i], NULL), 0);
+    r = engine_acl_finish(a, d);
+    *out = a;
+    return r;
+}
+
+/* D's messages, one a line, sorted: the order two ways of finding them report in may differ. */
+static char *sorted(const struct engine_diag *d)
+{
+    char *text = engine_diag_join(d), *lines[256], *out;
+    size_t n = 0, len = 0;
+
+    for (char *s = strtok(text, "\n"); s != NULL && n < 256; s = strtok(NULL, "\n"))
+        lines[n++] = s;
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(lines[j - 1], lines[j]) > 0; j--) {
+            char *t = lines[j];
+            lines[j] = lines[j - 1];
+            lines[j - 1] = t;
+        }
+    out = calloc(1, 256 * 200);
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(out + len, "%s\n", lines[i]);
+    free(text);
+    return out;
+}
+
+static const char *const rq_users[] = {"", "u0", "u1", "u9"};
+static const char *const rq_meths[] = {"GET", "POST"};
+static const char *const rq_paths[] = {"/a", "/a/x", "/a/b", "/b", "/"};
+
+static void same_decisions(const struct engine_acl *want, const struct engine_acl_index *x)
+{
+    struct engine_acl_blob f;
+    struct engine_acl_layers l;
+    void *blob;
+    size_t len;
+
+    assert_int_equal(engine_acl_compile(&blob, &len, want, NULL, 9), 0);
+    assert_int_equal(engine_acl_blob_open(&f, blob, len, NULL), 0);
+    engine_acl_index_layers(x, &l);
+    for (size_t p = 0; p < 2; p++)
+        for (size_t u = 0; u < 4; u++)
+            for (size_t m = 0; m < 2; m++)
+                for (size_t t = 0; t < 5; t++) {
+                    struct engine_acl_request rq = {pols[p],
+                                                    rq_users[u],
+                                                    rq_meths[m],
+                                                    rq_paths[t],
+                                                    strlen(pols[p]),
+                                                    strlen(rq_users[u]),
+                                                    strlen(rq_meths[m]),
+                                                    strlen(rq_paths[t])};
+                    struct engine_acl_decision a, b;
+                    assert_int_equal(engine_acl_blob_decide(&f, &rq, &a), 0);
+                    assert_int_equal(engine_acl_layers_decide(&l, &rq, &b), 0);
+                    if (a.allow != b.allow)
+                        fail_msg("%s %s %s %s: whole %d, patched %d", pols[p], rq_users[u],
+                                 rq_meths[m], rq_paths[t], a.allow, b.allow);
+                }
+    free(blob);
+}
+
+/* A valid start: every file takes some keys of one global choice of effects. */
+static void random_start(struct file f[NF])
+{
+    uint8_t global[NKEYS];
+
+    for (size_t k = 0; k < NKEYS; k++)
+        global[k] = (uint8_t)(1 + next() % 2);
+    for (int i = 0; i < NF; i++) {
+        f[i].absent = next() % 5 == 0;
+        for (size_t k = 0; k < NKEYS; k++)
+            f[i].effect[k] = next() % 3 == 0 ? global[k] : 0;
+    }
+}
+
+static void test_keys_random_changes_match_whole_load(void **state)
+{
+    (void)state;
+    int refused = 0, taken = 0;
+
+    for (int round = 0; round < 300; round++) {
+        struct file f[NF];
+        struct engine_acl *parts[NF], *old = NULL, *neu = NULL, *np;
+        struct engine_acl_keys *k;
+        struct engine_acl_keys_change *c = NULL;
+        struct engine_acl_index *x;
+        struct engine_diag dw, dk;
+        struct engine_acl_stats st;
+        int ch = (int)(next() % NF), rw, rk;
+
+        random_start(f);
+        for (int i = 0; i < NF; i++)
+            parts[i] = part_of(&f[i]);
+        assert_int_equal(whole(&old, parts, NULL), 0);
+        assert_int_equal(engine_acl_keys_new(&k), 0);
+        for (int i = 0; i < NF; i++)
+            if (parts[i] != NULL)
+                assert_int_equal(engine_acl_keys_set(k, names[i], 0, parts[i]), 0);
+        /* One file made, changed (a few keys flipped, added, dropped) or removed. */
+        struct file nf = f[ch];
+        nf.absent = next() % 6 == 0;
+        for (size_t j = 0, n = 1 + next() % 4; j < n; j++)
+            nf.effect[next() % NKEYS] = (uint8_t)(next() % 3);
+        np = part_of(&nf);
+        struct engine_acl *nparts[NF];
+        memcpy(nparts, parts, sizeof(nparts));
+        nparts[ch] = np;
+        engine_diag_init(&dw);
+        engine_diag_init(&dk);
+        rw = whole(&neu, nparts, &dw);
+        rk = engine_acl_keys_diff(k, names[ch], 0, np, &c, &dk);
+        assert_int_equal(rk, rw);
+        if (rw < 0) {
+            char *a = sorted(&dw), *b = sorted(&dk);
+            assert_string_equal(b, a);
+            free(a);
+            free(b);
+            refused++;
+        } else {
+            /* The change on an index of the old rules decides as the new rules do. */
+            assert_int_equal(engine_acl_index_new(&x, old, NULL, 1), 0);
+            int r = engine_acl_index_apply_keys(x, c, 2);
+            assert_true(r == 0 || (r == -EINVAL && engine_acl_keys_change_count(c) == 0));
+            same_decisions(neu, x);
+            engine_acl_index_free(x);
+            size_t rules, policies;
+            engine_acl_stats_get(neu, &st);
+            engine_acl_keys_stats(k, c, &rules, &policies);
+            assert_int_equal(rules, st.rules);
+            for (int p = 0; p < 2; p++)
+                assert_int_equal(engine_acl_keys_has_policy(k, names[ch], np, pols[p]),
+                                 engine_acl_has_policy(neu, pols[p]));
+            /* Held, the new file is what the next change is compared with. */
+            assert_int_equal(engine_acl_keys_set(k, names[ch], 0, np), 0);
+            engine_acl_keys_stats(k, NULL, &rules, &policies);
+            assert_int_equal(rules, st.rules);
+            for (int p = 0; p < 2; p++)
+                assert_int_equal(engine_acl_keys_has_policy(k, NULL, NULL, pols[p]),
+                                 engine_acl_has_policy(neu, pols[p]));
+            taken++;
+        }
+        engine_acl_keys_change_free(c);
+        engine_diag_free(&dw);
+        engine_diag_free(&dk);
+        engine_acl_keys_free(k);
+        engine_acl_free(old);
+        engine_acl_free(neu);
+        engine_acl_free(np);
+        for (int i = 0; i < NF; i++)
+            engine_acl_free(parts[i]);
+    }
+    /* Both outcomes were seen often. */
+    assert_true(refused > 30 && taken > 30);
+}
+
+static void test_keys_groups_of(void **state)
+{
+    struct engine_acl *people, *part;
+    struct engine_diag d;
+    const char *text = "p group:g0 GET /a allow\n# x\np group:g9 GET /b deny\n";
+    char *msg;
+
+    (void)state;
+    engine_diag_init(&d);
+    assert_int_equal(engine_acl_new(&people), 0);
+    assert_int_equal(
+        engine_acl_parse(people, ENGINE_ACL_FILE_GROUPS, "groups", groups, strlen(groups), NULL),
+        0);
+    assert_int_equal(engine_acl_new(&part), 0);
+    assert_int_equal(engine_acl_parse(part, ENGINE_ACL_FILE_ACL, "x", text, strlen(text), NULL), 0);
+    assert_int_equal(engine_acl_check_groups_of(people, part, "policy/acl.d/x", &d), -EINVAL);
+    msg = engine_diag_join(&d);
+    assert_non_null(
+        strstr(msg, "policy/acl.d/x:3:3: error: group 'g9' is not defined in the groups file"));
+    free(msg);
+    engine_diag_free(&d);
+    engine_acl_free(people);
+    engine_acl_free(part);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keys_random_changes_match_whole_load),
+        cmocka_unit_test(test_keys_groups_of),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
