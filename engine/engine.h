@@ -48,6 +48,7 @@
 #include "cmd.h"
 #include "csar.h"
 #include "diag.h"
+#include "fault.h"
 #include "grow.h"
 #include "name_index.h"
 #include "rlog.h"

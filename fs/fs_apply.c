@@ -111,13 +111,6 @@ int fs_snap_files_copy(struct fs_text file[FS_FILE_N], const struct fs_snap *s)
     return 0;
 }
 
-static int fs_text_equal(const struct fs_text *a, const struct fs_text *b)
-{
-    if ((a->data == NULL) != (b->data == NULL))
-        return 0;
-    return a->data == NULL || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
-}
-
 /*
  * Commits NS's files that differ from the store's head (usually just the changed one; after
  * a refused outside change, also the files that put the last good state back). CUR is the
@@ -149,7 +142,7 @@ static int fs_commit(struct fs_ctx *c, const struct fs_snap *cur, const struct f
         return rc;
     }
     for (int f = 0; f < FS_FILE_N; f++) {
-        if (fs_text_equal(&base[f], &ns->file[f]))
+        if (fs_text_same(&base[f], &ns->file[f]))
             continue;
         if (engine_grow((void **)&ch, &cap, n + 1, sizeof(*ch)) < 0) {
             rc = -ENOMEM;
@@ -165,8 +158,9 @@ static int fs_commit(struct fs_ctx *c, const struct fs_snap *cur, const struct f
         n++;
     }
     fixed = n; /* the paths after these are the acl.d files', allocated */
-    if ((rc = fs_rules_changes(&ch, &n, &cap, base_d, &ns->acld, d_from_worktree)) == 0 && n > 0)
-        rc = engine_store_commit(c->store, ch, n, author, msg, out_id, diag);
+    if ((rc = fs_rules_changes(&ch, &n, &cap, base_d, &ns->acld, d_from_worktree)) == 0 && n > 0 &&
+        (rc = engine_store_commit(c->store, ch, n, author, msg, out_id, diag)) >= 0)
+        engine_fault(ENGINE_FAULT_AFTER_COMMIT); /* tests: killed with the commit durable */
     for (size_t i = fixed; i < n; i++)
         free((char *)ch[i].path);
 out:
@@ -258,7 +252,7 @@ static int fs_candidate(const struct fs_target *t, const struct fs_snap *cur,
     if (t->kind == FS_TARGET_FILE || t->kind == FS_TARGET_INPUT) { /* inputs/NAME: in inputs.yaml */
         if ((rc = fs_cand_text(&cand[t->file], t, data, len, msg, diag)) < 0)
             return rc;
-        if (fs_text_equal(&cand[t->file], &cur->file[t->file]))
+        if (fs_text_same(&cand[t->file], &cur->file[t->file]))
             return 1;
         if (t->file != FS_FILE_TOPOLOGY && t->file != FS_FILE_INPUTS)
             return 0;

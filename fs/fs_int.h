@@ -167,6 +167,8 @@ int fs_snap_read_store(struct fs_text file[FS_FILE_N], struct fs_rules_set *acld
 
 void fs_text_free(struct fs_text *t);
 int fs_text_set(struct fs_text *t, const char *data, size_t len);
+/* Do A and B hold the same bytes (or are both absent)? */
+int fs_text_same(const struct fs_text *a, const struct fs_text *b);
 
 /* ---- names and values (fs_names.c: pure functions, unit-tested) ---- */
 

@@ -22,13 +22,6 @@ void fs_keys_put(struct fs_keys *k)
     free(k);
 }
 
-static int fs_same(const struct fs_text *a, const struct fs_text *b)
-{
-    if ((a->data == NULL) != (b->data == NULL))
-        return 0;
-    return a->data == NULL || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
-}
-
 /* The rules of PREV (a valid snapshot: every file parsed) by key, at PREV's policy. */
 static int fs_keys_make(struct fs_keys **out, const struct fs_snap *prev)
 {
@@ -107,9 +100,9 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
     struct fs_keys *k;
     int rc;
 
-    if (pp == NULL || !fs_same(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]) ||
-        !fs_same(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) ||
-        !fs_same(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]) ||
+    if (pp == NULL || !fs_text_same(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]) ||
+        !fs_text_same(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) ||
+        !fs_text_same(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]) ||
         (name = fs_keys_one(&prev->acld, &s->acld)) == NULL)
         return 1;
     /* PREV's policy by key: made once, then moved along as each change is served. */

@@ -162,3 +162,10 @@ int fs_text_set(struct fs_text *t, const char *data, size_t len)
     t->len = len;
     return 0;
 }
+
+int fs_text_same(const struct fs_text *a, const struct fs_text *b)
+{
+    if ((a->data == NULL) != (b->data == NULL))
+        return 0;
+    return a->data == NULL || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
+}

@@ -128,13 +128,6 @@ void fs_snap_free(struct fs_snap *s)
     fs_memory_trim(bytes);
 }
 
-static int fs_same_text(const struct fs_text *a, const struct fs_text *b)
-{
-    if ((a->data == NULL) != (b->data == NULL))
-        return 0;
-    return a->data == NULL || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
-}
-
 /* policy/acl parsed alone: PREV's when it is the same text. */
 static int fs_snap_main(struct fs_policy *p, const struct fs_snap *s, const struct fs_snap *prev)
 {
@@ -143,7 +136,7 @@ static int fs_snap_main(struct fs_policy *p, const struct fs_snap *s, const stru
     if (t->data == NULL)
         return 0;
     if (prev != NULL && prev->policy != NULL && prev->policy->main != NULL &&
-        fs_same_text(t, &prev->file[FS_FILE_ACL])) {
+        fs_text_same(t, &prev->file[FS_FILE_ACL])) {
         p->main = fs_rules_ref(prev->policy->main);
         return 0;
     }
@@ -168,9 +161,9 @@ static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct 
     int rc, bad = 0;
 
     if (prev != NULL && prev->policy != NULL &&
-        fs_same_text(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]) &&
-        fs_same_text(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) &&
-        fs_same_text(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]) &&
+        fs_text_same(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]) &&
+        fs_text_same(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) &&
+        fs_text_same(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]) &&
         fs_rules_set_same(&s->acld, &prev->acld)) {
         p = prev->policy;
         __atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
@@ -246,8 +239,8 @@ static int fs_snap_topology(struct fs_snap *s, const struct fs_snap *prev, struc
     }
     /* the model is the topology with its inputs' values */
     same_topology = prev != NULL && prev->model != NULL &&
-                    fs_same_text(&prev->file[FS_FILE_TOPOLOGY], t) &&
-                    fs_same_text(&prev->file[FS_FILE_INPUTS], &s->file[FS_FILE_INPUTS]);
+                    fs_text_same(&prev->file[FS_FILE_TOPOLOGY], t) &&
+                    fs_text_same(&prev->file[FS_FILE_INPUTS], &s->file[FS_FILE_INPUTS]);
     if (model != NULL) {
         s->model = fs_model_ref(model);
     } else if (same_topology) {
@@ -264,7 +257,7 @@ static int fs_snap_topology(struct fs_snap *s, const struct fs_snap *prev, struc
         return rc;
     /* Levels only: PREV was derived (or inherited) valid with this topology and these
      * properties, and a level only picks another of the images checked then. */
-    if (same_topology && model == NULL && fs_same_text(&prev->file[FS_FILE_PROPERTIES], pr))
+    if (same_topology && model == NULL && fs_text_same(&prev->file[FS_FILE_PROPERTIES], pr))
         return 0;
     return engine_topology_derive_plans(&s->derived, s->model->t, s->state, s->target, diag);
 }

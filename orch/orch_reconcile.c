@@ -110,8 +110,16 @@ static int orch_push_one(struct orch *o, const char *node, const struct orch_blo
     a.seq = n ? n->seq : 0;
     pthread_mutex_unlock(&o->mu);
     double t0 = orch_clock();
-    if ((r = patch ? sup_policy_patch(o->sup, node, data, len, version, d)
-                   : sup_policy_push(o->sup, node, data, len, version, d)) < 0)
+    void *bad = NULL;
+    if (patch && engine_fault(ENGINE_FAULT_BAD_PATCH) && (bad = malloc(len)) != NULL) {
+        memcpy(bad, data, len); /* a patch damaged on its way: its last byte */
+        ((uint8_t *)bad)[len - 1] ^= 0xff;
+        data = bad;
+    }
+    r = patch ? sup_policy_patch(o->sup, node, data, len, version, d)
+              : sup_policy_push(o->sup, node, data, len, version, d);
+    free(bad);
+    if (r < 0)
         return r;
     if (patch)
         orch_event(o, "%s: policy %s v%" PRIu64 " pushed as a patch over v%" PRIu64 " (%zu bytes)",

@@ -1,0 +1,19 @@
+/*
+ * fault.h — named points where a test makes the daemon fail as it could in the field (a patch
+ * damaged on its way, the daemon killed between two steps), so that what follows is tested
+ * for real. The product's engine_fault() says no to every point; the test build of the daemon
+ * (tests/orch/fault.c, linked in its place) says yes where UNISEC_TEST_FAULT names the point.
+ */
+#ifndef UNISEC_ENGINE_FAULT_H
+#define UNISEC_ENGINE_FAULT_H
+
+/* The points. */
+#define ENGINE_FAULT_BAD_PATCH "bad-patch" /* the first ACL patch sent is damaged */
+#define ENGINE_FAULT_AFTER_COMMIT                                                                  \
+    "after-commit" /* killed once a commit is durable, before                                      \
+                    * anything is served or pushed */
+
+/* Is the fault POINT to happen now? 0 in the product. A point that kills does not return. */
+int engine_fault(const char *point);
+
+#endif

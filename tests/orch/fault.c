@@ -1,0 +1,25 @@
+/* fault.c — the test build's engine_fault() (engine/fault.h): UNISEC_TEST_FAULT names the points
+ * that happen, comma-separated; "bad-patch" damages the first patch only (the retry must get
+ * through), "after-commit" kills the daemon with SIGKILL, as kill -9 would. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/fault.h"
+
+int engine_fault(const char *point)
+{
+    static int patches;
+    const char *want = getenv("UNISEC_TEST_FAULT");
+    size_t n = strlen(point);
+
+    for (const char *p = want; p != NULL && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (strncmp(p, point, n) == 0 && (p[n] == ',' || p[n] == '\0')) {
+            if (strcmp(point, ENGINE_FAULT_AFTER_COMMIT) == 0)
+                raise(SIGKILL);
+            if (strcmp(point, ENGINE_FAULT_BAD_PATCH) == 0)
+                return __atomic_fetch_add(&patches, 1, __ATOMIC_RELAXED) == 0;
+            return 1;
+        }
+    return 0;
+}
