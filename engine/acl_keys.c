@@ -13,12 +13,14 @@
 #define KEYS_FREE 0u
 #define KEYS_GONE UINT32_MAX
 
-/* A file held: its rules parsed alone (borrowed), its order and line count. */
+/* A file held: its rules parsed alone (borrowed), their keys' hashes, its order and line
+ * count. */
 struct keys_file {
     char *path;
     int main; /* policy/acl: before every acl.d file */
     const struct engine_acl *part;
     uint32_t lines;
+    uint64_t *rh; /* by rule */
 };
 
 /* A slot of the table: the file's index + 1 (KEYS_FREE empty, KEYS_GONE removed), the rule's
@@ -57,8 +59,10 @@ void engine_acl_keys_free(struct engine_acl_keys *k)
 {
     if (k == NULL)
         return;
-    for (size_t i = 0; i < k->nfile; i++)
+    for (size_t i = 0; i < k->nfile; i++) {
         free(k->file[i].path);
+        free(k->file[i].rh);
+    }
     for (size_t i = 0; i < k->npol; i++)
         free(k->pol[i].name);
     free(k->file);
@@ -116,11 +120,10 @@ static ssize_t keys_file_find(const struct engine_acl_keys *k, const char *path)
 }
 
 /* The earliest held rule, in another file than SKIP (an index, or -1), with the key of rule R
- * of A: its file's index (or -1) and rule in *RULE. */
-static ssize_t keys_first(const struct engine_acl_keys *k, const struct engine_acl *a,
+ * of A (hashed H): its file's index (or -1) and rule in *RULE. */
+static ssize_t keys_first(const struct engine_acl_keys *k, uint64_t h, const struct engine_acl *a,
                           const struct acl_rule *r, ssize_t skip, uint32_t *rule)
 {
-    uint64_t h = keys_hash(a, r);
     ssize_t best = -1;
 
     if (k->cap == 0)
@@ -235,7 +238,7 @@ int engine_acl_keys_diff(const struct engine_acl_keys *k, const char *path, int 
         uint32_t at;
         if (n != NULL && n->effect == o->effect)
             continue;
-        if (keys_first(k, old, o, self, &at) >= 0)
+        if (keys_first(k, k->file[self].rh[i], old, o, self, &at) >= 0)
             continue;
         c->distinct -= n == NULL;
         r = keys_push(&c->del, &c->ndel, &c->delcap, old, o, keys_line(k, path, main, o->line));
@@ -244,10 +247,11 @@ int engine_acl_keys_diff(const struct engine_acl_keys *k, const char *path, int 
     for (size_t i = 0; r == 0 && part != NULL && i < part->nrule; i++) {
         const struct acl_rule *n = &part->rule[i], *o = keys_in_part(old, part, n);
         uint32_t at;
-        ssize_t f = keys_first(k, part, n, self, &at);
+        /* A rule the file held already: the others' rules agreed with it. */
+        if (o != NULL && o->effect == n->effect)
+            continue;
+        ssize_t f = keys_first(k, keys_hash(part, n), part, n, self, &at);
         if (f < 0) {
-            if (o != NULL && o->effect == n->effect)
-                continue;
             c->distinct += o == NULL;
             r = keys_push(&c->add, &c->nadd, &c->addcap, part, n,
                           keys_line(k, path, main, n->line));
@@ -356,8 +360,7 @@ static int keys_room(struct engine_acl_keys *k, size_t n)
     k->used = 0;
     for (size_t i = 0; i < k->nfile; i++)
         for (size_t r = 0; k->file[i].part != NULL && r < k->file[i].part->nrule; r++)
-            keys_put(k, keys_hash(k->file[i].part, &k->file[i].part->rule[r]), (uint32_t)i + 1,
-                     (uint32_t)r);
+            keys_put(k, k->file[i].rh[r], (uint32_t)i + 1, (uint32_t)r);
     return 0;
 }
 
@@ -375,40 +378,70 @@ int engine_acl_keys_set(struct engine_acl_keys *k, const char *path, int main,
         if ((i == 0 || part->rule[i].policy != part->rule[i - 1].policy) &&
             keys_pol(k, acl_pool_str(&part->s, part->rule[i].policy), 1) == NULL)
             return -ENOMEM;
+    uint64_t *nh = NULL;
+    uint8_t *placed = NULL;
+    size_t *at_slot = NULL, nold = self >= 0 && k->file[self].part ? k->file[self].part->nrule : 0;
+    if ((part != NULL && part->nrule > 0 &&
+         ((nh = malloc(part->nrule * sizeof(*nh))) == NULL ||
+          (placed = calloc(part->nrule, 1)) == NULL)) ||
+        (nold > 0 && (at_slot = malloc(nold * sizeof(*at_slot))) == NULL)) {
+        free(nh);
+        free(placed);
+        return -ENOMEM;
+    }
     if (self < 0 && part != NULL) {
         char *dup = strdup(path);
-        if (dup == NULL)
+        if (dup == NULL) {
+            free(nh);
+            free(placed);
+            free(at_slot);
             return -ENOMEM;
+        }
         for (size_t i = 0; i < k->nfile && self < 0; i++)
             if (k->file[i].path == NULL)
                 self = (ssize_t)i;
         if (self < 0) {
             if (ENGINE_GROW(&k->file, &k->filecap, k->nfile + 1) < 0) {
                 free(dup);
+                free(nh);
+                free(placed);
+                free(at_slot);
                 return -ENOMEM;
             }
             self = (ssize_t)k->nfile++;
         }
-        k->file[self] = (struct keys_file){dup, main, NULL, 0};
+        k->file[self] = (struct keys_file){dup, main, NULL, 0, NULL};
     }
     if (self < 0)
         return 0; /* a file removed that was never held */
-    /* The old rules out. */
+    /* The old rules out, but those the new file holds too: they stay, as its rules. */
     const struct engine_acl *old = k->file[self].part;
+    uint64_t *oh = k->file[self].rh;
+    /* Each old rule's slot first: once one is pointed at the new file's rules, its index
+     * could be taken for an old rule's. */
     for (size_t i = 0; old != NULL && i < old->nrule; i++) {
-        const struct acl_rule *o = &old->rule[i];
-        uint64_t h = keys_hash(old, o);
-        for (size_t j = h & (k->cap - 1); k->tab[j].file != KEYS_FREE; j = (j + 1) & (k->cap - 1))
-            if (k->tab[j].file == (uint32_t)self + 1 && k->tab[j].rule == i) {
-                k->tab[j].file = KEYS_GONE;
-                break;
-            }
-        if (i == 0 || o->policy != old->rule[i - 1].policy)
-            pc = keys_pol(k, acl_pool_str(&old->s, o->policy), 0);
-        if (pc != NULL)
-            pc->rules--;
-        k->distinct -= keys_first(k, old, o, -1, &at) < 0;
+        size_t j = oh[i] & (k->cap - 1);
+        while (!(k->tab[j].file == (uint32_t)self + 1 && k->tab[j].rule == i))
+            j = (j + 1) & (k->cap - 1);
+        at_slot[i] = j;
     }
+    for (size_t i = 0; old != NULL && i < old->nrule; i++) {
+        const struct acl_rule *o = &old->rule[i], *n = keys_in_part(part, old, o);
+        size_t j = at_slot[i];
+        if (n != NULL) {
+            k->tab[j].rule = (uint32_t)(n - part->rule);
+            nh[n - part->rule] = oh[i];
+            placed[n - part->rule] = 1;
+            continue;
+        }
+        k->tab[j].file = KEYS_GONE;
+        if ((pc = keys_pol(k, acl_pool_str(&old->s, o->policy), 0)) != NULL)
+            pc->rules--;
+        k->distinct -= keys_first(k, oh[i], old, o, self, &at) < 0; /* the new file has not */
+    }
+    free(oh);
+    free(at_slot);
+    k->file[self].rh = nh;
     k->file[self].part = part;
     if (part == NULL) {
         free(k->file[self].path);
@@ -419,12 +452,15 @@ int engine_acl_keys_set(struct engine_acl_keys *k, const char *path, int main,
     /* The new ones in. */
     for (size_t i = 0; i < part->nrule; i++) {
         const struct acl_rule *n = &part->rule[i];
-        k->distinct += keys_first(k, part, n, self, &at) < 0;
-        keys_put(k, keys_hash(part, n), (uint32_t)self + 1, (uint32_t)i);
-        if (i == 0 || n->policy != part->rule[i - 1].policy)
-            pc = keys_pol(k, acl_pool_str(&part->s, n->policy), 0);
-        pc->rules++;
+        if (placed[i])
+            continue;
+        nh[i] = keys_hash(part, n);
+        k->distinct += keys_first(k, nh[i], part, n, self, &at) < 0;
+        keys_put(k, nh[i], (uint32_t)self + 1, (uint32_t)i);
+        if ((pc = keys_pol(k, acl_pool_str(&part->s, n->policy), 0)) != NULL)
+            pc->rules++;
     }
+    free(placed);
     return 0;
 }
 

@@ -176,15 +176,10 @@ static void test_keys_random_changes_match_whole_load(void **state)
     (void)state;
     int refused = 0, taken = 0;
 
-    for (int round = 0; round < 300; round++) {
+    for (int round = 0; round < 100; round++) {
         struct file f[NF];
-        struct engine_acl *parts[NF], *old = NULL, *neu = NULL, *np;
+        struct engine_acl *parts[NF], *old = NULL;
         struct engine_acl_keys *k;
-        struct engine_acl_keys_change *c = NULL;
-        struct engine_acl_index *x;
-        struct engine_diag dw, dk;
-        struct engine_acl_stats st;
-        int ch = (int)(next() % NF), rw, rk;
 
         random_start(f);
         for (int i = 0; i < NF; i++)
@@ -194,56 +189,69 @@ static void test_keys_random_changes_match_whole_load(void **state)
         for (int i = 0; i < NF; i++)
             if (parts[i] != NULL)
                 assert_int_equal(engine_acl_keys_set(k, names[i], 0, parts[i]), 0);
-        /* One file made, changed (a few keys flipped, added, dropped) or removed. */
-        struct file nf = f[ch];
-        nf.absent = next() % 6 == 0;
-        for (size_t j = 0, n = 1 + next() % 4; j < n; j++)
-            nf.effect[next() % NKEYS] = (uint8_t)(next() % 3);
-        np = part_of(&nf);
-        struct engine_acl *nparts[NF];
-        memcpy(nparts, parts, sizeof(nparts));
-        nparts[ch] = np;
-        engine_diag_init(&dw);
-        engine_diag_init(&dk);
-        rw = whole(&neu, nparts, &dw);
-        rk = engine_acl_keys_diff(k, names[ch], 0, np, &c, &dk);
-        assert_int_equal(rk, rw);
-        if (rw < 0) {
-            char *a = sorted(&dw), *b = sorted(&dk);
-            assert_string_equal(b, a);
-            free(a);
-            free(b);
-            refused++;
-        } else {
-            /* The change on an index of the old rules decides as the new rules do. */
-            assert_int_equal(engine_acl_index_new(&x, old, NULL, 1), 0);
-            int r = engine_acl_index_apply_keys(x, c, 2);
-            assert_true(r == 0 || (r == -EINVAL && engine_acl_keys_change_count(c) == 0));
-            same_decisions(neu, x);
-            engine_acl_index_free(x);
-            size_t rules, policies;
-            engine_acl_stats_get(neu, &st);
-            engine_acl_keys_stats(k, c, &rules, &policies);
-            assert_int_equal(rules, st.rules);
-            for (int p = 0; p < 2; p++)
-                assert_int_equal(engine_acl_keys_has_policy(k, names[ch], np, pols[p]),
-                                 engine_acl_has_policy(neu, pols[p]));
-            /* Held, the new file is what the next change is compared with. */
-            assert_int_equal(engine_acl_keys_set(k, names[ch], 0, np), 0);
-            engine_acl_keys_stats(k, NULL, &rules, &policies);
-            assert_int_equal(rules, st.rules);
-            for (int p = 0; p < 2; p++)
-                assert_int_equal(engine_acl_keys_has_policy(k, NULL, NULL, pols[p]),
-                                 engine_acl_has_policy(neu, pols[p]));
-            taken++;
+        /* Changes one after the other, each of one file: made, changed (a few keys flipped,
+         * added, dropped) or removed; a refused one leaves the files as they were. */
+        for (int step = 0; step < 6; step++) {
+            struct engine_acl *neu = NULL, *np, *nparts[NF];
+            struct engine_acl_keys_change *c = NULL;
+            struct engine_acl_index *x;
+            struct engine_diag dw, dk;
+            struct engine_acl_stats st;
+            int ch = (int)(next() % NF), rw, rk;
+            struct file nf = f[ch];
+            nf.absent = next() % 6 == 0;
+            for (size_t j = 0, n = 1 + next() % 4; j < n; j++)
+                nf.effect[next() % NKEYS] = (uint8_t)(next() % 3);
+            np = part_of(&nf);
+            memcpy(nparts, parts, sizeof(nparts));
+            nparts[ch] = np;
+            engine_diag_init(&dw);
+            engine_diag_init(&dk);
+            rw = whole(&neu, nparts, &dw);
+            rk = engine_acl_keys_diff(k, names[ch], 0, np, &c, &dk);
+            assert_int_equal(rk, rw);
+            if (rw < 0) {
+                char *a = sorted(&dw), *b = sorted(&dk);
+                assert_string_equal(b, a);
+                free(a);
+                free(b);
+                refused++;
+                engine_acl_free(np);
+                engine_acl_free(neu);
+            } else {
+                /* The change on an index of the old rules decides as the new rules do. */
+                size_t rules, policies;
+                assert_int_equal(engine_acl_index_new(&x, old, NULL, 1), 0);
+                int r = engine_acl_index_apply_keys(x, c, 2);
+                assert_true(r == 0 || (r == -EINVAL && engine_acl_keys_change_count(c) == 0));
+                same_decisions(neu, x);
+                engine_acl_index_free(x);
+                engine_acl_stats_get(neu, &st);
+                engine_acl_keys_stats(k, c, &rules, &policies);
+                assert_int_equal(rules, st.rules);
+                for (int p = 0; p < 2; p++)
+                    assert_int_equal(engine_acl_keys_has_policy(k, names[ch], np, pols[p]),
+                                     engine_acl_has_policy(neu, pols[p]));
+                /* Held, the new file is what the next change is compared with. */
+                assert_int_equal(engine_acl_keys_set(k, names[ch], 0, np), 0);
+                engine_acl_keys_stats(k, NULL, &rules, &policies);
+                assert_int_equal(rules, st.rules);
+                for (int p = 0; p < 2; p++)
+                    assert_int_equal(engine_acl_keys_has_policy(k, NULL, NULL, pols[p]),
+                                     engine_acl_has_policy(neu, pols[p]));
+                engine_acl_free(parts[ch]);
+                parts[ch] = np;
+                f[ch] = nf;
+                engine_acl_free(old);
+                old = neu;
+                taken++;
+            }
+            engine_acl_keys_change_free(c);
+            engine_diag_free(&dw);
+            engine_diag_free(&dk);
         }
-        engine_acl_keys_change_free(c);
-        engine_diag_free(&dw);
-        engine_diag_free(&dk);
         engine_acl_keys_free(k);
         engine_acl_free(old);
-        engine_acl_free(neu);
-        engine_acl_free(np);
         for (int i = 0; i < NF; i++)
             engine_acl_free(parts[i]);
     }
