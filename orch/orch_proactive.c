@@ -6,6 +6,29 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/* Fills SPECS with the N levels of W's nodes; 1 when each is built already (a change of rules
+ * that running instances take as data, or a level switch): then no builder is made, which would
+ * run the compiler to know the toolchain. */
+static int orch_proactive_all_built(struct orch *o, const struct orch_want *w,
+                                    struct builder_spec *specs, size_t n)
+{
+    uint8_t key[ENGINE_SHA256_LEN];
+    char id[BUILDER_ID_LEN + 1];
+    size_t k = 0, missing = 0;
+
+    for (size_t i = 0; i < w->nnodes; i++)
+        for (size_t l = 0; l < w->nodes[i].nlevels; l++)
+            orch_level_spec(&specs[k++], w->nodes[i].name, &w->nodes[i].levels[l],
+                            engine_target_name(o->target));
+    pthread_mutex_lock(&o->mu);
+    for (size_t i = 0; i < n && missing == 0; i++) {
+        orch_spec_key(key, &specs[i]);
+        missing += orch_built_find(o, key, id) < 0;
+    }
+    pthread_mutex_unlock(&o->mu);
+    return missing == 0;
+}
+
 void *orch_proactive_main(void *arg)
 {
     struct orch *o = arg;
@@ -28,13 +51,10 @@ void *orch_proactive_main(void *arg)
         struct builder *b = NULL;
         struct engine_diag bd;
         engine_diag_init(&bd);
-        if (specs != NULL && res != NULL && builder_new(&b, &o->bopt, &bd) == 0) {
+        if (specs != NULL && res != NULL && !orch_proactive_all_built(o, w, specs, n) &&
+            builder_new(&b, &o->bopt, &bd) == 0) {
             struct engine_diag d;
-            size_t k = 0, built = 0, failed = 0;
-            for (size_t i = 0; i < w->nnodes; i++)
-                for (size_t l = 0; l < w->nodes[i].nlevels; l++)
-                    orch_level_spec(&specs[k++], w->nodes[i].name, &w->nodes[i].levels[l],
-                                    engine_target_name(o->target));
+            size_t built = 0, failed = 0;
             engine_diag_init(&d);
             builder_build(b, specs, n, o->image_dir, res, &d);
             pthread_mutex_lock(&o->mu);
