@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A rule's key and method hashed from the hashes of its strings, so that the new set's side
- * hashes each distinct string once (ids) and the index's side from its strings. */
-static uint64_t diff_key(uint64_t policy, uint64_t path, unsigned kind, uint64_t subject,
-                         uint64_t method)
+/* The new set's side hashes each distinct string once (ids), the index's side from its
+ * strings (acl_key_hash()). */
+uint64_t acl_key_hash(uint64_t policy, uint64_t path, unsigned kind, uint64_t subject,
+                      uint64_t method)
 {
     return engine_acl_hash_subject(policy ^ (path * 0x9e3779b97f4a7c15ull) ^ kind,
                                    subject ^ (method * 0xbf58476d1ce4e5b9ull));
@@ -40,7 +40,7 @@ static uint64_t diff_id(struct diff_set *t, uint32_t id)
     return t->idh[id];
 }
 
-static struct acl_chg diff_from_set(const struct engine_acl *a, const struct acl_rule *r)
+struct acl_chg acl_chg_of(const struct engine_acl *a, const struct acl_rule *r)
 {
     const char *path = acl_pool_str(&a->s, r->path);
 
@@ -80,8 +80,8 @@ static int diff_push(struct acl_chg **v, size_t *n, size_t *cap, const struct ac
  * (removed; a changed one is added again as unseen). */
 static int diff_one(struct diff *d, const struct acl_chg *in, struct diff_set *t)
 {
-    uint64_t key = diff_key(diff_str(in->policy) | 1, diff_str(in->path) | 1, in->kind,
-                            diff_str(in->subject) | 1, diff_str(in->method) | 1);
+    uint64_t key = acl_key_hash(diff_str(in->policy) | 1, diff_str(in->path) | 1, in->kind,
+                                diff_str(in->subject) | 1, diff_str(in->method) | 1);
     uint32_t tag = (uint32_t)(key >> 32);
 
     for (size_t j = key & t->mask; t->tab[j] != 0; j = (j + 1) & t->mask) {
@@ -138,8 +138,8 @@ int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a
         const struct acl_rule *ru = &a->rule[i];
         if (policy != NULL && ru->policy != (uint64_t)pid)
             continue;
-        uint64_t key = diff_key(diff_id(&t, ru->policy), diff_id(&t, ru->path), ru->kind,
-                                diff_id(&t, ru->subject), diff_id(&t, ru->method));
+        uint64_t key = acl_key_hash(diff_id(&t, ru->policy), diff_id(&t, ru->path), ru->kind,
+                                    diff_id(&t, ru->subject), diff_id(&t, ru->method));
         size_t j = key & t.mask;
         while (t.tab[j] != 0)
             j = (j + 1) & t.mask;
@@ -161,7 +161,7 @@ int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a
     }
     for (size_t i = 0; r == 0 && i < a->nrule; i++)
         if (!t.seen[i] && (policy == NULL || a->rule[i].policy == (uint64_t)pid)) {
-            struct acl_chg c = diff_from_set(a, &a->rule[i]);
+            struct acl_chg c = acl_chg_of(a, &a->rule[i]);
             r = diff_push(&d.add, &d.nadd, &d.addcap, &c);
         }
     if (r < 0)

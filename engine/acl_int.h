@@ -6,6 +6,8 @@
  *   cmd_acl.c       `unisec acl`
  *   acl_blob.c      a rule set into the blob (common/acl_lookup.c validates and decides on it)
  *   acl_parse.c     the text of a policy directory into a rule set
+ *   acl_keys.c      one rules file changed: checked against the others' rules kept by key
+ *   acl_diff.c      an index brought to a new rule set (acl_index.c: the index itself)
  *   acl_files.c     several rules files in one set: line space, adding, sorting together
  *   credentials.c   the credentials file's lines, and making one
  *   acl_lex.c       the lexical rules: fields, names, methods, path patterns
@@ -132,6 +134,13 @@ struct acl_chg {
     int allow;
     uint32_t line;
 };
+
+/* A rule's key (policy, path, kind, subject, method) hashed from its strings' hashes
+ * (engine_acl_hash_user each); acl_diff.c. */
+uint64_t acl_key_hash(uint64_t policy, uint64_t path, unsigned kind, uint64_t subject,
+                      uint64_t method);
+/* Rule R of A as a change (strings borrowed from A); acl_diff.c. */
+struct acl_chg acl_chg_of(const struct engine_acl *a, const struct acl_rule *r);
 
 /* Applies checked changes (removals first); all or nothing. 0, -ENOENT (a removed rule is not
  * in force), -EEXIST (an added one is), -EINVAL (VERSION does not increase) or -ENOMEM. */

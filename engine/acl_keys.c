@@ -88,9 +88,8 @@ static uint64_t keys_str(const struct engine_acl *a, uint32_t id)
 
 static uint64_t keys_hash(const struct engine_acl *a, const struct acl_rule *r)
 {
-    return engine_acl_hash_subject(
-        keys_str(a, r->policy) ^ (keys_str(a, r->path) * 0x9e3779b97f4a7c15ull) ^ r->kind,
-        keys_str(a, r->subject) ^ (keys_str(a, r->method) * 0xbf58476d1ce4e5b9ull));
+    return acl_key_hash(keys_str(a, r->policy), keys_str(a, r->path), r->kind,
+                        keys_str(a, r->subject), keys_str(a, r->method));
 }
 
 static int keys_same(const struct engine_acl *a, const struct acl_rule *r,
@@ -203,18 +202,10 @@ static uint32_t keys_line(const struct engine_acl_keys *k, const char *path, int
 static int keys_push(struct acl_chg **v, size_t *n, size_t *cap, const struct engine_acl *a,
                      const struct acl_rule *r, uint32_t line)
 {
-    const char *path = acl_pool_str(&a->s, r->path);
-
     if (ENGINE_GROW(v, cap, *n + 1) < 0)
         return -ENOMEM;
-    (*v)[(*n)++] = (struct acl_chg){acl_pool_str(&a->s, r->policy),
-                                    path,
-                                    acl_pool_str(&a->s, r->subject),
-                                    acl_pool_str(&a->s, r->method),
-                                    strlen(path),
-                                    r->kind,
-                                    r->effect,
-                                    line};
+    (*v)[*n] = acl_chg_of(a, r);
+    (*v)[(*n)++].line = line;
     return 0;
 }
 
