@@ -27,12 +27,14 @@ static int fs_keys_make(struct fs_keys **out, const struct fs_snap *prev)
 {
     struct fs_keys *k = calloc(1, sizeof(*k));
     struct fs_policy *p = prev->policy;
+    struct engine_diag d; /* PREV is valid: no message comes */
     char path[PATH_MAX];
     int rc = -ENOMEM;
 
     *out = NULL;
     if (k == NULL)
         return -ENOMEM;
+    engine_diag_init(&d);
     k->refs = 1;
     k->at = p->gen;
     if (engine_acl_keys_new(&k->k) < 0 || engine_acl_new(&k->people) < 0 ||
@@ -43,12 +45,12 @@ static int fs_keys_make(struct fs_keys **out, const struct fs_snap *prev)
     if (prev->file[FS_FILE_GROUPS].data != NULL &&
         (rc = engine_acl_parse(k->people, ENGINE_ACL_FILE_GROUPS, "groups",
                                prev->file[FS_FILE_GROUPS].data, prev->file[FS_FILE_GROUPS].len,
-                               NULL)) < 0)
+                               &d)) < 0)
         goto fail;
     if (prev->file[FS_FILE_CREDENTIALS].data != NULL &&
         (rc = engine_acl_parse(k->people, ENGINE_ACL_FILE_CREDENTIALS, "credentials",
                                prev->file[FS_FILE_CREDENTIALS].data,
-                               prev->file[FS_FILE_CREDENTIALS].len, NULL)) < 0)
+                               prev->file[FS_FILE_CREDENTIALS].len, &d)) < 0)
         goto fail;
     rc = -ENOMEM;
     if (k->main != NULL &&
@@ -61,9 +63,11 @@ static int fs_keys_make(struct fs_keys **out, const struct fs_snap *prev)
         if (r->part == NULL || engine_acl_keys_set(k->k, path, 0, r->part) < 0)
             goto fail;
     }
+    engine_diag_free(&d);
     *out = k;
     return 0;
 fail:
+    engine_diag_free(&d);
     fs_keys_put(k);
     return rc < 0 ? rc : -ENOMEM;
 }
@@ -177,15 +181,17 @@ const struct engine_acl *fs_snap_acl(const struct fs_snap *s)
     struct fs_policy *p = s->policy;
     struct engine_acl *a = NULL;
     const struct fs_text *g = &s->file[FS_FILE_GROUPS], *cr = &s->file[FS_FILE_CREDENTIALS];
+    struct engine_diag d;
 
+    engine_diag_init(&d);
     pthread_mutex_lock(&p->mu);
     /* Every file of a served snapshot is valid and parsed: no message can come. */
     if (p->acl == NULL && engine_acl_new(&a) == 0) {
         if ((g->data != NULL &&
-             engine_acl_parse(a, ENGINE_ACL_FILE_GROUPS, "groups", g->data, g->len, NULL) < 0) ||
-            fs_rules_add_all(a, p->main, &s->acld, NULL) < 0 ||
+             engine_acl_parse(a, ENGINE_ACL_FILE_GROUPS, "groups", g->data, g->len, &d) < 0) ||
+            fs_rules_add_all(a, p->main, &s->acld, &d) < 0 ||
             (cr->data != NULL && engine_acl_parse(a, ENGINE_ACL_FILE_CREDENTIALS, "credentials",
-                                                  cr->data, cr->len, NULL) < 0)) {
+                                                  cr->data, cr->len, &d) < 0)) {
             engine_acl_free(a);
             a = NULL;
         }
@@ -193,5 +199,6 @@ const struct engine_acl *fs_snap_acl(const struct fs_snap *s)
     }
     a = p->acl;
     pthread_mutex_unlock(&p->mu);
+    engine_diag_free(&d);
     return a;
 }
