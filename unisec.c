@@ -51,8 +51,9 @@ static const struct unisec_cmd unisec_cmds[] = {
      "give the template's inputs values, as for unisec check.\n"},
     {"acl", engine_cmd_acl, "check|query|compile|passwd ...",
      "check, query and compile access-control policies",
-     "  unisec acl check FILE|POLICYDIR...\n"
-     "        validate acl, groups and credentials files (or a policy directory holding them)\n"
+     "  unisec acl check [--kind=acl|groups|credentials] FILE|POLICYDIR|-...\n"
+     "        validate acl, groups and credentials files (or a policy directory holding them);\n"
+     "        - reads standard input as a file of --kind\n"
      "  unisec acl query [--json] POLICYDIR POLICY SUBJECT METHOD PATH\n"
      "        print the decision and the rule that decided it (SUBJECT - : anonymous); exits\n"
      "        0 allow, 3 deny. --json: one object (decision, policy, subject, method, path,\n"

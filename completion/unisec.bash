@@ -12,7 +12,7 @@ _unisec_opts() {
     case $1 in
     check) echo "--target= --policy-dir= --json --input= --inputs=" ;;
     translate) echo "--target= --policy-dir= --input= --inputs= -o --output=" ;;
-    acl-check) echo "" ;;
+    acl-check) echo "--kind=" ;;
     acl-query) echo "--json" ;;
     acl-compile) echo "--policy-name= --policy-version= -o --output=" ;;
     acl-passwd) echo "--iterations=" ;;
@@ -102,6 +102,7 @@ _unisec_value() {
     local cmd=$1 opt=$2 cur=$3 topo=$4 node=$5
     case $opt in
     --target) COMPREPLY=($(compgen -W "hvt spt" -- "$cur")) ;;
+    --kind) COMPREPLY=($(compgen -W "acl groups credentials" -- "$cur")) ;;
     --node) COMPREPLY=($(compgen -W "$(_unisec_nodes "$topo")" -- "$cur")) ;;
     --level) COMPREPLY=($(compgen -W "$(_unisec_levels "$node")" -- "$cur")) ;;
     --store) COMPREPLY=($(compgen -W "$(_unisec_stores)" -- "$cur") $(compgen -d -- "$cur")) ;;

@@ -24,9 +24,13 @@ enum {
     CMD_ACL_OLD_POLICY,
     CMD_ACL_OLD_VERSION,
     CMD_ACL_ITERATIONS,
+    CMD_ACL_KIND,
 };
 
-static const struct option cmd_acl_none[] = {{0}};
+static const struct option cmd_acl_check_opts[] = {
+    {.name = "kind", .has_arg = required_argument, .val = CMD_ACL_KIND},
+    {0},
+};
 
 static const struct option cmd_acl_query_opts[] = {
     {.name = "json", .has_arg = no_argument, .val = CMD_ACL_JSON},
@@ -49,7 +53,7 @@ static const struct option cmd_acl_passwd_opts[] = {
 };
 
 #define CMD_ACL_USAGE                                                                              \
-    "unisec acl check FILE...\n"                                                                   \
+    "unisec acl check [--kind=acl|groups|credentials] FILE|POLICYDIR|-...\n"                       \
     "       unisec acl query [--json] POLICYDIR POLICY SUBJECT METHOD PATH\n"                      \
     "       unisec acl compile [--policy-name=NAME] [--policy-version=N] POLICYDIR -o BLOB\n"      \
     "       unisec acl passwd [--iterations=N] USER"
@@ -64,6 +68,8 @@ static int cmd_acl_usage(const char *msg)
 
 struct cmd_acl_file {
     char *path;
+    char *data; /* standard input's bytes (LEN of them), NULL for a file read by its path */
+    size_t len;
     int kind;
     int in_d; /* a rules file of an acl.d/ directory (several may be given) */
     struct engine_diag diag;
@@ -177,22 +183,49 @@ static int cmd_acl_check(int argc, char **argv)
     struct engine_acl *a = NULL;
     struct cmd_acl_file **ord = NULL;
     size_t *rules = NULL, nacl = 0;
-    int rc = 1, bad = 0, have_groups = 0, groups_ok = 0, acl_at = -1;
+    int rc = 1, bad = 0, have_groups = 0, groups_ok = 0, acl_at = -1, opt, stdin_kind = -1;
+    int stdin_seen = 0;
 
     struct engine_cmd c = {.name = "unisec acl check",
-                           .usage = "unisec acl check FILE|POLICYDIR...",
-                           .longs = cmd_acl_none};
+                           .usage = "unisec acl check [--kind=acl|groups|credentials] "
+                                    "FILE|POLICYDIR|-...",
+                           .longs = cmd_acl_check_opts};
     engine_diag_init(&dd);
-    if (engine_cmd_next(&c, argc, argv) != -1)
-        return ENGINE_CMD_USAGE;
+    while ((opt = engine_cmd_next(&c, argc, argv)) != -1) {
+        if (opt != CMD_ACL_KIND)
+            return ENGINE_CMD_USAGE;
+        if ((stdin_kind = engine_acl_file_kind(optarg)) < 0)
+            return engine_cmd_usage(&c, "--kind '%s': expected acl, groups or credentials", optarg);
+    }
     argv += optind - 1;
     argc -= optind - 1;
     if (argc < 2)
-        return engine_cmd_usage(&c, "expected at least one FILE or POLICYDIR");
+        return engine_cmd_usage(&c, "expected at least one FILE, POLICYDIR or -");
+    for (int i = 1; i < argc; i++)
+        stdin_seen += strcmp(argv[i], "-") == 0;
+    if (stdin_seen > 1)
+        return engine_cmd_usage(&c, "standard input (-) can be read once");
+    if (stdin_seen != (stdin_kind >= 0))
+        return engine_cmd_usage(&c, stdin_seen ? "- (standard input) needs --kind=KIND"
+                                               : "--kind names the kind of - (standard input)");
     for (int i = 1; i < argc; i++) {
         struct stat st;
         int kind, in_d;
         char *path;
+        if (strcmp(argv[i], "-") == 0) {
+            char *buf;
+            size_t len;
+            if (engine_cmd_read(&c, "-", ENGINE_CMD_STDIN_MAX, &buf, &len) < 0)
+                goto cleanup;
+            if ((path = strdup(ENGINE_CMD_STDIN_NAME)) == NULL ||
+                cmd_acl_file_add(&fs, path, stdin_kind, 0) < 0) {
+                free(buf);
+                goto cleanup;
+            }
+            fs.v[fs.n - 1].data = buf;
+            fs.v[fs.n - 1].len = len;
+            continue;
+        }
         if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
             int e = cmd_acl_dir_files(&fs, argv[i], &dd);
             if (e == -ENOMEM)
@@ -239,8 +272,11 @@ static int cmd_acl_check(int argc, char **argv)
         size_t j = (size_t)(ord[o] - fs.v);
         struct engine_acl_stats before, after;
         engine_acl_stats_get(a, &before);
-        int e = engine_acl_load_file(a, (enum engine_acl_file)fs.v[j].kind, fs.v[j].path, NULL,
-                                     &fs.v[j].diag);
+        enum engine_acl_file kind = (enum engine_acl_file)fs.v[j].kind;
+        int e =
+            fs.v[j].data != NULL
+                ? engine_acl_parse(a, kind, fs.v[j].path, fs.v[j].data, fs.v[j].len, &fs.v[j].diag)
+                : engine_acl_load_file(a, kind, fs.v[j].path, NULL, &fs.v[j].diag);
         if (e == -ENOMEM) {
             fprintf(stderr, "unisec acl check: out of memory\n");
             goto cleanup;
@@ -279,6 +315,7 @@ static int cmd_acl_check(int argc, char **argv)
 cleanup:
     for (size_t j = 0; j < fs.n; j++) {
         free(fs.v[j].path);
+        free(fs.v[j].data);
         engine_diag_free(&fs.v[j].diag);
     }
     free(fs.v);

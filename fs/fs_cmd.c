@@ -185,6 +185,8 @@ static int fs_cmd_init_with(int argc, char **argv, char **assign)
         return engine_cmd_usage(&cmd, optind == argc ? "expected STORE" : "one STORE at a time");
     if (from == NULL)
         return engine_cmd_usage(&cmd, "expected --from=TOPOLOGY (or - for standard input)");
+    if (inputs != NULL && strcmp(from, "-") == 0 && strcmp(inputs, "-") == 0)
+        return engine_cmd_usage(&cmd, "standard input (-) can be read once: --from or --inputs");
     dir = argv[optind];
     umask(077); /* the store's files and objects: its owner's alone (fs/MOUNT.md) */
     if (fs_read_topology(&file[FS_FILE_TOPOLOGY], from, &cmd, &keep, &nkeep, &diag) < 0) {
@@ -340,6 +342,7 @@ int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, co
     pthread_mutex_init(&c->apply_mu, NULL);
     fs_log_init(&c->events, FS_EVENTS_MAX, 0);
     fs_log_init(&c->errors, 0, FS_ERRORS_KEEP);
+    fs_log_init(&c->events_json, FS_EVENTS_MAX, 0);
     clock_gettime(CLOCK_REALTIME, &c->started);
     c->target = target;
     c->owner_uid = getuid();
@@ -381,6 +384,7 @@ void fs_ctx_close(struct fs_ctx *c)
     engine_store_free(c->store);
     fs_log_free(&c->events);
     fs_log_free(&c->errors);
+    fs_log_free(&c->events_json);
     free(c->refused_wt_sig);
     free(c->store_dir);
     free(c->image_dir);

@@ -53,4 +53,9 @@ int fs_op_fsync(const char *path, int datasync, struct fuse_file_info *fi);
 int fs_op_release(const char *path, struct fuse_file_info *fi);
 int fs_op_truncate(const char *path, off_t size, struct fuse_file_info *fi);
 
+/* fs_poll.c: poll(2) of an open file; a live file is ready when it holds bytes its handle has
+ * not read (fs_live.h). */
+int fs_op_poll(const char *path, struct fuse_file_info *fi, struct fuse_pollhandle *ph,
+               unsigned *reventsp);
+
 #endif

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "engine/engine.h"
+#include "fs_live.h"
 
 /* ---- limits (fs/MOUNT.md, "Limits") ---- */
 
@@ -207,24 +208,6 @@ char *fs_msg_replace(const char *path, size_t old_n, size_t new_n, const char *u
 /* "2026-11-24T01:02:03Z" for T into BUF (at least 21 bytes). */
 void fs_time_format(char *buf, size_t size, time_t t);
 
-/* ---- logs: events and errors (fs_log.c) ---- */
-
-/* An append-only text log with a size bound; the oldest lines go first. */
-struct fs_log {
-    char *buf; /* owned; NUL-terminated (not counted in len) once anything is appended */
-    size_t len, cap;
-    size_t max;       /* bytes kept at most (0: no bound) */
-    size_t max_lines; /* lines kept at most (0: no bound) */
-    size_t lines;
-    time_t mtime;
-};
-
-void fs_log_init(struct fs_log *l, size_t max, size_t max_lines);
-void fs_log_free(struct fs_log *l);
-/* Appends "TIME LINE\n" (TIME as fs_time_format); LINE has no newline (any is replaced by a
- * space). Drops the oldest lines past the bounds. Returns 0 or -ENOMEM. */
-int fs_log_append(struct fs_log *l, time_t now, const char *line);
-
 /* ---- modes and owners set with chmod / chown (fs_perm.c) ---- */
 
 /* One file or directory of the tree whose mode or owner the mount's owner changed. */
@@ -304,6 +287,7 @@ struct fs_ctx {
     size_t temp_count;             /* mu */
     struct fs_log events;          /* mu */
     struct fs_log errors;          /* mu */
+    struct fs_log events_json;     /* mu: events as JSON lines */
     uint64_t changes;              /* mu: accepted changes since the start */
     char refused_wt[41];           /* apply_mu: the last refused external head, reported once */
     int served_is_head;            /* apply_mu: the served snapshot's files are main's */
@@ -343,6 +327,8 @@ struct fs_ctx {
     int http_stop_fd; /* eventfd that stops its thread */
     pthread_t http_thread;
     int http_running;
+
+    struct fs_poll *poll; /* fs_poll.c: who waits for a live file to grow; NULL when not served */
 };
 
 /* Takes a reference on the served snapshot (never NULL while the daemon runs). */
@@ -536,6 +522,12 @@ typedef int (*fs_gen_fn)(struct fs_ctx *c, const struct fs_snap *s, const struct
  * (fs_metrics.c; an fs_gen_fn of the tree). */
 int fs_gen_metrics(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w, FILE *out);
 
+/* `settle` and `settle.json`: block until the orchestrator has realised the last accepted
+ * change (or failed to: FS_GEN_FAILED), then say so (fs_settle.c; fs_gen_fns of the tree). */
+int fs_gen_settle(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w, FILE *out);
+int fs_gen_settle_json(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                       FILE *out);
+
 /* nodes/NODE/tls/cert and key.fingerprint: as committed; key: nothing (it is never read
  * back; fs_io.c refuses to open it for reading). An fs_gen_fn of the tree (fs_tls.c). */
 int fs_gen_tls(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w, FILE *out);
@@ -550,15 +542,6 @@ enum fs_write {
     FS_W_TLS_KEY,  /* a node's private key (write-only: never read back) */
     FS_W_RULES,    /* a rules file of policy/acl.d */
     FS_W_INPUT,    /* one input's value in inputs.yaml (fs_inputs.h) */
-};
-
-/* The logs read as they grow. */
-enum fs_live {
-    FS_LIVE_NONE,
-    FS_LIVE_EVENTS,
-    FS_LIVE_ERRORS,
-    FS_LIVE_CONSOLE, /* nodes/NODE/console: the node's console log on disk */
-    FS_LIVE_ACCESS,  /* nodes/NODE/access_log: its access log on disk */
 };
 
 /* One row of the tree: a path pattern ('*' stands for one segment: a node's name first, a
@@ -584,13 +567,6 @@ int fs_resolve(struct fs_ctx *c, const char *path, struct fs_where *w);
 const struct fs_entry *fs_dir_entry(struct fs_ctx *c, const char *dir);
 /* Is E a file a write changes? */
 int fs_writable(const struct fs_entry *e);
-/* A live file W (events, errors, a node's console or access log), read as it grows
- * (fs_live.c): its size and when it last grew (left as it is when never), and SIZE bytes of it
- * at OFF into BUF (the count, or a negative errno). */
-void fs_live_stat(struct fs_ctx *c, const struct fs_where *w, size_t *size, struct timespec *mt);
-int fs_live_read(struct fs_ctx *c, const struct fs_where *w, char *buf, size_t size, off_t off);
-/* Memory log L (events or errors) grew: its watchers are told (fs_touch.c). */
-void fs_live_touched(struct fs_ctx *c, const struct fs_log *l);
 /* BUF gets up to SIZE bytes at OFF of DATA[0..LEN): the count read. */
 int fs_copy_out(char *buf, size_t size, off_t off, const char *data, size_t len);
 /* Generates the content of W's file (a regular file, not live) into a new buffer *OUT;
@@ -679,6 +655,7 @@ struct fs_handle {
                            * later write and flush returns it again */
     int eof_error;        /* SNAPSHOT: a read at the end of buf fails with this errno (the content
                            * reports a failure: FS_GEN_FAILED) */
+    size_t seen;          /* LIVE: where the last read ended (poll: more to read past it) */
     struct fs_temp *temp; /* TEMP: counted in temp->opens (ctx->mu) */
     struct fs_handle *prev, *next; /* ctx->mu: ctx->handles, from open to release */
 };

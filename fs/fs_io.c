@@ -166,7 +166,10 @@ int fs_op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_
         pthread_mutex_unlock(&c->mu);
         return n;
     case FS_H_LIVE:
-        return fs_live_read(c, &h->w, buf, size, off);
+        n = fs_live_read(c, &h->w, buf, size, off);
+        if (n >= 0 && off >= 0) /* poll: what lies past it is new to this reader */
+            __atomic_store_n(&h->seen, (size_t)off + (size_t)n, __ATOMIC_RELEASE);
+        return n;
     default:
         pthread_mutex_lock(&h->mu);
         n = fs_copy_out(buf, size, off, h->buf, h->len);
@@ -216,6 +219,7 @@ int fs_op_release(const char *path, struct fuse_file_info *fi)
     struct fs_handle *h = fs_fh(fi);
 
     (void)path;
+    fs_poll_forget(c, h);
     fs_handle_release(c, h);
     return 0;
 }

@@ -1,7 +1,7 @@
-/* fs_live.c — the files read as they grow: `events` and `errors` (in memory, fs_log.c), and
- * each node's `console` and `access_log` (on disk, in the store's git directory, where the
- * supervisor writes them: engine/rlog.h). A reader sees what is there when it reads, as
- * `tail -f` expects: the size grows between two stats. */
+/* fs_live.c — the files read as they grow: `events`, `events.json` and `errors` (in memory,
+ * fs_log.c), and each node's `console` and `access_log` (on disk, in the store's git
+ * directory, where the supervisor writes them: engine/rlog.h). A reader sees what is there when it
+ * reads, as `tail -f` expects: the size grows between two stats. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +24,8 @@ static struct fs_log *fs_live_mem(struct fs_ctx *c, const struct fs_where *w)
     switch (w->e->live) {
     case FS_LIVE_EVENTS:
         return &c->events;
+    case FS_LIVE_EVENTS_JSON:
+        return &c->events_json;
     case FS_LIVE_ERRORS:
         return &c->errors;
     default:
@@ -87,5 +89,10 @@ void fs_live_touched(struct fs_ctx *c, const struct fs_log *l)
     struct timespec now;
 
     clock_gettime(CLOCK_REALTIME, &now);
-    fs_touch(c, l == &c->errors ? "errors" : "events", &now);
+    if (l == &c->errors) {
+        fs_touch(c, "errors", &now);
+    } else {
+        fs_touch(c, "events", &now);
+        fs_touch(c, "events.json", &now);
+    }
 }

@@ -1,9 +1,10 @@
-/* fs_log.c — the mount's bounded text logs: `events` and `errors`. */
+/* fs_log.c — the mount's bounded logs: `events`, `events.json` and `errors`. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/json.h"
 #include "fs_int.h"
 
 void fs_log_init(struct fs_log *l, size_t max, size_t max_lines)
@@ -39,30 +40,73 @@ static void fs_log_drop_to(struct fs_log *l, size_t keep)
     l->buf[l->len] = '\0';
 }
 
-int fs_log_append(struct fs_log *l, time_t now, const char *line)
+/* Room for N more bytes (and the NUL): 0 or -ENOMEM. */
+static int fs_log_room(struct fs_log *l, size_t n)
 {
-    char ts[32];
-    size_t tl, ll = strlen(line), need;
+    return ENGINE_GROW(&l->buf, &l->cap, l->len + n + 1) < 0 ? -ENOMEM : 0;
+}
 
-    fs_time_format(ts, sizeof(ts), now);
-    tl = strlen(ts);
-    need = l->len + tl + 1 + ll + 1;
-    if (ENGINE_GROW(&l->buf, &l->cap, need + 1) < 0)
-        return -ENOMEM;
-    memcpy(l->buf + l->len, ts, tl);
-    l->buf[l->len + tl] = ' ';
-    for (size_t i = 0; i < ll; i++) {
-        char ch = line[i];
-        l->buf[l->len + tl + 1 + i] = (ch == '\n' || ch == '\r') ? ' ' : ch;
-    }
-    l->buf[need - 1] = '\n';
-    l->buf[need] = '\0';
-    l->len = need;
+/* The line of N bytes just written at the end (newline included) is kept. */
+static void fs_log_commit(struct fs_log *l, time_t now, size_t n)
+{
+    l->len += n;
+    l->buf[l->len] = '\0';
     l->lines++;
     l->mtime = now;
     if (l->max > 0 && l->len > l->max)
         fs_log_drop_to(l, l->max / 2);
     else if (l->max_lines > 0 && l->lines > l->max_lines)
         fs_log_drop_to(l, l->len);
+}
+
+int fs_log_append(struct fs_log *l, time_t now, const char *line)
+{
+    char ts[32];
+    size_t tl, ll = strlen(line), n;
+    char *p;
+
+    fs_time_format(ts, sizeof(ts), now);
+    tl = strlen(ts);
+    n = tl + 1 + ll + 1;
+    if (fs_log_room(l, n) < 0)
+        return -ENOMEM;
+    p = l->buf + l->len;
+    memcpy(p, ts, tl);
+    p[tl] = ' ';
+    for (size_t i = 0; i < ll; i++) {
+        char ch = line[i];
+        p[tl + 1 + i] = (ch == '\n' || ch == '\r') ? ' ' : ch;
+    }
+    p[n - 1] = '\n';
+    fs_log_commit(l, now, n);
     return 0;
+}
+
+int fs_log_append_json(struct fs_log *l, time_t now, const char *level, const char *line)
+{
+    char ts[32], *text = NULL, *safe = NULL;
+    size_t n = 0;
+    json_t *msg = json_string(line);
+    int r;
+
+    if (msg == NULL && (safe = strdup(line)) != NULL) {
+        /* Not UTF-8 (a name or a value a writer gave): its non-ASCII bytes are shown as '?'. */
+        for (char *p = safe; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+        msg = json_string(safe);
+        free(safe);
+    }
+    fs_time_format(ts, sizeof(ts), now);
+    json_t *j = msg != NULL
+                    ? json_pack("{s:s, s:s, s:o}", "time", ts, "level", level, "message", msg)
+                    : NULL;
+    r = engine_json_dumps(&text, &n, j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    if (r == 0 && (r = fs_log_room(l, n)) == 0) {
+        memcpy(l->buf + l->len, text, n); /* ends with its newline */
+        fs_log_commit(l, now, n);
+    }
+    free(text);
+    return r;
 }

@@ -55,6 +55,7 @@ static const struct fuse_operations fs_ops = {
     .rmdir = fs_op_rmdir,
     .symlink = fs_op_refuse2,
     .link = fs_op_refuse2,
+    .poll = fs_op_poll,
 };
 
 /* libfuse's own messages, as lines of the daemon's log. */
@@ -155,6 +156,8 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
         sigemptyset(&sa.sa_mask);
         sigaction(SIGHUP, &sa, NULL);
     }
+    if (fs_poll_start(c) < 0)
+        goto out;
     /* Forked before the first thread of the daemon. */
     if (!c->no_notify && (root[0] != '/' || fs_touch_start(c, root) < 0))
         engine_log("warning", "inotify watchers of the mount will not be told of changes");
@@ -227,6 +230,7 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
     fs_http_stop(c);
     fs_handles_drop(c);
     fs_orch_stop(c);
+    fs_poll_stop(c);
     engine_log("info", "unmounted %s", mountpoint);
 
 out:

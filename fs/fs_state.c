@@ -366,50 +366,49 @@ void fs_snap_put(struct fs_ctx *c, struct fs_snap *s)
         fs_snap_free(s);
 }
 
-static void fs_log_v(struct fs_ctx *c, struct fs_log *l, const char *level, const char *fmt,
-                     va_list ap)
+/* LINE goes to events (and events.json) at LEVEL, and to ERRORS too when ERRORS. */
+static void fs_log_line(struct fs_ctx *c, const char *level, int errors, const char *line)
 {
-    char *line = NULL;
+    time_t now = time(NULL);
 
-    if (vasprintf(&line, fmt, ap) < 0)
-        return;
     pthread_mutex_lock(&c->mu);
-    fs_log_append(l, time(NULL), line);
+    if (errors)
+        fs_log_append(&c->errors, now, line);
+    /* A refusal is also something that happened: events shows it beside the commits. */
+    fs_log_append(&c->events, now, line);
+    fs_log_append_json(&c->events_json, now, level, line);
     pthread_mutex_unlock(&c->mu);
-    fs_live_touched(c, l);
+    if (errors)
+        fs_live_touched(c, &c->errors);
+    fs_live_touched(c, &c->events);
+    fs_poll_wake(
+        c, (errors ? 1u << FS_LIVE_ERRORS : 0) | 1u << FS_LIVE_EVENTS | 1u << FS_LIVE_EVENTS_JSON,
+        NULL);
     engine_log(level, "%s", line);
-    free(line);
 }
 
 void fs_event(struct fs_ctx *c, const char *fmt, ...)
 {
+    char *line = NULL;
     va_list ap;
 
     va_start(ap, fmt);
-    fs_log_v(c, &c->events, "info", fmt, ap);
+    if (vasprintf(&line, fmt, ap) >= 0)
+        fs_log_line(c, "info", 0, line);
     va_end(ap);
+    free(line);
 }
 
 void fs_error(struct fs_ctx *c, const char *fmt, ...)
 {
-    va_list ap, ap2;
+    char *line = NULL;
+    va_list ap;
 
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    fs_log_v(c, &c->errors, "error", fmt, ap);
-    /* A refusal is also something that happened: events shows it beside the commits. */
-    {
-        char *line = NULL;
-        if (vasprintf(&line, fmt, ap2) >= 0) {
-            pthread_mutex_lock(&c->mu);
-            fs_log_append(&c->events, time(NULL), line);
-            pthread_mutex_unlock(&c->mu);
-            fs_live_touched(c, &c->events);
-            free(line);
-        }
-    }
-    va_end(ap2);
+    if (vasprintf(&line, fmt, ap) >= 0)
+        fs_log_line(c, "error", 1, line);
     va_end(ap);
+    free(line);
 }
 
 /* ---- the certificates and keys of a state (fs_tls_keys.c loads them) ---- */

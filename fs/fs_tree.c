@@ -40,6 +40,8 @@ static const char fs_readme[] =
     "  events               what happens, as it happens (tail -f events)\n"
     "  errors               the latest refused changes and why\n"
     "  settle               blocks until pending work has converged, then says so\n"
+    "  events.json          events, one JSON object a line (time, level, message)\n"
+    "  settle.json          settle as one JSON object (commit, nodes, failed, status)\n"
     "  metrics              counts in Prometheus' text format (commits, builds, swaps, ...)\n"
     "  tosca/               derived: unitosca.yaml, tosca.yaml, p_so.json, p_ug.json,\n"
     "                       topology.dot (regenerated with every accepted change)\n"
@@ -123,24 +125,6 @@ static int fs_gen_history(struct fs_ctx *c, const struct fs_snap *s, const struc
     memcpy(c->history_head, head, sizeof(head));
     pthread_mutex_unlock(&c->mu);
     return 0;
-}
-
-static int fs_gen_settle(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
-                         FILE *out)
-{
-    (void)w;
-    if (c->orch == NULL) {
-        fprintf(out, "settled at %.12s: nothing runs (--no-run)\n", s->head);
-        return 0;
-    }
-    /* Blocks (in open: a handle keeps what settle said) until the orchestrator has realised
-     * the last accepted change or failed to; the outcome is the content either way (a failure
-     * also fails the read at its end, so that `cat settle` does). A change
-     * being applied right now is waited for too: it is given to the orchestrator under
-     * apply_mu. */
-    pthread_mutex_lock(&c->apply_mu);
-    pthread_mutex_unlock(&c->apply_mu);
-    return orch_settle(c->orch, out) < 0 ? FS_GEN_FAILED : 0;
 }
 
 /* ---- nodes/<node>/... ---- */
@@ -449,8 +433,10 @@ static const struct fs_entry fs_tree[] = {
     {.pattern = "inputs/*", .mode = S_IFREG | 0640, .gen = fs_gen_input, .write = FS_W_INPUT},
     {.pattern = "history", .mode = S_IFREG | 0444, .gen = fs_gen_history, .tracked = 1},
     {.pattern = "events", .mode = S_IFREG | 0444, .live = FS_LIVE_EVENTS},
+    {.pattern = "events.json", .mode = S_IFREG | 0444, .live = FS_LIVE_EVENTS_JSON},
     {.pattern = "errors", .mode = S_IFREG | 0444, .live = FS_LIVE_ERRORS},
     {.pattern = "settle", .mode = S_IFREG | 0444, .gen = fs_gen_settle, .at_open = 1},
+    {.pattern = "settle.json", .mode = S_IFREG | 0444, .gen = fs_gen_settle_json, .at_open = 1},
     {.pattern = "metrics", .mode = S_IFREG | 0444, .gen = fs_gen_metrics},
     {.pattern = "nodes", .mode = S_IFDIR | 0555},
     {.pattern = "nodes/*", .mode = S_IFDIR | 0755, .temp_dir = 1},

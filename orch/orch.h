@@ -153,6 +153,9 @@ int orch_apply(struct orch *o, const struct orch_desired *want, struct engine_di
  * runs what is desired, -EIO when some failed (the lines say why), -EINTR when O is stopping.
  */
 int orch_settle(struct orch *o, FILE *out);
+/* The same as one JSON object: commit, settled (false only when O is stopping), nodes, failed,
+ * status (each node's object as orch_status_json() makes it). Returns as orch_settle(). */
+int orch_settle_json(struct orch *o, FILE *out);
 
 /* NODE's status as text (one line: state, image, level, policy version, pid, since, why)
  * or as a JSON object, into OUT. -ENOENT for a node the orchestrator does not know. */

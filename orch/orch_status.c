@@ -90,23 +90,18 @@ int orch_status(struct orch *o, const char *node, FILE *out)
     return n != NULL || (o->want != NULL) ? 0 : -ENOENT;
 }
 
-int orch_status_json(struct orch *o, const char *node, FILE *out)
+/* mu held. NODE's status as a JSON object (NULL when out of memory). */
+static json_t *orch_status_obj(struct orch *o, const char *node)
 {
-    json_t *j;
     char since[32] = "";
-    char *s;
-    int r;
-
-    pthread_mutex_lock(&o->mu);
     const struct orch_node *n = orch_node_get(o, node, 0);
     const struct orch_place *pl = orch_want_place(o->want, node);
-    json_t *host =
-        pl ? json_pack("{s:s, s:s?}", "name", pl->host, "address", pl->address) : json_null();
+    json_t *j, *host = pl ? json_pack("{s:s, s:s?}", "name", pl->host, "address", pl->address)
+                          : json_null();
+
     if (n == NULL || (pl != NULL && !pl->here)) {
         const char *state = pl != NULL && !pl->here ? "elsewhere" : "pending";
-        pthread_mutex_unlock(&o->mu);
-        j = json_pack("{s:s, s:s, s:o*}", "node", node, "state", state, "host", host);
-        goto dump;
+        return json_pack("{s:s, s:s, s:o*}", "node", node, "state", state, "host", host);
     }
     if (n->have_sup && n->sup.since_ns)
         orch_time(since, sizeof(since), n->sup.since_ns);
@@ -120,17 +115,33 @@ int orch_status_json(struct orch *o, const char *node, FILE *out)
                   n->have_sup ? (int)n->sup.pid : 0, "since", since[0] ? since : NULL, "why",
                   n->have_sup && n->sup.why[0] ? n->sup.why : NULL, "error",
                   n->error[0] ? n->error : NULL, "building", n->building);
-    if (host != NULL)
+    if (host != NULL && j != NULL)
         json_object_set_new(j, "host", host);
-    pthread_mutex_unlock(&o->mu);
-dump:
-    r = engine_json_dumps(&s, NULL, j, JSON_INDENT(2));
+    else
+        json_decref(host);
+    return j;
+}
+
+/* J as indented JSON into OUT; J is released. */
+static int orch_json_out(json_t *j, FILE *out)
+{
+    char *s;
+    int r = engine_json_dumps(&s, NULL, j, JSON_INDENT(2));
+
     json_decref(j);
     if (r < 0)
         return r;
     fputs(s, out);
     free(s);
     return 0;
+}
+
+int orch_status_json(struct orch *o, const char *node, FILE *out)
+{
+    pthread_mutex_lock(&o->mu);
+    json_t *j = orch_status_obj(o, node);
+    pthread_mutex_unlock(&o->mu);
+    return orch_json_out(j, out);
 }
 
 int orch_node_image(struct orch *o, const char *node, char id[41])
@@ -147,26 +158,37 @@ int orch_node_image(struct orch *o, const char *node, char id[41])
     return r;
 }
 
-int orch_settle(struct orch *o, FILE *out)
+/* Takes mu and waits until the last want has converged (see orch_settle()); returns with mu
+ * held: the number of its nodes that failed, or -EINTR when O is stopping. */
+static long orch_settle_wait(struct orch *o)
 {
-    size_t failed = 0;
+    long failed = 0;
 
     pthread_mutex_lock(&o->mu);
     /* Converged: the last want is realised and the images of its other levels are built. */
     while (!o->stop && (o->want == NULL || o->done_gen != o->gen || o->pro_gen != o->gen))
         pthread_cond_wait(&o->settle_cv, &o->mu);
-    if (o->stop) {
-        pthread_mutex_unlock(&o->mu);
-        fprintf(out, "stopping: not settled\n");
+    if (o->stop)
         return -EINTR;
-    }
     for (size_t i = 0; i < o->want->nnodes; i++) {
         const struct orch_node *n = orch_node_get(o, o->want->nodes[i].name, 0);
         if (n == NULL || n->error[0] || !n->have_sup || n->sup.state != SUP_RUNNING)
             failed++;
     }
+    return failed;
+}
+
+int orch_settle(struct orch *o, FILE *out)
+{
+    long failed = orch_settle_wait(o);
+
+    if (failed < 0) {
+        pthread_mutex_unlock(&o->mu);
+        fprintf(out, "stopping: not settled\n");
+        return -EINTR;
+    }
     if (failed)
-        fprintf(out, "settled at %.12s: %zu of %zu nodes failed\n", o->want->head, failed,
+        fprintf(out, "settled at %.12s: %ld of %zu nodes failed\n", o->want->head, failed,
                 o->want->nnodes);
     else
         fprintf(out, "settled at %.12s: %zu nodes run what is desired\n", o->want->head,
@@ -180,5 +202,31 @@ int orch_settle(struct orch *o, FILE *out)
             fprintf(out, "pending\n");
     }
     pthread_mutex_unlock(&o->mu);
+    return failed ? -EIO : 0;
+}
+
+int orch_settle_json(struct orch *o, FILE *out)
+{
+    long failed = orch_settle_wait(o);
+    json_t *j, *nodes = NULL;
+    int r;
+
+    if (failed < 0) {
+        pthread_mutex_unlock(&o->mu);
+        fprintf(out, "{\"settled\": false, \"why\": \"stopping\"}\n");
+        return -EINTR;
+    }
+    if ((nodes = json_array()) != NULL)
+        for (size_t i = 0; i < o->want->nnodes; i++)
+            if (json_array_append_new(nodes, orch_status_obj(o, o->want->nodes[i].name)) < 0) {
+                json_decref(nodes);
+                nodes = NULL;
+                break;
+            }
+    j = json_pack("{s:s, s:b, s:I, s:I, s:o}", "commit", o->want->head, "settled", 1, "nodes",
+                  (json_int_t)o->want->nnodes, "failed", (json_int_t)failed, "status", nodes);
+    pthread_mutex_unlock(&o->mu);
+    if ((r = orch_json_out(j, out)) < 0)
+        return r;
     return failed ? -EIO : 0;
 }

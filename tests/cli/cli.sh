@@ -2,9 +2,9 @@
 # tests/cli/cli.sh — the command line of unisec and unisec-tender: every command's --help and
 # --version; usage errors (unknown option, missing value, bad number, missing operand) exit 2
 # with a message naming the option; --opt=value everywhere; the old option spellings still
-# work with a note; --json of check, acl query and status parses and holds its documented
-# fields; "-" reads standard input; the man pages build and render without a warning and name
-# every option; the bash completion completes commands, options, values and node names.
+# work with a note; --json of check, acl query and status (and the mount's events.json and
+# settle.json) parses and holds its documented fields; status exits 3 for a stale mount; "-"
+# reads standard input; the man pages build and render without a warning and name every option; the bash completion completes commands, options, values and node names.
 # The part that mounts skips without /dev/fuse (the rest runs).
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
@@ -169,6 +169,18 @@ grep -q "^<stdin>:2:1: error: " "$T/err" && ok || bad "check - error: $(cat "$T/
 expect_rc 0 "translate - -o DIR" sh -c "'$U' translate - -o '$T/tr3' <$EX/paper.yaml"
 expect_rc 0 "init --from=-" sh -c "'$U' init '$T/s' --from=- --policy-dir=$EX/policy <$EX/paper.yaml"
 git -C "$T/s" log -1 --format=%s 2>/dev/null | grep -q "from <stdin>" && ok || bad "init --from=-: commit message"
+expect_rc 0 "acl check --kind=acl -" sh -c "'$U' acl check --kind=acl - <$EX/policy/acl"
+grep -q "^<stdin>: 8 rules in 2 policies" "$T/out" && ok || bad "acl check -: $(cat "$T/out")"
+expect_rc 0 "acl check --kind=groups - with the acl" sh -c "'$U' acl check --kind=groups - $EX/policy/acl <$EX/policy/groups"
+grep -q "^<stdin>: 2 groups" "$T/out" && ok || bad "acl check groups -: $(cat "$T/out")"
+expect_rc 1 "acl check - of a broken rule" sh -c "echo 'regular alice GET' | '$U' acl check --kind=acl -"
+grep -q "^<stdin>:1:" "$T/err" && ok || bad "acl check - error: $(cat "$T/err")"
+usage_error "acl check - without --kind" "needs --kind=KIND" "$U" acl check -
+usage_error "acl check --kind without -" "--kind names the kind of -" "$U" acl check --kind=acl $EX/policy/acl
+usage_error "acl check --kind=bogus" "--kind 'bogus': expected acl, groups or credentials" "$U" acl check --kind=bogus -
+usage_error "acl check - twice" "can be read once" "$U" acl check --kind=acl - -
+usage_error "init --from=- --inputs=-" "can be read once" "$U" init "$T/s2" --from=- --inputs=-
+expect_rc 0 "init --inputs=- (standard input)" sh -c "echo '{}' | '$U' init '$T/s3' --from=$EX/paper.yaml --policy-dir=$EX/policy --inputs=-"
 
 # ---- CSAR archives (engine/TOPOLOGY.md 1.11) -----------------------------------------------------
 # mkzip OUT NAME=TEXT...: a zip archive of those entries (Python's zipfile, not unisec's reader).
@@ -307,10 +319,32 @@ if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
     expect_json "status --json, served" "j['served'], j['mount'], j['nodes'][0]['status']['state']" \
         "(True, '$T/m', 'not running')"
     expect_rc 0 "cat settle (--no-run)" cat "$T/m/settle"
+    expect_rc 0 "cat settle.json (--no-run)" cat "$T/m/settle.json"
+    expect_json "settle.json (--no-run)" "j['settled'], j['nodes'], j['failed'], j['status'], len(j['commit'])" \
+        "(True, 0, 0, [], 40)"
+    echo bogus >"$T/m/nodes/web/security_level" 2>/dev/null
+    expect_rc 0 "cat events.json" cat "$T/m/events.json"
+    python3 -c "
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert all(sorted(e) == ['level', 'message', 'time'] for e in lines), lines
+assert lines[0]['level'] == 'info' and lines[0]['message'].startswith('mounted '), lines[0]
+assert lines[-1]['level'] == 'error' and 'bogus' in lines[-1]['message'], lines[-1]
+" "$T/out" && ok || bad "events.json: $(cat "$T/out")"
     fusermount3 -u "$T/m"
     wait $fgpid
     fgpid=
     expect_rc 3 "status once unmounted" "$U" status --store="$T/s"
+    # A daemon that died leaves a mount that does not answer: not served either.
+    "$U" mount -f --no-run --store="$T/s" "$T/m" 2>>"$T/daemon.log" &
+    fgpid=$!
+    n=100
+    while [ $n -gt 0 ] && [ ! -f "$T/m/README" ]; do sleep 0.1; n=$((n - 1)); done
+    kill -9 $fgpid
+    wait $fgpid 2>/dev/null
+    fgpid=
+    expect_rc 3 "status of a stale mount (its daemon killed)" "$U" status --store="$T/s"
+    fusermount3 -u -z "$T/m"
 else
     echo "SKIP (part): /dev/fuse or fusermount3 is missing: status of a served store"
 fi

@@ -1,4 +1,4 @@
-/* test_fs_log.c — the bounded logs behind `events` and `errors`. */
+/* test_fs_log.c — the bounded logs behind `events`, `events.json` and `errors`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,12 +66,50 @@ static void test_fs_log_byte_bound_drops_whole_old_lines(void **state)
     fs_log_free(&l);
 }
 
+/* events.json: one compact object a line; quotes, newlines and bytes that are not UTF-8 cannot
+ * break the line or the document. */
+static void test_fs_log_json_lines(void **state)
+{
+    struct fs_log l;
+    static const char want[] =
+        "{\"time\":\"1970-01-01T00:00:00Z\",\"level\":\"info\",\"message\":\"a \\\"q\\\"\\nb\"}\n"
+        "{\"time\":\"1970-01-01T00:00:01Z\",\"level\":\"error\",\"message\":\"bad ??\"}\n";
+
+    (void)state;
+    fs_log_init(&l, 0, 0);
+    assert_int_equal(fs_log_append_json(&l, 0, "info", "a \"q\"\nb"), 0);
+    assert_int_equal(fs_log_append_json(&l, 1, "error", "bad \xff\xfe"), 0);
+    assert_int_equal(l.len, strlen(want));
+    assert_memory_equal(l.buf, want, l.len);
+    assert_int_equal(l.lines, 2);
+    assert_int_equal(l.mtime, 1);
+    fs_log_free(&l);
+}
+
+/* The byte bound keeps whole JSON lines. */
+static void test_fs_log_json_bound(void **state)
+{
+    struct fs_log l;
+
+    (void)state;
+    fs_log_init(&l, 256, 0);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(fs_log_append_json(&l, i, "info", "something happened"), 0);
+    assert_true(l.len <= 256);
+    assert_true(l.len > 0);
+    assert_memory_equal(l.buf, "{\"time\":", 8);
+    assert_int_equal(l.buf[l.len - 1], '\n');
+    fs_log_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fs_log_lines_are_stamped),
         cmocka_unit_test(test_fs_log_keeps_the_latest_lines),
         cmocka_unit_test(test_fs_log_byte_bound_drops_whole_old_lines),
+        cmocka_unit_test(test_fs_log_json_lines),
+        cmocka_unit_test(test_fs_log_json_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,6 +61,10 @@ failed_settle() {
     case $out in *"failed"*) ok ;; *) bad "$1: settle says: $out" ;; esac
     case "$rc $(cat "$T/settle.err")" in [1-9]*"Input/output error"*) ok ;;
         *) bad "$1: cat settle exited $rc: $(cat "$T/settle.err")" ;; esac
+    cat "$M/settle.json" >"$T/settle.json" 2>/dev/null; rc=$?
+    python3 -c "import json, sys; j = json.load(open(sys.argv[1])); sys.exit(not j['failed'] or
+        not any(n['state'] == 'failed' or n.get('error') for n in j['status']))" "$T/settle.json" &&
+        [ $rc != 0 ] && ok || bad "$1: cat settle.json exited $rc: $(cat "$T/settle.json")"
     "$U" status --store "$S" >/dev/null 2>&1; rc=$?
     if [ $rc = 4 ]; then ok; else bad "$1: unisec status exited $rc, not 4"; fi
 }

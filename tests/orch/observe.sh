@@ -4,7 +4,8 @@
 # the steps happen (a start, a level write and its swap, a refused write, a policy push and
 # its acknowledgement, a build a property needs, requests and decisions per node); the same
 # over HTTP (-o metrics=), which refuses junk (http_probe.py); each node's access_log and
-# console follow (`tail -f` shows a request made after it started) and rotate on disk
+# console follow (`tail -f` shows a request made after it started; a reader waiting in poll(2)
+# is woken by a request, as one of events, events.json and errors by a refused write) and rotate on disk
 # (-o nodelog_max, nodelog_keep); inotifywait hears of a node's status during a swap and of
 # its level, history and events after a write, and each file's mtime is that of its last
 # change (find -newer). Skips (77) without /dev/fuse, curl, git, inotifywait, python3 or
@@ -107,6 +108,10 @@ check "tail -f access_log shows it" wait_for 10 grep -q "\"GET /catalogue/$tag\"
 check "tail -f console shows it" wait_for 10 grep -q "\"GET /catalogue/$tag\" 200" "$T/tail_console"
 kill $tpa $tpc 2>/dev/null
 wait $tpa $tpc 2>/dev/null
+check "poll(2) on access_log waits, then wakes for a request" python3 tests/orch/poll_wait.py \
+    --quiet=300 "$W/access_log" '"GET /catalogue/polled-1" 200' "curl -s -o /dev/null '$URL/catalogue/polled-1'"
+check "poll(2) on console wakes for a request" python3 tests/orch/poll_wait.py \
+    "$W/console" '"GET /catalogue/polled-2" 200' "curl -s -o /dev/null '$URL/catalogue/polled-2'"
 line=$(grep "GET /catalogue/$tag" "$W/access_log")
 check "an access line: time, client, user, request, status, bytes, decision, rule: $line" \
     sh -c "echo '$line' | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z 127\.0\.0\.1:[0-9]+ - \"GET /catalogue/$tag\" 200 [1-9][0-9]* allow regular:[0-9]+\$'"
@@ -152,6 +157,17 @@ touch -r "$M/nodes/portal/security_level" "$T/before"
 sleep 1.1 # the times below are seconds apart from the mount's start
 echo critical >"$W/security_level"
 settled "critical"
+check "settle.json: settled, both nodes, none failed, web critical and running" python3 -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+web = [n for n in j['status'] if n['node'] == 'web'][0]
+sys.exit(not (j['settled'] and j['nodes'] == 2 and j['failed'] == 0 and len(j['commit']) == 40
+              and web['state'] == 'running' and web['level'] == 'critical'))" "$M/settle.json"
+check "events.json: the level's commit, as JSON" python3 -c "
+import json, sys
+e = [json.loads(l) for l in open(sys.argv[1])]
+sys.exit(not any(x['level'] == 'info' and 'web: security_level default -> critical' in x['message']
+                 for x in e))" "$M/events.json"
 check "inotify: web's status changed during the swap" wait_for 10 grep -q "^$W/status MODIFY" "$T/inotify"
 check "inotify: web's level changed" wait_for 10 grep -q "^$W/security_level MODIFY" "$T/inotify"
 check "inotify: history changed" wait_for 10 grep -q "^$M/history MODIFY" "$T/inotify"
@@ -178,6 +194,11 @@ snap m2
 moved "refused write" 'unisec_refusals_total{source="mount"}' m1 m2 1
 moved "refused write" 'unisec_commits_total{source="mount"}' m1 m2 0
 moved "refused write" unisec_swaps_total m1 m2 0
+check "poll(2) on events and events.json wakes for a refused write" sh -c "python3 tests/orch/poll_wait.py \
+    '$M/events' 'bogus-poll' '! /bin/echo bogus-poll >$W/security_level 2>/dev/null' &&
+    python3 tests/orch/poll_wait.py '$M/events.json' 'bogus-poll2' '! /bin/echo bogus-poll2 >$W/security_level 2>/dev/null'"
+check "poll(2) on errors wakes for it" python3 tests/orch/poll_wait.py \
+    "$M/errors" 'bogus-poll3' "! /bin/echo bogus-poll3 >$W/security_level 2>/dev/null"
 
 # ---- back to the push level, then an ACL line: a push and its acknowledgement ---------------
 echo default >"$W/security_level"
