@@ -55,7 +55,7 @@ struct mod_req {
     int decision;       /* MOD_DECIDED_*: none (no acl_pep, or it answered before deciding) */
     const char *policy; /* the rule set asked, policy_len bytes; NULL: none */
     size_t policy_len;
-    uint32_t rule_line; /* the deciding rule's line in policy/acl; 0: the default or the PDP */
+    uint32_t rule_line; /* the deciding rule's line in policy/acl; 0: the default deny */
     int aborted;        /* the client went away while a module was waiting */
     void *conn;         /* http_server's */
 };

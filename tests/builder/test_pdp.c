@@ -157,7 +157,8 @@ static void test_pdp_cache(void **state)
     struct mod_pdp_entry e[4];
     struct mod_pdp_cache c;
     uint8_t k1[32], k2[32], k3[32];
-    int32_t allow, auth;
+    struct mod_pdp_verdict v, ok = {1, MOD_PDP_AUTH_OK, 7}, no = {0, MOD_PDP_AUTH_OK, 9},
+                              anon = {1, MOD_PDP_AUTH_NONE, 3};
     struct mod_pdp_request r1 = req("alice", "pw1", "GET", "/a"),
                            r2 = req("alice", "pw2", "GET", "/a"), r3 = req("", "", "GET", "/a");
 
@@ -167,24 +168,26 @@ static void test_pdp_cache(void **state)
     mod_pdp_cache_key(k2, &r2);
     mod_pdp_cache_key(k3, &r3);
     assert_memory_not_equal(k1, k2, 32); /* the password is part of the key */
-    assert_int_equal(mod_pdp_cache_get(&c, k1, 0, &allow, &auth), 0);
-    mod_pdp_cache_put(&c, k1, 100, 5, 1, MOD_PDP_AUTH_OK);
-    assert_int_equal(mod_pdp_cache_get(&c, k1, 500, &allow, &auth), 1);
-    assert_int_equal(allow, 1);
-    assert_int_equal(auth, MOD_PDP_AUTH_OK);
-    assert_int_equal(mod_pdp_cache_get(&c, k2, 500, &allow, &auth), 0);
+    assert_int_equal(mod_pdp_cache_get(&c, k1, 0, &v), 0);
+    mod_pdp_cache_put(&c, k1, 100, 5, &ok);
+    assert_int_equal(mod_pdp_cache_get(&c, k1, 500, &v), 1);
+    assert_int_equal(v.allow, 1);
+    assert_int_equal(v.auth, MOD_PDP_AUTH_OK);
+    assert_int_equal(v.line, 7); /* the deciding rule, for the access log */
+    assert_int_equal(mod_pdp_cache_get(&c, k2, 500, &v), 0);
     /* Time-to-live. */
-    assert_int_equal(mod_pdp_cache_get(&c, k1, 1100, &allow, &auth), 0);
+    assert_int_equal(mod_pdp_cache_get(&c, k1, 1100, &v), 0);
     /* A new policy version drops everything, whether announced or seen in an answer. */
-    mod_pdp_cache_put(&c, k1, 2000, 5, 1, MOD_PDP_AUTH_OK);
+    mod_pdp_cache_put(&c, k1, 2000, 5, &ok);
     mod_pdp_cache_version(&c, 5);
-    assert_int_equal(mod_pdp_cache_get(&c, k1, 2001, &allow, &auth), 1);
+    assert_int_equal(mod_pdp_cache_get(&c, k1, 2001, &v), 1);
     mod_pdp_cache_version(&c, 6);
-    assert_int_equal(mod_pdp_cache_get(&c, k1, 2001, &allow, &auth), 0);
-    mod_pdp_cache_put(&c, k1, 2000, 6, 0, MOD_PDP_AUTH_OK);
-    mod_pdp_cache_put(&c, k3, 2000, 7, 1, MOD_PDP_AUTH_NONE);
-    assert_int_equal(mod_pdp_cache_get(&c, k1, 2001, &allow, &auth), 0);
-    assert_int_equal(mod_pdp_cache_get(&c, k3, 2001, &allow, &auth), 1);
+    assert_int_equal(mod_pdp_cache_get(&c, k1, 2001, &v), 0);
+    mod_pdp_cache_put(&c, k1, 2000, 6, &no);
+    mod_pdp_cache_put(&c, k3, 2000, 7, &anon);
+    assert_int_equal(mod_pdp_cache_get(&c, k1, 2001, &v), 0);
+    assert_int_equal(mod_pdp_cache_get(&c, k3, 2001, &v), 1);
+    assert_int_equal(v.line, 3);
 }
 
 int main(void)

@@ -150,6 +150,11 @@ check "push: the change went as a patch" grep -q "web: policy regular v[0-9]* pu
 check "push: the guest applied a patch" grep -q "acl_pep: policy version [0-9]* in force (patch over v" "$W/console"
 acl_line internal critical "restricted group:staff GET /catalogue/* deny" /catalogue/x "$B" 200 403
 acl_line pull pulled "regular * GET /catalogue/* deny" /catalogue/x "" 200 401
+# A pull decision names its rule in the access log, as push and internal ones do.
+check "pull: the access log names the rule that denied" \
+    sh -c "grep '\"GET /catalogue/x\" 401' '$W/access_log' | tail -n 1 | grep -Eq ' deny regular:[1-9][0-9]*\$'"
+check "pull: and the rule that allowed" \
+    sh -c "grep '\"GET /catalogue/x\" 200' '$W/access_log' | tail -n 1 | grep -Eq ' allow regular:[1-9][0-9]*\$'"
 case $(cat "$W/status") in running*level\ pulled*pdp\ pull*) ok ;; *) bad "status at pulled: $(cat "$W/status")" ;; esac
 echo default >"$W/security_level"
 settled "back to default"

@@ -139,13 +139,13 @@ static void acl_retry_fire(struct libos_timer *t, void *ctx)
     acl_pdp_connect();
 }
 
-static void acl_answer(struct mod_req *rq, int32_t allow, int32_t auth)
+static void acl_answer(struct mod_req *rq, const struct mod_pdp_verdict *v)
 {
-    acl_decided(rq, allow, 0); /* the PDP does not say which rule */
-    if (auth == MOD_PDP_AUTH_BAD || auth == MOD_PDP_AUTH_UNKNOWN) {
+    acl_decided(rq, v->allow, v->line);
+    if (v->auth == MOD_PDP_AUTH_BAD || v->auth == MOD_PDP_AUTH_UNKNOWN) {
         rq->user = NULL; /* not proven: never logged as that user */
         acl_respond_status(rq, 401);
-    } else if (!allow) {
+    } else if (!v->allow) {
         acl_deny(rq);
     } else {
         mod_req_resume(rq);
@@ -197,8 +197,9 @@ static void acl_pdp_message(const char *m, uint32_t magic)
         if (p->id != a.id)
             continue;
         *pp = p->next;
-        mod_pdp_cache_put(&acl_cache, p->key, libos_loop_now(), a.version, a.allow, a.auth);
-        acl_answer(p->rq, a.allow, a.auth);
+        struct mod_pdp_verdict v = {.allow = a.allow, .auth = a.auth, .line = a.line};
+        mod_pdp_cache_put(&acl_cache, p->key, libos_loop_now(), a.version, &v);
+        acl_answer(p->rq, &v);
         free(p);
         return;
     }
@@ -276,15 +277,15 @@ static int acl_pdp_connect(void)
 static int acl_pull(struct mod_req *rq, const struct mod_pdp_request *q)
 {
     uint8_t key[32];
-    int32_t allow, auth;
+    struct mod_pdp_verdict v;
 
     mod_pdp_cache_key(key, q);
-    if (mod_pdp_cache_get(&acl_cache, key, libos_loop_now(), &allow, &auth)) {
-        if (allow && (auth == MOD_PDP_AUTH_OK || auth == MOD_PDP_AUTH_NONE)) {
-            acl_decided(rq, 1, 0);
+    if (mod_pdp_cache_get(&acl_cache, key, libos_loop_now(), &v)) {
+        if (v.allow && (v.auth == MOD_PDP_AUTH_OK || v.auth == MOD_PDP_AUTH_NONE)) {
+            acl_decided(rq, 1, v.line);
             return MOD_NEXT;
         }
-        acl_answer(rq, allow, auth);
+        acl_answer(rq, &v);
         return MOD_DONE;
     }
     char *room = acl_pdp ? acl_pdp_out_room(MOD_PDP_QUERY_MAX) : NULL;

@@ -47,13 +47,12 @@ static struct mod_pdp_entry *pdp_slot(const struct mod_pdp_cache *c, const uint8
 }
 
 int mod_pdp_cache_get(const struct mod_pdp_cache *c, const uint8_t key[32], uint64_t now,
-                      int32_t *allow, int32_t *auth)
+                      struct mod_pdp_verdict *v)
 {
     const struct mod_pdp_entry *e = pdp_slot(c, key);
     if (e->expires <= now || !mod_mem_eq((const char *)e->key, (const char *)key, 32))
         return 0;
-    *allow = e->allow;
-    *auth = e->auth;
+    *v = e->v;
     return 1;
 }
 
@@ -67,12 +66,11 @@ void mod_pdp_cache_version(struct mod_pdp_cache *c, uint64_t version)
 }
 
 void mod_pdp_cache_put(struct mod_pdp_cache *c, const uint8_t key[32], uint64_t now,
-                       uint64_t version, int32_t allow, int32_t auth)
+                       uint64_t version, const struct mod_pdp_verdict *v)
 {
     mod_pdp_cache_version(c, version);
     struct mod_pdp_entry *e = pdp_slot(c, key);
     mod_copy(e->key, key, 32);
     e->expires = now + c->ttl_ns;
-    e->allow = allow;
-    e->auth = auth;
+    e->v = *v;
 }

@@ -48,8 +48,8 @@ static void log_escape(char *out, size_t size, const char *src, size_t len)
  * "@access PEER USER "METHOD PATH" STATUS BYTES DECISION RULE" (runtime/README.md, "Access
  * log"): the host takes the lines with this mark out of the console into the node's access
  * log and stamps them. The path without its query, which may carry secrets; DECISION allow,
- * deny or - (no access control decided); RULE POLICY:LINE, POLICY:- (the default, or the
- * PDP's answer), or -. One line, buffered with the console: it leaves the guest with the
+ * deny or - (no access control decided); RULE POLICY:LINE, POLICY:- (the default deny), or
+ * -. One line, buffered with the console: it leaves the guest with the
  * next POLL, which the loop makes anyway.
  */
 static void log_done(const struct mod_req *rq)
