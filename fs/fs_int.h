@@ -462,8 +462,19 @@ int fs_touch_start(struct fs_ctx *c, const char *root);
 void fs_touch_stop(struct fs_ctx *c);
 /* PATH (in the mount, no leading '/') changed at T: recorded, and touched. mu not held. */
 void fs_touch(struct fs_ctx *c, const char *path, const struct timespec *t);
+/* T as PATH's time unless it has one already: nothing is touched (the times at the mount). */
+void fs_touch_seed(struct fs_ctx *c, const char *path, const struct timespec *t);
 /* The time recorded for PATH (a leading '/' allowed) into *T: 1, or 0 when none. */
 int fs_touch_mtime(struct fs_ctx *c, const char *path, struct timespec *t);
+/* The time of any policy file's last change (a source of nodes/NODE/acl; no file's name). */
+#define FS_TOUCH_POLICY ".policy"
+/* The mtime of W's file (PATH) into *MT when it is recorded (tracked) or derived from recorded
+ * ones (a node's modules, pdp, acl, type, template.yaml, levels, properties): 1, else 0. */
+int fs_touch_file_mtime(struct fs_ctx *c, const struct fs_where *w, const char *path,
+                        struct timespec *mt);
+/* Seeds each file's time with the commit of main that last changed it (fs_times.c): before
+ * the mount is served. 0 or a negative errno (the times then start at the mount). */
+int fs_times_load(struct fs_ctx *c);
 /* Is the FUSE call being served the touching process's? */
 int fs_touch_by_toucher(struct fs_ctx *c);
 /* S was installed in place of OLD: touches history and what differs. */

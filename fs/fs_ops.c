@@ -103,12 +103,10 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
             fs_live_stat(c, &w, &size, &mt);
         } else if (S_ISREG(w.e->mode)) {
             char *buf;
-            if (!w.e->tracked) {
+            if (!fs_touch_file_mtime(c, &w, path[0] == '/' ? path + 1 : path, &mt)) {
                 struct fs_snap *s = fs_snap_get(c);
-                mt = s->since;
+                mt = s->since; /* tosca/, README: the last change of anything */
                 fs_snap_put(c, s);
-            } else {
-                fs_touch_mtime(c, path, &mt); /* else the mount's start */
             }
             if ((rc = fs_generate(c, &w, &buf, &size)) < 0)
                 return rc;

@@ -156,6 +156,8 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
         sigemptyset(&sa.sa_mask);
         sigaction(SIGHUP, &sa, NULL);
     }
+    if (fs_times_load(c) < 0)
+        engine_log("warning", "the files' times start at the mount: the history cannot be read");
     if (fs_poll_start(c) < 0)
         goto out;
     /* Forked before the first thread of the daemon. */

@@ -16,10 +16,13 @@
  * all the same).
  *
  * What is touched (gathered for 100 ms: fs_touch_child()): a node's security_level when its level
- * changes, a store file (topology.yaml, policy/...) when its text changes, history at every
- * commit, a node's status and status.json when the orchestrator's view of it changes, events
- * and errors when they grow. Not the derived files (modules, pdp, acl, tosca/): they show the
- * time of the last change of anything, as before.
+ * changes, a property when its value in force changes, a store file (topology.yaml, policy/...,
+ * policy/acl.d/NAME) when its text changes, a node's tls/ files, history at every commit, a
+ * node's status and status.json when the orchestrator's view of it changes, events and errors
+ * when they grow. Not the derived files (modules, pdp, acl, type, tosca/...): their time is the
+ * latest of their sources' (fs_touch_file_mtime()), computed when asked, so a change costs no
+ * walk over the nodes it does not touch. The times at the mount come from the history
+ * (fs_times.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +43,7 @@
 #include "fs.h"
 #include "fs_fuse.h"
 #include "fs_int.h"
+#include "fs_tls.h"
 
 /* Files whose time is recorded at most (beyond, a file shows the mount's start time). */
 #define FS_MTIMES_MAX 65536
@@ -214,16 +218,16 @@ int fs_touch_mtime(struct fs_ctx *c, const char *path, struct timespec *t)
     return found;
 }
 
-void fs_touch(struct fs_ctx *c, const char *path, const struct timespec *t)
+/* Records T as PATH's time (when KEEP, only if PATH has none yet). */
+static void fs_mtime_record(struct fs_ctx *c, const char *path, const struct timespec *t, int keep)
 {
-    char line[PATH_MAX];
-    size_t n = strlen(path);
     int found;
 
     pthread_mutex_lock(&c->mu);
     size_t i = fs_mtime_find(c, path, &found);
     if (found) {
-        c->mtimes[i].t = *t;
+        if (!keep)
+            c->mtimes[i].t = *t;
     } else if (c->nmtimes < FS_MTIMES_MAX &&
                ENGINE_GROW(&c->mtimes, &c->capmtimes, c->nmtimes + 1) == 0) {
         char *p = strdup(path);
@@ -234,8 +238,21 @@ void fs_touch(struct fs_ctx *c, const char *path, const struct timespec *t)
         }
     }
     pthread_mutex_unlock(&c->mu);
-    if (c->touch_fd < 0 || n + 1 > sizeof(line))
-        return;
+}
+
+void fs_touch_seed(struct fs_ctx *c, const char *path, const struct timespec *t)
+{
+    fs_mtime_record(c, path, t, 1);
+}
+
+void fs_touch(struct fs_ctx *c, const char *path, const struct timespec *t)
+{
+    char line[PATH_MAX];
+    size_t n = strlen(path);
+
+    fs_mtime_record(c, path, t, 0);
+    if (c->touch_fd < 0 || n + 1 > sizeof(line) || path[0] == '.')
+        return; /* a source's time (FS_TOUCH_POLICY) names no file */
     memcpy(line, path, n);
     line[n] = '\n';
     /* One line in one send (a stream socket keeps them whole and in order); never waits. */
@@ -247,9 +264,103 @@ int fs_touch_by_toucher(struct fs_ctx *c)
     return c->touch_pid > 0 && fuse_get_context()->pid == c->touch_pid;
 }
 
+/* The properties whose value in force differs between OLD and S (an override set or removed,
+ * or the topology's or an input's value changed): nodes/NODE/properties/NAME touched at T. */
+static void fs_touch_properties(struct fs_ctx *c, const struct fs_snap *old,
+                                const struct fs_snap *s, const struct timespec *t)
+{
+    char path[PATH_MAX];
+
+    if (s->model == NULL || old->state == NULL || s->state == NULL)
+        return;
+    size_t nn = engine_topology_node_count(s->model->t);
+    for (size_t i = 0; i < nn; i++) {
+        const struct engine_topology_node *nd = engine_topology_node_at(s->model->t, i);
+        for (size_t k = 0; k < nd->nprops; k++) {
+            const char *a = engine_topology_state_property(old->state, nd->name, nd->props[k].name);
+            const char *b = engine_topology_state_property(s->state, nd->name, nd->props[k].name);
+            if ((a == NULL) == (b == NULL) && (a == NULL || strcmp(a, b) == 0))
+                continue;
+            if ((size_t)snprintf(path, sizeof(path), "nodes/%s/properties/%s", nd->name,
+                                 nd->props[k].name) < sizeof(path))
+                fs_touch(c, path, t);
+        }
+    }
+}
+
+/* The rules files of policy/acl.d made, changed or removed between OLD and S, touched at T;
+ * returns whether any was. Unchanged files are shared by the two snapshots. */
+static int fs_touch_rules(struct fs_ctx *c, const struct fs_snap *old, const struct fs_snap *s,
+                          const struct timespec *t)
+{
+    char path[PATH_MAX];
+    size_t i = 0, j = 0;
+    int any = 0;
+
+    while (i < old->acld.n || j < s->acld.n) {
+        const struct fs_rules *a = i < old->acld.n ? old->acld.v[i] : NULL;
+        const struct fs_rules *b = j < s->acld.n ? s->acld.v[j] : NULL;
+        int cmp = a == NULL ? 1 : b == NULL ? -1 : strcmp(a->name, b->name);
+        if (cmp == 0 && (a == b || strcmp(a->blob, b->blob) == 0)) {
+            i++, j++;
+            continue;
+        }
+        const struct fs_rules *x = cmp <= 0 ? a : b;
+        if ((size_t)snprintf(path, sizeof(path), FS_RULES_DIR "/%s", x->name) < sizeof(path))
+            fs_touch(c, path, t);
+        any = 1;
+        i += cmp <= 0;
+        j += cmp >= 0;
+    }
+    return any;
+}
+
+/* The text of NODE's file F (0 cert, 1 key.fingerprint) in T, or NULL. */
+static const struct fs_text *fs_touch_tls_file(const struct fs_tls *t, const char *node, int f)
+{
+    for (size_t i = 0; t != NULL && i < t->n; i++)
+        if (strcmp(t->v[i].node, node) == 0)
+            return f ? &t->v[i].fingerprint : &t->v[i].cert;
+    return NULL;
+}
+
+static int fs_touch_text_eq(const struct fs_text *a, const struct fs_text *b)
+{
+    size_t al = a != NULL && a->data != NULL ? a->len : 0,
+           bl = b != NULL && b->data != NULL ? b->len : 0;
+    return al == bl && (al == 0 || memcmp(a->data, b->data, al) == 0);
+}
+
+/* The nodes' TLS files that differ between OLD and S (shared while unchanged), touched at T:
+ * cert, key.fingerprint, and key with the fingerprint. */
+static void fs_touch_tls(struct fs_ctx *c, const struct fs_snap *old, const struct fs_snap *s,
+                         const struct timespec *t)
+{
+    static const char *const names[] = {"cert", "key.fingerprint"};
+    char path[PATH_MAX];
+
+    if (old->tls == s->tls)
+        return;
+    for (int side = 0; side < 2; side++) {
+        const struct fs_tls *a = side ? old->tls : s->tls, *b = side ? s->tls : old->tls;
+        for (size_t i = 0; a != NULL && i < a->n; i++)
+            for (int f = 0; f < 2; f++) {
+                const char *node = a->v[i].node;
+                if (fs_touch_text_eq(fs_touch_tls_file(a, node, f), fs_touch_tls_file(b, node, f)))
+                    continue;
+                snprintf(path, sizeof(path), "nodes/%s/tls/%s", node, names[f]);
+                fs_touch(c, path, t);
+                if (f == 1 &&
+                    (size_t)snprintf(path, sizeof(path), "nodes/%s/tls/key", node) < sizeof(path))
+                    fs_touch(c, path, t);
+            }
+    }
+}
+
 void fs_touch_installed(struct fs_ctx *c, const struct fs_snap *old, const struct fs_snap *s)
 {
     char path[PATH_MAX];
+    int policy = 0, values = 0;
 
     if (old == NULL || strcmp(old->head, s->head) == 0)
         return;
@@ -260,6 +371,8 @@ void fs_touch_installed(struct fs_ctx *c, const struct fs_snap *old, const struc
             continue;
         if (f == FS_FILE_TOPOLOGY || f >= FS_FILE_ACL)
             fs_touch(c, fs_file_path(f), &s->since);
+        policy |= f >= FS_FILE_ACL && f <= FS_FILE_CREDENTIALS;
+        values |= f == FS_FILE_TOPOLOGY || f == FS_FILE_PROPERTIES || f == FS_FILE_INPUTS;
         if (f != FS_FILE_LEVELS || s->model == NULL || old->state == NULL || s->state == NULL)
             continue;
         /* The nodes whose level changed: node by node when both states are of one topology
@@ -278,6 +391,82 @@ void fs_touch_installed(struct fs_ctx *c, const struct fs_snap *old, const struc
                 fs_touch(c, path, &s->since);
         }
     }
+    policy |= fs_touch_rules(c, old, s, &s->since);
+    fs_touch_tls(c, old, s, &s->since);
+    if (policy)
+        fs_touch(c, FS_TOUCH_POLICY, &s->since);
+    if (values)
+        fs_touch_properties(c, old, s, &s->since);
+}
+
+/* What a derived file shows the time of: the latest change among its sources. */
+enum {
+    FS_SRC_SELF = 1,   /* its own recorded time */
+    FS_SRC_LEVEL = 2,  /* the node's level */
+    FS_SRC_TOPO = 4,   /* topology.yaml and inputs.yaml */
+    FS_SRC_POLICY = 8, /* any policy file */
+    FS_SRC_HEAD = 16,  /* the last commit of main (history) */
+};
+
+static const struct {
+    const char *pattern;
+    unsigned src;
+} fs_touch_derived[] = {
+    {"nodes/*/modules", FS_SRC_LEVEL | FS_SRC_TOPO},
+    {"nodes/*/pdp", FS_SRC_LEVEL | FS_SRC_TOPO},
+    {"nodes/*/acl", FS_SRC_LEVEL | FS_SRC_TOPO | FS_SRC_POLICY},
+    {"nodes/*/type", FS_SRC_TOPO},
+    {"nodes/*/template.yaml", FS_SRC_TOPO},
+    {"nodes/*/security_levels", FS_SRC_TOPO},
+    {"nodes/*/properties/*", FS_SRC_SELF | FS_SRC_TOPO},
+    {"tosca/", FS_SRC_HEAD},       /* every file of tosca/: derived from the whole state */
+    {"nodes/*/tls/", FS_SRC_SELF}, /* since the mount (fs_touch_tls()), else its start */
+};
+
+/* *MT moves forward to PATH's recorded time, if it has one and it is later. */
+static void fs_touch_later(struct fs_ctx *c, const char *path, struct timespec *mt)
+{
+    struct timespec t;
+
+    if (fs_touch_mtime(c, path, &t) &&
+        (t.tv_sec > mt->tv_sec || (t.tv_sec == mt->tv_sec && t.tv_nsec > mt->tv_nsec)))
+        *mt = t;
+}
+
+int fs_touch_file_mtime(struct fs_ctx *c, const struct fs_where *w, const char *path,
+                        struct timespec *mt)
+{
+    char p[PATH_MAX];
+    unsigned src = 0;
+
+    if (w->e->tracked)
+        src = FS_SRC_SELF;
+    for (size_t i = 0; !src && i < sizeof(fs_touch_derived) / sizeof(fs_touch_derived[0]); i++)
+        if (fs_touch_derived[i].pattern[strlen(fs_touch_derived[i].pattern) - 1] == '/'
+                ? strncmp(w->e->pattern, fs_touch_derived[i].pattern,
+                          strlen(fs_touch_derived[i].pattern)) == 0
+                : strcmp(w->e->pattern, fs_touch_derived[i].pattern) == 0)
+            src = fs_touch_derived[i].src;
+    if (!src)
+        return 0;
+    /* The earliest time anything is recorded for, so that the latest source wins. */
+    *mt = (struct timespec){0};
+    if (src & FS_SRC_SELF)
+        fs_touch_later(c, path, mt);
+    if ((src & FS_SRC_LEVEL) &&
+        (size_t)snprintf(p, sizeof(p), "nodes/%s/security_level", w->node) < sizeof(p))
+        fs_touch_later(c, p, mt);
+    if (src & FS_SRC_TOPO) {
+        fs_touch_later(c, "topology.yaml", mt);
+        fs_touch_later(c, "inputs.yaml", mt);
+    }
+    if (src & FS_SRC_POLICY)
+        fs_touch_later(c, FS_TOUCH_POLICY, mt);
+    if (src & FS_SRC_HEAD)
+        fs_touch_later(c, "history", mt);
+    if (mt->tv_sec == 0 && mt->tv_nsec == 0)
+        *mt = c->started; /* nothing recorded: the mount's start */
+    return 1;
 }
 
 void fs_touch_node(struct fs_ctx *c, const char *node)

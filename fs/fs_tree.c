@@ -512,7 +512,8 @@ static const struct fs_entry fs_tree[] = {
     {.pattern = FS_RULES_DIR "/*",
      .mode = S_IFREG | 0644,
      .gen = fs_gen_rules_file,
-     .write = FS_W_RULES},
+     .write = FS_W_RULES,
+     .tracked = 1},
 };
 
 #define FS_TREE_N (sizeof(fs_tree) / sizeof(fs_tree[0]))

@@ -35,3 +35,16 @@ daemon_pid() {
     done
     return 1
 }
+# one_mount: a test of one mount. $T a new temporary directory, $S its store, $M its mount
+# point (made), the counters at 0, $fgpid (the daemon's pid, for the test to set), and an exit
+# trap that unmounts $M, ends the daemon and removes $T.
+one_mount() {
+    T=$(mktemp -d)
+    S=$T/store
+    M=$T/mnt
+    mkdir -p "$M"
+    pass=0; fail=0; fgpid=
+    trap 'fusermount3 -u -z "$M" 2>/dev/null
+        [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
+        rm -rf "$T"' EXIT
+}

@@ -24,22 +24,10 @@ done
 [ -n "$PY" ] || { echo "SKIP: python3-prometheus-client is not installed"; exit 77; }
 
 U=$UNISEC
-T=$(mktemp -d)
-S=$T/store
-M=$T/mnt
+. tests/lib.sh
+one_mount
 W=$M/nodes/web
 export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-mkdir -p "$M"
-pass=0; fail=0; fgpid=
-
-cleanup() {
-    fusermount3 -u -z "$M" 2>/dev/null
-    [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-. tests/lib.sh
 settled() {
     out=$(cat "$M/settle")
     case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
