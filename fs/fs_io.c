@@ -167,8 +167,7 @@ int fs_op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_
         return n;
     case FS_H_LIVE:
         n = fs_live_read(c, &h->w, buf, size, off);
-        if (n >= 0 && off >= 0) /* poll: what lies past it is new to this reader */
-            __atomic_store_n(&h->seen, (size_t)off + (size_t)n, __ATOMIC_RELEASE);
+        fs_poll_read(c, h, off, n);
         return n;
     default:
         pthread_mutex_lock(&h->mu);

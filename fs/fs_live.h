@@ -67,6 +67,8 @@ void fs_poll_stop(struct fs_ctx *c);
 /* The live files in mask LIVES (1 << enum fs_live) of NODE (NULL: the mount's own logs) grew:
  * wakes whoever waits on them. Any thread; nothing when C is not served. */
 void fs_poll_wake(struct fs_ctx *c, unsigned lives, const char *node);
+/* H's read at OFF returned N (bytes, or a negative errno): what lies past it is new to H. */
+void fs_poll_read(struct fs_ctx *c, struct fs_handle *h, off_t off, int n);
 /* H is released: it waits no more. */
 void fs_poll_forget(struct fs_ctx *c, const struct fs_handle *h);
 

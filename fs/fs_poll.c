@@ -2,11 +2,12 @@
  * fs_poll.c — poll(2), select(2) and epoll on the files that grow (events, events.json,
  * errors, a node's console and access_log). Such a file is ready to read when it holds bytes
  * its handle has not read yet: its size differs from where the handle's last read ended (a
- * log that rotated shrinks: the reader finds out by reading). Otherwise the kernel's poll
- * handle is kept until the file grows, then libfuse tells the kernel (fuse_notify_poll), which
- * polls again. The memory logs say when they grow (fs_live_touched()); the nodes' logs are
- * written by the supervisor, so their directories are watched with inotify, and only while
- * someone waits on one of them.
+ * log that rotated shrinks: the reader is woken and finds out with fstat; once it has read
+ * at its old offset and got nothing, it waits for the file to grow past its new end). Otherwise the
+ * kernel's poll handle is kept until the file grows, then libfuse tells the kernel
+ * (fuse_notify_poll), which polls again. The memory logs say when they grow (fs_live_touched());
+ * the nodes' logs are written by the supervisor, so their directories are watched with inotify, and
+ * only while someone waits on one of them.
  */
 #include <errno.h>
 #include <limits.h>
@@ -239,6 +240,24 @@ static int fs_poll_ready(struct fs_ctx *c, const struct fs_handle *h)
 
     fs_live_stat(c, &h->w, &size, &mt);
     return size != __atomic_load_n(&h->seen, __ATOMIC_ACQUIRE);
+}
+
+void fs_poll_read(struct fs_ctx *c, struct fs_handle *h, off_t off, int n)
+{
+    size_t end = (size_t)off + (size_t)n;
+
+    if (n < 0 || off < 0)
+        return;
+    if (n == 0) {
+        /* At the end, or past it after the file shrank (a rotation): new is what comes past
+         * the end as it is now, so that a reader still at its old offset does not spin. */
+        struct timespec mt = {0};
+        size_t size;
+        fs_live_stat(c, &h->w, &size, &mt);
+        if (size < end)
+            end = size;
+    }
+    __atomic_store_n(&h->seen, end, __ATOMIC_RELEASE);
 }
 
 int fs_op_poll(const char *path, struct fuse_file_info *fi, struct fuse_pollhandle *ph,

@@ -129,6 +129,8 @@ check "no third file is kept" test ! -e "$L/access.2"
 check "the access log keeps at most 2 x 4 KiB" test "$(cat "$L/access" "$L/access.1" | wc -c)" -le 8192
 check "access_log is the files on disk, oldest first" sh -c "cat '$L/access.1' '$L/access' | cmp -s - '$W/access_log'"
 check "the log files are the owner's alone" test "$(stat -c %a "$L/access")" = 600
+check "poll(2) across a rotation: woken, then waits (no spin) until a new line" \
+    python3 tests/orch/poll_rotate.py "$W/access_log" "$URL"
 
 # ---- the metrics listener -----------------------------------------------------------------
 check "the HTTP listener answers and refuses junk" "$PY" tests/orch/http_probe.py "$MPORT" "$T/http"
