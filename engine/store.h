@@ -259,6 +259,18 @@ struct engine_store_commit_info {
 };
 
 /*
+ * Calls CB(PATH, REMOVED, ARG) for each file commit COMMIT (40 hex digits) added, changed or
+ * removed against its first parent (WHOLE: against nothing, so every file it holds; a first
+ * commit is always compared with nothing). A tree diff: objects are compared by id, and
+ * neither an unchanged subtree nor a blob is read. CB runs without the store's mutex (it may
+ * read the store); a negative result stops the calls and is returned. 0, or a negative errno
+ * (-EINVAL for a bad id, -ENOENT for an unknown commit) with DIAG filled.
+ */
+int engine_store_changes(const struct engine_store *s, const char *commit, int whole,
+                         int (*cb)(const char *path, int removed, void *arg), void *arg,
+                         struct engine_diag *diag);
+
+/*
  * Calls CB for at most MAX commits reachable from the store's head, newest first (every commit
  * before its parents, otherwise by commit time). Stops early when CB returns nonzero and returns
  * that value. CB runs with the store's mutex held: it must not call the store.

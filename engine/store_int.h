@@ -16,6 +16,7 @@
  *   store_watchdog.c  how long a remote over the network may stay silent
  *   store_ref.c       side refs (each host's deployment records), a repository opened to be
  *                     read only (a hook's), a commit's tree checked without reading its blobs
+ *   store_diff.c      the paths a commit changed (a tree diff)
  *   store_util.c      errors, fsync, commits, trees and blobs
  * Every function here that takes a store expects its mutex held by the caller (the public
  * functions take it), or the store not yet shared (engine_store_init(), engine_store_open()).

@@ -420,7 +420,7 @@ static const struct {
     {"nodes/*/security_levels", FS_SRC_TOPO},
     {"nodes/*/properties/*", FS_SRC_SELF | FS_SRC_TOPO},
     {"tosca/", FS_SRC_HEAD},       /* every file of tosca/: derived from the whole state */
-    {"nodes/*/tls/", FS_SRC_SELF}, /* since the mount (fs_touch_tls()), else its start */
+    {"nodes/*/tls/", FS_SRC_SELF}, /* its commits (fs_times.c, fs_touch_tls()) */
 };
 
 /* *MT moves forward to PATH's recorded time, if it has one and it is later. */
