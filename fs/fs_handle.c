@@ -8,7 +8,6 @@
 
 #include "engine/engine.h"
 #include "fs_int.h"
-#include "fs_tls.h"
 
 /* Frees P (N bytes), wiped first: a control file's bytes may be a private key. */
 static void fs_handle_wipe(void *p, size_t n)
@@ -107,7 +106,7 @@ void fs_handle_release(struct fs_ctx *c, struct fs_handle *h)
     if (h->kind == FS_H_CONTROL && h->trunc && !h->wrote && !h->applied && !h->failed) {
         struct fs_target t;
         fs_target_of(&t, &h->w, h->path);
-        fs_change_apply(c, &t, "", 0, h->uid);
+        fs_apply(c, &t, "", 0, h->uid);
     }
     pthread_mutex_lock(&c->mu);
     fs_handle_end(c, h);
@@ -129,7 +128,7 @@ int fs_handle_apply(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
         h->dirty = 0;
         h->applied = 1;
         fs_target_of(&t, &h->w, h->path);
-        rc = fs_change_apply(c, &t, h->buf != NULL ? h->buf : "", h->len, uid);
+        rc = fs_apply(c, &t, h->buf != NULL ? h->buf : "", h->len, uid);
     }
     pthread_mutex_unlock(&h->mu);
     return rc;
@@ -160,7 +159,7 @@ static int fs_handle_check(struct fs_ctx *c, struct fs_handle *h, uid_t uid)
     /* A level or a property is one line: once it is written whole, any further write could
      * only make it invalid. So it is applied (committed) now, and the write returns once the
      * change is durable, also for a shell builtin that never looks at close(2). */
-    if ((rc = fs_change_apply(c, &t, h->buf, h->len, uid)) < 0)
+    if ((rc = fs_apply(c, &t, h->buf, h->len, uid)) < 0)
         return rc;
     h->applied = 1;
     return 1;

@@ -360,6 +360,7 @@ enum fs_target_kind {
     FS_TARGET_TLS_KEY,  /* nodes/<node>/tls/key */
     FS_TARGET_RULES,    /* policy/acl.d/<node>: a rules file */
     FS_TARGET_INPUT,    /* inputs/<node>: one input, in file inputs.yaml */
+    FS_TARGET_N,
 };
 
 struct fs_target {
@@ -434,18 +435,6 @@ void fs_record_status(struct fs_ctx *c, const char *node, const char *host, FILE
 /* The same as a JSON object {host, record, time, line} (line null when none), or NULL. */
 struct json_t;
 struct json_t *fs_record_status_json(struct fs_ctx *c, const char *node, const char *host);
-
-/* fs_apply.c's steps, for the other kinds of change (fs_tls.c). Caller holds apply_mu. */
-/* Copies every file of S into FILE[] (for a candidate state): 0 or -ENOMEM. */
-int fs_snap_files_copy(struct fs_text file[FS_FILE_N], const struct fs_snap *s);
-/* Records a refused change of PATH by UID in errors, events and the log (WHY and DIAG may be
- * NULL); returns RC. */
-int fs_apply_refuse(struct fs_ctx *c, const char *path, uid_t uid, int rc, const char *why,
-                    const struct engine_diag *diag);
-/* Serves NS (taking the caller's reference) and tells ctx->installed. */
-void fs_apply_install(struct fs_ctx *c, struct fs_snap *ns);
-/* fs_apply_external() with apply_mu held. */
-int fs_apply_external_locked(struct fs_ctx *c);
 
 /* ---- watcher (fs_watch.c) ---- */
 

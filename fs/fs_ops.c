@@ -265,7 +265,7 @@ int fs_op_rename(const char *from, const char *to, unsigned int flags)
             tf->opens++; /* kept alive while the change is applied without the lock */
             pthread_mutex_unlock(&c->mu);
             fs_target_of(&tg, &wt, to);
-            rc = fs_change_apply(c, &tg, data, len, uid);
+            rc = fs_apply(c, &tg, data, len, uid);
             fs_tls_wipe(data, len);
             pthread_mutex_lock(&c->mu);
             if (rc == 0 && tf->linked)

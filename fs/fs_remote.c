@@ -113,6 +113,46 @@ static int fs_str_same(const char *a, const char *b)
     return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* Whether what a write of T replaces is the same in BASE and NOW, by kind of T. */
+static int fs_remote_same_file(const struct fs_target *t, const struct fs_snap *base,
+                               const struct fs_snap *now)
+{
+    return fs_remote_text_same(&base->file[t->file], &now->file[t->file]);
+}
+
+static int fs_remote_same_rules(const struct fs_target *t, const struct fs_snap *base,
+                                const struct fs_snap *now)
+{
+    const struct fs_rules *was = fs_rules_find(&base->acld, t->node);
+    const struct fs_rules *is = fs_rules_find(&now->acld, t->node);
+
+    return was == is || (was != NULL && is != NULL && strcmp(was->blob, is->blob) == 0);
+}
+
+static int fs_remote_same_level(const struct fs_target *t, const struct fs_snap *base,
+                                const struct fs_snap *now)
+{
+    return fs_str_same(engine_topology_state_level(base->state, t->node),
+                       engine_topology_state_level(now->state, t->node));
+}
+
+static int fs_remote_same_property(const struct fs_target *t, const struct fs_snap *base,
+                                   const struct fs_snap *now)
+{
+    return fs_str_same(engine_topology_state_property(base->state, t->node, t->prop),
+                       engine_topology_state_property(now->state, t->node, t->prop));
+}
+
+/* A kind without an entry (tls/: checked again whole on the new state) is replayed. */
+static int (*const fs_remote_same[FS_TARGET_N])(const struct fs_target *, const struct fs_snap *,
+                                                const struct fs_snap *) = {
+    [FS_TARGET_FILE] = fs_remote_same_file,
+    [FS_TARGET_INPUT] = fs_remote_same_file, /* inputs/NAME: inputs.yaml */
+    [FS_TARGET_RULES] = fs_remote_same_rules,
+    [FS_TARGET_LEVEL] = fs_remote_same_level,
+    [FS_TARGET_PROPERTY] = fs_remote_same_property,
+};
+
 /*
  * A write made on BASE is replayed on the served state after main moved on the remote, unless
  * what it replaces (the file; the node's level or property) changed there too: then the write
@@ -122,20 +162,8 @@ int fs_remote_conflict(struct fs_ctx *c, const struct fs_target *t, const struct
                        struct engine_diag *diag)
 {
     struct fs_snap *now = fs_snap_get(c);
-    int same;
+    int same = fs_remote_same[t->kind] == NULL || fs_remote_same[t->kind](t, base, now);
 
-    if (t->kind == FS_TARGET_FILE || t->kind == FS_TARGET_INPUT) /* inputs/NAME: inputs.yaml */
-        same = fs_remote_text_same(&base->file[t->file], &now->file[t->file]);
-    else if (t->kind == FS_TARGET_RULES) {
-        const struct fs_rules *was = fs_rules_find(&base->acld, t->node);
-        const struct fs_rules *is = fs_rules_find(&now->acld, t->node);
-        same = was == is || (was != NULL && is != NULL && strcmp(was->blob, is->blob) == 0);
-    } else if (t->kind == FS_TARGET_LEVEL)
-        same = fs_str_same(engine_topology_state_level(base->state, t->node),
-                           engine_topology_state_level(now->state, t->node));
-    else
-        same = fs_str_same(engine_topology_state_property(base->state, t->node, t->prop),
-                           engine_topology_state_property(now->state, t->node, t->prop));
     if (!same)
         engine_diag_add(diag, t->path, 0, 0,
                         "changed on the remote while this write was made (now commit %.12s): "

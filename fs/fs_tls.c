@@ -3,8 +3,9 @@
  * valid now, the key its, nothing of a key in cert), the key kept in the store's private area
  * under its fingerprint, then the chain and that fingerprint committed in one commit (which puts
  * the key in force), older keys removed, the new state served (and so handed to the orchestrator,
- * which swaps the node's instance). Also the one entry of every write of the tree
- * (fs_change_apply()), so that calls go one way: fs_handle.c, fs_ops.c -> fs_tls.c -> fs_apply.c.
+ * which swaps the node's instance). These are the hooks the TLS kinds plug into the change
+ * pipeline (fs_apply.h), which holds the lock, commits, publishes and records: fs_apply.c ->
+ * fs_tls.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,7 @@
 
 #include "fs_int.h"
 #include "fs_tls.h"
-#include "fs_remote.h"
+#include "fs_apply.h"
 
 /* A copy of T (may be NULL) whose entry for NODE is N (moved in; N is left empty). */
 static struct fs_tls *fs_tls_with(const struct fs_tls *t, struct fs_tls_node *n)
@@ -58,13 +59,16 @@ static struct fs_tls *fs_tls_with(const struct fs_tls *t, struct fs_tls_node *n)
 
 /* ---- a write ---- */
 
-/* What a write changes, made from the text written and the served state. */
+/* What a write changes, made from the text written and the served state (a write's priv). */
 struct fs_tls_change {
-    struct fs_tls_node n; /* the node's new state */
+    struct fs_tls_node n; /* the node's new state (moved into the new state's fs_tls) */
     struct fs_text key;   /* the private key to install (NULL: the key stays) */
     char fp[ENGINE_TLS_FP_TEXT + 1];
     char msg[512];
     int new_cert;
+    char hex[65], old_hex[65]; /* the new key's and the served key's fingerprints ("": none) */
+    int kept, existed;         /* the key is kept in the private area; it was already */
+    char cert_path[ENGINE_STORE_PATH_MAX], fp_path[ENGINE_STORE_PATH_MAX];
 };
 
 static void fs_tls_change_free(struct fs_tls_change *ch)
@@ -76,9 +80,9 @@ static void fs_tls_change_free(struct fs_tls_change *ch)
 
 /* Checks the write of DATA to T against OLD (NODE's served entry, may be NULL) into CH.
  * Returns 0, 1 when nothing changes, or a negative errno with the reasons in D. */
-static int fs_tls_candidate(struct fs_ctx *c, const struct fs_target *t,
-                            const struct fs_tls_node *old, const char *data, size_t len,
-                            struct fs_tls_change *ch, struct engine_diag *d)
+static int fs_tls_check(struct fs_ctx *c, const struct fs_target *t, const struct fs_tls_node *old,
+                        const char *data, size_t len, struct fs_tls_change *ch,
+                        struct engine_diag *d)
 {
     char *key = NULL, *cert = NULL, until[32];
     size_t key_len = 0, cert_len = 0;
@@ -197,130 +201,66 @@ out:
     return rc;
 }
 
-/* Commits CH and serves it; apply_mu held. Returns 0 or a negative errno (refusal recorded). */
-static int fs_tls_commit(struct fs_ctx *c, const struct fs_target *t, struct fs_snap *cur,
-                         struct fs_tls_change *ch, const struct engine_store_author *who,
-                         char id[41], struct engine_diag *d)
+int fs_tls_candidate(struct fs_change *w, struct engine_diag *d)
 {
-    char cert_path[ENGINE_STORE_PATH_MAX], fp_path[ENGINE_STORE_PATH_MAX];
-    struct engine_store_change changes[2];
-    struct fs_text file[FS_FILE_N];
-    struct fs_snap *ns = NULL;
-    const struct fs_tls_node *old = fs_tls_find(cur->tls, t->node);
-    char hex[65] = "", old_hex[65] = "", parent[41] = "";
-    size_t n = 0;
-    int rc = 0, existed = 0;
+    const struct fs_tls_node *old = fs_tls_find(w->cur->tls, w->t->node);
+    struct fs_tls_change *ch = calloc(1, sizeof(*ch));
+    int rc;
 
-    if (old == NULL || fs_tls_fp_hex(&old->fingerprint, old_hex) < 0)
-        old_hex[0] = 0;
-    snprintf(cert_path, sizeof(cert_path), "tls/%s/cert", t->node);
-    snprintf(fp_path, sizeof(fp_path), "tls/%s/key.fingerprint", t->node);
-    if (ch->new_cert)
-        changes[n++] = (struct engine_store_change){cert_path, ch->n.cert.data, ch->n.cert.len};
-    if (ch->key.data != NULL)
-        changes[n++] =
-            (struct engine_store_change){fp_path, ch->n.fingerprint.data, ch->n.fingerprint.len};
+    if ((w->priv = ch) == NULL)
+        return -ENOMEM;
+    if ((rc = fs_tls_check(w->c, w->t, old, w->data, w->len, ch, d)) != 0)
+        return rc;
+    if (old == NULL || fs_tls_fp_hex(&old->fingerprint, ch->old_hex) < 0)
+        ch->old_hex[0] = 0;
+    return (w->msg = strdup(ch->msg)) != NULL ? 0 : -ENOMEM;
+}
+
+int fs_tls_prepare(struct fs_change *w, struct fs_snap *ns, struct engine_diag *d)
+{
+    struct fs_tls_change *ch = w->priv;
+    const char *node = w->t->node;
+    int rc = 0;
+
     /* The key is kept under its fingerprint before the commit that names it: the commit is
      * the switch, so a crash on either side leaves a pair that matches. */
     if (ch->key.data != NULL &&
-        (fs_tls_fp_hex(&ch->n.fingerprint, hex) < 0 ||
-         (rc = fs_tls_key_put(c, t->node, hex, ch->key.data, ch->key.len, &existed)) < 0))
-        return engine_diag_add(d, t->path, 0, 0, "the key cannot be kept in .git/%s: %s",
+        (fs_tls_fp_hex(&ch->n.fingerprint, ch->hex) < 0 ||
+         (rc = fs_tls_key_put(w->c, node, ch->hex, ch->key.data, ch->key.len, &ch->existed)) < 0))
+        return engine_diag_add(d, w->t->path, 0, 0, "the key cannot be kept in .git/%s: %s",
                                FS_TLS_KEYS, strerror(rc < 0 ? -rc : EINVAL)),
                rc < 0 ? rc : -EIO;
-    engine_store_head(c->store, parent, NULL);
-    rc = engine_store_commit(c->store, changes, n, who, ch->msg, id, d);
-    if (rc == ENGINE_STORE_WORKTREE_STALE)
-        rc = 0;
-    /* With a remote, the pair is in force only once the remote has it (the commit is taken
-     * back otherwise). */
-    if (rc == 0 && id[0] && c->remote != NULL && (rc = fs_remote_publish(c, parent, d)) < 0)
-        id[0] = '\0';
-    if (ch->key.data != NULL && rc < 0 && !existed)
-        fs_tls_key_prune(c, t->node, old_hex[0] ? old_hex : NULL, NULL); /* not in force */
-    else if (ch->key.data != NULL && rc == 0)
-        fs_tls_key_prune(c, t->node, hex, old_hex[0] ? old_hex : NULL);
-    if (rc < 0)
-        return rc;
-    /* The new state: the served files with the new certificates and keys. */
-    struct fs_tls *tls = fs_tls_with(cur->tls, &ch->n);
-    struct fs_rules_set acld = {0};
-    if (tls == NULL || (rc = fs_snap_files_copy(file, cur)) < 0 ||
-        (rc = fs_rules_set_copy(&acld, &cur->acld)) < 0 ||
-        (rc = fs_snap_build(&ns, file, &acld, id[0] ? id : cur->head, cur, NULL, NULL, c->target,
-                            d)) < 0) {
-        fs_rules_set_free(&acld);
-        fs_tls_put(tls);
-        fs_error(c, "%s: committed as %.12s, but not served: out of memory", t->node, id);
+    ch->kept = ch->key.data != NULL;
+    /* The new state: the served certificates and keys with the node's new ones. */
+    struct fs_tls *tls = fs_tls_with(w->cur->tls, &ch->n);
+    if (tls == NULL)
         return -ENOMEM;
-    }
     fs_tls_put(ns->tls);
     ns->tls = tls;
-    fs_apply_install(c, ns);
+    const struct fs_tls_node *n = fs_tls_find(tls, node);
+    snprintf(ch->cert_path, sizeof(ch->cert_path), "tls/%s/cert", node);
+    snprintf(ch->fp_path, sizeof(ch->fp_path), "tls/%s/key.fingerprint", node);
+    if (ch->new_cert)
+        w->extra[w->n_extra++] = (struct engine_store_change){
+            .path = ch->cert_path, .data = n->cert.data, .len = n->cert.len};
+    if (ch->key.data != NULL)
+        w->extra[w->n_extra++] = (struct engine_store_change){
+            .path = ch->fp_path, .data = n->fingerprint.data, .len = n->fingerprint.len};
     return 0;
 }
 
-/* The errno a refusal gives the writer: those a user can act on, else EIO. */
-static int fs_tls_errno(int rc)
+void fs_tls_finish(struct fs_change *w, int rc)
 {
-    return rc == -EINVAL || rc == -ENOSPC || rc == -ENOMEM || rc == -EBUSY || rc == -EHOSTUNREACH ||
-                   rc == -EPERM || rc == -EAGAIN
-               ? rc
-               : -EIO;
-}
+    struct fs_tls_change *ch = w->priv;
+    const char *old = ch != NULL && ch->old_hex[0] ? ch->old_hex : NULL;
 
-int fs_tls_apply(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
-                 uid_t uid)
-{
-    struct engine_store_author_buf who;
-    struct engine_diag d = {0};
-    char id[41] = "";
-    int rc;
-
-    if (len > FS_TLS_MAX)
-        return fs_apply_refuse(c, t->path, uid, -EFBIG, "larger than the bound of this file", NULL);
-    if ((rc = engine_store_author_from_uid(&who, uid)) < 0)
-        return fs_apply_refuse(c, t->path, uid, rc, "cannot name the writer's user", NULL);
-    pthread_mutex_lock(&c->apply_mu);
-    for (int attempt = 0;; attempt++) {
-        struct fs_tls_change ch = {0};
-        struct fs_snap *cur = fs_snap_get(c);
-        rc = fs_tls_candidate(c, t, fs_tls_find(cur->tls, t->node), data, len, &ch, &d);
-        if (rc == 0)
-            rc = fs_tls_commit(c, t, cur, &ch, &who.author, id, &d);
-        if (rc == 0 && id[0]) {
-            fs_count(&c->commits[FS_SRC_MOUNT]);
-            fs_event(c, "commit %.12s by %s: %s", id, who.name, ch.msg);
-        }
-        fs_tls_change_free(&ch);
-        fs_snap_put(c, cur);
-        if (rc != -EAGAIN || attempt >= 2)
-            break;
-        /* main moved outside the mount: take that in first, then this change on top. */
-        engine_diag_free(&d);
-        if (c->remote == NULL)
-            fs_apply_external_locked(c);
-        else if ((rc = fs_apply_remote_locked(c)) < 0)
-            break;
-    }
-    if (rc == 1)
-        rc = 0;
-    else if (rc < 0)
-        rc =
-            fs_apply_refuse(c, t->path, uid, fs_tls_errno(rc),
-                            rc == -EBUSY ? "the store's work tree has an uncommitted edit of tls/; "
-                                           "commit it with git or restore it first"
-                                         : NULL,
-                            &d);
-    pthread_mutex_unlock(&c->apply_mu);
-    engine_diag_free(&d);
-    return rc;
-}
-
-int fs_change_apply(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
-                    uid_t uid)
-{
-    if (t->kind == FS_TARGET_TLS_CERT || t->kind == FS_TARGET_TLS_KEY)
-        return fs_tls_apply(c, t, data, len, uid);
-    return fs_apply(c, t, data, len, uid);
+    if (ch == NULL)
+        return;
+    if (ch->kept && rc < 0 && !ch->existed)
+        fs_tls_key_prune(w->c, w->t->node, old, NULL); /* not in force */
+    else if (ch->kept && rc == 0)
+        fs_tls_key_prune(w->c, w->t->node, ch->hex, old);
+    fs_tls_change_free(ch);
+    free(ch);
+    w->priv = NULL;
 }

@@ -60,13 +60,5 @@ struct fs_tls *fs_tls_ref(struct fs_tls *t);
 void fs_tls_put(struct fs_tls *t);
 /* NODE's entry of T (T may be NULL), or NULL. */
 const struct fs_tls_node *fs_tls_find(const struct fs_tls *t, const char *node);
-/* A write to nodes/NODE/tls/cert or key (T): checked (the chain valid now, the key its), the
- * key written to its private file, the chain and the key's fingerprint committed, served.
- * Returns 0 or a negative errno, the refusal recorded as fs_apply() records it. */
-int fs_tls_apply(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
-                 uid_t uid);
-/* A write of DATA to T, whatever T is: fs_tls_apply() for nodes/NODE/tls/, else fs_apply(). */
-int fs_change_apply(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
-                    uid_t uid);
 
 #endif
