@@ -28,6 +28,16 @@ static const char *fs_errno_name(int rc)
     return "EIO";
 }
 
+char *fs_diag_line(const struct engine_diag *diag)
+{
+    char *text = engine_diag_join(diag);
+
+    for (char *p = text; p != NULL && *p; p++)
+        if (*p == '\n')
+            *p = ';';
+    return text;
+}
+
 /* Records a refused change of PATH by UID in errors, events and the log; returns RC. */
 int fs_apply_refuse(struct fs_ctx *c, const char *path, uid_t uid, int rc, const char *why,
                     const struct engine_diag *diag)
@@ -35,11 +45,8 @@ int fs_apply_refuse(struct fs_ctx *c, const char *path, uid_t uid, int rc, const
     struct engine_store_author_buf who;
     char *text = NULL;
 
-    if (diag != NULL && diag->n > 0 && (text = engine_diag_join(diag)) != NULL) {
-        for (char *p = text; *p; p++)
-            if (*p == '\n')
-                *p = ';';
-    }
+    if (diag != NULL && diag->n > 0)
+        text = fs_diag_line(diag);
     if (engine_store_author_from_uid(&who, uid) < 0)
         snprintf(who.name, sizeof(who.name), "uid-%lu", (unsigned long)uid);
     fs_count(&c->refusals[FS_SRC_MOUNT]);

@@ -67,10 +67,7 @@ static void fs_external_head(struct fs_ctx *c, const char *id, const char *from)
     }
     if (strcmp(c->refused_wt, id) != 0) {
         struct fs_snap *cur = fs_snap_get(c);
-        if ((text = engine_diag_join(&diag)) != NULL)
-            for (char *p = text; *p; p++)
-                if (*p == '\n')
-                    *p = ';';
+        text = fs_diag_line(&diag);
         fs_error(c,
                  "refused external commit %.12s by %s (%s): %s; still serving %.12s; the next "
                  "change made through the mount puts its files back",
@@ -224,10 +221,7 @@ static void fs_external_worktree(struct fs_ctx *c)
         rc = fs_snap_build(&ns, cand, &cand_d, "", cur, NULL, NULL, c->target, &diag);
     }
     if (rc < 0) {
-        if ((text = engine_diag_join(&diag)) != NULL)
-            for (char *p = text; *p; p++)
-                if (*p == '\n')
-                    *p = ';';
+        text = fs_diag_line(&diag);
         fs_error(c,
                  "refused edit of %s in the store's work tree: %s; still serving %.12s; the "
                  "file stays as edited: fix it, or run `git checkout -- %s` in the store",
@@ -246,10 +240,7 @@ static void fs_external_worktree(struct fs_ctx *c)
      * cannot lose it (the store checks that the files still hold what was read). */
     rc = fs_commit(c, cur, ns, touched, 1, NULL, 0, &who.author, msg, id, &diag);
     if (rc < 0) {
-        if ((text = engine_diag_join(&diag)) != NULL)
-            for (char *p = text; *p; p++)
-                if (*p == '\n')
-                    *p = ';';
+        text = fs_diag_line(&diag);
         fs_error(c, "could not commit the edit of %s in the store's work tree: %s", paths,
                  text != NULL ? text : "error");
         goto out;
