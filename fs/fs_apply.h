@@ -37,7 +37,8 @@ struct fs_kind {
     /* On the validated new state NS, before its commit (may be NULL): 0 or a negative errno
      * with the reason in D (nothing committed). */
     int (*prepare)(struct fs_change *w, struct fs_snap *ns, struct engine_diag *d);
-    /* After the attempt (may be NULL); RC is the commit's result, 1 when none was tried. */
+    /* After each attempt, whatever came of it (may be NULL): RC is 0 when the new state is
+     * served (committed, or nothing to commit), else negative. Frees W->priv. */
     void (*finish)(struct fs_change *w, int rc);
 };
 
