@@ -146,7 +146,9 @@ static const struct unisec_cmd unisec_cmds[] = {
      "  --streams N               most connections open at once (default 4096); beyond\n"
      "                            it new connections are closed at once\n"
      "  --quiet, -q               no listening or policy reports on stderr\n"
-     "  -- ARGS                   boot arguments, passed to the guest's libos_main\n"},
+     "  -- ARGS                   boot arguments, passed to the guest's libos_main\n\n"
+     "BLOB, CHAIN or KEY '-' reads standard input (one of them at most; bounded as a file\n"
+     "is). IMAGE cannot be '-': it is mapped, not read.\n"},
     {"build", builder_cmd_build,
      "TOPOLOGY|- --node=NODE [--level=LEVEL] [--target=hvt|spt] [--policy-dir=DIR]\n"
      "             [--policy-version=N] [--cache=DIR] [-j JOBS] -o DIR",

@@ -160,6 +160,34 @@ static int cmd_run_opt(struct engine_cmd *c, struct tender_config *cfg, int opt,
     }
 }
 
+/* "-" reads standard input, which one option at most can have. The image cannot: it is
+ * mapped, not read (tender_core.c), and a pipe cannot be. */
+static int cmd_run_stdin(struct engine_cmd *c, const struct tender_config *cfg)
+{
+    if (strcmp(cfg->image, "-") == 0)
+        return engine_cmd_usage(c, "the image cannot come from standard input: it is mapped, "
+                                   "not read; give its file");
+    const struct {
+        const char *opt, *value;
+    } from[] = {
+        {"--policy-blob", cfg->policy_file},
+        {"--tls-cert", cfg->tls_cert},
+        {"--tls-key", cfg->tls_key},
+    };
+    const char *first = NULL;
+    for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+        if (from[i].value == NULL || strcmp(from[i].value, "-") != 0)
+            continue;
+        if (first)
+            return engine_cmd_usage(c,
+                                    "%s and %s both read standard input ('-'); give one of "
+                                    "them a file",
+                                    first, from[i].opt);
+        first = from[i].opt;
+    }
+    return 0;
+}
+
 int tender_cmd_run(int argc, char **argv)
 {
     struct tender_config cfg = {
@@ -190,6 +218,8 @@ int tender_cmd_run(int argc, char **argv)
     }
     if (cfg.image == NULL)
         return engine_cmd_usage(&c, "no image given");
+    if (cmd_run_stdin(&c, &cfg) != 0)
+        return ENGINE_CMD_USAGE;
     int i = optind;
     size_t len = 1;
     for (int k = i; k < argc; k++)

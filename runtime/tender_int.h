@@ -111,6 +111,18 @@ uint64_t tender_now(clockid_t clock);
  * functions, and on spt's guest stack that makes it report (with getpid) before dying. */
 void tender_exit_now(int status);
 
+/* ---- reading an input whole before the guest starts (tender_input.c) ---- */
+
+/* Reads FD to its end (from offset 0 where it seeks) into a new buffer *OUT of *LEN bytes,
+ * at most MAX. SECRET: every copy is wiped before it is freed (the caller wipes *OUT too).
+ * Returns 0, -EFBIG past MAX, or another negative errno; *OUT is set only on 0. */
+int tender_input_fd(int fd, size_t max, int secret, uint8_t **out, size_t *len);
+
+/* The same of PATH, "-" standard input (left open), with the error in D naming OPT (the
+ * option that gave PATH) and the bound. Returns 0 or a negative errno. */
+int tender_input_read(const char *opt, const char *path, size_t max, int secret, uint8_t **out,
+                      size_t *len, struct engine_diag *d);
+
 /* epoll data: kind in the high 32 bits, stream handle, listener or device ID in the low. */
 #define TENDER_EP_STREAM   1ull
 #define TENDER_EP_LISTENER 2ull

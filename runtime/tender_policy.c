@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* The largest blob accepted: a quarter of guest memory (the guest must hold it twice). */
@@ -37,32 +36,15 @@ static int tender_policy_init(struct tender *t, uint32_t id, struct engine_diag 
         return engine_diag_add(d, t->cfg.image, 0, 0,
                                "the image declares no policy channel: it cannot take --policy");
     if (t->cfg.policy_file) {
-        int fd = open(t->cfg.policy_file, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) < 0) {
-            engine_diag_add(d, t->cfg.policy_file, 0, 0, "cannot open: %s", strerror(errno));
-            if (fd >= 0)
-                close(fd);
-            return -EINVAL;
-        }
-        if ((uint64_t)st.st_size > tender_policy_max(t)) {
-            close(fd);
-            return engine_diag_add(d, t->cfg.policy_file, 0, 0,
-                                   "is %lld bytes; with this guest memory at most %zu: give "
-                                   "more with --mem",
-                                   (long long)st.st_size, tender_policy_max(t));
-        }
-        t->policy_blob = malloc(st.st_size ? (size_t)st.st_size : 1);
-        t->policy_len = 0;
-        while (t->policy_blob && t->policy_len < (size_t)st.st_size) {
-            ssize_t n = read(fd, t->policy_blob + t->policy_len, st.st_size - t->policy_len);
-            if (n <= 0)
-                break;
-            t->policy_len += (size_t)n;
-        }
-        close(fd);
-        if (t->policy_blob == NULL || t->policy_len != (size_t)st.st_size)
-            return engine_diag_add(d, t->cfg.policy_file, 0, 0, "cannot read the whole file");
+        uint8_t *blob;
+        int rc = tender_input_read("--policy-blob", t->cfg.policy_file, tender_policy_max(t), 0,
+                                   &blob, &t->policy_len, d);
+        if (rc == -EFBIG)
+            engine_diag_add(d, NULL, 0, 0,
+                            "a blob takes at most a quarter of guest memory: give more with --mem");
+        if (rc < 0)
+            return rc;
+        t->policy_blob = blob;
         t->policy_notify = 1;
     }
     if (t->cfg.policy_fd >= 0) {

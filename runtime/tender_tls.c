@@ -31,59 +31,26 @@ static void tender_tls_drop(struct tender *t)
     t->tls_len = 0;
 }
 
-/* Reads all of FD (at most UNISEC_TLS_CREDS_MAX bytes) into BUF; returns the count or -1. */
-static ssize_t tender_tls_read_fd(int fd, uint8_t *buf, size_t cap)
-{
-    size_t have = 0;
-    for (;;) {
-        ssize_t n = pread(fd, buf + have, cap - have, (off_t)have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0 || (have += (size_t)n) == cap)
-            break;
-    }
-    return have == cap ? -1 : (ssize_t)have; /* a full buffer: the blob is too large */
-}
-
-/* Reads PATH whole into a new buffer *OUT of *LEN bytes (wiped and freed by the caller). */
-static int tender_tls_file(const char *path, char **out, size_t *len, struct engine_diag *d)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return engine_diag_add(d, path, 0, 0, "cannot open: %s", strerror(errno));
-    char *buf = malloc(UNISEC_TLS_CREDS_MAX);
-    ssize_t n = buf ? tender_tls_read_fd(fd, (uint8_t *)buf, UNISEC_TLS_CREDS_MAX) : -1;
-    close(fd);
-    if (n < 0) {
-        if (buf) {
-            explicit_bzero(buf, UNISEC_TLS_CREDS_MAX);
-            free(buf);
-        }
-        return engine_diag_add(d, path, 0, 0, "cannot read it, or it is over %u bytes",
-                               UNISEC_TLS_CREDS_MAX);
-    }
-    *out = buf;
-    *len = (size_t)n;
-    return 0;
-}
-
 /* The blob from the PEM files of the configuration. */
 static int tender_tls_pem(struct tender *t, void **blob, size_t *len, struct engine_diag *d)
 {
-    char *cert = NULL, *key = NULL;
+    uint8_t *cert = NULL, *key = NULL;
     size_t clen = 0, klen = 0;
-    int rc = tender_tls_file(t->cfg.tls_cert, &cert, &clen, d);
+    int rc =
+        tender_input_read("--tls-cert", t->cfg.tls_cert, UNISEC_TLS_CREDS_MAX, 0, &cert, &clen, d);
     if (rc == 0)
-        rc = tender_tls_file(t->cfg.tls_key, &key, &klen, d);
+        rc =
+            tender_input_read("--tls-key", t->cfg.tls_key, UNISEC_TLS_CREDS_MAX, 1, &key, &klen, d);
     if (rc == 0) {
-        struct engine_tls_input in = {
-            cert, key, clen, klen, t->cfg.tls_cert, t->cfg.tls_key, (int64_t)time(NULL)};
+        /* The names in its messages: standard input is named as such. */
+        const char *cn = strcmp(t->cfg.tls_cert, "-") ? t->cfg.tls_cert : "standard input";
+        const char *kn = strcmp(t->cfg.tls_key, "-") ? t->cfg.tls_key : "standard input";
+        struct engine_tls_input in = {(const char *)cert, (const char *)key, clen, klen, cn, kn,
+                                      (int64_t)time(NULL)};
         rc = engine_tls_check(&in, NULL, blob, len, d);
     }
     if (key) {
-        explicit_bzero(key, UNISEC_TLS_CREDS_MAX);
+        explicit_bzero(key, klen);
         free(key);
     }
     free(cert);
@@ -116,27 +83,27 @@ static int tender_tls_init(struct tender *t, uint32_t id, struct engine_diag *d)
     t->tls_len = UNISEC_TLS_CREDS_MAX;
     madvise(t->tls_blob, t->tls_len, MADV_DONTDUMP);
     mlock(t->tls_blob, t->tls_len); /* best effort: RLIMIT_MEMLOCK may refuse it */
-    ssize_t n;
+    void *blob = NULL;
+    size_t len = 0;
+    int rc;
     if (t->cfg.tls_fd > 2) {
-        n = tender_tls_read_fd(t->cfg.tls_fd, t->tls_blob, UNISEC_TLS_CREDS_MAX);
+        uint8_t *b = NULL;
+        rc = tender_input_fd(t->cfg.tls_fd, UNISEC_TLS_CREDS_MAX, 1, &b, &len);
         close(t->cfg.tls_fd);
         t->cfg.tls_fd = -1;
-        if (n < 0)
+        blob = b;
+        if (rc < 0)
             return engine_diag_add(d, NULL, 0, 0,
                                    "--tls-fd: cannot read the credentials, or they are over %u "
                                    "bytes",
                                    UNISEC_TLS_CREDS_MAX);
-    } else {
-        void *blob = NULL;
-        size_t len = 0;
-        int rc = tender_tls_pem(t, &blob, &len, d);
-        if (rc < 0)
-            return rc;
-        memcpy(t->tls_blob, blob, len);
-        explicit_bzero(blob, len);
-        free(blob);
-        n = (ssize_t)len;
+    } else if ((rc = tender_tls_pem(t, &blob, &len, d)) < 0) {
+        return rc;
     }
+    memcpy(t->tls_blob, blob, len);
+    explicit_bzero(blob, len);
+    free(blob);
+    ssize_t n = (ssize_t)len;
     struct tls_creds cr;
     const char *why;
     if (tls_creds_parse(t->tls_blob, (size_t)n, &cr, &why) < 0)

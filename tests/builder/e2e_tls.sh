@@ -6,8 +6,8 @@
 # only (TLS 1.3, 1.1, RSA key exchange, CBC and renegotiation refused); the authenticated and
 # denied requests of e2e.sh over HTTPS; keep-alive and a body of many records; an RSA pair;
 # plain HTTP on the TLS port answered by nothing; a load balancer that terminates TLS and
-# relays to the plain level; a wrong key, an expired certificate and a
-# missing key refused before the guest starts; the private key in no image, no cached file.
+# relays to the plain level; the key read from standard input; a wrong key, an expired
+# certificate and a missing key refused before the guest starts; the private key in no image, no cached file.
 # Skips (77) without curl, openssl or python3, and hvt without /dev/kvm.
 set -u
 cd "$UNISEC_SRCDIR"
@@ -128,6 +128,23 @@ for target in ${E2E_TARGETS:-hvt spt}; do
     expect 200 "https (RSA): staff reads" $B $u/catalogue/x
     got=$(sclient x -tls1_2 -cipher ECDHE-RSA-CHACHA20-POLY1305)
     [ "$got" = "TLSv1.2 ECDHE-RSA-CHACHA20-POLY1305" ] && ok || bad "$target RSA chacha: '$got'"
+
+    # The key from standard input (--tls-key=-), the certificate from a file.
+    cacert=ec.crt
+    # shellcheck disable=SC2016
+    start stdin.$target sh -c 'exec "$0" run "$1" --port 0 --tls-cert "$2" --tls-key=- <"$3"' \
+        "$UNISEC" "$img" "$tmp/ec.crt" "$tmp/ec.key" || continue
+    expect 200 "https (key on stdin): staff reads" $B https://localhost:$port/catalogue/x
+    expect 403 "https (key on stdin): staff denied /admin" $B https://localhost:$port/admin/users
+    # An endless standard input is refused at the key's bound, naming the option.
+    timeout 20 "$UNISEC" run "$img" --port 0 --tls-cert "$tmp/ec.crt" --tls-key=- </dev/zero \
+        >"$tmp/no.out" 2>"$tmp/no.err"; rc=$?
+    if [ $rc = 1 ] && grep -q "standard input: error: --tls-key: over 65536 bytes" "$tmp/no.err"
+    then ok; else bad "$target: an endless --tls-key=-: status $rc, $(cat "$tmp/no.err")"; fi
+    timeout 20 "$UNISEC" run "$img" --port 0 --tls-cert=- --tls-key=- <"$tmp/ec.key" \
+        >"$tmp/no.out" 2>"$tmp/no.err"; rc=$?
+    if [ $rc = 2 ] && grep -q "tls-cert and --tls-key both read standard input" "$tmp/no.err"
+    then ok; else bad "$target: two '-': status $rc, $(cat "$tmp/no.err")"; fi
 
     # The load balancer terminates TLS and relays in plain HTTP to the web node's plain level.
     cacert=ec.crt

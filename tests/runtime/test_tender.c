@@ -702,6 +702,49 @@ static void test_tender_policy_boot_blob(void **state)
     free(err);
 }
 
+/* unisec run IMAGE A (split at spaces) with standard input a pipe from `cat FILE`; FILE NULL: from
+ * the endless /dev/zero. */
+static int run_piped(char **out, char **err, const char *file, const char *image, const char *a)
+{
+    return run_exe("/bin/sh", out, err, "-c", "cat \"$3\" 2>/dev/null | exec \"$0\" run \"$1\" $2",
+                   unisec_bin, image, a, file ? file : "/dev/zero", NULL);
+}
+
+/* --policy-blob=- reads standard input, a pipe with no size, and decides as from a file; two
+ * options cannot both be '-', the image cannot be, and a pipe longer than the bound is
+ * refused naming the option. */
+static void test_tender_policy_stdin(void **state)
+{
+    (void)state;
+    char *out, *err;
+    assert_int_equal(run_piped(&out, &err, blob_good, rt_image("policy"), "--policy-blob=-"), 0);
+    assert_contains(out, "policy version 5 accepted (8 rules)");
+    assert_contains(err, "policy ack 5");
+    free(out);
+    free(err);
+    assert_int_equal(run_piped(&out, &err, blob_bad, rt_image("policy"), "--policy-blob=-"), 0);
+    assert_contains(err, "policy refuse 0 74 ");
+    free(out);
+    free(err);
+    /* 16 MiB of guest memory takes a blob of 4 MiB at most; /dev/zero never ends. */
+    assert_int_equal(run_piped(&out, &err, NULL, rt_image("policy"), "--mem=16 --policy-blob=-"),
+                     1);
+    assert_contains(err, "standard input: error: --policy-blob: over 4194304 bytes");
+    assert_contains(err, "give more with --mem");
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "run", rt_image("policy"), "--policy-blob=-", "--tls-key=-",
+                         "--tls-cert=x", NULL),
+                     2);
+    assert_contains(err, "--policy-blob and --tls-key both read standard input");
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "run", "-", NULL), 2);
+    assert_contains(err, "the image cannot come from standard input");
+    free(out);
+    free(err);
+}
+
 static void test_tender_policy_channel(void **state)
 {
     (void)state;
@@ -942,6 +985,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tender_every_thread_locked_down),
         cmocka_unit_test(test_tender_connect_upstream),
         cmocka_unit_test(test_tender_policy_boot_blob),
+        cmocka_unit_test(test_tender_policy_stdin),
         cmocka_unit_test(test_tender_policy_channel),
         cmocka_unit_test(test_tender_hostile_bad_pointer),
         cmocka_unit_test(test_tender_hostile_undeclared_device),
