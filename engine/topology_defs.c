@@ -65,7 +65,7 @@ static int topo_ld_names(struct topo_ld *ld, const yaml_node_t *n, const char *w
     if (topo_ld_seq(ld, n, what) < 0)
         return -EINVAL;
     for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
-        if (topo_ld_name(ld, topo_ld_node(ld, *i), what) == NULL)
+        if (topo_ld_tname(ld, topo_ld_node(ld, *i), what) == NULL)
             bad = -EINVAL;
     if (bad || v == NULL ||
         (max = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start)) == 0)
@@ -73,8 +73,8 @@ static int topo_ld_names(struct topo_ld *ld, const yaml_node_t *n, const char *w
     if ((*v = calloc(max, sizeof(**v))) == NULL)
         return ld->oom = 1, -ENOMEM;
     for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
-        if (((*v)[(*nv)++] =
-                 topo_ld_strdup(ld, (const char *)topo_ld_node(ld, *i)->data.scalar.value)) == NULL)
+        if (((*v)[(*nv)++] = topo_ld_strdup(ld, topo_ld_tname(ld, topo_ld_node(ld, *i), what))) ==
+            NULL)
             return -ENOMEM;
     return 0;
 }
@@ -107,7 +107,7 @@ static int topo_ld_named_types(struct topo_ld *ld, const yaml_node_t *n, const c
                 continue;
             }
         }
-        if (ty != NULL && (s = topo_ld_name(ld, ty, what)) == NULL) {
+        if (ty != NULL && (s = topo_ld_tname(ld, ty, what)) == NULL) {
             bad = -EINVAL;
             continue;
         }
@@ -190,7 +190,7 @@ static int topo_ld_reqdefs(struct topo_ld *ld, const yaml_node_t *n, struct topo
         if ((r->name = topo_ld_strdup(ld, name)) == NULL)
             return -ENOMEM;
         if (v->type == YAML_SCALAR_NODE) {
-            if ((s = topo_ld_name(ld, v, "requirement capability")) == NULL)
+            if ((s = topo_ld_tname(ld, v, "requirement capability")) == NULL)
                 bad = -EINVAL;
             else if ((r->capability = topo_ld_strdup(ld, s)) == NULL)
                 return -ENOMEM;
@@ -201,18 +201,18 @@ static int topo_ld_reqdefs(struct topo_ld *ld, const yaml_node_t *n, struct topo
             continue;
         }
         if ((x = topo_ld_get(ld, v, "capability")) != NULL &&
-            (s = topo_ld_name(ld, x, "capability")) != NULL &&
+            (s = topo_ld_tname(ld, x, "capability")) != NULL &&
             (r->capability = topo_ld_strdup(ld, s)) == NULL)
             return -ENOMEM;
         if ((x = topo_ld_get(ld, v, "occurrences")) != NULL &&
             topo_ld_occurrences(ld, x, &r->occ_min, &r->occ_max) < 0)
             bad = -EINVAL;
-        if ((x = topo_ld_get(ld, v, "node")) != NULL && (s = topo_ld_name(ld, x, "node")) != NULL &&
-            (r->node = topo_ld_strdup(ld, s)) == NULL)
+        if ((x = topo_ld_get(ld, v, "node")) != NULL &&
+            (s = topo_ld_tname(ld, x, "node")) != NULL && (r->node = topo_ld_strdup(ld, s)) == NULL)
             return -ENOMEM;
         if ((x = topo_ld_get(ld, v, "relationship")) != NULL) {
             yaml_node_t *rt = x->type == YAML_MAPPING_NODE ? topo_ld_get(ld, x, "type") : x;
-            if (rt == NULL || (s = topo_ld_name(ld, rt, "relationship")) == NULL)
+            if (rt == NULL || (s = topo_ld_tname(ld, rt, "relationship")) == NULL)
                 bad = rt == NULL ? topo_ld_err(ld, x, "relationship: expected a key 'type'")
                                  : -EINVAL;
             else if ((r->relationship = topo_ld_strdup(ld, s)) == NULL)
@@ -287,7 +287,7 @@ static int topo_tdef_body(struct topo_ld *ld, int kind, const char *name, yaml_n
 
     if ((x = topo_ld_get(ld, v, "derived_from")) != NULL) {
         d->dpos = topo_ld_pos(ld, x);
-        if ((s = topo_ld_name(ld, x, "derived_from")) == NULL)
+        if ((s = topo_ld_tname(ld, x, "derived_from")) == NULL)
             bad = -EINVAL;
         else if ((d->derived_from = topo_ld_strdup(ld, s)) == NULL)
             return -ENOMEM;

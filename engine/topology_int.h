@@ -403,6 +403,8 @@ void topo_arena_free(struct topo_arena *a);
 
 /* ---- the YAML reader (topology_yaml.c) ---- */
 
+#define TOPO_PREFIX_MAX 16
+
 struct topo_ld {
     struct engine_topology *t;
     struct engine_diag *d;
@@ -414,6 +416,9 @@ struct topo_ld {
     int builtin; /* reading the normative types (tosca_normative.yaml) */
     int version; /* of this file: 10, 12 or 13 (tosca_simple_yaml_1_x); 0 for the normative */
     int self;    /* 1 + the node template being read (SELF of its functions), or 0 */
+    /* The namespace_prefix of each import of this file (3.6.8): text of the document. */
+    const char *prefixes[TOPO_PREFIX_MAX];
+    size_t nprefixes;
 };
 
 /* Refuses KEY (at N) in a file older than TOSCA 1.VERSION (12, 13), naming the file's
@@ -450,6 +455,14 @@ const char *topo_ld_scalar(struct topo_ld *ld, const yaml_node_t *n, const char 
 
 /* N as a name (topo_name_valid), or NULL with an error. */
 const char *topo_ld_name(struct topo_ld *ld, const yaml_node_t *n, const char *what);
+
+/* A type's name at N: topo_ld_name(), or a qualified name PREFIX:NAME (3.1.3, 3.6.8). The
+ * prefix of an import of this file gives NAME (the imported types share the topology's one
+ * namespace); tosca: stays, for the normative short names. An unknown prefix is an error. */
+const char *topo_ld_tname(struct topo_ld *ld, const yaml_node_t *n, const char *what);
+
+/* Records PREFIX, an import's namespace_prefix at N, for topo_ld_tname(). */
+int topo_ld_prefix(struct topo_ld *ld, const yaml_node_t *n, const char *prefix);
 
 /*
  * Checks that N is a mapping with scalar keys, no duplicate key, and (when KEYS is not NULL,

@@ -198,9 +198,14 @@ static int topo_import_file(struct topo_ld *ld, yaml_node_t *item, yaml_node_t *
                                        "(unisec does not fetch from the network)",
                                        s);
     }
-    for (size_t i = 0; i < 2; i++)
-        if ((x = topo_ld_get(ld, item, keys[2 + i])) != NULL && !topo_ld_scalar(ld, x, keys[2 + i]))
+    if ((x = topo_ld_get(ld, item, "namespace_uri")) != NULL &&
+        !topo_ld_scalar(ld, x, "namespace_uri"))
+        return -EINVAL;
+    if ((x = topo_ld_get(ld, item, "namespace_prefix")) != NULL) {
+        const char *s = topo_ld_scalar(ld, x, "namespace_prefix");
+        if (s == NULL || topo_ld_prefix(ld, x, s) < 0)
             return -EINVAL;
+    }
     return 0;
 }
 
@@ -376,7 +381,7 @@ static int topo_load_node_type(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *
     ty->declared = 1;
     ty->pos = topo_ld_pos(ld, k);
     if ((x = topo_ld_get(ld, v, "derived_from")) != NULL) {
-        if ((s = topo_ld_name(ld, x, "derived_from")) == NULL)
+        if ((s = topo_ld_tname(ld, x, "derived_from")) == NULL)
             bad = -EINVAL;
         else if ((ty->derived_from = topo_ld_strdup(ld, s)) == NULL)
             return -ENOMEM;

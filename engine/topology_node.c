@@ -402,7 +402,7 @@ static int topo_load_node_body(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *
     n->pub.name = n->name;
     if ((x = topo_ld_get(ld, v, "type")) == NULL)
         return topo_ld_err(ld, v, "node %s: expected a key 'type'", name);
-    if ((tname = topo_ld_name(ld, x, "node type")) == NULL)
+    if ((tname = topo_ld_tname(ld, x, "node type")) == NULL)
         return -EINVAL;
     if ((ti = topo_type_use(ld->t, tname, ld->d)) == -ENOMEM)
         return ld->oom = 1, -ENOMEM;

@@ -242,7 +242,7 @@ static int topo_node_artifacts(struct topo_ld *ld, struct topo_node *n, yaml_nod
         bad |= topo_ld_since_keys(ld, v, since);
         if ((x = topo_ld_get(ld, v, "file")) == NULL)
             bad = topo_ld_err(ld, v, "node %s: artifact %s: expected a key 'file'", n->name, name);
-        if ((x = topo_ld_get(ld, v, "type")) != NULL && (s = topo_ld_name(ld, x, "type")) &&
+        if ((x = topo_ld_get(ld, v, "type")) != NULL && (s = topo_ld_tname(ld, x, "type")) &&
             topo_tdef_find(ld->t, TOPO_K_ARTIFACT, s) < 0)
             bad = topo_ld_err(ld, x, "node %s: artifact %s: unknown artifact type '%s'", n->name,
                               name, s);
@@ -326,10 +326,10 @@ int topo_nreq_long(struct topo_ld *ld, const char *node, const char *name, yaml_
                 return topo_ld_err(ld, x, "node %s: requirement %s: expected a key 'type'", node,
                                    name);
         }
-        if ((*rel = topo_ld_name(ld, *reln, "relationship")) == NULL)
+        if ((*rel = topo_ld_tname(ld, *reln, "relationship")) == NULL)
             return -EINVAL;
     }
-    if ((x = topo_ld_get(ld, v, "capability")) != NULL && !topo_ld_name(ld, x, "capability"))
+    if ((x = topo_ld_get(ld, v, "capability")) != NULL && !topo_ld_tname(ld, x, "capability"))
         return -EINVAL;
     snprintf(what, sizeof(what), "node %s: requirement %s: node_filter", node, name);
     if ((x = topo_ld_get(ld, v, "node_filter")) != NULL && topo_ld_node_filter(ld, x, what) < 0)

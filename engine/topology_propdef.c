@@ -32,7 +32,7 @@ static int topo_ld_entry(struct topo_ld *ld, const yaml_node_t *n, const char *w
         if ((t = topo_ld_get(ld, n, "type")) == NULL)
             return topo_ld_err(ld, n, "%s: entry_schema: expected a key 'type'", what);
     }
-    if ((s = topo_ld_name(ld, t, "entry_schema type")) == NULL)
+    if ((s = topo_ld_tname(ld, t, "entry_schema type")) == NULL)
         return -EINVAL;
     return (out->entry = topo_ld_strdup(ld, s)) ? 0 : -ENOMEM;
 }
@@ -52,7 +52,7 @@ static int topo_ld_propdef_tosca(struct topo_ld *ld, const yaml_node_t *n, const
         bad = r;
     if ((v = topo_ld_get(ld, n, "key_schema")) != NULL) {
         const yaml_node_t *t = v->type == YAML_MAPPING_NODE ? topo_ld_get(ld, v, "type") : v;
-        if (t == NULL || topo_ld_name(ld, t, "key_schema type") == NULL)
+        if (t == NULL || topo_ld_tname(ld, t, "key_schema type") == NULL)
             bad = -EINVAL;
     }
     if ((v = topo_ld_get(ld, n, "status")) != NULL && (s = topo_ld_scalar(ld, v, w)) != NULL) {
@@ -136,6 +136,9 @@ int topo_ld_propdef(struct topo_ld *ld, const char *name, const yaml_node_t *n, 
                            w);
     if ((ty = topo_ld_scalar(ld, v, w)) == NULL)
         return -EINVAL;
+    if ((flags & TOPO_PD_TOSCA) && strchr(ty, ':') != NULL &&
+        (ty = topo_ld_tname(ld, v, w)) == NULL)
+        return -EINVAL; /* a data type's qualified name */
     out->tpos = topo_ld_pos(ld, v);
     if ((t = topo_type_parse(ty)) >= 0) {
         out->scalar = 1;

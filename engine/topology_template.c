@@ -112,7 +112,7 @@ static int topo_entity_type(struct topo_ld *ld, yaml_node_t *v, int kind, const 
 
     if (x == NULL)
         return required ? topo_ld_err(ld, v, "%s: expected a key 'type'", what), -2 : -1;
-    if ((s = topo_ld_name(ld, x, "type")) == NULL)
+    if ((s = topo_ld_tname(ld, x, "type")) == NULL)
         return -2;
     if ((td = topo_tdef_find(ld->t, kind, s)) < 0)
         return topo_ld_err(ld, x, "%s: unknown %s '%s'", what, topo_kind_section(kind), s), -2;
@@ -358,7 +358,7 @@ static int topo_load_submap(struct topo_ld *ld, yaml_node_t *n)
     bad = topo_ld_since_keys(ld, n, since);
     if ((x = topo_ld_get(ld, n, "node_type")) == NULL)
         return topo_ld_err(ld, n, "substitution_mappings: expected a key 'node_type'");
-    if ((s = topo_ld_name(ld, x, "node_type")) == NULL)
+    if ((s = topo_ld_tname(ld, x, "node_type")) == NULL)
         bad = -EINVAL;
     else if ((nt = topo_tdef_find(ld->t, TOPO_K_NODE, s)) < 0)
         bad = topo_ld_err(ld, x, "substitution_mappings: unknown node type '%s'", s);

@@ -309,6 +309,56 @@ const char *topo_ld_name(struct topo_ld *ld, const yaml_node_t *n, const char *w
     return s;
 }
 
+static int topo_ld_prefix_known(const struct topo_ld *ld, const char *s, size_t n)
+{
+    for (size_t i = 0; i < ld->nprefixes; i++)
+        if (strlen(ld->prefixes[i]) == n && strncmp(ld->prefixes[i], s, n) == 0)
+            return 1;
+    return n == 5 && strncmp(s, "tosca", 5) == 0;
+}
+
+int topo_ld_prefix(struct topo_ld *ld, const yaml_node_t *n, const char *prefix)
+{
+    if (!topo_name_valid(prefix))
+        return topo_ld_err(ld, n,
+                           "namespace_prefix '%.64s': expected a name from [A-Za-z0-9_.-] "
+                           "starting with a letter or '_'",
+                           prefix);
+    if (topo_ld_prefix_known(ld, prefix, strlen(prefix)))
+        return topo_ld_err(ld, n,
+                           "namespace_prefix '%.64s' is declared already in this file "
+                           "(tosca is the normative types'); expected a prefix of its own",
+                           prefix);
+    if (ld->nprefixes == TOPO_PREFIX_MAX)
+        return topo_ld_err(ld, n, "namespace_prefix '%.64s': more than %d prefixes in one file",
+                           prefix, TOPO_PREFIX_MAX);
+    ld->prefixes[ld->nprefixes++] = prefix;
+    return 0;
+}
+
+const char *topo_ld_tname(struct topo_ld *ld, const yaml_node_t *n, const char *what)
+{
+    const char *s = topo_ld_scalar(ld, n, what), *colon;
+
+    if (s == NULL || (colon = strchr(s, ':')) == NULL)
+        return topo_ld_name(ld, n, what);
+    if (!topo_ld_prefix_known(ld, s, (size_t)(colon - s))) {
+        topo_ld_err(ld, n,
+                    "%s '%.64s': unknown namespace prefix '%.*s'; expected one that an import "
+                    "of this file declares (namespace_prefix) or tosca",
+                    what, s, (int)(colon - s) > 64 ? 64 : (int)(colon - s), s);
+        return NULL;
+    }
+    if (!topo_name_valid(colon + 1)) {
+        topo_ld_err(ld, n,
+                    "%s '%.64s': expected PREFIX:NAME, NAME of 1 to %d characters from "
+                    "[A-Za-z0-9_.-] starting with a letter or '_'",
+                    what, s, TOPO_NAME_MAX);
+        return NULL;
+    }
+    return colon - s == 5 && strncmp(s, "tosca", 5) == 0 ? s : colon + 1;
+}
+
 const char *topo_ld_key(struct topo_ld *ld, const yaml_node_pair_t *p)
 {
     yaml_node_t *k = topo_ld_node(ld, p->key);

@@ -347,26 +347,33 @@ static void test_topology_load_merged_type(void **state)
     free(e);
 }
 
+/* A new directory PATH under $TMPDIR holding FILE, types.yaml, of TEXT. */
+static void types_dir(char path[256], char file[300], const char *text)
+{
+    const char *base = getenv("TMPDIR");
+    FILE *f;
+
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    snprintf(path, 256, "%s/unisec-topo-XXXXXX", base);
+    assert_non_null(mkdtemp(path));
+    snprintf(file, 300, "%s/types.yaml", path);
+    assert_non_null(f = fopen(file, "w"));
+    fputs(text, f);
+    fclose(f);
+}
+
 static void test_topology_load_imports(void **state)
 {
     char path[256], file[300];
-    const char *base = getenv("TMPDIR");
     struct engine_topology *t;
-    FILE *f;
     int rc;
     char *e;
 
     (void)state;
-    if (base == NULL || base[0] == '\0')
-        base = "/tmp";
-    snprintf(path, sizeof(path), "%s/unisec-topo-XXXXXX", base);
-    assert_non_null(mkdtemp(path));
-    snprintf(file, sizeof(file), "%s/types.yaml", path);
-    assert_non_null(f = fopen(file, "w"));
-    fputs(HEAD "imports: [types.yaml]\n" /* a cycle: loaded once */
-               "unikernel_modules: {ws: {http_server: , dispatch: }}\n",
-          f);
-    fclose(f);
+    types_dir(path, file,
+              HEAD "imports: [types.yaml]\n" /* a cycle: loaded once */
+                   "unikernel_modules: {ws: {http_server: , dispatch: }}\n");
     e = load(HEAD "imports: [types.yaml, {file: types.yaml}]\n"
                   "topology_template: {node_templates: {a: {type: ws}}}\n",
              path, &t, &rc);
@@ -388,6 +395,57 @@ static void test_topology_load_imports(void **state)
     free(e);
     unlink(file);
     rmdir(path);
+}
+
+/* A qualified type name (3.6.8): PREFIX:NAME through an import's namespace_prefix, in a
+ * template's type, derived_from and a requirement; tosca:NAME for a normative type; an
+ * unknown or twice-declared prefix is an error at its place. */
+static void test_topology_load_prefix(void **state)
+{
+#define V13 "tosca_definitions_version: tosca_simple_yaml_1_3\n"
+    char path[256], file[300];
+    struct engine_topology *t;
+    int rc;
+    char *e;
+
+    (void)state;
+    types_dir(path, file, V13 "node_types:\n  my.Server: {derived_from: tosca.nodes.Compute}\n");
+    e = load(V13 "imports: [{file: types.yaml, namespace_prefix: ex}]\n"
+                 "node_types:\n  my.Big: {derived_from: ex:my.Server}\n"
+                 "topology_template: {node_templates: {a: {type: ex:my.Server}, "
+                 "b: {type: my.Big}, c: {type: tosca:Compute}}}\n",
+             path, &t, &rc);
+    assert_string_equal(e, "");
+    assert_int_equal(rc, 0);
+    assert_string_equal(engine_topology_node_at(t, 0)->type, "my.Server");
+    assert_string_equal(engine_topology_node_at(t, 2)->type, "tosca:Compute");
+    engine_topology_free(t);
+    free(e);
+    e = load(V13 "imports: [{file: types.yaml, namespace_prefix: ex}]\n"
+                 "topology_template: {node_templates: {a: {type: zz:my.Server}}}\n",
+             path, &t, &rc);
+    assert_int_equal(rc, -EINVAL);
+    assert_non_null(strstr(e, "t.yaml:3:48: error: node type 'zz:my.Server': unknown "
+                              "namespace prefix 'zz'"));
+    free(e);
+    e = load(V13 "imports: [{file: types.yaml, namespace_prefix: ex}]\n"
+                 "topology_template: {node_templates: {a: {type: ex:my.Nope}}}\n",
+             path, &t, &rc);
+    assert_int_equal(rc, -EINVAL);
+    assert_non_null(strstr(e, "t.yaml:3:48: error: "));
+    assert_non_null(strstr(e, "my.Nope"));
+    free(e);
+    e = load(V13 "imports: [{file: types.yaml, namespace_prefix: ex},\n"
+                 "  {file: types.yaml, namespace_prefix: ex}, {file: types.yaml, "
+                 "namespace_prefix: tosca}]\n",
+             path, &t, &rc);
+    assert_int_equal(rc, -EINVAL);
+    assert_non_null(strstr(e, "t.yaml:3:40: error: namespace_prefix 'ex' is declared already"));
+    assert_non_null(strstr(e, "namespace_prefix 'tosca' is declared already"));
+    free(e);
+    unlink(file);
+    rmdir(path);
+#undef V13
 }
 
 /* An import that is a FIFO is refused at the import, without waiting for a writer (before
@@ -699,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_topology_load_imports),
         cmocka_unit_test(test_topology_load_value_parse),
         cmocka_unit_test(test_topology_load_import_fifo),
+        cmocka_unit_test(test_topology_load_prefix),
         cmocka_unit_test(test_topology_load_depth),
         cmocka_unit_test(test_topology_load_tosca13),
         cmocka_unit_test(test_topology_load_functions),
