@@ -80,6 +80,116 @@ static int flat_section(struct flat *f, yaml_document_t *src, const char *key, y
     return 0;
 }
 
+/* Keys whose value names a type, or a list of types, where TOSCA allows a qualified name. */
+static const char *const flat_type_keys[] = {"type",
+                                             "derived_from",
+                                             "capability",
+                                             "node",
+                                             "relationship",
+                                             "node_type",
+                                             "entry_schema",
+                                             "key_schema",
+                                             "members",
+                                             "targets",
+                                             "valid_source_types",
+                                             "valid_target_types",
+                                             NULL};
+
+/* Keys whose value is data the user wrote, never a type's name: kept as written. */
+static const char *const flat_data_keys[] = {"default",     "value",       "metadata",
+                                             "constraints", "description", NULL};
+
+/* In a topology template, keys whose value holds assignments (data) rather than definitions. */
+static const char *const flat_assigned_keys[] = {"properties", "attributes", "interfaces", NULL};
+
+static int flat_in(const char *const *v, const char *s)
+{
+    for (size_t i = 0; v[i] != NULL; i++)
+        if (strcmp(v[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+/* PREFIX:NAME in scalar N, where PREFIX is one of PFX (an import's namespace_prefix), made
+ * NAME: the merged file has no imports to declare the prefix (the loader reads NAME so). */
+static void flat_unqualify(yaml_node_t *n, const char *const *pfx, size_t npfx)
+{
+    char *s, *colon;
+    size_t plen;
+
+    if (n == NULL || n->type != YAML_SCALAR_NODE ||
+        (colon = strchr(s = (char *)n->data.scalar.value, ':')) == NULL)
+        return;
+    plen = (size_t)(colon - s);
+    for (size_t i = 0; i < npfx; i++)
+        if (strlen(pfx[i]) == plen && strncmp(pfx[i], s, plen) == 0) {
+            n->data.scalar.length -= plen + 1;
+            memmove(s, colon + 1, n->data.scalar.length + 1);
+            return;
+        }
+}
+
+/* Rewrites the qualified type names under mapping N of DOC (flat_unqualify()). TEMPLATE: N is
+ * in the topology_template, where a template's properties, attributes, interfaces and
+ * operation inputs are assignments, skipped (in a type they are definitions, rewritten, but
+ * for operation inputs). */
+static void flat_walk(yaml_document_t *doc, yaml_node_t *n, const char *const *pfx, size_t npfx,
+                      int template, int depth)
+{
+    if (n == NULL || n->type != YAML_MAPPING_NODE || depth > 64)
+        return;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key),
+                    *v = yaml_document_get_node(doc, p->value);
+        const char *key;
+        if (k == NULL || v == NULL || k->type != YAML_SCALAR_NODE)
+            continue;
+        key = (const char *)k->data.scalar.value;
+        if (flat_in(flat_data_keys, key) || (template && flat_in(flat_assigned_keys, key)) ||
+            (strcmp(key, "inputs") == 0 && !(template && depth == 1)))
+            continue;
+        if (flat_in(flat_type_keys, key)) {
+            flat_unqualify(v, pfx, npfx);
+            for (yaml_node_item_t *i = v->type == YAML_SEQUENCE_NODE ? v->data.sequence.items.start
+                                                                     : NULL;
+                 i != NULL && i < v->data.sequence.items.top; i++)
+                flat_unqualify(yaml_document_get_node(doc, *i), pfx, npfx);
+        }
+        if (v->type == YAML_MAPPING_NODE)
+            flat_walk(doc, v, pfx, npfx,
+                      template || (depth == 0 && strcmp(key, "topology_template") == 0), depth + 1);
+        for (yaml_node_item_t *i = v->type == YAML_SEQUENCE_NODE ? v->data.sequence.items.start
+                                                                 : NULL;
+             i != NULL && i < v->data.sequence.items.top; i++)
+            flat_walk(doc, yaml_document_get_node(doc, *i), pfx, npfx, template, depth + 1);
+    }
+}
+
+/* The qualified type names of DOC through the namespace_prefix of its imports, unqualified. */
+static void flat_unqualify_doc(yaml_document_t *doc)
+{
+    yaml_node_t *root = yaml_document_get_root_node(doc);
+    yaml_node_t *imps = root ? topo_yaml_get(doc, root, "imports", NULL) : NULL;
+    const char *pfx[TOPO_PREFIX_MAX];
+    size_t npfx = 0;
+
+    for (yaml_node_item_t *i =
+             imps && imps->type == YAML_SEQUENCE_NODE ? imps->data.sequence.items.start : NULL;
+         i != NULL && i < imps->data.sequence.items.top && npfx < TOPO_PREFIX_MAX; i++) {
+        yaml_node_t *it = yaml_document_get_node(doc, *i), *x;
+        if (it != NULL && it->type == YAML_MAPPING_NODE &&
+            topo_yaml_get(doc, it, "file", NULL) == NULL &&
+            it->data.mapping.pairs.top - it->data.mapping.pairs.start == 1)
+            it = yaml_document_get_node(doc, it->data.mapping.pairs.start->value); /* NAME: */
+        if (it != NULL && it->type == YAML_MAPPING_NODE &&
+            (x = topo_yaml_get(doc, it, "namespace_prefix", NULL)) != NULL &&
+            x->type == YAML_SCALAR_NODE)
+            pfx[npfx++] = (const char *)x->data.scalar.value;
+    }
+    if (npfx > 0)
+        flat_walk(doc, root, pfx, npfx, 0, 0);
+}
+
 static int flat_file(struct flat *f, const char *entry, int depth);
 
 /* The imports of ENTRY's document DOC, each merged once. */
@@ -143,6 +253,7 @@ static int flat_file(struct flat *f, const char *entry, int depth)
     free(buf);
     if (r < 0)
         return r;
+    flat_unqualify_doc(&doc);
     root = yaml_document_get_root_node(&doc);
     r = flat_imports(f, entry, &doc, depth);
     for (yaml_node_pair_t *q =
@@ -263,6 +374,7 @@ int engine_csar_flatten_files(struct engine_csar *c, char **out, size_t *len,
         return -EINVAL;
     }
     f.root = (int)(root - f.out.nodes.start) + 1;
+    flat_unqualify_doc(&f.out); /* before the imports' nodes join it */
     if ((f.seen = malloc(sizeof(*f.seen))) == NULL || (f.seen[0] = strdup(entry)) == NULL)
         r = -ENOMEM;
     else

@@ -533,6 +533,52 @@ static void test_csar_flatten(void **state)
     free(got);
 }
 
+/* An import's namespace_prefix: the merged file has no imports, so a qualified type name
+ * (PREFIX:NAME) is merged as NAME, while data that looks like one (a property's value) stays. */
+static void test_csar_flatten_prefix(void **state)
+{
+#define V13 "tosca_definitions_version: tosca_simple_yaml_1_3\n"
+    const struct ent e[] = {
+        {"a.yaml",
+         V13 "imports:\n  - {file: t.yaml, namespace_prefix: p}\n"
+             "node_types:\n  my.Big:\n    derived_from: p:my.Server\n"
+             "    properties:\n      type: {type: string}\n"
+             "      size: {type: p:my.Size, required: false}\n"
+             "topology_template:\n  node_templates:\n    s: {type: p:my.Server}\n"
+             "    b: {type: my.Big, properties: {type: 'p:kept'}}\n"
+             "    c: {type: tosca:Compute}\n",
+         0},
+        {"t.yaml",
+         V13 "node_types:\n  my.Server: {derived_from: tosca.nodes.Compute}\n"
+             "data_types:\n  my.Size: {derived_from: tosca.datatypes.Root}\n",
+         0},
+        {"TOSCA-Metadata/TOSCA.meta", "Entry-Definitions: a.yaml\n", 0},
+    };
+    struct engine_csar *c = NULL;
+    struct engine_topology *t = NULL;
+    struct engine_diag d;
+    size_t len, flen = 0;
+    unsigned char *z = make_zip(e, 3, &len);
+    char *flat = NULL;
+
+    (void)state;
+    engine_diag_init(&d);
+    assert_int_equal(engine_csar_open_buffer(&c, z, len, "s.csar", &d), 0);
+    assert_int_equal(engine_csar_flatten(c, &flat, &flen, &d), 0);
+    assert_null(strstr(flat, "p:my."));
+    assert_non_null(strstr(flat, "p:kept"));
+    assert_non_null(strstr(flat, "tosca:Compute"));
+    assert_int_equal(engine_topology_load_buffer(&t, flat, flen, "topology.yaml", NULL, &d), 0);
+    assert_int_equal(engine_topology_node_count(t), 3);
+    assert_string_equal(engine_topology_node_at(t, 0)->type, "my.Server");
+    engine_topology_free(t);
+    engine_diag_free(&d);
+    engine_csar_free(c);
+    free(flat);
+    free(z);
+#undef V13
+}
+
 /* What a store keeps of an archive is bounded, checked on the sizes entries declare. */
 static void test_csar_keep_bound(void **state)
 {
@@ -570,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_csar_not_zip),
         cmocka_unit_test(test_csar_resolve),
         cmocka_unit_test(test_csar_flatten),
+        cmocka_unit_test(test_csar_flatten_prefix),
         cmocka_unit_test(test_csar_keep_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
