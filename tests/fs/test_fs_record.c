@@ -42,8 +42,7 @@ static int teardown(void **state)
  * without FUSE and without an orchestrator. */
 static void ctx_open(struct fs_ctx *c)
 {
-    struct fs_text file[FS_FILE_N];
-    char cmd[8800], head[41];
+    char cmd[8800];
     const char *u = getenv("UNISEC");
 
     if (u == NULL || system("git --version >/dev/null 2>&1") != 0)
@@ -53,34 +52,12 @@ static void ctx_open(struct fs_ctx *c)
              "mount-examples/policy >/dev/null",
              dir, u, dir);
     assert_int_equal(system(cmd), 0);
-    memset(c, 0, sizeof(*c));
-    c->watch_fd = c->stop_fd = c->touch_fd = -1;
-    pthread_mutex_init(&c->mu, NULL);
-    pthread_mutex_init(&c->apply_mu, NULL);
-    fs_log_init(&c->events, FS_EVENTS_MAX, 0);
-    fs_log_init(&c->errors, 0, FS_ERRORS_KEEP);
-    c->target = ENGINE_TARGET_HVT;
-    assert_non_null(c->store_dir = strdup(dir));
-    assert_int_equal(engine_store_open(&c->store, dir, NULL), 0);
-    engine_store_head(c->store, head, NULL);
-    struct fs_rules_set acld;
-    assert_int_equal(fs_snap_read_store(file, &acld, c->store, NULL, NULL), 0);
-    assert_int_equal(fs_snap_build(&c->snap, file, &acld, head, NULL, NULL, NULL, c->target, NULL),
-                     0);
-    c->served_is_head = 1;
+    assert_int_equal(fs_ctx_open(c, dir, ENGINE_TARGET_HVT, "test"), 0);
 }
 
 static void ctx_close(struct fs_ctx *c)
 {
-    fs_snap_free(c->snap);
-    engine_store_free(c->store);
-    fs_log_free(&c->events);
-    fs_log_free(&c->errors);
-    free(c->refused_wt_sig);
-    free(c->store_dir);
-    fs_touch_stop(c); /* the times the records' events set */
-    pthread_mutex_destroy(&c->mu);
-    pthread_mutex_destroy(&c->apply_mu);
+    fs_ctx_close(c);
 }
 
 /* How many lines of C's events hold WHAT. */
