@@ -57,7 +57,7 @@ static void expect(const char *inputs, int want_rc, const char *want)
 {
     int rc;
     char *got = load(inputs, &rc);
-    if (strstr(got, want) == NULL)
+    if (want[0] != '\0' && strstr(got, want) == NULL) /* "" is in any text */
         fail_msg("expected '%s' in: '%s'", want, got);
     assert_int_equal(rc, want_rc);
     free(got);
