@@ -305,7 +305,9 @@ static int flat_others(struct flat *f, struct engine_csar_file **files, size_t *
                                    ENGINE_CSAR_KEEP_MAX >> 20, e);
         k++;
     }
-    if (k > 0 && (*files = calloc(k, sizeof(**files))) == NULL)
+    if (k == 0)
+        return 0; /* only definitions: no array (its first slot is not taken) */
+    if ((*files = calloc(k, sizeof(**files))) == NULL)
         return -ENOMEM;
     for (size_t i = 0; r == 0 && i < engine_csar_count(f->c); i++) {
         struct engine_csar_file *out = &(*files)[*n];
