@@ -418,7 +418,7 @@ static int topo_tosca_req_endpoint(const struct engine_topology *t,
 static int topo_reqdef_own(const struct engine_topology *t, int td, const struct topo_reqdef *rd)
 {
     const struct topo_tdef *d = &t->tdefs[td];
-    return !d->builtin && rd >= d->reqs && rd < d->reqs + d->nreqs;
+    return !d->builtin && d->nreqs > 0 && rd >= d->reqs && rd < d->reqs + d->nreqs;
 }
 
 /* Requirement definitions for the names TI's nodes use that no ancestor defines: the type's

@@ -178,8 +178,8 @@ static int tender_hc_policy_ack(struct tender *t, void *arg, const struct tender
     if (a->status == 0)
         n = snprintf(line, sizeof(line), "ack %llu\n", (unsigned long long)a->version);
     else
-        n = snprintf(line, sizeof(line), "refuse %llu %d %s\n", (unsigned long long)a->version,
-                     -a->status, reason);
+        n = snprintf(line, sizeof(line), "refuse %llu %lld %s\n", (unsigned long long)a->version,
+                     -(long long)a->status, reason); /* the guest's: INT32_MIN too */
     if (t->cfg.verbose)
         fprintf(stderr, "%s: policy %s", t->name, line);
     if (t->cfg.policy_fd >= 0 && write(t->cfg.policy_fd, line, (size_t)n) < 0) {
