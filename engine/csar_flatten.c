@@ -278,6 +278,16 @@ static int flat_file(struct flat *f, const char *entry, int depth)
     return r;
 }
 
+/* Entry I of the archive when it is one F did not merge into the topology, else NULL. */
+static const char *flat_other_at(const struct flat *f, size_t i, uint64_t *size)
+{
+    const char *e = engine_csar_file_at(f->c, i, size);
+    for (size_t s = 0; e != NULL && s < f->nseen; s++)
+        if (strcmp(f->seen[s], e) == 0)
+            return NULL; /* merged into the topology */
+    return e;
+}
+
 /* The archive's files but those F merged (F->seen), into *FILES: at most ENGINE_CSAR_KEEP_MAX
  * bytes in all, which is checked on the sizes the entries declare before anything is read (a
  * read stops at that size). */
@@ -291,13 +301,8 @@ static int flat_others(struct flat *f, struct engine_csar_file **files, size_t *
     *files = NULL;
     *n = 0;
     for (size_t i = 0; i < engine_csar_count(f->c); i++) {
-        size_t s = 0;
-        if ((e = engine_csar_file_at(f->c, i, &size)) == NULL)
+        if ((e = flat_other_at(f, i, &size)) == NULL)
             continue;
-        while (s < f->nseen && strcmp(f->seen[s], e) != 0)
-            s++;
-        if (s < f->nseen)
-            continue; /* merged into the topology */
         if ((total += size) > ENGINE_CSAR_KEEP_MAX)
             return engine_diag_add(f->d, engine_csar_name(f->c), 0, 0,
                                    "its files other than the definitions pass %u MiB at %s; a "
@@ -311,12 +316,7 @@ static int flat_others(struct flat *f, struct engine_csar_file **files, size_t *
         return -ENOMEM;
     for (size_t i = 0; r == 0 && i < engine_csar_count(f->c); i++) {
         struct engine_csar_file *out = &(*files)[*n];
-        size_t s = 0;
-        if ((e = engine_csar_file_at(f->c, i, &size)) == NULL)
-            continue;
-        while (s < f->nseen && strcmp(f->seen[s], e) != 0)
-            s++;
-        if (s < f->nseen)
+        if ((e = flat_other_at(f, i, &size)) == NULL)
             continue;
         if ((out->entry = strdup(e)) == NULL) {
             r = -ENOMEM;

@@ -27,13 +27,6 @@ struct fs_http_conn {
     size_t out_len, out_off;
 };
 
-static uint64_t fs_http_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int fs_http_bind(struct fs_ctx *c, const char *addr, const char **why)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
@@ -201,7 +194,7 @@ static void *fs_http_main(void *arg)
     for (int i = 0; i < FS_HTTP_CONNS; i++)
         k[i].fd = -1;
     for (;;) {
-        uint64_t now = fs_http_now(), next = now + 60000;
+        uint64_t now = fs_now_ms(), next = now + 60000;
         pf[0] = (struct pollfd){.fd = c->http_stop_fd, .events = POLLIN};
         pf[1] = (struct pollfd){.fd = c->http_fd, .events = POLLIN};
         for (int i = 0; i < FS_HTTP_CONNS; i++) {
@@ -229,7 +222,7 @@ static void *fs_http_main(void *arg)
                     continue;
                 }
                 k[i] =
-                    (struct fs_http_conn){.fd = fd, .deadline = fs_http_now() + FS_HTTP_TIMEOUT_MS};
+                    (struct fs_http_conn){.fd = fd, .deadline = fs_now_ms() + FS_HTTP_TIMEOUT_MS};
             }
         }
         for (int i = 0; i < FS_HTTP_CONNS; i++) {

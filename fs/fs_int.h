@@ -253,6 +253,14 @@ static inline void fs_count(uint64_t *counter)
     __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
+/* Milliseconds of CLOCK_MONOTONIC: the daemon's deadlines and intervals. */
+static inline int64_t fs_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---- the daemon ---- */
 
 struct fs_ctx {

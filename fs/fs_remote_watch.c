@@ -31,13 +31,6 @@
 /* How often git's housekeeping may run on the store and a file:// remote (fs_remote_gc()). */
 #define FS_REMOTE_GC_MS 60000
 
-static int64_t fs_remote_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Watches where a local remote's main moves (refs/heads/main, packed-refs) and where the hosts'
  * records land; returns the records directory's watch, -1 when none (not made yet). */
 static int fs_remote_watch_add(struct fs_ctx *c)
@@ -176,14 +169,14 @@ static void *fs_remote_main(void *arg)
                            {.fd = c->remote_fd, .events = POLLIN}};
     int64_t first = 0; /* when the pending burst of ref events began, 0 when none */
     int64_t rec_first = 0, rec_last = 0; /* the pending records' first and last sign, or 0 */
-    int64_t gc = fs_remote_now_ms();     /* when git's housekeeping last ran */
+    int64_t gc = fs_now_ms();            /* when git's housekeeping last ran */
     int gc_warned = 0, records_failed = 0;
     int records = -1;
     /* a host that comes back pushes what it recorded meanwhile */
     int look = FS_REMOTE_RECORDS | fs_remote_rewatch(c, &records);
 
     for (;;) {
-        int64_t now = fs_remote_now_ms(), due = fs_remote_records_due(rec_first, rec_last);
+        int64_t now = fs_now_ms(), due = fs_remote_records_due(rec_first, rec_last);
         int timeout = c->fetch_interval > 0 ? c->fetch_interval * 1000 : -1;
         if (first != 0 && (timeout < 0 || timeout > FS_REMOTE_QUIET_MS))
             timeout = FS_REMOTE_QUIET_MS;
@@ -199,7 +192,7 @@ static void *fs_remote_main(void *arg)
             continue; /* SIGUSR1: its handler made the kick readable */
         if (n < 0 || (pf[0].revents & POLLIN))
             break;
-        now = fs_remote_now_ms();
+        now = fs_now_ms();
         if (n == 0 && quiet)
             look |= FS_REMOTE_MAIN | FS_REMOTE_RECORDS;
         if (n == 0 && first != 0 && now - first >= FS_REMOTE_QUIET_MS)
@@ -238,9 +231,9 @@ static void *fs_remote_main(void *arg)
         if (look & FS_REMOTE_RECORDS)
             fs_remote_records(c, &records_failed);
         look = fs_remote_rewatch(c, &records); /* our first push may have made it */
-        if (fs_remote_now_ms() - gc >= FS_REMOTE_GC_MS) {
+        if (fs_now_ms() - gc >= FS_REMOTE_GC_MS) {
             fs_remote_gc(c, &gc_warned);
-            gc = fs_remote_now_ms();
+            gc = fs_now_ms();
         }
     }
     return NULL;

@@ -158,23 +158,16 @@ static int fs_times_changed(const char *path, int removed, void *arg)
     return 0;
 }
 
-static int64_t fs_times_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 int fs_times_load(struct fs_ctx *c)
 {
     struct fs_times_log log = {0};
     struct engine_diag d = {0};
-    int64_t until = fs_times_ms() + FS_TIMES_BUDGET_MS;
+    int64_t until = fs_now_ms() + FS_TIMES_BUDGET_MS;
     size_t walked = 0;
     int r;
 
     r = engine_store_log(c->store, FS_TIMES_WALK, fs_times_log_cb, &log, &d);
-    for (; r >= 0 && walked < log.n && (walked == 0 || fs_times_ms() < until); walked++) {
+    for (; r >= 0 && walked < log.n && (walked == 0 || fs_now_ms() < until); walked++) {
         struct fs_times_at a = {c, &log.v[walked], log.v[walked].parent};
         if (walked == 0)
             fs_times_seed(c, "history", log.v[walked].time);

@@ -61,13 +61,6 @@ struct fs_mtime {
 #define FS_TOUCH_GATHER_MS 100
 #define FS_TOUCH_BATCH     256
 
-static int64_t fs_touch_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The child: touches the path of every line read from its stdin below ROOT until the daemon
  * closes the socket. */
 static int fs_touch_child(const char *root)
@@ -82,7 +75,7 @@ static int fs_touch_child(const char *root)
         return 1;
     for (;;) {
         struct pollfd pf = {.fd = 0, .events = POLLIN};
-        int64_t wait = nb == 0 ? -1 : until - fs_touch_now_ms();
+        int64_t wait = nb == 0 ? -1 : until - fs_now_ms();
         if (nb > 0 && (wait <= 0 || nb == FS_TOUCH_BATCH)) {
             for (size_t i = 0; i < nb; i++)
                 utimensat(AT_FDCWD, batch[i], ts, AT_SYMLINK_NOFOLLOW); /* gone: no matter */
@@ -109,7 +102,7 @@ static int fs_touch_child(const char *root)
                 while (i < nb && strcmp(batch[i], p) != 0)
                     i++;
                 if (i == nb && nb++ == 0)
-                    until = fs_touch_now_ms() + FS_TOUCH_GATHER_MS;
+                    until = fs_now_ms() + FS_TOUCH_GATHER_MS;
             }
             done += l + 1;
         }

@@ -66,13 +66,6 @@ static int fs_watch_drain(struct fs_ctx *c)
     return relevant;
 }
 
-static int64_t fs_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *fs_watch_main(void *arg)
 {
     struct fs_ctx *c = arg;
