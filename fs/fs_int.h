@@ -50,6 +50,8 @@
 #define FS_NAME_MAX 255
 /* The events log keeps at most this many bytes (the oldest half is dropped beyond). */
 #define FS_EVENTS_MAX (1u << 20)
+/* A bounded log's room beyond its bound: lines up to this long never make it grow. */
+#define FS_LOG_SLACK (64u << 10)
 /* The errors file keeps this many of the most recent entries. */
 #define FS_ERRORS_KEEP 100
 /* history shows this many of the most recent commits. */

@@ -40,10 +40,17 @@ static void fs_log_drop_to(struct fs_log *l, size_t keep)
     l->buf[l->len] = '\0';
 }
 
-/* Room for N more bytes (and the NUL): 0 or -ENOMEM. */
+/* Room for N more bytes (and the NUL): 0 or -ENOMEM. A bounded log takes its whole room at
+ * its first line (the pages it does not write yet cost no memory), so that it never copies
+ * itself to grow and the daemon's heap does not move with its lines (the `metrics` heap gauge
+ * then shows what the rest of the daemon holds); only a line longer than the slack grows it. */
 static int fs_log_room(struct fs_log *l, size_t n)
 {
-    return ENGINE_GROW(&l->buf, &l->cap, l->len + n + 1) < 0 ? -ENOMEM : 0;
+    size_t need = l->len + n + 1;
+
+    if (l->cap == 0 && l->max > 0 && need <= l->max + FS_LOG_SLACK)
+        need = l->max + FS_LOG_SLACK;
+    return ENGINE_GROW(&l->buf, &l->cap, need) < 0 ? -ENOMEM : 0;
 }
 
 /* The line of N bytes just written at the end (newline included) is kept. */

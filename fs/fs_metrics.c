@@ -4,6 +4,7 @@
  * happens: fs_apply.c (commits, refusals), orch/ (builds, instances, pushes). */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,5 +174,14 @@ int fs_gen_metrics(struct fs_ctx *c, const struct fs_snap *s, const struct fs_wh
     fs_metric_hist(out, "unisec_policy_ack_seconds",
                    "Time from a push to the instance's acknowledgement.", &m.push_seconds);
     fs_metrics_nodes(out, c->orch);
+#ifdef __GLIBC__
+    /* What the allocator handed out and did not get back, every arena: unlike the resident
+     * size, it does not move with what glibc keeps of freed memory, so a steady climb is a
+     * leak (tests/attack/memory.sh reads it). */
+    struct mallinfo2 mi = mallinfo2();
+    fs_metric_head(out, "unisec_heap_inuse_bytes", "gauge",
+                   "Bytes the daemon's allocator has handed out and not had back.");
+    fprintf(out, "unisec_heap_inuse_bytes %zu\n", mi.uordblks + mi.hblkhd);
+#endif
     return ferror(out) ? -ENOMEM : 0;
 }
