@@ -25,6 +25,8 @@ static const char *const builder_cflags[] = {"-std=gnu11",
                                              "-mno-red-zone",
                                              "-fno-sanitize=all",
                                              "-fno-ident",
+                                             "-ffunction-sections",
+                                             "-fdata-sections",
                                              NULL};
 
 /* Guest sources, relative to the source tree: globs expanded in sorted order. */
