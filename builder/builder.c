@@ -77,8 +77,7 @@ void builder_free(struct builder *b)
     free(b->cache);
     free(b->cc);
     free(b->isystem);
-    free(b->tls_lib);
-    free(b->tls_inc);
+    builder_tls_free(b);
     free(b);
 }
 
@@ -97,11 +96,13 @@ int builder_build(struct builder *b, const struct builder_spec *specs, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (builder_spec_check(&specs[i], d) < 0)
             bad = -EINVAL;
-        if (b->tls_lib == NULL && builder_module_find(&specs[i], "tls"))
-            bad = engine_diag_add(d, NULL, 0, 0,
-                                  "node %s level %s: the tls module needs BearSSL, and %s finds "
-                                  "no libbearssl.a with its headers: install libbearssl-dev",
-                                  specs[i].node, specs[i].level, b->cc);
+        if (b->tls_libs[0] == NULL && builder_module_find(&specs[i], "tls"))
+            bad = engine_diag_add(
+                d, NULL, 0, 0,
+                "node %s level %s: the tls module needs BearSSL, Nettle and GMP, and %s finds no "
+                "libbearssl.a with its headers, libhogweed.a or libgmp.a: install libbearssl-dev "
+                "nettle-dev libgmp-dev",
+                specs[i].node, specs[i].level, b->cc);
     }
     if (bad) {
         free(ims);

@@ -101,8 +101,8 @@ static int builder_link(const struct builder_image *im, const char *dir, char **
     argv[k++] = "-no-pie";
     argv[k++] = ld;
     argv[k++] = "-Wl,--build-id=none";
-    argv[k++] = "-Wl,--strip-all"; /* nothing reads an image's symbols: a fifth of its bytes */
-    argv[k++] = "-Wl,--gc-sections";
+    argv[k++] = "-Wl,--strip-all";
+    argv[k++] = "-Wl,--gc-sections"; /* nothing reads an image's symbols: a fifth of its bytes */
     argv[k++] = "-Wl,-z,noexecstack";
     argv[k++] = "-Wl,-z,max-page-size=4096";
     argv[k++] = "-fno-sanitize=all";
@@ -111,10 +111,11 @@ static int builder_link(const struct builder_image *im, const char *dir, char **
     argv[k++] = "config.o";
     argv[k++] = (char *)im->bind;
     if (builder_module_find(im->spec, "tls")) {
-        /* BearSSL (builder_tls.c) and the library OS call each other: one group. */
+        /* The TLS libraries (builder_tls.c) and the library OS call each other: one group. */
         argv[k++] = "-Wl,--start-group";
         argv[k++] = (char *)im->lib;
-        argv[k++] = b->tls_lib;
+        for (size_t i = 0; i < BUILDER_TLS_NLIBS; i++)
+            argv[k++] = b->tls_libs[i];
         argv[k++] = "-Wl,--end-group";
     } else {
         argv[k++] = (char *)im->lib;

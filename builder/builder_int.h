@@ -11,7 +11,7 @@
  *   builder_spec.c     an image's spec read: modules, properties, devices; the check
  *   builder_cache.c    the compiler, the object cache and the modules' archive of a target
  *   builder_probe.c    what the compiler says of itself, asked once per process
- *   builder_tls.c      BearSSL found through the compiler, its bytes hashed
+ *   builder_tls.c      the TLS libraries found through the compiler, their bytes hashed
  *   builder_sources.c  the guest's sources and headers: names and hashes
  *   builder_paths.c    where the guest is in the source tree (one table)
  *   builder_files.c    small helpers: formatting, reading, writing through a rename
@@ -29,6 +29,7 @@
 #define BUILDER_FORMAT     "unisec-builder-3"
 #define BUILDER_OUTPUT_MAX (64 * 1024) /* compiler output kept per command */
 #define BUILDER_MANIFEST   "manifest.json"
+#define BUILDER_TLS_NLIBS  3 /* builder_tls.c: BearSSL, hogweed, GMP */
 
 struct builder_file {
     char *rel;        /* path relative to the source tree */
@@ -41,8 +42,10 @@ struct builder {
     char *cache;   /* cache directory */
     char *cc;      /* compiler command */
     char *isystem; /* the compiler's own freestanding headers */
-    char *tls_lib; /* BearSSL's static archive (builder_tls.c), NULL when CC finds none */
-    char *tls_inc; /* -idirafter its headers, with TLS_LIB */
+    /* The TLS libraries' static archives in link order (builder_tls.c: BearSSL, hogweed,
+     * GMP), all NULL when CC does not find them all */
+    char *tls_libs[BUILDER_TLS_NLIBS];
+    char *tls_inc; /* -idirafter BearSSL's headers, with TLS_LIBS */
     unsigned jobs;
     uint8_t toolchain[32];      /* compiler identity + flags + format */
     uint8_t headers[32];        /* every guest header and the linker script */
@@ -138,13 +141,15 @@ int builder_probe(struct builder *b, char **ver, char **inc, char **tls_lib, cha
 /* ---- builder_tls.c ---- */
 
 struct engine_sha256;
-/* Asks B's compiler where BearSSL is: *LIB its archive and *DIR its headers (caller frees),
- * both NULL when it is not installed. 0, or a negative errno. */
+/* Asks B's compiler where the TLS libraries are: *LIB their archives' paths, one a line, and
+ * *DIR BearSSL's headers (caller frees), both NULL when one is not installed. 0, or a
+ * negative errno. */
 int builder_tls_probe(struct builder *b, char **lib, char **dir);
-/* B->tls_lib and B->tls_inc from what builder_tls_probe() found (NULL: not installed), and the
- * archive's and headers' bytes added to H. 0, or -ENOMEM. */
+/* B->tls_libs and B->tls_inc from what builder_tls_probe() found (NULL: not installed), and
+ * the archives' and headers' bytes added to H. 0, or -ENOMEM. builder_tls_free() frees them. */
 int builder_tls_use(struct builder *b, const char *lib, const char *dir, struct engine_sha256 *h);
-/* Whether source REL can be compiled: all but the tls module's when BearSSL is missing. */
+void builder_tls_free(struct builder *b);
+/* Whether source REL can be compiled: all but the tls module's when a TLS library is missing. */
 int builder_tls_unit(const struct builder *b, const char *rel);
 
 /* ---- builder_sources.c ---- */

@@ -103,6 +103,12 @@ void libos_wipe(void *p, size_t n)
     memset(p, 0, n);
 }
 
+void libos_panic(const char *fmt, ...)
+{
+    (void)fmt;
+    abort();
+}
+
 const struct unisec_boot_info *libos_boot_info(void)
 {
     return &fz_bi;

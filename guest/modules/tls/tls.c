@@ -5,7 +5,8 @@
  * certificate chain and the EC or RSA private key, never in the image) and its boot seed
  * (an HMAC-DRBG over SHA-256 is seeded with it; each connection's engine gets 32 fresh bytes
  * of it), picks the fastest implementations the processor allows (the boot info's CPUID
- * bits: on hvt the vCPU's own CPUID reads zeros), and puts its layer beneath the front.
+ * bits: on hvt the vCPU's own CPUID reads zeros; the EC work is tls_ec.c's), and puts its
+ * layer beneath the front.
  *
  * What a connection accepts: TLS 1.2 only; ECDHE key exchange (X25519, P-256, P-384,
  * P-521) signed with the certificate's key, never RSA key exchange; AES-128/256-GCM and
@@ -91,12 +92,13 @@ static int tls_init(const struct mod_props *p)
     }
     tls_creds_load(&cr);
     tls_pick(libos_boot_info());
+    tls_ec_init();
     br_ssl_session_cache_lru_init(&tls.cache, tls_cache_buf, sizeof(tls_cache_buf));
     tls_layer_start(&tls);
-    printf("tls: serving TLS 1.2 with a%s %s key and %zu certificate%s\n",
+    printf("tls: serving TLS 1.2 with a%s %s key and %zu certificate%s; EC: %s\n",
            tls.key_type == UNISEC_TLS_KEY_EC ? "n" : "",
-           tls.key_type == UNISEC_TLS_KEY_EC ? "EC" : "RSA", tls.nchain,
-           tls.nchain == 1 ? "" : "s");
+           tls.key_type == UNISEC_TLS_KEY_EC ? "EC" : "RSA", tls.nchain, tls.nchain == 1 ? "" : "s",
+           TLS_EC_NAME);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /*
  * tls.h — the tls module's two halves: its configuration (tls.c: the credentials, the DRBG,
- * the implementations and suites) and its connections (tls_conn.c: each one's engine, and the
- * layer beneath the front, module.h's struct mod_layer). tls.c calls tls_conn.c, not back.
+ * the implementations and suites), its EC work (tls_ec.c) and its connections (tls_conn.c: each
+ * one's engine, and the layer beneath the front, module.h's struct mod_layer). tls.c calls
+ * tls_conn.c, not back.
  */
 #ifndef UNISEC_GUEST_TLS_H
 #define UNISEC_GUEST_TLS_H
@@ -46,5 +47,18 @@ struct tls_config {
 
 /* Puts the layer beneath the front; every connection it opens is set up from CFG. */
 void tls_layer_start(struct tls_config *cfg);
+
+/* tls_ec.c: the handshake's EC work. tls_ec_impl does X25519 with Nettle and every other
+ * curve with BearSSL's br_ec_prime_i31; tls_ecdsa_sign (a br_ecdsa_sign) signs with a P-256
+ * key with Nettle, any other with br_ecdsa_i31_sign_asn1. Both give BearSSL's results (the
+ * signature's nonce is deterministic, though not the same bytes as BearSSL's). tls_ec_init()
+ * (tls_gmp.c) routes GMP's scratch through the library OS's allocator, wiped when freed: call
+ * it first. */
+extern const br_ec_impl tls_ec_impl;
+size_t tls_ecdsa_sign(const br_ec_impl *impl, const br_hash_class *hf, const void *hash_value,
+                      const br_ec_private_key *sk, void *sig);
+void tls_ec_init(void);
+/* What does the EC work, for the start message. */
+#define TLS_EC_NAME "X25519 and P-256 ECDSA by Nettle (hogweed), other EC work BearSSL i31"
 
 #endif

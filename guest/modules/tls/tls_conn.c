@@ -30,7 +30,7 @@ static int tls_engine_setup(struct tls_conn *c)
     br_ssl_engine_set_suites(e, tls_cfg->suites,
                              sizeof(tls_cfg->suites) / sizeof(tls_cfg->suites[0]));
     br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION | BR_OPT_ENFORCE_SERVER_PREFERENCES);
-    br_ssl_engine_set_ec(e, br_ec_get_default());
+    br_ssl_engine_set_ec(e, &tls_ec_impl);
     br_ssl_engine_set_hash(e, br_sha256_ID, &br_sha256_vtable);
     br_ssl_engine_set_hash(e, br_sha384_ID, &br_sha384_vtable);
     br_ssl_engine_set_prf_sha256(e, &br_tls12_sha256_prf);
@@ -43,8 +43,7 @@ static int tls_engine_setup(struct tls_conn *c)
     br_ssl_engine_set_poly1305(e, &br_poly1305_ctmulq_run);
     if (tls_cfg->key_type == UNISEC_TLS_KEY_EC)
         br_ssl_server_set_single_ec(sc, tls_cfg->chain, tls_cfg->nchain, &tls_cfg->ec,
-                                    BR_KEYTYPE_SIGN, 0, br_ec_get_default(),
-                                    &br_ecdsa_i31_sign_asn1);
+                                    BR_KEYTYPE_SIGN, 0, &tls_ec_impl, &tls_ecdsa_sign);
     else
         br_ssl_server_set_single_rsa(sc, tls_cfg->chain, tls_cfg->nchain, &tls_cfg->rsa,
                                      BR_KEYTYPE_SIGN, br_rsa_private_get_default(),
