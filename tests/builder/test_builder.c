@@ -527,6 +527,52 @@ static void test_builder_devices_tls(void **state)
     }
 }
 
+/* A compiler that finds every TLS library but NAME: an image with the tls module is refused
+ * before anything is compiled, and the reason names the packages to install. */
+static void tls_library_missing(const char *name)
+{
+    char cc[4200], out[4200];
+    snprintf(cc, sizeof(cc), "%s/no-%s-cc", tmp, name);
+    snprintf(out, sizeof(out), "%s/no-%s-out", tmp, name);
+    FILE *f = fopen(cc, "w");
+    assert_non_null(f);
+    /* As cc prints a library no directory holds: its bare name. */
+    fprintf(f,
+            "#!/bin/sh\n[ \"$1\" = -print-file-name=%s ] && { echo %s; exit 0; }\n"
+            "exec cc \"$@\"\n",
+            name, name);
+    fclose(f);
+    chmod(cc, 0755);
+    static const struct builder_prop front[] = {{"http_port", "8080"}, {"https_port", "8443"}};
+    static const struct builder_prop https_only[] = {{"plain_http", "false"}};
+    struct builder_module m[] = {
+        {"http_server", 0, NULL}, {"dispatch", 2, front}, {"tls", 1, https_only}};
+    struct builder_spec s = {
+        .node = "web", .level = "critical", .target = "spt", .nmodules = 3, .modules = m};
+    struct builder *b = new_builder(cc);
+    struct builder_result r;
+    struct engine_diag d;
+    engine_diag_init(&d);
+    assert_int_equal(builder_build(b, &s, 1, out, &r, &d), -EINVAL);
+    char *all = engine_diag_join(&d);
+    if (strstr(all, "node web level critical: the tls module needs BearSSL, Nettle and GMP") ==
+            NULL ||
+        strstr(all, "install libbearssl-dev nettle-dev libgmp-dev") == NULL)
+        fail_msg("without %s: '%s'", name, all);
+    free(all);
+    engine_diag_free(&d);
+    builder_results_free(&r, 1);
+    builder_free(b);
+}
+
+static void test_builder_tls_library_missing(void **state)
+{
+    (void)state;
+    tls_library_missing("libbearssl.a");
+    tls_library_missing("libhogweed.a");
+    tls_library_missing("libgmp.a");
+}
+
 /* Writes TEXT with FROM replaced by TO as DIR/manifest.json and loads it: the result; *WHY
  * (caller frees) what the diagnostics say, *LINE the first one's line. */
 static int load_changed(const char *dir, const char *text, const char *from, const char *to,
@@ -622,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_builder_manifest_round_trip),
         cmocka_unit_test(test_builder_manifest_refused),
         cmocka_unit_test(test_builder_devices_tls),
+        cmocka_unit_test(test_builder_tls_library_missing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
