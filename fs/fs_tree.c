@@ -37,7 +37,8 @@ static const char fs_readme[] =
     "  policy/credentials   hashed credentials only (rw; plaintext is refused)\n"
     "  history              the latest commits of main (deployments: git log\n"
     "                       refs/unisec/deployed/HOST in the store)\n"
-    "  events               what happens, as it happens (tail -f events)\n"
+    "  events               what happens, as it happens (tail -f events; owner and group\n"
+    "                       only, as errors and events.json: a refusal may quote a secret)\n"
     "  errors               the latest refused changes and why\n"
     "  settle               blocks until pending work has converged, then says so\n"
     "  events.json          events, one JSON object a line (time, level, message)\n"
@@ -432,9 +433,10 @@ static const struct fs_entry fs_tree[] = {
     {.pattern = "inputs", .mode = S_IFDIR | 0755},
     {.pattern = "inputs/*", .mode = S_IFREG | 0640, .gen = fs_gen_input, .write = FS_W_INPUT},
     {.pattern = "history", .mode = S_IFREG | 0444, .gen = fs_gen_history, .tracked = 1},
-    {.pattern = "events", .mode = S_IFREG | 0444, .live = FS_LIVE_EVENTS},
-    {.pattern = "events.json", .mode = S_IFREG | 0444, .live = FS_LIVE_EVENTS_JSON},
-    {.pattern = "errors", .mode = S_IFREG | 0444, .live = FS_LIVE_ERRORS},
+    /* A refusal may quote the value refused (a mistyped secret): the owner and group only. */
+    {.pattern = "events", .mode = S_IFREG | 0440, .live = FS_LIVE_EVENTS},
+    {.pattern = "events.json", .mode = S_IFREG | 0440, .live = FS_LIVE_EVENTS_JSON},
+    {.pattern = "errors", .mode = S_IFREG | 0440, .live = FS_LIVE_ERRORS},
     {.pattern = "settle", .mode = S_IFREG | 0444, .gen = fs_gen_settle, .at_open = 1},
     {.pattern = "settle.json", .mode = S_IFREG | 0444, .gen = fs_gen_settle_json, .at_open = 1},
     {.pattern = "metrics", .mode = S_IFREG | 0444, .gen = fs_gen_metrics},

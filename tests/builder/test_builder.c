@@ -19,6 +19,7 @@
 #include "builder/builder_int.h"
 #include "common/sha256.h"
 #include "engine/acl.h"
+#include "fixture.h"
 
 static char tmp[4096], cache[4096 + 16];
 static void *blob;
@@ -58,43 +59,21 @@ static struct builder_spec spec(const char *target, int internal)
 static int setup(void **state)
 {
     (void)state;
-    const char *t = getenv("TMPDIR");
-    struct engine_acl *a;
-    struct engine_diag d;
-    snprintf(tmp, sizeof(tmp), "%s/unisec-builder-XXXXXX", t && *t ? t : "/tmp");
-    if (mkdtemp(tmp) == NULL)
+    if (fixture_dir(tmp, sizeof(tmp), cache, sizeof(cache), "builder") != 0)
         return -1;
-    snprintf(cache, sizeof(cache), "%s/cache", tmp);
-    engine_diag_init(&d);
-    if (engine_acl_new(&a) || engine_acl_load_dir(a, "mount-examples/policy", &d) ||
-        engine_acl_compile(&blob, &blob_len, a, "regular", 3))
-        return -1;
-    engine_acl_free(a);
-    engine_diag_free(&d);
-    return 0;
+    return fixture_rules(&blob, &blob_len, "mount-examples/policy", NULL, NULL, "regular", 3);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[4200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     free(blob);
-    return system(cmd);
+    return fixture_remove(tmp);
 }
 
 static struct builder *new_builder(const char *cc)
 {
-    struct builder *b;
-    struct engine_diag d;
-    struct builder_options o = {.cache_dir = cache, .cc = cc, .jobs = 2};
-    engine_diag_init(&d);
-    int r = builder_new(&b, &o, &d);
-    if (r != 0)
-        engine_diag_print(&d, stderr);
-    assert_int_equal(r, 0);
-    engine_diag_free(&d);
-    return b;
+    return fixture_builder(cache, cc, 2);
 }
 
 static char *slurp(const char *dir, const char *name, size_t *len)
@@ -378,16 +357,8 @@ static void test_builder_source_changed_during_build(void **state)
 /* Builds S into OUT; returns the result (its dir freed by the caller). */
 static struct builder_result build_one(const struct builder_spec *s, const char *out)
 {
-    struct builder *b = new_builder(NULL);
     struct builder_result r;
-    struct engine_diag d;
-    engine_diag_init(&d);
-    int e = builder_build(b, s, 1, out, &r, &d);
-    if (e != 0)
-        engine_diag_print(&d, stderr);
-    assert_int_equal(e, 0);
-    engine_diag_free(&d);
-    builder_free(b);
+    fixture_build(cache, 2, s, out, &r);
     return r;
 }
 

@@ -17,6 +17,7 @@
 #include "builder/builder_int.h"
 #include "contract/abi.h"
 #include "engine/acl.h"
+#include "fixture.h"
 
 static char tmp[4096], cache[4096 + 16];
 static void *blob[2];
@@ -47,14 +48,8 @@ static struct builder_spec spec(int v)
 static int setup(void **state)
 {
     (void)state;
-    const char *t = getenv("TMPDIR");
-    struct engine_acl *a;
-    struct engine_diag d;
-    snprintf(tmp, sizeof(tmp), "%s/unisec-rules-XXXXXX", t && *t ? t : "/tmp");
-    if (mkdtemp(tmp) == NULL)
+    if (fixture_dir(tmp, sizeof(tmp), cache, sizeof(cache), "rules") != 0)
         return -1;
-    snprintf(cache, sizeof(cache), "%s/cache", tmp);
-    engine_diag_init(&d);
     /* Two rule sets: the example's, and the same with one rule more. */
     char cmd[8800], pol2[4200];
     snprintf(pol2, sizeof(pol2), "%s/pol2", tmp);
@@ -63,24 +58,19 @@ static int setup(void **state)
              pol2, pol2);
     if (system(cmd) != 0)
         return -1;
-    for (int v = 0; v < 2; v++) {
-        if (engine_acl_new(&a) || engine_acl_load_dir(a, v ? pol2 : "mount-examples/policy", &d) ||
-            engine_acl_compile(&blob[v], &blob_len[v], a, "regular", 3 + (uint64_t)v))
+    for (int v = 0; v < 2; v++)
+        if (fixture_rules(&blob[v], &blob_len[v], v ? pol2 : "mount-examples/policy", NULL, NULL,
+                          "regular", 3 + (uint64_t)v) != 0)
             return -1;
-        engine_acl_free(a);
-    }
-    engine_diag_free(&d);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[4200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     free(blob[0]);
     free(blob[1]);
-    return system(cmd);
+    return fixture_remove(tmp);
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -93,20 +83,10 @@ static char *slurp(const char *path, size_t *len)
 /* Builds spec(V) into OUT/SUB; returns the image's bytes (*LEN) and its result in *R. */
 static char *build(int v, const char *sub, struct builder_result *r, size_t *len)
 {
-    struct builder *b;
-    struct builder_options o = {.cache_dir = cache, .jobs = 1};
     struct builder_spec s = spec(v);
-    struct engine_diag d;
     char out[4300], p[8400];
-    engine_diag_init(&d);
     snprintf(out, sizeof(out), "%s/%s", tmp, sub);
-    assert_int_equal(builder_new(&b, &o, &d), 0);
-    int e = builder_build(b, &s, 1, out, r, &d);
-    if (e != 0)
-        engine_diag_print(&d, stderr);
-    assert_int_equal(e, 0);
-    builder_free(b);
-    engine_diag_free(&d);
+    fixture_build(cache, 1, &s, out, r);
     snprintf(p, sizeof(p), "%s/image", r->dir);
     return slurp(p, len);
 }

@@ -10,6 +10,7 @@
 
 #include "guest/modules/acl_pep/pdp.h"
 #include "engine/acl.h"
+#include "fixture.h"
 
 /* alice's password is "alice-demo-password" (mount-examples/policy/credentials). */
 static const char *creds = "alice:pbkdf2-sha256:1000:cdfabfb24a530f8c9d16c9ed7222267b:"
@@ -23,19 +24,11 @@ static struct engine_acl_blob b;
 static int setup(void **state)
 {
     (void)state;
-    struct engine_acl *a;
-    struct engine_diag d;
     size_t len;
     const char *why;
-    engine_diag_init(&d);
-    if (engine_acl_new(&a) ||
-        engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "acl", acl, strlen(acl), &d) ||
-        engine_acl_parse(a, ENGINE_ACL_FILE_CREDENTIALS, "credentials", creds, strlen(creds), &d) ||
-        engine_acl_compile(&blob, &len, a, NULL, 42) || engine_acl_blob_open(&b, blob, len, &why))
+    if (fixture_rules(&blob, &len, NULL, acl, creds, NULL, 42) != 0)
         return -1;
-    engine_acl_free(a);
-    engine_diag_free(&d);
-    return 0;
+    return engine_acl_blob_open(&b, blob, len, &why);
 }
 
 static int teardown(void **state)

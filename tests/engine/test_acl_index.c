@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "acl_grid.h"
 #include "common/acl_patch.h"
 #include "engine/acl.h"
 
@@ -37,10 +38,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint64_t next(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return acl_grid_next(&rng);
 }
 
 static struct engine_acl_change key_change(const struct set *s, size_t k, int allow)
@@ -93,31 +91,14 @@ static const char *const rq_meths[] = {"GET", "POST", "PUT"};
 static const char *const rq_paths[] = {"/a", "/a/x", "/a/b", "/a/b/c", "/a/b/c/d",
                                        "/c", "/c/d", "/d",   "/",      "/a/b/x"};
 
-/* Every request decided by full compile F and by layers L: the same answers. */
-static void same_decisions(const struct engine_acl_blob *f, const struct engine_acl_layers *l)
-{
-    for (size_t p = 0; p < NP; p++)
-        for (size_t u = 0; u < sizeof(rq_users) / sizeof(*rq_users); u++)
-            for (size_t m = 0; m < 3; m++)
-                for (size_t t = 0; t < sizeof(rq_paths) / sizeof(*rq_paths); t++) {
-                    struct engine_acl_request rq = {pols[p],
-                                                    rq_users[u],
-                                                    rq_meths[m],
-                                                    rq_paths[t],
-                                                    strlen(pols[p]),
-                                                    strlen(rq_users[u]),
-                                                    strlen(rq_meths[m]),
-                                                    strlen(rq_paths[t])};
-                    struct engine_acl_decision a, b;
-                    assert_int_equal(engine_acl_blob_decide(f, &rq, &a), 0);
-                    assert_int_equal(engine_acl_layers_decide(l, &rq, &b), 0);
-                    if (a.allow != b.allow ||
-                        (a.rule == ENGINE_ACL_NO_RULE) != (b.rule == ENGINE_ACL_NO_RULE))
-                        fail_msg("%s %s %s %s: full %d (line %u), layers %d (line %u)", pols[p],
-                                 rq_users[u], rq_meths[m], rq_paths[t], a.allow, a.line, b.allow,
-                                 b.line);
-                }
-}
+static const struct acl_grid grid = {pols,
+                                     rq_users,
+                                     rq_meths,
+                                     rq_paths,
+                                     NP,
+                                     sizeof(rq_users) / sizeof(*rq_users),
+                                     sizeof(rq_meths) / sizeof(*rq_meths),
+                                     sizeof(rq_paths) / sizeof(*rq_paths)};
 
 /* Checks index X against a whole compile of S, and a patch from FROM applied to the base. */
 static void check(const struct engine_acl_index *x, const struct set *s, uint64_t from)
@@ -134,7 +115,7 @@ static void check(const struct engine_acl_index *x, const struct set *s, uint64_
     assert_int_equal(engine_acl_compile(&full, &flen, a, NULL, 1), 0);
     assert_int_equal(engine_acl_blob_open(&fb, full, flen, NULL), 0);
     engine_acl_index_layers(x, &l);
-    same_decisions(&fb, &l);
+    acl_grid_same(&grid, &fb, &l);
     if (from >= engine_acl_index_version(x)) /* a sync that found no change */
         from = engine_acl_index_base_version(x);
     if (engine_acl_index_version(x) != engine_acl_index_base_version(x)) {
@@ -143,7 +124,7 @@ static void check(const struct engine_acl_index *x, const struct set *s, uint64_
         assert_int_equal(engine_acl_index_patch(x, from, &patch, &plen), 0);
         assert_int_equal(engine_acl_patch_open(&p, patch, plen, bp, from, &why), 0);
         engine_acl_patch_layers(&p, bp, &l);
-        same_decisions(&fb, &l);
+        acl_grid_same(&grid, &fb, &l);
         free(patch);
     }
     free(full);

@@ -25,13 +25,13 @@ commits() { git -C "$S" rev-list --count main; }
 
 # The paper's topology with three inputs: web's port (a default and a constraint), a required
 # string, and an optional list.
-awk '1; /^topology_template:/ {print "  inputs:\n    port:\n      type: integer\n      default: 8080\n      constraints: [{in_range: [1024, 65535]}]\n    banner: {type: string}\n    tags: {type: list, entry_schema: {type: string}, required: false}"}' \
+awk '1; /^topology_template:/ {print "  inputs:\n    port:\n      type: integer\n      default: 8080\n      constraints: [{in_range: [1024, 65535]}]\n    banner: {type: string}\n    tags: {type: list, entry_schema: {type: string}, required: false}\n    key_expiry: {type: timestamp, required: false}"}' \
     mount-examples/paper.yaml | sed 's/        http_port: 8080/        http_port: {get_input: port}/' >"$T/topo.yaml"
 check "init with a value for the required input" "$U" init "$S" --from "$T/topo.yaml" \
     --policy-dir mount-examples/policy --input banner=hello
 check "it mounts" "$U" mount --no-run --store "$S" "$M"
 
-check "inputs/ lists the template's inputs" test "$(ls "$M/inputs" | tr '\n' ' ')" = "banner port tags "
+check "inputs/ lists the template's inputs" test "$(ls "$M/inputs" | tr '\n' ' ')" = "banner key_expiry port tags "
 check "inputs/NAME is 0640, as inputs.yaml" test "$(stat -c %a "$M/inputs/port")" = 640
 same "an input without a value reads as its default" "$M/inputs/port" "8080"
 same "an input with one reads as it" "$M/inputs/banner" "hello"
@@ -62,6 +62,24 @@ refuse "a value that is not YAML is refused" sh -c "echo '[1' >'$M/inputs/tags'"
 check "nothing was committed" test "$(commits)" = "$n"
 same "the value in force is kept" "$M/inputs/port" "9000"
 same "and the node's" "$M/nodes/web/properties/http_port" "9000"
+
+# A secret written into the wrong input: refused, and the refusal (which may quote the value)
+# is not shown to other users: errors, events, events.json and the log are the owner's and
+# group's only (fs/MOUNT.md "Secrets in messages").
+secret=hunter2-$$-s3cret
+refuse "a secret written to a timestamp input is refused" sh -c "echo $secret >'$M/inputs/key_expiry'"
+check "errors names the refusal" grep -q "refused inputs/key_expiry (EINVAL)" "$M/errors"
+for f in "$M/errors" "$M/events" "$M/events.json" "$S/.git/unisec.log"; do
+    check "$f exists" test -f "$f"
+    case $(stat -c %A "$f") in
+    ???????r??) refuse "$f, readable by others, does not quote the secret" grep -qF "$secret" "$f" ;;
+    *) ok ;;
+    esac
+done
+check "errors, events, events.json are 0440" test "$(stat -c %a "$M/errors" "$M/events" "$M/events.json" | tr '\n' ' ')" = "440 440 440 "
+check "the owner may open events to others" chmod o+r "$M/events"
+check "(then 0444)" test "$(stat -c %a "$M/events")" = 444
+check "and close it again" chmod o-r "$M/events"
 
 check "a list is written as one line of YAML" sh -c "echo '[a, \"b c\"]' >'$M/inputs/tags'"
 same "and reads back in flow style" "$M/inputs/tags" '[a, "b c"]'

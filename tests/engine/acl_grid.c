@@ -1,0 +1,39 @@
+/* acl_grid.c — the ACL property tests' generator and decision check (acl_grid.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "acl_grid.h"
+
+uint64_t acl_grid_next(uint64_t *rng)
+{
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    return *rng;
+}
+
+void acl_grid_same(const struct acl_grid *g, const struct engine_acl_blob *f,
+                   const struct engine_acl_layers *l)
+{
+    for (size_t p = 0; p < g->npols; p++)
+        for (size_t u = 0; u < g->nusers; u++)
+            for (size_t m = 0; m < g->nmeths; m++)
+                for (size_t t = 0; t < g->npaths; t++) {
+                    struct engine_acl_request rq = {g->pols[p],          g->users[u],
+                                                    g->meths[m],         g->paths[t],
+                                                    strlen(g->pols[p]),  strlen(g->users[u]),
+                                                    strlen(g->meths[m]), strlen(g->paths[t])};
+                    struct engine_acl_decision a, b;
+                    assert_int_equal(engine_acl_blob_decide(f, &rq, &a), 0);
+                    assert_int_equal(engine_acl_layers_decide(l, &rq, &b), 0);
+                    if (a.allow != b.allow ||
+                        (a.rule == ENGINE_ACL_NO_RULE) != (b.rule == ENGINE_ACL_NO_RULE))
+                        fail_msg("%s %s %s %s: whole %d (line %u), layers %d (line %u)", g->pols[p],
+                                 g->users[u], g->meths[m], g->paths[t], a.allow, a.line, b.allow,
+                                 b.line);
+                }
+}

@@ -1,0 +1,28 @@
+/*
+ * acl_grid.h — what the ACL property tests share (tests/engine/test_acl_index.c,
+ * test_acl_keys.c): a seeded xorshift generator for their random rule sets, and the check that
+ * a whole compile and an index's layers decide every request of a grid of requests alike.
+ */
+#ifndef UNISEC_TESTS_ENGINE_ACL_GRID_H
+#define UNISEC_TESTS_ENGINE_ACL_GRID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/acl.h"
+
+/* The next number of the xorshift sequence whose state is *RNG (not 0). */
+uint64_t acl_grid_next(uint64_t *rng);
+
+/* The requests asked: every policy, user, method and path together. */
+struct acl_grid {
+    const char *const *pols, *const *users, *const *meths, *const *paths;
+    size_t npols, nusers, nmeths, npaths;
+};
+
+/* Every request of G decided by the whole compile F and by the layers L: the same allow, and
+ * a rule matched by both or by neither; a difference fails the test, naming the request. */
+void acl_grid_same(const struct acl_grid *g, const struct engine_acl_blob *f,
+                   const struct engine_acl_layers *l);
+
+#endif
