@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "engine/acl.h"
@@ -53,6 +54,21 @@ out:
         engine_diag_print(&d, stderr);
     engine_diag_free(&d);
     return rc;
+}
+
+void fixture_script(char *path, size_t size, const char *dir, const char *name, const char *fmt,
+                    ...)
+{
+    va_list ap;
+    FILE *f;
+
+    snprintf(path, size, "%s/%s", dir, name);
+    assert_non_null(f = fopen(path, "w"));
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(path, 0755), 0);
 }
 
 struct builder *fixture_builder(const char *cache, const char *cc, unsigned jobs)

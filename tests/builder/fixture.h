@@ -24,6 +24,11 @@ int fixture_remove(const char *tmp);
 int fixture_rules(void **blob, size_t *len, const char *dir, const char *acl, const char *creds,
                   const char *policy, uint64_t version);
 
+/* An executable script DIR/NAME (its path in PATH, SIZE bytes) holding the text FMT, ... (a
+ * compiler that logs or fails, in place of cc); fails the test when it cannot be written. */
+void fixture_script(char *path, size_t size, const char *dir, const char *name, const char *fmt,
+                    ...) __attribute__((format(printf, 5, 6)));
+
 /* A builder on CACHE with compiler CC (NULL: the default) and JOBS workers; fails the test,
  * printing why, when it cannot be made. */
 struct builder *fixture_builder(const char *cache, const char *cc, unsigned jobs);

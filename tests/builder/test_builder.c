@@ -217,15 +217,11 @@ static void test_builder_failure_leaves_nothing(void **state)
 {
     (void)state;
     char cc[4200], out[4200];
-    snprintf(cc, sizeof(cc), "%s/failcc", tmp);
     snprintf(out, sizeof(out), "%s/failout", tmp);
-    FILE *f = fopen(cc, "w");
-    assert_non_null(f);
     /* Runs like cc for --version and the header query, fails on the configuration. */
-    fprintf(f, "#!/bin/sh\nfor a; do case $a in config.c) echo 'config.c:1:1: error: broken "
-               "on purpose' >&2; exit 1;; esac; done\nexec cc \"$@\"\n");
-    fclose(f);
-    chmod(cc, 0755);
+    fixture_script(cc, sizeof(cc), tmp, "failcc",
+                   "#!/bin/sh\nfor a; do case $a in config.c) echo 'config.c:1:1: error: broken "
+                   "on purpose' >&2; exit 1;; esac; done\nexec cc \"$@\"\n");
     /* The shared cache holds this code linked by the real compiler (which says the same
      * --version): without it the configuration is compiled again. */
     char rm[4300];

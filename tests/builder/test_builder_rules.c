@@ -280,13 +280,9 @@ static void test_rules_compiler_runs_counted(void **state)
 {
     (void)state;
     char cc[4200], log[4200];
-    snprintf(cc, sizeof(cc), "%s/countcc", tmp);
     snprintf(log, sizeof(log), "%s/countcc.log", tmp);
-    FILE *f = fopen(cc, "w");
-    assert_non_null(f);
-    fprintf(f, "#!/bin/sh\necho \"$*\" >>'%s'\nexec cc \"$@\"\n", log);
-    fclose(f);
-    chmod(cc, 0755);
+    fixture_script(cc, sizeof(cc), tmp, "countcc",
+                   "#!/bin/sh\necho \"$*\" >>'%s'\nexec cc \"$@\"\n", log);
     struct builder_options o = {.cache_dir = cache, .cc = cc, .jobs = 1};
     struct builder_spec s = spec(0);
     struct builder_result r;
@@ -318,7 +314,8 @@ static void test_rules_compiler_runs_counted(void **state)
     builder_results_free(&r, 1);
     assert_int_equal(runs(log), linked); /* the rule change ran the compiler not once */
     /* The compiler's file changed: asked again. */
-    f = fopen(cc, "a");
+    FILE *f = fopen(cc, "a");
+    assert_non_null(f);
     fputs("# changed\n", f);
     fclose(f);
     assert_int_equal(builder_new(&b, &o, &d), 0);

@@ -9,17 +9,7 @@ cd "$UNISEC_SRCDIR" || exit 1
 need fusermount3 git
 
 U=$UNISEC
-T=$(mktemp -d)
-S=$T/store
-M=$T/mnt
-mkdir -p "$M"
-pass=0; fail=0
-
-cleanup() {
-    fusermount3 -u -z "$M" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
+one_mount
 
 commits() { git -C "$S" rev-list --count main; }
 

@@ -11,21 +11,9 @@ cd "$UNISEC_SRCDIR" || exit 1
 . tests/lib.sh
 need fusermount3 curl git python3
 
-U=$UNISEC
-T=$(mktemp -d)
-export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-mkdir -p "$T/ma" "$T/mb"
-pass=0; fail=0; pida=; pidb=
+. tests/orch/hosts_lib.sh
+hosts_begin "ma mb" "pida pidb"
 
-cleanup() {
-    for m in "$T/ma" "$T/mb"; do fusermount3 -u -z "$m" 2>/dev/null; done
-    for p in $pida $pidb; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-# body ADDR PORT PATH: what an instance answers there ("" when nothing does).
-body() { curl -s --max-time 10 "http://$1:$2$3"; }
 # status MOUNT NODE PATTERN WHAT
 status() {
     s=$(head -n 1 "$1/nodes/$2/status")
@@ -38,15 +26,8 @@ settled() {
 
 # A port free on both addresses (web and api both use it, each on its own host), and one for
 # the load balancer.
-set -- $(python3 -c 'import socket
-def free(n):
-    while True:
-        s = socket.socket(); s.bind(("127.0.0.2", 0)); p = s.getsockname()[1]
-        try:
-            t = socket.socket(); t.bind(("127.0.0.3", p)); t.close(); s.close(); return p
-        except OSError:
-            s.close()
-print(free(0), free(1))') || { echo "SKIP: cannot bind 127.0.0.2 and 127.0.0.3"; exit 77; }
+hosts_ports 2
+set -- $PORTS
 P=$1 PL=$2
 cat >"$T/topo.yaml" <<YAML
 tosca_definitions_version: tosca_simple_yaml_1_3
@@ -54,12 +35,7 @@ unikernel_modules:
   web_type: {http_server: , log: , dispatch: }
 topology_template:
   node_templates:
-    host_a:
-      type: tosca.nodes.Compute
-      attributes: {private_address: 127.0.0.2}
-    host_b:
-      type: tosca.nodes.Compute
-      attributes: {private_address: 127.0.0.3}
+$(hosts_nodes)
     web:
       type: web_type
       properties: {http_port: $P, routes: "GET /* 200 text/plain web on b"}
@@ -79,9 +55,7 @@ check "init store a" "$U" init "$T/a" --from "$T/topo.yaml"
 check "init store b" "$U" init "$T/b" --from "$T/topo.yaml"
 
 # ---- host A alone: its nodes run on 127.0.0.2, B's node is shown but not run -------------------
-"$U" mount -f --store "$T/a" "$T/ma" -o host=host_a 2>"$T/a.log" &
-pida=$!
-check "mount a is served" wait_for 10 test -f "$T/ma/README"
+hosts_mount pida a ma host=host_a
 settled "$T/ma" "host a"
 status "$T/ma" api "running image*on host host_a (127.0.0.2)" "a runs api"
 status "$T/ma" portal "running image*on host host_a (127.0.0.2)" "a runs portal"
@@ -98,9 +72,7 @@ check "api does not listen on 127.0.0.1" sh -c "! curl -s --max-time 5 http://12
 check "a's log names no start of web" sh -c "! grep -q 'web: starting' '$T/ma/events'"
 
 # ---- host B: web runs on 127.0.0.3; the portal on A reaches it there --------------------------
-"$U" mount -f --store "$T/b" "$T/mb" -o host=host_b 2>"$T/b.log" &
-pidb=$!
-check "mount b is served" wait_for 10 test -f "$T/mb/README"
+hosts_mount pidb b mb host=host_b
 settled "$T/mb" "host b"
 status "$T/mb" web "running image*on host host_b (127.0.0.3)" "b runs web"
 status "$T/mb" api "not on this host: runs on host host_a (127.0.0.2)" "b does not run api"
@@ -121,8 +93,4 @@ case $(body 127.0.0.2 $P /x) in *"api on a"*) ok ;; *) bad "api stopped serving 
 
 fusermount3 -u "$T/ma"; wait "$pida"; pida=
 
-echo "$pass passed, $fail failed"
-if [ $fail -gt 0 ]; then
-    echo "--- a's log"; tail -n 40 "$T/a.log"; echo "--- b's log"; tail -n 40 "$T/b.log"
-fi
-[ $fail -eq 0 ]
+hosts_end a b

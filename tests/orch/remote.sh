@@ -16,20 +16,10 @@ cd "$UNISEC_SRCDIR" || exit 1
 . tests/lib.sh
 need fusermount3 curl git python3
 
-U=$UNISEC
-T=$(mktemp -d)
-export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-mkdir -p "$T/ma" "$T/mb" "$T/mc" "$T/srv"
-pass=0; fail=0; pida=; pidb=; pidc=; pidd=
+. tests/orch/hosts_lib.sh
+hosts_begin "ma mb mc" "pida pidb pidc pidd"
+mkdir -p "$T/srv"
 
-cleanup() {
-    for m in "$T/ma" "$T/mb" "$T/mc"; do fusermount3 -u -z "$m" 2>/dev/null; done
-    for p in $pida $pidb $pidc $pidd; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-body() { curl -s --max-time 10 "http://$1:$2$3"; }
 level() { cat "$1/nodes/$2/security_level" 2>/dev/null; }
 # write MOUNT FILE CONTENT: writes as a tool that checks close(2) does; the error's text is
 # in $T/w.err
@@ -39,16 +29,8 @@ try:
 except OSError as e:
     print(e.strerror, file=sys.stderr); sys.exit(1)' "$1/$2" "$3" 2>"$T/w.err"; }
 
-set -- $(python3 -c 'import socket
-def free():
-    while True:
-        s = socket.socket(); s.bind(("127.0.0.2", 0)); p = s.getsockname()[1]
-        try:
-            t = socket.socket(); t.bind(("127.0.0.3", p)); t.close(); s.close(); return p
-        except OSError:
-            s.close()
-g = socket.socket(); g.bind(("127.0.0.1", 0))
-print(free(), g.getsockname()[1])') || { echo "SKIP: cannot bind 127.0.0.2 and 127.0.0.3"; exit 77; }
+hosts_ports 1 1
+set -- $PORTS
 P=$1 PG=$2
 # topo LEVELS_OF_WEB ROUTE_OF_API
 topo() {
@@ -60,12 +42,7 @@ security_functions:
   slow: {mechanism: rate_limit, requests_per_second: 50, burst: 50}
 topology_template:
   node_templates:
-    host_a:
-      type: tosca.nodes.Compute
-      attributes: {private_address: 127.0.0.2}
-    host_b:
-      type: tosca.nodes.Compute
-      attributes: {private_address: 127.0.0.3}
+$(hosts_nodes)
     web:
       type: web_type
       properties:
@@ -94,14 +71,10 @@ check "init store c" "$U" init "$T/c" --from "$T/topo.yaml"
 R="file://$T/srv/remote.git"
 
 # ---- A seeds the empty remote; B takes the remote's main over its own -----------------------
-"$U" mount -f --store "$T/a" "$T/ma" -o host=host_a,remote="$R" 2>"$T/a.log" &
-pida=$!
-check "mount a is served" wait_for 10 test -f "$T/ma/README"
+hosts_mount pida a ma host=host_a,remote="$R"
 check "a's main is on the remote" test "$(git -C "$T/srv/remote.git" rev-parse main)" = \
     "$(git -C "$T/a" rev-parse main)"
-"$U" mount -f --store "$T/b" "$T/mb" -o host=host_b,remote="$R" 2>"$T/b.log" &
-pidb=$!
-check "mount b is served" wait_for 10 test -f "$T/mb/README"
+hosts_mount pidb b mb host=host_b,remote="$R"
 check "b took the remote's main" test "$(git -C "$T/b" rev-parse main)" = \
     "$(git -C "$T/srv/remote.git" rev-parse main)"
 check "a settles" grep -q "nodes run what is desired" "$T/ma/settle"
@@ -156,9 +129,7 @@ git daemon --reuseaddr --listen=127.0.0.1 --port="$PG" --base-path="$T/srv" --ex
 pidd=$!
 G="git://127.0.0.1:$PG/remote.git"
 check "git daemon answers" wait_for 10 git ls-remote "$G"
-"$U" mount -f --no-run --store "$T/c" "$T/mc" -o remote="$G",fetch_interval=0 2>"$T/c.log" &
-pidc=$!
-check "mount c is served" wait_for 10 test -f "$T/mc/README"
+hosts_mount pidc c mc remote="$G",fetch_interval=0 --no-run
 check "c took the remote's main over git://" test "$(git -C "$T/c" rev-parse main)" = \
     "$(git -C "$T/srv/remote.git" rev-parse main)"
 
@@ -221,8 +192,4 @@ check "b sees it" wait_for 10 sh -c "test \"\$(cat '$T/mb/nodes/api/security_lev
 for m in ma mb mc; do fusermount3 -u "$T/$m"; done
 wait "$pida" "$pidb" "$pidc"; pida= pidb= pidc=
 
-echo "$pass passed, $fail failed"
-if [ $fail -gt 0 ]; then
-    for h in a b c; do echo "--- $h's log"; tail -n 30 "$T/$h.log"; done
-fi
-[ $fail -eq 0 ]
+hosts_end a b c
