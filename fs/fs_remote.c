@@ -8,6 +8,7 @@
 
 #include "fs_int.h"
 #include "fs_remote.h"
+#include "fs_tls.h"
 
 /* Joins DIAG's messages on one line (caller frees; NULL when none). */
 static char *fs_remote_text(const struct engine_diag *diag)
@@ -143,7 +144,21 @@ static int fs_remote_same_property(const struct fs_target *t, const struct fs_sn
                        engine_topology_state_property(now->state, t->node, t->prop));
 }
 
-/* A kind without an entry (tls/: checked again whole on the new state) is replayed. */
+/* tls/cert or tls/key: the node's committed chain and key fingerprint (what a renewal or a
+ * rotation replaces; the key itself is checked again with the chain on the new state). */
+static int fs_remote_same_tls(const struct fs_target *t, const struct fs_snap *base,
+                              const struct fs_snap *now)
+{
+    const struct fs_tls_node *was = fs_tls_find(base->tls, t->node);
+    const struct fs_tls_node *is = fs_tls_find(now->tls, t->node);
+    static const struct fs_tls_node none = {0};
+
+    was = was != NULL ? was : &none;
+    is = is != NULL ? is : &none;
+    return fs_remote_text_same(&was->cert, &is->cert) &&
+           fs_remote_text_same(&was->fingerprint, &is->fingerprint);
+}
+
 static int (*const fs_remote_same[FS_TARGET_N])(const struct fs_target *, const struct fs_snap *,
                                                 const struct fs_snap *) = {
     [FS_TARGET_FILE] = fs_remote_same_file,
@@ -151,12 +166,14 @@ static int (*const fs_remote_same[FS_TARGET_N])(const struct fs_target *, const 
     [FS_TARGET_RULES] = fs_remote_same_rules,
     [FS_TARGET_LEVEL] = fs_remote_same_level,
     [FS_TARGET_PROPERTY] = fs_remote_same_property,
+    [FS_TARGET_TLS_CERT] = fs_remote_same_tls,
+    [FS_TARGET_TLS_KEY] = fs_remote_same_tls,
 };
 
 /*
  * A write made on BASE is replayed on the served state after main moved on the remote, unless
- * what it replaces (the file; the node's level or property) changed there too: then the write
- * would undo another's acknowledged change unseen, and is refused (-EAGAIN) instead.
+ * what it replaces (the file; the node's level, property, or TLS chain and key) changed there too:
+ * then the write would undo another's acknowledged change unseen, and is refused (-EAGAIN) instead.
  */
 int fs_remote_conflict(struct fs_ctx *c, const struct fs_target *t, const struct fs_snap *base,
                        struct engine_diag *diag)

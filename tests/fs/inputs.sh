@@ -59,7 +59,7 @@ same "and the node's" "$M/nodes/web/properties/http_port" "9000"
 secret=hunter2-$$-s3cret
 refuse "a secret written to a timestamp input is refused" sh -c "echo $secret >'$M/inputs/key_expiry'"
 check "errors names the refusal" grep -q "refused inputs/key_expiry (EINVAL)" "$M/errors"
-for f in "$M/errors" "$M/events" "$M/events.json" "$S/.git/unisec.log"; do
+for f in "$M/errors" "$M/events" "$M/events.json" "$M/history" "$S/.git/unisec.log"; do
     check "$f exists" test -f "$f"
     case $(stat -c %A "$f") in
     ???????r??) refuse "$f, readable by others, does not quote the secret" grep -qF "$secret" "$f" ;;

@@ -74,6 +74,25 @@ check "the key is kept in the store, in force" test -s "$S/.git/unisec-keys/web/
 check "the store's main is the remote's" test "$(git -C "$S" rev-parse main)" = "$(rmain)"
 check "the mount serves the other change" grep -q news "$M/policy/acl"
 
+# ---- the chain renewed on the remote meanwhile: a renewal written on the old main would
+# undo it unseen, and is refused (EAGAIN), the remote's kept --------------------------------
+for n in renew1 renew2; do
+    openssl x509 -req -in "$K/one.csr" -CA "$K/ca.crt" -CAkey "$K/ca.key" -CAcreateserial \
+        -days 20 -extfile "$K/ext.cnf" -out "$K/$n.crt" 2>/dev/null
+done
+git -C "$T/w" pull -q origin main
+cat "$K/renew1.crt" "$K/ca.crt" >"$T/w/tls/web/cert"
+check "the other clone renews the chain" push "web: renewed elsewhere"
+other=$(rmain)
+if sh -c "cat '$K/renew2.crt' '$K/ca.crt' >'$W/cert'" 2>/dev/null; then
+    bad "a renewal on the old main, over the other's, is accepted"; else ok; fi
+check "errors say the chain changed on the remote (EAGAIN)" grep -q \
+    "refused nodes/web/tls/cert (EAGAIN).*changed on the remote" "$M/errors"
+check "the remote keeps the other's chain" test "$(rmain)" = "$other"
+check "the mount serves it" sh -c "cat '$K/renew1.crt' '$K/ca.crt' | cmp -s - '$W/cert'"
+check "written again, on what it now reads, it lands" sh -c "cat '$K/renew2.crt' '$K/ca.crt' >'$W/cert'"
+check "(on the remote)" sh -c "git --git-dir='$T/srv/remote.git' show main:tls/web/cert | cmp -s - '$W/cert'"
+
 # ---- a refused outside commit (an invalid topology pushed), then a key and chain written:
 # they land with the last good files put back --------------------------------------------
 git -C "$T/w" pull -q origin main
