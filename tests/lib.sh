@@ -48,3 +48,8 @@ one_mount() {
         [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
         rm -rf "$T"' EXIT
 }
+# tls_fp CERT: the fingerprint of CERT's key as the mount names it (hex SHA-256 of the
+# SubjectPublicKeyInfo, DER), without the `sha256:` of key.fingerprint.
+tls_fp() {
+    openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -c1-64
+}

@@ -18,7 +18,6 @@ mkdir -p "$K"
     { echo "FAIL: openssl"; exit 1; }
 # What must be found nowhere: every base64 line of both keys.
 grep -hv -- '-----' "$K/web.key" "$K/other.key" >"$K/lines"
-fp() { openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -c1-64; }
 leaked() { # leaked WHAT FILE...: none of the keys' lines is in FILE...
     if cat "$@" 2>/dev/null | grep -qFf "$K/lines"; then bad "$1: a key is in it"; else ok; fi
 }
@@ -41,15 +40,15 @@ chmod 0644 "$W/key" 2>/dev/null
 refuse "the key read back after chmod 0644" cat "$W/key"
 if attack_nobody; then
     refuse "the key read back by another user" as_nobody cat "$W/key"
-    refuse "the key file read by another user" as_nobody cat "$S/.git/unisec-keys/web/$(fp "$K/web.crt")"
+    refuse "the key file read by another user" as_nobody cat "$S/.git/unisec-keys/web/$(tls_fp "$K/web.crt")"
 else
     echo "skip: the other user's reads need root and setpriv"
 fi
-case $(stat -c %a "$S/.git/unisec-keys" "$S/.git/unisec-keys/web" "$S/.git/unisec-keys/web/$(fp "$K/web.crt")" | tr '\n' ' ') in
+case $(stat -c %a "$S/.git/unisec-keys" "$S/.git/unisec-keys/web" "$S/.git/unisec-keys/web/$(tls_fp "$K/web.crt")" | tr '\n' ' ') in
     "700 700 600 ") ok ;; *) bad "key modes: $(ls -lR "$S/.git/unisec-keys")" ;; esac
 
 # A link planted where the next key is staged, and the directory opened to others.
-ln -s "$T/stolen" "$S/.git/unisec-keys/web/$(fp "$K/other.crt").tmp"
+ln -s "$T/stolen" "$S/.git/unisec-keys/web/$(tls_fp "$K/other.crt").tmp"
 chmod 0755 "$S/.git/unisec-keys" "$S/.git/unisec-keys/web"
 cat "$K/other.key" "$K/other.crt" >"$K/pair"
 check "a rotation (key and chain in one write)" sh -c "cat '$K/pair' >'$W/key'"
@@ -71,7 +70,7 @@ for n in third fourth; do
     check "rotation to $n" sh -c "cat '$K/$n.key' '$K/$n.crt' >'$W/key'"
 done
 case $(ls "$S/.git/unisec-keys/web" | tr '\n' ' ') in
-    "$(printf '%s\n' "$(fp "$K/third.crt")" "$(fp "$K/fourth.crt")" | sort | tr '\n' ' ')") ok ;;
+    "$(printf '%s\n' "$(tls_fp "$K/third.crt")" "$(tls_fp "$K/fourth.crt")" | sort | tr '\n' ' ')") ok ;;
     *) bad "kept keys: $(ls "$S/.git/unisec-keys/web")" ;; esac
 
 leaked "errors" "$M/errors"

@@ -137,7 +137,7 @@ refused "unisec's own namespace" "refs/unisec/other: error: " HEAD:refs/unisec/o
     openssl x509 -req -in old.csr -signkey old.key -days -1 -out old.crt 2>/dev/null ) ||
     bad "openssl made no certificates"
 # fp CERT: the key.fingerprint a mount writes beside CERT (sha256 of its public key's DER)
-fp() { printf 'sha256:%s\n' "$(openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)"; }
+fp() { printf 'sha256:%s\n' "$(tls_fp "$1")"; }
 mkdir -p "$W/tls/web"
 cp "$T/web.crt" "$W/tls/web/cert" && fp "$T/web.crt" >"$W/tls/web/key.fingerprint"
 $GIT add tls && commit "web's certificate"

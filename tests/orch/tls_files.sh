@@ -53,7 +53,6 @@ for k in ("one", "two"):
     lines = [l for l in open(f"{d}/{k}.key") if not l.startswith("-----")]
     open(f"{d}/{k}.lines", "w").write("".join(l for l in lines if len(l) > 20))
 PY
-fp() { openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1; }
 
 # leaks WHAT: neither key is in any object of the store, its history, logs, images, caches.
 leaks() {
@@ -158,7 +157,7 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     [ "$got" = 403 ] && ok || bad "$target: https: staff denied /admin: got $got"
     got=$(code /catalogue/x)
     [ "$got" = 401 ] && ok || bad "$target: https: no credentials: got $got"
-    check "$target: the served certificate is one's" test "$(served_fp)" = "$(fp "$K/one.crt")"
+    check "$target: the served certificate is one's" test "$(served_fp)" = "$(tls_fp "$K/one.crt")"
 
     # ---- the key stays private ------------------------------------------------------------
     refuse() { if "$@" >/dev/null 2>&1; then bad "$d (succeeded)"; else ok; fi; }
@@ -167,11 +166,11 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     chmod 644 "$W/tls/key" 2>/dev/null
     d="$target: key read back after chmod 644"; refuse cat "$W/tls/key"
     check "$target: key.fingerprint is the SPKI's SHA-256" \
-        test "$(cat "$W/tls/key.fingerprint")" = "sha256:$(fp "$K/one.crt")"
+        test "$(cat "$W/tls/key.fingerprint")" = "sha256:$(tls_fp "$K/one.crt")"
     check "$target: the fingerprint is committed by its writer" sh -c \
         "git -C '$S' log -1 --format='%an %s' -- tls/web/key.fingerprint | grep -q '^root web: tls key installed (sha256:'"
     check "$target: the chain is committed" sh -c "git -C '$S' show main:tls/web/cert | cmp -s - '$W/tls/cert'"
-    case $(stat -c %a "$S/.git/unisec-keys" "$S/.git/unisec-keys/web" "$S/.git/unisec-keys/web/$(fp "$K/one.crt")" | tr '\n' ' ') in
+    case $(stat -c %a "$S/.git/unisec-keys" "$S/.git/unisec-keys/web" "$S/.git/unisec-keys/web/$(tls_fp "$K/one.crt")" | tr '\n' ' ') in
         "700 700 600 ") ok ;; *) bad "$target: key modes: $(ls -lR "$S/.git/unisec-keys")" ;; esac
     check "$target: unisec check of the store's topology" "$U" check "$S/topology.yaml"
 
@@ -181,7 +180,7 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     check "$target: rotated (key and chain together)" sh -c "cat '$K/two.key' '$K/two.crt' '$K/ca.crt' >'$W/tls/key'"
     check "$target: settled after rotation" sh -c "cat '$M/settle' | grep -q 'nodes run what is desired'"
     load_check $target "$target: rotation"
-    check "$target: the served certificate is two's" test "$(served_fp)" = "$(fp "$K/two.crt")"
+    check "$target: the served certificate is two's" test "$(served_fp)" = "$(tls_fp "$K/two.crt")"
     rot=$(git -C "$S" log -1 --format=%H --grep='tls certificate and key replaced')
     case $(git -C "$S" show --name-only --format= "$rot" | sort | tr '\n' ' ') in
         "tls/web/cert tls/web/key.fingerprint ") ok ;;
@@ -198,15 +197,15 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     check "$target: settled at default again" sh -c "cat '$M/settle' | grep -q 'nodes run what is desired'"
     got=$(code /catalogue/x $B)
     [ "$got" = 200 ] && ok || bad "$target: https at default again: got $got"
-    check "$target: still two's certificate" test "$(served_fp)" = "$(fp "$K/two.crt")"
+    check "$target: still two's certificate" test "$(served_fp)" = "$(tls_fp "$K/two.crt")"
 
     # ---- git revert of the rotation: the previous pair (its key kept) is in force again ----
     git -C "$S" -c user.name=operator -c user.email=operator@example.org revert --no-edit "$rot" \
         >/dev/null 2>&1 || bad "$target: git revert of the rotation"
     check "$target: the revert is served" wait_for 10 sh -c \
-        "grep -q '$(fp "$K/one.crt")' '$W/tls/key.fingerprint'"
+        "grep -q '$(tls_fp "$K/one.crt")' '$W/tls/key.fingerprint'"
     check "$target: settled after the revert" sh -c "cat '$M/settle' | grep -q 'nodes run what is desired'"
-    check "$target: the served certificate is one's again" test "$(served_fp)" = "$(fp "$K/one.crt")"
+    check "$target: the served certificate is one's again" test "$(served_fp)" = "$(tls_fp "$K/one.crt")"
     got=$(code /catalogue/x $B)
     [ "$got" = 200 ] && ok || bad "$target: https after the revert: got $got"
 

@@ -23,7 +23,6 @@ K=$T/keys
 mkdir -p "$K" "$T/srv"
 tls_certs "$K" one two || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
 W=$M/nodes/web/tls
-fp() { openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1; }
 # clean REPO WHAT: no object of the git directory REPO holds a private key (its base64 lines)
 clean() {
     python3 - "$1" "$K/one.key" "$K/two.key" <<'PY' || bad "$2: a private key is in $1"
@@ -68,9 +67,9 @@ check "it is on the remote, after the other change" git --git-dir="$T/srv/remote
 check "the remote's last commit is the key's" sh -c \
     "git --git-dir='$T/srv/remote.git' log -1 --format=%s main | grep -q '^web: tls key installed (sha256:'"
 check "the other change is kept" sh -c "git --git-dir='$T/srv/remote.git' show main:policy/acl | grep -q news"
-check "the remote's fingerprint is one's" test "$(git --git-dir="$T/srv/remote.git" show main:tls/web/key.fingerprint)" = "sha256:$(fp "$K/one.crt")"
-check "the mount serves it" test "$(cat "$W/key.fingerprint")" = "sha256:$(fp "$K/one.crt")"
-check "the key is kept in the store, in force" test -s "$S/.git/unisec-keys/web/$(fp "$K/one.crt")"
+check "the remote's fingerprint is one's" test "$(git --git-dir="$T/srv/remote.git" show main:tls/web/key.fingerprint)" = "sha256:$(tls_fp "$K/one.crt")"
+check "the mount serves it" test "$(cat "$W/key.fingerprint")" = "sha256:$(tls_fp "$K/one.crt")"
+check "the key is kept in the store, in force" test -s "$S/.git/unisec-keys/web/$(tls_fp "$K/one.crt")"
 check "the store's main is the remote's" test "$(git -C "$S" rev-parse main)" = "$(rmain)"
 check "the mount serves the other change" grep -q news "$M/policy/acl"
 
@@ -107,10 +106,10 @@ check "on the remote" sh -c \
     "git --git-dir='$T/srv/remote.git' log -1 --format=%s main | grep -q '^web: tls certificate and key replaced'"
 check "with the last good topology put back" sh -c \
     "test \"\$(git --git-dir='$T/srv/remote.git' show main:topology.yaml | sha256sum)\" = '$good'"
-check "the remote's fingerprint is two's" test "$(git --git-dir="$T/srv/remote.git" show main:tls/web/key.fingerprint)" = "sha256:$(fp "$K/two.crt")"
+check "the remote's fingerprint is two's" test "$(git --git-dir="$T/srv/remote.git" show main:tls/web/key.fingerprint)" = "sha256:$(tls_fp "$K/two.crt")"
 check "the remote's chain is two's" sh -c "git --git-dir='$T/srv/remote.git' show main:tls/web/cert | cmp -s - '$W/cert'"
-check "the mount serves two's fingerprint" test "$(cat "$W/key.fingerprint")" = "sha256:$(fp "$K/two.crt")"
-check "two's key is kept, in force" test -s "$S/.git/unisec-keys/web/$(fp "$K/two.crt")"
+check "the mount serves two's fingerprint" test "$(cat "$W/key.fingerprint")" = "sha256:$(tls_fp "$K/two.crt")"
+check "two's key is kept, in force" test -s "$S/.git/unisec-keys/web/$(tls_fp "$K/two.crt")"
 clean "$T/srv/remote.git" "the remote"
 clean "$S/.git" "the store"
 
@@ -128,9 +127,9 @@ check "the commit in the store is refused" wait_for 20 grep -q "refused external
 check "key and chain one written after it" sh -c "cat '$K/one.key' '$K/one.crt' '$K/ca.crt' >'$W/key'"
 check "committed with the last good topology put back" sh -c \
     "test \"\$(git -C '$S' show main:topology.yaml | sha256sum)\" = '$good'"
-check "and one's fingerprint" test "$(git -C "$S" show main:tls/web/key.fingerprint)" = "sha256:$(fp "$K/one.crt")"
+check "and one's fingerprint" test "$(git -C "$S" show main:tls/web/key.fingerprint)" = "sha256:$(tls_fp "$K/one.crt")"
 check "the work tree is the committed state" test -z "$(git -C "$S" status --porcelain -- topology.yaml tls)"
-check "the mount serves one's fingerprint" test "$(cat "$W/key.fingerprint")" = "sha256:$(fp "$K/one.crt")"
+check "the mount serves one's fingerprint" test "$(cat "$W/key.fingerprint")" = "sha256:$(tls_fp "$K/one.crt")"
 clean "$S/.git" "the store"
 check "it unmounts" umount_wait
 wait "$fgpid"; fgpid=
