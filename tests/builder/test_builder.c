@@ -498,18 +498,14 @@ static void test_builder_devices_tls(void **state)
  * before anything is compiled, and the reason names the packages to install. */
 static void tls_library_missing(const char *name)
 {
-    char cc[4200], out[4200];
-    snprintf(cc, sizeof(cc), "%s/no-%s-cc", tmp, name);
+    char cc[4200], out[4200], file[64];
+    snprintf(file, sizeof(file), "no-%s-cc", name);
     snprintf(out, sizeof(out), "%s/no-%s-out", tmp, name);
-    FILE *f = fopen(cc, "w");
-    assert_non_null(f);
     /* As cc prints a library no directory holds: its bare name. */
-    fprintf(f,
-            "#!/bin/sh\n[ \"$1\" = -print-file-name=%s ] && { echo %s; exit 0; }\n"
-            "exec cc \"$@\"\n",
-            name, name);
-    fclose(f);
-    chmod(cc, 0755);
+    fixture_script(cc, sizeof(cc), tmp, file,
+                   "#!/bin/sh\n[ \"$1\" = -print-file-name=%s ] && { echo %s; exit 0; }\n"
+                   "exec cc \"$@\"\n",
+                   name, name);
     static const struct builder_prop front[] = {{"http_port", "8080"}, {"https_port", "8443"}};
     static const struct builder_prop https_only[] = {{"plain_http", "false"}};
     struct builder_module m[] = {
