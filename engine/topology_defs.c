@@ -1,6 +1,7 @@
 /* topology_defs.c — TOSCA type definitions of every kind (Simple Profile 3.7): artifact, data,
  * capability, interface, relationship, node, group and policy types, the normative ones
  * (compiled in from tosca_normative.yaml) and the topology's, their derivation and lookups. */
+#include "topology_carry.h"
 #include "topology_int.h"
 
 #include <errno.h>
@@ -374,6 +375,8 @@ int topo_tdef_load(struct topo_ld *ld, int kind, yaml_node_t *k, yaml_node_t *v,
         return -ENOMEM;
     if (v->type != YAML_MAPPING_NODE)
         return 0;
+    if (!ld->builtin && topo_tdef_carry(ld, v, d) < 0)
+        return -ENOMEM;
     return topo_tdef_body(ld, kind, name, v, d);
 }
 

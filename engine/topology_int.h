@@ -175,6 +175,30 @@ struct topo_mls {
     struct topo_pos pos;
 };
 
+/* What D_TOSCA carries of a definition or template as written (topology_carry.h), each part
+ * lines of one-line YAML or NULL: REST the keys not split out ("KEY: VALUE\n"), the others
+ * one key's entries ("NAME: VALUE\n", "- ITEM\n"), merged with what D_TOSCA writes. */
+enum topo_carry_part {
+    TOPO_C_REST,
+    TOPO_C_PROPS,
+    TOPO_C_CAPS,
+    TOPO_C_REQS,
+    TOPO_C_ATTRS,
+    TOPO_C_ARTS,
+    TOPO_C_N,
+};
+
+/* The parts of topology_template D_TOSCA carries (REST: its description; groups apart). */
+enum topo_carry_tt {
+    TOPO_T_REST,
+    TOPO_T_RTEMPLATES,
+    TOPO_T_POLICIES,
+    TOPO_T_OUTPUTS,
+    TOPO_T_SUBMAP,
+    TOPO_T_WORKFLOWS,
+    TOPO_T_N,
+};
+
 struct topo_nreq {
     char *name, *node, *relationship; /* relationship: NULL when the topology names none */
     size_t target;                    /* index into engine_topology.nodes */
@@ -199,14 +223,14 @@ struct topo_node {
     char **arts; /* the names of its artifacts (get_artifact) */
     size_t narts;
     char *address; /* a Compute node's attribute private_address, or NULL */
-    /* What D_TOSCA carries of its TOSCA beyond unisec's own properties (topo_node_carry()):
-     * lines "NAME: VALUE\n" of properties and of capabilities, or NULL. */
-    char *carry_props, *carry_caps;
+    /* Its template as written, as D_TOSCA carries it (topo_node_carry()). */
+    char *carry[TOPO_C_N];
     struct topo_pos pos;
 };
 
 struct topo_group {
     char *name, *type, *description;
+    char *carry; /* its other keys as written, "KEY: VALUE\n" lines (topo_group_carry()) */
     size_t *members;
     size_t nmembers;
     struct topo_pos pos;
@@ -261,6 +285,10 @@ struct topo_tdef {
     struct topo_pos pos, dpos; /* the name; derived_from */
     int resolving, resolved;
     int borrowed; /* a normative type: its strings and arrays are the shared model's */
+    /* A type of the topology as written (topo_tdef_carry()): a node type's properties,
+     * capabilities and requirements apart, its derived_from and description left to D_TOSCA;
+     * every other kind whole, in TOPO_C_REST. */
+    char *carry[TOPO_C_N];
 };
 
 /* An input of the topology template: its definition and the value in force (a scalar's
@@ -270,6 +298,7 @@ struct topo_input {
     char *value;
     char *shown; /* its default as one line of YAML (topo_yaml_line()), or NULL */
     int given;   /* a value was given (inputs.yaml), not taken from the default */
+    char *carry; /* its definition as written, "KEY: VALUE\n" lines (topo_input_carry()) */
 };
 
 /* An intrinsic function whose references are checked once every template is read
@@ -336,6 +365,8 @@ struct engine_topology {
     size_t ngroups;
     struct topo_submap *submaps;
     size_t nsubmaps;
+    char *carry_tt[TOPO_T_N]; /* topology_template as written (topo_template_carry()) */
+    char *carry_top;          /* the file's metadata and repositories (topo_top_carry()) */
 };
 
 /* ---- placement (topology_place.c) ---- */
@@ -597,12 +628,6 @@ int topo_yaml_line(yaml_document_t *src, yaml_node_t *v, char **out, size_t *len
 int topo_yaml_line_with(yaml_document_t *src, yaml_node_t *v, topo_yaml_subst_fn subst, void *arg,
                         char **out, size_t *len);
 
-/* Records what D_TOSCA carries of node N's template V (topology_nodeinfo.c): each property and
- * capability it assigns whose definition is a normative type's (which D_TOSCA's types inherit)
- * and that unisec does not keep as one of its own, with get_input of a scalar input with a
- * value resolved; one that holds another function is not carried. 0 or -ENOMEM. */
-int topo_node_carry(struct topo_ld *ld, struct topo_node *n, yaml_node_t *v);
-
 /* Reads PATH (at most ENGINE_TOPOLOGY_FILE_MAX bytes) into a new NUL-terminated buffer; errors
  * name the file NAME. */
 int topo_read_file(const char *path, const char *name, char **buf, size_t *len,
@@ -681,8 +706,9 @@ int topo_value_check(struct topo_ld *ld, const yaml_node_t *v, const struct topo
                      const char *what);
 
 /* Is V an intrinsic function call ({get_input: ...}, ...)? Checks its arguments when so and
- * returns 1 (0: not a function, -EINVAL: a bad call). */
+ * returns 1 (0: not a function, -EINVAL: a bad call). topo_is_function() only tells. */
 int topo_function_check(struct topo_ld *ld, const yaml_node_t *v, const char *what);
+int topo_is_function(struct topo_ld *ld, const yaml_node_t *v);
 
 /* Parses a list of constraint clauses (3.6.3) checked against TYPE. */
 int topo_ld_constraints(struct topo_ld *ld, const yaml_node_t *n, const char *type,

@@ -1,4 +1,5 @@
 /* topology_load.c — a SecTOSCA topology file and its imports into the model (libyaml). */
+#include "topology_carry.h"
 #include "topology_int.h"
 
 #include <errno.h>
@@ -138,6 +139,8 @@ int topo_load_file_doc(struct topo_ld *ld, void *arg)
         return -ENOMEM;
     if (f->depth > 0)
         return bad;
+    if (topo_top_carry(ld, root) < 0)
+        return -ENOMEM;
     /* Every definition is in: resolve types before reading the templates that use them. */
     if (ld->errors > 0)
         return -EINVAL;

@@ -1,4 +1,5 @@
 /* topology_node.c — node templates: type, properties, multi_level_security, requirements. */
+#include "topology_carry.h"
 #include "topology_int.h"
 
 #include <errno.h>

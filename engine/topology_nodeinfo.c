@@ -1,6 +1,5 @@
 /* topology_nodeinfo.c — what the model says of a node beyond unisec's own fields: whether
- * unisec runs it, its node template as written (for the nodes it keeps and does not run), and
- * what of its TOSCA the translation carries. */
+ * unisec runs it and its node template as written (for the nodes it keeps and does not run). */
 #include "topology_int.h"
 
 #include <errno.h>
@@ -77,95 +76,4 @@ int engine_topology_node_template(char **out, size_t *len, const char *buf, size
         return r;
     }
     return topo_yaml_emit(&dst, out, len);
-}
-
-/* The intrinsic functions: a value holding one that is left is not carried. */
-static const char *const topo_carry_fns[] = {"get_input",     "get_property",
-                                             "get_attribute", "get_operation_output",
-                                             "get_artifact",  "get_nodes_of_type",
-                                             "concat",        "join",
-                                             "token",         NULL};
-
-struct topo_carry {
-    const struct engine_topology *t;
-    int fn; /* a function is left in the value */
-};
-
-static int topo_carry_subst(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n, void *arg)
-{
-    struct topo_carry *c = arg;
-    int id = topo_template_subst(dst, src, n, (void *)c->t);
-    yaml_node_t *k;
-
-    if (id != 0 || n->type != YAML_MAPPING_NODE ||
-        n->data.mapping.pairs.top - n->data.mapping.pairs.start != 1)
-        return id;
-    k = yaml_document_get_node(src, n->data.mapping.pairs.start->key);
-    for (size_t i = 0; k->type == YAML_SCALAR_NODE && topo_carry_fns[i] != NULL; i++)
-        if (strcmp((const char *)k->data.scalar.value, topo_carry_fns[i]) == 0)
-            c->fn = 1;
-    return 0;
-}
-
-/* Is NAME a property (CAPS: a capability) that a normative type in N's line defines? */
-static int topo_carry_normative(const struct engine_topology *t, const struct topo_node *n,
-                                const char *name, int caps)
-{
-    for (int j = n->tdef, hops = 0; j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++) {
-        const struct topo_tdef *d = &t->tdefs[j];
-        for (size_t k = 0; k < (caps ? d->ncaps : d->nprops); k++)
-            if (strcmp(caps ? d->caps[k].name : d->props[k].name, name) == 0)
-                return d->borrowed; /* the nearest definition decides */
-    }
-    return 0;
-}
-
-/* The lines of mapping M's entries that D_TOSCA carries into *OUT (NULL when none). */
-static int topo_carry_map(struct topo_ld *ld, const struct topo_node *n, yaml_node_t *m, int caps,
-                          char **out)
-{
-    size_t len = 0;
-    FILE *f;
-    int r = 0;
-
-    *out = NULL;
-    if (m == NULL || m->type != YAML_MAPPING_NODE)
-        return 0;
-    if ((f = open_memstream(out, &len)) == NULL)
-        return -ENOMEM;
-    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; r == 0 && p < m->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = topo_ld_node(ld, p->key);
-        const char *name = (const char *)k->data.scalar.value;
-        struct topo_carry c = {.t = ld->t};
-        char *line = NULL;
-        size_t ll;
-        if (k->type != YAML_SCALAR_NODE || !topo_carry_normative(ld->t, n, name, caps) ||
-            (!caps && engine_topology_node_prop(&n->pub, name) != NULL))
-            continue; /* not inherited by D_TOSCA's type, or one of unisec's own */
-        r = topo_yaml_line_with(ld->doc, topo_ld_node(ld, p->value), topo_carry_subst, &c, &line,
-                                &ll);
-        if (r == 0 && !c.fn)
-            fprintf(f, "%s: %s", name, line);
-        free(line);
-        r = r == -E2BIG ? 0 : r; /* too large to carry */
-    }
-    if (fclose(f) != 0 && r == 0)
-        r = -ENOMEM;
-    if (r < 0 || len == 0) {
-        free(*out);
-        *out = NULL;
-    }
-    return r;
-}
-
-int topo_node_carry(struct topo_ld *ld, struct topo_node *n, yaml_node_t *v)
-{
-    int r;
-
-    if (n->tdef < 0)
-        return 0;
-    if ((r = topo_carry_map(ld, n, topo_ld_get(ld, v, "properties"), 0, &n->carry_props)) < 0)
-        return r;
-    return topo_carry_map(ld, n, topo_ld_get(ld, v, "capabilities"), 1, &n->carry_caps);
 }

@@ -1,6 +1,7 @@
 /* topology_template.c — the topology template (Simple Profile 3.9): inputs, node templates
  * (topology_node.c reads each), relationship templates, groups, policies, outputs,
  * substitution mappings and 1.3's workflows. */
+#include "topology_carry.h"
 #include "topology_int.h"
 
 #include <errno.h>
@@ -44,6 +45,8 @@ static int topo_load_inputs(struct topo_ld *ld, yaml_node_t *n)
         /* what inputs/NAME shows without a value given (none for one too large) */
         if (r == 0 && dv != NULL && topo_yaml_line(ld->doc, dv, &in->shown, &len) == -ENOMEM)
             return ld->oom = 1, -ENOMEM;
+        if (topo_input_carry(ld, topo_ld_node(ld, p->value), in) < 0)
+            return -ENOMEM;
     }
     ld->t->inputs_read = 1;
     return bad;
@@ -171,7 +174,7 @@ static int topo_load_group(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
         return ld->oom = 1, -ENOMEM;
     ld->t->ngroups++;
     g->pos = topo_ld_pos(ld, k);
-    if ((g->name = topo_ld_strdup(ld, name)) == NULL)
+    if ((g->name = topo_ld_strdup(ld, name)) == NULL || topo_group_carry(ld, v, g) < 0)
         return -ENOMEM;
     if ((td = topo_entity_type(ld, v, TOPO_K_GROUP, name, 0)) == -2)
         bad = -EINVAL;
@@ -408,6 +411,8 @@ int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
     if (topo_ld_map(ld, tt, "topology_template", keys) < 0)
         return -EINVAL;
     bad = topo_ld_since_keys(ld, tt, since);
+    if (topo_template_carry(ld, tt) < 0)
+        return -ENOMEM;
     if ((x = topo_ld_get(ld, tt, "description")) != NULL && !topo_ld_scalar(ld, x, "description"))
         bad = -EINVAL;
     if ((x = topo_ld_get(ld, tt, "inputs")) != NULL && !topo_ld_empty(x) &&
@@ -416,6 +421,8 @@ int topo_load_template(struct topo_ld *ld, yaml_node_t *tt)
     ld->t->inputs_read = 1;
     if (bad != -ENOMEM && !ld->oom && (r = topo_inputs_given(ld->t, ld->d)) < 0)
         bad = r; /* (before get_input takes their values) */
+    if (bad == -ENOMEM || ld->oom)
+        return -ENOMEM; /* an input may be half made: nothing may look it up */
     if ((x = topo_ld_get(ld, tt, "relationship_templates")) != NULL && !topo_ld_empty(x) &&
         (r = topo_load_rtemplates(ld, x)) < 0)
         bad = r;

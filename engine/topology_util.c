@@ -99,6 +99,13 @@ static void topo_caps_free(struct topo_cap *v, size_t n)
     free(v);
 }
 
+/* The N strings of V (an array of the model's, not allocated itself). */
+static void topo_strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+}
+
 static void topo_tdef_free(struct topo_tdef *d)
 {
     if (d->borrowed)
@@ -120,6 +127,7 @@ static void topo_tdef_free(struct topo_tdef *d)
     topo_strs_free(d->arts, d->narts);
     topo_strs_free(d->vst, d->nvst);
     topo_cons_free(d->cons, d->ncons);
+    topo_strv_free(d->carry, TOPO_C_N);
 }
 
 static void topo_submaps_free(struct engine_topology *t)
@@ -149,6 +157,7 @@ static void topo_tosca_free(struct engine_topology *t)
         topo_propdef_clear(&t->inputs[i].def);
         free(t->inputs[i].value);
         free(t->inputs[i].shown);
+        free(t->inputs[i].carry);
     }
     free(t->inputs);
     topo_strs_free(t->rtemplates, t->nrtemplates);
@@ -160,6 +169,8 @@ static void topo_tosca_free(struct engine_topology *t)
     }
     free(t->refs);
     topo_submaps_free(t);
+    topo_strv_free(t->carry_tt, TOPO_T_N);
+    free(t->carry_top);
 }
 
 void topo_params_free(struct topo_param *v, size_t n)
@@ -244,8 +255,7 @@ static void topo_node_free(struct topo_node *n)
 {
     free(n->name);
     free(n->address);
-    free(n->carry_props);
-    free(n->carry_caps);
+    topo_strv_free(n->carry, TOPO_C_N);
     for (size_t i = 0; i < n->pub.nlevels; i++)
         free(n->levels[i]);
     free(n->levels);
@@ -296,6 +306,7 @@ void engine_topology_free(struct engine_topology *t)
         free(t->groups[i].name);
         free(t->groups[i].type);
         free(t->groups[i].description);
+        free(t->groups[i].carry);
         free(t->groups[i].members);
     }
     free(t->groups);

@@ -598,6 +598,11 @@ static int topo_function_index(struct topo_ld *ld, const yaml_node_t *v)
     return -1;
 }
 
+int topo_is_function(struct topo_ld *ld, const yaml_node_t *v)
+{
+    return topo_function_index(ld, v) >= 0;
+}
+
 int topo_ref_add(struct topo_ld *ld, const yaml_node_t *args, const char *function)
 {
     size_t n = args->type == YAML_SEQUENCE_NODE

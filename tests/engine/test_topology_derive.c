@@ -342,8 +342,8 @@ static void test_topology_derive_null_diag(void **state)
     engine_topology_free(t);
 }
 
-/* D_TOSCA carries the TOSCA properties and capabilities a normative type defines (get_input
- * resolved), not those of the topology's own types nor a value holding another function. */
+/* D_TOSCA carries the template as written: the properties and capabilities of normative and
+ * own types alike, functions kept, the inputs they name with them. */
 static void test_topology_derive_tosca_carry(void **state)
 {
     struct engine_topology *t = NULL;
@@ -374,11 +374,56 @@ static void test_topology_derive_tosca_carry(void **state)
     assert_int_equal(engine_topology_load_buffer(&t, text, strlen(text), "t.yaml", NULL, &d), 0);
     assert_int_equal(engine_topology_derive(&x, t, NULL, ENGINE_TARGET_HVT, &d), 0);
     tosca = engine_topology_derived_artifact(x, ENGINE_ARTIFACT_TOSCA, NULL);
-    assert_non_null(strstr(tosca, "      capabilities:\n"
-                                  "        host: {properties: {num_cpus: 4, mem_size: 2 GB}}\n"));
-    assert_null(strstr(tosca, "os: {"));                      /* a function left: not carried */
-    assert_non_null(strstr(tosca, "        size: 10 GiB\n")); /* BlockStorage's */
-    assert_null(strstr(tosca, "label: [a, b]"));              /* my.Disk's own */
+    assert_non_null(strstr(tosca, "      capabilities:\n        host: {properties: {num_cpus: "
+                                  "{get_input: cpus}, mem_size: 2 GB}}\n"));
+    assert_non_null(strstr(tosca, "        os: {properties: {type: linux, distribution: "
+                                  "{get_property: [SELF, host, num_cpus]}}}\n"));
+    assert_non_null(strstr(tosca, "        size: 10 GiB\n"));  /* BlockStorage's */
+    assert_non_null(strstr(tosca, "        label: [a, b]\n")); /* my.Disk's own */
+    assert_non_null(strstr(tosca, "      label: {type: list, entry_schema: {type: string}, "
+                                  "required: false}\n")); /* its definition */
+    assert_non_null(strstr(tosca, "  inputs:\n    cpus:\n      type: integer\n"
+                                  "      default: 4\n"));
+    engine_topology_derived_free(x);
+    engine_topology_free(t);
+    assert_int_equal(d.n, 0);
+    engine_diag_free(&d);
+}
+
+/* A value given to an input (inputs.yaml, --input) stays out of D_TOSCA, which keeps the
+ * input's definition and the functions that name it as written: an input may be a secret. */
+static void test_topology_derive_tosca_given_inputs_out(void **state)
+{
+    struct engine_topology *t = NULL;
+    struct engine_topology_derived *x = NULL;
+    struct engine_diag d;
+    const char *tosca;
+    static const char text[] =
+        "tosca_definitions_version: tosca_simple_yaml_1_2\n"
+        "topology_template:\n"
+        "  inputs:\n"
+        "    cpus: {type: integer, default: 4, constraints: [{in_range: [1, 8]}]}\n"
+        "    ports: {type: list, entry_schema: {type: integer}, default: [80]}\n"
+        "  node_templates:\n"
+        "    server:\n"
+        "      type: tosca.nodes.Compute\n"
+        "      capabilities: {host: {properties: {num_cpus: {get_input: cpus}}}}\n";
+    static const char given[] = "cpus: 6\nports: [8080, 8443]\n";
+
+    (void)state;
+    engine_diag_init(&d);
+    assert_int_equal(engine_topology_load_inputs(&t, text, strlen(text), "t.yaml", NULL, given,
+                                                 strlen(given), "inputs.yaml", &d),
+                     0);
+    assert_int_equal(engine_topology_derive(&x, t, NULL, ENGINE_TARGET_HVT, &d), 0);
+    tosca = engine_topology_derived_artifact(x, ENGINE_ARTIFACT_TOSCA, NULL);
+    assert_non_null(strstr(tosca, "    cpus:\n      type: integer\n      default: 4\n"
+                                  "      constraints: [{in_range: [1, 8]}]\n"));
+    assert_non_null(strstr(tosca, "    ports:\n      type: list\n"
+                                  "      entry_schema: {type: integer}\n      default: [80]\n"));
+    assert_non_null(strstr(tosca, "num_cpus: {get_input: cpus}"));
+    assert_null(strstr(tosca, "default: 6"));
+    assert_null(strstr(tosca, "8443"));
     engine_topology_derived_free(x);
     engine_topology_free(t);
     assert_int_equal(d.n, 0);
@@ -397,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_topology_derive_null_diag),
         cmocka_unit_test(test_topology_derive_plans_only),
         cmocka_unit_test(test_topology_derive_tosca_carry),
+        cmocka_unit_test(test_topology_derive_tosca_given_inputs_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

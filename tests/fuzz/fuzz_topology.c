@@ -4,9 +4,12 @@
  *   0: the input as the state files (levels, then properties after the first NUL) of the
  *      paper's example, then format and parse again: the texts must be equal.
  * Anything else: the whole input as a topology (imports refused); when it loads, derive it
- * for both targets and check that the plans agree with the model.
+ * for both targets and check that the plans agree with the model, and that its translation
+ * (D_TOSCA, tosca.yaml) loads again (engine/TOPOLOGY.md section 6).
  */
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +32,26 @@ static void fuzz_topology_check_plans(const struct engine_topology *t,
     }
 }
 
+/* The translation X of an accepted topology is accepted again. */
+static void fuzz_topology_check_tosca(const struct engine_topology_derived *x)
+{
+    struct engine_topology *u = NULL;
+    struct engine_diag d;
+    size_t len = 0;
+    const char *text = engine_topology_derived_artifact(x, ENGINE_ARTIFACT_TOSCA, &len);
+    int r;
+
+    engine_diag_init(&d);
+    r = engine_topology_load_buffer(&u, text, len, "tosca.yaml", NULL, &d);
+    if (r < 0 && r != -ENOMEM) {
+        engine_diag_print(&d, stderr);
+        fputs(text, stderr);
+        abort();
+    }
+    engine_topology_free(u);
+    engine_diag_free(&d);
+}
+
 static void fuzz_topology_model(const uint8_t *data, size_t size)
 {
     struct engine_topology *t = NULL;
@@ -39,8 +62,11 @@ static void fuzz_topology_model(const uint8_t *data, size_t size)
         struct engine_topology_state *s = NULL;
         for (int target = 0; target < 2; target++) {
             struct engine_topology_derived *x = NULL;
-            if (engine_topology_derive(&x, t, NULL, (enum engine_target)target, &d) == 0)
+            if (engine_topology_derive(&x, t, NULL, (enum engine_target)target, &d) == 0) {
                 fuzz_topology_check_plans(t, x);
+                if (target == ENGINE_TARGET_HVT)
+                    fuzz_topology_check_tosca(x);
+            }
             engine_topology_derived_free(x);
         }
         /* every node at its last level: the plans must follow the state */
