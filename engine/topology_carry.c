@@ -19,13 +19,52 @@ static int topo_carry_in(const char *const *list, const char *key)
     return 0;
 }
 
+/* A type named PREFIX:NAME with a namespace prefix this file's imports declare (3.6.8): NAME,
+ * the name D_TOSCA, which has no imports, defines it by. */
+struct topo_unprefix {
+    const struct topo_ld *ld;
+    int oom;
+};
+
+static int topo_carry_unprefix(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n,
+                               void *arg)
+{
+    struct topo_unprefix *u = arg;
+    const struct topo_ld *ld = u->ld;
+    const char *s = (const char *)n->data.scalar.value, *colon;
+    int id;
+
+    (void)src;
+    if (n->type != YAML_SCALAR_NODE || (colon = strchr(s, ':')) == NULL)
+        return 0;
+    for (size_t i = 0; i < ld->nprefixes; i++) {
+        size_t pl = strlen(ld->prefixes[i]);
+        if (pl != (size_t)(colon - s) || strncmp(ld->prefixes[i], s, pl) != 0)
+            continue;
+        for (int k = 0; k < TOPO_K_COUNT; k++)
+            if (topo_tdef_find_exact(ld->t, k, colon + 1) >= 0) {
+                id = yaml_document_add_scalar(dst, NULL, (yaml_char_t *)colon + 1, -1,
+                                              YAML_PLAIN_SCALAR_STYLE);
+                u->oom |= id == 0; /* 0 would copy the prefixed name */
+                return id;
+            }
+    }
+    return 0;
+}
+
 /* N on one line, its trailing line break dropped, into F. -ENOMEM, or 0 (an entry too large
  * for one line, over the reader's node budget, is left out). */
-static int topo_carry_put(FILE *f, yaml_document_t *doc, yaml_node_t *n)
+static int topo_carry_put(FILE *f, struct topo_ld *ld, yaml_node_t *n)
 {
     char *line = NULL;
     size_t len = 0;
-    int r = topo_yaml_line(doc, n, &line, &len);
+    struct topo_unprefix u = {.ld = ld};
+    int r = ld->nprefixes == 0
+                ? topo_yaml_line(ld->doc, n, &line, &len)
+                : topo_yaml_line_with(ld->doc, n, topo_carry_unprefix, &u, &line, &len);
+
+    if (r == 0 && u.oom)
+        r = -ENOMEM;
 
     if (r == 0) {
         while (len > 0 && line[len - 1] == '\n')
@@ -47,7 +86,7 @@ static int topo_carry_entries(struct topo_ld *ld, yaml_node_t *n, topo_carry_kee
         for (yaml_node_item_t *i = n->data.sequence.items.start;
              r == 0 && i < n->data.sequence.items.top; i++) {
             fputs("- ", f);
-            r = topo_carry_put(f, ld->doc, topo_ld_node(ld, *i));
+            r = topo_carry_put(f, ld, topo_ld_node(ld, *i));
             fputc('\n', f);
         }
     if (n->type != YAML_MAPPING_NODE)
@@ -58,10 +97,10 @@ static int topo_carry_entries(struct topo_ld *ld, yaml_node_t *n, topo_carry_kee
         if (k->type == YAML_SCALAR_NODE && keep != NULL &&
             !keep(ld, arg, part, (const char *)k->data.scalar.value, topo_ld_node(ld, p->value)))
             continue;
-        if ((r = topo_carry_put(f, ld->doc, k)) < 0)
+        if ((r = topo_carry_put(f, ld, k)) < 0)
             break;
         fputs(": ", f);
-        r = topo_carry_put(f, ld->doc, topo_ld_node(ld, p->value));
+        r = topo_carry_put(f, ld, topo_ld_node(ld, p->value));
         fputc('\n', f);
     }
     return r;
@@ -95,7 +134,7 @@ int topo_carry_split(struct topo_ld *ld, yaml_node_t *v, const char *const *spli
                     (keep != NULL && !keep(ld, arg, 0, key, topo_ld_node(ld, p->value))))
                     continue;
                 fprintf(f, "%s: ", key);
-                r = topo_carry_put(f, ld->doc, topo_ld_node(ld, p->value));
+                r = topo_carry_put(f, ld, topo_ld_node(ld, p->value));
                 fputc('\n', f);
             }
         else if (n != NULL)

@@ -222,6 +222,8 @@ static void test_topology_translate_every_kind(void **state)
     failed = 0;
     assert_true(roundtrip_file("tests/fuzz/corpus/topology/tosca12-carry.yaml"));
     assert_true(roundtrip_file("tests/fuzz/corpus/topology/tosca13-functions.yaml"));
+    /* imported types named with a namespace prefix, which D_TOSCA (no imports) drops */
+    assert_true(roundtrip_file("tests/fuzz/corpus/topology/carry-prefix.yaml"));
     assert_int_equal(failed, 0);
 }
 
