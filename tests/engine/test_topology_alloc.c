@@ -300,6 +300,7 @@ static void test_topology_alloc_examples(void **state)
     /* every kind of definition and template, carried into D_TOSCA as written */
     sweep("tests/fuzz/corpus/topology/tosca12-carry.yaml", 1);
     sweep("tests/fuzz/corpus/topology/carry-prefix.yaml", 1); /* namespace prefixes dropped */
+    sweep("tests/fuzz/corpus/topology/tosca13-carry.yaml", 1);
     sweep_with("inputs", run_inputs,
                "tosca_definitions_version: tosca_simple_yaml_1_3\n"
                "topology_template:\n"

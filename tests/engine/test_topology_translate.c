@@ -214,14 +214,16 @@ static int roundtrip_file(const char *file)
     return ok;
 }
 
-/* Every kind TOSCA 1.2 defines, and a template using each (tosca-parser reads it too:
- * tests/fuzz/corpus/topology/tosca12-carry.yaml). */
+/* Every kind TOSCA 1.2 defines, and a template using each (tosca12-carry.yaml, whose
+ * translation tosca-parser reads too), and 1.3's own keys. */
 static void test_topology_translate_every_kind(void **state)
 {
     (void)state;
     failed = 0;
     assert_true(roundtrip_file("tests/fuzz/corpus/topology/tosca12-carry.yaml"));
     assert_true(roundtrip_file("tests/fuzz/corpus/topology/tosca13-functions.yaml"));
+    /* 1.3: directives, node filters, notifications, workflows, attribute mappings */
+    assert_true(roundtrip_file("tests/fuzz/corpus/topology/tosca13-carry.yaml"));
     /* imported types named with a namespace prefix, which D_TOSCA (no imports) drops */
     assert_true(roundtrip_file("tests/fuzz/corpus/topology/carry-prefix.yaml"));
     assert_int_equal(failed, 0);
