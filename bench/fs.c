@@ -131,6 +131,41 @@ static double cpu_us(pid_t pid)
     return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The daemon's CPU time by step, from the mount's metrics file: each line of a
+ * `*_cpu_seconds_total{step="..."}` counter. */
+enum { NSTEP = 16 };
+struct steps {
+    char key[NSTEP][96];
+    double v[NSTEP];
+    int n;
+};
+
+static void read_steps(const char *metrics, struct steps *st)
+{
+    char line[256];
+    FILE *f = fopen(metrics, "r");
+
+    st->n = 0;
+    if (f == NULL)
+        die(metrics);
+    while (fgets(line, sizeof(line), f) != NULL && st->n < NSTEP) {
+        char *sp = strchr(line, ' ');
+        if (line[0] == '#' || strstr(line, "_cpu_seconds_total{step=") == NULL || sp == NULL)
+            continue;
+        *sp = '\0';
+        snprintf(st->key[st->n], sizeof(st->key[0]), "%.95s", line);
+        st->v[st->n++] = strtod(sp + 1, NULL);
+    }
+    fclose(f);
+}
+
+/* Prints the CPU per write of each step between A and B (the same lines, in the same order). */
+static void report_steps(const struct steps *a, const struct steps *b, int writes)
+{
+    for (int i = 0; i < a->n && i < b->n; i++)
+        printf("  %-58s %7.0f us\n", b->key[i], (b->v[i] - a->v[i]) * 1e6 / writes);
+}
+
 static void report(const char *what, struct stats s, size_t n)
 {
     printf("%-52s p50 %9.1f us   p99 %9.1f us   (n=%zu)\n", what, s.p50, s.p99, n);
@@ -141,7 +176,9 @@ int main(int argc, char **argv)
     const char *unisec = argc > 1 ? argv[1] : BENCH_UNISEC;
     const char *tmp = getenv("TMPDIR");
     char dir[PATH_MAX / 4], store[PATH_MAX / 2], mnt[PATH_MAX / 2], path[PATH_MAX], plain[PATH_MAX],
-        gitdir[PATH_MAX], gitfile[PATH_MAX], topo[PATH_MAX], readme[PATH_MAX], policy[PATH_MAX];
+        gitdir[PATH_MAX], gitfile[PATH_MAX], topo[PATH_MAX], readme[PATH_MAX], policy[PATH_MAX],
+        metrics[PATH_MAX];
+    struct steps st0, st1;
     enum { NW = 400, NR = 2000, NG = 100, NC = 20 };
     static double w[NW], pw[NW], pwf[NW], r[NR], g[NG], cat[NC];
     struct stats sw, spw, spwf, sr, sg, scat;
@@ -158,6 +195,7 @@ int main(int argc, char **argv)
     snprintf(gitdir, sizeof(gitdir), "%s/git", dir);
     snprintf(gitfile, sizeof(gitfile), "%s/git/value", dir);
     snprintf(readme, sizeof(readme), "%s/README", mnt);
+    snprintf(metrics, sizeof(metrics), "%s/metrics", mnt);
     if (mkdir(mnt, 0755) != 0)
         die(mnt);
     {
@@ -196,10 +234,12 @@ int main(int argc, char **argv)
     /* The mount: `echo V > nodes/X/security_level`, validated against the whole state (1,000
      * nodes) and committed (fsync'd) before the write returns. */
     snprintf(path, sizeof(path), "%s/nodes/n500/security_level", mnt);
+    read_steps(metrics, &st0);
     cpu0 = cpu_us(daemon);
     for (int i = 0; i < NW; i++)
         w[i] = timed_write(path, i % 2 ? "default\n" : "critical\n", 0);
     cpu_write = (cpu_us(daemon) - cpu0) / NW;
+    read_steps(metrics, &st1);
     sw = summarise(w, NW);
     for (int i = 0; i < NR; i++)
         r[i] = timed_read(path);
@@ -268,6 +308,9 @@ int main(int argc, char **argv)
     printf(
         "\ndaemon CPU (user+system) per mount write: %.0f us (the rest is waiting for the disk)\n",
         cpu_write);
+    printf("of which, by step (the daemon's metrics: the writing thread's CPU; commit = the "
+           "store's steps below):\n");
+    report_steps(&st0, &st1, NW);
     printf("\nratios at p50: mount write / plain write %.1fx, / plain write+fsync %.2fx, "
            "/ git commit %.2fx\n",
            sw.p50 / spw.p50, sw.p50 / spwf.p50, sw.p50 / sg.p50);

@@ -242,6 +242,29 @@ int engine_store_commit(struct engine_store *s, const struct engine_store_change
                         const struct engine_store_author *author, const char *message,
                         char out_id[41], struct engine_diag *diag);
 
+/* The steps of engine_store_commit(), for engine_store_step_cpu(): the checks (main, the pending
+ * update, the work tree's hand edits), the blobs and trees, the journal (made and marked
+ * finished), the commit object with main moved, the work tree and index brought to it. */
+enum engine_store_step {
+    ENGINE_STORE_STEP_CHECK,
+    ENGINE_STORE_STEP_OBJECTS,
+    ENGINE_STORE_STEP_JOURNAL,
+    ENGINE_STORE_STEP_COMMIT,
+    ENGINE_STORE_STEP_WORKTREE,
+    ENGINE_STORE_STEP_N
+};
+
+/* The step's name as metrics show it ("check", "objects", ...). */
+const char *engine_store_step_name(enum engine_store_step step);
+
+/* The CPU time (user and system, of the committing thread) each step of every commit since the
+ * store was opened took, in nanoseconds, into OUT. Thread-safe. */
+void engine_store_step_cpu(const struct engine_store *s, uint64_t out[ENGINE_STORE_STEP_N]);
+
+/* The calling thread's CPU time (user and system) in nanoseconds: the clock the steps are
+ * measured with, for a caller that times its own steps alike. */
+uint64_t engine_store_cpu_now(void);
+
 /* The id of the store's head (40 hex digits and a NUL). Never fails. */
 int engine_store_head(const struct engine_store *s, char out_id[41], struct engine_diag *diag);
 

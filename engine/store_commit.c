@@ -5,6 +5,45 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static const char *const store_step_names[ENGINE_STORE_STEP_N] = {
+    [ENGINE_STORE_STEP_CHECK] = "check",       [ENGINE_STORE_STEP_OBJECTS] = "objects",
+    [ENGINE_STORE_STEP_JOURNAL] = "journal",   [ENGINE_STORE_STEP_COMMIT] = "commit",
+    [ENGINE_STORE_STEP_WORKTREE] = "worktree",
+};
+
+const char *engine_store_step_name(enum engine_store_step step)
+{
+    return step < ENGINE_STORE_STEP_N ? store_step_names[step] : "";
+}
+
+void engine_store_step_cpu(const struct engine_store *s, uint64_t out[ENGINE_STORE_STEP_N])
+{
+    store_lock(s);
+    memcpy(out, s->step_cpu, sizeof(s->step_cpu));
+    store_unlock(s);
+}
+
+/* What a step cost the daemon, whatever else the machine runs meanwhile. */
+uint64_t engine_store_cpu_now(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Charges the time since *T to step *CUR, then starts step NEXT. */
+static void store_step(struct engine_store *s, enum engine_store_step *cur, uint64_t *t,
+                       enum engine_store_step next)
+{
+    uint64_t now = engine_store_cpu_now();
+
+    s->step_cpu[*cur] += now - *t;
+    *t = now;
+    *cur = next;
+}
 
 /* The body of engine_store_commit(), with the store locked and the arguments checked. */
 static int store_commit_locked(struct engine_store *s, const struct engine_store_change *changes,
@@ -17,6 +56,8 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     git_signature *sig = NULL;
     git_oid main_id, tree_id, id;
     int error, journal = 0;
+    enum engine_store_step step = ENGINE_STORE_STEP_CHECK;
+    uint64_t t = engine_store_cpu_now();
 
     if ((error = store_main_lookup(&main_id, s, "commit", diag)) < 0)
         goto cleanup;
@@ -46,6 +87,7 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
                          : store_path_clean_in(s, base, changes[i].path, diag)) < 0)
             goto cleanup;
     }
+    store_step(s, &step, &t, ENGINE_STORE_STEP_OBJECTS);
     if ((error = store_updates(upd, s, changes, n, "commit: writing a file", diag)) < 0)
         goto cleanup;
     if ((error = git_tree_create_updated(&tree_id, s->repo, base, n, upd)) < 0) {
@@ -59,9 +101,11 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
         error = store_git_err(diag, s->dir, error, "commit");
         goto cleanup;
     }
+    store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);
     if ((error = store_journal_write(s, changes, n, diag)) < 0)
         goto cleanup;
     journal = 1;
+    store_step(s, &step, &t, ENGINE_STORE_STEP_COMMIT);
     /* Moves main only if it is still PARENT (compared under the ref's lock). */
     if ((error = store_commit_make(&id, s, sig, msg, tree, parent, "commit: moving main", diag)) <
         0)
@@ -69,12 +113,17 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     git_oid_cpy(&s->head, &id);
     git_oid_tostr(out_id, GIT_OID_HEXSZ + 1, &id);
     journal = 0;
+    store_step(s, &step, &t, ENGINE_STORE_STEP_WORKTREE);
+    /* The journal is marked finished only once the work tree and index are. */
     if (store_finish_changes(s, tree, changes, n, paths, nw, "commit: updating the work tree",
-                             diag) < 0 ||
-        store_journal_remove(s, diag) < 0)
+                             diag) < 0)
+        error = ENGINE_STORE_WORKTREE_STALE;
+    store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);
+    if (error == 0 && store_journal_remove(s, diag) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
 
 cleanup:
+    store_step(s, &step, &t, step);
     /* The ref did not move: the journal's paths were never touched. */
     if (journal)
         store_journal_remove(s, NULL);

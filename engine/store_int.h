@@ -38,6 +38,7 @@ struct engine_store {
     char *dir;            /* immutable: the work tree as given */
     int git_ref;          /* immutable: holds one git_libgit2_init() reference */
     int read_only;        /* immutable: opened by engine_store_open_repo() (no work tree) */
+    uint64_t step_cpu[ENGINE_STORE_STEP_N]; /* lock: engine_store_step_cpu() */
 };
 
 /* The mutex is not part of the store's value: readers that take a const store lock it too. */

@@ -212,6 +212,15 @@ static const struct fs_commit_failure *fs_commit_failure_of(int rc)
     return &fs_commit_failures[n - 1];
 }
 
+/* Charges the CPU time since *SINCE to STEP of the mount's writes, and restarts *SINCE. */
+static void fs_write_step(struct fs_ctx *c, enum fs_write_step step, uint64_t *since)
+{
+    uint64_t now = engine_store_cpu_now();
+
+    __atomic_fetch_add(&c->write_cpu[step], now - *since, __ATOMIC_RELAXED);
+    *since = now;
+}
+
 /* Ends an attempt of W (of kind K; RC 0 when its state is served), ready for another. */
 static void fs_write_end(struct fs_change *w, const struct fs_kind *k, int rc)
 {
@@ -234,6 +243,7 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
     struct fs_change w = {.c = c, .t = t, .data = data, .len = len};
     struct fs_snap *cur = NULL, *ns = NULL, *base = NULL;
     char id[41] = "";
+    uint64_t t0 = engine_store_cpu_now();
     int rc, attempt;
 
     if (len > fs_target_max(t))
@@ -270,8 +280,11 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
             rc = -ENOMEM;
             goto done;
         }
-        if ((rc = k->prepare != NULL ? k->prepare(&w, ns, &diag) : 0) == 0)
+        if ((rc = k->prepare != NULL ? k->prepare(&w, ns, &diag) : 0) == 0) {
+            fs_write_step(c, FS_WRITE_VALIDATE, &t0);
             rc = fs_commit(c, cur, ns, NULL, 0, w.extra, w.n_extra, &who.author, w.msg, id, &diag);
+            fs_write_step(c, FS_WRITE_COMMIT, &t0);
+        }
         if (rc != -EAGAIN || attempt + 1 >= (c->remote != NULL ? FS_REMOTE_TRIES : 3))
             break;
         /* main moved (outside the mount, or on the remote): take that change in (or refuse
@@ -306,6 +319,7 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
         fs_count(&c->commits[FS_SRC_MOUNT]);
         fs_event(c, "commit %.12s by %s: %s", id, who.name, w.msg);
     }
+    fs_write_step(c, FS_WRITE_SERVE, &t0);
 
 done:
     fs_write_end(&w, k, rc);
@@ -314,6 +328,8 @@ done:
     fs_snap_free(ns);
     fs_snap_put(c, cur);
     engine_diag_free(&diag);
+    /* A refused or unchanged write was all validation; a served one's old state freed. */
+    fs_write_step(c, rc == 0 && id[0] ? FS_WRITE_SERVE : FS_WRITE_VALIDATE, &t0);
     return rc;
 }
 

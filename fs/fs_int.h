@@ -249,6 +249,15 @@ enum fs_source {
     FS_SRC_N,
 };
 
+/* The steps of a write through the mount whose CPU time `metrics` shows: the new state made
+ * and validated, its commit (engine_store_step_cpu() splits it), the new state served. */
+enum fs_write_step {
+    FS_WRITE_VALIDATE,
+    FS_WRITE_COMMIT,
+    FS_WRITE_SERVE,
+    FS_WRITE_STEP_N,
+};
+
 /* Adds one to *COUNTER (any thread). */
 static inline void fs_count(uint64_t *counter)
 {
@@ -306,6 +315,7 @@ struct fs_ctx {
     /* atomic (fs_count): commits made, and changes refused (none for DEPLOY), by source */
     uint64_t commits[FS_SRC_N];
     uint64_t refusals[FS_SRC_N];
+    uint64_t write_cpu[FS_WRITE_STEP_N]; /* atomic: nanoseconds of the mount's writes, by step */
 
     /* -o remote=URL (fs_remote.c): the repository whose main this store tracks (borrowed;
      * NULL: none), how often it is fetched anyway (seconds; 0: only when told) */

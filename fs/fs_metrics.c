@@ -48,6 +48,27 @@ static void fs_metric_hist(FILE *out, const char *name, const char *help, const 
             h->count, name, h->sum, name, h->count);
 }
 
+/* Where the CPU time of the mount's writes went: the daemon's own steps, and the store's steps
+ * of every commit (the mount's, and the outside changes' it takes in). */
+static void fs_metrics_write_cpu(FILE *out, const struct fs_ctx *c)
+{
+    static const char *const step[FS_WRITE_STEP_N] = {
+        [FS_WRITE_VALIDATE] = "validate", [FS_WRITE_COMMIT] = "commit", [FS_WRITE_SERVE] = "serve"};
+    uint64_t st[ENGINE_STORE_STEP_N];
+
+    fs_metric_head(out, "unisec_write_cpu_seconds_total", "counter",
+                   "CPU time (user and system) of the writes through the mount, by step.");
+    for (int i = 0; i < FS_WRITE_STEP_N; i++)
+        fprintf(out, "unisec_write_cpu_seconds_total{step=\"%s\"} %.6f\n", step[i],
+                (double)__atomic_load_n(&c->write_cpu[i], __ATOMIC_RELAXED) / 1e9);
+    engine_store_step_cpu(c->store, st);
+    fs_metric_head(out, "unisec_store_commit_cpu_seconds_total", "counter",
+                   "CPU time (user and system) of the store's commits, by step.");
+    for (int i = 0; i < ENGINE_STORE_STEP_N; i++)
+        fprintf(out, "unisec_store_commit_cpu_seconds_total{step=\"%s\"} %.6f\n",
+                engine_store_step_name((enum engine_store_step)i), (double)st[i] / 1e9);
+}
+
 /* V as a label value: backslash, quote and newline escaped, as the format has it. */
 static void fs_metric_label(FILE *out, const char *v)
 {
@@ -146,6 +167,7 @@ int fs_gen_metrics(struct fs_ctx *c, const struct fs_snap *s, const struct fs_wh
     fs_metric_by_source(out, "unisec_refusals_total",
                         "Changes refused (invalid, too large, not allowed), by source.",
                         c->refusals, FS_SRC_DEPLOY);
+    fs_metrics_write_cpu(out, c);
     if (c->orch != NULL)
         orch_metrics(c->orch, &m);
     fs_metric_head(out, "unisec_builds_total", "counter",

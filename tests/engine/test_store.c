@@ -429,8 +429,19 @@ static void test_store_commit_unchanged_makes_no_commit(void **state)
     assert_string_equal(h0, h1);
     assert_int_equal(log_count(s), 1);
 
+    /* An unchanged commit costs checks and objects only; a commit costs every step. */
+    uint64_t cpu0[ENGINE_STORE_STEP_N], cpu1[ENGINE_STORE_STEP_N];
+    engine_store_step_cpu(s, cpu0);
+    assert_true(cpu0[ENGINE_STORE_STEP_CHECK] > 0);
+    assert_int_equal(cpu0[ENGINE_STORE_STEP_COMMIT], 0);
+    assert_int_equal(cpu0[ENGINE_STORE_STEP_WORKTREE], 0);
+
     /* The log stops when the callback says so and passes its value on. */
     commit1(s, "state/levels", "web: critical\n", id);
+    engine_store_step_cpu(s, cpu1);
+    for (int i = 0; i < ENGINE_STORE_STEP_N; i++)
+        assert_true(cpu1[i] > cpu0[i]);
+    assert_string_equal(engine_store_step_name(ENGINE_STORE_STEP_WORKTREE), "worktree");
     assert_int_equal(engine_store_log(s, 10, stop_cb, &calls, NULL), 42);
     assert_int_equal(calls, 2);
     engine_store_free(s);

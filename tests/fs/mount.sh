@@ -93,7 +93,20 @@ refuse "history is read-only" sh -c "echo x >> '$M/history'"
 
 # ---- writes: levels and properties ----------------------------------------------------------
 n0=$(commits)
+cp "$M/metrics" "$T/cpu0"
 check "echo critical > security_level" sh -c "echo critical > '$W/security_level'"
+cp "$M/metrics" "$T/cpu1"
+# moved NAME: the counter NAME (a line of metrics) grew with the write.
+moved() {
+    awk -v k="$1" '$1 == k { v[FILENAME] = $2 } END { exit !(v[ARGV[2]] > v[ARGV[1]]) }' \
+        "$T/cpu0" "$T/cpu1"
+}
+for step in validate commit serve; do
+    check "metrics: the write's CPU in step $step" moved "unisec_write_cpu_seconds_total{step=\"$step\"}"
+done
+for step in check objects journal commit worktree; do
+    check "metrics: the commit's CPU in step $step" moved "unisec_store_commit_cpu_seconds_total{step=\"$step\"}"
+done
 same "the level is served" "$W/security_level" "critical"
 check "one commit" test "$(commits)" = $((n0 + 1))
 check "message: web: security_level default -> critical" test "$(git -C "$S" log -1 --format=%s)" = "web: security_level default -> critical"
