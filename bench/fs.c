@@ -1,5 +1,6 @@
 /* bench/fs.c — the mount's write and read latency beside a plain file write and a `git commit`
- * with the git command line, measured in one run on the same file system. */
+ * with the git command line, measured in one run on the same file system; the daemon's CPU per
+ * write in all, and by step as its `metrics` file counts it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
