@@ -94,6 +94,7 @@ static void test_topology_state_round_trip(void **state)
     assert_int_equal(engine_topology_state_format_properties(s, &pr, &pl), 0);
     assert_string_equal(lv, "# NODE LEVEL: the current security level of each node\n"
                             "web default\nportal critical\n");
+    assert_int_equal(ll, strlen(lv));
     assert_string_equal(pr, "# NODE PROPERTY VALUE: properties set at run time over the "
                             "topology's values\nweb log_level debug x\n");
     assert_int_equal(engine_topology_state_parse(&s2, t, lv, ll, pr, pl, NULL), 0);
