@@ -17,6 +17,9 @@
 #define FS_WATCH_QUIET_MS 40
 #define FS_WATCH_MAX_MS   400
 #define FS_WATCH_IDLE_MS  5000
+/* Within a burst, the events are read at most this often: a commit writes several files, and
+ * the mount's own commits (every write) came as several wake-ups each, all for nothing. */
+#define FS_WATCH_COALESCE_MS 10
 
 #define FS_WATCH_MASK                                                                              \
     (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB)
@@ -87,8 +90,10 @@ static void *fs_watch_main(void *arg)
         if (n > 0 && (pf[1].revents & POLLIN)) {
             if (fs_watch_drain(c) && first == 0)
                 first = fs_now_ms();
-            if (first == 0 || fs_now_ms() - first < FS_WATCH_MAX_MS)
+            if (first == 0 || fs_now_ms() - first < FS_WATCH_MAX_MS) {
+                poll(pf, 1, FS_WATCH_COALESCE_MS); /* the rest of the burst queues; stop wakes */
                 continue;
+            }
         }
         /* Quiet now (or the burst has lasted long enough, or the idle period ended). */
         first = 0;
