@@ -44,10 +44,14 @@ echo "level writes: heap ${h1} kB, RSS ${r1} kB, $t1 threads after 400; heap ${h
 check "the metrics file gives the heap in use" test -n "$h1"
 # Before the fix: about 900 kB more per 1,000 writes (libgit2's object cache); the events
 # logs take their room at their first line, so their lines do not count.
-check "600 level writes grow the heap by less than 64 kB ($h1 -> $h2 kB)" \
-    test "${h2:-0}" -lt $((${h1:-0} + 64))
-check "600 level writes grow RSS by less than 1 MB ($r1 -> $r2 kB, $t1 -> $t2 threads)" \
-    test "$r2" -lt $((r1 + 1024))
+# A worker the load still adds holds its request buffer (1 MiB and a page, in the heap, with its
+# own small allocations) and its stack and arena (resident): each counts that much, no more.
+# (Seen under load: 8 -> 13 workers in the window, the heap +5.3 MB.)
+added=$((t2 > t1 ? t2 - t1 : 0))
+check "600 level writes grow the heap by less than 64 kB and $added new workers' buffers ($h1 -> $h2 kB)" \
+    test "${h2:-0}" -lt $((${h1:-0} + 64 + added * 1152))
+check "600 level writes grow RSS by less than 1 MB and $added new workers ($r1 -> $r2 kB, $t1 -> $t2 threads)" \
+    test "$r2" -lt $((r1 + 1024 + added * 512))
 
 # (a) 200,000 rules (about 7 MB), then the example's 8 rules, three times.
 python3 -c "
