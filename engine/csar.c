@@ -2,12 +2,16 @@
 #include "csar.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <yaml.h>
 #include <zip.h>
 
@@ -25,6 +29,7 @@ struct csar_entry {
 
 struct engine_csar {
     zip_t *z;
+    int dirfd; /* a template's directory (engine_csar_open_dir()), else -1 */
     char *name;
     char *entry; /* the entry definitions */
     int meta;
@@ -85,6 +90,12 @@ static const struct csar_entry *csar_find(const struct engine_csar *c, const cha
     return c->n == 0 ? NULL : bsearch(&key, c->v, c->n, sizeof(key), csar_entry_cmp);
 }
 
+/* Whether C's files are named without a directory (a template in the current one). */
+static int csar_bare(const struct engine_csar *c)
+{
+    return c->dirfd >= 0 && strcmp(c->name, ".") == 0;
+}
+
 static int csar_err(struct engine_csar *c, const char *entry, struct engine_diag *d,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int csar_err(struct engine_csar *c, const char *entry, struct engine_diag *d,
@@ -94,7 +105,8 @@ static int csar_err(struct engine_csar *c, const char *entry, struct engine_diag
     va_list ap;
 
     if (entry != NULL)
-        snprintf(file, sizeof(file), "%s/%s", c->name, entry);
+        snprintf(file, sizeof(file), "%s%s%s", csar_bare(c) ? "" : c->name, csar_bare(c) ? "" : "/",
+                 entry);
     va_start(ap, fmt);
     engine_diag_vadd(d, entry != NULL ? file : c->name, 0, 0, fmt, ap);
     va_end(ap);
@@ -169,9 +181,59 @@ static int csar_entries(struct engine_csar *c, struct engine_diag *d)
     return bad;
 }
 
+/* ENTRY of the directory C opened for reading, confined to it: no '..' (engine_csar_resolve()
+ * has resolved them) and no symbolic link that leads out (RESOLVE_BENEATH; where the kernel
+ * lacks openat2, no symbolic link at all); O_NONBLOCK so that a FIFO does not wait. */
+static int csar_dir_open(const struct engine_csar *c, const char *entry)
+{
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, c->dirfd, entry, &how, sizeof(how));
+
+    if (fd >= 0 || errno != ENOSYS)
+        return fd;
+    /* the old way, each part in turn, none a link */
+    int at = dup(c->dirfd);
+    for (const char *p = entry; at >= 0;) {
+        const char *e = strchr(p, '/');
+        char part[CSAR_NAME_MAX + 1];
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n > CSAR_NAME_MAX) {
+            close(at);
+            return errno = ENAMETOOLONG, -1;
+        }
+        memcpy(part, p, n);
+        part[n] = '\0';
+        fd = openat(at, part, (int)how.flags | O_NOFOLLOW | (e ? O_DIRECTORY : 0));
+        close(at);
+        if (e == NULL || fd < 0)
+            return fd;
+        at = fd;
+        p = e + 1;
+    }
+    return -1;
+}
+
+/* Why ENTRY of a template's directory cannot be read, from ERRNO. */
+static const char *csar_dir_why(int err)
+{
+    return err == EXDEV || err == ELOOP
+               ? "a symbolic link out of the template's directory; expected a file inside it"
+               : strerror(err);
+}
+
 int engine_csar_has_file(const struct engine_csar *c, const char *entry)
 {
     const struct csar_entry *e = csar_find(c, entry);
+
+    if (c->dirfd >= 0) {
+        struct stat st;
+        int fd = csar_dir_open(c, entry),
+            reg = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+        if (fd >= 0)
+            close(fd);
+        return reg;
+    }
     return e != NULL && !e->dir && entry[strlen(entry) - 1] != '/';
 }
 
@@ -194,6 +256,51 @@ const char *engine_csar_file_at(const struct engine_csar *c, size_t i, uint64_t 
     return c->v[i].name;
 }
 
+/* engine_csar_read_max() of a template's directory. */
+static int csar_dir_read(struct engine_csar *c, const char *entry, size_t max, int unbudgeted,
+                         char **buf, size_t *len, struct engine_diag *d)
+{
+    struct stat st;
+    size_t got = 0;
+    ssize_t r = 1;
+    int fd = csar_dir_open(c, entry);
+
+    if (fd < 0)
+        return errno == ENOENT || errno == ENOTDIR
+                   ? -ENOENT
+                   : csar_err(c, entry, d, "cannot open: %s", csar_dir_why(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return csar_err(c, entry, d, "not a regular file; expected a file");
+    }
+    if ((uint64_t)st.st_size > max || (!unbudgeted && (uint64_t)st.st_size > c->budget)) {
+        close(fd);
+        return (uint64_t)st.st_size > max
+                   ? csar_err(c, entry, d, "%llu bytes; expected at most %zu",
+                              (unsigned long long)st.st_size, max)
+                   : csar_err(c, entry, d, "the files read pass %u MiB; expected less",
+                              ENGINE_CSAR_READ_MAX >> 20);
+    }
+    if ((*buf = malloc((size_t)st.st_size + 1)) == NULL) {
+        close(fd);
+        return -ENOMEM;
+    }
+    /* at most the size seen: a file that grows while read is read as it was */
+    while (got < (size_t)st.st_size && (r = read(fd, *buf + got, (size_t)st.st_size - got)) > 0)
+        got += (size_t)r;
+    close(fd);
+    if (r < 0) {
+        free(*buf);
+        *buf = NULL;
+        return csar_err(c, entry, d, "cannot read: %s", strerror(errno));
+    }
+    if (!unbudgeted)
+        c->budget -= got;
+    (*buf)[got] = '\0';
+    *len = got;
+    return 0;
+}
+
 int engine_csar_read_max(struct engine_csar *c, const char *entry, size_t max, int unbudgeted,
                          char **buf, size_t *len, struct engine_diag *d)
 {
@@ -204,6 +311,8 @@ int engine_csar_read_max(struct engine_csar *c, const char *entry, size_t max, i
 
     *buf = NULL;
     *len = 0;
+    if (c->dirfd >= 0)
+        return csar_dir_read(c, entry, max, unbudgeted, buf, len, d);
     if (e == NULL || !engine_csar_has_file(c, entry))
         return -ENOENT;
     if (e->size > max)
@@ -331,6 +440,7 @@ static int csar_open(struct engine_csar **out, zip_source_t *src, const char *pa
         zip_source_free(src);
         return -ENOMEM;
     }
+    c->dirfd = -1;
     c->budget = ENGINE_CSAR_READ_MAX;
     if (src != NULL)
         c->z = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
@@ -403,12 +513,60 @@ int engine_csar_open_buffer(struct engine_csar **out, const void *buf, size_t le
     return csar_open(out, src, NULL, name, d);
 }
 
+int engine_csar_open_dir(struct engine_csar **out, const char *path, struct engine_diag *d)
+{
+    const char *slash = strrchr(path, '/');
+    struct engine_csar *c = calloc(1, sizeof(*c));
+    struct stat st;
+
+    *out = NULL;
+    if (c == NULL)
+        return -ENOMEM;
+    c->dirfd = -1;
+    c->budget = ENGINE_CSAR_READ_MAX;
+    c->name =
+        slash == NULL ? strdup(".") : strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    c->entry = strdup(slash ? slash + 1 : path);
+    if (c->name == NULL || c->entry == NULL) {
+        engine_csar_free(c);
+        return -ENOMEM;
+    }
+    if ((c->dirfd = open(c->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        int r = engine_diag_add(d, path, 0, 0, "cannot open its directory: %s", strerror(errno));
+        engine_csar_free(c);
+        return r;
+    }
+    if (c->entry[0] == '\0' || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int r = engine_diag_add(d, path, 0, 0, "not a regular file; expected a service template");
+        engine_csar_free(c);
+        return r;
+    }
+    *out = c;
+    return 0;
+}
+
+int engine_csar_is_dir(const struct engine_csar *c)
+{
+    return c->dirfd >= 0;
+}
+
+char *engine_csar_path(const struct engine_csar *c, const char *entry)
+{
+    char *s;
+
+    if (csar_bare(c))
+        return strdup(entry);
+    return asprintf(&s, "%s/%s", c->name, entry) < 0 ? NULL : s;
+}
+
 void engine_csar_free(struct engine_csar *c)
 {
     if (c == NULL)
         return;
     if (c->z != NULL)
         zip_discard(c->z);
+    if (c->dirfd >= 0)
+        close(c->dirfd);
     free(c->v);
     free(c->entry);
     free(c->name);

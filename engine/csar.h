@@ -43,6 +43,25 @@ int engine_csar_open_buffer(struct engine_csar **out, const void *buf, size_t le
                             struct engine_diag *diag);
 void engine_csar_free(struct engine_csar *c);
 
+/*
+ * A service template on disk, PATH, with the directory it is in as the archive: its entry
+ * definitions are PATH's file name, its imports are read from that directory's tree as an
+ * archive's entries are (engine_csar_resolve(): no absolute path, no '..' out of it), each
+ * opened beneath the directory (a symbolic link that leads out of it is refused; where the
+ * kernel lacks openat2, every symbolic link is), refused unless a regular file, bounded as an
+ * archive's entries are. Files are named DIR/ENTRY (ENTRY alone when PATH has no directory).
+ * It lists no entries (engine_csar_count() is 0): nothing but what is imported is read, so
+ * engine_csar_flatten_files() keeps no other file. Returns 0, -EINVAL (in DIAG), -ENOMEM.
+ */
+int engine_csar_open_dir(struct engine_csar **out, const char *path, struct engine_diag *diag);
+
+/* Whether C is a template's directory (engine_csar_open_dir()) rather than a zip archive. */
+int engine_csar_is_dir(const struct engine_csar *c);
+
+/* The name messages give the file ENTRY of C: a new string (caller frees), NULL without
+ * memory. */
+char *engine_csar_path(const struct engine_csar *c, const char *entry);
+
 /* The archive as messages name it. */
 const char *engine_csar_name(const struct engine_csar *c);
 
@@ -96,6 +115,10 @@ int engine_csar_resolve(const char *dir, const char *rel, char **out, const char
  * (engine/TOPOLOGY.md 1.1). Returns 0, -EINVAL (in DIAG) or -ENOMEM.
  */
 int engine_csar_flatten(struct engine_csar *c, char **out, size_t *len, struct engine_diag *diag);
+
+/* Whether the service template BUF[0..LEN) imports a file: 1 when its `imports` has an item,
+ * 0 when not (or it is not a YAML mapping: the load says what is wrong), -ENOMEM. */
+int engine_csar_template_imports(const char *buf, size_t len);
 
 /* A file of an archive: its entry name and contents (owned). */
 struct engine_csar_file {

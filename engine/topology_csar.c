@@ -18,11 +18,15 @@ static char *topo_entry_dir(const char *entry)
 
 static int topo_archive_file_doc(struct topo_ld *ld, void *arg);
 
-/* An import REL (at FV) of the archive file F: resolved, read and loaded inside the archive. */
+/* An import REL (at FV) of the archive file F: resolved, read and loaded inside the archive (or
+ * the template's directory: engine_csar_open_dir()). What keeps it from being read is said at
+ * FV, in the importing file. */
 static int topo_import_archive(struct topo_ld *ld, const struct topo_file *f, const yaml_node_t *fv,
                                const char *rel)
 {
     struct topo_file sub = *f;
+    struct engine_diag why_read = {0};
+    int dir_mode = engine_csar_is_dir(f->csar);
     char *dir = topo_entry_dir(f->entry), *entry = NULL, *name = NULL, *buf = NULL;
     const char *why = NULL;
     size_t len;
@@ -31,33 +35,43 @@ static int topo_import_archive(struct topo_ld *ld, const struct topo_file *f, co
     if (dir == NULL)
         return ld->oom = 1, -ENOMEM;
     if ((r = engine_csar_resolve(dir, rel, &entry, &why)) < 0) {
+        if (r == -EINVAL && dir_mode && rel[0] != '/')
+            why = "it leaves the template's directory; expected a file inside it";
         if (r == -EINVAL)
             r = topo_ld_err(ld, fv, "import '%.64s': %s", rel, why);
         goto cleanup;
     }
-    if ((r = topo_file_seen(f, entry)) != 0) { /* a diamond or a cycle: read once */
+    if ((r = topo_import_cycle(ld, f, fv, rel, entry)) != 0)
+        goto cleanup;
+    if ((r = topo_file_seen(f, entry)) != 0) { /* a diamond: read once */
         r = r > 0 ? 0 : r;
         goto cleanup;
     }
-    if ((r = engine_csar_read(f->csar, entry, &buf, &len, ld->d)) < 0) {
-        if (r == -ENOENT)
+    if ((name = engine_csar_path(f->csar, entry)) == NULL) {
+        r = -ENOMEM;
+        goto cleanup;
+    }
+    if ((r = engine_csar_read(f->csar, entry, &buf, &len, &why_read)) < 0) {
+        if (r == -ENOENT && dir_mode)
+            r = topo_ld_err(ld, fv, "import '%.64s': cannot open %s: %s", rel, name,
+                            strerror(ENOENT));
+        else if (r == -ENOENT)
             r = topo_ld_err(ld, fv, "import '%.64s': %s is not a file of the archive %s", rel,
                             entry, engine_csar_name(f->csar));
         else if (r == -EINVAL)
-            ld->errors++;
-        goto cleanup;
-    }
-    if (asprintf(&name, "%s/%s", engine_csar_name(f->csar), entry) < 0) {
-        name = NULL;
-        r = -ENOMEM;
+            r = topo_ld_err(ld, fv, "import '%.64s': %s: %s", rel, name,
+                            why_read.n > 0 ? why_read.v[0].msg : "cannot read");
         goto cleanup;
     }
     sub.name = name;
     sub.entry = entry;
+    sub.key = entry;
+    sub.up = f;
     r = topo_load_import(ld, &sub, buf, len);
 cleanup:
     if (r == -ENOMEM)
         ld->oom = 1;
+    engine_diag_free(&why_read);
     free(buf);
     free(name);
     free(entry);
@@ -210,7 +224,7 @@ int engine_topology_load_csar_given(struct engine_topology **out, struct engine_
     *out = NULL;
     if ((r = engine_csar_read(c, entry, &buf, &len, d)) < 0)
         return r == -ENOENT ? -EINVAL : r;
-    if (asprintf(&name, "%s/%s", engine_csar_name(c), entry) < 0) {
+    if ((name = engine_csar_path(c, entry)) == NULL) {
         free(buf);
         return -ENOMEM;
     }
@@ -219,7 +233,9 @@ int engine_topology_load_csar_given(struct engine_topology **out, struct engine_
             .csar = c,
             .entry = entry,
             .import = topo_import_archive,
-            .doc = topo_archive_file_doc,
+            /* a template's directory is not an archive: its files are not kept with it, and
+             * `unisec check` of the template does not look for them */
+            .doc = engine_csar_is_dir(c) ? NULL : topo_archive_file_doc,
             .inputs = given ? given->text : NULL,
             .inputs_len = given ? given->len : 0,
             .inputs_name = given ? given->name : NULL,
@@ -227,7 +243,8 @@ int engine_topology_load_csar_given(struct engine_topology **out, struct engine_
         /* The archive without TOSCA-Metadata came with the Simple Profile 1.1 (1.3 section 4.2.2);
          * 1.0 knows only the metadata file (1.0 section 16.1). Checked first: the archive's form
          * is wrong whatever the template says. */
-        if (!engine_csar_has_meta(c) && (r = topo_csar_version_10(buf, len)) != 0)
+        if (!engine_csar_is_dir(c) && !engine_csar_has_meta(c) &&
+            (r = topo_csar_version_10(buf, len)) != 0)
             r = r < 0 ? r
                       : engine_diag_add(d, engine_csar_name(c), 0, 0,
                                         "no %s; expected it in an archive of "

@@ -545,10 +545,12 @@ int topo_type_parse(const char *s);
 struct engine_csar;
 
 struct topo_file {
-    const char *dir;  /* imports resolve here; NULL refuses imports */
-    const char *name; /* as it appears in messages */
-    int depth;        /* 0 for the topology file itself */
-    char ***seen;     /* real paths (in an archive: entries) of the files loaded so far */
+    const char *dir;            /* imports resolve here; NULL refuses imports */
+    const char *name;           /* as it appears in messages */
+    int depth;                  /* 0 for the topology file itself */
+    const char *key;            /* its real path (in an archive: its entry), or NULL */
+    const struct topo_file *up; /* the file that imports it; NULL for the topology file */
+    char ***seen;               /* real paths (in an archive: entries) of the files loaded so far */
     size_t *nseen;
     /* A file out of a CSAR archive (topology_csar.c, which the loader calls back through
      * these): the archive, this file's entry, how an import is resolved and read, and how a
@@ -579,6 +581,11 @@ int topo_inputs_given(struct engine_topology *t, struct engine_diag *d);
 /* Loads the document of the imported file SUB (a copy of its importer's topo_file with its own
  * name, and dir or entry), one level deeper, from BUF[0..LEN). */
 int topo_load_import(struct topo_ld *ld, struct topo_file *sub, const char *buf, size_t len);
+
+/* Whether the import REL (at FV) of F, the file KEY (topo_file.key), is F or one of the files
+ * that import F: 0 when not, else an error at FV (an import cycle) and -EINVAL. */
+int topo_import_cycle(struct topo_ld *ld, const struct topo_file *f, const yaml_node_t *fv,
+                      const char *rel, const char *key);
 
 /* Whether the file KEY (a real path, or an entry) was loaded already: 1; else records it and
  * returns 0 (-ENOMEM). */

@@ -253,7 +253,9 @@ static int topo_import_one(struct topo_ld *ld, const struct topo_file *f, yaml_n
             goto cleanup;
         }
     }
-    if ((r = topo_file_seen(f, real)) != 0) { /* a diamond or a cycle: read once */
+    if ((r = topo_import_cycle(ld, f, fv, rel, real)) != 0)
+        goto cleanup;
+    if ((r = topo_file_seen(f, real)) != 0) { /* a diamond: read once */
         r = r > 0 ? 0 : r;
         goto cleanup;
     }
@@ -268,6 +270,8 @@ static int topo_import_one(struct topo_ld *ld, const struct topo_file *f, yaml_n
     }
     sub.dir = dir;
     sub.name = name;
+    sub.key = real;
+    sub.up = f;
     r = topo_load_import(ld, &sub, buf, len);
     free(dir);
 cleanup:
@@ -289,6 +293,23 @@ int topo_load_import(struct topo_ld *ld, struct topo_file *sub, const char *buf,
     if (r == -EINVAL)
         ld->errors++;
     return r;
+}
+
+int topo_import_cycle(struct topo_ld *ld, const struct topo_file *f, const yaml_node_t *fv,
+                      const char *rel, const char *key)
+{
+    for (const struct topo_file *p = f; p != NULL; p = p->up)
+        if (p->key != NULL && strcmp(p->key, key) == 0 && p == f)
+            return topo_ld_err(ld, fv,
+                               "import '%.64s': the file imports itself; expected imports "
+                               "that form no cycle",
+                               rel);
+        else if (p->key != NULL && strcmp(p->key, key) == 0)
+            return topo_ld_err(ld, fv,
+                               "import '%.64s': a cycle of imports back to %s, which imports "
+                               "this file; expected imports that form no cycle",
+                               rel, p->name);
+    return 0;
 }
 
 int topo_file_seen(const struct topo_file *f, const char *key)
@@ -648,7 +669,7 @@ int topo_load_root(struct engine_topology **out, const char *buf, size_t len, co
     struct engine_diag local;
     char **seen = NULL;
     size_t nseen = 0;
-    struct topo_file f = {.dir = dir, .name = name, .seen = &seen, .nseen = &nseen};
+    struct topo_file f = {.dir = dir, .name = name, .key = real, .seen = &seen, .nseen = &nseen};
     int r;
 
     *out = NULL;

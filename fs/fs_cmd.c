@@ -40,9 +40,10 @@ static void fs_files_free(struct fs_text file[FS_FILE_N])
  * (fs/MOUNT.md): in its history, not served by the mount. */
 #define FS_CSAR_DIR "csar"
 
-/* The topology of --from: a file as it is, or a CSAR archive (a path that engine_csar.h
- * takes for one, or standard input that starts as a zip file) checked as `unisec check`
- * checks it, messages naming its files, then merged into the one file a store holds, its
+/* The topology of --from: a file as it is; or a CSAR archive (a path that engine_csar.h
+ * takes for one, or standard input that starts as a zip file), or a file that imports others
+ * (read beneath its directory: engine_csar_open_dir()), checked as `unisec check` checks
+ * it, messages naming its files, then merged into the one file a store holds, an archive's
  * other files in *KEEP (*NKEEP of them). */
 static int fs_read_topology(struct fs_text *t, const char *from, const struct engine_cmd *c,
                             struct engine_csar_file **keep, size_t *nkeep, struct engine_diag *d)
@@ -56,9 +57,15 @@ static int fs_read_topology(struct fs_text *t, const char *from, const struct en
     if (strcmp(from, "-") == 0 || !engine_csar_is_archive(from)) {
         if ((r = fs_read_file(t, from, FS_TOPOLOGY_MAX, c)) < 0)
             return r;
-        if (!engine_csar_is_zip(t->data, t->len))
-            return 0;
-        r = engine_csar_open_buffer(&csar, t->data, t->len, ENGINE_CMD_STDIN_NAME, d);
+        if (engine_csar_is_zip(t->data, t->len)) {
+            r = engine_csar_open_buffer(&csar, t->data, t->len, ENGINE_CMD_STDIN_NAME, d);
+        } else if (strcmp(from, "-") == 0 ||
+                   (r = engine_csar_template_imports(t->data, t->len)) == 0) {
+            return 0; /* as it is, comments and all (a store's topology checks it) */
+        } else if (r > 0) {
+            /* a template with its imports: its directory read as an archive is read */
+            r = engine_csar_open_dir(&csar, from, d);
+        }
     } else {
         r = engine_csar_open(&csar, from, d);
     }

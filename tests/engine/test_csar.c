@@ -293,13 +293,21 @@ static void test_csar_imports_stay_inside(void **state)
            {"a.yaml", V12 "imports:\n  - b.yaml\n" SERVER, 0});
     EXPECT("import 'https://example.com/t.yaml': expected a local file, not a URL",
            {"a.yaml", V12 "imports:\n  - https://example.com/t.yaml\n" SERVER, 0});
-    /* an import cycle inside the archive loads each file once */
-    const struct ent cyc[] = {
+    /* an import cycle is refused where it closes; a diamond is read once */
+    EXPECT(
+        "s.csar/d/b.yaml:3:5: error: import '../a.yaml': a cycle of imports back to s.csar/a.yaml",
         {"a.yaml", V12 "imports:\n  - d/b.yaml\n" SERVER, 0},
-        {"d/b.yaml", V12 "imports:\n  - ../a.yaml\n  - b.yaml\n", 0},
+        {"d/b.yaml", V12 "imports:\n  - ../a.yaml\n", 0});
+    EXPECT("s.csar/d/b.yaml:3:5: error: import 'b.yaml': the file imports itself",
+           {"a.yaml", V12 "imports:\n  - d/b.yaml\n" SERVER, 0},
+           {"d/b.yaml", V12 "imports:\n  - b.yaml\n", 0});
+    const struct ent diamond[] = {
+        {"a.yaml", V12 "imports:\n  - d/b.yaml\n  - d/c.yaml\n" SERVER, 0},
+        {"d/b.yaml", V12 "imports:\n  - c.yaml\n", 0},
+        {"d/c.yaml", V12 "data_types: {my.D: {derived_from: string}}\n", 0},
     };
     size_t len;
-    unsigned char *z = make_zip(cyc, 2, &len);
+    unsigned char *z = make_zip(diamond, 3, &len);
     int rc;
     char *got = load(z, len, &rc, NULL);
     assert_string_equal(got, "");

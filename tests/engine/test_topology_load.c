@@ -371,10 +371,8 @@ static void test_topology_load_imports(void **state)
     char *e;
 
     (void)state;
-    types_dir(path, file,
-              HEAD "imports: [types.yaml]\n" /* a cycle: loaded once */
-                   "unikernel_modules: {ws: {http_server: , dispatch: }}\n");
-    e = load(HEAD "imports: [types.yaml, {file: types.yaml}]\n"
+    types_dir(path, file, HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n");
+    e = load(HEAD "imports: [types.yaml, {file: types.yaml}]\n" /* twice: loaded once */
                   "topology_template: {node_templates: {a: {type: ws}}}\n",
              path, &t, &rc);
     assert_string_equal(e, "");
@@ -392,6 +390,20 @@ static void test_topology_load_imports(void **state)
              NULL, &t, &rc);
     assert_string_equal(e, "t.yaml:2:11: error: import 'types.yaml': this topology has no "
                            "directory to import from");
+    free(e);
+    /* a file that imports itself: refused where the cycle closes */
+    {
+        FILE *f = fopen(file, "w");
+        assert_non_null(f);
+        fputs(HEAD "imports: [./types.yaml]\n", f);
+        fclose(f);
+    }
+    e = load(HEAD "imports: [types.yaml]\n"
+                  "topology_template: {node_templates: {a: {type: ws}}}\n",
+             path, &t, &rc);
+    assert_int_equal(rc, -EINVAL);
+    assert_non_null(strstr(e, "types.yaml:2:11: error: import './types.yaml': the file imports "
+                              "itself; expected imports that form no cycle"));
     free(e);
     unlink(file);
     rmdir(path);
