@@ -328,7 +328,8 @@ static int topo_tdef_body(struct topo_ld *ld, int kind, const char *name, yaml_n
                                             "targets"};
         if ((x = topo_ld_get(ld, v, lists[i])) == NULL)
             continue;
-        if ((r = topo_ld_names(ld, x, lists[i], i == 0 ? &d->vst : NULL, &d->nvst)) == -ENOMEM)
+        /* kept: the list of its kind (valid_target_types is not checked) */
+        if ((r = topo_ld_names(ld, x, lists[i], i != 1 ? &d->vst : NULL, &d->nvst)) == -ENOMEM)
             return r;
         bad |= r;
     }

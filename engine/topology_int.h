@@ -280,7 +280,8 @@ struct topo_tdef {
     size_t ncons;
     char **arts; /* a node type's artifacts' names */
     size_t narts;
-    char **vst; /* a capability type's valid_source_types */
+    char **vst; /* the types a type admits: a capability type's valid_source_types, a group
+                 * type's members, a policy type's targets */
     size_t nvst;
     struct topo_pos pos, dpos; /* the name; derived_from */
     int resolving, resolved;
@@ -685,6 +686,11 @@ int topo_tdefs_resolve(struct engine_topology *t, struct engine_diag *d);
 
 /* Is type I (of T->tdefs) ANCESTOR or derived from it? */
 int topo_tdef_is_a(const struct engine_topology *t, int i, const char *ancestor);
+
+/* Whether type I (a group or policy type) admits type OF (a node or group type) as a member or
+ * a target: I's list (topo_tdef.vst, else the nearest along derived_from) is empty or names
+ * OF or one of its ancestors (TOSCA 1.3 3.7.5, 3.7.6). *LIST gets the list, *N its length. */
+int topo_tdef_admits(const struct engine_topology *t, int i, int of, char *const **list, size_t *n);
 
 /* Type I's property (or attribute when ATTR) NAME, inherited or its own, or NULL. */
 const struct topo_propdef *topo_tdef_prop(const struct engine_topology *t, int i, const char *name,

@@ -55,6 +55,20 @@ int topo_tdef_is_a(const struct engine_topology *t, int i, const char *ancestor)
     return 0;
 }
 
+int topo_tdef_admits(const struct engine_topology *t, int i, int of, char *const **list, size_t *n)
+{
+    *list = NULL;
+    *n = 0;
+    for (int j = i, hops = 0; *n == 0 && j >= 0 && hops < 256; j = t->tdefs[j].parent, hops++) {
+        *list = t->tdefs[j].vst;
+        *n = t->tdefs[j].nvst;
+    }
+    for (size_t k = 0; k < *n; k++)
+        if (topo_tdef_is_a(t, of, (*list)[k]))
+            return 1;
+    return *n == 0;
+}
+
 static const struct topo_propdef *topo_propdef_in(const struct topo_propdef *v, size_t n,
                                                   const char *name)
 {

@@ -156,6 +156,29 @@ static int topo_load_rtemplates(struct topo_ld *ld, yaml_node_t *n)
     return bad;
 }
 
+/* The template WHO of type OF (a node or group type), at N, as a member or target (WHAT) of
+ * the group or policy NAME of type TD: refused unless TD admits OF (TOSCA 1.3 3.7.5 group
+ * type `members`, 3.7.6 policy type `targets`). */
+static int topo_admitted(struct topo_ld *ld, int td, int of, const yaml_node_t *n, const char *what,
+                         const char *name, const char *who)
+{
+    int group = what[0] == 'm';
+    char *const *list;
+    size_t nl;
+    char want[512] = "";
+
+    if (td < 0 || of < 0 || topo_tdef_admits(ld->t, td, of, &list, &nl))
+        return 0;
+    for (size_t i = 0, at = 0; i < nl && at < sizeof(want); i++)
+        at += (size_t)snprintf(want + at, sizeof(want) - at, "%s%s", i ? " or " : "", list[i]);
+    return topo_ld_err(ld, n,
+                       "%s %s: %s '%s' is of type %s, which %s type %s does not admit; expected "
+                       "one of type %s (its %ss; TOSCA %s)",
+                       group ? "group" : "policy", name, what, who, ld->t->tdefs[of].name,
+                       group ? "group" : "policy", ld->t->tdefs[td].name, want, what,
+                       group ? "3.7.5" : "3.7.6");
+}
+
 static int topo_load_group(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
 {
     static const char *const keys[] = {"type",     "description", "members",    "properties",
@@ -204,6 +227,7 @@ static int topo_load_group(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
                               name, s);
             continue;
         }
+        bad |= topo_admitted(ld, td, ld->t->nodes[n].tdef, m, "member", name, s);
         size_t *slot = topo_push(&g->members, g->nmembers, sizeof(*slot));
         if (slot == NULL)
             return ld->oom = 1, -ENOMEM;
@@ -213,12 +237,13 @@ static int topo_load_group(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
     return bad;
 }
 
-static int topo_is_group(const struct engine_topology *t, const char *name)
+/* The group NAME's index in T->groups, or -1. */
+static int topo_group_find(const struct engine_topology *t, const char *name)
 {
     for (size_t i = 0; i < t->ngroups; i++)
         if (strcmp(t->groups[i].name, name) == 0)
-            return 1;
-    return 0;
+            return (int)i;
+    return -1;
 }
 
 /* policies: [{NAME: {type, description, metadata, properties, targets, triggers}}] (3.8.6) */
@@ -264,11 +289,18 @@ static int topo_load_policies(struct topo_ld *ld, yaml_node_t *n)
              j++) {
             yaml_node_t *tg = topo_ld_node(ld, *j);
             const char *s = topo_ld_name(ld, tg, "policy target");
+            int nd = s ? topo_node_find(ld->t, s) : -1, g = s ? topo_group_find(ld->t, s) : -1;
             if (s == NULL)
                 bad = -EINVAL;
-            else if (topo_node_find(ld->t, s) < 0 && !topo_is_group(ld->t, s))
+            else if (nd < 0 && g < 0)
                 bad = topo_ld_err(ld, tg, "policy %s: target '%s' is neither a node nor a group",
                                   name, s);
+            else
+                bad |= topo_admitted(
+                    ld, td,
+                    nd >= 0 ? ld->t->nodes[nd].tdef
+                            : topo_tdef_find(ld->t, TOPO_K_GROUP, ld->t->groups[g].type),
+                    tg, "target", name, s);
         }
     }
     return bad;
