@@ -184,11 +184,16 @@ static void topo_yaml_node_reqs(FILE *f, const struct topo_node *n, int indent)
         const char *rel = n->reqs[r].relationship;
         if (n->reqs[r].abstract)
             continue; /* the orchestrator's to select */
-        if (rel == NULL)
+        if (rel == NULL && n->reqs[r].count == 1) {
             fprintf(f, "%*s- %s: %s\n", indent + 2, "", n->reqs[r].name, n->reqs[r].node);
-        else
-            fprintf(f, "%*s- %s:\n%*snode: %s\n%*srelationship: %s\n", indent + 2, "",
-                    n->reqs[r].name, indent + 6, "", n->reqs[r].node, indent + 6, "", rel);
+            continue;
+        }
+        fprintf(f, "%*s- %s:\n%*snode: %s\n", indent + 2, "", n->reqs[r].name, indent + 6, "",
+                n->reqs[r].node);
+        if (rel != NULL)
+            fprintf(f, "%*srelationship: %s\n", indent + 6, "", rel);
+        if (n->reqs[r].count != 1) /* only read from 1.3 on, which the output keeps */
+            fprintf(f, "%*soccurrences: %ld\n", indent + 6, "", n->reqs[r].count);
     }
 }
 

@@ -203,6 +203,7 @@ struct topo_nreq {
     char *name, *node, *relationship; /* relationship: NULL when the topology names none */
     size_t target;                    /* index into engine_topology.nodes */
     int abstract; /* NODE names a node type, or no node: the orchestrator would select one */
+    long count;   /* how many times it counts (1.3's occurrences; 1 without) */
     struct topo_pos pos;
 };
 
@@ -776,9 +777,10 @@ int topo_nodes_reqs_check(const struct engine_topology *t, struct engine_diag *d
 int topo_ld_node_filter(struct topo_ld *ld, const yaml_node_t *f, const char *what);
 
 /* A requirement's long form (3.8.2): {node, capability, relationship, node_filter,
- * occurrences}. Sets *NODE (or NULL), *REL (or NULL) and *RELN (its node). */
+ * occurrences}. Sets *NODE (or NULL), *REL (or NULL), *RELN (its node) and *COUNT (its
+ * occurrences, 1 without). */
 int topo_nreq_long(struct topo_ld *ld, const char *node, const char *name, yaml_node_t *v,
-                   yaml_node_t **target, const char **rel, yaml_node_t **reln);
+                   yaml_node_t **target, const char **rel, yaml_node_t **reln, long *count);
 
 /* ---- loading parts (topology_catalog.c, topology_sec.c, topology_types.c) ---- */
 

@@ -305,6 +305,7 @@ static int topo_load_nreq(struct topo_ld *ld, struct topo_node *n, yaml_node_t *
     const char *name, *target, *rel = NULL;
     struct topo_nreq *r;
     int abstract = 0;
+    long count = 1;
 
     if (topo_ld_map(ld, item, "requirement", NULL) < 0)
         return -EINVAL;
@@ -318,7 +319,7 @@ static int topo_load_nreq(struct topo_ld *ld, struct topo_node *n, yaml_node_t *
         return -EINVAL;
     if (v->type == YAML_MAPPING_NODE) {
         yaml_node_t *tv;
-        if (topo_nreq_long(ld, n->name, name, v, &tv, &rel, &x) < 0)
+        if (topo_nreq_long(ld, n->name, name, v, &tv, &rel, &x, &count) < 0)
             return -EINVAL;
         v = tv != NULL ? tv : v;
         abstract = tv == NULL;
@@ -341,6 +342,7 @@ static int topo_load_nreq(struct topo_ld *ld, struct topo_node *n, yaml_node_t *
     n->nreqs++;
     r->pos = topo_ld_pos(ld, v);
     r->abstract = abstract;
+    r->count = count;
     if ((r->name = topo_ld_strdup(ld, name)) == NULL ||
         (target != NULL && (r->node = topo_ld_strdup(ld, target)) == NULL) ||
         (rel != NULL && (r->relationship = topo_ld_strdup(ld, rel)) == NULL))

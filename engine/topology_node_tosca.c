@@ -4,6 +4,7 @@
 #include "topology_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,19 +304,41 @@ int topo_node_tosca(struct topo_ld *ld, struct topo_node *n, yaml_node_t *v)
     return bad;
 }
 
+/* A requirement assignment's occurrences (1.3 3.8.2): how many times it counts, an integer
+ * of 0 or more (bounded, so that sums stay exact). */
+static int topo_nreq_count(struct topo_ld *ld, const char *node, const char *name,
+                           const yaml_node_t *x, long *count)
+{
+    const char *s = x->type == YAML_SCALAR_NODE ? (const char *)x->data.scalar.value : "";
+    char *end;
+
+    *count = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || *count < 0 || *count > INT_MAX)
+        return topo_ld_err(ld, x,
+                           "node %s: requirement %s: occurrences '%.32s': expected an integer of "
+                           "0 or more, how many times the assignment counts (TOSCA 1.3 3.8.2)",
+                           node, name, s);
+    return 0;
+}
+
 int topo_nreq_long(struct topo_ld *ld, const char *node, const char *name, yaml_node_t *v,
-                   yaml_node_t **target, const char **rel, yaml_node_t **reln)
+                   yaml_node_t **target, const char **rel, yaml_node_t **reln, long *count)
 {
     static const char *const keys[] = {
         "node", "capability", "relationship", "node_filter", "occurrences", "description", NULL};
     static const char *const rkeys[] = {"type", "properties", "interfaces", NULL};
+    static const struct topo_since since[] = {{"occurrences", 13, "3.8.2"}, {NULL, 0, NULL}};
     char what[160];
     yaml_node_t *x;
 
     *target = NULL;
     *rel = NULL;
     *reln = NULL;
-    if (topo_ld_map(ld, v, "requirement", keys) < 0)
+    *count = 1;
+    if (topo_ld_map(ld, v, "requirement", keys) < 0 || topo_ld_since_keys(ld, v, since) < 0)
+        return -EINVAL;
+    if ((x = topo_ld_get(ld, v, "occurrences")) != NULL &&
+        topo_nreq_count(ld, node, name, x, count) < 0)
         return -EINVAL;
     if ((x = topo_ld_get(ld, v, "relationship")) != NULL) {
         *reln = x;
@@ -481,19 +504,19 @@ static int topo_node_reqs_min(const struct engine_topology *t, const struct topo
         for (size_t k = 0; k < t->tdefs[j].nreqs; k++) {
             const struct topo_reqdef *rd = &t->tdefs[j].reqs[k];
             const struct topo_pos *last = NULL;
-            long seen = 0;
+            long seen = 0; /* each assignment counts its occurrences */
             if (rd->occ_min == 0 || topo_tdef_req(t, n->tdef, rd->name) != rd)
                 continue; /* optional, or redefined below */
             for (size_t i = 0; i < n->nreqs; i++)
                 if (strcmp(n->reqs[i].name, rd->name) == 0)
-                    seen++, last = &n->reqs[i].pos;
-            if (seen > 0 && seen < rd->occ_min)
+                    seen += n->reqs[i].count, last = &n->reqs[i].pos;
+            if (last != NULL && seen < rd->occ_min)
                 bad = topo_diag_at(d, last,
                                    "node %s: requirement %s is assigned %ld time%s; its "
                                    "definition in %s requires at least %ld (occurrences)",
                                    n->name, rd->name, seen, seen == 1 ? "" : "s",
                                    t->tdefs[n->tdef].name, rd->occ_min);
-            else if (seen == 0 && n->runs && strcmp(rd->name, "host") != 0)
+            else if (last == NULL && n->runs && strcmp(rd->name, "host") != 0)
                 bad =
                     topo_diag_at(d, &n->pos,
                                  "node %s: requirement %s is not assigned; its definition in "
@@ -518,8 +541,10 @@ int topo_nodes_reqs_check(const struct engine_topology *t, struct engine_diag *d
             if (rd == NULL)
                 continue; /* one of unisec's own (a module's), or placement's `host` */
             for (size_t j = 0; j <= k; j++)
-                seen += strcmp(n->reqs[j].name, rd->name) == 0;
-            if (rd->occ_max >= 0 && seen == rd->occ_max + 1)
+                if (strcmp(n->reqs[j].name, rd->name) == 0)
+                    seen += n->reqs[j].count;
+            /* said once, at the assignment that passes the maximum */
+            if (rd->occ_max >= 0 && seen > rd->occ_max && seen - n->reqs[k].count <= rd->occ_max)
                 bad = topo_diag_at(d, &n->reqs[k].pos,
                                    "node %s: requirement %s is assigned more than %ld time%s; "
                                    "its definition in %s allows at most %ld (occurrences)",
