@@ -141,6 +141,20 @@ int engine_topology_inputs_text(char **out, size_t *len, const char *file, size_
                                 const char *fname, char *const *assign, size_t n,
                                 struct engine_diag *diag);
 
+/*
+ * engine_topology_inputs_text() of one input with the rest of FILE's text kept: NAME set to
+ * VALUE (one line of YAML, as `--input NAME=VALUE` takes it) or, VALUE NULL, removed, every
+ * other line (comments, order, layout) as it was: a value on its key's line is replaced there
+ * (a comment after it kept), a value over several lines replaced by one line, a new name
+ * appended. When the text's form does not allow that (not a block mapping, a key that
+ * shares its line, an anchor the change would lose), or the edited text would not read as
+ * FILE with that one change, the mapping is written anew (comments lost). Only the form is
+ * checked. 0, -EINVAL (in DIAG), -ENOMEM.
+ */
+int engine_topology_inputs_edit(char **out, size_t *len, const char *file, size_t flen,
+                                const char *fname, const char *name, const char *value,
+                                struct engine_diag *diag);
+
 /* The template's inputs: how many, and the name of the I-th (NULL for one that failed). */
 size_t engine_topology_input_count(const struct engine_topology *t);
 const char *engine_topology_input_name(const struct engine_topology *t, size_t i);

@@ -142,9 +142,13 @@ static int topo_inputs_assign(yaml_document_t *doc, int root, const char *assign
     if (topo_yaml_get(doc, yaml_document_get_node(doc, root), name, &id) != NULL) {
         yaml_node_t *map = yaml_document_get_node(doc, root); /* the value is replaced */
         for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-             p++)
-            if (p->value == id)
+             p++) {
+            yaml_node_t *key = yaml_document_get_node(doc, p->key);
+            /* NAME's alone: another key may alias the same value */
+            if (p->value == id && key->type == YAML_SCALAR_NODE &&
+                strcmp((const char *)key->data.scalar.value, name) == 0)
                 p->value = c;
+        }
         return 0;
     }
     if (!(k = yaml_document_add_scalar(doc, NULL, (yaml_char_t *)name, -1,

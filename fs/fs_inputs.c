@@ -48,34 +48,30 @@ int fs_cand_text(struct fs_text *file, const struct fs_target *t, const char *da
                  char **msg, struct engine_diag *diag)
 {
     const char *why = NULL;
-    char *value = NULL, *assign = NULL, *out = NULL;
+    char *value = NULL, *out = NULL;
     size_t olen = 0;
     int r;
 
     if (t->kind != FS_TARGET_INPUT)
         return fs_text_set(file, data, len);
-    if ((r = fs_value_parse(&value, data, len, &why)) < 0) {
+    if (!t->remove && (r = fs_value_parse(&value, data, len, &why)) < 0) {
         if (r == -EINVAL)
             engine_diag_add(diag, t->path, 1, 0, "%s", why);
         return r;
     }
-    if (asprintf(&assign, "%s=%s", t->node, value) < 0) {
-        free(value);
-        return -ENOMEM;
-    }
-    r = engine_topology_inputs_text(&out, &olen, file->data, file->len,
-                                    fs_file_path(FS_FILE_INPUTS), &assign, 1, diag);
+    r = engine_topology_inputs_edit(&out, &olen, file->data, file->len,
+                                    fs_file_path(FS_FILE_INPUTS), t->node, value, diag);
     if (r == 0) {
         fs_text_free(file);
         file->data = out;
         file->len = olen;
         /* not the value: an input may be a secret, and history and events are 0444 */
-        if (asprintf(msg, "inputs/%s: a new value", t->node) < 0) {
+        if (asprintf(msg, "inputs/%s: %s", t->node,
+                     t->remove ? "its value removed (the default in force)" : "a new value") < 0) {
             *msg = NULL;
             r = -ENOMEM;
         }
     }
-    free(assign);
     free(value);
     return r;
 }

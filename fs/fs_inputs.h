@@ -20,9 +20,11 @@ int fs_gen_input(struct fs_ctx *c, const struct fs_snap *s, const struct fs_wher
 /*
  * FILE (a copy of the served file T changes) as a write of DATA[0..LEN) to T makes it: DATA
  * itself for a whole file; for inputs/NAME (FS_TARGET_INPUT; FILE is inputs.yaml), FILE with
- * NAME set to DATA (one value on one line, read as YAML as `--input NAME=VALUE` reads it),
- * written anew, and *MSG the commit message. The values are checked with the topology
- * afterwards, as for a write of inputs.yaml. 0, -EINVAL (in DIAG), -ENOMEM.
+ * NAME set to DATA (one value on one line, read as YAML as `--input NAME=VALUE` reads it) or,
+ * for an unlink (T->remove), NAME's value removed (the default in force again), the rest of
+ * FILE's text kept (engine_topology_inputs_edit()), and *MSG the commit message. The values
+ * are checked with the topology afterwards, as for a write of inputs.yaml (a required input
+ * without a default cannot lose its value). 0, -EINVAL (in DIAG), -ENOMEM.
  */
 int fs_cand_text(struct fs_text *file, const struct fs_target *t, const char *data, size_t len,
                  char **msg, struct engine_diag *diag);

@@ -389,7 +389,7 @@ struct fs_target {
     const char *node;  /* LEVEL, PROPERTY, RULES: the file's name (borrowed) */
     const char *prop;  /* PROPERTY (borrowed) */
     const char *path;  /* the path in the mount, for messages (borrowed) */
-    int remove;        /* RULES: the file is removed (unlink) */
+    int remove;        /* RULES: the file is removed; INPUT: its value (unlink) */
 };
 
 /* Largest write accepted for T (EFBIG beyond). */

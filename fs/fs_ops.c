@@ -192,8 +192,9 @@ int fs_op_unlink(const char *path)
         return rc;
     if (w.e != NULL && w.absent)
         return -ENOENT;
-    if (w.e != NULL && w.e->write == FS_W_RULES) {
-        /* Removing a rules file is a change of its own: validated, committed. */
+    if (w.e != NULL && (w.e->write == FS_W_RULES || w.e->write == FS_W_INPUT)) {
+        /* Removing a rules file, or an input's value, is a change of its own: validated,
+         * committed (inputs/NAME stays, its default in force). */
         struct fs_target tg;
         fs_target_of(&tg, &w, path);
         tg.remove = 1;

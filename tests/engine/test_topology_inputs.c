@@ -220,6 +220,83 @@ static void test_topology_inputs_show(void **state)
     engine_diag_free(&d);
 }
 
+/* One input set (VALUE) or removed (NULL) in FILE's text: the text made, or the error. */
+static char *edit(const char *file, const char *name, const char *value, int *rc)
+{
+    struct engine_diag d = {0};
+    char *out = NULL, *err;
+    size_t len = 0;
+
+    *rc = engine_topology_inputs_edit(&out, &len, file, strlen(file), "in.yaml", name, value, &d);
+    if (*rc == 0) {
+        assert_int_equal(strlen(out), len);
+        engine_diag_free(&d);
+        return out;
+    }
+    assert_null(out);
+    err = engine_diag_join(&d);
+    engine_diag_free(&d);
+    return err;
+}
+
+#define EDIT(file, name, value, want)                                                              \
+    do {                                                                                           \
+        int rc_;                                                                                   \
+        char *got_ = edit(file, name, value, &rc_);                                                \
+        assert_int_equal(rc_, 0);                                                                  \
+        assert_string_equal(got_, want);                                                           \
+        free(got_);                                                                                \
+    } while (0)
+
+/* The rest of the text kept: comments, order, layout; a form that does not allow it written
+ * anew. */
+static void test_topology_inputs_edit(void **state)
+{
+    static const char *const file = "# the service's inputs\n"
+                                    "port: 8080  # the public port\n"
+                                    "\n"
+                                    "# who runs it\n"
+                                    "tags:\n"
+                                    "  - a   # first\n"
+                                    "  - b\n"
+                                    "# after tags\n"
+                                    "banner: 'hello'\n";
+    int rc;
+    char *got;
+
+    (void)state;
+    EDIT(file, "port", "9000",
+         "# the service's inputs\nport: 9000  # the public port\n\n# who runs it\ntags:\n  - a   "
+         "# first\n  - b\n# after tags\nbanner: 'hello'\n");
+    EDIT(file, "tags", "[x, y]",
+         "# the service's inputs\nport: 8080  # the public port\n\n# who runs it\ntags: [x, "
+         "y]\n# after tags\nbanner: 'hello'\n");
+    EDIT(file, "banner", "bye",
+         "# the service's inputs\nport: 8080  # the public port\n\n# who runs it\ntags:\n  - a   "
+         "# first\n  - b\n# after tags\nbanner: bye\n");
+    EDIT(file, "user", "web",
+         "# the service's inputs\nport: 8080  # the public port\n\n# who runs it\ntags:\n  - a   "
+         "# first\n  - b\n# after tags\nbanner: 'hello'\nuser: web\n");
+    EDIT(file, "tags", NULL,
+         "# the service's inputs\nport: 8080  # the public port\n\n# who runs it\n# after "
+         "tags\nbanner: 'hello'\n");
+    EDIT(file, "port", NULL,
+         "# the service's inputs\n\n# who runs it\ntags:\n  - a   # first\n  - b\n# after "
+         "tags\nbanner: 'hello'\n");
+    EDIT(file, "nope", NULL, file); /* nothing to remove */
+    EDIT("", "port", "1", "port: 1\n");
+    EDIT("# none yet", "port", "1", "# none yet\nport: 1\n");
+    EDIT("port: 1\n", "port", NULL, "");
+    /* forms written anew: a flow mapping; an anchor the change would lose */
+    EDIT("{port: 1, user: a}\n", "port", "2", "{port: 2, user: a}\n");
+    EDIT("{port: 1, user: a}\n", "port", NULL, "{user: a}\n");
+    EDIT("a: &x 1\nb: *x\n", "a", "2", "a: 2\nb: 1\n");
+    got = edit("port: 1\n", "port", "1\n2", &rc);
+    assert_int_equal(rc, -EINVAL);
+    assert_string_equal(got, "in.yaml: error: port: expected a value on one line");
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_topology_inputs_required),
         cmocka_unit_test(test_topology_inputs_text),
         cmocka_unit_test(test_topology_inputs_show),
+        cmocka_unit_test(test_topology_inputs_edit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
 # tests/fs/inputs.sh — inputs/NAME through a real mount (fs/MOUNT.md "inputs"): one input of
 # the topology template a file, read as the value in force (given, else the default), written
 # as a value validated with the whole topology and committed in inputs.yaml like any change;
-# refusals leave the store and the values in force alone. Skips (exit 77) without FUSE.
+# refusals leave the store and the values in force alone; a write of one input keeps the rest
+# of inputs.yaml's text; rm inputs/NAME removes the value (the default in force again), refused
+# for a required input without a default. Skips (exit 77) without FUSE.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
 . tests/lib.sh
@@ -73,11 +75,37 @@ check "and close it again" chmod o-r "$M/events"
 
 check "a list is written as one line of YAML" sh -c "echo '[a, \"b c\"]' >'$M/inputs/tags'"
 same "and reads back in flow style" "$M/inputs/tags" '[a, "b c"]'
-check "a write of inputs.yaml changes inputs/NAME" sh -c "printf 'banner: bye\nport: 9100\n' | cat >'$M/inputs.yaml'"
+check "a write of inputs.yaml changes inputs/NAME" sh -c "printf '# values\nbanner: bye  # greeting\n\n# the port\nport: 9100\n' | cat >'$M/inputs.yaml'"
 same "inputs/banner follows" "$M/inputs/banner" "bye"
 same "inputs/port follows" "$M/inputs/port" "9100"
 same "inputs/tags, given no value, reads empty" "$M/inputs/tags" ""
-refuse "inputs/NAME cannot be removed" rm -f "$M/inputs/port"
+
+# One input written keeps the rest of inputs.yaml's text: comments, order, blank lines.
+check "a value written to inputs/NAME" sh -c "echo 9200 >'$M/inputs/port'"
+check "changes its line alone" test "$(git -C "$S" show main:inputs.yaml)" = "$(printf '# values\nbanner: bye  # greeting\n\n# the port\nport: 9200')"
+check "a comment after the value stays" sh -c "echo hi >'$M/inputs/banner'"
+check "(the text)" test "$(cat "$M/inputs.yaml")" = "$(printf '# values\nbanner: hi  # greeting\n\n# the port\nport: 9200')"
+check "a new value is appended" sh -c "echo '[x]' >'$M/inputs/tags'"
+check "(the text)" test "$(cat "$M/inputs.yaml")" = "$(printf '# values\nbanner: hi  # greeting\n\n# the port\nport: 9200\ntags: [x]')"
+
+# unlink inputs/NAME removes the value: the default is in force again.
+n=$(commits)
+check "rm inputs/NAME removes its value" rm "$M/inputs/port"
+check "inputs/NAME is still there" test -f "$M/inputs/port"
+same "and reads as the default" "$M/inputs/port" "8080"
+same "which get_input gives the node" "$M/nodes/web/properties/http_port" "8080"
+check "inputs.yaml loses that line alone" test "$(cat "$M/inputs.yaml")" = "$(printf '# values\nbanner: hi  # greeting\n\n# the port\ntags: [x]')"
+check "as one commit" test "$(commits)" = "$((n + 1))"
+check "that says so" sh -c "git -C '$S' log -1 --format=%s main | grep -qx 'inputs/port: its value removed (the default in force)'"
+check "removing an input without a value commits nothing" rm "$M/inputs/port"
+check "(no commit)" test "$(commits)" = "$((n + 1))"
+check "an optional input without a default loses its value" rm "$M/inputs/tags"
+same "and reads empty" "$M/inputs/tags" ""
+n=$(commits)
+refuse "a required input without a default cannot lose its value" rm "$M/inputs/banner"
+check "with its reason in errors" grep -q "refused inputs/banner (EINVAL).*input banner: required and without a default" "$M/errors"
+same "its value stays in force" "$M/inputs/banner" "hi"
+check "nothing was committed" test "$(commits)" = "$n"
 check "it unmounts" fusermount3 -u "$M"
 
 echo "inputs: $pass passed, $fail failed"

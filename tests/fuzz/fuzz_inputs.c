@@ -4,7 +4,8 @@
  * a default (engine_topology_load_inputs()), and its lines as `unisec init --input
  * NAME=VALUE` words (engine_topology_inputs_text()), whose text must load or be refused the
  * same way; what inputs/NAME shows of a value that loaded (engine_topology_input_show()) is one
- * line that loads again as --input NAME=VALUE.
+ * line that loads again as --input NAME=VALUE, and set in the text as it is
+ * (engine_topology_inputs_edit()) too; removing it makes text.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -52,6 +53,21 @@ static void fuzz_inputs_show(const struct engine_topology *t, const char *text, 
                 0 &&
             fuzz_inputs_load(out, olen, 1) == -EINVAL)
             abort();
+        free(out);
+        out = NULL;
+        /* the same set in the text as it is (engine_topology_inputs_edit()) */
+        if (slen > 0 && !again &&
+            engine_topology_inputs_edit(&out, &olen, text, len, "inputs.yaml", name,
+                                        assign ? assign + strlen(name) + 1 : "", &d) == 0 &&
+            fuzz_inputs_load(out, olen, 1) == -EINVAL)
+            abort();
+        free(out);
+        out = NULL;
+        if (!again &&
+            engine_topology_inputs_edit(&out, &olen, text, len, "inputs.yaml", name, NULL, &d) ==
+                0 &&
+            strlen(out) != olen)
+            abort(); /* a removal makes text */
         free(out);
         free(assign);
         free(shown);
