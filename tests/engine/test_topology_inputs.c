@@ -91,24 +91,32 @@ static void test_topology_inputs_required(void **state)
     expect("mem: 2 GB\n", -EINVAL, "input cpus: required and without a default");
 }
 
+/* What a text maker gave: OUT (LEN bytes) when RC is 0, else the errors in D. Frees D. */
+static char *made(int rc, char *out, size_t len, struct engine_diag *d)
+{
+    char *err;
+
+    if (rc == 0) {
+        assert_int_equal(strlen(out), len);
+        engine_diag_free(d);
+        return out;
+    }
+    assert_null(out);
+    err = engine_diag_join(d);
+    engine_diag_free(d);
+    return err;
+}
+
 static char *text(const char *file, char *const *assign, size_t n, int *rc)
 {
     struct engine_diag d;
-    char *out = NULL, *err;
-    size_t len;
+    char *out = NULL;
+    size_t len = 0;
 
     engine_diag_init(&d);
     *rc = engine_topology_inputs_text(&out, &len, file, file ? strlen(file) : 0, "in.yaml", assign,
                                       n, &d);
-    if (*rc == 0) {
-        assert_int_equal(strlen(out), len);
-        engine_diag_free(&d);
-        return out;
-    }
-    assert_null(out);
-    err = engine_diag_join(&d);
-    engine_diag_free(&d);
-    return err;
+    return made(*rc, out, len, &d);
 }
 
 static void test_topology_inputs_text(void **state)
@@ -224,19 +232,11 @@ static void test_topology_inputs_show(void **state)
 static char *edit(const char *file, const char *name, const char *value, int *rc)
 {
     struct engine_diag d = {0};
-    char *out = NULL, *err;
+    char *out = NULL;
     size_t len = 0;
 
     *rc = engine_topology_inputs_edit(&out, &len, file, strlen(file), "in.yaml", name, value, &d);
-    if (*rc == 0) {
-        assert_int_equal(strlen(out), len);
-        engine_diag_free(&d);
-        return out;
-    }
-    assert_null(out);
-    err = engine_diag_join(&d);
-    engine_diag_free(&d);
-    return err;
+    return made(*rc, out, len, &d);
 }
 
 #define EDIT(file, name, value, want)                                                              \
