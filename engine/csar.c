@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -515,12 +516,17 @@ int engine_csar_open_buffer(struct engine_csar **out, const void *buf, size_t le
 
 int engine_csar_open_dir(struct engine_csar **out, const char *path, struct engine_diag *d)
 {
-    const char *slash = strrchr(path, '/');
-    struct engine_csar *c = calloc(1, sizeof(*c));
+    const char *slash;
+    struct engine_csar *c;
     struct stat st;
+    char real[PATH_MAX];
 
     *out = NULL;
-    if (c == NULL)
+    /* a template that is a symbolic link: its directory is where the link leads */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, real) != NULL)
+        path = real;
+    slash = strrchr(path, '/');
+    if ((c = calloc(1, sizeof(*c))) == NULL)
         return -ENOMEM;
     c->dirfd = -1;
     c->budget = ENGINE_CSAR_READ_MAX;

@@ -50,8 +50,9 @@ void engine_csar_free(struct engine_csar *c);
  * opened beneath the directory (a symbolic link that leads out of it is refused; where the
  * kernel lacks openat2, every symbolic link is), refused unless a regular file, bounded as an
  * archive's entries are. Files are named DIR/ENTRY (ENTRY alone when PATH has no directory).
- * It lists no entries (engine_csar_count() is 0): nothing but what is imported is read, so
- * engine_csar_flatten_files() keeps no other file. Returns 0, -EINVAL (in DIAG), -ENOMEM.
+ * A PATH that is a symbolic link stands for the file it leads to (its real path, which names
+ * it then). It lists no entries (engine_csar_count() is 0): nothing but what is imported is read,
+ * so engine_csar_flatten_files() keeps no other file. Returns 0, -EINVAL (in DIAG), -ENOMEM.
  */
 int engine_csar_open_dir(struct engine_csar **out, const char *path, struct engine_diag *diag);
 

@@ -68,6 +68,10 @@ printf '%s\nimports: [inside.yaml]\nnode_types: {my.Server: {derived_from: my.Ba
     "$v13" >"$T/svc/types/types.yaml"
 check "an import through a symbolic link inside the directory" "$U" init "$T/s4" \
     --from="$T/svc/main.yaml"
+mkdir "$T/elsewhere"
+ln -s ../svc/main.yaml "$T/elsewhere/link.yaml"
+check "a template that is a symbolic link imports from where it leads" "$U" init "$T/s5" \
+    --from="$T/elsewhere/link.yaml"
 
 # Attacks.
 printf '%s\n' "$v13" >"$T/outside.yaml"
