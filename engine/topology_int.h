@@ -414,25 +414,7 @@ void topo_join(char *buf, size_t size, size_t n, const char *(*name_at)(const vo
 /* Is S a valid name (1..TOPO_NAME_MAX of [A-Za-z0-9_.-], starting with a letter or '_')? */
 int topo_name_valid(const char *s);
 
-/* ---- the arena (topology_arena.c) ---- */
-
-/* Every allocation of a derived result, freed together by topo_arena_free(). A zeroed struct
- * is an empty arena. */
-struct topo_arena {
-    void **blocks;
-    size_t nblocks;
-    char *cur;   /* free space in the last small block */
-    size_t left; /* bytes at cur */
-};
-
-void *topo_arena_alloc(struct topo_arena *a, size_t size); /* zeroed, 16-byte aligned */
-char *topo_arena_strdup(struct topo_arena *a, const char *s);
-char *topo_arena_printf(struct topo_arena *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Hands P (from malloc) to the arena, which frees it with the rest; frees P and returns -ENOMEM
- * when it cannot. */
-int topo_arena_adopt(struct topo_arena *a, void *p);
-void topo_arena_free(struct topo_arena *a);
+#include "topology_arena.h" /* the arena derived results live in */
 
 /* ---- the YAML reader (topology_yaml.c) ---- */
 
