@@ -66,7 +66,7 @@ int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem
 
 /* What the user asked for on the command line. Strings are borrowed. */
 struct tender_listen {
-    const char *device; /* NULL: the first listening device */
+    const char *device; /* NULL: the image's front (--port: https, else http, else its only one) */
     const char *addr;   /* "[HOST:]PORT"; host defaults to 127.0.0.1; NULL when FD is given */
     int fd; /* > 2: an inherited listening socket to use instead of ADDR (the supervisor's,
                shared across instance generations); 0: none */

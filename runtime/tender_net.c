@@ -163,6 +163,36 @@ static int tender_listen_open(struct tender *t, int i, const struct tender_liste
     return 0;
 }
 
+/* The device --port binds: the image's front, "https" when it declares one, else "http", else
+ * its only listening device (never the manifest's order, which the builder does not promise).
+ * Returns its index, or -EINVAL with a message in D. */
+static int tender_front_device(const struct unisec_manifest *m, struct engine_diag *d)
+{
+    static const char *const front[] = {"https", "http"};
+    char names[UNISEC_MANIFEST_MAX * (UNISEC_DEVICE_NAME_MAX + 2) + 1] = "";
+    int only = -1, n = 0;
+    for (size_t k = 0; k < sizeof(front) / sizeof(front[0]); k++)
+        for (int j = 0; j < UNISEC_MANIFEST_MAX; j++)
+            if (m->dev[j].type == UNISEC_DEV_LISTEN &&
+                strncmp(m->dev[j].name, front[k], UNISEC_DEVICE_NAME_MAX) == 0)
+                return j;
+    for (int j = 0; j < UNISEC_MANIFEST_MAX; j++) {
+        if (m->dev[j].type != UNISEC_DEV_LISTEN)
+            continue;
+        only = n++ == 0 ? j : -1;
+        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%.*s", n > 1 ? ", " : "",
+                 UNISEC_DEVICE_NAME_MAX, m->dev[j].name);
+    }
+    if (n == 0)
+        return engine_diag_add(d, NULL, 0, 0, "--port: the image declares no listening device");
+    if (only < 0)
+        return engine_diag_add(d, NULL, 0, 0,
+                               "--port: the image listens on %s and none is https or http: give "
+                               "each with --listen NAME=[HOST:]PORT",
+                               names);
+    return only;
+}
+
 static int tender_net_init(struct tender *t, uint32_t id, struct engine_diag *d)
 {
     const struct unisec_manifest *m = &t->img.manifest;
@@ -182,17 +212,18 @@ static int tender_net_init(struct tender *t, uint32_t id, struct engine_diag *d)
     for (size_t k = 0; k < t->cfg.nlisten; k++) {
         const struct tender_listen *l = &t->cfg.listen[k];
         int i = -1;
+        if (l->device == NULL && (i = tender_front_device(m, d)) < 0)
+            return -EINVAL;
         for (int j = 0; j < UNISEC_MANIFEST_MAX && i < 0; j++)
-            if (m->dev[j].type == UNISEC_DEV_LISTEN &&
-                (l->device ? strcmp(m->dev[j].name, l->device) == 0 : t->dev[j].fd < 0))
+            if (m->dev[j].type == UNISEC_DEV_LISTEN && strcmp(m->dev[j].name, l->device) == 0)
                 i = j;
         if (i < 0)
-            return engine_diag_add(d, NULL, 0, 0, "the image declares no %slistening device%s%s",
-                                   l->device ? "" : "free ", l->device ? " named " : "",
-                                   l->device ? l->device : "");
+            return engine_diag_add(d, NULL, 0, 0, "the image declares no listening device named %s",
+                                   l->device);
         if (t->dev[i].fd >= 0)
-            return engine_diag_add(d, NULL, 0, 0, "listening device %s is given twice",
-                                   m->dev[i].name);
+            return engine_diag_add(d, NULL, 0, 0, "listening device %s is given twice%s",
+                                   m->dev[i].name,
+                                   l->device ? "" : " (--port binds it: the image's front)");
         if ((rc = tender_listen_open(t, i, l, d)) < 0)
             return rc;
     }

@@ -361,6 +361,65 @@ static void test_tender_echo_streams(void **state)
     free(err);
 }
 
+/* --port binds the image's front whatever the manifest's order ("https" though "admin" and
+ * "http" come first): the one given by --port (127.0.0.2) is https's; a second --port, or
+ * --listen of the front beside it, is the same device given twice; an image with several
+ * listeners and no front refuses --port, naming them. */
+static void test_tender_port_binds_front(void **state)
+{
+    (void)state;
+    const char *args[] = {"run",     rt_image("ports"), "--port", "127.0.0.2:0", "--listen",
+                          "admin=0", "--listen",        "http=0", NULL};
+    struct proc p = spawn(args, -1);
+    char line[512];
+    int port = 0;
+    for (int lines = 0; lines < 3;) {
+        size_t n = 0;
+        while (n + 1 < sizeof(line) && read(p.err, line + n, 1) == 1 && line[n] != '\n')
+            n++;
+        line[n] = 0;
+        assert_true(n > 0);
+        if (strstr(line, " listening on ") == NULL)
+            continue;
+        lines++;
+        const char *at = strstr(line, "listening on 127.0.0.2:");
+        if (at) {
+            assert_non_null(strstr(line, ": https listening on"));
+            port = atoi(at + strlen("listening on 127.0.0.2:"));
+        }
+    }
+    assert_true(port > 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(0x7f000002);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    char c;
+    assert_int_equal(read(fd, &c, 1), 0); /* accepted on https and closed by the guest */
+    close(fd);
+    kill(p.pid, SIGTERM);
+    char *out, *err;
+    finish(p, &out, &err);
+    free(out);
+    free(err);
+
+    assert_int_equal(run(&out, &err, "run", rt_image("ports"), "--port", "0", "--port", "0",
+                         "--listen", "admin=0", NULL),
+                     1);
+    assert_contains(err, "listening device https is given twice (--port binds it: the image's "
+                         "front)");
+    free(out);
+    free(err);
+    assert_int_equal(
+        run(&out, &err, "run", rt_image("ports"), "--port", "0", "--listen", "admin=0", NULL), 1);
+    assert_contains(err, "give --port PORT or --listen http=[HOST:]PORT");
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "run", rt_image("ports_nofront"), "--port", "0", NULL), 1);
+    assert_contains(err, "--port: the image listens on admin, metrics and none is https or http");
+    free(out);
+    free(err);
+}
+
 /* Echoes LEN bytes of MSG through FD. */
 static void echo_once(int fd, const char *msg)
 {
@@ -978,6 +1037,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tender_tls_credentials),
         cmocka_unit_test(test_tender_refuses_old_abi),
         cmocka_unit_test(test_tender_echo_streams),
+        cmocka_unit_test(test_tender_port_binds_front),
         cmocka_unit_test(test_tender_streams_bounded),
         cmocka_unit_test(test_tender_many_clients_none_starved),
         cmocka_unit_test(test_tender_slow_readers_get_everything),
