@@ -65,6 +65,10 @@ struct builder_spec {
      * NULL when acl_pep is absent or asks a push or pull PDP. */
     const void *acl_blob;
     size_t acl_len;
+    /* The caller made ACL_BLOB itself in this process (engine_acl_compile, an index's base):
+     * the builder checks its header and length, not its every byte again (a million rules
+     * are 40 MB; the guest checks them whole at boot). 0: checked whole. */
+    int acl_own;
 };
 
 /* A device of an image: what its manifest note declares and the runtime connects. */
@@ -136,8 +140,13 @@ struct builder_manifest {
     const char *pdp, *policy;             /* acl_pep's properties; NULL without acl_pep */
     uint64_t policy_version;              /* the version of the rules linked in, else 0 */
     size_t acl_bytes;                     /* their size; 0 when no rules are linked in */
-    char image_sha256[65];                /* the image file's SHA-256, hex */
-    size_t image_bytes;                   /* and its size */
+    /* The image file's bytes before its rules (all of them when it carries none): their
+     * SHA-256 (hex) and count; the rules after them are covered by RULES_SHA256, the
+     * blob's own checksum (contract/acl_blob.h), "" when none are linked in. */
+    char head_sha256[65];
+    size_t head_bytes;
+    char rules_sha256[65];
+    size_t image_bytes; /* the whole file */
 };
 
 /*

@@ -229,13 +229,11 @@ void builder_image_job(void *jobs, size_t i)
         iov[1] = (struct iovec){(void *)im->spec->acl_blob, im->spec->acl_len};
         fprintf(log, "rules: %zu bytes placed at offset %zu\n", im->spec->acl_len, head_len);
     }
-    struct engine_sha256 h;
-    engine_sha256_init(&h);
-    for (int k = 0; k < 2; k++) {
-        engine_sha256_update(&h, iov[k].iov_base, iov[k].iov_len);
-        len += iov[k].iov_len;
-    }
-    engine_sha256_final(&h, sha);
+    /* The code and the rules' header hashed; the rules are not hashed again: their blob
+     * carries its own SHA-256, which the manifest gives beside this one. */
+    engine_sha256(sha, iov[0].iov_base, iov[0].iov_len);
+    size_t hashed = iov[0].iov_len;
+    len = iov[0].iov_len + iov[1].iov_len;
     char *ip = builder_fmt("%s/image", tmp);
     r = ip ? builder_write_atomicv(ip, iov, 2) : -ENOMEM;
     free(ip);
@@ -248,7 +246,7 @@ void builder_image_job(void *jobs, size_t i)
     im->res->size = len;
     char *mtext = NULL;
     size_t mlen = 0;
-    r = builder_manifest_text(&mtext, &mlen, im->spec, im->res->id, sha, len);
+    r = builder_manifest_text(&mtext, &mlen, im->spec, im->res->id, sha, hashed, len);
     if (r == 0)
         r = builder_write_in(tmp, BUILDER_MANIFEST, mtext, mlen);
     free(mtext);
@@ -256,7 +254,7 @@ void builder_image_job(void *jobs, size_t i)
         r = builder_fail(im, log, "writing manifest.json", r, strerror(-r));
         goto cleanup;
     }
-    fprintf(log, "image: %zu bytes, sha256 ", len);
+    fprintf(log, "image: %zu bytes, the first %zu of sha256 ", len, hashed);
     char hex[65];
     builder_hex(hex, sha, 32);
     fprintf(log, "%s\n", hex);

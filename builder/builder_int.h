@@ -85,12 +85,16 @@ int builder_rules_check(const void *code, size_t len, const char **why);
 int builder_rules_head(const void *code, size_t len, size_t rules_len, void **head,
                        size_t *head_len, const char **why);
 
+/* Whether BLOB[0..LEN) has a compiled ACL blob's header (magic, format, its size LEN), which
+ * a blob the caller made itself needs (builder_spec's acl_own): 0, or -1 with *WHY. */
+int builder_blob_head_check(const void *blob, size_t len, const char **why);
+
 /* ---- builder_manifest.c ---- */
 
-/* The text of manifest.json for the image ID of S, SIZE bytes hashing to SHA: *OUT (caller
- * frees) of *LEN bytes. 0 or -ENOMEM. */
+/* The text of manifest.json for the image ID of S, SIZE bytes whose first HEAD (those before
+ * the rules) hash to SHA: *OUT (caller frees) of *LEN bytes. 0 or -ENOMEM. */
 int builder_manifest_text(char **out, size_t *len, const struct builder_spec *s, const char *id,
-                          const uint8_t sha[32], size_t size);
+                          const uint8_t sha[32], size_t head, size_t size);
 
 /* ---- builder_config.c ---- */
 

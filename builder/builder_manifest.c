@@ -20,7 +20,7 @@ static const char *const builder_device_types[] = {
 };
 
 static json_t *builder_manifest_json(const struct builder_spec *s, const char *id,
-                                     const uint8_t sha[32], size_t size)
+                                     const uint8_t sha[32], size_t head, size_t size)
 {
     json_t *j = json_object(), *mods = json_array(), *devs = json_array();
     char hex[65];
@@ -60,16 +60,21 @@ static json_t *builder_manifest_json(const struct builder_spec *s, const char *i
     }
     json_object_set_new(j, "devices", devs);
     builder_hex(hex, sha, 32);
-    json_object_set_new(j, "image_sha256", json_string(hex));
+    json_object_set_new(j, "head_sha256", json_string(hex));
+    json_object_set_new(j, "head_bytes", json_integer((json_int_t)head));
+    if (s->acl_blob) { /* the rules: the blob's own checksum, not a second pass over them */
+        builder_hex(hex, ((const struct engine_acl_blob_header *)s->acl_blob)->sha256, 32);
+        json_object_set_new(j, "rules_sha256", json_string(hex));
+    }
     json_object_set_new(j, "image_bytes", json_integer((json_int_t)size));
     json_object_set_new(j, "builder", json_string(BUILDER_FORMAT));
     return j;
 }
 
 int builder_manifest_text(char **out, size_t *len, const struct builder_spec *s, const char *id,
-                          const uint8_t sha[32], size_t size)
+                          const uint8_t sha[32], size_t head, size_t size)
 {
-    json_t *j = builder_manifest_json(s, id, sha, size);
+    json_t *j = builder_manifest_json(s, id, sha, head, size);
     int r = engine_json_dumps(out, len, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(j);
     return r;
@@ -197,9 +202,9 @@ static int builder_load_devices(struct builder_manifest_own *o, json_t *devs, ch
 static int builder_load_fields(struct builder_manifest_own *o, char *why)
 {
     struct builder_manifest *m = &o->m;
-    const char *format = NULL, *id, *sha;
+    const char *format = NULL, *id, *sha, *rsha = NULL;
     json_t *mods, *devs;
-    json_int_t version = 0, acl = 0, size;
+    json_int_t version = 0, acl = 0, size, head;
     json_error_t je;
     int r;
 
@@ -208,20 +213,26 @@ static int builder_load_fields(struct builder_manifest_own *o, char *why)
         strcmp(format, BUILDER_FORMAT) != 0)
         return builder_bad(why, "written by builder '%s', read by '%s'", format ? format : "?",
                            BUILDER_FORMAT);
-    if (json_unpack_ex(
-            o->json, &je, 0, "{s:s, s:s, s:s, s:s, s:o, s?s, s?s, s?I, s?I, s:o, s:s, s:I}", "id",
-            &id, "node", &m->node, "level", &m->level, "target", &m->target, "modules", &mods,
-            "pdp", &m->pdp, "policy", &m->policy, "policy_version", &version, "acl_bytes", &acl,
-            "devices", &devs, "image_sha256", &sha, "image_bytes", &size) < 0)
+    if (json_unpack_ex(o->json, &je, 0,
+                       "{s:s, s:s, s:s, s:s, s:o, s?s, s?s, s?I, s?I, s:o, s:s, s:I, s?s, s:I}",
+                       "id", &id, "node", &m->node, "level", &m->level, "target", &m->target,
+                       "modules", &mods, "pdp", &m->pdp, "policy", &m->policy, "policy_version",
+                       &version, "acl_bytes", &acl, "devices", &devs, "head_sha256", &sha,
+                       "head_bytes", &head, "rules_sha256", &rsha, "image_bytes", &size) < 0)
         return builder_bad(why, "%s", je.text);
     if (!builder_is_hex(id, BUILDER_ID_LEN))
         return builder_bad(why, "id '%s': expected %d hex digits", id, BUILDER_ID_LEN);
     if (!builder_is_hex(sha, 64))
-        return builder_bad(why, "image_sha256 '%s': expected 64 hex digits", sha);
-    if (acl < 0 || size < 0)
-        return builder_bad(why, "acl_bytes or image_bytes: expected a size");
+        return builder_bad(why, "head_sha256 '%s': expected 64 hex digits", sha);
+    if (rsha != NULL && !builder_is_hex(rsha, 64))
+        return builder_bad(why, "rules_sha256 '%s': expected 64 hex digits", rsha);
+    if (acl < 0 || size < 0 || head < 0 || head > size)
+        return builder_bad(why, "acl_bytes, head_bytes or image_bytes: expected a size");
     memcpy(m->id, id, BUILDER_ID_LEN + 1);
-    memcpy(m->image_sha256, sha, 65);
+    memcpy(m->head_sha256, sha, 65);
+    if (rsha != NULL)
+        memcpy(m->rules_sha256, rsha, 65);
+    m->head_bytes = (size_t)head;
     m->policy_version = (uint64_t)version; /* written as the blob's uint64_t cast to json_int_t */
     m->acl_bytes = (size_t)acl;
     m->image_bytes = (size_t)size;

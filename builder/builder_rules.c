@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "contract/abi.h"
+#include "contract/acl_blob.h"
 
 #define BUILDER_PAGE 4096u
 
@@ -114,4 +115,16 @@ int builder_rules_head(const void *code, size_t len, size_t rules_len, void **he
     *head = out;
     *head_len = at + sizeof(hdr);
     return 0;
+}
+
+int builder_blob_head_check(const void *blob, size_t len, const char **why)
+{
+    const struct engine_acl_blob_header *h = blob;
+    *why = "not a compiled ACL blob (its header)";
+    if (len < sizeof(*h) || ((uintptr_t)blob & (ENGINE_ACL_BLOB_ALIGN - 1)) != 0 ||
+        memcmp(h->magic, ENGINE_ACL_BLOB_MAGIC, 8) != 0 || h->format != ENGINE_ACL_BLOB_FORMAT ||
+        h->header_size != sizeof(*h))
+        return -1;
+    *why = "the blob's recorded size differs from its length";
+    return h->total_size == len ? 0 : -1;
 }

@@ -117,7 +117,9 @@ int builder_spec_check(const struct builder_spec *s, struct engine_diag *d)
                 engine_diag_add(d, NULL, 0, 0, "acl_pep: property policy: expected a policy name");
         if (pdp && strcmp(pdp, "internal") == 0) {
             const char *why = "no compiled rules were given";
-            if (s->acl_blob == NULL || engine_acl_blob_check(s->acl_blob, s->acl_len, &why) < 0)
+            if (s->acl_blob == NULL ||
+                (s->acl_own ? builder_blob_head_check(s->acl_blob, s->acl_len, &why)
+                            : engine_acl_blob_check(s->acl_blob, s->acl_len, &why)) < 0)
                 bad = engine_diag_add(
                     d, NULL, 0, 0, "acl_pep: an internal PDP needs the node's compiled rules: %s",
                     why);

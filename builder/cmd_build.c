@@ -175,6 +175,7 @@ int builder_cmd_build(int argc, char **argv)
             build_blob(&blobs[n], &s->acl_len, policy_dir, im->policy, version, &d) < 0)
             goto cleanup;
         s->acl_blob = blobs[n];
+        s->acl_own = blobs[n] != NULL; /* compiled here */
         n++;
     }
     if (n == 0) {

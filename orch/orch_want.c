@@ -428,5 +428,6 @@ void orch_level_spec(struct builder_spec *s, const char *node, const struct orch
     if (l->pdp == ENGINE_PDP_INTERNAL && l->blob != NULL) {
         s->acl_blob = l->blob->data;
         s->acl_len = l->blob->len;
+        s->acl_own = 1; /* compiled by this process (orch_policy_compile) */
     }
 }

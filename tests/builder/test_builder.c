@@ -18,6 +18,7 @@
 #include "builder/builder.h"
 #include "builder/builder_int.h"
 #include "common/sha256.h"
+#include "contract/acl_blob.h"
 #include "engine/acl.h"
 #include "fixture.h"
 
@@ -195,6 +196,25 @@ static void test_builder_spec_errors(void **state)
     s = spec("hvt", 1);
     s.acl_blob = NULL; /* internal without rules */
     assert_int_equal(builder_spec_check(&s, &d), -EINVAL);
+    /* A blob of the caller's own (acl_own) is checked by its header and length only; any
+     * other is checked whole, its checksum included. */
+    uint8_t *copy = malloc(blob_len);
+    assert_non_null(copy);
+    memcpy(copy, blob, blob_len);
+    copy[blob_len - 1] ^= 1;
+    s = spec("hvt", 1);
+    s.acl_blob = copy;
+    size_t before = d.n;
+    assert_int_equal(builder_spec_check(&s, &d), -EINVAL);
+    s.acl_own = 1;
+    assert_int_equal(builder_spec_check(&s, &d), 0);
+    s.acl_len = blob_len - 8; /* its header says otherwise */
+    assert_int_equal(builder_spec_check(&s, &d), -EINVAL);
+    s.acl_len = blob_len;
+    copy[0] ^= 1; /* not a blob's magic */
+    assert_int_equal(builder_spec_check(&s, &d), -EINVAL);
+    assert_int_equal(d.n, before + 3);
+    free(copy);
     struct builder_prop bad_routes[] = {{"routes", "GET /a* 200\n"}};
     struct builder_module c2[6];
     memcpy(c2, chain_internal, sizeof(c2));
@@ -423,10 +443,21 @@ static void test_builder_manifest_round_trip(void **state)
         uint8_t h[32];
         char hex[65], *img = slurp(r.dir, "image", &len);
         assert_non_null(img);
-        engine_sha256(h, img, len);
+        /* The bytes before the rules hashed; the rules by their blob's own checksum. */
+        assert_int_equal(m->head_bytes, s[i].acl_blob ? len - blob_len : len);
+        engine_sha256(h, img, m->head_bytes);
         for (int k = 0; k < 32; k++)
             snprintf(hex + 2 * k, 3, "%02x", h[k]);
-        assert_string_equal(m->image_sha256, hex);
+        assert_string_equal(m->head_sha256, hex);
+        if (s[i].acl_blob) {
+            assert_memory_equal(img + m->head_bytes, blob, blob_len);
+            const uint8_t *sum = ((const struct engine_acl_blob_header *)blob)->sha256;
+            for (int k = 0; k < 32; k++)
+                snprintf(hex + 2 * k, 3, "%02x", sum[k]);
+            assert_string_equal(m->rules_sha256, hex);
+        } else {
+            assert_string_equal(m->rules_sha256, "");
+        }
         assert_int_equal(m->image_bytes, len);
         free(img);
         builder_manifest_free(m);
@@ -577,7 +608,8 @@ static void test_builder_manifest_refused(void **state)
         {"\"port\": 8080", "\"port\": 70000", "port 70000: expected 1 to 65535"},
         {"\"port\": 8080", "\"port\": \"8080\"", "devices[0]"},
         {"\"id\": \"", "\"id\": \"0", "expected 40 hex digits"},
-        {"\"image_sha256\": \"", "\"image_sha256\": \"X", "expected 64 hex digits"},
+        {"\"head_sha256\": \"", "\"head_sha256\": \"X", "expected 64 hex digits"},
+        {"\"head_bytes\": ", "\"head_bytes\": -", "expected a size"},
         {"\"properties\": {}", "\"properties\": {\"x\": 1}", "property x: expected text"},
         {"\"modules\": [", "\"modules\": [1, ", "modules[0]"},
     };
