@@ -27,13 +27,22 @@
 #include "engine/engine.h"
 
 #define TENDER_EXIT_KILLED 255 /* exit status of a tender whose guest was killed */
-#define TENDER_IMAGE_MAX   (64u << 20)
+/* An image file is mapped, never read whole: its size costs address space only. Its loaded
+ * segments must fit in guest memory (at most UNISEC_MEM_MAX, the --mem given), so no larger
+ * file can be run. */
+#define TENDER_IMAGE_MAX UNISEC_MEM_MAX
+/* The whole pages of a read-only data segment (page-aligned in the file, as unisec.ld links
+ * them) are mapped from the file into guest memory (private, copy on write) instead of
+ * copied: an internal PDP's rules region, 41 MB at a million rules, is never passed over by
+ * the tender. */
+#define TENDER_MAP_MIN 4096u
 
 /* A checked image: the file's bytes and what its headers and notes say. */
 struct tender_image {
     uint8_t *buf; /* owned: the whole file */
     size_t len;
     int mapped; /* BUF is the file mapped (tender_image_open), else malloc'd */
+    int fd;     /* the file, open while mapped (segments are mapped from it), else -1 */
     uint64_t entry;
     uint32_t target;                 /* UNISEC_TARGET_* */
     struct unisec_manifest manifest; /* devices; names NUL-terminated and checked */
@@ -55,7 +64,10 @@ void tender_image_free(struct tender_image *img);
 
 /*
  * Copies the image's segments into guest memory MEM (host address of guest address MEM_LO,
- * size MEM_HI - MEM_LO). MEM must be fresh anonymous memory, all zero: the rest of each
+ * size MEM_HI - MEM_LO), but maps the whole pages of a read-only data segment from the
+ * file there instead (TENDER_MAP_MIN: no pass over an internal PDP's rules; the guest's
+ * writes, were its page tables to allow them, go to private copies). MEM must be fresh
+ * anonymous memory, all zero: the rest of each
  * segment (.bss, 300 KiB in a web image) is left untouched rather than zero-filled, so only
  * the pages the guest uses are ever faulted in. The image must fit in guest memory
  * (tender_boot_info then checks that a heap is left). Returns 0 or -ENOMEM with a message

@@ -27,17 +27,21 @@ void tender_image_free(struct tender_image *img)
         munmap(img->buf, img->len);
     else
         free(img->buf);
+    if (img->mapped && img->fd >= 0) /* a zeroed image has neither */
+        close(img->fd);
+    img->fd = -1;
     img->buf = NULL;
     img->mapped = 0;
 }
 
 /* Maps the file PATH (at most MAX bytes) read-only: *OUT of *LEN bytes, or a malloc'd byte
- * for an empty file (*MAPPED 0). Mapped, not read: an internal PDP's image carries its rules
- * (tens of MB at a million), and only the pages loaded into the guest are ever read, once.
- * Images are written under another name and renamed into place (builder/), never truncated:
- * a mapped page cannot vanish under the reader. */
+ * for an empty file (*MAPPED 0); *FD the file, kept open while mapped (else -1). Mapped, not
+ * read: an internal PDP's image carries its rules (tens of MB at a million), which are mapped
+ * into the guest in turn, never read by the tender. Images are written under another name
+ * and renamed into place (builder/), never truncated, and removed (orch's collection) only by
+ * name: a mapped page cannot vanish under the reader or the guest. */
 static int tender_map_file(const char *path, size_t max, uint8_t **out, size_t *len, int *mapped,
-                           struct engine_diag *d)
+                           int *fdp, struct engine_diag *d)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -50,8 +54,10 @@ static int tender_map_file(const char *path, size_t max, uint8_t **out, size_t *
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         rc = engine_diag_add(d, path, 0, 0, "not a regular file");
     } else if ((uint64_t)st.st_size > max) {
-        engine_diag_add(d, path, 0, 0, "is %lld bytes; at most %zu are accepted",
-                        (long long)st.st_size, max);
+        engine_diag_add(d, path, 0, 0,
+                        "is %lld bytes; at most %zu are accepted (an image is loaded into guest "
+                        "memory, which is at most %llu MiB)",
+                        (long long)st.st_size, max, UNISEC_MEM_MAX >> 20);
         rc = -EFBIG;
     } else if (st.st_size == 0) {
         rc = (*out = malloc(1)) ? 0 : -ENOMEM;
@@ -64,6 +70,8 @@ static int tender_map_file(const char *path, size_t max, uint8_t **out, size_t *
             *out = p;
             *len = (size_t)st.st_size;
             *mapped = 1;
+            *fdp = fd;
+            return 0;
         }
     }
     close(fd);
@@ -161,12 +169,18 @@ int tender_image_open(struct tender_image *img, const char *path, struct engine_
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    int mapped;
+    int mapped, fd = -1;
     memset(img, 0, sizeof(*img));
-    int rc = tender_map_file(path, TENDER_IMAGE_MAX, &buf, &len, &mapped, d);
+    img->fd = -1;
+    int rc = tender_map_file(path, TENDER_IMAGE_MAX, &buf, &len, &mapped, &fd, d);
     if (rc < 0)
         return rc;
-    return tender_image_check(img, buf, len, mapped, path, d);
+    rc = tender_image_check(img, buf, len, mapped, path, d);
+    if (rc < 0 && fd >= 0)
+        close(fd);
+    else
+        img->fd = fd;
+    return rc;
 }
 
 int tender_image_parse(struct tender_image *img, uint8_t *buf, size_t len, const char *path,
@@ -180,6 +194,7 @@ static int tender_image_check(struct tender_image *img, uint8_t *buf, size_t len
 {
     int rc = 0;
     memset(img, 0, sizeof(*img));
+    img->fd = -1;
     img->buf = buf;
     img->len = len;
     img->mapped = mapped;
@@ -263,9 +278,25 @@ int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem
             continue;
         /* tender_image_open bounded both ranges; only the memory size is new here. */
         if (ph.p_vaddr < mem_lo || ph.p_vaddr + ph.p_memsz > mem_hi)
-            return engine_diag_add(d, NULL, 0, 0, "the image does not fit in guest memory"),
+            return engine_diag_add(d, NULL, 0, 0,
+                                   "the image does not fit in guest memory: its segment %u ends "
+                                   "at %llu MiB, the guest has %llu MiB (give more with --mem)",
+                                   i,
+                                   (unsigned long long)((ph.p_vaddr + ph.p_memsz + 0xfffff) >> 20),
+                                   (unsigned long long)(mem_hi >> 20)),
                    -ENOMEM;
-        memcpy(mem + (ph.p_vaddr - mem_lo), img->buf + ph.p_offset, ph.p_filesz);
+        uint8_t *to = mem + (ph.p_vaddr - mem_lo);
+        size_t whole = 0;
+        if (img->fd >= 0 && !(ph.p_flags & (PF_W | PF_X)) && ph.p_filesz >= TENDER_MAP_MIN &&
+            ph.p_offset % 4096 == 0) {
+            whole = ph.p_filesz & ~(size_t)4095; /* the tail, with what follows it, is copied */
+            if (mmap(to, whole, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, img->fd,
+                     (off_t)ph.p_offset) == MAP_FAILED)
+                return engine_diag_add(d, NULL, 0, 0, "cannot map segment %u: %s", i,
+                                       strerror(errno)),
+                       -errno;
+        }
+        memcpy(to + whole, img->buf + ph.p_offset + whole, ph.p_filesz - whole);
     }
     return 0;
 }

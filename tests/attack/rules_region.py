@@ -3,8 +3,11 @@
 (contract/abi.h, "the rules region"), which the guest reads at boot. An image whose region
 lies is refused, never served from: a length past the region (into the heap, or 2^63), a
 broken magic, a rule byte changed (the blob's checksum), a segment pointing past the file
-(the tender). The image as built boots and decides (anonymous GET /catalogue/x: 401)."""
+(the tender). The image as built boots and decides (anonymous GET /catalogue/x: 401). Its
+region spans pages enough for the tenders to map them from the file rather than copy them
+(runtime/tender.h, TENDER_MAP_MIN): a byte changed in a mapped page is refused too."""
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -50,14 +53,21 @@ def boot(work, data, name):
 work = node.Work()
 topo = "tests/builder/e2e/topology.yaml"
 try:
+    # The example's rules and 2,000 more of the critical level's policy (none about
+    # /catalogue/): some 80 KB of rules, mapped page by page.
+    policy = work.path("policy")
+    shutil.copytree("mount-examples/policy", policy)
+    with open(os.path.join(policy, "acl"), "a") as f:
+        f.write("".join("restricted * GET /f%d/* deny\n" % i for i in range(2000)))
     for target in node.targets():
-        path = work.build(topo, "web", target, level="critical",
-                          policy_dir="mount-examples/policy")
+        path = work.build(topo, "web", target, level="critical", policy_dir=policy)
         img = open(path, "rb").read()
         at, off, vaddr, filesz = region(img)
         magic, n = struct.unpack_from("<8sQ", img, off)
         node.check(magic == b"UNIRULES" and n == filesz - 16 and off + filesz == len(img),
                    "%s: the rules region is the file's end, header then %d bytes" % (target, n))
+        node.check(off % 4096 == 0 and filesz > 8 * 4096,
+                   "%s: the region starts a page and spans more than 8: mapped" % target)
         inst = node.Instance(work, path, "good-" + target)
         try:
             node.check(node.get(inst, "/catalogue/x") == 401,
@@ -81,6 +91,9 @@ try:
         flipped = bytearray(img)
         flipped[len(img) - 40] ^= 0xff
         cases.append(("a rule byte changed", flipped, "missing or corrupt"))
+        mid = bytearray(img)
+        mid[off + 4096 * 4 + 100] ^= 0x01  # in a page the tender maps from the file
+        cases.append(("a byte changed in a mapped page", mid, "missing or corrupt"))
         short = bytearray(img)
         struct.pack_into("<Q", short, at + 32, filesz + 4096)  # p_filesz past the file
         cases.append(("a segment past the end of the file", short, "outside the file"))

@@ -182,6 +182,48 @@ static void assert_contains(const char *hay, const char *needle)
 
 /* ---- tests ---- */
 
+/* A copy of the hello image in a new directory under TMPDIR, the file grown to SIZE bytes
+ * (sparse: the bytes past the image are in no segment). DIR and COPY are the caller's. */
+static void hello_grown(char dir[1024], char copy[1100], off_t size)
+{
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(dir, 1024, "%s/unisec-big-XXXXXX", tmp);
+    assert_non_null(mkdtemp(dir));
+    snprintf(copy, 1100, "%s/hello", dir);
+    static uint8_t buf[1 << 20];
+    int fd = open(rt_image("hello"), O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    ssize_t n = read(fd, buf, sizeof(buf));
+    close(fd);
+    assert_true(n > 0 && n < (ssize_t)sizeof(buf));
+    fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    write_all(fd, buf, (size_t)n);
+    assert_int_equal(ftruncate(fd, size), 0);
+    close(fd);
+}
+
+/* An image file is mapped, not read: one over the old 64 MiB bound runs; one over guest
+ * memory's largest size is refused, saying both sizes. */
+static void test_tender_large_image_file(void **state)
+{
+    (void)state;
+    char dir[1024], copy[1100], *out, *err;
+    hello_grown(dir, copy, (off_t)100 << 20);
+    assert_int_equal(run(&out, &err, "run", copy, "--", "a", NULL), 7);
+    assert_contains(out, "hello from unisec");
+    free(out);
+    free(err);
+    assert_int_equal(truncate(copy, (off_t)UNISEC_MEM_MAX + 1), 0);
+    assert_int_equal(run_exe(tender_bin, &out, &err, copy, NULL), 1);
+    assert_contains(err, "at most 2147483648 are accepted (an image is loaded into guest memory, "
+                         "which is at most 2048 MiB)");
+    free(out);
+    free(err);
+    unlink(copy);
+    rmdir(dir);
+}
+
 static void test_tender_hello_exit_status(void **state)
 {
     (void)state;
@@ -1033,6 +1075,7 @@ int main(int argc, char **argv)
     make_blobs();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tender_hello_exit_status),
+        cmocka_unit_test(test_tender_large_image_file),
         cmocka_unit_test(test_tender_checked_copy_panics),
         cmocka_unit_test(test_tender_tls_credentials),
         cmocka_unit_test(test_tender_refuses_old_abi),
