@@ -69,3 +69,12 @@ void orch_built_add(struct orch *o, const uint8_t key[ENGINE_SHA256_LEN], const 
     orch_copy(o->built[o->nbuilt].id, sizeof(o->built[o->nbuilt].id), id);
     o->nbuilt++;
 }
+
+void orch_built_forget(struct orch *o, const char *id)
+{
+    for (size_t i = 0; i < o->nbuilt;)
+        if (strcmp(o->built[i].id, id) == 0)
+            o->built[i] = o->built[--o->nbuilt];
+        else
+            i++;
+}

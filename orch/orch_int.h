@@ -283,6 +283,20 @@ int orch_built_find(struct orch *o, const uint8_t key[ENGINE_SHA256_LEN],
 
 /* mu held. Records that KEY was built as ID (a later build of the same key replaces it). */
 void orch_built_add(struct orch *o, const uint8_t key[ENGINE_SHA256_LEN], const char *id);
+/* mu held. Forgets every key built as ID (its image is removed). */
+void orch_built_forget(struct orch *o, const char *id);
+
+/* ---- orch_collect.c: the image directory collected ---- */
+
+/* Images of a node's level kept beyond those in use: the newest, what undoing a change or
+ * two returns to without a build. */
+#define ORCH_KEEP_RECENT 2
+
+/* Removes from the image directory every image that no instance runs (or was last deployed
+ * as), no level of W is built as, and is not among the ORCH_KEEP_RECENT newest of its node's
+ * level; does nothing unless both threads have finished W and no newer want is there. Run on
+ * the proactive thread once it has finished W; mu not held. */
+void orch_collect(struct orch *o, const struct orch_want *w);
 
 /* ---- orch_metrics.c: counts ---- */
 

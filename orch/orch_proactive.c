@@ -96,6 +96,7 @@ void *orch_proactive_main(void *arg)
             o->pro_gen = w->gen;
         pthread_cond_broadcast(&o->settle_cv);
         pthread_mutex_unlock(&o->mu);
+        orch_collect(o, w); /* every image W needs is built and known now */
         orch_want_put(w);
         pthread_mutex_lock(&o->mu);
     }

@@ -149,6 +149,19 @@ acl_line push default "regular * GET /catalogue/* deny" /catalogue/x "" 200 401
 check "push: the change went as a patch" grep -q "web: policy regular v[0-9]* pushed as a patch over v" "$M/events"
 check "push: the guest applied a patch" grep -q "acl_pep: policy version [0-9]* in force (patch over v" "$W/console"
 acl_line internal critical "restricted group:staff GET /catalogue/* deny" /catalogue/x "$B" 200 403
+# Internal images are collected: after four more rule changes at the critical level, the
+# image directory keeps what runs, every level's current image and the two newest of each
+# node's level (orch/orch_collect.c), not one image per change.
+for k in 1 2 3 4; do
+    echo "restricted * GET /gc$k/* deny" >>"$M/policy/acl"
+    settled "internal: rule change $k"
+done
+# shellcheck disable=SC2086
+expect 403 "internal: the last change is enforced" /gc4/x $B
+check "internal: images no longer needed are removed" wait_for 10 grep -q "images: [0-9]* no longer needed removed" "$M/events"
+check "internal: at most 3 images of the critical level are kept" wait_for 10 sh -c "[ \$(grep -l '\"level\": \"critical\"' '$S'/.git/unisec-images/*/manifest.json | wc -l) -le 3 ]"
+check "internal: the running image is kept" test -f "$W/image/image"
+check "internal: the default level's image is kept" test -d "$S/.git/unisec-images/${id0##*/}"
 acl_line pull pulled "regular * GET /catalogue/* deny" /catalogue/x "" 200 401
 # A pull decision names its rule in the access log, as push and internal ones do.
 check "pull: the access log names the rule that denied" \
