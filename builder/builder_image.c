@@ -219,8 +219,8 @@ void builder_image_job(void *jobs, size_t i)
     struct iovec iov[2] = {{code, code_len}, {NULL, 0}};
     if (im->spec->acl_blob != NULL) {
         /* The rules follow the code in the file; its rules segment points at them. */
-        if (builder_rules_head(code, code_len, im->spec->acl_len, (void **)&head, &head_len, &why) <
-            0) {
+        if (builder_rules_head(code, code_len, im->spec->acl_blob, im->spec->acl_len,
+                               (void **)&head, &head_len, &why) < 0) {
             free(code);
             r = builder_fail(im, log, "placing the rules in the linked code", -EINVAL, why);
             goto cleanup;

@@ -79,11 +79,12 @@ void builder_image_job(void *jobs, size_t i);
 
 /* Whether CODE[0..LEN) is linked code whose rules region can take rules: 0, or -1 with *WHY. */
 int builder_rules_check(const void *code, size_t len, const char **why);
-/* The image of CODE[0..LEN) with RULES_LEN bytes of rules is *HEAD (caller frees) of
+/* The image of CODE[0..LEN) with the rules RULES[0..RULES_LEN) is *HEAD (caller frees) of
  * *HEAD_LEN bytes followed by the rules: the code with its rules segment and section pointed
- * past its end, padding to a page, and the region's header. 0, or -1 with *WHY. */
-int builder_rules_head(const void *code, size_t len, size_t rules_len, void **head,
-                       size_t *head_len, const char **why);
+ * past its end, padding to a page, and the region's header (their length and CRC-32C). 0, or
+ * -1 with *WHY. */
+int builder_rules_head(const void *code, size_t len, const void *rules, size_t rules_len,
+                       void **head, size_t *head_len, const char **why);
 
 /* Whether BLOB[0..LEN) has a compiled ACL blob's header (magic, format, its size LEN), which
  * a blob the caller made itself needs (builder_spec's acl_own): 0, or -1 with *WHY. */

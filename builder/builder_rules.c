@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crc32c.h"
 #include "contract/abi.h"
 #include "contract/acl_blob.h"
 
@@ -84,11 +85,11 @@ int builder_rules_check(const void *code, size_t len, const char **why)
     return builder_rules_find(code, len, &ph_at, &sh_at, why);
 }
 
-int builder_rules_head(const void *code, size_t len, size_t rules_len, void **head,
-                       size_t *head_len, const char **why)
+int builder_rules_head(const void *code, size_t len, const void *rules, size_t rules_len,
+                       void **head, size_t *head_len, const char **why)
 {
     size_t ph_at, sh_at, at = (len + BUILDER_PAGE - 1) / BUILDER_PAGE * BUILDER_PAGE;
-    struct unisec_rules hdr = {UNISEC_RULES_MAGIC, rules_len};
+    struct unisec_rules hdr = {UNISEC_RULES_MAGIC, rules_len, 0, 0};
     Elf64_Phdr ph;
     Elf64_Shdr sh;
     uint8_t *out;
@@ -103,6 +104,7 @@ int builder_rules_head(const void *code, size_t len, size_t rules_len, void **he
         return -1;
     }
     memcpy(out, code, len);
+    hdr.crc32c = engine_crc32c(rules, rules_len); /* what the guest checks them by */
     memcpy(out + at, &hdr, sizeof(hdr));
     memcpy(&ph, out + ph_at, sizeof(ph));
     ph.p_offset = at;

@@ -98,7 +98,8 @@ static int acl_check_slots(const struct engine_acl_blob_slot *s, uint32_t n, uin
     return 0;
 }
 
-int engine_acl_blob_open(struct engine_acl_blob *b, const void *buf, size_t len, const char **why)
+static int acl_open(struct engine_acl_blob *b, const void *buf, size_t len, int sealed,
+                    const char **why)
 {
     const uint8_t *p = buf;
     const struct engine_acl_blob_header *h = buf;
@@ -135,7 +136,7 @@ int engine_acl_blob_open(struct engine_acl_blob *b, const void *buf, size_t len,
     }
     if (off != len)
         return acl_bad(why, "bytes after the last section");
-    if (!engine_sha256_sealed_ok(p, len, offsetof(struct engine_acl_blob_header, sha256)))
+    if (sealed && !engine_sha256_sealed_ok(p, len, offsetof(struct engine_acl_blob_header, sha256)))
         return acl_bad(why, "checksum mismatch: the blob is corrupt");
 
     v.base = p;
@@ -200,6 +201,17 @@ int engine_acl_blob_open(struct engine_acl_blob *b, const void *buf, size_t len,
     }
     *b = v;
     return 0;
+}
+
+int engine_acl_blob_open(struct engine_acl_blob *b, const void *buf, size_t len, const char **why)
+{
+    return acl_open(b, buf, len, 1, why);
+}
+
+int engine_acl_blob_open_summed(struct engine_acl_blob *b, const void *buf, size_t len,
+                                const char **why)
+{
+    return acl_open(b, buf, len, 0, why);
 }
 
 int engine_acl_blob_check(const void *buf, size_t len, const char **why)

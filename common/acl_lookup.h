@@ -58,6 +58,11 @@ struct engine_acl_rule_view {
  * read outside BUF[0..LEN), whatever it holds.
  */
 int engine_acl_blob_open(struct engine_acl_blob *b, const void *buf, size_t len, const char **why);
+/* The same but for the checksum, for bytes whose integrity the caller checked otherwise (an
+ * internal PDP's rules region, by its CRC-32C): everything a decision relies on is still
+ * bounded. */
+int engine_acl_blob_open_summed(struct engine_acl_blob *b, const void *buf, size_t len,
+                                const char **why);
 
 /* The same check without keeping the result. */
 int engine_acl_blob_check(const void *buf, size_t len, const char **why);

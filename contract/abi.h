@@ -150,17 +150,22 @@ struct unisec_manifest {
  *
  * Every image ends, in memory, with a read-only PT_LOAD segment holding the section
  * UNISEC_RULES_SECTION (guest/libos/unisec.ld): a struct unisec_rules and LEN bytes after it
- * (an internal PDP's compiled rules, contract/acl_blob.h; 16 bytes in, so 8-byte aligned).
- * Linked code holds the header alone (LEN 0); the builder makes an image by appending a
- * header and the rules to the file and pointing that segment at them, without relinking
- * (builder/README.md). Being the last segment, it ends where the heap begins: a guest reads
- * LEN bytes only when they end at or before the boot info's heap_start (libos_rules()). */
+ * (an internal PDP's compiled rules, contract/acl_blob.h; 24 bytes in, so 8-byte aligned),
+ * whose CRC-32C (common/crc32c.h) the header holds: the guest checks the rules by it, not by
+ * the blob's SHA-256 again (41 MB at a million rules; the builder took the blob from the
+ * compiler that sealed it). Linked code holds the header alone (LEN 0, CRC32C 0); the builder makes
+ * an image by appending a header and the rules to the file and pointing that segment at them,
+ * without relinking (builder/README.md). Being the last segment, it ends where the heap begins: a
+ * guest reads LEN bytes only when they end at or before the boot info's heap_start (libos_rules()).
+ */
 #define UNISEC_RULES_MAGIC   "UNIRULES" /* 8 bytes, no NUL */
 #define UNISEC_RULES_SECTION ".unisec_rules"
 
 struct unisec_rules {
-    uint8_t magic[8]; /* UNISEC_RULES_MAGIC */
-    uint64_t len;     /* bytes that follow; 0 in linked code */
+    uint8_t magic[8];  /* UNISEC_RULES_MAGIC */
+    uint64_t len;      /* bytes that follow; 0 in linked code */
+    uint32_t crc32c;   /* of those bytes */
+    uint32_t reserved; /* 0 */
 };
 
 /* An ELF note as laid out in the image: header, name padded to 4, descriptor. */

@@ -2,6 +2,8 @@
 #include "libos.h"
 #include "libos_int.h"
 
+#include "common/crc32c.h"
+
 static const struct unisec_boot_info *libos_bi;
 
 const struct unisec_boot_info *libos_boot_info(void)
@@ -12,7 +14,7 @@ const struct unisec_boot_info *libos_boot_info(void)
 /* The rules region of linked code: the header alone, which the builder's copy replaces. */
 __attribute__((section(UNISEC_RULES_SECTION), used,
                aligned(16))) static const struct unisec_rules libos_rules_none = {
-    UNISEC_RULES_MAGIC, 0};
+    UNISEC_RULES_MAGIC, 0, 0, 0};
 
 int libos_rules(const void **data, size_t *len)
 {
@@ -29,8 +31,10 @@ int libos_rules(const void **data, size_t *len)
         return -UNISEC_EINVAL;
     if (n == 0)
         return -UNISEC_ENOENT;
-    if (n > end - start)
+    if (n > end - start || r->reserved != 0)
         return -UNISEC_EINVAL; /* past the region: the heap, not rules */
+    if (engine_crc32c((const void *)start, (size_t)n) != r->crc32c)
+        return -UNISEC_EIO; /* not the bytes the builder placed */
     *data = (const void *)start;
     *len = (size_t)n;
     return 0;

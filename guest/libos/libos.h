@@ -276,7 +276,7 @@ void libos_wipe(void *p, size_t n);
  * The bytes the builder placed in the image's rules region: *DATA (read-only, 8-byte
  * aligned) and *LEN. -UNISEC_ENOENT when the region is empty (linked code alone);
  * -UNISEC_EINVAL when its header is not UNISEC_RULES_MAGIC or its length runs past the
- * region (into the heap).
+ * region (into the heap); -UNISEC_EIO when the bytes do not have the header's CRC-32C.
  */
 int libos_rules(const void **data, size_t *len);
 

@@ -1,6 +1,7 @@
 /* image.c — the image's entry point and module chain: boots every module in P_UG's order,
  * orders the request hooks by phase, then runs the library OS's event loop. */
 #include "module.h"
+#include "common/crc32c.h"
 #include "common/sha256.h"
 
 #define IMAGE_MODULES_MAX 32
@@ -62,6 +63,7 @@ int libos_main(const char *cmdline)
     /* The SHA extensions (a password check's PBKDF2) as the tender saw them: no CPUID. */
     const struct unisec_boot_info *bi = libos_boot_info();
     engine_sha256_cpu(bi->cpuid1_ecx, bi->cpuid7_ebx);
+    engine_crc32c_cpu(bi->cpuid1_ecx); /* the rules region's check (libos_rules()) */
     printf("unisec image: node %s, level %s, target %s, %zu modules\n", mod_image.node,
            mod_image.level, mod_image.target, mod_image.n);
     if (mod_image.n > IMAGE_MODULES_MAX) {

@@ -2,7 +2,8 @@
 """Issue 14: an internal PDP's rules are a region the builder appends to linked code
 (contract/abi.h, "the rules region"), which the guest reads at boot. An image whose region
 lies is refused, never served from: a length past the region (into the heap, or 2^63), a
-broken magic, a rule byte changed (the blob's checksum), a segment pointing past the file
+broken magic, a rule byte changed or a CRC-32C of other bytes (the header's CRC-32C, which
+the guest checks instead of the blob's SHA-256), a segment pointing past the file
 (the tender). The image as built boots and decides (anonymous GET /catalogue/x: 401). Its
 region spans pages enough for the tenders to map them from the file rather than copy them
 (runtime/tender.h, TENDER_MAP_MIN): a byte changed in a mapped page is refused too."""
@@ -63,8 +64,8 @@ try:
         path = work.build(topo, "web", target, level="critical", policy_dir=policy)
         img = open(path, "rb").read()
         at, off, vaddr, filesz = region(img)
-        magic, n = struct.unpack_from("<8sQ", img, off)
-        node.check(magic == b"UNIRULES" and n == filesz - 16 and off + filesz == len(img),
+        magic, n, crc, zero = struct.unpack_from("<8sQII", img, off)
+        node.check(magic == b"UNIRULES" and n == filesz - 24 and off + filesz == len(img),
                    "%s: the rules region is the file's end, header then %d bytes" % (target, n))
         node.check(off % 4096 == 0 and filesz > 8 * 4096,
                    "%s: the region starts a page and spans more than 8: mapped" % target)
@@ -77,7 +78,7 @@ try:
         heap = (vaddr + filesz + 4095) // 4096 * 4096
         cases = []
         past = bytearray(img)
-        struct.pack_into("<Q", past, off + 8, heap - (vaddr + 16) + 1)
+        struct.pack_into("<Q", past, off + 8, heap - (vaddr + 24) + 1)
         cases.append(("a length one byte into the heap", past, "rules region is malformed"))
         huge = bytearray(img)
         struct.pack_into("<Q", huge, off + 8, 1 << 63)
@@ -90,10 +91,13 @@ try:
         cases.append(("an empty region", empty, "rules region is empty"))
         flipped = bytearray(img)
         flipped[len(img) - 40] ^= 0xff
-        cases.append(("a rule byte changed", flipped, "missing or corrupt"))
+        cases.append(("a rule byte changed", flipped, "do not have its CRC-32C"))
+        badsum = bytearray(img)
+        struct.pack_into("<I", badsum, off + 16, crc ^ 1)
+        cases.append(("a CRC-32C of other bytes", badsum, "do not have its CRC-32C"))
         mid = bytearray(img)
         mid[off + 4096 * 4 + 100] ^= 0x01  # in a page the tender maps from the file
-        cases.append(("a byte changed in a mapped page", mid, "missing or corrupt"))
+        cases.append(("a byte changed in a mapped page", mid, "do not have its CRC-32C"))
         short = bytearray(img)
         struct.pack_into("<Q", short, at + 32, filesz + 4096)  # p_filesz past the file
         cases.append(("a segment past the end of the file", short, "outside the file"))

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "builder/builder_int.h"
+#include "common/crc32c.h"
 #include "contract/abi.h"
 #include "engine/acl.h"
 #include "fixture.h"
@@ -190,10 +191,11 @@ static void test_rules_head_placement(void **state)
     const char *why = NULL;
     void *head;
     assert_int_equal(builder_rules_check(code, len, &why), 0);
-    assert_int_equal(builder_rules_head(code, len, 1000, &head, &hl, &why), 0);
+    static const uint8_t rules[1000];
+    assert_int_equal(builder_rules_head(code, len, rules, sizeof(rules), &head, &hl, &why), 0);
     assert_int_equal(hl % 4096, sizeof(struct unisec_rules));
     assert_true(hl >= len + sizeof(struct unisec_rules));
-    /* One segment points at the region, which is 16 + 1000 bytes at a page of the file. */
+    /* One segment points at the region, which is 24 + 1000 bytes at a page of the file. */
     Elf64_Ehdr eh;
     memcpy(&eh, head, sizeof(eh));
     int found = 0;
@@ -202,13 +204,17 @@ static void test_rules_head_placement(void **state)
         memcpy(&ph, (char *)head + eh.e_phoff + i * sizeof(ph), sizeof(ph));
         if (ph.p_type == PT_LOAD && ph.p_offset == hl - sizeof(struct unisec_rules)) {
             found++;
-            assert_int_equal(ph.p_filesz, 1016);
-            assert_int_equal(ph.p_memsz, 1016);
+            assert_int_equal(ph.p_filesz, 1024);
+            assert_int_equal(ph.p_memsz, 1024);
             assert_int_equal(ph.p_flags, PF_R);
             assert_int_equal(ph.p_vaddr % 4096, 0);
         }
     }
     assert_int_equal(found, 1);
+    struct unisec_rules hdr; /* the header: the rules' length and CRC-32C */
+    memcpy(&hdr, (char *)head + hl - sizeof(hdr), sizeof(hdr));
+    assert_int_equal(hdr.len, 1000);
+    assert_int_equal(hdr.crc32c, engine_crc32c(rules, sizeof(rules)));
     /* An image is not linked code: its region is not empty, so rules are not placed twice. */
     assert_int_equal(builder_rules_check(head, hl, &why), -1);
     assert_non_null(strstr(why, "not the empty header"));
@@ -226,7 +232,7 @@ static void test_rules_head_refuses(void **state)
     Elf64_Ehdr eh;
     memcpy(&eh, code, sizeof(eh));
     /* Not ELF; cut short; headers out of the file; the region's header altered. */
-    assert_int_equal(builder_rules_head("hello", 5, 10, &head, &hl, &why), -1);
+    assert_int_equal(builder_rules_head("hello", 5, "rules", 5, &head, &hl, &why), -1);
     assert_null(head);
     assert_non_null(strstr(why, "not a static x86_64 ELF"));
     assert_int_equal(builder_rules_check(code, eh.e_shoff + 10, &why), -1);

@@ -377,9 +377,11 @@ static int acl_init(const struct mod_props *p)
         int e = libos_rules(&rules, &len);
         if (e < 0) {
             why = e == -UNISEC_ENOENT ? "the image's rules region is empty"
+                  : e == -UNISEC_EIO  ? "the image's rules region is corrupt (its bytes do not "
+                                        "have its CRC-32C)"
                                       : "the image's rules region is malformed (its length "
                                         "runs past it)";
-        } else if (mod_policy_install(&acl_policy, (void *)rules, len, old, &why) < 0) {
+        } else if (mod_policy_install_summed(&acl_policy, (void *)rules, len, old, &why) < 0) {
             e = -UNISEC_EINVAL;
         }
         if (e < 0) {

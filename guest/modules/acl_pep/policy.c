@@ -22,7 +22,8 @@ static int policy_patch(struct mod_policy *p, void *buf, size_t len, void *old[2
     return 0;
 }
 
-int mod_policy_install(struct mod_policy *p, void *buf, size_t len, void *old[2], const char **why)
+static int policy_install(struct mod_policy *p, void *buf, size_t len, int summed, void *old[2],
+                          const char **why)
 {
     struct engine_acl_blob b;
     int e;
@@ -30,7 +31,8 @@ int mod_policy_install(struct mod_policy *p, void *buf, size_t len, void *old[2]
     old[0] = old[1] = NULL;
     if (engine_acl_is_patch(buf, len))
         return policy_patch(p, buf, len, old, why);
-    if ((e = engine_acl_blob_open(&b, buf, len, why)) < 0) {
+    if ((e = summed ? engine_acl_blob_open_summed(&b, buf, len, why)
+                    : engine_acl_blob_open(&b, buf, len, why)) < 0) {
         if (e == -ENGINE_ACL_EINVAL)
             *why = "the blob is empty or not 8-byte aligned";
         return e;
@@ -46,6 +48,17 @@ int mod_policy_install(struct mod_policy *p, void *buf, size_t len, void *old[2]
     p->generation++;
     p->wholes++;
     return 0;
+}
+
+int mod_policy_install(struct mod_policy *p, void *buf, size_t len, void *old[2], const char **why)
+{
+    return policy_install(p, buf, len, 0, old, why);
+}
+
+int mod_policy_install_summed(struct mod_policy *p, void *buf, size_t len, void *old[2],
+                              const char **why)
+{
+    return policy_install(p, buf, len, 1, old, why);
 }
 
 uint64_t mod_policy_claimed_version(const void *buf, size_t len)

@@ -39,6 +39,11 @@ struct mod_policy {
  */
 int mod_policy_install(struct mod_policy *p, void *buf, size_t len, void *old[2], const char **why);
 
+/* The same for a whole blob whose bytes a checksum its caller verified has covered (the
+ * rules region's CRC-32C): everything but its SHA-256 is checked. */
+int mod_policy_install_summed(struct mod_policy *p, void *buf, size_t len, void *old[2],
+                              const char **why);
+
 /* The version a blob or patch claims, read without trusting it (0 when not even a header). */
 uint64_t mod_policy_claimed_version(const void *buf, size_t len);
 

@@ -1,0 +1,87 @@
+/* crc32c.c — CRC-32C, reflected polynomial 0x82f63b78, initial and final value inverted: with
+ * SSE4.2's crc32 instruction eight bytes at a time, else byte by byte from a table made at the
+ * first call. */
+#include "crc32c.h"
+
+#if defined(__x86_64__)
+#define _MM_MALLOC_H_INCLUDED /* as sha256.c: the intrinsics without the libc's stdlib.h */
+#define __MM_MALLOC_H
+#include <cpuid.h>
+#include <immintrin.h>
+#define CRC32C_SSE42 1
+#endif
+
+#define CRC32C_POLY 0x82f63b78u
+
+static uint32_t crc32c_table[256];
+static int crc32c_table_made; /* atomic; every thread makes the same table */
+
+static void crc32c_make_table(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ CRC32C_POLY : c >> 1;
+        __atomic_store_n(&crc32c_table[i], c, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&crc32c_table_made, 1, __ATOMIC_RELEASE);
+}
+
+static uint32_t crc32c_bytes(uint32_t c, const uint8_t *p, size_t n)
+{
+    if (!__atomic_load_n(&crc32c_table_made, __ATOMIC_ACQUIRE))
+        crc32c_make_table();
+    while (n--)
+        c = (c >> 8) ^ __atomic_load_n(&crc32c_table[(c ^ *p++) & 0xff], __ATOMIC_RELAXED);
+    return c;
+}
+
+#ifdef CRC32C_SSE42
+static int crc32c_hw = -1; /* -1: not asked yet */
+
+static int crc32c_have_hw(void)
+{
+    int v = __atomic_load_n(&crc32c_hw, __ATOMIC_RELAXED);
+    if (v < 0) {
+        unsigned a, b, c, d;
+        v = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_2);
+        __atomic_store_n(&crc32c_hw, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t c, const uint8_t *p,
+                                                               size_t n)
+{
+    uint64_t c64 = c;
+    for (; n > 0 && ((uintptr_t)p & 7) != 0; n--)
+        c64 = _mm_crc32_u8((uint32_t)c64, *p++);
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t w;
+        __builtin_memcpy(&w, p, 8);
+        c64 = _mm_crc32_u64(c64, w);
+    }
+    for (; n > 0; n--)
+        c64 = _mm_crc32_u8((uint32_t)c64, *p++);
+    return (uint32_t)c64;
+}
+#endif
+
+void engine_crc32c_cpu(uint32_t leaf1_ecx)
+{
+#ifdef CRC32C_SSE42
+    __atomic_store_n(&crc32c_hw, (leaf1_ecx & bit_SSE4_2) != 0, __ATOMIC_RELAXED);
+#else
+    (void)leaf1_ecx;
+#endif
+}
+
+uint32_t engine_crc32c(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+#ifdef CRC32C_SSE42
+    if (crc32c_have_hw())
+        return ~crc32c_sse42(~0u, p, len);
+#endif
+    return ~crc32c_bytes(~0u, p, len);
+}
