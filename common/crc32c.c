@@ -1,6 +1,5 @@
 /* crc32c.c — CRC-32C, reflected polynomial 0x82f63b78, initial and final value inverted: with
- * SSE4.2's crc32 instruction eight bytes at a time, else byte by byte from a table made at the
- * first call. */
+ * SSE4.2's crc32 instruction eight bytes at a time, else from tables made at the first call. */
 #include "crc32c.h"
 
 #if defined(__x86_64__)
@@ -13,7 +12,10 @@
 
 #define CRC32C_POLY 0x82f63b78u
 
-static uint32_t crc32c_table[256];
+/* Slicing by eight: T[k][b] is the CRC of byte b followed by k zero bytes, so that eight
+ * bytes take eight lookups and no dependency between them (some 4 times one table's speed:
+ * what a guest without SSE4.2, or on hvt, whose vCPU says it has none, runs). */
+static uint32_t crc32c_table[8][256];
 static int crc32c_table_made; /* atomic; every thread makes the same table */
 
 static void crc32c_make_table(void)
@@ -22,17 +24,32 @@ static void crc32c_make_table(void)
         uint32_t c = i;
         for (int k = 0; k < 8; k++)
             c = c & 1 ? (c >> 1) ^ CRC32C_POLY : c >> 1;
-        __atomic_store_n(&crc32c_table[i], c, __ATOMIC_RELAXED);
+        __atomic_store_n(&crc32c_table[0][i], c, __ATOMIC_RELAXED);
     }
+    for (int k = 1; k < 8; k++)
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = __atomic_load_n(&crc32c_table[k - 1][i], __ATOMIC_RELAXED);
+            c = (c >> 8) ^ __atomic_load_n(&crc32c_table[0][c & 0xff], __ATOMIC_RELAXED);
+            __atomic_store_n(&crc32c_table[k][i], c, __ATOMIC_RELAXED);
+        }
     __atomic_store_n(&crc32c_table_made, 1, __ATOMIC_RELEASE);
 }
 
 static uint32_t crc32c_bytes(uint32_t c, const uint8_t *p, size_t n)
 {
+    const uint32_t(*t)[256] = crc32c_table;
     if (!__atomic_load_n(&crc32c_table_made, __ATOMIC_ACQUIRE))
         crc32c_make_table();
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t w;
+        __builtin_memcpy(&w, p, 8);
+        w ^= c;
+        c = t[7][w & 0xff] ^ t[6][(w >> 8) & 0xff] ^ t[5][(w >> 16) & 0xff] ^
+            t[4][(w >> 24) & 0xff] ^ t[3][(w >> 32) & 0xff] ^ t[2][(w >> 40) & 0xff] ^
+            t[1][(w >> 48) & 0xff] ^ t[0][w >> 56];
+    }
     while (n--)
-        c = (c >> 8) ^ __atomic_load_n(&crc32c_table[(c ^ *p++) & 0xff], __ATOMIC_RELAXED);
+        c = (c >> 8) ^ t[0][(c ^ *p++) & 0xff];
     return c;
 }
 

@@ -155,7 +155,7 @@ int tender_hvt_run(struct tender *t, struct engine_diag *d)
     t->mem = h.mem;
     t->mem_lo = 0;
     t->mem_hi = h.mem_size;
-    if ((rc = tender_image_load(&t->img, h.mem, 0, h.mem_size, d)) < 0)
+    if ((rc = tender_image_load(&t->img, h.mem, 0, h.mem_size, 0, d)) < 0)
         goto cleanup;
     if ((bi = tender_boot_info(t, 0, &stack_top, d)) == 0) {
         rc = -ENOMEM;

@@ -75,7 +75,7 @@ int tender_spt_run(struct tender *t, struct engine_diag *d)
     }
     t->mem = p;
     uint64_t stack_top, bi;
-    int rc = tender_image_load(&t->img, t->mem, t->mem_lo, t->mem_hi, d);
+    int rc = tender_image_load(&t->img, t->mem, t->mem_lo, t->mem_hi, 1, d);
     if (rc < 0)
         goto fail;
     if ((bi = tender_boot_info(t, (uint64_t)(uintptr_t)spt_hypercall, &stack_top, d)) == 0) {

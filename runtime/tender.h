@@ -64,9 +64,12 @@ void tender_image_free(struct tender_image *img);
 
 /*
  * Copies the image's segments into guest memory MEM (host address of guest address MEM_LO,
- * size MEM_HI - MEM_LO), but maps the whole pages of a read-only data segment from the
+ * size MEM_HI - MEM_LO); with MAP, maps the whole pages of a read-only data segment from the
  * file there instead (TENDER_MAP_MIN: no pass over an internal PDP's rules; the guest's
- * writes, were its page tables to allow them, go to private copies). MEM must be fresh
+ * writes, were its page tables to allow them, go to private copies). spt maps; hvt copies,
+ * as a vCPU's first touch of each 4 KiB page of a file costs a nested page fault where
+ * copied memory is backed by huge pages (a million rules booted 2.5 times slower mapped,
+ * on a loaded 2-core machine). MEM must be fresh
  * anonymous memory, all zero: the rest of each
  * segment (.bss, 300 KiB in a web image) is left untouched rather than zero-filled, so only
  * the pages the guest uses are ever faulted in. The image must fit in guest memory
@@ -74,7 +77,7 @@ void tender_image_free(struct tender_image *img);
  * in D.
  */
 int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem_lo,
-                      uint64_t mem_hi, struct engine_diag *d);
+                      uint64_t mem_hi, int map, struct engine_diag *d);
 
 /* What the user asked for on the command line. Strings are borrowed. */
 struct tender_listen {

@@ -267,7 +267,7 @@ fail:
 }
 
 int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem_lo,
-                      uint64_t mem_hi, struct engine_diag *d)
+                      uint64_t mem_hi, int map, struct engine_diag *d)
 {
     Elf64_Ehdr eh;
     memcpy(&eh, img->buf, sizeof(eh));
@@ -287,7 +287,7 @@ int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem
                    -ENOMEM;
         uint8_t *to = mem + (ph.p_vaddr - mem_lo);
         size_t whole = 0;
-        if (img->fd >= 0 && !(ph.p_flags & (PF_W | PF_X)) && ph.p_filesz >= TENDER_MAP_MIN &&
+        if (map && img->fd >= 0 && !(ph.p_flags & (PF_W | PF_X)) && ph.p_filesz >= TENDER_MAP_MIN &&
             ph.p_offset % 4096 == 0) {
             whole = ph.p_filesz & ~(size_t)4095; /* the tail, with what follows it, is copied */
             if (mmap(to, whole, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, img->fd,
