@@ -67,7 +67,8 @@ struct builder_spec {
     size_t acl_len;
     /* The caller made ACL_BLOB itself in this process (engine_acl_compile, an index's base):
      * the builder checks its header and length, not its every byte again (a million rules
-     * are 40 MB; the guest checks them whole at boot). 0: checked whole. */
+     * are 40 MB; the guest checks their structure and the region's CRC-32C at boot). 0: checked
+     * whole. */
     int acl_own;
 };
 
