@@ -214,6 +214,18 @@ struct engine_acl_keys;
  * sets involved), and its change of the count of distinct rules. */
 struct engine_acl_keys_change;
 
+/* The lines one change of a rules file touched: the old version's lines [LO, OLD_END) became
+ * the new one's [LO, NEW_END) (1-based); the lines before LO are the same text in both, and so
+ * are those from OLD_END on (old line L is new line L - OLD_END + NEW_END). */
+struct engine_acl_lines {
+    uint32_t lo, old_end, new_end;
+};
+
+/* The lines between OLD[0..OLEN) and NEU[0..NLEN) that differ, as one block (a common head and
+ * tail of whole lines around it): the cost of comparing the two texts, no parse. */
+void engine_acl_lines_changed(struct engine_acl_lines *out, const char *old, size_t olen,
+                              const char *neu, size_t nlen);
+
 int engine_acl_keys_new(struct engine_acl_keys **out);
 void engine_acl_keys_free(struct engine_acl_keys *k);
 void engine_acl_keys_change_free(struct engine_acl_keys_change *c);
@@ -222,16 +234,19 @@ void engine_acl_keys_change_free(struct engine_acl_keys_change *c);
  * Checks PART (the rules of file PATH parsed alone; NULL: the file removed) as the new rules of
  * that file, which is policy/acl when MAIN, against the rules of the other files held: a rule
  * that repeats one of another file with the other effect is reported as engine_acl_finish()
- * reports it (the later of the two, naming the earlier). Returns 0 with *OUT the change
- * (freed with engine_acl_keys_change_free()), -EINVAL with D filled, or -ENOMEM. K unchanged.
+ * reports it (the later of the two, naming the earlier). LINES (NULL: any line may differ) says
+ * which lines of the file differ from the version held: only their rules are looked at. Returns
+ * 0 with *OUT the change (freed with engine_acl_keys_change_free()), -EINVAL with D filled, or
+ * -ENOMEM. K unchanged.
  */
 int engine_acl_keys_diff(const struct engine_acl_keys *k, const char *path, int main,
-                         const struct engine_acl *part, struct engine_acl_keys_change **out,
-                         struct engine_diag *d);
+                         const struct engine_acl *part, const struct engine_acl_lines *lines,
+                         struct engine_acl_keys_change **out, struct engine_diag *d);
 
-/* Holds PART as file PATH's rules (NULL: the file is gone). 0, or -ENOMEM with K unchanged. */
+/* Holds PART as file PATH's rules (NULL: the file is gone); LINES as for engine_acl_keys_diff().
+ * 0, or -ENOMEM with K unchanged. */
 int engine_acl_keys_set(struct engine_acl_keys *k, const char *path, int main,
-                        const struct engine_acl *part);
+                        const struct engine_acl *part, const struct engine_acl_lines *lines);
 
 /* Would POLICY have a rule with PART as file PATH's rules (PATH NULL: as held)? */
 int engine_acl_keys_has_policy(const struct engine_acl_keys *k, const char *path,

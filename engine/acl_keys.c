@@ -12,19 +12,25 @@
 
 #define KEYS_FREE 0u
 #define KEYS_GONE UINT32_MAX
+#define KEYS_NONE UINT32_MAX
 
 /* A file held: its rules parsed alone (borrowed), their keys' hashes, its order and line
- * count. */
+ * count. The table names a file's rule by an id that stays while the rule does (ID by rule,
+ * RULE by id): a new version of the file repoints the ids of the rules it keeps in these two
+ * small arrays, not in the table, whose slots are scattered over the whole policy's. */
 struct keys_file {
     char *path;
     int main; /* policy/acl: before every acl.d file */
     const struct engine_acl *part;
     uint32_t lines;
-    uint64_t *rh; /* by rule */
+    uint64_t *rh;   /* by rule */
+    uint32_t *id;   /* by rule */
+    uint32_t *rule; /* by id: the rule's index, KEYS_NONE for an id not in use */
+    uint32_t nid;
 };
 
 /* A slot of the table: the file's index + 1 (KEYS_FREE empty, KEYS_GONE removed), the rule's
- * index in that file's set, the key hash's high bits. */
+ * id in that file, the key hash's high bits. */
 struct keys_slot {
     uint32_t file, rule, tag;
 };
@@ -62,6 +68,8 @@ void engine_acl_keys_free(struct engine_acl_keys *k)
     for (size_t i = 0; i < k->nfile; i++) {
         free(k->file[i].path);
         free(k->file[i].rh);
+        free(k->file[i].id);
+        free(k->file[i].rule);
     }
     for (size_t i = 0; i < k->npol; i++)
         free(k->pol[i].name);
@@ -132,11 +140,12 @@ static ssize_t keys_first(const struct engine_acl_keys *k, uint64_t h, const str
         if (s->file == KEYS_GONE || s->tag != (uint32_t)(h >> 32) || (ssize_t)s->file - 1 == skip)
             continue;
         const struct keys_file *f = &k->file[s->file - 1];
-        if (!keys_same(a, r, f->part, &f->part->rule[s->rule]))
+        const uint32_t at = f->rule[s->rule];
+        if (!keys_same(a, r, f->part, &f->part->rule[at]))
             continue;
         if (best < 0 || keys_before(f, &k->file[best])) {
             best = (ssize_t)s->file - 1;
-            *rule = s->rule;
+            *rule = at;
         }
     }
     return best;
@@ -199,6 +208,12 @@ static uint32_t keys_line(const struct engine_acl_keys *k, const char *path, int
     return base >= ENGINE_ACL_LINE_MAX ? ENGINE_ACL_LINE_MAX - 1 : (uint32_t)base;
 }
 
+/* Is LINE of a file's old (NEU 0) or new version one change L may have touched? */
+static int keys_touched(const struct engine_acl_lines *l, uint32_t line, int neu)
+{
+    return l == NULL || (line >= l->lo && line < (neu ? l->new_end : l->old_end));
+}
+
 static int keys_push(struct acl_chg **v, size_t *n, size_t *cap, const struct engine_acl *a,
                      const struct acl_rule *r, uint32_t line)
 {
@@ -210,8 +225,8 @@ static int keys_push(struct acl_chg **v, size_t *n, size_t *cap, const struct en
 }
 
 int engine_acl_keys_diff(const struct engine_acl_keys *k, const char *path, int main,
-                         const struct engine_acl *part, struct engine_acl_keys_change **out,
-                         struct engine_diag *d)
+                         const struct engine_acl *part, const struct engine_acl_lines *lines,
+                         struct engine_acl_keys_change **out, struct engine_diag *d)
 {
     struct engine_acl_keys_change *c = calloc(1, sizeof(*c));
     ssize_t self = keys_file_find(k, path);
@@ -223,8 +238,13 @@ int engine_acl_keys_diff(const struct engine_acl_keys *k, const char *path, int 
     *out = NULL;
     if (c == NULL)
         return -ENOMEM;
-    /* The old rules that go: out of force unless another file holds them too. */
+    if (old == NULL)
+        lines = NULL; /* nothing held before: every rule is new */
+    /* The old rules that go: out of force unless another file holds them too. A rule on a line
+     * the change left is in the new version too, with its effect. */
     for (size_t i = 0; r == 0 && old != NULL && i < old->nrule; i++) {
+        if (!keys_touched(lines, old->rule[i].line, 0))
+            continue;
         const struct acl_rule *o = &old->rule[i], *n = keys_in_part(part, old, o);
         uint32_t at;
         if (n != NULL && n->effect == o->effect)
@@ -236,6 +256,8 @@ int engine_acl_keys_diff(const struct engine_acl_keys *k, const char *path, int 
     }
     /* The new rules: each against the earliest other file that holds its key. */
     for (size_t i = 0; r == 0 && part != NULL && i < part->nrule; i++) {
+        if (!keys_touched(lines, part->rule[i].line, 1))
+            continue;
         const struct acl_rule *n = &part->rule[i], *o = keys_in_part(old, part, n);
         uint32_t at;
         /* A rule the file held already: the others' rules agreed with it. */
@@ -319,7 +341,7 @@ static struct keys_policy *keys_pol(struct engine_acl_keys *k, const char *name,
     return &k->pol[lo];
 }
 
-static void keys_put(struct engine_acl_keys *k, uint64_t h, uint32_t file, uint32_t rule)
+static void keys_put(struct engine_acl_keys *k, uint64_t h, uint32_t file, uint32_t id)
 {
     size_t j = h & (k->cap - 1);
 
@@ -327,7 +349,7 @@ static void keys_put(struct engine_acl_keys *k, uint64_t h, uint32_t file, uint3
         j = (j + 1) & (k->cap - 1);
     if (k->tab[j].file == KEYS_FREE)
         k->used++;
-    k->tab[j] = (struct keys_slot){file, rule, (uint32_t)(h >> 32)};
+    k->tab[j] = (struct keys_slot){file, id, (uint32_t)(h >> 32)};
 }
 
 /* Makes room for N more rules: a table at most half full, removed slots dropped. */
@@ -351,16 +373,91 @@ static int keys_room(struct engine_acl_keys *k, size_t n)
     k->used = 0;
     for (size_t i = 0; i < k->nfile; i++)
         for (size_t r = 0; k->file[i].part != NULL && r < k->file[i].part->nrule; r++)
-            keys_put(k, k->file[i].rh[r], (uint32_t)i + 1, (uint32_t)r);
+            keys_put(k, k->file[i].rh[r], (uint32_t)i + 1, k->file[i].id[r]);
     return 0;
 }
 
+/* The new rule that old rule O of OLD is in PART, or NULL: by its line where L says the line
+ * is the same text in both (BYLINE: PART's rules by line, KEYS_NONE where none begins), else by
+ * key. */
+static const struct acl_rule *keys_kept(const struct engine_acl *part, const uint32_t *byline,
+                                        uint32_t nline, const struct engine_acl_lines *l,
+                                        const struct engine_acl *old, const struct acl_rule *o)
+{
+    if (part == NULL)
+        return NULL;
+    if (!keys_touched(l, o->line, 0)) {
+        uint32_t at = o->line < l->lo ? o->line : o->line - l->old_end + l->new_end;
+        /* None there: a line of the change repeats it, earlier (and holds it). */
+        if (at < nline && byline[at] != KEYS_NONE)
+            return &part->rule[byline[at]];
+    }
+    return keys_in_part(part, old, o);
+}
+
+/* The old rules that go and the new ones that come, at the cost of those L touched. */
+struct keys_step {
+    uint64_t *nh;   /* by new rule */
+    uint32_t *nid;  /* by new rule */
+    uint32_t *rule; /* by id */
+    uint32_t nids;
+    uint8_t *placed; /* by new rule: kept from the old version */
+    uint32_t *byline;
+    uint32_t nline;
+};
+
+static void keys_step_free(struct keys_step *st)
+{
+    free(st->nh);
+    free(st->nid);
+    free(st->rule);
+    free(st->placed);
+    free(st->byline);
+}
+
+static int keys_step_new(struct keys_step *st, const struct keys_file *f,
+                         const struct engine_acl *part)
+{
+    size_t n = part != NULL ? part->nrule : 0;
+
+    *st = (struct keys_step){0};
+    if (part == NULL)
+        return 0;
+    st->nids = f != NULL && f->nid > n ? f->nid : (uint32_t)n;
+    st->nline = part->nfile == 1 ? part->nextbase + 1 : 0;
+    if ((n > 0 && ((st->nh = malloc(n * sizeof(*st->nh))) == NULL ||
+                   (st->nid = malloc(n * sizeof(*st->nid))) == NULL ||
+                   (st->placed = calloc(n, 1)) == NULL)) ||
+        (st->nids > 0 && (st->rule = malloc(st->nids * sizeof(*st->rule))) == NULL) ||
+        (st->nline > 0 && (st->byline = malloc(st->nline * sizeof(*st->byline))) == NULL)) {
+        keys_step_free(st);
+        return -ENOMEM;
+    }
+    memset(st->rule, 0xff, st->nids * sizeof(*st->rule));
+    memset(st->byline, 0xff, st->nline * sizeof(*st->byline));
+    for (size_t i = 0; i < n; i++)
+        if (part->rule[i].line < st->nline)
+            st->byline[part->rule[i].line] = (uint32_t)i;
+    return 0;
+}
+
+/* The slot of file SELF's rule id ID, whose key hashed H. */
+static size_t keys_slot_of(const struct engine_acl_keys *k, uint64_t h, ssize_t self, uint32_t id)
+{
+    size_t j = h & (k->cap - 1);
+
+    while (!(k->tab[j].file == (uint32_t)self + 1 && k->tab[j].rule == id))
+        j = (j + 1) & (k->cap - 1);
+    return j;
+}
+
 int engine_acl_keys_set(struct engine_acl_keys *k, const char *path, int main,
-                        const struct engine_acl *part)
+                        const struct engine_acl *part, const struct engine_acl_lines *lines)
 {
     ssize_t self = keys_file_find(k, path);
     struct keys_policy *pc = NULL;
-    uint32_t at;
+    struct keys_step st;
+    uint32_t at, next = 0;
 
     /* Everything that can fail first: the room, the file's entry, its policies' counts. */
     if (part != NULL && keys_room(k, part->nrule) < 0)
@@ -369,23 +466,12 @@ int engine_acl_keys_set(struct engine_acl_keys *k, const char *path, int main,
         if ((i == 0 || part->rule[i].policy != part->rule[i - 1].policy) &&
             keys_pol(k, acl_pool_str(&part->s, part->rule[i].policy), 1) == NULL)
             return -ENOMEM;
-    uint64_t *nh = NULL;
-    uint8_t *placed = NULL;
-    size_t *at_slot = NULL, nold = self >= 0 && k->file[self].part ? k->file[self].part->nrule : 0;
-    if ((part != NULL && part->nrule > 0 &&
-         ((nh = malloc(part->nrule * sizeof(*nh))) == NULL ||
-          (placed = calloc(part->nrule, 1)) == NULL)) ||
-        (nold > 0 && (at_slot = malloc(nold * sizeof(*at_slot))) == NULL)) {
-        free(nh);
-        free(placed);
+    if (keys_step_new(&st, self >= 0 ? &k->file[self] : NULL, part) < 0)
         return -ENOMEM;
-    }
     if (self < 0 && part != NULL) {
         char *dup = strdup(path);
         if (dup == NULL) {
-            free(nh);
-            free(placed);
-            free(at_slot);
+            keys_step_free(&st);
             return -ENOMEM;
         }
         for (size_t i = 0; i < k->nfile && self < 0; i++)
@@ -394,65 +480,116 @@ int engine_acl_keys_set(struct engine_acl_keys *k, const char *path, int main,
         if (self < 0) {
             if (ENGINE_GROW(&k->file, &k->filecap, k->nfile + 1) < 0) {
                 free(dup);
-                free(nh);
-                free(placed);
-                free(at_slot);
+                keys_step_free(&st);
                 return -ENOMEM;
             }
             self = (ssize_t)k->nfile++;
         }
-        k->file[self] = (struct keys_file){dup, main, NULL, 0, NULL};
+        k->file[self] = (struct keys_file){.path = dup, .main = main};
+        lines = NULL; /* nothing held before: every rule is new */
     }
-    if (self < 0)
+    if (self < 0) {
+        keys_step_free(&st);
         return 0; /* a file removed that was never held */
-    /* The old rules out, but those the new file holds too: they stay, as its rules. */
-    const struct engine_acl *old = k->file[self].part;
-    uint64_t *oh = k->file[self].rh;
-    /* Each old rule's slot first: once one is pointed at the new file's rules, its index
-     * could be taken for an old rule's. */
-    for (size_t i = 0; old != NULL && i < old->nrule; i++) {
-        size_t j = oh[i] & (k->cap - 1);
-        while (!(k->tab[j].file == (uint32_t)self + 1 && k->tab[j].rule == i))
-            j = (j + 1) & (k->cap - 1);
-        at_slot[i] = j;
     }
+    struct keys_file *f = &k->file[self];
+    const struct engine_acl *old = f->part;
+    /* The old rules out, but those the new file holds too: they stay, under their ids. */
     for (size_t i = 0; old != NULL && i < old->nrule; i++) {
-        const struct acl_rule *o = &old->rule[i], *n = keys_in_part(part, old, o);
-        size_t j = at_slot[i];
-        if (n != NULL) {
-            k->tab[j].rule = (uint32_t)(n - part->rule);
-            nh[n - part->rule] = oh[i];
-            placed[n - part->rule] = 1;
+        const struct acl_rule *o = &old->rule[i];
+        const struct acl_rule *n = keys_kept(part, st.byline, st.nline, lines, old, o);
+        if (n != NULL && !st.placed[n - part->rule]) {
+            size_t r = (size_t)(n - part->rule);
+            st.nid[r] = f->id[i];
+            st.rule[f->id[i]] = (uint32_t)r;
+            st.nh[r] = f->rh[i];
+            st.placed[r] = 1;
             continue;
         }
-        k->tab[j].file = KEYS_GONE;
+        k->tab[keys_slot_of(k, f->rh[i], self, f->id[i])].file = KEYS_GONE;
         if ((pc = keys_pol(k, acl_pool_str(&old->s, o->policy), 0)) != NULL)
             pc->rules--;
-        k->distinct -= keys_first(k, oh[i], old, o, self, &at) < 0; /* the new file has not */
+        if (n == NULL)
+            k->distinct -= keys_first(k, f->rh[i], old, o, self, &at) < 0;
     }
-    free(oh);
-    free(at_slot);
-    k->file[self].rh = nh;
-    k->file[self].part = part;
+    free(f->rh);
+    free(f->id);
+    free(f->rule);
+    f->rh = st.nh;
+    f->id = st.nid;
+    f->rule = st.rule;
+    f->nid = st.nids;
+    f->part = part;
     if (part == NULL) {
-        free(k->file[self].path);
-        k->file[self] = (struct keys_file){0};
+        free(f->path);
+        *f = (struct keys_file){0};
+        keys_step_free(&(struct keys_step){.placed = st.placed, .byline = st.byline});
         return 0;
     }
-    k->file[self].lines = part->nfile == 1 ? part->nextbase - 1 : 0;
-    /* The new ones in. */
+    f->lines = part->nfile == 1 ? part->nextbase - 1 : 0;
+    /* The new ones in, each under an id not in use. */
     for (size_t i = 0; i < part->nrule; i++) {
         const struct acl_rule *n = &part->rule[i];
-        if (placed[i])
+        if (st.placed[i])
             continue;
-        nh[i] = keys_hash(part, n);
-        k->distinct += keys_first(k, nh[i], part, n, self, &at) < 0;
-        keys_put(k, nh[i], (uint32_t)self + 1, (uint32_t)i);
+        while (f->rule[next] != KEYS_NONE)
+            next++;
+        f->id[i] = next;
+        f->rule[next] = (uint32_t)i;
+        f->rh[i] = keys_hash(part, n);
+        k->distinct += keys_first(k, f->rh[i], part, n, self, &at) < 0;
+        keys_put(k, f->rh[i], (uint32_t)self + 1, next);
         if ((pc = keys_pol(k, acl_pool_str(&part->s, n->policy), 0)) != NULL)
             pc->rules++;
     }
-    free(placed);
+    keys_step_free(&(struct keys_step){.placed = st.placed, .byline = st.byline});
     return 0;
+}
+
+/* How many line ends S[0..N) holds. */
+static uint32_t keys_ends(const char *s, size_t n)
+{
+    uint32_t c = 0;
+
+    for (const char *e = s + n; (s = memchr(s, '\n', (size_t)(e - s))) != NULL; s++)
+        c++;
+    return c;
+}
+
+/* Does a line begin at S[I]? */
+static int keys_line_start(const char *s, size_t i)
+{
+    return i == 0 || s[i - 1] == '\n';
+}
+
+void engine_acl_lines_changed(struct engine_acl_lines *out, const char *old, size_t olen,
+                              const char *neu, size_t nlen)
+{
+    const size_t lim = olen < nlen ? olen : nlen, step = 4096;
+    size_t head = 0, tail = 0;
+
+    /* The bytes both begin with, then back to a line's start: whole lines. */
+    while (head + step <= lim && memcmp(old + head, neu + head, step) == 0)
+        head += step;
+    while (head < lim && old[head] == neu[head])
+        head++;
+    while (head > 0 && old[head - 1] != '\n')
+        head--;
+    /* The bytes both end with, within what the head left, from a line's start in both. */
+    while (tail + step <= lim - head &&
+           memcmp(old + olen - tail - step, neu + nlen - tail - step, step) == 0)
+        tail += step;
+    while (tail < lim - head && old[olen - tail - 1] == neu[nlen - tail - 1])
+        tail++;
+    while (tail > 0 && !(keys_line_start(old, olen - tail) && keys_line_start(neu, nlen - tail)))
+        tail--;
+    out->lo = 1 + keys_ends(old, head);
+    if (tail == 0) {
+        out->old_end = out->new_end = UINT32_MAX; /* nothing after the change */
+        return;
+    }
+    out->old_end = out->lo + keys_ends(old + head, olen - tail - head);
+    out->new_end = out->lo + keys_ends(neu + head, nlen - tail - head);
 }
 
 /* POLICY's rules in PART. */

@@ -444,15 +444,20 @@ static int store_log(const struct engine_store *s, const git_oid *from, size_t m
     int error;
 
     store_lock(s);
-    if ((error = git_revwalk_new(&walk, s->repo)) < 0 ||
-        (error = git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME)) < 0 ||
-        (error = git_revwalk_push(walk, from != NULL ? from : &s->head)) < 0) {
+    /* A walk in topological order reads the whole history before its first commit, which is
+     * always the start: one commit asked for is that one, looked up. */
+    if (max != 1 &&
+        ((error = git_revwalk_new(&walk, s->repo)) < 0 ||
+         (error = git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME)) < 0 ||
+         (error = git_revwalk_push(walk, from != NULL ? from : &s->head)) < 0)) {
         error = store_git_err(diag, s->dir, error, "log");
         goto cleanup;
     }
     for (size_t i = 0; i < max; i++) {
         const git_signature *a;
-        if ((error = git_revwalk_next(&id, walk)) == GIT_ITEROVER) {
+        if (walk == NULL)
+            git_oid_cpy(&id, from != NULL ? from : &s->head);
+        else if ((error = git_revwalk_next(&id, walk)) == GIT_ITEROVER) {
             error = 0;
             break;
         }

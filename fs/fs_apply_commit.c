@@ -68,6 +68,7 @@ void fs_apply_install(struct fs_ctx *c, struct fs_snap *ns)
     c->changes++;
     pthread_mutex_unlock(&c->mu);
     fs_keys_installed(ns);
+    fs_keys_warm(c, ns);
     fs_touch_installed(c, old, ns);
     fs_snap_put(c, old);
     if (c->installed != NULL)

@@ -347,6 +347,8 @@ int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, co
     c->touch_fd = -1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->apply_mu, NULL);
+    pthread_mutex_init(&c->keys_mu, NULL);
+    pthread_cond_init(&c->keys_cv, NULL);
     fs_log_init(&c->events, FS_EVENTS_MAX, 0);
     fs_log_init(&c->errors, 0, FS_ERRORS_KEEP);
     fs_log_init(&c->events_json, FS_EVENTS_MAX, 0);
@@ -387,6 +389,7 @@ void fs_ctx_close(struct fs_ctx *c)
     /* Temporary files live in memory only: they end with the mount. */
     fs_temp_free_all(c);
     fs_perm_free_all(c);
+    fs_keys_stop(c);
     fs_snap_free(c->snap);
     engine_store_free(c->store);
     fs_log_free(&c->events);
@@ -401,6 +404,8 @@ void fs_ctx_close(struct fs_ctx *c)
     fs_text_free(&c->history);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->apply_mu);
+    pthread_mutex_destroy(&c->keys_mu);
+    pthread_cond_destroy(&c->keys_cv);
 }
 
 /* A store that applies only signed commits is served only from a signed head. */

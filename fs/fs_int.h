@@ -103,15 +103,20 @@ struct fs_policy {
     struct fs_rules *main; /* policy/acl, parsed alone (NULL when absent) */
     pthread_mutex_t mu;
     struct engine_acl *acl; /* mu: every file together, made on first use (fs_snap_acl()) */
+    pthread_cond_t warmed;  /* with mu: KEYS made off the write path (fs_keys_warm()) */
+    int warming;            /* mu: being made; a change waits for it */
     struct engine_acl_stats stats;
     /* Made from policy FROM (a gen) by one rules file: KEYS (counted) held FROM's rules then;
      * CHANGED, the file's path, NOW its new rules (counted; NULL: removed), CHANGE what that
-     * adds to and removes from the rules in force. KEYS NULL when made whole. */
+     * adds to and removes from the rules in force. KEYS NULL when made whole (until made off
+     * the write path: fs_keys_warm(); set and replaced under mu). */
     struct fs_keys *keys;
     uint64_t from;
     char *changed;
     struct fs_rules *now;
     struct engine_acl_keys_change *change;
+    struct engine_acl_lines lines; /* the lines of CHANGED that differ, when HAS_LINES */
+    int has_lines;
 };
 
 /* Counted references (fs_policy_put accepts NULL). */
@@ -349,6 +354,15 @@ struct fs_ctx {
     int http_running;
 
     struct fs_poll *poll; /* fs_poll.c: who waits for a live file to grow; NULL when not served */
+
+    /* fs_keys.c: the thread that makes a served policy's rules by key off the write path */
+    pthread_mutex_t keys_mu;
+    pthread_cond_t keys_cv;
+    pthread_t keys_thread;
+    int keys_allowed;          /* keys_mu: threads may start (after daemonising) */
+    int keys_running;          /* keys_mu */
+    int keys_stop;             /* keys_mu (read atomically by the thread as it makes) */
+    struct fs_snap *keys_next; /* keys_mu: the snapshot whose policy is made next (a reference) */
 };
 
 /* Takes a reference on the served snapshot (never NULL while the daemon runs). */

@@ -22,8 +22,7 @@ void fs_keys_put(struct fs_keys *k)
     free(k);
 }
 
-/* The rules of PREV (a valid snapshot: every file parsed) by key, at PREV's policy. */
-static int fs_keys_make(struct fs_keys **out, const struct fs_snap *prev)
+int fs_keys_make(struct fs_keys **out, const struct fs_snap *prev, const int *stop)
 {
     struct fs_keys *k = calloc(1, sizeof(*k));
     struct fs_policy *p = prev->policy;
@@ -55,12 +54,16 @@ static int fs_keys_make(struct fs_keys **out, const struct fs_snap *prev)
     rc = -ENOMEM;
     if (k->main != NULL &&
         (k->main->part == NULL ||
-         engine_acl_keys_set(k->k, fs_file_path(FS_FILE_ACL), 1, k->main->part) < 0))
+         engine_acl_keys_set(k->k, fs_file_path(FS_FILE_ACL), 1, k->main->part, NULL) < 0))
         goto fail;
     for (size_t i = 0; i < k->held.n; i++) {
         struct fs_rules *r = k->held.v[i];
+        if (stop != NULL && __atomic_load_n(stop, __ATOMIC_RELAXED)) {
+            rc = -ECANCELED;
+            goto fail;
+        }
         fs_rules_path(path, sizeof(path), r->name);
-        if (r->part == NULL || engine_acl_keys_set(k->k, path, 0, r->part) < 0)
+        if (r->part == NULL || engine_acl_keys_set(k->k, path, 0, r->part, NULL) < 0)
             goto fail;
     }
     engine_diag_free(&d);
@@ -100,7 +103,7 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
     struct engine_acl_stats st = {0};
     char path[PATH_MAX];
     const char *name;
-    struct fs_rules *now;
+    struct fs_rules *now, *was;
     struct fs_keys *k;
     int rc;
 
@@ -109,20 +112,32 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
         !fs_text_same(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]) ||
         (name = fs_keys_one(&prev->acld, &s->acld)) == NULL)
         return 1;
-    /* PREV's policy by key: made once, then moved along as each change is served. */
-    if (pp->keys == NULL || pp->keys->at != pp->gen) {
-        if ((rc = fs_keys_make(&k, prev)) < 0)
+    /* PREV's policy by key: made once (off the write path when it can be: fs_keys_warm()),
+     * then moved along as each change is served. */
+    pthread_mutex_lock(&pp->mu);
+    while (pp->warming)
+        pthread_cond_wait(&pp->warmed, &pp->mu);
+    k = pp->keys;
+    pthread_mutex_unlock(&pp->mu);
+    if (k == NULL || k->at != pp->gen) {
+        if ((rc = fs_keys_make(&k, prev, NULL)) < 0)
             return rc;
+        pthread_mutex_lock(&pp->mu);
         fs_keys_put(pp->keys);
         pp->keys = k;
+        pthread_mutex_unlock(&pp->mu);
     }
-    k = pp->keys;
     now = fs_rules_find(&s->acld, name);
     fs_rules_path(path, sizeof(path), name);
     if (now != NULL && (rc = fs_rules_part(now, path, diag)) < 0)
         return rc;
-    if ((rc = engine_acl_keys_diff(k->k, path, 0, now != NULL ? now->part : NULL, &p->change,
-                                   diag)) < 0)
+    /* Only the rules of the lines that differ from the version held are looked at. */
+    p->has_lines = now != NULL && (was = fs_rules_find(&k->held, name)) != NULL;
+    if (p->has_lines)
+        engine_acl_lines_changed(&p->lines, was->text.data, was->text.len, now->text.data,
+                                 now->text.len);
+    if ((rc = engine_acl_keys_diff(k->k, path, 0, now != NULL ? now->part : NULL,
+                                   p->has_lines ? &p->lines : NULL, &p->change, diag)) < 0)
         return rc;
     if (now != NULL && engine_acl_check_groups_of(k->people, now->part, path, diag) < 0) {
         engine_acl_keys_change_free(p->change);
@@ -168,7 +183,8 @@ void fs_keys_installed(struct fs_snap *s)
     if (k == NULL || p->change == NULL || k->at != p->from)
         return;
     name = p->changed + strlen(FS_RULES_DIR) + 1;
-    if (engine_acl_keys_set(k->k, p->changed, 0, p->now ? p->now->part : NULL) < 0 ||
+    if (engine_acl_keys_set(k->k, p->changed, 0, p->now ? p->now->part : NULL,
+                            p->has_lines ? &p->lines : NULL) < 0 ||
         fs_rules_set_put(&k->held, name, fs_rules_ref(p->now)) < 0) {
         k->at = 0; /* out of step: made again at the next change */
         return;

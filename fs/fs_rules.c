@@ -146,12 +146,13 @@ int fs_rules_set_same(const struct fs_rules_set *a, const struct fs_rules_set *b
     return 1;
 }
 
-size_t fs_rules_set_bytes(const struct fs_rules_set *s)
+size_t fs_rules_set_bytes(const struct fs_rules_set *s, int only_own)
 {
     size_t bytes = 0;
 
     for (size_t i = 0; i < s->n; i++)
-        bytes += s->v[i]->text.len;
+        if (!only_own || __atomic_load_n(&s->v[i]->refs, __ATOMIC_RELAXED) == 1)
+            bytes += s->v[i]->text.len;
     return bytes;
 }
 

@@ -42,7 +42,8 @@ struct fs_rules *fs_rules_find(const struct fs_rules_set *s, const char *name);
 int fs_rules_set_put(struct fs_rules_set *s, const char *name, struct fs_rules *r);
 /* Do A and B hold the same files (names and blob ids)? */
 int fs_rules_set_same(const struct fs_rules_set *a, const struct fs_rules_set *b);
-size_t fs_rules_set_bytes(const struct fs_rules_set *s);
+/* The bytes of S's files (ONLY_OWN: of those no other set shares, which freeing S frees). */
+size_t fs_rules_set_bytes(const struct fs_rules_set *s, int only_own);
 /* "policy/acl.d/NAME" into BUF: 0 or -ENAMETOOLONG. */
 int fs_rules_path(char *buf, size_t size, const char *name);
 /* The files of policy/acl.d at COMMIT (NULL: the store's head) into OUT; a file whose blob id
@@ -92,6 +93,10 @@ struct fs_keys {
 
 void fs_keys_put(struct fs_keys *k);
 
+/* The rules of PREV (a valid snapshot: every file parsed) by key, at PREV's policy, into *OUT
+ * (refs 1); ends early (-ECANCELED) once *STOP (may be NULL) is set. 0 or a negative errno. */
+int fs_keys_make(struct fs_keys **out, const struct fs_snap *prev, const int *stop);
+
 /* P's rules made from PREV's (the served snapshot's) where S differs from PREV by one rules file
  * of policy/acl.d alone: that file checked, alone and against the others' rules by key, at the
  * cost of that file (fs_keys.c). Returns 1 when S differs otherwise (P untouched), 0 with P's
@@ -102,6 +107,14 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
 int fs_snap_has_policy(const void *s, const char *policy);
 /* Once S is served: the kept index moves on to S's policy (apply_mu held). */
 void fs_keys_installed(struct fs_snap *s);
+/* S, just served, has a policy made whole with policy/acl.d files: its rules by key are made
+ * now by a thread of C's (fs_keys_warm.c) (started on first use), not by the first change of a
+ * rules file, which waits for them if it comes first. A newer request replaces one not yet begun.
+ */
+struct fs_ctx;
+void fs_keys_warm(struct fs_ctx *c, struct fs_snap *s);
+/* Stops that thread (at unmount): a making in progress ends at its next file. */
+void fs_keys_stop(struct fs_ctx *c);
 /* Every policy file of S together, made on first use (NULL: no memory). */
 const struct engine_acl *fs_snap_acl(const struct fs_snap *s);
 

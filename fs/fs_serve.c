@@ -192,6 +192,16 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
     }
     fs_event(c, "mounted %s on %s", c->store_dir, mountpoint);
     {
+        /* The served policy's rules by key, for the first change of a rules file: made by a
+         * thread, which may start now (after daemonising). */
+        struct fs_snap *s = fs_snap_get(c);
+        pthread_mutex_lock(&c->keys_mu);
+        c->keys_allowed = 1;
+        pthread_mutex_unlock(&c->keys_mu);
+        fs_keys_warm(c, s);
+        fs_snap_put(c, s);
+    }
+    {
         /* After daemonising: the orchestrator and the supervisor run threads. */
         struct engine_diag d = {0};
         if (fs_orch_start(c, &d) < 0) {

@@ -87,6 +87,7 @@ void fs_policy_put(struct fs_policy *p)
     engine_acl_keys_change_free(p->change);
     free(p->changed);
     pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->warmed);
     free(p);
 }
 
@@ -104,7 +105,7 @@ size_t fs_snap_bytes(const struct fs_snap *s)
 
     for (int f = 0; f < FS_FILE_N; f++)
         bytes += s->file[f].len;
-    return bytes + fs_rules_set_bytes(&s->acld);
+    return bytes + fs_rules_set_bytes(&s->acld, 0);
 }
 
 void fs_snap_free(struct fs_snap *s)
@@ -113,7 +114,11 @@ void fs_snap_free(struct fs_snap *s)
 
     if (s == NULL)
         return;
-    bytes = fs_snap_bytes(s);
+    /* What freeing S gives back: its files, not the rules files the next snapshot shares (a
+     * trim walks the whole heap). */
+    bytes = fs_rules_set_bytes(&s->acld, 1);
+    for (int f = 0; f < FS_FILE_N; f++)
+        bytes += s->file[f].len;
     for (int f = 0; f < FS_FILE_N; f++)
         fs_text_free(&s->file[f]);
     fs_rules_set_free(&s->acld);
@@ -174,6 +179,7 @@ static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct 
     p->refs = 1;
     p->gen = __atomic_add_fetch(&fs_policy_gen, 1, __ATOMIC_RELAXED);
     pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->warmed, NULL);
     /* One rules file of policy/acl.d changed: checked at that file's cost. */
     if ((rc = fs_keys_policy(p, s, prev, diag)) <= 0) {
         if (rc < 0) {

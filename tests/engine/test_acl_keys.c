@@ -67,18 +67,74 @@ static size_t file_text(const struct file *f, char *buf)
     return n;
 }
 
-static struct engine_acl *part_of(const struct file *f)
-{
-    static char buf[NKEYS * 64];
-    struct engine_acl *a;
-    size_t n;
+#define TEXT_MAX (NKEYS * 64 * 2)
 
+/* TEXT parsed alone; NULL when it conflicts with itself. */
+static struct engine_acl *part_of_text(const char *text)
+{
+    struct engine_acl *a;
+    struct engine_diag d;
+
+    engine_diag_init(&d);
+    assert_int_equal(engine_acl_new(&a), 0);
+    if (engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "x", text, strlen(text), &d) < 0) {
+        engine_acl_free(a);
+        a = NULL;
+    }
+    engine_diag_free(&d);
+    return a;
+}
+
+/* F's rules parsed alone, its text in TEXT (empty when absent). */
+static struct engine_acl *part_of(const struct file *f, char *text)
+{
+    text[0] = 0;
     if (f->absent)
         return NULL;
-    n = file_text(f, buf);
-    assert_int_equal(engine_acl_new(&a), 0);
-    assert_int_equal(engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "x", buf, n, NULL), 0);
-    return a;
+    file_text(f, text);
+    return part_of_text(text);
+}
+
+/* A random rule line of F's kind: a key of F's with its effect, or any key with either effect
+ * (then it may conflict, with the file itself or another). */
+static size_t rule_line(const struct file *f, char *out)
+{
+    size_t k = next() % NKEYS;
+    int allow = f->effect[k] != 0 && next() % 4 != 0 ? f->effect[k] == 2 : (int)(next() % 2);
+
+    return (size_t)sprintf(out, "%s %s %s %s %s\n", pols[k / 32], subjs[k / 8 % 4],
+                           meths[k / 4 % 2], pats[k % 4], allow ? "allow" : "deny");
+}
+
+/* OLD with a block of its lines replaced by a few others (rules, a comment, a blank, a
+ * repeated line), as an editor's change does; into OUT. */
+static void edit_text(const struct file *f, const char *old, char *out)
+{
+    const char *line[NKEYS * 2 + 1];
+    size_t n = 0, len = 0;
+
+    for (const char *s = old; *s; s = strchr(s, '\n') + 1)
+        line[n++] = s;
+    size_t from = next() % (n + 1), to = from + next() % (n - from + 1);
+    for (size_t i = 0; i < from; i++)
+        len +=
+            (size_t)sprintf(out + len, "%.*s", (int)(strchr(line[i], '\n') - line[i] + 1), line[i]);
+    for (size_t j = 0, m = next() % 4; j < m; j++) {
+        unsigned what = (unsigned)(next() % 6);
+        if (what == 0)
+            len += (size_t)sprintf(out + len, "# edit\n");
+        else if (what == 1)
+            len += (size_t)sprintf(out + len, "\n");
+        else if (what == 2 && n > 0) {
+            const char *r = line[next() % n];
+            len += (size_t)sprintf(out + len, "%.*s", (int)(strchr(r, '\n') - r + 1), r);
+        } else
+            len += rule_line(f, out + len);
+    }
+    for (size_t i = to; i < n; i++)
+        len +=
+            (size_t)sprintf(out + len, "%.*s", (int)(strchr(line[i], '\n') - line[i] + 1), line[i]);
+    out[len] = 0;
 }
 
 /* The files PARTS together as a whole load makes them: 0, or -EINVAL with D filled. */
@@ -157,42 +213,59 @@ static void random_start(struct file f[NF])
 static void test_keys_random_changes_match_whole_load(void **state)
 {
     (void)state;
-    int refused = 0, taken = 0;
+    int refused = 0, taken = 0, edits = 0;
 
     for (int round = 0; round < 100; round++) {
         struct file f[NF];
         struct engine_acl *parts[NF], *old = NULL;
         struct engine_acl_keys *k;
+        static char text[NF][TEXT_MAX], ntext[TEXT_MAX];
 
         random_start(f);
         for (int i = 0; i < NF; i++)
-            parts[i] = part_of(&f[i]);
+            parts[i] = part_of(&f[i], text[i]);
         assert_int_equal(whole(&old, parts, NULL), 0);
         assert_int_equal(engine_acl_keys_new(&k), 0);
         for (int i = 0; i < NF; i++)
             if (parts[i] != NULL)
-                assert_int_equal(engine_acl_keys_set(k, names[i], 0, parts[i]), 0);
+                assert_int_equal(engine_acl_keys_set(k, names[i], 0, parts[i], NULL), 0);
         /* Changes one after the other, each of one file: made, changed (a few keys flipped,
          * added, dropped) or removed; a refused one leaves the files as they were. */
         for (int step = 0; step < 6; step++) {
             struct engine_acl *neu = NULL, *np, *nparts[NF];
-            struct engine_acl_keys_change *c = NULL;
+            struct engine_acl_keys_change *c = NULL, *c0 = NULL;
             struct engine_acl_index *x;
-            struct engine_diag dw, dk;
+            struct engine_diag dw, dk, d0;
             struct engine_acl_stats st;
-            int ch = (int)(next() % NF), rw, rk;
+            struct engine_acl_lines lines;
+            int ch = (int)(next() % NF), rw, rk, edit = parts[ch] != NULL && next() % 2;
             struct file nf = f[ch];
-            nf.absent = next() % 6 == 0;
-            for (size_t j = 0, n = 1 + next() % 4; j < n; j++)
-                nf.effect[next() % NKEYS] = (uint8_t)(next() % 3);
-            np = part_of(&nf);
+            if (edit) {
+                /* A block of lines edited: only their rules are looked at. */
+                do
+                    edit_text(&f[ch], text[ch], ntext);
+                while ((np = part_of_text(ntext)) == NULL); /* refused alone: another */
+            } else {
+                nf.absent = next() % 6 == 0;
+                for (size_t j = 0, n = 1 + next() % 4; j < n; j++)
+                    nf.effect[next() % NKEYS] = (uint8_t)(next() % 3);
+                np = part_of(&nf, ntext);
+            }
+            engine_acl_lines_changed(&lines, text[ch], strlen(text[ch]), ntext, strlen(ntext));
             memcpy(nparts, parts, sizeof(nparts));
             nparts[ch] = np;
             engine_diag_init(&dw);
             engine_diag_init(&dk);
+            engine_diag_init(&d0);
             rw = whole(&neu, nparts, &dw);
-            rk = engine_acl_keys_diff(k, names[ch], 0, np, &c, &dk);
+            rk = engine_acl_keys_diff(k, names[ch], 0, np, &lines, &c, &dk);
             assert_int_equal(rk, rw);
+            /* Every rule looked at finds the same. */
+            assert_int_equal(engine_acl_keys_diff(k, names[ch], 0, np, NULL, &c0, &d0), rw);
+            if (rw == 0)
+                assert_int_equal(engine_acl_keys_change_count(c), engine_acl_keys_change_count(c0));
+            engine_acl_keys_change_free(c0);
+            engine_diag_free(&d0);
             if (rw < 0) {
                 char *a = sorted(&dw), *b = sorted(&dk);
                 assert_string_equal(b, a);
@@ -216,7 +289,7 @@ static void test_keys_random_changes_match_whole_load(void **state)
                     assert_int_equal(engine_acl_keys_has_policy(k, names[ch], np, pols[p]),
                                      engine_acl_has_policy(neu, pols[p]));
                 /* Held, the new file is what the next change is compared with. */
-                assert_int_equal(engine_acl_keys_set(k, names[ch], 0, np), 0);
+                assert_int_equal(engine_acl_keys_set(k, names[ch], 0, np, &lines), 0);
                 engine_acl_keys_stats(k, NULL, &rules, &policies);
                 assert_int_equal(rules, st.rules);
                 for (int p = 0; p < 2; p++)
@@ -225,6 +298,8 @@ static void test_keys_random_changes_match_whole_load(void **state)
                 engine_acl_free(parts[ch]);
                 parts[ch] = np;
                 f[ch] = nf;
+                strcpy(text[ch], ntext);
+                edits += edit;
                 engine_acl_free(old);
                 old = neu;
                 taken++;
@@ -239,7 +314,38 @@ static void test_keys_random_changes_match_whole_load(void **state)
             engine_acl_free(parts[i]);
     }
     /* Both outcomes were seen often. */
-    assert_true(refused > 30 && taken > 30);
+    assert_true(refused > 30 && taken > 30 && edits > 20);
+}
+
+/* The changed block of lines between two texts: the lines before and after it are the same. */
+static void test_keys_lines_changed(void **state)
+{
+    static const struct {
+        const char *old, *neu;
+        struct engine_acl_lines want;
+    } cases[] = {
+        {"a\nb\nc\n", "a\nb\nc\nd\n", {4, UINT32_MAX, UINT32_MAX}}, /* appended */
+        {"a\nb\nc\nd\n", "a\nb\nc\n", {4, UINT32_MAX, UINT32_MAX}}, /* the last removed */
+        {"a\nb\nc\n", "a\nx\nb\nc\n", {2, 2, 3}},                   /* inserted */
+        {"a\nb\nc\n", "a\nc\n", {2, 3, 2}},                         /* removed */
+        {"a\nb\nc\n", "a\nB\nc\n", {2, 3, 3}},                      /* replaced */
+        {"a\nbc\nd\n", "a\nbbc\nd\n", {2, 3, 3}},                   /* inside a line */
+        {"a\nb", "a\nb\nc\n", {2, UINT32_MAX, UINT32_MAX}},         /* no last newline */
+        {"x\nx\nx\n", "x\nx\nx\nx\n", {4, UINT32_MAX, UINT32_MAX}}, /* repeats */
+        {"", "a\n", {1, UINT32_MAX, UINT32_MAX}},
+        {"a\n", "a\n", {2, UINT32_MAX, UINT32_MAX}},
+        {"b\nc\n", "a\nb\nc\n", {1, 1, 2}}, /* prepended */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct engine_acl_lines l;
+        engine_acl_lines_changed(&l, cases[i].old, strlen(cases[i].old), cases[i].neu,
+                                 strlen(cases[i].neu));
+        if (l.lo != cases[i].want.lo || l.old_end != cases[i].want.old_end ||
+            l.new_end != cases[i].want.new_end)
+            fail_msg("case %zu: %u %u %u", i, l.lo, l.old_end, l.new_end);
+    }
 }
 
 static void test_keys_groups_of(void **state)
@@ -271,6 +377,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_random_changes_match_whole_load),
+        cmocka_unit_test(test_keys_lines_changed),
         cmocka_unit_test(test_keys_groups_of),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

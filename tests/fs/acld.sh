@@ -46,6 +46,9 @@ check "the store holds the rules files, not the editor's swap file" \
     test "$(git -C "$S" ls-tree --name-only main policy/acl.d/ | tr '\n' ' ')" = \
     "policy/acl.d/10-orders policy/acl.d/20-admin "
 "$U" mount --no-run --store "$S" "$M" >/dev/null 2>&1 || bad "mount"
+# The policy's rules by key are made by a thread at the mount, not by the first change of a file.
+made() { grep -c "the policy's rules by key made" "$S/.git/unisec.log"; }
+check "the mount makes the policy's rules by key off the write path" wait_for 10 sh -c "test \$(grep -c \"rules by key made\" '$S/.git/unisec.log') -ge 1"
 check "policy/acl.d is a directory" test -d "$D"
 check "it lists the rules files in byte order" test "$(ls "$D" | tr '\n' ' ')" = "10-orders 20-admin "
 check "a rules file reads as committed" test "$(cat "$D/20-admin")" = "$(printf 'regular group:admins * /admin/* allow\nregular * * /admin/* deny')"
@@ -109,7 +112,9 @@ check "gone from the listing" test ! -e "$D/40-copy"
 check "and from the store" sh -c "! git -C '$S' cat-file -e main:policy/acl.d/40-copy"
 refuse "removing a file that is not there" rm "$D/40-copy"
 # The last rule of policy regular (which the nodes enforce): refused.
+m0=$(made)
 printf 'other * GET / allow\n' >"$M/policy/acl" || bad "policy/acl moved to policy other"
+check "a change of policy/acl has them made again, off the write path" wait_for 10 sh -c "test \$(grep -c \"rules by key made\" '$S/.git/unisec.log') -gt $m0"
 for f in 10-orders 20-admin 30-reports; do rm "$D/$f" || bad "rm $f"; done
 refuse "removing the last file with rules of a policy in use" rm "$D/50-py"
 check "is explained" grep -q "policy .regular. has no rule in policy/acl or policy/acl.d" "$M/errors"
