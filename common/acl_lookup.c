@@ -418,37 +418,87 @@ static void acl_pick_both(const struct engine_acl_layers *l, uint64_t ph, const 
         acl_pick_subject(l, 1, ph, first[1], subj, rq, best);
 }
 
+/* The subjects a request is decided for, in the order their classes are tried: the user (N 0
+ * when anonymous), its groups, anyone ('*'); the first ACL_SUBJ_MAX groups named and hashed
+ * once per request, not once per path level. */
+#define ACL_SUBJ_MAX 16
+struct acl_subjects {
+    struct acl_subj user, star, grp[ACL_SUBJ_MAX];
+    uint32_t ngrp;
+    const struct engine_acl_blob_user *u;
+};
+
+/* Group G of user U's, named and hashed. */
+static struct acl_subj acl_group_named(const struct engine_acl_blob *b,
+                                       const struct engine_acl_blob_user *u, uint32_t g)
+{
+    struct acl_subj gs = {b->str + b->grp[u->grp_first + g], 0, 0};
+
+    while (gs.s[gs.n] != 0)
+        gs.n++;
+    gs.h = engine_acl_hash_user(gs.s, gs.n);
+    return gs;
+}
+
+/* Group G of the user's: from the table, or named now past its end. */
+static struct acl_subj acl_group(const struct engine_acl_blob *b, const struct acl_subjects *who,
+                                 uint32_t g)
+{
+    return g < who->ngrp ? who->grp[g] : acl_group_named(b, who->u, g);
+}
+
+/*
+ * Touches the subject slots a path level may look at before any is needed (as
+ * acl_prefetch_levels() does for the path slots): at a million rules each is a cache miss.
+ */
+static void acl_prefetch_subjects(const struct engine_acl_blob *b, uint64_t ph,
+                                  const struct acl_subjects *who)
+{
+#if defined(__GNUC__)
+    if (b->sslot_count == 0)
+        return;
+    if (who->user.n != 0) {
+        __builtin_prefetch(&b->sslot[engine_acl_slot_start(engine_acl_hash_subject(ph, who->user.h),
+                                                           b->sslot_count)]);
+        for (uint32_t g = 0; g < who->ngrp; g++)
+            __builtin_prefetch(&b->sslot[engine_acl_slot_start(
+                engine_acl_hash_subject(ph, who->grp[g].h), b->sslot_count)]);
+    }
+    __builtin_prefetch(
+        &b->sslot[engine_acl_slot_start(engine_acl_hash_subject(ph, who->star.h), b->sslot_count)]);
+#else
+    (void)b, (void)ph, (void)who;
+#endif
+}
+
 /* Decides at one path level; returns 1 with *BEST filled, or 0 when no rule applies there. */
 static int acl_try_level(const struct engine_acl_layers *l, uint64_t state, size_t path_len,
                          unsigned kind, const struct engine_acl_request *rq,
-                         const struct acl_subj *user, const struct engine_acl_blob_user *u,
-                         struct acl_pick *best)
+                         const struct acl_subjects *who, struct acl_pick *best)
 {
     const struct engine_acl_blob *b = l->base;
     uint64_t ph = acl_path_final(state, kind);
     uint32_t first[2] = {acl_find_path(b, ph, rq, path_len, kind), ENGINE_ACL_NO_RULE};
-    struct acl_subj star = {"*", 1, engine_acl_hash_user("*", 1)};
 
     if (l->over != 0)
         first[1] = acl_find_path(l->over, ph, rq, path_len, kind);
     if (first[0] == ENGINE_ACL_NO_RULE && first[1] == ENGINE_ACL_NO_RULE)
         return 0;
+    if (first[0] != ENGINE_ACL_NO_RULE)
+        acl_prefetch_subjects(b, ph, who);
     best->rule = ENGINE_ACL_NO_RULE;
-    if (user->n != 0) {
-        acl_pick_both(l, ph, first, user, rq, best);
+    if (who->user.n != 0) {
+        acl_pick_both(l, ph, first, &who->user, rq, best);
         if (best->rule != ENGINE_ACL_NO_RULE)
             return 1;
-        for (uint32_t g = 0; u != 0 && g < u->grp_count; g++) {
-            struct acl_subj gs = {b->str + b->grp[u->grp_first + g], 0, 0};
-            while (gs.s[gs.n] != 0)
-                gs.n++;
-            gs.h = engine_acl_hash_user(gs.s, gs.n);
+        for (uint32_t g = 0; who->u != 0 && g < who->u->grp_count; g++) {
+            struct acl_subj gs = acl_group(b, who, g);
             acl_pick_both(l, ph, first, &gs, rq, best);
         }
         if (best->rule != ENGINE_ACL_NO_RULE)
             return 1;
     }
-    acl_pick_both(l, ph, first, &star, rq, best);
+    acl_pick_both(l, ph, first, &who->star, rq, best);
     return best->rule != ENGINE_ACL_NO_RULE;
 }
 
@@ -505,9 +555,8 @@ int engine_acl_layers_decide(const struct engine_acl_layers *l, const struct eng
                              struct engine_acl_decision *d)
 {
     const struct engine_acl_blob *b;
-    const struct engine_acl_blob_user *u;
     const struct engine_acl_blob_rule *r;
-    struct acl_subj user;
+    struct acl_subjects who;
     struct acl_pick best = {ENGINE_ACL_NO_RULE, 0, 0};
     uint64_t state;
     int found;
@@ -524,22 +573,26 @@ int engine_acl_layers_decide(const struct engine_acl_layers *l, const struct eng
     acl_prefetch_levels(b, state, rq);
     /* A user's own rules are found by its name among the subjects: a name that spells "*" or
      * a "group:" subject is no user's, and gets only what anyone gets. */
-    user = (struct acl_subj){rq->user, rq->user_len, 0};
-    for (size_t i = 0; i < user.n; i++)
-        if (user.s[i] == ':' || user.s[i] == '*')
-            user.n = 0;
-    if (user.n != 0)
-        user.h = engine_acl_hash_user(user.s, user.n);
-    u = acl_find_user(b, user.s, user.n, user.h);
+    who.user = (struct acl_subj){rq->user, rq->user_len, 0};
+    for (size_t i = 0; i < who.user.n; i++)
+        if (who.user.s[i] == ':' || who.user.s[i] == '*')
+            who.user.n = 0;
+    if (who.user.n != 0)
+        who.user.h = engine_acl_hash_user(who.user.s, who.user.n);
+    who.star = (struct acl_subj){"*", 1, engine_acl_hash_user("*", 1)};
+    who.u = acl_find_user(b, who.user.s, who.user.n, who.user.h);
+    for (who.ngrp = 0; who.u != 0 && who.ngrp < who.u->grp_count && who.ngrp < ACL_SUBJ_MAX;
+         who.ngrp++)
+        who.grp[who.ngrp] = acl_group_named(b, who.u, who.ngrp);
     /* Longest pattern first: the exact path, then the prefix PATH, then each '/' boundary
      * leftwards; the FNV state of a shorter prefix is recovered by hashing backwards. */
-    found = acl_try_level(l, state, rq->path_len, ENGINE_ACL_KIND_EXACT, rq, &user, u, &best);
+    found = acl_try_level(l, state, rq->path_len, ENGINE_ACL_KIND_EXACT, rq, &who, &best);
     if (!found)
-        found = acl_try_level(l, state, rq->path_len, ENGINE_ACL_KIND_PREFIX, rq, &user, u, &best);
+        found = acl_try_level(l, state, rq->path_len, ENGINE_ACL_KIND_PREFIX, rq, &who, &best);
     for (size_t i = rq->path_len; !found && i-- > 0;) {
         state = acl_fnv_back(state, rq->path[i]);
         if (rq->path[i] == '/')
-            found = acl_try_level(l, state, i, ENGINE_ACL_KIND_PREFIX, rq, &user, u, &best);
+            found = acl_try_level(l, state, i, ENGINE_ACL_KIND_PREFIX, rq, &who, &best);
     }
     if (!found)
         return 0;

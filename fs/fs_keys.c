@@ -189,11 +189,12 @@ int fs_snap_has_policy(const void *arg, const char *policy)
 void fs_keys_installed(struct fs_snap *s)
 {
     struct fs_policy *p = s->policy;
-    struct fs_keys *k = p->keys;
+    struct fs_keys *k;
     const char *name;
     int main;
 
-    if (k == NULL || p->change == NULL || k->at != p->from)
+    /* A policy made whole has no change; its KEYS may be being set (fs_keys_warm()). */
+    if (p->change == NULL || (k = p->keys) == NULL || k->at != p->from)
         return;
     main = strcmp(p->changed, fs_file_path(FS_FILE_ACL)) == 0;
     name = main ? NULL : p->changed + strlen(FS_RULES_DIR) + 1;
