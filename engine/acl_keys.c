@@ -352,7 +352,8 @@ static void keys_put(struct engine_acl_keys *k, uint64_t h, uint32_t file, uint3
     k->tab[j] = (struct keys_slot){file, id, (uint32_t)(h >> 32)};
 }
 
-/* Makes room for N more rules: a table at most half full, removed slots dropped. */
+/* Makes room for N more rules: a table at most half full, removed slots dropped; or, with N
+ * 0, a table an eighth full made smaller again (a large file replaced by a small one). */
 static int keys_room(struct engine_acl_keys *k, size_t n)
 {
     size_t live = 0, cap = 1024;
@@ -360,7 +361,7 @@ static int keys_room(struct engine_acl_keys *k, size_t n)
 
     for (size_t i = 0; i < k->nfile; i++)
         live += k->file[i].part != NULL ? k->file[i].part->nrule : 0;
-    if (k->cap > 0 && (k->used + n) * 2 <= k->cap)
+    if (n == 0 ? k->cap <= 1024 || live * 8 >= k->cap : k->cap > 0 && (k->used + n) * 2 <= k->cap)
         return 0;
     while (cap < (live + n) * 2)
         cap *= 2;
@@ -524,6 +525,7 @@ int engine_acl_keys_set(struct engine_acl_keys *k, const char *path, int main,
         free(f->path);
         *f = (struct keys_file){0};
         keys_step_free(&(struct keys_step){.placed = st.placed, .byline = st.byline});
+        (void)keys_room(k, 0); /* smaller if it can be; kept as it is without memory */
         return 0;
     }
     f->lines = part->nfile == 1 ? part->nextbase - 1 : 0;
@@ -543,6 +545,7 @@ int engine_acl_keys_set(struct engine_acl_keys *k, const char *path, int main,
             pc->rules++;
     }
     keys_step_free(&(struct keys_step){.placed = st.placed, .byline = st.byline});
+    (void)keys_room(k, 0); /* smaller if it can be; kept as it is without memory */
     return 0;
 }
 
@@ -628,6 +631,14 @@ int engine_acl_index_apply_keys(struct engine_acl_index *x, const struct engine_
                                 uint64_t version)
 {
     return acl_index_change(x, c->del, c->ndel, c->add, c->nadd, version);
+}
+
+void engine_acl_keys_change_release(struct engine_acl_keys_change *c)
+{
+    free(c->del);
+    free(c->add);
+    c->del = c->add = NULL;
+    c->ndel = c->nadd = c->delcap = c->addcap = 0;
 }
 
 size_t engine_acl_keys_change_count(const struct engine_acl_keys_change *c)

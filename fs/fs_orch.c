@@ -91,6 +91,11 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
         struct fs_policy *old = c->orch_policy;
         c->orch_policy = fs_policy_ref(s->policy);
         fs_policy_put(old);
+        /* Handed on: the rules that changed are not asked for again (the orchestrator now
+         * holds this policy), and a large change (a file replaced whole) would stay in memory
+         * as long as the policy is served. */
+        if (want.change != NULL)
+            engine_acl_keys_change_release(s->policy->change);
     }
     free(tls);
     engine_diag_free(&d);

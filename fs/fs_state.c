@@ -76,10 +76,22 @@ struct fs_policy *fs_policy_ref(struct fs_policy *p)
     return p;
 }
 
+/* The text of R (may be NULL) when this is its last reference: what putting it frees. */
+static size_t fs_rules_own_bytes(const struct fs_rules *r)
+{
+    return r != NULL && __atomic_load_n(&r->refs, __ATOMIC_RELAXED) == 1 ? r->text.len : 0;
+}
+
 void fs_policy_put(struct fs_policy *p)
 {
+    size_t bytes;
+
     if (p == NULL || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    /* policy/acl's parsed rules can outlive the snapshot that held its text (the orchestrator's
+     * reference): give their memory back when they go, as fs_snap_free() does for the text. */
+    bytes = fs_rules_own_bytes(p->main) + (p->now != p->main ? fs_rules_own_bytes(p->now) : 0) +
+            (p->acl != NULL ? p->stats.rules * 64 : 0);
     engine_acl_free(p->acl);
     fs_rules_put(p->main);
     fs_rules_put(p->now);
@@ -89,6 +101,7 @@ void fs_policy_put(struct fs_policy *p)
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->warmed);
     free(p);
+    fs_memory_trim(bytes);
 }
 
 void fs_memory_trim(size_t freed)
