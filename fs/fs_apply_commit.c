@@ -73,6 +73,8 @@ void fs_apply_install(struct fs_ctx *c, struct fs_snap *ns)
     fs_snap_put(c, old);
     if (c->installed != NULL)
         c->installed(c, ns); /* still under apply_mu, which `settle` waits for */
+    else if (ns->policy != NULL && ns->policy->change != NULL)
+        engine_acl_keys_change_release(ns->policy->change); /* nobody is handed the rules */
 }
 
 /* Copies every file of S into FILE[] (for a candidate state). */
