@@ -102,19 +102,15 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
     struct fs_policy *pp = prev != NULL ? prev->policy : NULL;
     struct engine_acl_stats st = {0};
     char path[PATH_MAX];
-    const struct fs_text *acl = &s->file[FS_FILE_ACL];
-    const char *name = NULL;
+    const char *name;
     struct fs_rules *now, *was;
     struct fs_keys *k;
-    int rc, main;
+    int rc;
 
-    /* One file of policy/acl and policy/acl.d changed, the groups and credentials not. */
-    if (pp == NULL || !fs_text_same(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) ||
-        !fs_text_same(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]))
-        return 1;
-    main = !fs_text_same(acl, &prev->file[FS_FILE_ACL]);
-    if (main ? !fs_rules_set_same(&prev->acld, &s->acld)
-             : (name = fs_keys_one(&prev->acld, &s->acld)) == NULL)
+    if (pp == NULL || !fs_text_same(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]) ||
+        !fs_text_same(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) ||
+        !fs_text_same(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]) ||
+        (name = fs_keys_one(&prev->acld, &s->acld)) == NULL)
         return 1;
     /* PREV's policy by key: made once (off the write path when it can be: fs_keys_warm()),
      * then moved along as each change is served. */
@@ -131,25 +127,16 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
         pp->keys = k;
         pthread_mutex_unlock(&pp->mu);
     }
-    if (main) {
-        /* policy/acl: parsed alone as a rules file that comes before every acl.d file. */
-        snprintf(path, sizeof(path), "%s", fs_file_path(FS_FILE_ACL));
-        if (acl->data != NULL && (rc = fs_rules_new(&p->now, "acl", acl->data, acl->len, "")) < 0)
-            return rc;
-        now = p->now;
-        was = k->main;
-    } else {
-        p->now = fs_rules_ref(now = fs_rules_find(&s->acld, name));
-        fs_rules_path(path, sizeof(path), name);
-        was = fs_rules_find(&k->held, name);
-    }
+    now = fs_rules_find(&s->acld, name);
+    fs_rules_path(path, sizeof(path), name);
     if (now != NULL && (rc = fs_rules_part(now, path, diag)) < 0)
         return rc;
     /* Only the rules of the lines that differ from the version held are looked at. */
-    if ((p->has_lines = now != NULL && was != NULL))
+    p->has_lines = now != NULL && (was = fs_rules_find(&k->held, name)) != NULL;
+    if (p->has_lines)
         engine_acl_lines_changed(&p->lines, was->text.data, was->text.len, now->text.data,
                                  now->text.len);
-    if ((rc = engine_acl_keys_diff(k->k, path, main, now != NULL ? now->part : NULL,
+    if ((rc = engine_acl_keys_diff(k->k, path, 0, now != NULL ? now->part : NULL,
                                    p->has_lines ? &p->lines : NULL, &p->change, diag)) < 0)
         return rc;
     if (now != NULL && engine_acl_check_groups_of(k->people, now->part, path, diag) < 0) {
@@ -162,7 +149,8 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
         p->change = NULL;
         return -ENOMEM;
     }
-    p->main = fs_rules_ref(main ? now : pp->main);
+    p->main = fs_rules_ref(pp->main);
+    p->now = fs_rules_ref(now);
     p->keys = k;
     __atomic_add_fetch(&k->refs, 1, __ATOMIC_RELAXED);
     p->from = pp->gen;
@@ -191,22 +179,16 @@ void fs_keys_installed(struct fs_snap *s)
     struct fs_policy *p = s->policy;
     struct fs_keys *k;
     const char *name;
-    int main;
 
     /* A policy made whole has no change; its KEYS may be being set (fs_keys_warm()). */
     if (p->change == NULL || (k = p->keys) == NULL || k->at != p->from)
         return;
-    main = strcmp(p->changed, fs_file_path(FS_FILE_ACL)) == 0;
-    name = main ? NULL : p->changed + strlen(FS_RULES_DIR) + 1;
-    if (engine_acl_keys_set(k->k, p->changed, main, p->now ? p->now->part : NULL,
+    name = p->changed + strlen(FS_RULES_DIR) + 1;
+    if (engine_acl_keys_set(k->k, p->changed, 0, p->now ? p->now->part : NULL,
                             p->has_lines ? &p->lines : NULL) < 0 ||
-        (!main && fs_rules_set_put(&k->held, name, fs_rules_ref(p->now)) < 0)) {
+        fs_rules_set_put(&k->held, name, fs_rules_ref(p->now)) < 0) {
         k->at = 0; /* out of step: made again at the next change */
         return;
-    }
-    if (main) {
-        fs_rules_put(k->main);
-        k->main = fs_rules_ref(p->now);
     }
     k->at = p->gen;
 }

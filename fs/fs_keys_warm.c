@@ -1,7 +1,7 @@
 /*
  * fs_keys_warm.c — a served policy's rules by key (fs_keys.c) made by a thread of the daemon's
- * when the policy was made whole (at the mount, after an outside commit of several files, after
- * a change of groups or credentials), so that the first change of a rules file is checked at
+ * when the policy was made whole (at the mount, after a change made outside it, after a change
+ * of policy/acl, groups or credentials), so that the first change of a rules file is checked at
  * that file's cost instead of making them (a second at a million rules). A change that comes
  * while they are being made waits for them (fs_keys_policy()); one request replaces another
  * not yet begun.
@@ -71,8 +71,8 @@ void fs_keys_warm(struct fs_ctx *c, struct fs_snap *s)
     struct fs_snap *old = NULL;
     int need;
 
-    /* Only a change of one rules file uses them: a policy without rules files needs none. */
-    if (p == NULL || (p->main == NULL && s->acld.n == 0))
+    /* Only a change of one rules file uses them: a policy without acl.d files needs none. */
+    if (p == NULL || s->acld.n == 0)
         return;
     pthread_mutex_lock(&c->keys_mu);
     if (!c->keys_allowed || c->keys_stop) {

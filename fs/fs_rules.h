@@ -107,7 +107,7 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
 int fs_snap_has_policy(const void *s, const char *policy);
 /* Once S is served: the kept index moves on to S's policy (apply_mu held). */
 void fs_keys_installed(struct fs_snap *s);
-/* S, just served, has a policy made whole with rules files: its rules by key are made
+/* S, just served, has a policy made whole with policy/acl.d files: its rules by key are made
  * now by a thread of C's (fs_keys_warm.c) (started on first use), not by the first change of a
  * rules file, which waits for them if it comes first. A newer request replaces one not yet begun.
  */

@@ -38,8 +38,7 @@ static uint64_t next(void)
     return acl_grid_next(&rng);
 }
 
-/* f0 is policy/acl: before every acl.d file. */
-static const char *const names[NF] = {"policy/acl", "policy/acl.d/f1", "policy/acl.d/f2",
+static const char *const names[NF] = {"policy/acl.d/f0", "policy/acl.d/f1", "policy/acl.d/f2",
                                       "policy/acl.d/f3"};
 
 /* F's text, its rules in a random order, with comment lines between. */
@@ -229,7 +228,7 @@ static void test_keys_random_changes_match_whole_load(void **state)
         assert_int_equal(engine_acl_keys_new(&k), 0);
         for (int i = 0; i < NF; i++)
             if (parts[i] != NULL)
-                assert_int_equal(engine_acl_keys_set(k, names[i], i == 0, parts[i], NULL), 0);
+                assert_int_equal(engine_acl_keys_set(k, names[i], 0, parts[i], NULL), 0);
         /* Changes one after the other, each of one file: made, changed (a few keys flipped,
          * added, dropped) or removed; a refused one leaves the files as they were. */
         for (int step = 0; step < 6; step++) {
@@ -259,10 +258,10 @@ static void test_keys_random_changes_match_whole_load(void **state)
             engine_diag_init(&dk);
             engine_diag_init(&d0);
             rw = whole(&neu, nparts, &dw);
-            rk = engine_acl_keys_diff(k, names[ch], ch == 0, np, &lines, &c, &dk);
+            rk = engine_acl_keys_diff(k, names[ch], 0, np, &lines, &c, &dk);
             assert_int_equal(rk, rw);
             /* Every rule looked at finds the same. */
-            assert_int_equal(engine_acl_keys_diff(k, names[ch], ch == 0, np, NULL, &c0, &d0), rw);
+            assert_int_equal(engine_acl_keys_diff(k, names[ch], 0, np, NULL, &c0, &d0), rw);
             if (rw == 0)
                 assert_int_equal(engine_acl_keys_change_count(c), engine_acl_keys_change_count(c0));
             engine_acl_keys_change_free(c0);
@@ -290,7 +289,7 @@ static void test_keys_random_changes_match_whole_load(void **state)
                     assert_int_equal(engine_acl_keys_has_policy(k, names[ch], np, pols[p]),
                                      engine_acl_has_policy(neu, pols[p]));
                 /* Held, the new file is what the next change is compared with. */
-                assert_int_equal(engine_acl_keys_set(k, names[ch], ch == 0, np, &lines), 0);
+                assert_int_equal(engine_acl_keys_set(k, names[ch], 0, np, &lines), 0);
                 engine_acl_keys_stats(k, NULL, &rules, &policies);
                 assert_int_equal(rules, st.rules);
                 for (int p = 0; p < 2; p++)
