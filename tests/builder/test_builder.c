@@ -80,12 +80,14 @@ static struct builder *new_builder(const char *cc)
 static char *slurp(const char *dir, const char *name, size_t *len)
 {
     char p[8192];
+    *len = 0; /* also where the file is missing: callers assert on NULL, then read *len */
     snprintf(p, sizeof(p), "%s/%s", dir, name);
     FILE *f = fopen(p, "rb");
     if (f == NULL)
         return NULL;
     char *buf = malloc(1 << 22);
-    *len = fread(buf, 1, 1 << 22, f);
+    if (buf != NULL)
+        *len = fread(buf, 1, (1 << 22) - 1, f); /* room for the NUL some callers add */
     fclose(f);
     return buf;
 }
