@@ -35,6 +35,8 @@ daemon_pid() {
     done
     return 1
 }
+# commits: how many commits main of the store $S has.
+commits() { git -C "$S" rev-list --count main; }
 # one_mount: a test of one mount. $T a new temporary directory, $S its store, $M its mount
 # point (made), the counters at 0, $fgpid (the daemon's pid, for the test to set), and an exit
 # trap that unmounts $M, ends the daemon and removes $T.

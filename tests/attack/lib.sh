@@ -21,7 +21,6 @@ attack_cleanup() {
 }
 trap attack_cleanup EXIT
 
-commits() { git -C "$S" rev-list --count main; }
 # as_nobody COMMAND...: runs COMMAND as user nobody (attack_nobody says whether it can).
 attack_nobody() {
     [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1

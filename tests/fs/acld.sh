@@ -27,7 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-commits() { git -C "$S" rev-list --count main; }
 # changed: the paths the last commit touched, space-separated.
 changed() { git -C "$S" show --name-only --format= HEAD | tr '\n' ' '; }
 subject() { git -C "$S" log -1 --format=%s; }

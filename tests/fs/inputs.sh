@@ -13,8 +13,6 @@ need fusermount3 git
 U=$UNISEC
 one_mount
 
-commits() { git -C "$S" rev-list --count main; }
-
 # The paper's topology with three inputs: web's port (a default and a constraint), a required
 # string, and an optional list.
 awk '1; /^topology_template:/ {print "  inputs:\n    port:\n      type: integer\n      default: 8080\n      constraints: [{in_range: [1024, 65535]}]\n    banner: {type: string}\n    tags: {type: list, entry_schema: {type: string}, required: false}\n    key_expiry: {type: timestamp, required: false}"}' \

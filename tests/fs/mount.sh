@@ -26,7 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-commits() { git -C "$S" rev-list --count main; }
 mounted() { grep -q " $M fuse" /proc/mounts; }
 no_daemon() { ! daemon_pid >/dev/null; }
 
