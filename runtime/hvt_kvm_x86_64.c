@@ -40,6 +40,11 @@
 #define HVT_EFER_LME (1ull << 8)
 #define HVT_EFER_LMA (1ull << 10)
 
+#define HVT_MSR_LSTAR 0xc0000082u
+#define HVT_MSR_CSTAR 0xc0000083u
+/* Where a SYSCALL instruction lands: canonical, never mapped (PML4 slot 256 stays empty). */
+#define HVT_SYSCALL_TRAP 0xffff800000000000ull
+
 static void hvt_put64(struct hvt *h, uint64_t gpa, uint64_t v)
 {
     memcpy(h->mem + gpa, &v, sizeof(v));
@@ -137,6 +142,19 @@ int hvt_x86_64_setup(struct hvt *h, uint64_t entry, uint64_t boot_info, uint64_t
     int rc = hvt_cpuid_set(h, d);
     if (rc < 0)
         return rc;
+
+    /* EFER.SCE is clear, yet on nested KVM (kvm-pvm) SYSCALL from CPL 3 is how a guest kernel
+     * is entered: it jumps to LSTAR at CPL 0. Left at 0, that ran the random canary at 0x28 as
+     * code (a fault, an exit, or a loop, at random); at an unmapped address it is always a
+     * triple fault. */
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e[2];
+    } msrs = {.hdr.nmsrs = 2,
+              .e = {{.index = HVT_MSR_LSTAR, .data = HVT_SYSCALL_TRAP},
+                    {.index = HVT_MSR_CSTAR, .data = HVT_SYSCALL_TRAP}}};
+    if (ioctl(h->vcpu, KVM_SET_MSRS, &msrs) != 2)
+        return hvt_fail(d, "KVM_SET_MSRS");
 
     struct kvm_sregs sregs;
     if (ioctl(h->vcpu, KVM_GET_SREGS, &sregs) < 0)

@@ -4,6 +4,7 @@
 #include "tender_io.h"
 
 #include <errno.h>
+#include <linux/audit.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -79,6 +80,8 @@ static void tender_sig_report(int sig, siginfo_t *si, void *uc)
     if (sig == SIGSYS) {
         tender_sig_put(buf, sizeof(buf), &n, "system call ", 0, 0);
         tender_sig_put(buf, sizeof(buf), &n, NULL, (unsigned)si->si_syscall, 10);
+        if (si->si_arch != AUDIT_ARCH_X86_64)
+            tender_sig_put(buf, sizeof(buf), &n, " of the 32-bit ABI", 0, 0);
         tender_sig_put(buf, sizeof(buf), &n, " is not allowed for this image (seccomp)\n", 0, 0);
     } else {
         tender_sig_put(buf, sizeof(buf), &n,
@@ -112,7 +115,10 @@ int tender_lockdown(struct tender *t, int (*backend_rules)(scmp_filter_ctx ctx, 
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
     if (ctx == NULL)
         return engine_diag_add(d, NULL, 0, 0, "seccomp: cannot initialise a filter"), -ENOMEM;
-    int rc = backend_rules != NULL ? backend_rules(ctx, arg) : 0;
+    /* A 32-bit system call (int $0x80) is reported like any other, not a silent kill. */
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP);
+    if (rc == 0 && backend_rules != NULL)
+        rc = backend_rules(ctx, arg);
     if (rc == 0)
         rc = tender_seccomp_add(t, ctx);
     if (rc == 0)
@@ -131,10 +137,17 @@ int tender_lockdown(struct tender *t, int (*backend_rules)(scmp_filter_ctx ctx, 
 int tender_seccomp_report(const char *name)
 {
     tender_seccomp_name = name;
+    /* The report runs on its own stack: a guest's fault may come with a stack pointer that
+     * points nowhere (a 32-bit system call entry takes it from EBP), and a signal that cannot
+     * be delivered would kill the tender without a word. */
+    static char altstack[16384] __attribute__((aligned(16)));
+    stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
+    if (sigaltstack(&ss, NULL) < 0)
+        return -errno;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = tender_sig_report;
-    sa.sa_flags = SA_SIGINFO;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigfillset(&sa.sa_mask);
     static const int sigs[] = {SIGSYS, SIGSEGV, SIGBUS, SIGILL, SIGFPE};
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
