@@ -897,7 +897,14 @@ static void expect_killed(const char *why, const char *first, ...)
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "%s: guest killed: ", rt_target);
     assert_contains(err, prefix);
-    assert_contains(err, why);
+    /* WHY may name alternatives, "a|b", when the kernel decides between them. */
+    const char *found = NULL;
+    char alt[256];
+    snprintf(alt, sizeof(alt), "%s", why);
+    for (char *save, *a = strtok_r(alt, "|", &save); a && !found; a = strtok_r(NULL, "|", &save))
+        found = strstr(err, a);
+    if (found == NULL)
+        fail_msg("expected \"%s\" in:\n%s", why, err);
     if (strstr(out, "still alive"))
         fail_msg("the guest ran on after breaking the rules:\n%s", out);
     free(out);
@@ -939,7 +946,9 @@ static void test_tender_hostile_syscall(void **state)
     } ways[] = {
         {"syscall", "system call 39 is not allowed for this image"},
         {"int80", "system call 20 of the 32-bit ABI is not allowed for this image"},
-        {"sysenter", "segmentation fault (signal 11"},
+        /* SYSENTER's 32-bit entry reads a word at the guest's EBP: a fault if it points
+         * nowhere, else the call reaches seccomp. */
+        {"sysenter", "segmentation fault (signal 11|system call 20 of the 32-bit ABI"},
     };
     int hvt = strcmp(rt_target, "hvt") == 0;
     for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++)
