@@ -308,6 +308,34 @@ static uint32_t acl_find_path(const struct engine_acl_blob *b, uint64_t hash,
     return ENGINE_ACL_NO_RULE;
 }
 
+/*
+ * 1 when the path table holds a slot tagged as HASH: a likely match, not yet checked. Reads
+ * the slots alone and prefetches the rule a match names, so that what a match needs next
+ * (the user, the subject slots) is fetched while the match itself is being checked.
+ */
+static int acl_path_tagged(const struct engine_acl_blob *b, uint64_t hash)
+{
+    uint32_t n = b->pslot_count, i, tag = (uint32_t)(hash >> 32);
+
+    if (n == 0)
+        return 0;
+    i = engine_acl_slot_start(hash, n);
+    for (uint32_t probes = 0; probes < n; probes++) {
+        const struct engine_acl_blob_slot *s = &b->pslot[i];
+        if (s->idx == 0)
+            return 0;
+        if (s->tag == tag) {
+#if defined(__GNUC__)
+            __builtin_prefetch(&b->rule[s->idx - 1]);
+#endif
+            return 1;
+        }
+        if (++i == n)
+            i = 0;
+    }
+    return 0;
+}
+
 /* A subject as the decision looks it up: its name and the name's hash (hash_user). */
 struct acl_subj {
     const char *s;
@@ -420,11 +448,13 @@ static void acl_pick_both(const struct engine_acl_layers *l, uint64_t ph, const 
 
 /* The subjects a request is decided for, in the order their classes are tried: the user (N 0
  * when anonymous), its groups, anyone ('*'); the first ACL_SUBJ_MAX groups named and hashed
- * once per request, not once per path level. */
+ * once per request, not once per path level, and only once a path level has rules (RESOLVED):
+ * a request no rule's path covers never reads the user's record. */
 #define ACL_SUBJ_MAX 16
 struct acl_subjects {
     struct acl_subj user, star, grp[ACL_SUBJ_MAX];
     uint32_t ngrp;
+    int resolved;
     const struct engine_acl_blob_user *u;
 };
 
@@ -440,6 +470,19 @@ static struct acl_subj acl_group_named(const struct engine_acl_blob *b,
     return gs;
 }
 
+static const struct engine_acl_blob_user *
+acl_find_user(const struct engine_acl_blob *b, const char *name, size_t len, uint64_t hash);
+
+/* Finds the user's record and names its first groups (WHO's user and star are set). */
+static void acl_subjects_resolve(const struct engine_acl_blob *b, struct acl_subjects *who)
+{
+    who->resolved = 1;
+    who->u = acl_find_user(b, who->user.s, who->user.n, who->user.h);
+    for (who->ngrp = 0; who->u != 0 && who->ngrp < who->u->grp_count && who->ngrp < ACL_SUBJ_MAX;
+         who->ngrp++)
+        who->grp[who->ngrp] = acl_group_named(b, who->u, who->ngrp);
+}
+
 /* Group G of the user's: from the table, or named now past its end. */
 static struct acl_subj acl_group(const struct engine_acl_blob *b, const struct acl_subjects *who,
                                  uint32_t g)
@@ -449,7 +492,7 @@ static struct acl_subj acl_group(const struct engine_acl_blob *b, const struct a
 
 /*
  * Touches the subject slots a path level may look at before any is needed (as
- * acl_prefetch_levels() does for the path slots): at a million rules each is a cache miss.
+ * acl_levels() does for the path slots): at a million rules each is a cache miss.
  */
 static void acl_prefetch_subjects(const struct engine_acl_blob *b, uint64_t ph,
                                   const struct acl_subjects *who)
@@ -474,18 +517,26 @@ static void acl_prefetch_subjects(const struct engine_acl_blob *b, uint64_t ph,
 /* Decides at one path level; returns 1 with *BEST filled, or 0 when no rule applies there. */
 static int acl_try_level(const struct engine_acl_layers *l, uint64_t state, size_t path_len,
                          unsigned kind, const struct engine_acl_request *rq,
-                         const struct acl_subjects *who, struct acl_pick *best)
+                         struct acl_subjects *who, struct acl_pick *best)
 {
     const struct engine_acl_blob *b = l->base;
     uint64_t ph = acl_path_final(state, kind);
-    uint32_t first[2] = {acl_find_path(b, ph, rq, path_len, kind), ENGINE_ACL_NO_RULE};
+    uint32_t first[2] = {ENGINE_ACL_NO_RULE, ENGINE_ACL_NO_RULE};
 
+    /* A tag that matches: the user and its subject slots are fetched before the match is
+     * checked (two dependent cache misses at a million rules), not after. */
+    if (acl_path_tagged(b, ph)) {
+        if (!who->resolved)
+            acl_subjects_resolve(b, who);
+        acl_prefetch_subjects(b, ph, who);
+        first[0] = acl_find_path(b, ph, rq, path_len, kind);
+    }
     if (l->over != 0)
         first[1] = acl_find_path(l->over, ph, rq, path_len, kind);
     if (first[0] == ENGINE_ACL_NO_RULE && first[1] == ENGINE_ACL_NO_RULE)
         return 0;
-    if (first[0] != ENGINE_ACL_NO_RULE)
-        acl_prefetch_subjects(b, ph, who);
+    if (!who->resolved)
+        acl_subjects_resolve(b, who);
     best->rule = ENGINE_ACL_NO_RULE;
     if (who->user.n != 0) {
         acl_pick_both(l, ph, first, &who->user, rq, best);
@@ -522,33 +573,45 @@ static const struct engine_acl_blob_user *acl_find_user(const struct engine_acl_
     return 0;
 }
 
-/*
- * Touches the first index slot of every level (up to 16) before any is needed: at a million
- * rules each probe is a cache miss, and issuing them together overlaps their latencies.
- */
-static void acl_prefetch_levels(const struct engine_acl_blob *b, uint64_t state,
-                                const struct engine_acl_request *rq)
+/* The prefix levels of a request's path, longest first: the FNV state of each '/' boundary
+ * (up to ACL_LEVELS_MAX, hashed backwards once) and its length. */
+#define ACL_LEVELS_MAX 16
+struct acl_levels {
+    uint64_t state[ACL_LEVELS_MAX];
+    size_t len[ACL_LEVELS_MAX];
+    unsigned n;
+};
+
+static void acl_prefetch_pslot(const struct engine_acl_blob *b, uint64_t state, unsigned kind)
 {
 #if defined(__GNUC__)
-    unsigned n = 0;
+    if (b->pslot_count != 0)
+        __builtin_prefetch(
+            &b->pslot[engine_acl_slot_start(acl_path_final(state, kind), b->pslot_count)]);
+#else
+    (void)b, (void)state, (void)kind;
+#endif
+}
 
-    if (b->pslot_count == 0)
-        return;
-    __builtin_prefetch(&b->pslot[engine_acl_slot_start(acl_path_final(state, ENGINE_ACL_KIND_EXACT),
-                                                       b->pslot_count)]);
-    __builtin_prefetch(&b->pslot[engine_acl_slot_start(
-        acl_path_final(state, ENGINE_ACL_KIND_PREFIX), b->pslot_count)]);
-    for (size_t i = rq->path_len; n < 16 && i-- > 0;) {
+/*
+ * Fills *LV with the first levels of RQ's path (STATE hashes the whole path) and touches the
+ * first index slot of each before any is needed: at a million rules each probe is a cache
+ * miss, and issuing them together overlaps their latencies.
+ */
+static void acl_levels(struct acl_levels *lv, const struct engine_acl_blob *b, uint64_t state,
+                       const struct engine_acl_request *rq)
+{
+    acl_prefetch_pslot(b, state, ENGINE_ACL_KIND_EXACT);
+    acl_prefetch_pslot(b, state, ENGINE_ACL_KIND_PREFIX);
+    lv->n = 0;
+    for (size_t i = rq->path_len; lv->n < ACL_LEVELS_MAX && i-- > 0;) {
         state = acl_fnv_back(state, rq->path[i]);
         if (rq->path[i] == '/') {
-            __builtin_prefetch(&b->pslot[engine_acl_slot_start(
-                acl_path_final(state, ENGINE_ACL_KIND_PREFIX), b->pslot_count)]);
-            n++;
+            acl_prefetch_pslot(b, state, ENGINE_ACL_KIND_PREFIX);
+            lv->state[lv->n] = state;
+            lv->len[lv->n++] = i;
         }
     }
-#else
-    (void)b, (void)state, (void)rq;
-#endif
 }
 
 int engine_acl_layers_decide(const struct engine_acl_layers *l, const struct engine_acl_request *rq,
@@ -557,6 +620,7 @@ int engine_acl_layers_decide(const struct engine_acl_layers *l, const struct eng
     const struct engine_acl_blob *b;
     const struct engine_acl_blob_rule *r;
     struct acl_subjects who;
+    struct acl_levels lv;
     struct acl_pick best = {ENGINE_ACL_NO_RULE, 0, 0};
     uint64_t state;
     int found;
@@ -569,8 +633,6 @@ int engine_acl_layers_decide(const struct engine_acl_layers *l, const struct eng
     d->line = 0;
     if (!acl_request_ok(rq))
         return -ENGINE_ACL_EINVAL;
-    state = acl_fnv(acl_policy_state(rq->policy, rq->policy_len), rq->path, rq->path_len);
-    acl_prefetch_levels(b, state, rq);
     /* A user's own rules are found by its name among the subjects: a name that spells "*" or
      * a "group:" subject is no user's, and gets only what anyone gets. */
     who.user = (struct acl_subj){rq->user, rq->user_len, 0};
@@ -580,19 +642,30 @@ int engine_acl_layers_decide(const struct engine_acl_layers *l, const struct eng
     if (who.user.n != 0)
         who.user.h = engine_acl_hash_user(who.user.s, who.user.n);
     who.star = (struct acl_subj){"*", 1, engine_acl_hash_user("*", 1)};
-    who.u = acl_find_user(b, who.user.s, who.user.n, who.user.h);
-    for (who.ngrp = 0; who.u != 0 && who.ngrp < who.u->grp_count && who.ngrp < ACL_SUBJ_MAX;
-         who.ngrp++)
-        who.grp[who.ngrp] = acl_group_named(b, who.u, who.ngrp);
+    who.resolved = 0;
+    who.u = 0;
+    who.ngrp = 0;
+#if defined(__GNUC__)
+    if (who.user.n != 0 && b->uslot_count != 0)
+        __builtin_prefetch(&b->uslot[engine_acl_slot_start(who.user.h, b->uslot_count)]);
+#endif
+    state = acl_fnv(acl_policy_state(rq->policy, rq->policy_len), rq->path, rq->path_len);
+    acl_levels(&lv, b, state, rq);
     /* Longest pattern first: the exact path, then the prefix PATH, then each '/' boundary
-     * leftwards; the FNV state of a shorter prefix is recovered by hashing backwards. */
+     * leftwards; the FNV state of a shorter prefix is recovered by hashing backwards (once,
+     * for the first levels: acl_levels()). */
     found = acl_try_level(l, state, rq->path_len, ENGINE_ACL_KIND_EXACT, rq, &who, &best);
     if (!found)
         found = acl_try_level(l, state, rq->path_len, ENGINE_ACL_KIND_PREFIX, rq, &who, &best);
-    for (size_t i = rq->path_len; !found && i-- > 0;) {
-        state = acl_fnv_back(state, rq->path[i]);
-        if (rq->path[i] == '/')
-            found = acl_try_level(l, state, i, ENGINE_ACL_KIND_PREFIX, rq, &who, &best);
+    for (unsigned k = 0; !found && k < lv.n; k++)
+        found = acl_try_level(l, lv.state[k], lv.len[k], ENGINE_ACL_KIND_PREFIX, rq, &who, &best);
+    if (!found && lv.n == ACL_LEVELS_MAX) {
+        state = lv.state[ACL_LEVELS_MAX - 1];
+        for (size_t i = lv.len[ACL_LEVELS_MAX - 1]; !found && i-- > 0;) {
+            state = acl_fnv_back(state, rq->path[i]);
+            if (rq->path[i] == '/')
+                found = acl_try_level(l, state, i, ENGINE_ACL_KIND_PREFIX, rq, &who, &best);
+        }
     }
     if (!found)
         return 0;

@@ -138,6 +138,46 @@ static void test_acl_match_subject_order(void **state)
     done(f);
 }
 
+/* The decision hashes the first 16 '/' levels of a path once and walks further levels on its
+ * own: a rule at any depth of a long path is found, longest first, and a user's groups count
+ * at whichever level matches, also for a user no level's rules name. */
+static void test_acl_match_deep_paths(void **state)
+{
+    char deep[1024], rules[4096];
+    int n = 0;
+
+    (void)state;
+    for (int i = 0; i < 40; i++)
+        n += snprintf(deep + n, sizeof(deep) - (size_t)n, "/d%d", i);
+    /* Levels 2, 15, 16, 17 and 30 of DEEP (the prefix of that many segments). */
+    snprintf(rules, sizeof(rules),
+             "p * GET /d0/* deny\n"
+             "p group:staff GET /d0/d1/* allow\n"
+             "p * GET %.*s/* allow\n"
+             "p * GET %.*s/* deny\n"
+             "p * GET %.*s/* allow\n"
+             "p alice GET %.*s/* deny\n",
+             (int)(strstr(deep, "/d15") - deep), deep, (int)(strstr(deep, "/d16") - deep), deep,
+             (int)(strstr(deep, "/d17") - deep), deep, (int)(strstr(deep, "/d30") - deep), deep);
+    struct fixture *f = build(rules, "staff: alice bob\n");
+    /* The deepest rule (30 segments) for alice, past 10 levels without rules. */
+    assert_string_equal(ask(f, "p", "alice", "GET", deep), "deny 6");
+    /* The others fall through it to 17 segments: 23 levels up, past the first 16. */
+    assert_string_equal(ask(f, "p", "bob", "GET", deep), "allow 5");
+    /* A prefix pattern matches its own path; each shorter path the next shorter rule. */
+    deep[strstr(deep, "/d17") - deep] = '\0';
+    assert_string_equal(ask(f, "p", "bob", "GET", deep), "allow 5");
+    deep[strstr(deep, "/d16") - deep] = '\0';
+    assert_string_equal(ask(f, "p", "bob", "GET", deep), "deny 4");
+    deep[strstr(deep, "/d15") - deep] = '\0';
+    assert_string_equal(ask(f, "p", "", "GET", deep), "allow 3");
+    deep[strstr(deep, "/d3") - deep] = '\0';
+    assert_string_equal(ask(f, "p", "bob", "GET", deep), "allow 2");
+    assert_string_equal(ask(f, "p", "carol", "GET", deep), "deny 1");
+    assert_string_equal(ask(f, "p", "bob", "GET", "/d1/d0"), "deny 0");
+    done(f);
+}
+
 static void test_acl_match_method_then_effect(void **state)
 {
     struct fixture *f = build("p u * /a deny\n"
@@ -204,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_acl_match_star_matches_everything),
         cmocka_unit_test(test_acl_match_longest_path_first),
         cmocka_unit_test(test_acl_match_subject_order),
+        cmocka_unit_test(test_acl_match_deep_paths),
         cmocka_unit_test(test_acl_match_method_then_effect),
         cmocka_unit_test(test_acl_match_refuses_bad_requests),
         cmocka_unit_test(test_acl_match_rule_text),
