@@ -106,8 +106,13 @@ int acl_rules_sort(struct engine_acl *a, size_t from, acl_conflict_fn fn, void *
 {
     size_t w;
 
-    if (a->nrule - from > 1)
-        qsort(a->rule + from, a->nrule - from, sizeof(*a->rule), acl_rule_cmp);
+    /* A file's rules are most often in order already (a new string gets the next id, and a
+     * generated file names its paths in order): a pass that finds them so spares the sort. */
+    for (size_t i = from + 1; i < a->nrule; i++)
+        if (acl_rule_cmp(&a->rule[i - 1], &a->rule[i]) > 0) {
+            qsort(a->rule + from, a->nrule - from, sizeof(*a->rule), acl_rule_cmp);
+            break;
+        }
     w = acl_rules_merge_dups(a, from, fn, arg);
     return (int)(w > INT32_MAX ? INT32_MAX : w);
 }

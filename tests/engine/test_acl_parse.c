@@ -208,6 +208,33 @@ static void test_acl_parse_duplicates_and_conflicts(void **state)
                  "path, but 'deny' here and 'allow' there");
 }
 
+/* A file whose rules are in order but for its last line (the sort is skipped when a pass finds
+ * them in order): the last line's duplicate and conflict are still found. */
+static void test_acl_parse_in_order_but_the_last(void **state)
+{
+    struct engine_acl *a;
+    struct engine_acl_stats st;
+    size_t cap = 64 * 1001 + 64, n = 0;
+    char *text = malloc(cap), *e;
+    int rc;
+
+    (void)state;
+    assert_non_null(text);
+    for (int i = 0; i < 1000; i++)
+        n += (size_t)snprintf(text + n, cap - n, "r * GET /p%d/* allow\n", i);
+    snprintf(text + n, cap - n, "r * GET /p500/* allow\n");
+    e = parse(ENGINE_ACL_FILE_ACL, text, &rc, &a);
+    assert_int_equal(rc, 0);
+    engine_acl_stats_get(a, &st);
+    assert_int_equal(st.rules, 1000);
+    free(e);
+    engine_acl_free(a);
+    snprintf(text + n, cap - n, "r * GET /p500/* deny\n");
+    expect_error(text, "acl:1001:17: error: rule conflicts with line 501: same policy, subject, "
+                       "method and path, but 'deny' here and 'allow' there");
+    free(text);
+}
+
 static void test_acl_parse_groups(void **state)
 {
     struct engine_acl *a;
@@ -312,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_acl_parse_nul_byte),
         cmocka_unit_test(test_acl_parse_collects_every_error_and_keeps_nothing),
         cmocka_unit_test(test_acl_parse_duplicates_and_conflicts),
+        cmocka_unit_test(test_acl_parse_in_order_but_the_last),
         cmocka_unit_test(test_acl_parse_groups),
         cmocka_unit_test(test_acl_parse_group_references),
         cmocka_unit_test(test_acl_parse_load_dir_needs_a_directory),
