@@ -84,7 +84,7 @@ static const char *fs_keys_one(const struct fs_rules_set *a, const struct fs_rul
     while (i < a->n || j < b->n) {
         int c = i == a->n ? 1 : j == b->n ? -1 : strcmp(a->v[i]->name, b->v[j]->name);
         const char *name = c <= 0 ? a->v[i]->name : b->v[j]->name;
-        int differs = c != 0 || (a->v[i] != b->v[j] && strcmp(a->v[i]->blob, b->v[j]->blob) != 0);
+        int differs = c != 0 || !fs_rules_same(a->v[i], b->v[j]);
         i += c <= 0;
         j += c >= 0;
         if (!differs)

@@ -127,7 +127,7 @@ static int fs_remote_same_rules(const struct fs_target *t, const struct fs_snap 
     const struct fs_rules *was = fs_rules_find(&base->acld, t->node);
     const struct fs_rules *is = fs_rules_find(&now->acld, t->node);
 
-    return was == is || (was != NULL && is != NULL && strcmp(was->blob, is->blob) == 0);
+    return fs_rules_same(was, is);
 }
 
 static int fs_remote_same_level(const struct fs_target *t, const struct fs_snap *base,

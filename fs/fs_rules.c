@@ -4,6 +4,7 @@
  * one new entry and leaves the others as they are (not read, hashed or parsed again).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +26,25 @@ int fs_rules_new(struct fs_rules **out, const char *name, const char *data, size
     r->refs = 1;
     if (blob != NULL)
         snprintf(r->blob, sizeof(r->blob), "%s", blob);
-    else
-        engine_store_blob_id(r->text.data, r->text.len, r->blob);
     *out = r;
     return 0;
+}
+
+/* Guards the blob ids hashed on demand: a file may be shared by snapshots of several threads. */
+static pthread_mutex_t fs_rules_blob_mu = PTHREAD_MUTEX_INITIALIZER;
+
+const char *fs_rules_blob(struct fs_rules *r)
+{
+    pthread_mutex_lock(&fs_rules_blob_mu);
+    if (r->blob[0] == '\0')
+        engine_store_blob_id(r->text.data, r->text.len, r->blob);
+    pthread_mutex_unlock(&fs_rules_blob_mu);
+    return r->blob;
+}
+
+int fs_rules_same(const struct fs_rules *a, const struct fs_rules *b)
+{
+    return a == b || (a != NULL && b != NULL && fs_text_same(&a->text, &b->text));
 }
 
 struct fs_rules *fs_rules_ref(struct fs_rules *r)
@@ -140,8 +156,7 @@ int fs_rules_set_same(const struct fs_rules_set *a, const struct fs_rules_set *b
     if (a->n != b->n)
         return 0;
     for (size_t i = 0; i < a->n; i++)
-        if (a->v[i] != b->v[i] && (strcmp(a->v[i]->name, b->v[i]->name) != 0 ||
-                                   strcmp(a->v[i]->blob, b->v[i]->blob) != 0))
+        if (strcmp(a->v[i]->name, b->v[i]->name) != 0 || !fs_rules_same(a->v[i], b->v[i]))
             return 0;
     return 1;
 }
@@ -194,7 +209,7 @@ int fs_rules_read_store(struct fs_rules_set *out, const struct engine_store *sto
             break;
         }
         /* The same blob as the served one: its text and parsed rules are taken as they are. */
-        if (r != NULL && strcmp(r->blob, v[i].id) == 0) {
+        if (r != NULL && strcmp(fs_rules_blob(r), v[i].id) == 0) {
             rc = fs_rules_set_put(out, r->name, fs_rules_ref(r));
             continue;
         }
@@ -353,7 +368,7 @@ int fs_rules_changes(struct engine_store_change **ch, size_t *n, size_t *cap,
             rc = fs_rules_change(ch, n, cap, ns->v[j]->name, ns->v[j], from_worktree);
             j++;
         } else {
-            if (base->v[i] != ns->v[j] && strcmp(base->v[i]->blob, ns->v[j]->blob) != 0)
+            if (!fs_rules_same(base->v[i], ns->v[j]))
                 rc = fs_rules_change(ch, n, cap, ns->v[j]->name, ns->v[j], from_worktree);
             i++, j++;
         }

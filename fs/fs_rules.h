@@ -18,7 +18,7 @@ struct fs_rules {
     unsigned refs; /* atomic */
     char *name;    /* NAME of policy/acl.d/NAME */
     struct fs_text text;
-    char blob[41];           /* its git blob id: what it is known by in the store */
+    char blob[41];           /* its git blob id once known: read it with fs_rules_blob() */
     struct engine_acl *part; /* its rules parsed alone (fs_rules_part(), under apply_mu) */
 };
 
@@ -28,10 +28,15 @@ struct fs_rules_set {
     size_t n;
 };
 
-/* A new file NAME holding a copy of DATA[0..LEN), whose blob id is BLOB (NULL: hashed now). */
+/* A new file NAME holding a copy of DATA[0..LEN), whose blob id is BLOB (NULL: not known yet;
+ * a file written through the mount is hashed by its commit, not here too). */
 int fs_rules_new(struct fs_rules **out, const char *name, const char *data, size_t len,
                  const char *blob);
 struct fs_rules *fs_rules_ref(struct fs_rules *r);
+/* R's git blob id: the one it was made with, or hashed at the first call. */
+const char *fs_rules_blob(struct fs_rules *r);
+/* Do A and B (either may be NULL: no file) hold the same text, so the same blob? */
+int fs_rules_same(const struct fs_rules *a, const struct fs_rules *b);
 void fs_rules_put(struct fs_rules *r);
 void fs_rules_set_free(struct fs_rules_set *s);
 /* DST (uninitialised) as a copy of SRC's list, its files shared. */
@@ -40,7 +45,7 @@ struct fs_rules *fs_rules_find(const struct fs_rules_set *s, const char *name);
 /* Puts R (taking its reference) in place of NAME's file, or adds it; R NULL removes NAME.
  * Returns 0, -ENOSPC (FS_RULES_FILES_MAX files) or -ENOMEM (R is released on failure). */
 int fs_rules_set_put(struct fs_rules_set *s, const char *name, struct fs_rules *r);
-/* Do A and B hold the same files (names and blob ids)? */
+/* Do A and B hold the same files (names and contents)? */
 int fs_rules_set_same(const struct fs_rules_set *a, const struct fs_rules_set *b);
 /* The bytes of S's files (ONLY_OWN: of those no other set shares, which freeing S frees). */
 size_t fs_rules_set_bytes(const struct fs_rules_set *s, int only_own);

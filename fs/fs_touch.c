@@ -294,7 +294,7 @@ static int fs_touch_rules(struct fs_ctx *c, const struct fs_snap *old, const str
         const struct fs_rules *a = i < old->acld.n ? old->acld.v[i] : NULL;
         const struct fs_rules *b = j < s->acld.n ? s->acld.v[j] : NULL;
         int cmp = a == NULL ? 1 : b == NULL ? -1 : strcmp(a->name, b->name);
-        if (cmp == 0 && (a == b || strcmp(a->blob, b->blob) == 0)) {
+        if (cmp == 0 && fs_rules_same(a, b)) {
             i++, j++;
             continue;
         }

@@ -132,6 +132,35 @@ static void test_fs_names_store_paths(void **state)
     assert_null(fs_file_path(FS_FILE_N));
 }
 
+/* A rules file made from a write is not hashed until its blob id is asked for; its id is then
+ * git's; files compare by their text. */
+static void test_fs_names_rules_blob(void **state)
+{
+    static const char text[] = "regular * GET /x allow\n";
+    struct fs_rules *a, *b, *c, *d;
+
+    (void)state;
+    assert_int_equal(fs_rules_new(&a, "r1", text, strlen(text), NULL), 0);
+    assert_string_equal(a->blob, "");
+    assert_int_equal(
+        fs_rules_new(&b, "r1", text, strlen(text), "0123456789012345678901234567890123456789"), 0);
+    assert_int_equal(fs_rules_new(&c, "r1", text, strlen(text) - 1, NULL), 0);
+    assert_int_equal(fs_rules_new(&d, "r1", "", 0, NULL), 0);
+    assert_true(fs_rules_same(a, b));
+    assert_true(fs_rules_same(a, a));
+    assert_true(fs_rules_same(NULL, NULL));
+    assert_false(fs_rules_same(a, c));
+    assert_false(fs_rules_same(a, NULL));
+    assert_false(fs_rules_same(NULL, d));
+    assert_string_equal(fs_rules_blob(a), "52298c50a515b9facdf9b0b950f9bffa01c4ebaf");
+    assert_string_equal(fs_rules_blob(b), "0123456789012345678901234567890123456789");
+    assert_string_equal(fs_rules_blob(d), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+    fs_rules_put(a);
+    fs_rules_put(b);
+    fs_rules_put(c);
+    fs_rules_put(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_fs_names_values),
         cmocka_unit_test(test_fs_names_commit_messages),
         cmocka_unit_test(test_fs_names_store_paths),
+        cmocka_unit_test(test_fs_names_rules_blob),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
