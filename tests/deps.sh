@@ -4,6 +4,7 @@
 #   deps_install demo      that, plus curl (mount-examples/demo.sh talks to the unikernels)
 #   deps_install test      that, plus what the test suite uses
 #   deps_install bench     that, plus what bench/unikernel compares against (ab, wrk, nginx)
+#                          and OpenSSL's headers for bench/tls_load
 
 DEPS_BUILD="gcc libc6-dev pkg-config meson ninja-build git fuse3 libfuse3-dev libyaml-dev
  libjansson-dev libgit2-dev libzip-dev libcmocka-dev libseccomp-dev openssh-client scdoc
@@ -11,7 +12,7 @@ DEPS_BUILD="gcc libc6-dev pkg-config meson ninja-build git fuse3 libfuse3-dev li
 DEPS_TEST="debhelper dpkg-dev clang clang-format libclang-rt-14-dev python3 python3-tosca-parser graphviz vim nano curl
  python3-prometheus-client inotify-tools
  apache2-utils openssl"
-DEPS_BENCH="apache2-utils wrk nginx-light openssl"
+DEPS_BENCH="apache2-utils wrk nginx-light openssl libssl-dev"
 
 deps_install() {
     pkgs=$DEPS_BUILD
