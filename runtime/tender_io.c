@@ -11,9 +11,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TENDER_IO_STACK (256u << 10)
+/* A batch whose end waited longer than this for the helper (the host's scheduler took its CPU
+ * in the middle of a job, as on a loaded machine: the serving thread then sleeps until the
+ * helper runs again, a time slice or more) makes the next TENDER_IO_BACKOFF batches run on the
+ * serving thread alone. An idle machine never waits that long: a job takes 5 to 30 us. */
+#define TENDER_IO_STALL_NS 200000
+#define TENDER_IO_BACKOFF  256
 
 /* The state both threads share. Everything else in the tender belongs to the thread that
  * serves hypercalls (the vCPU's thread on hvt, the guest's own on spt). */
@@ -29,11 +36,19 @@ static struct tender_io {
     _Atomic uint32_t waiting;  /* the serving thread waits on done */
     _Atomic uint32_t up;       /* the helper runs its loop: its own start-up calls are over */
     int started;
+    uint32_t inline_left; /* batches still run inline after a stall (serving thread only) */
 } tender_io;
 
 static long tender_futex(_Atomic uint32_t *word, int op, uint32_t val)
 {
     return syscall(SYS_futex, word, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
+}
+
+static uint64_t tender_io_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void tender_job_do(struct tender_job *j)
@@ -108,7 +123,8 @@ void tender_io_wait_started(void)
 void tender_io_run(struct tender_job *jobs, uint32_t n)
 {
     struct tender_io *io = &tender_io;
-    if (!io->started || n < TENDER_IO_MIN || n > TENDER_IO_MAX) {
+    if (!io->started || n < TENDER_IO_MIN || n > TENDER_IO_MAX || io->inline_left > 0) {
+        io->inline_left -= io->inline_left > 0 && n >= TENDER_IO_MIN;
         for (uint32_t i = 0; i < n; i++)
             tender_job_do(&jobs[i]);
         return;
@@ -126,10 +142,15 @@ void tender_io_run(struct tender_job *jobs, uint32_t n)
     /* Every job is claimed; the helper may still be performing one. */
     for (int spin = 0; atomic_load(&io->done) != n && spin < 512; spin++)
         __builtin_ia32_pause();
+    if (atomic_load(&io->done) == n)
+        return;
+    uint64_t t0 = tender_io_now();
     atomic_store(&io->waiting, 1);
     for (uint32_t d; (d = atomic_load(&io->done)) != n;)
         tender_futex(&io->done, FUTEX_WAIT, d);
     atomic_store(&io->waiting, 0);
+    if (tender_io_now() - t0 > TENDER_IO_STALL_NS)
+        io->inline_left = TENDER_IO_BACKOFF;
 }
 
 int tender_io_seccomp(scmp_filter_ctx ctx)
