@@ -50,6 +50,7 @@ void engine_store_free(struct engine_store *s)
 {
     if (s == NULL)
         return;
+    store_defer_stop(s);
     git_repository_free(s->repo);
     pthread_mutex_destroy(&s->lock);
     free(s->dir);

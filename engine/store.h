@@ -44,12 +44,16 @@
  * itself.
  *
  * Durability: engine_store_init(), engine_store_commit() and engine_store_restore() return
- * only after the objects, the ref, the index and the work-tree files and directories they
- * wrote are on stable storage. A commit that is interrupted (kill -9, power loss) leaves
- * either the old `main` or the new one, never a broken ref; a work tree left half-updated is
- * finished by the next engine_store_open(), engine_store_commit() or engine_store_refresh()
- * (the store keeps a small journal, .git/unisec-sync, which names the paths while it updates
- * the work tree and is empty otherwise).
+ * only after the objects and the ref they wrote are on stable storage, and the index and the
+ * work-tree files and directories too, except for a commit that only rewrites existing files
+ * (a level write): their syncs and the index's are made by a thread of the store within
+ * engine_store_sync_delay() (200 ms), one for all the commits of the same paths meanwhile,
+ * and the journal, synced before main moved, names those paths until then. A commit that is
+ * interrupted (kill -9, power loss) leaves either the old `main` or the new one, never a
+ * broken ref; a work tree left half-updated is finished by the next engine_store_open(),
+ * engine_store_commit() or engine_store_refresh() (the store keeps a small journal,
+ * .git/unisec-sync, which names the paths while it updates the work tree and is marked
+ * finished otherwise). engine/STORE.md gives the argument, step by step.
  */
 #ifndef UNISEC_ENGINE_STORE_H
 #define UNISEC_ENGINE_STORE_H
@@ -516,6 +520,14 @@ int engine_store_fetch(struct engine_store *s, const char *url, char out_id[41],
  * (libgit2 1.5 retries its handshake when interrupted). Returns the previous value.
  */
 int engine_store_remote_timeout(int seconds);
+
+/*
+ * How long the syncs of a commit that only rewrote existing files may be deferred, in
+ * milliseconds (default 200; MS <= 0 restores it); the bound on what a crash of the machine
+ * can take back of an operator's uncommitted edit of such a file (engine/STORE.md). For tests
+ * and benchmarks. Returns the previous value.
+ */
+int engine_store_sync_delay(int ms);
 
 /* The bare repository's directory of a file:// URL or a path (borrowed from URL); NULL for
  * another transport. */

@@ -55,7 +55,10 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     git_commit *parent = NULL;
     git_signature *sig = NULL;
     git_oid main_id, tree_id, id;
-    int error, journal = 0;
+    int error, journal = 0, deferred = 0;
+    /* The paths whose syncs are deferred, again (every level write after the first): the
+     * journal names them already, pending, durably. */
+    int lazy = store_defer_lazy(changes, n), same = store_defer_same(s, changes, n);
     enum engine_store_step step = ENGINE_STORE_STEP_CHECK;
     uint64_t t = engine_store_cpu_now();
 
@@ -73,7 +76,10 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
                           now, seen);
         goto cleanup;
     }
-    if ((error = store_journal_finish(s, 0, "commit: finishing an earlier commit", diag)) < 0)
+    /* Other paths: the deferred syncs made, then an earlier unfinished update finished. */
+    if (!same &&
+        ((error = store_defer_sync(s, diag)) < 0 ||
+         (error = store_journal_finish(s, 0, "commit: finishing an earlier commit", diag)) < 0))
         goto cleanup;
     if ((error = git_commit_lookup(&parent, s->repo, &s->head)) < 0 ||
         (error = git_commit_tree(&base, parent)) < 0) {
@@ -102,9 +108,9 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
         goto cleanup;
     }
     store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);
-    if ((error = store_journal_write(s, changes, n, diag)) < 0)
+    if (!same && (error = store_journal_write(s, changes, n, lazy, diag)) < 0)
         goto cleanup;
-    journal = 1;
+    journal = !same;
     store_step(s, &step, &t, ENGINE_STORE_STEP_COMMIT);
     /* Moves main only if it is still PARENT (compared under the ref's lock). */
     if ((error = store_commit_make(&id, s, sig, msg, tree, parent, "commit: moving main", diag)) <
@@ -114,12 +120,15 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     git_oid_tostr(out_id, GIT_OID_HEXSZ + 1, &id);
     journal = 0;
     store_step(s, &step, &t, ENGINE_STORE_STEP_WORKTREE);
-    /* The journal is marked finished only once the work tree and index are. */
-    if (store_finish_changes(s, tree, changes, n, paths, nw, "commit: updating the work tree",
-                             diag) < 0)
+    /* The journal is marked finished only once the work tree and index are, durably: now, or
+     * by the syncer when their syncs are deferred. */
+    if (store_finish_changes(s, tree, changes, n, paths, nw, lazy, &deferred,
+                             "commit: updating the work tree", diag) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
     store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);
-    if (error == 0 && store_journal_remove(s, diag) < 0)
+    if (error == 0 && (deferred ? store_defer_add(s, changes, n, diag)
+                       : same   ? store_defer_sync(s, diag)
+                                : store_journal_remove(s, diag)) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
 
 cleanup:
@@ -188,8 +197,12 @@ int engine_store_refresh(struct engine_store *s, int *changed, char out_id[41],
         git_oid_cpy(&s->head, &main_id);
         *changed = 1;
     }
-    /* A work-tree update of ours left unfinished is finished against the head now seen. */
-    if (store_journal_finish(s, 0, "refresh: finishing an earlier commit", diag) < 0)
+    /* A work-tree update of ours left unfinished is finished against the head now seen. One
+     * whose syncs only are deferred is left to the syncer while main is ours (a refresh
+     * follows every commit of the mount: its watcher sees main move). */
+    if ((*changed || s->ndeferred == 0) &&
+        (store_defer_sync(s, diag) < 0 ||
+         store_journal_finish(s, 0, "refresh: finishing an earlier commit", diag) < 0))
         error = ENGINE_STORE_WORKTREE_STALE;
     if (out_id != NULL)
         git_oid_tostr(out_id, GIT_OID_HEXSZ + 1, &s->head);

@@ -5,6 +5,7 @@
  *   store.c           open, create, free; read, list, head, log          (store.h)
  *   store_commit.c    commit, refresh, work-tree changes, restore         (store.h)
  *   store_remote.c    a remote: fetch, push, main moved to a commit       (store.h)
+ *   store_defer.c     the syncs of a level write's work-tree file and index, made later
  *   store_journal.c   the journal of a work-tree update, and its recovery
  *   store_worktree.c  the work tree and the index brought to a tree
  *   store_check.c     paths, authors, change lists; a change against the tree and work tree
@@ -39,6 +40,14 @@ struct engine_store {
     int git_ref;          /* immutable: holds one git_libgit2_init() reference */
     int read_only;        /* immutable: opened by engine_store_open_repo() (no work tree) */
     uint64_t step_cpu[ENGINE_STORE_STEP_N]; /* lock: engine_store_step_cpu() */
+    /* store_defer.c: the work-tree files the last commits rewrote in place, whose syncs (and
+     * the index's) are made later; the journal names them, pending, meanwhile. */
+    char **deferred;         /* lock */
+    size_t ndeferred;        /* lock */
+    uint64_t deferred_at;    /* lock: CLOCK_MONOTONIC ns of the first commit not yet synced */
+    pthread_cond_t wake;     /* lock: the syncer, when there is something to sync or stop */
+    pthread_t syncer;        /* started at the first deferred commit */
+    int syncer_on, stopping; /* lock */
 };
 
 /* The mutex is not part of the store's value: readers that take a const store lock it too. */
@@ -129,10 +138,11 @@ int store_finish_paths(struct engine_store *s, git_tree *tree, char **checkout, 
 /* Brings the work tree and the index to TREE for the N changes C (PATHS: their paths, the NW
  * not FROM_WORKTREE first): writes the bytes of each change the store makes itself (git's
  * checkout only for a path that is not a plain file under plain directories), then gives the
- * index every path with its file's stat. Durable. */
+ * index every path with its file's stat. Durable, or with LAZY, when every file was
+ * rewritten in place, written but not synced (*DEFERRED set: store_defer.c syncs them). */
 int store_finish_changes(struct engine_store *s, git_tree *tree,
                          const struct engine_store_change *c, size_t n, char **paths, size_t nw,
-                         const char *op, struct engine_diag *diag);
+                         int lazy, int *deferred, const char *op, struct engine_diag *diag);
 
 /* ---- store_local.c ---- */
 
@@ -213,17 +223,53 @@ int store_ssh_verify(const char *dir, const char *what, const char *allowed, con
 
 /* ---- store_journal.c ---- */
 
-/* Records durably that the work tree is about to be updated for the paths of C (N). */
+/* This boot's id (/proc/sys/kernel/random/boot_id), "" when unknown: a journal written in
+ * another boot was left by a crash of the machine, not of the daemon. */
+const char *store_boot_id(void);
+
+/* Records durably that the work tree is about to be updated for the paths of C (N), once the
+ * caller has made deferred syncs (store_defer_sync()). LAZY: the update's syncs may be
+ * deferred (store_defer.c); the journal says so, with this boot's id. */
 int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
-                        struct engine_diag *diag);
+                        int lazy, struct engine_diag *diag);
+
+/* Marks the journal finished, and with SYNC makes the mark durable. */
+int store_journal_mark(struct engine_store *s, int sync, struct engine_diag *diag);
 
 /* Marks the journal finished (in place: its text stays, its first byte says done); not synced:
  * store_journal.c says why a recovery needs no more. */
 int store_journal_remove(struct engine_store *s, struct engine_diag *diag);
 
-/* Finishes a work-tree update that the journal names; AT_OPEN: the store was just opened, and
- * a dead writer's lock files are removed first. */
+/* Finishes a work-tree update that the journal names (the caller has made deferred syncs
+ * first); AT_OPEN: the store was just opened, and a dead writer's lock files are removed
+ * first. */
 int store_journal_finish(struct engine_store *s, int at_open, const char *op,
                          struct engine_diag *diag);
+
+/* ---- store_defer.c ---- */
+
+/* 1 when the N changes C may have their work-tree update's syncs deferred: each rewrites a
+ * file (none removed, none an operator's edit) and this boot's id is known. */
+int store_defer_lazy(const struct engine_store_change *c, size_t n);
+
+/* 1 when syncs are deferred for exactly the paths of C (N), as the journal names them: a
+ * commit of them needs no journal write. */
+int store_defer_same(const struct engine_store *s, const struct engine_store_change *c, size_t n);
+
+/* Records that the work-tree files of C (N) and the index were written, not synced; starts the
+ * syncer, which makes them durable and marks the journal finished within engine_store_sync_delay().
+ */
+int store_defer_add(struct engine_store *s, const struct engine_store_change *c, size_t n,
+                    struct engine_diag *diag);
+
+/* Makes the deferred files and the index durable and marks the journal finished, durably. */
+int store_defer_sync(struct engine_store *s, struct engine_diag *diag);
+
+/* After a commit that failed to finish the work tree: what is deferred is made durable and
+ * forgotten, the journal left pending for store_journal_finish() to finish. */
+void store_defer_drop(struct engine_store *s);
+
+/* Stops the syncer and syncs what is deferred (engine_store_free()). */
+void store_defer_stop(struct engine_store *s);
 
 #endif

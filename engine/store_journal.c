@@ -43,15 +43,43 @@ static int store_journal_path(char *buf, size_t size, const struct engine_store 
  * its text, so that the next commit of the same paths writes back one byte. */
 #define STORE_JOURNAL_DONE '#'
 
-/* The journal's text for the paths of C (N): "pid PID", one path a line, "end" (caller frees). */
-static char *store_journal_text(const struct engine_store_change *c, size_t n, size_t *len)
+static char store_boot[64];
+static pthread_once_t store_boot_once = PTHREAD_ONCE_INIT;
+
+static void store_boot_read(void)
+{
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+    char buf[64] = "";
+
+    if (f == NULL)
+        return;
+    /* A UUID: no space, no newline (it is one word of the journal's first line). */
+    if (fgets(buf, sizeof(buf), f) != NULL && buf[strspn(buf, "0123456789abcdef-")] == '\n')
+        memcpy(store_boot, buf, strcspn(buf, "\n"));
+    fclose(f);
+}
+
+const char *store_boot_id(void)
+{
+    pthread_once(&store_boot_once, store_boot_read);
+    return store_boot;
+}
+
+/* The journal's text for the paths of C (N): "pid PID", with " boot ID" (this boot's) and,
+ * when LAZY, " lazy" (the update's syncs may come later); then one path a line, "end"
+ * (caller frees). */
+static char *store_journal_text(const struct engine_store_change *c, size_t n, int lazy,
+                                size_t *len)
 {
     char *text = NULL;
     FILE *f = open_memstream(&text, len);
 
     if (f == NULL)
         return NULL;
-    fprintf(f, "pid %ld\n", (long)getpid());
+    fprintf(f, "pid %ld", (long)getpid());
+    if (store_boot_id()[0] != '\0')
+        fprintf(f, " boot %s%s", store_boot_id(), lazy ? " lazy" : "");
+    fputc('\n', f);
     /* A path whose work-tree file already holds the commit's content is marked with a leading
      * tab (no store path holds one): only its index entry is finished. */
     for (size_t i = 0; i < n; i++)
@@ -83,10 +111,11 @@ static int store_journal_same(int fd, off_t size, const char *text, size_t len)
  * byte), so that a commit neither creates nor deletes a file for it and only a journal made now
  * needs its directory synced. A commit of the paths the last one named (every level write)
  * writes back the one byte that marked it finished: one block, no size change, so fdatasync;
- * other paths rewrite the file and fsync it.
+ * other paths rewrite the file and fsync it. The caller makes an update whose syncs were
+ * deferred durable first (store_defer_sync()): the journal names its paths until then.
  */
 int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
-                        struct engine_diag *diag)
+                        int lazy, struct engine_diag *diag)
 {
     char path[PATH_MAX], *text = NULL;
     size_t len = 0;
@@ -95,7 +124,7 @@ int store_journal_write(struct engine_store *s, const struct engine_store_change
 
     if ((error = store_journal_path(path, sizeof(path), s)) < 0)
         return store_err(diag, s->dir, error, "commit: git directory path too long");
-    if ((text = store_journal_text(c, n, &len)) == NULL)
+    if ((text = store_journal_text(c, n, lazy, &len)) == NULL)
         return store_err(diag, s->dir, -ENOMEM, "commit: out of memory");
     if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0 && errno == ENOENT) {
         fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -131,12 +160,12 @@ cleanup:
 }
 
 /*
- * Marks the journal finished: its first byte, in place. Not synced: a recovery that still finds
- * it unfinished after a crash redoes only the paths whose index entry is not the head's
- * (store_path_finished()), and every path of a finished update has the head's entry, durably,
- * before this mark is made.
+ * Marks the journal finished: its first byte, in place. Not synced (but by a deferred update's
+ * syncer, store_defer.c): a recovery that still finds it unfinished after a crash redoes only
+ * the paths whose index entry is not the head's (store_path_finished()), and every path of a
+ * finished update has the head's entry, durably, before this mark is made.
  */
-int store_journal_remove(struct engine_store *s, struct engine_diag *diag)
+int store_journal_mark(struct engine_store *s, int sync, struct engine_diag *diag)
 {
     char path[PATH_MAX], done = STORE_JOURNAL_DONE;
     struct stat st;
@@ -148,19 +177,20 @@ int store_journal_remove(struct engine_store *s, struct engine_diag *diag)
         return errno == ENOENT
                    ? 0
                    : store_err(diag, s->dir, -errno, "emptying %s: %s", path, strerror(errno));
-    if (fstat(fd, &st) < 0 || (st.st_size > 0 && pwrite(fd, &done, 1, 0) != 1))
+    if (fstat(fd, &st) < 0 || (st.st_size > 0 && pwrite(fd, &done, 1, 0) != 1) ||
+        (sync && fdatasync(fd) < 0))
         error = store_err(diag, s->dir, -errno, "emptying %s: %s", path, strerror(errno));
     close(fd);
     return error;
 }
 
-/*
- * 1 when PATH's entry in the index IX is TREE's (both absent, or the same blob and mode): its
- * update was finished, since a commit writes and syncs the index only after the work-tree file,
- * and a difference in the file since is a hand edit, not the commit's to redo. 0 when IX is
- * NULL (the index could not be read: the path is redone).
- */
-static int store_path_finished(git_index *ix, git_tree *tree, const char *path)
+int store_journal_remove(struct engine_store *s, struct engine_diag *diag)
+{
+    return store_journal_mark(s, 0, diag);
+}
+
+/* 1 when PATH's entry in the index IX is TREE's. */
+static int store_path_done(git_index *ix, git_tree *tree, const char *path)
 {
     const git_index_entry *ie;
     git_tree_entry *te = NULL;
@@ -177,6 +207,45 @@ static int store_path_finished(git_index *ix, git_tree *tree, const char *path)
            git_oid_equal(&ie->id, git_tree_entry_id(te));
     git_tree_entry_free(te);
     return done;
+}
+
+/*
+ * 1 when PATH's entry in the index IX is TREE's (both absent, or the same blob and mode): its
+ * update was finished, since a commit writes and syncs the index only after the work-tree file,
+ * and a difference in the file since is a hand edit, not the commit's to redo. 0 when IX is
+ * NULL (the index could not be read: the path is redone). CONTENT: the update's syncs were
+ * deferred and the machine crashed meanwhile, so the index may have reached the disk and the
+ * file not: the file must hold TREE's content too (a hand edit made before the crash, within
+ * the deferral, is taken back with it).
+ */
+static int store_path_finished(struct engine_store *s, git_index *ix, git_tree *tree,
+                               const char *path, int content)
+{
+    const git_index_entry *ie;
+    git_oid id;
+
+    if (ix == NULL || !store_path_done(ix, tree, path))
+        return 0;
+    if (!content || (ie = git_index_get_bypath(ix, path, 0)) == NULL)
+        return 1;
+    return git_repository_hashfile(&id, s->repo, path, GIT_OBJECT_BLOB, NULL) == 0 &&
+           git_oid_equal(&id, &ie->id);
+}
+
+/* 1 when the journal TEXT (its first line) is of an update whose syncs may have been deferred
+ * ("lazy") and was written in another boot: the machine crashed since, and what was not synced
+ * may be lost. A crash of the daemon alone loses nothing it wrote. */
+static int store_journal_crashed(const char *text)
+{
+    char line[128], boot[64], lazy[8];
+    size_t k = strcspn(text, "\n");
+
+    if (k >= sizeof(line))
+        return 0;
+    memcpy(line, text, k);
+    line[k] = '\0';
+    return sscanf(line, "pid %*d boot %63s %7s", boot, lazy) == 2 && strcmp(lazy, "lazy") == 0 &&
+           strcmp(boot, store_boot_id()) != 0;
 }
 
 /* Removes a lock file left by the crashed writer of a journal dated JOURNAL_MTIME. */
@@ -212,7 +281,7 @@ int store_journal_finish(struct engine_store *s, int at_open, const char *op,
     git_tree *tree = NULL;
     struct stat st;
     long pid;
-    int fd = -1, error;
+    int fd = -1, error, content;
     ssize_t len;
 
     if ((error = store_journal_path(path, sizeof(path), s)) < 0)
@@ -242,6 +311,7 @@ int store_journal_finish(struct engine_store *s, int at_open, const char *op,
         error = store_journal_remove(s, diag);
         goto cleanup;
     }
+    content = store_journal_crashed(text);
     if (at_open && pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
         store_remove_stale_lock(s, "index.lock", &st.st_mtim);
         store_remove_stale_lock(s, ENGINE_STORE_BRANCH ".lock", &st.st_mtim);
@@ -288,7 +358,7 @@ int store_journal_finish(struct engine_store *s, int at_open, const char *op,
             ix = NULL;
         }
         for (size_t i = 0; i < n; i++) {
-            if (store_path_finished(ix, tree, paths[i]))
+            if (store_path_finished(s, ix, tree, paths[i], content && i < nw))
                 continue;
             kw += i < nw;
             paths[k++] = paths[i];

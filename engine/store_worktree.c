@@ -134,7 +134,8 @@ static void store_index_stat(struct engine_store *s, git_index_entry *ie)
  * checkout does. Durable.
  */
 static int store_index_adopt(struct engine_store *s, git_tree *tree, char **paths, size_t n,
-                             const struct stat *written, const char *op, struct engine_diag *diag)
+                             const struct stat *written, int sync, const char *op,
+                             struct engine_diag *diag)
 {
     git_index *index = NULL;
     git_tree_entry *e = NULL;
@@ -171,7 +172,7 @@ static int store_index_adopt(struct engine_store *s, git_tree *tree, char **path
         error = store_git_err(diag, s->dir, error, op);
         goto cleanup;
     }
-    if ((error = store_fsync_git(s, "index")) < 0 || (error = store_fsync_git(s, "")) < 0)
+    if (sync && ((error = store_fsync_git(s, "index")) < 0 || (error = store_fsync_git(s, "")) < 0))
         error = store_err(diag, s->dir, error, "%s: fsync of the index: %s", op, strerror(-error));
 
 cleanup:
@@ -189,7 +190,7 @@ int store_finish_paths(struct engine_store *s, git_tree *tree, char **checkout, 
     if (n > 0 && (error = store_checkout(s, tree, checkout, n, op, diag)) < 0)
         return error;
     if (na > 0)
-        error = store_index_adopt(s, tree, adopt, na, NULL, op, diag);
+        error = store_index_adopt(s, tree, adopt, na, NULL, 1, op, diag);
     return error;
 }
 
@@ -241,12 +242,13 @@ static int store_rewrite_in_place(int fd, off_t size, const char *data, size_t l
 /*
  * Puts C's bytes in its work-tree file (or removes it), creating missing parent directories,
  * and makes it durable: a file rewritten in place is synced alone (fdatasync: its names did
- * not change), a created or removed one with its directories. Returns 0, 1 when the path is
- * not a plain file under plain directories (a link, a directory: git's checkout is the one to
- * replace those), or a negative errno.
+ * not change), a created or removed one with its directories. With LAZY a file rewritten in
+ * place is not synced (*UNSYNCED set). Returns 0, 1 when the path is not a plain file under
+ * plain directories (a link, a directory: git's checkout is the one to replace those), or a
+ * negative errno.
  */
 static int store_write_change(const struct engine_store *s, const struct engine_store_change *c,
-                              struct stat *out)
+                              int lazy, struct stat *out, int *unsynced)
 {
     char path[PATH_MAX];
     size_t root = strlen(s->dir);
@@ -296,7 +298,8 @@ static int store_write_change(const struct engine_store *s, const struct engine_
         rc = -EBUSY; /* replaced since the lstat() above */
     else
         rc = store_rewrite_in_place(fd, st.st_size, c->data, c->len);
-    if (rc == 0 && !names && fdatasync(fd) < 0)
+    *unsynced = rc == 0 && !names && lazy;
+    if (rc == 0 && !names && !lazy && fdatasync(fd) < 0)
         rc = -errno;
     if (rc == 0 && fstat(fd, out) < 0)
         rc = -errno;
@@ -307,28 +310,45 @@ static int store_write_change(const struct engine_store *s, const struct engine_
 
 int store_finish_changes(struct engine_store *s, git_tree *tree,
                          const struct engine_store_change *c, size_t n, char **paths, size_t nw,
-                         const char *op, struct engine_diag *diag)
+                         int lazy, int *deferred, const char *op, struct engine_diag *diag)
 {
     struct stat *written = calloc(n, sizeof(*written));
-    int rc = 0;
+    char *unsynced = calloc(n, 1);
+    int rc = 0, all = lazy, u = 0;
 
-    if (written == NULL)
+    *deferred = 0;
+    if (written == NULL || unsynced == NULL) {
+        free(written);
+        free(unsynced);
         return store_err(diag, s->dir, -ENOMEM, "%s: out of memory", op);
+    }
     /* PATHS lists the changes in C's order, those the store writes first. */
     for (size_t i = 0, k = 0; rc == 0 && i < n; i++) {
         if (c[i].from_worktree)
             continue;
-        if ((rc = store_write_change(s, &c[i], &written[k++])) > 0)
+        if ((rc = store_write_change(s, &c[i], lazy, &written[k++], &u)) > 0)
             rc = store_finish_paths(s, tree, paths, nw, paths + nw, n - nw, op, diag);
         else if (rc < 0)
             store_err(diag, s->dir, rc, "%s: writing %s: %s", op, c[i].path, strerror(-rc));
-        else
+        else {
+            unsynced[i] = (char)u;
+            all &= u;
             continue;
+        }
+        /* Every path synced by git's checkout, the unsynced ones written before too. */
         free(written);
+        free(unsynced);
         return rc;
     }
+    /* Some file was not rewritten in place (created): those that were are synced now. */
+    for (size_t i = 0; !all && rc == 0 && i < n; i++)
+        if (unsynced[i] && (rc = store_fsync_worktree(s->dir, c[i].path, 0)) < 0)
+            store_err(diag, s->dir, rc, "%s: fsync of %s: %s", op, c[i].path, strerror(-rc));
     /* Every file holds the tree's content now: the index takes it with the files' stat. */
-    rc = store_index_adopt(s, tree, paths, n, written, op, diag);
+    if (rc == 0)
+        rc = store_index_adopt(s, tree, paths, n, written, !all, op, diag);
+    *deferred = rc == 0 && all;
     free(written);
+    free(unsynced);
     return rc;
 }

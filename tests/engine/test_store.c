@@ -1008,28 +1008,29 @@ static void commit_stale_in_child(const char *dir)
 
 /* A commit syncs what it wrote and no more: a file rewritten in place alone and with
  * fdatasync (its names did not change), a new file with the directories up to the root; the
- * journal is one file, written and marked finished in place: a commit of the paths the last
- * one named writes back one byte (fdatasync). It used to be 8 fsyncs for either. */
+ * journal is one file, written and marked finished in place. A commit that only rewrites files
+ * defers their syncs and the index's (the syncer's delay is long here, so none comes
+ * meanwhile): a second one of the same paths syncs nothing. It used to be 8 fsyncs for either. */
 static void test_store_commit_syncs_only_what_changed(void **state)
 {
     struct fixture *f = *state;
     struct engine_store *s = make_store(f);
     struct engine_store_change c = {"state/levels", TEXT("web: critical\n"), 0};
     struct engine_store_change add = {"state/extra", TEXT("x\n"), 0};
+    int delay = engine_store_sync_delay(600000);
     char id[41];
 
-    commit1(s, "state/levels", "web: high\n", id); /* the journal exists from now on */
+    commit1(s, "state/levels", "web: high\n", id); /* the journal names state/levels now */
     store_fsyncs = store_fdatasyncs = 0;
     assert_int_equal(engine_store_commit(s, &c, 1, &alice, "m", id, NULL), 0);
-    /* fsync: index, .git (the index's rename); fdatasync: the journal's first byte,
-     * state/levels (the journal's mark of a finished update is not synced) */
-    assert_int_equal(store_fsyncs, 2);
-    assert_int_equal(store_fdatasyncs, 2);
+    assert_int_equal(store_fsyncs, 0);
+    assert_int_equal(store_fdatasyncs, 0);
     store_fsyncs = store_fdatasyncs = 0;
     assert_int_equal(engine_store_commit(s, &add, 1, &alice, "m", id, NULL), 0);
-    /* fsync: journal (other paths), state/extra, state/, the root, index, .git */
-    assert_int_equal(store_fsyncs, 6);
-    assert_int_equal(store_fdatasyncs, 0);
+    /* fsync: the deferred state/levels, index and .git (fdatasync: the journal's mark), then
+     * the journal (other paths), state/extra, state/, the root, index, .git */
+    assert_int_equal(store_fsyncs, 9);
+    assert_int_equal(store_fdatasyncs, 1);
     /* A shorter level and a longer one: rewritten in place from the first changed byte. */
     commit1(s, "state/levels", "web: low\n", id);
     assert_file(f->dir, "state/levels", "web: low\n");
@@ -1049,6 +1050,7 @@ static void test_store_commit_syncs_only_what_changed(void **state)
         assert_int_equal(access(path, F_OK), -1);
     }
     engine_store_free(s);
+    engine_store_sync_delay(delay);
 }
 
 /* A crash can leave a finished update's journal unmarked (the mark is not synced): the reopened
@@ -1341,6 +1343,115 @@ static void test_store_kill9_loses_no_reported_commit(void **state)
     }
 }
 
+/* The journal's first line, with its boot id replaced by another's when OTHER_BOOT. */
+static void journal_set_boot(const char *dir, int other_boot)
+{
+    char path[4096], buf[4096], *b;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/.git/unisec-sync", dir);
+    assert_true((fd = open(path, O_RDWR)) >= 0);
+    assert_true((n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0);
+    buf[n] = '\0';
+    assert_non_null(b = strstr(buf, " boot "));
+    assert_non_null(strstr(buf, " lazy\n"));
+    if (other_boot)
+        assert_int_equal(pwrite(fd, b[6] == '0' ? "1" : "0", 1, b + 6 - buf), 1);
+    assert_int_equal(close(fd), 0);
+}
+
+/* A level write's syncs come later: the journal stays pending (naming the path) until the
+ * syncer made the file and the index durable, then it is marked finished; closing the store
+ * syncs what is still deferred. */
+static void test_store_level_write_synced_later(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    int delay = engine_store_sync_delay(600000);
+    char id[41], path[4096];
+
+    snprintf(path, sizeof(path), "%s/.git/unisec-sync", f->dir);
+    commit1(s, "state/levels", "web: high\n", id);
+    commit1(s, "state/levels", "web: low\n", id);
+    assert_true(journal_pending(path));
+    assert_file(f->dir, "state/levels", "web: low\n");
+    if (have_git()) {
+        assert_git_clean(f->dir);
+        assert_git_fsck(f->dir);
+    }
+    store_fsyncs = store_fdatasyncs = 0;
+    engine_store_free(s);
+    assert_false(journal_pending(path));
+    /* fsync: state/levels, index, .git; fdatasync: the journal's mark */
+    assert_int_equal(store_fsyncs, 3);
+    assert_int_equal(store_fdatasyncs, 1);
+    /* A short delay: the syncer marks it finished on its own (waited for, up to a minute). */
+    engine_store_sync_delay(1);
+    assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
+    commit1(s, "state/levels", "web: high\n", id);
+    for (int i = 0; i < 6000 && journal_pending(path); i++)
+        usleep(10000);
+    assert_false(journal_pending(path));
+    assert_file(f->dir, "state/levels", "web: high\n");
+    engine_store_free(s);
+    engine_store_sync_delay(delay);
+}
+
+/* A child commits a level with its syncs deferred and dies (kill -9: the page cache keeps
+ * what it wrote). BOOT: as if the machine had crashed instead (the journal's boot id is
+ * another), with the file's new content lost while the index's reached the disk. */
+static void crash_deferred(struct fixture *f, const char *level, int other_boot)
+{
+    struct engine_store *s;
+    int status;
+    pid_t pid;
+
+    assert_true((pid = fork()) >= 0);
+    if (pid == 0) {
+        char id[41];
+        struct engine_store_change c = {"state/levels", level, strlen(level), 0};
+        engine_store_sync_delay(600000);
+        if (engine_store_open(&s, f->dir, NULL) != 0 ||
+            engine_store_commit(s, &c, 1, &alice, "m", id, NULL) != 0)
+            _exit(3);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    journal_set_boot(f->dir, other_boot);
+    /* The file as the disk may hold it: its old content (after a crash of the machine), or an
+     * operator's edit made since (after a crash of the daemon). */
+    write_file(f->dir, "state/levels", "web: default\n");
+}
+
+/* After a crash of the daemon, a pending deferred update is finished by its index entries, so
+ * an edit made since is kept; after a crash of the machine (another boot), the file's content
+ * is compared too, and what the disk lost is written again. Main holds the commit either way. */
+static void test_store_open_after_machine_crash_rewrites_deferred_files(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+
+    engine_store_free(s);
+    crash_deferred(f, "web: critical\n", 0);
+    assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
+    assert_file(f->dir, "state/levels", "web: default\n"); /* an edit since: kept */
+    assert_read(s, "state/levels", "web: critical\n");
+    engine_store_free(s);
+    write_file(f->dir, "state/levels", "web: critical\n");
+    crash_deferred(f, "web: high\n", 1);
+    assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
+    assert_file(f->dir, "state/levels", "web: high\n");
+    assert_read(s, "state/levels", "web: high\n");
+    engine_store_free(s);
+    if (have_git()) {
+        assert_git_clean(f->dir);
+        assert_git_fsck(f->dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1380,6 +1491,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_concurrent_commits_all_land, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test(test_store_author_from_uid),
+        cmocka_unit_test_setup_teardown(test_store_level_write_synced_later, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_open_after_machine_crash_rewrites_deferred_files,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_kill9_loses_no_reported_commit, fixture_setup,
                                         fixture_teardown),
     };

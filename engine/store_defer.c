@@ -1,0 +1,197 @@
+/* store_defer.c — the syncs of a work-tree update made later: a commit that only rewrites files
+ * in place (every level write) writes them and the index without syncing, and a thread of the
+ * store syncs them, then marks the journal finished, within STORE_DEFER_MS of the first such
+ * commit. The commit itself (objects and main) is durable before it returns, as ever; the
+ * journal, written and synced before main moved, names the paths until they are durable, so a
+ * crash of the machine meanwhile is recovered from it (store_journal.c). Successive commits of
+ * the same paths keep that journal as it is: no journal write, no sync of their own. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* How long a work-tree update may stay unsynced: the bound on what a crash of the machine can
+ * take back of an operator's uncommitted edit of such a path (engine/STORE.md). */
+#define STORE_DEFER_MS 200
+
+static int store_defer_ms = STORE_DEFER_MS; /* atomic */
+
+int engine_store_sync_delay(int ms)
+{
+    return __atomic_exchange_n(&store_defer_ms, ms > 0 ? ms : STORE_DEFER_MS, __ATOMIC_RELAXED);
+}
+
+static uint64_t store_defer_now(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+int store_defer_lazy(const struct engine_store_change *c, size_t n)
+{
+    if (store_boot_id()[0] == '\0')
+        return 0; /* a recovery could not tell a crash of the machine from one of the daemon */
+    for (size_t i = 0; i < n; i++)
+        if (c[i].remove || c[i].from_worktree)
+            return 0;
+    return 1;
+}
+
+int store_defer_same(const struct engine_store *s, const struct engine_store_change *c, size_t n)
+{
+    if (s->ndeferred == 0 || s->ndeferred != n || !store_defer_lazy(c, n))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s->deferred[i], c[i].path) != 0)
+            return 0;
+    return 1;
+}
+
+static void store_defer_clear(struct engine_store *s)
+{
+    for (size_t i = 0; i < s->ndeferred; i++)
+        free(s->deferred[i]);
+    free(s->deferred);
+    s->deferred = NULL;
+    s->ndeferred = 0;
+}
+
+/* The work-tree file PATH, rewritten in place (its names did not change), made durable. */
+static int store_defer_file(struct engine_store *s, const char *path, struct engine_diag *diag)
+{
+    int error = store_fsync_worktree(s->dir, path, 0);
+
+    if (error < 0)
+        store_err(diag, s->dir, error, "syncing %s: %s", path, strerror(-error));
+    return error;
+}
+
+/* After the files: the index and its name made durable. */
+static int store_defer_index(struct engine_store *s, struct engine_diag *diag)
+{
+    int error;
+
+    if ((error = store_fsync_git(s, "index")) < 0 || (error = store_fsync_git(s, "")) < 0)
+        store_err(diag, s->dir, error, "syncing the index: %s", strerror(-error));
+    return error;
+}
+
+/* The deferred files and the index made durable (the journal stays pending). */
+static int store_defer_flush(struct engine_store *s, struct engine_diag *diag)
+{
+    int error = 0;
+
+    for (size_t i = 0; i < s->ndeferred && error == 0; i++)
+        error = store_defer_file(s, s->deferred[i], diag);
+    return error < 0 ? error : store_defer_index(s, diag);
+}
+
+int store_defer_sync(struct engine_store *s, struct engine_diag *diag)
+{
+    int error;
+
+    if (s->ndeferred == 0)
+        return 0;
+    if ((error = store_defer_flush(s, diag)) < 0)
+        return error; /* the journal stays pending: a recovery redoes the paths */
+    store_defer_clear(s);
+    /* Durably: a pending journal of this kind makes a recovery after a crash of the machine
+     * compare the files' contents, which would take back an edit made since. */
+    return store_journal_mark(s, 1, diag);
+}
+
+void store_defer_drop(struct engine_store *s)
+{
+    if (s->ndeferred > 0 && store_defer_flush(s, NULL) == 0)
+        store_defer_clear(s);
+}
+
+static void *store_defer_run(void *arg)
+{
+    struct engine_store *s = arg;
+
+    store_lock(s);
+    while (!s->stopping) {
+        uint64_t due = s->deferred_at +
+                       (uint64_t)__atomic_load_n(&store_defer_ms, __ATOMIC_RELAXED) * 1000000u;
+        struct timespec t = {.tv_sec = (time_t)(due / 1000000000u),
+                             .tv_nsec = (long)(due % 1000000000u)};
+        if (s->ndeferred == 0)
+            pthread_cond_wait(&s->wake, &s->lock);
+        else if (store_defer_now() < due)
+            pthread_cond_timedwait(&s->wake, &s->lock, &t);
+        else if (store_defer_sync(s, NULL) < 0)
+            s->deferred_at = store_defer_now(); /* tried again later; the journal stays */
+    }
+    store_unlock(s);
+    return NULL;
+}
+
+static int store_defer_start(struct engine_store *s)
+{
+    pthread_condattr_t a;
+    int rc;
+
+    if (s->syncer_on)
+        return 0;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    rc = pthread_cond_init(&s->wake, &a);
+    pthread_condattr_destroy(&a);
+    if (rc != 0)
+        return -rc;
+    if ((rc = pthread_create(&s->syncer, NULL, store_defer_run, s)) != 0) {
+        pthread_cond_destroy(&s->wake);
+        return -rc;
+    }
+    s->syncer_on = 1;
+    return 0;
+}
+
+int store_defer_add(struct engine_store *s, const struct engine_store_change *c, size_t n,
+                    struct engine_diag *diag)
+{
+    int error = 0;
+
+    if (store_defer_same(s, c, n))
+        return 0; /* the journal names them already; the first commit's time bounds the wait */
+    if ((error = store_defer_sync(s, diag)) < 0) /* others: not expected, the journal is new */
+        return error;
+    if (store_defer_start(s) < 0 || (s->deferred = calloc(n, sizeof(char *))) == NULL)
+        goto now;
+    for (; s->ndeferred < n; s->ndeferred++)
+        if ((s->deferred[s->ndeferred] = strdup(c[s->ndeferred].path)) == NULL)
+            goto now;
+    s->deferred_at = store_defer_now();
+    pthread_cond_signal(&s->wake);
+    return 0;
+
+now:
+    /* No syncer or no memory: synced now. */
+    store_defer_clear(s);
+    for (size_t i = 0; i < n && error == 0; i++)
+        error = store_defer_file(s, c[i].path, diag);
+    if (error == 0 && (error = store_defer_index(s, diag)) == 0)
+        error = store_journal_mark(s, 1, diag);
+    return error;
+}
+
+void store_defer_stop(struct engine_store *s)
+{
+    if (s->syncer_on) {
+        store_lock(s);
+        s->stopping = 1;
+        pthread_cond_signal(&s->wake);
+        store_unlock(s);
+        pthread_join(s->syncer, NULL);
+        pthread_cond_destroy(&s->wake);
+        s->syncer_on = 0;
+    }
+    if (s->repo != NULL)
+        store_defer_sync(s, NULL);
+    store_defer_clear(s);
+}
