@@ -1398,6 +1398,37 @@ static void test_store_level_write_synced_later(void **state)
     engine_store_sync_delay(delay);
 }
 
+/* A refresh that finds main where the store left it (the mount's watcher refreshes after each
+ * of its own commits) leaves the deferred syncs to the syncer; one that finds main moved from
+ * outside makes them first, and the outside change's files are then the store's. */
+static void test_store_refresh_keeps_deferred_syncs(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    int delay = engine_store_sync_delay(600000), changed, st;
+    char id[41], path[4096];
+
+    snprintf(path, sizeof(path), "%s/.git/unisec-sync", f->dir);
+    commit1(s, "state/levels", "web: high\n", id);
+    assert_int_equal(engine_store_refresh(s, &changed, id, NULL), 0);
+    assert_int_equal(changed, 0);
+    assert_true(journal_pending(path));
+    if (have_git()) {
+        free(git_run(&st, f->dir,
+                     "-c user.name=o -c user.email=o@example.org commit -q "
+                     "--allow-empty -m outside"));
+        assert_int_equal(st, 0);
+        assert_int_equal(engine_store_refresh(s, &changed, id, NULL), 0);
+        assert_int_equal(changed, 1);
+        assert_false(journal_pending(path));
+        commit1(s, "state/levels", "web: low\n", id);
+        assert_git_clean(f->dir);
+    }
+    engine_store_free(s);
+    assert_false(journal_pending(path));
+    engine_store_sync_delay(delay);
+}
+
 /* A child commits a level with its syncs deferred and dies (kill -9: the page cache keeps
  * what it wrote). BOOT: as if the machine had crashed instead (the journal's boot id is
  * another), with the file's new content lost while the index's reached the disk. */
@@ -1492,6 +1523,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test(test_store_author_from_uid),
         cmocka_unit_test_setup_teardown(test_store_level_write_synced_later, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_refresh_keeps_deferred_syncs, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_open_after_machine_crash_rewrites_deferred_files,
                                         fixture_setup, fixture_teardown),
