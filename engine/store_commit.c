@@ -122,7 +122,7 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     store_step(s, &step, &t, ENGINE_STORE_STEP_WORKTREE);
     /* The journal is marked finished only once the work tree and index are, durably: now, or
      * by the syncer when their syncs are deferred. */
-    if (store_finish_changes(s, tree, changes, n, paths, nw, lazy, &deferred,
+    if (store_finish_changes(s, tree, changes, upd, n, paths, nw, lazy, &deferred,
                              "commit: updating the work tree", diag) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
     store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);

@@ -135,14 +135,16 @@ int store_checkout(struct engine_store *s, git_tree *tree, char **paths, size_t 
 int store_finish_paths(struct engine_store *s, git_tree *tree, char **checkout, size_t n,
                        char **adopt, size_t na, const char *op, struct engine_diag *diag);
 
-/* Brings the work tree and the index to TREE for the N changes C (PATHS: their paths, the NW
+/* Brings the work tree and the index to TREE for the N changes C (UPD: TREE's entries of them,
+ * as store_updates() made them; PATHS: their paths, the NW
  * not FROM_WORKTREE first): writes the bytes of each change the store makes itself (git's
  * checkout only for a path that is not a plain file under plain directories), then gives the
  * index every path with its file's stat. Durable, or with LAZY, when every file was
  * rewritten in place, written but not synced (*DEFERRED set: store_defer.c syncs them). */
 int store_finish_changes(struct engine_store *s, git_tree *tree,
-                         const struct engine_store_change *c, size_t n, char **paths, size_t nw,
-                         int lazy, int *deferred, const char *op, struct engine_diag *diag);
+                         const struct engine_store_change *c, const git_tree_update *upd, size_t n,
+                         char **paths, size_t nw, int lazy, int *deferred, const char *op,
+                         struct engine_diag *diag);
 
 /* ---- store_local.c ---- */
 

@@ -62,29 +62,42 @@ int store_commit_make_on(git_oid *out, struct engine_store *s, const char *refna
         return store_err(diag, s->dir, error, "%s: the signing key's path is too long", op);
     if ((error = store_key_check(s->dir, key, diag)) < 0)
         return error;
-    if (error == 0) {
-        /* No key: libgit2 moves the ref, only if it is still PARENT (under the ref's lock). */
-        if ((error = git_commit_create(out, s->repo, n ? refname : first, sig, sig, NULL, msg, tree,
-                                       (size_t)n, parents)) < 0)
+    if (error == 0 && n == 0) {
+        if ((error =
+                 git_commit_create(out, s->repo, first, sig, sig, NULL, msg, tree, 0, parents)) < 0)
             return store_git_err(diag, s->dir, error, op);
         return 0;
     }
-    if ((error = git_commit_create_buffer(&buf, s->repo, sig, sig, NULL, msg, tree, (size_t)n,
-                                          parents)) < 0) {
-        error = store_git_err(diag, s->dir, error, op);
-        goto cleanup;
-    }
-    if ((error = store_ssh_sign(s->dir, key, buf.ptr, buf.size, &armored, diag)) < 0)
-        goto cleanup;
     if (asprintf(&reflog, "commit%s: %.*s", n ? "" : " (initial)", (int)strcspn(msg, "\n"), msg) <
         0) {
         reflog = NULL;
         error = store_err(diag, s->dir, -ENOMEM, "%s: out of memory", op);
         goto cleanup;
     }
-    if ((error = git_commit_create_with_signature(out, s->repo, buf.ptr, armored, "gpgsig")) < 0 ||
-        /* Compare-and-swap, as git_commit_create() does: the ref moves only from PARENT. */
-        (error = n ? git_reference_create_matching(&ref, s->repo, refname, out, 1,
+    if (error == 0) {
+        /* No key: the ref is moved below, as for a signed commit (libgit2's own move would
+         * read the commit back for its reflog message). */
+        if ((error = git_commit_create(out, s->repo, NULL, sig, sig, NULL, msg, tree, 1, parents)) <
+            0) {
+            error = store_git_err(diag, s->dir, error, op);
+            goto cleanup;
+        }
+    } else {
+        if ((error = git_commit_create_buffer(&buf, s->repo, sig, sig, NULL, msg, tree, (size_t)n,
+                                              parents)) < 0) {
+            error = store_git_err(diag, s->dir, error, op);
+            goto cleanup;
+        }
+        if ((error = store_ssh_sign(s->dir, key, buf.ptr, buf.size, &armored, diag)) < 0)
+            goto cleanup;
+        if ((error = git_commit_create_with_signature(out, s->repo, buf.ptr, armored, "gpgsig")) <
+            0) {
+            error = store_git_err(diag, s->dir, error, op);
+            goto cleanup;
+        }
+    }
+    /* Compare-and-swap, as git_commit_create() does: the ref moves only from PARENT. */
+    if ((error = n ? git_reference_create_matching(&ref, s->repo, refname, out, 1,
                                                    git_commit_id(parent), reflog)
                    : git_reference_create(&ref, s->repo, refname, out, 0, reflog)) < 0)
         error = store_git_err(diag, s->dir, error, op);

@@ -131,11 +131,12 @@ static void store_index_stat(struct engine_store *s, git_index_entry *ie)
  * gets TREE's blob and its file's stat (store_index_stat()), or is removed when TREE lacks the
  * path. WRITTEN (may be NULL) holds, for each path the store has just written itself, the
  * stat of that file taken on its descriptor (st_ino 0: none), which is used as it is, as git's
- * checkout does. Durable.
+ * checkout does. KNOWN (may be NULL) holds TREE's entry of each path as the commit just made
+ * it, so that TREE's objects are not read again. Durable, or, without SYNC, written only.
  */
 static int store_index_adopt(struct engine_store *s, git_tree *tree, char **paths, size_t n,
-                             const struct stat *written, int sync, const char *op,
-                             struct engine_diag *diag)
+                             const struct stat *written, const git_tree_update *known, int sync,
+                             const char *op, struct engine_diag *diag)
 {
     git_index *index = NULL;
     git_tree_entry *e = NULL;
@@ -148,13 +149,17 @@ static int store_index_adopt(struct engine_store *s, git_tree *tree, char **path
     }
     for (size_t i = 0; i < n; i++) {
         git_index_entry ie;
-        if ((error = git_tree_entry_bypath(&e, tree, paths[i])) == GIT_ENOTFOUND) {
+        if (known != NULL)
+            error = known[i].action == GIT_TREE_UPDATE_REMOVE ? GIT_ENOTFOUND : 0;
+        else
+            error = git_tree_entry_bypath(&e, tree, paths[i]);
+        if (error == GIT_ENOTFOUND) {
             error = git_index_remove_bypath(index, paths[i]);
         } else if (error == 0) {
             memset(&ie, 0, sizeof(ie));
             ie.path = paths[i];
-            ie.mode = git_tree_entry_filemode(e);
-            git_oid_cpy(&ie.id, git_tree_entry_id(e));
+            ie.mode = known != NULL ? known[i].filemode : git_tree_entry_filemode(e);
+            git_oid_cpy(&ie.id, known != NULL ? &known[i].id : git_tree_entry_id(e));
             if (written != NULL && written[i].st_ino != 0)
                 store_index_stat_set(&ie, &written[i]);
             else
@@ -190,7 +195,7 @@ int store_finish_paths(struct engine_store *s, git_tree *tree, char **checkout, 
     if (n > 0 && (error = store_checkout(s, tree, checkout, n, op, diag)) < 0)
         return error;
     if (na > 0)
-        error = store_index_adopt(s, tree, adopt, na, NULL, 1, op, diag);
+        error = store_index_adopt(s, tree, adopt, na, NULL, NULL, 1, op, diag);
     return error;
 }
 
@@ -309,19 +314,23 @@ static int store_write_change(const struct engine_store *s, const struct engine_
 }
 
 int store_finish_changes(struct engine_store *s, git_tree *tree,
-                         const struct engine_store_change *c, size_t n, char **paths, size_t nw,
-                         int lazy, int *deferred, const char *op, struct engine_diag *diag)
+                         const struct engine_store_change *c, const git_tree_update *upd, size_t n,
+                         char **paths, size_t nw, int lazy, int *deferred, const char *op,
+                         struct engine_diag *diag)
 {
     struct stat *written = calloc(n, sizeof(*written));
+    git_tree_update *known = calloc(n, sizeof(*known));
     char *unsynced = calloc(n, 1);
     int rc = 0, all = lazy, u = 0;
 
     *deferred = 0;
-    if (written == NULL || unsynced == NULL) {
-        free(written);
-        free(unsynced);
-        return store_err(diag, s->dir, -ENOMEM, "%s: out of memory", op);
+    if (written == NULL || known == NULL || unsynced == NULL) {
+        rc = store_err(diag, s->dir, -ENOMEM, "%s: out of memory", op);
+        goto done;
     }
+    /* UPD in the order of PATHS. */
+    for (size_t i = 0, j = 0, k = nw; i < n; i++)
+        known[c[i].from_worktree ? k++ : j++] = upd[i];
     /* PATHS lists the changes in C's order, those the store writes first. */
     for (size_t i = 0, k = 0; rc == 0 && i < n; i++) {
         if (c[i].from_worktree)
@@ -336,9 +345,7 @@ int store_finish_changes(struct engine_store *s, git_tree *tree,
             continue;
         }
         /* Every path synced by git's checkout, the unsynced ones written before too. */
-        free(written);
-        free(unsynced);
-        return rc;
+        goto done;
     }
     /* Some file was not rewritten in place (created): those that were are synced now. */
     for (size_t i = 0; !all && rc == 0 && i < n; i++)
@@ -346,9 +353,11 @@ int store_finish_changes(struct engine_store *s, git_tree *tree,
             store_err(diag, s->dir, rc, "%s: fsync of %s: %s", op, c[i].path, strerror(-rc));
     /* Every file holds the tree's content now: the index takes it with the files' stat. */
     if (rc == 0)
-        rc = store_index_adopt(s, tree, paths, n, written, !all, op, diag);
+        rc = store_index_adopt(s, tree, paths, n, written, known, !all, op, diag);
     *deferred = rc == 0 && all;
+done:
     free(written);
+    free(known);
     free(unsynced);
     return rc;
 }
