@@ -47,6 +47,7 @@ const char *builder_source_dir(void);
 
 struct builder_prop {
     const char *name, *value; /* borrowed; value is the canonical text */
+    const char *secret;       /* a secret input's value: what the manifest shows instead, or NULL */
 };
 
 struct builder_module {

@@ -35,7 +35,9 @@ static json_t *builder_manifest_json(const struct builder_spec *s, const char *i
         json_t *mo = json_object(), *props = json_object();
         for (size_t k = 0; k < s->modules[i].nprops; k++)
             json_object_set_new(props, s->modules[i].props[k].name,
-                                json_string(s->modules[i].props[k].value));
+                                json_string(s->modules[i].props[k].secret != NULL
+                                                ? s->modules[i].props[k].secret
+                                                : s->modules[i].props[k].value));
         json_object_set_new(mo, "name", json_string(s->modules[i].name));
         json_object_set_new(mo, "properties", props);
         json_array_append_new(mods, mo);

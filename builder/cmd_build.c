@@ -163,8 +163,9 @@ int builder_cmd_build(int argc, char **argv)
             mods[n][m] = (struct builder_module){
                 .name = tm->name, .nprops = tm->nparams, .props = &props[n][np]};
             for (size_t k = 0; k < tm->nparams; k++)
-                props[n][np++] =
-                    (struct builder_prop){.name = tm->params[k].name, .value = tm->params[k].value};
+                props[n][np++] = (struct builder_prop){.name = tm->params[k].name,
+                                                       .value = tm->params[k].value,
+                                                       .secret = tm->params[k].secret};
         }
         *s = (struct builder_spec){.node = plan->node,
                                    .level = im->level,

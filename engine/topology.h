@@ -179,6 +179,9 @@ struct engine_topology_prop {
     const char *name;
     enum engine_topology_type type;
     const char *value; /* canonical text (see TOPOLOGY.md), or NULL when it has none */
+    /* Set by a function of a secret input (TOPOLOGY.md 1.6): what is shown instead of the
+     * value, the function as written on one line of YAML; NULL otherwise. */
+    const char *secret;
 };
 
 /* A node template, read-only. */
@@ -312,6 +315,10 @@ int engine_topology_state_set_level(struct engine_topology_state *s, const char 
  */
 const char *engine_topology_state_property(const struct engine_topology_state *s, const char *node,
                                            const char *name);
+/* The same as a reader is shown it: a value a secret input gives (the topology's, not an
+ * override) reads as its engine_topology_prop.secret, never in the clear. */
+const char *engine_topology_state_property_shown(const struct engine_topology_state *s,
+                                                 const char *node, const char *name);
 
 /*
  * Overrides NODE's property NAME with VALUE, checked against the property's type and stored in
@@ -340,7 +347,8 @@ const char *engine_pdp_name(enum engine_pdp p);
 struct engine_topology_param {
     const char *name;
     enum engine_topology_type type;
-    const char *value; /* canonical text */
+    const char *value;  /* canonical text */
+    const char *secret; /* the value is a secret input's: what is shown instead, or NULL */
 };
 
 /* A module of an image with its configuration. */

@@ -38,13 +38,17 @@ struct topo_img_ctx {
     size_t ncomp;
 };
 
-/* The value in force of node N's property NAME (state over topology), or NULL. */
-static const char *topo_node_value(const struct topo_img_ctx *c, const char *name)
+/* The value in force of node N's property NAME (state over topology), or NULL; *SHOWN what a
+ * reader is shown of it (the value, or a secret's stand-in). */
+static const char *topo_node_value(const struct topo_img_ctx *c, const char *name,
+                                   const char **shown)
 {
     const struct topo_node *n = &c->t->nodes[c->node];
     for (size_t p = 0; p < n->pub.nprops; p++)
-        if (strcmp(n->props[p].name, name) == 0)
+        if (strcmp(n->props[p].name, name) == 0) {
+            *shown = topo_state_prop_shown(c->s, c->node, p);
             return topo_state_prop(c->s, c->node, p);
+        }
     return NULL;
 }
 
@@ -126,9 +130,9 @@ static int topo_comp_config(struct topo_img_ctx *c, struct topo_comp *comp)
     if (comp->params == NULL)
         return -ENOMEM;
     for (size_t j = 0; j < m->nprops; j++) {
-        const char *v = comp->sf ? topo_sf_param(comp->sf, m->props[j].name) : NULL;
+        const char *v = comp->sf ? topo_sf_param(comp->sf, m->props[j].name) : NULL, *shown = NULL;
         if (v == NULL)
-            v = topo_node_value(c, m->props[j].name);
+            v = topo_node_value(c, m->props[j].name, &shown);
         if (v == NULL)
             v = m->props[j].def;
         if (v == NULL)
@@ -136,7 +140,8 @@ static int topo_comp_config(struct topo_img_ctx *c, struct topo_comp *comp)
         struct engine_topology_param *q = &comp->params[comp->nparams++];
         q->type = m->props[j].type;
         if ((q->name = topo_arena_strdup(c->a, m->props[j].name)) == NULL ||
-            (q->value = topo_arena_strdup(c->a, v)) == NULL)
+            (q->value = topo_arena_strdup(c->a, v)) == NULL ||
+            (shown != NULL && shown != v && (q->secret = topo_arena_strdup(c->a, shown)) == NULL))
             return -ENOMEM;
     }
     for (size_t k = 0; k < TOPO_NDERIVED; k++) {
@@ -344,12 +349,13 @@ static int topo_img_functions_list(const struct topo_img_ctx *c, struct engine_t
 static int topo_img_tls_ports(const struct topo_img_ctx *c, const struct engine_topology_image *img)
 {
     const struct topo_node *n = &c->t->nodes[c->node];
-    const char *https = topo_node_value(c, "https_port"), *front = topo_node_value(c, "http_port");
+    const char *shown, *https = topo_node_value(c, "https_port", &shown),
+                       *front = topo_node_value(c, "http_port", &shown);
 
     if (!img->tls)
         return 0;
     if (front == NULL)
-        front = topo_node_value(c, "listen_port");
+        front = topo_node_value(c, "listen_port", &shown);
     if (img->tls_plain && https == NULL)
         return topo_diag_at(c->d, &n->pos,
                             "node %s at level %s: plain_http serves HTTP beside HTTPS, on two "

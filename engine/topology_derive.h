@@ -47,6 +47,8 @@ int topo_emit_json(char **text, size_t *len, enum engine_topology_artifact a,
 /* The state's value of property PROP of node NODE (override, else topology), or NULL; the
  * state's level index of NODE (0 when S is NULL). */
 const char *topo_state_prop(const struct engine_topology_state *s, size_t node, size_t prop);
+/* The same as a reader is shown it (engine_topology_state_property_shown()). */
+const char *topo_state_prop_shown(const struct engine_topology_state *s, size_t node, size_t prop);
 size_t topo_state_level_index(const struct engine_topology_state *s, size_t node);
 
 #endif

@@ -194,7 +194,9 @@ static json_t *topo_pug_config(const struct engine_topology_module *m)
 
     for (size_t i = 0; r == 0 && i < m->nparams; i++)
         r = topo_json_set(o, m->params[i].name,
-                          topo_json_value(m->params[i].type, m->params[i].value));
+                          m->params[i].secret != NULL
+                              ? json_string(m->params[i].secret)
+                              : topo_json_value(m->params[i].type, m->params[i].value));
     return topo_json_done(o, r);
 }
 

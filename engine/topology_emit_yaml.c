@@ -147,7 +147,10 @@ static void topo_yaml_node_props(FILE *f, const struct topo_emit *e, size_t node
         if (!any++)
             fprintf(f, "%*sproperties:\n", indent, "");
         fprintf(f, "%*s%s: ", indent + 2, "", n->props[p].name);
-        topo_yaml_value(f, n->props[p].type, v);
+        if (topo_state_prop_shown(e->s, node, p) != v)
+            fputs(topo_state_prop_shown(e->s, node, p), f); /* a secret: its function */
+        else
+            topo_yaml_value(f, n->props[p].type, v);
         fputc('\n', f);
     }
     if (level != NULL) {
@@ -232,7 +235,10 @@ static void topo_unitosca_module(FILE *f, const struct topo_emit *e,
         for (size_t i = 0; i < mod->nparams; i++) {
             fprintf(f, "        %s: {type: %s, default: ", mod->params[i].name,
                     engine_topology_type_name(mod->params[i].type));
-            topo_yaml_value(f, mod->params[i].type, mod->params[i].value);
+            if (mod->params[i].secret != NULL)
+                fputs(mod->params[i].secret, f);
+            else
+                topo_yaml_value(f, mod->params[i].type, mod->params[i].value);
             fputs("}\n", f);
         }
     }

@@ -451,6 +451,49 @@ static int topo_eval(struct topo_ld *ld, const yaml_node_t *v, struct topo_buf *
     return 0;
 }
 
+/* The secret input NAME names, or NULL. */
+static const struct topo_input *topo_secret_input(const struct topo_ld *ld, const yaml_node_t *a)
+{
+    for (size_t i = 0; a != NULL && a->type == YAML_SCALAR_NODE && i < ld->t->ninputs; i++)
+        if (ld->t->inputs[i].secret &&
+            strcmp(ld->t->inputs[i].def.name, (const char *)a->data.scalar.value) == 0)
+            return &ld->t->inputs[i];
+    return NULL;
+}
+
+static int topo_secret_walk(struct topo_ld *ld, const yaml_node_t *v, int depth)
+{
+    if (depth > TOPO_DEPTH_MAX || v == NULL)
+        return 0;
+    if (v->type == YAML_SEQUENCE_NODE) {
+        for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
+             i++)
+            if (topo_secret_walk(ld, topo_ld_node(ld, *i), depth + 1))
+                return 1;
+        return 0;
+    }
+    if (v->type != YAML_MAPPING_NODE)
+        return 0;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        const yaml_node_t *k = topo_ld_node(ld, p->key), *a = topo_ld_node(ld, p->value);
+        if (k->type == YAML_SCALAR_NODE &&
+            strcmp((const char *)k->data.scalar.value, "get_input") == 0 &&
+            topo_secret_input(ld, a != NULL && a->type == YAML_SEQUENCE_NODE &&
+                                          a->data.sequence.items.start < a->data.sequence.items.top
+                                      ? topo_ld_node(ld, a->data.sequence.items.start[0])
+                                      : a) != NULL)
+            return 1;
+        if (topo_secret_walk(ld, a, depth + 1))
+            return 1;
+    }
+    return 0;
+}
+
+int topo_function_secret(struct topo_ld *ld, const yaml_node_t *v)
+{
+    return topo_secret_walk(ld, v, 0);
+}
+
 int topo_function_eval(struct topo_ld *ld, const yaml_node_t *v, const char *what, char **out)
 {
     struct topo_buf b = {0};

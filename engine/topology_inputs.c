@@ -32,6 +32,24 @@ static struct topo_input *topo_input_find(struct engine_topology *t, const char 
     return NULL;
 }
 
+/* The messages from FIRST on, about a value of secret input IN, may quote it: each says
+ * instead what the value should be, without it. */
+static void topo_input_unquote(struct engine_diag *d, size_t first, const struct topo_input *in)
+{
+    for (size_t i = first; i < d->n; i++) {
+        char *m = NULL;
+        if (asprintf(&m,
+                     "input %s: the value given (a secret: not quoted) is not valid for its "
+                     "definition: expected %s%s",
+                     in->def.name,
+                     in->def.ttype ? in->def.ttype : engine_topology_type_name(in->def.type),
+                     in->def.ncons ? " meeting its constraints" : "") < 0)
+            continue;
+        free(d->v[i].msg);
+        d->v[i].msg = m;
+    }
+}
+
 /* One value: of an input the template declares, valid for its definition, not a function. */
 static int topo_input_value(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
 {
@@ -49,16 +67,17 @@ static int topo_input_value(struct topo_ld *ld, yaml_node_t *k, yaml_node_t *v)
     snprintf(what, sizeof(what), "input %s", name);
     if ((r = topo_function_check(ld, v, what)) != 0)
         return r < 0 ? r : topo_ld_err(ld, v, "%s: expected a value, not a function", what);
-    if ((r = topo_value_check(ld, v, &in->def, what)) < 0)
-        return r;
-    if (in->def.scalar) { /* what get_input of a scalar property takes */
-        char *canon = NULL;
-        if ((r = topo_ld_value(ld, v, in->def.type, what, &canon)) < 0)
-            return r;
-        free(in->value);
-        in->value = canon;
+    size_t first = ld->d->n;
+    if ((r = topo_value_check(ld, v, &in->def, what)) == 0 && in->def.scalar) {
+        char *canon = NULL; /* what get_input of a scalar property takes */
+        if ((r = topo_ld_value(ld, v, in->def.type, what, &canon)) == 0) {
+            free(in->value);
+            in->value = canon;
+        }
     }
-    return 0;
+    if (r == -EINVAL && in->secret)
+        topo_input_unquote(ld->d, first, in);
+    return r;
 }
 
 static int topo_inputs_doc(struct topo_ld *ld, void *arg)

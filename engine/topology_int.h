@@ -300,6 +300,7 @@ struct topo_input {
     char *value;
     char *shown; /* its default as one line of YAML (topo_yaml_line()), or NULL */
     int given;   /* a value was given (inputs.yaml), not taken from the default */
+    int secret;  /* metadata secret: true: its value is never shown (TOPOLOGY.md 1.6) */
     char *carry; /* its definition as written, "KEY: VALUE\n" lines (topo_input_carry()) */
 };
 
@@ -725,6 +726,9 @@ int topo_functions_check(struct engine_topology *t, struct engine_diag *d);
  * constants and of inputs with values): *OUT gets the value (caller frees) and 1 is returned;
  * 0 when it is known only at run time (then kept); -EINVAL (errors naming WHAT) or -ENOMEM. */
 int topo_function_eval(struct topo_ld *ld, const yaml_node_t *v, const char *what, char **out);
+
+/* Whether V (a value or a function, nested ones included) takes get_input of a secret input. */
+int topo_function_secret(struct topo_ld *ld, const yaml_node_t *v);
 
 /* Records the substitution mapping of topology template TT (of the topology file or of an
  * import, whose template is otherwise not read), if it has one (topology_submap.c). */

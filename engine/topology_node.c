@@ -123,11 +123,20 @@ static int topo_node_prop_function(struct topo_ld *ld, struct topo_node *n, size
     const char *fn = (const char *)topo_ld_node(ld, v->data.mapping.pairs.start->key)
                          ->data.scalar.value,
                *why = NULL;
-    char *canon = NULL;
+    char *canon = NULL, *shown = NULL;
+    size_t slen;
+    int secret = topo_function_secret(ld, v);
 
     if (n->fnset == NULL && (n->fnset = calloc(n->pub.nprops, 1)) == NULL)
         return ld->oom = 1, -ENOMEM;
     n->fnset[i] = 1;
+    /* a secret input's value is shown as the function that takes it, and quoted nowhere */
+    if (secret && topo_yaml_line(ld->doc, v, &shown, &slen) == -ENOMEM)
+        return ld->oom = 1, -ENOMEM;
+    while (shown != NULL && slen > 0 && shown[slen - 1] == '\n')
+        shown[--slen] = '\0';
+    free((char *)n->props[i].secret);
+    n->props[i].secret = shown;
     if (strcmp(fn, "concat") == 0 || strcmp(fn, "join") == 0 || strcmp(fn, "token") == 0) {
         char *s;
         int r = topo_function_eval(ld, v, what, &s);
@@ -135,7 +144,8 @@ static int topo_node_prop_function(struct topo_ld *ld, struct topo_node *n, size
             return r; /* 0: known at run time only, kept */
         r = engine_topology_value_parse(&canon, n->props[i].type, s, &why);
         if (r < 0 && r != -ENOMEM)
-            r = topo_ld_err(ld, v, "%s: %s gives '%.64s', not %s %s: %s", what, fn, s,
+            r = topo_ld_err(ld, v, "%s: %s gives '%.64s', not %s %s: %s", what, fn,
+                            secret ? "(a secret input's value)" : s,
                             n->props[i].type == ENGINE_TOPOLOGY_INTEGER ? "an" : "a",
                             engine_topology_type_name(n->props[i].type), why);
         free(s);
@@ -156,7 +166,8 @@ static int topo_node_prop_function(struct topo_ld *ld, struct topo_node *n, size
             return ld->oom = 1, r;
         if (r < 0)
             return topo_ld_err(ld, v, "%s: input %s is '%.64s', not %s %s: %s", what, in->def.name,
-                               in->value, n->props[i].type == ENGINE_TOPOLOGY_INTEGER ? "an" : "a",
+                               secret ? "(secret)" : in->value,
+                               n->props[i].type == ENGINE_TOPOLOGY_INTEGER ? "an" : "a",
                                engine_topology_type_name(n->props[i].type), why);
         n->props[i].value = canon;
         n->fnset[i] = 0;

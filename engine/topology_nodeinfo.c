@@ -17,7 +17,7 @@ int engine_topology_node_runs(const struct engine_topology_node *n)
 }
 
 /* {get_input: NAME} of an input with a value in force: that value (a string quoted, so that it
- * reads back as one). */
+ * reads back as one); a secret input's stays the function. */
 static int topo_template_subst(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n,
                                void *arg)
 {
@@ -34,7 +34,7 @@ static int topo_template_subst(yaml_document_t *dst, yaml_document_t *src, yaml_
         return 0;
     for (size_t i = 0; i < t->ninputs; i++) {
         const struct topo_input *in = &t->inputs[i];
-        if (in->def.name == NULL || in->value == NULL ||
+        if (in->def.name == NULL || in->value == NULL || in->secret ||
             strcmp(in->def.name, (const char *)v->data.scalar.value) != 0)
             continue;
         return yaml_document_add_scalar(dst, NULL, (yaml_char_t *)in->value, -1,

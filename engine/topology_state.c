@@ -1,4 +1,5 @@
 /* topology_state.c — the run-time state beside a topology: current levels, property overrides. */
+#include "topology_derive.h"
 #include "topology_int.h"
 
 #include <errno.h>
@@ -129,6 +130,27 @@ const char *engine_topology_state_property(const struct engine_topology_state *s
     if (s->over[i] != NULL && s->over[i][p] != NULL)
         return s->over[i][p];
     return s->t->nodes[i].props[p].value;
+}
+
+const char *engine_topology_state_property_shown(const struct engine_topology_state *s,
+                                                 const char *node, const char *name)
+{
+    int i = topo_node_find(s->t, node), p;
+
+    if (i < 0 || (p = topo_prop_index(&s->t->nodes[i], name)) < 0)
+        return NULL;
+    return topo_state_prop_shown(s, (size_t)i, (size_t)p);
+}
+
+const char *topo_state_prop_shown(const struct engine_topology_state *s, size_t node, size_t prop)
+{
+    const char *v = topo_state_prop(s, node, prop);
+    const struct engine_topology_prop *p;
+
+    if (s == NULL)
+        return NULL;
+    p = &s->t->nodes[node].props[prop];
+    return v != NULL && v == p->value && p->secret != NULL ? p->secret : v;
 }
 
 const char *topo_state_prop(const struct engine_topology_state *s, size_t node, size_t prop)

@@ -15,6 +15,23 @@ int topo_nodes_link(struct engine_topology *t, struct engine_diag *d);
 
 /* ---- inputs and outputs ---- */
 
+/* Input IN is a secret when its definition V says `metadata: {secret: true}`: 0, or -EINVAL
+ * for another value of the key. */
+static int topo_input_secret(struct topo_ld *ld, yaml_node_t *v, struct topo_input *in)
+{
+    yaml_node_t *md = topo_ld_get(ld, v, "metadata"), *sv;
+
+    if (md == NULL || md->type != YAML_MAPPING_NODE || (sv = topo_ld_get(ld, md, "secret")) == NULL)
+        return 0;
+    if (sv->type == YAML_SCALAR_NODE && strcmp((const char *)sv->data.scalar.value, "true") == 0)
+        in->secret = 1;
+    else if (sv->type != YAML_SCALAR_NODE ||
+             strcmp((const char *)sv->data.scalar.value, "false") != 0)
+        return topo_ld_err(ld, sv, "input %s: metadata secret: expected true or false",
+                           in->def.name);
+    return 0;
+}
+
 static int topo_load_inputs(struct topo_ld *ld, yaml_node_t *n)
 {
     int bad = 0;
@@ -40,6 +57,8 @@ static int topo_load_inputs(struct topo_ld *ld, yaml_node_t *n)
         if (r == 0 && in->def.scalar && in->def.def != NULL &&
             (in->value = topo_ld_strdup(ld, in->def.def)) == NULL)
             return -ENOMEM;
+        if (r == 0 && topo_input_secret(ld, topo_ld_node(ld, p->value), in) < 0)
+            bad = -EINVAL; /* the other inputs are read on */
         yaml_node_t *dv = topo_ld_get(ld, topo_ld_node(ld, p->value), "default");
         size_t len;
         /* what inputs/NAME shows without a value given (none for one too large) */

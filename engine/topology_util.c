@@ -259,8 +259,10 @@ static void topo_node_free(struct topo_node *n)
     for (size_t i = 0; i < n->pub.nlevels; i++)
         free(n->levels[i]);
     free(n->levels);
-    for (size_t i = 0; i < n->pub.nprops; i++)
+    for (size_t i = 0; i < n->pub.nprops; i++) {
         free((char *)n->props[i].value);
+        free((char *)n->props[i].secret);
+    }
     free(n->props);
     free(n->fnset);
     topo_strs_free(n->arts, n->narts);

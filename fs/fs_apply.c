@@ -139,7 +139,10 @@ static int fs_cand_value(struct fs_change *w, struct engine_diag *diag)
             rc = 1;
             goto out;
         }
-        w->msg = fs_msg_value(t->node, t->prop, old, now);
+        /* as the property reads: a secret input's value is not in the message */
+        w->msg = fs_msg_value(t->node, t->prop,
+                              engine_topology_state_property_shown(cur->state, t->node, t->prop),
+                              engine_topology_state_property_shown(st, t->node, t->prop));
     }
     if (w->msg == NULL) {
         rc = -ENOMEM;

@@ -183,7 +183,7 @@ static int fs_gen_type(struct fs_ctx *c, const struct fs_snap *s, const struct f
 static int fs_gen_property(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                            FILE *out)
 {
-    const char *v = engine_topology_state_property(s->state, w->node, w->prop);
+    const char *v = engine_topology_state_property_shown(s->state, w->node, w->prop);
 
     (void)c;
     if (v != NULL) /* a property without a value reads as an empty file */

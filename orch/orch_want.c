@@ -186,6 +186,7 @@ void orch_level_free(struct orch_level *l)
         for (size_t k = 0; k < l->modules[m].nprops; k++) {
             free((char *)l->modules[m].props[k].name);
             free((char *)l->modules[m].props[k].value);
+            free((char *)l->modules[m].props[k].secret);
         }
         free((void *)l->modules[m].props);
     }
@@ -257,7 +258,9 @@ int orch_level_copy(struct orch_level *l, const struct engine_topology_image *im
         bm->props = p;
         for (size_t k = 0; k < tm->nparams; k++, bm->nprops++)
             if ((p[k].name = strdup(tm->params[k].name)) == NULL ||
-                (p[k].value = strdup(tm->params[k].value)) == NULL)
+                (p[k].value = strdup(tm->params[k].value)) == NULL ||
+                (tm->params[k].secret != NULL &&
+                 (p[k].secret = strdup(tm->params[k].secret)) == NULL))
                 return -ENOMEM;
     }
     return 0;

@@ -388,6 +388,35 @@ static void assert_device(const struct builder_device *dv, enum builder_device_t
     assert_int_equal(dv->port, port);
 }
 
+/* A value a secret input gives is built into the image, and manifest.json (readable by all
+ * through the mount) shows what stands in for it. */
+static void test_builder_manifest_secret(void **state)
+{
+    (void)state;
+    const char *secret = "GET /t 200 text/plain s3cret-token-4711";
+    struct builder_prop props[] = {
+        {"http_port", "8080", NULL},
+        {"routes", secret, "{concat: [\"GET /t 200 text/plain \", {get_input: token}]}"}};
+    struct builder_module c[6];
+    struct builder_spec s = spec("spt", 0);
+    char out[4200];
+    size_t ml, il;
+    memcpy(c, chain_push, sizeof(c));
+    c[5].props = props;
+    s.modules = c;
+    snprintf(out, sizeof(out), "%s/secret", tmp);
+    struct builder_result r = build_one(&s, out);
+    char *man = slurp(r.dir, "manifest.json", &ml), *img = slurp(r.dir, "image", &il);
+    assert_non_null(man);
+    assert_non_null(img);
+    assert_null(memmem(man, ml, "s3cret-token", 12));
+    assert_non_null(strstr(man, "{get_input: token}"));
+    assert_non_null(memmem(img, il, "s3cret-token-4711", 17)); /* the guest has it */
+    free(man);
+    free(img);
+    builder_results_free(&r, 1);
+}
+
 /* What builder_manifest_load() gives is what the builder was asked to build, and the image. */
 static void test_builder_manifest_round_trip(void **state)
 {
@@ -663,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_builder_two_builders_share_a_cache),
         cmocka_unit_test(test_builder_source_changed_during_build),
         cmocka_unit_test(test_builder_manifest_round_trip),
+        cmocka_unit_test(test_builder_manifest_secret),
         cmocka_unit_test(test_builder_manifest_refused),
         cmocka_unit_test(test_builder_devices_tls),
         cmocka_unit_test(test_builder_tls_library_missing),
