@@ -502,6 +502,20 @@ int engine_store_log(const struct engine_store *s, size_t max,
     return store_log(s, NULL, max, cb, arg, diag);
 }
 
+static int store_line_cb(const struct engine_store_commit_info *info, void *arg)
+{
+    struct engine_store_commit_line *l = arg;
+
+    snprintf(l->author, sizeof(l->author), "%s", info->author_name);
+    snprintf(l->summary, sizeof(l->summary), "%s", info->summary);
+    return 1;
+}
+
+void engine_store_head_line(const struct engine_store *s, struct engine_store_commit_line *out)
+{
+    engine_store_log(s, 1, store_line_cb, out, NULL);
+}
+
 int engine_store_log_from(const struct engine_store *s, const char *from, size_t max,
                           int (*cb)(const struct engine_store_commit_info *info, void *arg),
                           void *arg, struct engine_diag *diag)

@@ -306,6 +306,16 @@ int engine_store_log(const struct engine_store *s, size_t max,
                      int (*cb)(const struct engine_store_commit_info *info, void *arg), void *arg,
                      struct engine_diag *diag);
 
+/* The author and summary of a commit, copied out of its engine_store_commit_info. */
+struct engine_store_commit_line {
+    char author[256];
+    char summary[512];
+};
+
+/* The store's head commit's author and summary into *OUT, which is left as the caller set it
+ * when there is none (an empty store) or it cannot be read. */
+void engine_store_head_line(const struct engine_store *s, struct engine_store_commit_line *out);
+
 /*
  * Notices that main moved outside the store (an operator's `git commit`, `git revert`,
  * `git pull`): *CHANGED is 1 when main's commit differs from the one the store last saw, 0

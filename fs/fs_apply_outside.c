@@ -16,20 +16,6 @@
 #include "fs_remote.h"
 
 /* The author of commit ID's summary, for events. */
-struct fs_head_info {
-    char author[256];
-    char summary[256];
-};
-
-static int fs_head_info_cb(const struct engine_store_commit_info *info, void *arg)
-{
-    struct fs_head_info *hi = arg;
-
-    snprintf(hi->author, sizeof(hi->author), "%s", info->author_name);
-    snprintf(hi->summary, sizeof(hi->summary), "%s", info->summary);
-    return 1;
-}
-
 /* A new commit on main: serve it if valid (and, in a store that applies only signed commits,
  * if it and every commit since FROM, the last good state's, are signed by an allowed signer),
  * else keep the last good state and say why. */
@@ -38,12 +24,12 @@ static void fs_external_head(struct fs_ctx *c, const char *id, const char *from)
     struct engine_diag diag = {0};
     struct fs_text file[FS_FILE_N];
     struct fs_rules_set acld;
-    struct fs_head_info hi = {"?", "?"};
+    struct engine_store_commit_line hi = {"?", "?"};
     struct fs_snap *ns = NULL;
     char *text = NULL, bad[41];
     int rc = 0;
 
-    engine_store_log(c->store, 1, fs_head_info_cb, &hi, NULL);
+    engine_store_head_line(c->store, &hi);
     if (engine_store_signed_only(c->store) &&
         (rc = engine_store_verify_new(c->store, from, id, bad, &diag)) < 0)
         engine_diag_add(&diag, NULL, 0, 0,

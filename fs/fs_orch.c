@@ -20,20 +20,6 @@ static void fs_orch_changed(void *arg, const char *node)
     fs_touch_node(arg, node);
 }
 
-struct fs_orch_head {
-    char who[256];
-    char what[512];
-};
-
-static int fs_orch_head_cb(const struct engine_store_commit_info *info, void *arg)
-{
-    struct fs_orch_head *h = arg;
-
-    snprintf(h->who, sizeof(h->who), "%s", info->author_name);
-    snprintf(h->what, sizeof(h->what), "%s", info->summary);
-    return 1;
-}
-
 static const struct engine_acl *fs_orch_acl(const void *s)
 {
     return fs_snap_acl(s);
@@ -43,7 +29,7 @@ static const struct engine_acl *fs_orch_acl(const void *s)
  * apply_mu held. */
 static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
 {
-    struct fs_orch_head h = {"", ""};
+    struct engine_store_commit_line h = {"", ""};
     struct engine_diag d;
     const struct engine_topology_derived *x;
 
@@ -54,7 +40,7 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
         return;
     }
     /* The change's author and summary, for the deployment commits that realise it. */
-    engine_store_log(c->store, 1, fs_orch_head_cb, &h, NULL);
+    engine_store_head_line(c->store, &h);
     struct fs_policy *op = c->orch_policy;
     struct orch_desired want = {
         .x = x,
@@ -66,8 +52,8 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
                       ? s->policy->change
                       : NULL,
         .head = s->head,
-        .who = h.who,
-        .what = h.what,
+        .who = h.author,
+        .what = h.summary,
     };
     /* The nodes' TLS credentials: the key reaches the instance at start, from here only. */
     size_t ntls = s->tls != NULL ? s->tls->n : 0;

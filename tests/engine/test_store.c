@@ -404,6 +404,11 @@ static void test_store_commit_nested_paths_with_author(void **state)
     assert_string_equal(li.email, "alice@example.org");
     assert_string_equal(li.summary, "policy: drop acl");
     assert_int_equal(log_count(s), 3);
+    /* The head's author and summary, as the mount's events and deployment commits name it. */
+    struct engine_store_commit_line line = {"?", "?"};
+    engine_store_head_line(s, &line);
+    assert_string_equal(line.author, "alice");
+    assert_string_equal(line.summary, "policy: drop acl");
     engine_store_free(s);
 }
 
