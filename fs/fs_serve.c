@@ -15,6 +15,12 @@
 #include "fs_fuse.h"
 #include "fs_remote.h"
 
+/* FUSE workers: at most 64 serve at once; beyond 4 idle ones, a worker that finishes a request
+ * exits, giving back its request buffer (1 MiB and a page) and stack. libfuse's default keeps
+ * every worker a burst made for good. */
+#define FS_WORKERS_MAX  64
+#define FS_WORKERS_IDLE 4
+
 static void *fs_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
     /* O_TRUNC arrives with open(), so truncating and writing are one change. */
@@ -215,7 +221,8 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
     if ((lc = fuse_loop_cfg_create()) == NULL)
         goto out;
     fuse_loop_cfg_set_clone_fd(lc, 0);
-    fuse_loop_cfg_set_max_threads(lc, 64);
+    fuse_loop_cfg_set_max_threads(lc, FS_WORKERS_MAX);
+    fuse_loop_cfg_set_idle_threads(lc, FS_WORKERS_IDLE);
     {
         /* Mounted, and answering as soon as the loop runs: a Type=notify unit is started. The
          * pid is this process's, after fuse_daemonize() (a forking daemon's manager needs it). */
