@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/engine.h"
 #include "fs_int.h"
@@ -24,6 +25,8 @@ void fs_handle_free(struct fs_handle *h)
     if (h == NULL)
         return;
     cap = h->cap;
+    if (h->kind == FS_H_DISK && h->fd >= 0)
+        close(h->fd);
     pthread_mutex_destroy(&h->mu);
     fs_handle_wipe(h->buf, h->cap);
     free(h->path);

@@ -589,9 +589,11 @@ struct fs_entry {
     enum fs_live live;   /* events, errors: read from the log as it grows */
     int temp_dir;        /* directories: editors' temporary files may be created here */
     int at_open;         /* made only when opened (a read may block): stat says size 0 */
-    int runs_only;       /* nodes/NODE/...: only for a node unisec runs (a unikernel) */
-    int tracked;         /* its time is when it last changed (fs_touch.c), else the mount's
-                          * start; other files show the time of the last change of anything */
+    int disk;      /* images/ID/NAME: read from its file by offset (pread), sized by its stat; gen
+                    * copies it whole only for a rename to a temporary file */
+    int runs_only; /* nodes/NODE/...: only for a node unisec runs (a unikernel) */
+    int tracked;   /* its time is when it last changed (fs_touch.c), else the mount's
+                    * start; other files show the time of the last change of anything */
 };
 
 /* Finds PATH's row in the tree (W->e), or leaves it NULL (a temporary file or nothing), with
@@ -610,6 +612,17 @@ int fs_generate(struct fs_ctx *c, const struct fs_where *w, char **out, size_t *
 void fs_target_of(struct fs_target *t, const struct fs_where *w, const char *path);
 /* nodes/NODE/image: "../../images/ID" of the image NODE runs into BUF; -ENOENT when none. */
 int fs_image_link(struct fs_ctx *c, const char *node, char *buf, size_t size);
+/* A file of an image's directory (W's row is .disk): opened read-only, its descriptor, or
+ * -ENOENT; its size and time (when it was built), of FD when it is open (>= 0: a removed
+ * image stays readable while open), else of the file W names. */
+int fs_disk_open(struct fs_ctx *c, const struct fs_where *w);
+int fs_disk_stat(struct fs_ctx *c, const struct fs_where *w, int fd, size_t *size,
+                 struct timespec *mtime);
+/* SIZE bytes of FD at OFF into BUF, fewer only at its end: the count, or -EIO. */
+int fs_disk_read(int fd, char *buf, size_t size, off_t off);
+/* The row's content generator: the whole file (only a rename to a temporary file copies it). */
+int fs_gen_image_file(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
+                      FILE *out);
 
 /* Called once per name of a directory listing. */
 typedef void (*fs_list_fn)(void *arg, const char *name);
@@ -669,6 +682,7 @@ enum fs_handle_kind {
     FS_H_CONTROL,  /* a writable store file: a private buffer, applied at flush */
     FS_H_TEMP,     /* an in-memory temporary file (shared by its handles) */
     FS_H_LIVE,     /* events or errors: read as they grow */
+    FS_H_DISK,     /* a file of an image's directory, read from it by offset */
 };
 
 struct fs_handle {
@@ -691,6 +705,7 @@ struct fs_handle {
                            * reports a failure: FS_GEN_FAILED) */
     size_t seen;          /* LIVE: where the last read ended (poll: more to read past it) */
     struct fs_temp *temp; /* TEMP: counted in temp->opens (ctx->mu) */
+    int fd;               /* DISK: the file, open from open to release */
     struct fs_handle *prev, *next; /* ctx->mu: ctx->handles, from open to release */
 };
 

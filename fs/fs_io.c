@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fs_fuse.h"
 #include "fs_tls.h"
@@ -60,6 +61,18 @@ int fs_op_open(const char *path, struct fuse_file_info *fi)
     if (w.e->live) {
         if ((h = fs_handle_new(FS_H_LIVE, path, &w, fuse_get_context()->uid)) == NULL)
             return -ENOMEM;
+        fs_handle_give(c, h, fi);
+        return 0;
+    }
+    if (w.e->disk) { /* an image of 50 MB is not copied per open: read where asked */
+        int fd = fs_disk_open(c, &w);
+        if (fd < 0)
+            return fd;
+        if ((h = fs_handle_new(FS_H_DISK, path, &w, fuse_get_context()->uid)) == NULL) {
+            close(fd);
+            return -ENOMEM;
+        }
+        h->fd = fd;
         fs_handle_give(c, h, fi);
         return 0;
     }
@@ -169,6 +182,8 @@ int fs_op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_
         n = fs_live_read(c, &h->w, buf, size, off);
         fs_poll_read(c, h, off, n);
         return n;
+    case FS_H_DISK:
+        return fs_disk_read(h->fd, buf, size, off);
     default:
         pthread_mutex_lock(&h->mu);
         n = fs_copy_out(buf, size, off, h->buf, h->len);

@@ -74,7 +74,9 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
         t = h->temp;
         goto temp;
     }
-    if ((rc = fs_resolve(c, path, &w)) < 0)
+    if (h != NULL && h->kind == FS_H_DISK)
+        w = h->w; /* by its handle: the image may have been removed since the open */
+    else if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
     if (w.e != NULL && w.absent) {
         /* A rules file being made (the kernel asks by path too): empty until it is applied. */
@@ -101,6 +103,10 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
             size = 0; /* settle: reading it waits; stat must not */
         } else if (S_ISREG(w.e->mode) && w.e->live) {
             fs_live_stat(c, &w, &size, &mt);
+        } else if (S_ISREG(w.e->mode) && w.e->disk) {
+            if ((rc = fs_disk_stat(c, &w, h != NULL && h->kind == FS_H_DISK ? h->fd : -1, &size,
+                                   &mt)) < 0)
+                return rc;
         } else if (S_ISREG(w.e->mode)) {
             char *buf;
             if (!fs_touch_file_mtime(c, &w, path[0] == '/' ? path + 1 : path, &mt)) {

@@ -374,24 +374,6 @@ static int fs_gen_template(struct fs_ctx *c, const struct fs_snap *s, const stru
 }
 
 /* images/<id>/<file>: the file the builder wrote. */
-static int fs_gen_image_file(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
-                             FILE *out)
-{
-    char path[PATH_MAX], buf[65536];
-    size_t n;
-    FILE *f;
-
-    (void)s;
-    if (snprintf(path, sizeof(path), "%s/%s/%s", c->image_dir, w->node, w->name) >=
-            (int)sizeof(path) ||
-        (f = fopen(path, "rbe")) == NULL)
-        return -ENOENT;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        fwrite(buf, 1, n, out);
-    fclose(f);
-    return 0;
-}
-
 /* tosca/NAME: the interpreters' artifacts for the served state. */
 static int fs_gen_artifact(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                            FILE *out)
@@ -482,9 +464,12 @@ static const struct fs_entry fs_tree[] = {
     {.pattern = "nodes/*/tls/key.fingerprint", .mode = S_IFREG | 0444, .gen = fs_gen_tls},
     {.pattern = "images", .mode = S_IFDIR | 0555},
     {.pattern = "images/*", .mode = S_IFDIR | 0555},
-    {.pattern = "images/*/manifest.json", .mode = S_IFREG | 0444, .gen = fs_gen_image_file},
-    {.pattern = "images/*/image", .mode = S_IFREG | 0444, .gen = fs_gen_image_file},
-    {.pattern = "images/*/build.log", .mode = S_IFREG | 0444, .gen = fs_gen_image_file},
+    {.pattern = "images/*/manifest.json",
+     .mode = S_IFREG | 0444,
+     .gen = fs_gen_image_file,
+     .disk = 1},
+    {.pattern = "images/*/image", .mode = S_IFREG | 0444, .gen = fs_gen_image_file, .disk = 1},
+    {.pattern = "images/*/build.log", .mode = S_IFREG | 0444, .gen = fs_gen_image_file, .disk = 1},
     {.pattern = "tosca", .mode = S_IFDIR | 0555},
     {.pattern = "tosca/unitosca.yaml", .mode = S_IFREG | 0444, .gen = fs_gen_artifact},
     {.pattern = "tosca/tosca.yaml", .mode = S_IFREG | 0444, .gen = fs_gen_artifact},
