@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int builder_new(struct builder **out, const struct builder_options *opt, struct engine_diag *d)
@@ -50,6 +51,10 @@ int builder_new(struct builder **out, const struct builder_options *opt, struct 
         static const char *const sub[] = {"obj", "lib", "code"};
         char *p = builder_fmt("%s/%s", b->cache, sub[i]);
         e = p ? builder_mkdirs(p) : -ENOMEM;
+        /* Linked code holds an image's configuration, a secret input's value among them: the
+         * cache's owner's alone (a cache made open before is closed again). */
+        if (e == 0 && i == 2 && chmod(p, 0700) < 0)
+            e = -errno;
         free(p);
     }
     if (e < 0)

@@ -415,6 +415,17 @@ static void test_builder_manifest_secret(void **state)
     free(man);
     free(img);
     builder_results_free(&r, 1);
+    /* So does the linked code in the cache: its directory is the owner's alone, even one
+     * that was open to others before. */
+    char code[8192];
+    struct stat st;
+    snprintf(code, sizeof(code), "%s/code", cache);
+    assert_int_equal(stat(code, &st), 0);
+    assert_int_equal(st.st_mode & 0077, 0);
+    assert_int_equal(chmod(code, 0755), 0);
+    builder_free(new_builder(NULL));
+    assert_int_equal(stat(code, &st), 0);
+    assert_int_equal(st.st_mode & 0077, 0);
 }
 
 /* What builder_manifest_load() gives is what the builder was asked to build, and the image. */
