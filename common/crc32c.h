@@ -6,7 +6,8 @@
  * there, as the blob's own checksum is as unkeyed.
  *
  * Freestanding, as sha256.c: the guest compiles the same file. With SSE4.2 (the crc32
- * instruction, some 20 times the table's speed) when the processor has it.
+ * instruction on three blocks side by side, some 60 times the table's speed) when the
+ * processor has it.
  */
 #ifndef UNISEC_COMMON_CRC32C_H
 #define UNISEC_COMMON_CRC32C_H

@@ -32,24 +32,29 @@ static void test_crc32c_check_values(void **state)
 static void test_crc32c_paths_agree(void **state)
 {
     (void)state;
-    static uint8_t buf[4096 + 16];
+    static uint8_t buf[4 * 3 * 4096 + 128];
     uint32_t x = 12345;
     for (size_t i = 0; i < sizeof(buf); i++) {
         x = x * 1103515245u + 12345u;
         buf[i] = (uint8_t)(x >> 16);
     }
+    /* Short lengths, and lengths around the three-way loop's 12 KiB steps (whole steps, and
+     * a step's bytes split over the end) */
+    static const size_t lens[] = {3 * 4096 - 1, 3 * 4096,     3 * 4096 + 1, 3 * 4096 + 4095,
+                                  6 * 4096,     6 * 4096 + 9, 9 * 4096 + 8, 12 * 4096 + 63};
     for (size_t at = 0; at < 9; at++)
-        for (size_t len = 0; len < 300; len += 7) {
+        for (size_t k = 0; k < 43 + sizeof(lens) / sizeof(lens[0]); k++) {
+            size_t len = k < 43 ? k * 7 : lens[k - 43];
             engine_crc32c_cpu(0);
             uint32_t table = engine_crc32c(buf + at, len);
             engine_crc32c_cpu(SSE42);
             assert_int_equal(engine_crc32c(buf + at, len), table);
         }
     /* one bit changed anywhere changes the sum */
-    uint32_t whole = engine_crc32c(buf, 4096);
-    for (size_t i = 0; i < 4096; i += 97) {
+    uint32_t whole = engine_crc32c(buf, 4 * 3 * 4096);
+    for (size_t i = 0; i < 4 * 3 * 4096; i += 997) {
         buf[i] ^= 4;
-        assert_int_not_equal(engine_crc32c(buf, 4096), whole);
+        assert_int_not_equal(engine_crc32c(buf, 4 * 3 * 4096), whole);
         buf[i] ^= 4;
     }
 }
