@@ -1,12 +1,16 @@
-/* builder_files.c — the builder's small helpers: formatting, whole files, atomic writes. */
+/* builder_files.c — the builder's small helpers: formatting, whole files, files' hashes (kept
+ * while the files stay as they were), atomic writes. */
 #include "builder_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -64,15 +68,113 @@ int builder_read(const char *path, char **out, size_t *len)
     return 0;
 }
 
+/* Files hashed before, by path: a builder is made for each change the orchestrator builds,
+ * and hashes again only the sources, headers and libraries that changed since. An entry holds
+ * while the file's device, inode, size and modification and change times are those it was
+ * hashed with, and is made only when those times were over a second old then: a write in the
+ * clock tick of the hash could leave them as they were. */
+#define BUILDER_MEMO_MAX 1024
+
+struct builder_memo {
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtim, ctim;
+    uint8_t hash[32];
+};
+
+static pthread_mutex_t builder_memo_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct builder_memo builder_memo[BUILDER_MEMO_MAX];
+static size_t builder_nmemo;
+
+static int builder_memo_same(const struct builder_memo *m, const struct stat *st)
+{
+    return m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size &&
+           m->mtim.tv_sec == st->st_mtim.tv_sec && m->mtim.tv_nsec == st->st_mtim.tv_nsec &&
+           m->ctim.tv_sec == st->st_ctim.tv_sec && m->ctim.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* The entry of PATH, or where it goes (NULL: the memo is full). builder_memo_mu held. */
+static struct builder_memo *builder_memo_slot(const char *path)
+{
+    for (size_t i = 0; i < builder_nmemo; i++)
+        if (strcmp(builder_memo[i].path, path) == 0)
+            return &builder_memo[i];
+    if (builder_nmemo == BUILDER_MEMO_MAX)
+        return NULL;
+    return &builder_memo[builder_nmemo];
+}
+
+static int builder_memo_get(const char *path, const struct stat *st, uint8_t out[32])
+{
+    int hit = 0;
+    pthread_mutex_lock(&builder_memo_mu);
+    struct builder_memo *m = builder_memo_slot(path);
+    if (m != NULL && m->path != NULL && builder_memo_same(m, st)) {
+        memcpy(out, m->hash, 32);
+        hit = 1;
+    }
+    pthread_mutex_unlock(&builder_memo_mu);
+    return hit;
+}
+
+static void builder_memo_put(const char *path, const struct stat *st, const uint8_t hash[32],
+                             const struct timespec *then)
+{
+    if (st->st_mtim.tv_sec + 1 >= then->tv_sec || st->st_ctim.tv_sec + 1 >= then->tv_sec)
+        return; /* too recent to be told from a write in the same tick */
+    pthread_mutex_lock(&builder_memo_mu);
+    struct builder_memo *m = builder_memo_slot(path);
+    if (m != NULL && (m->path != NULL || (m->path = strdup(path)) != NULL)) {
+        if (m == &builder_memo[builder_nmemo])
+            builder_nmemo++;
+        m->dev = st->st_dev;
+        m->ino = st->st_ino;
+        m->size = st->st_size;
+        m->mtim = st->st_mtim;
+        m->ctim = st->st_ctim;
+        memcpy(m->hash, hash, 32);
+    }
+    pthread_mutex_unlock(&builder_memo_mu);
+}
+
 int builder_hash_file(uint8_t out[32], const char *path)
 {
-    char *buf;
-    size_t len;
-    int e = builder_read(path, &buf, &len);
+    struct timespec then;
+    struct stat st;
+    int fd, e = 0;
+
+    clock_gettime(CLOCK_REALTIME, &then);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0) {
+        e = -errno;
+        close(fd);
+        return e;
+    }
+    if (builder_memo_get(path, &st, out)) {
+        close(fd);
+        return 0;
+    }
+    struct engine_sha256 h;
+    char buf[16384];
+    engine_sha256_init(&h);
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            e = r < 0 ? -errno : 0;
+            break;
+        }
+        engine_sha256_update(&h, buf, (size_t)r);
+    }
+    close(fd);
     if (e < 0)
         return e;
-    engine_sha256(out, buf, len);
-    free(buf);
+    engine_sha256_final(&h, out);
+    builder_memo_put(path, &st, out, &then);
     return 0;
 }
 

@@ -14,7 +14,8 @@
  *   builder_tls.c      the TLS libraries found through the compiler, their bytes hashed
  *   builder_sources.c  the guest's sources and headers: names and hashes
  *   builder_paths.c    where the guest is in the source tree (one table)
- *   builder_files.c    small helpers: formatting, reading, writing through a rename
+ *   builder_files.c    small helpers: formatting, reading, files' hashes, writing through a
+ *                      rename
  *   builder_run.c      commands run with their output captured; the worker pool
  */
 #ifndef UNISEC_BUILDER_INT_H
@@ -185,6 +186,8 @@ char *builder_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void builder_hex(char *out, const uint8_t *h, size_t n);
 /* The whole file PATH: *OUT (caller frees) of *LEN bytes. 0 or a negative errno. */
 int builder_read(const char *path, char **out, size_t *len);
+/* OUT: the SHA-256 of the file PATH, kept by the process while the file's identity, size and
+ * times stay those it was hashed with (a second old or more). 0 or a negative errno. */
 int builder_hash_file(uint8_t out[32], const char *path);
 char *builder_tmp_name(const char *path);
 int builder_write_atomic(const char *path, const void *data, size_t len);

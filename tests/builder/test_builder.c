@@ -372,6 +372,43 @@ static void test_builder_source_changed_during_build(void **state)
     assert_int_equal(unsetenv("UNISEC_SOURCE_DIR"), 0);
 }
 
+/* A file's hash is kept while the file stays as it was, and made again once it is written:
+ * the same length and bytes written in place, or another file renamed over it. */
+static void test_builder_hash_kept_until_written(void **state)
+{
+    (void)state;
+    char path[4200], other[4300];
+    uint8_t h[32], want[32];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/hashed.c", tmp);
+    snprintf(other, sizeof(other), "%s/hashed.c.new", tmp);
+    assert_non_null(f = fopen(path, "w"));
+    fputs("int a;\n", f);
+    fclose(f);
+    sleep(2);                     /* old enough to be kept */
+    for (int i = 0; i < 2; i++) { /* made, then kept */
+        assert_int_equal(builder_hash_file(h, path), 0);
+        engine_sha256(want, "int a;\n", 7);
+        assert_memory_equal(h, want, 32);
+    }
+    assert_non_null(f = fopen(path, "r+"));
+    fputs("int b;\n", f);
+    fclose(f);
+    assert_int_equal(builder_hash_file(h, path), 0);
+    engine_sha256(want, "int b;\n", 7);
+    assert_memory_equal(h, want, 32);
+    assert_non_null(f = fopen(other, "w"));
+    fputs("int c;\n", f);
+    fclose(f);
+    assert_int_equal(rename(other, path), 0);
+    assert_int_equal(builder_hash_file(h, path), 0);
+    engine_sha256(want, "int c;\n", 7);
+    assert_memory_equal(h, want, 32);
+    unlink(path);
+    assert_int_equal(builder_hash_file(h, path), -ENOENT);
+}
+
 /* Builds S into OUT; returns the result (its dir freed by the caller). */
 static struct builder_result build_one(const struct builder_spec *s, const char *out)
 {
@@ -702,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_builder_failure_leaves_nothing),
         cmocka_unit_test(test_builder_two_builders_share_a_cache),
         cmocka_unit_test(test_builder_source_changed_during_build),
+        cmocka_unit_test(test_builder_hash_kept_until_written),
         cmocka_unit_test(test_builder_manifest_round_trip),
         cmocka_unit_test(test_builder_manifest_secret),
         cmocka_unit_test(test_builder_manifest_refused),
