@@ -26,6 +26,10 @@ static int tls_engine_setup(struct tls_conn *c)
     uint8_t seed[32];
 
     br_ssl_server_zero(sc);
+    /* The entropy below seeds the engine: BearSSL's own system seeder would run CPUID (a VM
+     * exit on hvt, a trap to the host's hypervisor under spt too) and RDRAND or a failed open()
+     * on every handshake, for nothing. */
+    e->rng_os_rand_done = 1;
     br_ssl_engine_set_versions(e, BR_TLS12, BR_TLS12);
     br_ssl_engine_set_suites(e, tls_cfg->suites,
                              sizeof(tls_cfg->suites) / sizeof(tls_cfg->suites[0]));
