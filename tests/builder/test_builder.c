@@ -372,39 +372,43 @@ static void test_builder_source_changed_during_build(void **state)
     assert_int_equal(unsetenv("UNISEC_SOURCE_DIR"), 0);
 }
 
+/* PATH's hash, kept or made by builder_hash_file, is that of TEXT. */
+static void expect_hash(const char *path, const char *text)
+{
+    uint8_t h[32], want[32];
+    assert_int_equal(builder_hash_file(h, path), 0);
+    engine_sha256(want, text, strlen(text));
+    assert_memory_equal(h, want, 32);
+}
+
+/* PATH written anew (MODE "w") or in place ("r+") with TEXT. */
+static void put(const char *path, const char *mode, const char *text)
+{
+    FILE *f;
+    assert_non_null(f = fopen(path, mode));
+    fputs(text, f);
+    fclose(f);
+}
+
 /* A file's hash is kept while the file stays as it was, and made again once it is written:
  * the same length and bytes written in place, or another file renamed over it. */
 static void test_builder_hash_kept_until_written(void **state)
 {
     (void)state;
     char path[4200], other[4300];
-    uint8_t h[32], want[32];
-    FILE *f;
+    uint8_t h[32];
 
     snprintf(path, sizeof(path), "%s/hashed.c", tmp);
     snprintf(other, sizeof(other), "%s/hashed.c.new", tmp);
-    assert_non_null(f = fopen(path, "w"));
-    fputs("int a;\n", f);
-    fclose(f);
-    sleep(2);                     /* old enough to be kept */
-    for (int i = 0; i < 2; i++) { /* made, then kept */
-        assert_int_equal(builder_hash_file(h, path), 0);
-        engine_sha256(want, "int a;\n", 7);
-        assert_memory_equal(h, want, 32);
-    }
-    assert_non_null(f = fopen(path, "r+"));
-    fputs("int b;\n", f);
-    fclose(f);
-    assert_int_equal(builder_hash_file(h, path), 0);
-    engine_sha256(want, "int b;\n", 7);
-    assert_memory_equal(h, want, 32);
-    assert_non_null(f = fopen(other, "w"));
-    fputs("int c;\n", f);
-    fclose(f);
+    put(path, "w", "int a;\n");
+    sleep(2);                   /* old enough to be kept */
+    for (int i = 0; i < 2; i++) /* made, then kept */
+        expect_hash(path, "int a;\n");
+    put(path, "r+", "int b;\n");
+    expect_hash(path, "int b;\n");
+    put(other, "w", "int c;\n");
     assert_int_equal(rename(other, path), 0);
-    assert_int_equal(builder_hash_file(h, path), 0);
-    engine_sha256(want, "int c;\n", 7);
-    assert_memory_equal(h, want, 32);
+    expect_hash(path, "int c;\n");
     unlink(path);
     assert_int_equal(builder_hash_file(h, path), -ENOENT);
 }
