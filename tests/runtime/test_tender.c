@@ -182,12 +182,14 @@ static void assert_contains(const char *hay, const char *needle)
 
 /* ---- tests ---- */
 
-/* A copy of the hello image in a new directory under TMPDIR, the file grown to SIZE bytes
- * (sparse: the bytes past the image are in no segment). DIR and COPY are the caller's. */
-static void hello_grown(char dir[1024], char copy[1100], off_t size)
+/* A copy of the hello image in a new directory under TMPDIR, its bytes changed by EDIT (if
+ * not NULL) and the file grown to SIZE bytes (if not 0; sparse: the bytes past the image are in
+ * no segment). DIR and COPY are the caller's. */
+static void hello_copy(char dir[1024], char copy[1100], void (*edit)(uint8_t *buf, size_t n),
+                       off_t size)
 {
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir, 1024, "%s/unisec-big-XXXXXX", tmp);
+    snprintf(dir, 1024, "%s/unisec-hello-XXXXXX", tmp);
     assert_non_null(mkdtemp(dir));
     snprintf(copy, 1100, "%s/hello", dir);
     static uint8_t buf[1 << 20];
@@ -196,10 +198,13 @@ static void hello_grown(char dir[1024], char copy[1100], off_t size)
     ssize_t n = read(fd, buf, sizeof(buf));
     close(fd);
     assert_true(n > 0 && n < (ssize_t)sizeof(buf));
+    if (edit != NULL)
+        edit(buf, (size_t)n);
     fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     assert_true(fd >= 0);
     write_all(fd, buf, (size_t)n);
-    assert_int_equal(ftruncate(fd, size), 0);
+    if (size > 0)
+        assert_int_equal(ftruncate(fd, size), 0);
     close(fd);
 }
 
@@ -209,7 +214,7 @@ static void test_tender_large_image_file(void **state)
 {
     (void)state;
     char dir[1024], copy[1100], *out, *err;
-    hello_grown(dir, copy, (off_t)100 << 20);
+    hello_copy(dir, copy, NULL, (off_t)100 << 20);
     assert_int_equal(run(&out, &err, "run", copy, "--", "a", NULL), 7);
     assert_contains(out, "hello from unisec");
     free(out);
@@ -313,34 +318,26 @@ static void test_tender_checked_copy_panics(void **state)
     free(err);
 }
 
+/* The image's target note (namesz, descsz, type, "UNISEC" padded to 8, then its abi_version)
+ * made to say the previous ABI version. */
+static void hello_old_abi(uint8_t *buf, size_t n)
+{
+    uint32_t hdr[3] = {sizeof(UNISEC_NOTE_NAME), sizeof(struct unisec_target), UNISEC_NOTE_TARGET};
+    uint8_t want[20];
+    memcpy(want, hdr, sizeof(hdr));
+    memcpy(want + 12, UNISEC_NOTE_NAME "\0", 8);
+    uint8_t *note = memmem(buf, n, want, sizeof(want));
+    assert_non_null(note);
+    uint32_t old = UNISEC_ABI_VERSION - 1;
+    memcpy(note + sizeof(want), &old, sizeof(old));
+}
+
 /* An image built for the previous ABI version is refused before it runs, with the fix. */
 static void test_tender_refuses_old_abi(void **state)
 {
     (void)state;
     char dir[1024], copy[1100], *out, *err;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir, sizeof(dir), "%s/unisec-oldabi-XXXXXX", tmp);
-    assert_non_null(mkdtemp(dir));
-    snprintf(copy, sizeof(copy), "%s/hello", dir);
-    static uint8_t buf[1 << 20];
-    int fd = open(rt_image("hello"), O_RDONLY | O_CLOEXEC);
-    assert_true(fd >= 0);
-    ssize_t n = read(fd, buf, sizeof(buf));
-    close(fd);
-    assert_true(n > 0 && n < (ssize_t)sizeof(buf));
-    /* The target note: namesz, descsz, type, "UNISEC" padded to 8, then its abi_version. */
-    uint32_t hdr[3] = {sizeof(UNISEC_NOTE_NAME), sizeof(struct unisec_target), UNISEC_NOTE_TARGET};
-    uint8_t want[20];
-    memcpy(want, hdr, sizeof(hdr));
-    memcpy(want + 12, UNISEC_NOTE_NAME "\0", 8);
-    uint8_t *note = memmem(buf, (size_t)n, want, sizeof(want));
-    assert_non_null(note);
-    uint32_t old = UNISEC_ABI_VERSION - 1;
-    memcpy(note + sizeof(want), &old, sizeof(old));
-    fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    assert_true(fd >= 0);
-    write_all(fd, buf, (size_t)n);
-    close(fd);
+    hello_copy(dir, copy, hello_old_abi, 0);
     assert_int_equal(run_exe(tender_bin, &out, &err, copy, NULL), 1);
     char msg[128];
     snprintf(msg, sizeof(msg), "image is built for ABI version %u; this tender speaks version %u",
