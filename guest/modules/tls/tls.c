@@ -79,7 +79,7 @@ static int tls_init(const struct mod_props *p)
         printf("tls: the tender gave no random seed\n");
         return e;
     }
-    br_hmac_drbg_init(&tls.drbg, &br_sha256_vtable, seed, sizeof(seed));
+    br_hmac_drbg_init(&tls.drbg, &tls_sha256_vtable, seed, sizeof(seed));
     libos_wipe(seed, sizeof(seed));
     if ((e = libos_tls_creds_take(&tls_blob, &tls_blob_len)) < 0) {
         printf("tls: no certificate and key from the tender (%s)\n",

@@ -1,8 +1,8 @@
 /*
  * tls.h — the tls module's two halves: its configuration (tls.c: the credentials, the DRBG,
- * the implementations and suites), its EC work (tls_ec.c) and its connections (tls_conn.c: each
- * one's engine, and the layer beneath the front, module.h's struct mod_layer). tls.c calls
- * tls_conn.c, not back.
+ * the implementations and suites), its EC work (tls_ec.c), its SHA-256 (tls_hash.c) and its
+ * connections (tls_conn.c: each one's engine, and the layer beneath the front, module.h's
+ * struct mod_layer). tls.c calls tls_conn.c, not back.
  */
 #ifndef UNISEC_GUEST_TLS_H
 #define UNISEC_GUEST_TLS_H
@@ -60,5 +60,12 @@ size_t tls_ecdsa_sign(const br_ec_impl *impl, const br_hash_class *hf, const voi
 void tls_ec_init(void);
 /* What does the EC work, for the start message. */
 #define TLS_EC_NAME "X25519 and P-256 ECDSA by Nettle (hogweed), other EC work BearSSL i31"
+
+/* tls_hash.c: SHA-256 on the processor's SHA extensions where the boot info lists them
+ * (common/sha256.c, which engine_sha256_cpu() told at boot), as a BearSSL hash class, and the
+ * TLS 1.2 PRF over it (a br_tls_prf_impl): BearSSL's own are portable C. */
+extern const br_hash_class tls_sha256_vtable;
+void tls_prf_sha256(void *dst, size_t len, const void *secret, size_t secret_len, const char *label,
+                    size_t seed_num, const br_tls_prf_seed_chunk *seed);
 
 #endif

@@ -35,9 +35,11 @@ static int tls_engine_setup(struct tls_conn *c)
                              sizeof(tls_cfg->suites) / sizeof(tls_cfg->suites[0]));
     br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION | BR_OPT_ENFORCE_SERVER_PREFERENCES);
     br_ssl_engine_set_ec(e, &tls_ec_impl);
-    br_ssl_engine_set_hash(e, br_sha256_ID, &br_sha256_vtable);
+    /* SHA-256 on SHA-NI (tls_hash.c): the transcript, the PRF, and through the engine's own
+     * HMAC-DRBG (BearSSL seeds it with the SHA-256 registered here) every random value. */
+    br_ssl_engine_set_hash(e, br_sha256_ID, &tls_sha256_vtable);
     br_ssl_engine_set_hash(e, br_sha384_ID, &br_sha384_vtable);
-    br_ssl_engine_set_prf_sha256(e, &br_tls12_sha256_prf);
+    br_ssl_engine_set_prf_sha256(e, &tls_prf_sha256);
     br_ssl_engine_set_prf_sha384(e, &br_tls12_sha384_prf);
     br_ssl_engine_set_gcm(e, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
     br_ssl_engine_set_aes_ctr(e, tls_cfg->aes);
