@@ -119,6 +119,12 @@ for target in ${E2E_TARGETS:-hvt spt}; do
     reneg=$( (sleep 1; printf 'R\n'; sleep 1) |
         timeout 10 openssl s_client -connect 127.0.0.1:$port -CAfile "$tmp/ec.crt" -tls1_2 2>&1)
     echo "$reneg" | grep -q "no renegotiation" && ok || bad "$target: renegotiation not refused"
+    # A session resumes from the cache (indexed by an HMAC over the module's SHA-256).
+    : | timeout 10 openssl s_client -connect 127.0.0.1:$port -CAfile "$tmp/ec.crt" -tls1_2 \
+        -sess_out "$tmp/sess.$target" >/dev/null 2>&1
+    got=$(: | timeout 10 openssl s_client -connect 127.0.0.1:$port -CAfile "$tmp/ec.crt" \
+        -tls1_2 -sess_in "$tmp/sess.$target" 2>&1 | sed -n 's/^\(New\|Reused\), .*/\1/p')
+    [ "$got" = Reused ] && ok || bad "$target: a session did not resume (got '$got')"
     expect 200 "https: serving after the refusals" $B $u/catalogue/x
 
     cacert=rsa.crt
