@@ -180,6 +180,8 @@ void engine_sha256_update(struct engine_sha256 *c, const void *data, size_t len)
 {
     const uint8_t *p = data;
 
+    if (len == 0)
+        return; /* DATA may be NULL then (BearSSL's HMAC-DRBG seeded with nothing) */
     c->total += len;
     if (c->n > 0) {
         size_t take = ENGINE_SHA256_BLOCK - c->n;
