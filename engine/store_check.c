@@ -216,12 +216,29 @@ static int store_stat_matches(const git_index_entry *ie, const struct stat *st)
            ie->file_size == (uint32_t)st->st_size;
 }
 
+/* The blob id of the bytes of plain file FULL (SIZE of them when lstat()ed), without git's
+ * filters: when those bytes are the index entry's blob, the file holds what was committed,
+ * whatever attributes say (a file equal to its blob loses nothing when a commit rewrites it),
+ * and looking the attributes up costs a level write more than reading the file. */
+static int store_hash_plain(git_oid *id, const char *full, off_t size)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    if ((rc = store_read_plain(full, (size_t)size, &buf, &len)) < 0)
+        return rc;
+    rc = git_odb_hash(id, buf, len, GIT_OBJECT_BLOB) < 0 ? -EIO : 0;
+    free(buf);
+    return rc;
+}
+
 /*
  * 1 when PATH (work-tree file FULL) is known clean without git's status machinery, which
  * costs a level write more than the rest of this check (configuration, ignore rules, a walk of
  * the directory): its index entry (stage 0, no extended flags) holds BASE's blob and mode, and
  * the file is a plain, non-executable file whose stat the entry recorded and that is older
- * than the index (not racily clean), or whose content hashes to that blob. 0 when this cannot
+ * than the index (not racily clean), or whose bytes hash to that blob. 0 when this cannot
  * tell: git_status_file() decides.
  */
 static int store_path_clean_fast(struct engine_store *s, git_tree *base, const char *path,
@@ -253,8 +270,7 @@ static int store_path_clean_fast(struct engine_store *s, git_tree *base, const c
          (st.st_mtim.tv_sec == ix.st_mtim.tv_sec && st.st_mtim.tv_nsec < ix.st_mtim.tv_nsec)))
         clean = 1;
     else
-        clean = git_repository_hashfile(&id, s->repo, path, GIT_OBJECT_BLOB, NULL) == 0 &&
-                git_oid_equal(&id, &ie->id);
+        clean = store_hash_plain(&id, full, st.st_size) == 0 && git_oid_equal(&id, &ie->id);
 
 out:
     git_tree_entry_free(te);
@@ -314,31 +330,18 @@ int store_worktree_holds(struct engine_store *s, const struct engine_store_chang
                          struct engine_diag *diag)
 {
     char path[PATH_MAX], *buf = NULL;
-    struct stat st;
     size_t len = 0;
-    int fd, same = 0;
+    int rc, same;
 
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", s->dir, c->path) >= sizeof(path))
         return store_err(diag, s->dir, -ENAMETOOLONG, "commit: %s: path too long", c->path);
-    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-        if (errno != ENOENT)
-            return store_err(diag, s->dir, -errno, "commit: reading %s: %s", c->path,
-                             strerror(errno));
-        same = c->remove;
-    } else if (!c->remove && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-               (size_t)st.st_size == c->len && (buf = malloc(c->len + 1)) != NULL) {
-        while (len < c->len) {
-            ssize_t r = read(fd, buf + len, c->len - len);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                break;
-            len += (size_t)r;
-        }
-        same = len == c->len && (c->len == 0 || memcmp(buf, c->data, c->len) == 0);
-    }
-    if (fd >= 0)
-        close(fd);
+    /* Not a plain file, larger than the change or growing: not the change. */
+    rc = store_read_plain(path, c->len, &buf, &len);
+    if (rc < 0 && rc != -ENOENT && rc != -EINVAL && rc != -EFBIG && rc != -EAGAIN)
+        return store_err(diag, s->dir, rc, "commit: reading %s: %s", c->path, strerror(-rc));
+    same = rc == -ENOENT ? c->remove
+                         : rc == 0 && !c->remove && len == c->len &&
+                               (len == 0 || memcmp(buf, c->data, len) == 0);
     free(buf);
     if (!same)
         return store_err(diag, s->dir, -EBUSY,

@@ -82,6 +82,11 @@ int store_fsync_one(const char *path);
 int store_fsync_worktree(const char *root, const char *rel, int names);
 int store_fsync_git(const struct engine_store *s, const char *rel);
 
+/* The bytes of the plain file PATH (not followed when a link), at most MAX of them, into *OUT
+ * (caller frees; NUL-terminated beyond *LEN). 0; -EINVAL when it is no plain file, -EFBIG when
+ * larger, -EAGAIN when it grew while read, or another negative errno. */
+int store_read_plain(const char *path, size_t max, char **out, size_t *len);
+
 /* *OUT is the tree of commit ID (caller frees). */
 int store_commit_tree(git_tree **out, struct engine_store *s, const git_oid *id, const char *op,
                       struct engine_diag *diag);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int store_err(struct engine_diag *diag, const char *dir, int rc, const char *fmt, ...)
@@ -44,6 +45,60 @@ int store_git_err(struct engine_diag *diag, const char *dir, int gerr, const cha
                      : rc == -ENOSPC                 ? strerror(ENOSPC)
                                                      : "libgit2 failed");
 }
+int store_read_plain(const char *path, size_t max, char **out, size_t *len)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t got = 0;
+    int fd, rc = 0;
+
+    *out = NULL;
+    *len = 0;
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if ((size_t)st.st_size > max) {
+        rc = -EFBIG;
+        goto out;
+    }
+    if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    /* Up to one byte past the size seen: a file that grew meanwhile is told apart. */
+    while (got <= (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size + 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = -errno;
+            goto out;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    if (got > (size_t)st.st_size) {
+        rc = -EAGAIN;
+        goto out;
+    }
+    *out = buf;
+    *len = got;
+    buf = NULL;
+
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
 /* fsyncs PATH, a file or a directory; a missing PATH is not an error. */
 int store_fsync_one(const char *path)
 {
