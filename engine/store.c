@@ -232,7 +232,8 @@ int engine_store_open(struct engine_store **out, const char *dir, struct engine_
                           "work tree");
         goto cleanup;
     }
-    if ((error = store_main_lookup(&s->head, s, "open", diag)) < 0)
+    if ((error = store_journal_main(s, diag)) < 0 ||
+        (error = store_main_lookup(&s->head, s, "open", diag)) < 0)
         goto cleanup;
     /* The store is usable even if the work tree cannot be finished now (a foreign lock). */
     if (store_journal_finish(s, 1, "open: finishing an interrupted commit", diag) < 0)

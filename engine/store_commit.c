@@ -55,10 +55,12 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     git_commit *parent = NULL;
     git_signature *sig = NULL;
     git_oid main_id, tree_id, id;
-    int error, journal = 0, deferred = 0;
+    int error, journal = 0, deferred = 0, moved = 0;
     /* The paths whose syncs are deferred, again (every level write after the first): the
      * journal names them already, pending, durably. */
     int lazy = store_defer_lazy(changes, n), same = store_defer_same(s, changes, n);
+    /* main's move not synced either: the journal names the commit, synced, instead. */
+    int lazy_main = lazy && store_main_lazy_ok(s);
     enum engine_store_step step = ENGINE_STORE_STEP_CHECK;
     uint64_t t = engine_store_cpu_now();
 
@@ -107,16 +109,24 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
         error = store_git_err(diag, s->dir, error, "commit");
         goto cleanup;
     }
-    store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);
-    if (!same && (error = store_journal_write(s, changes, n, lazy, diag)) < 0)
+    store_step(s, &step, &t, ENGINE_STORE_STEP_COMMIT);
+    /* The commit object first (durable), for the journal to name it. */
+    if (lazy_main &&
+        (error = store_commit_write(&id, s, sig, msg, tree, parent, "commit", diag)) < 0)
         goto cleanup;
-    journal = !same;
+    store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);
+    if ((!same || lazy_main) &&
+        (error = store_journal_write(s, changes, n, lazy, lazy_main ? &id : NULL, diag)) < 0)
+        goto cleanup;
+    journal = !same || lazy_main;
     store_step(s, &step, &t, ENGINE_STORE_STEP_COMMIT);
     /* Moves main only if it is still PARENT (compared under the ref's lock). */
-    if ((error = store_commit_make(&id, s, sig, msg, tree, parent, "commit: moving main", diag)) <
-        0)
+    if ((error = lazy_main ? store_main_move(s, &s->head, &id, "commit: moving main", diag)
+                           : store_commit_make(&id, s, sig, msg, tree, parent,
+                                               "commit: moving main", diag)) < 0)
         goto cleanup;
     git_oid_cpy(&s->head, &id);
+    moved = lazy_main;
     git_oid_tostr(out_id, GIT_OID_HEXSZ + 1, &id);
     journal = 0;
     store_step(s, &step, &t, ENGINE_STORE_STEP_WORKTREE);
@@ -126,16 +136,23 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
                              "commit: updating the work tree", diag) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
     store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);
-    if (error == 0 && (deferred ? store_defer_add(s, changes, n, diag)
+    if (error == 0 && (deferred ? store_defer_add(s, changes, n, moved, diag)
                        : same   ? store_defer_sync(s, diag)
                                 : store_journal_remove(s, diag)) < 0)
+        error = ENGINE_STORE_WORKTREE_STALE;
+    /* A move of main the syncer does not own is made durable now. */
+    if (moved && !(error == 0 && deferred) && store_main_sync(s) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
 
 cleanup:
     store_step(s, &step, &t, step);
-    /* The ref did not move: the journal's paths were never touched. */
-    if (journal)
-        store_journal_remove(s, NULL);
+    /* The ref did not move: the journal's paths were never touched, and a recovery must not
+     * take its commit for main's (durably, when it names one). A journal still pending for
+     * deferred syncs of the same paths names main's commit again. */
+    if (journal && !same)
+        store_journal_mark(s, lazy_main, NULL);
+    else if (journal)
+        store_journal_write(s, changes, n, lazy, &s->head, NULL);
     git_signature_free(sig);
     git_tree_free(tree);
     git_tree_free(base);

@@ -1,10 +1,11 @@
 /* store_defer.c — the syncs of a work-tree update made later: a commit that only rewrites files
- * in place (every level write) writes them and the index without syncing, and a thread of the
- * store syncs them, then marks the journal finished, within STORE_DEFER_MS of the first such
- * commit. The commit itself (objects and main) is durable before it returns, as ever; the
- * journal, written and synced before main moved, names the paths until they are durable, so a
- * crash of the machine meanwhile is recovered from it (store_journal.c). Successive commits of
- * the same paths keep that journal as it is: no journal write, no sync of their own. */
+ * in place (every level write) writes them and the index (and main's ref, store_main.c)
+ * without syncing, and a thread of the store syncs them, then marks the journal finished,
+ * within STORE_DEFER_MS of the first such commit. The commit itself (objects and main) is durable
+ * before it returns, as ever; the journal, written and synced before main moved, names the paths
+ * until they are durable, so a crash of the machine meanwhile is recovered from it
+ * (store_journal.c). Successive commits of the same paths keep that journal as it is: no journal
+ * write, no sync of their own. */
 #include "store_int.h"
 
 #include <errno.h>
@@ -58,6 +59,7 @@ static void store_defer_clear(struct engine_store *s)
     free(s->deferred);
     s->deferred = NULL;
     s->ndeferred = 0;
+    s->deferred_main = 0;
 }
 
 /* The work-tree file PATH, rewritten in place (its names did not change), made durable. */
@@ -87,7 +89,10 @@ static int store_defer_flush(struct engine_store *s, struct engine_diag *diag)
 
     for (size_t i = 0; i < s->ndeferred && error == 0; i++)
         error = store_defer_file(s, s->deferred[i], diag);
-    return error < 0 ? error : store_defer_index(s, diag);
+    if (error == 0 && (error = store_defer_index(s, diag)) == 0 && s->deferred_main &&
+        (error = store_main_sync(s)) < 0)
+        store_err(diag, s->dir, error, "syncing main: %s", strerror(-error));
+    return error;
 }
 
 int store_defer_sync(struct engine_store *s, struct engine_diag *diag)
@@ -152,13 +157,15 @@ static int store_defer_start(struct engine_store *s)
     return 0;
 }
 
-int store_defer_add(struct engine_store *s, const struct engine_store_change *c, size_t n,
+int store_defer_add(struct engine_store *s, const struct engine_store_change *c, size_t n, int main,
                     struct engine_diag *diag)
 {
     int error = 0;
 
-    if (store_defer_same(s, c, n))
+    if (store_defer_same(s, c, n)) {
+        s->deferred_main |= main;
         return 0; /* the journal names them already; the first commit's time bounds the wait */
+    }
     if ((error = store_defer_sync(s, diag)) < 0) /* others: not expected, the journal is new */
         return error;
     if (store_defer_start(s) < 0 || (s->deferred = calloc(n, sizeof(char *))) == NULL)
@@ -166,6 +173,7 @@ int store_defer_add(struct engine_store *s, const struct engine_store_change *c,
     for (; s->ndeferred < n; s->ndeferred++)
         if ((s->deferred[s->ndeferred] = strdup(c[s->ndeferred].path)) == NULL)
             goto now;
+    s->deferred_main = main;
     s->deferred_at = store_defer_now();
     pthread_cond_signal(&s->wake);
     return 0;
@@ -175,7 +183,8 @@ now:
     store_defer_clear(s);
     for (size_t i = 0; i < n && error == 0; i++)
         error = store_defer_file(s, c[i].path, diag);
-    if (error == 0 && (error = store_defer_index(s, diag)) == 0)
+    if (error == 0 && (error = store_defer_index(s, diag)) == 0 &&
+        (!main || (error = store_main_sync(s)) == 0))
         error = store_journal_mark(s, 1, diag);
     return error;
 }

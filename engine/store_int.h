@@ -7,6 +7,7 @@
  *   store_remote.c    a remote: fetch, push, main moved to a commit       (store.h)
  *   store_defer.c     the syncs of a level write's work-tree file and index, made later
  *   store_journal.c   the journal of a work-tree update, and its recovery
+ *   store_main.c      main moved by a level write without syncing the ref, and its recovery
  *   store_worktree.c  the work tree and the index brought to a tree
  *   store_check.c     paths, authors, change lists; a change against the tree and work tree
  *   store_sign.c      a commit made (signed with the store's key when it has one); signatures
@@ -45,6 +46,7 @@ struct engine_store {
     char **deferred;         /* lock */
     size_t ndeferred;        /* lock */
     uint64_t deferred_at;    /* lock: CLOCK_MONOTONIC ns of the first commit not yet synced */
+    int deferred_main;       /* lock: main's ref too (store_main.c) */
     pthread_cond_t wake;     /* lock: the syncer, when there is something to sync or stop */
     pthread_t syncer;        /* started at the first deferred commit */
     int syncer_on, stopping; /* lock */
@@ -201,6 +203,12 @@ int store_commit_make(git_oid *out, struct engine_store *s, const git_signature 
                       const char *msg, git_tree *tree, git_commit *parent, const char *op,
                       struct engine_diag *diag);
 
+/* Makes the commit of TREE with PARENT by SIG with message MSG (signed as
+ * store_commit_make()'s), without moving any ref. */
+int store_commit_write(git_oid *out, struct engine_store *s, const git_signature *sig,
+                       const char *msg, git_tree *tree, git_commit *parent, const char *op,
+                       struct engine_diag *diag);
+
 /* store_commit_make() onto REFNAME (a full ref name) instead of main. */
 int store_commit_make_on(git_oid *out, struct engine_store *s, const char *refname,
                          const git_signature *sig, const char *msg, git_tree *tree,
@@ -236,9 +244,15 @@ const char *store_boot_id(void);
 
 /* Records durably that the work tree is about to be updated for the paths of C (N), once the
  * caller has made deferred syncs (store_defer_sync()). LAZY: the update's syncs may be
- * deferred (store_defer.c); the journal says so, with this boot's id. */
+ * deferred (store_defer.c); the journal says so, with this boot's id. MAIN (may be NULL; only
+ * with LAZY): main moves to that commit without syncing the ref (store_main.c). A journal of
+ * the same paths is rewritten in place (its first line). */
 int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
-                        int lazy, struct engine_diag *diag);
+                        int lazy, const git_oid *main, struct engine_diag *diag);
+
+/* After a crash of the machine, main moved to the commit a pending journal names when the
+ * disk lost that move (store_main_recover()); called before main is read at open. */
+int store_journal_main(struct engine_store *s, struct engine_diag *diag);
 
 /* Marks the journal finished, and with SYNC makes the mark durable. */
 int store_journal_mark(struct engine_store *s, int sync, struct engine_diag *diag);
@@ -253,6 +267,25 @@ int store_journal_remove(struct engine_store *s, struct engine_diag *diag);
 int store_journal_finish(struct engine_store *s, int at_open, const char *op,
                          struct engine_diag *diag);
 
+/* ---- store_main.c ---- */
+
+/* 1 when main may be moved without syncing its ref: a loose ref in a plain file, no reflog. */
+int store_main_lazy_ok(struct engine_store *s);
+
+/* Moves main from FROM (NULL: from whatever its file holds) to TO (-EAGAIN when it is locked
+ * or not FROM), as git's lock-file protocol does, without syncing: the caller's journal names
+ * TO, synced, first. */
+int store_main_move(struct engine_store *s, const git_oid *from, const git_oid *to, const char *op,
+                    struct engine_diag *diag);
+
+/* fsyncs main's ref and its directory. */
+int store_main_sync(const struct engine_store *s);
+
+/* Moves main to TO, durably, when the disk holds commit TO and main is TO's ancestor or
+ * unreadable (a crash of the machine lost the move); leaves it otherwise. */
+int store_main_recover(struct engine_store *s, const git_oid *to, const char *op,
+                       struct engine_diag *diag);
+
 /* ---- store_defer.c ---- */
 
 /* 1 when the N changes C may have their work-tree update's syncs deferred: each rewrites a
@@ -263,13 +296,14 @@ int store_defer_lazy(const struct engine_store_change *c, size_t n);
  * commit of them needs no journal write. */
 int store_defer_same(const struct engine_store *s, const struct engine_store_change *c, size_t n);
 
-/* Records that the work-tree files of C (N) and the index were written, not synced; starts the
- * syncer, which makes them durable and marks the journal finished within engine_store_sync_delay().
- */
-int store_defer_add(struct engine_store *s, const struct engine_store_change *c, size_t n,
+/* Records that the work-tree files of C (N) and the index, and with MAIN main's ref, were
+ * written, not synced; starts the syncer, which makes them durable and marks the journal
+ * finished within engine_store_sync_delay(). */
+int store_defer_add(struct engine_store *s, const struct engine_store_change *c, size_t n, int main,
                     struct engine_diag *diag);
 
-/* Makes the deferred files and the index durable and marks the journal finished, durably. */
+/* Makes the deferred files, the index and main's ref durable and marks the journal finished,
+ * durably. */
 int store_defer_sync(struct engine_store *s, struct engine_diag *diag);
 
 /* After a commit that failed to finish the work tree: what is deferred is made durable and

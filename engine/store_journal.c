@@ -17,6 +17,8 @@
 #define STORE_JOURNAL     "unisec-sync"
 #define STORE_JOURNAL_END "end\n"
 #define STORE_JOURNAL_MAX (1 << 20)
+/* In the first line, before the commit main moved to, when its ref is not synced yet. */
+#define STORE_JOURNAL_MAIN "main "
 
 static int store_write_all(int fd, const char *p, size_t n)
 {
@@ -66,12 +68,13 @@ const char *store_boot_id(void)
 }
 
 /* The journal's text for the paths of C (N): "pid PID", with " boot ID" (this boot's) and,
- * when LAZY, " lazy" (the update's syncs may come later); then one path a line, "end"
- * (caller frees). */
+ * when LAZY, " lazy" (the update's syncs may come later) and with MAIN " main ID" (main moved
+ * to commit ID without syncing the ref: store_main.c); then one path a line, "end" (caller
+ * frees). */
 static char *store_journal_text(const struct engine_store_change *c, size_t n, int lazy,
-                                size_t *len)
+                                const git_oid *main, size_t *len)
 {
-    char *text = NULL;
+    char *text = NULL, hex[GIT_OID_HEXSZ + 1];
     FILE *f = open_memstream(&text, len);
 
     if (f == NULL)
@@ -79,6 +82,8 @@ static char *store_journal_text(const struct engine_store_change *c, size_t n, i
     fprintf(f, "pid %ld", (long)getpid());
     if (store_boot_id()[0] != '\0')
         fprintf(f, " boot %s%s", store_boot_id(), lazy ? " lazy" : "");
+    if (store_boot_id()[0] != '\0' && lazy && main != NULL)
+        fprintf(f, " " STORE_JOURNAL_MAIN "%s", git_oid_tostr(hex, sizeof(hex), main));
     fputc('\n', f);
     /* A path whose work-tree file already holds the commit's content is marked with a leading
      * tab (no store path holds one): only its index entry is finished. */
@@ -92,17 +97,47 @@ static char *store_journal_text(const struct engine_store_change *c, size_t n, i
     return text;
 }
 
-/* 1 when the file FD (SIZE bytes) is a finished journal of exactly TEXT (LEN bytes) but its
- * first byte. */
-static int store_journal_same(int fd, off_t size, const char *text, size_t len)
+/* Where the id of main's commit starts in the journal's TEXT (LEN bytes), or LEN: in the first
+ * line, after " main ", 40 hex digits and the line's end. */
+static size_t store_journal_main_at(const char *text, size_t len)
+{
+    const char *nl = memchr(text, '\n', len), *m;
+    size_t at;
+
+    if (nl == NULL)
+        return len;
+    for (m = text; (m = memmem(m, (size_t)(nl - m), " " STORE_JOURNAL_MAIN,
+                               strlen(" " STORE_JOURNAL_MAIN))) != NULL;
+         m++) {
+        at = (size_t)(m - text) + strlen(" " STORE_JOURNAL_MAIN);
+        if (at + GIT_OID_HEXSZ == (size_t)(nl - text) &&
+            strspn(text + at, "0123456789abcdef") >= GIT_OID_HEXSZ)
+            return at;
+    }
+    return len;
+}
+
+/* The length of the first line of the journal on FD (SIZE bytes) to write when it is the
+ * journal TEXT (LEN bytes) but for its first byte (finished, or not) and main's commit; else
+ * 0. */
+static size_t store_journal_same(int fd, off_t size, const char *text, size_t len)
 {
     char buf[4096];
+    size_t at = store_journal_main_at(text, len), skip;
 
     if ((size_t)size != len || len > sizeof(buf) || len < 2)
         return 0;
     if (pread(fd, buf, len, 0) != (ssize_t)len)
         return 0;
-    return buf[0] == STORE_JOURNAL_DONE && memcmp(buf + 1, text + 1, len - 1) == 0;
+    if (buf[0] != STORE_JOURNAL_DONE && buf[0] != text[0])
+        return 0;
+    if (at == len)
+        return memcmp(buf + 1, text + 1, len - 1) == 0 ? 1 : 0;
+    skip = at + GIT_OID_HEXSZ;
+    if (store_journal_main_at(buf, len) != at || memcmp(buf + 1, text + 1, at - 1) != 0 ||
+        memcmp(buf + skip, text + skip, len - skip) != 0)
+        return 0;
+    return skip;
 }
 
 /*
@@ -110,21 +145,22 @@ static int store_journal_same(int fd, off_t size, const char *text, size_t len)
  * one file kept for the store's life, written in place and marked finished when done (its first
  * byte), so that a commit neither creates nor deletes a file for it and only a journal made now
  * needs its directory synced. A commit of the paths the last one named (every level write)
- * writes back the one byte that marked it finished: one block, no size change, so fdatasync;
- * other paths rewrite the file and fsync it. The caller makes an update whose syncs were
- * deferred durable first (store_defer_sync()): the journal names its paths until then.
+ * writes back the one byte that marked it finished, and the id of main's commit when it names
+ * one: one block, no size change, so fdatasync; other paths rewrite the file and fsync it. The
+ * caller makes an update whose syncs were deferred durable first (store_defer_sync()): the journal
+ * names its paths until then.
  */
 int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
-                        int lazy, struct engine_diag *diag)
+                        int lazy, const git_oid *main, struct engine_diag *diag)
 {
     char path[PATH_MAX], *text = NULL;
-    size_t len = 0;
+    size_t len = 0, head;
     struct stat st;
     int fd = -1, error = 0, made = 0;
 
     if ((error = store_journal_path(path, sizeof(path), s)) < 0)
         return store_err(diag, s->dir, error, "commit: git directory path too long");
-    if ((text = store_journal_text(c, n, lazy, &len)) == NULL)
+    if ((text = store_journal_text(c, n, lazy, main, &len)) == NULL)
         return store_err(diag, s->dir, -ENOMEM, "commit: out of memory");
     if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0 && errno == ENOENT) {
         fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -134,8 +170,8 @@ int store_journal_write(struct engine_store *s, const struct engine_store_change
         error = -errno;
         goto cleanup;
     }
-    if (store_journal_same(fd, st.st_size, text, len)) {
-        if (pwrite(fd, text, 1, 0) != 1 || fdatasync(fd) < 0)
+    if ((head = store_journal_same(fd, st.st_size, text, len)) > 0) {
+        if (pwrite(fd, text, head, 0) != (ssize_t)head || fdatasync(fd) < 0)
             error = -errno;
         goto cleanup;
     }
@@ -265,6 +301,38 @@ static void store_remove_stale_lock(struct engine_store *s, const char *rel,
         (st.st_mtim.tv_sec == journal_mtime->tv_sec && st.st_mtim.tv_nsec < journal_mtime->tv_nsec))
         return;
     unlink(path);
+}
+
+int store_journal_main(struct engine_store *s, struct engine_diag *diag)
+{
+    char path[PATH_MAX], buf[512], end[sizeof(STORE_JOURNAL_END) - 1];
+    size_t k = strlen(STORE_JOURNAL_END), at;
+    struct stat st;
+    git_oid id;
+    ssize_t n;
+    int fd;
+
+    /* No journal, or one that cannot be read: store_journal_finish() says so. */
+    if (store_journal_path(path, sizeof(path), s) < 0 ||
+        (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = fstat(fd, &st) < 0 || st.st_size < (off_t)k ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
+    if (n > 0 && pread(fd, end, k, st.st_size - (off_t)k) != (ssize_t)k)
+        n = -1;
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* Finished, cut short (main never moved after it), or a crash of the daemon only (the
+     * page cache kept the ref as written): main on disk is right. */
+    if (buf[0] == STORE_JOURNAL_DONE || memcmp(end, STORE_JOURNAL_END, k) != 0 ||
+        !store_journal_crashed(buf))
+        return 0;
+    if ((at = store_journal_main_at(buf, (size_t)n)) == (size_t)n ||
+        git_oid_fromstrn(&id, buf + at, GIT_OID_HEXSZ) < 0)
+        return 0;
+    store_remove_stale_lock(s, ENGINE_STORE_BRANCH ".lock", &st.st_mtim);
+    return store_main_recover(s, &id, "open: main's move lost by a crash of the machine", diag);
 }
 
 /*

@@ -46,6 +46,53 @@ int store_commit_make(git_oid *out, struct engine_store *s, const git_signature 
     return store_commit_make_on(out, s, ENGINE_STORE_BRANCH, sig, msg, tree, parent, op, diag);
 }
 
+/* The commit object of TREE with the N parents PARENTS by SIG with message MSG, signed when
+ * SIGNED (the store's key at KEY); main does not move. */
+static int store_commit_object(git_oid *out, struct engine_store *s, int signed_, const char *key,
+                               const git_signature *sig, const char *msg, git_tree *tree, size_t n,
+                               const git_commit **parents, const char *op, struct engine_diag *diag)
+{
+    git_buf buf = {0};
+    char *armored = NULL;
+    int error;
+
+    if (!signed_) {
+        if ((error = git_commit_create(out, s->repo, NULL, sig, sig, NULL, msg, tree, n, parents)) <
+            0)
+            return store_git_err(diag, s->dir, error, op);
+        return 0;
+    }
+    if ((error = git_commit_create_buffer(&buf, s->repo, sig, sig, NULL, msg, tree, n, parents)) <
+        0) {
+        error = store_git_err(diag, s->dir, error, op);
+        goto cleanup;
+    }
+    if ((error = store_ssh_sign(s->dir, key, buf.ptr, buf.size, &armored, diag)) < 0)
+        goto cleanup;
+    if ((error = git_commit_create_with_signature(out, s->repo, buf.ptr, armored, "gpgsig")) < 0)
+        error = store_git_err(diag, s->dir, error, op);
+
+cleanup:
+    git_buf_dispose(&buf);
+    free(armored);
+    return error;
+}
+
+int store_commit_write(git_oid *out, struct engine_store *s, const git_signature *sig,
+                       const char *msg, git_tree *tree, git_commit *parent, const char *op,
+                       struct engine_diag *diag)
+{
+    const git_commit *parents[1] = {parent};
+    char key[PATH_MAX];
+    int error;
+
+    if ((error = store_key_path(s, key)) < 0)
+        return store_err(diag, s->dir, error, "%s: the signing key's path is too long", op);
+    if ((error = store_key_check(s->dir, key, diag)) < 0)
+        return error;
+    return store_commit_object(out, s, error, key, sig, msg, tree, 1, parents, op, diag);
+}
+
 int store_commit_make_on(git_oid *out, struct engine_store *s, const char *refname,
                          const git_signature *sig, const char *msg, git_tree *tree,
                          git_commit *parent, const char *op, struct engine_diag *diag)
@@ -53,9 +100,8 @@ int store_commit_make_on(git_oid *out, struct engine_store *s, const char *refna
     /* main's first commit goes through HEAD, which names main; another ref by its name. */
     const char *first = strcmp(refname, ENGINE_STORE_BRANCH) == 0 ? "HEAD" : refname;
     const git_commit *parents[1] = {parent};
-    git_buf buf = {0};
     git_reference *ref = NULL;
-    char key[PATH_MAX], *armored = NULL, *reflog = NULL;
+    char key[PATH_MAX], *reflog = NULL;
     int error, n = parent != NULL;
 
     if ((error = store_key_path(s, key)) < 0)
@@ -74,28 +120,11 @@ int store_commit_make_on(git_oid *out, struct engine_store *s, const char *refna
         error = store_err(diag, s->dir, -ENOMEM, "%s: out of memory", op);
         goto cleanup;
     }
-    if (error == 0) {
-        /* No key: the ref is moved below, as for a signed commit (libgit2's own move would
-         * read the commit back for its reflog message). */
-        if ((error = git_commit_create(out, s->repo, NULL, sig, sig, NULL, msg, tree, 1, parents)) <
-            0) {
-            error = store_git_err(diag, s->dir, error, op);
-            goto cleanup;
-        }
-    } else {
-        if ((error = git_commit_create_buffer(&buf, s->repo, sig, sig, NULL, msg, tree, (size_t)n,
-                                              parents)) < 0) {
-            error = store_git_err(diag, s->dir, error, op);
-            goto cleanup;
-        }
-        if ((error = store_ssh_sign(s->dir, key, buf.ptr, buf.size, &armored, diag)) < 0)
-            goto cleanup;
-        if ((error = git_commit_create_with_signature(out, s->repo, buf.ptr, armored, "gpgsig")) <
-            0) {
-            error = store_git_err(diag, s->dir, error, op);
-            goto cleanup;
-        }
-    }
+    /* Without a key, the ref is moved below too, as for a signed commit (libgit2's own move
+     * would read the commit back for its reflog message). */
+    if ((error = store_commit_object(out, s, error, key, sig, msg, tree, (size_t)n, parents, op,
+                                     diag)) < 0)
+        goto cleanup;
     /* Compare-and-swap, as git_commit_create() does: the ref moves only from PARENT. */
     if ((error = n ? git_reference_create_matching(&ref, s->repo, refname, out, 1,
                                                    git_commit_id(parent), reflog)
@@ -104,8 +133,6 @@ int store_commit_make_on(git_oid *out, struct engine_store *s, const char *refna
 
 cleanup:
     git_reference_free(ref);
-    git_buf_dispose(&buf);
-    free(armored);
     free(reflog);
     return error;
 }

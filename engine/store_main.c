@@ -1,0 +1,130 @@
+/* store_main.c — main moved by a level write without syncing the ref: the journal, synced,
+ * names the new commit instead (store_journal.c), the syncer makes the ref durable later
+ * (store_defer.c), and a recovery after a crash of the machine moves main to the journal's
+ * commit when the disk lost the move. git's lock-file protocol as libgit2 follows it: the ref
+ * is written to refs/heads/main.lock, made exclusively, and renamed over the ref, so that git
+ * and libgit2 elsewhere see either the old main or the new one. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The ref's file inside the git directory. */
+#define STORE_MAIN_FILE ENGINE_STORE_BRANCH
+
+static int store_main_path(char *buf, size_t size, const struct engine_store *s, const char *rel)
+{
+    if ((size_t)snprintf(buf, size, "%s%s", git_repository_path(s->repo), rel) >= size)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+int store_main_lazy_ok(struct engine_store *s)
+{
+    char path[PATH_MAX];
+    git_config *cfg = NULL;
+    struct stat st;
+    int log = 1;
+
+    /* A loose ref, a plain file (packed, linked or missing: libgit2 moves it); no reflog to
+     * append to (the store turns it off; an operator may turn it on: libgit2 then writes it). */
+    if (store_main_path(path, sizeof(path), s, STORE_MAIN_FILE) < 0 || lstat(path, &st) < 0 ||
+        !S_ISREG(st.st_mode) ||
+        store_main_path(path, sizeof(path), s, "logs/" STORE_MAIN_FILE) < 0 ||
+        lstat(path, &st) == 0 || errno != ENOENT)
+        return 0;
+    if (git_repository_config_snapshot(&cfg, s->repo) < 0)
+        return 0;
+    if (git_config_get_bool(&log, cfg, "core.logAllRefUpdates") == GIT_ENOTFOUND)
+        log = 1; /* git's default for a repository with a work tree */
+    git_config_free(cfg);
+    return !log;
+}
+
+/* 0 when the ref file PATH holds exactly FROM (hex and a newline), else -EAGAIN. */
+static int store_main_holds(const char *path, const git_oid *from)
+{
+    char want[GIT_OID_HEXSZ + 2], got[GIT_OID_HEXSZ + 3];
+    ssize_t n;
+    int fd;
+
+    git_oid_fmt(want, from);
+    want[GIT_OID_HEXSZ] = '\n';
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return -EAGAIN;
+    n = read(fd, got, sizeof(got));
+    close(fd);
+    return n == GIT_OID_HEXSZ + 1 && memcmp(got, want, GIT_OID_HEXSZ + 1) == 0 ? 0 : -EAGAIN;
+}
+
+int store_main_move(struct engine_store *s, const git_oid *from, const git_oid *to, const char *op,
+                    struct engine_diag *diag)
+{
+    char ref[PATH_MAX], lock[PATH_MAX], line[GIT_OID_HEXSZ + 1];
+    int fd, error = 0;
+
+    if (store_main_path(ref, sizeof(ref), s, STORE_MAIN_FILE) < 0 ||
+        store_main_path(lock, sizeof(lock), s, STORE_MAIN_FILE ".lock") < 0)
+        return store_err(diag, s->dir, -ENAMETOOLONG, "%s: git directory path too long", op);
+    if ((fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+        return store_err(diag, s->dir, errno == EEXIST ? -EAGAIN : -errno, "%s: cannot lock %s: %s",
+                         op, ref, strerror(errno));
+    git_oid_fmt(line, to);
+    line[GIT_OID_HEXSZ] = '\n';
+    /* Compare-and-swap under the lock, as libgit2's move does: only from FROM. */
+    if (from != NULL && (error = store_main_holds(ref, from)) < 0)
+        store_err(diag, s->dir, error, "%s: main moved outside the store", op);
+    else if (write(fd, line, sizeof(line)) != (ssize_t)sizeof(line))
+        error = store_err(diag, s->dir, errno ? -errno : -EIO, "%s: writing %s: %s", op, lock,
+                          strerror(errno ? errno : EIO));
+    if (close(fd) < 0 && error == 0)
+        error = store_err(diag, s->dir, -errno, "%s: writing %s: %s", op, lock, strerror(errno));
+    if (error == 0 && rename(lock, ref) < 0)
+        error = store_err(diag, s->dir, -errno, "%s: moving %s: %s", op, ref, strerror(errno));
+    if (error < 0)
+        unlink(lock);
+    return error;
+}
+
+int store_main_sync(const struct engine_store *s)
+{
+    int error = store_fsync_git(s, STORE_MAIN_FILE);
+
+    return error < 0 ? error : store_fsync_git(s, "refs/heads");
+}
+
+int store_main_recover(struct engine_store *s, const git_oid *to, const char *op,
+                       struct engine_diag *diag)
+{
+    git_reference *ref = NULL;
+    git_odb *odb = NULL;
+    git_oid now;
+    int error, found, readable;
+
+    /* Only to a commit the disk holds, and only forward: a main that moved on from it since
+     * (an outside commit on top) or elsewhere is left as it is. An unreadable main (the ref's
+     * new content lost with its sync) is TO. */
+    if ((error = git_repository_odb(&odb, s->repo)) < 0)
+        return store_git_err(diag, s->dir, error, op);
+    found = git_odb_exists(odb, to);
+    git_odb_free(odb);
+    readable = git_reference_name_to_id(&now, s->repo, ENGINE_STORE_BRANCH) == 0;
+    if (!found ||
+        (readable && (git_oid_equal(&now, to) || git_graph_descendant_of(s->repo, to, &now) != 1)))
+        return 0;
+    /* libgit2 does not replace a ref file it cannot read: the store's own move does. */
+    if (!readable)
+        return (error = store_main_move(s, NULL, to, op, diag)) < 0 ? error
+               : (error = store_main_sync(s)) < 0
+                   ? store_err(diag, s->dir, error, "%s: syncing main: %s", op, strerror(-error))
+                   : 0;
+    error = git_reference_create_matching(&ref, s->repo, ENGINE_STORE_BRANCH, to, 1, &now,
+                                          "main recovered from the journal");
+    git_reference_free(ref);
+    return error < 0 ? store_git_err(diag, s->dir, error, op) : 0;
+}
