@@ -1,6 +1,9 @@
 /* bench/fs.c — the mount's write and read latency beside a plain file write and a `git commit`
  * with the git command line, measured in one run on the same file system; the daemon's CPU per
- * write in all, and by step as its `metrics` file counts it. */
+ * write in all, and by step as its `metrics` file counts it. `bench/fs UNISEC PEER` mounts a
+ * second store with another unisec binary (an older build) and interleaves the two mounts'
+ * writes in blocks, so that both see the same load: the level write's figures for each, side
+ * by side. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,7 +17,8 @@
 
 #include "tests/engine/topology_gen.h"
 
-#define BENCH_NODES 1000
+#define BENCH_NODES  1000
+#define BENCH_WRITES 400
 
 #ifndef BENCH_UNISEC
 #define BENCH_UNISEC "unisec"
@@ -172,33 +176,115 @@ static void report(const char *what, struct stats s, size_t n)
     printf("%-52s p50 %9.1f us   p99 %9.1f us   (n=%zu)\n", what, s.p50, s.p99, n);
 }
 
+/* A store and its mount by one unisec binary, for the write measurement. */
+struct mount {
+    const char *unisec;
+    char store[PATH_MAX / 2], mnt[PATH_MAX / 2], path[PATH_MAX], metrics[PATH_MAX];
+    pid_t daemon;
+    struct steps st0, st1;
+    double cpu;    /* microseconds, over the writes */
+    double w[400]; /* the writes' latencies */
+};
+
+/* Makes store DIR/NAME from the topology TOPO and policy POLICY with M's binary and mounts it
+ * at DIR/NAME.mnt; 0, or -1 when unisec fails. */
+static int mount_up(struct mount *m, const char *dir, const char *name, const char *topo,
+                    const char *policy)
+{
+    char readme[PATH_MAX];
+
+    snprintf(m->store, sizeof(m->store), "%s/%s", dir, name);
+    snprintf(m->mnt, sizeof(m->mnt), "%s/%s.mnt", dir, name);
+    snprintf(m->metrics, sizeof(m->metrics), "%s/metrics", m->mnt);
+    snprintf(readme, sizeof(readme), "%s/README", m->mnt);
+    snprintf(m->path, sizeof(m->path), "%s/nodes/n500/security_level", m->mnt);
+    if (mkdir(m->mnt, 0755) != 0)
+        die(m->mnt);
+    {
+        char *init[] = {(char *)m->unisec, "init",         m->store,       "--from",
+                        (char *)topo,      "--policy-dir", (char *)policy, NULL};
+        if (run(init, 1) != 0) {
+            fprintf(stderr, "bench/fs: `%s init` failed (give the unisec binary as argument)\n",
+                    m->unisec);
+            return -1;
+        }
+    }
+    m->daemon = fork();
+    if (m->daemon == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 2);
+        execlp(m->unisec, m->unisec, "mount", "-f", "--no-run", "--store", m->store, m->mnt,
+               (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && access(readme, F_OK) != 0; i++)
+        usleep(20000);
+    if (access(readme, F_OK) != 0) {
+        fprintf(stderr, "bench/fs: the mount did not come up (is /dev/fuse there?)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void mount_down(struct mount *m)
+{
+    char *um[] = {"fusermount3", "-u", m->mnt, NULL};
+    run(um, 1);
+    waitpid(m->daemon, NULL, 0);
+}
+
+/* The level writes: `echo V > nodes/X/security_level`, validated against the whole state
+ * (1,000 nodes) and committed (durably) before the write returns; NW of them on each of the N
+ * mounts, in blocks of NB taken in turn. */
+static void level_writes(struct mount *m, int n, int nw, int nb)
+{
+    for (int k = 0; k < n; k++) {
+        read_steps(m[k].metrics, &m[k].st0);
+        m[k].cpu = 0;
+    }
+    for (int done = 0; done < nw; done += nb)
+        for (int k = 0; k < n; k++) {
+            double c0 = cpu_us(m[k].daemon);
+            for (int i = done; i < done + nb && i < nw; i++)
+                m[k].w[i] = timed_write(m[k].path, i % 2 ? "default\n" : "critical\n", 0);
+            m[k].cpu += cpu_us(m[k].daemon) - c0;
+        }
+    for (int k = 0; k < n; k++)
+        read_steps(m[k].metrics, &m[k].st1);
+}
+
+static void report_writes(struct mount *m, int nw, const char *label)
+{
+    char what[128];
+
+    snprintf(what, sizeof(what), "mount%s: echo V > nodes/X/security_level", label);
+    report(what, summarise(m->w, (size_t)nw), (size_t)nw);
+    printf("  daemon CPU (user+system) per write: %.0f us (the rest is waiting for the disk); by "
+           "step (the writing thread's CPU; commit = the store's steps below):\n",
+           m->cpu / nw);
+    report_steps(&m->st0, &m->st1, nw);
+}
+
 int main(int argc, char **argv)
 {
     const char *unisec = argc > 1 ? argv[1] : BENCH_UNISEC;
+    const char *peer = argc > 2 ? argv[2] : NULL;
     const char *tmp = getenv("TMPDIR");
-    char dir[PATH_MAX / 4], store[PATH_MAX / 2], mnt[PATH_MAX / 2], path[PATH_MAX], plain[PATH_MAX],
-        gitdir[PATH_MAX], gitfile[PATH_MAX], topo[PATH_MAX], readme[PATH_MAX], policy[PATH_MAX],
-        metrics[PATH_MAX];
-    struct steps st0, st1;
-    enum { NW = 400, NR = 2000, NG = 100, NC = 20 };
-    static double w[NW], pw[NW], pwf[NW], r[NR], g[NG], cat[NC];
+    char dir[PATH_MAX / 4], plain[PATH_MAX], gitdir[PATH_MAX], gitfile[PATH_MAX], topo[PATH_MAX],
+        policy[PATH_MAX], path[PATH_MAX];
+    enum { NW = BENCH_WRITES, NB = 50, NR = 2000, NG = 100, NC = 20 };
+    static struct mount m[2];
+    static double pw[NW], pwf[NW], r[NR], g[NG], cat[NC];
     struct stats sw, spw, spwf, sr, sg, scat;
-    double cpu0, cpu_write;
-    pid_t daemon;
+    int nm = peer != NULL ? 2 : 1;
 
     snprintf(dir, sizeof(dir), "%s/unisec-bench-fs.XXXXXX", tmp != NULL ? tmp : "/tmp");
     if (mkdtemp(dir) == NULL)
         die("mkdtemp");
-    snprintf(store, sizeof(store), "%s/store", dir);
-    snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
     snprintf(topo, sizeof(topo), "%s/topology.yaml", dir);
     snprintf(plain, sizeof(plain), "%s/plain", dir);
     snprintf(gitdir, sizeof(gitdir), "%s/git", dir);
     snprintf(gitfile, sizeof(gitfile), "%s/git/value", dir);
-    snprintf(readme, sizeof(readme), "%s/README", mnt);
-    snprintf(metrics, sizeof(metrics), "%s/metrics", mnt);
-    if (mkdir(mnt, 0755) != 0)
-        die(mnt);
     {
         FILE *f = fopen(topo, "w");
         if (f == NULL || topology_gen_write(f, BENCH_NODES, 0) < 0 || fclose(f) != 0)
@@ -209,48 +295,25 @@ int main(int argc, char **argv)
     if (mkdir(policy, 0755) != 0)
         die(policy);
     write_file(path, "regular * GET /* allow\nrestricted admin * /* allow\n");
-    {
-        char *init[] = {(char *)unisec, "init",         store,  "--from",
-                        topo,           "--policy-dir", policy, NULL};
-        if (run(init, 1) != 0) {
-            fprintf(stderr, "bench/fs: `%s init` failed (give the unisec binary as argument)\n",
-                    unisec);
+    m[0].unisec = unisec;
+    m[1].unisec = peer;
+    for (int k = 0; k < nm; k++)
+        if (mount_up(&m[k], dir, k == 0 ? "store" : "peer", topo, policy) < 0)
             return 1;
-        }
-    }
-    daemon = fork();
-    if (daemon == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 2);
-        execlp(unisec, unisec, "mount", "-f", "--no-run", "--store", store, mnt, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200 && access(readme, F_OK) != 0; i++)
-        usleep(20000);
-    if (access(readme, F_OK) != 0) {
-        fprintf(stderr, "bench/fs: the mount did not come up (is /dev/fuse there?)\n");
-        return 1;
-    }
 
-    /* The mount: `echo V > nodes/X/security_level`, validated against the whole state (1,000
-     * nodes) and committed (fsync'd) before the write returns. */
-    snprintf(path, sizeof(path), "%s/nodes/n500/security_level", mnt);
-    read_steps(metrics, &st0);
-    cpu0 = cpu_us(daemon);
-    for (int i = 0; i < NW; i++)
-        w[i] = timed_write(path, i % 2 ? "default\n" : "critical\n", 0);
-    cpu_write = (cpu_us(daemon) - cpu0) / NW;
-    read_steps(metrics, &st1);
-    sw = summarise(w, NW);
+    level_writes(m, nm, NW, peer != NULL ? NB : NW);
+    sw = summarise(m[0].w, NW);
+    if (peer != NULL)
+        mount_down(&m[1]);
     for (int i = 0; i < NR; i++)
-        r[i] = timed_read(path);
+        r[i] = timed_read(m[0].path);
     sr = summarise(r, NR);
     /* cat of every node's security_level, one file after the other. */
     for (int k = 0; k < NC; k++) {
         char p[PATH_MAX];
         double t0 = now_us();
         for (int i = 0; i < BENCH_NODES; i++) {
-            snprintf(p, sizeof(p), "%s/nodes/n%d/security_level", mnt, i);
+            snprintf(p, sizeof(p), "%s/nodes/n%d/security_level", m[0].mnt, i);
             timed_read(p);
         }
         cat[k] = now_us() - t0;
@@ -306,20 +369,21 @@ int main(int argc, char **argv)
     report("plain file: open/write/close", spw, NW);
     report("plain file: open/write/fsync/close", spwf, NW);
     report("git CLI: write + git commit -a (core.fsync=all)", sg, NG);
-    printf(
-        "\ndaemon CPU (user+system) per mount write: %.0f us (the rest is waiting for the disk)\n",
-        cpu_write);
-    printf("of which, by step (the daemon's metrics: the writing thread's CPU; commit = the "
-           "store's steps below):\n");
-    report_steps(&st0, &st1, NW);
+    printf("\nthe level write, %s:\n", unisec);
+    report_writes(&m[0], NW, "");
+    if (peer != NULL) {
+        struct stats sp = summarise(m[1].w, NW);
+        printf("\nthe level write, peer %s (interleaved in blocks of %d writes):\n", peer, NB);
+        report_writes(&m[1], NW, " (peer)");
+        printf("\nratios to the peer: p50 %.2fx, p99 %.2fx, daemon CPU per write %.2fx\n",
+               sw.p50 / sp.p50, sw.p99 / sp.p99, m[0].cpu / m[1].cpu);
+    }
     printf("\nratios at p50: mount write / plain write %.1fx, / plain write+fsync %.2fx, "
            "/ git commit %.2fx\n",
            sw.p50 / spw.p50, sw.p50 / spwf.p50, sw.p50 / sg.p50);
 
     {
-        char *um[] = {"fusermount3", "-u", mnt, NULL};
-        run(um, 1);
-        waitpid(daemon, NULL, 0);
+        mount_down(&m[0]);
         char *rm[] = {"rm", "-rf", dir, NULL};
         run(rm, 1);
     }
