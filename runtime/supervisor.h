@@ -32,7 +32,7 @@
  * - never leaves an orphan: every tender dies with the supervisor (PR_SET_PDEATHSIG, and
  *   the end of its control socket), and sup_free() kills and reaps every instance.
  *
- * Threads: the supervisor runs one thread of its own, which forks the tenders, serves their
+ * Threads: the supervisor runs one thread of its own, which starts the tenders, serves their
  * sockets and calls the report callback. The functions below may be called from any thread
  * (one mutex guards the state); those that change what runs return once the change is
  * recorded, and its consequences arrive through the callback.

@@ -13,8 +13,8 @@
  * Calls go down this list only (the API starts the thread, which runs instances of specs);
  * the report queue is below them all.
  *
- * One thread (sup_main) owns every child: it forks them (so that PR_SET_PDEATHSIG, which
- * follows the forking thread, lasts as long as the supervisor), serves their sockets from
+ * One thread (sup_main) owns every child: it starts them (so that PR_SET_PDEATHSIG, which
+ * follows the starting thread, lasts as long as the supervisor), serves their sockets from
  * one epoll set and runs the timers. API calls take the same mutex, record what they ask
  * and wake the thread through an eventfd. Reports are queued under the mutex and delivered
  * after it is released.
@@ -58,7 +58,7 @@ struct sup_blob {
 struct sup_nspec {
     unsigned refs;
     char *image, *image_id, *level;
-    char **argv; /* the tender's command line, NULL-terminated, descriptors filled at fork */
+    char **argv; /* the tender's command line, NULL-terminated, descriptors filled at start */
     size_t argc;
     size_t ctl_arg, pol_arg; /* indexes of the --control-fd and --policy-fd values; 0: none */
     size_t dd_arg;           /* index of "--" (a start blob's --policy-blob goes before it) */
