@@ -25,6 +25,18 @@ struct hvt {
 int hvt_vm_open(struct hvt *h, uint64_t mem_size, struct engine_diag *d);
 void hvt_vm_close(struct hvt *h);
 
+/* A huge page (2 MiB): guest memory is aligned on one. */
+#define HVT_HUGE (2u << 20)
+
+/*
+ * Asks for huge pages under guest memory [0, END) where they fit whole, END being the end of
+ * the image: its bytes (an internal PDP's rules: 41 MB at a million) are copied in and read
+ * by the guest at once, and each small page the vCPU touches first costs an EPT violation
+ * (a nested exit on a nested host), 10,000 for 41 MB; a huge page costs one per 2 MiB. The
+ * heap and the stack above the image stay small pages, touched as the guest needs them.
+ */
+void hvt_mem_huge(struct hvt *h, uint64_t end);
+
 /*
  * Puts the vCPU in 64-bit long mode at CPL 3 at ENTRY: identity page tables over all guest
  * memory and the hypercall page, a flat GDT, SSE enabled, a CPUID of the host's vendor, long

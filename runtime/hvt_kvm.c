@@ -25,12 +25,17 @@ int hvt_vm_open(struct hvt *h, uint64_t mem_size, struct engine_diag *d)
     if ((h->vm = ioctl(h->kvm, KVM_CREATE_VM, 0)) < 0)
         return hvt_fail(d, "KVM_CREATE_VM");
     h->mem_size = mem_size;
-    h->mem = mmap(NULL, h->mem_size, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (h->mem == MAP_FAILED) {
-        h->mem = NULL;
+    /* Aligned on a huge page, so that KVM can map the guest's huge pages whole (hvt_mem_huge):
+     * the mapping is made a huge page longer, and what lies outside the aligned part goes. */
+    uint8_t *m = mmap(NULL, h->mem_size + HVT_HUGE, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
         return hvt_fail(d, "mapping guest memory");
-    }
+    size_t head = (size_t)(-(uintptr_t)m & (HVT_HUGE - 1));
+    if (head > 0)
+        munmap(m, head);
+    munmap(m + head + h->mem_size, HVT_HUGE - head);
+    h->mem = m + head;
     struct kvm_userspace_memory_region region = {
         .slot = 0,
         .guest_phys_addr = 0,
@@ -51,6 +56,15 @@ int hvt_vm_open(struct hvt *h, uint64_t mem_size, struct engine_diag *d)
         return hvt_fail(d, "mapping the vCPU's run area");
     }
     return 0;
+}
+
+void hvt_mem_huge(struct hvt *h, uint64_t end)
+{
+    uint64_t whole = (end < h->mem_size ? end : h->mem_size) & ~(uint64_t)(HVT_HUGE - 1);
+
+    /* Advice only: without huge pages (none free, or THP off) the pages are small, as before. */
+    if (whole > 0)
+        madvise(h->mem, whole, MADV_HUGEPAGE);
 }
 
 void hvt_vm_close(struct hvt *h)
@@ -155,6 +169,7 @@ int tender_hvt_run(struct tender *t, struct engine_diag *d)
     t->mem = h.mem;
     t->mem_lo = 0;
     t->mem_hi = h.mem_size;
+    hvt_mem_huge(&h, t->img.end); /* before the image is copied in: the copy faults them in */
     if ((rc = tender_image_load(&t->img, h.mem, 0, h.mem_size, 0, d)) < 0)
         goto cleanup;
     if ((bi = tender_boot_info(t, 0, &stack_top, d)) == 0) {
