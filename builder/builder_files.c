@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/sha256.h"
@@ -190,7 +189,23 @@ char *builder_tmp_name(const char *path)
 
 /* Writes the buffers of IOV to PATH through a temporary file in the same directory and a
  * rename. */
-int builder_write_atomicv(const char *path, const struct iovec *iov, int n)
+int builder_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = pwrite(fd, p, len, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p += w;
+        off += (uint64_t)w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int builder_write_atomic_fill(const char *path, int (*fill)(int fd, void *arg), void *arg)
 {
     char *tmp = builder_fmt("%s.tmp-XXXXXX", path);
     int fd, e = 0;
@@ -201,21 +216,7 @@ int builder_write_atomicv(const char *path, const struct iovec *iov, int n)
         free(tmp);
         return e;
     }
-    for (int i = 0; i < n && e == 0; i++) {
-        const char *p = iov[i].iov_base;
-        size_t len = iov[i].iov_len;
-        while (len > 0) {
-            ssize_t w = write(fd, p, len);
-            if (w < 0) {
-                if (errno == EINTR)
-                    continue;
-                e = -errno;
-                break;
-            }
-            p += w;
-            len -= (size_t)w;
-        }
-    }
+    e = fill(fd, arg);
     if (e == 0 && fchmod(fd, 0644) < 0)
         e = -errno;
     if (close(fd) < 0 && e == 0)
@@ -228,10 +229,21 @@ int builder_write_atomicv(const char *path, const struct iovec *iov, int n)
     return e;
 }
 
+struct builder_buf {
+    const void *data;
+    size_t len;
+};
+
+static int builder_buf_fill(int fd, void *arg)
+{
+    const struct builder_buf *b = arg;
+    return builder_pwrite_all(fd, b->data, b->len, 0);
+}
+
 int builder_write_atomic(const char *path, const void *data, size_t len)
 {
-    struct iovec iov = {(void *)data, len};
-    return builder_write_atomicv(path, &iov, 1);
+    struct builder_buf b = {data, len};
+    return builder_write_atomic_fill(path, builder_buf_fill, &b);
 }
 
 int builder_mkdirs(const char *path)

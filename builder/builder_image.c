@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/sha256.h"
@@ -216,26 +215,32 @@ void builder_image_job(void *jobs, size_t i)
     if ((r = builder_code(im, log, tmp, &code, &code_len)) != 0)
         goto cleanup;
     const char *why = NULL;
-    struct iovec iov[2] = {{code, code_len}, {NULL, 0}};
-    if (im->spec->acl_blob != NULL) {
+    char *ip = builder_fmt("%s/image", tmp);
+    size_t hashed = code_len;
+    len = code_len;
+    if (ip == NULL) {
+        r = -ENOMEM;
+    } else if (im->spec->acl_blob != NULL) {
         /* The rules follow the code in the file; its rules segment points at them. */
-        if (builder_rules_head(code, code_len, im->spec->acl_blob, im->spec->acl_len,
-                               (void **)&head, &head_len, &why) < 0) {
+        if (builder_rules_head(code, code_len, im->spec->acl_len, (void **)&head, &head_len, &why) <
+            0) {
             free(code);
+            free(ip);
             r = builder_fail(im, log, "placing the rules in the linked code", -EINVAL, why);
             goto cleanup;
         }
-        iov[0] = (struct iovec){head, head_len};
-        iov[1] = (struct iovec){(void *)im->spec->acl_blob, im->spec->acl_len};
         fprintf(log, "rules: %zu bytes placed at offset %zu\n", im->spec->acl_len, head_len);
+        r = builder_rules_write(ip, head, head_len, im->spec->acl_blob, im->spec->acl_len);
+        hashed = head_len;
+        len = head_len + im->spec->acl_len;
+    } else {
+        r = builder_write_atomic(ip, code, code_len);
     }
-    /* The code and the rules' header hashed; the rules are not hashed again: their blob
-     * carries its own SHA-256, which the manifest gives beside this one. */
-    engine_sha256(sha, iov[0].iov_base, iov[0].iov_len);
-    size_t hashed = iov[0].iov_len;
-    len = iov[0].iov_len + iov[1].iov_len;
-    char *ip = builder_fmt("%s/image", tmp);
-    r = ip ? builder_write_atomicv(ip, iov, 2) : -ENOMEM;
+    /* The code and the rules' header (sealed with their CRC-32C as written) hashed; the rules
+     * are not hashed again: their blob carries its own SHA-256, which the manifest gives
+     * beside this one. */
+    if (r == 0)
+        engine_sha256(sha, head ? head : code, hashed);
     free(ip);
     free(code);
     free(head);

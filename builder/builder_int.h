@@ -80,12 +80,20 @@ void builder_image_job(void *jobs, size_t i);
 
 /* Whether CODE[0..LEN) is linked code whose rules region can take rules: 0, or -1 with *WHY. */
 int builder_rules_check(const void *code, size_t len, const char **why);
-/* The image of CODE[0..LEN) with the rules RULES[0..RULES_LEN) is *HEAD (caller frees) of
+/* The image of CODE[0..LEN) with RULES_LEN bytes of rules is *HEAD (caller frees) of
  * *HEAD_LEN bytes followed by the rules: the code with its rules segment and section pointed
- * past its end, padding to a page, and the region's header (their length and CRC-32C). 0, or
- * -1 with *WHY. */
-int builder_rules_head(const void *code, size_t len, const void *rules, size_t rules_len,
-                       void **head, size_t *head_len, const char **why);
+ * past its end, padding to a page, and the region's header (their length, and a CRC-32C of 0
+ * until builder_rules_seal()). 0, or -1 with *WHY. */
+int builder_rules_head(const void *code, size_t len, size_t rules_len, void **head,
+                       size_t *head_len, const char **why);
+/* Records CRC, the rules' CRC-32C (common/crc32c.h), in the region's header of HEAD. */
+void builder_rules_seal(void *head, size_t head_len, uint32_t crc);
+/* Writes the image of HEAD (builder_rules_head()) and RULES as PATH, through a temporary name:
+ * the rules past the head, each piece summed just before it is written (one pass over them,
+ * while in cache, not a pass to sum them and another to write them), then HEAD sealed with
+ * their CRC-32C. 0 or a negative errno. */
+int builder_rules_write(const char *path, void *head, size_t head_len, const void *rules,
+                        size_t rules_len);
 
 /* Whether BLOB[0..LEN) has a compiled ACL blob's header (magic, format, its size LEN), which
  * a blob the caller made itself needs (builder_spec's acl_own): 0, or -1 with *WHY. */
@@ -191,9 +199,10 @@ int builder_read(const char *path, char **out, size_t *len);
 int builder_hash_file(uint8_t out[32], const char *path);
 char *builder_tmp_name(const char *path);
 int builder_write_atomic(const char *path, const void *data, size_t len);
-struct iovec;
-/* The same with the N buffers of IOV one after the other. */
-int builder_write_atomicv(const char *path, const struct iovec *iov, int n);
+/* The same with what FILL(FD, ARG) writes to the new file FD (0 or a negative errno). */
+int builder_write_atomic_fill(const char *path, int (*fill)(int fd, void *arg), void *arg);
+/* Writes LEN bytes of DATA to FD at OFF, however many calls it takes: 0 or a negative errno. */
+int builder_pwrite_all(int fd, const void *data, size_t len, uint64_t off);
 int builder_mkdirs(const char *path);
 void builder_rmtree(const char *dir);
 

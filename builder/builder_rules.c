@@ -1,6 +1,7 @@
 /* builder_rules.c — an image from linked code and rules, without the compiler or the linker:
  * the rules region (contract/abi.h) appended to the code's file and its segment and section
- * pointed at it. The code's bytes stay as they are but for those two headers. */
+ * pointed at it, the rules summed as they are written. The code's bytes stay as they are but
+ * for those two headers. */
 #include "builder_int.h"
 
 #include <elf.h>
@@ -85,8 +86,8 @@ int builder_rules_check(const void *code, size_t len, const char **why)
     return builder_rules_find(code, len, &ph_at, &sh_at, why);
 }
 
-int builder_rules_head(const void *code, size_t len, const void *rules, size_t rules_len,
-                       void **head, size_t *head_len, const char **why)
+int builder_rules_head(const void *code, size_t len, size_t rules_len, void **head,
+                       size_t *head_len, const char **why)
 {
     size_t ph_at, sh_at, at = (len + BUILDER_PAGE - 1) / BUILDER_PAGE * BUILDER_PAGE;
     struct unisec_rules hdr = {UNISEC_RULES_MAGIC, rules_len, 0, 0};
@@ -104,7 +105,6 @@ int builder_rules_head(const void *code, size_t len, const void *rules, size_t r
         return -1;
     }
     memcpy(out, code, len);
-    hdr.crc32c = engine_crc32c(rules, rules_len); /* what the guest checks them by */
     memcpy(out + at, &hdr, sizeof(hdr));
     memcpy(&ph, out + ph_at, sizeof(ph));
     ph.p_offset = at;
@@ -117,6 +117,50 @@ int builder_rules_head(const void *code, size_t len, const void *rules, size_t r
     *head = out;
     *head_len = at + sizeof(hdr);
     return 0;
+}
+
+void builder_rules_seal(void *head, size_t head_len, uint32_t crc)
+{
+    struct unisec_rules hdr;
+    uint8_t *at = (uint8_t *)head + head_len - sizeof(hdr);
+
+    memcpy(&hdr, at, sizeof(hdr));
+    hdr.crc32c = crc; /* what the guest checks them by */
+    memcpy(at, &hdr, sizeof(hdr));
+}
+
+/* Pieces of the rules summed and written in turn: small enough to stay in the cache. */
+#define BUILDER_RULES_PIECE (256u * 1024)
+
+struct builder_rules_fill {
+    void *head;
+    size_t head_len;
+    const uint8_t *rules;
+    size_t rules_len;
+};
+
+static int builder_rules_fill(int fd, void *arg)
+{
+    const struct builder_rules_fill *f = arg;
+    uint32_t crc = 0;
+    int e;
+
+    for (size_t at = 0; at < f->rules_len; at += BUILDER_RULES_PIECE) {
+        size_t n =
+            f->rules_len - at < BUILDER_RULES_PIECE ? f->rules_len - at : BUILDER_RULES_PIECE;
+        crc = engine_crc32c_more(crc, f->rules + at, n);
+        if ((e = builder_pwrite_all(fd, f->rules + at, n, f->head_len + at)) < 0)
+            return e;
+    }
+    builder_rules_seal(f->head, f->head_len, crc);
+    return builder_pwrite_all(fd, f->head, f->head_len, 0);
+}
+
+int builder_rules_write(const char *path, void *head, size_t head_len, const void *rules,
+                        size_t rules_len)
+{
+    struct builder_rules_fill f = {head, head_len, rules, rules_len};
+    return builder_write_atomic_fill(path, builder_rules_fill, &f);
 }
 
 int builder_blob_head_check(const void *blob, size_t len, const char **why)

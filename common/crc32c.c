@@ -147,12 +147,17 @@ void engine_crc32c_cpu(uint32_t leaf1_ecx)
 #endif
 }
 
-uint32_t engine_crc32c(const void *data, size_t len)
+uint32_t engine_crc32c_more(uint32_t crc, const void *data, size_t len)
 {
     const uint8_t *p = data;
 #ifdef CRC32C_SSE42
     if (crc32c_have_hw())
-        return ~crc32c_sse42(~0u, p, len);
+        return ~crc32c_sse42(~crc, p, len);
 #endif
-    return ~crc32c_bytes(~0u, p, len);
+    return ~crc32c_bytes(~crc, p, len);
+}
+
+uint32_t engine_crc32c(const void *data, size_t len)
+{
+    return engine_crc32c_more(0, data, len);
 }

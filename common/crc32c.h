@@ -18,6 +18,10 @@
 /* The CRC-32C of DATA[0..LEN): 0xe3069283 for "123456789", 0 for nothing. */
 uint32_t engine_crc32c(const void *data, size_t len);
 
+/* The CRC-32C of bytes whose start summed to CRC, continued with DATA[0..LEN): summing
+ * a buffer in pieces gives its engine_crc32c() (0 to start with). */
+uint32_t engine_crc32c_more(uint32_t crc, const void *data, size_t len);
+
 /* Tells the code what the processor has, from CPUID leaf 1 ECX (a guest's boot info: it
  * cannot ask). Before any call, the host asks the processor itself. */
 void engine_crc32c_cpu(uint32_t leaf1_ecx);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "builder/builder_int.h"
@@ -191,8 +192,10 @@ static void test_rules_head_placement(void **state)
     const char *why = NULL;
     void *head;
     assert_int_equal(builder_rules_check(code, len, &why), 0);
-    static const uint8_t rules[1000];
-    assert_int_equal(builder_rules_head(code, len, rules, sizeof(rules), &head, &hl, &why), 0);
+    static uint8_t rules[600 * 1024 + 1000]; /* pieces of 256 KiB and the rest */
+    for (size_t i = 0; i < sizeof(rules); i++)
+        rules[i] = (uint8_t)(i * 131 + (i >> 9));
+    assert_int_equal(builder_rules_head(code, len, sizeof(rules), &head, &hl, &why), 0);
     assert_int_equal(hl % 4096, sizeof(struct unisec_rules));
     assert_true(hl >= len + sizeof(struct unisec_rules));
     /* One segment points at the region, which is 24 + 1000 bytes at a page of the file. */
@@ -204,17 +207,32 @@ static void test_rules_head_placement(void **state)
         memcpy(&ph, (char *)head + eh.e_phoff + i * sizeof(ph), sizeof(ph));
         if (ph.p_type == PT_LOAD && ph.p_offset == hl - sizeof(struct unisec_rules)) {
             found++;
-            assert_int_equal(ph.p_filesz, 1024);
-            assert_int_equal(ph.p_memsz, 1024);
+            assert_int_equal(ph.p_filesz, 24 + sizeof(rules));
+            assert_int_equal(ph.p_memsz, 24 + sizeof(rules));
             assert_int_equal(ph.p_flags, PF_R);
             assert_int_equal(ph.p_vaddr % 4096, 0);
         }
     }
     assert_int_equal(found, 1);
-    struct unisec_rules hdr; /* the header: the rules' length and CRC-32C */
+    struct unisec_rules hdr; /* the header: the rules' length, and their CRC-32C once written */
     memcpy(&hdr, (char *)head + hl - sizeof(hdr), sizeof(hdr));
-    assert_int_equal(hdr.len, 1000);
+    assert_int_equal(hdr.len, sizeof(rules));
+    assert_int_equal(hdr.crc32c, 0);
+    /* Written: the head sealed with the rules' CRC-32C, then the rules, nothing else. */
+    char dir[] = "/tmp/unisec-rules-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/image", dir);
+    assert_int_equal(builder_rules_write(path, head, hl, rules, sizeof(rules)), 0);
+    size_t flen;
+    char *file = slurp(path, &flen);
+    assert_int_equal(flen, hl + sizeof(rules));
+    memcpy(&hdr, (char *)head + hl - sizeof(hdr), sizeof(hdr));
     assert_int_equal(hdr.crc32c, engine_crc32c(rules, sizeof(rules)));
+    assert_memory_equal(file, head, hl);
+    assert_memory_equal(file + hl, rules, sizeof(rules));
+    free(file);
+    unlink(path);
+    rmdir(dir);
     /* An image is not linked code: its region is not empty, so rules are not placed twice. */
     assert_int_equal(builder_rules_check(head, hl, &why), -1);
     assert_non_null(strstr(why, "not the empty header"));
@@ -232,7 +250,7 @@ static void test_rules_head_refuses(void **state)
     Elf64_Ehdr eh;
     memcpy(&eh, code, sizeof(eh));
     /* Not ELF; cut short; headers out of the file; the region's header altered. */
-    assert_int_equal(builder_rules_head("hello", 5, "rules", 5, &head, &hl, &why), -1);
+    assert_int_equal(builder_rules_head("hello", 5, 5, &head, &hl, &why), -1);
     assert_null(head);
     assert_non_null(strstr(why, "not a static x86_64 ELF"));
     assert_int_equal(builder_rules_check(code, eh.e_shoff + 10, &why), -1);

@@ -29,15 +29,20 @@ static void test_crc32c_check_values(void **state)
     }
 }
 
+/* BUF[0..LEN) filled with pseudo-random bytes from SEED. */
+static void fill(uint8_t *buf, size_t len, uint32_t seed)
+{
+    for (size_t i = 0; i < len; i++) {
+        seed = seed * 1103515245u + 12345u;
+        buf[i] = (uint8_t)(seed >> 16);
+    }
+}
+
 static void test_crc32c_paths_agree(void **state)
 {
     (void)state;
     static uint8_t buf[4 * 3 * 4096 + 128];
-    uint32_t x = 12345;
-    for (size_t i = 0; i < sizeof(buf); i++) {
-        x = x * 1103515245u + 12345u;
-        buf[i] = (uint8_t)(x >> 16);
-    }
+    fill(buf, sizeof(buf), 12345);
     /* Short lengths, and lengths around the three-way loop's 12 KiB steps (whole steps, and
      * a step's bytes split over the end) */
     static const size_t lens[] = {3 * 4096 - 1, 3 * 4096,     3 * 4096 + 1, 3 * 4096 + 4095,
@@ -59,11 +64,37 @@ static void test_crc32c_paths_agree(void **state)
     }
 }
 
+/* A buffer summed in pieces, of any lengths, on either path, gives its whole sum. */
+static void test_crc32c_in_pieces(void **state)
+{
+    (void)state;
+    static uint8_t buf[5 * 3 * 4096 + 77];
+    fill(buf, sizeof(buf), 777);
+    for (int hw = 0; hw < 2; hw++) {
+        engine_crc32c_cpu(hw ? SSE42 : 0);
+        uint32_t whole = engine_crc32c(buf, sizeof(buf));
+        static const size_t steps[] = {1, 7, 4096, 3 * 4096, 3 * 4096 + 5, 40000, sizeof(buf)};
+        for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+            uint32_t c = 0;
+            for (size_t at = 0; at < sizeof(buf); at += steps[k])
+                c = engine_crc32c_more(c, buf + at,
+                                       sizeof(buf) - at < steps[k] ? sizeof(buf) - at : steps[k]);
+            assert_int_equal(c, whole);
+        }
+        assert_int_equal(engine_crc32c_more(whole, buf, 0), whole);
+        buf[100] ^= 1; /* and a piece changed changes it */
+        assert_int_not_equal(engine_crc32c_more(engine_crc32c(buf, 50), buf + 50, sizeof(buf) - 50),
+                             whole);
+        buf[100] ^= 1;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c_check_values),
         cmocka_unit_test(test_crc32c_paths_agree),
+        cmocka_unit_test(test_crc32c_in_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
