@@ -11,7 +11,7 @@
  * handshakes queued on a one-thread server: a handshake rate, not keep-alive throughput. The
  * warm-up is timed and printed apart. Prints "window" when the window starts, then one line:
  *
- *     warm S requests N seconds S rps R p50_us P p99_us P errors E
+ *     warm S requests N seconds S rps R p50_us P p99_us P errors E cpu_us C
  *
  * A connection that fails or is closed is counted in errors and connected again (its
  * handshake then falls in the window); exit status 1 when not every connection got warm
@@ -65,6 +65,14 @@ static uint64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The CPU time of every thread of this process: the client's own cost per request. */
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -251,12 +259,13 @@ int main(int argc, char **argv)
     int warm = atomic_load(&warm_count) == nconns;
     uint64_t t1 = now_ns();
     atomic_store(&measuring, 1);
+    uint64_t cpu1 = cpu_ns();
     printf("window\n"); /* bench/tls samples the servers' CPU time here */
     fflush(stdout);
     struct timespec window = {seconds, 0};
     if (warm)
         nanosleep(&window, NULL);
-    uint64_t t2 = now_ns();
+    uint64_t t2 = now_ns(), cpu2 = cpu_ns();
     atomic_store(&stopping, 1);
     uint64_t requests = 0, errors = 0, count = 0;
     static uint32_t hist[HIST_LEN];
@@ -283,8 +292,10 @@ int main(int argc, char **argv)
         return 1;
     }
     double secs = (double)(t2 - t1) / 1e9;
-    printf("warm %.2f requests %llu seconds %.2f rps %.0f p50_us %llu p99_us %llu errors %llu\n",
+    printf("warm %.2f requests %llu seconds %.2f rps %.0f p50_us %llu p99_us %llu errors %llu "
+           "cpu_us %llu\n",
            (double)(t1 - t0) / 1e9, (unsigned long long)requests, secs, (double)requests / secs,
-           (unsigned long long)p50, (unsigned long long)p99, (unsigned long long)errors);
+           (unsigned long long)p50, (unsigned long long)p99, (unsigned long long)errors,
+           (unsigned long long)((cpu2 - cpu1) / 1000));
     return 0;
 }
