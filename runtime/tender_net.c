@@ -17,6 +17,14 @@
 
 #define TENDER_BACKLOG 1024
 
+/* Socket events taken per wait, so per POLL: a bounded part of a busy round. The guest
+ * answers them, their answers leave with its next POLL, and the clients work on those while
+ * the tender reads the next part; one POLL that read a whole round of a thousand requests
+ * sent no answer before the last of them was served, and left the clients idle meanwhile
+ * (runtime/README.md, "A bounded wait"). epoll's ready list is first in, first out, so
+ * the connections not taken in one wait come first in the next. */
+#define TENDER_WAIT_EVENTS 64
+
 /* The socket work a POLL gathers and hands to tender_io_run() at once (tender_io.h): the
  * sends of its WRITE operations, then the reads after each wait. HANDLE[i] is JOB[i]'s
  * stream. Owned by the serving thread, like the rest of struct tender. */
@@ -565,8 +573,7 @@ static int tender_hc_poll(struct tender *t, void *arg, const struct tender_devs 
             return TENDER_KILL;
     }
     tender_sends_flush(t, &b);
-    /* One round of a thousand busy connections fits in one wait. */
-    struct epoll_event ev[1024];
+    struct epoll_event ev[TENDER_WAIT_EVENTS];
     for (;;) {
         /* Every device's part, in the list's order: the control channel first (a drain
          * closes the listeners), then the accepts, then a policy blob's announcement. */
