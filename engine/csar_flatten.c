@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "topology_int.h"
+#include "topology_yamldoc.h"
 
 /* Nodes copied out of imported files, all files together: aliases are copied out, so a file
  * of few nodes may stand for many. */

@@ -4,6 +4,7 @@
  * they name are carried too. */
 #include "topology_carry.h"
 #include "topology_int.h"
+#include "topology_yamldoc.h"
 
 #include <errno.h>
 #include <stdio.h>

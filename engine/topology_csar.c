@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "csar.h"
+#include "topology_yamldoc.h"
 
 /* The directory part of ENTRY ("" at the top), a new string. */
 static char *topo_entry_dir(const char *entry)

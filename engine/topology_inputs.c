@@ -1,6 +1,7 @@
 /* topology_inputs.c — values given to a topology template's inputs (a store's inputs.yaml,
  * `unisec init --input`): checked against the inputs' definitions and put in force. */
 #include "topology_int.h"
+#include "topology_yamldoc.h"
 
 #include <errno.h>
 #include <stdio.h>

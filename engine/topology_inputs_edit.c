@@ -1,6 +1,7 @@
 /* topology_inputs_edit.c — one input's value set in, or removed from, the text of an inputs.yaml
  * with the rest of the text as it was (comments, order, layout), else the mapping written anew. */
 #include "topology_int.h"
+#include "topology_yamldoc.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -27,7 +27,8 @@
  *   topology_yaml.c       the YAML reader
  *   topology_arena.c      the arena of a derived result
  *   topology_util.c       lookups, accessors, the destructor
- * topology_derive.h holds what derive, the emitters and the state share about a derived result.
+ * topology_derive.h holds what derive, the emitters and the state share about a derived result;
+ * topology_yamldoc.h the YAML documents built and written back (stores, inputs.yaml, D_TOSCA).
  */
 #ifndef UNISEC_ENGINE_TOPOLOGY_INT_H
 #define UNISEC_ENGINE_TOPOLOGY_INT_H
@@ -578,47 +579,6 @@ int topo_file_seen(const struct topo_file *f, const char *key);
 
 /* The document of the file ARG (a struct topo_file) into the model. */
 int topo_load_file_doc(struct topo_ld *ld, void *arg);
-
-/* ---- YAML documents built and written back (topology_yamldoc.c) ---- */
-
-/* Parses BUF[0..LEN) into DOC (the caller deletes it): 0, -EINVAL (not YAML), -ENOMEM. */
-int topo_yaml_load(yaml_document_t *doc, const char *buf, size_t len);
-
-/* A copy of SRC's node N in DST: its id, or 0 when memory runs out, N nests deeper than
- * TOPO_DEPTH_MAX, or the copy would pass *BUDGET nodes (counted down: aliases are copied
- * out, so a few nodes may stand for many). */
-int topo_yaml_copy(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n, int depth,
-                   size_t *budget);
-
-/* What a copy puts in DST in place of SRC's node N: the id of a node it added, or 0 to copy
- * N as it is. */
-typedef int (*topo_yaml_subst_fn)(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n,
-                                  void *arg);
-
-/* topo_yaml_copy() asking SUBST (with ARG) first for every node. */
-int topo_yaml_copy_with(yaml_document_t *dst, yaml_document_t *src, yaml_node_t *n, int depth,
-                        size_t *budget, topo_yaml_subst_fn subst, void *arg);
-
-/* The value of KEY in mapping MAP of DOC (and its id in *ID, if not NULL), or NULL. */
-yaml_node_t *topo_yaml_get(yaml_document_t *doc, yaml_node_t *map, const char *key, int *id);
-
-/* Removes KEY from mapping MAP. */
-void topo_yaml_unset(yaml_document_t *doc, yaml_node_t *map, const char *key);
-
-/* Writes DOC as YAML text into a new buffer (*OUT, caller frees; *LEN bytes) and deletes DOC
- * (whatever the outcome). 0 or -ENOMEM. */
-int topo_yaml_emit(yaml_document_t *doc, char **out, size_t *len);
-/* The same with lines broken past WIDTH columns (-1: never); topo_yaml_emit()'s is 100. */
-int topo_yaml_emit_width(yaml_document_t *doc, char **out, size_t *len, int width);
-
-/* SRC's node V as one line of YAML and a newline, as `--input NAME=VALUE` takes a value:
- * collections in flow style, a scalar with a line break double-quoted (topology_inputs.c).
- * *OUT (caller frees, *LEN bytes). 0, -E2BIG (aliases copied out make it more than 100000
- * nodes), -ENOMEM. */
-int topo_yaml_line(yaml_document_t *src, yaml_node_t *v, char **out, size_t *len);
-/* The same with SUBST (may be NULL) asked first for every node (topo_yaml_copy_with()). */
-int topo_yaml_line_with(yaml_document_t *src, yaml_node_t *v, topo_yaml_subst_fn subst, void *arg,
-                        char **out, size_t *len);
 
 /* Reads PATH (at most ENGINE_TOPOLOGY_FILE_MAX bytes) into a new NUL-terminated buffer; errors
  * name the file NAME. */

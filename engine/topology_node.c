@@ -1,6 +1,7 @@
 /* topology_node.c — node templates: type, properties, multi_level_security, requirements. */
 #include "topology_carry.h"
 #include "topology_int.h"
+#include "topology_yamldoc.h"
 
 #include <errno.h>
 #include <stdio.h>

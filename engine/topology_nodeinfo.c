@@ -1,6 +1,7 @@
 /* topology_nodeinfo.c — what the model says of a node beyond unisec's own fields: whether
  * unisec runs it and its node template as written (for the nodes it keeps and does not run). */
 #include "topology_int.h"
+#include "topology_yamldoc.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -3,6 +3,7 @@
  * substitution mappings and 1.3's workflows. */
 #include "topology_carry.h"
 #include "topology_int.h"
+#include "topology_yamldoc.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -1,5 +1,7 @@
 /* topology_yamldoc.c — YAML documents built and written back (libyaml's document API and
  * emitter): what a store's one-file topology and its inputs.yaml are made with. */
+#include "topology_yamldoc.h"
+
 #include "topology_int.h"
 
 #include <errno.h>
