@@ -343,21 +343,18 @@ void engine_csar_files_free(struct engine_csar_file *v, size_t n)
     free(v);
 }
 
+/* Does V, the value of `imports`, have an item? */
+static int flat_has_item(const yaml_node_t *v, const void *arg)
+{
+    (void)arg;
+    if (v->type == YAML_SEQUENCE_NODE)
+        return v->data.sequence.items.top > v->data.sequence.items.start;
+    return v->type == YAML_MAPPING_NODE && v->data.mapping.pairs.top > v->data.mapping.pairs.start;
+}
+
 int engine_csar_template_imports(const char *buf, size_t len)
 {
-    yaml_document_t doc;
-    yaml_node_t *imps;
-    int r = topo_yaml_load(&doc, buf, len);
-
-    if (r < 0)
-        return r == -ENOMEM ? r : 0;
-    imps = topo_yaml_get(&doc, yaml_document_get_root_node(&doc), "imports", NULL);
-    r = imps != NULL && ((imps->type == YAML_SEQUENCE_NODE &&
-                          imps->data.sequence.items.top > imps->data.sequence.items.start) ||
-                         (imps->type == YAML_MAPPING_NODE &&
-                          imps->data.mapping.pairs.top > imps->data.mapping.pairs.start));
-    yaml_document_delete(&doc);
-    return r;
+    return topo_yaml_peek(buf, len, "imports", flat_has_item, NULL);
 }
 
 int engine_csar_flatten(struct engine_csar *c, char **out, size_t *len, struct engine_diag *d)

@@ -190,21 +190,10 @@ static int topo_archive_file_doc(struct topo_ld *ld, void *arg)
     return r < 0 ? r : refs;
 }
 
-/* Whether the template BUF[0..LEN) declares tosca_simple_yaml_1_0 (1), or not (0: another
- * version, none, or not YAML, which the load reports); -ENOMEM. */
-static int topo_csar_version_10(const char *buf, size_t len)
+/* Is V the scalar ARG (a tosca_definitions_version)? */
+static int topo_csar_scalar_is(const yaml_node_t *v, const void *arg)
 {
-    yaml_document_t doc;
-    yaml_node_t *v;
-    int r = topo_yaml_load(&doc, buf, len);
-
-    if (r < 0)
-        return r == -ENOMEM ? r : 0;
-    v = topo_yaml_get(&doc, yaml_document_get_root_node(&doc), "tosca_definitions_version", NULL);
-    r = v != NULL && v->type == YAML_SCALAR_NODE &&
-        strcmp((const char *)v->data.scalar.value, "tosca_simple_yaml_1_0") == 0;
-    yaml_document_delete(&doc);
-    return r;
+    return v->type == YAML_SCALAR_NODE && strcmp((const char *)v->data.scalar.value, arg) == 0;
 }
 
 int engine_topology_load_csar(struct engine_topology **out, struct engine_csar *c,
@@ -245,7 +234,8 @@ int engine_topology_load_csar_given(struct engine_topology **out, struct engine_
          * 1.0 knows only the metadata file (1.0 section 16.1). Checked first: the archive's form
          * is wrong whatever the template says. */
         if (!engine_csar_is_dir(c) && !engine_csar_has_meta(c) &&
-            (r = topo_csar_version_10(buf, len)) != 0)
+            (r = topo_yaml_peek(buf, len, "tosca_definitions_version", topo_csar_scalar_is,
+                                "tosca_simple_yaml_1_0")) != 0)
             r = r < 0 ? r
                       : engine_diag_add(d, engine_csar_name(c), 0, 0,
                                         "no %s; expected it in an archive of "

@@ -97,6 +97,21 @@ int topo_yaml_load(yaml_document_t *doc, const char *buf, size_t len)
     return ok ? 0 : -EINVAL;
 }
 
+int topo_yaml_peek(const char *buf, size_t len, const char *key,
+                   int (*test)(const yaml_node_t *v, const void *arg), const void *arg)
+{
+    yaml_document_t doc;
+    const yaml_node_t *v;
+    int r = topo_yaml_load(&doc, buf, len);
+
+    if (r < 0)
+        return r == -ENOMEM ? r : 0;
+    v = topo_yaml_get(&doc, yaml_document_get_root_node(&doc), key, NULL);
+    r = v != NULL && test(v, arg);
+    yaml_document_delete(&doc);
+    return r;
+}
+
 static int topo_yaml_write(void *data, unsigned char *buf, size_t size)
 {
     return fwrite(buf, 1, size, data) == size;

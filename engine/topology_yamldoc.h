@@ -29,6 +29,12 @@ int topo_yaml_copy_with(yaml_document_t *dst, yaml_document_t *src, yaml_node_t 
 /* The value of KEY in mapping MAP of DOC (and its id in *ID, if not NULL), or NULL. */
 yaml_node_t *topo_yaml_get(yaml_document_t *doc, yaml_node_t *map, const char *key, int *id);
 
+/* Whether the root mapping of the document BUF[0..LEN) has KEY with a value that TEST (given
+ * ARG) accepts: TEST's answer (0 or 1); 0 when there is no such key or BUF is not YAML (the load
+ * says what is wrong); -ENOMEM. A look at a template before it is loaded. */
+int topo_yaml_peek(const char *buf, size_t len, const char *key,
+                   int (*test)(const yaml_node_t *v, const void *arg), const void *arg);
+
 /* Removes KEY from mapping MAP. */
 void topo_yaml_unset(yaml_document_t *doc, yaml_node_t *map, const char *key);
 

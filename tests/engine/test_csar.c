@@ -211,6 +211,10 @@ static void test_csar_root_yaml(void **state)
     EXPECT("s.csar: error: no TOSCA-Metadata/TOSCA.meta and 2 YAML files at the top",
            {"a.yaml", V12 SERVER, 0}, {"b.yaml", V12 SERVER, 0});
     EXPECT("and 0 YAML files at the top", {"Definitions/a.yaml", V12 SERVER, 0});
+    /* the version in any scalar style */
+    EXPECT("s.csar: error: no TOSCA-Metadata/TOSCA.meta; expected it in an archive of "
+           "tosca_simple_yaml_1_0",
+           {"a.yaml", "tosca_definitions_version: \"tosca_simple_yaml_1_0\"\n" SERVER, 0});
 }
 
 static void test_csar_meta_errors(void **state)
@@ -609,6 +613,29 @@ static void test_csar_keep_bound(void **state)
     free(data);
 }
 
+/* Whether a template on its own imports a file (`init --from` reads its directory then). */
+static void test_csar_template_imports(void **state)
+{
+    static const struct {
+        const char *yaml;
+        int want;
+    } v[] = {
+        {V12 "imports:\n  - types.yaml\n", 1},
+        {V12 "imports:\n  types: {file: types.yaml}\n", 1},
+        {V12 "imports: []\n", 0},
+        {V12 "imports: {}\n", 0},
+        {V12 "imports: types.yaml\n", 0}, /* not a list: the load says so */
+        {V12 SERVER, 0},
+        {"- imports\n", 0},
+        {"imports: [\n", 0}, /* not YAML */
+        {"", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        assert_int_equal(engine_csar_template_imports(v[i].yaml, strlen(v[i].yaml)), v[i].want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -626,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_csar_flatten),
         cmocka_unit_test(test_csar_flatten_prefix),
         cmocka_unit_test(test_csar_keep_bound),
+        cmocka_unit_test(test_csar_template_imports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
