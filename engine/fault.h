@@ -10,8 +10,9 @@
 /* The points. */
 #define ENGINE_FAULT_BAD_PATCH "bad-patch" /* the first ACL patch sent is damaged */
 #define ENGINE_FAULT_AFTER_COMMIT                                                                  \
-    "after-commit" /* killed once a commit is durable, before                                      \
-                    * anything is served or pushed */
+    "after-commit"               /* killed once a commit is durable, before                        \
+                                  * anything is served or pushed */
+#define ENGINE_FAULT_SYNC "sync" /* a deferred sync of the store's work tree fails (EIO) */
 
 /* Is the fault POINT to happen now? 0 in the product. A point that kills does not return. */
 int engine_fault(const char *point);

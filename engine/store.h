@@ -539,6 +539,23 @@ int engine_store_remote_timeout(int seconds);
  */
 int engine_store_sync_delay(int ms);
 
+/*
+ * What the store's syncer (the thread that makes a level write's deferred syncs) reports: a
+ * failed attempt (ERROR a negative errno, WHY the store's message naming the directory and
+ * the file, borrowed for the call) once when its syncs start failing, and ERROR 0 (WHY NULL)
+ * once they succeed again; meanwhile the journal stays pending and the syncer tries again
+ * after engine_store_sync_delay() (engine/STORE.md). Called on the syncer's thread without
+ * the store's mutex held: CB may call the store, but for engine_store_on_sync(). Not called
+ * for the syncs a commit or engine_store_free() makes (a commit returns their error). CB NULL
+ * stops the reports; engine_store_on_sync() returns once a report under way has returned.
+ */
+typedef void (*engine_store_sync_cb)(int error, const char *why, void *arg);
+void engine_store_on_sync(struct engine_store *s, engine_store_sync_cb cb, void *arg);
+
+/* The syncer's attempts that failed since the store was opened (each is tried again).
+ * Thread-safe. */
+uint64_t engine_store_sync_failures(const struct engine_store *s);
+
 /* The bare repository's directory of a file:// URL or a path (borrowed from URL); NULL for
  * another transport. */
 const char *engine_store_remote_dir(const char *url);

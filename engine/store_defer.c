@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "fault.h"
+
 /* How long a work-tree update may stay unsynced: the bound on what a crash of the machine can
  * take back of an operator's uncommitted edit of such a path (engine/STORE.md). */
 #define STORE_DEFER_MS 200
@@ -65,7 +67,7 @@ static void store_defer_clear(struct engine_store *s)
 /* The work-tree file PATH, rewritten in place (its names did not change), made durable. */
 static int store_defer_file(struct engine_store *s, const char *path, struct engine_diag *diag)
 {
-    int error = store_fsync_worktree(s->dir, path, 0);
+    int error = engine_fault(ENGINE_FAULT_SYNC) ? -EIO : store_fsync_worktree(s->dir, path, 0);
 
     if (error < 0)
         store_err(diag, s->dir, error, "syncing %s: %s", path, strerror(-error));
@@ -115,6 +117,47 @@ void store_defer_drop(struct engine_store *s)
         store_defer_clear(s);
 }
 
+void engine_store_on_sync(struct engine_store *s, engine_store_sync_cb cb, void *arg)
+{
+    store_lock(s);
+    while (s->reporting) /* the old receiver is done with its report when this returns */
+        pthread_cond_wait(&s->wake, &s->lock);
+    s->on_sync = cb;
+    s->on_sync_arg = arg;
+    store_unlock(s);
+}
+
+uint64_t engine_store_sync_failures(const struct engine_store *s)
+{
+    return __atomic_load_n(&s->sync_failures, __ATOMIC_RELAXED);
+}
+
+/* The syncer's attempt that ended with ERROR (its message in DIAG): counted when it failed,
+ * and reported when it fails first or succeeds after failing. Drops the mutex for the report
+ * (its receiver may call the store, but for engine_store_on_sync()) and takes it again. */
+static void store_defer_report(struct engine_store *s, int error, const struct engine_diag *diag)
+{
+    engine_store_sync_cb cb = s->on_sync;
+    char *why = NULL;
+
+    if (error < 0)
+        __atomic_fetch_add(&s->sync_failures, 1, __ATOMIC_RELAXED);
+    if ((error < 0) == s->sync_failing)
+        return;
+    s->sync_failing = error < 0;
+    if (cb == NULL)
+        return;
+    if (error < 0 && (why = diag->n > 0 ? engine_diag_join(diag) : NULL) == NULL)
+        why = strdup(strerror(-error));
+    s->reporting = 1;
+    store_unlock(s);
+    cb(error, error < 0 ? (why != NULL ? why : "out of memory") : NULL, s->on_sync_arg);
+    store_lock(s);
+    s->reporting = 0;
+    pthread_cond_broadcast(&s->wake); /* engine_store_on_sync() may wait for it */
+    free(why);
+}
+
 static void *store_defer_run(void *arg)
 {
     struct engine_store *s = arg;
@@ -125,12 +168,18 @@ static void *store_defer_run(void *arg)
                        (uint64_t)__atomic_load_n(&store_defer_ms, __ATOMIC_RELAXED) * 1000000u;
         struct timespec t = {.tv_sec = (time_t)(due / 1000000000u),
                              .tv_nsec = (long)(due % 1000000000u)};
-        if (s->ndeferred == 0)
+        struct engine_diag diag = {0};
+        int error;
+        if (s->ndeferred == 0) {
             pthread_cond_wait(&s->wake, &s->lock);
-        else if (store_defer_now() < due)
+        } else if (store_defer_now() < due) {
             pthread_cond_timedwait(&s->wake, &s->lock, &t);
-        else if (store_defer_sync(s, NULL) < 0)
-            s->deferred_at = store_defer_now(); /* tried again later; the journal stays */
+        } else {
+            if ((error = store_defer_sync(s, &diag)) < 0)
+                s->deferred_at = store_defer_now(); /* tried again later; the journal stays */
+            store_defer_report(s, error, &diag);
+            engine_diag_free(&diag);
+        }
     }
     store_unlock(s);
     return NULL;

@@ -43,13 +43,18 @@ struct engine_store {
     uint64_t step_cpu[ENGINE_STORE_STEP_N]; /* lock: engine_store_step_cpu() */
     /* store_defer.c: the work-tree files the last commits rewrote in place, whose syncs (and
      * the index's) are made later; the journal names them, pending, meanwhile. */
-    char **deferred;         /* lock */
-    size_t ndeferred;        /* lock */
-    uint64_t deferred_at;    /* lock: CLOCK_MONOTONIC ns of the first commit not yet synced */
-    int deferred_main;       /* lock: main's ref too (store_main.c) */
-    pthread_cond_t wake;     /* lock: the syncer, when there is something to sync or stop */
-    pthread_t syncer;        /* started at the first deferred commit */
-    int syncer_on, stopping; /* lock */
+    char **deferred;              /* lock */
+    size_t ndeferred;             /* lock */
+    uint64_t deferred_at;         /* lock: CLOCK_MONOTONIC ns of the first commit not yet synced */
+    int deferred_main;            /* lock: main's ref too (store_main.c) */
+    pthread_cond_t wake;          /* lock: the syncer, when there is something to sync or stop */
+    pthread_t syncer;             /* started at the first deferred commit */
+    int syncer_on, stopping;      /* lock */
+    engine_store_sync_cb on_sync; /* lock: engine_store_on_sync() */
+    void *on_sync_arg;            /* lock */
+    uint64_t sync_failures;       /* atomic: the syncer's failed attempts */
+    int sync_failing;             /* the syncer's thread: its last attempt failed */
+    int reporting;                /* lock: the syncer is calling on_sync (without the lock) */
 };
 
 /* The mutex is not part of the store's value: readers that take a const store lock it too. */

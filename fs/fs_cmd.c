@@ -363,6 +363,7 @@ int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, co
     rc = engine_store_open(&c->store, c->store_dir, &diag);
     if (rc < 0)
         goto fail;
+    engine_store_on_sync(c->store, fs_store_synced, c);
     engine_store_head(c->store, head, NULL);
     if ((rc = fs_perm_load(c)) < 0) {
         engine_diag_add(&diag, c->store_dir, 0, 0, "cannot read .git/%s: %s", FS_PERM_FILE,
@@ -386,6 +387,8 @@ fail:
 
 void fs_ctx_close(struct fs_ctx *c)
 {
+    if (c->store != NULL)
+        engine_store_on_sync(c->store, NULL, NULL); /* before what a report reaches goes */
     /* Temporary files live in memory only: they end with the mount. */
     fs_temp_free_all(c);
     fs_perm_free_all(c);

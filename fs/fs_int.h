@@ -382,6 +382,9 @@ size_t fs_snap_bytes(const struct fs_snap *s);
 /* Appends to events / errors (and errors to the daemon log too). Thread-safe (takes mu). */
 void fs_event(struct fs_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fs_error(struct fs_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The store's syncer's reports (engine_store_on_sync(); ARG the context) into errors, events
+ * and the log: once when a level write's deferred syncs fail, once when they work again. */
+void fs_store_synced(int error, const char *why, void *arg);
 
 /* ---- changes (fs_apply.c) ---- */
 

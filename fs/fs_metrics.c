@@ -67,6 +67,10 @@ static void fs_metrics_write_cpu(FILE *out, const struct fs_ctx *c)
     for (int i = 0; i < ENGINE_STORE_STEP_N; i++)
         fprintf(out, "unisec_store_commit_cpu_seconds_total{step=\"%s\"} %.6f\n",
                 engine_store_step_name((enum engine_store_step)i), (double)st[i] / 1e9);
+    fs_metric_head(out, "unisec_store_sync_failures_total", "counter",
+                   "Deferred syncs of the store's work tree that failed (each is tried again).");
+    fprintf(out, "unisec_store_sync_failures_total %" PRIu64 "\n",
+            engine_store_sync_failures(c->store));
 }
 
 /* V as a label value: backslash, quote and newline escaped, as the format has it. */

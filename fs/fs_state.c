@@ -430,6 +430,20 @@ void fs_error(struct fs_ctx *c, const char *fmt, ...)
     free(line);
 }
 
+void fs_store_synced(int error, const char *why, void *arg)
+{
+    struct fs_ctx *c = arg;
+
+    if (error < 0)
+        fs_error(c,
+                 "cannot make the store's work tree durable after a level write: %s; the commits "
+                 "are durable (a crash of the machine meanwhile is recovered from the journal), "
+                 "and the store tries again",
+                 why);
+    else
+        fs_event(c, "the store's work tree is durable again after the level writes");
+}
+
 /* ---- the certificates and keys of a state (fs_tls_keys.c loads them) ---- */
 
 void fs_tls_wipe(void *p, size_t n)

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <git2.h>
 
+#include "engine/fault.h"
 #include "engine/store.h"
 
 static const struct engine_store_author alice = {"alice", "alice@example.org"};
@@ -1408,6 +1409,88 @@ static void test_store_level_write_synced_later(void **state)
     engine_store_sync_delay(delay);
 }
 
+/* The next SYNC_FAULTS deferred syncs fail (engine/fault.h's point, in place of the product's
+ * engine_fault()). */
+static int sync_faults;
+
+int engine_fault(const char *point)
+{
+    return strcmp(point, ENGINE_FAULT_SYNC) == 0 &&
+           __atomic_sub_fetch(&sync_faults, 1, __ATOMIC_RELAXED) >= 0;
+}
+
+/* What the syncer reported (engine_store_on_sync()). */
+struct sync_reports {
+    pthread_mutex_t mu;
+    int failed, recovered, error;
+    char why[512];
+};
+
+static void sync_report(int error, const char *why, void *arg)
+{
+    struct sync_reports *r = arg;
+
+    pthread_mutex_lock(&r->mu);
+    if (error < 0) {
+        r->failed++;
+        r->error = error;
+        snprintf(r->why, sizeof(r->why), "%s", why);
+    } else {
+        assert_null(why);
+        r->recovered++;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static int sync_recovered(struct sync_reports *r)
+{
+    int n;
+
+    pthread_mutex_lock(&r->mu);
+    n = r->recovered;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+/* A deferred sync that fails is counted at each attempt and reported once, with the file and
+ * the reason; the journal stays pending and the syncer tries again, and says once that its
+ * syncs work again. Without a receiver, only the count moves. */
+static void test_store_failed_deferred_sync_reported(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    struct sync_reports r = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    int delay = engine_store_sync_delay(1);
+    char id[41], path[4096];
+
+    snprintf(path, sizeof(path), "%s/.git/unisec-sync", f->dir);
+    engine_store_on_sync(s, sync_report, &r);
+    __atomic_store_n(&sync_faults, 3, __ATOMIC_RELAXED);
+    commit1(s, "state/levels", "web: high\n", id);
+    for (int i = 0; i < 6000 && sync_recovered(&r) == 0; i++)
+        usleep(10000);
+    pthread_mutex_lock(&r.mu);
+    assert_int_equal(r.failed, 1);
+    assert_int_equal(r.recovered, 1);
+    assert_int_equal(r.error, -EIO);
+    assert_non_null(strstr(r.why, "syncing state/levels: Input/output error"));
+    pthread_mutex_unlock(&r.mu);
+    assert_int_equal(engine_store_sync_failures(s), 3);
+    assert_false(journal_pending(path));
+
+    engine_store_on_sync(s, NULL, NULL);
+    __atomic_store_n(&sync_faults, 1, __ATOMIC_RELAXED);
+    commit1(s, "state/levels", "web: low\n", id);
+    for (int i = 0; i < 6000 && (journal_pending(path) || engine_store_sync_failures(s) < 4); i++)
+        usleep(10000);
+    assert_false(journal_pending(path));
+    assert_int_equal(engine_store_sync_failures(s), 4);
+    assert_int_equal(r.failed, 1);
+    assert_file(f->dir, "state/levels", "web: low\n");
+    engine_store_free(s);
+    engine_store_sync_delay(delay);
+}
+
 /* A refresh that finds main where the store left it (the mount's watcher refreshes after each
  * of its own commits) leaves the deferred syncs to the syncer; one that finds main moved from
  * outside makes them first, and the outside change's files are then the store's. */
@@ -1634,6 +1717,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_concurrent_commits_all_land, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test(test_store_author_from_uid),
+        cmocka_unit_test_setup_teardown(test_store_failed_deferred_sync_reported, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_level_write_synced_later, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_refresh_keeps_deferred_syncs, fixture_setup,

@@ -1,6 +1,7 @@
 /* fault.c — the test build's engine_fault() (engine/fault.h): UNISEC_TEST_FAULT names the points
  * that happen, comma-separated; "bad-patch" damages the first patch only (the retry must get
- * through), "after-commit" kills the daemon with SIGKILL, as kill -9 would. */
+ * through), "after-commit" kills the daemon with SIGKILL, as kill -9 would, "sync" fails the
+ * store's first 3 deferred syncs (then they work). */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,7 @@
 
 int engine_fault(const char *point)
 {
-    static int patches;
+    static int patches, syncs;
     const char *want = getenv("UNISEC_TEST_FAULT");
     size_t n = strlen(point);
 
@@ -19,6 +20,8 @@ int engine_fault(const char *point)
                 raise(SIGKILL);
             if (strcmp(point, ENGINE_FAULT_BAD_PATCH) == 0)
                 return __atomic_fetch_add(&patches, 1, __ATOMIC_RELAXED) == 0;
+            if (strcmp(point, ENGINE_FAULT_SYNC) == 0)
+                return __atomic_fetch_add(&syncs, 1, __ATOMIC_RELAXED) < 3;
             return 1;
         }
     return 0;
