@@ -12,6 +12,20 @@
 
 #include "fs_int.h"
 
+/* Tells whoever waits for P's rules by key that none are being made any more, after giving P
+ * the rules *MADE (when MADE and *MADE are not NULL) if it has none yet: then *MADE is P's. */
+static void fs_keys_unwarm(struct fs_policy *p, struct fs_keys **made)
+{
+    pthread_mutex_lock(&p->mu);
+    if (made != NULL && *made != NULL && p->keys == NULL) {
+        p->keys = *made;
+        *made = NULL;
+    }
+    p->warming = 0;
+    pthread_cond_broadcast(&p->warmed);
+    pthread_mutex_unlock(&p->mu);
+}
+
 /* The thread of fs_keys_warm(): makes each snapshot's policy's rules by key as it is asked. */
 static void *fs_keys_main(void *arg)
 {
@@ -35,14 +49,7 @@ static void *fs_keys_main(void *arg)
                        "commit %.12s: the policy's rules by key made for the next change of a "
                        "rules file (%zu files, %llu ms)",
                        s->head, s->acld.n, (unsigned long long)(fs_now_ms() - t0));
-        pthread_mutex_lock(&p->mu);
-        if (rc == 0 && p->keys == NULL) {
-            p->keys = k;
-            k = NULL;
-        }
-        p->warming = 0;
-        pthread_cond_broadcast(&p->warmed);
-        pthread_mutex_unlock(&p->mu);
+        fs_keys_unwarm(p, &k); /* k is NULL unless rc is 0 */
         if (rc < 0 && rc != -ECANCELED)
             engine_log("warning",
                        "the policy's rules by key were not made (%s): the first change "
@@ -54,15 +61,6 @@ static void *fs_keys_main(void *arg)
     }
     pthread_mutex_unlock(&c->keys_mu);
     return NULL;
-}
-
-/* Tells whoever waits for P's rules by key that none are being made. */
-static void fs_keys_unwarm(struct fs_policy *p)
-{
-    pthread_mutex_lock(&p->mu);
-    p->warming = 0;
-    pthread_cond_broadcast(&p->warmed);
-    pthread_mutex_unlock(&p->mu);
 }
 
 void fs_keys_warm(struct fs_ctx *c, struct fs_snap *s)
@@ -86,7 +84,7 @@ void fs_keys_warm(struct fs_ctx *c, struct fs_snap *s)
     if (need && !c->keys_running) {
         if (pthread_create(&c->keys_thread, NULL, fs_keys_main, c) != 0) {
             pthread_mutex_unlock(&c->keys_mu);
-            fs_keys_unwarm(p);
+            fs_keys_unwarm(p, NULL);
             return; /* the first change makes them */
         }
         c->keys_running = 1;
@@ -101,7 +99,7 @@ void fs_keys_warm(struct fs_ctx *c, struct fs_snap *s)
     }
     pthread_mutex_unlock(&c->keys_mu);
     if (old != NULL) {
-        fs_keys_unwarm(old->policy); /* replaced before it was begun */
+        fs_keys_unwarm(old->policy, NULL); /* replaced before it was begun */
         fs_snap_put(c, old);
     }
 }
@@ -122,7 +120,7 @@ void fs_keys_stop(struct fs_ctx *c)
         pthread_join(c->keys_thread, NULL);
     c->keys_running = 0;
     if (left != NULL) {
-        fs_keys_unwarm(left->policy);
+        fs_keys_unwarm(left->policy, NULL);
         fs_snap_put(c, left);
     }
 }
