@@ -12,16 +12,7 @@
 #include <jansson.h>
 
 #include "engine/topology.h"
-
-static struct engine_topology *load(const char *text)
-{
-    struct engine_topology *t = NULL;
-    struct engine_diag d;
-    engine_diag_init(&d);
-    assert_int_equal(engine_topology_load_buffer(&t, text, strlen(text), "t.yaml", NULL, &d), 0);
-    engine_diag_free(&d);
-    return t;
-}
+#include "topology_text.h"
 
 /* "a b c" from an image's module names. */
 static void names(const struct engine_topology_image *img, char *buf, size_t size)
@@ -109,7 +100,7 @@ static const char *const iso =
 
 static void test_topology_derive_targets(void **state)
 {
-    struct engine_topology *t = load(iso);
+    struct engine_topology *t = topology_text_ok(iso);
     struct engine_topology_derived *x = NULL;
     struct engine_diag d;
     char *msg, buf[256];
@@ -137,7 +128,7 @@ static void test_topology_derive_targets(void **state)
 
 static void expect_derive_error(const char *text, const char *want)
 {
-    struct engine_topology *t = load(text);
+    struct engine_topology *t = topology_text_ok(text);
     struct engine_topology_derived *x = NULL;
     struct engine_diag d;
     char *msg;
@@ -263,7 +254,7 @@ static void test_topology_derive_artifacts(void **state)
 /* Switching between two levels that differ only by a pushed policy needs no new image. */
 static void test_topology_derive_apply_configure(void **state)
 {
-    struct engine_topology *t = load(
+    struct engine_topology *t = topology_text_ok(
         "tosca_definitions_version: tosca_simple_yaml_1_0\n"
         "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
         "security_functions:\n"
@@ -299,7 +290,7 @@ static void test_topology_derive_apply_configure(void **state)
 /* Plans without artifacts: the same plans, no text. */
 static void test_topology_derive_plans_only(void **state)
 {
-    struct engine_topology *t = load(iso);
+    struct engine_topology *t = topology_text_ok(iso);
     struct engine_topology_derived *x = NULL, *y = NULL;
     size_t len = 1;
     char a[256], b[256];
@@ -334,7 +325,7 @@ static void test_topology_derive_null_diag(void **state)
     assert_int_equal(engine_topology_load_file(&t, "no/such/file.yaml", NULL), -ENOENT);
     assert_int_equal(engine_topology_load_buffer(&t, "a: [", 4, "t.yaml", NULL, NULL), -EINVAL);
     assert_null(t);
-    t = load(iso);
+    t = topology_text_ok(iso);
     assert_int_equal(engine_topology_derive(&x, t, NULL, ENGINE_TARGET_SPT, NULL), -EINVAL);
     assert_null(x);
     assert_int_equal(engine_topology_state_parse(&s, t, "a\n", 2, "a b c\n", 6, NULL), -EINVAL);
@@ -346,10 +337,7 @@ static void test_topology_derive_null_diag(void **state)
  * own types alike, functions kept, the inputs they name with them. */
 static void test_topology_derive_tosca_carry(void **state)
 {
-    struct engine_topology *t = NULL;
-    struct engine_topology_derived *x = NULL;
-    struct engine_diag d;
-    const char *tosca;
+    char *tosca;
     static const char text[] =
         "tosca_definitions_version: tosca_simple_yaml_1_3\n"
         "node_types:\n"
@@ -370,10 +358,7 @@ static void test_topology_derive_tosca_carry(void **state)
         "      properties: {size: 10 GiB, label: [a, b]}\n";
 
     (void)state;
-    engine_diag_init(&d);
-    assert_int_equal(engine_topology_load_buffer(&t, text, strlen(text), "t.yaml", NULL, &d), 0);
-    assert_int_equal(engine_topology_derive(&x, t, NULL, ENGINE_TARGET_HVT, &d), 0);
-    tosca = engine_topology_derived_artifact(x, ENGINE_ARTIFACT_TOSCA, NULL);
+    tosca = topology_text_tosca(text, NULL);
     assert_non_null(strstr(tosca, "      capabilities:\n        host: {properties: {num_cpus: "
                                   "{get_input: cpus}, mem_size: 2 GB}}\n"));
     assert_non_null(strstr(tosca, "        os: {properties: {type: linux, distribution: "
@@ -384,20 +369,14 @@ static void test_topology_derive_tosca_carry(void **state)
                                   "required: false}\n")); /* its definition */
     assert_non_null(strstr(tosca, "  inputs:\n    cpus:\n      type: integer\n"
                                   "      default: 4\n"));
-    engine_topology_derived_free(x);
-    engine_topology_free(t);
-    assert_int_equal(d.n, 0);
-    engine_diag_free(&d);
+    free(tosca);
 }
 
 /* A value given to an input (inputs.yaml, --input) stays out of D_TOSCA, which keeps the
  * input's definition and the functions that name it as written: an input may be a secret. */
 static void test_topology_derive_tosca_given_inputs_out(void **state)
 {
-    struct engine_topology *t = NULL;
-    struct engine_topology_derived *x = NULL;
-    struct engine_diag d;
-    const char *tosca;
+    char *tosca;
     static const char text[] =
         "tosca_definitions_version: tosca_simple_yaml_1_2\n"
         "topology_template:\n"
@@ -411,12 +390,7 @@ static void test_topology_derive_tosca_given_inputs_out(void **state)
     static const char given[] = "cpus: 6\nports: [8080, 8443]\n";
 
     (void)state;
-    engine_diag_init(&d);
-    assert_int_equal(engine_topology_load_inputs(&t, text, strlen(text), "t.yaml", NULL, given,
-                                                 strlen(given), "inputs.yaml", &d),
-                     0);
-    assert_int_equal(engine_topology_derive(&x, t, NULL, ENGINE_TARGET_HVT, &d), 0);
-    tosca = engine_topology_derived_artifact(x, ENGINE_ARTIFACT_TOSCA, NULL);
+    tosca = topology_text_tosca(text, given);
     assert_non_null(strstr(tosca, "    cpus:\n      type: integer\n      default: 4\n"
                                   "      constraints: [{in_range: [1, 8]}]\n"));
     assert_non_null(strstr(tosca, "    ports:\n      type: list\n"
@@ -424,10 +398,7 @@ static void test_topology_derive_tosca_given_inputs_out(void **state)
     assert_non_null(strstr(tosca, "num_cpus: {get_input: cpus}"));
     assert_null(strstr(tosca, "default: 6"));
     assert_null(strstr(tosca, "8443"));
-    engine_topology_derived_free(x);
-    engine_topology_free(t);
-    assert_int_equal(d.n, 0);
-    engine_diag_free(&d);
+    free(tosca);
 }
 
 int main(void)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "engine/topology.h"
+#include "topology_text.h"
 
 static const char topo[] = "tosca_definitions_version: tosca_simple_yaml_1_3\n"
                            "topology_template:\n"
@@ -37,20 +38,7 @@ static const char topo[] = "tosca_definitions_version: tosca_simple_yaml_1_3\n"
 /* Loads topo with INPUTS; returns the errors joined (caller frees), "" when it loaded. */
 static char *load(const char *inputs, int *rc)
 {
-    struct engine_topology *t = NULL;
-    struct engine_diag d;
-    char *out;
-
-    engine_diag_init(&d);
-    *rc = engine_topology_load_inputs(&t, topo, strlen(topo), "topology.yaml", NULL, inputs,
-                                      inputs ? strlen(inputs) : 0, "inputs.yaml", &d);
-    out = engine_diag_join(&d);
-    assert_non_null(out);
-    if (*rc != 0)
-        assert_null(t);
-    engine_diag_free(&d);
-    engine_topology_free(t);
-    return out;
+    return topology_text_load(topo, "topology.yaml", NULL, inputs, NULL, rc);
 }
 
 static void expect(const char *inputs, int want_rc, const char *want)

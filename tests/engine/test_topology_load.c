@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "engine/topology.h"
+#include "topology_text.h"
 
 #define HEAD "tosca_definitions_version: tosca_simple_yaml_1_2\n"
 
@@ -20,22 +21,7 @@
  * when it loaded. */
 static char *load(const char *text, const char *base, struct engine_topology **keep, int *rc)
 {
-    struct engine_topology *t = NULL;
-    struct engine_diag d;
-    char *out;
-
-    engine_diag_init(&d);
-    *rc = engine_topology_load_buffer(&t, text, strlen(text), "t.yaml", base, &d);
-    out = engine_diag_join(&d);
-    assert_non_null(out);
-    engine_diag_free(&d);
-    if (*rc != 0)
-        assert_null(t);
-    if (keep)
-        *keep = t;
-    else
-        engine_topology_free(t);
-    return out;
+    return topology_text_load(text, "t.yaml", base, NULL, keep, rc);
 }
 
 static void expect_error(const char *text, const char *want)
@@ -44,6 +30,18 @@ static void expect_error(const char *text, const char *want)
     char *got = load(text, NULL, NULL, &rc);
     assert_int_equal(rc, -EINVAL);
     assert_string_equal(got, want);
+    free(got);
+}
+
+/* TEXT (imports from BASE) is refused with an error that holds WANT. */
+static void expect_error_in(const char *text, const char *base, const char *want)
+{
+    int rc;
+    char *got = load(text, base, NULL, &rc);
+
+    assert_int_equal(rc, -EINVAL);
+    if (strstr(got, want) == NULL)
+        fail_msg("expected '%s' in: '%s'", want, got);
     free(got);
 }
 
@@ -98,17 +96,13 @@ static void test_topology_load_versions(void **state)
     static const char *const v[] = {"1_0", "1_2", "1_3"};
     (void)state;
     for (int i = 0; i < 3; i++) {
-        char *text = NULL, *e;
+        char *text = NULL;
         struct engine_topology *t;
-        int rc;
         assert_true(asprintf(&text, "tosca_definitions_version: tosca_simple_yaml_%s\n%s", v[i],
                              minimal + strlen(HEAD)) > 0);
-        e = load(text, NULL, &t, &rc);
-        assert_string_equal(e, "");
-        assert_int_equal(rc, 0);
+        t = topology_text_ok(text);
         assert_true(strstr(engine_topology_version(t), v[i]) != NULL);
         engine_topology_free(t);
-        free(e);
         free(text);
     }
     expect_error("tosca_definitions_version: tosca_simple_yaml_2_0\n",
@@ -121,53 +115,45 @@ static void test_topology_load_versions(void **state)
 
 static void test_topology_load_defaults_first_level(void **state)
 {
-    struct engine_topology *t;
-    int rc;
-    char *e = load(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
-                        "security_functions:\n"
-                        "  a: {mechanism: rate_limit, requests_per_second: 5}\n"
-                        "  b: {mechanism: rate_limit, requests_per_second: 1}\n"
-                        "topology_template:\n"
-                        "  node_templates:\n"
-                        "    web:\n"
-                        "      type: ws\n"
-                        "      properties:\n"
-                        "        one: {multi_level_security: {high_security_level: b,\n"
-                        "                                     default_security_level: a}}\n"
-                        "        two: {multi_level_security: {default_security_level: [],\n"
-                        "                                     low_security_level: [],\n"
-                        "                                     high_security_level: []}}\n",
-                   NULL, &t, &rc);
+    struct engine_topology *t =
+        topology_text_ok(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                              "security_functions:\n"
+                              "  a: {mechanism: rate_limit, requests_per_second: 5}\n"
+                              "  b: {mechanism: rate_limit, requests_per_second: 1}\n"
+                              "topology_template:\n"
+                              "  node_templates:\n"
+                              "    web:\n"
+                              "      type: ws\n"
+                              "      properties:\n"
+                              "        one: {multi_level_security: {high_security_level: b,\n"
+                              "                                     default_security_level: a}}\n"
+                              "        two: {multi_level_security: {default_security_level: [],\n"
+                              "                                     low_security_level: [],\n"
+                              "                                     high_security_level: []}}\n");
     const struct engine_topology_node *n;
 
     (void)state;
-    assert_string_equal(e, "");
     n = engine_topology_node_at(t, 0);
     assert_int_equal(n->nlevels, 3);
     assert_string_equal(n->levels[0], "default");
     assert_string_equal(n->levels[1], "high");
     assert_string_equal(n->levels[2], "low");
     engine_topology_free(t);
-    free(e);
 }
 
 static void test_topology_load_anchors(void **state)
 {
-    struct engine_topology *t;
-    int rc;
-    char *e = load(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
-                        "topology_template:\n"
-                        "  node_templates:\n"
-                        "    a: {type: ws, properties: &p {http_port: 81}}\n"
-                        "    b: {type: ws, properties: *p}\n",
-                   NULL, &t, &rc);
+    struct engine_topology *t =
+        topology_text_ok(HEAD "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                              "topology_template:\n"
+                              "  node_templates:\n"
+                              "    a: {type: ws, properties: &p {http_port: 81}}\n"
+                              "    b: {type: ws, properties: *p}\n");
 
     (void)state;
-    assert_string_equal(e, "");
     assert_string_equal(
         engine_topology_node_prop(engine_topology_node_find(t, "b"), "http_port")->value, "81");
     engine_topology_free(t);
-    free(e);
 }
 
 static void test_topology_load_duplicate_keys(void **state)
@@ -324,27 +310,23 @@ static void test_topology_load_reserved(void **state)
 /* A type given both under node_types and unikernel_modules is one type. */
 static void test_topology_load_merged_type(void **state)
 {
-    struct engine_topology *t;
-    int rc;
-    char *e = load(HEAD "node_types:\n"
-                        "  ws:\n"
-                        "    derived_from: tosca.nodes.WebServer\n"
-                        "    properties: {tier: {type: string, default: front}}\n"
-                        "unikernel_modules:\n"
-                        "  ws: {http_server: , dispatch: {properties: {http_port: "
-                        "{type: integer, default: 81}}}}\n"
-                        "topology_template: {node_templates: {a: {type: ws}}}\n",
-                   NULL, &t, &rc);
+    struct engine_topology *t =
+        topology_text_ok(HEAD "node_types:\n"
+                              "  ws:\n"
+                              "    derived_from: tosca.nodes.WebServer\n"
+                              "    properties: {tier: {type: string, default: front}}\n"
+                              "unikernel_modules:\n"
+                              "  ws: {http_server: , dispatch: {properties: {http_port: "
+                              "{type: integer, default: 81}}}}\n"
+                              "topology_template: {node_templates: {a: {type: ws}}}\n");
     const struct engine_topology_node *n;
 
     (void)state;
-    assert_string_equal(e, "");
     n = engine_topology_node_at(t, 0);
     assert_string_equal(engine_topology_node_prop(n, "tier")->value, "front");
     assert_string_equal(engine_topology_node_prop(n, "http_port")->value, "81");
     assert_string_equal(engine_topology_node_prop(n, "max_connections")->value, "1024");
     engine_topology_free(t);
-    free(e);
 }
 
 /* A new directory PATH under $TMPDIR holding FILE, types.yaml, of TEXT. */
@@ -379,18 +361,13 @@ static void test_topology_load_imports(void **state)
     assert_string_equal(engine_topology_node_at(t, 0)->type, "ws");
     engine_topology_free(t);
     free(e);
-    e = load(HEAD "imports: [missing.yaml]\n"
-                  "topology_template: {node_templates: {a: {type: ws}}}\n",
-             path, &t, &rc);
-    assert_int_equal(rc, -EINVAL);
-    assert_non_null(strstr(e, "t.yaml:2:11: error: import 'missing.yaml': cannot open"));
-    free(e);
-    e = load(HEAD "imports: [types.yaml]\n"
-                  "topology_template: {node_templates: {a: {type: ws}}}\n",
-             NULL, &t, &rc);
-    assert_string_equal(e, "t.yaml:2:11: error: import 'types.yaml': this topology has no "
-                           "directory to import from");
-    free(e);
+    expect_error_in(HEAD "imports: [missing.yaml]\n"
+                         "topology_template: {node_templates: {a: {type: ws}}}\n",
+                    path, "t.yaml:2:11: error: import 'missing.yaml': cannot open");
+    expect_error(HEAD "imports: [types.yaml]\n"
+                      "topology_template: {node_templates: {a: {type: ws}}}\n",
+                 "t.yaml:2:11: error: import 'types.yaml': this topology has no "
+                 "directory to import from");
     /* a file that imports itself: refused where the cycle closes */
     {
         FILE *f = fopen(file, "w");
@@ -398,13 +375,11 @@ static void test_topology_load_imports(void **state)
         fputs(HEAD "imports: [./types.yaml]\n", f);
         fclose(f);
     }
-    e = load(HEAD "imports: [types.yaml]\n"
-                  "topology_template: {node_templates: {a: {type: ws}}}\n",
-             path, &t, &rc);
-    assert_int_equal(rc, -EINVAL);
-    assert_non_null(strstr(e, "types.yaml:2:11: error: import './types.yaml': the file imports "
-                              "itself; expected imports that form no cycle"));
-    free(e);
+    expect_error_in(HEAD "imports: [types.yaml]\n"
+                         "topology_template: {node_templates: {a: {type: ws}}}\n",
+                    path,
+                    "types.yaml:2:11: error: import './types.yaml': the file imports "
+                    "itself; expected imports that form no cycle");
     unlink(file);
     rmdir(path);
 }
@@ -433,13 +408,11 @@ static void test_topology_load_prefix(void **state)
     assert_string_equal(engine_topology_node_at(t, 2)->type, "tosca:Compute");
     engine_topology_free(t);
     free(e);
-    e = load(V13 "imports: [{file: types.yaml, namespace_prefix: ex}]\n"
-                 "topology_template: {node_templates: {a: {type: zz:my.Server}}}\n",
-             path, &t, &rc);
-    assert_int_equal(rc, -EINVAL);
-    assert_non_null(strstr(e, "t.yaml:3:48: error: node type 'zz:my.Server': unknown "
-                              "namespace prefix 'zz'"));
-    free(e);
+    expect_error_in(V13 "imports: [{file: types.yaml, namespace_prefix: ex}]\n"
+                        "topology_template: {node_templates: {a: {type: zz:my.Server}}}\n",
+                    path,
+                    "t.yaml:3:48: error: node type 'zz:my.Server': unknown "
+                    "namespace prefix 'zz'");
     e = load(V13 "imports: [{file: types.yaml, namespace_prefix: ex}]\n"
                  "topology_template: {node_templates: {a: {type: ex:my.Nope}}}\n",
              path, &t, &rc);
@@ -527,11 +500,9 @@ static void test_topology_load_depth(void **state)
 static void test_topology_load_tosca13(void **state)
 {
     struct engine_topology *t;
-    int rc;
-    char *e;
 
     (void)state;
-    e = load(
+    t = topology_text_ok(
         "tosca_definitions_version: tosca_simple_yaml_1_3\n"
         "dsl_definitions: {cpus: &cpus 2}\n"
         "repositories: {docs: {url: 'https://example.org/'}}\n"
@@ -568,13 +539,9 @@ static void test_topology_load_tosca13(void **state)
         "        - dependency: {node: tosca.nodes.Database, relationship: my.Rel}\n"
         "  policies: [{p: {type: my.Pol, targets: [app]}}]\n"
         "  outputs: {ip: {value: {get_attribute: [server, private_address]}}}\n"
-        "  workflows: {deploy: {steps: {}}}\n",
-        NULL, &t, &rc);
-    assert_string_equal(e, "");
-    assert_int_equal(rc, 0);
+        "  workflows: {deploy: {steps: {}}}\n");
     assert_int_equal(engine_topology_node_count(t), 2);
     engine_topology_free(t);
-    free(e);
 }
 
 /* node_templates is optional (TOSCA 1.3 3.9.1): a template of inputs and outputs alone, or with
@@ -587,17 +554,11 @@ static void test_topology_load_no_nodes(void **state)
         HEAD "topology_template:\n  node_templates: {}\n",
         HEAD "topology_template:\n  node_templates:\n  description: none\n",
     };
-    struct engine_topology *t;
-    int rc;
-
     (void)state;
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        char *e = load(ok[i], NULL, &t, &rc);
-        assert_string_equal(e, "");
-        assert_int_equal(rc, 0);
+        struct engine_topology *t = topology_text_ok(ok[i]);
         assert_int_equal(engine_topology_node_count(t), 0);
         engine_topology_free(t);
-        free(e);
     }
     expect_error(HEAD "topology_template:\n  outputs: {o: {value: {get_input: q}}}\n",
                  "t.yaml:3:36: error: output o: get_input: unknown input 'q'; expected one of "
@@ -702,27 +663,21 @@ static void test_topology_load_evaluated(void **state)
     "      properties:\n"
     struct engine_topology *t;
     const struct engine_topology_node *n;
-    int rc;
-    char *e;
 
     (void)state;
-    e = load(EV_HEAD "        routes: {concat: ['GET /', {get_input: site}, ' 200 text/plain ',"
-                     " {join: [[a, b], '-']}]}\n"
-                     "        http_port: {token: [{get_input: addr}, ':', 1]}\n",
-             NULL, &t, &rc);
-    assert_string_equal(e, "");
-    free(e);
+    t = topology_text_ok(EV_HEAD
+                         "        routes: {concat: ['GET /', {get_input: site}, ' 200 text/plain ',"
+                         " {join: [[a, b], '-']}]}\n"
+                         "        http_port: {token: [{get_input: addr}, ':', 1]}\n");
     n = engine_topology_node_find(t, "web");
     assert_string_equal(engine_topology_node_prop(n, "routes")->value,
                         "GET /shop 200 text/plain a-b");
     assert_string_equal(engine_topology_node_prop(n, "http_port")->value, "8443");
     engine_topology_free(t);
-    e = load(EV_HEAD "        routes: {concat: ['GET /', {get_attribute: [SELF, tosca_id]}]}\n",
-             NULL, &t, &rc);
-    assert_int_equal(rc, 0);
+    t = topology_text_ok(
+        EV_HEAD "        routes: {concat: ['GET /', {get_attribute: [SELF, tosca_id]}]}\n");
     assert_null(engine_topology_node_prop(engine_topology_node_find(t, "web"), "routes")->value);
     engine_topology_free(t);
-    free(e);
     expect_error(EV_HEAD "        http_port: {token: [{get_input: addr}, ':', 2]}\n",
                  "t.yaml:10:53: error: token: index 2: expected 0 to 1 (the string has 2 fields)");
     expect_error(EV_HEAD "        http_port: {token: [{get_input: addr}, ':', 0]}\n",
