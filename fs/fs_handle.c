@@ -3,6 +3,7 @@
  * the write buffer of a control file, checked early and applied at flush or release.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,6 +84,26 @@ static void fs_handle_end(struct fs_ctx *c, struct fs_handle *h)
     if (h->kind == FS_H_TEMP)
         fs_temp_put(h->temp);
     fs_handle_free(h);
+}
+
+int fs_handle_disk_dup(struct fs_ctx *c, const char *path, struct fs_where *w)
+{
+    int fd = -ENOENT;
+
+    if (path[0] == '/')
+        path++;
+    pthread_mutex_lock(&c->mu);
+    for (const struct fs_handle *h = c->handles; h != NULL; h = h->next)
+        if (h->kind == FS_H_DISK && h->fd >= 0 && strcmp(h->path, path) == 0) {
+            /* a duplicate: the handle may be released while the caller uses it */
+            if ((fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+                fd = -errno;
+            else
+                *w = h->w;
+            break;
+        }
+    pthread_mutex_unlock(&c->mu);
+    return fd;
 }
 
 int fs_handle_making(struct fs_ctx *c, const char *name)

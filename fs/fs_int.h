@@ -720,6 +720,10 @@ void fs_handle_free(struct fs_handle *h);
 void fs_handle_track(struct fs_ctx *c, struct fs_handle *h);
 /* The kernel's release of H: applies an O_TRUNC open that wrote nothing, then frees H. */
 void fs_handle_release(struct fs_ctx *c, struct fs_handle *h);
+/* A file of an image's directory at PATH that a handle holds open (FS_H_DISK): a duplicate of
+ * its descriptor (caller closes) and its W, or -ENOENT when none is open. For an fstat(2) of
+ * it after the collector removed the image: the kernel asks by path, without the handle. */
+int fs_handle_disk_dup(struct fs_ctx *c, const char *path, struct fs_where *w);
 /* Is a rules file NAME being made: open by a create, not applied yet? Caller holds c->mu. */
 int fs_handle_making(struct fs_ctx *c, const char *name);
 /* At unmount: frees the handles whose release the kernel had not sent before the session

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "fs_fuse.h"
 #include "fs_tls.h"
@@ -67,7 +68,7 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
     struct fs_handle *h = fs_fh(fi);
     struct fs_where w;
     struct fs_temp *t;
-    int rc;
+    int rc, held = -1;
 
     if (h != NULL && h->kind == FS_H_TEMP) {
         pthread_mutex_lock(&c->mu);
@@ -78,6 +79,8 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
         w = h->w; /* by its handle: the image may have been removed since the open */
     else if ((rc = fs_resolve(c, path, &w)) < 0)
         return rc;
+    if (w.e == NULL && h == NULL) /* fstat of an image's file removed since its open, if held */
+        held = fs_handle_disk_dup(c, path, &w);
     if (w.e != NULL && w.absent) {
         /* A rules file being made (the kernel asks by path too): empty until it is applied. */
         struct timespec now;
@@ -104,8 +107,10 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
         } else if (S_ISREG(w.e->mode) && w.e->live) {
             fs_live_stat(c, &w, &size, &mt);
         } else if (S_ISREG(w.e->mode) && w.e->disk) {
-            if ((rc = fs_disk_stat(c, &w, h != NULL && h->kind == FS_H_DISK ? h->fd : -1, &size,
-                                   &mt)) < 0)
+            rc = fs_disk_stat(c, &w, h != NULL && h->kind == FS_H_DISK ? h->fd : held, &size, &mt);
+            if (held >= 0)
+                close(held);
+            if (rc < 0)
                 return rc;
         } else if (S_ISREG(w.e->mode)) {
             char *buf;

@@ -3,7 +3,9 @@
 # offset (fs/MOUNT.md "The tree"): a 64 MiB image (as large as one with a million rules) reads
 # back byte for byte whole and in chunks at any offset, its size is its file's, and neither an
 # open nor a stat copies it into the daemon (its heap in use, `metrics`, stays where it was
-# while three readers hold it open). An image removed while open still reads to its end.
+# while three readers hold it open). An image removed while open (the collector's doing) still
+# reads to its end and fstat(2) still tells its size, as a file of a disk file system would,
+# until it is closed; its path is gone at once.
 # Skips (exit 77) without FUSE.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
@@ -62,7 +64,16 @@ echo "heap in use: $h0 kB before, $h1 kB with three readers of the 64 MiB image 
 check "three open readers and a stat hold none of its 64 MiB in the daemon ($h0 -> $h1 kB)" \
     test "${h1:-0}" -lt $((${h0:-0} + 4096))
 rm -rf "$D"
-# (read without fstat: a stat is by path, and the path is gone)
+# fstat of an open file is a getattr of its path (the kernel sends no handle with it)
+fstatfd() {
+    python3 -c "
+import os, stat, sys
+st = os.fstat($1)
+sys.exit(not (stat.S_ISREG(st.st_mode) and st.st_size == os.path.getsize('$T/src')))"
+}
+check "an image removed while open still has its size for fstat" fstatfd 4
+refuse "while its path is gone" stat "$M/images/$id/image"
+refuse "and its directory's" stat "$M/images/$id"
 readfd3() {
     python3 -c "
 import os, sys
@@ -74,8 +85,10 @@ while True:
 sys.exit(b != open('$T/src', 'rb').read())"
 }
 check "an image removed while open still reads to its end" readfd3
+check "and fstat after the read too" fstatfd 3
 exec 3<&- 4<&- 5<&-
 refuse "and is gone for a new open" test -e "$M/images/$id/image"
+refuse "or an fstat once closed" sh -c "exec 6<'$M/images/$id/image'"
 check "it unmounts" fusermount3 -u "$M"
 
 echo "images: $pass passed, $fail failed"
