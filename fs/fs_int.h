@@ -763,7 +763,7 @@ int fs_notify(const char *state);
 int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const char *fuse_opts,
              const char *log_path);
 
-/* ---- the commands (fs_cmd.c, fs_status.c) ---- */
+/* ---- the commands (fs_cmd.c, fs_init.c, fs_status.c) ---- */
 
 /* Opens the store in DIR and reads its head as the state to serve; prints why not (CMD names
  * the command in messages). fs_ctx_close() frees C either way. Returns 0 or a negative errno. */
