@@ -1612,6 +1612,22 @@ static void set_main_file(const char *dir, const char *text)
     write_file(dir, ".git/refs/heads/main", text);
 }
 
+/* A crash after two level writes (their commit ID), of the machine when OTHER_BOOT, after which
+ * main's ref file holds MAIN (a commit id, or NULL: an empty file); then the store opened: its
+ * head in NOW, the store left open in *S. */
+static void crash_then_open(struct fixture *f, struct engine_store **s, int other_boot,
+                            const char *main, char id[41], char now[41])
+{
+    char line[42];
+
+    crash_level_commits(f, id);
+    journal_set_boot(f->dir, other_boot);
+    snprintf(line, sizeof(line), "%s%s", main ? main : "", main ? "\n" : "");
+    set_main_file(f->dir, line);
+    assert_int_equal(engine_store_open(s, f->dir, NULL), 0);
+    assert_int_equal(engine_store_head(*s, now, NULL), 0);
+}
+
 /* A level write's move of main is not synced; the journal, synced, names the commit instead.
  * After a crash of the machine that lost the move (main's old commit on disk, or an empty ref
  * file), opening the store moves main to that commit; the work tree follows. After a crash of
@@ -1621,17 +1637,12 @@ static void test_store_open_after_machine_crash_recovers_main(void **state)
 {
     struct fixture *f = *state;
     struct engine_store *s = make_store(f);
-    char before[41], id[41], now[41], line[42];
+    char before[41], id[41], now[41];
 
     assert_int_equal(engine_store_head(s, before, NULL), 0);
     engine_store_free(s);
     /* The move lost: main still the commit before. */
-    crash_level_commits(f, id);
-    journal_set_boot(f->dir, 1);
-    snprintf(line, sizeof(line), "%s\n", before);
-    set_main_file(f->dir, line);
-    assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
-    assert_int_equal(engine_store_head(s, now, NULL), 0);
+    crash_then_open(f, &s, 1, before, id, now);
     assert_string_equal(now, id);
     assert_file(f->dir, "state/levels", "web: low\n");
     engine_store_free(s);
@@ -1640,23 +1651,14 @@ static void test_store_open_after_machine_crash_recovers_main(void **state)
         assert_git_fsck(f->dir);
     }
     /* The ref's content lost: an empty file. */
-    crash_level_commits(f, id);
-    journal_set_boot(f->dir, 1);
-    set_main_file(f->dir, "");
-    assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
-    assert_int_equal(engine_store_head(s, now, NULL), 0);
+    crash_then_open(f, &s, 1, NULL, id, now);
     assert_string_equal(now, id);
     engine_store_free(s);
     /* A crash of the daemon, then main set back by hand: it stays. */
     assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
     assert_int_equal(engine_store_head(s, before, NULL), 0);
     engine_store_free(s);
-    crash_level_commits(f, id);
-    journal_set_boot(f->dir, 0);
-    snprintf(line, sizeof(line), "%s\n", before);
-    set_main_file(f->dir, line);
-    assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
-    assert_int_equal(engine_store_head(s, now, NULL), 0);
+    crash_then_open(f, &s, 0, before, id, now);
     assert_string_equal(now, before);
     commit1(s, "state/levels", "web: default\n", now);
     engine_store_free(s);
