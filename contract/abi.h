@@ -181,6 +181,14 @@ struct unisec_rules {
 #define UNISEC_BOOT_MAGIC 0x554e4953u /* "UNIS" */
 #define UNISEC_SEED_LEN   32
 #define UNISEC_HVT_CANARY 0x28ull /* hvt: guest address of the stack protector's canary */
+/* The tender copied the rules region (the header at the start of the image's last segment in
+ * memory, and its LEN bytes) into guest memory and summed the bytes as it wrote them: they
+ * have the header's CRC-32C, and the guest need not pass over them again (libos_rules()). The
+ * tender is the guest's host (it writes all of guest memory before the guest runs), and the
+ * CRC-32C guards against a damaged file, not against whoever can rewrite it: the guest trusts
+ * its tender's sum as it trusts its tender's copy. Without the flag (spt maps those pages from
+ * the file and never reads them; a sum that differs) the guest sums them itself. */
+#define UNISEC_BOOT_RULES_SUMMED 1u
 
 struct unisec_boot_info {
     uint32_t magic;         /* UNISEC_BOOT_MAGIC */
@@ -202,7 +210,7 @@ struct unisec_boot_info {
     uint32_t cpuid1_ecx;
     uint32_t cpuid1_edx;
     uint32_t cpuid7_ebx;
-    uint32_t reserved; /* 0 */
+    uint32_t flags; /* UNISEC_BOOT_* */
     /* Fresh random bytes for this instance alone (see "Secrets" above). */
     uint8_t seed[UNISEC_SEED_LEN];
 };

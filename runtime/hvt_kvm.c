@@ -172,6 +172,7 @@ int tender_hvt_run(struct tender *t, struct engine_diag *d)
     hvt_mem_huge(&h, t->img.end); /* before the image is copied in: the copy faults them in */
     if ((rc = tender_image_load(&t->img, h.mem, 0, h.mem_size, 0, d)) < 0)
         goto cleanup;
+    t->boot_flags = (uint32_t)rc; /* the rules summed as copied: the guest need not */
     if ((bi = tender_boot_info(t, 0, &stack_top, d)) == 0) {
         rc = -ENOMEM;
         goto cleanup;

@@ -78,6 +78,7 @@ int tender_spt_run(struct tender *t, struct engine_diag *d)
     int rc = tender_image_load(&t->img, t->mem, t->mem_lo, t->mem_hi, 1, d);
     if (rc < 0)
         goto fail;
+    t->boot_flags = (uint32_t)rc; /* a region mapped from the file is the guest's to sum */
     if ((bi = tender_boot_info(t, (uint64_t)(uintptr_t)spt_hypercall, &stack_top, d)) == 0) {
         rc = -ENOMEM;
         goto fail;

@@ -73,8 +73,11 @@ void tender_image_free(struct tender_image *img);
  * anonymous memory, all zero: the rest of each
  * segment (.bss, 300 KiB in a web image) is left untouched rather than zero-filled, so only
  * the pages the guest uses are ever faulted in. The image must fit in guest memory
- * (tender_boot_info then checks that a heap is left). Returns 0 or -ENOMEM with a message
- * in D.
+ * (tender_boot_info then checks that a heap is left). A copied rules region (contract/abi.h)
+ * is summed as it is written, 256 KiB at a time while in cache: the copy is the check, and
+ * the guest is spared a second pass over 41 MB at a million rules. Returns the boot flags
+ * (UNISEC_BOOT_RULES_SUMMED when the copied region has its header's CRC-32C, else 0: the
+ * guest then sums it, and refuses it when it differs) or -ENOMEM with a message in D.
  */
 int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem_lo,
                       uint64_t mem_hi, int map, struct engine_diag *d);
@@ -152,7 +155,8 @@ struct tender {
 
     uint8_t *mem; /* host address of guest address mem_lo */
     uint64_t mem_lo, mem_hi;
-    uint64_t boot_info; /* guest address of the boot info (tender_boot_info), 0 before */
+    uint64_t boot_info;  /* guest address of the boot info (tender_boot_info), 0 before */
+    uint32_t boot_flags; /* UNISEC_BOOT_*, as tender_image_load returned them */
 
     struct tender_device dev[UNISEC_MANIFEST_MAX];
     int epfd;

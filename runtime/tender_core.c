@@ -3,6 +3,8 @@
  * (tender_devices.c lists the devices; tender_int.h says what a device is). */
 #include "tender_int.h"
 
+#include "common/crc32c.h"
+
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -266,11 +268,48 @@ fail:
     return rc < 0 ? rc : -EINVAL;
 }
 
+#define TENDER_SUM_CHUNK (256u * 1024) /* summed while in cache, just after its copy */
+
+/* Copies N bytes of the image's last segment FROM into guest memory TO and, when they start
+ * with a rules header (contract/abi.h), sums the region's bytes as written there: 1 when they
+ * have the header's CRC-32C. The header is read once and that copy written, so that what the
+ * guest reads is what was summed, whatever the file does meanwhile. */
+static int tender_copy_rules(uint8_t *to, const uint8_t *from, size_t n)
+{
+    struct unisec_rules h;
+    if (n < sizeof(h)) {
+        memcpy(to, from, n);
+        return 0;
+    }
+    memcpy(&h, from, sizeof(h));
+    memcpy(to, &h, sizeof(h));
+    size_t at = sizeof(h), end = at;
+    if (memcmp(h.magic, UNISEC_RULES_MAGIC, 8) == 0 && h.len > 0 && h.len <= n - sizeof(h))
+        end += (size_t)h.len; /* else nothing to sum: the guest says what is wrong */
+    uint32_t crc = 0;
+    while (at < end) {
+        size_t k = end - at < TENDER_SUM_CHUNK ? end - at : TENDER_SUM_CHUNK;
+        memcpy(to + at, from + at, k);
+        crc = engine_crc32c_more(crc, to + at, k);
+        at += k;
+    }
+    memcpy(to + at, from + at, n - at);
+    return end > sizeof(h) && crc == h.crc32c;
+}
+
 int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem_lo,
                       uint64_t mem_hi, int map, struct engine_diag *d)
 {
     Elf64_Ehdr eh;
     memcpy(&eh, img->buf, sizeof(eh));
+    uint64_t last = 0; /* the rules region starts the last segment in memory (contract/abi.h) */
+    int flags = 0;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, img->buf + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+        if (ph.p_type == PT_LOAD && ph.p_vaddr >= last)
+            last = ph.p_vaddr;
+    }
     for (unsigned i = 0; i < eh.e_phnum; i++) {
         Elf64_Phdr ph;
         memcpy(&ph, img->buf + eh.e_phoff + i * sizeof(ph), sizeof(ph));
@@ -296,9 +335,14 @@ int tender_image_load(const struct tender_image *img, uint8_t *mem, uint64_t mem
                                        strerror(errno)),
                        -errno;
         }
-        memcpy(to + whole, img->buf + ph.p_offset + whole, ph.p_filesz - whole);
+        if (whole == 0 && ph.p_vaddr == last && !(ph.p_flags & (PF_W | PF_X)))
+            flags |= tender_copy_rules(to, img->buf + ph.p_offset, ph.p_filesz)
+                         ? (int)UNISEC_BOOT_RULES_SUMMED
+                         : 0;
+        else
+            memcpy(to + whole, img->buf + ph.p_offset + whole, ph.p_filesz - whole);
     }
-    return 0;
+    return flags;
 }
 
 /* ---- boot info ---- */
@@ -338,6 +382,7 @@ uint64_t tender_boot_info(struct tender *t, uint64_t spt_hypercall, uint64_t *st
         .heap_end = heap_end,
         .cmdline = cmd,
         .spt_hypercall = spt_hypercall,
+        .flags = t->boot_flags,
     };
     /* This instance's own seed (abi.h, "Secrets"): read now, for this guest alone. */
     if (getrandom(bi.seed, sizeof(bi.seed), 0) != (ssize_t)sizeof(bi.seed)) {
