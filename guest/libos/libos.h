@@ -277,6 +277,8 @@ void libos_wipe(void *p, size_t n);
  * aligned) and *LEN. -UNISEC_ENOENT when the region is empty (linked code alone);
  * -UNISEC_EINVAL when its header is not UNISEC_RULES_MAGIC or its length runs past the
  * region (into the heap); -UNISEC_EIO when the bytes do not have the header's CRC-32C.
+ * Returns 1 when the tender summed them as it copied them in (abi.h, UNISEC_BOOT_RULES_SUMMED:
+ * hvt), 0 when the guest did.
  */
 int libos_rules(const void **data, size_t *len);
 

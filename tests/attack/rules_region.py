@@ -6,7 +6,10 @@ broken magic, a rule byte changed or a CRC-32C of other bytes (the header's CRC-
 the guest checks instead of the blob's SHA-256), a segment pointing past the file
 (the tender). The image as built boots and decides (anonymous GET /catalogue/x: 401). Its
 region spans pages enough for the tenders to map them from the file rather than copy them
-(runtime/tender.h, TENDER_MAP_MIN): a byte changed in a mapped page is refused too."""
+(runtime/tender.h, TENDER_MAP_MIN): a byte changed in a mapped page is refused too. hvt's
+tender copies the region and sums it as it writes it (contract/abi.h, UNISEC_BOOT_RULES_SUMMED):
+a good image's rules are summed once, by the tender on hvt and by the guest on spt, and a
+changed byte is refused on both with the guest's reason."""
 import os
 import shutil
 import struct
@@ -73,6 +76,9 @@ try:
         try:
             node.check(node.get(inst, "/catalogue/x") == 401,
                        "%s: the image as built decides (401 for anonymous)" % target)
+            who = "tender as it loaded them" if target == "hvt" else "guest"
+            node.check("their CRC-32C checked by the %s" % who in inst.console(),
+                       "%s: the rules' CRC-32C is checked once, by the %s" % (target, who))
         finally:
             inst.stop()
         heap = (vaddr + filesz + 4095) // 4096 * 4096

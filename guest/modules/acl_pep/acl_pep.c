@@ -388,8 +388,10 @@ static int acl_init(const struct mod_props *p)
             printf("acl_pep: the image's compiled rules are missing or corrupt: %s\n", why);
             return -UNISEC_EINVAL;
         }
-        printf("acl_pep: internal PDP, policy %s version %llu (%u rules)\n", acl_policy_name,
-               (unsigned long long)acl_policy.version, acl_policy.blob.rule_count);
+        printf("acl_pep: internal PDP, policy %s version %llu (%u rules; their CRC-32C "
+               "checked by the %s)\n",
+               acl_policy_name, (unsigned long long)acl_policy.version, acl_policy.blob.rule_count,
+               e == 1 ? "tender as it loaded them" : "guest");
         return 0;
     }
     if (strcmp(mode, "push") == 0) {
