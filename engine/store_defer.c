@@ -111,12 +111,6 @@ int store_defer_sync(struct engine_store *s, struct engine_diag *diag)
     return store_journal_mark(s, 1, diag);
 }
 
-void store_defer_drop(struct engine_store *s)
-{
-    if (s->ndeferred > 0 && store_defer_flush(s, NULL) == 0)
-        store_defer_clear(s);
-}
-
 void engine_store_on_sync(struct engine_store *s, engine_store_sync_cb cb, void *arg)
 {
     store_lock(s);

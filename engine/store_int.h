@@ -311,10 +311,6 @@ int store_defer_add(struct engine_store *s, const struct engine_store_change *c,
  * durably. */
 int store_defer_sync(struct engine_store *s, struct engine_diag *diag);
 
-/* After a commit that failed to finish the work tree: what is deferred is made durable and
- * forgotten, the journal left pending for store_journal_finish() to finish. */
-void store_defer_drop(struct engine_store *s);
-
 /* Stops the syncer and syncs what is deferred (engine_store_free()). */
 void store_defer_stop(struct engine_store *s);
 
