@@ -1,5 +1,6 @@
 /* cmd_opt.c — the option parser every subcommand shares (cmd.h). */
 #include "cmd.h"
+#include "read.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,67 +96,32 @@ int engine_cmd_read(const struct engine_cmd *c, const char *path, size_t max, ch
     int is_stdin = strcmp(path, "-") == 0;
     const char *shown = is_stdin ? ENGINE_CMD_STDIN_NAME : path;
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-    size_t n = 0, cap = 0;
-    char *b = NULL;
     struct stat st;
     int r = 0;
 
     *buf = NULL;
     *len = 0;
-    if (fd < 0) {
+    if (fd < 0)
         r = -errno;
-        goto out;
-    }
-    if (!is_stdin && fstat(fd, &st) < 0)
+    else if (!is_stdin && fstat(fd, &st) < 0)
         r = -errno;
     else if (!is_stdin && !S_ISREG(st.st_mode))
         r = -EINVAL;
-    if (r < 0)
-        goto out;
-    /* Read until end of file, one byte past MAX at most, so that a larger input is seen. */
-    for (;;) {
-        if (n == cap) {
-            size_t ncap = cap == 0 ? 65536 : cap * 2;
-            if (ncap > max + 1)
-                ncap = max + 1;
-            char *nb = ncap > cap ? realloc(b, ncap + 1) : NULL;
-            if (nb == NULL) {
-                r = ncap > cap ? -ENOMEM : -EFBIG;
-                goto out;
-            }
-            b = nb;
-            cap = ncap;
-        }
-        ssize_t got = read(fd, b + n, cap - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            r = -errno;
-            goto out;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    if (n > max)
+    /* Until end of file, one byte past MAX at most, so that a larger input is seen. */
+    else if ((r = engine_read_fd(fd, max, is_stdin ? 65536 : (size_t)st.st_size, buf, len)) == 0 &&
+             *len > max) {
+        free(*buf);
+        *buf = NULL;
+        *len = 0;
         r = -EFBIG;
-out:
+    }
     if (fd >= 0 && !is_stdin)
         close(fd);
-    if (r < 0) {
-        if (r == -EFBIG)
-            fprintf(stderr, "%s: %s: larger than %zu bytes\n", c->name, shown, max);
-        else if (r == -EINVAL)
-            fprintf(stderr, "%s: %s: not a regular file\n", c->name, shown);
-        else
-            fprintf(stderr, "%s: %s: %s\n", c->name, shown, strerror(-r));
-        free(b);
-        return r;
-    }
-    if (b == NULL && (b = malloc(1)) == NULL)
-        return -ENOMEM;
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
-    return 0;
+    if (r == -EFBIG)
+        fprintf(stderr, "%s: %s: larger than %zu bytes\n", c->name, shown, max);
+    else if (r == -EINVAL)
+        fprintf(stderr, "%s: %s: not a regular file\n", c->name, shown);
+    else if (r < 0)
+        fprintf(stderr, "%s: %s: %s\n", c->name, shown, strerror(-r));
+    return r;
 }

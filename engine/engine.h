@@ -7,6 +7,7 @@
  *   diag.h        the one error type (positioned messages)
  *   log.h         the one logging call, its line format and sinks (stderr, file, syslog, journal)
  *   grow.h        the one growth rule of arrays (doubling)
+ *   read.h        the one bounded read of a descriptor to its end
  *   name_index.h  an array's positions sorted by name, searched in O(log n)
  *   rlog.h        a size-bounded log on disk, rotated over a few files (access logs, consoles)
  *   share.h       where the guest sources and the module catalogue are (installed or not)
@@ -51,6 +52,7 @@
 #include "fault.h"
 #include "grow.h"
 #include "name_index.h"
+#include "read.h"
 #include "rlog.h"
 #include "share.h"
 #include "store.h"

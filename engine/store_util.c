@@ -2,6 +2,8 @@
  * work-tree and git-directory paths, and the commits, trees and blobs it reads and writes. */
 #include "store_int.h"
 
+#include "read.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,53 +50,26 @@ int store_git_err(struct engine_diag *diag, const char *dir, int gerr, const cha
 int store_read_plain(const char *path, size_t max, char **out, size_t *len)
 {
     struct stat st;
-    char *buf = NULL;
-    size_t got = 0;
-    int fd, rc = 0;
+    int fd, rc;
 
     *out = NULL;
     *len = 0;
     if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
         return -errno;
-    if (fstat(fd, &st) < 0) {
+    if (fstat(fd, &st) < 0)
         rc = -errno;
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
+    else if (!S_ISREG(st.st_mode))
         rc = -EINVAL;
-        goto out;
-    }
-    if ((size_t)st.st_size > max) {
+    else if ((size_t)st.st_size > max)
         rc = -EFBIG;
-        goto out;
-    }
-    if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-        rc = -ENOMEM;
-        goto out;
-    }
     /* Up to one byte past the size seen: a file that grew meanwhile is told apart. */
-    while (got <= (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size + 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = -errno;
-            goto out;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    if (got > (size_t)st.st_size) {
+    else if ((rc = engine_read_fd(fd, (size_t)st.st_size, (size_t)st.st_size, out, len)) == 0 &&
+             *len > (size_t)st.st_size) {
+        free(*out);
+        *out = NULL;
+        *len = 0;
         rc = -EAGAIN;
-        goto out;
     }
-    *out = buf;
-    *len = got;
-    buf = NULL;
-
-out:
-    free(buf);
     close(fd);
     return rc;
 }
