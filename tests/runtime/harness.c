@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -64,4 +65,37 @@ int rt_tcp_connect(int port)
         return -1;
     }
     return fd;
+}
+
+/* Enough for any test's children at once (a guest, a client or two). */
+static pid_t children[16];
+
+void rt_child_started(pid_t pid)
+{
+    for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+        if (children[i] == 0) {
+            children[i] = pid;
+            return;
+        }
+    fail_msg("more than %zu children at once", sizeof(children) / sizeof(children[0]));
+}
+
+void rt_child_reaped(pid_t pid)
+{
+    for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+        if (children[i] == pid)
+            children[i] = 0;
+}
+
+int rt_teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+        if (children[i] != 0) {
+            fprintf(stderr, "teardown: ending child %d, left by the test\n", (int)children[i]);
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+            children[i] = 0;
+        }
+    return 0;
 }

@@ -6,6 +6,8 @@
 #ifndef UNISEC_TESTS_RUNTIME_HARNESS_H
 #define UNISEC_TESTS_RUNTIME_HARNESS_H
 
+#include <sys/types.h>
+
 /* Set by rt_harness_start(): where the guests were built, and "hvt" or "spt". */
 extern const char *rt_image_dir, *rt_target;
 
@@ -22,5 +24,15 @@ const char *rt_image(const char *name);
 
 /* A connection to 127.0.0.1:PORT: the descriptor (close-on-exec), or -1 when refused. */
 int rt_tcp_connect(int port);
+
+/*
+ * The children a test has started and not yet reaped (a guest's `unisec run`, a client, a
+ * forked daemon): rt_child_started() when forked, rt_child_reaped() once waited for.
+ * rt_teardown(), every test's cmocka teardown, kills (SIGKILL) and reaps those left, so that
+ * a failed assertion, which leaves the test where it stood, leaves nothing running.
+ */
+void rt_child_started(pid_t pid);
+void rt_child_reaped(pid_t pid);
+int rt_teardown(void **state);
 
 #endif

@@ -118,6 +118,9 @@ static size_t reports_now(void)
 /* ---- helpers ---- */
 
 /* A supervisor running TENDER. */
+/* The supervisor the running test has started and not yet freed. */
+static struct sup *live_sup;
+
 static struct sup *sup_start_tender(const char *tender, unsigned ready_ms, unsigned hang_ms)
 {
     struct sup_options opt = {.tender = tender,
@@ -136,7 +139,26 @@ static struct sup *sup_start_tender(const char *tender, unsigned ready_ms, unsig
         engine_diag_print(&d, stderr);
     engine_diag_free(&d);
     assert_int_equal(rc, 0);
+    live_sup = s;
     return s;
+}
+
+/* Frees S, which the test is done with. */
+static void sup_end(struct sup *s)
+{
+    live_sup = NULL;
+    sup_free(s);
+}
+
+/* Every test's teardown: a supervisor a failed assertion left running is freed (its instances
+ * ended), then the test's children (ab, a forked daemon) are. */
+static int sup_teardown(void **state)
+{
+    if (live_sup != NULL) {
+        fprintf(stderr, "teardown: freeing the supervisor left by the test\n");
+        sup_end(live_sup);
+    }
+    return rt_teardown(state);
 }
 
 static struct sup *sup_start(unsigned ready_ms, unsigned hang_ms)
@@ -290,7 +312,7 @@ static void test_supervisor_tls_credentials(void **state)
     assert_int_equal(sup_node_console(s, "t", &con, &clen), 0);
     assert_non_null(strstr(con, "creds: 69 bytes, key type 1, 1 certificate(s), taken once"));
     free(con);
-    sup_free(s);
+    sup_end(s);
 }
 
 static void test_supervisor_start_stop(void **state)
@@ -327,7 +349,7 @@ static void test_supervisor_start_stop(void **state)
     assert_int_equal(wait_report(&at, "a", SUP_STOPPED, NULL, NULL), 0);
     assert_false(pid_alive(e.pid));   /* reaped: no zombie either */
     assert_null(http_get(port, "/")); /* its port is closed */
-    sup_free(s);
+    sup_end(s);
 }
 
 static void test_supervisor_bad_spec(void **state)
@@ -380,7 +402,7 @@ static void test_supervisor_bad_spec(void **state)
     assert_int_equal(sup_node_run(s, &spec, &d), -EINVAL);
     engine_diag_free(&d);
     assert_int_equal(sup_node_stop(s, "b"), -ENOENT);
-    sup_free(s);
+    sup_end(s);
 }
 
 static void test_supervisor_policy_push(void **state)
@@ -439,7 +461,7 @@ static void test_supervisor_policy_push(void **state)
     assert_int_equal(e.policy_version, 9);
     check_get(port, "img-p3 policy=9\n");
     engine_diag_free(&d);
-    sup_free(s);
+    sup_end(s);
 }
 
 /* A patch goes to the instance that holds the node's blob; a refused one leaves the last
@@ -484,7 +506,7 @@ static void test_supervisor_policy_patch(void **state)
     assert_int_equal(e.policy_version, 8);
     check_get(port, "img-q2 policy=8\n");
     engine_diag_free(&d);
-    sup_free(s);
+    sup_end(s);
 }
 
 static void test_supervisor_crash_backoff(void **state)
@@ -512,7 +534,7 @@ static void test_supervisor_crash_backoff(void **state)
     assert_int_equal(sup_node_console(s, "c", &con, &len), 0);
     assert_non_null(strstr(con, "crashing as asked"));
     free(con);
-    sup_free(s);
+    sup_end(s);
 }
 
 static void test_supervisor_hang_restart(void **state)
@@ -534,7 +556,7 @@ static void test_supervisor_hang_restart(void **state)
     assert_true(e2.pid != e.pid);
     assert_false(pid_alive(e.pid));
     check_get(port, "img-h policy=0\n");
-    sup_free(s);
+    sup_end(s);
 }
 
 static void test_supervisor_never_ready(void **state)
@@ -560,7 +582,7 @@ static void test_supervisor_never_ready(void **state)
     /* A first instance that never becomes ready: FAILED, and retried. */
     run_web_ok(s, "m", "img-m", "never");
     assert_int_equal(wait_report(&at, "m", SUP_FAILED, "not ready within 500 ms", NULL), 0);
-    sup_free(s);
+    sup_end(s);
 }
 
 /* A tender that sends a control message of an unknown type (then READY) is killed for it and
@@ -584,7 +606,7 @@ static void test_supervisor_broken_tender(void **state)
         if (strcmp(reports.e[i].node, "x") == 0 && reports.e[i].state == SUP_RUNNING)
             fail_msg("the broken tender served: %s", reports.e[i].why);
     pthread_mutex_unlock(&reports.lock);
-    sup_free(s);
+    sup_end(s);
 }
 
 /* Starts ab with 100 connections against PORT for SECONDS; *OUT reads its output. */
@@ -604,6 +626,7 @@ static void ab_start(int port, int seconds, pid_t *pid, int *out)
                (char *)NULL);
         _exit(127);
     }
+    rt_child_started(*pid);
     close(p[1]);
     *out = p[0];
 }
@@ -641,6 +664,7 @@ static void test_supervisor_swap_under_load(void **state)
     close(out);
     int st;
     assert_int_equal(waitpid(ab, &st, 0), ab);
+    rt_child_reaped(ab);
     fprintf(stderr, "%s",
             strstr(buf, "Complete requests") ? strstr(buf, "Complete requests") : buf);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -652,7 +676,7 @@ static void test_supervisor_swap_under_load(void **state)
     assert_int_equal(strtol(failed + 16, NULL, 10), 0);
     assert_null(strstr(buf, "Non-2xx responses"));
     check_get(port, "img-w1 policy=0\n");
-    sup_free(s);
+    sup_end(s);
 }
 
 /* Dead or a zombie (a reparented child that no init reaps is dead all the same). */
@@ -678,6 +702,8 @@ static void test_supervisor_no_orphans(void **state)
     assert_int_equal(pipe(p), 0);
     pid_t daemon = fork();
     assert_true(daemon >= 0);
+    if (daemon > 0)
+        rt_child_started(daemon);
     if (daemon == 0) {
         close(p[0]);
         struct sup *s = sup_start(0, 0);
@@ -698,6 +724,7 @@ static void test_supervisor_no_orphans(void **state)
     assert_false(pid_gone(tender));
     assert_int_equal(kill(daemon, SIGKILL), 0);
     assert_int_equal(waitpid(daemon, NULL, 0), daemon);
+    rt_child_reaped(daemon);
     int i = 0;
     while (!pid_gone(tender) && i++ < 500) /* a bound for a broken run: 5 s */
         usleep(10000);
@@ -714,17 +741,17 @@ int main(int argc, char **argv)
     tender_bin = getenv("UNISEC_TENDER");
     image_path = rt_image("web");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_supervisor_start_stop),
-        cmocka_unit_test(test_supervisor_bad_spec),
-        cmocka_unit_test(test_supervisor_tls_credentials),
-        cmocka_unit_test(test_supervisor_policy_push),
-        cmocka_unit_test(test_supervisor_policy_patch),
-        cmocka_unit_test(test_supervisor_crash_backoff),
-        cmocka_unit_test(test_supervisor_hang_restart),
-        cmocka_unit_test(test_supervisor_never_ready),
-        cmocka_unit_test(test_supervisor_broken_tender),
-        cmocka_unit_test(test_supervisor_swap_under_load),
-        cmocka_unit_test(test_supervisor_no_orphans),
+        cmocka_unit_test_teardown(test_supervisor_start_stop, sup_teardown),
+        cmocka_unit_test_teardown(test_supervisor_bad_spec, sup_teardown),
+        cmocka_unit_test_teardown(test_supervisor_tls_credentials, sup_teardown),
+        cmocka_unit_test_teardown(test_supervisor_policy_push, sup_teardown),
+        cmocka_unit_test_teardown(test_supervisor_policy_patch, sup_teardown),
+        cmocka_unit_test_teardown(test_supervisor_crash_backoff, sup_teardown),
+        cmocka_unit_test_teardown(test_supervisor_hang_restart, sup_teardown),
+        cmocka_unit_test_teardown(test_supervisor_never_ready, sup_teardown),
+        cmocka_unit_test_teardown(test_supervisor_broken_tender, sup_teardown),
+        cmocka_unit_test_teardown(test_supervisor_swap_under_load, sup_teardown),
+        cmocka_unit_test_teardown(test_supervisor_no_orphans, sup_teardown),
     };
     return cmocka_run_group_tests_name(rt_target, tests, NULL, NULL);
 }

@@ -54,6 +54,7 @@ static struct proc spawn_exe(const char *exe, const char *const *args, int keep_
         execv(exe, (char **)argv);
         _exit(127);
     }
+    rt_child_started(pid);
     close(out[1]);
     close(err[1]);
     return (struct proc){pid, out[0], err[0]};
@@ -90,6 +91,7 @@ static int finish(struct proc p, char **out, char **err)
     *err = read_rest(p.err);
     int st;
     assert_int_equal(waitpid(p.pid, &st, 0), p.pid);
+    rt_child_reaped(p.pid);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -1100,27 +1102,27 @@ int main(int argc, char **argv)
     tender_bin = getenv("UNISEC_TENDER");
     make_blobs();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tender_hello_exit_status),
-        cmocka_unit_test(test_tender_large_image_file),
-        cmocka_unit_test(test_tender_checked_copy_panics),
-        cmocka_unit_test(test_tender_tls_credentials),
-        cmocka_unit_test(test_tender_refuses_old_abi),
-        cmocka_unit_test(test_tender_echo_streams),
-        cmocka_unit_test(test_tender_port_binds_front),
-        cmocka_unit_test(test_tender_streams_bounded),
-        cmocka_unit_test(test_tender_many_clients_none_starved),
-        cmocka_unit_test(test_tender_slow_readers_get_everything),
-        cmocka_unit_test(test_tender_killed_under_load_leaves_nothing),
-        cmocka_unit_test(test_tender_every_thread_locked_down),
-        cmocka_unit_test(test_tender_connect_upstream),
-        cmocka_unit_test(test_tender_policy_boot_blob),
-        cmocka_unit_test(test_tender_policy_stdin),
-        cmocka_unit_test(test_tender_policy_channel),
-        cmocka_unit_test(test_tender_hostile_bad_pointer),
-        cmocka_unit_test(test_tender_hostile_undeclared_device),
-        cmocka_unit_test(test_tender_hostile_syscall),
-        cmocka_unit_test(test_tender_refuses_bad_configuration),
-        cmocka_unit_test(test_tender_exe_arguments),
+        cmocka_unit_test_teardown(test_tender_hello_exit_status, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_large_image_file, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_checked_copy_panics, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_tls_credentials, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_refuses_old_abi, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_echo_streams, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_port_binds_front, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_streams_bounded, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_many_clients_none_starved, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_slow_readers_get_everything, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_killed_under_load_leaves_nothing, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_every_thread_locked_down, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_connect_upstream, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_policy_boot_blob, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_policy_stdin, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_policy_channel, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_hostile_bad_pointer, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_hostile_undeclared_device, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_hostile_syscall, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_refuses_bad_configuration, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_exe_arguments, rt_teardown),
     };
     rc = cmocka_run_group_tests_name(rt_target, tests, NULL, NULL);
     remove_blobs();
