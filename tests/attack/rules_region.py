@@ -5,11 +5,13 @@ lies is refused, never served from: a length past the region (into the heap, or 
 broken magic, a rule byte changed or a CRC-32C of other bytes (the header's CRC-32C, which
 the guest checks instead of the blob's SHA-256), a segment pointing past the file
 (the tender). The image as built boots and decides (anonymous GET /catalogue/x: 401). Its
-region spans pages enough for the tenders to map them from the file rather than copy them
-(runtime/tender.h, TENDER_MAP_MIN): a byte changed in a mapped page is refused too. hvt's
-tender copies the region and sums it as it writes it (contract/abi.h, UNISEC_BOOT_RULES_SUMMED):
-a good image's rules are summed once, by the tender on hvt and by the guest on spt, and a
-changed byte is refused on both with the guest's reason."""
+region spans pages enough to be mapped from the file rather than copied (runtime/tender.h,
+TENDER_MAP_MIN): spt's tender maps them, and a byte changed in a mapped page is refused by the
+guest's sum; hvt's tender copies the region and sums it as it writes it (contract/abi.h,
+UNISEC_BOOT_RULES_SUMMED): the same byte changed in a copied page makes the tender's sum
+differ, which leaves the check to the guest, which refuses it. A good image's rules are
+summed once, by the tender on hvt and by the guest on spt, and a changed byte is refused on
+both with the guest's reason."""
 import os
 import shutil
 import struct
@@ -70,8 +72,10 @@ try:
         magic, n, crc, zero = struct.unpack_from("<8sQII", img, off)
         node.check(magic == b"UNIRULES" and n == filesz - 24 and off + filesz == len(img),
                    "%s: the rules region is the file's end, header then %d bytes" % (target, n))
+        # spt maps the region's pages from the file; hvt copies them, summing as it goes.
+        loaded = "mapped" if target == "spt" else "copied and summed by the tender"
         node.check(off % 4096 == 0 and filesz > 8 * 4096,
-                   "%s: the region starts a page and spans more than 8: mapped" % target)
+                   "%s: the region starts a page and spans more than 8: %s" % (target, loaded))
         inst = node.Instance(work, path, "good-" + target)
         try:
             node.check(node.get(inst, "/catalogue/x") == 401,
@@ -102,8 +106,10 @@ try:
         struct.pack_into("<I", badsum, off + 16, crc ^ 1)
         cases.append(("a CRC-32C of other bytes", badsum, "do not have its CRC-32C"))
         mid = bytearray(img)
-        mid[off + 4096 * 4 + 100] ^= 0x01  # in a page the tender maps from the file
-        cases.append(("a byte changed in a mapped page", mid, "do not have its CRC-32C"))
+        mid[off + 4096 * 4 + 100] ^= 0x01  # a whole page in: mapped on spt, copied on hvt
+        cases.append(("a byte changed in a mapped page" if target == "spt" else
+                      "a byte changed in a copied page (the tender's sum differs)",
+                      mid, "do not have its CRC-32C"))
         short = bytearray(img)
         struct.pack_into("<Q", short, at + 32, filesz + 4096)  # p_filesz past the file
         cases.append(("a segment past the end of the file", short, "outside the file"))
