@@ -8,6 +8,7 @@
  *   topology_derive.c     the interpreters: a plan per node, an image per level
  *   topology_emit.c       the five artifacts, by topology_emit_yaml.c, _json.c and _dot.c
  *   topology_load.c       a topology file and its imports into the model
+ *   topology_import.c     one import: its entry, its directory, cycles, files seen already
  *   topology_template.c   topology_template: inputs, relationship templates, groups,
  *                         policies, outputs, substitution mappings, workflows
  *   topology_submap.c     substitution mappings against their node type
@@ -567,6 +568,15 @@ int topo_inputs_given(struct engine_topology *t, struct engine_diag *d);
 /* Loads the document of the imported file SUB (a copy of its importer's topo_file with its own
  * name, and dir or entry), one level deeper, from BUF[0..LEN). */
 int topo_load_import(struct topo_ld *ld, struct topo_file *sub, const char *buf, size_t len);
+
+/* The file node of the import entry ITEM into *FV (topology_import.c): FILE, {file,
+ * repository, namespace_uri, namespace_prefix}, or 1.0's {NAME: FILE or the long form}; a
+ * repository is refused (no fetching). 0, or -EINVAL with the error in LD. */
+int topo_import_file(struct topo_ld *ld, yaml_node_t *item, yaml_node_t **fv);
+
+/* The directory of PATH, where its imports resolve, as a new string: "/" for a file at the
+ * root, "." when PATH names no directory; NULL when memory runs out. */
+char *topo_dir_of(const char *path);
 
 /* Whether the import REL (at FV) of F, the file KEY (topo_file.key), is F or one of the files
  * that import F: 0 when not, else an error at FV (an import cycle) and -EINVAL. */
