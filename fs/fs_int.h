@@ -533,7 +533,7 @@ int fs_orch_start(struct fs_ctx *c, struct engine_diag *d);
 /* Stops every instance and the orchestrator. */
 void fs_orch_stop(struct fs_ctx *c);
 
-/* ---- the tree (fs_tree.c) ---- */
+/* ---- the tree (fs_tree.c) and its paths (fs_path.c) ---- */
 
 struct fs_entry;
 
@@ -599,8 +599,15 @@ struct fs_entry {
                     * start; other files show the time of the last change of anything */
 };
 
+/* The rows of the tree, in the order a path is matched against them (fs_tree.c). */
+extern const struct fs_entry fs_tree[];
+extern const size_t fs_tree_n;
+/* Node NAME of the state S, or NULL. */
+const struct engine_topology_node *fs_node(const struct fs_snap *s, const char *name);
+
 /* Finds PATH's row in the tree (W->e), or leaves it NULL (a temporary file or nothing), with
- * PATH's parts in W. Returns 0 or -ENAMETOOLONG. */
+ * PATH's parts in W (fs_path.c, as are fs_dir_entry, fs_image_link and fs_tree_list). Returns
+ * 0 or -ENAMETOOLONG. */
 int fs_resolve(struct fs_ctx *c, const char *path, struct fs_where *w);
 /* The row of directory DIR ("" for the root), or NULL. */
 const struct fs_entry *fs_dir_entry(struct fs_ctx *c, const char *dir);
