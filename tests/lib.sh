@@ -38,15 +38,17 @@ daemon_pid() {
 # commits: how many commits main of the store $S has.
 commits() { git -C "$S" rev-list --count main; }
 # one_mount: a test of one mount. $T a new temporary directory, $S its store, $M its mount
-# point (made), the counters at 0, $fgpid (the daemon's pid, for the test to set), and an exit
-# trap that unmounts $M, ends the daemon and removes $T.
+# point (made), the counters at 0, $fgpid (the daemon's pid, for the test to set), $bgpids (the
+# test's own background jobs, for it to add to), and an exit trap that ends those jobs, unmounts
+# $M, ends the daemon and removes $T.
 one_mount() {
     T=$(mktemp -d)
     S=$T/store
     M=$T/mnt
     mkdir -p "$M"
-    pass=0; fail=0; fgpid=
-    trap 'fusermount3 -u -z "$M" 2>/dev/null
+    pass=0; fail=0; fgpid=; bgpids=
+    trap '[ -n "$bgpids" ] && kill $bgpids 2>/dev/null
+        fusermount3 -u -z "$M" 2>/dev/null
         [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
         rm -rf "$T"' EXIT
 }

@@ -87,8 +87,10 @@ check "every family is there" sh -c "for f in unisec_start_time_seconds unisec_r
 # ---- the access log and the console follow, and count -------------------------------------
 tail -f "$W/access_log" >"$T/tail_access" 2>&1 &
 tpa=$!
+bgpids="$bgpids $tpa"
 tail -f "$W/console" >"$T/tail_console" 2>&1 &
 tpc=$!
+bgpids="$bgpids $tpc"
 sleep 1 # both tails have read what there was
 tag=followed-$$
 check "a request after the tails started" sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' '$URL/catalogue/$tag') = 200 ]"
@@ -142,6 +144,7 @@ check "metrics over HTTP are the file's" sh -c "grep -q '^unisec_node_requests_t
 inotifywait -m -e modify "$W/status" "$W/security_level" "$M/history" "$M/events" \
     "$M/nodes/portal/security_level" >"$T/inotify" 2>"$T/inotify.err" &
 inw=$!
+bgpids="$bgpids $inw"
 check "inotifywait watches" wait_for 10 grep -q "Watches established" "$T/inotify.err"
 touch -r "$M/nodes/portal/security_level" "$T/before"
 sleep 1.1 # the times below are seconds apart from the mount's start
