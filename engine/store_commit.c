@@ -45,6 +45,14 @@ static void store_step(struct engine_store *s, enum engine_store_step *cur, uint
     *cur = next;
 }
 
+/* main's move to commit OBJECT (when written without a sync; may be NULL) made durable. */
+static int store_main_durable(struct engine_store *s, const git_oid *object)
+{
+    int error = object != NULL ? store_object_sync(s, object, 1) : 0;
+
+    return error < 0 ? error : store_main_sync(s);
+}
+
 /* The body of engine_store_commit(), with the store locked and the arguments checked. */
 static int store_commit_locked(struct engine_store *s, const struct engine_store_change *changes,
                                size_t n, git_tree_update *upd, char **paths, size_t nw,
@@ -54,11 +62,13 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     git_tree *base = NULL, *tree = NULL;
     git_commit *parent = NULL;
     git_signature *sig = NULL;
+    git_buf obj = {0};
     git_oid main_id, tree_id, id;
-    int error, journal = 0, deferred = 0, moved = 0;
+    int error, journal = 0, deferred = 0, moved = 0, carried = 0;
     /* The paths whose syncs are deferred, again (every level write after the first): the
      * journal names them already, pending, durably. */
-    int lazy = store_defer_lazy(changes, n), same = store_defer_same(s, changes, n);
+    int lazy = store_defer_lazy(changes, n),
+        same = store_defer_same(s, changes, n) && !store_defer_full(s);
     /* main's move not synced either: the journal names the commit, synced, instead. */
     int lazy_main = lazy && store_main_lazy_ok(s);
     enum engine_store_step step = ENGINE_STORE_STEP_CHECK;
@@ -110,13 +120,17 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
         goto cleanup;
     }
     store_step(s, &step, &t, ENGINE_STORE_STEP_COMMIT);
-    /* The commit object first (durable), for the journal to name it. */
+    /* The commit object first, for the journal to name it: written without a sync when the
+     * journal carries its bytes (an unsigned commit), else durable (libgit2 syncs it). */
     if (lazy_main &&
-        (error = store_commit_write(&id, s, sig, msg, tree, parent, "commit", diag)) < 0)
+        ((error = store_commit_write(&id, &obj, s, sig, msg, tree, parent, "commit", diag)) < 0 ||
+         (obj.ptr != NULL && (error = store_object_write(s, obj.ptr, obj.size, 0, &id, diag)) < 0)))
         goto cleanup;
+    carried = lazy_main && obj.ptr != NULL;
     store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);
     if ((!same || lazy_main) &&
-        (error = store_journal_write(s, changes, n, lazy, lazy_main ? &id : NULL, diag)) < 0)
+        (error = store_journal_write(s, changes, n, lazy, lazy_main ? &id : NULL,
+                                     carried ? obj.ptr : NULL, obj.size, diag)) < 0)
         goto cleanup;
     journal = !same || lazy_main;
     store_step(s, &step, &t, ENGINE_STORE_STEP_COMMIT);
@@ -136,12 +150,15 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
                              "commit: updating the work tree", diag) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
     store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);
-    if (error == 0 && (deferred ? store_defer_add(s, changes, n, moved, diag)
+    /* A move of main (and the commit object) the syncer does not own is made durable now,
+     * before the journal that names it is marked finished. */
+    if (moved && !deferred && store_main_durable(s, carried ? &id : NULL) < 0)
+        error = ENGINE_STORE_WORKTREE_STALE;
+    if (error == 0 && (deferred ? store_defer_add(s, changes, n, moved, carried ? &id : NULL, diag)
                        : same   ? store_defer_sync(s, diag)
                                 : store_journal_remove(s, diag)) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
-    /* A move of main the syncer does not own is made durable now. */
-    if (moved && !(error == 0 && deferred) && store_main_sync(s) < 0)
+    if (moved && deferred && error < 0 && store_main_durable(s, carried ? &id : NULL) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
 
 cleanup:
@@ -152,7 +169,8 @@ cleanup:
     if (journal && !same)
         store_journal_mark(s, lazy_main, NULL);
     else if (journal)
-        store_journal_write(s, changes, n, lazy, &s->head, NULL);
+        store_journal_write(s, changes, n, lazy, &s->head, NULL, 0, NULL);
+    git_buf_dispose(&obj);
     git_signature_free(sig);
     git_tree_free(tree);
     git_tree_free(base);

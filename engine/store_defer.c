@@ -54,6 +54,15 @@ int store_defer_same(const struct engine_store *s, const struct engine_store_cha
     return 1;
 }
 
+/* The journal's size beyond which a level write makes the deferred syncs first: at about 300
+ * bytes a commit, some 800 commits within one delay. */
+#define STORE_DEFER_JOURNAL_MAX (256 * 1024)
+
+int store_defer_full(const struct engine_store *s)
+{
+    return s->journal_size > STORE_DEFER_JOURNAL_MAX;
+}
+
 static void store_defer_clear(struct engine_store *s)
 {
     for (size_t i = 0; i < s->ndeferred; i++)
@@ -62,6 +71,28 @@ static void store_defer_clear(struct engine_store *s)
     s->deferred = NULL;
     s->ndeferred = 0;
     s->deferred_main = 0;
+    free(s->objects);
+    s->objects = NULL;
+    s->nobjects = 0;
+}
+
+/* OBJECT's file to be synced with the rest (a full list, or no memory: synced now). */
+static int store_defer_object(struct engine_store *s, const git_oid *object,
+                              struct engine_diag *diag)
+{
+    git_oid *v;
+    int error;
+
+    if (object == NULL)
+        return 0;
+    if ((v = realloc(s->objects, (s->nobjects + 1) * sizeof(*v))) != NULL) {
+        s->objects = v;
+        git_oid_cpy(&v[s->nobjects++], object);
+        return 0;
+    }
+    if ((error = store_object_sync(s, object, 1)) < 0)
+        store_err(diag, s->dir, error, "syncing a commit: %s", strerror(-error));
+    return error;
 }
 
 /* The work-tree file PATH, rewritten in place (its names did not change), made durable. */
@@ -84,15 +115,18 @@ static int store_defer_index(struct engine_store *s, struct engine_diag *diag)
     return error;
 }
 
-/* The deferred files and the index made durable (the journal stays pending). */
+/* The deferred files, the index, the commit objects and main made durable (the journal stays
+ * pending). */
 static int store_defer_flush(struct engine_store *s, struct engine_diag *diag)
 {
     int error = 0;
 
     for (size_t i = 0; i < s->ndeferred && error == 0; i++)
         error = store_defer_file(s, s->deferred[i], diag);
-    if (error == 0 && (error = store_defer_index(s, diag)) == 0 && s->deferred_main &&
-        (error = store_main_sync(s)) < 0)
+    if (error == 0 && (error = store_defer_index(s, diag)) == 0 &&
+        (error = store_object_sync(s, s->objects, s->nobjects)) < 0)
+        store_err(diag, s->dir, error, "syncing the commits: %s", strerror(-error));
+    if (error == 0 && s->deferred_main && (error = store_main_sync(s)) < 0)
         store_err(diag, s->dir, error, "syncing main: %s", strerror(-error));
     return error;
 }
@@ -152,6 +186,29 @@ static void store_defer_report(struct engine_store *s, int error, const struct e
     free(why);
 }
 
+/* The syncer's first step: the commit objects made durable without the mutex (many level writes
+ * within one delay make many; the files are not rewritten), so that commits go on meanwhile;
+ * those synced are taken off the list when it still starts with them. A failure leaves them
+ * there: store_defer_sync() tries again and reports it. */
+static void store_defer_objects_unlocked(struct engine_store *s)
+{
+    size_t n = s->nobjects;
+    git_oid *v = n > 0 ? malloc(n * sizeof(*v)) : NULL;
+    int error;
+
+    if (v == NULL)
+        return;
+    memcpy(v, s->objects, n * sizeof(*v));
+    store_unlock(s);
+    error = store_object_sync(s, v, n);
+    store_lock(s);
+    if (error == 0 && s->nobjects >= n && memcmp(s->objects, v, n * sizeof(*v)) == 0) {
+        memmove(s->objects, s->objects + n, (s->nobjects - n) * sizeof(*v));
+        s->nobjects -= n;
+    }
+    free(v);
+}
+
 static void *store_defer_run(void *arg)
 {
     struct engine_store *s = arg;
@@ -169,6 +226,7 @@ static void *store_defer_run(void *arg)
         } else if (store_defer_now() < due) {
             pthread_cond_timedwait(&s->wake, &s->lock, &t);
         } else {
+            store_defer_objects_unlocked(s);
             if ((error = store_defer_sync(s, &diag)) < 0)
                 s->deferred_at = store_defer_now(); /* tried again later; the journal stays */
             store_defer_report(s, error, &diag);
@@ -201,13 +259,14 @@ static int store_defer_start(struct engine_store *s)
 }
 
 int store_defer_add(struct engine_store *s, const struct engine_store_change *c, size_t n, int main,
-                    struct engine_diag *diag)
+                    const git_oid *object, struct engine_diag *diag)
 {
     int error = 0;
 
     if (store_defer_same(s, c, n)) {
         s->deferred_main |= main;
-        return 0; /* the journal names them already; the first commit's time bounds the wait */
+        /* the journal names them already; the first commit's time bounds the wait */
+        return store_defer_object(s, object, diag);
     }
     if ((error = store_defer_sync(s, diag)) < 0) /* others: not expected, the journal is new */
         return error;
@@ -218,12 +277,16 @@ int store_defer_add(struct engine_store *s, const struct engine_store_change *c,
             goto now;
     s->deferred_main = main;
     s->deferred_at = store_defer_now();
+    if (store_defer_object(s, object, diag) < 0)
+        goto now;
     pthread_cond_signal(&s->wake);
     return 0;
 
 now:
     /* No syncer or no memory: synced now. */
     store_defer_clear(s);
+    if (object != NULL && (error = store_object_sync(s, object, 1)) < 0)
+        store_err(diag, s->dir, error, "syncing a commit: %s", strerror(-error));
     for (size_t i = 0; i < n && error == 0; i++)
         error = store_defer_file(s, c[i].path, diag);
     if (error == 0 && (error = store_defer_index(s, diag)) == 0 &&

@@ -8,6 +8,7 @@
  *   store_defer.c     the syncs of a level write's work-tree file and index, made later
  *   store_journal.c   the journal of a work-tree update, and its recovery
  *   store_main.c      main moved by a level write without syncing the ref, and its recovery
+ *   store_object.c    a level write's commit object, written without a sync (journal: its bytes)
  *   store_worktree.c  the work tree and the index brought to a tree
  *   store_check.c     paths, authors, change lists; a change against the tree and work tree
  *   store_sign.c      a commit made (signed with the store's key when it has one); signatures
@@ -43,10 +44,15 @@ struct engine_store {
     uint64_t step_cpu[ENGINE_STORE_STEP_N]; /* lock: engine_store_step_cpu() */
     /* store_defer.c: the work-tree files the last commits rewrote in place, whose syncs (and
      * the index's) are made later; the journal names them, pending, meanwhile. */
-    char **deferred;              /* lock */
-    size_t ndeferred;             /* lock */
-    uint64_t deferred_at;         /* lock: CLOCK_MONOTONIC ns of the first commit not yet synced */
-    int deferred_main;            /* lock: main's ref too (store_main.c) */
+    char **deferred;      /* lock */
+    size_t ndeferred;     /* lock */
+    uint64_t deferred_at; /* lock: CLOCK_MONOTONIC ns of the first commit not yet synced */
+    int deferred_main;    /* lock: main's ref too (store_main.c) */
+    /* The commit objects written without a sync (store_object.c): the journal carries their
+     * bytes, in JOURNAL_SIZE bytes in all, until the syncer made them durable. */
+    git_oid *objects;             /* lock */
+    size_t nobjects;              /* lock */
+    size_t journal_size;          /* lock */
     pthread_cond_t wake;          /* lock: the syncer, when there is something to sync or stop */
     pthread_t syncer;             /* started at the first deferred commit */
     int syncer_on, stopping;      /* lock */
@@ -209,10 +215,12 @@ int store_commit_make(git_oid *out, struct engine_store *s, const git_signature 
                       struct engine_diag *diag);
 
 /* Makes the commit of TREE with PARENT by SIG with message MSG (signed as
- * store_commit_make()'s), without moving any ref. */
-int store_commit_write(git_oid *out, struct engine_store *s, const git_signature *sig,
-                       const char *msg, git_tree *tree, git_commit *parent, const char *op,
-                       struct engine_diag *diag);
+ * store_commit_make()'s), without moving any ref. BYTES (may be NULL): for a store that does
+ * not sign its commits, the object's bytes are put there instead, for the caller to write
+ * (store_object.c), and *OUT is left alone (BYTES->ptr tells which was done). */
+int store_commit_write(git_oid *out, git_buf *bytes, struct engine_store *s,
+                       const git_signature *sig, const char *msg, git_tree *tree,
+                       git_commit *parent, const char *op, struct engine_diag *diag);
 
 /* store_commit_make() onto REFNAME (a full ref name) instead of main. */
 int store_commit_make_on(git_oid *out, struct engine_store *s, const char *refname,
@@ -241,6 +249,23 @@ int store_ssh_verify(const char *dir, const char *what, const char *allowed, con
                      const char *data, size_t len, int64_t at, char principal[256],
                      struct engine_diag *diag);
 
+/* ---- store_object.c ---- */
+
+/* Writes the commit of LEN bytes at DATA as a loose object (*OUT its id), without syncing it:
+ * the caller's journal holds the bytes until store_object_sync() made it durable. REPLACE: over
+ * a file of that name already there (a recovery's, of one a crash left cut short). */
+int store_object_write(struct engine_store *s, const char *data, size_t len, int replace,
+                       git_oid *out, struct engine_diag *diag);
+
+/* The loose objects IDS (N) made durable: each file and its directory, then objects/. 0 or
+ * -errno. */
+int store_object_sync(const struct engine_store *s, const git_oid *ids, size_t n);
+
+/* After a crash of the machine: the commit of LEN bytes at DATA (a journal's record) written
+ * again, durably, unless the object database reads it whole. */
+int store_object_restore(struct engine_store *s, const char *data, size_t len, const char *op,
+                         struct engine_diag *diag);
+
 /* ---- store_journal.c ---- */
 
 /* This boot's id (/proc/sys/kernel/random/boot_id), "" when unknown: a journal written in
@@ -250,10 +275,13 @@ const char *store_boot_id(void);
 /* Records durably that the work tree is about to be updated for the paths of C (N), once the
  * caller has made deferred syncs (store_defer_sync()). LAZY: the update's syncs may be
  * deferred (store_defer.c); the journal says so, with this boot's id. MAIN (may be NULL; only
- * with LAZY): main moves to that commit without syncing the ref (store_main.c). A journal of
- * the same paths is rewritten in place (its first line). */
+ * with LAZY): main moves to that commit without syncing the ref (store_main.c); OBJ (may be
+ * NULL), that commit's OBJLEN bytes, written without a sync (store_object.c): the journal
+ * carries them until the syncer made the object durable. A journal of the same paths is
+ * rewritten in place (its first line) and the commit added. */
 int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
-                        int lazy, const git_oid *main, struct engine_diag *diag);
+                        int lazy, const git_oid *main, const char *obj, size_t objlen,
+                        struct engine_diag *diag);
 
 /* After a crash of the machine, main moved to the commit a pending journal names when the
  * disk lost that move (store_main_recover()); called before main is read at open. */
@@ -301,11 +329,16 @@ int store_defer_lazy(const struct engine_store_change *c, size_t n);
  * commit of them needs no journal write. */
 int store_defer_same(const struct engine_store *s, const struct engine_store_change *c, size_t n);
 
+/* 1 when the journal has grown so long with the commits it carries that the next commit
+ * makes the deferred syncs first (a journal of the same paths is written anew). */
+int store_defer_full(const struct engine_store *s);
+
 /* Records that the work-tree files of C (N) and the index, and with MAIN main's ref, were
- * written, not synced; starts the syncer, which makes them durable and marks the journal
- * finished within engine_store_sync_delay(). */
+ * written, not synced, and OBJECT's file (may be NULL; the journal carries it); starts the
+ * syncer, which makes them durable and marks the journal finished within
+ * engine_store_sync_delay(). */
 int store_defer_add(struct engine_store *s, const struct engine_store_change *c, size_t n, int main,
-                    struct engine_diag *diag);
+                    const git_oid *object, struct engine_diag *diag);
 
 /* Makes the deferred files, the index and main's ref durable and marks the journal finished,
  * durably. */

@@ -117,15 +117,82 @@ static size_t store_journal_main_at(const char *text, size_t len)
     return len;
 }
 
-/* The length of the first line of the journal on FD (SIZE bytes) to write when it is the
- * journal TEXT (LEN bytes) but for its first byte (finished, or not) and main's commit; else
- * 0. */
+/* A commit the journal carries (store_object.c), after its end line: "object ID LEN", a
+ * newline, the commit's LEN bytes and a newline. */
+#define STORE_JOURNAL_OBJECT "object "
+
+/* The length of the journal's text in BUF (N bytes): up to and with its end line, the one
+ * followed by the end of the file or by a commit it carries; 0 when it has none (cut short). */
+static size_t store_journal_text_len(const char *buf, size_t n)
+{
+    const size_t k = strlen(STORE_JOURNAL_END);
+
+    for (const char *p = buf;
+         (p = memmem(p, n - (size_t)(p - buf), "\n" STORE_JOURNAL_END, k + 1)) != NULL; p++) {
+        size_t at = (size_t)(p - buf) + 1 + k;
+        if (at == n || (n - at >= strlen(STORE_JOURNAL_OBJECT) &&
+                        memcmp(buf + at, STORE_JOURNAL_OBJECT, strlen(STORE_JOURNAL_OBJECT)) == 0))
+            return at;
+    }
+    return 0;
+}
+
+/* The journal's record of commit ID (LEN bytes at DATA), into *OUT (caller frees), or NULL. */
+static char *store_journal_record(const git_oid *id, const char *data, size_t len, size_t *n)
+{
+    char hex[GIT_OID_HEXSZ + 1], *rec = NULL;
+    FILE *f = open_memstream(&rec, n);
+
+    if (f == NULL)
+        return NULL;
+    fprintf(f, STORE_JOURNAL_OBJECT "%s %zu\n", git_oid_tostr(hex, sizeof(hex), id), len);
+    fwrite(data, 1, len, f);
+    fputc('\n', f);
+    if (fclose(f) != 0) {
+        free(rec);
+        return NULL;
+    }
+    return rec;
+}
+
+/* Calls FN for every whole commit the journal BUF (N bytes, text TEXT bytes) carries whose
+ * bytes hash to the id its record names; a record cut short (by a crash before the journal's
+ * sync: main never moved to it) ends the list. The first error FN returns, or 0. */
+static int store_journal_objects(const char *buf, size_t n, size_t text,
+                                 int (*fn)(const char *data, size_t len, void *arg), void *arg)
+{
+    size_t at = text;
+
+    while (at < n) {
+        const char *nl = memchr(buf + at, '\n', n - at), *data;
+        char hex[GIT_OID_HEXSZ + 1];
+        unsigned long long len;
+        git_oid want, got;
+        int error;
+        if (nl == NULL ||
+            sscanf(buf + at, STORE_JOURNAL_OBJECT "%40[0-9a-f] %llu\n", hex, &len) != 2 ||
+            git_oid_fromstr(&want, hex) < 0)
+            return 0;
+        data = nl + 1;
+        if (len > n || (size_t)(data - buf) + len + 1 > n || data[len] != '\n')
+            return 0;
+        if (git_odb_hash(&got, data, (size_t)len, GIT_OBJECT_COMMIT) == 0 &&
+            git_oid_equal(&got, &want) && (error = fn(data, (size_t)len, arg)) < 0)
+            return error;
+        at = (size_t)(data - buf) + (size_t)len + 1;
+    }
+    return 0;
+}
+
+/* The length of the first line of the journal on FD (SIZE bytes) to write when its text is
+ * the journal TEXT (LEN bytes) but for its first byte (finished, or not) and main's commit;
+ * else 0. */
 static size_t store_journal_same(int fd, off_t size, const char *text, size_t len)
 {
     char buf[4096];
     size_t at = store_journal_main_at(text, len), skip;
 
-    if ((size_t)size != len || len > sizeof(buf) || len < 2)
+    if ((size_t)size < len || len > sizeof(buf) || len < 2)
         return 0;
     if (pread(fd, buf, len, 0) != (ssize_t)len)
         return 0;
@@ -146,22 +213,26 @@ static size_t store_journal_same(int fd, off_t size, const char *text, size_t le
  * byte), so that a commit neither creates nor deletes a file for it and only a journal made now
  * needs its directory synced. A commit of the paths the last one named (every level write)
  * writes back the one byte that marked it finished, and the id of main's commit when it names
- * one: one block, no size change, so fdatasync; other paths rewrite the file and fsync it. The
- * caller makes an update whose syncs were deferred durable first (store_defer_sync()): the journal
- * names its paths until then.
+ * one, and adds the commit it carries after the others (a finished journal's are dropped):
+ * fdatasync; other paths rewrite the file and fsync it. The caller makes an update whose syncs
+ * were deferred durable first (store_defer_sync()): the journal names its paths until then.
  */
 int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
-                        int lazy, const git_oid *main, struct engine_diag *diag)
+                        int lazy, const git_oid *main, const char *obj, size_t objlen,
+                        struct engine_diag *diag)
 {
-    char path[PATH_MAX], *text = NULL;
-    size_t len = 0, head;
+    char path[PATH_MAX], *text = NULL, *rec = NULL, first;
+    size_t len = 0, head, reclen = 0;
     struct stat st;
     int fd = -1, error = 0, made = 0;
 
     if ((error = store_journal_path(path, sizeof(path), s)) < 0)
         return store_err(diag, s->dir, error, "commit: git directory path too long");
-    if ((text = store_journal_text(c, n, lazy, main, &len)) == NULL)
+    if ((text = store_journal_text(c, n, lazy, main, &len)) == NULL ||
+        (obj != NULL && (rec = store_journal_record(main, obj, objlen, &reclen)) == NULL)) {
+        free(text);
         return store_err(diag, s->dir, -ENOMEM, "commit: out of memory");
+    }
     if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0 && errno == ENOENT) {
         fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         made = 1;
@@ -170,15 +241,26 @@ int store_journal_write(struct engine_store *s, const struct engine_store_change
         error = -errno;
         goto cleanup;
     }
-    if ((head = store_journal_same(fd, st.st_size, text, len)) > 0) {
-        if (pwrite(fd, text, head, 0) != (ssize_t)head || fdatasync(fd) < 0)
+    if ((head = store_journal_same(fd, st.st_size, text, len)) > 0 &&
+        pread(fd, &first, 1, 0) == 1) {
+        /* A finished journal's commits are durable: the new one replaces them. */
+        off_t at = first == STORE_JOURNAL_DONE ? (off_t)len : st.st_size;
+        if (pwrite(fd, text, head, 0) != (ssize_t)head ||
+            (rec != NULL && pwrite(fd, rec, reclen, at) != (ssize_t)reclen) ||
+            (at + (off_t)reclen < st.st_size && ftruncate(fd, at + (off_t)reclen) < 0) ||
+            fdatasync(fd) < 0)
             error = -errno;
+        s->journal_size = (size_t)at + reclen;
         goto cleanup;
     }
-    if (ftruncate(fd, 0) < 0 || (error = store_write_all(fd, text, len)) < 0) {
+    /* The commits a pending journal carries are dropped: durable first. */
+    if ((error = store_object_sync(s, s->objects, s->nobjects)) < 0 || ftruncate(fd, 0) < 0 ||
+        (error = store_write_all(fd, text, len)) < 0 ||
+        (rec != NULL && (error = store_write_all(fd, rec, reclen)) < 0)) {
         error = error < 0 ? error : -errno;
         goto cleanup;
     }
+    s->journal_size = len + reclen;
     if (fsync(fd) < 0) {
         error = -errno;
         goto cleanup;
@@ -190,6 +272,7 @@ cleanup:
     if (fd >= 0)
         close(fd);
     free(text);
+    free(rec);
     if (error < 0)
         store_err(diag, s->dir, error, "commit: writing %s: %s", path, strerror(-error));
     return error;
@@ -303,36 +386,57 @@ static void store_remove_stale_lock(struct engine_store *s, const char *rel,
     unlink(path);
 }
 
+/* store_journal_objects()'s call for each commit: written again unless the disk holds it. */
+static int store_journal_restore(const char *data, size_t len, void *arg)
+{
+    void **a = arg;
+
+    return store_object_restore(a[0], data, len, "open: a commit lost by a crash of the machine",
+                                a[1]);
+}
+
+/* store_journal_objects()'s call for each commit: made durable. */
+static int store_journal_sync_one(const char *data, size_t len, void *arg)
+{
+    void **a = arg;
+    git_oid id;
+
+    if (git_odb_hash(&id, data, len, GIT_OBJECT_COMMIT) < 0)
+        return -EIO;
+    return store_object_sync(a[0], &id, 1);
+}
+
 int store_journal_main(struct engine_store *s, struct engine_diag *diag)
 {
-    char path[PATH_MAX], buf[512], end[sizeof(STORE_JOURNAL_END) - 1];
-    size_t k = strlen(STORE_JOURNAL_END), at;
+    char path[PATH_MAX], *buf = NULL;
+    size_t n = 0, text, at;
     struct stat st;
     git_oid id;
-    ssize_t n;
-    int fd;
+    int error = 0;
+    void *arg[2] = {s, diag};
 
     /* No journal, or one that cannot be read: store_journal_finish() says so. */
     if (store_journal_path(path, sizeof(path), s) < 0 ||
-        (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        store_read_plain(path, STORE_JOURNAL_MAX, &buf, &n) < 0)
         return 0;
-    n = fstat(fd, &st) < 0 || st.st_size < (off_t)k ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
-    if (n > 0 && pread(fd, end, k, st.st_size - (off_t)k) != (ssize_t)k)
-        n = -1;
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
     /* Finished, cut short (main never moved after it), or a crash of the daemon only (the
-     * page cache kept the ref as written): main on disk is right. */
-    if (buf[0] == STORE_JOURNAL_DONE || memcmp(end, STORE_JOURNAL_END, k) != 0 ||
+     * page cache kept the ref and the commits as written): main on disk is right. */
+    if (n == 0 || buf[0] == STORE_JOURNAL_DONE || (text = store_journal_text_len(buf, n)) == 0 ||
         !store_journal_crashed(buf))
-        return 0;
-    if ((at = store_journal_main_at(buf, (size_t)n)) == (size_t)n ||
+        goto cleanup;
+    /* The commits it carries first: main's, and those between it and the last synced. */
+    if ((error = store_journal_objects(buf, n, text, store_journal_restore, arg)) < 0)
+        goto cleanup;
+    if ((at = store_journal_main_at(buf, text)) == text ||
         git_oid_fromstrn(&id, buf + at, GIT_OID_HEXSZ) < 0)
-        return 0;
-    store_remove_stale_lock(s, ENGINE_STORE_BRANCH ".lock", &st.st_mtim);
-    return store_main_recover(s, &id, "open: main's move lost by a crash of the machine", diag);
+        goto cleanup;
+    if (stat(path, &st) == 0)
+        store_remove_stale_lock(s, ENGINE_STORE_BRANCH ".lock", &st.st_mtim);
+    error = store_main_recover(s, &id, "open: main's move lost by a crash of the machine", diag);
+
+cleanup:
+    free(buf);
+    return error;
 }
 
 /*
@@ -349,8 +453,9 @@ int store_journal_finish(struct engine_store *s, int at_open, const char *op,
     git_tree *tree = NULL;
     struct stat st;
     long pid;
-    int fd = -1, error, content;
-    ssize_t len;
+    int fd = -1, error, content, moved;
+    ssize_t len, all;
+    void *arg[2] = {s, diag};
 
     if ((error = store_journal_path(path, sizeof(path), s)) < 0)
         return store_err(diag, s->dir, error, "%s: git directory path too long", op);
@@ -373,13 +478,14 @@ int store_journal_finish(struct engine_store *s, int at_open, const char *op,
         goto cleanup; /* finished (an empty journal is an older store's): nothing pending */
     /* Without its end line the journal was cut short: the commit never got past it, the ref
      * and the work tree are untouched. */
-    if (len < (ssize_t)strlen(STORE_JOURNAL_END) ||
-        strcmp(text + len - strlen(STORE_JOURNAL_END), STORE_JOURNAL_END) != 0 ||
+    all = len;
+    if ((len = (ssize_t)store_journal_text_len(text, (size_t)len)) == 0 ||
         sscanf(text, "pid %ld\n", &pid) != 1) {
         error = store_journal_remove(s, diag);
         goto cleanup;
     }
     content = store_journal_crashed(text);
+    moved = store_journal_main_at(text, (size_t)len) < (size_t)len;
     if (at_open && pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
         store_remove_stale_lock(s, "index.lock", &st.st_mtim);
         store_remove_stale_lock(s, ENGINE_STORE_BRANCH ".lock", &st.st_mtim);
@@ -437,6 +543,15 @@ int store_journal_finish(struct engine_store *s, int at_open, const char *op,
     }
     if (n > 0 && (error = store_finish_paths(s, tree, paths, nw, paths + nw, n - nw, op, diag)) < 0)
         goto cleanup;
+    /* The commits it carries and main's move, never synced when their writer died: durable
+     * before the journal lets them go. */
+    if ((error = store_journal_objects(text, (size_t)all, (size_t)len, store_journal_sync_one,
+                                       arg)) < 0 ||
+        (moved && (error = store_main_sync(s)) < 0)) {
+        error = store_err(diag, s->dir, error, "%s: syncing main and its commits: %s", op,
+                          strerror(-error));
+        goto cleanup;
+    }
     error = store_journal_remove(s, diag);
 
 cleanup:

@@ -498,7 +498,7 @@ int engine_store_move(struct engine_store *s, const char *id, int seen, struct e
             goto cleanup;
     }
     if (n > 0 && ((error = store_defer_sync(s, diag)) < 0 ||
-                  (error = store_journal_write(s, ch, n, 0, NULL, diag)) < 0))
+                  (error = store_journal_write(s, ch, n, 0, NULL, NULL, 0, diag)) < 0))
         goto cleanup;
     journal = n > 0;
     /* Only from the commit just read: another git process may not be overtaken. */

@@ -78,9 +78,9 @@ cleanup:
     return error;
 }
 
-int store_commit_write(git_oid *out, struct engine_store *s, const git_signature *sig,
-                       const char *msg, git_tree *tree, git_commit *parent, const char *op,
-                       struct engine_diag *diag)
+int store_commit_write(git_oid *out, git_buf *bytes, struct engine_store *s,
+                       const git_signature *sig, const char *msg, git_tree *tree,
+                       git_commit *parent, const char *op, struct engine_diag *diag)
 {
     const git_commit *parents[1] = {parent};
     char key[PATH_MAX];
@@ -90,6 +90,12 @@ int store_commit_write(git_oid *out, struct engine_store *s, const git_signature
         return store_err(diag, s->dir, error, "%s: the signing key's path is too long", op);
     if ((error = store_key_check(s->dir, key, diag)) < 0)
         return error;
+    if (bytes != NULL && error == 0) {
+        if ((error = git_commit_create_buffer(bytes, s->repo, sig, sig, NULL, msg, tree, 1,
+                                              parents)) < 0)
+            return store_git_err(diag, s->dir, error, op);
+        return 0;
+    }
     return store_commit_object(out, s, error, key, sig, msg, tree, 1, parents, op, diag);
 }
 

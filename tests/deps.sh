@@ -7,7 +7,7 @@
 #                          and OpenSSL's headers for bench/tls_load
 
 DEPS_BUILD="gcc libc6-dev pkg-config meson ninja-build git fuse3 libfuse3-dev libyaml-dev
- libjansson-dev libgit2-dev libzip-dev libcmocka-dev libseccomp-dev openssh-client scdoc
+ libjansson-dev libgit2-dev zlib1g-dev libzip-dev libcmocka-dev libseccomp-dev openssh-client scdoc
  libbearssl-dev nettle-dev libgmp-dev"
 DEPS_TEST="debhelper dpkg-dev clang clang-format libclang-rt-14-dev python3 python3-tosca-parser graphviz vim nano curl
  python3-prometheus-client inotify-tools

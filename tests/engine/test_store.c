@@ -1035,11 +1035,12 @@ static void test_store_commit_syncs_only_what_changed(void **state)
     assert_int_equal(store_fdatasyncs, 1);
     store_fsyncs = store_fdatasyncs = 0;
     assert_int_equal(engine_store_commit(s, &add, 1, &alice, "m", id, NULL), 0);
-    /* fsync: the deferred state/levels, index, .git, main's ref and refs/heads (fdatasync:
-     * the journal's mark), then the journal (other paths), state/extra, state/, the root,
-     * index, .git, and main's ref and refs/heads (moved by the store: a new file is not
-     * deferred, its move is synced before the commit returns) */
-    assert_int_equal(store_fsyncs, 13);
+    /* fsync: the deferred state/levels, index, .git, the two level commits the journal
+     * carried (each file and its directory, then objects/), main's ref and refs/heads
+     * (fdatasync: the journal's mark), then the journal (other paths), state/extra, state/, the
+     * root, index, .git, the commit (written by the store too, but a new file is not deferred:
+     * synced before the commit returns, as its move of main and refs/heads) */
+    assert_int_equal(store_fsyncs, 21);
     assert_int_equal(store_fdatasyncs, 1);
     /* A shorter level and a longer one: rewritten in place from the first changed byte. */
     commit1(s, "state/levels", "web: low\n", id);
@@ -1393,9 +1394,9 @@ static void test_store_level_write_synced_later(void **state)
     store_fsyncs = store_fdatasyncs = 0;
     engine_store_free(s);
     assert_false(journal_pending(path));
-    /* fsync: state/levels, index, .git, main's ref, refs/heads; fdatasync: the journal's
-     * mark */
-    assert_int_equal(store_fsyncs, 5);
+    /* fsync: state/levels, index, .git, the two commits (each file and its directory, then
+     * objects/), main's ref, refs/heads; fdatasync: the journal's mark */
+    assert_int_equal(store_fsyncs, 10);
     assert_int_equal(store_fdatasyncs, 1);
     /* A short delay: the syncer marks it finished on its own (waited for, up to a minute). */
     engine_store_sync_delay(1);
@@ -1680,6 +1681,142 @@ static void test_store_open_after_machine_crash_recovers_main(void **state)
     }
 }
 
+/* The commits the journal at DIR carries (its "object ID LEN" records), into IDS (at most
+ * MAX); their count. */
+static int journal_objects(const char *dir, char ids[][41], int max)
+{
+    char path[4096], *buf, *p;
+    struct stat st;
+    int fd, n = 0;
+
+    snprintf(path, sizeof(path), "%s/.git/unisec-sync", dir);
+    assert_true((fd = open(path, O_RDONLY)) >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_non_null(buf = calloc(1, (size_t)st.st_size + 1));
+    assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+    close(fd);
+    for (p = buf; n < max && (p = strstr(p, "\nobject ")) != NULL; p++) {
+        memcpy(ids[n], p + 8, 40);
+        ids[n++][40] = '\0';
+    }
+    free(buf);
+    return n;
+}
+
+/* The loose object ID's file in the store at DIR. */
+static void object_path(char *buf, size_t size, const char *dir, const char *id)
+{
+    snprintf(buf, size, "%s/.git/objects/%.2s/%s", dir, id, id + 2);
+}
+
+/* A level write's commit object is not synced when written: the journal, synced, carries its
+ * bytes until the syncer made it durable. After a crash of the machine that lost the objects
+ * (one file left empty, one gone) and main's move, opening the store writes them again from
+ * the journal and moves main: git reads the history whole. A record cut short (a crash before
+ * the journal's sync) is ignored; after a crash of the daemon, nothing is rewritten. */
+static void test_store_open_after_machine_crash_rewrites_commits(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    char before[41], id[41], now[41], ids[4][41], path[8192];
+    struct stat st;
+    int fd;
+
+    assert_int_equal(engine_store_head(s, before, NULL), 0);
+    engine_store_free(s);
+    crash_level_commits(f, id);
+    assert_int_equal(journal_objects(f->dir, ids, 4), 2);
+    assert_string_equal(ids[1], id);
+    journal_set_boot(f->dir, 1);
+    object_path(path, sizeof(path), f->dir, ids[0]);
+    assert_int_equal(truncate(path, 0), 0);
+    object_path(path, sizeof(path), f->dir, ids[1]);
+    assert_int_equal(unlink(path), 0);
+    {
+        char j[4096], torn[] = "object 0123456789012345678901234567890123456789 400\ntree ";
+        snprintf(j, sizeof(j), "%s/.git/unisec-sync", f->dir);
+        assert_true((fd = open(j, O_WRONLY | O_APPEND)) >= 0);
+        assert_int_equal(write(fd, torn, strlen(torn)), (ssize_t)strlen(torn));
+        close(fd);
+    }
+    {
+        char line[42];
+        snprintf(line, sizeof(line), "%s\n", before);
+        set_main_file(f->dir, line);
+    }
+    assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
+    assert_int_equal(engine_store_head(s, now, NULL), 0);
+    assert_string_equal(now, id);
+    assert_file(f->dir, "state/levels", "web: low\n");
+    for (int i = 0; i < 2; i++) {
+        object_path(path, sizeof(path), f->dir, ids[i]);
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(st.st_size > 0);
+    }
+    commit1(s, "state/levels", "web: high\n", now);
+    engine_store_free(s);
+    if (have_git()) {
+        int status;
+        char *out = git_run(&status, f->dir, "rev-list --count main");
+        assert_int_equal(status, 0);
+        assert_int_equal(atoi(out), 4); /* created, the two level writes, the one since */
+        free(out);
+        assert_git_clean(f->dir);
+        assert_git_fsck(f->dir);
+    }
+    /* A crash of the daemon: the page cache kept the objects; nothing is written again. */
+    crash_level_commits(f, id); /* its first write sets the level already there: no commit */
+    journal_set_boot(f->dir, 0);
+    assert_int_equal(journal_objects(f->dir, ids, 4), 1);
+    object_path(path, sizeof(path), f->dir, ids[0]);
+    assert_int_equal(stat(path, &st), 0);
+    {
+        struct timespec m = st.st_mtim;
+        store_fsyncs = 0;
+        assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
+        /* Nor left unsynced, the journal finished by the open: the commit's file, its
+         * directory and objects/, main's ref and refs/heads. */
+        assert_int_equal(store_fsyncs, 5);
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(st.st_mtim.tv_sec == m.tv_sec && st.st_mtim.tv_nsec == m.tv_nsec);
+        assert_int_equal(engine_store_head(s, now, NULL), 0);
+        assert_string_equal(now, id);
+        engine_store_free(s);
+    }
+    if (have_git())
+        assert_git_fsck(f->dir);
+}
+
+/* The journal carries the level commits since the last sync only: those of a finished journal
+ * are dropped by the next level write, and a pending one adds each after the others. */
+static void test_store_journal_carries_unsynced_commits(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    int delay = engine_store_sync_delay(600000);
+    char id[41], ids[8][41], path[4096];
+
+    snprintf(path, sizeof(path), "%s/.git/unisec-sync", f->dir);
+    commit1(s, "state/levels", "web: high\n", id);
+    commit1(s, "state/levels", "web: low\n", id);
+    commit1(s, "state/levels", "web: high\n", id);
+    assert_int_equal(journal_objects(f->dir, ids, 8), 3);
+    assert_string_equal(ids[2], id);
+    engine_store_free(s); /* syncs them and marks the journal finished */
+    assert_false(journal_pending(path));
+    assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
+    commit1(s, "state/levels", "web: low\n", id);
+    assert_true(journal_pending(path));
+    assert_int_equal(journal_objects(f->dir, ids, 8), 1);
+    assert_string_equal(ids[0], id);
+    engine_store_free(s);
+    if (have_git()) {
+        assert_git_clean(f->dir);
+        assert_git_fsck(f->dir);
+    }
+    engine_store_sync_delay(delay);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1727,6 +1864,10 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_open_after_machine_crash_rewrites_deferred_files,
                                         fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_open_after_machine_crash_rewrites_commits,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_journal_carries_unsynced_commits, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_open_after_machine_crash_recovers_main,
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_kill9_loses_no_reported_commit, fixture_setup,
