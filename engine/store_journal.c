@@ -245,12 +245,20 @@ int store_journal_write(struct engine_store *s, const struct engine_store_change
         pread(fd, &first, 1, 0) == 1) {
         /* A finished journal's commits are durable: the new one replaces them. */
         off_t at = first == STORE_JOURNAL_DONE ? (off_t)len : st.st_size;
-        if (pwrite(fd, text, head, 0) != (ssize_t)head ||
-            (rec != NULL && pwrite(fd, rec, reclen, at) != (ssize_t)reclen) ||
-            (at + (off_t)reclen < st.st_size && ftruncate(fd, at + (off_t)reclen) < 0) ||
-            fdatasync(fd) < 0)
+        ssize_t w = 0;
+        errno = 0;
+        if (pwrite(fd, text, head, 0) != (ssize_t)head) {
+            error = errno ? -errno : -EIO;
+        } else if (rec != NULL && (w = pwrite(fd, rec, reclen, at)) != (ssize_t)reclen) {
+            error = w < 0 ? -errno : -ENOSPC;
+            /* No record cut short left behind: the commits added after it would not be read. */
+            if (ftruncate(fd, at) < 0)
+                error = -errno;
+        } else if ((at + (off_t)reclen < st.st_size && ftruncate(fd, at + (off_t)reclen) < 0) ||
+                   fdatasync(fd) < 0) {
             error = -errno;
-        s->journal_size = (size_t)at + reclen;
+        }
+        s->journal_size = error < 0 ? (size_t)st.st_size : (size_t)at + reclen;
         goto cleanup;
     }
     /* The commits a pending journal carries are dropped: durable first. */

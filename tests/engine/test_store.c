@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1817,6 +1818,49 @@ static void test_store_journal_carries_unsynced_commits(void **state)
     engine_store_sync_delay(delay);
 }
 
+/* A level write whose commit the journal cannot take whole (here: the file size limit cuts
+ * the record short) fails, main stays, and no record cut short is left behind: the next level
+ * write's commit is carried after the last whole one and read back. */
+static void test_store_journal_record_cut_short_fails(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    struct engine_store_change c = {"state/levels", TEXT("web: low\n"), 0};
+    int delay = engine_store_sync_delay(600000), rc;
+    char id[41], now[41], ids[4][41], path[4096];
+    struct rlimit old, lim;
+    struct stat st;
+    off_t size;
+
+    snprintf(path, sizeof(path), "%s/.git/unisec-sync", f->dir);
+    commit1(s, "state/levels", "web: high\n", id);
+    assert_int_equal(stat(path, &st), 0);
+    size = st.st_size;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)size + 10;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    rc = engine_store_commit(s, &c, 1, &alice, "m", now, NULL);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_true(rc < 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, size);
+    assert_int_equal(engine_store_head(s, now, NULL), 0);
+    assert_string_equal(now, id);
+    commit1(s, "state/levels", "web: low\n", now);
+    assert_int_equal(journal_objects(f->dir, ids, 4), 2);
+    assert_string_equal(ids[0], id);
+    assert_string_equal(ids[1], now);
+    engine_store_free(s);
+    if (have_git()) {
+        assert_git_clean(f->dir);
+        assert_git_fsck(f->dir);
+    }
+    engine_store_sync_delay(delay);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1867,6 +1911,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_open_after_machine_crash_rewrites_commits,
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_journal_carries_unsynced_commits, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_journal_record_cut_short_fails, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_open_after_machine_crash_recovers_main,
                                         fixture_setup, fixture_teardown),
