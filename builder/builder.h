@@ -71,6 +71,14 @@ struct builder_spec {
      * are 40 MB; the guest checks their structure and the region's CRC-32C at boot). 0: checked
      * whole. */
     int acl_own;
+    /* With ACL_BLOB: a patch over it (contract/acl_patch.h: the bytes a push PDP is sent),
+     * placed after it in the rules region, or NULL. Its header, size and base are checked (with
+     * ACL_OWN; else it is opened whole); the guest checks it whole, SHA-256 included, at boot. */
+    const void *acl_patch;
+    size_t acl_patch_len;
+    /* With ACL_PATCH: the commit whose rules ACL_BLOB was compiled from (40 hex digits), which
+     * the manifest records for `unisec verify`; NULL: not recorded. */
+    const char *acl_base_commit;
 };
 
 /* A device of an image: what its manifest note declares and the runtime connects. */
@@ -141,7 +149,15 @@ struct builder_manifest {
     const struct builder_device *devices; /* in the order the image declares them */
     const char *pdp, *policy;             /* acl_pep's properties; NULL without acl_pep */
     uint64_t policy_version;              /* the version of the rules linked in, else 0 */
-    size_t acl_bytes;                     /* their size; 0 when no rules are linked in */
+    size_t acl_bytes;                     /* the blob's size; 0 when no rules are linked in */
+    /* A patch after the blob (builder_spec's acl_patch): its bytes (0: none), its own SHA-256
+     * (hex, "" without one), the blob's version (POLICY_VERSION is the patch's) and the commit
+     * whose rules the blob holds ("" when not recorded). The patch starts at HEAD_BYTES +
+     * ACL_BYTES rounded up to 8. */
+    size_t patch_bytes;
+    char patch_sha256[65];
+    uint64_t base_version;
+    char base_commit[41];
     /* The image file's bytes before its rules (all of them when it carries none): their
      * SHA-256 (hex) and count; the rules after them are covered by RULES_SHA256, the
      * blob's own checksum (contract/acl_blob.h), "" when none are linked in. */

@@ -13,6 +13,7 @@
 
 #include "common/sha256.h"
 #include "contract/acl_blob.h"
+#include "contract/acl_patch.h"
 
 void builder_image_id(struct builder_image *im, const uint8_t lib_key[32])
 {
@@ -33,6 +34,13 @@ void builder_image_id(struct builder_image *im, const uint8_t lib_key[32])
     engine_sha256_update(&h, &bl, sizeof(bl));
     if (bl)
         engine_sha256_update(&h, im->spec->acl_blob, sizeof(struct engine_acl_blob_header));
+    /* A patch after them by its header too, which holds the patch's SHA-256; an image
+     * without one hashes as before. */
+    if (bl && im->spec->acl_patch != NULL) {
+        uint64_t pl = im->spec->acl_patch_len;
+        engine_sha256_update(&h, &pl, sizeof(pl));
+        engine_sha256_update(&h, im->spec->acl_patch, sizeof(struct engine_acl_patch_header));
+    }
     engine_sha256_final(&h, id);
     builder_hex(im->res->id, id, BUILDER_ID_LEN / 2);
 }
@@ -222,17 +230,24 @@ void builder_image_job(void *jobs, size_t i)
         r = -ENOMEM;
     } else if (im->spec->acl_blob != NULL) {
         /* The rules follow the code in the file; its rules segment points at them. */
-        if (builder_rules_head(code, code_len, im->spec->acl_len, (void **)&head, &head_len, &why) <
-            0) {
+        struct builder_piece v[3];
+        size_t nv = builder_rules_pieces(im->spec, v), rl = 0;
+        for (size_t k = 0; k < nv; k++)
+            rl += v[k].len;
+        if (builder_rules_head(code, code_len, rl, (void **)&head, &head_len, &why) < 0) {
             free(code);
             free(ip);
             r = builder_fail(im, log, "placing the rules in the linked code", -EINVAL, why);
             goto cleanup;
         }
-        fprintf(log, "rules: %zu bytes placed at offset %zu\n", im->spec->acl_len, head_len);
-        r = builder_rules_write(ip, head, head_len, im->spec->acl_blob, im->spec->acl_len);
+        fprintf(log, "rules: %zu bytes placed at offset %zu", im->spec->acl_len, head_len);
+        if (nv > 1)
+            fprintf(log, ", a patch of %zu bytes at offset %zu", im->spec->acl_patch_len,
+                    head_len + rl - im->spec->acl_patch_len);
+        fputc('\n', log);
+        r = builder_rules_write(ip, head, head_len, v, nv);
         hashed = head_len;
-        len = head_len + im->spec->acl_len;
+        len = head_len + rl;
     } else {
         r = builder_write_atomic(ip, code, code_len);
     }

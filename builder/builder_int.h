@@ -88,12 +88,24 @@ int builder_rules_head(const void *code, size_t len, size_t rules_len, void **he
                        size_t *head_len, const char **why);
 /* Records CRC, the rules' CRC-32C (common/crc32c.h), in the region's header of HEAD. */
 void builder_rules_seal(void *head, size_t head_len, uint32_t crc);
-/* Writes the image of HEAD (builder_rules_head()) and RULES as PATH, through a temporary name:
- * the rules past the head, each piece summed just before it is written (one pass over them,
- * while in cache, not a pass to sum them and another to write them), then HEAD sealed with
- * their CRC-32C. 0 or a negative errno. */
-int builder_rules_write(const char *path, void *head, size_t head_len, const void *rules,
-                        size_t rules_len);
+/* Bytes placed in the rules region, in turn. */
+struct builder_piece {
+    const void *data;
+    size_t len;
+};
+/* The rules region's bytes of S (which has an acl_blob): the blob, and with a patch the zeros
+ * that pad it to 8 bytes and the patch (common/acl_patch.h, engine_acl_region_split()). Fills
+ * V, returns how many pieces. */
+size_t builder_rules_pieces(const struct builder_spec *s, struct builder_piece v[3]);
+/* Writes the image of HEAD (builder_rules_head()) and the pieces V[0..N) as PATH, through a
+ * temporary name: the rules past the head, each 256 KiB summed just before it is written (one
+ * pass over them, while in cache, not a pass to sum them and another to write them), then HEAD
+ * sealed with their CRC-32C. 0 or a negative errno. */
+int builder_rules_write(const char *path, void *head, size_t head_len,
+                        const struct builder_piece *v, size_t n);
+/* Whether S's acl_patch has a patch's header, its recorded size and S's acl_blob for its base
+ * (what a patch the caller made itself needs): 0, or -1 with *WHY. */
+int builder_patch_head_check(const struct builder_spec *s, const char **why);
 
 /* Whether BLOB[0..LEN) has a compiled ACL blob's header (magic, format, its size LEN), which
  * a blob the caller made itself needs (builder_spec's acl_own): 0, or -1 with *WHY. */

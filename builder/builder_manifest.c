@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "contract/acl_blob.h"
+#include "contract/acl_patch.h"
 #include "engine/json.h"
 
 /* The manifest's name of each type of device. */
@@ -48,8 +49,17 @@ static json_t *builder_manifest_json(const struct builder_spec *s, const char *i
         json_object_set_new(j, "policy", json_string(builder_prop(m, "policy")));
         if (s->acl_blob) {
             const struct engine_acl_blob_header *h = s->acl_blob;
-            json_object_set_new(j, "policy_version", json_integer((json_int_t)h->policy_version));
+            const struct engine_acl_patch_header *ph = s->acl_patch;
+            json_object_set_new(j, "policy_version",
+                                json_integer((json_int_t)(ph ? ph->version : h->policy_version)));
             json_object_set_new(j, "acl_bytes", json_integer((json_int_t)s->acl_len));
+            if (ph != NULL) { /* what `unisec verify` rebuilds the blob from */
+                json_object_set_new(j, "policy_base_version",
+                                    json_integer((json_int_t)h->policy_version));
+                if (s->acl_base_commit != NULL)
+                    json_object_set_new(j, "policy_base_commit", json_string(s->acl_base_commit));
+                json_object_set_new(j, "patch_bytes", json_integer((json_int_t)s->acl_patch_len));
+            }
         }
     }
     builder_devices(s, &dv);
@@ -67,6 +77,10 @@ static json_t *builder_manifest_json(const struct builder_spec *s, const char *i
     if (s->acl_blob) { /* the rules: the blob's own checksum, not a second pass over them */
         builder_hex(hex, ((const struct engine_acl_blob_header *)s->acl_blob)->sha256, 32);
         json_object_set_new(j, "rules_sha256", json_string(hex));
+        if (s->acl_patch != NULL) { /* the patch's own checksum, likewise */
+            builder_hex(hex, ((const struct engine_acl_patch_header *)s->acl_patch)->sha256, 32);
+            json_object_set_new(j, "patch_sha256", json_string(hex));
+        }
     }
     json_object_set_new(j, "image_bytes", json_integer((json_int_t)size));
     json_object_set_new(j, "builder", json_string(BUILDER_FORMAT));
@@ -204,9 +218,9 @@ static int builder_load_devices(struct builder_manifest_own *o, json_t *devs, ch
 static int builder_load_fields(struct builder_manifest_own *o, char *why)
 {
     struct builder_manifest *m = &o->m;
-    const char *format = NULL, *id, *sha, *rsha = NULL;
+    const char *format = NULL, *id, *sha, *rsha = NULL, *psha = NULL, *bc = NULL;
     json_t *mods, *devs;
-    json_int_t version = 0, acl = 0, size, head;
+    json_int_t version = 0, acl = 0, size, head, base = 0, patch = 0;
     json_error_t je;
     int r;
 
@@ -222,6 +236,20 @@ static int builder_load_fields(struct builder_manifest_own *o, char *why)
                        &version, "acl_bytes", &acl, "devices", &devs, "head_sha256", &sha,
                        "head_bytes", &head, "rules_sha256", &rsha, "image_bytes", &size) < 0)
         return builder_bad(why, "%s", je.text);
+    if (json_unpack_ex(o->json, &je, 0, "{s?I, s?s, s?I, s?s}", "policy_base_version", &base,
+                       "policy_base_commit", &bc, "patch_bytes", &patch, "patch_sha256", &psha) < 0)
+        return builder_bad(why, "%s", je.text);
+    if ((psha != NULL && !builder_is_hex(psha, 64)) || (psha != NULL) != (patch > 0))
+        return builder_bad(why, "patch_sha256 and patch_bytes: expected both or neither");
+    if (bc != NULL && !builder_is_hex(bc, 40))
+        return builder_bad(why, "policy_base_commit '%s': expected 40 hex digits", bc);
+    if (psha != NULL) {
+        memcpy(m->patch_sha256, psha, 65);
+        if (bc != NULL)
+            memcpy(m->base_commit, bc, 41);
+        m->patch_bytes = (size_t)patch;
+        m->base_version = (uint64_t)base;
+    }
     if (!builder_is_hex(id, BUILDER_ID_LEN))
         return builder_bad(why, "id '%s': expected %d hex digits", id, BUILDER_ID_LEN);
     if (!builder_is_hex(sha, 64))

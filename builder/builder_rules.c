@@ -11,6 +11,7 @@
 #include "common/crc32c.h"
 #include "contract/abi.h"
 #include "contract/acl_blob.h"
+#include "contract/acl_patch.h"
 
 #define BUILDER_PAGE 4096u
 
@@ -135,32 +136,67 @@ void builder_rules_seal(void *head, size_t head_len, uint32_t crc)
 struct builder_rules_fill {
     void *head;
     size_t head_len;
-    const uint8_t *rules;
-    size_t rules_len;
+    const struct builder_piece *v;
+    size_t n;
 };
 
 static int builder_rules_fill(int fd, void *arg)
 {
     const struct builder_rules_fill *f = arg;
     uint32_t crc = 0;
+    size_t off = f->head_len;
     int e;
 
-    for (size_t at = 0; at < f->rules_len; at += BUILDER_RULES_PIECE) {
-        size_t n =
-            f->rules_len - at < BUILDER_RULES_PIECE ? f->rules_len - at : BUILDER_RULES_PIECE;
-        crc = engine_crc32c_more(crc, f->rules + at, n);
-        if ((e = builder_pwrite_all(fd, f->rules + at, n, f->head_len + at)) < 0)
-            return e;
+    for (size_t i = 0; i < f->n; off += f->v[i++].len) {
+        const uint8_t *p = f->v[i].data;
+        for (size_t at = 0; at < f->v[i].len; at += BUILDER_RULES_PIECE) {
+            size_t n =
+                f->v[i].len - at < BUILDER_RULES_PIECE ? f->v[i].len - at : BUILDER_RULES_PIECE;
+            crc = engine_crc32c_more(crc, p + at, n);
+            if ((e = builder_pwrite_all(fd, p + at, n, off + at)) < 0)
+                return e;
+        }
     }
     builder_rules_seal(f->head, f->head_len, crc);
     return builder_pwrite_all(fd, f->head, f->head_len, 0);
 }
 
-int builder_rules_write(const char *path, void *head, size_t head_len, const void *rules,
-                        size_t rules_len)
+int builder_rules_write(const char *path, void *head, size_t head_len,
+                        const struct builder_piece *v, size_t n)
 {
-    struct builder_rules_fill f = {head, head_len, rules, rules_len};
+    struct builder_rules_fill f = {head, head_len, v, n};
     return builder_write_atomic_fill(path, builder_rules_fill, &f);
+}
+
+size_t builder_rules_pieces(const struct builder_spec *s, struct builder_piece v[3])
+{
+    static const uint8_t zeros[ENGINE_ACL_BLOB_ALIGN];
+    size_t pad =
+        (ENGINE_ACL_BLOB_ALIGN - s->acl_len % ENGINE_ACL_BLOB_ALIGN) % ENGINE_ACL_BLOB_ALIGN;
+
+    v[0] = (struct builder_piece){s->acl_blob, s->acl_len};
+    if (s->acl_patch == NULL)
+        return 1;
+    v[1] = (struct builder_piece){zeros, pad};
+    v[2] = (struct builder_piece){s->acl_patch, s->acl_patch_len};
+    return 3;
+}
+
+int builder_patch_head_check(const struct builder_spec *s, const char **why)
+{
+    const struct engine_acl_patch_header *p = s->acl_patch;
+    const struct engine_acl_blob_header *h = s->acl_blob;
+
+    *why = "not an ACL patch (its header)";
+    if (s->acl_patch_len < sizeof(*p) || ((uintptr_t)p & (ENGINE_ACL_BLOB_ALIGN - 1)) != 0 ||
+        memcmp(p->magic, ENGINE_ACL_PATCH_MAGIC, 8) != 0 || p->format != ENGINE_ACL_PATCH_FORMAT ||
+        p->header_size != sizeof(*p) || p->total_size != s->acl_patch_len)
+        return -1;
+    *why = "the patch is over another blob than the rules given";
+    return p->base_version == h->policy_version &&
+                   memcmp(p->base_sha256, h->sha256, sizeof(h->sha256)) == 0
+               ? 0
+               : -1;
 }
 
 int builder_blob_head_check(const void *blob, size_t len, const char **why)

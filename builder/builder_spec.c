@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "common/acl_lookup.h"
+#include "common/acl_patch.h"
 #include "common/routes.h"
 
 static int builder_name_ok(const char *s, size_t max, int dash)
@@ -61,6 +62,27 @@ static int builder_upstreams(const char *v, char names[][32], long *ports, size_
         (*n)++;
         v += strcspn(v, " ,\t");
     }
+    return 0;
+}
+
+/* S's patch: over its blob, whole (or, made by the caller, by its header: builder_spec's
+ * acl_own); a base commit, when named, is a commit id. 0, or -1 with *WHY. */
+static int builder_patch_ok(const struct builder_spec *s, const char **why)
+{
+    struct engine_acl_blob b;
+    struct engine_acl_patch p;
+    const char *c = s->acl_base_commit;
+
+    if (c != NULL && (strlen(c) != 40 || strspn(c, "0123456789abcdef") != 40)) {
+        *why = "its base commit is not 40 hex digits";
+        return -1;
+    }
+    if (s->acl_own)
+        return builder_patch_head_check(s, why);
+    if (engine_acl_blob_open(&b, s->acl_blob, s->acl_len, why) < 0 ||
+        engine_acl_patch_open(&p, s->acl_patch, s->acl_patch_len, &b, b.hdr->policy_version, why) <
+            0)
+        return -1;
     return 0;
 }
 
@@ -123,11 +145,14 @@ int builder_spec_check(const struct builder_spec *s, struct engine_diag *d)
                 bad = engine_diag_add(
                     d, NULL, 0, 0, "acl_pep: an internal PDP needs the node's compiled rules: %s",
                     why);
+            else if (s->acl_patch != NULL && builder_patch_ok(s, &why) < 0)
+                bad = engine_diag_add(d, NULL, 0, 0,
+                                      "acl_pep: the patch over the compiled rules: %s", why);
         } else if (s->acl_blob) {
             bad = engine_diag_add(d, NULL, 0, 0,
                                   "acl_pep: compiled rules are linked in only for an internal PDP");
         }
-    } else if (s->acl_blob) {
+    } else if (s->acl_blob || s->acl_patch) {
         bad = engine_diag_add(d, NULL, 0, 0, "compiled rules given but no acl_pep module");
     } else if (builder_module_find(s, "authn")) {
         bad =

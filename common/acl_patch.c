@@ -92,3 +92,30 @@ void engine_acl_patch_layers(const struct engine_acl_patch *p, const struct engi
     l->ndead = p->ndead;
     l->over = p->has_over ? &p->over : 0;
 }
+
+int engine_acl_region_split(const void *buf, size_t len, size_t *blob_len, size_t *patch_at,
+                            const char **why)
+{
+    const struct engine_acl_blob_header *h = buf;
+    const uint8_t *q = buf;
+    uint64_t end, at;
+
+    if (buf == 0 || len < sizeof(*h) || ((uintptr_t)buf & (ENGINE_ACL_BLOB_ALIGN - 1)) != 0)
+        return patch_bad(why, "the rules region is too short for a blob", ENGINE_ACL_EBADMSG);
+    end = h->total_size;
+    if (end > len || end < sizeof(*h))
+        return patch_bad(why, "the blob's recorded size runs past the rules region",
+                         ENGINE_ACL_EBADMSG);
+    *blob_len = (size_t)end;
+    *patch_at = len;
+    if (end == len)
+        return 0;
+    at = (end + ENGINE_ACL_BLOB_ALIGN - 1) & ~(uint64_t)(ENGINE_ACL_BLOB_ALIGN - 1);
+    for (uint64_t i = end; i < at && i < len; i++)
+        if (q[i] != 0)
+            return patch_bad(why, "the padding after the blob is not zeros", ENGINE_ACL_EBADMSG);
+    if (at >= len || !engine_acl_is_patch(q + at, len - at))
+        return patch_bad(why, "the bytes after the blob are not a patch", ENGINE_ACL_EBADMSG);
+    *patch_at = (size_t)at;
+    return 0;
+}

@@ -37,6 +37,18 @@ int engine_acl_is_patch(const void *buf, size_t len);
 int engine_acl_patch_open(struct engine_acl_patch *p, const void *buf, size_t len,
                           const struct engine_acl_blob *base, uint64_t current, const char **why);
 
+/*
+ * An internal PDP's rules region (contract/abi.h) holds a whole blob and, when the image was
+ * made from an index (engine/ACL.md, "Patches"), a patch over it: the blob's TOTAL_SIZE bytes,
+ * zeros to the next 8-byte boundary, then the patch to the region's end. Finds where each lies
+ * in BUF[0..LEN) (8-byte aligned): *BLOB_LEN, and *PATCH_AT (LEN when there is no patch).
+ * Neither part is validated here (their opens do that); the layout is: 0, or
+ * -ENGINE_ACL_EBADMSG with *WHY (when WHY is not NULL) when the blob's size runs past LEN, the
+ * padding is not zeros, or what follows is not a patch.
+ */
+int engine_acl_region_split(const void *buf, size_t len, size_t *blob_len, size_t *patch_at,
+                            const char **why);
+
 /* The rules in force once P is applied to BASE, for engine_acl_layers_decide(). */
 void engine_acl_patch_layers(const struct engine_acl_patch *p, const struct engine_acl_blob *base,
                              struct engine_acl_layers *l);

@@ -150,7 +150,9 @@ struct unisec_manifest {
  *
  * Every image ends, in memory, with a read-only PT_LOAD segment holding the section
  * UNISEC_RULES_SECTION (guest/libos/unisec.ld): a struct unisec_rules and LEN bytes after it
- * (an internal PDP's compiled rules, contract/acl_blob.h; 24 bytes in, so 8-byte aligned),
+ * (an internal PDP's compiled rules, contract/acl_blob.h, and after the blob, at the next
+ * 8-byte boundary, nothing or a patch over it, contract/acl_patch.h: common/acl_patch.h,
+ * engine_acl_region_split(); 24 bytes in, so 8-byte aligned),
  * whose CRC-32C (common/crc32c.h) the header holds: the guest checks the rules by it, not by
  * the blob's SHA-256 again (41 MB at a million rules; the builder took the blob from the
  * compiler that sealed it). Linked code holds the header alone (LEN 0, CRC32C 0); the builder makes

@@ -34,6 +34,12 @@ void orch_spec_key(uint8_t key[ENGINE_SHA256_LEN], const struct builder_spec *s)
         size_t hl = sizeof(struct engine_acl_blob_header);
         engine_sha256_update(&h, &n, sizeof(n));
         engine_sha256_update(&h, s->acl_blob, s->acl_len < hl ? s->acl_len : hl);
+        if (s->acl_patch != NULL) { /* its header holds its SHA-256 */
+            size_t pl = sizeof(struct engine_acl_patch_header);
+            n = s->acl_patch_len;
+            engine_sha256_update(&h, &n, sizeof(n));
+            engine_sha256_update(&h, s->acl_patch, s->acl_patch_len < pl ? s->acl_patch_len : pl);
+        }
     }
     engine_sha256_final(&h, key);
 }

@@ -15,6 +15,7 @@
 
 #include "builder/builder.h"
 #include "common/acl_lookup.h"
+#include "common/acl_patch.h"
 #include "common/sha256.h"
 #include "orch.h"
 #include "runtime/supervisor.h"

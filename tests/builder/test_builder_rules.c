@@ -222,7 +222,8 @@ static void test_rules_head_placement(void **state)
     char dir[] = "/tmp/unisec-rules-XXXXXX", path[64];
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/image", dir);
-    assert_int_equal(builder_rules_write(path, head, hl, rules, sizeof(rules)), 0);
+    struct builder_piece piece = {rules, sizeof(rules)};
+    assert_int_equal(builder_rules_write(path, head, hl, &piece, 1), 0);
     size_t flen;
     char *file = slurp(path, &flen);
     assert_int_equal(flen, hl + sizeof(rules));
@@ -348,6 +349,108 @@ static void test_rules_compiler_runs_counted(void **state)
     engine_diag_free(&d);
 }
 
+/* A base blob and a patch over it (the index's, as the daemon makes them): placed after the
+ * blob at the next 8 bytes, the region summed over both, the manifest naming the base and the
+ * patch; another patch, another id; the same inputs, the same bytes; a patch over another
+ * blob, or a base commit that is no commit id, refused. */
+static void test_rules_base_and_patch(void **state)
+{
+    (void)state;
+    const char *acl = "regular * GET /* allow\nregular * GET /b/* deny\n";
+    const char *bc = "0123456789abcdef0123456789abcdef01234567";
+    struct engine_acl *a;
+    struct engine_acl_index *x;
+    struct engine_diag d;
+    const void *base;
+    void *p1, *p2;
+    size_t blen, l1, l2;
+    engine_diag_init(&d);
+    assert_int_equal(engine_acl_new(&a), 0);
+    assert_int_equal(engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "acl", acl, strlen(acl), &d), 0);
+    assert_int_equal(engine_acl_index_new(&x, a, "regular", 7), 0);
+    engine_acl_free(a);
+    struct engine_acl_change del = {"regular", "*", "GET", "/b/*", 0, 2},
+                             add = {"regular", "*", "GET", "/c", 1, 3};
+    assert_int_equal(engine_acl_index_apply(x, &del, 1, &add, 1, 8), 0);
+    assert_int_equal(engine_acl_index_patch(x, 7, &p1, &l1), 0);
+    assert_int_equal(engine_acl_index_apply(x, NULL, 0, &del, 1, 9), 0);
+    assert_int_equal(engine_acl_index_patch(x, 7, &p2, &l2), 0);
+    engine_acl_index_base(x, &base, &blen);
+
+    struct builder_spec s = spec(0);
+    struct builder_result r1, r2, r3;
+    char out[4300], p[8400];
+    s.acl_blob = base;
+    s.acl_len = blen;
+    s.acl_patch = p1;
+    s.acl_patch_len = l1;
+    s.acl_base_commit = bc;
+    snprintf(out, sizeof(out), "%s/patched", tmp);
+    fixture_build(cache, 1, &s, out, &r1);
+    assert_int_equal(r1.linked, 0); /* the cached code, no compiler */
+    snprintf(p, sizeof(p), "%s/image", r1.dir);
+    size_t flen;
+    char *file = slurp(p, &flen);
+    struct builder_manifest *m;
+    assert_int_equal(builder_manifest_load(r1.dir, &m, &d), 0);
+    size_t at = (m->head_bytes + blen + 7) / 8 * 8;
+    assert_int_equal(flen, at + l1);
+    assert_memory_equal(file + m->head_bytes, base, blen);
+    assert_memory_equal(file + at, p1, l1);
+    for (size_t i = m->head_bytes + blen; i < at; i++)
+        assert_int_equal(file[i], 0);
+    struct unisec_rules hdr;
+    memcpy(&hdr, file + m->head_bytes - sizeof(hdr), sizeof(hdr));
+    assert_int_equal(hdr.len, flen - m->head_bytes);
+    assert_int_equal(hdr.crc32c, engine_crc32c(file + m->head_bytes, flen - m->head_bytes));
+    assert_int_equal(m->policy_version, 8);
+    assert_int_equal(m->base_version, 7);
+    assert_int_equal(m->acl_bytes, blen);
+    assert_int_equal(m->patch_bytes, l1);
+    assert_string_equal(m->base_commit, bc);
+    assert_int_equal(strlen(m->patch_sha256), 64);
+    builder_manifest_free(m);
+    /* The same again elsewhere: the same id and bytes; another patch: another id. */
+    snprintf(out, sizeof(out), "%s/patched2", tmp);
+    fixture_build(cache, 1, &s, out, &r2);
+    assert_string_equal(r1.id, r2.id);
+    snprintf(p, sizeof(p), "%s/image", r2.dir);
+    size_t flen2;
+    char *file2 = slurp(p, &flen2);
+    assert_int_equal(flen, flen2);
+    assert_memory_equal(file, file2, flen);
+    s.acl_patch = p2;
+    s.acl_patch_len = l2;
+    fixture_build(cache, 1, &s, out, &r3);
+    assert_string_not_equal(r1.id, r3.id);
+    /* A patch over other rules than the blob given; a base commit that is no commit id. */
+    struct engine_diag bad;
+    engine_diag_init(&bad);
+    s.acl_blob = blob[0];
+    s.acl_len = blob_len[0];
+    assert_int_equal(builder_spec_check(&s, &bad), -EINVAL);
+    s.acl_own = 1;
+    assert_int_equal(builder_spec_check(&s, &bad), -EINVAL);
+    s.acl_blob = base;
+    s.acl_len = blen;
+    s.acl_base_commit = "main";
+    assert_int_equal(builder_spec_check(&s, &bad), -EINVAL);
+    char *why = engine_diag_join(&bad);
+    assert_non_null(strstr(why, "another blob"));
+    assert_non_null(strstr(why, "40 hex digits"));
+    free(why);
+    engine_diag_free(&bad);
+    free(file);
+    free(file2);
+    free(p1);
+    free(p2);
+    builder_results_free(&r1, 1);
+    builder_results_free(&r2, 1);
+    builder_results_free(&r3, 1);
+    engine_acl_index_free(x);
+    engine_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_rules_head_placement),
         cmocka_unit_test(test_rules_head_refuses),
         cmocka_unit_test(test_rules_compiler_runs_counted),
+        cmocka_unit_test(test_rules_base_and_patch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -381,16 +381,21 @@ static int acl_init(const struct mod_props *p)
                                         "have its CRC-32C)"
                                       : "the image's rules region is malformed (its length "
                                         "runs past it)";
-        } else if (mod_policy_install_summed(&acl_policy, (void *)rules, len, old, &why) < 0) {
+        } else if (mod_policy_install_region(&acl_policy, (void *)rules, len, old, &why) < 0) {
             e = -UNISEC_EINVAL;
         }
         if (e < 0) {
             printf("acl_pep: the image's compiled rules are missing or corrupt: %s\n", why);
             return -UNISEC_EINVAL;
         }
-        printf("acl_pep: internal PDP, policy %s version %llu (%u rules; their CRC-32C "
-               "checked by the %s)\n",
-               acl_policy_name, (unsigned long long)acl_policy.version, acl_policy.blob.rule_count,
+        printf("acl_pep: internal PDP, policy %s version %llu (%u rules", acl_policy_name,
+               (unsigned long long)acl_policy.version, acl_policy.blob.rule_count);
+        if (acl_policy.patch != NULL)
+            printf(" of v%llu, patched: %u removed, %u added",
+                   (unsigned long long)acl_policy.blob.hdr->policy_version,
+                   acl_policy.patched.ndead,
+                   acl_policy.patched.has_over ? acl_policy.patched.over.rule_count : 0);
+        printf("; their CRC-32C checked by the %s)\n",
                e == 1 ? "tender as it loaded them" : "guest");
         return 0;
     }

@@ -61,6 +61,33 @@ int mod_policy_install_summed(struct mod_policy *p, void *buf, size_t len, void 
     return policy_install(p, buf, len, 1, old, why);
 }
 
+int mod_policy_install_region(struct mod_policy *p, void *buf, size_t len, void *old[2],
+                              const char **why)
+{
+    struct mod_policy keep = *p;
+    size_t blob_len, at;
+    void *none[2];
+    int e;
+
+    old[0] = old[1] = NULL;
+    if ((e = engine_acl_region_split(buf, len, &blob_len, &at, why)) < 0)
+        return e;
+    /* A patch alone is no region's rules: the blob comes first, by its magic. */
+    if (engine_acl_is_patch(buf, blob_len)) {
+        *why = "the rules region starts with a patch, not a blob";
+        return -ENGINE_ACL_EBADMSG;
+    }
+    if ((e = policy_install(p, buf, blob_len, 1, old, why)) < 0 || at == len)
+        return e;
+    /* The patch with the checks a pushed one gets, its SHA-256 among them; refused, the
+     * blob goes too: the region's rules are those of both or none. */
+    if ((e = policy_patch(p, (uint8_t *)buf + at, len - at, none, why)) < 0) {
+        *p = keep;
+        old[0] = old[1] = NULL;
+    }
+    return e;
+}
+
 uint64_t mod_policy_claimed_version(const void *buf, size_t len)
 {
     const uint8_t *q = buf;

@@ -44,6 +44,12 @@ int mod_policy_install(struct mod_policy *p, void *buf, size_t len, void *old[2]
 int mod_policy_install_summed(struct mod_policy *p, void *buf, size_t len, void *old[2],
                               const char **why);
 
+/* The same for an internal PDP's rules region (common/acl_patch.h,
+ * engine_acl_region_split()): its blob as mod_policy_install_summed() takes it, then the patch
+ * after it, if any, as mod_policy_install() takes a patch. Both or neither are installed. */
+int mod_policy_install_region(struct mod_policy *p, void *buf, size_t len, void *old[2],
+                              const char **why);
+
 /* The version a blob or patch claims, read without trusting it (0 when not even a header). */
 uint64_t mod_policy_claimed_version(const void *buf, size_t len);
 
