@@ -201,6 +201,16 @@ size_t engine_acl_index_changes(const struct engine_acl_index *x);
 int engine_acl_index_patch(const struct engine_acl_index *x, uint64_t from_version, void **out,
                            size_t *len);
 
+/*
+ * Whether PATCH[0..LEN) (contract/acl_patch.h) brings X's base to the rules X holds now, as a
+ * patch X made would: over X's base, to X's version, removing the same base rules and adding
+ * the same rules (by identity: policy, subject, method, pattern, effect; not their lines or
+ * the added blob's layout, which depend on the order of the changes since the base). 1, or 0
+ * with *WHY set. `unisec verify` checks the patch an image carries so.
+ */
+int engine_acl_index_patch_same(const struct engine_acl_index *x, const void *patch, size_t len,
+                                const char **why);
+
 /* ---- the rules of several files by key (acl_keys.c) ---- */
 
 /*

@@ -412,3 +412,35 @@ int engine_acl_index_patch(const struct engine_acl_index *x, uint64_t from_versi
     *len = h.total_size;
     return 0;
 }
+
+int engine_acl_index_patch_same(const struct engine_acl_index *x, const void *patch, size_t len,
+                                const char **why)
+{
+    struct engine_acl_patch p;
+    struct engine_acl_rule_view v;
+    uint32_t nover;
+
+    if (engine_acl_patch_open(&p, patch, len, &x->b, x->b.hdr->policy_version, why) < 0)
+        return 0;
+    *why = "the patch is of another version";
+    if (p.hdr->version != x->version)
+        return 0;
+    *why = "the patch removes other rules";
+    if (p.ndead != x->ndead || (x->ndead && memcmp(p.dead, x->dead, x->ndead * sizeof(*x->dead))))
+        return 0;
+    *why = "the patch adds other rules";
+    nover = p.has_over ? p.over.rule_count : 0;
+    if (nover != (x->over_blob ? x->ob.rule_count : 0))
+        return 0;
+    /* As many rules, each one of X's (a blob holds a rule once): the same rules. */
+    for (uint32_t i = 0; i < nover; i++) {
+        if (engine_acl_blob_rule(&p.over, i, &v) < 0)
+            return 0;
+        struct engine_acl_request rq = {v.policy,         NULL, v.method,         v.path,
+                                        strlen(v.policy), 0,    strlen(v.method), strlen(v.path)};
+        uint32_t j = engine_acl_blob_find(&x->ob, &rq, v.subject, strlen(v.subject), v.kind);
+        if (j == ENGINE_ACL_NO_RULE || (x->ob.rule[j].meta & 1) != (uint32_t)(v.allow != 0))
+            return 0;
+    }
+    return 1;
+}

@@ -419,6 +419,19 @@ int engine_store_commit_ref(struct engine_store *s, const char *refname, const c
                             const char *data, size_t len, const struct engine_store_author *author,
                             const char *message, char out_id[41], struct engine_diag *diag);
 
+/* A file of a commit made on a ref. */
+struct engine_store_file {
+    const char *path;
+    const void *data;
+    size_t len;
+};
+
+/* The same with the N files FILES (distinct paths; at most 8) in the commit's tree. */
+int engine_store_commit_ref_files(struct engine_store *s, const char *refname,
+                                  const struct engine_store_file *files, size_t n,
+                                  const struct engine_store_author *author, const char *message,
+                                  char out_id[41], struct engine_diag *diag);
+
 /* The commit REFNAME points at into OUT_ID; -ENOENT when there is no such ref. */
 int engine_store_ref_id(const struct engine_store *s, const char *refname, char out_id[41],
                         struct engine_diag *diag);

@@ -126,8 +126,19 @@ int engine_store_commit_ref(struct engine_store *s, const char *refname, const c
                             const char *data, size_t len, const struct engine_store_author *author,
                             const char *message, char out_id[41], struct engine_diag *diag)
 {
+    const struct engine_store_file f = {path, data, len};
+    return engine_store_commit_ref_files(s, refname, &f, 1, author, message, out_id, diag);
+}
+
+#define STORE_REF_FILES_MAX 8
+
+int engine_store_commit_ref_files(struct engine_store *s, const char *refname,
+                                  const struct engine_store_file *files, size_t n,
+                                  const struct engine_store_author *author, const char *message,
+                                  char out_id[41], struct engine_diag *diag)
+{
     git_treebuilder *tb = NULL;
-    git_tree_update upd = {.action = GIT_TREE_UPDATE_UPSERT, .filemode = GIT_FILEMODE_BLOB};
+    git_tree_update upd[STORE_REF_FILES_MAX];
     git_signature *sig = NULL;
     git_commit *parent = NULL;
     git_tree *empty = NULL, *tree = NULL;
@@ -141,12 +152,15 @@ int engine_store_commit_ref(struct engine_store *s, const char *refname, const c
     if (strncmp(refname, "refs/", 5) != 0 || strcmp(refname, ENGINE_STORE_BRANCH) == 0 ||
         !git_reference_is_valid_name(refname))
         return store_err(diag, s->dir, -EINVAL, "record: %s is no ref for records", refname);
-    if ((error = store_path_check_in(s->dir, path, diag)) < 0 ||
-        (error = store_author_check(s->dir, author, message, diag)) < 0)
+    if (n == 0 || n > STORE_REF_FILES_MAX)
+        return store_err(diag, s->dir, -EINVAL, "record: %zu files", n);
+    for (size_t i = 0; i < n; i++)
+        if ((error = store_path_check_in(s->dir, files[i].path, diag)) < 0)
+            return error;
+    if ((error = store_author_check(s->dir, author, message, diag)) < 0)
         return error;
     if ((msg = store_message(message)) == NULL)
         return store_err(diag, s->dir, -ENOMEM, "record: out of memory");
-    upd.path = path;
     store_lock(s);
     error = git_reference_name_to_id(&pid, s->repo, refname);
     have_parent = error == 0;
@@ -154,12 +168,17 @@ int engine_store_commit_ref(struct engine_store *s, const char *refname, const c
         error = store_git_err(diag, s->dir, error, "record");
         goto cleanup;
     }
-    /* The record's tree holds its one file, whatever main holds. */
-    if ((error = git_blob_create_from_buffer(&upd.id, s->repo, data, len)) < 0 ||
-        (error = git_treebuilder_new(&tb, s->repo, NULL)) < 0 ||
+    /* The record's tree holds its files alone, whatever main holds. */
+    error = 0;
+    for (size_t i = 0; error == 0 && i < n; i++) {
+        upd[i] = (git_tree_update){
+            .action = GIT_TREE_UPDATE_UPSERT, .filemode = GIT_FILEMODE_BLOB, .path = files[i].path};
+        error = git_blob_create_from_buffer(&upd[i].id, s->repo, files[i].data, files[i].len);
+    }
+    if (error < 0 || (error = git_treebuilder_new(&tb, s->repo, NULL)) < 0 ||
         (error = git_treebuilder_write(&eid, tb)) < 0 ||
         (error = git_tree_lookup(&empty, s->repo, &eid)) < 0 ||
-        (error = git_tree_create_updated(&tid, s->repo, empty, 1, &upd)) < 0 ||
+        (error = git_tree_create_updated(&tid, s->repo, empty, n, upd)) < 0 ||
         (error = git_tree_lookup(&tree, s->repo, &tid)) < 0 ||
         (have_parent && (error = git_commit_lookup(&parent, s->repo, &pid)) < 0) ||
         (error = git_signature_now(&sig, author->name, author->email)) < 0) {

@@ -451,10 +451,12 @@ const char *fs_record_host(const struct fs_ctx *c);
  * host's previous record: the orchestrator's record of NODE's deployment. main, the work tree
  * and the users' changes are not touched. On -EAGAIN waits a little longer each time (20 ms,
  * 40 ms, ...) and tries again, FS_RECORD_TRIES times in all. Says in events what became of
- * it. Returns 0 or the store's last error.
+ * it. With PATCH (PATCH_LEN bytes; may be NULL) the commit holds it too, as ORCH_RECORD_PATCH:
+ * the patch an internal PDP's image carries over its base (orch.h). Returns 0 or the store's
+ * last error.
  */
 int fs_apply_record(struct fs_ctx *c, const char *node, const char *text, size_t len,
-                    const char *msg);
+                    const char *msg, const void *patch, size_t patch_len);
 
 /*
  * What HOST last recorded: the text of FS_DEPLOYED_PATH of its ref's commit (*TEXT, caller

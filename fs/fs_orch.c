@@ -91,7 +91,7 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
  * on this host's ref of records. */
 static void fs_orch_record(void *arg, const struct orch_record *r)
 {
-    fs_apply_record(arg, r->node, r->deployed, r->len, r->message);
+    fs_apply_record(arg, r->node, r->deployed, r->len, r->message, r->patch, r->patch_len);
 }
 
 int fs_orch_start(struct fs_ctx *c, struct engine_diag *d)

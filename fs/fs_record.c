@@ -11,6 +11,7 @@
 
 #include "fs_int.h"
 #include "fs_remote.h"
+#include "orch/orch.h"
 
 const char *fs_record_host(const struct fs_ctx *c)
 {
@@ -18,8 +19,10 @@ const char *fs_record_host(const struct fs_ctx *c)
 }
 
 int fs_apply_record(struct fs_ctx *c, const char *node, const char *text, size_t len,
-                    const char *msg)
+                    const char *msg, const void *patch, size_t patch_len)
 {
+    const struct engine_store_file files[] = {{FS_DEPLOYED_PATH, text, len},
+                                              {ORCH_RECORD_PATCH, patch, patch_len}};
     struct engine_store_author_buf ab;
     struct engine_diag diag = {0};
     char id[41] = "", ref[ENGINE_STORE_REF_MAX];
@@ -41,8 +44,8 @@ int fs_apply_record(struct fs_ctx *c, const char *node, const char *text, size_t
             engine_diag_init(&diag);
             usleep(20000u << (attempt - 1));
         }
-        rc = engine_store_commit_ref(c->store, ref, FS_DEPLOYED_PATH, text, len, &daemon, msg, id,
-                                     &diag);
+        rc = engine_store_commit_ref_files(c->store, ref, files, patch != NULL ? 2 : 1, &daemon,
+                                           msg, id, &diag);
         if (rc != -EAGAIN)
             break;
     }

@@ -141,10 +141,68 @@ static int verify_acl(struct verify *vf, const char *id, struct engine_acl **out
     return engine_acl_check_groups(*out, d);
 }
 
+/* For an internal PDP's image of a base and a patch (L names the base; PATCH, of LEN bytes, is
+ * the one its record holds): LV's blob is the base, compiled from the rules of the commit L names
+ * at the base's version, and the patch, checked to bring that base to the rules of commit SRC
+ * (the rules it removes and adds: engine_acl_index_patch_same()). */
+static int verify_base_patch(struct verify *vf, const char *src, const struct orch_record_info *l,
+                             const char *patch_text, size_t len, struct orch_level *lv,
+                             struct engine_diag *d)
+{
+    struct engine_acl *base = NULL, *now = NULL;
+    struct engine_acl_index *x = NULL;
+    const char *why = NULL;
+    void *patch = NULL;
+    int r;
+
+    if (patch_text == NULL)
+        return engine_diag_add(d, NULL, 0, 0, "it names a base v%" PRIu64 " but holds no %s",
+                               l->base_version, ORCH_RECORD_PATCH);
+    if (strlen(l->base_commit) != 40 ||
+        (r = engine_store_in_main(vf->store, l->base_commit, d)) == 0)
+        return engine_diag_add(d, NULL, 0, 0,
+                               "its base v%" PRIu64 " names no commit of main's history (%s)",
+                               l->base_version, l->base_commit);
+    /* (A patch is read in place, 8-byte aligned.) */
+    if (r >= 0 && posix_memalign(&patch, 8, len ? len : 8) != 0)
+        r = -ENOMEM;
+    else if (r >= 0)
+        memcpy(patch, patch_text, len);
+    if (r < 0 || (r = verify_acl(vf, l->base_commit, &base, d)) < 0 ||
+        (r = verify_acl(vf, src, &now, d)) < 0 ||
+        (r = orch_policy_compile(&lv->blob, &(struct orch_desired){.acl = base}, lv->policy, NULL,
+                                 1, l->base_version, d)) < 0 ||
+        (r = engine_acl_index_new(&x, base, lv->policy, l->base_version)) < 0)
+        goto out;
+    if ((r = engine_acl_index_sync(x, now, l->version)) != 0 ||
+        !engine_acl_index_patch_same(x, patch, len, &why)) {
+        r = engine_diag_add(d, NULL, 0, 0,
+                            "the patch of image %.12s does not bring the rules of commit %.12s "
+                            "(v%" PRIu64 ") to those of commit %.12s: %s",
+                            l->image, l->base_commit, l->base_version, src,
+                            r == 2 ? "the base holds those rules already"
+                            : r == 1
+                                ? "they differ in users, groups or credentials, or in too many "
+                                  "rules for a patch"
+                                : why);
+        goto out;
+    }
+    lv->blob->patch = patch; /* the blob owns it now */
+    lv->blob->patch_len = len;
+    memcpy(lv->blob->base_head, l->base_commit, sizeof(lv->blob->base_head));
+    patch = NULL;
+out:
+    free(patch);
+    engine_acl_index_free(x);
+    engine_acl_free(base);
+    engine_acl_free(now);
+    return r;
+}
+
 /* Rebuilds L's image of NODE from commit SRC for TARGET and compares it with the record. */
 static int verify_rebuild(struct verify *vf, const char *src, const char *node,
                           const struct orch_record_info *l, enum engine_target target,
-                          struct engine_diag *d)
+                          const char *patch, size_t patch_len, struct engine_diag *d)
 {
     struct engine_topology *t = NULL;
     struct engine_topology_state *st = NULL;
@@ -192,10 +250,13 @@ static int verify_rebuild(struct verify *vf, const char *src, const char *node,
     }
     if ((r = orch_level_copy(&lv, &p->images[i])) < 0)
         goto out;
-    if (lv.pdp == ENGINE_PDP_INTERNAL && lv.policy != NULL &&
-        ((r = verify_acl(vf, src, &acl, d)) < 0 ||
-         (r = orch_policy_compile(&lv.blob, &(struct orch_desired){.acl = acl}, lv.policy, NULL, 1,
-                                  l->version, d)) < 0))
+    if (lv.pdp == ENGINE_PDP_INTERNAL && lv.policy != NULL && l->base_version != 0) {
+        if ((r = verify_base_patch(vf, src, l, patch, patch_len, &lv, d)) < 0)
+            goto out;
+    } else if (lv.pdp == ENGINE_PDP_INTERNAL && lv.policy != NULL &&
+               ((r = verify_acl(vf, src, &acl, d)) < 0 ||
+                (r = orch_policy_compile(&lv.blob, &(struct orch_desired){.acl = acl}, lv.policy,
+                                         NULL, 1, l->version, d)) < 0))
         goto out;
     orch_level_spec(&spec, node, &lv, engine_target_name(target));
     if ((r = builder_new(&b, &bopt, d)) < 0 ||
@@ -237,26 +298,34 @@ out:
 static int verify_record(struct verify *vf, const struct verify_commit *c, struct engine_diag *d)
 {
     struct orch_record_info l;
-    char *text = NULL;
-    size_t len = 0;
+    char *text = NULL, *patch = NULL;
+    size_t len = 0, plen = 0;
     int r;
 
     if ((r = verify_read(vf, c->id, VERIFY_DEPLOYED, &text, &len)) < 0)
         return r;
     r = orch_record_parse(&l, c->message, text, d);
     free(text);
-    if (r < 0)
+    if (r < 0 || (r = verify_read(vf, c->id, ORCH_RECORD_PATCH, &patch, &plen)) < 0) {
+        free(patch);
         return r;
-    if ((r = engine_store_in_main(vf->store, l.realises, d)) <= 0)
+    }
+    if ((r = engine_store_in_main(vf->store, l.realises, d)) <= 0) {
+        free(patch);
         return r < 0 ? r
                      : engine_diag_add(d, NULL, 0, 0,
                                        "it realises commit %.12s, which is not in main's history",
                                        l.realises);
-    if ((r = verify_rebuild(vf, l.realises, l.node, &l, l.target, d)) < 0)
+    }
+    r = verify_rebuild(vf, l.realises, l.node, &l, l.target, patch, plen, d);
+    free(patch);
+    if (r < 0)
         return r;
-    printf("record %.12s%s%s: %s image %.12s (%s) is what commit %.12s builds (%s)\n", c->id,
+    printf("record %.12s%s%s: %s image %.12s (%s) is what commit %.12s builds (%s%s)\n", c->id,
            vf->host != NULL ? " of host " : "", vf->host != NULL ? vf->host : "", l.node, l.image,
-           l.level, l.realises, r == 1 ? "same bytes as the kept image" : "same id; not kept");
+           l.level, l.realises, r == 1 ? "same bytes as the kept image" : "same id; not kept",
+           l.base_version != 0 ? "; its base rebuilt, its patch checked against the commit's rules"
+                               : "");
     return 0;
 }
 
@@ -380,8 +449,9 @@ static int verify_walk(struct verify *vf)
     if (rc != 0)
         return rc;
     printf("unisec verify: %s holds: %zu commits of main, each signed by an allowed signer; %zu "
-           "deployment records of %zu hosts, each signed and built from a commit of main\n",
+           "deployment records of %zu hosts, each signed and built from a commit of main",
            vf->dir, vf->commits, vf->records, vf->hosts);
+    putchar('\n');
     return 0;
 }
 

@@ -51,7 +51,15 @@ struct orch_record {
      * body naming the change it realises and who made it, then the trailers
      * "Realises-commit: ID" and "Target: hvt|spt". */
     const char *message;
+    /* An internal PDP's image of a base blob and a patch over it: the patch (PATCH_LEN bytes),
+     * which the record holds as ORCH_RECORD_PATCH beside state/deployed for `unisec verify`
+     * (the image alone carries it otherwise); NULL for any other image. */
+    const void *patch;
+    size_t patch_len;
 };
+
+/* Where a deployment record holds the patch of its node's image, when it has one. */
+#define ORCH_RECORD_PATCH "state/patch"
 
 /* What a deployment record says: its commit message and its node's line of state/deployed. */
 struct orch_record_info {
@@ -60,6 +68,10 @@ struct orch_record_info {
     enum engine_target target;
     char image[41], level[256], pdp[16], policy[256];
     uint64_t version;
+    /* An internal PDP's image of a base blob and a patch: the base's version (0: a whole blob)
+     * and the commit whose rules it holds ("-" when none was recorded) */
+    uint64_t base_version;
+    char base_commit[48];
 };
 
 /*

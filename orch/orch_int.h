@@ -32,7 +32,8 @@ struct orch_blob {
     void *patch;           /* over DATA, to VERSION; NULL when DATA is this version */
     size_t patch_len;
     struct orch_blob *base; /* with PATCH: the blob that owns DATA (counted) */
-    int whole;              /* compiled whole for images that link it in (internal PDP) */
+    char base_head[41];     /* the store commit whose rules DATA holds; "" when not committed */
+    int whole;              /* compiled whole, not kept as an index (`unisec verify`'s) */
     /* The policy's index (engine_acl_index), which the next version's compile takes over
      * (orch_policy_compile runs on one thread): NULL for a blob compiled whole. */
     struct engine_acl_index *index;
@@ -161,6 +162,10 @@ struct orch_node {
     enum engine_pdp pdp;
     char policy[128];
     uint64_t version; /* the policy version in force (acknowledged, or the PDP's) */
+    /* An internal PDP's image of a base and a patch: the base's version and commit (0, "" for
+     * a whole blob), which the record names for `unisec verify` */
+    uint64_t base_version;
+    char base_commit[41];
     uint8_t tls_sum[ENGINE_SHA256_LEN]; /* the TLS credentials the instance runs with (0s: none) */
     /* the supervisor's view, from its reports */
     struct sup_status sup;

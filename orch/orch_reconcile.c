@@ -396,6 +396,12 @@ static int orch_node_reconcile(struct orch *o, const struct orch_want *w,
     orch_copy(n->policy, sizeof(n->policy), lv->policy);
     n->pdp = lv->pdp;
     n->version = version;
+    n->base_version = 0;
+    n->base_commit[0] = '\0';
+    if (lv->pdp == ENGINE_PDP_INTERNAL && lv->blob != NULL && lv->blob->patch != NULL) {
+        n->base_version = lv->blob->data_version;
+        orch_copy(n->base_commit, sizeof(n->base_commit), lv->blob->base_head);
+    }
     if (lv->tls)
         memcpy(n->tls_sum, wn->tls_sum, sizeof(n->tls_sum));
     else

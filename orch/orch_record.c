@@ -26,6 +26,10 @@ static char *orch_deployed_text(struct orch *o, size_t *len)
                 engine_pdp_name(n->pdp));
         if (n->policy[0])
             fprintf(f, " policy=%s version=%" PRIu64, n->policy, n->version);
+        /* An image of a base and a patch: whence `unisec verify` rebuilds the base. */
+        if (n->base_version != 0)
+            fprintf(f, " base=%" PRIu64 " base_commit=%s", n->base_version,
+                    n->base_commit[0] ? n->base_commit : "-");
         fputc('\n', f);
     }
     if (fclose(f) != 0) {
@@ -37,7 +41,7 @@ static char *orch_deployed_text(struct orch *o, size_t *len)
 
 void orch_deployed_record(struct orch *o, const struct orch_want *w, const char *node)
 {
-    char *msg = NULL, *text;
+    char *msg = NULL, *text, level[128] = "";
     size_t len = 0;
     int r;
 
@@ -47,6 +51,7 @@ void orch_deployed_record(struct orch *o, const struct orch_want *w, const char 
     const struct orch_node *n = orch_node_get(o, node, 0);
     text = orch_deployed_text(o, &len);
     if (n != NULL) {
+        orch_copy(level, sizeof(level), n->base_version != 0 ? n->level : "");
         char pol[160] = "";
         if (n->pdp == ENGINE_PDP_PUSH || n->pdp == ENGINE_PDP_PULL)
             snprintf(pol, sizeof(pol), ", %s v%" PRIu64, engine_pdp_name(n->pdp), n->version);
@@ -67,6 +72,15 @@ void orch_deployed_record(struct orch *o, const struct orch_want *w, const char 
     pthread_mutex_unlock(&o->mu);
     if (text != NULL && msg != NULL) {
         struct orch_record rec = {.node = node, .deployed = text, .len = len, .message = msg};
+        const struct orch_want_node *wn = orch_want_node(w, node);
+        for (size_t i = 0; wn != NULL && level[0] && i < wn->nlevels; i++) {
+            const struct orch_level *lv = &wn->levels[i];
+            if (strcmp(lv->level, level) == 0 && lv->pdp == ENGINE_PDP_INTERNAL &&
+                lv->blob != NULL && lv->blob->patch != NULL) {
+                rec.patch = lv->blob->patch;
+                rec.patch_len = lv->blob->patch_len;
+            }
+        }
         o->record(o->event_arg, &rec);
     }
     free(text);
@@ -125,6 +139,10 @@ static int orch_line_parse(const char *text, const char *node, struct orch_recor
             snprintf(l->policy, sizeof(l->policy), "%s", tok + 7);
         else if (strncmp(tok, "version=", 8) == 0)
             l->version = strtoull(tok + 8, NULL, 10);
+        else if (strncmp(tok, "base=", 5) == 0)
+            l->base_version = strtoull(tok + 5, NULL, 10);
+        else if (strncmp(tok, "base_commit=", 12) == 0)
+            snprintf(l->base_commit, sizeof(l->base_commit), "%s", tok + 12);
     }
     return l->image[0] && l->level[0] ? 0 : -EINVAL;
 }

@@ -52,7 +52,8 @@ struct orch_blob *orch_policy_find(struct orch_blob *const *v, size_t n, const c
     return NULL;
 }
 
-static struct orch_blob *orch_blob_new(const char *name, int whole, uint64_t version)
+static struct orch_blob *orch_blob_new(const char *name, int whole, uint64_t version,
+                                       const char *head)
 {
     struct orch_blob *b = calloc(1, sizeof(*b));
 
@@ -63,6 +64,8 @@ static struct orch_blob *orch_blob_new(const char *name, int whole, uint64_t ver
     b->refs = 1;
     b->whole = whole;
     b->version = b->data_version = version;
+    if (head != NULL && strlen(head) == 40)
+        memcpy(b->base_head, head, sizeof(b->base_head));
     return b;
 }
 
@@ -99,7 +102,7 @@ static int orch_policy_patch(struct orch_blob **out, const struct orch_desired *
         *out = orch_blob_ref(old);
         return 0;
     }
-    if ((b = orch_blob_new(old->name, 0, version)) == NULL)
+    if ((b = orch_blob_new(old->name, 0, version, want->head)) == NULL)
         return -ENOMEM; /* the index stays OLD's, at VERSION: the next sync mends it */
     if (r == 1) {       /* a new base */
         engine_acl_index_base(x, &base, &b->len);
@@ -118,6 +121,7 @@ static int orch_policy_patch(struct orch_blob **out, const struct orch_desired *
         b->data = b->base->data;
         b->len = b->base->len;
         b->data_version = b->base->version;
+        memcpy(b->base_head, b->base->base_head, sizeof(b->base_head));
     }
     b->index = x;
     old->index = NULL;
@@ -147,7 +151,7 @@ int orch_policy_compile(struct orch_blob **out, const struct orch_desired *want,
             name);
     if (!whole && old != NULL && old->index != NULL) {
         r = orch_policy_patch(out, want, old, version);
-    } else if ((b = orch_blob_new(name, whole, version)) == NULL) {
+    } else if ((b = orch_blob_new(name, whole, version, want->head)) == NULL) {
         r = -ENOMEM;
     } else if (whole) {
         r = engine_acl_compile(&b->data, &b->len, acl, name, version);
@@ -287,9 +291,9 @@ static int orch_want_policies(struct orch_want *w, const struct orch_desired *wa
             struct orch_blob *b;
             if (lv->policy == NULL)
                 continue;
-            /* An image that links the rules in needs the whole blob of the version; a
-             * running instance or the PDP takes patches. */
-            int whole = lv->pdp == ENGINE_PDP_INTERNAL;
+            /* Every mode takes the index's blob: a running instance or the PDP a patch, an
+             * image that links the rules in its base and the patch (builder/README.md). */
+            int whole = 0;
             if ((b = orch_policy_find(w->policies, w->npolicies, lv->policy, whole)) == NULL) {
                 struct orch_blob *prev =
                     old ? orch_policy_find(old->policies, old->npolicies, lv->policy, whole) : NULL;
@@ -432,5 +436,9 @@ void orch_level_spec(struct builder_spec *s, const char *node, const struct orch
         s->acl_blob = l->blob->data;
         s->acl_len = l->blob->len;
         s->acl_own = 1; /* compiled by this process (orch_policy_compile) */
+        s->acl_patch = l->blob->patch;
+        s->acl_patch_len = l->blob->patch_len;
+        if (l->blob->patch != NULL && l->blob->base_head[0])
+            s->acl_base_commit = l->blob->base_head;
     }
 }

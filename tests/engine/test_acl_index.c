@@ -131,6 +131,49 @@ static void check(const struct engine_acl_index *x, const struct set *s, uint64_
     engine_acl_free(a);
 }
 
+/* X's patch is the one an index of FIRST brought to NOW at once would make (as `unisec verify`
+ * checks a record's), while X's base is FIRST's; not one of a rule more or less. */
+static void check_same(const struct engine_acl_index *x, const struct set *first,
+                       const struct set *now)
+{
+    struct engine_acl_index *y;
+    struct engine_acl *a;
+    const char *why = NULL;
+    void *patch;
+    size_t plen;
+    uint64_t v = engine_acl_index_version(x);
+
+    if (engine_acl_index_base_version(x) != 1 || v == 1)
+        return;
+    a = set_load(first);
+    assert_int_equal(engine_acl_index_new(&y, a, NULL, 1), 0);
+    engine_acl_free(a);
+    a = set_load(now);
+    int r = engine_acl_index_sync(y, a, v);
+    engine_acl_free(a);
+    assert_int_equal(engine_acl_index_patch(x, 1, &patch, &plen), 0);
+    if (r == 0)
+        assert_int_equal(engine_acl_index_patch_same(y, patch, plen, &why), 1);
+    else /* no rule differs from the base: X's patch adds and removes nothing */
+        assert_int_equal(r, 2);
+    if (r == 0) { /* one rule more or less than NOW: another patch */
+        struct set other = *now;
+        struct engine_acl_index *z;
+        size_t k = (size_t)(v * 7919) % NKEYS;
+        other.effect[k] = other.effect[k] ? 0 : 2;
+        a = set_load(first);
+        assert_int_equal(engine_acl_index_new(&z, a, NULL, 1), 0);
+        engine_acl_free(a);
+        a = set_load(&other);
+        if (engine_acl_index_sync(z, a, v) == 0)
+            assert_int_equal(engine_acl_index_patch_same(z, patch, plen, &why), 0);
+        engine_acl_free(a);
+        engine_acl_index_free(z);
+    }
+    free(patch);
+    engine_acl_index_free(y);
+}
+
 /* One random change of S: a few keys added, removed or flipped. Fills DEL and ADD. */
 static void random_change(struct set *s, struct engine_acl_change *del, size_t *ndel,
                           struct engine_acl_change *add, size_t *nadd, uint32_t *line)
@@ -174,6 +217,7 @@ static void test_index_random_changes_match_full_compile(void **state)
         assert_int_equal(engine_acl_index_new(&x, a, NULL, v), 0);
         engine_acl_free(a);
         check(x, &s, v);
+        struct set first = s;
         for (int step = 0; step < 25; step++) {
             struct engine_acl_change del[8], add[8];
             size_t ndel, nadd;
@@ -188,6 +232,7 @@ static void test_index_random_changes_match_full_compile(void **state)
                 assert_int_equal(engine_acl_index_apply(x, del, ndel, add, nadd, ++v), 0);
             }
             check(x, &s, from);
+            check_same(x, &first, &s);
         }
         engine_acl_index_free(x);
     }

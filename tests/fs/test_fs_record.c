@@ -116,9 +116,11 @@ static void test_fs_record_is_a_commit_on_the_hosts_ref(void **state)
     (void)state;
     ctx_open(&c);
     n = main_commits(&c);
-    assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web\n\nbody\n"), 0);
+    assert_int_equal(
+        fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web\n\nbody\n", NULL, 0), 0);
     assert_record(&c, "local", "web image=x\n", first);
-    assert_int_equal(fs_apply_record(&c, "web", "web image=y\n", 12, "deploy: web again"), 0);
+    assert_int_equal(fs_apply_record(&c, "web", "web image=y\n", 12, "deploy: web again", NULL, 0),
+                     0);
     assert_record(&c, "local", "web image=y\n", second);
     /* The second record's parent is the first, by the daemon; main has neither. */
     assert_int_equal(engine_store_log_from(c.store, second, SIZE_MAX, head_cb, &h, NULL), 0);
@@ -142,12 +144,13 @@ static void test_fs_record_of_a_named_host(void **state)
     (void)state;
     ctx_open(&c);
     c.host_name = "h1";
-    assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web"), 0);
+    assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web", NULL, 0), 0);
     assert_record(&c, "h1", "web image=x\n", NULL);
     assert_int_equal(fs_record_last(c.store, "local", &data, &len, NULL, NULL), -ENOENT);
     /* A host name that cannot name a ref is no record. */
     c.host_name = "../main";
-    assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web"), -EINVAL);
+    assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web", NULL, 0),
+                     -EINVAL);
     ctx_close(&c);
 }
 
@@ -167,7 +170,7 @@ static void test_fs_record_beside_an_outside_commit(void **state)
              "user.name=op -c user.email=op@example.org commit -qam operator",
              dir);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web"), 0);
+    assert_int_equal(fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web", NULL, 0), 0);
     /* The record needs nothing of main: the operator's commit stays main's head, as made. */
     assert_int_equal(events_count(&c, "web: deployment recorded as commit"), 1);
     assert_record(&c, "local", "web image=x\n", NULL);
@@ -211,7 +214,7 @@ static void test_fs_record_after_a_lock_is_dropped(void **state)
     ctx_open(&c);
     hold_ref_lock(lock, sizeof(lock));
     assert_int_equal(pthread_create(&t, NULL, drop_lock, lock), 0);
-    assert_int_equal(fs_apply_record(&c, "web", "web image=y\n", 12, "deploy: web"), 0);
+    assert_int_equal(fs_apply_record(&c, "web", "web image=y\n", 12, "deploy: web", NULL, 0), 0);
     pthread_join(t, NULL);
     assert_record(&c, "local", "web image=y\n", NULL);
     assert_int_equal(events_count(&c, "web: deployment recorded as commit"), 1);
@@ -228,7 +231,8 @@ static void test_fs_record_gives_up(void **state)
     (void)state;
     ctx_open(&c);
     hold_ref_lock(lock, sizeof(lock));
-    assert_int_equal(fs_apply_record(&c, "web", "web image=z\n", 12, "deploy: web"), -EAGAIN);
+    assert_int_equal(fs_apply_record(&c, "web", "web image=z\n", 12, "deploy: web", NULL, 0),
+                     -EAGAIN);
     assert_int_equal(events_count(&c, "web: deployment not recorded in the store: "), 1);
     unlink(lock);
     assert_int_equal(fs_record_last(c.store, "local", &data, &len, NULL, NULL), -ENOENT);

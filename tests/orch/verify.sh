@@ -55,6 +55,9 @@ check "the mount is served" wait_for 10 test -f "$M/README"
 settled "mount"
 echo critical >"$W/security_level"
 settled "critical"
+# One rule more: the internal PDP's new image is its base blob and a patch over it.
+printf 'restricted * GET /patched allow\n' >>"$M/policy/acl"
+settled "one rule more"
 check "unmount" fusermount3 -u "$M"
 wait "$fgpid"
 fgpid=
@@ -70,6 +73,8 @@ check "it names the commit it realises in full" sh -c "git -C '$S' log -1 --form
 check "unisec verify holds on the good history" "$U" verify --store "$S"
 "$U" verify --store "$S" >"$T/out" 2>&1
 check "it prints a line per record, comparing bytes" test "$(grep -c '^record .*same bytes as the kept image' "$T/out")" -ge 3
+check "the patched image's record names its base" sh -c "git -C '$S' show $R:state/deployed | grep -q '^web .* base=[0-9]* base_commit=[0-9a-f]\{40\}'"
+check "its base is rebuilt and its patch checked" grep -q "^record .*same bytes as the kept image; its base rebuilt, its patch checked" "$T/out"
 check "the summary" grep -q "holds: .* commits of main, each signed by an allowed signer; [0-9]* deployment records of 1 hosts" "$T/out"
 [ "$fail" = 0 ] || cat "$T/out"
 good=$(git -C "$S" rev-parse HEAD)
@@ -77,13 +82,17 @@ goodrec=$(git -C "$S" rev-parse $R)
 deployed=$(git -C "$S" show $R:state/deployed)
 webline=$(printf '%s\n' "$deployed" | grep '^web ')
 src=$(git -C "$S" log -1 --format=%B "$rec" | sed -n 's/^Realises-commit: //p')
+git -C "$S" show $R:state/patch >"$T/good.patch"
+check "the record holds the image's patch" test -s "$T/good.patch"
 target=$(git -C "$S" log -1 --format=%B "$rec" | sed -n 's/^Target: //p')
 
 # record MESSAGE-SUBJECT SOURCE STATE-DEPLOYED [UNSIGNED]: alice commits a deployment record
-# on the host's ref, signed (not with a fourth argument).
+# on the host's ref, signed (not with a fourth argument), holding the good record's patch (or
+# the file $PATCH).
 record() {
     blob=$(printf '%s\n' "$3" | git -C "$S" hash-object -w --stdin)
-    sub=$(printf '100644 blob %s\tdeployed\n' "$blob" | git -C "$S" mktree)
+    pblob=$(git -C "$S" hash-object -w "${PATCH:-$T/good.patch}")
+    sub=$(printf '100644 blob %s\tdeployed\n100644 blob %s\tpatch\n' "$blob" "$pblob" | git -C "$S" mktree)
     tree=$(printf '040000 tree %s\tstate\n' "$sub" | git -C "$S" mktree)
     printf '%s\n\nRealises-commit: %s\nTarget: %s\n' "$1" "$2" "$target" >"$T/msg"
     if [ -n "${4:-}" ]; then
@@ -139,7 +148,29 @@ restore
 v=$(printf '%s\n' "$webline" | sed -n 's/.* version=\([0-9]*\).*/\1/p')
 other=$(printf '%s\n' "$webline" | sed "s/version=$v/version=$((v + 7))/")
 record "deploy: web -> image (critical, internal v$((v + 7)))" "$src" "$(printf '%s\n' "$deployed" | sed "s/^web .*/$other/")"
-fails_naming "a record of rules at another version" "record $(git -C "$S" rev-parse $R)" "builds image"
+fails_naming "a record of rules at another version" "record $(git -C "$S" rev-parse $R)" "builds image\|does not bring the rules"
+restore
+
+# A base+patch record whose base names another commit (the one it realises, whose rules the
+# base does not hold), or no commit.
+base=$(printf '%s\n' "$webline" | sed -n 's/.* base_commit=\([0-9a-f]*\).*/\1/p')
+other=$(printf '%s\n' "$webline" | sed "s/base_commit=$base/base_commit=$src/")
+record "deploy: web -> image (critical, internal v$v)" "$src" "$(printf '%s\n' "$deployed" | sed "s/^web .*/$other/")"
+fails_naming "a record whose base is another commit" "record $(git -C "$S" rev-parse $R)" "does not bring the rules .*holds those rules already"
+restore
+other=$(printf '%s\n' "$webline" | sed "s/base_commit=$base/base_commit=0123/")
+record "deploy: web -> image (critical, internal v$v)" "$src" "$(printf '%s\n' "$deployed" | sed "s/^web .*/$other/")"
+fails_naming "a record whose base names no commit" "record $(git -C "$S" rev-parse $R)" "names no commit"
+restore
+# A record whose patch is damaged, or is another (the empty file).
+cp "$T/good.patch" "$T/bad.patch"
+printf 'X' | dd of="$T/bad.patch" bs=1 seek=200 conv=notrunc 2>/dev/null
+PATCH=$T/bad.patch record "deploy: web -> image (critical, internal v$v)" "$src" "$deployed"
+fails_naming "a record whose patch is damaged" "record $(git -C "$S" rev-parse $R)" "does not bring the rules"
+restore
+: >"$T/bad.patch"
+PATCH=$T/bad.patch record "deploy: web -> image (critical, internal v$v)" "$src" "$deployed"
+fails_naming "a record whose patch is empty" "record $(git -C "$S" rev-parse $R)" "does not bring the rules"
 restore
 
 # On main, a change of state/deployed is checked as a record (stores made them there before):
@@ -158,6 +189,15 @@ cp "$f" "$T/image.orig"
 printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
 fails_naming "a kept image changed" "record $rec" "differs"
 cp "$T/image.orig" "$f"
+# A byte of its patch (the image's last bytes: the added rules' blob) changed.
+size=$(stat -c %s "$f")
+printf 'X' | dd of="$f" bs=1 seek=$((size - 3)) conv=notrunc 2>/dev/null
+fails_naming "a kept image's patch changed" "record $rec" "differs"
+cp "$T/image.orig" "$f"
+# The kept image of a base and a patch removed: rebuilt from the history all the same.
+mv "$S/.git/unisec-images/$img" "$T/kept"
+check "a record whose image is not kept is rebuilt from its base and its record's patch" sh -c "'$U' verify --store '$S' >'$T/out' 2>&1 && grep -q 'same id; not kept; its base rebuilt' '$T/out'"
+mv "$T/kept" "$S/.git/unisec-images/$img"
 check "unisec verify holds again once the image is restored" "$U" verify --store "$S"
 
 echo "$pass passed, $fail failed"
