@@ -7,6 +7,7 @@ that ran on no target exits 77.
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -198,3 +199,37 @@ def basic(user, password):
 
 
 CHECK_LINE = r"authn: credential check: (\d+) PBKDF2 iterations"
+
+
+def rules_segment(img):
+    """An image's rules segment (the last in memory): (its program header's offset in IMG,
+    offset, vaddr, filesz)."""
+    phoff, = struct.unpack_from("<Q", img, 0x20)
+    phnum, = struct.unpack_from("<H", img, 0x38)
+    best = None
+    for i in range(phnum):
+        at = phoff + i * 56
+        typ, _, off, vaddr, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", img, at)
+        if typ == 1 and (best is None or vaddr > best[2]):  # PT_LOAD
+            best = (at, off, vaddr, filesz)
+    return best
+
+
+def boot_once(work, data, name):
+    """Runs the image DATA until acl_pep speaks: (exit status, or None when it served; what
+    it printed)."""
+    path = work.path(name)
+    with open(path, "wb") as f:
+        f.write(data)
+    try:
+        inst = Instance(work, path, name)
+    except RuntimeError as e:
+        return 1, str(e) + open(work.path(name + ".out")).read()
+    try:
+        text = inst.wait_console(r"acl_pep: ", guard=10)
+        inst.proc.wait(timeout=10)
+        return inst.proc.returncode, text + open(inst.err).read()
+    except subprocess.TimeoutExpired:
+        return None, inst.console()
+    finally:
+        inst.stop()

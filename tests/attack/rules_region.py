@@ -15,46 +15,10 @@ both with the guest's reason."""
 import os
 import shutil
 import struct
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import node  # noqa: E402
-
-PT_LOAD = 1
-
-
-def region(img):
-    """The rules segment: (its program header's offset in IMG, offset, vaddr, filesz)."""
-    phoff, = struct.unpack_from("<Q", img, 0x20)
-    phnum, = struct.unpack_from("<H", img, 0x38)
-    best = None
-    for i in range(phnum):
-        at = phoff + i * 56
-        typ, flags, off, vaddr, _, filesz, memsz, _ = struct.unpack_from("<IIQQQQQQ", img, at)
-        if typ == PT_LOAD and (best is None or vaddr > best[2]):
-            best = (at, off, vaddr, filesz)
-    return best
-
-
-def boot(work, data, name):
-    """Runs the image DATA: (exit status or None when it served, what it printed)."""
-    path = work.path(name)
-    with open(path, "wb") as f:
-        f.write(data)
-    try:
-        inst = node.Instance(work, path, name)
-    except RuntimeError as e:
-        return 1, str(e) + open(work.path(name + ".out")).read()
-    try:
-        text = inst.wait_console(r"acl_pep: ", guard=10)
-        inst.proc.wait(timeout=10)
-        return inst.proc.returncode, text + open(inst.err).read()
-    except subprocess.TimeoutExpired:
-        return None, inst.console()
-    finally:
-        inst.stop()
-
 
 work = node.Work()
 topo = "tests/builder/e2e/topology.yaml"
@@ -68,7 +32,7 @@ try:
     for target in node.targets():
         path = work.build(topo, "web", target, level="critical", policy_dir=policy)
         img = open(path, "rb").read()
-        at, off, vaddr, filesz = region(img)
+        at, off, vaddr, filesz = node.rules_segment(img)
         magic, n, crc, zero = struct.unpack_from("<8sQII", img, off)
         node.check(magic == b"UNIRULES" and n == filesz - 24 and off + filesz == len(img),
                    "%s: the rules region is the file's end, header then %d bytes" % (target, n))
@@ -114,7 +78,7 @@ try:
         struct.pack_into("<Q", short, at + 32, filesz + 4096)  # p_filesz past the file
         cases.append(("a segment past the end of the file", short, "outside the file"))
         for k, (what, data, why) in enumerate(cases):
-            rc, text = boot(work, bytes(data), "bad-%s-%d" % (target, k))
+            rc, text = node.boot_once(work, bytes(data), "bad-%s-%d" % (target, k))
             node.check(rc not in (None, 0) and why in text,
                        "%s: %s is refused at boot (%r; status %s)" % (target, what, why, rc))
 finally:
