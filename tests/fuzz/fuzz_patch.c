@@ -8,7 +8,8 @@
  *   128..255: a valid patch (2 rules removed, 3 added) edited by the input's (offset, byte)
  *             pairs, then resealed (the added rules' blob too), so every deeper check is
  * After each install: a refusal leaves the rules in force as they were (same decisions); an
- * accepted patch is decided on without reading out of bounds.
+ * accepted patch is decided on without reading out of bounds. The same bytes are also put
+ * after the blob in an internal PDP's rules region and installed as at boot.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -100,6 +101,28 @@ static uint64_t fuzz_answers(const struct mod_policy *p)
     return bits;
 }
 
+/* The same bytes after the blob in an internal PDP's rules region, installed as at boot
+ * (mod_policy_install_region): refused, nothing is in force; taken, decided on in bounds. */
+static void fuzz_region(const void *patch, size_t len)
+{
+    size_t pad = (8 - fuzz_base_len % 8) % 8, n = fuzz_base_len + pad + len;
+    struct mod_policy p = {0};
+    const char *why = NULL;
+    void *old[2];
+    uint8_t *r;
+
+    if (posix_memalign((void **)&r, 8, n))
+        abort();
+    memcpy(r, fuzz_base, fuzz_base_len);
+    memset(r + fuzz_base_len, 0, pad);
+    memcpy(r + fuzz_base_len + pad, patch, len);
+    if (mod_policy_install_region(&p, r, n, old, &why) == 0)
+        fuzz_answers(&p);
+    else if (why == NULL || mod_policy_current(&p) != NULL)
+        abort();
+    free(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct mod_policy p = {0};
@@ -124,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (data[0] >= 64)
         fuzz_patch_reseal(buf, len);
+    fuzz_region(buf, len);
     if (mod_policy_install(&p, base, fuzz_base_len, old, &why) != 0)
         abort();
     uint64_t before = fuzz_answers(&p);
