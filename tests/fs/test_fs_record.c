@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fs/fs_int.h"
+#include "orch/orch.h"
 
 static char tmp[4096], dir[4200];
 
@@ -119,9 +120,18 @@ static void test_fs_record_is_a_commit_on_the_hosts_ref(void **state)
     assert_int_equal(
         fs_apply_record(&c, "web", "web image=x\n", 12, "deploy: web\n\nbody\n", NULL, 0), 0);
     assert_record(&c, "local", "web image=x\n", first);
-    assert_int_equal(fs_apply_record(&c, "web", "web image=y\n", 12, "deploy: web again", NULL, 0),
-                     0);
+    assert_int_equal(
+        fs_apply_record(&c, "web", "web image=y\n", 12, "deploy: web again", "PATCH\0bytes", 11),
+        0);
     assert_record(&c, "local", "web image=y\n", second);
+    /* With a patch, the record holds it beside state/deployed; without, it holds none. */
+    assert_int_equal(engine_store_read_at(c.store, second, ORCH_RECORD_PATCH, &data, &len, NULL),
+                     0);
+    assert_int_equal(len, 11);
+    assert_memory_equal(data, "PATCH\0bytes", 11);
+    free(data);
+    assert_int_equal(engine_store_read_at(c.store, first, ORCH_RECORD_PATCH, &data, &len, NULL),
+                     -ENOENT);
     /* The second record's parent is the first, by the daemon; main has neither. */
     assert_int_equal(engine_store_log_from(c.store, second, SIZE_MAX, head_cb, &h, NULL), 0);
     assert_int_equal(h.n, 2);
