@@ -25,6 +25,7 @@
 #include "contract/abi.h"
 #include "control.h"
 #include "engine/engine.h"
+#include "tender_stream.h"
 
 #define TENDER_EXIT_KILLED 255 /* exit status of a tender whose guest was killed */
 /* An image file is mapped, never read whole: its size costs address space only. Its loaded
@@ -128,17 +129,6 @@ struct tender_config {
     int verbose;             /* report listening addresses and policy acks on stderr */
 };
 
-struct tender_stream {
-    int fd;                  /* -1 when the slot is free */
-    uint16_t gen;            /* bumped on close, so a stale handle never matches */
-    uint8_t inbound;         /* accepted from a listener (counted in t->ninbound) */
-    uint8_t rx_ready;        /* not read dry since its last read edge */
-    uint8_t rx_hup;          /* the peer's end or an error was reported: reads never block */
-    int tx_blocked;          /* a WRITE could not send everything: report the next WRITE edge */
-    int rx_lent;             /* the guest lent a RECV buffer: */
-    uint64_t rx_buf, rx_len; /* its guest address and size, checked when lent */
-};
-
 struct tender_device {
     int fd;      /* LISTEN: the listening socket */
     int armed;   /* LISTEN: the guest asked for connections (an ACCEPT operation) */
@@ -160,10 +150,9 @@ struct tender {
 
     struct tender_device dev[UNISEC_MANIFEST_MAX];
     int epfd;
-    struct tender_stream *streams; /* owned, cfg.max_streams slots */
-    uint32_t nstreams;
-    struct tender_jobs *jobs; /* owned: a POLL's gathered socket work (tender_net.c; taken
-                                 at the first POLL) */
+    struct tender_streams streams; /* owned: cfg.max_streams slots (tender_stream.h) */
+    struct tender_jobs *jobs;      /* owned: a POLL's gathered socket work (tender_net.c; taken
+                                      at the first POLL) */
 
     uint8_t *policy_blob; /* owned: the pending blob, NULL when none */
     size_t policy_len;

@@ -207,14 +207,10 @@ static int tender_net_init(struct tender *t, uint32_t id, struct engine_diag *d)
     (void)id;
     for (int i = 0; i < UNISEC_MANIFEST_MAX; i++)
         t->dev[i].fd = -1;
-    t->nstreams = t->cfg.max_streams ? t->cfg.max_streams : UNISEC_STREAMS_MAX;
-    if (t->nstreams > UNISEC_STREAMS_MAX)
-        t->nstreams = UNISEC_STREAMS_MAX;
-    t->streams = calloc(t->nstreams, sizeof(*t->streams));
-    if (t->streams == NULL)
+    uint32_t nstreams = t->cfg.max_streams ? t->cfg.max_streams : UNISEC_STREAMS_MAX;
+    if (tender_streams_init(&t->streams,
+                            nstreams > UNISEC_STREAMS_MAX ? UNISEC_STREAMS_MAX : nstreams) < 0)
         return -ENOMEM;
-    for (uint32_t i = 0; i < t->nstreams; i++)
-        t->streams[i].fd = -1;
 
     int used[TENDER_CONFIG_MAX] = {0}, rc = 0;
     for (size_t k = 0; k < t->cfg.nlisten; k++) {
@@ -284,11 +280,10 @@ static void tender_net_drain(struct tender *t)
 
 static void tender_net_fini(struct tender *t)
 {
-    for (uint32_t i = 0; t->streams && i < t->nstreams; i++)
-        if (t->streams[i].fd >= 0)
-            close(t->streams[i].fd);
-    free(t->streams);
-    t->streams = NULL;
+    for (uint32_t i = 0; i < t->streams.n; i++)
+        if (t->streams.slot[i].fd >= 0)
+            close(t->streams.slot[i].fd);
+    tender_streams_fini(&t->streams);
     free(t->jobs);
     t->jobs = NULL;
     for (int i = 0; i < UNISEC_MANIFEST_MAX; i++)
@@ -298,35 +293,20 @@ static void tender_net_fini(struct tender *t)
 
 /* ---- streams ---- */
 
-static struct tender_stream *tender_stream_of(struct tender *t, uint32_t handle)
-{
-    uint32_t slot = handle & 0xffff;
-    if (slot >= t->nstreams || t->streams[slot].fd < 0 || t->streams[slot].gen != handle >> 16)
-        return NULL;
-    return &t->streams[slot];
-}
-
-/* Puts FD in a free slot and the epoll set; returns the handle, or -EMFILE. */
+/* Puts FD in the slot free the longest and the epoll set; returns the handle, or -EMFILE. */
 static int64_t tender_stream_add(struct tender *t, int fd, int inbound)
 {
-    for (uint32_t i = 0; i < t->nstreams; i++) {
-        if (t->streams[i].fd >= 0)
-            continue;
-        uint32_t handle = (uint32_t)t->streams[i].gen << 16 | i;
-        struct epoll_event ev = {EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                                 {.u64 = TENDER_EP_STREAM << 32 | handle}};
-        if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-            return -errno;
-        t->streams[i].fd = fd;
-        t->streams[i].inbound = (uint8_t)inbound;
-        t->ninbound += inbound != 0;
-        t->streams[i].rx_lent = 0;
-        t->streams[i].rx_ready = 1;
-        t->streams[i].rx_hup = 0;
-        t->streams[i].tx_blocked = 0;
-        return handle;
-    }
-    return -EMFILE;
+    struct tender_stream *s = tender_stream_next(&t->streams);
+    if (s == NULL)
+        return -EMFILE;
+    uint32_t handle = tender_stream_handle(&t->streams, s);
+    struct epoll_event ev = {EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                             {.u64 = TENDER_EP_STREAM << 32 | handle}};
+    if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        return -errno;
+    tender_stream_open(&t->streams, fd)->inbound = (uint8_t)inbound;
+    t->ninbound += inbound != 0;
+    return handle;
 }
 
 static void tender_addr_to_guest(const struct sockaddr_storage *ss, struct unisec_addr *a)
@@ -369,7 +349,7 @@ static int tender_stream_read_job(struct tender *t, struct tender_stream *s, str
 static void tender_stream_filled(struct tender *t, struct tender_batch *b, struct tender_stream *s,
                                  ssize_t n)
 {
-    uint32_t handle = (uint32_t)s->gen << 16 | (uint32_t)(s - t->streams);
+    uint32_t handle = tender_stream_handle(&t->streams, s);
     /* A short read drains the socket, but once the peer's end was reported (in the same edge
      * as its last bytes: a client that shuts down its side after a request), no edge follows:
      * the next read must go ahead and see the end. */
@@ -397,7 +377,7 @@ static void tender_sends_flush(struct tender *t, struct tender_batch *b)
     struct tender_jobs *w = t->jobs;
     tender_io_run(w->job, w->n);
     for (uint32_t i = 0; i < w->n; i++) {
-        struct tender_stream *s = tender_stream_of(t, w->handle[i]);
+        struct tender_stream *s = tender_stream_of(&t->streams, w->handle[i]);
         ssize_t n = w->job[i].res;
         int partial = n < 0 || (size_t)n != w->job[i].len;
         if (partial && s)
@@ -463,7 +443,7 @@ static int tender_sqe(struct tender *t, struct tender_batch *b, const struct uni
     if (q->op != UNISEC_OP_CLOSE && tender_guest_ptr(t, q->buf, q->len) == NULL)
         return tender_kill(t, "%s: buffer 0x%llx+%llu lies outside guest memory", names[q->op],
                            (unsigned long long)q->buf, (unsigned long long)q->len);
-    struct tender_stream *s = tender_stream_of(t, q->handle);
+    struct tender_stream *s = tender_stream_of(&t->streams, q->handle);
     if (s == NULL) {
         if (q->op != UNISEC_OP_CLOSE)
             tender_emit(b, q->op == UNISEC_OP_RECV ? UNISEC_EV_RECV : UNISEC_EV_SENT, q->handle, 0,
@@ -472,11 +452,8 @@ static int tender_sqe(struct tender *t, struct tender_batch *b, const struct uni
     }
     if (q->op == UNISEC_OP_CLOSE) {
         close(s->fd); /* also leaves the epoll set */
-        s->fd = -1;
         t->ninbound -= s->inbound;
-        s->inbound = 0;
-        s->gen++;
-        s->rx_lent = 0;
+        tender_stream_release(&t->streams, s);
         return TENDER_CONTINUE;
     }
     if (q->op == UNISEC_OP_RECV) {
@@ -527,7 +504,8 @@ static int tender_hc_connect(struct tender *t, void *arg, const struct tender_de
         a->ret = h;
         return TENDER_CONTINUE;
     }
-    t->streams[h & 0xffff].tx_blocked = 1; /* the guest waits for the connection's edge */
+    tender_stream_of(&t->streams, (uint32_t)h)->tx_blocked =
+        1; /* the guest waits for the connection's edge */
     a->handle = (uint32_t)h;
     a->ret = 0;
     return TENDER_CONTINUE;
@@ -615,7 +593,7 @@ static int tender_hc_poll(struct tender *t, void *arg, const struct tender_devs 
                 ev[i].data.u64 = 0;
                 continue;
             }
-            struct tender_stream *s = tender_stream_of(t, h);
+            struct tender_stream *s = tender_stream_of(&t->streams, h);
             if (s == NULL)
                 continue;
             if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
@@ -630,7 +608,8 @@ static int tender_hc_poll(struct tender *t, void *arg, const struct tender_devs 
         for (int i = 0; i < n; i++) {
             uint32_t h = (uint32_t)ev[i].data.u64;
             struct tender_stream *s;
-            if (ev[i].data.u64 >> 32 != TENDER_EP_STREAM || (s = tender_stream_of(t, h)) == NULL)
+            if (ev[i].data.u64 >> 32 != TENDER_EP_STREAM ||
+                (s = tender_stream_of(&t->streams, h)) == NULL)
                 continue;
             uint32_t flags = 0;
             if (r < w->n && w->handle[r] == h)

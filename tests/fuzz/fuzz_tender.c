@@ -32,10 +32,7 @@ static void fuzz_tender_init(void)
     fuzz_t.mem_lo = FUZZ_MEM_LO;
     fuzz_t.mem_hi = FUZZ_MEM_LO + FUZZ_MEM_LEN;
     fuzz_t.epfd = epoll_create1(EPOLL_CLOEXEC);
-    fuzz_t.nstreams = 8;
-    fuzz_t.streams = calloc(8, sizeof(*fuzz_t.streams));
-    for (int i = 0; i < 8; i++)
-        fuzz_t.streams[i].fd = -1;
+    tender_streams_init(&fuzz_t.streams, 8);
     fuzz_t.cfg.console_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     fuzz_t.cfg.policy_fd = -1;
     fuzz_t.img.manifest.abi_version = UNISEC_ABI_VERSION;
