@@ -19,7 +19,7 @@
  * Boot. The tender loads the PT_LOAD segments (their bytes beyond the file are zero, as is
  * all guest memory it does not write: the heap starts zero), writes the NUL-terminated
  * command line and a struct unisec_boot_info at the top of memory, points the stack just
- * below them and enters the ELF entry point as the C function
+ * below them (and the mailbox's cache line) and enters the ELF entry point as the C function
  *     void _start(struct unisec_boot_info *bi)
  * (System V ABI: BI in %rdi, %rsp + 8 aligned to 16). hvt enters in 64-bit long mode at
  * CPL 3 with paging (identity map), no IDT, interrupts off, SSE enabled. spt calls it on the
@@ -49,7 +49,7 @@
  * hvt (tens of microseconds on nested KVM): the guest queues operations (struct unisec_sqe)
  * in its own memory and hands the whole queue to one POLL, which performs them, waits, and
  * returns every completion and readiness event (struct unisec_event) that is ready. A
- * keep-alive request and its response cost one exit.
+ * keep-alive request and its response cost one exit (none on hvt through the mailbox below).
  *   ACCEPT arms a listening device: from then on the tender accepts each connection as it
  *          arrives and reports it as UNISEC_EV_ACCEPTED (new handle, peer address).
  *   RECV   lends BUF[0..LEN) to the tender until a UNISEC_EV_RECV completion says what it
@@ -62,6 +62,24 @@
  *
  * Readiness is edge-triggered: a UNISEC_EV_STREAM WRITE event says the socket became
  * writable again after a WRITE could not send everything.
+ *
+ * The mailbox (hvt, images with streams). On one connection even one exit per request is
+ * dear (it costs more than nginx's whole request on nested KVM), so hvt also takes a POLL
+ * without an exit: boot_info.mailbox is the guest address of a struct unisec_mailbox that a
+ * tender thread watches for a while after each POLL it serves (UNISEC_MAILBOX_SPIN_NS, and
+ * after each exit the guest asks it to with WANT). The guest writes the address of a filled
+ * struct unisec_hc_poll to ARG, then STATE = POSTED (release order); the tender claims it by
+ * changing POSTED to TAKEN (compare-and-swap), reads ARG once, serves it exactly as the POLL
+ * hypercall (same checks, same copy of the argument struct), except that its wait ends at
+ * UNISEC_MAILBOX_WAIT_NS at the latest (IDLE then says it ended so with nothing to act on),
+ * and stores STATE = DONE. A guest whose post is not taken soon takes it back (POSTED to
+ * IDLE, compare-and-swap: if that fails the tender has it, and the guest waits for DONE) and
+ * makes the hypercall instead. Meanwhile the guest spins on STATE, on its own vCPU. The
+ * tender treats every word of the mailbox as hostile: it
+ * reads each once, never trusts STATE beyond its own compare-and-swap, and checks ARG as any
+ * hypercall argument; a POLL served from the mailbox and one served by an exit never run at
+ * once (a lock), so a guest that posts and exits together gains nothing. 0 in boot_info:
+ * no mailbox (spt, whose hypercall is a call; an image without streams).
  *
  * Secrets. The boot info's SEED is 32 bytes the tender read from the host's getrandom() for
  * this instance alone, at its start: never in the image, never shared with another instance
@@ -77,7 +95,7 @@
 
 #include <stdint.h>
 
-#define UNISEC_ABI_VERSION 4u
+#define UNISEC_ABI_VERSION 5u
 
 /* ---- layout ---- */
 
@@ -196,7 +214,7 @@ struct unisec_boot_info {
     uint32_t magic;         /* UNISEC_BOOT_MAGIC */
     uint32_t abi_version;   /* UNISEC_ABI_VERSION */
     uint64_t mem_lo;        /* guest memory is [mem_lo, mem_hi) */
-    uint64_t mem_hi;        /* the command line, the boot info, then the stack, below it */
+    uint64_t mem_hi;        /* the command line, the boot info, the mailbox, the stack below */
     uint64_t heap_start;    /* first free byte after the image, page aligned */
     uint64_t heap_end;      /* end of the heap: UNISEC_STACK_SIZE and more below mem_hi */
     uint64_t cmdline;       /* guest address of the NUL-terminated boot arguments */
@@ -215,6 +233,26 @@ struct unisec_boot_info {
     uint32_t flags; /* UNISEC_BOOT_* */
     /* Fresh random bytes for this instance alone (see "Secrets" above). */
     uint8_t seed[UNISEC_SEED_LEN];
+    /* Guest address of the mailbox (struct unisec_mailbox, 64-byte aligned, on a cache line
+     * of its own just below the boot info), or 0: see "The mailbox" above. */
+    uint64_t mailbox;
+};
+
+#define UNISEC_MAILBOX_IDLE   0u /* free: the guest may post */
+#define UNISEC_MAILBOX_POSTED 1u /* the guest posted ARG */
+#define UNISEC_MAILBOX_TAKEN  2u /* the tender serves it */
+#define UNISEC_MAILBOX_DONE   3u /* served: the argument struct holds the result */
+
+/* The longest a POLL served from the mailbox waits (the guest spins meanwhile). */
+#define UNISEC_MAILBOX_WAIT_NS 50000ull
+/* How long the tender watches the mailbox after a POLL it served or a kick. */
+#define UNISEC_MAILBOX_SPIN_NS 200000ull
+
+struct unisec_mailbox {
+    uint32_t state; /* UNISEC_MAILBOX_*: the guest sets POSTED, the tender TAKEN and DONE */
+    uint32_t arg;   /* guest address of a struct unisec_hc_poll (guest memory is below 4 GiB) */
+    uint32_t want;  /* the guest: watch the mailbox after my next exit (1) or not (0) */
+    uint32_t idle;  /* the tender, with DONE: the wait ended at UNISEC_MAILBOX_WAIT_NS, idle */
 };
 
 /* ---- hypercalls ---- */

@@ -2,6 +2,7 @@
  * turns stores to the hypercall page (MMIO exits) into hypercalls, and the lockdown. */
 #include "hvt.h"
 #include "tender_int.h"
+#include "tender_ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -124,7 +125,9 @@ static int hvt_loop(struct hvt *h, struct tender *t)
             }
             uint32_t gpa;
             memcpy(&gpa, r->mmio.data, sizeof(gpa));
+            tender_ring_enter();
             int how = tender_hypercall(t, (uint32_t)(off / 4), gpa);
+            tender_ring_leave();
             if (how != TENDER_CONTINUE)
                 return how;
             break;
@@ -177,17 +180,25 @@ int tender_hvt_run(struct tender *t, struct engine_diag *d)
         rc = -ENOMEM;
         goto cleanup;
     }
+    /* With streams, a thread serves the POLLs the guest posts in its mailbox, without an exit
+     * (tender_ring.h); it starts now, so that its start overlaps the rest of the set-up. */
+    if (tender_has_streams(t) && (rc = tender_ring_start(t)) < 0) {
+        engine_diag_add(d, NULL, 0, 0, "cannot start the mailbox thread: %s", strerror(-rc));
+        goto cleanup;
+    }
     if ((rc = hvt_x86_64_setup(&h, t->img.entry, bi, stack_top, d)) < 0)
         goto cleanup;
     /* The image file and /dev/kvm are no longer needed once the vCPU exists. */
     tender_image_free(&t->img);
     close(h.kvm);
     h.kvm = -1;
+    tender_ring_wait_started(t);
     if ((rc = hvt_lockdown(&h, t, d)) < 0)
         goto cleanup;
     tender_boot_start(t, h.cpu);
     rc = tender_finish(t, hvt_loop(&h, t));
 cleanup:
+    tender_ring_stop();
     hvt_vm_close(&h);
     return rc;
 }

@@ -152,7 +152,7 @@ struct tender {
     int epfd;
     struct tender_streams streams; /* owned: cfg.max_streams slots (tender_stream.h) */
     struct tender_jobs *jobs;      /* owned: a POLL's gathered socket work (tender_net.c; taken
-                                      at the first POLL) */
+                                      at set-up) */
 
     uint8_t *policy_blob; /* owned: the pending blob, NULL when none */
     size_t policy_len;
@@ -173,6 +173,14 @@ struct tender {
     int drain_asked;          /* DRAIN arrived and is not yet done */
     int draining;             /* the listeners are closed; the guest finishes its streams */
     uint64_t pong;            /* a ping to answer at the next POLL; 0: none */
+
+    /* The mailbox (abi.h): its guest address, a cache line below the boot info reserved by
+     * tender_boot_info (0 before); offered to the guest only when a tender_ring thread
+     * watches it. A POLL served from it waits at most POLL_CAP_NS (0: no cap); POLL_IDLE says
+     * its wait ended so with nothing for the guest to act on. */
+    uint64_t mailbox;
+    uint64_t poll_cap_ns;
+    int poll_idle;
 
     uint64_t polls; /* POLL hypercalls served */
     int status;     /* the exit status once halted or killed */
@@ -221,6 +229,9 @@ int tender_lockdown(struct tender *t, int (*backend_rules)(scmp_filter_ctx ctx, 
 #define TENDER_CONTINUE 0
 #define TENDER_HALT     1 /* t->status is the guest's exit status */
 #define TENDER_KILL     2 /* t->why says why; t->status is TENDER_EXIT_KILLED */
+
+/* Whether the image has stream devices (a listener, an upstream or a PDP). */
+int tender_has_streams(const struct tender *t);
 
 /* Serves hypercall NR whose argument struct is at guest address ARG. */
 int tender_hypercall(struct tender *t, uint32_t nr, uint64_t arg);

@@ -373,6 +373,8 @@ uint64_t tender_boot_info(struct tender *t, uint64_t spt_hypercall, uint64_t *st
     }
     uint64_t cmd = (t->mem_hi - (n + 1)) & ~15ull;
     uint64_t boot = (cmd - sizeof(struct unisec_boot_info)) & ~15ull;
+    /* The mailbox's cache line, shared by the guest and a tender thread, holds nothing else. */
+    uint64_t mailbox = (boot - 64) & ~63ull;
     struct unisec_boot_info bi = {
         .magic = UNISEC_BOOT_MAGIC,
         .abi_version = UNISEC_ABI_VERSION,
@@ -392,8 +394,9 @@ uint64_t tender_boot_info(struct tender *t, uint64_t spt_hypercall, uint64_t *st
     memcpy(tender_guest_ptr(t, boot, sizeof(bi)), &bi, sizeof(bi));
     explicit_bzero(bi.seed, sizeof(bi.seed));
     memcpy(tender_guest_ptr(t, cmd, n + 1), cmdline, n + 1);
-    *stack_top = boot;
+    *stack_top = mailbox;
     t->boot_info = boot;
+    t->mailbox = mailbox;
     return boot;
 }
 

@@ -57,3 +57,12 @@ uint64_t tender_now(clockid_t clock)
     clock_gettime(clock, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+/* With streams, POLL shares its socket work with a helper thread (tender_io.h) and hvt offers
+ * the mailbox (tender_ring.h). */
+int tender_has_streams(const struct tender *t)
+{
+    return tender_device_first(t, UNISEC_DEV_LISTEN) >= 0 ||
+           tender_device_first(t, UNISEC_DEV_UPSTREAM) >= 0 ||
+           tender_device_first(t, UNISEC_DEV_PDP) >= 0;
+}

@@ -13,6 +13,10 @@
  * loaded machine the scheduler may stop the helper in the middle of a job, and the serving
  * thread then sleeps until it runs again.
  *
+ * "The serving thread" is whichever thread serves the hypercall: the vCPU's (spt: the guest's
+ * own), or on hvt the mailbox thread for a POLL posted there (tender_ring.h), never both
+ * at once.
+ *
  * Ownership: the helper touches nothing but the job it claimed (the descriptor, the guest
  * bytes it names, its result) and the hand-off words in tender_io.c. Everything else —
  * the stream table, the epoll set, guest state, the decision to kill the guest — stays with

@@ -42,15 +42,6 @@ _Static_assert(UNISEC_EAGAIN == EAGAIN && UNISEC_EPIPE == EPIPE && UNISEC_EBADF 
                    UNISEC_ENOTCONN == ENOTCONN && UNISEC_EMFILE == EMFILE,
                "the ABI's errors are Linux errno values");
 
-/* Whether the image has stream devices (a listener, an upstream or a PDP): then POLL shares
- * its socket work with a helper thread (tender_io.h). */
-static int tender_net_streams(const struct tender *t)
-{
-    return tender_device_first(t, UNISEC_DEV_LISTEN) >= 0 ||
-           tender_device_first(t, UNISEC_DEV_UPSTREAM) >= 0 ||
-           tender_device_first(t, UNISEC_DEV_PDP) >= 0;
-}
-
 /* ---- addresses ---- */
 
 const char *tender_addr_split(const char *spec, char *host, size_t size)
@@ -258,7 +249,11 @@ static int tender_net_init(struct tender *t, uint32_t id, struct engine_diag *d)
                 d, NULL, 0, 0, "the image connects to %s '%s': give --upstream %s=HOST:PORT",
                 type == UNISEC_DEV_PDP ? "PDP" : "upstream", m->dev[i].name, m->dev[i].name);
     }
-    if (tender_net_streams(t) && (rc = tender_io_start()) < 0)
+    /* Now, not at the first POLL: hvt's mailbox thread may serve that one, and a first
+     * allocation on a thread of its own maps an arena, which the lockdown forbids. */
+    if (t->jobs == NULL && (t->jobs = calloc(1, sizeof(*t->jobs))) == NULL)
+        return -ENOMEM;
+    if (tender_has_streams(t) && (rc = tender_io_start()) < 0)
         return engine_diag_add(d, NULL, 0, 0, "cannot start the I/O thread: %s", strerror(-rc)), rc;
     return 0;
 }
@@ -551,6 +546,11 @@ static int tender_hc_poll(struct tender *t, void *arg, const struct tender_devs 
             return TENDER_KILL;
     }
     tender_sends_flush(t, &b);
+    /* A POLL from the mailbox waits no longer than its cap: the guest spins meanwhile. */
+    uint64_t deadline = a->deadline_ns;
+    int capped = 0;
+    if (t->poll_cap_ns > 0 && deadline > tender_now(CLOCK_MONOTONIC) + t->poll_cap_ns)
+        deadline = tender_now(CLOCK_MONOTONIC) + t->poll_cap_ns, capped = 1;
     struct epoll_event ev[TENDER_WAIT_EVENTS];
     for (;;) {
         /* Every device's part, in the list's order: the control channel first (a drain
@@ -568,12 +568,12 @@ static int tender_hc_poll(struct tender *t, void *arg, const struct tender_devs 
             break;
         uint64_t now = tender_now(CLOCK_MONOTONIC);
         struct timespec ts = {0, 0}, *tsp = &ts;
-        int waiting = !b.wake && a->deadline_ns > now;
-        if (waiting && a->deadline_ns == UINT64_MAX) {
+        int waiting = !b.wake && deadline > now;
+        if (waiting && deadline == UINT64_MAX) {
             tsp = NULL;
         } else if (waiting) {
-            ts.tv_sec = (time_t)((a->deadline_ns - now) / 1000000000ull);
-            ts.tv_nsec = (long)((a->deadline_ns - now) % 1000000000ull);
+            ts.tv_sec = (time_t)((deadline - now) / 1000000000ull);
+            ts.tv_nsec = (long)((deadline - now) % 1000000000ull);
         }
         int n = epoll_pwait2(t->epfd, ev, room, tsp, NULL);
         if (n < 0 && errno != EINTR)
@@ -630,9 +630,10 @@ static int tender_hc_poll(struct tender *t, void *arg, const struct tender_devs 
                 tender_emit(&b, UNISEC_EV_STREAM, h, flags, 0, NULL, 1);
         }
         w->n = 0;
-        if (b.wake || (tsp && tender_now(CLOCK_MONOTONIC) >= a->deadline_ns) || n < 0)
+        if (b.wake || (tsp && tender_now(CLOCK_MONOTONIC) >= deadline) || n < 0)
             break;
     }
+    t->poll_idle = capped && !b.wake;
     for (int i = 0; i < UNISEC_MANIFEST_MAX; i++)
         tender_listener_drain(t, &b, i);
     a->sq_done = done;
@@ -685,7 +686,7 @@ static int tender_net_seccomp(const struct tender *t, scmp_filter_ctx ctx)
                                    SCMP_A2(SCMP_CMP_EQ, TCP_NODELAY));
         }
     }
-    if (tender_net_streams(t))
+    if (tender_has_streams(t))
         rc |= tender_io_seccomp(ctx);
     return rc;
 }

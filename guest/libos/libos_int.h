@@ -20,6 +20,10 @@
  * entry). Called first by _start, before any hypercall. */
 void libos_bind_init(const struct unisec_boot_info *bi);
 
+/* Performs a POLL (struct unisec_hc_poll): hvt, at light load, through the mailbox without
+ * an exit where the tender offers one (contract/abi.h); otherwise the hypercall. */
+void libos_poll(struct unisec_hc_poll *a);
+
 /* Gives the allocator the heap [START, END). Called once by _start. */
 void libos_heap_init(uintptr_t start, uintptr_t end);
 

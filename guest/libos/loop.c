@@ -629,7 +629,7 @@ int libos_loop_run(void)
         size_t console_len;
         a.console = (uint64_t)(uintptr_t)libos_console_pending(&console_len);
         a.console_len = console_len; /* the access log goes out without an exit of its own */
-        libos_hypercall(UNISEC_HC_POLL, &a);
+        libos_poll(&a);
         libos_console_taken();
         loop_now = a.now_ns;
         uint32_t done = a.sq_done < nsq ? a.sq_done : nsq;
