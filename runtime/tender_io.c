@@ -39,7 +39,7 @@ static struct tender_io {
     uint32_t inline_left; /* batches still run inline after a stall (serving thread only) */
 } tender_io;
 
-static long tender_futex(_Atomic uint32_t *word, int op, uint32_t val)
+long tender_futex(_Atomic uint32_t *word, int op, uint32_t val)
 {
     return syscall(SYS_futex, word, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
 }

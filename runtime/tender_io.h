@@ -32,6 +32,7 @@
 #define UNISEC_RUNTIME_TENDER_IO_H
 
 #include <seccomp.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -63,6 +64,10 @@ void tender_io_wait_started(void);
 /* Performs JOBS[0..N) and returns when every job has its result. Without a helper, or for
  * a small batch, on this thread alone. */
 void tender_io_run(struct tender_job *jobs, uint32_t n);
+
+/* futex(WORD, OP | FUTEX_PRIVATE_FLAG, VAL) without a timeout: the wait and wake the
+ * lockdown keeps, for this helper and hvt's mailbox thread (tender_ring.h). */
+long tender_futex(_Atomic uint32_t *word, int op, uint32_t val);
 
 /* Adds the helper's system calls (futex wait and wake) and thread synchronization to CTX. */
 int tender_io_seccomp(scmp_filter_ctx ctx);

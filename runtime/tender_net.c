@@ -249,8 +249,8 @@ static int tender_net_init(struct tender *t, uint32_t id, struct engine_diag *d)
                 d, NULL, 0, 0, "the image connects to %s '%s': give --upstream %s=HOST:PORT",
                 type == UNISEC_DEV_PDP ? "PDP" : "upstream", m->dev[i].name, m->dev[i].name);
     }
-    /* Now, not at the first POLL: hvt's mailbox thread may serve that one, and a first
-     * allocation on a thread of its own maps an arena, which the lockdown forbids. */
+    /* Now, not at the first POLL, which hvt's mailbox thread may serve: no allocation on
+     * the request path. */
     if (t->jobs == NULL && (t->jobs = calloc(1, sizeof(*t->jobs))) == NULL)
         return -ENOMEM;
     if (tender_has_streams(t) && (rc = tender_io_start()) < 0)

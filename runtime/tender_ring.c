@@ -4,12 +4,12 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "tender_int.h"
+#include "tender_io.h"
 
 #define TENDER_RING_STACK (256u << 10)
 
@@ -26,11 +26,6 @@ static struct tender_ring {
     _Atomic uint32_t stopped; /* the thread saw STOP and touches the mailbox no more */
     int started;
 } tender_ring = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static long tender_ring_futex(_Atomic uint32_t *word, int op, uint32_t val)
-{
-    return syscall(SYS_futex, word, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
-}
 
 /* Serves the post just claimed (STATE is TAKEN, so the guest no longer may take it back). */
 static void tender_ring_serve(struct tender_ring *r)
@@ -55,13 +50,13 @@ static void *tender_ring_main(void *arg)
 {
     struct tender_ring *r = arg;
     atomic_store(&r->up, 1);
-    tender_ring_futex(&r->up, FUTEX_WAKE, 1);
+    tender_futex(&r->up, FUTEX_WAKE, 1);
     /* It first waits for a kick: none comes before the guest runs, so a set-up that fails
      * after the start may unmap guest memory under a thread that sleeps. */
     for (uint32_t k = 0;;) {
         atomic_store(&r->sleeping, 1);
         if (atomic_load(&r->kick) == k)
-            tender_ring_futex(&r->kick, FUTEX_WAIT, k);
+            tender_futex(&r->kick, FUTEX_WAIT, k);
         atomic_store(&r->sleeping, 0);
         k = atomic_load(&r->kick);
         uint64_t until = tender_now(CLOCK_MONOTONIC) + UNISEC_MAILBOX_SPIN_NS;
@@ -80,9 +75,9 @@ static void *tender_ring_main(void *arg)
         }
         if (atomic_load(&r->stop)) {
             atomic_store(&r->stopped, 1);
-            tender_ring_futex(&r->stopped, FUTEX_WAKE, 1);
+            tender_futex(&r->stopped, FUTEX_WAKE, 1);
             for (;;) /* until the process ends */
-                tender_ring_futex(&r->stopped, FUTEX_WAIT, 1);
+                tender_futex(&r->stopped, FUTEX_WAIT, 1);
         }
     }
     return NULL;
@@ -98,6 +93,11 @@ int tender_ring_start(struct tender *t)
     if (r->m == NULL || t->mailbox % 64 != 0)
         return -EINVAL;
     memset(r->m, 0, sizeof(*r->m));
+    /* What a POLL allocates (a policy frame's buffer) comes from the main arena on this
+     * thread too: a first allocation on a thread of its own would map an arena of its own
+     * with mprotect, which the lockdown forbids. */
+    if (mallopt(M_ARENA_MAX, 1) != 1)
+        return -ENOMEM;
     pthread_attr_t attr;
     pthread_t th;
     int rc = pthread_attr_init(&attr);
@@ -120,7 +120,7 @@ void tender_ring_wait_started(struct tender *t)
     if (!r->started)
         return;
     while (!atomic_load(&r->up))
-        tender_ring_futex(&r->up, FUTEX_WAIT, 0);
+        tender_futex(&r->up, FUTEX_WAIT, 0);
     struct unisec_boot_info *bi = tender_guest_ptr(t, t->boot_info, sizeof(*bi));
     bi->mailbox = t->mailbox;
 }
@@ -141,7 +141,7 @@ void tender_ring_leave(void)
         return;
     atomic_fetch_add(&r->kick, 1);
     if (atomic_load(&r->sleeping))
-        tender_ring_futex(&r->kick, FUTEX_WAKE, 1);
+        tender_futex(&r->kick, FUTEX_WAKE, 1);
 }
 
 void tender_ring_stop(void)
@@ -151,7 +151,7 @@ void tender_ring_stop(void)
         return;
     atomic_store(&r->stop, 1);
     atomic_fetch_add(&r->kick, 1);
-    tender_ring_futex(&r->kick, FUTEX_WAKE, 1);
+    tender_futex(&r->kick, FUTEX_WAKE, 1);
     for (uint32_t s; (s = atomic_load(&r->stopped)) == 0;)
-        tender_ring_futex(&r->stopped, FUTEX_WAIT, s);
+        tender_futex(&r->stopped, FUTEX_WAIT, s);
 }

@@ -20,7 +20,8 @@
  * A POLL served here that kills or ends the guest ends the process from this thread
  * (tender_finish's message, then exit_group), as the vCPU's thread would. The thread is
  * started before the lockdown and covered by its filter (TSYNC); it needs nothing beyond
- * what serving a POLL and tender_io need (futex wait and wake, clock_gettime).
+ * what serving a POLL and tender_io need (futex wait and wake, clock_gettime), as the process
+ * keeps one malloc arena (a thread's own arena would be mapped with mprotect).
  */
 #ifndef UNISEC_RUNTIME_TENDER_RING_H
 #define UNISEC_RUNTIME_TENDER_RING_H
