@@ -154,9 +154,9 @@ struct tender {
     struct tender_jobs *jobs;      /* owned: a POLL's gathered socket work (tender_net.c; taken
                                       at set-up) */
 
-    uint8_t *policy_blob; /* owned: the pending blob, NULL when none */
+    uint8_t *policy_blob; /* owned, mapped (tender_policy.c): the pending blob, NULL when none */
     size_t policy_len;
-    uint8_t *policy_in; /* owned: the frame being read from policy_fd */
+    uint8_t *policy_in; /* owned, mapped: the frame being read from policy_fd */
     size_t policy_in_len, policy_in_have;
     uint8_t policy_hdr[8];
     size_t policy_hdr_have;

@@ -17,12 +17,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* The largest blob accepted: a quarter of guest memory (the guest must hold it twice). */
 static size_t tender_policy_max(const struct tender *t)
 {
     return (size_t)((t->mem_hi ? t->mem_hi : t->cfg.mem_size) / 4);
+}
+
+/* A blob's buffer is mapped, not malloc'd: on hvt the POLL that reads a frame may run on the
+ * mailbox thread (tender_ring.h), where a first malloc would map an arena of the thread's own
+ * with mprotect, which the lockdown forbids; a mapping is the same on every thread, under
+ * every allocator (a sanitizer's too). */
+static uint8_t *tender_policy_map(size_t len)
+{
+    void *p = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void tender_policy_unmap(uint8_t *p, size_t len)
+{
+    if (p)
+        munmap(p, len ? len : 1);
 }
 
 static int tender_policy_init(struct tender *t, uint32_t id, struct engine_diag *d)
@@ -44,7 +61,12 @@ static int tender_policy_init(struct tender *t, uint32_t id, struct engine_diag 
                             "a blob takes at most a quarter of guest memory: give more with --mem");
         if (rc < 0)
             return rc;
-        t->policy_blob = blob;
+        t->policy_blob = tender_policy_map(t->policy_len);
+        if (t->policy_blob && t->policy_len)
+            memcpy(t->policy_blob, blob, t->policy_len);
+        free(blob);
+        if (t->policy_blob == NULL)
+            return engine_diag_add(d, NULL, 0, 0, "--policy-blob: %s", strerror(ENOMEM));
         t->policy_notify = 1;
     }
     if (t->cfg.policy_fd >= 0) {
@@ -59,8 +81,8 @@ static int tender_policy_init(struct tender *t, uint32_t id, struct engine_diag 
 
 static void tender_policy_fini(struct tender *t)
 {
-    free(t->policy_blob);
-    free(t->policy_in);
+    tender_policy_unmap(t->policy_blob, t->policy_len);
+    tender_policy_unmap(t->policy_in, t->policy_in_len);
     t->policy_blob = t->policy_in = NULL;
 }
 
@@ -69,7 +91,7 @@ static void tender_policy_drop(struct tender *t, const char *why)
 {
     fprintf(stderr, "%s: policy channel closed: %s\n", t->name, why);
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->cfg.policy_fd, NULL);
-    free(t->policy_in);
+    tender_policy_unmap(t->policy_in, t->policy_in_len);
     t->policy_in = NULL;
     t->policy_hdr_have = 0;
 }
@@ -90,7 +112,7 @@ static void tender_policy_input(struct tender *t)
                 if (len > tender_policy_max(t))
                     return tender_policy_drop(t, "a blob is larger than a quarter of guest "
                                                  "memory");
-                t->policy_in = malloc(len ? len : 1);
+                t->policy_in = tender_policy_map(len);
                 if (t->policy_in == NULL)
                     return tender_policy_drop(t, "out of memory");
                 t->policy_in_len = len;
@@ -107,7 +129,7 @@ static void tender_policy_input(struct tender *t)
             return errno == EAGAIN || errno == EINTR ? (void)0
                                                      : tender_policy_drop(t, strerror(errno));
         if (t->policy_in && t->policy_in_have == t->policy_in_len) {
-            free(t->policy_blob);
+            tender_policy_unmap(t->policy_blob, t->policy_len);
             t->policy_blob = t->policy_in;
             t->policy_len = t->policy_in_len;
             t->policy_in = NULL;
@@ -150,7 +172,7 @@ static int tender_hc_policy_recv(struct tender *t, void *arg, const struct tende
         return TENDER_CONTINUE;
     }
     memcpy(p, t->policy_blob, t->policy_len);
-    free(t->policy_blob);
+    tender_policy_unmap(t->policy_blob, t->policy_len);
     t->policy_blob = NULL;
     a->ret = 0;
     return TENDER_CONTINUE;

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <linux/futex.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -93,11 +92,6 @@ int tender_ring_start(struct tender *t)
     if (r->m == NULL || t->mailbox % 64 != 0)
         return -EINVAL;
     memset(r->m, 0, sizeof(*r->m));
-    /* What a POLL allocates (a policy frame's buffer) comes from the main arena on this
-     * thread too: a first allocation on a thread of its own would map an arena of its own
-     * with mprotect, which the lockdown forbids. */
-    if (mallopt(M_ARENA_MAX, 1) != 1)
-        return -ENOMEM;
     pthread_attr_t attr;
     pthread_t th;
     int rc = pthread_attr_init(&attr);

@@ -20,8 +20,11 @@
  * A POLL served here that kills or ends the guest ends the process from this thread
  * (tender_finish's message, then exit_group), as the vCPU's thread would. The thread is
  * started before the lockdown and covered by its filter (TSYNC); it needs nothing beyond
- * what serving a POLL and tender_io need (futex wait and wake, clock_gettime), as the process
- * keeps one malloc arena (a thread's own arena would be mapped with mprotect).
+ * what serving a POLL and tender_io need (futex wait and wake, clock_gettime). It never
+ * calls malloc: a first allocation on a thread of its own would map an arena with mprotect,
+ * which the lockdown forbids, so what a POLL may have to buffer (a policy frame) is mapped
+ * (tender_policy.c), and the stream table and tender_io's batch are allocated at set-up. No
+ * allocator setting is needed, so any allocator (a sanitizer's) serves.
  */
 #ifndef UNISEC_RUNTIME_TENDER_RING_H
 #define UNISEC_RUNTIME_TENDER_RING_H

@@ -994,6 +994,41 @@ static void test_tender_hostile_mailbox(void **state)
     free(err);
 }
 
+/* A POLL the mailbox thread serves may read a policy frame, whose buffer the tender must get
+ * without a malloc arena of the thread's own (mapped with mprotect, which the lockdown
+ * forbids), whatever the allocator (glibc's, or a sanitizer's). */
+static void test_tender_mailbox_policy(void **state)
+{
+    (void)state;
+    if (strcmp(rt_target, "hvt") != 0)
+        skip();
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    char fdarg[16];
+    snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
+    const char *args[] = {
+        "run", rt_image("mailbox"), "--port", "0", "--policy-fd", fdarg, "--", "policy", NULL};
+    struct proc p = spawn(args, sv[1]);
+    close(sv[1]);
+    /* A small frame (from a heap arena, were it malloc'd), then a large one (mapped). */
+    static unsigned char blob[256 << 10];
+    size_t sizes[] = {100, sizeof(blob)};
+    for (int i = 0; i < 2; i++) {
+        unsigned char hdr[8];
+        for (int k = 0; k < 8; k++)
+            hdr[k] = (unsigned char)((uint64_t)sizes[i] >> (8 * k));
+        write_all(sv[0], hdr, 8);
+        write_all(sv[0], blob, sizes[i]);
+    }
+    char *out, *err;
+    assert_int_equal(finish(p, &out, &err), 0);
+    close(sv[0]);
+    assert_contains(out, "policy blob of 262144 bytes");
+    assert_contains(out, "still alive");
+    free(out);
+    free(err);
+}
+
 static void test_tender_hostile_undeclared_device(void **state)
 {
     (void)state;
@@ -1179,6 +1214,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_tender_hostile_bad_pointer, rt_teardown),
         cmocka_unit_test_teardown(test_tender_echo_round_trips, rt_teardown),
         cmocka_unit_test_teardown(test_tender_hostile_mailbox, rt_teardown),
+        cmocka_unit_test_teardown(test_tender_mailbox_policy, rt_teardown),
         cmocka_unit_test_teardown(test_tender_hostile_undeclared_device, rt_teardown),
         cmocka_unit_test_teardown(test_tender_hostile_syscall, rt_teardown),
         cmocka_unit_test_teardown(test_tender_refuses_bad_configuration, rt_teardown),

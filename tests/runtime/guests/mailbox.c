@@ -2,10 +2,12 @@
  * argument names: "arg" (an argument struct outside guest memory), "recv" (a POLL whose
  * receive buffer lies outside), "race" (every mailbox word scribbled, posts taken back and
  * made again, each post raced by a POLL exit of its own: the tender must serve both, one at a
- * time, and live on). Prints "no mailbox" where the tender offers none (spt). */
+ * time, and live on), "policy" (every POLL a post, each announced policy blob taken, until
+ * one of 256 KiB: the tender's mailbox thread reads the frames). Prints "no mailbox" where the
+ * tender offers none (spt). */
 #include "libos.h"
 
-UNISEC_MANIFEST(UNISEC_LISTEN("in"));
+UNISEC_MANIFEST(UNISEC_LISTEN("in"), UNISEC_POLICY("policy"));
 
 static struct unisec_sqe sq[1];
 static struct unisec_event ev[8];
@@ -81,6 +83,25 @@ int libos_main(const char *cmdline)
             }
         }
         printf("race: %llu of 2000 posts served\n", (unsigned long long)served);
+    } else if (strcmp(cmdline, "policy") == 0) {
+        /* Until the last blob the test sends (256 KiB) is in: each announced blob is taken. */
+        static uint8_t blob[256 << 10];
+        uint64_t posts = 0, len = 0;
+        while (len != sizeof(blob)) {
+            a.deadline_ns = UINT64_MAX; /* the mailbox's cap ends each wait */
+            post(m, (uint32_t)(uintptr_t)&a);
+            posts++;
+            for (uint32_t i = 0; i < a.count && i < 8; i++) {
+                if (ev[i].kind != UNISEC_EV_POLICY)
+                    continue;
+                struct unisec_hc_policy_recv r = {.buf = (uint64_t)(uintptr_t)blob,
+                                                  .cap = sizeof(blob)};
+                libos_hypercall(UNISEC_HC_POLICY_RECV, &r);
+                if (r.ret == 0)
+                    printf("policy blob of %llu bytes\n", (unsigned long long)(len = r.len));
+            }
+        }
+        printf("policy taken after %llu posts\n", (unsigned long long)posts);
     }
     printf("still alive\n");
     return 0;
