@@ -66,8 +66,9 @@
  * The mailbox (hvt, images with streams). On one connection even one exit per request is
  * dear (it costs more than nginx's whole request on nested KVM), so hvt also takes a POLL
  * without an exit: boot_info.mailbox is the guest address of a struct unisec_mailbox that a
- * tender thread watches for a while after each POLL it serves (UNISEC_MAILBOX_SPIN_NS, and
- * after each exit the guest asks it to with WANT). The guest writes the address of a filled
+ * tender thread watches for a while after each POLL it serves (UNISEC_MAILBOX_SPIN_NS; not
+ * after one that ended IDLE, as the guest's next POLL is then an exit) and after each exit
+ * the guest asks it to with WANT. The guest writes the address of a filled
  * struct unisec_hc_poll to ARG, then STATE = POSTED (release order); the tender claims it by
  * changing POSTED to TAKEN (compare-and-swap), reads ARG once, serves it exactly as the POLL
  * hypercall (same checks, same copy of the argument struct), except that its wait ends at

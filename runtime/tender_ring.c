@@ -26,8 +26,9 @@ static struct tender_ring {
     int started;
 } tender_ring = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* Serves the post just claimed (STATE is TAKEN, so the guest no longer may take it back). */
-static void tender_ring_serve(struct tender_ring *r)
+/* Serves the post just claimed (STATE is TAKEN, so the guest no longer may take it back).
+ * Returns whether its wait ended at the cap with nothing to act on (IDLE). */
+static uint32_t tender_ring_serve(struct tender_ring *r)
 {
     struct unisec_mailbox *m = r->m;
     uint32_t arg = __atomic_load_n(&m->arg, __ATOMIC_ACQUIRE); /* once: then checked as any */
@@ -43,6 +44,7 @@ static void tender_ring_serve(struct tender_ring *r)
     pthread_mutex_unlock(&r->lock);
     __atomic_store_n(&m->idle, idle, __ATOMIC_RELAXED);
     __atomic_store_n(&m->state, UNISEC_MAILBOX_DONE, __ATOMIC_RELEASE);
+    return idle;
 }
 
 static void *tender_ring_main(void *arg)
@@ -64,7 +66,10 @@ static void *tender_ring_main(void *arg)
             if (__atomic_load_n(&r->m->state, __ATOMIC_RELAXED) == posted &&
                 __atomic_compare_exchange_n(&r->m->state, &posted, UNISEC_MAILBOX_TAKEN, 0,
                                             __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-                tender_ring_serve(r);
+                /* After an idle POLL the guest's next is an exit (abi.h), whose WANT wakes
+                 * this thread again: watching meanwhile would only burn the CPU. */
+                if (tender_ring_serve(r))
+                    break;
                 until = tender_now(CLOCK_MONOTONIC) + UNISEC_MAILBOX_SPIN_NS;
                 continue;
             }
