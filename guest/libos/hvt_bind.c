@@ -7,16 +7,21 @@ LIBOS_TARGET_NOTE(UNISEC_TARGET_HVT);
 
 /* The tender's mailbox (contract/abi.h), or NULL. */
 static struct unisec_mailbox *hvt_mailbox;
-/* The next POLL goes through the mailbox when the last one was light (few events), did not
- * idle out in the mailbox, and the tender watches: it served the last POLL from the mailbox,
- * or the last exit asked it to (WANT, set when the last POLL was light, as the one after it
- * will likely be light too). */
-static uint32_t hvt_light, hvt_idle, hvt_watched;
-/* POLLs left that take the exit without asking the tender to watch, after a post it did not
- * take: its thread did not wake in time (a loaded host), and spinning for it again at once
- * would cost the guest's CPU on every request and gain nothing. */
-static uint32_t hvt_backoff;
+/* The next POLL goes through the mailbox when the last one was light (few events) and the
+ * tender watches: it served the last POLL from the mailbox and that one did not idle out (the
+ * tender's thread then sleeps), or the last exit asked it to (WANT, set when the last POLL was
+ * light, as the one after it will likely be light too). */
+static uint32_t hvt_light, hvt_watched;
+/* POLLs left that take the exit without asking the tender to watch: after a post it did not
+ * take (its thread did not wake in time: a loaded host), HVT_MAILBOX_BACKOFF; after a post
+ * that idled out (the client was late: the guest spun the whole cap for nothing),
+ * 2^hvt_late, where hvt_late counts up with each such post and down with each that found
+ * work. So where requests follow each other closely the mailbox holds, and where they trickle
+ * or the host is too loaded for the client to be on time (every late post a spin of the
+ * cap, and a wake-up of the tender's thread) it is tried once in 64 POLLs at most. */
+static uint32_t hvt_backoff, hvt_late;
 #define HVT_MAILBOX_BACKOFF 64
+#define HVT_MAILBOX_LATE    6
 
 /* A POLL goes through the mailbox only while the load is light: with more operations or
  * events than these, the tender's work would keep the guest spinning longer than an exit
@@ -69,19 +74,22 @@ void libos_poll(struct unisec_hc_poll *a)
 {
     struct unisec_mailbox *m = hvt_mailbox;
     int posted = 0;
-    if (m && hvt_watched && hvt_light && !hvt_idle && a->sq_count <= HVT_MAILBOX_OPS) {
+    if (m && hvt_watched && hvt_light && a->sq_count <= HVT_MAILBOX_OPS) {
         posted = hvt_post(m, a);
         hvt_backoff = posted ? 0 : HVT_MAILBOX_BACKOFF;
     }
-    if (posted) {
-        hvt_idle = __atomic_load_n(&m->idle, __ATOMIC_RELAXED);
+    if (posted && __atomic_load_n(&m->idle, __ATOMIC_RELAXED)) {
+        hvt_late += hvt_late < HVT_MAILBOX_LATE;
+        hvt_backoff = 1u << hvt_late;
+        hvt_watched = 0;
+    } else if (posted) {
+        hvt_late -= hvt_late > 0;
     } else {
         hvt_backoff -= hvt_backoff > 0;
         hvt_watched = hvt_light && hvt_backoff == 0;
         if (m)
             __atomic_store_n(&m->want, hvt_watched, __ATOMIC_RELAXED);
         libos_hypercall(UNISEC_HC_POLL, a);
-        hvt_idle = 0;
     }
     hvt_light = a->count <= HVT_MAILBOX_EVENTS;
 }
