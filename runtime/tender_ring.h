@@ -6,8 +6,9 @@
  * protocol: the guest posts the address of a POLL's argument struct in a mailbox on its own
  * cache line of guest memory and spins; this thread, which watches the mailbox for
  * UNISEC_MAILBOX_SPIN_NS after each POLL it served (and after each exit whose guest set WANT),
- * claims the post, serves it with tender_hypercall() and marks it done. Past that window it
- * sleeps in a futex wait, and the guest, finding its post untaken, makes the hypercall.
+ * claims the post, serves it with tender_hypercall() and marks it done. Past that window, or
+ * as soon as a POLL it served idled out (the guest's next is an exit), it sleeps in a futex
+ * wait, and a guest that posts then finds its post untaken and makes the hypercall.
  *
  * Ownership: whoever serves a hypercall owns the tender (struct tender, the stream table,
  * the epoll set, the tender_io batch): the vCPU's thread between tender_ring_enter() and
