@@ -102,16 +102,17 @@ cleanup:
 int store_object_sync(const struct engine_store *s, const git_oid *ids, size_t n)
 {
     char path[PATH_MAX];
-    int error = 0;
+    int error;
 
-    for (size_t i = 0; i < n && error == 0; i++)
-        if ((error = store_object_path(path, sizeof(path), s, &ids[i], 0)) < 0 ||
-            (error = store_fsync_one(path)) < 0 ||
-            (error = store_object_path(path, sizeof(path), s, &ids[i], 1)) < 0)
-            break;
-        else
-            error = store_fsync_one(path);
-    return error < 0 || n == 0 ? error : store_fsync_git(s, "objects");
+    if (n == 0)
+        return 0;
+    /* Each object's file, then its directory (objects/XX), then objects/. */
+    for (size_t i = 0; i < n; i++)
+        for (int dir = 0; dir <= 1; dir++)
+            if ((error = store_object_path(path, sizeof(path), s, &ids[i], dir)) < 0 ||
+                (error = store_fsync_one(path)) < 0)
+                return error;
+    return store_fsync_git(s, "objects");
 }
 
 int store_object_restore(struct engine_store *s, const char *data, size_t len, const char *op,
