@@ -3,10 +3,10 @@
  *
  * At init it takes the instance's credentials from the tender (contract/tls_creds.h: the
  * certificate chain and the EC or RSA private key, never in the image) and its boot seed
- * (an HMAC-DRBG over SHA-256 is seeded with it; each connection's engine gets 32 fresh bytes
- * of it), picks the fastest implementations the processor allows (the boot info's CPUID
- * bits: on hvt the vCPU's own CPUID reads zeros; the EC work is tls_ec.c's), and puts its
- * layer beneath the front.
+ * (an HMAC-DRBG over SHA-256 is seeded with it; each connection's engine takes its own
+ * DRBG's state, 64 fresh bytes, from it: tls_conn.c), picks the fastest implementations the
+ * processor allows (the boot info's CPUID bits: on hvt the vCPU's own CPUID reads zeros; the EC
+ * work is tls_ec.c's), and puts its layer beneath the front.
  *
  * What a connection accepts: TLS 1.2 only; ECDHE key exchange (X25519, P-256, P-384,
  * P-521) signed with the certificate's key, never RSA key exchange; AES-128/256-GCM and

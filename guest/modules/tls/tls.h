@@ -37,7 +37,7 @@ struct tls_config {
     br_rsa_private_key rsa;
     br_x509_certificate chain[UNISEC_TLS_CERTS_MAX];
     size_t nchain;
-    br_hmac_drbg_context drbg; /* 32 fresh bytes of it seed each engine */
+    br_hmac_drbg_context drbg; /* each engine's DRBG state is 64 fresh bytes of it */
     br_ssl_session_cache_lru cache;
     const br_block_ctr_class *aes;
     br_ghash ghash;

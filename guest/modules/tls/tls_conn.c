@@ -17,26 +17,44 @@
 
 static struct tls_config *tls_cfg;
 
+/*
+ * Seeds E's HMAC-DRBG (SHA-256, tls_hash.c's) with a state drawn whole from the module's: K and
+ * V, 32 bytes each, are what HMAC-DRBG's instantiation would derive from a seed, and fresh output
+ * of a DRBG is as good a state as that derivation's. br_ssl_engine_inject_entropy() would first
+ * instantiate the engine's DRBG with no seed, then mix in one drawn from the module's: 34
+ * SHA-256 blocks a connection, where drawing K and V takes 12. BearSSL's own system
+ * seeder is skipped too: it would run CPUID (a VM exit on hvt, a trap to the host's hypervisor
+ * under spt too) and RDRAND or a failed open() on every handshake, for nothing.
+ */
+static void tls_engine_seed(br_ssl_engine_context *e)
+{
+    uint8_t kv[64];
+    br_hmac_drbg_generate(&tls_cfg->drbg, kv, sizeof(kv));
+    e->rng.vtable = &br_hmac_drbg_vtable;
+    e->rng.digest_class = &tls_sha256_vtable;
+    memcpy(e->rng.K, kv, 32);
+    memcpy(e->rng.V, kv + 32, 32);
+    libos_wipe(kv, sizeof(kv));
+    e->rng_init_done = 2; /* "properly seeded" (bearssl_ssl.h) */
+    e->rng_os_rand_done = 1;
+}
+
 /* Sets up C's engine for a new handshake (server, keys, suites, buffers, fresh entropy).
  * Returns 0, or -UNISEC_EIO when BearSSL refuses it. */
 static int tls_engine_setup(struct tls_conn *c)
 {
     br_ssl_server_context *sc = &c->sc;
     br_ssl_engine_context *e = &sc->eng;
-    uint8_t seed[32];
 
     br_ssl_server_zero(sc);
-    /* The entropy below seeds the engine: BearSSL's own system seeder would run CPUID (a VM
-     * exit on hvt, a trap to the host's hypervisor under spt too) and RDRAND or a failed open()
-     * on every handshake, for nothing. */
-    e->rng_os_rand_done = 1;
+    tls_engine_seed(e);
     br_ssl_engine_set_versions(e, BR_TLS12, BR_TLS12);
     br_ssl_engine_set_suites(e, tls_cfg->suites,
                              sizeof(tls_cfg->suites) / sizeof(tls_cfg->suites[0]));
     br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION | BR_OPT_ENFORCE_SERVER_PREFERENCES);
     br_ssl_engine_set_ec(e, &tls_ec_impl);
-    /* SHA-256 on SHA-NI (tls_hash.c): the transcript, the PRF, and through the engine's own
-     * HMAC-DRBG (BearSSL seeds it with the SHA-256 registered here) every random value. */
+    /* SHA-256 on SHA-NI (tls_hash.c): the transcript and the PRF (the engine's HMAC-DRBG runs
+     * over it too, tls_engine_seed()). */
     br_ssl_engine_set_hash(e, br_sha256_ID, &tls_sha256_vtable);
     br_ssl_engine_set_hash(e, br_sha384_ID, &br_sha384_vtable);
     br_ssl_engine_set_prf_sha256(e, &tls_prf_sha256);
@@ -56,9 +74,6 @@ static int tls_engine_setup(struct tls_conn *c)
                                      br_rsa_pkcs1_sign_get_default());
     br_ssl_server_set_cache(sc, &tls_cfg->cache.vtable);
     br_ssl_engine_set_buffers_bidi(e, c->ibuf, sizeof(c->ibuf), c->obuf, sizeof(c->obuf));
-    br_hmac_drbg_generate(&tls_cfg->drbg, seed, sizeof(seed));
-    br_ssl_engine_inject_entropy(e, seed, sizeof(seed));
-    libos_wipe(seed, sizeof(seed));
     return br_ssl_server_reset(sc) ? 0 : -UNISEC_EIO;
 }
 
