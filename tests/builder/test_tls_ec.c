@@ -2,8 +2,9 @@
  * test_tls_ec.c — the tls module's EC work (guest/modules/tls/tls_ec.c, over Nettle and GMP)
  * gives BearSSL's results: RFC 7748's X25519 vectors, random multipliers and points against
  * BearSSL's own Curve25519 code, the other curves delegated unchanged, and ECDSA signatures
- * that BearSSL verifies. Built with Nettle's headers (TLS_EC_CHECK_DECLS), so the module's own
- * declarations of Nettle's calls are checked against them.
+ * that BearSSL verifies, with the nonce tls_ec.c documents. Built with Nettle's headers
+ * (TLS_EC_CHECK_DECLS), so the module's own declarations of Nettle's calls are checked against
+ * them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/sha256.h"
 #include "guest/modules/tls/tls.h"
 
 /* The library OS calls tls_ec.c and tls_gmp.c make. */
@@ -174,6 +176,30 @@ static void sign_and_verify(int curve, size_t xlen, const br_hash_class *hf)
     assert_int_equal(br_ecdsa_i31_vrfy_asn1(&br_ec_all_m31, hash, hlen, &pk, sig[0], n), 0);
 }
 
+/* The P-256 signer's nonce is HMAC-SHA256(key, hash || 0) (tls_ec.c), recomputed here with
+ * common/sha256.c's HMAC: the signature's r is the x of that multiple of the generator. */
+static void test_ecdsa_nonce(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 20; i++) {
+        uint8_t x[32], hash[32], msg[33], k[32], sig[72], point[65];
+        size_t olen;
+        const unsigned char *order = br_ec_all_m31.order(BR_EC_secp256r1, &olen);
+        br_hmac_drbg_generate(&rng, x, sizeof(x));
+        x[0] = order[0] >> 1;
+        br_hmac_drbg_generate(&rng, hash, sizeof(hash));
+        br_ec_private_key sk = {BR_EC_secp256r1, x, sizeof(x)};
+        size_t n = tls_ecdsa_sign(&tls_ec_impl, &br_sha256_vtable, hash, &sk, sig);
+        assert_true(n > 0);
+        assert_int_equal(br_ecdsa_asn1_to_raw(sig, n), 64);
+        memcpy(msg, hash, 32);
+        msg[32] = 0;
+        engine_hmac_sha256(k, x, sizeof(x), msg, sizeof(msg));
+        assert_int_equal(br_ec_all_m31.mulgen(point, k, sizeof(k), BR_EC_secp256r1), 65);
+        assert_memory_equal(sig, point + 1, 32); /* k < n and x(kG) < n but for odds of 2^-32 */
+    }
+}
+
 static void test_ecdsa(void **state)
 {
     (void)state;
@@ -192,7 +218,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_x25519_rfc7748), cmocka_unit_test(test_x25519_matches_bearssl),
         cmocka_unit_test(test_x25519_edges),   cmocka_unit_test(test_other_curves_delegated),
-        cmocka_unit_test(test_ecdsa),
+        cmocka_unit_test(test_ecdsa),          cmocka_unit_test(test_ecdsa_nonce),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
