@@ -3,9 +3,14 @@
  * library OS's streams and BearSSL (guest/modules/tls/tls_conn.c), with the module's real
  * configuration (tls.c), built for the host over a stand-in for the library OS's stream and
  * timer calls. The first byte picks the target:
- *   0..223:   one connection: the rest of the input is what a client sends, in pieces whose
+ *   0..215:   one connection: the rest of the input is what a client sends, in pieces whose
  *             size the byte sets, the raw stream sometimes refusing writes; the front reads
  *             every byte of plaintext and echoes it, and closes at the end of the stream
+ *   216..223: one full handshake with a real client (BearSSL's, knowing the server's public
+ *             key), offering its default suites or one of the module's (the byte's low bits),
+ *             then up to 2 KiB of the rest as application data, which must come back echoed,
+ *             then a close_notify; a handshake or an echo that fails aborts. Under callgrind,
+ *             tls_open() and tls_raw_event() are the server's side of a full handshake
  *   224..255: the credential blob reader (common/tls_creds.c)
  * Every connection must end freed (AddressSanitizer's leak check) and nothing may read or
  * write out of bounds.
@@ -30,6 +35,8 @@ struct libos_stream {
     unsigned nwr; /* writes so far */
     unsigned want;
     int closed;
+    uint8_t *tx; /* when set, what the guest writes goes here (the full handshake's client) */
+    size_t tx_len, tx_cap;
 };
 
 static struct libos_timer *fz_timers;
@@ -56,6 +63,14 @@ long libos_stream_write(struct libos_stream *s, const void *buf, size_t len)
         abort(); /* the layer wrote to a stream it closed */
     if (s->stingy && s->nwr++ % 2)
         return -UNISEC_EAGAIN;
+    if (s->tx != NULL) {
+        size_t n = len < s->tx_cap - s->tx_len ? len : s->tx_cap - s->tx_len;
+        if (n == 0)
+            return -UNISEC_EAGAIN;
+        memcpy(s->tx + s->tx_len, buf, n);
+        s->tx_len += n;
+        return (long)n;
+    }
     return (long)(s->stingy && len > 7 ? 7 : len);
 }
 
@@ -153,9 +168,12 @@ static void fz_readable(struct libos_stream *s, void *ctx)
 static const struct libos_stream_ops fz_front = {fz_readable, NULL};
 
 /* The module's set-up, once: an EC key from a fixed seed, a stand-in certificate. */
+static br_ec_public_key fz_pub; /* the server's, which the full handshake's client knows */
+
 static void fz_init(void)
 {
     static int done;
+    static unsigned char pbuf[BR_EC_KBUF_PUB_MAX_SIZE];
     if (done++)
         return;
     br_hmac_drbg_context rng;
@@ -164,6 +182,8 @@ static void fz_init(void)
     br_ec_private_key sk;
     br_hmac_drbg_init(&rng, &br_sha256_vtable, "unisec-fuzz", 11);
     if (br_ec_keygen(&rng.vtable, br_ec_get_default(), &sk, kbuf, BR_EC_secp256r1) == 0)
+        abort();
+    if (br_ec_compute_pub(br_ec_get_default(), &fz_pub, pbuf, &sk) == 0)
         abort();
     struct tls_creds cr = {.key_type = UNISEC_TLS_KEY_EC,
                            .key_param = BR_EC_secp256r1,
@@ -215,13 +235,117 @@ static void fz_connection(const uint8_t *data, size_t size, uint8_t sel)
     fz_timers_run();
 }
 
+/* The full handshake's client and the bytes in flight each way. */
+static br_ssl_client_context fz_cc;
+static br_x509_minimal_context fz_xm;
+static br_x509_knownkey_context fz_kk;
+static unsigned char fz_cbuf[BR_SSL_BUFSIZE_BIDI];
+static uint8_t fz_c2s[BR_SSL_BUFSIZE_INPUT], fz_s2c[BR_SSL_BUFSIZE_INPUT];
+
+/* Moves the client's records to the guest's raw stream and the guest's to the client. */
+static void fz_client_pump(struct libos_stream *s, size_t *c2s_len)
+{
+    br_ssl_engine_context *e = &fz_cc.eng;
+    size_t len;
+    memmove(fz_c2s, s->rx, s->rx_len); /* what the guest has not read yet, to the front */
+    *c2s_len = s->rx_len;
+    for (int moved = 1; moved;) {
+        unsigned st = br_ssl_engine_current_state(e);
+        moved = 0;
+        if ((st & BR_SSL_SENDREC) && *c2s_len < sizeof(fz_c2s)) {
+            unsigned char *b = br_ssl_engine_sendrec_buf(e, &len);
+            len = len < sizeof(fz_c2s) - *c2s_len ? len : sizeof(fz_c2s) - *c2s_len;
+            memcpy(fz_c2s + *c2s_len, b, len);
+            *c2s_len += len;
+            br_ssl_engine_sendrec_ack(e, len);
+            moved = 1;
+        }
+        if ((st & BR_SSL_RECVREC) && s->tx_len > 0) {
+            unsigned char *b = br_ssl_engine_recvrec_buf(e, &len);
+            len = len < s->tx_len ? len : s->tx_len;
+            memcpy(b, s->tx, len);
+            memmove(s->tx, s->tx + len, s->tx_len - len);
+            s->tx_len -= len;
+            br_ssl_engine_recvrec_ack(e, len);
+            moved = 1;
+        }
+    }
+    s->rx = fz_c2s;
+    s->rx_len = *c2s_len;
+}
+
+static void fz_handshake(const uint8_t *data, size_t size, uint8_t sel)
+{
+    static const uint16_t suites[] = {BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                                      BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                                      BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256};
+    br_ssl_engine_context *e = &fz_cc.eng;
+    struct libos_stream s = {.tx = fz_s2c, .tx_cap = sizeof(fz_s2c), .rx = fz_c2s};
+    size_t c2s_len = 0, sent = 0, got = 0;
+
+    size = size < 2048 ? size : 2048;
+    br_ssl_client_init_full(&fz_cc, &fz_xm, NULL, 0);
+    br_x509_knownkey_init_ec(&fz_kk, &fz_pub, BR_KEYTYPE_EC | BR_KEYTYPE_SIGN);
+    br_ssl_engine_set_x509(e, &fz_kk.vtable);
+    if (sel % 4)
+        br_ssl_engine_set_suites(e, &suites[sel % 4 - 1], 1);
+    br_ssl_engine_set_buffer(e, fz_cbuf, sizeof(fz_cbuf), 1);
+    br_ssl_engine_inject_entropy(e, "unisec-fuzz-client", 18);
+    e->rng_os_rand_done = 1; /* reproducible: no system entropy */
+    if (!br_ssl_client_reset(&fz_cc, NULL, 0))
+        abort();
+    if (mod_conn_open(&fz_conn, &s, MOD_CONN_LAYER, &fz_front, NULL) < 0)
+        abort();
+    for (int turn = 0; turn < 64; turn++) {
+        unsigned st = br_ssl_engine_current_state(e);
+        size_t len;
+        if ((st & BR_SSL_CLOSED) || ((st & BR_SSL_SENDAPP) && got == size))
+            break;
+        if ((st & BR_SSL_SENDAPP) && sent < size) {
+            unsigned char *b = br_ssl_engine_sendapp_buf(e, &len);
+            len = len < size - sent ? len : size - sent;
+            memcpy(b, data + sent, len);
+            br_ssl_engine_sendapp_ack(e, len);
+            br_ssl_engine_flush(e, 0);
+            sent += len;
+        }
+        if (st & BR_SSL_RECVAPP) {
+            unsigned char *b = br_ssl_engine_recvapp_buf(e, &len);
+            if (len > size - got || memcmp(b, data + got, len) != 0)
+                abort(); /* the echo is not what the client sent */
+            got += len;
+            br_ssl_engine_recvapp_ack(e, len);
+        }
+        fz_client_pump(&s, &c2s_len);
+        if (fz_conn.s && (s.want & LIBOS_WANT_READ) && s.rx_len)
+            s.ops->readable(&s, s.ctx);
+        if (fz_conn.s && (s.want & LIBOS_WANT_WRITE))
+            s.ops->writable(&s, s.ctx);
+        fz_timers_run();
+        fz_client_pump(&s, &c2s_len);
+    }
+    if (br_ssl_engine_last_error(e) != BR_ERR_OK || got != size ||
+        !(br_ssl_engine_current_state(e) & BR_SSL_SENDAPP))
+        abort(); /* the handshake, or the echo, did not complete */
+    br_ssl_engine_close(e);
+    fz_client_pump(&s, &c2s_len);
+    if (fz_conn.s && !s.closed)
+        s.ops->readable(&s, s.ctx);
+    fz_timers_run();
+    if (fz_conn.s)
+        mod_conn_close(&fz_conn);
+    fz_timers_run();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
     fz_init();
-    if (data[0] < 224) {
+    if (data[0] < 216) {
         fz_connection(data + 1, size - 1, data[0]);
+    } else if (data[0] < 224) {
+        fz_handshake(data + 1, size - 1, data[0]);
     } else {
         struct tls_creds cr;
         const char *why;
