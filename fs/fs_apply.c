@@ -338,6 +338,15 @@ done:
 
 int fs_apply(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len, uid_t uid)
 {
+    int rc = fs_apply_do(c, t, data, len, uid, 0);
+
+    fs_inval_wait(c); /* a name the change removed is gone for the writer's next call */
+    return rc;
+}
+
+int fs_apply_in_dir(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
+                    uid_t uid)
+{
     return fs_apply_do(c, t, data, len, uid, 0);
 }
 

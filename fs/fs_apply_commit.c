@@ -70,6 +70,7 @@ void fs_apply_install(struct fs_ctx *c, struct fs_snap *ns)
     fs_keys_installed(ns);
     fs_keys_warm(c, ns);
     fs_touch_installed(c, old, ns);
+    fs_inval_installed(c, old, ns);
     fs_snap_put(c, old);
     if (c->installed != NULL)
         c->installed(c, ns); /* still under apply_mu, which `settle` waits for */

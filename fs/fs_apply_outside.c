@@ -293,6 +293,7 @@ void fs_apply_external(struct fs_ctx *c)
     after = fs_snap_bytes(s);
     fs_snap_put(c, s);
     pthread_mutex_unlock(&c->apply_mu);
+    fs_inval_wait(c);
     /* The look compared the store's files with the served ones, copies of their size freed
      * in this thread's arena. */
     fs_memory_trim(before > after ? before : after);
@@ -315,4 +316,5 @@ void fs_apply_remote(struct fs_ctx *c)
     pthread_mutex_lock(&c->apply_mu);
     fs_apply_remote_locked(c);
     pthread_mutex_unlock(&c->apply_mu);
+    fs_inval_wait(c);
 }

@@ -354,6 +354,8 @@ struct fs_ctx {
     int http_running;
 
     struct fs_poll *poll; /* fs_poll.c: who waits for a live file to grow; NULL when not served */
+    struct fs_inval
+        *inval; /* fs_inval.c: drops names from the kernel's cache; NULL when not served */
 
     /* fs_keys.c: the thread that makes a served policy's rules by key off the write path */
     pthread_mutex_t keys_mu;
@@ -420,6 +422,10 @@ size_t fs_target_max(const struct fs_target *t);
  * and the daemon log; every commit to events.
  */
 int fs_apply(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len, uid_t uid);
+/* The same, in a FUSE call on a directory's names (unlink, rename): it does not wait for the
+ * names the change removed to be dropped from the kernel's cache (fs_inval_wait()). */
+int fs_apply_in_dir(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
+                    uid_t uid);
 
 /*
  * Validates DATA[0..LEN) as fs_apply() does, without committing or serving it: the check a
@@ -509,6 +515,18 @@ int fs_touch_by_toucher(struct fs_ctx *c);
 void fs_touch_installed(struct fs_ctx *c, const struct fs_snap *old, const struct fs_snap *s);
 /* NODE's status may have changed (the orchestrator says so): touches status, status.json. */
 void fs_touch_node(struct fs_ctx *c, const char *node);
+
+/* ---- the kernel's cache of names (fs_inval.c; started by fs_serve.c) ---- */
+
+/* Queues dropping the top-level name of PATH (its first component) and every name under it
+ * from the kernel's cache; nothing when the mount is not served. */
+void fs_inval_top(struct fs_ctx *c, const char *path);
+/* S was installed in place of OLD: queues the top-level names under which a name vanished. */
+void fs_inval_installed(struct fs_ctx *c, const struct fs_snap *old, const struct fs_snap *s);
+/* Waits until what was queued before the call is dropped (at most a second). Not while holding
+ * apply_mu or mu, nor in a FUSE call on a directory's names (rename, unlink, create): the
+ * kernel takes the root directory's lock for a notice. */
+void fs_inval_wait(struct fs_ctx *c);
 
 /* ---- the metrics listener (fs_http.c; fs/MOUNT.md "Metrics") ---- */
 

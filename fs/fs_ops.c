@@ -209,7 +209,7 @@ int fs_op_unlink(const char *path)
         struct fs_target tg;
         fs_target_of(&tg, &w, path);
         tg.remove = 1;
-        return fs_apply(c, &tg, NULL, 0, fuse_get_context()->uid);
+        return fs_apply_in_dir(c, &tg, NULL, 0, fuse_get_context()->uid);
     }
     if (w.e != NULL) {
         fs_error(c,
@@ -277,7 +277,7 @@ int fs_op_rename(const char *from, const char *to, unsigned int flags)
             tf->opens++; /* kept alive while the change is applied without the lock */
             pthread_mutex_unlock(&c->mu);
             fs_target_of(&tg, &wt, to);
-            rc = fs_apply(c, &tg, data, len, uid);
+            rc = fs_apply_in_dir(c, &tg, data, len, uid);
             fs_tls_wipe(data, len);
             pthread_mutex_lock(&c->mu);
             if (rc == 0 && tf->linked)

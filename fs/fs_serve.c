@@ -21,20 +21,31 @@
 #define FS_WORKERS_MAX  64
 #define FS_WORKERS_IDLE 4
 
+/* Seconds the kernel keeps a name it looked up: one the daemon does not drop (an image
+ * collected, a node's image link gone, which no one may create again) is looked up again
+ * after that; meanwhile a call on it finds nothing (ENOENT), as its attributes are read anew. */
+#define FS_ENTRY_TIMEOUT 60.0
+
 static void *fs_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
+    struct fs_ctx *c = fuse_get_context()->private_data;
+
     /* O_TRUNC arrives with open(), so truncating and writing are one change. */
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
         conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
     conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
-    /* Content and attributes change with every accepted change: nothing is cached. */
-    cfg->entry_timeout = 0;
+    /* The kernel keeps the names it looked up (a path walk then costs no lookup request): a
+     * name that vanishes other than through the kernel is dropped from its cache
+     * (fs_inval.c), and one that appears is found, as no absence is kept. Content and
+     * attributes change with every accepted change, and the logs grow: neither is cached (an
+     * attribute timeout is the same for every file of the high-level API). */
+    cfg->entry_timeout = c->inval != NULL ? FS_ENTRY_TIMEOUT : 0;
     cfg->attr_timeout = 0;
     cfg->negative_timeout = 0;
     cfg->direct_io = 1;
     cfg->hard_remove = 1; /* unlinked temporary files live in their handles */
     cfg->use_ino = 0;
-    return fuse_get_context()->private_data;
+    return c;
 }
 
 static const struct fuse_operations fs_ops = {
@@ -166,6 +177,8 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
         engine_log("warning", "the files' times start at the mount: the history cannot be read");
     if (fs_poll_start(c) < 0)
         goto out;
+    if (fs_inval_start(c, fuse_get_session(f)) < 0)
+        engine_log("warning", "the kernel caches no names: every path walk asks the daemon");
     /* Forked before the first thread of the daemon. */
     if (!c->no_notify && (root[0] != '/' || fs_touch_start(c, root) < 0))
         engine_log("warning", "inotify watchers of the mount will not be told of changes");
@@ -250,9 +263,11 @@ int fs_serve(struct fs_ctx *c, const char *mountpoint, int foreground, const cha
     fs_handles_drop(c);
     fs_orch_stop(c);
     fs_poll_stop(c);
+    fs_inval_stop(c); /* after everything that installs a state */
     engine_log("info", "unmounted %s", mountpoint);
 
 out:
+    fs_inval_stop(c);
     if (lc != NULL)
         fuse_loop_cfg_destroy(lc);
     if (handlers)
