@@ -130,7 +130,8 @@ int fs_commit(struct fs_ctx *c, const struct fs_snap *cur, const struct fs_snap 
         return rc;
     }
     for (int f = 0; f < FS_FILE_N; f++) {
-        if (fs_text_same(&base[f], &ns->file[f]))
+        if (base == cur->file ? fs_snap_file_same(cur, ns, f)
+                              : fs_text_same(&base[f], &ns->file[f]))
             continue;
         if (engine_grow((void **)&ch, &cap, n + 1, sizeof(*ch)) < 0) {
             rc = -ENOMEM;

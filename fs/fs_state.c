@@ -1,5 +1,6 @@
 /* fs_state.c — the served state: snapshots of the store's files, checked as a whole. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -154,7 +155,7 @@ static int fs_snap_main(struct fs_policy *p, const struct fs_snap *s, const stru
     if (t->data == NULL)
         return 0;
     if (prev != NULL && prev->policy != NULL && prev->policy->main != NULL &&
-        fs_text_same(t, &prev->file[FS_FILE_ACL])) {
+        fs_snap_file_same(prev, s, FS_FILE_ACL)) {
         p->main = fs_rules_ref(prev->policy->main);
         return 0;
     }
@@ -178,10 +179,9 @@ static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct 
     struct fs_policy *p;
     int rc, bad = 0;
 
-    if (prev != NULL && prev->policy != NULL &&
-        fs_text_same(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]) &&
-        fs_text_same(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) &&
-        fs_text_same(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]) &&
+    if (prev != NULL && prev->policy != NULL && fs_snap_file_same(prev, s, FS_FILE_ACL) &&
+        fs_snap_file_same(prev, s, FS_FILE_GROUPS) &&
+        fs_snap_file_same(prev, s, FS_FILE_CREDENTIALS) &&
         fs_rules_set_same(&s->acld, &prev->acld)) {
         p = prev->policy;
         __atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
@@ -258,8 +258,8 @@ static int fs_snap_topology(struct fs_snap *s, const struct fs_snap *prev, struc
     }
     /* the model is the topology with its inputs' values */
     same_topology = prev != NULL && prev->model != NULL &&
-                    fs_text_same(&prev->file[FS_FILE_TOPOLOGY], t) &&
-                    fs_text_same(&prev->file[FS_FILE_INPUTS], &s->file[FS_FILE_INPUTS]);
+                    fs_snap_file_same(prev, s, FS_FILE_TOPOLOGY) &&
+                    fs_snap_file_same(prev, s, FS_FILE_INPUTS);
     if (model != NULL) {
         s->model = fs_model_ref(model);
     } else if (same_topology) {
@@ -276,7 +276,7 @@ static int fs_snap_topology(struct fs_snap *s, const struct fs_snap *prev, struc
         return rc;
     /* Levels only: PREV was derived (or inherited) valid with this topology and these
      * properties, and a level only picks another of the images checked then. */
-    if (same_topology && model == NULL && fs_text_same(&prev->file[FS_FILE_PROPERTIES], pr))
+    if (same_topology && model == NULL && fs_snap_file_same(prev, s, FS_FILE_PROPERTIES))
         return 0;
     return engine_topology_derive_plans(&s->derived, s->model->t, s->state, s->target, diag);
 }
@@ -305,6 +305,17 @@ const struct engine_topology_derived *fs_snap_artifacts(struct fs_snap *s)
     d = s->artifacts;
     pthread_mutex_unlock(&s->derive_mu);
     return d;
+}
+
+static _Atomic uint64_t fs_snap_serials;
+
+int fs_snap_file_same(const struct fs_snap *a, const struct fs_snap *b, int f)
+{
+    if (b->base != 0 && b->base == a->serial)
+        return (b->same >> f) & 1;
+    if (a->base != 0 && a->base == b->serial)
+        return (a->same >> f) & 1;
+    return fs_text_same(&a->file[f], &b->file[f]);
 }
 
 int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], struct fs_rules_set *acld,
@@ -338,6 +349,13 @@ int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], struct f
     }
     s->refs = 1;
     s->target = target;
+    s->serial = atomic_fetch_add(&fs_snap_serials, 1) + 1;
+    if (prev != NULL) {
+        s->base = prev->serial;
+        for (int f = 0; f < FS_FILE_N; f++)
+            if (fs_text_same(&prev->file[f], &s->file[f]))
+                s->same |= 1u << f;
+    }
     s->tls = prev != NULL ? fs_tls_ref(prev->tls) : NULL;
     pthread_mutex_init(&s->derive_mu, NULL);
     snprintf(s->head, sizeof(s->head), "%s", head != NULL ? head : "");

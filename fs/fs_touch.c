@@ -359,8 +359,8 @@ void fs_touch_installed(struct fs_ctx *c, const struct fs_snap *old, const struc
         return;
     fs_touch(c, "history", &s->since);
     for (int f = 0; f < FS_FILE_N; f++) {
-        const struct fs_text *a = &old->file[f], *b = &s->file[f];
-        if (a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0))
+        if (fs_snap_file_same(old, s, f) ||
+            (old->file[f].len == 0 && s->file[f].len == 0)) /* absent and empty alike */
             continue;
         if (f == FS_FILE_TOPOLOGY || f >= FS_FILE_ACL)
             fs_touch(c, fs_file_path(f), &s->since);
