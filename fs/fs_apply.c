@@ -10,6 +10,7 @@
 #include "fs_inputs.h"
 #include "fs_tls.h"
 #include "fs_apply.h"
+#include "fs_inval.h"
 #include "fs_remote.h"
 
 static const char *fs_file_unit(enum fs_file f)

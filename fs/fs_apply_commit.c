@@ -8,6 +8,7 @@
 
 #include "fs_int.h"
 #include "fs_apply.h"
+#include "fs_inval.h"
 #include "fs_remote.h"
 
 /* The names a refusal's errno is recorded with; any other is recorded as EIO. */

@@ -13,6 +13,7 @@
 #include "fs_int.h"
 #include "fs_tls.h"
 #include "fs_apply.h"
+#include "fs_inval.h"
 #include "fs_remote.h"
 
 /* The author of commit ID's summary, for events. */

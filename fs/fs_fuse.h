@@ -58,9 +58,4 @@ int fs_op_truncate(const char *path, off_t size, struct fuse_file_info *fi);
 int fs_op_poll(const char *path, struct fuse_file_info *fi, struct fuse_pollhandle *ph,
                unsigned *reventsp);
 
-/* fs_inval.c: the thread that sends the notices of SE dropping names (fs_inval_top()); 0 or
- * a negative errno. Stopped before the session ends. */
-int fs_inval_start(struct fs_ctx *c, struct fuse_session *se);
-void fs_inval_stop(struct fs_ctx *c);
-
 #endif

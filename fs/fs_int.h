@@ -524,18 +524,6 @@ void fs_touch_installed(struct fs_ctx *c, const struct fs_snap *old, const struc
 /* NODE's status may have changed (the orchestrator says so): touches status, status.json. */
 void fs_touch_node(struct fs_ctx *c, const char *node);
 
-/* ---- the kernel's cache of names (fs_inval.c; started by fs_serve.c) ---- */
-
-/* Queues dropping the top-level name of PATH (its first component) and every name under it
- * from the kernel's cache; nothing when the mount is not served. */
-void fs_inval_top(struct fs_ctx *c, const char *path);
-/* S was installed in place of OLD: queues the top-level names under which a name vanished. */
-void fs_inval_installed(struct fs_ctx *c, const struct fs_snap *old, const struct fs_snap *s);
-/* Waits until what was queued before the call is dropped (at most a second). Not while holding
- * apply_mu or mu, nor in a FUSE call on a directory's names (rename, unlink, create): the
- * kernel takes the root directory's lock for a notice. */
-void fs_inval_wait(struct fs_ctx *c);
-
 /* ---- the metrics listener (fs_http.c; fs/MOUNT.md "Metrics") ---- */
 
 /* Connections served at once, the bytes of a request head, the time one may take. */

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "fs_fuse.h"
+#include "fs_inval.h"
 #include <fuse_lowlevel.h>
 
 #define FS_INVAL_MAX   8    /* top-level names queued at once (the tree has fewer) */

@@ -169,3 +169,12 @@ int fs_text_same(const struct fs_text *a, const struct fs_text *b)
         return 0;
     return a->data == NULL || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
 }
+
+int fs_snap_file_same(const struct fs_snap *a, const struct fs_snap *b, int f)
+{
+    if (b->base != 0 && b->base == a->serial)
+        return (b->same >> f) & 1;
+    if (a->base != 0 && a->base == b->serial)
+        return (a->same >> f) & 1;
+    return fs_text_same(&a->file[f], &b->file[f]);
+}

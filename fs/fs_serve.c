@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fs_fuse.h"
+#include "fs_inval.h"
 #include "fs_remote.h"
 
 /* FUSE workers: at most 64 serve at once; beyond 4 idle ones, a worker that finishes a request

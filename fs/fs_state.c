@@ -309,15 +309,6 @@ const struct engine_topology_derived *fs_snap_artifacts(struct fs_snap *s)
 
 static _Atomic uint64_t fs_snap_serials;
 
-int fs_snap_file_same(const struct fs_snap *a, const struct fs_snap *b, int f)
-{
-    if (b->base != 0 && b->base == a->serial)
-        return (b->same >> f) & 1;
-    if (a->base != 0 && a->base == b->serial)
-        return (a->same >> f) & 1;
-    return fs_text_same(&a->file[f], &b->file[f]);
-}
-
 int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], struct fs_rules_set *acld,
                   const char *head, const struct fs_snap *prev, struct fs_model *model,
                   struct engine_topology_state *state, enum engine_target target,
