@@ -172,15 +172,37 @@ int engine_acl_index_apply(struct engine_acl_index *x, const struct engine_acl_c
  * Brings the index to A's rules at VERSION: the rules that differ are applied as a change
  * (returns 0), or the base is compiled again (returns 1) when A's users, groups or credentials
  * differ from the base's or the changes since the base would exceed
- * engine_acl_index_limit(); when no rule differs nothing changes, not even the version
+ * engine_acl_index_bound(); when no rule differs nothing changes, not even the version
  * (returns 2). Costs a pass over both rule sets (no compile) when it patches.
  * Negative errno on failure, the index unchanged.
  */
 int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a, uint64_t version);
 
-/* How many changed rules (removed from the base plus added) an index carries before its
- * base is compiled again: a 64th of the base's rules, at least 1024. */
+/* How many changed rules (removed from the base plus added) an index carries before a new
+ * base is due: a 64th of the base's rules, at least 1024. A caller compiles it elsewhere
+ * (engine_acl_index_record() below) while the index goes on patching, up to the bound. */
 size_t engine_acl_index_limit(const struct engine_acl_index *x);
+/* The most changed rules an index carries (engine_acl_index_sync() compiles a new base past
+ * it, and so must a caller of engine_acl_index_apply()): twice the limit. */
+size_t engine_acl_index_bound(const struct engine_acl_index *x);
+
+/*
+ * A new base compiled off the caller's thread. engine_acl_index_record() starts recording the
+ * changes applied to X from its version V on (dropping an earlier record; a base compiled
+ * again by X ends it). Another thread compiles engine_acl_index_new() of the rule set of
+ * version V (it touches nothing of X). engine_acl_index_rebase() then applies the recorded
+ * changes to that new index NX, in order, and X takes NX's base, dead rules and added rules:
+ * the same rules in force at the same version, over a base of V. NX is freed in every case.
+ * Returns 0, -ESTALE (NX is not of the version the record started at, or of another policy,
+ * or X records nothing), or what a change returned (X unchanged either way). One writer, as
+ * for every call on X; costs what the recorded changes cost.
+ */
+void engine_acl_index_record(struct engine_acl_index *x);
+int engine_acl_index_recording(const struct engine_acl_index *x);
+int engine_acl_index_rebase(struct engine_acl_index *x, struct engine_acl_index *nx);
+
+/* How many bases (engine_acl_index_new(), or compiled again) the calling thread compiled. */
+uint64_t engine_acl_index_compiles(void);
 
 /* The rules in force, to decide on; valid until the next change. */
 void engine_acl_index_layers(const struct engine_acl_index *x, struct engine_acl_layers *l);

@@ -109,6 +109,11 @@ size_t engine_acl_index_limit(const struct engine_acl_index *x)
     return l.base->rule_count / 64 > 1024 ? l.base->rule_count / 64 : 1024;
 }
 
+size_t engine_acl_index_bound(const struct engine_acl_index *x)
+{
+    return 2 * engine_acl_index_limit(x);
+}
+
 int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a, uint64_t version)
 {
     const char *policy = acl_index_policy(x);
@@ -168,7 +173,7 @@ int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a
         goto done;
     if (d.nadd == 0 && d.ndel == 0)
         r = 2; /* the same rules: the version in force stays */
-    else if (engine_acl_index_changes(x) + d.nadd + d.ndel > engine_acl_index_limit(x))
+    else if (engine_acl_index_changes(x) + d.nadd + d.ndel > engine_acl_index_bound(x))
         r = (r = acl_index_rebuild(x, a, version)) < 0 ? r : 1;
     else
         r = acl_index_change(x, d.del, d.ndel, d.add, d.nadd, version);

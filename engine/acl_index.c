@@ -13,6 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The changes applied since engine_acl_index_record(), each rule's strings owned (one block
+ * each), so that a base compiled elsewhere from the rules in force then can take them over. */
+struct index_log {
+    int on;
+    uint64_t from; /* the version in force when it started */
+    struct acl_chg *chg;
+    size_t n, cap;
+    struct index_step {
+        size_t ndel, nadd;
+        uint64_t version;
+    } * step;
+    size_t nstep, stepcap;
+};
+
 struct engine_acl_index {
     char *policy; /* NULL: every policy */
     void *base;
@@ -26,7 +40,11 @@ struct engine_acl_index {
     size_t over_len;
     struct engine_acl_blob ob;
     uint64_t version;
+    struct index_log log; /* the changes since a new base's rules were taken elsewhere */
 };
+
+/* Base compiles made by this thread (engine_acl_index_compiles()). */
+static _Thread_local uint64_t index_compiles;
 
 /* No policy is named so: a compile of it holds the users, groups and credentials alone. */
 #define INDEX_NO_POLICY "\x01"
@@ -44,6 +62,44 @@ static int index_people_sum(const struct engine_acl *a, uint8_t out[ENGINE_SHA25
     return 0;
 }
 
+static void index_log_drop(struct index_log *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        free((void *)g->chg[i].policy);
+    free(g->chg);
+    free(g->step);
+    *g = (struct index_log){0};
+}
+
+/* Appends the change DEL, ADD that brought the rules to VERSION; on failure the record stops. */
+static void index_log_add(struct index_log *g, const struct acl_chg *del, size_t ndel,
+                          const struct acl_chg *add, size_t nadd, uint64_t version)
+{
+    if (!g->on)
+        return;
+    if (ENGINE_GROW(&g->chg, &g->cap, g->n + ndel + nadd) < 0 ||
+        ENGINE_GROW(&g->step, &g->stepcap, g->nstep + 1) < 0)
+        goto fail;
+    for (size_t i = 0; i < ndel + nadd; i++) {
+        const struct acl_chg *c = i < ndel ? &del[i] : &add[i - ndel];
+        size_t lp = strlen(c->policy) + 1, ls = strlen(c->subject) + 1, lm = strlen(c->method) + 1;
+        char *m = malloc(lp + c->plen + 1 + ls + lm);
+        if (m == NULL)
+            goto fail;
+        struct acl_chg *o = &g->chg[g->n++];
+        *o = *c;
+        o->policy = memcpy(m, c->policy, lp);
+        o->path = memcpy(m + lp, c->path, c->plen);
+        m[lp + c->plen] = 0;
+        o->subject = memcpy(m + lp + c->plen + 1, c->subject, ls);
+        o->method = memcpy(m + lp + c->plen + 1 + ls, c->method, lm);
+    }
+    g->step[g->nstep++] = (struct index_step){ndel, nadd, version};
+    return;
+fail:
+    index_log_drop(g);
+}
+
 static int index_compile_base(struct engine_acl_index *x, const struct engine_acl *a,
                               uint64_t version)
 {
@@ -54,6 +110,7 @@ static int index_compile_base(struct engine_acl_index *x, const struct engine_ac
     struct engine_acl *over;
     int r;
 
+    index_compiles++;
     if ((r = index_people_sum(a, people)) < 0 ||
         (r = engine_acl_compile(&blob, &len, a, x->policy, version)) < 0)
         return r;
@@ -73,6 +130,7 @@ static int index_compile_base(struct engine_acl_index *x, const struct engine_ac
     x->over_blob = NULL;
     x->over_len = 0;
     x->version = version;
+    index_log_drop(&x->log); /* a base of its own: what was recorded for another is moot */
     return 0;
 }
 
@@ -103,6 +161,7 @@ void engine_acl_index_free(struct engine_acl_index *x)
     free(x->dead);
     engine_acl_free(x->over);
     free(x->over_blob);
+    index_log_drop(&x->log);
     free(x);
 }
 
@@ -306,6 +365,7 @@ int acl_index_change(struct engine_acl_index *x, const struct acl_chg *del, size
     if ((r = index_compile_over(x, version)) < 0)
         return r;
     x->version = version;
+    index_log_add(&x->log, del, ndel, add, nadd, version);
     return 0;
 }
 
@@ -443,4 +503,58 @@ int engine_acl_index_patch_same(const struct engine_acl_index *x, const void *pa
             return 0;
     }
     return 1;
+}
+
+/* ---- a new base compiled elsewhere ---- */
+
+uint64_t engine_acl_index_compiles(void)
+{
+    return index_compiles;
+}
+
+void engine_acl_index_record(struct engine_acl_index *x)
+{
+    index_log_drop(&x->log);
+    x->log.on = 1;
+    x->log.from = x->version;
+}
+
+int engine_acl_index_recording(const struct engine_acl_index *x)
+{
+    return x->log.on;
+}
+
+int engine_acl_index_rebase(struct engine_acl_index *x, struct engine_acl_index *nx)
+{
+    const struct index_log *g = &x->log;
+    struct engine_acl_index t;
+    size_t at = 0;
+    int r = -ESTALE;
+
+    if (!g->on || nx->version != g->from || (x->policy == NULL) != (nx->policy == NULL) ||
+        (x->policy != NULL && strcmp(x->policy, nx->policy) != 0))
+        goto out;
+    /* The same changes, in the same order, from the same rules: the same rules in force. */
+    for (size_t i = 0; i < g->nstep; i++) {
+        const struct index_step *st = &g->step[i];
+        if ((r = acl_index_change(nx, g->chg + at, st->ndel, g->chg + at + st->ndel, st->nadd,
+                                  st->version)) < 0)
+            goto out;
+        at += st->ndel + st->nadd;
+    }
+    r = -ESTALE;
+    if (nx->version != x->version)
+        goto out;
+    /* X takes NX's parts but its name; NX leaves with X's old ones (and its record). */
+    char *name = nx->policy;
+    t = *x;
+    *x = *nx;
+    x->policy = t.policy;
+    x->log = (struct index_log){0};
+    *nx = t;
+    nx->policy = name;
+    r = 0;
+out:
+    engine_acl_index_free(nx);
+    return r;
 }

@@ -13,6 +13,9 @@
     "after-commit"               /* killed once a commit is durable, before                        \
                                   * anything is served or pushed */
 #define ENGINE_FAULT_SYNC "sync" /* a deferred sync of the store's work tree fails (EIO) */
+#define ENGINE_FAULT_REBASE                                                                        \
+    "rebase" /* killed once a policy's new base is compiled on the side, before it is taken over   \
+              */
 
 /* Is the fault POINT to happen now? 0 in the product. A point that kills does not return. */
 int engine_fault(const char *point);

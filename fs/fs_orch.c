@@ -25,6 +25,20 @@ static const struct engine_acl *fs_orch_acl(const void *s)
     return fs_snap_acl(s);
 }
 
+/* The orchestrator keeps a snapshot to compile a policy's new base from on its own thread
+ * (fs_snap_acl() is thread-safe). */
+static void fs_orch_acl_hold(void *c, const void *s)
+{
+    pthread_mutex_lock(&((struct fs_ctx *)c)->mu);
+    ((struct fs_snap *)s)->refs++;
+    pthread_mutex_unlock(&((struct fs_ctx *)c)->mu);
+}
+
+static void fs_orch_acl_drop(void *c, const void *s)
+{
+    fs_snap_put(c, (struct fs_snap *)s);
+}
+
 /* Hands S, just installed, to the orchestrator as the desired state (ctx->installed).
  * apply_mu held. */
 static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
@@ -46,6 +60,9 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
         .x = x,
         .acl_get = fs_orch_acl,
         .acl_arg = s,
+        .acl_hold = fs_orch_acl_hold,
+        .acl_drop = fs_orch_acl_drop,
+        .acl_ctx = c,
         .policy_changed = s->policy != op,
         /* One rules file changed since the policy it was given: the rules that changed. */
         .change = op != NULL && s->policy->change != NULL && s->policy->from == op->gen

@@ -20,8 +20,9 @@
  * (the text of state/deployed and a commit message naming the change it realises), which the
  * mount commits to the store: the orchestrator never writes the store itself.
  *
- * Threads: the orchestrator runs two threads of its own (reconcile, proactive builds); every
- * function here is thread-safe. Events (one line per step) go to the callback given at
+ * Threads: the orchestrator runs two threads of its own (reconcile, proactive builds), and
+ * one per policy whose index is due a new base while it is compiled (orch_desired.acl_hold);
+ * every function here is thread-safe. Events (one line per step) go to the callback given at
  * creation, called without any lock of the orchestrator held.
  *
  * Errors: 0 or a negative errno, with a sentence in a struct engine_diag.
@@ -144,6 +145,13 @@ struct orch_desired {
      * policy must be compiled whole (NULL: no memory). */
     const struct engine_acl *(*acl_get)(const void *arg);
     const void *acl_arg;
+    /* When set (with ACL_GET): ACL_HOLD(ACL_CTX, ACL_ARG) keeps ACL_ARG alive past the call and
+     * ACL_DROP(ACL_CTX, ACL_ARG) lets it go, so that a policy's new base is compiled from
+     * ACL_GET(ACL_ARG) on a thread of the orchestrator, off the caller's (ACL_GET must then be
+     * thread-safe). NULL: a new base is compiled on the caller's thread when it is due. */
+    void (*acl_hold)(void *ctx, const void *arg);
+    void (*acl_drop)(void *ctx, const void *arg);
+    void *acl_ctx;
     /* When not NULL, what POLICY_CHANGED is: the rules in force removed and added since the
      * policy given last (one rules file changed). A policy it leaves alone keeps its blobs; one
      * it touches is patched by these rules without comparing the rule sets. */

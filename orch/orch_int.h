@@ -37,7 +37,27 @@ struct orch_blob {
     /* The policy's index (engine_acl_index), which the next version's compile takes over
      * (orch_policy_compile runs on one thread): NULL for a blob compiled whole. */
     struct engine_acl_index *index;
+    /* The new base of INDEX being compiled on a thread of its own (orch_rebase.c), which
+     * travels with INDEX: NULL when none is. */
+    struct orch_rebase *rebase;
 };
+
+/*
+ * A policy's new base compiled off the thread that applies changes (orch_rebase.c): the
+ * index of WANT's rules (ACL_GET on its own thread, WANT's ACL_ARG held) for policy NAME (NULL:
+ * every policy) at VERSION, the version WANT's commit HEAD is compiled at; the index records
+ * its changes meanwhile (engine_acl_index_record()). Once the thread is done, orch_rebase_take()
+ * moves X onto the new base (the changes since replayed) and gives its bytes (*DATA of *LEN,
+ * malloc'd), VERSION and HEAD (41 bytes) and frees *J: 1; while it runs: 0, *J kept; when it
+ * failed or is stale (X compiled a base since): a negative errno, *J freed, X unchanged.
+ * orch_rebase_free() waits for the thread.
+ */
+struct orch_rebase;
+int orch_rebase_start(struct orch_rebase **out, const struct orch_desired *want, const char *name,
+                      struct engine_acl_index *x, uint64_t version);
+int orch_rebase_take(struct orch_rebase **j, struct engine_acl_index *x, void **data, size_t *len,
+                     uint64_t *version, char head[41]);
+void orch_rebase_free(struct orch_rebase *j);
 
 /* The name of the blob that holds every policy (the pull PDP's). */
 #define ORCH_POLICY_ALL "*"
@@ -54,8 +74,9 @@ struct orch_blob *orch_policy_find(struct orch_blob *const *v, size_t n, const c
  * into *OUT.
  * When OLD (may be NULL) holds the same rules, *OUT is a new reference to OLD instead (its version
  * stays). When OLD has an index and WHOLE is 0, the rules that changed since OLD make a patch
- * over OLD's base (WANT's change applied to the index, or the rule sets compared), unless the
- * index compiles a new base (engine_acl_index_sync); WHOLE asks
+ * over OLD's base (WANT's change applied to the index, or the rule sets compared) or over the
+ * new base compiled on the side once it is ready (orch_rebase.c), unless the index compiles a
+ * new base (engine_acl_index_sync); WHOLE asks
  * for a whole blob of VERSION (an image that links its rules in). -EINVAL with a message when
  * ACL has no rule of NAME.
  */

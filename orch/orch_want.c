@@ -17,6 +17,7 @@ void orch_blob_put(struct orch_blob *b)
     else
         free(b->data);
     free(b->patch);
+    orch_rebase_free(b->rebase); /* before the index it records for */
     engine_acl_index_free(b->index);
     free(b);
 }
@@ -74,24 +75,59 @@ static const struct engine_acl *orch_acl(const struct orch_desired *want)
     return want->acl != NULL ? want->acl : want->acl_get(want->acl_arg);
 }
 
-/* The next version of OLD's policy from its index: a patch over OLD's base, or a new whole
- * blob when the index compiled a new base; a reference to OLD when no rule changed. WANT's
- * change, when it has one, is applied to the index as it is; else the rule sets are compared. */
+/* *OUT: the blob of the new base of OLD's index X once its thread is done (X moved onto it), or
+ * NULL (not done, or failed: X stays). -ENOMEM when X moved but no blob holds its base. */
+static int orch_policy_rebased(struct orch_blob **out, struct orch_blob *old,
+                               struct engine_acl_index *x)
+{
+    void *data = NULL;
+    size_t len = 0;
+    uint64_t version = 0;
+    char head[41] = "";
+
+    *out = NULL;
+    if (orch_rebase_take(&old->rebase, x, &data, &len, &version, head) != 1)
+        return 0;
+    if ((*out = orch_blob_new(old->name, 0, version, head)) == NULL) {
+        free(data);
+        return -ENOMEM;
+    }
+    (*out)->data = data;
+    (*out)->len = len;
+    return 0;
+}
+
+/* OLD's index moved onto a new base that no blob holds (BASIS, dropped, would have): dropped
+ * too, so that the next compile starts over with a new index. Returns R. */
+static int orch_policy_lost(struct orch_blob *old, struct orch_blob *basis, int r)
+{
+    orch_blob_put(basis);
+    engine_acl_index_free(old->index);
+    old->index = NULL;
+    return r;
+}
+
+/* The next version of OLD's policy from its index: a patch over OLD's base, or over the new base
+ * compiled on the side once it is ready, or a new whole blob when the index compiled a new base;
+ * a reference to OLD when no rule changed. WANT's change, when it has one, is applied to the index
+ * as it is; else the rule sets are compared. Past the index's limit a new base is compiled on a
+ * thread of its own (when WANT lets it: orch_rebase.c) while patches go on, up to the bound. */
 static int orch_policy_patch(struct orch_blob **out, const struct orch_desired *want,
                              struct orch_blob *old, uint64_t version)
 {
     struct engine_acl_index *x = old->index;
+    struct orch_blob *basis = NULL, *b;
     const struct engine_acl *acl;
-    struct orch_blob *b;
     const void *base;
+    size_t most = old->rebase != NULL || want->acl_hold != NULL ? engine_acl_index_bound(x)
+                                                                : engine_acl_index_limit(x);
     int r = -EAGAIN;
 
     if (want->change != NULL &&
-        engine_acl_index_changes(x) + engine_acl_keys_change_count(want->change) <=
-            engine_acl_index_limit(x))
+        engine_acl_index_changes(x) + engine_acl_keys_change_count(want->change) <= most)
         r = engine_acl_index_apply_keys(x, want->change, version);
     if (r < 0) {
-        /* No change to apply (or it would pass the index's limit, or did not fit it): the
+        /* No change to apply (or it would pass the index's bound, or did not fit it): the
          * rule sets compared. */
         if ((acl = orch_acl(want)) == NULL)
             return -ENOMEM;
@@ -102,9 +138,16 @@ static int orch_policy_patch(struct orch_blob **out, const struct orch_desired *
         *out = orch_blob_ref(old);
         return 0;
     }
+    /* The new base, when ready, takes the rules in force (the changes since replayed). */
+    if (r == 0 && old->rebase != NULL && (r = orch_policy_rebased(&basis, old, x)) < 0)
+        return orch_policy_lost(old, NULL, r);
+    if (r == 0 && old->rebase == NULL && engine_acl_index_changes(x) > engine_acl_index_limit(x))
+        orch_rebase_start(&old->rebase, want,
+                          strcmp(old->name, ORCH_POLICY_ALL) == 0 ? NULL : old->name, x, version);
     if ((b = orch_blob_new(old->name, 0, version, want->head)) == NULL)
-        return -ENOMEM; /* the index stays OLD's, at VERSION: the next sync mends it */
-    if (r == 1) {       /* a new base */
+        return basis ? orch_policy_lost(old, basis, -ENOMEM)
+                     : -ENOMEM; /* the index stays OLD's, at VERSION: the next sync mends it */
+    if (r == 1) {               /* a new base */
         engine_acl_index_base(x, &base, &b->len);
         if ((b->data = malloc(b->len)) == NULL) {
             orch_blob_put(b);
@@ -115,9 +158,9 @@ static int orch_policy_patch(struct orch_blob **out, const struct orch_desired *
         if ((r = engine_acl_index_patch(x, engine_acl_index_base_version(x), &b->patch,
                                         &b->patch_len)) < 0) {
             orch_blob_put(b);
-            return r;
+            return basis ? orch_policy_lost(old, basis, r) : r;
         }
-        b->base = orch_blob_ref(old->base ? old->base : old);
+        b->base = basis != NULL ? basis : orch_blob_ref(old->base ? old->base : old);
         b->data = b->base->data;
         b->len = b->base->len;
         b->data_version = b->base->version;
@@ -125,6 +168,8 @@ static int orch_policy_patch(struct orch_blob **out, const struct orch_desired *
     }
     b->index = x;
     old->index = NULL;
+    b->rebase = old->rebase;
+    old->rebase = NULL;
     *out = b;
     return 0;
 }

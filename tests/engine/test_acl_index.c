@@ -238,6 +238,66 @@ static void test_index_random_changes_match_full_compile(void **state)
     }
 }
 
+/* A new base compiled elsewhere from the rules of the version its record started at takes the
+ * index's rules: the changes since are replayed on it, and the index and its patch over the new
+ * base decide as a whole compile of the rules in force; applying changes compiles no base. A
+ * base of another version, or with nothing recorded, is refused and the index stays. */
+static void test_index_rebase_replays_changes(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 20; round++) {
+        struct set s = {{0}, {0}}, at;
+        struct engine_acl_index *x, *nx;
+        struct engine_acl_change del[8], add[8];
+        struct engine_acl *a;
+        size_t ndel, nadd;
+        uint64_t v = 1, vat;
+        uint32_t line = NKEYS;
+        for (size_t k = 0; k < NKEYS; k++)
+            s.effect[k] = next() % 4 == 0 ? (uint8_t)(1 + next() % 2) : 0;
+        set_lines(&s);
+        a = set_load(&s);
+        assert_int_equal(engine_acl_index_new(&x, a, NULL, v), 0);
+        engine_acl_free(a);
+        for (int step = 0; step < 3; step++) {
+            random_change(&s, del, &ndel, add, &nadd, &line);
+            assert_int_equal(engine_acl_index_apply(x, del, ndel, add, nadd, ++v), 0);
+        }
+        engine_acl_index_record(x);
+        assert_true(engine_acl_index_recording(x));
+        at = s;
+        vat = v;
+        uint64_t compiles = engine_acl_index_compiles();
+        for (int step = 0; step < round % 6; step++) {
+            random_change(&s, del, &ndel, add, &nadd, &line);
+            assert_int_equal(engine_acl_index_apply(x, del, ndel, add, nadd, ++v), 0);
+        }
+        assert_int_equal(engine_acl_index_compiles(), compiles);
+        /* a base of another version: refused, the index as it was */
+        a = set_load(&at);
+        assert_int_equal(engine_acl_index_new(&nx, a, NULL, vat + 100), 0);
+        assert_int_equal(engine_acl_index_rebase(x, nx), -ESTALE);
+        assert_int_equal(engine_acl_index_base_version(x), 1);
+        assert_int_equal(engine_acl_index_new(&nx, a, NULL, vat), 0);
+        engine_acl_free(a);
+        assert_int_equal(engine_acl_index_rebase(x, nx), 0);
+        assert_false(engine_acl_index_recording(x));
+        assert_int_equal(engine_acl_index_base_version(x), vat);
+        assert_int_equal(engine_acl_index_version(x), v);
+        check(x, &s, vat);
+        random_change(&s, del, &ndel, add, &nadd, &line);
+        assert_int_equal(engine_acl_index_apply(x, del, ndel, add, nadd, ++v), 0);
+        check(x, &s, vat);
+        /* nothing recorded any more */
+        a = set_load(&s);
+        assert_int_equal(engine_acl_index_new(&nx, a, NULL, v), 0);
+        engine_acl_free(a);
+        assert_int_equal(engine_acl_index_rebase(x, nx), -ESTALE);
+        check(x, &s, vat);
+        engine_acl_index_free(x);
+    }
+}
+
 /* Removing a rule that another rule shadows leaves the other in force, and back. */
 static void test_index_remove_shadowed(void **state)
 {
@@ -353,6 +413,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_random_changes_match_full_compile),
         cmocka_unit_test(test_index_remove_shadowed),
+        cmocka_unit_test(test_index_rebase_replays_changes),
         cmocka_unit_test(test_index_refused_change),
         cmocka_unit_test(test_patch_refused),
     };

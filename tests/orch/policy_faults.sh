@@ -7,7 +7,10 @@
 #   enforced;
 # - the daemon killed (SIGKILL) once a change of policy/acl.d is committed, before anything is
 #   served or pushed: its instances die with it (no orphan); mounted again, the instance runs
-#   the committed rules and the host's record names that commit.
+#   the committed rules and the host's record names that commit;
+# - the daemon killed while a change past the policy index's limit has its new base compiled on
+#   the side, before any change takes it over: mounted again, the committed rules are in force
+#   and the next change too.
 # Skips (77) without /dev/fuse, curl or git.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
@@ -120,6 +123,32 @@ head=$(git -C "$S" rev-parse --short=12 main)
 check "the host's record names the committed change" sh -c \
     "git -C '$S' log -1 --format=%B refs/unisec/deployed/local | grep -q '$head'"
 
+fusermount3 -u "$M" || bad "unmount"
+wait "$fgpid"; fgpid=
+
+# ---- killed while a new base is compiled on the side -----------------------------------------
+mount_with rebase
+settled "remount with the rebase fault"
+python3 -c 'import sys
+sys.stdout.write("regular * GET /probe2/* deny\n")
+sys.stdout.write("".join("regular * GET /many/r%d/* deny\n" % i for i in range(1100)))' >"$T/r1"
+# Past the limit (1024 changed rules): the new base's thread kills the daemon once it is made,
+# whether or not the write has returned by then.
+cp "$T/r1" "$M/policy/acl.d/r1" 2>/dev/null
+wait "$fgpid"; rc=$?; fgpid=
+check "the daemon was killed in the new base's thread (status $rc)" test "$rc" = 137
+check "the change is committed" sh -c "git -C '$S' log -1 --format=%s main | grep -q '^policy/acl.d/r1: created (1101 rules)'"
+fusermount3 -u -z "$M" 2>/dev/null
+mount_with ""
+settled "remount after the kill"
+check "the committed rules are in force" is_code 401 /probe2/x
+check "and the others" is_code 401 /a/x
+printf 'regular * GET /probe3/* deny\n' >>"$M/policy/acl.d/r1" || bad "append after the kill"
+settled "a change after the kill"
+check "the change after is enforced" is_code 401 /probe3/x
+head=$(git -C "$S" rev-parse --short=12 main)
+check "the host's record names the last change" sh -c \
+    "git -C '$S' log -1 --format=%B refs/unisec/deployed/local | grep -q '$head'"
 fusermount3 -u "$M" || bad "unmount"
 wait "$fgpid"; fgpid=
 echo "policy_faults: $pass passed, $fail failed"

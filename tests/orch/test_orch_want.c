@@ -1,6 +1,7 @@
 /* test_orch_want.c — the orchestrator's copy of the desired state: every level of every node,
  * policies compiled once and versioned only when their rules change. */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <time.h>
 
 #include "orch/orch_int.h"
 
@@ -255,6 +257,260 @@ static void test_orch_want_one_host(void **state)
     engine_diag_free(&d);
 }
 
+/* ---- a policy's new base compiled off the caller's thread ---- */
+
+/* One version's whole rule set, held by the test and by the orchestrator's thread. */
+struct held {
+    unsigned refs; /* atomic */
+    struct engine_acl *acl;
+};
+
+static const struct engine_acl *held_get(const void *arg)
+{
+    return ((const struct held *)arg)->acl;
+}
+
+static void held_hold(void *ctx, const void *arg)
+{
+    (void)ctx;
+    __atomic_add_fetch(&((struct held *)arg)->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+static void held_drop(void *ctx, const void *arg)
+{
+    struct held *h = (struct held *)arg;
+    (void)ctx;
+    if (__atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        engine_acl_free(h->acl);
+        free(h);
+    }
+}
+
+#define NFILES 400
+
+struct rules {
+    struct engine_acl *main, *part[NFILES]; /* part: NULL when the file is gone */
+    char name[NFILES][32];
+    size_t n;
+    struct engine_acl *gone[4]; /* files replaced: a change borrows their strings */
+    size_t ngone;
+};
+
+static struct engine_acl *rules_part(const char *name, const char *text)
+{
+    struct engine_acl *a = NULL;
+    struct engine_diag d = {0};
+    assert_int_equal(engine_acl_new(&a), 0);
+    assert_int_equal(engine_acl_parse(a, ENGINE_ACL_FILE_ACL, name, text, strlen(text), &d), 0);
+    engine_diag_free(&d);
+    return a;
+}
+
+/* The policy of R as the mount puts it together (fs_snap_acl()). */
+static struct held *rules_whole(const struct rules *r)
+{
+    struct held *h = calloc(1, sizeof(*h));
+    struct engine_diag d = {0};
+
+    assert_non_null(h);
+    h->refs = 1;
+    assert_int_equal(engine_acl_new(&h->acl), 0);
+    assert_int_equal(
+        engine_acl_load_file(h->acl, ENGINE_ACL_FILE_GROUPS, POL "/groups", "groups", &d), 0);
+    assert_int_equal(engine_acl_add_rules(h->acl, r->main, "policy/acl", &d), 0);
+    for (size_t i = 0; i < r->n; i++)
+        if (r->part[i] != NULL)
+            assert_int_equal(engine_acl_add_rules(h->acl, r->part[i], r->name[i], &d), 0);
+    assert_int_equal(engine_acl_load_file(h->acl, ENGINE_ACL_FILE_CREDENTIALS, POL "/credentials",
+                                          "credentials", &d),
+                     0);
+    assert_int_equal(engine_acl_finish(h->acl, &d), 0);
+    engine_diag_free(&d);
+    return h;
+}
+
+/* File I of R made with NR rules (NR 0: removed); its change of the rules in force into *C. */
+static void rules_file(struct rules *r, struct engine_acl_keys *k, size_t i, int nr,
+                       struct engine_acl_keys_change **c)
+{
+    struct engine_diag d = {0};
+    char *text = malloc((size_t)nr * 64 + 1);
+    size_t n = 0;
+
+    assert_non_null(text);
+    text[0] = 0;
+    for (int j = 0; j < nr; j++)
+        n += (size_t)sprintf(text + n, "regular u%zu_%d GET /t/%zu/%d %s\n", i, j, i, j,
+                             j % 3 ? "allow" : "deny");
+    if (i == r->n)
+        snprintf(r->name[r->n++], sizeof(r->name[0]), "policy/acl.d/f%03zu", i);
+    struct engine_acl *part = nr > 0 ? rules_part(r->name[i], text) : NULL;
+    assert_int_equal(engine_acl_keys_diff(k, r->name[i], 0, part, NULL, c, &d), 0);
+    assert_int_equal(engine_acl_keys_set(k, r->name[i], 0, part, NULL), 0);
+    if (r->part[i] != NULL) {
+        assert_true(r->ngone < 4);
+        r->gone[r->ngone++] = r->part[i];
+    }
+    r->part[i] = part;
+    free(text);
+    engine_diag_free(&d);
+}
+
+/* Blob B (base and patch) decides as a whole compile of H's rules, policy `regular`. */
+static void blob_same(const struct orch_blob *b, const struct held *h, size_t nfiles)
+{
+    struct engine_acl_blob full, base;
+    struct engine_acl_layers l;
+    struct engine_acl_patch p;
+    const char *why = NULL;
+    void *fb;
+    size_t flen;
+
+    assert_int_equal(engine_acl_compile(&fb, &flen, h->acl, "regular", 1), 0);
+    assert_int_equal(engine_acl_blob_open(&full, fb, flen, NULL), 0);
+    assert_int_equal(engine_acl_blob_open(&base, b->data, b->len, NULL), 0);
+    if (b->patch != NULL) {
+        assert_int_equal(
+            engine_acl_patch_open(&p, b->patch, b->patch_len, &base, b->data_version, &why), 0);
+        engine_acl_patch_layers(&p, &base, &l);
+    } else {
+        l = (struct engine_acl_layers){&base, NULL, 0, NULL};
+    }
+    for (size_t i = 0; i < nfiles; i++)
+        for (int j = 0; j < 300; j += 7) {
+            char user[32], path[32];
+            snprintf(user, sizeof(user), "u%zu_%d", i, j);
+            snprintf(path, sizeof(path), "/t/%zu/%d", i, j);
+            struct engine_acl_request rq = {"regular", user,         "GET", path,
+                                            7,         strlen(user), 3,     strlen(path)};
+            struct engine_acl_decision df, dl;
+            assert_int_equal(engine_acl_blob_decide(&full, &rq, &df), 0);
+            assert_int_equal(engine_acl_layers_decide(&l, &rq, &dl), 0);
+            assert_int_equal(df.allow, dl.allow);
+        }
+    free(fb);
+}
+
+/*
+ * A change whose patch passes the index's limit does not compile the new base on the caller's
+ * thread (compiles counted there): the orchestrator's thread does, and a later change takes it
+ * over; each version decides as a whole compile of its rules, and the new base is the bytes a
+ * whole compile of the rules of its version gives (what `unisec verify` compiles again).
+ */
+static void test_orch_policy_rebase_off_thread(void **state)
+{
+    struct rules r = {0};
+    struct held *h[NFILES + 2] = {0};
+    struct engine_acl_keys *k = NULL;
+    struct engine_acl_keys_change *c = NULL;
+    struct orch_blob *b = NULL, *nb;
+    struct engine_diag d = {0};
+    char heads[NFILES + 2][41];
+    uint64_t v = 1;
+
+    (void)state;
+    r.main = rules_part("policy/acl", "regular * GET /* deny\n");
+    assert_int_equal(engine_acl_keys_new(&k), 0);
+    assert_int_equal(engine_acl_keys_set(k, "policy/acl", 1, r.main, NULL), 0);
+    h[v] = rules_whole(&r);
+    snprintf(heads[v], sizeof(heads[v]), "%040" PRIx64, v);
+    struct orch_desired want = {.acl_get = held_get,
+                                .acl_arg = h[v],
+                                .acl_hold = held_hold,
+                                .acl_drop = held_drop,
+                                .head = heads[v]};
+    assert_int_equal(orch_policy_compile(&b, &want, "regular", NULL, 0, v, &d), 0);
+    uint64_t compiles = engine_acl_index_compiles();
+    /* 300 rules a change: the fourth passes the limit (1024); the fifth removes a file. */
+    for (size_t step = 0; v < NFILES && b->data_version == 1; step++) {
+        if (step == 4)
+            rules_file(&r, k, 1, 0, &c);
+        else
+            rules_file(&r, k, r.n, step < 4 ? 300 : 1, &c);
+        v++;
+        h[v] = rules_whole(&r);
+        snprintf(heads[v], sizeof(heads[v]), "%040" PRIx64, v);
+        want.acl_arg = h[v];
+        want.head = heads[v];
+        want.change = c;
+        assert_int_equal(orch_policy_compile(&nb, &want, "regular", b, 0, v, &d), 0);
+        engine_acl_keys_change_free(c);
+        assert_int_equal(engine_acl_index_compiles(), compiles);
+        assert_int_equal(nb->version, v);
+        blob_same(nb, h[v], r.n);
+        orch_blob_put(b);
+        b = nb;
+        if (step >= 4) /* the base compiles meanwhile: a bounded wait, never a timed one */
+            nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
+    /* Taken over: a base of the version whose change passed the limit, as compiled whole. */
+    assert_int_equal(b->data_version, 5);
+    assert_string_equal(b->base_head, heads[5]);
+    void *whole;
+    size_t wlen;
+    assert_int_equal(engine_acl_compile(&whole, &wlen, h[5]->acl, "regular", 5), 0);
+    assert_int_equal(wlen, b->len);
+    assert_memory_equal(whole, b->data, wlen);
+    free(whole);
+    orch_blob_put(b);
+    for (size_t i = 1; i <= v; i++)
+        held_drop(NULL, h[i]);
+    engine_acl_keys_free(k);
+    for (size_t i = 0; i < r.n; i++)
+        engine_acl_free(r.part[i]);
+    for (size_t i = 0; i < r.ngone; i++)
+        engine_acl_free(r.gone[i]);
+    engine_acl_free(r.main);
+    engine_diag_free(&d);
+}
+
+/* A blob freed while its new base compiles waits for the thread, and lets the rules go. */
+static void test_orch_policy_rebase_freed_midway(void **state)
+{
+    struct rules r = {0};
+    struct held *h[8] = {0};
+    struct engine_acl_keys *k = NULL;
+    struct engine_acl_keys_change *c = NULL;
+    struct orch_blob *b = NULL, *nb;
+    struct engine_diag d = {0};
+    uint64_t v = 1;
+
+    (void)state;
+    r.main = rules_part("policy/acl", "regular * GET /* deny\n");
+    assert_int_equal(engine_acl_keys_new(&k), 0);
+    assert_int_equal(engine_acl_keys_set(k, "policy/acl", 1, r.main, NULL), 0);
+    h[v] = rules_whole(&r);
+    struct orch_desired want = {.acl_get = held_get,
+                                .acl_arg = h[v],
+                                .acl_hold = held_hold,
+                                .acl_drop = held_drop,
+                                .head = ""};
+    assert_int_equal(orch_policy_compile(&b, &want, "regular", NULL, 0, v, &d), 0);
+    for (int step = 0; step < 4; step++) {
+        rules_file(&r, k, r.n, 300, &c);
+        h[++v] = rules_whole(&r);
+        want.acl_arg = h[v];
+        want.change = c;
+        assert_int_equal(orch_policy_compile(&nb, &want, "regular", b, 0, v, &d), 0);
+        engine_acl_keys_change_free(c);
+        orch_blob_put(b);
+        b = nb;
+    }
+    assert_non_null(b->rebase);
+    orch_blob_put(b);
+    for (size_t i = 1; i <= v; i++) /* the last reference of each: its thread let it go */
+        assert_int_equal(__atomic_load_n(&h[i]->refs, __ATOMIC_ACQUIRE), 1);
+    for (size_t i = 1; i <= v; i++)
+        held_drop(NULL, h[i]);
+    engine_acl_keys_free(k);
+    for (size_t i = 0; i < r.n; i++)
+        engine_acl_free(r.part[i]);
+    for (size_t i = 0; i < r.ngone; i++)
+        engine_acl_free(r.gone[i]);
+    engine_acl_free(r.main);
+    engine_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +524,8 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_orch_want_missing_policy_refused, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test(test_orch_policy_rebase_off_thread),
+        cmocka_unit_test(test_orch_policy_rebase_freed_midway),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
