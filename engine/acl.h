@@ -156,6 +156,9 @@ struct engine_acl_change {
 int engine_acl_index_new(struct engine_acl_index **out, const struct engine_acl *a,
                          const char *policy, uint64_t version);
 void engine_acl_index_free(struct engine_acl_index *x);
+/* A new index of X's base alone (none of X's changes since), at the base's version: what
+ * engine_acl_index_new() of the base's rules gives, at the cost of copying the blob. */
+int engine_acl_index_base_copy(struct engine_acl_index **out, const struct engine_acl_index *x);
 
 /*
  * Removes the rules DEL[0..NDEL) from those in force, then adds ADD[0..NADD), at VERSION (which

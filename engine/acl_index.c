@@ -152,6 +152,28 @@ fail:
     return r;
 }
 
+int engine_acl_index_base_copy(struct engine_acl_index **out, const struct engine_acl_index *x)
+{
+    struct engine_acl_index *y = calloc(1, sizeof(*y));
+
+    *out = NULL;
+    if (y == NULL || (x->policy && (y->policy = strdup(x->policy)) == NULL) ||
+        (y->base = malloc(x->base_len)) == NULL || engine_acl_new(&y->over) < 0) {
+        engine_acl_index_free(y);
+        return -ENOMEM;
+    }
+    memcpy(y->base, x->base, x->base_len);
+    y->base_len = x->base_len;
+    if (engine_acl_blob_open(&y->b, y->base, y->base_len, NULL) < 0) {
+        engine_acl_index_free(y);
+        return -EIO;
+    }
+    memcpy(y->people, x->people, sizeof(y->people));
+    y->version = y->b.hdr->policy_version;
+    *out = y;
+    return 0;
+}
+
 void engine_acl_index_free(struct engine_acl_index *x)
 {
     if (x == NULL)

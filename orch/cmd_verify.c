@@ -26,7 +26,19 @@ struct verify_commit {
     char *message;
 };
 
+/* The base of the records of an internal PDP's image of a base and a patch, compiled once for
+ * every record over it (each change until the index's next base): the policy of commit COMMIT
+ * at VERSION, whole (BLOB) and as an index with no change applied (X). */
+struct verify_base {
+    char commit[41];
+    char *policy;
+    uint64_t version;
+    struct orch_blob *blob;
+    struct engine_acl_index *x;
+};
+
 struct verify {
+    struct verify_base base;
     struct engine_store *store;
     const char *dir;
     const char *cache;
@@ -141,16 +153,54 @@ static int verify_acl(struct verify *vf, const char *id, struct engine_acl **out
     return engine_acl_check_groups(*out, d);
 }
 
+static void verify_base_clear(struct verify_base *vb)
+{
+    free(vb->policy);
+    orch_blob_put(vb->blob);
+    engine_acl_index_free(vb->x);
+    *vb = (struct verify_base){0};
+}
+
+/* The base L names, of POLICY, in VF's cache: compiled there unless it was for the record before.
+ */
+static int verify_base_get(struct verify *vf, const struct orch_record_info *l, const char *policy,
+                           struct engine_diag *d)
+{
+    struct verify_base *vb = &vf->base;
+    struct engine_acl *acl = NULL;
+    int r;
+
+    if (vb->blob != NULL && strcmp(vb->commit, l->base_commit) == 0 &&
+        strcmp(vb->policy, policy) == 0 && vb->version == l->base_version)
+        return 0;
+    verify_base_clear(vb);
+    if ((r = verify_acl(vf, l->base_commit, &acl, d)) < 0 ||
+        (r = orch_policy_compile(&vb->blob, &(struct orch_desired){.acl = acl}, policy, NULL, 1,
+                                 l->base_version, d)) < 0 ||
+        (r = engine_acl_index_new(&vb->x, acl, policy, l->base_version)) < 0 ||
+        (vb->policy = strdup(policy)) == NULL) {
+        engine_acl_free(acl);
+        verify_base_clear(vb);
+        return r < 0 ? r : -ENOMEM;
+    }
+    engine_acl_free(acl);
+    memcpy(vb->commit, l->base_commit, sizeof(vb->commit));
+    vb->version = l->base_version;
+    return 0;
+}
+
 /* For an internal PDP's image of a base and a patch (L names the base; PATCH, of LEN bytes, is
  * the one its record holds): LV's blob is the base, compiled from the rules of the commit L names
- * at the base's version, and the patch, checked to bring that base to the rules of commit SRC
- * (the rules it removes and adds: engine_acl_index_patch_same()). */
+ * at the base's version (once for the records over it: verify_base_get()), and the patch, checked
+ * to bring that base to the rules of commit SRC (the rules it removes and adds:
+ * engine_acl_index_patch_same()). */
 static int verify_base_patch(struct verify *vf, const char *src, const struct orch_record_info *l,
                              const char *patch_text, size_t len, struct orch_level *lv,
                              struct engine_diag *d)
 {
-    struct engine_acl *base = NULL, *now = NULL;
+    struct engine_acl *now = NULL;
     struct engine_acl_index *x = NULL;
+    struct orch_blob *b;
     const char *why = NULL;
     void *patch = NULL;
     int r;
@@ -168,33 +218,45 @@ static int verify_base_patch(struct verify *vf, const char *src, const struct or
         r = -ENOMEM;
     else if (r >= 0)
         memcpy(patch, patch_text, len);
-    if (r < 0 || (r = verify_acl(vf, l->base_commit, &base, d)) < 0 ||
+    if (r < 0 || (r = verify_base_get(vf, l, lv->policy, d)) < 0 ||
         (r = verify_acl(vf, src, &now, d)) < 0 ||
-        (r = orch_policy_compile(&lv->blob, &(struct orch_desired){.acl = base}, lv->policy, NULL,
-                                 1, l->base_version, d)) < 0 ||
-        (r = engine_acl_index_new(&x, base, lv->policy, l->base_version)) < 0)
+        (r = engine_acl_index_base_copy(&x, vf->base.x)) < 0)
         goto out;
-    if ((r = engine_acl_index_sync(x, now, l->version)) != 0 ||
-        !engine_acl_index_patch_same(x, patch, len, &why)) {
+    /* The same rules as the base (a change taken back): the patch removes and adds none. */
+    if ((r = engine_acl_index_sync(x, now, l->version)) == 2)
+        r = engine_acl_index_apply(x, NULL, 0, NULL, 0, l->version);
+    if (r != 0 || !engine_acl_index_patch_same(x, patch, len, &why)) {
         r = engine_diag_add(d, NULL, 0, 0,
                             "the patch of image %.12s does not bring the rules of commit %.12s "
                             "(v%" PRIu64 ") to those of commit %.12s: %s",
                             l->image, l->base_commit, l->base_version, src,
-                            r == 2 ? "the base holds those rules already"
-                            : r == 1
-                                ? "they differ in users, groups or credentials, or in too many "
-                                  "rules for a patch"
-                                : why);
+                            r == 1  ? "they differ in users, groups or credentials, or in too "
+                                      "many rules for a patch"
+                            : r < 0 ? strerror(-r)
+                                    : why);
         goto out;
     }
-    lv->blob->patch = patch; /* the blob owns it now */
-    lv->blob->patch_len = len;
-    memcpy(lv->blob->base_head, l->base_commit, sizeof(lv->blob->base_head));
+    /* LV's blob: the cached base's bytes (counted) and this patch. */
+    if ((b = calloc(1, sizeof(*b))) == NULL || (b->name = strdup(lv->policy)) == NULL) {
+        free(b);
+        r = -ENOMEM;
+        goto out;
+    }
+    b->refs = 1;
+    b->whole = 1;
+    b->base = orch_blob_ref(vf->base.blob);
+    b->data = b->base->data;
+    b->len = b->base->len;
+    b->version = l->version;
+    b->data_version = l->base_version;
+    b->patch = patch; /* the blob owns it now */
+    b->patch_len = len;
+    memcpy(b->base_head, l->base_commit, sizeof(b->base_head));
+    lv->blob = b;
     patch = NULL;
 out:
     free(patch);
     engine_acl_index_free(x);
-    engine_acl_free(base);
     engine_acl_free(now);
     return r;
 }
@@ -501,6 +563,7 @@ out:
     for (size_t i = 0; i < vf.n; i++)
         free(vf.v[i].message);
     free(vf.v);
+    verify_base_clear(&vf.base);
     engine_store_free(vf.store);
     engine_diag_free(&d);
     return rc;

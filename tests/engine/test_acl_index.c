@@ -285,6 +285,13 @@ static void test_index_rebase_replays_changes(void **state)
         assert_int_equal(engine_acl_index_base_version(x), vat);
         assert_int_equal(engine_acl_index_version(x), v);
         check(x, &s, vat);
+        /* a copy of the new base alone: the rules of the version the record started at */
+        struct engine_acl_index *y;
+        assert_int_equal(engine_acl_index_base_copy(&y, x), 0);
+        assert_int_equal(engine_acl_index_version(y), vat);
+        assert_int_equal(engine_acl_index_changes(y), 0);
+        check(y, &at, vat);
+        engine_acl_index_free(y);
         random_change(&s, del, &ndel, add, &nadd, &line);
         assert_int_equal(engine_acl_index_apply(x, del, ndel, add, nadd, ++v), 0);
         check(x, &s, vat);

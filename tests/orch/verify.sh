@@ -156,7 +156,7 @@ restore
 base=$(printf '%s\n' "$webline" | sed -n 's/.* base_commit=\([0-9a-f]*\).*/\1/p')
 other=$(printf '%s\n' "$webline" | sed "s/base_commit=$base/base_commit=$src/")
 record "deploy: web -> image (critical, internal v$v)" "$src" "$(printf '%s\n' "$deployed" | sed "s/^web .*/$other/")"
-fails_naming "a record whose base is another commit" "record $(git -C "$S" rev-parse $R)" "does not bring the rules .*holds those rules already"
+fails_naming "a record whose base is another commit" "record $(git -C "$S" rev-parse $R)" "does not bring the rules .*another blob"
 restore
 other=$(printf '%s\n' "$webline" | sed "s/base_commit=$base/base_commit=0123/")
 record "deploy: web -> image (critical, internal v$v)" "$src" "$(printf '%s\n' "$deployed" | sed "s/^web .*/$other/")"
