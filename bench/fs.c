@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,11 +227,30 @@ static int mount_up(struct mount *m, const char *dir, const char *name, const ch
     return 0;
 }
 
+/* Unmounts M and reaps its daemon. An unmount refused (a process still in the mount: EBUSY)
+ * is tried again for 5 s, then made lazy, and said; a daemon that still has not ended 5 s
+ * later is killed, so that the bench never waits for ever. */
 static void mount_down(struct mount *m)
 {
     char *um[] = {"fusermount3", "-u", m->mnt, NULL};
-    run(um, 1);
-    waitpid(m->daemon, NULL, 0);
+    char *lazy[] = {"fusermount3", "-u", "-z", m->mnt, NULL};
+    int i;
+
+    for (i = 0; i < 50 && run(um, 1) != 0; i++)
+        usleep(100000);
+    if (i == 50) {
+        fprintf(stderr, "bench/fs: %s: unmount refused for 5 s (busy?); unmounting lazily\n",
+                m->mnt);
+        run(lazy, 0);
+    }
+    for (i = 0; i < 50 && waitpid(m->daemon, NULL, WNOHANG) == 0; i++)
+        usleep(100000);
+    if (i == 50) {
+        fprintf(stderr, "bench/fs: the daemon of %s did not end 5 s after its unmount; killed\n",
+                m->mnt);
+        kill(m->daemon, SIGKILL);
+        waitpid(m->daemon, NULL, 0);
+    }
 }
 
 /* The level writes: `echo V > nodes/X/security_level`, validated against the whole state
