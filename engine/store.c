@@ -17,11 +17,16 @@ static void store_once_init(void)
 {
     /* Objects, refs and the index are fsync'd by libgit2 itself; the work tree is ours. */
     git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
-    /* libgit2 keeps the commits and trees it read or wrote in an object cache of up to
-     * 256 MiB: each change adds some, so a long-running daemon grew by about 1 KiB per change
-     * (a smaller bound still grew). The store reads few objects per change, from the page
-     * cache: no object cache at all. */
-    git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
+    /* libgit2's object cache, by default up to 256 MiB of commits and trees, grew a
+     * long-running daemon by about 1 KiB a change. A level write reads the head's trees about
+     * ten times (each lookup of a path reads every tree on the way): those stay in a cache
+     * bounded to STORE_CACHE_BYTES, which a daemon fills within a few hundred changes and then
+     * holds. Commits are read about once each: never cached, and blobs neither. */
+    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)STORE_CACHE_BYTES);
+    git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_COMMIT, (size_t)0);
+    git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TAG, (size_t)0);
+    git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_BLOB, (size_t)0);
+    git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)STORE_CACHE_TREE);
 }
 
 int store_new(struct engine_store **out, const char *dir, struct engine_diag *diag)

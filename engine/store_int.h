@@ -63,6 +63,12 @@ struct engine_store {
     int reporting;                /* lock: the syncer is calling on_sync (without the lock) */
 };
 
+/* libgit2's object cache (store.c): trees of at most STORE_CACHE_TREE bytes each, at most
+ * STORE_CACHE_BYTES of objects in all. libgit2 counts their raw size: a small parsed tree
+ * takes about 2 KiB of heap (room for 31 entries), so the cache holds about 400 KiB at most. */
+#define STORE_CACHE_BYTES (32 * 1024)
+#define STORE_CACHE_TREE  (8 * 1024)
+
 /* The mutex is not part of the store's value: readers that take a const store lock it too. */
 static inline void store_lock(const struct engine_store *s)
 {

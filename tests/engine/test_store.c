@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <setjmp.h>
@@ -1376,6 +1377,45 @@ static void journal_set_boot(const char *dir, int other_boot)
 /* A level write's syncs come later: the journal stays pending (naming the path) until the
  * syncer made the file and the index durable, then it is marked finished; closing the store
  * syncs what is still deferred. */
+/* The heap in use, all arenas (0 under a sanitizer's allocator: then only the cache's own
+ * count is checked). */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+/* Level writes of ever new levels (each a new blob and new trees): libgit2's object cache
+ * serves the head's trees, and stays within its bound, so that the heap stays flat once it
+ * is full. */
+static void test_store_object_cache_bounded(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    int delay = engine_store_sync_delay(5);
+    ssize_t cached = 0, allowed = 0;
+    size_t h1 = 0, h2;
+    char id[41], data[64];
+
+    for (int i = 0; i < 900; i++) {
+        snprintf(data, sizeof(data), "web: level-%d\n", i);
+        commit1(s, "state/levels", data, id);
+        if (i == 299)
+            h1 = heap_in_use();
+    }
+    h2 = heap_in_use();
+    assert_int_equal(git_libgit2_opts(GIT_OPT_GET_CACHED_MEMORY, &cached, &allowed), 0);
+    print_message("object cache %zd of %zd bytes; heap %zu -> %zu bytes over 600 writes\n", cached,
+                  allowed, h1, h2);
+    assert_int_equal(allowed, 32 * 1024);
+    assert_true(cached > 0); /* the trees a write reads come from memory */
+    assert_true(cached <= allowed);
+    assert_true(h2 < h1 + 64 * 1024);
+    assert_file(f->dir, "state/levels", "web: level-899\n");
+    engine_store_free(s);
+    engine_store_sync_delay(delay);
+}
+
 static void test_store_level_write_synced_later(void **state)
 {
     struct fixture *f = *state;
@@ -1901,6 +1941,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test(test_store_author_from_uid),
         cmocka_unit_test_setup_teardown(test_store_failed_deferred_sync_reported, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_object_cache_bounded, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_level_write_synced_later, fixture_setup,
                                         fixture_teardown),
