@@ -38,7 +38,10 @@ int store_main_lazy_ok(struct engine_store *s)
         store_main_path(path, sizeof(path), s, "logs/" STORE_MAIN_FILE) < 0 ||
         lstat(path, &st) == 0 || errno != ENOENT)
         return 0;
-    if (git_repository_config_snapshot(&cfg, s->repo) < 0)
+    /* The repository's live configuration, not a snapshot: a snapshot copies every entry of
+     * every level on each call, where a lookup only stats the files to see whether one
+     * changed (and reads it again then). */
+    if (git_repository_config(&cfg, s->repo) < 0)
         return 0;
     if (git_config_get_bool(&log, cfg, "core.logAllRefUpdates") == GIT_ENOTFOUND)
         log = 1; /* git's default for a repository with a work tree */

@@ -1385,6 +1385,38 @@ static size_t heap_in_use(void)
     return mi.uordblks + mi.hblkhd;
 }
 
+/* An operator turns the reflog on while the store is open: from the next level write on,
+ * the store no longer moves main itself (the journal names no commit for main), as it reads
+ * its configuration live and sees it changed. (libgit2 itself keeps the setting it read
+ * first: it writes no reflog until the store is opened again.) */
+static void test_store_reflog_turned_on_while_open(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s;
+    char id[41], path[4096], line[512];
+    FILE *fp;
+    int st;
+
+    SKIP_WITHOUT_GIT();
+    s = make_store(f);
+    snprintf(path, sizeof(path), "%s/.git/unisec-sync", f->dir);
+    commit1(s, "state/levels", "web: high\n", id);
+    assert_non_null(fp = fopen(path, "r"));
+    assert_non_null(fgets(line, sizeof(line), fp));
+    fclose(fp);
+    assert_non_null(strstr(line, " main "));
+    free(git_run(&st, f->dir, "config core.logAllRefUpdates true"));
+    assert_int_equal(st, 0);
+    commit1(s, "state/levels", "web: low\n", id);
+    commit1(s, "state/other", "x\n", id);
+    commit1(s, "state/other", "y\n", id);
+    assert_non_null(fp = fopen(path, "r"));
+    assert_non_null(fgets(line, sizeof(line), fp));
+    fclose(fp);
+    assert_null(strstr(line, " main "));
+    engine_store_free(s);
+}
+
 /* Level writes of ever new levels (each a new blob and new trees): libgit2's object cache
  * serves the head's trees, and stays within its bound, so that the heap stays flat once it
  * is full. */
@@ -1941,6 +1973,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test(test_store_author_from_uid),
         cmocka_unit_test_setup_teardown(test_store_failed_deferred_sync_reported, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_reflog_turned_on_while_open, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_object_cache_bounded, fixture_setup,
                                         fixture_teardown),
