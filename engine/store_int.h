@@ -48,6 +48,10 @@ struct engine_store {
     size_t ndeferred;     /* lock */
     uint64_t deferred_at; /* lock: CLOCK_MONOTONIC ns of the first commit not yet synced */
     int deferred_main;    /* lock: main's ref too (store_main.c) */
+    /* store_main.c: the file main's ref was in before the store's last move of it, kept under
+     * another name for the next move to reuse, while main is still SPARE_OF. */
+    git_oid spare_of; /* lock */
+    int spare_ok;     /* lock */
     /* The commit objects written without a sync (store_object.c): the journal carries their
      * bytes, in JOURNAL_SIZE bytes in all, until the syncer made them durable. */
     git_oid *objects;             /* lock */

@@ -1385,6 +1385,60 @@ static size_t heap_in_use(void)
     return mi.uordblks + mi.hblkhd;
 }
 
+/* The inode of file REL of the store at DIR. */
+static ino_t file_ino(const char *dir, const char *rel)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    assert_int_equal(lstat(path, &st), 0);
+    return st.st_ino;
+}
+
+/* A level write moves main in the file main's ref was in two moves before (kept under a name
+ * git ignores), not in a new one; after an outside move of main, that file is not reused (a
+ * crash could leave main at its value, no ancestor of the new main), and git sees one branch
+ * and a sound repository throughout. */
+static void test_store_main_file_reused(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    char id[41], out[41];
+    ino_t a, b;
+    int st, changed;
+
+    commit1(s, "state/levels", "web: high\n", id);
+    a = file_ino(f->dir, ".git/refs/heads/main");
+    commit1(s, "state/levels", "web: low\n", id);
+    b = file_ino(f->dir, ".git/refs/heads/main");
+    assert_true(a != b);
+    assert_int_equal(file_ino(f->dir, ".git/unisec-main-spare"), a);
+    commit1(s, "state/levels", "web: high\n", id);
+    assert_int_equal(file_ino(f->dir, ".git/refs/heads/main"), a);
+    assert_int_equal(file_ino(f->dir, ".git/unisec-main-spare"), b);
+    assert_int_equal(engine_store_head(s, out, NULL), 0);
+    assert_string_equal(out, id);
+    if (have_git()) {
+        char *refs = git_run(&st, f->dir, "for-each-ref '--format=%(refname)'");
+        assert_string_equal(refs, "refs/heads/main\n");
+        free(refs);
+        assert_git_fsck(f->dir);
+        /* An outside commit moves main: the spare (main's value two moves before) stays unused. */
+        free(git_run(&st, f->dir,
+                     "-c user.name=o -c user.email=o@example.org commit -q --allow-empty -m o"));
+        assert_int_equal(st, 0);
+        assert_int_equal(engine_store_refresh(s, &changed, NULL, NULL), 0);
+        assert_true(changed);
+        commit1(s, "state/levels", "web: low\n", id);
+        assert_true(file_ino(f->dir, ".git/refs/heads/main") != b);
+        assert_int_equal(engine_store_head(s, out, NULL), 0);
+        assert_string_equal(out, id);
+        assert_git_clean(f->dir);
+        assert_git_fsck(f->dir);
+    }
+    engine_store_free(s);
+}
+
 /* An operator turns the reflog on while the store is open: from the next level write on,
  * the store no longer moves main itself (the journal names no commit for main), as it reads
  * its configuration live and sees it changed. (libgit2 itself keeps the setting it read
@@ -1973,6 +2027,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test(test_store_author_from_uid),
         cmocka_unit_test_setup_teardown(test_store_failed_deferred_sync_reported, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_main_file_reused, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_reflog_turned_on_while_open, fixture_setup,
                                         fixture_teardown),
