@@ -216,21 +216,52 @@ static int store_stat_matches(const git_index_entry *ie, const struct stat *st)
            ie->file_size == (uint32_t)st->st_size;
 }
 
-/* The blob id of the bytes of plain file FULL (SIZE of them when lstat()ed), without git's
- * filters: when those bytes are the index entry's blob, the file holds what was committed,
- * whatever attributes say (a file equal to its blob loses nothing when a commit rewrites it),
- * and looking the attributes up costs a level write more than reading the file. */
-static int store_hash_plain(git_oid *id, const char *full, off_t size)
+void store_keep_drop(struct engine_store *s)
 {
+    free(s->kept_path);
+    free(s->kept_data);
+    s->kept_path = s->kept_data = NULL;
+    s->kept_len = 0;
+}
+
+void store_keep(struct engine_store *s, const struct engine_store_change *c, const git_oid *id)
+{
+    store_keep_drop(s);
+    if (c->remove || c->len > STORE_KEEP_MAX || (s->kept_path = strdup(c->path)) == NULL ||
+        (s->kept_data = malloc(c->len > 0 ? c->len : 1)) == NULL) {
+        store_keep_drop(s);
+        return;
+    }
+    memcpy(s->kept_data, c->data, c->len);
+    s->kept_len = c->len;
+    git_oid_cpy(&s->kept_id, id);
+}
+
+/* 1 when plain file FULL (SIZE bytes when lstat()ed; work-tree path PATH) holds blob ID, without
+ * git's filters: when those bytes are the index entry's blob, the file holds what was
+ * committed, whatever attributes say (a file equal to its blob loses nothing when a commit
+ * rewrites it), and looking the attributes up costs a level write more than reading the file.
+ * The bytes are compared with the copy store_keep() made when it is of blob ID (they hash to
+ * it), else hashed. */
+static int store_holds_blob(const struct engine_store *s, const char *path, const git_oid *id,
+                            const char *full, off_t size)
+{
+    int kept = s->kept_data != NULL && strcmp(path, s->kept_path) == 0 &&
+               git_oid_equal(id, &s->kept_id),
+        same;
     char *buf = NULL;
     size_t len = 0;
-    int rc;
+    git_oid got;
 
-    if ((rc = store_read_plain(full, (size_t)size, &buf, &len)) < 0)
-        return rc;
-    rc = git_odb_hash(id, buf, len, GIT_OBJECT_BLOB) < 0 ? -EIO : 0;
+    if ((kept && (size_t)size != s->kept_len) ||
+        store_read_plain(full, (size_t)size, &buf, &len) < 0)
+        return 0;
+    if (kept)
+        same = len == s->kept_len && memcmp(buf, s->kept_data, len) == 0;
+    else
+        same = git_odb_hash(&got, buf, len, GIT_OBJECT_BLOB) == 0 && git_oid_equal(&got, id);
     free(buf);
-    return rc;
+    return same;
 }
 
 /*
@@ -249,7 +280,6 @@ static int store_path_clean_fast(struct engine_store *s, git_tree *base, const c
     const git_index_entry *ie;
     struct stat st, ix;
     char ipath[PATH_MAX];
-    git_oid id;
     int clean = 0;
 
     if (base == NULL || (size_t)snprintf(ipath, sizeof(ipath), "%sindex",
@@ -270,7 +300,7 @@ static int store_path_clean_fast(struct engine_store *s, git_tree *base, const c
          (st.st_mtim.tv_sec == ix.st_mtim.tv_sec && st.st_mtim.tv_nsec < ix.st_mtim.tv_nsec)))
         clean = 1;
     else
-        clean = store_hash_plain(&id, full, st.st_size) == 0 && git_oid_equal(&id, &ie->id);
+        clean = store_holds_blob(s, path, &ie->id, full, st.st_size);
 
 out:
     git_tree_entry_free(te);

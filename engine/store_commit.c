@@ -149,6 +149,8 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     if (store_finish_changes(s, tree, changes, upd, n, paths, nw, lazy, &deferred,
                              "commit: updating the work tree", diag) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
+    else if (n == 1 && !changes[0].from_worktree)
+        store_keep(s, &changes[0], &upd[0].id); /* the next level write's check */
     store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);
     /* A move of main (and the commit object) the syncer does not own is made durable now,
      * before the journal that names it is marked finished. */

@@ -65,6 +65,11 @@ struct engine_store {
     uint64_t sync_failures;       /* atomic: the syncer's failed attempts */
     int sync_failing;             /* the syncer's thread: its last attempt failed */
     int reporting;                /* lock: the syncer is calling on_sync (without the lock) */
+    /* store_check.c: a copy of the file the last commit wrote (a level write's), with its
+     * path and blob id: a racily clean file is compared with it instead of hashed. */
+    char *kept_path, *kept_data; /* lock */
+    size_t kept_len;             /* lock */
+    git_oid kept_id;             /* lock */
 };
 
 /* libgit2's object cache (store.c): trees of at most STORE_CACHE_TREE bytes each, at most
@@ -142,6 +147,12 @@ int store_changes_check(const char *dir, const struct engine_store_change *c, si
 /* Change C fits tree BASE. */
 int store_change_fits(struct engine_store *s, git_tree *base, const struct engine_store_change *c,
                       struct engine_diag *diag);
+
+/* Keeps a copy of C's data, of blob ID (nothing when C removes its file or is larger than
+ * STORE_KEEP_MAX), in place of the copy kept before; store_keep_drop() frees it. */
+#define STORE_KEEP_MAX (1 << 20)
+void store_keep(struct engine_store *s, const struct engine_store_change *c, const git_oid *id);
+void store_keep_drop(struct engine_store *s);
 
 /* -EBUSY when PATH has uncommitted edits; when C's work-tree file does not hold C's data.
  * store_path_clean_in() is given BASE, the tree of the store's head, and then tells a clean
