@@ -158,6 +158,8 @@ int engine_store_init(struct engine_store **out, const char *dir,
         error = store_git_err(diag, dir, error, "init: creating the repository");
         goto cleanup;
     }
+    if ((error = store_carry_add(s, diag)) < 0)
+        goto cleanup;
     /* No reflog: main's history is the record (the daemon never rewrites it), and the two
      * reflogs (main's and HEAD's) cost four fsyncs on every commit. */
     if ((error = git_repository_config(&cfg, s->repo)) < 0 ||
@@ -238,7 +240,7 @@ int engine_store_open(struct engine_store **out, const char *dir, struct engine_
                           "work tree");
         goto cleanup;
     }
-    if ((error = store_journal_main(s, diag)) < 0 ||
+    if ((error = store_carry_add(s, diag)) < 0 || (error = store_journal_main(s, diag)) < 0 ||
         (error = store_main_lookup(&s->head, s, "open", diag)) < 0)
         goto cleanup;
     /* The store is usable even if the work tree cannot be finished now (a foreign lock). */

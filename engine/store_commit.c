@@ -45,10 +45,10 @@ static void store_step(struct engine_store *s, enum engine_store_step *cur, uint
     *cur = next;
 }
 
-/* main's move to commit OBJECT (when written without a sync; may be NULL) made durable. */
-static int store_main_durable(struct engine_store *s, const git_oid *object)
+/* main's move, and the N OBJECTS written without a sync for it, made durable. */
+static int store_main_durable(struct engine_store *s, const git_oid *objects, size_t n)
 {
-    int error = object != NULL ? store_object_sync(s, object, 1) : 0;
+    int error = store_object_sync(s, objects, n);
 
     return error < 0 ? error : store_main_sync(s);
 }
@@ -64,7 +64,10 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     git_signature *sig = NULL;
     git_buf obj = {0};
     git_oid main_id, tree_id, id;
-    int error, journal = 0, deferred = 0, moved = 0, carried = 0;
+    const git_oid *carried = NULL; /* the objects written without a sync (NC), their records */
+    const char *recs = NULL;
+    size_t nc = 0, recslen = 0;
+    int error, journal = 0, deferred = 0, moved = 0, carrying = 0;
     /* The paths whose syncs are deferred, again (every level write after the first): the
      * journal names them already, pending, durably. */
     int lazy = store_defer_lazy(changes, n),
@@ -106,12 +109,17 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
             goto cleanup;
     }
     store_step(s, &step, &t, ENGINE_STORE_STEP_OBJECTS);
+    /* The new blobs and trees of a commit that moves main without a sync: written without a
+     * sync either, the journal carries them too. */
+    if ((carrying = lazy_main))
+        store_carry_start(s);
     if ((error = store_updates(upd, s, changes, n, "commit: writing a file", diag)) < 0)
         goto cleanup;
     if ((error = git_tree_create_updated(&tree_id, s->repo, base, n, upd)) < 0) {
         error = store_git_err(diag, s->dir, error, "commit: building the tree");
         goto cleanup;
     }
+    store_carry_stop(s, 0);
     if (git_oid_equal(&tree_id, git_tree_id(base)))
         goto cleanup; /* nothing changed: no commit, empty id */
     if ((error = git_tree_lookup(&tree, s->repo, &tree_id)) < 0 ||
@@ -124,13 +132,20 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
      * journal carries its bytes (an unsigned commit), else durable (libgit2 syncs it). */
     if (lazy_main &&
         ((error = store_commit_write(&id, &obj, s, sig, msg, tree, parent, "commit", diag)) < 0 ||
-         (obj.ptr != NULL && (error = store_object_write(s, obj.ptr, obj.size, 0, &id, diag)) < 0)))
+         (obj.ptr != NULL &&
+          (error = store_object_write(s, GIT_OBJECT_COMMIT, obj.ptr, obj.size, 0, &id, diag)) < 0)))
         goto cleanup;
-    carried = lazy_main && obj.ptr != NULL;
+    if (lazy_main && obj.ptr != NULL &&
+        (error = store_carry_also(s, GIT_OBJECT_COMMIT, &id, obj.ptr, obj.size)) < 0) {
+        error = store_err(diag, s->dir, error, "commit: out of memory");
+        goto cleanup;
+    }
+    if (lazy_main)
+        carried = store_carried(s, &nc, &recs, &recslen);
     store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);
     if ((!same || lazy_main) &&
-        (error = store_journal_write(s, changes, n, lazy, lazy_main ? &id : NULL,
-                                     carried ? obj.ptr : NULL, obj.size, diag)) < 0)
+        (error = store_journal_write(s, changes, n, lazy, lazy_main ? &id : NULL, recs, recslen,
+                                     diag)) < 0)
         goto cleanup;
     journal = !same || lazy_main;
     store_step(s, &step, &t, ENGINE_STORE_STEP_COMMIT);
@@ -154,16 +169,22 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     store_step(s, &step, &t, ENGINE_STORE_STEP_JOURNAL);
     /* A move of main (and the commit object) the syncer does not own is made durable now,
      * before the journal that names it is marked finished. */
-    if (moved && !deferred && store_main_durable(s, carried ? &id : NULL) < 0)
+    if (moved && !deferred && store_main_durable(s, carried, nc) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
-    if (error == 0 && (deferred ? store_defer_add(s, changes, n, moved, carried ? &id : NULL, diag)
+    if (error == 0 && (deferred ? store_defer_add(s, changes, n, moved, carried, nc, diag)
                        : same   ? store_defer_sync(s, diag)
                                 : store_journal_remove(s, diag)) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
-    if (moved && deferred && error < 0 && store_main_durable(s, carried ? &id : NULL) < 0)
+    if (moved && deferred && error < 0 && store_main_durable(s, carried, nc) < 0)
         error = ENGINE_STORE_WORKTREE_STALE;
 
 cleanup:
+    store_carry_stop(s, 0);
+    /* Objects written without a sync for a commit that failed are synced now: a later commit
+     * that finds one stored would not write it again, nor carry it. */
+    if (error != 0 && carrying)
+        store_object_sync(s, store_carried(s, &nc, &recs, &recslen), nc);
+    store_carry_stop(s, 1);
     store_step(s, &step, &t, step);
     /* The ref did not move: the journal's paths were never touched, and a recovery must not
      * take its commit for main's (durably, when it names one). A journal still pending for

@@ -76,21 +76,22 @@ static void store_defer_clear(struct engine_store *s)
     s->nobjects = 0;
 }
 
-/* OBJECT's file to be synced with the rest (a full list, or no memory: synced now). */
-static int store_defer_object(struct engine_store *s, const git_oid *object,
+/* The files of the N OBJECTS to be synced with the rest (no memory: synced now). */
+static int store_defer_object(struct engine_store *s, const git_oid *objects, size_t n,
                               struct engine_diag *diag)
 {
     git_oid *v;
     int error;
 
-    if (object == NULL)
+    if (n == 0)
         return 0;
-    if ((v = realloc(s->objects, (s->nobjects + 1) * sizeof(*v))) != NULL) {
+    if ((v = realloc(s->objects, (s->nobjects + n) * sizeof(*v))) != NULL) {
         s->objects = v;
-        git_oid_cpy(&v[s->nobjects++], object);
+        memcpy(v + s->nobjects, objects, n * sizeof(*v));
+        s->nobjects += n;
         return 0;
     }
-    if ((error = store_object_sync(s, object, 1)) < 0)
+    if ((error = store_object_sync(s, objects, n)) < 0)
         store_err(diag, s->dir, error, "syncing a commit: %s", strerror(-error));
     return error;
 }
@@ -259,14 +260,14 @@ static int store_defer_start(struct engine_store *s)
 }
 
 int store_defer_add(struct engine_store *s, const struct engine_store_change *c, size_t n, int main,
-                    const git_oid *object, struct engine_diag *diag)
+                    const git_oid *objects, size_t nobj, struct engine_diag *diag)
 {
     int error = 0;
 
     if (store_defer_same(s, c, n)) {
         s->deferred_main |= main;
         /* the journal names them already; the first commit's time bounds the wait */
-        return store_defer_object(s, object, diag);
+        return store_defer_object(s, objects, nobj, diag);
     }
     if ((error = store_defer_sync(s, diag)) < 0) /* others: not expected, the journal is new */
         return error;
@@ -277,7 +278,7 @@ int store_defer_add(struct engine_store *s, const struct engine_store_change *c,
             goto now;
     s->deferred_main = main;
     s->deferred_at = store_defer_now();
-    if (store_defer_object(s, object, diag) < 0)
+    if (store_defer_object(s, objects, nobj, diag) < 0)
         goto now;
     pthread_cond_signal(&s->wake);
     return 0;
@@ -285,7 +286,7 @@ int store_defer_add(struct engine_store *s, const struct engine_store_change *c,
 now:
     /* No syncer or no memory: synced now. */
     store_defer_clear(s);
-    if (object != NULL && (error = store_object_sync(s, object, 1)) < 0)
+    if ((error = store_object_sync(s, objects, nobj)) < 0)
         store_err(diag, s->dir, error, "syncing a commit: %s", strerror(-error));
     for (size_t i = 0; i < n && error == 0; i++)
         error = store_defer_file(s, c[i].path, diag);

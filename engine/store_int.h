@@ -67,6 +67,7 @@ struct engine_store {
     int reporting;                /* lock: the syncer is calling on_sync (without the lock) */
     /* store_check.c: a copy of the file the last commit wrote (a level write's), with its
      * path and blob id: a racily clean file is compared with it instead of hashed. */
+    struct store_carry *carry;   /* lock: store_object.c (freed with the repository) */
     char *kept_path, *kept_data; /* lock */
     size_t kept_len;             /* lock */
     git_oid kept_id;             /* lock */
@@ -272,20 +273,38 @@ int store_ssh_verify(const char *dir, const char *what, const char *allowed, con
 
 /* ---- store_object.c ---- */
 
-/* Writes the commit of LEN bytes at DATA as a loose object (*OUT its id), without syncing it:
- * the caller's journal holds the bytes until store_object_sync() made it durable. REPLACE: over
- * a file of that name already there (a recovery's, of one a crash left cut short). */
-int store_object_write(struct engine_store *s, const char *data, size_t len, int replace,
-                       git_oid *out, struct engine_diag *diag);
+/* Writes the object of TYPE and LEN bytes at DATA as a loose object (*OUT its id), without
+ * syncing it: the caller's journal holds the bytes until store_object_sync() made it durable.
+ * REPLACE: over a file of that name already there (a recovery's, of one a crash left cut
+ * short). */
+int store_object_write(struct engine_store *s, git_object_t type, const char *data, size_t len,
+                       int replace, git_oid *out, struct engine_diag *diag);
 
 /* The loose objects IDS (N) made durable: each file and its directory, then objects/. 0 or
  * -errno. */
 int store_object_sync(const struct engine_store *s, const git_oid *ids, size_t n);
 
-/* After a crash of the machine: the commit of LEN bytes at DATA (a journal's record) written
- * again, durably, unless the object database reads it whole. */
-int store_object_restore(struct engine_store *s, const char *data, size_t len, const char *op,
-                         struct engine_diag *diag);
+/* After a crash of the machine: the object of TYPE and LEN bytes at DATA (a journal's record)
+ * written again, durably, unless the object database reads it whole. */
+int store_object_restore(struct engine_store *s, git_object_t type, const char *data, size_t len,
+                         const char *op, struct engine_diag *diag);
+
+/* The objects libgit2 writes for a level write (its new blob and trees), carried by the journal
+ * as its commit is: store_carry_add() puts a backend before libgit2's own in S's object
+ * database (at open); between store_carry_start() and store_carry_stop() every object libgit2
+ * writes is written there without a sync (store_object_write()) and its journal record kept
+ * (else libgit2 writes it, synced), STORE_CARRY_MAX bytes at most; RESET frees what was kept.
+ * store_carried() gives their ids (*N) and records (RECS, LEN bytes), store_carry_also() adds
+ * the commit's. */
+#define STORE_CARRY_PRIORITY 100 /* before the loose (1) and packed (2) backends */
+#define STORE_CARRY_MAX      (256 * 1024)
+int store_carry_add(struct engine_store *s, struct engine_diag *diag);
+void store_carry_start(struct engine_store *s);
+void store_carry_stop(struct engine_store *s, int reset);
+const git_oid *store_carried(const struct engine_store *s, size_t *n, const char **recs,
+                             size_t *len);
+int store_carry_also(struct engine_store *s, git_object_t type, const git_oid *id, const char *data,
+                     size_t len);
 
 /* ---- store_journal.c ---- */
 
@@ -296,13 +315,19 @@ const char *store_boot_id(void);
 /* Records durably that the work tree is about to be updated for the paths of C (N), once the
  * caller has made deferred syncs (store_defer_sync()). LAZY: the update's syncs may be
  * deferred (store_defer.c); the journal says so, with this boot's id. MAIN (may be NULL; only
- * with LAZY): main moves to that commit without syncing the ref (store_main.c); OBJ (may be
- * NULL), that commit's OBJLEN bytes, written without a sync (store_object.c): the journal
- * carries them until the syncer made the object durable. A journal of the same paths is
- * rewritten in place (its first line) and the commit added. */
+ * with LAZY): main moves to that commit without syncing the ref (store_main.c); RECS (may be
+ * NULL), RECSLEN bytes of records (store_journal_record_add()) of the objects written without a
+ * sync for it (store_object.c): the journal carries them until the syncer made the objects
+ * durable. A journal of the same paths is rewritten in place (its first line) and the records
+ * added. */
 int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
-                        int lazy, const git_oid *main, const char *obj, size_t objlen,
+                        int lazy, const git_oid *main, const char *recs, size_t recslen,
                         struct engine_diag *diag);
+
+/* Appends to *BUF (*LEN bytes; realloc'd) the journal's record of object ID of TYPE (a commit,
+ * tree or blob) and LEN bytes at DATA: 0, or -ENOMEM with *BUF unchanged. */
+int store_journal_record_add(char **buf, size_t *len, git_object_t type, const git_oid *id,
+                             const char *data, size_t n);
 
 /* After a crash of the machine, main moved to the commit a pending journal names when the
  * disk lost that move (store_main_recover()); called before main is read at open. */
@@ -355,11 +380,11 @@ int store_defer_same(const struct engine_store *s, const struct engine_store_cha
 int store_defer_full(const struct engine_store *s);
 
 /* Records that the work-tree files of C (N) and the index, and with MAIN main's ref, were
- * written, not synced, and OBJECT's file (may be NULL; the journal carries it); starts the
- * syncer, which makes them durable and marks the journal finished within
+ * written, not synced, and the files of the NOBJ OBJECTS (the journal carries them); starts
+ * the syncer, which makes them durable and marks the journal finished within
  * engine_store_sync_delay(). */
 int store_defer_add(struct engine_store *s, const struct engine_store_change *c, size_t n, int main,
-                    const git_oid *object, struct engine_diag *diag);
+                    const git_oid *objects, size_t nobj, struct engine_diag *diag);
 
 /* Makes the deferred files, the index and main's ref durable and marks the journal finished,
  * durably. */

@@ -117,9 +117,36 @@ static size_t store_journal_main_at(const char *text, size_t len)
     return len;
 }
 
-/* A commit the journal carries (store_object.c), after its end line: "object ID LEN", a
- * newline, the commit's LEN bytes and a newline. */
-#define STORE_JOURNAL_OBJECT "object "
+/* An object the journal carries (store_object.c), after its end line: "KIND ID LEN", a
+ * newline, the object's LEN bytes and a newline; KIND "object" for a commit (as journals
+ * written before trees and blobs were carried have it), "tree" or "blob". */
+static const struct {
+    const char *kind;
+    git_object_t type;
+} store_journal_kinds[] = {
+    {"object ", GIT_OBJECT_COMMIT},
+    {"tree ", GIT_OBJECT_TREE},
+    {"blob ", GIT_OBJECT_BLOB},
+};
+#define STORE_JOURNAL_KINDS (sizeof(store_journal_kinds) / sizeof(store_journal_kinds[0]))
+
+/* The kind of the record whose header line ("KIND ID LEN", a newline) is at BUF (N bytes), or
+ * -1 when BUF holds no such line (a path of the journal's text, say). */
+static int store_journal_kind(const char *buf, size_t n)
+{
+    for (size_t k = 0; k < STORE_JOURNAL_KINDS; k++) {
+        size_t at = strlen(store_journal_kinds[k].kind), d;
+        if (n < at + GIT_OID_HEXSZ + 3 || memcmp(buf, store_journal_kinds[k].kind, at) != 0 ||
+            strspn(buf + at, "0123456789abcdef") < GIT_OID_HEXSZ || buf[at + GIT_OID_HEXSZ] != ' ')
+            continue;
+        at += GIT_OID_HEXSZ + 1;
+        for (d = 0; at + d < n && d < 20 && buf[at + d] >= '0' && buf[at + d] <= '9'; d++)
+            ;
+        if (d > 0 && at + d < n && buf[at + d] == '\n')
+            return (int)k;
+    }
+    return -1;
+}
 
 /* The length of the journal's text in BUF (N bytes): up to and with its end line, the one
  * followed by the end of the file or by a commit it carries; 0 when it has none (cut short). */
@@ -130,54 +157,64 @@ static size_t store_journal_text_len(const char *buf, size_t n)
     for (const char *p = buf;
          (p = memmem(p, n - (size_t)(p - buf), "\n" STORE_JOURNAL_END, k + 1)) != NULL; p++) {
         size_t at = (size_t)(p - buf) + 1 + k;
-        if (at == n || (n - at >= strlen(STORE_JOURNAL_OBJECT) &&
-                        memcmp(buf + at, STORE_JOURNAL_OBJECT, strlen(STORE_JOURNAL_OBJECT)) == 0))
+        if (at == n || store_journal_kind(buf + at, n - at) >= 0)
             return at;
     }
     return 0;
 }
 
-/* The journal's record of commit ID (LEN bytes at DATA), into *OUT (caller frees), or NULL. */
-static char *store_journal_record(const git_oid *id, const char *data, size_t len, size_t *n)
+int store_journal_record_add(char **buf, size_t *len, git_object_t type, const git_oid *id,
+                             const char *data, size_t n)
 {
-    char hex[GIT_OID_HEXSZ + 1], *rec = NULL;
-    FILE *f = open_memstream(&rec, n);
+    char hex[GIT_OID_HEXSZ + 1], head[64];
+    const char *kind = NULL;
+    size_t hl;
+    char *v;
 
-    if (f == NULL)
-        return NULL;
-    fprintf(f, STORE_JOURNAL_OBJECT "%s %zu\n", git_oid_tostr(hex, sizeof(hex), id), len);
-    fwrite(data, 1, len, f);
-    fputc('\n', f);
-    if (fclose(f) != 0) {
-        free(rec);
-        return NULL;
-    }
-    return rec;
+    for (size_t k = 0; k < STORE_JOURNAL_KINDS; k++)
+        if (store_journal_kinds[k].type == type)
+            kind = store_journal_kinds[k].kind;
+    if (kind == NULL)
+        return -EINVAL;
+    hl = (size_t)snprintf(head, sizeof(head), "%s%s %zu\n", kind,
+                          git_oid_tostr(hex, sizeof(hex), id), n);
+    if ((v = realloc(*buf, *len + hl + n + 1)) == NULL)
+        return -ENOMEM;
+    memcpy(v + *len, head, hl);
+    memcpy(v + *len + hl, data, n);
+    v[*len + hl + n] = '\n';
+    *buf = v;
+    *len += hl + n + 1;
+    return 0;
 }
 
-/* Calls FN for every whole commit the journal BUF (N bytes, text TEXT bytes) carries whose
+/* Calls FN for every whole object the journal BUF (N bytes, text TEXT bytes) carries whose
  * bytes hash to the id its record names; a record cut short (by a crash before the journal's
  * sync: main never moved to it) ends the list. The first error FN returns, or 0. */
 static int store_journal_objects(const char *buf, size_t n, size_t text,
-                                 int (*fn)(const char *data, size_t len, void *arg), void *arg)
+                                 int (*fn)(git_object_t type, const char *data, size_t len,
+                                           void *arg),
+                                 void *arg)
 {
     size_t at = text;
 
     while (at < n) {
         const char *nl = memchr(buf + at, '\n', n - at), *data;
+        int k = store_journal_kind(buf + at, n - at), error;
         char hex[GIT_OID_HEXSZ + 1];
         unsigned long long len;
         git_oid want, got;
-        int error;
-        if (nl == NULL ||
-            sscanf(buf + at, STORE_JOURNAL_OBJECT "%40[0-9a-f] %llu\n", hex, &len) != 2 ||
+        if (nl == NULL || k < 0 ||
+            sscanf(buf + at + strlen(store_journal_kinds[k].kind), "%40[0-9a-f] %llu\n", hex,
+                   &len) != 2 ||
             git_oid_fromstr(&want, hex) < 0)
             return 0;
         data = nl + 1;
         if (len > n || (size_t)(data - buf) + len + 1 > n || data[len] != '\n')
             return 0;
-        if (git_odb_hash(&got, data, (size_t)len, GIT_OBJECT_COMMIT) == 0 &&
-            git_oid_equal(&got, &want) && (error = fn(data, (size_t)len, arg)) < 0)
+        if (git_odb_hash(&got, data, (size_t)len, store_journal_kinds[k].type) == 0 &&
+            git_oid_equal(&got, &want) &&
+            (error = fn(store_journal_kinds[k].type, data, (size_t)len, arg)) < 0)
             return error;
         at = (size_t)(data - buf) + (size_t)len + 1;
     }
@@ -218,21 +255,18 @@ static size_t store_journal_same(int fd, off_t size, const char *text, size_t le
  * were deferred durable first (store_defer_sync()): the journal names its paths until then.
  */
 int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
-                        int lazy, const git_oid *main, const char *obj, size_t objlen,
+                        int lazy, const git_oid *main, const char *rec, size_t reclen,
                         struct engine_diag *diag)
 {
-    char path[PATH_MAX], *text = NULL, *rec = NULL, first;
-    size_t len = 0, head, reclen = 0;
+    char path[PATH_MAX], *text = NULL, first;
+    size_t len = 0, head;
     struct stat st;
     int fd = -1, error = 0, made = 0;
 
     if ((error = store_journal_path(path, sizeof(path), s)) < 0)
         return store_err(diag, s->dir, error, "commit: git directory path too long");
-    if ((text = store_journal_text(c, n, lazy, main, &len)) == NULL ||
-        (obj != NULL && (rec = store_journal_record(main, obj, objlen, &reclen)) == NULL)) {
-        free(text);
+    if ((text = store_journal_text(c, n, lazy, main, &len)) == NULL)
         return store_err(diag, s->dir, -ENOMEM, "commit: out of memory");
-    }
     if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0 && errno == ENOENT) {
         fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         made = 1;
@@ -280,7 +314,6 @@ cleanup:
     if (fd >= 0)
         close(fd);
     free(text);
-    free(rec);
     if (error < 0)
         store_err(diag, s->dir, error, "commit: writing %s: %s", path, strerror(-error));
     return error;
@@ -394,22 +427,22 @@ static void store_remove_stale_lock(struct engine_store *s, const char *rel,
     unlink(path);
 }
 
-/* store_journal_objects()'s call for each commit: written again unless the disk holds it. */
-static int store_journal_restore(const char *data, size_t len, void *arg)
+/* store_journal_objects()'s call for each object: written again unless the disk holds it. */
+static int store_journal_restore(git_object_t type, const char *data, size_t len, void *arg)
 {
     void **a = arg;
 
-    return store_object_restore(a[0], data, len, "open: a commit lost by a crash of the machine",
-                                a[1]);
+    return store_object_restore(a[0], type, data, len,
+                                "open: an object lost by a crash of the machine", a[1]);
 }
 
-/* store_journal_objects()'s call for each commit: made durable. */
-static int store_journal_sync_one(const char *data, size_t len, void *arg)
+/* store_journal_objects()'s call for each object: made durable. */
+static int store_journal_sync_one(git_object_t type, const char *data, size_t len, void *arg)
 {
     void **a = arg;
     git_oid id;
 
-    if (git_odb_hash(&id, data, len, GIT_OBJECT_COMMIT) < 0)
+    if (git_odb_hash(&id, data, len, type) < 0)
         return -EIO;
     return store_object_sync(a[0], &id, 1);
 }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <git2/sys/odb_backend.h>
 
 /* The loose object ID's path in the git directory: objects/XX/REST; with DIR, objects/XX. */
 static int store_object_path(char *buf, size_t size, const struct engine_store *s,
@@ -30,11 +31,14 @@ static int store_object_path(char *buf, size_t size, const struct engine_store *
     return 0;
 }
 
-/* The deflated loose form of a commit of LEN bytes at DATA, into *OUT (caller frees). */
-static int store_object_deflate(const char *data, size_t len, unsigned char **out, uLongf *n)
+/* The deflated loose form of an object of TYPE and LEN bytes at DATA, into *OUT (caller
+ * frees). */
+static int store_object_deflate(git_object_t type, const char *data, size_t len,
+                                unsigned char **out, uLongf *n)
 {
     char head[32];
-    int hl = snprintf(head, sizeof(head), "commit %zu", len) + 1; /* with its NUL */
+    int hl = snprintf(head, sizeof(head), "%s %zu", git_object_type2string(type), len) +
+             1; /* with its NUL */
     unsigned char *raw = malloc((size_t)hl + len);
     int rc = -ENOMEM;
 
@@ -54,8 +58,9 @@ static int store_object_deflate(const char *data, size_t len, unsigned char **ou
     return rc;
 }
 
-int store_object_write(struct engine_store *s, const char *data, size_t len, int replace,
-                       git_oid *out, struct engine_diag *diag)
+/* store_object_write() of the object whose id OUT the caller has computed. */
+static int store_object_put(struct engine_store *s, git_object_t type, const char *data, size_t len,
+                            int replace, const git_oid *out, struct engine_diag *diag)
 {
     char path[PATH_MAX], tmp[PATH_MAX];
     unsigned char *z = NULL;
@@ -63,8 +68,6 @@ int store_object_write(struct engine_store *s, const char *data, size_t len, int
     struct stat st;
     int fd, error;
 
-    if ((error = git_odb_hash(out, data, len, GIT_OBJECT_COMMIT)) < 0)
-        return store_git_err(diag, s->dir, error, "commit: hashing the commit");
     if ((error = store_object_path(path, sizeof(path), s, out, 0)) < 0 ||
         (error = store_object_path(tmp, sizeof(tmp), s, out, 1)) < 0)
         return store_err(diag, s->dir, error, "commit: git directory path too long");
@@ -75,8 +78,8 @@ int store_object_write(struct engine_store *s, const char *data, size_t len, int
     if (strlen(tmp) + sizeof("/tmp_object_XXXXXX") > sizeof(tmp))
         return store_err(diag, s->dir, -ENAMETOOLONG, "commit: git directory path too long");
     strcat(tmp, "/tmp_object_XXXXXX");
-    if ((error = store_object_deflate(data, len, &z, &zn)) < 0)
-        return store_err(diag, s->dir, error, "commit: compressing the commit");
+    if ((error = store_object_deflate(type, data, len, &z, &zn)) < 0)
+        return store_err(diag, s->dir, error, "commit: compressing an object");
     if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
         error = store_err(diag, s->dir, -errno, "commit: creating %s: %s", tmp, strerror(errno));
         goto cleanup;
@@ -99,6 +102,15 @@ cleanup:
     return error;
 }
 
+int store_object_write(struct engine_store *s, git_object_t type, const char *data, size_t len,
+                       int replace, git_oid *out, struct engine_diag *diag)
+{
+    int error = git_odb_hash(out, data, len, type);
+
+    return error < 0 ? store_git_err(diag, s->dir, error, "commit: hashing an object")
+                     : store_object_put(s, type, data, len, replace, out, diag);
+}
+
 int store_object_sync(const struct engine_store *s, const git_oid *ids, size_t n)
 {
     char path[PATH_MAX];
@@ -115,15 +127,15 @@ int store_object_sync(const struct engine_store *s, const git_oid *ids, size_t n
     return store_fsync_git(s, "objects");
 }
 
-int store_object_restore(struct engine_store *s, const char *data, size_t len, const char *op,
-                         struct engine_diag *diag)
+int store_object_restore(struct engine_store *s, git_object_t type, const char *data, size_t len,
+                         const char *op, struct engine_diag *diag)
 {
     git_odb_object *obj = NULL;
     git_odb *odb = NULL;
     git_oid id;
     int error;
 
-    if ((error = git_odb_hash(&id, data, len, GIT_OBJECT_COMMIT)) < 0 ||
+    if ((error = git_odb_hash(&id, data, len, type)) < 0 ||
         (error = git_repository_odb(&odb, s->repo)) < 0)
         return store_git_err(diag, s->dir, error, op);
     /* Read back whole (libgit2 checks the hash): a file the crash left empty or cut short is
@@ -133,9 +145,143 @@ int store_object_restore(struct engine_store *s, const char *data, size_t len, c
     git_odb_free(odb);
     if (error == 0)
         return 0;
-    if ((error = store_object_write(s, data, len, 1, &id, diag)) < 0)
+    if ((error = store_object_write(s, type, data, len, 1, &id, diag)) < 0)
         return error;
     if ((error = store_object_sync(s, &id, 1)) < 0)
-        return store_err(diag, s->dir, error, "%s: syncing a commit: %s", op, strerror(-error));
+        return store_err(diag, s->dir, error, "%s: syncing an object: %s", op, strerror(-error));
+    return 0;
+}
+
+/* libgit2's object database calls this backend first: while the store carries a level write's
+ * objects (store_carry_start()), each object libgit2 writes (the new blob and trees; one it
+ * holds already is not written again) is written here without a sync and its journal record
+ * kept; otherwise, or when that fails, libgit2's loose backend writes it, synced. */
+struct store_carry {
+    git_odb_backend parent; /* first: libgit2 passes it back */
+    struct engine_store *s;
+    int on;
+    git_oid *ids; /* the objects written while on */
+    size_t n;
+    char *recs; /* their journal records */
+    size_t len;
+};
+
+static int store_carry_write(git_odb_backend *b, const git_oid *id, const void *data, size_t len,
+                             git_object_t type)
+{
+    struct store_carry *c = (struct store_carry *)b;
+    git_oid *v;
+
+    /* At most STORE_CARRY_MAX bytes a commit: a larger one (a policy of many rules) is synced
+     * by libgit2, the journal stays small. */
+    if (!c->on || c->len + len > STORE_CARRY_MAX ||
+        (v = realloc(c->ids, (c->n + 1) * sizeof(*v))) == NULL)
+        return GIT_PASSTHROUGH;
+    c->ids = v;
+    /* ID is the hash libgit2 has just made of these bytes. */
+    if (store_object_put(c->s, type, data, len, 0, id, NULL) < 0 ||
+        store_journal_record_add(&c->recs, &c->len, type, id, data, len) < 0)
+        return GIT_PASSTHROUGH; /* libgit2's loose backend writes it, synced */
+    git_oid_cpy(&c->ids[c->n++], id);
+    return 0;
+}
+
+/* Streams (libgit2's blobs from a file or a buffer, packs) go to libgit2's own backends. */
+static int store_carry_stream(git_odb_stream **out, git_odb_backend *b, git_object_size_t size,
+                              git_object_t type)
+{
+    (void)out;
+    (void)b;
+    (void)size;
+    (void)type;
+    return GIT_PASSTHROUGH;
+}
+
+/* Lists nothing: the objects are libgit2's loose backend's (git_odb_foreach() calls every
+ * backend's). */
+static int store_carry_foreach(git_odb_backend *b, git_odb_foreach_cb cb, void *payload)
+{
+    (void)b;
+    (void)cb;
+    (void)payload;
+    return 0;
+}
+
+static void store_carry_free(git_odb_backend *b)
+{
+    struct store_carry *c = (struct store_carry *)b;
+
+    free(c->ids);
+    free(c->recs);
+    free(c);
+}
+
+int store_carry_add(struct engine_store *s, struct engine_diag *diag)
+{
+    struct store_carry *c = calloc(1, sizeof(*c));
+    git_odb *odb = NULL;
+    int error;
+
+    if (c == NULL)
+        return store_err(diag, s->dir, -ENOMEM, "out of memory");
+    git_odb_init_backend(&c->parent, GIT_ODB_BACKEND_VERSION);
+    c->parent.write = store_carry_write;
+    c->parent.writestream = store_carry_stream;
+    c->parent.foreach = store_carry_foreach;
+    c->parent.free = store_carry_free;
+    c->s = s;
+    if ((error = git_repository_odb(&odb, s->repo)) < 0 ||
+        (error = git_odb_add_backend(odb, &c->parent, STORE_CARRY_PRIORITY)) < 0) {
+        free(c);
+        git_odb_free(odb);
+        return store_git_err(diag, s->dir, error, "opening the object database");
+    }
+    git_odb_free(odb);
+    s->carry = c;
+    return 0;
+}
+
+void store_carry_start(struct engine_store *s)
+{
+    if (s->carry == NULL)
+        return;
+    s->carry->on = 1;
+    s->carry->n = s->carry->len = 0;
+}
+
+void store_carry_stop(struct engine_store *s, int reset)
+{
+    if (s->carry == NULL)
+        return;
+    s->carry->on = 0;
+    if (reset) {
+        free(s->carry->ids);
+        free(s->carry->recs);
+        s->carry->ids = NULL;
+        s->carry->recs = NULL;
+        s->carry->n = s->carry->len = 0;
+    }
+}
+
+const git_oid *store_carried(const struct engine_store *s, size_t *n, const char **recs,
+                             size_t *len)
+{
+    *n = s->carry != NULL ? s->carry->n : 0;
+    *recs = *n > 0 ? s->carry->recs : NULL;
+    *len = *n > 0 ? s->carry->len : 0;
+    return *n > 0 ? s->carry->ids : NULL;
+}
+
+int store_carry_also(struct engine_store *s, git_object_t type, const git_oid *id, const char *data,
+                     size_t len)
+{
+    git_oid *v;
+
+    if (s->carry == NULL || (v = realloc(s->carry->ids, (s->carry->n + 1) * sizeof(*v))) == NULL)
+        return -ENOMEM;
+    s->carry->ids = v;
+    if (store_journal_record_add(&s->carry->recs, &s->carry->len, type, id, data, len) < 0)
+        return -ENOMEM;
+    git_oid_cpy(&v[s->carry->n++], id);
     return 0;
 }

@@ -1037,12 +1037,13 @@ static void test_store_commit_syncs_only_what_changed(void **state)
     assert_int_equal(store_fdatasyncs, 1);
     store_fsyncs = store_fdatasyncs = 0;
     assert_int_equal(engine_store_commit(s, &add, 1, &alice, "m", id, NULL), 0);
-    /* fsync: the deferred state/levels, index, .git, the two level commits the journal
-     * carried (each file and its directory, then objects/), main's ref and refs/heads
-     * (fdatasync: the journal's mark), then the journal (other paths), state/extra, state/, the
-     * root, index, .git, the commit (written by the store too, but a new file is not deferred:
+    /* fsync: the deferred state/levels, index, .git, the objects of the two level writes the
+     * journal carried (each a commit, a blob and two trees: each file and its directory, then
+     * objects/), main's ref and refs/heads (fdatasync: the journal's mark), then the journal
+     * (other paths), state/extra, state/, the root, index, .git, the commit's objects (a
+     * commit, a blob and two trees, written by the store too, but a new file is not deferred:
      * synced before the commit returns, as its move of main and refs/heads) */
-    assert_int_equal(store_fsyncs, 21);
+    assert_int_equal(store_fsyncs, 39);
     assert_int_equal(store_fdatasyncs, 1);
     /* A shorter level and a longer one: rewritten in place from the first changed byte. */
     commit1(s, "state/levels", "web: low\n", id);
@@ -1521,9 +1522,10 @@ static void test_store_level_write_synced_later(void **state)
     store_fsyncs = store_fdatasyncs = 0;
     engine_store_free(s);
     assert_false(journal_pending(path));
-    /* fsync: state/levels, index, .git, the two commits (each file and its directory, then
-     * objects/), main's ref, refs/heads; fdatasync: the journal's mark */
-    assert_int_equal(store_fsyncs, 10);
+    /* fsync: state/levels, index, .git, the two commits and their blobs and trees (8 objects:
+     * each file and its directory, then objects/), main's ref, refs/heads; fdatasync: the
+     * journal's mark */
+    assert_int_equal(store_fsyncs, 22);
     assert_int_equal(store_fdatasyncs, 1);
     /* A short delay: the syncer marks it finished on its own (waited for, up to a minute). */
     engine_store_sync_delay(1);
@@ -1808,11 +1810,12 @@ static void test_store_open_after_machine_crash_recovers_main(void **state)
     }
 }
 
-/* The commits the journal at DIR carries (its "object ID LEN" records), into IDS (at most
- * MAX); their count. */
-static int journal_objects(const char *dir, char ids[][41], int max)
+/* The objects of KIND ("object": commits; "tree", "blob") the journal at DIR carries (its
+ * "KIND ID LEN" records, after its end line), into IDS (at most MAX); their count. */
+static int journal_records(const char *dir, const char *kind, char ids[][41], int max)
 {
-    char path[4096], *buf, *p;
+    char path[4096], *buf, *p, *end;
+    size_t k = strlen(kind);
     struct stat st;
     int fd, n = 0;
 
@@ -1822,12 +1825,26 @@ static int journal_objects(const char *dir, char ids[][41], int max)
     assert_non_null(buf = calloc(1, (size_t)st.st_size + 1));
     assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
     close(fd);
-    for (p = buf; n < max && (p = strstr(p, "\nobject ")) != NULL; p++) {
-        memcpy(ids[n], p + 8, 40);
-        ids[n++][40] = '\0';
+    end = buf + st.st_size;
+    assert_non_null(p = strstr(buf, "\nend\n"));
+    for (p += 5; p < end && n < max;) {
+        char *sp = memchr(p, ' ', (size_t)(end - p)), *nl = memchr(p, '\n', (size_t)(end - p));
+        if (sp == NULL || nl == NULL || nl - sp < 42)
+            break; /* a record cut short */
+        if ((size_t)(sp - p) == k && memcmp(p, kind, k) == 0) {
+            memcpy(ids[n], sp + 1, 40);
+            ids[n++][40] = '\0';
+        }
+        p = nl + 1 + strtoul(sp + 42, NULL, 10) + 1;
     }
     free(buf);
     return n;
+}
+
+/* The commits the journal at DIR carries, into IDS (at most MAX); their count. */
+static int journal_objects(const char *dir, char ids[][41], int max)
+{
+    return journal_records(dir, "object", ids, max);
 }
 
 /* The loose object ID's file in the store at DIR. */
@@ -1845,7 +1862,7 @@ static void test_store_open_after_machine_crash_rewrites_commits(void **state)
 {
     struct fixture *f = *state;
     struct engine_store *s = make_store(f);
-    char before[41], id[41], now[41], ids[4][41], path[8192];
+    char before[41], id[41], now[41], ids[4][41], blobs[4][41], trees[4][41], path[8192];
     struct stat st;
     int fd;
 
@@ -1859,6 +1876,15 @@ static void test_store_open_after_machine_crash_rewrites_commits(void **state)
     assert_int_equal(truncate(path, 0), 0);
     object_path(path, sizeof(path), f->dir, ids[1]);
     assert_int_equal(unlink(path), 0);
+    /* The level writes' blobs and trees, carried too: the last blob empty, its trees gone. */
+    assert_int_equal(journal_records(f->dir, "blob", blobs, 4), 2);
+    assert_int_equal(journal_records(f->dir, "tree", trees, 4), 4);
+    object_path(path, sizeof(path), f->dir, blobs[1]);
+    assert_int_equal(truncate(path, 0), 0);
+    for (int i = 2; i < 4; i++) {
+        object_path(path, sizeof(path), f->dir, trees[i]);
+        assert_int_equal(unlink(path), 0);
+    }
     {
         char j[4096], torn[] = "object 0123456789012345678901234567890123456789 400\ntree ";
         snprintf(j, sizeof(j), "%s/.git/unisec-sync", f->dir);
@@ -1875,8 +1901,8 @@ static void test_store_open_after_machine_crash_rewrites_commits(void **state)
     assert_int_equal(engine_store_head(s, now, NULL), 0);
     assert_string_equal(now, id);
     assert_file(f->dir, "state/levels", "web: low\n");
-    for (int i = 0; i < 2; i++) {
-        object_path(path, sizeof(path), f->dir, ids[i]);
+    for (int i = 0; i < 4; i++) {
+        object_path(path, sizeof(path), f->dir, i < 2 ? ids[i] : i == 2 ? blobs[1] : trees[3]);
         assert_int_equal(stat(path, &st), 0);
         assert_true(st.st_size > 0);
     }
