@@ -8,7 +8,7 @@
  *   store_defer.c     the syncs of a level write's work-tree file and index, made later
  *   store_journal.c   the journal of a work-tree update, and its recovery
  *   store_main.c      main moved by a level write without syncing the ref, and its recovery
- *   store_object.c    a level write's commit object, written without a sync (journal: its bytes)
+ *   store_object.c    a level write's objects, written without a sync (journal: their bytes)
  *   store_worktree.c  the work tree and the index brought to a tree
  *   store_check.c     paths, authors, change lists; a change against the tree and work tree
  *   store_sign.c      a commit made (signed with the store's key when it has one); signatures
@@ -280,6 +280,17 @@ int store_ssh_verify(const char *dir, const char *what, const char *allowed, con
 int store_object_write(struct engine_store *s, git_object_t type, const char *data, size_t len,
                        int replace, git_oid *out, struct engine_diag *diag);
 
+/* The journal's record of an object (store_journal.c carries them): "KIND ID LEN", a newline,
+ * the object's LEN bytes and a newline; KIND "object" for a commit (as journals written before
+ * trees and blobs were carried have it), "tree" or "blob". store_object_record_add() appends to
+ * *BUF (*LEN bytes; realloc'd) the record of object ID of TYPE and N bytes at DATA: 0, or a
+ * negative errno with *BUF unchanged. store_object_record_kind() gives the length of the
+ * "KIND " that starts the record header line at BUF (N bytes) and *TYPE, or -1 when BUF holds
+ * no such line (a path of the journal's text, say). */
+int store_object_record_add(char **buf, size_t *len, git_object_t type, const git_oid *id,
+                            const char *data, size_t n);
+int store_object_record_kind(const char *buf, size_t n, git_object_t *type);
+
 /* The loose objects IDS (N) made durable: each file and its directory, then objects/. 0 or
  * -errno. */
 int store_object_sync(const struct engine_store *s, const git_oid *ids, size_t n);
@@ -316,18 +327,13 @@ const char *store_boot_id(void);
  * caller has made deferred syncs (store_defer_sync()). LAZY: the update's syncs may be
  * deferred (store_defer.c); the journal says so, with this boot's id. MAIN (may be NULL; only
  * with LAZY): main moves to that commit without syncing the ref (store_main.c); RECS (may be
- * NULL), RECSLEN bytes of records (store_journal_record_add()) of the objects written without a
+ * NULL), RECSLEN bytes of records (store_object_record_add()) of the objects written without a
  * sync for it (store_object.c): the journal carries them until the syncer made the objects
  * durable. A journal of the same paths is rewritten in place (its first line) and the records
  * added. */
 int store_journal_write(struct engine_store *s, const struct engine_store_change *c, size_t n,
                         int lazy, const git_oid *main, const char *recs, size_t recslen,
                         struct engine_diag *diag);
-
-/* Appends to *BUF (*LEN bytes; realloc'd) the journal's record of object ID of TYPE (a commit,
- * tree or blob) and LEN bytes at DATA: 0, or -ENOMEM with *BUF unchanged. */
-int store_journal_record_add(char **buf, size_t *len, git_object_t type, const git_oid *id,
-                             const char *data, size_t n);
 
 /* After a crash of the machine, main moved to the commit a pending journal names when the
  * disk lost that move (store_main_recover()); called before main is read at open. */

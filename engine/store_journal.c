@@ -117,37 +117,6 @@ static size_t store_journal_main_at(const char *text, size_t len)
     return len;
 }
 
-/* An object the journal carries (store_object.c), after its end line: "KIND ID LEN", a
- * newline, the object's LEN bytes and a newline; KIND "object" for a commit (as journals
- * written before trees and blobs were carried have it), "tree" or "blob". */
-static const struct {
-    const char *kind;
-    git_object_t type;
-} store_journal_kinds[] = {
-    {"object ", GIT_OBJECT_COMMIT},
-    {"tree ", GIT_OBJECT_TREE},
-    {"blob ", GIT_OBJECT_BLOB},
-};
-#define STORE_JOURNAL_KINDS (sizeof(store_journal_kinds) / sizeof(store_journal_kinds[0]))
-
-/* The kind of the record whose header line ("KIND ID LEN", a newline) is at BUF (N bytes), or
- * -1 when BUF holds no such line (a path of the journal's text, say). */
-static int store_journal_kind(const char *buf, size_t n)
-{
-    for (size_t k = 0; k < STORE_JOURNAL_KINDS; k++) {
-        size_t at = strlen(store_journal_kinds[k].kind), d;
-        if (n < at + GIT_OID_HEXSZ + 3 || memcmp(buf, store_journal_kinds[k].kind, at) != 0 ||
-            strspn(buf + at, "0123456789abcdef") < GIT_OID_HEXSZ || buf[at + GIT_OID_HEXSZ] != ' ')
-            continue;
-        at += GIT_OID_HEXSZ + 1;
-        for (d = 0; at + d < n && d < 20 && buf[at + d] >= '0' && buf[at + d] <= '9'; d++)
-            ;
-        if (d > 0 && at + d < n && buf[at + d] == '\n')
-            return (int)k;
-    }
-    return -1;
-}
-
 /* The length of the journal's text in BUF (N bytes): up to and with its end line, the one
  * followed by the end of the file or by a commit it carries; 0 when it has none (cut short). */
 static size_t store_journal_text_len(const char *buf, size_t n)
@@ -157,34 +126,10 @@ static size_t store_journal_text_len(const char *buf, size_t n)
     for (const char *p = buf;
          (p = memmem(p, n - (size_t)(p - buf), "\n" STORE_JOURNAL_END, k + 1)) != NULL; p++) {
         size_t at = (size_t)(p - buf) + 1 + k;
-        if (at == n || store_journal_kind(buf + at, n - at) >= 0)
+        git_object_t type;
+        if (at == n || store_object_record_kind(buf + at, n - at, &type) > 0)
             return at;
     }
-    return 0;
-}
-
-int store_journal_record_add(char **buf, size_t *len, git_object_t type, const git_oid *id,
-                             const char *data, size_t n)
-{
-    char hex[GIT_OID_HEXSZ + 1], head[64];
-    const char *kind = NULL;
-    size_t hl;
-    char *v;
-
-    for (size_t k = 0; k < STORE_JOURNAL_KINDS; k++)
-        if (store_journal_kinds[k].type == type)
-            kind = store_journal_kinds[k].kind;
-    if (kind == NULL)
-        return -EINVAL;
-    hl = (size_t)snprintf(head, sizeof(head), "%s%s %zu\n", kind,
-                          git_oid_tostr(hex, sizeof(hex), id), n);
-    if ((v = realloc(*buf, *len + hl + n + 1)) == NULL)
-        return -ENOMEM;
-    memcpy(v + *len, head, hl);
-    memcpy(v + *len + hl, data, n);
-    v[*len + hl + n] = '\n';
-    *buf = v;
-    *len += hl + n + 1;
     return 0;
 }
 
@@ -200,21 +145,19 @@ static int store_journal_objects(const char *buf, size_t n, size_t text,
 
     while (at < n) {
         const char *nl = memchr(buf + at, '\n', n - at), *data;
-        int k = store_journal_kind(buf + at, n - at), error;
+        git_object_t type = GIT_OBJECT_INVALID;
+        int k = store_object_record_kind(buf + at, n - at, &type), error;
         char hex[GIT_OID_HEXSZ + 1];
         unsigned long long len;
         git_oid want, got;
-        if (nl == NULL || k < 0 ||
-            sscanf(buf + at + strlen(store_journal_kinds[k].kind), "%40[0-9a-f] %llu\n", hex,
-                   &len) != 2 ||
+        if (nl == NULL || k < 0 || sscanf(buf + at + k, "%40[0-9a-f] %llu\n", hex, &len) != 2 ||
             git_oid_fromstr(&want, hex) < 0)
             return 0;
         data = nl + 1;
         if (len > n || (size_t)(data - buf) + len + 1 > n || data[len] != '\n')
             return 0;
-        if (git_odb_hash(&got, data, (size_t)len, store_journal_kinds[k].type) == 0 &&
-            git_oid_equal(&got, &want) &&
-            (error = fn(store_journal_kinds[k].type, data, (size_t)len, arg)) < 0)
+        if (git_odb_hash(&got, data, (size_t)len, type) == 0 && git_oid_equal(&got, &want) &&
+            (error = fn(type, data, (size_t)len, arg)) < 0)
             return error;
         at = (size_t)(data - buf) + (size_t)len + 1;
     }

@@ -1,10 +1,12 @@
-/* store_object.c — a level write's commit object written loose without a sync of its own: the
- * journal, synced before main moves, carries the object's bytes (store_journal.c), the syncer
- * makes the file durable later (store_defer.c), and a recovery after a crash of the machine
- * writes it again from the journal. libgit2 cannot be told to skip its syncs for one write (the
- * store turns them on for the whole process), so the loose format is written here: zlib's
- * deflate of "commit SIZE\0" and the bytes, in a temporary file renamed to its name, as git and
- * libgit2 write it, so that a reader sees the whole object or none. */
+/* store_object.c — a level write's objects (its commit, and the new blob and trees libgit2 makes
+ * for it, through a backend of libgit2's object database placed before its own) written loose
+ * without a sync of their own: the journal, synced before main moves, carries their bytes
+ * (store_journal.c; the records' format is here), the syncer makes the files durable later
+ * (store_defer.c), and a recovery after a crash of the machine writes them again from the
+ * journal. libgit2 cannot be told to skip its syncs for one write (the store turns them on for
+ * the whole process), so the loose format is written here: zlib's deflate of "TYPE SIZE\0" and
+ * the bytes, in a temporary file renamed to its name, as git and libgit2 write it, so that a
+ * reader sees the whole object or none. */
 #include "store_int.h"
 
 #include <errno.h>
@@ -152,6 +154,60 @@ int store_object_restore(struct engine_store *s, git_object_t type, const char *
     return 0;
 }
 
+/* The kinds of the journal's records (store_int.h). */
+static const struct {
+    const char *kind;
+    git_object_t type;
+} store_object_kinds[] = {
+    {"object ", GIT_OBJECT_COMMIT},
+    {"tree ", GIT_OBJECT_TREE},
+    {"blob ", GIT_OBJECT_BLOB},
+};
+#define STORE_OBJECT_KINDS (sizeof(store_object_kinds) / sizeof(store_object_kinds[0]))
+
+int store_object_record_kind(const char *buf, size_t n, git_object_t *type)
+{
+    for (size_t k = 0; k < STORE_OBJECT_KINDS; k++) {
+        size_t at = strlen(store_object_kinds[k].kind), d;
+        if (n < at + GIT_OID_HEXSZ + 3 || memcmp(buf, store_object_kinds[k].kind, at) != 0 ||
+            strspn(buf + at, "0123456789abcdef") < GIT_OID_HEXSZ || buf[at + GIT_OID_HEXSZ] != ' ')
+            continue;
+        at += GIT_OID_HEXSZ + 1;
+        for (d = 0; at + d < n && d < 20 && buf[at + d] >= '0' && buf[at + d] <= '9'; d++)
+            ;
+        if (d > 0 && at + d < n && buf[at + d] == '\n') {
+            *type = store_object_kinds[k].type;
+            return (int)strlen(store_object_kinds[k].kind);
+        }
+    }
+    return -1;
+}
+
+int store_object_record_add(char **buf, size_t *len, git_object_t type, const git_oid *id,
+                            const char *data, size_t n)
+{
+    char hex[GIT_OID_HEXSZ + 1], head[64];
+    const char *kind = NULL;
+    size_t hl;
+    char *v;
+
+    for (size_t k = 0; k < STORE_OBJECT_KINDS; k++)
+        if (store_object_kinds[k].type == type)
+            kind = store_object_kinds[k].kind;
+    if (kind == NULL)
+        return -EINVAL;
+    hl = (size_t)snprintf(head, sizeof(head), "%s%s %zu\n", kind,
+                          git_oid_tostr(hex, sizeof(hex), id), n);
+    if ((v = realloc(*buf, *len + hl + n + 1)) == NULL)
+        return -ENOMEM;
+    memcpy(v + *len, head, hl);
+    memcpy(v + *len + hl, data, n);
+    v[*len + hl + n] = '\n';
+    *buf = v;
+    *len += hl + n + 1;
+    return 0;
+}
+
 /* libgit2's object database calls this backend first: while the store carries a level write's
  * objects (store_carry_start()), each object libgit2 writes (the new blob and trees; one it
  * holds already is not written again) is written here without a sync and its journal record
@@ -180,7 +236,7 @@ static int store_carry_write(git_odb_backend *b, const git_oid *id, const void *
     c->ids = v;
     /* ID is the hash libgit2 has just made of these bytes. */
     if (store_object_put(c->s, type, data, len, 0, id, NULL) < 0 ||
-        store_journal_record_add(&c->recs, &c->len, type, id, data, len) < 0)
+        store_object_record_add(&c->recs, &c->len, type, id, data, len) < 0)
         return GIT_PASSTHROUGH; /* libgit2's loose backend writes it, synced */
     git_oid_cpy(&c->ids[c->n++], id);
     return 0;
@@ -280,7 +336,7 @@ int store_carry_also(struct engine_store *s, git_object_t type, const git_oid *i
     if (s->carry == NULL || (v = realloc(s->carry->ids, (s->carry->n + 1) * sizeof(*v))) == NULL)
         return -ENOMEM;
     s->carry->ids = v;
-    if (store_journal_record_add(&s->carry->recs, &s->carry->len, type, id, data, len) < 0)
+    if (store_object_record_add(&s->carry->recs, &s->carry->len, type, id, data, len) < 0)
         return -ENOMEM;
     git_oid_cpy(&v[s->carry->n++], id);
     return 0;
