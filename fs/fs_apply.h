@@ -46,7 +46,7 @@ struct fs_kind {
 
 /* DIAG's reasons on one line, for errors (caller frees; NULL: out of memory). */
 char *fs_diag_line(const struct engine_diag *diag);
-/* Copies every file of S into FILE[] (for a candidate state): 0 or -ENOMEM. */
+/* Shares every file of S with FILE[] (for a candidate state; fs_text_share()): 0 or -ENOMEM. */
 int fs_snap_files_copy(struct fs_text file[FS_FILE_N], const struct fs_snap *s);
 /* Records a refused change of PATH by UID in errors, events and the log (WHY and DIAG may be
  * NULL); returns RC. */

@@ -79,17 +79,13 @@ void fs_apply_install(struct fs_ctx *c, struct fs_snap *ns)
         engine_acl_keys_change_release(ns->policy->change); /* nobody is handed the rules */
 }
 
-/* Copies every file of S into FILE[] (for a candidate state). */
+/* Shares every file of S with FILE[] (for a candidate state: a file it changes is replaced). */
 int fs_snap_files_copy(struct fs_text file[FS_FILE_N], const struct fs_snap *s)
 {
+    for (int f = 0; f < FS_FILE_N; f++)
+        file[f] = (struct fs_text){0};
     for (int f = 0; f < FS_FILE_N; f++) {
-        file[f].data = NULL;
-        file[f].len = 0;
-    }
-    for (int f = 0; f < FS_FILE_N; f++) {
-        if (s->file[f].data == NULL)
-            continue;
-        if (fs_text_set(&file[f], s->file[f].data, s->file[f].len) < 0) {
+        if (fs_text_share(&file[f], &s->file[f]) < 0) {
             for (int g = 0; g < FS_FILE_N; g++)
                 fs_text_free(&file[g]);
             return -ENOMEM;

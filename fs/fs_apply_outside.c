@@ -23,7 +23,7 @@
 static void fs_external_head(struct fs_ctx *c, const char *id, const char *from)
 {
     struct engine_diag diag = {0};
-    struct fs_text file[FS_FILE_N];
+    struct fs_text file[FS_FILE_N] = {{0}};
     struct fs_rules_set acld;
     struct engine_store_commit_line hi = {"?", "?"};
     struct fs_snap *ns = NULL;
@@ -79,8 +79,7 @@ static int fs_read_worktree(struct fs_ctx *c, const char *rel, struct fs_text *o
     size_t len = 0;
     int fd, rc = 0;
 
-    out->data = NULL;
-    out->len = 0;
+    *out = (struct fs_text){0};
     snprintf(path, sizeof(path), "%s/%s", c->store_dir, rel);
     if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
         return errno == ENOENT ? 0 : -errno;
@@ -134,7 +133,7 @@ static void fs_external_worktree(struct fs_ctx *c)
 {
     struct engine_store_wtchange *wt = NULL;
     struct engine_diag diag = {0};
-    struct fs_text cand[FS_FILE_N];
+    struct fs_text cand[FS_FILE_N] = {{0}};
     struct fs_rules_set cand_d = {0};
     struct fs_snap *cur = NULL, *ns = NULL;
     struct engine_store_author_buf who;
@@ -169,7 +168,7 @@ static void fs_external_worktree(struct fs_ctx *c)
         } else {
             fs_text_free(&cand[f]);
             cand[f] = got;
-            got.data = NULL;
+            got = (struct fs_text){0};
             touched[f] = 1;
         }
         any = 1;

@@ -21,7 +21,7 @@
 int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, const char *cmd)
 {
     struct engine_diag diag = {0};
-    struct fs_text file[FS_FILE_N];
+    struct fs_text file[FS_FILE_N] = {{0}};
     struct fs_rules_set acld;
     char head[41];
     int rc;

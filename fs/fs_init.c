@@ -16,8 +16,7 @@
  * not, except that a missing file is -ENOENT in silence (the policy files are optional). */
 static int fs_read_file(struct fs_text *t, const char *path, size_t max, const struct engine_cmd *c)
 {
-    t->data = NULL;
-    t->len = 0;
+    *t = (struct fs_text){0};
     if (strcmp(path, "-") != 0 && access(path, F_OK) != 0 && errno == ENOENT)
         return -ENOENT;
     return engine_cmd_read(c, path, max, &t->data, &t->len);

@@ -73,10 +73,12 @@ enum fs_file {
 /* The path of F inside the store ("policy/acl"). */
 const char *fs_file_path(enum fs_file f);
 
-/* A byte string; data is NUL-terminated (not counted in len). */
+/* A byte string; data is NUL-terminated (not counted in len). A snapshot's files are shared with
+ * the candidates made from it (fs_text_share()): shared bytes are only ever replaced whole. */
 struct fs_text {
-    char *data; /* owned; NULL when absent */
+    char *data; /* owned (or shared); NULL when absent */
     size_t len;
+    unsigned *refs; /* NULL: DATA is this text's alone; else how many texts share it (atomic) */
 };
 
 #include "fs_rules.h" /* rules files: policy/acl.d/NAME; the policy kept by key */
@@ -178,12 +180,14 @@ int fs_snap_read_store(struct fs_text file[FS_FILE_N], struct fs_rules_set *acld
                        const struct engine_store *store, const struct fs_rules_set *prev,
                        struct engine_diag *diag);
 
-void fs_text_free(struct fs_text *t);
+void fs_text_free(struct fs_text *t); /* its bytes freed with the last text sharing them */
 int fs_text_set(struct fs_text *t, const char *data, size_t len);
-/* Do A and B hold the same bytes (or are both absent)? */
+void fs_text_shareable(struct fs_text *t); /* before T is published (not when out of memory) */
+/* DST (empty) takes SRC's bytes: shared when SRC is shareable, else copied. 0 or -ENOMEM. */
+int fs_text_share(struct fs_text *dst, const struct fs_text *src);
 int fs_text_same(const struct fs_text *a, const struct fs_text *b);
-/* Does file F of snapshot B hold A's bytes? Known without a comparison when one was built on
- * the other. */
+/* Do A and B hold the same bytes (or are both absent)? Does file F of snapshot B hold A's bytes
+ * (known without a comparison when one was built on the other)? */
 int fs_snap_file_same(const struct fs_snap *a, const struct fs_snap *b, int f);
 
 /* ---- names and values (fs_names.c: pure functions, unit-tested) ---- */

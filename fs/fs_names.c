@@ -143,9 +143,28 @@ void fs_time_format(char *buf, size_t size, time_t t)
 
 void fs_text_free(struct fs_text *t)
 {
-    free(t->data);
-    t->data = NULL;
-    t->len = 0;
+    if (t->refs == NULL || __atomic_sub_fetch(t->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        free(t->data);
+        free(t->refs);
+    }
+    *t = (struct fs_text){0};
+}
+
+void fs_text_shareable(struct fs_text *t)
+{
+    if (t->data != NULL && t->refs == NULL && (t->refs = malloc(sizeof(*t->refs))) != NULL)
+        *t->refs = 1;
+}
+
+int fs_text_share(struct fs_text *dst, const struct fs_text *src)
+{
+    if (src->refs == NULL) {
+        *dst = (struct fs_text){0};
+        return src->data != NULL ? fs_text_set(dst, src->data, src->len) : 0;
+    }
+    __atomic_add_fetch(src->refs, 1, __ATOMIC_RELAXED);
+    *dst = *src;
+    return 0;
 }
 
 int fs_text_set(struct fs_text *t, const char *data, size_t len)
@@ -157,7 +176,7 @@ int fs_text_set(struct fs_text *t, const char *data, size_t len)
     if (len > 0)
         memcpy(d, data, len);
     d[len] = '\0';
-    free(t->data);
+    fs_text_free(t);
     t->data = d;
     t->len = len;
     return 0;
@@ -167,7 +186,7 @@ int fs_text_same(const struct fs_text *a, const struct fs_text *b)
 {
     if ((a->data == NULL) != (b->data == NULL))
         return 0;
-    return a->data == NULL || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
+    return a->data == b->data || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
 }
 
 int fs_snap_file_same(const struct fs_snap *a, const struct fs_snap *b, int f)

@@ -16,10 +16,8 @@ int fs_snap_read_store(struct fs_text file[FS_FILE_N], struct fs_rules_set *acld
 {
     int rc;
 
-    for (int f = 0; f < FS_FILE_N; f++) {
-        file[f].data = NULL;
-        file[f].len = 0;
-    }
+    for (int f = 0; f < FS_FILE_N; f++)
+        file[f] = (struct fs_text){0};
     for (int f = 0; f < FS_FILE_N; f++) {
         rc = engine_store_read(store, fs_file_path(f), &file[f].data, &file[f].len, diag);
         if (rc == -ENOENT)
@@ -324,8 +322,7 @@ int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], struct f
             s->file[f] = file[f];
         else
             fs_text_free(&file[f]);
-        file[f].data = NULL;
-        file[f].len = 0;
+        file[f] = (struct fs_text){0};
     }
     if (s != NULL && acld != NULL) {
         s->acld = *acld;
@@ -340,6 +337,8 @@ int fs_snap_build(struct fs_snap **out, struct fs_text file[FS_FILE_N], struct f
     }
     s->refs = 1;
     s->target = target;
+    for (int f = 0; f < FS_FILE_N; f++)
+        fs_text_shareable(&s->file[f]); /* the candidates made from it share its files */
     s->serial = atomic_fetch_add(&fs_snap_serials, 1) + 1;
     if (prev != NULL) {
         s->base = prev->serial;

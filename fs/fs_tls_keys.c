@@ -85,8 +85,7 @@ int fs_tls_key_read(const struct fs_ctx *c, const char *node, const char *hex, s
     struct stat st;
     int fd, rc = 0;
 
-    out->data = NULL;
-    out->len = 0;
+    *out = (struct fs_text){0};
     fs_tls_key_path(path, sizeof(path), c, node, hex);
     if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
         return -errno;
@@ -220,8 +219,7 @@ static int fs_tls_store_read(struct fs_ctx *c, const char *node, const char *nam
     snprintf(path, sizeof(path), "tls/%s/%s", node, name);
     rc = engine_store_read(c->store, path, &out->data, &out->len, NULL);
     if (rc == -ENOENT || rc == -ENOTDIR || rc == -EISDIR) {
-        out->data = NULL;
-        out->len = 0;
+        *out = (struct fs_text){0};
         return 0;
     }
     return rc;

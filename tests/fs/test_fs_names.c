@@ -161,6 +161,46 @@ static void test_fs_names_rules_blob(void **state)
     fs_rules_put(d);
 }
 
+/* A snapshot's file shared with a candidate: the candidate's change replaces its own text only,
+ * and the bytes live until the last text holding them is freed, in either order. */
+static void test_fs_names_text_share(void **state)
+{
+    struct fs_text snap = {0}, cand = {0}, again = {0}, plain = {0}, copy = {0};
+    const char *bytes;
+
+    (void)state;
+    assert_int_equal(fs_text_set(&snap, "a: 1\n", 5), 0);
+    fs_text_shareable(&snap);
+    assert_int_equal(fs_text_share(&cand, &snap), 0);
+    assert_int_equal(fs_text_share(&again, &snap), 0);
+    bytes = snap.data;
+    assert_ptr_equal(cand.data, bytes); /* shared, not copied */
+    assert_true(fs_text_same(&cand, &snap));
+    /* the candidate's new value: the snapshot's bytes are as they were */
+    assert_int_equal(fs_text_set(&cand, "a: 2\n", 5), 0);
+    assert_ptr_not_equal(cand.data, bytes);
+    assert_null(cand.refs);
+    assert_memory_equal(snap.data, "a: 1\n", 6);
+    assert_false(fs_text_same(&cand, &snap));
+    /* the snapshot freed first: the other sharer keeps the bytes */
+    fs_text_free(&snap);
+    assert_null(snap.data);
+    assert_memory_equal(again.data, "a: 1\n", 6);
+    fs_text_free(&again);
+    fs_text_free(&cand);
+    /* a text never made shareable is copied; an absent one stays absent */
+    assert_int_equal(fs_text_set(&plain, "b", 1), 0);
+    assert_int_equal(fs_text_share(&copy, &plain), 0);
+    assert_ptr_not_equal(copy.data, plain.data);
+    assert_true(fs_text_same(&copy, &plain));
+    fs_text_free(&plain);
+    fs_text_free(&copy);
+    assert_int_equal(fs_text_share(&copy, &plain), 0);
+    assert_null(copy.data);
+    fs_text_shareable(&copy); /* absent: nothing to count */
+    assert_null(copy.refs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_fs_names_commit_messages),
         cmocka_unit_test(test_fs_names_store_paths),
         cmocka_unit_test(test_fs_names_rules_blob),
+        cmocka_unit_test(test_fs_names_text_share),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
