@@ -301,6 +301,13 @@ const char *engine_topology_state_level(const struct engine_topology_state *s, c
  * without a lookup by name: for a caller that walks every node. NULL when I is out of range. */
 const char *engine_topology_state_level_at(const struct engine_topology_state *s, size_t i);
 
+/* The first node at or after I (engine_topology_node_at()'s order) whose level differs between A
+ * and B, states of one topology, read from their level indexes only (a level write at 1,000
+ * nodes finds its node without reading every node); the node count when none does. I itself when
+ * A and B are of different topologies. */
+size_t engine_topology_state_level_next_change(const struct engine_topology_state *a,
+                                               const struct engine_topology_state *b, size_t i);
+
 /*
  * Sets NODE's level. -ENOENT when there is no such node; -EINVAL when LEVEL is not one the
  * node declares, with a message in DIAG naming the allowed values ("level 'x' of node web:

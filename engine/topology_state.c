@@ -58,6 +58,16 @@ const char *engine_topology_state_level_at(const struct engine_topology_state *s
     return i < s->t->nnodes ? s->t->nodes[i].pub.levels[s->level[i]] : NULL;
 }
 
+size_t engine_topology_state_level_next_change(const struct engine_topology_state *a,
+                                               const struct engine_topology_state *b, size_t i)
+{
+    if (a->t != b->t)
+        return i;
+    while (i < a->t->nnodes && a->level[i] == b->level[i])
+        i++;
+    return i;
+}
+
 size_t topo_state_level_index(const struct engine_topology_state *s, size_t node)
 {
     return s ? s->level[node] : 0;

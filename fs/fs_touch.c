@@ -368,14 +368,13 @@ void fs_touch_installed(struct fs_ctx *c, const struct fs_snap *old, const struc
         values |= f == FS_FILE_TOPOLOGY || f == FS_FILE_PROPERTIES || f == FS_FILE_INPUTS;
         if (f != FS_FILE_LEVELS || s->model == NULL || old->state == NULL || s->state == NULL)
             continue;
-        /* The nodes whose level changed: node by node when both states are of one topology
-         * (a level write), by name only when the topology changed. */
+        /* The nodes whose level changed: found by their level indexes when both states are of
+         * one topology (a level write), else each node compared by name. */
         size_t nn = engine_topology_node_count(s->model->t);
-        int same = old->model == s->model;
-        for (size_t i = 0; i < nn; i++) {
+        for (size_t i = engine_topology_state_level_next_change(old->state, s->state, 0); i < nn;
+             i = engine_topology_state_level_next_change(old->state, s->state, i + 1)) {
             const char *name = engine_topology_node_at(s->model->t, i)->name;
-            const char *la = same ? engine_topology_state_level_at(old->state, i)
-                                  : engine_topology_state_level(old->state, name);
+            const char *la = engine_topology_state_level(old->state, name);
             const char *lb = engine_topology_state_level_at(s->state, i);
             if (la != NULL && lb != NULL && strcmp(la, lb) == 0)
                 continue;

@@ -168,6 +168,53 @@ static void test_topology_state_carry(void **state)
     engine_topology_free(t2);
 }
 
+/* The nodes whose level differs between two states of one topology, found one after the other;
+ * states of different topologies leave every node to the caller. */
+static void test_topology_state_level_next_change(void **state)
+{
+    struct engine_topology *t = paper(), *t2 = NULL;
+    struct engine_topology_state *a, *b, *c;
+    const char *text = "tosca_definitions_version: tosca_simple_yaml_1_2\n"
+                       "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                       "topology_template: {node_templates: {web: {type: ws}}}\n";
+    size_t n = engine_topology_node_count(t), last = 0, changed = 0;
+
+    (void)state;
+    assert_int_equal(engine_topology_load_buffer(&t2, text, strlen(text), "new", NULL, NULL), 0);
+    assert_int_equal(engine_topology_state_new(&a, t), 0);
+    assert_int_equal(engine_topology_state_carry(&b, t, a, NULL), 0);
+    assert_int_equal(engine_topology_state_level_next_change(a, b, 0), n);
+    /* the last node and the first node that has a level besides default */
+    for (size_t i = 0; i < n; i++) {
+        const struct engine_topology_node *node = engine_topology_node_at(t, i);
+        if (node->nlevels < 2 || (changed && i + 1 < n))
+            continue;
+        assert_int_equal(engine_topology_state_set_level(b, node->name, node->levels[1], NULL), 0);
+        changed++;
+        last = i;
+    }
+    assert_true(changed >= 1);
+    size_t first = engine_topology_state_level_next_change(a, b, 0);
+    assert_true(first <= last);
+    assert_string_not_equal(engine_topology_state_level_at(a, first),
+                            engine_topology_state_level_at(b, first));
+    if (changed == 2) {
+        assert_int_equal(engine_topology_state_level_next_change(a, b, first + 1), last);
+        assert_int_equal(engine_topology_state_level_next_change(a, b, last + 1), n);
+    } else {
+        assert_int_equal(engine_topology_state_level_next_change(a, b, first + 1), n);
+    }
+    /* another topology: nothing is skipped */
+    assert_int_equal(engine_topology_state_new(&c, t2), 0);
+    assert_int_equal(engine_topology_state_level_next_change(a, c, 0), 0);
+    assert_int_equal(engine_topology_state_level_next_change(a, c, 1), 1);
+    engine_topology_state_free(a);
+    engine_topology_state_free(b);
+    engine_topology_state_free(c);
+    engine_topology_free(t);
+    engine_topology_free(t2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_topology_state_round_trip),
         cmocka_unit_test(test_topology_state_parse_errors),
         cmocka_unit_test(test_topology_state_carry),
+        cmocka_unit_test(test_topology_state_level_next_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
