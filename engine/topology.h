@@ -291,6 +291,13 @@ int engine_topology_state_carry(struct engine_topology_state **out,
  * frees). Parsing them back gives an equal state. */
 int engine_topology_state_format_levels(const struct engine_topology_state *s, char **out,
                                         size_t *len);
+/* The same text of S made from FROM's: FROM_TEXT[0..FROM_LEN) must be what the function above
+ * gave for FROM, a state of S's topology (else S is formatted whole). Only the lines of the nodes
+ * whose level differs are written again: a level write at 1,000 nodes reads one node. */
+int engine_topology_state_format_levels_from(const struct engine_topology_state *s,
+                                             const struct engine_topology_state *from,
+                                             const char *from_text, size_t from_len, char **out,
+                                             size_t *len);
 int engine_topology_state_format_properties(const struct engine_topology_state *s, char **out,
                                             size_t *len);
 

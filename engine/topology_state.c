@@ -369,6 +369,61 @@ int engine_topology_state_format_levels(const struct engine_topology_state *s, c
     return 0;
 }
 
+/* Where TEXT[AT..LEN) has NODE's line as formatted with LEVEL (after a newline; names hold no
+ * blank or newline): its offset, *LINE_LEN its length; LEN when it has none. */
+static size_t topo_levels_line(const char *text, size_t at, size_t len, const char *node,
+                               const char *level, size_t *line_len)
+{
+    char want[2 * 128 + 4];
+    int n = snprintf(want, sizeof(want), "\n%s %s\n", node, level);
+    const char *p;
+
+    if (n < 0 || (size_t)n >= sizeof(want) ||
+        (p = memmem(text + at, len - at, want, (size_t)n)) == NULL)
+        return len;
+    *line_len = (size_t)n - 1;
+    return (size_t)(p + 1 - text);
+}
+
+int engine_topology_state_format_levels_from(const struct engine_topology_state *s,
+                                             const struct engine_topology_state *from,
+                                             const char *from_text, size_t from_len, char **out,
+                                             size_t *len)
+{
+    size_t i = engine_topology_state_level_next_change(from, s, 0), at = 0, n = 0, cap, line;
+    char *p;
+
+    if (s->t != from->t || from_text == NULL)
+        return engine_topology_state_format_levels(s, out, len);
+    cap = from_len + 1;
+    for (size_t j = i; j < s->t->nnodes;
+         j = engine_topology_state_level_next_change(from, s, j + 1))
+        cap += strlen(s->t->nodes[j].pub.levels[s->level[j]]);
+    if ((p = malloc(cap)) == NULL)
+        return -ENOMEM;
+    /* Each changed line is found after the one before (the nodes are in the topology's order),
+     * and its old form checked: a text that is not FROM's formatted whole is made again. */
+    for (; i < s->t->nnodes; i = engine_topology_state_level_next_change(from, s, i + 1)) {
+        const char *name = s->t->nodes[i].name, *level = s->t->nodes[i].pub.levels[s->level[i]];
+        size_t o = topo_levels_line(from_text, at ? at - 1 : 0, from_len, name,
+                                    s->t->nodes[i].pub.levels[from->level[i]], &line);
+        if (o == from_len) {
+            free(p);
+            return engine_topology_state_format_levels(s, out, len);
+        }
+        memcpy(p + n, from_text + at, o - at);
+        n += o - at;
+        n += (size_t)sprintf(p + n, "%s %s\n", name, level);
+        at = o + line;
+    }
+    memcpy(p + n, from_text + at, from_len - at);
+    n += from_len - at;
+    p[n] = '\0';
+    *out = p;
+    *len = n;
+    return 0;
+}
+
 int engine_topology_state_format_properties(const struct engine_topology_state *s, char **out,
                                             size_t *len)
 {

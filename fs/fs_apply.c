@@ -41,12 +41,18 @@ static size_t fs_file_count(const struct fs_snap *s, enum fs_file f)
     }
 }
 
-/* Replaces CAND's state files by S's text. */
-static int fs_cand_state(struct fs_text cand[FS_FILE_N], const struct engine_topology_state *s)
+/* Replaces W's candidate state files by S's text: state/levels edited where the served one is
+ * its state formatted (the lines of the levels that changed), else formatted whole. */
+static int fs_cand_state(struct fs_change *w, const struct engine_topology_state *s)
 {
-    struct fs_text lv = {0}, pr = {0};
+    struct fs_text *cand = w->cand, lv = {0}, pr = {0};
+    const struct fs_snap *cur = w->cur;
+    int rc = cur->levels_made ? engine_topology_state_format_levels_from(
+                                    s, cur->state, cur->file[FS_FILE_LEVELS].data,
+                                    cur->file[FS_FILE_LEVELS].len, &lv.data, &lv.len)
+                              : engine_topology_state_format_levels(s, &lv.data, &lv.len);
 
-    if (engine_topology_state_format_levels(s, &lv.data, &lv.len) < 0)
+    if (rc < 0)
         return -ENOMEM;
     if (engine_topology_state_format_properties(s, &pr.data, &pr.len) < 0) {
         free(lv.data);
@@ -56,6 +62,7 @@ static int fs_cand_state(struct fs_text cand[FS_FILE_N], const struct engine_top
     fs_text_free(&cand[FS_FILE_PROPERTIES]);
     cand[FS_FILE_LEVELS] = lv;
     cand[FS_FILE_PROPERTIES] = pr;
+    w->levels_made = 1;
     return 0;
 }
 
@@ -88,7 +95,7 @@ static int fs_cand_file(struct fs_change *w, struct engine_diag *diag)
                             &cand[FS_FILE_INPUTS], diag)) < 0)
         return rc;
     if ((rc = engine_topology_state_carry(&st, w->model->t, cur->state, NULL)) < 0 ||
-        (rc = fs_cand_state(cand, st)) < 0)
+        (rc = fs_cand_state(w, st)) < 0)
         goto out;
     w->state = st;
     st = NULL;
@@ -149,7 +156,7 @@ static int fs_cand_value(struct fs_change *w, struct engine_diag *diag)
         rc = -ENOMEM;
         goto out;
     }
-    if ((rc = fs_cand_state(w->cand, st)) == 0) {
+    if ((rc = fs_cand_state(w, st)) == 0) {
         w->state = st; /* parsed already: the snapshot takes it */
         st = NULL;
     }
@@ -269,6 +276,8 @@ static int fs_apply_do(struct fs_ctx *c, const struct fs_target *t, const char *
         }
         rc = fs_snap_build(&ns, w.cand, &w.cand_d, "", cur, w.model, w.state, c->target, &diag);
         w.state = NULL; /* the snapshot took it */
+        if (rc == 0)
+            ns->levels_made = w.levels_made; /* not published yet */
         if (rc < 0) {
             rc = fs_apply_refuse(c, t->path, uid, rc, NULL, &diag);
             goto done;

@@ -21,6 +21,7 @@ struct fs_change {
     struct fs_rules_set cand_d;          /* its acl.d files */
     struct fs_model *model;              /* the parsed new topology, when it is new (else NULL) */
     struct engine_topology_state *state; /* the parsed new state files, when known */
+    int levels_made;                     /* cand's state/levels is STATE formatted */
     char *msg;                           /* the commit message when known before validation */
     struct engine_store_change extra[2]; /* store paths committed besides the state's files */
     size_t n_extra;

@@ -142,7 +142,7 @@ struct fs_snap {
     uint64_t serial; /* unique in the process */
     uint64_t base;   /* the serial of the snapshot it was built on; 0: none */
     unsigned same;   /* bit f: file[f] holds base's bytes */
-
+    int levels_made; /* state/levels is STATE formatted by a write: the next one edits its lines */
     /* What the interpreters derive, made on first use (fs_snap_derived()) when the snapshot
      * differs from a valid one by levels only: a level picks one of the images that were
      * checked already (the interpreters check every level of every node). */

@@ -215,6 +215,58 @@ static void test_topology_state_level_next_change(void **state)
     engine_topology_free(t2);
 }
 
+/* state/levels made from the text before: the same bytes as formatted whole, for every change of
+ * one or two nodes; a text that is not the state formatted is formatted whole. */
+static void test_topology_state_format_levels_from(void **state)
+{
+    struct engine_topology *t = paper();
+    struct engine_topology_state *a, *b;
+    size_t n = engine_topology_node_count(t), la, lb, lw;
+    char *ta, *tb, *whole;
+
+    (void)state;
+    assert_int_equal(engine_topology_state_new(&a, t), 0);
+    assert_int_equal(engine_topology_state_format_levels(a, &ta, &la), 0);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++) {
+            const struct engine_topology_node *x = engine_topology_node_at(t, i),
+                                              *y = engine_topology_node_at(t, j);
+            assert_int_equal(engine_topology_state_carry(&b, t, a, NULL), 0);
+            assert_int_equal(
+                engine_topology_state_set_level(b, x->name, x->levels[x->nlevels - 1], NULL), 0);
+            assert_int_equal(
+                engine_topology_state_set_level(b, y->name, y->levels[y->nlevels - 1], NULL), 0);
+            assert_int_equal(engine_topology_state_format_levels(b, &whole, &lw), 0);
+            assert_int_equal(engine_topology_state_format_levels_from(b, a, ta, la, &tb, &lb), 0);
+            assert_int_equal(lb, lw);
+            assert_string_equal(tb, whole);
+            free(tb);
+            /* and back */
+            assert_int_equal(engine_topology_state_format_levels_from(a, b, whole, lw, &tb, &lb),
+                             0);
+            assert_int_equal(lb, la);
+            assert_string_equal(tb, ta);
+            free(tb);
+            free(whole);
+            engine_topology_state_free(b);
+        }
+    /* a text an operator wrote (not the state formatted): formatted whole */
+    const struct engine_topology_node *x = engine_topology_node_at(t, 0);
+    const char *own = "# mine\n";
+    assert_int_equal(engine_topology_state_carry(&b, t, a, NULL), 0);
+    assert_int_equal(engine_topology_state_set_level(b, x->name, x->levels[x->nlevels - 1], NULL),
+                     0);
+    assert_int_equal(engine_topology_state_format_levels(b, &whole, &lw), 0);
+    assert_int_equal(engine_topology_state_format_levels_from(b, a, own, strlen(own), &tb, &lb), 0);
+    assert_string_equal(tb, whole);
+    free(tb);
+    free(whole);
+    engine_topology_state_free(b);
+    free(ta);
+    engine_topology_state_free(a);
+    engine_topology_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_topology_state_parse_errors),
         cmocka_unit_test(test_topology_state_carry),
         cmocka_unit_test(test_topology_state_level_next_change),
+        cmocka_unit_test(test_topology_state_format_levels_from),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
