@@ -37,8 +37,11 @@ void engine_topology_state_free(struct engine_topology_state *s)
 {
     if (s == NULL)
         return;
+    /* Most nodes have no override: no call for them (a state is freed on every level write). */
     for (size_t i = 0; s->over && i < s->t->nnodes; i++) {
-        for (size_t p = 0; s->over[i] && p < s->t->nodes[i].pub.nprops; p++)
+        if (s->over[i] == NULL)
+            continue;
+        for (size_t p = 0; p < s->t->nodes[i].pub.nprops; p++)
             free(s->over[i][p]);
         free(s->over[i]);
     }
