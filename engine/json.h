@@ -4,7 +4,9 @@
  *
  * jansson 2.14's json_dumps() ignores the result of writing an object's key: when memory runs
  * out there it returns a document with bytes missing and no error. This dumps through
- * json_dump_callback() into a buffer whose first failure to grow is final.
+ * json_dump_callback() into a buffer whose first failure to grow is final. A string alone
+ * (no key, nothing allocated) may be written with json_dumpb() into a buffer of the size it
+ * asks for: the mount's events.json lines escape their message so.
  */
 #ifndef UNISEC_ENGINE_JSON_H
 #define UNISEC_ENGINE_JSON_H

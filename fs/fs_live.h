@@ -45,7 +45,8 @@ void fs_log_free(struct fs_log *l);
  * space). Drops the oldest lines past the bounds. Returns 0 or -ENOMEM. */
 int fs_log_append(struct fs_log *l, time_t now, const char *line);
 /* Appends {"time": TIME, "level": LEVEL, "message": LINE} on one line (compact JSON; bytes of
- * LINE that are not UTF-8 become '?'). Bounds and result as fs_log_append(). */
+ * LINE that are not UTF-8 become '?'; LEVEL is a plain word: "info", "error"). Bounds and result
+ * as fs_log_append(). */
 int fs_log_append_json(struct fs_log *l, time_t now, const char *level, const char *line);
 
 /* ---- reading (fs_live.c) ---- */
