@@ -57,3 +57,35 @@ one_mount() {
 tls_fp() {
     openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -c1-64
 }
+# web_topology PDP PORT: a topology of one web node serving `GET /* 200 ok` on PORT, whose one
+# level enforces the ACLs with a PDP of mode PDP (push, pull, internal).
+web_topology() {
+    cat <<YAML
+tosca_definitions_version: tosca_simple_yaml_1_2
+unikernel_modules:
+  web_type:
+    http_server:
+      capabilities: {http_processing: tosca.capabilities.Endpoint}
+      requirements: [{available_nic: unikernel.virtualenv.networking.nic}]
+    log:
+      capabilities: {console_logging: unikernel.virtualenv.console}
+    dispatch:
+      properties: {http_port: {type: integer}, routes: {type: string}}
+      capabilities: {webserver_front: tosca.capabilities.Endpoint}
+      requirements:
+        - http_processing: tosca.capabilities.Endpoint
+        - console_logging: unikernel.virtualenv.console
+security_functions:
+  ${1}_access: {mechanism: access_control, pdp: $1, policy: regular}
+topology_template:
+  node_templates:
+    web:
+      type: web_type
+      properties:
+        http_port: $2
+        routes: "GET /* 200 text/plain ok"
+        access_level:
+          multi_level_security:
+            default_security_level: ${1}_access
+YAML
+}

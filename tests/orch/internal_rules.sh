@@ -34,34 +34,7 @@ pid() { sed -n 's/.* pid \([0-9]*\) .*/\1/p' "$W/status"; }
 
 P=$(python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$T/topo.yaml" <<YAML
-tosca_definitions_version: tosca_simple_yaml_1_2
-unikernel_modules:
-  web_type:
-    http_server:
-      capabilities: {http_processing: tosca.capabilities.Endpoint}
-      requirements: [{available_nic: unikernel.virtualenv.networking.nic}]
-    log:
-      capabilities: {console_logging: unikernel.virtualenv.console}
-    dispatch:
-      properties: {http_port: {type: integer}, routes: {type: string}}
-      capabilities: {webserver_front: tosca.capabilities.Endpoint}
-      requirements:
-        - http_processing: tosca.capabilities.Endpoint
-        - console_logging: unikernel.virtualenv.console
-security_functions:
-  internal_access: {mechanism: access_control, pdp: internal, policy: regular}
-topology_template:
-  node_templates:
-    web:
-      type: web_type
-      properties:
-        http_port: $P
-        routes: "GET /* 200 text/plain ok"
-        access_level:
-          multi_level_security:
-            default_security_level: internal_access
-YAML
+web_topology internal "$P" >"$T/topo.yaml"
 mkdir -p "$T/pol/acl.d"
 cp mount-examples/policy/groups mount-examples/policy/credentials "$T/pol/"
 printf 'regular * GET /* allow\n' >"$T/pol/acl"

@@ -48,35 +48,7 @@ mount_with() {
 }
 
 P=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$T/topo.yaml" <<YAML
-tosca_definitions_version: tosca_simple_yaml_1_2
-description: policy_faults - one node, push mode
-unikernel_modules:
-  web_type:
-    http_server:
-      capabilities: {http_processing: tosca.capabilities.Endpoint}
-      requirements: [{available_nic: unikernel.virtualenv.networking.nic}]
-    log:
-      capabilities: {console_logging: unikernel.virtualenv.console}
-    dispatch:
-      properties: {http_port: {type: integer}, routes: {type: string}}
-      capabilities: {webserver_front: tosca.capabilities.Endpoint}
-      requirements:
-        - http_processing: tosca.capabilities.Endpoint
-        - console_logging: unikernel.virtualenv.console
-security_functions:
-  push_access: {mechanism: access_control, pdp: push, policy: regular}
-topology_template:
-  node_templates:
-    web:
-      type: web_type
-      properties:
-        http_port: $P
-        routes: "GET /* 200 text/plain ok"
-        access_level:
-          multi_level_security:
-            default_security_level: push_access
-YAML
+web_topology push "$P" >"$T/topo.yaml"
 cp mount-examples/policy/groups mount-examples/policy/credentials "$T/pol/"
 printf 'regular * GET /* allow\n' >"$T/pol/acl"
 printf 'regular * GET /a/* deny\n' >"$T/pol/acl.d/r0"
