@@ -255,9 +255,13 @@ static void mount_down(struct mount *m)
 
 /* The level writes: `echo V > nodes/X/security_level`, validated against the whole state
  * (1,000 nodes) and committed (durably) before the write returns; NW of them on each of the N
- * mounts, in blocks of NB taken in turn. */
-static void level_writes(struct mount *m, int n, int nw, int nb)
+ * mounts, in blocks of NB taken in turn. Without SPREAD one node's level goes back and forth
+ * (after two writes every blob and tree a write makes is stored already); with it, write I
+ * makes node nI critical, so that every write makes a new state (a new blob and trees). */
+static void level_writes(struct mount *m, int n, int nw, int nb, int spread)
 {
+    char p[PATH_MAX];
+
     for (int k = 0; k < n; k++) {
         read_steps(m[k].metrics, &m[k].st0);
         m[k].cpu = 0;
@@ -265,24 +269,44 @@ static void level_writes(struct mount *m, int n, int nw, int nb)
     for (int done = 0; done < nw; done += nb)
         for (int k = 0; k < n; k++) {
             double c0 = cpu_us(m[k].daemon);
-            for (int i = done; i < done + nb && i < nw; i++)
-                m[k].w[i] = timed_write(m[k].path, i % 2 ? "default\n" : "critical\n", 0);
+            for (int i = done; i < done + nb && i < nw; i++) {
+                if (spread)
+                    snprintf(p, sizeof(p), "%s/nodes/n%d/security_level", m[k].mnt, i);
+                m[k].w[i] = timed_write(spread ? p : m[k].path,
+                                        spread || i % 2 ? "critical\n" : "default\n", 0);
+            }
             m[k].cpu += cpu_us(m[k].daemon) - c0;
         }
     for (int k = 0; k < n; k++)
         read_steps(m[k].metrics, &m[k].st1);
 }
 
-static void report_writes(struct mount *m, int nw, const char *label)
+static void report_writes(struct mount *m, int nw, const char *what)
 {
-    char what[128];
-
-    snprintf(what, sizeof(what), "mount%s: echo V > nodes/X/security_level", label);
     report(what, summarise(m->w, (size_t)nw), (size_t)nw);
     printf("  daemon CPU (user+system) per write: %.0f us (the rest is waiting for the disk); by "
            "step (the writing thread's CPU; commit = the store's steps below):\n",
            m->cpu / nw);
     report_steps(&m->st0, &m->st1, nw);
+}
+
+/* The two builds' writes of one kind: A (this build's mounts, before) and B (after). */
+static void report_kind(const struct mount *a, int nm, int nw, int nb, const char *kind)
+{
+    char what[160];
+    struct mount x[2] = {a[0], a[1]};
+
+    printf("\nthe level write (%s), %s:\n", kind, x[0].unisec);
+    snprintf(what, sizeof(what), "mount: echo V > nodes/X/security_level");
+    report_writes(&x[0], nw, what);
+    if (nm == 2) {
+        struct stats s0 = summarise(x[0].w, (size_t)nw), s1 = summarise(x[1].w, (size_t)nw);
+        printf("\nthe level write (%s), peer %s (interleaved in blocks of %d writes):\n", kind,
+               x[1].unisec, nb);
+        report_writes(&x[1], nw, "mount (peer): echo V > nodes/X/security_level");
+        printf("\nratios to the peer (%s): p50 %.2fx, p99 %.2fx, daemon CPU per write %.2fx\n",
+               kind, s0.p50 / s1.p50, s0.p99 / s1.p99, x[0].cpu / x[1].cpu);
+    }
 }
 
 int main(int argc, char **argv)
@@ -293,7 +317,7 @@ int main(int argc, char **argv)
     char dir[PATH_MAX / 4], plain[PATH_MAX], gitdir[PATH_MAX], gitfile[PATH_MAX], topo[PATH_MAX],
         policy[PATH_MAX], path[PATH_MAX];
     enum { NW = BENCH_WRITES, NB = 50, NR = 2000, NG = 100, NC = 20 };
-    static struct mount m[2];
+    static struct mount m[2], alt[2];
     static double pw[NW], pwf[NW], r[NR], g[NG], cat[NC];
     struct stats sw, spw, spwf, sr, sg, scat;
     int nm = peer != NULL ? 2 : 1;
@@ -321,8 +345,11 @@ int main(int argc, char **argv)
         if (mount_up(&m[k], dir, k == 0 ? "store" : "peer", topo, policy) < 0)
             return 1;
 
-    level_writes(m, nm, NW, peer != NULL ? NB : NW);
-    sw = summarise(m[0].w, NW);
+    level_writes(m, nm, NW, peer != NULL ? NB : NW, 0);
+    alt[0] = m[0];
+    alt[1] = m[1];
+    sw = summarise(alt[0].w, NW);
+    level_writes(m, nm, NW, peer != NULL ? NB : NW, 1);
     if (peer != NULL)
         mount_down(&m[1]);
     for (int i = 0; i < NR; i++)
@@ -389,15 +416,8 @@ int main(int argc, char **argv)
     report("plain file: open/write/close", spw, NW);
     report("plain file: open/write/fsync/close", spwf, NW);
     report("git CLI: write + git commit -a (core.fsync=all)", sg, NG);
-    printf("\nthe level write, %s:\n", unisec);
-    report_writes(&m[0], NW, "");
-    if (peer != NULL) {
-        struct stats sp = summarise(m[1].w, NW);
-        printf("\nthe level write, peer %s (interleaved in blocks of %d writes):\n", peer, NB);
-        report_writes(&m[1], NW, " (peer)");
-        printf("\nratios to the peer: p50 %.2fx, p99 %.2fx, daemon CPU per write %.2fx\n",
-               sw.p50 / sp.p50, sw.p99 / sp.p99, m[0].cpu / m[1].cpu);
-    }
+    report_kind(alt, nm, NW, NB, "one node back and forth");
+    report_kind(m, nm, NW, NB, "a new state each write: node nI made critical");
     printf("\nratios at p50: mount write / plain write %.1fx, / plain write+fsync %.2fx, "
            "/ git commit %.2fx\n",
            sw.p50 / spw.p50, sw.p50 / spwf.p50, sw.p50 / sg.p50);
