@@ -54,10 +54,6 @@ int store_defer_same(const struct engine_store *s, const struct engine_store_cha
     return 1;
 }
 
-/* The journal's size beyond which a level write makes the deferred syncs first: at about 300
- * bytes a commit, some 800 commits within one delay. */
-#define STORE_DEFER_JOURNAL_MAX (256 * 1024)
-
 int store_defer_full(const struct engine_store *s)
 {
     return s->journal_size > STORE_DEFER_JOURNAL_MAX;
@@ -266,6 +262,13 @@ int store_defer_add(struct engine_store *s, const struct engine_store_change *c,
 
     if (store_defer_same(s, c, n)) {
         s->deferred_main |= main;
+        /* Past STORE_DEFER_JOURNAL_SOON the syncer goes now (it syncs the objects without the
+         * mutex), so that a write rarely finds the journal full. Not while syncs fail: they are
+         * tried again at the delay. */
+        if (s->journal_size > STORE_DEFER_JOURNAL_SOON && s->deferred_at != 0 && !s->sync_failing) {
+            s->deferred_at = 0;
+            pthread_cond_signal(&s->wake);
+        }
         /* the journal names them already; the first commit's time bounds the wait */
         return store_defer_object(s, objects, nobj, diag);
     }

@@ -46,7 +46,7 @@ struct engine_store {
      * the index's) are made later; the journal names them, pending, meanwhile. */
     char **deferred;      /* lock */
     size_t ndeferred;     /* lock */
-    uint64_t deferred_at; /* lock: CLOCK_MONOTONIC ns of the first commit not yet synced */
+    uint64_t deferred_at; /* lock: CLOCK_MONOTONIC ns of the first commit not yet synced; 0: due */
     int deferred_main;    /* lock: main's ref too (store_main.c) */
     /* store_main.c: the file main's ref was in before the store's last move of it, kept under
      * another name for the next move to reuse, while main is still SPARE_OF. */
@@ -309,6 +309,13 @@ int store_object_restore(struct engine_store *s, git_object_t type, const char *
  * the commit's. */
 #define STORE_CARRY_PRIORITY 100 /* before the loose (1) and packed (2) backends */
 #define STORE_CARRY_MAX      (256 * 1024)
+/* The journal's size beyond which a level write makes the deferred syncs first, and a quarter
+ * of it, beyond which the syncer goes at once instead of at its delay (store_defer.c): a write
+ * of a new state carries its blob and trees (13 KB at 1,000 nodes), so without the early syncer
+ * every 20th or so such write made every deferred sync itself (tens of ms). The journal read
+ * back holds at most this, one commit's objects and its paths (STORE_JOURNAL_MAX). */
+#define STORE_DEFER_JOURNAL_MAX  (1024 * 1024)
+#define STORE_DEFER_JOURNAL_SOON (STORE_DEFER_JOURNAL_MAX / 4)
 int store_carry_add(struct engine_store *s, struct engine_diag *diag);
 void store_carry_start(struct engine_store *s);
 void store_carry_stop(struct engine_store *s, int reset);

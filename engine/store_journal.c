@@ -16,7 +16,9 @@
 /* In the git directory: the paths whose work-tree update a commit has not finished yet. */
 #define STORE_JOURNAL     "unisec-sync"
 #define STORE_JOURNAL_END "end\n"
-#define STORE_JOURNAL_MAX (1 << 20)
+#define STORE_JOURNAL_MAX (2 << 20)
+_Static_assert(STORE_JOURNAL_MAX >= STORE_DEFER_JOURNAL_MAX + STORE_CARRY_MAX + 64 * 1024,
+               "a journal the store writes must read back whole");
 /* In the first line, before the commit main moved to, when its ref is not synced yet. */
 #define STORE_JOURNAL_MAIN "main "
 
