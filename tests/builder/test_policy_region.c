@@ -42,21 +42,13 @@ static struct engine_acl *set_load(const uint8_t effect[NKEYS])
 {
     char text[NKEYS * 48];
     size_t n = 0;
-    struct engine_acl *a;
-    struct engine_diag d;
 
     for (size_t k = 0; k < NKEYS; k++)
         if (effect[k] != 0)
             n += (size_t)snprintf(text + n, sizeof(text) - n, "p %s %s %s %s\n",
                                   subjs[k / (NM * NT)], meths[k / NT % NM], pats[k % NT],
                                   effect[k] == 2 ? "allow" : "deny");
-    engine_diag_init(&d);
-    assert_int_equal(engine_acl_new(&a), 0);
-    assert_int_equal(
-        engine_acl_parse(a, ENGINE_ACL_FILE_GROUPS, "groups", groups, strlen(groups), &d), 0);
-    assert_int_equal(engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "acl", text, n, &d), 0);
-    engine_diag_free(&d);
-    return a;
+    return acl_grid_parse(groups, text, n);
 }
 
 /* The rules region of BLOB and PATCH (NULL: none), as the builder lays it out: *LEN bytes. */

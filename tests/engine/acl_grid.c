@@ -16,6 +16,20 @@ uint64_t acl_grid_next(uint64_t *rng)
     return *rng;
 }
 
+struct engine_acl *acl_grid_parse(const char *groups, const char *text, size_t len)
+{
+    struct engine_acl *a;
+    struct engine_diag d;
+
+    engine_diag_init(&d);
+    assert_int_equal(engine_acl_new(&a), 0);
+    assert_int_equal(
+        engine_acl_parse(a, ENGINE_ACL_FILE_GROUPS, "groups", groups, strlen(groups), &d), 0);
+    assert_int_equal(engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "acl", text, len, &d), 0);
+    engine_diag_free(&d);
+    return a;
+}
+
 void acl_grid_same(const struct acl_grid *g, const struct engine_acl_blob *f,
                    const struct engine_acl_layers *l)
 {

@@ -14,6 +14,10 @@
 /* The next number of the xorshift sequence whose state is *RNG (not 0). */
 uint64_t acl_grid_next(uint64_t *rng);
 
+/* A new policy of the groups file GROUPS and the ACL text TEXT (LEN bytes), each parsed as the
+ * mount reads them; a parse error fails the test. */
+struct engine_acl *acl_grid_parse(const char *groups, const char *text, size_t len);
+
 /* The requests asked: every policy, user, method and path together. */
 struct acl_grid {
     const char *const *pols, *const *users, *const *meths, *const *paths;

@@ -57,7 +57,6 @@ static struct engine_acl *set_load(const struct set *s)
     size_t n = 0;
     uint32_t line = 0;
     struct engine_acl *a;
-    struct engine_diag d;
 
     text[0] = 0;
     for (size_t k = 0; k < NKEYS; k++) {
@@ -70,12 +69,7 @@ static struct engine_acl *set_load(const struct set *s)
         n += (size_t)sprintf(text + n, "%s %s %s %s %s\n", c.policy, c.subject, c.method, c.pattern,
                              s->effect[k] == 2 ? "allow" : "deny");
     }
-    engine_diag_init(&d);
-    assert_int_equal(engine_acl_new(&a), 0);
-    assert_int_equal(
-        engine_acl_parse(a, ENGINE_ACL_FILE_GROUPS, "groups", groups, strlen(groups), &d), 0);
-    assert_int_equal(engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "acl", text, n, &d), 0);
-    engine_diag_free(&d);
+    a = acl_grid_parse(groups, text, n);
     free(text);
     return a;
 }
