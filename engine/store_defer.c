@@ -112,19 +112,46 @@ static int store_defer_index(struct engine_store *s, struct engine_diag *diag)
     return error;
 }
 
+/* Runs the batch B (then frees it); a failure is said with its path. */
+static int store_defer_run_batch(struct engine_store *s, struct store_sync *b,
+                                 struct engine_diag *diag)
+{
+    int error = store_sync_run(b);
+
+    if (error < 0)
+        store_err(diag, s->dir, error, "syncing %s: %s", store_sync_failed(b, s->dir),
+                  strerror(-error));
+    store_sync_free(b);
+    return error;
+}
+
 /* The deferred files, the index, the commit objects and main made durable (the journal stays
- * pending). */
+ * pending), in two batches: the files and the objects, then the index, .git, main and
+ * refs/heads, so that an index or a ref made durable names only what is. */
 static int store_defer_flush(struct engine_store *s, struct engine_diag *diag)
 {
+    struct store_sync data = {0}, names = {0};
+    const char *git = git_repository_path(s->repo);
     int error = 0;
 
-    for (size_t i = 0; i < s->ndeferred && error == 0; i++)
-        error = store_defer_file(s, s->deferred[i], diag);
-    if (error == 0 && (error = store_defer_index(s, diag)) == 0 &&
-        (error = store_object_sync(s, s->objects, s->nobjects)) < 0)
-        store_err(diag, s->dir, error, "syncing the commits: %s", strerror(-error));
-    if (error == 0 && s->deferred_main && (error = store_main_sync(s)) < 0)
-        store_err(diag, s->dir, error, "syncing main: %s", strerror(-error));
+    for (size_t i = 0; i < s->ndeferred; i++) {
+        if (engine_fault(ENGINE_FAULT_SYNC)) {
+            error = store_err(diag, s->dir, -EIO, "syncing %s: %s", s->deferred[i], strerror(EIO));
+            goto cleanup;
+        }
+        store_sync_add(&data, "%s/%s", s->dir, s->deferred[i]);
+    }
+    store_object_sync_add(&data, s, s->objects, s->nobjects);
+    store_sync_add(&names, "%sindex", git);
+    store_sync_add(&names, "%s", git);
+    if (s->deferred_main)
+        store_main_sync_add(&names, s);
+    if ((error = store_defer_run_batch(s, &data, diag)) == 0)
+        error = store_defer_run_batch(s, &names, diag);
+
+cleanup:
+    store_sync_free(&data);
+    store_sync_free(&names);
     return error;
 }
 
@@ -185,25 +212,35 @@ static void store_defer_report(struct engine_store *s, int error, const struct e
 
 /* The syncer's first step: the commit objects made durable without the mutex (many level writes
  * within one delay make many; the files are not rewritten), so that commits go on meanwhile;
- * those synced are taken off the list when it still starts with them. A failure leaves them
- * there: store_defer_sync() tries again and reports it. */
+ * those synced are taken off the list when it still starts with them. Again for those the
+ * commits made meanwhile (up to STORE_DEFER_PASSES times), so that few are left to sync with
+ * the mutex held, where they would hold up the next level write. A failure leaves them there:
+ * store_defer_sync() tries again and reports it. */
+#define STORE_DEFER_PASSES 4
+
 static void store_defer_objects_unlocked(struct engine_store *s)
 {
-    size_t n = s->nobjects;
-    git_oid *v = n > 0 ? malloc(n * sizeof(*v)) : NULL;
-    int error;
+    for (int pass = 0; pass < STORE_DEFER_PASSES && s->nobjects > 0 && !s->stopping; pass++) {
+        size_t n = s->nobjects;
+        git_oid *v = malloc(n * sizeof(*v));
+        int error;
 
-    if (v == NULL)
-        return;
-    memcpy(v, s->objects, n * sizeof(*v));
-    store_unlock(s);
-    error = store_object_sync(s, v, n);
-    store_lock(s);
-    if (error == 0 && s->nobjects >= n && memcmp(s->objects, v, n * sizeof(*v)) == 0) {
-        memmove(s->objects, s->objects + n, (s->nobjects - n) * sizeof(*v));
-        s->nobjects -= n;
+        if (v == NULL)
+            return;
+        memcpy(v, s->objects, n * sizeof(*v));
+        store_unlock(s);
+        error = store_object_sync(s, v, n);
+        store_lock(s);
+        if (error == 0 && s->nobjects >= n && memcmp(s->objects, v, n * sizeof(*v)) == 0) {
+            memmove(s->objects, s->objects + n, (s->nobjects - n) * sizeof(*v));
+            s->nobjects -= n;
+        } else {
+            error = error < 0 ? error : -EAGAIN;
+        }
+        free(v);
+        if (error < 0)
+            return;
     }
-    free(v);
 }
 
 static void *store_defer_run(void *arg)

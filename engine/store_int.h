@@ -21,6 +21,7 @@
  *                     read only (a hook's), a commit's tree checked without reading its blobs
  *   store_diff.c      the paths a commit changed (a tree diff)
  *   store_util.c      errors, fsync, commits, trees and blobs
+ *   store_sync.c      a batch of paths synced together (their flushes shared)
  * Every function here that takes a store expects its mutex held by the caller (the public
  * functions take it), or the store not yet shared (engine_store_init(), engine_store_open()).
  */
@@ -110,6 +111,24 @@ int store_git_err(struct engine_diag *diag, const char *dir, int gerr, const cha
 int store_fsync_one(const char *path);
 int store_fsync_worktree(const char *root, const char *rel, int names);
 int store_fsync_git(const struct engine_store *s, const char *rel);
+
+/* A batch of paths to fsync together (store_sync.c): added (a printf format), then all synced
+ * at once by a few threads, so that their flushes of the disk's cache are shared. A missing
+ * path is not an error. No order among the paths of one batch. */
+struct store_sync {
+    char **paths;
+    size_t n, cap;
+    size_t next;   /* atomic, while running: the next path to take */
+    int error;     /* atomic: the first failure (of an add: -ENOMEM) */
+    size_t failed; /* its path's index */
+};
+int store_sync_add(struct store_sync *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* 0, or the first failure (negative errno; store_sync_failed() names its path). */
+int store_sync_run(struct store_sync *b);
+/* The failed path, relative to ROOT when under it. */
+const char *store_sync_failed(const struct store_sync *b, const char *root);
+void store_sync_free(struct store_sync *b);
 
 /* The bytes of the plain file PATH (not followed when a link), at most MAX of them, into *OUT
  * (caller frees; NUL-terminated beyond *LEN). 0; -EINVAL when it is no plain file, -EFBIG when
@@ -291,9 +310,11 @@ int store_object_record_add(char **buf, size_t *len, git_object_t type, const gi
                             const char *data, size_t n);
 int store_object_record_kind(const char *buf, size_t n, git_object_t *type);
 
-/* The loose objects IDS (N) made durable: each file and its directory, then objects/. 0 or
- * -errno. */
+/* The loose objects IDS (N) made durable: each file, its directory and objects/, in one batch
+ * (store_sync.c). 0 or -errno. _add: their paths added to the batch B instead. */
 int store_object_sync(const struct engine_store *s, const git_oid *ids, size_t n);
+int store_object_sync_add(struct store_sync *b, const struct engine_store *s, const git_oid *ids,
+                          size_t n);
 
 /* After a crash of the machine: the object of TYPE and LEN bytes at DATA (a journal's record)
  * written again, durably, unless the object database reads it whole. */
@@ -370,8 +391,9 @@ int store_main_lazy_ok(struct engine_store *s);
 int store_main_move(struct engine_store *s, const git_oid *from, const git_oid *to, const char *op,
                     struct engine_diag *diag);
 
-/* fsyncs main's ref and its directory. */
+/* fsyncs main's ref and its directory; _add: adds them to the batch B instead. */
 int store_main_sync(const struct engine_store *s);
+int store_main_sync_add(struct store_sync *b, const struct engine_store *s);
 
 /* Moves main to TO, durably, when the disk holds commit TO and main is TO's ancestor or
  * unreadable (a crash of the machine lost the move); leaves it otherwise. */

@@ -157,6 +157,14 @@ int store_main_sync(const struct engine_store *s)
     return error < 0 ? error : store_fsync_git(s, "refs/heads");
 }
 
+int store_main_sync_add(struct store_sync *b, const struct engine_store *s)
+{
+    const char *git = git_repository_path(s->repo);
+    int error = store_sync_add(b, "%s%s", git, STORE_MAIN_FILE);
+
+    return error < 0 ? error : store_sync_add(b, "%srefs/heads", git);
+}
+
 int store_main_recover(struct engine_store *s, const git_oid *to, const char *op,
                        struct engine_diag *diag)
 {

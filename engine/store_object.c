@@ -113,20 +113,35 @@ int store_object_write(struct engine_store *s, git_object_t type, const char *da
                      : store_object_put(s, type, data, len, replace, out, diag);
 }
 
-int store_object_sync(const struct engine_store *s, const git_oid *ids, size_t n)
+int store_object_sync_add(struct store_sync *b, const struct engine_store *s, const git_oid *ids,
+                          size_t n)
 {
     char path[PATH_MAX];
     int error;
 
     if (n == 0)
         return 0;
-    /* Each object's file, then its directory (objects/XX), then objects/. */
+    /* Each object's file, its directory (objects/XX: the batch's syncs of one directory share
+     * their flush) and objects/. */
     for (size_t i = 0; i < n; i++)
         for (int dir = 0; dir <= 1; dir++)
             if ((error = store_object_path(path, sizeof(path), s, &ids[i], dir)) < 0 ||
-                (error = store_fsync_one(path)) < 0)
+                (error = store_sync_add(b, "%s", path)) < 0)
                 return error;
-    return store_fsync_git(s, "objects");
+    return store_sync_add(b, "%sobjects", git_repository_path(s->repo));
+}
+
+int store_object_sync(const struct engine_store *s, const git_oid *ids, size_t n)
+{
+    struct store_sync b = {0};
+    int error;
+
+    if (n == 0)
+        return 0;
+    if ((error = store_object_sync_add(&b, s, ids, n)) == 0)
+        error = store_sync_run(&b);
+    store_sync_free(&b);
+    return error;
 }
 
 int store_object_restore(struct engine_store *s, git_object_t type, const char *data, size_t len,

@@ -24,6 +24,7 @@
 
 #include "engine/fault.h"
 #include "engine/store.h"
+#include "engine/store_int.h" /* the batch of syncs (store_sync.c) */
 
 static const struct engine_store_author alice = {"alice", "alice@example.org"};
 
@@ -39,13 +40,13 @@ int __wrap_fdatasync(int fd);
 
 int __wrap_fsync(int fd)
 {
-    store_fsyncs++;
+    __atomic_fetch_add(&store_fsyncs, 1, __ATOMIC_RELAXED); /* the store syncs a batch at once */
     return __real_fsync(fd);
 }
 
 int __wrap_fdatasync(int fd)
 {
-    store_fdatasyncs++;
+    __atomic_fetch_add(&store_fdatasyncs, 1, __ATOMIC_RELAXED);
     return __real_fdatasync(fd);
 }
 
@@ -2013,6 +2014,44 @@ static void test_store_journal_record_cut_short_fails(void **state)
     engine_store_sync_delay(delay);
 }
 
+/* A batch of syncs (store_sync.c, run by several threads at once) syncs every path it was given,
+ * each once, a missing one without an error; a path that cannot be opened fails the batch,
+ * which names it, and the others are synced still. */
+static void test_store_sync_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct store_sync b = {0};
+    unsigned long before;
+
+    assert_int_equal(mkdir(f->dir, 0755), 0);
+    for (int i = 0; i < 40; i++) {
+        char rel[16];
+        snprintf(rel, sizeof(rel), "f%d", i);
+        write_file(f->dir, rel, "x\n");
+        assert_int_equal(store_sync_add(&b, "%s/%s", f->dir, rel), 0);
+    }
+    assert_int_equal(store_sync_add(&b, "%s/missing", f->dir), 0);
+    assert_int_equal(store_sync_add(&b, "%s", f->dir), 0);
+    before = __atomic_load_n(&store_fsyncs, __ATOMIC_RELAXED);
+    assert_int_equal(store_sync_run(&b), 0);
+    assert_int_equal(__atomic_load_n(&store_fsyncs, __ATOMIC_RELAXED) - before, 41);
+    store_sync_free(&b);
+    assert_int_equal(b.n, 0);
+
+    assert_int_equal(store_sync_add(&b, "%s/f1", f->dir), 0);
+    assert_int_equal(store_sync_add(&b, "%s/f3/under-a-file", f->dir), 0);
+    assert_int_equal(store_sync_add(&b, "%s/f2", f->dir), 0);
+    before = __atomic_load_n(&store_fsyncs, __ATOMIC_RELAXED);
+    assert_int_equal(store_sync_run(&b), -ENOTDIR);
+    assert_string_equal(store_sync_failed(&b, f->dir), "f3/under-a-file");
+    assert_int_equal(__atomic_load_n(&store_fsyncs, __ATOMIC_RELAXED) - before, 2);
+    store_sync_free(&b);
+    /* One path: synced by the caller's thread alone. */
+    assert_int_equal(store_sync_add(&b, "%s/f0", f->dir), 0);
+    assert_int_equal(store_sync_run(&b), 0);
+    store_sync_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2074,6 +2113,7 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_open_after_machine_crash_recovers_main,
                                         fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_sync_batch, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_kill9_loses_no_reported_commit, fixture_setup,
                                         fixture_teardown),
     };
