@@ -193,12 +193,14 @@ size_t engine_acl_index_bound(const struct engine_acl_index *x);
  * A new base compiled off the caller's thread. engine_acl_index_record() starts recording the
  * changes applied to X from its version V on (dropping an earlier record; a base compiled
  * again by X ends it). Another thread compiles engine_acl_index_new() of the rule set of
- * version V (it touches nothing of X). engine_acl_index_rebase() then applies the recorded
- * changes to that new index NX, in order, and X takes NX's base, dead rules and added rules:
- * the same rules in force at the same version, over a base of V. NX is freed in every case.
- * Returns 0, -ESTALE (NX is not of the version the record started at, or of another policy,
- * or X records nothing), or what a change returned (X unchanged either way). One writer, as
- * for every call on X; costs what the recorded changes cost.
+ * version V (it touches nothing of X), at V or a later version of the base's own (below every
+ * recorded change's). engine_acl_index_rebase() then applies the recorded changes to that new
+ * index NX, in order, and X takes NX's base, dead rules and added rules: the same rules in
+ * force at the same version, over a base of V's rules; with no change recorded, X takes NX at
+ * NX's version. NX is freed in every case. Returns 0, -ESTALE (NX is of a version before the
+ * record's start, or of another policy, or X records nothing), or what a change returned (X
+ * unchanged either way). One writer, as for every call on X; costs what the recorded changes
+ * cost.
  */
 void engine_acl_index_record(struct engine_acl_index *x);
 int engine_acl_index_recording(const struct engine_acl_index *x);

@@ -553,9 +553,11 @@ int engine_acl_index_rebase(struct engine_acl_index *x, struct engine_acl_index 
     size_t at = 0;
     int r = -ESTALE;
 
-    if (!g->on || nx->version != g->from || (x->policy == NULL) != (nx->policy == NULL) ||
+    if (!g->on || nx->version < g->from || (x->policy == NULL) != (nx->policy == NULL) ||
         (x->policy != NULL && strcmp(x->policy, nx->policy) != 0))
         goto out;
+    if (g->nstep > 0 && g->step[0].version <= nx->version)
+        goto out; /* a base's own version must come before every change replayed on it */
     /* The same changes, in the same order, from the same rules: the same rules in force. */
     for (size_t i = 0; i < g->nstep; i++) {
         const struct index_step *st = &g->step[i];
@@ -565,7 +567,7 @@ int engine_acl_index_rebase(struct engine_acl_index *x, struct engine_acl_index 
         at += st->ndel + st->nadd;
     }
     r = -ESTALE;
-    if (nx->version != x->version)
+    if (g->nstep > 0 && nx->version != x->version)
         goto out;
     /* X takes NX's parts but its name; NX leaves with X's old ones (and its record). */
     char *name = nx->policy;

@@ -16,6 +16,9 @@
 #define ENGINE_FAULT_REBASE                                                                        \
     "rebase" /* killed once a policy's new base is compiled on the side, before it is taken over   \
               */
+#define ENGINE_FAULT_REBASE_DELIVER                                                                \
+    "rebase-deliver" /* killed once a new base is taken over to be delivered, before it is         \
+                      * pushed */
 
 /* Is the fault POINT to happen now? 0 in the product. A point that kills does not return. */
 int engine_fault(const char *point);

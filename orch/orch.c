@@ -39,6 +39,7 @@ int orch_new(struct orch **out, const struct orch_options *opt, struct engine_di
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* orch_wait()'s deadlines */
+    pthread_mutex_init(&o->apply_mu, NULL);
     pthread_mutex_init(&o->mu, NULL);
     pthread_cond_init(&o->cv, &ca);
     pthread_condattr_destroy(&ca);
@@ -131,6 +132,7 @@ void orch_free(struct orch *o)
     pthread_cond_destroy(&o->cv);
     pthread_cond_destroy(&o->settle_cv);
     pthread_mutex_destroy(&o->mu);
+    pthread_mutex_destroy(&o->apply_mu);
     free(o);
 }
 
@@ -139,27 +141,20 @@ int orch_apply(struct orch *o, const struct orch_desired *want, struct engine_di
     struct orch_want *w = NULL, *old;
     int r;
 
+    pthread_mutex_lock(&o->apply_mu);
     pthread_mutex_lock(&o->mu);
     old = o->want ? orch_want_ref(o->want) : NULL;
     uint64_t next = o->next_version;
     pthread_mutex_unlock(&o->mu);
     /* Compiling the policies is the costly part; nothing else changes the want meanwhile,
-     * since the mount applies one change at a time. */
+     * since the mount applies one change at a time (and a new base is delivered under
+     * apply_mu, which it holds only as long as taking the base over takes). */
     r = orch_want_make(&w, want, old, next, o->host_name, d);
     orch_want_put(old);
-    if (r < 0)
-        return r;
-    pthread_mutex_lock(&o->mu);
-    for (size_t i = 0; i < w->npolicies; i++)
-        if (w->policies[i]->version >= o->next_version)
-            o->next_version = w->policies[i]->version + 1;
-    w->gen = ++o->gen;
-    old = o->want;
-    o->want = w;
-    pthread_cond_broadcast(&o->cv);
-    pthread_mutex_unlock(&o->mu);
-    orch_want_put(old);
-    return 0;
+    if (r == 0)
+        orch_publish(o, w);
+    pthread_mutex_unlock(&o->apply_mu);
+    return r;
 }
 
 const char *orch_image_dir(const struct orch *o)

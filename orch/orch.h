@@ -21,7 +21,8 @@
  * mount commits to the store: the orchestrator never writes the store itself.
  *
  * Threads: the orchestrator runs two threads of its own (reconcile, proactive builds), and
- * one per policy whose index is due a new base while it is compiled (orch_desired.acl_hold);
+ * one per policy whose index is due a new base while it is compiled (orch_desired.acl_hold),
+ * which the reconcile thread delivers once ready as a policy version of its own;
  * every function here is thread-safe. Events (one line per step) go to the callback given at
  * creation, called without any lock of the orchestrator held.
  *

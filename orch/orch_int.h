@@ -45,18 +45,27 @@ struct orch_blob {
 /*
  * A policy's new base compiled off the thread that applies changes (orch_rebase.c): the
  * index of WANT's rules (ACL_GET on its own thread, WANT's ACL_ARG held) for policy NAME (NULL:
- * every policy) at VERSION, the version WANT's commit HEAD is compiled at; the index records
- * its changes meanwhile (engine_acl_index_record()). Once the thread is done, orch_rebase_take()
- * moves X onto the new base (the changes since replayed) and gives its bytes (*DATA of *LEN,
- * malloc'd), VERSION and HEAD (41 bytes) and frees *J: 1; while it runs: 0, *J kept; when it
- * failed or is stale (X compiled a base since): a negative errno, *J freed, X unchanged.
- * orch_rebase_free() waits for the thread.
+ * every policy) as they are at VERSION, the version WANT's commit HEAD is compiled at; the base
+ * is a version of its own, VERSION + 1 (orch_rebase_version(): the next change's version must
+ * be above it, orch_blob_next_version()). The index records its changes meanwhile
+ * (engine_acl_index_record()). Once the thread is done, orch_rebase_take() moves X onto the
+ * new base (the changes since replayed) and gives its bytes (*DATA of *LEN, malloc'd), its
+ * version and HEAD (41 bytes) and frees *J: 1; while it runs: 0, *J kept; when it failed or
+ * is stale (X compiled a base since): a negative errno, *J freed, X unchanged.
+ * orch_rebase_ready() says whether it is done and X is still at VERSION (no change since: the
+ * new base is the rules in force, to deliver whole). orch_rebase_notify() has READY(ARG) called
+ * once the thread is done (at once when it is), on the thread's own, once per thread (a later
+ * call only changes what is called). orch_rebase_free() waits
+ * for the thread.
  */
 struct orch_rebase;
 int orch_rebase_start(struct orch_rebase **out, const struct orch_desired *want, const char *name,
                       struct engine_acl_index *x, uint64_t version);
 int orch_rebase_take(struct orch_rebase **j, struct engine_acl_index *x, void **data, size_t *len,
                      uint64_t *version, char head[41]);
+int orch_rebase_ready(const struct orch_rebase *j, uint64_t version);
+uint64_t orch_rebase_version(const struct orch_rebase *j);
+void orch_rebase_notify(struct orch_rebase *j, void (*ready)(void *arg), void *arg);
 void orch_rebase_free(struct orch_rebase *j);
 
 /* The name of the blob that holds every policy (the pull PDP's). */
@@ -64,6 +73,8 @@ void orch_rebase_free(struct orch_rebase *j);
 
 struct orch_blob *orch_blob_ref(struct orch_blob *b);
 void orch_blob_put(struct orch_blob *b);
+/* The lowest version the next change of B's policy may take: above B's and its new base's. */
+uint64_t orch_blob_next_version(const struct orch_blob *b);
 
 /* The blob of policy NAME among V[0..N), compiled whole or not as WHOLE says, or NULL. */
 struct orch_blob *orch_policy_find(struct orch_blob *const *v, size_t n, const char *name,
@@ -134,6 +145,15 @@ struct orch_want {
 int orch_want_make(struct orch_want **out, const struct orch_desired *want,
                    const struct orch_want *old, uint64_t next_version, const char *host_name,
                    struct engine_diag *d);
+
+/*
+ * The version of W of its own that delivers the new bases compiled on the side that are ready
+ * with no change since (orch_rebase_ready()): *OUT is W with each such policy's blob replaced by
+ * a whole blob of its new base (which takes the index over), for push-mode levels and the pull
+ * PDP; an internal level keeps its image's rules, which are the same. *OUT NULL when no base is
+ * ready. One thread at a time with orch_want_make() over W (they move W's indexes).
+ */
+int orch_want_rebased(struct orch_want **out, const struct orch_want *w);
 
 /* NODE's placement in W, or NULL (no such node, or no hosts). */
 const struct orch_place *orch_want_place(const struct orch_want *w, const char *node);
@@ -226,8 +246,12 @@ struct orch {
      * image is not held up by a batch of proactive builds. The proactive thread starts a
      * batch only once the want it builds for has been realised. */
 
+    /* Held by orch_apply() while it makes a want from the last, and by the reconcile thread
+     * while it makes the want that delivers a new base (orch_want_rebased()): both move the
+     * last want's policy indexes. Taken before mu. */
+    pthread_mutex_t apply_mu;
     pthread_mutex_t mu;
-    pthread_cond_t cv;        /* mu: a new want, a report, stop */
+    pthread_cond_t cv;        /* mu: a new want, a report, stop, a new base ready */
     pthread_cond_t settle_cv; /* mu: done_gen moved */
     struct orch_want *want;   /* mu: the desired state (NULL before the first) */
     uint64_t gen;             /* mu: want->gen */
@@ -241,6 +265,7 @@ struct orch {
     size_t nbuilt, capbuilt;
     size_t nnodes, cap;
     int stop;              /* mu */
+    int rebased;           /* mu: a policy's new base is ready, to deliver */
     struct orch_metrics m; /* mu: counts (orch_metrics.c), restarts aside */
     pthread_t rec, pro;
     int threads;
@@ -335,6 +360,16 @@ double orch_clock(void);
 /* ---- the threads (ARG is the orchestrator) ---- */
 
 void *orch_reconcile_main(void *arg); /* orch_reconcile.c */
+
+/* ---- orch_publish.c: a want made the desired state ---- */
+
+/* apply_mu held, mu not. Makes W the desired state (taking the caller's reference; the next
+ * policy version above its policies' and their new bases') and has every new base W's policies
+ * compile on the side say when it is ready (the reconcile thread is woken). */
+void orch_publish(struct orch *o, struct orch_want *w);
+/* The reconcile thread's, once told a new base is ready: the want that delivers it
+ * (orch_want_rebased()) made the desired state. mu not held. */
+void orch_rebase_deliver(struct orch *o);
 void *orch_proactive_main(void *arg); /* orch_proactive.c */
 
 #endif

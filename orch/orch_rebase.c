@@ -1,6 +1,7 @@
 /* orch_rebase.c — a policy's new base compiled on a thread of its own, so that the change
  * whose patch passes the index's limit is not held up by a whole compile: the index goes on
- * patching (up to its bound) and takes the new base at the first change after it is ready. */
+ * patching (up to its bound) and takes the new base once it is ready (the orchestrator, told
+ * so, delivers it as a version of its own), or at the first change after it. */
 #include "orch_int.h"
 
 #include <errno.h>
@@ -20,9 +21,13 @@ struct orch_rebase {
     const struct engine_acl *(*get)(const void *arg);
     void (*drop)(void *ctx, const void *arg);
     void *ctx;
-    const void *arg; /* held until the thread has read it */
-    char *name;      /* NULL: every policy */
-    uint64_t version;
+    const void *arg;    /* held until the thread has read it */
+    char *name;         /* NULL: every policy */
+    uint64_t from;      /* the version whose rules it compiles */
+    uint64_t version;   /* its own, FROM + 1: the base's */
+    pthread_mutex_t mu; /* READY, READY_ARG and DONE's reading by orch_rebase_notify() */
+    void (*ready)(void *arg);
+    void *ready_arg;
     char head[41];
     struct engine_acl_index *nx; /* the new index, at VERSION */
     void *data;                  /* a copy of its base, for the blob (the index owns its own) */
@@ -49,7 +54,11 @@ static void *orch_rebase_main(void *arg)
     j->drop(j->ctx, j->arg);
     engine_fault(ENGINE_FAULT_REBASE); /* tests: killed with the new base made, not taken */
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_mutex_lock(&j->mu);
     __atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+    void (*ready)(void *) = j->ready;
+    void *ready_arg = j->ready_arg;
+    pthread_mutex_unlock(&j->mu);
     /* Said once done, so that a change after this line takes the base over; J is freed only
      * once this thread is joined. */
     engine_log(j->r == 0 ? "info" : "error",
@@ -57,6 +66,8 @@ static void *orch_rebase_main(void *arg)
                j->name ? j->name : ORCH_POLICY_ALL, j->version,
                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
                j->r == 0 ? "" : ": ", j->r == 0 ? "" : strerror(-j->r));
+    if (ready != NULL)
+        ready(ready_arg);
     return NULL;
 }
 
@@ -77,11 +88,14 @@ int orch_rebase_start(struct orch_rebase **out, const struct orch_desired *want,
                               .ctx = want->acl_ctx,
                               .arg = want->acl_arg,
                               .name = j->name,
-                              .version = version};
+                              .from = version,
+                              .version = version + 1};
+    pthread_mutex_init(&j->mu, NULL);
     orch_copy(j->head, sizeof(j->head), want->head);
     want->acl_hold(j->ctx, j->arg);
     if (pthread_create(&j->th, NULL, orch_rebase_main, j) != 0) {
         j->drop(j->ctx, j->arg);
+        pthread_mutex_destroy(&j->mu);
         free(j->name);
         free(j);
         return -EAGAIN;
@@ -100,7 +114,30 @@ void orch_rebase_free(struct orch_rebase *j)
     engine_acl_index_free(j->nx);
     free(j->data);
     free(j->name);
+    pthread_mutex_destroy(&j->mu);
     free(j);
+}
+
+void orch_rebase_notify(struct orch_rebase *j, void (*ready)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&j->mu);
+    /* Once: by the thread when told before it is done, else here, the first time. */
+    int now = __atomic_load_n(&j->done, __ATOMIC_ACQUIRE) && j->ready == NULL;
+    j->ready = ready;
+    j->ready_arg = arg;
+    pthread_mutex_unlock(&j->mu);
+    if (now)
+        ready(arg);
+}
+
+int orch_rebase_ready(const struct orch_rebase *j, uint64_t version)
+{
+    return __atomic_load_n(&j->done, __ATOMIC_ACQUIRE) && j->r == 0 && j->from == version;
+}
+
+uint64_t orch_rebase_version(const struct orch_rebase *j)
+{
+    return j->version;
 }
 
 int orch_rebase_take(struct orch_rebase **jp, struct engine_acl_index *x, void **data, size_t *len,

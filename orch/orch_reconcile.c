@@ -484,6 +484,13 @@ void *orch_reconcile_main(void *arg)
 
     pthread_mutex_lock(&o->mu);
     while (!o->stop) {
+        if (o->rebased) {
+            o->rebased = 0;
+            pthread_mutex_unlock(&o->mu);
+            orch_rebase_deliver(o);
+            pthread_mutex_lock(&o->mu);
+            continue;
+        }
         if (o->want == NULL || o->done_gen == o->gen) {
             pthread_cond_wait(&o->cv, &o->mu);
             continue;

@@ -29,6 +29,12 @@ struct orch_blob *orch_blob_ref(struct orch_blob *b)
     return b;
 }
 
+uint64_t orch_blob_next_version(const struct orch_blob *b)
+{
+    uint64_t v = b->rebase != NULL ? orch_rebase_version(b->rebase) : 0;
+    return (v > b->version ? v : b->version) + 1;
+}
+
 /* Do A and B hold the same rules (everything but the version and the checksum)? */
 static int orch_blob_same_rules(const struct orch_blob *a, const void *data, size_t len)
 {
@@ -486,4 +492,162 @@ void orch_level_spec(struct builder_spec *s, const char *node, const struct orch
         if (l->blob->patch != NULL && l->blob->base_head[0])
             s->acl_base_commit = l->blob->base_head;
     }
+}
+
+/* ---- the want that delivers a new base ---- */
+
+/* Level L copied into C; a push-mode level of blob OLD[i] takes NEU[i] instead (its instance
+ * gets the new base), any other keeps its blob (an internal image's rules are the same). */
+static int orch_level_dup(struct orch_level *c, const struct orch_level *l,
+                          struct orch_blob *const *old, struct orch_blob *const *neu, size_t n)
+{
+    *c = (struct orch_level){.tls = l->tls, .pdp = l->pdp, .nmodules = l->nmodules};
+    c->blob = orch_blob_ref(l->blob);
+    for (size_t i = 0; l->pdp == ENGINE_PDP_PUSH && i < n; i++)
+        if (l->blob == old[i]) {
+            orch_blob_put(c->blob);
+            c->blob = orch_blob_ref(neu[i]);
+        }
+    if ((c->level = strdup(l->level)) == NULL ||
+        (l->policy && (c->policy = strdup(l->policy)) == NULL))
+        return -ENOMEM;
+    if (l->nmodules == 0)
+        return 0;
+    if ((c->modules = calloc(l->nmodules, sizeof(*c->modules))) == NULL) {
+        c->nmodules = 0;
+        return -ENOMEM;
+    }
+    for (size_t m = 0; m < l->nmodules; m++) {
+        const struct builder_module *lm = &l->modules[m];
+        struct builder_module *cm = &c->modules[m];
+        struct builder_prop *p = calloc(lm->nprops ? lm->nprops : 1, sizeof(*p));
+        if (p == NULL || (cm->name = strdup(lm->name)) == NULL) {
+            free(p);
+            return -ENOMEM;
+        }
+        cm->props = p;
+        for (size_t k = 0; k < lm->nprops; k++, cm->nprops++)
+            if ((p[k].name = strdup(lm->props[k].name)) == NULL ||
+                (p[k].value = strdup(lm->props[k].value)) == NULL ||
+                (lm->props[k].secret && (p[k].secret = strdup(lm->props[k].secret)) == NULL))
+                return -ENOMEM;
+    }
+    return 0;
+}
+
+static int orch_want_node_dup(struct orch_want_node *c, const struct orch_want_node *n,
+                              struct orch_blob *const *old, struct orch_blob *const *neu, size_t nb)
+{
+    c->current = n->current;
+    memcpy(c->tls_sum, n->tls_sum, sizeof(c->tls_sum));
+    if ((c->name = strdup(n->name)) == NULL ||
+        (n->address && (c->address = strdup(n->address)) == NULL) ||
+        (n->tls_why && (c->tls_why = strdup(n->tls_why)) == NULL) ||
+        (n->tls && (c->tls = malloc(n->tls_len)) == NULL) ||
+        (c->levels = calloc(n->nlevels ? n->nlevels : 1, sizeof(*c->levels))) == NULL)
+        return -ENOMEM;
+    if (n->tls) {
+        memcpy(c->tls, n->tls, n->tls_len);
+        c->tls_len = n->tls_len;
+    }
+    for (size_t l = 0; l < n->nlevels; l++, c->nlevels++)
+        if (orch_level_dup(&c->levels[l], &n->levels[l], old, neu, nb) < 0) {
+            c->nlevels++;
+            return -ENOMEM;
+        }
+    return 0;
+}
+
+/* The new base of B's index, ready with no change since, as a whole blob that takes the index
+ * over (*OUT); *OUT NULL when none is. */
+static int orch_policy_delivered(struct orch_blob **out, struct orch_blob *b)
+{
+    struct orch_blob *nb = NULL;
+    int r;
+
+    *out = NULL;
+    if (b->index == NULL || b->rebase == NULL ||
+        !orch_rebase_ready(b->rebase, engine_acl_index_version(b->index)))
+        return 0;
+    if ((r = orch_policy_rebased(&nb, b, b->index)) < 0)
+        return orch_policy_lost(b, NULL, r);
+    if (nb == NULL)
+        return 0; /* failed or stale: the index stays B's */
+    nb->index = b->index;
+    b->index = NULL;
+    *out = nb;
+    return 0;
+}
+
+int orch_want_rebased(struct orch_want **out, const struct orch_want *w)
+{
+    struct orch_blob **old = calloc(w->npolicies + 1, sizeof(*old));
+    struct orch_blob **neu = calloc(w->npolicies + 1, sizeof(*neu));
+    struct orch_want *c = NULL;
+    size_t n = 0;
+    int r = 0;
+
+    *out = NULL;
+    if (old == NULL || neu == NULL) {
+        free(old);
+        free(neu);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < w->npolicies && r == 0; i++)
+        if ((r = orch_policy_delivered(&neu[n], w->policies[i])) == 0 && neu[n] != NULL)
+            old[n++] = w->policies[i];
+    if (n == 0)
+        goto out;
+    r = -ENOMEM;
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        goto out;
+    c->refs = 1;
+    if ((c->head = strdup(w->head)) == NULL || (c->who = strdup(w->who)) == NULL ||
+        (c->what = strdup(w->what)) == NULL ||
+        (c->nodes = calloc(w->nnodes + 1, sizeof(*c->nodes))) == NULL ||
+        (c->places = calloc(w->nplaces + 1, sizeof(*c->places))) == NULL ||
+        (c->policies = calloc(w->npolicies + 1, sizeof(*c->policies))) == NULL)
+        goto fail;
+    for (size_t i = 0; i < w->npolicies; i++, c->npolicies++) {
+        c->policies[i] = orch_blob_ref(w->policies[i]);
+        for (size_t k = 0; k < n; k++)
+            if (w->policies[i] == old[k]) {
+                orch_blob_put(c->policies[i]);
+                c->policies[i] = orch_blob_ref(neu[k]);
+            }
+    }
+    c->pull = orch_blob_ref(w->pull);
+    for (size_t k = 0; k < n; k++)
+        if (w->pull == old[k]) {
+            orch_blob_put(c->pull);
+            c->pull = orch_blob_ref(neu[k]);
+        }
+    for (size_t i = 0; i < w->nplaces; i++, c->nplaces++) {
+        const struct orch_place *p = &w->places[i];
+        c->places[i].here = p->here;
+        if ((c->places[i].node = strdup(p->node)) == NULL ||
+            (c->places[i].host = strdup(p->host)) == NULL ||
+            (p->address && (c->places[i].address = strdup(p->address)) == NULL)) {
+            c->nplaces++;
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < w->nnodes; i++, c->nnodes++)
+        if (orch_want_node_dup(&c->nodes[i], &w->nodes[i], old, neu, n) < 0) {
+            c->nnodes++;
+            goto fail;
+        }
+    *out = c;
+    c = NULL;
+    r = 0;
+fail:
+    orch_want_put(c);
+out:
+    /* Failed: the indexes moved onto blobs no want holds go with them, so that the next
+     * compile starts over (as orch_policy_lost() does). */
+    for (size_t k = 0; k < n; k++)
+        orch_blob_put(neu[k]);
+    free(old);
+    free(neu);
+    return r;
 }

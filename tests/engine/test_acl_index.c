@@ -234,8 +234,10 @@ static void test_index_random_changes_match_full_compile(void **state)
 
 /* A new base compiled elsewhere from the rules of the version its record started at takes the
  * index's rules: the changes since are replayed on it, and the index and its patch over the new
- * base decide as a whole compile of the rules in force; applying changes compiles no base. A
- * base of another version, or with nothing recorded, is refused and the index stays. */
+ * base decide as a whole compile of the rules in force; applying changes compiles no base. With
+ * no change since, a base of a version of its own, later, is taken at that version. A base of
+ * an earlier version, or of one not below the changes, or with nothing recorded, is refused and
+ * the index stays. */
 static void test_index_rebase_replays_changes(void **state)
 {
     (void)state;
@@ -267,11 +269,18 @@ static void test_index_rebase_replays_changes(void **state)
             assert_int_equal(engine_acl_index_apply(x, del, ndel, add, nadd, ++v), 0);
         }
         assert_int_equal(engine_acl_index_compiles(), compiles);
-        /* a base of another version: refused, the index as it was */
+        /* a base of an earlier version, or of one a change has: refused, the index as it was */
         a = set_load(&at);
-        assert_int_equal(engine_acl_index_new(&nx, a, NULL, vat + 100), 0);
+        assert_int_equal(engine_acl_index_new(&nx, a, NULL, vat - 1), 0);
         assert_int_equal(engine_acl_index_rebase(x, nx), -ESTALE);
         assert_int_equal(engine_acl_index_base_version(x), 1);
+        if (v > vat) {
+            assert_int_equal(engine_acl_index_new(&nx, a, NULL, vat + 1), 0);
+            assert_int_equal(engine_acl_index_rebase(x, nx), -ESTALE);
+            assert_int_equal(engine_acl_index_base_version(x), 1);
+        } else {
+            v = ++vat; /* no change since: the base's own version is the index's */
+        }
         assert_int_equal(engine_acl_index_new(&nx, a, NULL, vat), 0);
         engine_acl_free(a);
         assert_int_equal(engine_acl_index_rebase(x, nx), 0);

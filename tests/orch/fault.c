@@ -1,7 +1,7 @@
 /* fault.c — the test build's engine_fault() (engine/fault.h): UNISEC_TEST_FAULT names the points
  * that happen, comma-separated; "bad-patch" damages the first patch only (the retry must get
- * through), "after-commit" and "rebase" kill the daemon with SIGKILL, as kill -9 would, "sync"
- * fails the store's first 3 deferred syncs (then they work). */
+ * through), "after-commit", "rebase" and "rebase-deliver" kill the daemon with SIGKILL, as
+ * kill -9 would, "sync" fails the store's first 3 deferred syncs (then they work). */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +17,8 @@ int engine_fault(const char *point)
     for (const char *p = want; p != NULL && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
         if (strncmp(p, point, n) == 0 && (p[n] == ',' || p[n] == '\0')) {
             if (strcmp(point, ENGINE_FAULT_AFTER_COMMIT) == 0 ||
-                strcmp(point, ENGINE_FAULT_REBASE) == 0)
+                strcmp(point, ENGINE_FAULT_REBASE) == 0 ||
+                strcmp(point, ENGINE_FAULT_REBASE_DELIVER) == 0)
                 raise(SIGKILL);
             if (strcmp(point, ENGINE_FAULT_BAD_PATCH) == 0)
                 return __atomic_fetch_add(&patches, 1, __ATOMIC_RELAXED) == 0;

@@ -5,7 +5,8 @@
 # HTTP client sees; removing the file, and `git revert` of the line in the store, bring the old
 # decision back. Then a change of more rules than a 64th of the base's (at least 1024) passes the
 # policy index's limit: its new base is compiled on the orchestrator's side (the daemon's log
-# says so), the next change takes it over and is enforced, and `unisec verify` rebuilds every
+# says so), is taken over once ready (the instance keeps its image: the same rules), the next
+# change's image links it and a patch and is enforced, and `unisec verify` rebuilds every
 # recorded image, that one's base from the commit of its version. Skips (77) without /dev/fuse,
 # curl, git or ssh-keygen.
 set -u
@@ -80,11 +81,18 @@ python3 -c 'import sys
 sys.stdout.write("".join("regular * GET /many/r%d/* deny\n" % i for i in range(1100)))' >"$D/60-many" ||
     bad "writing 1100 rules"
 settled "1100 rules"
+pid2=$(pid)
 check "the new base is compiled on the side" wait_for 60 logged "policy regular: new base v[0-9]* compiled on the side"
+check "and taken over once ready, with no change since" wait_for 60 logged "policy regular: new base v[0-9]* taken over at v[0-9]*"
+settled "the new base taken over"
+nb=$(sed -n 's/.*policy regular: new base v\([0-9]*\) taken over.*/\1/p' "$T/daemon.log" | tail -n 1)
+check "the new base's version is logged (v$nb)" test -n "$nb"
+check "the instance keeps its image (the same rules): no image of the new base alone" test "$(pid)" = "$pid2"
 expect 200 "1100 rules more: still allowed"
 echo 'regular * GET /probe/* deny' >"$D/50-probe" || bad "writing policy/acl.d/50-probe again"
 settled "the change after"
-check "the next change takes the new base over" logged "policy regular: new base v[0-9]* taken over at v[0-9]*"
+check "the next change's image is the new base v$nb and a patch" \
+    grep -q "\"policy_base_version\": *$nb\b" "$W/image/manifest.json"
 expect 401 "the change over the new base is enforced"
 rm "$D/50-probe" || bad "rm policy/acl.d/50-probe again"
 settled "removed again"

@@ -9,8 +9,10 @@
 #   served or pushed: its instances die with it (no orphan); mounted again, the instance runs
 #   the committed rules and the host's record names that commit;
 # - the daemon killed while a change past the policy index's limit has its new base compiled on
-#   the side, before any change takes it over: mounted again, the committed rules are in force
-#   and the next change too.
+#   the side, before any change takes it over, or once it is taken over to be delivered, before
+#   it is pushed: mounted again, the committed rules are in force and the next change too;
+# - a new base ready with no change since is pushed whole as a version of its own, and the next
+#   one-rule change goes as a patch over it.
 # Skips (77) without /dev/fuse, curl or git.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
@@ -98,29 +100,66 @@ check "the host's record names the committed change" sh -c \
 fusermount3 -u "$M" || bad "unmount"
 wait "$fgpid"; fgpid=
 
+# many FILE PROBE: FILE's text: a rule denying PROBE and 1100 more, past the index's limit.
+many() {
+    python3 -c 'import sys
+sys.stdout.write("regular * GET /%s/* deny\n" % sys.argv[1])
+sys.stdout.write("".join("regular * GET /many/%s/%d/* deny\n" % (sys.argv[1], i) for i in range(1100)))' "$2" >"$1"
+}
+# killed_past_limit FAULT NAME PROBE WHERE: mounted with FAULT, policy/acl.d/NAME written past the
+# index's limit kills the daemon at FAULT (WHERE says where); mounted again, the committed rules
+# are in force and so is the change after.
+killed_past_limit() {
+    mount_with "$1"
+    settled "remount with the $1 fault"
+    many "$T/$2" "$3"
+    # The thread that kills may do so before the write returns, or after.
+    cp "$T/$2" "$M/policy/acl.d/$2" 2>/dev/null
+    wait "$fgpid"; rc=$?; fgpid=
+    check "the daemon was killed $4 (status $rc)" test "$rc" = 137
+    check "the change is committed" sh -c "git -C '$S' log -1 --format=%s main | grep -q '^policy/acl.d/$2: created (1101 rules)'"
+    fusermount3 -u -z "$M" 2>/dev/null
+    mount_with ""
+    settled "remount after the kill at $1"
+    check "the committed rules are in force" is_code 401 "/$3/x"
+    check "and the others" is_code 401 /a/x
+    printf 'regular * GET /%s-after/* deny\n' "$3" >>"$M/policy/acl.d/$2" || bad "append after the kill"
+    settled "a change after the kill at $1"
+    check "the change after is enforced" is_code 401 "/$3-after/x"
+    head=$(git -C "$S" rev-parse --short=12 main)
+    check "the host's record names the last change" sh -c \
+        "git -C '$S' log -1 --format=%B refs/unisec/deployed/local | grep -q '$head'"
+}
+
 # ---- killed while a new base is compiled on the side -----------------------------------------
-mount_with rebase
-settled "remount with the rebase fault"
-python3 -c 'import sys
-sys.stdout.write("regular * GET /probe2/* deny\n")
-sys.stdout.write("".join("regular * GET /many/r%d/* deny\n" % i for i in range(1100)))' >"$T/r1"
-# Past the limit (1024 changed rules): the new base's thread kills the daemon once it is made,
-# whether or not the write has returned by then.
-cp "$T/r1" "$M/policy/acl.d/r1" 2>/dev/null
-wait "$fgpid"; rc=$?; fgpid=
-check "the daemon was killed in the new base's thread (status $rc)" test "$rc" = 137
-check "the change is committed" sh -c "git -C '$S' log -1 --format=%s main | grep -q '^policy/acl.d/r1: created (1101 rules)'"
-fusermount3 -u -z "$M" 2>/dev/null
-mount_with ""
-settled "remount after the kill"
-check "the committed rules are in force" is_code 401 /probe2/x
-check "and the others" is_code 401 /a/x
-printf 'regular * GET /probe3/* deny\n' >>"$M/policy/acl.d/r1" || bad "append after the kill"
-settled "a change after the kill"
-check "the change after is enforced" is_code 401 /probe3/x
-head=$(git -C "$S" rev-parse --short=12 main)
-check "the host's record names the last change" sh -c \
-    "git -C '$S' log -1 --format=%B refs/unisec/deployed/local | grep -q '$head'"
+killed_past_limit rebase r1 probe2 "in the new base's thread"
+
+# ---- a new base delivered once ready: the next change is a patch over it ---------------------
+# (the daemon mounted last by killed_past_limit, without faults)
+n0=$(wc -l <"$M/events")
+many "$T/r2" probe4
+cp "$T/r2" "$M/policy/acl.d/r2" || bad "write past the limit"
+settled "past the limit"
+check "the new base is taken over once ready" wait_for 60 grep -q "policy regular: new base v[0-9]* taken over" "$T/daemon.log"
+nb=$(sed -n 's/.*policy regular: new base v\([0-9]*\) taken over.*/\1/p' "$T/daemon.log" | tail -n 1)
+check "and pushed to the instance whole, as v$nb of its own" wait_for 20 sh -c \
+    "tail -n +$((n0 + 1)) '$M/events' | grep -q 'web: policy regular v$nb pushed ('"
+check "the instance acknowledged v$nb" wait_for 20 grep -q "policy v$nb acked" "$W/status"
+settled "the new base delivered"
+check "its rules are in force" is_code 401 /probe4/x
+n1=$(wc -l <"$M/events")
+printf 'regular * GET /probe5/* deny\n' >>"$M/policy/acl.d/r2" || bad "append one rule"
+settled "one rule over the new base"
+check "the one-rule change is enforced" is_code 401 /probe5/x
+check "and went to the instance as a patch over v$nb" sh -c \
+    "tail -n +$((n1 + 1)) '$M/events' | grep -q 'web: policy regular v[0-9]* pushed as a patch over v$nb'"
+check "not as the whole blob, nor refused" sh -c \
+    "! tail -n +$((n1 + 1)) '$M/events' | grep -q 'web: policy regular v[0-9]* pushed (\|refused'"
+fusermount3 -u "$M" || bad "unmount"
+wait "$fgpid"; fgpid=
+
+# ---- killed once a new base is taken over to be delivered, before it is pushed ---------------
+killed_past_limit rebase-deliver r3 probe6 "delivering the new base"
 fusermount3 -u "$M" || bad "unmount"
 wait "$fgpid"; fgpid=
 echo "policy_faults: $pass passed, $fail failed"

@@ -395,17 +395,18 @@ static void blob_same(const struct orch_blob *b, const struct held *h, size_t nf
  * A change whose patch passes the index's limit does not compile the new base on the caller's
  * thread (compiles counted there): the orchestrator's thread does, and a later change takes it
  * over; each version decides as a whole compile of its rules, and the new base is the bytes a
- * whole compile of the rules of its version gives (what `unisec verify` compiles again).
+ * whole compile of the rules of the change that passed the limit gives at the base's own
+ * version, the next (what `unisec verify` compiles again).
  */
 static void test_orch_policy_rebase_off_thread(void **state)
 {
     struct rules r = {0};
-    struct held *h[NFILES + 2] = {0};
+    struct held *h[NFILES + 3] = {0};
     struct engine_acl_keys *k = NULL;
     struct engine_acl_keys_change *c = NULL;
     struct orch_blob *b = NULL, *nb;
     struct engine_diag d = {0};
-    char heads[NFILES + 2][41];
+    char heads[NFILES + 3][41];
     uint64_t v = 1;
 
     (void)state;
@@ -427,7 +428,7 @@ static void test_orch_policy_rebase_off_thread(void **state)
             rules_file(&r, k, 1, 0, &c);
         else
             rules_file(&r, k, r.n, step < 4 ? 300 : 1, &c);
-        v++;
+        v = orch_blob_next_version(b); /* above the new base's own version */
         h[v] = rules_whole(&r);
         snprintf(heads[v], sizeof(heads[v]), "%040" PRIx64, v);
         want.acl_arg = h[v];
@@ -443,18 +444,175 @@ static void test_orch_policy_rebase_off_thread(void **state)
         if (step >= 4) /* the base compiles meanwhile: a bounded wait, never a timed one */
             nanosleep(&(struct timespec){0, 20000000}, NULL);
     }
-    /* Taken over: a base of the version whose change passed the limit, as compiled whole. */
-    assert_int_equal(b->data_version, 5);
+    /* Taken over: the rules of the change that passed the limit at a version of their own. */
+    assert_int_equal(b->data_version, 6);
     assert_string_equal(b->base_head, heads[5]);
     void *whole;
     size_t wlen;
-    assert_int_equal(engine_acl_compile(&whole, &wlen, h[5]->acl, "regular", 5), 0);
+    assert_int_equal(engine_acl_compile(&whole, &wlen, h[5]->acl, "regular", 6), 0);
     assert_int_equal(wlen, b->len);
     assert_memory_equal(whole, b->data, wlen);
     free(whole);
     orch_blob_put(b);
     for (size_t i = 1; i <= v; i++)
-        held_drop(NULL, h[i]);
+        if (h[i] != NULL)
+            held_drop(NULL, h[i]);
+    engine_acl_keys_free(k);
+    for (size_t i = 0; i < r.n; i++)
+        engine_acl_free(r.part[i]);
+    for (size_t i = 0; i < r.ngone; i++)
+        engine_acl_free(r.gone[i]);
+    engine_acl_free(r.main);
+    engine_diag_free(&d);
+}
+
+/* Waits (bounded by a count of short sleeps, not asserted on) for B's new base to be ready. */
+static void rebase_wait(const struct orch_blob *b)
+{
+    for (int i = 0; i < 6000 && !orch_rebase_ready(b->rebase, engine_acl_index_version(b->index));
+         i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    assert_true(orch_rebase_ready(b->rebase, engine_acl_index_version(b->index)));
+}
+
+/*
+ * A new base ready with no change since is delivered by a want of its own: a push-mode level
+ * and the pull PDP get a whole blob of its version (the rules in force, compiled whole at it),
+ * an internal level keeps its image's blob; the next change is a patch over the new base. Not
+ * ready, or a change since: no such want.
+ */
+static void test_orch_want_rebased_delivers(void **state)
+{
+    struct rules r = {0};
+    struct held *h[8] = {0};
+    struct engine_acl_keys *k = NULL;
+    struct engine_acl_keys_change *c = NULL;
+    struct orch_blob *b = NULL, *nb;
+    struct engine_diag d = {0};
+    uint64_t v = 1;
+
+    (void)state;
+    r.main = rules_part("policy/acl", "regular * GET /* deny\n");
+    assert_int_equal(engine_acl_keys_new(&k), 0);
+    assert_int_equal(engine_acl_keys_set(k, "policy/acl", 1, r.main, NULL), 0);
+    h[v] = rules_whole(&r);
+    struct orch_desired want = {.acl_get = held_get,
+                                .acl_arg = h[v],
+                                .acl_hold = held_hold,
+                                .acl_drop = held_drop,
+                                .head = "0123456789012345678901234567890123456789"};
+    assert_int_equal(orch_policy_compile(&b, &want, "regular", NULL, 0, v, &d), 0);
+    rules_file(&r, k, r.n, 1100, &c); /* past the limit: a new base on the side */
+    h[++v] = rules_whole(&r);
+    want.acl_arg = h[v];
+    want.change = c;
+    assert_int_equal(orch_policy_compile(&nb, &want, "regular", b, 0, v, &d), 0);
+    engine_acl_keys_change_free(c);
+    orch_blob_put(b);
+    b = nb;
+    assert_non_null(b->rebase);
+    assert_non_null(b->patch);
+
+    /* A want with a push-mode, an internal and a pull-mode use of the policy. */
+    struct orch_want *w = calloc(1, sizeof(*w)), *w2 = NULL;
+    assert_non_null(w);
+    w->refs = 1;
+    w->head = strdup(want.head);
+    w->who = strdup("t");
+    w->what = strdup("t");
+    w->nnodes = 1;
+    w->nodes = calloc(1, sizeof(*w->nodes));
+    w->nodes[0].name = strdup("web");
+    w->nodes[0].nlevels = 2;
+    w->nodes[0].levels = calloc(2, sizeof(struct orch_level));
+    enum engine_pdp modes[2] = {ENGINE_PDP_PUSH, ENGINE_PDP_INTERNAL};
+    for (int l = 0; l < 2; l++)
+        w->nodes[0].levels[l] = (struct orch_level){.level = strdup(l ? "critical" : "default"),
+                                                    .pdp = modes[l],
+                                                    .policy = strdup("regular"),
+                                                    .blob = orch_blob_ref(b)};
+    w->npolicies = 1;
+    w->policies = calloc(1, sizeof(*w->policies));
+    w->policies[0] = orch_blob_ref(b);
+    w->pull = orch_blob_ref(b);
+
+    rebase_wait(b);
+    assert_int_equal(orch_want_rebased(&w2, w), 0);
+    assert_non_null(w2);
+    struct orch_blob *rb = w2->policies[0];
+    assert_ptr_equal(w2->nodes[0].levels[0].blob, rb);
+    assert_ptr_equal(w2->pull, rb);
+    assert_ptr_equal(w2->nodes[0].levels[1].blob, b); /* the image's rules are the same */
+    assert_string_equal(w2->nodes[0].name, "web");
+    assert_string_equal(w2->nodes[0].levels[1].level, "critical");
+    assert_null(rb->patch);
+    assert_int_equal(rb->version, v + 1);
+    assert_int_equal(rb->data_version, v + 1);
+    assert_non_null(rb->index);
+    assert_null(b->index);
+    assert_true(orch_blob_next_version(rb) > rb->version);
+    void *whole;
+    size_t wlen;
+    assert_int_equal(engine_acl_compile(&whole, &wlen, h[v]->acl, "regular", v + 1), 0);
+    assert_int_equal(wlen, rb->len);
+    assert_memory_equal(whole, rb->data, wlen);
+    free(whole);
+    orch_want_put(w);
+
+    /* The next one-rule change: a patch over the new base. */
+    struct orch_want *w3 = NULL;
+    rules_file(&r, k, r.n, 1, &c);
+    v = orch_blob_next_version(rb);
+    h[v] = rules_whole(&r);
+    want.acl_arg = h[v];
+    want.change = c;
+    assert_int_equal(orch_policy_compile(&nb, &want, "regular", rb, 0, v, &d), 0);
+    engine_acl_keys_change_free(c);
+    assert_non_null(nb->patch);
+    assert_ptr_equal(nb->base, rb);
+    assert_int_equal(nb->data_version, rb->version);
+    blob_same(nb, h[v], r.n);
+    assert_int_equal(orch_want_rebased(&w3, w2), 0); /* nothing on the side */
+    assert_null(w3);
+    orch_want_put(w2);
+
+    /* Past the limit again, and a change before the base is ready: not delivered whole (the
+     * next change takes it over). */
+    orch_blob_put(b); /* the first crossing's, which W's internal level held too */
+    b = nb;
+    rules_file(&r, k, r.n, 1100, &c);
+    v = orch_blob_next_version(b);
+    h[v] = rules_whole(&r);
+    want.acl_arg = h[v];
+    want.change = c;
+    assert_int_equal(orch_policy_compile(&nb, &want, "regular", b, 0, v, &d), 0);
+    engine_acl_keys_change_free(c);
+    orch_blob_put(b);
+    b = nb;
+    assert_non_null(b->rebase);
+    rules_file(&r, k, r.n, 1, &c);
+    v = orch_blob_next_version(b);
+    h[v] = rules_whole(&r);
+    want.acl_arg = h[v];
+    want.change = c;
+    assert_int_equal(orch_policy_compile(&nb, &want, "regular", b, 0, v, &d), 0);
+    engine_acl_keys_change_free(c);
+    orch_blob_put(b);
+    b = nb;
+    struct orch_want w4 = {.npolicies = 1, .policies = &b};
+    /* (The change took the base over when the thread was done before it: no base aside.) */
+    for (int i = 0; i < 6000 && b->rebase != NULL &&
+                    !orch_rebase_ready(b->rebase, orch_rebase_version(b->rebase) - 1);
+         i++) /* done, of the rules it was started with */
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    assert_int_equal(orch_want_rebased(&w3, &w4), 0);
+    assert_null(w3);
+    assert_non_null(b->index);
+    orch_blob_put(b);
+
+    for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+        if (h[i] != NULL)
+            held_drop(NULL, h[i]);
     engine_acl_keys_free(k);
     for (size_t i = 0; i < r.n; i++)
         engine_acl_free(r.part[i]);
@@ -515,6 +673,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_orch_want_copies_every_level, fx_setup, fx_teardown),
+        cmocka_unit_test(test_orch_want_rebased_delivers),
         cmocka_unit_test_setup_teardown(test_orch_want_one_host, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_orch_want_reuses_unchanged_policy, fx_setup,
                                         fx_teardown),
