@@ -157,7 +157,8 @@ int engine_acl_index_new(struct engine_acl_index **out, const struct engine_acl 
                          const char *policy, uint64_t version);
 void engine_acl_index_free(struct engine_acl_index *x);
 /* A new index of X's base alone (none of X's changes since), at the base's version: what
- * engine_acl_index_new() of the base's rules gives, at the cost of copying the blob. */
+ * engine_acl_index_new() of the base's rules gives. It shares X's base bytes (counted, never
+ * written), so it costs no copy of them and either index may be freed first. */
 int engine_acl_index_base_copy(struct engine_acl_index **out, const struct engine_acl_index *x);
 
 /*
@@ -211,8 +212,15 @@ uint64_t engine_acl_index_compiles(void);
 
 /* The rules in force, to decide on; valid until the next change. */
 void engine_acl_index_layers(const struct engine_acl_index *x, struct engine_acl_layers *l);
-/* The base blob (owned by the index) and its version. */
+/* The base blob (owned by the index: valid until its next change) and its version. */
 void engine_acl_index_base(const struct engine_acl_index *x, const void **blob, size_t *len);
+/* The base blob's bytes, counted: a share of them (*BLOB of *LEN, never written) that stays valid
+ * after X compiles another base or is freed, until engine_acl_base_put() of the share returned
+ * (NULL is ignored); thread-safe. What hands a compiled base on without copying it. */
+struct engine_acl_base;
+struct engine_acl_base *engine_acl_index_base_share(const struct engine_acl_index *x,
+                                                    const void **blob, size_t *len);
+void engine_acl_base_put(struct engine_acl_base *bb);
 uint64_t engine_acl_index_base_version(const struct engine_acl_index *x);
 /* The version of the rules in force. */
 uint64_t engine_acl_index_version(const struct engine_acl_index *x);

@@ -27,9 +27,18 @@ struct index_log {
     size_t nstep, stepcap;
 };
 
+/* The base's bytes, counted: held by the index and by whoever took a share of them
+ * (engine_acl_index_base_share()), so that they are handed on instead of copied. */
+struct engine_acl_base {
+    unsigned refs; /* atomic */
+    void *data;
+    size_t len;
+};
+
 struct engine_acl_index {
     char *policy; /* NULL: every policy */
-    void *base;
+    struct engine_acl_base *bb;
+    const void *base; /* BB's bytes */
     size_t base_len;
     struct engine_acl_blob b;
     uint8_t people[ENGINE_SHA256_LEN]; /* the users, groups and credentials it was compiled with */
@@ -114,11 +123,15 @@ static int index_compile_base(struct engine_acl_index *x, const struct engine_ac
     if ((r = index_people_sum(a, people)) < 0 ||
         (r = engine_acl_compile(&blob, &len, a, x->policy, version)) < 0)
         return r;
-    if (engine_acl_blob_open(&b, blob, len, NULL) < 0 || engine_acl_new(&over) < 0) {
+    struct engine_acl_base *bb = malloc(sizeof(*bb));
+    if (bb == NULL || engine_acl_blob_open(&b, blob, len, NULL) < 0 || engine_acl_new(&over) < 0) {
+        free(bb);
         free(blob);
         return -ENOMEM;
     }
-    free(x->base);
+    *bb = (struct engine_acl_base){.refs = 1, .data = blob, .len = len};
+    engine_acl_base_put(x->bb);
+    x->bb = bb;
     x->base = blob;
     x->base_len = len;
     x->b = b;
@@ -158,16 +171,12 @@ int engine_acl_index_base_copy(struct engine_acl_index **out, const struct engin
 
     *out = NULL;
     if (y == NULL || (x->policy && (y->policy = strdup(x->policy)) == NULL) ||
-        (y->base = malloc(x->base_len)) == NULL || engine_acl_new(&y->over) < 0) {
+        engine_acl_new(&y->over) < 0) {
         engine_acl_index_free(y);
         return -ENOMEM;
     }
-    memcpy(y->base, x->base, x->base_len);
-    y->base_len = x->base_len;
-    if (engine_acl_blob_open(&y->b, y->base, y->base_len, NULL) < 0) {
-        engine_acl_index_free(y);
-        return -EIO;
-    }
+    y->bb = engine_acl_index_base_share(x, &y->base, &y->base_len);
+    y->b = x->b; /* the same bytes, opened */
     memcpy(y->people, x->people, sizeof(y->people));
     y->version = y->b.hdr->policy_version;
     *out = y;
@@ -179,7 +188,7 @@ void engine_acl_index_free(struct engine_acl_index *x)
     if (x == NULL)
         return;
     free(x->policy);
-    free(x->base);
+    engine_acl_base_put(x->bb);
     free(x->dead);
     engine_acl_free(x->over);
     free(x->over_blob);
@@ -439,6 +448,23 @@ void engine_acl_index_base(const struct engine_acl_index *x, const void **blob, 
 {
     *blob = x->base;
     *len = x->base_len;
+}
+
+struct engine_acl_base *engine_acl_index_base_share(const struct engine_acl_index *x,
+                                                    const void **blob, size_t *len)
+{
+    __atomic_add_fetch(&x->bb->refs, 1, __ATOMIC_ACQ_REL);
+    *blob = x->base;
+    *len = x->base_len;
+    return x->bb;
+}
+
+void engine_acl_base_put(struct engine_acl_base *bb)
+{
+    if (bb == NULL || __atomic_sub_fetch(&bb->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    free(bb->data);
+    free(bb);
 }
 
 uint64_t engine_acl_index_version(const struct engine_acl_index *x)

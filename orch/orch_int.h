@@ -26,6 +26,8 @@ struct orch_blob {
     unsigned refs; /* atomic */
     char *name;    /* the policy's name */
     void *data;    /* a whole blob: this version's, or with PATCH the base's (BASE owns it) */
+    /* When not NULL, the index's share of DATA (engine_acl_index_base_share()), not malloc'd */
+    struct engine_acl_base *owner;
     size_t len;
     uint64_t version;      /* the version in force with it */
     uint64_t data_version; /* DATA's: VERSION, or the base's */
@@ -61,7 +63,8 @@ struct orch_blob {
 struct orch_rebase;
 int orch_rebase_start(struct orch_rebase **out, const struct orch_desired *want, const char *name,
                       struct engine_acl_index *x, uint64_t version);
-int orch_rebase_take(struct orch_rebase **j, struct engine_acl_index *x, void **data, size_t *len,
+int orch_rebase_take(struct orch_rebase **j, struct engine_acl_index *x,
+                     struct engine_acl_base **owner, const void **data, size_t *len,
                      uint64_t *version, char head[41]);
 int orch_rebase_ready(const struct orch_rebase *j, uint64_t version);
 uint64_t orch_rebase_version(const struct orch_rebase *j);

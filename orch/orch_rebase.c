@@ -29,8 +29,9 @@ struct orch_rebase {
     void (*ready)(void *arg);
     void *ready_arg;
     char head[41];
-    struct engine_acl_index *nx; /* the new index, at VERSION */
-    void *data;                  /* a copy of its base, for the blob (the index owns its own) */
+    struct engine_acl_index *nx;   /* the new index, at VERSION */
+    struct engine_acl_base *owner; /* a share of its base's bytes, for the blob */
+    const void *data;
     size_t len;
     int r;
 };
@@ -41,16 +42,10 @@ static void *orch_rebase_main(void *arg)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     const struct engine_acl *acl = j->get(j->arg);
-    const void *base;
 
     j->r = acl == NULL ? -ENOMEM : engine_acl_index_new(&j->nx, acl, j->name, j->version);
-    if (j->r == 0) {
-        engine_acl_index_base(j->nx, &base, &j->len);
-        if ((j->data = malloc(j->len)) == NULL)
-            j->r = -ENOMEM;
-        else
-            memcpy(j->data, base, j->len);
-    }
+    if (j->r == 0) /* the blob's bytes are the index's, handed on (no copy) */
+        j->owner = engine_acl_index_base_share(j->nx, &j->data, &j->len);
     j->drop(j->ctx, j->arg);
     engine_fault(ENGINE_FAULT_REBASE); /* tests: killed with the new base made, not taken */
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -112,7 +107,7 @@ void orch_rebase_free(struct orch_rebase *j)
     if (!j->joined)
         pthread_join(j->th, NULL);
     engine_acl_index_free(j->nx);
-    free(j->data);
+    engine_acl_base_put(j->owner);
     free(j->name);
     pthread_mutex_destroy(&j->mu);
     free(j);
@@ -140,7 +135,8 @@ uint64_t orch_rebase_version(const struct orch_rebase *j)
     return j->version;
 }
 
-int orch_rebase_take(struct orch_rebase **jp, struct engine_acl_index *x, void **data, size_t *len,
+int orch_rebase_take(struct orch_rebase **jp, struct engine_acl_index *x,
+                     struct engine_acl_base **owner, const void **data, size_t *len,
                      uint64_t *version, char head[41])
 {
     struct orch_rebase *j = *jp;
@@ -158,11 +154,12 @@ int orch_rebase_take(struct orch_rebase **jp, struct engine_acl_index *x, void *
                    r == 0 ? "taken over" : "dropped (stale)", engine_acl_index_version(x));
     }
     if (r == 0) {
+        *owner = j->owner;
         *data = j->data;
         *len = j->len;
         *version = j->version;
         memcpy(head, j->head, sizeof(j->head));
-        j->data = NULL;
+        j->owner = NULL;
     }
     orch_rebase_free(j);
     *jp = NULL;

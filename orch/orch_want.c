@@ -14,6 +14,8 @@ void orch_blob_put(struct orch_blob *b)
     free(b->name);
     if (b->base != NULL)
         orch_blob_put(b->base);
+    else if (b->owner != NULL)
+        engine_acl_base_put(b->owner);
     else
         free(b->data);
     free(b->patch);
@@ -76,6 +78,15 @@ static struct orch_blob *orch_blob_new(const char *name, int whole, uint64_t ver
     return b;
 }
 
+/* B's bytes: X's base, a share of them (no copy). */
+static void orch_blob_base(struct orch_blob *b, const struct engine_acl_index *x)
+{
+    const void *base;
+
+    b->owner = engine_acl_index_base_share(x, &base, &b->len);
+    b->data = (void *)base; /* never written */
+}
+
 static const struct engine_acl *orch_acl(const struct orch_desired *want)
 {
     return want->acl != NULL ? want->acl : want->acl_get(want->acl_arg);
@@ -86,19 +97,21 @@ static const struct engine_acl *orch_acl(const struct orch_desired *want)
 static int orch_policy_rebased(struct orch_blob **out, struct orch_blob *old,
                                struct engine_acl_index *x)
 {
-    void *data = NULL;
+    struct engine_acl_base *owner = NULL;
+    const void *data = NULL;
     size_t len = 0;
     uint64_t version = 0;
     char head[41] = "";
 
     *out = NULL;
-    if (orch_rebase_take(&old->rebase, x, &data, &len, &version, head) != 1)
+    if (orch_rebase_take(&old->rebase, x, &owner, &data, &len, &version, head) != 1)
         return 0;
     if ((*out = orch_blob_new(old->name, 0, version, head)) == NULL) {
-        free(data);
+        engine_acl_base_put(owner);
         return -ENOMEM;
     }
-    (*out)->data = data;
+    (*out)->owner = owner;
+    (*out)->data = (void *)data; /* never written */
     (*out)->len = len;
     return 0;
 }
@@ -124,7 +137,6 @@ static int orch_policy_patch(struct orch_blob **out, const struct orch_desired *
     struct engine_acl_index *x = old->index;
     struct orch_blob *basis = NULL, *b;
     const struct engine_acl *acl;
-    const void *base;
     size_t most = old->rebase != NULL || want->acl_hold != NULL ? engine_acl_index_bound(x)
                                                                 : engine_acl_index_limit(x);
     int r = -EAGAIN;
@@ -154,12 +166,7 @@ static int orch_policy_patch(struct orch_blob **out, const struct orch_desired *
         return basis ? orch_policy_lost(old, basis, -ENOMEM)
                      : -ENOMEM; /* the index stays OLD's, at VERSION: the next sync mends it */
     if (r == 1) {               /* a new base */
-        engine_acl_index_base(x, &base, &b->len);
-        if ((b->data = malloc(b->len)) == NULL) {
-            orch_blob_put(b);
-            return -ENOMEM;
-        }
-        memcpy(b->data, base, b->len);
+        orch_blob_base(b, x);
     } else {
         if ((r = engine_acl_index_patch(x, engine_acl_index_base_version(x), &b->patch,
                                         &b->patch_len)) < 0) {
@@ -185,7 +192,6 @@ int orch_policy_compile(struct orch_blob **out, const struct orch_desired *want,
 {
     const struct engine_acl *acl = NULL;
     struct orch_blob *b;
-    const void *base;
     int r;
 
     *out = NULL;
@@ -217,13 +223,8 @@ int orch_policy_compile(struct orch_blob **out, const struct orch_desired *want,
     } else {
         /* The first compile of the policy: its index, kept for the next one. */
         r = engine_acl_index_new(&b->index, acl, name, version);
-        if (r == 0) {
-            engine_acl_index_base(b->index, &base, &b->len);
-            if ((b->data = malloc(b->len)) == NULL)
-                r = -ENOMEM;
-            else
-                memcpy(b->data, base, b->len);
-        }
+        if (r == 0)
+            orch_blob_base(b, b->index);
         *out = r == 0 ? b : NULL;
         if (r < 0)
             orch_blob_put(b);

@@ -418,12 +418,48 @@ static void test_patch_refused(void **state)
     engine_acl_index_free(y);
 }
 
+/* A share of the base's bytes outlives the index and its other bases, and so does a copy of
+ * the base alone: the bytes are handed on, not copied, and freed with their last holder. */
+static void test_index_base_shared(void **state)
+{
+    struct set s = {{0}, {0}};
+    struct engine_acl_index *x, *y;
+    struct engine_acl *a;
+    const void *blob, *again;
+    size_t len, alen;
+    void *whole;
+    size_t wlen;
+
+    (void)state;
+    for (size_t k = 0; k < NKEYS; k++)
+        s.effect[k] = next() % 3 == 0 ? (uint8_t)(1 + next() % 2) : 0;
+    set_lines(&s);
+    a = set_load(&s);
+    assert_int_equal(engine_acl_index_new(&x, a, NULL, 3), 0);
+    assert_int_equal(engine_acl_compile(&whole, &wlen, a, NULL, 3), 0);
+    struct engine_acl_base *share = engine_acl_index_base_share(x, &blob, &len);
+    assert_int_equal(engine_acl_index_base_copy(&y, x), 0);
+    engine_acl_index_base(y, &again, &alen);
+    assert_ptr_equal(again, blob); /* the same bytes */
+    engine_acl_free(a);
+    engine_acl_index_free(x);
+    assert_int_equal(len, wlen);
+    assert_memory_equal(blob, whole, wlen);
+    check(y, &s, 3);
+    engine_acl_index_free(y);
+    assert_memory_equal(blob, whole, wlen); /* the share's, still */
+    engine_acl_base_put(share);
+    engine_acl_base_put(NULL);
+    free(whole);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_random_changes_match_full_compile),
         cmocka_unit_test(test_index_remove_shadowed),
         cmocka_unit_test(test_index_rebase_replays_changes),
+        cmocka_unit_test(test_index_base_shared),
         cmocka_unit_test(test_index_refused_change),
         cmocka_unit_test(test_patch_refused),
     };
