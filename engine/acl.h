@@ -207,7 +207,8 @@ void engine_acl_index_record(struct engine_acl_index *x);
 int engine_acl_index_recording(const struct engine_acl_index *x);
 int engine_acl_index_rebase(struct engine_acl_index *x, struct engine_acl_index *nx);
 
-/* How many bases (engine_acl_index_new(), or compiled again) the calling thread compiled. */
+/* How many bases (engine_acl_index_new(), or compiled again) the calling thread compiled: the
+ * orchestrator counts a change's (the mount's metric unisec_policy_bases_total). */
 uint64_t engine_acl_index_compiles(void);
 
 /* The rules in force, to decide on; valid until the next change. */

@@ -199,6 +199,16 @@ int fs_gen_metrics(struct fs_ctx *c, const struct fs_snap *s, const struct fs_wh
                       m.pushes_failed);
     fs_metric_hist(out, "unisec_policy_ack_seconds",
                    "Time from a push to the instance's acknowledgement.", &m.push_seconds);
+    fs_metric_head(out, "unisec_policy_bases_total", "counter",
+                   "Policy bases compiled whole, by where: a change's write, or a thread of "
+                   "their own.");
+    fprintf(out,
+            "unisec_policy_bases_total{where=\"write\"} %" PRIu64 "\n"
+            "unisec_policy_bases_total{where=\"side\"} %" PRIu64 "\n",
+            m.bases_write, m.bases_side);
+    fs_metric_counter(out, "unisec_policy_bases_delivered_total",
+                      "New bases delivered once ready, as a policy version of their own.",
+                      m.bases_delivered);
     fs_metrics_nodes(out, c->orch);
 #ifdef __GLIBC__
     /* What the allocator handed out and did not get back, every arena: unlike the resident

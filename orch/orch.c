@@ -149,8 +149,12 @@ int orch_apply(struct orch *o, const struct orch_desired *want, struct engine_di
     /* Compiling the policies is the costly part; nothing else changes the want meanwhile,
      * since the mount applies one change at a time (and a new base is delivered under
      * apply_mu, which it holds only as long as taking the base over takes). */
+    uint64_t c0 = engine_acl_index_compiles(); /* this thread's: the write's */
     r = orch_want_make(&w, want, old, next, o->host_name, d);
     orch_want_put(old);
+    pthread_mutex_lock(&o->mu);
+    o->m.bases_write += engine_acl_index_compiles() - c0;
+    pthread_mutex_unlock(&o->mu);
     if (r == 0)
         orch_publish(o, w);
     pthread_mutex_unlock(&o->apply_mu);

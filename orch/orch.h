@@ -213,6 +213,9 @@ struct orch_metrics {
     uint64_t pushes;               /* policy blobs pushed to a running instance */
     uint64_t pushes_failed;        /* refused or not acknowledged in time */
     struct orch_hist push_seconds; /* from a push to its acknowledgement */
+    uint64_t bases_write;     /* policy bases compiled whole on a change's thread (orch_apply) */
+    uint64_t bases_side;      /* new bases compiled on a thread of their own */
+    uint64_t bases_delivered; /* new bases delivered once ready, as a version of their own */
 };
 
 /* A copy of O's counts into OUT. */

@@ -13,6 +13,7 @@ static void orch_rebase_ready_cb(void *arg)
     struct orch *o = arg;
 
     pthread_mutex_lock(&o->mu);
+    o->m.bases_side++;
     o->rebased = 1;
     pthread_cond_broadcast(&o->cv);
     pthread_mutex_unlock(&o->mu);
@@ -46,6 +47,10 @@ void orch_rebase_deliver(struct orch *o)
     w = o->want ? orch_want_ref(o->want) : NULL;
     pthread_mutex_unlock(&o->mu);
     if (w != NULL && orch_want_rebased(&nw, w) == 0 && nw != NULL) {
+        pthread_mutex_lock(&o->mu);
+        for (size_t i = 0; i < nw->npolicies && i < w->npolicies; i++)
+            o->m.bases_delivered += nw->policies[i] != w->policies[i];
+        pthread_mutex_unlock(&o->mu);
         orch_publish(o, nw);
         engine_fault(ENGINE_FAULT_REBASE_DELIVER); /* tests: killed before it is pushed */
     }

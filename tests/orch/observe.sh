@@ -81,7 +81,8 @@ check "both nodes started" test "$(val m0 unisec_instance_starts_total)" -ge 2
 check "their deployments were committed" test "$(val m0 'unisec_commits_total{source="deploy"}')" -ge 2
 check "every family is there" sh -c "for f in unisec_start_time_seconds unisec_refusals_total \
     unisec_builds_total unisec_build_duration_seconds_count unisec_swaps_total \
-    unisec_instance_restarts_total unisec_policy_pushes_total unisec_policy_ack_seconds_sum; do \
+    unisec_instance_restarts_total unisec_policy_pushes_total unisec_policy_ack_seconds_sum \
+    unisec_policy_bases_total unisec_policy_bases_delivered_total; do \
     grep -q \"^\$f\" '$T/m0' || exit 1; done"
 
 # ---- the access log and the console follow, and count -------------------------------------

@@ -136,7 +136,11 @@ killed_past_limit rebase r1 probe2 "in the new base's thread"
 
 # ---- a new base delivered once ready: the next change is a patch over it ---------------------
 # (the daemon mounted last by killed_past_limit, without faults)
+# metric NAME: its value in the mount's metrics.
+metric() { awk -v n="$1" '$1 == n { print $2 }' "$M/metrics"; }
 n0=$(wc -l <"$M/events")
+w0=$(metric 'unisec_policy_bases_total{where="write"}')
+check "the metrics count bases compiled in a write" test -n "$w0"
 many "$T/r2" probe4
 cp "$T/r2" "$M/policy/acl.d/r2" || bad "write past the limit"
 settled "past the limit"
@@ -147,6 +151,11 @@ check "and pushed to the instance whole, as v$nb of its own" wait_for 20 sh -c \
 check "the instance acknowledged v$nb" wait_for 20 grep -q "policy v$nb acked" "$W/status"
 settled "the new base delivered"
 check "its rules are in force" is_code 401 /probe4/x
+d=$(metric unisec_policy_bases_delivered_total)
+sd=$(metric 'unisec_policy_bases_total{where="side"}')
+check "the metrics count it delivered ($d)" test "${d:-0}" -ge 1
+check "and compiled on the side ($sd)" test "${sd:-0}" -ge 1
+check "and no base compiled in a write" test "$(metric 'unisec_policy_bases_total{where="write"}')" = "$w0"
 n1=$(wc -l <"$M/events")
 printf 'regular * GET /probe5/* deny\n' >>"$M/policy/acl.d/r2" || bad "append one rule"
 settled "one rule over the new base"
