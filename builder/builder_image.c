@@ -117,7 +117,7 @@ static int builder_link(const struct builder_image *im, const char *dir, char **
     argv[k++] = "image";
     argv[k++] = "config.o";
     argv[k++] = (char *)im->bind;
-    if (builder_module_find(im->spec, "tls")) {
+    if (builder_tls_needed(im->spec)) {
         /* The TLS libraries (builder_tls.c) and the library OS call each other: one group. */
         argv[k++] = "-Wl,--start-group";
         argv[k++] = (char *)im->lib;

@@ -175,8 +175,11 @@ int builder_tls_probe(struct builder *b, char **lib, char **dir);
  * the archives' and headers' bytes added to H. 0, or -ENOMEM. builder_tls_free() frees them. */
 int builder_tls_use(struct builder *b, const char *lib, const char *dir, struct engine_sha256 *h);
 void builder_tls_free(struct builder *b);
-/* Whether source REL can be compiled: all but the tls module's when a TLS library is missing. */
+/* Whether source REL can be compiled: all but the tls and tls_upstream modules' when a TLS
+ * library is missing. */
 int builder_tls_unit(const struct builder *b, const char *rel);
+/* Whether spec S's image links the TLS libraries: it has the tls or the tls_upstream module. */
+int builder_tls_needed(const struct builder_spec *s);
 
 /* ---- builder_sources.c ---- */
 
@@ -193,7 +196,7 @@ struct builder_paths {
     const char *libos;          /* the library OS: -I, unisec.ld and TARGET_bind.c */
     const char *modules;        /* one directory per module */
     const char *module_h;       /* the modules' contract, included by the generated config.c */
-    const char *tls_module;     /* the sources that need the TLS library (builder_tls.c) */
+    const char *tls_modules[2]; /* the sources that need the TLS library (builder_tls.c) */
 };
 
 extern const struct builder_paths builder_paths;

@@ -21,7 +21,7 @@ const struct builder_paths builder_paths = {
     .libos = "guest/libos",
     .modules = "guest/modules",
     .module_h = "guest/modules/module.h",
-    .tls_module = "guest/modules/tls/",
+    .tls_modules = {"guest/modules/tls/", "guest/modules/tls_upstream/"},
 };
 
 const char *builder_source_dir(void)

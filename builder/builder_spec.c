@@ -65,6 +65,36 @@ static int builder_upstreams(const char *v, char names[][32], long *ports, size_
     return 0;
 }
 
+/* Each backend of lb_proxy's TLS (TLS_BACKENDS, "NODE NODE") has its key pinned in
+ * tls_upstream's `pins` ("NODE=KEY NODE=KEY"): the guest would refuse it at its first request,
+ * said here at build instead. 0, or -EINVAL with the reason in D. */
+static int builder_tls_pins_check(const struct builder_spec *s, const char *tls_backends,
+                                  struct engine_diag *d)
+{
+    const struct builder_module *up = builder_module_find(s, "tls_upstream");
+    const char *pins = up ? builder_prop(up, "pins") : NULL;
+    for (const char *v = tls_backends; v && *v;) {
+        v += strspn(v, " ");
+        size_t n = strcspn(v, " ");
+        if (n == 0)
+            break;
+        int found = 0;
+        for (const char *p = pins; p && *p && !found;) {
+            p += strspn(p, " ");
+            found = strncmp(p, v, n) == 0 && p[n] == '=' && p[n + 1] != '\0' && p[n + 1] != ' ';
+            p += strcspn(p, " ");
+        }
+        if (!found)
+            return engine_diag_add(d, NULL, 0, 0,
+                                   "lb_proxy: backend %.*s serves HTTPS and no key is pinned for "
+                                   "it (tls_upstream's pins: its certificate, tls/%.*s/cert, is "
+                                   "missing or does not check)",
+                                   (int)n, v, (int)n, v);
+        v += n;
+    }
+    return 0;
+}
+
 /* S's patch: over its blob, whole (or, made by the caller, by its header: builder_spec's
  * acl_own); a base commit, when named, is a commit id. 0, or -1 with *WHY. */
 static int builder_patch_ok(const struct builder_spec *s, const char **why)
@@ -168,6 +198,8 @@ int builder_spec_check(const struct builder_spec *s, struct engine_diag *d)
             bad = engine_diag_add(d, NULL, 0, 0,
                                   "lb_proxy: parameter backends: expected 1 to %d NODE:PORT",
                                   BUILDER_UPSTREAM_MAX);
+        else if (builder_tls_pins_check(s, builder_prop(m, "tls_backends"), d) < 0)
+            bad = -EINVAL;
     }
     return bad;
 }

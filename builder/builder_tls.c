@@ -161,6 +161,13 @@ int builder_tls_use(struct builder *b, const char *lib, const char *dir, struct 
 
 int builder_tls_unit(const struct builder *b, const char *rel)
 {
-    size_t n = strlen(builder_paths.tls_module);
-    return b->tls_libs[0] != NULL || strncmp(rel, builder_paths.tls_module, n) != 0;
+    for (size_t i = 0; i < 2 && b->tls_libs[0] == NULL; i++)
+        if (strncmp(rel, builder_paths.tls_modules[i], strlen(builder_paths.tls_modules[i])) == 0)
+            return 0;
+    return 1;
+}
+
+int builder_tls_needed(const struct builder_spec *s)
+{
+    return builder_module_find(s, "tls") != NULL || builder_module_find(s, "tls_upstream") != NULL;
 }

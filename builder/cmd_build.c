@@ -2,13 +2,16 @@
 #include "builder.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/tls.h"
 
 enum {
     BUILD_NODE = 0x100,
@@ -33,6 +36,47 @@ static const struct option build_opts[] = {
 
 /* Most compilers run at once (-j). */
 #define BUILD_JOBS_MAX 256
+
+/* Where the topology is (its directory), and the last certificate read for the pins. */
+struct build_certs {
+    const char *dir;
+    char *pem;
+};
+
+/* tls/NODE/cert beside the topology (engine_tls_pins()'s CERT): a load balancer's backend. */
+static int build_cert(void *arg, const char *node, const char **pem, size_t *len)
+{
+    struct build_certs *bc = arg;
+    char *path = NULL;
+    free(bc->pem);
+    bc->pem = NULL;
+    if (asprintf(&path, "%s/tls/%s/cert", bc->dir, node) < 0)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), r = -1;
+    free(path);
+    if (fd >= 0) {
+        r = engine_read_fd(fd, 256u << 10, 4096, &bc->pem, len);
+        close(fd);
+    }
+    *pem = bc->pem;
+    return r < 0 || *len > (256u << 10) ? -1 : 0;
+}
+
+/* Gives tls_upstream's `pins` in MODS (N modules) each backend's key: *HELD the new text. */
+static int build_pins(struct builder_module *mods, size_t n, struct build_certs *bc, char **held,
+                      struct engine_diag *d)
+{
+    for (size_t m = 0; m < n; m++)
+        for (size_t k = 0; strcmp(mods[m].name, "tls_upstream") == 0 && k < mods[m].nprops; k++) {
+            struct builder_prop *p = (struct builder_prop *)&mods[m].props[k];
+            if (strcmp(p->name, "pins") != 0)
+                continue;
+            if (engine_tls_pins(p->value, build_cert, bc, (int64_t)time(NULL), held, d) < 0)
+                return -ENOMEM;
+            p->value = *held;
+        }
+    return 0;
+}
 
 static double build_ms(const struct timespec *a, const struct timespec *b)
 {
@@ -79,6 +123,8 @@ int builder_cmd_build(int argc, char **argv)
     struct builder_prop *props[16] = {0};
     struct builder_result res[16];
     void *blobs[16] = {0};
+    char *pins[16] = {0}, *tdir = NULL;
+    struct build_certs bc = {0};
     size_t n = 0;
     char *dir_copy = NULL, *pdir = NULL;
     enum engine_target target;
@@ -141,6 +187,9 @@ int builder_cmd_build(int argc, char **argv)
             goto cleanup;
         policy_dir = pdir;
     }
+    if ((tdir = strdup(strcmp(file, "-") == 0 ? "./-" : file)) == NULL)
+        goto cleanup;
+    bc.dir = dirname(tdir);
     if (plan->nimages > 16) {
         engine_diag_add(&d, file, 0, 0, "node %s has more than 16 levels", node);
         goto cleanup;
@@ -167,6 +216,8 @@ int builder_cmd_build(int argc, char **argv)
                                                        .value = tm->params[k].value,
                                                        .secret = tm->params[k].secret};
         }
+        if (build_pins(mods[n], im->nmodules, &bc, &pins[n], &d) < 0)
+            goto cleanup;
         *s = (struct builder_spec){.node = plan->node,
                                    .level = im->level,
                                    .target = target_name,
@@ -210,7 +261,10 @@ cleanup:
         free(mods[i]);
         free(props[i]);
         free(blobs[i]);
+        free(pins[i]);
     }
+    free(bc.pem);
+    free(tdir);
     builder_free(b);
     engine_topology_derived_free(x);
     engine_topology_free(t);

@@ -439,6 +439,76 @@ out:
     return rc;
 }
 
+/* Appends "NODE=" and PK's key text to F. */
+static void tls_pin_print(FILE *f, const char *node, size_t nlen, const br_x509_pkey *pk)
+{
+    const unsigned char *a = pk->key_type == BR_KEYTYPE_EC ? NULL : pk->key.rsa.e;
+    const unsigned char *b = pk->key_type == BR_KEYTYPE_EC ? pk->key.ec.q : pk->key.rsa.n;
+    size_t alen = pk->key_type == BR_KEYTYPE_EC ? 0 : pk->key.rsa.elen;
+    size_t blen = pk->key_type == BR_KEYTYPE_EC ? pk->key.ec.qlen : pk->key.rsa.nlen;
+    if (pk->key_type == BR_KEYTYPE_EC) {
+        fprintf(f, "%.*s=ec:%d:", (int)nlen, node, pk->key.ec.curve);
+    } else {
+        a = tls_trim(a, &alen);
+        b = tls_trim(b, &blen);
+        fprintf(f, "%.*s=rsa:", (int)nlen, node);
+        for (size_t i = 0; i < alen; i++)
+            fprintf(f, "%02x", a[i]);
+        fputc(':', f);
+    }
+    for (size_t i = 0; i < blen; i++)
+        fprintf(f, "%02x", b[i]);
+}
+
+int engine_tls_pins(const char *names,
+                    int (*cert)(void *arg, const char *node, const char **pem, size_t *len),
+                    void *arg, int64_t now, char **out, struct engine_diag *d)
+{
+    size_t olen = 0;
+    FILE *f = open_memstream(out, &olen);
+    int rc = 0, k = 0;
+    if (f == NULL)
+        return -ENOMEM;
+    for (const char *v = names; v && *v && rc != -ENOMEM;) {
+        v += strspn(v, " ");
+        size_t n = strcspn(v, " ");
+        char node[256], label[300];
+        const char *pem;
+        size_t len;
+        if (n == 0)
+            break;
+        snprintf(node, sizeof(node), "%.*s", (int)n, v);
+        v += n;
+        snprintf(label, sizeof(label), "tls/%s/cert", node);
+        if (cert(arg, node, &pem, &len) != 0) {
+            engine_diag_add(d, label, 0, 0, "backend %s serves HTTPS and has no certificate", node);
+            continue;
+        }
+        struct engine_tls_input in = {.cert = pem, .cert_len = len, .cert_name = label, .now = now};
+        struct tls_pem chain;
+        struct tls_buf keybuf = {0};
+        struct engine_tls_info info = {0};
+        br_x509_pkey pk = {0};
+        const char *why;
+        if ((rc = engine_tls_check(&in, NULL, NULL, NULL, d)) < 0)
+            continue;
+        if ((rc = tls_pem_read(pem, len, &chain, &why)) == 0) {
+            if ((rc = tls_chain_check(&in, &chain, &pk, &keybuf, &info, d)) == 0) {
+                fputs(k++ ? " " : "", f);
+                tls_pin_print(f, node, strlen(node), &pk);
+            }
+            tls_pem_free(&chain);
+        }
+        tls_buf_free(&keybuf);
+    }
+    if (fclose(f) != 0 || rc == -ENOMEM) {
+        free(*out);
+        *out = NULL;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 /* The label of a "-----BEGIN LABEL-----" line at P (N bytes), or NULL. */
 static const char *tls_begin(const char *p, size_t n, size_t *label_len)
 {

@@ -54,6 +54,18 @@ int engine_tls_split(const char *text, size_t len, char **key, size_t *key_len, 
  * line (indented, quoted); 0 when there is none. Reads nothing past LEN. */
 int engine_tls_key_line(const char *text, size_t len);
 
+/*
+ * The `pins` parameter of the tls_upstream module (engine/TOPOLOGY.md section 1.4): for each
+ * node of NAMES ("NODE NODE", as derived), "NODE=" and the public key of the first certificate
+ * of the chain CERT(ARG, NODE, &PEM, &LEN) gives, "ec:CURVE:HEX" (BearSSL's curve number, the
+ * point) or "rsa:HEXE:HEXN", lower-case hex, space-separated, into *OUT (caller frees). A
+ * node whose chain is missing (CERT returns nonzero) or does not check at NOW is left out,
+ * with the reason in D (the builder then refuses the image, naming it). Returns 0 or -ENOMEM.
+ */
+int engine_tls_pins(const char *names,
+                    int (*cert)(void *arg, const char *node, const char **pem, size_t *len),
+                    void *arg, int64_t now, char **out, struct engine_diag *d);
+
 /* "sha256:" and the 64 hex digits of FP (INFO's fingerprint) into BUF (at least
  * ENGINE_TLS_FP_TEXT bytes). */
 #define ENGINE_TLS_FP_TEXT 72

@@ -80,9 +80,74 @@ static int topo_node_ports(const struct engine_topology *t, const struct engine_
     return (int)k;
 }
 
-/* The lb_proxy's backends: "NODE:PORT" of each application requirement, space-separated; the
- * port is the backend's plain HTTP one (lb_proxy relays plain HTTP, never to https_port). */
-static char *topo_backends(struct topo_img_ctx *c)
+/* The value in force of node NODE's property NAME (state over topology), or NULL. */
+static const char *topo_prop_of(const struct engine_topology *t,
+                                const struct engine_topology_state *s, size_t node,
+                                const char *name)
+{
+    const struct topo_node *n = &t->nodes[node];
+    for (size_t p = 0; p < n->pub.nprops; p++)
+        if (strcmp(n->props[p].name, name) == 0)
+            return topo_state_prop(s, node, p);
+    return NULL;
+}
+
+/* How a load balancer reaches backend NODE (engine/TOPOLOGY.md section 1.4), the same at every
+ * level of the backend so that its level changes swap nothing else: TOPO_UP_TLS when every
+ * level serves HTTPS (has a function of mechanism tls), TOPO_UP_PLAIN when every level
+ * serves plain HTTP (no such function, or one with plain_http), else TOPO_UP_MIXED with *HTTPS
+ * a level that serves HTTPS only and *PLAIN one that serves no HTTPS. */
+enum topo_up { TOPO_UP_PLAIN, TOPO_UP_TLS, TOPO_UP_MIXED };
+
+static enum topo_up topo_backend_mode(const struct engine_topology *t, size_t node,
+                                      const char **https, const char **plain)
+{
+    const struct topo_node *n = &t->nodes[node];
+    int all_tls = 1, all_plain = 1;
+    *https = *plain = NULL;
+    for (size_t l = 0; l < n->pub.nlevels; l++) {
+        int tls = 0, beside = 0;
+        for (size_t m = 0; m < n->nmls; m++) {
+            const struct topo_level *lv = topo_mls_level(&n->mls[m], n->pub.levels[l]);
+            for (size_t i = 0; lv != NULL && i < lv->nsfs; i++) {
+                const struct topo_sf *sf = &t->sfs[lv->sfs[i]];
+                if (strcmp(topo_mech_name(sf->mech), "tls") != 0)
+                    continue;
+                tls = 1;
+                beside = strcmp(topo_sf_param(sf, "plain_http"), "true") == 0;
+            }
+        }
+        if (!tls && *plain == NULL)
+            *plain = n->pub.levels[l];
+        if (tls && !beside && *https == NULL)
+            *https = n->pub.levels[l];
+        all_tls &= tls;
+        all_plain &= !tls || beside;
+    }
+    return all_tls ? TOPO_UP_TLS : all_plain ? TOPO_UP_PLAIN : TOPO_UP_MIXED;
+}
+
+/* The port a load balancer reaches backend NODE on: over TLS its https_port when set, else its
+ * front's (HTTPS is served there); in plain HTTP its lowest listening port but https_port. 0:
+ * none. */
+static int topo_backend_port(const struct engine_topology *t, const struct engine_topology_state *s,
+                             size_t node, enum topo_up mode)
+{
+    int ports[8];
+    if (mode == TOPO_UP_TLS) {
+        static const char *const names[] = {"https_port", "http_port", "listen_port"};
+        for (size_t i = 0; i < 3; i++) {
+            const char *v = topo_prop_of(t, s, node, names[i]);
+            if (v != NULL)
+                return (int)strtol(v, NULL, 10);
+        }
+    }
+    return topo_node_ports(t, s, node, "https_port", ports, 8) < 1 ? 0 : ports[0];
+}
+
+/* The lb_proxy's backends ("NODE:PORT" of each application requirement, space-separated) or,
+ * with TLS_ONLY, the names of those reached over TLS, space-separated. */
+static char *topo_backends_list(struct topo_img_ctx *c, int tls_only)
 {
     const struct topo_node *n = &c->t->nodes[c->node];
     char *out = NULL, *res;
@@ -92,12 +157,17 @@ static char *topo_backends(struct topo_img_ctx *c)
     if (f == NULL)
         return NULL;
     for (size_t i = 0, k = 0; i < n->nreqs; i++) {
-        int ports[8];
+        const char *https, *plain;
         if (strcmp(n->reqs[i].name, "application") != 0)
             continue;
-        if (topo_node_ports(c->t, c->s, n->reqs[i].target, "https_port", ports, 8) < 1)
+        enum topo_up mode = topo_backend_mode(c->t, n->reqs[i].target, &https, &plain);
+        int port = topo_backend_port(c->t, c->s, n->reqs[i].target, mode);
+        if (port < 1 || (tls_only && mode != TOPO_UP_TLS))
             continue;
-        fprintf(f, "%s%s:%d", k++ ? " " : "", n->reqs[i].node, ports[0]);
+        if (tls_only)
+            fprintf(f, "%s%s", k++ ? " " : "", n->reqs[i].node);
+        else
+            fprintf(f, "%s%s:%d", k++ ? " " : "", n->reqs[i].node, port);
     }
     if (fclose(f) != 0) {
         free(out);
@@ -108,6 +178,18 @@ static char *topo_backends(struct topo_img_ctx *c)
     return res;
 }
 
+static char *topo_backends(struct topo_img_ctx *c)
+{
+    return topo_backends_list(c, 0);
+}
+
+/* The backends reached over TLS: lb_proxy's `tls_backends`, and tls_upstream's `pins` until
+ * the caller that has the certificates gives each its key (engine_topology_pins()). */
+static char *topo_tls_backends(struct topo_img_ctx *c)
+{
+    return topo_backends_list(c, 1);
+}
+
 /* Configuration values the engine derives from the topology for a module, beyond its
  * manifest's properties. */
 static const struct {
@@ -115,6 +197,8 @@ static const struct {
     char *(*value)(struct topo_img_ctx *c); /* in the arena; NULL: out of memory */
 } topo_derived_params[] = {
     {"lb_proxy", "backends", topo_backends},
+    {"lb_proxy", "tls_backends", topo_tls_backends},
+    {"tls_upstream", "pins", topo_tls_backends},
 };
 
 #define TOPO_NDERIVED (sizeof(topo_derived_params) / sizeof(topo_derived_params[0]))
@@ -150,6 +234,8 @@ static int topo_comp_config(struct topo_img_ctx *c, struct topo_comp *comp)
             continue;
         if ((v = topo_derived_params[k].value(c)) == NULL)
             return -ENOMEM;
+        if (*v == '\0')
+            continue; /* none: the image is as it was before the parameter existed */
         comp->params[comp->nparams++] =
             (struct engine_topology_param){topo_derived_params[k].param, ENGINE_TOPOLOGY_STRING, v};
     }
@@ -191,6 +277,44 @@ static int topo_img_functions(struct topo_img_ctx *c)
     return bad;
 }
 
+/* A load balancer with a backend reached over TLS gets the tls_upstream module (after its
+ * type's own), and a backend served HTTPS at some levels and plain HTTP only at others is an
+ * error: the load balancer would reach it at none of its levels one way. */
+static int topo_img_upstream_tls(struct topo_img_ctx *c)
+{
+    const struct topo_node *n = &c->t->nodes[c->node];
+    int lb = 0, tls = 0, bad = 0, up = topo_module_find(c->t, "tls_upstream");
+
+    for (size_t i = 0; i < c->ncomp; i++)
+        lb |= strcmp(c->t->mods[c->comp[i].module].name, "lb_proxy") == 0;
+    for (size_t i = 0; lb && i < n->nreqs; i++) {
+        const char *https, *plain;
+        if (strcmp(n->reqs[i].name, "application") != 0)
+            continue;
+        switch (topo_backend_mode(c->t, n->reqs[i].target, &https, &plain)) {
+        case TOPO_UP_TLS:
+            tls = 1;
+            break;
+        case TOPO_UP_MIXED:
+            bad = topo_diag_at(c->d, &n->reqs[i].pos,
+                               "node %s: backend %s serves HTTPS only at level %s and no HTTPS at "
+                               "level %s, and a load balancer reaches a backend one way at all "
+                               "its levels: give every level of %s a tls function (plain_http "
+                               "keeps HTTP beside it), or none",
+                               n->name, n->reqs[i].node, https, plain, n->reqs[i].node);
+            break;
+        case TOPO_UP_PLAIN:
+            break;
+        }
+    }
+    if (bad < 0 || !tls)
+        return bad;
+    if (up < 0)
+        return topo_diag_at(c->d, &n->pos, "node %s: no tls_upstream module in the catalogue",
+                            n->name);
+    return topo_comp_add(c, (size_t)up, NULL);
+}
+
 /* The modules: the type's own, then each function's in the mechanisms' order. */
 static int topo_img_modules(struct topo_img_ctx *c)
 {
@@ -200,6 +324,8 @@ static int topo_img_modules(struct topo_img_ctx *c)
     for (size_t i = 0; i < ty->nmods; i++)
         if ((r = topo_comp_add(c, ty->mods[i], NULL)) < 0)
             return r;
+    if ((r = topo_img_upstream_tls(c)) < 0)
+        return r;
     for (size_t m = 0; m < topo_nmechs; m++) {
         const struct topo_sf *sf = c->by_mech[m];
         for (size_t i = 0; sf != NULL && i < TOPO_MECH_MODS && topo_mechs[m].mods[i].module; i++) {

@@ -81,7 +81,8 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
     }
     for (size_t i = 0; i < ntls; i++) {
         const struct fs_tls_node *n = &s->tls->v[i];
-        tls[i] = (struct orch_tls){n->node, n->creds, n->creds_len, n->why[0] ? n->why : NULL};
+        tls[i] = (struct orch_tls){
+            n->node, n->creds, n->creds_len, n->why[0] ? n->why : NULL, n->cert.data, n->cert.len};
     }
     want.tls = tls;
     want.ntls = ntls;

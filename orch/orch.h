@@ -126,7 +126,9 @@ struct orch_tls {
     const char *node;
     const void *creds; /* contract/tls_creds.h, made by engine_tls_check(); NULL: none */
     size_t len;
-    const char *why; /* without credentials: why not (the node's error when a level needs them) */
+    const char *why;  /* without credentials: why not (the node's error when a level needs them) */
+    const char *cert; /* tls/NODE/cert (PEM, public), NULL: none: a load balancer pins its key */
+    size_t cert_len;
 };
 
 /* The desired state, as the mount accepted it. Everything is borrowed for the call only. */

@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "engine/tls.h"
 
 void orch_blob_put(struct orch_blob *b)
 {
@@ -411,6 +414,43 @@ static int orch_want_tls(struct orch_want_node *wn, const struct orch_desired *w
     return 0;
 }
 
+/* Node NODE's certificate chain in WANT (engine_tls_pins()'s CERT). */
+static int orch_want_cert(void *arg, const char *node, const char **pem, size_t *len)
+{
+    const struct orch_desired *want = arg;
+    for (size_t i = 0; i < want->ntls; i++)
+        if (strcmp(want->tls[i].node, node) == 0 && want->tls[i].cert != NULL) {
+            *pem = want->tls[i].cert;
+            *len = want->tls[i].cert_len;
+            return 0;
+        }
+    return -1;
+}
+
+/* Gives each backend that LV's tls_upstream pins (derived as names) its certificate's key:
+ * a new key rebuilds the load balancer (its spec changes). A backend without one is left out,
+ * and the builder refuses the image, naming it. */
+static int orch_want_pins(struct orch_level *lv, const struct orch_desired *want)
+{
+    for (size_t m = 0; m < lv->nmodules; m++) {
+        struct builder_module *bm = &lv->modules[m];
+        if (strcmp(bm->name, "tls_upstream") != 0)
+            continue;
+        for (size_t k = 0; k < bm->nprops; k++) {
+            struct builder_prop *p = (struct builder_prop *)&bm->props[k];
+            char *v;
+            if (strcmp(p->name, "pins") != 0)
+                continue;
+            if (engine_tls_pins(p->value, orch_want_cert, (void *)want, (int64_t)time(NULL), &v,
+                                NULL) < 0)
+                return -ENOMEM;
+            free((char *)p->value);
+            p->value = v;
+        }
+    }
+    return 0;
+}
+
 int orch_want_make(struct orch_want **out, const struct orch_desired *want,
                    const struct orch_want *old, uint64_t next_version, const char *host_name,
                    struct engine_diag *d)
@@ -451,7 +491,8 @@ int orch_want_make(struct orch_want **out, const struct orch_desired *want,
             goto fail;
         r = -ENOMEM;
         for (size_t l = 0; l < p->nimages; l++, wn->nlevels++)
-            if ((r = orch_level_copy(&wn->levels[l], &p->images[l])) < 0)
+            if ((r = orch_level_copy(&wn->levels[l], &p->images[l])) < 0 ||
+                (r = orch_want_pins(&wn->levels[l], want)) < 0)
                 goto fail;
         r = -ENOMEM;
     }

@@ -1,8 +1,20 @@
 /* layer.c — the front's connections (module.h): straight onto libos streams, or through the
- * one layer a module set beneath them (tls). */
+ * one layer a module set beneath them (tls); and the layer a module set over the connections
+ * to upstreams (tls_upstream). */
 #include "module.h"
 
 static const struct mod_layer *mod_layer;
+static const struct mod_upstream_layer *mod_up_layer;
+
+void mod_upstream_layer_set(const struct mod_upstream_layer *l)
+{
+    mod_up_layer = l;
+}
+
+const struct mod_upstream_layer *mod_upstream_layer(void)
+{
+    return mod_up_layer;
+}
 
 void mod_layer_set(const struct mod_layer *l)
 {

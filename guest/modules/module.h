@@ -156,6 +156,27 @@ long mod_conn_write(struct mod_conn *c, const void *buf, size_t len);
 void mod_conn_want(struct mod_conn *c, unsigned want);
 void mod_conn_close(struct mod_conn *c);
 
+/* ---- a layer over the connections to upstreams (layer.c) ---- */
+
+/*
+ * What a module (tls_upstream) sets for lb_proxy's connections to its backends: HAS says
+ * whether it carries the connections to upstream device DEVICE; OPEN takes over stream S,
+ * just connected to DEVICE, as struct mod_layer's open does (NULL after closing S: no memory,
+ * or nothing for DEVICE). IO's read, write, want and close work on OPEN's handle; WHY says
+ * why the connection failed, when the layer did (a handshake refused), else NULL.
+ */
+struct mod_upstream_layer {
+    int (*has)(const char *device);
+    const char *(*why)(void *h);
+    void *(*open)(struct libos_stream *s, const char *device, const struct libos_stream_ops *ops,
+                  void *ctx);
+    struct mod_layer io;
+};
+
+/* Sets L (one per image); mod_upstream_layer() gives it, NULL when no module set one. */
+void mod_upstream_layer_set(const struct mod_upstream_layer *l);
+const struct mod_upstream_layer *mod_upstream_layer(void);
+
 /* ---- requests (implemented by http_server) ---- */
 
 /* Answers RQ with R (copied) and finishes it; then the connection goes on with the next

@@ -6,8 +6,11 @@
 # only (TLS 1.3, 1.1, RSA key exchange, CBC and renegotiation refused); the authenticated and
 # denied requests of e2e.sh over HTTPS; keep-alive and a body of many records; an RSA pair;
 # plain HTTP on the TLS port answered by nothing; a load balancer that terminates TLS and
-# relays to the plain level; the key read from standard input; a wrong key, an expired
-# certificate and a missing key refused before the guest starts; the private key in no image, no cached file.
+# relays over TLS to a backend that serves HTTPS only, its key pinned from the certificate
+# beside the topology (the hop read by a relay here: no credentials, no request in clear), and
+# refuses a backend with another key (502, the reason on its console); the key read from
+# standard input; a wrong key, an expired certificate and a missing key refused before the
+# guest starts; the private key in no image, no cached file.
 # Skips (77) without curl, openssl or python3, and hvt without /dev/kvm.
 set -u
 cd "$UNISEC_SRCDIR"
@@ -34,10 +37,14 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=l
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost $san -days 30 \
     -keyout rsa.key -out rsa.crt 2>/dev/null &&
 openssl ecparam -name prime256v1 -genkey -noout -out other.key 2>/dev/null &&
+openssl req -x509 -new -key other.key -subj /CN=localhost -days 30 -out other.crt 2>/dev/null &&
 openssl req -new -key ec.key -subj /CN=localhost -out old.csr 2>/dev/null &&
 openssl x509 -req -in old.csr -signkey ec.key -days -1 -out old.crt 2>/dev/null || {
     echo "FAIL: openssl cannot make the test certificates"; exit 1; }
 cd "$UNISEC_SRCDIR"
+# The topology beside the shop's certificate, whose key the load balancer pins.
+mkdir -p "$tmp/topo/tls/shop" && cp tests/builder/e2e/tls.yaml "$tmp/topo/" &&
+    cp "$tmp/ec.crt" "$tmp/topo/tls/shop/cert" || exit 1
 # The EC key's private scalar and the RSA key's first prime, as bytes to look for.
 python3 - "$tmp" <<'PY' || exit 1
 import re, subprocess, sys
@@ -76,7 +83,9 @@ for target in ${E2E_TARGETS:-hvt spt}; do
     fi
     if ! "$UNISEC" build tests/builder/e2e/tls.yaml --node web --target $target \
             --policy-dir mount-examples/policy -o "$tmp/out" >"$tmp/built.$target" ||
-       ! "$UNISEC" build tests/builder/e2e/tls.yaml --node portal --target $target \
+       ! "$UNISEC" build "$tmp/topo/tls.yaml" --node shop --target $target \
+            --policy-dir mount-examples/policy -o "$tmp/out" >>"$tmp/built.$target" ||
+       ! "$UNISEC" build "$tmp/topo/tls.yaml" --node portal --target $target \
             -o "$tmp/out" >>"$tmp/built.$target"; then
         bad "$target: unisec build failed"; continue
     fi
@@ -152,15 +161,47 @@ for target in ${E2E_TARGETS:-hvt spt}; do
     if [ $rc = 2 ] && grep -q "tls-cert and --tls-key both read standard input" "$tmp/no.err"
     then ok; else bad "$target: two '-': status $rc, $(cat "$tmp/no.err")"; fi
 
-    # The load balancer terminates TLS and relays in plain HTTP to the web node's plain level.
-    cacert=ec.crt
-    plain=$(awk '$1 == "web" && $2 == "plain" { print $NF }' "$tmp/built.$target")
+    # The load balancer terminates TLS (the RSA pair) and relays over TLS to the shop, which
+    # serves HTTPS only, through a relay that keeps every byte of the hop.
+    shopimg=$(awk '$1 == "shop" && $2 == "default" { print $NF }' "$tmp/built.$target")
     lbimg=$(awk '$1 == "portal" { print $NF }' "$tmp/built.$target")
-    start plain.$target "$UNISEC" run "$plain" --port 0 || continue
-    start lb.$target "$UNISEC" run "$lbimg" --port 0 --upstream web=127.0.0.1:$port \
-        --tls-cert "$tmp/ec.crt" --tls-key "$tmp/ec.key" || continue
-    expect 200 "lb over https: staff reads" $B https://localhost:$port/catalogue/x
-    expect 403 "lb over https: staff denied /admin" $B https://localhost:$port/admin/users
+    start shop.$target "$UNISEC" run "$shopimg" --port 0 --tls-cert "$tmp/ec.crt" \
+        --tls-key "$tmp/ec.key" || continue
+    start hop.$target python3 tests/builder/e2e/hop.py $port "$tmp/hop.$target" || continue
+    start lb.$target "$UNISEC" run "$lbimg" --port 0 --upstream shop=127.0.0.1:$port \
+        --tls-cert "$tmp/rsa.crt" --tls-key "$tmp/rsa.key" || continue
+    cacert=rsa.crt
+    u=https://localhost:$port
+    expect 200 "lb over https to https: staff reads" $B $u/catalogue/x
+    expect 403 "lb over https to https: staff denied /admin" $B $u/admin/users
+    expect 200 "lb over https to https: admin" $A $u/admin/users
+    expect 401 "lb over https to https: wrong password" -u alice:nope $u/catalogue/x
+    expect 200 "lb over https to https: a body of 13 records" $A --data-binary @"$tmp/body" \
+        $u/admin/upload
+    if python3 - "$tmp/hop.$target" <<'PY'
+import base64, sys
+hop = open(sys.argv[1], "rb").read()
+if len(hop) < 200000:
+    sys.exit(f"the hop carried {len(hop)} bytes: the requests did not cross it")
+for clear in (b"bob-demo-password", b"alice-demo-password",
+              base64.b64encode(b"bob:bob-demo-password"), base64.b64encode(b"alice:nope"),
+              b"/catalogue/x", b"HTTP/1.1", b"aaaaaaaaaaaaaaaa"):
+    if clear in hop:
+        sys.exit(f"{clear!r} crossed the hop in clear")
+PY
+    then ok; else bad "$target: the hop to the backend"; fi
+    grep -q "lb_proxy: 1 backends (1 over TLS)" "$tmp/lb.$target.out" && ok ||
+        bad "$target: the load balancer does not say it reaches the shop over TLS"
+
+    # A backend with another key than the one pinned is refused, and the console says why.
+    start other.$target "$UNISEC" run "$shopimg" --port 0 --tls-cert "$tmp/other.crt" \
+        --tls-key "$tmp/other.key" || continue
+    start lb2.$target "$UNISEC" run "$lbimg" --port 0 --upstream shop=127.0.0.1:$port \
+        --tls-cert "$tmp/rsa.crt" --tls-key "$tmp/rsa.key" || continue
+    expect 502 "lb to a backend of another key" $B https://localhost:$port/catalogue/x
+    waitfor "$tmp/lb2.$target.out" "backend shop: TLS failed: its handshake is not signed with the key pinned for it" &&
+        ok || bad "$target: the refused backend's reason: $(cat "$tmp/lb2.$target.out")"
+    cacert=ec.crt
 
     # Refused before the guest starts, with the reason.
     for case in "ec.crt other.key is not the private key of the certificate" \

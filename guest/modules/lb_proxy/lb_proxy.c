@@ -10,6 +10,11 @@
  * when one accepted the request but did not answer within LB_TIMEOUT_NS. Answers are relayed
  * whole, framed by Content-Length or by the end of the connection, up to the front's limits
  * (a chunked answer is refused with 502: unisec's own servers never send one).
+ *
+ * The backends named by the derived parameter `tls_backends` are reached over TLS, through the
+ * upstream layer the tls_upstream module sets (module.h), each one's key pinned there: never
+ * in plain HTTP, so such a backend without that layer, or without a pin there, is a failure
+ * (502, and a console line saying why), as is a handshake that fails (the reason said too).
  */
 #include "../module.h"
 
@@ -24,10 +29,12 @@ struct lb_backend {
     unsigned inflight;
     uint64_t down_until;  /* skipped until then after a failure */
     struct lb_conn *idle; /* kept-alive connections waiting for a request */
+    int tls;              /* reached over TLS (tls_backends) */
 };
 
 struct lb_conn {
     struct libos_stream *s;
+    void *h; /* the upstream layer's handle when the backend is reached over TLS */
     struct lb_backend *be;
     struct mod_req *rq; /* the request in flight, NULL when idle */
     int tries;          /* fresh connections tried for rq */
@@ -52,7 +59,28 @@ static struct lb_conn *lb_conns;
 static struct libos_timer lb_timer;
 static const struct mod_http_limits lb_lim = MOD_HTTP_LIMITS_DEFAULT;
 
+static const struct mod_upstream_layer *lb_up; /* set by tls_upstream, or NULL */
+
 static void lb_send(struct mod_req *rq, int tries);
+
+/* A connection's stream calls: straight, or through the upstream layer. */
+static long lb_io_read(struct lb_conn *c, void *buf, size_t len)
+{
+    return c->h ? lb_up->io.read(c->h, buf, len) : libos_stream_read(c->s, buf, len);
+}
+
+static long lb_io_write(struct lb_conn *c, const void *buf, size_t len)
+{
+    return c->h ? lb_up->io.write(c->h, buf, len) : libos_stream_write(c->s, buf, len);
+}
+
+static void lb_io_want(struct lb_conn *c, unsigned want)
+{
+    if (c->h)
+        lb_up->io.want(c->h, want);
+    else
+        libos_stream_want(c->s, want);
+}
 
 static void lb_unlink_idle(struct lb_conn *c)
 {
@@ -65,7 +93,9 @@ static void lb_unlink_idle(struct lb_conn *c)
 
 static void lb_conn_free(struct lb_conn *c)
 {
-    if (c->s)
+    if (c->h)
+        lb_up->io.close(c->h);
+    else if (c->s)
         libos_stream_close(c->s);
     if (c->rq == NULL)
         lb_unlink_idle(c);
@@ -95,6 +125,9 @@ static void lb_fail(struct lb_conn *c, int status)
 {
     struct mod_req *rq = c->rq;
     int tries = c->tries, answered = c->answered, reused = c->reused;
+    const char *why = c->h && lb_up->why ? lb_up->why(c->h) : NULL;
+    if (why != NULL)
+        printf("lb_proxy: backend %s: TLS failed: %s\n", c->be->name, why);
     if (rq)
         c->be->inflight--;
     if (!answered && !reused)
@@ -130,12 +163,13 @@ static void lb_done(struct lb_conn *c)
     c->scan = (struct mod_http_scan){0, 0};
     c->next_idle = c->be->idle;
     c->be->idle = c;
-    libos_stream_want(c->s, LIBOS_WANT_READ); /* to notice the backend closing it */
+    lb_io_want(c, LIBOS_WANT_READ); /* to notice the backend closing it */
 }
 
 static void lb_readable(struct libos_stream *s, void *ctx)
 {
     struct lb_conn *c = ctx;
+    (void)s;
     for (;;) {
         if (c->in_len == c->in_cap) {
             size_t cap = c->in_cap ? 2 * c->in_cap : 4096;
@@ -150,7 +184,7 @@ static void lb_readable(struct libos_stream *s, void *ctx)
             c->scan = (struct mod_http_scan){0, 0};
             c->head = 0; /* pointers moved: parse again */
         }
-        long n = libos_stream_read(s, c->in + c->in_len, c->in_cap - c->in_len);
+        long n = lb_io_read(c, c->in + c->in_len, c->in_cap - c->in_len);
         if (n == -UNISEC_EAGAIN)
             return;
         if (c->rq == NULL) { /* idle: the backend closed it, or talks out of turn */
@@ -199,8 +233,9 @@ static void lb_readable(struct libos_stream *s, void *ctx)
 static void lb_writable(struct libos_stream *s, void *ctx)
 {
     struct lb_conn *c = ctx;
+    (void)s;
     while (c->out_off < c->out_len) {
-        long n = libos_stream_write(s, c->out + c->out_off, c->out_len - c->out_off);
+        long n = lb_io_write(c, c->out + c->out_off, c->out_len - c->out_off);
         if (n == -UNISEC_EAGAIN)
             return;
         if (n <= 0) {
@@ -209,7 +244,7 @@ static void lb_writable(struct libos_stream *s, void *ctx)
         }
         c->out_off += (size_t)n;
     }
-    libos_stream_want(s, LIBOS_WANT_READ);
+    lb_io_want(c, LIBOS_WANT_READ);
 }
 
 static const struct libos_stream_ops lb_ops = {lb_readable, lb_writable};
@@ -252,6 +287,16 @@ static void lb_send(struct mod_req *rq, int tries)
             lb_status(rq, 503);
             return;
         }
+        if (be->tls)
+            lb_up = mod_upstream_layer(); /* tls_upstream sets it at init, maybe after ours */
+        if (be->tls && (lb_up == NULL || !lb_up->has(be->name))) {
+            /* never in plain HTTP: the image lacks what its derivation put in it */
+            printf("lb_proxy: backend %s: reached over TLS, and no key is pinned for it\n",
+                   be->name);
+            free(c);
+            lb_status(rq, 502);
+            return;
+        }
         if (libos_connect(&c->s, be->name) < 0) {
             free(c);
             be->down_until = libos_loop_now() + LB_DOWN_NS;
@@ -259,11 +304,19 @@ static void lb_send(struct mod_req *rq, int tries)
             return;
         }
         c->be = be;
+        if (be->tls) {
+            if ((c->h = lb_up->open(c->s, be->name, &lb_ops, c)) == NULL) {
+                free(c); /* the layer closed the stream */
+                lb_status(rq, 503);
+                return;
+            }
+        } else {
+            libos_stream_set_ops(c->s, &lb_ops, c);
+        }
         c->next = lb_conns;
         if (lb_conns)
             lb_conns->prev = c;
         lb_conns = c;
-        libos_stream_set_ops(c->s, &lb_ops, c);
         tries++;
     }
     char *out = realloc(c->out, len ? len : 1);
@@ -281,7 +334,7 @@ static void lb_send(struct mod_req *rq, int tries)
     c->tries = tries;
     c->deadline = libos_loop_now() + LB_TIMEOUT_NS;
     be->inflight++;
-    libos_stream_want(c->s, LIBOS_WANT_READ | LIBOS_WANT_WRITE);
+    lb_io_want(c, LIBOS_WANT_READ | LIBOS_WANT_WRITE);
 }
 
 static int lb_handle(struct mod_req *rq)
@@ -304,9 +357,37 @@ static void lb_sweep(struct libos_timer *t, void *ctx)
     libos_timer_arm(t, now + 1000000000ull, lb_sweep, NULL);
 }
 
+/* Marks the backends the `tls_backends` parameter V names ("NODE NODE"). 0, or -UNISEC_EINVAL
+ * after saying why. */
+static int lb_tls_backends(const char *v, size_t *ntls)
+{
+    while (v && *v) {
+        while (*v == ' ')
+            v++;
+        size_t n = 0, k = 0;
+        while (v[n] && v[n] != ' ')
+            n++;
+        if (n == 0)
+            break;
+        while (k < lb_n &&
+               !(strlen(lb_backends[k].name) == n && !memcmp(lb_backends[k].name, v, n)))
+            k++;
+        if (k == lb_n) {
+            printf("lb_proxy: property tls_backends: %.*s is no backend\n", (int)(n < 40 ? n : 40),
+                   v);
+            return -UNISEC_EINVAL;
+        }
+        lb_backends[k].tls = 1;
+        (*ntls)++;
+        v += n;
+    }
+    return 0;
+}
+
 static int lb_init(const struct mod_props *p)
 {
     const char *v = mod_prop_get(p, "backends"), *alg = mod_prop_get(p, "algorithm");
+    int e;
     if (alg && strcmp(alg, "round_robin") != 0 && strcmp(alg, "least_connections") != 0) {
         printf("lb_proxy: property algorithm: expected round_robin or least_connections\n");
         return -UNISEC_EINVAL;
@@ -335,7 +416,11 @@ static int lb_init(const struct mod_props *p)
         printf("lb_proxy: property backends: no backend to relay to\n");
         return -UNISEC_EINVAL;
     }
-    printf("lb_proxy: %zu backends, %s\n", lb_n, lb_least ? "least_connections" : "round_robin");
+    size_t ntls = 0;
+    if ((e = lb_tls_backends(mod_prop_get(p, "tls_backends"), &ntls)) < 0)
+        return e;
+    printf("lb_proxy: %zu backends (%zu over TLS), %s\n", lb_n, ntls,
+           lb_least ? "least_connections" : "round_robin");
     libos_timer_arm(&lb_timer, libos_loop_now() + 1000000000ull, lb_sweep, NULL);
     return mod_http_front_start();
 }

@@ -4,9 +4,9 @@
  * At init it takes the instance's credentials from the tender (contract/tls_creds.h: the
  * certificate chain and the EC or RSA private key, never in the image) and its boot seed
  * (an HMAC-DRBG over SHA-256 is seeded with it; each connection's engine takes its own
- * DRBG's state, 64 fresh bytes, from it: tls_conn.c), picks the fastest implementations the
- * processor allows (the boot info's CPUID bits: on hvt the vCPU's own CPUID reads zeros; the EC
- * work is tls_ec.c's), and puts its layer beneath the front.
+ * DRBG's state, 64 fresh bytes, from it: tls_engine.c), picks the fastest implementations the
+ * processor allows (tls_engine.c; the EC work is tls_ec.c's), and puts its layer beneath the
+ * front.
  *
  * What a connection accepts: TLS 1.2 only; ECDHE key exchange (X25519, P-256, P-384,
  * P-521) signed with the certificate's key, never RSA key exchange; AES-128/256-GCM and
@@ -26,13 +26,9 @@ static size_t tls_blob_len;
 
 static unsigned char tls_cache_buf[TLS_CACHE_LEN];
 
-/* Chooses the suites and implementations from the instruction sets the tender reported. */
+/* Chooses the implementations and the suites from the instruction sets the tender reported. */
 static void tls_pick(const struct unisec_boot_info *bi)
 {
-    int sse2 = (bi->cpuid1_edx >> 26) & 1, ssse3 = (bi->cpuid1_ecx >> 9) & 1;
-    int sse41 = (bi->cpuid1_ecx >> 19) & 1, aesni = (bi->cpuid1_ecx >> 25) & 1;
-    int pclmul = (bi->cpuid1_ecx >> 1) & 1;
-    int fast_gcm = sse2 && sse41 && aesni && ssse3 && pclmul;
     int ec = tls.key_type == UNISEC_TLS_KEY_EC;
     uint16_t gcm128 =
         ec ? BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 : BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256;
@@ -40,12 +36,10 @@ static void tls_pick(const struct unisec_boot_info *bi)
         ec ? BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 : BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384;
     uint16_t chapol = ec ? BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
                          : BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256;
-    tls.aes = fast_gcm ? &br_aes_x86ni_ctr_vtable : &br_aes_ct64_ctr_vtable;
-    tls.ghash = fast_gcm ? &br_ghash_pclmul : &br_ghash_ctmul64;
-    tls.chacha = sse2 ? &br_chacha20_sse2_run : &br_chacha20_ct_run;
-    tls.suites[0] = fast_gcm ? gcm128 : chapol;
-    tls.suites[1] = fast_gcm ? gcm256 : gcm128;
-    tls.suites[2] = fast_gcm ? chapol : gcm256;
+    tls_impl_pick(&tls.impl, bi);
+    tls.suites[0] = tls.impl.fast_gcm ? gcm128 : chapol;
+    tls.suites[1] = tls.impl.fast_gcm ? gcm256 : gcm128;
+    tls.suites[2] = tls.impl.fast_gcm ? chapol : gcm256;
 }
 
 /* Points the key and the chain into the blob, which tls_creds_parse() framed. */
@@ -70,17 +64,14 @@ static int tls_creds_load(const struct tls_creds *cr)
 
 static int tls_init(const struct mod_props *p)
 {
-    uint8_t seed[UNISEC_SEED_LEN];
     struct tls_creds cr;
     const char *why;
     int e;
     (void)p;
-    if ((e = libos_seed_take(seed)) < 0) {
+    if ((e = tls_rand_start()) < 0) {
         printf("tls: the tender gave no random seed\n");
         return e;
     }
-    br_hmac_drbg_init(&tls.drbg, &tls_sha256_vtable, seed, sizeof(seed));
-    libos_wipe(seed, sizeof(seed));
     if ((e = libos_tls_creds_take(&tls_blob, &tls_blob_len)) < 0) {
         printf("tls: no certificate and key from the tender (%s)\n",
                e == -UNISEC_ENOENT ? "already taken" : "out of memory");

@@ -1,8 +1,9 @@
 /*
- * tls.h — the tls module's two halves: its configuration (tls.c: the credentials, the DRBG,
- * the implementations and suites), its EC work (tls_ec.c), its SHA-256 (tls_hash.c) and its
- * connections (tls_conn.c: each one's engine, and the layer beneath the front, module.h's
- * struct mod_layer). tls.c calls tls_conn.c, not back.
+ * tls.h — the tls module's parts: its configuration (tls.c: the credentials, the suites), what
+ * its server side and the tls_upstream module's client side share (tls_engine.c: the DRBG,
+ * the implementations, an engine's common set-up), its EC work (tls_ec.c), its SHA-256
+ * (tls_hash.c) and its connections (tls_conn.c: each one's pump, and the layer beneath the
+ * front, module.h's struct mod_layer). tls.c calls tls_conn.c and tls_engine.c, not back.
  */
 #ifndef UNISEC_GUEST_TLS_H
 #define UNISEC_GUEST_TLS_H
@@ -15,9 +16,20 @@
 /* A connection's output buffer: records carry at most 4 KiB (BearSSL's input buffer must hold
  * a whole 16 KiB record, which a client may send; what it sends is ours to size). */
 #define TLS_OBUF_LEN (4096 + 85)
+/* A client's input buffer: 4 KiB records. Smaller than BR_SSL_BUFSIZE_INPUT, it makes BearSSL
+ * ask the server for 4 KiB records (RFC 6066 max_fragment_length), and unisec's own servers
+ * send no larger ones anyway (TLS_OBUF_LEN); a larger record fails the connection. */
+#define TLS_CLIENT_IBUF_LEN (4096 + 325)
 
+/* One connection: a BearSSL server engine (tls_conn.c: beneath the front) or client engine
+ * (tls_upstream: to a backend), its buffers allocated after it. */
 struct tls_conn {
-    br_ssl_server_context sc;
+    union {
+        br_ssl_engine_context eng; /* the first member of both */
+        br_ssl_server_context sc;
+        br_ssl_client_context cc;
+    } u;
+    br_x509_knownkey_context kk;       /* a client's: the backend's pinned key */
     struct libos_stream *s;            /* the raw stream */
     const struct libos_stream_ops *up; /* the front's callbacks, with UP_CTX */
     void *up_ctx;
@@ -26,8 +38,16 @@ struct tls_conn {
     int closed;              /* the front closed the connection */
     int depth;               /* the front's callbacks on the stack: free only at 0 */
     struct libos_timer kick; /* runs the front's callbacks at the next turn */
-    unsigned char ibuf[BR_SSL_BUFSIZE_INPUT];
-    unsigned char obuf[TLS_OBUF_LEN];
+    size_t ilen, olen;       /* the buffers' sizes */
+    unsigned char buf[];     /* the input buffer, then the output buffer */
+};
+
+/* The implementations the processor allows (tls_engine.c). */
+struct tls_impl {
+    const br_block_ctr_class *aes;
+    br_ghash ghash;
+    br_chacha20_run chacha;
+    int fast_gcm; /* AES-GCM is fast here (AES-NI and PCLMUL): prefer it to ChaCha20 */
 };
 
 /* What every connection's engine is set up with (tls.c fills it once, at init). */
@@ -37,13 +57,37 @@ struct tls_config {
     br_rsa_private_key rsa;
     br_x509_certificate chain[UNISEC_TLS_CERTS_MAX];
     size_t nchain;
-    br_hmac_drbg_context drbg; /* each engine's DRBG state is 64 fresh bytes of it */
     br_ssl_session_cache_lru cache;
-    const br_block_ctr_class *aes;
-    br_ghash ghash;
-    br_chacha20_run chacha;
+    struct tls_impl impl;
     uint16_t suites[3]; /* in the server's order of preference */
 };
+
+/* tls_engine.c: what the server and the client sides share. tls_rand_start() seeds the
+ * module's HMAC-DRBG from the tender's boot seed, once per image (either side may call it
+ * first); tls_engine_seed() gives engine E a DRBG state of its own, 64 fresh bytes of it. */
+int tls_rand_start(void);
+void tls_engine_seed(br_ssl_engine_context *e);
+/* The fastest implementations the boot info's CPUID bits allow (on hvt the vCPU's own CPUID
+ * reads zeros). */
+void tls_impl_pick(struct tls_impl *im, const struct unisec_boot_info *bi);
+/* Sets up E (zeroed by br_ssl_*_zero) as both sides do: fresh entropy, TLS 1.2 only, SUITES,
+ * no renegotiation, tls_ec_impl, the hashes, PRFs and record ciphers of IM. */
+void tls_engine_base(br_ssl_engine_context *e, const struct tls_impl *im, const uint16_t *suites,
+                     size_t nsuites);
+
+/* tls_conn.c: a connection's life, either side. tls_conn_new() allocates one with buffers of
+ * ILEN and OLEN bytes (NULL: no memory); the caller sets up its engine, then
+ * tls_conn_attach() takes over raw stream S (its callbacks become the connection's) and
+ * calls OPS's, with S and CTX, when plaintext can move. The other calls are module.h's
+ * struct mod_layer's on the connection. */
+struct tls_conn *tls_conn_new(size_t ilen, size_t olen);
+void tls_conn_attach(struct tls_conn *c, struct libos_stream *s, const struct libos_stream_ops *ops,
+                     void *ctx);
+void tls_conn_free(struct tls_conn *c);
+long tls_conn_read(void *h, void *buf, size_t len);
+long tls_conn_write(void *h, const void *buf, size_t len);
+void tls_conn_want(void *h, unsigned want);
+void tls_conn_close(void *h);
 
 /* Puts the layer beneath the front; every connection it opens is set up from CFG. */
 void tls_layer_start(struct tls_config *cfg);

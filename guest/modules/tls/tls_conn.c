@@ -1,7 +1,8 @@
 /*
  * tls_conn.c — the tls module's layer (module.h's struct mod_layer): each connection the front
  * accepts gets a BearSSL server engine, which takes the raw stream's callbacks; the front reads
- * and writes plaintext through tls_read() and tls_write().
+ * and writes plaintext through tls_conn_read() and tls_conn_write(). The tls_upstream module's
+ * client connections run on the same pump with a client engine.
  *
  * The pump moves records between the engine and the raw stream as far as both allow: records
  * out while the stream takes them, records in while the engine has room (it has none while
@@ -17,54 +18,17 @@
 
 static struct tls_config *tls_cfg;
 
-/*
- * Seeds E's HMAC-DRBG (SHA-256, tls_hash.c's) with a state drawn whole from the module's: K and
- * V, 32 bytes each, are what HMAC-DRBG's instantiation would derive from a seed, and fresh output
- * of a DRBG is as good a state as that derivation's. br_ssl_engine_inject_entropy() would first
- * instantiate the engine's DRBG with no seed, then mix in one drawn from the module's: 34
- * SHA-256 blocks a connection, where drawing K and V takes 12. BearSSL's own system
- * seeder is skipped too: it would run CPUID (a VM exit on hvt, a trap to the host's hypervisor
- * under spt too) and RDRAND or a failed open() on every handshake, for nothing.
- */
-static void tls_engine_seed(br_ssl_engine_context *e)
-{
-    uint8_t kv[64];
-    br_hmac_drbg_generate(&tls_cfg->drbg, kv, sizeof(kv));
-    e->rng.vtable = &br_hmac_drbg_vtable;
-    e->rng.digest_class = &tls_sha256_vtable;
-    memcpy(e->rng.K, kv, 32);
-    memcpy(e->rng.V, kv + 32, 32);
-    libos_wipe(kv, sizeof(kv));
-    e->rng_init_done = 2; /* "properly seeded" (bearssl_ssl.h) */
-    e->rng_os_rand_done = 1;
-}
-
-/* Sets up C's engine for a new handshake (server, keys, suites, buffers, fresh entropy).
+/* Sets up C's server engine for a new handshake (keys, suites, buffers, fresh entropy).
  * Returns 0, or -UNISEC_EIO when BearSSL refuses it. */
 static int tls_engine_setup(struct tls_conn *c)
 {
-    br_ssl_server_context *sc = &c->sc;
+    br_ssl_server_context *sc = &c->u.sc;
     br_ssl_engine_context *e = &sc->eng;
 
     br_ssl_server_zero(sc);
-    tls_engine_seed(e);
-    br_ssl_engine_set_versions(e, BR_TLS12, BR_TLS12);
-    br_ssl_engine_set_suites(e, tls_cfg->suites,
-                             sizeof(tls_cfg->suites) / sizeof(tls_cfg->suites[0]));
-    br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION | BR_OPT_ENFORCE_SERVER_PREFERENCES);
-    br_ssl_engine_set_ec(e, &tls_ec_impl);
-    /* SHA-256 on SHA-NI (tls_hash.c): the transcript and the PRF (the engine's HMAC-DRBG runs
-     * over it too, tls_engine_seed()). */
-    br_ssl_engine_set_hash(e, br_sha256_ID, &tls_sha256_vtable);
-    br_ssl_engine_set_hash(e, br_sha384_ID, &br_sha384_vtable);
-    br_ssl_engine_set_prf_sha256(e, &tls_prf_sha256);
-    br_ssl_engine_set_prf_sha384(e, &br_tls12_sha384_prf);
-    br_ssl_engine_set_gcm(e, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
-    br_ssl_engine_set_aes_ctr(e, tls_cfg->aes);
-    br_ssl_engine_set_ghash(e, tls_cfg->ghash);
-    br_ssl_engine_set_chapol(e, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
-    br_ssl_engine_set_chacha20(e, tls_cfg->chacha);
-    br_ssl_engine_set_poly1305(e, &br_poly1305_ctmulq_run);
+    tls_engine_base(e, &tls_cfg->impl, tls_cfg->suites,
+                    sizeof(tls_cfg->suites) / sizeof(tls_cfg->suites[0]));
+    br_ssl_engine_add_flags(e, BR_OPT_ENFORCE_SERVER_PREFERENCES);
     if (tls_cfg->key_type == UNISEC_TLS_KEY_EC)
         br_ssl_server_set_single_ec(sc, tls_cfg->chain, tls_cfg->nchain, &tls_cfg->ec,
                                     BR_KEYTYPE_SIGN, 0, &tls_ec_impl, &tls_ecdsa_sign);
@@ -73,14 +37,14 @@ static int tls_engine_setup(struct tls_conn *c)
                                      BR_KEYTYPE_SIGN, br_rsa_private_get_default(),
                                      br_rsa_pkcs1_sign_get_default());
     br_ssl_server_set_cache(sc, &tls_cfg->cache.vtable);
-    br_ssl_engine_set_buffers_bidi(e, c->ibuf, sizeof(c->ibuf), c->obuf, sizeof(c->obuf));
+    br_ssl_engine_set_buffers_bidi(e, c->buf, c->ilen, c->buf + c->ilen, c->olen);
     return br_ssl_server_reset(sc) ? 0 : -UNISEC_EIO;
 }
 
 /* The directions the front could move now. */
 static unsigned tls_ready(struct tls_conn *c)
 {
-    unsigned st = br_ssl_engine_current_state(&c->sc.eng);
+    unsigned st = br_ssl_engine_current_state(&c->u.eng);
     if ((st & BR_SSL_CLOSED) || c->raw_end < 0)
         return LIBOS_WANT_READ | LIBOS_WANT_WRITE;
     return ((st & BR_SSL_RECVAPP) || c->raw_end ? LIBOS_WANT_READ : 0) |
@@ -90,7 +54,7 @@ static unsigned tls_ready(struct tls_conn *c)
 /* Moves records between the engine and the raw stream, then says what the raw stream wants. */
 static void tls_pump(struct tls_conn *c)
 {
-    br_ssl_engine_context *e = &c->sc.eng;
+    br_ssl_engine_context *e = &c->u.eng;
     unsigned st;
     for (;;) {
         size_t len;
@@ -132,10 +96,10 @@ static void tls_pump(struct tls_conn *c)
     libos_stream_want(c->s, w);
 }
 
-static void tls_free(struct tls_conn *c)
+void tls_conn_free(struct tls_conn *c)
 {
     libos_timer_disarm(&c->kick);
-    libos_wipe(&c->sc, sizeof(c->sc)); /* the session's keys */
+    libos_wipe(&c->u, sizeof(c->u)); /* the session's keys */
     free(c);
 }
 
@@ -162,7 +126,7 @@ static void tls_deliver(struct tls_conn *c)
             c->up->writable(c->s, c->up_ctx);
     }
     if (--c->depth == 0 && c->closed)
-        tls_free(c);
+        tls_conn_free(c);
     else
         tls_kick(c);
 }
@@ -182,34 +146,50 @@ static void tls_raw_event(struct libos_stream *s, void *ctx)
 
 static const struct libos_stream_ops tls_raw_ops = {tls_raw_event, tls_raw_event};
 
+struct tls_conn *tls_conn_new(size_t ilen, size_t olen)
+{
+    struct tls_conn *c = malloc(sizeof(*c) + ilen + olen);
+    if (c == NULL)
+        return NULL;
+    memset(c, 0, sizeof(*c));
+    c->ilen = ilen;
+    c->olen = olen;
+    c->up_want = LIBOS_WANT_READ;
+    return c;
+}
+
+void tls_conn_attach(struct tls_conn *c, struct libos_stream *s, const struct libos_stream_ops *ops,
+                     void *ctx)
+{
+    c->s = s;
+    c->up = ops;
+    c->up_ctx = ctx;
+    libos_stream_set_ops(s, &tls_raw_ops, c);
+    tls_pump(c);
+}
+
 static void *tls_open(struct libos_stream *s, const struct libos_stream_ops *ops, void *ctx)
 {
-    struct tls_conn *c = malloc(sizeof(*c));
+    struct tls_conn *c = tls_conn_new(BR_SSL_BUFSIZE_INPUT, TLS_OBUF_LEN);
     if (c == NULL) {
         libos_stream_close(s);
         return NULL;
     }
-    memset(c, 0, offsetof(struct tls_conn, ibuf));
-    c->s = s;
-    c->up = ops;
-    c->up_ctx = ctx;
-    c->up_want = LIBOS_WANT_READ;
     if (tls_engine_setup(c) < 0) {
         printf("tls: the engine refused its set-up (BearSSL error %d)\n",
-               br_ssl_engine_last_error(&c->sc.eng));
+               br_ssl_engine_last_error(&c->u.eng));
         libos_stream_close(s);
-        tls_free(c);
+        tls_conn_free(c);
         return NULL;
     }
-    libos_stream_set_ops(s, &tls_raw_ops, c);
-    tls_pump(c);
+    tls_conn_attach(c, s, ops, ctx);
     return c;
 }
 
-static long tls_read(void *h, void *buf, size_t len)
+long tls_conn_read(void *h, void *buf, size_t len)
 {
     struct tls_conn *c = h;
-    br_ssl_engine_context *e = &c->sc.eng;
+    br_ssl_engine_context *e = &c->u.eng;
     unsigned st = br_ssl_engine_current_state(e);
     if (st & BR_SSL_RECVAPP) {
         size_t n;
@@ -228,10 +208,10 @@ static long tls_read(void *h, void *buf, size_t len)
     return -UNISEC_EAGAIN;
 }
 
-static long tls_write(void *h, const void *buf, size_t len)
+long tls_conn_write(void *h, const void *buf, size_t len)
 {
     struct tls_conn *c = h;
-    br_ssl_engine_context *e = &c->sc.eng;
+    br_ssl_engine_context *e = &c->u.eng;
     unsigned st = br_ssl_engine_current_state(e);
     if ((st & BR_SSL_CLOSED) || c->raw_end < 0)
         return -UNISEC_EPIPE;
@@ -248,35 +228,35 @@ static long tls_write(void *h, const void *buf, size_t len)
     return (long)n;
 }
 
-static void tls_want(void *h, unsigned want)
+void tls_conn_want(void *h, unsigned want)
 {
     struct tls_conn *c = h;
     c->up_want = want;
     tls_kick(c);
 }
 
-static void tls_close(void *h)
+void tls_conn_close(void *h)
 {
     struct tls_conn *c = h;
-    unsigned st = br_ssl_engine_current_state(&c->sc.eng);
+    unsigned st = br_ssl_engine_current_state(&c->u.eng);
     c->closed = 1;
     libos_timer_disarm(&c->kick);
     if (!(st & BR_SSL_CLOSED) && c->raw_end == 0) {
-        br_ssl_engine_close(&c->sc.eng); /* a close_notify, sent before the stream closes */
+        br_ssl_engine_close(&c->u.eng); /* a close_notify, sent before the stream closes */
         tls_pump(c);
     }
     libos_stream_close(c->s);
     if (c->depth == 0)
-        tls_free(c);
+        tls_conn_free(c);
 }
 
 static const struct mod_layer tls_layer = {
     .name = "tls",
     .open = tls_open,
-    .read = tls_read,
-    .write = tls_write,
-    .want = tls_want,
-    .close = tls_close,
+    .read = tls_conn_read,
+    .write = tls_conn_write,
+    .want = tls_conn_want,
+    .close = tls_conn_close,
 };
 
 void tls_layer_start(struct tls_config *cfg)
