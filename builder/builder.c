@@ -104,11 +104,11 @@ int builder_build(struct builder *b, const struct builder_spec *specs, size_t n,
         if (b->tls_libs[0] == NULL && builder_tls_needed(&specs[i]))
             bad = engine_diag_add(
                 d, NULL, 0, 0,
-                "node %s level %s: TLS (the tls and tls_upstream modules) needs BearSSL, Nettle "
-                "and GMP, and %s finds no "
+                "node %s level %s: the %s module needs BearSSL, Nettle and GMP, and %s finds no "
                 "libbearssl.a with its headers, libhogweed.a or libgmp.a: install libbearssl-dev "
                 "nettle-dev libgmp-dev",
-                specs[i].node, specs[i].level, b->cc);
+                specs[i].node, specs[i].level,
+                builder_module_find(&specs[i], "tls") ? "tls" : "tls_upstream", b->cc);
     }
     if (bad) {
         free(ims);

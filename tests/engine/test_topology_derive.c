@@ -142,6 +142,77 @@ static void expect_derive_error(const char *text, const char *want)
     engine_topology_free(t);
 }
 
+/* A load balancer's backends: WEB's levels (a flow map's entries) and APP's none. */
+static char *lb_topology(const char *web_levels)
+{
+    char *text;
+    assert_true(asprintf(&text,
+                         "tosca_definitions_version: tosca_simple_yaml_1_3\n"
+                         "unikernel_modules: {ws: {http_server: , dispatch: }}\n"
+                         "security_functions:\n"
+                         "  https: {mechanism: tls}\n"
+                         "  both: {mechanism: tls, plain_http: true}\n"
+                         "topology_template:\n"
+                         "  node_templates:\n"
+                         "    web:\n"
+                         "      type: ws\n"
+                         "      properties:\n"
+                         "        http_port: 8080\n"
+                         "        https_port: 8443\n"
+                         "        c: {multi_level_security: {%s}}\n"
+                         "    app:\n"
+                         "      type: ws\n"
+                         "      properties: {http_port: 9090}\n"
+                         "    lb:\n"
+                         "      type: tosca.nodes.LoadBalancer\n"
+                         "      properties: {listen_port: 80}\n"
+                         "      requirements: [{application: web}, {application: app}]\n",
+                         web_levels) > 0);
+    return text;
+}
+
+static void test_topology_derive_lb_tls(void **state)
+{
+    static const struct {
+        const char *levels, *backends, *tls, *modules;
+    } cases[] = {
+        /* HTTPS at every level: over TLS to https_port, the key pinned by tls_upstream */
+        {"default_security_level: https, critical_security_level: both", "web:8443 app:9090", "web",
+         "log lb_proxy tls_upstream"},
+        /* HTTP at every level (with plain_http beside HTTPS at one): plain, as before */
+        {"default_security_level: [], critical_security_level: both", "web:8080 app:9090", NULL,
+         "log lb_proxy"},
+    };
+    char buf[256];
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *text = lb_topology(cases[i].levels);
+        struct engine_topology *t = topology_text_ok(text);
+        struct engine_topology_derived *x = NULL;
+        assert_int_equal(engine_topology_derive(&x, t, NULL, ENGINE_TARGET_SPT, NULL), 0);
+        const struct engine_topology_image *lb = &engine_topology_derived_find(x, "lb")->images[0];
+        names(lb, buf, sizeof(buf));
+        assert_string_equal(buf, cases[i].modules);
+        assert_string_equal(param(&lb->modules[1], "backends"), cases[i].backends);
+        if (cases[i].tls == NULL) {
+            assert_null(param(&lb->modules[1], "tls_backends"));
+        } else {
+            assert_string_equal(param(&lb->modules[1], "tls_backends"), cases[i].tls);
+            assert_string_equal(param(&lb->modules[2], "pins"), cases[i].tls);
+        }
+        engine_topology_derived_free(x);
+        engine_topology_free(t);
+        free(text);
+    }
+    /* HTTPS only at one level, none at another: no way reaches it at both */
+    char *text = lb_topology("default_security_level: [], critical_security_level: https");
+    expect_derive_error(text, "t.yaml:20:36: error: node lb: backend web serves HTTPS only at "
+                              "level critical and no HTTPS at level default, and a load balancer "
+                              "reaches a backend one way at all its levels: give every level of "
+                              "web a tls function (plain_http keeps HTTP beside it), or none");
+    free(text);
+}
+
 static void test_topology_derive_unmet_requirement(void **state)
 {
     (void)state;
@@ -411,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_topology_derive_artifacts),
         cmocka_unit_test(test_topology_derive_apply_configure),
         cmocka_unit_test(test_topology_derive_null_diag),
+        cmocka_unit_test(test_topology_derive_lb_tls),
         cmocka_unit_test(test_topology_derive_plans_only),
         cmocka_unit_test(test_topology_derive_tosca_carry),
         cmocka_unit_test(test_topology_derive_tosca_given_inputs_out),
