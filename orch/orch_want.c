@@ -438,11 +438,16 @@ static int orch_want_pins(struct orch_level *lv, const struct orch_desired *want
             continue;
         for (size_t k = 0; k < bm->nprops; k++) {
             struct builder_prop *p = (struct builder_prop *)&bm->props[k];
+            struct engine_diag d; /* the builder says what is missing, naming the file */
             char *v;
+            int r;
             if (strcmp(p->name, "pins") != 0)
                 continue;
-            if (engine_tls_pins(p->value, orch_want_cert, (void *)want, (int64_t)time(NULL), &v,
-                                NULL) < 0)
+            engine_diag_init(&d);
+            r = engine_tls_pins(p->value, orch_want_cert, (void *)want, (int64_t)time(NULL), &v,
+                                &d);
+            engine_diag_free(&d);
+            if (r < 0)
                 return -ENOMEM;
             free((char *)p->value);
             p->value = v;
