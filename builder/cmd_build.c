@@ -44,10 +44,12 @@ struct build_certs {
 };
 
 /* tls/NODE/cert beside the topology (engine_tls_pins()'s CERT): a load balancer's backend. */
-static int build_cert(void *arg, const char *node, const char **pem, size_t *len)
+static int build_cert(void *arg, const char *node, size_t i, const char **pem, size_t *len)
 {
     struct build_certs *bc = arg;
     char *path = NULL;
+    if (i > 0)
+        return -1; /* no previous one: the store's history is the mount's */
     free(bc->pem);
     bc->pem = NULL;
     if (asprintf(&path, "%s/tls/%s/cert", bc->dir, node) < 0)

@@ -460,14 +460,53 @@ static void tls_pin_print(FILE *f, const char *node, size_t nlen, const br_x509_
         fprintf(f, "%02x", b[i]);
 }
 
+/* Appends "NODE=KEY" of chain PEM[0..LEN) to F (of *OUT so far) unless it holds it already.
+ * 0, -EINVAL (the chain does not check: in D), -ENOMEM. */
+static int tls_pin_add(FILE *f, char **out, const char *node, const char *pem, size_t len,
+                       const char *label, int64_t now, struct engine_diag *d)
+{
+    struct engine_tls_input in = {.cert = pem, .cert_len = len, .cert_name = label, .now = now};
+    struct tls_pem chain;
+    struct tls_buf keybuf = {0};
+    struct engine_tls_info info = {0};
+    br_x509_pkey pk = {0};
+    const char *why;
+    char *one = NULL;
+    size_t olen = 0;
+    int rc;
+    if ((rc = engine_tls_check(&in, NULL, NULL, NULL, d)) < 0 ||
+        (rc = tls_pem_read(pem, len, &chain, &why)) < 0)
+        return rc;
+    FILE *g = open_memstream(&one, &olen);
+    if (g == NULL)
+        rc = -ENOMEM;
+    else if ((rc = tls_chain_check(&in, &chain, &pk, &keybuf, &info, d)) == 0)
+        tls_pin_print(g, node, strlen(node), &pk);
+    if (g != NULL && fclose(g) != 0)
+        rc = -ENOMEM;
+    tls_pem_free(&chain);
+    tls_buf_free(&keybuf);
+    if (rc == 0 && fflush(f) == 0) {
+        /* the same key (a renewed certificate) is pinned once */
+        const char *at = *out ? strstr(*out, one) : NULL;
+        int dup = at != NULL && (at == *out || at[-1] == ' ') && (at[olen] == ' ' || !at[olen]);
+        if (!dup)
+            fprintf(f, "%s%s", *out && **out ? " " : "", one);
+    }
+    free(one);
+    return rc;
+}
+
 int engine_tls_pins(const char *names,
-                    int (*cert)(void *arg, const char *node, const char **pem, size_t *len),
+                    int (*cert)(void *arg, const char *node, size_t i, const char **pem,
+                                size_t *len),
                     void *arg, int64_t now, char **out, struct engine_diag *d)
 {
     size_t olen = 0;
-    FILE *f = open_memstream(out, &olen);
-    int rc = 0, k = 0;
-    if (f == NULL)
+    FILE *f;
+    int rc = 0;
+    *out = NULL;
+    if ((f = open_memstream(out, &olen)) == NULL)
         return -ENOMEM;
     for (const char *v = names; v && *v && rc != -ENOMEM;) {
         v += strspn(v, " ");
@@ -478,28 +517,19 @@ int engine_tls_pins(const char *names,
         if (n == 0)
             break;
         snprintf(node, sizeof(node), "%.*s", (int)n, v);
-        v += n;
         snprintf(label, sizeof(label), "tls/%s/cert", node);
-        if (cert(arg, node, &pem, &len) != 0) {
+        v += n;
+        for (size_t i = 0; rc != -ENOMEM && cert(arg, node, i, &pem, &len) == 0; i++) {
+            struct engine_diag none;
+            engine_diag_init(&none); /* a previous chain that expired is dropped, unsaid */
+            rc = tls_pin_add(f, out, node, pem, len, i ? "previous certificate" : label, now,
+                             i ? &none : d);
+            engine_diag_free(&none);
+            if (rc == -EINVAL && i == 0)
+                break;
+        }
+        if (rc != -ENOMEM && cert(arg, node, 0, &pem, &len) != 0)
             engine_diag_add(d, label, 0, 0, "backend %s serves HTTPS and has no certificate", node);
-            continue;
-        }
-        struct engine_tls_input in = {.cert = pem, .cert_len = len, .cert_name = label, .now = now};
-        struct tls_pem chain;
-        struct tls_buf keybuf = {0};
-        struct engine_tls_info info = {0};
-        br_x509_pkey pk = {0};
-        const char *why;
-        if ((rc = engine_tls_check(&in, NULL, NULL, NULL, d)) < 0)
-            continue;
-        if ((rc = tls_pem_read(pem, len, &chain, &why)) == 0) {
-            if ((rc = tls_chain_check(&in, &chain, &pk, &keybuf, &info, d)) == 0) {
-                fputs(k++ ? " " : "", f);
-                tls_pin_print(f, node, strlen(node), &pk);
-            }
-            tls_pem_free(&chain);
-        }
-        tls_buf_free(&keybuf);
     }
     if (fclose(f) != 0 || rc == -ENOMEM) {
         free(*out);

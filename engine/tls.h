@@ -57,13 +57,16 @@ int engine_tls_key_line(const char *text, size_t len);
 /*
  * The `pins` parameter of the tls_upstream module (engine/TOPOLOGY.md section 1.4): for each
  * node of NAMES ("NODE NODE", as derived), "NODE=" and the public key of the first certificate
- * of the chain CERT(ARG, NODE, &PEM, &LEN) gives, "ec:CURVE:HEX" (BearSSL's curve number, the
- * point) or "rsa:HEXE:HEXN", lower-case hex, space-separated, into *OUT (caller frees). A
- * node whose chain is missing (CERT returns nonzero) or does not check at NOW is left out,
- * with the reason in D (the builder then refuses the image, naming it). Returns 0 or -ENOMEM.
+ * of each chain CERT(ARG, NODE, I, &PEM, &LEN) gives (I = 0, its chain in force, then 1, its
+ * previous one, until CERT returns nonzero), "ec:CURVE:HEX" (BearSSL's curve number, the
+ * point) or "rsa:HEXE:HEXN", lower-case hex, space-separated, each key once, into *OUT (caller
+ * frees). A node without a chain in force, or whose chain does not check at NOW, is left out,
+ * with the reason in D (the builder then refuses the image, naming it); a previous chain that
+ * does not check is left out alone. Returns 0 or -ENOMEM.
  */
 int engine_tls_pins(const char *names,
-                    int (*cert)(void *arg, const char *node, const char **pem, size_t *len),
+                    int (*cert)(void *arg, const char *node, size_t i, const char **pem,
+                                size_t *len),
                     void *arg, int64_t now, char **out, struct engine_diag *d);
 
 /* "sha256:" and the 64 hex digits of FP (INFO's fingerprint) into BUF (at least

@@ -137,6 +137,14 @@ struct orch_want {
     struct orch_blob **policies; /* counted */
     struct orch_blob *pull;      /* counted: every policy, when a node has a pull PDP */
     char *head, *who, *what;     /* the change it realises */
+    /* Every node's certificate chain (public) and the one it had before (NULL: none), kept
+     * from want to want: a load balancer pins the keys of both, so that it reaches the
+     * backend's instance on either side of a rotation (engine/TOPOLOGY.md section 1.4). */
+    struct orch_cert {
+        char *node, *pem[2];
+        size_t len[2];
+    } * certs;
+    size_t ncerts;
 };
 
 /*
@@ -157,6 +165,9 @@ int orch_want_make(struct orch_want **out, const struct orch_desired *want,
  * ready. One thread at a time with orch_want_make() over W (they move W's indexes).
  */
 int orch_want_rebased(struct orch_want **out, const struct orch_want *w);
+
+/* Whether LV's image pins its backends' keys (it has the tls_upstream module). */
+int orch_level_pins(const struct orch_level *lv);
 
 /* NODE's placement in W, or NULL (no such node, or no hosts). */
 const struct orch_place *orch_want_place(const struct orch_want *w, const char *node);

@@ -448,14 +448,18 @@ static void orch_reconcile(struct orch *o, const struct orch_want *w)
                        w->pull->len);
         o->pdp_version = w->pull->version;
     }
-    for (size_t i = 0; i < w->nnodes; i++) {
-        pthread_mutex_lock(&o->mu);
-        int stop = o->stop, newer = o->gen != w->gen;
-        pthread_mutex_unlock(&o->mu);
-        if (stop || newer)
-            goto out; /* a newer want supersedes this one: start over with it */
-        orch_node_reconcile(o, w, &w->nodes[i], &pass);
-    }
+    /* Load balancers that speak TLS to their backends first: a backend's rotation swaps them
+     * to pins of its new key beside its old one before the backend's new instance serves. */
+    for (int lbs = 1; lbs >= 0; lbs--)
+        for (size_t i = 0; i < w->nnodes; i++) {
+            pthread_mutex_lock(&o->mu);
+            int stop = o->stop, newer = o->gen != w->gen;
+            pthread_mutex_unlock(&o->mu);
+            if (stop || newer)
+                goto out; /* a newer want supersedes this one: start over with it */
+            if (orch_level_pins(&w->nodes[i].levels[w->nodes[i].current]) == lbs)
+                orch_node_reconcile(o, w, &w->nodes[i], &pass);
+        }
     /* Nodes the topology no longer has. */
     pthread_mutex_lock(&o->mu);
     for (size_t i = 0; i < o->nnodes; i++) {

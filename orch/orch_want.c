@@ -282,6 +282,12 @@ void orch_want_put(struct orch_want *w)
         orch_blob_put(w->policies[i]);
     free(w->policies);
     orch_blob_put(w->pull);
+    for (size_t i = 0; i < w->ncerts; i++) {
+        free(w->certs[i].node);
+        free(w->certs[i].pem[0]);
+        free(w->certs[i].pem[1]);
+    }
+    free(w->certs);
     free(w->head);
     free(w->who);
     free(w->what);
@@ -414,23 +420,83 @@ static int orch_want_tls(struct orch_want_node *wn, const struct orch_desired *w
     return 0;
 }
 
-/* Node NODE's certificate chain in WANT (engine_tls_pins()'s CERT). */
-static int orch_want_cert(void *arg, const char *node, const char **pem, size_t *len)
+/* Node NODE's certificate chain in W, I = 0, or its previous one, I = 1 (engine_tls_pins()'s
+ * CERT). */
+static int orch_want_cert(void *arg, const char *node, size_t i, const char **pem, size_t *len)
 {
-    const struct orch_desired *want = arg;
-    for (size_t i = 0; i < want->ntls; i++)
-        if (strcmp(want->tls[i].node, node) == 0 && want->tls[i].cert != NULL) {
-            *pem = want->tls[i].cert;
-            *len = want->tls[i].cert_len;
+    const struct orch_want *w = arg;
+    for (size_t k = 0; k < w->ncerts && i < 2; k++)
+        if (strcmp(w->certs[k].node, node) == 0 && w->certs[k].pem[i] != NULL) {
+            *pem = w->certs[k].pem[i];
+            *len = w->certs[k].len[i];
             return 0;
         }
     return -1;
 }
 
+/* W's certificates from WANT, each node's previous one from OLD (may be NULL): the one OLD had
+ * in force when it differs, else the one OLD had before it. */
+static int orch_want_certs(struct orch_want *w, const struct orch_desired *want,
+                           const struct orch_want *old)
+{
+    if (want->ntls > 0 && (w->certs = calloc(want->ntls, sizeof(*w->certs))) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < want->ntls; i++) {
+        const struct orch_tls *t = &want->tls[i];
+        const struct orch_cert *o = NULL;
+        if (t->cert == NULL)
+            continue;
+        for (size_t k = 0; old != NULL && k < old->ncerts && o == NULL; k++)
+            if (strcmp(old->certs[k].node, t->node) == 0)
+                o = &old->certs[k];
+        struct orch_cert *c = &w->certs[w->ncerts++];
+        int moved =
+            o != NULL && (o->len[0] != t->cert_len || memcmp(o->pem[0], t->cert, t->cert_len));
+        size_t p = moved ? 0 : 1;
+        if ((c->node = strdup(t->node)) == NULL || (c->pem[0] = malloc(t->cert_len + 1)) == NULL)
+            return -ENOMEM;
+        memcpy(c->pem[0], t->cert, t->cert_len);
+        c->pem[0][c->len[0] = t->cert_len] = '\0';
+        if (o != NULL && o->pem[p] != NULL) {
+            if ((c->pem[1] = strdup(o->pem[p])) == NULL)
+                return -ENOMEM;
+            c->len[1] = o->len[p];
+        }
+    }
+    return 0;
+}
+
+int orch_level_pins(const struct orch_level *lv)
+{
+    for (size_t m = 0; m < lv->nmodules; m++)
+        if (strcmp(lv->modules[m].name, "tls_upstream") == 0)
+            return 1;
+    return 0;
+}
+
+/* W's certificates into C (whose are none yet): a want of its own keeps them for the next. */
+static int orch_want_certs_dup(struct orch_want *c, const struct orch_want *w)
+{
+    if (w->ncerts > 0 && (c->certs = calloc(w->ncerts, sizeof(*c->certs))) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < w->ncerts; i++) {
+        const struct orch_cert *f = &w->certs[i];
+        struct orch_cert *t = &c->certs[c->ncerts++]; /* freed with C, whole or not */
+        if ((t->node = strdup(f->node)) == NULL)
+            return -ENOMEM;
+        for (size_t k = 0; k < 2; k++) {
+            if (f->pem[k] != NULL && (t->pem[k] = strdup(f->pem[k])) == NULL)
+                return -ENOMEM;
+            t->len[k] = f->len[k];
+        }
+    }
+    return 0;
+}
+
 /* Gives each backend that LV's tls_upstream pins (derived as names) its certificate's key:
  * a new key rebuilds the load balancer (its spec changes). A backend without one is left out,
  * and the builder refuses the image, naming it. */
-static int orch_want_pins(struct orch_level *lv, const struct orch_desired *want)
+static int orch_want_pins(struct orch_level *lv, const struct orch_want *w)
 {
     for (size_t m = 0; m < lv->nmodules; m++) {
         struct builder_module *bm = &lv->modules[m];
@@ -444,8 +510,7 @@ static int orch_want_pins(struct orch_level *lv, const struct orch_desired *want
             if (strcmp(p->name, "pins") != 0)
                 continue;
             engine_diag_init(&d);
-            r = engine_tls_pins(p->value, orch_want_cert, (void *)want, (int64_t)time(NULL), &v,
-                                &d);
+            r = engine_tls_pins(p->value, orch_want_cert, (void *)w, (int64_t)time(NULL), &v, &d);
             engine_diag_free(&d);
             if (r < 0)
                 return -ENOMEM;
@@ -473,6 +538,9 @@ int orch_want_make(struct orch_want **out, const struct orch_desired *want,
         (w->who = strdup(want->who ? want->who : "")) == NULL ||
         (w->what = strdup(want->what ? want->what : "")) == NULL)
         goto fail;
+    if ((r = orch_want_certs(w, want, old)) < 0)
+        goto fail;
+    r = -ENOMEM;
     if (n > 0 && ((w->nodes = calloc(n, sizeof(*w->nodes))) == NULL ||
                   (w->places = calloc(n, sizeof(*w->places))) == NULL))
         goto fail;
@@ -497,7 +565,7 @@ int orch_want_make(struct orch_want **out, const struct orch_desired *want,
         r = -ENOMEM;
         for (size_t l = 0; l < p->nimages; l++, wn->nlevels++)
             if ((r = orch_level_copy(&wn->levels[l], &p->images[l])) < 0 ||
-                (r = orch_want_pins(&wn->levels[l], want)) < 0)
+                (r = orch_want_pins(&wn->levels[l], w)) < 0)
                 goto fail;
         r = -ENOMEM;
     }
@@ -684,6 +752,8 @@ int orch_want_rebased(struct orch_want **out, const struct orch_want *w)
             c->nnodes++;
             goto fail;
         }
+    if (orch_want_certs_dup(c, w) < 0)
+        goto fail;
     *out = c;
     c = NULL;
     r = 0;

@@ -199,7 +199,7 @@ PY
     start lb2.$target "$UNISEC" run "$lbimg" --port 0 --upstream shop=127.0.0.1:$port \
         --tls-cert "$tmp/rsa.crt" --tls-key "$tmp/rsa.key" || continue
     expect 502 "lb to a backend of another key" $B https://localhost:$port/catalogue/x
-    waitfor "$tmp/lb2.$target.out" "backend shop: TLS failed: its handshake is not signed with the key pinned for it" &&
+    waitfor "$tmp/lb2.$target.out" "backend shop: TLS failed: its certificate.s key is not one pinned for it" &&
         ok || bad "$target: the refused backend's reason: $(cat "$tmp/lb2.$target.out")"
     cacert=ec.crt
 

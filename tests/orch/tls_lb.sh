@@ -5,8 +5,10 @@
 # shop's certificate the portal's image is refused at build, naming it; with both pairs
 # written, the authenticated, denied and anonymous requests through the portal get the shop's
 # answers, and its access log shows them; a level change of the shop (HTTPS at both levels)
-# swaps the shop alone under load through the portal without a failed request. Runs on spt, and
-# on hvt where /dev/kvm can be opened. Skips (77) without /dev/fuse, curl, openssl, ab or git.
+# swaps the shop alone under load through the portal without a failed request; a rotation of
+# the shop's key under load through the portal swaps the portal first (pinning the new key
+# beside the old one), then the shop, without a failed request. Runs on spt, and on hvt where
+# /dev/kvm can be opened. Skips (77) without /dev/fuse, curl, openssl, ab or git.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
 . tests/lib.sh
@@ -22,7 +24,7 @@ trap cleanup EXIT
 
 K=$T/keys
 mkdir -p "$K"
-tls_certs "$K" shop portal || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
+tls_certs "$K" shop portal shop2 || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
 
 freeport() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 A="-u alice:alice-demo-password"; B="-u bob:bob-demo-password"
@@ -78,6 +80,18 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     load_check $target "$target: the shop's level change through the portal"
     expect "$target: the portal's image did not change" "$(readlink "$N/portal/image")" \
         "$portal_image"
+
+    # ---- the shop's rotation (a new key) under load through the portal: the portal is swapped
+    # first, pinning the new key beside the old one, then the shop --------------------------
+    load_start rot$target "https://localhost:$L/catalogue/x"
+    sleep 2
+    check "$target: the shop's key and chain rotated" \
+        sh -c "cat '$K/shop2.key' '$K/shop2.crt' '$K/ca.crt' >'$N/shop/tls/key'"
+    check "$target: settled after the rotation" wait_for 60 settled
+    load_check rot$target "$target: the shop's rotation through the portal"
+    check "$target: the portal pins the new key before the shop serves it" sh -c \
+        "grep -a -e 'portal: deployed' -e 'shop: deployed' '$M/events' | tail -n 2 | head -n 1 | grep -q portal"
+    refuse "$target: no handshake to the shop failed" grep -q "TLS failed" "$N/portal/console"
     check "$target: unisec check of the store's topology" "$U" check "$S/topology.yaml"
     fusermount3 -u "$M"; wait "$fgpid"; fgpid=
 done

@@ -29,7 +29,6 @@ struct tls_conn {
         br_ssl_server_context sc;
         br_ssl_client_context cc;
     } u;
-    br_x509_knownkey_context kk;       /* a client's: the backend's pinned key */
     struct libos_stream *s;            /* the raw stream */
     const struct libos_stream_ops *up; /* the front's callbacks, with UP_CTX */
     void *up_ctx;
@@ -39,6 +38,7 @@ struct tls_conn {
     int depth;               /* the front's callbacks on the stack: free only at 0 */
     struct libos_timer kick; /* runs the front's callbacks at the next turn */
     size_t ilen, olen;       /* the buffers' sizes */
+    void *x;                 /* a client's X.509 check, after the buffers (tls_upstream) */
     unsigned char buf[];     /* the input buffer, then the output buffer */
 };
 
@@ -76,11 +76,11 @@ void tls_engine_base(br_ssl_engine_context *e, const struct tls_impl *im, const 
                      size_t nsuites);
 
 /* tls_conn.c: a connection's life, either side. tls_conn_new() allocates one with buffers of
- * ILEN and OLEN bytes (NULL: no memory); the caller sets up its engine, then
+ * ILEN and OLEN bytes and XLEN more at X (NULL: no memory); the caller sets up its engine, then
  * tls_conn_attach() takes over raw stream S (its callbacks become the connection's) and
  * calls OPS's, with S and CTX, when plaintext can move. The other calls are module.h's
  * struct mod_layer's on the connection. */
-struct tls_conn *tls_conn_new(size_t ilen, size_t olen);
+struct tls_conn *tls_conn_new(size_t ilen, size_t olen, size_t xlen);
 void tls_conn_attach(struct tls_conn *c, struct libos_stream *s, const struct libos_stream_ops *ops,
                      void *ctx);
 void tls_conn_free(struct tls_conn *c);

@@ -146,14 +146,15 @@ static void tls_raw_event(struct libos_stream *s, void *ctx)
 
 static const struct libos_stream_ops tls_raw_ops = {tls_raw_event, tls_raw_event};
 
-struct tls_conn *tls_conn_new(size_t ilen, size_t olen)
+struct tls_conn *tls_conn_new(size_t ilen, size_t olen, size_t xlen)
 {
-    struct tls_conn *c = malloc(sizeof(*c) + ilen + olen);
+    struct tls_conn *c = malloc(sizeof(*c) + ilen + olen + (xlen ? xlen + 16 : 0));
     if (c == NULL)
         return NULL;
     memset(c, 0, sizeof(*c));
     c->ilen = ilen;
     c->olen = olen;
+    c->x = xlen ? (void *)(((uintptr_t)(c->buf + ilen + olen) + 15) & ~(uintptr_t)15) : NULL;
     c->up_want = LIBOS_WANT_READ;
     return c;
 }
@@ -170,7 +171,7 @@ void tls_conn_attach(struct tls_conn *c, struct libos_stream *s, const struct li
 
 static void *tls_open(struct libos_stream *s, const struct libos_stream_ops *ops, void *ctx)
 {
-    struct tls_conn *c = tls_conn_new(BR_SSL_BUFSIZE_INPUT, TLS_OBUF_LEN);
+    struct tls_conn *c = tls_conn_new(BR_SSL_BUFSIZE_INPUT, TLS_OBUF_LEN, 0);
     if (c == NULL) {
         libos_stream_close(s);
         return NULL;

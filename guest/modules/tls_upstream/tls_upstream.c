@@ -4,11 +4,13 @@
  * and EC work (tls_engine.c, tls_ec.c): a module of its own so that only a load balancer
  * with such a backend links a client.
  *
- * Trust: each backend's public key, pinned (the `pins` parameter the engine derives from the
- * backend's certificate in the store). The engine verifies the handshake's signature with it
- * (br_x509_knownkey): the backend's certificate is not parsed here at all, so a hostile
- * backend's chain reaches no X.509 code, and neither names nor dates need checking (a device
- * name is no DNS name, and the guest has no calendar; the store checked the chain at write).
+ * Trust: each backend's public keys, pinned (the `pins` parameter the orchestrator derives
+ * from the backend's certificate in the store, and from its previous one while a rotation
+ * may still be swapping it: engine/TOPOLOGY.md section 1.4). The key of the backend's first
+ * certificate (BearSSL's X.509 decoder reads it, nothing else of the chain) must be one of
+ * them, and the engine verifies the handshake's signature with it. Neither names nor dates
+ * are checked: a device name is no DNS name, the guest has no calendar, and the store
+ * checked the chain at write.
  *
  * A connection offers the suites the server side serves, for EC and RSA keys (AES-GCM
  * first where it is fast, ChaCha20-Poly1305 else), TLS 1.2 only, no renegotiation, no
@@ -17,12 +19,22 @@
  */
 #include "../tls/tls.h"
 
-#define UP_PINS_MAX 8 /* lb_proxy's backends */
+#define UP_PINS_MAX 16 /* lb_proxy's backends, each with its key and its previous one */
 
 struct up_pin {
     char device[UNISEC_DEVICE_NAME_MAX];
     br_x509_pkey pk;
     unsigned char key[520]; /* a point, or RSA's e then n: up to 4096 bits */
+};
+
+/* A connection's check of the backend's chain (a br_x509_class): its first certificate's
+ * key, which must be one pinned for DEVICE. */
+struct up_x509 {
+    const br_x509_class *vtable;
+    const char *device;
+    size_t ncerts;
+    br_x509_decoder_context dc;
+    const br_x509_pkey *pk; /* the key, once it is one pinned */
 };
 
 static struct up_pin up_pins[UP_PINS_MAX];
@@ -93,11 +105,106 @@ static int up_has(const char *device)
     return up_pin_find(device) != NULL;
 }
 
+/* P[0..N) without its leading zero bytes (BearSSL's decoder may keep one; the pins have none). */
+static const unsigned char *up_trim(const unsigned char *p, size_t *n)
+{
+    while (*n > 0 && *p == 0)
+        p++, (*n)--;
+    return p;
+}
+
+static int up_same(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+    a = up_trim(a, &alen);
+    b = up_trim(b, &blen);
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* Whether K is a key pinned for DEVICE. */
+static int up_pinned(const char *device, const br_x509_pkey *k)
+{
+    for (size_t i = 0; i < up_npins; i++) {
+        const br_x509_pkey *p = &up_pins[i].pk;
+        if (strcmp(up_pins[i].device, device) != 0 || p->key_type != k->key_type)
+            continue;
+        if (k->key_type == BR_KEYTYPE_EC && p->key.ec.curve == k->key.ec.curve &&
+            up_same(p->key.ec.q, p->key.ec.qlen, k->key.ec.q, k->key.ec.qlen))
+            return 1;
+        if (k->key_type == BR_KEYTYPE_RSA &&
+            up_same(p->key.rsa.n, p->key.rsa.nlen, k->key.rsa.n, k->key.rsa.nlen) &&
+            up_same(p->key.rsa.e, p->key.rsa.elen, k->key.rsa.e, k->key.rsa.elen))
+            return 1;
+    }
+    return 0;
+}
+
+static void up_x509_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+    struct up_x509 *x = (struct up_x509 *)(void *)ctx;
+    (void)server_name;
+    x->ncerts = 0;
+    x->pk = NULL;
+}
+
+static void up_x509_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+    struct up_x509 *x = (struct up_x509 *)(void *)ctx;
+    (void)length;
+    if (x->ncerts == 0)
+        br_x509_decoder_init(&x->dc, NULL, NULL);
+}
+
+static void up_x509_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+    struct up_x509 *x = (struct up_x509 *)(void *)ctx;
+    if (x->ncerts == 0)
+        br_x509_decoder_push(&x->dc, buf, len);
+}
+
+static void up_x509_end_cert(const br_x509_class **ctx)
+{
+    ((struct up_x509 *)(void *)ctx)->ncerts++;
+}
+
+static unsigned up_x509_end_chain(const br_x509_class **ctx)
+{
+    struct up_x509 *x = (struct up_x509 *)(void *)ctx;
+    const br_x509_pkey *k;
+    if (x->ncerts == 0)
+        return BR_ERR_X509_EMPTY_CHAIN;
+    if ((k = br_x509_decoder_get_pkey(&x->dc)) == NULL)
+        return br_x509_decoder_last_error(&x->dc) ? (unsigned)br_x509_decoder_last_error(&x->dc)
+                                                  : BR_ERR_X509_INVALID_VALUE;
+    if (!up_pinned(x->device, k))
+        return BR_ERR_X509_NOT_TRUSTED;
+    x->pk = k;
+    return 0;
+}
+
+static const br_x509_pkey *up_x509_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+    const struct up_x509 *x = (const struct up_x509 *)(const void *)ctx;
+    if (usages != NULL)
+        *usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
+    return x->pk;
+}
+
+static const br_x509_class up_x509_vtable = {
+    .context_size = sizeof(struct up_x509),
+    .start_chain = up_x509_start_chain,
+    .start_cert = up_x509_start_cert,
+    .append = up_x509_append,
+    .end_cert = up_x509_end_cert,
+    .end_chain = up_x509_end_chain,
+    .get_pkey = up_x509_get_pkey,
+};
+
 static void *up_open(struct libos_stream *s, const char *device, const struct libos_stream_ops *ops,
                      void *ctx)
 {
     const struct up_pin *p = up_pin_find(device);
-    struct tls_conn *c = p ? tls_conn_new(TLS_CLIENT_IBUF_LEN, TLS_OBUF_LEN) : NULL;
+    struct tls_conn *c =
+        p ? tls_conn_new(TLS_CLIENT_IBUF_LEN, TLS_OBUF_LEN, sizeof(struct up_x509)) : NULL;
     if (c == NULL) {
         libos_stream_close(s);
         return NULL;
@@ -108,11 +215,9 @@ static void *up_open(struct libos_stream *s, const char *device, const struct li
     tls_engine_base(e, &up_impl, up_suites, sizeof(up_suites) / sizeof(up_suites[0]));
     br_ssl_engine_set_rsavrfy(e, br_rsa_pkcs1_vrfy_get_default());
     br_ssl_engine_set_ecdsa(e, br_ecdsa_i31_vrfy_asn1);
-    if (p->pk.key_type == BR_KEYTYPE_EC)
-        br_x509_knownkey_init_ec(&c->kk, &p->pk.key.ec, BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN);
-    else
-        br_x509_knownkey_init_rsa(&c->kk, &p->pk.key.rsa, BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN);
-    br_ssl_engine_set_x509(e, &c->kk.vtable);
+    struct up_x509 *x = c->x;
+    *x = (struct up_x509){.vtable = &up_x509_vtable, .device = p->device};
+    br_ssl_engine_set_x509(e, &x->vtable);
     br_ssl_engine_set_buffers_bidi(e, c->buf, c->ilen, c->buf + c->ilen, c->olen);
     if (!br_ssl_client_reset(cc, NULL, 0)) {
         printf("tls_upstream: %s: the engine refused its set-up (BearSSL error %d)\n", device,
@@ -130,8 +235,8 @@ static const struct {
     int err;
     const char *why;
 } up_errors[] = {
-    {BR_ERR_BAD_SIGNATURE, "its handshake is not signed with the key pinned for it"},
-    {BR_ERR_X509_WRONG_KEY_TYPE, "its key is not of the kind pinned for it"},
+    {BR_ERR_X509_NOT_TRUSTED, "its certificate's key is not one pinned for it"},
+    {BR_ERR_BAD_SIGNATURE, "its handshake is not signed with its certificate's key"},
     {BR_ERR_BAD_HANDSHAKE, "its handshake is malformed"},
     {BR_ERR_UNSUPPORTED_VERSION, "it does not speak TLS 1.2"},
     {BR_ERR_BAD_CIPHER_SUITE, "it chose a suite not offered"},
@@ -222,7 +327,7 @@ static int up_init(const struct mod_props *p)
         for (size_t i = 0; i < 2; i++)
             up_suites[k++] = chapol[i];
     mod_upstream_layer_set(&up_layer);
-    printf("tls_upstream: TLS 1.2 to %zu backend%s, each key pinned; EC: %s\n", up_npins,
+    printf("tls_upstream: TLS 1.2 to its backends, %zu key%s pinned; EC: %s\n", up_npins,
            up_npins == 1 ? "" : "s", TLS_EC_NAME);
     return 0;
 }
