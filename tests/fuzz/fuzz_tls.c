@@ -11,7 +11,11 @@
  *             then up to 2 KiB of the rest as application data, which must come back echoed,
  *             then a close_notify; a handshake or an echo that fails aborts. Under callgrind,
  *             tls_open() and tls_raw_event() are the server's side of a full handshake
- *   224..255: the credential blob reader (common/tls_creds.c)
+ *   224..239: the credential blob reader (common/tls_creds.c)
+ *   240..255: one connection of the tls_upstream module (a load balancer's client) to a hostile
+ *             backend: the rest of the input is what the backend sends, in pieces whose size
+ *             the byte sets; the client writes a request when it can, reads every byte of
+ *             plaintext, says why its handshake failed, and closes at the end
  * Every connection must end freed (AddressSanitizer's leak check) and nothing may read or
  * write out of bounds.
  */
@@ -22,6 +26,7 @@
 #include "guest/modules/tls/tls.h"
 
 extern const struct mod_module mod_tls;
+extern const struct mod_module mod_tls_upstream;
 
 /* ---- the stand-in for the library OS ---- */
 
@@ -135,6 +140,14 @@ int libos_seed_take(uint8_t out[UNISEC_SEED_LEN])
     return 0;
 }
 
+const char *mod_prop_get(const struct mod_props *p, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->v[i].name, name) == 0)
+            return p->v[i].value;
+    return NULL;
+}
+
 int libos_tls_creds_take(void **blob, size_t *len)
 {
     if ((*blob = malloc(fz_blob_len)) == NULL)
@@ -195,6 +208,16 @@ static void fz_init(void)
     static const struct mod_props none = {NULL, 0};
     if (mod_tls.init(&none) != 0)
         abort();
+    /* The client pins the server's key, and an RSA key it will not meet. */
+    static char pins[2 * BR_EC_KBUF_PUB_MAX_SIZE + 64];
+    int n = snprintf(pins, sizeof(pins), "shop=ec:%d:", fz_pub.curve);
+    for (size_t i = 0; i < fz_pub.qlen; i++)
+        n += snprintf(pins + n, sizeof(pins) - (size_t)n, "%02x", fz_pub.q[i]);
+    snprintf(pins + n, sizeof(pins) - (size_t)n, " shop=rsa:010001:c0ffee");
+    static const struct mod_prop up_prop[] = {{"pins", pins}};
+    static const struct mod_props up_props = {up_prop, 1};
+    if (mod_tls_upstream.init(&up_props) != 0)
+        abort();
 }
 
 static void fz_timers_run(void)
@@ -232,6 +255,73 @@ static void fz_connection(const uint8_t *data, size_t size, uint8_t sel)
     fz_timers_run();
     if (fz_conn.s)
         mod_conn_close(&fz_conn); /* a front that gives up */
+    fz_timers_run();
+}
+
+/* ---- a load balancer's client to a hostile backend ---- */
+
+static void *fz_up;
+static int fz_up_sent;
+
+static void fz_up_event(struct libos_stream *s, void *ctx)
+{
+    static const char req[] = "GET /catalogue/x HTTP/1.1\r\nHost: shop\r\n\r\n";
+    const struct mod_upstream_layer *l = mod_upstream_layer();
+    char buf[512];
+    (void)s;
+    (void)ctx;
+    if (fz_up_sent < (int)sizeof(req) - 1) {
+        long n = l->io.write(fz_up, req + fz_up_sent, sizeof(req) - 1 - (size_t)fz_up_sent);
+        if (n > 0)
+            fz_up_sent += (int)n;
+    }
+    for (;;) {
+        long n = l->io.read(fz_up, buf, sizeof(buf));
+        if (n == -UNISEC_EAGAIN)
+            return;
+        if (n <= 0) {
+            const char *why = l->why(fz_up);
+            if (why != NULL && strlen(why) == 0)
+                abort();
+            l->io.close(fz_up);
+            fz_up = NULL;
+            return;
+        }
+    }
+}
+
+static const struct libos_stream_ops fz_up_ops = {fz_up_event, fz_up_event};
+
+static void fz_upstream(const uint8_t *data, size_t size, uint8_t sel)
+{
+    const struct mod_upstream_layer *l = mod_upstream_layer();
+    struct libos_stream s = {.stingy = sel & 1};
+    size_t piece = 1 + (size_t)(sel >> 1) * 97;
+    if (l == NULL || !l->has("shop") || l->has("web"))
+        abort();
+    fz_up_sent = 0;
+    if ((fz_up = l->open(&s, "shop", &fz_up_ops, NULL)) == NULL)
+        abort();
+    l->io.want(fz_up, LIBOS_WANT_READ | LIBOS_WANT_WRITE);
+    for (size_t off = 0; off < size && fz_up; off += piece) {
+        s.rx = data + off;
+        s.rx_len = size - off < piece ? size - off : piece;
+        for (int turn = 0; turn < 4 && fz_up && (s.rx_len || s.want & LIBOS_WANT_WRITE); turn++) {
+            if (s.want & LIBOS_WANT_READ)
+                s.ops->readable(&s, s.ctx);
+            if (fz_up && (s.want & LIBOS_WANT_WRITE))
+                s.ops->writable(&s, s.ctx);
+            fz_timers_run();
+        }
+    }
+    s.eof = 1;
+    s.rx_len = 0;
+    if (fz_up && !s.closed)
+        s.ops->readable(&s, s.ctx);
+    fz_timers_run();
+    if (fz_up)
+        l->io.close(fz_up); /* a load balancer that gives up */
+    fz_up = NULL;
     fz_timers_run();
 }
 
@@ -346,6 +436,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_connection(data + 1, size - 1, data[0]);
     } else if (data[0] < 224) {
         fz_handshake(data + 1, size - 1, data[0]);
+    } else if (data[0] >= 240) {
+        fz_upstream(data + 1, size - 1, data[0]);
     } else {
         struct tls_creds cr;
         const char *why;
