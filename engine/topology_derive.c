@@ -283,10 +283,12 @@ static int topo_img_functions(struct topo_img_ctx *c)
 static int topo_img_upstream_tls(struct topo_img_ctx *c)
 {
     const struct topo_node *n = &c->t->nodes[c->node];
-    int lb = 0, tls = 0, bad = 0, up = topo_module_find(c->t, "tls_upstream");
+    int lb = 0, tls = 0, have = 0, bad = 0, up = topo_module_find(c->t, "tls_upstream");
 
-    for (size_t i = 0; i < c->ncomp; i++)
+    for (size_t i = 0; i < c->ncomp; i++) {
         lb |= strcmp(c->t->mods[c->comp[i].module].name, "lb_proxy") == 0;
+        have |= up >= 0 && c->comp[i].module == (size_t)up; /* the type's own */
+    }
     for (size_t i = 0; lb && i < n->nreqs; i++) {
         const char *https, *plain;
         if (strcmp(n->reqs[i].name, "application") != 0)
@@ -307,7 +309,7 @@ static int topo_img_upstream_tls(struct topo_img_ctx *c)
             break;
         }
     }
-    if (bad < 0 || !tls)
+    if (bad < 0 || !tls || have)
         return bad;
     if (up < 0)
         return topo_diag_at(c->d, &n->pos, "node %s: no tls_upstream module in the catalogue",
