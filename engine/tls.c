@@ -519,7 +519,10 @@ int engine_tls_pins(const char *names,
         snprintf(node, sizeof(node), "%.*s", (int)n, v);
         snprintf(label, sizeof(label), "tls/%s/cert", node);
         v += n;
-        for (size_t i = 0; rc != -ENOMEM && cert(arg, node, i, &pem, &len) == 0; i++) {
+        size_t i = 0;
+        int found = 0;
+        for (; rc != -ENOMEM && cert(arg, node, i, &pem, &len) == 0; i++) {
+            found = 1;
             struct engine_diag none;
             engine_diag_init(&none); /* a previous chain that expired is dropped, unsaid */
             rc = tls_pin_add(f, out, node, pem, len, i ? "previous certificate" : label, now,
@@ -528,7 +531,7 @@ int engine_tls_pins(const char *names,
             if (rc == -EINVAL && i == 0)
                 break;
         }
-        if (rc != -ENOMEM && cert(arg, node, 0, &pem, &len) != 0)
+        if (rc != -ENOMEM && !found)
             engine_diag_add(d, label, 0, 0, "backend %s serves HTTPS and has no certificate", node);
     }
     if (fclose(f) != 0 || rc == -ENOMEM) {

@@ -314,6 +314,71 @@ static void test_tls_key_line(void **state)
     assert_int_equal(engine_tls_key_line("ab-----BEGIN PRIVATE KEY-----", 2), 0);
 }
 
+/* engine_tls_pins()'s CERT: node NODE's chains, the one in force then the previous one. */
+static const struct {
+    const char *node, *file[2];
+} pin_files[] = {
+    {"a", {"ec.crt", "ec2.crt"}}, /* rotated from a P-384 key */
+    {"r", {"rsa.crt", NULL}},
+    {"d", {"ec.crt", "ec.crt"}}, /* renewed: the same key */
+    {"x", {"bad.crt", "ec.crt"}},
+};
+static char *pin_text[8];
+
+static int pin_cert(void *arg, const char *node, size_t i, const char **pem, size_t *len)
+{
+    size_t *n = arg;
+    for (size_t k = 0; k < sizeof(pin_files) / sizeof(pin_files[0]); k++)
+        if (strcmp(pin_files[k].node, node) == 0 && i < 2 && pin_files[k].file[i] != NULL) {
+            *pem = pin_text[(*n)++ % 8] = slurp(pin_files[k].file[i], len);
+            return 0;
+        }
+    return -1;
+}
+
+/* The length of the hex digits at P. */
+static size_t hexlen(const char *p)
+{
+    return strspn(p, "0123456789abcdef");
+}
+
+static void test_tls_pins(void **state)
+{
+    (void)state;
+    NEED_OPENSSL();
+    struct engine_diag d;
+    size_t n = 0;
+    char *out, *msg;
+    engine_diag_init(&d);
+    assert_int_equal(engine_tls_pins("a r d m x", pin_cert, &n, time(NULL), &out, &d), 0);
+    /* a: the P-256 key in force, then the P-384 key before it (uncompressed points) */
+    assert_memory_equal(out, "a=ec:23:04", 10);
+    assert_int_equal(hexlen(out + 8), 130);
+    const char *p = out + 8 + 130;
+    assert_memory_equal(p, " a=ec:24:04", 11);
+    assert_int_equal(hexlen(p + 9), 194);
+    p += 9 + 194;
+    /* r: e and n, without leading zeros */
+    assert_memory_equal(p, " r=rsa:010001:", 14);
+    assert_int_equal(hexlen(p + 14), 512);
+    p += 14 + 512;
+    /* d: its one key once; m (no certificate) and x (a chain that does not check) left out */
+    assert_memory_equal(p, " d=ec:23:", 9);
+    assert_memory_equal(p + 9, out + 8, 130);
+    assert_string_equal(p + 9 + 130, "");
+    msg = engine_diag_join(&d);
+    assert_non_null(
+        strstr(msg, "tls/m/cert: error: backend m serves HTTPS and has no certificate"));
+    assert_non_null(strstr(msg, "tls/x/cert: error: is not valid PEM"));
+    assert_null(strstr(msg, "tls/a/cert"));
+    assert_null(strstr(msg, "backend x"));
+    free(msg);
+    free(out);
+    engine_diag_free(&d);
+    for (size_t i = 0; i < 8; i++)
+        free(pin_text[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_tls_split),
         cmocka_unit_test(test_tls_fingerprint_is_spki),
         cmocka_unit_test(test_tls_key_line),
+        cmocka_unit_test(test_tls_pins),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
