@@ -28,6 +28,8 @@ int engine_diag_vadd(struct engine_diag *d, const char *file, int line, int col,
 {
     char *msg = NULL, *f = NULL;
 
+    if (d == NULL) /* a caller that wants no messages (engine/topology.h: DIAG may be NULL) */
+        return -EINVAL;
     if (d->n >= ENGINE_DIAG_MAX) {
         d->dropped++;
         return -EINVAL;

@@ -38,7 +38,8 @@ void engine_diag_init(struct engine_diag *d);
 void engine_diag_free(struct engine_diag *d);
 
 /*
- * Appends one message. FILE is copied (NULL allowed). Returns -EINVAL always, so that
+ * Appends one message. FILE is copied (NULL allowed); D may be NULL, which drops the message
+ * (for callers whose own DIAG may be NULL). Returns -EINVAL always, so that
  * `return engine_diag_add(...)` both records and fails. If memory runs out the message is
  * dropped and d->oom is set; the return value is still -EINVAL.
  */

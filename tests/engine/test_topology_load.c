@@ -213,6 +213,20 @@ static void test_topology_load_errors(void **state)
                  "t.yaml:2:1: error: topology: unknown key 'bogus'; expected " TOP_KEYS);
 }
 
+/* engine/topology.h: every DIAG may be NULL. A topology with errors is refused all the same,
+ * its messages dropped (engine_diag_add() once crashed on a NULL list). */
+static void test_topology_load_errors_unwanted(void **state)
+{
+    static const char bad[] = HEAD "bogus: 1\n";
+    struct engine_topology *t = NULL;
+
+    (void)state;
+    assert_int_equal(engine_diag_add(NULL, "f", 1, 1, "%s", "dropped"), -EINVAL);
+    assert_int_equal(engine_topology_load_buffer(&t, bad, strlen(bad), "t.yaml", NULL, NULL),
+                     -EINVAL);
+    assert_null(t);
+}
+
 /* What D_TOSCA (translate's tosca.yaml) writes reads back: security_level declared as it
  * declares it, a load balancer in front of nodes unisec does not run. */
 static void test_topology_load_dtosca(void **state)
@@ -718,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_topology_load_anchors),
         cmocka_unit_test(test_topology_load_duplicate_keys),
         cmocka_unit_test(test_topology_load_errors),
+        cmocka_unit_test(test_topology_load_errors_unwanted),
         cmocka_unit_test(test_topology_load_reserved),
         cmocka_unit_test(test_topology_load_dtosca),
         cmocka_unit_test(test_topology_load_merged_type),
