@@ -87,6 +87,12 @@ int engine_acl_add_rules(struct engine_acl *a, const struct engine_acl *part, co
  * step. Returns 0 or -ENOMEM. */
 int engine_acl_reserve(struct engine_acl *a, const struct engine_acl *const *parts, size_t n);
 
+/* Adds the rules of the N sets PARTS (each as engine_acl_add_rules() takes it; NULL: no file)
+ * under the names NAMES, in that order, room made for all of them first (engine_acl_reserve()),
+ * then compares them (engine_acl_finish()). Returns what those return. */
+int engine_acl_add_parts(struct engine_acl *a, const struct engine_acl *const *parts,
+                         const char *const *names, size_t n, struct engine_diag *d);
+
 /* Sorts the rules of all files together and reports a rule that repeats one of an earlier file
  * with the other effect (FILE:LINE:COL, naming the other). Group references are checked apart
  * (engine_acl_check_groups()). Returns 0, -EINVAL with D filled, or -ENOMEM. */

@@ -358,3 +358,16 @@ int engine_acl_d_list(const char *dir, char ***out, size_t *n, struct engine_dia
     *n = k;
     return 0;
 }
+
+int engine_acl_add_parts(struct engine_acl *a, const struct engine_acl *const *parts,
+                         const char *const *names, size_t n, struct engine_diag *d)
+{
+    int r = engine_acl_reserve(a, parts, n);
+
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (parts[i] != NULL)
+            r = engine_acl_add_rules(a, parts[i], names[i], d);
+    if (r < 0)
+        return r == -ENOMEM ? r : -EINVAL;
+    return engine_acl_finish(a, d);
+}

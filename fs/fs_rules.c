@@ -270,6 +270,7 @@ int fs_rules_add_all(struct engine_acl *a, struct fs_rules *main, const struct f
 {
     char path[PATH_MAX];
     const struct engine_acl **parts = NULL;
+    char **names = NULL;
     struct fs_rules *r;
     int rc = 0, bad = 0;
 
@@ -286,18 +287,23 @@ int fs_rules_add_all(struct engine_acl *a, struct fs_rules *main, const struct f
         return -EINVAL;
     /* Room for every file's rules and strings at once: the tables are not grown (and
      * rehashed) step by step. */
-    if ((parts = calloc(d->n + 1, sizeof(*parts))) == NULL)
+    if ((parts = calloc(d->n + 1, sizeof(*parts))) == NULL ||
+        (names = calloc(d->n + 1, sizeof(*names))) == NULL) {
+        free(parts);
         return -ENOMEM;
-    for (size_t i = 0; i <= d->n; i++)
-        parts[i] = (r = fs_rules_nth(main, d, i, path, sizeof(path))) != NULL ? r->part : NULL;
-    rc = engine_acl_reserve(a, parts, d->n + 1);
-    free(parts);
+    }
     for (size_t i = 0; i <= d->n && rc == 0; i++)
-        if ((r = fs_rules_nth(main, d, i, path, sizeof(path))) != NULL)
-            rc = engine_acl_add_rules(a, r->part, path, diag);
-    if (rc < 0)
-        return rc == -ENOMEM ? rc : -EINVAL;
-    return engine_acl_finish(a, diag);
+        if ((r = fs_rules_nth(main, d, i, path, sizeof(path))) != NULL) {
+            parts[i] = r->part;
+            rc = (names[i] = strdup(path)) == NULL ? -ENOMEM : 0;
+        }
+    if (rc == 0)
+        rc = engine_acl_add_parts(a, parts, (const char *const *)names, d->n + 1, diag);
+    for (size_t i = 0; i <= d->n; i++)
+        free(names[i]);
+    free(names);
+    free(parts);
+    return rc;
 }
 
 int fs_rules_candidate(struct fs_rules_set *cand, const char *name, const char *data, size_t len,

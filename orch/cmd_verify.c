@@ -37,8 +37,14 @@ struct verify_base {
     struct engine_acl_index *x;
 };
 
+struct verify_part;
+
 struct verify {
     struct verify_base base;
+    struct verify_part *parts; /* rules files parsed alone, by blob id (verify_acl()) */
+    size_t nparts, partcap;
+    uint64_t acl_serial; /* verify_acl() calls */
+    size_t parts_parsed; /* rules files parsed in the run */
     struct engine_store *store;
     const char *dir;
     const char *cache;
@@ -97,60 +103,172 @@ out:
     return r;
 }
 
-/* The rules files of policy/acl.d at commit ID, after policy/acl, as the mount reads them. */
-static int verify_acl_d(struct verify *vf, const char *id, struct engine_acl *a,
-                        struct engine_diag *d)
+/* One rules file's rules parsed alone, by its git blob id: the records of a run share most of
+ * their commits' rules files, and each is parsed once while consecutive commits hold it. */
+struct verify_part {
+    char blob[41];
+    struct engine_acl *part;
+    uint64_t used; /* the last verify_acl() that took it */
+};
+
+/* One rules file of a commit: its path and blob id. */
+struct verify_file {
+    char path[ENGINE_STORE_PATH_MAX + 1];
+    char blob[41];
+};
+
+/* The rules files of commit ID as the mount reads them: policy/acl, then the files of
+ * policy/acl.d by name (editors' leftovers skipped), into *OUT (*N; freed with free()). */
+static int verify_rules_files(struct verify *vf, const char *id, struct verify_file **out,
+                              size_t *n)
 {
     struct engine_store_dirent *v = NULL;
-    size_t n = 0;
-    int r = engine_store_list_at(vf->store, id, "policy/acl.d", &v, &n, NULL);
+    size_t nv = 0, cap = 0;
+    int r;
 
-    if (r == -ENOENT)
-        return 0;
-    for (size_t i = 0; r == 0 && i < n; i++) {
-        char path[ENGINE_STORE_PATH_MAX + 1], *data = NULL;
-        size_t len = 0;
+    *out = NULL;
+    *n = 0;
+    if ((r = engine_store_list_at(vf->store, id, "policy", &v, &nv, NULL)) < 0)
+        return r == -ENOENT ? 0 : r;
+    for (size_t i = 0; i < nv; i++)
+        if (!v[i].is_dir && strcmp(v[i].name, "acl") == 0) {
+            if (ENGINE_GROW(out, &cap, *n + 1) < 0) {
+                r = -ENOMEM;
+                goto out;
+            }
+            snprintf((*out)[*n].path, sizeof((*out)[*n].path), "policy/acl");
+            memcpy((*out)[(*n)++].blob, v[i].id, sizeof(v[i].id));
+        }
+    engine_store_list_free(v, nv);
+    v = NULL;
+    nv = 0;
+    if ((r = engine_store_list_at(vf->store, id, "policy/acl.d", &v, &nv, NULL)) < 0)
+        return r == -ENOENT || r == -ENOTDIR ? 0 : r;
+    for (size_t i = 0; i < nv; i++) {
         if (v[i].is_dir || engine_acl_d_name(v[i].name) == 1)
             continue;
-        snprintf(path, sizeof(path), "policy/acl.d/%s", v[i].name);
-        if ((r = verify_read(vf, id, path, &data, &len)) == 0)
-            r = engine_acl_parse(a, ENGINE_ACL_FILE_ACL, path, data != NULL ? data : "", len, d);
-        free(data);
+        if (ENGINE_GROW(out, &cap, *n + 1) < 0) {
+            r = -ENOMEM;
+            goto out;
+        }
+        snprintf((*out)[*n].path, sizeof((*out)[*n].path), "policy/acl.d/%s", v[i].name);
+        memcpy((*out)[(*n)++].blob, v[i].id, sizeof(v[i].id));
     }
-    engine_store_list_free(v, n);
+out:
+    engine_store_list_free(v, nv);
     return r;
 }
 
-/* The policy files of commit ID, parsed and checked together. */
+/* The rules of file F of commit ID parsed alone: the one parsed before for its blob id, or parsed
+ * now and kept (marked used at SERIAL). *OUT is borrowed from VF's parts. */
+static int verify_part_get(struct verify *vf, const char *id, const struct verify_file *f,
+                           uint64_t serial, const struct engine_acl **out, struct engine_diag *d)
+{
+    struct verify_part *p;
+    char *data = NULL;
+    size_t len = 0;
+    int r;
+
+    for (size_t i = 0; i < vf->nparts; i++)
+        if (strcmp(vf->parts[i].blob, f->blob) == 0) {
+            vf->parts[i].used = serial;
+            *out = vf->parts[i].part;
+            return 0;
+        }
+    if (ENGINE_GROW(&vf->parts, &vf->partcap, vf->nparts + 1) < 0)
+        return -ENOMEM;
+    p = &vf->parts[vf->nparts];
+    *p = (struct verify_part){.used = serial};
+    if ((r = verify_read(vf, id, f->path, &data, &len)) < 0 || (r = engine_acl_new(&p->part)) < 0 ||
+        (r = engine_acl_parse(p->part, ENGINE_ACL_FILE_ACL, f->path, data != NULL ? data : "", len,
+                              d)) < 0) {
+        free(data);
+        engine_acl_free(p->part);
+        return r;
+    }
+    free(data);
+    memcpy(p->blob, f->blob, sizeof(p->blob));
+    vf->parts_parsed++;
+    *out = vf->parts[vf->nparts++].part;
+    return 0;
+}
+
+/* Drops the parts neither of the last two verify_acl() (SERIAL and the one before) took: those
+ * of the record's commit and of its base, or of two commits in a row, are kept. */
+static void verify_parts_trim(struct verify *vf, uint64_t serial)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < vf->nparts; i++) {
+        if (vf->parts[i].used + 1 >= serial)
+            vf->parts[k++] = vf->parts[i];
+        else
+            engine_acl_free(vf->parts[i].part);
+    }
+    vf->nparts = k;
+}
+
+static void verify_parts_free(struct verify *vf)
+{
+    for (size_t i = 0; i < vf->nparts; i++)
+        engine_acl_free(vf->parts[i].part);
+    free(vf->parts);
+    vf->parts = NULL;
+    vf->nparts = vf->partcap = 0;
+}
+
+/* The policy files of commit ID, checked together: groups, the rules files (each parsed alone,
+ * once for every commit that holds its blob), credentials, as the mount puts them together. */
 static int verify_acl(struct verify *vf, const char *id, struct engine_acl **out,
                       struct engine_diag *d)
 {
     static const struct {
         const char *path;
         enum engine_acl_file kind;
-    } files[] = {
+    } people[] = {
         {"policy/groups", ENGINE_ACL_FILE_GROUPS},
-        {"policy/acl", ENGINE_ACL_FILE_ACL},
         {"policy/credentials", ENGINE_ACL_FILE_CREDENTIALS},
     };
+    struct verify_file *f = NULL;
+    const struct engine_acl **parts = NULL;
+    const char **names = NULL;
+    uint64_t serial = ++vf->acl_serial;
+    size_t n = 0;
     int r;
 
     if ((r = engine_acl_new(out)) < 0)
         return r;
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    if ((r = verify_rules_files(vf, id, &f, &n)) < 0)
+        goto out;
+    if ((parts = calloc(n + 1, sizeof(*parts))) == NULL ||
+        (names = calloc(n + 1, sizeof(*names))) == NULL) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n && r != -ENOMEM; i++) {
+        int ri = verify_part_get(vf, id, &f[i], serial, &parts[i], d);
+        names[i] = f[i].path;
+        if (ri < 0 && r == 0)
+            r = ri; /* every file's errors are reported at once */
+        r = ri == -ENOMEM ? ri : r;
+    }
+    for (size_t i = 0; i < sizeof(people) / sizeof(people[0]) && r == 0; i++) {
         char *data = NULL;
         size_t len = 0;
-        if ((r = verify_read(vf, id, files[i].path, &data, &len)) == 0 && data != NULL)
-            r = engine_acl_parse(*out, files[i].kind, files[i].path, data, len, d);
+        if ((r = verify_read(vf, id, people[i].path, &data, &len)) == 0 && data != NULL)
+            r = engine_acl_parse(*out, people[i].kind, people[i].path, data, len, d);
         free(data);
-        if (r == 0 && files[i].kind == ENGINE_ACL_FILE_ACL)
-            r = verify_acl_d(vf, id, *out, d);
-        if (r < 0)
-            return r;
+        if (r == 0 && people[i].kind == ENGINE_ACL_FILE_GROUPS)
+            r = engine_acl_add_parts(*out, parts, names, n, d);
     }
-    if ((r = engine_acl_finish(*out, d)) < 0)
-        return r;
-    return engine_acl_check_groups(*out, d);
+    if (r == 0)
+        r = engine_acl_check_groups(*out, d);
+out:
+    verify_parts_trim(vf, serial);
+    free(parts);
+    free(names);
+    free(f);
+    return r;
 }
 
 static void verify_base_clear(struct verify_base *vb)
@@ -511,8 +629,9 @@ static int verify_walk(struct verify *vf)
     if (rc != 0)
         return rc;
     printf("unisec verify: %s holds: %zu commits of main, each signed by an allowed signer; %zu "
-           "deployment records of %zu hosts, each signed and built from a commit of main",
-           vf->dir, vf->commits, vf->records, vf->hosts);
+           "deployment records of %zu hosts, each signed and built from a commit of main; %zu "
+           "rules files parsed (each once while consecutive commits hold its blob)",
+           vf->dir, vf->commits, vf->records, vf->hosts, vf->parts_parsed);
     putchar('\n');
     return 0;
 }
@@ -564,6 +683,7 @@ out:
         free(vf.v[i].message);
     free(vf.v);
     verify_base_clear(&vf.base);
+    verify_parts_free(&vf);
     engine_store_free(vf.store);
     engine_diag_free(&d);
     return rc;
