@@ -412,6 +412,7 @@ int engine_store_list_at(const struct engine_store *s, const char *commit, const
             goto cleanup;
         }
         v[i].is_dir = git_tree_entry_type(te) == GIT_OBJECT_TREE;
+        v[i].is_link = git_tree_entry_filemode(te) == GIT_FILEMODE_LINK;
         git_oid_tostr(v[i].id, sizeof(v[i].id), git_tree_entry_id(te));
         if (!v[i].is_dir &&
             (error = git_odb_read_header(&v[i].size, &type, odb, git_tree_entry_id(te))) < 0) {

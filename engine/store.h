@@ -198,6 +198,7 @@ int engine_store_in_main(const struct engine_store *s, const char *id, struct en
 struct engine_store_dirent {
     char *name;  /* owned by the array; one segment, no '/' */
     int is_dir;  /* 1 for a directory, 0 for a file */
+    int is_link; /* 1 for a symbolic link (a file whose blob is the link's target) */
     size_t size; /* bytes of a file; 0 for a directory */
     char id[41]; /* its git object id (a file's blob id: the same content, the same id) */
 };

@@ -104,6 +104,12 @@ fgpid=
 check "the daemon's log has no sanitizer report" sh -c "! grep -q 'Sanitizer' '$T/daemon.log'"
 if "$U" verify --store "$S" >"$T/out" 2>&1; then ok; else bad "unisec verify: $(tail -n 5 "$T/out")"; fi
 check "verify rebuilt patched images, their bases from their commits" grep -q "its base rebuilt, its patch checked" "$T/out"
+# Each rules file is parsed once while consecutive commits hold its blob: fewer parses than the
+# rules files of every record's commit (and of its base) would take.
+parsed=$(sed -n 's/.*; \([0-9]*\) rules files parsed.*/\1/p' "$T/out")
+records=$(sed -n 's/.*; \([0-9]*\) deployment records.*/\1/p' "$T/out")
+check "verify parsed each rules file once while commits in a row held it ($parsed files, $records records)" \
+    test -n "$parsed" -a -n "$records" -a "${parsed:-0}" -lt "$((${records:-0} * 2))"
 
 echo "internal_rules: $pass passed, $fail failed"
 [ "$fail" = 0 ] || { echo "--- daemon log"; tail -n 40 "$T/daemon.log"; }

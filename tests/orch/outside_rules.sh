@@ -1,0 +1,122 @@
+#!/bin/sh
+# tests/orch/outside_rules.sh — rules files changed by an operator's `git commit` in the store,
+# taken in by a real mount on spt with a push PDP, each decision seen over HTTP: a commit that
+# changes one policy/acl.d file, one that removes it, one that renames another, one that changes
+# policy/acl itself. Then hostile commits (a line of 1 MiB, bytes that are not UTF-8, a rules
+# file replaced by a symbolic link, a directory in policy/acl.d) are each refused naming the
+# file (and line) and why, and the last good rules stay enforced. Skips (77) without
+# /dev/fuse, curl or git.
+set -u
+cd "$UNISEC_SRCDIR" || exit 1
+. tests/lib.sh
+U=$UNISEC
+need fusermount3 curl git python3
+one_mount
+GIT="git -C $S -c user.name=operator -c user.email=operator@example.org"
+D=$S/policy/acl.d
+
+settled() {
+    out=$(cat "$M/settle")
+    case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
+}
+# expect CODE WHAT: the status an anonymous GET /probe/x gets from web, on a new connection.
+expect() {
+    got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "http://127.0.0.1:$P/probe/x")
+    if [ "$got" = "$1" ]; then ok; else bad "$2: got $got, expected $1"; fi
+}
+# commit MSG: everything staged committed by the operator; then the mount has taken main in
+# (it serves main's head, or names it refused in errors).
+commit() {
+    $GIT commit -q -m "$1" || { bad "git commit $1"; return; }
+    head=$(git -C "$S" rev-parse --short=12 main)
+    wait_for 20 sh -c "grep -q 'external commit $head' '$M/events'" || bad "$1: not taken in"
+}
+served() { wait_for 20 sh -c "grep -q . '$M/policy/acl.d/$1' 2>/dev/null"; }
+# refused MSG TEXT: the last commit is refused, errors saying TEXT; the old decision stays.
+refused() {
+    check "$1: refused, errors naming it" wait_for 20 grep -q "refused external commit $(git -C "$S" rev-parse --short=12 main).*$2" "$M/errors"
+    expect 401 "$1: the last good rules stay enforced"
+    settled "$1"
+}
+
+P=$(python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+web_topology push "$P" >"$T/topo.yaml"
+mkdir -p "$T/pol/acl.d"
+cp mount-examples/policy/groups mount-examples/policy/credentials "$T/pol/"
+printf 'regular * GET /* allow\n' >"$T/pol/acl"
+for f in 10-a 20-b 30-c; do printf 'regular * GET /%s/* deny\n' "$f" >"$T/pol/acl.d/$f"; done
+
+check "init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir "$T/pol"
+"$U" mount -f -o target=spt --store "$S" "$M" 2>"$T/daemon.log" &
+fgpid=$!
+check "the mount is served" wait_for 20 test -f "$M/README"
+settled "mount"
+expect 200 "before any change"
+
+# ---- one rules file changed, renamed, removed; policy/acl changed ---------------------------
+printf 'regular * GET /20-b/* deny\nregular * GET /probe/* deny\n' >"$D/20-b"
+$GIT add policy/acl.d/20-b
+commit "20-b: deny /probe"
+settled "one file changed"
+expect 401 "one file changed: its new rule enforced"
+check "the mount serves it" grep -q probe "$M/policy/acl.d/20-b"
+
+$GIT rm -q policy/acl.d/20-b
+commit "20-b removed"
+settled "one file removed"
+expect 200 "one file removed: its rule gone"
+check "the mount no longer serves it" sh -c "! test -e '$M/policy/acl.d/20-b'"
+
+$GIT mv policy/acl.d/10-a policy/acl.d/15-a
+commit "10-a renamed 15-a"
+settled "one file renamed"
+check "the mount serves the new name" served 15-a
+check "and not the old one" sh -c "! test -e '$M/policy/acl.d/10-a'"
+expect 200 "one file renamed: the decision as it was"
+
+printf 'regular * GET /* allow\nregular * GET /probe/* deny\n' >"$S/policy/acl"
+$GIT add policy/acl
+commit "policy/acl: deny /probe"
+settled "policy/acl changed"
+expect 401 "policy/acl changed: its new rule enforced"
+good=$(git -C "$S" rev-parse main)
+
+# ---- hostile commits: refused with file, line and reason; the last good rules stay ---------
+python3 -c 'import sys; sys.stdout.write("regular * GET /" + "x" * (1 << 20) + " allow\n")' >"$D/30-c"
+$GIT add policy/acl.d/30-c
+commit "a line of 1 MiB"
+refused "a line of 1 MiB" "policy/acl.d/30-c:1:"
+$GIT reset -q --hard "$good"
+
+printf 'regular * GET /ok/* deny\nregular * GET /\377\376/* deny\n' >"$D/30-c"
+$GIT add policy/acl.d/30-c
+commit "bytes that are not UTF-8"
+refused "bytes that are not UTF-8" "policy/acl.d/30-c:2:"
+$GIT reset -q --hard "$good"
+
+rm "$D/15-a" && ln -s ../acl "$D/15-a"
+$GIT add policy/acl.d/15-a
+commit "15-a made a symbolic link"
+refused "a symbolic link" "policy/acl.d/15-a.*symbolic link"
+$GIT reset -q --hard "$good"
+
+mkdir "$D/40-dir" && printf 'regular * GET /probe/* allow\n' >"$D/40-dir/x"
+$GIT add policy/acl.d/40-dir
+commit "a directory in policy/acl.d"
+refused "a directory" "policy/acl.d/40-dir.*directory"
+$GIT reset -q --hard "$good"
+
+# Back at the last good commit (git reset), the mount serves it again.
+printf 'regular * GET /* allow\n' >"$S/policy/acl"
+$GIT add policy/acl
+commit "policy/acl: /probe allowed again"
+settled "a good commit after the refused ones"
+expect 200 "a good commit after the refused ones is enforced"
+
+check "unmount" umount_wait
+wait "$fgpid"
+fgpid=
+check "the daemon's log has no sanitizer report" sh -c "! grep -q 'Sanitizer' '$T/daemon.log'"
+echo "outside_rules: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
