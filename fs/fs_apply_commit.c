@@ -75,8 +75,8 @@ void fs_apply_install(struct fs_ctx *c, struct fs_snap *ns)
     fs_snap_put(c, old);
     if (c->installed != NULL)
         c->installed(c, ns); /* still under apply_mu, which `settle` waits for */
-    else if (ns->policy != NULL && ns->policy->change != NULL)
-        engine_acl_keys_change_release(ns->policy->change); /* nobody is handed the rules */
+    else if (ns->policy != NULL)
+        fs_policy_change_done(ns->policy); /* nobody is handed the rules */
 }
 
 /* Shares every file of S with FILE[] (for a candidate state: a file it changes is replaced). */

@@ -108,14 +108,13 @@ struct fs_policy {
     pthread_cond_t warmed;  /* with mu: KEYS made off the write path (fs_keys_warm()) */
     int warming;            /* mu: being made; a change waits for it */
     struct engine_acl_stats stats;
-    /* Made from policy FROM (a gen) by one rules file: KEYS (counted) held FROM's rules then;
-     * CHANGED, the file's path, NOW its new rules (counted; NULL: removed), CHANGE what that
-     * adds to and removes from the rules in force. KEYS NULL when made whole (until made off
-     * the write path: fs_keys_warm(); set and replaced under mu). */
+    /* From policy FROM by a rules file: KEYS (counted; NULL made whole, till fs_keys_warm(), mu)
+     * held FROM's rules; CHANGED the file's path; NOW, WAS its new and old rules (counted; NULL:
+     * none); CHANGE what that does to the rules in force, borrowing WAS till released. */
     struct fs_keys *keys;
     uint64_t from;
     char *changed;
-    struct fs_rules *now;
+    struct fs_rules *now, *was;
     struct engine_acl_keys_change *change;
     struct engine_acl_lines lines; /* the lines of CHANGED that differ, when HAS_LINES */
     int has_lines;

@@ -151,6 +151,9 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
     }
     p->main = fs_rules_ref(pp->main);
     p->now = fs_rules_ref(now);
+    /* The rules the change removes are the old version's: kept until it is applied, when the
+     * kept index and the policies that held that version may have let it go. */
+    p->was = fs_rules_ref(fs_rules_find(&k->held, name));
     p->keys = k;
     __atomic_add_fetch(&k->refs, 1, __ATOMIC_RELAXED);
     p->from = pp->gen;

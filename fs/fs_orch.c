@@ -99,7 +99,7 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
          * holds this policy), and a large change (a file replaced whole) would stay in memory
          * as long as the policy is served. */
         if (want.change != NULL)
-            engine_acl_keys_change_release(s->policy->change);
+            fs_policy_change_done(s->policy);
     }
     free(tls);
     engine_diag_free(&d);

@@ -108,6 +108,9 @@ int fs_keys_make(struct fs_keys **out, const struct fs_snap *prev, const int *st
  * rules, stats and change set, -EINVAL with DIAG filled, or -ENOMEM. */
 int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs_snap *prev,
                    struct engine_diag *diag);
+/* P's change is applied where it goes (or goes nowhere): its rules and the old versions of the
+ * files they borrow from are freed (its counts stay). */
+void fs_policy_change_done(struct fs_policy *p);
 /* Does S's policy have a rule of POLICY? apply_mu held. */
 int fs_snap_has_policy(const void *s, const char *policy);
 /* Once S is served: the kept index moves on to S's policy (apply_mu held). */

@@ -75,6 +75,15 @@ struct fs_policy *fs_policy_ref(struct fs_policy *p)
     return p;
 }
 
+void fs_policy_change_done(struct fs_policy *p)
+{
+    if (p->change == NULL)
+        return;
+    engine_acl_keys_change_release(p->change);
+    fs_rules_put(p->was);
+    p->was = NULL;
+}
+
 /* The text of R (may be NULL) when this is its last reference: what putting it frees. */
 static size_t fs_rules_own_bytes(const struct fs_rules *r)
 {
@@ -94,6 +103,7 @@ void fs_policy_put(struct fs_policy *p)
     engine_acl_free(p->acl);
     fs_rules_put(p->main);
     fs_rules_put(p->now);
+    fs_rules_put(p->was);
     fs_keys_put(p->keys);
     engine_acl_keys_change_free(p->change);
     free(p->changed);

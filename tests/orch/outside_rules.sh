@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/orch/outside_rules.sh — rules files changed by an operator's `git commit` in the store,
 # taken in by a real mount on spt with a push PDP, each decision seen over HTTP: a commit that
-# changes one policy/acl.d file, one that removes it, one that renames another, one that changes
+# changes one policy/acl.d file, one that renames it, one that removes it, one that changes
 # policy/acl itself. Then hostile commits (a line of 1 MiB, bytes that are not UTF-8, a rules
 # file replaced by a symbolic link, a directory in policy/acl.d) are each refused naming the
 # file (and line) and why, and the last good rules stay enforced. Skips (77) without
@@ -62,18 +62,20 @@ settled "one file changed"
 expect 401 "one file changed: its new rule enforced"
 check "the mount serves it" grep -q probe "$M/policy/acl.d/20-b"
 
-$GIT rm -q policy/acl.d/20-b
-commit "20-b removed"
-settled "one file removed"
-expect 200 "one file removed: its rule gone"
-check "the mount no longer serves it" sh -c "! test -e '$M/policy/acl.d/20-b'"
-
-$GIT mv policy/acl.d/10-a policy/acl.d/15-a
-commit "10-a renamed 15-a"
+$GIT mv policy/acl.d/20-b policy/acl.d/25-b
+commit "20-b renamed 25-b"
 settled "one file renamed"
-check "the mount serves the new name" served 15-a
-check "and not the old one" sh -c "! test -e '$M/policy/acl.d/10-a'"
-expect 200 "one file renamed: the decision as it was"
+check "the mount serves the new name" served 25-b
+check "and not the old one" sh -c "! test -e '$M/policy/acl.d/20-b'"
+expect 401 "one file renamed: its rules still enforced"
+
+# The renamed file's old version is held by no served policy any more: the removal's rules
+# must not be read from it once freed (they were, and the change was lost).
+$GIT rm -q policy/acl.d/25-b
+commit "25-b removed"
+settled "one file removed"
+expect 200 "one file removed after a rename: its rule gone"
+check "the mount no longer serves it" sh -c "! test -e '$M/policy/acl.d/25-b'"
 
 printf 'regular * GET /* allow\nregular * GET /probe/* deny\n' >"$S/policy/acl"
 $GIT add policy/acl
@@ -95,10 +97,10 @@ commit "bytes that are not UTF-8"
 refused "bytes that are not UTF-8" "policy/acl.d/30-c:2:"
 $GIT reset -q --hard "$good"
 
-rm "$D/15-a" && ln -s ../acl "$D/15-a"
-$GIT add policy/acl.d/15-a
-commit "15-a made a symbolic link"
-refused "a symbolic link" "policy/acl.d/15-a.*symbolic link"
+rm "$D/10-a" && ln -s ../acl "$D/10-a"
+$GIT add policy/acl.d/10-a
+commit "10-a made a symbolic link"
+refused "a symbolic link" "policy/acl.d/10-a.*symbolic link"
 $GIT reset -q --hard "$good"
 
 mkdir "$D/40-dir" && printf 'regular * GET /probe/* allow\n' >"$D/40-dir/x"
