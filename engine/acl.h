@@ -317,6 +317,14 @@ void engine_acl_keys_change_release(struct engine_acl_keys_change *c);
 /* Does C remove or add a rule of POLICY (NULL: of any)? */
 int engine_acl_keys_change_touches(const struct engine_acl_keys_change *c, const char *policy);
 
+/* Moves FROM's rules to the end of INTO's (FROM then changes nothing; its count for
+ * engine_acl_keys_stats() is added to INTO's), so that the changes of several files, each found
+ * once the one before is held (engine_acl_keys_set()), are applied as one; a rule that one of
+ * them removes and another adds back with the same effect (a file renamed, a rule moved from one
+ * file to another) is dropped from both. 0, or -ENOMEM with both unchanged. */
+int engine_acl_keys_change_merge(struct engine_acl_keys_change *into,
+                                 struct engine_acl_keys_change *from);
+
 /* Applies C to the index at VERSION, as engine_acl_index_apply() does. */
 int engine_acl_index_apply_keys(struct engine_acl_index *x, const struct engine_acl_keys_change *c,
                                 uint64_t version);

@@ -108,13 +108,14 @@ struct fs_policy {
     pthread_cond_t warmed;  /* with mu: KEYS made off the write path (fs_keys_warm()) */
     int warming;            /* mu: being made; a change waits for it */
     struct engine_acl_stats stats;
-    /* From policy FROM by a rules file: KEYS (counted; NULL made whole, till fs_keys_warm(), mu)
-     * held FROM's rules; CHANGED the file's path; NOW, WAS its new and old rules (counted; NULL:
-     * none); CHANGE what that does to the rules in force, borrowing WAS till released. */
+    /* From policy FROM by rules files: KEYS (counted; NULL made whole, till fs_keys_warm(), mu)
+     * held FROM's rules (several files: this one's); CHANGED the file (NULL: several); NOW, WAS
+     * (NOW_D, WAS_D) new, old rules (counted); CHANGE its effect, borrowing WAS till released. */
     struct fs_keys *keys;
     uint64_t from;
     char *changed;
     struct fs_rules *now, *was;
+    struct fs_rules_set now_d, was_d;
     struct engine_acl_keys_change *change;
     struct engine_acl_lines lines; /* the lines of CHANGED that differ, when HAS_LINES */
     int has_lines;

@@ -11,6 +11,10 @@
 
 #include "fs_int.h"
 
+/* Rules files a change may differ by and still be checked by key (an outside commit, the
+ * remote's main): past it, putting the policy together whole costs about as much. */
+#define FS_KEYS_FILES_MAX 64
+
 void fs_keys_put(struct fs_keys *k)
 {
     if (k == NULL || __atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) != 0)
@@ -75,11 +79,12 @@ fail:
     return rc < 0 ? rc : -ENOMEM;
 }
 
-/* The one name whose rules file differs between A and B, or NULL (none, or several). */
-static const char *fs_keys_one(const struct fs_rules_set *a, const struct fs_rules_set *b)
+/* The names whose rules files differ between A and B (borrowed from them), at most MAX: their
+ * count, or MAX + 1 when more differ. */
+static size_t fs_keys_differ(const struct fs_rules_set *a, const struct fs_rules_set *b,
+                             const char **names, size_t max)
 {
-    const char *one = NULL;
-    size_t i = 0, j = 0;
+    size_t i = 0, j = 0, n = 0;
 
     while (i < a->n || j < b->n) {
         int c = i == a->n ? 1 : j == b->n ? -1 : strcmp(a->v[i]->name, b->v[j]->name);
@@ -89,11 +94,105 @@ static const char *fs_keys_one(const struct fs_rules_set *a, const struct fs_rul
         j += c >= 0;
         if (!differs)
             continue;
-        if (one != NULL)
-            return NULL;
-        one = name;
+        if (n == max)
+            return max + 1;
+        names[n++] = name;
     }
-    return one;
+    return n;
+}
+
+/* Puts file NAME of K back as R (NULL: none) by key and in its held files; 0 or -ENOMEM. */
+static int fs_keys_put_back(struct fs_keys *k, const char *name, struct fs_rules *r)
+{
+    char path[PATH_MAX];
+
+    fs_rules_path(path, sizeof(path), name);
+    if (engine_acl_keys_set(k->k, path, 0, r != NULL ? r->part : NULL, NULL) < 0)
+        return -ENOMEM;
+    return fs_rules_set_put(&k->held, name, fs_rules_ref(r));
+}
+
+/* P's rules made from K (at PREV's policy) where S differs from PREV by the N rules files of
+ * policy/acl.d NAMES: each new version parsed, its groups checked; then, in K, every old version
+ * taken out and every new one put in, each checked against the rules held then (so two new files
+ * are checked against each other, and a new file against no old version of another), their
+ * changes merged into one. K then holds P's rules (K->at is P's gen); on a refusal K is put back
+ * (or, out of memory for that, made again at the next change). Returns as fs_keys_policy(). */
+static int fs_keys_policy_files(struct fs_policy *p, const struct fs_snap *s, struct fs_keys *k,
+                                const char *const *names, size_t n, struct engine_diag *diag)
+{
+    struct engine_acl_keys_change *c = NULL;
+    char path[PATH_MAX];
+    size_t out = 0, in = 0;
+    int rc = 0, bad = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct fs_rules *now = fs_rules_find(&s->acld, names[i]);
+        fs_rules_path(path, sizeof(path), names[i]);
+        if (now == NULL)
+            continue;
+        if ((rc = fs_rules_part(now, path, diag)) == -ENOMEM)
+            return rc;
+        if (rc == 0 && engine_acl_check_groups_of(k->people, now->part, path, diag) < 0)
+            rc = -EINVAL;
+        bad |= rc < 0;
+        if (fs_rules_set_put(&p->now_d, names[i], fs_rules_ref(now)) < 0)
+            return -ENOMEM;
+    }
+    if (bad)
+        return -EINVAL;
+    /* The old versions out, then the new ones in: a rule moved from one file to another is
+     * removed and added back, which the merge drops. */
+    for (rc = 0; rc == 0 && out < n; out++) {
+        struct fs_rules *was = fs_rules_find(&k->held, names[out]);
+        struct engine_acl_keys_change *one = NULL;
+        if (was == NULL)
+            continue;
+        fs_rules_path(path, sizeof(path), names[out]);
+        if ((rc = fs_rules_set_put(&p->was_d, names[out], fs_rules_ref(was))) < 0 ||
+            (rc = engine_acl_keys_diff(k->k, path, 0, NULL, NULL, &one, diag)) < 0)
+            break;
+        if (c != NULL)
+            rc = engine_acl_keys_change_merge(c, one);
+        else
+            c = one, one = NULL;
+        engine_acl_keys_change_free(one);
+        if (rc == 0)
+            rc = fs_keys_put_back(k, names[out], NULL);
+    }
+    for (; rc == 0 && in < p->now_d.n; in++) {
+        struct fs_rules *now = p->now_d.v[in];
+        struct engine_acl_keys_change *one = NULL;
+        fs_rules_path(path, sizeof(path), now->name);
+        if ((rc = engine_acl_keys_diff(k->k, path, 0, now->part, NULL, &one, diag)) == -EINVAL) {
+            bad = 1; /* the other files are checked too: every reason at once */
+            rc = 0;
+            continue;
+        }
+        if (rc == 0 && c != NULL)
+            rc = engine_acl_keys_change_merge(c, one);
+        else if (rc == 0)
+            c = one, one = NULL;
+        engine_acl_keys_change_free(one);
+        if (rc == 0 && (rc = fs_keys_put_back(k, now->name, now)) < 0)
+            break;
+    }
+    if (rc < 0 || bad) {
+        /* Put back: the new versions taken out, the old ones in again. */
+        int lost = 0;
+        for (size_t i = 0; i < p->now_d.n && i < in; i++)
+            if (fs_rules_find(&k->held, p->now_d.v[i]->name) == p->now_d.v[i])
+                lost |= fs_keys_put_back(k, p->now_d.v[i]->name, NULL) < 0;
+        for (size_t i = 0; i < p->was_d.n; i++)
+            lost |= fs_keys_put_back(k, p->was_d.v[i]->name, p->was_d.v[i]) < 0;
+        if (lost)
+            k->at = 0; /* out of step: made again at the next change */
+        engine_acl_keys_change_free(c);
+        return rc < 0 ? rc : -EINVAL;
+    }
+    k->at = p->gen;
+    p->change = c;
+    return 0;
 }
 
 int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs_snap *prev,
@@ -102,16 +201,19 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
     struct fs_policy *pp = prev != NULL ? prev->policy : NULL;
     struct engine_acl_stats st = {0};
     char path[PATH_MAX];
-    const char *name;
+    const char *name, *names[FS_KEYS_FILES_MAX];
     struct fs_rules *now, *was;
     struct fs_keys *k;
+    size_t n;
     int rc;
 
     if (pp == NULL || !fs_text_same(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]) ||
         !fs_text_same(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) ||
         !fs_text_same(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]) ||
-        (name = fs_keys_one(&prev->acld, &s->acld)) == NULL)
+        (n = fs_keys_differ(&prev->acld, &s->acld, names, FS_KEYS_FILES_MAX)) == 0 ||
+        n > FS_KEYS_FILES_MAX)
         return 1;
+    name = names[0];
     /* PREV's policy by key: made once (off the write path when it can be: fs_keys_warm()),
      * then moved along as each change is served. */
     pthread_mutex_lock(&pp->mu);
@@ -126,6 +228,11 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
         fs_keys_put(pp->keys);
         pp->keys = k;
         pthread_mutex_unlock(&pp->mu);
+    }
+    if (n > 1) {
+        if ((rc = fs_keys_policy_files(p, s, k, names, n, diag)) < 0)
+            return rc;
+        goto done;
     }
     now = fs_rules_find(&s->acld, name);
     fs_rules_path(path, sizeof(path), name);
@@ -149,17 +256,19 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
         p->change = NULL;
         return -ENOMEM;
     }
-    p->main = fs_rules_ref(pp->main);
     p->now = fs_rules_ref(now);
     /* The rules the change removes are the old version's: kept until it is applied, when the
      * kept index and the policies that held that version may have let it go. */
     p->was = fs_rules_ref(fs_rules_find(&k->held, name));
+done:
+    p->main = fs_rules_ref(pp->main);
     p->keys = k;
     __atomic_add_fetch(&k->refs, 1, __ATOMIC_RELAXED);
     p->from = pp->gen;
     engine_acl_stats_get(k->people, &st);
     p->stats = st;
-    engine_acl_keys_stats(k->k, p->change, &p->stats.rules, &p->stats.policies);
+    /* Several files: K holds this policy's rules already. */
+    engine_acl_keys_stats(k->k, n > 1 ? NULL : p->change, &p->stats.rules, &p->stats.policies);
     return 0;
 }
 

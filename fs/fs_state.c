@@ -82,6 +82,7 @@ void fs_policy_change_done(struct fs_policy *p)
     engine_acl_keys_change_release(p->change);
     fs_rules_put(p->was);
     p->was = NULL;
+    fs_rules_set_free(&p->was_d);
 }
 
 /* The text of R (may be NULL) when this is its last reference: what putting it frees. */
@@ -104,6 +105,8 @@ void fs_policy_put(struct fs_policy *p)
     fs_rules_put(p->main);
     fs_rules_put(p->now);
     fs_rules_put(p->was);
+    fs_rules_set_free(&p->was_d);
+    fs_rules_set_free(&p->now_d);
     fs_keys_put(p->keys);
     engine_acl_keys_change_free(p->change);
     free(p->changed);

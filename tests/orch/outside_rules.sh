@@ -19,9 +19,10 @@ settled() {
     out=$(cat "$M/settle")
     case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
 }
-# expect CODE WHAT: the status an anonymous GET /probe/x gets from web, on a new connection.
+# expect CODE WHAT [PATH]: the status an anonymous GET PATH (/probe/x) gets from web, on a new
+# connection.
 expect() {
-    got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "http://127.0.0.1:$P/probe/x")
+    got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "http://127.0.0.1:$P${3:-/probe/x}")
     if [ "$got" = "$1" ]; then ok; else bad "$2: got $got, expected $1"; fi
 }
 # commit MSG: everything staged committed by the operator; then the mount has taken main in
@@ -62,9 +63,13 @@ settled "one file changed"
 expect 401 "one file changed: its new rule enforced"
 check "the mount serves it" grep -q probe "$M/policy/acl.d/20-b"
 
+# A rename changes two files: checked by key as one change, not put together whole (after
+# which a thread makes the rules by key again, and the log says so).
+made=$(grep -c "the policy's rules by key made" "$T/daemon.log")
 $GIT mv policy/acl.d/20-b policy/acl.d/25-b
 commit "20-b renamed 25-b"
 settled "one file renamed"
+check "the rename was checked by key, the policy not put together whole" test "$(grep -c "the policy's rules by key made" "$T/daemon.log")" = "$made"
 check "the mount serves the new name" served 25-b
 check "and not the old one" sh -c "! test -e '$M/policy/acl.d/20-b'"
 expect 401 "one file renamed: its rules still enforced"
@@ -76,6 +81,24 @@ commit "25-b removed"
 settled "one file removed"
 expect 200 "one file removed after a rename: its rule gone"
 check "the mount no longer serves it" sh -c "! test -e '$M/policy/acl.d/25-b'"
+
+# Two files in one commit: a rule moved from 30-c to 10-a with the other effect (each new file
+# checked against the other's new rules, not its old ones), then two new rules that conflict.
+expect 401 "before the move" /30-c/x
+printf 'regular * GET /10-a/* deny\nregular * GET /30-c/* allow\n' >"$D/10-a"
+printf 'regular * GET /other/* deny\n' >"$D/30-c"
+$GIT add policy/acl.d/10-a policy/acl.d/30-c
+commit "a rule moved, its effect changed"
+settled "a rule moved"
+expect 200 "a rule moved to another file with the other effect" /30-c/x
+expect 401 "the other file's new rule" /other/x
+printf 'regular * GET /10-a/* deny\nregular * GET /30-c/* allow\nregular * GET /k/* allow\n' >"$D/10-a"
+printf 'regular * GET /other/* deny\nregular * GET /k/* deny\n' >"$D/30-c"
+$GIT add policy/acl.d/10-a policy/acl.d/30-c
+commit "two new rules that conflict"
+check "two files' new rules that conflict: refused, naming both" wait_for 20 grep -q "refused external commit.*policy/acl.d/30-c:2:.*conflicts with policy/acl.d/10-a:3" "$M/errors"
+expect 200 "the last good rules stay" /30-c/x
+$GIT reset -q --hard HEAD~1
 
 printf 'regular * GET /* allow\nregular * GET /probe/* deny\n' >"$S/policy/acl"
 $GIT add policy/acl
