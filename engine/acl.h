@@ -325,6 +325,23 @@ int engine_acl_keys_change_touches(const struct engine_acl_keys_change *c, const
 int engine_acl_keys_change_merge(struct engine_acl_keys_change *into,
                                  struct engine_acl_keys_change *from);
 
+/* The rules file PATH's rules held in K (borrowed), or NULL. */
+const struct engine_acl *engine_acl_keys_part(const struct engine_acl_keys *k, const char *path);
+
+/*
+ * Several rules files of acl.d changed at once: file PATHS[i] becomes PARTS[i] (parsed alone;
+ * NULL: removed). Every old version is taken out of K, then every new one put in, each checked
+ * against the rules held then, as engine_acl_keys_diff() checks one (so two new files are
+ * checked against each other, and none against another's old version), and the changes are
+ * merged into one (engine_acl_keys_change_merge()). Returns 0 with K holding the new files and
+ * *OUT their change; -EINVAL with D filled, or -ENOMEM, with K as it was; -ENOMEM may also leave
+ * K out of step with every file (when putting it back failed): then it is to be made anew.
+ * Costs what the rules of those files cost.
+ */
+int engine_acl_keys_replace(struct engine_acl_keys *k, const char *const *paths,
+                            const struct engine_acl *const *parts, size_t n,
+                            struct engine_acl_keys_change **out, struct engine_diag *d);
+
 /* Applies C to the index at VERSION, as engine_acl_index_apply() does. */
 int engine_acl_index_apply_keys(struct engine_acl_index *x, const struct engine_acl_keys_change *c,
                                 uint64_t version);

@@ -135,6 +135,14 @@ struct acl_chg {
     uint32_t line;
 };
 
+/* The rules one change of rules files removes from and adds to those in force (acl_keys.c,
+ * acl_keys_many.c). */
+struct engine_acl_keys_change {
+    struct acl_chg *del, *add;
+    size_t ndel, nadd, delcap, addcap;
+    long distinct; /* distinct rules after the change less those before */
+};
+
 /* A rule's key (policy, path, kind, subject, method) hashed from its strings' hashes
  * (engine_acl_hash_user each); acl_diff.c. */
 uint64_t acl_key_hash(uint64_t policy, uint64_t path, unsigned kind, uint64_t subject,

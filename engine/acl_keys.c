@@ -50,12 +50,6 @@ struct engine_acl_keys {
     size_t distinct; /* keys held at least once */
 };
 
-struct engine_acl_keys_change {
-    struct acl_chg *del, *add;
-    size_t ndel, nadd, delcap, addcap;
-    long distinct; /* distinct rules after the change less those before */
-};
-
 int engine_acl_keys_new(struct engine_acl_keys **out)
 {
     return (*out = calloc(1, sizeof(**out))) == NULL ? -ENOMEM : 0;
@@ -655,100 +649,9 @@ int engine_acl_keys_change_touches(const struct engine_acl_keys_change *c, const
     return 0;
 }
 
-/* Orders changes by what the index knows a rule by: key and effect. */
-static int keys_chg_cmp(const struct acl_chg *a, const struct acl_chg *b)
+const struct engine_acl *engine_acl_keys_part(const struct engine_acl_keys *k, const char *path)
 {
-    int c = strcmp(a->policy, b->policy);
+    ssize_t self = keys_file_find(k, path);
 
-    if (c == 0 && a->plen != b->plen)
-        c = a->plen < b->plen ? -1 : 1;
-    if (c == 0)
-        c = memcmp(a->path, b->path, a->plen);
-    if (c == 0 && a->kind != b->kind)
-        c = a->kind < b->kind ? -1 : 1;
-    if (c == 0)
-        c = strcmp(a->subject, b->subject);
-    if (c == 0)
-        c = strcmp(a->method, b->method);
-    if (c == 0 && a->allow != b->allow)
-        c = a->allow < b->allow ? -1 : 1;
-    return c;
-}
-
-static int keys_idx_cmp(const void *x, const void *y, void *arg)
-{
-    const struct acl_chg *v = arg;
-
-    return keys_chg_cmp(&v[*(const size_t *)x], &v[*(const size_t *)y]);
-}
-
-/* The order of V[0..N) by keys_chg_cmp() (NULL: no memory). */
-static size_t *keys_sorted(const struct acl_chg *v, size_t n)
-{
-    size_t *ix = malloc((n ? n : 1) * sizeof(*ix));
-
-    if (ix == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        ix[i] = i;
-    qsort_r(ix, n, sizeof(*ix), keys_idx_cmp, (void *)v);
-    return ix;
-}
-
-/* Drops the rules C both removes and adds (same key, same effect), keeping the order of the
- * others. 0 or -ENOMEM (C unchanged). */
-static int keys_change_cancel(struct engine_acl_keys_change *c)
-{
-    size_t *di = keys_sorted(c->del, c->ndel), *ai = keys_sorted(c->add, c->nadd);
-    uint8_t *gone = calloc(c->ndel + c->nadd + 1, 1);
-    size_t i = 0, j = 0, nd = 0, na = 0;
-
-    if (di == NULL || ai == NULL || gone == NULL) {
-        free(di);
-        free(ai);
-        free(gone);
-        return -ENOMEM;
-    }
-    while (i < c->ndel && j < c->nadd) {
-        int r = keys_chg_cmp(&c->del[di[i]], &c->add[ai[j]]);
-        if (r == 0)
-            gone[di[i]] = gone[c->ndel + ai[j]] = 1;
-        i += r <= 0;
-        j += r >= 0;
-    }
-    for (i = 0; i < c->ndel; i++)
-        if (!gone[i])
-            c->del[nd++] = c->del[i];
-    for (j = 0; j < c->nadd; j++)
-        if (!gone[c->ndel + j])
-            c->add[na++] = c->add[j];
-    c->ndel = nd;
-    c->nadd = na;
-    free(di);
-    free(ai);
-    free(gone);
-    return 0;
-}
-
-int engine_acl_keys_change_merge(struct engine_acl_keys_change *into,
-                                 struct engine_acl_keys_change *from)
-{
-    size_t nd = into->ndel, na = into->nadd;
-
-    if ((from->ndel > 0 && ENGINE_GROW(&into->del, &into->delcap, nd + from->ndel) < 0) ||
-        (from->nadd > 0 && ENGINE_GROW(&into->add, &into->addcap, na + from->nadd) < 0))
-        return -ENOMEM;
-    memcpy(into->del + nd, from->del, from->ndel * sizeof(*from->del));
-    memcpy(into->add + na, from->add, from->nadd * sizeof(*from->add));
-    into->ndel += from->ndel;
-    into->nadd += from->nadd;
-    if (keys_change_cancel(into) < 0) {
-        into->ndel = nd;
-        into->nadd = na;
-        return -ENOMEM;
-    }
-    into->distinct += from->distinct;
-    engine_acl_keys_change_release(from);
-    from->distinct = 0;
-    return 0;
+    return self >= 0 ? k->file[self].part : NULL;
 }

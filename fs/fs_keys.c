@@ -101,97 +101,67 @@ static size_t fs_keys_differ(const struct fs_rules_set *a, const struct fs_rules
     return n;
 }
 
-/* Puts file NAME of K back as R (NULL: none) by key and in its held files; 0 or -ENOMEM. */
-static int fs_keys_put_back(struct fs_keys *k, const char *name, struct fs_rules *r)
+/* The files NAMES of S for fs_keys_policy_files(): their old versions (K's) and new ones (S's)
+ * kept in P, each new one parsed and its groups checked; their paths in PATHS, PV, and their
+ * rules parsed alone in PARTS (NULL: removed). 0, -EINVAL with DIAG filled, or -ENOMEM. */
+static int fs_keys_files(struct fs_policy *p, const struct fs_snap *s, const struct fs_keys *k,
+                         const char *const *names, size_t n, char (*paths)[PATH_MAX],
+                         const char **pv, const struct engine_acl **parts, struct engine_diag *diag)
 {
-    char path[PATH_MAX];
-
-    fs_rules_path(path, sizeof(path), name);
-    if (engine_acl_keys_set(k->k, path, 0, r != NULL ? r->part : NULL, NULL) < 0)
-        return -ENOMEM;
-    return fs_rules_set_put(&k->held, name, fs_rules_ref(r));
-}
-
-/* P's rules made from K (at PREV's policy) where S differs from PREV by the N rules files of
- * policy/acl.d NAMES: each new version parsed, its groups checked; then, in K, every old version
- * taken out and every new one put in, each checked against the rules held then (so two new files
- * are checked against each other, and a new file against no old version of another), their
- * changes merged into one. K then holds P's rules (K->at is P's gen); on a refusal K is put back
- * (or, out of memory for that, made again at the next change). Returns as fs_keys_policy(). */
-static int fs_keys_policy_files(struct fs_policy *p, const struct fs_snap *s, struct fs_keys *k,
-                                const char *const *names, size_t n, struct engine_diag *diag)
-{
-    struct engine_acl_keys_change *c = NULL;
-    char path[PATH_MAX];
-    size_t out = 0, in = 0;
     int rc = 0, bad = 0;
 
     for (size_t i = 0; i < n; i++) {
-        struct fs_rules *now = fs_rules_find(&s->acld, names[i]);
-        fs_rules_path(path, sizeof(path), names[i]);
+        struct fs_rules *now = fs_rules_find(&s->acld, names[i]), *was;
+        fs_rules_path(paths[i], sizeof(paths[i]), names[i]);
+        pv[i] = paths[i];
+        parts[i] = NULL;
+        /* The old versions stay until the change is applied: it borrows their strings. */
+        if ((was = fs_rules_find(&k->held, names[i])) != NULL &&
+            fs_rules_set_put(&p->was_d, names[i], fs_rules_ref(was)) < 0)
+            return -ENOMEM;
         if (now == NULL)
             continue;
-        if ((rc = fs_rules_part(now, path, diag)) == -ENOMEM)
-            return rc;
-        if (rc == 0 && engine_acl_check_groups_of(k->people, now->part, path, diag) < 0)
+        if (fs_rules_set_put(&p->now_d, names[i], fs_rules_ref(now)) < 0 ||
+            (rc = fs_rules_part(now, paths[i], diag)) == -ENOMEM)
+            return -ENOMEM;
+        if (rc == 0 && engine_acl_check_groups_of(k->people, now->part, paths[i], diag) < 0)
             rc = -EINVAL;
         bad |= rc < 0;
-        if (fs_rules_set_put(&p->now_d, names[i], fs_rules_ref(now)) < 0)
+        parts[i] = now->part;
+    }
+    return bad ? -EINVAL : 0;
+}
+
+/* P's rules made from K (at PREV's policy) where S differs from PREV by the N rules files of
+ * policy/acl.d NAMES: each new version parsed and its groups checked, then all of them replaced
+ * in K at once (engine_acl_keys_replace()). K then holds P's rules (K->at is P's gen); refused,
+ * K is as it was (or, out of memory, made again at the next change). Returns as
+ * fs_keys_policy(). */
+static int fs_keys_policy_files(struct fs_policy *p, const struct fs_snap *s, struct fs_keys *k,
+                                const char *const *names, size_t n, struct engine_diag *diag)
+{
+    char(*paths)[PATH_MAX] = calloc(n, sizeof(*paths));
+    const char *pv[FS_KEYS_FILES_MAX] = {0};
+    const struct engine_acl *parts[FS_KEYS_FILES_MAX] = {0};
+    int rc;
+
+    if (paths == NULL)
+        return -ENOMEM;
+    rc = fs_keys_files(p, s, k, names, n, paths, pv, parts, diag);
+    if (rc == 0)
+        rc = engine_acl_keys_replace(k->k, pv, parts, n, &p->change, diag);
+    free(paths);
+    if (rc == -ENOMEM)
+        k->at = 0; /* may be out of step: made again at the next change */
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (fs_rules_set_put(&k->held, names[i], fs_rules_ref(fs_rules_find(&p->now_d, names[i]))) <
+            0) {
+            k->at = 0;
             return -ENOMEM;
-    }
-    if (bad)
-        return -EINVAL;
-    /* The old versions out, then the new ones in: a rule moved from one file to another is
-     * removed and added back, which the merge drops. */
-    for (rc = 0; rc == 0 && out < n; out++) {
-        struct fs_rules *was = fs_rules_find(&k->held, names[out]);
-        struct engine_acl_keys_change *one = NULL;
-        if (was == NULL)
-            continue;
-        fs_rules_path(path, sizeof(path), names[out]);
-        if ((rc = fs_rules_set_put(&p->was_d, names[out], fs_rules_ref(was))) < 0 ||
-            (rc = engine_acl_keys_diff(k->k, path, 0, NULL, NULL, &one, diag)) < 0)
-            break;
-        if (c != NULL)
-            rc = engine_acl_keys_change_merge(c, one);
-        else
-            c = one, one = NULL;
-        engine_acl_keys_change_free(one);
-        if (rc == 0)
-            rc = fs_keys_put_back(k, names[out], NULL);
-    }
-    for (; rc == 0 && in < p->now_d.n; in++) {
-        struct fs_rules *now = p->now_d.v[in];
-        struct engine_acl_keys_change *one = NULL;
-        fs_rules_path(path, sizeof(path), now->name);
-        if ((rc = engine_acl_keys_diff(k->k, path, 0, now->part, NULL, &one, diag)) == -EINVAL) {
-            bad = 1; /* the other files are checked too: every reason at once */
-            rc = 0;
-            continue;
         }
-        if (rc == 0 && c != NULL)
-            rc = engine_acl_keys_change_merge(c, one);
-        else if (rc == 0)
-            c = one, one = NULL;
-        engine_acl_keys_change_free(one);
-        if (rc == 0 && (rc = fs_keys_put_back(k, now->name, now)) < 0)
-            break;
-    }
-    if (rc < 0 || bad) {
-        /* Put back: the new versions taken out, the old ones in again. */
-        int lost = 0;
-        for (size_t i = 0; i < p->now_d.n && i < in; i++)
-            if (fs_rules_find(&k->held, p->now_d.v[i]->name) == p->now_d.v[i])
-                lost |= fs_keys_put_back(k, p->now_d.v[i]->name, NULL) < 0;
-        for (size_t i = 0; i < p->was_d.n; i++)
-            lost |= fs_keys_put_back(k, p->was_d.v[i]->name, p->was_d.v[i]) < 0;
-        if (lost)
-            k->at = 0; /* out of step: made again at the next change */
-        engine_acl_keys_change_free(c);
-        return rc < 0 ? rc : -EINVAL;
-    }
     k->at = p->gen;
-    p->change = c;
     return 0;
 }
 

@@ -1,4 +1,5 @@
-/* test_acl_keys.c — a policy's rules kept by key while its files change one at a time: over
+/* test_acl_keys.c — a policy's rules kept by key while its files change one at a time, or several
+ * at once (engine_acl_keys_replace(): an outside commit, a rename): over
  * random files and random replacements of one file (made, changed, removed), the change is
  * refused with exactly the messages a whole load of the new files gives (a rule repeated in
  * another file with the other effect), and otherwise, applied to an index of the old rules,
@@ -317,6 +318,120 @@ static void test_keys_random_changes_match_whole_load(void **state)
     assert_true(refused > 30 && taken > 30 && edits > 20);
 }
 
+/* Several files changed at once (engine_acl_keys_replace()): some made, changed, removed, or one
+ * renamed (removed, and made under another name with its rules); refused exactly when a whole
+ * load of the new files is, K then as it was; otherwise the merged change, applied to an index of
+ * the old rules, decides as the new rules do, and K holds them. */
+static void test_keys_several_files_match_whole_load(void **state)
+{
+    (void)state;
+    int refused = 0, taken = 0, renamed = 0;
+
+    for (int round = 0; round < 100; round++) {
+        struct file f[NF];
+        struct engine_acl *parts[NF], *old = NULL;
+        struct engine_acl_keys *k;
+        static char text[NF][TEXT_MAX];
+
+        random_start(f);
+        for (int i = 0; i < NF; i++)
+            parts[i] = part_of(&f[i], text[i]);
+        assert_int_equal(whole(&old, parts, NULL), 0);
+        assert_int_equal(engine_acl_keys_new(&k), 0);
+        for (int i = 0; i < NF; i++)
+            if (parts[i] != NULL)
+                assert_int_equal(engine_acl_keys_set(k, names[i], 0, parts[i], NULL), 0);
+        for (int step = 0; step < 6; step++) {
+            struct file nf[NF];
+            struct engine_acl *neu = NULL, *nparts[NF];
+            const struct engine_acl *cparts[NF];
+            const char *paths[NF];
+            struct engine_acl_keys_change *c = NULL;
+            struct engine_acl_stats st;
+            struct engine_diag dw, dk;
+            size_t n = 0, rules, policies, before;
+            int rw, rk, from = (int)(next() % NF), to = (int)((from + 1 + next() % (NF - 1)) % NF),
+                        pure = 0;
+            char ntext[TEXT_MAX];
+
+            memcpy(nf, f, sizeof(nf));
+            if (!f[from].absent && next() % 3 == 0) { /* FROM renamed TO */
+                pure = f[to].absent;                  /* onto no file: the rules in force stay */
+                nf[to] = f[from];
+                nf[from].absent = 1;
+                renamed++;
+            } else {
+                for (int i = 0; i < NF; i++) {
+                    if (next() % 2)
+                        continue;
+                    nf[i].absent = next() % 6 == 0;
+                    for (size_t j = 0, m = 1 + next() % 4; j < m; j++)
+                        nf[i].effect[next() % NKEYS] = (uint8_t)(next() % 3);
+                }
+            }
+            for (int i = 0; i < NF; i++) {
+                nparts[i] = parts[i];
+                if (memcmp(&nf[i], &f[i], sizeof(nf[i])) == 0)
+                    continue;
+                nparts[i] = part_of(&nf[i], ntext);
+                if (!nf[i].absent && nparts[i] == NULL) /* refused alone: left as it was */
+                    nf[i] = f[i], nparts[i] = parts[i];
+                else
+                    paths[n] = names[i], cparts[n++] = nparts[i];
+            }
+            engine_diag_init(&dw);
+            engine_diag_init(&dk);
+            engine_acl_keys_stats(k, NULL, &before, &policies);
+            rw = whole(&neu, nparts, &dw);
+            rk = engine_acl_keys_replace(k, paths, cparts, n, &c, &dk);
+            assert_int_equal(rk, rw);
+            if (rw < 0) {
+                assert_true(dk.n > 0);
+                engine_acl_keys_stats(k, NULL, &rules, &policies);
+                assert_int_equal(rules, before); /* K as it was */
+                refused++;
+                for (int i = 0; i < NF; i++)
+                    if (nparts[i] != parts[i])
+                        engine_acl_free(nparts[i]);
+                engine_acl_free(neu);
+            } else {
+                struct engine_acl_index *x;
+                assert_int_equal(engine_acl_index_new(&x, old, NULL, 1), 0);
+                int r = engine_acl_index_apply_keys(x, c, 2);
+                assert_true(r == 0 || (r == -EINVAL && engine_acl_keys_change_count(c) == 0));
+                same_decisions(neu, x);
+                engine_acl_index_free(x);
+                /* A rename's rules are removed and added back: the merge drops both. */
+                if (pure)
+                    assert_int_equal(engine_acl_keys_change_count(c), 0);
+                engine_acl_stats_get(neu, &st);
+                engine_acl_keys_stats(k, NULL, &rules, &policies);
+                assert_int_equal(rules, st.rules);
+                for (int p = 0; p < 2; p++)
+                    assert_int_equal(engine_acl_keys_has_policy(k, NULL, NULL, pols[p]),
+                                     engine_acl_has_policy(neu, pols[p]));
+                for (int i = 0; i < NF; i++)
+                    if (nparts[i] != parts[i]) {
+                        engine_acl_free(parts[i]);
+                        parts[i] = nparts[i];
+                    }
+                memcpy(f, nf, sizeof(f));
+                engine_acl_free(old);
+                old = neu;
+                taken++;
+            }
+            engine_acl_keys_change_free(c);
+            engine_diag_free(&dw);
+            engine_diag_free(&dk);
+        }
+        engine_acl_keys_free(k);
+        engine_acl_free(old);
+        for (int i = 0; i < NF; i++)
+            engine_acl_free(parts[i]);
+    }
+    assert_true(refused > 30 && taken > 30 && renamed > 20);
+}
+
 /* The changed block of lines between two texts: the lines before and after it are the same. */
 static void test_keys_lines_changed(void **state)
 {
@@ -377,6 +492,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_random_changes_match_whole_load),
+        cmocka_unit_test(test_keys_several_files_match_whole_load),
         cmocka_unit_test(test_keys_lines_changed),
         cmocka_unit_test(test_keys_groups_of),
     };
