@@ -186,10 +186,9 @@ static const struct acl_rule *keys_in_part(const struct engine_acl *part,
     return NULL;
 }
 
-/* The set's line of PART's line LINE when PART is file PATH: the lines of the files before it,
- * each one more than it has (acl_file_add()). */
-static uint32_t keys_line(const struct engine_acl_keys *k, const char *path, int main,
-                          uint32_t line)
+/* The set's lines before file PATH's first: the lines of the files before it, each one more than
+ * it has (acl_file_add()). */
+static uint64_t keys_base(const struct engine_acl_keys *k, const char *path, int main)
 {
     struct keys_file me = {(char *)path, main, NULL, 0};
     uint64_t base = 0;
@@ -198,6 +197,12 @@ static uint32_t keys_line(const struct engine_acl_keys *k, const char *path, int
         if (k->file[i].path != NULL && strcmp(k->file[i].path, path) != 0 &&
             keys_before(&k->file[i], &me))
             base += (uint64_t)k->file[i].lines + 1;
+    return base;
+}
+
+/* The set's line of line LINE of the file whose lines come after BASE (keys_base()). */
+static uint32_t keys_line(uint64_t base, uint32_t line)
+{
     base += line;
     return base >= ENGINE_ACL_LINE_MAX ? ENGINE_ACL_LINE_MAX - 1 : (uint32_t)base;
 }
@@ -227,6 +232,7 @@ int engine_acl_keys_diff(const struct engine_acl_keys *k, const char *path, int 
     const struct engine_acl *old = self >= 0 ? k->file[self].part : NULL;
     struct keys_file me = {(char *)path, main, part, 0};
     size_t errors = d != NULL ? d->n : 0;
+    const uint64_t base = keys_base(k, path, main); /* once: a walk over every file */
     int r = 0;
 
     *out = NULL;
@@ -246,7 +252,7 @@ int engine_acl_keys_diff(const struct engine_acl_keys *k, const char *path, int 
         if (keys_first(k, k->file[self].rh[i], old, o, self, &at) >= 0)
             continue;
         c->distinct -= n == NULL;
-        r = keys_push(&c->del, &c->ndel, &c->delcap, old, o, keys_line(k, path, main, o->line));
+        r = keys_push(&c->del, &c->ndel, &c->delcap, old, o, keys_line(base, o->line));
     }
     /* The new rules: each against the earliest other file that holds its key. */
     for (size_t i = 0; r == 0 && part != NULL && i < part->nrule; i++) {
@@ -260,8 +266,7 @@ int engine_acl_keys_diff(const struct engine_acl_keys *k, const char *path, int 
         ssize_t f = keys_first(k, keys_hash(part, n), part, n, self, &at);
         if (f < 0) {
             c->distinct += o == NULL;
-            r = keys_push(&c->add, &c->nadd, &c->addcap, part, n,
-                          keys_line(k, path, main, n->line));
+            r = keys_push(&c->add, &c->nadd, &c->addcap, part, n, keys_line(base, n->line));
             continue;
         }
         const struct keys_file *g = &k->file[f];

@@ -1,5 +1,6 @@
 /*
- * fs_keys.c — a change of one rules file of policy/acl.d checked at the cost of that file: the
+ * fs_keys.c — a change of rules files of policy/acl.d checked at the cost of those files (one by a
+ * write, several by an outside commit or the remote's main: engine_acl_keys_replace()): the
  * policy's rules are kept by key (engine_acl_keys) from one served policy to the next, the
  * changed file is parsed alone, its group references checked against the groups kept beside
  * them, and its rules against the other files' by key. The rules of every file together

@@ -102,10 +102,11 @@ void fs_keys_put(struct fs_keys *k);
  * (refs 1); ends early (-ECANCELED) once *STOP (may be NULL) is set. 0 or a negative errno. */
 int fs_keys_make(struct fs_keys **out, const struct fs_snap *prev, const int *stop);
 
-/* P's rules made from PREV's (the served snapshot's) where S differs from PREV by one rules file
- * of policy/acl.d alone: that file checked, alone and against the others' rules by key, at the
- * cost of that file (fs_keys.c). Returns 1 when S differs otherwise (P untouched), 0 with P's
- * rules, stats and change set, -EINVAL with DIAG filled, or -ENOMEM. */
+/* P's rules made from PREV's (the served snapshot's) where S differs from PREV by rules files of
+ * policy/acl.d alone (at most 64: an outside commit may change several, a rename two): those
+ * files checked, alone and against the others' rules by key, at the cost of those files
+ * (fs_keys.c). Returns 1 when S differs otherwise (P untouched), 0 with P's rules, stats and
+ * change set, -EINVAL with DIAG filled, or -ENOMEM. */
 int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs_snap *prev,
                    struct engine_diag *diag);
 /* P's change is applied where it goes (or goes nowhere): its rules and the old versions of the
