@@ -1,10 +1,10 @@
 /*
  * fs_keys_warm.c — a served policy's rules by key (fs_keys.c) made by a thread of the daemon's
- * when the policy was made whole (at the mount, after a change made outside it, after a change
- * of policy/acl, groups or credentials), so that the first change of a rules file is checked at
- * that file's cost instead of making them (a second at a million rules). A change that comes
- * while they are being made waits for them (fs_keys_policy()); one request replaces another
- * not yet begun.
+ * when the policy was made whole (at the mount, after a change made outside it of more than
+ * rules files of acl.d, after a change of policy/acl, groups or credentials), so that the first
+ * change of a rules file is checked at that file's cost instead of making them (a second at a
+ * million rules). A change that comes while they are being made waits for them
+ * (fs_keys_policy()); one request replaces another not yet begun.
  */
 #include <errno.h>
 #include <stdlib.h>
