@@ -213,6 +213,19 @@ int fs_rules_read_store(struct fs_rules_set *out, const struct engine_store *sto
                                  "rename or remove it");
             break;
         }
+        /* What a write could not make, refused before anything is read. */
+        if (v[i].size > FS_POLICY_MAX) {
+            rc = engine_diag_add(diag, path, 0, 0,
+                                 "%zu bytes: a policy file holds at most %u (fs/MOUNT.md, Limits)",
+                                 v[i].size, FS_POLICY_MAX);
+            break;
+        }
+        if (out->n >= FS_RULES_FILES_MAX) {
+            rc = engine_diag_add(diag, FS_RULES_DIR, 0, 0,
+                                 "more than %d rules files (fs/MOUNT.md, Rules files)",
+                                 FS_RULES_FILES_MAX);
+            break;
+        }
         /* The same blob as the served one: its text and parsed rules are taken as they are. */
         if (r != NULL && strcmp(fs_rules_blob(r), v[i].id) == 0) {
             rc = fs_rules_set_put(out, r->name, fs_rules_ref(r));
