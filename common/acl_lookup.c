@@ -456,6 +456,7 @@ struct acl_subjects {
     uint32_t ngrp;
     int resolved;
     const struct engine_acl_blob_user *u;
+    const struct engine_acl_blob *ub; /* the blob U is a record of */
 };
 
 /* Group G of user U's, named and hashed. */
@@ -473,21 +474,38 @@ static struct acl_subj acl_group_named(const struct engine_acl_blob *b,
 static const struct engine_acl_blob_user *
 acl_find_user(const struct engine_acl_blob *b, const char *name, size_t len, uint64_t hash);
 
+/* The user's record in force: the added blob's replaces the base's (a patch's changed users),
+ * *FROM the blob it is in. A patch without users costs one test. */
+static const struct engine_acl_blob_user *acl_layers_user(const struct engine_acl_layers *l,
+                                                          const char *name, size_t len,
+                                                          uint64_t hash,
+                                                          const struct engine_acl_blob **from)
+{
+    const struct engine_acl_blob_user *u;
+
+    if (l->over != 0 && l->over->uslot_count != 0 &&
+        (u = acl_find_user(l->over, name, len, hash)) != 0) {
+        *from = l->over;
+        return u;
+    }
+    *from = l->base;
+    return acl_find_user(l->base, name, len, hash);
+}
+
 /* Finds the user's record and names its first groups (WHO's user and star are set). */
-static void acl_subjects_resolve(const struct engine_acl_blob *b, struct acl_subjects *who)
+static void acl_subjects_resolve(const struct engine_acl_layers *l, struct acl_subjects *who)
 {
     who->resolved = 1;
-    who->u = acl_find_user(b, who->user.s, who->user.n, who->user.h);
+    who->u = acl_layers_user(l, who->user.s, who->user.n, who->user.h, &who->ub);
     for (who->ngrp = 0; who->u != 0 && who->ngrp < who->u->grp_count && who->ngrp < ACL_SUBJ_MAX;
          who->ngrp++)
-        who->grp[who->ngrp] = acl_group_named(b, who->u, who->ngrp);
+        who->grp[who->ngrp] = acl_group_named(who->ub, who->u, who->ngrp);
 }
 
 /* Group G of the user's: from the table, or named now past its end. */
-static struct acl_subj acl_group(const struct engine_acl_blob *b, const struct acl_subjects *who,
-                                 uint32_t g)
+static struct acl_subj acl_group(const struct acl_subjects *who, uint32_t g)
 {
-    return g < who->ngrp ? who->grp[g] : acl_group_named(b, who->u, g);
+    return g < who->ngrp ? who->grp[g] : acl_group_named(who->ub, who->u, g);
 }
 
 /*
@@ -527,7 +545,7 @@ static int acl_try_level(const struct engine_acl_layers *l, uint64_t state, size
      * checked (two dependent cache misses at a million rules), not after. */
     if (acl_path_tagged(b, ph)) {
         if (!who->resolved)
-            acl_subjects_resolve(b, who);
+            acl_subjects_resolve(l, who);
         acl_prefetch_subjects(b, ph, who);
         first[0] = acl_find_path(b, ph, rq, path_len, kind);
     }
@@ -536,14 +554,14 @@ static int acl_try_level(const struct engine_acl_layers *l, uint64_t state, size
     if (first[0] == ENGINE_ACL_NO_RULE && first[1] == ENGINE_ACL_NO_RULE)
         return 0;
     if (!who->resolved)
-        acl_subjects_resolve(b, who);
+        acl_subjects_resolve(l, who);
     best->rule = ENGINE_ACL_NO_RULE;
     if (who->user.n != 0) {
         acl_pick_both(l, ph, first, &who->user, rq, best);
         if (best->rule != ENGINE_ACL_NO_RULE)
             return 1;
         for (uint32_t g = 0; who->u != 0 && g < who->u->grp_count; g++) {
-            struct acl_subj gs = acl_group(b, who, g);
+            struct acl_subj gs = acl_group(who, g);
             acl_pick_both(l, ph, first, &gs, rq, best);
         }
         if (best->rule != ENGINE_ACL_NO_RULE)
@@ -571,6 +589,28 @@ static const struct engine_acl_blob_user *acl_find_user(const struct engine_acl_
             i = 0;
     }
     return 0;
+}
+
+const struct engine_acl_blob_user *engine_acl_layers_user_find(const struct engine_acl_layers *l,
+                                                               const char *name, size_t len,
+                                                               const struct engine_acl_blob **from)
+{
+    if (l == 0 || l->base == 0 || name == 0 || from == 0)
+        return 0;
+    return acl_layers_user(l, name, len, engine_acl_hash_user(name, len), from);
+}
+
+int engine_acl_name_ok(const char *s, size_t n, size_t max)
+{
+    return acl_name_ok(s, n, max);
+}
+
+const struct engine_acl_blob_user *engine_acl_blob_user_find(const struct engine_acl_blob *b,
+                                                             const char *name, size_t len)
+{
+    if (b == 0 || name == 0)
+        return 0;
+    return acl_find_user(b, name, len, engine_acl_hash_user(name, len));
 }
 
 /* The prefix levels of a request's path, longest first: the FNV state of each '/' boundary
@@ -644,6 +684,7 @@ int engine_acl_layers_decide(const struct engine_acl_layers *l, const struct eng
     who.star = (struct acl_subj){"*", 1, engine_acl_hash_user("*", 1)};
     who.resolved = 0;
     who.u = 0;
+    who.ub = b;
     who.ngrp = 0;
 #if defined(__GNUC__)
     if (who.user.n != 0 && b->uslot_count != 0)
@@ -723,67 +764,4 @@ int engine_acl_blob_rule(const struct engine_acl_blob *b, uint32_t i,
     v->allow = (int)(r->meta & 1);
     v->line = r->meta >> 2;
     return 0;
-}
-
-int engine_acl_check_start(struct engine_acl_check *c, const struct engine_acl_blob *b,
-                           const char *user, size_t user_len, const void *password, size_t pw_len)
-{
-    static const uint8_t dummy_salt[16] = "unisec-no-user..";
-    const struct engine_acl_blob_user *u;
-    const uint8_t *salt = dummy_salt;
-    uint32_t salt_len = sizeof(dummy_salt), iterations = ENGINE_ACL_ITER_MIN;
-
-    if (b == 0 || c == 0 || (user_len && user == 0) || (pw_len && password == 0) ||
-        !acl_name_ok(user, user_len, ENGINE_ACL_NAME_MAX))
-        return -ENGINE_ACL_EINVAL;
-    /* Scanned for every user, so known and unknown ones take the same path to the PBKDF2. */
-    for (uint32_t i = 0; i < b->cred_count; i++)
-        if (b->cred[i].iterations > iterations)
-            iterations = b->cred[i].iterations;
-    u = acl_find_user(b, user, user_len, engine_acl_hash_user(user, user_len));
-    c->known = u != 0 && u->cred != ENGINE_ACL_NO_CRED;
-    if (c->known) {
-        const struct engine_acl_blob_cred *cr = &b->cred[u->cred];
-        salt = cr->salt;
-        salt_len = cr->salt_len;
-        iterations = cr->iterations;
-        for (int i = 0; i < 32; i++)
-            c->hash[i] = cr->hash[i];
-    }
-    c->iterations = iterations;
-    if (engine_pbkdf2_sha256_start(&c->kdf, password, pw_len, salt, salt_len, iterations) < 0)
-        return -ENGINE_ACL_EINVAL;
-    return 0;
-}
-
-uint32_t engine_acl_check_step(struct engine_acl_check *c, uint32_t max)
-{
-    return engine_pbkdf2_sha256_step(&c->kdf, max);
-}
-
-int engine_acl_check_end(struct engine_acl_check *c)
-{
-    uint8_t dk[32], diff = 0;
-    int known = c->known, done = c->kdf.left == 0;
-
-    engine_pbkdf2_sha256_end(&c->kdf, dk);
-    for (int i = 0; i < 32; i++)
-        diff |= dk[i] ^ c->hash[i];
-    for (int i = 0; i < 32; i++)
-        dk[i] = c->hash[i] = 0;
-    c->known = 0;
-    if (!known)
-        return -ENGINE_ACL_ENOENT;
-    return done && diff == 0;
-}
-
-int engine_acl_blob_verify(const struct engine_acl_blob *b, const char *user, size_t user_len,
-                           const void *password, size_t pw_len)
-{
-    struct engine_acl_check c;
-
-    if (engine_acl_check_start(&c, b, user, user_len, password, pw_len) < 0)
-        return -ENGINE_ACL_EINVAL;
-    engine_acl_check_step(&c, c.kdf.left);
-    return engine_acl_check_end(&c);
 }

@@ -1,6 +1,7 @@
 /*
  * acl_lookup.h — the validator of a compiled ACL blob (contract/acl_blob.h) and the decision
- * on its memory, built for both sides: linked into the host's engine and into every image.
+ * on its memory (acl_lookup.c), and the credential check (acl_check.c), built for both sides:
+ * linked into the host's engine and into every image.
  *
  * Freestanding: this code and sha256.c use no libc and allocate nothing; nothing is read
  * outside the caller's buffer. Not thread-safe state: an opened blob is read-only, so any
@@ -81,8 +82,8 @@ int engine_acl_blob_decide(const struct engine_acl_blob *b, const struct engine_
 /*
  * A blob with rules removed and added since it was compiled (an applied patch,
  * contract/acl_patch.h): BASE's rules but those listed in DEAD (indexes, strictly ascending),
- * and OVER's rules (a blob of rules only; its users, groups and credentials are not used:
- * BASE's are). OVER may be NULL, NDEAD 0.
+ * and OVER's rules; a user record of OVER replaces BASE's record of that user (its groups and
+ * credential: a record with neither removes them). OVER may be NULL, NDEAD 0.
  */
 struct engine_acl_layers {
     const struct engine_acl_blob *base;
@@ -108,6 +109,18 @@ int engine_acl_layers_decide(const struct engine_acl_layers *l, const struct eng
 uint32_t engine_acl_blob_find(const struct engine_acl_blob *b, const struct engine_acl_request *rq,
                               const char *subject, size_t subject_len, unsigned kind);
 
+/* User NAME[0..LEN)'s record in force in L: OVER's when it has one (a patch's changed user),
+ * else BASE's, or NULL; *FROM the blob it is in. */
+const struct engine_acl_blob_user *engine_acl_layers_user_find(const struct engine_acl_layers *l,
+                                                               const char *name, size_t len,
+                                                               const struct engine_acl_blob **from);
+/* Is S[0..N) at most MAX printable ASCII bytes without blanks (a request's name)? */
+int engine_acl_name_ok(const char *s, size_t n, size_t max);
+
+/* User NAME[0..LEN)'s record in B (a group member or a user with a credential), or NULL. */
+const struct engine_acl_blob_user *engine_acl_blob_user_find(const struct engine_acl_blob *b,
+                                                             const char *name, size_t len);
+
 /* Fills *V for rule I. Returns 0 or -ENGINE_ACL_EINVAL when I is out of range. */
 int engine_acl_blob_rule(const struct engine_acl_blob *b, uint32_t i,
                          struct engine_acl_rule_view *v);
@@ -120,6 +133,9 @@ int engine_acl_blob_rule(const struct engine_acl_blob *b, uint32_t i,
  */
 int engine_acl_blob_verify(const struct engine_acl_blob *b, const char *user, size_t user_len,
                            const void *password, size_t pw_len);
+/* The same on the layers: the user's record in force (OVER's, else BASE's). */
+int engine_acl_layers_verify(const struct engine_acl_layers *l, const char *user, size_t user_len,
+                             const void *password, size_t pw_len);
 
 /*
  * The same check in slices, for a caller that must not stall: start, then step (at most MAX
@@ -139,6 +155,10 @@ struct engine_acl_check {
 
 int engine_acl_check_start(struct engine_acl_check *c, const struct engine_acl_blob *b,
                            const char *user, size_t user_len, const void *password, size_t pw_len);
+/* The same on the layers (the user's record in force; the costliest credential of both). */
+int engine_acl_layers_check_start(struct engine_acl_check *c, const struct engine_acl_layers *l,
+                                  const char *user, size_t user_len, const void *password,
+                                  size_t pw_len);
 uint32_t engine_acl_check_step(struct engine_acl_check *c, uint32_t max);
 int engine_acl_check_end(struct engine_acl_check *c);
 

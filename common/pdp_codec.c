@@ -92,7 +92,7 @@ int mod_pdp_answer_query(const struct engine_acl_layers *l, uint64_t version, co
     *out = (struct mod_pdp_answer){
         MOD_PDP_ANSWER_MAGIC, sizeof(*out), q.id, version, 0, MOD_PDP_AUTH_NONE, 0, 0};
     if (q.flags & MOD_PDP_F_AUTH) {
-        int v = engine_acl_blob_verify(l->base, rq.user, rq.user_len, rq.password, rq.password_len);
+        int v = engine_acl_layers_verify(l, rq.user, rq.user_len, rq.password, rq.password_len);
         out->auth = v == 1 ? MOD_PDP_AUTH_OK : v == 0 ? MOD_PDP_AUTH_BAD : MOD_PDP_AUTH_UNKNOWN;
         if (v != 1)
             return 0;

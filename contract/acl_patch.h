@@ -18,9 +18,12 @@
  *
  * Layout: the header; at DEAD_OFF, DEAD_COUNT uint32_t indexes of the base blob's rules that
  * are removed, strictly ascending, each below the base's rule count; at OVER_OFF (8-aligned),
- * OVER_LEN bytes: a whole ACL blob of the added rules (its users, groups and credentials are
- * not used: the base blob's are), or nothing when OVER_LEN is 0. Nothing before, between or
- * after. A SHA-256 over the whole patch (checksum field read as zeros) closes it.
+ * OVER_LEN bytes: a whole ACL blob of the added rules and of the users whose groups or
+ * credential changed since the base (format 2): a user record there replaces the base's record
+ * of that user whole (a record with no group and no credential takes them all away), users
+ * without one keep the base's; or nothing when OVER_LEN is 0. Nothing before, between or
+ * after. A SHA-256 over the whole patch (checksum field read as zeros) closes it. A guest of
+ * format 1 (which read only the base's users) refuses a format 2 patch and gets the whole blob.
  */
 #ifndef UNISEC_CONTRACT_ACL_PATCH_H
 #define UNISEC_CONTRACT_ACL_PATCH_H
@@ -30,7 +33,7 @@
 #include "acl_blob.h"
 
 #define ENGINE_ACL_PATCH_MAGIC  "UACLPTCH" /* 8 bytes, no NUL */
-#define ENGINE_ACL_PATCH_FORMAT 1u
+#define ENGINE_ACL_PATCH_FORMAT 2u
 
 /* ESTALE: the reason a guest gives when it refuses a patch and wants the whole blob. */
 #define ENGINE_ACL_ESTALE 116

@@ -140,11 +140,12 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
  */
 int engine_acl_rule_format(char *buf, size_t size, const struct engine_acl_rule_view *rule);
 
-/* ---- the incremental index (acl_index.c, acl_diff.c) ---- */
+/* ---- the incremental index (acl_index.c, acl_diff.c, acl_people.c) ---- */
 
 /*
  * A compiled policy kept up to date rule by rule: the whole blob compiled once (the base), the
- * base's rules removed since and a small blob of the rules added since. Deciding on it
+ * base's rules removed since and a small blob of the rules added since and of the users whose
+ * groups or credential changed since (acl_people.c). Deciding on it
  * (engine_acl_layers_decide) gives what a whole compile of the rules in force would; a patch
  * (contract/acl_patch.h) carries the same to a guest that holds the base. Not thread-safe: one
  * writer; readers of the layers must not overlap a change.
@@ -179,14 +180,26 @@ int engine_acl_index_apply(struct engine_acl_index *x, const struct engine_acl_c
                            uint64_t version);
 
 /*
- * Brings the index to A's rules at VERSION: the rules that differ are applied as a change
- * (returns 0), or the base is compiled again (returns 1) when A's users, groups or credentials
- * differ from the base's or the changes since the base would exceed
- * engine_acl_index_bound(); when no rule differs nothing changes, not even the version
- * (returns 2). Costs a pass over both rule sets (no compile) when it patches.
+ * Brings the index to A's rules, users, groups and credentials at VERSION: the rules that
+ * differ are applied as a change and the users that differ as engine_acl_index_people() does
+ * (returns 0), or the base is compiled again (returns 1) when the changes since the base would
+ * exceed engine_acl_index_bound(); when no rule and no user differs nothing changes, not even
+ * the version (returns 2). Costs a pass over both rule sets (no compile) when it patches.
  * Negative errno on failure, the index unchanged.
  */
 int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a, uint64_t version);
+
+/*
+ * The users, groups and credentials in force become PEOPLE's (a set's groups and credentials
+ * files; its rules are not looked at), at VERSION: the users whose groups or credential differ
+ * from the base's are carried by the added rules' blob (and so by the patch), at the cost of
+ * the users, not of the rules. 0; 2 when they are those in force (nothing changes, not even the
+ * version); -E2BIG when the index then carries more changes than engine_acl_index_bound() (it
+ * is at VERSION, but the caller should compile a new base); -EINVAL (VERSION not above the
+ * index's) or -ENOMEM with the index unchanged.
+ */
+int engine_acl_index_people(struct engine_acl_index *x, const struct engine_acl *people,
+                            uint64_t version);
 
 /* How many changed rules (removed from the base plus added) an index carries before a new
  * base is due: a 64th of the base's rules, at least 1024. A caller compiles it elsewhere

@@ -134,6 +134,8 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
     }
     for (size_t c = 0; c < a->ncred; c++)
         blob_user(&b, a->cred[c].user);
+    for (size_t u = 0; u < a->nrecuser; u++)
+        blob_user(&b, a->recuser[u]);
     if ((id = acl_pool_find(&a->s, "*", 1)) >= 0 && b.remap[id] != UINT32_MAX)
         star = b.remap[id];
     if (b.str_size == 0)

@@ -1,7 +1,7 @@
 /*
  * acl_diff.c — bringing an incremental index to a whole new rule set: the rules that differ
- * between the rules in force and the set, found by one hash pass over each, applied as a
- * change; or a new base when the users, groups or credentials changed or the changes add up.
+ * between the rules in force and the set, found by one hash pass over each, and the users that
+ * differ (acl_people.c), applied as a change; or a new base when the changes add up.
  */
 #include "acl_int.h"
 
@@ -114,6 +114,25 @@ size_t engine_acl_index_bound(const struct engine_acl_index *x)
     return 2 * engine_acl_index_limit(x);
 }
 
+int engine_acl_index_people(struct engine_acl_index *x, const struct engine_acl *people,
+                            uint64_t version)
+{
+    struct acl_people pp;
+    int r;
+
+    if (version <= engine_acl_index_version(x))
+        return -EINVAL;
+    if ((r = acl_people_of(&pp, people)) < 0)
+        return r;
+    if (acl_index_people_sum_is(x, pp.sum))
+        r = 2;
+    else if ((r = acl_index_change_people(x, NULL, 0, NULL, 0, &pp, version)) == 0 &&
+             engine_acl_index_changes(x) > engine_acl_index_bound(x))
+        r = -E2BIG; /* applied, but past the bound: the caller compiles a new base */
+    acl_people_free(&pp);
+    return r;
+}
+
 int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a, uint64_t version)
 {
     const char *policy = acl_index_policy(x);
@@ -122,12 +141,16 @@ int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a
     struct diff_set t = {a, NULL, NULL, NULL, NULL, 0};
     size_t n = 0, cap = 16;
     int64_t pid = policy ? acl_pool_find(&a->s, policy, strlen(policy)) : -1;
-    int r = -ENOMEM;
+    struct acl_people pp = {0};
+    int r = -ENOMEM, people;
 
     if (version <= engine_acl_index_version(x))
         return -EINVAL;
-    if (!acl_index_people_same(x, a))
-        return (r = acl_index_rebuild(x, a, version)) < 0 ? r : 1;
+    /* Users, groups and credentials changed go into the patch as user records. */
+    if ((r = acl_people_of(&pp, a)) < 0)
+        return r;
+    people = !acl_index_people_sum_is(x, pp.sum);
+    r = -ENOMEM;
     engine_acl_index_layers(x, &l);
     for (size_t i = 0; i < a->nrule; i++)
         n += policy == NULL || a->rule[i].policy == (uint64_t)pid;
@@ -171,13 +194,16 @@ int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a
         }
     if (r < 0)
         goto done;
-    if (d.nadd == 0 && d.ndel == 0)
-        r = 2; /* the same rules: the version in force stays */
+    if (d.nadd == 0 && d.ndel == 0 && !people)
+        r = 2; /* the same rules and users: the version in force stays */
     else if (engine_acl_index_changes(x) + d.nadd + d.ndel > engine_acl_index_bound(x))
         r = (r = acl_index_rebuild(x, a, version)) < 0 ? r : 1;
-    else
-        r = acl_index_change(x, d.del, d.ndel, d.add, d.nadd, version);
+    else if ((r = acl_index_change_people(x, d.del, d.ndel, d.add, d.nadd, people ? &pp : NULL,
+                                          version)) == 0 &&
+             engine_acl_index_changes(x) > engine_acl_index_bound(x))
+        r = (r = acl_index_rebuild(x, a, version)) < 0 ? r : 1; /* too many users changed */
 done:
+    acl_people_free(&pp);
     free(t.idh);
     free(t.tab);
     free(t.tag);

@@ -1,8 +1,9 @@
 /*
  * acl_index.c — a compiled policy kept up to date by the rules that change: the whole blob
  * compiled once (the base), the base's rules that are gone since (dead) and a small blob of
- * the rules added since (over). A change costs what the changed rules cost; the base is
- * compiled again only when the users, groups or credentials change or the changes grow large.
+ * the rules added since and of the users whose groups or credential changed since (over). A
+ * change costs what the changed rules and users cost; the base is compiled again only when the
+ * changes grow large.
  */
 #include "acl_int.h"
 #include "common/acl_patch.h"
@@ -23,6 +24,7 @@ struct index_log {
     struct index_step {
         size_t ndel, nadd;
         uint64_t version;
+        struct acl_people people; /* the users, groups and credentials it brought, or none */
     } * step;
     size_t nstep, stepcap;
 };
@@ -42,7 +44,8 @@ struct engine_acl_index {
     size_t base_len;
     struct engine_acl_blob b;
     uint8_t people[ENGINE_SHA256_LEN]; /* the users, groups and credentials it was compiled with */
-    uint32_t *dead;                    /* strictly ascending */
+    uint8_t people_now[ENGINE_SHA256_LEN]; /* those in force (the base's and over's records) */
+    uint32_t *dead;                        /* strictly ascending */
     size_t ndead, deadcap;
     struct engine_acl *over; /* the rules added since the base */
     void *over_blob;
@@ -55,24 +58,22 @@ struct engine_acl_index {
 /* Base compiles made by this thread (engine_acl_index_compiles()). */
 static _Thread_local uint64_t index_compiles;
 
-/* No policy is named so: a compile of it holds the users, groups and credentials alone. */
-#define INDEX_NO_POLICY "\x01"
-
 static int index_people_sum(const struct engine_acl *a, uint8_t out[ENGINE_SHA256_LEN])
 {
-    void *blob;
-    size_t len;
-    int r = engine_acl_compile(&blob, &len, a, INDEX_NO_POLICY, 0);
+    struct acl_people pp;
+    int r = acl_people_of(&pp, a);
 
     if (r < 0)
         return r;
-    engine_sha256(out, blob, len);
-    free(blob);
+    memcpy(out, pp.sum, ENGINE_SHA256_LEN);
+    acl_people_free(&pp);
     return 0;
 }
 
 static void index_log_drop(struct index_log *g)
 {
+    for (size_t i = 0; i < g->nstep; i++)
+        acl_people_free(&g->step[i].people);
     for (size_t i = 0; i < g->n; i++)
         free((void *)g->chg[i].policy);
     free(g->chg);
@@ -82,8 +83,11 @@ static void index_log_drop(struct index_log *g)
 
 /* Appends the change DEL, ADD that brought the rules to VERSION; on failure the record stops. */
 static void index_log_add(struct index_log *g, const struct acl_chg *del, size_t ndel,
-                          const struct acl_chg *add, size_t nadd, uint64_t version)
+                          const struct acl_chg *add, size_t nadd, const struct acl_people *pp,
+                          uint64_t version)
 {
+    struct acl_people copy = {0};
+
     if (!g->on)
         return;
     if (ENGINE_GROW(&g->chg, &g->cap, g->n + ndel + nadd) < 0 ||
@@ -103,7 +107,9 @@ static void index_log_add(struct index_log *g, const struct acl_chg *del, size_t
         o->subject = memcpy(m + lp + c->plen + 1, c->subject, ls);
         o->method = memcpy(m + lp + c->plen + 1 + ls, c->method, lm);
     }
-    g->step[g->nstep++] = (struct index_step){ndel, nadd, version};
+    if (pp != NULL && acl_people_copy(&copy, pp) < 0)
+        goto fail;
+    g->step[g->nstep++] = (struct index_step){ndel, nadd, version, copy};
     return;
 fail:
     index_log_drop(g);
@@ -136,6 +142,7 @@ static int index_compile_base(struct engine_acl_index *x, const struct engine_ac
     x->base_len = len;
     x->b = b;
     memcpy(x->people, people, sizeof(people));
+    memcpy(x->people_now, people, sizeof(people));
     x->ndead = 0;
     engine_acl_free(x->over);
     x->over = over;
@@ -178,6 +185,7 @@ int engine_acl_index_base_copy(struct engine_acl_index **out, const struct engin
     y->bb = engine_acl_index_base_share(x, &y->base, &y->base_len);
     y->b = x->b; /* the same bytes, opened */
     memcpy(y->people, x->people, sizeof(y->people));
+    memcpy(y->people_now, x->people, sizeof(y->people_now));
     y->version = y->b.hdr->policy_version;
     *out = y;
     return 0;
@@ -349,9 +357,10 @@ static int index_compile_over(struct engine_acl_index *x, uint64_t version)
     free(x->over_blob);
     x->over_blob = NULL;
     x->over_len = 0;
-    if (x->over->nrule == 0)
+    if (x->over->nrule == 0 && x->over->nrecuser == 0)
         return 0;
-    qsort(x->over->rule, x->over->nrule, sizeof(*x->over->rule), acl_rule_cmp);
+    if (x->over->nrule > 1) /* no rule at all when only users changed */
+        qsort(x->over->rule, x->over->nrule, sizeof(*x->over->rule), acl_rule_cmp);
     if ((r = engine_acl_compile(&blob, &len, x->over, NULL, version)) < 0)
         return r;
     if (engine_acl_blob_open(&ob, blob, len, NULL) < 0) {
@@ -369,14 +378,19 @@ static int index_mine(const struct engine_acl_index *x, const struct acl_chg *c)
     return x->policy == NULL || strcmp(c->policy, x->policy) == 0;
 }
 
-int acl_index_change(struct engine_acl_index *x, const struct acl_chg *del, size_t ndel,
-                     const struct acl_chg *add, size_t nadd, uint64_t version)
+int acl_index_change_people(struct engine_acl_index *x, const struct acl_chg *del, size_t ndel,
+                            const struct acl_chg *add, size_t nadd, const struct acl_people *pp,
+                            uint64_t version)
 {
+    struct acl_people_parts parts = {0};
     size_t done_del = 0, done_add = 0;
     int r = 0;
 
     if (version <= x->version)
         return -EINVAL;
+    /* The users that differ from the base's, found before anything changes. */
+    if (pp != NULL && (r = acl_people_overlay(&parts, x->over, &x->b, &pp->b)) < 0)
+        return r;
     for (; r == 0 && done_del < ndel; done_del += r == 0)
         if (index_mine(x, &del[done_del]))
             r = index_remove(x, &del[done_del]);
@@ -391,13 +405,29 @@ int acl_index_change(struct engine_acl_index *x, const struct acl_chg *del, size
         while (done_del-- > 0)
             if (index_mine(x, &del[done_del]))
                 index_add(x, &del[done_del]);
+        acl_people_parts_free(&parts);
         return r;
     }
-    if ((r = index_compile_over(x, version)) < 0)
+    if (pp != NULL)
+        acl_people_swap(x->over, &parts);
+    if ((r = index_compile_over(x, version)) < 0) {
+        if (pp != NULL)
+            acl_people_swap(x->over, &parts); /* the users in force stay as they were */
+        acl_people_parts_free(&parts);
         return r;
+    }
+    acl_people_parts_free(&parts);
+    if (pp != NULL)
+        memcpy(x->people_now, pp->sum, sizeof(x->people_now));
     x->version = version;
-    index_log_add(&x->log, del, ndel, add, nadd, version);
+    index_log_add(&x->log, del, ndel, add, nadd, pp, version);
     return 0;
+}
+
+int acl_index_change(struct engine_acl_index *x, const struct acl_chg *del, size_t ndel,
+                     const struct acl_chg *add, size_t nadd, uint64_t version)
+{
+    return acl_index_change_people(x, del, ndel, add, nadd, NULL, version);
 }
 
 int engine_acl_index_apply(struct engine_acl_index *x, const struct engine_acl_change *del,
@@ -422,11 +452,9 @@ int acl_index_rebuild(struct engine_acl_index *x, const struct engine_acl *a, ui
     return index_compile_base(x, a, version);
 }
 
-int acl_index_people_same(const struct engine_acl_index *x, const struct engine_acl *a)
+int acl_index_people_sum_is(const struct engine_acl_index *x, const uint8_t sum[32])
 {
-    uint8_t sum[ENGINE_SHA256_LEN];
-
-    return index_people_sum(a, sum) == 0 && memcmp(sum, x->people, sizeof(sum)) == 0;
+    return memcmp(sum, x->people_now, sizeof(x->people_now)) == 0;
 }
 
 const char *acl_index_policy(const struct engine_acl_index *x)
@@ -479,7 +507,7 @@ uint64_t engine_acl_index_base_version(const struct engine_acl_index *x)
 
 size_t engine_acl_index_changes(const struct engine_acl_index *x)
 {
-    return x->ndead + x->over->nrule;
+    return x->ndead + x->over->nrule + x->over->nrecuser;
 }
 
 int engine_acl_index_patch(const struct engine_acl_index *x, uint64_t from_version, void **out,
@@ -550,6 +578,10 @@ int engine_acl_index_patch_same(const struct engine_acl_index *x, const void *pa
         if (j == ENGINE_ACL_NO_RULE || (x->ob.rule[j].meta & 1) != (uint32_t)(v.allow != 0))
             return 0;
     }
+    *why = "the patch gives other users, groups or credentials";
+    if (p.has_over != (x->over_blob != NULL) ||
+        (p.has_over && !acl_people_same_users(&p.over, &x->ob)))
+        return 0;
     return 1;
 }
 
@@ -587,8 +619,9 @@ int engine_acl_index_rebase(struct engine_acl_index *x, struct engine_acl_index 
     /* The same changes, in the same order, from the same rules: the same rules in force. */
     for (size_t i = 0; i < g->nstep; i++) {
         const struct index_step *st = &g->step[i];
-        if ((r = acl_index_change(nx, g->chg + at, st->ndel, g->chg + at + st->ndel, st->nadd,
-                                  st->version)) < 0)
+        if ((r = acl_index_change_people(nx, g->chg + at, st->ndel, g->chg + at + st->ndel,
+                                         st->nadd, st->people.blob ? &st->people : NULL,
+                                         st->version)) < 0)
             goto out;
         at += st->ndel + st->nadd;
     }

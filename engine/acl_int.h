@@ -8,6 +8,7 @@
  *   acl_parse.c     the text of a policy directory into a rule set
  *   acl_keys.c      one rules file changed: checked against the others' rules kept by key
  *   acl_diff.c      an index brought to a new rule set (acl_index.c: the index itself)
+ *   acl_people.c    the users whose groups or credential differ from an index's base
  *   acl_files.c     several rules files in one set: line space, adding, sorting together
  *   credentials.c   the credentials file's lines, and making one
  *   acl_lex.c       the lexical rules: fields, names, methods, path patterns
@@ -89,6 +90,9 @@ struct engine_acl {
     int unsorted;      /* rules of several files, not yet sorted together: engine_acl_finish() */
     size_t *run;       /* where each file's rules begin: each file's run is sorted on its own */
     size_t nrun, runcap;
+    uint32_t *recuser; /* users given a record even with no group and no credential: the
+                          changed users of an index's added rules (acl_people.c) */
+    size_t nrecuser, recusercap;
 };
 
 /* Records that the rules from FROM to the end are one sorted run (a file's). 0 or -ENOMEM. */
@@ -154,11 +158,58 @@ struct acl_chg acl_chg_of(const struct engine_acl *a, const struct acl_rule *r);
  * in force), -EEXIST (an added one is), -EINVAL (VERSION does not increase) or -ENOMEM. */
 int acl_index_change(struct engine_acl_index *x, const struct acl_chg *del, size_t ndel,
                      const struct acl_chg *add, size_t nadd, uint64_t version);
+/* The same, and when PP is not NULL, the users, groups and credentials in force become PP's
+ * (a user whose record differs from the base's is carried by the added rules' blob). Declared
+ * after struct acl_people below. */
+struct acl_people;
+int acl_index_change_people(struct engine_acl_index *x, const struct acl_chg *del, size_t ndel,
+                            const struct acl_chg *add, size_t nadd, const struct acl_people *pp,
+                            uint64_t version);
 /* Compiles A's rules as a new base; nothing changes on failure. */
 int acl_index_rebuild(struct engine_acl_index *x, const struct engine_acl *a, uint64_t version);
-/* Were X's users, groups and credentials compiled from the same as A's? */
-int acl_index_people_same(const struct engine_acl_index *x, const struct engine_acl *a);
+/* Is SUM (struct acl_people's) that of X's users, groups and credentials in force? */
+int acl_index_people_sum_is(const struct engine_acl_index *x, const uint8_t sum[32]);
 const char *acl_index_policy(const struct engine_acl_index *x);
+
+/* ---- the users, groups and credentials of a patch (acl_people.c) ---- */
+
+/* No policy is named so: a compile of it holds the users, groups and credentials alone. */
+#define ACL_NO_POLICY "\x01"
+
+/* A set's users, groups and credentials compiled alone (a blob of no rule), and its SHA-256. */
+struct acl_people {
+    void *blob;
+    size_t len;
+    struct engine_acl_blob b;
+    uint8_t sum[32];
+};
+int acl_people_of(struct acl_people *pp, const struct engine_acl *a);
+/* A copy of PP's blob into *OUT (opened again). 0 or -ENOMEM. */
+int acl_people_copy(struct acl_people *out, const struct acl_people *pp);
+void acl_people_free(struct acl_people *pp);
+
+/* The users, groups and credentials of a set, held apart to be swapped in. */
+struct acl_people_parts {
+    struct acl_group *group;
+    size_t ngroup, groupcap;
+    uint32_t *member;
+    size_t nmember, membercap;
+    struct acl_cred_rec *cred;
+    size_t ncred, credcap;
+    uint32_t *recuser;
+    size_t nrecuser, recusercap;
+};
+
+/* Fills *O with the records of every user whose groups or credential in PEOPLE differ from
+ * BASE's (a user in neither: none), each a recuser, its names interned in OVER: what a patch
+ * over BASE carries for the users of PEOPLE. O(users of both), never O(rules). 0 or -ENOMEM. */
+int acl_people_overlay(struct acl_people_parts *o, struct engine_acl *over,
+                       const struct engine_acl_blob *base, const struct engine_acl_blob *people);
+/* Exchanges A's users, groups and credentials with *O's. */
+void acl_people_swap(struct engine_acl *a, struct acl_people_parts *o);
+void acl_people_parts_free(struct acl_people_parts *o);
+/* Do blobs A and B hold the same record of every user of A's (and B no other)? */
+int acl_people_same_users(const struct engine_acl_blob *a, const struct engine_acl_blob *b);
 
 /* ---- the lexical rules (acl_lex.c) ---- */
 

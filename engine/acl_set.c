@@ -148,6 +148,7 @@ void engine_acl_free(struct engine_acl *a)
         free(a->file[i].name);
     free(a->file);
     free(a->run);
+    free(a->recuser);
     free(a);
 }
 

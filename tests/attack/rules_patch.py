@@ -54,7 +54,7 @@ def patch(blob, dead, base_sha=None, version_add=1):
     sha = base_sha if base_sha is not None else blob[112:144]
     dead_end = 128 + 4 * len(dead)
     over_off = (dead_end + 7) // 8 * 8
-    hdr = struct.pack("<8sIIQ32sQQQIIII32s", b"UACLPTCH", 1, 128, version, sha, version,
+    hdr = struct.pack("<8sIIQ32sQQQIIII32s", b"UACLPTCH", 2, 128, version, sha, version,
                       version + version_add, over_off, 128, len(dead), over_off, 0, b"\0" * 32)
     p = bytearray(hdr + struct.pack("<%dI" % len(dead), *dead) + b"\0" * (over_off - dead_end))
     p[96:128] = hashlib.sha256(bytes(p)).digest()

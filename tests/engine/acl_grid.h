@@ -17,6 +17,9 @@ uint64_t acl_grid_next(uint64_t *rng);
 /* A new policy of the groups file GROUPS and the ACL text TEXT (LEN bytes), each parsed as the
  * mount reads them; a parse error fails the test. */
 struct engine_acl *acl_grid_parse(const char *groups, const char *text, size_t len);
+/* The same with the credentials file CREDS (NULL: none). */
+struct engine_acl *acl_grid_parse_people(const char *groups, const char *creds, const char *text,
+                                         size_t len);
 
 /* The requests asked: every policy, user, method and path together. */
 struct acl_grid {
@@ -28,5 +31,11 @@ struct acl_grid {
  * a rule matched by both or by neither; a difference fails the test, naming the request. */
 void acl_grid_same(const struct acl_grid *g, const struct engine_acl_blob *f,
                    const struct engine_acl_layers *l);
+
+/* Every user of USERS with every password of PWS: the whole compile F and the layers L hold the
+ * same credential in force (or none); when FULL, the PBKDF2 is run too and answers alike. */
+void acl_grid_auth_same(const char *const *users, size_t nusers, const char *const *pws,
+                        size_t npws, const struct engine_acl_blob *f,
+                        const struct engine_acl_layers *l, int full);
 
 #endif

@@ -1,6 +1,7 @@
-/* test_acl_index.c — the incremental index and its patches: over random rule sets and random
- * changes, the index's layers, and a patch applied to the base as a guest applies it, decide
- * every request exactly as a whole compile of the new rules does; a corrupt, truncated,
+/* test_acl_index.c — the incremental index and its patches: over random rule sets, groups and
+ * credentials and random changes of rules and of users (membership, credentials), the index's
+ * layers, and a patch applied to the base as a guest applies it, decide every request and hold
+ * every credential exactly as a whole compile of the new policy does; a corrupt, truncated,
  * out-of-order or foreign patch is refused; a refused change leaves the rules as they were. */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,7 +21,15 @@ static const char *const pols[] = {"p", "q"};
 static const char *const subjs[] = {"u0", "u1", "u2", "u3", "group:g0", "group:g1", "*"};
 static const char *const meths[] = {"GET", "POST", "*"};
 static const char *const pats[] = {"/a", "/a/*", "/a/b", "/a/b/*", "/c", "/*", "/a/b/c", "/c/*"};
-static const char *const groups = "g0: u0 u1\ng1: u1 u2\n";
+
+/* The users of the groups and credentials files (u4 is named by no rule), and passwords. */
+#define NU 5
+#define NG 2
+static const char *const people_users[NU] = {"u0", "u1", "u2", "u3", "u4"};
+static const char *const passwords[] = {"pw-one", "pw-two"};
+/* Per user, its credentials line for each password (made once: PBKDF2 at the fewest
+ * iterations, a fixed salt per user). */
+static char *cred_lines[NU][2];
 
 #define NP    2
 #define NS    7
@@ -32,7 +41,42 @@ static const char *const groups = "g0: u0 u1\ng1: u1 u2\n";
 struct set {
     uint8_t effect[NKEYS];
     uint32_t line[NKEYS];
+    uint8_t member[NU][NG]; /* user in group g0, g1 */
+    uint8_t cred[NU];       /* 0 none, else the password's index + 1 */
 };
+
+/* The people a set starts with unless a test says otherwise: g0: u0 u1, g1: u1 u2. */
+static void set_people_default(struct set *s)
+{
+    s->member[0][0] = s->member[1][0] = s->member[1][1] = s->member[2][1] = 1;
+}
+
+static void set_people_random(struct set *s, uint64_t r)
+{
+    for (size_t u = 0; u < NU; u++) {
+        for (size_t g = 0; g < NG; g++)
+            s->member[u][g] = (r >> (u * NG + g)) & 1;
+        s->cred[u] = (uint8_t)((r >> (16 + 2 * u)) % 3);
+    }
+}
+
+/* One user's membership or credential changed (a user may lose or gain everything). */
+static void people_change(struct set *s, uint64_t r)
+{
+    size_t u = r % NU;
+
+    switch ((r >> 8) % 3) {
+    case 0:
+        s->member[u][(r >> 16) % NG] ^= 1;
+        break;
+    case 1:
+        s->cred[u] = (uint8_t)((s->cred[u] + 1 + (r >> 16) % 2) % 3);
+        break;
+    default: /* the user gone from everything */
+        memset(s->member[u], 0, NG);
+        s->cred[u] = 0;
+    }
+}
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
@@ -69,18 +113,33 @@ static struct engine_acl *set_load(const struct set *s)
         n += (size_t)sprintf(text + n, "%s %s %s %s %s\n", c.policy, c.subject, c.method, c.pattern,
                              s->effect[k] == 2 ? "allow" : "deny");
     }
-    a = acl_grid_parse(groups, text, n);
+    char groups[256], creds[NU * 256];
+    size_t gn = 0, cn = 0;
+    creds[0] = 0;
+    for (size_t g = 0; g < NG; g++) {
+        gn += (size_t)sprintf(groups + gn, "g%zu:", g);
+        for (size_t u = 0; u < NU; u++)
+            if (s->member[u][g])
+                gn += (size_t)sprintf(groups + gn, " %s", people_users[u]);
+        gn += (size_t)sprintf(groups + gn, "\n");
+    }
+    for (size_t u = 0; u < NU; u++)
+        if (s->cred[u])
+            cn += (size_t)sprintf(creds + cn, "%s\n", cred_lines[u][s->cred[u] - 1]);
+    a = acl_grid_parse_people(groups, creds, text, n);
     free(text);
     return a;
 }
 
+/* Each key's line, and the default people (a test may set others after). */
 static void set_lines(struct set *s)
 {
     for (size_t k = 0; k < NKEYS; k++)
         s->line[k] = (uint32_t)k + 1;
+    set_people_default(s);
 }
 
-static const char *const rq_users[] = {"", "u0", "u1", "u2", "u3", "u9", "group:g0", "*"};
+static const char *const rq_users[] = {"", "u0", "u1", "u2", "u3", "u4", "u9", "group:g0", "*"};
 static const char *const rq_meths[] = {"GET", "POST", "PUT"};
 static const char *const rq_paths[] = {"/a", "/a/x", "/a/b", "/a/b/c", "/a/b/c/d",
                                        "/c", "/c/d", "/d",   "/",      "/a/b/x"};
@@ -110,6 +169,7 @@ static void check(const struct engine_acl_index *x, const struct set *s, uint64_
     assert_int_equal(engine_acl_blob_open(&fb, full, flen, NULL), 0);
     engine_acl_index_layers(x, &l);
     acl_grid_same(&grid, &fb, &l);
+    acl_grid_auth_same(people_users, NU, passwords, 2, &fb, &l, 0);
     if (from >= engine_acl_index_version(x)) /* a sync that found no change */
         from = engine_acl_index_base_version(x);
     if (engine_acl_index_version(x) != engine_acl_index_base_version(x)) {
@@ -119,6 +179,8 @@ static void check(const struct engine_acl_index *x, const struct set *s, uint64_
         assert_int_equal(engine_acl_patch_open(&p, patch, plen, bp, from, &why), 0);
         engine_acl_patch_layers(&p, bp, &l);
         acl_grid_same(&grid, &fb, &l);
+        /* the PBKDF2 itself run now and then (it costs a thousand HMACs a check) */
+        acl_grid_auth_same(people_users, NU, passwords, 2, &fb, &l, next() % 16 == 0);
         free(patch);
     }
     free(full);
@@ -148,8 +210,22 @@ static void check_same(const struct engine_acl_index *x, const struct set *first
     assert_int_equal(engine_acl_index_patch(x, 1, &patch, &plen), 0);
     if (r == 0)
         assert_int_equal(engine_acl_index_patch_same(y, patch, plen, &why), 1);
-    else /* no rule differs from the base: X's patch adds and removes nothing */
+    else /* no rule or user differs from the base: X's patch adds and removes nothing */
         assert_int_equal(r, 2);
+    if (r == 0 && memcmp(now->member, first->member, sizeof(now->member)) == 0 &&
+        memcmp(now->cred, first->cred, sizeof(now->cred)) == 0) { /* one user changed more */
+        struct set other = *now;
+        struct engine_acl_index *z;
+        people_change(&other, v * 104729);
+        a = set_load(first);
+        assert_int_equal(engine_acl_index_new(&z, a, NULL, 1), 0);
+        engine_acl_free(a);
+        a = set_load(&other);
+        assert_int_equal(engine_acl_index_sync(z, a, v), 0);
+        assert_int_equal(engine_acl_index_patch_same(z, patch, plen, &why), 0);
+        engine_acl_free(a);
+        engine_acl_index_free(z);
+    }
     if (r == 0) { /* one rule more or less than NOW: another patch */
         struct set other = *now;
         struct engine_acl_index *z;
@@ -207,6 +283,7 @@ static void test_index_random_changes_match_full_compile(void **state)
         for (size_t k = 0; k < NKEYS; k++)
             s.effect[k] = next() % 4 == 0 ? (uint8_t)(1 + next() % 2) : 0;
         set_lines(&s);
+        set_people_random(&s, next());
         a = set_load(&s);
         assert_int_equal(engine_acl_index_new(&x, a, NULL, v), 0);
         engine_acl_free(a);
@@ -216,8 +293,13 @@ static void test_index_random_changes_match_full_compile(void **state)
             struct engine_acl_change del[8], add[8];
             size_t ndel, nadd;
             uint64_t from = v;
-            random_change(&s, del, &ndel, add, &nadd, &line);
-            if (step % 3 == 2) {
+            int people = next() % 3 == 0;
+            /* users changed alone, or with rules (then in one version, by a sync) */
+            if (!people || next() % 2)
+                random_change(&s, del, &ndel, add, &nadd, &line);
+            for (uint64_t n = people ? 1 + next() % 3 : 0; n > 0; n--)
+                people_change(&s, next());
+            if (people || step % 3 == 2) {
                 /* The same change found by comparing whole sets. */
                 a = set_load(&s);
                 assert_true(engine_acl_index_sync(x, a, ++v) >= 0);
@@ -266,7 +348,14 @@ static void test_index_rebase_replays_changes(void **state)
         uint64_t compiles = engine_acl_index_compiles();
         for (int step = 0; step < round % 6; step++) {
             random_change(&s, del, &ndel, add, &nadd, &line);
-            assert_int_equal(engine_acl_index_apply(x, del, ndel, add, nadd, ++v), 0);
+            if (step % 2 == 0) {
+                assert_int_equal(engine_acl_index_apply(x, del, ndel, add, nadd, ++v), 0);
+                continue;
+            }
+            people_change(&s, next()); /* users changed too: replayed from the record */
+            a = set_load(&s);
+            assert_true(engine_acl_index_sync(x, a, ++v) == 0);
+            engine_acl_free(a);
         }
         assert_int_equal(engine_acl_index_compiles(), compiles);
         /* a base of an earlier version, or of one a change has: refused, the index as it was */
@@ -453,6 +542,167 @@ static void test_index_base_shared(void **state)
     free(whole);
 }
 
+/* A user's credential changed, then back: the patch carries the user while it differs from the
+ * base, and nothing once it is the base's again; a user given no record by a patch keeps the
+ * base's groups and credential. */
+static void test_index_people_patch(void **state)
+{
+    struct set s = {{0}, {0}};
+    struct engine_acl_index *x;
+    struct engine_acl *a;
+    (void)state;
+    set_lines(&s);
+    s.effect[3] = 2;
+    s.cred[0] = 1;
+    a = set_load(&s);
+    assert_int_equal(engine_acl_index_new(&x, a, NULL, 1), 0);
+    engine_acl_free(a);
+    uint64_t compiles = engine_acl_index_compiles();
+    s.cred[0] = 2;      /* a password rotated */
+    s.member[4][0] = 1; /* a user added to a group */
+    a = set_load(&s);
+    assert_int_equal(engine_acl_index_sync(x, a, 2), 0);
+    engine_acl_free(a);
+    assert_int_equal(engine_acl_index_changes(x), 2);
+    assert_int_equal(engine_acl_index_compiles(), compiles);
+    check(x, &s, 1);
+    s.cred[0] = 1;
+    a = set_load(&s);
+    assert_int_equal(engine_acl_index_sync(x, a, 3), 0);
+    engine_acl_free(a);
+    assert_int_equal(engine_acl_index_changes(x), 1);
+    check(x, &s, 2);
+    a = set_load(&s);
+    assert_int_equal(engine_acl_index_sync(x, a, 4), 2); /* nothing differs */
+    engine_acl_free(a);
+    s.member[4][0] = 0;
+    a = set_load(&s);
+    assert_int_equal(engine_acl_index_sync(x, a, 4), 0);
+    engine_acl_free(a);
+    assert_int_equal(engine_acl_index_changes(x), 0);
+    check(x, &s, 3);
+    assert_int_equal(engine_acl_index_compiles(), compiles);
+    engine_acl_index_free(x);
+}
+
+/* PATCH (a copy) with its added blob's and its own checksums made again after an edit. */
+static void patch_reseal(uint8_t *patch, size_t len)
+{
+    struct engine_acl_patch_header *h = (void *)patch;
+    struct engine_acl_blob_header *o = (void *)(patch + h->over_off);
+
+    memset(o->sha256, 0, sizeof(o->sha256));
+    engine_sha256(o->sha256, o, h->over_len);
+    memset(h->sha256, 0, sizeof(h->sha256));
+    engine_sha256(h->sha256, patch, len);
+}
+
+/* A hostile patch of users, its checksums made right: a user record with more groups than a
+ * user may have, a group range outside the groups, a credential index or a string past its
+ * section, iterations and salts out of bounds. Each is refused as the base blob's checker
+ * refuses it; the sound patch is taken. */
+static void test_patch_users_hostile(void **state)
+{
+    struct set s = {{0}, {0}};
+    struct engine_acl_index *x;
+    struct engine_acl *a;
+    struct engine_acl_blob base;
+    struct engine_acl_patch p;
+    const void *bb;
+    void *patch;
+    uint8_t *copy = NULL;
+    size_t plen, blen;
+    const char *why = NULL;
+    (void)state;
+    set_lines(&s);
+    s.effect[3] = 2;
+    s.cred[0] = 1;
+    a = set_load(&s);
+    assert_int_equal(engine_acl_index_new(&x, a, NULL, 1), 0);
+    engine_acl_free(a);
+    s.cred[0] = 2;
+    s.member[4][1] = 1;
+    a = set_load(&s);
+    assert_int_equal(engine_acl_index_sync(x, a, 2), 0);
+    engine_acl_free(a);
+    assert_int_equal(engine_acl_index_patch(x, 1, &patch, &plen), 0);
+    engine_acl_index_base(x, &bb, &blen);
+    assert_int_equal(engine_acl_blob_open(&base, bb, blen, NULL), 0);
+    assert_int_equal(engine_acl_patch_open(&p, patch, plen, &base, 1, &why), 0);
+    assert_int_equal(p.over.user_count, 2);
+    assert_int_equal(p.over.cred_count, 1);
+    assert_int_equal(posix_memalign((void **)&copy, 8, plen), 0);
+    memcpy(copy, patch, plen);
+    patch_reseal(copy, plen); /* resealed unedited: still taken */
+    assert_int_equal(engine_acl_patch_open(&p, copy, plen, &base, 1, &why), 0);
+    for (int k = 0; k < 8; k++) {
+        memcpy(copy, patch, plen);
+        struct engine_acl_patch_header *h = (void *)copy;
+        struct engine_acl_blob_header *o = (void *)(copy + h->over_off);
+        struct engine_acl_blob_user *u =
+            (void *)(copy + h->over_off + o->sec[ENGINE_ACL_SEC_USER].off);
+        struct engine_acl_blob_cred *c =
+            (void *)(copy + h->over_off + o->sec[ENGINE_ACL_SEC_CRED].off);
+        uint32_t *g = (void *)(copy + h->over_off + o->sec[ENGINE_ACL_SEC_GRP].off);
+        switch (k) {
+        case 0:
+            u[0].grp_count = ENGINE_ACL_GROUPS_MAX + 1;
+            break;
+        case 1:
+            u[1].grp_first = o->sec[ENGINE_ACL_SEC_GRP].count;
+            u[1].grp_count = 1;
+            break;
+        case 2:
+            u[0].cred = u[1].cred = 7;
+            break;
+        case 3:
+            u[0].name = o->sec[ENGINE_ACL_SEC_STR].count;
+            break;
+        case 4:
+            c[0].iterations = ENGINE_ACL_ITER_MIN - 1;
+            break;
+        case 5:
+            c[0].iterations = ENGINE_ACL_ITER_MAX + 1;
+            break;
+        case 6:
+            c[0].salt_len = ENGINE_ACL_SALT_MAX + 1;
+            break;
+        default:
+            g[0] = o->sec[ENGINE_ACL_SEC_STR].count;
+            break;
+        }
+        patch_reseal(copy, plen);
+        why = NULL;
+        assert_int_equal(engine_acl_patch_open(&p, copy, plen, &base, 1, &why),
+                         -ENGINE_ACL_EBADMSG);
+        assert_non_null(why);
+    }
+    free(copy);
+    free(patch);
+    engine_acl_index_free(x);
+}
+
+static int make_cred_lines(void **state)
+{
+    static const uint8_t salt[16] = "grid-test-salt..";
+    (void)state;
+    for (size_t u = 0; u < NU; u++)
+        for (size_t p = 0; p < 2; p++)
+            if (engine_acl_cred_line(&cred_lines[u][p], people_users[u], passwords[p],
+                                     strlen(passwords[p]), 1000, salt, sizeof(salt)) < 0)
+                return -1;
+    return 0;
+}
+
+static int free_cred_lines(void **state)
+{
+    (void)state;
+    for (size_t u = 0; u < NU; u++)
+        for (size_t p = 0; p < 2; p++)
+            free(cred_lines[u][p]);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +712,8 @@ int main(void)
         cmocka_unit_test(test_index_base_shared),
         cmocka_unit_test(test_index_refused_change),
         cmocka_unit_test(test_patch_refused),
+        cmocka_unit_test(test_index_people_patch),
+        cmocka_unit_test(test_patch_users_hostile),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, make_cred_lines, free_cred_lines);
 }

@@ -5,13 +5,17 @@
  *   0..63:    the input as a patch
  *   64..127:  the input with the header's base version, base checksum and from_version set
  *             to the blob's and the checksum recomputed, so the structural checks are reached
- *   128..255: a valid patch (2 rules removed, 3 added) edited by the input's (offset, byte)
- *             pairs, then resealed (the added rules' blob too), so every deeper check is
- * After each install: a refusal leaves the rules in force as they were (same decisions); an
- * accepted patch is decided on without reading out of bounds. The same bytes are also put
+ *   128..255: a valid patch (2 rules removed, 3 added; a user added to a group, one taken out
+ *             of all, a password rotated, a credential added: user records with groups and
+ *             credentials) edited by the input's (offset, byte) pairs, then resealed (the
+ *             added rules' blob too), so every deeper check is reached
+ * After each install: a refusal leaves the rules and credentials in force as they were (same
+ * decisions, same credential found for each user); an accepted patch is decided on and its
+ * credentials looked up without reading out of bounds. The same bytes are also put
  * after the blob in an internal PDP's rules region and installed as at boot.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,26 +26,49 @@
 static void *fuzz_base, *fuzz_patch;
 static size_t fuzz_base_len, fuzz_patch_len;
 
-static void fuzz_patch_init(void)
+/* A policy of ACL, GROUPS and a credential for each user of CRED_USERS (password "pw" and the
+ * user's name, so a rotation is another password), or abort. */
+static struct engine_acl *fuzz_policy(const char *acl, const char *groups,
+                                      const char *const *cred_users, const char *pw)
 {
-    static const char *acl = "regular * GET /pub/* allow\nregular group:g * /a/* allow\n"
-                             "regular alice POST /a/b deny\nregular * * /x deny\n";
-    static const char *groups = "g: alice bob\n";
-    struct engine_acl_change del[2] = {{"regular", "alice", "POST", "/a/b", 0, 3},
-                                       {"regular", "*", "*", "/x", 0, 4}},
-                             add[3] = {{"regular", "bob", "GET", "/a/c/*", 0, 5},
-                                       {"regular", "group:g", "PUT", "/x", 1, 6},
-                                       {"regular", "*", "*", "/", 1, 7}};
+    static const uint8_t salt[16] = "fuzz-patch-salt.";
+    char creds[1024] = "", *line;
     struct engine_acl *a;
-    struct engine_acl_index *x;
     struct engine_diag d;
-    const void *base;
 
+    for (int i = 0; cred_users[i] != NULL; i++) {
+        if (engine_acl_cred_line(&line, cred_users[i], pw, strlen(pw), 1000, salt, sizeof(salt)))
+            abort();
+        strcat(strcat(creds, line), "\n");
+        free(line);
+    }
     engine_diag_init(&d);
     if (engine_acl_new(&a) ||
         engine_acl_parse(a, ENGINE_ACL_FILE_GROUPS, "groups", groups, strlen(groups), &d) ||
-        engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "acl", acl, strlen(acl), &d) ||
-        engine_acl_index_new(&x, a, NULL, 1) || engine_acl_index_apply(x, del, 2, add, 3, 2) ||
+        engine_acl_parse(a, ENGINE_ACL_FILE_CREDENTIALS, "credentials", creds, strlen(creds), &d) ||
+        engine_acl_parse(a, ENGINE_ACL_FILE_ACL, "acl", acl, strlen(acl), &d)) {
+        engine_diag_print(&d, stderr);
+        abort();
+    }
+    engine_diag_free(&d);
+    return a;
+}
+
+static void fuzz_patch_init(void)
+{
+    static const char *const old_creds[] = {"alice", "carol", NULL}, *const new_creds[] = {
+                                                                         "alice", "bob", NULL};
+    struct engine_acl *a = fuzz_policy("regular * GET /pub/* allow\nregular group:g * /a/* allow\n"
+                                       "regular alice POST /a/b deny\nregular * * /x deny\n",
+                                       "g: alice bob\nh: carol\n", old_creds, "pw-1"),
+                      *b = fuzz_policy("regular * GET /pub/* allow\nregular group:g * /a/* allow\n"
+                                       "regular bob GET /a/c/* deny\n"
+                                       "regular group:g PUT /x allow\nregular * * / allow\n",
+                                       "g: alice bob carol\nh:\n", new_creds, "pw-2");
+    struct engine_acl_index *x;
+    const void *base;
+
+    if (engine_acl_index_new(&x, a, NULL, 1) || engine_acl_index_sync(x, b, 2) ||
         engine_acl_index_patch(x, 1, &fuzz_patch, &fuzz_patch_len))
         abort();
     engine_acl_index_base(x, &base, &fuzz_base_len);
@@ -50,7 +77,7 @@ static void fuzz_patch_init(void)
     memcpy(fuzz_base, base, fuzz_base_len);
     engine_acl_index_free(x);
     engine_acl_free(a);
-    engine_diag_free(&d);
+    engine_acl_free(b);
 }
 
 static void fuzz_patch_reseal(uint8_t *p, size_t len)
@@ -98,6 +125,16 @@ static uint64_t fuzz_answers(const struct mod_policy *p)
                     abort();
                 bits = (bits ^ (uint64_t)d.allow) * 0x100000001b3ull;
             }
+    /* The credential in force for each user (its record looked up; the PBKDF2 not run). */
+    for (int u = 0; u < 4; u++) {
+        struct engine_acl_check c;
+        if (engine_acl_layers_check_start(&c, mod_policy_layers(p), fuzz_users[u],
+                                          strlen(fuzz_users[u]), "pw-2", 4) < 0)
+            abort();
+        bits = (bits ^ (uint64_t)c.known ^ c.iterations ^ (c.known ? c.hash[0] : 0u)) *
+               0x100000001b3ull;
+        engine_acl_check_end(&c);
+    }
     return bits;
 }
 

@@ -112,8 +112,8 @@ int mod_check_submit(struct mod_req *rq, const uint8_t key[32], const struct mod
         free(w);
         return check_refuse(retry_s, 0);
     }
-    if (engine_acl_check_start(&j->check, &p->blob, c->user, c->user_len, c->password,
-                               c->password_len) < 0) {
+    if (engine_acl_layers_check_start(&j->check, &p->layers, c->user, c->user_len, c->password,
+                                      c->password_len) < 0) {
         free(j);
         free(w);
         return MOD_CHECK_BAD;
