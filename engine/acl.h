@@ -194,9 +194,9 @@ int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a
  * files; its rules are not looked at), at VERSION: the users whose groups or credential differ
  * from the base's are carried by the added rules' blob (and so by the patch), at the cost of
  * the users, not of the rules. 0; 2 when they are those in force (nothing changes, not even the
- * version); -E2BIG when the index then carries more changes than engine_acl_index_bound() (it
- * is at VERSION, but the caller should compile a new base); -EINVAL (VERSION not above the
- * index's) or -ENOMEM with the index unchanged.
+ * version); -EINVAL (VERSION not above the index's) or -ENOMEM with the index unchanged. Each
+ * changed user counts as a change (engine_acl_index_changes()): past the limit a new base is
+ * due as after rule changes.
  */
 int engine_acl_index_people(struct engine_acl_index *x, const struct engine_acl *people,
                             uint64_t version);
@@ -363,6 +363,10 @@ int engine_acl_index_apply_keys(struct engine_acl_index *x, const struct engine_
  * group PEOPLE's groups file does not define, as engine_acl_check_groups() does. 0 or -EINVAL. */
 int engine_acl_check_groups_of(const struct engine_acl *people, const struct engine_acl *part,
                                const char *path, struct engine_diag *d);
+
+/* Does NEU define every group OLD defines (so that rules that were valid with OLD's groups
+ * are with NEU's)? acl_people.c. */
+int engine_acl_groups_kept(const struct engine_acl *old, const struct engine_acl *neu);
 
 /* ---- credentials (credentials.c) ---- */
 

@@ -124,11 +124,9 @@ int engine_acl_index_people(struct engine_acl_index *x, const struct engine_acl 
         return -EINVAL;
     if ((r = acl_people_of(&pp, people)) < 0)
         return r;
-    if (acl_index_people_sum_is(x, pp.sum))
-        r = 2;
-    else if ((r = acl_index_change_people(x, NULL, 0, NULL, 0, &pp, version)) == 0 &&
-             engine_acl_index_changes(x) > engine_acl_index_bound(x))
-        r = -E2BIG; /* applied, but past the bound: the caller compiles a new base */
+    r = acl_index_people_sum_is(x, pp.sum)
+            ? 2
+            : acl_index_change_people(x, NULL, 0, NULL, 0, &pp, version);
     acl_people_free(&pp);
     return r;
 }

@@ -249,3 +249,14 @@ int acl_people_same_users(const struct engine_acl_blob *a, const struct engine_a
     free(v);
     return same;
 }
+
+int engine_acl_groups_kept(const struct engine_acl *old, const struct engine_acl *neu)
+{
+    for (size_t g = 0; g < old->ngroup; g++) {
+        const char *name = acl_pool_str(&old->s, old->group[g].name);
+        int64_t id = acl_pool_find(&neu->s, name, strlen(name));
+        if (id < 0 || !(neu->s.flags[id] & ACL_F_GROUP))
+            return 0;
+    }
+    return 1;
+}

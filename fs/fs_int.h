@@ -81,7 +81,7 @@ struct fs_text {
     unsigned *refs; /* NULL: DATA is this text's alone; else how many texts share it (atomic) */
 };
 
-#include "fs_rules.h" /* rules files: policy/acl.d/NAME; the policy kept by key */
+#include "fs_rules.h" /* rules files: policy/acl.d/NAME; the policy files parsed, kept by key */
 
 /* ---- the served state ---- */
 
@@ -97,33 +97,6 @@ int fs_model_load(struct fs_model **out, const char *buf, size_t len, const stru
                   struct engine_diag *diag);
 struct fs_model *fs_model_ref(struct fs_model *m);
 void fs_model_put(struct fs_model *m);
-
-/* The parsed policy files, shared by the snapshots whose policy files are the same. */
-struct fs_policy {
-    unsigned refs;         /* atomic */
-    uint64_t gen;          /* unique: which policy a kept index holds */
-    struct fs_rules *main; /* policy/acl, parsed alone (NULL when absent) */
-    pthread_mutex_t mu;
-    struct engine_acl *acl; /* mu: every file together, made on first use (fs_snap_acl()) */
-    pthread_cond_t warmed;  /* with mu: KEYS made off the write path (fs_keys_warm()) */
-    int warming;            /* mu: being made; a change waits for it */
-    struct engine_acl_stats stats;
-    /* From policy FROM by rules files: KEYS (counted; NULL made whole, till fs_keys_warm(), mu)
-     * held FROM's rules (several files: this one's); CHANGED the file (NULL: several); NOW, WAS
-     * (NOW_D, WAS_D) new, old rules (counted); CHANGE its effect, borrowing WAS till released. */
-    struct fs_keys *keys;
-    uint64_t from;
-    char *changed;
-    struct fs_rules *now, *was;
-    struct fs_rules_set now_d, was_d;
-    struct engine_acl_keys_change *change;
-    struct engine_acl_lines lines; /* the lines of CHANGED that differ, when HAS_LINES */
-    int has_lines;
-};
-
-/* Counted references (fs_policy_put accepts NULL). */
-struct fs_policy *fs_policy_ref(struct fs_policy *p);
-void fs_policy_put(struct fs_policy *p);
 
 struct fs_snap {
     unsigned refs;                  /* ctx->mu */

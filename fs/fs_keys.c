@@ -166,6 +166,99 @@ static int fs_keys_policy_files(struct fs_policy *p, const struct fs_snap *s, st
     return 0;
 }
 
+/* PREV's policy by key: made once (off the write path when it can be: fs_keys_warm()), then
+ * moved along as each change is served. Borrowed: PREV's policy holds it. */
+static int fs_keys_of(struct fs_keys **out, const struct fs_snap *prev)
+{
+    struct fs_policy *pp = prev->policy;
+    struct fs_keys *k;
+    int rc;
+
+    pthread_mutex_lock(&pp->mu);
+    while (pp->warming)
+        pthread_cond_wait(&pp->warmed, &pp->mu);
+    k = pp->keys;
+    pthread_mutex_unlock(&pp->mu);
+    if (k == NULL || k->at != pp->gen) {
+        if ((rc = fs_keys_make(&k, prev, NULL)) < 0)
+            return rc;
+        pthread_mutex_lock(&pp->mu);
+        fs_keys_put(pp->keys);
+        pp->keys = k;
+        pthread_mutex_unlock(&pp->mu);
+    }
+    *out = k;
+    return 0;
+}
+
+/* S's groups and credentials files parsed alone into a new set *OUT; messages name the files. */
+static int fs_keys_people_parse(struct engine_acl **out, const struct fs_snap *s,
+                                struct engine_diag *diag)
+{
+    static const struct {
+        enum fs_file f;
+        enum engine_acl_file kind;
+    } order[] = {
+        {.f = FS_FILE_GROUPS, .kind = ENGINE_ACL_FILE_GROUPS},
+        {.f = FS_FILE_CREDENTIALS, .kind = ENGINE_ACL_FILE_CREDENTIALS},
+    };
+    int rc, bad = 0;
+
+    if ((rc = engine_acl_new(out)) < 0)
+        return rc;
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        const struct fs_text *t = &s->file[order[i].f];
+        if (t->data == NULL)
+            continue;
+        rc = engine_acl_parse(*out, order[i].kind, fs_file_path(order[i].f), t->data, t->len, diag);
+        if (rc == -ENOMEM) {
+            engine_acl_free(*out);
+            *out = NULL;
+            return rc;
+        }
+        bad |= rc < 0;
+    }
+    if (bad) {
+        engine_acl_free(*out);
+        *out = NULL;
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int fs_keys_people(struct fs_policy *p, const struct fs_snap *s, const struct fs_snap *prev,
+                   struct engine_diag *diag)
+{
+    struct fs_policy *pp = prev != NULL ? prev->policy : NULL;
+    struct engine_acl_stats st = {0};
+    struct fs_keys *k;
+    int rc;
+
+    if (pp == NULL || !fs_text_same(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]) ||
+        !fs_rules_set_same(&s->acld, &prev->acld))
+        return 1;
+    if ((rc = fs_keys_people_parse(&p->people, s, diag)) < 0)
+        return rc;
+    if ((rc = fs_keys_of(&k, prev)) < 0)
+        return rc;
+    /* A group gone may be named by a rule: the whole policy says which. */
+    if (!engine_acl_groups_kept(k->people, p->people)) {
+        engine_acl_free(p->people);
+        p->people = NULL;
+        return 1;
+    }
+    if ((rc = fs_keys_people_parse(&p->people_keys, s, diag)) < 0)
+        return rc;
+    p->main = fs_rules_ref(pp->main);
+    p->keys = k;
+    __atomic_add_fetch(&k->refs, 1, __ATOMIC_RELAXED);
+    p->from = pp->gen;
+    engine_acl_stats_get(p->people, &st);
+    p->stats = st;
+    engine_acl_keys_stats(k->k, NULL, &p->stats.rules, &p->stats.policies);
+    return 0;
+}
+
 int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs_snap *prev,
                    struct engine_diag *diag)
 {
@@ -185,21 +278,8 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
         n > FS_KEYS_FILES_MAX)
         return 1;
     name = names[0];
-    /* PREV's policy by key: made once (off the write path when it can be: fs_keys_warm()),
-     * then moved along as each change is served. */
-    pthread_mutex_lock(&pp->mu);
-    while (pp->warming)
-        pthread_cond_wait(&pp->warmed, &pp->mu);
-    k = pp->keys;
-    pthread_mutex_unlock(&pp->mu);
-    if (k == NULL || k->at != pp->gen) {
-        if ((rc = fs_keys_make(&k, prev, NULL)) < 0)
-            return rc;
-        pthread_mutex_lock(&pp->mu);
-        fs_keys_put(pp->keys);
-        pp->keys = k;
-        pthread_mutex_unlock(&pp->mu);
-    }
+    if ((rc = fs_keys_of(&k, prev)) < 0)
+        return rc;
     if (n > 1) {
         if ((rc = fs_keys_policy_files(p, s, k, names, n, diag)) < 0)
             return rc;
@@ -254,6 +334,8 @@ int fs_snap_has_policy(const void *arg, const char *policy)
     if (p->change != NULL && (p->keys->at == p->from || p->keys->at == p->gen))
         return engine_acl_keys_has_policy(p->keys->k, p->changed, p->now ? p->now->part : NULL,
                                           policy);
+    if (p->people != NULL && (p->keys->at == p->from || p->keys->at == p->gen))
+        return engine_acl_keys_has_policy(p->keys->k, NULL, NULL, policy); /* the same rules */
     return (a = fs_snap_acl(s)) != NULL && engine_acl_has_policy(a, policy);
 }
 
@@ -263,6 +345,14 @@ void fs_keys_installed(struct fs_snap *s)
     struct fs_keys *k;
     const char *name;
 
+    /* Only the groups and credentials changed: the same rules, the new people. */
+    if (p->people_keys != NULL && (k = p->keys) != NULL && k->at == p->from) {
+        engine_acl_free(k->people);
+        k->people = p->people_keys;
+        p->people_keys = NULL;
+        k->at = p->gen;
+        return;
+    }
     /* A policy made whole has no change; its KEYS may be being set (fs_keys_warm()). */
     if (p->change == NULL || (k = p->keys) == NULL || k->at != p->from)
         return;

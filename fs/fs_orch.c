@@ -68,6 +68,10 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
         .change = op != NULL && s->policy->change != NULL && s->policy->from == op->gen
                       ? s->policy->change
                       : NULL,
+        /* Only the groups and credentials changed since: the users, groups and credentials. */
+        .people = op != NULL && s->policy->people != NULL && s->policy->from == op->gen
+                      ? s->policy->people
+                      : NULL,
         .head = s->head,
         .who = h.author,
         .what = h.summary,

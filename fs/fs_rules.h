@@ -1,6 +1,7 @@
 /*
- * fs_rules.h — the rules files of policy/acl.d (fs_rules.c) and a policy's rules kept by key
- * from one served policy to the next (fs_keys.c). Part of the fs part's inner contract:
+ * fs_rules.h — the rules files of policy/acl.d (fs_rules.c), a policy's rules kept by key
+ * from one served policy to the next (fs_keys.c), and the parsed policy files a snapshot
+ * holds (struct fs_policy, fs_state.c). Part of the fs part's inner contract:
  * included by fs_int.h, which defines struct fs_text before it.
  */
 #ifndef UNISEC_FS_RULES_H
@@ -112,6 +113,14 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
 /* P's change is applied where it goes (or goes nowhere): its rules and the old versions of the
  * files they borrow from are freed (its counts stay). */
 void fs_policy_change_done(struct fs_policy *p);
+
+/* P made from PREV's (the served snapshot's) where S differs from PREV only by policy/groups or
+ * policy/credentials: those two files parsed alone, the rules PREV's (kept by key), at the cost
+ * of those files, not of the rules. Returns 1 when S differs otherwise, or a group PREV defines
+ * is gone (a rule may name it: the whole policy is checked); 0 with P's people, keys and stats;
+ * -EINVAL with DIAG filled; or -ENOMEM. */
+int fs_keys_people(struct fs_policy *p, const struct fs_snap *s, const struct fs_snap *prev,
+                   struct engine_diag *diag);
 /* Does S's policy have a rule of POLICY? apply_mu held. */
 int fs_snap_has_policy(const void *s, const char *policy);
 /* Once S is served: the kept index moves on to S's policy (apply_mu held). */
@@ -126,5 +135,38 @@ void fs_keys_warm(struct fs_ctx *c, struct fs_snap *s);
 void fs_keys_stop(struct fs_ctx *c);
 /* Every policy file of S together, made on first use (NULL: no memory). */
 const struct engine_acl *fs_snap_acl(const struct fs_snap *s);
+
+/* ---- the parsed policy files (fs_state.c, fs_keys.c) ---- */
+
+/* The parsed policy files, shared by the snapshots whose policy files are the same. */
+struct fs_policy {
+    unsigned refs;         /* atomic */
+    uint64_t gen;          /* unique: which policy a kept index holds */
+    struct fs_rules *main; /* policy/acl, parsed alone (NULL when absent) */
+    pthread_mutex_t mu;
+    struct engine_acl *acl; /* mu: every file together, made on first use (fs_snap_acl()) */
+    pthread_cond_t warmed;  /* with mu: KEYS made off the write path (fs_keys_warm()) */
+    int warming;            /* mu: being made; a change waits for it */
+    struct engine_acl_stats stats;
+    /* From policy FROM by rules files: KEYS (counted; NULL made whole, till fs_keys_warm(), mu)
+     * held FROM's rules (several files: this one's); CHANGED the file (NULL: several); NOW, WAS
+     * (NOW_D, WAS_D) new, old rules (counted); CHANGE its effect, borrowing WAS till released. */
+    struct fs_keys *keys;
+    uint64_t from;
+    char *changed;
+    struct fs_rules *now, *was;
+    struct fs_rules_set now_d, was_d;
+    struct engine_acl_keys_change *change;
+    struct engine_acl_lines lines; /* the lines of CHANGED that differ, when HAS_LINES */
+    int has_lines;
+    /* Made from policy FROM by its groups and credentials alone (no rules file changed):
+     * PEOPLE, those two files parsed alone, for the orchestrator; PEOPLE_KEYS the same, which
+     * KEYS (FROM's, counted) take once this policy is served. */
+    struct engine_acl *people, *people_keys;
+};
+
+/* Counted references (fs_policy_put accepts NULL). */
+struct fs_policy *fs_policy_ref(struct fs_policy *p);
+void fs_policy_put(struct fs_policy *p);
 
 #endif

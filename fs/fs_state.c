@@ -109,6 +109,8 @@ void fs_policy_put(struct fs_policy *p)
     fs_rules_set_free(&p->now_d);
     fs_keys_put(p->keys);
     engine_acl_keys_change_free(p->change);
+    engine_acl_free(p->people);
+    engine_acl_free(p->people_keys);
     free(p->changed);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->warmed);
@@ -204,8 +206,10 @@ static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct 
     p->gen = __atomic_add_fetch(&fs_policy_gen, 1, __ATOMIC_RELAXED);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->warmed, NULL);
-    /* One rules file of policy/acl.d changed: checked at that file's cost. */
-    if ((rc = fs_keys_policy(p, s, prev, diag)) <= 0) {
+    /* One rules file of policy/acl.d changed, or only the groups and credentials: checked at
+     * that file's cost, or at the users'. */
+    if ((rc = fs_keys_policy(p, s, prev, diag)) <= 0 ||
+        (rc = fs_keys_people(p, s, prev, diag)) <= 0) {
         if (rc < 0) {
             fs_policy_put(p);
             return rc;

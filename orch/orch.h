@@ -159,6 +159,11 @@ struct orch_desired {
      * policy given last (one rules file changed). A policy it leaves alone keeps its blobs; one
      * it touches is patched by these rules without comparing the rule sets. */
     const struct engine_acl_keys_change *change;
+    /* When not NULL (CHANGE NULL), what POLICY_CHANGED is: only the users, groups and
+     * credentials changed since the policy given last, to PEOPLE's (the groups and credentials
+     * files parsed alone, no rule). Every policy's index is patched by the users that differ
+     * (engine_acl_index_people()), without the rule sets. */
+    const struct engine_acl *people;
 };
 
 /*

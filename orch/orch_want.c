@@ -4,6 +4,7 @@
 #include "orch_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -132,7 +133,8 @@ static int orch_policy_lost(struct orch_blob *old, struct orch_blob *basis, int 
 /* The next version of OLD's policy from its index: a patch over OLD's base, or over the new base
  * compiled on the side once it is ready, or a new whole blob when the index compiled a new base;
  * a reference to OLD when no rule changed. WANT's change, when it has one, is applied to the index
- * as it is; else the rule sets are compared. Past the index's limit a new base is compiled on a
+ * as it is, and so are its users, groups and credentials when only they changed; else the rule
+ * sets are compared. Past the index's limit a new base is compiled on a
  * thread of its own (when WANT lets it: orch_rebase.c) while patches go on, up to the bound. */
 static int orch_policy_patch(struct orch_blob **out, const struct orch_desired *want,
                              struct orch_blob *old, uint64_t version)
@@ -147,6 +149,13 @@ static int orch_policy_patch(struct orch_blob **out, const struct orch_desired *
     if (want->change != NULL &&
         engine_acl_index_changes(x) + engine_acl_keys_change_count(want->change) <= most)
         r = engine_acl_index_apply_keys(x, want->change, version);
+    else if (want->change == NULL && want->people != NULL && engine_acl_index_changes(x) < most &&
+             (r = engine_acl_index_people(x, want->people, version)) == 0)
+        engine_log(
+            "info",
+            "policy %s v%" PRIu64 ": users, groups or credentials changed, patched over v%" PRIu64
+            " (%zu changes since the base)",
+            old->name, version, engine_acl_index_base_version(x), engine_acl_index_changes(x));
     if (r < 0) {
         /* No change to apply (or it would pass the index's bound, or did not fit it): the
          * rule sets compared. */
@@ -199,7 +208,8 @@ int orch_policy_compile(struct orch_blob **out, const struct orch_desired *want,
 
     *out = NULL;
     /* A patch needs no whole rule set; anything else does. */
-    if ((whole || old == NULL || old->index == NULL || want->change == NULL) &&
+    if ((whole || old == NULL || old->index == NULL ||
+         (want->change == NULL && want->people == NULL)) &&
         (acl = orch_acl(want)) == NULL)
         return engine_diag_add(d, "policy/acl", 0, 0, "cannot compile policy '%s': %s",
                                name ? name : ORCH_POLICY_ALL, strerror(ENOMEM));
