@@ -6,7 +6,8 @@
  * decision-time ratio from the same run; then the
  * incremental index: a one-rule update (added, then removed; the index changed and its patch
  * made) mean and worst over 1000 of each, and the decision mean with 1000 rules added over the
- * base; the anchors of issue 14 printed beside.
+ * base; one user added to a group and taken out (the users, groups and credentials patched);
+ * the anchors of issue 14 printed beside.
  * Usage: acl [--shape mix|unique] [MAX_RULES]   (a release build; each size in its own process)
  *   mix:    rules over 3 policies, nested paths, users, groups and `*` (the default)
  *   unique: `regular uN GET /g/rN allow`, each rule its own user and path (a generator's list)
@@ -35,6 +36,8 @@ struct bench_result {
     double allow_share;
     double add_us, add_max_us, del_us, del_max_us, patch_bytes, layered_mean_ns; /* index */
     double sync_ms; /* engine_acl_index_sync of a whole set that differs by one rule */
+    double user_us, user_max_us, user_mean_ns; /* one user added to a group and taken out */
+    unsigned users;                            /* group members of the policy */
 };
 
 static int bench_unique; /* --shape unique */
@@ -307,6 +310,69 @@ static int bench_sync(struct engine_acl_index *x, const char *dir, struct bench_
     return r == 0 ? 0 : 1;
 }
 
+/* One user added to a group and taken out again, BENCH_USER_CHANGES times each
+ * (engine_acl_index_people with the groups file parsed alone, untimed, and the patch made):
+ * what a write of policy/groups costs the orchestrator. Then the decision mean with that user's
+ * record in the patch. */
+#define BENCH_USER_CHANGES 50
+static int bench_user(struct engine_acl_index *x, const char *dir, const struct bench_query *q,
+                      size_t nq, struct bench_result *res)
+{
+    struct engine_acl *set[2] = {NULL, NULL};
+    struct engine_acl_layers l;
+    struct engine_diag d;
+    char path[4200], *text = NULL, *plus = NULL;
+    size_t len = 0;
+    double sum = 0;
+    FILE *f;
+    int r = 1;
+
+    snprintf(path, sizeof(path), "%s/groups", dir);
+    if ((f = fopen(path, "r")) == NULL)
+        return 1;
+    text = calloc(1, 1 << 24);
+    len = text != NULL ? fread(text, 1, (1 << 24) - 1, f) : 0;
+    fclose(f);
+    if (text == NULL || (plus = malloc(len + 16)) == NULL || strncmp(text, "g0:", 3) != 0)
+        goto out;
+    memcpy(plus, "g0: newcomer", 12);
+    memcpy(plus + 12, text + 3, len - 3 + 1);
+    engine_diag_init(&d);
+    for (int k = 0; k < 2; k++)
+        if (engine_acl_new(&set[k]) < 0 ||
+            engine_acl_parse(set[k], ENGINE_ACL_FILE_GROUPS, "groups", k ? plus : text,
+                             k ? len + 9 : len, &d) < 0)
+            goto out;
+    engine_diag_free(&d);
+    for (int i = 0; i < 2 * BENCH_USER_CHANGES; i++) {
+        void *patch;
+        size_t plen;
+        double t0 = bench_now();
+        if (engine_acl_index_people(x, set[(i + 1) % 2], engine_acl_index_version(x) + 1) != 0 ||
+            engine_acl_index_patch(x, engine_acl_index_base_version(x), &patch, &plen) < 0)
+            goto out;
+        double us = (bench_now() - t0) * 1e6;
+        free(patch);
+        sum += us;
+        if (us > res->user_max_us)
+            res->user_max_us = us;
+        if (i == 2 * BENCH_USER_CHANGES - 2) { /* the newcomer in the patch: decided on */
+            size_t allowed = 0;
+            engine_acl_index_layers(x, &l);
+            res->user_mean_ns = bench_decide_mean(&l, q, nq, &allowed);
+        }
+    }
+    res->user_us = sum / (2 * BENCH_USER_CHANGES);
+    res->users = bench_users;
+    r = 0;
+out:
+    engine_acl_free(set[0]);
+    engine_acl_free(set[1]);
+    free(text);
+    free(plus);
+    return r;
+}
+
 static int bench_run(const char *dir, size_t n, struct bench_result *res)
 {
     struct engine_acl *a = NULL;
@@ -403,7 +469,8 @@ static int bench_run(const char *dir, size_t n, struct bench_result *res)
     res->p99_ns = lat[BENCH_QUERIES * 99 / 100];
     engine_acl_index_layers(x, &l);
     (void)l;
-    if (bench_updates(x, q, BENCH_QUERIES, res) != 0 || bench_sync(x, dir, res) != 0)
+    if (bench_updates(x, q, BENCH_QUERIES, res) != 0 || bench_sync(x, dir, res) != 0 ||
+        bench_user(x, dir, q, BENCH_QUERIES, res) != 0)
         return 1;
     free(q);
     free(lat);
@@ -475,12 +542,18 @@ int main(int argc, char **argv)
            bench_unique ? "unique" : "mixed", 2 * BENCH_UPDATES, BENCH_UPDATES, BENCH_UPDATES);
     printf("  sync_ms: the index brought to a whole new set that has one rule more (a hash pass "
            "over both)\n");
-    printf("%9s %9s %9s %9s %9s %11s %14s %9s\n", "rules", "one_us", "one_max", "k_us", "k_max",
-           "patch_B", "mean_ns+k", "sync_ms");
+    printf("  user_us/user_max: mean and worst of %d, one user added to a group then taken out "
+           "(engine_acl_index_people, the groups file parsed alone beforehand, and the patch)\n"
+           "  mean_ns+u: the decision mean with that user's record in the patch\n",
+           2 * BENCH_USER_CHANGES);
+    printf("%9s %9s %9s %9s %9s %11s %14s %9s %9s %9s %9s %7s\n", "rules", "one_us", "one_max",
+           "k_us", "k_max", "patch_B", "mean_ns+k", "sync_ms", "user_us", "user_max", "mean_ns+u",
+           "users");
     for (int k = 0; k < nres; k++)
-        printf("%9zu %9.1f %9.1f %9.1f %9.1f %11.0f %14.0f %9.1f\n", res[k].rules, res[k].add_us,
-               res[k].add_max_us, res[k].del_us, res[k].del_max_us, res[k].patch_bytes,
-               res[k].layered_mean_ns, res[k].sync_ms);
+        printf("%9zu %9.1f %9.1f %9.1f %9.1f %11.0f %14.0f %9.1f %9.1f %9.1f %9.0f %7u\n",
+               res[k].rules, res[k].add_us, res[k].add_max_us, res[k].del_us, res[k].del_max_us,
+               res[k].patch_bytes, res[k].layered_mean_ns, res[k].sync_ms, res[k].user_us,
+               res[k].user_max_us, res[k].user_mean_ns, res[k].users);
     printf("goals (issue 14): one-rule update of the 1M-rule index < 1000 us; < 64 B a rule; "
            "decision mean < 1000 ns\n"
            "anchors (issue 14, not measured here): HAProxy adds a map entry to a 1M-entry map "
