@@ -93,8 +93,10 @@ int engine_acl_keys_change_merge(struct engine_acl_keys_change *into,
     if ((from->ndel > 0 && ENGINE_GROW(&into->del, &into->delcap, nd + from->ndel) < 0) ||
         (from->nadd > 0 && ENGINE_GROW(&into->add, &into->addcap, na + from->nadd) < 0))
         return -ENOMEM;
-    memcpy(into->del + nd, from->del, from->ndel * sizeof(*from->del));
-    memcpy(into->add + na, from->add, from->nadd * sizeof(*from->add));
+    if (from->ndel > 0) /* an empty side may have no array at all */
+        memcpy(into->del + nd, from->del, from->ndel * sizeof(*from->del));
+    if (from->nadd > 0)
+        memcpy(into->add + na, from->add, from->nadd * sizeof(*from->add));
     into->ndel += from->ndel;
     into->nadd += from->nadd;
     if (keys_change_cancel(into) < 0) {
