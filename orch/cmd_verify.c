@@ -355,8 +355,7 @@ static int verify_base_patch(struct verify *vf, const char *src, const struct or
                             "the patch of image %.12s does not bring the rules of commit %.12s "
                             "(v%" PRIu64 ") to those of commit %.12s: %s",
                             l->image, l->base_commit, l->base_version, src,
-                            r == 1  ? "they differ in users, groups or credentials, or in too "
-                                      "many rules for a patch"
+                            r == 1  ? "they differ in too many rules for a patch"
                             : r < 0 ? strerror(-r)
                                     : why);
         goto out;
