@@ -432,6 +432,42 @@ done:
     return r;
 }
 
+/* An old instance of a load balancer pins only the backend keys it was built with, and keeps
+ * relaying the streams it had accepted while it drains: a backend's new instance (a rotation's
+ * new key) must not serve before the load balancers' old instances are gone. Waits until every
+ * load balancer that pins keys runs one instance, at most a swap's readiness and drain bounds
+ * (the supervisor's defaults, 10 s each) and a second; -EAGAIN when a newer want or the end
+ * supersedes this one. */
+#define ORCH_LB_SWAP_MS 21000
+static int orch_lbs_swapped(struct orch *o, const struct orch_want *w)
+{
+    const struct timespec tick = {.tv_nsec = 10 * 1000 * 1000};
+    size_t busy = 1;
+
+    for (int t = 0; o->sup != NULL && busy > 0 && t < ORCH_LB_SWAP_MS / 10; t++) {
+        pthread_mutex_lock(&o->mu);
+        int stop = o->stop, newer = o->gen != w->gen;
+        pthread_mutex_unlock(&o->mu);
+        if (stop || newer)
+            return -EAGAIN;
+        busy = 0;
+        for (size_t i = 0; i < w->nnodes; i++) {
+            struct sup_status st;
+            if (orch_level_pins(&w->nodes[i].levels[w->nodes[i].current]) &&
+                sup_node_status(o->sup, w->nodes[i].name, &st) == 0)
+                busy += st.others;
+        }
+        if (busy > 0)
+            nanosleep(&tick, NULL);
+    }
+    if (busy > 0)
+        orch_event(o,
+                   "load balancers still swapping after %d ms: their backends are changed "
+                   "all the same (a rotation's new key may be refused meanwhile)",
+                   ORCH_LB_SWAP_MS);
+    return 0;
+}
+
 static void orch_reconcile(struct orch *o, const struct orch_want *w)
 {
     struct orch_pass pass = {0};
@@ -449,8 +485,9 @@ static void orch_reconcile(struct orch *o, const struct orch_want *w)
         o->pdp_version = w->pull->version;
     }
     /* Load balancers that speak TLS to their backends first: a backend's rotation swaps them
-     * to pins of its new key beside its old one before the backend's new instance serves. */
-    for (int lbs = 1; lbs >= 0; lbs--)
+     * to pins of its new key beside its old one, and their old instances are gone, before the
+     * backend's new instance serves. */
+    for (int lbs = 1; lbs >= 0; lbs--) {
         for (size_t i = 0; i < w->nnodes; i++) {
             pthread_mutex_lock(&o->mu);
             int stop = o->stop, newer = o->gen != w->gen;
@@ -460,6 +497,9 @@ static void orch_reconcile(struct orch *o, const struct orch_want *w)
             if (orch_level_pins(&w->nodes[i].levels[w->nodes[i].current]) == lbs)
                 orch_node_reconcile(o, w, &w->nodes[i], &pass);
         }
+        if (lbs == 1 && orch_lbs_swapped(o, w) < 0)
+            goto out;
+    }
     /* Nodes the topology no longer has. */
     pthread_mutex_lock(&o->mu);
     for (size_t i = 0; i < o->nnodes; i++) {

@@ -336,6 +336,9 @@ int sup_node_status(struct sup *s, const char *node, struct sup_status *out)
         out->pid = n->pid;
         out->since_ns = n->since_ns;
         out->restarts = n->restarts;
+        out->others = n->want != NULL;
+        for (struct sup_inst *in = s->insts; in; in = in->next)
+            out->others += in->node == n && !in->dead && in->role != SUP_I_SERVING;
         snprintf(out->why, sizeof(out->why), "%s", n->why);
     }
     pthread_mutex_unlock(&s->lock);

@@ -208,6 +208,9 @@ struct sup_status {
     pid_t pid;
     int64_t since_ns;
     unsigned restarts; /* restarts after a crash or hang since the node was first run */
+    /* The node's instances besides the serving one (starting, draining) and a run the
+     * supervisor's thread has not acted on yet: 0 once a swap is over, its old instance gone. */
+    unsigned others;
     char why[512];
 };
 int sup_node_status(struct sup *s, const char *node, struct sup_status *out);
