@@ -112,6 +112,11 @@ static int builder_link(const struct builder_image *im, const char *dir, char **
     argv[k++] = "-Wl,--gc-sections"; /* nothing reads an image's symbols: a fifth of its bytes */
     argv[k++] = "-Wl,-z,noexecstack";
     argv[k++] = "-Wl,-z,max-page-size=4096";
+    /* Segments packed in the file (nmagic): their addresses stay page-aligned, and the tenders
+     * copy text, read-only data and data from any offset, so the file drops the ELF header's
+     * page and the padding to each segment's page (8 KiB of a TLS image); the rules region is
+     * placed on a page of the file by builder_rules_head() all the same. */
+    argv[k++] = "-Wl,-n";
     argv[k++] = "-fno-sanitize=all";
     argv[k++] = "-o";
     argv[k++] = "image";

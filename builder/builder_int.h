@@ -27,7 +27,7 @@
 #include "builder.h"
 
 /* Bumped whenever the builder changes what it generates: part of every id. */
-#define BUILDER_FORMAT     "unisec-builder-4"
+#define BUILDER_FORMAT     "unisec-builder-5"
 #define BUILDER_OUTPUT_MAX (64 * 1024) /* compiler output kept per command */
 #define BUILDER_MANIFEST   "manifest.json"
 #define BUILDER_TLS_NLIBS  3 /* builder_tls.c: BearSSL, hogweed, GMP */

@@ -91,6 +91,8 @@ for target in ${E2E_TARGETS:-hvt spt}; do
     fi
     img=$(awk '$1 == "web" && $2 == "default" { print $NF }' "$tmp/built.$target")
     size=$(wc -c <"$img")
+    # The goal, 192 KiB; the margin is printed so that a change sees it shrink.
+    echo "$target: the TLS web image is $size bytes, $((196608 - size)) below 192 KiB"
     [ "$size" -lt 196608 ] && ok || bad "$target: the TLS image is $size bytes, over 192 KiB"
 
     cacert=ec.crt
