@@ -13,7 +13,8 @@
 #include "contract/acl_blob.h"
 #include "contract/acl_patch.h"
 
-#define BUILDER_PAGE 4096u
+#define BUILDER_PAGE        4096u
+#define BUILDER_RULES_ALIGN 16u /* a region under a page: the header's and the blob's alignment */
 
 /* The rules region of CODE[0..LEN): its program header's and section header's offsets in
  * CODE. 0, or -1 with *WHY. */
@@ -90,7 +91,7 @@ int builder_rules_check(const void *code, size_t len, const char **why)
 int builder_rules_head(const void *code, size_t len, size_t rules_len, void **head,
                        size_t *head_len, const char **why)
 {
-    size_t ph_at, sh_at, at = (len + BUILDER_PAGE - 1) / BUILDER_PAGE * BUILDER_PAGE;
+    size_t ph_at, sh_at, at;
     struct unisec_rules hdr = {UNISEC_RULES_MAGIC, rules_len, 0, 0};
     Elf64_Phdr ph;
     Elf64_Shdr sh;
@@ -99,8 +100,13 @@ int builder_rules_head(const void *code, size_t len, size_t rules_len, void **he
     *head = NULL;
     if (builder_rules_find(code, len, &ph_at, &sh_at, why) < 0)
         return -1;
-    /* The region starts on a page of its own in the file: the segment's offset and address
-     * agree modulo the page, as a loader expects. */
+    /* A region of a page or more starts on a page of the file, where a tender maps it from the
+     * file rather than copy it (runtime/README.md); a smaller one is copied whatever its
+     * offset, so it follows the code at the next 16 bytes: a small policy's image grows with
+     * its code byte by byte, not by pages. The segment's offset and address agree modulo its
+     * alignment either way, as a loader expects. */
+    size_t align = sizeof(hdr) + rules_len >= BUILDER_PAGE ? BUILDER_PAGE : BUILDER_RULES_ALIGN;
+    at = (len + align - 1) / align * align;
     if ((out = calloc(1, at + sizeof(hdr))) == NULL) {
         *why = "out of memory";
         return -1;
@@ -110,6 +116,7 @@ int builder_rules_head(const void *code, size_t len, size_t rules_len, void **he
     memcpy(&ph, out + ph_at, sizeof(ph));
     ph.p_offset = at;
     ph.p_filesz = ph.p_memsz = sizeof(hdr) + rules_len;
+    ph.p_align = align;
     memcpy(out + ph_at, &ph, sizeof(ph));
     memcpy(&sh, out + sh_at, sizeof(sh));
     sh.sh_offset = at;

@@ -195,10 +195,18 @@ static void test_rules_head_placement(void **state)
     static uint8_t rules[600 * 1024 + 1000]; /* pieces of 256 KiB and the rest */
     for (size_t i = 0; i < sizeof(rules); i++)
         rules[i] = (uint8_t)(i * 131 + (i >> 9));
+    /* A region under a page follows the code at the next 16 bytes (a tender copies it). */
+    assert_int_equal(builder_rules_head(code, len, 1000, &head, &hl, &why), 0);
+    assert_int_equal(hl, (len + 15) / 16 * 16 + sizeof(struct unisec_rules));
+    free(head);
+    assert_int_equal(builder_rules_head(code, len, 4096 - 24, &head, &hl, &why), 0);
+    assert_int_equal(hl % 4096, sizeof(struct unisec_rules));
+    free(head);
+    /* A larger one starts on a page of the file (a tender may map it). */
     assert_int_equal(builder_rules_head(code, len, sizeof(rules), &head, &hl, &why), 0);
     assert_int_equal(hl % 4096, sizeof(struct unisec_rules));
     assert_true(hl >= len + sizeof(struct unisec_rules));
-    /* One segment points at the region, which is 24 + 1000 bytes at a page of the file. */
+    /* One segment points at the region, its 24 + 600 KiB + 1000 bytes at a page of the file. */
     Elf64_Ehdr eh;
     memcpy(&eh, head, sizeof(eh));
     int found = 0;
@@ -211,6 +219,7 @@ static void test_rules_head_placement(void **state)
             assert_int_equal(ph.p_memsz, 24 + sizeof(rules));
             assert_int_equal(ph.p_flags, PF_R);
             assert_int_equal(ph.p_vaddr % 4096, 0);
+            assert_int_equal(ph.p_align, 4096);
         }
     }
     assert_int_equal(found, 1);
