@@ -136,6 +136,19 @@ for target in ${E2E_TARGETS:-hvt spt}; do
     got=$(: | timeout 10 openssl s_client -connect 127.0.0.1:$port -CAfile "$tmp/ec.crt" \
         -tls1_2 -sess_in "$tmp/sess.$target" 2>&1 | sed -n 's/^\(New\|Reused\), .*/\1/p')
     [ "$got" = Reused ] && ok || bad "$target: a session did not resume (got '$got')"
+    # A session of the SHA-384 suite resumed by a client that offers AES-128-GCM first: the
+    # server would choose it for a new session and leave SHA-384 out (tls_hello.c), but the
+    # cached session needs it.
+    : | timeout 10 openssl s_client -connect 127.0.0.1:$port -CAfile "$tmp/ec.crt" -tls1_2 \
+        -cipher ECDHE-ECDSA-AES256-GCM-SHA384 -sess_out "$tmp/sess384.$target" >/dev/null 2>&1
+    got=$(printf 'GET /catalogue/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+        timeout 10 openssl s_client -connect 127.0.0.1:$port -CAfile "$tmp/ec.crt" -tls1_2 \
+        -ign_eof -cipher ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384 \
+        -sess_in "$tmp/sess384.$target" 2>&1 |
+        sed -n 's/^\(Reused\), .*Cipher is \(.*\)/\1 \2/p; s/^\(HTTP\/1.1 [0-9]*\).*/\1/p' |
+        tr '\n' ' ')
+    [ "$got" = "Reused ECDHE-ECDSA-AES256-GCM-SHA384 HTTP/1.1 401 " ] && ok ||
+        bad "$target: a SHA-384 session resumed beside AES-128-GCM: got '$got'"
     expect 200 "https: serving after the refusals" $B $u/catalogue/x
 
     cacert=rsa.crt

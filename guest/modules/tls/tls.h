@@ -2,8 +2,9 @@
  * tls.h — the tls module's parts: its configuration (tls.c: the credentials, the suites), what
  * its server side and the tls_upstream module's client side share (tls_engine.c: the DRBG,
  * the implementations, an engine's common set-up), its EC work (tls_ec.c), its SHA-256
- * (tls_hash.c) and its connections (tls_conn.c: each one's pump, and the layer beneath the
- * front, module.h's struct mod_layer). tls.c calls tls_conn.c and tls_engine.c, not back.
+ * (tls_hash.c), the ClientHello read first (tls_hello.c) and its connections (tls_conn.c: each
+ * one's pump, and the layer beneath the front, module.h's struct mod_layer). tls.c calls tls_conn.c
+ * and tls_engine.c, not back.
  */
 #ifndef UNISEC_GUEST_TLS_H
 #define UNISEC_GUEST_TLS_H
@@ -16,6 +17,7 @@
 /* A connection's output buffer: records carry at most 4 KiB (BearSSL's input buffer must hold
  * a whole 16 KiB record, which a client may send; what it sends is ours to size). */
 #define TLS_OBUF_LEN (4096 + 85)
+#define TLS_NSUITES  3 /* AES-128-GCM, AES-256-GCM (SHA-384), ChaCha20-Poly1305 */
 /* A client's input buffer: 4 KiB records. Smaller than BR_SSL_BUFSIZE_INPUT, it makes BearSSL
  * ask the server for 4 KiB records (RFC 6066 max_fragment_length), and unisec's own servers
  * send no larger ones anyway (TLS_OBUF_LEN); a larger record fails the connection. */
@@ -32,14 +34,17 @@ struct tls_conn {
     struct libos_stream *s;            /* the raw stream */
     const struct libos_stream_ops *up; /* the front's callbacks, with UP_CTX */
     void *up_ctx;
-    unsigned up_want;        /* LIBOS_WANT_* the front asked for */
-    long raw_end;            /* 0; 1 the peer ended the raw stream; < 0 it failed */
-    int closed;              /* the front closed the connection */
-    int depth;               /* the front's callbacks on the stack: free only at 0 */
-    struct libos_timer kick; /* runs the front's callbacks at the next turn */
-    size_t ilen, olen;       /* the buffers' sizes */
-    void *x;                 /* a client's X.509 check, after the buffers (tls_upstream) */
-    unsigned char buf[];     /* the input buffer, then the output buffer */
+    unsigned up_want;           /* LIBOS_WANT_* the front asked for */
+    long raw_end;               /* 0; 1 the peer ended the raw stream; < 0 it failed */
+    int closed;                 /* the front closed the connection */
+    int depth;                  /* the front's callbacks on the stack: free only at 0 */
+    struct libos_timer kick;    /* runs the front's callbacks at the next turn */
+    size_t ilen, olen;          /* the buffers' sizes */
+    unsigned char hello_hdr[5]; /* a server's first record's header (tls_hello.c), */
+    size_t hello_len;           /* its bytes read */
+    int hello_done;             /* its body was read, whole or not (always, on a client) */
+    void *x;                    /* a client's X.509 check, after the buffers (tls_upstream) */
+    unsigned char buf[];        /* the input buffer, then the output buffer */
 };
 
 /* The implementations the processor allows (tls_engine.c). */
@@ -59,7 +64,7 @@ struct tls_config {
     size_t nchain;
     br_ssl_session_cache_lru cache;
     struct tls_impl impl;
-    uint16_t suites[3]; /* in the server's order of preference */
+    uint16_t suites[TLS_NSUITES]; /* in the server's order of preference */
 };
 
 /* tls_engine.c: what the server and the client sides share. tls_rand_start() seeds the
@@ -88,6 +93,11 @@ long tls_conn_read(void *h, void *buf, size_t len);
 long tls_conn_write(void *h, const void *buf, size_t len);
 void tls_conn_want(void *h, unsigned want);
 void tls_conn_close(void *h);
+
+/* tls_hello.c: N bytes just read into BUF of server connection C's engine's input buffer,
+ * before the engine is told of them: from the first record, whether the handshake can do
+ * without SHA-384, which it then leaves out of C's engine. */
+void tls_hello_peek(struct tls_conn *c, const unsigned char *buf, size_t n, struct tls_config *cfg);
 
 /* Puts the layer beneath the front; every connection it opens is set up from CFG. */
 void tls_layer_start(struct tls_config *cfg);

@@ -38,6 +38,7 @@ static int tls_engine_setup(struct tls_conn *c)
                                      br_rsa_pkcs1_sign_get_default());
     br_ssl_server_set_cache(sc, &tls_cfg->cache.vtable);
     br_ssl_engine_set_buffers_bidi(e, c->buf, c->ilen, c->buf + c->ilen, c->olen);
+    c->hello_done = 0; /* maybe without SHA-384 (tls_hello.c) */
     return br_ssl_server_reset(sc) ? 0 : -UNISEC_EIO;
 }
 
@@ -78,6 +79,8 @@ static void tls_pump(struct tls_conn *c)
             unsigned char *buf = br_ssl_engine_recvrec_buf(e, &len);
             n = libos_stream_read(c->s, buf, len);
             if (n > 0) {
+                if (!c->hello_done)
+                    tls_hello_peek(c, buf, (size_t)n, tls_cfg);
                 br_ssl_engine_recvrec_ack(e, (size_t)n);
                 continue;
             }
@@ -156,6 +159,7 @@ struct tls_conn *tls_conn_new(size_t ilen, size_t olen, size_t xlen)
     c->olen = olen;
     c->x = xlen ? (void *)(((uintptr_t)(c->buf + ilen + olen) + 15) & ~(uintptr_t)15) : NULL;
     c->up_want = LIBOS_WANT_READ;
+    c->hello_done = 1; /* a server's set-up clears it */
     return c;
 }
 
