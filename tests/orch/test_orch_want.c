@@ -306,6 +306,28 @@ static struct engine_acl *rules_part(const char *name, const char *text)
     return a;
 }
 
+/* R's policy/acl (one rule) and the rules in force by key, which the test's changes move along. */
+static struct engine_acl_keys *rules_start(struct rules *r)
+{
+    struct engine_acl_keys *k = NULL;
+
+    r->main = rules_part("policy/acl", "regular * GET /* deny\n");
+    assert_int_equal(engine_acl_keys_new(&k), 0);
+    assert_int_equal(engine_acl_keys_set(k, "policy/acl", 1, r->main, NULL), 0);
+    return k;
+}
+
+/* Frees K and every file R parsed (after the blobs that borrow them). */
+static void rules_free(struct rules *r, struct engine_acl_keys *k)
+{
+    engine_acl_keys_free(k);
+    for (size_t i = 0; i < r->n; i++)
+        engine_acl_free(r->part[i]);
+    for (size_t i = 0; i < r->ngone; i++)
+        engine_acl_free(r->gone[i]);
+    engine_acl_free(r->main);
+}
+
 /* The policy of R as the mount puts it together (fs_snap_acl()). */
 static struct held *rules_whole(const struct rules *r)
 {
@@ -410,9 +432,7 @@ static void test_orch_policy_rebase_off_thread(void **state)
     uint64_t v = 1;
 
     (void)state;
-    r.main = rules_part("policy/acl", "regular * GET /* deny\n");
-    assert_int_equal(engine_acl_keys_new(&k), 0);
-    assert_int_equal(engine_acl_keys_set(k, "policy/acl", 1, r.main, NULL), 0);
+    k = rules_start(&r);
     h[v] = rules_whole(&r);
     snprintf(heads[v], sizeof(heads[v]), "%040" PRIx64, v);
     struct orch_desired want = {.acl_get = held_get,
@@ -457,12 +477,7 @@ static void test_orch_policy_rebase_off_thread(void **state)
     for (size_t i = 1; i <= v; i++)
         if (h[i] != NULL)
             held_drop(NULL, h[i]);
-    engine_acl_keys_free(k);
-    for (size_t i = 0; i < r.n; i++)
-        engine_acl_free(r.part[i]);
-    for (size_t i = 0; i < r.ngone; i++)
-        engine_acl_free(r.gone[i]);
-    engine_acl_free(r.main);
+    rules_free(&r, k);
     engine_diag_free(&d);
 }
 
@@ -492,9 +507,7 @@ static void test_orch_want_rebased_delivers(void **state)
     uint64_t v = 1;
 
     (void)state;
-    r.main = rules_part("policy/acl", "regular * GET /* deny\n");
-    assert_int_equal(engine_acl_keys_new(&k), 0);
-    assert_int_equal(engine_acl_keys_set(k, "policy/acl", 1, r.main, NULL), 0);
+    k = rules_start(&r);
     h[v] = rules_whole(&r);
     struct orch_desired want = {.acl_get = held_get,
                                 .acl_arg = h[v],
@@ -613,12 +626,7 @@ static void test_orch_want_rebased_delivers(void **state)
     for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
         if (h[i] != NULL)
             held_drop(NULL, h[i]);
-    engine_acl_keys_free(k);
-    for (size_t i = 0; i < r.n; i++)
-        engine_acl_free(r.part[i]);
-    for (size_t i = 0; i < r.ngone; i++)
-        engine_acl_free(r.gone[i]);
-    engine_acl_free(r.main);
+    rules_free(&r, k);
     engine_diag_free(&d);
 }
 
@@ -634,9 +642,7 @@ static void test_orch_policy_rebase_freed_midway(void **state)
     uint64_t v = 1;
 
     (void)state;
-    r.main = rules_part("policy/acl", "regular * GET /* deny\n");
-    assert_int_equal(engine_acl_keys_new(&k), 0);
-    assert_int_equal(engine_acl_keys_set(k, "policy/acl", 1, r.main, NULL), 0);
+    k = rules_start(&r);
     h[v] = rules_whole(&r);
     struct orch_desired want = {.acl_get = held_get,
                                 .acl_arg = h[v],
@@ -660,12 +666,7 @@ static void test_orch_policy_rebase_freed_midway(void **state)
         assert_int_equal(__atomic_load_n(&h[i]->refs, __ATOMIC_ACQUIRE), 1);
     for (size_t i = 1; i <= v; i++)
         held_drop(NULL, h[i]);
-    engine_acl_keys_free(k);
-    for (size_t i = 0; i < r.n; i++)
-        engine_acl_free(r.part[i]);
-    for (size_t i = 0; i < r.ngone; i++)
-        engine_acl_free(r.gone[i]);
-    engine_acl_free(r.main);
+    rules_free(&r, k);
     engine_diag_free(&d);
 }
 
