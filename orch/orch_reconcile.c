@@ -435,16 +435,15 @@ done:
 /* An old instance of a load balancer pins only the backend keys it was built with, and keeps
  * relaying the streams it had accepted while it drains: a backend's new instance (a rotation's
  * new key) must not serve before the load balancers' old instances are gone. Waits until every
- * load balancer that pins keys runs one instance, at most a swap's readiness and drain bounds
- * (the supervisor's defaults, 10 s each) and a second; -EAGAIN when a newer want or the end
- * supersedes this one. */
-#define ORCH_LB_SWAP_MS 21000
+ * load balancer that pins keys runs one instance, at most the supervisor's bound on a swap and
+ * a second; -EAGAIN when a newer want or the end supersedes this one. */
 static int orch_lbs_swapped(struct orch *o, const struct orch_want *w)
 {
     const struct timespec tick = {.tv_nsec = 10 * 1000 * 1000};
+    unsigned most = o->sup != NULL ? sup_swap_bound_ms(o->sup) + 1000 : 0;
     size_t busy = 1;
 
-    for (int t = 0; o->sup != NULL && busy > 0 && t < ORCH_LB_SWAP_MS / 10; t++) {
+    for (unsigned t = 0; o->sup != NULL && busy > 0 && t < most / 10; t++) {
         pthread_mutex_lock(&o->mu);
         int stop = o->stop, newer = o->gen != w->gen;
         pthread_mutex_unlock(&o->mu);
@@ -462,9 +461,9 @@ static int orch_lbs_swapped(struct orch *o, const struct orch_want *w)
     }
     if (busy > 0)
         orch_event(o,
-                   "load balancers still swapping after %d ms: their backends are changed "
+                   "load balancers still swapping after %u ms: their backends are changed "
                    "all the same (a rotation's new key may be refused meanwhile)",
-                   ORCH_LB_SWAP_MS);
+                   most);
     return 0;
 }
 

@@ -345,6 +345,11 @@ int sup_node_status(struct sup *s, const char *node, struct sup_status *out)
     return n ? 0 : -ENOENT;
 }
 
+unsigned sup_swap_bound_ms(const struct sup *s)
+{
+    return s->opt.ready_ms + s->opt.drain_ms; /* set once at sup_new(): no lock needed */
+}
+
 int sup_node_port(struct sup *s, const char *node, const char *device)
 {
     int rc = -ENOENT;

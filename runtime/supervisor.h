@@ -215,6 +215,10 @@ struct sup_status {
 };
 int sup_node_status(struct sup *s, const char *node, struct sup_status *out);
 
+/* The longest a swap may take once its new instance runs: ready_ms and drain_ms, as in force
+ * (defaults included). After it, a node's sup_status.others is 0 unless something new came. */
+unsigned sup_swap_bound_ms(const struct sup *s);
+
 /* What a node's instances answered, from the access lines of their guests (the log module's,
  * runtime/README.md "Access log"), since the node was first run. */
 #define SUP_RULESETS_MAX 8
