@@ -342,8 +342,8 @@ int engine_acl_keys_change_merge(struct engine_acl_keys_change *into,
 const struct engine_acl *engine_acl_keys_part(const struct engine_acl_keys *k, const char *path);
 
 /*
- * Several rules files of acl.d changed at once: file PATHS[i] becomes PARTS[i] (parsed alone;
- * NULL: removed). Every old version is taken out of K, then every new one put in, each checked
+ * Several rules files changed at once: file PATHS[i] becomes PARTS[i] (parsed alone; NULL:
+ * removed); PATHS[0] is policy/acl when MAIN, the others are files of acl.d. Every old version is taken out of K, then every new one put in, each checked
  * against the rules held then, as engine_acl_keys_diff() checks one (so two new files are
  * checked against each other, and none against another's old version), and the changes are
  * merged into one (engine_acl_keys_change_merge()). Returns 0 with K holding the new files and
@@ -352,7 +352,7 @@ const struct engine_acl *engine_acl_keys_part(const struct engine_acl_keys *k, c
  * Costs what the rules of those files cost.
  */
 int engine_acl_keys_replace(struct engine_acl_keys *k, const char *const *paths,
-                            const struct engine_acl *const *parts, size_t n,
+                            const struct engine_acl *const *parts, size_t n, int main,
                             struct engine_acl_keys_change **out, struct engine_diag *d);
 
 /* Applies C to the index at VERSION, as engine_acl_index_apply() does. */

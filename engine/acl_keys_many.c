@@ -125,7 +125,7 @@ static int keys_take(struct engine_acl_keys_change **all, struct engine_acl_keys
 }
 
 int engine_acl_keys_replace(struct engine_acl_keys *k, const char *const *paths,
-                            const struct engine_acl *const *parts, size_t n,
+                            const struct engine_acl *const *parts, size_t n, int main,
                             struct engine_acl_keys_change **out, struct engine_diag *d)
 {
     const struct engine_acl **old = calloc(n ? n : 1, sizeof(*old));
@@ -142,27 +142,27 @@ int engine_acl_keys_replace(struct engine_acl_keys *k, const char *const *paths,
     for (size_t i = 0; i < n && r == 0; i++) {
         if (old[i] == NULL)
             continue;
-        if ((r = engine_acl_keys_diff(k, paths[i], 0, NULL, NULL, &one, d)) == 0 &&
+        if ((r = engine_acl_keys_diff(k, paths[i], main && i == 0, NULL, NULL, &one, d)) == 0 &&
             (r = keys_take(&all, one)) == 0)
-            r = engine_acl_keys_set(k, paths[i], 0, NULL, NULL);
+            r = engine_acl_keys_set(k, paths[i], main && i == 0, NULL, NULL);
     }
     /* Put in, each checked against what is held then; one that conflicts is held all the same,
      * so that the files after it are checked against it, as a whole load would. */
     for (; in < n && r == 0; in++) {
         if (parts[in] == NULL)
             continue;
-        r = engine_acl_keys_diff(k, paths[in], 0, parts[in], NULL, &one, d);
+        r = engine_acl_keys_diff(k, paths[in], main && in == 0, parts[in], NULL, &one, d);
         if (r == 0)
             r = keys_take(&all, one);
         if (r == 0 || r == -EINVAL)
-            r = engine_acl_keys_set(k, paths[in], 0, parts[in], NULL);
+            r = engine_acl_keys_set(k, paths[in], main && in == 0, parts[in], NULL);
     }
     if (r == 0 && d != NULL && d->n > errors)
         r = -EINVAL;
     if (r < 0) {
         /* Put back as it was: the new versions out, the old ones in. */
         for (size_t i = 0; i < n; i++)
-            lost |= engine_acl_keys_set(k, paths[i], 0, old[i], NULL) < 0;
+            lost |= engine_acl_keys_set(k, paths[i], main && i == 0, old[i], NULL) < 0;
         engine_acl_keys_change_free(all);
         all = NULL;
     }

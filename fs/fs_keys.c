@@ -12,10 +12,6 @@
 
 #include "fs_int.h"
 
-/* Rules files a change may differ by and still be checked by key (an outside commit, the
- * remote's main): past it, putting the policy together whole costs about as much. */
-#define FS_KEYS_FILES_MAX 64
-
 void fs_keys_put(struct fs_keys *k)
 {
     if (k == NULL || __atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) != 0)
@@ -80,37 +76,64 @@ fail:
     return rc < 0 ? rc : -ENOMEM;
 }
 
-/* The names whose rules files differ between A and B (borrowed from them), at most MAX: their
- * count, or MAX + 1 when more differ. */
-static size_t fs_keys_differ(const struct fs_rules_set *a, const struct fs_rules_set *b,
-                             const char **names, size_t max)
+/* The names whose rules files differ between A and B (borrowed from them) into *NAMES (a new
+ * array, freed by the caller): their count, or -ENOMEM. */
+static ssize_t fs_keys_differ(const struct fs_rules_set *a, const struct fs_rules_set *b,
+                              const char ***names)
 {
     size_t i = 0, j = 0, n = 0;
 
+    if ((*names = malloc((a->n + b->n + 1) * sizeof(**names))) == NULL)
+        return -ENOMEM;
     while (i < a->n || j < b->n) {
         int c = i == a->n ? 1 : j == b->n ? -1 : strcmp(a->v[i]->name, b->v[j]->name);
         const char *name = c <= 0 ? a->v[i]->name : b->v[j]->name;
         int differs = c != 0 || !fs_rules_same(a->v[i], b->v[j]);
         i += c <= 0;
         j += c >= 0;
-        if (!differs)
-            continue;
-        if (n == max)
-            return max + 1;
-        names[n++] = name;
+        if (differs)
+            (*names)[n++] = name;
     }
-    return n;
+    return (ssize_t)n;
 }
 
-/* The files NAMES of S for fs_keys_policy_files(): their old versions (K's) and new ones (S's)
- * kept in P, each new one parsed and its groups checked; their paths in PATHS, PV, and their
- * rules parsed alone in PARTS (NULL: removed). 0, -EINVAL with DIAG filled, or -ENOMEM. */
+/* S's policy/acl parsed alone into *OUT (NULL: S has none); messages name it policy/acl. */
+static int fs_keys_main_of(struct fs_rules **out, const struct fs_snap *s, struct engine_diag *diag)
+{
+    const struct fs_text *t = &s->file[FS_FILE_ACL];
+    int rc;
+
+    *out = NULL;
+    if (t->data == NULL)
+        return 0;
+    if ((rc = fs_rules_new(out, "acl", t->data, t->len, "")) < 0)
+        return rc;
+    if ((rc = fs_rules_part(*out, fs_file_path(FS_FILE_ACL), diag)) < 0) {
+        fs_rules_put(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* The files NAMES of S for fs_keys_policy_files(), after policy/acl's new version MAIN when
+ * HAS_MAIN (entry 0): their old versions (K's) and new ones (S's) kept in P, each new one parsed
+ * and its groups checked; their paths in PATHS, PV, and their rules parsed alone in PARTS (NULL:
+ * removed). 0, -EINVAL with DIAG filled, or -ENOMEM. */
 static int fs_keys_files(struct fs_policy *p, const struct fs_snap *s, const struct fs_keys *k,
-                         const char *const *names, size_t n, char (*paths)[PATH_MAX],
-                         const char **pv, const struct engine_acl **parts, struct engine_diag *diag)
+                         int has_main, struct fs_rules *main, const char *const *names, size_t n,
+                         char (*paths)[PATH_MAX], const char **pv, const struct engine_acl **parts,
+                         struct engine_diag *diag)
 {
     int rc = 0, bad = 0;
 
+    if (has_main) {
+        snprintf(paths[0], sizeof(paths[0]), "%s", fs_file_path(FS_FILE_ACL));
+        pv[0] = paths[0];
+        parts[0] = main != NULL ? main->part : NULL;
+        if (main != NULL && engine_acl_check_groups_of(k->people, main->part, pv[0], diag) < 0)
+            bad = 1;
+        paths++, pv++, parts++;
+    }
     for (size_t i = 0; i < n; i++) {
         struct fs_rules *now = fs_rules_find(&s->acld, names[i]), *was;
         fs_rules_path(paths[i], sizeof(paths[i]), names[i]);
@@ -134,24 +157,26 @@ static int fs_keys_files(struct fs_policy *p, const struct fs_snap *s, const str
 }
 
 /* P's rules made from K (at PREV's policy) where S differs from PREV by the N rules files of
- * policy/acl.d NAMES: each new version parsed and its groups checked, then all of them replaced
- * in K at once (engine_acl_keys_replace()). K then holds P's rules (K->at is P's gen); refused,
- * K is as it was (or, out of memory, made again at the next change). Returns as
- * fs_keys_policy(). */
+ * policy/acl.d NAMES, and by policy/acl (its new version MAIN) when HAS_MAIN: each new version
+ * parsed and its groups checked, then all of them replaced in K at once
+ * (engine_acl_keys_replace()). K then holds P's rules (K->at is P's gen); refused, K is as it was
+ * (or, out of memory, made again at the next change). Returns as fs_keys_policy(). */
 static int fs_keys_policy_files(struct fs_policy *p, const struct fs_snap *s, struct fs_keys *k,
-                                const char *const *names, size_t n, struct engine_diag *diag)
+                                int has_main, struct fs_rules *main, const char *const *names,
+                                size_t n, struct engine_diag *diag)
 {
-    char(*paths)[PATH_MAX] = calloc(n, sizeof(*paths));
-    const char *pv[FS_KEYS_FILES_MAX] = {0};
-    const struct engine_acl *parts[FS_KEYS_FILES_MAX] = {0};
-    int rc;
+    const size_t m = n + (has_main != 0);
+    char(*paths)[PATH_MAX] = calloc(m, sizeof(*paths));
+    const char **pv = calloc(m, sizeof(*pv));
+    const struct engine_acl **parts = calloc(m, sizeof(*parts));
+    int rc = -ENOMEM;
 
-    if (paths == NULL)
-        return -ENOMEM;
-    rc = fs_keys_files(p, s, k, names, n, paths, pv, parts, diag);
-    if (rc == 0)
-        rc = engine_acl_keys_replace(k->k, pv, parts, n, &p->change, diag);
+    if (paths != NULL && pv != NULL && parts != NULL &&
+        (rc = fs_keys_files(p, s, k, has_main, main, names, n, paths, pv, parts, diag)) == 0)
+        rc = engine_acl_keys_replace(k->k, pv, parts, m, has_main, &p->change, diag);
     free(paths);
+    free(pv);
+    free(parts);
     if (rc == -ENOMEM)
         k->at = 0; /* may be out of step: made again at the next change */
     if (rc < 0)
@@ -162,6 +187,11 @@ static int fs_keys_policy_files(struct fs_policy *p, const struct fs_snap *s, st
             k->at = 0;
             return -ENOMEM;
         }
+    if (has_main) {
+        /* The old version stays until the change is applied: it borrows its strings. */
+        p->was = k->main;
+        k->main = fs_rules_ref(main);
+    }
     k->at = p->gen;
     return 0;
 }
@@ -265,61 +295,94 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
     struct fs_policy *pp = prev != NULL ? prev->policy : NULL;
     struct engine_acl_stats st = {0};
     char path[PATH_MAX];
-    const char *name, *names[FS_KEYS_FILES_MAX];
-    struct fs_rules *now, *was;
+    const char **names = NULL;
+    struct fs_rules *now = NULL, *was, *main = NULL;
     struct fs_keys *k;
-    size_t n;
-    int rc;
+    ssize_t n;
+    int rc, has_main;
 
-    if (pp == NULL || !fs_text_same(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]) ||
+    if (pp == NULL ||
         !fs_text_same(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) ||
-        !fs_text_same(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]) ||
-        (n = fs_keys_differ(&prev->acld, &s->acld, names, FS_KEYS_FILES_MAX)) == 0 ||
-        n > FS_KEYS_FILES_MAX)
+        !fs_text_same(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]))
         return 1;
-    name = names[0];
-    if ((rc = fs_keys_of(&k, prev)) < 0)
+    has_main = !fs_text_same(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]);
+    if ((n = fs_keys_differ(&prev->acld, &s->acld, &names)) < 0)
+        return (int)n;
+    if (n == 0 && !has_main) {
+        free(names);
+        return 1;
+    }
+    /* policy/acl changed: parsed alone, the one file not shared with the policy before. */
+    if ((has_main && (rc = fs_keys_main_of(&main, s, diag)) < 0) ||
+        (rc = fs_keys_of(&k, prev)) < 0) {
+        free(names);
+        fs_rules_put(main);
         return rc;
-    if (n > 1) {
-        if ((rc = fs_keys_policy_files(p, s, k, names, n, diag)) < 0)
+    }
+    if (n + has_main > 1) {
+        rc = fs_keys_policy_files(p, s, k, has_main, main, names, (size_t)n, diag);
+        free(names);
+        if (rc < 0) {
+            fs_rules_put(main);
             return rc;
+        }
+        engine_log("info", "%zd rules files%s changed at once, checked by key: %zu rules in force "
+                   "changed", n, has_main ? " and policy/acl" : "",
+                   engine_acl_keys_change_count(p->change));
         goto done;
     }
-    now = fs_rules_find(&s->acld, name);
-    fs_rules_path(path, sizeof(path), name);
-    if (now != NULL && (rc = fs_rules_part(now, path, diag)) < 0)
+    if (has_main) {
+        now = main;
+        was = k->main;
+        snprintf(path, sizeof(path), "%s", fs_file_path(FS_FILE_ACL));
+    } else {
+        now = fs_rules_find(&s->acld, names[0]);
+        was = fs_rules_find(&k->held, names[0]);
+        fs_rules_path(path, sizeof(path), names[0]);
+    }
+    free(names);
+    if (!has_main && now != NULL && (rc = fs_rules_part(now, path, diag)) < 0)
         return rc;
     /* Only the rules of the lines that differ from the version held are looked at. */
-    p->has_lines = now != NULL && (was = fs_rules_find(&k->held, name)) != NULL;
+    p->has_lines = now != NULL && was != NULL;
     if (p->has_lines)
         engine_acl_lines_changed(&p->lines, was->text.data, was->text.len, now->text.data,
                                  now->text.len);
-    if ((rc = engine_acl_keys_diff(k->k, path, 0, now != NULL ? now->part : NULL,
-                                   p->has_lines ? &p->lines : NULL, &p->change, diag)) < 0)
+    if ((rc = engine_acl_keys_diff(k->k, path, has_main, now != NULL ? now->part : NULL,
+                                   p->has_lines ? &p->lines : NULL, &p->change, diag)) < 0) {
+        fs_rules_put(main);
         return rc;
+    }
     if (now != NULL && engine_acl_check_groups_of(k->people, now->part, path, diag) < 0) {
         engine_acl_keys_change_free(p->change);
         p->change = NULL;
+        fs_rules_put(main);
         return -EINVAL;
     }
     if ((p->changed = strdup(path)) == NULL) {
         engine_acl_keys_change_free(p->change);
         p->change = NULL;
+        fs_rules_put(main);
         return -ENOMEM;
     }
+    p->changed_main = has_main;
     p->now = fs_rules_ref(now);
+    engine_log("info", "%s: checked by key, %s: %zu rules in force changed", path,
+               p->has_lines ? "the lines that differ" : "every rule",
+               engine_acl_keys_change_count(p->change));
     /* The rules the change removes are the old version's: kept until it is applied, when the
      * kept index and the policies that held that version may have let it go. */
-    p->was = fs_rules_ref(fs_rules_find(&k->held, name));
+    p->was = fs_rules_ref(was);
 done:
-    p->main = fs_rules_ref(pp->main);
+    p->main = has_main ? main : fs_rules_ref(pp->main);
     p->keys = k;
     __atomic_add_fetch(&k->refs, 1, __ATOMIC_RELAXED);
     p->from = pp->gen;
     engine_acl_stats_get(k->people, &st);
     p->stats = st;
     /* Several files: K holds this policy's rules already. */
-    engine_acl_keys_stats(k->k, n > 1 ? NULL : p->change, &p->stats.rules, &p->stats.policies);
+    engine_acl_keys_stats(k->k, p->changed == NULL ? NULL : p->change, &p->stats.rules,
+                          &p->stats.policies);
     return 0;
 }
 
@@ -343,7 +406,6 @@ void fs_keys_installed(struct fs_snap *s)
 {
     struct fs_policy *p = s->policy;
     struct fs_keys *k;
-    const char *name;
 
     /* Only the groups and credentials changed: the same rules, the new people. */
     if (p->people_keys != NULL && (k = p->keys) != NULL && k->at == p->from) {
@@ -356,11 +418,17 @@ void fs_keys_installed(struct fs_snap *s)
     /* A policy made whole has no change; its KEYS may be being set (fs_keys_warm()). */
     if (p->change == NULL || (k = p->keys) == NULL || k->at != p->from)
         return;
-    name = p->changed + strlen(FS_RULES_DIR) + 1;
-    if (engine_acl_keys_set(k->k, p->changed, 0, p->now ? p->now->part : NULL,
-                            p->has_lines ? &p->lines : NULL) < 0 ||
-        fs_rules_set_put(&k->held, name, fs_rules_ref(p->now)) < 0) {
+    if (engine_acl_keys_set(k->k, p->changed, p->changed_main, p->now ? p->now->part : NULL,
+                            p->has_lines ? &p->lines : NULL) < 0) {
         k->at = 0; /* out of step: made again at the next change */
+        return;
+    }
+    if (p->changed_main) {
+        fs_rules_put(k->main);
+        k->main = fs_rules_ref(p->now);
+    } else if (fs_rules_set_put(&k->held, p->changed + strlen(FS_RULES_DIR) + 1,
+                                fs_rules_ref(p->now)) < 0) {
+        k->at = 0;
         return;
     }
     k->at = p->gen;

@@ -1,9 +1,9 @@
 /*
  * fs_keys_warm.c — a served policy's rules by key (fs_keys.c) made by a thread of the daemon's
- * when the policy was made whole (at the mount, after a change made outside it of more than
- * rules files of acl.d, after a change of policy/acl, groups or credentials), so that the first
- * change of a rules file is checked at that file's cost instead of making them (a second at a
- * million rules). A change that comes while they are being made waits for them
+ * when the policy was made whole (at the mount, after a change of the groups that drops a group,
+ * or of the groups or credentials with a rules file), so that the first change of a rules file
+ * (policy/acl or acl.d) or of the groups is checked at its cost instead of making them (a second
+ * or more at a million rules). A change that comes while they are being made waits for them
  * (fs_keys_policy()); one request replaces another not yet begun.
  */
 #include <errno.h>
@@ -69,8 +69,9 @@ void fs_keys_warm(struct fs_ctx *c, struct fs_snap *s)
     struct fs_snap *old = NULL;
     int need;
 
-    /* Only a change of one rules file uses them: a policy without acl.d files needs none. */
-    if (p == NULL || s->acld.n == 0)
+    /* A change of a rules file (policy/acl or acl.d) or of the groups uses them; a policy
+     * without any rules file needs none. */
+    if (p == NULL || (s->acld.n == 0 && p->main == NULL))
         return;
     pthread_mutex_lock(&c->keys_mu);
     if (!c->keys_allowed || c->keys_stop) {

@@ -154,6 +154,7 @@ struct fs_policy {
     struct fs_keys *keys;
     uint64_t from;
     char *changed;
+    int changed_main; /* CHANGED is policy/acl */
     struct fs_rules *now, *was;
     struct fs_rules_set now_d, was_d;
     struct engine_acl_keys_change *change;

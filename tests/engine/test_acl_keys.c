@@ -39,8 +39,15 @@ static uint64_t next(void)
     return acl_grid_next(&rng);
 }
 
-static const char *const names[NF] = {"policy/acl.d/f0", "policy/acl.d/f1", "policy/acl.d/f2",
-                                      "policy/acl.d/f3"};
+static const char *const names_d[NF] = {"policy/acl.d/f0", "policy/acl.d/f1", "policy/acl.d/f2",
+                                        "policy/acl.d/f3"};
+/* Set: file 0 is policy/acl (before every acl.d file), the file most changes edit. */
+static int main0;
+
+static const char *name_of(int i)
+{
+    return main0 && i == 0 ? "policy/acl" : names_d[i];
+}
 
 /* F's text, its rules in a random order, with comment lines between. */
 static size_t file_text(const struct file *f, char *buf)
@@ -116,6 +123,18 @@ static void edit_text(const struct file *f, const char *old, char *out)
 
     for (const char *s = old; *s; s = strchr(s, '\n') + 1)
         line[n++] = s;
+    if (n > 1 && next() % 3 == 0) {
+        /* One line moved elsewhere: the rules stay, their lines change. */
+        size_t a = next() % n, b = next() % n;
+        for (size_t i = 0; i < n; i++) {
+            size_t at = a < b ? (i < a || i > b ? i : i == b ? a : i + 1)
+                              : (i < b || i > a ? i : i == b ? a : i - 1);
+            len += (size_t)sprintf(out + len, "%.*s", (int)(strchr(line[at], '\n') - line[at] + 1),
+                                   line[at]);
+        }
+        out[len] = 0;
+        return;
+    }
     size_t from = next() % (n + 1), to = from + next() % (n - from + 1);
     for (size_t i = 0; i < from; i++)
         len +=
@@ -149,7 +168,7 @@ static int whole(struct engine_acl **out, struct engine_acl *const parts[NF], st
         engine_acl_parse(a, ENGINE_ACL_FILE_GROUPS, "groups", groups, strlen(groups), NULL), 0);
     for (int i = 0; i < NF; i++)
         if (parts[i] != NULL)
-            assert_int_equal(engine_acl_add_rules(a, parts[i], names[i], NULL), 0);
+            assert_int_equal(engine_acl_add_rules(a, parts[i], name_of(i), NULL), 0);
     r = engine_acl_finish(a, d);
     *out = a;
     return r;
@@ -229,7 +248,8 @@ static void test_keys_random_changes_match_whole_load(void **state)
         assert_int_equal(engine_acl_keys_new(&k), 0);
         for (int i = 0; i < NF; i++)
             if (parts[i] != NULL)
-                assert_int_equal(engine_acl_keys_set(k, names[i], 0, parts[i], NULL), 0);
+                assert_int_equal(engine_acl_keys_set(k, name_of(i), main0 && i == 0, parts[i], NULL),
+                                 0);
         /* Changes one after the other, each of one file: made, changed (a few keys flipped,
          * added, dropped) or removed; a refused one leaves the files as they were. */
         for (int step = 0; step < 6; step++) {
@@ -239,7 +259,8 @@ static void test_keys_random_changes_match_whole_load(void **state)
             struct engine_diag dw, dk, d0;
             struct engine_acl_stats st;
             struct engine_acl_lines lines;
-            int ch = (int)(next() % NF), rw, rk, edit = parts[ch] != NULL && next() % 2;
+            int ch = main0 && next() % 4 != 0 ? 0 : (int)(next() % NF), rw, rk,
+                edit = parts[ch] != NULL && next() % 2, m = main0 && ch == 0;
             struct file nf = f[ch];
             if (edit) {
                 /* A block of lines edited: only their rules are looked at. */
@@ -259,10 +280,10 @@ static void test_keys_random_changes_match_whole_load(void **state)
             engine_diag_init(&dk);
             engine_diag_init(&d0);
             rw = whole(&neu, nparts, &dw);
-            rk = engine_acl_keys_diff(k, names[ch], 0, np, &lines, &c, &dk);
+            rk = engine_acl_keys_diff(k, name_of(ch), m, np, &lines, &c, &dk);
             assert_int_equal(rk, rw);
             /* Every rule looked at finds the same. */
-            assert_int_equal(engine_acl_keys_diff(k, names[ch], 0, np, NULL, &c0, &d0), rw);
+            assert_int_equal(engine_acl_keys_diff(k, name_of(ch), m, np, NULL, &c0, &d0), rw);
             if (rw == 0)
                 assert_int_equal(engine_acl_keys_change_count(c), engine_acl_keys_change_count(c0));
             engine_acl_keys_change_free(c0);
@@ -287,10 +308,10 @@ static void test_keys_random_changes_match_whole_load(void **state)
                 engine_acl_keys_stats(k, c, &rules, &policies);
                 assert_int_equal(rules, st.rules);
                 for (int p = 0; p < 2; p++)
-                    assert_int_equal(engine_acl_keys_has_policy(k, names[ch], np, pols[p]),
+                    assert_int_equal(engine_acl_keys_has_policy(k, name_of(ch), np, pols[p]),
                                      engine_acl_has_policy(neu, pols[p]));
                 /* Held, the new file is what the next change is compared with. */
-                assert_int_equal(engine_acl_keys_set(k, names[ch], 0, np, &lines), 0);
+                assert_int_equal(engine_acl_keys_set(k, name_of(ch), m, np, &lines), 0);
                 engine_acl_keys_stats(k, NULL, &rules, &policies);
                 assert_int_equal(rules, st.rules);
                 for (int p = 0; p < 2; p++)
@@ -340,7 +361,8 @@ static void test_keys_several_files_match_whole_load(void **state)
         assert_int_equal(engine_acl_keys_new(&k), 0);
         for (int i = 0; i < NF; i++)
             if (parts[i] != NULL)
-                assert_int_equal(engine_acl_keys_set(k, names[i], 0, parts[i], NULL), 0);
+                assert_int_equal(engine_acl_keys_set(k, name_of(i), main0 && i == 0, parts[i], NULL),
+                                 0);
         for (int step = 0; step < 6; step++) {
             struct file nf[NF];
             struct engine_acl *neu = NULL, *nparts[NF];
@@ -377,13 +399,14 @@ static void test_keys_several_files_match_whole_load(void **state)
                 if (!nf[i].absent && nparts[i] == NULL) /* refused alone: left as it was */
                     nf[i] = f[i], nparts[i] = parts[i];
                 else
-                    paths[n] = names[i], cparts[n++] = nparts[i];
+                    paths[n] = name_of(i), cparts[n++] = nparts[i];
             }
             engine_diag_init(&dw);
             engine_diag_init(&dk);
             engine_acl_keys_stats(k, NULL, &before, &policies);
             rw = whole(&neu, nparts, &dw);
-            rk = engine_acl_keys_replace(k, paths, cparts, n, &c, &dk);
+            rk = engine_acl_keys_replace(k, paths, cparts, n, main0 && n > 0 && paths[0] == name_of(0),
+                                         &c, &dk);
             assert_int_equal(rk, rw);
             if (rw < 0) {
                 assert_true(dk.n > 0);
@@ -430,6 +453,18 @@ static void test_keys_several_files_match_whole_load(void **state)
             engine_acl_free(parts[i]);
     }
     assert_true(refused > 30 && taken > 30 && renamed > 20);
+}
+
+/* The same two over edits of policy/acl itself (the file before every acl.d file; what the mount
+ * checks by its changed lines since a write of policy/acl no longer puts the policy together
+ * whole): lines inserted, removed, moved, replaced in the middle, repeated, rules that another
+ * pattern shadows; the change by lines equals the whole load's refusal or its decisions. */
+static void test_keys_main_edits_match_whole_load(void **state)
+{
+    main0 = 1;
+    test_keys_random_changes_match_whole_load(state);
+    test_keys_several_files_match_whole_load(state);
+    main0 = 0;
 }
 
 /* The changed block of lines between two texts: the lines before and after it are the same. */
@@ -493,6 +528,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_random_changes_match_whole_load),
         cmocka_unit_test(test_keys_several_files_match_whole_load),
+        cmocka_unit_test(test_keys_main_edits_match_whole_load),
         cmocka_unit_test(test_keys_lines_changed),
         cmocka_unit_test(test_keys_groups_of),
     };
