@@ -343,16 +343,22 @@ const struct engine_acl *engine_acl_keys_part(const struct engine_acl_keys *k, c
 
 /*
  * Several rules files changed at once: file PATHS[i] becomes PARTS[i] (parsed alone; NULL:
- * removed); PATHS[0] is policy/acl when MAIN, the others are files of acl.d. Every old version is taken out of K, then every new one put in, each checked
- * against the rules held then, as engine_acl_keys_diff() checks one (so two new files are
- * checked against each other, and none against another's old version), and the changes are
+ * removed); PATHS[0] is policy/acl when MAIN, the others are files of acl.d. With LINES (NULL:
+ * not known), LINES[i] the lines of file i that differ from the version held (NULL: every rule,
+ * as for a file made or removed): each file is changed in place by those lines, one after the
+ * other, as engine_acl_keys_diff() and engine_acl_keys_set() do one. When that finds a conflict
+ * (which may be with another file's old version), or without LINES, every old version is taken
+ * out of K, then every new one put in, each checked against the rules held then (so two new files
+ * are checked against each other, and none against another's old version). The changes are
  * merged into one (engine_acl_keys_change_merge()). Returns 0 with K holding the new files and
  * *OUT their change; -EINVAL with D filled, or -ENOMEM, with K as it was; -ENOMEM may also leave
  * K out of step with every file (when putting it back failed): then it is to be made anew.
- * Costs what the rules of those files cost.
+ * Costs what the changed lines cost with LINES and no conflict; else what the rules of those
+ * files cost.
  */
 int engine_acl_keys_replace(struct engine_acl_keys *k, const char *const *paths,
-                            const struct engine_acl *const *parts, size_t n, int main,
+                            const struct engine_acl *const *parts,
+                            const struct engine_acl_lines *const *lines, size_t n, int main,
                             struct engine_acl_keys_change **out, struct engine_diag *d);
 
 /* Applies C to the index at VERSION, as engine_acl_index_apply() does. */

@@ -124,8 +124,48 @@ static int keys_take(struct engine_acl_keys_change **all, struct engine_acl_keys
     return r;
 }
 
+/* Each file changed in place by the lines that differ (LINES[i]; NULL: every rule), one after
+ * the other, each checked against the others as held then. A conflict there may be with another
+ * file's old version, which its new one drops: then K is put back as it was and 1 returned (the
+ * caller takes every old version out before putting the new ones in). 0 with *OUT; -ENOMEM with K
+ * as it was, or out of step when putting it back failed. Costs what the changed lines cost. */
+static int keys_replace_lines(struct engine_acl_keys *k, const char *const *paths,
+                              const struct engine_acl *const *parts,
+                              const struct engine_acl *const *old,
+                              const struct engine_acl_lines *const *lines, size_t n, int main,
+                              struct engine_acl_keys_change **out)
+{
+    struct engine_acl_keys_change *all = NULL, *one;
+    struct engine_diag scratch;
+    size_t held = 0;
+    int r = 0;
+
+    engine_diag_init(&scratch);
+    while (held < n && r == 0) {
+        const int m = main && held == 0;
+        if ((r = engine_acl_keys_diff(k, paths[held], m, parts[held], lines[held], &one,
+                                      &scratch)) == 0 &&
+            (r = keys_take(&all, one)) == 0 &&
+            (r = engine_acl_keys_set(k, paths[held], m, parts[held], lines[held])) == 0)
+            held++; /* only a file held anew is put back */
+    }
+    if (r == 0) {
+        engine_diag_free(&scratch);
+        *out = all;
+        return 0;
+    }
+    /* Held since: put back (every rule of each, a refusal's cost, not a change's). */
+    for (size_t i = 0; i < held; i++)
+        if (engine_acl_keys_set(k, paths[i], main && i == 0, old[i], NULL) < 0)
+            r = -ENOMEM;
+    engine_diag_free(&scratch);
+    engine_acl_keys_change_free(all);
+    return r == -EINVAL ? 1 : r;
+}
+
 int engine_acl_keys_replace(struct engine_acl_keys *k, const char *const *paths,
-                            const struct engine_acl *const *parts, size_t n, int main,
+                            const struct engine_acl *const *parts,
+                            const struct engine_acl_lines *const *lines, size_t n, int main,
                             struct engine_acl_keys_change **out, struct engine_diag *d)
 {
     const struct engine_acl **old = calloc(n ? n : 1, sizeof(*old));
@@ -138,6 +178,14 @@ int engine_acl_keys_replace(struct engine_acl_keys *k, const char *const *paths,
         return -ENOMEM;
     for (size_t i = 0; i < n; i++)
         old[i] = engine_acl_keys_part(k, paths[i]);
+    if (lines != NULL && n > 0 &&
+        (r = keys_replace_lines(k, paths, parts, old, lines, n, main, out)) <= 0) {
+        free(old);
+        if (r == 0 && *out == NULL && (*out = calloc(1, sizeof(**out))) == NULL)
+            return -ENOMEM;
+        return r;
+    }
+    r = 0;
     /* Taken out: a removal conflicts with nothing. */
     for (size_t i = 0; i < n && r == 0; i++) {
         if (old[i] == NULL)

@@ -115,6 +115,18 @@ static int fs_keys_main_of(struct fs_rules **out, const struct fs_snap *s, struc
     return rc;
 }
 
+/* The lines that differ between a file's version WAS and its version NOW, into *L: L, or NULL
+ * when either is missing (every rule then). */
+static const struct engine_acl_lines *fs_keys_lines(struct engine_acl_lines *l,
+                                                    const struct fs_rules *was,
+                                                    const struct fs_rules *now)
+{
+    if (was == NULL || now == NULL)
+        return NULL;
+    engine_acl_lines_changed(l, was->text.data, was->text.len, now->text.data, now->text.len);
+    return l;
+}
+
 /* The files NAMES of S for fs_keys_policy_files(), after policy/acl's new version MAIN when
  * HAS_MAIN (entry 0): their old versions (K's) and new ones (S's) kept in P, each new one parsed
  * and its groups checked; their paths in PATHS, PV, and their rules parsed alone in PARTS (NULL:
@@ -122,6 +134,7 @@ static int fs_keys_main_of(struct fs_rules **out, const struct fs_snap *s, struc
 static int fs_keys_files(struct fs_policy *p, const struct fs_snap *s, const struct fs_keys *k,
                          int has_main, struct fs_rules *main, const char *const *names, size_t n,
                          char (*paths)[PATH_MAX], const char **pv, const struct engine_acl **parts,
+                         struct engine_acl_lines *lv, const struct engine_acl_lines **lp,
                          struct engine_diag *diag)
 {
     int rc = 0, bad = 0;
@@ -130,9 +143,10 @@ static int fs_keys_files(struct fs_policy *p, const struct fs_snap *s, const str
         snprintf(paths[0], sizeof(paths[0]), "%s", fs_file_path(FS_FILE_ACL));
         pv[0] = paths[0];
         parts[0] = main != NULL ? main->part : NULL;
+        lp[0] = fs_keys_lines(&lv[0], k->main, main);
         if (main != NULL && engine_acl_check_groups_of(k->people, main->part, pv[0], diag) < 0)
             bad = 1;
-        paths++, pv++, parts++;
+        paths++, pv++, parts++, lv++, lp++;
     }
     for (size_t i = 0; i < n; i++) {
         struct fs_rules *now = fs_rules_find(&s->acld, names[i]), *was;
@@ -143,6 +157,7 @@ static int fs_keys_files(struct fs_policy *p, const struct fs_snap *s, const str
         if ((was = fs_rules_find(&k->held, names[i])) != NULL &&
             fs_rules_set_put(&p->was_d, names[i], fs_rules_ref(was)) < 0)
             return -ENOMEM;
+        lp[i] = fs_keys_lines(&lv[i], was, now);
         if (now == NULL)
             continue;
         if (fs_rules_set_put(&p->now_d, names[i], fs_rules_ref(now)) < 0 ||
@@ -169,14 +184,19 @@ static int fs_keys_policy_files(struct fs_policy *p, const struct fs_snap *s, st
     char(*paths)[PATH_MAX] = calloc(m, sizeof(*paths));
     const char **pv = calloc(m, sizeof(*pv));
     const struct engine_acl **parts = calloc(m, sizeof(*parts));
+    struct engine_acl_lines *lv = calloc(m, sizeof(*lv));
+    const struct engine_acl_lines **lp = calloc(m, sizeof(*lp));
     int rc = -ENOMEM;
 
-    if (paths != NULL && pv != NULL && parts != NULL &&
-        (rc = fs_keys_files(p, s, k, has_main, main, names, n, paths, pv, parts, diag)) == 0)
-        rc = engine_acl_keys_replace(k->k, pv, parts, m, has_main, &p->change, diag);
+    if (paths != NULL && pv != NULL && parts != NULL && lv != NULL && lp != NULL &&
+        (rc = fs_keys_files(p, s, k, has_main, main, names, n, paths, pv, parts, lv, lp, diag)) ==
+            0)
+        rc = engine_acl_keys_replace(k->k, pv, parts, lp, m, has_main, &p->change, diag);
     free(paths);
     free(pv);
     free(parts);
+    free(lv);
+    free(lp);
     if (rc == -ENOMEM)
         k->at = 0; /* may be out of step: made again at the next change */
     if (rc < 0)

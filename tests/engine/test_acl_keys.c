@@ -353,6 +353,7 @@ static void test_keys_several_files_match_whole_load(void **state)
         struct engine_acl *parts[NF], *old = NULL;
         struct engine_acl_keys *k;
         static char text[NF][TEXT_MAX];
+        int edited_text[NF] = {0};
 
         random_start(f);
         for (int i = 0; i < NF; i++)
@@ -373,11 +374,14 @@ static void test_keys_several_files_match_whole_load(void **state)
             struct engine_diag dw, dk;
             size_t n = 0, rules, policies, before;
             int rw, rk, from = (int)(next() % NF), to = (int)((from + 1 + next() % (NF - 1)) % NF),
-                        pure = 0;
-            char ntext[TEXT_MAX];
+                        pure = 0, bylines = next() % 4 != 0, edited[NF] = {0};
+            static char ntext[NF][TEXT_MAX];
+            struct engine_acl_lines lv[NF];
+            const struct engine_acl_lines *lp[NF];
 
             memcpy(nf, f, sizeof(nf));
-            if (!f[from].absent && next() % 3 == 0) { /* FROM renamed TO */
+            /* A file whose text was edited no longer is F's: renamed, it would change rules. */
+            if (!f[from].absent && !edited_text[from] && next() % 3 == 0) { /* FROM renamed TO */
                 pure = f[to].absent;                  /* onto no file: the rules in force stay */
                 nf[to] = f[from];
                 nf[from].absent = 1;
@@ -386,6 +390,10 @@ static void test_keys_several_files_match_whole_load(void **state)
                 for (int i = 0; i < NF; i++) {
                     if (next() % 2)
                         continue;
+                    if (parts[i] != NULL && next() % 3 == 0) {
+                        edited[i] = 1; /* a block of its lines edited, as in an editor */
+                        continue;
+                    }
                     nf[i].absent = next() % 6 == 0;
                     for (size_t j = 0, m = 1 + next() % 4; j < m; j++)
                         nf[i].effect[next() % NKEYS] = (uint8_t)(next() % 3);
@@ -393,20 +401,35 @@ static void test_keys_several_files_match_whole_load(void **state)
             }
             for (int i = 0; i < NF; i++) {
                 nparts[i] = parts[i];
-                if (memcmp(&nf[i], &f[i], sizeof(nf[i])) == 0)
+                if (edited[i]) {
+                    edit_text(&f[i], text[i], ntext[i]);
+                    if ((nparts[i] = part_of_text(ntext[i])) == NULL) {
+                        nparts[i] = parts[i]; /* refused alone: left as it was */
+                        continue;
+                    }
+                } else if (memcmp(&nf[i], &f[i], sizeof(nf[i])) == 0) {
                     continue;
-                nparts[i] = part_of(&nf[i], ntext);
-                if (!nf[i].absent && nparts[i] == NULL) /* refused alone: left as it was */
-                    nf[i] = f[i], nparts[i] = parts[i];
-                else
-                    paths[n] = name_of(i), cparts[n++] = nparts[i];
+                } else {
+                    nparts[i] = part_of(&nf[i], ntext[i]);
+                    if (!nf[i].absent && nparts[i] == NULL) { /* refused alone: as it was */
+                        nf[i] = f[i], nparts[i] = parts[i];
+                        continue;
+                    }
+                }
+                lp[n] = NULL;
+                if (parts[i] != NULL && nparts[i] != NULL) {
+                    engine_acl_lines_changed(&lv[n], text[i], strlen(text[i]), ntext[i],
+                                             strlen(ntext[i]));
+                    lp[n] = &lv[n];
+                }
+                paths[n] = name_of(i), cparts[n++] = nparts[i];
             }
             engine_diag_init(&dw);
             engine_diag_init(&dk);
             engine_acl_keys_stats(k, NULL, &before, &policies);
             rw = whole(&neu, nparts, &dw);
-            rk = engine_acl_keys_replace(k, paths, cparts, n, main0 && n > 0 && paths[0] == name_of(0),
-                                         &c, &dk);
+            rk = engine_acl_keys_replace(k, paths, cparts, bylines ? lp : NULL, n,
+                                         main0 && n > 0 && paths[0] == name_of(0), &c, &dk);
             assert_int_equal(rk, rw);
             if (rw < 0) {
                 assert_true(dk.n > 0);
@@ -437,6 +460,8 @@ static void test_keys_several_files_match_whole_load(void **state)
                     if (nparts[i] != parts[i]) {
                         engine_acl_free(parts[i]);
                         parts[i] = nparts[i];
+                        strcpy(text[i], ntext[i]); /* what the next lines are found against */
+                        edited_text[i] = edited[i];
                     }
                 memcpy(f, nf, sizeof(f));
                 engine_acl_free(old);
