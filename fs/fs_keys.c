@@ -117,9 +117,8 @@ static int fs_keys_main_of(struct fs_rules **out, const struct fs_snap *s, struc
 
 /* The lines that differ between a file's version WAS and its version NOW, into *L: L, or NULL
  * when either is missing (every rule then). */
-static const struct engine_acl_lines *fs_keys_lines(struct engine_acl_lines *l,
-                                                    const struct fs_rules *was,
-                                                    const struct fs_rules *now)
+static const struct engine_acl_lines *
+fs_keys_lines(struct engine_acl_lines *l, const struct fs_rules *was, const struct fs_rules *now)
 {
     if (was == NULL || now == NULL)
         return NULL;
@@ -321,8 +320,7 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
     ssize_t n;
     int rc, has_main;
 
-    if (pp == NULL ||
-        !fs_text_same(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) ||
+    if (pp == NULL || !fs_text_same(&s->file[FS_FILE_GROUPS], &prev->file[FS_FILE_GROUPS]) ||
         !fs_text_same(&s->file[FS_FILE_CREDENTIALS], &prev->file[FS_FILE_CREDENTIALS]))
         return 1;
     has_main = !fs_text_same(&s->file[FS_FILE_ACL], &prev->file[FS_FILE_ACL]);
@@ -346,9 +344,10 @@ int fs_keys_policy(struct fs_policy *p, const struct fs_snap *s, const struct fs
             fs_rules_put(main);
             return rc;
         }
-        engine_log("info", "%zd rules files%s changed at once, checked by key: %zu rules in force "
-                   "changed", n, has_main ? " and policy/acl" : "",
-                   engine_acl_keys_change_count(p->change));
+        engine_log("info",
+                   "%zd rules files%s changed at once, checked by key: %zu rules in force "
+                   "changed",
+                   n, has_main ? " and policy/acl" : "", engine_acl_keys_change_count(p->change));
         goto done;
     }
     if (has_main) {

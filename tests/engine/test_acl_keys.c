@@ -127,8 +127,12 @@ static void edit_text(const struct file *f, const char *old, char *out)
         /* One line moved elsewhere: the rules stay, their lines change. */
         size_t a = next() % n, b = next() % n;
         for (size_t i = 0; i < n; i++) {
-            size_t at = a < b ? (i < a || i > b ? i : i == b ? a : i + 1)
-                              : (i < b || i > a ? i : i == b ? a : i - 1);
+            size_t at = a < b ? (i < a || i > b ? i
+                                 : i == b       ? a
+                                                : i + 1)
+                              : (i < b || i > a ? i
+                                 : i == b       ? a
+                                                : i - 1);
             len += (size_t)sprintf(out + len, "%.*s", (int)(strchr(line[at], '\n') - line[at] + 1),
                                    line[at]);
         }
@@ -248,8 +252,8 @@ static void test_keys_random_changes_match_whole_load(void **state)
         assert_int_equal(engine_acl_keys_new(&k), 0);
         for (int i = 0; i < NF; i++)
             if (parts[i] != NULL)
-                assert_int_equal(engine_acl_keys_set(k, name_of(i), main0 && i == 0, parts[i], NULL),
-                                 0);
+                assert_int_equal(
+                    engine_acl_keys_set(k, name_of(i), main0 && i == 0, parts[i], NULL), 0);
         /* Changes one after the other, each of one file: made, changed (a few keys flipped,
          * added, dropped) or removed; a refused one leaves the files as they were. */
         for (int step = 0; step < 6; step++) {
@@ -362,8 +366,8 @@ static void test_keys_several_files_match_whole_load(void **state)
         assert_int_equal(engine_acl_keys_new(&k), 0);
         for (int i = 0; i < NF; i++)
             if (parts[i] != NULL)
-                assert_int_equal(engine_acl_keys_set(k, name_of(i), main0 && i == 0, parts[i], NULL),
-                                 0);
+                assert_int_equal(
+                    engine_acl_keys_set(k, name_of(i), main0 && i == 0, parts[i], NULL), 0);
         for (int step = 0; step < 6; step++) {
             struct file nf[NF];
             struct engine_acl *neu = NULL, *nparts[NF];
@@ -382,7 +386,7 @@ static void test_keys_several_files_match_whole_load(void **state)
             memcpy(nf, f, sizeof(nf));
             /* A file whose text was edited no longer is F's: renamed, it would change rules. */
             if (!f[from].absent && !edited_text[from] && next() % 3 == 0) { /* FROM renamed TO */
-                pure = f[to].absent;                  /* onto no file: the rules in force stay */
+                pure = f[to].absent; /* onto no file: the rules in force stay */
                 nf[to] = f[from];
                 nf[from].absent = 1;
                 renamed++;
