@@ -433,8 +433,10 @@ static int keys_step_new(struct keys_step *st, const struct keys_file *f,
         keys_step_free(st);
         return -ENOMEM;
     }
-    memset(st->rule, 0xff, st->nids * sizeof(*st->rule));
-    memset(st->byline, 0xff, st->nline * sizeof(*st->byline));
+    if (st->nids > 0) /* an empty file has no arrays: memset() takes no NULL */
+        memset(st->rule, 0xff, st->nids * sizeof(*st->rule));
+    if (st->nline > 0)
+        memset(st->byline, 0xff, st->nline * sizeof(*st->byline));
     for (size_t i = 0; i < n; i++)
         if (part->rule[i].line < st->nline)
             st->byline[part->rule[i].line] = (uint32_t)i;
