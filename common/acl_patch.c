@@ -119,3 +119,41 @@ int engine_acl_region_split(const void *buf, size_t len, size_t *blob_len, size_
     *patch_at = (size_t)at;
     return 0;
 }
+
+int engine_acl_pair_open(struct engine_acl_blob *b, struct engine_acl_patch *p, int *has_patch,
+                         const void *buf, size_t len, int summed, uint64_t current,
+                         const char **why)
+{
+    struct engine_acl_blob nb;
+    struct engine_acl_patch np;
+    size_t blob_len, at;
+    int e;
+
+    if (b == 0 || p == 0 || has_patch == 0)
+        return patch_bad(why, "bad arguments", ENGINE_ACL_EINVAL);
+    if ((e = engine_acl_region_split(buf, len, &blob_len, &at, why)) < 0)
+        return e;
+    if (engine_acl_is_patch(buf, blob_len))
+        return patch_bad(why, "a patch where the whole blob should come first", ENGINE_ACL_EBADMSG);
+    if ((e = summed ? engine_acl_blob_open_summed(&nb, buf, blob_len, why)
+                    : engine_acl_blob_open(&nb, buf, blob_len, why)) < 0)
+        return e == -ENGINE_ACL_EINVAL ? -ENGINE_ACL_EBADMSG : e;
+    if (at < len) {
+        /* Over the blob just opened, from its version: the patch must name exactly that blob
+         * (version and SHA-256), so a patch of another base is refused as corrupt here. */
+        e = engine_acl_patch_open(&np, (const uint8_t *)buf + at, len - at, &nb,
+                                  nb.hdr->policy_version, why);
+        if (e < 0)
+            return e == -ENGINE_ACL_ESTALE ? -ENGINE_ACL_EBADMSG : e;
+        if (np.hdr->version <= current)
+            return patch_bad(why,
+                             "the base and patch are not newer than the version in force "
+                             "(out of order)",
+                             ENGINE_ACL_ESTALE);
+    }
+    *b = nb;
+    if (at < len)
+        *p = np;
+    *has_patch = at < len;
+    return 0;
+}

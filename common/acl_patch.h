@@ -49,6 +49,23 @@ int engine_acl_patch_open(struct engine_acl_patch *p, const void *buf, size_t le
 int engine_acl_region_split(const void *buf, size_t len, size_t *blob_len, size_t *patch_at,
                             const char **why);
 
+/*
+ * A whole blob and, after it, a patch over it in one buffer, laid out as a rules region (above):
+ * what an instance is sent when it must move to a new base and the changes since in one step
+ * (contract/acl_patch.h, "A base and its patch together"), and what an internal PDP's rules
+ * region holds. Opens the blob (its SHA-256 checked, unless SUMMED: its bytes were covered by a
+ * checksum the caller verified), then the patch, if any, over that blob, into *B and *P;
+ * *HAS_PATCH says whether there was one. With a patch, its version must be above CURRENT, the
+ * version in force (the blob's own may be below it: it is never in force alone); a buffer that
+ * is a whole blob only is taken at any version, as a pushed blob is. Nothing is filled on
+ * failure: -ENGINE_ACL_EBADMSG (the layout, the blob or the patch is corrupt or hostile, or the
+ * patch is not over that blob), -ENGINE_ACL_ESTALE (its version is not above CURRENT: late or
+ * repeated), -ENGINE_ACL_EINVAL (bad arguments), with *WHY (when not NULL) a static sentence.
+ */
+int engine_acl_pair_open(struct engine_acl_blob *b, struct engine_acl_patch *p, int *has_patch,
+                         const void *buf, size_t len, int summed, uint64_t current,
+                         const char **why);
+
 /* The rules in force once P is applied to BASE, for engine_acl_layers_decide(). */
 void engine_acl_patch_layers(const struct engine_acl_patch *p, const struct engine_acl_blob *base,
                              struct engine_acl_layers *l);

@@ -24,6 +24,22 @@
  * without one keep the base's; or nothing when OVER_LEN is 0. Nothing before, between or
  * after. A SHA-256 over the whole patch (checksum field read as zeros) closes it. A guest of
  * format 1 (which read only the base's users) refuses a format 2 patch and gets the whole blob.
+ *
+ * A base and its patch together (what an instance that does not hold the patch's base is sent,
+ * so that it goes from its version straight to the patch's, never enforcing the base alone):
+ *
+ *   offset                      bytes
+ *   0                           a whole blob (contract/acl_blob.h), TOTAL_SIZE bytes
+ *   TOTAL_SIZE                  zeros to the next 8-byte boundary
+ *   that boundary               a patch (above) over that blob, to the message's end
+ *
+ * the layout of an internal PDP's rules region. Taken only whole: the blob passes every check
+ * of a blob, the patch every check of a patch over it (its base_version and base_sha256 are the
+ * blob's, its from_version the blob's version), and the patch's version is above the version in
+ * force (the blob's may be below it); then both switch in at once and the patch's version is
+ * acknowledged. Anything else is refused and the rules in force stay. A guest before this form
+ * refuses it (a blob whose total_size is not the message's length); the host then sends the
+ * whole blob and the patch one after the other.
  */
 #ifndef UNISEC_CONTRACT_ACL_PATCH_H
 #define UNISEC_CONTRACT_ACL_PATCH_H

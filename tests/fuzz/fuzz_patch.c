@@ -12,7 +12,12 @@
  * After each install: a refusal leaves the rules and credentials in force as they were (same
  * decisions, same credential found for each user); an accepted patch is decided on and its
  * credentials looked up without reading out of bounds. The same bytes are also put
- * after the blob in an internal PDP's rules region and installed as at boot.
+ * after the blob in an internal PDP's rules region and installed as at boot, and pushed
+ * after the blob as one message (a base and its patch together) to an instance that holds the
+ * blob, cut short by the first byte's bits 4-5 (times its low 4 bits): taken only whole and
+ * newer than the version in force (the same message again is refused; the valid patch,
+ * untouched and whole, must be taken), refused with the rules, the version and the buffers in
+ * force kept.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -160,6 +165,48 @@ static void fuzz_region(const void *patch, size_t len)
     free(r);
 }
 
+/* BLOB ‖ zeros ‖ PATCH[0..LEN), less CUT bytes, pushed to an instance holding the blob at
+ * version 1. */
+static void fuzz_pair(const void *patch, size_t len, size_t cut, int must)
+{
+    size_t at = (fuzz_base_len + 7) & ~(size_t)7, n = at + len;
+    struct mod_policy p = {0}, keep;
+    const char *why = NULL;
+    void *old[2], *base;
+    uint8_t *m;
+
+    n = cut < n ? n - cut : 0;
+    if (posix_memalign(&base, 8, fuzz_base_len) || posix_memalign((void **)&m, 8, at + len))
+        abort();
+    memcpy(base, fuzz_base, fuzz_base_len);
+    memcpy(m, fuzz_base, fuzz_base_len);
+    memset(m + fuzz_base_len, 0, at - fuzz_base_len);
+    memcpy(m + at, patch, len);
+    if (mod_policy_install(&p, base, fuzz_base_len, old, &why) != 0)
+        abort();
+    uint64_t before = fuzz_answers(&p);
+    keep = p;
+    if (mod_policy_install(&p, m, n, old, &why) == 0) {
+        /* both in force at once, over the blob in the message, at a newer version */
+        if (old[0] != base || old[1] != NULL || p.buf != m || p.patch_buf != NULL ||
+            (p.patch != NULL && p.version <= 1))
+            abort();
+        fuzz_answers(&p);
+        free(old[0]);
+        keep = p;
+        if (p.patch != NULL && (mod_policy_install(&p, m, n, old, &why) != -ENGINE_ACL_ESTALE ||
+                                memcmp(&keep, &p, sizeof(p)) != 0))
+            abort();
+        free(p.buf);
+    } else {
+        if (must || why == NULL || old[0] != NULL || memcmp(&keep, &p, sizeof(p)) != 0 ||
+            fuzz_answers(&p) != before)
+            abort();
+        free(base);
+        free(m);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct mod_policy p = {0};
@@ -185,14 +232,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] >= 64)
         fuzz_patch_reseal(buf, len);
     fuzz_region(buf, len);
+    /* (the valid patch untouched and whole must be taken) */
+    size_t cut = data[0] & 0x30 ? (size_t)(data[0] >> 4 & 3) * (data[0] & 0x0f) : 0;
+    fuzz_pair(buf, len, cut, data[0] >= 128 && size == 1 && cut == 0);
     if (mod_policy_install(&p, base, fuzz_base_len, old, &why) != 0)
         abort();
     uint64_t before = fuzz_answers(&p);
     if (mod_policy_install(&p, buf, len, old, &why) == 0) {
-        if (p.patch == buf ? p.buf != base || old[0] != NULL : old[0] != base)
+        if (p.patch_buf == buf ? p.buf != base || old[0] != NULL : old[0] != base)
             abort();
         fuzz_answers(&p);
-        if (p.patch != buf) {
+        if (p.patch_buf != buf) {
             free(old[0]);
             base = NULL;
         }
@@ -200,7 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (why == NULL || p.buf != base || p.version != 1 || fuzz_answers(&p) != before) {
         abort();
     }
-    free(p.patch);
+    free(p.patch_buf);
     free(p.buf);
     free(buf);
     return 0;

@@ -82,13 +82,15 @@ static void acl_policy_arrived(void *ctx)
         free(old[0]);
         free(old[1]);
         if (acl_policy.patch != NULL)
-            printf("acl_pep: policy version %llu in force (patch over v%llu: %u removed, %u "
-                   "added; %llu patches, %llu whole blobs)\n",
+            printf("acl_pep: policy version %llu in force (%s v%llu: %u removed, %u "
+                   "added; %llu patches, %llu whole blobs, %llu with their patch)\n",
                    (unsigned long long)acl_policy.version,
+                   acl_policy.patch_buf == NULL ? "whole blob and patch over" : "patch over",
                    (unsigned long long)acl_policy.blob.hdr->policy_version,
                    acl_policy.patched.ndead,
                    acl_policy.patched.has_over ? acl_policy.patched.over.rule_count : 0,
-                   (unsigned long long)acl_policy.patches, (unsigned long long)acl_policy.wholes);
+                   (unsigned long long)acl_policy.patches, (unsigned long long)acl_policy.wholes,
+                   (unsigned long long)acl_policy.pairs);
         else
             printf("acl_pep: policy version %llu in force (whole blob, %u rules)\n",
                    (unsigned long long)acl_policy.version, acl_policy.blob.rule_count);

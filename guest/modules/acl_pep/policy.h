@@ -21,18 +21,21 @@ struct mod_policy {
     void *buf; /* the installed blob (BLOB points into it); NULL before the first */
     size_t len;
     struct engine_acl_blob blob;
-    void *patch; /* the patch in force over it (PATCHED points into it), or NULL */
+    void *patch;     /* the patch in force over it (PATCHED points into it), or NULL */
+    void *patch_buf; /* PATCH's own buffer, to free; NULL when PATCH lies inside BUF */
     struct engine_acl_patch patched;
     struct engine_acl_layers layers; /* what decisions use: BLOB and the patch */
     uint64_t version;                /* the version in force: the blob's or the patch's */
     uint64_t generation;             /* counts installs; caches keyed on it drop stale entries */
-    uint64_t wholes, patches;        /* blobs and patches installed */
+    uint64_t wholes, patches, pairs; /* blobs, patches, and blobs with their patch installed */
 };
 
 /*
- * Validates BUF[0..LEN) (8-byte aligned) as a blob or, by its magic, as a patch of the blob
- * in force at the version in force. On success installs it, sets OLD[0..2) to the buffers it
- * replaces (NULL when none; the caller frees them) and returns 0. On failure nothing changes,
+ * Validates BUF[0..LEN) (8-byte aligned) as a blob, or a blob and a patch over it together
+ * (common/acl_patch.h, engine_acl_pair_open(): the patch's version must be above the version
+ * in force, the blob's need not, as it is never in force alone) or, by its magic, as a patch of
+ * the blob in force at the version in force. On success installs it, sets OLD[0..2) to the buffers
+ * it replaces (NULL when none; the caller frees them) and returns 0. On failure nothing changes,
  * OLD holds NULLs, *WHY says why and -ENGINE_ACL_EBADMSG (corrupt), -ENGINE_ACL_ESTALE (a patch
  * for another blob or out of order: the host should send the whole blob) or -EINVAL is
  * returned; the caller still owns BUF.
