@@ -20,6 +20,13 @@
     "rebase-deliver" /* killed once a new base is taken over to be delivered, before it is         \
                       * pushed */
 
+#define ENGINE_FAULT_REBASE_SLOW                                                                   \
+    "rebase-slow" /* a policy's new base takes 3 s more on its thread (UNISEC_TEST_FAULT_MS),      \
+                   * so that changes land while it compiles */
+
+#define ENGINE_FAULT_PAIR                                                                          \
+    "pair" /* killed before a new base and the patch over it are pushed in one message */
+
 /* Is the fault POINT to happen now? 0 in the product. A point that kills does not return. */
 int engine_fault(const char *point);
 

@@ -221,6 +221,9 @@ struct orch_node {
      * a whole blob), which the record names for `unisec verify` */
     uint64_t base_version;
     char base_commit[41];
+    /* A push-mode instance's whole blob, as its last acknowledged push left it: the version of
+     * the base it holds (0: not known), so that a patch goes alone only over that base */
+    uint64_t held_base;
     uint8_t tls_sum[ENGINE_SHA256_LEN]; /* the TLS credentials the instance runs with (0s: none) */
     /* the supervisor's view, from its reports */
     struct sup_status sup;

@@ -47,7 +47,8 @@ static void *orch_rebase_main(void *arg)
     if (j->r == 0) /* the blob's bytes are the index's, handed on (no copy) */
         j->owner = engine_acl_index_base_share(j->nx, &j->data, &j->len);
     j->drop(j->ctx, j->arg);
-    engine_fault(ENGINE_FAULT_REBASE); /* tests: killed with the new base made, not taken */
+    engine_fault(ENGINE_FAULT_REBASE_SLOW); /* tests: changes land while it compiles */
+    engine_fault(ENGINE_FAULT_REBASE);      /* tests: killed with the new base made, not taken */
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_mutex_lock(&j->mu);
     __atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);

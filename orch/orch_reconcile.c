@@ -97,11 +97,17 @@ static char *orch_diag_text(struct engine_diag *d, int r)
     return s;
 }
 
-/* Sends DATA (a whole blob, or a patch when PATCH) of VERSION to NODE and waits for its
- * acknowledgement. mu not held. */
-static int orch_push_one(struct orch *o, const char *node, const struct orch_blob *b, int patch,
-                         const void *data, size_t len, uint64_t version, struct engine_diag *d)
+/* What one push sends of a blob B: its whole blob (at B's data_version), its patch, or both in
+ * one message (at B's version), which the instance puts in force at once. */
+enum orch_push_kind { ORCH_PUSH_BLOB, ORCH_PUSH_PATCH, ORCH_PUSH_PAIR };
+
+/* Sends KIND of B to NODE and waits for its acknowledgement. mu not held. */
+static int orch_push_one(struct orch *o, const char *node, const struct orch_blob *b,
+                         enum orch_push_kind kind, struct engine_diag *d)
 {
+    uint64_t version = kind == ORCH_PUSH_BLOB ? b->data_version : b->version;
+    const void *data = kind == ORCH_PUSH_PATCH ? b->patch : b->data;
+    size_t len = kind == ORCH_PUSH_PATCH ? b->patch_len : b->len;
     struct orch_ack_arg a = {version, 0};
     int r;
 
@@ -111,19 +117,27 @@ static int orch_push_one(struct orch *o, const char *node, const struct orch_blo
     pthread_mutex_unlock(&o->mu);
     double t0 = orch_clock();
     void *bad = NULL;
-    if (patch && engine_fault(ENGINE_FAULT_BAD_PATCH) && (bad = malloc(len)) != NULL) {
+    if (kind == ORCH_PUSH_PATCH && engine_fault(ENGINE_FAULT_BAD_PATCH) &&
+        (bad = malloc(len)) != NULL) {
         memcpy(bad, data, len); /* a patch damaged on its way: its last byte */
         ((uint8_t *)bad)[len - 1] ^= 0xff;
         data = bad;
     }
-    r = patch ? sup_policy_patch(o->sup, node, data, len, version, d)
-              : sup_policy_push(o->sup, node, data, len, version, d);
+    r = kind == ORCH_PUSH_PATCH ? sup_policy_patch(o->sup, node, data, len, version, d)
+        : kind == ORCH_PUSH_PAIR
+            ? sup_policy_push_pair(o->sup, node, data, len, b->patch, b->patch_len, version, d)
+            : sup_policy_push(o->sup, node, data, len, version, d);
     free(bad);
     if (r < 0)
         return r;
-    if (patch)
+    if (kind == ORCH_PUSH_PATCH)
         orch_event(o, "%s: policy %s v%" PRIu64 " pushed as a patch over v%" PRIu64 " (%zu bytes)",
                    node, b->name, version, b->data_version, len);
+    else if (kind == ORCH_PUSH_PAIR)
+        orch_event(o,
+                   "%s: policy %s v%" PRIu64 " pushed as the whole blob v%" PRIu64
+                   " and the patch over it in one message (%zu bytes)",
+                   node, b->name, version, b->data_version, len + b->patch_len);
     else
         orch_event(o, "%s: policy %s v%" PRIu64 " pushed (%zu bytes)", node, b->name, version, len);
     pthread_mutex_lock(&o->mu);
@@ -146,40 +160,63 @@ static int orch_push_one(struct orch *o, const char *node, const struct orch_blo
     if (r == -ETIMEDOUT)
         engine_diag_add(d, node, 0, 0, "policy v%" PRIu64 " was not acknowledged in %d ms", version,
                         ORCH_ACK_MS);
-    else if (r == -EIO && !patch)
+    else if (r == -EIO && kind == ORCH_PUSH_BLOB)
         engine_diag_add(d, node, 0, 0, "policy v%" PRIu64 " was refused by the instance", version);
     return r;
 }
 
-/* Pushes BLOB to NODE and waits for its acknowledgement: a whole blob; or its patch, after
- * the whole base blob when the instance does not hold it (it acknowledged no version since
- * the base), and again after the base when the instance refuses the patch. mu not held. */
+/* Pushes BLOB to NODE and waits for its acknowledgement: a whole blob; or its patch alone when
+ * the instance holds its base; or, when it does not or it refuses the patch, the base and the
+ * patch in one message, so that it never enforces the base alone, which may be older than the
+ * version it acknowledged (a base compiled on the side and taken over after changes). Only an
+ * instance that refuses that message too (a guest of an older format) gets the whole base, then
+ * the patch. mu not held. */
 static int orch_push(struct orch *o, const char *node, const struct orch_blob *b,
                      struct engine_diag *d)
 {
     int r;
 
-    if (b->patch == NULL)
-        return orch_push_one(o, node, b, 0, b->data, b->len, b->version, d);
+    if (b->patch == NULL) {
+        r = orch_push_one(o, node, b, ORCH_PUSH_BLOB, d);
+        goto out;
+    }
     pthread_mutex_lock(&o->mu);
     const struct orch_node *n = orch_node_get(o, node, 0);
-    uint64_t acked = n ? n->sup.policy_version : 0;
+    uint64_t acked = n ? n->sup.policy_version : 0, held = n ? n->held_base : 0;
     pthread_mutex_unlock(&o->mu);
-    if (acked == b->version)
-        return 0; /* started with the base and the patch: ready only at this version */
-    if (acked < b->data_version &&
-        (r = orch_push_one(o, node, b, 0, b->data, b->len, b->data_version, d)) < 0)
-        return r;
-    r = orch_push_one(o, node, b, 1, b->patch, b->patch_len, b->version, d);
-    if (r != -EIO)
-        return r;
-    orch_event(o, "%s: policy %s v%" PRIu64 ": the patch was refused, the whole blob follows", node,
-               b->name, b->version);
-    if ((r = orch_push_one(o, node, b, 0, b->data, b->len, b->data_version, d)) < 0)
-        return r;
-    if ((r = orch_push_one(o, node, b, 1, b->patch, b->patch_len, b->version, d)) == -EIO)
+    if (acked == b->version) {
+        r = 0; /* started with the base and the patch: ready only at this version */
+        goto out;
+    }
+    /* The base it holds, as its last acknowledged push said; not known (a daemon restarted
+     * since), any version from the base on: a wrong guess costs one refused patch. */
+    if (held != 0 ? held == b->data_version : acked >= b->data_version) {
+        if ((r = orch_push_one(o, node, b, ORCH_PUSH_PATCH, d)) != -EIO)
+            goto out;
+        orch_event(o,
+                   "%s: policy %s v%" PRIu64
+                   ": the patch was refused, the whole blob follows with the patch in one message",
+                   node, b->name, b->version);
+    }
+    engine_fault(ENGINE_FAULT_PAIR); /* tests: killed before the base and patch are pushed */
+    if ((r = orch_push_one(o, node, b, ORCH_PUSH_PAIR, d)) != -EIO)
+        goto out;
+    orch_event(o,
+               "%s: policy %s v%" PRIu64
+               ": the whole blob and patch in one message were refused (a guest of an older "
+               "format?), the whole blob follows, then the patch",
+               node, b->name, b->version);
+    if ((r = orch_push_one(o, node, b, ORCH_PUSH_BLOB, d)) < 0)
+        goto out;
+    if ((r = orch_push_one(o, node, b, ORCH_PUSH_PATCH, d)) == -EIO)
         engine_diag_add(d, node, 0, 0, "policy v%" PRIu64 " was refused by the instance",
                         b->version);
+out:
+    pthread_mutex_lock(&o->mu);
+    struct orch_node *pn = orch_node_get(o, node, 0);
+    if (pn != NULL)
+        pn->held_base = r == 0 ? b->data_version : 0;
+    pthread_mutex_unlock(&o->mu);
     return r;
 }
 

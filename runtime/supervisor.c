@@ -165,10 +165,10 @@ int sup_node_run(struct sup *s, const struct sup_spec *spec, struct engine_diag 
     if ((rc = sup_name_check(spec->node, d)) < 0)
         return rc;
     if (spec->policy != NULL &&
-        (b = sup_blob_make(spec->policy, spec->policy_len, spec->policy_version)) == NULL)
+        (b = sup_blob_make(spec->policy, spec->policy_len, NULL, 0, spec->policy_version)) == NULL)
         return -ENOMEM;
     if (b != NULL && spec->policy_patch != NULL &&
-        (patch = sup_blob_make(spec->policy_patch, spec->policy_patch_len,
+        (patch = sup_blob_make(spec->policy_patch, spec->policy_patch_len, NULL, 0,
                                spec->policy_patch_version)) == NULL) {
         sup_blob_unref(b);
         return -ENOMEM;
@@ -257,7 +257,14 @@ int sup_node_stop(struct sup *s, const char *node)
 int sup_policy_push(struct sup *s, const char *node, const void *blob, size_t len, uint64_t version,
                     struct engine_diag *d)
 {
-    struct sup_blob *b = sup_blob_make(blob, len, version);
+    return sup_policy_push_pair(s, node, blob, len, NULL, 0, version, d);
+}
+
+int sup_policy_push_pair(struct sup *s, const char *node, const void *blob, size_t len,
+                         const void *patch, size_t patch_len, uint64_t version,
+                         struct engine_diag *d)
+{
+    struct sup_blob *b = sup_blob_make(blob, len, patch, patch_len, version);
     if (b == NULL)
         return -ENOMEM;
     pthread_mutex_lock(&s->lock);
@@ -297,7 +304,7 @@ int sup_policy_push(struct sup *s, const char *node, const void *blob, size_t le
 int sup_policy_patch(struct sup *s, const char *node, const void *patch, size_t len,
                      uint64_t version, struct engine_diag *d)
 {
-    struct sup_blob *b = sup_blob_make(patch, len, version);
+    struct sup_blob *b = sup_blob_make(patch, len, NULL, 0, version);
     if (b == NULL)
         return -ENOMEM;
     pthread_mutex_lock(&s->lock);

@@ -189,6 +189,16 @@ int sup_policy_push(struct sup *s, const char *node, const void *blob, size_t le
                     struct engine_diag *d);
 
 /*
+ * Push PDP: the same for BLOB and PATCH (an ACL patch over BLOB, to VERSION) in one message
+ * (contract/acl_patch.h, "A base and its patch together"), which the instance checks whole and
+ * puts in force at once, so that it goes from the version it holds straight to VERSION without
+ * enforcing BLOB alone. It becomes the node's blob, of VERSION; instances started later get it.
+ */
+int sup_policy_push_pair(struct sup *s, const char *node, const void *blob, size_t len,
+                         const void *patch, size_t patch_len, uint64_t version,
+                         struct engine_diag *d);
+
+/*
  * Push PDP: sends PATCH (LEN bytes, copied; an ACL patch of VERSION over the node's blob,
  * contract/acl_patch.h) to the node's instances that hold the node's blob, and keeps it for
  * instances started later (after the blob). Reports as sup_policy_push(); a refused patch is

@@ -200,8 +200,11 @@ void sup_queued_free(struct sup_queued *q, size_t n);
 
 /* ---- supervisor_spec.c ---- */
 
-/* A new blob (refs 1) framing a copy of BLOB[0..LEN), or NULL when out of memory. */
-struct sup_blob *sup_blob_make(const void *blob, size_t len, uint64_t version);
+/* A new blob (refs 1) framing a copy of BLOB[0..LEN) and, when TAIL is not NULL, zeros to the
+ * next 8-byte boundary and a copy of TAIL[0..TAIL_LEN) (a blob and its patch in one message);
+ * NULL when out of memory. */
+struct sup_blob *sup_blob_make(const void *blob, size_t len, const void *tail, size_t tail_len,
+                               uint64_t version);
 void sup_blob_unref(struct sup_blob *b);
 /* Checks a node's name: 1 to 255 bytes of A-Z a-z 0-9 _ . - */
 int sup_name_check(const char *name, struct engine_diag *d);

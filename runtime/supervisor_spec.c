@@ -24,17 +24,22 @@ void sup_blob_unref(struct sup_blob *b)
         free(b);
 }
 
-struct sup_blob *sup_blob_make(const void *blob, size_t len, uint64_t version)
+struct sup_blob *sup_blob_make(const void *blob, size_t len, const void *tail, size_t tail_len,
+                               uint64_t version)
 {
-    struct sup_blob *b = malloc(sizeof(*b) + 8 + len);
+    size_t at = tail != NULL ? (len + 7) & ~(size_t)7 : len, all = at + tail_len;
+    struct sup_blob *b = malloc(sizeof(*b) + 8 + all);
     if (b == NULL)
         return NULL;
     b->refs = 1;
     b->version = version;
-    b->len = 8 + len;
+    b->len = 8 + all;
     for (int i = 0; i < 8; i++)
-        b->frame[i] = (uint8_t)((uint64_t)len >> (8 * i));
+        b->frame[i] = (uint8_t)((uint64_t)all >> (8 * i));
     memcpy(b->frame + 8, blob, len);
+    memset(b->frame + 8 + len, 0, at - len);
+    if (tail != NULL)
+        memcpy(b->frame + 8 + at, tail, tail_len);
     return b;
 }
 

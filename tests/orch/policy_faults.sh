@@ -3,8 +3,8 @@
 # running instance in push mode, HTTP), with the daemon built with the tests' faults
 # (tests/orch/fault.c, engine/fault.h):
 # - a patch damaged on its way: the instance refuses it and keeps its rules, asking for the
-#   whole blob; the daemon sends the whole blob, then the patch again, and the change is
-#   enforced;
+#   whole blob; the daemon sends the whole blob with the patch again in one message, and the
+#   change is enforced;
 # - the daemon killed (SIGKILL) once a change of policy/acl.d is committed, before anything is
 #   served or pushed: its instances die with it (no orphan); mounted again, the instance runs
 #   the committed rules and the host's record names that commit;
@@ -68,10 +68,9 @@ check "the host saw the refusal and sent the whole blob" \
     grep -q "web: policy regular v[0-9]*: the patch was refused, the whole blob follows" "$M/events"
 check "the instance refused the damaged patch, asking for the whole blob" \
     grep -q "acl_pep: refused policy version [0-9]*: .*(send the whole blob)" "$W/console"
-# After the refusal: the whole blob in force, then the patch over it.
+# After the refusal: the whole blob and the patch over it, in force at once.
 check "then the whole blob and the patch are in force" sh -c \
-    "sed -n '/refused policy version/,\$p' '$W/console' | grep -q 'in force (whole blob' &&
-     sed -n '/refused policy version/,\$p' '$W/console' | grep -q 'in force (patch over v'"
+    "sed -n '/refused policy version/,\$p' '$W/console' | grep -q 'in force (whole blob and patch over v'"
 v=$(sed -n 's/.*web: policy regular v\([0-9]*\) pushed as a patch.*/\1/p' "$M/events" | tail -n 1)
 check "the instance acknowledged the patch's version (v$v)" grep -q "policy v$v acked" "$W/status"
 fusermount3 -u "$M" || bad "unmount"
