@@ -346,15 +346,17 @@ static int index_add(struct engine_acl_index *x, const struct acl_chg *c)
     return 0;
 }
 
-/* The overlay compiled again after a change: few rules, so cheap. */
-static int index_compile_over(struct engine_acl_index *x, uint64_t version)
+/* The overlay compiled again after a change: few rules, so cheap. *OLD gets the overlay's
+ * blob before, for the caller to free once the change is recorded (a removed rule's strings
+ * may point into it). */
+static int index_compile_over(struct engine_acl_index *x, uint64_t version, void **old)
 {
     void *blob = NULL;
     size_t len = 0;
     struct engine_acl_blob ob;
     int r;
 
-    free(x->over_blob);
+    *old = x->over_blob;
     x->over_blob = NULL;
     x->over_len = 0;
     if (x->over->nrule == 0 && x->over->nrecuser == 0)
@@ -410,10 +412,12 @@ int acl_index_change_people(struct engine_acl_index *x, const struct acl_chg *de
     }
     if (pp != NULL)
         acl_people_swap(x->over, &parts);
-    if ((r = index_compile_over(x, version)) < 0) {
+    void *old_over;
+    if ((r = index_compile_over(x, version, &old_over)) < 0) {
         if (pp != NULL)
             acl_people_swap(x->over, &parts); /* the users in force stay as they were */
         acl_people_parts_free(&parts);
+        free(old_over);
         return r;
     }
     acl_people_parts_free(&parts);
@@ -421,6 +425,7 @@ int acl_index_change_people(struct engine_acl_index *x, const struct acl_chg *de
         memcpy(x->people_now, pp->sum, sizeof(x->people_now));
     x->version = version;
     index_log_add(&x->log, del, ndel, add, nadd, pp, version);
+    free(old_over);
     return 0;
 }
 
