@@ -203,7 +203,9 @@ static void test_pair_property(void **state)
         for (size_t n = 0; n < len; n += 1 + n / 16)
             refused(&p, buf, n, held, NULL, 0);
         refused(&p, buf, len - 1, held, &held_set, -ENGINE_ACL_EBADMSG);
-        uint8_t *more = dup8(buf, len + 8);
+        uint8_t *more = NULL;
+        assert_int_equal(posix_memalign((void **)&more, 8, len + 8), 0);
+        memcpy(more, buf, len);
         memset(more + len, 0, 8);
         refused(&p, more, len + 8, held, &held_set, -ENGINE_ACL_EBADMSG);
         free(more);

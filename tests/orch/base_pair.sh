@@ -70,10 +70,14 @@ many "$T/r1" probe1
 cp "$T/r1" "$M/policy/acl.d/r1" || bad "write past the limit"
 settled "past the limit"
 check "the crossing is enforced" is_code 401 /probe1/x
+e1=$(wc -l <"$M/events")
 printf 'regular * GET /d1/* deny\n' >>"$M/policy/acl.d/r1" || bad "append during the compile"
 settled "a change during the compile"
 check "the change during the compile is enforced" is_code 401 /d1/x
 check "it landed while the base compiled" test "$(compiled)" = "$c0"
+check "and went as a patch alone" sh -c \
+    "tail -n +$((e1 + 1)) '$M/events' | grep -q 'web: policy regular v[0-9]* pushed as a patch over v' &&
+     ! grep -q 'in one message' '$M/events'"
 n0=$(wc -l <"$W/console")
 e0=$(wc -l <"$M/events")
 # Polled from here on: /d1/x's answers, and the acknowledged versions.
@@ -105,6 +109,14 @@ sed -n 's/.*acl_pep: policy version \([0-9]*\) in force.*/\1/p' "$W/console" >"$
 check "the versions in force never went back ($(tr '\n' ' ' <"$T/versions"))" rising "$T/versions"
 check "nor the acknowledged ones ($(uniq "$T/acks" | tr '\n' ' '))" rising "$T/acks"
 check "no version was refused" sh -c "! grep -q 'refused policy version' '$W/console'"
+nb=$(sed -n 's/.*policy regular: new base v\([0-9]*\) taken over.*/\1/p' "$T/daemon.log" | tail -n 1)
+e1=$(wc -l <"$M/events")
+printf 'regular * GET /d2b/* deny\n' >>"$M/policy/acl.d/r1" || bad "append after the takeover"
+settled "a change after the takeover"
+check "the change after the takeover is enforced" is_code 401 /d2b/x
+check "and went as a patch alone over the new base v$nb" sh -c \
+    "tail -n +$((e1 + 1)) '$M/events' | grep -q 'web: policy regular v[0-9]* pushed as a patch over v$nb' &&
+     ! tail -n +$((e1 + 1)) '$M/events' | grep -q 'in one message\|pushed ('"
 fusermount3 -u "$M" || bad "unmount"
 wait "$fgpid"; fgpid=
 
