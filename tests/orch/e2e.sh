@@ -7,34 +7,20 @@
 # Skips (77) without /dev/fuse, curl, ab or git.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
-for c in fusermount3 curl ab git python3; do
-    command -v $c >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
-done
+. tests/lib.sh
+need fusermount3 curl ab git python3
 
 U=$UNISEC
-T=$(mktemp -d)
-S=$T/store
-M=$T/mnt
+one_mount
 W=$M/nodes/web
 GIT="git -C $S -c user.name=operator -c user.email=operator@example.org"
 export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-mkdir -p "$M" "$T/src"
-pass=0; fail=0; fgpid=; probepid=
-
-cleanup() {
-    [ -n "$probepid" ] && kill "$probepid" 2>/dev/null
-    fusermount3 -u -z "$M" 2>/dev/null
-    [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-. tests/lib.sh
+mkdir -p "$T/src"
 # A failure also keeps what web showed then (its status, the end of its console), printed at
 # the end with the daemon's log: enough to tell a request served without rules from one lost.
 bad() {
     echo "FAIL: $*"; fail=$((fail + 1))
+    mount_check "failing: $*"
     [ -f "$M/README" ] || return 0
     { echo "--- at '$*' ($(date +%T.%N)): web's status, then the end of its console"
       cat "$W/status"; tail -n 30 "$W/console"; } >>"$T/diag" 2>&1
@@ -48,11 +34,6 @@ expect() {
     if [ "$got" = "$want" ]; then ok; else
         bad "$what: got $got, expected $want; body: $(head -c 200 "$T/body" 2>/dev/null | tr '\n' ' ')"
     fi
-}
-# settled WHAT: reads settle (which waits) and expects every node to run what is desired.
-settled() {
-    out=$(cat "$M/settle")
-    case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
 }
 # failed_settle WHAT: reads settle after a failure: the report, then cat fails (EIO); and
 # `unisec status` exits 4 (a node failed).
@@ -82,9 +63,7 @@ sed -e "s/http_port: 8080/http_port: $P1/" -e "s/listen_port: 8000/listen_port: 
 cp -r guest common contract "$T/src/"
 
 check "init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy
-UNISEC_SOURCE_DIR=$T/src "$U" mount -f --store "$S" "$M" 2>"$T/daemon.log" &
-fgpid=$!
-check "the mount is served" wait_for 10 test -f "$M/README"
+check "the mount is served" mount_up UNISEC_SOURCE_DIR="$T/src"
 
 # ---- start: every node runs at its level ---------------------------------------------------
 settled "mount"
@@ -207,7 +186,7 @@ abpid=$!
         sleep 0.05
     done
 ) >"$T/probe.out" 2>&1 &
-probepid=$!
+bgpids=$!
 sleep 0.5
 i=0
 while [ $i -lt 20 ]; do
@@ -218,7 +197,7 @@ while [ $i -lt 20 ]; do
 done
 check "ab was still running when the flips ended" kill -0 $abpid
 wait $abpid
-kill $probepid; wait $probepid 2>/dev/null; probepid=
+kill $bgpids; wait $bgpids 2>/dev/null; bgpids=
 done=$(sed -n 's/^Complete requests: *//p' "$T/ab.out")
 failed=$(sed -n 's/^Failed requests: *//p' "$T/ab.out")
 non2xx=$(sed -n 's/^Non-2xx responses: *//p' "$T/ab.out")
@@ -246,9 +225,7 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); open(sys.argv[2], "w").clo
 time.sleep(120)' "$P1" "$T/held" &
 holder=$!
 check "another process holds web's port" wait_for 20 test -f "$T/held"
-UNISEC_SOURCE_DIR=$T/src "$U" mount -f --store "$S" "$M" 2>"$T/daemon2.log" &
-fgpid=$!
-check "the mount is served again" wait_for 10 test -f "$M/README"
+check "the mount is served again" mount_up --log-to "$T/daemon2.log" UNISEC_SOURCE_DIR="$T/src"
 failed_settle "settle with web's port taken"
 case $out in *"1 of 2 nodes failed"*) ok ;; *) bad "settle with web's port taken: $out" ;; esac
 case $(cat "$W/status") in failed*"in use"*) ok ;; *) bad "status with web's port taken: $(cat "$W/status")" ;; esac

@@ -61,13 +61,12 @@ body() { curl -s --max-time 10 "http://$1:$2$3"; }
 
 # hosts_mount PIDVAR STORE MOUNT OPTIONS [ARG...]: serves $T/STORE on $T/MOUNT in the
 # foreground with -o OPTIONS (and the mount's ARGs), its log in $T/STORE.log, its pid in
-# PIDVAR; checks that the mount is served within 10 s.
+# PIDVAR (mount_up: watched); checks that the mount is served.
 hosts_mount() {
     hm_v=$1 hm_s=$2 hm_m=$3 hm_o=$4
     shift 4
-    "$U" mount -f "$@" --store "$T/$hm_s" "$T/$hm_m" -o "$hm_o" 2>"$T/$hm_s.log" &
-    eval "$hm_v=\$!"
-    check "mount $hm_s is served" wait_for 10 test -f "$T/$hm_m/README"
+    check "mount $hm_s is served" \
+        mount_up --at "$T/$hm_s" "$T/$hm_m" --pid "$hm_v" --log-to "$T/$hm_s.log" "$@" -o "$hm_o"
 }
 
 # hosts_end STORE...: the counts, and on a failure the end of each STORE's log; true when

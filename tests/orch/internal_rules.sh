@@ -20,10 +20,6 @@ D=$M/policy/acl.d
 export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
 GIT="git -C $S -c user.name=unisec -c user.email=unisec@example.org"
 
-settled() {
-    out=$(cat "$M/settle")
-    case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
-}
 # expect CODE WHAT: the status an anonymous GET /probe/x gets from web, on a new connection.
 expect() {
     got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "http://127.0.0.1:$P/probe/x")
@@ -45,9 +41,7 @@ echo "unisec@example.org $(cat "$T/daemon.pub")" >"$T/allowed_signers"
 
 check "init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir "$T/pol" --signing-key "$T/daemon"
 git -C "$S" config gpg.ssh.allowedSignersFile "$T/allowed_signers"
-"$U" mount -f -o target=spt --store "$S" "$M" 2>"$T/daemon.log" &
-fgpid=$!
-check "the mount is served" wait_for 20 test -f "$M/README"
+check "the mount is served" mount_up -o target=spt
 settled "mount"
 check "web runs on spt with an internal PDP" grep -q "running .* pdp internal" "$W/status"
 expect 200 "before any change"

@@ -13,10 +13,8 @@
 # namespaces cannot be made (not root, no ip netns), without /dev/fuse, curl or git.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
-for c in fusermount3 curl git ip nsenter python3; do
-    command -v $c >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
-done
+. tests/lib.sh
+need fusermount3 curl git ip nsenter python3
 N=us$$
 ip netns add "${N}sw" 2>/dev/null || { echo "SKIP: cannot make a network namespace (ip netns add needs root)"; exit 77; }
 
@@ -34,7 +32,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. tests/lib.sh
 in_ns() { ns=$1; shift; nsenter --net="/run/netns/$N$ns" "$@"; }
 # code NS ADDR PATH: the HTTP status a curl from namespace NS gets
 code() { in_ns "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$2:$P$3"; }
@@ -111,11 +108,9 @@ check "check accepts the topology" "$U" check "$T/topo.yaml"
 start() {
     h=$1; shift
     mkdir -p "$T/m$h"
-    # nsenter execs the daemon: $! is the daemon's pid, which the hook signals
-    nsenter --net="/run/netns/$N$h" "$U" mount -f --store "$T/$h" "$T/m$h" \
-        -o "host=host_$h,remote=$G$*" 2>>"$T/$h.log" &
-    eval "pid_$h=\$!"
-    wait_for 20 test -f "$T/m$h/README"
+    # nsenter execs the daemon: $pid_H is the daemon's pid, which the hook signals
+    mount_up --at "$T/$h" "$T/m$h" --pid "pid_$h" --log-to "$T/$h.log" \
+        --via "nsenter --net=/run/netns/$N$h" -o "host=host_$h,remote=$G$*"
 }
 notify() { : >"$T/notify"; for p in "$@"; do echo "$p" >>"$T/notify"; done; }
 for h in a b c; do

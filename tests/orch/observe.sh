@@ -12,10 +12,8 @@
 # python3-prometheus-client.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
-for c in fusermount3 curl git inotifywait python3; do
-    command -v $c >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
-done
+. tests/lib.sh
+need fusermount3 curl git inotifywait python3
 # The Debian package's module is for Debian's python3, which may not be the first in PATH.
 PY=
 for p in python3 /usr/bin/python3; do
@@ -24,14 +22,9 @@ done
 [ -n "$PY" ] || { echo "SKIP: python3-prometheus-client is not installed"; exit 77; }
 
 U=$UNISEC
-. tests/lib.sh
 one_mount
 W=$M/nodes/web
 export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-settled() {
-    out=$(cat "$M/settle")
-    case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
-}
 # snap NAME: keeps a copy of metrics as $T/NAME, checked by the parser.
 snap() {
     cp "$M/metrics" "$T/$1"
@@ -67,10 +60,7 @@ check "a metrics address that is no address is refused" sh -c \
     "! '$U' mount -f -o metrics=nowhere --store '$S' '$M' 2>/dev/null"
 check "nodelog_keep over 16 is refused" sh -c \
     "! '$U' mount -f -o nodelog_keep=17 --store '$S' '$M' 2>/dev/null"
-"$U" mount -f -o "notify,metrics=127.0.0.1:$MPORT,nodelog_max=4096,nodelog_keep=2" --store "$S" "$M" \
-    2>"$T/daemon.log" &
-fgpid=$!
-check "the mount is served" wait_for 10 test -f "$M/README"
+check "the mount is served" mount_up -o "notify,metrics=127.0.0.1:$MPORT,nodelog_max=4096,nodelog_keep=2"
 settled "mount"
 
 # ---- the file and its format ----------------------------------------------------------------

@@ -16,10 +16,6 @@ one_mount
 GIT="git -C $S -c user.name=operator -c user.email=operator@example.org"
 D=$S/policy/acl.d
 
-settled() {
-    out=$(cat "$M/settle")
-    case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
-}
 # expect CODE WHAT [PATH]: the status an anonymous GET PATH (/probe/x) gets from web, on a new
 # connection.
 expect() {
@@ -57,9 +53,7 @@ printf 'regular * GET /* allow\n' >"$T/pol/acl"
 for f in 10-a 20-b 30-c; do printf 'regular * GET /%s/* deny\n' "$f" >"$T/pol/acl.d/$f"; done
 
 check "init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir "$T/pol"
-"$U" mount -f -o target=spt --store "$S" "$M" 2>"$T/daemon.log" &
-fgpid=$!
-check "the mount is served" wait_for 20 test -f "$M/README"
+check "the mount is served" mount_up -o target=spt
 settled "mount"
 expect 200 "before any change"
 

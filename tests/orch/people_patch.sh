@@ -16,10 +16,6 @@ one_mount
 W=$M/nodes/web
 export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
 
-settled() {
-    out=$(cat "$M/settle")
-    case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
-}
 # expect CODE WHAT PATH [USER:PASSWORD]: the status web answers a GET of PATH with.
 expect() {
     if [ $# -gt 3 ]; then
@@ -57,9 +53,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     web_topology "$mode" "$P" >"$T/topo.yaml"
     check "$mode: init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir "$T/pol" --signing-key "$T/daemon"
     git -C "$S" config gpg.ssh.allowedSignersFile "$T/allowed_signers"
-    "$U" mount -f -o target=spt --store "$S" "$M" 2>"$T/daemon.log" &
-    fgpid=$!
-    check "$mode: the mount is served" wait_for 20 test -f "$M/README"
+    check "$mode: the mount is served" mount_up -o target=spt
     settled "$mode: mount"
     patches=$(logs | grep -c "patched over v")
     bases0=$(bases)

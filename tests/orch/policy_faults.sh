@@ -38,15 +38,9 @@ trap cleanup EXIT
 # code PATH: the status code web answers an anonymous GET with.
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$P$1"; }
 is_code() { [ "$(code "$2")" = "$1" ]; }
-settled() {
-    out=$(cat "$M/settle" 2>&1)
-    case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
-}
 # mount_with FAULTS: the daemon in the foreground, with UNISEC_TEST_FAULT=FAULTS.
 mount_with() {
-    UNISEC_TEST_FAULT=$1 "$U" mount -f --store "$S" "$M" 2>>"$T/daemon.log" &
-    fgpid=$!
-    wait_for 20 test -f "$M/README" || bad "mount with faults '$1'"
+    mount_up UNISEC_TEST_FAULT="$1"
 }
 
 P=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -12,26 +12,13 @@ cd "$UNISEC_SRCDIR" || exit 1
 . tests/lib.sh
 . tests/orch/tls_lib.sh
 need fusermount3 curl openssl ab git python3
+tls_begin web
 
-U=$UNISEC
-T=$(mktemp -d)
-export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-pass=0; fail=0; fgpid=; looppid=
-
-trap cleanup EXIT
-
-K=$T/keys
-mkdir -p "$K"
-tls_certs "$K" web || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
-
-freeport() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 B="-u bob:bob-demo-password"
 # http PATH CURL-ARGS... / https PATH CURL-ARGS...: the status of a request to web (000: no
 # answer, the connection refused or closed).
 http() { p=$1; shift; curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" "http://127.0.0.1:$P$p"; }
 https() { p=$1; shift; curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$K/ca.crt" "$@" "https://localhost:$Q$p"; }
-# expect WHAT GOT WANT
-expect() { [ "$2" = "$3" ] && ok || bad "$1: got $2, expected $3"; }
 # refused PORT: a TCP connection to PORT is refused (nothing listens there any more).
 refused() {
     python3 - "$1" <<'PY'
@@ -43,7 +30,6 @@ except ConnectionRefusedError:
 sys.exit(1)
 PY
 }
-settled() { cat "$M/settle" | grep -q 'nodes run what is desired'; }
 
 for target in ${TLS_TARGETS:-spt hvt}; do
     if [ $target = hvt ] && { ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; }; then
@@ -56,12 +42,10 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     sed -e "s/http_port: 8080/http_port: $P/" -e "s/https_port: 8443/https_port: $Q/" \
         tests/orch/tls_both.yaml >"$T/topo.yaml"
     check "$target: init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy
-    "$U" mount -f --target $target --store "$S" "$M" 2>"$T/daemon.log" &
-    fgpid=$!
-    check "$target: the mount is served" wait_for 10 test -f "$M/README"
+    check "$target: the mount is served" mount_up --target $target
     check "$target: cert written" sh -c "cat '$K/web.crt' '$K/ca.crt' >'$W/tls/cert'"
     check "$target: key written" sh -c "cat '$K/web.key' >'$W/tls/key'"
-    check "$target: settled at default" settled
+    check "$target: settled at default" tls_settled
     check "$target: events name both ports" grep -q \
         "web: starting image .* (default) on 127.0.0.1:$Q (https), 127.0.0.1:$P (http)" "$M/events"
 
@@ -81,7 +65,7 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     load_start $target "https://127.0.0.1:$Q/catalogue/x"
     sleep 2
     echo critical >"$W/security_level"
-    check "$target: settled at critical" settled
+    check "$target: settled at critical" tls_settled
     load_check $target "$target: default to critical"
     check "$target: critical, the HTTP port is closed" wait_for 15 refused "$P"
     expect "$target: critical, http" "$(http /catalogue/x $B)" 000
@@ -91,11 +75,11 @@ for target in ${TLS_TARGETS:-spt hvt}; do
 
     # ---- default again: HTTP is back; plain: HTTPS is gone ----------------------------------
     echo default >"$W/security_level"
-    check "$target: settled at default again" settled
+    check "$target: settled at default again" tls_settled
     expect "$target: default again, http" "$(http /catalogue/x $B)" 200
     expect "$target: default again, https" "$(https /catalogue/x $B)" 200
     echo plain >"$W/security_level"
-    check "$target: settled at plain" settled
+    check "$target: settled at plain" tls_settled
     check "$target: plain, the HTTPS port is closed" wait_for 15 refused "$Q"
     expect "$target: plain, http" "$(http /catalogue/x $B)" 200
     check "$target: unisec check of the store's topology" "$U" check "$S/topology.yaml"

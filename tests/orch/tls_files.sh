@@ -12,26 +12,14 @@
 # Skips (77) without /dev/fuse, curl, openssl, ab or git.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
-for c in fusermount3 curl openssl ab git python3; do
-    command -v $c >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
-done
-
-U=$UNISEC
-T=$(mktemp -d)
-export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-pass=0; fail=0; fgpid=; looppid=
 . tests/lib.sh
 . tests/orch/tls_lib.sh
-
-trap cleanup EXIT
+need fusermount3 curl openssl ab git python3
 
 # The test's keys and certificates, made now (nothing secret is in the tree): a CA, two
 # leaves for localhost signed by it (the rotation's old and new), a key of neither, an
 # Ed25519 and a 1024-bit RSA pair (unsupported), an expired certificate of the first key.
-K=$T/keys
-mkdir -p "$K"
-tls_certs "$K" one two || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
+tls_begin one two
 (
     cd "$K" || exit 1
     openssl ecparam -name prime256v1 -genkey -noout -out other.key &&
@@ -113,9 +101,7 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     P=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     sed "s/http_port: 8443/http_port: $P/" tests/orch/tls.yaml >"$T/topo.yaml"
     check "$target: init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy
-    "$U" mount -f --target $target --store "$S" "$M" 2>"$T/daemon.log" &
-    fgpid=$!
-    check "$target: the mount is served" wait_for 10 test -f "$M/README"
+    check "$target: the mount is served" mount_up --target $target
 
     # ---- no certificate, no key: the TLS level fails, saying what to write ----------------
     out=$(cat "$M/settle" 2>/dev/null)
@@ -150,7 +136,7 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     cat "$K/other.key" >"$W/tls/key" 2>/dev/null; rc=$?
     refused "$target: a key that is not the certificate's" key "is not the private key"
     check "$target: key written" sh -c "cat '$K/one.key' >'$W/tls/key'"
-    check "$target: settled" sh -c "cat '$M/settle' | grep -q 'nodes run what is desired'"
+    check "$target: settled" tls_settled
     got=$(code /catalogue/x $B)
     [ "$got" = 200 ] && ok || bad "$target: https with --cacert: got $got, expected 200"
     got=$(code /admin/users $B)
@@ -178,7 +164,7 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     load_start $target "https://127.0.0.1:$P/catalogue/x"
     sleep 2
     check "$target: rotated (key and chain together)" sh -c "cat '$K/two.key' '$K/two.crt' '$K/ca.crt' >'$W/tls/key'"
-    check "$target: settled after rotation" sh -c "cat '$M/settle' | grep -q 'nodes run what is desired'"
+    check "$target: settled after rotation" tls_settled
     load_check $target "$target: rotation"
     check "$target: the served certificate is two's" test "$(served_fp)" = "$(tls_fp "$K/two.crt")"
     rot=$(git -C "$S" log -1 --format=%H --grep='tls certificate and key replaced')
@@ -190,11 +176,11 @@ for target in ${TLS_TARGETS:-spt hvt}; do
 
     # ---- a level without TLS and back: the credentials go with the TLS level only --------
     echo plain >"$W/security_level"
-    check "$target: settled at plain" sh -c "cat '$M/settle' | grep -q 'nodes run what is desired'"
+    check "$target: settled at plain" tls_settled
     got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 $B "http://127.0.0.1:$P/catalogue/x")
     [ "$got" = 200 ] && ok || bad "$target: plain HTTP at level plain: got $got"
     echo default >"$W/security_level"
-    check "$target: settled at default again" sh -c "cat '$M/settle' | grep -q 'nodes run what is desired'"
+    check "$target: settled at default again" tls_settled
     got=$(code /catalogue/x $B)
     [ "$got" = 200 ] && ok || bad "$target: https at default again: got $got"
     check "$target: still two's certificate" test "$(served_fp)" = "$(tls_fp "$K/two.crt")"
@@ -204,17 +190,15 @@ for target in ${TLS_TARGETS:-spt hvt}; do
         >/dev/null 2>&1 || bad "$target: git revert of the rotation"
     check "$target: the revert is served" wait_for 10 sh -c \
         "grep -q '$(tls_fp "$K/one.crt")' '$W/tls/key.fingerprint'"
-    check "$target: settled after the revert" sh -c "cat '$M/settle' | grep -q 'nodes run what is desired'"
+    check "$target: settled after the revert" tls_settled
     check "$target: the served certificate is one's again" test "$(served_fp)" = "$(tls_fp "$K/one.crt")"
     got=$(code /catalogue/x $B)
     [ "$got" = 200 ] && ok || bad "$target: https after the revert: got $got"
 
     # ---- remount: the kept key starts the node again ------------------------------------------
     fusermount3 -u "$M"; wait "$fgpid"; fgpid=
-    "$U" mount -f --target $target --store "$S" "$M" 2>>"$T/daemon.log" &
-    fgpid=$!
-    check "$target: mounted again" wait_for 10 test -f "$M/README"
-    check "$target: settled after the remount" sh -c "cat '$M/settle' | grep -q 'nodes run what is desired'"
+    check "$target: mounted again" mount_up --target $target
+    check "$target: settled after the remount" tls_settled
     got=$(code /catalogue/x $B)
     [ "$got" = 200 ] && ok || bad "$target: https after the remount: got $got"
     fusermount3 -u "$M"; wait "$fgpid"; fgpid=

@@ -14,24 +14,11 @@ cd "$UNISEC_SRCDIR" || exit 1
 . tests/lib.sh
 . tests/orch/tls_lib.sh
 need fusermount3 curl openssl ab git python3
+tls_begin shop portal shop2
 
-U=$UNISEC
-T=$(mktemp -d)
-export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-pass=0; fail=0; fgpid=; looppid=
-
-trap cleanup EXIT
-
-K=$T/keys
-mkdir -p "$K"
-tls_certs "$K" shop portal shop2 || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
-
-freeport() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 A="-u alice:alice-demo-password"; B="-u bob:bob-demo-password"
 # lb PATH CURL-ARGS...: the status of a request through the portal (000: no answer).
 lb() { p=$1; shift; curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$K/ca.crt" "$@" "https://localhost:$L$p"; }
-expect() { [ "$2" = "$3" ] && ok || bad "$1: got $2, expected $3"; }
-settled() { cat "$M/settle" | grep -q 'nodes run what is desired'; }
 
 for target in ${TLS_TARGETS:-spt hvt}; do
     if [ $target = hvt ] && { ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; }; then
@@ -44,9 +31,7 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     sed -e "s/http_port: 8445/http_port: $P/" -e "s/listen_port: 8444/listen_port: $L/" \
         tests/orch/tls_lb.yaml >"$T/topo.yaml"
     check "$target: init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy
-    "$U" mount -f --target $target --store "$S" "$M" 2>"$T/daemon.log" &
-    fgpid=$!
-    check "$target: the mount is served" wait_for 10 test -f "$M/README"
+    check "$target: the mount is served" mount_up --target $target
 
     # ---- the portal first: its image pins the shop's key, which is not there yet -------------
     check "$target: portal's cert written" sh -c "cat '$K/portal.crt' '$K/ca.crt' >'$N/portal/tls/cert'"
@@ -58,7 +43,7 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     # ---- the shop's pair: the portal is built and relays over TLS --------------------------
     check "$target: shop's cert written" sh -c "cat '$K/shop.crt' '$K/ca.crt' >'$N/shop/tls/cert'"
     check "$target: shop's key written" sh -c "cat '$K/shop.key' >'$N/shop/tls/key'"
-    check "$target: settled" wait_for 60 settled
+    check "$target: settled" wait_for 60 tls_settled
     check "$target: the portal is up" wait_for 15 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert '$K/ca.crt' https://localhost:$L/catalogue/x)\" = 401 ]"
     expect "$target: through the portal, bob" "$(lb /catalogue/x $B)" 200
     expect "$target: through the portal, bob denied /admin" "$(lb /admin/users $B)" 403
@@ -76,7 +61,7 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     load_start $target "https://localhost:$L/catalogue/x"
     sleep 2
     echo critical >"$N/shop/security_level"
-    check "$target: settled at critical" wait_for 60 settled
+    check "$target: settled at critical" wait_for 60 tls_settled
     load_check $target "$target: the shop's level change through the portal"
     expect "$target: the portal's image did not change" "$(readlink "$N/portal/image")" \
         "$portal_image"
@@ -87,7 +72,7 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     sleep 2
     check "$target: the shop's key and chain rotated" \
         sh -c "cat '$K/shop2.key' '$K/shop2.crt' '$K/ca.crt' >'$N/shop/tls/key'"
-    check "$target: settled after the rotation" wait_for 60 settled
+    check "$target: settled after the rotation" wait_for 60 tls_settled
     load_check rot$target "$target: the shop's rotation through the portal"
     check "$target: the portal pins the new key before the shop serves it" sh -c \
         "grep -a -e 'portal: deployed' -e 'shop: deployed' '$M/events' | tail -n 2 | head -n 1 | grep -q portal"

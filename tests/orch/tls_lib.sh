@@ -19,6 +19,26 @@ tls_certs() {
     ) >/dev/null 2>&1
 }
 
+# tls_begin NAME...: $U, $T (a new temporary directory), the image cache, the counters at 0, the
+# exit trap (cleanup), and in $K a CA and a certificate for each NAME (tls_certs); the test fails
+# when openssl cannot make them.
+tls_begin() {
+    U=$UNISEC
+    T=$(mktemp -d)
+    export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
+    pass=0; fail=0; fgpid=; looppid=
+    trap cleanup EXIT
+    K=$T/keys
+    mkdir -p "$K"
+    tls_certs "$K" "$@" || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
+}
+# freeport: a TCP port free on 127.0.0.1 (now).
+freeport() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# expect WHAT GOT WANT: GOT is WANT.
+expect() { [ "$2" = "$3" ] && ok || bad "$1: got $2, expected $3"; }
+# tls_settled: settle says every node runs what is desired (a condition, for check and wait_for).
+tls_settled() { cat "$M/settle" | grep -q 'nodes run what is desired'; }
+
 # cleanup: ends the client loop, the mount $M and its daemon $fgpid, removes $T (trap EXIT).
 cleanup() {
     [ -n "${looppid:-}" ] && kill "$looppid" 2>/dev/null

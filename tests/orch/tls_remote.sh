@@ -47,9 +47,7 @@ git daemon --reuseaddr --listen=127.0.0.1 --port="$PG" --base-path="$T/srv" --ex
 pidd=$!
 G="git://127.0.0.1:$PG/remote.git"
 check "git daemon answers" wait_for 10 git ls-remote "$G"
-"$U" mount -f --no-run --store "$S" "$M" -o remote="$G",fetch_interval=0 2>"$T/mount.log" &
-fgpid=$!
-check "the mount is served" wait_for 10 test -f "$M/README"
+check "the mount is served" mount_up --log-to "$T/mount.log" --no-run -o remote="$G",fetch_interval=0
 check "the remote has the store's main" test "$(rmain)" = "$(git -C "$S" rev-parse main)"
 check "the certificate is written" sh -c "cat '$K/one.crt' '$K/ca.crt' >'$W/cert'"
 check "and is on the remote" sh -c "git --git-dir='$T/srv/remote.git' show main:tls/web/cert | grep -q 'BEGIN CERTIFICATE'"
@@ -117,9 +115,7 @@ check "it unmounts" umount_wait
 wait "$fgpid"; fgpid=
 
 # ---- without a remote: a refused commit made in the store, then a key and chain written ---
-"$U" mount -f --no-run --store "$S" "$M" 2>>"$T/mount.log" &
-fgpid=$!
-check "mounted again, without the remote" wait_for 10 test -f "$M/README"
+check "mounted again, without the remote" mount_up --log-to "$T/mount.log" --no-run
 good=$(git -C "$S" show main:topology.yaml | sha256sum)
 printf 'topology_template: [not, a, mapping\n' >"$S/topology.yaml"
 git -C "$S" -c user.name=op -c user.email=op@example.com commit -q -am "a broken topology"

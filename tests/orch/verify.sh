@@ -9,20 +9,13 @@
 # a kept image whose bytes were changed. Skips (77) without /dev/fuse, git or ssh-keygen.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
-[ -c /dev/fuse ] || { echo "SKIP: /dev/fuse is missing"; exit 77; }
-for c in fusermount3 git ssh-keygen python3; do
-    command -v $c >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
-done
+. tests/lib.sh
+need fusermount3 git ssh-keygen python3
 
 U=$UNISEC
-. tests/lib.sh
 one_mount
 W=$M/nodes/web
 export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-settled() {
-    out=$(cat "$M/settle")
-    case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
-}
 # A commit by alice (an allowed signer), signed; or by anyone, unsigned (SIGN=).
 SIGN="-c gpg.format=ssh -c user.signingkey=$T/alice"
 GIT="git -C $S -c user.name=alice -c user.email=alice@example.org"
@@ -49,9 +42,7 @@ sed -e "s/http_port: 8080/http_port: $1/" -e "s/listen_port: 8000/listen_port: $
 
 check "init with a signing key" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy --signing-key "$T/daemon"
 git -C "$S" config gpg.ssh.allowedSignersFile "$T/allowed_signers"
-"$U" mount -f --store "$S" "$M" 2>"$T/daemon.log" &
-fgpid=$!
-check "the mount is served" wait_for 10 test -f "$M/README"
+check "the mount is served" mount_up
 settled "mount"
 echo critical >"$W/security_level"
 settled "critical"
