@@ -36,7 +36,7 @@ attack_mount() {
     ao=""
     [ "$(id -u)" = 0 ] && ao="-o allow_other"
     # shellcheck disable=SC2086
-    "$U" mount --no-run --store "$S" "$M" $ao "$@" >/dev/null || { echo "FAIL: mount"; exit 1; }
+    mount_up --daemon --no-run $ao "$@"
 }
 
 # attack_done: prints the counts and exits with the result.

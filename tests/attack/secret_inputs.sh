@@ -11,7 +11,7 @@ awk '1; /^topology_template:/ {print "  inputs:\n    token:\n      type: string\
     mount-examples/paper.yaml |
     sed 's/        http_port: 8080/        http_port: {get_input: port}\n        routes: {concat: ["GET \/t 200 text\/plain ", {get_input: token}]}/' >"$T/topo.yaml"
 check "init with a value for the secret input" sh -c "'$U' init '$S' --from '$T/topo.yaml' --policy-dir mount-examples/policy --input token=$secret >/dev/null"
-check "it mounts" "$U" mount --no-run --store "$S" "$M"
+check "it mounts" mount_up --daemon --no-run
 W=$M/nodes/web
 
 same "the owner reads the secret input (0640)" "$M/inputs/token" "$secret"

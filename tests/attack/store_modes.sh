@@ -35,9 +35,9 @@ else
 fi
 
 # A store made before (or opened up since) is closed at the next mount.
-fusermount3 -u "$M" && wait_for 10 sh -c "! grep -q ' $M fuse' /proc/mounts"
+umount_wait
 chmod 755 "$S" "$S/.git/unisec-images"
-"$U" mount --no-run --store "$S" "$M" >"$T/mount.out" 2>&1 || bad "remount: $(cat "$T/mount.out")"
+mount_up --daemon --no-run
 check "the mount closes an open store again" test "$(mode "$S")" = 700
 check "and its image cache" test "$(mode "$S/.git/unisec-images")" = 700
 check "and says so" grep -q "was open to others (mode 0755): made 0700" "$T/mount.out"

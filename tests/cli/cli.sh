@@ -311,10 +311,7 @@ expect_rc 1 "status of a directory that is no store" "$U" status --store="$T"
 # A mount (--no-run: nothing fails) is served: status exits 0; a stale one is not served.
 if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
     mkdir "$T/m"
-    "$U" mount -f --no-run --store="$T/s" "$T/m" 2>"$T/daemon.log" &
-    fgpid=$!
-    n=100
-    while [ $n -gt 0 ] && [ ! -f "$T/m/README" ]; do sleep 0.1; n=$((n - 1)); done
+    mount_up --at "$T/s" "$T/m" --no-run
     expect_rc 0 "status of a served store" "$U" status --store="$T/s" --json
     expect_json "status --json, served" "j['served'], j['mount'], j['nodes'][0]['status']['state']" \
         "(True, '$T/m', 'not running')"
@@ -336,10 +333,7 @@ assert lines[-1]['level'] == 'error' and 'bogus' in lines[-1]['message'], lines[
     fgpid=
     expect_rc 3 "status once unmounted" "$U" status --store="$T/s"
     # A daemon that died leaves a mount that does not answer: not served either.
-    "$U" mount -f --no-run --store="$T/s" "$T/m" 2>>"$T/daemon.log" &
-    fgpid=$!
-    n=100
-    while [ $n -gt 0 ] && [ ! -f "$T/m/README" ]; do sleep 0.1; n=$((n - 1)); done
+    mount_up --at "$T/s" "$T/m" --no-run
     kill -9 $fgpid
     wait $fgpid 2>/dev/null
     fgpid=
@@ -421,10 +415,7 @@ for s in pre-receive install; do
 done
 # Node names of a mounted store.
 if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
-    "$U" mount -f --no-run --store="$T/s" "$T/m" 2>>"$T/daemon.log" &
-    fgpid=$!
-    n=100
-    while [ $n -gt 0 ] && [ ! -f "$T/m/README" ]; do sleep 0.1; n=$((n - 1)); done
+    mount_up --at "$T/s" "$T/m" --no-run
     expect_comp "--node of a mounted store's topology" "portal" unisec build "$T/m/topology.yaml" \
         --node ""
     expect_comp "--node of mounted stores" "web" unisec build --node ""

@@ -13,19 +13,9 @@ need fusermount3 git
 
 U=$UNISEC
 TTY="python3 tests/fs/tty_drive.py"
-T=$(mktemp -d)
-S=$T/store
-M=$T/mnt
+one_mount
 D=$M/policy/acl.d
 GIT="git -C $S -c user.name=operator -c user.email=operator@example.org"
-mkdir -p "$M"
-pass=0; fail=0
-
-cleanup() {
-    fusermount3 -u -z "$M" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
 
 # changed: the paths the last commit touched, space-separated.
 changed() { git -C "$S" show --name-only --format= HEAD | tr '\n' ' '; }
@@ -44,7 +34,7 @@ check "init takes acl.d" "$U" init "$S" --from "$T/topo.yaml" --policy-dir "$T/p
 check "the store holds the rules files, not the editor's swap file" \
     test "$(git -C "$S" ls-tree --name-only main policy/acl.d/ | tr '\n' ' ')" = \
     "policy/acl.d/10-orders policy/acl.d/20-admin "
-"$U" mount --no-run --store "$S" "$M" >/dev/null 2>&1 || bad "mount"
+mount_up --daemon --no-run
 # The policy's rules by key are made by a thread at the mount, not by the first change of a file.
 made() { grep -c "the policy's rules by key made" "$S/.git/unisec.log"; }
 check "the mount makes the policy's rules by key off the write path" wait_for 10 sh -c "test \$(grep -c \"rules by key made\" '$S/.git/unisec.log') -ge 1"
@@ -142,8 +132,8 @@ check "a committed rules file whose name the mount keeps for editors (digits) is
     wait_for 10 sh -c "test -f '$D/0100' && grep -q frank '$D/0100'"
 check "and removed through the mount" rm "$D/0100"
 check "its removal committed" sh -c "! git -C '$S' cat-file -e main:policy/acl.d/0100"
-fusermount3 -u "$M" && wait_for 10 sh -c "! grep -q ' $M fuse' /proc/mounts" || bad "unmount"
-"$U" mount --no-run --store "$S" "$M" >/dev/null 2>&1 || bad "remount"
+umount_wait || bad "unmount"
+mount_up --daemon --no-run
 check "after a remount the files are served" test "$(ls "$D" | tr '\n' ' ')" = "50-py 70-wt 80-git "
 check "acl check of the store's policy directory" "$U" acl check "$S/policy"
 

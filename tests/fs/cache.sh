@@ -29,7 +29,7 @@ more() {
 more extra 8081 >"$T/more.yaml"
 check "the topology with a third node is valid" "$U" check "$T/more.yaml"
 check "init" "$U" init "$S" --from "$T/more.yaml" --policy-dir mount-examples/policy
-"$U" mount --no-run --store "$S" "$M" >/dev/null 2>&1 || bad "mount"
+mount_up --daemon --no-run
 
 # ---- a rules file removed from outside, made again through the mount ------------------------
 check "a rules file made through the mount" sh -c "echo 'regular * GET /a allow' >'$D/10-a'"
@@ -106,7 +106,7 @@ mkdir -p "$M2"
 trap 'fusermount3 -u -z "$M2" 2>/dev/null; fusermount3 -u -z "$M" 2>/dev/null; rm -rf "$T"' EXIT
 check "a bare repository" git init -q --bare -b main "$T/remote.git"
 check "init a store that follows it" "$U" init "$S2" --from "$T/more.yaml" --policy-dir mount-examples/policy
-"$U" mount --no-run -o "remote=file://$T/remote.git" --store "$S2" "$M2" >/dev/null 2>&1 || bad "mount with a remote"
+mount_up --daemon --at "$S2" "$M2" --pid dpid2 --no-run -o "remote=file://$T/remote.git"
 check "a rules file made through it" sh -c "echo 'regular * GET /r allow' >'$M2/policy/acl.d/20-r'"
 check "and read" grep -q '/r allow' "$M2/policy/acl.d/20-r"
 check "a clone of the remote" git clone -q "$T/remote.git" "$W"
@@ -117,6 +117,7 @@ check "the mount follows the remote: the file is gone" sh -c "! test -e '$M2/pol
 check "echo makes it again at once" sh -c "echo 'regular * GET /s allow' >'$M2/policy/acl.d/20-r'"
 check "on the remote too" test "$(git -C "$T/remote.git" show main:policy/acl.d/20-r)" = "regular * GET /s allow"
 check "the remote's mount unmounted" fusermount3 -u "$M2"
+dpid2=
 
 check "unmounted" umount_wait
 echo "cache: $pass passed, $fail failed"

@@ -15,7 +15,7 @@ need fusermount3 git python3
 U=$UNISEC
 one_mount
 check "init" "$U" init "$S" --from mount-examples/paper.yaml --policy-dir mount-examples/policy
-check "it mounts" "$U" mount --no-run --store "$S" "$M"
+check "it mounts" mount_up --daemon --no-run
 
 # An image as the builder leaves one in the cache: a directory named by its id.
 id=0123456789abcdef0123456789abcdef01234567

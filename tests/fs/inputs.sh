@@ -19,7 +19,7 @@ awk '1; /^topology_template:/ {print "  inputs:\n    port:\n      type: integer\
     mount-examples/paper.yaml | sed 's/        http_port: 8080/        http_port: {get_input: port}/' >"$T/topo.yaml"
 check "init with a value for the required input" "$U" init "$S" --from "$T/topo.yaml" \
     --policy-dir mount-examples/policy --input banner=hello
-check "it mounts" "$U" mount --no-run --store "$S" "$M"
+check "it mounts" mount_up --daemon --no-run
 
 check "inputs/ lists the template's inputs" test "$(ls "$M/inputs" | tr '\n' ' ')" = "banner key_expiry port tags "
 check "inputs/NAME is 0640, as inputs.yaml" test "$(stat -c %a "$M/inputs/port")" = 640

@@ -11,20 +11,9 @@ need fusermount3 git
 
 U=$UNISEC
 TTY="python3 tests/fs/tty_drive.py"
-T=$(mktemp -d)
+one_mount
 chmod 755 "$T" # the unprivileged user must reach the mount point
-S=$T/store
-M=$T/mnt
 GIT="git -C $S -c user.name=operator -c user.email=operator@example.org"
-mkdir -p "$M"
-pass=0; fail=0
-
-cleanup() {
-    fusermount3 -u -z "$M" 2>/dev/null
-    [ -n "${fgpid:-}" ] && kill "$fgpid" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
 
 mounted() { grep -q " $M fuse" /proc/mounts; }
 no_daemon() { ! daemon_pid >/dev/null; }
@@ -48,7 +37,8 @@ check "nothing is created for an invalid policy" test ! -e "$T/s2/.git"
 AO=""
 [ "$(id -u)" = 0 ] && AO="-o allow_other"
 # shellcheck disable=SC2086
-out=$("$U" mount --no-run --store "$S" "$M" $AO 2>&1) || bad "mount daemonises: $out"
+mount_up --daemon --no-run $AO
+out=$(cat "$T/mount.out")
 check "the mount is there when mount returns" mounted
 check "the daemon runs in the background" daemon_pid
 case $out in *"--no-run"*) ok ;; *) bad "mount --no-run says no instance starts: $out" ;; esac
@@ -408,7 +398,7 @@ printf 'banner: hello\nport: 8081\n' >"$T/in.yaml"
 # shellcheck disable=SC2086
 check "init takes --inputs FILE and --input NAME=VALUE (which wins)" "$U" init "$IS" --from "$T/itopo.yaml" $IPOL --inputs "$T/in.yaml" --input port=8082
 check "inputs.yaml is a file of the store" sh -c "git -C '$IS' show main:inputs.yaml | grep -qx 'port: 8082'"
-check "the store with inputs mounts" "$U" mount --no-run --store "$IS" "$IM"
+check "the store with inputs mounts" mount_up --daemon --at "$IS" "$IM" --pid ipid --no-run
 check "inputs.yaml is in the mount" grep -qx "banner: hello" "$IM/inputs.yaml"
 same "get_input takes the given value" "$IM/nodes/web/properties/http_port" "8082"
 ni=$(git -C "$IS" rev-list --count main)
@@ -437,11 +427,10 @@ check "a unikernel node keeps them" test -f "$IM/nodes/web/modules"
 refuse "template.yaml is read-only" sh -c "echo 'type: x' | cat >'$IM/nodes/server/template.yaml'"
 refuse "a level it does not declare is refused" sh -c "echo critical | cat >'$IM/nodes/server/security_level'"
 check "the store with inputs unmounts" fusermount3 -u "$IM"
+ipid=
 
 # ---- kill -9: every acknowledged write survives, the store is sound, it serves again ------------------
-"$U" mount -f --no-run --store "$S" "$M" 2>"$T/fg.log" &
-fgpid=$!
-check "mount -f serves" wait_for 10 test -f "$M/README"
+check "mount -f serves" mount_up --log-to "$T/fg.log" --no-run
 # A property written with the shell's builtin echo: the write returns once the commit is
 # durable.
 nk=$(commits)
@@ -465,7 +454,7 @@ git -C "$S" log --format=%s -n $(($(commits) - nk)) main | sed -n 's|^web: max_c
 sort -u "$T/acked.k" >"$T/acked.k.sorted"
 check "every acknowledged write is a commit" test -z "$(comm -23 "$T/acked.k.sorted" "$T/committed.k")"
 [ "$fail" = 0 ] || { git -C "$S" log --oneline -3; git -C "$S" show main:policy/acl; tail -5 "$T/fg.log"; comm -23 "$T/acked.k.sorted" "$T/committed.k" | head; }
-check "the daemon serves the store again" "$U" mount --no-run --store "$S" "$M"
+check "the daemon serves the store again" mount_up --daemon --no-run
 check "with the last acknowledged write" sh -c "v=\$(cat '$W/properties/max_connections'); [ \$v = $((1000 + last)) ] || [ \$v = $((1001 + last)) ]"
 check "and unmounts" umount_wait
 

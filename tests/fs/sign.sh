@@ -13,18 +13,8 @@ need fusermount3 git
 command -v ssh-keygen >/dev/null || { echo "SKIP: ssh-keygen is not installed (openssh-client)"; exit 77; }
 
 U=$UNISEC
-T=$(mktemp -d)
-S=$T/store
-M=$T/mnt
+one_mount
 GIT="git -C $S -c user.name=operator -c user.email=operator@example.org"
-mkdir -p "$M"
-pass=0; fail=0
-
-cleanup() {
-    fusermount3 -u -z "$M" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
 
 verified() { git -C "$S" verify-commit "$1"; }
 
@@ -50,7 +40,7 @@ check "the first commit verifies with git verify-commit" verified HEAD
 check "git log --show-signature names the signer" sh -c "git -C '$S' log -1 --show-signature | grep -q 'Good \"git\" signature for unisec@example.org'"
 
 # ---- commits through the mount are signed ----------------------------------------------------
-check "mount" "$U" mount --no-run --store "$S" "$M"
+check "mount" mount_up --daemon --no-run
 W=$M/nodes/web
 A=$M/policy/acl
 check "a level write" sh -c "echo critical > '$W/security_level'"
@@ -122,14 +112,14 @@ printf 'regular * GET /offline allow\n' >"$S/policy/acl"
 $GIT commit -qam "unsigned while unmounted"
 refuse "mount refuses a store whose main is unsigned" "$U" mount --no-run --store "$S" "$M"
 $GIT reset -q --hard HEAD~1
-check "it mounts once main is reset to a signed commit" "$U" mount --no-run --store "$S" "$M"
+check "it mounts once main is reset to a signed commit" mount_up --daemon --no-run
 check "unmount" umount_wait
 
 # A signer's valid-before (ssh-keygen's allowed signers) is judged now for commits that arrive,
 # and at the commit's time for the history already served: dave's key was allowed until 2021.
 ssh-keygen -q -t ed25519 -N '' -C dave -f "$T/dave"
 echo "dave@example.org valid-before=\"20210101\" $(cat "$T/dave.pub")" >>"$T/allowed_signers"
-check "mount" "$U" mount --no-run --store "$S" "$M"
+check "mount" mount_up --daemon --no-run
 good=$(git -C "$S" rev-parse HEAD)
 printf 'regular * GET /dave-now allow\n' >"$S/policy/acl"
 $GIT -c gpg.format=ssh -c user.signingkey="$T/dave" commit -S -qam "dave's change, today"
@@ -141,7 +131,7 @@ check "and so is one it dates from before the key expired" wait_for 10 sh -c "gr
 same "the last good state stays served" "$A" "regular * GET /mounted allow"
 check "unmount" umount_wait
 check "git verify-commit accepts the 2020 commit (judged at its time)" verified HEAD
-check "a main signed by dave in 2020 is served: the key was valid then" "$U" mount --no-run --store "$S" "$M"
+check "a main signed by dave in 2020 is served: the key was valid then" mount_up --daemon --no-run
 same "and it is what the mount serves" "$A" "regular * GET /dave-2020 allow"
 check "unmount" umount_wait
 $GIT reset -q --hard "$good"
@@ -149,7 +139,7 @@ $GIT reset -q --hard "$good"
 # A key that others may read is refused, not used or ignored.
 chmod 644 "$S/.git/unisec-signing-key"
 git -C "$S" config unisec.signedOnly false
-check "mount" "$U" mount --no-run --store "$S" "$M"
+check "mount" mount_up --daemon --no-run
 refuse "a write fails when the key is readable by others" sh -c "echo default > '$W/security_level'"
 check "errors says why" grep -q "mode 0600" "$M/errors"
 chmod 600 "$S/.git/unisec-signing-key"

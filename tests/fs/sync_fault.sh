@@ -12,9 +12,8 @@ need fusermount3 git
 one_mount
 W=$M/nodes/web
 check "init" "$UNISEC" init "$S" --from mount-examples/paper.yaml --policy-dir mount-examples/policy
-UNISEC_TEST_FAULT=sync "$UNISEC_FAULTS" mount -f --no-run --store "$S" "$M" 2>"$T/daemon.log" &
-fgpid=$!
-wait_for 20 test -f "$M/README" || bad "it mounts"
+U=$UNISEC_FAULTS
+mount_up UNISEC_TEST_FAULT=sync --no-run
 
 n=$(commits)
 check "a level write succeeds" sh -c "echo critical > '$W/security_level'"

@@ -22,11 +22,7 @@ at() {
 commit() {
     GIT_AUTHOR_DATE="$1 +0000" GIT_COMMITTER_DATE="$1 +0000" git -C "$S" commit -qam "$2"
 }
-mount_store() {
-    "$U" mount -f --no-run --store "$S" "$M" 2>>"$T/daemon.log" &
-    fgpid=$!
-    check "the mount is served" wait_for 10 test -f "$M/README"
-}
+mount_store() { check "the mount is served" mount_up --no-run; }
 unmount_store() {
     check "unmount" fusermount3 -u "$M"
     wait "$fgpid" 2>/dev/null
