@@ -54,9 +54,7 @@ cp mount-examples/policy/groups mount-examples/policy/credentials "$T/pol/"
 } >"$T/pol/acl"
 
 check "init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir "$T/pol"
-"$U" mount -f -o target=spt --store "$S" "$M" 2>"$T/daemon.log" &
-fgpid=$!
-check "the mount is served" wait_for 20 test -f "$M/README"
+check "the mount is served" mount_up -o target=spt
 settled "mount"
 expect 200 "before any change" /probe/x
 # A policy of policy/acl alone has its rules by key made at the mount, off any write's path.
