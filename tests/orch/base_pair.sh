@@ -35,15 +35,7 @@ cleanup() {
 trap cleanup EXIT
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$P$1"; }
 is_code() { [ "$(code "$2")" = "$1" ]; }
-settled() {
-    out=$(cat "$M/settle" 2>&1)
-    case $out in *"nodes run what is desired"*) ok ;; *) bad "$1: settle says: $out" ;; esac
-}
-mount_with() {
-    UNISEC_TEST_FAULT=$1 "$U" mount -f --store "$S" "$M" 2>>"$T/daemon.log" &
-    fgpid=$!
-    wait_for 20 test -f "$M/README" || bad "mount with faults '$1'"
-}
+mount_with() { mount_up UNISEC_TEST_FAULT="$1"; }
 # many FILE PROBE: a rule denying PROBE and 1100 more, past the index's limit.
 many() {
     python3 -c 'import sys
