@@ -34,7 +34,7 @@ mount_up --daemon --no-run
 # ---- a rules file removed from outside, made again through the mount ------------------------
 check "a rules file made through the mount" sh -c "echo 'regular * GET /a allow' >'$D/10-a'"
 check "and read (its name is now in the kernel's cache)" grep -q '/a allow' "$D/10-a"
-check "the outside commit removing it" sh -c "$GIT rm -q policy/acl.d/10-a && $GIT commit -qm 'rm 10-a'"
+check "the outside commit removing it" outside_rm policy/acl.d/10-a 'rm 10-a'
 # A write through the mount takes the outside commit in first (main moved) and returns once
 # what it removed is dropped: the next call sees the store as it is.
 check "a level write after it" write "$M/nodes/web/security_level" critical
@@ -47,7 +47,7 @@ check "committed" test "$(git -C "$S" show main:policy/acl.d/10-a)" = "regular *
 
 # The inotify watcher alone (no write after the outside commit) drops it too.
 check "read again" cat "$D/10-a"
-check "removed from outside again" sh -c "$GIT rm -q policy/acl.d/10-a && $GIT commit -qm 'rm 10-a again'"
+check "removed from outside again" outside_rm policy/acl.d/10-a 'rm 10-a again'
 check "the watcher takes it in: the file is gone" wait_for 20 sh -c "! test -e '$D/10-a'"
 check "and made again (the stale name was dropped, not expired)" \
     wait_for 5 sh -c "echo 'regular * GET /c allow' >'$D/10-a'"
