@@ -37,19 +37,48 @@ static const struct option build_opts[] = {
 /* Most compilers run at once (-j). */
 #define BUILD_JOBS_MAX 256
 
-/* Where the topology is (its directory), and the last certificate read for the pins. */
+/* Where the topology is (its directory), the last certificate read for the pins, and the one
+ * before it in the history of the store the topology is the work tree of (none: no store). */
 struct build_certs {
     const char *dir;
-    char *pem;
+    char *pem, *prev;
+    size_t len;
 };
 
-/* tls/NODE/cert beside the topology (engine_tls_pins()'s CERT): a load balancer's backend. */
+/* The certificate before PEM (LEN bytes) of NODE in the history of the store whose work tree
+ * BC's directory is (main's, as the daemon pins it after a restart); none for a directory
+ * that is no store. What it passes over is said on standard error. */
+static char *build_cert_before(struct build_certs *bc, const char *node, size_t *len)
+{
+    struct engine_store *s = NULL;
+    struct engine_diag warn;
+    char *prev = NULL;
+    if (engine_store_open_repo(&s, bc->dir, NULL) < 0)
+        return NULL;
+    engine_diag_init(&warn);
+    engine_tls_cert_before(s, NULL, node, bc->pem, bc->len, (int64_t)time(NULL), &prev, len, &warn);
+    for (size_t i = 0; i < warn.n; i++)
+        fprintf(stderr, "unisec build: warning: %s: %s\n", warn.v[i].file ? warn.v[i].file : "",
+                warn.v[i].msg);
+    engine_diag_free(&warn);
+    engine_store_free(s);
+    return prev;
+}
+
+/* tls/NODE/cert beside the topology (engine_tls_pins()'s CERT, I = 0: a load balancer's
+ * backend), and the one before it in the store's history (I = 1). */
 static int build_cert(void *arg, const char *node, size_t i, const char **pem, size_t *len)
 {
     struct build_certs *bc = arg;
     char *path = NULL;
-    if (i > 0)
-        return -1; /* no previous one: the store's history is the mount's */
+    if (i > 1 || (i == 1 && bc->pem == NULL))
+        return -1;
+    if (i == 1) {
+        free(bc->prev);
+        bc->prev = build_cert_before(bc, node, len);
+        *pem = bc->prev;
+        return bc->prev == NULL ? -1 : 0;
+    }
     free(bc->pem);
     bc->pem = NULL;
     if (asprintf(&path, "%s/tls/%s/cert", bc->dir, node) < 0)
@@ -60,8 +89,14 @@ static int build_cert(void *arg, const char *node, size_t i, const char **pem, s
         r = engine_read_fd(fd, 256u << 10, 4096, &bc->pem, len);
         close(fd);
     }
+    if (r < 0 || *len > (256u << 10)) {
+        free(bc->pem);
+        bc->pem = NULL;
+        return -1;
+    }
     *pem = bc->pem;
-    return r < 0 || *len > (256u << 10) ? -1 : 0;
+    bc->len = *len;
+    return 0;
 }
 
 /* Gives tls_upstream's `pins` in MODS (N modules) each backend's key: *HELD the new text. */
@@ -266,6 +301,7 @@ cleanup:
         free(pins[i]);
     }
     free(bc.pem);
+    free(bc.prev);
     free(tdir);
     builder_free(b);
     engine_topology_derived_free(x);

@@ -448,6 +448,20 @@ int engine_store_log_from(const struct engine_store *s, const char *from, size_t
                           int (*cb)(const struct engine_store_commit_info *info, void *arg),
                           void *arg, struct engine_diag *diag);
 
+/*
+ * The version of PATH before the one of blob ID (40 hex digits; NULL or "": PATH absent) along
+ * the first parents of commit FROM (NULL: the head), so only what main held: the newest of FROM
+ * and its first ancestors whose PATH is not ID, at most MAX commits looked at. 1 when found, its
+ * id in AT, and *DATA its PATH's bytes (NUL-terminated, *LEN of them; the caller frees), or NULL
+ * when PATH is absent there or no regular file (a link, a directory, a submodule); 0 when no
+ * commit before holds another version; -E2BIG past MAX; -EFBIG when that version is over
+ * MAX_BYTES (named in DIAG); another negative errno. *WALKED (may be NULL): the commits looked
+ * at. Reads no blob but the one returned: a commit and the trees on PATH's way per commit.
+ */
+int engine_store_path_before(const struct engine_store *s, const char *from, const char *path,
+                             const char *id, size_t max, size_t max_bytes, char **data, size_t *len,
+                             char at[41], size_t *walked, struct engine_diag *diag);
+
 /* 1 when commit ID is TIP or one of its ancestors, 0 when not (or unknown), or -errno. */
 int engine_store_descends(const struct engine_store *s, const char *tip, const char *id,
                           struct engine_diag *diag);

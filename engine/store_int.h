@@ -20,6 +20,7 @@
  *   store_ref.c       side refs (each host's deployment records), a repository opened to be
  *                     read only (a hook's), a commit's tree checked without reading its blobs
  *   store_diff.c      the paths a commit changed (a tree diff)
+ *   store_path.c      a file's version before the one in force, along main's first parents
  *   store_util.c      errors, fsync, commits, trees and blobs
  *   store_sync.c      a batch of paths synced together (their flushes shared)
  * Every function here that takes a store expects its mutex held by the caller (the public

@@ -69,6 +69,27 @@ int engine_tls_pins(const char *names,
                                 size_t *len),
                     void *arg, int64_t now, char **out, struct engine_diag *d);
 
+/* Bounds of engine_tls_cert_before(): commits looked at in all, chains passed over. */
+#define ENGINE_TLS_BEFORE_WALK  4096
+#define ENGINE_TLS_BEFORE_SKIPS 8
+
+struct engine_store;
+
+/*
+ * NODE's certificate chain before CERT[0..LEN), the one in force (engine_tls_pins()'s I = 1
+ * after a restart, and `unisec build`'s): the version of tls/NODE/cert that main held before
+ * CERT's, along the first parents of commit FROM (NULL: the head; engine_store_path_before()).
+ * A version that does not check at NOW (malformed, expired: it was never served) is passed over,
+ * with a line in WARN naming it, its commit and why, and the one before it taken, at most
+ * ENGINE_TLS_BEFORE_SKIPS times. *PEM (the caller frees; *PEM_LEN bytes, NUL-terminated) NULL
+ * when there is none: none before, the file absent or no regular file before, or nothing found
+ * within ENGINE_TLS_BEFORE_WALK commits (said in WARN), or the store failed (said in WARN).
+ * Returns 0, or -ENOMEM. In the engine library (it reads the store), not the tender's.
+ */
+int engine_tls_cert_before(const struct engine_store *s, const char *from, const char *node,
+                           const char *cert, size_t len, int64_t now, char **pem, size_t *pem_len,
+                           struct engine_diag *warn);
+
 /* "sha256:" and the 64 hex digits of FP (INFO's fingerprint) into BUF (at least
  * ENGINE_TLS_FP_TEXT bytes). */
 #define ENGINE_TLS_FP_TEXT 72

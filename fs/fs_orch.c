@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fs_int.h"
 #include "fs_tls.h"
@@ -39,6 +40,31 @@ static void fs_orch_acl_drop(void *c, const void *s)
     fs_snap_put(c, (struct fs_snap *)s);
 }
 
+/* What fs_orch_cert_before() reads from: the store, at the commit of the state given. */
+struct fs_orch_history {
+    struct fs_ctx *c;
+    const char *head;
+};
+
+/* NODE's certificate before CERT in main's history (orch_desired's cert_before), asked after a
+ * restart; a version passed over, or a walk cut short, is said in events, never fatal. */
+static int fs_orch_cert_before(void *arg, const char *node, const char *cert, size_t len,
+                               char **pem, size_t *pem_len)
+{
+    struct fs_orch_history *h = arg;
+    struct engine_diag warn;
+    engine_diag_init(&warn);
+    int r = engine_tls_cert_before(h->c->store, h->head[0] ? h->head : NULL, node, cert, len,
+                                   (int64_t)time(NULL), pem, pem_len, &warn);
+    for (size_t i = 0; i < warn.n; i++) {
+        char *line = engine_diag_format(&warn, i);
+        fs_event(h->c, "%s: pins of its load balancers: %s", node, line ? line : "out of memory");
+        free(line);
+    }
+    engine_diag_free(&warn);
+    return r;
+}
+
 /* Hands S, just installed, to the orchestrator as the desired state (ctx->installed).
  * apply_mu held. */
 static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
@@ -56,6 +82,7 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
     /* The change's author and summary, for the deployment commits that realise it. */
     engine_store_head_line(c->store, &h);
     struct fs_policy *op = c->orch_policy;
+    struct fs_orch_history hist = {c, s->head};
     struct orch_desired want = {
         .x = x,
         .acl_get = fs_orch_acl,
@@ -75,6 +102,8 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
         .head = s->head,
         .who = h.author,
         .what = h.summary,
+        .cert_before = fs_orch_cert_before,
+        .cert_arg = &hist,
     };
     /* The nodes' TLS credentials: the key reaches the instance at start, from here only. */
     size_t ntls = s->tls != NULL ? s->tls->n : 0;

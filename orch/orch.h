@@ -144,6 +144,15 @@ struct orch_desired {
      * image with them, swapped in as for a new level: no connection is dropped. */
     const struct orch_tls *tls;
     size_t ntls;
+    /* When set: CERT_BEFORE(CERT_ARG, NODE, CERT, LEN, &PEM, &PEM_LEN) gives NODE's certificate
+     * chain before CERT (its tls/NODE/cert in force) from the store's history (*PEM a new
+     * buffer the orchestrator frees, NULL: none; 0 or -ENOMEM), for the load balancers that pin
+     * the keys of both. Asked on the caller's thread only for a node whose certificate this
+     * orchestrator holds none of (its first state: after a restart); else the one it had in
+     * force before is that one. NULL: none is asked for. */
+    int (*cert_before)(void *arg, const char *node, const char *cert, size_t len, char **pem,
+                       size_t *pem_len);
+    void *cert_arg;
     /* With ACL NULL: ACL_GET(ACL_ARG) makes the policy files parsed together, asked only when a
      * policy must be compiled whole (NULL: no memory). */
     const struct engine_acl *(*acl_get)(const void *arg);

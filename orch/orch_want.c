@@ -444,8 +444,21 @@ static int orch_want_cert(void *arg, const char *node, size_t i, const char **pe
     return -1;
 }
 
+/* Whether the chain PEM[0..LEN) checks now (engine_tls_pins() pins only such a chain). */
+static int orch_cert_checks(const char *pem, size_t len)
+{
+    struct engine_tls_input in = {.cert = pem, .cert_len = len, .now = (int64_t)time(NULL)};
+    struct engine_diag d;
+    engine_diag_init(&d);
+    int r = engine_tls_check(&in, NULL, NULL, NULL, &d);
+    engine_diag_free(&d);
+    return r == 0;
+}
+
 /* W's certificates from WANT, each node's previous one from OLD (may be NULL): the one OLD had
- * in force when it differs, else the one OLD had before it. */
+ * in force when it differs and checks, else the one OLD had before it; for a node OLD holds no
+ * certificate of, the one before it in the store's history (WANT's cert_before, after a restart),
+ * so that the pins are the same on either side of a restart. */
 static int orch_want_certs(struct orch_want *w, const struct orch_desired *want,
                            const struct orch_want *old)
 {
@@ -462,7 +475,9 @@ static int orch_want_certs(struct orch_want *w, const struct orch_desired *want,
         struct orch_cert *c = &w->certs[w->ncerts++];
         int moved =
             o != NULL && (o->len[0] != t->cert_len || memcmp(o->pem[0], t->cert, t->cert_len));
-        size_t p = moved ? 0 : 1;
+        /* a chain in force that did not check (its node served without credentials) is no
+         * previous one: the one before it stays, as engine_tls_cert_before() finds it */
+        size_t p = moved && orch_cert_checks(o->pem[0], o->len[0]) ? 0 : 1;
         if ((c->node = strdup(t->node)) == NULL || (c->pem[0] = malloc(t->cert_len + 1)) == NULL)
             return -ENOMEM;
         memcpy(c->pem[0], t->cert, t->cert_len);
@@ -471,7 +486,10 @@ static int orch_want_certs(struct orch_want *w, const struct orch_desired *want,
             if ((c->pem[1] = strdup(o->pem[p])) == NULL)
                 return -ENOMEM;
             c->len[1] = o->len[p];
-        }
+        } else if (o == NULL && want->cert_before != NULL &&
+                   want->cert_before(want->cert_arg, t->node, t->cert, t->cert_len, &c->pem[1],
+                                     &c->len[1]) < 0)
+            return -ENOMEM;
     }
     return 0;
 }
