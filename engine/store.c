@@ -315,8 +315,20 @@ int engine_store_read_at(const struct engine_store *s, const char *commit, const
     store_lock(s);
     if ((error = store_entry(&e, s, commit ? &id : NULL, path, "read", diag)) < 0)
         goto cleanup;
-    if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
-        error = store_err(diag, s->dir, -EISDIR, "read: %s is a directory", path);
+    if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+        error = store_err(diag, path, -EISDIR,
+                          "not a file: a directory, where a file is expected: remove it");
+        goto cleanup;
+    }
+    /* A link's blob is its target's name, a submodule's entry a commit of another repository:
+     * neither is the file's text (git holds them beside files, a commit from outside may too). */
+    if (git_tree_entry_filemode(e) != GIT_FILEMODE_BLOB &&
+        git_tree_entry_filemode(e) != GIT_FILEMODE_BLOB_EXECUTABLE) {
+        error = store_err(diag, path, -EINVAL,
+                          "not a file: %s, where a file is expected: commit "
+                          "the file itself",
+                          git_tree_entry_filemode(e) == GIT_FILEMODE_LINK ? "a symbolic link"
+                                                                          : "a submodule");
         goto cleanup;
     }
     if ((error = git_blob_lookup(&blob, s->repo, git_tree_entry_id(e))) < 0) {

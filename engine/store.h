@@ -180,7 +180,8 @@ const char *engine_store_dir(const struct engine_store *s);
  * Reads the file PATH as it is in the store's head (not the work tree). On success *DATA
  * is a new buffer of *LEN bytes plus a terminating NUL (not counted; the caller frees it).
  * -ENOENT when PATH is absent, -EISDIR when it is a directory, -ENOTDIR when a parent is a
- * file. *DATA is NULL on failure.
+ * file, -EINVAL when it is a symbolic link or a submodule (a link's blob is its target's name,
+ * never read as the file's text), each named in DIAG. *DATA is NULL on failure.
  */
 int engine_store_read(const struct engine_store *s, const char *path, char **data, size_t *len,
                       struct engine_diag *diag);

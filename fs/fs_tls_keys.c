@@ -209,16 +209,23 @@ static int fs_tls_node_creds(struct fs_tls_node *n, const struct fs_text *key)
     return rc;
 }
 
-/* Reads tls/NODE/NAME of the store's head into OUT (absent: data NULL). */
-static int fs_tls_store_read(struct fs_ctx *c, const char *node, const char *name,
+/* Reads tls/NODE/NAME of the store's head into OUT (absent: data NULL); one that is no file (a
+ * link, whose blob is its target's name; a submodule; from an outside commit) is none, the
+ * reason in N's why: the node fails with it. */
+static int fs_tls_store_read(struct fs_ctx *c, struct fs_tls_node *n, const char *name,
                              struct fs_text *out)
 {
     char path[ENGINE_STORE_PATH_MAX];
+    struct engine_diag d;
     int rc;
 
-    snprintf(path, sizeof(path), "tls/%s/%s", node, name);
-    rc = engine_store_read(c->store, path, &out->data, &out->len, NULL);
-    if (rc == -ENOENT || rc == -ENOTDIR || rc == -EISDIR) {
+    snprintf(path, sizeof(path), "tls/%s/%s", n->node, name);
+    engine_diag_init(&d);
+    rc = engine_store_read(c->store, path, &out->data, &out->len, &d);
+    if (rc == -EINVAL && !n->why[0] && d.n > 0)
+        snprintf(n->why, sizeof(n->why), "node %.100s: %.200s: %.150s", n->node, path, d.v[0].msg);
+    engine_diag_free(&d);
+    if (rc == -ENOENT || rc == -ENOTDIR || rc == -EISDIR || rc == -EINVAL) {
         *out = (struct fs_text){0};
         return 0;
     }
@@ -252,9 +259,11 @@ int fs_tls_load(struct fs_ctx *c, struct fs_tls **out)
             break;
         }
         t->n++;
-        if ((rc = fs_tls_store_read(c, n->node, "cert", &n->cert)) < 0 ||
-            (rc = fs_tls_store_read(c, n->node, "key.fingerprint", &n->fingerprint)) < 0)
+        if ((rc = fs_tls_store_read(c, n, "cert", &n->cert)) < 0 ||
+            (rc = fs_tls_store_read(c, n, "key.fingerprint", &n->fingerprint)) < 0)
             break;
+        if (n->why[0])
+            continue;
         /* The key the commit names; a fingerprint that is not one names none. */
         if (fs_tls_fp_hex(&n->fingerprint, hex) == 0 &&
             fs_tls_key_read(c, n->node, hex, &key) == -ENOENT) {

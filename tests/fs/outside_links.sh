@@ -1,0 +1,85 @@
+#!/bin/sh
+# tests/fs/outside_links.sh — an outside commit (`git commit` in the store) that puts, where the
+# mount serves a file (topology.yaml, state/levels, state/properties, policy/acl, groups,
+# credentials, inputs.yaml), a symbolic link (whose blob is its target's name: a link named as
+# a rule would be read as one), a directory or a submodule, is refused naming the file and
+# why, and the last good file stays served (fs/MOUNT.md, "Changes made in the store from
+# outside"). A real mount, --no-run: nothing is started. Skips (77) without /dev/fuse or git.
+set -u
+cd "$UNISEC_SRCDIR" || exit 1
+. tests/lib.sh
+U=$UNISEC
+need fusermount3 git python3
+one_mount
+GIT="git -C $S -c user.name=Mallory -c user.email=mallory@example.org"
+
+# taken MSG: main's head, just committed, is taken in (applied or refused) by the mount.
+taken() {
+    head=$(git -C "$S" rev-parse --short=12 main)
+    wait_for 20 sh -c "grep -q 'external commit $head' '$M/events'" || bad "$1: not taken in"
+}
+# refused MSG FILE WHY: main's head is refused, errors naming FILE and WHY; the mount's FILE as
+# $T/served holds it (when there is one).
+refused() {
+    taken "$1"
+    check "$1: refused, errors naming $2" grep -q \
+        "refused external commit $(git -C "$S" rev-parse --short=12 main).*$2: error: not a file: $3" "$M/errors"
+    [ -e "$T/served" ] && check "$1: $2 as served before" cmp -s "$M/$2" "$T/served"
+    rm -f "$T/served"
+}
+# undone MSG: the last commit reverted, and the revert applied.
+undone() {
+    $GIT revert --no-edit HEAD >/dev/null 2>&1 || bad "$1: git revert"
+    taken "$1: its revert"
+    check "$1: its revert applied" grep -q "external commit $head by .* applied" "$M/events"
+}
+
+P=$(python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+web_topology push "$P" >"$T/topo.yaml"
+check "init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy
+"$U" mount -f --no-run --store "$S" "$M" 2>"$T/daemon.log" &
+fgpid=$!
+check "the mount is served" wait_for 10 test -f "$M/README"
+
+# A link named as a rule that allows everything: read as its target's name, it would be one.
+cp "$M/policy/acl" "$T/served"
+rm "$S/policy/acl" && ln -s 'regular * * /* allow' "$S/policy/acl"
+$GIT add -A policy && $GIT commit -q -m "policy/acl: a link named as a rule"
+refused "policy/acl a symbolic link" policy/acl "a symbolic link"
+undone "policy/acl a symbolic link"
+
+for f in topology.yaml state/levels state/properties policy/groups policy/credentials inputs.yaml; do
+    [ -f "$S/$f" ] || continue
+    [ -f "$M/$f" ] && cp "$M/$f" "$T/served" # state/* is served as nodes/NODE/*
+    rm "$S/$f" && ln -s ../topology.yaml "$S/$f"
+    $GIT add -A . && $GIT commit -q -m "$f: a symbolic link"
+    refused "$f a symbolic link" "$f" "a symbolic link"
+    undone "$f a symbolic link"
+done
+
+# A directory where policy/groups is expected.
+cp "$M/policy/groups" "$T/served"
+rm "$S/policy/groups" && mkdir "$S/policy/groups" && echo x >"$S/policy/groups/x"
+$GIT add -A policy && $GIT commit -q -m "policy/groups: a directory"
+refused "policy/groups a directory" policy/groups "a directory"
+rm -r "$S/policy/groups"
+undone "policy/groups a directory"
+
+# A submodule (a gitlink: a commit of another repository) where policy/credentials is expected.
+cp "$M/policy/credentials" "$T/served"
+$GIT rm -q --cached policy/credentials
+$GIT update-index --add --cacheinfo "160000,$(git -C "$S" rev-parse HEAD),policy/credentials"
+$GIT commit -q -m "policy/credentials: a submodule"
+refused "policy/credentials a submodule" policy/credentials "a submodule"
+$GIT rm -q --cached policy/credentials && $GIT add policy/credentials
+$GIT commit -q -m "policy/credentials: the file again"
+taken "policy/credentials the file again"
+check "policy/credentials the file again: applied" grep -q "external commit $head by .* applied" "$M/events"
+check "the store's work tree is clean" test -z "$(git -C "$S" status --porcelain)"
+refuse "no error names a link's target as text" grep -q "regular \* \* /\* allow" "$M/policy/acl"
+
+fusermount3 -u "$M"; wait "$fgpid"; fgpid=
+refuse "the daemon's log has no sanitizer report" grep -q Sanitizer "$T/daemon.log"
+echo "outside_links: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
