@@ -108,6 +108,13 @@ int engine_acl_line_file(const struct engine_acl *a, uint32_t line, const char *
  * `x~`, `#x#`, `*.swp`, `*.tmp`); -EINVAL for anything else. */
 int engine_acl_d_name(const char *name);
 
+/* An entry NAME of a store's policy/acl.d (a directory when IS_DIR, a symbolic link when
+ * IS_LINK) as the mount takes it: 0 a rules file, 1 skipped (an editor's leftover, a file), or
+ * -EINVAL, refused, the reason in D naming PATH (a directory, a link, a name no rules file
+ * has), so that the mount and `unisec verify` say the same. */
+int engine_acl_d_entry(const char *path, const char *name, int is_dir, int is_link,
+                       struct engine_diag *d);
+
 /* The rules files of directory DIR (an acl.d/), by engine_acl_d_name(), in byte order of their
  * names: *OUT (each and the array freed with free()), *N. A missing DIR has none. Returns 0,
  * -EINVAL with D naming each refused name, or -ENOMEM. */

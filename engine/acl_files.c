@@ -308,6 +308,24 @@ int engine_acl_d_name(const char *name)
     return name[0] == '-' ? -EINVAL : 0;
 }
 
+int engine_acl_d_entry(const char *path, const char *name, int is_dir, int is_link,
+                       struct engine_diag *d)
+{
+    int kind = engine_acl_d_name(name);
+    if (kind == 1 && !is_dir)
+        return 1; /* an editor's leftover committed from outside: never rules */
+    if (!is_dir && !is_link && kind == 0)
+        return 0;
+    return engine_diag_add(
+        d, path, 0, 0, "not a rules file: %s",
+        is_dir    ? "a directory; a rules file is a plain file of policy/acl.d (fs/MOUNT.md): "
+                    "remove it"
+        : is_link ? "a symbolic link; a rules file is a plain file (fs/MOUNT.md): commit the "
+                    "file itself"
+                  : "a file of policy/acl.d is named with 1 to 64 characters of [A-Za-z0-9._-], "
+                    "not starting with '.' or '-' (fs/MOUNT.md); rename or remove it");
+}
+
 static int acl_d_cmp(const void *pa, const void *pb)
 {
     return strcmp(*(char *const *)pa, *(char *const *)pb);

@@ -198,19 +198,11 @@ int fs_rules_read_store(struct fs_rules_set *out, const struct engine_store *sto
         size_t len = 0;
         struct fs_rules *r = prev != NULL ? fs_rules_find(prev, v[i].name) : NULL;
         fs_rules_path(path, sizeof(path), v[i].name);
-        int kind = engine_acl_d_name(v[i].name);
-        if (kind == 1 && !v[i].is_dir)
-            continue; /* an editor's leftover committed from outside: never rules */
-        if (v[i].is_dir || v[i].is_link || kind != 0) {
-            rc = engine_diag_add(
-                diag, path, 0, 0, "not a rules file: %s",
-                v[i].is_dir    ? "a directory; a rules file "
-                                 "is a plain file of policy/acl.d (fs/MOUNT.md): remove it"
-                : v[i].is_link ? "a symbolic link; a rules file is a plain file "
-                                 "(fs/MOUNT.md): commit the file itself"
-                               : "a file of policy/acl.d is named with 1 to 64 characters of "
-                                 "[A-Za-z0-9._-], not starting with '.' or '-' (fs/MOUNT.md); "
-                                 "rename or remove it");
+        int kind = engine_acl_d_entry(path, v[i].name, v[i].is_dir, v[i].is_link, diag);
+        if (kind == 1)
+            continue;
+        if (kind < 0) {
+            rc = kind;
             break;
         }
         /* What a write could not make, refused before anything is read. */

@@ -71,12 +71,25 @@ static int verify_collect(const struct engine_store_commit_info *info, void *arg
     return 0;
 }
 
-/* Reads PATH at commit ID; an absent file reads as NULL. */
+/* Reads PATH at commit ID; an absent file reads as NULL. One that is no file (a link, a
+ * directory, a submodule) is refused, named in D (may be NULL), as the mount refuses it. */
+static int verify_read_d(struct verify *vf, const char *id, const char *path, char **data,
+                         size_t *len, struct engine_diag *d)
+{
+    struct engine_diag e = {0};
+    int r = engine_store_read_at(vf->store, id, path, data, len, &e);
+    if (r == -ENOENT)
+        r = 0;
+    else if (r < 0 && d != NULL)
+        engine_diag_move(d, &e);
+    engine_diag_free(&e);
+    return r;
+}
+
 static int verify_read(struct verify *vf, const char *id, const char *path, char **data,
                        size_t *len)
 {
-    int r = engine_store_read_at(vf->store, id, path, data, len, NULL);
-    return r == -ENOENT ? 0 : r;
+    return verify_read_d(vf, id, path, data, len, NULL);
 }
 
 /* Compares two files byte for byte, a block at a time (an image is tens of MB at a million
@@ -125,9 +138,11 @@ struct verify_file {
 };
 
 /* The rules files of commit ID as the mount reads them: policy/acl, then the files of
- * policy/acl.d by name (editors' leftovers skipped), into *OUT (*N; freed with free()). */
+ * policy/acl.d by name (editors' leftovers skipped), into *OUT (*N; freed with free()). An entry
+ * of policy/acl.d the mount refuses (a directory, a link, a bad name) is refused here too, naming
+ * it in D (engine_acl_d_entry()): the mount would not have served that commit. */
 static int verify_rules_files(struct verify *vf, const char *id, struct verify_file **out,
-                              size_t *n)
+                              size_t *n, struct engine_diag *d)
 {
     struct engine_store_dirent *v = NULL;
     size_t nv = 0, cap = 0;
@@ -152,13 +167,17 @@ static int verify_rules_files(struct verify *vf, const char *id, struct verify_f
     if ((r = engine_store_list_at(vf->store, id, "policy/acl.d", &v, &nv, NULL)) < 0)
         return r == -ENOENT || r == -ENOTDIR ? 0 : r;
     for (size_t i = 0; i < nv; i++) {
-        if (v[i].is_dir || engine_acl_d_name(v[i].name) == 1)
+        char path[ENGINE_STORE_PATH_MAX + 1];
+        snprintf(path, sizeof(path), "policy/acl.d/%s", v[i].name);
+        if ((r = engine_acl_d_entry(path, v[i].name, v[i].is_dir, v[i].is_link, d)) == 1)
             continue;
+        if (r < 0)
+            goto out;
         if (ENGINE_GROW(out, &cap, *n + 1) < 0) {
             r = -ENOMEM;
             goto out;
         }
-        snprintf((*out)[*n].path, sizeof((*out)[*n].path), "policy/acl.d/%s", v[i].name);
+        memcpy((*out)[*n].path, path, sizeof(path));
         memcpy((*out)[(*n)++].blob, v[i].id, sizeof(v[i].id));
     }
 out:
@@ -186,7 +205,8 @@ static int verify_part_get(struct verify *vf, const char *id, const struct verif
         return -ENOMEM;
     p = &vf->parts[vf->nparts];
     *p = (struct verify_part){.used = serial};
-    if ((r = verify_read(vf, id, f->path, &data, &len)) < 0 || (r = engine_acl_new(&p->part)) < 0 ||
+    if ((r = verify_read_d(vf, id, f->path, &data, &len, d)) < 0 ||
+        (r = engine_acl_new(&p->part)) < 0 ||
         (r = engine_acl_parse(p->part, ENGINE_ACL_FILE_ACL, f->path, data != NULL ? data : "", len,
                               d)) < 0) {
         free(data);
@@ -245,7 +265,7 @@ static int verify_acl(struct verify *vf, const char *id, struct engine_acl **out
 
     if ((r = engine_acl_new(out)) < 0)
         return r;
-    if ((r = verify_rules_files(vf, id, &f, &n)) < 0)
+    if ((r = verify_rules_files(vf, id, &f, &n, d)) < 0)
         goto out;
     if ((parts = calloc(n + 1, sizeof(*parts))) == NULL ||
         (names = calloc(n + 1, sizeof(*names))) == NULL) {
@@ -262,7 +282,7 @@ static int verify_acl(struct verify *vf, const char *id, struct engine_acl **out
     for (size_t i = 0; i < sizeof(people) / sizeof(people[0]) && r == 0; i++) {
         char *data = NULL;
         size_t len = 0;
-        if ((r = verify_read(vf, id, people[i].path, &data, &len)) == 0 && data != NULL)
+        if ((r = verify_read_d(vf, id, people[i].path, &data, &len, d)) == 0 && data != NULL)
             r = engine_acl_parse(*out, people[i].kind, people[i].path, data, len, d);
         free(data);
         if (r == 0 && people[i].kind == ENGINE_ACL_FILE_GROUPS)
@@ -406,10 +426,10 @@ static int verify_rebuild(struct verify *vf, const char *src, const char *node,
     const char *now;
     int r;
 
-    if ((r = verify_read(vf, src, "topology.yaml", &topo, &tlen)) < 0 ||
-        (r = verify_read(vf, src, "state/levels", &levels, &llen)) < 0 ||
-        (r = verify_read(vf, src, "state/properties", &props, &plen)) < 0 ||
-        (r = verify_read(vf, src, "inputs.yaml", &inputs, &ilen)) < 0)
+    if ((r = verify_read_d(vf, src, "topology.yaml", &topo, &tlen, d)) < 0 ||
+        (r = verify_read_d(vf, src, "state/levels", &levels, &llen, d)) < 0 ||
+        (r = verify_read_d(vf, src, "state/properties", &props, &plen, d)) < 0 ||
+        (r = verify_read_d(vf, src, "inputs.yaml", &inputs, &ilen, d)) < 0)
         goto out;
     if (topo == NULL) {
         r = engine_diag_add(d, NULL, 0, 0, "commit %.12s has no topology.yaml", src);

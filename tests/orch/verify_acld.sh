@@ -1,0 +1,91 @@
+#!/bin/sh
+# tests/orch/verify_acld.sh — `unisec verify` and the mount agree on policy/acl.d: a record
+# whose commit holds there what the mount refuses (a symbolic link, whose blob is its target's
+# name; a directory) is flagged, naming the entry and why, as the mount's errors name it. A
+# real history (a store with a signing key, mounted on spt, a level switched to the internal
+# PDP's), then a signed commit of main with such an entry and a signed record realising it.
+# Skips (77) without /dev/fuse, git or ssh-keygen.
+set -u
+cd "$UNISEC_SRCDIR" || exit 1
+. tests/lib.sh
+need fusermount3 git ssh-keygen python3
+U=$UNISEC
+one_mount
+export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
+settled() { wait_for 90 grep -q 'nodes run what is desired' "$M/settle"; }
+SIGN="-c gpg.format=ssh -c user.signingkey=$T/alice"
+GIT="git -C $S -c user.name=alice -c user.email=alice@example.org"
+R=refs/unisec/deployed/local
+# fails_naming WHAT ID REASON: unisec verify exits 1, naming ID (and REASON) on stderr.
+fails_naming() {
+    if "$U" verify --store "$S" >"$T/out" 2>"$T/err"; then
+        bad "$1: unisec verify passed"; return
+    fi
+    if grep -q "$2.*$3" "$T/err"; then ok; else bad "$1: stderr: $(cat "$T/err")"; fi
+}
+
+for k in daemon alice; do ssh-keygen -q -t ed25519 -N '' -C "$k" -f "$T/$k"; done
+{
+    echo "unisec@example.org $(cat "$T/daemon.pub")"
+    echo "alice@example.org $(cat "$T/alice.pub")"
+} >"$T/allowed_signers"
+set -- $(python3 -c 'import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))')
+sed -e "s/http_port: 8080/http_port: $1/" -e "s/listen_port: 8000/listen_port: $2/" \
+    tests/builder/e2e/topology.yaml >"$T/topo.yaml"
+check "init with a signing key" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy --signing-key "$T/daemon"
+git -C "$S" config gpg.ssh.allowedSignersFile "$T/allowed_signers"
+"$U" mount -f --target spt --store "$S" "$M" 2>"$T/daemon.log" &
+fgpid=$!
+check "the mount is served" wait_for 10 test -f "$M/README"
+check "settled" settled
+echo critical >"$M/nodes/web/security_level"
+check "settled at critical" settled
+check "unmount" fusermount3 -u "$M"
+wait "$fgpid"; fgpid=
+rec=$(git -C "$S" log --format=%H -1 --grep='^deploy: web -> .*(critical, internal' $R)
+check "the switch's deployment is recorded" test -n "$rec"
+check "unisec verify holds on the good history" "$U" verify --store "$S"
+good=$(git -C "$S" rev-parse HEAD)
+goodrec=$(git -C "$S" rev-parse $R)
+target=$(git -C "$S" log -1 --format=%B "$rec" | sed -n 's/^Target: //p')
+
+# forged WHAT: alice commits (signed) what is staged on main, then a signed record on the
+# host's ref realising that commit with the switch's record (its tree); verify names the
+# record, the entry and why.
+forged() {
+    $GIT $SIGN commit -S -q -m "$1"
+    printf 'deploy: web -> image (critical, internal v1)\n\nRealises-commit: %s\nTarget: %s\n' \
+        "$(git -C "$S" rev-parse HEAD)" "$target" >"$T/msg"
+    c=$($GIT $SIGN commit-tree -S -p $R -F "$T/msg" "$(git -C "$S" rev-parse "$rec^{tree}")")
+    git -C "$S" update-ref $R "$c"
+}
+restore() {
+    git -C "$S" reset -q --hard "$good"
+    git -C "$S" clean -q -fdx policy
+    git -C "$S" update-ref $R "$goodrec"
+}
+
+# A symbolic link named as a rule: read as its target's name it would be one.
+mkdir -p "$S/policy/acl.d"
+ln -s 'restricted * GET /zz allow' "$S/policy/acl.d/zz"
+git -C "$S" add policy/acl.d/zz
+forged "a rules file that is a symbolic link"
+fails_naming "a record whose commit holds a link in policy/acl.d" "record $(git -C "$S" rev-parse $R)" \
+    "policy/acl.d/zz: error: not a rules file: a symbolic link"
+restore
+
+# A directory of rules files, which the mount refuses and verify skipped.
+mkdir -p "$S/policy/acl.d/sub"
+printf 'restricted * GET /zz allow\n' >"$S/policy/acl.d/sub/zz"
+git -C "$S" add policy/acl.d/sub/zz
+forged "a directory in policy/acl.d"
+fails_naming "a record whose commit holds a directory in policy/acl.d" "record $(git -C "$S" rev-parse $R)" \
+    "policy/acl.d/sub: error: not a rules file: a directory"
+restore
+check "unisec verify holds again on the good history" "$U" verify --store "$S"
+refuse "the daemon's log has no sanitizer report" grep -q Sanitizer "$T/daemon.log"
+echo "verify_acld: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
