@@ -174,6 +174,8 @@ outside_rm() {
     $GIT commit -q -m "$2" 2>/dev/null && return 0
     wait_for 10 sh -c "! git -C '$S' cat-file -e 'main:$1'"
 }
+# freeport: a TCP port free on 127.0.0.1 (now).
+freeport() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # commits: how many commits main of the store $S has.
 commits() { git -C "$S" rev-list --count main; }
 # one_mount: a test of one mount. $T a new temporary directory, $S its store, $M its mount

@@ -34,13 +34,9 @@ undone() {
     check "$1: its revert applied" grep -q "external commit $head by .* applied" "$M/events"
 }
 
-P=$(python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-web_topology push "$P" >"$T/topo.yaml"
+web_topology push "$(freeport)" >"$T/topo.yaml"
 check "init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy
-"$U" mount -f --no-run --store "$S" "$M" 2>"$T/daemon.log" &
-fgpid=$!
-check "the mount is served" wait_for 10 test -f "$M/README"
+check "the mount is served" mount_up --no-run
 
 # A link named as a rule that allows everything: read as its target's name, it would be one.
 cp "$M/policy/acl" "$T/served"

@@ -14,31 +14,14 @@ cd "$UNISEC_SRCDIR" || exit 1
 . tests/orch/tls_lib.sh
 need fusermount3 curl openssl git python3
 
-U=$UNISEC
-T=$(mktemp -d)
-export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-pass=0; fail=0; fgpid=; looppid=
-
-trap cleanup EXIT
-
-K=$T/keys
-mkdir -p "$K"
-tls_certs "$K" shop portal shop2 || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
-
-freeport() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+tls_begin shop portal shop2
 B="-u bob:bob-demo-password"
 lb() { p=$1; shift; curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$K/ca.crt" "$@" "https://localhost:$L$p"; }
-expect() { [ "$2" = "$3" ] && ok || bad "$1: got $2, expected $3"; }
-settled() { grep -q 'nodes run what is desired' "$M/settle"; }
 # pins FILE: how many keys of the shop FILE (an image's manifest.json) pins.
 pins() { grep -o 'shop=ec:[0-9]*:[0-9a-f]*' "$1" | sort -u | wc -l; }
 # said: how many times the portal's instances said how many keys they pin.
 said() { grep -ac 'tls_upstream: TLS 1.2 to its backends' "$N/portal/console"; }
-mount_start() {
-    "$U" mount -f --target spt --store "$S" "$M" 2>>"$T/daemon.log" &
-    fgpid=$!
-    check "$1: the mount is served" wait_for 10 test -f "$M/README"
-}
+mount_start() { check "$1: the mount is served" mount_up --target spt; }
 mount_stop() { fusermount3 -u "$M"; wait "$fgpid"; fgpid=; }
 
 S=$T/store M=$T/mnt N=$T/mnt/nodes
@@ -53,11 +36,11 @@ mount_start "first start"
 # ---- both pairs, then the shop's rotation: the portal pins the old key and the new one ------
 check "shop's pair written" sh -c "cat '$K/shop.key' '$K/shop.crt' '$K/ca.crt' >'$N/shop/tls/key'"
 check "portal's pair written" sh -c "cat '$K/portal.key' '$K/portal.crt' '$K/ca.crt' >'$N/portal/tls/key'"
-check "settled with both pairs" wait_for 90 settled
+check "settled with both pairs" wait_for 90 tls_settled
 expect "through the portal" "$(lb /catalogue/x $B)" 200
 check "the shop's key and chain rotated" \
     sh -c "cat '$K/shop2.key' '$K/shop2.crt' '$K/ca.crt' >'$N/shop/tls/key'"
-check "settled after the rotation" wait_for 90 settled
+check "settled after the rotation" wait_for 90 tls_settled
 image=$(readlink "$N/portal/image")
 expect "the portal's image pins the shop's old key and its new one" "$(pins "$N/portal/$image/manifest.json")" 2
 check "the portal says it pins both" wait_for 15 sh -c \
@@ -74,7 +57,7 @@ expect "unisec build's image is the daemon's" "$(echo "$out" | cut -d' ' -f4)" "
 n0=$(said)
 mount_stop
 mount_start "restart"
-check "settled after the restart" wait_for 90 settled
+check "settled after the restart" wait_for 90 tls_settled
 check "the portal started anew" wait_for 30 sh -c "[ \$(grep -ac 'tls_upstream: TLS 1.2 to its backends' '$N/portal/console') -gt $n0 ]"
 expect "the portal's image after the restart" "$(readlink "$N/portal/image")" "$image"
 check "the portal says it pins both after the restart" sh -c \
@@ -90,12 +73,12 @@ git -C "$S" -c user.name=Mallory -c user.email=m@example.org commit -q -am "shop
 check "the outside commit of a bad certificate is applied" wait_for 30 grep -q "applied: shop: a bad certificate" "$M/events"
 git -C "$S" -c user.name=Mallory -c user.email=m@example.org revert --no-edit HEAD >/dev/null
 check "its revert is applied" wait_for 30 grep -q 'applied: Revert "shop: a bad certificate"' "$M/events"
-check "settled after the revert" wait_for 90 settled
+check "settled after the revert" wait_for 90 tls_settled
 image2=$(readlink "$N/portal/image")
 expect "the portal pins the shop's key in force alone after the revert" "$(pins "$N/portal/$image2/manifest.json")" 1
 mount_stop
 mount_start "restart after the bad certificate"
-check "settled after the second restart" wait_for 90 settled
+check "settled after the second restart" wait_for 90 tls_settled
 expect "the portal's image after the second restart" "$(readlink "$N/portal/image")" "$image2"
 check "events say the bad certificate was passed over" grep -q \
     "shop: pins of its load balancers: tls/shop/cert (commit [0-9a-f]*): error: not pinned" "$M/events"

@@ -32,8 +32,6 @@ tls_begin() {
     mkdir -p "$K"
     tls_certs "$K" "$@" || { echo "FAIL: openssl cannot make the test certificates"; exit 1; }
 }
-# freeport: a TCP port free on 127.0.0.1 (now).
-freeport() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # expect WHAT GOT WANT: GOT is WANT.
 expect() { [ "$2" = "$3" ] && ok || bad "$1: got $2, expected $3"; }
 # tls_settled: settle says every node runs what is desired (a condition, for check and wait_for).

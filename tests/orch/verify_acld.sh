@@ -12,7 +12,6 @@ need fusermount3 git ssh-keygen python3
 U=$UNISEC
 one_mount
 export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-settled() { wait_for 90 grep -q 'nodes run what is desired' "$M/settle"; }
 SIGN="-c gpg.format=ssh -c user.signingkey=$T/alice"
 GIT="git -C $S -c user.name=alice -c user.email=alice@example.org"
 R=refs/unisec/deployed/local
@@ -37,12 +36,10 @@ sed -e "s/http_port: 8080/http_port: $1/" -e "s/listen_port: 8000/listen_port: $
     tests/builder/e2e/topology.yaml >"$T/topo.yaml"
 check "init with a signing key" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy --signing-key "$T/daemon"
 git -C "$S" config gpg.ssh.allowedSignersFile "$T/allowed_signers"
-"$U" mount -f --target spt --store "$S" "$M" 2>"$T/daemon.log" &
-fgpid=$!
-check "the mount is served" wait_for 10 test -f "$M/README"
-check "settled" settled
+check "the mount is served" mount_up --target spt
+settled "start"
 echo critical >"$M/nodes/web/security_level"
-check "settled at critical" settled
+settled "at critical"
 check "unmount" fusermount3 -u "$M"
 wait "$fgpid"; fgpid=
 rec=$(git -C "$S" log --format=%H -1 --grep='^deploy: web -> .*(critical, internal' $R)
