@@ -43,8 +43,12 @@ static void blob_slot_put(struct engine_acl_blob_slot *t, uint32_t n, uint64_t h
 struct blob_build {
     const struct engine_acl *a;
     uint32_t *remap; /* string id -> blob offset, UINT32_MAX when unused */
-    uint32_t *uidx;  /* string id -> user index, UINT32_MAX when not a user */
     uint64_t str_size;
+    uint32_t star; /* the offset of "*", or UINT32_MAX */
+    /* The users (group members, credentials' users, recorded users): few beside the strings, so
+     * kept in a table of their own rather than in one more array as long as the strings'. */
+    uint32_t *utab; /* open addressing: {string id + 1, user index}, 0 empty */
+    size_t umask;
     uint32_t nuser;
     uint32_t *users; /* user index -> string id */
 };
@@ -52,16 +56,37 @@ struct blob_build {
 static void blob_use(struct blob_build *b, uint32_t id)
 {
     if (b->remap[id] == UINT32_MAX) {
+        const char *s = acl_pool_str(&b->a->s, id);
         b->remap[id] = (uint32_t)b->str_size;
-        b->str_size += strlen(acl_pool_str(&b->a->s, id)) + 1;
+        if (s[0] == '*' && s[1] == 0)
+            b->star = (uint32_t)b->str_size;
+        b->str_size += strlen(s) + 1;
     }
+}
+
+/* The slot of user string ID in the users' table (its own, or the empty one it would take). */
+static size_t blob_user_slot(const struct blob_build *b, uint32_t id)
+{
+    size_t j = ((uint64_t)id * 0x9e3779b97f4a7c15ull >> 32) & b->umask;
+
+    while (b->utab[2 * j] != 0 && b->utab[2 * j] != id + 1)
+        j = (j + 1) & b->umask;
+    return j;
+}
+
+static uint32_t blob_uidx(const struct blob_build *b, uint32_t id)
+{
+    return b->utab[2 * blob_user_slot(b, id) + 1];
 }
 
 static void blob_user(struct blob_build *b, uint32_t id)
 {
+    size_t j = blob_user_slot(b, id);
+
     blob_use(b, id);
-    if (b->uidx[id] == UINT32_MAX) {
-        b->uidx[id] = b->nuser;
+    if (b->utab[2 * j] == 0) {
+        b->utab[2 * j] = id + 1;
+        b->utab[2 * j + 1] = b->nuser;
         b->users[b->nuser++] = id;
     }
 }
@@ -69,15 +94,14 @@ static void blob_user(struct blob_build *b, uint32_t id)
 int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, const char *policy,
                        uint64_t version)
 {
-    struct blob_build b = {a};
+    struct blob_build b = {a, .star = UINT32_MAX};
     const struct acl_rule *rules = a->rule;
     struct blob_pair *pairs = NULL;
     size_t nrules = a->nrule, npairs = 0;
     uint64_t npath = 0, nsubj = 0, off, size;
-    uint32_t npolicy = 0, star = UINT32_MAX;
+    uint32_t npolicy = 0;
     struct engine_acl_blob_header h;
     uint8_t *blob = NULL;
-    int64_t id;
     int r = -ENOMEM;
 
     *out = NULL;
@@ -86,27 +110,25 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
         return -EINVAL; /* rules of several files: engine_acl_finish() first */
     /* Rules are sorted by policy first: one policy is one contiguous range. */
     if (policy != NULL) {
-        size_t lo = 0;
-        id = acl_pool_find(&a->s, policy, strlen(policy));
-        while (lo < nrules && (id < 0 || rules[lo].policy != (uint32_t)id))
-            lo++;
+        size_t lo = acl_policy_first(a, policy), hi = lo;
+        while (hi < nrules && rules[hi].policy == rules[lo].policy)
+            hi++;
         rules += lo;
-        nrules -= lo;
-        for (size_t n = 0; n < nrules; n++)
-            if (rules[n].policy != (uint32_t)id) {
-                nrules = n;
-                break;
-            }
+        nrules = hi - lo;
     }
     if (nrules > UINT32_MAX / 2 || a->s.n > UINT32_MAX - 1)
         return -E2BIG;
+    /* At most this many users: each is a member, a credential's user or a recorded user. */
+    size_t umax = a->nmember + a->ncred + a->nrecuser, ucap = 16;
+    while (ucap < 2 * (umax + 1))
+        ucap *= 2;
+    b.umask = ucap - 1;
     b.remap = malloc((a->s.n + 1) * sizeof(*b.remap));
-    b.uidx = malloc((a->s.n + 1) * sizeof(*b.uidx));
-    b.users = malloc((a->s.n + 1) * sizeof(*b.users));
-    if (b.remap == NULL || b.uidx == NULL || b.users == NULL)
+    b.utab = calloc(ucap, 2 * sizeof(*b.utab));
+    b.users = malloc((umax + 1) * sizeof(*b.users));
+    if (b.remap == NULL || b.utab == NULL || b.users == NULL)
         goto cleanup;
     memset(b.remap, 0xff, a->s.n * sizeof(*b.remap));
-    memset(b.uidx, 0xff, a->s.n * sizeof(*b.uidx));
 
     /* Strings in order of first use, so that the same set gives the same bytes. */
     for (size_t i = 0; i < nrules; i++) {
@@ -136,8 +158,6 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
         blob_user(&b, a->cred[c].user);
     for (size_t u = 0; u < a->nrecuser; u++)
         blob_user(&b, a->recuser[u]);
-    if ((id = acl_pool_find(&a->s, "*", 1)) >= 0 && b.remap[id] != UINT32_MAX)
-        star = b.remap[id];
     if (b.str_size == 0)
         b.str_size = 1; /* the table is never empty: it ends with a NUL */
 
@@ -147,7 +167,7 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
     h.header_size = sizeof(h);
     h.policy_version = version;
     h.policy_count = npolicy;
-    h.star_off = star;
+    h.star_off = b.star;
     {
         uint64_t counts[ENGINE_ACL_SEC_COUNT] = {
             [ENGINE_ACL_SEC_STR] = b.str_size,
@@ -238,7 +258,7 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
             goto cleanup;
         for (size_t g = 0; g < a->ngroup; g++)
             for (uint32_t m = 0; m < a->group[g].count; m++)
-                pairs[k++] = (struct blob_pair){b.uidx[a->member[a->group[g].first + m]],
+                pairs[k++] = (struct blob_pair){blob_uidx(&b, a->member[a->group[g].first + m]),
                                                 b.remap[a->group[g].name]};
         if (npairs > 1)
             qsort(pairs, npairs, sizeof(*pairs), blob_pair_cmp);
@@ -264,7 +284,7 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
             bc[c].salt_len = cr->c.salt_len;
             memcpy(bc[c].salt, cr->c.salt, cr->c.salt_len);
             memcpy(bc[c].hash, cr->c.hash, sizeof(bc[c].hash));
-            bu[b.uidx[cr->user]].cred = (uint32_t)c;
+            bu[blob_uidx(&b, cr->user)].cred = (uint32_t)c;
         }
     }
     memcpy(blob, &h, sizeof(h));
@@ -277,7 +297,7 @@ cleanup:
     free(blob);
     free(pairs);
     free(b.remap);
-    free(b.uidx);
+    free(b.utab);
     free(b.users);
     return r;
 }

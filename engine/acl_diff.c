@@ -138,7 +138,8 @@ int engine_acl_index_sync(struct engine_acl_index *x, const struct engine_acl *a
     struct diff d = {0};
     struct diff_set t = {a, NULL, NULL, NULL, NULL, 0};
     size_t n = 0, cap = 16;
-    int64_t pid = policy ? acl_pool_find(&a->s, policy, strlen(policy)) : -1;
+    size_t first = policy ? acl_policy_first(a, policy) : a->nrule;
+    int64_t pid = first < a->nrule ? (int64_t)a->rule[first].policy : -1;
     struct acl_people pp = {0};
     int r = -ENOMEM, people;
 

@@ -120,6 +120,17 @@ int acl_pool_reserve(struct acl_pool *p, size_t nstr, size_t nbytes);
 /* The id of S[0..N), or -1 when it was never interned. */
 int64_t acl_pool_find(const struct acl_pool *p, const char *s, size_t n);
 
+/* Frees the table that interning needs and sizes the arrays exactly: what a whole set keeps
+ * once it is parsed (engine_acl_seal()). acl_pool_find() then scans (callers on a whole set
+ * look up a policy or two: acl_policy_first() finds it among the rules instead), and the next
+ * acl_pool_intern() or acl_pool_reserve() makes the table again. */
+void acl_pool_seal(struct acl_pool *p);
+
+/* The first rule whose policy is POLICY, or a->nrule when there is none: the policy's name is
+ * compared once a policy, each policy's rules passed over in a binary search (sorted rules) or
+ * one by one (a->unsorted). acl_set.c. */
+size_t acl_policy_first(const struct engine_acl *a, const char *policy);
+
 static inline const char *acl_pool_str(const struct acl_pool *p, uint32_t id)
 {
     return p->buf + p->off[id];

@@ -585,6 +585,8 @@ int engine_acl_load_dir(struct engine_acl *a, const char *dir, struct engine_dia
     }
     if (r == 0 && (a->loaded & (1u << ENGINE_ACL_FILE_ACL)) && (r = engine_acl_finish(a, d)) == 0)
         r = engine_acl_check_groups(a, d);
+    if (r == 0)
+        engine_acl_seal(a);
     return r;
 }
 
