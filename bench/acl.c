@@ -1,6 +1,9 @@
 /*
  * bench/acl.c — the ACL engine at scale: for 10, 10k, 100k and 1M rules, parse + compile
- * time, blob bytes per rule, peak RSS growth per rule, decision time (mean, best mean of 5
+ * time, blob bytes per rule (what an instance holds), the host's memory per rule (the parsed
+ * set's RSS growth once loaded, and the peak RSS growth, VmHWM reset per size, while it parses,
+ * then compiles the index with the set still held: set, blob and the compile's temporaries),
+ * decision time (mean, best mean of 5
  * passes, the least of those means in CPU time (cpu_ns: without the time slices a loaded
  * machine's other processes take), and p99 over random hits and misses), with the 1M / 10
  * decision-time ratio from the same run; then the
@@ -31,7 +34,7 @@ static const char *const bench_methods[] = {"GET", "GET", "POST", "PUT", "DELETE
 
 struct bench_result {
     size_t rules, blob;
-    double parse_s, compile_s, rss_per_rule;
+    double parse_s, compile_s, rss_per_rule, set_per_rule;
     double mean_ns, best_ns, cpu_ns, mean_hit_ns, mean_miss_ns, p99_ns;
     double allow_share;
     double add_us, add_max_us, del_us, del_max_us, patch_bytes, layered_mean_ns; /* index */
@@ -384,7 +387,7 @@ static int bench_run(const char *dir, size_t n, struct bench_result *res)
     size_t len = 0, allowed = 0;
     double t0, t1, t2, hit_t = 0, miss_t = 0;
     size_t hits = 0;
-    long rss0, hwm;
+    long rss0, rss_set, hwm;
     FILE *f;
 
     memset(res, 0, sizeof(*res));
@@ -401,6 +404,7 @@ static int bench_run(const char *dir, size_t n, struct bench_result *res)
         return 1;
     }
     t1 = bench_now();
+    rss_set = bench_kb("VmRSS:");
     /* The index compiles the whole blob (its base) and the users and groups alone. */
     if (engine_acl_index_new(&x, a, NULL, 1) < 0)
         return 1;
@@ -420,6 +424,7 @@ static int bench_run(const char *dir, size_t n, struct bench_result *res)
     res->parse_s = t1 - t0;
     res->compile_s = t2 - t1;
     res->rss_per_rule = (double)(hwm - rss0) * 1024.0 / (double)res->rules;
+    res->set_per_rule = (double)(rss_set - rss0) * 1024.0 / (double)res->rules;
 
     struct bench_query *q = calloc(BENCH_QUERIES, sizeof(*q));
     double *lat = calloc(BENCH_QUERIES, sizeof(*lat));
@@ -498,9 +503,9 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
-    printf("%9s %9s %9s %9s %11s %10s %10s %9s %9s %9s %9s %9s %9s %6s\n", "rules", "parse_s",
-           "compile_s", "total_s", "blob_bytes", "blob_B/r", "peakRSS_B/r", "mean_ns", "best_ns",
-           "cpu_ns", "hit_ns", "miss_ns", "p99_ns", "allow");
+    printf("%9s %9s %9s %9s %11s %10s %10s %10s %9s %9s %9s %9s %9s %9s %6s\n", "rules", "parse_s",
+           "compile_s", "total_s", "blob_bytes", "blob_B/r", "setRSS_B/r", "peakRSS_B/r", "mean_ns",
+           "best_ns", "cpu_ns", "hit_ns", "miss_ns", "p99_ns", "allow");
     for (size_t k = 0; k < 4 && sizes[k] <= max; k++) {
         int fds[2];
         pid_t pid;
@@ -527,11 +532,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench: size %zu failed\n", sizes[k]);
             return 1;
         }
-        printf("%9zu %9.3f %9.3f %9.3f %11zu %10.1f %10.1f %9.0f %9.0f %9.0f %9.0f %9.0f %9.0f "
-               "%5.0f%%\n",
+        printf("%9zu %9.3f %9.3f %9.3f %11zu %10.1f %10.1f %10.1f %9.0f %9.0f %9.0f %9.0f %9.0f "
+               "%9.0f %5.0f%%\n",
                r->rules, r->parse_s, r->compile_s, r->parse_s + r->compile_s, r->blob,
-               (double)r->blob / (double)r->rules, r->rss_per_rule, r->mean_ns, r->best_ns,
-               r->cpu_ns, r->mean_hit_ns, r->mean_miss_ns, r->p99_ns, r->allow_share * 100);
+               (double)r->blob / (double)r->rules, r->set_per_rule, r->rss_per_rule, r->mean_ns,
+               r->best_ns, r->cpu_ns, r->mean_hit_ns, r->mean_miss_ns, r->p99_ns,
+               r->allow_share * 100);
         fflush(stdout);
         nres++;
     }
@@ -554,8 +560,8 @@ int main(int argc, char **argv)
                res[k].rules, res[k].add_us, res[k].add_max_us, res[k].del_us, res[k].del_max_us,
                res[k].patch_bytes, res[k].layered_mean_ns, res[k].sync_ms, res[k].user_us,
                res[k].user_max_us, res[k].user_mean_ns, res[k].users);
-    printf("goals (issue 14): one-rule update of the 1M-rule index < 1000 us; < 64 B a rule; "
-           "decision mean < 1000 ns\n"
+    printf("goals (issue 14): one-rule update of the 1M-rule index < 1000 us; < 64 B a rule "
+           "(blob_B/r, and the host's peakRSS_B/r); decision mean < 1000 ns\n"
            "anchors (issue 14, not measured here): HAProxy adds a map entry to a 1M-entry map "
            "in 70 us;\n  Cilium updates a policy in 500-1000 us; OPA recompiles everything: 6 s "
            "a PUT at 1,500 policies\n");
