@@ -79,7 +79,8 @@ static uint32_t blob_uidx(const struct blob_build *b, uint32_t id)
     return b->utab[2 * blob_user_slot(b, id) + 1];
 }
 
-static void blob_user(struct blob_build *b, uint32_t id)
+/* User string ID's index, given it the next one at its first use. */
+static uint32_t blob_user(struct blob_build *b, uint32_t id)
 {
     size_t j = blob_user_slot(b, id);
 
@@ -89,6 +90,7 @@ static void blob_user(struct blob_build *b, uint32_t id)
         b->utab[2 * j + 1] = b->nuser;
         b->users[b->nuser++] = id;
     }
+    return b->utab[2 * j + 1];
 }
 
 int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, const char *policy,
@@ -147,12 +149,14 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
             nsubj++;
         }
     }
+    /* Each membership as (user, group) as its user is met: sorted by user below. */
+    if (a->nmember > 0 && (pairs = malloc(a->nmember * sizeof(*pairs))) == NULL)
+        goto cleanup;
     for (size_t g = 0; g < a->ngroup; g++) {
         blob_use(&b, a->group[g].name);
-        for (uint32_t m = 0; m < a->group[g].count; m++) {
-            blob_user(&b, a->member[a->group[g].first + m]);
-            npairs++;
-        }
+        for (uint32_t m = 0; m < a->group[g].count; m++)
+            pairs[npairs++] = (struct blob_pair){blob_user(&b, a->member[a->group[g].first + m]),
+                                                 b.remap[a->group[g].name]};
     }
     for (size_t c = 0; c < a->ncred; c++)
         blob_user(&b, a->cred[c].user);
@@ -252,14 +256,6 @@ int engine_acl_compile(void **out, size_t *len, const struct engine_acl *a, cons
         struct engine_acl_blob_slot *us = (void *)(blob + h.sec[ENGINE_ACL_SEC_USLOT].off);
         uint32_t *grp = (void *)(blob + h.sec[ENGINE_ACL_SEC_GRP].off);
         struct engine_acl_blob_cred *bc = (void *)(blob + h.sec[ENGINE_ACL_SEC_CRED].off);
-        size_t k = 0;
-
-        if (npairs > 0 && (pairs = malloc(npairs * sizeof(*pairs))) == NULL)
-            goto cleanup;
-        for (size_t g = 0; g < a->ngroup; g++)
-            for (uint32_t m = 0; m < a->group[g].count; m++)
-                pairs[k++] = (struct blob_pair){blob_uidx(&b, a->member[a->group[g].first + m]),
-                                                b.remap[a->group[g].name]};
         if (npairs > 1)
             qsort(pairs, npairs, sizeof(*pairs), blob_pair_cmp);
         for (uint32_t u = 0; u < b.nuser; u++) {
