@@ -17,6 +17,11 @@ static void store_once_init(void)
 {
     /* Objects, refs and the index are fsync'd by libgit2 itself; the work tree is ours. */
     git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+    /* libgit2 checks that every object a new tree, commit, index entry or ref names exists,
+     * by reading its header from disk (a level write: the blob twice, the subtree, the parent
+     * commit, each a loose file opened and inflated). The store names only objects it has just
+     * written or read; an id from elsewhere (a remote's) is checked where it is taken. */
+    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
     /* libgit2's object cache, by default up to 256 MiB of commits and trees, grew a
      * long-running daemon by about 1 KiB a change. A level write reads the head's trees about
      * ten times (each lookup of a path reads every tree on the way): those stay in a cache

@@ -188,10 +188,14 @@ int engine_store_fetch(struct engine_store *s, const char *url, char out_id[41],
         goto cleanup;
     }
     /* For operators only (`git log origin/main`): a lock left by a killed fetch, or an
-     * operator's own `git fetch`, does not stop the daemon from following the remote. */
-    if (git_reference_name_to_id(&tracked, s->repo, ENGINE_STORE_REMOTE_REF) < 0 ||
-        !git_oid_equal(&tracked, &theirs))
+     * operator's own `git fetch`, does not stop the daemon from following the remote. Only to
+     * a commit the download brought: libgit2 does not check it (store.c). */
+    if (git_commit_lookup(&have, s->repo, &theirs) == 0 &&
+        (git_reference_name_to_id(&tracked, s->repo, ENGINE_STORE_REMOTE_REF) < 0 ||
+         !git_oid_equal(&tracked, &theirs)))
         git_reference_create(&ref, s->repo, ENGINE_STORE_REMOTE_REF, &theirs, 1, "unisec: fetch");
+    git_commit_free(have);
+    have = NULL;
     if ((error = store_main_lookup(&ours, s, "fetch", diag)) < 0)
         goto cleanup;
     if (git_oid_equal(&ours, &theirs))
