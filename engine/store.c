@@ -63,6 +63,7 @@ void engine_store_free(struct engine_store *s)
     store_defer_stop(s);
     git_repository_free(s->repo);
     store_keep_drop(s);
+    store_memo_drop(s);
     pthread_mutex_destroy(&s->lock);
     free(s->dir);
     if (s->git_ref)

@@ -113,9 +113,12 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
      * sync either, the journal carries them too. */
     if ((carrying = lazy_main))
         store_carry_start(s);
-    if ((error = store_updates(upd, s, changes, n, "commit: writing a file", diag)) < 0)
+    /* A state one of the last commits made (a level set back): its objects are stored. */
+    if (store_memo_find(s, git_tree_id(base), changes, n, upd, &tree_id))
+        ;
+    else if ((error = store_updates(upd, s, changes, n, "commit: writing a file", diag)) < 0)
         goto cleanup;
-    if ((error = git_tree_create_updated(&tree_id, s->repo, base, n, upd)) < 0) {
+    else if ((error = git_tree_create_updated(&tree_id, s->repo, base, n, upd)) < 0) {
         error = store_git_err(diag, s->dir, error, "commit: building the tree");
         goto cleanup;
     }
@@ -154,6 +157,7 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
                            : store_commit_make(&id, s, sig, msg, tree, parent,
                                                "commit: moving main", diag)) < 0)
         goto cleanup;
+    store_memo_moved(s, &s->head, &id, git_tree_id(base), changes, n, upd, &tree_id);
     git_oid_cpy(&s->head, &id);
     moved = lazy_main;
     git_oid_tostr(out_id, GIT_OID_HEXSZ + 1, &id);

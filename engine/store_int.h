@@ -36,6 +36,16 @@
 
 #include "store.h"
 
+/* store_memo.c: one state a level write made: BASE (a tree) with PATH's bytes DATA (LEN) is
+ * tree TREE, those bytes blob BLOB. */
+struct store_memo {
+    char *path, *data;
+    size_t len;
+    git_oid base, blob, tree;
+};
+#define STORE_MEMO_N   4
+#define STORE_MEMO_MAX (256 * 1024)
+
 struct engine_store {
     pthread_mutex_t lock; /* serialises every use of repo and head */
     git_repository *repo; /* lock */
@@ -73,6 +83,11 @@ struct engine_store {
     char *kept_path, *kept_data; /* lock */
     size_t kept_len;             /* lock */
     git_oid kept_id;             /* lock */
+    /* store_memo.c: the last states the store's commits made, valid while main is MEMO_HEAD. */
+    struct store_memo memo[STORE_MEMO_N]; /* lock */
+    size_t memo_next;                     /* lock: the entry to replace next */
+    git_oid memo_head;                    /* lock */
+    int memo_valid;                       /* lock */
 };
 
 /* libgit2's object cache (store.c): trees of at most STORE_CACHE_TREE bytes each, at most
@@ -183,6 +198,22 @@ int store_path_clean_in(struct engine_store *s, git_tree *base, const char *path
                         struct engine_diag *diag);
 int store_worktree_holds(struct engine_store *s, const struct engine_store_change *c,
                          struct engine_diag *diag);
+
+/* ---- store_memo.c ---- */
+
+/* 1 when the N changes C on tree BASE make a state one of the store's last commits made, main
+ * not moved by anything else since: UPD (C's entry) and *TREE are set to its ids, the objects
+ * stored already. 0 otherwise (nothing set). */
+int store_memo_find(const struct engine_store *s, const git_oid *base,
+                    const struct engine_store_change *c, size_t n, git_tree_update *upd,
+                    git_oid *tree);
+/* After the store moved main from FROM to TO with the N changes C on tree BASE (UPD their
+ * entries, TREE the result): remembers that state; the memory made for another head than FROM
+ * is dropped first. */
+void store_memo_moved(struct engine_store *s, const git_oid *from, const git_oid *to,
+                      const git_oid *base, const struct engine_store_change *c, size_t n,
+                      const git_tree_update *upd, const git_oid *tree);
+void store_memo_drop(struct engine_store *s);
 
 /* ---- store_worktree.c ---- */
 

@@ -625,6 +625,74 @@ static void test_store_refresh_notices_external_revert(void **state)
     assert_null(s);
 }
 
+/* The mtime of the loose object that holds blob or tree SPEC (`git rev-parse SPEC`). */
+static time_t object_mtime(const char *dir, const char *spec, int set_old)
+{
+    char path[8192], *hex;
+    struct stat st;
+    int status;
+
+    hex = git_run(&status, dir, "rev-parse %s", spec);
+    assert_int_equal(status, 0);
+    snprintf(path, sizeof(path), "%s/.git/objects/%.2s/%.38s", dir, hex, hex + 2);
+    free(hex);
+    if (set_old) {
+        struct timespec t[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+        assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+    }
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mtime;
+}
+
+/* A level set back to a state one of the last commits made takes that state's blob and trees
+ * from the store's memory: nothing hashed or rebuilt, the stored objects not even touched
+ * (libgit2 sets the time of a loose object it finds stored). Not once main moved other than by
+ * the store: an outside reset and `git prune` remove those objects, and a commit that named
+ * them from memory would leave main's tree missing. */
+static void test_store_memo_not_served_after_outside_move(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s;
+    char a[41], b[41], c[41], first[41];
+    int st, changed;
+    char *out;
+
+    SKIP_WITHOUT_GIT();
+    s = make_store(f);
+    assert_int_equal(engine_store_head(s, first, NULL), 0);
+    commit1(s, "state/levels", "web: critical\n", a);
+    commit1(s, "state/levels", initial[1].data, b);
+    assert_int_equal(object_mtime(f->dir, "HEAD~1:state/levels", 1), 1000000000);
+    assert_int_equal(object_mtime(f->dir, "HEAD~1^{tree}", 1), 1000000000);
+    commit1(s, "state/levels", "web: critical\n", c);
+    out = git_run(&st, f->dir, "rev-parse %s^{tree} %s^{tree}", a, c);
+    assert_int_equal(st, 0);
+    assert_memory_equal(out, out + 41, 40);
+    free(out);
+    assert_int_equal(object_mtime(f->dir, "HEAD:state/levels", 0), 1000000000);
+    assert_int_equal(object_mtime(f->dir, "HEAD^{tree}", 0), 1000000000);
+    commit1(s, "state/levels", initial[1].data, b);
+    assert_git_fsck(f->dir);
+
+    /* main reset to the first commit outside, the level writes' objects pruned. */
+    free(git_run(&st, f->dir, "reset -q --hard %s", first));
+    assert_int_equal(st, 0);
+    assert_int_equal(engine_store_refresh(s, &changed, NULL, NULL), 0);
+    assert_true(changed);
+    free(git_run(&st, f->dir, "prune --expire=now"));
+    assert_int_equal(st, 0);
+    free(git_run(&st, f->dir, "cat-file -e %s^{tree}", a));
+    assert_int_not_equal(st, 0);
+
+    commit1(s, "state/levels", "web: critical\n", c);
+    free(git_run(&st, f->dir, "cat-file -e %s^{tree}:state/levels", c));
+    assert_int_equal(st, 0);
+    assert_read(s, "state/levels", "web: critical\n");
+    assert_git_clean(f->dir);
+    assert_git_fsck(f->dir);
+    engine_store_free(s);
+}
+
 static void test_store_worktree_changes_and_restore(void **state)
 {
     struct fixture *f = *state;
@@ -2125,6 +2193,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_open_after_machine_crash_recovers_main,
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_sync_batch, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_memo_not_served_after_outside_move, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_kill9_loses_no_reported_commit, fixture_setup,
                                         fixture_teardown),
     };
