@@ -9,6 +9,7 @@
  *   store_journal.c   the journal of a work-tree update, and its recovery
  *   store_main.c      main moved by a level write without syncing the ref, and its recovery
  *   store_object.c    a level write's objects, written without a sync (journal: their bytes)
+ *   store_memo.c      the states of the last level writes, their blob and tree ids
  *   store_worktree.c  the work tree and the index brought to a tree
  *   store_check.c     paths, authors, change lists; a change against the tree and work tree
  *   store_sign.c      a commit made (signed with the store's key when it has one); signatures
