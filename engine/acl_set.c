@@ -58,7 +58,9 @@ static size_t acl_pool_slot(const struct acl_pool *p, const char *s, size_t n, u
     for (; p->tab[j] != 0; j = (j + 1) & (p->tabcap - 1)) {
         uint32_t id = p->tab[j] - 1;
         const char *t = p->buf + p->off[id];
-        if (p->tabh[j] == h && memcmp(t, s, n) == 0 && t[n] == 0)
+        /* strncmp stops at T's end: a shorter stored string of the same hash is never read
+         * past (S holds no NUL: the parser refuses them). */
+        if (p->tabh[j] == h && strncmp(t, s, n) == 0 && t[n] == 0)
             break;
     }
     return j;
