@@ -15,27 +15,8 @@ set -u
 cd "$UNISEC_SRCDIR" || exit 1
 . tests/lib.sh
 need fusermount3 curl git python3
-pass=0; fail=0; fgpid=; pollpid=
-
-U=$UNISEC_FAULTS
-T=$(mktemp -d)
-S=$T/store
-M=$T/mnt
-W=$M/nodes/web
-export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
+. tests/orch/push_lib.sh
 export UNISEC_TEST_FAULT_MS=4000
-mkdir -p "$M" "$T/pol/acl.d"
-
-cleanup() {
-    [ -n "$pollpid" ] && kill "$pollpid" 2>/dev/null && wait "$pollpid" 2>/dev/null
-    fusermount3 -u -z "$M" 2>/dev/null
-    [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$P$1"; }
-is_code() { [ "$(code "$2")" = "$1" ]; }
-mount_with() { mount_up UNISEC_TEST_FAULT="$1"; }
 # many FILE PROBE: a rule denying PROBE and 1100 more, past the index's limit.
 many() {
     python3 -c 'import sys
@@ -46,12 +27,7 @@ sys.stdout.write("".join("regular * GET /many/%s/%d/* deny\n" % (sys.argv[1], i)
 rising() { awk 'NF { if ($1 + 0 < last) exit 1; last = $1 + 0 }' "$1"; }
 compiled() { grep -c "policy regular: new base v[0-9]* compiled on the side" "$T/daemon.log"; }
 
-P=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-web_topology push "$P" >"$T/topo.yaml"
-cp mount-examples/policy/groups mount-examples/policy/credentials "$T/pol/"
-printf 'regular * GET /* allow\n' >"$T/pol/acl"
-printf 'regular * GET /a/* deny\n' >"$T/pol/acl.d/r0"
-check "init" "$UNISEC" init "$S" --from "$T/topo.yaml" --policy-dir "$T/pol"
+push_begin
 
 # ---- a change during the side compile; the next one takes the base over ----------------------
 mount_with rebase-slow

@@ -18,37 +18,9 @@ set -u
 cd "$UNISEC_SRCDIR" || exit 1
 . tests/lib.sh
 need fusermount3 curl git python3
-pass=0; fail=0; fgpid=
-
-U=$UNISEC_FAULTS
-T=$(mktemp -d)
-S=$T/store
-M=$T/mnt
-W=$M/nodes/web
+. tests/orch/push_lib.sh
+push_begin
 R=$M/policy/acl.d/r0
-export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-mkdir -p "$M" "$T/pol/acl.d"
-
-cleanup() {
-    fusermount3 -u -z "$M" 2>/dev/null
-    [ -n "$fgpid" ] && kill "$fgpid" 2>/dev/null && wait "$fgpid" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-# code PATH: the status code web answers an anonymous GET with.
-code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$P$1"; }
-is_code() { [ "$(code "$2")" = "$1" ]; }
-# mount_with FAULTS: the daemon in the foreground, with UNISEC_TEST_FAULT=FAULTS.
-mount_with() {
-    mount_up UNISEC_TEST_FAULT="$1"
-}
-
-P=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-web_topology push "$P" >"$T/topo.yaml"
-cp mount-examples/policy/groups mount-examples/policy/credentials "$T/pol/"
-printf 'regular * GET /* allow\n' >"$T/pol/acl"
-printf 'regular * GET /a/* deny\n' >"$T/pol/acl.d/r0"
-check "init" "$UNISEC" init "$S" --from "$T/topo.yaml" --policy-dir "$T/pol"
 
 # ---- a damaged patch: refused, the whole blob follows, then the patch -------------------------
 mount_with bad-patch
