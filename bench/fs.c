@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -309,6 +310,59 @@ static void report_kind(const struct mount *a, int nm, int nw, int nb, const cha
     }
 }
 
+/* The file system DIR is on, as /proc/self/mountinfo gives it (type, device, options), and for
+ * ext4 whether it has a journal: without one (and with `discard`), every file created skips the
+ * inodes freed in the last 30 s and every freed block is discarded, which is most of what a
+ * level write costs the kernel. The machine's CPUs and load beside it. */
+static void print_machine(const char *dir)
+{
+    char line[4096], model[256] = "?", dev[64] = "", type[64] = "?", src[256] = "?",
+                     opts[1024] = "";
+    double load = 0;
+    struct stat st;
+    FILE *f;
+
+    if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
+        while (fgets(line, sizeof(line), f) != NULL)
+            if (sscanf(line, "model name : %255[^\n]", model) == 1)
+                break;
+        fclose(f);
+    }
+    if ((f = fopen("/proc/loadavg", "r")) != NULL) {
+        if (fscanf(f, "%lf", &load) != 1)
+            load = 0;
+        fclose(f);
+    }
+    printf("bench/fs: one run on %ld CPUs (%s), load %.1f\n", sysconf(_SC_NPROCESSORS_ONLN), model,
+           load);
+    if (stat(dir, &st) != 0 || (f = fopen("/proc/self/mountinfo", "r")) == NULL)
+        return;
+    snprintf(dev, sizeof(dev), "%u:%u", major(st.st_dev), minor(st.st_dev));
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char id[64], *sep = strstr(line, " - ");
+        if (sscanf(line, "%*s %*s %63s", id) == 1 && strcmp(id, dev) == 0 && sep != NULL &&
+            sscanf(sep + 3, "%63s %255s %1023s", type, src, opts) == 3)
+            break;
+        type[0] = '\0';
+    }
+    fclose(f);
+    if (type[0] == '\0')
+        return;
+    printf("file system: %s on %s (%s)", type, src, opts);
+    if (strcmp(type, "ext4") == 0) {
+        const char *base = strrchr(src, '/') != NULL ? strrchr(src, '/') + 1 : src;
+        char jbd[PATH_MAX];
+        struct stat js;
+        int journal = 0;
+        for (int m = 0; m < 64 && !journal; m++) {
+            snprintf(jbd, sizeof(jbd), "/proc/fs/jbd2/%s-%d", base, m);
+            journal = stat(jbd, &js) == 0;
+        }
+        printf(", %s", journal ? "with a journal" : "no journal");
+    }
+    printf("\n");
+}
+
 int main(int argc, char **argv)
 {
     const char *unisec = argc > 1 ? argv[1] : BENCH_UNISEC;
@@ -325,6 +379,8 @@ int main(int argc, char **argv)
     snprintf(dir, sizeof(dir), "%s/unisec-bench-fs.XXXXXX", tmp != NULL ? tmp : "/tmp");
     if (mkdtemp(dir) == NULL)
         die("mkdtemp");
+    print_machine(dir);
+    fflush(stdout);
     snprintf(topo, sizeof(topo), "%s/topology.yaml", dir);
     snprintf(plain, sizeof(plain), "%s/plain", dir);
     snprintf(gitdir, sizeof(gitdir), "%s/git", dir);
@@ -409,7 +465,7 @@ int main(int argc, char **argv)
         sg = summarise(g, NG);
     }
 
-    printf("bench/fs: one run, same file system (%s)\n\n", dir);
+    printf("\nevery figure on that file system (%s), in one run\n\n", dir);
     report("mount: echo V > nodes/X/security_level (committed)", sw, NW);
     report("mount: read nodes/X/security_level", sr, NR);
     report("mount: cat nodes/*/security_level, 1000 nodes", scat, NC);
