@@ -42,8 +42,7 @@ PY
 }
 lines() { wc -l <"$A" | tr -d ' '; }
 
-P=$(python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+P=$(freeport)
 web_topology push "$P" >"$T/topo.yaml"
 mkdir -p "$T/pol"
 cp mount-examples/policy/groups mount-examples/policy/credentials "$T/pol/"

@@ -29,8 +29,7 @@ expect() {
 logged() { grep -q "$1" "$T/daemon.log" "$S/.git/unisec.log" 2>/dev/null; }
 pid() { sed -n 's/.* pid \([0-9]*\) .*/\1/p' "$W/status"; }
 
-P=$(python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+P=$(freeport)
 web_topology internal "$P" >"$T/topo.yaml"
 mkdir -p "$T/pol/acl.d"
 cp mount-examples/policy/groups mount-examples/policy/credentials "$T/pol/"

@@ -48,8 +48,7 @@ newline=$(printf 'carol-new-password\n' | "$U" acl passwd --iterations=1000 caro
 
 for mode in push pull internal; do
     rm -rf "$S" "$T/daemon.log"
-    P=$(python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    P=$(freeport)
     web_topology "$mode" "$P" >"$T/topo.yaml"
     check "$mode: init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir "$T/pol" --signing-key "$T/daemon"
     git -C "$S" config gpg.ssh.allowedSignersFile "$T/allowed_signers"

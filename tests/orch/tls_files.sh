@@ -98,7 +98,7 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     fi
     S=$T/store.$target M=$T/mnt.$target W=$T/mnt.$target/nodes/web
     mkdir -p "$M"
-    P=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    P=$(freeport)
     sed "s/http_port: 8443/http_port: $P/" tests/orch/tls.yaml >"$T/topo.yaml"
     check "$target: init" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy
     check "$target: the mount is served" mount_up --target $target

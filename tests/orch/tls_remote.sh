@@ -39,7 +39,7 @@ rmain() { git --git-dir="$T/srv/remote.git" rev-parse main; }
 # push WHAT: the clone $T/w commits what its work tree holds and pushes it to the remote's main
 push() { git -C "$T/w" commit -qam "$1" && git -C "$T/w" push -q origin HEAD:main; }
 
-PG=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PG=$(freeport)
 check "init" "$U" init "$S" --from tests/orch/tls.yaml --policy-dir mount-examples/policy
 check "the bare repository" git init -q --bare -b main "$T/srv/remote.git"
 git daemon --reuseaddr --listen=127.0.0.1 --port="$PG" --base-path="$T/srv" --export-all \
