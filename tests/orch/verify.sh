@@ -11,37 +11,11 @@ set -u
 cd "$UNISEC_SRCDIR" || exit 1
 . tests/lib.sh
 need fusermount3 git ssh-keygen python3
-
-U=$UNISEC
+. tests/orch/verify_lib.sh
 one_mount
 W=$M/nodes/web
-export UNISEC_CACHE_DIR=${UNISEC_TEST_CACHE:-$T/cache}
-# A commit by alice (an allowed signer), signed; or by anyone, unsigned (SIGN=).
-SIGN="-c gpg.format=ssh -c user.signingkey=$T/alice"
-GIT="git -C $S -c user.name=alice -c user.email=alice@example.org"
-# fails_naming WHAT ID REASON: unisec verify exits 1, naming ID (and REASON) on stderr.
-fails_naming() {
-    if "$U" verify --store "$S" >"$T/out" 2>"$T/err"; then
-        bad "$1: unisec verify passed"; return
-    fi
-    if grep -q "$2.*$3" "$T/err"; then ok; else bad "$1: stderr: $(cat "$T/err")"; fi
-}
-
-for k in daemon alice mallory; do ssh-keygen -q -t ed25519 -N '' -C "$k" -f "$T/$k"; done
-{
-    echo "unisec@example.org $(cat "$T/daemon.pub")"
-    echo "alice@example.org $(cat "$T/alice.pub")"
-} >"$T/allowed_signers"
-
-set -- $(python3 -c 'import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')
-sed -e "s/http_port: 8080/http_port: $1/" -e "s/listen_port: 8000/listen_port: $2/" \
-    tests/builder/e2e/topology.yaml >"$T/topo.yaml"
-
-check "init with a signing key" "$U" init "$S" --from "$T/topo.yaml" --policy-dir mount-examples/policy --signing-key "$T/daemon"
-git -C "$S" config gpg.ssh.allowedSignersFile "$T/allowed_signers"
+# A commit by alice (an allowed signer), signed with $SIGN; or by anyone, unsigned (SIGN=).
+verify_begin mallory
 check "the mount is served" mount_up
 settled "mount"
 echo critical >"$W/security_level"
