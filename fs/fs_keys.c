@@ -472,6 +472,8 @@ const struct engine_acl *fs_snap_acl(const struct fs_snap *s)
             engine_acl_free(a);
             a = NULL;
         }
+        if (a != NULL) /* read, compiled and diffed from now on; a lookup by string scans */
+            engine_acl_seal(a);
         p->acl = a;
     }
     a = p->acl;

@@ -251,6 +251,8 @@ static int fs_snap_policy(struct fs_snap *s, const struct fs_snap *prev, struct 
         return -EINVAL;
     }
     engine_acl_stats_get(p->acl, &p->stats);
+    /* Complete: nothing parses into it again or looks a string up in it (fs_snap_acl()). */
+    engine_acl_seal(p->acl);
 done:
     s->policy = p;
     s->acl_stats = p->stats;
