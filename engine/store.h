@@ -340,11 +340,14 @@ enum engine_store_wt_kind {
 struct engine_store_wtchange {
     char *path; /* owned by the array; relative to the store's directory */
     enum engine_store_wt_kind kind;
+    int staged; /* 1 when the index's entry differs from the head's (git add, git rm) */
 };
 
 /*
  * Lists the work-tree files that differ from the store's head (an operator's hand edit),
- * sorted by path; files that .gitignore ignores are left out. *OUT is a new array of *N
+ * sorted by path; files that .gitignore ignores are left out. STAGED marks a change the index
+ * holds (its entry differs from the head's, or is gone): an operator's git operation under way,
+ * whose commit may follow. *OUT is a new array of *N
  * entries (NULL when *N is 0); free it with engine_store_wtchanges_free(). The caller reads
  * the files from engine_store_dir() and either commits them in place with
  * engine_store_commit() (changes marked FROM_WORKTREE) or puts HEAD's content back with

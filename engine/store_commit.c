@@ -281,6 +281,29 @@ void engine_store_wtchanges_free(struct engine_store_wtchange *v, size_t n)
     free(v);
 }
 
+/* Marks the changes of V (COUNT) that the index holds: TREE (the head's) against the index. */
+static int store_wt_staged(struct engine_store *s, git_tree *tree, struct engine_store_wtchange *v,
+                           size_t count, struct engine_diag *diag)
+{
+    git_diff *diff = NULL;
+    int error;
+
+    if (count == 0)
+        return 0;
+    if ((error = git_diff_tree_to_index(&diff, s->repo, tree, NULL, NULL)) < 0)
+        return store_git_err(diag, s->dir, error, "worktree changes: reading the index");
+    for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+        const git_diff_delta *d = git_diff_get_delta(diff, i);
+        const char *path = d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path;
+        /* What an operator stages is a few paths: a scan of V each. */
+        for (size_t j = 0; j < count; j++)
+            if (strcmp(v[j].path, path) == 0)
+                v[j].staged = 1;
+    }
+    git_diff_free(diff);
+    return 0;
+}
+
 int engine_store_worktree_changes(struct engine_store *s, struct engine_store_wtchange **out,
                                   size_t *n, struct engine_diag *diag)
 {
@@ -328,6 +351,8 @@ int engine_store_worktree_changes(struct engine_store *s, struct engine_store_wt
             goto cleanup;
         }
     }
+    if ((error = store_wt_staged(s, tree, v, count, diag)) < 0)
+        goto cleanup;
     *out = v;
     *n = count;
     v = NULL;
