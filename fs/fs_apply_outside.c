@@ -128,9 +128,48 @@ static int fs_worktree_file(const char *path)
     return -1;
 }
 
+/* An operator's `git rm PATH` or `git add PATH` changes the work tree before their `git commit`
+ * runs: taken as an edit meanwhile, the change would be committed by the mount with its
+ * message, and their commit would fail with nothing to commit. A change the index holds is
+ * left to that commit this long from when it was first seen staged (longer than a script or a
+ * typed command takes between the two), then taken as an edit: nothing stays unserved. */
+#define FS_STAGED_GRACE_MS 2000
+
+void fs_staged_free(struct fs_staged *v, size_t n)
+{
+    for (size_t i = 0; v != NULL && i < n; i++)
+        free(v[i].path);
+    free(v);
+}
+
+/* 1 when the staged change of PATH is still in its grace (at NOW). Records in NEXT (*NN
+ * entries, NULL: out of memory) when it was first seen staged, and in *DUE the earliest end of
+ * a grace still running. */
+static int fs_staged_wait(const struct fs_ctx *c, const char *path, struct fs_staged *next,
+                          size_t *nn, int64_t now, int64_t *due)
+{
+    int64_t since = now;
+
+    for (size_t i = 0; i < c->nstaged; i++)
+        if (strcmp(c->staged[i].path, path) == 0)
+            since = c->staged[i].since;
+    if (next == NULL || (next[*nn].path = strdup(path)) == NULL)
+        return 0; /* out of memory: taken as an edit, as without a grace */
+    next[(*nn)++].since = since;
+    if (now - since >= FS_STAGED_GRACE_MS)
+        return 0;
+    if (*due == 0 || since + FS_STAGED_GRACE_MS < *due)
+        *due = since + FS_STAGED_GRACE_MS;
+    return 1;
+}
+
 /* Edits in the store's work tree of the files the mount serves: validated, then committed. */
 static void fs_external_worktree(struct fs_ctx *c)
 {
+    struct fs_staged *next = NULL;
+    size_t nn = 0;
+    int64_t now = fs_now_ms(), due = 0;
+    int listed = 0, in_git = 0;
     struct engine_store_wtchange *wt = NULL;
     struct engine_diag diag = {0};
     struct fs_text cand[FS_FILE_N] = {{0}};
@@ -142,8 +181,19 @@ static void fs_external_worktree(struct fs_ctx *c)
     uid_t owner = 0;
     size_t n = 0;
 
-    if (engine_store_worktree_changes(c->store, &wt, &n, &diag) < 0 || n == 0)
+    if (engine_store_worktree_changes(c->store, &wt, &n, &diag) < 0)
         goto out;
+    listed = 1;
+    if (n == 0)
+        goto out;
+    next = calloc(n, sizeof(*next));
+    /* git rm deletes the file before it writes the index: while git holds the index's lock, an
+     * operation is under way, and every change is given the grace (a lock left behind too). */
+    {
+        char lock[4096];
+        snprintf(lock, sizeof(lock), "%s/.git/index.lock", c->store_dir);
+        in_git = access(lock, F_OK) == 0;
+    }
     cur = fs_snap_get(c);
     if (fs_snap_files_copy(cand, cur) < 0)
         goto out;
@@ -154,7 +204,9 @@ static void fs_external_worktree(struct fs_ctx *c)
     for (size_t i = 0; i < n; i++) {
         struct fs_text got = {0};
         int f = fs_worktree_file(wt[i].path);
-        if (f < 0 || fs_read_worktree(c, wt[i].path, &got, &owner) < 0)
+        if (f < 0 ||
+            ((wt[i].staged || in_git) && fs_staged_wait(c, wt[i].path, next, &nn, now, &due)) ||
+            fs_read_worktree(c, wt[i].path, &got, &owner) < 0)
             continue;
         if (f == FS_FILE_N) {
             /* a file of policy/acl.d: changed, made or removed */
@@ -242,6 +294,15 @@ static void fs_external_worktree(struct fs_ctx *c)
     }
 
 out:
+    /* The paths staged now, each with when it was first seen so; the watcher wakes at DUE. */
+    if (listed) {
+        fs_staged_free(c->staged, c->nstaged);
+        c->staged = next;
+        c->nstaged = nn;
+        next = NULL;
+    }
+    fs_staged_free(next, nn);
+    __atomic_store_n(&c->staged_due, due, __ATOMIC_RELAXED);
     free(msg);
     free(text);
     fs_snap_free(ns);

@@ -85,6 +85,7 @@ void fs_ctx_close(struct fs_ctx *c)
     fs_log_free(&c->errors);
     fs_log_free(&c->events_json);
     free(c->refused_wt_sig);
+    fs_staged_free(c->staged, c->nstaged);
     free(c->store_dir);
     free(c->image_dir);
     free(c->log_dir);

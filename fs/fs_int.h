@@ -264,6 +264,13 @@ static inline int64_t fs_now_ms(void)
 
 /* ---- the daemon ---- */
 
+/* A served path whose change the operator has staged (git add, git rm), and when the mount
+ * first saw it so (fs_apply_outside.c). */
+struct fs_staged {
+    char *path;
+    int64_t since;
+};
+
 struct fs_ctx {
     struct engine_store *store; /* owned; thread-safe itself */
     char *store_dir;            /* owned; absolute */
@@ -301,6 +308,9 @@ struct fs_ctx {
     char refused_wt[41];           /* apply_mu: the last refused external head, reported once */
     int served_is_head;            /* apply_mu: the served snapshot's files are main's */
     char *refused_wt_sig;          /* apply_mu: signature of the last refused work-tree edit */
+    struct fs_staged *staged;      /* apply_mu: the served paths the index holds changed */
+    size_t nstaged;                /* apply_mu */
+    int64_t staged_due;            /* atomic: when the first of their graces ends (0: none) */
 
     /* atomic (fs_count): commits made, and changes refused (none for DEPLOY), by source */
     uint64_t commits[FS_SRC_N];
@@ -422,9 +432,12 @@ int fs_apply_check(struct fs_ctx *c, const struct fs_target *t, const char *data
 
 /*
  * Looks for changes made in the store from outside (a commit on main, an edit of the work
- * tree), validates them, and serves them or reports why not. Serialised with fs_apply().
+ * tree), validates them, and serves them or reports why not. Serialised with fs_apply(). An
+ * edit the operator has staged is left to their `git commit` for a grace (FS_STAGED_GRACE_MS);
+ * staged_due says when the watcher must look again.
  */
 void fs_apply_external(struct fs_ctx *c);
+void fs_staged_free(struct fs_staged *v, size_t n);
 
 /* ---- deployment records (fs_record.c) ---- */
 

@@ -78,6 +78,10 @@ static void *fs_watch_main(void *arg)
 
     for (;;) {
         int timeout = FS_WATCH_IDLE_MS;
+        /* An edit the operator has staged is looked at again when its grace ends. */
+        int64_t due = __atomic_load_n(&c->staged_due, __ATOMIC_RELAXED), wait = due - fs_now_ms();
+        if (due != 0 && wait < timeout)
+            timeout = wait < 0 ? 0 : (int)wait;
         if (first != 0) {
             int64_t left = first + FS_WATCH_MAX_MS - fs_now_ms();
             timeout = left < FS_WATCH_QUIET_MS ? (left < 0 ? 0 : (int)left) : FS_WATCH_QUIET_MS;

@@ -23,9 +23,10 @@ expect() {
     if [ "$got" = "$1" ]; then ok; else bad "$2: got $got, expected $1"; fi
 }
 # commit MSG: everything staged committed by the operator; then the mount has taken main in
-# (it serves main's head, or names it refused in errors). On a loaded machine the daemon may
-# see the edit in the work tree before `git commit` runs and commit it itself (fs/MOUNT.md):
-# then that commit is what is checked.
+# (it serves main's head, or names it refused in errors). A staged change is left to the
+# operator's commit (fs/MOUNT.md), but the files here are edited before `git add` stages them:
+# on a loaded machine the daemon may take the unstaged edit first and commit it itself, as it
+# should: then that commit is what is checked.
 commit() {
     if ! $GIT commit -q -m "$1" 2>/dev/null; then
         git -C "$S" log -1 --format=%s main | grep -q "edited in the store's work tree" ||
