@@ -40,7 +40,10 @@ check "the mount is served" mount_up --no-run
 
 # A link named as a rule that allows everything: read as its target's name, it would be one.
 cp "$M/policy/acl" "$T/served"
-rm "$S/policy/acl" && ln -s 'regular * * /* allow' "$S/policy/acl"
+# Each replacement is made whole (a rename, or the old file's removal staged first), so that the
+# daemon never sees the file missing alone, which it would take as an edit of the work tree.
+link() { ln -s "$1" "$S/$2.new" && mv -fT "$S/$2.new" "$S/$2"; }
+link 'regular * * /* allow' policy/acl
 $GIT add -A policy && $GIT commit -q -m "policy/acl: a link named as a rule"
 refused "policy/acl a symbolic link" policy/acl "a symbolic link"
 undone "policy/acl a symbolic link"
@@ -48,7 +51,7 @@ undone "policy/acl a symbolic link"
 for f in topology.yaml state/levels state/properties policy/groups policy/credentials inputs.yaml; do
     [ -f "$S/$f" ] || continue
     [ -f "$M/$f" ] && cp "$M/$f" "$T/served" # state/* is served as nodes/NODE/*
-    rm "$S/$f" && ln -s ../topology.yaml "$S/$f"
+    link ../topology.yaml "$f"
     $GIT add -A . && $GIT commit -q -m "$f: a symbolic link"
     refused "$f a symbolic link" "$f" "a symbolic link"
     undone "$f a symbolic link"
@@ -56,7 +59,8 @@ done
 
 # A directory where policy/groups is expected.
 cp "$M/policy/groups" "$T/served"
-rm "$S/policy/groups" && mkdir "$S/policy/groups" && echo x >"$S/policy/groups/x"
+$GIT rm -q --cached policy/groups && rm "$S/policy/groups" && mkdir "$S/policy/groups" &&
+    echo x >"$S/policy/groups/x"
 $GIT add -A policy && $GIT commit -q -m "policy/groups: a directory"
 refused "policy/groups a directory" policy/groups "a directory"
 rm -r "$S/policy/groups"
