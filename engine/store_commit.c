@@ -62,8 +62,9 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     git_tree *base = NULL, *tree = NULL;
     git_commit *parent = NULL;
     git_signature *sig = NULL;
-    git_buf obj = {0};
-    git_oid main_id, tree_id, id;
+    char *obj = NULL; /* the commit object's bytes, when the store writes it itself */
+    size_t objlen = 0;
+    git_oid main_id, base_id, tree_id, id;
     const git_oid *carried = NULL; /* the objects written without a sync (NC), their records */
     const char *recs = NULL;
     size_t nc = 0, recslen = 0;
@@ -96,8 +97,13 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
         ((error = store_defer_sync(s, diag)) < 0 ||
          (error = store_journal_finish(s, 0, "commit: finishing an earlier commit", diag)) < 0))
         goto cleanup;
-    if ((error = git_commit_lookup(&parent, s->repo, &s->head)) < 0 ||
-        (error = git_commit_tree(&base, parent)) < 0) {
+    /* main's tree: remembered when main is the store's last commit (a level write after a
+     * level write), else read from main's commit. */
+    if (store_memo_head_tree(s, &s->head, &base_id))
+        error = git_tree_lookup(&base, s->repo, &base_id);
+    else if ((error = git_commit_lookup(&parent, s->repo, &s->head)) == 0)
+        error = git_commit_tree(&base, parent);
+    if (error < 0) {
         error = store_git_err(diag, s->dir, error, "commit: reading main");
         goto cleanup;
     }
@@ -134,12 +140,13 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     /* The commit object first, for the journal to name it: written without a sync when the
      * journal carries its bytes (an unsigned commit), else durable (libgit2 syncs it). */
     if (lazy_main &&
-        ((error = store_commit_write(&id, &obj, s, sig, msg, tree, parent, "commit", diag)) < 0 ||
-         (obj.ptr != NULL &&
-          (error = store_object_write(s, GIT_OBJECT_COMMIT, obj.ptr, obj.size, 0, &id, diag)) < 0)))
+        ((error = store_commit_write(&id, &obj, &objlen, s, sig, msg, tree, &s->head, "commit",
+                                     diag)) < 0 ||
+         (obj != NULL &&
+          (error = store_object_write(s, GIT_OBJECT_COMMIT, obj, objlen, 0, &id, diag)) < 0)))
         goto cleanup;
-    if (lazy_main && obj.ptr != NULL &&
-        (error = store_carry_also(s, GIT_OBJECT_COMMIT, &id, obj.ptr, obj.size)) < 0) {
+    if (lazy_main && obj != NULL &&
+        (error = store_carry_also(s, GIT_OBJECT_COMMIT, &id, obj, objlen)) < 0) {
         error = store_err(diag, s->dir, error, "commit: out of memory");
         goto cleanup;
     }
@@ -152,6 +159,10 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
         goto cleanup;
     journal = !same || lazy_main;
     store_step(s, &step, &t, ENGINE_STORE_STEP_COMMIT);
+    if (!lazy_main && parent == NULL && (error = git_commit_lookup(&parent, s->repo, &s->head)) < 0) {
+        error = store_git_err(diag, s->dir, error, "commit: reading main");
+        goto cleanup;
+    }
     /* Moves main only if it is still PARENT (compared under the ref's lock). */
     if ((error = lazy_main ? store_main_move(s, &s->head, &id, "commit: moving main", diag)
                            : store_commit_make(&id, s, sig, msg, tree, parent,
@@ -197,7 +208,7 @@ cleanup:
         store_journal_mark(s, lazy_main, NULL);
     else if (journal)
         store_journal_write(s, changes, n, lazy, &s->head, NULL, 0, NULL);
-    git_buf_dispose(&obj);
+    free(obj);
     git_signature_free(sig);
     git_tree_free(tree);
     git_tree_free(base);

@@ -88,6 +88,7 @@ struct engine_store {
     struct store_memo memo[STORE_MEMO_N]; /* lock */
     size_t memo_next;                     /* lock: the entry to replace next */
     git_oid memo_head;                    /* lock */
+    git_oid memo_head_tree;               /* lock: MEMO_HEAD's tree */
     int memo_valid;                       /* lock */
 };
 
@@ -215,6 +216,9 @@ void store_memo_moved(struct engine_store *s, const git_oid *from, const git_oid
                       const git_oid *base, const struct engine_store_change *c, size_t n,
                       const git_tree_update *upd, const git_oid *tree);
 void store_memo_drop(struct engine_store *s);
+/* 1 with *TREE set to HEAD's tree when HEAD is the commit the store's last commit made, main not
+ * moved by anything else since (its tree remembered: main's commit need not be read); else 0. */
+int store_memo_head_tree(const struct engine_store *s, const git_oid *head, git_oid *tree);
 
 /* ---- store_worktree.c ---- */
 
@@ -288,13 +292,14 @@ int store_commit_make(git_oid *out, struct engine_store *s, const git_signature 
                       const char *msg, git_tree *tree, git_commit *parent, const char *op,
                       struct engine_diag *diag);
 
-/* Makes the commit of TREE with PARENT by SIG with message MSG (signed as
- * store_commit_make()'s), without moving any ref. BYTES (may be NULL): for a store that does
- * not sign its commits, the object's bytes are put there instead, for the caller to write
- * (store_object.c), and *OUT is left alone (BYTES->ptr tells which was done). */
-int store_commit_write(git_oid *out, git_buf *bytes, struct engine_store *s,
+/* Makes the commit of TREE with the parent PARENT (an id: the commit is read only for a store
+ * that signs) by SIG with message MSG (signed as store_commit_make()'s), without moving any
+ * ref. For a store that does not sign its commits, the object's bytes are put in *BYTES (a new
+ * string of *LEN bytes, the caller's to free) instead, for the caller to write
+ * (store_object.c), and *OUT is left alone (*BYTES tells which was done). */
+int store_commit_write(git_oid *out, char **bytes, size_t *len, struct engine_store *s,
                        const git_signature *sig, const char *msg, git_tree *tree,
-                       git_commit *parent, const char *op, struct engine_diag *diag);
+                       const git_oid *parent, const char *op, struct engine_diag *diag);
 
 /* store_commit_make() onto REFNAME (a full ref name) instead of main. */
 int store_commit_make_on(git_oid *out, struct engine_store *s, const char *refname,

@@ -59,6 +59,14 @@ int store_memo_find(const struct engine_store *s, const git_oid *base,
     return 0;
 }
 
+int store_memo_head_tree(const struct engine_store *s, const git_oid *head, git_oid *tree)
+{
+    if (!s->memo_valid || !git_oid_equal(&s->memo_head, head))
+        return 0;
+    git_oid_cpy(tree, &s->memo_head_tree);
+    return 1;
+}
+
 void store_memo_moved(struct engine_store *s, const git_oid *from, const git_oid *to,
                       const git_oid *base, const struct engine_store_change *c, size_t n,
                       const git_tree_update *upd, const git_oid *tree)
@@ -70,6 +78,7 @@ void store_memo_moved(struct engine_store *s, const git_oid *from, const git_oid
         store_memo_drop(s);
     s->memo_valid = 1;
     git_oid_cpy(&s->memo_head, to);
+    git_oid_cpy(&s->memo_head_tree, tree);
     if (!store_memo_fits(c, n))
         return;
     for (size_t i = 0; i < STORE_MEMO_N; i++)

@@ -78,25 +78,62 @@ cleanup:
     return error;
 }
 
-int store_commit_write(git_oid *out, git_buf *bytes, struct engine_store *s,
-                       const git_signature *sig, const char *msg, git_tree *tree,
-                       git_commit *parent, const char *op, struct engine_diag *diag)
+/* The commit object's bytes that git_commit_create_buffer() makes with the one parent PARENT,
+ * made without reading PARENT: git's format puts the parents' lines right after the tree's. */
+static int store_commit_bytes(char **out, size_t *len, struct engine_store *s,
+                              const git_signature *sig, const char *msg, git_tree *tree,
+                              const git_oid *parent, const char *op, struct engine_diag *diag)
 {
-    const git_commit *parents[1] = {parent};
+    enum { TREE_LINE = 5 + GIT_OID_HEXSZ + 1, PARENT_LINE = 7 + GIT_OID_HEXSZ + 1 };
+    char line[PARENT_LINE + 1];
+    git_buf buf = {0};
+    int error;
+
+    if ((error = git_commit_create_buffer(&buf, s->repo, sig, sig, NULL, msg, tree, 0, NULL)) < 0)
+        return store_git_err(diag, s->dir, error, op);
+    if (buf.size < TREE_LINE || memcmp(buf.ptr, "tree ", 5) != 0 || buf.ptr[TREE_LINE - 1] != '\n') {
+        error = store_err(diag, s->dir, -EINVAL, "%s: a commit without its tree line", op);
+        goto cleanup;
+    }
+    if ((*out = malloc(buf.size + PARENT_LINE)) == NULL) {
+        error = store_err(diag, s->dir, -ENOMEM, "%s: out of memory", op);
+        goto cleanup;
+    }
+    memcpy(line, "parent ", 7);
+    git_oid_fmt(line + 7, parent);
+    line[PARENT_LINE - 1] = '\n';
+    memcpy(*out, buf.ptr, TREE_LINE);
+    memcpy(*out + TREE_LINE, line, PARENT_LINE);
+    memcpy(*out + TREE_LINE + PARENT_LINE, buf.ptr + TREE_LINE, buf.size - TREE_LINE);
+    *len = buf.size + PARENT_LINE;
+
+cleanup:
+    git_buf_dispose(&buf);
+    return error;
+}
+
+int store_commit_write(git_oid *out, char **bytes, size_t *len, struct engine_store *s,
+                       const git_signature *sig, const char *msg, git_tree *tree,
+                       const git_oid *parent, const char *op, struct engine_diag *diag)
+{
+    git_commit *p = NULL;
     char key[PATH_MAX];
     int error;
 
+    *bytes = NULL;
+    *len = 0;
     if ((error = store_key_path(s, key)) < 0)
         return store_err(diag, s->dir, error, "%s: the signing key's path is too long", op);
     if ((error = store_key_check(s->dir, key, diag)) < 0)
         return error;
-    if (bytes != NULL && error == 0) {
-        if ((error = git_commit_create_buffer(bytes, s->repo, sig, sig, NULL, msg, tree, 1,
-                                              parents)) < 0)
-            return store_git_err(diag, s->dir, error, op);
-        return 0;
-    }
-    return store_commit_object(out, s, error, key, sig, msg, tree, 1, parents, op, diag);
+    if (error == 0)
+        return store_commit_bytes(bytes, len, s, sig, msg, tree, parent, op, diag);
+    if ((error = git_commit_lookup(&p, s->repo, parent)) < 0)
+        return store_git_err(diag, s->dir, error, op);
+    error = store_commit_object(out, s, 1, key, sig, msg, tree, 1, (const git_commit *[]){p}, op,
+                                diag);
+    git_commit_free(p);
+    return error;
 }
 
 int store_commit_make_on(git_oid *out, struct engine_store *s, const char *refname,

@@ -693,6 +693,40 @@ static void test_store_memo_not_served_after_outside_move(void **state)
     engine_store_free(s);
 }
 
+/* main's tree is remembered after a level write, for the next one not to read main's commit: not
+ * after an outside commit on top, whose file the next level write keeps. */
+static void test_store_head_tree_not_kept_after_outside_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s;
+    char a[41], b[41], *out;
+    int st, changed;
+
+    SKIP_WITHOUT_GIT();
+    s = make_store(f);
+    commit1(s, "state/levels", "web: critical\n", a);
+    write_file(f->dir, "outside", "an operator's file\n");
+    free(git_run(&st, f->dir, "add outside"));
+    assert_int_equal(st, 0);
+    free(git_run(&st, f->dir, "-c user.name=op -c user.email=op@example.org commit -q -m out"));
+    assert_int_equal(st, 0);
+    assert_int_equal(engine_store_refresh(s, &changed, NULL, NULL), 0);
+    assert_true(changed);
+
+    commit1(s, "state/levels", initial[1].data, b);
+    out = git_run(&st, f->dir, "show %s:outside", b);
+    assert_int_equal(st, 0);
+    assert_string_equal(out, "an operator's file\n");
+    free(out);
+    out = git_run(&st, f->dir, "log --format=%%s -3 %s", b);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, "out\n"));
+    free(out);
+    assert_git_clean(f->dir);
+    assert_git_fsck(f->dir);
+    engine_store_free(s);
+}
+
 static void test_store_worktree_changes_and_restore(void **state)
 {
     struct fixture *f = *state;
@@ -2195,6 +2229,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_sync_batch, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_memo_not_served_after_outside_move, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_head_tree_not_kept_after_outside_commit,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_kill9_loses_no_reported_commit, fixture_setup,
                                         fixture_teardown),
     };
