@@ -167,9 +167,9 @@ static int store_journal_objects(const char *buf, size_t n, size_t text,
 }
 
 /* The length of the first line of the journal on FD (SIZE bytes) to write when its text is
- * the journal TEXT (LEN bytes) but for its first byte (finished, or not) and main's commit;
- * else 0. */
-static size_t store_journal_same(int fd, off_t size, const char *text, size_t len)
+ * the journal TEXT (LEN bytes) but for its first byte (finished, or not: *FIRST) and main's
+ * commit; else 0. Only those LEN bytes are read, whatever the commits the journal carries. */
+static size_t store_journal_same(int fd, off_t size, const char *text, size_t len, char *first)
 {
     char buf[4096];
     size_t at = store_journal_main_at(text, len), skip;
@@ -180,6 +180,7 @@ static size_t store_journal_same(int fd, off_t size, const char *text, size_t le
         return 0;
     if (buf[0] != STORE_JOURNAL_DONE && buf[0] != text[0])
         return 0;
+    *first = buf[0];
     if (at == len)
         return memcmp(buf + 1, text + 1, len - 1) == 0 ? 1 : 0;
     skip = at + GIT_OID_HEXSZ;
@@ -220,8 +221,7 @@ int store_journal_write(struct engine_store *s, const struct engine_store_change
         error = -errno;
         goto cleanup;
     }
-    if ((head = store_journal_same(fd, st.st_size, text, len)) > 0 &&
-        pread(fd, &first, 1, 0) == 1) {
+    if ((head = store_journal_same(fd, st.st_size, text, len, &first)) > 0) {
         /* A finished journal's commits are durable: the new one replaces them. */
         off_t at = first == STORE_JOURNAL_DONE ? (off_t)len : st.st_size;
         ssize_t w = 0;
