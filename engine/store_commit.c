@@ -139,11 +139,10 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
     store_step(s, &step, &t, ENGINE_STORE_STEP_COMMIT);
     /* The commit object first, for the journal to name it: written without a sync when the
      * journal carries its bytes (an unsigned commit), else durable (libgit2 syncs it). */
-    if (lazy_main &&
-        ((error = store_commit_write(&id, &obj, &objlen, s, sig, msg, tree, &s->head, "commit",
-                                     diag)) < 0 ||
-         (obj != NULL &&
-          (error = store_object_write(s, GIT_OBJECT_COMMIT, obj, objlen, 0, &id, diag)) < 0)))
+    if (lazy_main && ((error = store_commit_write(&id, &obj, &objlen, s, sig, msg, tree, &s->head,
+                                                  "commit", diag)) < 0 ||
+                      (obj != NULL && (error = store_object_write(s, GIT_OBJECT_COMMIT, obj, objlen,
+                                                                  0, &id, diag)) < 0)))
         goto cleanup;
     if (lazy_main && obj != NULL &&
         (error = store_carry_also(s, GIT_OBJECT_COMMIT, &id, obj, objlen)) < 0) {
@@ -159,7 +158,8 @@ static int store_commit_locked(struct engine_store *s, const struct engine_store
         goto cleanup;
     journal = !same || lazy_main;
     store_step(s, &step, &t, ENGINE_STORE_STEP_COMMIT);
-    if (!lazy_main && parent == NULL && (error = git_commit_lookup(&parent, s->repo, &s->head)) < 0) {
+    if (!lazy_main && parent == NULL &&
+        (error = git_commit_lookup(&parent, s->repo, &s->head)) < 0) {
         error = store_git_err(diag, s->dir, error, "commit: reading main");
         goto cleanup;
     }

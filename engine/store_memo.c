@@ -88,7 +88,8 @@ void store_memo_moved(struct engine_store *s, const git_oid *from, const git_oid
     m = &s->memo[s->memo_next];
     s->memo_next = (s->memo_next + 1) % STORE_MEMO_N;
     store_memo_entry_free(m);
-    if ((m->path = strdup(c->path)) == NULL || (m->data = malloc(c->len > 0 ? c->len : 1)) == NULL) {
+    if ((m->path = strdup(c->path)) == NULL ||
+        (m->data = malloc(c->len > 0 ? c->len : 1)) == NULL) {
         store_memo_entry_free(m);
         return;
     }

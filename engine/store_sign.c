@@ -91,7 +91,8 @@ static int store_commit_bytes(char **out, size_t *len, struct engine_store *s,
 
     if ((error = git_commit_create_buffer(&buf, s->repo, sig, sig, NULL, msg, tree, 0, NULL)) < 0)
         return store_git_err(diag, s->dir, error, op);
-    if (buf.size < TREE_LINE || memcmp(buf.ptr, "tree ", 5) != 0 || buf.ptr[TREE_LINE - 1] != '\n') {
+    if (buf.size < TREE_LINE || memcmp(buf.ptr, "tree ", 5) != 0 ||
+        buf.ptr[TREE_LINE - 1] != '\n') {
         error = store_err(diag, s->dir, -EINVAL, "%s: a commit without its tree line", op);
         goto cleanup;
     }
@@ -130,8 +131,8 @@ int store_commit_write(git_oid *out, char **bytes, size_t *len, struct engine_st
         return store_commit_bytes(bytes, len, s, sig, msg, tree, parent, op, diag);
     if ((error = git_commit_lookup(&p, s->repo, parent)) < 0)
         return store_git_err(diag, s->dir, error, op);
-    error = store_commit_object(out, s, 1, key, sig, msg, tree, 1, (const git_commit *[]){p}, op,
-                                diag);
+    error =
+        store_commit_object(out, s, 1, key, sig, msg, tree, 1, (const git_commit *[]){p}, op, diag);
     git_commit_free(p);
     return error;
 }
