@@ -169,6 +169,13 @@ settled() {
 # $S, with $GIT (git with the operator's name). The mount leaves a staged change to the
 # operator's commit for a grace (fs/MOUNT.md), so the commit is theirs.
 outside_rm() { $GIT rm -q "$1" && $GIT commit -q -m "$2"; }
+# outside_commit_a MESSAGE: an operator's `git commit -a -m MESSAGE` in the store $S ($GIT) of
+# files just edited in its work tree. The daemon takes a valid edit that is not staged in as a
+# commit of its own once the store has been quiet for 40 ms (fs/MOUNT.md), so on a loaded machine
+# git may find nothing left to commit: true either way once main holds the work tree's files.
+outside_commit_a() {
+    $GIT commit -q -a -m "$1" 2>/dev/null || wait_for 10 git -C "$S" diff --quiet main --
+}
 # freeport: a TCP port free on 127.0.0.1 (now).
 freeport() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # commits: how many commits main of the store $S has.

@@ -77,11 +77,11 @@ check "the node it replaced is gone" sh -c "! test -e '$M/nodes/extra'"
 check "read its level (cached name)" cat "$M/nodes/other/security_level"
 cp mount-examples/paper.yaml "$S/topology.yaml"
 sed -i '/^other /d' "$S/state/levels" "$S/state/properties"
-check "an outside commit removing it" sh -c "$GIT commit -qam 'no other'"
+check "an outside commit removing it" outside_commit_a 'no other'
 check "taken in" wait_for 20 sh -c "! test -e '$M/nodes/other'"
 check "its level cannot be read" sh -c "! cat '$M/nodes/other/security_level'"
 cp "$T/other.yaml" "$S/topology.yaml"
-check "an outside commit adding it back" sh -c "$GIT commit -qam 'other back'"
+check "an outside commit adding it back" outside_commit_a 'other back'
 check "it reads again" wait_for 20 sh -c "test \"\$(cat '$M/nodes/other/security_level')\" = default"
 
 # ---- the files that grow read whole right after growth ---------------------------------------
