@@ -65,9 +65,8 @@ static int fs_orch_cert_before(void *arg, const char *node, const char *cert, si
     return r;
 }
 
-/* Hands S, just installed, to the orchestrator as the desired state (ctx->installed).
- * apply_mu held. */
-static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
+/* Hands S, just installed, to the orchestrator as the desired state. apply_mu held. */
+static void fs_orch_hand(struct fs_ctx *c, struct fs_snap *s)
 {
     struct engine_store_commit_line h = {"", ""};
     struct engine_diag d;
@@ -128,14 +127,20 @@ static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
         struct fs_policy *old = c->orch_policy;
         c->orch_policy = fs_policy_ref(s->policy);
         fs_policy_put(old);
-        /* Handed on: the rules that changed are not asked for again (the orchestrator now
-         * holds this policy), and a large change (a file replaced whole) would stay in memory
-         * as long as the policy is served. */
-        if (want.change != NULL)
-            fs_policy_change_done(s->policy);
     }
     free(tls);
     engine_diag_free(&d);
+}
+
+/* ctx->installed: S handed on; then its policy's change is done with, whether the orchestrator
+ * took it, was given the whole policy, failed or is not running (--no-run): nobody asks for it
+ * again (the next state's change is over this policy), and the rules file it replaced (a large
+ * one, replaced whole) would stay in memory as long as S is served. */
+static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
+{
+    fs_orch_hand(c, s);
+    if (s->policy != NULL)
+        fs_policy_change_done(s->policy);
 }
 
 /* The orchestrator's record of a deployment: committed by the mount, the store's one writer,
