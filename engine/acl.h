@@ -340,8 +340,8 @@ void engine_acl_keys_stats(const struct engine_acl_keys *k, const struct engine_
 /* The rules C removes and adds. */
 size_t engine_acl_keys_change_count(const struct engine_acl_keys_change *c);
 /* Frees C's rules once they are applied where they go (C then changes nothing; its counts
- * for engine_acl_keys_stats() stay). */
-void engine_acl_keys_change_release(struct engine_acl_keys_change *c);
+ * for engine_acl_keys_stats() stay). Returns the bytes freed. */
+size_t engine_acl_keys_change_release(struct engine_acl_keys_change *c);
 /* Does C remove or add a rule of POLICY (NULL: of any)? */
 int engine_acl_keys_change_touches(const struct engine_acl_keys_change *c, const char *policy);
 

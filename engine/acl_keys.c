@@ -634,12 +634,15 @@ int engine_acl_index_apply_keys(struct engine_acl_index *x, const struct engine_
     return acl_index_change(x, c->del, c->ndel, c->add, c->nadd, version);
 }
 
-void engine_acl_keys_change_release(struct engine_acl_keys_change *c)
+size_t engine_acl_keys_change_release(struct engine_acl_keys_change *c)
 {
+    size_t bytes = (c->delcap + c->addcap) * sizeof(*c->del);
+
     free(c->del);
     free(c->add);
     c->del = c->add = NULL;
     c->ndel = c->nadd = c->delcap = c->addcap = 0;
+    return bytes;
 }
 
 size_t engine_acl_keys_change_count(const struct engine_acl_keys_change *c)

@@ -213,6 +213,12 @@ static int fs_mount_run(const char *store, const char *mountpoint, const struct 
     /* One arena per FUSE thread kept each thread's peak (a large policy file left the daemon
      * at 1.1 GB); two arenas keep threads from contending while bounding what is kept. */
     mallopt(M_ARENA_MAX, 2);
+    /* glibc raises its mmap and trim thresholds each time a large block is freed (up to 32 and
+     * 64 MiB): after a large policy file, what it freed stayed at the top of an arena, resident,
+     * where malloc_trim() does not reach in a thread's arena. Fixed thresholds: a large block
+     * is mapped and unmapped whole, and an arena gives back more than 1 MiB free at its top. */
+    mallopt(M_MMAP_THRESHOLD, FS_MMAP_MIN);
+    mallopt(M_TRIM_THRESHOLD, FS_TRIM_MIN);
     /* In the foreground the log is stderr unless one was named. */
     if (log_path == NULL && !mo->foreground) {
         if (asprintf(&log_default, "%s/.git/unisec.log", c.store_dir) < 0) {

@@ -372,6 +372,8 @@ void fs_snap_free(struct fs_snap *s);
  * given back to the system (malloc_trim), so that a large file does not leave the daemon at
  * its peak. */
 #define FS_TRIM_MIN (1u << 20)
+/* Blocks from this size on are mapped on their own (fs_cmd.c: glibc's M_MMAP_THRESHOLD). */
+#define FS_MMAP_MIN (256u << 10)
 void fs_memory_trim(size_t freed);
 /* The size of S's files together. */
 size_t fs_snap_bytes(const struct fs_snap *s);

@@ -75,20 +75,26 @@ struct fs_policy *fs_policy_ref(struct fs_policy *p)
     return p;
 }
 
-void fs_policy_change_done(struct fs_policy *p)
-{
-    if (p->change == NULL)
-        return;
-    engine_acl_keys_change_release(p->change);
-    fs_rules_put(p->was);
-    p->was = NULL;
-    fs_rules_set_free(&p->was_d);
-}
-
 /* The text of R (may be NULL) when this is its last reference: what putting it frees. */
 static size_t fs_rules_own_bytes(const struct fs_rules *r)
 {
     return r != NULL && __atomic_load_n(&r->refs, __ATOMIC_RELAXED) == 1 ? r->text.len : 0;
+}
+
+void fs_policy_change_done(struct fs_policy *p)
+{
+    size_t bytes;
+
+    if (p->change == NULL)
+        return;
+    /* The rules a large file's change removed or added, and the version it replaced: given
+     * back to the system, or the daemon keeps that file's peak (fs_memory_trim()). */
+    bytes = engine_acl_keys_change_release(p->change) + fs_rules_own_bytes(p->was) +
+            fs_rules_set_bytes(&p->was_d, 1);
+    fs_rules_put(p->was);
+    p->was = NULL;
+    fs_rules_set_free(&p->was_d);
+    fs_memory_trim(bytes);
 }
 
 void fs_policy_put(struct fs_policy *p)
