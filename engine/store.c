@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,11 +305,49 @@ int engine_store_read(const struct engine_store *s, const char *path, char **dat
     return engine_store_read_at(s, NULL, path, data, len, diag);
 }
 
+int store_blob_read(const struct engine_store *s, const git_oid *id, const char *path, size_t max,
+                    char **data, size_t *len, struct engine_diag *diag)
+{
+    git_odb *odb = NULL;
+    git_odb_object *o = NULL;
+    git_object_t type;
+    size_t size = 0;
+    int error;
+
+    if ((error = git_repository_odb(&odb, s->repo)) < 0)
+        return store_git_err(diag, s->dir, error, "read");
+    /* A bounded read looks at the object's header first: a large blob is never inflated. */
+    if (max != SIZE_MAX && (error = git_odb_read_header(&size, &type, odb, id)) == 0 && size > max)
+        error = store_err(diag, path, -EFBIG, ENGINE_STORE_TOO_LARGE, size, max);
+    else if (error == 0 && (error = git_odb_read(&o, odb, id)) == 0) {
+        size = git_odb_object_size(o);
+        /* A tree may name any object with a file's mode: only a blob is a file's text. */
+        if (git_odb_object_type(o) != GIT_OBJECT_BLOB)
+            error = store_err(diag, path, -EINVAL, "not a file: its entry names a %s",
+                              git_object_type2string(git_odb_object_type(o)));
+        else if ((*data = malloc(size + 1)) == NULL)
+            error = store_err(diag, s->dir, -ENOMEM, "read: %s: out of memory", path);
+        else {
+            memcpy(*data, git_odb_object_data(o), size);
+            (*data)[ *len = size] = '\0';
+        }
+        git_odb_object_free(o);
+    } else if (error < 0)
+        error = store_git_err(diag, s->dir, error, "read");
+    git_odb_free(odb);
+    return error;
+}
+
 int engine_store_read_at(const struct engine_store *s, const char *commit, const char *path,
                          char **data, size_t *len, struct engine_diag *diag)
 {
+    return engine_store_read_max(s, commit, path, SIZE_MAX, data, len, diag);
+}
+
+int engine_store_read_max(const struct engine_store *s, const char *commit, const char *path,
+                          size_t max, char **data, size_t *len, struct engine_diag *diag)
+{
     git_tree_entry *e = NULL;
-    git_blob *blob = NULL;
     git_oid id;
     int error;
 
@@ -337,21 +376,9 @@ int engine_store_read_at(const struct engine_store *s, const char *commit, const
                                                                           : "a submodule");
         goto cleanup;
     }
-    if ((error = git_blob_lookup(&blob, s->repo, git_tree_entry_id(e))) < 0) {
-        error = store_git_err(diag, s->dir, error, "read");
-        goto cleanup;
-    }
-    *len = (size_t)git_blob_rawsize(blob);
-    if ((*data = malloc(*len + 1)) == NULL) {
-        *len = 0;
-        error = store_err(diag, s->dir, -ENOMEM, "read: %s: out of memory", path);
-        goto cleanup;
-    }
-    memcpy(*data, git_blob_rawcontent(blob), *len);
-    (*data)[*len] = '\0';
+    error = store_blob_read(s, git_tree_entry_id(e), path, max, data, len, diag);
 
 cleanup:
-    git_blob_free(blob);
     git_tree_entry_free(e);
     store_unlock(s);
     return error;

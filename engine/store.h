@@ -191,6 +191,14 @@ int engine_store_read(const struct engine_store *s, const char *path, char **dat
 int engine_store_read_at(const struct engine_store *s, const char *commit, const char *path,
                          char **data, size_t *len, struct engine_diag *diag);
 
+/* engine_store_read_at() (COMMIT NULL: the head) of a file that may hold at most MAX bytes:
+ * a larger one is -EFBIG, named in DIAG, and is never read (what an outside commit or a pull
+ * brings is bounded as a write through the mount is). */
+int engine_store_read_max(const struct engine_store *s, const char *commit, const char *path,
+                          size_t max, char **data, size_t *len, struct engine_diag *diag);
+/* How a file past its bound is named (its size, then the bound: two size_t). */
+#define ENGINE_STORE_TOO_LARGE "%zu bytes, more than the %zu this file may hold"
+
 /* 1 when commit ID (40 hex digits) is the store's head or one of its ancestors, 0 when not
  * (or unknown), a negative errno on failure. */
 int engine_store_in_main(const struct engine_store *s, const char *id, struct engine_diag *diag);

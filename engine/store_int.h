@@ -122,6 +122,12 @@ int store_err(struct engine_diag *diag, const char *dir, int rc, const char *fmt
 
 /* Turns libgit2's error GERR of operation OP into a negative errno and a message. */
 int store_git_err(struct engine_diag *diag, const char *dir, int gerr, const char *op);
+/* The text of blob ID, the file PATH (for messages), into *DATA (*LEN bytes and a NUL; the
+ * caller frees it): -EFBIG, named in DIAG, for more than MAX bytes (SIZE_MAX: no bound), seen in
+ * the object's header before anything is inflated; -EINVAL when ID is not a blob. Caller holds
+ * the store's lock. */
+int store_blob_read(const struct engine_store *s, const git_oid *id, const char *path, size_t max,
+                    char **data, size_t *len, struct engine_diag *diag);
 
 /* fsync of PATH (a missing PATH is not an error); of work-tree file REL of ROOT and, when
  * NAMES, the directories up to ROOT; of REL inside the git directory ("" for itself). Each

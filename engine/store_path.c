@@ -8,33 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The bytes of blob ID (at most MAX of them, else -EFBIG) into *DATA, NUL-terminated. */
-static int store_path_blob(const struct engine_store *s, const git_oid *id, const char *path,
-                           size_t max, char **data, size_t *len, struct engine_diag *diag)
-{
-    git_odb *odb = NULL;
-    git_odb_object *o = NULL;
-    git_object_t type;
-    size_t size = 0;
-    int error;
-
-    if ((error = git_repository_odb(&odb, s->repo)) == 0 &&
-        (error = git_odb_read_header(&size, &type, odb, id)) == 0 && size > max)
-        error = store_err(diag, path, -EFBIG, "%zu bytes (at most %zu are read)", size, max);
-    else if (error == 0 && (error = git_odb_read(&o, odb, id)) == 0) {
-        if ((*data = malloc(size + 1)) == NULL)
-            error = store_err(diag, s->dir, -ENOMEM, "history: out of memory");
-        else {
-            memcpy(*data, git_odb_object_data(o), size);
-            (*data)[ *len = size] = '\0';
-        }
-        git_odb_object_free(o);
-    } else if (error < 0)
-        error = store_git_err(diag, s->dir, error, "history");
-    git_odb_free(odb);
-    return error;
-}
-
 int engine_store_path_before(const struct engine_store *s, const char *from, const char *path,
                              const char *id, size_t max, size_t max_bytes, char **data, size_t *len,
                              char at[41], size_t *walked, struct engine_diag *diag)
@@ -87,7 +60,7 @@ int engine_store_path_before(const struct engine_store *s, const char *from, con
             git_oid_tostr(at, 41, git_commit_id(c));
             git_filemode_t m = e != NULL ? git_tree_entry_filemode(e) : GIT_FILEMODE_UNREADABLE;
             error = m == GIT_FILEMODE_BLOB || m == GIT_FILEMODE_BLOB_EXECUTABLE
-                        ? store_path_blob(s, git_tree_entry_id(e), path, max_bytes, data, len, diag)
+                        ? store_blob_read(s, git_tree_entry_id(e), path, max_bytes, data, len, diag)
                         : 0;
             error = error < 0 ? error : 1;
             n++;

@@ -191,6 +191,11 @@ static const size_t fs_file_max[FS_FILE_N] = {
     [FS_FILE_INPUTS] = FS_TOPOLOGY_MAX,
 };
 
+size_t fs_file_bound(int f)
+{
+    return fs_file_max[f];
+}
+
 size_t fs_target_max(const struct fs_target *t)
 {
     return fs_kinds[t->kind].max ? fs_kinds[t->kind].max : fs_file_max[t->file];

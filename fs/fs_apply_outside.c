@@ -69,8 +69,10 @@ out:
     engine_diag_free(&diag);
 }
 
-/* Reads the work-tree file REL of the store (absent: data NULL). */
-static int fs_read_worktree(struct fs_ctx *c, const char *rel, struct fs_text *out, uid_t *owner)
+/* Reads the work-tree file REL of the store (absent: data NULL): -EFBIG, with its size in
+ * *SIZE, when it holds more than MAX bytes. */
+static int fs_read_worktree(struct fs_ctx *c, const char *rel, size_t max, struct fs_text *out,
+                            uid_t *owner, size_t *size)
 {
     char path[4096];
     struct stat st;
@@ -83,9 +85,10 @@ static int fs_read_worktree(struct fs_ctx *c, const char *rel, struct fs_text *o
     snprintf(path, sizeof(path), "%s/%s", c->store_dir, rel);
     if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
         return errno == ENOENT ? 0 : -errno;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > FS_POLICY_MAX) {
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
         close(fd);
-        return -EINVAL;
+        *size = (size_t)st.st_size;
+        return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
     }
     *owner = st.st_uid;
     if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
@@ -177,7 +180,7 @@ static void fs_external_worktree(struct fs_ctx *c)
     struct fs_snap *cur = NULL, *ns = NULL;
     struct engine_store_author_buf who;
     char sig[2048] = "", paths[1024] = "", id[41] = "", *text = NULL, *msg = NULL;
-    int touched[FS_FILE_N] = {0}, any = 0, rc;
+    int touched[FS_FILE_N] = {0}, any = 0, big = 0, rc;
     uid_t owner = 0;
     size_t n = 0;
 
@@ -204,9 +207,21 @@ static void fs_external_worktree(struct fs_ctx *c)
     for (size_t i = 0; i < n; i++) {
         struct fs_text got = {0};
         int f = fs_worktree_file(wt[i].path);
+        size_t size = 0, max = f >= 0 && f < FS_FILE_N ? fs_file_bound(f) : FS_POLICY_MAX;
         if (f < 0 ||
-            ((wt[i].staged || in_git) && fs_staged_wait(c, wt[i].path, next, &nn, now, &due)) ||
-            fs_read_worktree(c, wt[i].path, &got, &owner) < 0)
+            ((wt[i].staged || in_git) && fs_staged_wait(c, wt[i].path, next, &nn, now, &due)))
+            continue;
+        int rd = fs_read_worktree(c, wt[i].path, max, &got, &owner, &size);
+        if (rd == -EFBIG) {
+            /* Bounded as a write through the mount is; refused, never read. */
+            engine_diag_add(&diag, wt[i].path, 0, 0, ENGINE_STORE_TOO_LARGE, size, max);
+            snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%s:%zu:", wt[i].path, size);
+            snprintf(paths + strlen(paths), sizeof(paths) - strlen(paths), "%s%s",
+                     paths[0] ? ", " : "", wt[i].path);
+            any = big = 1;
+            continue;
+        }
+        if (rd < 0)
             continue;
         if (f == FS_FILE_N) {
             /* a file of policy/acl.d: changed, made or removed */
@@ -246,8 +261,12 @@ static void fs_external_worktree(struct fs_ctx *c)
         fs_rules_set_free(&cand_d);
         goto out; /* this very edit was refused already */
     }
-    /* An edit is no signed commit: committing it would sign it with the store's key. */
-    if (engine_store_signed_only(c->store)) {
+    if (big) {
+        fs_files_free(cand);
+        fs_rules_set_free(&cand_d);
+        rc = -EFBIG;
+    } else if (engine_store_signed_only(c->store)) {
+        /* An edit is no signed commit: committing it would sign it with the store's key. */
         fs_files_free(cand);
         fs_rules_set_free(&cand_d);
         engine_diag_add(&diag, paths, 0, 0,

@@ -410,6 +410,8 @@ struct fs_target {
 
 /* Largest write accepted for T (EFBIG beyond). */
 size_t fs_target_max(const struct fs_target *t);
+/* The most bytes served file F (enum fs_file) may hold, however it is changed. */
+size_t fs_file_bound(int f);
 
 /*
  * Validates DATA[0..LEN) as the new content of T, commits it as UID, and serves it.

@@ -19,7 +19,9 @@ int fs_snap_read_store(struct fs_text file[FS_FILE_N], struct fs_rules_set *acld
     for (int f = 0; f < FS_FILE_N; f++)
         file[f] = (struct fs_text){0};
     for (int f = 0; f < FS_FILE_N; f++) {
-        rc = engine_store_read(store, fs_file_path(f), &file[f].data, &file[f].len, diag);
+        /* Bounded as a write through the mount is: an outside commit or a pull brings any size. */
+        rc = engine_store_read_max(store, NULL, fs_file_path(f), fs_file_bound(f), &file[f].data,
+                                   &file[f].len, diag);
         if (rc == -ENOENT)
             continue;
         if (rc < 0)

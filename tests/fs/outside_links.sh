@@ -2,7 +2,8 @@
 # tests/fs/outside_links.sh — an outside commit (`git commit` in the store) that puts, where the
 # mount serves a file (topology.yaml, state/levels, state/properties, policy/acl, groups,
 # credentials, inputs.yaml), a symbolic link (whose blob is its target's name: a link named as
-# a rule would be read as one), a directory or a submodule, is refused naming the file and
+# a rule would be read as one), a directory or a submodule, or a file larger than a write
+# through the mount may make it (an edit of the work tree too), is refused naming the file and
 # why, and the last good file stays served (fs/MOUNT.md, "Changes made in the store from
 # outside"). A real mount, --no-run: nothing is started. Skips (77) without /dev/fuse or git.
 set -u
@@ -76,6 +77,22 @@ $GIT rm -q --cached policy/credentials && $GIT add policy/credentials
 $GIT commit -q -m "policy/credentials: the file again"
 taken "policy/credentials the file again"
 check "policy/credentials the file again: applied" grep -q "external commit $head by .* applied" "$M/events"
+# topology.yaml of more than 4 MiB (fs/MOUNT.md, Limits): an edit of the work tree, then its
+# commit, each refused naming the file and its size; never read whole.
+cp "$M/topology.yaml" "$T/served"
+{ cat "$S/topology.yaml"; python3 -c "import sys; sys.stdout.write('# padding\n' * 500000)"; } >"$T/big"
+size=$(wc -c <"$T/big")
+cp "$T/big" "$S/topology.yaml"
+check "an edit of topology.yaml of $size bytes: refused, errors naming it and its size" \
+    wait_for 20 grep -q "refused edit of topology.yaml .*topology.yaml: error: $size bytes, more than the 4194304" "$M/errors"
+check "the edit too large: topology.yaml as served before" cmp -s "$M/topology.yaml" "$T/served"
+$GIT add topology.yaml && $GIT commit -q -m "topology.yaml: more than 4 MiB"
+taken "topology.yaml too large"
+check "topology.yaml too large: refused, errors naming it and its size" grep -q \
+    "refused external commit $head.*topology.yaml: error: $size bytes, more than the 4194304" "$M/errors"
+check "topology.yaml too large: as served before" cmp -s "$M/topology.yaml" "$T/served"
+undone "topology.yaml too large"
+rm -f "$T/served" "$T/big"
 check "the store's work tree is clean" test -z "$(git -C "$S" status --porcelain)"
 refuse "no error names a link's target as text" grep -q "regular \* \* /\* allow" "$M/policy/acl"
 
