@@ -210,8 +210,9 @@ static int fs_tls_node_creds(struct fs_tls_node *n, const struct fs_text *key)
 }
 
 /* Reads tls/NODE/NAME of the store's head into OUT (absent: data NULL); one that is no file (a
- * link, whose blob is its target's name; a submodule; from an outside commit) is none, the
- * reason in N's why: the node fails with it. */
+ * link, whose blob is its target's name; a submodule; from an outside commit) or is larger
+ * than a write through the mount may make it is none, the reason in N's why: the node fails
+ * with it. */
 static int fs_tls_store_read(struct fs_ctx *c, struct fs_tls_node *n, const char *name,
                              struct fs_text *out)
 {
@@ -221,11 +222,11 @@ static int fs_tls_store_read(struct fs_ctx *c, struct fs_tls_node *n, const char
 
     snprintf(path, sizeof(path), "tls/%s/%s", n->node, name);
     engine_diag_init(&d);
-    rc = engine_store_read(c->store, path, &out->data, &out->len, &d);
-    if (rc == -EINVAL && !n->why[0] && d.n > 0)
+    rc = engine_store_read_max(c->store, NULL, path, FS_TLS_MAX, &out->data, &out->len, &d);
+    if ((rc == -EINVAL || rc == -EFBIG) && !n->why[0] && d.n > 0)
         snprintf(n->why, sizeof(n->why), "node %.100s: %.200s: %.150s", n->node, path, d.v[0].msg);
     engine_diag_free(&d);
-    if (rc == -ENOENT || rc == -ENOTDIR || rc == -EISDIR || rc == -EINVAL) {
+    if (rc == -ENOENT || rc == -ENOTDIR || rc == -EISDIR || rc == -EINVAL || rc == -EFBIG) {
         *out = (struct fs_text){0};
         return 0;
     }

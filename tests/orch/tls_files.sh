@@ -2,7 +2,8 @@
 # tests/orch/tls_files.sh — a node's certificate and private key written through a real mount
 # (fs/MOUNT.md "TLS"): the node's TLS level fails until both are there, saying so; a key
 # without a certificate, a key that is not the certificate's, an expired or a malformed
-# certificate, a key written into cert are refused at close with the reason; then curl
+# certificate, a key written into cert are refused at close with the reason, and a certificate
+# past its bound committed from outside fails the node naming it; then curl
 # --cacert over HTTPS gets the node's answers from the instance started with them; the key is
 # write-only, kept 0600 in a 0700 directory of .git, and in no commit, object, log, image or
 # cached file, while its fingerprint is committed; rotation (key and chain in one write)
@@ -130,6 +131,22 @@ for target in ${TLS_TARGETS:-spt hvt}; do
     cat "$K/weak.key" "$K/weak.crt" >"$W/tls/key" 2>/dev/null; rc=$?
     refused "$target: an RSA key of 1024 bits" key "RSA key of 1024 bits"
     check "$target: nothing was committed" test "$(git -C "$S" rev-list --count main)" = "$n0"
+
+    # ---- a certificate past its bound (256 KiB) committed from outside: the node fails
+    # naming the file and its size (never read whole); its removal puts the first reason back
+    mkdir -p "$S/tls/web"
+    head -c 300000 /dev/zero | tr '\0' A >"$S/tls/web/cert"
+    OG="git -C $S -c user.name=operator -c user.email=operator@example.org"
+    $OG add tls/web/cert && $OG commit -q -m "tls/web/cert: 300000 bytes"
+    wait_for 20 sh -c "grep -q 'external commit $($OG rev-parse --short=12 main) by .* applied' '$M/events'"
+    out=$(cat "$M/settle" 2>/dev/null)
+    case $out in *"tls/web/cert: 300000 bytes, more than the 262144"*) ok ;;
+        *) bad "$target: settle with a certificate past its bound says: $out" ;; esac
+    $OG rm -q tls/web/cert && $OG commit -q -m "tls/web/cert: removed"
+    wait_for 20 sh -c "grep -q 'external commit $($OG rev-parse --short=12 main) by .* applied' '$M/events'"
+    out=$(cat "$M/settle" 2>/dev/null)
+    case $out in *"no usable certificate and key"*"nodes/web/tls/cert"*) ok ;;
+        *) bad "$target: settle once it is removed says: $out" ;; esac
 
     # ---- the certificate, then its key ----------------------------------------------------
     check "$target: cert written" sh -c "cat '$K/one.crt' '$K/ca.crt' >'$W/tls/cert'"
