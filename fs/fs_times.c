@@ -83,9 +83,11 @@ static void fs_times_state(struct fs_ctx *c, const char *path, int words, const 
     size_t al = 0, bl = 0;
     struct engine_diag d = {0};
 
-    if (engine_store_read_at(c->store, new_id, path, &a, &al, &d) < 0)
+    /* History may hold a refused commit's file of any size: none past the bound is read. */
+    if (engine_store_read_max(c->store, new_id, path, FS_POLICY_MAX, &a, &al, &d) < 0)
         a = NULL, al = 0;
-    if (old_id[0] == '\0' || engine_store_read_at(c->store, old_id, path, &b, &bl, &d) < 0)
+    if (old_id[0] == '\0' ||
+        engine_store_read_max(c->store, old_id, path, FS_POLICY_MAX, &b, &bl, &d) < 0)
         b = NULL, bl = 0;
     engine_diag_free(&d);
     for (int side = 0; side < 2; side++) {
