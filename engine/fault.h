@@ -26,6 +26,9 @@
 
 #define ENGINE_FAULT_PAIR                                                                          \
     "pair" /* killed before a new base and the patch over it are pushed in one message */
+#define ENGINE_FAULT_INDEX                                                                         \
+    "index" /* the store's index is read and changed, not written yet (a git command may write it  \
+             * then) */
 
 /* Is the fault POINT to happen now? 0 in the product. A point that kills does not return. */
 int engine_fault(const char *point);

@@ -1,6 +1,7 @@
 /* store_worktree.c — the work tree and the index brought to a tree: checkout of paths, or
  * index entries adopted for files that already hold the tree's content; durable. */
 #include "store_int.h"
+#include "fault.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -125,6 +126,36 @@ static void store_index_stat(struct engine_store *s, git_index_entry *ie)
     store_index_stat_set(ie, &a);
 }
 
+/* How often the index is read and changed again when git wrote it meanwhile. */
+#define STORE_INDEX_TRIES 4
+
+/*
+ * Has the index file changed since INDEX was read from it? The checksum that ends the file
+ * against the one libgit2 read. The store reads, changes and writes the index, while git takes
+ * the index's lock before it reads: a `git add` or `git rm` that wrote it in between would be
+ * overwritten, the operator's staged change lost. Checked just before the write, what is left
+ * is the time from here to libgit2's taking of the lock.
+ */
+static int store_index_moved(const struct engine_store *s, git_index *index)
+{
+    char path[PATH_MAX];
+    unsigned char sum[GIT_OID_RAWSZ];
+    const git_oid *was = git_index_checksum(index);
+    struct stat st;
+    int fd, moved = 0;
+
+    if ((size_t)snprintf(path, sizeof(path), "%sindex", git_repository_path(s->repo)) >=
+        sizeof(path))
+        return 0;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return errno == ENOENT && !git_oid_is_zero(was); /* removed since */
+    if (fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof(sum) &&
+        pread(fd, sum, sizeof(sum), st.st_size - (off_t)sizeof(sum)) == (ssize_t)sizeof(sum))
+        moved = memcmp(sum, was->id, sizeof(sum)) != 0;
+    close(fd);
+    return moved;
+}
+
 /*
  * Makes the index entries of PATHS (N of them) equal to TREE without touching the work tree,
  * whose files already hold TREE's content (a hand edit the commit took as it is): each entry
@@ -140,38 +171,46 @@ static int store_index_adopt(struct engine_store *s, git_tree *tree, char **path
 {
     git_index *index = NULL;
     git_tree_entry *e = NULL;
-    int error;
+    int error = 0;
 
-    if ((error = git_repository_index(&index, s->repo)) < 0 ||
-        (error = git_index_read(index, 0)) < 0) {
-        error = store_git_err(diag, s->dir, error, op);
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n; i++) {
-        git_index_entry ie;
-        if (known != NULL)
-            error = known[i].action == GIT_TREE_UPDATE_REMOVE ? GIT_ENOTFOUND : 0;
-        else
-            error = git_tree_entry_bypath(&e, tree, paths[i]);
-        if (error == GIT_ENOTFOUND) {
-            error = git_index_remove_bypath(index, paths[i]);
-        } else if (error == 0) {
-            memset(&ie, 0, sizeof(ie));
-            ie.path = paths[i];
-            ie.mode = known != NULL ? known[i].filemode : git_tree_entry_filemode(e);
-            git_oid_cpy(&ie.id, known != NULL ? &known[i].id : git_tree_entry_id(e));
-            if (written != NULL && written[i].st_ino != 0)
-                store_index_stat_set(&ie, &written[i]);
-            else
-                store_index_stat(s, &ie);
-            error = git_index_add(index, &ie);
-        }
-        git_tree_entry_free(e);
-        e = NULL;
-        if (error < 0) {
+    for (int attempt = 0;; attempt++) {
+        /* Again from the file when git wrote it meanwhile (store_index_moved()). */
+        if ((error = git_repository_index(&index, s->repo)) < 0 ||
+            (error = git_index_read(index, attempt > 0)) < 0) {
             error = store_git_err(diag, s->dir, error, op);
             goto cleanup;
         }
+        for (size_t i = 0; i < n; i++) {
+            git_index_entry ie;
+            if (known != NULL)
+                error = known[i].action == GIT_TREE_UPDATE_REMOVE ? GIT_ENOTFOUND : 0;
+            else
+                error = git_tree_entry_bypath(&e, tree, paths[i]);
+            if (error == GIT_ENOTFOUND) {
+                error = git_index_remove_bypath(index, paths[i]);
+            } else if (error == 0) {
+                memset(&ie, 0, sizeof(ie));
+                ie.path = paths[i];
+                ie.mode = known != NULL ? known[i].filemode : git_tree_entry_filemode(e);
+                git_oid_cpy(&ie.id, known != NULL ? &known[i].id : git_tree_entry_id(e));
+                if (written != NULL && written[i].st_ino != 0)
+                    store_index_stat_set(&ie, &written[i]);
+                else
+                    store_index_stat(s, &ie);
+                error = git_index_add(index, &ie);
+            }
+            git_tree_entry_free(e);
+            e = NULL;
+            if (error < 0) {
+                error = store_git_err(diag, s->dir, error, op);
+                goto cleanup;
+            }
+        }
+        engine_fault(ENGINE_FAULT_INDEX); /* tests: a git command writes the index now */
+        if (attempt + 1 >= STORE_INDEX_TRIES || !store_index_moved(s, index))
+            break;
+        git_index_free(index);
+        index = NULL;
     }
     if ((error = git_index_write(index)) < 0) {
         error = store_git_err(diag, s->dir, error, op);

@@ -975,6 +975,46 @@ static void test_store_commit_writes_file_and_index_stat(void **state)
     engine_store_free(s);
 }
 
+/* The store at INDEX_RACE_DIR (engine_fault() below), once its index is read and changed and not
+ * yet written: an operator's `git add` of staged.txt writes the index then (ENGINE_FAULT_INDEX). */
+static const char *index_race_dir;
+
+/* An operator's `git add` that writes the index while the store has read and changed it (a
+ * level write's commit) is kept: the store reads and changes it again before it writes. */
+static void index_race_commit(struct engine_store *s, const char *dir, const char *text)
+{
+    git_repository *repo;
+    git_index *index;
+    const git_index_entry *e;
+    git_oid want;
+    char id[41];
+
+    index_race_dir = dir;
+    commit1(s, "state/levels", text, id);
+    assert_null(index_race_dir); /* the git add was made */
+    assert_int_equal(git_repository_open(&repo, dir), 0);
+    assert_int_equal(git_repository_index(&index, repo), 0);
+    assert_non_null(git_index_get_bypath(index, "staged.txt", 0));
+    assert_non_null(e = git_index_get_bypath(index, "state/levels", 0));
+    assert_int_equal(git_odb_hash(&want, text, strlen(text), GIT_OBJECT_BLOB), 0);
+    assert_true(git_oid_equal(&e->id, &want));
+    git_index_free(index);
+    git_repository_free(repo);
+}
+
+static void test_store_commit_keeps_index_written_meanwhile(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+
+    SKIP_WITHOUT_GIT();
+    write_file(f->dir, "staged.txt", "staged by the operator\n");
+    index_race_commit(s, f->dir, "web: critical\n");
+    /* Written in place now, as a level write is. */
+    index_race_commit(s, f->dir, "web: high\n");
+    engine_store_free(s);
+}
+
 /* A work-tree directory replaced by a link to elsewhere is never followed: the commit is
  * refused (EBUSY, naming the link) before anything is committed, and nothing is written where
  * the link points; once the link is gone the commit goes through. */
@@ -1657,8 +1697,25 @@ static void test_store_level_write_synced_later(void **state)
  * engine_fault()). */
 static int sync_faults;
 
+static void index_race_git_add(void)
+{
+    git_repository *repo;
+    git_index *index;
+
+    assert_int_equal(git_repository_open(&repo, index_race_dir), 0);
+    assert_int_equal(git_repository_index(&index, repo), 0);
+    assert_int_equal(git_index_read(index, 1), 0);
+    assert_int_equal(git_index_add_bypath(index, "staged.txt"), 0);
+    assert_int_equal(git_index_write(index), 0);
+    git_index_free(index);
+    git_repository_free(repo);
+    index_race_dir = NULL;
+}
+
 int engine_fault(const char *point)
 {
+    if (strcmp(point, ENGINE_FAULT_INDEX) == 0 && index_race_dir != NULL)
+        index_race_git_add();
     return strcmp(point, ENGINE_FAULT_SYNC) == 0 &&
            __atomic_sub_fetch(&sync_faults, 1, __ATOMIC_RELAXED) >= 0;
 }
@@ -2191,6 +2248,8 @@ int main(void)
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_foreign_index_lock_finished_later, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_commit_keeps_index_written_meanwhile,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_commit_writes_file_and_index_stat, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_commit_does_not_follow_a_linked_directory,
