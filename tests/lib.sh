@@ -1,6 +1,10 @@
 # tests/lib.sh — what the shell tests share (sourced, from the source tree's root): the pass and
 # fail counters, the checks, the wait, the skip, the daemon under test. A test may redefine bad()
 # after sourcing to keep more evidence of a failure (tests/orch/e2e.sh does).
+# A test ended by a signal (meson's timeout sends SIGTERM) exits through its exit trap, which
+# unmounts and ends its daemon: a shell runs that trap on a signal only when it catches it.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 ok() { pass=$((pass + 1)); }
 # bad WHAT: a failure; when a watched daemon (mount_up) has ended, the test ends with it.
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); mount_check "failing: $*"; }
