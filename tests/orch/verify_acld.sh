@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/orch/verify_acld.sh — `unisec verify` and the mount agree on policy/acl.d: a record
 # whose commit holds there what the mount refuses (a symbolic link, whose blob is its target's
-# name; a directory) is flagged, naming the entry and why, as the mount's errors name it. A
+# name; a directory; and in policy/acl, a file past the mount's bound, never read) is flagged, naming the entry and why, as the mount's errors name it. A
 # real history (a store with a signing key, mounted on spt, a level switched to the internal
 # PDP's), then a signed commit of main with such an entry and a signed record realising it.
 # Skips (77) without /dev/fuse, git or ssh-keygen.
@@ -58,6 +58,13 @@ git -C "$S" add policy/acl.d/sub/zz
 forged "a directory in policy/acl.d"
 fails_naming "a record whose commit holds a directory in policy/acl.d" "record $(git -C "$S" rev-parse $R)" \
     "policy/acl.d/sub: error: not a rules file: a directory"
+restore
+# A policy file past the mount's bound (64 MiB): refused before it is read.
+head -c 67108865 /dev/zero | tr '\0' '#' >"$S/policy/acl"
+git -C "$S" add policy/acl
+forged "a policy/acl of 64 MiB and a byte"
+fails_naming "a record whose commit holds a policy/acl past its bound" "record $(git -C "$S" rev-parse $R)" \
+    "policy/acl: error: 67108865 bytes, more than the 67108864"
 restore
 check "unisec verify holds again on the good history" "$U" verify --store "$S"
 refuse "the daemon's log has no sanitizer report" grep -q Sanitizer "$T/daemon.log"
