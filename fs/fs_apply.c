@@ -183,22 +183,9 @@ static const struct fs_kind fs_kinds[FS_TARGET_N] = {
     [FS_TARGET_INPUT] = {.max = FS_VALUE_MAX, .candidate = fs_cand_file},
 };
 
-/* The bound of a write of a whole file. */
-static const size_t fs_file_max[FS_FILE_N] = {
-    [FS_FILE_TOPOLOGY] = FS_TOPOLOGY_MAX, [FS_FILE_LEVELS] = FS_POLICY_MAX,
-    [FS_FILE_PROPERTIES] = FS_POLICY_MAX, [FS_FILE_ACL] = FS_POLICY_MAX,
-    [FS_FILE_GROUPS] = FS_POLICY_MAX,     [FS_FILE_CREDENTIALS] = FS_POLICY_MAX,
-    [FS_FILE_INPUTS] = FS_TOPOLOGY_MAX,
-};
-
-size_t fs_file_bound(int f)
-{
-    return fs_file_max[f];
-}
-
 size_t fs_target_max(const struct fs_target *t)
 {
-    return fs_kinds[t->kind].max ? fs_kinds[t->kind].max : fs_file_max[t->file];
+    return fs_kinds[t->kind].max ? fs_kinds[t->kind].max : fs_file_bound(t->file);
 }
 
 /* Why a commit failed, as the writer is told (errno and reason); the last entry is the rest. */

@@ -72,6 +72,8 @@ enum fs_file {
 
 /* The path of F inside the store ("policy/acl"). */
 const char *fs_file_path(enum fs_file f);
+/* The most bytes served file F may hold, however it is changed (fs_names.c). */
+size_t fs_file_bound(int f);
 
 /* A byte string; data is NUL-terminated (not counted in len). A snapshot's files are shared with
  * the candidates made from it (fs_text_share()): shared bytes are only ever replaced whole. */
@@ -410,8 +412,6 @@ struct fs_target {
 
 /* Largest write accepted for T (EFBIG beyond). */
 size_t fs_target_max(const struct fs_target *t);
-/* The most bytes served file F (enum fs_file) may hold, however it is changed. */
-size_t fs_file_bound(int f);
 
 /*
  * Validates DATA[0..LEN) as the new content of T, commits it as UID, and serves it.

@@ -19,6 +19,19 @@ const char *fs_file_path(enum fs_file f)
     return (unsigned)f < FS_FILE_N ? fs_file_paths[f] : NULL;
 }
 
+/* The bound of a whole file, however it is changed. */
+static const size_t fs_file_max[FS_FILE_N] = {
+    [FS_FILE_TOPOLOGY] = FS_TOPOLOGY_MAX, [FS_FILE_LEVELS] = FS_POLICY_MAX,
+    [FS_FILE_PROPERTIES] = FS_POLICY_MAX, [FS_FILE_ACL] = FS_POLICY_MAX,
+    [FS_FILE_GROUPS] = FS_POLICY_MAX,     [FS_FILE_CREDENTIALS] = FS_POLICY_MAX,
+    [FS_FILE_INPUTS] = FS_TOPOLOGY_MAX,
+};
+
+size_t fs_file_bound(int f)
+{
+    return fs_file_max[f];
+}
+
 int fs_name_check(const char *name)
 {
     size_t n = strlen(name);
