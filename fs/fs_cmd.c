@@ -65,8 +65,9 @@ int fs_ctx_open(struct fs_ctx *c, const char *dir, enum engine_target target, co
     return 0;
 fail:
     engine_diag_print(&diag, stderr);
-    fprintf(stderr, "unisec %s: cannot serve the store %s (create one with `unisec init`)\n", cmd,
-            dir);
+    /* A store that opened but cannot be served says why above; `init` is for no store at all. */
+    fprintf(stderr, "unisec %s: cannot serve the store %s%s\n", cmd, dir,
+            c->store == NULL ? " (create one with `unisec init`)" : "");
     engine_diag_free(&diag);
     return rc < 0 ? rc : -EINVAL;
 }
