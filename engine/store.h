@@ -196,6 +196,9 @@ int engine_store_read_at(const struct engine_store *s, const char *commit, const
  * brings is bounded as a write through the mount is). */
 int engine_store_read_max(const struct engine_store *s, const char *commit, const char *path,
                           size_t max, char **data, size_t *len, struct engine_diag *diag);
+/* The largest file a store serves (a policy file): the mount's bound of policy files and of
+ * every file `unisec verify` reads (fs/MOUNT.md, Limits). */
+#define ENGINE_STORE_FILE_MAX (64u << 20)
 /* How a file past its bound is named (its size, then the bound: two size_t). */
 #define ENGINE_STORE_TOO_LARGE "%zu bytes, more than the %zu this file may hold"
 

@@ -75,8 +75,11 @@ void fs_apply_install(struct fs_ctx *c, struct fs_snap *ns)
     fs_snap_put(c, old);
     if (c->installed != NULL)
         c->installed(c, ns); /* still under apply_mu, which `settle` waits for */
-    else if (ns->policy != NULL)
-        fs_policy_change_done(ns->policy); /* nobody is handed the rules */
+    /* Handed on (or nobody to hand it to: --no-run), the change is done with, whatever the
+     * orchestrator did with it: the next state's change is over this policy, and the rules file
+     * it replaced (a large one, replaced whole) would stay in memory as long as NS is served. */
+    if (ns->policy != NULL)
+        fs_policy_change_done(ns->policy);
 }
 
 /* Shares every file of S with FILE[] (for a candidate state: a file it changes is replaced). */

@@ -207,23 +207,19 @@ static void fs_external_worktree(struct fs_ctx *c)
     for (size_t i = 0; i < n; i++) {
         struct fs_text got = {0};
         int f = fs_worktree_file(wt[i].path);
-        size_t size = 0, max = f >= 0 && f < FS_FILE_N ? fs_file_bound(f) : FS_POLICY_MAX;
+        size_t size = 0;
         if (f < 0 ||
             ((wt[i].staged || in_git) && fs_staged_wait(c, wt[i].path, next, &nn, now, &due)))
             continue;
-        int rd = fs_read_worktree(c, wt[i].path, max, &got, &owner, &size);
+        int rd = fs_read_worktree(c, wt[i].path, fs_file_bound(f), &got, &owner, &size);
         if (rd == -EFBIG) {
             /* Bounded as a write through the mount is; refused, never read. */
-            engine_diag_add(&diag, wt[i].path, 0, 0, ENGINE_STORE_TOO_LARGE, size, max);
-            snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%s:%zu:", wt[i].path, size);
-            snprintf(paths + strlen(paths), sizeof(paths) - strlen(paths), "%s%s",
-                     paths[0] ? ", " : "", wt[i].path);
-            any = big = 1;
+            engine_diag_add(&diag, wt[i].path, 0, 0, ENGINE_STORE_TOO_LARGE, size,
+                            fs_file_bound(f));
+            big = 1;
+        } else if (rd < 0) {
             continue;
-        }
-        if (rd < 0)
-            continue;
-        if (f == FS_FILE_N) {
+        } else if (f == FS_FILE_N) {
             /* a file of policy/acl.d: changed, made or removed */
             const char *name = wt[i].path + strlen(FS_RULES_DIR) + 1;
             int rc2 = fs_rules_candidate(&cand_d, name, got.data != NULL ? got.data : "", got.len,
@@ -241,11 +237,14 @@ static void fs_external_worktree(struct fs_ctx *c)
         any = 1;
         snprintf(paths + strlen(paths), sizeof(paths) - strlen(paths), "%s%s", paths[0] ? ", " : "",
                  wt[i].path);
-        {
+        /* The edit as read (a file too large: its size), to report a refused one once. */
+        snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%s:", wt[i].path);
+        if (rd == -EFBIG) {
+            snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%zu", size);
+        } else {
             const struct fs_text *t = f == FS_FILE_N ? &got : &cand[f];
             uint8_t d[ENGINE_SHA256_LEN];
             engine_sha256(d, t->data != NULL ? t->data : "", t->len);
-            snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%s:", wt[i].path);
             for (int b = 0; b < 8; b++)
                 snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%02x", d[b]);
         }

@@ -42,7 +42,7 @@
 /* Largest topology.yaml (the topology loader's own bound). */
 #define FS_TOPOLOGY_MAX (4u << 20)
 /* Largest policy file (acl, groups, credentials) and largest temporary file. */
-#define FS_POLICY_MAX (64u << 20)
+#define FS_POLICY_MAX ENGINE_STORE_FILE_MAX
 /* All temporary files of a mount together, and how many may exist at once. */
 #define FS_TEMP_TOTAL_MAX (256u << 20)
 #define FS_TEMP_COUNT_MAX 256
@@ -72,8 +72,9 @@ enum fs_file {
 
 /* The path of F inside the store ("policy/acl"). */
 const char *fs_file_path(enum fs_file f);
-/* The most bytes served file F may hold, however it is changed (fs_names.c). */
-size_t fs_file_bound(int f);
+/* The most bytes served file F (FS_FILE_N: a rules file of policy/acl.d) may hold, however it
+ * is changed (fs_names.c). */
+size_t fs_file_bound(enum fs_file f);
 
 /* A byte string; data is NUL-terminated (not counted in len). A snapshot's files are shared with
  * the candidates made from it (fs_text_share()): shared bytes are only ever replaced whole. */

@@ -19,15 +19,16 @@ const char *fs_file_path(enum fs_file f)
     return (unsigned)f < FS_FILE_N ? fs_file_paths[f] : NULL;
 }
 
-/* The bound of a whole file, however it is changed. */
-static const size_t fs_file_max[FS_FILE_N] = {
+/* The bound of a whole file, however it is changed (a rules file of policy/acl.d, FS_FILE_N:
+ * a policy file's). */
+static const size_t fs_file_max[FS_FILE_N + 1] = {
     [FS_FILE_TOPOLOGY] = FS_TOPOLOGY_MAX, [FS_FILE_LEVELS] = FS_POLICY_MAX,
     [FS_FILE_PROPERTIES] = FS_POLICY_MAX, [FS_FILE_ACL] = FS_POLICY_MAX,
     [FS_FILE_GROUPS] = FS_POLICY_MAX,     [FS_FILE_CREDENTIALS] = FS_POLICY_MAX,
-    [FS_FILE_INPUTS] = FS_TOPOLOGY_MAX,
+    [FS_FILE_INPUTS] = FS_TOPOLOGY_MAX,   [FS_FILE_N] = FS_POLICY_MAX,
 };
 
-size_t fs_file_bound(int f)
+size_t fs_file_bound(enum fs_file f)
 {
     return fs_file_max[f];
 }

@@ -65,8 +65,9 @@ static int fs_orch_cert_before(void *arg, const char *node, const char *cert, si
     return r;
 }
 
-/* Hands S, just installed, to the orchestrator as the desired state. apply_mu held. */
-static void fs_orch_hand(struct fs_ctx *c, struct fs_snap *s)
+/* Hands S, just installed, to the orchestrator as the desired state (ctx->installed).
+ * apply_mu held. */
+static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
 {
     struct engine_store_commit_line h = {"", ""};
     struct engine_diag d;
@@ -130,17 +131,6 @@ static void fs_orch_hand(struct fs_ctx *c, struct fs_snap *s)
     }
     free(tls);
     engine_diag_free(&d);
-}
-
-/* ctx->installed: S handed on; then its policy's change is done with, whether the orchestrator
- * took it, was given the whole policy, failed or is not running (--no-run): nobody asks for it
- * again (the next state's change is over this policy), and the rules file it replaced (a large
- * one, replaced whole) would stay in memory as long as S is served. */
-static void fs_orch_give(struct fs_ctx *c, struct fs_snap *s)
-{
-    fs_orch_hand(c, s);
-    if (s->policy != NULL)
-        fs_policy_change_done(s->policy);
 }
 
 /* The orchestrator's record of a deployment: committed by the mount, the store's one writer,

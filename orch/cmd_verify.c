@@ -71,18 +71,15 @@ static int verify_collect(const struct engine_store_commit_info *info, void *arg
     return 0;
 }
 
-/* The largest file the mount serves (a policy file; fs/MOUNT.md, Limits): a store to verify may
- * come from anyone, and a larger blob is refused before it is read. */
-#define VERIFY_FILE_MAX (64u << 20)
-
 /* Reads PATH at commit ID; an absent file reads as NULL. One that is no file (a link, a
- * directory, a submodule) or is past VERIFY_FILE_MAX is refused, named in D (may be NULL), as
- * the mount refuses it. */
+ * directory, a submodule) or is past ENGINE_STORE_FILE_MAX (a store to verify may come from
+ * anyone: a larger blob is never read) is refused, named in D (may be NULL), as the mount
+ * refuses it. */
 static int verify_read_d(struct verify *vf, const char *id, const char *path, char **data,
                          size_t *len, struct engine_diag *d)
 {
     struct engine_diag e = {0};
-    int r = engine_store_read_max(vf->store, id, path, VERIFY_FILE_MAX, data, len, &e);
+    int r = engine_store_read_max(vf->store, id, path, ENGINE_STORE_FILE_MAX, data, len, &e);
     if (r == -ENOENT)
         r = 0;
     else if (r < 0 && d != NULL)
