@@ -561,7 +561,8 @@ int main(int argc, char **argv)
                res[k].patch_bytes, res[k].layered_mean_ns, res[k].sync_ms, res[k].user_us,
                res[k].user_max_us, res[k].user_mean_ns, res[k].users);
     printf("goals (issue 14): one-rule update of the 1M-rule index < 1000 us; < 64 B a rule "
-           "(blob_B/r, and the host's peakRSS_B/r); decision mean < 1000 ns\n"
+           "(blob_B/r, what an instance holds; the host's peakRSS_B/r has no goal, engine/ACL.md "
+           "says what it holds); decision mean < 1000 ns\n"
            "anchors (issue 14, not measured here): HAProxy adds a map entry to a 1M-entry map "
            "in 70 us;\n  Cilium updates a policy in 500-1000 us; OPA recompiles everything: 6 s "
            "a PUT at 1,500 policies\n");
