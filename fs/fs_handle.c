@@ -29,7 +29,10 @@ void fs_handle_free(struct fs_handle *h)
     if (h->kind == FS_H_DISK && h->fd >= 0)
         close(h->fd);
     pthread_mutex_destroy(&h->mu);
-    fs_handle_wipe(h->buf, h->cap);
+    if (h->text.data != NULL)
+        fs_text_free(&h->text); /* buf is its bytes, shared */
+    else
+        fs_handle_wipe(h->buf, h->held); /* not the room never written (40 MB for a policy) */
     free(h->path);
     free(h);
     fs_memory_trim(cap);
@@ -244,6 +247,8 @@ int fs_handle_write(struct fs_ctx *c, struct fs_handle *h, const char *buf, size
         memcpy(h->buf + off, buf, size);
         if (end > h->len)
             h->len = end;
+        if (end > h->held)
+            h->held = end;
         rc = fs_handle_check(c, h, uid);
         if (rc > 0) {
             /* applied already: nothing left for flush */
@@ -291,6 +296,8 @@ int fs_handle_truncate(struct fs_ctx *c, struct fs_handle *h, size_t size, uid_t
     if (size > h->len)
         memset(h->buf + h->len, 0, size - h->len);
     h->len = size;
+    if (size > h->held)
+        h->held = size;
     h->dirty = 1;
     h->wrote = 1;
     pthread_mutex_unlock(&h->mu);

@@ -565,6 +565,8 @@ struct fs_where {
 #define FS_GEN_FAILED 1
 typedef int (*fs_gen_fn)(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
                          FILE *out);
+/* A file served as the state holds it (a store file, a rules file): its text in S, or NULL. */
+typedef const struct fs_text *(*fs_text_fn)(const struct fs_snap *s, const struct fs_where *w);
 
 /* The `metrics` file: C's counts and the orchestrator's, in Prometheus' text format
  * (fs_metrics.c; an fs_gen_fn of the tree). */
@@ -598,6 +600,7 @@ struct fs_entry {
     const char *pattern;
     mode_t mode;         /* S_IFDIR / S_IFREG and permission bits */
     fs_gen_fn gen;       /* regular files: the content (NULL for live logs) */
+    fs_text_fn text;     /* or the state's text, as is: stat and read copy none of it */
     enum fs_write write; /* what a write changes */
     enum fs_file file;   /* FS_W_FILE: which store file */
     enum fs_live live;   /* events, errors: read from the log as it grows */
@@ -629,6 +632,9 @@ int fs_copy_out(char *buf, size_t size, off_t off, const char *data, size_t len)
 /* Generates the content of W's file (a regular file, not live) into a new buffer *OUT;
  * returns what the generator did (0, FS_GEN_FAILED with the content, or a negative errno). */
 int fs_generate(struct fs_ctx *c, const struct fs_where *w, char **out, size_t *len);
+/* The served text of W's file, when its row has one, shared into *OUT (fs_text_free() it): 0,
+ * or -ENOENT; 1 when the file is made from the state (fs_generate() it). */
+int fs_served_text(struct fs_ctx *c, const struct fs_where *w, struct fs_text *out);
 /* The change a write to W's row makes (PATH names it in messages; borrowed, as W is). */
 void fs_target_of(struct fs_target *t, const struct fs_where *w, const char *path);
 /* nodes/NODE/image: "../../images/ID" of the image NODE runs into BUF; -ENOENT when none. */
@@ -711,8 +717,9 @@ struct fs_handle {
     struct fs_where w;
     char *path;
     pthread_mutex_t mu; /* protects buf, len, cap, dirty */
-    char *buf;
-    size_t len, cap;
+    char *buf;          /* SNAPSHOT: text's bytes; else owned, its first HELD bytes wiped at free */
+    size_t len, cap, held;
+    struct fs_text text;  /* SNAPSHOT: the served text read, shared (fs_served_text()) */
     int dirty;            /* CONTROL: written since the last flush */
     int append;           /* opened with O_APPEND */
     int trunc;            /* CONTROL: opened with O_TRUNC */

@@ -83,18 +83,21 @@ int fs_op_open(const char *path, struct fuse_file_info *fi)
         /* empty (a rules file being made too); applied as such at release if nothing is
          * written */
         h->trunc = 1;
-    } else if ((rc = fs_generate(c, &w, &h->buf, &h->len)) < 0) {
+    } else if (!wr && (rc = fs_served_text(c, &w, &h->text)) == 0) {
+        /* read where the state holds it, as it is never written through this handle */
+        h->buf = h->text.data, h->len = h->text.len;
+    } else if ((!wr && rc < 0) || (rc = fs_generate(c, &w, &h->buf, &h->len)) < 0) {
         fs_handle_free(h);
         return rc;
     } else if (rc == FS_GEN_FAILED) {
         h->eof_error = EIO;
     }
-    h->cap = h->len;
+    h->cap = h->held = h->text.data != NULL ? 0 : h->len;
     if (wr && w.e->write == FS_W_TLS_KEY) {
         /* Room for the largest key write at once: the buffer is never moved by a realloc,
          * which would leave a copy of the key in freed memory (fs_handle_free() wipes it). */
         free(h->buf);
-        h->len = 0;
+        h->len = h->held = 0;
         if ((h->buf = malloc(FS_TLS_MAX)) == NULL) {
             fs_handle_free(h);
             return -ENOMEM;

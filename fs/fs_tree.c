@@ -59,27 +59,16 @@ static int fs_gen_readme(struct fs_ctx *c, const struct fs_snap *s, const struct
     return 0;
 }
 
-static int fs_gen_store_file(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
-                             FILE *out)
+static const struct fs_text *fs_text_store_file(const struct fs_snap *s, const struct fs_where *w)
 {
-    const struct fs_text *t = &s->file[w->e->file];
-
-    (void)c;
-    if (t->data != NULL)
-        fwrite(t->data, 1, t->len, out);
-    return 0;
+    return &s->file[w->e->file];
 }
 
-static int fs_gen_rules_file(struct fs_ctx *c, const struct fs_snap *s, const struct fs_where *w,
-                             FILE *out)
+static const struct fs_text *fs_text_rules_file(const struct fs_snap *s, const struct fs_where *w)
 {
     const struct fs_rules *r = fs_rules_find(&s->acld, w->node);
 
-    (void)c;
-    if (r == NULL)
-        return -ENOENT;
-    fwrite(r->text.data, 1, r->text.len, out);
-    return 0;
+    return r != NULL ? &r->text : NULL;
 }
 
 static int fs_history_cb(const struct engine_store_commit_info *info, void *arg)
@@ -401,12 +390,12 @@ const struct fs_entry fs_tree[] = {
     {.pattern = "topology.yaml",
      .mode = S_IFREG | 0644,
      .tracked = 1,
-     .gen = fs_gen_store_file,
+     .text = fs_text_store_file,
      .write = FS_W_FILE,
      .file = FS_FILE_TOPOLOGY},
     {.pattern = "inputs.yaml", /* may hold secrets, as policy/credentials does */
      .mode = S_IFREG | 0640,
-     .gen = fs_gen_store_file,
+     .text = fs_text_store_file,
      .write = FS_W_FILE,
      .file = FS_FILE_INPUTS,
      .tracked = 1},
@@ -478,25 +467,25 @@ const struct fs_entry fs_tree[] = {
     {.pattern = "policy/acl",
      .mode = S_IFREG | 0644,
      .tracked = 1,
-     .gen = fs_gen_store_file,
+     .text = fs_text_store_file,
      .write = FS_W_FILE,
      .file = FS_FILE_ACL},
     {.pattern = "policy/groups",
      .mode = S_IFREG | 0644,
-     .gen = fs_gen_store_file,
+     .text = fs_text_store_file,
      .write = FS_W_FILE,
      .file = FS_FILE_GROUPS,
      .tracked = 1},
     {.pattern = "policy/credentials",
      .mode = S_IFREG | 0640,
-     .gen = fs_gen_store_file,
+     .text = fs_text_store_file,
      .write = FS_W_FILE,
      .file = FS_FILE_CREDENTIALS,
      .tracked = 1},
     {.pattern = FS_RULES_DIR, .mode = S_IFDIR | 0755, .temp_dir = 1},
     {.pattern = FS_RULES_DIR "/*",
      .mode = S_IFREG | 0644,
-     .gen = fs_gen_rules_file,
+     .text = fs_text_rules_file,
      .write = FS_W_RULES,
      .tracked = 1},
 };
@@ -510,15 +499,45 @@ int fs_writable(const struct fs_entry *e)
     return e->write != FS_W_NONE;
 }
 
-/* Generates the content of W's file into a new buffer. */
+int fs_served_text(struct fs_ctx *c, const struct fs_where *w, struct fs_text *out)
+{
+    struct fs_snap *s;
+    const struct fs_text *t;
+    int rc;
+
+    *out = (struct fs_text){0};
+    if (w->e->text == NULL)
+        return 1;
+    s = fs_snap_get(c);
+    t = w->e->text(s, w);
+    rc = t == NULL ? -ENOENT : fs_text_share(out, t);
+    fs_snap_put(c, s);
+    return rc;
+}
+
+/* Generates the content of W's file into a new buffer: a served text in one copy of its size
+ * (a policy of a million rules is 40 MB), any other through a stream. */
 int fs_generate(struct fs_ctx *c, const struct fs_where *w, char **out, size_t *len)
 {
+    struct fs_text t;
     struct fs_snap *s;
     FILE *f;
     int rc;
 
     *out = NULL;
     *len = 0;
+    if ((rc = fs_served_text(c, w, &t)) <= 0) {
+        if (rc == 0 && (*out = malloc(t.len + 1)) == NULL)
+            rc = -ENOMEM;
+        else if (rc == 0) {
+            if (t.len > 0)
+                memcpy(*out, t.data, t.len);
+            (*out)[t.len] = '\0';
+            *len = t.len;
+        }
+        fs_text_free(&t);
+        return rc;
+    }
     if ((f = open_memstream(out, len)) == NULL)
         return -ENOMEM;
     s = fs_snap_get(c);

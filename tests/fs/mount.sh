@@ -164,6 +164,15 @@ check "its author is the writer" test "$(git -C "$S" log -1 --format=%an)" = "$(
 check "the store's work tree follows" grep -q "GET /echo allow" "$S/policy/acl"
 check "git status stays clean" test -z "$(git -C "$S" status --porcelain)"
 check "the commit is in history" grep -q "8 -> 9 rules" "$M/history"
+# A reader reads the file as served when it opened it, whole, whatever changes meanwhile (its
+# handle shares the served text instead of copying it: nothing may change that text).
+exec 3<"$A"
+held=$(cat "$A")
+check "a change while a reader holds the file open" sh -c "echo 'regular * GET /held allow' >> '$A'"
+check "that reader reads the file as it was at its open" test "$(cat <&3)" = "$held"
+exec 3<&-
+check "a new reader reads the change" grep -q "GET /held allow" "$A"
+check "stat says the new size" test "$(stat -c %s "$A")" = "$(wc -c <"$A")"
 
 n0=$(commits)
 before=$(cat "$A")
