@@ -106,7 +106,7 @@ static int fs_keys_main_of(struct fs_rules **out, const struct fs_snap *s, struc
     *out = NULL;
     if (t->data == NULL)
         return 0;
-    if ((rc = fs_rules_new(out, "acl", t->data, t->len, "")) < 0)
+    if ((rc = fs_rules_share(out, "acl", t, "")) < 0)
         return rc;
     if ((rc = fs_rules_part(*out, fs_file_path(FS_FILE_ACL), diag)) < 0) {
         fs_rules_put(*out);

@@ -123,7 +123,7 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
             if ((rc = fs_served_text(c, &w, &text)) == 0)
                 size = text.len; /* no copy of a file of 40 MB for a stat */
             fs_text_free(&text);
-            if (rc == 1 && (rc = fs_generate(c, &w, &buf, &size)) >= 0)
+            if (rc == 1 && (rc = fs_generate(c, &w, 0, &buf, &size)) >= 0)
                 free(buf);
             if (rc < 0)
                 return rc;
@@ -325,7 +325,7 @@ int fs_op_rename(const char *from, const char *to, unsigned int flags)
     {
         char *buf;
         size_t len;
-        if ((rc = fs_generate(c, &wf, &buf, &len)) < 0)
+        if ((rc = fs_generate(c, &wf, 0, &buf, &len)) < 0)
             return rc;
         pthread_mutex_lock(&c->mu);
         tt = fs_temp_find(c, wt.dir, wt.name);

@@ -11,23 +11,42 @@
 
 #include "fs_int.h"
 
-int fs_rules_new(struct fs_rules **out, const char *name, const char *data, size_t len,
-                 const char *blob)
+/* A new file NAME holding TEXT (taken: freed here on failure) whose blob id is BLOB. */
+static int fs_rules_make(struct fs_rules **out, const char *name, struct fs_text *text,
+                         const char *blob)
 {
     struct fs_rules *r = calloc(1, sizeof(*r));
 
     *out = NULL;
-    if (r == NULL || (r->name = strdup(name)) == NULL || fs_text_set(&r->text, data, len) < 0) {
-        if (r != NULL)
-            free(r->name);
+    if (r == NULL || (r->name = strdup(name)) == NULL) {
         free(r);
+        fs_text_free(text);
         return -ENOMEM;
     }
+    r->text = *text;
     r->refs = 1;
     if (blob != NULL)
         snprintf(r->blob, sizeof(r->blob), "%s", blob);
     *out = r;
     return 0;
+}
+
+int fs_rules_new(struct fs_rules **out, const char *name, const char *data, size_t len,
+                 const char *blob)
+{
+    struct fs_text t = {0};
+
+    *out = NULL;
+    return fs_text_set(&t, data, len) < 0 ? -ENOMEM : fs_rules_make(out, name, &t, blob);
+}
+
+int fs_rules_share(struct fs_rules **out, const char *name, const struct fs_text *text,
+                   const char *blob)
+{
+    struct fs_text t;
+
+    *out = NULL;
+    return fs_text_share(&t, text) < 0 ? -ENOMEM : fs_rules_make(out, name, &t, blob);
 }
 
 /* Guards the blob ids hashed on demand: a file may be shared by snapshots of several threads. */

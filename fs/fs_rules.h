@@ -33,6 +33,9 @@ struct fs_rules_set {
  * a file written through the mount is hashed by its commit, not here too). */
 int fs_rules_new(struct fs_rules **out, const char *name, const char *data, size_t len,
                  const char *blob);
+/* The same with TEXT's bytes, shared (a copy when TEXT is not shareable). */
+int fs_rules_share(struct fs_rules **out, const char *name, const struct fs_text *text,
+                   const char *blob);
 struct fs_rules *fs_rules_ref(struct fs_rules *r);
 /* R's git blob id: the one it was made with, or hashed at the first call. */
 const char *fs_rules_blob(struct fs_rules *r);

@@ -180,7 +180,7 @@ static int fs_snap_main(struct fs_policy *p, const struct fs_snap *s, const stru
         p->main = fs_rules_ref(prev->policy->main);
         return 0;
     }
-    return fs_rules_new(&p->main, "acl", t->data, t->len, "");
+    return fs_rules_share(&p->main, "acl", t, "");
 }
 
 static uint64_t fs_policy_gen;
