@@ -32,7 +32,7 @@ void fs_handle_free(struct fs_handle *h)
     if (h->text.data != NULL)
         fs_text_free(&h->text); /* buf is its bytes, shared */
     else
-        fs_handle_wipe(h->buf, h->held); /* not the room never written (40 MB for a policy) */
+        fs_handle_wipe(h->buf, h->held); /* the room past them was never written: not touched */
     free(h->path);
     free(h);
     fs_memory_trim(cap);
