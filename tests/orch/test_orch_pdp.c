@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,6 +163,35 @@ static void test_orch_pdp_late_guest_told_version(void **state)
     guest_stop(&g);
 }
 
+/* The PDP's end of a guest's stream sends small writes the guest waits for (a notice, an
+ * answer): Nagle's algorithm is off there, or an answer waits for the guest's delayed ACK
+ * (a pull rule change was enforced 35 ms after close). Found among this process's sockets:
+ * the PDP's port on the local side, a peer on the other. */
+static void test_orch_pdp_guest_stream_no_nagle(void **state)
+{
+    struct fx *f = *state;
+    struct guest g;
+    int found = 0;
+
+    update(f, 3);
+    guest_start(&g, f);
+    guest_wait(&g, 3); /* accepted and told */
+    for (int fd = 0; fd < 1024; fd++) {
+        struct sockaddr_in me, peer;
+        socklen_t ml = sizeof(me), pl = sizeof(peer), ol = sizeof(int);
+        int on = 0;
+        if (getsockname(fd, (struct sockaddr *)&me, &ml) != 0 || me.sin_family != AF_INET ||
+            ntohs(me.sin_port) != orch_pdp_port(f->pdp) ||
+            getpeername(fd, (struct sockaddr *)&peer, &pl) != 0)
+            continue;
+        assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &ol), 0);
+        assert_int_equal(on, 1);
+        found++;
+    }
+    assert_int_equal(found, 1);
+    guest_stop(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +199,7 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_orch_pdp_late_guest_told_version, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_orch_pdp_guest_stream_no_nagle, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
