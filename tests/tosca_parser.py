@@ -104,6 +104,9 @@ def main():
             if name == "toscaparser" or name.startswith("toscaparser."):
                 del sys.modules[name]
         sys.path.insert(0, tmp)
+        # tosca-parser unpacks each CSAR into a directory of its own that it never removes:
+        # under this one, they go with it.
+        tempfile.tempdir = tmp
         from toscaparser.tosca_template import ToscaTemplate
         bad = 0
         if cmp:
