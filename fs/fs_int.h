@@ -629,12 +629,11 @@ const struct fs_entry *fs_dir_entry(struct fs_ctx *c, const char *dir);
 int fs_writable(const struct fs_entry *e);
 /* BUF gets up to SIZE bytes at OFF of DATA[0..LEN): the count read. */
 int fs_copy_out(char *buf, size_t size, off_t off, const char *data, size_t len);
-/* Generates the content of W's file (a regular file, not live) into a new buffer *OUT, with
- * room for ROOM bytes more when W's row has a served text; returns what the generator did (0,
- * FS_GEN_FAILED with the content, or a negative errno). */
-int fs_generate(struct fs_ctx *c, const struct fs_where *w, size_t room, char **out, size_t *len);
-/* The served text of W's file, when its row has one, shared into *OUT (fs_text_free() it): 0,
- * or -ENOENT; 1 when the file is made from the state (fs_generate() it). */
+/* Generates the content of W's file (a regular file, not live) into a new buffer *OUT;
+ * returns what the generator did (0, FS_GEN_FAILED with the content, or a negative errno). */
+int fs_generate(struct fs_ctx *c, const struct fs_where *w, char **out, size_t *len);
+/* The served text of W's file (its row has one: W->e->text), shared into *OUT (fs_text_free()
+ * it): 0, -ENOENT (a rules file that is not there) or -ENOMEM. */
 int fs_served_text(struct fs_ctx *c, const struct fs_where *w, struct fs_text *out);
 /* The change a write to W's row makes (PATH names it in messages; borrowed, as W is). */
 void fs_target_of(struct fs_target *t, const struct fs_where *w, const char *path);

@@ -13,8 +13,6 @@
 #include "fs_fuse.h"
 #include "fs_tls.h"
 
-#define FS_APPEND_ROOM (64u << 10) /* bytes an open for appending has room for */
-
 /* Hands H to the kernel as FI's file handle; it is counted in C until its release. */
 static void fs_handle_give(struct fs_ctx *c, struct fs_handle *h, struct fuse_file_info *fi)
 {
@@ -26,8 +24,6 @@ int fs_op_open(const char *path, struct fuse_file_info *fi)
 {
     struct fs_ctx *c = fs_ctx_get();
     int acc = fi->flags & O_ACCMODE, wr = acc != O_RDONLY, rc;
-    /* An append (`echo RULE >> policy/acl`) writes into room made at the open. */
-    size_t room = wr && (fi->flags & O_APPEND) ? FS_APPEND_ROOM : 0;
     struct fs_handle *h = NULL;
     struct fs_where w;
     struct fs_temp *t;
@@ -87,17 +83,21 @@ int fs_op_open(const char *path, struct fuse_file_info *fi)
         /* empty (a rules file being made too); applied as such at release if nothing is
          * written */
         h->trunc = 1;
-    } else if (!wr && (rc = fs_served_text(c, &w, &h->text)) == 0) {
+    } else if (!wr && w.e->text != NULL) {
         /* read where the state holds it, as it is never written through this handle */
+        if ((rc = fs_served_text(c, &w, &h->text)) < 0) {
+            fs_handle_free(h);
+            return rc;
+        }
         h->buf = h->text.data, h->len = h->text.len;
-    } else if ((!wr && rc < 0) || (rc = fs_generate(c, &w, room, &h->buf, &h->len)) < 0) {
+    } else if ((rc = fs_generate(c, &w, &h->buf, &h->len)) < 0) {
         fs_handle_free(h);
         return rc;
     } else if (rc == FS_GEN_FAILED) {
         h->eof_error = EIO;
     }
-    h->cap = h->text.data != NULL ? 0 : h->len + (w.e->text != NULL ? room : 0);
-    h->held = h->text.data != NULL ? 0 : h->len;
+    if (h->text.data == NULL) /* its own copy, wiped at free; a shared text is neither */
+        h->cap = h->held = h->len;
     if (wr && w.e->write == FS_W_TLS_KEY) {
         /* Room for the largest key write at once: the buffer is never moved by a realloc,
          * which would leave a copy of the key in freed memory (fs_handle_free() wipes it). */
@@ -287,7 +287,7 @@ int fs_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         fs_target_of(&tg, &w, path);
         if ((size_t)size > fs_target_max(&tg)) /* before anything that size is allocated */
             return fs_apply(c, &tg, NULL, (size_t)size, fuse_get_context()->uid);
-        if ((rc = fs_generate(c, &w, 0, &buf, &len)) < 0)
+        if ((rc = fs_generate(c, &w, &buf, &len)) < 0)
             return rc;
         if ((size_t)size < len) {
             len = (size_t)size;

@@ -120,11 +120,12 @@ int fs_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
                 mt = s->since; /* tosca/, README: the last change of anything */
                 fs_snap_put(c, s);
             }
-            if ((rc = fs_served_text(c, &w, &text)) == 0)
+            if (w.e->text != NULL && (rc = fs_served_text(c, &w, &text)) == 0) {
                 size = text.len; /* no copy of a file of 40 MB for a stat */
-            fs_text_free(&text);
-            if (rc == 1 && (rc = fs_generate(c, &w, 0, &buf, &size)) >= 0)
+                fs_text_free(&text);
+            } else if (w.e->text == NULL && (rc = fs_generate(c, &w, &buf, &size)) >= 0) {
                 free(buf);
+            }
             if (rc < 0)
                 return rc;
         } else if (S_ISDIR(w.e->mode)) {
@@ -325,7 +326,7 @@ int fs_op_rename(const char *from, const char *to, unsigned int flags)
     {
         char *buf;
         size_t len;
-        if ((rc = fs_generate(c, &wf, 0, &buf, &len)) < 0)
+        if ((rc = fs_generate(c, &wf, &buf, &len)) < 0)
             return rc;
         pthread_mutex_lock(&c->mu);
         tt = fs_temp_find(c, wt.dir, wt.name);

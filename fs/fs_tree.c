@@ -506,8 +506,6 @@ int fs_served_text(struct fs_ctx *c, const struct fs_where *w, struct fs_text *o
     int rc;
 
     *out = (struct fs_text){0};
-    if (w->e->text == NULL)
-        return 1;
     s = fs_snap_get(c);
     t = w->e->text(s, w);
     rc = t == NULL ? -ENOENT : fs_text_share(out, t);
@@ -516,9 +514,8 @@ int fs_served_text(struct fs_ctx *c, const struct fs_where *w, struct fs_text *o
 }
 
 /* Generates the content of W's file into a new buffer: a served text in one copy of its size
- * and ROOM bytes more (a policy of a million rules is 40 MB: an append is not to move it), any
- * other through a stream. */
-int fs_generate(struct fs_ctx *c, const struct fs_where *w, size_t room, char **out, size_t *len)
+ * (a policy of a million rules is 40 MB), any other through a stream. */
+int fs_generate(struct fs_ctx *c, const struct fs_where *w, char **out, size_t *len)
 {
     struct fs_text t;
     struct fs_snap *s;
@@ -527,8 +524,8 @@ int fs_generate(struct fs_ctx *c, const struct fs_where *w, size_t room, char **
 
     *out = NULL;
     *len = 0;
-    if ((rc = fs_served_text(c, w, &t)) <= 0) {
-        if (rc == 0 && (room > SIZE_MAX - t.len - 1 || (*out = malloc(t.len + 1 + room)) == NULL))
+    if (w->e->text != NULL) {
+        if ((rc = fs_served_text(c, w, &t)) == 0 && (*out = malloc(t.len + 1)) == NULL)
             rc = -ENOMEM;
         else if (rc == 0) {
             if (t.len > 0)

@@ -3,6 +3,7 @@
  * answers (settle relied on the update while a guest could still answer from the old version);
  * a guest that connects later is told the version in force. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -176,11 +177,14 @@ static void test_orch_pdp_guest_stream_no_nagle(void **state)
     update(f, 3);
     guest_start(&g, f);
     guest_wait(&g, 3); /* accepted and told */
-    for (int fd = 0; fd < 1024; fd++) {
+    DIR *dir = opendir("/proc/self/fd");
+    assert_non_null(dir);
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
         struct sockaddr_in me, peer;
         socklen_t ml = sizeof(me), pl = sizeof(peer), ol = sizeof(int);
-        int on = 0;
-        if (getsockname(fd, (struct sockaddr *)&me, &ml) != 0 || me.sin_family != AF_INET ||
+        int on = 0, fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd == dirfd(dir) ||
+            getsockname(fd, (struct sockaddr *)&me, &ml) != 0 || me.sin_family != AF_INET ||
             ntohs(me.sin_port) != orch_pdp_port(f->pdp) ||
             getpeername(fd, (struct sockaddr *)&peer, &pl) != 0)
             continue;
@@ -188,6 +192,7 @@ static void test_orch_pdp_guest_stream_no_nagle(void **state)
         assert_int_equal(on, 1);
         found++;
     }
+    closedir(dir);
     assert_int_equal(found, 1);
     guest_stop(&g);
 }

@@ -1,9 +1,10 @@
 #!/bin/sh
 # tests/orch/verify_acld.sh — `unisec verify` and the mount agree on policy/acl.d: a record
 # whose commit holds there what the mount refuses (a symbolic link, whose blob is its target's
-# name; a directory; and in policy/acl, a file past the mount's bound, never read) is flagged, naming the entry and why, as the mount's errors name it. A
-# real history (a store with a signing key, mounted on spt, a level switched to the internal
-# PDP's), then a signed commit of main with such an entry and a signed record realising it.
+# name; a directory; and in policy/acl, a file past the mount's bound, never read) is flagged,
+# naming the entry and why, as the mount's errors name it. A real history (a store with a
+# signing key, mounted on spt, a level switched to the internal PDP's), then a signed commit of
+# main with such an entry and a signed record realising it.
 # Skips (77) without /dev/fuse, git or ssh-keygen.
 set -u
 cd "$UNISEC_SRCDIR" || exit 1
