@@ -365,9 +365,11 @@ static void store_remove_stale_lock(struct engine_store *s, const char *rel,
         return;
     if (stat(path, &st) < 0)
         return;
-    /* Older than the journal: somebody else's lock, not ours. */
-    if (st.st_mtim.tv_sec < journal_mtime->tv_sec ||
-        (st.st_mtim.tv_sec == journal_mtime->tv_sec && st.st_mtim.tv_nsec < journal_mtime->tv_nsec))
+    /* Made before the journal: somebody else's lock, not ours. Its change time, not its
+     * modification time: main's lock is taken by renaming the spare (store_main.c), which keeps
+     * the spare's old mtime until it is written, and a crash in between left it forever. */
+    if (st.st_ctim.tv_sec < journal_mtime->tv_sec ||
+        (st.st_ctim.tv_sec == journal_mtime->tv_sec && st.st_ctim.tv_nsec < journal_mtime->tv_nsec))
         return;
     unlink(path);
 }
