@@ -182,6 +182,17 @@ outside_commit_a() {
 }
 # freeport: a TCP port free on 127.0.0.1 (now).
 freeport() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# git_daemon [--via CMD] ARGS...: git daemon ARGS in the background, $pidd its pid, its output
+# in $T/git-daemon.log. Neither it nor the process it forks per connection holds the test's
+# output (fd 1, fd 9): a connection left open outlives the daemon, and meson waits for the end
+# of the output, not of the test, so it would count the test as timed out.
+git_daemon() {
+    gd_via=
+    if [ "${1:-}" = --via ]; then gd_via=$2; shift 2; fi
+    # shellcheck disable=SC2086 # CMD is words
+    $gd_via git daemon --reuseaddr "$@" >"$T/git-daemon.log" 2>&1 9>&- &
+    pidd=$!
+}
 # commits: how many commits main of the store $S has.
 commits() { git -C "$S" rev-list --count main; }
 # one_mount: a test of one mount. $T a new temporary directory, $S its store, $M its mount

@@ -27,7 +27,13 @@ P=8080
 cleanup() {
     for h in a b c; do fusermount3 -u -z "$T/m$h" 2>/dev/null; done
     for p in $pid_a $pid_b $pid_c $pidd; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-    for x in r a b c sw; do ip netns del "$N$x" 2>/dev/null; done
+    # What is left in the test's namespaces is the test's: git daemon's process per connection
+    # outlives it, and one whose peer went with the link the test took down waits for it
+    # forever (SIGTERM ignored).
+    for x in r a b c sw; do
+        ip netns pids "$N$x" 2>/dev/null | xargs -r kill -9 2>/dev/null
+        ip netns del "$N$x" 2>/dev/null
+    done
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -65,9 +71,8 @@ for p in \$(cat "$T/notify" 2>/dev/null); do kill -USR1 "\$p" 2>/dev/null; done
 exit 0
 HOOK
 chmod +x "$T/srv/remote.git/hooks/post-receive"
-nsenter --net="/run/netns/${N}r" git daemon --reuseaddr --listen=10.77.0.1 --base-path="$T/srv" --export-all \
-    --enable=receive-pack "$T/srv" 2>"$T/daemon.log" &
-pidd=$!
+git_daemon --via "nsenter --net=/run/netns/${N}r" --listen=10.77.0.1 --base-path="$T/srv" --export-all \
+    --enable=receive-pack "$T/srv"
 G=git://10.77.0.1/remote.git
 check "git daemon answers in the repository's namespace" wait_for 10 in_ns a git ls-remote "$G"
 

@@ -124,9 +124,8 @@ check "a: web back to default" write "$T/ma" nodes/web/security_level "default
 "
 
 # ---- C follows the remote over git://, told nothing: its writes are made on an old main ------
-git daemon --reuseaddr --listen=127.0.0.1 --port="$PG" --base-path="$T/srv" --export-all \
-    --enable=receive-pack "$T/srv" 2>"$T/daemon.log" &
-pidd=$!
+git_daemon --listen=127.0.0.1 --port="$PG" --base-path="$T/srv" --export-all \
+    --enable=receive-pack "$T/srv"
 G="git://127.0.0.1:$PG/remote.git"
 check "git daemon answers" wait_for 10 git ls-remote "$G"
 hosts_mount pidc c mc remote="$G",fetch_interval=0 --no-run

@@ -42,9 +42,8 @@ push() { git -C "$T/w" commit -qam "$1" && git -C "$T/w" push -q origin HEAD:mai
 PG=$(freeport)
 check "init" "$U" init "$S" --from tests/orch/tls.yaml --policy-dir mount-examples/policy
 check "the bare repository" git init -q --bare -b main "$T/srv/remote.git"
-git daemon --reuseaddr --listen=127.0.0.1 --port="$PG" --base-path="$T/srv" --export-all \
-    --enable=receive-pack "$T/srv" 2>"$T/daemon.log" &
-pidd=$!
+git_daemon --listen=127.0.0.1 --port="$PG" --base-path="$T/srv" --export-all \
+    --enable=receive-pack "$T/srv"
 G="git://127.0.0.1:$PG/remote.git"
 check "git daemon answers" wait_for 10 git ls-remote "$G"
 check "the mount is served" mount_up --log-to "$T/mount.log" --no-run -o remote="$G",fetch_interval=0
