@@ -26,6 +26,8 @@
 
 #define ENGINE_FAULT_PAIR                                                                          \
     "pair" /* killed before a new base and the patch over it are pushed in one message */
+#define ENGINE_FAULT_MAIN_LOCK                                                                     \
+    "main-lock" /* killed once main's lock is taken by renaming the spare, before it is written */
 #define ENGINE_FAULT_INDEX                                                                         \
     "index" /* the store's index is read and changed, not written yet (a git command may write it  \
              * then) */

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
+
 /* The ref's file inside the git directory. */
 #define STORE_MAIN_FILE ENGINE_STORE_BRANCH
 
@@ -120,6 +122,8 @@ int store_main_move(struct engine_store *s, const git_oid *from, const git_oid *
     if (fd < 0)
         return store_err(diag, s->dir, errno == EEXIST ? -EAGAIN : -errno, "%s: cannot lock %s: %s",
                          op, ref, strerror(errno));
+    if (size > 0)
+        engine_fault(ENGINE_FAULT_MAIN_LOCK); /* tests: killed with the spare's old lock taken */
     git_oid_fmt(line, to);
     line[GIT_OID_HEXSZ] = '\n';
     /* Compare-and-swap under the lock, as libgit2's move does: only from FROM. */

@@ -1432,6 +1432,49 @@ static int journal_pending(const char *path)
     return pending;
 }
 
+/* Set in a child: killed at engine/fault.h's main-lock point (engine_fault() below), as kill -9
+ * would. */
+static int main_lock_kill;
+
+/* Killed once main's lock is taken by renaming the spare and before it is written (it still
+ * has the spare's old modification time, older than the crashed commit's journal), the store
+ * opened again takes the lock for its crashed writer's, removes it and commits on. It used to
+ * keep it as somebody else's, and every later commit failed with EAGAIN. */
+static void test_store_killed_with_main_locked(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_store *s = make_store(f);
+    struct timespec tick = {0, 50 * 1000000L}; /* past the file system's clock tick */
+    char lock[4200], id[41], out[41];
+    pid_t pid;
+    int status;
+
+    engine_store_free(s);
+    snprintf(lock, sizeof(lock), "%s/.git/" ENGINE_STORE_BRANCH ".lock", f->dir);
+    assert_true((pid = fork()) >= 0);
+    if (pid == 0) {
+        if (engine_store_open(&s, f->dir, NULL) != 0)
+            _exit(2);
+        commit1(s, "state/levels", "web: high\n", id); /* the spare: main's file before */
+        nanosleep(&tick, NULL);
+        main_lock_kill = 1;
+        commit1(s, "state/levels", "web: low\n", id);
+        _exit(3); /* not killed */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    assert_int_equal(access(lock, F_OK), 0);
+    assert_int_equal(engine_store_open(&s, f->dir, NULL), 0);
+    assert_int_equal(access(lock, F_OK), -1);
+    commit1(s, "state/levels", "web: critical\n", id);
+    assert_int_equal(engine_store_head(s, out, NULL), 0);
+    assert_string_equal(out, id);
+    assert_file(f->dir, "state/levels", "web: critical\n");
+    if (have_git())
+        assert_git_fsck(f->dir);
+    engine_store_free(s);
+}
+
 static void test_store_kill9_loses_no_reported_commit(void **state)
 {
     struct fixture *f = *state;
@@ -1716,6 +1759,8 @@ int engine_fault(const char *point)
 {
     if (strcmp(point, ENGINE_FAULT_INDEX) == 0 && index_race_dir != NULL)
         index_race_git_add();
+    if (strcmp(point, ENGINE_FAULT_MAIN_LOCK) == 0 && main_lock_kill)
+        raise(SIGKILL);
     return strcmp(point, ENGINE_FAULT_SYNC) == 0 &&
            __atomic_sub_fetch(&sync_faults, 1, __ATOMIC_RELAXED) >= 0;
 }
@@ -2290,6 +2335,8 @@ int main(void)
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_head_tree_not_kept_after_outside_commit,
                                         fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_killed_with_main_locked, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_kill9_loses_no_reported_commit, fixture_setup,
                                         fixture_teardown),
     };

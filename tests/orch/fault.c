@@ -1,8 +1,9 @@
 /* fault.c — the test build's engine_fault() (engine/fault.h): UNISEC_TEST_FAULT names the points
  * that happen, comma-separated; "bad-patch" damages the first patch only (the retry must get
- * through), "after-commit", "rebase", "rebase-deliver" and "pair" kill the daemon with SIGKILL, as
- * kill -9 would, "sync" fails the store's first 3 deferred syncs (then they work), "rebase-slow"
- * sleeps UNISEC_TEST_FAULT_MS (default 3000) milliseconds on the new base's thread. */
+ * through), "after-commit", "main-lock", "rebase", "rebase-deliver" and "pair" kill the daemon
+ * with SIGKILL, as kill -9 would, "sync" fails the store's first 3 deferred syncs (then they
+ * work), "rebase-slow" sleeps UNISEC_TEST_FAULT_MS (default 3000) milliseconds on the new base's
+ * thread. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ int engine_fault(const char *point)
     for (const char *p = want; p != NULL && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
         if (strncmp(p, point, n) == 0 && (p[n] == ',' || p[n] == '\0')) {
             if (strcmp(point, ENGINE_FAULT_AFTER_COMMIT) == 0 ||
+                strcmp(point, ENGINE_FAULT_MAIN_LOCK) == 0 ||
                 strcmp(point, ENGINE_FAULT_REBASE) == 0 ||
                 strcmp(point, ENGINE_FAULT_REBASE_DELIVER) == 0 ||
                 strcmp(point, ENGINE_FAULT_PAIR) == 0)
