@@ -376,7 +376,7 @@ int main(int argc, char **argv)
     const char *tmp = getenv("TMPDIR");
     char dir[PATH_MAX / 4], plain[PATH_MAX], gitdir[PATH_MAX], gitfile[PATH_MAX], topo[PATH_MAX],
         policy[PATH_MAX], path[PATH_MAX];
-    enum { NW = BENCH_WRITES, NB = 50, NR = 2000, NG = 100, NC = 20, NS = 40, GAP_MS = 400 };
+    enum { NW = BENCH_WRITES, NB = 50, NR = 2000, NG = 100, NC = 20, NS = 100, GAP_MS = 400 };
     static struct mount m[2], alt[2], spaced[2];
     static double pw[NW], pwf[NW], r[NR], g[NG], cat[NC];
     struct stats sw, spw, spwf, sr, sg, scat;
@@ -407,14 +407,15 @@ int main(int argc, char **argv)
         if (mount_up(&m[k], dir, k == 0 ? "store" : "peer", topo, policy) < 0)
             return 1;
 
-    level_writes(m, nm, NS, peer != NULL ? NS / 4 : NS, 0, GAP_MS);
-    spaced[0] = m[0];
-    spaced[1] = m[1];
     level_writes(m, nm, NW, peer != NULL ? NB : NW, 0, 0);
     alt[0] = m[0];
     alt[1] = m[1];
     sw = summarise(alt[0].w, NW);
     level_writes(m, nm, NW, peer != NULL ? NB : NW, 1, 0);
+    sleep(1); /* what the daemons do after those writes done (the first ones warmed them up) */
+    spaced[0] = m[0];
+    spaced[1] = m[1];
+    level_writes(spaced, nm, NS, peer != NULL ? NS / 4 : NS, 0, GAP_MS);
     if (peer != NULL)
         mount_down(&m[1]);
     for (int i = 0; i < NR; i++)

@@ -282,6 +282,10 @@ void engine_store_step_cpu(const struct engine_store *s, uint64_t out[ENGINE_STO
  * measured with, for a caller that times its own steps alike. */
 uint64_t engine_store_cpu_now(void);
 
+/* Is NAME, in the store's git directory, a file that only the store writes (its journal, the
+ * spare of main's ref)? A watcher of that directory need not look at the store for it. */
+int engine_store_own_file(const char *name);
+
 /* The id of the store's head (40 hex digits and a NUL). Never fails. */
 int engine_store_head(const struct engine_store *s, char out_id[41], struct engine_diag *diag);
 

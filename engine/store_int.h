@@ -44,6 +44,13 @@ struct store_memo {
     size_t len;
     git_oid base, blob, tree;
 };
+
+/* The store's own files in the git directory, which git ignores: the paths whose work-tree
+ * update a commit has not finished yet (store_journal.c), and main's ref's file before the
+ * store's last move of main, kept (store_main.c). */
+#define STORE_JOURNAL    "unisec-sync"
+#define STORE_MAIN_SPARE "unisec-main-spare"
+
 #define STORE_MEMO_N   4
 #define STORE_MEMO_MAX (256 * 1024)
 

@@ -13,8 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* In the git directory: the paths whose work-tree update a commit has not finished yet. */
-#define STORE_JOURNAL     "unisec-sync"
 #define STORE_JOURNAL_END "end\n"
 #define STORE_JOURNAL_MAX (2 << 20)
 _Static_assert(STORE_JOURNAL_MAX >= STORE_DEFER_JOURNAL_MAX + STORE_CARRY_MAX + 64 * 1024,

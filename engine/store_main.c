@@ -69,9 +69,10 @@ static int store_main_holds(const char *path, const git_oid *from)
     return n == GIT_OID_HEXSZ + 1 && memcmp(got, want, GIT_OID_HEXSZ + 1) == 0 ? 0 : -EAGAIN;
 }
 
-/* The ref's file before the store's last move of main, kept: a name outside refs/, which git
- * ignores. */
-#define STORE_MAIN_SPARE "unisec-main-spare"
+int engine_store_own_file(const char *name)
+{
+    return strcmp(name, STORE_JOURNAL) == 0 || strcmp(name, STORE_MAIN_SPARE) == 0;
+}
 
 /*
  * Takes main's lock LOCK by renaming the spare SPARE to it, as exclusively as git's O_EXCL

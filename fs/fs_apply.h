@@ -70,6 +70,10 @@ int fs_commit(struct fs_ctx *c, const struct fs_snap *cur, const struct fs_snap 
               const struct engine_store_author *author, const char *msg, char out_id[41],
               struct engine_diag *diag);
 
+/* Notes .git/index as the mount leaves it, after its commit or its look at the store: a burst
+ * of events that names it then needs no look (fs_watch.h). */
+void fs_own_index(struct fs_ctx *c);
+
 /* fs_apply_external() with apply_mu held (fs_apply_outside.c). */
 int fs_apply_external_locked(struct fs_ctx *c);
 

@@ -97,6 +97,15 @@ int fs_snap_files_copy(struct fs_text file[FS_FILE_N], const struct fs_snap *s)
     return 0;
 }
 
+void fs_own_index(struct fs_ctx *c)
+{
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/.git/index", c->store_dir);
+    if (lstat(path, &c->own_index) < 0)
+        c->own_index.st_ino = 0;
+}
+
 /*
  * Commits NS's files that differ from the store's head (usually just the changed one; after
  * a refused outside change, also the files that put the last good state back). CUR is the
@@ -154,8 +163,10 @@ int fs_commit(struct fs_ctx *c, const struct fs_snap *cur, const struct fs_snap 
         ch[n++] = extra[i];
     fixed = n; /* the paths after these are the acl.d files', allocated */
     if ((rc = fs_rules_changes(&ch, &n, &cap, base_d, &ns->acld, d_from_worktree)) == 0 && n > 0 &&
-        (rc = engine_store_commit(c->store, ch, n, author, msg, out_id, diag)) >= 0)
+        (rc = engine_store_commit(c->store, ch, n, author, msg, out_id, diag)) >= 0) {
         engine_fault(ENGINE_FAULT_AFTER_COMMIT); /* tests: killed with the commit durable */
+        fs_own_index(c);                         /* the watcher need not look at the store for it */
+    }
     for (size_t i = fixed; i < n; i++)
         free((char *)ch[i].path);
 out:

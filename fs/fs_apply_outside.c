@@ -15,6 +15,7 @@
 #include "fs_apply.h"
 #include "fs_inval.h"
 #include "fs_remote.h"
+#include "fs_watch.h"
 
 /* The author of commit ID's summary, for events. */
 /* A new commit on main: serve it if valid (and, in a store that applies only signed commits,
@@ -329,7 +330,76 @@ out:
     engine_diag_free(&diag);
 }
 
-int fs_apply_external_locked(struct fs_ctx *c)
+/* Does the work-tree file REL hold what S serves for it (absent from both: yes)? */
+static int fs_worktree_holds(struct fs_ctx *c, const struct fs_snap *s, const char *rel)
+{
+    int f = fs_worktree_file(rel), same;
+    const struct fs_text *want = NULL;
+    struct fs_text got = {0};
+    uid_t owner = 0;
+    size_t size = 0;
+
+    if (f < 0)
+        return 0;
+    if (f < FS_FILE_N)
+        want = &s->file[f];
+    else {
+        const struct fs_rules *r = fs_rules_find(&s->acld, rel + strlen(FS_RULES_DIR) + 1);
+        want = r != NULL ? &r->text : NULL;
+    }
+    if (fs_read_worktree(c, rel, fs_file_bound(f), &got, &owner, &size) < 0)
+        return 0;
+    if (want == NULL || want->data == NULL)
+        same = got.data == NULL;
+    else
+        same =
+            got.data != NULL && got.len == want->len && memcmp(got.data, want->data, got.len) == 0;
+    fs_text_free(&got);
+    return same;
+}
+
+/* Is .git/index as the mount left it (apply_mu held)? */
+static int fs_index_own(const struct fs_ctx *c)
+{
+    char path[4096];
+    struct stat st;
+    const struct stat *o = &c->own_index;
+
+    snprintf(path, sizeof(path), "%s/.git/index", c->store_dir);
+    return o->st_ino != 0 && lstat(path, &st) == 0 && st.st_ino == o->st_ino &&
+           st.st_dev == o->st_dev && st.st_size == o->st_size &&
+           st.st_mtim.tv_sec == o->st_mtim.tv_sec && st.st_mtim.tv_nsec == o->st_mtim.tv_nsec &&
+           st.st_ctim.tv_sec == o->st_ctim.tv_sec && st.st_ctim.tv_nsec == o->st_ctim.tv_nsec;
+}
+
+/* Does every event of burst B say what the mount's own commits and looks explain (main has
+ * not moved: the caller asked)? The files of the work tree it names hold what is served (their
+ * bytes compared: a stat cannot tell an edit made in the same clock tick), those of .git are
+ * the store's own or an index the mount left as it is, main's ref is main's. */
+static int fs_burst_ours(struct fs_ctx *c, const struct fs_watch_burst *b)
+{
+    const char *branch = strrchr(ENGINE_STORE_BRANCH, '/') + 1;
+    struct fs_snap *s = fs_snap_get(c);
+    int ours = !b->overflow && c->served_is_head;
+    char rel[4096];
+
+    for (int i = 0; ours && i < b->n; i++) {
+        const char *dir = b->ev[i].dir, *name = b->ev[i].name;
+        if (strcmp(dir, ".git/refs/heads") == 0)
+            ours = strcmp(name, branch) == 0;
+        else if (strcmp(dir, ".git") == 0)
+            ours = engine_store_own_file(name) || (strcmp(name, "index") == 0 && fs_index_own(c));
+        else {
+            snprintf(rel, sizeof(rel), "%s%s%s", dir, *dir ? "/" : "", name);
+            ours = fs_worktree_holds(c, s, rel);
+        }
+    }
+    fs_snap_put(c, s);
+    return ours;
+}
+
+/* fs_apply_external_locked() for the events of BURST (NULL: none known). */
+static int fs_apply_external_after(struct fs_ctx *c, const struct fs_watch_burst *burst)
 {
     struct engine_diag diag = {0};
     char id[41] = "", from[41] = "";
@@ -352,11 +422,22 @@ int fs_apply_external_locked(struct fs_ctx *c)
     engine_diag_free(&diag);
     if (changed)
         fs_external_head(c, id, from);
+    if (!changed && burst != NULL && fs_burst_ours(c, burst)) {
+        fs_count(&c->looks[FS_LOOK_SKIPPED]);
+        return 0;
+    }
+    fs_count(&c->looks[burst != NULL ? FS_LOOK_ASKED : FS_LOOK_TIMER]);
+    fs_own_index(c); /* before the status: a change of the index after it is looked at again */
     fs_external_worktree(c);
     return changed;
 }
 
-void fs_apply_external(struct fs_ctx *c)
+int fs_apply_external_locked(struct fs_ctx *c)
+{
+    return fs_apply_external_after(c, NULL);
+}
+
+void fs_apply_external(struct fs_ctx *c, const struct fs_watch_burst *burst)
 {
     struct fs_snap *s;
     size_t before, after;
@@ -366,7 +447,7 @@ void fs_apply_external(struct fs_ctx *c)
     before = fs_snap_bytes(s);
     fs_snap_put(c, s);
     /* An operator's commit in the store goes to the remote, as a write would. */
-    if (fs_apply_external_locked(c) && c->remote != NULL)
+    if (fs_apply_external_after(c, burst) && c->remote != NULL)
         fs_apply_remote_locked(c);
     s = fs_snap_get(c);
     after = fs_snap_bytes(s);

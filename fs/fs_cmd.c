@@ -15,6 +15,7 @@
 #include "fs_int.h"
 #include "fs_tls.h"
 #include "fs_remote.h"
+#include "fs_watch.h"
 #include "orch/orch.h"
 
 /* Opens the store in DIR and reads its head as the state to serve. */
@@ -236,7 +237,7 @@ static int fs_mount_run(const char *store, const char *mountpoint, const struct 
         engine_log("info", "instances run on %s; `cat %s/settle` waits for them",
                    engine_target_name(target), mountpoint);
     /* Edits made in the store while nothing served it are looked at before serving. */
-    fs_apply_external(&c);
+    fs_apply_external(&c, NULL);
     rc = fs_serve(&c, mountpoint, mo->foreground, fuse_opts, log_path);
     fs_ctx_close(&c);
     free(log_default);

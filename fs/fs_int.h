@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -56,6 +57,11 @@
 #define FS_ERRORS_KEEP 100
 /* history shows this many of the most recent commits. */
 #define FS_HISTORY_MAX 100
+/* The directories of the store the watcher watches (fs_watch.c), and its looks at the store,
+ * counted by kind (metrics): for a burst of events, git's status asked or not (fs_watch.h); for
+ * their own sake (the idle period's end, a grace's), always asked. */
+#define FS_WATCH_DIRS 6
+enum { FS_LOOK_ASKED, FS_LOOK_SKIPPED, FS_LOOK_TIMER, FS_LOOK_N };
 
 /* ---- the store files the mount serves ---- */
 
@@ -335,6 +341,9 @@ struct fs_ctx {
     int stop_fd;  /* eventfd that stops the watcher */
     pthread_t watcher;
     int watcher_running;
+    int watch_wd[FS_WATCH_DIRS]; /* the watcher's: each directory's watch, -1 when none */
+    struct stat own_index;       /* apply_mu: .git/index as the mount left it (st_ino 0: unknown) */
+    uint64_t looks[FS_LOOK_N];   /* the watcher's looks at the store, by kind (fs_count) */
 
     struct fs_text history; /* mu: `history` as made for the store's head HISTORY_HEAD */
     char history_head[41];
@@ -435,13 +444,7 @@ int fs_apply_in_dir(struct fs_ctx *c, const struct fs_target *t, const char *dat
 int fs_apply_check(struct fs_ctx *c, const struct fs_target *t, const char *data, size_t len,
                    uid_t uid);
 
-/*
- * Looks for changes made in the store from outside (a commit on main, an edit of the work
- * tree), validates them, and serves them or reports why not. Serialised with fs_apply(). An
- * edit the operator has staged is left to their `git commit` for a grace (FS_STAGED_GRACE_MS);
- * staged_due says when the watcher must look again.
- */
-void fs_apply_external(struct fs_ctx *c);
+/* Looking at the store for changes made from outside: fs_watch.h. */
 void fs_staged_free(struct fs_staged *v, size_t n);
 
 /* ---- deployment records (fs_record.c) ---- */
@@ -483,12 +486,6 @@ void fs_record_status(struct fs_ctx *c, const char *node, const char *host, FILE
 /* The same as a JSON object {host, record, time, line} (line null when none), or NULL. */
 struct json_t;
 struct json_t *fs_record_status_json(struct fs_ctx *c, const char *node, const char *host);
-
-/* ---- watcher (fs_watch.c) ---- */
-
-/* Starts / stops the inotify thread that calls fs_apply_external(). */
-int fs_watch_start(struct fs_ctx *c, struct engine_diag *diag);
-void fs_watch_stop(struct fs_ctx *c);
 
 /* ---- files' times and inotify (fs_touch.c; fs/MOUNT.md "Times and watchers") ---- */
 

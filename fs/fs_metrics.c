@@ -172,6 +172,15 @@ int fs_gen_metrics(struct fs_ctx *c, const struct fs_snap *s, const struct fs_wh
                         "Changes refused (invalid, too large, not allowed), by source.",
                         c->refusals, FS_SRC_DEPLOY);
     fs_metrics_write_cpu(out, c);
+    fs_metric_head(out, "unisec_store_looks_total", "counter",
+                   "The watcher's looks at the store: after its files changed, git's status of "
+                   "the work tree asked, or not (the changes were the mount's own); at the end "
+                   "of an idle period or a grace.");
+    fprintf(out,
+            "unisec_store_looks_total{reason=\"events\",status=\"asked\"} %" PRIu64 "\n"
+            "unisec_store_looks_total{reason=\"events\",status=\"skipped\"} %" PRIu64 "\n"
+            "unisec_store_looks_total{reason=\"timer\",status=\"asked\"} %" PRIu64 "\n",
+            c->looks[FS_LOOK_ASKED], c->looks[FS_LOOK_SKIPPED], c->looks[FS_LOOK_TIMER]);
     if (c->orch != NULL)
         orch_metrics(c->orch, &m);
     fs_metric_head(out, "unisec_builds_total", "counter",

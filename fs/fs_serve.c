@@ -15,6 +15,7 @@
 #include "fs_fuse.h"
 #include "fs_inval.h"
 #include "fs_remote.h"
+#include "fs_watch.h"
 
 /* FUSE workers: at most 64 serve at once; beyond 4 idle ones, a worker that finishes a request
  * exits, giving back its request buffer (1 MiB and a page) and stack. libfuse's default keeps

@@ -9,7 +9,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include "fs_int.h"
+#include "fs_watch.h"
 
 /* A burst of file events (git writes several files) is handled once it has been quiet this
  * long, or at the latest after FS_WATCH_MAX_MS; with no event at all, the store is looked at
@@ -25,17 +25,43 @@
     (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB)
 
 /* The directories watched, relative to the store. */
-static const char *const fs_watch_dirs[] = {"",           "state", "policy",
-                                            FS_RULES_DIR, ".git",  ".git/refs/heads"};
+static const char *const fs_watch_dirs[FS_WATCH_DIRS] = {"",           "state", "policy",
+                                                         FS_RULES_DIR, ".git",  ".git/refs/heads"};
 
 static void fs_watch_add(struct fs_ctx *c)
 {
     char path[4096];
 
-    for (size_t i = 0; i < sizeof(fs_watch_dirs) / sizeof(fs_watch_dirs[0]); i++) {
+    for (int i = 0; i < FS_WATCH_DIRS; i++) {
         snprintf(path, sizeof(path), "%s/%s", c->store_dir, fs_watch_dirs[i]);
-        inotify_add_watch(c->watch_fd, path, FS_WATCH_MASK | IN_ONLYDIR);
+        c->watch_wd[i] = inotify_add_watch(c->watch_fd, path, FS_WATCH_MASK | IN_ONLYDIR);
     }
+}
+
+/* Adds EV to burst B, once: its directory and name, or the burst explains nothing (an event
+ * lost, of a directory no longer watched, of a directory itself, or too many names). */
+static void fs_watch_note(const struct fs_ctx *c, struct fs_watch_burst *b,
+                          const struct inotify_event *ev)
+{
+    const char *dir = NULL;
+
+    for (int i = 0; i < FS_WATCH_DIRS; i++)
+        if (c->watch_wd[i] >= 0 && c->watch_wd[i] == ev->wd)
+            dir = fs_watch_dirs[i];
+    if (dir == NULL || ev->len == 0 || (ev->mask & (IN_Q_OVERFLOW | IN_ISDIR)) ||
+        strlen(ev->name) >= sizeof(b->ev[0].name)) {
+        b->overflow = 1;
+        return;
+    }
+    for (int i = 0; i < b->n; i++)
+        if (strcmp(b->ev[i].dir, dir) == 0 && strcmp(b->ev[i].name, ev->name) == 0)
+            return;
+    if (b->n == FS_WATCH_BURST_MAX) {
+        b->overflow = 1;
+        return;
+    }
+    b->ev[b->n].dir = dir;
+    strcpy(b->ev[b->n++].name, ev->name);
 }
 
 /* Does this event say something the mount must look at? Lock files come and go during
@@ -52,8 +78,8 @@ static int fs_watch_relevant(const struct inotify_event *ev)
     return 1;
 }
 
-/* Reads every pending event; returns 1 when one of them is relevant. */
-static int fs_watch_drain(struct fs_ctx *c)
+/* Reads every pending event, the relevant ones noted in B; returns 1 when one is relevant. */
+static int fs_watch_drain(struct fs_ctx *c, struct fs_watch_burst *b)
 {
     char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
     int relevant = 0;
@@ -62,7 +88,10 @@ static int fs_watch_drain(struct fs_ctx *c)
     while ((n = read(c->watch_fd, buf, sizeof(buf))) > 0) {
         for (char *p = buf; p < buf + n;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
-            relevant |= fs_watch_relevant(ev);
+            if (fs_watch_relevant(ev)) {
+                relevant = 1;
+                fs_watch_note(c, b, ev);
+            }
             p += sizeof(*ev) + ev->len;
         }
     }
@@ -75,6 +104,7 @@ static void *fs_watch_main(void *arg)
     struct pollfd pf[2] = {{.fd = c->stop_fd, .events = POLLIN},
                            {.fd = c->watch_fd, .events = POLLIN}};
     int64_t first = 0; /* when the pending burst began, 0 when none */
+    struct fs_watch_burst burst = {0};
 
     for (;;) {
         int timeout = FS_WATCH_IDLE_MS;
@@ -92,17 +122,19 @@ static void *fs_watch_main(void *arg)
         if (pf[0].revents & POLLIN)
             break;
         if (n > 0 && (pf[1].revents & POLLIN)) {
-            if (fs_watch_drain(c) && first == 0)
+            if (fs_watch_drain(c, &burst) && first == 0)
                 first = fs_now_ms();
             if (first == 0 || fs_now_ms() - first < FS_WATCH_MAX_MS) {
                 poll(pf, 1, FS_WATCH_COALESCE_MS); /* the rest of the burst queues; stop wakes */
                 continue;
             }
         }
-        /* Quiet now (or the burst has lasted long enough, or the idle period ended). */
-        first = 0;
+        /* Quiet now (or the burst has lasted long enough, or the idle period ended, or a
+         * grace). */
         fs_watch_add(c);
-        fs_apply_external(c);
+        fs_apply_external(c, first != 0 ? &burst : NULL);
+        first = 0;
+        burst = (struct fs_watch_burst){0};
     }
     return NULL;
 }
@@ -111,6 +143,8 @@ int fs_watch_start(struct fs_ctx *c, struct engine_diag *diag)
 {
     int rc;
 
+    for (int i = 0; i < FS_WATCH_DIRS; i++)
+        c->watch_wd[i] = -1;
     c->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     c->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (c->watch_fd < 0 || c->stop_fd < 0) {
