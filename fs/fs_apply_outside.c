@@ -333,8 +333,9 @@ out:
 /* Does the work-tree file REL hold what S serves for it (absent from both: yes)? */
 static int fs_worktree_holds(struct fs_ctx *c, const struct fs_snap *s, const char *rel)
 {
+    static const struct fs_text none = {0};
     int f = fs_worktree_file(rel), same;
-    const struct fs_text *want = NULL;
+    const struct fs_text *want = &none;
     struct fs_text got = {0};
     uid_t owner = 0;
     size_t size = 0;
@@ -345,15 +346,12 @@ static int fs_worktree_holds(struct fs_ctx *c, const struct fs_snap *s, const ch
         want = &s->file[f];
     else {
         const struct fs_rules *r = fs_rules_find(&s->acld, rel + strlen(FS_RULES_DIR) + 1);
-        want = r != NULL ? &r->text : NULL;
+        if (r != NULL)
+            want = &r->text;
     }
     if (fs_read_worktree(c, rel, fs_file_bound(f), &got, &owner, &size) < 0)
         return 0;
-    if (want == NULL || want->data == NULL)
-        same = got.data == NULL;
-    else
-        same =
-            got.data != NULL && got.len == want->len && memcmp(got.data, want->data, got.len) == 0;
+    same = fs_text_same(&got, want);
     fs_text_free(&got);
     return same;
 }
